@@ -1,0 +1,51 @@
+import nx from '@nx/eslint-plugin';
+import tsParser from '@typescript-eslint/parser';
+
+// Who may import whom. Contracts depend on nothing but zod; the gateway sees shared libs only
+// (never a service's tables or the PostgreSQL engine); connector workers alone touch targets.
+const shared = ['scope:contracts', 'scope:shared'];
+const depConstraints = (allowTesting) => {
+  const testing = allowTesting ? ['scope:testing'] : [];
+  return [
+    { sourceTag: 'scope:contracts', onlyDependOnLibsWithTags: ['scope:contracts'] },
+    { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: shared },
+    { sourceTag: 'scope:persistence', onlyDependOnLibsWithTags: shared },
+    { sourceTag: 'scope:engine', onlyDependOnLibsWithTags: shared },
+    { sourceTag: 'scope:testing', onlyDependOnLibsWithTags: [...shared, 'scope:persistence', 'scope:engine', 'scope:testing'] },
+    { sourceTag: 'scope:gateway', onlyDependOnLibsWithTags: [...shared, 'scope:persistence', ...testing] },
+    { sourceTag: 'scope:service', onlyDependOnLibsWithTags: [...shared, 'scope:persistence', ...testing] },
+    { sourceTag: 'scope:connector', onlyDependOnLibsWithTags: [...shared, 'scope:persistence', 'scope:engine', ...testing] },
+  ];
+};
+const boundaries = (allowTesting) => [
+  'error',
+  {
+    enforceBuildableLibDependency: false,
+    allow: [],
+    depConstraints: [
+      ...depConstraints(allowTesting),
+      { sourceTag: 'scope:contracts', allowedExternalImports: ['zod'] },
+    ],
+  },
+];
+const testFiles = ['**/*.spec.ts', '**/*.int-spec.ts', '**/*.e2e-spec.ts'];
+
+export default [
+  { ignores: ['**/node_modules/**', 'dist/**', '.nx/**', 'coverage/**'] },
+  {
+    files: ['**/*.ts'],
+    languageOptions: { parser: tsParser, parserOptions: { ecmaVersion: 2022, sourceType: 'module' } },
+    plugins: { '@nx': nx },
+    rules: {
+      '@nx/enforce-module-boundaries': boundaries(false),
+      'no-console': 'error',
+      'no-debugger': 'error',
+      'no-restricted-syntax': [
+        'error',
+        { selector: "CallExpression[callee.property.name='query'] > TemplateLiteral[expressions.length>0]", message: 'Interpolated SQL: bind values, or quote identifiers with quoteIdent().' },
+      ],
+    },
+  },
+  { files: testFiles, rules: { '@nx/enforce-module-boundaries': boundaries(true) } },
+  { files: ['tools/**/*.ts', '**/*.int-spec.ts', '**/*.e2e-spec.ts', '**/main.ts'], rules: { 'no-console': 'off' } },
+];

@@ -1,0 +1,38 @@
+import { z } from 'zod';
+
+/** Codes that cross service boundaries. The gateway alone maps them to HTTP statuses. */
+export const ErrorCode = {
+  ValidationFailed: 'VALIDATION_FAILED',
+  Unauthenticated: 'UNAUTHENTICATED',
+  Forbidden: 'FORBIDDEN',
+  NotFound: 'NOT_FOUND',
+  Conflict: 'CONFLICT',
+  ConnectorUnavailable: 'CONNECTOR_UNAVAILABLE',
+  ServiceUnavailable: 'SERVICE_UNAVAILABLE',
+  Timeout: 'TIMEOUT',
+  Internal: 'INTERNAL',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export const ValidationIssue = z.object({
+  /** Dotted path of the offending field, e.g. `config.port` or `integrationOwners.0.values`. */
+  field: z.string(),
+  /** The rule that was broken, stated so that a person can fix the input. */
+  rule: z.string(),
+});
+export type ValidationIssue = z.infer<typeof ValidationIssue>;
+
+export const ErrorEnvelope = z.object({
+  code: z.enum(Object.values(ErrorCode) as [ErrorCode, ...ErrorCode[]]),
+  message: z.string(),
+  details: z.object({ issues: z.array(ValidationIssue).optional() }).catchall(z.unknown()).optional(),
+});
+export type ErrorEnvelope = z.infer<typeof ErrorEnvelope>;
+
+/** Turns zod issues into field/rule pairs; `prefix` re-roots paths (e.g. under `config`). */
+export function issuesFromZod(error: z.ZodError, prefix: readonly (string | number)[] = []): ValidationIssue[] {
+  return error.issues.map((issue) => ({
+    field: [...prefix, ...issue.path].map(String).join('.') || '(body)',
+    rule: issue.message,
+  }));
+}

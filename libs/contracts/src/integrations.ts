@@ -1,0 +1,75 @@
+import { z } from 'zod';
+import { IntegrationStatus, ResourceType } from './enums';
+import { PreflightReport } from './preflight';
+import { SecretInput, SecretRef, SecretView } from './secrets';
+
+export const INTEGRATION_NAME_RULE = 'must be 1-64 characters of letters, digits, spaces, - and _, not starting or ending with a space';
+export const RESOURCE_OWNER_RULE = 'When Resource Owner is defined, an Integration Owner must be defined.';
+
+export const IntegrationOwner = z.object({
+  /** `user`, `group`, or the name of an identity attribute such as `team`. */
+  attribute: z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]{0,63}$/, 'must be user, group or an attribute name (letters, digits, _ . -; at most 64)'),
+  values: z.array(z.string().min(1, 'must not be empty').max(256, 'must be at most 256 characters')).min(1, 'must list at least one value').max(100, 'must list at most 100 values'),
+}).strict();
+export type IntegrationOwner = z.infer<typeof IntegrationOwner>;
+
+export const ResourceOwnerMapping = z.object({
+  tagKey: z.string().regex(/^[A-Za-z0-9_.:/-]{1,128}$/, 'must be a tag key of 1-128 letters, digits, _ . : / -'),
+  attribute: IntegrationOwner.shape.attribute,
+}).strict();
+export type ResourceOwnerMapping = z.infer<typeof ResourceOwnerMapping>;
+
+/**
+ * The API body of an integration. `config` is checked against the integration type's own schema
+ * (libs/config), so that one 400 can name every broken rule at once.
+ */
+export const IntegrationInput = z.object({
+  name: z.string().regex(/^[A-Za-z0-9_-](?:[A-Za-z0-9 _-]{0,62}[A-Za-z0-9_-])?$/, INTEGRATION_NAME_RULE),
+  type: z.string().min(1, 'must name an integration type from GET /api/v1/catalog'),
+  connectorId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a connector id (1-64 letters, digits, _ and -)').default('local'),
+  connectedResourceTypes: z.array(ResourceType).min(1, 'must list at least one resource type').refine((v) => new Set(v).size === v.length, 'must not repeat a resource type'),
+  config: z.record(z.string(), z.unknown()).default({}),
+  secret: SecretInput,
+  credentialRotationDays: z.number().int('must be a whole number of days').min(1, 'must be at least 1 day').max(3650, 'must be at most 3650 days').nullish(),
+  customAccessDetails: z.string().max(400, 'must be at most 400 characters').nullish(),
+  integrationOwners: z.array(IntegrationOwner).max(20, 'must list at most 20 owners').nullish(),
+  resourceOwnerMappings: z.array(ResourceOwnerMapping).max(20, 'must list at most 20 mappings').nullish(),
+}).strict();
+export type IntegrationInput = z.input<typeof IntegrationInput>;
+
+/** On update the secret may be left out to keep the stored one. */
+export const IntegrationUpdateInput = IntegrationInput.extend({ secret: SecretInput.optional() });
+export type IntegrationUpdateInput = z.input<typeof IntegrationUpdateInput>;
+
+export const Integration = z.object({
+  id: z.string().uuid(),
+  name: z.string(),
+  type: z.string(),
+  connectorId: z.string(),
+  connectedResourceTypes: z.array(ResourceType),
+  config: z.record(z.string(), z.unknown()),
+  secret: SecretView,
+  credentialRotationDays: z.number().int().nullable(),
+  customAccessDetails: z.string().nullable(),
+  integrationOwners: z.array(IntegrationOwner),
+  resourceOwnerMappings: z.array(ResourceOwnerMapping),
+  status: IntegrationStatus,
+  statusReason: z.string().nullable(),
+  lastTest: PreflightReport.nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type Integration = z.infer<typeof Integration>;
+
+/** What a connector needs to reach an integration's database. */
+export const IntegrationTarget = z.object({
+  integrationId: z.string().uuid(),
+  type: z.string(),
+  config: z.record(z.string(), z.unknown()),
+  secret: SecretRef,
+});
+export type IntegrationTarget = z.infer<typeof IntegrationTarget>;
+
+export const Page = { pageSize: z.coerce.number().int().min(1).max(500).default(50), pageToken: z.string().max(200).optional() };
+
+export const listOf = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item), nextPageToken: z.string().optional() });
