@@ -6,9 +6,15 @@ delete swc.$schema;
 const shared = {
   rootDir: __dirname,
   testEnvironment: 'node',
-  transform: { '^.+\\.ts$': ['@swc/jest', { ...swc, swcrc: false }] },
+  transform: {
+    '^.+\\.ts$': ['@swc/jest', { ...swc, swcrc: false }],
+    '/node_modules/@nestjs/.+\\.js$': ['@swc/jest', { ...swc, swcrc: false, jsc: { ...swc.jsc, parser: { syntax: 'ecmascript' } } }],
+  },
   moduleNameMapper: { '^@latchkey/([a-z-]+)$': '<rootDir>/libs/$1/src/index.ts' },
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
+  // NestJS 12 ships ES modules only; Node >= 20.19 loads them through require(esm), jest's own
+  // module system does not (before Node 24.9), so jest compiles them to CommonJS too.
+  transformIgnorePatterns: ['/node_modules/(?!@nestjs/)'],
 };
 
 module.exports = {

@@ -47,3 +47,5 @@ export function subjectForConnector(contract: { subject: string }, connectorId: 
 export type RequestOf<C> = C extends RequestContract<infer Req, z.ZodType> ? z.input<Req> : never;
 export type ResponseOf<C> = C extends RequestContract<z.ZodType, infer Res> ? z.output<Res> : never;
 export type PayloadOf<C> = C extends EventContract<infer P> ? z.input<P> : never;
+/** What a handler receives: the request after its schema parsed it (defaults applied). */
+export type ReceivedOf<C> = C extends RequestContract<infer Req, z.ZodType> ? z.output<Req> : never;

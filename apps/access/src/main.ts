@@ -1,0 +1,8 @@
+import 'reflect-metadata';
+import { AccessEnv, LATCHKEY_VERSION, loadConfig } from '@latchkey/config';
+import { runMain, startService } from '@latchkey/messaging';
+
+runMain('access', () => {
+  const env = loadConfig('access', AccessEnv);
+  return startService({ service: 'access', version: LATCHKEY_VERSION, env, imports: [], handleSignals: true });
+});

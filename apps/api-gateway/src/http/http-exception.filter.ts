@@ -1,0 +1,59 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus } from '@nestjs/common';
+import type { Response } from 'express';
+import { ErrorCode, ErrorEnvelope } from '@latchkey/contracts';
+import { AppException } from '@latchkey/messaging';
+import type { AppLogger } from '@latchkey/messaging';
+
+/** The one place where error codes become HTTP statuses. */
+export const HTTP_STATUS: Record<ErrorCode, number> = {
+  VALIDATION_FAILED: 400,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  CONNECTOR_UNAVAILABLE: 503,
+  SERVICE_UNAVAILABLE: 503,
+  TIMEOUT: 504,
+  INTERNAL: 500,
+};
+
+const CODE_FOR_STATUS: Record<number, ErrorCode> = {
+  400: ErrorCode.ValidationFailed,
+  401: ErrorCode.Unauthenticated,
+  403: ErrorCode.Forbidden,
+  404: ErrorCode.NotFound,
+  409: ErrorCode.Conflict,
+};
+
+/** Every error leaves as `{code, message, details?}`: never a stack trace, never a bare 500 page. */
+@Catch()
+export class HttpEnvelopeFilter implements ExceptionFilter {
+  constructor(private readonly logger: AppLogger) {}
+
+  catch(exception: unknown, host: ArgumentsHost) {
+    const response = host.switchToHttp().getResponse<Response>();
+    const [status, envelope] = this.toEnvelope(exception);
+    if (status >= 500) this.logger.error({ err: exception, status }, 'request failed');
+    if (status === 401) response.setHeader('WWW-Authenticate', 'Bearer');
+    response.status(status).json(envelope);
+  }
+
+  private toEnvelope(exception: unknown): [number, ErrorEnvelope] {
+    if (exception instanceof AppException) return [HTTP_STATUS[exception.code], exception.toEnvelope()];
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const cause = exception.cause as { type?: string } | undefined;
+      // body-parser's own errors: malformed JSON, body too large.
+      if (status === HttpStatus.BAD_REQUEST || cause?.type === 'entity.parse.failed') {
+        return [400, { code: ErrorCode.ValidationFailed, message: 'The body must be valid JSON.', details: { issues: [{ field: '(body)', rule: 'must be valid JSON' }] } }];
+      }
+      if (status === HttpStatus.PAYLOAD_TOO_LARGE) {
+        return [413, { code: ErrorCode.ValidationFailed, message: 'The body is too large (at most 256 KiB).', details: { issues: [{ field: '(body)', rule: 'must be at most 256 KiB' }] } }];
+      }
+      if (status === HttpStatus.NOT_FOUND) return [404, { code: ErrorCode.NotFound, message: 'No such route.' }];
+      const code = CODE_FOR_STATUS[status] ?? (status >= 500 ? ErrorCode.Internal : ErrorCode.ValidationFailed);
+      return [status, { code, message: exception.message }];
+    }
+    return [500, { code: ErrorCode.Internal, message: 'Internal error; see the gateway log.' }];
+  }
+}

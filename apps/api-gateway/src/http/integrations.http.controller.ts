@@ -1,0 +1,56 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
+import { z } from 'zod';
+import { Contracts, Page } from '@latchkey/contracts';
+import { validateIntegrationInput } from '@latchkey/config';
+import { AppException, MessageBus } from '@latchkey/messaging';
+import { Access } from '../auth/auth.guard';
+import { IdParam, parseInput } from './validate';
+
+const ListQuery = z.object(Page).strict();
+
+@Controller('api/v1/integrations')
+export class IntegrationsHttpController {
+  constructor(private readonly bus: MessageBus) {}
+
+  @Post()
+  @Access('admin')
+  create(@Body() body: unknown) {
+    const result = validateIntegrationInput(body, 'create');
+    if (!result.ok) throw AppException.validation(result.issues);
+    return this.bus.request(Contracts.catalogIntegrationsCreate, { input: result.value });
+  }
+
+  @Get()
+  @Access('authenticated')
+  list(@Query() query: unknown) {
+    return this.bus.request(Contracts.catalogIntegrationsList, parseInput(ListQuery, query));
+  }
+
+  @Get(':id')
+  @Access('authenticated')
+  get(@Param('id') id: string) {
+    return this.bus.request(Contracts.catalogIntegrationsGet, { id: parseInput(IdParam, id, ['id']) });
+  }
+
+  @Put(':id')
+  @Access('admin')
+  update(@Param('id') id: string, @Body() body: unknown) {
+    const checkedId = parseInput(IdParam, id, ['id']);
+    const result = validateIntegrationInput(body, 'update');
+    if (!result.ok) throw AppException.validation(result.issues);
+    return this.bus.request(Contracts.catalogIntegrationsUpdate, { id: checkedId, input: result.value });
+  }
+
+  @Delete(':id')
+  @Access('admin')
+  delete(@Param('id') id: string) {
+    return this.bus.request(Contracts.catalogIntegrationsDelete, { id: parseInput(IdParam, id, ['id']) });
+  }
+
+  @Post(':id/test')
+  @HttpCode(200)
+  @Access('admin')
+  test(@Param('id') id: string) {
+    return this.bus.request(Contracts.catalogIntegrationsTest, { id: parseInput(IdParam, id, ['id']) }, { timeoutMs: 90_000 });
+  }
+}

@@ -1,0 +1,62 @@
+import { z } from 'zod';
+import { Connector, ErrorEnvelope, Integration, IntegrationInput, IntegrationTypeDescription, IntegrationUpdateInput, listOf, PreflightReport } from '@latchkey/contracts';
+import { PostgresConfig } from '@latchkey/config';
+
+type Method = 'get' | 'post' | 'put' | 'delete';
+interface Route {
+  method: Method;
+  path: string;
+  summary: string;
+  access: 'public' | 'authenticated' | 'admin';
+  body?: z.ZodType;
+  response?: z.ZodType;
+  status?: number;
+  query?: string[];
+}
+
+/** Every HTTP route; a test checks that it matches the routes NestJS actually serves. */
+export const ROUTES: Route[] = [
+  { method: 'get', path: '/health', summary: 'Whether every service answers; names those that do not (503)', access: 'public' },
+  { method: 'get', path: '/api/docs', summary: 'This OpenAPI document', access: 'public' },
+  { method: 'get', path: '/api/v1/catalog', summary: 'Integration types: config schema, defaults, resource types, permissions, minimum connector version', access: 'authenticated', response: z.object({ items: z.array(IntegrationTypeDescription) }) },
+  { method: 'get', path: '/api/v1/connectors', summary: 'Connectors: id, version, status, last heartbeat', access: 'admin', response: listOf(Connector) },
+  { method: 'post', path: '/api/v1/integrations', summary: 'Create an integration; it is tested through its connector at once', access: 'admin', body: IntegrationInput.extend({ config: PostgresConfig }), response: Integration, status: 201 },
+  { method: 'get', path: '/api/v1/integrations', summary: 'List integrations', access: 'authenticated', response: listOf(Integration), query: ['pageSize', 'pageToken'] },
+  { method: 'get', path: '/api/v1/integrations/{id}', summary: 'One integration', access: 'authenticated', response: Integration },
+  { method: 'put', path: '/api/v1/integrations/{id}', summary: 'Replace an integration (omit secret to keep it); re-tested', access: 'admin', body: IntegrationUpdateInput.extend({ config: PostgresConfig }), response: Integration },
+  { method: 'delete', path: '/api/v1/integrations/{id}', summary: 'Delete an integration', access: 'admin', response: z.object({ id: z.string() }) },
+  { method: 'post', path: '/api/v1/integrations/{id}/test', summary: 'Connection test and preflight report through the connector', access: 'admin', response: z.object({ integration: Integration, report: PreflightReport }) },
+];
+
+const json = (schema: z.ZodType, io: 'input' | 'output') => z.toJSONSchema(schema, { io, unrepresentable: 'any' });
+
+export function openApiDocument(version: string) {
+  const errorResponse = { description: 'Error envelope', content: { 'application/json': { schema: json(ErrorEnvelope, 'output') } } };
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const route of ROUTES) {
+    const parameters = [
+      ...(route.path.includes('{id}') ? [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }] : []),
+      ...(route.query ?? []).map((name) => ({ name, in: 'query', required: false, schema: { type: name === 'pageSize' ? 'integer' : 'string' } })),
+    ];
+    paths[route.path] ??= {};
+    paths[route.path][route.method] = {
+      summary: route.summary,
+      security: route.access === 'public' ? [] : [{ bearer: [] }],
+      ...(route.access === 'admin' ? { 'x-latchkey-access': 'admin' } : {}),
+      ...(parameters.length ? { parameters } : {}),
+      ...(route.body ? { requestBody: { required: true, content: { 'application/json': { schema: json(route.body, 'input') } } } } : {}),
+      responses: {
+        [String(route.status ?? 200)]: { description: 'OK', ...(route.response ? { content: { 'application/json': { schema: json(route.response, 'output') } } } : {}) },
+        ...(route.access === 'public' ? {} : { 401: errorResponse }),
+        ...(route.access === 'admin' ? { 403: errorResponse } : {}),
+        ...(route.body || parameters.length ? { 400: errorResponse } : {}),
+      },
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: { title: 'Latchkey API', version, description: 'Just-in-time access to PostgreSQL. Errors are {code, message, details?}.' },
+    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    paths,
+  };
+}

@@ -1,0 +1,31 @@
+import 'reflect-metadata';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { GatewayEnv, LATCHKEY_VERSION, loadConfig } from '@latchkey/config';
+import { createLogger, runMain, startService } from '@latchkey/messaging';
+import { GatewayModule } from './gateway.module';
+import { HttpEnvelopeFilter } from './http/http-exception.filter';
+import { requestContext } from './http/request-context.middleware';
+
+runMain('api-gateway', () => {
+  const env = loadConfig('api-gateway', GatewayEnv);
+  const logger = createLogger('api-gateway', env.LOG_LEVEL);
+  return startService({
+    service: 'api-gateway',
+    version: LATCHKEY_VERSION,
+    env,
+    logger,
+    imports: [GatewayModule.forRoot(env)],
+    http: {
+      port: env.PORT,
+      host: env.HOST,
+      configure: (app) => {
+        const express = app as NestExpressApplication;
+        express.use(requestContext(logger));
+        express.useBodyParser('json', { limit: '256kb' });
+        express.useGlobalFilters(new HttpEnvelopeFilter(logger));
+        express.disable('x-powered-by');
+      },
+    },
+    handleSignals: true,
+  });
+});

@@ -1,0 +1,59 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Connector, ConnectorHeartbeat, ServiceName, ValidationIssue } from '@latchkey/contracts';
+import { compareVersions } from '@latchkey/config';
+import { ConnectorEntity } from './connector.entity';
+import { ConnectorsRepository } from './connectors.repository';
+
+export const CONNECTOR_OFFLINE_AFTER_MS = Symbol('CONNECTOR_OFFLINE_AFTER_MS');
+
+@Injectable()
+export class ConnectorsService {
+  constructor(
+    private readonly connectors: ConnectorsRepository,
+    @Inject(CONNECTOR_OFFLINE_AFTER_MS) private readonly offlineAfterMs: number,
+  ) {}
+
+  recordHeartbeat(beat: ConnectorHeartbeat): Promise<void> {
+    return this.connectors.recordHeartbeat(beat);
+  }
+
+  async list(): Promise<Connector[]> {
+    const now = Date.now();
+    return (await this.connectors.findAll()).map((c) => this.view(c, now));
+  }
+
+  /**
+   * Why an integration may not use this connector, as a field issue, or null when it may:
+   * the connector must be known, connected (heartbeats within the window) and recent enough.
+   */
+  async refusal(connectorId: string, minimumVersion: string): Promise<ValidationIssue | null> {
+    const entity = await this.connectors.findById(connectorId);
+    if (!entity) {
+      const known = (await this.connectors.findAll()).map((c) => c.id);
+      return { field: 'connectorId', rule: `must name a known connector; "${connectorId}" has never sent a heartbeat (known: ${known.join(', ') || 'none'})` };
+    }
+    const connector = this.view(entity, Date.now());
+    if (connector.status !== 'CONNECTED') {
+      return { field: 'connectorId', rule: `must name a connected connector; "${connectorId}" is DISCONNECTED (last heartbeat ${connector.lastSeenAt})` };
+    }
+    if (compareVersions(connector.version, minimumVersion) < 0) {
+      return { field: 'connectorId', rule: `must name a connector of version ${minimumVersion} or later; "${connectorId}" runs ${connector.version}: upgrade it` };
+    }
+    return null;
+  }
+
+  private view(c: ConnectorEntity, now: number): Connector {
+    const live = Object.entries(c.services)
+      .filter(([, seen]) => now - Date.parse(seen) <= this.offlineAfterMs)
+      .map(([service]) => service as ServiceName)
+      .sort();
+    return {
+      id: c.id,
+      version: c.version,
+      status: now - c.lastSeenAt.getTime() <= this.offlineAfterMs ? 'CONNECTED' : 'DISCONNECTED',
+      services: live,
+      lastSeenAt: c.lastSeenAt.toISOString(),
+      firstSeenAt: c.firstSeenAt.toISOString(),
+    };
+  }
+}

@@ -1,0 +1,189 @@
+import { Inject, Injectable } from '@nestjs/common';
+import {
+  Contracts,
+  ErrorCode,
+  Integration,
+  IntegrationInput,
+  IntegrationUpdateInput,
+  PreflightReport,
+  ValidationIssue,
+} from '@latchkey/contracts';
+import { INTEGRATION_TYPES, validateIntegrationInput } from '@latchkey/config';
+import type { ValidIntegration, ValidIntegrationUpdate } from '@latchkey/config';
+import { AppException, LOGGER, MessageBus } from '@latchkey/messaging';
+import type { AppLogger } from '@latchkey/messaging';
+import { MasterKey, toSecretRef, toSecretView } from '@latchkey/secrets';
+import { ConnectorsService } from '../connectors/connectors.service';
+import { IntegrationEntity } from './integration.entity';
+import { decodeCursor, DuplicateNameError, IntegrationsRepository } from './integrations.repository';
+
+/** Checks whose failure leaves Latchkey unable to grant or revoke anything: the integration is in ERROR. */
+const ESSENTIAL_CHECKS = new Set(['connect', 'create_roles', 'terminate_backends']);
+const TEST_TIMEOUT_MS = 60_000;
+
+@Injectable()
+export class IntegrationsService {
+  constructor(
+    private readonly integrations: IntegrationsRepository,
+    private readonly connectors: ConnectorsService,
+    private readonly bus: MessageBus,
+    private readonly masterKey: MasterKey,
+    @Inject(LOGGER) private readonly logger: AppLogger,
+  ) {}
+
+  /** Creates the integration, then tests it through its connector; the answer carries the status. */
+  async create(body: IntegrationInput): Promise<Integration> {
+    const input = this.validate(body, 'create');
+    await this.refuseUnusable(input.name, input.connectorId, input.type);
+    const entity = Object.assign(new IntegrationEntity(), this.fields(input), {
+      secret: toSecretRef(input.secret, this.masterKey),
+      status: 'INITIALIZING',
+      statusReason: null,
+      lastTest: null,
+    } satisfies Partial<IntegrationEntity>);
+    const saved = await this.save(entity, input.name);
+    this.logger.info({ integrationId: saved.id, name: saved.name, connectorId: saved.connectorId }, 'integration created');
+    return (await this.runTest(saved)).integration;
+  }
+
+  async update(id: string, body: IntegrationUpdateInput): Promise<Integration> {
+    const input = this.validate(body, 'update');
+    const entity = await this.get(id);
+    await this.refuseUnusable(input.name, input.connectorId, input.type, id);
+    if (input.type !== entity.type) {
+      throw AppException.validation([{ field: 'type', rule: `cannot change from ${entity.type}; create a new integration instead` }]);
+    }
+    Object.assign(entity, this.fields(input), { status: 'INITIALIZING', statusReason: null });
+    if (input.secret) entity.secret = toSecretRef(input.secret, this.masterKey);
+    const saved = await this.save(entity, input.name);
+    this.logger.info({ integrationId: id }, 'integration updated');
+    return (await this.runTest(saved)).integration;
+  }
+
+  async delete(id: string): Promise<{ id: string }> {
+    if (!(await this.integrations.delete(id))) throw notFound(id);
+    this.logger.info({ integrationId: id }, 'integration deleted');
+    return { id };
+  }
+
+  async find(id: string): Promise<Integration> {
+    return toView(await this.get(id));
+  }
+
+  async list(pageSize: number, pageToken?: string): Promise<{ items: Integration[]; nextPageToken?: string }> {
+    if (pageToken && !decodeCursor(pageToken)) throw AppException.validation([{ field: 'pageToken', rule: 'must be a token from a previous page' }]);
+    const page = await this.integrations.page(pageSize, pageToken);
+    return { ...page, items: page.items.map(toView) };
+  }
+
+  async test(id: string): Promise<{ integration: Integration; report: PreflightReport }> {
+    return this.runTest(await this.get(id));
+  }
+
+  /**
+   * Asks the integration's connector to connect and report what its user can do, and records the
+   * outcome as the integration's status. A connector that does not answer is an ERROR, not a throw.
+   */
+  private async runTest(entity: IntegrationEntity): Promise<{ integration: Integration; report: PreflightReport }> {
+    let report: PreflightReport;
+    try {
+      report = await this.bus.request(
+        Contracts.connectorIntegrationTest,
+        { target: { integrationId: entity.id, type: entity.type, config: entity.config, secret: entity.secret } },
+        { connectorId: entity.connectorId, timeoutMs: TEST_TIMEOUT_MS },
+      );
+    } catch (err) {
+      const reason = err instanceof AppException ? err.message : 'the connector failed to run the test';
+      report = {
+        ok: false,
+        testedAt: new Date().toISOString(),
+        connectorId: entity.connectorId,
+        connected: false,
+        tls: false,
+        checks: [{ id: 'connect', ok: false, detail: reason }],
+      };
+    }
+    const failed = report.checks.filter((c) => !c.ok);
+    const essential = failed.filter((c) => ESSENTIAL_CHECKS.has(c.id));
+    entity.status = report.connected && essential.length === 0 ? 'ACTIVE' : 'ERROR';
+    entity.statusReason = failed.length === 0 ? null : failed.map((c) => `${c.id}${c.target ? ` (${c.target})` : ''}: ${c.detail}`).join('; ').slice(0, 2000);
+    entity.lastTest = report;
+    await this.integrations.updateStatus(entity.id, { status: entity.status, statusReason: entity.statusReason, lastTest: report });
+    this.logger.info({ integrationId: entity.id, status: entity.status, failed: failed.map((c) => c.id) }, 'integration tested');
+    return { integration: toView(entity), report };
+  }
+
+  private validate(body: IntegrationInput, mode: 'create'): ValidIntegration;
+  private validate(body: IntegrationUpdateInput, mode: 'update'): ValidIntegrationUpdate;
+  private validate(body: unknown, mode: 'create' | 'update'): ValidIntegrationUpdate {
+    const result = mode === 'create' ? validateIntegrationInput(body, 'create') : validateIntegrationInput(body, 'update');
+    if (!result.ok) throw AppException.validation(result.issues);
+    return result.value;
+  }
+
+  private async refuseUnusable(name: string, connectorId: string, type: string, selfId?: string) {
+    const issues: ValidationIssue[] = [];
+    const same = await this.integrations.findByNameKey(name.toLowerCase());
+    if (same && same.id !== selfId) throw duplicate(name);
+    const refusal = await this.connectors.refusal(connectorId, INTEGRATION_TYPES[type].description.minimumConnectorVersion);
+    if (refusal) issues.push(refusal);
+    if (issues.length) throw AppException.validation(issues);
+  }
+
+  private async save(entity: IntegrationEntity, name: string): Promise<IntegrationEntity> {
+    try {
+      return await this.integrations.save(entity);
+    } catch (err) {
+      if (err instanceof DuplicateNameError) throw duplicate(name);
+      throw err;
+    }
+  }
+
+  private async get(id: string): Promise<IntegrationEntity> {
+    const entity = await this.integrations.findById(id);
+    if (!entity) throw notFound(id);
+    return entity;
+  }
+
+  private fields(input: ValidIntegrationUpdate): Partial<IntegrationEntity> {
+    return {
+      name: input.name,
+      nameKey: input.name.toLowerCase(),
+      type: input.type,
+      connectorId: input.connectorId,
+      connectedResourceTypes: input.connectedResourceTypes,
+      config: input.config,
+      credentialRotationDays: input.credentialRotationDays ?? null,
+      customAccessDetails: input.customAccessDetails ?? null,
+      integrationOwners: input.integrationOwners ?? [],
+      resourceOwnerMappings: input.resourceOwnerMappings ?? [],
+    };
+  }
+}
+
+const notFound = (id: string) => new AppException(ErrorCode.NotFound, `No integration with id ${id}.`);
+const duplicate = (name: string) =>
+  new AppException(ErrorCode.Conflict, `An integration named "${name}" already exists (names are unique regardless of case).`, {
+    issues: [{ field: 'name', rule: 'must be unique regardless of case' }],
+  });
+
+function toView(e: IntegrationEntity): Integration {
+  return {
+    id: e.id,
+    name: e.name,
+    type: e.type,
+    connectorId: e.connectorId,
+    connectedResourceTypes: e.connectedResourceTypes,
+    config: e.config,
+    secret: toSecretView(e.secret),
+    credentialRotationDays: e.credentialRotationDays,
+    customAccessDetails: e.customAccessDetails,
+    integrationOwners: e.integrationOwners,
+    resourceOwnerMappings: e.resourceOwnerMappings,
+    status: e.status,
+    statusReason: e.statusReason,
+    lastTest: e.lastTest,
+    createdAt: e.createdAt.toISOString(),
+    updatedAt: e.updatedAt.toISOString(),
+  };
+}

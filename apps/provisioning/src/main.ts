@@ -1,0 +1,16 @@
+import 'reflect-metadata';
+import { ConnectorServiceEnv, loadConfig } from '@latchkey/config';
+import { runMain, startService } from '@latchkey/messaging';
+import { ProvisioningModule } from './provisioning.module';
+
+runMain('provisioning', () => {
+  const env = loadConfig('provisioning', ConnectorServiceEnv);
+  return startService({
+    service: 'provisioning',
+    version: env.CONNECTOR_VERSION,
+    env,
+    connector: { id: env.CONNECTOR_ID, heartbeatSeconds: env.CONNECTOR_HEARTBEAT_SECONDS },
+    imports: [ProvisioningModule.forRoot(env)],
+    handleSignals: true,
+  });
+});

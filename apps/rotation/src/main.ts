@@ -1,0 +1,15 @@
+import 'reflect-metadata';
+import { ConnectorServiceEnv, loadConfig } from '@latchkey/config';
+import { runMain, startService } from '@latchkey/messaging';
+
+runMain('rotation', () => {
+  const env = loadConfig('rotation', ConnectorServiceEnv);
+  return startService({
+    service: 'rotation',
+    version: env.CONNECTOR_VERSION,
+    env,
+    connector: { id: env.CONNECTOR_ID, heartbeatSeconds: env.CONNECTOR_HEARTBEAT_SECONDS },
+    imports: [],
+    handleSignals: true,
+  });
+});

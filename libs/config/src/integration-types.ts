@@ -1,0 +1,126 @@
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import {
+  IntegrationInput,
+  IntegrationTypeDescription,
+  IntegrationUpdateInput,
+  issuesFromZod,
+  Permission,
+  RESOURCE_OWNER_RULE,
+  ResourceType,
+  SecretStore,
+  SslMode,
+  ValidationIssue,
+} from '@latchkey/contracts';
+
+const DNS_LABEL = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/;
+
+export const isHostname = (value: string): boolean =>
+  isIP(value) !== 0 || (value.length <= 253 && value.split('.').every((label) => DNS_LABEL.test(label)));
+
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/;
+const TLS_VERIFYING_MODES: readonly SslMode[] = ['require', 'verify-ca', 'verify-full'];
+
+/** The seed's PostgreSQL settings; defaults: port 5432, database `postgres`, sslmode `prefer`. */
+export const PostgresConfig = z
+  .object({
+    hostname: z.string({ error: 'is required' }).min(1, 'is required').refine(isHostname, 'must be a DNS name or an IP address'),
+    port: z.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be between 1 and 65535').max(65535, 'must be between 1 and 65535').default(5432),
+    dbname: z
+      .string()
+      .min(1, 'must not be empty')
+      .refine((v) => Buffer.byteLength(v, 'utf8') <= 63, 'must be at most 63 bytes (PostgreSQL truncates longer names)')
+      .refine((v) => !v.includes('\0'), 'must not contain NUL')
+      .default('postgres'),
+    sslmode: SslMode.default('prefer'),
+    sslRootCert: z.string().max(65_536, 'must be at most 64 KiB').regex(PEM_CERTIFICATE, 'must be a PEM certificate (-----BEGIN CERTIFICATE-----)').nullish(),
+  })
+  .strict()
+  .superRefine((config, ctx) => {
+    if (config.sslRootCert && !TLS_VERIFYING_MODES.includes(config.sslmode)) {
+      ctx.addIssue({ code: 'custom', path: ['sslRootCert'], message: 'is used only with sslmode require, verify-ca or verify-full' });
+    }
+  });
+export type PostgresConfig = z.output<typeof PostgresConfig>;
+
+const PERMISSIONS: Record<ResourceType, Permission[]> = {
+  'postgresql-database': ['READ_ONLY', 'READ_WRITE', 'ADMIN'],
+  'postgresql-schema': ['READ_ONLY', 'READ_WRITE', 'ADMIN'],
+  'postgresql-table': ['READ_ONLY', 'READ_WRITE', 'ADMIN'],
+  'postgresql-role': ['MEMBER'],
+};
+
+export interface IntegrationTypeDefinition {
+  readonly description: IntegrationTypeDescription;
+  readonly configSchema: z.ZodType<Record<string, unknown>>;
+}
+
+export const INTEGRATION_TYPES: Readonly<Record<string, IntegrationTypeDefinition>> = {
+  postgresql: {
+    configSchema: PostgresConfig,
+    description: {
+      type: 'postgresql',
+      name: 'PostgreSQL',
+      description: 'Time-boxed personal logins on PostgreSQL 13-18, granted through profile roles and taken back on time.',
+      minimumConnectorVersion: '1.3.0',
+      configSchema: z.toJSONSchema(PostgresConfig, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>,
+      configDefaults: { port: 5432, dbname: 'postgres', sslmode: 'prefer' },
+      resourceTypes: ResourceType.options.map((type) => ({ type, permissions: PERMISSIONS[type] })),
+      secretStores: [...SecretStore.options],
+    },
+  },
+};
+
+export const permissionsFor = (type: ResourceType): readonly Permission[] => PERMISSIONS[type];
+
+export type ValidIntegration = z.output<typeof IntegrationInput> & { config: Record<string, unknown> };
+export type ValidIntegrationUpdate = z.output<typeof IntegrationUpdateInput> & { config: Record<string, unknown> };
+export type ValidatedIntegration<T> = { ok: true; value: T } | { ok: false; issues: ValidationIssue[] };
+
+/**
+ * Checks an integration body completely: the common fields, the type's own config schema and the
+ * cross-field rules, so that one answer names every broken rule.
+ */
+export function validateIntegrationInput(body: unknown, mode: 'create'): ValidatedIntegration<ValidIntegration>;
+export function validateIntegrationInput(body: unknown, mode: 'update'): ValidatedIntegration<ValidIntegrationUpdate>;
+export function validateIntegrationInput(body: unknown, mode: 'create' | 'update'): ValidatedIntegration<ValidIntegrationUpdate> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    return { ok: false, issues: [{ field: '(body)', rule: 'must be a JSON object' }] };
+  }
+  const schema = mode === 'create' ? IntegrationInput : IntegrationUpdateInput;
+  const issues: ValidationIssue[] = [];
+  const common = schema.safeParse(body);
+  if (!common.success) issues.push(...issuesFromZod(common.error));
+
+  const raw = body as Record<string, unknown>;
+  const definition = typeof raw.type === 'string' ? INTEGRATION_TYPES[raw.type] : undefined;
+  let config: Record<string, unknown> | undefined;
+  if (typeof raw.type === 'string' && raw.type && !definition) {
+    issues.push({ field: 'type', rule: `must be one of: ${Object.keys(INTEGRATION_TYPES).join(', ')}` });
+  } else if (definition) {
+    const parsed = definition.configSchema.safeParse(raw.config ?? {});
+    if (parsed.success) config = parsed.data;
+    else issues.push(...issuesFromZod(parsed.error, ['config']));
+  }
+
+  const mappings = raw.resourceOwnerMappings;
+  const owners = raw.integrationOwners;
+  if (Array.isArray(mappings) && mappings.length > 0 && !(Array.isArray(owners) && owners.length > 0)) {
+    issues.push({ field: 'integrationOwners', rule: RESOURCE_OWNER_RULE });
+  }
+
+  if (issues.length > 0 || !common.success || !config) {
+    return { ok: false, issues: dedupe(issues) };
+  }
+  return { ok: true, value: { ...common.data, config } };
+}
+
+function dedupe(issues: ValidationIssue[]): ValidationIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((i) => {
+    const key = `${i.field}\u0000${i.rule}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}

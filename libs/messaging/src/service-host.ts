@@ -1,0 +1,207 @@
+import { randomUUID } from 'node:crypto';
+import { Controller, DynamicModule, Global, INestApplication, INestMicroservice, Inject, Injectable, Module, OnApplicationBootstrap, OnApplicationShutdown, Provider, Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { CONNECTOR_SERVICES, Contracts, healthContract, HealthReport, ServiceName } from '@latchkey/contracts';
+import { CorrelationInterceptor } from './correlation.interceptor';
+import type { AppLogger } from './logger';
+import { createLogger, NestPinoLogger } from './logger';
+import { MessageBus } from './message-bus';
+import { LatchkeyNatsServer } from './nats-server';
+import { Rpc } from './rpc.decorators';
+import { RpcEnvelopeFilter } from './rpc-exception.filter';
+
+export const LOGGER = Symbol('LOGGER');
+export const SERVICE_INFO = Symbol('SERVICE_INFO');
+
+export interface ServiceInfo {
+  readonly service: ServiceName;
+  readonly version: string;
+  readonly instanceId: string;
+  readonly startedAt: number;
+  readonly connectorId?: string;
+  readonly heartbeatSeconds?: number;
+}
+
+export interface ServiceHostOptions {
+  service: ServiceName;
+  version: string;
+  /** The validated common environment (libs/config CommonEnv). */
+  env: { NATS_URL: string; LOG_LEVEL: string; NATS_REQUEST_TIMEOUT_MS: number };
+  /** The service's own modules. */
+  imports: Array<Type | DynamicModule>;
+  /** Connector services: their id and heartbeat interval. */
+  connector?: { id: string; heartbeatSeconds: number };
+  /** The gateway: serve HTTP as well. */
+  http?: { port: number; host: string; configure?: (app: INestApplication) => void | Promise<void> };
+  /** Exit cleanly on SIGTERM/SIGINT (services); in-process tests leave it off. */
+  handleSignals?: boolean;
+  logger?: AppLogger;
+}
+
+export interface ServiceHandle {
+  readonly app: INestApplication | INestMicroservice;
+  readonly info: ServiceInfo;
+  readonly logger: AppLogger;
+  /** The HTTP address, for the gateway. */
+  readonly url?: string;
+  close(): Promise<void>;
+}
+
+function healthController(service: ServiceName) {
+  @Controller()
+  class HealthRpcController {
+    constructor(@Inject(SERVICE_INFO) private readonly info: ServiceInfo) {}
+
+    @Rpc(healthContract(service))
+    check(): HealthReport {
+      return {
+        service: this.info.service,
+        status: 'ok',
+        version: this.info.version,
+        instanceId: this.info.instanceId,
+        ...(this.info.connectorId ? { connectorId: this.info.connectorId } : {}),
+        uptimeSeconds: Math.round((Date.now() - this.info.startedAt) / 1000),
+      };
+    }
+  }
+  return HealthRpcController;
+}
+
+/** Announces this connector service on an interval, so the catalog knows the connector is alive. */
+@Injectable()
+class ConnectorHeartbeat implements OnApplicationBootstrap, OnApplicationShutdown {
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    @Inject(SERVICE_INFO) private readonly info: ServiceInfo,
+    private readonly bus: MessageBus,
+    @Inject(LOGGER) private readonly logger: AppLogger,
+  ) {}
+
+  onApplicationBootstrap() {
+    void this.beat();
+    this.timer = setInterval(() => void this.beat(), (this.info.heartbeatSeconds ?? 5) * 1000);
+    this.timer.unref();
+  }
+
+  onApplicationShutdown() {
+    clearInterval(this.timer);
+  }
+
+  private async beat() {
+    try {
+      await this.bus.publish(Contracts.connectorHeartbeat, {
+        connectorId: this.info.connectorId!,
+        version: this.info.version,
+        service: this.info.service,
+        instanceId: this.info.instanceId,
+        sentAt: new Date().toISOString(),
+      });
+    } catch (err) {
+      this.logger.warn({ err }, 'heartbeat not sent');
+    }
+  }
+}
+
+@Global()
+@Module({})
+class CoreModule {
+  static forRoot(info: ServiceInfo, bus: MessageBus, logger: AppLogger): DynamicModule {
+    const providers: Provider[] = [
+      { provide: SERVICE_INFO, useValue: info },
+      { provide: MessageBus, useValue: bus },
+      { provide: LOGGER, useValue: logger },
+    ];
+    const isConnector = (CONNECTOR_SERVICES as readonly string[]).includes(info.service);
+    return {
+      module: CoreModule,
+      controllers: [healthController(info.service)],
+      providers: isConnector ? [...providers, ConnectorHeartbeat] : providers,
+      exports: [SERVICE_INFO, MessageBus, LOGGER],
+    };
+  }
+}
+
+/**
+ * Starts one Latchkey service: a NestJS app on the NATS transport in the service's queue group,
+ * answering its health subject, with JSON logs, error envelopes and correlation ids; connector
+ * services also heartbeat. The gateway additionally serves HTTP.
+ */
+export async function startService(options: ServiceHostOptions): Promise<ServiceHandle> {
+  const logger = options.logger ?? createLogger(options.service, options.env.LOG_LEVEL);
+  const info: ServiceInfo = {
+    service: options.service,
+    version: options.version,
+    instanceId: randomUUID(),
+    startedAt: Date.now(),
+    connectorId: options.connector?.id,
+    heartbeatSeconds: options.connector?.heartbeatSeconds,
+  };
+  const bus = new MessageBus(options.env.NATS_URL, `${options.service}-client`, options.env.NATS_REQUEST_TIMEOUT_MS);
+  await bus.connect();
+
+  @Module({ imports: [CoreModule.forRoot(info, bus, logger), ...options.imports] })
+  class RootModule {}
+
+  const strategy = new LatchkeyNatsServer(options.env.NATS_URL, options.service, options.connector?.id);
+  const nestLogger = new NestPinoLogger(logger);
+  let app: INestApplication | INestMicroservice;
+  let url: string | undefined;
+  try {
+    if (options.http) {
+      const httpApp = await NestFactory.create(RootModule, { logger: nestLogger, abortOnError: false, bodyParser: false });
+      // HTTP errors are mapped by the gateway's own filter; the NATS side keeps error envelopes.
+      const micro = httpApp.connectMicroservice({ strategy }, { inheritAppConfig: false });
+      micro.useGlobalFilters(new RpcEnvelopeFilter(logger));
+      micro.useGlobalInterceptors(new CorrelationInterceptor());
+      await options.http.configure?.(httpApp);
+      await httpApp.startAllMicroservices();
+      await httpApp.listen(options.http.port, options.http.host);
+      const address = httpApp.getHttpServer().address();
+      url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : options.http.port}`;
+      app = httpApp;
+    } else {
+      const micro = await NestFactory.createMicroservice(RootModule, { strategy, logger: nestLogger, abortOnError: false });
+      micro.useGlobalFilters(new RpcEnvelopeFilter(logger));
+      micro.useGlobalInterceptors(new CorrelationInterceptor());
+      await micro.listen();
+      app = micro;
+    }
+  } catch (err) {
+    await bus.close();
+    throw err;
+  }
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      logger.info('stopping');
+      await app.close();
+      await bus.close();
+      logger.info('stopped');
+    })());
+
+  if (options.handleSignals) {
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      process.once(signal, () => {
+        close().then(
+          () => process.exit(0),
+          (err) => {
+            logger.error({ err }, 'unclean stop');
+            process.exit(1);
+          },
+        );
+      });
+    }
+  }
+  logger.info({ version: info.version, connectorId: info.connectorId, url }, 'started');
+  return { app, info, logger, url, close };
+}
+
+/** Entry point of a service process: a start-up failure is one clear line and exit code 1. */
+export function runMain(service: ServiceName, start: () => Promise<unknown>): void {
+  start().catch((err: Error) => {
+    process.stderr.write(`${service} failed to start: ${err.message}\n`);
+    process.exit(1);
+  });
+}
