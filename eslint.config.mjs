@@ -15,6 +15,7 @@ const depConstraints = (allowTesting) => {
     { sourceTag: 'scope:gateway', onlyDependOnLibsWithTags: [...shared, 'scope:persistence', ...testing] },
     { sourceTag: 'scope:service', onlyDependOnLibsWithTags: [...shared, 'scope:persistence', ...testing] },
     { sourceTag: 'scope:connector', onlyDependOnLibsWithTags: [...shared, 'scope:persistence', 'scope:engine', ...testing] },
+    { sourceTag: 'scope:tools', onlyDependOnLibsWithTags: [...shared, 'scope:persistence', 'scope:engine', 'scope:testing'] },
   ];
 };
 const boundaries = (allowTesting) => [

@@ -29,7 +29,7 @@ function rewriteAliases(code, file) {
 
 await rm(out, { recursive: true, force: true });
 let count = 0;
-for (const top of ['apps', 'libs']) {
+for (const top of ['apps', 'libs', 'tools']) {
   const jobs = [];
   for await (const file of sources(join(root, top))) {
     jobs.push(

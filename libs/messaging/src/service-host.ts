@@ -200,7 +200,7 @@ export async function startService(options: ServiceHostOptions): Promise<Service
 
 /** Entry point of a service process: a start-up failure is one clear line and exit code 1. */
 export function runMain(service: ServiceName, start: () => Promise<unknown>): void {
-  start().catch((err: Error) => {
+  Promise.resolve().then(start).catch((err: Error) => {
     process.stderr.write(`${service} failed to start: ${err.message}\n`);
     process.exit(1);
   });

@@ -82,6 +82,6 @@ export async function ensureDatabase(url: string): Promise<void> {
  * library needs no quoting function of its own (target databases use pg-access's quoteIdent).
  */
 async function execFormatted(client: Client, template: string, identifier: string): Promise<void> {
-  const { rows } = await client.query<{ sql: string }>('SELECT format($1, $2) AS sql', [template, identifier]);
+  const { rows } = await client.query<{ sql: string }>('SELECT format($1::text, $2::text) AS sql', [template, identifier]);
   await client.query(rows[0].sql);
 }

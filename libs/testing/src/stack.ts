@@ -1,0 +1,110 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { ServiceName } from '@latchkey/contracts';
+
+export const ALL_SERVICES: readonly ServiceName[] = ServiceName.options;
+
+export interface StackOptions {
+  /** Repository root; services run from `dist/` (npm run build). */
+  root: string;
+  /** Environment for every service (URLs, keys, PORT). */
+  env: Record<string, string | undefined>;
+  services?: readonly ServiceName[];
+  /** Every output line of every service. */
+  onLine?: (service: string, line: string, stream: 'stdout' | 'stderr') => void;
+}
+
+interface Managed {
+  name: string;
+  child: ChildProcess;
+  exited: Promise<number | null>;
+}
+
+/**
+ * Runs Latchkey's services as real processes (`node dist/apps/<service>/src/main.js`), as `npm
+ * start` does: the e2e tests and the start script share this one supervisor.
+ */
+export class Stack {
+  private readonly managed = new Map<string, Managed>();
+  readonly lines: Array<{ service: string; line: string }> = [];
+
+  constructor(private readonly options: StackOptions) {}
+
+  get url(): string {
+    return `http://127.0.0.1:${this.options.env.PORT ?? 8080}`;
+  }
+
+  async start(): Promise<void> {
+    for (const service of this.options.services ?? ALL_SERVICES) this.startProcess(service, service);
+  }
+
+  /** Starts one more process, e.g. a second connector with its own CONNECTOR_ID. */
+  startProcess(name: string, service: ServiceName, extraEnv: Record<string, string> = {}): ChildProcess {
+    if (this.managed.has(name)) throw new Error(`${name} is already running`);
+    const child = spawn(process.execPath, [join(this.options.root, 'dist/apps', service, 'src/main.js')], {
+      cwd: this.options.root,
+      env: { PATH: process.env.PATH, ...this.options.env, ...extraEnv } as NodeJS.ProcessEnv,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    for (const stream of ['stdout', 'stderr'] as const) {
+      createInterface({ input: child[stream]! }).on('line', (line) => {
+        this.lines.push({ service: name, line });
+        this.options.onLine?.(name, line, stream);
+      });
+    }
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    this.managed.set(name, { name, child, exited });
+    void exited.then(() => this.managed.get(name)?.child === child && this.managed.delete(name));
+    return child;
+  }
+
+  isRunning(name: string): boolean {
+    return this.managed.has(name);
+  }
+
+  /** Resolves with the name and exit code of the first process that exits on its own. */
+  firstExit(): Promise<{ name: string; code: number | null }> {
+    return Promise.race([...this.managed.values()].map((m) => m.exited.then((code) => ({ name: m.name, code }))));
+  }
+
+  /** SIGTERM (then SIGKILL after `graceMs`); resolves with the exit code. */
+  async stopProcess(name: string, graceMs = 10_000): Promise<number | null> {
+    const m = this.managed.get(name);
+    if (!m) return null;
+    m.child.kill('SIGTERM');
+    const timer = setTimeout(() => m.child.kill('SIGKILL'), graceMs);
+    try {
+      return await m.exited;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async stop(graceMs = 10_000): Promise<Record<string, number | null>> {
+    const names = [...this.managed.keys()];
+    const codes = await Promise.all(names.map((n) => this.stopProcess(n, graceMs)));
+    return Object.fromEntries(names.map((n, i) => [n, codes[i]]));
+  }
+
+  /** Waits until `GET /health` answers 200 (every service answers on NATS). */
+  async waitHealthy(timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let last = 'no answer';
+    while (Date.now() < deadline) {
+      try {
+        const res = await fetch(`${this.url}/health`);
+        if (res.ok) return;
+        last = `${res.status} ${await res.text()}`;
+      } catch (err) {
+        last = (err as Error).message;
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    throw new Error(`the stack is not healthy after ${timeoutMs} ms: ${last}\n${this.lines.slice(-30).map((l) => `[${l.service}] ${l.line}`).join('\n')}`);
+  }
+
+  output(name?: string): string {
+    return this.lines.filter((l) => !name || l.service === name).map((l) => l.line).join('\n');
+  }
+}

@@ -1,0 +1,63 @@
+import { resolve } from 'node:path';
+import { ServiceName } from '@latchkey/contracts';
+import { Stack } from '@latchkey/testing';
+import { createDemo } from './demo';
+
+const root = resolve(__dirname, '../../..');
+const demo = process.argv.includes('--demo');
+const token = process.env.LATCHKEY_ADMIN_TOKEN;
+const databaseUrl = process.env.LATCHKEY_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/latchkey';
+const width = Math.max(...ServiceName.options.map((s) => s.length));
+
+/** One readable line per JSON log line: `service | level message {extra}`. */
+function show(service: string, line: string) {
+  let text = line;
+  try {
+    const { level, msg, time: _t, service: _s, pid: _p, hostname: _h, ...rest } = JSON.parse(line) as Record<string, unknown>;
+    text = `${String(level).padEnd(5)} ${msg ?? ''}${Object.keys(rest).length ? ` ${JSON.stringify(rest)}` : ''}`;
+  } catch {
+    // not JSON: print as is
+  }
+  process.stdout.write(`${service.padEnd(width)} | ${text}\n`);
+}
+
+async function main() {
+  const stack = new Stack({ root, env: process.env, onLine: show });
+  let stopping = false;
+  const stop = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write('\nstopping Latchkey...\n');
+    await stack.stop();
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stop(0));
+  process.on('SIGTERM', () => void stop(0));
+
+  await stack.start();
+  void stack.firstExit().then(({ name, code }) => {
+    if (stopping) return;
+    process.stderr.write(`\n${name} exited with code ${code}; stopping the others.\n`);
+    void stop(1);
+  });
+  await stack.waitHealthy(90_000);
+
+  let demoLine = '';
+  if (demo) {
+    const result = await createDemo(stack.url, token!, databaseUrl);
+    demoLine = `  demo:        integration "Demo PostgreSQL" ${result.created ? 'created' : 'updated'} (${result.integrationId}), status ${result.status}\n`;
+  }
+  process.stdout.write(
+    `\nLatchkey is running.\n` +
+      `  API:         ${stack.url}/api/v1   (OpenAPI: ${stack.url}/api/docs, health: ${stack.url}/health)\n` +
+      `  admin token: ${token}\n` +
+      demoLine +
+      `  try:         curl -s -H "Authorization: Bearer ${token}" ${stack.url}/api/v1/catalog\n` +
+      `Ctrl-C stops everything.\n\n`,
+  );
+}
+
+main().catch(async (err: Error) => {
+  process.stderr.write(`npm start failed: ${err.message}\n`);
+  process.exit(1);
+});
