@@ -8,9 +8,9 @@ const depConstraints = (allowTesting) => {
   const testing = allowTesting ? ['scope:testing'] : [];
   return [
     { sourceTag: 'scope:contracts', onlyDependOnLibsWithTags: ['scope:contracts'] },
-    { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: shared },
-    { sourceTag: 'scope:persistence', onlyDependOnLibsWithTags: shared },
-    { sourceTag: 'scope:engine', onlyDependOnLibsWithTags: shared },
+    { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: [...shared, ...testing] },
+    { sourceTag: 'scope:persistence', onlyDependOnLibsWithTags: [...shared, ...testing] },
+    { sourceTag: 'scope:engine', onlyDependOnLibsWithTags: [...shared, ...testing] },
     { sourceTag: 'scope:testing', onlyDependOnLibsWithTags: [...shared, 'scope:persistence', 'scope:engine', 'scope:testing'] },
     { sourceTag: 'scope:gateway', onlyDependOnLibsWithTags: [...shared, 'scope:persistence', ...testing] },
     { sourceTag: 'scope:service', onlyDependOnLibsWithTags: [...shared, 'scope:persistence', ...testing] },
@@ -41,12 +41,16 @@ export default [
       '@nx/enforce-module-boundaries': boundaries(false),
       'no-console': 'error',
       'no-debugger': 'error',
+      // SQL text may interpolate only quoteIdent()/quoteLiteral() calls; values are bound.
       'no-restricted-syntax': [
         'error',
-        { selector: "CallExpression[callee.property.name='query'] > TemplateLiteral[expressions.length>0]", message: 'Interpolated SQL: bind values, or quote identifiers with quoteIdent().' },
+        {
+          selector: "CallExpression[callee.property.name='query'] > TemplateLiteral > :not(TemplateElement):not(CallExpression[callee.name=/^quote(Ident|Literal)$/])",
+          message: 'Interpolated SQL: bind values, or quote identifiers with quoteIdent() inside the template.',
+        },
       ],
     },
   },
-  { files: testFiles, rules: { '@nx/enforce-module-boundaries': boundaries(true) } },
+  { files: testFiles, rules: { '@nx/enforce-module-boundaries': boundaries(true), 'no-restricted-syntax': 'off' } },
   { files: ['tools/**/*.ts', '**/*.int-spec.ts', '**/*.e2e-spec.ts', '**/main.ts'], rules: { 'no-console': 'off' } },
 ];

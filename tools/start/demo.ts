@@ -38,12 +38,11 @@ export async function createDemo(apiUrl: string, adminToken: string, databaseUrl
   try {
     const { rowCount } = await root.query('SELECT 1 FROM pg_database WHERE datname = $1', [DEMO_DATABASE]);
     if (!rowCount) await root.query(`CREATE DATABASE ${quoteIdent(DEMO_DATABASE)}`);
-    const role = quoteIdent(DEMO_CONNECTOR_ROLE);
     const exists = await root.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [DEMO_CONNECTOR_ROLE]);
-    if (!exists.rowCount) await root.query(`CREATE ROLE ${role} LOGIN CREATEROLE`);
-    await root.query(`ALTER ROLE ${role} LOGIN CREATEROLE PASSWORD ${quoteLiteral(password)}`);
-    await root.query(`GRANT pg_signal_backend TO ${role}`);
-    await root.query(`GRANT ALL ON DATABASE ${quoteIdent(DEMO_DATABASE)} TO ${role} WITH GRANT OPTION`);
+    if (!exists.rowCount) await root.query(`CREATE ROLE ${quoteIdent(DEMO_CONNECTOR_ROLE)} LOGIN CREATEROLE`);
+    await root.query(`ALTER ROLE ${quoteIdent(DEMO_CONNECTOR_ROLE)} LOGIN CREATEROLE PASSWORD ${quoteLiteral(password)}`);
+    await root.query(`GRANT pg_signal_backend TO ${quoteIdent(DEMO_CONNECTOR_ROLE)}`);
+    await root.query(`GRANT ALL ON DATABASE ${quoteIdent(DEMO_DATABASE)} TO ${quoteIdent(DEMO_CONNECTOR_ROLE)} WITH GRANT OPTION`);
   } finally {
     await root.end();
   }
@@ -54,12 +53,10 @@ export async function createDemo(apiUrl: string, adminToken: string, databaseUrl
   await demo.connect();
   try {
     await demo.query(SCHEMA_SQL);
-    const role = quoteIdent(DEMO_CONNECTOR_ROLE);
     for (const schema of ['sales', 'hr', 'analytics']) {
-      const s = quoteIdent(schema);
-      await demo.query(`GRANT ALL ON SCHEMA ${s} TO ${role} WITH GRANT OPTION`);
-      await demo.query(`GRANT ALL ON ALL TABLES IN SCHEMA ${s} TO ${role} WITH GRANT OPTION`);
-      await demo.query(`GRANT ALL ON ALL SEQUENCES IN SCHEMA ${s} TO ${role} WITH GRANT OPTION`);
+      await demo.query(`GRANT ALL ON SCHEMA ${quoteIdent(schema)} TO ${quoteIdent(DEMO_CONNECTOR_ROLE)} WITH GRANT OPTION`);
+      await demo.query(`GRANT ALL ON ALL TABLES IN SCHEMA ${quoteIdent(schema)} TO ${quoteIdent(DEMO_CONNECTOR_ROLE)} WITH GRANT OPTION`);
+      await demo.query(`GRANT ALL ON ALL SEQUENCES IN SCHEMA ${quoteIdent(schema)} TO ${quoteIdent(DEMO_CONNECTOR_ROLE)} WITH GRANT OPTION`);
     }
   } finally {
     await demo.end();

@@ -18,11 +18,12 @@ runMain('api-gateway', () => {
     http: {
       port: env.PORT,
       host: env.HOST,
+      exceptionFilter: new HttpEnvelopeFilter(logger),
       configure: (app) => {
         const express = app as NestExpressApplication;
-        express.use(requestContext(logger));
+        // Body first: body-parser finishes on stream events, outside any earlier async context.
         express.useBodyParser('json', { limit: '256kb' });
-        express.useGlobalFilters(new HttpEnvelopeFilter(logger));
+        express.use(requestContext(logger));
         express.disable('x-powered-by');
       },
     },

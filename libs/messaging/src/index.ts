@@ -1,6 +1,5 @@
 export * from './app.exception';
 export * from './correlation';
-export * from './correlation.interceptor';
 export * from './logger';
 export * from './message-bus';
 export * from './nats-server';

@@ -1,10 +1,13 @@
 import { ServerNats } from '@nestjs/microservices';
 import { CONNECTOR_PLACEHOLDER, subjectForConnector } from '@latchkey/contracts';
+import { CORRELATION_HEADER, withCorrelation } from './correlation';
 
 /**
- * NestJS's NATS server, with two additions: every subscription joins the queue group named after
- * the service (replicas share work), and `{connectorId}` in a pattern becomes this process's
- * connector id, so a connector serves only its own integrations.
+ * NestJS's NATS server, with three additions: every subscription joins the queue group named after
+ * the service (replicas share work); `{connectorId}` in a pattern becomes this process's connector
+ * id, so a connector serves only its own integrations; and each message is handled inside the
+ * correlation id its sender put in the headers (an interceptor would be too late: NestJS binds the
+ * handler's async context before interceptors run).
  */
 export class LatchkeyNatsServer extends ServerNats {
   constructor(natsUrl: string, queue: string, private readonly connectorId?: string) {
@@ -19,5 +22,10 @@ export class LatchkeyNatsServer extends ServerNats {
       this.messageHandlers.set(subjectForConnector({ subject: pattern }, this.connectorId), handler);
     }
     super.bindEvents(client);
+  }
+
+  override handleMessage(...args: Parameters<ServerNats['handleMessage']>): ReturnType<ServerNats['handleMessage']> {
+    const [, message] = args;
+    return withCorrelation(message.headers?.get(CORRELATION_HEADER), () => super.handleMessage(...args));
   }
 }

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { Controller, DynamicModule, Global, INestApplication, INestMicroservice, Inject, Injectable, Module, OnApplicationBootstrap, OnApplicationShutdown, Provider, Type } from '@nestjs/common';
+import { Controller, DynamicModule, ExceptionFilter, Global, INestApplication, INestMicroservice, Inject, Injectable, Module, OnApplicationBootstrap, OnApplicationShutdown, Provider, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { CONNECTOR_SERVICES, Contracts, healthContract, HealthReport, ServiceName } from '@latchkey/contracts';
-import { CorrelationInterceptor } from './correlation.interceptor';
 import type { AppLogger } from './logger';
 import { createLogger, NestPinoLogger } from './logger';
 import { MessageBus } from './message-bus';
@@ -32,7 +31,7 @@ export interface ServiceHostOptions {
   /** Connector services: their id and heartbeat interval. */
   connector?: { id: string; heartbeatSeconds: number };
   /** The gateway: serve HTTP as well. */
-  http?: { port: number; host: string; configure?: (app: INestApplication) => void | Promise<void> };
+  http?: { port: number; host: string; exceptionFilter: ExceptionFilter; configure?: (app: INestApplication) => void | Promise<void> };
   /** Exit cleanly on SIGTERM/SIGINT (services); in-process tests leave it off. */
   handleSignals?: boolean;
   logger?: AppLogger;
@@ -150,10 +149,9 @@ export async function startService(options: ServiceHostOptions): Promise<Service
   try {
     if (options.http) {
       const httpApp = await NestFactory.create(RootModule, { logger: nestLogger, abortOnError: false, bodyParser: false });
-      // HTTP errors are mapped by the gateway's own filter; the NATS side keeps error envelopes.
-      const micro = httpApp.connectMicroservice({ strategy }, { inheritAppConfig: false });
-      micro.useGlobalFilters(new RpcEnvelopeFilter(logger));
-      micro.useGlobalInterceptors(new CorrelationInterceptor());
+      // One filter for both sides: HTTP errors go to the gateway's filter, NATS ones become envelopes.
+      httpApp.useGlobalFilters(new RpcEnvelopeFilter(logger, options.http.exceptionFilter));
+      httpApp.connectMicroservice({ strategy }, { inheritAppConfig: true });
       await options.http.configure?.(httpApp);
       await httpApp.startAllMicroservices();
       await httpApp.listen(options.http.port, options.http.host);
@@ -163,7 +161,6 @@ export async function startService(options: ServiceHostOptions): Promise<Service
     } else {
       const micro = await NestFactory.createMicroservice(RootModule, { strategy, logger: nestLogger, abortOnError: false });
       micro.useGlobalFilters(new RpcEnvelopeFilter(logger));
-      micro.useGlobalInterceptors(new CorrelationInterceptor());
       await micro.listen();
       app = micro;
     }

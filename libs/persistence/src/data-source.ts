@@ -69,7 +69,8 @@ export async function ensureDatabase(url: string): Promise<void> {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
     if (!rowCount) {
       await execFormatted(client, 'CREATE DATABASE %I', name).catch((err: { code?: string }) => {
-        if (err.code !== '42P04') throw err; // created concurrently by another service
+        // Created concurrently by another service: 42P04, or 23505 when both inserts race.
+        if (err.code !== '42P04' && err.code !== '23505') throw err;
       });
     }
   } finally {

@@ -101,7 +101,9 @@ export class Stack {
       }
       await new Promise((r) => setTimeout(r, 250));
     }
-    throw new Error(`the stack is not healthy after ${timeoutMs} ms: ${last}\n${this.lines.slice(-30).map((l) => `[${l.service}] ${l.line}`).join('\n')}`);
+    // Show what the services that do not answer said, not the gateway's own request log.
+    const quiet = this.lines.filter((l) => l.service !== 'api-gateway' || !l.line.includes('"msg":"http"'));
+    throw new Error(`the stack is not healthy after ${timeoutMs} ms: ${last}\n${quiet.slice(-40).map((l) => `[${l.service}] ${l.line}`).join('\n')}`);
   }
 
   output(name?: string): string {

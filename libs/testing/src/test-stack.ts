@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Client } from 'pg';
-import { ServiceName } from '@latchkey/contracts';
+import { CONNECTOR_SERVICES, ServiceName } from '@latchkey/contracts';
 import { freePort } from './free-port';
 import { startNatsServer } from './nats-server';
-import { Stack } from './stack';
+import { ALL_SERVICES, Stack } from './stack';
 
 export const REPO_ROOT = resolve(__dirname, '../../..');
 export const SHARED_DATABASE_URL = process.env.LATCHKEY_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -75,6 +75,7 @@ export async function startTestStack(options: { services?: readonly ServiceName[
   try {
     await stack.start();
     await stack.waitHealthy(60_000);
+    if ((options.services ?? ALL_SERVICES).includes('provisioning')) await waitForConnector(stack.url, adminToken, 'local');
     await control.connect();
     controlConnected = true;
   } catch (err) {
@@ -119,4 +120,16 @@ export function withDatabase(url: string, database: string): string {
   const u = new URL(url);
   u.pathname = `/${encodeURIComponent(database)}`;
   return u.toString();
+}
+
+/** Heartbeats are events: the catalog knows a connector's services one heartbeat after both are up. */
+async function waitForConnector(url: string, token: string, id: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const res = await fetch(`${url}/api/v1/connectors`, { headers: { authorization: `Bearer ${token}` } });
+    const { items } = (await res.json()) as { items: Array<{ id: string; status: string; services: string[] }> };
+    if (items?.some((c) => c.id === id && c.status === 'CONNECTED' && c.services.length === CONNECTOR_SERVICES.length)) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`connector ${id} did not connect within ${timeoutMs} ms`);
 }

@@ -101,7 +101,7 @@ describe('integrations through the gateway', () => {
         ['GET', '/api/v1/connectors'],
       ];
       for (const [method, path] of adminRoutes) {
-        const res = await t.api(method, path, { token: userToken, body: {} });
+        const res = await t.api(method, path, { token: userToken, body: method === 'GET' ? undefined : {} });
         expect({ method, path, status: res.status, code: res.body.code }).toEqual({ method, path, status: 403, code: 'FORBIDDEN' });
       }
       expect((await t.api('GET', '/api/v1/catalog', { token: userToken })).status).toBe(200);
@@ -187,9 +187,11 @@ describe('integrations through the gateway', () => {
       expect(report.checks.map((c: { id: string }) => c.id)).toEqual(expect.arrayContaining(['connect', 'create_roles', 'grant_database', 'terminate_backends', 'admin_option']));
     });
 
-    it('carries the correlation id from the HTTP request into the catalog and connector logs', () => {
-      const tagged = t.stack.lines.filter((l) => l.line.includes(`e2e-create-${suffix}`)).map((l) => l.service);
-      expect(new Set(tagged)).toEqual(new Set(['api-gateway', 'integration-catalog', 'provisioning']));
+    it('carries the correlation id from the HTTP request into the catalog and connector logs', async () => {
+      const tagged = () => new Set(t.stack.lines.filter((l) => l.line.includes(`"correlationId":"e2e-create-${suffix}"`)).map((l) => l.service));
+      // Log lines reach the test through pipes, a moment after the answer.
+      for (let i = 0; i < 50 && tagged().size < 3; i += 1) await new Promise((r) => setTimeout(r, 100));
+      expect(tagged()).toEqual(new Set(['api-gateway', 'integration-catalog', 'provisioning']));
     });
 
     it('keeps names unique regardless of case', async () => {
@@ -238,7 +240,7 @@ describe('integrations through the gateway', () => {
     expect(createRoles.ok).toBe(false);
     expect(createRoles.fix).toBe(`ALTER ROLE "${LIMITED_ROLE}" CREATEROLE;`);
     const terminate = checks.find((c) => c.id === 'terminate_backends')!;
-    expect(terminate.fix).toBe(`GRANT pg_signal_backend TO "${LIMITED_ROLE}";`);
+    expect(terminate.fix).toBe(`GRANT "pg_signal_backend" TO "${LIMITED_ROLE}";`);
     expect(res.body.statusReason).toMatch(/create_roles/);
 
     await shared.query(createRoles.fix!);

@@ -9,11 +9,13 @@ import type { AppLogger } from '@latchkey/messaging';
 export function requestContext(logger: AppLogger) {
   return (req: Request, res: Response, next: NextFunction) => {
     withCorrelation(req.header(CORRELATION_HEADER), () => {
-      res.setHeader(CORRELATION_HEADER, currentCorrelationId()!);
+      const correlationId = currentCorrelationId()!;
+      res.setHeader(CORRELATION_HEADER, correlationId);
       const started = process.hrtime.bigint();
+      // 'finish' fires outside the request's async context: name the id explicitly.
       res.on('finish', () => {
         const ms = Number(process.hrtime.bigint() - started) / 1e6;
-        logger.info({ method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'http');
+        logger.info({ correlationId, method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'http');
       });
       next();
     });

@@ -20,6 +20,6 @@ export class IntegrationEntity {
   @Column({ type: 'text' }) status!: IntegrationStatus;
   @Column({ type: 'text', name: 'status_reason', nullable: true }) statusReason!: string | null;
   @Column({ type: 'jsonb', name: 'last_test', nullable: true }) lastTest!: PreflightReport | null;
-  @CreateDateColumn({ type: 'timestamptz', name: 'created_at' }) createdAt!: Date;
-  @UpdateDateColumn({ type: 'timestamptz', name: 'updated_at' }) updatedAt!: Date;
+  @CreateDateColumn({ type: 'timestamptz', precision: 3, name: 'created_at' }) createdAt!: Date;
+  @UpdateDateColumn({ type: 'timestamptz', precision: 3, name: 'updated_at' }) updatedAt!: Date;
 }

@@ -21,8 +21,9 @@ export class CreateCatalog1764000000000 implements MigrationInterface {
         status text NOT NULL,
         status_reason text,
         last_test jsonb,
-        created_at timestamptz NOT NULL DEFAULT now(),
-        updated_at timestamptz NOT NULL DEFAULT now(),
+        -- Milliseconds, as JavaScript keeps them: page tokens carry created_at exactly.
+        created_at timestamptz(3) NOT NULL DEFAULT now(),
+        updated_at timestamptz(3) NOT NULL DEFAULT now(),
         CONSTRAINT integrations_name_key_unique UNIQUE (name_key)
       )`);
     await q.query('CREATE INDEX integrations_created_idx ON catalog.integrations (created_at, id)');

@@ -1,8 +1,8 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { IntegrationTarget, PreflightReport } from '@latchkey/contracts';
 import { PostgresConfig } from '@latchkey/config';
-import { SERVICE_INFO } from '@latchkey/messaging';
-import type { ServiceInfo } from '@latchkey/messaging';
+import { LOGGER, SERVICE_INFO } from '@latchkey/messaging';
+import type { AppLogger, ServiceInfo } from '@latchkey/messaging';
 import { runPreflight } from '@latchkey/pg-access';
 import { MasterKey, resolveSecret, SecretsError } from '@latchkey/secrets';
 
@@ -11,10 +11,21 @@ import { MasterKey, resolveSecret, SecretsError } from '@latchkey/secrets';
 export class PreflightService {
   constructor(
     @Inject(SERVICE_INFO) private readonly info: ServiceInfo,
+    @Inject(LOGGER) private readonly logger: AppLogger,
     @Optional() private readonly masterKey?: MasterKey,
   ) {}
 
   async run(target: IntegrationTarget): Promise<PreflightReport> {
+    const started = Date.now();
+    const report = await this.test(target);
+    this.logger.info(
+      { integrationId: target.integrationId, ok: report.ok, connected: report.connected, tls: report.tls, failed: report.checks.filter((c) => !c.ok).map((c) => c.id), ms: Date.now() - started },
+      'integration test ran',
+    );
+    return report;
+  }
+
+  private async test(target: IntegrationTarget): Promise<PreflightReport> {
     const config = PostgresConfig.safeParse(target.config);
     if (target.type !== 'postgresql' || !config.success) {
       return this.failed(`this connector cannot test a ${target.type} integration with this config`);

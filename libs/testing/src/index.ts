@@ -1,0 +1,6 @@
+export { freePort } from './free-port';
+export * from './nats-server';
+export { DEFAULT_PG_BIN_DIR, startPgCluster, type PgCluster, type PgClusterOptions, type PgHbaMode } from './pg-cluster';
+export * from './stack';
+export { createTestCertificates, type TestCertificates } from './test-certificates';
+export * from './test-stack';
