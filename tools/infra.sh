@@ -48,7 +48,7 @@ detail() {
   local text=$1 l
   [[ -n $text ]] || return 0
   while IFS= read -r l; do
-    [[ -n $l ]] && printf '         | %s\n' "$l"
+    if [[ -n $l ]]; then printf '         | %s\n' "$l"; fi
   done <<<"$text"
 }
 
@@ -64,22 +64,31 @@ EOF
 # ---------------------------------------------------------------------------------------------
 # URLs
 
-# Masks secrets in a URL (or a comma-separated list of URLs): scheme://user:pass@ -> user:***@;
-# for NATS a bare token (nats://token@host) becomes ***@.
+# Masks secrets in a URL: scheme://user:pass@ -> user:***@ (up to the last @, so an unencoded @
+# or / in a password stays hidden), ?password=... -> ***; a NATS URL may be a comma-separated
+# list, and a bare NATS token (nats://token@host) becomes ***@.
 mask_url() {
-  local out='' part rest parts=()
-  IFS=',' read -r -a parts <<<"$1"
+  local out='' part parts=()
+  if [[ $1 =~ ^(nats|tls|ws|wss):// ]]; then
+    IFS=',' read -r -a parts <<<"$1"
+  else
+    parts=("$1")
+  fi
   for part in "${parts[@]}"; do
-    if [[ $part =~ ^([A-Za-z][A-Za-z0-9+.-]*://)([^@/]*)@(.*)$ ]]; then
-      local scheme=${BASH_REMATCH[1]} userinfo=${BASH_REMATCH[2]}
-      rest=${BASH_REMATCH[3]}
+    part=${part//[[:space:]]/}
+    if [[ $part == *://*@* ]]; then
+      local scheme=${part%%://*} rest=${part#*://}
+      local userinfo=${rest%@*} after=${rest##*@}
       if [[ $userinfo == *:* ]]; then
         userinfo="${userinfo%%:*}:***"
-      elif [[ $scheme == nats* || $scheme == tls* ]]; then
+      elif [[ $scheme =~ ^(nats|tls|ws|wss)$ ]]; then
         userinfo='***'
       fi
-      part="${scheme}${userinfo}@${rest}"
+      part="${scheme}://${userinfo}@${after}"
     fi
+    while [[ $part =~ ^(.*[?\&]password=)([^\&*][^\&]*)(.*)$ ]]; do
+      part="${BASH_REMATCH[1]}***${BASH_REMATCH[3]}"
+    done
     out+="${out:+,}${part}"
   done
   printf '%s' "$out"
@@ -120,8 +129,9 @@ parse_url() {
   fi
 }
 
+# Percent-decoding (a literal backslash stays one).
 urldecode() {
-  local s=${1//+/ }
+  local s=${1//\\/\\\\}
   printf '%b' "${s//%/\\x}"
 }
 
@@ -170,7 +180,9 @@ install_missing() {
   fi
   say "${service}: ${what} is not installed; installing it: ${cmd}"
   log=$(mktemp)
-  if ! apt-cache policy "$pkg" 2>/dev/null | grep -q 'Candidate: [^(]'; then
+  local policy
+  policy=$(apt-cache policy "$pkg" 2>/dev/null) || true
+  if [[ ! $policy =~ Candidate:\ [^\(] ]]; then
     say "${service}: apt-get update (no package list has ${pkg} yet)"
     if ! apt-get update -q >"$log" 2>&1; then
       line_fail "$service" "${masked} does not answer: ${what} is not installed and apt-get update failed"
@@ -449,7 +461,7 @@ check_postgres() {
 pg_not_running() {
   local masked=$1 cmds rc=0 reason
   reason=$(printf '%s' "$PG_ERR" | grep -m1 -oE 'Connection refused|timeout expired|No such file or directory|could not translate host name[^:]*|no response' || true)
-  reason=${reason:-does not answer}
+  reason=${reason:-no answer on ${URL_HOST:-the socket}:${URL_PORT}}
   if ! is_local_host "$URL_HOST"; then
     line_fail postgresql "${masked} does not answer (${reason})"
     detail "$PG_ERR"
@@ -518,41 +530,56 @@ pg_not_running() {
 
 REDIS_REPLY=''
 
-# Sends PING (after AUTH when the URL has credentials); sets REDIS_REPLY.
+# Sends PING (after AUTH when the URL has credentials); sets REDIS_REPLY. redis-cli gets the
+# password through REDISCLI_AUTH, not its command line (where `ps` would show it), and host, port
+# and user as options, so percent-encoded credentials work with every redis-cli version.
 redis_ping() {
-  local url=$1
-  if have redis-cli && [[ $URL_SCHEME == redis ]]; then
-    REDIS_REPLY=$(timeout 3 redis-cli --no-auth-warning -u "$url" ping 2>&1) || true
-  else
-    local user='' pass=''
-    if [[ -n $URL_USERINFO ]]; then
-      if [[ $URL_USERINFO == *:* ]]; then
-        user=$(urldecode "${URL_USERINFO%%:*}")
-        pass=$(urldecode "${URL_USERINFO#*:}")
-      else
-        user=$(urldecode "$URL_USERINFO")
-      fi
+  local user='' pass=''
+  if [[ -n $URL_USERINFO ]]; then
+    if [[ $URL_USERINFO == *:* ]]; then
+      user=$(urldecode "${URL_USERINFO%%:*}")
+      pass=$(urldecode "${URL_USERINFO#*:}")
+    else
+      user=$(urldecode "$URL_USERINFO")
     fi
-    # shellcheck disable=SC2016 # expanded by the inner shell
-    REDIS_REPLY=$(timeout 3 bash -c '
-      set -e
-      exec 3<>"/dev/tcp/$1/$2"
-      resp() { local a; printf "*%d\r\n" "$#" >&3; for a in "$@"; do printf "\$%d\r\n%s\r\n" "${#a}" "$a" >&3; done; }
-      if [[ -n $4 ]]; then
-        if [[ -n $3 && $3 != default ]]; then resp AUTH "$3" "$4"; else resp AUTH "$4"; fi
-        IFS= read -r -t 2 line <&3
-        [[ $line == +OK* ]] || { printf "%s\n" "${line%$'"'"'\r'"'"'}"; exit 0; }
-      fi
-      resp PING
-      IFS= read -r -t 2 line <&3
-      printf "%s\n" "${line%$'"'"'\r'"'"'}"
-    ' _ "$URL_HOST" "$URL_PORT" "$user" "$pass" 2>&1) || true
-    REDIS_REPLY=${REDIS_REPLY#+}
   fi
+  [[ $user == default ]] && user=''
+  if have redis-cli; then
+    local args=(-h "$URL_HOST" -p "$URL_PORT")
+    [[ -n $user ]] && args+=(--user "$user")
+    [[ $URL_SCHEME == rediss ]] && args+=(--tls)
+    if [[ -n $pass ]]; then
+      REDIS_REPLY=$(REDISCLI_AUTH=$pass timeout 3 redis-cli --no-auth-warning "${args[@]}" ping 2>&1) || true
+    else
+      REDIS_REPLY=$(timeout 3 redis-cli "${args[@]}" ping 2>&1) || true
+    fi
+    return 0
+  fi
+  if [[ $URL_SCHEME == rediss ]]; then
+    # TLS without redis-cli: an open port is the best we can tell
+    if tcp_open "$URL_HOST" "$URL_PORT"; then REDIS_REPLY=PONG; else REDIS_REPLY=''; fi
+    return 0
+  fi
+  # no redis-cli: speak RESP over bash's /dev/tcp
+  # shellcheck disable=SC2016 # expanded by the inner shell
+  REDIS_REPLY=$(timeout 3 bash -c '
+    exec 3<>"/dev/tcp/$1/$2" || exit 1
+    resp() { local a; printf "*%d\r\n" "$#" >&3; for a in "$@"; do printf "\$%d\r\n%s\r\n" "${#a}" "$a" >&3; done; }
+    cr=$'"'"'\r'"'"'
+    if [[ -n $4 ]]; then
+      if [[ -n $3 ]]; then resp AUTH "$3" "$4"; else resp AUTH "$4"; fi
+      IFS= read -r -t 2 line <&3 || exit 1
+      [[ $line == +OK* ]] || { printf "%s\n" "${line%"$cr"}"; exit 0; }
+    fi
+    resp PING
+    IFS= read -r -t 2 line <&3 || exit 1
+    printf "%s\n" "${line%"$cr"}"
+  ' _ "$URL_HOST" "$URL_PORT" "$user" "$pass" 2>&1) || true
+  REDIS_REPLY=${REDIS_REPLY#[+-]}
 }
 
 redis_ready() {
-  redis_ping "$REDIS_CHECK_URL"
+  redis_ping
   [[ $REDIS_REPLY == PONG ]]
 }
 
@@ -567,7 +594,6 @@ check_redis() {
       return 0
       ;;
   esac
-  REDIS_CHECK_URL=$url
   if redis_ready; then
     line_ok redis "$masked"
     return 0
@@ -671,9 +697,10 @@ check_nats() {
   # none answered: act on the first
   parse_url "${entries[0]// /}" 4222
   local reason
-  if [[ -n $NATS_GREETING ]] && tcp_open "$URL_HOST" "$URL_PORT"; then
+  if [[ $NATS_GREETING != *'Connection refused'* ]] && tcp_open "$URL_HOST" "$URL_PORT"; then
     line_fail nats "${masked}: port ${URL_PORT} answers but not with a NATS INFO greeting (is something else listening there?)"
     detail "${NATS_GREETING:0:200}"
+    [[ -n $NATS_GREETING ]] || detail "(nothing within 2 s)"
     return 0
   fi
   reason=$(printf '%s' "$NATS_GREETING" | grep -m1 -oE 'Connection refused|Connection reset by peer|No route to host|Name or service not known' || true)
@@ -694,30 +721,32 @@ check_nats() {
   fi
   bin=$(type -P nats-server)
   local cmd=(start-stop-daemon --start --oknodo --background --exec "$bin")
+  local store=/var/lib/nats-server log=/var/log/nats-server.log
   # start-stop-daemon matches running processes by executable: another nats-server (on another
-  # port) would make it do nothing, so then it tracks this one by a pid file of its own.
+  # port) would make it do nothing. Then this one gets a pid file, store and log of its own.
   if have start-stop-daemon && ! start-stop-daemon --start --test --quiet --exec "$bin" >/dev/null 2>&1; then
     cmd+=(--pidfile "/run/nats-server-${URL_PORT}.pid" --make-pidfile)
+    store=/var/lib/nats-server-${URL_PORT} log=/var/log/nats-server-${URL_PORT}.log
   fi
-  cmd+=(-- -a 127.0.0.1 -p "$URL_PORT" -js -sd /var/lib/nats-server -l /var/log/nats-server.log)
+  cmd+=(-- -a 127.0.0.1 -p "$URL_PORT" -js -sd "$store" -l "$log")
   local shown="${cmd[*]}"
   if ! start_allowed; then
     line_fail nats "${masked} does not answer (${reason}); nats-server is installed but not running. Start it with:"
-    hint "  $(as_root)mkdir -p /var/lib/nats-server && $(as_root)${shown}" \
+    hint "  $(as_root)mkdir -p ${store} && $(as_root)${shown}" \
       "(npm start, bash tools/infra.sh check --start, or CI=true does this)"
     return 0
   fi
   say "nats: starting: ${shown}"
   local out
-  if ! out=$(mkdir -p /var/lib/nats-server 2>&1 && "${cmd[@]}" 2>&1); then
+  if ! out=$(mkdir -p "$store" 2>&1 && "${cmd[@]}" 2>&1); then
     line_fail nats "${masked}: starting nats-server failed"
     detail "$out"
-    is_root || hint "it needs to write /var/lib/nats-server and /var/log/nats-server.log: sudo ${shown}"
+    is_root || hint "it needs to write ${store} and ${log}: sudo mkdir -p ${store} && sudo ${shown}"
     return 0
   fi
   NATS_CHECK_HOST=$URL_HOST NATS_CHECK_PORT=$URL_PORT
   if ! wait_for nats_ready; then
-    line_fail nats "${masked} still does not answer ${WAIT_SECONDS}s after starting nats-server; see /var/log/nats-server.log"
+    line_fail nats "${masked} still does not answer ${WAIT_SECONDS}s after starting nats-server; see ${log}"
     return 0
   fi
   line_ok nats "${masked} (started; $(nats_describe "$NATS_GREETING"))"

@@ -1,0 +1,30 @@
+# One image for every Latchkey service; the command picks the service:
+#   node dist/apps/<service>/src/main.js
+# with <service> one of api-gateway, integration-catalog, discovery, provisioning, rotation, access.
+# docker-compose.yml runs all six from this image (as latchkey:local).
+
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+# Dependencies first, so source changes reuse this layer. Install scripts stay off, as
+# package.json's allowScripts says (swc's native binary comes as an optional dependency).
+COPY package.json package-lock.json .npmrc ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY .swcrc tsconfig.base.json tsconfig.json ./
+COPY tools ./tools
+COPY libs ./libs
+COPY apps ./apps
+# swc compiles apps/, libs/ and tools/ to dist/; then the dev dependencies (swc, jest, nx, ...)
+# go: the services only need the runtime dependencies.
+RUN npm run build \
+  && test -f dist/apps/api-gateway/src/main.js \
+  && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
+
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=build /app/package.json ./package.json
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+USER node
+EXPOSE 8080
+CMD ["node", "dist/apps/api-gateway/src/main.js"]

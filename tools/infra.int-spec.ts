@@ -1,0 +1,117 @@
+// tools/infra.sh, run for real. The failure cases point the URLs at local ports nobody listens
+// on, without CI and without --start, so the script must only explain (never start anything).
+// The success case uses the default URLs: PostgreSQL, Redis and NATS on this machine, which
+// `npm test` requires anyway (it runs `bash tools/infra.sh check` first).
+import { spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+
+const script = join(__dirname, 'infra.sh');
+
+interface Run {
+  status: number | null;
+  out: string;
+}
+
+function run(env: Record<string, string | undefined>, args: string[] = ['check']): Run {
+  const base: Record<string, string | undefined> = { ...process.env };
+  // jest under CI has CI=true, which would let the script start servers on the closed ports
+  delete base.CI;
+  for (const key of ['LATCHKEY_DATABASE_URL', 'REDIS_URL', 'NATS_URL']) delete base[key];
+  const result = spawnSync('bash', [script, ...args], {
+    env: { ...base, ...env } as NodeJS.ProcessEnv,
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  return { status: result.status, out: `${result.stdout}${result.stderr}` };
+}
+
+/** A local TCP port that nothing listens on (bound once, then released). */
+async function closedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      if (address === null || typeof address === 'string') return reject(new Error('no port'));
+      server.close(() => resolve(address.port));
+    });
+  });
+}
+
+function lineOf(out: string, service: string): string {
+  return out.split('\n').find((l) => l.startsWith(`infra: ${service.padEnd(10)} `)) ?? '';
+}
+
+describe('tools/infra.sh', () => {
+  it('is valid bash', () => {
+    expect(spawnSync('bash', ['-n', script]).status).toBe(0);
+  });
+
+  it('answers usage errors with exit 2', () => {
+    expect(run({}, []).status).toBe(2);
+    expect(run({}, ['check', '--bogus']).status).toBe(2);
+    const help = run({}, ['--help']);
+    expect(help.status).toBe(0);
+    expect(help.out).toContain('usage: bash tools/infra.sh check [--start]');
+  });
+
+  it('passes with the default URLs (all three answer) and is fast', () => {
+    const started = Date.now();
+    const { status, out } = run({});
+    expect(out).toMatch(/^infra: postgresql ok +postgres:\/\/postgres@127\.0\.0\.1:5432\/latchkey \(server \d+/m);
+    expect(out).toMatch(/database latchkey (exists|created)|created database latchkey/);
+    expect(out).toMatch(/^infra: redis +ok +redis:\/\/127\.0\.0\.1:6379$/m);
+    expect(out).toMatch(/^infra: nats +ok +nats:\/\/127\.0\.0\.1:4222 \(server /m);
+    expect(status).toBe(0);
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  it('Redis not answering on a local port: names it, prints how to start it, exits 1', async () => {
+    const port = await closedPort();
+    const { status, out } = run({ REDIS_URL: `redis://:hunter2@127.0.0.1:${port}` });
+    expect(status).toBe(1);
+    const line = lineOf(out, 'redis');
+    expect(line).toContain('FAIL');
+    expect(line).toContain(`redis://:***@127.0.0.1:${port} does not answer`);
+    expect(out).toContain(`redis-server --daemonize yes --bind 127.0.0.1 -::1 --port ${port} --save "" --appendonly no`);
+    expect(out).toContain('--start');
+    expect(out).not.toContain('hunter2');
+    // the others are still checked and reported
+    expect(lineOf(out, 'postgresql')).toContain(' ok ');
+    expect(lineOf(out, 'nats')).toContain(' ok ');
+  });
+
+  it('NATS not answering on a local port: names it, prints how to start it, exits 1', async () => {
+    const port = await closedPort();
+    const { status, out } = run({ NATS_URL: `nats://user:s3cret@127.0.0.1:${port}` });
+    expect(status).toBe(1);
+    expect(lineOf(out, 'nats')).toContain(`FAIL  nats://user:***@127.0.0.1:${port} does not answer`);
+    expect(out).toMatch(new RegExp(`start-stop-daemon --start --oknodo --background --exec \\S*nats-server .*-- -a 127\\.0\\.0\\.1 -p ${port} -js`));
+    expect(out).not.toContain('s3cret');
+  });
+
+  it('PostgreSQL not answering on a local port: names it and what to do, exits 1', async () => {
+    const port = await closedPort();
+    const { status, out } = run({ LATCHKEY_DATABASE_URL: `postgres://postgres:pa55word@127.0.0.1:${port}/latchkey` });
+    expect(status).toBe(1);
+    expect(lineOf(out, 'postgresql')).toContain(`FAIL  postgres://postgres:***@127.0.0.1:${port}/latchkey does not answer`);
+    // this machine's cluster listens on 5432: the script says so rather than starting it
+    expect(out).toMatch(/pg_createcluster|pg_ctlcluster/);
+    expect(out).not.toContain('pa55word');
+  });
+
+  it('a remote URL that does not answer is reported, never started', () => {
+    const { status, out } = run({ REDIS_URL: 'redis://cache.invalid:6379' });
+    expect(status).toBe(1);
+    expect(lineOf(out, 'redis')).toContain('FAIL  redis://cache.invalid:6379 does not answer');
+    expect(out).not.toContain('redis-server --daemonize');
+  });
+
+  it('rejects a URL of the wrong kind', () => {
+    const { status, out } = run({ LATCHKEY_DATABASE_URL: 'mysql://root:pw@127.0.0.1/latchkey' });
+    expect(status).toBe(1);
+    expect(lineOf(out, 'postgresql')).toContain('is not a postgres:// URL');
+    expect(out).toContain('mysql://root:***@127.0.0.1/latchkey');
+  });
+});
