@@ -53,7 +53,7 @@ export async function createDemo(apiUrl: string, adminToken: string, databaseUrl
   await demo.connect();
   try {
     await demo.query(SCHEMA_SQL);
-    for (const schema of ['sales', 'hr', 'analytics']) {
+    for (const schema of ['public', 'sales', 'hr', 'analytics']) {
       await demo.query(`GRANT ALL ON SCHEMA ${quoteIdent(schema)} TO ${quoteIdent(DEMO_CONNECTOR_ROLE)} WITH GRANT OPTION`);
       await demo.query(`GRANT ALL ON ALL TABLES IN SCHEMA ${quoteIdent(schema)} TO ${quoteIdent(DEMO_CONNECTOR_ROLE)} WITH GRANT OPTION`);
       await demo.query(`GRANT ALL ON ALL SEQUENCES IN SCHEMA ${quoteIdent(schema)} TO ${quoteIdent(DEMO_CONNECTOR_ROLE)} WITH GRANT OPTION`);

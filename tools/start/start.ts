@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { ServiceName } from '@latchkey/contracts';
 import { Stack } from '@latchkey/testing';
@@ -21,7 +22,17 @@ function show(service: string, line: string) {
   process.stdout.write(`${service.padEnd(width)} | ${text}\n`);
 }
 
+/** Refuses early when PORT is taken: otherwise /health could be answered by someone else's gateway. */
+function ensurePortFree(port: number): Promise<void> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', () => reject(new Error(`port ${port} is in use (another Latchkey still running?); stop it or set PORT`)));
+    server.listen(port, process.env.HOST ?? '0.0.0.0', () => server.close(() => resolvePort()));
+  });
+}
+
 async function main() {
+  await ensurePortFree(Number(process.env.PORT ?? 8080));
   const stack = new Stack({ root, env: process.env, onLine: show });
   let stopping = false;
   const stop = async (code: number) => {
@@ -41,6 +52,7 @@ async function main() {
     void stop(1);
   });
   await stack.waitHealthy(90_000);
+  await stack.waitForConnector(token!, process.env.CONNECTOR_ID ?? 'local');
 
   let demoLine = '';
   if (demo) {

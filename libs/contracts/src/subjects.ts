@@ -23,6 +23,8 @@ export const Contracts = {
 
   /** Published by every connector service on an interval. */
   connectorHeartbeat: defineEvent('connector.heartbeat.sent', ConnectorHeartbeat),
+  /** Published by the catalog when it starts: connector services answer with a heartbeat at once. */
+  catalogConnectorsAnnounceRequested: defineEvent('catalog.connectors.announce-requested', Empty),
   /** Served by the provisioning worker of the named connector. */
   connectorIntegrationTest: defineRequest('connector.{connectorId}.integration.test', z.object({ target: IntegrationTarget }), PreflightReport),
 } as const;

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { Controller, DynamicModule, ExceptionFilter, Global, INestApplication, INestMicroservice, Inject, Injectable, Module, OnApplicationBootstrap, OnApplicationShutdown, Provider, Type } from '@nestjs/common';
+import { Controller, DynamicModule, ExceptionFilter, Global, INestApplication, INestMicroservice, Inject, Module, OnApplicationBootstrap, OnApplicationShutdown, Provider, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { CONNECTOR_SERVICES, Contracts, healthContract, HealthReport, ServiceName } from '@latchkey/contracts';
 import type { AppLogger } from './logger';
 import { createLogger, NestPinoLogger } from './logger';
 import { MessageBus } from './message-bus';
 import { LatchkeyNatsServer } from './nats-server';
-import { Rpc } from './rpc.decorators';
+import { OnEvent, Rpc } from './rpc.decorators';
 import { RpcEnvelopeFilter } from './rpc-exception.filter';
 
 export const LOGGER = Symbol('LOGGER');
@@ -66,8 +66,11 @@ function healthController(service: ServiceName) {
   return HealthRpcController;
 }
 
-/** Announces this connector service on an interval, so the catalog knows the connector is alive. */
-@Injectable()
+/**
+ * Announces this connector service on an interval, so the catalog knows the connector is alive,
+ * and at once when a (re)started catalog asks.
+ */
+@Controller()
 class ConnectorHeartbeat implements OnApplicationBootstrap, OnApplicationShutdown {
   private timer?: NodeJS.Timeout;
 
@@ -85,6 +88,11 @@ class ConnectorHeartbeat implements OnApplicationBootstrap, OnApplicationShutdow
 
   onApplicationShutdown() {
     clearInterval(this.timer);
+  }
+
+  @OnEvent(Contracts.catalogConnectorsAnnounceRequested)
+  announce() {
+    return this.beat();
   }
 
   private async beat() {
@@ -114,8 +122,8 @@ class CoreModule {
     const isConnector = (CONNECTOR_SERVICES as readonly string[]).includes(info.service);
     return {
       module: CoreModule,
-      controllers: [healthController(info.service)],
-      providers: isConnector ? [...providers, ConnectorHeartbeat] : providers,
+      controllers: isConnector ? [healthController(info.service), ConnectorHeartbeat] : [healthController(info.service)],
+      providers,
       exports: [SERVICE_INFO, MessageBus, LOGGER],
     };
   }

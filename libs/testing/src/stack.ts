@@ -1,7 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { ServiceName } from '@latchkey/contracts';
+import { CONNECTOR_SERVICES, ServiceName } from '@latchkey/contracts';
 
 export const ALL_SERVICES: readonly ServiceName[] = ServiceName.options;
 
@@ -104,6 +104,18 @@ export class Stack {
     // Show what the services that do not answer said, not the gateway's own request log.
     const quiet = this.lines.filter((l) => l.service !== 'api-gateway' || !l.line.includes('"msg":"http"'));
     throw new Error(`the stack is not healthy after ${timeoutMs} ms: ${last}\n${quiet.slice(-40).map((l) => `[${l.service}] ${l.line}`).join('\n')}`);
+  }
+
+  /** Waits until the catalog lists connector `id` as CONNECTED with all its services. */
+  async waitForConnector(adminToken: string, id: string, timeoutMs = 20_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const res = await fetch(`${this.url}/api/v1/connectors`, { headers: { authorization: `Bearer ${adminToken}` } });
+      const { items } = (await res.json()) as { items?: Array<{ id: string; status: string; services: string[] }> };
+      if (items?.some((c) => c.id === id && c.status === 'CONNECTED' && c.services.length === CONNECTOR_SERVICES.length)) return;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error(`connector ${id} did not connect within ${timeoutMs} ms`);
   }
 
   output(name?: string): string {

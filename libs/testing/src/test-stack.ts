@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Client } from 'pg';
-import { CONNECTOR_SERVICES, ServiceName } from '@latchkey/contracts';
+import { ServiceName } from '@latchkey/contracts';
 import { freePort } from './free-port';
 import { startNatsServer } from './nats-server';
 import { ALL_SERVICES, Stack } from './stack';
@@ -75,7 +75,7 @@ export async function startTestStack(options: { services?: readonly ServiceName[
   try {
     await stack.start();
     await stack.waitHealthy(60_000);
-    if ((options.services ?? ALL_SERVICES).includes('provisioning')) await waitForConnector(stack.url, adminToken, 'local');
+    if ((options.services ?? ALL_SERVICES).includes('provisioning')) await stack.waitForConnector(adminToken, 'local');
     await control.connect();
     controlConnected = true;
   } catch (err) {
@@ -122,14 +122,3 @@ export function withDatabase(url: string, database: string): string {
   return u.toString();
 }
 
-/** Heartbeats are events: the catalog knows a connector's services one heartbeat after both are up. */
-async function waitForConnector(url: string, token: string, id: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const res = await fetch(`${url}/api/v1/connectors`, { headers: { authorization: `Bearer ${token}` } });
-    const { items } = (await res.json()) as { items: Array<{ id: string; status: string; services: string[] }> };
-    if (items?.some((c) => c.id === id && c.status === 'CONNECTED' && c.services.length === CONNECTOR_SERVICES.length)) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`connector ${id} did not connect within ${timeoutMs} ms`);
-}

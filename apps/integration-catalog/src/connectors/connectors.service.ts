@@ -1,5 +1,7 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { Connector, ConnectorHeartbeat, ServiceName, ValidationIssue } from '@latchkey/contracts';
+import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { Connector, ConnectorHeartbeat, Contracts, ServiceName, ValidationIssue } from '@latchkey/contracts';
+import { LOGGER, MessageBus } from '@latchkey/messaging';
+import type { AppLogger } from '@latchkey/messaging';
 import { compareVersions } from '@latchkey/config';
 import { ConnectorEntity } from './connector.entity';
 import { ConnectorsRepository } from './connectors.repository';
@@ -7,11 +9,18 @@ import { ConnectorsRepository } from './connectors.repository';
 export const CONNECTOR_OFFLINE_AFTER_MS = Symbol('CONNECTOR_OFFLINE_AFTER_MS');
 
 @Injectable()
-export class ConnectorsService {
+export class ConnectorsService implements OnApplicationBootstrap {
   constructor(
     private readonly connectors: ConnectorsRepository,
+    private readonly bus: MessageBus,
     @Inject(CONNECTOR_OFFLINE_AFTER_MS) private readonly offlineAfterMs: number,
+    @Inject(LOGGER) private readonly logger: AppLogger,
   ) {}
+
+  /** Connectors that started before this catalog announce themselves now rather than at their next beat. */
+  async onApplicationBootstrap() {
+    await this.bus.publish(Contracts.catalogConnectorsAnnounceRequested, {}).catch((err: unknown) => this.logger.warn({ err }, 'could not ask connectors to announce'));
+  }
 
   recordHeartbeat(beat: ConnectorHeartbeat): Promise<void> {
     return this.connectors.recordHeartbeat(beat);
