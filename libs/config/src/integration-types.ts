@@ -5,7 +5,7 @@ import {
   IntegrationTypeDescription,
   IntegrationUpdateInput,
   issuesFromZod,
-  Permission,
+  permissionsOf,
   RESOURCE_OWNER_RULE,
   ResourceType,
   SecretStore,
@@ -43,13 +43,6 @@ export const PostgresConfig = z
   });
 export type PostgresConfig = z.output<typeof PostgresConfig>;
 
-const PERMISSIONS: Record<ResourceType, Permission[]> = {
-  'postgresql-database': ['READ_ONLY', 'READ_WRITE', 'ADMIN'],
-  'postgresql-schema': ['READ_ONLY', 'READ_WRITE', 'ADMIN'],
-  'postgresql-table': ['READ_ONLY', 'READ_WRITE', 'ADMIN'],
-  'postgresql-role': ['MEMBER'],
-};
-
 export interface IntegrationTypeDefinition {
   readonly description: IntegrationTypeDescription;
   readonly configSchema: z.ZodType<Record<string, unknown>>;
@@ -65,13 +58,11 @@ export const INTEGRATION_TYPES: Readonly<Record<string, IntegrationTypeDefinitio
       minimumConnectorVersion: '1.3.0',
       configSchema: z.toJSONSchema(PostgresConfig, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>,
       configDefaults: { port: 5432, dbname: 'postgres', sslmode: 'prefer' },
-      resourceTypes: ResourceType.options.map((type) => ({ type, permissions: PERMISSIONS[type] })),
+      resourceTypes: ResourceType.options.map((type) => ({ type, permissions: [...permissionsOf(type)] })),
       secretStores: [...SecretStore.options],
     },
   },
 };
-
-export const permissionsFor = (type: ResourceType): readonly Permission[] => PERMISSIONS[type];
 
 export type ValidIntegration = z.output<typeof IntegrationInput> & { config: Record<string, unknown> };
 export type ValidIntegrationUpdate = z.output<typeof IntegrationUpdateInput> & { config: Record<string, unknown> };

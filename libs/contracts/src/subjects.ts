@@ -4,11 +4,16 @@ import { defineEvent, defineRequest } from './contract';
 import { Connector, ConnectorHeartbeat } from './connectors';
 import { ServiceName } from './enums';
 import { HealthReport } from './health';
+import { Resource, ResourceQuery, RefreshCounts, Tags } from './discovery';
+import { IntegrationStatus, ResourceType } from './enums';
 import { Integration, IntegrationInput, IntegrationTarget, IntegrationUpdateInput, listOf, Page } from './integrations';
 import { PreflightReport } from './preflight';
+import { DriftReport, Grant, GrantEvent, GrantRequest, GrantStatus, GrantWithCredentials } from './provisioning';
 
 const Empty = z.object({}).strict();
 const ById = z.object({ id: z.string().uuid('must be a UUID') });
+const ByIntegration = z.object({ integrationId: z.string().uuid('must be a UUID') });
+const IsoDateTime = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time' });
 
 /** Every NATS subject of Latchkey. Do not rename a published subject; add a new one instead. */
 export const Contracts = {
@@ -20,6 +25,17 @@ export const Contracts = {
   catalogIntegrationsDelete: defineRequest('catalog.integrations.delete', ById, ById),
   catalogIntegrationsTest: defineRequest('catalog.integrations.test', ById, z.object({ integration: Integration, report: PreflightReport })),
   catalogConnectorsList: defineRequest('catalog.connectors.list', Empty, listOf(Connector)),
+  /** What a connector needs to reach an integration's database (secret still encrypted or a reference). */
+  catalogIntegrationsTarget: defineRequest(
+    'catalog.integrations.target',
+    ById,
+    z.object({ connectorId: z.string(), status: IntegrationStatus, connectedResourceTypes: z.array(ResourceType), target: IntegrationTarget }),
+  ),
+  /** An integration was created, updated or deleted. */
+  catalogIntegrationChanged: defineEvent(
+    'catalog.integration.changed',
+    z.object({ integrationId: z.string().uuid(), connectorId: z.string(), change: z.enum(['created', 'updated', 'deleted']), connectedResourceTypes: z.array(ResourceType) }),
+  ),
 
   /** Published by every connector service on an interval. */
   connectorHeartbeat: defineEvent('connector.heartbeat.sent', ConnectorHeartbeat),
@@ -27,6 +43,35 @@ export const Contracts = {
   catalogConnectorsAnnounceRequested: defineEvent('catalog.connectors.announce-requested', Empty),
   /** Served by the provisioning worker of the named connector. */
   connectorIntegrationTest: defineRequest('connector.{connectorId}.integration.test', z.object({ target: IntegrationTarget }), PreflightReport),
+
+  // Provisioning: grants (leases), served by the provisioning worker of the integration's connector.
+  provisioningGrantsCreate: defineRequest('connector.{connectorId}.grants.create', GrantRequest, GrantWithCredentials),
+  provisioningGrantsGet: defineRequest('connector.{connectorId}.grants.get', ById, Grant),
+  provisioningGrantsList: defineRequest(
+    'connector.{connectorId}.grants.list',
+    z.object({ integrationId: z.string().uuid().optional(), status: GrantStatus.optional(), ...Page }),
+    listOf(Grant),
+  ),
+  provisioningGrantsRevoke: defineRequest('connector.{connectorId}.grants.revoke', ById, Grant),
+  provisioningGrantsExtend: defineRequest('connector.{connectorId}.grants.extend', ById.extend({ expiresAt: IsoDateTime }), Grant),
+  provisioningGrantsResetCredentials: defineRequest('connector.{connectorId}.grants.reset-credentials', ById, GrantWithCredentials),
+  provisioningDriftReport: defineRequest('connector.{connectorId}.drift.report', ByIntegration, DriftReport),
+  provisioningDriftRepair: defineRequest('connector.{connectorId}.drift.repair', ByIntegration, DriftReport),
+  provisioningGrantGranted: defineEvent('provisioning.grant.granted', GrantEvent),
+  provisioningGrantEnded: defineEvent('provisioning.grant.ended', GrantEvent),
+  provisioningGrantFailed: defineEvent('provisioning.grant.failed', GrantEvent),
+  /** Alert: a revocation ran out of retries; it is still retried until it succeeds. */
+  provisioningGrantStuck: defineEvent('provisioning.grant.stuck', GrantEvent),
+
+  // Discovery: the inventory. Refreshes run on the integration's connector.
+  discoveryResourcesList: defineRequest('discovery.resources.list', ResourceQuery, listOf(Resource)),
+  discoveryResourcesGet: defineRequest('discovery.resources.get', ById, Resource),
+  discoveryResourcesPutTags: defineRequest('discovery.resources.tags.put', ById.extend({ tags: Tags }), Resource),
+  discoveryRefreshRequest: defineRequest('connector.{connectorId}.discovery.refresh', ByIntegration, z.object({ jobId: z.string(), queued: z.boolean() })),
+  discoveryRefreshStarted: defineEvent('discovery.refresh.started', ByIntegration),
+  discoveryRefreshFailed: defineEvent('discovery.refresh.failed', ByIntegration.extend({ reason: z.string() })),
+  /** A refresh finished: what it added, updated and removed. */
+  discoveryResourcesChanged: defineEvent('discovery.resources.changed', ByIntegration.extend(RefreshCounts.shape).extend({ ms: z.number() })),
 } as const;
 
 const healthPrefix: Record<ServiceName, string> = {

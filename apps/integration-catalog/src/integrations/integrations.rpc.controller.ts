@@ -2,7 +2,7 @@ import { Controller } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
 import { Contracts } from '@latchkey/contracts';
 import type { ReceivedOf } from '@latchkey/contracts';
-import { Rpc } from '@latchkey/messaging';
+import { OnEvent, Rpc } from '@latchkey/messaging';
 import { IntegrationsService } from './integrations.service';
 
 type Req<K extends keyof typeof Contracts> = ReceivedOf<(typeof Contracts)[K]>;
@@ -39,5 +39,25 @@ export class IntegrationsRpcController {
   @Rpc(Contracts.catalogIntegrationsTest)
   test(@Payload() { id }: Req<'catalogIntegrationsTest'>) {
     return this.integrations.test(id);
+  }
+
+  @Rpc(Contracts.catalogIntegrationsTarget)
+  target(@Payload() { id }: Req<'catalogIntegrationsTarget'>) {
+    return this.integrations.target(id);
+  }
+
+  @OnEvent(Contracts.discoveryRefreshStarted)
+  refreshStarted(@Payload() { integrationId }: { integrationId: string }) {
+    return this.integrations.onRefresh(integrationId, { phase: 'started' });
+  }
+
+  @OnEvent(Contracts.discoveryResourcesChanged)
+  refreshSucceeded(@Payload() { integrationId }: { integrationId: string }) {
+    return this.integrations.onRefresh(integrationId, { phase: 'succeeded' });
+  }
+
+  @OnEvent(Contracts.discoveryRefreshFailed)
+  refreshFailed(@Payload() { integrationId, reason }: { integrationId: string; reason: string }) {
+    return this.integrations.onRefresh(integrationId, { phase: 'failed', reason });
   }
 }

@@ -20,6 +20,7 @@ import { decodeCursor, DuplicateNameError, IntegrationsRepository } from './inte
 /** Checks whose failure leaves Latchkey unable to grant or revoke anything: the integration is in ERROR. */
 const ESSENTIAL_CHECKS = new Set(['connect', 'create_roles', 'terminate_backends']);
 const TEST_TIMEOUT_MS = 60_000;
+const DISCOVERY_REASON = 'discovery: ';
 
 @Injectable()
 export class IntegrationsService {
@@ -43,7 +44,9 @@ export class IntegrationsService {
     } satisfies Partial<IntegrationEntity>);
     const saved = await this.save(entity, input.name);
     this.logger.info({ integrationId: saved.id, name: saved.name, connectorId: saved.connectorId }, 'integration created');
-    return (await this.runTest(saved)).integration;
+    const tested = (await this.runTest(saved)).integration;
+    await this.announce(saved, 'created');
+    return tested;
   }
 
   async update(id: string, body: IntegrationUpdateInput): Promise<Integration> {
@@ -57,13 +60,48 @@ export class IntegrationsService {
     if (input.secret) entity.secret = toSecretRef(input.secret, this.masterKey);
     const saved = await this.save(entity, input.name);
     this.logger.info({ integrationId: id }, 'integration updated');
-    return (await this.runTest(saved)).integration;
+    const tested = (await this.runTest(saved)).integration;
+    await this.announce(saved, 'updated');
+    return tested;
   }
 
   async delete(id: string): Promise<{ id: string }> {
+    const entity = await this.get(id);
     if (!(await this.integrations.delete(id))) throw notFound(id);
     this.logger.info({ integrationId: id }, 'integration deleted');
+    await this.announce(entity, 'deleted');
     return { id };
+  }
+
+  /** What a connector needs to reach the integration's database; the secret stays encrypted. */
+  async target(id: string) {
+    const e = await this.get(id);
+    return {
+      connectorId: e.connectorId,
+      status: e.status,
+      connectedResourceTypes: e.connectedResourceTypes,
+      target: { integrationId: e.id, type: e.type, config: e.config, secret: e.secret },
+    };
+  }
+
+  /** Discovery drives REFRESHING, and ERROR when the instance cannot be read; success recovers it. */
+  async onRefresh(integrationId: string, outcome: { phase: 'started' } | { phase: 'succeeded' } | { phase: 'failed'; reason: string }) {
+    const entity = await this.integrations.findById(integrationId);
+    if (!entity) return;
+    const fromDiscovery = entity.status === 'REFRESHING' || (entity.status === 'ERROR' && entity.statusReason?.startsWith(DISCOVERY_REASON));
+    if (outcome.phase === 'started' && entity.status === 'ACTIVE') {
+      await this.integrations.updateStatus(integrationId, { status: 'REFRESHING', statusReason: null });
+    } else if (outcome.phase === 'succeeded' && fromDiscovery) {
+      await this.integrations.updateStatus(integrationId, { status: 'ACTIVE', statusReason: null });
+    } else if (outcome.phase === 'failed' && (entity.status !== 'ERROR' || fromDiscovery)) {
+      await this.integrations.updateStatus(integrationId, { status: 'ERROR', statusReason: `${DISCOVERY_REASON}${outcome.reason}`.slice(0, 2000) });
+    }
+  }
+
+  private async announce(e: IntegrationEntity, change: 'created' | 'updated' | 'deleted') {
+    await this.bus
+      .publish(Contracts.catalogIntegrationChanged, { integrationId: e.id, connectorId: e.connectorId, change, connectedResourceTypes: e.connectedResourceTypes })
+      .catch((err: unknown) => this.logger.warn({ err, integrationId: e.id }, 'integration change not announced'));
   }
 
   async find(id: string): Promise<Integration> {

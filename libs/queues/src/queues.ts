@@ -1,0 +1,60 @@
+import { JobsOptions, Queue, Worker, Processor, WorkerOptions } from 'bullmq';
+import IORedis, { Redis } from 'ioredis';
+
+/**
+ * Every BullMQ queue of Latchkey. NEVER rename one: jobs already waiting in Redis under the old
+ * name would never run. Queues that reach target databases are per connector.
+ */
+export const QueueName = {
+  Revocations: 'revocations',
+  Discovery: 'discovery',
+} as const;
+export type QueueName = (typeof QueueName)[keyof typeof QueueName];
+
+/** Job name -> payload. Payloads carry ids, never secrets or entities: handlers re-read state. */
+export interface JobMap {
+  'revoke-grant': { grantId: string };
+  'refresh-integration': { integrationId: string };
+}
+export type JobName = keyof JobMap;
+
+export const connectorQueue = (queue: QueueName, connectorId: string): string => `${queue}-${connectorId}`;
+
+/** BullMQ job ids may not contain ':' and must not look like integers. */
+export const jobIdFor = (name: JobName, id: string): string => `${name}-${id}`.replace(/:/g, '_');
+
+/** One ioredis connection for BullMQ: workers need maxRetriesPerRequest null to wait out Redis restarts. */
+export function createRedis(url: string): Redis {
+  return new IORedis(url, { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: false });
+}
+
+export class TypedQueue<N extends JobName> {
+  readonly queue: Queue;
+
+  constructor(name: string, connection: Redis, defaultJobOptions: JobsOptions = {}) {
+    this.queue = new Queue(name, { connection, defaultJobOptions: { removeOnComplete: 1000, removeOnFail: 5000, ...defaultJobOptions } });
+  }
+
+  /** Adds a job under its deterministic id: adding it again while it exists is a no-op. */
+  add<K extends N>(name: K, data: JobMap[K], opts: JobsOptions & { jobId: string }) {
+    return this.queue.add(name, data, opts);
+  }
+
+  close() {
+    return this.queue.close();
+  }
+}
+
+export function createWorker<N extends JobName>(
+  name: string,
+  connection: Redis,
+  handlers: { [K in N]: (data: JobMap[K], job: Parameters<Processor>[0]) => Promise<unknown> },
+  options: Omit<WorkerOptions, 'connection'> = {},
+): Worker {
+  const processor: Processor = async (job) => {
+    const handler = (handlers as Record<string, ((data: unknown, job: unknown) => Promise<unknown>) | undefined>)[job.name];
+    if (!handler) throw new Error(`no handler for job ${job.name} on ${name}`);
+    return handler(job.data, job);
+  };
+  return new Worker(name, processor, { connection, ...options });
+}
