@@ -10,6 +10,7 @@ import { ApiTokensRepository, generateToken } from './auth/api-tokens.repository
 import { AuthGuard } from './auth/auth.guard';
 import { CatalogHttpController } from './http/catalog.http.controller';
 import { DocsHttpController } from './http/docs.http.controller';
+import { GrantsHttpController } from './http/grants.http.controller';
 import { HEALTH_TIMEOUT_MS, HealthHttpController } from './http/health.http.controller';
 import { IntegrationsHttpController } from './http/integrations.http.controller';
 import { CreateGateway1764000000100 } from './migrations/1764000000100-CreateGateway';
@@ -29,7 +30,7 @@ export class GatewayModule implements OnApplicationBootstrap, OnApplicationShutd
   static forRoot(env: GatewayEnv): DynamicModule {
     return {
       module: GatewayModule,
-      controllers: [HealthHttpController, DocsHttpController, CatalogHttpController, IntegrationsHttpController],
+      controllers: [HealthHttpController, DocsHttpController, CatalogHttpController, IntegrationsHttpController, GrantsHttpController],
       providers: [
         {
           provide: DataSource,

@@ -1,10 +1,10 @@
 import 'reflect-metadata';
-import { ConnectorServiceEnv, loadConfig } from '@latchkey/config';
+import { loadConfig, ProvisioningEnv } from '@latchkey/config';
 import { runMain, startService } from '@latchkey/messaging';
 import { ProvisioningModule } from './provisioning.module';
 
 runMain('provisioning', () => {
-  const env = loadConfig('provisioning', ConnectorServiceEnv);
+  const env = loadConfig('provisioning', ProvisioningEnv);
   return startService({
     service: 'provisioning',
     version: env.CONNECTOR_VERSION,

@@ -1,19 +1,80 @@
-import { DynamicModule, Module } from '@nestjs/common';
-import { ConnectorServiceEnv } from '@latchkey/config';
+import { DynamicModule, Module, OnApplicationShutdown } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { ProvisioningEnv } from '@latchkey/config';
+import { LOGGER } from '@latchkey/messaging';
+import type { AppLogger } from '@latchkey/messaging';
+import { createServiceDataSource, ensureDatabase, migrate } from '@latchkey/persistence';
+import { createRedis } from '@latchkey/queues';
 import { loadMasterKey, MasterKey } from '@latchkey/secrets';
+import { DriftService } from './drift/drift.service';
+import { GrantEntity, PersonalRoleEntity } from './grants/grant.entity';
+import { GrantsRepository } from './grants/grants.repository';
+import { GrantsRpcController } from './grants/grants.rpc.controller';
+import { GrantsService, PROVISIONING_SETTINGS } from './grants/grants.service';
+import { TargetResolver } from './grants/target-resolver';
+import { CreateProvisioning1764000000200 } from './migrations/1764000000200-CreateProvisioning';
 import { PreflightRpcController } from './preflight/preflight.rpc.controller';
 import { PreflightService } from './preflight/preflight.service';
+import { REVOCATION_CONCURRENCY, RevocationProcessor } from './revocations/revocation.processor';
+import { REDIS, REVOCATION_RETRY, RevocationQueue } from './revocations/revocation.queue';
+import { RevocationService } from './revocations/revocation.service';
+import { Sweeper, SWEEPER_SETTINGS } from './revocations/sweeper';
+
+export const PROVISIONING_SCHEMA = 'provisioning';
 
 @Module({})
-export class ProvisioningModule {
-  static forRoot(env: ConnectorServiceEnv): DynamicModule {
-    // The master key is only needed to open builtin secrets; env and file secrets work without it.
+export class ProvisioningModule implements OnApplicationShutdown {
+  constructor(private readonly dataSource: DataSource) {}
+
+  static forRoot(env: ProvisioningEnv): DynamicModule {
+    // The master key opens builtin secrets and protects generated passwords.
     const keyEnv = { LATCHKEY_MASTER_KEY: env.LATCHKEY_MASTER_KEY, LATCHKEY_MASTER_KEY_FILE: env.LATCHKEY_MASTER_KEY_FILE };
     const masterKey = keyEnv.LATCHKEY_MASTER_KEY || keyEnv.LATCHKEY_MASTER_KEY_FILE ? loadMasterKey(keyEnv) : undefined;
+    const redis = createRedis(env.REDIS_URL);
     return {
       module: ProvisioningModule,
-      controllers: [PreflightRpcController],
-      providers: [PreflightService, ...(masterKey ? [{ provide: MasterKey, useValue: masterKey }] : [])],
+      controllers: [PreflightRpcController, GrantsRpcController],
+      providers: [
+        {
+          provide: DataSource,
+          inject: [LOGGER],
+          useFactory: async (logger: AppLogger) => {
+            await ensureDatabase(env.LATCHKEY_DATABASE_URL);
+            const dataSource = createServiceDataSource({
+              url: env.LATCHKEY_DATABASE_URL,
+              schema: PROVISIONING_SCHEMA,
+              entities: [GrantEntity, PersonalRoleEntity],
+              migrations: [CreateProvisioning1764000000200],
+              poolSize: 20,
+            });
+            const ran = await migrate(dataSource, PROVISIONING_SCHEMA);
+            if (ran.length) logger.info({ migrations: ran }, 'migrations applied');
+            return dataSource;
+          },
+        },
+        { provide: REDIS, useValue: redis },
+        ...(masterKey ? [{ provide: MasterKey, useValue: masterKey }] : []),
+        { provide: PROVISIONING_SETTINGS, useValue: { graceSeconds: env.REVOCATION_GRACE_SECONDS } },
+        { provide: REVOCATION_RETRY, useValue: { attempts: env.REVOCATION_ATTEMPTS, backoffMs: env.REVOCATION_BACKOFF_MS } },
+        { provide: REVOCATION_CONCURRENCY, useValue: env.REVOCATION_CONCURRENCY },
+        {
+          provide: SWEEPER_SETTINGS,
+          useValue: { intervalSeconds: env.SWEEP_INTERVAL_SECONDS, grantingTimeoutSeconds: env.GRANTING_TIMEOUT_SECONDS, roleCleanupAfterSeconds: env.ROLE_CLEANUP_AFTER_SECONDS },
+        },
+        PreflightService,
+        TargetResolver,
+        GrantsRepository,
+        GrantsService,
+        RevocationQueue,
+        RevocationService,
+        RevocationProcessor,
+        Sweeper,
+        DriftService,
+      ],
     };
+  }
+
+  async onApplicationShutdown() {
+    if (this.dataSource.isInitialized) await this.dataSource.destroy();
   }
 }

@@ -28,6 +28,10 @@ export const DatabaseEnv = z.object({
   LATCHKEY_DATABASE_URL: url(['postgres:', 'postgresql:'], 'postgres://postgres@127.0.0.1:5432/latchkey'),
 });
 
+export const RedisEnv = z.object({
+  REDIS_URL: url(['redis:', 'rediss:'], 'redis://127.0.0.1:6379'),
+});
+
 export const MasterKeyEnv = z.object({
   LATCHKEY_MASTER_KEY: z.string().optional(),
   LATCHKEY_MASTER_KEY_FILE: z.string().optional(),
@@ -55,6 +59,23 @@ export type CatalogEnv = z.output<typeof CatalogEnv>;
 export const ConnectorServiceEnv = CommonEnv.extend(ConnectorEnv.shape).extend(MasterKeyEnv.shape);
 export type ConnectorServiceEnv = z.output<typeof ConnectorServiceEnv>;
 
+/** Provisioning: a connector service that also owns grants (control database) and revocation jobs (Redis). */
+export const ProvisioningEnv = ConnectorServiceEnv.extend(DatabaseEnv.shape).extend(RedisEnv.shape).extend({
+  /** VALID UNTIL is the expiry plus this: a backstop should every revocation path fail. */
+  REVOCATION_GRACE_SECONDS: seconds(300, 86_400),
+  /** Attempts of a revocation before the grant is STUCK (then retried by the sweeper until it succeeds). */
+  REVOCATION_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(6),
+  REVOCATION_BACKOFF_MS: z.coerce.number().int().min(10).max(600_000).default(2000),
+  REVOCATION_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(32),
+  /** How often the sweeper re-derives missed work from the control database. */
+  SWEEP_INTERVAL_SECONDS: seconds(15, 3600),
+  /** A grant still GRANTING after this long was cut off half-way: it is rolled back. */
+  GRANTING_TIMEOUT_SECONDS: seconds(120, 86_400),
+  /** A personal login role unused for this long is dropped (default 7 days). */
+  ROLE_CLEANUP_AFTER_SECONDS: seconds(604_800, 315_360_000),
+});
+export type ProvisioningEnv = z.output<typeof ProvisioningEnv>;
+
 export const AccessEnv = CommonEnv.extend(DatabaseEnv.shape);
 export type AccessEnv = z.output<typeof AccessEnv>;
 
@@ -63,7 +84,7 @@ export const ENVIRONMENT_SCHEMAS = {
   'api-gateway': GatewayEnv,
   'integration-catalog': CatalogEnv,
   discovery: ConnectorServiceEnv,
-  provisioning: ConnectorServiceEnv,
+  provisioning: ProvisioningEnv,
   rotation: ConnectorServiceEnv,
   access: AccessEnv,
 } as const;

@@ -10,3 +10,23 @@ export { TargetConnectionError, type TargetConnectionErrorKind } from './connect
 export { DEFAULT_PREFLIGHT_MAX_DATABASES, runPreflight, type PreflightOptions } from './preflight';
 export { MAX_IDENTIFIER_BYTES, quoteIdent, quoteLiteral } from './quote';
 export { sslAttemptPlan, type CertificateCheck, type SslAttempt } from './ssl-attempts';
+export { TargetPool, targetSessions } from './target-pool';
+export { applyGrant } from './grants/apply-grant';
+export { setPassword, setValidUntil } from './grants/credentials';
+export { dropPersonalRole } from './grants/drop-personal-role';
+export { GrantError, type GrantErrorCode } from './grants/grant-error';
+export type {
+  ApplyGrantOptions,
+  ApplyGrantResult,
+  GrantTargetItem,
+  ManagedRoles,
+  PersonIdentity,
+  RevokeGrantOptions,
+  RevokeGrantResult,
+  UncoveredOwner,
+  UngrantedObject,
+} from './grants/grant-types';
+export { inspectManaged } from './grants/inspect-managed';
+export { disableRole, revokeGrant } from './grants/revoke-grant';
+export { MANAGED_MARKER_ROLE, ORPHAN_OWNER_ROLE, personalRoleName, profileRoleName } from './grants/role-names';
+export { generatePassword, scramVerifier, type ScramOptions } from './grants/scram';

@@ -68,6 +68,14 @@ export class Stack {
     return Promise.race([...this.managed.values()].map((m) => m.exited.then((code) => ({ name: m.name, code }))));
   }
 
+  /** Kills a process outright (a crash, for fault tests); resolves once it is gone. */
+  async kill(name: string): Promise<void> {
+    const m = this.managed.get(name);
+    if (!m) return;
+    m.child.kill('SIGKILL');
+    await m.exited;
+  }
+
   /** SIGTERM (then SIGKILL after `graceMs`); resolves with the exit code. */
   async stopProcess(name: string, graceMs = 10_000): Promise<number | null> {
     const m = this.managed.get(name);

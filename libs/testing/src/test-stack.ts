@@ -5,6 +5,7 @@ import { Client } from 'pg';
 import { ServiceName } from '@latchkey/contracts';
 import { freePort } from './free-port';
 import { startNatsServer } from './nats-server';
+import { PrivateRedis, startRedisServer } from './redis-server';
 import { ALL_SERVICES, Stack } from './stack';
 
 export const REPO_ROOT = resolve(__dirname, '../../..');
@@ -24,6 +25,8 @@ export interface TestStack {
   /** The suite's own control database. */
   databaseUrl: string;
   natsUrl: string;
+  /** The suite's own Redis (BullMQ queues are per connector id, so suites must not share one). */
+  redis: PrivateRedis;
   env: Record<string, string>;
   api<T = any>(method: string, path: string, options?: { body?: unknown; token?: string | null; headers?: Record<string, string>; raw?: string }): Promise<ApiAnswer<T>>;
   /** Every API answer body seen, to check nothing secret was ever returned. */
@@ -41,12 +44,14 @@ export async function startTestStack(options: { services?: readonly ServiceName[
     throw new Error('dist/ is missing: run `npm run build` before the e2e tests (npm test does)');
   }
   const nats = await startNatsServer();
+  const redis = await startRedisServer();
   const dbName = `latchkey_e2e_${process.pid}_${randomBytes(4).toString('hex')}`;
   const databaseUrl = withDatabase(SHARED_DATABASE_URL, dbName);
   const adminToken = `lk_${randomBytes(32).toString('base64url')}`;
   const port = await freePort();
   const env: Record<string, string> = {
     NATS_URL: nats.url,
+    REDIS_URL: redis.url,
     LATCHKEY_DATABASE_URL: databaseUrl,
     LATCHKEY_MASTER_KEY: randomBytes(32).toString('base64'),
     LATCHKEY_ADMIN_TOKEN: adminToken,
@@ -66,6 +71,7 @@ export async function startTestStack(options: { services?: readonly ServiceName[
     await stack.stop();
     if (controlConnected) await control.end();
     await nats.stop();
+    await redis.stop();
     const admin = new Client({ connectionString: SHARED_DATABASE_URL });
     await admin.connect();
     await admin.query('SELECT format($1::text, $2::text) AS sql', ['DROP DATABASE IF EXISTS %I WITH (FORCE)', dbName]).then(({ rows }) => admin.query(rows[0].sql));
@@ -89,6 +95,7 @@ export async function startTestStack(options: { services?: readonly ServiceName[
     adminToken,
     databaseUrl,
     natsUrl: nats.url,
+    redis,
     env,
     responses,
     control: async (sql, params) => (await control.query(sql, params)).rows,

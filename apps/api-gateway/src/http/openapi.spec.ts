@@ -3,11 +3,12 @@ import { RequestMethod } from '@nestjs/common';
 import { ACCESS_KEY } from '../auth/auth.guard';
 import { CatalogHttpController } from './catalog.http.controller';
 import { DocsHttpController } from './docs.http.controller';
+import { GrantsHttpController } from './grants.http.controller';
 import { HealthHttpController } from './health.http.controller';
 import { IntegrationsHttpController } from './integrations.http.controller';
 import { openApiDocument, ROUTES } from './openapi';
 
-const CONTROLLERS = [HealthHttpController, DocsHttpController, CatalogHttpController, IntegrationsHttpController];
+const CONTROLLERS = [HealthHttpController, DocsHttpController, CatalogHttpController, IntegrationsHttpController, GrantsHttpController];
 
 /** The routes NestJS will serve, read from the controllers' own decorators. */
 function servedRoutes() {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { Connector, ErrorEnvelope, Integration, IntegrationInput, IntegrationTypeDescription, IntegrationUpdateInput, listOf, PreflightReport } from '@latchkey/contracts';
+import { Connector, DriftReport, ErrorEnvelope, Grant, GrantWithCredentials, Integration, IntegrationInput, IntegrationTypeDescription, IntegrationUpdateInput, listOf, PreflightReport } from '@latchkey/contracts';
 import { PostgresConfig } from '@latchkey/config';
+import { ExtendBody, GrantBody } from './grants.http.controller';
 
 type Method = 'get' | 'post' | 'put' | 'delete';
 interface Route {
@@ -26,6 +27,14 @@ export const ROUTES: Route[] = [
   { method: 'put', path: '/api/v1/integrations/{id}', summary: 'Replace an integration (omit secret to keep it); re-tested', access: 'admin', body: IntegrationUpdateInput.extend({ config: PostgresConfig }), response: Integration },
   { method: 'delete', path: '/api/v1/integrations/{id}', summary: 'Delete an integration', access: 'admin', response: z.object({ id: z.string() }) },
   { method: 'post', path: '/api/v1/integrations/{id}/test', summary: 'Connection test and preflight report through the connector', access: 'admin', response: z.object({ integration: Integration, report: PreflightReport }) },
+  { method: 'post', path: '/api/v1/integrations/{id}/grants', summary: 'Grant time-boxed access now (admin; access requests use the same path); answers the credentials', access: 'admin', body: GrantBody, response: GrantWithCredentials, status: 201 },
+  { method: 'get', path: '/api/v1/integrations/{id}/grants', summary: 'Grants on this integration', access: 'admin', response: listOf(Grant), query: ['status', 'pageSize', 'pageToken'] },
+  { method: 'get', path: '/api/v1/integrations/{id}/grants/{grantId}', summary: 'One grant: status, expiry, attempts, last error', access: 'admin', response: Grant },
+  { method: 'post', path: '/api/v1/integrations/{id}/grants/{grantId}/revoke', summary: 'Revoke now: memberships out, NOLOGIN, sessions terminated', access: 'admin', response: Grant },
+  { method: 'post', path: '/api/v1/integrations/{id}/grants/{grantId}/extend', summary: 'Move the expiry (and VALID UNTIL) later', access: 'admin', body: ExtendBody, response: Grant },
+  { method: 'post', path: '/api/v1/integrations/{id}/grants/{grantId}/reset-credentials', summary: 'A new password for an active grant', access: 'admin', response: GrantWithCredentials },
+  { method: 'get', path: '/api/v1/integrations/{id}/drift', summary: 'Managed roles without grants, grants missing on the target', access: 'admin', response: DriftReport },
+  { method: 'post', path: '/api/v1/integrations/{id}/drift/repair', summary: 'Disable orphan roles, restore missing grants', access: 'admin', response: DriftReport },
 ];
 
 const json = (schema: z.ZodType, io: 'input' | 'output') => z.toJSONSchema(schema, { io, unrepresentable: 'any' });
@@ -35,7 +44,7 @@ export function openApiDocument(version: string) {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of ROUTES) {
     const parameters = [
-      ...(route.path.includes('{id}') ? [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }] : []),
+      ...[...route.path.matchAll(/\{(\w+)\}/g)].map(([, name]) => ({ name, in: 'path', required: true, schema: { type: 'string', format: 'uuid' } })),
       ...(route.query ?? []).map((name) => ({ name, in: 'query', required: false, schema: { type: name === 'pageSize' ? 'integer' : 'string' } })),
     ];
     paths[route.path] ??= {};

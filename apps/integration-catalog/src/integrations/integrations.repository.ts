@@ -1,13 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, QueryFailedError, Repository } from 'typeorm';
+import { decodePageToken, encodePageToken } from '@latchkey/persistence';
 import { IntegrationEntity } from './integration.entity';
 
 export class DuplicateNameError extends Error {}
-
-interface PageCursor {
-  createdAt: string;
-  id: string;
-}
 
 @Injectable()
 export class IntegrationsRepository {
@@ -47,23 +43,11 @@ export class IntegrationsRepository {
   /** Keyset pagination in creation order; the token is the last row's position. */
   async page(pageSize: number, pageToken?: string): Promise<{ items: IntegrationEntity[]; nextPageToken?: string }> {
     const qb = this.repo.createQueryBuilder('i').orderBy('i.created_at', 'ASC').addOrderBy('i.id', 'ASC').limit(pageSize + 1);
-    const cursor = pageToken ? decodeCursor(pageToken) : undefined;
+    const cursor = pageToken ? decodePageToken(pageToken) : undefined;
     if (cursor) qb.where('(i.created_at, i.id) > (:createdAt, :id)', cursor);
     const rows = await qb.getMany();
     const items = rows.slice(0, pageSize);
     const last = items.at(-1);
-    return rows.length > pageSize && last ? { items, nextPageToken: encodeCursor({ createdAt: last.createdAt.toISOString(), id: last.id }) } : { items };
+    return rows.length > pageSize && last ? { items, nextPageToken: encodePageToken({ createdAt: last.createdAt.toISOString(), id: last.id }) } : { items };
   }
-}
-
-const encodeCursor = (c: PageCursor) => Buffer.from(JSON.stringify(c)).toString('base64url');
-
-export function decodeCursor(token: string): PageCursor | undefined {
-  try {
-    const c = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as PageCursor;
-    if (typeof c.id === 'string' && /^[0-9a-f-]{36}$/.test(c.id) && !Number.isNaN(Date.parse(c.createdAt))) return c;
-  } catch {
-    // fall through: an unreadable token is reported by the caller
-  }
-  return undefined;
 }

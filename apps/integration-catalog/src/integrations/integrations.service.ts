@@ -15,7 +15,8 @@ import type { AppLogger } from '@latchkey/messaging';
 import { MasterKey, toSecretRef, toSecretView } from '@latchkey/secrets';
 import { ConnectorsService } from '../connectors/connectors.service';
 import { IntegrationEntity } from './integration.entity';
-import { decodeCursor, DuplicateNameError, IntegrationsRepository } from './integrations.repository';
+import { decodePageToken } from '@latchkey/persistence';
+import { DuplicateNameError, IntegrationsRepository } from './integrations.repository';
 
 /** Checks whose failure leaves Latchkey unable to grant or revoke anything: the integration is in ERROR. */
 const ESSENTIAL_CHECKS = new Set(['connect', 'create_roles', 'terminate_backends']);
@@ -109,7 +110,7 @@ export class IntegrationsService {
   }
 
   async list(pageSize: number, pageToken?: string): Promise<{ items: Integration[]; nextPageToken?: string }> {
-    if (pageToken && !decodeCursor(pageToken)) throw AppException.validation([{ field: 'pageToken', rule: 'must be a token from a previous page' }]);
+    if (pageToken && !decodePageToken(pageToken)) throw AppException.validation([{ field: 'pageToken', rule: 'must be a token from a previous page' }]);
     const page = await this.integrations.page(pageSize, pageToken);
     return { ...page, items: page.items.map(toView) };
   }

@@ -1,0 +1,104 @@
+import { randomUUID } from 'node:crypto';
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { z } from 'zod';
+import { Contracts, GrantItem, GrantStatus, Page, PersonIdentity } from '@latchkey/contracts';
+import { MessageBus } from '@latchkey/messaging';
+import { Access } from '../auth/auth.guard';
+import { IdParam, parseInput } from './validate';
+
+export const GrantBody = z
+  .object({
+    idempotencyKey: z.string().min(1).max(200).optional(),
+    identity: PersonIdentity,
+    items: z.array(GrantItem).min(1, 'must list at least one item').max(100, 'must list at most 100 items'),
+    expiresAt: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time' }).optional(),
+    durationMinutes: z.number().int().min(1).max(525_600).optional(),
+    connectionLimit: z.number().int().min(1).max(1000).optional(),
+  })
+  .strict()
+  .refine((b) => (b.expiresAt === undefined) !== (b.durationMinutes === undefined), { message: 'give exactly one of expiresAt or durationMinutes', path: ['expiresAt'] });
+export const ExtendBody = z.object({ expiresAt: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time' }) }).strict();
+const ListQuery = z.object({ status: GrantStatus.optional(), ...Page }).strict();
+
+/**
+ * Admin routes onto provisioning, until access requests drive it: each call goes to the
+ * provisioning worker of the integration's own connector.
+ */
+@Controller('api/v1/integrations/:id')
+export class GrantsHttpController {
+  constructor(private readonly bus: MessageBus) {}
+
+  private async connectorOf(id: string): Promise<{ integrationId: string; connectorId: string }> {
+    const integrationId = parseInput(IdParam, id, ['id']);
+    const integration = await this.bus.request(Contracts.catalogIntegrationsGet, { id: integrationId });
+    return { integrationId, connectorId: integration.connectorId };
+  }
+
+  @Post('grants')
+  @Access('admin')
+  async create(@Param('id') id: string, @Body() body: unknown) {
+    const input = parseInput(GrantBody, body);
+    const { integrationId, connectorId } = await this.connectorOf(id);
+    const expiresAt = input.expiresAt ?? new Date(Date.now() + input.durationMinutes! * 60_000).toISOString();
+    return this.bus.request(
+      Contracts.provisioningGrantsCreate,
+      { idempotencyKey: input.idempotencyKey ?? randomUUID(), integrationId, identity: input.identity, items: input.items, expiresAt, connectionLimit: input.connectionLimit },
+      { connectorId },
+    );
+  }
+
+  @Get('grants')
+  @Access('admin')
+  async list(@Param('id') id: string, @Query() query: unknown) {
+    const q = parseInput(ListQuery, query);
+    const { integrationId, connectorId } = await this.connectorOf(id);
+    return this.bus.request(Contracts.provisioningGrantsList, { integrationId, ...q }, { connectorId });
+  }
+
+  @Get('grants/:grantId')
+  @Access('admin')
+  async get(@Param('id') id: string, @Param('grantId') grantId: string) {
+    const { connectorId } = await this.connectorOf(id);
+    return this.bus.request(Contracts.provisioningGrantsGet, { id: parseInput(IdParam, grantId, ['grantId']) }, { connectorId });
+  }
+
+  @Post('grants/:grantId/revoke')
+  @HttpCode(200)
+  @Access('admin')
+  async revoke(@Param('id') id: string, @Param('grantId') grantId: string) {
+    const { connectorId } = await this.connectorOf(id);
+    return this.bus.request(Contracts.provisioningGrantsRevoke, { id: parseInput(IdParam, grantId, ['grantId']) }, { connectorId });
+  }
+
+  @Post('grants/:grantId/extend')
+  @HttpCode(200)
+  @Access('admin')
+  async extend(@Param('id') id: string, @Param('grantId') grantId: string, @Body() body: unknown) {
+    const { expiresAt } = parseInput(ExtendBody, body);
+    const { connectorId } = await this.connectorOf(id);
+    return this.bus.request(Contracts.provisioningGrantsExtend, { id: parseInput(IdParam, grantId, ['grantId']), expiresAt }, { connectorId });
+  }
+
+  @Post('grants/:grantId/reset-credentials')
+  @HttpCode(200)
+  @Access('admin')
+  async reset(@Param('id') id: string, @Param('grantId') grantId: string) {
+    const { connectorId } = await this.connectorOf(id);
+    return this.bus.request(Contracts.provisioningGrantsResetCredentials, { id: parseInput(IdParam, grantId, ['grantId']) }, { connectorId });
+  }
+
+  @Get('drift')
+  @Access('admin')
+  async drift(@Param('id') id: string) {
+    const { integrationId, connectorId } = await this.connectorOf(id);
+    return this.bus.request(Contracts.provisioningDriftReport, { integrationId }, { connectorId, timeoutMs: 120_000 });
+  }
+
+  @Post('drift/repair')
+  @HttpCode(200)
+  @Access('admin')
+  async repairDrift(@Param('id') id: string) {
+    const { integrationId, connectorId } = await this.connectorOf(id);
+    return this.bus.request(Contracts.provisioningDriftRepair, { integrationId }, { connectorId, timeoutMs: 120_000 });
+  }
+}

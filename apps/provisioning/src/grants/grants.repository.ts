@@ -1,0 +1,116 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, Repository } from 'typeorm';
+import type { GrantItem, GrantStatus } from '@latchkey/contracts';
+import { GrantEntity, PersonalRoleEntity } from './grant.entity';
+
+/** Statuses whose memberships must stay on the target. */
+const HOLDING: GrantStatus[] = ['GRANTING', 'ACTIVE'];
+/** Statuses still to be revoked. */
+const UNFINISHED: GrantStatus[] = ['GRANTING', 'ACTIVE', 'REVOKING', 'STUCK'];
+
+@Injectable()
+export class GrantsRepository {
+  private readonly grants: Repository<GrantEntity>;
+  private readonly roles: Repository<PersonalRoleEntity>;
+
+  constructor(private readonly dataSource: DataSource) {
+    this.grants = dataSource.getRepository(GrantEntity);
+    this.roles = dataSource.getRepository(PersonalRoleEntity);
+  }
+
+  /** Inserts the grant unless its idempotency key exists; answers the row that holds the key. */
+  async insertOnce(fields: Partial<GrantEntity>): Promise<{ grant: GrantEntity; created: boolean }> {
+    const result = await this.grants.createQueryBuilder().insert().values(fields).orIgnore().returning('id').execute();
+    const created = result.raw.length > 0;
+    const grant = await this.grants.findOneByOrFail({ idempotencyKey: fields.idempotencyKey! });
+    return { grant, created };
+  }
+
+  findById(id: string): Promise<GrantEntity | null> {
+    return this.grants.findOneBy({ id });
+  }
+
+  /** Moves a grant to new fields only from one of `from`; false when another path got there first. */
+  async transition(id: string, from: readonly GrantStatus[], fields: Partial<GrantEntity>): Promise<GrantEntity | null> {
+    const result = await this.grants
+      .createQueryBuilder()
+      .update()
+      .set({ ...fields, updatedAt: () => 'now()' })
+      .where('id = :id AND status IN (:...from)', { id, from })
+      .returning('*')
+      .execute();
+    return result.affected ? await this.findById(id) : null;
+  }
+
+  async recordFailure(id: string, error: string): Promise<GrantEntity | null> {
+    await this.grants.createQueryBuilder().update().set({ attempts: () => 'attempts + 1', lastError: error.slice(0, 2000), updatedAt: () => 'now()' }).where('id = :id', { id }).execute();
+    return this.findById(id);
+  }
+
+  /** Items of the person's other grants on this instance that still hold access. */
+  async heldItems(integrationId: string, roleName: string, exceptId: string): Promise<GrantItem[]> {
+    const rows = await this.grants
+      .createQueryBuilder('g')
+      .select(['g.items'])
+      .where('g.integration_id = :integrationId AND g.role_name = :roleName AND g.id <> :exceptId AND g.status IN (:...held)', { integrationId, roleName, exceptId, held: HOLDING })
+      .getMany();
+    return rows.flatMap((r) => r.items);
+  }
+
+  /** Grants of this connector whose revocation is due or unfinished: the sweeper's work list. */
+  async dueForRevocation(connectorId: string, limit: number): Promise<GrantEntity[]> {
+    return this.grants
+      .createQueryBuilder('g')
+      .where('g.connector_id = :connectorId', { connectorId })
+      .andWhere("((g.status = 'ACTIVE' AND g.expires_at <= now()) OR g.status IN ('REVOKING', 'STUCK'))")
+      .orderBy('g.expires_at', 'ASC')
+      .limit(limit)
+      .getMany();
+  }
+
+  async staleGranting(connectorId: string, olderThanSeconds: number): Promise<GrantEntity[]> {
+    return this.grants
+      .createQueryBuilder('g')
+      .where("g.connector_id = :connectorId AND g.status = 'GRANTING' AND g.updated_at < now() - make_interval(secs => :secs)", { connectorId, secs: olderThanSeconds })
+      .limit(500)
+      .getMany();
+  }
+
+  async activeForIntegration(integrationId: string): Promise<GrantEntity[]> {
+    return this.grants.createQueryBuilder('g').where("g.integration_id = :integrationId AND g.status = 'ACTIVE'", { integrationId }).getMany();
+  }
+
+  async page(filter: { connectorId: string; integrationId?: string; status?: GrantStatus }, pageSize: number, after?: { createdAt: string; id: string }) {
+    const qb = this.grants.createQueryBuilder('g').where('g.connector_id = :connectorId', { connectorId: filter.connectorId });
+    if (filter.integrationId) qb.andWhere('g.integration_id = :integrationId', { integrationId: filter.integrationId });
+    if (filter.status) qb.andWhere('g.status = :status', { status: filter.status });
+    if (after) qb.andWhere('(g.created_at, g.id) > (:createdAt, :id)', after);
+    return qb.orderBy('g.created_at', 'ASC').addOrderBy('g.id', 'ASC').limit(pageSize + 1).getMany();
+  }
+
+  /** The person's role is in use on this instance now. */
+  async touchRole(integrationId: string, roleName: string, connectorId: string, identityId: string): Promise<void> {
+    await this.dataSource.query(
+      `INSERT INTO provisioning.personal_roles (integration_id, role_name, connector_id, identity_id, last_active_at, state)
+       VALUES ($1, $2, $3, $4, now(), 'ACTIVE')
+       ON CONFLICT (integration_id, role_name) DO UPDATE SET last_active_at = now(), state = 'ACTIVE', state_reason = NULL`,
+      [integrationId, roleName, connectorId, identityId],
+    );
+  }
+
+  /** Roles of this connector unused for `seconds`, with no grant left to revoke. */
+  async rolesToClean(connectorId: string, seconds: number): Promise<PersonalRoleEntity[]> {
+    return this.roles
+      .createQueryBuilder('r')
+      .where("r.connector_id = :connectorId AND r.state = 'ACTIVE' AND r.last_active_at < now() - make_interval(secs => :seconds)", { connectorId, seconds })
+      .andWhere('NOT EXISTS (SELECT 1 FROM provisioning.grants g WHERE g.integration_id = r.integration_id AND g.role_name = r.role_name AND g.status IN (:...unfinished))', {
+        unfinished: UNFINISHED,
+      })
+      .limit(100)
+      .getMany();
+  }
+
+  async setRoleState(integrationId: string, roleName: string, state: PersonalRoleEntity['state'], reason: string | null): Promise<void> {
+    await this.roles.update({ integrationId, roleName }, { state, stateReason: reason });
+  }
+}

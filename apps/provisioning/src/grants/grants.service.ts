@@ -1,0 +1,213 @@
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { Contracts, Credentials, ErrorCode, Grant, GrantItem, GrantStatus, PersonIdentity } from '@latchkey/contracts';
+import { AppException, LOGGER, MessageBus, SERVICE_INFO } from '@latchkey/messaging';
+import type { AppLogger, ServiceInfo } from '@latchkey/messaging';
+import { applyGrant, generatePassword, personalRoleName, setPassword, setValidUntil } from '@latchkey/pg-access';
+import { decryptSecret, encryptSecret, MasterKey } from '@latchkey/secrets';
+import { RevocationService } from '../revocations/revocation.service';
+import { RevocationQueue } from '../revocations/revocation.queue';
+import { decodePageToken, encodePageToken } from '@latchkey/persistence';
+import { GrantEntity } from './grant.entity';
+import { toView } from './grant-view';
+import { GrantsRepository } from './grants.repository';
+import { ResolvedTarget, TargetResolver } from './target-resolver';
+
+export const PROVISIONING_SETTINGS = Symbol('PROVISIONING_SETTINGS');
+export interface ProvisioningSettings {
+  graceSeconds: number;
+}
+
+export interface GrantCommand {
+  idempotencyKey: string;
+  integrationId: string;
+  identity: PersonIdentity;
+  items: GrantItem[];
+  expiresAt: string;
+  connectionLimit: number;
+}
+
+@Injectable()
+export class GrantsService {
+  constructor(
+    private readonly grants: GrantsRepository,
+    private readonly targets: TargetResolver,
+    private readonly revocations: RevocationService,
+    private readonly queue: RevocationQueue,
+    private readonly bus: MessageBus,
+    @Inject(SERVICE_INFO) private readonly info: ServiceInfo,
+    @Inject(PROVISIONING_SETTINGS) private readonly settings: ProvisioningSettings,
+    @Inject(LOGGER) private readonly logger: AppLogger,
+    @Optional() private readonly masterKey?: MasterKey,
+  ) {}
+
+  /**
+   * Makes a grant, once per idempotency key: the row first (so the sweeper can finish or undo a
+   * crash), then the revocation job (so expiry can never be missed), then the SQL on the target.
+   */
+  async create(command: GrantCommand): Promise<{ grant: Grant; credentials: Credentials | null }> {
+    const key = this.requireMasterKey();
+    const expiresAt = new Date(command.expiresAt);
+    if (expiresAt.getTime() <= Date.now()) throw AppException.validation([{ field: 'expiresAt', rule: 'must be in the future' }]);
+    const target = await this.targets.resolve(command.integrationId);
+    const roleName = personalRoleName(command.identity);
+    const password = generatePassword();
+
+    const { grant, created } = await this.grants.insertOnce({
+      idempotencyKey: command.idempotencyKey,
+      integrationId: command.integrationId,
+      connectorId: this.info.connectorId!,
+      identityId: command.identity.id,
+      identityEmail: command.identity.email,
+      roleName,
+      items: command.items,
+      connectionLimit: command.connectionLimit,
+      status: 'GRANTING',
+      expiresAt,
+      attempts: 0,
+      passwordEnvelope: encryptSecret({ username: roleName, password }, key),
+    });
+    if (!created) return this.replay(grant, command, target);
+    return this.execute(grant, target);
+  }
+
+  /** The same key again: the same grant, finished if a crash left it half-way. */
+  private async replay(grant: GrantEntity, command: GrantCommand, target: ResolvedTarget) {
+    if (grant.integrationId !== command.integrationId || grant.identityId !== command.identity.id) {
+      throw new AppException(ErrorCode.Conflict, 'This idempotency key belongs to another grant.');
+    }
+    if (grant.status === 'GRANTING') return this.execute(grant, target);
+    return { grant: toView(grant), credentials: grant.status === 'ACTIVE' ? this.credentials(grant, target) : null };
+  }
+
+  private async execute(grant: GrantEntity, target: ResolvedTarget) {
+    const password = this.password(grant);
+    await this.queue.schedule(grant.id, grant.expiresAt);
+    try {
+      await applyGrant(target.params, {
+        role: grant.roleName,
+        password,
+        validUntil: new Date(grant.expiresAt.getTime() + this.settings.graceSeconds * 1000),
+        connectionLimit: grant.connectionLimit,
+        comment: `Latchkey personal login of ${grant.identityEmail} (identity ${grant.identityId})`,
+        items: grant.items,
+      });
+    } catch (err) {
+      return this.fail(grant, err);
+    }
+    await this.grants.touchRole(grant.integrationId, grant.roleName, grant.connectorId, grant.identityId);
+    const active = await this.grants.transition(grant.id, ['GRANTING'], { status: 'ACTIVE', grantedAt: new Date(), lastError: null });
+    if (!active) {
+      // Revoked or rolled back while the SQL ran: the revocation path owns it now.
+      const now = await this.grants.findById(grant.id);
+      return { grant: toView(now!), credentials: null };
+    }
+    this.logger.info({ grantId: grant.id, integrationId: grant.integrationId, role: grant.roleName, items: grant.items.length }, 'grant active');
+    await this.publish('granted', active);
+    return { grant: toView(active), credentials: this.credentials(active, target) };
+  }
+
+  /** Nothing is left behind: whatever the half-made grant created for this person is taken back. */
+  private async fail(grant: GrantEntity, err: unknown) {
+    const message = err instanceof Error ? err.message : String(err);
+    this.logger.warn({ grantId: grant.id, err: message }, 'grant failed; rolling back');
+    await this.grants.recordFailure(grant.id, message);
+    try {
+      await this.revocations.undo(grant);
+    } catch (undoErr) {
+      // The row stays GRANTING: the sweeper rolls it back once the target answers again.
+      this.logger.error({ grantId: grant.id, err: undoErr }, 'rollback failed; the sweeper will retry');
+      throw new AppException(ErrorCode.ServiceUnavailable, `The grant could not be made: ${message}`);
+    }
+    const failed = await this.grants.transition(grant.id, ['GRANTING'], { status: 'FAILED', endedAt: new Date(), lastError: message.slice(0, 2000) });
+    await this.queue.cancel(grant.id);
+    if (failed) await this.publish('failed', failed);
+    return { grant: toView(failed ?? (await this.grants.findById(grant.id))!), credentials: null };
+  }
+
+  async get(id: string): Promise<Grant> {
+    return toView(await this.load(id));
+  }
+
+  async list(filter: { integrationId?: string; status?: GrantStatus }, pageSize: number, pageToken?: string) {
+    const after = pageToken ? decodePageToken(pageToken) : undefined;
+    if (pageToken && !after) throw AppException.validation([{ field: 'pageToken', rule: 'must be a token from a previous page' }]);
+    const rows = await this.grants.page({ connectorId: this.info.connectorId!, ...filter }, pageSize, after);
+    const items = rows.slice(0, pageSize).map(toView);
+    const last = items.at(-1);
+    return rows.length > pageSize && last ? { items, nextPageToken: encodePageToken(last) } : { items };
+  }
+
+  /** Ends a grant now. The revocation runs at once; if the target refuses, its job retries. */
+  async revoke(id: string): Promise<Grant> {
+    const grant = await this.load(id);
+    if (['REVOKED', 'EXPIRED', 'FAILED'].includes(grant.status)) return toView(grant);
+    const moved = await this.grants.transition(id, ['GRANTING', 'ACTIVE', 'REVOKING', 'STUCK'], { status: 'REVOKING', endReason: 'REVOKED' });
+    if (!moved) return toView(await this.load(id));
+    await this.queue.runNow(id);
+    return toView(await this.revocations.run(id, { throwOnFailure: false }));
+  }
+
+  async extend(id: string, expiresAtIso: string): Promise<Grant> {
+    const grant = await this.load(id);
+    const expiresAt = new Date(expiresAtIso);
+    if (grant.status !== 'ACTIVE') throw new AppException(ErrorCode.Conflict, `Only an ACTIVE grant can be extended; this one is ${grant.status}.`);
+    if (expiresAt.getTime() <= Math.max(Date.now(), grant.expiresAt.getTime())) {
+      throw AppException.validation([{ field: 'expiresAt', rule: 'must be later than the current expiry' }]);
+    }
+    const target = await this.targets.resolve(grant.integrationId);
+    await setValidUntil(target.params, grant.roleName, new Date(expiresAt.getTime() + this.settings.graceSeconds * 1000));
+    const extended = await this.grants.transition(id, ['ACTIVE'], { expiresAt });
+    if (!extended) throw new AppException(ErrorCode.Conflict, 'The grant ended while it was being extended.');
+    await this.queue.schedule(id, expiresAt, { replace: true });
+    this.logger.info({ grantId: id, expiresAt }, 'grant extended');
+    return toView(extended);
+  }
+
+  /** A new password for an active grant; the old one stops working at once. */
+  async resetCredentials(id: string): Promise<{ grant: Grant; credentials: Credentials | null }> {
+    const key = this.requireMasterKey();
+    const grant = await this.load(id);
+    if (grant.status !== 'ACTIVE') throw new AppException(ErrorCode.Conflict, `Only an ACTIVE grant has credentials; this one is ${grant.status}.`);
+    const target = await this.targets.resolve(grant.integrationId);
+    const password = generatePassword();
+    await setPassword(target.params, grant.roleName, password, new Date(grant.expiresAt.getTime() + this.settings.graceSeconds * 1000));
+    const updated = await this.grants.transition(id, ['ACTIVE'], { passwordEnvelope: encryptSecret({ username: grant.roleName, password }, key) });
+    if (!updated) throw new AppException(ErrorCode.Conflict, 'The grant ended while its password was being reset.');
+    this.logger.info({ grantId: id }, 'grant credentials reset');
+    return { grant: toView(updated), credentials: this.credentials(updated, target) };
+  }
+
+  /** The person may connect only to the databases of their items: the details name the first. */
+  private credentials(grant: GrantEntity, target: ResolvedTarget): Credentials {
+    return {
+      host: target.config.hostname,
+      port: target.config.port,
+      database: grant.items[0]?.database ?? target.config.dbname,
+      username: grant.roleName,
+      password: this.password(grant),
+      sslmode: target.config.sslmode,
+    };
+  }
+
+  private password(grant: GrantEntity): string {
+    return decryptSecret(grant.passwordEnvelope!, this.requireMasterKey()).password;
+  }
+
+  private requireMasterKey(): MasterKey {
+    if (!this.masterKey) {
+      throw new AppException(ErrorCode.ServiceUnavailable, 'This connector has no master key (LATCHKEY_MASTER_KEY): it cannot protect generated passwords.');
+    }
+    return this.masterKey;
+  }
+
+  private async load(id: string): Promise<GrantEntity> {
+    const grant = await this.grants.findById(id);
+    if (!grant || grant.connectorId !== this.info.connectorId) throw new AppException(ErrorCode.NotFound, `No grant with id ${id}.`);
+    return grant;
+  }
+
+  private publish(kind: 'granted' | 'failed', grant: GrantEntity) {
+    const contract = kind === 'granted' ? Contracts.provisioningGrantGranted : Contracts.provisioningGrantFailed;
+    return this.bus.publish(contract, { grant: toView(grant) }).catch((err: unknown) => this.logger.warn({ err, grantId: grant.id }, `grant ${kind} event not sent`));
+  }
+}

@@ -1,0 +1,50 @@
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { Contracts, ErrorCode, ResponseOf } from '@latchkey/contracts';
+import { PostgresConfig } from '@latchkey/config';
+import { AppException, MessageBus, SERVICE_INFO } from '@latchkey/messaging';
+import type { ServiceInfo } from '@latchkey/messaging';
+import type { TargetConnectionParams } from '@latchkey/pg-access';
+import { MasterKey, resolveSecret } from '@latchkey/secrets';
+
+export interface ResolvedTarget {
+  params: TargetConnectionParams;
+  config: PostgresConfig;
+}
+
+/** The catalog's answer is reused this long; the secret itself is resolved on every use. */
+const TARGET_TTL_MS = 5_000;
+
+/** Turns an integration id into connection parameters for this connector's worker. */
+@Injectable()
+export class TargetResolver {
+  private readonly cache = new Map<string, { at: number; answer: Promise<ResponseOf<typeof Contracts.catalogIntegrationsTarget>> }>();
+
+  constructor(
+    private readonly bus: MessageBus,
+    @Inject(SERVICE_INFO) private readonly info: ServiceInfo,
+    @Optional() private readonly masterKey?: MasterKey,
+  ) {}
+
+  async resolve(integrationId: string): Promise<ResolvedTarget> {
+    const { connectorId, target } = await this.lookup(integrationId);
+    if (connectorId !== this.info.connectorId) {
+      throw new AppException(ErrorCode.Conflict, `Integration ${integrationId} is served by connector "${connectorId}", not "${this.info.connectorId}".`);
+    }
+    const config = PostgresConfig.parse(target.config);
+    const credentials = await resolveSecret(target.secret, { masterKey: this.masterKey, env: process.env });
+    return {
+      config,
+      params: { ...config, username: credentials.username, password: credentials.password, applicationName: 'latchkey-provisioning' },
+    };
+  }
+
+  /** The catalog's connector for an integration (validated per request; cached briefly). */
+  async lookup(integrationId: string) {
+    const cached = this.cache.get(integrationId);
+    if (cached && Date.now() - cached.at < TARGET_TTL_MS) return cached.answer;
+    const answer = this.bus.request(Contracts.catalogIntegrationsTarget, { id: integrationId });
+    this.cache.set(integrationId, { at: Date.now(), answer });
+    answer.catch(() => this.cache.delete(integrationId));
+    return answer;
+  }
+}

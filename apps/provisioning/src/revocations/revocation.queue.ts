@@ -1,0 +1,71 @@
+import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { SERVICE_INFO } from '@latchkey/messaging';
+import type { ServiceInfo } from '@latchkey/messaging';
+import { connectorQueue, jobIdFor, QueueName, TypedQueue } from '@latchkey/queues';
+
+export const REDIS = Symbol('REDIS');
+export const REVOCATION_RETRY = Symbol('REVOCATION_RETRY');
+export interface RevocationRetry {
+  attempts: number;
+  backoffMs: number;
+}
+
+/**
+ * The delayed revocation of each grant: one job per grant (`revoke-grant-<id>`), due at expiry.
+ * Redis may lose it; the sweeper re-derives it from the control database.
+ */
+@Injectable()
+export class RevocationQueue implements OnApplicationShutdown {
+  readonly name: string;
+  private readonly queue: TypedQueue<'revoke-grant'>;
+
+  constructor(
+    @Inject(REDIS) redis: Redis,
+    @Inject(SERVICE_INFO) info: ServiceInfo,
+    @Inject(REVOCATION_RETRY) retry: RevocationRetry,
+  ) {
+    this.name = connectorQueue(QueueName.Revocations, info.connectorId!);
+    this.queue = new TypedQueue(this.name, redis, {
+      attempts: retry.attempts,
+      backoff: { type: 'exponential', delay: retry.backoffMs, jitter: 0.5 },
+      // Failed jobs are not kept: the grant row holds the error, and the sweeper must be able to re-add the id.
+      removeOnFail: true,
+      removeOnComplete: true,
+    });
+  }
+
+  /** Schedules (or, with `replace`, moves) the grant's revocation to `at`. */
+  async schedule(grantId: string, at: Date, opts: { replace?: boolean } = {}): Promise<void> {
+    const jobId = jobIdFor('revoke-grant', grantId);
+    if (opts.replace) {
+      const existing = await this.queue.queue.getJob(jobId);
+      if (existing && (await existing.isDelayed())) {
+        await existing.changeDelay(Math.max(0, at.getTime() - Date.now()));
+        return;
+      }
+      if (existing && !(await existing.isActive())) await existing.remove();
+    }
+    await this.queue.add('revoke-grant', { grantId }, { jobId, delay: Math.max(0, at.getTime() - Date.now()) });
+  }
+
+  /** Makes the revocation due now (early revoke, or work the sweeper found). */
+  async runNow(grantId: string): Promise<void> {
+    const jobId = jobIdFor('revoke-grant', grantId);
+    const existing = await this.queue.queue.getJob(jobId);
+    if (existing && (await existing.isDelayed())) {
+      await existing.promote();
+      return;
+    }
+    if (!existing) await this.queue.add('revoke-grant', { grantId }, { jobId });
+  }
+
+  async cancel(grantId: string): Promise<void> {
+    const existing = await this.queue.queue.getJob(jobIdFor('revoke-grant', grantId));
+    if (existing && !(await existing.isActive())) await existing.remove();
+  }
+
+  async onApplicationShutdown() {
+    await this.queue.close();
+  }
+}

@@ -1,0 +1,115 @@
+import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { LOGGER, SERVICE_INFO } from '@latchkey/messaging';
+import type { AppLogger, ServiceInfo } from '@latchkey/messaging';
+import { dropPersonalRole } from '@latchkey/pg-access';
+import { GrantsRepository } from '../grants/grants.repository';
+import { TargetResolver } from '../grants/target-resolver';
+import { RevocationQueue } from './revocation.queue';
+import { RevocationService } from './revocation.service';
+
+export const SWEEPER_SETTINGS = Symbol('SWEEPER_SETTINGS');
+export interface SweeperSettings {
+  intervalSeconds: number;
+  grantingTimeoutSeconds: number;
+  roleCleanupAfterSeconds: number;
+}
+
+/**
+ * Re-derives missed work from the control database, the system of record: revocations that are
+ * due (Redis lost them, a worker died, a job ran out of retries), grants cut off half-way, and
+ * personal roles unused for the cleanup period. One replica per connector sweeps at a time.
+ */
+@Injectable()
+export class Sweeper implements OnApplicationBootstrap, OnApplicationShutdown {
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly grants: GrantsRepository,
+    private readonly queue: RevocationQueue,
+    private readonly revocations: RevocationService,
+    private readonly targets: TargetResolver,
+    @Inject(SWEEPER_SETTINGS) private readonly settings: SweeperSettings,
+    @Inject(SERVICE_INFO) private readonly info: ServiceInfo,
+    @Inject(LOGGER) private readonly logger: AppLogger,
+  ) {}
+
+  onApplicationBootstrap() {
+    const tick = () => {
+      this.running ??= this.sweep()
+        .then(() => undefined, (err: unknown) => this.logger.warn({ err }, 'sweep failed'))
+        .finally(() => (this.running = undefined));
+    };
+    tick();
+    this.timer = setInterval(tick, this.settings.intervalSeconds * 1000);
+  }
+
+  async onApplicationShutdown() {
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  async sweep(): Promise<{ revocations: number; rolledBack: number; cleaned: number }> {
+    const runner = this.dataSource.createQueryRunner();
+    await runner.connect();
+    const lockKey = `latchkey:sweep:${this.info.connectorId}`;
+    try {
+      const [{ locked }] = await runner.query('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [lockKey]);
+      if (!locked) return { revocations: 0, rolledBack: 0, cleaned: 0 };
+      try {
+        const revocations = await this.requeueDue();
+        const rolledBack = await this.rollBackStale();
+        const cleaned = await this.cleanRoles();
+        if (revocations + rolledBack + cleaned > 0) this.logger.info({ revocations, rolledBack, cleaned }, 'sweep');
+        return { revocations, rolledBack, cleaned };
+      } finally {
+        await runner.query('SELECT pg_advisory_unlock(hashtext($1))', [lockKey]);
+      }
+    } finally {
+      await runner.release();
+    }
+  }
+
+  private async requeueDue(): Promise<number> {
+    const due = await this.grants.dueForRevocation(this.info.connectorId!, 5000);
+    for (const grant of due) await this.queue.runNow(grant.id);
+    return due.length;
+  }
+
+  private async rollBackStale(): Promise<number> {
+    const stale = await this.grants.staleGranting(this.info.connectorId!, this.settings.grantingTimeoutSeconds);
+    let count = 0;
+    for (const grant of stale) {
+      try {
+        await this.revocations.undo(grant);
+        const failed = await this.grants.transition(grant.id, ['GRANTING'], { status: 'FAILED', endedAt: new Date(), lastError: grant.lastError ?? 'interrupted while granting; rolled back' });
+        if (failed) {
+          await this.queue.cancel(grant.id);
+          count += 1;
+        }
+      } catch (err) {
+        await this.grants.recordFailure(grant.id, err instanceof Error ? err.message : String(err));
+      }
+    }
+    return count;
+  }
+
+  private async cleanRoles(): Promise<number> {
+    const roles = await this.grants.rolesToClean(this.info.connectorId!, this.settings.roleCleanupAfterSeconds);
+    let count = 0;
+    for (const role of roles) {
+      try {
+        const target = await this.targets.resolve(role.integrationId);
+        const result = await dropPersonalRole(target.params, role.roleName);
+        await this.grants.setRoleState(role.integrationId, role.roleName, result.dropped ? 'DROPPED' : 'KEPT', result.reason ?? null);
+        this.logger.info({ integrationId: role.integrationId, role: role.roleName, dropped: result.dropped, reason: result.reason }, 'personal role cleaned up');
+        count += 1;
+      } catch (err) {
+        this.logger.warn({ err, role: role.roleName }, 'personal role cleanup failed; retried next sweep');
+      }
+    }
+    return count;
+  }
+}

@@ -1,0 +1,63 @@
+import type { GrantItem, PersonIdentity as ContractIdentity } from '@latchkey/contracts';
+
+/** The person a personal login role stands for (the contract's shape). */
+export type PersonIdentity = ContractIdentity;
+
+/** One (resource, permission) of a grant (the contract's shape); path parts exactly as PostgreSQL names them. */
+export type GrantTargetItem = GrantItem;
+
+export interface ApplyGrantOptions {
+  /** The personal login role, from personalRoleName(). */
+  role: string;
+  /** Sent to the server only as a SCRAM-SHA-256 verifier. */
+  password: string;
+  /** The password's expiry: the grant's end plus a grace, as a backstop to revocation. */
+  validUntil: Date;
+  /** -1 for no limit. */
+  connectionLimit: number;
+  comment: string;
+  items: GrantTargetItem[];
+}
+
+/** Future tables of this owner in this schema are not covered: the connector may not act for the owner. */
+export interface UncoveredOwner {
+  database: string;
+  schema: string;
+  owner: string;
+}
+
+/** An object in scope the connector can neither own nor grant (it lacks the privileges WITH GRANT OPTION). */
+export interface UngrantedObject {
+  database: string;
+  kind: 'database' | 'schema' | 'table' | 'sequence' | 'routine';
+  schema?: string;
+  name: string;
+  privileges: string[];
+}
+
+export interface ApplyGrantResult {
+  /** The profile roles the person is now a member of for this grant, sorted. */
+  profiles: string[];
+  uncoveredOwners: UncoveredOwner[];
+  ungrantedObjects: UngrantedObject[];
+}
+
+export interface RevokeGrantOptions {
+  role: string;
+  items: GrantTargetItem[];
+  /** Items of the same person's other active grants on this instance: their memberships stay. */
+  keepItems: GrantTargetItem[];
+}
+
+export interface RevokeGrantResult {
+  /** The role can no longer log in (NOLOGIN, or it does not exist). */
+  loginDisabled: boolean;
+  sessionsTerminated: number;
+}
+
+export interface ManagedRoles {
+  /** Members of latchkey_managed. */
+  personalRoles: Array<{ name: string; canLogin: boolean; validUntil: string | null; memberships: string[] }>;
+  /** Profile roles with their COMMENT, parsed from JSON when it is JSON. */
+  profileRoles: Array<{ name: string; comment: unknown }>;
+}

@@ -1,0 +1,195 @@
+import type { Client } from 'pg';
+import { startPgCluster, type PgCluster } from '@latchkey/testing';
+import { connectTarget, type TargetConnectionParams } from '../connection';
+import { quoteIdent } from '../quote';
+import { applyGrant } from './apply-grant';
+import { setPassword, setValidUntil } from './credentials';
+import { dropPersonalRole } from './drop-personal-role';
+import type { ApplyGrantOptions, GrantTargetItem } from './grant-types';
+import { inspectManaged } from './inspect-managed';
+import { disableRole, revokeGrant } from './revoke-grant';
+import { personalRoleName, profileRoleName } from './role-names';
+import { generatePassword } from './scram';
+
+const APP_DB = 'appdb';
+const ORDERS: GrantTargetItem = { resourceType: 'postgresql-table', database: APP_DB, schema: 'app', table: 'orders', permission: 'READ_ONLY' };
+const APP_SCHEMA_ADMIN: GrantTargetItem = { resourceType: 'postgresql-schema', database: APP_DB, schema: 'app', permission: 'ADMIN' };
+
+let cluster: PgCluster;
+let conn: TargetConnectionParams;
+const open: Client[] = [];
+
+beforeAll(async () => {
+  cluster = await startPgCluster({ hba: 'scram' });
+  conn = cluster.connectionParams();
+  await cluster.query(`CREATE DATABASE ${APP_DB}`);
+  await cluster.query(`REVOKE CONNECT ON DATABASE ${APP_DB} FROM PUBLIC`);
+  await cluster.query(`CREATE SCHEMA app; CREATE TABLE app.orders (id int, item text); INSERT INTO app.orders VALUES (1, 'tea');`, undefined, APP_DB);
+}, 30_000);
+
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((c) => c.end().catch(() => undefined)));
+});
+
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+let people = 0;
+async function grantedPerson(items: GrantTargetItem[], over: Partial<ApplyGrantOptions> = {}) {
+  people += 1;
+  const role = personalRoleName({ id: `revoke-${people}`, email: `person${people}@example.com` });
+  const password = generatePassword();
+  await applyGrant(conn, { role, password, validUntil: new Date(Date.now() + 3_600_000), connectionLimit: -1, comment: 'test', items, ...over });
+  return { role, password };
+}
+
+async function login(role: string, password: string, dbname = APP_DB): Promise<Client> {
+  const { client } = await connectTarget({ ...conn, dbname, username: role, password });
+  open.push(client);
+  return client;
+}
+
+async function sessions(role: string): Promise<number> {
+  const [row] = await cluster.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = $1', [role]);
+  return row!.n;
+}
+
+async function memberships(role: string): Promise<string[]> {
+  const rows = await cluster.query<{ rolname: string }>(
+    `SELECT g.rolname FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid JOIN pg_roles r ON r.oid = m.member WHERE r.rolname = $1 ORDER BY 1`,
+    [role],
+  );
+  return rows.map((r) => r.rolname);
+}
+
+describe('revokeGrant', () => {
+  it('cuts open sessions, refuses new logins and leaves other people alone', async () => {
+    const alice = await grantedPerson([ORDERS]);
+    const bob = await grantedPerson([ORDERS]);
+    const reading = await login(alice.role, alice.password);
+    const idle = await login(alice.role, alice.password, 'postgres');
+    const bobs = await login(bob.role, bob.password);
+    expect((await reading.query('SELECT item FROM app.orders')).rows).toEqual([{ item: 'tea' }]);
+    // A query in flight when the revocation lands.
+    const inFlight = reading.query('SELECT pg_sleep(30) FROM app.orders').then(() => 'finished', (error: Error) => error.message);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+
+    await expect(revokeGrant(conn, { role: alice.role, items: [ORDERS], keepItems: [] })).resolves.toEqual({ loginDisabled: true, sessionsTerminated: 2 });
+    expect(await inFlight).toMatch(/terminating connection due to administrator command/);
+    await expect(idle.query('SELECT 1')).rejects.toThrow();
+    expect(await sessions(alice.role)).toBe(0);
+    await expect(login(alice.role, alice.password)).rejects.toThrow(/not permitted to log in/);
+    expect(await cluster.query('SELECT rolcanlogin FROM pg_roles WHERE rolname = $1', [alice.role])).toEqual([{ rolcanlogin: false }]);
+    expect(await memberships(alice.role)).toEqual(['latchkey_managed']);
+
+    expect((await bobs.query('SELECT item FROM app.orders')).rows).toEqual([{ item: 'tea' }]);
+    expect(await sessions(bob.role)).toBe(1);
+  });
+
+  it('keeps what another grant of the same person still needs, but ends sessions that held the revoked one', async () => {
+    const write = { ...ORDERS, permission: 'READ_WRITE' as const };
+    const carol = await grantedPerson([ORDERS]);
+    await applyGrant(conn, { role: carol.role, password: carol.password, validUntil: new Date(Date.now() + 3_600_000), connectionLimit: -1, comment: 'test', items: [ORDERS, write] });
+    const session = await login(carol.role, carol.password);
+    await session.query(`SET ROLE ${quoteIdent(profileRoleName(write))}`);
+
+    const result = await revokeGrant(conn, { role: carol.role, items: [ORDERS, write], keepItems: [ORDERS] });
+    expect(result).toEqual({ loginDisabled: false, sessionsTerminated: 1 });
+    await expect(session.query('SELECT 1')).rejects.toThrow();
+    expect(await memberships(carol.role)).toEqual(['latchkey_managed', profileRoleName(ORDERS)].sort());
+
+    const again = await login(carol.role, carol.password);
+    expect((await again.query('SELECT item FROM app.orders')).rows).toEqual([{ item: 'tea' }]);
+    await expect(again.query(`INSERT INTO app.orders VALUES (2, 'x')`)).rejects.toMatchObject({ code: '42501' });
+  });
+
+  it('is idempotent, and a missing role counts as revoked', async () => {
+    const dave = await grantedPerson([ORDERS]);
+    const first = await revokeGrant(conn, { role: dave.role, items: [ORDERS], keepItems: [] });
+    expect(first).toEqual({ loginDisabled: true, sessionsTerminated: 0 });
+    await expect(revokeGrant(conn, { role: dave.role, items: [ORDERS], keepItems: [] })).resolves.toEqual(first);
+    await expect(revokeGrant(conn, { role: 'lk_nobody_000000000000', items: [ORDERS], keepItems: [] })).resolves.toEqual({ loginDisabled: true, sessionsTerminated: 0 });
+    await expect(disableRole(conn, 'lk_nobody_000000000000')).resolves.toEqual({ sessionsTerminated: 0 });
+  });
+
+  it('re-granting after a revocation lets the person in again', async () => {
+    const erin = await grantedPerson([ORDERS]);
+    await revokeGrant(conn, { role: erin.role, items: [ORDERS], keepItems: [] });
+    const password = generatePassword();
+    await applyGrant(conn, { role: erin.role, password, validUntil: new Date(Date.now() + 3_600_000), connectionLimit: 1, comment: 'again', items: [ORDERS] });
+    const client = await login(erin.role, password);
+    expect((await client.query('SELECT count(*)::int AS n FROM app.orders')).rows).toEqual([{ n: 1 }]);
+  });
+});
+
+describe('credentials', () => {
+  it('moves the expiry and replaces the password', async () => {
+    const frank = await grantedPerson([ORDERS]);
+    const until = new Date('2031-02-03T04:05:06.789Z');
+    await setValidUntil(conn, frank.role, until);
+    const [row] = await cluster.query<{ until: Date }>('SELECT rolvaliduntil AS until FROM pg_roles WHERE rolname = $1', [frank.role]);
+    expect(row!.until.toISOString()).toBe(until.toISOString());
+
+    const password = generatePassword();
+    await setPassword(conn, frank.role, password, until);
+    await expect(login(frank.role, frank.password)).rejects.toThrow(/password authentication failed/);
+    await expect(login(frank.role, password)).resolves.toBeDefined();
+    await expect(setValidUntil(conn, 'lk_nobody_000000000000', until)).rejects.toMatchObject({ code: 'not_found' });
+  });
+
+  it('refuses logins once VALID UNTIL has passed', async () => {
+    const grace = await grantedPerson([ORDERS], { validUntil: new Date(Date.now() - 1000) });
+    await expect(login(grace.role, grace.password)).rejects.toThrow(/password authentication failed/);
+  });
+});
+
+describe('inspectManaged', () => {
+  it('lists personal roles with their logins, expiries and memberships, and the profiles with their paths', async () => {
+    const gina = await grantedPerson([ORDERS], { validUntil: new Date('2032-01-01T00:00:00.000Z') });
+    const managed = await inspectManaged(conn);
+    expect(managed.personalRoles).toContainEqual({ name: gina.role, canLogin: true, validUntil: '2032-01-01T00:00:00.000Z', memberships: ['latchkey_managed', profileRoleName(ORDERS)].sort() });
+    expect(managed.profileRoles).toContainEqual({ name: profileRoleName(ORDERS), comment: { latchkey: 'profile', ...ORDERS } });
+    expect(managed.personalRoles.map((r) => r.name)).not.toContain(profileRoleName(ORDERS));
+  });
+});
+
+describe('dropPersonalRole', () => {
+  it('reassigns what the role owns to latchkey_orphan_owner, drops its privileges and the role', async () => {
+    const hank = await grantedPerson([APP_SCHEMA_ADMIN]);
+    const client = await login(hank.role, hank.password);
+    await client.query('CREATE TABLE app.hanks_table (x int)');
+    await cluster.query(`GRANT SELECT ON app.orders TO ${quoteIdent(hank.role)}`, undefined, APP_DB);
+
+    await expect(dropPersonalRole(conn, hank.role)).resolves.toEqual({ dropped: true });
+    await expect(client.query('SELECT 1')).rejects.toThrow();
+    expect(await cluster.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [hank.role])).toEqual([]);
+    expect(await cluster.query(`SELECT tableowner FROM pg_tables WHERE tablename = 'hanks_table'`, undefined, APP_DB)).toEqual([{ tableowner: 'latchkey_orphan_owner' }]);
+    await expect(dropPersonalRole(conn, hank.role)).resolves.toEqual({ dropped: true });
+  });
+
+  it('leaves the role disabled with no memberships and says why when it cannot be dropped', async () => {
+    const ivy = await grantedPerson([ORDERS]);
+    // A table of hers in a database nobody can connect to: REASSIGN OWNED cannot reach it.
+    await cluster.query('CREATE DATABASE sealed');
+    await cluster.query(`CREATE TABLE kept (x int); ALTER TABLE kept OWNER TO ${quoteIdent(ivy.role)}`, undefined, 'sealed');
+    await cluster.query('ALTER DATABASE sealed ALLOW_CONNECTIONS false');
+    try {
+      const result = await dropPersonalRole(conn, ivy.role);
+      expect(result.dropped).toBe(false);
+      expect(result.reason).toMatch(/cannot be dropped because some objects depend on it/);
+    } finally {
+      await cluster.query('DROP DATABASE sealed');
+    }
+    expect(await cluster.query('SELECT rolcanlogin FROM pg_roles WHERE rolname = $1', [ivy.role])).toEqual([{ rolcanlogin: false }]);
+    expect(await memberships(ivy.role)).toEqual(['latchkey_managed']);
+    await expect(dropPersonalRole(conn, ivy.role)).resolves.toEqual({ dropped: true });
+  });
+
+  it('refuses a role Latchkey did not create', async () => {
+    await cluster.query('CREATE ROLE not_ours LOGIN');
+    await expect(dropPersonalRole(conn, 'not_ours')).resolves.toMatchObject({ dropped: false, reason: expect.stringContaining('latchkey_managed') });
+    await expect(disableRole(conn, 'not_ours')).rejects.toMatchObject({ code: 'not_managed' });
+    expect(await cluster.query(`SELECT rolcanlogin FROM pg_roles WHERE rolname = 'not_ours'`)).toEqual([{ rolcanlogin: true }]);
+  });
+});

@@ -1,0 +1,40 @@
+import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
+
+export interface ScramOptions {
+  /** Default: 16 random bytes, as PostgreSQL picks. */
+  salt?: Buffer;
+  /** Default: 4096, PostgreSQL's default `scram_iterations`. */
+  iterations?: number;
+}
+
+const DEFAULT_ITERATIONS = 4096;
+const SALT_BYTES = 16;
+const KEY_BYTES = 32;
+const PASSWORD_BYTES = 32;
+// PostgreSQL runs SASLprep on a password only when it holds a non-ASCII character.
+const ASCII_WITHOUT_NUL = /^[\x01-\x7f]+$/;
+
+/**
+ * The SCRAM-SHA-256 verifier PostgreSQL stores for `password` (RFC 5802 and 7677), computed here
+ * so that `ALTER ROLE ... PASSWORD` never carries the plaintext into server logs or statistics.
+ * Refuses non-ASCII passwords: the server would SASLprep them and the verifier would not match.
+ */
+export function scramVerifier(password: string, opts: ScramOptions = {}): string {
+  if (!ASCII_WITHOUT_NUL.test(password)) throw new Error('A SCRAM password must be non-empty ASCII without NUL characters');
+  const salt = opts.salt ?? randomBytes(SALT_BYTES);
+  const iterations = opts.iterations ?? DEFAULT_ITERATIONS;
+  if (!Number.isInteger(iterations) || iterations < 1) throw new Error('SCRAM iterations must be a positive integer');
+  const salted = pbkdf2Sync(password, salt, iterations, KEY_BYTES, 'sha256');
+  const storedKey = createHash('sha256').update(hmac(salted, 'Client Key')).digest();
+  const serverKey = hmac(salted, 'Server Key');
+  return `SCRAM-SHA-256$${iterations}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
+}
+
+/** A fresh password for a grant: 32 random bytes, base64url (43 characters). */
+export function generatePassword(): string {
+  return randomBytes(PASSWORD_BYTES).toString('base64url');
+}
+
+function hmac(key: Buffer, text: string): Buffer {
+  return createHmac('sha256', key).update(text, 'utf8').digest();
+}

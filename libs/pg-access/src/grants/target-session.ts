@@ -1,0 +1,123 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DatabaseError, type Client } from 'pg';
+import type { TargetConnectionParams } from '../connection';
+import { targetSessions } from '../target-pool';
+import { quoteIdent } from '../quote';
+import { GrantError } from './grant-error';
+import { MANAGED_MARKER_ROLE } from './role-names';
+
+const TRANSACTION_ATTEMPTS = 5;
+// Long enough for a peer's grant, short enough that an uncommitted ALTER TABLE cannot stall the queue.
+const SET_LOCK_TIMEOUT = "SET lock_timeout = '5s'";
+const RETRY_BASE_MS = 25;
+const TERMINATION_DEADLINE_MS = 5_000;
+const TERMINATION_POLL_MS = 20;
+const TRANSIENT_SQLSTATES = new Set([
+  '40001', // serialization_failure
+  '40P01', // deadlock_detected
+  '55P03', // lock_not_available: lock_timeout while a peer or a migration holds the object
+  '23505', // unique_violation: two sessions creating the same role (from databases whose advisory locks differ)
+  '42710', // duplicate_object: the same race, seen as "role already exists"
+]);
+
+/** Runs `fn` on a (pooled) session on `dbname` with the connector's credentials. */
+export async function withSession<T>(conn: TargetConnectionParams, dbname: string, fn: (client: Client) => Promise<T>): Promise<T> {
+  return targetSessions.with({ ...conn, dbname }, async (client) => {
+    await client.query(SET_LOCK_TIMEOUT);
+    return fn(client);
+  });
+}
+
+/** Errors that running the same transaction again resolves. */
+export function isTransient(error: unknown): boolean {
+  if (!(error instanceof DatabaseError) || !error.code) return false;
+  if (TRANSIENT_SQLSTATES.has(error.code)) return true;
+  // Concurrent catalog updates of one row (GRANT, ALTER ROLE, ALTER DEFAULT PRIVILEGES) fail this way.
+  return error.code === 'XX000' && /tuple concurrently (updated|deleted)/.test(error.message);
+}
+
+/** Runs `fn` in a transaction, running it again (with jitter) when it fails for a transient reason. */
+export async function transaction<T>(client: Client, fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    await client.query('BEGIN');
+    try {
+      const result = await fn();
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      if (attempt >= TRANSACTION_ATTEMPTS || !isTransient(error)) throw error;
+      await sleep(RETRY_BASE_MS * attempt * (0.5 + Math.random()));
+    }
+  }
+}
+
+/** Names the lock that serializes Latchkey's GRANTs on objects within one database; no Latchkey role starts with a space. */
+export const PRIVILEGES_LOCK = ' object privileges';
+
+/**
+ * Serializes Latchkey's changes to one role (a profile or a person), or to PRIVILEGES_LOCK, until
+ * the transaction ends. Callers lock several names in sorted order. The two-key form keeps clear of
+ * the application's own bigint advisory locks.
+ */
+export async function lockName(client: Client, name: string): Promise<void> {
+  await client.query(`SELECT pg_advisory_xact_lock(hashtext('latchkey'), hashtext($1))`, [name]);
+}
+
+export interface RoleRow {
+  oid: number;
+  rolsuper: boolean;
+  /** Holds elevated attributes Latchkey never gives. */
+  elevated: boolean;
+  managed: boolean;
+  comment: string | null;
+}
+
+export async function findRole(client: Client, name: string): Promise<RoleRow | null> {
+  const { rows } = await client.query<RoleRow>(
+    `SELECT r.oid::int AS oid, r.rolsuper, (r.rolsuper OR r.rolreplication OR r.rolbypassrls OR r.rolcreaterole OR r.rolcreatedb) AS elevated,
+            EXISTS (SELECT 1 FROM pg_auth_members m JOIN pg_roles k ON k.oid = m.roleid
+                     WHERE m.member = r.oid AND k.rolname = $2) AS managed,
+            shobj_description(r.oid, 'pg_authid') AS comment
+       FROM pg_roles r
+      WHERE r.rolname = $1`,
+    [name, MANAGED_MARKER_ROLE],
+  );
+  return rows[0] ?? null;
+}
+
+/** Refuses to touch a login role Latchkey did not create: such a role is never a member of latchkey_managed. */
+export function assertManaged(name: string, row: RoleRow): void {
+  if (!row.managed) {
+    throw new GrantError('not_managed', `Role ${quoteIdent(name)} exists but is not a member of latchkey_managed: Latchkey did not create it and leaves it alone`);
+  }
+}
+
+/**
+ * Ends every session of `role` in every database, and waits until they are gone (a backend that
+ * was authenticating while the role lost LOGIN can still appear, so it scans until none is left).
+ */
+export async function terminateSessions(client: Client, role: string, connector: string): Promise<number> {
+  const terminated = new Set<number>();
+  const deadline = Date.now() + TERMINATION_DEADLINE_MS;
+  for (;;) {
+    let rows: Array<{ pid: number }>;
+    try {
+      ({ rows } = await client.query<{ pid: number }>(
+        `SELECT pid, pg_terminate_backend(pid) AS signalled FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()`,
+        [role],
+      ));
+    } catch (error) {
+      if (error instanceof DatabaseError && error.code === '42501') {
+        throw new GrantError('missing_privilege', `The connector cannot end the sessions of ${quoteIdent(role)}: ${error.message}`, `GRANT "pg_signal_backend" TO ${quoteIdent(connector)};`);
+      }
+      throw error;
+    }
+    if (rows.length === 0) return terminated.size;
+    for (const row of rows) terminated.add(row.pid);
+    if (Date.now() > deadline) {
+      throw new GrantError('sessions_survive', `${rows.length} session(s) of ${quoteIdent(role)} were still alive ${TERMINATION_DEADLINE_MS} ms after being terminated`);
+    }
+    await sleep(TERMINATION_POLL_MS);
+  }
+}
