@@ -89,7 +89,7 @@ export async function benchProvisioning(): Promise<Array<[string, string]>> {
       return c;
     }));
     t0 = performance.now();
-    await pool(Array.from({ length: THROUGHPUT_GRANTS }, (_, i) => i), CONCURRENCY, (i, k) => rawGrant(rawClients[k % CONCURRENCY], `tp${i}`));
+    await pool(Array.from({ length: THROUGHPUT_GRANTS }, (_, i) => i), CONCURRENCY, (i, _k, worker) => rawGrant(rawClients[worker], `tp${i}`));
     const rawRate = THROUGHPUT_GRANTS / ((performance.now() - t0) / 1000);
     rows.push([`grants per second (${THROUGHPUT_GRANTS}, ${CONCURRENCY} at a time)`, `${rate.toFixed(0)}/s   raw SQL ${rawRate.toFixed(0)}/s (target 400/s)`]);
 
@@ -114,8 +114,8 @@ export async function benchProvisioning(): Promise<Array<[string, string]>> {
     // Raw SQL doing the same revocation work for the same number of roles.
     const rawRoles = (await pg.query<{ rolname: string }>("SELECT rolname FROM pg_roles WHERE rolname LIKE 'raw\\_%'")).map((r) => r.rolname);
     t0 = performance.now();
-    await pool(rawRoles, CONCURRENCY, async (role, k) => {
-      const c = rawClients[k % CONCURRENCY];
+    await pool(rawRoles, CONCURRENCY, async (role, _k, worker) => {
+      const c = rawClients[worker];
       await c.query(`REVOKE ${quoteIdent(profile)} FROM ${quoteIdent(role)}`);
       await c.query(`ALTER ROLE ${quoteIdent(role)} NOLOGIN`);
       await c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1', [role]);

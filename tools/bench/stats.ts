@@ -7,15 +7,15 @@ export function percentile(values: number[], p: number): number {
 
 export const ms = (v: number) => `${v.toFixed(1)} ms`;
 
-/** Runs `task` over `items` with at most `concurrency` at a time. */
-export async function pool<T, R>(items: T[], concurrency: number, task: (item: T, index: number) => Promise<R>): Promise<R[]> {
+/** Runs `task` over `items` with at most `concurrency` at a time; `worker` is 0..concurrency-1. */
+export async function pool<T, R>(items: T[], concurrency: number, task: (item: T, index: number, worker: number) => Promise<R>): Promise<R[]> {
   const results: R[] = new Array(items.length);
   let next = 0;
   await Promise.all(
-    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+    Array.from({ length: Math.min(concurrency, items.length) }, async (_, worker) => {
       while (next < items.length) {
         const i = next++;
-        results[i] = await task(items[i], i);
+        results[i] = await task(items[i], i, worker);
       }
     }),
   );

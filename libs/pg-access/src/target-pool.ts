@@ -25,7 +25,7 @@ export class TargetPool {
   private readonly timer: NodeJS.Timeout;
 
   constructor(
-    private readonly maxIdlePerKey = 16,
+    private readonly maxIdlePerKey = 64,
     private readonly idleMs = 10_000,
   ) {
     this.timer = setInterval(() => this.reap(), Math.min(idleMs, 10_000));

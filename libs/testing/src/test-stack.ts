@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Client } from 'pg';
 import { ServiceName } from '@latchkey/contracts';
@@ -8,7 +8,14 @@ import { startNatsServer } from './nats-server';
 import { PrivateRedis, startRedisServer } from './redis-server';
 import { ALL_SERVICES, Stack } from './stack';
 
-export const REPO_ROOT = resolve(__dirname, '../../..');
+/** The repository root, found from this file both as source and compiled into dist/. */
+export const REPO_ROOT = (() => {
+  for (let dir = __dirname; dir !== resolve(dir, '..'); dir = resolve(dir, '..')) {
+    const manifest = resolve(dir, 'package.json');
+    if (existsSync(manifest) && JSON.parse(readFileSync(manifest, 'utf8')).name === 'latchkey') return dir;
+  }
+  throw new Error(`no latchkey package.json above ${__dirname}`);
+})();
 export const SHARED_DATABASE_URL = process.env.LATCHKEY_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 export interface ApiAnswer<T = any> {

@@ -81,7 +81,9 @@ export class GrantsService {
 
   private async execute(grant: GrantEntity, target: ResolvedTarget) {
     const password = this.password(grant);
-    await this.queue.schedule(grant.id, grant.expiresAt);
+    // The revocation job and the SQL in parallel: a crash between them leaves the grant GRANTING,
+    // which the sweeper rolls back; the grant turns ACTIVE only once both are done.
+    const scheduled = this.queue.schedule(grant.id, grant.expiresAt);
     try {
       await applyGrant(target.params, {
         role: grant.roleName,
@@ -92,10 +94,13 @@ export class GrantsService {
         items: grant.items,
       });
     } catch (err) {
+      await scheduled.catch(() => undefined);
       return this.fail(grant, err);
     }
-    await this.grants.touchRole(grant.integrationId, grant.roleName, grant.connectorId, grant.identityId);
-    const active = await this.grants.transition(grant.id, ['GRANTING'], { status: 'ACTIVE', grantedAt: new Date(), lastError: null });
+    const [, active] = await Promise.all([
+      this.grants.touchRole(grant.integrationId, grant.roleName, grant.connectorId, grant.identityId),
+      scheduled.then(() => this.grants.transition(grant.id, ['GRANTING'], { status: 'ACTIVE', grantedAt: new Date(), lastError: null })),
+    ]);
     if (!active) {
       // Revoked or rolled back while the SQL ran: the revocation path owns it now.
       const now = await this.grants.findById(grant.id);

@@ -34,13 +34,12 @@ export class RevocationService {
     if (grant.status === 'ACTIVE' && grant.expiresAt.getTime() > Date.now()) return grant; // extended: a later job will come
     if (grant.status === 'GRANTING') return grant; // the sweeper finishes or rolls back half-made grants
 
-    await this.grants.transition(grant.id, ['ACTIVE'], { status: 'REVOKING', endReason: 'EXPIRED' });
+    const revoking = grant.status === 'ACTIVE' ? ((await this.grants.transition(grant.id, ['ACTIVE'], { status: 'REVOKING', endReason: 'EXPIRED' })) ?? (await this.grants.findById(grant.id))!) : grant;
     try {
       const target = await this.targets.resolve(grant.integrationId);
       const keepItems = await this.grants.heldItems(grant.integrationId, grant.roleName, grant.id);
       const result = await revokeGrant(target.params, { role: grant.roleName, items: grant.items, keepItems });
-      const current = (await this.grants.findById(grant.id))!;
-      const status = current.endReason === 'REVOKED' ? 'REVOKED' : 'EXPIRED';
+      const status = revoking.endReason === 'REVOKED' ? 'REVOKED' : 'EXPIRED';
       const ended = await this.grants.transition(grant.id, ['REVOKING', 'STUCK'], { status, endedAt: new Date(), lastError: null });
       await this.grants.touchRole(grant.integrationId, grant.roleName, grant.connectorId, grant.identityId);
       if (ended) {

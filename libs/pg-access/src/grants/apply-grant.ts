@@ -1,5 +1,5 @@
 import type { Client } from 'pg';
-import { getServerInfo, type ServerInfo, type TargetConnectionParams } from '../connection';
+import type { ServerInfo, TargetConnectionParams } from '../connection';
 import { quoteIdent } from '../quote';
 import { GrantError } from './grant-error';
 import { createNologinRoleStatements, grantedRoleName, personalRoleStatements, profileGrantStatements } from './grant-sql';
@@ -9,7 +9,7 @@ import { privilegePlan } from './privileges';
 import { assertCanGrant, directMemberships, ensureMarkerRoles } from './role-admin';
 import { assertValidItem, MANAGED_MARKER_ROLE, profileComment, profileRoleName } from './role-names';
 import { scramVerifier } from './scram';
-import { assertManaged, findRole, lockName, PRIVILEGES_LOCK, transaction, withSession } from './target-session';
+import { assertManaged, findRole, lockName, PRIVILEGES_LOCK, transaction, withSession, onceInAWhile, sessionInfo } from './target-session';
 
 interface Profile {
   name: string;
@@ -32,18 +32,26 @@ export async function applyGrant(conn: TargetConnectionParams, opts: ApplyGrantO
     profilesByDatabase.set(item.database, list);
   }
   return withSession(conn, conn.dbname, async (client) => {
-    const info = await getServerInfo(client);
-    await ensureMarkerRoles(client, info);
+    const info = await sessionInfo(client);
+    await onceInAWhile(client, () => ensureMarkerRoles(client, info));
     const uncoveredOwners: UncoveredOwner[] = [];
     const ungrantedObjects: UngrantedObject[] = [];
     for (const database of [...profilesByDatabase.keys()].sort()) {
-      const profiles = (profilesByDatabase.get(database) as Profile[]).sort((a, b) => (a.name < b.name ? -1 : 1));
-      const ensure = (session: Client) => transaction(session, () => ensureProfiles(session, info, profiles));
-      const report = database === conn.dbname ? await ensure(client) : await withSession(conn, database, ensure);
-      uncoveredOwners.push(...report.uncoveredOwners);
-      ungrantedObjects.push(...report.ungrantedObjects);
+      const all = profilesByDatabase.get(database) as Profile[];
+      const stale = all.filter((p) => !verifiedProfiles.get(conn, p.name)).sort((a, b) => (a.name < b.name ? -1 : 1));
+      if (stale.length > 0) {
+        const ensure = (session: Client) => transaction(session, () => ensureProfiles(session, info, stale));
+        const reports = database === conn.dbname ? await ensure(client) : await withSession(conn, database, ensure);
+        for (const [name, report] of reports) verifiedProfiles.set(conn, name, report);
+      }
+      for (const p of all) {
+        const report = verifiedProfiles.get(conn, p.name)!;
+        uncoveredOwners.push(...report.uncoveredOwners);
+        ungrantedObjects.push(...report.ungrantedObjects);
+      }
     }
     const memberships = [...new Set(opts.items.map(grantedRoleName))].sort();
+    const profileNames = [...profilesByDatabase.values()].flat().map((p) => p.name);
     await transaction(client, async () => {
       await lockName(client, opts.role);
       const existing = await findRole(client, opts.role);
@@ -63,16 +71,49 @@ export async function applyGrant(conn: TargetConnectionParams, opts: ApplyGrantO
         comment: opts.comment,
         newMemberships: wanted.filter((m) => !held.includes(m)),
       });
-      for (const sql of statements) await client.query(sql);
+      // CREATE/ALTER ROLE alone (its password check is the costly part), the rest in one round trip.
+      const [first, ...rest] = statements;
+      await client.query(first);
+      if (rest.length) await client.query(rest.join(';\n'));
+    }).catch((error: unknown) => {
+      // A profile dropped behind our back: check it again next time rather than trust the cache.
+      for (const name of profileNames) verifiedProfiles.forget(conn, name);
+      throw error;
     });
-    return { profiles: [...profilesByDatabase.values()].flat().map((p) => p.name).sort(), uncoveredOwners, ungrantedObjects };
+    return { profiles: profileNames.sort(), uncoveredOwners, ungrantedObjects };
   });
 }
 
+/**
+ * Profiles whose privileges this process verified recently, per target server and connector user. A grant skips their
+ * check: objects created since are covered by default privileges, by the next check a minute
+ * later, and by drift repair.
+ */
+const verifiedProfiles = (() => {
+  const VERIFIED_MS = 60_000;
+  const seen = new Map<string, { at: number; report: ProfileReport }>();
+  const key = (conn: TargetConnectionParams, profile: string) => `${conn.username}@${conn.hostname}:${conn.port}/${profile}`;
+  return {
+    get: (conn: TargetConnectionParams, profile: string): ProfileReport | undefined => {
+      const hit = seen.get(key(conn, profile));
+      return hit && Date.now() - hit.at < VERIFIED_MS ? hit.report : undefined;
+    },
+    forget: (conn: TargetConnectionParams, profile: string) => seen.delete(key(conn, profile)),
+    set: (conn: TargetConnectionParams, profile: string, report: ProfileReport) => {
+      if (seen.size > 10_000) seen.clear();
+      seen.set(key(conn, profile), { at: Date.now(), report });
+    },
+  };
+})();
+
+interface ProfileReport {
+  uncoveredOwners: UncoveredOwner[];
+  ungrantedObjects: UngrantedObject[];
+}
+
 /** In one transaction of the profiles' database: lock each profile, create it if missing, grant what it lacks (nothing, mostly). */
-async function ensureProfiles(client: Client, info: ServerInfo, profiles: Profile[]): Promise<{ uncoveredOwners: UncoveredOwner[]; ungrantedObjects: UngrantedObject[] }> {
-  const uncoveredOwners: UncoveredOwner[] = [];
-  const ungrantedObjects: UngrantedObject[] = [];
+async function ensureProfiles(client: Client, info: ServerInfo, profiles: Profile[]): Promise<Map<string, ProfileReport>> {
+  const reports = new Map<string, ProfileReport>();
   const statements: string[] = [];
   for (const profile of profiles) await lockName(client, profile.name);
   for (const { name, item } of profiles) {
@@ -87,12 +128,11 @@ async function ensureProfiles(client: Client, info: ServerInfo, profiles: Profil
     }
     const report = await readProfileGaps(client, info, item, privilegePlan(item, info.majorVersion), role.oid);
     statements.push(...profileGrantStatements(name, report.gaps));
-    uncoveredOwners.push(...report.uncoveredOwners);
-    ungrantedObjects.push(...report.ungrantedObjects);
+    reports.set(name, { uncoveredOwners: report.uncoveredOwners, ungrantedObjects: report.ungrantedObjects });
   }
   // GRANTs of different profiles on one object update the same catalog row, and would fail with
   // "tuple concurrently updated": one writer per database. Taken last, so locks never cross.
   if (statements.length > 0) await lockName(client, PRIVILEGES_LOCK);
   for (const sql of statements) await client.query(sql);
-  return { uncoveredOwners, ungrantedObjects };
+  return reports;
 }

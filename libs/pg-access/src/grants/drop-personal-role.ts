@@ -1,11 +1,11 @@
 import type { Client } from 'pg';
-import { getServerInfo, type ServerInfo, type TargetConnectionParams } from '../connection';
+import type { ServerInfo, TargetConnectionParams } from '../connection';
 import { quoteIdent } from '../quote';
 import { selfGrantStatement } from './grant-sql';
 import { disableManagedRole } from './revoke-grant';
 import { ensureMarkerRoles } from './role-admin';
 import { ORPHAN_OWNER_ROLE } from './role-names';
-import { findRole, lockName, transaction, withSession } from './target-session';
+import { findRole, lockName, transaction, withSession, sessionInfo } from './target-session';
 
 /**
  * Cleans a personal role up: it is disabled first (NOLOGIN, memberships out, sessions ended), then
@@ -15,7 +15,7 @@ import { findRole, lockName, transaction, withSession } from './target-session';
  */
 export async function dropPersonalRole(conn: TargetConnectionParams, role: string): Promise<{ dropped: boolean; reason?: string }> {
   return withSession(conn, conn.dbname, async (client) => {
-    const info = await getServerInfo(client);
+    const info = await sessionInfo(client);
     const row = await findRole(client, role);
     if (!row) return { dropped: true };
     if (!row.managed) return { dropped: false, reason: `Role ${quoteIdent(role)} is not a member of latchkey_managed: Latchkey did not create it` };

@@ -1,11 +1,11 @@
 import type { Client } from 'pg';
-import { getServerInfo, type ServerInfo, type TargetConnectionParams } from '../connection';
+import type { ServerInfo, TargetConnectionParams } from '../connection';
 import { quoteIdent } from '../quote';
 import { membershipsToRevoke, revokeMembershipStatements } from './grant-sql';
 import type { RevokeGrantOptions, RevokeGrantResult } from './grant-types';
 import { directMemberships } from './role-admin';
 import { assertValidItem, MANAGED_MARKER_ROLE } from './role-names';
-import { assertManaged, findRole, lockName, terminateSessions, transaction, withSession } from './target-session';
+import { assertManaged, findRole, lockName, terminateSessions, transaction, withSession, sessionInfo } from './target-session';
 
 /**
  * Takes one grant back. Memberships used by `items` and by none of `keepItems` are revoked; with no
@@ -18,7 +18,7 @@ export async function revokeGrant(conn: TargetConnectionParams, opts: RevokeGran
   const lastGrant = opts.keepItems.length === 0;
   const revoked = membershipsToRevoke(opts.items, opts.keepItems);
   return withSession(conn, conn.dbname, async (client) => {
-    const info = await getServerInfo(client);
+    const info = await sessionInfo(client);
     const exists = await revokeMemberships(client, info, opts.role, revoked, lastGrant);
     if (!exists) return { loginDisabled: true, sessionsTerminated: 0 };
     return { loginDisabled: lastGrant, sessionsTerminated: await terminateSessions(client, opts.role, info.currentUser) };
@@ -31,7 +31,7 @@ export async function revokeGrant(conn: TargetConnectionParams, opts: RevokeGran
  */
 export async function disableRole(conn: TargetConnectionParams, role: string): Promise<{ sessionsTerminated: number }> {
   return withSession(conn, conn.dbname, async (client) => {
-    const info = await getServerInfo(client);
+    const info = await sessionInfo(client);
     return { sessionsTerminated: await disableManagedRole(client, info, role) };
   });
 }

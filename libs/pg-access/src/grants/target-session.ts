@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DatabaseError, type Client } from 'pg';
-import type { TargetConnectionParams } from '../connection';
+import { getServerInfo, type ServerInfo, type TargetConnectionParams } from '../connection';
 import { targetSessions } from '../target-pool';
 import { quoteIdent } from '../quote';
 import { GrantError } from './grant-error';
@@ -20,12 +20,39 @@ const TRANSIENT_SQLSTATES = new Set([
   '42710', // duplicate_object: the same race, seen as "role already exists"
 ]);
 
+const configured = new WeakSet<Client>();
+const serverInfo = new WeakMap<Client, ServerInfo>();
+const markersCheckedAt = new WeakMap<Client, number>();
+/** A pooled session re-checks the marker roles this often: someone may drop them meanwhile. */
+const MARKER_CHECK_MS = 60_000;
+
 /** Runs `fn` on a (pooled) session on `dbname` with the connector's credentials. */
 export async function withSession<T>(conn: TargetConnectionParams, dbname: string, fn: (client: Client) => Promise<T>): Promise<T> {
   return targetSessions.with({ ...conn, dbname }, async (client) => {
-    await client.query(SET_LOCK_TIMEOUT);
+    if (!configured.has(client)) {
+      await client.query(SET_LOCK_TIMEOUT);
+      configured.add(client);
+    }
     return fn(client);
   });
+}
+
+/** The session's server and role; they cannot change under an open session. */
+export async function sessionInfo(client: Client): Promise<ServerInfo> {
+  let info = serverInfo.get(client);
+  if (!info) {
+    info = await getServerInfo(client);
+    serverInfo.set(client, info);
+  }
+  return info;
+}
+
+/** Runs `check` unless this session ran it within MARKER_CHECK_MS; forgets it when it fails. */
+export async function onceInAWhile(client: Client, check: () => Promise<void>): Promise<void> {
+  const at = markersCheckedAt.get(client);
+  if (at !== undefined && Date.now() - at < MARKER_CHECK_MS) return;
+  await check();
+  markersCheckedAt.set(client, Date.now());
 }
 
 /** Errors that running the same transaction again resolves. */
