@@ -45,7 +45,8 @@ export class ProvisioningModule implements OnApplicationShutdown {
               schema: PROVISIONING_SCHEMA,
               entities: [GrantEntity, PersonalRoleEntity],
               migrations: [CreateProvisioning1764000000200],
-              poolSize: 20,
+              // Above REVOCATION_CONCURRENCY: each revocation makes a few control-database queries.
+              poolSize: 48,
             });
             const ran = await migrate(dataSource, PROVISIONING_SCHEMA);
             if (ran.length) logger.info({ migrations: ran }, 'migrations applied');
