@@ -1,10 +1,9 @@
-import { DynamicModule, Inject, Module, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { DynamicModule, Inject, Module, OnApplicationBootstrap } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { DataSource } from 'typeorm';
 import { GatewayEnv } from '@latchkey/config';
 import { LOGGER } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
-import { createServiceDataSource, ensureDatabase, migrate } from '@latchkey/persistence';
+import { PersistenceModule } from '@latchkey/persistence';
 import { ApiTokenEntity } from './auth/api-token.entity';
 import { ApiTokensRepository, generateToken } from './auth/api-tokens.repository';
 import { AuthGuard } from './auth/auth.guard';
@@ -19,9 +18,8 @@ export const GATEWAY_SCHEMA = 'gateway';
 const ADMIN_TOKEN = Symbol('ADMIN_TOKEN');
 
 @Module({})
-export class GatewayModule implements OnApplicationBootstrap, OnApplicationShutdown {
+export class GatewayModule implements OnApplicationBootstrap {
   constructor(
-    private readonly dataSource: DataSource,
     private readonly tokens: ApiTokensRepository,
     @Inject(ADMIN_TOKEN) private readonly adminToken: string | undefined,
     @Inject(LOGGER) private readonly logger: AppLogger,
@@ -30,25 +28,17 @@ export class GatewayModule implements OnApplicationBootstrap, OnApplicationShutd
   static forRoot(env: GatewayEnv): DynamicModule {
     return {
       module: GatewayModule,
+      imports: [
+        PersistenceModule.forService({
+          url: env.LATCHKEY_DATABASE_URL,
+          schema: GATEWAY_SCHEMA,
+          entities: [ApiTokenEntity],
+          migrations: [CreateGateway1764000000100],
+          poolSize: 5,
+        }),
+      ],
       controllers: [HealthHttpController, DocsHttpController, CatalogHttpController, IntegrationsHttpController, GrantsHttpController],
       providers: [
-        {
-          provide: DataSource,
-          inject: [LOGGER],
-          useFactory: async (logger: AppLogger) => {
-            await ensureDatabase(env.LATCHKEY_DATABASE_URL);
-            const dataSource = createServiceDataSource({
-              url: env.LATCHKEY_DATABASE_URL,
-              schema: GATEWAY_SCHEMA,
-              entities: [ApiTokenEntity],
-              migrations: [CreateGateway1764000000100],
-              poolSize: 5,
-            });
-            const ran = await migrate(dataSource, GATEWAY_SCHEMA);
-            if (ran.length) logger.info({ migrations: ran }, 'migrations applied');
-            return dataSource;
-          },
-        },
         { provide: ADMIN_TOKEN, useValue: env.LATCHKEY_ADMIN_TOKEN },
         { provide: HEALTH_TIMEOUT_MS, useValue: env.HEALTH_TIMEOUT_MS },
         { provide: APP_GUARD, useClass: AuthGuard },
@@ -71,9 +61,5 @@ export class GatewayModule implements OnApplicationBootstrap, OnApplicationShutd
     await this.tokens.putSeed(token);
     process.stdout.write(`\nLatchkey admin token (shown once; set LATCHKEY_ADMIN_TOKEN to choose your own):\n  ${token}\n\n`);
     this.logger.info('generated the admin token and printed it once on stdout');
-  }
-
-  async onApplicationShutdown() {
-    if (this.dataSource.isInitialized) await this.dataSource.destroy();
   }
 }

@@ -1,9 +1,6 @@
-import { DynamicModule, Module, OnApplicationShutdown } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DynamicModule, Module } from '@nestjs/common';
 import { ProvisioningEnv } from '@latchkey/config';
-import { LOGGER } from '@latchkey/messaging';
-import type { AppLogger } from '@latchkey/messaging';
-import { createServiceDataSource, ensureDatabase, migrate } from '@latchkey/persistence';
+import { PersistenceModule } from '@latchkey/persistence';
 import { createRedis } from '@latchkey/queues';
 import { loadMasterKey, MasterKey } from '@latchkey/secrets';
 import { DriftService } from './drift/drift.service';
@@ -23,9 +20,7 @@ import { Sweeper, SWEEPER_SETTINGS } from './revocations/sweeper';
 export const PROVISIONING_SCHEMA = 'provisioning';
 
 @Module({})
-export class ProvisioningModule implements OnApplicationShutdown {
-  constructor(private readonly dataSource: DataSource) {}
-
+export class ProvisioningModule {
   static forRoot(env: ProvisioningEnv): DynamicModule {
     // The master key opens builtin secrets and protects generated passwords.
     const keyEnv = { LATCHKEY_MASTER_KEY: env.LATCHKEY_MASTER_KEY, LATCHKEY_MASTER_KEY_FILE: env.LATCHKEY_MASTER_KEY_FILE };
@@ -33,26 +28,18 @@ export class ProvisioningModule implements OnApplicationShutdown {
     const redis = createRedis(env.REDIS_URL);
     return {
       module: ProvisioningModule,
+      imports: [
+        PersistenceModule.forService({
+          url: env.LATCHKEY_DATABASE_URL,
+          schema: PROVISIONING_SCHEMA,
+          entities: [GrantEntity, PersonalRoleEntity],
+          migrations: [CreateProvisioning1764000000200],
+          // Above REVOCATION_CONCURRENCY: each revocation makes a few control-database queries.
+          poolSize: 48,
+        }),
+      ],
       controllers: [PreflightRpcController, GrantsRpcController],
       providers: [
-        {
-          provide: DataSource,
-          inject: [LOGGER],
-          useFactory: async (logger: AppLogger) => {
-            await ensureDatabase(env.LATCHKEY_DATABASE_URL);
-            const dataSource = createServiceDataSource({
-              url: env.LATCHKEY_DATABASE_URL,
-              schema: PROVISIONING_SCHEMA,
-              entities: [GrantEntity, PersonalRoleEntity],
-              migrations: [CreateProvisioning1764000000200],
-              // Above REVOCATION_CONCURRENCY: each revocation makes a few control-database queries.
-              poolSize: 48,
-            });
-            const ran = await migrate(dataSource, PROVISIONING_SCHEMA);
-            if (ran.length) logger.info({ migrations: ran }, 'migrations applied');
-            return dataSource;
-          },
-        },
         { provide: REDIS, useValue: redis },
         ...(masterKey ? [{ provide: MasterKey, useValue: masterKey }] : []),
         { provide: PROVISIONING_SETTINGS, useValue: { graceSeconds: env.REVOCATION_GRACE_SECONDS } },
@@ -73,9 +60,5 @@ export class ProvisioningModule implements OnApplicationShutdown {
         DriftService,
       ],
     };
-  }
-
-  async onApplicationShutdown() {
-    if (this.dataSource.isInitialized) await this.dataSource.destroy();
   }
 }

@@ -1,2 +1,3 @@
 export * from './data-source';
 export * from './page-token';
+export * from './persistence.module';

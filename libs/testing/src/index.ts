@@ -6,3 +6,4 @@ export * from './stack';
 export { createTestCertificates, type TestCertificates } from './test-certificates';
 export * from './test-stack';
 export * from './redis-server';
+export * from './wait';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { REPO_ROOT, startTestStack, TestStack } from '@latchkey/testing';
+import { REPO_ROOT, startTestStack, TestStack, waitUntil } from '@latchkey/testing';
 
 jest.setTimeout(120_000);
 
@@ -14,16 +14,6 @@ const body = (name: string, connectorId: string) => ({
   config: { hostname: '127.0.0.1', port: 5432, sslmode: 'disable' },
   secret: { store: 'builtin', username: 'postgres', password: 'unused-under-trust' },
 });
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 describe('connectors', () => {
   let t: TestStack;
@@ -38,7 +28,7 @@ describe('connectors', () => {
 
   it('sends work to the integration\'s own connector: two connectors, two networks', async () => {
     t.stack.startProcess('provisioning-remote', 'provisioning', { CONNECTOR_ID: `remote-${suffix}` });
-    await until('the remote connector', async () => ((await connector(`remote-${suffix}`))?.status === 'CONNECTED' ? true : undefined));
+    await waitUntil('the remote connector', async () => ((await connector(`remote-${suffix}`))?.status === 'CONNECTED' ? true : undefined));
 
     const res = await t.api('POST', '/api/v1/integrations', { body: body(`via remote ${suffix}`, `remote-${suffix}`) });
     expect(res.status).toBe(201);
@@ -49,7 +39,7 @@ describe('connectors', () => {
 
   it('refuses a connector older than the type\'s minimum version, saying which and why', async () => {
     t.stack.startProcess('provisioning-old', 'provisioning', { CONNECTOR_ID: `old-${suffix}`, CONNECTOR_VERSION: '1.2.9' });
-    await until('the old connector', async () => ((await connector(`old-${suffix}`))?.version === '1.2.9' ? true : undefined));
+    await waitUntil('the old connector', async () => ((await connector(`old-${suffix}`))?.version === '1.2.9' ? true : undefined));
     const res = await t.api('POST', '/api/v1/integrations', { body: body(`old ${suffix}`, `old-${suffix}`) });
     expect(res.status).toBe(400);
     expect(res.body.details.issues).toEqual([
@@ -67,7 +57,7 @@ describe('connectors', () => {
 
   it('marks a stopped connector DISCONNECTED after missed heartbeats and refuses it', async () => {
     expect(await t.stack.stopProcess('provisioning-remote')).toBe(0);
-    const gone = await until('DISCONNECTED', async () => {
+    const gone = await waitUntil('DISCONNECTED', async () => {
       const c = await connector(`remote-${suffix}`);
       return c?.status === 'DISCONNECTED' ? c : undefined;
     });

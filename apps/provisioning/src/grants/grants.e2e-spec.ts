@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { connect as natsConnect } from '@nats-io/transport-node';
 import { Client } from 'pg';
 import { Contracts } from '@latchkey/contracts';
-import { PgCluster, startPgCluster, startTestStack, TestStack } from '@latchkey/testing';
+import { PgCluster, startPgCluster, startTestStack, TestStack, waitUntil } from '@latchkey/testing';
 
 jest.setTimeout(180_000);
 
@@ -14,16 +14,6 @@ const HOSTILE_TABLE = 'we"ird; DROP ROLE victim; --';
 const person = (name: string) => ({ id: `id-${name}-${randomBytes(3).toString('hex')}`, email: `${name}@example.com` });
 const ordersRead = { resourceType: 'postgresql-table', database: 'shop', schema: 'sales', table: 'orders', permission: 'READ_ONLY' };
 const inSeconds = (s: number) => new Date(Date.now() + s * 1000).toISOString();
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 describe('provisioning: time-boxed grants on a scram-only PostgreSQL', () => {
   let pg: PgCluster;
@@ -108,7 +98,7 @@ describe('provisioning: time-boxed grants on a scram-only PostgreSQL', () => {
     expect(roles.map((r) => r.member)).toEqual(expect.arrayContaining([alice.grant.roleName, bob.grant.roleName]));
     const bobSession = await login(bob.credentials);
 
-    const ended = await until('alice expired', async () => {
+    const ended = await waitUntil('alice expired', async () => {
       const g = await grantStatus(alice.grant.id);
       return g.status === 'EXPIRED' && g;
     });
@@ -156,7 +146,7 @@ describe('provisioning: time-boxed grants on a scram-only PostgreSQL', () => {
     await expect(login(erin.credentials)).rejects.toMatchObject({ code: '28P01' });
     const fresh = await login(reset.body.credentials);
     await fresh.end();
-    await until('erin expired', async () => (await grantStatus(erin.grant.id)).status === 'EXPIRED');
+    await waitUntil('erin expired', async () => (await grantStatus(erin.grant.id)).status === 'EXPIRED');
     await daveSession.end().catch(() => undefined);
   });
 
@@ -197,7 +187,7 @@ describe('provisioning: time-boxed grants on a scram-only PostgreSQL', () => {
   it('still revokes on time when Redis loses its data (the sweeper re-derives the work)', async () => {
     const gina = await grant({ identity: person('gina'), items: [ordersRead], expiresAt: inSeconds(3) });
     await t.redis.flushAll();
-    await until('gina expired', async () => (await grantStatus(gina.grant.id)).status === 'EXPIRED');
+    await waitUntil('gina expired', async () => (await grantStatus(gina.grant.id)).status === 'EXPIRED');
     expect(await canLogin(gina.grant.roleName)).toBe(false);
   });
 
@@ -207,7 +197,7 @@ describe('provisioning: time-boxed grants on a scram-only PostgreSQL', () => {
     await new Promise((r) => setTimeout(r, 5000));
     expect(await canLogin(hank.grant.roleName)).toBe(true);
     t.stack.startProcess('provisioning', 'provisioning');
-    await until('hank expired', async () => (await grantStatus(hank.grant.id).catch(() => ({ status: 'unknown' }))).status === 'EXPIRED');
+    await waitUntil('hank expired', async () => (await grantStatus(hank.grant.id).catch(() => ({ status: 'unknown' }))).status === 'EXPIRED');
     expect(await canLogin(hank.grant.roleName)).toBe(false);
   });
 
@@ -247,23 +237,23 @@ describe('provisioning: time-boxed grants on a scram-only PostgreSQL', () => {
     await pg.query(`ALTER ROLE ${CONNECTOR_USER} NOLOGIN`);
     await pg.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1', [CONNECTOR_USER]);
     try {
-      const stuck = await until('jill stuck', async () => {
+      const stuck = await waitUntil('jill stuck', async () => {
         const g = await grantStatus(jill.grant.id);
         return g.status === 'STUCK' && g;
       });
       expect(stuck.attempts).toBeGreaterThanOrEqual(3);
       expect(stuck.lastError).toMatch(/not permitted to log in|connect/i);
-      await until('the alert', async () => alerts.some((a) => a.includes(jill.grant.id)));
+      await waitUntil('the alert', async () => alerts.some((a) => a.includes(jill.grant.id)));
     } finally {
       await pg.query(`ALTER ROLE ${CONNECTOR_USER} LOGIN`);
     }
-    await until('jill expired after recovery', async () => (await grantStatus(jill.grant.id)).status === 'EXPIRED');
+    await waitUntil('jill expired after recovery', async () => (await grantStatus(jill.grant.id)).status === 'EXPIRED');
     expect(await canLogin(jill.grant.roleName)).toBe(false);
     await nc.close();
   });
 
   it('drops a personal role unused for the cleanup period', async () => {
-    await until('alice\'s role dropped', async () => (await pg.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [aliceRole])).length === 0, 40_000);
+    await waitUntil('alice\'s role dropped', async () => (await pg.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [aliceRole])).length === 0, 40_000);
     const [row] = await t.control<{ state: string }>('SELECT state FROM provisioning.personal_roles WHERE role_name = $1', [aliceRole]);
     expect(row.state).toBe('DROPPED');
   });

@@ -1,0 +1,40 @@
+import { DynamicModule, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { LOGGER } from '@latchkey/messaging';
+import type { AppLogger } from '@latchkey/messaging';
+import { createServiceDataSource, ensureDatabase, migrate, type ServiceDatabaseOptions } from './data-source';
+
+/**
+ * A service's own tables: `forService` provides its DataSource on its own schema, creates the
+ * control database if missing, runs the service's migrations at start (under an advisory lock),
+ * and closes the pool on shutdown.
+ */
+@Module({})
+export class PersistenceModule implements OnApplicationShutdown {
+  constructor(@Inject(DataSource) private readonly dataSource: DataSource) {}
+
+  static forService(options: ServiceDatabaseOptions): DynamicModule {
+    return {
+      module: PersistenceModule,
+      global: true,
+      providers: [
+        {
+          provide: DataSource,
+          inject: [LOGGER],
+          useFactory: async (logger: AppLogger) => {
+            await ensureDatabase(options.url);
+            const dataSource = createServiceDataSource(options);
+            const ran = await migrate(dataSource, options.schema);
+            if (ran.length) logger.info({ migrations: ran }, 'migrations applied');
+            return dataSource;
+          },
+        },
+      ],
+      exports: [DataSource],
+    };
+  }
+
+  async onApplicationShutdown() {
+    if (this.dataSource.isInitialized) await this.dataSource.destroy();
+  }
+}
