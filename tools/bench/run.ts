@@ -1,3 +1,4 @@
+import { benchDiscovery } from './discovery.bench';
 import { benchProvisioning } from './provisioning.bench';
 
 /**
@@ -6,7 +7,10 @@ import { benchProvisioning } from './provisioning.bench';
  */
 async function main() {
   const only = process.argv.slice(2);
-  const suites: Array<[string, () => Promise<Array<[string, string]>>]> = [['provisioning', benchProvisioning]];
+  const suites: Array<[string, () => Promise<Array<[string, string]>>]> = [
+    ['provisioning', benchProvisioning],
+    ['discovery', async () => Object.entries(await benchDiscovery()).map(([k, v]) => [k, String(v)])],
+  ];
   for (const [name, run] of suites) {
     if (only.length && !only.includes(name)) continue;
     process.stdout.write(`\n== ${name}\n`);

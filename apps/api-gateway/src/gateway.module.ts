@@ -12,6 +12,7 @@ import { DocsHttpController } from './http/docs.http.controller';
 import { GrantsHttpController } from './http/grants.http.controller';
 import { HEALTH_TIMEOUT_MS, HealthHttpController } from './http/health.http.controller';
 import { IntegrationsHttpController } from './http/integrations.http.controller';
+import { ResourcesHttpController } from './http/resources.http.controller';
 import { CreateGateway1764000000100 } from './migrations/1764000000100-CreateGateway';
 
 export const GATEWAY_SCHEMA = 'gateway';
@@ -37,7 +38,7 @@ export class GatewayModule implements OnApplicationBootstrap {
           poolSize: 5,
         }),
       ],
-      controllers: [HealthHttpController, DocsHttpController, CatalogHttpController, IntegrationsHttpController, GrantsHttpController],
+      controllers: [HealthHttpController, DocsHttpController, CatalogHttpController, IntegrationsHttpController, GrantsHttpController, ResourcesHttpController],
       providers: [
         { provide: ADMIN_TOKEN, useValue: env.LATCHKEY_ADMIN_TOKEN },
         { provide: HEALTH_TIMEOUT_MS, useValue: env.HEALTH_TIMEOUT_MS },

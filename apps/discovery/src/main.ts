@@ -1,15 +1,16 @@
 import 'reflect-metadata';
-import { ConnectorServiceEnv, loadConfig } from '@latchkey/config';
+import { DiscoveryEnv, loadConfig } from '@latchkey/config';
 import { runMain, startService } from '@latchkey/messaging';
+import { DiscoveryModule } from './discovery.module';
 
 runMain('discovery', () => {
-  const env = loadConfig('discovery', ConnectorServiceEnv);
+  const env = loadConfig('discovery', DiscoveryEnv);
   return startService({
     service: 'discovery',
     version: env.CONNECTOR_VERSION,
     env,
     connector: { id: env.CONNECTOR_ID, heartbeatSeconds: env.CONNECTOR_HEARTBEAT_SECONDS },
-    imports: [],
+    imports: [DiscoveryModule.forRoot(env)],
     handleSignals: true,
   });
 });

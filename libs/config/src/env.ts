@@ -76,6 +76,13 @@ export const ProvisioningEnv = ConnectorServiceEnv.extend(DatabaseEnv.shape).ext
 });
 export type ProvisioningEnv = z.output<typeof ProvisioningEnv>;
 
+/** Discovery: a connector service that keeps the inventory (control database) and schedules refreshes (Redis). */
+export const DiscoveryEnv = ConnectorServiceEnv.extend(DatabaseEnv.shape).extend(RedisEnv.shape).extend({
+  /** Every integration of the connector is refreshed this often; fractions allowed (0.5 is 30 s). */
+  DISCOVERY_REFRESH_MINUTES: z.coerce.number({ error: 'must be a number of minutes' }).min(0.05, 'must be at least 0.05 (3 seconds)').max(43_200, 'must be at most 43200 (30 days)').default(60),
+});
+export type DiscoveryEnv = z.output<typeof DiscoveryEnv>;
+
 export const AccessEnv = CommonEnv.extend(DatabaseEnv.shape);
 export type AccessEnv = z.output<typeof AccessEnv>;
 
@@ -83,7 +90,7 @@ export type AccessEnv = z.output<typeof AccessEnv>;
 export const ENVIRONMENT_SCHEMAS = {
   'api-gateway': GatewayEnv,
   'integration-catalog': CatalogEnv,
-  discovery: ConnectorServiceEnv,
+  discovery: DiscoveryEnv,
   provisioning: ProvisioningEnv,
   rotation: ConnectorServiceEnv,
   access: AccessEnv,

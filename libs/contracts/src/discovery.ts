@@ -43,3 +43,4 @@ export const ResourceQuery = z.object({
 });
 
 export const RefreshCounts = z.object({ added: z.number().int(), updated: z.number().int(), removed: z.number().int(), total: z.number().int() });
+export type RefreshCounts = z.infer<typeof RefreshCounts>;

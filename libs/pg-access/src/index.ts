@@ -30,3 +30,13 @@ export { inspectManaged } from './grants/inspect-managed';
 export { disableRole, revokeGrant } from './grants/revoke-grant';
 export { MANAGED_MARKER_ROLE, ORPHAN_OWNER_ROLE, personalRoleName, profileRoleName } from './grants/role-names';
 export { generatePassword, scramVerifier, type ScramOptions } from './grants/scram';
+export { parseCommentTags } from './discovery/comment-tags';
+export {
+  DEFAULT_DISCOVERY_PAGE_SIZE,
+  discoverInstance,
+  DiscoveryReadError,
+  type DiscoveredObject,
+  type DiscoveryOptions,
+  type DiscoveryOutcome,
+  type SkippedDatabase,
+} from './discovery/discover';

@@ -6,9 +6,10 @@ import { DocsHttpController } from './docs.http.controller';
 import { GrantsHttpController } from './grants.http.controller';
 import { HealthHttpController } from './health.http.controller';
 import { IntegrationsHttpController } from './integrations.http.controller';
+import { ResourcesHttpController } from './resources.http.controller';
 import { openApiDocument, ROUTES } from './openapi';
 
-const CONTROLLERS = [HealthHttpController, DocsHttpController, CatalogHttpController, IntegrationsHttpController, GrantsHttpController];
+const CONTROLLERS = [HealthHttpController, DocsHttpController, CatalogHttpController, IntegrationsHttpController, GrantsHttpController, ResourcesHttpController];
 
 /** The routes NestJS will serve, read from the controllers' own decorators. */
 function servedRoutes() {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { Connector, DriftReport, ErrorEnvelope, Grant, GrantWithCredentials, Integration, IntegrationInput, IntegrationTypeDescription, IntegrationUpdateInput, listOf, PreflightReport } from '@latchkey/contracts';
+import { Connector, DriftReport, ErrorEnvelope, Grant, GrantWithCredentials, Integration, IntegrationInput, IntegrationTypeDescription, IntegrationUpdateInput, listOf, PreflightReport, Resource } from '@latchkey/contracts';
 import { PostgresConfig } from '@latchkey/config';
+import { TagsBody } from './resources.http.controller';
 import { ExtendBody, GrantBody } from './grants.http.controller';
 
 type Method = 'get' | 'post' | 'put' | 'delete';
@@ -27,6 +28,10 @@ export const ROUTES: Route[] = [
   { method: 'put', path: '/api/v1/integrations/{id}', summary: 'Replace an integration (omit secret to keep it); re-tested', access: 'admin', body: IntegrationUpdateInput.extend({ config: PostgresConfig }), response: Integration },
   { method: 'delete', path: '/api/v1/integrations/{id}', summary: 'Delete an integration', access: 'admin', response: z.object({ id: z.string() }) },
   { method: 'post', path: '/api/v1/integrations/{id}/test', summary: 'Connection test and preflight report through the connector', access: 'admin', response: z.object({ integration: Integration, report: PreflightReport }) },
+  { method: 'post', path: '/api/v1/integrations/{id}/refresh', summary: 'Run discovery now on the integration\'s connector; 202 with the queued job', access: 'admin', response: z.object({ integrationId: z.string(), jobId: z.string(), queued: z.boolean() }), status: 202 },
+  { method: 'get', path: '/api/v1/resources', summary: 'Discovered inventory, in path order; q: path fragment, tag: key or key=value', access: 'authenticated', response: listOf(Resource), query: ['integrationId', 'type', 'q', 'tag', 'pageSize', 'pageToken'] },
+  { method: 'get', path: '/api/v1/resources/{id}', summary: 'One resource: path, owner, comment, tags, permissions', access: 'authenticated', response: Resource },
+  { method: 'put', path: '/api/v1/resources/{id}/tags', summary: 'Replace the API tags of a resource; they win over comment tags and survive refreshes', access: 'admin', body: TagsBody, response: Resource },
   { method: 'post', path: '/api/v1/integrations/{id}/grants', summary: 'Grant time-boxed access now (admin; access requests use the same path); answers the credentials', access: 'admin', body: GrantBody, response: GrantWithCredentials, status: 201 },
   { method: 'get', path: '/api/v1/integrations/{id}/grants', summary: 'Grants on this integration', access: 'admin', response: listOf(Grant), query: ['status', 'pageSize', 'pageToken'] },
   { method: 'get', path: '/api/v1/integrations/{id}/grants/{grantId}', summary: 'One grant: status, expiry, attempts, last error', access: 'admin', response: Grant },

@@ -1,0 +1,44 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
+import { z } from 'zod';
+import { Contracts, ResourceQuery, Tags } from '@latchkey/contracts';
+import { MessageBus } from '@latchkey/messaging';
+import { Access } from '../auth/auth.guard';
+import { IdParam, parseInput } from './validate';
+
+const ListQuery = ResourceQuery.strict();
+export const TagsBody = z.object({ tags: Tags }).strict();
+
+/** The discovered inventory, and discovery on demand. */
+@Controller('api/v1')
+export class ResourcesHttpController {
+  constructor(private readonly bus: MessageBus) {}
+
+  @Get('resources')
+  @Access('authenticated')
+  list(@Query() query: unknown) {
+    return this.bus.request(Contracts.discoveryResourcesList, parseInput(ListQuery, query));
+  }
+
+  @Get('resources/:id')
+  @Access('authenticated')
+  get(@Param('id') id: string) {
+    return this.bus.request(Contracts.discoveryResourcesGet, { id: parseInput(IdParam, id, ['id']) });
+  }
+
+  @Put('resources/:id/tags')
+  @Access('admin')
+  putTags(@Param('id') id: string, @Body() body: unknown) {
+    const checkedId = parseInput(IdParam, id, ['id']);
+    return this.bus.request(Contracts.discoveryResourcesPutTags, { id: checkedId, ...parseInput(TagsBody, body) });
+  }
+
+  /** Queued on the integration's own connector; 202 with the job that will run it. */
+  @Post('integrations/:id/refresh')
+  @HttpCode(202)
+  @Access('admin')
+  async refresh(@Param('id') id: string) {
+    const integration = await this.bus.request(Contracts.catalogIntegrationsGet, { id: parseInput(IdParam, id, ['id']) });
+    const job = await this.bus.request(Contracts.discoveryRefreshRequest, { integrationId: integration.id }, { connectorId: integration.connectorId });
+    return { integrationId: integration.id, ...job };
+  }
+}

@@ -1,0 +1,56 @@
+import { DynamicModule, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { DiscoveryEnv } from '@latchkey/config';
+import { PersistenceModule } from '@latchkey/persistence';
+import { createRedis } from '@latchkey/queues';
+import { loadMasterKey, MasterKey } from '@latchkey/secrets';
+import { CreateDiscovery1764000000300 } from './migrations/1764000000300-CreateDiscovery';
+import { RefreshProcessor } from './refresh/refresh.processor';
+import { REDIS, REFRESH_INTERVAL_MS, RefreshQueue } from './refresh/refresh.queue';
+import { RefreshRpcController } from './refresh/refresh.rpc.controller';
+import { RefreshTriggers } from './refresh/refresh-triggers.service';
+import { RefreshService } from './refresh/refresh.service';
+import { ResourcesRepository } from './resources/resources.repository';
+import { ResourcesRpcController } from './resources/resources.rpc.controller';
+import { ResourcesService } from './resources/resources.service';
+
+export const DISCOVERY_SCHEMA = 'discovery';
+
+@Module({})
+export class DiscoveryModule implements OnApplicationShutdown {
+  constructor(@Inject(REDIS) private readonly redis: Redis) {}
+
+  static forRoot(env: DiscoveryEnv): DynamicModule {
+    // The master key is only needed to open builtin secrets; env and file secrets work without it.
+    const keyEnv = { LATCHKEY_MASTER_KEY: env.LATCHKEY_MASTER_KEY, LATCHKEY_MASTER_KEY_FILE: env.LATCHKEY_MASTER_KEY_FILE };
+    const masterKey = keyEnv.LATCHKEY_MASTER_KEY || keyEnv.LATCHKEY_MASTER_KEY_FILE ? loadMasterKey(keyEnv) : undefined;
+    return {
+      module: DiscoveryModule,
+      imports: [
+        PersistenceModule.forService({
+          url: env.LATCHKEY_DATABASE_URL,
+          schema: DISCOVERY_SCHEMA,
+          // Resources are written in bulk and read with keyset pages: plain SQL, no entities.
+          entities: [],
+          migrations: [CreateDiscovery1764000000300],
+        }),
+      ],
+      controllers: [ResourcesRpcController, RefreshRpcController],
+      providers: [
+        { provide: REDIS, useFactory: () => createRedis(env.REDIS_URL) },
+        { provide: REFRESH_INTERVAL_MS, useValue: Math.round(env.DISCOVERY_REFRESH_MINUTES * 60_000) },
+        ...(masterKey ? [{ provide: MasterKey, useValue: masterKey }] : []),
+        ResourcesRepository,
+        ResourcesService,
+        RefreshQueue,
+        RefreshService,
+        RefreshTriggers,
+        RefreshProcessor,
+      ],
+    };
+  }
+
+  onApplicationShutdown() {
+    this.redis.disconnect();
+  }
+}

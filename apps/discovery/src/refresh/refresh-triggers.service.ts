@@ -1,0 +1,105 @@
+import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Contracts } from '@latchkey/contracts';
+import type { PayloadOf } from '@latchkey/contracts';
+import { LOGGER, MessageBus, SERVICE_INFO } from '@latchkey/messaging';
+import type { AppLogger, ServiceInfo } from '@latchkey/messaging';
+import { ResourcesRepository } from '../resources/resources.repository';
+import { RefreshQueue } from './refresh.queue';
+import { RefreshService } from './refresh.service';
+
+const RECONCILE_RETRY_MS = 2_000;
+const CATALOG_PAGE_SIZE = 500;
+
+/**
+ * When refreshes happen: on request (API), when the catalog announces an integration, and every
+ * interval through one job scheduler per integration. At start the schedules are reconciled with
+ * the catalog (Redis may have lost them, and changes may have been announced while this service
+ * was down), and the inventories of integrations that no longer exist are removed.
+ */
+@Injectable()
+export class RefreshTriggers implements OnApplicationBootstrap, OnApplicationShutdown {
+  private stopped = false;
+  private retryTimer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly queue: RefreshQueue,
+    private readonly refreshes: RefreshService,
+    private readonly resources: ResourcesRepository,
+    private readonly bus: MessageBus,
+    @Inject(SERVICE_INFO) private readonly info: ServiceInfo,
+    @Inject(LOGGER) private readonly logger: AppLogger,
+  ) {}
+
+  /** A refresh of an integration of this connector, now; it stays on schedule too. */
+  async request(integrationId: string): Promise<{ jobId: string; queued: boolean }> {
+    await this.queue.ensureSchedule(integrationId);
+    return this.queue.enqueue(integrationId);
+  }
+
+  /**
+   * Events reach one discovery process of any connector (one queue group): an integration of
+   * another connector is handed to that connector's own subject.
+   */
+  async onIntegrationChanged(event: PayloadOf<typeof Contracts.catalogIntegrationChanged>): Promise<void> {
+    const { integrationId, connectorId, change } = event;
+    if (change === 'deleted') {
+      await this.refreshes.forget(integrationId);
+      return;
+    }
+    if (connectorId === this.info.connectorId) {
+      await this.request(integrationId);
+      return;
+    }
+    // It may have moved away from this connector.
+    await this.queue.unschedule(integrationId);
+    await this.bus
+      .request(Contracts.discoveryRefreshRequest, { integrationId }, { connectorId })
+      .catch((err: unknown) => this.logger.warn({ err, integrationId, connectorId }, 'refresh not handed to the integration\'s connector; its schedule will catch up'));
+  }
+
+  onApplicationBootstrap() {
+    void this.reconcileUntilDone();
+  }
+
+  onApplicationShutdown() {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+  }
+
+  /** Retries until the catalog answers (services start in any order). */
+  private async reconcileUntilDone(): Promise<void> {
+    try {
+      await this.reconcile();
+    } catch (err) {
+      if (this.stopped) return;
+      this.logger.warn({ err }, `schedules not reconciled yet; retrying in ${RECONCILE_RETRY_MS} ms`);
+      this.retryTimer = setTimeout(() => void this.reconcileUntilDone(), RECONCILE_RETRY_MS);
+    }
+  }
+
+  async reconcile(): Promise<void> {
+    // Read before the catalog: an integration created after this read cannot be mistaken for a deleted one.
+    const inventoried = await this.resources.inventoried();
+    const all = new Map<string, string>();
+    let pageToken: string | undefined;
+    do {
+      const page = await this.bus.request(Contracts.catalogIntegrationsList, { pageSize: CATALOG_PAGE_SIZE, ...(pageToken ? { pageToken } : {}) });
+      for (const integration of page.items) all.set(integration.id, integration.connectorId);
+      pageToken = page.nextPageToken;
+    } while (pageToken && !this.stopped);
+
+    const mine = [...all].filter(([, connectorId]) => connectorId === this.info.connectorId).map(([id]) => id);
+    let refreshedNow = 0;
+    for (const id of mine) {
+      if (await this.queue.ensureSchedule(id)) {
+        await this.queue.enqueue(id);
+        refreshedNow += 1;
+      }
+    }
+    const unscheduled = (await this.queue.scheduled()).filter((id) => all.get(id) !== this.info.connectorId);
+    for (const id of unscheduled) await this.queue.unschedule(id);
+    const gone = inventoried.filter((id) => !all.has(id));
+    for (const id of gone) await this.refreshes.forget(id);
+    this.logger.info({ integrations: mine.length, refreshedNow, unscheduled: unscheduled.length, inventoriesRemoved: gone.length }, 'schedules reconciled with the catalog');
+  }
+}

@@ -1,0 +1,94 @@
+import { Queue, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { ServiceInfo } from '@latchkey/messaging';
+import { createRedis } from '@latchkey/queues';
+import { startRedisServer, type PrivateRedis } from '@latchkey/testing';
+import { RefreshQueue } from './refresh.queue';
+
+const info: ServiceInfo = { service: 'discovery', version: '1.3.0', instanceId: 'i-1', startedAt: 0, connectorId: 'int-test' };
+const integrationId = '3b241101-e2bb-4255-8caf-4136c566a962';
+
+let redis: PrivateRedis;
+let connection: Redis;
+let queue: RefreshQueue;
+let inspect: Queue;
+
+beforeAll(async () => {
+  redis = await startRedisServer();
+  connection = createRedis(redis.url);
+});
+
+beforeEach(async () => {
+  await redis.flushAll();
+  queue = new RefreshQueue(connection, info, 3_600_000);
+  inspect = new Queue(queue.name, { connection: connection.duplicate() });
+});
+
+afterEach(async () => {
+  await queue.onApplicationShutdown();
+  await inspect.close();
+});
+
+afterAll(async () => {
+  connection?.disconnect();
+  await redis?.stop();
+});
+
+describe('RefreshQueue', () => {
+  it('is the connector\'s own queue', () => {
+    expect(queue.name).toBe('discovery-int-test');
+  });
+
+  it('queues one refresh per integration under a deterministic id; asking again while it waits adds nothing', async () => {
+    expect(await queue.enqueue(integrationId)).toEqual({ jobId: `refresh-integration-${integrationId}`, queued: true });
+    expect(await queue.enqueue(integrationId)).toEqual({ jobId: `refresh-integration-${integrationId}`, queued: false });
+    const jobs = await inspect.getJobs(['waiting']);
+    expect(jobs.map((j) => [j.id, j.name, j.data])).toEqual([[`refresh-integration-${integrationId}`, 'refresh-integration', { integrationId }]]);
+  });
+
+  it('queues one follow-up behind a running refresh, and a fresh job once both are done', async () => {
+    const primary = `refresh-integration-${integrationId}`;
+    const followUp = `${primary}-next`;
+    await queue.enqueue(integrationId);
+    let release!: () => void;
+    const hold = new Promise<void>((resolve) => (release = resolve));
+    let running!: () => void;
+    const started = new Promise<void>((resolve) => (running = resolve));
+    const worker = new Worker(queue.name, async () => {
+      running();
+      await hold;
+    }, { connection: connection.duplicate() });
+    try {
+      await started;
+      expect(await queue.enqueue(integrationId)).toEqual({ jobId: followUp, queued: true });
+      expect(await queue.enqueue(integrationId)).toEqual({ jobId: followUp, queued: false });
+      release();
+      for (let i = 0; i < 100 && ((await inspect.getJob(primary)) || (await inspect.getJob(followUp))); i += 1) await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      await worker.close();
+    }
+    // Finished jobs are not kept, so the deterministic id is free again.
+    expect(await inspect.getJob(primary)).toBeUndefined();
+    expect(await queue.enqueue(integrationId)).toEqual({ jobId: primary, queued: true });
+  });
+
+  it('schedules each integration once, first run one interval away; reports when it had to create the schedule', async () => {
+    const before = Date.now();
+    expect(await queue.ensureSchedule(integrationId)).toBe(true);
+    expect(await queue.ensureSchedule(integrationId)).toBe(false);
+    expect(await queue.scheduled()).toEqual([integrationId]);
+    const [scheduler] = await inspect.getJobSchedulers();
+    expect(scheduler).toMatchObject({ every: 3_600_000, name: 'refresh-integration', template: { data: { integrationId } } });
+    expect(scheduler.next).toBeGreaterThanOrEqual(before + 3_600_000);
+    expect(await inspect.getJobs(['waiting', 'active'])).toEqual([]);
+
+    // A new interval replaces the schedule (the service restarted with another DISCOVERY_REFRESH_MINUTES).
+    const faster = new RefreshQueue(connection, info, 60_000);
+    expect(await faster.ensureSchedule(integrationId)).toBe(false);
+    expect((await inspect.getJobSchedulers()).map((s) => s.every)).toEqual([60_000]);
+    await faster.onApplicationShutdown();
+
+    await queue.unschedule(integrationId);
+    expect(await queue.scheduled()).toEqual([]);
+  });
+});

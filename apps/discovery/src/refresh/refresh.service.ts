@@ -1,0 +1,138 @@
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { z } from 'zod';
+import { Contracts, ErrorCode, EventContract, ResponseOf } from '@latchkey/contracts';
+import type { RefreshCounts } from '@latchkey/contracts';
+import { PostgresConfig } from '@latchkey/config';
+import { AppException, LOGGER, MessageBus, SERVICE_INFO } from '@latchkey/messaging';
+import type { AppLogger, ServiceInfo } from '@latchkey/messaging';
+import { discoverInstance, DiscoveryReadError, parseCommentTags, TargetConnectionError } from '@latchkey/pg-access';
+import type { DiscoveredObject, TargetConnectionParams } from '@latchkey/pg-access';
+import { MasterKey, resolveSecret, SecretsError } from '@latchkey/secrets';
+import { resourceId, resourcePath } from '../resources/resource-id';
+import { kindsOf, TYPE_OF_KIND } from '../resources/resource-kinds';
+import { ResourceRow, ResourcesRepository } from '../resources/resources.repository';
+import { RefreshQueue } from './refresh.queue';
+
+export type RefreshResult =
+  | { status: 'succeeded'; counts: RefreshCounts; ms: number; skippedDatabases: string[] }
+  | { status: 'failed'; reason: string }
+  /** The integration no longer exists: its inventory and schedule were removed. */
+  | { status: 'removed' }
+  /** The integration moved to another connector: this one dropped its schedule. */
+  | { status: 'elsewhere'; connectorId: string };
+
+type Target = ResponseOf<typeof Contracts.catalogIntegrationsTarget>;
+
+/** The instance could not be read for a reason an administrator fixes: not retried, reported. */
+class RefreshFailure extends Error {}
+
+/**
+ * One refresh of one integration: read the instance's catalog through this connector and turn it
+ * into a diff of the inventory (added, updated, removed), all or nothing. An instance that cannot
+ * be read keeps its last inventory and is reported (integration status ERROR via the catalog).
+ */
+@Injectable()
+export class RefreshService {
+  constructor(
+    private readonly bus: MessageBus,
+    private readonly resources: ResourcesRepository,
+    private readonly queue: RefreshQueue,
+    @Inject(SERVICE_INFO) private readonly info: ServiceInfo,
+    @Inject(LOGGER) private readonly logger: AppLogger,
+    @Optional() private readonly masterKey?: MasterKey,
+  ) {}
+
+  async refresh(integrationId: string): Promise<RefreshResult> {
+    const target = await this.lookup(integrationId);
+    if (!target) {
+      await this.forget(integrationId);
+      return { status: 'removed' };
+    }
+    if (target.connectorId !== this.info.connectorId) {
+      await this.queue.unschedule(integrationId);
+      this.logger.info({ integrationId, connectorId: target.connectorId }, 'integration moved to another connector; schedule dropped');
+      return { status: 'elsewhere', connectorId: target.connectorId };
+    }
+
+    const writer = await this.resources.beginRefresh(integrationId);
+    const started = performance.now();
+    let skippedDatabases: string[];
+    let counts: RefreshCounts;
+    try {
+      await this.announce(Contracts.discoveryRefreshStarted, { integrationId });
+      const outcome = await discoverInstance(await this.connectionParams(target), { kinds: kindsOf(target.connectedResourceTypes) }, (objects) =>
+        writer.write(objects.map((o) => toRow(integrationId, o))),
+      );
+      skippedDatabases = outcome.skipped.map((s) => s.database);
+      for (const skipped of outcome.skipped) this.logger.warn({ integrationId, database: skipped.database, reason: skipped.reason }, 'database not read; its inventory is kept');
+      counts = await writer.commit({ connectorId: this.info.connectorId!, skippedDatabases, ms: performance.now() - started });
+    } catch (err) {
+      await writer.abort();
+      const reason = failureReason(err);
+      if (reason === undefined) throw err;
+      await this.resources.recordFailure(integrationId, this.info.connectorId!, reason);
+      this.logger.warn({ integrationId, reason }, 'refresh failed; last inventory kept');
+      await this.announce(Contracts.discoveryRefreshFailed, { integrationId, reason });
+      return { status: 'failed', reason };
+    }
+    const ms = Math.round(performance.now() - started);
+    this.logger.info({ integrationId, ...counts, ms, skippedDatabases }, 'refreshed');
+    await this.announce(Contracts.discoveryResourcesChanged, { integrationId, ...counts, ms });
+    return { status: 'succeeded', counts, ms, skippedDatabases };
+  }
+
+  /** Removes an integration's inventory and schedule (it was deleted). */
+  async forget(integrationId: string): Promise<void> {
+    const removed = await this.resources.removeInventory(integrationId);
+    await this.queue.unschedule(integrationId);
+    this.logger.info({ integrationId, removed }, 'inventory removed');
+  }
+
+  private async lookup(integrationId: string): Promise<Target | undefined> {
+    try {
+      return await this.bus.request(Contracts.catalogIntegrationsTarget, { id: integrationId });
+    } catch (err) {
+      if (err instanceof AppException && err.code === ErrorCode.NotFound) return undefined;
+      throw err;
+    }
+  }
+
+  /** Resolved on every refresh and never cached: env and file secrets may change under us. */
+  private async connectionParams({ target }: Target): Promise<TargetConnectionParams> {
+    const config = PostgresConfig.safeParse(target.config);
+    if (target.type !== 'postgresql' || !config.success) throw new RefreshFailure(`this connector cannot read a ${target.type} integration with this config`);
+    try {
+      const credentials = await resolveSecret(target.secret, { masterKey: this.masterKey, env: process.env });
+      return { ...config.data, username: credentials.username, password: credentials.password, applicationName: 'latchkey-discovery' };
+    } catch (err) {
+      if (err instanceof SecretsError) throw new RefreshFailure(`secret: ${err.message}`);
+      throw err;
+    }
+  }
+
+  private async announce<P extends z.ZodType>(contract: EventContract<P>, payload: z.input<P>): Promise<void> {
+    await this.bus.publish(contract, payload).catch((err: unknown) => this.logger.warn({ err, subject: contract.subject }, 'event not published'));
+  }
+}
+
+/** Why the instance could not be read, or undefined for failures of our own (retried by the queue). */
+function failureReason(err: unknown): string | undefined {
+  if (err instanceof RefreshFailure || err instanceof TargetConnectionError || err instanceof DiscoveryReadError) return err.message;
+  return undefined;
+}
+
+function toRow(integrationId: string, o: DiscoveredObject): ResourceRow {
+  return {
+    id: resourceId({ integrationId, kind: o.kind, database: o.database, schema: o.schema, name: o.name }),
+    kind: o.kind,
+    type: TYPE_OF_KIND[o.kind],
+    database: o.database ?? null,
+    schema: o.schema ?? null,
+    name: o.name,
+    path: resourcePath(o),
+    owner: o.owner,
+    comment: o.comment,
+    commentTags: parseCommentTags(o.comment),
+    managed: o.managed,
+  };
+}

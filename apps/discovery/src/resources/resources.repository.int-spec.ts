@@ -1,0 +1,145 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Client } from 'pg';
+import { DataSource } from 'typeorm';
+import type { ResourceKind } from '@latchkey/contracts';
+import { createServiceDataSource, migrate } from '@latchkey/persistence';
+import { SHARED_DATABASE_URL, withDatabase } from '@latchkey/testing';
+import { CreateDiscovery1764000000300 } from '../migrations/1764000000300-CreateDiscovery';
+import { resourceId, resourcePath } from './resource-id';
+import { TYPE_OF_KIND } from './resource-kinds';
+import { ResourceRow, ResourcesRepository } from './resources.repository';
+
+const dbName = `latchkey_discovery_int_${randomBytes(4).toString('hex')}`;
+let admin: Client;
+let dataSource: DataSource;
+let repo: ResourcesRepository;
+
+const row = (integrationId: string, kind: ResourceKind, parts: { database?: string; schema?: string; name: string }, comment: string | null = null): ResourceRow => ({
+  id: resourceId({ integrationId, kind, ...parts }),
+  kind,
+  type: TYPE_OF_KIND[kind],
+  database: parts.database ?? null,
+  schema: parts.schema ?? null,
+  name: parts.name,
+  path: resourcePath(parts),
+  owner: 'app',
+  comment,
+  commentTags: {},
+  managed: false,
+});
+
+async function refresh(integrationId: string, rows: ResourceRow[], skippedDatabases: string[] = []) {
+  const writer = await repo.beginRefresh(integrationId);
+  // Pages of two, as the catalog reader sends them.
+  for (let i = 0; i < rows.length; i += 2) await writer.write(rows.slice(i, i + 2));
+  return writer.commit({ connectorId: 'local', skippedDatabases, ms: 1 });
+}
+
+const paths = async (integrationId: string) => (await repo.page({ integrationId, limit: 500 })).map((r) => r.path);
+
+beforeAll(async () => {
+  admin = new Client({ connectionString: SHARED_DATABASE_URL });
+  await admin.connect();
+  await admin.query('SELECT format($1::text, $2::text) AS sql', ['CREATE DATABASE %I', dbName]).then(({ rows }) => admin.query(rows[0].sql));
+  dataSource = createServiceDataSource({ url: withDatabase(SHARED_DATABASE_URL, dbName), schema: 'discovery', entities: [], migrations: [CreateDiscovery1764000000300] });
+  await migrate(dataSource, 'discovery');
+  repo = new ResourcesRepository(dataSource);
+});
+
+afterAll(async () => {
+  await dataSource?.destroy();
+  await admin?.query('SELECT format($1::text, $2::text) AS sql', ['DROP DATABASE IF EXISTS %I WITH (FORCE)', dbName]).then(({ rows }) => admin.query(rows[0].sql));
+  await admin?.end();
+});
+
+describe('ResourcesRepository', () => {
+  it('applies each refresh as a diff, counting what it added, changed and removed', async () => {
+    const integrationId = randomUUID();
+    const app = row(integrationId, 'database', { name: 'app' });
+    const orders = row(integrationId, 'table', { database: 'app', schema: 's', name: 'orders' });
+    const old = row(integrationId, 'table', { database: 'app', schema: 's', name: 'old' });
+    const analyst = row(integrationId, 'role', { name: 'analyst' });
+    expect(await refresh(integrationId, [app, orders, old, analyst])).toEqual({ added: 4, updated: 0, removed: 0, total: 4 });
+    const before = await repo.findById(orders.id);
+
+    const fresh = row(integrationId, 'view', { database: 'app', schema: 's', name: 'fresh' });
+    expect(await refresh(integrationId, [app, { ...orders, comment: 'now commented' }, analyst, fresh])).toEqual({ added: 1, updated: 1, removed: 1, total: 4 });
+    expect((await paths(integrationId)).sort()).toEqual(['analyst', 'app', 'app/s/fresh', 'app/s/orders']);
+    const after = await repo.findById(orders.id);
+    expect(after).toMatchObject({ comment: 'now commented', discoveredAt: before!.discoveredAt });
+    expect(after!.updatedAt.getTime()).toBeGreaterThan(before!.updatedAt.getTime());
+
+    // Unchanged: nothing written, updated_at kept.
+    expect(await refresh(integrationId, [app, { ...orders, comment: 'now commented' }, analyst, fresh])).toEqual({ added: 0, updated: 0, removed: 0, total: 4 });
+    expect((await repo.findById(orders.id))!.updatedAt).toEqual(after!.updatedAt);
+  });
+
+  it('keeps what it could not read in a skipped database, and removes a database that is gone', async () => {
+    const integrationId = randomUUID();
+    const a = row(integrationId, 'database', { name: 'a' });
+    const b = row(integrationId, 'database', { name: 'b' });
+    const inA = row(integrationId, 'table', { database: 'a', schema: 'public', name: 't' });
+    const inB = row(integrationId, 'schema', { database: 'b', name: 'public' });
+    await refresh(integrationId, [a, b, inA, inB]);
+
+    expect(await refresh(integrationId, [a, b], ['a'])).toEqual({ added: 0, updated: 0, removed: 1, total: 3 });
+    expect((await paths(integrationId)).sort()).toEqual(['a', 'a/public/t', 'b']);
+    // Database a is gone altogether: it and what it held go.
+    expect(await refresh(integrationId, [b])).toEqual({ added: 0, updated: 0, removed: 2, total: 1 });
+    expect(await paths(integrationId)).toEqual(['b']);
+  });
+
+  it('leaves the inventory exactly as it was when a refresh is aborted', async () => {
+    const integrationId = randomUUID();
+    const kept = row(integrationId, 'table', { database: 'app', schema: 's', name: 'kept' });
+    await refresh(integrationId, [kept]);
+    const writer = await repo.beginRefresh(integrationId);
+    await writer.write([row(integrationId, 'table', { database: 'app', schema: 's', name: 'half-way' })]);
+    await writer.abort();
+    expect(await paths(integrationId)).toEqual(['app/s/kept']);
+  });
+
+  it('runs one refresh of an integration at a time; another integration does not wait', async () => {
+    const integrationId = randomUUID();
+    const first = await repo.beginRefresh(integrationId);
+    let secondStarted = false;
+    const second = repo.beginRefresh(integrationId).then((w) => {
+      secondStarted = true;
+      return w;
+    });
+    const other = await repo.beginRefresh(randomUUID());
+    await other.abort();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(secondStarted).toBe(false);
+    await first.commit({ connectorId: 'local', skippedDatabases: [], ms: 1 });
+    await (await second).abort();
+    expect(secondStarted).toBe(true);
+  });
+
+  it('removes an integration\'s whole inventory with its API tags, after a running refresh ends', async () => {
+    const integrationId = randomUUID();
+    const t = row(integrationId, 'table', { database: 'app', schema: 's', name: 't' });
+    await refresh(integrationId, [t]);
+    expect(await repo.putApiTags(t.id, { owner: 'x' })).toBe(true);
+    const running = await repo.beginRefresh(integrationId);
+    await running.write([t, row(integrationId, 'table', { database: 'app', schema: 's', name: 'written by the running refresh' })]);
+    const removal = repo.removeInventory(integrationId);
+    await new Promise((r) => setTimeout(r, 100));
+    await running.commit({ connectorId: 'local', skippedDatabases: [], ms: 1 });
+    expect(await removal).toBe(2);
+    expect(await paths(integrationId)).toEqual([]);
+    expect(await dataSource.query('SELECT count(*)::int AS n FROM discovery.api_tags WHERE resource_id = $1', [t.id])).toEqual([{ n: 0 }]);
+    expect(await repo.inventoried()).not.toContain(integrationId);
+  });
+
+  it('tags only an existing resource; an empty set removes the API tags', async () => {
+    const integrationId = randomUUID();
+    const t = row(integrationId, 'table', { database: 'app', schema: 's', name: 't' });
+    await refresh(integrationId, [t]);
+    expect(await repo.putApiTags(randomUUID(), { a: 'b' })).toBe(false);
+    expect(await repo.putApiTags(t.id, { a: 'b' })).toBe(true);
+    expect((await repo.findById(t.id))!.apiTags).toEqual({ a: 'b' });
+    expect(await repo.putApiTags(t.id, {})).toBe(true);
+    expect((await repo.findById(t.id))!.apiTags).toEqual({});
+  });
+});

@@ -1,0 +1,84 @@
+import { Injectable } from '@nestjs/common';
+import { ErrorCode, permissionsOf } from '@latchkey/contracts';
+import type { ReceivedOf, Contracts, Resource } from '@latchkey/contracts';
+import { AppException } from '@latchkey/messaging';
+import { ResourcesRepository, StoredResource } from './resources.repository';
+
+type ResourceQuery = ReceivedOf<typeof Contracts.discoveryResourcesList>;
+
+/** The inventory as the API shows it: effective tags, permissions from the type, paged by path. */
+@Injectable()
+export class ResourcesService {
+  constructor(private readonly resources: ResourcesRepository) {}
+
+  async list(query: ResourceQuery): Promise<{ items: Resource[]; nextPageToken?: string }> {
+    const after = query.pageToken === undefined ? undefined : decodePageToken(query.pageToken);
+    if (query.pageToken !== undefined && !after) throw AppException.validation([{ field: 'pageToken', rule: 'must be a token from a previous page' }]);
+    const [tagKey, tagValue] = splitTag(query.tag);
+    const rows = await this.resources.page({
+      integrationId: query.integrationId,
+      type: query.type,
+      q: query.q || undefined,
+      tagKey,
+      tagValue,
+      after,
+      limit: query.pageSize + 1,
+    });
+    const items = rows.slice(0, query.pageSize);
+    const last = items.at(-1);
+    return rows.length > query.pageSize && last ? { items: items.map(toView), nextPageToken: encodePageToken(last) } : { items: items.map(toView) };
+  }
+
+  async get(id: string): Promise<Resource> {
+    const stored = await this.resources.findById(id);
+    if (!stored) throw notFound(id);
+    return toView(stored);
+  }
+
+  /** Replaces the API tags; they win over comment tags and survive refreshes. */
+  async putTags(id: string, tags: Record<string, string>): Promise<Resource> {
+    if (!(await this.resources.putApiTags(id, tags))) throw notFound(id);
+    return this.get(id);
+  }
+}
+
+const notFound = (id: string) => new AppException(ErrorCode.NotFound, `No resource with id ${id}.`);
+
+/** `key` or `key=value` (split at the first `=`). */
+function splitTag(tag: string | undefined): [string | undefined, string | undefined] {
+  if (!tag) return [undefined, undefined];
+  const at = tag.indexOf('=');
+  return at < 0 ? [tag, undefined] : [tag.slice(0, at), tag.slice(at + 1)];
+}
+
+const encodePageToken = (r: StoredResource) => Buffer.from(JSON.stringify({ path: r.path, id: r.id })).toString('base64url');
+
+function decodePageToken(token: string): { path: string; id: string } | undefined {
+  try {
+    const p = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { path?: unknown; id?: unknown };
+    if (typeof p.path === 'string' && typeof p.id === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(p.id)) return { path: p.path, id: p.id };
+  } catch {
+    // not base64url JSON: reported by the caller
+  }
+  return undefined;
+}
+
+function toView(r: StoredResource): Resource {
+  return {
+    id: r.id,
+    integrationId: r.integrationId,
+    type: r.type,
+    kind: r.kind,
+    path: r.path,
+    parts: { ...(r.database === null ? {} : { database: r.database }), ...(r.schema === null ? {} : { schema: r.schema }), name: r.name },
+    owner: r.owner,
+    comment: r.comment,
+    tags: { ...r.commentTags, ...r.apiTags },
+    apiTags: r.apiTags,
+    // Latchkey's own roles are shown, never handed out: membership in them would bypass access flows.
+    permissions: r.managed ? [] : [...permissionsOf(r.type)],
+    managed: r.managed,
+    discoveredAt: r.discoveredAt.toISOString(),
+    updatedAt: r.updatedAt.toISOString(),
+  };
+}
