@@ -21,7 +21,8 @@ beforeAll(async () => {
 beforeEach(async () => {
   await redis.flushAll();
   queue = new RefreshQueue(connection, info, 3_600_000);
-  inspect = new Queue(queue.name, { connection: connection.duplicate() });
+  // Connection options, not instances: BullMQ closes only the connections it made itself.
+  inspect = new Queue(queue.name, { connection: { host: '127.0.0.1', port: redis.port } });
 });
 
 afterEach(async () => {
@@ -57,7 +58,7 @@ describe('RefreshQueue', () => {
     const worker = new Worker(queue.name, async () => {
       running();
       await hold;
-    }, { connection: connection.duplicate() });
+    }, { connection: { host: '127.0.0.1', port: redis.port } });
     try {
       await started;
       expect(await queue.enqueue(integrationId)).toEqual({ jobId: followUp, queued: true });

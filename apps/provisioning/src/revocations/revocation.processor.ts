@@ -13,6 +13,8 @@ export const REVOCATION_CONCURRENCY = Symbol('REVOCATION_CONCURRENCY');
 @Injectable()
 export class RevocationProcessor implements OnApplicationBootstrap, OnApplicationShutdown {
   private worker?: Worker;
+  /** The worker's own connection (BullMQ blocks on it); BullMQ does not close connections it was given. */
+  private connection?: Redis;
 
   constructor(
     private readonly queue: RevocationQueue,
@@ -23,9 +25,10 @@ export class RevocationProcessor implements OnApplicationBootstrap, OnApplicatio
   ) {}
 
   onApplicationBootstrap() {
+    this.connection = this.redis.duplicate();
     this.worker = createWorker<'revoke-grant'>(
       this.queue.name,
-      this.redis.duplicate(),
+      this.connection,
       {
         'revoke-grant': async ({ grantId }, job) => {
           const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
@@ -40,5 +43,6 @@ export class RevocationProcessor implements OnApplicationBootstrap, OnApplicatio
 
   async onApplicationShutdown() {
     await this.worker?.close();
+    this.connection?.disconnect();
   }
 }

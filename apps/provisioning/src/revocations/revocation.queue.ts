@@ -21,7 +21,7 @@ export class RevocationQueue implements OnApplicationShutdown {
   private readonly queue: TypedQueue<'revoke-grant'>;
 
   constructor(
-    @Inject(REDIS) redis: Redis,
+    @Inject(REDIS) private readonly redis: Redis,
     @Inject(SERVICE_INFO) info: ServiceInfo,
     @Inject(REVOCATION_RETRY) retry: RevocationRetry,
   ) {
@@ -67,5 +67,7 @@ export class RevocationQueue implements OnApplicationShutdown {
 
   async onApplicationShutdown() {
     await this.queue.close();
+    // The module's shared connection: this queue is its last user.
+    this.redis.disconnect();
   }
 }
