@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { DiscoveryEnv } from '@latchkey/config';
 import { PersistenceModule } from '@latchkey/persistence';
 import { createRedis } from '@latchkey/queues';
-import { loadMasterKey, MasterKey } from '@latchkey/secrets';
+import { loadOptionalMasterKey, MasterKey } from '@latchkey/secrets';
 import { CreateDiscovery1764000000300 } from './migrations/1764000000300-CreateDiscovery';
 import { RefreshProcessor } from './refresh/refresh.processor';
 import { REDIS, REFRESH_INTERVAL_MS, RefreshQueue } from './refresh/refresh.queue';
@@ -22,8 +22,7 @@ export class DiscoveryModule implements OnApplicationShutdown {
 
   static forRoot(env: DiscoveryEnv): DynamicModule {
     // The master key is only needed to open builtin secrets; env and file secrets work without it.
-    const keyEnv = { LATCHKEY_MASTER_KEY: env.LATCHKEY_MASTER_KEY, LATCHKEY_MASTER_KEY_FILE: env.LATCHKEY_MASTER_KEY_FILE };
-    const masterKey = keyEnv.LATCHKEY_MASTER_KEY || keyEnv.LATCHKEY_MASTER_KEY_FILE ? loadMasterKey(keyEnv) : undefined;
+    const masterKey = loadOptionalMasterKey(env);
     return {
       module: DiscoveryModule,
       imports: [

@@ -19,7 +19,7 @@ export const CATALOG_SCHEMA = 'catalog';
 export class CatalogModule {
   static forRoot(env: CatalogEnv): DynamicModule {
     // Fails start-up with a clear message when no master key is configured.
-    const masterKey = loadMasterKey({ LATCHKEY_MASTER_KEY: env.LATCHKEY_MASTER_KEY, LATCHKEY_MASTER_KEY_FILE: env.LATCHKEY_MASTER_KEY_FILE });
+    const masterKey = loadMasterKey(env);
     return {
       module: CatalogModule,
       imports: [

@@ -2,7 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { ProvisioningEnv } from '@latchkey/config';
 import { PersistenceModule } from '@latchkey/persistence';
 import { createRedis } from '@latchkey/queues';
-import { loadMasterKey, MasterKey } from '@latchkey/secrets';
+import { loadOptionalMasterKey, MasterKey } from '@latchkey/secrets';
 import { DriftService } from './drift/drift.service';
 import { GrantEntity, PersonalRoleEntity } from './grants/grant.entity';
 import { GrantsRepository } from './grants/grants.repository';
@@ -23,8 +23,7 @@ export const PROVISIONING_SCHEMA = 'provisioning';
 export class ProvisioningModule {
   static forRoot(env: ProvisioningEnv): DynamicModule {
     // The master key opens builtin secrets and protects generated passwords.
-    const keyEnv = { LATCHKEY_MASTER_KEY: env.LATCHKEY_MASTER_KEY, LATCHKEY_MASTER_KEY_FILE: env.LATCHKEY_MASTER_KEY_FILE };
-    const masterKey = keyEnv.LATCHKEY_MASTER_KEY || keyEnv.LATCHKEY_MASTER_KEY_FILE ? loadMasterKey(keyEnv) : undefined;
+    const masterKey = loadOptionalMasterKey(env);
     const redis = createRedis(env.REDIS_URL);
     return {
       module: ProvisioningModule,

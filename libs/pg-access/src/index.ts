@@ -40,3 +40,4 @@ export {
   type DiscoveryOutcome,
   type SkippedDatabase,
 } from './discovery/discover';
+export { TargetConfigError, targetConnectionParams } from './integration-target';

@@ -1,5 +1,5 @@
 export { type Credentials, decryptSecret, encryptSecret, reencryptSecret } from './envelope';
-export { MASTER_KEY_ENV, MASTER_KEY_FILE_ENV, MasterKey, generateMasterKey, loadMasterKey } from './master-key';
+export { MASTER_KEY_ENV, MASTER_KEY_FILE_ENV, MasterKey, generateMasterKey, loadMasterKey, loadOptionalMasterKey, type MasterKeySettings } from './master-key';
 export { REDACTED, REDACTED_KEYS, isRedactedKey, redact } from './redact';
 export { type ResolveSecretContext, resolveSecret, toSecretRef, toSecretView } from './secret-resolver';
 export { MasterKeyError, SecretDecryptionError, SecretResolutionError, SecretsError, SecretsErrorCode } from './secrets.exception';

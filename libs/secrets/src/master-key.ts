@@ -85,7 +85,21 @@ export function generateMasterKey(): string {
  * Reads the keyring from LATCHKEY_MASTER_KEY or LATCHKEY_MASTER_KEY_FILE (both may be set only
  * if they agree). Throws MasterKeyError with what to set; messages never contain key material.
  */
-export function loadMasterKey(env: Record<string, string | undefined>): MasterKey {
+/**
+ * The master key when one is configured, else undefined: connectors need it only to open builtin
+ * secrets and protect generated passwords. A key that is set but wrong still fails start-up.
+ */
+export function loadOptionalMasterKey(env: MasterKeySettings): MasterKey | undefined {
+  return nonEmpty(env[MASTER_KEY_ENV]) === undefined && nonEmpty(env[MASTER_KEY_FILE_ENV]) === undefined ? undefined : loadMasterKey(env);
+}
+
+/** The two settings a master key is read from (any environment object that has them). */
+export interface MasterKeySettings {
+  LATCHKEY_MASTER_KEY?: string;
+  LATCHKEY_MASTER_KEY_FILE?: string;
+}
+
+export function loadMasterKey(env: MasterKeySettings): MasterKey {
   const inline = nonEmpty(env[MASTER_KEY_ENV]);
   const path = nonEmpty(env[MASTER_KEY_FILE_ENV]);
   if (inline === undefined && path === undefined) {

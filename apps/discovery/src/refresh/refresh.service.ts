@@ -2,12 +2,11 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import { z } from 'zod';
 import { Contracts, ErrorCode, EventContract, ResponseOf } from '@latchkey/contracts';
 import type { RefreshCounts } from '@latchkey/contracts';
-import { PostgresConfig } from '@latchkey/config';
 import { AppException, LOGGER, MessageBus, SERVICE_INFO } from '@latchkey/messaging';
 import type { AppLogger, ServiceInfo } from '@latchkey/messaging';
-import { discoverInstance, DiscoveryReadError, parseCommentTags, TargetConnectionError } from '@latchkey/pg-access';
+import { discoverInstance, DiscoveryReadError, parseCommentTags, TargetConfigError, TargetConnectionError, targetConnectionParams } from '@latchkey/pg-access';
 import type { DiscoveredObject, TargetConnectionParams } from '@latchkey/pg-access';
-import { MasterKey, resolveSecret, SecretsError } from '@latchkey/secrets';
+import { MasterKey } from '@latchkey/secrets';
 import { resourceId, resourcePath } from '../resources/resource-id';
 import { kindsOf, TYPE_OF_KIND } from '../resources/resource-kinds';
 import { ResourceRow, ResourcesRepository } from '../resources/resources.repository';
@@ -22,9 +21,6 @@ export type RefreshResult =
   | { status: 'elsewhere'; connectorId: string };
 
 type Target = ResponseOf<typeof Contracts.catalogIntegrationsTarget>;
-
-/** The instance could not be read for a reason an administrator fixes: not retried, reported. */
-class RefreshFailure extends Error {}
 
 /**
  * One refresh of one integration: read the instance's catalog through this connector and turn it
@@ -97,17 +93,8 @@ export class RefreshService {
     }
   }
 
-  /** Resolved on every refresh and never cached: env and file secrets may change under us. */
   private async connectionParams({ target }: Target): Promise<TargetConnectionParams> {
-    const config = PostgresConfig.safeParse(target.config);
-    if (target.type !== 'postgresql' || !config.success) throw new RefreshFailure(`this connector cannot read a ${target.type} integration with this config`);
-    try {
-      const credentials = await resolveSecret(target.secret, { masterKey: this.masterKey, env: process.env });
-      return { ...config.data, username: credentials.username, password: credentials.password, applicationName: 'latchkey-discovery' };
-    } catch (err) {
-      if (err instanceof SecretsError) throw new RefreshFailure(`secret: ${err.message}`);
-      throw err;
-    }
+    return (await targetConnectionParams(target, { masterKey: this.masterKey, env: process.env, applicationName: 'latchkey-discovery' })).params;
   }
 
   private async announce<P extends z.ZodType>(contract: EventContract<P>, payload: z.input<P>): Promise<void> {
@@ -117,7 +104,7 @@ export class RefreshService {
 
 /** Why the instance could not be read, or undefined for failures of our own (retried by the queue). */
 function failureReason(err: unknown): string | undefined {
-  if (err instanceof RefreshFailure || err instanceof TargetConnectionError || err instanceof DiscoveryReadError) return err.message;
+  if (err instanceof TargetConfigError || err instanceof TargetConnectionError || err instanceof DiscoveryReadError) return err.message;
   return undefined;
 }
 

@@ -1,10 +1,10 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { Contracts, ErrorCode, ResponseOf } from '@latchkey/contracts';
-import { PostgresConfig } from '@latchkey/config';
 import { AppException, MessageBus, SERVICE_INFO } from '@latchkey/messaging';
 import type { ServiceInfo } from '@latchkey/messaging';
-import type { TargetConnectionParams } from '@latchkey/pg-access';
-import { MasterKey, resolveSecret } from '@latchkey/secrets';
+import type { PostgresConfig } from '@latchkey/config';
+import { targetConnectionParams, type TargetConnectionParams } from '@latchkey/pg-access';
+import { MasterKey } from '@latchkey/secrets';
 
 export interface ResolvedTarget {
   params: TargetConnectionParams;
@@ -30,12 +30,7 @@ export class TargetResolver {
     if (connectorId !== this.info.connectorId) {
       throw new AppException(ErrorCode.Conflict, `Integration ${integrationId} is served by connector "${connectorId}", not "${this.info.connectorId}".`);
     }
-    const config = PostgresConfig.parse(target.config);
-    const credentials = await resolveSecret(target.secret, { masterKey: this.masterKey, env: process.env });
-    return {
-      config,
-      params: { ...config, username: credentials.username, password: credentials.password, applicationName: 'latchkey-provisioning' },
-    };
+    return targetConnectionParams(target, { masterKey: this.masterKey, env: process.env, applicationName: 'latchkey-provisioning' });
   }
 
   /** The catalog's connector for an integration (validated per request; cached briefly). */

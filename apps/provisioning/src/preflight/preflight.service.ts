@@ -1,10 +1,9 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { IntegrationTarget, PreflightReport } from '@latchkey/contracts';
-import { PostgresConfig } from '@latchkey/config';
 import { LOGGER, SERVICE_INFO } from '@latchkey/messaging';
 import type { AppLogger, ServiceInfo } from '@latchkey/messaging';
-import { runPreflight } from '@latchkey/pg-access';
-import { MasterKey, resolveSecret, SecretsError } from '@latchkey/secrets';
+import { runPreflight, TargetConfigError, targetConnectionParams } from '@latchkey/pg-access';
+import { MasterKey } from '@latchkey/secrets';
 
 /** Tests an integration from this connector: resolve its secret here, connect, report capabilities. */
 @Injectable()
@@ -26,22 +25,13 @@ export class PreflightService {
   }
 
   private async test(target: IntegrationTarget): Promise<PreflightReport> {
-    const config = PostgresConfig.safeParse(target.config);
-    if (target.type !== 'postgresql' || !config.success) {
-      return this.failed(`this connector cannot test a ${target.type} integration with this config`);
-    }
-    let credentials;
     try {
-      // Resolved on every test and never cached: env and file secrets may change under us.
-      credentials = await resolveSecret(target.secret, { masterKey: this.masterKey, env: process.env });
+      const { params } = await targetConnectionParams(target, { masterKey: this.masterKey, env: process.env, applicationName: 'latchkey-preflight' });
+      return await runPreflight(params, { connectorId: this.info.connectorId! });
     } catch (err) {
-      if (err instanceof SecretsError) return this.failed(`secret: ${err.message}`);
+      if (err instanceof TargetConfigError) return this.failed(err.message);
       throw err;
     }
-    return runPreflight(
-      { ...config.data, username: credentials.username, password: credentials.password, applicationName: 'latchkey-preflight' },
-      { connectorId: this.info.connectorId! },
-    );
   }
 
   private failed(detail: string): PreflightReport {
