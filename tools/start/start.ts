@@ -1,5 +1,6 @@
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
+import { AccessEnv } from '@latchkey/config';
 import { ServiceName } from '@latchkey/contracts';
 import { Stack } from '@latchkey/testing';
 import { createDemo } from './demo';
@@ -7,6 +8,7 @@ import { createDemo } from './demo';
 const root = resolve(__dirname, '../../..');
 const demo = process.argv.includes('--demo');
 const token = process.env.LATCHKEY_ADMIN_TOKEN;
+const adminEmail = AccessEnv.shape.LATCHKEY_ADMIN_EMAIL.parse(process.env.LATCHKEY_ADMIN_EMAIL);
 const databaseUrl = process.env.LATCHKEY_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/latchkey';
 const width = Math.max(...ServiceName.options.map((s) => s.length));
 
@@ -62,6 +64,7 @@ async function main() {
   process.stdout.write(
     `\nLatchkey is running.\n` +
       `  API:         ${stack.url}/api/v1   (OpenAPI: ${stack.url}/api/docs, health: ${stack.url}/health)\n` +
+      `  admin:       ${adminEmail} (LATCHKEY_ADMIN_EMAIL)\n` +
       `  admin token: ${token}\n` +
       demoLine +
       `  try:         curl -s -H "Authorization: Bearer ${token}" ${stack.url}/api/v1/catalog\n` +

@@ -1,5 +1,5 @@
 import { ConfigError, loadConfig } from './load-config';
-import { CatalogEnv, ConnectorServiceEnv, GatewayEnv } from './env';
+import { AccessEnv, CatalogEnv, ConnectorServiceEnv, GatewayEnv } from './env';
 import { compareVersions } from './semver';
 
 describe('loadConfig', () => {
@@ -12,7 +12,7 @@ describe('loadConfig', () => {
 
   it('lists every bad variable in one error, treating empty as unset', () => {
     try {
-      loadConfig('api-gateway', GatewayEnv, { PORT: '0', NATS_URL: 'http://x', LATCHKEY_ADMIN_TOKEN: 'short', LOG_LEVEL: '' });
+      loadConfig('access', AccessEnv.extend(GatewayEnv.shape), { PORT: '0', NATS_URL: 'http://x', LATCHKEY_ADMIN_TOKEN: 'short', LOG_LEVEL: '' });
       throw new Error('expected a ConfigError');
     } catch (err) {
       expect(err).toBeInstanceOf(ConfigError);

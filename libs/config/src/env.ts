@@ -46,8 +46,9 @@ export const ConnectorEnv = z.object({
 export const GatewayEnv = CommonEnv.extend(DatabaseEnv.shape).extend({
   PORT: z.coerce.number().int().min(1, 'must be a port (1-65535)').max(65535, 'must be a port (1-65535)').default(8080),
   HOST: z.string().default('0.0.0.0'),
-  LATCHKEY_ADMIN_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
   HEALTH_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(1500),
+  /** How long the access service's answer about a token is reused (0: ask on every request); a revocation elsewhere shows within this delay. */
+  AUTH_CACHE_SECONDS: z.coerce.number().int('must be a whole number').min(0, 'must be at least 0').max(300, 'must be at most 300').default(5),
 });
 export type GatewayEnv = z.output<typeof GatewayEnv>;
 
@@ -83,8 +84,27 @@ export const DiscoveryEnv = ConnectorServiceEnv.extend(DatabaseEnv.shape).extend
 });
 export type DiscoveryEnv = z.output<typeof DiscoveryEnv>;
 
-export const AccessEnv = CommonEnv.extend(DatabaseEnv.shape);
+/** Access: identities, flows, requests and the audit log (control database); durable grant jobs (Redis). */
+export const AccessEnv = CommonEnv.extend(DatabaseEnv.shape).extend(RedisEnv.shape).extend(MasterKeyEnv.shape).extend({
+  /** Becomes the bootstrap admin's API token; without it the first start generates one and prints it once. */
+  LATCHKEY_ADMIN_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
+  LATCHKEY_ADMIN_EMAIL: z.string().email('must be an email address').default('admin@latchkey.local'),
+  /** How often approved-but-not-granted and ending requests are re-derived from the control database. */
+  ACCESS_SWEEP_INTERVAL_SECONDS: seconds(15, 3600),
+});
 export type AccessEnv = z.output<typeof AccessEnv>;
+
+/** Rotation: a connector service that rotates connector credentials on per-integration schedules (Redis). */
+export const RotationEnv = ConnectorServiceEnv.extend(RedisEnv.shape).extend({
+  /** Seconds in one day of `credentialRotationDays`. Tests shorten it to see a schedule fire; leave it alone otherwise. */
+  ROTATION_DAY_SECONDS: seconds(86_400, 86_400),
+  /**
+   * Test hook, never for production: the process kills itself (SIGKILL) at this step of a rotation,
+   * so tests can prove that the next run repairs an interrupted one.
+   */
+  ROTATION_FAULT: z.preprocess((v) => (v === '' ? undefined : v), z.enum(['after-stage', 'after-set', 'after-verify']).optional()),
+});
+export type RotationEnv = z.output<typeof RotationEnv>;
 
 /** Every variable with its default, for README and `npm start` to print. */
 export const ENVIRONMENT_SCHEMAS = {
@@ -92,6 +112,6 @@ export const ENVIRONMENT_SCHEMAS = {
   'integration-catalog': CatalogEnv,
   discovery: DiscoveryEnv,
   provisioning: ProvisioningEnv,
-  rotation: ConnectorServiceEnv,
+  rotation: RotationEnv,
   access: AccessEnv,
 } as const;

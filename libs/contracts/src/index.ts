@@ -1,3 +1,5 @@
+export * from './access';
+export * from './audit';
 export * from './catalog';
 export * from './connectors';
 export * from './contract';
@@ -5,8 +7,10 @@ export * from './discovery';
 export * from './enums';
 export * from './errors';
 export * from './health';
+export * from './identities';
 export * from './integrations';
 export * from './preflight';
 export * from './provisioning';
+export * from './rotation';
 export * from './secrets';
 export * from './subjects';

@@ -8,6 +8,10 @@ import { Resource, ResourceQuery, RefreshCounts, Tags } from './discovery';
 import { IntegrationStatus, ResourceType } from './enums';
 import { Integration, IntegrationInput, IntegrationTarget, IntegrationUpdateInput, listOf, Page } from './integrations';
 import { PreflightReport } from './preflight';
+import { AccessContracts } from './access';
+import { Actor, AuditContracts, SYSTEM_ACTOR } from './audit';
+import { IdentityContracts } from './identities';
+import { RotationContracts } from './rotation';
 import { DriftReport, Grant, GrantEvent, GrantRequest, GrantStatus, GrantWithCredentials } from './provisioning';
 
 const Empty = z.object({}).strict();
@@ -18,11 +22,11 @@ const IsoDateTime = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 d
 /** Every NATS subject of Latchkey. Do not rename a published subject; add a new one instead. */
 export const Contracts = {
   catalogTypesList: defineRequest('catalog.types.list', Empty, z.object({ items: z.array(IntegrationTypeDescription) })),
-  catalogIntegrationsCreate: defineRequest('catalog.integrations.create', z.object({ input: IntegrationInput }), Integration),
+  catalogIntegrationsCreate: defineRequest('catalog.integrations.create', z.object({ input: IntegrationInput, actor: Actor.default(SYSTEM_ACTOR) }), Integration),
   catalogIntegrationsList: defineRequest('catalog.integrations.list', z.object(Page), listOf(Integration)),
   catalogIntegrationsGet: defineRequest('catalog.integrations.get', ById, Integration),
-  catalogIntegrationsUpdate: defineRequest('catalog.integrations.update', ById.extend({ input: IntegrationUpdateInput }), Integration),
-  catalogIntegrationsDelete: defineRequest('catalog.integrations.delete', ById, ById),
+  catalogIntegrationsUpdate: defineRequest('catalog.integrations.update', ById.extend({ input: IntegrationUpdateInput, actor: Actor.default(SYSTEM_ACTOR) }), Integration),
+  catalogIntegrationsDelete: defineRequest('catalog.integrations.delete', ById.extend({ actor: Actor.default(SYSTEM_ACTOR) }), ById),
   catalogIntegrationsTest: defineRequest('catalog.integrations.test', ById, z.object({ integration: Integration, report: PreflightReport })),
   catalogConnectorsList: defineRequest('catalog.connectors.list', Empty, listOf(Connector)),
   /** What a connector needs to reach an integration's database (secret still encrypted or a reference). */
@@ -72,6 +76,12 @@ export const Contracts = {
   discoveryRefreshFailed: defineEvent('discovery.refresh.failed', ByIntegration.extend({ reason: z.string() })),
   /** A refresh finished: what it added, updated and removed. */
   discoveryResourcesChanged: defineEvent('discovery.resources.changed', ByIntegration.extend(RefreshCounts.shape).extend({ ms: z.number() })),
+
+  // Each domain below declares its subjects in its own file of this library.
+  ...IdentityContracts,
+  ...AuditContracts,
+  ...AccessContracts,
+  ...RotationContracts,
 } as const;
 
 const healthPrefix: Record<ServiceName, string> = {

@@ -8,6 +8,9 @@ import IORedis, { Redis } from 'ioredis';
 export const QueueName = {
   Revocations: 'revocations',
   Discovery: 'discovery',
+  /** The access service's grants of approved requests (not per connector: it reaches provisioning over NATS). */
+  AccessGrants: 'access-grants',
+  Rotation: 'rotation',
 } as const;
 export type QueueName = (typeof QueueName)[keyof typeof QueueName];
 
@@ -15,6 +18,9 @@ export type QueueName = (typeof QueueName)[keyof typeof QueueName];
 export interface JobMap {
   'revoke-grant': { grantId: string };
   'refresh-integration': { integrationId: string };
+  /** Make (or, for a request revoked meanwhile, take back) the grant of an approved access request. */
+  'grant-request': { requestId: string };
+  'rotate-integration': { integrationId: string };
 }
 export type JobName = keyof JobMap;
 

@@ -1,4 +1,5 @@
 export { freePort } from './free-port';
+export { createUser, type TestUserInput } from './identities';
 export * from './nats-server';
 export { DEFAULT_PG_BIN_DIR, startPgCluster, type PgCluster, type PgClusterOptions, type PgHbaMode } from './pg-cluster';
 export { PG_VERSIONS, type PgVersion } from './pg-versions';

@@ -95,15 +95,22 @@ export class Stack {
     return Object.fromEntries(names.map((n, i) => [n, codes[i]]));
   }
 
-  /** Waits until `GET /health` answers 200 (every service answers on NATS). */
+  /**
+   * Waits until `GET /health` says that every service of this stack answers on NATS (all of them:
+   * a 200; a subset: each of its services `ok` in the 503 that names the others).
+   */
   async waitHealthy(timeoutMs = 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
+    const expected = this.options.services ?? ALL_SERVICES;
     let last = 'no answer';
     while (Date.now() < deadline) {
       try {
         const res = await fetch(`${this.url}/health`);
+        const text = await res.text();
         if (res.ok) return;
-        last = `${res.status} ${await res.text()}`;
+        const report = JSON.parse(text) as { services?: Record<string, { status: string }> };
+        if (expected.every((s) => report.services?.[s]?.status === 'ok')) return;
+        last = `${res.status} ${text}`;
       } catch (err) {
         last = (err as Error).message;
       }

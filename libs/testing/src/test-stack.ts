@@ -45,6 +45,8 @@ export interface TestStack {
 /**
  * The whole stack for one e2e suite: its services as real processes from dist/, a private NATS,
  * its own control database on the shared PostgreSQL, fresh keys. Run `npm run build` first.
+ * The gateway always runs with `access`, which authenticates every API call; `adminToken` is the
+ * bootstrap admin's token (LATCHKEY_ADMIN_TOKEN).
  */
 export async function startTestStack(options: { services?: readonly ServiceName[]; env?: Record<string, string> } = {}): Promise<TestStack> {
   if (!existsSync(resolve(REPO_ROOT, 'dist/apps/api-gateway/src/main.js'))) {
@@ -69,7 +71,8 @@ export async function startTestStack(options: { services?: readonly ServiceName[
     CONNECTOR_OFFLINE_AFTER_SECONDS: '4',
     ...options.env,
   };
-  const stack = new Stack({ root: REPO_ROOT, env, services: options.services });
+  const services = withAuthentication(options.services ?? ALL_SERVICES);
+  const stack = new Stack({ root: REPO_ROOT, env, services });
   const responses: string[] = [];
   const control = new Client({ connectionString: databaseUrl });
   let controlConnected = false;
@@ -88,7 +91,7 @@ export async function startTestStack(options: { services?: readonly ServiceName[
   try {
     await stack.start();
     await stack.waitHealthy(60_000);
-    if ((options.services ?? ALL_SERVICES).includes('provisioning')) await stack.waitForConnector(adminToken, 'local');
+    if (services.includes('provisioning')) await stack.waitForConnector(adminToken, 'local');
     await control.connect();
     controlConnected = true;
   } catch (err) {
@@ -128,6 +131,11 @@ export async function startTestStack(options: { services?: readonly ServiceName[
     },
     dispose,
   };
+}
+
+/** The gateway cannot authenticate anyone without the access service. */
+function withAuthentication(services: readonly ServiceName[]): readonly ServiceName[] {
+  return services.includes('api-gateway') && !services.includes('access') ? [...services, 'access'] : services;
 }
 
 export function withDatabase(url: string, database: string): string {

@@ -1,28 +1,26 @@
 import { CanActivate, ExecutionContext, Injectable, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request } from 'express';
 import { ErrorCode } from '@latchkey/contracts';
 import { AppException } from '@latchkey/messaging';
-import { Role } from './api-token.entity';
-import { ApiTokensRepository } from './api-tokens.repository';
+import { Authenticator } from './authenticator';
+import type { AuthenticatedRequest } from './caller';
 
 export const ACCESS_KEY = 'latchkey:access';
 export type Access = 'public' | 'authenticated' | 'admin';
 /** Who may call a route; routes without it are refused, so none is open by accident. */
 export const Access = (access: Access) => SetMetadata(ACCESS_KEY, access);
 
-export interface Caller {
-  tokenId: string;
-  role: Role;
-  userId: string | null;
-}
-export type AuthenticatedRequest = Request & { caller?: Caller };
-
+/**
+ * Every HTTP route: 'public' ones pass; the others need a bearer token the access service knows
+ * (401 otherwise), and 'admin' ones a caller with the admin role (403 otherwise). The caller is
+ * set on the request for `@CurrentCaller()`. Finer rules (own tokens, approvers) are the owning
+ * service's.
+ */
 @Injectable()
 export class AuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
-    private readonly tokens: ApiTokensRepository,
+    private readonly authenticator: Authenticator,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -34,12 +32,10 @@ export class AuthGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
     if (!match) throw new AppException(ErrorCode.Unauthenticated, 'Send an API token as "Authorization: Bearer <token>".');
-    const token = await this.tokens.findUsable(match[1]);
-    if (!token) throw new AppException(ErrorCode.Unauthenticated, 'The API token is unknown, expired or revoked.');
-    request.caller = { tokenId: token.id, role: token.role, userId: token.userId };
-    if (access === 'admin' && token.role !== 'admin') {
-      throw new AppException(ErrorCode.Forbidden, 'This route is for administrators.');
-    }
+    const caller = await this.authenticator.authenticate(match[1]);
+    if (!caller) throw new AppException(ErrorCode.Unauthenticated, 'The API token is unknown, expired or revoked.');
+    request.caller = caller;
+    if (access === 'admin' && caller.role !== 'admin') throw new AppException(ErrorCode.Forbidden, 'This route is for administrators.');
     return true;
   }
 }

@@ -3,8 +3,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { createHash } from 'node:crypto';
-import { SHARED_DATABASE_URL, startTestStack, TestStack } from '@latchkey/testing';
+import { createUser, SHARED_DATABASE_URL, startTestStack, TestStack } from '@latchkey/testing';
 
 jest.setTimeout(120_000);
 
@@ -77,9 +76,7 @@ describe('integrations through the gateway', () => {
   describe('auth', () => {
     let userToken: string;
     beforeAll(async () => {
-      userToken = `lk_${randomBytes(24).toString('base64url')}`;
-      const hash = createHash('sha256').update(userToken).digest('hex');
-      await t.control("INSERT INTO gateway.api_tokens (name, token_hash, role, user_id) VALUES ('e2e user', $1, 'user', 'u-1')", [hash]);
+      userToken = (await createUser(t)).token;
     });
 
     it('refuses a missing or unknown token with 401', async () => {
@@ -190,8 +187,9 @@ describe('integrations through the gateway', () => {
     it('carries the correlation id from the HTTP request into the catalog and connector logs', async () => {
       const tagged = () => new Set(t.stack.lines.filter((l) => l.line.includes(`"correlationId":"e2e-create-${suffix}"`)).map((l) => l.service));
       // Log lines reach the test through pipes, a moment after the answer.
-      for (let i = 0; i < 50 && tagged().size < 3; i += 1) await new Promise((r) => setTimeout(r, 100));
-      expect(tagged()).toEqual(new Set(['api-gateway', 'integration-catalog', 'provisioning']));
+      for (let i = 0; i < 50 && tagged().size < 4; i += 1) await new Promise((r) => setTimeout(r, 100));
+      // rotation plans the schedule of credentialRotationDays when it hears of the new integration
+      expect(tagged()).toEqual(new Set(['api-gateway', 'integration-catalog', 'provisioning', 'rotation']));
     });
 
     it('keeps names unique regardless of case', async () => {

@@ -4,6 +4,8 @@ import { Contracts, Page } from '@latchkey/contracts';
 import { validateIntegrationInput } from '@latchkey/config';
 import { AppException, MessageBus } from '@latchkey/messaging';
 import { Access } from '../auth/auth.guard';
+import { actorOf, CurrentCaller } from '../auth/caller';
+import type { AuthenticatedCaller } from '../auth/caller';
 import { IdParam, parseInput } from './validate';
 
 const ListQuery = z.object(Page).strict();
@@ -14,10 +16,10 @@ export class IntegrationsHttpController {
 
   @Post()
   @Access('admin')
-  create(@Body() body: unknown) {
+  create(@Body() body: unknown, @CurrentCaller() caller: AuthenticatedCaller) {
     const result = validateIntegrationInput(body, 'create');
     if (!result.ok) throw AppException.validation(result.issues);
-    return this.bus.request(Contracts.catalogIntegrationsCreate, { input: result.value });
+    return this.bus.request(Contracts.catalogIntegrationsCreate, { input: result.value, actor: actorOf(caller) });
   }
 
   @Get()
@@ -34,17 +36,17 @@ export class IntegrationsHttpController {
 
   @Put(':id')
   @Access('admin')
-  update(@Param('id') id: string, @Body() body: unknown) {
+  update(@Param('id') id: string, @Body() body: unknown, @CurrentCaller() caller: AuthenticatedCaller) {
     const checkedId = parseInput(IdParam, id, ['id']);
     const result = validateIntegrationInput(body, 'update');
     if (!result.ok) throw AppException.validation(result.issues);
-    return this.bus.request(Contracts.catalogIntegrationsUpdate, { id: checkedId, input: result.value });
+    return this.bus.request(Contracts.catalogIntegrationsUpdate, { id: checkedId, input: result.value, actor: actorOf(caller) });
   }
 
   @Delete(':id')
   @Access('admin')
-  delete(@Param('id') id: string) {
-    return this.bus.request(Contracts.catalogIntegrationsDelete, { id: parseInput(IdParam, id, ['id']) });
+  delete(@Param('id') id: string, @CurrentCaller() caller: AuthenticatedCaller) {
+    return this.bus.request(Contracts.catalogIntegrationsDelete, { id: parseInput(IdParam, id, ['id']), actor: actorOf(caller) });
   }
 
   @Post(':id/test')

@@ -1,15 +1,10 @@
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { RequestMethod } from '@nestjs/common';
 import { ACCESS_KEY } from '../auth/auth.guard';
-import { CatalogHttpController } from './catalog.http.controller';
-import { DocsHttpController } from './docs.http.controller';
-import { GrantsHttpController } from './grants.http.controller';
-import { HealthHttpController } from './health.http.controller';
-import { IntegrationsHttpController } from './integrations.http.controller';
-import { ResourcesHttpController } from './resources.http.controller';
+import { HTTP_CONTROLLERS } from './controllers';
 import { openApiDocument, ROUTES } from './openapi';
 
-const CONTROLLERS = [HealthHttpController, DocsHttpController, CatalogHttpController, IntegrationsHttpController, GrantsHttpController, ResourcesHttpController];
+const CONTROLLERS = HTTP_CONTROLLERS;
 
 /** The routes NestJS will serve, read from the controllers' own decorators. */
 function servedRoutes() {

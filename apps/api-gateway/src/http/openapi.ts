@@ -1,8 +1,14 @@
 import { z } from 'zod';
 import { Connector, DriftReport, ErrorEnvelope, Grant, GrantWithCredentials, Integration, IntegrationInput, IntegrationTypeDescription, IntegrationUpdateInput, listOf, PreflightReport, Resource } from '@latchkey/contracts';
 import { PostgresConfig } from '@latchkey/config';
+import { AuditEntry, AuditVerifyReport } from '@latchkey/contracts';
+import { AccessDetails, AccessFlow, AccessFlowInput, AccessRequest, AccessRequestInput } from '@latchkey/contracts';
+import { DecisionBody, ExtendRequestBody } from './access-requests.http.controller';
 import { TagsBody } from './resources.http.controller';
+import { Group, GroupInput, Token, TokenCreated, User, UserInput } from '@latchkey/contracts';
+import { TokenBody } from './tokens.http.controller';
 import { ExtendBody, GrantBody } from './grants.http.controller';
+import { RotationRunResult } from '@latchkey/contracts';
 
 type Method = 'get' | 'post' | 'put' | 'delete';
 interface Route {
@@ -28,6 +34,7 @@ export const ROUTES: Route[] = [
   { method: 'put', path: '/api/v1/integrations/{id}', summary: 'Replace an integration (omit secret to keep it); re-tested', access: 'admin', body: IntegrationUpdateInput.extend({ config: PostgresConfig }), response: Integration },
   { method: 'delete', path: '/api/v1/integrations/{id}', summary: 'Delete an integration', access: 'admin', response: z.object({ id: z.string() }) },
   { method: 'post', path: '/api/v1/integrations/{id}/test', summary: 'Connection test and preflight report through the connector', access: 'admin', response: z.object({ integration: Integration, report: PreflightReport }) },
+  { method: 'post', path: '/api/v1/integrations/{id}/rotate', summary: 'Rotate the connector user\'s password now (repairing an interrupted rotation first); a failure is answered in result and kept on the integration', access: 'admin', response: RotationRunResult },
   { method: 'post', path: '/api/v1/integrations/{id}/refresh', summary: 'Run discovery now on the integration\'s connector; 202 with the queued job', access: 'admin', response: z.object({ integrationId: z.string(), jobId: z.string(), queued: z.boolean() }), status: 202 },
   { method: 'get', path: '/api/v1/resources', summary: 'Discovered inventory, in path order; q: path fragment, tag: key or key=value', access: 'authenticated', response: listOf(Resource), query: ['integrationId', 'type', 'q', 'tag', 'pageSize', 'pageToken'] },
   { method: 'get', path: '/api/v1/resources/{id}', summary: 'One resource: path, owner, comment, tags, permissions', access: 'authenticated', response: Resource },
@@ -40,6 +47,34 @@ export const ROUTES: Route[] = [
   { method: 'post', path: '/api/v1/integrations/{id}/grants/{grantId}/reset-credentials', summary: 'A new password for an active grant', access: 'admin', response: GrantWithCredentials },
   { method: 'get', path: '/api/v1/integrations/{id}/drift', summary: 'Managed roles without grants, grants missing on the target', access: 'admin', response: DriftReport },
   { method: 'post', path: '/api/v1/integrations/{id}/drift/repair', summary: 'Disable orphan roles, restore missing grants', access: 'admin', response: DriftReport },
+  { method: 'get', path: '/api/v1/audit', summary: 'Audit log, newest first; format=csv (or Accept: text/csv) exports every match as CSV, up to 100,000 rows', access: 'admin', response: listOf(AuditEntry), query: ['action', 'actorId', 'targetType', 'targetId', 'from', 'to', 'format', 'pageSize', 'pageToken'] },
+  // Access flows (admin) and access requests (anyone authenticated; the access service checks who may do what).
+  { method: 'post', path: '/api/v1/access-flows', summary: 'Create an access flow; one that could never match is refused naming every broken rule', access: 'admin', body: AccessFlowInput, response: AccessFlow, status: 201 },
+  { method: 'get', path: '/api/v1/access-flows', summary: 'List access flows', access: 'admin', response: listOf(AccessFlow), query: ['integrationId', 'active', 'pageSize', 'pageToken'] },
+  { method: 'get', path: '/api/v1/access-flows/{id}', summary: 'One access flow', access: 'admin', response: AccessFlow },
+  { method: 'put', path: '/api/v1/access-flows/{id}', summary: 'Replace an access flow (requests already made keep their copy)', access: 'admin', body: AccessFlowInput, response: AccessFlow },
+  { method: 'delete', path: '/api/v1/access-flows/{id}', summary: 'Delete an access flow', access: 'admin', response: z.object({ id: z.string() }) },
+  { method: 'post', path: '/api/v1/access-requests', summary: 'Request (resource, permission) pairs; split into one request per matching flow and integration; 403 says why when no flow allows it; dryRun answers the same creating nothing (200)', access: 'authenticated', body: AccessRequestInput, response: z.object({ dryRun: z.boolean(), requests: z.array(AccessRequest) }), status: 201 },
+  { method: 'get', path: '/api/v1/access-requests', summary: 'Requests the caller made or may approve (admins: all), newest first', access: 'authenticated', response: listOf(AccessRequest), query: ['status', 'requesterId', 'integrationId', 'flowId', 'awaitingMyApproval', 'from', 'to', 'pageSize', 'pageToken'] },
+  { method: 'get', path: '/api/v1/access-requests/{id}', summary: 'One request: status, approvers, approvals, expiry', access: 'authenticated', response: AccessRequest },
+  { method: 'post', path: '/api/v1/access-requests/{id}/approve', summary: 'Approve (an approver of the request or an admin; never the requester)', access: 'authenticated', body: DecisionBody, response: AccessRequest },
+  { method: 'post', path: '/api/v1/access-requests/{id}/reject', summary: 'Reject (an approver of the request or an admin; never the requester)', access: 'authenticated', body: DecisionBody, response: AccessRequest },
+  { method: 'post', path: '/api/v1/access-requests/{id}/revoke', summary: 'Take access back now (the requester or an admin)', access: 'authenticated', body: DecisionBody, response: AccessRequest },
+  { method: 'post', path: '/api/v1/access-requests/{id}/extend', summary: "Move the expiry later, within the flow's limits (the requester or an admin)", access: 'authenticated', body: ExtendRequestBody, response: AccessRequest },
+  { method: 'get', path: '/api/v1/access-requests/{id}/access-details', summary: 'How to log in; the password on the first read only (the requester)', access: 'authenticated', response: AccessDetails },
+  { method: 'post', path: '/api/v1/access-requests/{id}/reset-credentials', summary: 'A new password for the granted login, shown in this answer only (the requester)', access: 'authenticated', response: AccessDetails },
+  { method: 'get', path: '/api/v1/audit/verify', summary: 'Check the audit hash chain; names the first edited or deleted entry', access: 'admin', response: AuditVerifyReport },
+  { method: 'post', path: '/api/v1/users', summary: 'Create a user; group names no group has yet create those groups', access: 'admin', body: UserInput, response: User, status: 201 },
+  { method: 'get', path: '/api/v1/users', summary: 'List users; group: a group name, q: a fragment of email or name', access: 'admin', response: listOf(User), query: ['group', 'q', 'pageSize', 'pageToken'] },
+  { method: 'get', path: '/api/v1/users/{id}', summary: 'One user', access: 'admin', response: User },
+  { method: 'put', path: '/api/v1/users/{id}', summary: 'Replace a user (omitted groups and attributes become empty); the last admin cannot be demoted', access: 'admin', body: UserInput, response: User },
+  { method: 'delete', path: '/api/v1/users/{id}', summary: 'Delete a user and revoke their tokens; their requests and audit entries stay', access: 'admin', response: z.object({ id: z.string() }) },
+  { method: 'get', path: '/api/v1/me', summary: 'The caller: email, groups, attributes, role', access: 'authenticated', response: User },
+  { method: 'post', path: '/api/v1/groups', summary: 'Create a group (names are unique regardless of case)', access: 'admin', body: GroupInput, response: Group, status: 201 },
+  { method: 'get', path: '/api/v1/groups', summary: 'List groups with their member counts', access: 'admin', response: listOf(Group), query: ['pageSize', 'pageToken'] },
+  { method: 'post', path: '/api/v1/tokens', summary: 'Create an API token (userId defaults to the caller; admins may name anyone); the token is in this answer only', access: 'authenticated', body: TokenBody, response: TokenCreated, status: 201 },
+  { method: 'get', path: '/api/v1/tokens', summary: 'API tokens: the caller\'s own (admins: everyone\'s, or userId\'s)', access: 'authenticated', response: listOf(Token), query: ['userId', 'pageSize', 'pageToken'] },
+  { method: 'post', path: '/api/v1/tokens/{id}/revoke', summary: 'Revoke an API token (your own; admins any)', access: 'authenticated', response: Token },
 ];
 
 const json = (schema: z.ZodType, io: 'input' | 'output') => z.toJSONSchema(schema, { io, unrepresentable: 'any' });

@@ -1,0 +1,17 @@
+import { Module } from '@nestjs/common';
+import { AccessFlowEntity } from './flow.entity';
+import { FlowsRepository } from './flows.repository';
+import { FlowsRpcController } from './flows.rpc.controller';
+import { FlowsService } from './flows.service';
+import { CreateAccessFlows1764000000420 } from './migrations/1764000000420-CreateAccessFlows';
+import { PeopleDirectorySql } from './people.directory';
+
+export const FLOW_ENTITIES = [AccessFlowEntity];
+export const FLOW_MIGRATIONS = [CreateAccessFlows1764000000420];
+
+@Module({
+  controllers: [FlowsRpcController],
+  providers: [FlowsRepository, FlowsService, PeopleDirectorySql],
+  exports: [FlowsRepository, PeopleDirectorySql],
+})
+export class FlowsModule {}

@@ -1,0 +1,67 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, EntityManager, QueryFailedError, Repository } from 'typeorm';
+import type { AccessFlow, ValidAccessFlow } from '@latchkey/contracts';
+import { decodePageToken, encodePageToken } from '@latchkey/persistence';
+import { AccessFlowEntity } from './flow.entity';
+
+export class DuplicateFlowNameError extends Error {}
+export class BadPageTokenError extends Error {}
+
+export function toFlow(e: AccessFlowEntity): AccessFlow {
+  return { id: e.id, name: e.name, active: e.active, ...e.definition, createdAt: e.createdAt.toISOString(), updatedAt: e.updatedAt.toISOString() };
+}
+
+@Injectable()
+export class FlowsRepository {
+  private readonly repo: Repository<AccessFlowEntity>;
+
+  constructor(private readonly dataSource: DataSource) {
+    this.repo = dataSource.getRepository(AccessFlowEntity);
+  }
+
+  findById(id: string, m: EntityManager = this.dataSource.manager): Promise<AccessFlowEntity | null> {
+    return m.getRepository(AccessFlowEntity).findOneBy({ id });
+  }
+
+  /** Active flows with a target on one of these integrations: the candidates for a request. */
+  async activeFor(integrationIds: string[]): Promise<AccessFlow[]> {
+    const rows = await this.repo.createQueryBuilder('f').where('f.active').andWhere('f.integration_ids && :ids::uuid[]', { ids: integrationIds }).getMany();
+    return rows.map(toFlow);
+  }
+
+  async save(m: EntityManager, id: string | null, flow: ValidAccessFlow): Promise<AccessFlowEntity> {
+    const { name, active, ...definition } = flow;
+    const fields = { name, active, definition, integrationIds: [...new Set(flow.targets.map((t) => t.integrationId))], updatedAt: new Date() };
+    try {
+      const repo = m.getRepository(AccessFlowEntity);
+      if (id === null) return await repo.save(repo.create({ ...fields, createdAt: fields.updatedAt }));
+      await repo.update({ id }, fields);
+      return (await repo.findOneBy({ id }))!;
+    } catch (err) {
+      if (err instanceof QueryFailedError && (err.driverError as { code?: string }).code === '23505') throw new DuplicateFlowNameError();
+      throw err;
+    }
+  }
+
+  async delete(m: EntityManager, id: string): Promise<boolean> {
+    return ((await m.getRepository(AccessFlowEntity).delete({ id })).affected ?? 0) > 0;
+  }
+
+  async page(filter: { integrationId?: string; active?: boolean; pageSize: number; pageToken?: string }): Promise<{ items: AccessFlow[]; nextPageToken?: string }> {
+    const qb = this.repo.createQueryBuilder('f').orderBy('f.created_at', 'ASC').addOrderBy('f.id', 'ASC').limit(filter.pageSize + 1);
+    if (filter.pageToken) {
+      const cursor = decodePageToken(filter.pageToken);
+      if (!cursor) throw new BadPageTokenError();
+      qb.andWhere('(f.created_at, f.id) > (:createdAt, :id)', cursor);
+    }
+    if (filter.integrationId) qb.andWhere(':integrationId = ANY(f.integration_ids)', { integrationId: filter.integrationId });
+    if (filter.active !== undefined) qb.andWhere('f.active = :active', { active: filter.active });
+    const rows = await qb.getMany();
+    const items = rows.slice(0, filter.pageSize);
+    const last = items.at(-1);
+    return {
+      items: items.map(toFlow),
+      ...(rows.length > filter.pageSize && last ? { nextPageToken: encodePageToken({ createdAt: last.createdAt.toISOString(), id: last.id }) } : {}),
+    };
+  }
+}

@@ -1,0 +1,39 @@
+import { Controller } from '@nestjs/common';
+import { Payload } from '@nestjs/microservices';
+import { Contracts, SYSTEM_ACTOR } from '@latchkey/contracts';
+import type { Caller, ReceivedOf } from '@latchkey/contracts';
+import { Rpc } from '@latchkey/messaging';
+import { FlowsService } from './flows.service';
+
+type Req<K extends keyof typeof Contracts> = ReceivedOf<(typeof Contracts)[K]>;
+const actorOf = (caller: Caller) => (caller ? { type: 'user' as const, id: caller.userId, email: caller.email } : SYSTEM_ACTOR);
+
+@Controller()
+export class FlowsRpcController {
+  constructor(private readonly flows: FlowsService) {}
+
+  @Rpc(Contracts.accessFlowsCreate)
+  create(@Payload() req: Req<'accessFlowsCreate'>) {
+    return this.flows.create(req.input, actorOf(req.caller));
+  }
+
+  @Rpc(Contracts.accessFlowsList)
+  list(@Payload() req: Req<'accessFlowsList'>) {
+    return this.flows.list(req);
+  }
+
+  @Rpc(Contracts.accessFlowsGet)
+  get(@Payload() req: Req<'accessFlowsGet'>) {
+    return this.flows.get(req.id);
+  }
+
+  @Rpc(Contracts.accessFlowsUpdate)
+  update(@Payload() req: Req<'accessFlowsUpdate'>) {
+    return this.flows.update(req.id, req.input, actorOf(req.caller));
+  }
+
+  @Rpc(Contracts.accessFlowsDelete)
+  delete(@Payload() req: Req<'accessFlowsDelete'>) {
+    return this.flows.delete(req.id, actorOf(req.caller));
+  }
+}

@@ -1,0 +1,41 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import type { Person, PeopleDirectory } from '../requests/approvers';
+
+/** Read-only questions about identities for flows and approvals (the access service's own tables). */
+@Injectable()
+export class PeopleDirectorySql implements PeopleDirectory {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /** `user`: by email; `group`: members of the groups; anything else: users whose attribute has one of the values. */
+  async withAttribute(attribute: string, values: string[]): Promise<Person[]> {
+    if (values.length === 0) return [];
+    const lowered = values.map((v) => v.toLowerCase());
+    if (attribute === 'user') {
+      return this.dataSource.query('SELECT id, email FROM access.users WHERE lower(email) = ANY($1::text[]) ORDER BY email', [lowered]);
+    }
+    if (attribute === 'group') {
+      return this.dataSource.query(
+        `SELECT DISTINCT u.id, u.email FROM access.users u
+           JOIN access.user_groups ug ON ug.user_id = u.id
+           JOIN access.groups g ON g.id = ug.group_id
+          WHERE lower(g.name) = ANY($1::text[]) ORDER BY u.email`,
+        [lowered],
+      );
+    }
+    return this.dataSource.query("SELECT id, email FROM access.users WHERE attributes->>$1 = ANY($2::text[]) ORDER BY email", [attribute, values]);
+  }
+
+  /** Which of these emails are no user's. */
+  async unknownEmails(emails: string[]): Promise<string[]> {
+    const found = new Set((await this.withAttribute('user', emails)).map((p) => p.email.toLowerCase()));
+    return emails.filter((e) => !found.has(e.toLowerCase()));
+  }
+
+  /** Which of these group names do not exist. */
+  async unknownGroups(names: string[]): Promise<string[]> {
+    const rows: Array<{ name: string }> = await this.dataSource.query('SELECT lower(name) AS name FROM access.groups WHERE lower(name) = ANY($1::text[])', [names.map((n) => n.toLowerCase())]);
+    const found = new Set(rows.map((r) => r.name));
+    return names.filter((n) => !found.has(n.toLowerCase()));
+  }
+}

@@ -1,0 +1,36 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { AccessEnv } from '@latchkey/config';
+import { ADMIN_BOOTSTRAP, AdminBootstrap } from './admin-bootstrap.service';
+import { IdentitiesRepository } from './identities.repository';
+import { IdentitiesRpcController } from './identities.rpc.controller';
+import { CreateIdentities1764000000400 } from './migrations/1764000000400-CreateIdentities';
+import { TokensRepository } from './tokens.repository';
+import { TokensService } from './tokens.service';
+import { UsersService } from './users.service';
+
+/** The identity tables are read and written with plain SQL (see the repositories): no entities. */
+export const IDENTITY_ENTITIES: Function[] = [];
+export const IDENTITY_MIGRATIONS = [CreateIdentities1764000000400];
+
+/**
+ * Users, groups and API tokens; the bootstrap admin. Exports UsersService and the repository for
+ * flows and requests (requestors, approvers).
+ */
+@Module({})
+export class IdentitiesModule {
+  static forRoot(env: AccessEnv): DynamicModule {
+    return {
+      module: IdentitiesModule,
+      controllers: [IdentitiesRpcController],
+      providers: [
+        { provide: ADMIN_BOOTSTRAP, useValue: { email: env.LATCHKEY_ADMIN_EMAIL, token: env.LATCHKEY_ADMIN_TOKEN } },
+        IdentitiesRepository,
+        TokensRepository,
+        UsersService,
+        TokensService,
+        AdminBootstrap,
+      ],
+      exports: [IdentitiesRepository, UsersService],
+    };
+  }
+}

@@ -1,0 +1,175 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, EntityManager, QueryFailedError } from 'typeorm';
+import type { PagePosition } from '@latchkey/persistence';
+import type { UserRole } from '@latchkey/contracts';
+
+export interface UserRow {
+  id: string;
+  email: string;
+  name: string;
+  attributes: Record<string, string>;
+  role: UserRole;
+  /** Group names, in name order. */
+  groups: string[];
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface GroupRow {
+  id: string;
+  name: string;
+  description: string | null;
+  members: number;
+  createdAt: Date;
+}
+
+export interface UserFields {
+  email: string;
+  name: string;
+  attributes: Record<string, string>;
+  role: UserRole;
+}
+
+/** A second user with the same email (any case), or a second group with the same name. */
+export class DuplicateError extends Error {}
+
+const isUniqueViolation = (err: unknown) => err instanceof QueryFailedError && (err.driverError as { code?: string }).code === '23505';
+
+// Plain SQL: a user's groups are aggregated in the same round trip.
+const USER_COLUMNS =
+  'SELECT u.id, u.email, u.name, u.attributes, u.role, u.created_at, u.updated_at, ' +
+  "COALESCE((SELECT array_agg(g.name ORDER BY g.name) FROM access.user_groups ug JOIN access.groups g ON g.id = ug.group_id WHERE ug.user_id = u.id), '{}') AS groups " +
+  'FROM access.users u ';
+const USER_BY_ID = USER_COLUMNS + 'WHERE u.id = $1';
+const USER_BY_ID_FOR_UPDATE = USER_COLUMNS + 'WHERE u.id = $1 FOR UPDATE OF u';
+const USER_BY_EMAIL = USER_COLUMNS + 'WHERE lower(u.email) = lower($1)';
+const USER_PAGE =
+  USER_COLUMNS +
+  'WHERE ($1::text IS NULL OR EXISTS (SELECT 1 FROM access.user_groups ug JOIN access.groups g ON g.id = ug.group_id WHERE ug.user_id = u.id AND lower(g.name) = lower($1))) ' +
+  "AND ($2::text IS NULL OR strpos(lower(u.email), lower($2)) > 0 OR strpos(lower(u.name), lower($2)) > 0) " +
+  'AND ($3::timestamptz IS NULL OR (u.created_at, u.id) > ($3::timestamptz, $4::uuid)) ' +
+  'ORDER BY u.created_at, u.id LIMIT $5';
+const GROUP_COLUMNS = 'SELECT g.id, g.name, g.description, g.created_at, (SELECT count(*) FROM access.user_groups ug WHERE ug.group_id = g.id)::int AS members FROM access.groups g ';
+const GROUP_PAGE = GROUP_COLUMNS + 'WHERE ($1::timestamptz IS NULL OR (g.created_at, g.id) > ($1::timestamptz, $2::uuid)) ORDER BY g.created_at, g.id LIMIT $3';
+const GROUP_BY_ID = GROUP_COLUMNS + 'WHERE g.id = $1';
+
+type Raw = Record<string, any>;
+
+const toUser = (r: Raw): UserRow => ({
+  id: r.id,
+  email: r.email,
+  name: r.name,
+  attributes: r.attributes,
+  role: r.role,
+  groups: r.groups,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+const toGroup = (r: Raw): GroupRow => ({ id: r.id, name: r.name, description: r.description, members: r.members, createdAt: r.created_at });
+
+/** Users, groups and memberships in the `access` schema. Methods take the transaction they run in. */
+@Injectable()
+export class IdentitiesRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  transaction<T>(work: (m: EntityManager) => Promise<T>): Promise<T> {
+    return this.dataSource.transaction(work);
+  }
+
+  async findUser(id: string, m: EntityManager = this.dataSource.manager): Promise<UserRow | null> {
+    const rows: Raw[] = await m.query(USER_BY_ID, [id]);
+    return rows[0] ? toUser(rows[0]) : null;
+  }
+
+  /** The user, locked until the transaction ends: concurrent changes to one user queue up. */
+  async lockUser(m: EntityManager, id: string): Promise<UserRow | null> {
+    const rows: Raw[] = await m.query(USER_BY_ID_FOR_UPDATE, [id]);
+    return rows[0] ? toUser(rows[0]) : null;
+  }
+
+  async findUserByEmail(email: string, m: EntityManager = this.dataSource.manager): Promise<UserRow | null> {
+    const rows: Raw[] = await m.query(USER_BY_EMAIL, [email]);
+    return rows[0] ? toUser(rows[0]) : null;
+  }
+
+  async insertUser(m: EntityManager, fields: UserFields): Promise<string> {
+    const rows: Raw[] = await this.unique(() =>
+      m.query('INSERT INTO access.users (email, name, attributes, role) VALUES ($1, $2, $3::jsonb, $4) RETURNING id', [
+        fields.email,
+        fields.name,
+        JSON.stringify(fields.attributes),
+        fields.role,
+      ]),
+    );
+    return rows[0].id;
+  }
+
+  async updateUser(m: EntityManager, id: string, fields: UserFields): Promise<void> {
+    await this.unique(() =>
+      m.query('UPDATE access.users SET email = $2, name = $3, attributes = $4::jsonb, role = $5, updated_at = now() WHERE id = $1', [
+        id,
+        fields.email,
+        fields.name,
+        JSON.stringify(fields.attributes),
+        fields.role,
+      ]),
+    );
+  }
+
+  async deleteUser(m: EntityManager, id: string): Promise<void> {
+    await m.query('DELETE FROM access.users WHERE id = $1', [id]);
+  }
+
+  /** Locks every admin row and answers their ids: a demotion or deletion cannot race another one. */
+  async lockAdmins(m: EntityManager): Promise<string[]> {
+    const rows: Raw[] = await m.query("SELECT id FROM access.users WHERE role = 'admin' ORDER BY id FOR UPDATE");
+    return rows.map((r) => r.id);
+  }
+
+  async setMemberships(m: EntityManager, userId: string, groupIds: string[]): Promise<void> {
+    await m.query('DELETE FROM access.user_groups WHERE user_id = $1 AND NOT (group_id = ANY($2::uuid[]))', [userId, groupIds]);
+    await m.query('INSERT INTO access.user_groups (user_id, group_id) SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING', [userId, groupIds]);
+  }
+
+  /**
+   * The groups with these names (any case), creating those that do not exist yet; answers them in
+   * the given order with their stored spelling, and which of them were created now.
+   */
+  async ensureGroups(m: EntityManager, names: string[]): Promise<{ groups: Array<{ id: string; name: string }>; created: Array<{ id: string; name: string }> }> {
+    if (!names.length) return { groups: [], created: [] };
+    const created: Raw[] = await m.query(
+      'INSERT INTO access.groups (name) SELECT unnest($1::text[]) ON CONFLICT ((lower(name))) DO NOTHING RETURNING id, name',
+      [names],
+    );
+    const rows: Raw[] = await m.query('SELECT id, name FROM access.groups WHERE lower(name) = ANY($1::text[])', [names.map((n) => n.toLowerCase())]);
+    const byKey = new Map(rows.map((r) => [String(r.name).toLowerCase(), { id: r.id as string, name: r.name as string }]));
+    return { groups: names.map((n) => byKey.get(n.toLowerCase())!), created: created.map((r) => ({ id: r.id, name: r.name })) };
+  }
+
+  async insertGroup(m: EntityManager, name: string, description: string | null): Promise<GroupRow> {
+    const rows: Raw[] = await this.unique(() => m.query('INSERT INTO access.groups (name, description) VALUES ($1, $2) RETURNING id', [name, description]));
+    const group: Raw[] = await m.query(GROUP_BY_ID, [rows[0].id]);
+    return toGroup(group[0]);
+  }
+
+  /** Keyset pagination in creation order; answers one row more than asked when more follow. */
+  async pageUsers(filter: { group?: string; q?: string; after?: PagePosition; limit: number }): Promise<UserRow[]> {
+    const rows: Raw[] = await this.dataSource.query(USER_PAGE, [filter.group ?? null, filter.q ?? null, filter.after?.createdAt ?? null, filter.after?.id ?? null, filter.limit]);
+    return rows.map(toUser);
+  }
+
+  async pageGroups(filter: { after?: PagePosition; limit: number }): Promise<GroupRow[]> {
+    const rows: Raw[] = await this.dataSource.query(GROUP_PAGE, [filter.after?.createdAt ?? null, filter.after?.id ?? null, filter.limit]);
+    return rows.map(toGroup);
+  }
+
+  private async unique<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new DuplicateError();
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,149 @@
+import { Injectable } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
+import { z } from 'zod';
+import { ErrorCode } from '@latchkey/contracts';
+import type { Actor, Group, GroupInput, User, UserInput } from '@latchkey/contracts';
+import { AppException } from '@latchkey/messaging';
+import { AuditService } from '../audit/audit.service';
+import { DuplicateError, IdentitiesRepository, UserFields } from './identities.repository';
+import { TokensRepository } from './tokens.repository';
+import { auditEntry, diffOf, notFound, pageOf, pagePosition, toGroupView, toTokenView, toUserView, USER_AUDIT_FIELDS } from './identity-views';
+
+type ValidUser = z.output<typeof UserInput>;
+type ValidGroup = z.output<typeof GroupInput>;
+
+const duplicateEmail = (email: string) =>
+  new AppException(ErrorCode.Conflict, `A user with email ${email} already exists (emails are unique regardless of case).`, {
+    issues: [{ field: 'email', rule: 'must be unique regardless of case' }],
+  });
+const duplicateGroup = (name: string) =>
+  new AppException(ErrorCode.Conflict, `A group named "${name}" already exists (names are unique regardless of case).`, {
+    issues: [{ field: 'name', rule: 'must be unique regardless of case' }],
+  });
+
+/** Names once each, regardless of case, keeping the first spelling. */
+function distinctNames(names: string[]): string[] {
+  const seen = new Map<string, string>();
+  for (const name of names) if (!seen.has(name.toLowerCase())) seen.set(name.toLowerCase(), name);
+  return [...seen.values()];
+}
+
+/**
+ * Users and groups. A user's `groups` are names: a name no group has yet creates that group (and
+ * the audit log says so), so provisioning users from a directory needs no second step. Every
+ * change is appended to the audit log in the same transaction.
+ */
+@Injectable()
+export class UsersService {
+  constructor(
+    private readonly identities: IdentitiesRepository,
+    private readonly tokens: TokensRepository,
+    private readonly audit: AuditService,
+  ) {}
+
+  async get(id: string): Promise<User> {
+    const user = await this.identities.findUser(id);
+    if (!user) throw notFound('user', id);
+    return toUserView(user);
+  }
+
+  async list(query: { group?: string; q?: string; pageSize: number; pageToken?: string }): Promise<{ items: User[]; nextPageToken?: string }> {
+    const after = pagePosition(query.pageToken);
+    const rows = await this.identities.pageUsers({ group: query.group, q: query.q, after, limit: query.pageSize + 1 });
+    return pageOf(rows, query.pageSize, toUserView);
+  }
+
+  async create(actor: Actor, input: ValidUser): Promise<User> {
+    return this.identities.transaction(async (m) => {
+      if (await this.identities.findUserByEmail(input.email, m)) throw duplicateEmail(input.email);
+      const groups = await this.groupsFor(m, actor, input.groups);
+      const id = await this.save(input, (fields) => this.identities.insertUser(m, fields));
+      await this.identities.setMemberships(m, id, groups);
+      const user = (await this.identities.findUser(id, m))!;
+      await this.audit.append(auditEntry('user.created', actor, { type: 'user', id, name: user.email }, diffOf(null, toUserView(user), USER_AUDIT_FIELDS)), m);
+      return toUserView(user);
+    });
+  }
+
+  /** Replaces the user's fields and groups; the last admin cannot be demoted. */
+  async update(actor: Actor, id: string, input: ValidUser): Promise<User> {
+    return this.identities.transaction(async (m) => {
+      const admins = await this.identities.lockAdmins(m);
+      const before = await this.identities.lockUser(m, id);
+      if (!before) throw notFound('user', id);
+      if (before.role === 'admin' && input.role !== 'admin' && admins.length <= 1) throw lastAdmin('demote');
+      const other = await this.identities.findUserByEmail(input.email, m);
+      if (other && other.id !== id) throw duplicateEmail(input.email);
+      const groups = await this.groupsFor(m, actor, input.groups);
+      await this.save(input, (fields) => this.identities.updateUser(m, id, fields));
+      await this.identities.setMemberships(m, id, groups);
+      const after = (await this.identities.findUser(id, m))!;
+      const diff = diffOf(toUserView(before), toUserView(after), USER_AUDIT_FIELDS);
+      if (Object.keys(diff).length) await this.audit.append(auditEntry('user.updated', actor, { type: 'user', id, name: after.email }, diff), m);
+      return toUserView(after);
+    });
+  }
+
+  /** Deletes the user and revokes their tokens; their requests and audit entries stay. */
+  async delete(actor: Actor, id: string): Promise<{ id: string }> {
+    return this.identities.transaction(async (m) => {
+      const admins = await this.identities.lockAdmins(m);
+      const user = await this.identities.lockUser(m, id);
+      if (!user) throw notFound('user', id);
+      if (user.role === 'admin' && admins.length <= 1) throw lastAdmin('delete');
+      const revoked = await this.tokens.revokeAllOf(m, id);
+      await this.identities.deleteUser(m, id);
+      for (const token of revoked) {
+        await this.audit.append(
+          auditEntry('token.revoked', actor, { type: 'token', id: token.id, name: token.name }, diffOf({ revokedAt: null }, { revokedAt: toTokenView(token).revokedAt }, ['revokedAt']), { reason: 'user deleted', userId: id }),
+          m,
+        );
+      }
+      await this.audit.append(auditEntry('user.deleted', actor, { type: 'user', id, name: user.email }, diffOf(toUserView(user), null, USER_AUDIT_FIELDS), { revokedTokens: revoked.length }), m);
+      return { id };
+    });
+  }
+
+  async createGroup(actor: Actor, input: ValidGroup): Promise<Group> {
+    return this.identities.transaction(async (m) => {
+      let group;
+      try {
+        group = await this.identities.insertGroup(m, input.name, input.description ?? null);
+      } catch (err) {
+        if (err instanceof DuplicateError) throw duplicateGroup(input.name);
+        throw err;
+      }
+      await this.audit.append(auditEntry('group.created', actor, { type: 'group', id: group.id, name: group.name }, diffOf(null, { name: group.name, description: group.description }, ['name', 'description'])), m);
+      return toGroupView(group);
+    });
+  }
+
+  async listGroups(query: { pageSize: number; pageToken?: string }): Promise<{ items: Group[]; nextPageToken?: string }> {
+    const rows = await this.identities.pageGroups({ after: pagePosition(query.pageToken), limit: query.pageSize + 1 });
+    return pageOf(rows, query.pageSize, toGroupView);
+  }
+
+  /** Ids of the named groups, creating (and auditing) the ones that do not exist yet. */
+  private async groupsFor(m: EntityManager, actor: Actor, names: string[]): Promise<string[]> {
+    const { groups, created } = await this.identities.ensureGroups(m, distinctNames(names));
+    for (const group of created) {
+      await this.audit.append(auditEntry('group.created', actor, { type: 'group', id: group.id, name: group.name }, diffOf(null, { name: group.name }, ['name']), { via: 'user groups' }), m);
+    }
+    return groups.map((g) => g.id);
+  }
+
+  /** Writes the user's own fields; a concurrent user with the same email is a 409 too. */
+  private async save<T>(input: ValidUser, write: (fields: UserFields) => Promise<T>): Promise<T> {
+    try {
+      return await write({ email: input.email, name: input.name, attributes: input.attributes, role: input.role });
+    } catch (err) {
+      if (err instanceof DuplicateError) throw duplicateEmail(input.email);
+      throw err;
+    }
+  }
+}
+
+const lastAdmin = (verb: 'demote' | 'delete') =>
+  new AppException(ErrorCode.Conflict, `Cannot ${verb} the last admin: make another user admin first.`, {
+    issues: [{ field: verb === 'demote' ? 'role' : 'id', rule: 'at least one admin must remain' }],
+  });

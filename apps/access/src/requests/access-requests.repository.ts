@@ -1,0 +1,93 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, EntityManager, Repository } from 'typeorm';
+import type { AccessRequestQuery, AccessRequestStatus } from '@latchkey/contracts';
+import { decodePageToken, encodePageToken } from '@latchkey/persistence';
+import { AccessRequestEntity } from './access-request.entity';
+
+export class BadRequestPageTokenError extends Error {}
+
+type Query = Omit<ReturnType<typeof import('@latchkey/contracts').AccessRequestQuery.parse>, never>;
+
+@Injectable()
+export class AccessRequestsRepository {
+  private readonly repo: Repository<AccessRequestEntity>;
+
+  constructor(private readonly dataSource: DataSource) {
+    this.repo = dataSource.getRepository(AccessRequestEntity);
+  }
+
+  transaction<T>(work: (m: EntityManager) => Promise<T>): Promise<T> {
+    return this.dataSource.transaction(work);
+  }
+
+  findById(id: string): Promise<AccessRequestEntity | null> {
+    return this.repo.findOneBy({ id });
+  }
+
+  findByGrantId(grantId: string): Promise<AccessRequestEntity | null> {
+    return this.repo.findOneBy({ grantId });
+  }
+
+  /** The row, locked until the transaction ends: decisions on one request happen one at a time. */
+  lock(m: EntityManager, id: string): Promise<AccessRequestEntity | null> {
+    return m.getRepository(AccessRequestEntity).createQueryBuilder('r').setLock('pessimistic_write').where('r.id = :id', { id }).getOne();
+  }
+
+  insert(m: EntityManager, row: Omit<AccessRequestEntity, 'id'>): Promise<AccessRequestEntity> {
+    const repo = m.getRepository(AccessRequestEntity);
+    return repo.save(repo.create(row));
+  }
+
+  async update(m: EntityManager, id: string, fields: Partial<AccessRequestEntity>): Promise<void> {
+    await m.getRepository(AccessRequestEntity).update({ id }, { ...fields, updatedAt: new Date() });
+  }
+
+  /** Requests whose next step is Latchkey's and that have not moved for `idleMs`. */
+  findOpenWork(statuses: AccessRequestStatus[], idleMs: number, limit = 500): Promise<AccessRequestEntity[]> {
+    return this.repo
+      .createQueryBuilder('r')
+      .where('r.status IN (:...statuses)', { statuses })
+      .andWhere('r.updated_at < :before', { before: new Date(Date.now() - idleMs) })
+      .orderBy('r.updated_at', 'ASC')
+      .limit(limit)
+      .getMany();
+  }
+
+  /** GRANTED requests past their expiry: provisioning should have ended them. */
+  findOverdue(graceMs: number, limit = 500): Promise<AccessRequestEntity[]> {
+    return this.repo
+      .createQueryBuilder('r')
+      .where("r.status = 'GRANTED'")
+      .andWhere('r.expires_at < :before', { before: new Date(Date.now() - graceMs) })
+      .orderBy('r.expires_at', 'ASC')
+      .limit(limit)
+      .getMany();
+  }
+
+  /** Newest first. `visibleTo` limits a non-admin to their own requests and those they may approve. */
+  async page(query: Query & { visibleTo?: string; awaitingApprovalBy?: string }): Promise<{ items: AccessRequestEntity[]; nextPageToken?: string }> {
+    const qb = this.repo.createQueryBuilder('r').orderBy('r.created_at', 'DESC').addOrderBy('r.id', 'DESC').limit(query.pageSize + 1);
+    if (query.pageToken) {
+      const cursor = decodePageToken(query.pageToken);
+      if (!cursor) throw new BadRequestPageTokenError();
+      qb.andWhere('(r.created_at, r.id) < (:createdAt, :id)', cursor);
+    }
+    if (query.visibleTo) qb.andWhere('(r.requester_id = :me OR :me = ANY(r.approver_ids))', { me: query.visibleTo });
+    if (query.awaitingApprovalBy) {
+      qb.andWhere("r.status = 'PENDING' AND r.requester_id <> :approver", { approver: query.awaitingApprovalBy });
+      qb.andWhere(':approver = ANY(r.approver_ids)', { approver: query.awaitingApprovalBy });
+    }
+    if (query.status) qb.andWhere('r.status = :status', { status: query.status });
+    if (query.requesterId) qb.andWhere('r.requester_id = :requesterId', { requesterId: query.requesterId });
+    if (query.integrationId) qb.andWhere('r.integration_id = :integrationId', { integrationId: query.integrationId });
+    if (query.flowId) qb.andWhere('r.flow_id = :flowId', { flowId: query.flowId });
+    if (query.from) qb.andWhere('r.created_at >= :from', { from: query.from });
+    if (query.to) qb.andWhere('r.created_at < :to', { to: query.to });
+    const rows = await qb.getMany();
+    const items = rows.slice(0, query.pageSize);
+    const last = items.at(-1);
+    return rows.length > query.pageSize && last ? { items, nextPageToken: encodePageToken({ createdAt: last.createdAt.toISOString(), id: last.id }) } : { items };
+  }
+}
+
+export type { AccessRequestQuery };

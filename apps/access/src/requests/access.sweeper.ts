@@ -1,0 +1,58 @@
+import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { LOGGER } from '@latchkey/messaging';
+import type { AppLogger } from '@latchkey/messaging';
+import { AccessRequestsRepository } from './access-requests.repository';
+import { GrantLifecycle } from './grant-lifecycle.service';
+import { GrantQueue } from './grant.queue';
+
+export const ACCESS_SWEEP_SECONDS = Symbol('ACCESS_SWEEP_SECONDS');
+
+/**
+ * Re-derives the access service's own next steps from the control database, so that losing a
+ * NATS event, a Redis job or the process itself delays work instead of losing it:
+ * APPROVED requests get their grant job again (provisioning's idempotency key makes it once);
+ * REVOKING requests get their revocation asked again; GRANTED requests past expiry, and REVOKING
+ * ones, are brought in line with what provisioning reports.
+ */
+@Injectable()
+export class AccessSweeper implements OnApplicationBootstrap, OnApplicationShutdown {
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+
+  constructor(
+    private readonly requests: AccessRequestsRepository,
+    private readonly lifecycle: GrantLifecycle,
+    private readonly queue: GrantQueue,
+    @Inject(ACCESS_SWEEP_SECONDS) private readonly intervalSeconds: number,
+    @Inject(LOGGER) private readonly logger: AppLogger,
+  ) {}
+
+  onApplicationBootstrap() {
+    // A first pass at start picks up what a killed predecessor left half-way.
+    this.timer = setInterval(() => void this.tick(), this.intervalSeconds * 1000);
+    this.timer.unref();
+    void this.tick(0);
+  }
+
+  private tick(idleMs = 5_000): Promise<void> {
+    this.running ??= this.sweep(idleMs)
+      .catch((err) => this.logger.warn({ err }, 'access sweep failed; next interval retries'))
+      .finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  async sweep(idleMs = 5_000): Promise<void> {
+    for (const r of await this.requests.findOpenWork(['APPROVED', 'REVOKING'], idleMs)) {
+      if (r.status === 'APPROVED' || !r.grantId) await this.queue.enqueue(r.id);
+      else await this.lifecycle.revokeNow(r);
+    }
+    for (const r of await this.requests.findOverdue(idleMs)) {
+      await this.lifecycle.refresh(r).catch((err) => this.logger.warn({ err, requestId: r.id }, 'could not read the grant of an overdue request'));
+    }
+  }
+
+  async onApplicationShutdown() {
+    clearInterval(this.timer);
+    await this.running;
+  }
+}

@@ -1,0 +1,175 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Contracts, ErrorCode, SYSTEM_ACTOR } from '@latchkey/contracts';
+import type { Grant, GrantStatus } from '@latchkey/contracts';
+import { AppException, LOGGER, MessageBus } from '@latchkey/messaging';
+import type { AppLogger } from '@latchkey/messaging';
+import { MasterKey, encryptSecret } from '@latchkey/secrets';
+import { AuditService } from '../audit/audit.service';
+import type { AccessRequestEntity } from './access-request.entity';
+import { AccessRequestsRepository } from './access-requests.repository';
+import { requestAuditEntry } from './request-view';
+
+/** Provisioning refused the grant for good: retrying cannot help. */
+const PERMANENT = new Set<string>([ErrorCode.ValidationFailed, ErrorCode.NotFound, ErrorCode.Forbidden, ErrorCode.Conflict]);
+const ENDED: GrantStatus[] = ['REVOKED', 'EXPIRED', 'FAILED'];
+
+export const idempotencyKeyOf = (requestId: string) => `access-request-${requestId}`;
+
+/**
+ * Drives an approved request's grant through provisioning and mirrors what provisioning reports.
+ * Every step re-reads the request and is safe to run twice: the grant's idempotency key is the
+ * request id, so a retried or duplicated job yields the same single grant.
+ */
+@Injectable()
+export class GrantLifecycle {
+  constructor(
+    private readonly requests: AccessRequestsRepository,
+    private readonly bus: MessageBus,
+    private readonly audit: AuditService,
+    private readonly masterKey: MasterKey,
+    @Inject(LOGGER) private readonly logger: AppLogger,
+  ) {}
+
+  async connectorOf(integrationId: string): Promise<string> {
+    return (await this.bus.request(Contracts.catalogIntegrationsGet, { id: integrationId })).connectorId;
+  }
+
+  /** The grant job: APPROVED -> GRANTED (or FAILED); REVOKING before any grant -> the grant is made and taken back. */
+  async runGrantJob(requestId: string): Promise<void> {
+    const r = await this.requests.findById(requestId);
+    if (!r) return;
+    const needsGrant = r.status === 'APPROVED' || (r.status === 'REVOKING' && !r.grantId);
+    if (!needsGrant) return;
+
+    let answer;
+    let connectorId: string;
+    try {
+      connectorId = await this.connectorOf(r.integrationId);
+      answer = await this.bus.request(
+        Contracts.provisioningGrantsCreate,
+        {
+          idempotencyKey: idempotencyKeyOf(r.id),
+          integrationId: r.integrationId,
+          identity: { id: r.requesterId, email: r.requesterEmail },
+          items: r.items.map((i) => i.grant),
+          expiresAt: new Date(Date.now() + r.durationMinutes * 60_000).toISOString(),
+        },
+        { connectorId },
+      );
+    } catch (err) {
+      if (err instanceof AppException && PERMANENT.has(err.code)) {
+        await this.fail(r.id, `provisioning refused the grant: ${err.message}`);
+        return;
+      }
+      await this.note(r.id, `waiting for provisioning: ${err instanceof Error ? err.message : String(err)}`);
+      throw err;
+    }
+
+    const { grant, credentials } = answer;
+    const revokeAfter = await this.requests.transaction(async (m) => {
+      const locked = await this.requests.lock(m, r.id);
+      if (!locked) return false;
+      if (locked.status === 'APPROVED' && grant.status === 'ACTIVE' && credentials) {
+        const fields: Partial<AccessRequestEntity> = {
+          status: 'GRANTED',
+          grantId: grant.id,
+          grantedAt: new Date(grant.grantedAt ?? Date.now()),
+          expiresAt: new Date(grant.expiresAt),
+          statusReason: null,
+          login: { host: credentials.host, port: credentials.port, database: credentials.database, username: credentials.username, sslmode: credentials.sslmode, customAccessDetails: await this.customAccessDetails(locked.integrationId) },
+          passwordEnvelope: encryptSecret({ username: credentials.username, password: credentials.password }, this.masterKey),
+          passwordViewedAt: null,
+        };
+        await this.requests.update(m, r.id, fields);
+        await this.audit.append(requestAuditEntry('request.granted', SYSTEM_ACTOR, { ...locked, ...fields }, { grantId: grant.id, username: credentials.username, expiresAt: grant.expiresAt }), m);
+        return false;
+      }
+      if (locked.status === 'REVOKING' && !locked.grantId) {
+        await this.requests.update(m, r.id, { grantId: grant.id });
+        return true;
+      }
+      return false;
+    });
+    this.logger.info({ requestId: r.id, grantId: grant.id, grantStatus: grant.status }, 'grant of access request made');
+    if (grant.status !== 'ACTIVE') {
+      await this.sync(grant);
+      return;
+    }
+    if (revokeAfter) await this.revokeNow({ id: r.id, integrationId: r.integrationId, grantId: grant.id });
+  }
+
+  /** Asks provisioning to revoke now; when it cannot answer, the request stays REVOKING and the sweeper asks again. */
+  async revokeNow(r: Pick<AccessRequestEntity, 'id' | 'grantId' | 'integrationId'>): Promise<void> {
+    try {
+      const connectorId = await this.connectorOf(r.integrationId);
+      const grant = await this.bus.request(Contracts.provisioningGrantsRevoke, { id: r.grantId! }, { connectorId });
+      await this.sync(grant);
+    } catch (err) {
+      this.logger.warn({ err, requestId: r.id }, 'revocation not confirmed yet; the sweeper retries');
+      await this.note(r.id, `revocation pending: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  /** Mirrors a grant's state onto its request (from an event, an answer or the sweeper). */
+  async sync(grant: Grant): Promise<void> {
+    const r = await this.requests.findByGrantId(grant.id);
+    if (!r) return;
+    await this.requests.transaction(async (m) => {
+      const locked = await this.requests.lock(m, r.id);
+      if (!locked || ['EXPIRED', 'REVOKED', 'REJECTED', 'FAILED'].includes(locked.status)) return;
+      if (grant.status === 'ACTIVE' || grant.status === 'GRANTING') {
+        if (locked.status === 'GRANTED' && locked.expiresAt?.toISOString() !== new Date(grant.expiresAt).toISOString()) {
+          await this.requests.update(m, r.id, { expiresAt: new Date(grant.expiresAt) });
+        }
+        return;
+      }
+      if (grant.status === 'REVOKING' || grant.status === 'STUCK') {
+        const statusReason = grant.status === 'STUCK' ? `revocation stuck after ${grant.attempts} attempts (still retried): ${grant.lastError ?? 'unknown error'}` : locked.statusReason;
+        if (locked.status !== 'REVOKING' || statusReason !== locked.statusReason) await this.requests.update(m, r.id, { status: 'REVOKING', statusReason });
+        return;
+      }
+      if (ENDED.includes(grant.status)) {
+        const status = grant.status === 'EXPIRED' ? 'EXPIRED' : grant.status === 'REVOKED' ? 'REVOKED' : 'FAILED';
+        const fields: Partial<AccessRequestEntity> = {
+          status,
+          endedAt: new Date(grant.endedAt ?? Date.now()),
+          // Nothing of the login is kept once it is over.
+          passwordEnvelope: null,
+          statusReason: status === 'FAILED' ? grant.lastError : locked.status === 'REVOKING' ? null : locked.statusReason,
+        };
+        await this.requests.update(m, r.id, fields);
+        // A person's revocation was audited when they asked for it; expiry and failures are Latchkey's.
+        if (status !== 'REVOKED' || locked.status !== 'REVOKING') {
+          const action = status === 'EXPIRED' ? 'request.expired' : status === 'REVOKED' ? 'request.revoked' : 'request.failed';
+          await this.audit.append(requestAuditEntry(action, SYSTEM_ACTOR, { ...locked, ...fields }, { grantId: grant.id, reason: grant.lastError }), m);
+        }
+      }
+    });
+  }
+
+  /** Re-reads a grant from provisioning (for the sweeper). */
+  async refresh(r: Pick<AccessRequestEntity, 'id' | 'grantId' | 'integrationId'>): Promise<void> {
+    const connectorId = await this.connectorOf(r.integrationId);
+    await this.sync(await this.bus.request(Contracts.provisioningGrantsGet, { id: r.grantId! }, { connectorId }));
+  }
+
+  private async fail(id: string, reason: string) {
+    await this.requests.transaction(async (m) => {
+      const locked = await this.requests.lock(m, id);
+      if (!locked || !['APPROVED', 'REVOKING'].includes(locked.status)) return;
+      const fields: Partial<AccessRequestEntity> = { status: locked.status === 'REVOKING' ? 'REVOKED' : 'FAILED', endedAt: new Date(), statusReason: reason };
+      await this.requests.update(m, id, fields);
+      await this.audit.append(requestAuditEntry('request.failed', SYSTEM_ACTOR, { ...locked, ...fields }, { reason }), m);
+    });
+  }
+
+  /** Why a request is not moving, without changing its status. */
+  private async note(id: string, reason: string) {
+    await this.requests.transaction((m) => this.requests.update(m, id, { statusReason: reason.slice(0, 1000) }));
+  }
+
+  private async customAccessDetails(integrationId: string): Promise<string | null> {
+    return (await this.bus.request(Contracts.catalogIntegrationsGet, { id: integrationId })).customAccessDetails;
+  }
+
+}

@@ -1,0 +1,40 @@
+import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import type { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { LOGGER } from '@latchkey/messaging';
+import type { AppLogger } from '@latchkey/messaging';
+import { createWorker } from '@latchkey/queues';
+import { GrantLifecycle } from './grant-lifecycle.service';
+import { ACCESS_REDIS, GrantQueue } from './grant.queue';
+
+/** Runs grant jobs; failures (provisioning, NATS or the catalog unreachable) are retried with backoff, then by the sweeper. */
+@Injectable()
+export class GrantProcessor implements OnApplicationBootstrap, OnApplicationShutdown {
+  private worker?: Worker;
+  /** The worker's own connection; BullMQ does not close connections it was given. */
+  private connection?: Redis;
+
+  constructor(
+    private readonly queue: GrantQueue,
+    private readonly lifecycle: GrantLifecycle,
+    @Inject(ACCESS_REDIS) private readonly redis: Redis,
+    @Inject(LOGGER) private readonly logger: AppLogger,
+  ) {}
+
+  onApplicationBootstrap() {
+    this.connection = this.redis.duplicate();
+    this.worker = createWorker<'grant-request'>(
+      this.queue.name,
+      this.connection,
+      { 'grant-request': ({ requestId }) => this.lifecycle.runGrantJob(requestId) },
+      { concurrency: 16, lockDuration: 30_000, stalledInterval: 5_000, maxStalledCount: 3 },
+    );
+    this.worker.on('error', (err) => this.logger.warn({ err }, 'grant worker error'));
+    this.worker.on('failed', (job, err) => this.logger.warn({ err: err.message, requestId: job?.data.requestId, attempt: job?.attemptsMade }, 'grant attempt failed; retried'));
+  }
+
+  async onApplicationShutdown() {
+    await this.worker?.close();
+    this.connection?.disconnect();
+  }
+}

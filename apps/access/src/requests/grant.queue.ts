@@ -1,0 +1,34 @@
+import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { jobIdFor, QueueName, TypedQueue } from '@latchkey/queues';
+
+export const ACCESS_REDIS = Symbol('ACCESS_REDIS');
+
+/**
+ * One job per approved request (`grant-request-<id>`). Redis may lose it: the sweeper re-adds
+ * it from the control database, and provisioning's idempotency key makes a second run harmless.
+ */
+@Injectable()
+export class GrantQueue implements OnApplicationShutdown {
+  readonly name = QueueName.AccessGrants;
+  private readonly queue: TypedQueue<'grant-request'>;
+
+  constructor(@Inject(ACCESS_REDIS) private readonly redis: Redis) {
+    this.queue = new TypedQueue(this.name, redis, {
+      attempts: 8,
+      backoff: { type: 'exponential', delay: 1000, jitter: 0.5 },
+      // Not kept: the request row holds the state, and the sweeper must be able to re-add the id.
+      removeOnFail: true,
+      removeOnComplete: true,
+    });
+  }
+
+  async enqueue(requestId: string): Promise<void> {
+    await this.queue.add('grant-request', { requestId }, { jobId: jobIdFor('grant-request', requestId) });
+  }
+
+  async onApplicationShutdown() {
+    await this.queue.close();
+    this.redis.disconnect();
+  }
+}

@@ -1,0 +1,40 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { AccessEnv } from '@latchkey/config';
+import { createRedis } from '@latchkey/queues';
+import { loadMasterKey, MasterKey } from '@latchkey/secrets';
+import { FlowsModule } from '../flows/flows.module';
+import { AccessRequestEntity } from './access-request.entity';
+import { AccessRequestsRepository } from './access-requests.repository';
+import { ACCESS_SWEEP_SECONDS, AccessSweeper } from './access.sweeper';
+import { GrantLifecycle } from './grant-lifecycle.service';
+import { GrantProcessor } from './grant.processor';
+import { ACCESS_REDIS, GrantQueue } from './grant.queue';
+import { CreateAccessRequests1764000000430 } from './migrations/1764000000430-CreateAccessRequests';
+import { RequestsRpcController } from './requests.rpc.controller';
+import { RequestsService } from './requests.service';
+
+export const REQUEST_ENTITIES = [AccessRequestEntity];
+export const REQUEST_MIGRATIONS = [CreateAccessRequests1764000000430];
+
+@Module({})
+export class RequestsModule {
+  static forRoot(env: AccessEnv): DynamicModule {
+    return {
+      module: RequestsModule,
+      imports: [FlowsModule],
+      controllers: [RequestsRpcController],
+      providers: [
+        // Handed-out passwords wait encrypted until their one read.
+        { provide: MasterKey, useValue: loadMasterKey(env) },
+        { provide: ACCESS_REDIS, useValue: createRedis(env.REDIS_URL) },
+        { provide: ACCESS_SWEEP_SECONDS, useValue: env.ACCESS_SWEEP_INTERVAL_SECONDS },
+        AccessRequestsRepository,
+        GrantQueue,
+        GrantLifecycle,
+        GrantProcessor,
+        AccessSweeper,
+        RequestsService,
+      ],
+    };
+  }
+}

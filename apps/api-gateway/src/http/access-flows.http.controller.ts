@@ -1,0 +1,49 @@
+import { Body, Controller, Delete, Get, Param, Post, Put, Query } from '@nestjs/common';
+import { z } from 'zod';
+import { AccessFlowInput, Contracts, Page } from '@latchkey/contracts';
+import { MessageBus } from '@latchkey/messaging';
+import { Access } from '../auth/auth.guard';
+import { CurrentCaller } from '../auth/caller';
+import type { AuthenticatedCaller } from '../auth/caller';
+import { IdParam, parseInput } from './validate';
+
+const ListQuery = z.object({ integrationId: IdParam.optional(), active: z.enum(['true', 'false']).transform((v) => v === 'true').optional(), ...Page }).strict();
+
+/** The caller as the access service wants it (no token id). */
+export const callerOf = ({ userId, email, role, groups, attributes }: AuthenticatedCaller) => ({ userId, email, role, groups, attributes });
+
+@Controller('api/v1/access-flows')
+export class AccessFlowsHttpController {
+  constructor(private readonly bus: MessageBus) {}
+
+  @Post()
+  @Access('admin')
+  create(@Body() body: unknown, @CurrentCaller() caller: AuthenticatedCaller) {
+    return this.bus.request(Contracts.accessFlowsCreate, { caller: callerOf(caller), input: parseInput(AccessFlowInput, body) });
+  }
+
+  @Get()
+  @Access('admin')
+  list(@Query() query: unknown) {
+    return this.bus.request(Contracts.accessFlowsList, parseInput(ListQuery, query));
+  }
+
+  @Get(':id')
+  @Access('admin')
+  get(@Param('id') id: string) {
+    return this.bus.request(Contracts.accessFlowsGet, { id: parseInput(IdParam, id, ['id']) });
+  }
+
+  @Put(':id')
+  @Access('admin')
+  update(@Param('id') id: string, @Body() body: unknown, @CurrentCaller() caller: AuthenticatedCaller) {
+    const checkedId = parseInput(IdParam, id, ['id']);
+    return this.bus.request(Contracts.accessFlowsUpdate, { caller: callerOf(caller), id: checkedId, input: parseInput(AccessFlowInput, body) });
+  }
+
+  @Delete(':id')
+  @Access('admin')
+  delete(@Param('id') id: string, @CurrentCaller() caller: AuthenticatedCaller) {
+    return this.bus.request(Contracts.accessFlowsDelete, { caller: callerOf(caller), id: parseInput(IdParam, id, ['id']) });
+  }
+}

@@ -1,0 +1,30 @@
+import { AccessFlowsHttpController } from './access-flows.http.controller';
+import { AccessRequestsHttpController } from './access-requests.http.controller';
+import { AuditHttpController } from './audit.http.controller';
+import { CatalogHttpController } from './catalog.http.controller';
+import { DocsHttpController } from './docs.http.controller';
+import { GrantsHttpController } from './grants.http.controller';
+import { GroupsHttpController } from './groups.http.controller';
+import { HealthHttpController } from './health.http.controller';
+import { IntegrationsHttpController } from './integrations.http.controller';
+import { ResourcesHttpController } from './resources.http.controller';
+import { RotationHttpController } from './rotation.http.controller';
+import { TokensHttpController } from './tokens.http.controller';
+import { UsersHttpController } from './users.http.controller';
+
+/** Every HTTP controller the gateway serves; openapi.spec.ts checks ROUTES against exactly these. */
+export const HTTP_CONTROLLERS = [
+  HealthHttpController,
+  DocsHttpController,
+  CatalogHttpController,
+  IntegrationsHttpController,
+  GrantsHttpController,
+  ResourcesHttpController,
+  RotationHttpController,
+  UsersHttpController,
+  GroupsHttpController,
+  TokensHttpController,
+  AccessFlowsHttpController,
+  AccessRequestsHttpController,
+  AuditHttpController,
+];

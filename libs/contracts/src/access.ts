@@ -1,0 +1,272 @@
+import { z } from 'zod';
+import { defineEvent, defineRequest } from './contract';
+import { Permission, ResourceType, SslMode } from './enums';
+import { Caller } from './identities';
+import { Page, listOf } from './integrations';
+
+const Uuid = z.string().uuid('must be a UUID');
+const IsoDateTime = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time' });
+const Values = z.array(z.string().min(1, 'must not be empty').max(500, 'must be at most 500 characters')).min(1, 'must list at least one value').max(200, 'must list at most 200 values');
+
+export const MatchOperator = z.enum(['is', 'is_not', 'contains', 'starts_with']);
+export type MatchOperator = z.infer<typeof MatchOperator>;
+
+/** Who may request: the caller's email (`user`), one of their groups (`group`) or an attribute. */
+export const RequestorCondition = z
+  .object({
+    type: z.enum(['user', 'group', 'attribute']),
+    attribute: z.string().min(1).max(64).optional(),
+    match: MatchOperator,
+    values: Values,
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.type === 'attribute' && !c.attribute) ctx.addIssue({ code: 'custom', path: ['attribute'], message: 'is required when type is attribute' });
+    if (c.type !== 'attribute' && c.attribute) ctx.addIssue({ code: 'custom', path: ['attribute'], message: 'is only used when type is attribute' });
+  });
+export type RequestorCondition = z.infer<typeof RequestorCondition>;
+
+export const Requestors = z
+  .object({
+    operator: z.enum(['AND', 'OR']).default('OR'),
+    conditions: z.array(RequestorCondition).min(1, 'must list at least one condition').max(50, 'must list at most 50 conditions'),
+  })
+  .strict();
+
+/** Which resources of the target: by path glob (`*` any characters, `?` one), by resource id, or by tag value. */
+export const ResourceSelector = z
+  .object({
+    mode: z.enum(['include', 'exclude']),
+    by: z.enum(['name', 'id', 'tag']),
+    key: z.string().min(1).max(128).optional(),
+    values: Values,
+  })
+  .strict()
+  .superRefine((s, ctx) => {
+    if (s.by === 'tag' && !s.key) ctx.addIssue({ code: 'custom', path: ['key'], message: 'is required when by is tag (the tag key)' });
+    if (s.by !== 'tag' && s.key) ctx.addIssue({ code: 'custom', path: ['key'], message: 'is only used when by is tag' });
+    if (s.by === 'id') {
+      s.values.forEach((v, i) => {
+        if (!z.string().uuid().safeParse(v).success) ctx.addIssue({ code: 'custom', path: ['values', i], message: 'must be a resource id (UUID) when by is id' });
+      });
+    }
+  });
+export type ResourceSelector = z.infer<typeof ResourceSelector>;
+
+export const FlowTarget = z
+  .object({
+    integrationId: Uuid,
+    resourceType: ResourceType,
+    permissions: z.array(Permission).min(1, 'must list at least one permission'),
+    resources: ResourceSelector.optional(),
+  })
+  .strict();
+export type FlowTarget = z.infer<typeof FlowTarget>;
+
+export const ApproverGroup = z
+  .object({ type: z.enum(['user', 'group', 'OWNER']), values: Values.optional() })
+  .strict()
+  .superRefine((g, ctx) => {
+    if (g.type === 'OWNER' && g.values) ctx.addIssue({ code: 'custom', path: ['values'], message: 'is not used by OWNER (owners come from the integration)' });
+    if (g.type !== 'OWNER' && !g.values) ctx.addIssue({ code: 'custom', path: ['values'], message: `is required for ${g.type} (${g.type === 'user' ? 'emails' : 'group names'})` });
+  });
+export type ApproverGroup = z.infer<typeof ApproverGroup>;
+
+/** null: requests are approved automatically. */
+export const Approvers = z
+  .object({ mode: z.enum(['ANY_OF', 'ALL_OF']), groups: z.array(ApproverGroup).min(1, 'must list at least one approver group (or set approvers to null for automatic approval)').max(20) })
+  .strict()
+  .nullable();
+export type Approvers = z.infer<typeof Approvers>;
+
+export const Weekday = z.enum(['MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT', 'SUN']);
+export type Weekday = z.infer<typeof Weekday>;
+const ClockTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (24-hour)');
+
+/** When requests may be made: these days, from start to end (end before start spans midnight), in the time zone. */
+export const Timeframe = z
+  .object({
+    days: z.array(Weekday).min(1, 'must list at least one day'),
+    start: ClockTime,
+    end: ClockTime,
+    timeZone: z.string().refine((tz) => {
+      try {
+        new Intl.DateTimeFormat('en-US', { timeZone: tz });
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'must be an IANA time zone such as Europe/Paris or UTC'),
+  })
+  .strict()
+  .refine((t) => t.start !== t.end, { path: ['end'], message: 'must differ from start' });
+export type Timeframe = z.infer<typeof Timeframe>;
+
+export const FlowSettings = z
+  .object({
+    justificationRequired: z.boolean().default(true),
+    approverReasonRequired: z.boolean().default(false),
+    maxExtensions: z.number().int().min(0, 'must be at least 0').max(100, 'must be at most 100').default(0),
+    /** Always on: a requester never approves their own request. */
+    requesterCannotApprove: z.literal(true, { error: 'is always true: a requester never approves their own request' }).default(true),
+  })
+  .strict();
+
+export const AccessFlowInput = z
+  .object({
+    name: z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters'),
+    active: z.boolean().default(true),
+    requestors: Requestors,
+    targets: z.array(FlowTarget).min(1, 'must list at least one target').max(50, 'must list at most 50 targets'),
+    approvers: Approvers,
+    maxDurationMinutes: z.number().int('must be a whole number').min(1, 'must be at least 1').max(525_600, 'must be at most 525600 (a year)'),
+    timeframe: Timeframe.nullable().default(null),
+    settings: FlowSettings.default({ justificationRequired: true, approverReasonRequired: false, maxExtensions: 0, requesterCannotApprove: true }),
+  })
+  .strict();
+export type AccessFlowInput = z.input<typeof AccessFlowInput>;
+export type ValidAccessFlow = z.output<typeof AccessFlowInput>;
+
+export const AccessFlow = AccessFlowInput.extend({ id: z.string().uuid(), createdAt: z.string(), updatedAt: z.string() });
+export type AccessFlow = z.output<typeof AccessFlow>;
+
+/**
+ * PENDING: waiting for approvers. APPROVED: being granted. GRANTED: credentials ready.
+ * REVOKING: being taken back. EXPIRED / REVOKED: taken back. REJECTED. FAILED: could not be granted.
+ */
+export const AccessRequestStatus = z.enum(['PENDING', 'APPROVED', 'GRANTED', 'REVOKING', 'EXPIRED', 'REVOKED', 'REJECTED', 'FAILED']);
+export type AccessRequestStatus = z.infer<typeof AccessRequestStatus>;
+
+export const AccessRequestInput = z
+  .object({
+    items: z
+      .array(z.object({ resourceId: Uuid, permission: Permission }).strict())
+      .min(1, 'must list at least one item')
+      .max(50, 'must list at most 50 items'),
+    justification: z.string().trim().max(2000, 'must be at most 2000 characters').optional(),
+    durationMinutes: z.number().int('must be a whole number').min(1, 'must be at least 1').max(525_600, 'must be at most 525600'),
+    dryRun: z.boolean().default(false),
+  })
+  .strict();
+export type AccessRequestInput = z.input<typeof AccessRequestInput>;
+
+export const AccessRequestItem = z.object({
+  resourceId: z.string().uuid(),
+  permission: Permission,
+  resourceType: ResourceType,
+  path: z.string(),
+});
+export type AccessRequestItem = z.infer<typeof AccessRequestItem>;
+
+export const Approval = z.object({
+  userId: z.string(),
+  email: z.string(),
+  decision: z.enum(['APPROVED', 'REJECTED']),
+  reason: z.string().nullable(),
+  at: z.string(),
+  /** An admin's decision (not one of the resolved approvers): it settles every group. */
+  asAdmin: z.boolean(),
+});
+export type Approval = z.infer<typeof Approval>;
+
+/** An approver group as resolved when the request was made: who may approve for it, and who did. */
+export const ResolvedApproverGroup = z.object({
+  type: z.enum(['user', 'group', 'OWNER']),
+  values: z.array(z.string()),
+  /** How OWNER was resolved: the resource-owner mapping or the integration owners. */
+  source: z.string().nullable(),
+  approverIds: z.array(z.string()),
+  approverEmails: z.array(z.string()),
+  satisfiedBy: z.string().nullable(),
+});
+export type ResolvedApproverGroup = z.infer<typeof ResolvedApproverGroup>;
+
+export const AccessRequest = z.object({
+  /** null in a dry run's answer. */
+  id: z.string().uuid().nullable(),
+  status: AccessRequestStatus,
+  requesterId: z.string().uuid(),
+  requesterEmail: z.string(),
+  flowId: z.string().uuid(),
+  flowName: z.string(),
+  integrationId: z.string().uuid(),
+  items: z.array(AccessRequestItem),
+  justification: z.string().nullable(),
+  durationMinutes: z.number().int(),
+  approvalMode: z.enum(['AUTOMATIC', 'ANY_OF', 'ALL_OF']),
+  approverGroups: z.array(ResolvedApproverGroup),
+  approvals: z.array(Approval),
+  createdAt: z.string(),
+  grantedAt: z.string().nullable(),
+  expiresAt: z.string().nullable(),
+  endedAt: z.string().nullable(),
+  extensions: z.number().int(),
+  grantId: z.string().uuid().nullable(),
+  /** Why the request is FAILED, or what holds it (a stuck revocation, provisioning unreachable). */
+  statusReason: z.string().nullable(),
+  passwordViewedAt: z.string().nullable(),
+});
+export type AccessRequest = z.infer<typeof AccessRequest>;
+
+/** Why a request (or one of its items) matches no flow. */
+export const DenialReason = z.object({ resourceId: z.string(), permission: z.string(), reasons: z.array(z.string()) });
+export type DenialReason = z.infer<typeof DenialReason>;
+
+export const AccessDetails = z.object({
+  requestId: z.string().uuid(),
+  host: z.string(),
+  port: z.number().int(),
+  database: z.string(),
+  username: z.string(),
+  /** Only on the first read after a grant or a reset; null afterwards. */
+  password: z.string().nullable(),
+  passwordViewedAt: z.string().nullable(),
+  sslmode: SslMode,
+  /** A ready command line; psql asks for the password. */
+  psql: z.string(),
+  customAccessDetails: z.string().nullable(),
+  expiresAt: z.string(),
+});
+export type AccessDetails = z.infer<typeof AccessDetails>;
+
+export const AccessRequestQuery = z.object({
+  status: AccessRequestStatus.optional(),
+  requesterId: Uuid.optional(),
+  integrationId: Uuid.optional(),
+  flowId: Uuid.optional(),
+  /** Only requests the caller may approve now. */
+  awaitingMyApproval: z.coerce.boolean().optional(),
+  from: IsoDateTime.optional(),
+  to: IsoDateTime.optional(),
+  ...Page,
+});
+export type AccessRequestQuery = z.input<typeof AccessRequestQuery>;
+
+const ById = z.object({ id: Uuid });
+const ByCaller = z.object({ caller: Caller });
+const Reason = z.string().trim().max(2000, 'must be at most 2000 characters').optional();
+
+/** Access flows and access requests, served by the access service. */
+export const AccessContracts = {
+  accessFlowsCreate: defineRequest('access.flows.create', ByCaller.extend({ input: AccessFlowInput }), AccessFlow),
+  accessFlowsList: defineRequest('access.flows.list', z.object({ integrationId: Uuid.optional(), active: z.coerce.boolean().optional(), ...Page }), listOf(AccessFlow)),
+  accessFlowsGet: defineRequest('access.flows.get', ById, AccessFlow),
+  accessFlowsUpdate: defineRequest('access.flows.update', ByCaller.extend(ById.shape).extend({ input: AccessFlowInput }), AccessFlow),
+  accessFlowsDelete: defineRequest('access.flows.delete', ByCaller.extend(ById.shape), ById),
+
+  accessRequestsCreate: defineRequest('access.requests.create', ByCaller.extend({ input: AccessRequestInput }), z.object({ dryRun: z.boolean(), requests: z.array(AccessRequest) })),
+  accessRequestsList: defineRequest('access.requests.list', ByCaller.extend({ query: AccessRequestQuery }), listOf(AccessRequest)),
+  accessRequestsGet: defineRequest('access.requests.get', ByCaller.extend(ById.shape), AccessRequest),
+  accessRequestsApprove: defineRequest('access.requests.approve', ByCaller.extend(ById.shape).extend({ reason: Reason }), AccessRequest),
+  accessRequestsReject: defineRequest('access.requests.reject', ByCaller.extend(ById.shape).extend({ reason: Reason }), AccessRequest),
+  accessRequestsRevoke: defineRequest('access.requests.revoke', ByCaller.extend(ById.shape).extend({ reason: Reason }), AccessRequest),
+  accessRequestsExtend: defineRequest(
+    'access.requests.extend',
+    ByCaller.extend(ById.shape).extend({ minutes: z.number().int('must be a whole number').min(1, 'must be at least 1').max(525_600, 'must be at most 525600') }),
+    AccessRequest,
+  ),
+  accessRequestsAccessDetails: defineRequest('access.requests.access-details', ByCaller.extend(ById.shape), AccessDetails),
+  accessRequestsResetCredentials: defineRequest('access.requests.reset-credentials', ByCaller.extend(ById.shape), AccessDetails),
+  /** A request changed status (for dashboards and notifications; the audit log is written in-process). */
+  accessRequestChanged: defineEvent('access.request.changed', z.object({ id: z.string().uuid(), status: AccessRequestStatus })),
+} as const;

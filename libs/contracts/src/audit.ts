@@ -1,0 +1,82 @@
+import { z } from 'zod';
+import { defineRequest } from './contract';
+import { Page, listOf } from './integrations';
+
+/** Who did something: a person (through their API token) or Latchkey itself (expiry, schedules). */
+export const Actor = z.object({
+  type: z.enum(['user', 'system']),
+  id: z.string().min(1).max(200),
+  email: z.string().max(320).optional(),
+});
+export type Actor = z.infer<typeof Actor>;
+export const SYSTEM_ACTOR: Actor = { type: 'system', id: 'latchkey' };
+
+/** A field's value before and after a change; secrets never appear (writers pass redacted views). */
+export const AuditDiff = z.record(z.string(), z.object({ before: z.unknown().optional(), after: z.unknown().optional() }));
+export type AuditDiff = z.infer<typeof AuditDiff>;
+
+export const AuditEntryInput = z.object({
+  /** `<target>.<past-tense verb>`, e.g. `integration.created`, `request.approved`, `rotation.failed`. */
+  action: z.string().regex(/^[a-z][a-z0-9-]*\.[a-z][a-z0-9-]*$/, 'must look like target.verb'),
+  actor: Actor,
+  targetType: z.string().min(1).max(64),
+  targetId: z.string().min(1).max(200),
+  targetName: z.string().max(500).optional(),
+  diff: AuditDiff.optional(),
+  details: z.record(z.string(), z.unknown()).optional(),
+  /** The writer's own id for this entry (an outbox row): appending it again records it once. */
+  sourceId: z.string().min(1).max(200).optional(),
+});
+export type AuditEntryInput = z.input<typeof AuditEntryInput>;
+
+export const AuditEntry = AuditEntryInput.extend({
+  id: z.string().uuid(),
+  seq: z.number().int(),
+  at: z.string(),
+  prevHash: z.string(),
+  hash: z.string(),
+});
+export type AuditEntry = z.infer<typeof AuditEntry>;
+
+const IsoDateTime = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time' });
+
+export const AuditQuery = z.object({
+  action: z.string().max(100).optional(),
+  actorId: z.string().max(200).optional(),
+  targetType: z.string().max(64).optional(),
+  targetId: z.string().max(200).optional(),
+  from: IsoDateTime.optional(),
+  to: IsoDateTime.optional(),
+  ...Page,
+});
+export type AuditQuery = z.input<typeof AuditQuery>;
+
+export const AuditVerifyReport = z.object({
+  ok: z.boolean(),
+  checked: z.number().int(),
+  /** The first entry whose link does not hold, and why. */
+  firstBroken: z.object({ seq: z.number().int(), id: z.string().nullable(), reason: z.string() }).nullable(),
+});
+export type AuditVerifyReport = z.infer<typeof AuditVerifyReport>;
+
+/** The audit log, kept by the access service. Other services append through `accessAuditAppend`. */
+export const AuditContracts = {
+  accessAuditAppend: defineRequest('access.audit.append', AuditEntryInput, z.object({ id: z.string().uuid(), seq: z.number().int() })),
+  accessAuditList: defineRequest('access.audit.list', AuditQuery, listOf(AuditEntry)),
+  accessAuditVerify: defineRequest('access.audit.verify', z.object({}).strict(), AuditVerifyReport),
+} as const;
+
+/**
+ * The audit diff between two views of an object: the top-level fields whose JSON differs. Pass
+ * views that already hold no secret (e.g. a SecretView); the audit log redacts by key name as well.
+ */
+export function diffFields(before: Record<string, unknown> | null, after: Record<string, unknown> | null): AuditDiff {
+  const diff: AuditDiff = {};
+  for (const key of new Set([...Object.keys(before ?? {}), ...Object.keys(after ?? {})])) {
+    const b = before?.[key];
+    const a = after?.[key];
+    if (JSON.stringify(b) === JSON.stringify(a)) continue;
+    diff[key] = { ...(before && key in before ? { before: b } : {}), ...(after && key in after ? { after: a } : {}) };
+  }
+  return diff;
+}

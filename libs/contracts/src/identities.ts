@@ -1,0 +1,99 @@
+import { z } from 'zod';
+import { Actor } from './audit';
+import { defineRequest } from './contract';
+import { Page, listOf } from './integrations';
+
+export const UserRole = z.enum(['admin', 'user']);
+export type UserRole = z.infer<typeof UserRole>;
+
+export const GROUP_NAME_RULE = 'must be 1-100 characters of letters, digits, ., _ and -';
+export const GroupName = z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, GROUP_NAME_RULE);
+export const ATTRIBUTE_KEY_RULE = 'must be 1-64 characters of letters, digits and _, starting with a letter';
+export const AttributeKey = z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, ATTRIBUTE_KEY_RULE);
+export const Email = z.string().trim().toLowerCase().max(320, 'must be at most 320 characters').email('must be an email address');
+
+export const UserInput = z
+  .object({
+    email: Email,
+    name: z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters'),
+    groups: z.array(GroupName).max(100, 'must list at most 100 groups').default([]),
+    attributes: z.record(AttributeKey, z.string().max(500, 'must be at most 500 characters')).default({}),
+    role: UserRole.default('user'),
+  })
+  .strict();
+export type UserInput = z.input<typeof UserInput>;
+
+export const User = z.object({
+  id: z.string().uuid(),
+  email: z.string(),
+  name: z.string(),
+  groups: z.array(z.string()),
+  attributes: z.record(z.string(), z.string()),
+  role: UserRole,
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type User = z.infer<typeof User>;
+
+export const GroupInput = z.object({ name: GroupName, description: z.string().max(500).optional() }).strict();
+export type GroupInput = z.input<typeof GroupInput>;
+export const Group = z.object({ id: z.string().uuid(), name: z.string(), description: z.string().nullable(), members: z.number().int(), createdAt: z.string() });
+export type Group = z.infer<typeof Group>;
+
+export const TokenInput = z
+  .object({
+    userId: z.string().uuid('must be a UUID'),
+    name: z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters'),
+    expiresInDays: z.number().int('must be a whole number').min(1, 'must be at least 1').max(3650, 'must be at most 3650').optional(),
+  })
+  .strict();
+export type TokenInput = z.input<typeof TokenInput>;
+
+export const Token = z.object({
+  id: z.string().uuid(),
+  userId: z.string().uuid(),
+  name: z.string(),
+  createdAt: z.string(),
+  expiresAt: z.string().nullable(),
+  revokedAt: z.string().nullable(),
+  lastUsedAt: z.string().nullable(),
+});
+export type Token = z.infer<typeof Token>;
+/** The only answer that ever holds the token itself. */
+export const TokenCreated = Token.extend({ token: z.string() });
+
+/** The person behind a request, as the gateway authenticated them. */
+export const Caller = z.object({
+  userId: z.string().uuid(),
+  email: z.string(),
+  role: UserRole,
+  groups: z.array(z.string()),
+  attributes: z.record(z.string(), z.string()),
+});
+export type Caller = z.infer<typeof Caller>;
+
+const ById = z.object({ id: z.string().uuid('must be a UUID') });
+const WithActor = z.object({ actor: Actor });
+
+/** Users, groups and API tokens, kept by the access service. */
+export const IdentityContracts = {
+  /** The gateway sends the SHA-256 of a presented bearer token; never the token. */
+  accessAuthAuthenticate: defineRequest(
+    'access.auth.authenticate',
+    z.object({ tokenHash: z.string().regex(/^[0-9a-f]{64}$/) }),
+    z.object({ caller: Caller, tokenId: z.string().uuid(), expiresAt: z.string().nullable() }).nullable(),
+  ),
+  accessUsersCreate: defineRequest('access.users.create', WithActor.extend({ input: UserInput }), User),
+  accessUsersList: defineRequest('access.users.list', z.object({ group: GroupName.optional(), q: z.string().max(200).optional(), ...Page }), listOf(User)),
+  accessUsersGet: defineRequest('access.users.get', ById, User),
+  accessUsersUpdate: defineRequest('access.users.update', WithActor.extend(ById.shape).extend({ input: UserInput }), User),
+  /** Removes the user and revokes their tokens; their access requests and audit entries stay. */
+  accessUsersDelete: defineRequest('access.users.delete', WithActor.extend(ById.shape), ById),
+  accessGroupsCreate: defineRequest('access.groups.create', WithActor.extend({ input: GroupInput }), Group),
+  accessGroupsList: defineRequest('access.groups.list', z.object(Page), listOf(Group)),
+  /** Tokens: people manage their own, admins anyone's; the access service checks the actor's role itself. */
+  accessTokensCreate: defineRequest('access.tokens.create', WithActor.extend({ input: TokenInput }), TokenCreated),
+  /** Without `userId`: every token for an admin actor, the actor's own for anyone else. */
+  accessTokensList: defineRequest('access.tokens.list', WithActor.extend({ userId: z.string().uuid('must be a UUID').optional(), ...Page }), listOf(Token)),
+  accessTokensRevoke: defineRequest('access.tokens.revoke', WithActor.extend(ById.shape), Token),
+} as const;
