@@ -1,9 +1,9 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Contracts } from '@latchkey/contracts';
 import type { Resource } from '@latchkey/contracts';
 import { quoteIdent, quoteLiteral } from '@latchkey/pg-access';
-import { startPgCluster, startTestStack, type PgCluster, type TestStack } from '@latchkey/testing';
+import { createUser, startPgCluster, startTestStack, type PgCluster, type TestStack } from '@latchkey/testing';
 
 jest.setTimeout(120_000);
 
@@ -93,8 +93,7 @@ describe('discovery through the gateway', () => {
         },
       });
     }
-    userToken = `lk_${randomBytes(24).toString('base64url')}`;
-    await t.control("INSERT INTO gateway.api_tokens (name, token_hash, role, user_id) VALUES ('e2e user', $1, 'user', 'u-1')", [createHash('sha256').update(userToken).digest('hex')]);
+    userToken = (await createUser(t)).token;
   });
 
   afterAll(async () => {

@@ -2,6 +2,9 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { CatalogEnv } from '@latchkey/config';
 import { PersistenceModule } from '@latchkey/persistence';
 import { loadMasterKey, MasterKey } from '@latchkey/secrets';
+import { AuditOutboxEntity } from './audit/audit-outbox.entity';
+import { AuditOutboxRepository } from './audit/audit-outbox.repository';
+import { AuditRelay } from './audit/audit-relay.service';
 import { CatalogTypesRpcController } from './catalog-types.rpc.controller';
 import { ConnectorEntity } from './connectors/connector.entity';
 import { ConnectorsRepository } from './connectors/connectors.repository';
@@ -12,6 +15,9 @@ import { IntegrationsRepository } from './integrations/integrations.repository';
 import { IntegrationsRpcController } from './integrations/integrations.rpc.controller';
 import { IntegrationsService } from './integrations/integrations.service';
 import { CreateCatalog1764000000000 } from './migrations/1764000000000-CreateCatalog';
+import { RotationAndAuditOutbox1764000000500 } from './migrations/1764000000500-RotationAndAuditOutbox';
+import { SecretVersionsRpcController } from './rotation/secret-versions.rpc.controller';
+import { SecretVersionsService } from './rotation/secret-versions.service';
 
 export const CATALOG_SCHEMA = 'catalog';
 
@@ -26,11 +32,11 @@ export class CatalogModule {
         PersistenceModule.forService({
           url: env.LATCHKEY_DATABASE_URL,
           schema: CATALOG_SCHEMA,
-          entities: [IntegrationEntity, ConnectorEntity],
-          migrations: [CreateCatalog1764000000000],
+          entities: [IntegrationEntity, ConnectorEntity, AuditOutboxEntity],
+          migrations: [CreateCatalog1764000000000, RotationAndAuditOutbox1764000000500],
         }),
       ],
-      controllers: [CatalogTypesRpcController, ConnectorsRpcController, IntegrationsRpcController],
+      controllers: [CatalogTypesRpcController, ConnectorsRpcController, IntegrationsRpcController, SecretVersionsRpcController],
       providers: [
         { provide: MasterKey, useValue: masterKey },
         { provide: CONNECTOR_OFFLINE_AFTER_MS, useValue: env.CONNECTOR_OFFLINE_AFTER_SECONDS * 1000 },
@@ -38,6 +44,9 @@ export class CatalogModule {
         ConnectorsService,
         IntegrationsRepository,
         IntegrationsService,
+        AuditOutboxRepository,
+        AuditRelay,
+        SecretVersionsService,
       ],
     };
   }

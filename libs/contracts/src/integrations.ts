@@ -41,6 +41,24 @@ export type IntegrationInput = z.input<typeof IntegrationInput>;
 export const IntegrationUpdateInput = IntegrationInput.extend({ secret: SecretInput.optional() });
 export type IntegrationUpdateInput = z.input<typeof IntegrationUpdateInput>;
 
+/** How the last rotation of the connector credentials ended. */
+export const RotationResult = z.enum(['rotated', 'repaired', 'failed']);
+export type RotationResult = z.infer<typeof RotationResult>;
+
+/** Rotation of the connector user's password, as the integration shows it (never a credential). */
+export const RotationState = z.object({
+  /** When the connector user's password was last replaced by a rotation. */
+  lastRotatedAt: z.string().nullable(),
+  /** When the scheduler rotates next; null when credentialRotationDays is not set (or not planned yet). */
+  nextDueAt: z.string().nullable(),
+  lastAttemptAt: z.string().nullable(),
+  lastResult: RotationResult.nullable(),
+  lastError: z.string().nullable(),
+  /** A new password is staged and not yet confirmed on the database; the next run settles it. */
+  pending: z.boolean(),
+});
+export type RotationState = z.infer<typeof RotationState>;
+
 export const Integration = z.object({
   id: z.string().uuid(),
   name: z.string(),
@@ -56,6 +74,7 @@ export const Integration = z.object({
   status: IntegrationStatus,
   statusReason: z.string().nullable(),
   lastTest: PreflightReport.nullable(),
+  rotation: RotationState,
   createdAt: z.string(),
   updatedAt: z.string(),
 });
@@ -67,6 +86,12 @@ export const IntegrationTarget = z.object({
   type: z.string(),
   config: z.record(z.string(), z.unknown()),
   secret: SecretRef,
+  /**
+   * A password staged by a rotation in flight (builtin only). Between "set on the database" and
+   * "stored as current" only this one logs in: connection code tries it when the server refuses
+   * `secret` (SQLSTATE 28P01), so grants, discovery and tests keep working.
+   */
+  pendingSecret: SecretRef.optional(),
 });
 export type IntegrationTarget = z.infer<typeof IntegrationTarget>;
 

@@ -215,6 +215,33 @@ describe('errors', () => {
   });
 });
 
+describe('a rotation in flight', () => {
+  const oldPassword = 'old-Rotated-away';
+  const newPassword = 'new-Staged-by-rotation';
+  beforeAll(async () => {
+    await tlsOff.query(`CREATE ROLE rotating LOGIN PASSWORD '${newPassword}'`);
+  });
+
+  it('logs in with the staged password when the server refuses the current one', async () => {
+    const { client, usedPending } = await connectTarget(params(tlsOff, 'prefer', { username: 'rotating', password: oldPassword, pendingPassword: newPassword }));
+    try {
+      expect(usedPending).toBe(true);
+      expect((await client.query<{ u: string }>('SELECT current_user AS u')).rows[0]!.u).toBe('rotating');
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('prefers the current password, and names neither when both are refused', async () => {
+    const { client, usedPending } = await connectTarget(params(tlsOff, 'prefer', { username: 'rotating', password: newPassword, pendingPassword: 'never-used' }));
+    await client.end();
+    expect(usedPending).toBeUndefined();
+    const error = await expectFailure(params(tlsOff, 'prefer', { username: 'rotating', password: oldPassword, pendingPassword: 'also-Wrong' }), 'auth');
+    expect(error.code).toBe('28P01');
+    expect(error.message).not.toContain('also-Wrong');
+  });
+});
+
 describe('getServerInfo', () => {
   it('describes the server and the role', async () => {
     const { client } = await connectTarget(params(tlsOn, 'require'));

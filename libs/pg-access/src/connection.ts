@@ -1,7 +1,7 @@
 import { Client } from 'pg';
 import { TLSSocket } from 'node:tls';
 import type { SslMode } from '@latchkey/contracts';
-import { classifyAttemptFailure, connectionErrorFrom, type AttemptFailure, type FailureContext } from './connection-error';
+import { classifyAttemptFailure, connectionErrorFrom, TargetConnectionError, type AttemptFailure, type FailureContext } from './connection-error';
 import { sslAttemptPlan, tlsOptionsFor, type SslAttempt } from './ssl-attempts';
 
 export interface TargetConnectionParams {
@@ -13,6 +13,11 @@ export interface TargetConnectionParams {
   sslRootCert?: string | null;
   username: string;
   password: string;
+  /**
+   * A password a rotation has staged but not yet stored as current: tried when the server refuses
+   * `password` (SQLSTATE 28P01), since between "set on the database" and "stored" only it logs in.
+   */
+  pendingPassword?: string;
   /** Budget for the whole connection, every sslmode attempt included. */
   connectTimeoutMs?: number;
   applicationName?: string;
@@ -22,10 +27,14 @@ export interface TargetConnection {
   client: Client;
   /** Read from the socket: whether this session is encrypted. */
   tls: boolean;
+  /** The session logged in with `pendingPassword`. */
+  usedPending?: boolean;
 }
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 const DEFAULT_APPLICATION_NAME = 'latchkey';
+/** SQLSTATE invalid_password: the server knows the role and refused the password. */
+const INVALID_PASSWORD = '28P01';
 
 /**
  * Opens a session on a target database, following libpq's sslmode rules rather than node-pg's
@@ -33,6 +42,16 @@ const DEFAULT_APPLICATION_NAME = 'latchkey';
  * TargetConnectionError, whose message names the sslmode and what to change.
  */
 export async function connectTarget(params: TargetConnectionParams): Promise<TargetConnection> {
+  const { pendingPassword, ...current } = params;
+  try {
+    return await connectWith(current);
+  } catch (err) {
+    if (!pendingPassword || !(err instanceof TargetConnectionError) || err.code !== INVALID_PASSWORD) throw err;
+    return { ...(await connectWith({ ...current, password: pendingPassword })), usedPending: true };
+  }
+}
+
+async function connectWith(params: TargetConnectionParams): Promise<TargetConnection> {
   const timeoutMs = params.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   const deadline = Date.now() + timeoutMs;
   const ctx: FailureContext = { sslmode: params.sslmode, hostname: params.hostname, port: params.port, timeoutMs };

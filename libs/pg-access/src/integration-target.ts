@@ -8,7 +8,8 @@ export class TargetConfigError extends Error {}
 
 /**
  * Connection parameters for an integration target, on a connector. The secret is resolved on
- * every call and never cached: env and file secrets may change under us.
+ * every call and never cached: env and file secrets may change under us. A staged rotation
+ * password comes along as `pendingPassword` (see connectTarget).
  */
 export async function targetConnectionParams(
   target: IntegrationTarget,
@@ -20,9 +21,17 @@ export async function targetConnectionParams(
   }
   try {
     const credentials = await resolveSecret(target.secret, ctx);
+    const pending = target.pendingSecret ? await resolveSecret(target.pendingSecret, ctx) : undefined;
     return {
       config: config.data,
-      params: { ...config.data, username: credentials.username, password: credentials.password, applicationName: ctx.applicationName },
+      params: {
+        ...config.data,
+        username: credentials.username,
+        password: credentials.password,
+        // A rotation in flight: its staged password is the fallback for the same user.
+        ...(pending && pending.username === credentials.username && pending.password !== credentials.password ? { pendingPassword: pending.password } : {}),
+        applicationName: ctx.applicationName,
+      },
     };
   } catch (err) {
     if (err instanceof SecretsError) throw new TargetConfigError(`secret: ${err.message}`);

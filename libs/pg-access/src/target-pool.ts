@@ -15,8 +15,8 @@ const BROKEN = new Set(['57P01', '57P02', '57P03', '08000', '08003', '08006', 'E
 /**
  * Reuses sessions on target databases, one idle list per (server, database, user, password,
  * sslmode): a new session costs a TCP handshake, maybe TLS, and a SCRAM exchange, which would
- * otherwise dominate a grant. The password is part of the key, so a rotated credential never
- * reuses an old session. Idle sessions close after `idleMs`, kept short because an idle session
+ * otherwise dominate a grant. The passwords (current and staged) are part of the key, so a rotated
+ * credential never reuses an old session. Idle sessions close after `idleMs`, kept short because an idle session
  * makes the owner's DROP DATABASE fail; sessions on template databases are never kept, as they
  * would block every CREATE DATABASE.
  */
@@ -107,7 +107,7 @@ export class TargetPool {
 
 function keyOf(p: TargetConnectionParams): string {
   return createHash('sha256')
-    .update(JSON.stringify([p.hostname, p.port, p.dbname, p.sslmode, p.sslRootCert ?? '', p.username, p.password, p.applicationName ?? '']))
+    .update(JSON.stringify([p.hostname, p.port, p.dbname, p.sslmode, p.sslRootCert ?? '', p.username, p.password, p.pendingPassword ?? '', p.applicationName ?? '']))
     .digest('hex');
 }
 

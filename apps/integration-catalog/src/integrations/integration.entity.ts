@@ -1,5 +1,5 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
-import type { IntegrationOwner, IntegrationStatus, PreflightReport, ResourceOwnerMapping, ResourceType, SecretRef } from '@latchkey/contracts';
+import type { IntegrationOwner, IntegrationStatus, PreflightReport, ResourceOwnerMapping, ResourceType, RotationResult, SecretRef } from '@latchkey/contracts';
 
 @Entity({ name: 'integrations' })
 export class IntegrationEntity {
@@ -20,6 +20,18 @@ export class IntegrationEntity {
   @Column({ type: 'text' }) status!: IntegrationStatus;
   @Column({ type: 'text', name: 'status_reason', nullable: true }) statusReason!: string | null;
   @Column({ type: 'jsonb', name: 'last_test', nullable: true }) lastTest!: PreflightReport | null;
+  /** When the current secret was set: the age a rotation schedule counts from. */
+  @Column({ type: 'timestamptz', precision: 3, name: 'secret_set_at' }) secretSetAt!: Date;
+  /** A rotation's staged password (builtin envelope), with the run that staged it. */
+  @Column({ type: 'jsonb', name: 'pending_secret', nullable: true }) pendingSecret!: SecretRef | null;
+  @Column({ type: 'uuid', name: 'pending_run_id', nullable: true }) pendingRunId!: string | null;
+  @Column({ type: 'timestamptz', precision: 3, name: 'pending_staged_at', nullable: true }) pendingStagedAt!: Date | null;
+  @Column({ type: 'timestamptz', precision: 3, name: 'last_rotated_at', nullable: true }) lastRotatedAt!: Date | null;
+  @Column({ type: 'timestamptz', precision: 3, name: 'next_due_at', nullable: true }) nextDueAt!: Date | null;
+  @Column({ type: 'timestamptz', precision: 3, name: 'last_rotation_attempt_at', nullable: true }) lastRotationAttemptAt!: Date | null;
+  @Column({ type: 'text', name: 'last_rotation_result', nullable: true }) lastRotationResult!: RotationResult | null;
+  @Column({ type: 'text', name: 'last_rotation_error', nullable: true }) lastRotationError!: string | null;
+  @Column({ type: 'uuid', name: 'last_rotation_run_id', nullable: true }) lastRotationRunId!: string | null;
   @CreateDateColumn({ type: 'timestamptz', precision: 3, name: 'created_at' }) createdAt!: Date;
   @UpdateDateColumn({ type: 'timestamptz', precision: 3, name: 'updated_at' }) updatedAt!: Date;
 }

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, QueryFailedError, Repository } from 'typeorm';
+import { DataSource, EntityManager, QueryFailedError, Repository } from 'typeorm';
 import { decodePageToken, encodePageToken } from '@latchkey/persistence';
 import { IntegrationEntity } from './integration.entity';
 
@@ -9,8 +9,18 @@ export class DuplicateNameError extends Error {}
 export class IntegrationsRepository {
   private readonly repo: Repository<IntegrationEntity>;
 
-  constructor(dataSource: DataSource) {
+  constructor(private readonly dataSource: DataSource) {
     this.repo = dataSource.getRepository(IntegrationEntity);
+  }
+
+  /** One transaction of the control database: a change and its audit outbox entry commit together. */
+  transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    return this.dataSource.transaction(work);
+  }
+
+  /** The row, locked until the transaction ends: rotation steps of one integration never interleave. */
+  lockById(manager: EntityManager, id: string): Promise<IntegrationEntity | null> {
+    return manager.findOne(IntegrationEntity, { where: { id }, lock: { mode: 'pessimistic_write' } });
   }
 
   findById(id: string): Promise<IntegrationEntity | null> {
@@ -21,10 +31,10 @@ export class IntegrationsRepository {
     return this.repo.findOneBy({ nameKey });
   }
 
-  /** Inserts or updates; a second integration with the same name (any case) is refused. */
-  async save(entity: IntegrationEntity): Promise<IntegrationEntity> {
+  /** Inserts or updates (inside `manager`'s transaction when given); a second integration with the same name (any case) is refused. */
+  async save(entity: IntegrationEntity, manager?: EntityManager): Promise<IntegrationEntity> {
     try {
-      return await this.repo.save(entity);
+      return await (manager ? manager.save(IntegrationEntity, entity) : this.repo.save(entity));
     } catch (err) {
       if (err instanceof QueryFailedError && (err.driverError as { code?: string }).code === '23505') throw new DuplicateNameError();
       throw err;
@@ -35,8 +45,8 @@ export class IntegrationsRepository {
     await this.repo.update({ id }, fields);
   }
 
-  async delete(id: string): Promise<boolean> {
-    const result = await this.repo.delete({ id });
+  async delete(id: string, manager?: EntityManager): Promise<boolean> {
+    const result = await (manager ? manager.delete(IntegrationEntity, { id }) : this.repo.delete({ id }));
     return (result.affected ?? 0) > 0;
   }
 

@@ -12,8 +12,8 @@ export class IntegrationsRpcController {
   constructor(private readonly integrations: IntegrationsService) {}
 
   @Rpc(Contracts.catalogIntegrationsCreate)
-  create(@Payload() { input }: Req<'catalogIntegrationsCreate'>) {
-    return this.integrations.create(input);
+  create(@Payload() { input, actor }: Req<'catalogIntegrationsCreate'>) {
+    return this.integrations.create(input, actor);
   }
 
   @Rpc(Contracts.catalogIntegrationsList)
@@ -27,13 +27,13 @@ export class IntegrationsRpcController {
   }
 
   @Rpc(Contracts.catalogIntegrationsUpdate)
-  update(@Payload() { id, input }: Req<'catalogIntegrationsUpdate'>) {
-    return this.integrations.update(id, input);
+  update(@Payload() { id, input, actor }: Req<'catalogIntegrationsUpdate'>) {
+    return this.integrations.update(id, input, actor);
   }
 
   @Rpc(Contracts.catalogIntegrationsDelete)
-  delete(@Payload() { id }: Req<'catalogIntegrationsDelete'>) {
-    return this.integrations.delete(id);
+  delete(@Payload() { id, actor }: Req<'catalogIntegrationsDelete'>) {
+    return this.integrations.delete(id, actor);
   }
 
   @Rpc(Contracts.catalogIntegrationsTest)

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
+  Actor,
   Contracts,
   ErrorCode,
   Integration,
@@ -12,16 +13,22 @@ import { INTEGRATION_TYPES, validateIntegrationInput } from '@latchkey/config';
 import type { ValidIntegration, ValidIntegrationUpdate } from '@latchkey/config';
 import { AppException, LOGGER, MessageBus } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
-import { MasterKey, toSecretRef, toSecretView } from '@latchkey/secrets';
+import { MasterKey, toSecretRef } from '@latchkey/secrets';
+import { decodePageToken } from '@latchkey/persistence';
+import type { EntityManager } from 'typeorm';
+import { AuditOutboxRepository } from '../audit/audit-outbox.repository';
+import { AuditRelay } from '../audit/audit-relay.service';
 import { ConnectorsService } from '../connectors/connectors.service';
 import { IntegrationEntity } from './integration.entity';
-import { decodePageToken } from '@latchkey/persistence';
+import { auditDiff, targetOf, toView } from './integration-view';
 import { DuplicateNameError, IntegrationsRepository } from './integrations.repository';
 
 /** Checks whose failure leaves Latchkey unable to grant or revoke anything: the integration is in ERROR. */
 const ESSENTIAL_CHECKS = new Set(['connect', 'create_roles', 'terminate_backends']);
 const TEST_TIMEOUT_MS = 60_000;
 const DISCOVERY_REASON = 'discovery: ';
+export const ROTATION_STORE_RULE =
+  'can only be set for a builtin secret: Latchkey cannot write environment variables or files on the connector host; store the secret as builtin, or rotate it yourself';
 
 @Injectable()
 export class IntegrationsService {
@@ -30,45 +37,68 @@ export class IntegrationsService {
     private readonly connectors: ConnectorsService,
     private readonly bus: MessageBus,
     private readonly masterKey: MasterKey,
+    private readonly outbox: AuditOutboxRepository,
+    private readonly relay: AuditRelay,
     @Inject(LOGGER) private readonly logger: AppLogger,
   ) {}
 
   /** Creates the integration, then tests it through its connector; the answer carries the status. */
-  async create(body: IntegrationInput): Promise<Integration> {
+  async create(body: IntegrationInput, actor: Actor): Promise<Integration> {
     const input = this.validate(body, 'create');
-    await this.refuseUnusable(input.name, input.connectorId, input.type);
+    await this.refuseUnusable(input.name, input.connectorId, input.type, input.credentialRotationDays ?? null, input.secret.store);
     const entity = Object.assign(new IntegrationEntity(), this.fields(input), {
       secret: toSecretRef(input.secret, this.masterKey),
+      secretSetAt: new Date(),
       status: 'INITIALIZING',
       statusReason: null,
       lastTest: null,
     } satisfies Partial<IntegrationEntity>);
-    const saved = await this.save(entity, input.name);
+    const saved = await this.audited(async (m) => {
+      const row = await this.save(entity, input.name, m);
+      await this.outbox.add(m, { action: 'integration.created', actor, targetType: 'integration', targetId: row.id, targetName: row.name, diff: auditDiff(undefined, row) });
+      return row;
+    });
     this.logger.info({ integrationId: saved.id, name: saved.name, connectorId: saved.connectorId }, 'integration created');
     const tested = (await this.runTest(saved)).integration;
     await this.announce(saved, 'created');
     return tested;
   }
 
-  async update(id: string, body: IntegrationUpdateInput): Promise<Integration> {
+  async update(id: string, body: IntegrationUpdateInput, actor: Actor): Promise<Integration> {
     const input = this.validate(body, 'update');
-    const entity = await this.get(id);
-    await this.refuseUnusable(input.name, input.connectorId, input.type, id);
-    if (input.type !== entity.type) {
-      throw AppException.validation([{ field: 'type', rule: `cannot change from ${entity.type}; create a new integration instead` }]);
+    const current = await this.get(id);
+    await this.refuseUnusable(input.name, input.connectorId, input.type, input.credentialRotationDays ?? null, input.secret?.store ?? current.secret.store, id);
+    if (input.type !== current.type) {
+      throw AppException.validation([{ field: 'type', rule: `cannot change from ${current.type}; create a new integration instead` }]);
     }
-    Object.assign(entity, this.fields(input), { status: 'INITIALIZING', statusReason: null });
-    if (input.secret) entity.secret = toSecretRef(input.secret, this.masterKey);
-    const saved = await this.save(entity, input.name);
+    const saved = await this.audited(async (m) => {
+      // Locked: a rotation settling at the same moment must not be overwritten by a stale read.
+      const before = await this.integrations.lockById(m, id);
+      if (!before) throw notFound(id);
+      const entity = Object.assign(new IntegrationEntity(), before, this.fields(input), { status: 'INITIALIZING', statusReason: null });
+      if (input.secret) {
+        // An admin's new secret wins over a rotation in flight, whose staged password belonged to the old one.
+        Object.assign(entity, { secret: toSecretRef(input.secret, this.masterKey), secretSetAt: new Date(), pendingSecret: null, pendingRunId: null, pendingStagedAt: null });
+      }
+      // The rotation worker plans the schedule again when it hears of the change.
+      if (input.secret || entity.credentialRotationDays !== before.credentialRotationDays || entity.connectorId !== before.connectorId) entity.nextDueAt = null;
+      const row = await this.save(entity, input.name, m);
+      await this.outbox.add(m, { action: 'integration.updated', actor, targetType: 'integration', targetId: id, targetName: row.name, diff: auditDiff(before, row, Boolean(input.secret)) });
+      return row;
+    });
     this.logger.info({ integrationId: id }, 'integration updated');
     const tested = (await this.runTest(saved)).integration;
     await this.announce(saved, 'updated');
     return tested;
   }
 
-  async delete(id: string): Promise<{ id: string }> {
-    const entity = await this.get(id);
-    if (!(await this.integrations.delete(id))) throw notFound(id);
+  async delete(id: string, actor: Actor): Promise<{ id: string }> {
+    const entity = await this.audited(async (m) => {
+      const row = await this.integrations.lockById(m, id);
+      if (!row || !(await this.integrations.delete(id, m))) throw notFound(id);
+      await this.outbox.add(m, { action: 'integration.deleted', actor, targetType: 'integration', targetId: id, targetName: row.name, diff: auditDiff(row, undefined) });
+      return row;
+    });
     this.logger.info({ integrationId: id }, 'integration deleted');
     await this.announce(entity, 'deleted');
     return { id };
@@ -77,12 +107,14 @@ export class IntegrationsService {
   /** What a connector needs to reach the integration's database; the secret stays encrypted. */
   async target(id: string) {
     const e = await this.get(id);
-    return {
-      connectorId: e.connectorId,
-      status: e.status,
-      connectedResourceTypes: e.connectedResourceTypes,
-      target: { integrationId: e.id, type: e.type, config: e.config, secret: e.secret },
-    };
+    return { connectorId: e.connectorId, status: e.status, connectedResourceTypes: e.connectedResourceTypes, target: targetOf(e) };
+  }
+
+  /** A change and its audit entry in one transaction; the relay then sends the entry on. */
+  private async audited<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    const result = await this.integrations.transaction(work);
+    this.relay.nudge();
+    return result;
   }
 
   /** Discovery drives REFRESHING, and ERROR when the instance cannot be read; success recovers it. */
@@ -128,7 +160,7 @@ export class IntegrationsService {
     try {
       report = await this.bus.request(
         Contracts.connectorIntegrationTest,
-        { target: { integrationId: entity.id, type: entity.type, config: entity.config, secret: entity.secret } },
+        { target: targetOf(entity) },
         { connectorId: entity.connectorId, timeoutMs: TEST_TIMEOUT_MS },
       );
     } catch (err) {
@@ -160,8 +192,9 @@ export class IntegrationsService {
     return result.value;
   }
 
-  private async refuseUnusable(name: string, connectorId: string, type: string, selfId?: string) {
+  private async refuseUnusable(name: string, connectorId: string, type: string, rotationDays: number | null, store: string, selfId?: string) {
     const issues: ValidationIssue[] = [];
+    if (rotationDays !== null && store !== 'builtin') issues.push({ field: 'credentialRotationDays', rule: ROTATION_STORE_RULE });
     const same = await this.integrations.findByNameKey(name.toLowerCase());
     if (same && same.id !== selfId) throw duplicate(name);
     const refusal = await this.connectors.refusal(connectorId, INTEGRATION_TYPES[type].description.minimumConnectorVersion);
@@ -169,9 +202,9 @@ export class IntegrationsService {
     if (issues.length) throw AppException.validation(issues);
   }
 
-  private async save(entity: IntegrationEntity, name: string): Promise<IntegrationEntity> {
+  private async save(entity: IntegrationEntity, name: string, manager: EntityManager): Promise<IntegrationEntity> {
     try {
-      return await this.integrations.save(entity);
+      return await this.integrations.save(entity, manager);
     } catch (err) {
       if (err instanceof DuplicateNameError) throw duplicate(name);
       throw err;
@@ -205,24 +238,3 @@ const duplicate = (name: string) =>
   new AppException(ErrorCode.Conflict, `An integration named "${name}" already exists (names are unique regardless of case).`, {
     issues: [{ field: 'name', rule: 'must be unique regardless of case' }],
   });
-
-function toView(e: IntegrationEntity): Integration {
-  return {
-    id: e.id,
-    name: e.name,
-    type: e.type,
-    connectorId: e.connectorId,
-    connectedResourceTypes: e.connectedResourceTypes,
-    config: e.config,
-    secret: toSecretView(e.secret),
-    credentialRotationDays: e.credentialRotationDays,
-    customAccessDetails: e.customAccessDetails,
-    integrationOwners: e.integrationOwners,
-    resourceOwnerMappings: e.resourceOwnerMappings,
-    status: e.status,
-    statusReason: e.statusReason,
-    lastTest: e.lastTest,
-    createdAt: e.createdAt.toISOString(),
-    updatedAt: e.updatedAt.toISOString(),
-  };
-}

@@ -1,0 +1,41 @@
+import { DynamicModule, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { RotationEnv } from '@latchkey/config';
+import { createRedis } from '@latchkey/queues';
+import { loadOptionalMasterKey, MasterKey } from '@latchkey/secrets';
+import { RotationProcessor } from './rotation/rotation.processor';
+import { REDIS, RotationQueue } from './rotation/rotation.queue';
+import { RotationRpcController } from './rotation/rotation.rpc.controller';
+import { RotationSchedule } from './rotation/rotation-schedule.service';
+import { DAY_MS, ROTATION_FAULT, RotationService } from './rotation/rotation.service';
+import { TargetCredentials } from './rotation/target-credentials';
+
+/** Rotation keeps no tables: secret versions and rotation state live with the integration in the catalog. */
+@Module({})
+export class RotationModule implements OnApplicationShutdown {
+  constructor(@Inject(REDIS) private readonly redis: Redis) {}
+
+  static forRoot(env: RotationEnv): DynamicModule {
+    // Needed to open and seal builtin secrets; without it every run fails with that reason.
+    const masterKey = loadOptionalMasterKey(env);
+    return {
+      module: RotationModule,
+      controllers: [RotationRpcController],
+      providers: [
+        { provide: REDIS, useFactory: () => createRedis(env.REDIS_URL) },
+        { provide: DAY_MS, useValue: env.ROTATION_DAY_SECONDS * 1000 },
+        ...(env.ROTATION_FAULT ? [{ provide: ROTATION_FAULT, useValue: env.ROTATION_FAULT }] : []),
+        ...(masterKey ? [{ provide: MasterKey, useValue: masterKey }] : []),
+        TargetCredentials,
+        RotationService,
+        RotationQueue,
+        RotationSchedule,
+        RotationProcessor,
+      ],
+    };
+  }
+
+  onApplicationShutdown() {
+    this.redis.disconnect();
+  }
+}

@@ -1,0 +1,39 @@
+import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import type { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { LOGGER, withCorrelation } from '@latchkey/messaging';
+import type { AppLogger } from '@latchkey/messaging';
+import { createWorker } from '@latchkey/queues';
+import { REDIS, RotationQueue } from './rotation.queue';
+import { RotationSchedule } from './rotation-schedule.service';
+
+/** Integrations of this connector rotated at the same time (runs of one integration wait for each other on the target). */
+const CONCURRENCY = 2;
+
+/** Runs the connector's scheduled rotations. */
+@Injectable()
+export class RotationProcessor implements OnApplicationBootstrap, OnApplicationShutdown {
+  private worker?: Worker;
+
+  constructor(
+    private readonly queue: RotationQueue,
+    private readonly schedule: RotationSchedule,
+    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(LOGGER) private readonly logger: AppLogger,
+  ) {}
+
+  onApplicationBootstrap() {
+    this.worker = createWorker<'rotate-integration'>(
+      this.queue.name,
+      this.redis.duplicate(),
+      { 'rotate-integration': ({ integrationId }) => withCorrelation(undefined, () => this.schedule.scheduled(integrationId)) },
+      { concurrency: CONCURRENCY },
+    );
+    this.worker.on('error', (err) => this.logger.warn({ err }, 'rotation worker error'));
+    this.worker.on('failed', (job, err) => this.logger.warn({ err, integrationId: job?.data?.integrationId, attempt: job?.attemptsMade }, 'scheduled rotation failed'));
+  }
+
+  async onApplicationShutdown() {
+    await this.worker?.close();
+  }
+}
