@@ -5,6 +5,7 @@ import { quoteIdent, quoteLiteral } from '@latchkey/pg-access';
 export const DEMO_DATABASE = 'latchkey_demo';
 export const DEMO_CONNECTOR_ROLE = 'latchkey_connector';
 export const DEMO_INTEGRATION = 'Demo PostgreSQL';
+export const DEMO_FLOW = 'Demo: analysts read sales';
 
 const SCHEMA_SQL = `
   CREATE SCHEMA IF NOT EXISTS sales;
@@ -25,9 +26,9 @@ latchkey:sensitivity=high';
 
 /**
  * `npm start -- --demo`: a sample target database with a few schemas and tables, a connector login
- * with the rights Latchkey needs there, and an integration registered through the HTTP API.
+ * with the rights Latchkey needs there, an integration and an access flow registered through the HTTP API.
  */
-export async function createDemo(apiUrl: string, adminToken: string, databaseUrl: string): Promise<{ integrationId: string; status: string; created: boolean }> {
+export async function createDemo(apiUrl: string, adminToken: string, databaseUrl: string): Promise<{ integrationId: string; status: string; created: boolean; flowId: string }> {
   const server = new URL(databaseUrl);
   const admin = new URL(databaseUrl);
   admin.pathname = '/postgres';
@@ -81,5 +82,28 @@ export async function createDemo(apiUrl: string, adminToken: string, databaseUrl
     : await fetch(`${apiUrl}/api/v1/integrations`, { method: 'POST', headers, body: JSON.stringify(body) });
   const answer = (await res.json()) as { id: string; status: string; message?: string };
   if (!res.ok) throw new Error(`registering the demo integration failed (${res.status}): ${answer.message}`);
-  return { integrationId: answer.id, status: answer.status, created: !existing };
+  return { integrationId: answer.id, status: answer.status, created: !existing, flowId: await upsertDemoFlow(apiUrl, headers, answer.id) };
+}
+
+/** Analysts may read the sales tables for up to two hours; the table's owner (or data-team) approves. */
+async function upsertDemoFlow(apiUrl: string, headers: Record<string, string>, integrationId: string): Promise<string> {
+  for (const name of ['analysts', 'data-team', 'finance']) {
+    await fetch(`${apiUrl}/api/v1/groups`, { method: 'POST', headers, body: JSON.stringify({ name }) });
+  }
+  const flow = {
+    name: DEMO_FLOW,
+    requestors: { conditions: [{ type: 'group', match: 'is', values: ['analysts'] }] },
+    targets: [{ integrationId, resourceType: 'postgresql-table', permissions: ['READ_ONLY'], resources: { mode: 'include', by: 'name', values: [`${DEMO_DATABASE}/sales/*`] } }],
+    approvers: { mode: 'ANY_OF', groups: [{ type: 'OWNER' }] },
+    maxDurationMinutes: 120,
+    settings: { justificationRequired: true, approverReasonRequired: false, maxExtensions: 1 },
+  };
+  const flows = (await (await fetch(`${apiUrl}/api/v1/access-flows?pageSize=500`, { headers })).json()) as { items: Array<{ id: string; name: string }> };
+  const existing = flows.items.find((f) => f.name === DEMO_FLOW);
+  const res = existing
+    ? await fetch(`${apiUrl}/api/v1/access-flows/${existing.id}`, { method: 'PUT', headers, body: JSON.stringify(flow) })
+    : await fetch(`${apiUrl}/api/v1/access-flows`, { method: 'POST', headers, body: JSON.stringify(flow) });
+  const answer = (await res.json()) as { id: string; message?: string };
+  if (!res.ok) throw new Error(`registering the demo access flow failed (${res.status}): ${answer.message}`);
+  return answer.id;
 }

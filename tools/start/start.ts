@@ -59,7 +59,9 @@ async function main() {
   let demoLine = '';
   if (demo) {
     const result = await createDemo(stack.url, token!, databaseUrl);
-    demoLine = `  demo:        integration "Demo PostgreSQL" ${result.created ? 'created' : 'updated'} (${result.integrationId}), status ${result.status}\n`;
+    demoLine =
+      `  demo:        integration "Demo PostgreSQL" ${result.created ? 'created' : 'updated'} (${result.integrationId}), status ${result.status}\n` +
+      `               access flow "Demo: analysts read sales" (${result.flowId}): add a user to the group analysts to request\n`;
   }
   process.stdout.write(
     `\nLatchkey is running.\n` +
