@@ -67,7 +67,7 @@ latchkey:owner=data-team';
       undefined,
       'app',
     );
-    t = await startTestStack({ env: { ACCESS_SWEEP_INTERVAL_SECONDS: '1', SWEEP_INTERVAL_SECONDS: '1', REVOCATION_GRACE_SECONDS: '60' } });
+    t = await startTestStack({ env: { ACCESS_SWEEP_INTERVAL_SECONDS: '1', SWEEP_INTERVAL_SECONDS: '1', REVOCATION_GRACE_SECONDS: '60', REVOCATION_ATTEMPTS: '2', REVOCATION_BACKOFF_MS: '200' } });
 
     for (const group of ['analysts', 'data-team', 'ops', 'security']) await t.api('POST', '/api/v1/groups', { body: { name: group } });
     await addPerson('analyst', ['analysts']);
@@ -324,6 +324,58 @@ latchkey:owner=data-team';
     await expect(after.query('INSERT INTO billing.payments VALUES (3, 9)')).rejects.toMatchObject({ code: '42501' });
     expect((await after.query('SELECT count(*)::int AS n FROM billing.invoices')).rows[0].n).toBe(2);
     await after.end();
+  });
+
+  it('shows a stuck revocation as REVOKING with its error, and REVOKED once provisioning gets through', async () => {
+    const created = await post('analyst', '/api/v1/access-requests', { items: [{ resourceId: resources['app/billing/payments'], permission: 'READ_WRITE' }], durationMinutes: 5 });
+    const id = created.body.requests[0].id;
+    await waitStatus(id, 'GRANTED');
+    // A new grant gives the person's login a new password.
+    passwords.push((await get('analyst', `/api/v1/access-requests/${id}/access-details`)).body.password);
+    // The connector can no longer log in: every revocation attempt fails.
+    await pg.query(`ALTER ROLE ${CONNECTOR_USER} NOLOGIN`);
+    await pg.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1', [CONNECTOR_USER]);
+    try {
+      expect((await post('analyst', `/api/v1/access-requests/${id}/revoke`)).status).toBe(200);
+      const stuck = await waitUntil('a stuck revocation', async () => {
+        const r = await requestStatus(id);
+        return r.statusReason?.startsWith('revocation stuck') && r;
+      });
+      expect(stuck.status).toBe('REVOKING');
+    } finally {
+      await pg.query(`ALTER ROLE ${CONNECTOR_USER} LOGIN`);
+    }
+    await waitStatus(id, 'REVOKED', 60_000);
+  });
+
+  it('lists with filters and pages; people see only their own requests and those they may approve', async () => {
+    const ids = async (who: string, query: string) => {
+      const res = await get(who, `/api/v1/access-requests?pageSize=500${query}`);
+      expect(res.status).toBe(200);
+      return res.body.items.map((r: { id: string }) => r.id) as string[];
+    };
+    const all = await ids('analyst', '');
+    expect(all.length).toBeGreaterThanOrEqual(5);
+    expect(await ids('analyst', `&flowId=${analystFlowId}`)).toEqual([firstRequestId]);
+    expect(await ids('analyst', `&status=REJECTED`)).toHaveLength(1);
+    expect(await ids('analyst', `&integrationId=${integrationId}&requesterId=${people.analyst.id}`)).toEqual(all);
+    expect(await ids('analyst', `&from=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`)).toEqual([]);
+    expect(await ids('outsider', '')).toEqual([]);
+    expect(await ids('dana', '')).toEqual([firstRequestId]);
+    expect((await get('outsider', `/api/v1/access-requests/${firstRequestId}`)).status).toBe(404);
+
+    const pages: string[] = [];
+    let token: string | undefined;
+    do {
+      const res = await get('analyst', `/api/v1/access-requests?pageSize=2${token ? `&pageToken=${token}` : ''}`);
+      pages.push(...res.body.items.map((r: { id: string }) => r.id));
+      token = res.body.nextPageToken;
+    } while (token);
+    expect(pages).toEqual(all);
+    const bad = await get('analyst', '/api/v1/access-requests?pageToken=nope&status=DONE');
+    expect(bad.status).toBe(400);
+    expect(bad.body.details.issues.map((i: { field: string }) => i.field)).toEqual(['status']);
+    expect((await get('analyst', '/api/v1/access-requests?pageToken=nope')).body.details.issues).toEqual([{ field: 'pageToken', rule: 'must be a token from a previous page' }]);
   });
 
   it('cuts the analyst off at expiry; the audit chain verifies, never holds a secret, and breaks when a row is edited', async () => {
