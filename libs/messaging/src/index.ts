@@ -6,3 +6,4 @@ export * from './nats-server';
 export * from './rpc.decorators';
 export * from './rpc-exception.filter';
 export * from './service-host';
+export * from './retry-until-done';

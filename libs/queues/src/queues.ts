@@ -51,16 +51,37 @@ export class TypedQueue<N extends JobName> {
   }
 }
 
+/** A BullMQ worker with the connection it blocks on; `close` ends both. */
+export interface ManagedWorker {
+  readonly worker: Worker;
+  close(): Promise<void>;
+}
+
+/**
+ * A worker on its own duplicate of `redis` (a worker blocks on its connection). BullMQ never
+ * closes a connection it was given, so `close` disconnects the duplicate after the worker stops.
+ */
 export function createWorker<N extends JobName>(
   name: string,
-  connection: Redis,
+  redis: Redis,
   handlers: { [K in N]: (data: JobMap[K], job: Parameters<Processor>[0]) => Promise<unknown> },
   options: Omit<WorkerOptions, 'connection'> = {},
-): Worker {
+): ManagedWorker {
   const processor: Processor = async (job) => {
     const handler = (handlers as Record<string, ((data: unknown, job: unknown) => Promise<unknown>) | undefined>)[job.name];
     if (!handler) throw new Error(`no handler for job ${job.name} on ${name}`);
     return handler(job.data, job);
   };
-  return new Worker(name, processor, { connection, ...options });
+  const connection = redis.duplicate();
+  const worker = new Worker(name, processor, { connection, ...options });
+  return {
+    worker,
+    close: async () => {
+      try {
+        await worker.close();
+      } finally {
+        connection.disconnect();
+      }
+    },
+  };
 }

@@ -1,18 +1,16 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { LOGGER } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import { createWorker } from '@latchkey/queues';
+import type { ManagedWorker } from '@latchkey/queues';
 import { GrantLifecycle } from './grant-lifecycle.service';
 import { ACCESS_REDIS, GrantQueue } from './grant.queue';
 
 /** Runs grant jobs; failures (provisioning, NATS or the catalog unreachable) are retried with backoff, then by the sweeper. */
 @Injectable()
 export class GrantProcessor implements OnApplicationBootstrap, OnApplicationShutdown {
-  private worker?: Worker;
-  /** The worker's own connection; BullMQ does not close connections it was given. */
-  private connection?: Redis;
+  private worker?: ManagedWorker;
 
   constructor(
     private readonly queue: GrantQueue,
@@ -22,19 +20,17 @@ export class GrantProcessor implements OnApplicationBootstrap, OnApplicationShut
   ) {}
 
   onApplicationBootstrap() {
-    this.connection = this.redis.duplicate();
     this.worker = createWorker<'grant-request'>(
       this.queue.name,
-      this.connection,
+      this.redis,
       { 'grant-request': ({ requestId }) => this.lifecycle.runGrantJob(requestId) },
       { concurrency: 16, lockDuration: 30_000, stalledInterval: 5_000, maxStalledCount: 3 },
     );
-    this.worker.on('error', (err) => this.logger.warn({ err }, 'grant worker error'));
-    this.worker.on('failed', (job, err) => this.logger.warn({ err: err.message, requestId: job?.data.requestId, attempt: job?.attemptsMade }, 'grant attempt failed; retried'));
+    this.worker.worker.on('error', (err) => this.logger.warn({ err }, 'grant worker error'));
+    this.worker.worker.on('failed', (job, err) => this.logger.warn({ err: err.message, requestId: job?.data.requestId, attempt: job?.attemptsMade }, 'grant attempt failed; retried'));
   }
 
   async onApplicationShutdown() {
     await this.worker?.close();
-    this.connection?.disconnect();
   }
 }

@@ -1,13 +1,12 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { Contracts } from '@latchkey/contracts';
 import type { PayloadOf } from '@latchkey/contracts';
-import { LOGGER, MessageBus, SERVICE_INFO } from '@latchkey/messaging';
+import { LOGGER, MessageBus, RetryUntilDone, SERVICE_INFO } from '@latchkey/messaging';
 import type { AppLogger, ServiceInfo } from '@latchkey/messaging';
 import { ResourcesRepository } from '../resources/resources.repository';
 import { RefreshQueue } from './refresh.queue';
 import { RefreshService } from './refresh.service';
 
-const RECONCILE_RETRY_MS = 2_000;
 const CATALOG_PAGE_SIZE = 500;
 
 /**
@@ -18,8 +17,7 @@ const CATALOG_PAGE_SIZE = 500;
  */
 @Injectable()
 export class RefreshTriggers implements OnApplicationBootstrap, OnApplicationShutdown {
-  private stopped = false;
-  private retryTimer?: NodeJS.Timeout;
+  private readonly reconciler: RetryUntilDone;
 
   constructor(
     private readonly queue: RefreshQueue,
@@ -28,7 +26,9 @@ export class RefreshTriggers implements OnApplicationBootstrap, OnApplicationShu
     private readonly bus: MessageBus,
     @Inject(SERVICE_INFO) private readonly info: ServiceInfo,
     @Inject(LOGGER) private readonly logger: AppLogger,
-  ) {}
+  ) {
+    this.reconciler = new RetryUntilDone('reconciling refresh schedules', () => this.reconcile(), this.logger);
+  }
 
   /** A refresh of an integration of this connector, now; it stays on schedule too. */
   async request(integrationId: string): Promise<{ jobId: string; queued: boolean }> {
@@ -58,24 +58,13 @@ export class RefreshTriggers implements OnApplicationBootstrap, OnApplicationShu
   }
 
   onApplicationBootstrap() {
-    void this.reconcileUntilDone();
+    this.reconciler.start();
   }
 
   onApplicationShutdown() {
-    this.stopped = true;
-    clearTimeout(this.retryTimer);
+    this.reconciler.stop();
   }
 
-  /** Retries until the catalog answers (services start in any order). */
-  private async reconcileUntilDone(): Promise<void> {
-    try {
-      await this.reconcile();
-    } catch (err) {
-      if (this.stopped) return;
-      this.logger.warn({ err }, `schedules not reconciled yet; retrying in ${RECONCILE_RETRY_MS} ms`);
-      this.retryTimer = setTimeout(() => void this.reconcileUntilDone(), RECONCILE_RETRY_MS);
-    }
-  }
 
   async reconcile(): Promise<void> {
     // Read before the catalog: an integration created after this read cannot be mistaken for a deleted one.
@@ -86,7 +75,7 @@ export class RefreshTriggers implements OnApplicationBootstrap, OnApplicationShu
       const page = await this.bus.request(Contracts.catalogIntegrationsList, { pageSize: CATALOG_PAGE_SIZE, ...(pageToken ? { pageToken } : {}) });
       for (const integration of page.items) all.set(integration.id, integration.connectorId);
       pageToken = page.nextPageToken;
-    } while (pageToken && !this.stopped);
+    } while (pageToken && !this.reconciler.stopped);
 
     const mine = [...all].filter(([, connectorId]) => connectorId === this.info.connectorId).map(([id]) => id);
     let refreshedNow = 0;

@@ -1,9 +1,9 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { LOGGER } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import { createWorker } from '@latchkey/queues';
+import type { ManagedWorker } from '@latchkey/queues';
 import { REDIS, RevocationQueue } from './revocation.queue';
 import { RevocationService } from './revocation.service';
 
@@ -12,9 +12,7 @@ export const REVOCATION_CONCURRENCY = Symbol('REVOCATION_CONCURRENCY');
 /** Runs due revocations; a failure is retried with exponential backoff and jitter, then STUCK. */
 @Injectable()
 export class RevocationProcessor implements OnApplicationBootstrap, OnApplicationShutdown {
-  private worker?: Worker;
-  /** The worker's own connection (BullMQ blocks on it); BullMQ does not close connections it was given. */
-  private connection?: Redis;
+  private worker?: ManagedWorker;
 
   constructor(
     private readonly queue: RevocationQueue,
@@ -25,10 +23,9 @@ export class RevocationProcessor implements OnApplicationBootstrap, OnApplicatio
   ) {}
 
   onApplicationBootstrap() {
-    this.connection = this.redis.duplicate();
     this.worker = createWorker<'revoke-grant'>(
       this.queue.name,
-      this.connection,
+      this.redis,
       {
         'revoke-grant': async ({ grantId }, job) => {
           const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
@@ -38,11 +35,10 @@ export class RevocationProcessor implements OnApplicationBootstrap, OnApplicatio
       // Short locks: a worker killed mid-job is noticed within seconds, not a minute.
       { concurrency: this.concurrency, lockDuration: 10_000, stalledInterval: 5_000, maxStalledCount: 3 },
     );
-    this.worker.on('error', (err) => this.logger.warn({ err }, 'revocation worker error'));
+    this.worker.worker.on('error', (err) => this.logger.warn({ err }, 'revocation worker error'));
   }
 
   async onApplicationShutdown() {
     await this.worker?.close();
-    this.connection?.disconnect();
   }
 }

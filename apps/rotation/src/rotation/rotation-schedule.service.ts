@@ -1,12 +1,11 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { Contracts, ErrorCode, SYSTEM_ACTOR } from '@latchkey/contracts';
 import type { Actor, PayloadOf, RotationRunResult, RotationTrigger } from '@latchkey/contracts';
-import { AppException, LOGGER, MessageBus, SERVICE_INFO } from '@latchkey/messaging';
+import { AppException, LOGGER, MessageBus, RetryUntilDone, SERVICE_INFO } from '@latchkey/messaging';
 import type { AppLogger, ServiceInfo } from '@latchkey/messaging';
 import { RotationQueue } from './rotation.queue';
 import { RotationService } from './rotation.service';
 
-const RECONCILE_RETRY_MS = 2_000;
 const CATALOG_PAGE_SIZE = 500;
 
 /**
@@ -17,8 +16,7 @@ const CATALOG_PAGE_SIZE = 500;
  */
 @Injectable()
 export class RotationSchedule implements OnApplicationBootstrap, OnApplicationShutdown {
-  private stopped = false;
-  private retryTimer?: NodeJS.Timeout;
+  private readonly reconciler: RetryUntilDone;
 
   constructor(
     private readonly queue: RotationQueue,
@@ -26,7 +24,9 @@ export class RotationSchedule implements OnApplicationBootstrap, OnApplicationSh
     private readonly bus: MessageBus,
     @Inject(SERVICE_INFO) private readonly info: ServiceInfo,
     @Inject(LOGGER) private readonly logger: AppLogger,
-  ) {}
+  ) {
+    this.reconciler = new RetryUntilDone('reconciling rotations', () => this.reconcile(), this.logger);
+  }
 
   /** A run, then the integration's schedule planned again from its outcome. */
   async run(integrationId: string, trigger: RotationTrigger, actor: Actor): Promise<RotationRunResult> {
@@ -91,23 +91,13 @@ export class RotationSchedule implements OnApplicationBootstrap, OnApplicationSh
   }
 
   onApplicationBootstrap() {
-    void this.reconcileUntilDone();
+    this.reconciler.start();
   }
 
   onApplicationShutdown() {
-    this.stopped = true;
-    clearTimeout(this.retryTimer);
+    this.reconciler.stop();
   }
 
-  private async reconcileUntilDone(): Promise<void> {
-    try {
-      await this.reconcile();
-    } catch (err) {
-      if (this.stopped) return;
-      this.logger.warn({ err }, `rotations not reconciled yet; retrying in ${RECONCILE_RETRY_MS} ms`);
-      this.retryTimer = setTimeout(() => void this.reconcileUntilDone(), RECONCILE_RETRY_MS);
-    }
-  }
 
   /** Repairs interrupted runs of this connector's integrations and plans every schedule again. */
   async reconcile(): Promise<void> {
@@ -127,7 +117,7 @@ export class RotationSchedule implements OnApplicationBootstrap, OnApplicationSh
         if (integration.credentialRotationDays !== null || integration.rotation.nextDueAt !== null) await this.plan(integration.id);
       }
       pageToken = page.nextPageToken;
-    } while (pageToken && !this.stopped);
+    } while (pageToken && !this.reconciler.stopped);
     const dropped = (await this.queue.scheduled()).filter((id) => !mine.has(id));
     for (const id of dropped) await this.plan(id);
     this.logger.info({ integrations: mine.size, repaired, dropped: dropped.length }, 'rotations reconciled with the catalog');

@@ -1,9 +1,9 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { LOGGER, withCorrelation } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import { createWorker } from '@latchkey/queues';
+import type { ManagedWorker } from '@latchkey/queues';
 import { REDIS, RotationQueue } from './rotation.queue';
 import { RotationSchedule } from './rotation-schedule.service';
 
@@ -13,7 +13,7 @@ const CONCURRENCY = 2;
 /** Runs the connector's scheduled rotations. */
 @Injectable()
 export class RotationProcessor implements OnApplicationBootstrap, OnApplicationShutdown {
-  private worker?: Worker;
+  private worker?: ManagedWorker;
 
   constructor(
     private readonly queue: RotationQueue,
@@ -25,12 +25,12 @@ export class RotationProcessor implements OnApplicationBootstrap, OnApplicationS
   onApplicationBootstrap() {
     this.worker = createWorker<'rotate-integration'>(
       this.queue.name,
-      this.redis.duplicate(),
+      this.redis,
       { 'rotate-integration': ({ integrationId }) => withCorrelation(undefined, () => this.schedule.scheduled(integrationId)) },
       { concurrency: CONCURRENCY },
     );
-    this.worker.on('error', (err) => this.logger.warn({ err }, 'rotation worker error'));
-    this.worker.on('failed', (job, err) => this.logger.warn({ err, integrationId: job?.data?.integrationId, attempt: job?.attemptsMade }, 'scheduled rotation failed'));
+    this.worker.worker.on('error', (err) => this.logger.warn({ err }, 'rotation worker error'));
+    this.worker.worker.on('failed', (job, err) => this.logger.warn({ err, integrationId: job?.data?.integrationId, attempt: job?.attemptsMade }, 'scheduled rotation failed'));
   }
 
   async onApplicationShutdown() {
