@@ -1,3 +1,4 @@
+import { benchAccess } from './access.bench';
 import { benchDiscovery } from './discovery.bench';
 import { benchProvisioning } from './provisioning.bench';
 
@@ -9,6 +10,7 @@ async function main() {
   const only = process.argv.slice(2);
   const suites: Array<[string, () => Promise<Array<[string, string]>>]> = [
     ['provisioning', benchProvisioning],
+    ['access', benchAccess],
     ['discovery', async () => Object.entries(await benchDiscovery()).map(([k, v]) => [k, String(v)])],
   ];
   for (const [name, run] of suites) {

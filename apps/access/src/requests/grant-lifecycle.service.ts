@@ -42,9 +42,9 @@ export class GrantLifecycle {
     if (!needsGrant) return;
 
     let answer;
-    let connectorId: string;
+    let integration;
     try {
-      connectorId = await this.connectorOf(r.integrationId);
+      integration = await this.bus.request(Contracts.catalogIntegrationsGet, { id: r.integrationId });
       answer = await this.bus.request(
         Contracts.provisioningGrantsCreate,
         {
@@ -54,11 +54,11 @@ export class GrantLifecycle {
           items: r.items.map((i) => i.grant),
           expiresAt: new Date(Date.now() + r.durationMinutes * 60_000).toISOString(),
         },
-        { connectorId },
+        { connectorId: integration.connectorId },
       );
     } catch (err) {
       if (err instanceof AppException && PERMANENT.has(err.code)) {
-        await this.fail(r.id, `provisioning refused the grant: ${err.message}`);
+        await this.fail(r.id, `the grant could not be made: ${err.message}`);
         return;
       }
       await this.note(r.id, `waiting for provisioning: ${err instanceof Error ? err.message : String(err)}`);
@@ -76,7 +76,7 @@ export class GrantLifecycle {
           grantedAt: new Date(grant.grantedAt ?? Date.now()),
           expiresAt: new Date(grant.expiresAt),
           statusReason: null,
-          login: { host: credentials.host, port: credentials.port, database: credentials.database, username: credentials.username, sslmode: credentials.sslmode, customAccessDetails: await this.customAccessDetails(locked.integrationId) },
+          login: { host: credentials.host, port: credentials.port, database: credentials.database, username: credentials.username, sslmode: credentials.sslmode, customAccessDetails: integration.customAccessDetails },
           passwordEnvelope: encryptSecret({ username: credentials.username, password: credentials.password }, this.masterKey),
           passwordViewedAt: null,
         };
@@ -84,11 +84,9 @@ export class GrantLifecycle {
         await this.audit.append(requestAuditEntry('request.granted', SYSTEM_ACTOR, { ...locked, ...fields }, { grantId: grant.id, username: credentials.username, expiresAt: grant.expiresAt }), m);
         return false;
       }
-      if (locked.status === 'REVOKING' && !locked.grantId) {
-        await this.requests.update(m, r.id, { grantId: grant.id });
-        return true;
-      }
-      return false;
+      // Whatever else happens, the request now knows its grant: events and the sweeper find it by that id.
+      if (!locked.grantId) await this.requests.update(m, r.id, { grantId: grant.id });
+      return locked.status === 'REVOKING' && !locked.grantId;
     });
     this.logger.info({ requestId: r.id, grantId: grant.id, grantStatus: grant.status }, 'grant of access request made');
     if (grant.status !== 'ACTIVE') {
@@ -166,10 +164,6 @@ export class GrantLifecycle {
   /** Why a request is not moving, without changing its status. */
   private async note(id: string, reason: string) {
     await this.requests.transaction((m) => this.requests.update(m, id, { statusReason: reason.slice(0, 1000) }));
-  }
-
-  private async customAccessDetails(integrationId: string): Promise<string | null> {
-    return (await this.bus.request(Contracts.catalogIntegrationsGet, { id: integrationId })).customAccessDetails;
   }
 
 }
