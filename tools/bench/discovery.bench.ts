@@ -5,6 +5,7 @@ import { Client } from 'pg';
 import { Contracts, ResourceKind } from '@latchkey/contracts';
 import { discoverInstance, quoteIdent, quoteLiteral } from '@latchkey/pg-access';
 import { startPgCluster, startTestStack, type PgCluster, type TestStack } from '@latchkey/testing';
+import { benchServiceEnv } from './stats';
 
 const TABLES = Number(process.env.BENCH_DISCOVERY_TABLES ?? 50_000);
 const TABLES_PER_SCHEMA = 1000;
@@ -31,7 +32,7 @@ export async function benchDiscovery(): Promise<Record<string, string | number>>
     await createTables(pg);
     const fixtureMs = performance.now() - createStarted;
 
-    stack = await startTestStack({ env: { LOG_LEVEL: 'warn' } });
+    stack = await startTestStack({ env: benchServiceEnv({ LOG_LEVEL: 'warn' }) });
     // A connector of its own: its discovery process alone runs these refreshes, and its memory can be read.
     const discovery = stack.stack.startProcess('discovery-bench', 'discovery', { CONNECTOR_ID });
     for (const service of ['provisioning', 'rotation'] as const) stack.stack.startProcess(`${service}-bench`, service, { CONNECTOR_ID });

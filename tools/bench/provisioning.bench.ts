@@ -4,7 +4,7 @@ import { Contracts, GrantItem } from '@latchkey/contracts';
 import { MessageBus } from '@latchkey/messaging';
 import { quoteIdent, quoteLiteral, scramVerifier } from '@latchkey/pg-access';
 import { startPgCluster, startTestStack } from '@latchkey/testing';
-import { ms, percentile, pool } from './stats';
+import { benchServiceEnv, ms, percentile, pool } from './stats';
 
 const ACTIVE_GRANTS = Number(process.env.BENCH_ACTIVE_GRANTS ?? 10_000);
 const LATENCY_SAMPLES = Number(process.env.BENCH_LATENCY_SAMPLES ?? 300);
@@ -26,7 +26,7 @@ export async function benchProvisioning(): Promise<Array<[string, string]>> {
     await pg.query(`CREATE ROLE ${quoteIdent(CONNECTOR.user)} SUPERUSER LOGIN PASSWORD ${quoteLiteral(CONNECTOR.password)}`);
     await pg.query('CREATE DATABASE bench');
     await pg.query('CREATE SCHEMA app; CREATE TABLE app.orders (id int PRIMARY KEY, total numeric)', undefined, 'bench');
-    stack = await startTestStack({ env: { LOG_LEVEL: 'warn', REVOCATION_CONCURRENCY: '32', SWEEP_INTERVAL_SECONDS: '30' } });
+    stack = await startTestStack({ env: benchServiceEnv({ LOG_LEVEL: 'warn', REVOCATION_CONCURRENCY: '32', SWEEP_INTERVAL_SECONDS: '30' }) });
     const created = await stack.api('POST', '/api/v1/integrations', {
       body: {
         name: 'bench',

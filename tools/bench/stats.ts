@@ -1,3 +1,5 @@
+import { resolve } from 'node:path';
+import { REPO_ROOT } from '@latchkey/testing';
 /** Percentile of a sample (nearest rank); figures in a bench report. */
 export function percentile(values: number[], p: number): number {
   if (values.length === 0) return Number.NaN;
@@ -20,4 +22,14 @@ export async function pool<T, R>(items: T[], concurrency: number, task: (item: T
     }),
   );
   return results;
+}
+
+/**
+ * Environment for a bench stack's services: with BENCH_PROFILE_DIR set, each service writes a CPU
+ * profile (`<pid>-<service>.cpuprofile`, for Chrome DevTools or speedscope) there when it exits.
+ */
+export function benchServiceEnv(env: Record<string, string>): Record<string, string> {
+  const dir = process.env.BENCH_PROFILE_DIR;
+  if (!dir) return env;
+  return { ...env, BENCH_PROFILE_DIR: resolve(dir), NODE_OPTIONS: `--require ${resolve(REPO_ROOT, 'tools/bench/cpu-profile.cjs')}` };
 }

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Contracts, ErrorCode, SYSTEM_ACTOR } from '@latchkey/contracts';
-import type { Grant, GrantStatus } from '@latchkey/contracts';
+import type { AccessRequestStatus, Grant, GrantStatus } from '@latchkey/contracts';
 import { AppException, LOGGER, MessageBus } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import { MasterKey, encryptSecret } from '@latchkey/secrets';
@@ -66,6 +66,7 @@ export class GrantLifecycle {
     }
 
     const { grant, credentials } = answer;
+    let granted = false;
     const revokeAfter = await this.requests.transaction(async (m) => {
       const locked = await this.requests.lock(m, r.id);
       if (!locked) return false;
@@ -82,6 +83,7 @@ export class GrantLifecycle {
         };
         await this.requests.update(m, r.id, fields);
         await this.audit.append(requestAuditEntry('request.granted', SYSTEM_ACTOR, { ...locked, ...fields }, { grantId: grant.id, username: credentials.username, expiresAt: grant.expiresAt }), m);
+        granted = true;
         return false;
       }
       // Whatever else happens, the request now knows its grant: events and the sweeper find it by that id.
@@ -89,6 +91,7 @@ export class GrantLifecycle {
       return locked.status === 'REVOKING' && !locked.grantId;
     });
     this.logger.info({ requestId: r.id, grantId: grant.id, grantStatus: grant.status }, 'grant of access request made');
+    if (granted) await this.announce(r.id, 'GRANTED');
     if (grant.status !== 'ACTIVE') {
       await this.sync(grant);
       return;
@@ -112,6 +115,7 @@ export class GrantLifecycle {
   async sync(grant: Grant): Promise<void> {
     const r = await this.requests.findByGrantId(grant.id);
     if (!r) return;
+    let changedTo: AccessRequestStatus | undefined;
     await this.requests.transaction(async (m) => {
       const locked = await this.requests.lock(m, r.id);
       if (!locked || ['EXPIRED', 'REVOKED', 'REJECTED', 'FAILED'].includes(locked.status)) return;
@@ -123,7 +127,10 @@ export class GrantLifecycle {
       }
       if (grant.status === 'REVOKING' || grant.status === 'STUCK') {
         const statusReason = grant.status === 'STUCK' ? `revocation stuck after ${grant.attempts} attempts (still retried): ${grant.lastError ?? 'unknown error'}` : locked.statusReason;
-        if (locked.status !== 'REVOKING' || statusReason !== locked.statusReason) await this.requests.update(m, r.id, { status: 'REVOKING', statusReason });
+        if (locked.status !== 'REVOKING' || statusReason !== locked.statusReason) {
+          await this.requests.update(m, r.id, { status: 'REVOKING', statusReason });
+          changedTo = 'REVOKING';
+        }
         return;
       }
       if (ENDED.includes(grant.status)) {
@@ -136,6 +143,7 @@ export class GrantLifecycle {
           statusReason: status === 'FAILED' ? grant.lastError : locked.status === 'REVOKING' ? null : locked.statusReason,
         };
         await this.requests.update(m, r.id, fields);
+        changedTo = status;
         // A person's revocation was audited when they asked for it; expiry and failures are Latchkey's.
         if (status !== 'REVOKED' || locked.status !== 'REVOKING') {
           const action = status === 'EXPIRED' ? 'request.expired' : status === 'REVOKED' ? 'request.revoked' : 'request.failed';
@@ -143,6 +151,7 @@ export class GrantLifecycle {
         }
       }
     });
+    if (changedTo) await this.announce(r.id, changedTo);
   }
 
   /** Re-reads a grant from provisioning (for the sweeper). */
@@ -152,13 +161,20 @@ export class GrantLifecycle {
   }
 
   private async fail(id: string, reason: string) {
-    await this.requests.transaction(async (m) => {
+    const status = await this.requests.transaction(async (m) => {
       const locked = await this.requests.lock(m, id);
-      if (!locked || !['APPROVED', 'REVOKING'].includes(locked.status)) return;
+      if (!locked || !['APPROVED', 'REVOKING'].includes(locked.status)) return undefined;
       const fields: Partial<AccessRequestEntity> = { status: locked.status === 'REVOKING' ? 'REVOKED' : 'FAILED', endedAt: new Date(), statusReason: reason };
       await this.requests.update(m, id, fields);
       await this.audit.append(requestAuditEntry('request.failed', SYSTEM_ACTOR, { ...locked, ...fields }, { reason }), m);
+      return fields.status;
     });
+    if (status) await this.announce(id, status);
+  }
+
+  /** Tells listeners (dashboards, notifications, the bench) that a request moved; best effort, the row is the truth. */
+  async announce(id: string, status: AccessRequestStatus): Promise<void> {
+    await this.bus.publish(Contracts.accessRequestChanged, { id, status }).catch((err: unknown) => this.logger.warn({ err, requestId: id }, 'request change not published'));
   }
 
   /** Why a request is not moving, without changing its status. */

@@ -108,6 +108,7 @@ export class RequestsService {
     });
     for (const r of saved) {
       this.logger.info({ requestId: r.id, flowId: r.flowId, status: r.status }, 'access request created');
+      await this.lifecycle.announce(r.id, r.status);
       if (r.status === 'APPROVED') await this.enqueue(r.id);
     }
     return { dryRun: false, requests: saved.map(toRequestView) };
@@ -155,7 +156,10 @@ export class RequestsService {
       await this.audit.append(requestAuditEntry('request.approved', actorOf(caller), next, { reason: reason ?? null, asAdmin, complete, waitingFor: approverGroups.filter((g) => g.satisfiedBy === null).map((g) => `${g.type}:${g.values.join(',')}`) }), m);
       return next;
     });
-    if (approved.status === 'APPROVED') await this.enqueue(id);
+    if (approved.status === 'APPROVED') {
+      await this.lifecycle.announce(id, 'APPROVED');
+      await this.enqueue(id);
+    }
     return toRequestView(approved);
   }
 
@@ -176,6 +180,7 @@ export class RequestsService {
       await this.audit.append(requestAuditEntry('request.rejected', actorOf(caller), next, { reason: reason ?? null }), m);
       return next;
     });
+    await this.lifecycle.announce(id, 'REJECTED');
     return toRequestView(rejected);
   }
 
@@ -199,6 +204,7 @@ export class RequestsService {
       await this.audit.append(requestAuditEntry('request.revoked', actorOf(caller), next, { reason: reason ?? null, previousStatus: locked.status }), m);
       return next;
     });
+    await this.lifecycle.announce(id, r.status);
     if (r.status === 'REVOKING') {
       if (r.grantId) await this.lifecycle.revokeNow(r);
       else await this.enqueue(id);
