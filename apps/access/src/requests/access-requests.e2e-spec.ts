@@ -268,6 +268,14 @@ latchkey:owner=data-team';
     const no = await post('sam', `/api/v1/access-requests/${rid}/reject`, { reason: 'not this quarter' });
     expect(no.body).toMatchObject({ status: 'REJECTED', approvals: [{ decision: 'REJECTED', reason: 'not this quarter' }] });
     expect((await post('olga', `/api/v1/access-requests/${rid}/approve`, { reason: 'late' })).status).toBe(409);
+
+    // An admin who is no approver settles every group at once.
+    const third = await post('analyst', '/api/v1/access-requests', { items: [{ resourceId: resources['app/billing/payments'], permission: 'READ_ONLY' }], durationMinutes: 5 });
+    const byAdmin = await t.api('POST', `/api/v1/access-requests/${third.body.requests[0].id}/approve`, { body: { reason: 'break glass' } });
+    expect(byAdmin.body).toMatchObject({ status: 'APPROVED', approvals: [{ asAdmin: true, reason: 'break glass' }] });
+    await waitStatus(third.body.requests[0].id, 'GRANTED');
+    expect((await t.api('POST', `/api/v1/access-requests/${third.body.requests[0].id}/revoke`)).body.status).toMatch(/REVOKING|REVOKED/);
+    await waitStatus(third.body.requests[0].id, 'REVOKED');
   });
 
   it('grants exactly once when the access service is killed between approval and grant, with Redis emptied too', async () => {
