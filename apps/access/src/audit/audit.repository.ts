@@ -88,18 +88,21 @@ export class AuditRepository {
     return m.getRepository(AuditEntryEntity).findOneBy({ sourceId });
   }
 
-  async insert(m: EntityManager, e: Omit<AuditEntryEntity, 'id'>): Promise<string> {
+  /** Appends the entry and moves the head to it in one statement (one round trip per append). */
+  async insertAndMoveHead(m: EntityManager, e: Omit<AuditEntryEntity, 'id'>): Promise<string> {
     const json = (value: unknown) => (value === null ? null : JSON.stringify(value));
     const rows: { id: string }[] = await m.query(
-      `INSERT INTO access.audit_log (seq, at, action, actor, actor_id, target_type, target_id, target_name, diff, details, source_id, prev_hash, hash)
-       VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9::jsonb, $10::jsonb, $11, $12, $13) RETURNING id`,
-      [e.seq, e.at, e.action, json(e.actor), e.actorId, e.targetType, e.targetId, e.targetName, json(e.diff), json(e.details), e.sourceId, e.prevHash, e.hash],
+      `WITH entry AS (
+         INSERT INTO access.audit_log (seq, at, action, actor, actor_id, target_type, target_id, target_name, diff, details, source_id, prev_hash, hash)
+         VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9::jsonb, $10::jsonb, $11, $12, $13) RETURNING id
+       ), head AS (
+         -- A data-modifying CTE runs to completion whether or not the outer query reads it.
+         UPDATE access.audit_head SET seq = $1, hash = $13 WHERE id = $14
+       )
+       SELECT id FROM entry`,
+      [e.seq, e.at, e.action, json(e.actor), e.actorId, e.targetType, e.targetId, e.targetName, json(e.diff), json(e.details), e.sourceId, e.prevHash, e.hash, HEAD_ID],
     );
     return rows[0].id;
-  }
-
-  async moveHead(m: EntityManager, seq: number, hash: string): Promise<void> {
-    await m.getRepository(AuditHeadEntity).update({ id: HEAD_ID }, { seq, hash });
   }
 
   /** Newest first; one more row than asked for tells whether a next page exists. */

@@ -109,8 +109,7 @@ export class AuditService {
         prevHash: head.hash,
       };
       const hash = entryHash(row);
-      const id = await this.repository.insert(m, { ...row, hash });
-      await this.repository.moveHead(m, row.seq, hash);
+      const id = await this.repository.insertAndMoveHead(m, { ...row, hash });
       return { id, seq: row.seq };
     });
   }
