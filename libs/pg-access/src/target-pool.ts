@@ -37,11 +37,12 @@ export class TargetPool {
    * work retried once on a fresh one: callers' work is idempotent.
    */
   async with<T>(params: TargetConnectionParams, work: (client: Client) => Promise<T>): Promise<T> {
+    const key = keyOf(params);
     for (let attempt = 0; ; attempt += 1) {
-      const { client, reused } = await this.acquire(params);
+      const { client, reused } = await this.acquire(key, params);
       try {
         const result = await work(client);
-        this.release(params, client);
+        this.release(key, params, client);
         return result;
       } catch (err) {
         const broken = isBroken(err) || !isUsable(client);
@@ -49,7 +50,7 @@ export class TargetPool {
         else {
           // The work may have failed inside a transaction: never hand out an aborted session.
           await client.query('ROLLBACK').catch(() => undefined);
-          this.release(params, client);
+          this.release(key, params, client);
         }
         if (!(broken && reused && attempt === 0)) throw err;
       }
@@ -63,8 +64,8 @@ export class TargetPool {
     await Promise.all(all.map((i) => i.client.end().catch(() => undefined)));
   }
 
-  private async acquire(params: TargetConnectionParams): Promise<{ client: Client; reused: boolean }> {
-    const list = this.idle.get(keyOf(params));
+  private async acquire(key: string, params: TargetConnectionParams): Promise<{ client: Client; reused: boolean }> {
+    const list = this.idle.get(key);
     while (list?.length) {
       const { client } = list.pop()!;
       if (isUsable(client)) {
@@ -76,13 +77,12 @@ export class TargetPool {
     return { client, reused: false };
   }
 
-  private release(params: TargetConnectionParams, client: Client) {
+  private release(key: string, params: TargetConnectionParams, client: Client) {
     if (!isUsable(client)) return;
     if (TEMPLATE_DATABASES.has(params.dbname)) {
       void client.end().catch(() => undefined);
       return;
     }
-    const key = keyOf(params);
     const list = this.idle.get(key) ?? [];
     if (list.length >= this.maxIdlePerKey) {
       void client.end().catch(() => undefined);

@@ -41,6 +41,50 @@ export class GrantsRepository {
     return result.raw.length > 0 ? this.fromRow(result.raw[0]) : null;
   }
 
+  /**
+   * The usual start of a due revocation in one round trip: an ACTIVE grant whose expiry has passed
+   * (by `now`, the worker's clock, as before) moves to REVOKING (EXPIRED), with the items of the
+   * person's other grants that still hold access. Null when the grant is in any other state: the
+   * caller reads it and decides.
+   */
+  async claimExpired(id: string, now: Date): Promise<{ grant: GrantEntity; heldItems: GrantItem[] } | null> {
+    // A WITH ... SELECT: TypeORM answers an UPDATE's rows as [rows, count], a SELECT's as rows.
+    const rows: Array<Record<string, unknown>> = await this.dataSource.query(
+      `WITH claimed AS (
+         UPDATE provisioning.grants SET status = 'REVOKING', end_reason = 'EXPIRED', updated_at = now()
+          WHERE id = $1 AND status = 'ACTIVE' AND expires_at <= $2
+          RETURNING *
+       )
+       SELECT c.*, (SELECT coalesce(jsonb_agg(h.items), '[]'::jsonb) FROM provisioning.grants h
+                     WHERE h.integration_id = c.integration_id AND h.role_name = c.role_name AND h.id <> c.id AND h.status = ANY($3)) AS held_items
+         FROM claimed c`,
+      [id, now, HOLDING],
+    );
+    if (rows.length === 0) return null;
+    return { grant: this.fromRow(rows[0]), heldItems: (rows[0].held_items as GrantItem[][]).flat() };
+  }
+
+  /**
+   * The end of a revocation in one round trip: REVOKING or STUCK moves to `status` (null when
+   * another path got there first), and the person's role is marked in use (touchRole) either way.
+   */
+  async endRevocation(grant: Pick<GrantEntity, 'id' | 'integrationId' | 'roleName' | 'connectorId' | 'identityId'>, status: 'REVOKED' | 'EXPIRED', endedAt: Date): Promise<GrantEntity | null> {
+    const rows: Array<Record<string, unknown>> = await this.dataSource.query(
+      `WITH ended AS (
+         UPDATE provisioning.grants SET status = $6, ended_at = $7, last_error = NULL, updated_at = now()
+          WHERE id = $1 AND status IN ('REVOKING', 'STUCK')
+          RETURNING *
+       ), touched AS (
+         INSERT INTO provisioning.personal_roles (integration_id, role_name, connector_id, identity_id, last_active_at, state)
+         VALUES ($2, $3, $4, $5, now(), 'ACTIVE')
+         ON CONFLICT (integration_id, role_name) DO UPDATE SET last_active_at = now(), state = 'ACTIVE', state_reason = NULL
+       )
+       SELECT * FROM ended`,
+      [grant.id, grant.integrationId, grant.roleName, grant.connectorId, grant.identityId, status, endedAt],
+    );
+    return rows.length > 0 ? this.fromRow(rows[0]) : null;
+  }
+
   /** A `RETURNING *` row as an entity, through TypeORM's own column mapping (one round trip, not two). */
   private fromRow(row: Record<string, unknown>): GrantEntity {
     const entity = new GrantEntity();

@@ -1,14 +1,16 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Contracts } from '@latchkey/contracts';
+import { Contracts, type GrantItem } from '@latchkey/contracts';
 import { LOGGER, MessageBus } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import { revokeGrant } from '@latchkey/pg-access';
 import { GrantEntity } from '../grants/grant.entity';
 import { GrantsRepository } from '../grants/grants.repository';
-import { TargetResolver } from '../grants/target-resolver';
+import { type ResolvedTarget, TargetResolver } from '../grants/target-resolver';
 import { toView } from '../grants/grant-view';
 
 const ENDED = ['REVOKED', 'EXPIRED', 'FAILED'];
+/** How long revocations reuse a resolved target (well within the catalog answer's own 5 s reuse). */
+const TARGET_REUSE_MS = 1_000;
 
 /**
  * Takes a grant back on the target: memberships out; when the person has no grant left, NOLOGIN
@@ -16,6 +18,8 @@ const ENDED = ['REVOKED', 'EXPIRED', 'FAILED'];
  */
 @Injectable()
 export class RevocationService {
+  private readonly targetCache = new Map<string, { at: number; target: Promise<ResolvedTarget> }>();
+
   constructor(
     private readonly grants: GrantsRepository,
     private readonly targets: TargetResolver,
@@ -28,20 +32,28 @@ export class RevocationService {
    * a failure is recorded and, with `throwOnFailure`, thrown so the queue retries with backoff.
    */
   async run(grantId: string, opts: { throwOnFailure: boolean; lastAttempt?: boolean }): Promise<GrantEntity> {
-    const grant = await this.grants.findById(grantId);
-    if (!grant) throw new Error(`grant ${grantId} does not exist`);
-    if (ENDED.includes(grant.status)) return grant;
-    if (grant.status === 'ACTIVE' && grant.expiresAt.getTime() > Date.now()) return grant; // extended: a later job will come
-    if (grant.status === 'GRANTING') return grant; // the sweeper finishes or rolls back half-made grants
-
-    const revoking = grant.status === 'ACTIVE' ? ((await this.grants.transition(grant.id, ['ACTIVE'], { status: 'REVOKING', endReason: 'EXPIRED' })) ?? (await this.grants.findById(grant.id))!) : grant;
+    // The usual case, a grant whose time has come, claimed in one statement; anything else is read and decided below.
+    const claimed = await this.grants.claimExpired(grantId, new Date());
+    let revoking: GrantEntity;
+    let keepItems: GrantItem[] | undefined;
+    if (claimed) {
+      revoking = claimed.grant;
+      keepItems = claimed.heldItems;
+    } else {
+      const grant = await this.grants.findById(grantId);
+      if (!grant) throw new Error(`grant ${grantId} does not exist`);
+      if (ENDED.includes(grant.status)) return grant;
+      if (grant.status === 'ACTIVE' && grant.expiresAt.getTime() > Date.now()) return grant; // extended: a later job will come
+      if (grant.status === 'GRANTING') return grant; // the sweeper finishes or rolls back half-made grants
+      revoking = grant.status === 'ACTIVE' ? ((await this.grants.transition(grant.id, ['ACTIVE'], { status: 'REVOKING', endReason: 'EXPIRED' })) ?? (await this.grants.findById(grant.id))!) : grant;
+    }
+    const grant = revoking;
     try {
-      const target = await this.targets.resolve(grant.integrationId);
-      const keepItems = await this.grants.heldItems(grant.integrationId, grant.roleName, grant.id);
+      const target = await this.target(grant.integrationId);
+      keepItems ??= await this.grants.heldItems(grant.integrationId, grant.roleName, grant.id);
       const result = await revokeGrant(target.params, { role: grant.roleName, items: grant.items, keepItems });
       const status = revoking.endReason === 'REVOKED' ? 'REVOKED' : 'EXPIRED';
-      const ended = await this.grants.transition(grant.id, ['REVOKING', 'STUCK'], { status, endedAt: new Date(), lastError: null });
-      await this.grants.touchRole(grant.integrationId, grant.roleName, grant.connectorId, grant.identityId);
+      const ended = await this.grants.endRevocation(grant, status, new Date());
       if (ended) {
         const lateMs = Date.now() - grant.expiresAt.getTime();
         this.logger.info({ grantId, status, lateMs: status === 'EXPIRED' ? lateMs : undefined, ...result }, 'grant ended');
@@ -49,6 +61,7 @@ export class RevocationService {
       }
       return ended ?? (await this.grants.findById(grant.id))!;
     } catch (err) {
+      this.targetCache.delete(grant.integrationId); // the retry resolves the target afresh (a rotated secret, say)
       const message = err instanceof Error ? err.message : String(err);
       const failed = (await this.grants.recordFailure(grant.id, message))!;
       this.logger.warn({ grantId, attempts: failed.attempts, err: message }, 'revocation failed');
@@ -56,6 +69,19 @@ export class RevocationService {
       if (opts.throwOnFailure) throw err;
       return failed;
     }
+  }
+
+  /**
+   * The integration's target, resolved at most once per TARGET_REUSE_MS: resolving decrypts the
+   * connector secret, which a storm of revocations would otherwise do for every one of them.
+   */
+  private target(integrationId: string): Promise<ResolvedTarget> {
+    const cached = this.targetCache.get(integrationId);
+    if (cached && Date.now() - cached.at < TARGET_REUSE_MS) return cached.target;
+    const target = this.targets.resolve(integrationId);
+    this.targetCache.set(integrationId, { at: Date.now(), target });
+    target.catch(() => this.targetCache.get(integrationId)?.target === target && this.targetCache.delete(integrationId));
+    return target;
   }
 
   /** Out of retries: visible as STUCK with its error and attempts, an alert raised; the sweeper keeps trying. */

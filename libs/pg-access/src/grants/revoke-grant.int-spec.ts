@@ -113,6 +113,37 @@ describe('revokeGrant', () => {
     await expect(disableRole(conn, 'lk_nobody_000000000000')).resolves.toEqual({ sessionsTerminated: 0 });
   });
 
+  it('commits NOLOGIN before it ends sessions: a connector that may not end them leaves the role disabled and says what to grant', async () => {
+    await cluster.query(`CREATE ROLE nosignal LOGIN CREATEROLE PASSWORD 'nosignal-password'; GRANT CONNECT ON DATABASE ${APP_DB} TO nosignal;`);
+    const weak = { ...conn, username: 'nosignal', password: 'nosignal-password' };
+    const gina = await grantedPerson([ORDERS]);
+    const session = await login(gina.role, gina.password);
+
+    await expect(revokeGrant(weak, { role: gina.role, items: [ORDERS], keepItems: [] })).rejects.toMatchObject({
+      code: 'missing_privilege',
+      fix: 'GRANT "pg_signal_backend" TO "nosignal";',
+    });
+    expect(await cluster.query('SELECT rolcanlogin FROM pg_roles WHERE rolname = $1', [gina.role])).toEqual([{ rolcanlogin: false }]);
+    expect(await memberships(gina.role)).toEqual(['latchkey_managed']);
+    expect(await sessions(gina.role)).toBe(1);
+    await expect(session.query('SELECT 1')).resolves.toBeDefined();
+    // The pooled session is clean: the next revocation on it works.
+    await expect(revokeGrant(conn, { role: gina.role, items: [ORDERS], keepItems: [] })).resolves.toEqual({ loginDisabled: true, sessionsTerminated: 1 });
+  });
+
+  it('rolls everything back when a change before COMMIT fails', async () => {
+    await cluster.query(`CREATE ROLE plain_connector LOGIN PASSWORD 'plain-password'; GRANT CONNECT ON DATABASE ${APP_DB} TO plain_connector;`);
+    const plain = { ...conn, username: 'plain_connector', password: 'plain-password' };
+    const hank = await grantedPerson([ORDERS]);
+
+    const error = await revokeGrant(plain, { role: hank.role, items: [ORDERS], keepItems: [] }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: '42501' });
+    expect(error).not.toMatchObject({ name: 'GrantError' });
+    expect(await cluster.query('SELECT rolcanlogin FROM pg_roles WHERE rolname = $1', [hank.role])).toEqual([{ rolcanlogin: true }]);
+    expect(await memberships(hank.role)).toEqual(['latchkey_managed', profileRoleName(ORDERS)].sort());
+    await expect(revokeGrant(plain, { role: 'lk_nobody_000000000000', items: [ORDERS], keepItems: [] })).resolves.toEqual({ loginDisabled: true, sessionsTerminated: 0 });
+  });
+
   it('re-granting after a revocation lets the person in again', async () => {
     const erin = await grantedPerson([ORDERS]);
     await revokeGrant(conn, { role: erin.role, items: [ORDERS], keepItems: [] });

@@ -1,11 +1,22 @@
-import type { Client } from 'pg';
+import type { Client, QueryResult } from 'pg';
 import type { ServerInfo, TargetConnectionParams } from '../connection';
-import { quoteIdent } from '../quote';
+import { quoteIdent, quoteLiteral } from '../quote';
 import { membershipsToRevoke, revokeMembershipStatements } from './grant-sql';
 import type { RevokeGrantOptions, RevokeGrantResult } from './grant-types';
-import { directMemberships } from './role-admin';
+import { directMembershipsSql, type MembershipRow, membershipsOf } from './role-admin';
 import { assertValidItem, MANAGED_MARKER_ROLE } from './role-names';
-import { assertManaged, findRole, lockName, terminateSessions, transaction, withSession, sessionInfo } from './target-session';
+import {
+  assertManaged,
+  findRoleSql,
+  lockNameSql,
+  retryTransient,
+  type RoleRow,
+  sessionInfo,
+  terminateSessions,
+  terminateSessionsSql,
+  terminationError,
+  withSession,
+} from './target-session';
 
 /**
  * Takes one grant back. Memberships used by `items` and by none of `keepItems` are revoked; with no
@@ -19,9 +30,9 @@ export async function revokeGrant(conn: TargetConnectionParams, opts: RevokeGran
   const revoked = membershipsToRevoke(opts.items, opts.keepItems);
   return withSession(conn, conn.dbname, async (client) => {
     const info = await sessionInfo(client);
-    const exists = await revokeMemberships(client, info, opts.role, revoked, lastGrant);
-    if (!exists) return { loginDisabled: true, sessionsTerminated: 0 };
-    return { loginDisabled: lastGrant, sessionsTerminated: await terminateSessions(client, opts.role, info.currentUser) };
+    const terminated = await revokeAndTerminate(client, info, opts.role, revoked, lastGrant);
+    if (terminated === null) return { loginDisabled: true, sessionsTerminated: 0 };
+    return { loginDisabled: lastGrant, sessionsTerminated: terminated };
   });
 }
 
@@ -38,20 +49,64 @@ export async function disableRole(conn: TargetConnectionParams, role: string): P
 
 /** disableRole on an open session of the integration's database; 0 when the role does not exist. */
 export async function disableManagedRole(client: Client, info: ServerInfo, role: string): Promise<number> {
-  const exists = await revokeMemberships(client, info, role, null, true);
-  return exists ? terminateSessions(client, role, info.currentUser) : 0;
+  return (await revokeAndTerminate(client, info, role, null, true)) ?? 0;
 }
 
-/** Commits the revocations (all but the marker when `roles` is null) and, when `disable`, NOLOGIN; false when the role does not exist. */
-async function revokeMemberships(client: Client, info: ServerInfo, role: string, roles: string[] | null, disable: boolean): Promise<boolean> {
-  return transaction(client, async () => {
-    await lockName(client, role);
-    const row = await findRole(client, role);
-    if (!row) return false;
-    assertManaged(role, row);
-    if (disable) await client.query(`ALTER ROLE ${quoteIdent(role)} NOLOGIN`);
-    const memberships = (await directMemberships(client, role, roles ?? undefined)).filter((m) => m.role !== MANAGED_MARKER_ROLE);
-    for (const sql of revokeMembershipStatements(role, memberships, info.majorVersion)) await client.query(sql);
-    return true;
+/**
+ * Commits the revocations (all but the marker when `roles` is null) and, when `disable`, NOLOGIN;
+ * then ends every session of the role. Null when the role does not exist.
+ *
+ * Two round trips (each a multi-statement simple query, every value a quoteLiteral()): the lock and
+ * the catalog reads; then the changes, COMMIT, and the first scan of the sessions, which the server
+ * runs only once the COMMIT is done, so NOLOGIN is committed before any session ends.
+ */
+async function revokeAndTerminate(client: Client, info: ServerInfo, role: string, roles: string[] | null, disable: boolean): Promise<number | null> {
+  const name = quoteLiteral(role);
+  const only = roles === null ? 'NULL::text[]' : `ARRAY[${roles.map(quoteLiteral).join(', ')}]::text[]`;
+  const read = ['BEGIN', lockNameSql(name), findRoleSql(name, quoteLiteral(MANAGED_MARKER_ROLE)), directMembershipsSql(name, only)].join(';\n');
+  const firstScan = await retryTransient(async () => {
+    let committed = false;
+    try {
+      const [, , found, held] = (await client.query(read)) as unknown as [QueryResult, QueryResult, QueryResult<RoleRow>, QueryResult<MembershipRow>];
+      const row = found.rows[0];
+      if (!row) {
+        await client.query('COMMIT');
+        committed = true;
+        return null;
+      }
+      assertManaged(role, row);
+      const memberships = membershipsOf(held.rows).filter((m) => m.role !== MANAGED_MARKER_ROLE);
+      const change = [...(disable ? [`ALTER ROLE ${quoteIdent(role)} NOLOGIN`] : []), ...revokeMembershipStatements(role, memberships, info.majorVersion), 'COMMIT', terminateSessionsSql(name)];
+      let results: QueryResult[];
+      try {
+        results = [(await client.query(change.join(';\n'))) as unknown as QueryResult[]].flat();
+      } catch (error) {
+        // Past COMMIT only the scan can fail: the changes stand, the sessions are the error.
+        committed = await transactionEnded(client);
+        throw committed ? terminationError(error, role, info.currentUser) : error;
+      }
+      committed = true;
+      return results[results.length - 1]!.rows as Array<{ pid: number }>;
+    } catch (error) {
+      // Running it all again (on a transient error) is harmless either way: every step is idempotent.
+      if (!committed) await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
   });
+  if (firstScan === null) return null;
+  return terminateSessions(client, role, info.currentUser, firstScan);
+}
+
+/**
+ * After a failed multi-statement query: true when the session is outside a transaction (the
+ * failure came after COMMIT), false when the transaction is aborted (or the session is gone).
+ * The next query's answer guarantees the failed one's ReadyForQuery has been read.
+ */
+async function transactionEnded(client: Client): Promise<boolean> {
+  try {
+    await client.query('SELECT 1');
+  } catch {
+    return false;
+  }
+  return client.getTransactionStatus() === 'I';
 }

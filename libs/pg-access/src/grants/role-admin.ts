@@ -73,16 +73,27 @@ export async function assertCanGrant(client: Client, info: ServerInfo, roles: st
 
 /** The roles `role` is a direct member of (among `only`, when given), with every grantor. */
 export async function directMemberships(client: Client, role: string, only?: string[]): Promise<Membership[]> {
-  const { rows } = await client.query<{ role: string; grantors: string[] }>(
-    `SELECT g.rolname AS role, array_agg(DISTINCT gr.rolname::text ORDER BY gr.rolname::text) FILTER (WHERE gr.rolname IS NOT NULL) AS grantors
+  const { rows } = await client.query<MembershipRow>(directMembershipsSql('$1', '$2::text[]'), [role, only ?? null]);
+  return membershipsOf(rows);
+}
+
+export interface MembershipRow {
+  role: string;
+  grantors: string[] | null;
+}
+
+/** directMemberships' statement, `role` and `only` SQL expressions (parameters, or quoteLiteral()s; `only` a text[] or NULL). */
+export function directMembershipsSql(role: string, only: string): string {
+  return `SELECT g.rolname AS role, array_agg(DISTINCT gr.rolname::text ORDER BY gr.rolname::text) FILTER (WHERE gr.rolname IS NOT NULL) AS grantors
        FROM pg_auth_members m
        JOIN pg_roles r ON r.oid = m.member
        JOIN pg_roles g ON g.oid = m.roleid
        LEFT JOIN pg_roles gr ON gr.oid = m.grantor
-      WHERE r.rolname = $1 AND ($2::text[] IS NULL OR g.rolname = ANY($2::text[]))
+      WHERE r.rolname = ${role} AND (${only} IS NULL OR g.rolname = ANY(${only}))
       GROUP BY g.rolname
-      ORDER BY g.rolname`,
-    [role, only ?? null],
-  );
+      ORDER BY g.rolname`;
+}
+
+export function membershipsOf(rows: MembershipRow[]): Membership[] {
   return rows.map((r) => ({ role: r.role, grantors: r.grantors ?? [] }));
 }

@@ -65,7 +65,7 @@ export function isTransient(error: unknown): boolean {
 
 /** Runs `fn` in a transaction, running it again (with jitter) when it fails for a transient reason. */
 export async function transaction<T>(client: Client, fn: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt += 1) {
+  return retryTransient(async () => {
     await client.query('BEGIN');
     try {
       const result = await fn();
@@ -73,8 +73,19 @@ export async function transaction<T>(client: Client, fn: () => Promise<T>): Prom
       return result;
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
-      if (attempt >= TRANSACTION_ATTEMPTS || !isTransient(error)) throw error;
-      await sleep(RETRY_BASE_MS * attempt * (0.5 + Math.random()));
+      throw error;
+    }
+  });
+}
+
+/** Runs `attempt` (which opens and ends its own transaction) again, with jitter, while it fails for a transient reason. */
+export async function retryTransient<T>(attempt: () => Promise<T>): Promise<T> {
+  for (let n = 1; ; n += 1) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (n >= TRANSACTION_ATTEMPTS || !isTransient(error)) throw error;
+      await sleep(RETRY_BASE_MS * n * (0.5 + Math.random()));
     }
   }
 }
@@ -88,7 +99,12 @@ export const PRIVILEGES_LOCK = ' object privileges';
  * the application's own bigint advisory locks.
  */
 export async function lockName(client: Client, name: string): Promise<void> {
-  await client.query(`SELECT pg_advisory_xact_lock(hashtext('latchkey'), hashtext($1))`, [name]);
+  await client.query(lockNameSql('$1'), [name]);
+}
+
+/** lockName's statement, `name` an SQL expression (a parameter, or a quoteLiteral()). */
+export function lockNameSql(name: string): string {
+  return `SELECT pg_advisory_xact_lock(hashtext('latchkey'), hashtext(${name}))`;
 }
 
 export interface RoleRow {
@@ -101,16 +117,18 @@ export interface RoleRow {
 }
 
 export async function findRole(client: Client, name: string): Promise<RoleRow | null> {
-  const { rows } = await client.query<RoleRow>(
-    `SELECT r.oid::int AS oid, r.rolsuper, (r.rolsuper OR r.rolreplication OR r.rolbypassrls OR r.rolcreaterole OR r.rolcreatedb) AS elevated,
+  const { rows } = await client.query<RoleRow>(findRoleSql('$1', '$2'), [name, MANAGED_MARKER_ROLE]);
+  return rows[0] ?? null;
+}
+
+/** findRole's statement, `name` and `marker` SQL expressions (parameters, or quoteLiteral()s). */
+export function findRoleSql(name: string, marker: string): string {
+  return `SELECT r.oid::int AS oid, r.rolsuper, (r.rolsuper OR r.rolreplication OR r.rolbypassrls OR r.rolcreaterole OR r.rolcreatedb) AS elevated,
             EXISTS (SELECT 1 FROM pg_auth_members m JOIN pg_roles k ON k.oid = m.roleid
-                     WHERE m.member = r.oid AND k.rolname = $2) AS managed,
+                     WHERE m.member = r.oid AND k.rolname = ${marker}) AS managed,
             shobj_description(r.oid, 'pg_authid') AS comment
        FROM pg_roles r
-      WHERE r.rolname = $1`,
-    [name, MANAGED_MARKER_ROLE],
-  );
-  return rows[0] ?? null;
+      WHERE r.rolname = ${name}`;
 }
 
 /** Refuses to touch a login role Latchkey did not create: such a role is never a member of latchkey_managed. */
@@ -123,22 +141,23 @@ export function assertManaged(name: string, row: RoleRow): void {
 /**
  * Ends every session of `role` in every database, and waits until they are gone (a backend that
  * was authenticating while the role lost LOGIN can still appear, so it scans until none is left).
+ * `firstScan` is the answer of terminateSessionsSql() when the caller already ran it.
  */
-export async function terminateSessions(client: Client, role: string, connector: string): Promise<number> {
+export async function terminateSessions(client: Client, role: string, connector: string, firstScan?: Array<{ pid: number }>): Promise<number> {
   const terminated = new Set<number>();
   const deadline = Date.now() + TERMINATION_DEADLINE_MS;
+  let scan = firstScan;
   for (;;) {
     let rows: Array<{ pid: number }>;
-    try {
-      ({ rows } = await client.query<{ pid: number }>(
-        `SELECT pid, pg_terminate_backend(pid) AS signalled FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()`,
-        [role],
-      ));
-    } catch (error) {
-      if (error instanceof DatabaseError && error.code === '42501') {
-        throw new GrantError('missing_privilege', `The connector cannot end the sessions of ${quoteIdent(role)}: ${error.message}`, `GRANT "pg_signal_backend" TO ${quoteIdent(connector)};`);
+    if (scan) {
+      rows = scan;
+      scan = undefined;
+    } else {
+      try {
+        ({ rows } = await client.query<{ pid: number }>(terminateSessionsSql('$1'), [role]));
+      } catch (error) {
+        throw terminationError(error, role, connector);
       }
-      throw error;
     }
     if (rows.length === 0) return terminated.size;
     for (const row of rows) terminated.add(row.pid);
@@ -147,4 +166,17 @@ export async function terminateSessions(client: Client, role: string, connector:
     }
     await sleep(TERMINATION_POLL_MS);
   }
+}
+
+/** One scan of terminateSessions: signals every other session of `role` (an SQL expression), answering their pids. */
+export function terminateSessionsSql(role: string): string {
+  return `SELECT pid, pg_terminate_backend(pid) AS signalled FROM pg_stat_activity WHERE usename = ${role} AND pid <> pg_backend_pid()`;
+}
+
+/** What a failed terminateSessionsSql() means: the connector may lack the right to signal the role's backends. */
+export function terminationError(error: unknown, role: string, connector: string): unknown {
+  if (error instanceof DatabaseError && error.code === '42501') {
+    return new GrantError('missing_privilege', `The connector cannot end the sessions of ${quoteIdent(role)}: ${error.message}`, `GRANT "pg_signal_backend" TO ${quoteIdent(connector)};`);
+  }
+  return error;
 }
