@@ -24,10 +24,6 @@ export class AccessRequestsRepository {
     return this.repo.findOneBy({ id });
   }
 
-  findByGrantId(grantId: string): Promise<AccessRequestEntity | null> {
-    return this.repo.findOneBy({ grantId });
-  }
-
   /** The row, locked until the transaction ends: decisions on one request happen one at a time. */
   lock(m: EntityManager, id: string): Promise<AccessRequestEntity | null> {
     return m.getRepository(AccessRequestEntity).createQueryBuilder('r').setLock('pessimistic_write').where('r.id = :id', { id }).getOne();

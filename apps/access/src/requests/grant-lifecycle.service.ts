@@ -14,6 +14,9 @@ const PERMANENT = new Set<string>([ErrorCode.ValidationFailed, ErrorCode.NotFoun
 const ENDED: GrantStatus[] = ['REVOKED', 'EXPIRED', 'FAILED'];
 
 export const idempotencyKeyOf = (requestId: string) => `access-request-${requestId}`;
+const REQUEST_KEY = /^access-request-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+/** The access request a grant was made for, from its idempotency key; undefined for grants made otherwise. */
+export const requestIdOf = (idempotencyKey: string): string | undefined => REQUEST_KEY.exec(idempotencyKey)?.[1];
 
 /**
  * Drives an approved request's grant through provisioning and mirrors what provisioning reports.
@@ -113,22 +116,25 @@ export class GrantLifecycle {
 
   /** Mirrors a grant's state onto its request (from an event, an answer or the sweeper). */
   async sync(grant: Grant): Promise<void> {
-    const r = await this.requests.findByGrantId(grant.id);
-    if (!r) return;
+    // Grants made otherwise (the admin grants API) are none of the access service's business: no query for them.
+    const requestId = requestIdOf(grant.idempotencyKey);
+    if (!requestId) return;
     let changedTo: AccessRequestStatus | undefined;
     await this.requests.transaction(async (m) => {
-      const locked = await this.requests.lock(m, r.id);
-      if (!locked || ['EXPIRED', 'REVOKED', 'REJECTED', 'FAILED'].includes(locked.status)) return;
+      const locked = await this.requests.lock(m, requestId);
+      if (!locked || (locked.grantId !== null && locked.grantId !== grant.id)) return;
+      if (['EXPIRED', 'REVOKED', 'REJECTED', 'FAILED'].includes(locked.status)) return;
+      if (locked.grantId === null) await this.requests.update(m, requestId, { grantId: grant.id });
       if (grant.status === 'ACTIVE' || grant.status === 'GRANTING') {
         if (locked.status === 'GRANTED' && locked.expiresAt?.toISOString() !== new Date(grant.expiresAt).toISOString()) {
-          await this.requests.update(m, r.id, { expiresAt: new Date(grant.expiresAt) });
+          await this.requests.update(m, requestId, { expiresAt: new Date(grant.expiresAt) });
         }
         return;
       }
       if (grant.status === 'REVOKING' || grant.status === 'STUCK') {
         const statusReason = grant.status === 'STUCK' ? `revocation stuck after ${grant.attempts} attempts (still retried): ${grant.lastError ?? 'unknown error'}` : locked.statusReason;
         if (locked.status !== 'REVOKING' || statusReason !== locked.statusReason) {
-          await this.requests.update(m, r.id, { status: 'REVOKING', statusReason });
+          await this.requests.update(m, requestId, { status: 'REVOKING', statusReason });
           changedTo = 'REVOKING';
         }
         return;
@@ -142,7 +148,7 @@ export class GrantLifecycle {
           passwordEnvelope: null,
           statusReason: status === 'FAILED' ? grant.lastError : locked.status === 'REVOKING' ? null : locked.statusReason,
         };
-        await this.requests.update(m, r.id, fields);
+        await this.requests.update(m, requestId, fields);
         changedTo = status;
         // A person's revocation was audited when they asked for it; expiry and failures are Latchkey's.
         if (status !== 'REVOKED' || locked.status !== 'REVOKING') {
@@ -151,7 +157,7 @@ export class GrantLifecycle {
         }
       }
     });
-    if (changedTo) await this.announce(r.id, changedTo);
+    if (changedTo) await this.announce(requestId, changedTo);
   }
 
   /** Re-reads a grant from provisioning (for the sweeper). */
