@@ -1,15 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { connect as natsConnect } from '@nats-io/transport-node';
-import { Client } from 'pg';
 import { Contracts } from '@latchkey/contracts';
-import { quoteIdent, quoteLiteral, scramVerifier } from '@latchkey/pg-access';
-import { createUser, startPgCluster, startTestStack, waitUntil } from '@latchkey/testing';
-import { benchServiceEnv, ms, percentile, pool } from './stats';
+import { createUser, waitUntil } from '@latchkey/testing';
+import { rawGrant, startBenchTarget } from './bench-target';
+import { ms, percentile, pool } from './stats';
 
 const SAMPLES = Number(process.env.BENCH_REQUEST_SAMPLES ?? 200);
 const THROUGHPUT_REQUESTS = Number(process.env.BENCH_REQUEST_THROUGHPUT ?? 400);
 const CONCURRENCY = 16;
-const CONNECTOR = { user: 'latchkey_bench', password: randomBytes(12).toString('hex') };
 
 /**
  * Request to usable credentials, as a person lives it: an access request through the gateway to
@@ -17,26 +15,10 @@ const CONNECTOR = { user: 'latchkey_bench', password: randomBytes(12).toString('
  * event), then the access details with the password; beside the raw SQL that makes the same login.
  */
 export async function benchAccess(): Promise<Array<[string, string]>> {
-  const pg = await startPgCluster({ hba: 'scram' });
   const rows: Array<[string, string]> = [];
-  let stack: Awaited<ReturnType<typeof startTestStack>> | undefined;
+  const target = await startBenchTarget({ ACCESS_SWEEP_INTERVAL_SECONDS: '30', SWEEP_INTERVAL_SECONDS: '30' });
   try {
-    await pg.query(`CREATE ROLE ${quoteIdent(CONNECTOR.user)} SUPERUSER LOGIN PASSWORD ${quoteLiteral(CONNECTOR.password)}`);
-    await pg.query('CREATE DATABASE bench');
-    await pg.query('CREATE SCHEMA app; CREATE TABLE app.orders (id int PRIMARY KEY, total numeric)', undefined, 'bench');
-    stack = await startTestStack({ env: benchServiceEnv({ LOG_LEVEL: 'warn', ACCESS_SWEEP_INTERVAL_SECONDS: '30', SWEEP_INTERVAL_SECONDS: '30' }) });
-    const t = stack;
-    const created = await t.api('POST', '/api/v1/integrations', {
-      body: {
-        name: 'bench',
-        type: 'postgresql',
-        connectedResourceTypes: ['postgresql-table'],
-        config: { hostname: '127.0.0.1', port: pg.port, dbname: 'bench', sslmode: 'disable' },
-        secret: { store: 'builtin', username: CONNECTOR.user, password: CONNECTOR.password },
-      },
-    });
-    if (created.body.status !== 'ACTIVE') throw new Error(`bench integration is ${created.body.status}: ${created.body.statusReason}`);
-    const integrationId: string = created.body.id;
+    const { pg, stack: t, integrationId } = target;
     const resourceId = await waitUntil('the bench table discovered', async () => {
       const list = await t.api('GET', `/api/v1/resources?integrationId=${integrationId}&q=app/orders`);
       return list.body.items?.[0]?.id as string | undefined;
@@ -89,13 +71,7 @@ export async function benchAccess(): Promise<Array<[string, string]>> {
 
     await requestAccess(people[0].token);
     const [{ profile }] = await pg.query<{ profile: string }>("SELECT rolname AS profile FROM pg_roles WHERE rolname LIKE 'lk\\_p\\_%' LIMIT 1");
-    const raw = new Client({ host: '127.0.0.1', port: pg.port, user: CONNECTOR.user, password: CONNECTOR.password, database: 'bench' });
-    await raw.connect();
-    const rawGrant = async (client: Client, i: string) => {
-      const verifier = scramVerifier(randomBytes(24).toString('base64url'));
-      const until = new Date(Date.now() + 3_600_000).toISOString();
-      await client.query(`CREATE ROLE ${quoteIdent(`raw_${i}`)} LOGIN PASSWORD ${quoteLiteral(verifier)} VALID UNTIL ${quoteLiteral(until)} CONNECTION LIMIT 10 IN ROLE ${quoteIdent('latchkey_managed')}, ${quoteIdent(profile)}`);
-    };
+    const raw = await target.connect();
 
     phases.length = 0;
     const latency: number[] = [];
@@ -107,7 +83,7 @@ export async function benchAccess(): Promise<Array<[string, string]>> {
     const rawLatency: number[] = [];
     for (let i = 0; i < SAMPLES; i += 1) {
       const t0 = performance.now();
-      await rawGrant(raw, `req${i}`);
+      await rawGrant(raw, `raw_req${i}`, profile);
       rawLatency.push(performance.now() - t0);
     }
     rows.push([`request to credentials p50 (n=${SAMPLES}, automatic flow)`, `${ms(percentile(latency, 50))}   raw SQL ${ms(percentile(rawLatency, 50))}   ratio ${(percentile(latency, 50) / percentile(rawLatency, 50)).toFixed(2)}x (target <= 1.5x)`]);
@@ -123,7 +99,6 @@ export async function benchAccess(): Promise<Array<[string, string]>> {
     await nc.close();
     return rows;
   } finally {
-    await stack?.dispose();
-    await pg.stop();
+    await target.dispose();
   }
 }

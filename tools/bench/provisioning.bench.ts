@@ -1,16 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { Client } from 'pg';
 import { Contracts, GrantItem } from '@latchkey/contracts';
 import { MessageBus } from '@latchkey/messaging';
-import { quoteIdent, quoteLiteral, scramVerifier } from '@latchkey/pg-access';
-import { startPgCluster, startTestStack } from '@latchkey/testing';
-import { benchServiceEnv, ms, percentile, pool } from './stats';
+import { quoteIdent } from '@latchkey/pg-access';
+import { rawGrant, startBenchTarget } from './bench-target';
+import { ms, percentile, pool } from './stats';
 
 const ACTIVE_GRANTS = Number(process.env.BENCH_ACTIVE_GRANTS ?? 10_000);
 const LATENCY_SAMPLES = Number(process.env.BENCH_LATENCY_SAMPLES ?? 300);
 const THROUGHPUT_GRANTS = Number(process.env.BENCH_THROUGHPUT_GRANTS ?? 1000);
 const CONCURRENCY = 16;
-const CONNECTOR = { user: 'latchkey_bench', password: randomBytes(12).toString('hex') };
 const ITEM: GrantItem = { resourceType: 'postgresql-table', database: 'bench', schema: 'app', table: 'orders', permission: 'READ_ONLY' };
 
 /**
@@ -18,26 +16,11 @@ const ITEM: GrantItem = { resourceType: 'postgresql-table', database: 'bench', s
  * BullMQ -> SQL on the target) beside the same statements run directly with `pg`.
  */
 export async function benchProvisioning(): Promise<Array<[string, string]>> {
-  const pg = await startPgCluster({ hba: 'scram' });
   const rows: Array<[string, string]> = [];
-  let stack: Awaited<ReturnType<typeof startTestStack>> | undefined;
+  const target = await startBenchTarget({ REVOCATION_CONCURRENCY: '32', SWEEP_INTERVAL_SECONDS: '30' });
   const bus = { current: undefined as MessageBus | undefined };
   try {
-    await pg.query(`CREATE ROLE ${quoteIdent(CONNECTOR.user)} SUPERUSER LOGIN PASSWORD ${quoteLiteral(CONNECTOR.password)}`);
-    await pg.query('CREATE DATABASE bench');
-    await pg.query('CREATE SCHEMA app; CREATE TABLE app.orders (id int PRIMARY KEY, total numeric)', undefined, 'bench');
-    stack = await startTestStack({ env: benchServiceEnv({ LOG_LEVEL: 'warn', REVOCATION_CONCURRENCY: '32', SWEEP_INTERVAL_SECONDS: '30' }) });
-    const created = await stack.api('POST', '/api/v1/integrations', {
-      body: {
-        name: 'bench',
-        type: 'postgresql',
-        connectedResourceTypes: ['postgresql-table'],
-        config: { hostname: '127.0.0.1', port: pg.port, dbname: 'bench', sslmode: 'disable' },
-        secret: { store: 'builtin', username: CONNECTOR.user, password: CONNECTOR.password },
-      },
-    });
-    if (created.body.status !== 'ACTIVE') throw new Error(`bench integration is ${created.body.status}: ${created.body.statusReason}`);
-    const integrationId: string = created.body.id;
+    const { pg, stack, integrationId } = target;
     bus.current = new MessageBus(stack.natsUrl, 'bench', 120_000);
     await bus.current.connect();
     const b = bus.current;
@@ -51,17 +34,7 @@ export async function benchProvisioning(): Promise<Array<[string, string]>> {
     // The profile role Latchkey made for ITEM, for the raw SQL to join the same way.
     await grant(new Date(Date.now() + 3_600_000), 'warmup');
     const [{ profile }] = await pg.query<{ profile: string }>("SELECT rolname AS profile FROM pg_roles WHERE rolname LIKE 'lk\\_p\\_%' LIMIT 1");
-    const raw = new Client({ host: '127.0.0.1', port: pg.port, user: CONNECTOR.user, password: CONNECTOR.password, database: 'bench' });
-    await raw.connect();
-    const rawGrant = async (client: Client, i: string) => {
-      const verifier = scramVerifier(randomBytes(24).toString('base64url'));
-      const until = new Date(Date.now() + 3_600_000).toISOString();
-      await client.query('BEGIN');
-      await client.query(
-        `CREATE ROLE ${quoteIdent(`raw_${i}`)} LOGIN PASSWORD ${quoteLiteral(verifier)} VALID UNTIL ${quoteLiteral(until)} CONNECTION LIMIT 10 IN ROLE ${quoteIdent('latchkey_managed')}, ${quoteIdent(profile)}`,
-      );
-      await client.query('COMMIT');
-    };
+    const raw = await target.connect();
 
     // 1. Latency, one at a time.
     const latency: number[] = [];
@@ -73,7 +46,7 @@ export async function benchProvisioning(): Promise<Array<[string, string]>> {
     const rawLatency: number[] = [];
     for (let i = 0; i < LATENCY_SAMPLES; i += 1) {
       const t0 = performance.now();
-      await rawGrant(raw, `lat${i}`);
+      await rawGrant(raw, `raw_lat${i}`, profile);
       rawLatency.push(performance.now() - t0);
     }
     rows.push([`grant latency p50 (n=${LATENCY_SAMPLES})`, `${ms(percentile(latency, 50))}   raw SQL ${ms(percentile(rawLatency, 50))}   ratio ${(percentile(latency, 50) / percentile(rawLatency, 50)).toFixed(2)}x (target <= 1.5x)`]);
@@ -83,13 +56,9 @@ export async function benchProvisioning(): Promise<Array<[string, string]>> {
     let t0 = performance.now();
     await pool(Array.from({ length: THROUGHPUT_GRANTS }), CONCURRENCY, () => grant(new Date(Date.now() + 3_600_000), 'tp'));
     const rate = THROUGHPUT_GRANTS / ((performance.now() - t0) / 1000);
-    const rawClients = await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-      const c = new Client({ host: '127.0.0.1', port: pg.port, user: CONNECTOR.user, password: CONNECTOR.password, database: 'bench' });
-      await c.connect();
-      return c;
-    }));
+    const rawClients = await Promise.all(Array.from({ length: CONCURRENCY }, () => target.connect()));
     t0 = performance.now();
-    await pool(Array.from({ length: THROUGHPUT_GRANTS }, (_, i) => i), CONCURRENCY, (i, _k, worker) => rawGrant(rawClients[worker], `tp${i}`));
+    await pool(Array.from({ length: THROUGHPUT_GRANTS }, (_, i) => i), CONCURRENCY, (i, _k, worker) => rawGrant(rawClients[worker], `raw_tp${i}`, profile));
     const rawRate = THROUGHPUT_GRANTS / ((performance.now() - t0) / 1000);
     rows.push([`grants per second (${THROUGHPUT_GRANTS}, ${CONCURRENCY} at a time)`, `${rate.toFixed(0)}/s   raw SQL ${rawRate.toFixed(0)}/s (target 400/s)`]);
 
@@ -100,13 +69,13 @@ export async function benchProvisioning(): Promise<Array<[string, string]>> {
     rows.push([`made ${ACTIVE_GRANTS} active grants`, `${((performance.now() - t0) / 1000).toFixed(1)} s`]);
     const probes = await pool(Array.from({ length: 200 }, (_, i) => i), CONCURRENCY, (i) => grant(new Date(Date.now() + 5_000 + i * 50), 'probe'));
     const probeIds = probes.map((p) => p.grant.id);
-    await waitFor(async () => (await stack!.control<{ n: string }>("SELECT count(*) AS n FROM provisioning.grants WHERE id = ANY($1) AND status = 'EXPIRED'", [probeIds]))[0].n === String(probeIds.length), 120_000);
+    await waitFor(async () => (await stack.control<{ n: string }>("SELECT count(*) AS n FROM provisioning.grants WHERE id = ANY($1) AND status = 'EXPIRED'", [probeIds]))[0].n === String(probeIds.length), 120_000);
     const lateness = (await stack.control<{ late: number }>('SELECT extract(epoch FROM ended_at - expires_at) * 1000 AS late FROM provisioning.grants WHERE id = ANY($1)', [probeIds])).map((r) => Number(r.late));
     rows.push([`revocation lateness p50 / p99 (${ACTIVE_GRANTS} active)`, `${ms(percentile(lateness, 50))} / ${ms(percentile(lateness, 99))} (target p99 < 1000 ms)`]);
 
     // 4. ACTIVE_GRANTS expiring in the same second.
     await waitFor(async () => Date.now() >= stormAt.getTime(), stormAt.getTime() - Date.now() + 5_000);
-    await waitFor(async () => (await stack!.control<{ n: string }>("SELECT count(*) AS n FROM provisioning.grants WHERE expires_at = $1 AND status <> 'EXPIRED'", [stormAt]))[0].n === '0', 600_000);
+    await waitFor(async () => (await stack.control<{ n: string }>("SELECT count(*) AS n FROM provisioning.grants WHERE expires_at = $1 AND status <> 'EXPIRED'", [stormAt]))[0].n === '0', 600_000);
     const [{ last }] = await stack.control<{ last: Date }>('SELECT max(ended_at) AS last FROM provisioning.grants WHERE expires_at = $1', [stormAt]);
     const stormSeconds = (last.getTime() - stormAt.getTime()) / 1000;
     const stormRoles = (await stack.control<{ role: string }>('SELECT role_name AS role FROM provisioning.grants WHERE expires_at = $1', [stormAt])).map((r) => r.role);
@@ -126,8 +95,7 @@ export async function benchProvisioning(): Promise<Array<[string, string]>> {
     return rows;
   } finally {
     await bus.current?.close();
-    await stack?.dispose();
-    await pg.stop();
+    await target.dispose();
   }
 }
 

@@ -1,0 +1,73 @@
+import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
+import { quoteIdent, quoteLiteral, scramVerifier } from '@latchkey/pg-access';
+import { PgCluster, startPgCluster, startTestStack, TestStack } from '@latchkey/testing';
+import { benchServiceEnv } from './stats';
+
+export interface BenchTarget {
+  pg: PgCluster;
+  stack: TestStack;
+  integrationId: string;
+  /** A raw session as the connector user on the bench database, for the raw-SQL side. */
+  connect(): Promise<Client>;
+  dispose(): Promise<void>;
+}
+
+/**
+ * What every grant bench stands on: a private scram-only cluster with a `bench` database holding
+ * `app.orders`, a superuser connector login, the whole stack (services' env from `env`), and an
+ * ACTIVE integration on that database.
+ */
+export async function startBenchTarget(env: Record<string, string>): Promise<BenchTarget> {
+  const connector = { user: 'latchkey_bench', password: randomBytes(12).toString('hex') };
+  const pg = await startPgCluster({ hba: 'scram' });
+  let stack: TestStack | undefined;
+  const dispose = async () => {
+    await stack?.dispose();
+    await pg.stop();
+  };
+  try {
+    await pg.query(`CREATE ROLE ${quoteIdent(connector.user)} SUPERUSER LOGIN PASSWORD ${quoteLiteral(connector.password)}`);
+    await pg.query('CREATE DATABASE bench');
+    await pg.query('CREATE SCHEMA app; CREATE TABLE app.orders (id int PRIMARY KEY, total numeric)', undefined, 'bench');
+    stack = await startTestStack({ env: benchServiceEnv({ LOG_LEVEL: 'warn', ...env }) });
+    const created = await stack.api('POST', '/api/v1/integrations', {
+      body: {
+        name: 'bench',
+        type: 'postgresql',
+        connectedResourceTypes: ['postgresql-table'],
+        config: { hostname: '127.0.0.1', port: pg.port, dbname: 'bench', sslmode: 'disable' },
+        secret: { store: 'builtin', username: connector.user, password: connector.password },
+      },
+    });
+    if (created.body.status !== 'ACTIVE') throw new Error(`bench integration is ${created.body.status}: ${created.body.statusReason}`);
+    return {
+      pg,
+      stack,
+      integrationId: created.body.id,
+      connect: async () => {
+        const client = new Client({ host: '127.0.0.1', port: pg.port, user: connector.user, password: connector.password, database: 'bench' });
+        await client.connect();
+        return client;
+      },
+      dispose,
+    };
+  } catch (err) {
+    await dispose();
+    throw err;
+  }
+}
+
+/**
+ * The raw SQL a grant comes down to, for the side-by-side figure: a login role with a fresh
+ * client-computed SCRAM verifier, VALID UNTIL, CONNECTION LIMIT, in the marker and profile roles.
+ */
+export async function rawGrant(client: Client, role: string, profile: string): Promise<void> {
+  const verifier = scramVerifier(randomBytes(24).toString('base64url'));
+  const until = new Date(Date.now() + 3_600_000).toISOString();
+  await client.query('BEGIN');
+  await client.query(
+    `CREATE ROLE ${quoteIdent(role)} LOGIN PASSWORD ${quoteLiteral(verifier)} VALID UNTIL ${quoteLiteral(until)} CONNECTION LIMIT 10 IN ROLE ${quoteIdent('latchkey_managed')}, ${quoteIdent(profile)}`,
+  );
+  await client.query('COMMIT');
+}
