@@ -67,16 +67,20 @@ export const AuditContracts = {
 } as const;
 
 /**
- * The audit diff between two views of an object: the top-level fields whose JSON differs. Pass
- * views that already hold no secret (e.g. a SecretView); the audit log redacts by key name as well.
+ * The audit diff between two views of an object: the fields (all, or those named) whose JSON
+ * differs, objects compared regardless of key order. Pass views that already hold no secret (e.g.
+ * a SecretView); the audit log redacts by key name as well.
  */
-export function diffFields(before: Record<string, unknown> | null, after: Record<string, unknown> | null): AuditDiff {
+export function diffFields(before: Record<string, unknown> | null, after: Record<string, unknown> | null, fields?: readonly string[]): AuditDiff {
   const diff: AuditDiff = {};
-  for (const key of new Set([...Object.keys(before ?? {}), ...Object.keys(after ?? {})])) {
+  for (const key of fields ?? new Set([...Object.keys(before ?? {}), ...Object.keys(after ?? {})])) {
     const b = before?.[key];
     const a = after?.[key];
-    if (JSON.stringify(b) === JSON.stringify(a)) continue;
-    diff[key] = { ...(before && key in before ? { before: b } : {}), ...(after && key in after ? { after: a } : {}) };
+    if (before && after && stableJson(b) === stableJson(a)) continue;
+    diff[key] = { ...(before ? { before: b } : {}), ...(after ? { after: a } : {}) };
   }
   return diff;
 }
+
+const stableJson = (value: unknown): string =>
+  JSON.stringify(value, (_, v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))) : v)) ?? 'undefined';

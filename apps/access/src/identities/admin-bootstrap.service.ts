@@ -1,12 +1,12 @@
 import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
-import { SYSTEM_ACTOR } from '@latchkey/contracts';
+import { diffFields, SYSTEM_ACTOR } from '@latchkey/contracts';
 import { LOGGER } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import { AuditService } from '../audit/audit.service';
 import { generateToken, hashToken } from './api-token';
 import { IdentitiesRepository } from './identities.repository';
 import { TokensRepository } from './tokens.repository';
-import { auditEntry, diffOf, TOKEN_AUDIT_FIELDS, toTokenView, toUserView, USER_AUDIT_FIELDS } from './identity-views';
+import { auditEntry, TOKEN_AUDIT_FIELDS, toTokenView, toUserView, USER_AUDIT_FIELDS } from './identity-views';
 
 export const ADMIN_BOOTSTRAP = Symbol('ADMIN_BOOTSTRAP');
 export interface AdminBootstrapOptions {
@@ -50,7 +50,7 @@ export class AdminBootstrap implements OnApplicationBootstrap {
       if (!user) {
         const id = await this.identities.insertUser(m, { email: email.toLowerCase(), name: 'Administrator', attributes: {}, role: 'admin' });
         user = (await this.identities.findUser(id, m))!;
-        await this.audit.append(auditEntry('user.created', SYSTEM_ACTOR, { type: 'user', id, name: user.email }, diffOf(null, toUserView(user), USER_AUDIT_FIELDS), { bootstrap: true }), m);
+        await this.audit.append(auditEntry('user.created', SYSTEM_ACTOR, { type: 'user', id, name: user.email }, diffFields(null, toUserView(user), USER_AUDIT_FIELDS), { bootstrap: true }), m);
         this.logger.info({ userId: id, email: user.email }, 'bootstrap admin created');
       } else if (user.role !== 'admin') {
         await this.identities.updateUser(m, user.id, { ...user, role: 'admin' });
@@ -73,6 +73,6 @@ export class AdminBootstrap implements OnApplicationBootstrap {
 
   private async putToken(m: Parameters<Parameters<IdentitiesRepository['transaction']>[0]>[0], userId: string, hash: string, source: string) {
     const row = await this.tokens.putBootstrap(m, userId, hash);
-    await this.audit.append(auditEntry('token.created', SYSTEM_ACTOR, { type: 'token', id: row.id, name: row.name }, diffOf(null, toTokenView(row), TOKEN_AUDIT_FIELDS), { bootstrap: true, source }), m);
+    await this.audit.append(auditEntry('token.created', SYSTEM_ACTOR, { type: 'token', id: row.id, name: row.name }, diffFields(null, toTokenView(row), TOKEN_AUDIT_FIELDS), { bootstrap: true, source }), m);
   }
 }

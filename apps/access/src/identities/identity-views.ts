@@ -47,19 +47,6 @@ export function pagePosition(pageToken: string | undefined): PagePosition | unde
 }
 
 /** The fields that differ, with their values before and after; unchanged fields are left out. */
-export function diffOf<T extends Record<string, unknown>>(before: T | null, after: T | null, fields: ReadonlyArray<keyof T & string>): AuditDiff {
-  const diff: AuditDiff = {};
-  for (const field of fields) {
-    const b = before?.[field];
-    const a = after?.[field];
-    if (before && after && canonical(b) === canonical(a)) continue;
-    diff[field] = { ...(before ? { before: b } : {}), ...(after ? { after: a } : {}) };
-  }
-  return diff;
-}
-
-const canonical = (value: unknown): string =>
-  JSON.stringify(value, (_, v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : v));
 
 export const USER_AUDIT_FIELDS = ['email', 'name', 'groups', 'attributes', 'role'] as const;
 export const TOKEN_AUDIT_FIELDS = ['userId', 'name', 'expiresAt'] as const;

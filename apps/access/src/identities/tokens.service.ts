@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { z } from 'zod';
+import { diffFields } from '@latchkey/contracts';
 import type { Actor, Caller, Token, TokenCreated, TokenInput } from '@latchkey/contracts';
 import { LOGGER } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
@@ -7,7 +8,7 @@ import { AuditService } from '../audit/audit.service';
 import { generateToken, hashToken } from './api-token';
 import { IdentitiesRepository } from './identities.repository';
 import { TokensRepository } from './tokens.repository';
-import { auditEntry, diffOf, forbidden, notFound, pageOf, pagePosition, TOKEN_AUDIT_FIELDS, toTokenView } from './identity-views';
+import { auditEntry, forbidden, notFound, pageOf, pagePosition, TOKEN_AUDIT_FIELDS, toTokenView } from './identity-views';
 
 type ValidTokenInput = z.output<typeof TokenInput>;
 type CreatedToken = z.output<typeof TokenCreated>;
@@ -49,7 +50,7 @@ export class TokensService {
       const expiresAt = input.expiresInDays ? new Date(Date.now() + input.expiresInDays * DAY_MS) : null;
       const token = await this.tokens.insert(m, { userId: owner.id, name: input.name, hash: hashToken(secret), expiresAt });
       const view = toTokenView(token);
-      await this.audit.append(auditEntry('token.created', actor, { type: 'token', id: token.id, name: token.name }, diffOf(null, view, TOKEN_AUDIT_FIELDS), { userEmail: owner.email }), m);
+      await this.audit.append(auditEntry('token.created', actor, { type: 'token', id: token.id, name: token.name }, diffFields(null, view, TOKEN_AUDIT_FIELDS), { userEmail: owner.email }), m);
       return { ...view, token: secret };
     });
   }
@@ -73,7 +74,7 @@ export class TokensService {
       if (!result) throw notFound('token', id);
       const view = toTokenView(result.token);
       if (result.revokedNow) {
-        await this.audit.append(auditEntry('token.revoked', actor, { type: 'token', id, name: result.token.name }, diffOf({ revokedAt: null }, { revokedAt: view.revokedAt }, ['revokedAt']), { userId: result.token.userId }), m);
+        await this.audit.append(auditEntry('token.revoked', actor, { type: 'token', id, name: result.token.name }, diffFields({ revokedAt: null }, { revokedAt: view.revokedAt }, ['revokedAt']), { userId: result.token.userId }), m);
       }
       return view;
     });

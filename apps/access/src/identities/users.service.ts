@@ -1,13 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { z } from 'zod';
-import { ErrorCode } from '@latchkey/contracts';
+import { diffFields, ErrorCode } from '@latchkey/contracts';
 import type { Actor, Group, GroupInput, User, UserInput } from '@latchkey/contracts';
 import { AppException } from '@latchkey/messaging';
 import { AuditService } from '../audit/audit.service';
 import { DuplicateError, IdentitiesRepository, UserFields } from './identities.repository';
 import { TokensRepository } from './tokens.repository';
-import { auditEntry, diffOf, notFound, pageOf, pagePosition, toGroupView, toTokenView, toUserView, USER_AUDIT_FIELDS } from './identity-views';
+import { auditEntry, notFound, pageOf, pagePosition, toGroupView, toTokenView, toUserView, USER_AUDIT_FIELDS } from './identity-views';
 
 type ValidUser = z.output<typeof UserInput>;
 type ValidGroup = z.output<typeof GroupInput>;
@@ -60,7 +60,7 @@ export class UsersService {
       const id = await this.save(input, (fields) => this.identities.insertUser(m, fields));
       await this.identities.setMemberships(m, id, groups);
       const user = (await this.identities.findUser(id, m))!;
-      await this.audit.append(auditEntry('user.created', actor, { type: 'user', id, name: user.email }, diffOf(null, toUserView(user), USER_AUDIT_FIELDS)), m);
+      await this.audit.append(auditEntry('user.created', actor, { type: 'user', id, name: user.email }, diffFields(null, toUserView(user), USER_AUDIT_FIELDS)), m);
       return toUserView(user);
     });
   }
@@ -78,7 +78,7 @@ export class UsersService {
       await this.save(input, (fields) => this.identities.updateUser(m, id, fields));
       await this.identities.setMemberships(m, id, groups);
       const after = (await this.identities.findUser(id, m))!;
-      const diff = diffOf(toUserView(before), toUserView(after), USER_AUDIT_FIELDS);
+      const diff = diffFields(toUserView(before), toUserView(after), USER_AUDIT_FIELDS);
       if (Object.keys(diff).length) await this.audit.append(auditEntry('user.updated', actor, { type: 'user', id, name: after.email }, diff), m);
       return toUserView(after);
     });
@@ -95,11 +95,11 @@ export class UsersService {
       await this.identities.deleteUser(m, id);
       for (const token of revoked) {
         await this.audit.append(
-          auditEntry('token.revoked', actor, { type: 'token', id: token.id, name: token.name }, diffOf({ revokedAt: null }, { revokedAt: toTokenView(token).revokedAt }, ['revokedAt']), { reason: 'user deleted', userId: id }),
+          auditEntry('token.revoked', actor, { type: 'token', id: token.id, name: token.name }, diffFields({ revokedAt: null }, { revokedAt: toTokenView(token).revokedAt }, ['revokedAt']), { reason: 'user deleted', userId: id }),
           m,
         );
       }
-      await this.audit.append(auditEntry('user.deleted', actor, { type: 'user', id, name: user.email }, diffOf(toUserView(user), null, USER_AUDIT_FIELDS), { revokedTokens: revoked.length }), m);
+      await this.audit.append(auditEntry('user.deleted', actor, { type: 'user', id, name: user.email }, diffFields(toUserView(user), null, USER_AUDIT_FIELDS), { revokedTokens: revoked.length }), m);
       return { id };
     });
   }
@@ -113,7 +113,7 @@ export class UsersService {
         if (err instanceof DuplicateError) throw duplicateGroup(input.name);
         throw err;
       }
-      await this.audit.append(auditEntry('group.created', actor, { type: 'group', id: group.id, name: group.name }, diffOf(null, { name: group.name, description: group.description }, ['name', 'description'])), m);
+      await this.audit.append(auditEntry('group.created', actor, { type: 'group', id: group.id, name: group.name }, diffFields(null, { name: group.name, description: group.description }, ['name', 'description'])), m);
       return toGroupView(group);
     });
   }
@@ -127,7 +127,7 @@ export class UsersService {
   private async groupsFor(m: EntityManager, actor: Actor, names: string[]): Promise<string[]> {
     const { groups, created } = await this.identities.ensureGroups(m, distinctNames(names));
     for (const group of created) {
-      await this.audit.append(auditEntry('group.created', actor, { type: 'group', id: group.id, name: group.name }, diffOf(null, { name: group.name }, ['name']), { via: 'user groups' }), m);
+      await this.audit.append(auditEntry('group.created', actor, { type: 'group', id: group.id, name: group.name }, diffFields(null, { name: group.name }, ['name']), { via: 'user groups' }), m);
     }
     return groups.map((g) => g.id);
   }
