@@ -7,3 +7,4 @@ export * from './rpc.decorators';
 export * from './rpc-exception.filter';
 export * from './service-host';
 export * from './retry-until-done';
+export * from './periodic';

@@ -1,5 +1,5 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { LOGGER } from '@latchkey/messaging';
+import { LOGGER, Periodic } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import { AccessRequestsRepository } from './access-requests.repository';
 import { GrantLifecycle } from './grant-lifecycle.service';
@@ -16,29 +16,27 @@ export const ACCESS_SWEEP_SECONDS = Symbol('ACCESS_SWEEP_SECONDS');
  */
 @Injectable()
 export class AccessSweeper implements OnApplicationBootstrap, OnApplicationShutdown {
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
+  private readonly periodic: Periodic;
+  /** The first pass at start takes even fresh rows: it picks up what a killed predecessor left half-way. */
+  private started = false;
 
   constructor(
     private readonly requests: AccessRequestsRepository,
     private readonly lifecycle: GrantLifecycle,
     private readonly queue: GrantQueue,
-    @Inject(ACCESS_SWEEP_SECONDS) private readonly intervalSeconds: number,
+    @Inject(ACCESS_SWEEP_SECONDS) intervalSeconds: number,
     @Inject(LOGGER) private readonly logger: AppLogger,
-  ) {}
-
-  onApplicationBootstrap() {
-    // A first pass at start picks up what a killed predecessor left half-way.
-    this.timer = setInterval(() => void this.tick(), this.intervalSeconds * 1000);
-    this.timer.unref();
-    void this.tick(0);
+  ) {
+    const pass = () => {
+      const idleMs = this.started ? 5_000 : 0;
+      this.started = true;
+      return this.sweep(idleMs);
+    };
+    this.periodic = new Periodic('access sweep', pass, intervalSeconds * 1000, logger);
   }
 
-  private tick(idleMs = 5_000): Promise<void> {
-    this.running ??= this.sweep(idleMs)
-      .catch((err) => this.logger.warn({ err }, 'access sweep failed; next interval retries'))
-      .finally(() => (this.running = undefined));
-    return this.running;
+  onApplicationBootstrap() {
+    this.periodic.start();
   }
 
   async sweep(idleMs = 5_000): Promise<void> {
@@ -51,8 +49,7 @@ export class AccessSweeper implements OnApplicationBootstrap, OnApplicationShutd
     }
   }
 
-  async onApplicationShutdown() {
-    clearInterval(this.timer);
-    await this.running;
+  onApplicationShutdown() {
+    return this.periodic.stop();
   }
 }

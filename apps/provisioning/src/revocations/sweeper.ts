@@ -1,6 +1,6 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { LOGGER, SERVICE_INFO } from '@latchkey/messaging';
+import { LOGGER, Periodic, SERVICE_INFO } from '@latchkey/messaging';
 import type { AppLogger, ServiceInfo } from '@latchkey/messaging';
 import { dropPersonalRole } from '@latchkey/pg-access';
 import { GrantsRepository } from '../grants/grants.repository';
@@ -22,8 +22,7 @@ export interface SweeperSettings {
  */
 @Injectable()
 export class Sweeper implements OnApplicationBootstrap, OnApplicationShutdown {
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
+  private readonly periodic: Periodic;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -34,21 +33,16 @@ export class Sweeper implements OnApplicationBootstrap, OnApplicationShutdown {
     @Inject(SWEEPER_SETTINGS) private readonly settings: SweeperSettings,
     @Inject(SERVICE_INFO) private readonly info: ServiceInfo,
     @Inject(LOGGER) private readonly logger: AppLogger,
-  ) {}
-
-  onApplicationBootstrap() {
-    const tick = () => {
-      this.running ??= this.sweep()
-        .then(() => undefined, (err: unknown) => this.logger.warn({ err }, 'sweep failed'))
-        .finally(() => (this.running = undefined));
-    };
-    tick();
-    this.timer = setInterval(tick, this.settings.intervalSeconds * 1000);
+  ) {
+    this.periodic = new Periodic('sweep', () => this.sweep(), settings.intervalSeconds * 1000, logger);
   }
 
-  async onApplicationShutdown() {
-    clearInterval(this.timer);
-    await this.running;
+  onApplicationBootstrap() {
+    this.periodic.start();
+  }
+
+  onApplicationShutdown() {
+    return this.periodic.stop();
   }
 
   async sweep(): Promise<{ revocations: number; rolledBack: number; cleaned: number }> {
