@@ -13,4 +13,5 @@ export * from './preflight';
 export * from './provisioning';
 export * from './rotation';
 export * from './secrets';
+export * from './sign-in';
 export * from './subjects';
