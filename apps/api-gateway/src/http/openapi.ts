@@ -16,6 +16,8 @@ interface Route {
   path: string;
   summary: string;
   access: 'public' | 'authenticated' | 'admin';
+  /** Only a browser session (the cookie) can call it: API tokens get 401. */
+  sessionOnly?: boolean;
   body?: z.ZodType;
   response?: z.ZodType;
   status?: number;
@@ -73,9 +75,9 @@ export const ROUTES: Route[] = [
   { method: 'post', path: '/api/v1/users/{id}/reset-password', summary: 'A one-time link to set a new password (RESET_LINK_HOURS); the url is in this answer only', access: 'admin', response: PasswordLinkAnswer, status: 201 },
   { method: 'get', path: '/api/v1/auth/providers', summary: 'Ways to sign in with a browser', access: 'public', response: z.object({ providers: z.array(z.object({ id: z.string(), name: z.string() })) }) },
   { method: 'post', path: '/api/v1/auth/sign-in', summary: 'Email and password; sets the latchkey_session cookie (a new id each time) and answers the csrfToken to send as X-CSRF-Token; 401 INVALID_CREDENTIALS, 429 TOO_MANY_ATTEMPTS with Retry-After', access: 'public', body: SignInInput, response: SessionAnswer, status: 200 },
-  { method: 'get', path: '/api/v1/auth/session', summary: 'The session of the cookie: user, csrfToken, deadlines; 401 without one', access: 'authenticated', response: SessionAnswer },
-  { method: 'post', path: '/api/v1/auth/sign-out', summary: 'End this session and clear the cookie (204)', access: 'authenticated', status: 204 },
-  { method: 'post', path: '/api/v1/auth/sign-out-everywhere', summary: 'End every session of the caller, this one included', access: 'authenticated', response: z.object({ sessionsEnded: z.number().int() }), status: 200 },
+  { method: 'get', path: '/api/v1/auth/session', summary: 'The session of the cookie: user, csrfToken, deadlines; 401 without one', access: 'authenticated', sessionOnly: true, response: SessionAnswer },
+  { method: 'post', path: '/api/v1/auth/sign-out', summary: 'End this session and clear the cookie (204)', access: 'authenticated', sessionOnly: true, status: 204 },
+  { method: 'post', path: '/api/v1/auth/sign-out-everywhere', summary: 'End every session of the caller, this one included', access: 'authenticated', sessionOnly: true, response: z.object({ sessionsEnded: z.number().int() }), status: 200 },
   { method: 'post', path: '/api/v1/auth/password', summary: 'Set a password with a one-time link\'s token (204); ends the user\'s sessions; 400 LINK_INVALID when used, expired or replaced', access: 'public', body: SetPasswordInput, status: 204 },
   { method: 'get', path: '/api/v1/me', summary: 'The caller: email, groups, attributes, role', access: 'authenticated', response: User },
   { method: 'post', path: '/api/v1/groups', summary: 'Create a group (names are unique regardless of case)', access: 'admin', body: GroupInput, response: Group, status: 201 },
@@ -98,7 +100,7 @@ export function openApiDocument(version: string) {
     paths[route.path] ??= {};
     paths[route.path][route.method] = {
       summary: route.summary,
-      security: route.access === 'public' ? [] : [{ bearer: [] }, { session: [] }],
+      security: route.access === 'public' ? [] : route.sessionOnly ? [{ session: [] }] : [{ bearer: [] }, { session: [] }],
       ...(route.access === 'admin' ? { 'x-latchkey-access': 'admin' } : {}),
       ...(parameters.length ? { parameters } : {}),
       ...(route.body ? { requestBody: { required: true, content: { 'application/json': { schema: json(route.body, 'input') } } } } : {}),
