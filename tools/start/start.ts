@@ -74,10 +74,14 @@ async function main() {
   await stack.waitForConnector(token!, process.env.CONNECTOR_ID ?? 'local');
 
   const consoleUrl = publicUrl ?? stack.url;
-  const link = await bootstrapLink(consoleUrl);
-  const linkLine = link
-    ? `  set password: ${link.url}\n` + `               one-time link for ${adminEmail}, valid until ${link.expiresAt}; the next start prints a new one while no password is set\n`
-    : '';
+  // Without the link Latchkey still runs (the admin token works): say why, do not stop.
+  const link = await bootstrapLink(consoleUrl).catch((err: Error) => ({ error: err.message }));
+  const linkLine =
+    link === null
+      ? ''
+      : 'error' in link
+        ? `  set password: no one-time link for ${adminEmail}: ${link.error}\n`
+        : `  set password: ${link.url}\n` + `               one-time link for ${adminEmail}, valid until ${link.expiresAt}; the next start prints a new one while no password is set\n`;
 
   let demoLine = '';
   if (demo) {

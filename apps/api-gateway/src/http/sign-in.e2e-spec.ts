@@ -320,6 +320,21 @@ describe('signing in with a browser', () => {
     await t.control('DELETE FROM access.sign_in_failures');
   });
 
+  it('lets no more than the limit of attempts through when they are sent all at once', async () => {
+    const { signIn } = browser(t);
+    await t.control('DELETE FROM access.sign_in_failures');
+    const { user, password } = await invitedUser(t);
+    secrets.push(password);
+    const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => signIn(user.email, `parallel guess ${i}`)));
+    const statuses = answers.map((a) => a.status);
+    expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(5);
+    expect(statuses.filter((s) => s !== 401 && s !== 429)).toEqual([]);
+    // Refused attempts do not count: exactly the checked ones are recorded.
+    const [{ n }] = await t.control<{ n: number }>('SELECT count(*)::int AS n FROM access.sign_in_failures WHERE account = $1', [user.email]);
+    expect(n).toBe(statuses.filter((s) => s === 401).length);
+    await t.control('DELETE FROM access.sign_in_failures');
+  });
+
   it('throttles per client address across accounts', async () => {
     const { signIn } = browser(t);
     await t.control('DELETE FROM access.sign_in_failures');
