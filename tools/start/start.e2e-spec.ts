@@ -1,4 +1,4 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { Client } from 'pg';
@@ -72,14 +72,29 @@ describe('npm start on a fresh install', () => {
     const token = decodeURIComponent(new URL(url!).hash.replace(/^#token=/, ''));
 
     const post = (path: string, body: unknown) => fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    // The script for installs without npm start (Docker) makes a new link, replacing the banner's.
+    const again = () =>
+      spawnSync(process.execPath, [resolve(REPO_ROOT, 'dist/tools/start/bootstrap-link.js')], { env: { PATH: process.env.PATH, NATS_URL: nats.url, PORT: String(port) }, encoding: 'utf8', timeout: 60_000 });
+    const fresh = again();
+    expect(fresh.status).toBe(0);
+    const freshUrl = /^\s+(http\S+)$/m.exec(fresh.stdout)?.[1];
+    expect(freshUrl).toMatch(new RegExp(`^${base}/set-password#token=lkl_`));
+    const freshToken = decodeURIComponent(new URL(freshUrl!).hash.replace(/^#token=/, ''));
+    expect(freshToken).not.toBe(token);
+
     const password = 'the first admin password';
-    expect((await post('/api/v1/auth/password', { token, password })).status).toBe(204);
-    expect((await post('/api/v1/auth/password', { token, password: 'a second try at it' })).status).toBe(400);
+    expect((await post('/api/v1/auth/password', { token, password })).status).toBe(400);
+    expect((await post('/api/v1/auth/password', { token: freshToken, password })).status).toBe(204);
+    expect((await post('/api/v1/auth/password', { token: freshToken, password: 'a second try at it' })).status).toBe(400);
     expect((await post('/api/v1/auth/sign-in', { email: 'admin@latchkey.local', password })).status).toBe(200);
+    const none = again();
+    expect(none.status).toBe(0);
+    expect(none.stdout).toContain('already has a password');
 
     // The banner is the only place: no service's log line holds the token.
     const serviceLines = output.split('\n').filter((line) => /^[a-z-]+\s+\| /.test(line));
     expect(serviceLines.length).toBeGreaterThan(10);
     expect(serviceLines.join('\n')).not.toContain(token);
+    expect(serviceLines.join('\n')).not.toContain(freshToken);
   });
 });
