@@ -161,8 +161,19 @@ describe('signing in with a browser', () => {
     expect(groups).toContain('csrf-ok');
     expect(groups).not.toContain('csrf-none');
     expect(groups).not.toContain('csrf-wrong');
-    // Bearer calls need no CSRF header.
+    // Bearer calls need no CSRF header, with or without a cookie beside them: the token wins.
     expect((await t.api('POST', '/api/v1/groups', { body: { name: 'bearer-ok' } })).status).toBe(201);
+    expect((await t.api('POST', '/api/v1/groups', { body: { name: 'bearer-and-cookie' }, headers: { cookie: `latchkey_session=${session.id}` } })).status).toBe(201);
+
+    // A cross-site form can post only form or text bodies: sign-in takes JSON alone (no login CSRF).
+    for (const [type, raw] of [
+      ['application/x-www-form-urlencoded', 'email=admin%40latchkey.local&password=x'],
+      ['text/plain', JSON.stringify({ email: 'admin@latchkey.local', password: ADMIN_PASSWORD })],
+    ]) {
+      const form = await t.api('POST', '/api/v1/auth/sign-in', { token: null, raw, headers: { 'content-type': type } });
+      expect({ type, status: form.status }).toEqual({ type, status: 400 });
+      expect(form.headers.getSetCookie()).toEqual([]);
+    }
   });
 
   it('makes a new session id at each sign-in, ends the one the browser had, and refuses a cookie after sign-out', async () => {
