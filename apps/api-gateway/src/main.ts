@@ -25,6 +25,8 @@ runMain('api-gateway', () => {
         express.useBodyParser('json', { limit: '256kb' });
         express.use(requestContext(logger));
         express.disable('x-powered-by');
+        // Only proxies named here may say who the client is (throttling per address, Secure cookies).
+        if (env.LATCHKEY_TRUST_PROXY !== undefined) express.set('trust proxy', env.LATCHKEY_TRUST_PROXY);
       },
     },
     handleSignals: true,

@@ -71,6 +71,17 @@ export const GatewayEnv = CommonEnv.extend(DatabaseEnv.shape).extend({
    * session cookie Secure. Unset: links use the origin of the request that asked for them.
    */
   LATCHKEY_PUBLIC_URL: publicUrl.optional(),
+  /**
+   * Which reverse proxies to believe about the client (X-Forwarded-For, -Proto, -Host): a number of
+   * hops, or addresses/CIDRs and `loopback`, `linklocal`, `uniquelocal`, comma-separated. Unset:
+   * none; the client is the socket's peer (sign-in throttling per address, the audit log).
+   */
+  LATCHKEY_TRUST_PROXY: z
+    .string()
+    .regex(/^(\d{1,2}|[0-9A-Za-z.:/]+(\s*,\s*[0-9A-Za-z.:/]+)*)$/, 'must be a number of hops, or addresses, CIDRs, loopback, linklocal or uniquelocal, comma-separated')
+    .refine((v) => v !== 'true', 'must not be true (every client could claim any address): name the proxies or count the hops')
+    .transform((v) => (/^\d+$/.test(v) ? Number(v) : v))
+    .optional(),
 });
 export type GatewayEnv = z.output<typeof GatewayEnv>;
 
