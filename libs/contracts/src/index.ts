@@ -14,3 +14,4 @@ export * from './provisioning';
 export * from './rotation';
 export * from './secrets';
 export * from './subjects';
+export * from './text';

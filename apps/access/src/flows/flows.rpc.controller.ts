@@ -4,13 +4,23 @@ import { Contracts, SYSTEM_ACTOR } from '@latchkey/contracts';
 import type { Caller, ReceivedOf } from '@latchkey/contracts';
 import { Rpc } from '@latchkey/messaging';
 import { FlowsService } from './flows.service';
+import { PeopleDirectorySql } from './people.directory';
 
 type Req<K extends keyof typeof Contracts> = ReceivedOf<(typeof Contracts)[K]>;
 const actorOf = (caller: Caller) => (caller ? { type: 'user' as const, id: caller.userId, email: caller.email } : SYSTEM_ACTOR);
 
 @Controller()
 export class FlowsRpcController {
-  constructor(private readonly flows: FlowsService) {}
+  constructor(
+    private readonly flows: FlowsService,
+    private readonly people: PeopleDirectorySql,
+  ) {}
+
+  /** For the catalog's warnings on integration owners who resolve to nobody. */
+  @Rpc(Contracts.accessPeopleCount)
+  async countPeople(@Payload() { references }: Req<'accessPeopleCount'>) {
+    return { counts: await Promise.all(references.map((r) => this.people.countEach(r.attribute, r.values))) };
+  }
 
   @Rpc(Contracts.accessFlowsCreate)
   create(@Payload() req: Req<'accessFlowsCreate'>) {
