@@ -90,8 +90,9 @@ export async function startTestStack(options: { services?: readonly ServiceName[
 
   try {
     await stack.start();
-    await stack.waitHealthy(60_000);
-    if (services.includes('provisioning')) await stack.waitForConnector(adminToken, 'local');
+    // Generous: six Node services starting at once on a loaded 2-core machine take minutes, not seconds.
+    await stack.waitHealthy(240_000);
+    if (services.includes('provisioning')) await stack.waitForConnector(adminToken, 'local', 120_000);
     await control.connect();
     controlConnected = true;
   } catch (err) {
