@@ -196,7 +196,9 @@ describe('no input makes any route answer 5xx (property-based, every route of th
   });
 
   /** One request on the wire; counts it, and fails on any 5xx or any error that is not an envelope. */
-  async function send(method: string, path: string, query: string, body: unknown, token: string): Promise<void> {
+  async function send(method: string, path: string, query: string, generated: unknown, token: string): Promise<void> {
+    // fetch sends no body with GET (the server would not read one either).
+    const body = method === 'get' ? undefined : generated;
     const res = await fetch(`${t.url}${path}${query ? `?${query}` : ''}`, {
       method: method.toUpperCase(),
       headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
@@ -211,7 +213,8 @@ describe('no input makes any route answer 5xx (property-based, every route of th
     }
     statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
     if (res.status >= 500) throw new Error(`${method.toUpperCase()} ${path}?${query} answered ${res.status}: ${text.slice(0, 500)} (body ${JSON.stringify(body)?.slice(0, 500)})`);
-    if (res.status >= 400) {
+    // 431: Node's HTTP parser refuses a request line and headers above 16 KiB before any route runs.
+    if (res.status >= 400 && res.status !== 431) {
       const envelope = JSON.parse(text) as { code?: unknown; message?: unknown };
       if (typeof envelope.code !== 'string' || typeof envelope.message !== 'string') throw new Error(`${method} ${path} answered ${res.status} without an error envelope: ${text.slice(0, 300)}`);
     }
