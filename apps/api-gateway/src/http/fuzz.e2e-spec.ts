@@ -9,7 +9,7 @@ jest.setTimeout(1_200_000);
 
 /** Fixed seed and runs: the same requests on every run, bounded for CI. */
 const SEED = 20261201;
-const RUNS_PER_ROUTE = 25;
+const RUNS_PER_ROUTE = 50;
 const CONNECTOR_USER = 'latchkey_fuzz';
 const CONNECTOR_PASSWORD = `fuzz-${randomBytes(8).toString('hex')}`;
 
