@@ -112,8 +112,9 @@ export async function startTestStack(
 
   try {
     await stack.start();
-    await stack.waitHealthy(60_000);
-    if (services.includes('provisioning')) await stack.waitForConnector(adminToken, 'local');
+    // Generous: on a loaded 2-core machine six services can take minutes to boot; a healthy stack answers at once.
+    await stack.waitHealthy(180_000);
+    if (services.includes('provisioning')) await stack.waitForConnector(adminToken, 'local', 60_000);
     await controlSession();
   } catch (err) {
     await dispose();
