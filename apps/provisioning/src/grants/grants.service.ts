@@ -1,7 +1,7 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Actor, Contracts, Credentials, ErrorCode, Grant, GrantItem, GrantStatus, PersonIdentity } from '@latchkey/contracts';
-import { AppException, classifyDatabaseError, LOGGER, MessageBus, SERVICE_INFO } from '@latchkey/messaging';
+import { AppException, classifyDatabaseError, LOGGER, MessageBus, RETRY_AFTER_SECONDS, SERVICE_INFO } from '@latchkey/messaging';
 import type { AppLogger, ServiceInfo } from '@latchkey/messaging';
 import { applyGrant, generatePassword, personalRoleName, setPassword, setValidUntil } from '@latchkey/pg-access';
 import { decryptSecret, encryptSecret, MasterKey } from '@latchkey/secrets';
@@ -149,7 +149,7 @@ export class GrantsService {
     const message = messageOf(err);
     await this.grants.recordFailure(grant.id, message);
     this.logger.warn({ grantId: grant.id, err: message }, 'grant postponed: the target is unavailable for now');
-    throw new AppException(ErrorCode.ServiceUnavailable, `The target database is unavailable for now; try again shortly: ${message}`, { reason: 'TARGET_UNAVAILABLE', retryAfterSeconds: 5 });
+    throw targetUnavailable(err);
   }
 
   /** Nothing is left behind: whatever the half-made grant created for this person is taken back. */
@@ -275,7 +275,14 @@ async function onTarget<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (err) {
-    if (classifyDatabaseError(err) === 'permanent') throw err;
-    throw new AppException(ErrorCode.ServiceUnavailable, `The target database is unavailable for now; try again shortly: ${messageOf(err)}`, { reason: 'TARGET_UNAVAILABLE', retryAfterSeconds: 5 });
+    throw classifyDatabaseError(err) === 'permanent' ? err : targetUnavailable(err);
   }
+}
+
+/** A retryable 503 that names the target, not the control database. */
+function targetUnavailable(err: unknown): AppException {
+  return new AppException(ErrorCode.ServiceUnavailable, `The target database is unavailable for now; try again shortly: ${messageOf(err)}`, {
+    reason: 'TARGET_UNAVAILABLE',
+    retryAfterSeconds: RETRY_AFTER_SECONDS,
+  });
 }
