@@ -50,8 +50,12 @@ export interface PgCluster {
   query<R extends QueryResultRow = QueryResultRow>(sql: string, params?: unknown[], dbname?: string): Promise<R[]>;
   /** Stops the server like an outage (fast shutdown: open sessions end with 57P01), keeping its files and port. */
   halt(): Promise<void>;
-  /** Starts a halted server again, on the same port. */
-  resume(): Promise<void>;
+  /**
+   * Starts a halted server again, on the same port. With `acceptConnections: false` it comes up
+   * as a standby without hot standby: every connection is refused with 57P03 ("the database
+   * system is not accepting connections"), as while a server starts up, until halted and resumed.
+   */
+  resume(options?: { acceptConnections?: boolean }): Promise<void>;
   /** Stops the server and removes its files; safe to call twice. */
   stop(): Promise<void>;
 }
@@ -133,9 +137,15 @@ export async function startPgCluster(opts: PgClusterOptions = {}): Promise<PgClu
       }),
       query,
       halt: () => pgCtl(['-m', 'fast', '-w', '-t', '60', 'stop']),
-      resume: async () => {
+      resume: async ({ acceptConnections = true } = {}) => {
+        const standbySignal = join(dir, 'data', 'standby.signal');
+        if (acceptConnections) await rm(standbySignal, { force: true });
+        else {
+          await writeFile(standbySignal, '');
+          await osUser.own(standbySignal);
+        }
         try {
-          await pgCtl(['-l', join(dir, 'server.log'), '-w', '-t', '60', '-o', `-p ${port}`, 'start']);
+          await pgCtl(['-l', join(dir, 'server.log'), '-w', '-t', '60', '-o', `-p ${port}${acceptConnections ? '' : ' -c hot_standby=off'}`, 'start']);
         } catch (error) {
           const serverLog = await readFile(join(dir, 'server.log'), 'utf8').catch(() => '');
           throw new Error(`PostgreSQL did not start again on port ${port}: ${(error as Error).message}\n${serverLog.slice(-2000)}`);
