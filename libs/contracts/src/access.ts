@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineEvent, defineRequest } from './contract';
 import { Permission, ResourceType, SslMode } from './enums';
+import { Actor } from './audit';
 import { Caller } from './identities';
 import { Page, listOf } from './integrations';
 import { DurationMinutes, text, Timestamp } from './text';
@@ -220,6 +221,8 @@ export const AccessRequest = z.object({
   pendingExpiresAt: z.string().nullable(),
   /** What stands in the request's way, e.g. an approver group that resolves to nobody. */
   warnings: z.array(Warning),
+  /** Who revoked it (REVOKING or REVOKED at a person's request); null when it expired or is still running. */
+  revokedBy: Actor.nullable().optional(),
 });
 export type AccessRequest = z.infer<typeof AccessRequest>;
 

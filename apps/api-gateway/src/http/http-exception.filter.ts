@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { ErrorCode, ErrorEnvelope } from '@latchkey/contracts';
-import { AppException } from '@latchkey/messaging';
+import { AppException, RETRY_AFTER_SECONDS } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import { allowedMethods } from './route-table';
 
@@ -31,6 +31,8 @@ const CODE_FOR_STATUS: Record<number, ErrorCode> = {
 /** Writes an error envelope with the status its code maps to (and the headers that go with it). */
 export function sendError(response: Response, envelope: ErrorEnvelope, headers: Record<string, string> = {}, status = HTTP_STATUS[envelope.code]): void {
   if (status === 401) response.setHeader('WWW-Authenticate', 'Bearer');
+  // Every 503 is retryable: say when (RFC 9110 section 10.2.3).
+  if (status === 503) response.setHeader('Retry-After', String(retryAfterOf(envelope)));
   for (const [name, value] of Object.entries(headers)) response.setHeader(name, value);
   response.status(status).json(envelope);
 }
@@ -74,4 +76,9 @@ export class HttpEnvelopeFilter implements ExceptionFilter {
     }
     return [500, { code: ErrorCode.Internal, message: 'Internal error; see the gateway log.' }];
   }
+}
+
+function retryAfterOf(envelope: ErrorEnvelope): number {
+  const seconds = envelope.details?.retryAfterSeconds;
+  return typeof seconds === 'number' && Number.isInteger(seconds) && seconds > 0 ? seconds : RETRY_AFTER_SECONDS;
 }
