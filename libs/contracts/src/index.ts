@@ -16,3 +16,4 @@ export * from './rotation';
 export * from './secrets';
 export * from './sign-in';
 export * from './subjects';
+export * from './text';

@@ -171,7 +171,7 @@ describe('signing in with a browser', () => {
       ['text/plain', JSON.stringify({ email: 'admin@latchkey.local', password: ADMIN_PASSWORD })],
     ]) {
       const form = await t.api('POST', '/api/v1/auth/sign-in', { token: null, raw, headers: { 'content-type': type } });
-      expect({ type, status: form.status }).toEqual({ type, status: 400 });
+      expect({ type, status: form.status }).toEqual({ type, status: 415 });
       expect(form.headers.getSetCookie()).toEqual([]);
     }
   });
