@@ -44,18 +44,26 @@ export interface TestStack {
 
 /**
  * The whole stack for one e2e suite: its services as real processes from dist/, a private NATS,
- * its own control database on the shared PostgreSQL, fresh keys. Run `npm run build` first.
+ * its own control database on the shared PostgreSQL (or `databaseServerUrl`), fresh keys. Run `npm run build` first.
  * The gateway always runs with `access`, which authenticates every API call; `adminToken` is the
  * bootstrap admin's token (LATCHKEY_ADMIN_TOKEN).
  */
-export async function startTestStack(options: { services?: readonly ServiceName[]; env?: Record<string, string> } = {}): Promise<TestStack> {
+export async function startTestStack(
+  options: {
+    services?: readonly ServiceName[];
+    env?: Record<string, string>;
+    /** The server holding the control database (any database of it in the URL); default the shared one. */
+    databaseServerUrl?: string;
+  } = {},
+): Promise<TestStack> {
   if (!existsSync(resolve(REPO_ROOT, 'dist/apps/api-gateway/src/main.js'))) {
     throw new Error('dist/ is missing: run `npm run build` before the e2e tests (npm test does)');
   }
   const nats = await startNatsServer();
   const redis = await startRedisServer();
   const dbName = `latchkey_e2e_${process.pid}_${randomBytes(4).toString('hex')}`;
-  const databaseUrl = withDatabase(SHARED_DATABASE_URL, dbName);
+  const serverUrl = options.databaseServerUrl ?? SHARED_DATABASE_URL;
+  const databaseUrl = withDatabase(serverUrl, dbName);
   const adminToken = `lk_${randomBytes(32).toString('base64url')}`;
   const port = await freePort();
   const env: Record<string, string> = {
@@ -82,7 +90,7 @@ export async function startTestStack(options: { services?: readonly ServiceName[
     if (controlConnected) await control.end();
     await nats.stop();
     await redis.stop();
-    const admin = new Client({ connectionString: SHARED_DATABASE_URL });
+    const admin = new Client({ connectionString: serverUrl });
     await admin.connect();
     await admin.query('SELECT format($1::text, $2::text) AS sql', ['DROP DATABASE IF EXISTS %I WITH (FORCE)', dbName]).then(({ rows }) => admin.query(rows[0].sql));
     await admin.end();

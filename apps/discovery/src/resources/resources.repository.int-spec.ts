@@ -26,6 +26,7 @@ const row = (integrationId: string, kind: ResourceKind, parts: { database?: stri
   comment,
   commentTags: {},
   managed: false,
+  unrequestableReason: null,
 });
 
 async function refresh(integrationId: string, rows: ResourceRow[], skippedDatabases: string[] = []) {
