@@ -60,8 +60,8 @@ beforeAll(async () => {
   for (const [major, cluster] of started) clusters.set(major, cluster);
   await Promise.all(started.map(async ([major, cluster]) => {
     const adminOnly = major >= 16 ? 'WITH ADMIN OPTION, INHERIT FALSE, SET FALSE' : 'WITH ADMIN OPTION';
+    await cluster.query(`CREATE DATABASE ${APP}`);
     await cluster.query([
-      `CREATE DATABASE ${APP}`,
       `CREATE ROLE ${CONNECTOR} LOGIN CREATEROLE PASSWORD ${quoteLiteral(CONNECTOR_PASSWORD)}`,
       'CREATE ROLE esc_super SUPERUSER NOLOGIN',
       'CREATE ROLE esc_chain_c NOLOGIN IN ROLE esc_super',
@@ -81,7 +81,9 @@ beforeAll(async () => {
       'CREATE ROLE esc_monitor NOLOGIN IN ROLE pg_monitor',
       'CREATE ROLE esc_control_owner NOLOGIN',
       'CREATE ROLE esc_via_control NOLOGIN IN ROLE esc_control_owner',
-      `CREATE DATABASE ${CONTROL_DB} OWNER esc_control_owner`,
+    ].join(';\n'));
+    await cluster.query(`CREATE DATABASE ${CONTROL_DB} OWNER esc_control_owner`);
+    await cluster.query([
       `COMMENT ON DATABASE ${CONTROL_DB} IS ${quoteLiteral('Latchkey control database\nlatchkey:control-database=true')}`,
       // Safe: plain group roles, and a read-only statistics role.
       'CREATE ROLE esc_safe_parent NOLOGIN',
@@ -180,15 +182,20 @@ describe.each(PG_VERSIONS.map((v) => v.major))('PostgreSQL %i', (major) => {
     }
     refusedByMajor[major] = (refusedByMajor[major] ?? 0) + refused;
 
-    expect(await membershipsOf(cluster(), personRole)).toEqual(['esc_safe', 'latchkey_managed', profile].sort());
+    // What the first grant gave (Latchkey's marker and the table's profile among it), nothing more.
+    const held = ['esc_safe', 'latchkey_managed', profile].sort();
+    expect(await membershipsOf(cluster(), personRole)).toEqual(held);
     const session: Client = (await connectTarget({ ...conn(), username: personRole, password: personPassword })).client;
     try {
       await session.query('SET ROLE esc_safe');
       expect((await session.query('SELECT x FROM public.t')).rows).toEqual([{ x: 1 }]);
       await session.query('RESET ROLE');
-      for (const role of attempts) {
-        await expect(session.query(`SET ROLE ${quoteIdent(role)}`)).rejects.toMatchObject({ code: expect.stringMatching(/^(42501|42704)$/) });
-        await session.query('RESET ROLE').catch(() => undefined);
+      // esc_safe reaches pg_stat_scan_tables on purpose: a safe role's own memberships come with it.
+      const reached = [...held, 'esc_safe_parent', 'pg_stat_scan_tables'];
+      for (const role of attempts.filter((r) => !reached.includes(r))) {
+        const error = await session.query(`SET ROLE ${quoteIdent(role)}`).then(() => null, (e: { code?: string }) => e.code);
+        expect({ role, error }).toEqual({ role, error: '42501' });
+        await session.query('RESET ROLE');
       }
       const { rows } = await session.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_roles WHERE pg_has_role(current_user, oid, 'MEMBER') AND (rolsuper OR rolcreaterole OR rolcreatedb OR rolreplication OR rolbypassrls)`);
       expect(rows).toEqual([{ n: 0 }]);
