@@ -93,12 +93,11 @@ export async function createDemo(apiUrl: string, adminToken: string, databaseUrl
  * control database's marker keeps it out of discovery and preflight even where this is not done.
  */
 async function scopeToDemoDatabase(root: Client, controlDatabase: string): Promise<void> {
-  const connector = quoteIdent(DEMO_CONNECTOR_ROLE);
   await root.query(`REVOKE CONNECT ON DATABASE ${quoteIdent(DEMO_DATABASE)} FROM PUBLIC`);
-  await root.query(`GRANT CONNECT ON DATABASE ${quoteIdent(DEMO_DATABASE)} TO ${connector}`);
+  await root.query(`GRANT CONNECT ON DATABASE ${quoteIdent(DEMO_DATABASE)} TO ${quoteIdent(DEMO_CONNECTOR_ROLE)}`);
   if (controlDatabase && controlDatabase !== DEMO_DATABASE) {
     await root.query(`GRANT CONNECT ON DATABASE ${quoteIdent(controlDatabase)} TO CURRENT_USER`);
-    await root.query(`REVOKE CONNECT ON DATABASE ${quoteIdent(controlDatabase)} FROM PUBLIC, ${connector}`);
+    await root.query(`REVOKE CONNECT ON DATABASE ${quoteIdent(controlDatabase)} FROM PUBLIC, ${quoteIdent(DEMO_CONNECTOR_ROLE)}`);
   }
 }
 

@@ -98,18 +98,19 @@ export function unrequestableReason(role: string, blocker: Partial<Blocker> | nu
   return `${quoteIdent(role)} is a member of ${quoteIdent(by)} (${depth === 1 ? 'directly' : `through ${depth - 1} other role${depth === 2 ? '' : 's'}`}), which ${what}`;
 }
 
+/** Those of $1 (role names) that something blocks, with their blocker. */
+const BLOCKED_ROLES_SQL = `
+  SELECT r.rolname::text AS role, blocker.* FROM pg_roles r ${blockerLateralSql('r.oid')}
+   WHERE r.rolname = ANY($1::text[]) AND blocker.blocked_as IS NOT NULL
+   ORDER BY r.rolname`;
+
 /**
  * Throws GrantError('invalid_item') when one of `roles` is, or reaches, what Latchkey never hands
  * out. Read on the target at the time of the grant: a role may have changed since discovery.
  */
 export async function assertRequestableRoles(client: Client, roles: string[]): Promise<void> {
   if (roles.length === 0) return;
-  const { rows } = await client.query<Blocker & { role: string }>(
-    `SELECT r.rolname::text AS role, blocker.* FROM pg_roles r ${blockerLateralSql('r.oid')}
-      WHERE r.rolname = ANY($1::text[]) AND blocker.blocked_as IS NOT NULL
-      ORDER BY r.rolname`,
-    [roles],
-  );
+  const { rows } = await client.query<Blocker & { role: string }>(BLOCKED_ROLES_SQL, [roles]);
   if (rows.length > 0) {
     throw new GrantError('invalid_item', rows.map((row) => `Latchkey never hands out membership in ${quoteIdent(row.role)}: ${unrequestableReason(row.role, row)}.`).join(' '));
   }
