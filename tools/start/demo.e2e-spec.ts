@@ -81,11 +81,12 @@ describe('the demo beside the control database; escalation through role membersh
   it("marks the control database, and the demo's connector cannot connect to it", async () => {
     const [row] = await t.control<{ comment: string }>(`SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = current_database()`);
     expect(row!.comment.split('\n')).toContain('latchkey:control-database=true');
-    const rows = await pg.query<{ datname: string; can: boolean }>(
-      `SELECT datname, has_database_privilege($1, oid, 'CONNECT') AS can FROM pg_database WHERE datname = ANY($2::text[]) ORDER BY datname`,
-      [DEMO_CONNECTOR_ROLE, [controlDb, DEMO_DATABASE]],
+    const rows = await pg.query<{ datname: string; can: boolean; privileged: boolean }>(
+      `SELECT datname, has_database_privilege($1, oid, 'CONNECT') AS can, has_database_privilege($1, oid, 'CREATE WITH GRANT OPTION') AS privileged
+         FROM pg_database WHERE datname = ANY($2::text[]) ORDER BY datname`,
+      [DEMO_CONNECTOR_ROLE, [controlDb, DEMO_DATABASE, 'postgres']],
     );
-    expect(rows).toEqual([{ datname: controlDb, can: false }, { datname: DEMO_DATABASE, can: true }].sort((a, b) => (a.datname < b.datname ? -1 : 1)));
+    expect(Object.fromEntries(rows.map((r) => [r.datname, [r.can, r.privileged]]))).toEqual({ [controlDb]: [false, false], [DEMO_DATABASE]: [true, true], postgres: [true, false] });
   });
 
   it('never discovers the control database nor suggests fixes for it', async () => {

@@ -87,14 +87,12 @@ export async function createDemo(apiUrl: string, adminToken: string, databaseUrl
 }
 
 /**
- * The demo target shares the instance with Latchkey's control database: the connector may connect
- * to the demo database (CONNECT from PUBLIC taken away there and given to it) and not to the
- * control database (CONNECT taken from PUBLIC, kept for the user the services connect as). The
- * control database's marker keeps it out of discovery and preflight even where this is not done.
+ * The demo target shares the instance with Latchkey's control database: the connector may not
+ * connect to the control database (CONNECT taken from PUBLIC, kept for the user the services
+ * connect as). The control database's marker keeps it out of discovery and preflight even where
+ * this is not done. The demo database keeps PUBLIC's CONNECT: people granted a role there log in to it.
  */
 async function scopeToDemoDatabase(root: Client, controlDatabase: string): Promise<void> {
-  await root.query(`REVOKE CONNECT ON DATABASE ${quoteIdent(DEMO_DATABASE)} FROM PUBLIC`);
-  await root.query(`GRANT CONNECT ON DATABASE ${quoteIdent(DEMO_DATABASE)} TO ${quoteIdent(DEMO_CONNECTOR_ROLE)}`);
   if (controlDatabase && controlDatabase !== DEMO_DATABASE) {
     await root.query(`GRANT CONNECT ON DATABASE ${quoteIdent(controlDatabase)} TO CURRENT_USER`);
     await root.query(`REVOKE CONNECT ON DATABASE ${quoteIdent(controlDatabase)} FROM PUBLIC, ${quoteIdent(DEMO_CONNECTOR_ROLE)}`);
