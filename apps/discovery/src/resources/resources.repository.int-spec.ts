@@ -5,6 +5,7 @@ import type { ResourceKind } from '@latchkey/contracts';
 import { createServiceDataSource, migrate } from '@latchkey/persistence';
 import { SHARED_DATABASE_URL, withDatabase } from '@latchkey/testing';
 import { CreateDiscovery1764000000300 } from '../migrations/1764000000300-CreateDiscovery';
+import { ResourceUnrequestableReason1764000000310 } from '../migrations/1764000000310-ResourceUnrequestableReason';
 import { resourceId, resourcePath } from './resource-id';
 import { TYPE_OF_KIND } from './resource-kinds';
 import { ResourceRow, ResourcesRepository } from './resources.repository';
@@ -42,7 +43,7 @@ beforeAll(async () => {
   admin = new Client({ connectionString: SHARED_DATABASE_URL });
   await admin.connect();
   await admin.query('SELECT format($1::text, $2::text) AS sql', ['CREATE DATABASE %I', dbName]).then(({ rows }) => admin.query(rows[0].sql));
-  dataSource = createServiceDataSource({ url: withDatabase(SHARED_DATABASE_URL, dbName), schema: 'discovery', entities: [], migrations: [CreateDiscovery1764000000300] });
+  dataSource = createServiceDataSource({ url: withDatabase(SHARED_DATABASE_URL, dbName), schema: 'discovery', entities: [], migrations: [CreateDiscovery1764000000300, ResourceUnrequestableReason1764000000310] });
   await migrate(dataSource, 'discovery');
   repo = new ResourcesRepository(dataSource);
 });
@@ -73,6 +74,17 @@ describe('ResourcesRepository', () => {
     // Unchanged: nothing written, updated_at kept.
     expect(await refresh(integrationId, [app, { ...orders, comment: 'now commented' }, analyst, fresh])).toEqual({ added: 0, updated: 0, removed: 0, total: 4 });
     expect((await repo.findById(orders.id))!.updatedAt).toEqual(after!.updatedAt);
+  });
+
+  it('rewrites a role whose reason not to be handed out appeared or went away', async () => {
+    const integrationId = randomUUID();
+    const ops = row(integrationId, 'role', { name: 'ops' });
+    await refresh(integrationId, [ops]);
+    const reason = '"ops" is a member of "postgres" (directly), which is a superuser';
+    expect(await refresh(integrationId, [{ ...ops, unrequestableReason: reason }])).toEqual({ added: 0, updated: 1, removed: 0, total: 1 });
+    expect(await repo.findById(ops.id)).toMatchObject({ unrequestableReason: reason });
+    expect(await refresh(integrationId, [ops])).toEqual({ added: 0, updated: 1, removed: 0, total: 1 });
+    expect(await repo.findById(ops.id)).toMatchObject({ unrequestableReason: null });
   });
 
   it('keeps what it could not read in a skipped database, and removes a database that is gone', async () => {
