@@ -14,7 +14,7 @@ import {
 } from './preflight-fixes';
 import { isControlDatabaseSql } from './control-database';
 import { MANAGED_MARKER_ROLE, ORPHAN_OWNER_ROLE } from './grants/role-names';
-import { blockerLateralSql } from './grants/unrequestable-roles';
+import { blockerCtesSql, NO_JIT } from './grants/unrequestable-roles';
 import { quoteIdent, quoteLiteral } from './quote';
 
 export interface PreflightOptions {
@@ -36,15 +36,19 @@ const ADMIN_OPTION_REQUIRED_FROM_MAJOR = 16;
  * from it), except the marker roles it grants to every personal role.
  */
 const ROLES_LACKING_ADMIN_SQL = `
-  SELECT r.rolname, (count(*) OVER ())::int AS total
-    FROM pg_roles r
-    ${blockerLateralSql('r.oid')}
-   WHERE NOT r.rolsuper
-     AND r.rolname !~ '^pg_'
-     AND r.rolname <> current_user
-     AND NOT pg_has_role(r.oid, 'MEMBER WITH ADMIN OPTION')
-     AND (blocker.blocked_as IS NULL OR r.rolname IN (${quoteLiteral(MANAGED_MARKER_ROLE)}, ${quoteLiteral(ORPHAN_OWNER_ROLE)}))
-   ORDER BY r.rolname
+  WITH RECURSIVE candidate AS (
+    SELECT r.oid, r.rolname FROM pg_roles r
+     WHERE NOT r.rolsuper
+       AND r.rolname !~ '^pg_'
+       AND r.rolname <> current_user
+       AND NOT pg_has_role(r.oid, 'MEMBER WITH ADMIN OPTION')
+  ),
+  ${blockerCtesSql('SELECT oid FROM candidate')}
+  SELECT c.rolname, (count(*) OVER ())::int AS total
+    FROM candidate c
+    LEFT JOIN blocker ON blocker.start = c.oid
+   WHERE blocker.start IS NULL OR c.rolname IN (${quoteLiteral(MANAGED_MARKER_ROLE)}, ${quoteLiteral(ORPHAN_OWNER_ROLE)})
+   ORDER BY c.rolname
    LIMIT $1`;
 
 /** Databases to check, Latchkey's own control database left out: no fix is ever suggested for it. */
@@ -137,6 +141,7 @@ async function adminOptionCheck(client: Client, info: ServerInfo): Promise<Prefl
   if (before16 && info.createRole) {
     return { id: 'admin_option', ok: true, detail: `PostgreSQL ${info.majorVersion}: CREATEROLE lets it grant membership in any non-superuser role.` };
   }
+  await client.query(NO_JIT);
   const { rows } = await client.query<{ rolname: string; total: number }>(ROLES_LACKING_ADMIN_SQL, [MAX_FIX_STATEMENTS]);
   const why = before16
     ? 'Without CREATEROLE it can grant only roles it holds ADMIN OPTION on.'

@@ -2,7 +2,7 @@ import type { ResourceKind } from '@latchkey/contracts';
 import { isControlDatabaseSql } from '../control-database';
 import { quoteLiteral } from '../quote';
 import { PROFILE_ROLE_PREFIX } from '../grants/role-names';
-import { blockerLateralSql, type Blocker } from '../grants/unrequestable-roles';
+import { blockerCtesSql, type Blocker } from '../grants/unrequestable-roles';
 
 /**
  * The catalog queries of discovery. They read pg_catalog directly: information_schema is several
@@ -41,15 +41,16 @@ export type RoleRow = CatalogRow & Partial<Blocker>;
  * Login and group roles, PostgreSQL's own `pg_*` roles left out. Latchkey's own roles are marked:
  * the marker roles themselves ($3 latchkey_managed, $4 latchkey_orphan_owner), profile roles
  * (`lk_p_`), and `lk_` roles that are members of the first. Each page's roles come with their
- * blocker (see blockerLateralSql), read from the closure of their memberships.
+ * blocker (see blockerCtesSql), read from the closure of their memberships.
  */
 export const ROLES_SQL = `
-  WITH page AS (
+  WITH RECURSIVE page AS (
     SELECT r.oid, r.rolname FROM pg_roles r
      WHERE NOT starts_with(r.rolname, 'pg_') AND r.oid > $1
      ORDER BY r.oid
      LIMIT $2
-  )
+  ),
+  ${blockerCtesSql('SELECT oid FROM page')}
   SELECT r.oid, NULL AS schema, r.rolname AS name, NULL AS owner, s.description AS comment,
          (r.rolname IN ($3, $4)
           OR starts_with(r.rolname, ${quoteLiteral(PROFILE_ROLE_PREFIX)})
@@ -59,7 +60,7 @@ export const ROLES_SQL = `
          blocker.blocked_by, blocker.blocked_as, blocker.blocked_depth
     FROM page r
     LEFT JOIN pg_shdescription s ON s.objoid = r.oid AND s.classoid = 'pg_authid'::regclass
-    ${blockerLateralSql('r.oid')}
+    LEFT JOIN blocker ON blocker.start = r.oid
    ORDER BY r.oid`;
 
 export const SCHEMAS_SQL = `

@@ -3,7 +3,7 @@ import type { ResourceKind } from '@latchkey/contracts';
 import { connectTarget, type TargetConnectionParams } from '../connection';
 import { redact, TargetConnectionError } from '../connection-error';
 import { MANAGED_MARKER_ROLE, ORPHAN_OWNER_ROLE } from '../grants/role-names';
-import { unrequestableReason } from '../grants/unrequestable-roles';
+import { NO_JIT, unrequestableReason } from '../grants/unrequestable-roles';
 import { DATABASES_SQL, RELATIONS_SQL, RELKIND, ROLES_SQL, SCHEMAS_SQL, type CatalogRow, type RoleRow } from './catalog-queries';
 
 /** One object found on the instance, each name exactly as PostgreSQL spells it. */
@@ -83,6 +83,7 @@ export async function discoverInstance(
         for (const row of rows) databases.push({ name: row.name, canConnect: row.can_connect });
         if (wanted.has('database')) await serialSink(rows.map((row) => toObject('database', row)));
       });
+      if (wanted.has('role')) await client.query(NO_JIT);
       if (wanted.has('role')) await pageThrough<RoleRow>(client, ROLES_SQL, [MANAGED_MARKER_ROLE, ORPHAN_OWNER_ROLE], pageSize, (rows) => serialSink(rows.map((row) => toObject('role', row))));
     } catch (error) {
       fail(error, `Reading databases and roles from ${params.dbname} failed`);

@@ -40,39 +40,49 @@ export interface Blocker {
 const literals = (names: readonly string[]) => names.map(quoteLiteral).join(', ');
 
 /**
- * A LATERAL join that gives, for the role whose oid is `roleOid` (an SQL expression), the first
- * blocker among the role itself and every role it reaches through pg_auth_members, recursively
- * (whatever the membership's INHERIT, SET or ADMIN options: ADMIN alone lets a member grant the
- * role to itself). Columns blocked_by, blocked_as, blocked_depth; all NULL when nothing blocks it.
- * PostgreSQL refuses circular memberships, and UNION drops repeated (role, depth) pairs, so the
- * walk ends and stays small even where many paths meet.
+ * Sent once per session before blockerCtesSql() queries: the planner's estimate of the recursive
+ * walk is far above what it reads, and above jit_above_cost, so the server would spend seconds
+ * compiling a query that runs in milliseconds.
  */
-export function blockerLateralSql(roleOid: string): string {
+export const NO_JIT = 'SET jit = off';
+
+/**
+ * Common table expressions, for a `WITH RECURSIVE` list, that give in `blocker` (columns start,
+ * blocked_by, blocked_as, blocked_depth) the first blocker of each role whose oid `seed` (an SQL
+ * query with an `oid` column) yields: among the role itself and every role it reaches through
+ * pg_auth_members, recursively, whatever the membership's INHERIT, SET or ADMIN options (ADMIN
+ * alone lets a member grant the role to itself). Roles nothing blocks have no row. Set-based, so
+ * a page of thousands of roles costs a few hash joins; PostgreSQL refuses circular memberships,
+ * and UNION drops repeated (role, reached, depth) rows, so the walk ends and stays small.
+ */
+export function blockerCtesSql(seed: string): string {
   const predefined = DANGEROUS_PREDEFINED_ROLES.map((r) => r.name);
-  return `LEFT JOIN LATERAL (
-    WITH RECURSIVE reach(oid, depth) AS (
-      SELECT ${roleOid}, 0
+  return `reach(start, oid, depth) AS (
+      SELECT seed.oid, seed.oid, 0 FROM (${seed}) seed
       UNION
-      SELECT m.roleid, reach.depth + 1 FROM reach JOIN pg_auth_members m ON m.member = reach.oid
-    )
-    SELECT g.rolname::text AS blocked_by, b.what AS blocked_as, reach.depth AS blocked_depth
-      FROM reach
-      JOIN pg_roles g ON g.oid = reach.oid
-      CROSS JOIN LATERAL (VALUES
-        (1, CASE WHEN g.rolname IN (${literals([MANAGED_MARKER_ROLE, ORPHAN_OWNER_ROLE])}) OR starts_with(g.rolname, ${quoteLiteral(PROFILE_ROLE_PREFIX)}) THEN 'latchkey' END),
-        (2, CASE WHEN EXISTS (SELECT 1 FROM pg_database d WHERE d.datdba = g.oid AND ${isControlDatabaseSql('d.oid')}) THEN 'control_owner' END),
-        (3, CASE WHEN g.rolsuper THEN 'superuser' END),
-        (4, CASE WHEN g.rolcreaterole THEN 'createrole' END),
-        (5, CASE WHEN g.rolcreatedb THEN 'createdb' END),
-        (6, CASE WHEN g.rolreplication THEN 'replication' END),
-        (7, CASE WHEN g.rolbypassrls THEN 'bypassrls' END),
-        (8, CASE WHEN g.rolname IN (${literals(predefined)}) THEN 'predefined' END),
-        (9, CASE WHEN reach.depth = 0 AND starts_with(g.rolname, 'pg_') THEN 'postgres_own' END)
-      ) AS b(priority, what)
-     WHERE b.what IS NOT NULL
-     ORDER BY reach.depth, b.priority, g.rolname
-     LIMIT 1
-  ) blocker ON true`;
+      SELECT reach.start, m.roleid, reach.depth + 1 FROM reach JOIN pg_auth_members m ON m.member = reach.oid
+    ),
+    control_owner AS (
+      SELECT d.datdba FROM pg_database d WHERE ${isControlDatabaseSql('d.oid')}
+    ),
+    blocker AS (
+      SELECT DISTINCT ON (reach.start) reach.start, g.rolname::text AS blocked_by, b.what AS blocked_as, reach.depth AS blocked_depth
+        FROM reach
+        JOIN pg_roles g ON g.oid = reach.oid
+        CROSS JOIN LATERAL (VALUES
+          (1, CASE WHEN g.rolname IN (${literals([MANAGED_MARKER_ROLE, ORPHAN_OWNER_ROLE])}) OR starts_with(g.rolname, ${quoteLiteral(PROFILE_ROLE_PREFIX)}) THEN 'latchkey' END),
+          (2, CASE WHEN g.oid IN (SELECT datdba FROM control_owner) THEN 'control_owner' END),
+          (3, CASE WHEN g.rolsuper THEN 'superuser' END),
+          (4, CASE WHEN g.rolcreaterole THEN 'createrole' END),
+          (5, CASE WHEN g.rolcreatedb THEN 'createdb' END),
+          (6, CASE WHEN g.rolreplication THEN 'replication' END),
+          (7, CASE WHEN g.rolbypassrls THEN 'bypassrls' END),
+          (8, CASE WHEN g.rolname IN (${literals(predefined)}) THEN 'predefined' END),
+          (9, CASE WHEN reach.depth = 0 AND starts_with(g.rolname, 'pg_') THEN 'postgres_own' END)
+        ) AS b(priority, what)
+       WHERE b.what IS NOT NULL
+       ORDER BY reach.start, reach.depth, b.priority, g.rolname
+    )`;
 }
 
 const WHAT: Record<Exclude<BlockedAs, 'predefined'>, string> = {
@@ -100,8 +110,9 @@ export function unrequestableReason(role: string, blocker: Partial<Blocker> | nu
 
 /** Those of $1 (role names) that something blocks, with their blocker. */
 const BLOCKED_ROLES_SQL = `
-  SELECT r.rolname::text AS role, blocker.* FROM pg_roles r ${blockerLateralSql('r.oid')}
-   WHERE r.rolname = ANY($1::text[]) AND blocker.blocked_as IS NOT NULL
+  WITH RECURSIVE ${blockerCtesSql('SELECT oid FROM pg_roles WHERE rolname = ANY($1::text[])')}
+  SELECT r.rolname::text AS role, blocker.blocked_by, blocker.blocked_as, blocker.blocked_depth
+    FROM blocker JOIN pg_roles r ON r.oid = blocker.start
    ORDER BY r.rolname`;
 
 /**
