@@ -48,7 +48,7 @@ describe('the demo beside the control database; escalation through role membersh
     const server = new URL(`postgres://127.0.0.1:${pg.port}/postgres`);
     server.username = pg.superuser;
     server.password = pg.superuserPassword;
-    t = await startTestStack({ databaseServerUrl: server.toString(), env: { ACCESS_SWEEP_INTERVAL_SECONDS: '1', SWEEP_INTERVAL_SECONDS: '1' } });
+    t = await startTestStack({ controlServerUrl: server.toString(), env: { ACCESS_SWEEP_INTERVAL_SECONDS: '1', SWEEP_INTERVAL_SECONDS: '1' } });
     controlDb = decodeURIComponent(new URL(t.databaseUrl).pathname.slice(1));
 
     const demo = await createDemo(t.url, t.adminToken, t.databaseUrl);

@@ -11,6 +11,7 @@ import { PreflightReport } from './preflight';
 import { AccessContracts } from './access';
 import { Actor, AuditContracts, SYSTEM_ACTOR } from './audit';
 import { IdentityContracts } from './identities';
+import { RequestableContracts } from './requestable';
 import { RotationContracts } from './rotation';
 import { DriftReport, Grant, GrantEvent, GrantRequest, GrantStatus, GrantWithCredentials } from './provisioning';
 
@@ -56,7 +57,8 @@ export const Contracts = {
     z.object({ integrationId: z.string().uuid().optional(), status: GrantStatus.optional(), ...Page }),
     listOf(Grant),
   ),
-  provisioningGrantsRevoke: defineRequest('connector.{connectorId}.grants.revoke', ById, Grant),
+  /** `revokedBy`: who ends it (a person, or Latchkey); a grant whose end is already decided keeps its reason. */
+  provisioningGrantsRevoke: defineRequest('connector.{connectorId}.grants.revoke', ById.extend({ revokedBy: Actor.default(SYSTEM_ACTOR) }), Grant),
   provisioningGrantsExtend: defineRequest('connector.{connectorId}.grants.extend', ById.extend({ expiresAt: IsoDateTime }), Grant),
   provisioningGrantsResetCredentials: defineRequest('connector.{connectorId}.grants.reset-credentials', ById, GrantWithCredentials),
   provisioningDriftReport: defineRequest('connector.{connectorId}.drift.report', ByIntegration, DriftReport),
@@ -82,6 +84,7 @@ export const Contracts = {
   ...AuditContracts,
   ...AccessContracts,
   ...RotationContracts,
+  ...RequestableContracts,
 } as const;
 
 const healthPrefix: Record<ServiceName, string> = {
