@@ -5,16 +5,18 @@ import { IdentitiesRepository } from './identities.repository';
 import { IdentitiesRpcController } from './identities.rpc.controller';
 import { CreateIdentities1764000000400 } from './migrations/1764000000400-CreateIdentities';
 import { CreateSignIn1764000001100 } from './migrations/1764000001100-CreateSignIn';
+import { CreateSsoIdentities1764000001200 } from './migrations/1764000001200-CreateSsoIdentities';
 import { SignInRepository } from './sign-in.repository';
 import { SignInRpcController } from './sign-in.rpc.controller';
 import { SIGN_IN_OPTIONS, SignInService, signInOptionsFrom } from './sign-in.service';
+import { SsoSignInService } from './sso-sign-in.service';
 import { TokensRepository } from './tokens.repository';
 import { TokensService } from './tokens.service';
 import { UsersService } from './users.service';
 
 /** The identity tables are read and written with plain SQL (see the repositories): no entities. */
 export const IDENTITY_ENTITIES: Function[] = [];
-export const IDENTITY_MIGRATIONS = [CreateIdentities1764000000400, CreateSignIn1764000001100];
+export const IDENTITY_MIGRATIONS = [CreateIdentities1764000000400, CreateSignIn1764000001100, CreateSsoIdentities1764000001200];
 
 /**
  * Users, groups and API tokens; passwords, browser sessions and one-time links; the bootstrap admin. Exports UsersService and the repository for
@@ -33,6 +35,7 @@ export class IdentitiesModule {
         TokensRepository,
         SignInRepository,
         SignInService,
+        SsoSignInService,
         UsersService,
         TokensService,
         AdminBootstrap,

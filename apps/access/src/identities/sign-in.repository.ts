@@ -91,6 +91,25 @@ export class SignInRepository {
     await m.query('DELETE FROM access.sessions WHERE user_id = $1 AND (created_at <= $2 OR last_seen_at <= $3)', [userId, live.createdAfter, live.seenAfter]);
   }
 
+  /** The user linked to this provider account, if any. */
+  async userOfSsoIdentity(m: EntityManager, issuer: string, subject: string): Promise<string | null> {
+    const rows: Raw[] = await m.query('SELECT user_id FROM access.sso_identities WHERE issuer = $1 AND subject = $2', [issuer, subject]);
+    return rows[0]?.user_id ?? null;
+  }
+
+  /** The subject this user is linked to at this provider, if any. */
+  async ssoSubjectOf(m: EntityManager, userId: string, issuer: string): Promise<string | null> {
+    const rows: Raw[] = await m.query('SELECT subject FROM access.sso_identities WHERE user_id = $1 AND issuer = $2', [userId, issuer]);
+    return rows[0]?.subject ?? null;
+  }
+
+  async linkSsoIdentity(m: EntityManager, link: { issuer: string; subject: string; userId: string; at: Date }): Promise<void> {
+    await m.query(
+      'INSERT INTO access.sso_identities (issuer, subject, user_id, created_at, last_sign_in_at) VALUES ($1, $2, $3, $4, $4) ON CONFLICT (issuer, subject) DO UPDATE SET last_sign_in_at = EXCLUDED.last_sign_in_at',
+      [link.issuer, link.subject, link.userId, link.at],
+    );
+  }
+
   /** Times of the newest failures (newest first) for an account or an address since `since`, but `except`. */
   async recentFailures(by: 'account' | 'address', key: string, since: Date, limit: number, except: string): Promise<Date[]> {
     const rows: Raw[] = await this.dataSource.query(RECENT_FAILURES[by], [key, since, limit, except]);

@@ -8,6 +8,7 @@ import { GrantsHttpController } from './grants.http.controller';
 import { GroupsHttpController } from './groups.http.controller';
 import { HealthHttpController } from './health.http.controller';
 import { IntegrationsHttpController } from './integrations.http.controller';
+import { OidcHttpController } from './oidc.http.controller';
 import { ResourcesHttpController } from './resources.http.controller';
 import { RotationHttpController } from './rotation.http.controller';
 import { TokensHttpController } from './tokens.http.controller';
@@ -18,6 +19,7 @@ export const HTTP_CONTROLLERS = [
   HealthHttpController,
   DocsHttpController,
   AuthHttpController,
+  OidcHttpController,
   CatalogHttpController,
   IntegrationsHttpController,
   GrantsHttpController,
