@@ -14,6 +14,7 @@ import { Actor, AuditContracts, SYSTEM_ACTOR } from './audit';
 import { IdentityContracts } from './identities';
 import { RequestableContracts } from './requestable';
 import { RotationContracts } from './rotation';
+import { ScimContracts } from './scim';
 import { SignInContracts } from './sign-in';
 import { DriftReport, Grant, GrantEvent, GrantRequest, GrantStatus, GrantWithCredentials } from './provisioning';
 
@@ -83,6 +84,7 @@ export const Contracts = {
   // Each domain below declares its subjects in its own file of this library.
   ...IdentityContracts,
   ...SignInContracts,
+  ...ScimContracts,
   ...AuditContracts,
   ...AccessContracts,
   ...RotationContracts,

@@ -20,7 +20,7 @@ const TOUCH_SESSION =
   'WITH s AS (UPDATE access.sessions SET last_seen_at = $2 WHERE session_hash = $1 AND created_at > $3 AND last_seen_at > $4 RETURNING id, user_id, created_at, last_seen_at) ' +
   'SELECT s.id AS session_id, s.created_at, s.last_seen_at, u.id, u.email, u.name, u.role, u.attributes, ' +
   GROUPS_OF_U +
-  ' FROM s JOIN access.users u ON u.id = s.user_id';
+  ' FROM s JOIN access.users u ON u.id = s.user_id WHERE u.active';
 
 // `$4`: the caller's own attempt, not counted against itself.
 const RECENT_FAILURES = {

@@ -110,11 +110,13 @@ export class SignInService implements OnModuleInit {
       throw err;
     }
 
-    const user = await this.identities.findUserByEmail(input.email);
+    const found = await this.identities.findUserByEmail(input.email);
+    // A deactivated user is answered like an unknown one.
+    const user = found?.active ? found : null;
     const stored = user ? await this.repository.passwordHash(user.id) : null;
     const matches = await verifyPassword(input.password, stored ?? (await this.dummyHash));
     if (!user || !stored || !matches) {
-      const reason = !user ? 'unknown email' : !stored ? 'no password set' : 'wrong password';
+      const reason = found && !found.active ? 'user deactivated' : !user ? 'unknown email' : !stored ? 'no password set' : 'wrong password';
       await this.repository.pruneFailures(new Date(now.getTime() - Math.max(this.options.perAccount.windowMs, this.options.perAddress.windowMs)));
       await this.audit.append(
         auditEntry('auth.sign-in-failed', { type: 'user', id: user?.id ?? 'unknown', email: input.email }, { type: 'user', id: user?.id ?? input.email.slice(0, 200), name: input.email }, undefined, { reason, ...clientDetails(client) }),

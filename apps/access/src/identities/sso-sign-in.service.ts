@@ -92,6 +92,7 @@ export class SsoSignInService {
         const taken = await this.identities.findUserByEmail(identity.email, m);
         if (taken && taken.id !== before.id) throw refused(`The identity provider now gives ${identity.email}, which another Latchkey user has.`);
       }
+      if (before && !before.active) throw refused(`${before.email} is deactivated in Latchkey.`);
       if (!before && !this.options.jit) throw refused(`No Latchkey user has the email ${identity.email}, and accounts are not created at sign-in (OIDC_JIT=false): ask an administrator.`);
 
       const { groups, created } = await this.identities.ensureGroups(m, profile.groups);

@@ -133,7 +133,10 @@ export class OidcClient {
 
   private refusal(err: unknown): OidcError {
     const message = err instanceof Error ? err.message : String(err);
-    this.logger.warn({ reason: message, code: (err as { code?: string })?.code, error: (err as { error?: string })?.error }, 'OIDC sign-in refused');
+    // Which check failed (the ID token claim, e.g. nonce, or the response parameter, e.g. state), never a token.
+    const cause = (err as { cause?: { claim?: unknown; parameter?: unknown } })?.cause;
+    const check = typeof cause?.claim === 'string' ? { claim: cause.claim } : typeof cause?.parameter === 'string' ? { parameter: cause.parameter } : {};
+    this.logger.warn({ reason: message, code: (err as { code?: string })?.code, error: (err as { error?: string })?.error, ...check }, 'OIDC sign-in refused');
     if (err instanceof oidc.AuthorizationResponseError) return new OidcError('OIDC_PROVIDER_ERROR', `The identity provider refused the sign-in: ${err.error}.`);
     return new OidcError('OIDC_REFUSED', `The identity provider's answer was refused: ${message}`);
   }
