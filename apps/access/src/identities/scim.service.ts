@@ -7,7 +7,7 @@ import { AppException } from '@latchkey/messaging';
 import { AuditService } from '../audit/audit.service';
 import { hashToken } from './api-token';
 import { DuplicateError, IdentitiesRepository, UserRow } from './identities.repository';
-import { auditEntry, notFound, toTokenView, toUserView, USER_AUDIT_FIELDS } from './identity-views';
+import { auditEntry, toTokenView, toUserView, USER_AUDIT_FIELDS } from './identity-views';
 import { memberIds, memberPathId, pageOf, parseEqFilter, patchOperations, SCIM_GROUP, SCIM_LIST, SCIM_USER, ScimError, scimBoolean } from './scim-protocol';
 import { GROUP_FILTER_COLUMNS, ScimGroupRow, ScimRepository, ScimTokenRow, USER_FILTER_COLUMNS } from './scim.repository';
 import { SignInRepository } from './sign-in.repository';
@@ -58,7 +58,7 @@ export class ScimService {
 
   async revokeToken(actor: Actor, id: string): Promise<ScimToken> {
     const result = await this.scim.revokeToken(id);
-    if (!result) throw notFound('SCIM token', id);
+    if (!result) throw new AppException(ErrorCode.NotFound, `No SCIM token has the id ${id}.`);
     if (result.revokedNow) await this.audit.append(auditEntry('scim-token.revoked', actor, { type: 'scim-token', id, name: result.token.name }));
     return toScimTokenView(result.token);
   }

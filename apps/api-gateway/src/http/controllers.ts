@@ -11,6 +11,8 @@ import { IntegrationsHttpController } from './integrations.http.controller';
 import { OidcHttpController } from './oidc.http.controller';
 import { ResourcesHttpController } from './resources.http.controller';
 import { RotationHttpController } from './rotation.http.controller';
+import { ScimTokensHttpController } from './scim-tokens.http.controller';
+import { ScimHttpController } from './scim.http.controller';
 import { TokensHttpController } from './tokens.http.controller';
 import { UsersHttpController } from './users.http.controller';
 
@@ -28,6 +30,8 @@ export const HTTP_CONTROLLERS = [
   UsersHttpController,
   GroupsHttpController,
   TokensHttpController,
+  ScimTokensHttpController,
+  ScimHttpController,
   AccessFlowsHttpController,
   AccessRequestsHttpController,
   AuditHttpController,

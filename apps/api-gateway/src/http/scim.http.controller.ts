@@ -1,4 +1,4 @@
-import { All, Controller, Get, Inject, Param, Req, Res } from '@nestjs/common';
+import { Controller, Delete, Get, Inject, Param, Patch, Post, Put, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { Contracts } from '@latchkey/contracts';
 import { MessageBus } from '@latchkey/messaging';
@@ -8,7 +8,6 @@ import { publicBaseUrl, sessionHash } from '../auth/session-cookie';
 import { RESOURCE_TYPES, SCHEMAS, scimError, SERVICE_PROVIDER_CONFIG } from './scim-metadata';
 
 const SCIM_MEDIA_TYPE = 'application/scim+json';
-const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
 
 function send(res: Response, status: number, body?: unknown, location?: string): void {
   if (location) res.setHeader('Location', location);
@@ -72,24 +71,79 @@ export class ScimHttpController {
     if (await this.authorised(req, res)) send(res, 200, { schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'], totalResults: SCHEMAS.length, Resources: SCHEMAS });
   }
 
-  @All(['Users', 'Groups'])
+  @Get('Users')
   @Access('public')
-  collection(@Req() req: Request, @Res() res: Response): Promise<void> {
-    return this.forward(req, res, undefined);
+  listUsers(@Req() req: Request, @Res() res: Response): Promise<void> {
+    return this.forward(req, res, 'Users', undefined);
   }
 
-  @All(['Users/:id', 'Groups/:id'])
+  @Post('Users')
   @Access('public')
-  one(@Param('id') id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
-    return this.forward(req, res, id);
+  createUser(@Req() req: Request, @Res() res: Response): Promise<void> {
+    return this.forward(req, res, 'Users', undefined);
   }
 
-  private async forward(req: Request, res: Response, id: string | undefined): Promise<void> {
-    const resource = req.path.includes('/Groups') ? 'Groups' : 'Users';
-    if (!METHODS.has(req.method) || (id === undefined && !['GET', 'POST'].includes(req.method)) || (id !== undefined && req.method === 'POST')) {
-      send(res, 405, scimError(405, `${req.method} is not supported on ${req.path}.`));
-      return;
-    }
+  @Get('Users/:id')
+  @Access('public')
+  getUser(@Param('id') id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
+    return this.forward(req, res, 'Users', id);
+  }
+
+  @Put('Users/:id')
+  @Access('public')
+  replaceUser(@Param('id') id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
+    return this.forward(req, res, 'Users', id);
+  }
+
+  @Patch('Users/:id')
+  @Access('public')
+  patchUser(@Param('id') id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
+    return this.forward(req, res, 'Users', id);
+  }
+
+  @Delete('Users/:id')
+  @Access('public')
+  deleteUser(@Param('id') id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
+    return this.forward(req, res, 'Users', id);
+  }
+
+  @Get('Groups')
+  @Access('public')
+  listGroups(@Req() req: Request, @Res() res: Response): Promise<void> {
+    return this.forward(req, res, 'Groups', undefined);
+  }
+
+  @Post('Groups')
+  @Access('public')
+  createGroup(@Req() req: Request, @Res() res: Response): Promise<void> {
+    return this.forward(req, res, 'Groups', undefined);
+  }
+
+  @Get('Groups/:id')
+  @Access('public')
+  getGroup(@Param('id') id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
+    return this.forward(req, res, 'Groups', id);
+  }
+
+  @Put('Groups/:id')
+  @Access('public')
+  replaceGroup(@Param('id') id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
+    return this.forward(req, res, 'Groups', id);
+  }
+
+  @Patch('Groups/:id')
+  @Access('public')
+  patchGroup(@Param('id') id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
+    return this.forward(req, res, 'Groups', id);
+  }
+
+  @Delete('Groups/:id')
+  @Access('public')
+  deleteGroup(@Param('id') id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
+    return this.forward(req, res, 'Groups', id);
+  }
+
+  private async forward(req: Request, res: Response, resource: 'Users' | 'Groups', id: string | undefined): Promise<void> {
     const token = this.bearer(req);
     const query: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.query)) if (typeof v === 'string') query[k] = v.slice(0, 2000);

@@ -134,8 +134,13 @@ export class OidcClient {
   private refusal(err: unknown): OidcError {
     const message = err instanceof Error ? err.message : String(err);
     // Which check failed (the ID token claim, e.g. nonce, or the response parameter, e.g. state), never a token.
-    const cause = (err as { cause?: { claim?: unknown; parameter?: unknown } })?.cause;
-    const check = typeof cause?.claim === 'string' ? { claim: cause.claim } : typeof cause?.parameter === 'string' ? { parameter: cause.parameter } : {};
+    // openid-client wraps oauth4webapi's error, whose own cause names the claim or parameter.
+    const inner = (err as { cause?: { message?: unknown; cause?: { claim?: unknown; parameter?: unknown } } })?.cause;
+    const check = {
+      ...(typeof inner?.message === 'string' ? { detail: inner.message } : {}),
+      ...(typeof inner?.cause?.claim === 'string' ? { claim: inner.cause.claim } : {}),
+      ...(typeof inner?.cause?.parameter === 'string' ? { parameter: inner.cause.parameter } : {}),
+    };
     this.logger.warn({ reason: message, code: (err as { code?: string })?.code, error: (err as { error?: string })?.error, ...check }, 'OIDC sign-in refused');
     if (err instanceof oidc.AuthorizationResponseError) return new OidcError('OIDC_PROVIDER_ERROR', `The identity provider refused the sign-in: ${err.error}.`);
     return new OidcError('OIDC_REFUSED', `The identity provider's answer was refused: ${message}`);
