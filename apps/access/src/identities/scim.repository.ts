@@ -27,6 +27,12 @@ export const GROUP_FILTER_COLUMNS = { displayName: 'lower(g.name)', externalId: 
 /** Compared without regard to case (RFC 7643: userName and emails are caseExact false; our group names are unique regardless of case). */
 const CASE_INSENSITIVE = new Set(['userName', 'emails.value', 'displayName']);
 
+/** `WHERE <column> = $1` for a filter on one of the known attributes (columns are constants above), or no filter. */
+function whereOf<A extends string>(columns: Record<A, string>, attribute: A | undefined): string {
+  if (attribute === undefined) return 'WHERE $1::text IS NULL';
+  return 'WHERE ' + columns[attribute] + ' = ' + (CASE_INSENSITIVE.has(attribute) ? 'lower($1)' : '$1');
+}
+
 const TOKEN_COLUMNS = 'id, name, created_at, created_by, last_used_at, revoked_at';
 const toToken = (r: Raw): ScimTokenRow => ({ id: r.id, name: r.name, createdAt: r.created_at, createdBy: r.created_by, lastUsedAt: r.last_used_at, revokedAt: r.revoked_at });
 const GROUP_COLUMNS =
@@ -41,26 +47,26 @@ export class ScimRepository {
   constructor(private readonly dataSource: DataSource) {}
 
   async insertToken(token: { name: string; hash: string; createdBy: string }): Promise<ScimTokenRow> {
-    const rows: Raw[] = await this.dataSource.query(`INSERT INTO access.scim_tokens (name, token_hash, created_by) VALUES ($1, $2, $3) RETURNING ${TOKEN_COLUMNS}`, [token.name, token.hash, token.createdBy]);
+    const rows: Raw[] = await this.dataSource.query('INSERT INTO access.scim_tokens (name, token_hash, created_by) VALUES ($1, $2, $3) RETURNING ' + TOKEN_COLUMNS, [token.name, token.hash, token.createdBy]);
     return toToken(rows[0]);
   }
 
   async listTokens(): Promise<ScimTokenRow[]> {
-    const rows: Raw[] = await this.dataSource.query(`SELECT ${TOKEN_COLUMNS} FROM access.scim_tokens ORDER BY created_at, id`);
+    const rows: Raw[] = await this.dataSource.query('SELECT ' + TOKEN_COLUMNS + ' FROM access.scim_tokens ORDER BY created_at, id');
     return rows.map(toToken);
   }
 
   /** Revokes the token; answers it (revoked now or before), or null when there is none. */
   async revokeToken(id: string): Promise<{ token: ScimTokenRow; revokedNow: boolean } | null> {
-    const [rows]: WriteResult = await this.dataSource.query(`UPDATE access.scim_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING ${TOKEN_COLUMNS}`, [id]);
+    const [rows]: WriteResult = await this.dataSource.query('UPDATE access.scim_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING ' + TOKEN_COLUMNS, [id]);
     if (rows[0]) return { token: toToken(rows[0]), revokedNow: true };
-    const existing: Raw[] = await this.dataSource.query(`SELECT ${TOKEN_COLUMNS} FROM access.scim_tokens WHERE id = $1`, [id]);
+    const existing: Raw[] = await this.dataSource.query('SELECT ' + TOKEN_COLUMNS + ' FROM access.scim_tokens WHERE id = $1', [id]);
     return existing[0] ? { token: toToken(existing[0]), revokedNow: false } : null;
   }
 
   /** The unrevoked token with this hash (its last use noted, at most once a minute), or null. */
   async usableToken(hash: string): Promise<ScimTokenRow | null> {
-    const rows: Raw[] = await this.dataSource.query(`SELECT ${TOKEN_COLUMNS} FROM access.scim_tokens WHERE token_hash = $1 AND revoked_at IS NULL`, [hash]);
+    const rows: Raw[] = await this.dataSource.query('SELECT ' + TOKEN_COLUMNS + ' FROM access.scim_tokens WHERE token_hash = $1 AND revoked_at IS NULL', [hash]);
     if (!rows[0]) return null;
     await this.dataSource.query("UPDATE access.scim_tokens SET last_used_at = now() WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')", [rows[0].id]);
     return toToken(rows[0]);
@@ -68,18 +74,18 @@ export class ScimRepository {
 
   /** Ids of a page of users (creation order) matching `attribute eq value`, and how many match in all. */
   async findUserIds(filter: { attribute: keyof typeof USER_FILTER_COLUMNS; value: string } | null, offset: number, limit: number): Promise<{ ids: string[]; total: number }> {
-    const where = filter ? `WHERE ${USER_FILTER_COLUMNS[filter.attribute]} = ${CASE_INSENSITIVE.has(filter.attribute) ? 'lower($1)' : '$1'}` : 'WHERE $1::text IS NULL';
+    const where = whereOf(USER_FILTER_COLUMNS, filter?.attribute);
     const params = [filter?.value ?? null];
-    const [count]: Raw[] = await this.dataSource.query(`SELECT count(*)::int AS total FROM access.users u ${where}`, params);
-    const rows: Raw[] = await this.dataSource.query(`SELECT u.id FROM access.users u ${where} ORDER BY u.created_at, u.id OFFSET $2 LIMIT $3`, [...params, offset, limit]);
+    const [count]: Raw[] = await this.dataSource.query('SELECT count(*)::int AS total FROM access.users u ' + where, params);
+    const rows: Raw[] = await this.dataSource.query('SELECT u.id FROM access.users u ' + where + ' ORDER BY u.created_at, u.id OFFSET $2 LIMIT $3', [...params, offset, limit]);
     return { ids: rows.map((r) => r.id), total: count.total };
   }
 
   async findGroups(filter: { attribute: keyof typeof GROUP_FILTER_COLUMNS; value: string } | null, offset: number, limit: number): Promise<{ groups: ScimGroupRow[]; total: number }> {
-    const where = filter ? `WHERE ${GROUP_FILTER_COLUMNS[filter.attribute]} = ${CASE_INSENSITIVE.has(filter.attribute) ? 'lower($1)' : '$1'}` : 'WHERE $1::text IS NULL';
+    const where = whereOf(GROUP_FILTER_COLUMNS, filter?.attribute);
     const params = [filter?.value ?? null];
-    const [count]: Raw[] = await this.dataSource.query(`SELECT count(*)::int AS total FROM access.groups g ${where}`, params);
-    const rows: Raw[] = await this.dataSource.query(`${GROUP_COLUMNS}${where} ORDER BY g.created_at, g.id OFFSET $2 LIMIT $3`, [...params, offset, limit]);
+    const [count]: Raw[] = await this.dataSource.query('SELECT count(*)::int AS total FROM access.groups g ' + where, params);
+    const rows: Raw[] = await this.dataSource.query(GROUP_COLUMNS + where + ' ORDER BY g.created_at, g.id OFFSET $2 LIMIT $3', [...params, offset, limit]);
     return { groups: rows.map(toGroup), total: count.total };
   }
 
@@ -91,7 +97,7 @@ export class ScimRepository {
   }
 
   async findGroup(id: string, m: EntityManager = this.dataSource.manager): Promise<ScimGroupRow | null> {
-    const rows: Raw[] = await m.query(`${GROUP_COLUMNS}WHERE g.id = $1`, [id]);
+    const rows: Raw[] = await m.query(GROUP_COLUMNS + 'WHERE g.id = $1', [id]);
     return rows[0] ? toGroup(rows[0]) : null;
   }
 
