@@ -31,7 +31,7 @@ describe('OpenAPI document', () => {
   });
 
   it('declares an access rule on every route', () => {
-    for (const route of servedRoutes()) expect(['public', 'authenticated', 'admin']).toContain(route.access);
+    for (const route of servedRoutes()) expect(['public', 'authenticated', 'admin', 'scim']).toContain(route.access);
   });
 
   it('builds an OpenAPI 3.1 document with the integration body schema', () => {

@@ -16,7 +16,7 @@ interface Route {
   method: Method;
   path: string;
   summary: string;
-  access: 'public' | 'authenticated' | 'admin';
+  access: 'public' | 'authenticated' | 'admin' | 'scim';
   /** Only a browser session (the cookie) can call it: API tokens get 401. */
   sessionOnly?: boolean;
   body?: z.ZodType;
@@ -69,21 +69,21 @@ export const ROUTES: Route[] = [
   { method: 'post', path: '/api/v1/scim-tokens', summary: "A bearer token for an identity provider's SCIM client; the token is in this answer only", access: 'admin', body: ScimTokenInput, response: ScimToken.extend({ token: z.string() }), status: 201 },
   { method: 'get', path: '/api/v1/scim-tokens', summary: 'SCIM tokens (never the tokens themselves)', access: 'admin', response: z.object({ items: z.array(ScimToken) }) },
   { method: 'post', path: '/api/v1/scim-tokens/{id}/revoke', summary: 'Revoke a SCIM token: its next call answers 401', access: 'admin', response: ScimToken, status: 200 },
-  { method: 'get', path: '/scim/v2/ServiceProviderConfig', summary: 'SCIM: what is supported (PATCH, filter; no bulk, sort, etag); needs a SCIM token', access: 'public' },
-  { method: 'get', path: '/scim/v2/ResourceTypes', summary: 'SCIM: User and Group', access: 'public' },
-  { method: 'get', path: '/scim/v2/Schemas', summary: 'SCIM: the User and Group schemas as Latchkey keeps them', access: 'public' },
-  { method: 'get', path: '/scim/v2/Users', summary: 'SCIM: list users; filter userName|externalId|emails.value|displayName|id eq "..."; startIndex, count', access: 'public', query: ['filter', 'startIndex', 'count'] },
-  { method: 'post', path: '/scim/v2/Users', summary: 'SCIM: create a user (userName is the email); 409 uniqueness', access: 'public', status: 201 },
-  { method: 'get', path: '/scim/v2/Users/{id}', summary: 'SCIM: one user', access: 'public' },
-  { method: 'put', path: '/scim/v2/Users/{id}', summary: 'SCIM: replace a user; active false deprovisions (sessions and tokens end)', access: 'public' },
-  { method: 'patch', path: '/scim/v2/Users/{id}', summary: 'SCIM: PATCH a user (add, replace, remove; Entra quirks accepted)', access: 'public' },
-  { method: 'delete', path: '/scim/v2/Users/{id}', summary: 'SCIM: delete a user (sessions and tokens end)', access: 'public', status: 204 },
-  { method: 'get', path: '/scim/v2/Groups', summary: 'SCIM: list groups; filter displayName|externalId|id eq "..."; excludedAttributes=members', access: 'public', query: ['filter', 'startIndex', 'count', 'excludedAttributes'] },
-  { method: 'post', path: '/scim/v2/Groups', summary: 'SCIM: create a group with members', access: 'public', status: 201 },
-  { method: 'get', path: '/scim/v2/Groups/{id}', summary: 'SCIM: one group with its members', access: 'public', query: ['excludedAttributes'] },
-  { method: 'put', path: '/scim/v2/Groups/{id}', summary: 'SCIM: replace a group and its members', access: 'public' },
-  { method: 'patch', path: '/scim/v2/Groups/{id}', summary: 'SCIM: add or remove members, rename (204)', access: 'public', status: 204 },
-  { method: 'delete', path: '/scim/v2/Groups/{id}', summary: 'SCIM: delete a group', access: 'public', status: 204 },
+  { method: 'get', path: '/scim/v2/ServiceProviderConfig', summary: 'SCIM: what is supported (PATCH, filter; no bulk, sort, etag); needs a SCIM token', access: 'scim' },
+  { method: 'get', path: '/scim/v2/ResourceTypes', summary: 'SCIM: User and Group', access: 'scim' },
+  { method: 'get', path: '/scim/v2/Schemas', summary: 'SCIM: the User and Group schemas as Latchkey keeps them', access: 'scim' },
+  { method: 'get', path: '/scim/v2/Users', summary: 'SCIM: list users; filter userName|externalId|emails.value|displayName|id eq "..."; startIndex, count', access: 'scim', query: ['filter', 'startIndex', 'count'] },
+  { method: 'post', path: '/scim/v2/Users', summary: 'SCIM: create a user (userName is the email); 409 uniqueness', access: 'scim', status: 201 },
+  { method: 'get', path: '/scim/v2/Users/{id}', summary: 'SCIM: one user', access: 'scim' },
+  { method: 'put', path: '/scim/v2/Users/{id}', summary: 'SCIM: replace a user; active false deprovisions (sessions and tokens end)', access: 'scim' },
+  { method: 'patch', path: '/scim/v2/Users/{id}', summary: 'SCIM: PATCH a user (add, replace, remove; Entra quirks accepted)', access: 'scim' },
+  { method: 'delete', path: '/scim/v2/Users/{id}', summary: 'SCIM: delete a user (sessions and tokens end)', access: 'scim', status: 204 },
+  { method: 'get', path: '/scim/v2/Groups', summary: 'SCIM: list groups; filter displayName|externalId|id eq "..."; excludedAttributes=members', access: 'scim', query: ['filter', 'startIndex', 'count', 'excludedAttributes'] },
+  { method: 'post', path: '/scim/v2/Groups', summary: 'SCIM: create a group with members', access: 'scim', status: 201 },
+  { method: 'get', path: '/scim/v2/Groups/{id}', summary: 'SCIM: one group with its members', access: 'scim', query: ['excludedAttributes'] },
+  { method: 'put', path: '/scim/v2/Groups/{id}', summary: 'SCIM: replace a group and its members', access: 'scim' },
+  { method: 'patch', path: '/scim/v2/Groups/{id}', summary: 'SCIM: add or remove members, rename (204)', access: 'scim', status: 204 },
+  { method: 'delete', path: '/scim/v2/Groups/{id}', summary: 'SCIM: delete a group', access: 'scim', status: 204 },
   { method: 'get', path: '/api/v1/audit/verify', summary: 'Check the audit hash chain; names the first edited or deleted entry', access: 'admin', response: AuditVerifyReport },
   { method: 'post', path: '/api/v1/users', summary: 'Create a user; group names no group has yet create those groups', access: 'admin', body: UserInput, response: User, status: 201 },
   { method: 'get', path: '/api/v1/users', summary: 'List users; group: a group name, q: a fragment of email or name', access: 'admin', response: listOf(User), query: ['group', 'q', 'pageSize', 'pageToken'] },
@@ -129,7 +129,7 @@ export function openApiDocument(version: string) {
     paths[route.path] ??= {};
     paths[route.path][route.method] = {
       summary: route.summary,
-      security: route.access === 'public' ? [] : route.sessionOnly ? [{ session: [] }] : [{ bearer: [] }, { session: [] }],
+      security: route.access === 'public' ? [] : route.access === 'scim' ? [{ scim: [] }] : route.sessionOnly ? [{ session: [] }] : [{ bearer: [] }, { session: [] }],
       ...(route.access === 'admin' ? { 'x-latchkey-access': 'admin' } : {}),
       ...(parameters.length ? { parameters } : {}),
       ...(route.body ? { requestBody: { required: true, content: { 'application/json': { schema: json(route.body, 'input') } } } } : {}),
@@ -147,6 +147,7 @@ export function openApiDocument(version: string) {
     components: {
       securitySchemes: {
         bearer: { type: 'http', scheme: 'bearer' },
+        scim: { type: 'http', scheme: 'bearer', description: 'A SCIM token (lks_...) from POST /api/v1/scim-tokens; errors under /scim/v2 are SCIM error bodies' },
         session: { type: 'apiKey', in: 'cookie', name: 'latchkey_session', description: 'Browser session from POST /api/v1/auth/sign-in; state-changing calls also need the X-CSRF-Token header (403 CSRF_TOKEN_INVALID)' },
       },
     },

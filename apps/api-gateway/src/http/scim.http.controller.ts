@@ -54,91 +54,91 @@ export class ScimHttpController {
   }
 
   @Get('ServiceProviderConfig')
-  @Access('public')
+  @Access('scim')
   async serviceProviderConfig(@Req() req: Request, @Res() res: Response): Promise<void> {
     if (await this.authorised(req, res)) send(res, 200, SERVICE_PROVIDER_CONFIG(this.base(req)));
   }
 
   @Get('ResourceTypes')
-  @Access('public')
+  @Access('scim')
   async resourceTypes(@Req() req: Request, @Res() res: Response): Promise<void> {
     if (await this.authorised(req, res)) send(res, 200, { schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'], totalResults: RESOURCE_TYPES.length, Resources: RESOURCE_TYPES });
   }
 
   @Get('Schemas')
-  @Access('public')
+  @Access('scim')
   async schemas(@Req() req: Request, @Res() res: Response): Promise<void> {
     if (await this.authorised(req, res)) send(res, 200, { schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'], totalResults: SCHEMAS.length, Resources: SCHEMAS });
   }
 
   @Get('Users')
-  @Access('public')
+  @Access('scim')
   listUsers(@Req() req: Request, @Res() res: Response): Promise<void> {
     return this.forward(req, res, 'Users', undefined);
   }
 
   @Post('Users')
-  @Access('public')
+  @Access('scim')
   createUser(@Req() req: Request, @Res() res: Response): Promise<void> {
     return this.forward(req, res, 'Users', undefined);
   }
 
   @Get('Users/:id')
-  @Access('public')
+  @Access('scim')
   getUser(@Param('id') id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     return this.forward(req, res, 'Users', id);
   }
 
   @Put('Users/:id')
-  @Access('public')
+  @Access('scim')
   replaceUser(@Param('id') id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     return this.forward(req, res, 'Users', id);
   }
 
   @Patch('Users/:id')
-  @Access('public')
+  @Access('scim')
   patchUser(@Param('id') id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     return this.forward(req, res, 'Users', id);
   }
 
   @Delete('Users/:id')
-  @Access('public')
+  @Access('scim')
   deleteUser(@Param('id') id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     return this.forward(req, res, 'Users', id);
   }
 
   @Get('Groups')
-  @Access('public')
+  @Access('scim')
   listGroups(@Req() req: Request, @Res() res: Response): Promise<void> {
     return this.forward(req, res, 'Groups', undefined);
   }
 
   @Post('Groups')
-  @Access('public')
+  @Access('scim')
   createGroup(@Req() req: Request, @Res() res: Response): Promise<void> {
     return this.forward(req, res, 'Groups', undefined);
   }
 
   @Get('Groups/:id')
-  @Access('public')
+  @Access('scim')
   getGroup(@Param('id') id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     return this.forward(req, res, 'Groups', id);
   }
 
   @Put('Groups/:id')
-  @Access('public')
+  @Access('scim')
   replaceGroup(@Param('id') id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     return this.forward(req, res, 'Groups', id);
   }
 
   @Patch('Groups/:id')
-  @Access('public')
+  @Access('scim')
   patchGroup(@Param('id') id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     return this.forward(req, res, 'Groups', id);
   }
 
   @Delete('Groups/:id')
-  @Access('public')
+  @Access('scim')
   deleteGroup(@Param('id') id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     return this.forward(req, res, 'Groups', id);
   }
