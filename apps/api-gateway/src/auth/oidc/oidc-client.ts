@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import * as oidc from 'openid-client';
+import type * as Oidc from 'openid-client';
 import type { GatewayEnv } from '@latchkey/config';
 import { LOGGER } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
@@ -7,6 +7,10 @@ import { OIDC_FLOW_TTL_MS } from './oidc-flow';
 import type { OidcFlow } from './oidc-flow';
 
 export const OIDC_SETTINGS = Symbol('OIDC_SETTINGS');
+
+/** openid-client is ESM-only: loaded when single sign-on is first used (Node requires it fine; test runners need not). */
+let library: Promise<typeof Oidc> | null = null;
+const openidClient = (): Promise<typeof Oidc> => (library ??= import('openid-client'));
 export const OIDC_CALLBACK_PATH = '/api/v1/auth/oidc/callback';
 
 /** Single sign-on as configured, or null when OIDC_ISSUER_URL is unset. The secret stays in here. */
@@ -53,14 +57,14 @@ export class OidcError extends Error {
  */
 @Injectable()
 export class OidcClient {
-  private configuration: Promise<oidc.Configuration> | null = null;
+  private configuration: Promise<Oidc.Configuration> | null = null;
 
   constructor(
     @Inject(OIDC_SETTINGS) readonly settings: OidcSettings | null,
     @Inject(LOGGER) private readonly logger: AppLogger,
   ) {}
 
-  private discover(settings: OidcSettings): Promise<oidc.Configuration> {
+  private discover(oidc: typeof Oidc, settings: OidcSettings): Promise<Oidc.Configuration> {
     if (!this.configuration) {
       const issuer = new URL(settings.issuer);
       // A loopback or test provider over plain http is allowed only when configured so explicitly (an http issuer URL).
@@ -82,7 +86,8 @@ export class OidcClient {
 
   /** Where to send the browser, and the flow to seal into the cookie. */
   async start(settings: OidcSettings, returnTo: string): Promise<{ url: string; flow: OidcFlow }> {
-    const config = await this.discover(settings);
+    const oidc = await openidClient();
+    const config = await this.discover(oidc, settings);
     const flow: OidcFlow = {
       state: oidc.randomState(),
       nonce: oidc.randomNonce(),
@@ -104,10 +109,11 @@ export class OidcClient {
 
   /** The validated claims of the person, from the callback's URL (as the provider sent the browser to it). */
   async finish(settings: OidcSettings, callbackQuery: string, flow: OidcFlow): Promise<Record<string, unknown>> {
-    const config = await this.discover(settings);
+    const oidc = await openidClient();
+    const config = await this.discover(oidc, settings);
     const current = new URL(settings.redirectUri);
     current.search = callbackQuery;
-    let tokens: Awaited<ReturnType<typeof oidc.authorizationCodeGrant>>;
+    let tokens: Awaited<ReturnType<typeof Oidc.authorizationCodeGrant>>;
     try {
       tokens = await oidc.authorizationCodeGrant(config, current, {
         pkceCodeVerifier: flow.codeVerifier,
@@ -116,7 +122,7 @@ export class OidcClient {
         idTokenExpected: true,
       });
     } catch (err) {
-      throw this.refusal(err);
+      throw this.refusal(oidc, err);
     }
     const claims = tokens.claims();
     if (!claims) throw new OidcError('OIDC_REFUSED', 'The identity provider sent no ID token.');
@@ -131,7 +137,7 @@ export class OidcClient {
     return { ...userinfo, ...claims };
   }
 
-  private refusal(err: unknown): OidcError {
+  private refusal(oidc: typeof Oidc, err: unknown): OidcError {
     const message = err instanceof Error ? err.message : String(err);
     // Which check failed (the ID token claim, e.g. nonce, or the response parameter, e.g. state), never a token.
     // openid-client wraps oauth4webapi's error, whose own cause names the claim or parameter.
