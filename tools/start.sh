@@ -6,6 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/ensure-deps.sh
+# shellcheck source=tools/node-runtime.sh
+source tools/node-runtime.sh
 bash tools/infra.sh check --start
 
 # Development secrets live in .latchkey/ (git-ignored); set the variables to use your own.

@@ -1,6 +1,7 @@
 export { freePort } from './free-port';
 export { createUser, type TestUserInput } from './identities';
 export * from './nats-server';
+export { pinnedNodeMajor } from './node-runtime';
 export { DEFAULT_PG_BIN_DIR, startPgCluster, type PgCluster, type PgClusterOptions, type PgHbaMode } from './pg-cluster';
 export { PG_VERSIONS, type PgVersion } from './pg-versions';
 export * from './stack';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { REPO_ROOT, startTestStack, TestStack, waitUntil } from '@latchkey/testing';
+import { ALL_SERVICES, pinnedNodeMajor, REPO_ROOT, startTestStack, TestStack, waitUntil } from '@latchkey/testing';
 
 jest.setTimeout(120_000);
 
@@ -22,6 +22,14 @@ describe('connectors', () => {
   });
   afterAll(async () => {
     await t?.dispose();
+  });
+
+  it('runs every service on the Node.js major pinned in package.json', () => {
+    const started = t.stack.lines
+      .map(({ service, line }) => ({ service, entry: JSON.parse(line.startsWith('{') ? line : '{}') as { msg?: string; node?: string } }))
+      .filter(({ entry }) => entry.msg === 'started');
+    expect(new Set(started.map((s) => s.service))).toEqual(new Set(ALL_SERVICES));
+    for (const { entry } of started) expect(entry.node).toMatch(new RegExp(`^v${pinnedNodeMajor()}\\.`));
   });
 
   const connector = async (id: string) => (await t.api('GET', '/api/v1/connectors')).body.items.find((c: { id: string }) => c.id === id);
