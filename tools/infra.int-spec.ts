@@ -21,7 +21,7 @@ function run(env: Record<string, string | undefined>, args: string[] = ['check']
   const result = spawnSync('bash', [script, ...args], {
     env: { ...base, ...env } as NodeJS.ProcessEnv,
     encoding: 'utf8',
-    timeout: 30_000,
+    timeout: 60_000,
   });
   return { status: result.status, out: `${result.stdout}${result.stderr}` };
 }

@@ -53,7 +53,7 @@ async function main() {
     process.stderr.write(`\n${name} exited with code ${code}; stopping the others.\n`);
     void stop(1);
   });
-  await stack.waitHealthy(90_000);
+  await stack.waitHealthy();
   await stack.waitForConnector(token!, process.env.CONNECTOR_ID ?? 'local');
 
   let demoLine = '';

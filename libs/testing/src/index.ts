@@ -9,3 +9,4 @@ export { createTestCertificates, type TestCertificates } from './test-certificat
 export * from './test-stack';
 export * from './redis-server';
 export * from './wait';
+export { STARTUP_TIMEOUT_MS } from './timeouts';

@@ -90,7 +90,7 @@ export async function startTestStack(options: { services?: readonly ServiceName[
 
   try {
     await stack.start();
-    await stack.waitHealthy(60_000);
+    await stack.waitHealthy();
     if (services.includes('provisioning')) await stack.waitForConnector(adminToken, 'local');
     await control.connect();
     controlConnected = true;

@@ -1,9 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { ALL_SERVICES, pinnedNodeMajor, REPO_ROOT, startTestStack, TestStack, waitUntil } from '@latchkey/testing';
-
-jest.setTimeout(120_000);
+import { ALL_SERVICES, pinnedNodeMajor, REPO_ROOT, startTestStack, STARTUP_TIMEOUT_MS, TestStack, waitUntil } from '@latchkey/testing';
 
 const suffix = randomBytes(3).toString('hex');
 const body = (name: string, connectorId: string) => ({
@@ -19,7 +17,7 @@ describe('connectors', () => {
   let t: TestStack;
   beforeAll(async () => {
     t = await startTestStack();
-  });
+  }, STARTUP_TIMEOUT_MS);
   afterAll(async () => {
     await t?.dispose();
   });
@@ -92,7 +90,7 @@ describe('start-up configuration errors', () => {
     const run = spawnSync(process.execPath, [join(REPO_ROOT, 'dist/apps/integration-catalog/src/main.js')], {
       env: { PATH: process.env.PATH, NATS_URL: 'nats://127.0.0.1:1' },
       encoding: 'utf8',
-      timeout: 20_000,
+      timeout: 60_000,
     });
     expect(run.status).toBe(1);
     expect(run.stderr).toMatch(/integration-catalog failed to start: .*LATCHKEY_MASTER_KEY/s);
@@ -103,7 +101,7 @@ describe('start-up configuration errors', () => {
     const run = spawnSync(process.execPath, [join(REPO_ROOT, 'dist/apps/api-gateway/src/main.js')], {
       env: { PATH: process.env.PATH, PORT: '99999', NATS_URL: 'http://x', LOG_LEVEL: 'loud' },
       encoding: 'utf8',
-      timeout: 20_000,
+      timeout: 60_000,
     });
     expect(run.status).toBe(1);
     expect(run.stderr).toMatch(/PORT: must be a port/);
