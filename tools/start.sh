@@ -16,6 +16,7 @@ if [ -z "${LATCHKEY_MASTER_KEY:-}" ] && [ -z "${LATCHKEY_MASTER_KEY_FILE:-}" ]; 
   if [ ! -s .latchkey/master.key ]; then
     (umask 077; node -e "process.stdout.write(require('crypto').randomBytes(32).toString('base64'))" > .latchkey/master.key)
     echo "created a development master key in .latchkey/master.key (keep it: it decrypts stored secrets)"
+    new_key_flag="--new-master-key"
   fi
   export LATCHKEY_MASTER_KEY_FILE="$PWD/.latchkey/master.key"
 fi
@@ -28,4 +29,5 @@ if [ -z "${LATCHKEY_ADMIN_TOKEN:-}" ]; then
 fi
 
 npm run --silent build
-exec node dist/tools/start/start.js "$@"
+# The catalog tries the key on the secrets already stored; start.js warns when it cannot open them.
+exec node dist/tools/start/start.js ${new_key_flag:-} "$@"

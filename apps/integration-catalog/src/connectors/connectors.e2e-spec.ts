@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { MASTER_KEY_MISMATCH } from '@latchkey/secrets';
 import { ALL_SERVICES, pinnedNodeMajor, REPO_ROOT, startTestStack, STARTUP_TIMEOUT_MS, TestStack, waitUntil } from '@latchkey/testing';
 
 const suffix = randomBytes(3).toString('hex');
@@ -71,6 +72,30 @@ describe('connectors', () => {
     const res = await t.api('POST', '/api/v1/integrations', { body: body(`late ${suffix}`, `remote-${suffix}`) });
     expect(res.status).toBe(400);
     expect(res.body.details.issues[0].rule).toMatch(/is DISCONNECTED \(last heartbeat /);
+  });
+
+  it('says loudly at start when the master key cannot open the secrets already stored, and not otherwise', async () => {
+    // The first test stored a builtin secret under the suite's key; a new key comes in over the same database.
+    const catalogLines = (from: number) => t.stack.lines.slice(from).filter((l) => l.service === 'integration-catalog' && l.line.startsWith('{')).map((l) => JSON.parse(l.line) as Record<string, any>);
+    const restartCatalog = async (env: Record<string, string>) => {
+      expect(await t.stack.stopProcess('integration-catalog')).toBe(0);
+      const from = t.stack.lines.length;
+      t.stack.startProcess('integration-catalog', 'integration-catalog', env);
+      await waitUntil('the catalog started', async () => catalogLines(from).some((l) => l.msg === 'started'));
+      return from;
+    };
+    const newKey = randomBytes(32).toString('base64');
+    const withNewKey = await restartCatalog({ LATCHKEY_MASTER_KEY: newKey });
+    const warning = await waitUntil('the warning', async () => catalogLines(withNewKey).find((l) => l.msg === MASTER_KEY_MISMATCH));
+    expect(warning).toMatchObject({ level: 'error', unreadable: expect.any(Number), checked: expect.any(Number) });
+    expect(warning.unreadable).toBeGreaterThan(0);
+    expect(JSON.stringify(warning)).not.toContain(newKey);
+    expect(JSON.stringify(warning)).not.toContain(t.env.LATCHKEY_MASTER_KEY);
+
+    // The old key after the new one opens them again: no warning.
+    const withBoth = await restartCatalog({ LATCHKEY_MASTER_KEY: `${newKey},${t.env.LATCHKEY_MASTER_KEY}` });
+    await t.stack.waitHealthy();
+    expect(catalogLines(withBoth).some((l) => l.msg === MASTER_KEY_MISMATCH)).toBe(false);
   });
 
   it('names a service that does not answer in /health, and every service stops cleanly on SIGTERM', async () => {
