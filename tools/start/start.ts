@@ -1,10 +1,11 @@
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { AccessEnv } from '@latchkey/config';
-import { ServiceName } from '@latchkey/contracts';
+import { AccessFlow, Integration, ServiceName } from '@latchkey/contracts';
 import { MASTER_KEY_MISMATCH } from '@latchkey/secrets';
 import { Stack } from '@latchkey/testing';
 import { createDemo } from './demo';
+import { demoGuide } from './demo-guide';
 import { masterKeyWarning } from './master-key-warning';
 
 const root = resolve(__dirname, '../../..');
@@ -69,9 +70,10 @@ async function main() {
   let demoLine = '';
   if (demo) {
     const result = await createDemo(stack.url, token!, databaseUrl);
+    const read = async (path: string) => (await fetch(`${stack.url}/api/v1${path}`, { headers: { authorization: `Bearer ${token}` } })).json();
     demoLine =
       `  demo:        integration "Demo PostgreSQL" ${result.created ? 'created' : 'updated'} (${result.integrationId}), status ${result.status}\n` +
-      `               access flow "Demo: analysts read sales" (${result.flowId}): add a user to the group analysts to request\n`;
+      demoGuide(stack.url, AccessFlow.parse(await read(`/access-flows/${result.flowId}`)), Integration.parse(await read(`/integrations/${result.integrationId}`)));
   }
   process.stdout.write(
     `\nLatchkey is running.\n` +
