@@ -22,7 +22,7 @@ function walkThrough(): { block: string; firstLine: string } {
 
 function bash(script: string, env: Record<string, string>): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
-    const child = spawn('bash', ['-c', `set -euo pipefail\n${script}`], { env: { PATH: process.env.PATH, ...env } });
+    const child = spawn('bash', ['--norc', '--noprofile', '-c', `set -euo pipefail\n${script}`], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -44,9 +44,11 @@ describe('the README walk-through', () => {
     pg = await startPgCluster({ hba: 'scram' });
     t = await startTestStack();
     demo = await createDemo(t.url, t.adminToken, `postgres://postgres:${encodeURIComponent(pg.superuserPassword)}@127.0.0.1:${pg.port}/postgres`);
+    expect(demo.status).toBe('ACTIVE');
     await waitUntil('the demo tables discovered', async () => {
       const list = await t.api('GET', `/api/v1/resources?integrationId=${demo.integrationId}&type=postgresql-table&q=sales/orders`);
-      return list.body.items?.length === 1;
+      // The walk-through takes the first match, in path order: the table (its sequence sorts after it).
+      return list.body.items?.[0]?.path === 'latchkey_demo/sales/orders';
     });
   }, STARTUP_TIMEOUT_MS);
 
