@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { Connector, DriftReport, ErrorEnvelope, Grant, GrantWithCredentials, Integration, IntegrationInput, IntegrationTypeDescription, IntegrationUpdateInput, listOf, PreflightReport, Resource } from '@latchkey/contracts';
 import { PostgresConfig } from '@latchkey/config';
 import { AuditEntry, AuditVerifyReport } from '@latchkey/contracts';
-import { AccessDetails, AccessFlow, AccessFlowInput, AccessRequest, AccessRequestInput } from '@latchkey/contracts';
+import { AccessDetails, AccessFlow, AccessFlowInput, AccessRequest, AccessRequestInput, RequestableItem } from '@latchkey/contracts';
 import { AccessFlowListQuery } from './access-flows.http.controller';
 import { AccessRequestListQuery, DecisionBody, ExtendRequestBody } from './access-requests.http.controller';
 import { AuditListQuery } from './audit.http.controller';
@@ -12,7 +12,7 @@ import { ResourceListQuery, TagsBody } from './resources.http.controller';
 import { Group, GroupInput, Token, TokenCreated, User, UserInput } from '@latchkey/contracts';
 import { TokenBody, TokenListQuery } from './tokens.http.controller';
 import { ExtendBody, GrantBody, GrantListQuery } from './grants.http.controller';
-import { UserListQuery } from './users.http.controller';
+import { RequestableListQuery, UserListQuery } from './users.http.controller';
 import { RotationRunResult } from '@latchkey/contracts';
 
 type Method = 'get' | 'post' | 'put' | 'delete';
@@ -78,6 +78,14 @@ export const ROUTES: Route[] = [
   { method: 'put', path: '/api/v1/users/{id}', summary: 'Replace a user (omitted groups and attributes become empty); the last admin cannot be demoted', access: 'admin', body: UserInput, response: User },
   { method: 'delete', path: '/api/v1/users/{id}', summary: 'Delete a user and revoke their tokens; their requests and audit entries stay', access: 'admin', response: z.object({ id: z.string() }) },
   { method: 'get', path: '/api/v1/me', summary: 'The caller: email, groups, attributes, role', access: 'authenticated', response: User },
+  {
+    method: 'get',
+    path: '/api/v1/me/requestable',
+    summary: "What the caller may request: resources their active flows offer, with permissions, flows, longest duration and approvers; q: a fragment of the path, tag: key or key=value",
+    access: 'authenticated',
+    response: listOf(RequestableItem),
+    query: RequestableListQuery,
+  },
   { method: 'post', path: '/api/v1/groups', summary: 'Create a group (names are unique regardless of case)', access: 'admin', body: GroupInput, response: Group, status: 201 },
   { method: 'get', path: '/api/v1/groups', summary: 'List groups with their member counts', access: 'admin', response: listOf(Group), query: GroupListQuery },
   { method: 'post', path: '/api/v1/tokens', summary: 'Create an API token (userId defaults to the caller; admins may name anyone); the token is in this answer only', access: 'authenticated', body: TokenBody, response: TokenCreated, status: 201 },
@@ -149,6 +157,7 @@ export const OPERATIONS: Record<string, readonly [operationId: string, tag: Tag]
   'put /api/v1/users/{id}': ['replaceUser', 'identities'],
   'delete /api/v1/users/{id}': ['deleteUser', 'identities'],
   'get /api/v1/me': ['getMe', 'identities'],
+  'get /api/v1/me/requestable': ['listRequestable', 'access-requests'],
   'post /api/v1/groups': ['createGroup', 'identities'],
   'get /api/v1/groups': ['listGroups', 'identities'],
   'post /api/v1/tokens': ['createToken', 'identities'],
