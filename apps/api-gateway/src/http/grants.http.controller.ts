@@ -23,7 +23,7 @@ export const ExtendBody = z.object({ expiresAt: Expiry }).strict();
 export const GrantListQuery = z.object({ status: GrantStatus.optional(), ...Page }).strict();
 
 /**
- * Admin routes onto provisioning, until access requests drive it: each call goes to the
+ * Admin routes onto provisioning (direct grants, beside access requests): each call goes to the
  * provisioning worker of the integration's own connector.
  */
 @Controller('api/v1/integrations/:id')
