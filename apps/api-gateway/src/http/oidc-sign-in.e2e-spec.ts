@@ -1,9 +1,7 @@
 import { Contracts } from '@latchkey/contracts';
 import { MessageBus } from '@latchkey/messaging';
-import { createUser, freePort, startOidcProvider, startTestStack } from '@latchkey/testing';
+import { createUser, freePort, startOidcProvider, startTestStack, STARTUP_TIMEOUT_MS } from '@latchkey/testing';
 import type { OidcTestAccounts, OidcTestProvider, TestStack } from '@latchkey/testing';
-
-jest.setTimeout(300_000);
 
 const CALLBACK_PATH = '/api/v1/auth/oidc/callback';
 const ADMIN_PASSWORD = 'break-glass admin password';
@@ -123,12 +121,12 @@ describe('single sign-on with OpenID Connect', () => {
         AUTH_REQUIRE_SSO: 'true',
       },
     });
-  });
+  }, STARTUP_TIMEOUT_MS);
 
   afterAll(async () => {
     await t?.dispose();
     await idp?.stop();
-  });
+  }, STARTUP_TIMEOUT_MS);
 
   it('offers the provider beside email and password', async () => {
     const res = await t.api('GET', '/api/v1/auth/providers', { token: null });

@@ -1,7 +1,5 @@
-import { createUser, startTestStack } from '@latchkey/testing';
+import { createUser, startTestStack, STARTUP_TIMEOUT_MS } from '@latchkey/testing';
 import type { TestStack } from '@latchkey/testing';
-
-jest.setTimeout(300_000);
 
 const SCIM_ERROR = 'urn:ietf:params:scim:api:messages:2.0:Error';
 
@@ -30,11 +28,11 @@ describe('SCIM 2.0 provisioning', () => {
 
   beforeAll(async () => {
     t = await startTestStack({ services: ['api-gateway', 'access'] });
-  });
+  }, STARTUP_TIMEOUT_MS);
 
   afterAll(async () => {
     await t?.dispose();
-  });
+  }, STARTUP_TIMEOUT_MS);
 
   it('lets admins make a SCIM token, shown once, and nobody else', async () => {
     const { token: userToken } = await createUser(t);
