@@ -14,6 +14,7 @@ import { Actor, AuditContracts, SYSTEM_ACTOR } from './audit';
 import { IdentityContracts } from './identities';
 import { RequestableContracts } from './requestable';
 import { RotationContracts } from './rotation';
+import { SignInContracts } from './sign-in';
 import { DriftReport, Grant, GrantEvent, GrantRequest, GrantStatus, GrantWithCredentials } from './provisioning';
 
 const Empty = z.object({}).strict();
@@ -81,6 +82,7 @@ export const Contracts = {
 
   // Each domain below declares its subjects in its own file of this library.
   ...IdentityContracts,
+  ...SignInContracts,
   ...AuditContracts,
   ...AccessContracts,
   ...RotationContracts,
