@@ -160,9 +160,11 @@ describe('errors', () => {
     const cluster = sslmode === 'disable' ? tlsOn : tlsOnly;
     const error = await expectFailure(params(cluster, sslmode, { password: wrongPassword }), 'auth');
     expect(error.code).toBe('28P01');
-    expect(error.message).toContain('password authentication failed for user "postgres"');
+    // The username is the secret's too: the server's "for user ..." is redacted.
+    expect(error.message).toContain('password authentication failed for user "[redacted]"');
     for (const text of [error.message, error.hint, String(error), JSON.stringify(error), error.stack ?? '']) {
       expect(text).not.toContain(wrongPassword);
+      expect(text).not.toContain('"postgres"');
     }
   });
 
@@ -250,6 +252,28 @@ describe('getServerInfo', () => {
       expect(info).toMatchObject({ currentUser: 'postgres', superuser: true, createRole: true, majorVersion: 15 });
       expect(info.versionNum).toBeGreaterThanOrEqual(150_000);
       expect(info.version).toMatch(/^15\./);
+    } finally {
+      await client.end();
+    }
+  });
+});
+
+describe('errors of a session', () => {
+  it("come out of every query without the secret's username or password, SQLSTATE kept", async () => {
+    const secret = 'S3ssion-secret-pw';
+    const admin = await connectTarget(params(tlsOff, 'prefer'));
+    await admin.client.query(`DROP ROLE IF EXISTS "svc-user"; CREATE ROLE "svc-user" LOGIN PASSWORD '${secret}'`);
+    await admin.client.end();
+    const { client } = await connectTarget(params(tlsOff, 'prefer', { username: 'svc-user', password: secret }));
+    try {
+      const error = await client
+        .query(`DO $$BEGIN RAISE EXCEPTION 'role "%" cannot, password %', current_user, '${secret}' USING ERRCODE = '42501', DETAIL = format('detail for "%s"', current_user); END$$`)
+        .then(() => undefined, (e: unknown) => e as Error & { code?: string; detail?: string });
+      expect(error).toMatchObject({ code: '42501', message: 'role "[redacted]" cannot, password [redacted]' });
+      for (const text of [error!.message, error!.stack ?? '', error!.detail ?? '', JSON.stringify(error)]) {
+        expect(text).not.toContain('svc-user');
+        expect(text).not.toContain(secret);
+      }
     } finally {
       await client.end();
     }
