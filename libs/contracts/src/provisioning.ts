@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Actor } from './audit';
 import { Permission, ResourceType, SslMode } from './enums';
 
 const PERMISSIONS_BY_TYPE: Record<ResourceType, readonly Permission[]> = {
@@ -59,6 +60,8 @@ export const GrantRequest = z.object({
   items: z.array(GrantItem).min(1, 'must list at least one item').max(100, 'must list at most 100 items'),
   expiresAt: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time' }),
   connectionLimit: z.number().int().min(1).max(1000).default(10),
+  /** A person acting directly (the admin grants API): provisioning audits the change. Without it (access requests) the caller audits. */
+  actor: Actor.optional(),
 });
 export type GrantRequest = z.input<typeof GrantRequest>;
 

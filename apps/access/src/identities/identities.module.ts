@@ -4,13 +4,14 @@ import { ADMIN_BOOTSTRAP, AdminBootstrap } from './admin-bootstrap.service';
 import { IdentitiesRepository } from './identities.repository';
 import { IdentitiesRpcController } from './identities.rpc.controller';
 import { CreateIdentities1764000000400 } from './migrations/1764000000400-CreateIdentities';
+import { TokenImpersonation1764000000630 } from './migrations/1764000000630-TokenImpersonation';
 import { TokensRepository } from './tokens.repository';
 import { TokensService } from './tokens.service';
 import { UsersService } from './users.service';
 
 /** The identity tables are read and written with plain SQL (see the repositories): no entities. */
 export const IDENTITY_ENTITIES: Function[] = [];
-export const IDENTITY_MIGRATIONS = [CreateIdentities1764000000400];
+export const IDENTITY_MIGRATIONS = [CreateIdentities1764000000400, TokenImpersonation1764000000630];
 
 /**
  * Users, groups and API tokens; the bootstrap admin. Exports UsersService and the repository for

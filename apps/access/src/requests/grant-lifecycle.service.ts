@@ -150,11 +150,11 @@ export class GrantLifecycle {
         };
         await this.requests.update(m, requestId, fields);
         changedTo = status;
-        // A person's revocation was audited when they asked for it; expiry and failures are Latchkey's.
-        if (status !== 'REVOKED' || locked.status !== 'REVOKING') {
-          const action = status === 'EXPIRED' ? 'request.expired' : status === 'REVOKED' ? 'request.revoked' : 'request.failed';
-          await this.audit.append(requestAuditEntry(action, SYSTEM_ACTOR, { ...locked, ...fields }, { grantId: grant.id, reason: grant.lastError }), m);
-        }
+        // Every end is audited when it happens: a revocation by the person who asked for it (their
+        // request.revocation-requested came first), expiry and failures as Latchkey's.
+        const action = status === 'EXPIRED' ? 'request.expired' : status === 'REVOKED' ? 'request.revoked' : 'request.failed';
+        const actor = status === 'REVOKED' ? (locked.revokedBy ?? SYSTEM_ACTOR) : SYSTEM_ACTOR;
+        await this.audit.append(requestAuditEntry(action, actor, { ...locked, ...fields }, { grantId: grant.id, reason: grant.lastError }), m);
       }
     });
     if (changedTo) await this.announce(requestId, changedTo);
@@ -172,7 +172,9 @@ export class GrantLifecycle {
       if (!locked || !['APPROVED', 'REVOKING'].includes(locked.status)) return undefined;
       const fields: Partial<AccessRequestEntity> = { status: locked.status === 'REVOKING' ? 'REVOKED' : 'FAILED', endedAt: new Date(), statusReason: reason };
       await this.requests.update(m, id, fields);
-      await this.audit.append(requestAuditEntry('request.failed', SYSTEM_ACTOR, { ...locked, ...fields }, { reason }), m);
+      // Revoked before any grant could be made: it ends REVOKED, by whoever asked.
+      const [action, actor] = fields.status === 'REVOKED' ? ['request.revoked', locked.revokedBy ?? SYSTEM_ACTOR] : ['request.failed', SYSTEM_ACTOR];
+      await this.audit.append(requestAuditEntry(action, actor, { ...locked, ...fields }, { reason }), m);
       return fields.status;
     });
     if (status) await this.announce(id, status);

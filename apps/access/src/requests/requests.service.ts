@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { AccessRequestInput, Contracts, ErrorCode, issuesFromZod, SYSTEM_ACTOR } from '@latchkey/contracts';
-import type { AccessDetails, AccessRequest, AccessRequestStatus, Actor, Caller, GrantItem, Integration, Resource, ValidationIssue } from '@latchkey/contracts';
+import { AccessRequestInput, actorOfCaller as actorOf, Contracts, ErrorCode, issuesFromZod, SYSTEM_ACTOR } from '@latchkey/contracts';
+import type { AccessDetails, AccessRequest, AccessRequestStatus, Caller, GrantItem, Integration, Resource, ValidationIssue } from '@latchkey/contracts';
 import { AppException, LOGGER, MessageBus } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import { MasterKey, decryptSecret } from '@latchkey/secrets';
@@ -15,7 +15,6 @@ import { GrantQueue } from './grant.queue';
 import { planRequest, WantedItem } from './request-planner';
 import { requestAuditEntry, toAccessDetails, toRequestView } from './request-view';
 
-const actorOf = (caller: Caller): Actor => ({ type: 'user', id: caller.userId, email: caller.email });
 const notFound = (id: string) => new AppException(ErrorCode.NotFound, `No access request with id ${id}.`);
 const forbidden = (message: string) => new AppException(ErrorCode.Forbidden, message);
 const wrongStatus = (r: { status: AccessRequestStatus }, action: string, allowed: string) =>
@@ -92,6 +91,7 @@ export class RequestsService {
         login: null,
         passwordEnvelope: null,
         passwordViewedAt: null,
+        revokedBy: null,
       });
     }
     if (input.dryRun) return { dryRun: true, requests: rows.map((r) => toRequestView({ ...r, id: null })) };
@@ -197,11 +197,14 @@ export class RequestsService {
       if (locked.status === 'REVOKING') return locked;
       if (!['PENDING', 'APPROVED', 'GRANTED'].includes(locked.status)) throw wrongStatus(locked, 'revoke', 'PENDING, APPROVED or GRANTED');
       const now = new Date();
+      const actor = actorOf(caller);
       const fields: Partial<AccessRequestEntity> =
-        locked.status === 'PENDING' ? { status: 'REVOKED', endedAt: now, statusReason: reason ?? null } : { status: 'REVOKING', statusReason: reason ?? null };
+        locked.status === 'PENDING' ? { status: 'REVOKED', endedAt: now, statusReason: reason ?? null, revokedBy: actor } : { status: 'REVOKING', statusReason: reason ?? null, revokedBy: actor };
       await this.requests.update(m, id, fields);
       const next = { ...locked, ...fields };
-      await this.audit.append(requestAuditEntry('request.revoked', actorOf(caller), next, { reason: reason ?? null, previousStatus: locked.status }), m);
+      // Asked now, revoked once provisioning has taken the access back (audited then as request.revoked).
+      const action = next.status === 'REVOKED' ? 'request.revoked' : 'request.revocation-requested';
+      await this.audit.append(requestAuditEntry(action, actor, next, { reason: reason ?? null, previousStatus: locked.status }), m);
       return next;
     });
     await this.lifecycle.announce(id, r.status);

@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, Repository } from 'typeorm';
+import { DataSource, EntityManager, Repository } from 'typeorm';
 import type { GrantItem, GrantStatus } from '@latchkey/contracts';
+import { AuditOutbox } from '@latchkey/persistence';
+import type { OutboxEntry } from '@latchkey/persistence';
 import { GrantEntity, PersonalRoleEntity } from './grant.entity';
 
 /** Statuses whose memberships must stay on the target. */
@@ -13,15 +15,28 @@ export class GrantsRepository {
   private readonly grants: Repository<GrantEntity>;
   private readonly roles: Repository<PersonalRoleEntity>;
 
-  constructor(private readonly dataSource: DataSource) {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly outbox: AuditOutbox,
+  ) {
     this.grants = dataSource.getRepository(GrantEntity);
     this.roles = dataSource.getRepository(PersonalRoleEntity);
   }
 
   /** Inserts the grant unless its idempotency key exists; answers the row that holds the key. */
-  async insertOnce(fields: Partial<GrantEntity>): Promise<{ grant: GrantEntity; created: boolean }> {
-    const result = await this.grants.createQueryBuilder().insert().values(fields).orIgnore().returning('*').execute();
-    if (result.raw.length > 0) return { grant: this.fromRow(result.raw[0]), created: true };
+  async insertOnce(fields: Partial<GrantEntity>, audit?: (grant: GrantEntity) => OutboxEntry): Promise<{ grant: GrantEntity; created: boolean }> {
+    const insert = async (m?: EntityManager) => {
+      const result = await (m ? m.getRepository(GrantEntity) : this.grants).createQueryBuilder().insert().values(fields).orIgnore().returning('*').execute();
+      return result.raw.length > 0 ? this.fromRow(result.raw[0]) : null;
+    };
+    const created = audit
+      ? await this.outbox.transaction(async (m) => {
+          const row = await insert(m);
+          if (row) await this.outbox.add(m, audit(row));
+          return row;
+        })
+      : await insert();
+    if (created) return { grant: created, created: true };
     return { grant: await this.grants.findOneByOrFail({ idempotencyKey: fields.idempotencyKey! }), created: false };
   }
 
@@ -30,15 +45,29 @@ export class GrantsRepository {
   }
 
   /** Moves a grant to new fields only from one of `from`; false when another path got there first. */
-  async transition(id: string, from: readonly GrantStatus[], fields: Partial<GrantEntity>): Promise<GrantEntity | null> {
-    const result = await this.grants
-      .createQueryBuilder()
-      .update()
-      .set({ ...fields, updatedAt: () => 'now()' })
-      .where('id = :id AND status IN (:...from)', { id, from })
-      .returning('*')
-      .execute();
-    return result.raw.length > 0 ? this.fromRow(result.raw[0]) : null;
+  async transition(id: string, from: readonly GrantStatus[], fields: Partial<GrantEntity>, audit?: (grant: GrantEntity) => OutboxEntry): Promise<GrantEntity | null> {
+    const update = async (m?: EntityManager) => {
+      const result = await (m ? m.getRepository(GrantEntity) : this.grants)
+        .createQueryBuilder()
+        .update()
+        .set({ ...fields, updatedAt: () => 'now()' })
+        .where('id = :id AND status IN (:...from)', { id, from })
+        .returning('*')
+        .execute();
+      return result.raw.length > 0 ? this.fromRow(result.raw[0]) : null;
+    };
+    if (!audit) return update();
+    // The change and its audit entry commit together, or neither does.
+    return this.outbox.transaction(async (m) => {
+      const moved = await update(m);
+      if (moved) await this.outbox.add(m, audit(moved));
+      return moved;
+    });
+  }
+
+  /** An audit entry of its own (a change made on the target, not in a grant row). */
+  async audit(entry: OutboxEntry): Promise<void> {
+    await this.outbox.transaction((m) => this.outbox.add(m, entry));
   }
 
   /**

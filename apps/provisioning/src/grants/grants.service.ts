@@ -1,5 +1,6 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
-import { Contracts, Credentials, ErrorCode, Grant, GrantItem, GrantStatus, PersonIdentity } from '@latchkey/contracts';
+import { Actor, Contracts, Credentials, ErrorCode, Grant, GrantItem, GrantStatus, PersonIdentity } from '@latchkey/contracts';
+import type { OutboxEntry } from '@latchkey/persistence';
 import { AppException, LOGGER, MessageBus, SERVICE_INFO } from '@latchkey/messaging';
 import type { AppLogger, ServiceInfo } from '@latchkey/messaging';
 import { applyGrant, generatePassword, personalRoleName, setPassword, setValidUntil } from '@latchkey/pg-access';
@@ -24,6 +25,23 @@ export interface GrantCommand {
   items: GrantItem[];
   expiresAt: string;
   connectionLimit: number;
+  /** A person granting directly (the admin grants API): audited here. */
+  actor?: Actor;
+}
+
+/**
+ * The audit entry of a person's direct action on a grant. Grants of access requests carry no
+ * actor: the access service audits those requests itself.
+ */
+export function grantAuditEntry(action: string, actor: Actor, grant: GrantEntity, details: Record<string, unknown> = {}): OutboxEntry {
+  return {
+    action,
+    actor,
+    targetType: 'grant',
+    targetId: grant.id,
+    targetName: `${grant.identityEmail} on integration ${grant.integrationId}`,
+    details: { status: grant.status, integrationId: grant.integrationId, identity: { id: grant.identityId, email: grant.identityEmail }, role: grant.roleName, ...details },
+  };
 }
 
 @Injectable()
@@ -65,7 +83,7 @@ export class GrantsService {
       expiresAt,
       attempts: 0,
       passwordEnvelope: encryptSecret({ username: roleName, password }, key),
-    });
+    }, command.actor ? (row) => grantAuditEntry('grant.created', command.actor!, row, { items: row.items, expiresAt: row.expiresAt.toISOString() }) : undefined);
     if (!created) return this.replay(grant, command, target);
     return this.execute(grant, target);
   }
@@ -143,16 +161,17 @@ export class GrantsService {
   }
 
   /** Ends a grant now. The revocation runs at once; if the target refuses, its job retries. */
-  async revoke(id: string): Promise<Grant> {
+  async revoke(id: string, actor?: Actor): Promise<Grant> {
     const grant = await this.load(id);
     if (['REVOKED', 'EXPIRED', 'FAILED'].includes(grant.status)) return toView(grant);
-    const moved = await this.grants.transition(id, ['GRANTING', 'ACTIVE', 'REVOKING', 'STUCK'], { status: 'REVOKING', endReason: 'REVOKED' });
+    const audit = actor ? (row: GrantEntity) => grantAuditEntry('grant.revoked', actor, row, { previousStatus: grant.status }) : undefined;
+    const moved = await this.grants.transition(id, ['GRANTING', 'ACTIVE', 'REVOKING', 'STUCK'], { status: 'REVOKING', endReason: 'REVOKED' }, audit);
     if (!moved) return toView(await this.load(id));
     await this.queue.runNow(id);
     return toView(await this.revocations.run(id, { throwOnFailure: false }));
   }
 
-  async extend(id: string, expiresAtIso: string): Promise<Grant> {
+  async extend(id: string, expiresAtIso: string, actor?: Actor): Promise<Grant> {
     const grant = await this.load(id);
     const expiresAt = new Date(expiresAtIso);
     if (grant.status !== 'ACTIVE') throw new AppException(ErrorCode.Conflict, `Only an ACTIVE grant can be extended; this one is ${grant.status}.`);
@@ -161,7 +180,8 @@ export class GrantsService {
     }
     const target = await this.targets.resolve(grant.integrationId);
     await setValidUntil(target.params, grant.roleName, new Date(expiresAt.getTime() + this.settings.graceSeconds * 1000));
-    const extended = await this.grants.transition(id, ['ACTIVE'], { expiresAt });
+    const audit = actor ? (row: GrantEntity) => grantAuditEntry('grant.extended', actor, row, { expiresAt: { before: grant.expiresAt.toISOString(), after: expiresAt.toISOString() } }) : undefined;
+    const extended = await this.grants.transition(id, ['ACTIVE'], { expiresAt }, audit);
     if (!extended) throw new AppException(ErrorCode.Conflict, 'The grant ended while it was being extended.');
     await this.queue.schedule(id, expiresAt, { replace: true });
     this.logger.info({ grantId: id, expiresAt }, 'grant extended');
@@ -169,14 +189,15 @@ export class GrantsService {
   }
 
   /** A new password for an active grant; the old one stops working at once. */
-  async resetCredentials(id: string): Promise<{ grant: Grant; credentials: Credentials | null }> {
+  async resetCredentials(id: string, actor?: Actor): Promise<{ grant: Grant; credentials: Credentials | null }> {
     const key = this.requireMasterKey();
     const grant = await this.load(id);
     if (grant.status !== 'ACTIVE') throw new AppException(ErrorCode.Conflict, `Only an ACTIVE grant has credentials; this one is ${grant.status}.`);
     const target = await this.targets.resolve(grant.integrationId);
     const password = generatePassword();
     await setPassword(target.params, grant.roleName, password, new Date(grant.expiresAt.getTime() + this.settings.graceSeconds * 1000));
-    const updated = await this.grants.transition(id, ['ACTIVE'], { passwordEnvelope: encryptSecret({ username: grant.roleName, password }, key) });
+    const audit = actor ? (row: GrantEntity) => grantAuditEntry('grant.credentials-reset', actor, row) : undefined;
+    const updated = await this.grants.transition(id, ['ACTIVE'], { passwordEnvelope: encryptSecret({ username: grant.roleName, password }, key) }, audit);
     if (!updated) throw new AppException(ErrorCode.Conflict, 'The grant ended while its password was being reset.');
     this.logger.info({ grantId: id }, 'grant credentials reset');
     return { grant: toView(updated), credentials: this.credentials(updated, target) };
