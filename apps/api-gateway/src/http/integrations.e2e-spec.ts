@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -301,6 +301,32 @@ describe('integrations through the gateway', () => {
     );
   });
 
+  it('starts each service with only the Latchkey variables its schema reads: the admin token reaches access alone', () => {
+    // This stack's processes, told apart from other suites' by their private NATS URL.
+    const environments = new Map<string, Map<string, string>>();
+    for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+      let cmdline: string;
+      let environ: string;
+      try {
+        cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+        environ = readFileSync(`/proc/${pid}/environ`, 'utf8');
+      } catch {
+        continue;
+      }
+      const service = /dist\/apps\/([a-z-]+)\/src\/main\.js/.exec(cmdline)?.[1];
+      const env = new Map(environ.split('\0').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+      if (service && env.get('NATS_URL') === t.natsUrl) environments.set(service, env);
+    }
+    expect([...environments.keys()].sort()).toEqual(['access', 'api-gateway', 'discovery', 'integration-catalog', 'provisioning', 'rotation']);
+    for (const [service, env] of environments) {
+      expect({ service, adminToken: env.has('LATCHKEY_ADMIN_TOKEN') }).toEqual({ service, adminToken: service === 'access' });
+      expect({ service, masterKey: env.has('LATCHKEY_MASTER_KEY') }).toEqual({ service, masterKey: service !== 'api-gateway' });
+      // What env secrets name passes through to the connectors.
+      expect({ service, secretVar: env.get('E2E_PG_USER') }).toEqual({ service, secretVar: 'postgres' });
+    }
+    expect(environments.get('rotation')!.has('LATCHKEY_DATABASE_URL')).toBe(false);
+  });
+
   it("keeps a failing connection's username and password out of status reasons, answers and logs", async () => {
     const username = `lk_e2e_no_such_login_${suffix}`;
     const password = `pw-never-shown-${suffix}`;
@@ -329,9 +355,10 @@ describe('integrations through the gateway', () => {
     const { token: userToken } = await createUser(t, { role: 'user' });
 
     const adminList = await t.api('GET', '/api/v1/integrations?pageSize=500');
-    expect(adminList.text).toContain(`ALTER ROLE "${HIDDEN_ROLE}" CREATEROLE;`);
+    const forAdmin = adminList.body.items.find((i: { id: string }) => i.id === limited.body.id);
+    expect(forAdmin).toMatchObject({ statusReason: expect.any(String), lastTest: { user: HIDDEN_ROLE }, secret: { store: 'builtin' }, rotation: expect.any(Object), connectorId: 'local' });
+    expect(forAdmin.lastTest.checks.map((c: { fix?: string }) => c.fix)).toContain(`ALTER ROLE "${HIDDEN_ROLE}" CREATEROLE;`);
     expect(adminList.text).toContain('E2E_PG_PASSWORD');
-    expect(adminList.body.items.find((i: { id: string }) => i.id === limited.body.id)).toMatchObject({ statusReason: expect.any(String), lastTest: { user: HIDDEN_ROLE }, secret: { store: 'builtin' }, rotation: expect.any(Object) });
 
     const userList = await t.api('GET', '/api/v1/integrations?pageSize=500', { token: userToken });
     const userOne = await t.api('GET', `/api/v1/integrations/${limited.body.id}`, { token: userToken });
