@@ -11,6 +11,7 @@ export * from './identities';
 export * from './integrations';
 export * from './preflight';
 export * from './provisioning';
+export * from './requestable';
 export * from './rotation';
 export * from './secrets';
 export * from './subjects';

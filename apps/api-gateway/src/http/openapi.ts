@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { Connector, DriftReport, ErrorEnvelope, Grant, GrantWithCredentials, Integration, IntegrationInput, IntegrationSummary, IntegrationTypeDescription, IntegrationUpdateInput, listOf, PreflightReport, Resource } from '@latchkey/contracts';
 import { PostgresConfig } from '@latchkey/config';
 import { AuditEntry, AuditVerifyReport } from '@latchkey/contracts';
-import { AccessDetails, AccessFlow, AccessFlowInput, AccessRequest, AccessRequestInput } from '@latchkey/contracts';
+import { AccessDetails, AccessFlow, AccessFlowInput, AccessRequest, AccessRequestInput, RequestableItem } from '@latchkey/contracts';
 import { DecisionBody, ExtendRequestBody } from './access-requests.http.controller';
 import { TagsBody } from './resources.http.controller';
 import { Group, GroupInput, Token, TokenCreated, User, UserInput } from '@latchkey/contracts';
@@ -70,6 +70,14 @@ export const ROUTES: Route[] = [
   { method: 'put', path: '/api/v1/users/{id}', summary: 'Replace a user (omitted groups and attributes become empty); the last admin cannot be demoted', access: 'admin', body: UserInput, response: User },
   { method: 'delete', path: '/api/v1/users/{id}', summary: 'Delete a user and revoke their tokens; their requests and audit entries stay', access: 'admin', response: z.object({ id: z.string() }) },
   { method: 'get', path: '/api/v1/me', summary: 'The caller: email, groups, attributes, role', access: 'authenticated', response: User },
+  {
+    method: 'get',
+    path: '/api/v1/me/requestable',
+    summary: "What the caller may request: resources their active flows offer, with permissions, flows, longest duration and approvers; q: a fragment of the path, tag: key or key=value",
+    access: 'authenticated',
+    response: listOf(RequestableItem),
+    query: ['q', 'type', 'integrationId', 'tag', 'pageSize', 'pageToken'],
+  },
   { method: 'post', path: '/api/v1/groups', summary: 'Create a group (names are unique regardless of case)', access: 'admin', body: GroupInput, response: Group, status: 201 },
   { method: 'get', path: '/api/v1/groups', summary: 'List groups with their member counts', access: 'admin', response: listOf(Group), query: ['pageSize', 'pageToken'] },
   { method: 'post', path: '/api/v1/tokens', summary: 'Create an API token (userId defaults to the caller; admins may name anyone); the token is in this answer only', access: 'authenticated', body: TokenBody, response: TokenCreated, status: 201 },

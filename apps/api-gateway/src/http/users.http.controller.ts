@@ -1,13 +1,15 @@
 import { Body, Controller, Delete, Get, Param, Post, Put, Query } from '@nestjs/common';
-import { Contracts, UserInput } from '@latchkey/contracts';
+import { Contracts, RequestableQuery, UserInput } from '@latchkey/contracts';
 import { MessageBus } from '@latchkey/messaging';
 import { Access } from '../auth/auth.guard';
 import { Authenticator } from '../auth/authenticator';
 import { actorOf, CurrentCaller } from '../auth/caller';
 import type { AuthenticatedCaller } from '../auth/caller';
+import { callerOf } from './access-flows.http.controller';
 import { IdParam, parseInput } from './validate';
 
 export const UserListQuery = Contracts.accessUsersList.request.strict();
+export const RequestableListQuery = RequestableQuery.strict();
 
 /** Users (admins manage them) and `me`, the caller as the access service knows them now. */
 @Controller('api/v1')
@@ -58,5 +60,12 @@ export class UsersHttpController {
   @Access('authenticated')
   me(@CurrentCaller() caller: AuthenticatedCaller) {
     return this.bus.request(Contracts.accessUsersGet, { id: caller.userId });
+  }
+
+  /** What the caller's active access flows offer them: never a resource no flow offers them. */
+  @Get('me/requestable')
+  @Access('authenticated')
+  requestable(@Query() query: unknown, @CurrentCaller() caller: AuthenticatedCaller) {
+    return this.bus.request(Contracts.accessMeRequestable, { caller: callerOf(caller), query: parseInput(RequestableListQuery, query) });
   }
 }
