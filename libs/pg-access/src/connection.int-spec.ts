@@ -3,6 +3,7 @@ import type { SslMode } from '@latchkey/contracts';
 import { freePort, startPgCluster, type PgCluster } from '@latchkey/testing';
 import { connectTarget, getServerInfo, type TargetConnectionParams } from './connection';
 import { TargetConnectionError, type TargetConnectionErrorKind } from './connection-error';
+import { TargetPool } from './target-pool';
 
 // Three servers: TLS offered (certificate for db.latchkey.test and localhost, not 127.0.0.1),
 // no TLS at all, and TLS demanded by pg_hba.conf (hostssl only).
@@ -276,6 +277,18 @@ describe('errors of a session', () => {
       }
     } finally {
       await client.end();
+    }
+    // Work run on a pooled session (grants, revocations) may raise its own errors naming the user: redacted too.
+    const pool = new TargetPool(4, 1000);
+    try {
+      const raised = await pool
+        .with(params(tlsOff, 'prefer', { username: 'svc-user', password: secret }), async () => {
+          throw new Error(`The connector "svc-user" may not do this (password ${secret})`);
+        })
+        .then(() => undefined, (e: unknown) => e as Error);
+      expect(raised?.message).toBe('The connector "[redacted]" may not do this (password [redacted])');
+    } finally {
+      await pool.end();
     }
   });
 });
