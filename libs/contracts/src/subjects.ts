@@ -59,7 +59,8 @@ export const Contracts = {
     z.object({ integrationId: z.string().uuid().optional(), status: GrantStatus.optional(), ...Page }),
     listOf(Grant),
   ),
-  provisioningGrantsRevoke: defineRequest('connector.{connectorId}.grants.revoke', ById.extend(DirectActor), Grant),
+  /** `revokedBy`: who ends it (a person, or Latchkey); a grant whose end is already decided keeps its reason. `actor`: a person acting directly, audited here. */
+  provisioningGrantsRevoke: defineRequest('connector.{connectorId}.grants.revoke', ById.extend({ revokedBy: Actor.default(SYSTEM_ACTOR), ...DirectActor }), Grant),
   provisioningGrantsExtend: defineRequest('connector.{connectorId}.grants.extend', ById.extend({ expiresAt: IsoDateTime, ...DirectActor }), Grant),
   provisioningGrantsResetCredentials: defineRequest('connector.{connectorId}.grants.reset-credentials', ById.extend(DirectActor), GrantWithCredentials),
   provisioningDriftReport: defineRequest('connector.{connectorId}.drift.report', ByIntegration, DriftReport),

@@ -13,7 +13,7 @@ import { isApproved, resolveApprovers } from './approvers';
 import { GrantLifecycle } from './grant-lifecycle.service';
 import { GrantQueue } from './grant.queue';
 import { planRequest, WantedItem } from './request-planner';
-import { requestAuditEntry, toAccessDetails, toRequestView } from './request-view';
+import { endAuditEntry, requestAuditEntry, toAccessDetails, toRequestView } from './request-view';
 
 const notFound = (id: string) => new AppException(ErrorCode.NotFound, `No access request with id ${id}.`);
 const forbidden = (message: string) => new AppException(ErrorCode.Forbidden, message);
@@ -197,14 +197,14 @@ export class RequestsService {
       if (locked.status === 'REVOKING') return locked;
       if (!['PENDING', 'APPROVED', 'GRANTED'].includes(locked.status)) throw wrongStatus(locked, 'revoke', 'PENDING, APPROVED or GRANTED');
       const now = new Date();
-      const actor = actorOf(caller);
+      const revokedBy = actorOf(caller);
       const fields: Partial<AccessRequestEntity> =
-        locked.status === 'PENDING' ? { status: 'REVOKED', endedAt: now, statusReason: reason ?? null, revokedBy: actor } : { status: 'REVOKING', statusReason: reason ?? null, revokedBy: actor };
+        locked.status === 'PENDING' ? { status: 'REVOKED', endedAt: now, statusReason: reason ?? null, revokedBy } : { status: 'REVOKING', statusReason: reason ?? null, revokedBy };
       await this.requests.update(m, id, fields);
       const next = { ...locked, ...fields };
-      // Asked now, revoked once provisioning has taken the access back (audited then as request.revoked).
-      const action = next.status === 'REVOKED' ? 'request.revoked' : 'request.revocation-requested';
-      await this.audit.append(requestAuditEntry(action, actor, next, { reason: reason ?? null, previousStatus: locked.status }), m);
+      const details = { reason: reason ?? null, previousStatus: locked.status };
+      // Not granted yet: it ends here, audited once as its end. Else its end is audited when the grant is taken back.
+      await this.audit.append(next.status === 'REVOKED' ? endAuditEntry(next, details) : requestAuditEntry('request.revocation-requested', revokedBy, next, details), m);
       return next;
     });
     await this.lifecycle.announce(id, r.status);

@@ -71,7 +71,7 @@ export class GrantsHttpController {
   @Access('admin')
   async revoke(@Param('id') id: string, @Param('grantId') grantId: string, @CurrentCaller() caller: AuthenticatedCaller) {
     const { connectorId } = await this.connectorOf(id);
-    return this.bus.request(Contracts.provisioningGrantsRevoke, { id: parseInput(IdParam, grantId, ['grantId']), actor: actorOf(caller) }, { connectorId });
+    return this.bus.request(Contracts.provisioningGrantsRevoke, { id: parseInput(IdParam, grantId, ['grantId']), revokedBy: actorOf(caller), actor: actorOf(caller) }, { connectorId });
   }
 
   @Post('grants/:grantId/extend')

@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus } from '@nestjs/common';
 import type { Response } from 'express';
 import { ErrorCode, ErrorEnvelope } from '@latchkey/contracts';
-import { AppException } from '@latchkey/messaging';
+import { AppException, RETRY_AFTER_SECONDS } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 
 /** The one place where error codes become HTTP statuses. */
@@ -35,6 +35,8 @@ export class HttpEnvelopeFilter implements ExceptionFilter {
     const [status, envelope] = this.toEnvelope(exception);
     if (status >= 500) this.logger.error({ err: exception, status }, 'request failed');
     if (status === 401) response.setHeader('WWW-Authenticate', 'Bearer');
+    // Every 503 is retryable: say when (RFC 9110 section 10.2.3).
+    if (status === 503) response.setHeader('Retry-After', String(retryAfterOf(envelope)));
     response.status(status).json(envelope);
   }
 
@@ -56,4 +58,9 @@ export class HttpEnvelopeFilter implements ExceptionFilter {
     }
     return [500, { code: ErrorCode.Internal, message: 'Internal error; see the gateway log.' }];
   }
+}
+
+function retryAfterOf(envelope: ErrorEnvelope): number {
+  const seconds = envelope.details?.retryAfterSeconds;
+  return typeof seconds === 'number' && Number.isInteger(seconds) && seconds > 0 ? seconds : RETRY_AFTER_SECONDS;
 }

@@ -32,8 +32,8 @@ export class GrantsRpcController {
   }
 
   @Rpc(Contracts.provisioningGrantsRevoke)
-  revoke(@Payload() { id, actor }: Req<'provisioningGrantsRevoke'>) {
-    return this.grants.revoke(id, actor);
+  revoke(@Payload() { id, revokedBy, actor }: Req<'provisioningGrantsRevoke'>) {
+    return this.grants.revoke(id, revokedBy, actor);
   }
 
   @Rpc(Contracts.provisioningGrantsExtend)

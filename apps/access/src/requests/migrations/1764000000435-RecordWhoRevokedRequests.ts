@@ -1,10 +1,11 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 
-/** Who asked for a revocation, so that the request reaching REVOKED is audited with them as actor (issue 10). */
-export class RequestRevokedBy1764000000640 implements MigrationInterface {
-  name = 'RequestRevokedBy1764000000640';
+/** Who asked for a request's revocation: its end is audited once, when it is reached, naming them. */
+export class RecordWhoRevokedRequests1764000000435 implements MigrationInterface {
+  name = 'RecordWhoRevokedRequests1764000000435';
 
   async up(q: QueryRunner): Promise<void> {
+    // An Actor ({type, id, email?}); null unless a person revoked the request.
     await q.query('ALTER TABLE access.access_requests ADD COLUMN revoked_by jsonb');
   }
 
