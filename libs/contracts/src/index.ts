@@ -15,3 +15,4 @@ export * from './requestable';
 export * from './rotation';
 export * from './secrets';
 export * from './subjects';
+export * from './text';

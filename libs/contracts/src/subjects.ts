@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Timestamp } from './text';
 import { IntegrationTypeDescription } from './catalog';
 import { defineEvent, defineRequest } from './contract';
 import { Connector, ConnectorHeartbeat } from './connectors';
@@ -20,7 +21,6 @@ const ById = z.object({ id: z.string().uuid('must be a UUID') });
 const ByIntegration = z.object({ integrationId: z.string().uuid('must be a UUID') });
 /** A person acting directly through the API: the service that makes the change audits it with this actor. */
 const DirectActor = { actor: Actor.optional() };
-const IsoDateTime = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time' });
 
 /** Every NATS subject of Latchkey. Do not rename a published subject; add a new one instead. */
 export const Contracts = {
@@ -61,7 +61,7 @@ export const Contracts = {
   ),
   /** `revokedBy`: who ends it (a person, or Latchkey); a grant whose end is already decided keeps its reason. `actor`: a person acting directly, audited here. */
   provisioningGrantsRevoke: defineRequest('connector.{connectorId}.grants.revoke', ById.extend({ revokedBy: Actor.default(SYSTEM_ACTOR), ...DirectActor }), Grant),
-  provisioningGrantsExtend: defineRequest('connector.{connectorId}.grants.extend', ById.extend({ expiresAt: IsoDateTime, ...DirectActor }), Grant),
+  provisioningGrantsExtend: defineRequest('connector.{connectorId}.grants.extend', ById.extend({ expiresAt: Timestamp, ...DirectActor }), Grant),
   provisioningGrantsResetCredentials: defineRequest('connector.{connectorId}.grants.reset-credentials', ById.extend(DirectActor), GrantWithCredentials),
   provisioningDriftReport: defineRequest('connector.{connectorId}.drift.report', ByIntegration, DriftReport),
   provisioningDriftRepair: defineRequest('connector.{connectorId}.drift.repair', ByIntegration.extend(DirectActor), DriftReport),

@@ -44,6 +44,26 @@ export class GrantsRepository {
     return this.grants.findOneBy({ id });
   }
 
+  /**
+   * Runs `work` holding the grant's row lock: changes to one grant that also touch the target
+   * (extend, new password) happen one at a time, so the expiry and the stored password always
+   * match what the target holds; revocation's conditional updates wait for the lock too.
+   */
+  withLock<T>(id: string, work: (grant: GrantEntity | null, save: (fields: Partial<GrantEntity>, audit?: (grant: GrantEntity) => OutboxEntry) => Promise<GrantEntity>) => Promise<T>): Promise<T> {
+    return this.outbox.transaction(async (m) => {
+      const repo = m.getRepository(GrantEntity);
+      const grant = await repo.createQueryBuilder('g').setLock('pessimistic_write').where('g.id = :id', { id }).getOne();
+      // The change and its audit entry (an admin's direct action) commit together.
+      const save = async (fields: Partial<GrantEntity>, audit?: (grant: GrantEntity) => OutboxEntry) => {
+        const result = await repo.createQueryBuilder().update().set({ ...fields, updatedAt: () => 'now()' }).where('id = :id', { id }).returning('*').execute();
+        const saved = this.fromRow(result.raw[0]);
+        if (audit) await this.outbox.add(m, audit(saved));
+        return saved;
+      };
+      return work(grant, save);
+    });
+  }
+
   /** Moves a grant to new fields only from one of `from`; false when another path got there first. */
   async transition(id: string, from: readonly GrantStatus[], fields: Partial<GrantEntity>, audit?: (grant: GrantEntity) => OutboxEntry): Promise<GrantEntity | null> {
     const update = async (m?: EntityManager) => {
