@@ -8,7 +8,7 @@ import { actorOf, CurrentCaller } from '../auth/caller';
 import type { AuthenticatedCaller } from '../auth/caller';
 import { IdParam, parseInput } from './validate';
 
-const ListQuery = z.object(Page).strict();
+export const IntegrationListQuery = z.object(Page).strict();
 
 @Controller('api/v1/integrations')
 export class IntegrationsHttpController {
@@ -26,7 +26,7 @@ export class IntegrationsHttpController {
   @Get()
   @Access('authenticated')
   async list(@Query() query: unknown, @CurrentCaller() caller: AuthenticatedCaller) {
-    const page = await this.bus.request(Contracts.catalogIntegrationsList, parseInput(ListQuery, query));
+    const page = await this.bus.request(Contracts.catalogIntegrationsList, parseInput(IntegrationListQuery, query));
     return { ...page, items: page.items.map((i) => integrationFor(caller.role, i)) };
   }
 

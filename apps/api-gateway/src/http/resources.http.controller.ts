@@ -7,7 +7,7 @@ import { actorOf, CurrentCaller } from '../auth/caller';
 import type { AuthenticatedCaller } from '../auth/caller';
 import { IdParam, parseInput } from './validate';
 
-const ListQuery = ResourceQuery.strict();
+export const ResourceListQuery = ResourceQuery.strict();
 export const TagsBody = z.object({ tags: Tags }).strict();
 
 /** The discovered inventory, and discovery on demand. */
@@ -18,7 +18,7 @@ export class ResourcesHttpController {
   @Get('resources')
   @Access('authenticated')
   list(@Query() query: unknown) {
-    return this.bus.request(Contracts.discoveryResourcesList, parseInput(ListQuery, query));
+    return this.bus.request(Contracts.discoveryResourcesList, parseInput(ResourceListQuery, query));
   }
 
   @Get('resources/:id')
