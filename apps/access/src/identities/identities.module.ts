@@ -7,6 +7,7 @@ import { CreateIdentities1764000000400 } from './migrations/1764000000400-Create
 import { CreateSignIn1764000001100 } from './migrations/1764000001100-CreateSignIn';
 import { CreateSsoIdentities1764000001200 } from './migrations/1764000001200-CreateSsoIdentities';
 import { CreateScim1764000001300 } from './migrations/1764000001300-CreateScim';
+import { TokenImpersonation1764000000630 } from './migrations/1764000000630-TokenImpersonation';
 import { ScimRepository } from './scim.repository';
 import { ScimRpcController } from './scim.rpc.controller';
 import { ScimService } from './scim.service';
@@ -20,7 +21,7 @@ import { UsersService } from './users.service';
 
 /** The identity tables are read and written with plain SQL (see the repositories): no entities. */
 export const IDENTITY_ENTITIES: Function[] = [];
-export const IDENTITY_MIGRATIONS = [CreateIdentities1764000000400, CreateSignIn1764000001100, CreateSsoIdentities1764000001200, CreateScim1764000001300];
+export const IDENTITY_MIGRATIONS = [CreateIdentities1764000000400, TokenImpersonation1764000000630, CreateSignIn1764000001100, CreateSsoIdentities1764000001200, CreateScim1764000001300];
 
 /**
  * Users, groups and API tokens; passwords, browser sessions and one-time links; the bootstrap admin. Exports UsersService and the repository for

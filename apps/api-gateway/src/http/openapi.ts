@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Connector, DriftReport, ErrorEnvelope, Grant, GrantWithCredentials, Integration, IntegrationInput, IntegrationTypeDescription, IntegrationUpdateInput, listOf, PreflightReport, Resource } from '@latchkey/contracts';
+import { Connector, DriftReport, ErrorEnvelope, Grant, GrantWithCredentials, Integration, IntegrationInput, IntegrationSummary, IntegrationTypeDescription, IntegrationUpdateInput, listOf, PreflightReport, Resource } from '@latchkey/contracts';
 import { PostgresConfig } from '@latchkey/config';
 import { AuditEntry, AuditVerifyReport } from '@latchkey/contracts';
 import { AccessDetails, AccessFlow, AccessFlowInput, AccessRequest, AccessRequestInput, RequestableItem } from '@latchkey/contracts';
@@ -51,8 +51,8 @@ export const ROUTES: Route[] = [
   { method: 'get', path: '/api/v1/catalog', summary: 'Integration types: config schema, defaults, resource types, permissions, minimum connector version', access: 'authenticated', response: z.object({ items: z.array(IntegrationTypeDescription) }) },
   { method: 'get', path: '/api/v1/connectors', summary: 'Connectors: id, version, status, last heartbeat', access: 'admin', response: listOf(Connector) },
   { method: 'post', path: '/api/v1/integrations', summary: 'Create an integration; it is tested through its connector at once', access: 'admin', body: IntegrationInput.extend({ config: PostgresConfig }), response: Integration, status: 201 },
-  { method: 'get', path: '/api/v1/integrations', summary: 'List integrations', access: 'authenticated', response: listOf(Integration), query: IntegrationListQuery },
-  { method: 'get', path: '/api/v1/integrations/{id}', summary: 'One integration', access: 'authenticated', response: Integration },
+  { method: 'get', path: '/api/v1/integrations', summary: 'List integrations (people without the admin role see each as an IntegrationSummary: no secret source, connector login, preflight or status reason)', access: 'authenticated', response: listOf(z.union([Integration, IntegrationSummary])), query: IntegrationListQuery },
+  { method: 'get', path: '/api/v1/integrations/{id}', summary: 'One integration (an IntegrationSummary for people without the admin role)', access: 'authenticated', response: z.union([Integration, IntegrationSummary]) },
   { method: 'put', path: '/api/v1/integrations/{id}', summary: 'Replace an integration (omit secret to keep it); re-tested', access: 'admin', body: IntegrationUpdateInput.extend({ config: PostgresConfig }), response: Integration },
   { method: 'delete', path: '/api/v1/integrations/{id}', summary: 'Delete an integration', access: 'admin', response: z.object({ id: z.string() }) },
   { method: 'post', path: '/api/v1/integrations/{id}/test', summary: 'Connection test and preflight report through the connector', access: 'admin', response: z.object({ integration: Integration, report: PreflightReport }) },
