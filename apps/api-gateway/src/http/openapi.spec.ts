@@ -65,6 +65,7 @@ describe('OpenAPI document', () => {
       'post /api/v1/access-requests/{id}/reset-credentials',
       'post /api/v1/integrations/{id}/grants',
       'post /api/v1/integrations/{id}/grants/{grantId}/reset-credentials',
+      'post /api/v1/scim-tokens',
       'post /api/v1/tokens',
     ]);
     const noStore = servedRoutes().filter((r) => r.noStore).map((r) => `${r.method} ${r.path}`);

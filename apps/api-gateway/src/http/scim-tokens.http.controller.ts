@@ -1,10 +1,10 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Res } from '@nestjs/common';
-import type { Response } from 'express';
+import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { Contracts, ScimTokenInput } from '@latchkey/contracts';
 import { MessageBus } from '@latchkey/messaging';
 import { Access } from '../auth/auth.guard';
 import { actorOf, CurrentCaller } from '../auth/caller';
 import type { AuthenticatedCaller } from '../auth/caller';
+import { NoStore } from './no-store';
 import { IdParam, parseInput } from './validate';
 
 /** Bearer tokens for an identity provider's SCIM client (admins only); the token is in the creation answer only. */
@@ -14,8 +14,8 @@ export class ScimTokensHttpController {
 
   @Post()
   @Access('admin')
-  create(@Body() body: unknown, @CurrentCaller() caller: AuthenticatedCaller, @Res({ passthrough: true }) res: Response) {
-    res.setHeader('Cache-Control', 'no-store');
+  @NoStore()
+  create(@Body() body: unknown, @CurrentCaller() caller: AuthenticatedCaller) {
     return this.bus.request(Contracts.accessScimTokensCreate, { actor: actorOf(caller), input: parseInput(ScimTokenInput, body) });
   }
 
