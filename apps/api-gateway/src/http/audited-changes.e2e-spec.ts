@@ -52,6 +52,20 @@ const AUDITED_BY_SIGN_IN_SUITE: Record<string, string[]> = {
   'POST /api/v1/users/{id}/reset-password': ['user.password-reset'],
 };
 
+/** SCIM routes and SCIM tokens: their entries are checked by scim.e2e-spec.ts, which plays the identity provider. */
+const AUDITED_BY_SCIM_SUITE: Record<string, string[]> = {
+  'POST /api/v1/scim-tokens': ['scim-token.created'],
+  'POST /api/v1/scim-tokens/{id}/revoke': ['scim-token.revoked'],
+  'POST /scim/v2/Users': ['user.created'],
+  'PUT /scim/v2/Users/{id}': ['user.updated', 'user.deactivated', 'user.reactivated'],
+  'PATCH /scim/v2/Users/{id}': ['user.updated', 'user.deactivated', 'user.reactivated'],
+  'DELETE /scim/v2/Users/{id}': ['user.deleted'],
+  'POST /scim/v2/Groups': ['group.created'],
+  'PUT /scim/v2/Groups/{id}': ['group.updated'],
+  'PATCH /scim/v2/Groups/{id}': ['group.updated'],
+  'DELETE /scim/v2/Groups/{id}': ['group.deleted'],
+};
+
 interface Entry {
   action: string;
   actor: { type: string; id: string; email?: string; impersonatedBy?: { id: string; email?: string } };
@@ -108,7 +122,7 @@ describe('every change audited; secrets never cached; impersonation explicit', (
 
   it('knows the audit entries of every route that changes state', () => {
     const changing = ROUTES.filter((r) => r.method !== 'get').map((r) => `${r.method.toUpperCase()} ${r.path}`);
-    expect([...Object.keys(AUDITED), ...Object.keys(AUDITED_BY_SIGN_IN_SUITE)].filter((k) => !k.startsWith('GET ')).sort()).toEqual(changing.sort());
+    expect([...Object.keys(AUDITED), ...Object.keys(AUDITED_BY_SIGN_IN_SUITE), ...Object.keys(AUDITED_BY_SCIM_SUITE)].filter((k) => !k.startsWith('GET ')).sort()).toEqual(changing.sort());
   });
 
   it('audits integration changes, tests, refreshes, rotations and tags', async () => {

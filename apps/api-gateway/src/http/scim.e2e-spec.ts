@@ -200,12 +200,16 @@ describe('SCIM 2.0 provisioning', () => {
     expect((await scim('DELETE', `/Users/${adaId}`)).status).toBe(204);
     expect((await scim('GET', `/Users/${adaId}`)).status).toBe(404);
     expect((await t.api('GET', `/api/v1/users/${adaId}`)).status).toBe(404);
+    const deleted = await t.control<{ action: string; details: any }>("SELECT action, details FROM access.audit_log WHERE action IN ('group.deleted', 'user.deleted') AND target_id = ANY($1) ORDER BY seq", [[groupId, adaId]]);
+    expect(deleted.map((d) => d.action)).toEqual(['group.deleted', 'user.deleted']);
+    expect(deleted[1].details).toMatchObject({ via: 'scim', sessionsEnded: 1 });
   });
 
   it('stops answering a revoked token, and never logs a token', async () => {
     const revoked = await t.api('POST', `/api/v1/scim-tokens/${scimTokenId}/revoke`);
     expect(revoked.status).toBe(200);
     expect(revoked.body.revokedAt).not.toBeNull();
+    expect(await t.control("SELECT 1 FROM access.audit_log WHERE action = 'scim-token.revoked' AND target_id = $1", [scimTokenId])).toHaveLength(1);
     expect((await scim('GET', '/Users')).status).toBe(401);
     expect(t.stack.output()).not.toContain(scimToken);
   });
