@@ -28,7 +28,15 @@ describe('serviceEnvironment', () => {
       LATCHKEY_MASTER_KEY: env.LATCHKEY_MASTER_KEY,
       PG_BILLING_PASSWORD: env.PG_BILLING_PASSWORD,
     });
-    expect(serviceEnvironment('api-gateway', env)).toEqual({ PATH: '/usr/bin', NATS_URL: env.NATS_URL, LATCHKEY_DATABASE_URL: env.LATCHKEY_DATABASE_URL, PORT: '8080', PG_BILLING_PASSWORD: env.PG_BILLING_PASSWORD });
+    // The gateway runs the OIDC sign-in, so it alone gets the client secret.
+    expect(serviceEnvironment('api-gateway', env)).toEqual({
+      PATH: '/usr/bin',
+      NATS_URL: env.NATS_URL,
+      LATCHKEY_DATABASE_URL: env.LATCHKEY_DATABASE_URL,
+      PORT: '8080',
+      OIDC_CLIENT_SECRET: env.OIDC_CLIENT_SECRET,
+      PG_BILLING_PASSWORD: env.PG_BILLING_PASSWORD,
+    });
   });
 
   it('knows the families that are Latchkey\'s', () => {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Actor } from './audit';
 import { defineRequest } from './contract';
+import { text } from './text';
 
 /** A SCIM bearer token as admins see it (the token itself is answered once, at creation). */
 export const ScimToken = z.object({
@@ -14,7 +15,7 @@ export const ScimToken = z.object({
 export type ScimToken = z.infer<typeof ScimToken>;
 
 export const ScimTokenInput = z
-  .object({ name: z.string({ error: 'must be a string' }).trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters') })
+  .object({ name: text({ max: 100, min: 1, trim: true }) })
   .strict();
 
 /** One SCIM call as the gateway received it under /scim/v2; the access service answers status and body. */
