@@ -1,14 +1,21 @@
 import 'reflect-metadata';
+import { resolve } from 'node:path';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { GatewayEnv, LATCHKEY_VERSION, loadConfig } from '@latchkey/config';
 import { createLogger, runMain, startService } from '@latchkey/messaging';
 import { GatewayModule } from './gateway.module';
 import { HttpEnvelopeFilter } from './http/http-exception.filter';
 import { requestContext } from './http/request-context.middleware';
+import { loadWebConsole, securityHeaders, serveWebConsole } from './web/web-console';
+
+/** `npm run build` puts the web console beside the services: dist/apps/web. */
+const WEB_CONSOLE_DIR = resolve(__dirname, '../../web');
 
 runMain('api-gateway', () => {
   const env = loadConfig('api-gateway', GatewayEnv);
   const logger = createLogger('api-gateway', env.LOG_LEVEL);
+  const web = loadWebConsole(WEB_CONSOLE_DIR);
+  if (!web) logger.warn({ dir: WEB_CONSOLE_DIR }, 'the web console is not built (npm run build builds it); the API is served alone');
   return startService({
     service: 'api-gateway',
     version: LATCHKEY_VERSION,
@@ -21,9 +28,11 @@ runMain('api-gateway', () => {
       exceptionFilter: new HttpEnvelopeFilter(logger),
       configure: (app) => {
         const express = app as NestExpressApplication;
+        express.use(securityHeaders());
         // Body first: body-parser finishes on stream events, outside any earlier async context.
         express.useBodyParser('json', { limit: '256kb' });
         express.use(requestContext(logger));
+        if (web) express.use(serveWebConsole(web));
         express.disable('x-powered-by');
       },
     },

@@ -1,4 +1,4 @@
 export * from './env';
 export * from './integration-types';
 export * from './load-config';
-export * from './semver';
+export { compareVersions } from '@latchkey/contracts';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Permission, ResourceType, SslMode } from './enums';
+import { utf8Length } from './postgresql';
 
 const PERMISSIONS_BY_TYPE: Record<ResourceType, readonly Permission[]> = {
   'postgresql-database': ['READ_ONLY', 'READ_WRITE', 'ADMIN'],
@@ -12,7 +13,7 @@ export const permissionsOf = (type: ResourceType): readonly Permission[] => PERM
 const pgName = z
   .string()
   .min(1, 'must not be empty')
-  .refine((v) => Buffer.byteLength(v, 'utf8') <= 63, 'must be at most 63 bytes')
+  .refine((v) => utf8Length(v) <= 63, 'must be at most 63 bytes')
   .refine((v) => !v.includes('\0'), 'must not contain NUL');
 
 /** One (resource, permission) of a grant; path parts exactly as PostgreSQL names them. */
