@@ -1,7 +1,8 @@
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
-import { AccessEnv } from '@latchkey/config';
-import { ServiceName } from '@latchkey/contracts';
+import { AccessEnv, GatewayEnv } from '@latchkey/config';
+import { Contracts, ServiceName, setPasswordUrl } from '@latchkey/contracts';
+import { MessageBus } from '@latchkey/messaging';
 import { Stack } from '@latchkey/testing';
 import { createDemo } from './demo';
 
@@ -9,6 +10,7 @@ const root = resolve(__dirname, '../../..');
 const demo = process.argv.includes('--demo');
 const token = process.env.LATCHKEY_ADMIN_TOKEN;
 const adminEmail = AccessEnv.shape.LATCHKEY_ADMIN_EMAIL.parse(process.env.LATCHKEY_ADMIN_EMAIL);
+const publicUrl = GatewayEnv.shape.LATCHKEY_PUBLIC_URL.parse(process.env.LATCHKEY_PUBLIC_URL || undefined);
 const databaseUrl = process.env.LATCHKEY_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/latchkey';
 const width = Math.max(...ServiceName.options.map((s) => s.length));
 
@@ -31,6 +33,21 @@ function ensurePortFree(port: number): Promise<void> {
     server.once('error', () => reject(new Error(`port ${port} is in use (another Latchkey still running?); stop it or set PORT`)));
     server.listen(port, process.env.HOST ?? '0.0.0.0', () => server.close(() => resolvePort()));
   });
+}
+
+/**
+ * The bootstrap admin's one-time set-password link, asked of the access service over NATS, while
+ * they have no password; each start replaces the previous unused link. Printed here only, never logged.
+ */
+async function bootstrapLink(baseUrl: string): Promise<{ url: string; expiresAt: string } | null> {
+  const bus = new MessageBus(process.env.NATS_URL ?? 'nats://127.0.0.1:4222', 'latchkey-start', 10_000);
+  await bus.connect();
+  try {
+    const link = await bus.request(Contracts.accessPasswordLinksBootstrap, {});
+    return link && { url: setPasswordUrl(baseUrl, link.token), expiresAt: link.expiresAt };
+  } finally {
+    await bus.close();
+  }
 }
 
 async function main() {
@@ -56,6 +73,12 @@ async function main() {
   await stack.waitHealthy(90_000);
   await stack.waitForConnector(token!, process.env.CONNECTOR_ID ?? 'local');
 
+  const consoleUrl = publicUrl ?? stack.url;
+  const link = await bootstrapLink(consoleUrl);
+  const linkLine = link
+    ? `  set password: ${link.url}\n` + `               one-time link for ${adminEmail}, valid until ${link.expiresAt}; the next start prints a new one while no password is set\n`
+    : '';
+
   let demoLine = '';
   if (demo) {
     const result = await createDemo(stack.url, token!, databaseUrl);
@@ -65,9 +88,11 @@ async function main() {
   }
   process.stdout.write(
     `\nLatchkey is running.\n` +
+      `  console:     ${consoleUrl}/\n` +
       `  API:         ${stack.url}/api/v1   (OpenAPI: ${stack.url}/api/docs, health: ${stack.url}/health)\n` +
       `  admin:       ${adminEmail} (LATCHKEY_ADMIN_EMAIL)\n` +
       `  admin token: ${token}\n` +
+      linkLine +
       demoLine +
       `  try:         curl -s -H "Authorization: Bearer ${token}" ${stack.url}/api/v1/catalog\n` +
       `Ctrl-C stops everything.\n\n`,

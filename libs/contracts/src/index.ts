@@ -15,4 +15,5 @@ export * from './provisioning';
 export * from './rotation';
 export * from './secrets';
 export * from './semver';
+export * from './sign-in';
 export * from './subjects';

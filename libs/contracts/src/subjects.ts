@@ -12,6 +12,7 @@ import { AccessContracts } from './access';
 import { Actor, AuditContracts, SYSTEM_ACTOR } from './audit';
 import { IdentityContracts } from './identities';
 import { RotationContracts } from './rotation';
+import { SignInContracts } from './sign-in';
 import { DriftReport, Grant, GrantEvent, GrantRequest, GrantStatus, GrantWithCredentials } from './provisioning';
 
 const Empty = z.object({}).strict();
@@ -79,6 +80,7 @@ export const Contracts = {
 
   // Each domain below declares its subjects in its own file of this library.
   ...IdentityContracts,
+  ...SignInContracts,
   ...AuditContracts,
   ...AccessContracts,
   ...RotationContracts,

@@ -11,6 +11,10 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   CONFLICT: 409,
+  INVALID_CREDENTIALS: 401,
+  TOO_MANY_ATTEMPTS: 429,
+  CSRF_TOKEN_INVALID: 403,
+  LINK_INVALID: 400,
   CONNECTOR_UNAVAILABLE: 503,
   SERVICE_UNAVAILABLE: 503,
   TIMEOUT: 504,
@@ -35,6 +39,8 @@ export class HttpEnvelopeFilter implements ExceptionFilter {
     const [status, envelope] = this.toEnvelope(exception);
     if (status >= 500) this.logger.error({ err: exception, status }, 'request failed');
     if (status === 401) response.setHeader('WWW-Authenticate', 'Bearer');
+    const retryAfter = envelope.details?.retryAfterSeconds;
+    if (status === 429 && typeof retryAfter === 'number') response.setHeader('Retry-After', String(retryAfter));
     response.status(status).json(envelope);
   }
 

@@ -5,7 +5,7 @@ import { AuditEntry, AuditVerifyReport } from '@latchkey/contracts';
 import { AccessDetails, AccessFlow, AccessFlowInput, AccessRequest, AccessRequestInput } from '@latchkey/contracts';
 import { DecisionBody, ExtendRequestBody } from './access-requests.http.controller';
 import { TagsBody } from './resources.http.controller';
-import { Group, GroupInput, Token, TokenCreated, User, UserInput } from '@latchkey/contracts';
+import { Group, GroupInput, PasswordLinkAnswer, SessionAnswer, SetPasswordInput, SignInInput, Token, TokenCreated, User, UserInput } from '@latchkey/contracts';
 import { TokenBody } from './tokens.http.controller';
 import { ExtendBody, GrantBody } from './grants.http.controller';
 import { RotationRunResult } from '@latchkey/contracts';
@@ -69,6 +69,14 @@ export const ROUTES: Route[] = [
   { method: 'get', path: '/api/v1/users/{id}', summary: 'One user', access: 'admin', response: User },
   { method: 'put', path: '/api/v1/users/{id}', summary: 'Replace a user (omitted groups and attributes become empty); the last admin cannot be demoted', access: 'admin', body: UserInput, response: User },
   { method: 'delete', path: '/api/v1/users/{id}', summary: 'Delete a user and revoke their tokens; their requests and audit entries stay', access: 'admin', response: z.object({ id: z.string() }) },
+  { method: 'post', path: '/api/v1/users/{id}/invite', summary: 'A one-time set-password link for a user without a password (INVITE_LINK_HOURS); the url is in this answer only', access: 'admin', response: PasswordLinkAnswer, status: 201 },
+  { method: 'post', path: '/api/v1/users/{id}/reset-password', summary: 'A one-time link to set a new password (RESET_LINK_HOURS); the url is in this answer only', access: 'admin', response: PasswordLinkAnswer, status: 201 },
+  { method: 'get', path: '/api/v1/auth/providers', summary: 'Ways to sign in with a browser', access: 'public', response: z.object({ providers: z.array(z.object({ id: z.string(), name: z.string() })) }) },
+  { method: 'post', path: '/api/v1/auth/sign-in', summary: 'Email and password; sets the latchkey_session cookie (a new id each time) and answers the csrfToken to send as X-CSRF-Token; 401 INVALID_CREDENTIALS, 429 TOO_MANY_ATTEMPTS with Retry-After', access: 'public', body: SignInInput, response: SessionAnswer, status: 200 },
+  { method: 'get', path: '/api/v1/auth/session', summary: 'The session of the cookie: user, csrfToken, deadlines; 401 without one', access: 'authenticated', response: SessionAnswer },
+  { method: 'post', path: '/api/v1/auth/sign-out', summary: 'End this session and clear the cookie (204)', access: 'authenticated', status: 204 },
+  { method: 'post', path: '/api/v1/auth/sign-out-everywhere', summary: 'End every session of the caller, this one included', access: 'authenticated', response: z.object({ sessionsEnded: z.number().int() }), status: 200 },
+  { method: 'post', path: '/api/v1/auth/password', summary: 'Set a password with a one-time link\'s token (204); ends the user\'s sessions; 400 LINK_INVALID when used, expired or replaced', access: 'public', body: SetPasswordInput, status: 204 },
   { method: 'get', path: '/api/v1/me', summary: 'The caller: email, groups, attributes, role', access: 'authenticated', response: User },
   { method: 'post', path: '/api/v1/groups', summary: 'Create a group (names are unique regardless of case)', access: 'admin', body: GroupInput, response: Group, status: 201 },
   { method: 'get', path: '/api/v1/groups', summary: 'List groups with their member counts', access: 'admin', response: listOf(Group), query: ['pageSize', 'pageToken'] },
@@ -90,7 +98,7 @@ export function openApiDocument(version: string) {
     paths[route.path] ??= {};
     paths[route.path][route.method] = {
       summary: route.summary,
-      security: route.access === 'public' ? [] : [{ bearer: [] }],
+      security: route.access === 'public' ? [] : [{ bearer: [] }, { session: [] }],
       ...(route.access === 'admin' ? { 'x-latchkey-access': 'admin' } : {}),
       ...(parameters.length ? { parameters } : {}),
       ...(route.body ? { requestBody: { required: true, content: { 'application/json': { schema: json(route.body, 'input') } } } } : {}),
@@ -105,7 +113,12 @@ export function openApiDocument(version: string) {
   return {
     openapi: '3.1.0',
     info: { title: 'Latchkey API', version, description: 'Just-in-time access to PostgreSQL. Errors are {code, message, details?}.' },
-    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    components: {
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer' },
+        session: { type: 'apiKey', in: 'cookie', name: 'latchkey_session', description: 'Browser session from POST /api/v1/auth/sign-in; state-changing calls also need the X-CSRF-Token header (403 CSRF_TOKEN_INVALID)' },
+      },
+    },
     paths,
   };
 }
