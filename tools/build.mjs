@@ -50,5 +50,5 @@ for (const top of ['apps', 'libs', 'tools']) {
 }
 console.log(`built ${count} files into ${relative(process.cwd(), out) || '.'}`);
 
-await vite({ configFile: join(webApp, 'vite.config.ts'), logLevel: 'warn', mode: 'production' });
+await vite({ configFile: join(webApp, 'vite.config.mts'), logLevel: 'warn', mode: 'production' });
 console.log(`built the web console into ${relative(process.cwd(), join(out, 'apps', 'web')) || '.'}`);

@@ -41,6 +41,7 @@ export type ErrorEnvelope = z.infer<typeof ErrorEnvelope>;
 export function issuesFromZod(error: z.ZodError, prefix: readonly (string | number)[] = []): ValidationIssue[] {
   return error.issues.map((issue) => ({
     field: [...prefix, ...issue.path].map(String).join('.') || '(body)',
-    rule: issue.message,
+    // A record key that breaks its schema: zod says "Invalid key in record"; the key schema's own words say why.
+    rule: issue.code === 'invalid_key' && issue.issues[0] ? issue.issues[0].message : issue.message,
   }));
 }

@@ -48,7 +48,7 @@ export interface TestStack {
  * The gateway always runs with `access`, which authenticates every API call; `adminToken` is the
  * bootstrap admin's token (LATCHKEY_ADMIN_TOKEN).
  */
-export async function startTestStack(options: { services?: readonly ServiceName[]; env?: Record<string, string> } = {}): Promise<TestStack> {
+export async function startTestStack(options: { services?: readonly ServiceName[]; env?: Record<string, string>; healthyTimeoutMs?: number } = {}): Promise<TestStack> {
   if (!existsSync(resolve(REPO_ROOT, 'dist/apps/api-gateway/src/main.js'))) {
     throw new Error('dist/ is missing: run `npm run build` before the e2e tests (npm test does)');
   }
@@ -90,7 +90,7 @@ export async function startTestStack(options: { services?: readonly ServiceName[
 
   try {
     await stack.start();
-    await stack.waitHealthy(60_000);
+    await stack.waitHealthy(options.healthyTimeoutMs ?? 60_000);
     if (services.includes('provisioning')) await stack.waitForConnector(adminToken, 'local');
     await control.connect();
     controlConnected = true;

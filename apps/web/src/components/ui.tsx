@@ -18,8 +18,11 @@ export function PageHeader({ title, children, description }: { title: string; ch
   );
 }
 
+/** "Copy fix SQL for …", "Copy API token": what the copy button of a thing is called. */
+const copyName = (what: string) => `Copy ${/^[A-Z][a-z]/.test(what) ? what[0].toLowerCase() + what.slice(1) : what}`;
+
 /** Copies text to the clipboard and says so (for fix SQL, one-time links and tokens). */
-export function CopyButton({ text, label = 'Copy' }: { text: string; label?: string }) {
+export function CopyButton({ text, what }: { text: string; what: string }) {
   const [state, setState] = useState<'idle' | 'copied' | 'failed'>('idle');
   useEffect(() => {
     if (state === 'idle') return;
@@ -31,6 +34,7 @@ export function CopyButton({ text, label = 'Copy' }: { text: string; label?: str
       <button
         type="button"
         className="button button--small"
+        aria-label={copyName(what)}
         onClick={() => {
           navigator.clipboard.writeText(text).then(
             () => setState('copied'),
@@ -38,7 +42,7 @@ export function CopyButton({ text, label = 'Copy' }: { text: string; label?: str
           );
         }}
       >
-        {label}
+        Copy
       </button>
       <span className="copy__status" role="status">
         {state === 'copied' ? 'Copied' : state === 'failed' ? 'Copy failed: select the text and copy it' : ''}
@@ -61,7 +65,7 @@ export function SecretOnce({ label, value, note }: { label: string; value: strin
           {label}
         </label>
         <input id={id} readOnly value={value} aria-describedby={`${id}-note`} onFocus={(e) => e.target.select()} />
-        <CopyButton text={value} label={`Copy ${label.toLowerCase()}`} />
+        <CopyButton text={value} what={label} />
       </div>
     </div>
   );
@@ -69,11 +73,12 @@ export function SecretOnce({ label, value, note }: { label: string; value: strin
 
 /** SQL (or a command) to read and copy, named by its caption. */
 export function CodeBlock({ caption, code }: { caption: string; code: string }) {
+  const id = useId();
   return (
-    <figure className="code">
+    <figure className="code" aria-labelledby={id}>
       <figcaption>
-        <span>{caption}</span>
-        <CopyButton text={code} label={`Copy ${caption.toLowerCase()}`} />
+        <span id={id}>{caption}</span>
+        <CopyButton text={code} what={caption} />
       </figcaption>
       <pre tabIndex={0}>
         <code>{code}</code>

@@ -6,7 +6,7 @@ const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 
 /**
  * The console is built into dist/apps/web (hashed assets; the gateway serves them with a strict
- * CSP, so nothing here may emit inline scripts or styles). `npx vite --config apps/web/vite.config.ts`
+ * CSP, so nothing here may emit inline scripts or styles). `npx vite --config apps/web/vite.config.mts`
  * serves it with hot reload and proxies the API to a gateway on LATCHKEY_API_URL (default :8080).
  */
 export default defineConfig({
