@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/ensure-deps.sh
-bash tools/infra.sh check
+bash tools/infra.sh check --browser
 echo "== typecheck (tsc $(npx --no-install tsc --version 2>/dev/null | awk '{print $2}'))"
 npm run --silent typecheck
 echo "== lint"

@@ -13,10 +13,10 @@ export const checkName = (check: PreflightCheck) => `${CHECK_NAMES[check.id]}${c
 
 /**
  * What the connector user may do, capability by capability, and the SQL that fixes what is
- * missing (run it as an administrator of the database, then test again).
+ * missing (run it as an administrator of the database, then test again). Each fix stays apart: a
+ * database's fix must be run while connected to that database.
  */
 export function PreflightReportView({ report, testing, onTestAgain }: { report: PreflightReport | null; testing: boolean; onTestAgain?: () => void }) {
-  const fixes = report?.checks.filter((c) => !c.ok && c.fix).map((c) => c.fix!) ?? [];
   return (
     <section className="preflight" aria-labelledby="preflight-title" aria-busy={testing}>
       <div className="preflight__header">
@@ -67,7 +67,6 @@ export function PreflightReportView({ report, testing, onTestAgain }: { report: 
               </li>
             ))}
           </ul>
-          {fixes.length > 1 && <CodeBlock caption="All fix SQL" code={fixes.join('\n')} />}
         </>
       )}
     </section>

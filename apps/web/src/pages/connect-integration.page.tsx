@@ -337,6 +337,7 @@ function GetMore({ form, attributes }: { form: Form<IntegrationValues>; attribut
   ];
   const owners = form.values.integrationOwners;
   const mappings = form.values.resourceOwnerMappings;
+  const ownersError = form.error('integrationOwners', true);
   return (
     <>
       <TextField
@@ -367,7 +368,7 @@ function GetMore({ form, attributes }: { form: Form<IntegrationValues>; attribut
         </div>
       )}
 
-      <fieldset className="group">
+      <fieldset className="group" aria-describedby={ownersError ? 'owners-error' : undefined}>
         <legend>Integration Owner (optional)</legend>
         <p className="field__hint">Fallback approver when no resource owner is found.</p>
         {owners.map((_, i) => (
@@ -388,7 +389,11 @@ function GetMore({ form, attributes }: { form: Form<IntegrationValues>; attribut
             </button>
           </div>
         ))}
-        {form.error('integrationOwners', true) && <p className="field__error">{form.error('integrationOwners', true)}</p>}
+        {ownersError && (
+          <p className="field__error" id="owners-error">
+            {ownersError}
+          </p>
+        )}
         <button type="button" className="button button--small" onClick={() => form.set('integrationOwners', [...owners, { attribute: 'group', values: '' }])}>
           Add integration owner
         </button>
@@ -398,7 +403,7 @@ function GetMore({ form, attributes }: { form: Form<IntegrationValues>; attribut
         <legend>Resource Owner (optional)</legend>
         <p className="field__hint">
           A tag key on the resources (for instance <code>owner</code> from a <code>latchkey:owner=payments</code> comment) whose value names the approvers
-          through this attribute. When Resource Owner is defined, an Integration Owner must be defined.
+          through this attribute. Resource owners need an integration owner as the fallback.
         </p>
         {mappings.map((_, i) => (
           <div className="row" key={i}>
