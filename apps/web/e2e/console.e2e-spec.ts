@@ -312,11 +312,16 @@ describe('the admin console in a browser', () => {
     await page.getByLabel('Target 1: find resources').fill('invoices');
     await page.getByRole('button', { name: 'Add shop/sales/invoices' }).click();
     expect(await page.getByLabel('Target 1 values').inputValue()).toBe('shop/sales/invoices');
-    await page.getByLabel('Approve automatically (no approver)').check();
+    await page.getByLabel('Approver 1', { exact: true }).selectOption('user');
+    await page.getByLabel('Approver 1 emails').fill('nobody@example.com');
     await page.getByLabel('Longest access (minutes)').fill('0');
     await page.getByRole('button', { name: 'Create access flow' }).click();
     expect(await descriptionOf(page.getByLabel('Longest access (minutes)'))).toContain('must be at least 1');
     await page.getByLabel('Longest access (minutes)').fill('120');
+    // Only the access service knows who exists: its 400 lands beside the approver's emails.
+    await page.getByRole('button', { name: 'Create access flow' }).click();
+    await waitUntil('the unknown approver is refused', async () => (await descriptionOf(page.getByLabel('Approver 1 emails'))).includes('must be the email of an existing user (nobody@example.com is not)'), WAIT_MS);
+    await page.getByLabel('Approve automatically (no approver)').check();
     await check('access-flow-editor');
     await page.getByRole('button', { name: 'Create access flow' }).click();
     await see(heading('Access flows'));
