@@ -5,6 +5,7 @@ import { Client } from 'pg';
 import { Contracts, ResourceKind } from '@latchkey/contracts';
 import { discoverInstance, quoteIdent, quoteLiteral } from '@latchkey/pg-access';
 import { startPgCluster, startTestStack, type PgCluster, type TestStack } from '@latchkey/testing';
+import { benchRequestable } from './requestable.bench';
 import { benchServiceEnv } from './stats';
 
 const TABLES = Number(process.env.BENCH_DISCOVERY_TABLES ?? 50_000);
@@ -87,6 +88,7 @@ export async function benchDiscovery(): Promise<Record<string, string | number>>
     const renamed = await measure(refresh);
     const tablesFound = (await stack.control<{ n: number }>("SELECT count(*)::int AS n FROM discovery.resources WHERE integration_id = $1 AND kind = 'table'", [integrationId]))[0].n;
 
+    const requestable = await benchRequestable(stack, integrationId, Math.ceil(TABLES / TABLES_PER_SCHEMA));
     const rawMs = await timeRawCatalogQuery(pg);
     const readOnlyMs = await timeCatalogRead(pg);
 
@@ -102,6 +104,7 @@ export async function benchDiscovery(): Promise<Record<string, string | number>>
       'target (DESIGN.md)': `under ${TARGET_MS} ms per refresh: ${Math.max(first.event.ms, unchanged.event.ms, renamed.event.ms) < TARGET_MS ? 'met' : 'MISSED'}`,
       'discovery process RSS before': mb(rssBefore),
       'discovery process peak RSS during the refreshes': `${mb(Math.max(first.peakRss, unchanged.peakRss, renamed.peakRss))} (first ${mb(first.peakRss)}, unchanged ${mb(unchanged.peakRss)}, renamed ${mb(renamed.peakRss)})`,
+      ...requestable,
     };
   } finally {
     await nats?.close();

@@ -1,16 +1,15 @@
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
-import { AccessEnv, GatewayEnv } from '@latchkey/config';
-import { Contracts, ServiceName, setPasswordUrl } from '@latchkey/contracts';
-import { MessageBus } from '@latchkey/messaging';
+import { AccessEnv } from '@latchkey/config';
+import { ServiceName } from '@latchkey/contracts';
 import { Stack } from '@latchkey/testing';
+import { bootstrapLink, consoleBaseUrl } from './bootstrap-link';
 import { createDemo } from './demo';
 
 const root = resolve(__dirname, '../../..');
 const demo = process.argv.includes('--demo');
 const token = process.env.LATCHKEY_ADMIN_TOKEN;
 const adminEmail = AccessEnv.shape.LATCHKEY_ADMIN_EMAIL.parse(process.env.LATCHKEY_ADMIN_EMAIL);
-const publicUrl = GatewayEnv.shape.LATCHKEY_PUBLIC_URL.parse(process.env.LATCHKEY_PUBLIC_URL || undefined);
 const databaseUrl = process.env.LATCHKEY_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/latchkey';
 const width = Math.max(...ServiceName.options.map((s) => s.length));
 
@@ -33,21 +32,6 @@ function ensurePortFree(port: number): Promise<void> {
     server.once('error', () => reject(new Error(`port ${port} is in use (another Latchkey still running?); stop it or set PORT`)));
     server.listen(port, process.env.HOST ?? '0.0.0.0', () => server.close(() => resolvePort()));
   });
-}
-
-/**
- * The bootstrap admin's one-time set-password link, asked of the access service over NATS, while
- * they have no password; each start replaces the previous unused link. Printed here only, never logged.
- */
-async function bootstrapLink(baseUrl: string): Promise<{ url: string; expiresAt: string } | null> {
-  const bus = new MessageBus(process.env.NATS_URL ?? 'nats://127.0.0.1:4222', 'latchkey-start', 10_000);
-  await bus.connect();
-  try {
-    const link = await bus.request(Contracts.accessPasswordLinksBootstrap, {});
-    return link && { url: setPasswordUrl(baseUrl, link.token), expiresAt: link.expiresAt };
-  } finally {
-    await bus.close();
-  }
 }
 
 async function main() {
@@ -73,11 +57,15 @@ async function main() {
   await stack.waitHealthy(90_000);
   await stack.waitForConnector(token!, process.env.CONNECTOR_ID ?? 'local');
 
-  const consoleUrl = publicUrl ?? stack.url;
-  const link = await bootstrapLink(consoleUrl);
-  const linkLine = link
-    ? `  set password: ${link.url}\n` + `               one-time link for ${adminEmail}, valid until ${link.expiresAt}; the next start prints a new one while no password is set\n`
-    : '';
+  const consoleUrl = consoleBaseUrl();
+  // Without the link Latchkey still runs (the admin token works): say why, do not stop.
+  const link = await bootstrapLink(process.env.NATS_URL ?? 'nats://127.0.0.1:4222', consoleUrl).catch((err: Error) => ({ error: err.message }));
+  const linkLine =
+    link === null
+      ? ''
+      : 'error' in link
+        ? `  set password: no one-time link for ${adminEmail}: ${link.error}\n`
+        : `  set password: ${link.url}\n` + `               one-time link for ${adminEmail}, valid until ${link.expiresAt}; the next start prints a new one while no password is set\n`;
 
   let demoLine = '';
   if (demo) {

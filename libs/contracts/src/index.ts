@@ -12,6 +12,7 @@ export * from './integrations';
 export * from './postgresql';
 export * from './preflight';
 export * from './provisioning';
+export * from './requestable';
 export * from './rotation';
 export * from './secrets';
 export * from './semver';

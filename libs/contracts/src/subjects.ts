@@ -11,6 +11,7 @@ import { PreflightReport } from './preflight';
 import { AccessContracts } from './access';
 import { Actor, AuditContracts, SYSTEM_ACTOR } from './audit';
 import { IdentityContracts } from './identities';
+import { RequestableContracts } from './requestable';
 import { RotationContracts } from './rotation';
 import { SignInContracts } from './sign-in';
 import { DriftReport, Grant, GrantEvent, GrantRequest, GrantStatus, GrantWithCredentials } from './provisioning';
@@ -84,6 +85,7 @@ export const Contracts = {
   ...AuditContracts,
   ...AccessContracts,
   ...RotationContracts,
+  ...RequestableContracts,
 } as const;
 
 const healthPrefix: Record<ServiceName, string> = {

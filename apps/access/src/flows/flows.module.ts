@@ -5,13 +5,14 @@ import { FlowsRpcController } from './flows.rpc.controller';
 import { FlowsService } from './flows.service';
 import { CreateAccessFlows1764000000420 } from './migrations/1764000000420-CreateAccessFlows';
 import { PeopleDirectorySql } from './people.directory';
+import { RequestableService } from './requestable.service';
 
 export const FLOW_ENTITIES = [AccessFlowEntity];
 export const FLOW_MIGRATIONS = [CreateAccessFlows1764000000420];
 
 @Module({
   controllers: [FlowsRpcController],
-  providers: [FlowsRepository, FlowsService, PeopleDirectorySql],
+  providers: [FlowsRepository, FlowsService, PeopleDirectorySql, RequestableService],
   exports: [FlowsRepository, PeopleDirectorySql],
 })
 export class FlowsModule {}

@@ -23,6 +23,11 @@ export class FlowsRepository {
     return m.getRepository(AccessFlowEntity).findOneBy({ id });
   }
 
+  /** Every active flow: what anyone may request comes from these. */
+  async allActive(): Promise<AccessFlow[]> {
+    return (await this.repo.createQueryBuilder('f').where('f.active').orderBy('f.name').getMany()).map(toFlow);
+  }
+
   /** Active flows with a target on one of these integrations: the candidates for a request. */
   async activeFor(integrationIds: string[]): Promise<AccessFlow[]> {
     const rows = await this.repo.createQueryBuilder('f').where('f.active').andWhere('f.integration_ids && :ids::uuid[]', { ids: integrationIds }).getMany();

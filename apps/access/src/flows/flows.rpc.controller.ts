@@ -4,13 +4,22 @@ import { Contracts, SYSTEM_ACTOR } from '@latchkey/contracts';
 import type { Caller, ReceivedOf } from '@latchkey/contracts';
 import { Rpc } from '@latchkey/messaging';
 import { FlowsService } from './flows.service';
+import { RequestableService } from './requestable.service';
 
 type Req<K extends keyof typeof Contracts> = ReceivedOf<(typeof Contracts)[K]>;
 const actorOf = (caller: Caller) => (caller ? { type: 'user' as const, id: caller.userId, email: caller.email } : SYSTEM_ACTOR);
 
 @Controller()
 export class FlowsRpcController {
-  constructor(private readonly flows: FlowsService) {}
+  constructor(
+    private readonly flows: FlowsService,
+    private readonly requestable: RequestableService,
+  ) {}
+
+  @Rpc(Contracts.accessMeRequestable)
+  requestableFor(@Payload() req: Req<'accessMeRequestable'>) {
+    return this.requestable.forCaller(req.caller, req.query);
+  }
 
   @Rpc(Contracts.accessFlowsCreate)
   create(@Payload() req: Req<'accessFlowsCreate'>) {

@@ -22,9 +22,10 @@ const TOUCH_SESSION =
   GROUPS_OF_U +
   ' FROM s JOIN access.users u ON u.id = s.user_id';
 
+// `$4`: the caller's own attempt, not counted against itself.
 const RECENT_FAILURES = {
-  account: 'SELECT at FROM access.sign_in_failures WHERE account = $1 AND at > $2 ORDER BY at DESC LIMIT $3',
-  address: 'SELECT at FROM access.sign_in_failures WHERE address = $1 AND at > $2 ORDER BY at DESC LIMIT $3',
+  account: 'SELECT at FROM access.sign_in_failures WHERE account = $1 AND at > $2 AND id <> $4 ORDER BY at DESC LIMIT $3',
+  address: 'SELECT at FROM access.sign_in_failures WHERE address = $1 AND at > $2 AND id <> $4 ORDER BY at DESC LIMIT $3',
 } as const;
 
 /**
@@ -90,14 +91,20 @@ export class SignInRepository {
     await m.query('DELETE FROM access.sessions WHERE user_id = $1 AND (created_at <= $2 OR last_seen_at <= $3)', [userId, live.createdAfter, live.seenAfter]);
   }
 
-  /** Times of the newest failures (newest first) for an account or an address since `since`. */
-  async recentFailures(by: 'account' | 'address', key: string, since: Date, limit: number): Promise<Date[]> {
-    const rows: Raw[] = await this.dataSource.query(RECENT_FAILURES[by], [key, since, limit]);
+  /** Times of the newest failures (newest first) for an account or an address since `since`, but `except`. */
+  async recentFailures(by: 'account' | 'address', key: string, since: Date, limit: number, except: string): Promise<Date[]> {
+    const rows: Raw[] = await this.dataSource.query(RECENT_FAILURES[by], [key, since, limit, except]);
     return rows.map((r) => r.at as Date);
   }
 
-  async insertFailure(account: string, address: string, at: Date, m: EntityManager = this.dataSource.manager): Promise<void> {
-    await m.query('INSERT INTO access.sign_in_failures (account, address, at) VALUES ($1, $2, $3)', [account, address, at]);
+  /** Records an attempt as a failure (committed at once, so concurrent attempts see it); answers its id. */
+  async insertFailure(account: string, address: string, at: Date): Promise<string> {
+    const rows: Raw[] = await this.dataSource.query('INSERT INTO access.sign_in_failures (account, address, at) VALUES ($1, $2, $3) RETURNING id', [account, address, at]);
+    return String(rows[0].id);
+  }
+
+  async deleteFailure(id: string): Promise<void> {
+    await this.dataSource.query('DELETE FROM access.sign_in_failures WHERE id = $1', [id]);
   }
 
   /** A successful sign-in or a new password clears the account's failures (not the address's). */

@@ -84,14 +84,22 @@ export class SignInService implements OnModuleInit {
   async signIn(request: { input: { email: string; password: string }; sessionHash: string; previousSessionHash?: string; client: ClientInfo }) {
     const { input, client } = request;
     const now = new Date();
-    await this.refuseWhenThrottled(input.email, client.address, now);
+    // The attempt counts as a failure before the password is checked, so concurrent attempts see
+    // each other: however many are sent at once, no more than the limit get a password checked.
+    const attempt = await this.repository.insertFailure(input.email, client.address, now);
+    try {
+      await this.refuseWhenThrottled(input.email, client.address, now, attempt);
+    } catch (err) {
+      // A refused attempt does not count: it would only lengthen the lock-out.
+      await this.repository.deleteFailure(attempt);
+      throw err;
+    }
 
     const user = await this.identities.findUserByEmail(input.email);
     const stored = user ? await this.repository.passwordHash(user.id) : null;
     const matches = await verifyPassword(input.password, stored ?? (await this.dummyHash));
     if (!user || !stored || !matches) {
       const reason = !user ? 'unknown email' : !stored ? 'no password set' : 'wrong password';
-      await this.repository.insertFailure(input.email, client.address, now);
       await this.repository.pruneFailures(new Date(now.getTime() - Math.max(this.options.perAccount.windowMs, this.options.perAddress.windowMs)));
       await this.audit.append(
         auditEntry('auth.sign-in-failed', { type: 'user', id: user?.id ?? 'unknown', email: input.email }, { type: 'user', id: user?.id ?? input.email.slice(0, 200), name: input.email }, undefined, { reason, ...clientDetails(client) }),
@@ -101,6 +109,7 @@ export class SignInService implements OnModuleInit {
 
     const rehashed = needsRehash(stored) ? await hashPassword(input.password) : null;
     return this.identities.transaction(async (m) => {
+      // The account's failures go, this attempt's record with them.
       await this.repository.clearAccountFailures(m, input.email);
       // No fixation: the browser's earlier session (if any) ends; the new one has a new id.
       if (request.previousSessionHash) await this.repository.deleteSession(m, request.previousSessionHash);
@@ -207,11 +216,11 @@ export class SignInService implements OnModuleInit {
     return { token, expiresAt: expiresAt.toISOString() };
   }
 
-  private async refuseWhenThrottled(account: string, address: string, now: Date): Promise<void> {
+  private async refuseWhenThrottled(account: string, address: string, now: Date, attempt: string): Promise<void> {
     const { perAccount, perAddress } = this.options;
     const [byAccount, byAddress] = await Promise.all([
-      this.repository.recentFailures('account', account, new Date(now.getTime() - perAccount.windowMs), perAccount.limit),
-      this.repository.recentFailures('address', address, new Date(now.getTime() - perAddress.windowMs), perAddress.limit),
+      this.repository.recentFailures('account', account, new Date(now.getTime() - perAccount.windowMs), perAccount.limit, attempt),
+      this.repository.recentFailures('address', address, new Date(now.getTime() - perAddress.windowMs), perAddress.limit, attempt),
     ]);
     const waits = [retryAfterMs(byAccount, perAccount, now), retryAfterMs(byAddress, perAddress, now)].filter((w): w is number => w !== null);
     if (!waits.length) return;

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { Connector, DriftReport, ErrorEnvelope, Grant, GrantWithCredentials, Integration, IntegrationInput, IntegrationTypeDescription, IntegrationUpdateInput, listOf, PreflightReport, Resource } from '@latchkey/contracts';
 import { PostgresConfig } from '@latchkey/config';
 import { AuditEntry, AuditVerifyReport } from '@latchkey/contracts';
-import { AccessDetails, AccessFlow, AccessFlowInput, AccessRequest, AccessRequestInput } from '@latchkey/contracts';
+import { AccessDetails, AccessFlow, AccessFlowInput, AccessRequest, AccessRequestInput, RequestableItem } from '@latchkey/contracts';
 import { DecisionBody, ExtendRequestBody } from './access-requests.http.controller';
 import { TagsBody } from './resources.http.controller';
 import { Group, GroupInput, PasswordLinkAnswer, SessionAnswer, SetPasswordInput, SignInInput, Token, TokenCreated, User, UserInput } from '@latchkey/contracts';
@@ -16,6 +16,8 @@ interface Route {
   path: string;
   summary: string;
   access: 'public' | 'authenticated' | 'admin';
+  /** Only a browser session (the cookie) can call it: API tokens get 401. */
+  sessionOnly?: boolean;
   body?: z.ZodType;
   response?: z.ZodType;
   status?: number;
@@ -73,11 +75,19 @@ export const ROUTES: Route[] = [
   { method: 'post', path: '/api/v1/users/{id}/reset-password', summary: 'A one-time link to set a new password (RESET_LINK_HOURS); the url is in this answer only', access: 'admin', response: PasswordLinkAnswer, status: 201 },
   { method: 'get', path: '/api/v1/auth/providers', summary: 'Ways to sign in with a browser', access: 'public', response: z.object({ providers: z.array(z.object({ id: z.string(), name: z.string() })) }) },
   { method: 'post', path: '/api/v1/auth/sign-in', summary: 'Email and password; sets the latchkey_session cookie (a new id each time) and answers the csrfToken to send as X-CSRF-Token; 401 INVALID_CREDENTIALS, 429 TOO_MANY_ATTEMPTS with Retry-After', access: 'public', body: SignInInput, response: SessionAnswer, status: 200 },
-  { method: 'get', path: '/api/v1/auth/session', summary: 'The session of the cookie: user, csrfToken, deadlines; 401 without one', access: 'authenticated', response: SessionAnswer },
-  { method: 'post', path: '/api/v1/auth/sign-out', summary: 'End this session and clear the cookie (204)', access: 'authenticated', status: 204 },
-  { method: 'post', path: '/api/v1/auth/sign-out-everywhere', summary: 'End every session of the caller, this one included', access: 'authenticated', response: z.object({ sessionsEnded: z.number().int() }), status: 200 },
+  { method: 'get', path: '/api/v1/auth/session', summary: 'The session of the cookie: user, csrfToken, deadlines; 401 without one', access: 'authenticated', sessionOnly: true, response: SessionAnswer },
+  { method: 'post', path: '/api/v1/auth/sign-out', summary: 'End this session and clear the cookie (204)', access: 'authenticated', sessionOnly: true, status: 204 },
+  { method: 'post', path: '/api/v1/auth/sign-out-everywhere', summary: 'End every session of the caller, this one included', access: 'authenticated', sessionOnly: true, response: z.object({ sessionsEnded: z.number().int() }), status: 200 },
   { method: 'post', path: '/api/v1/auth/password', summary: 'Set a password with a one-time link\'s token (204); ends the user\'s sessions; 400 LINK_INVALID when used, expired or replaced', access: 'public', body: SetPasswordInput, status: 204 },
   { method: 'get', path: '/api/v1/me', summary: 'The caller: email, groups, attributes, role', access: 'authenticated', response: User },
+  {
+    method: 'get',
+    path: '/api/v1/me/requestable',
+    summary: "What the caller may request: resources their active flows offer, with permissions, flows, longest duration and approvers; q: a fragment of the path, tag: key or key=value",
+    access: 'authenticated',
+    response: listOf(RequestableItem),
+    query: ['q', 'type', 'integrationId', 'tag', 'pageSize', 'pageToken'],
+  },
   { method: 'post', path: '/api/v1/groups', summary: 'Create a group (names are unique regardless of case)', access: 'admin', body: GroupInput, response: Group, status: 201 },
   { method: 'get', path: '/api/v1/groups', summary: 'List groups with their member counts', access: 'admin', response: listOf(Group), query: ['pageSize', 'pageToken'] },
   { method: 'post', path: '/api/v1/tokens', summary: 'Create an API token (userId defaults to the caller; admins may name anyone); the token is in this answer only', access: 'authenticated', body: TokenBody, response: TokenCreated, status: 201 },
@@ -98,7 +108,7 @@ export function openApiDocument(version: string) {
     paths[route.path] ??= {};
     paths[route.path][route.method] = {
       summary: route.summary,
-      security: route.access === 'public' ? [] : [{ bearer: [] }, { session: [] }],
+      security: route.access === 'public' ? [] : route.sessionOnly ? [{ session: [] }] : [{ bearer: [] }, { session: [] }],
       ...(route.access === 'admin' ? { 'x-latchkey-access': 'admin' } : {}),
       ...(parameters.length ? { parameters } : {}),
       ...(route.body ? { requestBody: { required: true, content: { 'application/json': { schema: json(route.body, 'input') } } } } : {}),

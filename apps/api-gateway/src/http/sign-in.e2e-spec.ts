@@ -161,8 +161,19 @@ describe('signing in with a browser', () => {
     expect(groups).toContain('csrf-ok');
     expect(groups).not.toContain('csrf-none');
     expect(groups).not.toContain('csrf-wrong');
-    // Bearer calls need no CSRF header.
+    // Bearer calls need no CSRF header, with or without a cookie beside them: the token wins.
     expect((await t.api('POST', '/api/v1/groups', { body: { name: 'bearer-ok' } })).status).toBe(201);
+    expect((await t.api('POST', '/api/v1/groups', { body: { name: 'bearer-and-cookie' }, headers: { cookie: `latchkey_session=${session.id}` } })).status).toBe(201);
+
+    // A cross-site form can post only form or text bodies: sign-in takes JSON alone (no login CSRF).
+    for (const [type, raw] of [
+      ['application/x-www-form-urlencoded', 'email=admin%40latchkey.local&password=x'],
+      ['text/plain', JSON.stringify({ email: 'admin@latchkey.local', password: ADMIN_PASSWORD })],
+    ]) {
+      const form = await t.api('POST', '/api/v1/auth/sign-in', { token: null, raw, headers: { 'content-type': type } });
+      expect({ type, status: form.status }).toEqual({ type, status: 400 });
+      expect(form.headers.getSetCookie()).toEqual([]);
+    }
   });
 
   it('makes a new session id at each sign-in, ends the one the browser had, and refuses a cookie after sign-out', async () => {
@@ -317,6 +328,21 @@ describe('signing in with a browser', () => {
     // Once the window has passed (moved back here), the right password works and clears the count.
     await t.control("UPDATE access.sign_in_failures SET at = at - interval '15 minutes'");
     expect((await signIn(user.email, password)).status).toBe(200);
+    await t.control('DELETE FROM access.sign_in_failures');
+  });
+
+  it('lets no more than the limit of attempts through when they are sent all at once', async () => {
+    const { signIn } = browser(t);
+    await t.control('DELETE FROM access.sign_in_failures');
+    const { user, password } = await invitedUser(t);
+    secrets.push(password);
+    const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => signIn(user.email, `parallel guess ${i}`)));
+    const statuses = answers.map((a) => a.status);
+    expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(5);
+    expect(statuses.filter((s) => s !== 401 && s !== 429)).toEqual([]);
+    // Refused attempts do not count: exactly the checked ones are recorded.
+    const [{ n }] = await t.control<{ n: number }>('SELECT count(*)::int AS n FROM access.sign_in_failures WHERE account = $1', [user.email]);
+    expect(n).toBe(statuses.filter((s) => s === 401).length);
     await t.control('DELETE FROM access.sign_in_failures');
   });
 

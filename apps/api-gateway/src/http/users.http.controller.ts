@@ -1,15 +1,17 @@
 import { Body, Controller, Delete, Get, Inject, Param, Post, Put, Query, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { Contracts, setPasswordUrl, UserInput } from '@latchkey/contracts';
+import { Contracts, RequestableQuery, setPasswordUrl, UserInput } from '@latchkey/contracts';
 import { MessageBus } from '@latchkey/messaging';
 import { Access, PUBLIC_URL } from '../auth/auth.guard';
 import { Authenticator } from '../auth/authenticator';
 import { actorOf, CurrentCaller } from '../auth/caller';
 import type { AuthenticatedCaller } from '../auth/caller';
 import { publicBaseUrl } from '../auth/session-cookie';
+import { callerOf } from './access-flows.http.controller';
 import { IdParam, parseInput } from './validate';
 
 export const UserListQuery = Contracts.accessUsersList.request.strict();
+export const RequestableListQuery = RequestableQuery.strict();
 
 /** Users (admins manage them) and `me`, the caller as the access service knows them now. */
 @Controller('api/v1')
@@ -75,6 +77,13 @@ export class UsersHttpController {
   @Access('authenticated')
   me(@CurrentCaller() caller: AuthenticatedCaller) {
     return this.bus.request(Contracts.accessUsersGet, { id: caller.userId });
+  }
+
+  /** What the caller's active access flows offer them: never a resource no flow offers them. */
+  @Get('me/requestable')
+  @Access('authenticated')
+  requestable(@Query() query: unknown, @CurrentCaller() caller: AuthenticatedCaller) {
+    return this.bus.request(Contracts.accessMeRequestable, { caller: callerOf(caller), query: parseInput(RequestableListQuery, query) });
   }
 
   private async passwordLink(id: string, purpose: 'invite' | 'reset', caller: AuthenticatedCaller, req: Request, res: Response) {

@@ -143,3 +143,43 @@ describe('ResourcesRepository', () => {
     expect((await repo.findById(t.id))!.apiTags).toEqual({});
   });
 });
+
+describe('ResourcesRepository: selection by flow targets', () => {
+  const integrationId = randomUUID();
+  const other = randomUUID();
+  const table = (name: string, comment: string | null = null, integration = integrationId) => row(integration, 'table', { database: 'app', schema: 's', name }, comment);
+  // In the inventory's order: bytewise.
+  const names = ['50%_off', '50x_off', 'back\\slash', 'orders', 'ordersX2024', 'orders_2024', 'tagged', 'untagged', 'état'];
+  const selectNames = async (targets: Parameters<ResourcesRepository['page']>[0]['targets']) =>
+    (await repo.page({ limit: 500, targets })).map((r) => r.name);
+
+  beforeAll(async () => {
+    await refresh(integrationId, [...names.map((n) => table(n)), { ...table('managed_role'), managed: true }]);
+    await repo.putApiTags(resourceId({ integrationId, kind: 'table', database: 'app', schema: 's', name: 'tagged' }), { owner: 'data_team' });
+    await refresh(other, [table('orders', null, other)]);
+  });
+
+  it('keeps globs literal but for * and ?, case-sensitive like PostgreSQL names', async () => {
+    const byName = (...values: string[]) => selectNames([{ integrationId, resourceType: 'postgresql-table', resources: { mode: 'include', by: 'name', values } }]);
+    expect(await byName('app/s/50%_off')).toEqual(['50%_off']);
+    expect(await byName('app/s/50?_off')).toEqual(['50%_off', '50x_off']);
+    expect(await byName('app/s/orders_*')).toEqual(['orders_2024']);
+    expect(await byName('app/s/back\\slash')).toEqual(['back\\slash']);
+    expect(await byName('app/s/?tat')).toEqual(['état']);
+    expect(await byName('app/s/ORDERS')).toEqual([]);
+    expect(await byName('*')).toEqual(names);
+  });
+
+  it('selects by id and tag, includes and excludes, and never Latchkey-managed rows or other integrations', async () => {
+    const tagged = resourceId({ integrationId, kind: 'table', database: 'app', schema: 's', name: 'tagged' });
+    const target = (resources?: object) => [{ integrationId, resourceType: 'postgresql-table' as const, ...(resources ? { resources } : {}) }] as never;
+    expect(await selectNames(target())).toEqual(names);
+    expect(await selectNames(target({ mode: 'include', by: 'id', values: [tagged.toUpperCase()] }))).toEqual(['tagged']);
+    expect(await selectNames(target({ mode: 'exclude', by: 'id', values: [tagged] }))).toEqual(names.filter((n) => n !== 'tagged'));
+    expect(await selectNames(target({ mode: 'include', by: 'tag', key: 'owner', values: ['data?team'] }))).toEqual(['tagged']);
+    expect(await selectNames(target({ mode: 'include', by: 'tag', key: 'owner', values: ['data%'] }))).toEqual([]);
+    expect(await selectNames(target({ mode: 'exclude', by: 'tag', key: 'owner', values: ['*'] }))).toEqual(names.filter((n) => n !== 'tagged'));
+    expect(await selectNames([{ integrationId, resourceType: 'postgresql-schema' }])).toEqual([]);
+    expect(await selectNames([])).toEqual([]);
+  });
+});

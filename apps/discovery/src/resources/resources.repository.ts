@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, QueryFailedError, QueryRunner } from 'typeorm';
-import type { RefreshCounts, ResourceKind, ResourceType } from '@latchkey/contracts';
+import type { RefreshCounts, ResourceKind, ResourceType, TargetSelection } from '@latchkey/contracts';
 
 /** A discovered object as the inventory stores it. */
 export interface ResourceRow {
@@ -34,6 +34,8 @@ export interface ResourceFilter {
   tagValue?: string;
   after?: { path: string; id: string };
   limit: number;
+  /** Only resources at least one of these flow targets covers (and never Latchkey's own roles). */
+  targets?: TargetSelection[];
 }
 
 interface StoredRow {
@@ -60,14 +62,15 @@ const SELECT_RESOURCES = `
     FROM discovery.resources r
     LEFT JOIN discovery.api_tags a ON a.resource_id = r.id`;
 
-/** $1 integration, $2 type, $3 path fragment, $4 tag key, $5 tag value, $6/$7 after (path, id), $8 limit. */
-const PAGE_RESOURCES = `${SELECT_RESOURCES}
+/** $1 integration, $2 type, $3 path fragment, $4 tag key, $5 tag value, $6/$7 after (path, id), $8 limit; `extra` more conditions. */
+const pageResources = (extra = 'true') => `${SELECT_RESOURCES}
   WHERE ($1::uuid IS NULL OR r.integration_id = $1)
     AND ($2::text IS NULL OR r.type = $2)
     AND ($3::text IS NULL OR strpos(lower(r.path COLLATE "default"), lower($3 COLLATE "default")) > 0)
     AND ($4::text IS NULL OR (r.comment_tags || coalesce(a.tags, '{}')) ? $4)
     AND ($5::text IS NULL OR (r.comment_tags || coalesce(a.tags, '{}')) ->> $4 = $5)
     AND ($6::text IS NULL OR (r.path, r.id) > ($6, $7::uuid))
+    AND ${extra}
   ORDER BY r.path, r.id
   LIMIT $8`;
 
@@ -216,10 +219,9 @@ export class ResourcesRepository {
 
   /** One page in path order (bytewise), then id; `after` is the last row of the previous page. */
   async page(filter: ResourceFilter): Promise<StoredResource[]> {
-    const rows = (await this.dataSource.query(
-      PAGE_RESOURCES,
-      [filter.integrationId ?? null, filter.type ?? null, filter.q ?? null, filter.tagKey ?? null, filter.tagValue ?? null, filter.after?.path ?? null, filter.after?.id ?? null, filter.limit],
-    )) as StoredRow[];
+    const params: unknown[] = [filter.integrationId ?? null, filter.type ?? null, filter.q ?? null, filter.tagKey ?? null, filter.tagValue ?? null, filter.after?.path ?? null, filter.after?.id ?? null, filter.limit];
+    const sql = pageResources(filter.targets ? `NOT r.managed AND ${targetsClause(filter.targets, params)}` : undefined);
+    const rows = (await this.dataSource.query(sql, params)) as StoredRow[];
     return rows.map(toStored);
   }
 
@@ -250,6 +252,40 @@ export class ResourcesRepository {
     }
   }
 }
+
+/**
+ * The SQL twin of flow matching's `targetCovers` (apps/access): integration and type, then the
+ * selector. Globs (`*`, `?`) become LIKE patterns, case-sensitive like PostgreSQL names. Every value
+ * is a bound parameter appended to `params`; no target ever covers nothing but an empty list.
+ */
+export function targetsClause(targets: TargetSelection[], params: unknown[]): string {
+  const bind = (value: unknown) => `$${params.push(value)}`;
+  const unique = [...new Map(targets.map((t) => [JSON.stringify(t), t])).values()];
+  if (unique.length === 0) return 'false';
+  const clauses = unique.map((target) => {
+    const where = `r.integration_id = ${bind(target.integrationId)}::uuid AND r.type = ${bind(target.resourceType)}`;
+    const selector = target.resources;
+    if (!selector) return `(${where})`;
+    let selected: string;
+    switch (selector.by) {
+      case 'id':
+        selected = `r.id = ANY(${bind(selector.values.map((v) => v.toLowerCase()))}::uuid[])`;
+        break;
+      case 'name':
+        selected = `r.path LIKE ANY(${bind(selector.values.map(globToLike))}::text[])`;
+        break;
+      case 'tag':
+        // A resource without the tag is not selected (NULL LIKE ... is NULL, hence the coalesce).
+        selected = `coalesce((r.comment_tags || coalesce(a.tags, '{}')) ->> ${bind(selector.key)}::text LIKE ANY(${bind(selector.values.map(globToLike))}::text[]), false)`;
+        break;
+    }
+    return `(${where} AND ${selector.mode === 'include' ? selected : `NOT ${selected}`})`;
+  });
+  return `(${clauses.join(' OR ')})`;
+}
+
+/** `*` any characters, `?` one; LIKE's own wildcards and its escape character are taken literally. */
+export const globToLike = (glob: string) => [...glob].map((ch) => (ch === '*' ? '%' : ch === '?' ? '_' : ch === '%' || ch === '_' || ch === '\\' ? `\\${ch}` : ch)).join('');
 
 function toStored(row: StoredRow): StoredResource {
   return {

@@ -17,6 +17,11 @@ export class ResourcesRpcController {
     return this.resources.list(query);
   }
 
+  @Rpc(Contracts.discoveryResourcesSelect)
+  select(@Payload() query: Req<'discoveryResourcesSelect'>) {
+    return this.resources.select(query);
+  }
+
   @Rpc(Contracts.discoveryResourcesGet)
   get(@Payload() { id }: Req<'discoveryResourcesGet'>) {
     return this.resources.get(id);

@@ -5,13 +5,19 @@ import { AppException } from '@latchkey/messaging';
 import { ResourcesRepository, StoredResource } from './resources.repository';
 
 type ResourceQuery = ReceivedOf<typeof Contracts.discoveryResourcesList>;
+type SelectionQuery = ReceivedOf<typeof Contracts.discoveryResourcesSelect>;
 
 /** The inventory as the API shows it: effective tags, permissions from the type, paged by path. */
 @Injectable()
 export class ResourcesService {
   constructor(private readonly resources: ResourcesRepository) {}
 
-  async list(query: ResourceQuery): Promise<{ items: Resource[]; nextPageToken?: string }> {
+  /** Like `list`, restricted to what at least one of the flow targets covers. */
+  select(query: SelectionQuery): Promise<{ items: Resource[]; nextPageToken?: string }> {
+    return this.list(query, query.targets);
+  }
+
+  async list(query: ResourceQuery, targets?: SelectionQuery['targets']): Promise<{ items: Resource[]; nextPageToken?: string }> {
     const after = query.pageToken === undefined ? undefined : decodePageToken(query.pageToken);
     if (query.pageToken !== undefined && !after) throw AppException.validation([{ field: 'pageToken', rule: 'must be a token from a previous page' }]);
     const [tagKey, tagValue] = splitTag(query.tag);
@@ -23,6 +29,7 @@ export class ResourcesService {
       tagValue,
       after,
       limit: query.pageSize + 1,
+      targets,
     });
     const items = rows.slice(0, query.pageSize);
     const last = items.at(-1);

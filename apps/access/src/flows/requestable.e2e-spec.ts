@@ -1,0 +1,183 @@
+import { randomBytes } from 'node:crypto';
+import { createUser, PgCluster, startPgCluster, startTestStack, TestStack, waitUntil } from '@latchkey/testing';
+
+jest.setTimeout(240_000);
+
+const CONNECTOR_USER = 'latchkey_conn';
+const CONNECTOR_PASSWORD = `conn-${randomBytes(8).toString('hex')}`;
+
+interface Offer {
+  path: string;
+  permissions: string[];
+  flows: Array<{ name: string; permissions: string[]; approvers: string; maxDurationMinutes: number; approvalRequired: boolean }>;
+}
+
+/**
+ * "What may I request" through the gateway: people in different groups see exactly what their
+ * active flows offer (include and exclude by name, id and tag), never anything else, page by page.
+ */
+describe('GET /api/v1/me/requestable', () => {
+  let pg: PgCluster;
+  let t: TestStack;
+  let integrationId: string;
+  const ids: Record<string, string> = {};
+  const tokens: Record<string, string> = {};
+
+  const requestable = async (who: string, query = '') => {
+    const res = await t.api('GET', `/api/v1/me/requestable${query}`, { token: tokens[who] });
+    expect(res.status).toBe(200);
+    return res.body as { items: Array<{ resource: { path: string }; permissions: string[]; flows: Offer['flows'] }>; nextPageToken?: string };
+  };
+  /** Every page, as path -> offer. */
+  const everything = async (who: string, query = '', pageSize = 50) => {
+    const offers: Record<string, Offer> = {};
+    let token: string | undefined;
+    for (let pages = 0; pages < 50; pages++) {
+      const page = await requestable(who, `?pageSize=${pageSize}${query}${token ? `&pageToken=${encodeURIComponent(token)}` : ''}`);
+      for (const item of page.items) {
+        expect(offers[item.resource.path]).toBeUndefined();
+        offers[item.resource.path] = { path: item.resource.path, permissions: item.permissions, flows: item.flows };
+      }
+      token = page.nextPageToken;
+      if (!token) return offers;
+    }
+    throw new Error('more than 50 pages');
+  };
+  const flow = async (body: Record<string, unknown>) => {
+    const res = await t.api('POST', '/api/v1/access-flows', { body: { maxDurationMinutes: 60, approvers: null, ...body } });
+    if (res.status !== 201) throw new Error(`flow ${String(body.name)}: ${res.status} ${res.text}`);
+    return res.body.id as string;
+  };
+
+  beforeAll(async () => {
+    pg = await startPgCluster({ hba: 'scram' });
+    await pg.query(`CREATE ROLE ${CONNECTOR_USER} SUPERUSER LOGIN PASSWORD '${CONNECTOR_PASSWORD}'`);
+    await pg.query('CREATE DATABASE app');
+    await pg.query(
+      `CREATE SCHEMA billing; CREATE SCHEMA hr;
+       CREATE TABLE billing.invoices (id int); COMMENT ON TABLE billing.invoices IS 'latchkey:owner=data-team';
+       CREATE TABLE billing.payments (id int);
+       CREATE TABLE billing."50%_off" (id int);
+       CREATE TABLE hr.salaries (id int); COMMENT ON TABLE hr.salaries IS 'latchkey:owner=hr-team';
+       CREATE TABLE public.notes (id int);`,
+      undefined,
+      'app',
+    );
+    t = await startTestStack();
+    await t.api('POST', '/api/v1/groups', { body: { name: 'security' } });
+    for (const [who, groups] of [['analyst', ['analysts']], ['ops', ['ops']], ['outsider', []]] as const) {
+      tokens[who] = (await createUser(t, { groups: [...groups] })).token;
+    }
+    const integration = await t.api('POST', '/api/v1/integrations', {
+      body: {
+        name: 'app',
+        type: 'postgresql',
+        connectedResourceTypes: ['postgresql-table', 'postgresql-schema'],
+        config: { hostname: '127.0.0.1', port: pg.port, dbname: 'app', sslmode: 'disable' },
+        secret: { store: 'builtin', username: CONNECTOR_USER, password: CONNECTOR_PASSWORD },
+        integrationOwners: [{ attribute: 'group', values: ['ops'] }],
+        resourceOwnerMappings: [{ tagKey: 'owner', attribute: 'group' }],
+      },
+    });
+    expect(integration.body.status).toBe('ACTIVE');
+    integrationId = integration.body.id;
+    await waitUntil('discovered tables', async () => {
+      const list = await t.api('GET', `/api/v1/resources?integrationId=${integrationId}&pageSize=100`);
+      for (const r of list.body.items ?? []) ids[r.path] = r.id;
+      return ids['app/billing/invoices'] && ids['app/billing/50%_off'] && ids['app/hr/salaries'] && ids['app/public/notes'] && ids['app/billing'];
+    });
+
+    const analysts = { conditions: [{ type: 'group', match: 'is', values: ['analysts'] }] };
+    const ops = { conditions: [{ type: 'group', match: 'is', values: ['ops'] }] };
+    await flow({
+      name: 'billing by name',
+      requestors: analysts,
+      targets: [{ integrationId, resourceType: 'postgresql-table', permissions: ['READ_ONLY'], resources: { mode: 'include', by: 'name', values: ['app/billing/*'] } }],
+      approvers: { mode: 'ANY_OF', groups: [{ type: 'OWNER' }] },
+      maxDurationMinutes: 120,
+    });
+    await flow({
+      name: 'all but salaries by id',
+      requestors: analysts,
+      targets: [{ integrationId, resourceType: 'postgresql-table', permissions: ['READ_WRITE'], resources: { mode: 'exclude', by: 'id', values: [ids['app/hr/salaries']] } }],
+    });
+    await flow({
+      name: 'billing schema',
+      requestors: analysts,
+      targets: [{ integrationId, resourceType: 'postgresql-schema', permissions: ['READ_ONLY'], resources: { mode: 'include', by: 'name', values: ['app/billing'] } }],
+    });
+    await flow({
+      name: 'owned by data teams',
+      requestors: ops,
+      targets: [{ integrationId, resourceType: 'postgresql-table', permissions: ['ADMIN'], resources: { mode: 'include', by: 'tag', key: 'owner', values: ['data-*'] } }],
+      approvers: { mode: 'ALL_OF', groups: [{ type: 'group', values: ['security'] }] },
+    });
+    await flow({
+      name: 'untagged for ops',
+      requestors: ops,
+      targets: [{ integrationId, resourceType: 'postgresql-table', permissions: ['READ_ONLY'], resources: { mode: 'exclude', by: 'tag', key: 'owner', values: ['*'] } }],
+    });
+    await flow({
+      name: 'inactive hr for ops',
+      active: false,
+      requestors: ops,
+      targets: [{ integrationId, resourceType: 'postgresql-table', permissions: ['ADMIN'], resources: { mode: 'include', by: 'name', values: ['app/hr/*'] } }],
+    });
+  });
+
+  afterAll(async () => {
+    await t?.dispose();
+    await pg?.stop();
+  });
+
+  it('shows each person exactly what their active flows offer', async () => {
+    const analyst = await everything('analyst');
+    expect(Object.keys(analyst)).toEqual(['app/billing', 'app/billing/50%_off', 'app/billing/invoices', 'app/billing/payments', 'app/public/notes']);
+    expect(analyst['app/billing/invoices'].permissions).toEqual(['READ_ONLY', 'READ_WRITE']);
+    expect(analyst['app/public/notes'].permissions).toEqual(['READ_WRITE']);
+    expect(analyst['app/billing'].permissions).toEqual(['READ_ONLY']);
+
+    const ops = await everything('ops');
+    // Tag include `data-*` picks invoices; tag exclude `*` picks what has no owner tag at all.
+    expect(Object.keys(ops)).toEqual(['app/billing/50%_off', 'app/billing/invoices', 'app/billing/payments', 'app/public/notes']);
+    expect(ops['app/billing/invoices'].permissions).toEqual(['ADMIN']);
+    expect(ops['app/billing/payments'].permissions).toEqual(['READ_ONLY']);
+
+    expect(await requestable('outsider')).toEqual({ items: [] });
+  });
+
+  it('names the flows, the longest duration and who approves, resource by resource', async () => {
+    const analyst = await everything('analyst');
+    const byName = (offer: Offer, name: string) => offer.flows.find((f) => f.name === name)!;
+    expect(byName(analyst['app/billing/invoices'], 'billing by name')).toMatchObject({
+      permissions: ['READ_ONLY'],
+      maxDurationMinutes: 120,
+      approvalRequired: true,
+      approvers: 'any of: resource owner (tag owner=data-team)',
+    });
+    // No owner tag: the integration owners approve.
+    expect(byName(analyst['app/billing/payments'], 'billing by name').approvers).toBe('any of: integration owner (group ops)');
+    expect(byName(analyst['app/billing/payments'], 'all but salaries by id')).toMatchObject({ approvalRequired: false, approvers: 'automatic (no approval needed)' });
+    const ops = await everything('ops');
+    expect(ops['app/billing/invoices'].flows.map((f) => [f.name, f.approvers])).toEqual([['owned by data teams', 'all of: group security']]);
+  });
+
+  it('pages, searches and filters without ever showing more', async () => {
+    expect(Object.keys(await everything('analyst', '', 1))).toEqual(Object.keys(await everything('analyst')));
+    expect(Object.keys(await everything('analyst', '&q=PAY'))).toEqual(['app/billing/payments']);
+    // LIKE's own wildcards in a name are only literal characters.
+    expect(Object.keys(await everything('analyst', `&q=${encodeURIComponent('%_')}`))).toEqual(['app/billing/50%_off']);
+    expect(Object.keys(await everything('analyst', '&type=postgresql-schema'))).toEqual(['app/billing']);
+    expect(Object.keys(await everything('analyst', '&tag=owner'))).toEqual(['app/billing/invoices']);
+    expect(Object.keys(await everything('ops', '&q=salaries'))).toEqual([]);
+  });
+
+  it('refuses bad queries with the field and the rule', async () => {
+    const res = await t.api('GET', '/api/v1/me/requestable?pageSize=0', { token: tokens.analyst });
+    expect(res.status).toBe(400);
+    expect(res.body.details.issues).toEqual([{ field: 'pageSize', rule: 'must be at least 1' }]);
+    const unknown = await t.api('GET', '/api/v1/me/requestable?flow=x', { token: tokens.analyst });
+    expect(unknown.status).toBe(400);
+    expect((await t.api('GET', '/api/v1/me/requestable', { token: null })).status).toBe(401);
+  });
+});

@@ -1,0 +1,60 @@
+import { z } from 'zod';
+import { ResourceSelector } from './access';
+import { defineRequest } from './contract';
+import { Resource } from './discovery';
+import { Permission, ResourceType } from './enums';
+import { Caller } from './identities';
+import { listOf } from './integrations';
+
+const Uuid = z.string().uuid('must be a UUID');
+
+/** The filters a person can put on "what may I request" (and on a selection of the inventory). */
+const RequestableFilters = {
+  integrationId: Uuid.optional(),
+  type: ResourceType.optional(),
+  /** Fragment of the path, case-insensitive. */
+  q: z.string().max(200, 'must be at most 200 characters').optional(),
+  /** `key` or `key=value`. */
+  tag: z.string().max(400, 'must be at most 400 characters').optional(),
+  pageSize: z.coerce.number().int('must be a whole number').min(1, 'must be at least 1').max(200, 'must be at most 200').default(50),
+  pageToken: z.string().max(400, 'must be at most 400 characters').optional(),
+};
+
+export const RequestableQuery = z.object(RequestableFilters);
+export type RequestableQuery = z.input<typeof RequestableQuery>;
+
+/** One flow target as discovery needs it to select resources: where, which type, which of them. */
+export const TargetSelection = z.object({ integrationId: Uuid, resourceType: ResourceType, resources: ResourceSelector.optional() });
+export type TargetSelection = z.infer<typeof TargetSelection>;
+
+/** The resources that at least one of the targets covers, paged by path like the inventory list. */
+export const ResourceSelectionQuery = z.object({ ...RequestableFilters, targets: z.array(TargetSelection).max(5000) });
+export type ResourceSelectionQuery = z.input<typeof ResourceSelectionQuery>;
+
+/** A flow that offers a resource to the caller, as a requester needs to see it before asking. */
+export const RequestableFlow = z.object({
+  id: z.string().uuid(),
+  name: z.string(),
+  permissions: z.array(Permission),
+  maxDurationMinutes: z.number().int(),
+  approvalRequired: z.boolean(),
+  /** Who approves, in words: "automatic", "any of: group dba, user ana@example.com", "all of: resource owner (tag owner=payments)". */
+  approvers: z.string(),
+  justificationRequired: z.boolean(),
+  maxExtensions: z.number().int(),
+  /** When requests may be made, or null for any time. */
+  timeframe: z.string().nullable(),
+  /** Whether the timeframe (if any) allows a request now. */
+  availableNow: z.boolean(),
+});
+export type RequestableFlow = z.infer<typeof RequestableFlow>;
+
+export const RequestableItem = z.object({ resource: Resource, permissions: z.array(Permission), flows: z.array(RequestableFlow) });
+export type RequestableItem = z.infer<typeof RequestableItem>;
+
+export const RequestableContracts = {
+  /** Served by any discovery process: the inventory lives in the control database. */
+  discoveryResourcesSelect: defineRequest('discovery.resources.select', ResourceSelectionQuery, listOf(Resource)),
+  /** What the caller's active access flows offer them, resource by resource. */
+  accessMeRequestable: defineRequest('access.me.requestable', z.object({ caller: Caller, query: RequestableQuery }), listOf(RequestableItem)),
+} as const;
