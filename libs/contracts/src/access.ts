@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineEvent, defineRequest } from './contract';
 import { Permission, ResourceType, SslMode } from './enums';
+import { Actor } from './audit';
 import { Caller } from './identities';
 import { Page, listOf } from './integrations';
 
@@ -205,6 +206,8 @@ export const AccessRequest = z.object({
   /** Why the request is FAILED, or what holds it (a stuck revocation, provisioning unreachable). */
   statusReason: z.string().nullable(),
   passwordViewedAt: z.string().nullable(),
+  /** Who revoked it (REVOKING or REVOKED at a person's request); null when it expired or is still running. */
+  revokedBy: Actor.nullable().optional(),
 });
 export type AccessRequest = z.infer<typeof AccessRequest>;
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Actor } from './audit';
 import { Permission, ResourceType, SslMode } from './enums';
 import { utf8Length } from './postgresql';
 
@@ -49,6 +50,9 @@ export type GrantItem = z.infer<typeof GrantItem>;
 export const GrantStatus = z.enum(['GRANTING', 'ACTIVE', 'REVOKING', 'STUCK', 'REVOKED', 'EXPIRED', 'FAILED']);
 export type GrantStatus = z.infer<typeof GrantStatus>;
 
+export const GrantEndReason = z.enum(['EXPIRED', 'REVOKED']);
+export type GrantEndReason = z.infer<typeof GrantEndReason>;
+
 export const PersonIdentity = z.object({ id: z.string().min(1).max(200), email: z.string().email('must be an email address').max(320) });
 export type PersonIdentity = z.infer<typeof PersonIdentity>;
 
@@ -78,6 +82,10 @@ export const Grant = z.object({
   endedAt: z.string().nullable(),
   attempts: z.number().int(),
   lastError: z.string().nullable(),
+  /** How it ends, decided once when its revocation starts: EXPIRED (time ran out) or REVOKED (by `revokedBy`). */
+  endReason: GrantEndReason.nullable().optional(),
+  /** Who revoked it, when `endReason` is REVOKED. */
+  revokedBy: Actor.nullable().optional(),
 });
 export type Grant = z.infer<typeof Grant>;
 

@@ -58,7 +58,8 @@ export const Contracts = {
     z.object({ integrationId: z.string().uuid().optional(), status: GrantStatus.optional(), ...Page }),
     listOf(Grant),
   ),
-  provisioningGrantsRevoke: defineRequest('connector.{connectorId}.grants.revoke', ById, Grant),
+  /** `revokedBy`: who ends it (a person, or Latchkey); a grant whose end is already decided keeps its reason. */
+  provisioningGrantsRevoke: defineRequest('connector.{connectorId}.grants.revoke', ById.extend({ revokedBy: Actor.default(SYSTEM_ACTOR) }), Grant),
   provisioningGrantsExtend: defineRequest('connector.{connectorId}.grants.extend', ById.extend({ expiresAt: IsoDateTime }), Grant),
   provisioningGrantsResetCredentials: defineRequest('connector.{connectorId}.grants.reset-credentials', ById, GrantWithCredentials),
   provisioningDriftReport: defineRequest('connector.{connectorId}.drift.report', ByIntegration, DriftReport),

@@ -1,3 +1,4 @@
+import { SYSTEM_ACTOR } from '@latchkey/contracts';
 import type { AccessDetails, AccessRequest, Actor, AuditEntryInput } from '@latchkey/contracts';
 import type { AccessRequestEntity, Login } from './access-request.entity';
 
@@ -25,6 +26,7 @@ export function toRequestView(r: Omit<AccessRequestEntity, 'id'> & { id: string 
     grantId: r.grantId,
     statusReason: r.statusReason,
     passwordViewedAt: iso(r.passwordViewedAt),
+    revokedBy: r.revokedBy ?? null,
   };
 }
 
@@ -70,4 +72,16 @@ export function toAccessDetails(r: AccessRequestEntity, password: string | null)
 /** The audit entry of a request event; details never hold a password. */
 export function requestAuditEntry(action: string, actor: Actor, r: Pick<AccessRequestEntity, 'id' | 'status' | 'requesterEmail' | 'flowName'>, details: Record<string, unknown>): AuditEntryInput {
   return { action, actor, targetType: 'access-request', targetId: r.id, targetName: `${r.requesterEmail} via ${r.flowName}`, details: { status: r.status, ...details } };
+}
+
+/**
+ * The one audit entry of a request's end: `request.expired` (by Latchkey), `request.revoked` (by
+ * whoever revoked it), or `request.failed`. Asking for a revocation is audited apart, as
+ * `request.revocation-requested`, when it happens.
+ */
+export function endAuditEntry(r: Pick<AccessRequestEntity, 'id' | 'status' | 'requesterEmail' | 'flowName' | 'revokedBy'>, details: Record<string, unknown>): AuditEntryInput {
+  if (r.status === 'EXPIRED') return requestAuditEntry('request.expired', SYSTEM_ACTOR, r, details);
+  if (r.status === 'REVOKED') return requestAuditEntry('request.revoked', r.revokedBy ?? SYSTEM_ACTOR, r, details);
+  if (r.status === 'FAILED') return requestAuditEntry('request.failed', SYSTEM_ACTOR, r, details);
+  throw new Error(`request ${r.id} has not ended (${r.status})`);
 }

@@ -10,11 +10,12 @@ import { GrantLifecycle } from './grant-lifecycle.service';
 import { GrantProcessor } from './grant.processor';
 import { ACCESS_REDIS, GrantQueue } from './grant.queue';
 import { CreateAccessRequests1764000000430 } from './migrations/1764000000430-CreateAccessRequests';
+import { RecordWhoRevokedRequests1764000000435 } from './migrations/1764000000435-RecordWhoRevokedRequests';
 import { RequestsRpcController } from './requests.rpc.controller';
 import { RequestsService } from './requests.service';
 
 export const REQUEST_ENTITIES = [AccessRequestEntity];
-export const REQUEST_MIGRATIONS = [CreateAccessRequests1764000000430];
+export const REQUEST_MIGRATIONS = [CreateAccessRequests1764000000430, RecordWhoRevokedRequests1764000000435];
 
 @Module({})
 export class RequestsModule {

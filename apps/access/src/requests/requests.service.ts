@@ -13,7 +13,7 @@ import { isApproved, resolveApprovers } from './approvers';
 import { GrantLifecycle } from './grant-lifecycle.service';
 import { GrantQueue } from './grant.queue';
 import { planRequest, WantedItem } from './request-planner';
-import { requestAuditEntry, toAccessDetails, toRequestView } from './request-view';
+import { endAuditEntry, requestAuditEntry, toAccessDetails, toRequestView } from './request-view';
 
 const actorOf = (caller: Caller): Actor => ({ type: 'user', id: caller.userId, email: caller.email });
 const notFound = (id: string) => new AppException(ErrorCode.NotFound, `No access request with id ${id}.`);
@@ -92,6 +92,7 @@ export class RequestsService {
         login: null,
         passwordEnvelope: null,
         passwordViewedAt: null,
+        revokedBy: null,
       });
     }
     if (input.dryRun) return { dryRun: true, requests: rows.map((r) => toRequestView({ ...r, id: null })) };
@@ -197,11 +198,14 @@ export class RequestsService {
       if (locked.status === 'REVOKING') return locked;
       if (!['PENDING', 'APPROVED', 'GRANTED'].includes(locked.status)) throw wrongStatus(locked, 'revoke', 'PENDING, APPROVED or GRANTED');
       const now = new Date();
+      const revokedBy = actorOf(caller);
       const fields: Partial<AccessRequestEntity> =
-        locked.status === 'PENDING' ? { status: 'REVOKED', endedAt: now, statusReason: reason ?? null } : { status: 'REVOKING', statusReason: reason ?? null };
+        locked.status === 'PENDING' ? { status: 'REVOKED', endedAt: now, statusReason: reason ?? null, revokedBy } : { status: 'REVOKING', statusReason: reason ?? null, revokedBy };
       await this.requests.update(m, id, fields);
       const next = { ...locked, ...fields };
-      await this.audit.append(requestAuditEntry('request.revoked', actorOf(caller), next, { reason: reason ?? null, previousStatus: locked.status }), m);
+      const details = { reason: reason ?? null, previousStatus: locked.status };
+      // Not granted yet: it ends here, audited once as its end. Else its end is audited when the grant is taken back.
+      await this.audit.append(next.status === 'REVOKED' ? endAuditEntry(next, details) : requestAuditEntry('request.revocation-requested', revokedBy, next, details), m);
       return next;
     });
     await this.lifecycle.announce(id, r.status);

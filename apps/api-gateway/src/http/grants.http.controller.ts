@@ -4,6 +4,8 @@ import { z } from 'zod';
 import { Contracts, GrantItem, GrantStatus, Page, PersonIdentity } from '@latchkey/contracts';
 import { MessageBus } from '@latchkey/messaging';
 import { Access } from '../auth/auth.guard';
+import { actorOf, CurrentCaller } from '../auth/caller';
+import type { AuthenticatedCaller } from '../auth/caller';
 import { IdParam, parseInput } from './validate';
 
 export const GrantBody = z
@@ -65,9 +67,9 @@ export class GrantsHttpController {
   @Post('grants/:grantId/revoke')
   @HttpCode(200)
   @Access('admin')
-  async revoke(@Param('id') id: string, @Param('grantId') grantId: string) {
+  async revoke(@Param('id') id: string, @Param('grantId') grantId: string, @CurrentCaller() caller: AuthenticatedCaller) {
     const { connectorId } = await this.connectorOf(id);
-    return this.bus.request(Contracts.provisioningGrantsRevoke, { id: parseInput(IdParam, grantId, ['grantId']) }, { connectorId });
+    return this.bus.request(Contracts.provisioningGrantsRevoke, { id: parseInput(IdParam, grantId, ['grantId']), revokedBy: actorOf(caller) }, { connectorId });
   }
 
   @Post('grants/:grantId/extend')

@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus } from '@nestjs/common';
 import type { Response } from 'express';
 import { ErrorCode, ErrorEnvelope } from '@latchkey/contracts';
-import { AppException } from '@latchkey/messaging';
+import { AppException, RETRY_AFTER_SECONDS } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 
 /** The one place where error codes become HTTP statuses. */
@@ -41,6 +41,8 @@ export class HttpEnvelopeFilter implements ExceptionFilter {
     if (status === 401) response.setHeader('WWW-Authenticate', 'Bearer');
     const retryAfter = envelope.details?.retryAfterSeconds;
     if (status === 429 && typeof retryAfter === 'number') response.setHeader('Retry-After', String(retryAfter));
+    // Every 503 is retryable: say when (RFC 9110 section 10.2.3).
+    if (status === 503) response.setHeader('Retry-After', String(retryAfterOf(envelope)));
     response.status(status).json(envelope);
   }
 
@@ -62,4 +64,9 @@ export class HttpEnvelopeFilter implements ExceptionFilter {
     }
     return [500, { code: ErrorCode.Internal, message: 'Internal error; see the gateway log.' }];
   }
+}
+
+function retryAfterOf(envelope: ErrorEnvelope): number {
+  const seconds = envelope.details?.retryAfterSeconds;
+  return typeof seconds === 'number' && Number.isInteger(seconds) && seconds > 0 ? seconds : RETRY_AFTER_SECONDS;
 }

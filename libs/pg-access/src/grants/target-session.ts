@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DatabaseError, type Client } from 'pg';
+import { classifyDatabaseError, databaseErrorCode } from '@latchkey/messaging';
 import { getServerInfo, type ServerInfo, type TargetConnectionParams } from '../connection';
 import { targetSessions } from '../target-pool';
 import { quoteIdent } from '../quote';
@@ -12,10 +13,8 @@ const SET_LOCK_TIMEOUT = "SET lock_timeout = '5s'";
 const RETRY_BASE_MS = 25;
 const TERMINATION_DEADLINE_MS = 5_000;
 const TERMINATION_POLL_MS = 20;
-const TRANSIENT_SQLSTATES = new Set([
-  '40001', // serialization_failure
-  '40P01', // deadlock_detected
-  '55P03', // lock_not_available: lock_timeout while a peer or a migration holds the object
+/** Races of the engine's own statements that running them again resolves, besides what classifyDatabaseError() calls transient. */
+const ROLE_CREATION_RACES = new Set([
   '23505', // unique_violation: two sessions creating the same role (from databases whose advisory locks differ)
   '42710', // duplicate_object: the same race, seen as "role already exists"
 ]);
@@ -55,12 +54,11 @@ export async function onceInAWhile(client: Client, check: () => Promise<void>): 
   markersCheckedAt.set(client, Date.now());
 }
 
-/** Errors that running the same transaction again resolves. */
+/** Errors that running the same transaction again (on the same session) resolves. */
 export function isTransient(error: unknown): boolean {
-  if (!(error instanceof DatabaseError) || !error.code) return false;
-  if (TRANSIENT_SQLSTATES.has(error.code)) return true;
-  // Concurrent catalog updates of one row (GRANT, ALTER ROLE, ALTER DEFAULT PRIVILEGES) fail this way.
-  return error.code === 'XX000' && /tuple concurrently (updated|deleted)/.test(error.message);
+  if (classifyDatabaseError(error) === 'transient') return true;
+  const code = databaseErrorCode(error);
+  return code !== undefined && ROLE_CREATION_RACES.has(code);
 }
 
 /** Runs `fn` in a transaction, running it again (with jitter) when it fails for a transient reason. */
