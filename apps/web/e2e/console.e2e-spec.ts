@@ -43,7 +43,7 @@ describe('the admin console in a browser', () => {
 
   beforeAll(async () => {
     // Six services and a browser on a shared 2-core machine: starting may take a while.
-    [t, target] = await Promise.all([startTestStack({ healthyTimeoutMs: 180_000 }), startPgCluster({ hba: 'scram' })]);
+    [t, target] = await Promise.all([startTestStack(), startPgCluster({ hba: 'scram' })]);
     // A shop database and a connector user that may log in and nothing more: the preflight says what to grant.
     await target.query(`CREATE ROLE ${CONNECTOR_USER} LOGIN PASSWORD '${CONNECTOR_PASSWORD}'`);
     await target.query('CREATE DATABASE shop');
