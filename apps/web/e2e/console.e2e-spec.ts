@@ -415,6 +415,14 @@ describe('the admin console in a browser', () => {
     expect(lines[1]).toContain('request.revoked');
   });
 
+  it('refuses a state-changing call from the page without the CSRF token', async () => {
+    const status = await page.evaluate(() =>
+      fetch('/api/v1/groups', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'forged' }) }).then((r) => r.status),
+    );
+    expect(status).toBe(403);
+    expect((await t.api('GET', '/api/v1/groups')).body.items.map((g: { name: string }) => g.name)).not.toContain('forged');
+  });
+
   it('never showed the connector password or a token after they were created', async () => {
     expect(apiBodies.length).toBeGreaterThan(20);
     const everything = apiBodies.join('\n');
