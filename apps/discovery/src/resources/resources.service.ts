@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { ErrorCode, permissionsOf } from '@latchkey/contracts';
+import { ErrorCode, isCleanText, permissionsOf } from '@latchkey/contracts';
 import type { ReceivedOf, Contracts, Resource } from '@latchkey/contracts';
 import { AppException } from '@latchkey/messaging';
 import { ResourcesRepository, StoredResource } from './resources.repository';
@@ -63,7 +63,7 @@ const encodePageToken = (r: StoredResource) => Buffer.from(JSON.stringify({ path
 function decodePageToken(token: string): { path: string; id: string } | undefined {
   try {
     const p = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { path?: unknown; id?: unknown };
-    if (typeof p.path === 'string' && typeof p.id === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(p.id)) return { path: p.path, id: p.id };
+    if (typeof p.path === 'string' && isCleanText(p.path) && typeof p.id === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(p.id)) return { path: p.path, id: p.id };
   } catch {
     // not base64url JSON: reported by the caller
   }
