@@ -27,10 +27,23 @@ export const Resource = z.object({
   permissions: z.array(Permission),
   /** Roles only: Latchkey's own managed roles are marked. */
   managed: z.boolean(),
+  /**
+   * Roles only: why Latchkey never hands out membership in this role (it is, or reaches through
+   * its memberships, a superuser, a role with CREATEROLE, CREATEDB, REPLICATION or BYPASSRLS, a
+   * predefined role of that power, or one of Latchkey's own roles); null when it may be requested.
+   * Such a role offers no permission.
+   */
+  unrequestableReason: z.string().nullable(),
   discoveredAt: z.string(),
   updatedAt: z.string(),
 });
 export type Resource = z.infer<typeof Resource>;
+
+/**
+ * The line Latchkey writes into the COMMENT of its own control database. A connector never
+ * discovers, offers or suggests fixes for a database carrying it, and never grants on it.
+ */
+export const CONTROL_DATABASE_TAG = 'latchkey:control-database=true';
 
 export const ResourceQuery = z.object({
   integrationId: z.string().uuid('must be a UUID').optional(),

@@ -366,6 +366,7 @@ export class RequestsService {
         throw err;
       }
       if (resource.managed) issues.push({ field: `items.${i}.resourceId`, rule: "must not be one of Latchkey's own roles" });
+      else if (resource.unrequestableReason !== null) issues.push({ field: `items.${i}.resourceId`, rule: `must be a role Latchkey hands out (${resource.unrequestableReason})` });
       else if (!resource.permissions.includes(item.permission)) issues.push({ field: `items.${i}.permission`, rule: `must be one of ${resource.permissions.join(', ')} for ${resource.type}` });
       else resolved.push({ resource, permission: item.permission });
     }

@@ -82,9 +82,11 @@ function toView(r: StoredResource): Resource {
     comment: r.comment,
     tags: { ...r.commentTags, ...r.apiTags },
     apiTags: r.apiTags,
-    // Latchkey's own roles are shown, never handed out: membership in them would bypass access flows.
-    permissions: r.managed ? [] : [...permissionsOf(r.type)],
+    // Latchkey's own roles, and roles that are or reach more power than a grant may give, are
+    // shown, never handed out: the reason says why.
+    permissions: r.managed || r.unrequestableReason !== null ? [] : [...permissionsOf(r.type)],
     managed: r.managed,
+    unrequestableReason: r.unrequestableReason,
     discoveredAt: r.discoveredAt.toISOString(),
     updatedAt: r.updatedAt.toISOString(),
   };
