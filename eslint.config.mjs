@@ -16,6 +16,8 @@ const depConstraints = (allowTesting) => {
     { sourceTag: 'scope:service', onlyDependOnLibsWithTags: [...shared, 'scope:persistence', ...testing] },
     { sourceTag: 'scope:connector', onlyDependOnLibsWithTags: [...shared, 'scope:persistence', 'scope:engine', ...testing] },
     { sourceTag: 'scope:tools', onlyDependOnLibsWithTags: [...shared, 'scope:persistence', 'scope:engine', 'scope:testing'] },
+    // The browser app: the contracts' zod schemas and nothing of the server (its e2e suite drives the real stack).
+    { sourceTag: 'scope:web', onlyDependOnLibsWithTags: ['scope:contracts', ...testing] },
   ];
 };
 const boundaries = (allowTesting) => [
@@ -34,8 +36,8 @@ const testFiles = ['**/*.spec.ts', '**/*.int-spec.ts', '**/*.e2e-spec.ts'];
 export default [
   { ignores: ['**/node_modules/**', 'dist/**', '.nx/**', 'coverage/**'] },
   {
-    files: ['**/*.ts'],
-    languageOptions: { parser: tsParser, parserOptions: { ecmaVersion: 2022, sourceType: 'module' } },
+    files: ['**/*.ts', '**/*.tsx', '**/*.mts'],
+    languageOptions: { parser: tsParser, parserOptions: { ecmaVersion: 2022, sourceType: 'module', ecmaFeatures: { jsx: true } } },
     plugins: { '@nx': nx },
     rules: {
       '@nx/enforce-module-boundaries': boundaries(false),
@@ -50,6 +52,10 @@ export default [
         },
       ],
     },
+  },
+  {
+    files: ['apps/web/src/**'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['node:*'], message: 'The web console runs in a browser: no Node modules.' }] }] },
   },
   { files: testFiles, rules: { '@nx/enforce-module-boundaries': boundaries(true), 'no-restricted-syntax': 'off' } },
   { files: ['tools/**/*.ts', '**/*.int-spec.ts', '**/*.e2e-spec.ts', '**/main.ts'], rules: { 'no-console': 'off' } },

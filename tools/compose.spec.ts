@@ -96,8 +96,9 @@ function schemaErrors(doc: unknown): string[] {
 const composeText = read('docker-compose.yml');
 const compose = parseCompose(composeText) as ComposeFile;
 const services = compose.services;
+// Apps that run as a process (a src/main.ts); the web console is files the gateway serves.
 const apps = readdirSync(join(root, 'apps'), { withFileTypes: true })
-  .filter((d) => d.isDirectory())
+  .filter((d) => d.isDirectory() && existsSync(join(root, 'apps', d.name, 'src', 'main.ts')))
   .map((d) => d.name)
   .sort();
 const infra = ['postgres', 'redis', 'nats'];

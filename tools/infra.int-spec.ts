@@ -3,7 +3,9 @@
 // The success case uses the default URLs: PostgreSQL, Redis and NATS on this machine, which
 // `npm test` requires anyway (it runs `bash tools/infra.sh check` first).
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const script = join(__dirname, 'infra.sh');
@@ -19,7 +21,7 @@ function run(env: Record<string, string | undefined>, args: string[] = ['check']
   const base: Record<string, string | undefined> = { ...process.env };
   // jest under CI has CI=true, which would let the script start servers on the closed ports
   delete base.CI;
-  for (const key of ['LATCHKEY_DATABASE_URL', 'REDIS_URL', 'NATS_URL']) delete base[key];
+  for (const key of ['LATCHKEY_DATABASE_URL', 'REDIS_URL', 'NATS_URL', 'CHROMIUM_PATH']) delete base[key];
   const result = spawnSync('bash', [...(trace ? ['-x'] : []), script, ...args], {
     env: { ...base, ...env, ...(trace ? { BASH_XTRACEFD: '3' } : {}) } as NodeJS.ProcessEnv,
     encoding: 'utf8',
@@ -70,6 +72,24 @@ describe('tools/infra.sh', () => {
     // one of its timeouts would not have answered ok).
     expect(trace).toMatch(/^\++ timeout \d+ psql /m); // the trace is there
     expect(trace).not.toMatch(/^\++ (sleep|wait_for)\b/m);
+  });
+
+  it('--browser also checks chromium for the browser tests, and names a broken CHROMIUM_PATH', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'latchkey-infra-'));
+    try {
+      const fake = join(dir, 'chromium');
+      writeFileSync(fake, '#!/bin/sh\necho "Chromium 999.0.0.1"\n', { mode: 0o755 });
+      const ok = run({ CHROMIUM_PATH: fake }, ['check', '--browser']);
+      expect(lineOf(ok.out, 'chromium')).toBe(`infra: chromium   ok    ${fake} (Chromium 999.0.0.1)`);
+      expect(ok.status).toBe(0);
+      const broken = run({ CHROMIUM_PATH: join(dir, 'missing') }, ['check', '--browser']);
+      expect(lineOf(broken.out, 'chromium')).toContain(`FAIL  CHROMIUM_PATH=${join(dir, 'missing')} is not a working chromium`);
+      expect(broken.status).toBe(1);
+      // Without --browser, chromium is none of npm start's business.
+      expect(lineOf(run({ CHROMIUM_PATH: join(dir, 'missing') }).out, 'chromium')).toBe('');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('Redis not answering on a local port: names it, prints how to start it, exits 1', async () => {

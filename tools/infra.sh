@@ -4,8 +4,10 @@
 #   REDIS_URL              Redis for BullMQ   (default redis://127.0.0.1:6379)
 #   NATS_URL               NATS               (default nats://127.0.0.1:4222)
 #
-# Usage: bash tools/infra.sh check [--start]
+# Usage: bash tools/infra.sh check [--start] [--browser]
 #
+# --browser also checks the browser the web console's e2e tests drive (CHROMIUM_PATH, default
+# /usr/bin/chromium): installed from Debian's `chromium` package when missing and running as root.
 # `npm test` runs `check`; `npm start` runs `check --start`. For each service it prints one line,
 # "ok" or what is wrong (and, on the lines below it, what to do). When a service does not answer:
 #   - remote URL: says so, exit 1;
@@ -31,6 +33,7 @@ done
 export PATH LC_ALL=C
 
 START=false
+BROWSER=false
 FAILED=0
 
 # ---------------------------------------------------------------------------------------------
@@ -54,10 +57,11 @@ detail() {
 
 usage() {
   cat <<'EOF'
-usage: bash tools/infra.sh check [--start]
+usage: bash tools/infra.sh check [--start] [--browser]
 
 Checks PostgreSQL (LATCHKEY_DATABASE_URL), Redis (REDIS_URL) and NATS (NATS_URL).
-  --start   start local servers that are installed but not running (also when CI=true)
+  --start    start local servers that are installed but not running (also when CI=true)
+  --browser  also check chromium for the browser tests (CHROMIUM_PATH), installing it when missing
 EOF
 }
 
@@ -753,6 +757,46 @@ check_nats() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# Chromium (the web console's browser tests drive it with playwright-core, which downloads nothing)
+
+chromium_version() { "$1" --version 2>/dev/null | head -n 1; }
+
+check_chromium() {
+  local bin=${CHROMIUM_PATH:-/usr/bin/chromium} log version
+  if [[ -x $bin ]] && version=$(chromium_version "$bin") && [[ -n $version ]]; then
+    line_ok chromium "${bin} (${version})"
+    return 0
+  fi
+  if [[ $bin != /usr/bin/chromium ]]; then
+    line_fail chromium "CHROMIUM_PATH=${bin} is not a working chromium"
+    return 0
+  fi
+  if ! can_apt; then
+    line_fail chromium "${bin} is missing. Install it with:"
+    hint "  $(apt_command chromium)"
+    return 0
+  fi
+  say "chromium: ${bin} is missing; installing it: DEBIAN_FRONTEND=noninteractive apt-get install -y chromium"
+  log=$(mktemp)
+  if ! apt-cache policy chromium 2>/dev/null | grep -q 'Candidate: [^(]'; then
+    say "chromium: apt-get update (no package list has chromium yet)"
+    apt-get update -q >"$log" 2>&1 || true
+  fi
+  if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >"$log" 2>&1; then
+    line_fail chromium "installing chromium failed"
+    detail "$(tail -n 15 "$log")"
+    rm -f "$log"
+    return 0
+  fi
+  rm -f "$log"
+  if version=$(chromium_version "$bin") && [[ -n $version ]]; then
+    line_ok chromium "${bin} (installed: ${version})"
+  else
+    line_fail chromium "the chromium package did not provide a working ${bin}"
+  fi
+}
+
+# ---------------------------------------------------------------------------------------------
 
 main() {
   local action=''
@@ -760,6 +804,7 @@ main() {
     case $1 in
       check) action=check ;;
       --start) START=true ;;
+      --browser) BROWSER=true ;;
       -h | --help | help)
         usage
         return 0
@@ -776,14 +821,15 @@ main() {
     usage >&2
     return 2
   fi
-  local failed=0 check
-  for check in check_postgres check_redis check_nats; do
+  local failed=0 check checks=(check_postgres check_redis check_nats)
+  [[ $BROWSER == true ]] && checks+=(check_chromium)
+  for check in "${checks[@]}"; do
     FAILED=0
     "$check"
     if ((FAILED)); then failed=1; fi
   done
   if ((failed)); then
-    say "PostgreSQL, Redis and NATS must all answer; fix the lines marked FAIL above."
+    say "PostgreSQL, Redis and NATS must all answer$([[ $BROWSER == true ]] && printf ', and chromium be installed'); fix the lines marked FAIL above."
     return 1
   fi
   return 0

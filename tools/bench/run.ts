@@ -1,6 +1,7 @@
 import { benchAccess } from './access.bench';
 import { benchDiscovery } from './discovery.bench';
 import { benchProvisioning } from './provisioning.bench';
+import { benchWeb } from './web.bench';
 
 /**
  * `npm run bench`: Latchkey's figures side by side with raw SQL doing the same work, in one run,
@@ -12,6 +13,7 @@ async function main() {
     ['provisioning', benchProvisioning],
     ['access', benchAccess],
     ['discovery', async () => Object.entries(await benchDiscovery()).map(([k, v]) => [k, String(v)])],
+    ['web', benchWeb],
   ];
   for (const [name, run] of suites) {
     if (only.length && !only.includes(name)) continue;

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { resolve } from 'node:path';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { GatewayEnv, LATCHKEY_VERSION, loadConfig } from '@latchkey/config';
 import { createLogger, runMain, startService } from '@latchkey/messaging';
@@ -6,10 +7,16 @@ import { GatewayModule } from './gateway.module';
 import { HttpEnvelopeFilter } from './http/http-exception.filter';
 import { requireJsonBodies } from './http/content-type.middleware';
 import { requestContext } from './http/request-context.middleware';
+import { loadWebConsole, securityHeaders, serveWebConsole } from './web/web-console';
+
+/** `npm run build` puts the web console beside the services: dist/apps/web. */
+const WEB_CONSOLE_DIR = resolve(__dirname, '../../web');
 
 runMain('api-gateway', () => {
   const env = loadConfig('api-gateway', GatewayEnv);
   const logger = createLogger('api-gateway', env.LOG_LEVEL);
+  const web = loadWebConsole(WEB_CONSOLE_DIR);
+  if (!web) logger.warn({ dir: WEB_CONSOLE_DIR }, 'the web console is not built (npm run build builds it); the API is served alone');
   return startService({
     service: 'api-gateway',
     version: LATCHKEY_VERSION,
@@ -22,6 +29,7 @@ runMain('api-gateway', () => {
       exceptionFilter: new HttpEnvelopeFilter(logger),
       configure: (app) => {
         const express = app as NestExpressApplication;
+        express.use(securityHeaders());
         // Body first: body-parser finishes on stream events, outside any earlier async context.
         // Not strict: a body that is JSON but not an object reaches validation, which says
         // "must be a JSON object" (only text that is not JSON at all is "must be valid JSON").
@@ -29,6 +37,7 @@ runMain('api-gateway', () => {
         // SCIM clients send application/scim+json (RFC 7644 3.1).
         express.useBodyParser('json', { limit: '256kb', strict: false, type: ['application/json', 'application/scim+json'] });
         express.use(requestContext(logger));
+        if (web) express.use(serveWebConsole(web));
         express.disable('x-powered-by');
         // Only proxies named here may say who the client is (throttling per address, Secure cookies).
         if (env.LATCHKEY_TRUST_PROXY !== undefined) express.set('trust proxy', env.LATCHKEY_TRUST_PROXY);

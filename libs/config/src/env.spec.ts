@@ -1,6 +1,6 @@
 import { ConfigError, loadConfig } from './load-config';
 import { AccessEnv, CatalogEnv, ConnectorServiceEnv, GatewayEnv } from './env';
-import { compareVersions } from './semver';
+import { compareVersions } from '@latchkey/contracts';
 
 describe('loadConfig', () => {
   it('applies defaults', () => {

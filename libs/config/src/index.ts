@@ -1,5 +1,5 @@
 export * from './env';
 export * from './integration-types';
 export * from './load-config';
-export * from './semver';
+export { compareVersions } from '@latchkey/contracts';
 export * from './reserved';

@@ -1,50 +1,19 @@
-import { isIP } from 'node:net';
 import { z } from 'zod';
 import {
   IntegrationInput,
   IntegrationTypeDescription,
   IntegrationUpdateInput,
-  isCleanText,
-  CLEAN_TEXT_RULE,
+  integrationOwnerIssues,
   issuesFromZod,
   permissionsOf,
-  RESOURCE_OWNER_RULE,
+  PostgresConfig,
   ResourceType,
   SecretStore,
-  SslMode,
   ValidationIssue,
 } from '@latchkey/contracts';
 import { isLatchkeyFile, isLatchkeyVariable, LATCHKEY_FILE_RULE, LATCHKEY_VARIABLE_RULE } from './reserved';
 
-const DNS_LABEL = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/;
-
-export const isHostname = (value: string): boolean =>
-  isIP(value) !== 0 || (value.length <= 253 && value.split('.').every((label) => DNS_LABEL.test(label)));
-
-const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/;
-const TLS_VERIFYING_MODES: readonly SslMode[] = ['require', 'verify-ca', 'verify-full'];
-
-/** The seed's PostgreSQL settings; defaults: port 5432, database `postgres`, sslmode `prefer`. */
-export const PostgresConfig = z
-  .object({
-    hostname: z.string({ error: 'is required' }).min(1, 'is required').refine(isHostname, 'must be a DNS name or an IP address'),
-    port: z.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be between 1 and 65535').max(65535, 'must be between 1 and 65535').default(5432),
-    dbname: z
-      .string()
-      .min(1, 'must not be empty')
-      .refine((v) => Buffer.byteLength(v, 'utf8') <= 63, 'must be at most 63 bytes (PostgreSQL truncates longer names)')
-      .refine(isCleanText, CLEAN_TEXT_RULE)
-      .default('postgres'),
-    sslmode: SslMode.default('prefer'),
-    sslRootCert: z.string().max(65_536, 'must be at most 64 KiB').regex(PEM_CERTIFICATE, 'must be a PEM certificate (-----BEGIN CERTIFICATE-----)').refine(isCleanText, CLEAN_TEXT_RULE).nullish(),
-  })
-  .strict()
-  .superRefine((config, ctx) => {
-    if (config.sslRootCert && !TLS_VERIFYING_MODES.includes(config.sslmode)) {
-      ctx.addIssue({ code: 'custom', path: ['sslRootCert'], message: 'is used only with sslmode require, verify-ca or verify-full' });
-    }
-  });
-export type PostgresConfig = z.output<typeof PostgresConfig>;
+export { isHostname, PostgresConfig } from '@latchkey/contracts';
 
 export interface IntegrationTypeDefinition {
   readonly description: IntegrationTypeDescription;
@@ -97,11 +66,7 @@ export function validateIntegrationInput(body: unknown, mode: 'create' | 'update
     else issues.push(...issuesFromZod(parsed.error, ['config']));
   }
 
-  const mappings = raw.resourceOwnerMappings;
-  const owners = raw.integrationOwners;
-  if (Array.isArray(mappings) && mappings.length > 0 && !(Array.isArray(owners) && owners.length > 0)) {
-    issues.push({ field: 'integrationOwners', rule: RESOURCE_OWNER_RULE });
-  }
+  issues.push(...integrationOwnerIssues(raw));
 
   issues.push(...secretSourceIssues(raw.secret));
 

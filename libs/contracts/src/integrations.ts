@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { IntegrationStatus, ResourceType } from './enums';
 import { PreflightReport } from './preflight';
+import { ValidationIssue } from './errors';
 import { SecretInput, SecretRef, SecretView } from './secrets';
 import { text } from './text';
 import { Warning } from './errors';
@@ -20,6 +21,16 @@ export const ResourceOwnerMapping = z.object({
   attribute: IntegrationOwner.shape.attribute,
 }).strict();
 export type ResourceOwnerMapping = z.infer<typeof ResourceOwnerMapping>;
+
+/**
+ * The seed's cross-field rule (a resource owner needs an integration owner), checked by the API
+ * and by the web console's wizard alike.
+ */
+export function integrationOwnerIssues(body: { integrationOwners?: unknown; resourceOwnerMappings?: unknown }): ValidationIssue[] {
+  const mappings = body.resourceOwnerMappings;
+  const owners = body.integrationOwners;
+  return Array.isArray(mappings) && mappings.length > 0 && !(Array.isArray(owners) && owners.length > 0) ? [{ field: 'integrationOwners', rule: RESOURCE_OWNER_RULE }] : [];
+}
 
 /**
  * The API body of an integration. `config` is checked against the integration type's own schema

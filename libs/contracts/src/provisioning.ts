@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Actor } from './audit';
 import { Permission, ResourceType, SslMode } from './enums';
+import { utf8Length } from './postgresql';
 import { CLEAN_TEXT_RULE, isCleanText, text, Timestamp } from './text';
 
 const PERMISSIONS_BY_TYPE: Record<ResourceType, readonly Permission[]> = {
@@ -14,7 +15,7 @@ export const permissionsOf = (type: ResourceType): readonly Permission[] => PERM
 const pgName = z
   .string()
   .min(1, 'must not be empty')
-  .refine((v) => Buffer.byteLength(v, 'utf8') <= 63, 'must be at most 63 bytes')
+  .refine((v) => utf8Length(v) <= 63, 'must be at most 63 bytes')
   .refine(isCleanText, CLEAN_TEXT_RULE);
 
 /** One (resource, permission) of a grant; path parts exactly as PostgreSQL names them. */

@@ -1,8 +1,7 @@
 import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
-import { Connector, ConnectorHeartbeat, Contracts, ServiceName, ValidationIssue } from '@latchkey/contracts';
+import { Connector, ConnectorHeartbeat, connectorRefusalRule, Contracts, ServiceName, ValidationIssue } from '@latchkey/contracts';
 import { LOGGER, MessageBus } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
-import { compareVersions } from '@latchkey/config';
 import { ConnectorEntity } from './connector.entity';
 import { ConnectorsRepository } from './connectors.repository';
 
@@ -41,14 +40,8 @@ export class ConnectorsService implements OnApplicationBootstrap {
       const known = (await this.connectors.findAll()).map((c) => c.id);
       return { field: 'connectorId', rule: `must name a known connector; "${connectorId}" has never sent a heartbeat (known: ${known.join(', ') || 'none'})` };
     }
-    const connector = this.view(entity, Date.now());
-    if (connector.status !== 'CONNECTED') {
-      return { field: 'connectorId', rule: `must name a connected connector; "${connectorId}" is DISCONNECTED (last heartbeat ${connector.lastSeenAt})` };
-    }
-    if (compareVersions(connector.version, minimumVersion) < 0) {
-      return { field: 'connectorId', rule: `must name a connector of version ${minimumVersion} or later; "${connectorId}" runs ${connector.version}: upgrade it` };
-    }
-    return null;
+    const rule = connectorRefusalRule(this.view(entity, Date.now()), minimumVersion);
+    return rule ? { field: 'connectorId', rule } : null;
   }
 
   private view(c: ConnectorEntity, now: number): Connector {
