@@ -27,6 +27,7 @@ export function toRequestView(r: Omit<AccessRequestEntity, 'id'> & { id: string 
     statusReason: r.statusReason,
     passwordViewedAt: iso(r.passwordViewedAt),
     revokedBy: r.revokedBy ?? null,
+    flowLimits: r.flowLimits,
   };
 }
 
