@@ -45,7 +45,7 @@ export function groupWords(group: ResolvedApproverGroup): string {
 /** Why `userId` is asked to decide: the approver groups that name them. */
 export function whyApprover(request: AccessRequest, userId: string): string {
   const mine = request.approverGroups.filter((g) => g.approverIds.includes(userId));
-  if (mine.length === 0) return 'you are an administrator';
+  if (mine.length === 0) return 'You are asked as an administrator';
   return `You are asked as ${mine.map(groupWords).join('; ')}`;
 }
 
