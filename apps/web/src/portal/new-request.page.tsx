@@ -44,7 +44,7 @@ export function NewRequestPage() {
   const [dryRun, setDryRun] = useState<DryRun | null>(null);
 
   const offered = Permission.options.filter((p) => picked.length > 0 && picked.every((r) => r.permissions.includes(p)));
-  const chosenPermission = permission && offered.includes(permission) ? permission : (offered[0] ?? '');
+  const chosenPermission: Permission | '' = permission && offered.includes(permission) ? permission : (offered[0] ?? '');
   const flowsFor = (r: Picked) => r.flows.filter((f) => f.permissions.includes(chosenPermission as Permission));
   const maxMinutes = picked.length ? Math.min(...picked.map((r) => Math.max(0, ...flowsFor(r).map((f) => f.maxDurationMinutes)))) : 0;
   const justificationRequired = picked.some((r) => flowsFor(r).length > 0 && flowsFor(r).every((f) => f.justificationRequired));
@@ -87,7 +87,7 @@ export function NewRequestPage() {
     );
   };
   const pathOf = (resourceId: string) => picked.find((p) => p.resourceId === resourceId)?.path ?? resourceId;
-  const canCheck = picked.length > 0 && chosenPermission !== '' && !durationError && !justificationError;
+  const canCheck = picked.length > 0 && offered.length > 0 && !durationError && !justificationError;
 
   return (
     <>
