@@ -85,10 +85,11 @@ latchkey:owner=data-team';
         config: { hostname: '127.0.0.1', port: target.port, dbname: 'shop', sslmode: 'disable' },
         secret: { store: 'builtin', username: CONNECTOR_USER, password: CONNECTOR_PASSWORD },
         customAccessDetails: 'Ask #data-help for the VPN.',
+        integrationOwners: [{ attribute: 'group', values: ['data-team'] }],
         resourceOwnerMappings: [{ tagKey: 'owner', attribute: 'group' }],
       },
     });
-    expect(integration.body.status).toBe('ACTIVE');
+    expect({ status: integration.status, body: integration.body }).toMatchObject({ status: 201, body: { status: 'ACTIVE' } });
     const integrationId = integration.body.id;
     const resources: Record<string, string> = {};
     await waitUntil('discovered tables', async () => {
