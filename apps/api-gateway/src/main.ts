@@ -5,6 +5,7 @@ import { GatewayEnv, LATCHKEY_VERSION, loadConfig } from '@latchkey/config';
 import { createLogger, runMain, startService } from '@latchkey/messaging';
 import { GatewayModule } from './gateway.module';
 import { HttpEnvelopeFilter } from './http/http-exception.filter';
+import { requireJsonBodies } from './http/content-type.middleware';
 import { requestContext } from './http/request-context.middleware';
 import { loadWebConsole, securityHeaders, serveWebConsole } from './web/web-console';
 
@@ -30,10 +31,15 @@ runMain('api-gateway', () => {
         const express = app as NestExpressApplication;
         express.use(securityHeaders());
         // Body first: body-parser finishes on stream events, outside any earlier async context.
-        express.useBodyParser('json', { limit: '256kb' });
+        // Not strict: a body that is JSON but not an object reaches validation, which says
+        // "must be a JSON object" (only text that is not JSON at all is "must be valid JSON").
+        express.use(requireJsonBodies());
+        express.useBodyParser('json', { limit: '256kb', strict: false });
         express.use(requestContext(logger));
         if (web) express.use(serveWebConsole(web));
         express.disable('x-powered-by');
+        // Only proxies named here may say who the client is (throttling per address, Secure cookies).
+        if (env.LATCHKEY_TRUST_PROXY !== undefined) express.set('trust proxy', env.LATCHKEY_TRUST_PROXY);
       },
     },
     handleSignals: true,

@@ -288,7 +288,7 @@ describe('the admin console in a browser', () => {
     const dialog = page.getByRole('dialog', { name: 'Tags of shop/sales/invoices' });
     await see(dialog);
     await dialog.getByLabel('Tag 1 key').fill('bad key!');
-    expect(await descriptionOf(dialog.getByLabel('Tag 1 key'))).toContain('tag keys are 1-128 letters, digits, _ . : / -');
+    expect(await descriptionOf(dialog.getByLabel('Tag 1 key'))).toContain('is not an allowed key: keys are 1-128 letters, digits, _ . : / -');
     await dialog.getByLabel('Tag 1 key').fill('owner');
     await dialog.getByLabel('Tag 1 value').fill('payments');
     await check('resources-tags');

@@ -31,6 +31,9 @@ describe('loadConfig', () => {
     expect(loadConfig('api-gateway', GatewayEnv, { LATCHKEY_PUBLIC_URL: 'https://latchkey.example.com/' }).LATCHKEY_PUBLIC_URL).toBe('https://latchkey.example.com');
     expect(() => loadConfig('api-gateway', GatewayEnv, { LATCHKEY_PUBLIC_URL: 'https://example.com/latchkey' })).toThrow(/LATCHKEY_PUBLIC_URL: must be an http\(s\) URL with no path/);
     expect(() => loadConfig('access', AccessEnv, { SESSION_IDLE_MINUTES: '0' })).toThrow(/SESSION_IDLE_MINUTES: must be at least 0.05/);
+    expect(loadConfig('api-gateway', GatewayEnv, { LATCHKEY_TRUST_PROXY: '1' }).LATCHKEY_TRUST_PROXY).toBe(1);
+    expect(loadConfig('api-gateway', GatewayEnv, { LATCHKEY_TRUST_PROXY: 'loopback, 10.0.0.0/8' }).LATCHKEY_TRUST_PROXY).toBe('loopback, 10.0.0.0/8');
+    expect(() => loadConfig('api-gateway', GatewayEnv, { LATCHKEY_TRUST_PROXY: 'true' })).toThrow(/LATCHKEY_TRUST_PROXY: must not be true/);
   });
 
   it('refuses a bad connector id', () => {

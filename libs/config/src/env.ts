@@ -71,6 +71,17 @@ export const GatewayEnv = CommonEnv.extend(DatabaseEnv.shape).extend({
    * session cookie Secure. Unset: links use the origin of the request that asked for them.
    */
   LATCHKEY_PUBLIC_URL: publicUrl.optional(),
+  /**
+   * Which reverse proxies to believe about the client (X-Forwarded-For, -Proto, -Host): a number of
+   * hops, or addresses/CIDRs and `loopback`, `linklocal`, `uniquelocal`, comma-separated. Unset:
+   * none; the client is the socket's peer (sign-in throttling per address, the audit log).
+   */
+  LATCHKEY_TRUST_PROXY: z
+    .string()
+    .regex(/^(\d{1,2}|[0-9A-Za-z.:/]+(\s*,\s*[0-9A-Za-z.:/]+)*)$/, 'must be a number of hops, or addresses, CIDRs, loopback, linklocal or uniquelocal, comma-separated')
+    .refine((v) => v !== 'true', 'must not be true (every client could claim any address): name the proxies or count the hops')
+    .transform((v) => (/^\d+$/.test(v) ? Number(v) : v))
+    .optional(),
 });
 export type GatewayEnv = z.output<typeof GatewayEnv>;
 
@@ -113,6 +124,8 @@ export const AccessEnv = CommonEnv.extend(DatabaseEnv.shape).extend(RedisEnv.sha
   LATCHKEY_ADMIN_EMAIL: z.string().email('must be an email address').default('admin@latchkey.local'),
   /** How often approved-but-not-granted and ending requests are re-derived from the control database. */
   ACCESS_SWEEP_INTERVAL_SECONDS: seconds(15, 3600),
+  /** A request still PENDING this long (minutes) ends EXPIRED, unless its flow sets settings.pendingExpiryMinutes (default 7 days). */
+  ACCESS_PENDING_EXPIRY_MINUTES: z.coerce.number().int('must be a whole number').min(1, 'must be at least 1').max(525_600, 'must be at most 525600 (a year)').default(10_080),
   /** A browser session unused this long ends (fractions allowed: 0.5 is 30 s). */
   SESSION_IDLE_MINUTES: duration(60, 0.05, 10_080, 'minutes'),
   /** A browser session ends this long after sign-in, however much it is used. */

@@ -18,3 +18,4 @@ export * from './secrets';
 export * from './semver';
 export * from './sign-in';
 export * from './subjects';
+export * from './text';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { SslMode } from './enums';
+import { CLEAN_TEXT_RULE, isCleanText } from './text';
 
 const DNS_LABEL = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/;
 const IPV4 = z.ipv4();
@@ -28,10 +29,10 @@ export const PostgresConfig = z
       .string()
       .min(1, 'must not be empty')
       .refine((v) => utf8Length(v) <= 63, 'must be at most 63 bytes (PostgreSQL truncates longer names)')
-      .refine((v) => !v.includes('\0'), 'must not contain NUL')
+      .refine(isCleanText, CLEAN_TEXT_RULE)
       .default('postgres'),
     sslmode: SslMode.default('prefer'),
-    sslRootCert: z.string().max(65_536, 'must be at most 64 KiB').regex(PEM_CERTIFICATE, 'must be a PEM certificate (-----BEGIN CERTIFICATE-----)').nullish(),
+    sslRootCert: z.string().max(65_536, 'must be at most 64 KiB').regex(PEM_CERTIFICATE, 'must be a PEM certificate (-----BEGIN CERTIFICATE-----)').refine(isCleanText, CLEAN_TEXT_RULE).nullish(),
   })
   .strict()
   .superRefine((config, ctx) => {

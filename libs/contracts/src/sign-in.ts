@@ -2,20 +2,18 @@ import { z } from 'zod';
 import { Actor } from './audit';
 import { defineRequest } from './contract';
 import { Caller, Email, UserRole } from './identities';
+import { text } from './text';
 
 /** The password rule, one wording for the API and the web form. */
 export const PASSWORD_MIN_LENGTH = 12;
 export const PASSWORD_MAX_LENGTH = 1024;
-export const NewPassword = z
-  .string({ error: 'must be a string' })
-  .min(PASSWORD_MIN_LENGTH, `must be at least ${PASSWORD_MIN_LENGTH} characters`)
-  .max(PASSWORD_MAX_LENGTH, `must be at most ${PASSWORD_MAX_LENGTH} characters`);
+export const NewPassword = text({ min: PASSWORD_MIN_LENGTH, max: PASSWORD_MAX_LENGTH });
 
 /** What a person types to sign in; the stored password is checked, not today's rule. */
 export const SignInInput = z
   .object({
     email: Email,
-    password: z.string({ error: 'must be a string' }).min(1, 'must not be empty').max(PASSWORD_MAX_LENGTH, `must be at most ${PASSWORD_MAX_LENGTH} characters`),
+    password: text({ min: 1, max: PASSWORD_MAX_LENGTH }),
   })
   .strict();
 export type SignInInput = z.input<typeof SignInInput>;
@@ -23,7 +21,7 @@ export type SignInInput = z.input<typeof SignInInput>;
 /** Sets a password with the token of a one-time link (invite, reset, bootstrap). */
 export const SetPasswordInput = z
   .object({
-    token: z.string({ error: 'must be a string' }).min(1, 'must not be empty').max(200, 'must be at most 200 characters'),
+    token: text({ min: 1, max: 200 }),
     password: NewPassword,
   })
   .strict();

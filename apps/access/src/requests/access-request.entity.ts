@@ -9,6 +9,8 @@ export interface FlowLimits {
   maxDurationMinutes: number;
   maxExtensions: number;
   approverReasonRequired: boolean;
+  /** Minutes a request may stay PENDING before it ends EXPIRED (absent on requests made before it existed: the service default applies). */
+  pendingExpiryMinutes?: number;
 }
 
 export interface Login {

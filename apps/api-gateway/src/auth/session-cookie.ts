@@ -49,7 +49,7 @@ export function clearSessionCookie(res: Response, secure: boolean): void {
   res.clearCookie(SESSION_COOKIE, { httpOnly: true, sameSite: 'lax', secure, path: '/' });
 }
 
-/** Where a request came from (the socket's address), for throttling and the audit log. */
+/** Where a request came from (the socket's peer, or the client a proxy named in LATCHKEY_TRUST_PROXY forwards), for throttling and the audit log. */
 export function clientOf(req: Request): ClientInfo {
   const userAgent = req.header('user-agent');
   return { address: (req.ip ?? req.socket.remoteAddress ?? 'unknown').slice(0, 100), ...(userAgent ? { userAgent: userAgent.slice(0, 500) } : {}) };

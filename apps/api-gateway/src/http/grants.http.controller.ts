@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { z } from 'zod';
-import { Contracts, GrantItem, GrantStatus, Page, PersonIdentity } from '@latchkey/contracts';
+import { Contracts, DurationMinutes, Expiry, GrantItem, GrantStatus, Page, PersonIdentity, text } from '@latchkey/contracts';
 import { MessageBus } from '@latchkey/messaging';
 import { Access } from '../auth/auth.guard';
 import { actorOf, CurrentCaller } from '../auth/caller';
@@ -10,20 +10,20 @@ import { IdParam, parseInput } from './validate';
 
 export const GrantBody = z
   .object({
-    idempotencyKey: z.string().min(1).max(200).optional(),
+    idempotencyKey: text({ min: 1, max: 200 }).optional(),
     identity: PersonIdentity,
     items: z.array(GrantItem).min(1, 'must list at least one item').max(100, 'must list at most 100 items'),
-    expiresAt: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time' }).optional(),
-    durationMinutes: z.number().int().min(1).max(525_600).optional(),
+    expiresAt: Expiry.optional(),
+    durationMinutes: DurationMinutes.optional(),
     connectionLimit: z.number().int().min(1).max(1000).optional(),
   })
   .strict()
   .refine((b) => (b.expiresAt === undefined) !== (b.durationMinutes === undefined), { message: 'give exactly one of expiresAt or durationMinutes', path: ['expiresAt'] });
-export const ExtendBody = z.object({ expiresAt: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time' }) }).strict();
-const ListQuery = z.object({ status: GrantStatus.optional(), ...Page }).strict();
+export const ExtendBody = z.object({ expiresAt: Expiry }).strict();
+export const GrantListQuery = z.object({ status: GrantStatus.optional(), ...Page }).strict();
 
 /**
- * Admin routes onto provisioning, until access requests drive it: each call goes to the
+ * Admin routes onto provisioning (direct grants, beside access requests): each call goes to the
  * provisioning worker of the integration's own connector.
  */
 @Controller('api/v1/integrations/:id')
@@ -52,7 +52,7 @@ export class GrantsHttpController {
   @Get('grants')
   @Access('admin')
   async list(@Param('id') id: string, @Query() query: unknown) {
-    const q = parseInput(ListQuery, query);
+    const q = parseInput(GrantListQuery, query);
     const { integrationId, connectorId } = await this.connectorOf(id);
     return this.bus.request(Contracts.provisioningGrantsList, { integrationId, ...q }, { connectorId });
   }

@@ -29,6 +29,23 @@ export class GrantsRepository {
     return this.grants.findOneBy({ id });
   }
 
+  /**
+   * Runs `work` holding the grant's row lock: changes to one grant that also touch the target
+   * (extend, new password) happen one at a time, so the expiry and the stored password always
+   * match what the target holds; revocation's conditional updates wait for the lock too.
+   */
+  withLock<T>(id: string, work: (grant: GrantEntity | null, save: (fields: Partial<GrantEntity>) => Promise<GrantEntity>) => Promise<T>): Promise<T> {
+    return this.dataSource.transaction(async (m) => {
+      const repo = m.getRepository(GrantEntity);
+      const grant = await repo.createQueryBuilder('g').setLock('pessimistic_write').where('g.id = :id', { id }).getOne();
+      const save = async (fields: Partial<GrantEntity>) => {
+        const result = await repo.createQueryBuilder().update().set({ ...fields, updatedAt: () => 'now()' }).where('id = :id', { id }).returning('*').execute();
+        return this.fromRow(result.raw[0]);
+      };
+      return work(grant, save);
+    });
+  }
+
   /** Moves a grant to new fields only from one of `from`; false when another path got there first. */
   async transition(id: string, from: readonly GrantStatus[], fields: Partial<GrantEntity>): Promise<GrantEntity | null> {
     const result = await this.grants

@@ -1,9 +1,9 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Actor, Contracts, Credentials, ErrorCode, Grant, GrantItem, GrantStatus, PersonIdentity } from '@latchkey/contracts';
+import { Actor, checksBlockingGrants, Contracts, Credentials, ErrorCode, Grant, GrantItem, GrantStatus, PersonIdentity } from '@latchkey/contracts';
 import { AppException, classifyDatabaseError, LOGGER, MessageBus, RETRY_AFTER_SECONDS, SERVICE_INFO } from '@latchkey/messaging';
 import type { AppLogger, ServiceInfo } from '@latchkey/messaging';
-import { applyGrant, generatePassword, personalRoleName, setPassword, setValidUntil } from '@latchkey/pg-access';
+import { applyGrant, generatePassword, GrantError, personalRoleName, runPreflight, setPassword, setValidUntil } from '@latchkey/pg-access';
 import { decryptSecret, encryptSecret, MasterKey } from '@latchkey/secrets';
 import { RevocationService } from '../revocations/revocation.service';
 import { RevocationQueue } from '../revocations/revocation.queue';
@@ -14,6 +14,10 @@ import { GrantsRepository } from './grants.repository';
 import { ResolvedTarget, TargetResolver } from './target-resolver';
 
 export const PROVISIONING_SETTINGS = Symbol('PROVISIONING_SETTINGS');
+/** SQLSTATE insufficient_privilege. */
+const INSUFFICIENT_PRIVILEGE = '42501';
+/** A failure's reason with its fix SQL (at most 20 statements) fits. */
+const MAX_FAILURE_CHARS = 8000;
 export interface ProvisioningSettings {
   graceSeconds: number;
   /** Backoff (ms) between tries of a grant the target refused for a transient reason; its length is the number of retries. */
@@ -95,7 +99,7 @@ export class GrantsService {
     } catch (err) {
       await scheduled.catch(() => undefined);
       if (classifyDatabaseError(err) !== 'permanent') return this.postpone(grant, err);
-      return this.fail(grant, err);
+      return this.fail(grant, err, target);
     }
     const [, active] = await Promise.all([
       this.grants.touchRole(grant.integrationId, grant.roleName, grant.connectorId, grant.identityId),
@@ -153,8 +157,8 @@ export class GrantsService {
   }
 
   /** Nothing is left behind: whatever the half-made grant created for this person is taken back. */
-  private async fail(grant: GrantEntity, err: unknown) {
-    const message = messageOf(err);
+  private async fail(grant: GrantEntity, err: unknown, target: ResolvedTarget) {
+    const message = await this.failureReason(grant, err, target);
     this.logger.warn({ grantId: grant.id, err: message }, 'grant failed; rolling back');
     await this.grants.recordFailure(grant.id, message);
     try {
@@ -164,10 +168,29 @@ export class GrantsService {
       this.logger.error({ grantId: grant.id, err: undoErr }, 'rollback failed; the sweeper will retry');
       throw new AppException(ErrorCode.ServiceUnavailable, `The grant could not be made: ${message}`);
     }
-    const failed = await this.grants.transition(grant.id, ['GRANTING'], { status: 'FAILED', endedAt: new Date(), lastError: message.slice(0, 2000) });
+    const failed = await this.grants.transition(grant.id, ['GRANTING'], { status: 'FAILED', endedAt: new Date(), lastError: message.slice(0, MAX_FAILURE_CHARS) });
     await this.queue.cancel(grant.id);
     if (failed) await this.publish('failed', failed);
     return { grant: toView(failed ?? (await this.grants.findById(grant.id))!), credentials: null };
+  }
+
+  /**
+   * Why a grant failed, in words a person can act on: when the connector lacks a privilege, the SQL
+   * that grants it (from the error itself, else from a preflight of the items' databases).
+   */
+  private async failureReason(grant: GrantEntity, err: unknown, target: ResolvedTarget): Promise<string> {
+    const message = messageOf(err);
+    let fix = err instanceof GrantError ? err.fix : undefined;
+    if (!fix && (err as { code?: string }).code === INSUFFICIENT_PRIVILEGE) {
+      try {
+        const report = await runPreflight(target.params, { connectorId: grant.connectorId });
+        const scope = { databases: [...new Set(grant.items.map((i) => i.database))], roles: grant.items.some((i) => i.resourceType === 'postgresql-role') };
+        fix = checksBlockingGrants(report, scope).map((c) => c.fix).filter((f): f is string => !!f).join('\n') || undefined;
+      } catch (preflightErr) {
+        this.logger.warn({ grantId: grant.id, err: preflightErr }, 'preflight for a failed grant did not run');
+      }
+    }
+    return fix ? `${message}. To fix it, an administrator runs on the target:\n${fix}` : message;
   }
 
   async get(id: string): Promise<Grant> {
@@ -203,18 +226,22 @@ export class GrantsService {
     return toView(await this.revocations.run(id, { throwOnFailure: false }));
   }
 
+  /** Moves the expiry later; concurrent extensions of one grant run one at a time (see GrantsRepository.withLock). */
   async extend(id: string, expiresAtIso: string): Promise<Grant> {
-    const grant = await this.load(id);
+    await this.load(id);
     const expiresAt = new Date(expiresAtIso);
-    if (grant.status !== 'ACTIVE') throw new AppException(ErrorCode.Conflict, `Only an ACTIVE grant can be extended; this one is ${grant.status}.`);
-    if (expiresAt.getTime() <= Math.max(Date.now(), grant.expiresAt.getTime())) {
-      throw AppException.validation([{ field: 'expiresAt', rule: 'must be later than the current expiry' }]);
-    }
-    const target = await this.targets.resolve(grant.integrationId);
-    await onTarget(() => setValidUntil(target.params, grant.roleName, new Date(expiresAt.getTime() + this.settings.graceSeconds * 1000)));
-    const extended = await this.grants.transition(id, ['ACTIVE'], { expiresAt });
-    if (!extended) throw new AppException(ErrorCode.Conflict, 'The grant ended while it was being extended.');
-    await this.queue.schedule(id, expiresAt, { replace: true });
+    const extended = await this.grants.withLock(id, async (grant, save) => {
+      if (grant!.status !== 'ACTIVE') throw new AppException(ErrorCode.Conflict, `Only an ACTIVE grant can be extended; this one is ${grant!.status}.`);
+      if (expiresAt.getTime() <= Math.max(Date.now(), grant!.expiresAt.getTime())) {
+        throw AppException.validation([{ field: 'expiresAt', rule: 'must be later than the current expiry' }]);
+      }
+      const target = await this.targets.resolve(grant!.integrationId);
+      await onTarget(() => setValidUntil(target.params, grant!.roleName, new Date(expiresAt.getTime() + this.settings.graceSeconds * 1000)));
+      const saved = await save({ expiresAt });
+      // Inside the lock: the revocation job of the last extension is the one that stays.
+      await this.queue.schedule(id, expiresAt, { replace: true });
+      return saved;
+    });
     this.logger.info({ grantId: id, expiresAt }, 'grant extended');
     return toView(extended);
   }
@@ -222,13 +249,15 @@ export class GrantsService {
   /** A new password for an active grant; the old one stops working at once. */
   async resetCredentials(id: string): Promise<{ grant: Grant; credentials: Credentials | null }> {
     const key = this.requireMasterKey();
-    const grant = await this.load(id);
-    if (grant.status !== 'ACTIVE') throw new AppException(ErrorCode.Conflict, `Only an ACTIVE grant has credentials; this one is ${grant.status}.`);
-    const target = await this.targets.resolve(grant.integrationId);
-    const password = generatePassword();
-    await onTarget(() => setPassword(target.params, grant.roleName, password, new Date(grant.expiresAt.getTime() + this.settings.graceSeconds * 1000)));
-    const updated = await this.grants.transition(id, ['ACTIVE'], { passwordEnvelope: encryptSecret({ username: grant.roleName, password }, key) });
-    if (!updated) throw new AppException(ErrorCode.Conflict, 'The grant ended while its password was being reset.');
+    await this.load(id);
+    // Under the row lock: two resets at once leave the target and the stored password agreeing.
+    const [updated, target] = await this.grants.withLock(id, async (grant, save) => {
+      if (grant!.status !== 'ACTIVE') throw new AppException(ErrorCode.Conflict, `Only an ACTIVE grant has credentials; this one is ${grant!.status}.`);
+      const resolved = await this.targets.resolve(grant!.integrationId);
+      const password = generatePassword();
+      await onTarget(() => setPassword(resolved.params, grant!.roleName, password, new Date(grant!.expiresAt.getTime() + this.settings.graceSeconds * 1000)));
+      return [await save({ passwordEnvelope: encryptSecret({ username: grant!.roleName, password }, key) }), resolved] as const;
+    });
     this.logger.info({ grantId: id }, 'grant credentials reset');
     return { grant: toView(updated), credentials: this.credentials(updated, target) };
   }

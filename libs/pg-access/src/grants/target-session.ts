@@ -6,10 +6,13 @@ import { targetSessions } from '../target-pool';
 import { quoteIdent } from '../quote';
 import { GrantError } from './grant-error';
 import { MANAGED_MARKER_ROLE } from './role-names';
+import { NO_JIT } from './unrequestable-roles';
 
 const TRANSACTION_ATTEMPTS = 5;
 // Long enough for a peer's grant, short enough that an uncommitted ALTER TABLE cannot stall the queue.
-const SET_LOCK_TIMEOUT = "SET lock_timeout = '5s'";
+// JIT off: the planner overestimates the recursive walk of memberships, and compiling it would
+// cost seconds for a query that runs in milliseconds.
+const SESSION_SETTINGS = `SET lock_timeout = '5s'; ${NO_JIT}`;
 const RETRY_BASE_MS = 25;
 const TERMINATION_DEADLINE_MS = 5_000;
 const TERMINATION_POLL_MS = 20;
@@ -29,7 +32,7 @@ const MARKER_CHECK_MS = 60_000;
 export async function withSession<T>(conn: TargetConnectionParams, dbname: string, fn: (client: Client) => Promise<T>): Promise<T> {
   return targetSessions.with({ ...conn, dbname }, async (client) => {
     if (!configured.has(client)) {
-      await client.query(SET_LOCK_TIMEOUT);
+      await client.query(SESSION_SETTINGS);
       configured.add(client);
     }
     return fn(client);
