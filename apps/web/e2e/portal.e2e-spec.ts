@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { createUser, startPgCluster, startTestStack, waitUntil } from '@latchkey/testing';
+import { createUser, startPgCluster, startTestStack, STARTUP_TIMEOUT_MS, waitUntil } from '@latchkey/testing';
 import type { PgCluster, TestStack } from '@latchkey/testing';
 import { expectAccessible, launchChromium, pageText, screenshot, see, WAIT_MS } from './browser';
 
@@ -115,7 +115,7 @@ latchkey:owner=data-team';
 
     browser = await launchChromium();
     [rita, ada] = await Promise.all([signedIn('rita@example.com', ['analysts']), signedIn('ada@example.com', ['data-team'])]);
-  });
+  }, STARTUP_TIMEOUT_MS);
 
   afterAll(async () => {
     for (const context of contexts) await context.close();

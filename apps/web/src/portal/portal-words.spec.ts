@@ -26,6 +26,9 @@ const request = (over: Partial<PortalRequest> = {}): PortalRequest => ({
   grantId: null,
   statusReason: null,
   passwordViewedAt: null,
+  failureReason: null,
+  pendingExpiresAt: null,
+  warnings: [],
   ...over,
 });
 

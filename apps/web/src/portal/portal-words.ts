@@ -1,11 +1,7 @@
 import type { AccessDetails, AccessRequest, ResolvedApproverGroup } from '@latchkey/contracts';
 
-/** What the main's contract adds to a request (warnings, pending expiry, failure): read when present. */
-export type PortalRequest = AccessRequest & {
-  warnings?: Array<{ field: string; message: string }>;
-  pendingExpiresAt?: string | null;
-  failureReason?: string | null;
-};
+/** A request as the portal shows it: the API's own view. */
+export type PortalRequest = AccessRequest;
 
 /** Statuses that move by themselves: pages showing them poll until they settle. */
 export const MOVING_STATUSES: readonly string[] = ['PENDING', 'APPROVED', 'GRANTED', 'REVOKING'];
@@ -56,7 +52,7 @@ export function emptyGroups(request: AccessRequest): ResolvedApproverGroup[] {
 
 /** Warnings to show on a request: the API's own, else the groups that resolve to nobody. */
 export function requestWarnings(request: PortalRequest): string[] {
-  if (request.warnings && request.warnings.length > 0) return request.warnings.map((w) => w.message);
+  if (request.warnings.length > 0) return request.warnings.map((w) => w.message);
   return emptyGroups(request).map((g) => `No one can approve for ${groupWords(g)}: the group resolves to nobody. Ask an administrator to settle this request.`);
 }
 
