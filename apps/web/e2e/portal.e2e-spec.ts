@@ -156,6 +156,12 @@ latchkey:owner=data-team';
     requestId = rita.url().split('/').pop()!;
     await see(rita.getByRole('status').filter({ hasText: 'PENDING' }));
     await check(rita, 'portal-request-pending');
+    // The requester never gets an approve button on their own request.
+    await rita.getByRole('link', { name: 'Pending approvals' }).click();
+    await see(rita.getByText('Nothing waits for you.'));
+    expect(await rita.getByRole('button', { name: 'Approve' }).count()).toBe(0);
+    await rita.goBack();
+    await see(heading(rita, 'Request: READ_ONLY on shop/sales/invoices'));
   });
 
   it('shows the approver the request with why they approve; approving needs the reason the flow asks for', async () => {
