@@ -2,7 +2,7 @@ import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { Client } from 'pg';
-import { freePort, PrivateNats, PrivateRedis, REPO_ROOT, SHARED_DATABASE_URL, startNatsServer, startRedisServer, withDatabase } from '@latchkey/testing';
+import { freePort, PrivateNats, PrivateRedis, REPO_ROOT, SHARED_DATABASE_URL, startNatsServer, startRedisServer, STARTUP_TIMEOUT_MS, withDatabase } from '@latchkey/testing';
 
 jest.setTimeout(300_000);
 
@@ -21,7 +21,7 @@ describe('npm start on a fresh install', () => {
   beforeAll(async () => {
     nats = await startNatsServer();
     redis = await startRedisServer();
-  });
+  }, STARTUP_TIMEOUT_MS);
 
   afterAll(async () => {
     if (child && child.exitCode === null) {

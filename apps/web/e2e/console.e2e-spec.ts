@@ -2,11 +2,9 @@ import { readFileSync } from 'node:fs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { INTEGRATION_NAME_RULE, RESOURCE_OWNER_RULE } from '@latchkey/contracts';
 import type { Resource } from '@latchkey/contracts';
-import { createUser, startPgCluster, startTestStack, waitUntil } from '@latchkey/testing';
+import { createUser, startPgCluster, startTestStack, STARTUP_TIMEOUT_MS, waitUntil } from '@latchkey/testing';
 import type { PgCluster, TestStack } from '@latchkey/testing';
 import { descriptionOf, expectAccessible, gone, launchChromium, pageText, screenshot, see, WAIT_MS } from './browser';
-
-jest.setTimeout(300_000);
 
 const CSP =
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'";
@@ -66,7 +64,7 @@ describe('the admin console in a browser', () => {
     page.on('response', async (res) => {
       if (res.url().includes('/api/') && res.headers()['content-type']?.includes('json')) apiBodies.push(await res.text().catch(() => ''));
     });
-  });
+  }, STARTUP_TIMEOUT_MS);
 
   afterAll(async () => {
     await context?.close();

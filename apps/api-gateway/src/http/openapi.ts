@@ -113,6 +113,7 @@ const TAGS = {
   'access-flows': 'Who may request what, who approves, for how long',
   'access-requests': 'Requests, decisions and the one-time access details',
   identities: 'Users, groups and API tokens',
+  'sign-in': 'Browser sign-in: sessions in a cookie, CSRF token, one-time set-password links',
   audit: 'The hash-chained audit log',
 } as const;
 type Tag = keyof typeof TAGS;
@@ -167,6 +168,14 @@ export const OPERATIONS: Record<string, readonly [operationId: string, tag: Tag]
   'put /api/v1/users/{id}': ['replaceUser', 'identities'],
   'delete /api/v1/users/{id}': ['deleteUser', 'identities'],
   'get /api/v1/me': ['getMe', 'identities'],
+  'post /api/v1/users/{id}/invite': ['inviteUser', 'sign-in'],
+  'post /api/v1/users/{id}/reset-password': ['resetUserPassword', 'sign-in'],
+  'get /api/v1/auth/providers': ['listSignInProviders', 'sign-in'],
+  'post /api/v1/auth/sign-in': ['signIn', 'sign-in'],
+  'get /api/v1/auth/session': ['getSession', 'sign-in'],
+  'post /api/v1/auth/sign-out': ['signOut', 'sign-in'],
+  'post /api/v1/auth/sign-out-everywhere': ['signOutEverywhere', 'sign-in'],
+  'post /api/v1/auth/password': ['setPassword', 'sign-in'],
   'get /api/v1/me/requestable': ['listRequestable', 'access-requests'],
   'post /api/v1/groups': ['createGroup', 'identities'],
   'get /api/v1/groups': ['listGroups', 'identities'],

@@ -1,8 +1,6 @@
 import { Contracts } from '@latchkey/contracts';
 import { MessageBus } from '@latchkey/messaging';
-import { createUser, startTestStack, TestStack } from '@latchkey/testing';
-
-jest.setTimeout(180_000);
+import { createUser, startTestStack, STARTUP_TIMEOUT_MS, TestStack } from '@latchkey/testing';
 
 const ADMIN_PASSWORD = 'admin password, long enough';
 
@@ -61,7 +59,7 @@ describe('signing in with a browser', () => {
 
   beforeAll(async () => {
     t = await startTestStack({ services: ['api-gateway', 'access'] });
-  });
+  }, STARTUP_TIMEOUT_MS);
 
   afterAll(async () => {
     await t?.dispose();
@@ -411,7 +409,7 @@ describe('sessions over https, behind a proxy, with short lifetimes', () => {
       // 6 s idle, 18 s at most; links at the public URL.
       env: { SESSION_IDLE_MINUTES: '0.1', SESSION_MAX_HOURS: '0.005', LATCHKEY_PUBLIC_URL: 'https://latchkey.example.test', LATCHKEY_TRUST_PROXY: 'loopback' },
     });
-  });
+  }, STARTUP_TIMEOUT_MS);
 
   afterAll(async () => {
     await t?.dispose();

@@ -8,8 +8,6 @@ import { gunzipSync } from 'node:zlib';
 import express from 'express';
 import { IMMUTABLE, loadWebConsole, REVALIDATE, SECURITY_HEADERS, securityHeaders, serveWebConsole } from './web-console';
 
-jest.setTimeout(30_000);
-
 /** The console's static serving on a real HTTP server, over a built-looking directory. */
 describe('web console serving', () => {
   let root: string;
