@@ -5,6 +5,7 @@ import { IdentitiesRepository } from './identities.repository';
 import { IdentitiesRpcController } from './identities.rpc.controller';
 import { CreateIdentities1764000000400 } from './migrations/1764000000400-CreateIdentities';
 import { CreateSignIn1764000001100 } from './migrations/1764000001100-CreateSignIn';
+import { TokenImpersonation1764000000630 } from './migrations/1764000000630-TokenImpersonation';
 import { SignInRepository } from './sign-in.repository';
 import { SignInRpcController } from './sign-in.rpc.controller';
 import { SIGN_IN_OPTIONS, SignInService, signInOptionsFrom } from './sign-in.service';
@@ -14,7 +15,7 @@ import { UsersService } from './users.service';
 
 /** The identity tables are read and written with plain SQL (see the repositories): no entities. */
 export const IDENTITY_ENTITIES: Function[] = [];
-export const IDENTITY_MIGRATIONS = [CreateIdentities1764000000400, CreateSignIn1764000001100];
+export const IDENTITY_MIGRATIONS = [CreateIdentities1764000000400, TokenImpersonation1764000000630, CreateSignIn1764000001100];
 
 /**
  * Users, groups and API tokens; passwords, browser sessions and one-time links; the bootstrap admin. Exports UsersService and the repository for

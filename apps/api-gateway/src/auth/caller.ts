@@ -1,6 +1,6 @@
 import { createParamDecorator, ExecutionContext } from '@nestjs/common';
 import type { Request } from 'express';
-import { Actor, Caller } from '@latchkey/contracts';
+import { Actor, actorOfCaller, Caller } from '@latchkey/contracts';
 
 /** The browser session behind a cookie-authenticated request. */
 export interface CallerSession {
@@ -29,4 +29,4 @@ export const CurrentCaller = createParamDecorator((_: unknown, context: Executio
 });
 
 /** How the audit log names the caller. */
-export const actorOf = (caller: AuthenticatedCaller): Actor => ({ type: 'user', id: caller.userId, email: caller.email });
+export const actorOf = (caller: AuthenticatedCaller): Actor => actorOfCaller(caller);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Connector, DriftReport, ErrorEnvelope, Grant, GrantWithCredentials, Integration, IntegrationInput, IntegrationTypeDescription, IntegrationUpdateInput, listOf, PreflightReport, Resource } from '@latchkey/contracts';
+import { Connector, DriftReport, ErrorEnvelope, Grant, GrantWithCredentials, Integration, IntegrationInput, IntegrationSummary, IntegrationTypeDescription, IntegrationUpdateInput, listOf, PreflightReport, Resource } from '@latchkey/contracts';
 import { PostgresConfig } from '@latchkey/config';
 import { AuditEntry, AuditVerifyReport } from '@latchkey/contracts';
 import { AccessDetails, AccessFlow, AccessFlowInput, AccessRequest, AccessRequestInput, RequestableItem } from '@latchkey/contracts';
@@ -39,8 +39,8 @@ export const ROUTES: Route[] = [
   { method: 'get', path: '/api/v1/catalog', summary: 'Integration types: config schema, defaults, resource types, permissions, minimum connector version', access: 'authenticated', response: z.object({ items: z.array(IntegrationTypeDescription) }) },
   { method: 'get', path: '/api/v1/connectors', summary: 'Connectors: id, version, status, last heartbeat', access: 'admin', response: listOf(Connector) },
   { method: 'post', path: '/api/v1/integrations', summary: 'Create an integration; it is tested through its connector at once', access: 'admin', body: IntegrationInput.extend({ config: PostgresConfig }), response: Integration, status: 201 },
-  { method: 'get', path: '/api/v1/integrations', summary: 'List integrations', access: 'authenticated', response: listOf(Integration), query: IntegrationListQuery },
-  { method: 'get', path: '/api/v1/integrations/{id}', summary: 'One integration', access: 'authenticated', response: Integration },
+  { method: 'get', path: '/api/v1/integrations', summary: 'List integrations (people without the admin role see each as an IntegrationSummary: no secret source, connector login, preflight or status reason)', access: 'authenticated', response: listOf(z.union([Integration, IntegrationSummary])), query: IntegrationListQuery },
+  { method: 'get', path: '/api/v1/integrations/{id}', summary: 'One integration (an IntegrationSummary for people without the admin role)', access: 'authenticated', response: z.union([Integration, IntegrationSummary]) },
   { method: 'put', path: '/api/v1/integrations/{id}', summary: 'Replace an integration (omit secret to keep it); re-tested', access: 'admin', body: IntegrationUpdateInput.extend({ config: PostgresConfig }), response: Integration },
   { method: 'delete', path: '/api/v1/integrations/{id}', summary: 'Delete an integration', access: 'admin', response: z.object({ id: z.string() }) },
   { method: 'post', path: '/api/v1/integrations/{id}/test', summary: 'Connection test and preflight report through the connector', access: 'admin', response: z.object({ integration: Integration, report: PreflightReport }) },
@@ -115,6 +115,7 @@ const TAGS = {
   identities: 'Users, groups and API tokens',
   'sign-in': 'Browser sign-in: sessions in a cookie, CSRF token, one-time set-password links',
   audit: 'The hash-chained audit log',
+  auth: 'Signing in with a browser: sessions, passwords and one-time links',
 } as const;
 type Tag = keyof typeof TAGS;
 
@@ -123,6 +124,14 @@ type Tag = keyof typeof TAGS;
  * route's line stays one line; a test fails naming any route missing here.
  */
 export const OPERATIONS: Record<string, readonly [operationId: string, tag: Tag]> = {
+  'post /api/v1/users/{id}/invite': ['inviteUser', 'auth'],
+  'post /api/v1/users/{id}/reset-password': ['createPasswordResetLink', 'auth'],
+  'get /api/v1/auth/providers': ['listSignInProviders', 'auth'],
+  'post /api/v1/auth/sign-in': ['signIn', 'auth'],
+  'get /api/v1/auth/session': ['getSession', 'auth'],
+  'post /api/v1/auth/sign-out': ['signOut', 'auth'],
+  'post /api/v1/auth/sign-out-everywhere': ['signOutEverywhere', 'auth'],
+  'post /api/v1/auth/password': ['setPassword', 'auth'],
   'get /health': ['getHealth', 'system'],
   'get /api/docs': ['getOpenApiDocument', 'system'],
   'get /api/v1/catalog': ['listIntegrationTypes', 'catalog'],
