@@ -223,6 +223,8 @@ export const AccessRequest = z.object({
   warnings: z.array(Warning),
   /** Who revoked it (REVOKING or REVOKED at a person's request); null when it expired or is still running. */
   revokedBy: Actor.nullable().optional(),
+  /** The flow's limits as they were when the request was made: what extend and approve allow. */
+  flowLimits: z.object({ maxDurationMinutes: z.number().int(), maxExtensions: z.number().int(), approverReasonRequired: z.boolean() }).optional(),
 });
 export type AccessRequest = z.infer<typeof AccessRequest>;
 

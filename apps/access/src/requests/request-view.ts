@@ -59,6 +59,7 @@ export function toRequestView(r: RequestRow): AccessRequest {
     pendingExpiresAt: iso(pendingDeadline(r)),
     warnings: requestWarnings(r),
     revokedBy: r.revokedBy ?? null,
+    flowLimits: r.flowLimits,
   };
 }
 

@@ -3,6 +3,14 @@ import { Navigate, NavLink, Outlet, useLocation, useNavigation } from 'react-rou
 import { useSession, useSignOut } from '../api/session';
 import { ErrorNote, Loading } from './ui';
 
+/** The portal: every signed-in person. */
+const PORTAL_NAV: ReadonlyArray<[string, string]> = [
+  ['/portal/request', 'New request'],
+  ['/portal/requests', 'My requests'],
+  ['/portal/approvals', 'Pending approvals'],
+];
+
+/** The admin console: administrators only. */
 const NAV: ReadonlyArray<[string, string]> = [
   ['/catalog', 'Catalog'],
   ['/integrations', 'Integrations'],
@@ -28,6 +36,9 @@ export function Shell() {
     return <Navigate to={next === '/' ? '/sign-in' : `/sign-in?next=${encodeURIComponent(next)}`} replace />;
   }
   const { user } = session.data;
+  const admin = user.role === 'admin';
+  const inPortal = location.pathname.startsWith('/portal/');
+  if (!admin && location.pathname === '/') return <Navigate to="/portal/request" replace />;
 
   return (
     <div className="shell">
@@ -51,7 +62,17 @@ export function Shell() {
       </header>
       <div className="shell__body">
         <nav className="sidenav" aria-label="Console">
-          <ul>
+          <ul aria-label="Portal">
+            {PORTAL_NAV.map(([to, label]) => (
+              <li key={to}>
+                <NavLink to={to} end className={({ isActive }) => (isActive || (to === '/portal/requests' && location.pathname.startsWith('/portal/requests/')) ? 'sidenav__link sidenav__link--active' : 'sidenav__link')}>
+                  {label}
+                </NavLink>
+              </li>
+            ))}
+          </ul>
+          {admin && (
+          <ul aria-label="Administration">
             {NAV.map(([to, label]) => (
               <li key={to}>
                 <NavLink to={to} className={({ isActive }) => (isActive || (to.startsWith('/people') && location.pathname.startsWith('/people')) ? 'sidenav__link sidenav__link--active' : 'sidenav__link')}>
@@ -60,11 +81,12 @@ export function Shell() {
               </li>
             ))}
           </ul>
+          )}
         </nav>
         <main id="main" className="content" tabIndex={-1} aria-busy={navigation.state === 'loading'}>
-          {user.role !== 'admin' ? (
+          {!admin && !inPortal ? (
             <div className="alert" role="note">
-              The admin console is for administrators. Ask an administrator for access.
+              The admin console is for administrators. Ask an administrator for access, or <NavLink to="/portal/request">request access to a database</NavLink>.
             </div>
           ) : (
             <Suspense fallback={<Loading what="the page" />}>
