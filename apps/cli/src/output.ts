@@ -1,0 +1,94 @@
+import { spinner as clackSpinner } from '@clack/prompts';
+
+export type OutputFormat = 'text' | 'json';
+
+/**
+ * What the CLI prints: results on stdout (text or `--output json`), messages for people on
+ * stderr. Colours only on a terminal, and never with NO_COLOR.
+ */
+export class Output {
+  readonly colour: boolean;
+  readonly interactive: boolean;
+
+  constructor(
+    readonly format: OutputFormat,
+    private readonly out: NodeJS.WriteStream = process.stdout,
+    private readonly err: NodeJS.WriteStream = process.stderr,
+  ) {
+    this.colour = Boolean(err.isTTY) && !process.env.NO_COLOR && process.env.TERM !== 'dumb';
+    this.interactive = Boolean(process.stdin.isTTY && err.isTTY) && format === 'text';
+  }
+
+  get json(): boolean {
+    return this.format === 'json';
+  }
+
+  /** A command's result: JSON as is, or the text rendering. */
+  result(value: unknown, text: () => string): void {
+    if (this.json) this.out.write(`${JSON.stringify(value, null, 2)}\n`);
+    else {
+      const rendered = text();
+      if (rendered) this.out.write(rendered.endsWith('\n') ? rendered : `${rendered}\n`);
+    }
+  }
+
+  /** A message for people, on stderr (so that stdout stays parseable). */
+  info(message: string): void {
+    this.err.write(`${message}\n`);
+  }
+
+  warn(message: string): void {
+    this.err.write(`${this.paint('33', 'warning:')} ${message}\n`);
+  }
+
+  error(message: string): void {
+    this.err.write(`${this.paint('31', 'error:')} ${message}\n`);
+  }
+
+  bold(text: string): string {
+    return this.paint('1', text);
+  }
+
+  dim(text: string): string {
+    return this.paint('2', text);
+  }
+
+  private paint(code: string, text: string): string {
+    return this.colour ? `\u001b[${code}m${text}\u001b[0m` : text;
+  }
+
+  /** A spinner on a terminal; plain lines otherwise (one per change of message). */
+  progress(initial: string): { update(message: string): void; stop(message: string): void } {
+    if (this.interactive) {
+      const s = clackSpinner();
+      s.start(initial);
+      return { update: (m) => s.message(m), stop: (m) => s.stop(m) };
+    }
+    let last = '';
+    const say = (m: string) => {
+      if (m !== last && !this.json) this.info(m);
+      last = m;
+    };
+    say(initial);
+    return { update: say, stop: say };
+  }
+}
+
+/** A plain table: columns padded to the widest cell. */
+export function table(headers: string[], rows: string[][]): string {
+  if (rows.length === 0) return '';
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd();
+  return [line(headers), ...rows.map(line)].join('\n');
+}
+
+/** `2h`, `90m`, `1h30m`, `1d` or plain minutes -> minutes. */
+export function parseDuration(text: string): number | null {
+  const trimmed = text.trim().toLowerCase();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed);
+  const match = /^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(trimmed);
+  if (!match || trimmed === '') return null;
+  const [, d, h, m, s] = match.map((v) => Number(v ?? 0));
+  const minutes = d * 1440 + h * 60 + m + s / 60;
+  return minutes > 0 ? minutes : null;
+}
