@@ -118,7 +118,8 @@ describe('latchkey CLI', () => {
     const denied = await cli(['request', ids['shop/hr/salaries'], '--permission', 'READ_ONLY', '--reason', 'curious']);
     expect(denied.code).toBe(3);
     expect(denied.stderr).toContain('not allowed');
-    expect(denied.stderr).toMatch(/shop\/hr\/salaries \(READ_ONLY\):\n\s+- \S/);
+    // A resource given by id that nothing offers: the server's dry run says why, item by item.
+    expect(denied.stderr).toMatch(new RegExp(`${ids['shop/hr/salaries']} \\(READ_ONLY\\):\\n\\s+- \\S`));
     const mine = await t.api('GET', '/api/v1/access-requests', { token: requester.token });
     expect(mine.body.items).toEqual([]);
   });
@@ -145,7 +146,8 @@ describe('latchkey CLI', () => {
 
   it('connect starts psql under a terminal, runs a query, and exits 6 when the grant is revoked mid-session', async () => {
     const childEnv = { ...env(), TERM: 'xterm' };
-    const command = `${process.execPath} ${CLI} connect ${requestId}`;
+    // psql arguments after `--` reach psql; no pager on the test's terminal of unknown size.
+    const command = `${process.execPath} ${CLI} connect ${requestId} -- --pset=pager=off`;
     const session: ChildProcess = spawn('script', ['-qefc', command, '/dev/null'], { env: childEnv, stdio: ['pipe', 'pipe', 'pipe'] });
     let screen = '';
     session.stdout!.on('data', (d) => (screen += d));
@@ -158,7 +160,7 @@ describe('latchkey CLI', () => {
     // The password is in psql's environment only: not in any process's arguments, not in a file.
     const psqlPid = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' })
       .split('\n')
-      .find((line) => /\bpsql --host/.test(line) && line.includes('--dbname shop'))!
+      .find((line) => /\bpsql --host/.test(line) && line.includes(`--port ${pg.port} `))!
       .trim()
       .split(/\s+/)[0];
     const environ = readFileSync(`/proc/${psqlPid}/environ`, 'utf8').split('\0');

@@ -60,7 +60,7 @@ export interface RequestOptions {
 }
 
 /** Dry run first: who approves, or each denied item with its reasons (and exit 3). */
-export async function dryRun(api: ApiClient, out: Output, items: ResolvedItem[], options: RequestOptions): Promise<AccessRequest[]> {
+export async function dryRun(api: ApiClient, items: ResolvedItem[], options: RequestOptions): Promise<AccessRequest[]> {
   const body = { items: items.map((i) => ({ resourceId: i.resourceId, permission: i.permission })), durationMinutes: options.durationMinutes, justification: options.reason, dryRun: true };
   try {
     const answer = await api.post<{ requests: AccessRequest[] }>('/api/v1/access-requests', body);

@@ -43,7 +43,7 @@ export async function createRequest(ctx: Context, resources: string[], options: 
   const durationMinutes = minutesOption(options.duration, '--duration');
   const timeoutMs = minutesOption(options.timeout, '--timeout') * 60_000;
   const items = await resolveItems(api, resources, options.permission);
-  const planned = await dryRun(api, ctx.out, items, { durationMinutes, reason: options.reason });
+  const planned = await dryRun(api, items, { durationMinutes, reason: options.reason });
   for (const r of planned) {
     ctx.out.info(`${describe(r)} via flow "${r.flowName}": ${approversOf(r)}`);
     for (const w of r.warnings) ctx.out.warn(w.message);

@@ -43,7 +43,7 @@ export async function connect(ctx: Context, target: string, psqlArgs: string[], 
   }
   if (details.customAccessDetails) ctx.out.info(details.customAccessDetails);
   ctx.out.info(`Connecting as ${details.username} to ${details.database} on ${details.host}:${details.port} (access until ${details.expiresAt})`);
-  return runPsql(ctx, api, request.id!, details, psqlArgs);
+  return runPsql(api, request.id!, details, psqlArgs);
 }
 
 async function grantedRequest(ctx: Context, api: ApiClient, target: string, options: ConnectOptions, timeoutMs: number): Promise<AccessRequest> {
@@ -87,7 +87,7 @@ async function accessDetails(ctx: Context, api: ApiClient, request: AccessReques
  * psql with the password in its environment (never argv, never a file). While it runs, the grant
  * is watched: when it ends (revoked or expired) psql is stopped and the CLI says so (exit 6).
  */
-async function runPsql(ctx: Context, api: ApiClient, requestId: string, details: AccessDetails, psqlArgs: string[]): Promise<number> {
+async function runPsql(api: ApiClient, requestId: string, details: AccessDetails, psqlArgs: string[]): Promise<number> {
   const psql = process.env.LATCHKEY_PSQL || 'psql';
   const args = ['--host', details.host, '--port', String(details.port), '--username', details.username, '--dbname', details.database, ...psqlArgs];
   const child = spawn(psql, args, { stdio: 'inherit', env: { ...process.env, PGPASSWORD: details.password ?? '', PGSSLMODE: details.sslmode, LATCHKEY_TOKEN: '' } });

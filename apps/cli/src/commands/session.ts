@@ -35,7 +35,7 @@ export async function login(ctx: Context, urlArg: string | undefined, options: L
 }
 
 function answer(value: string | symbol): string {
-  if (isCancel(value)) throw new CliError('cancelled', ExitCode.Usage);
+  if (isCancel(value) || typeof value !== 'string') throw new CliError('cancelled', ExitCode.Usage);
   return value;
 }
 
