@@ -2,7 +2,7 @@ import type { AccessRequest } from '@latchkey/contracts';
 import { query } from '../api';
 import type { Context } from '../context';
 import { CliError, ExitCode } from '../exit-codes';
-import { parseDuration, table } from '../output';
+import { parseDuration, table } from '../format';
 import { approversOf, describe, dryRun, requestable, resolveItems, waitForGrant } from '../requests';
 
 export async function listRequestable(ctx: Context, q: string | undefined): Promise<void> {

@@ -1,4 +1,4 @@
-import { parseDuration, table } from './output';
+import { parseDuration, table } from './format';
 
 describe('parseDuration', () => {
   it.each([
