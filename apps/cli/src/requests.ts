@@ -22,7 +22,7 @@ export async function requestable(api: ApiClient, q?: string): Promise<Requestab
   const items: RequestableItem[] = [];
   let pageToken: string | undefined;
   for (let page = 0; page < 100; page++) {
-    const answer = await api.get<{ items: RequestableItem[]; nextPageToken?: string }>(`/api/v1/me/requestable${query({ q, pageSize: 500, pageToken })}`);
+    const answer = await api.get<{ items: RequestableItem[]; nextPageToken?: string }>(`/api/v1/me/requestable${query({ q, pageSize: 200, pageToken })}`);
     items.push(...answer.items);
     pageToken = answer.nextPageToken;
     if (!pageToken) break;

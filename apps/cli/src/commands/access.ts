@@ -39,9 +39,9 @@ export function minutesOption(text: string, option: string): number {
 
 /** Creates the request after a dry run; with --wait, waits until it is granted. */
 export async function createRequest(ctx: Context, resources: string[], options: RequestCommandOptions, printResult = true): Promise<AccessRequest[]> {
-  const api = ctx.api();
   const durationMinutes = minutesOption(options.duration, '--duration');
   const timeoutMs = minutesOption(options.timeout, '--timeout') * 60_000;
+  const api = ctx.api();
   const items = await resolveItems(api, resources, options.permission);
   const planned = await dryRun(api, items, { durationMinutes, reason: options.reason });
   for (const r of planned) {

@@ -20,8 +20,9 @@ const WATCH_INTERVAL_MS = 2000;
  * one, waited for) -> the one-time access details -> psql with PGPASSWORD in its environment only.
  */
 export async function connect(ctx: Context, target: string, psqlArgs: string[], options: ConnectOptions): Promise<number> {
-  const api = ctx.api();
   const timeoutMs = minutesOption(options.timeout, '--timeout') * 60_000;
+  minutesOption(options.duration, '--duration');
+  const api = ctx.api();
   const request = await grantedRequest(ctx, api, target, options, timeoutMs);
   const details = await accessDetails(ctx, api, request, options);
 
