@@ -1,10 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { CatalogEnv } from '@latchkey/config';
-import { PersistenceModule } from '@latchkey/persistence';
+import { AuditOutboxModule, PersistenceModule } from '@latchkey/persistence';
 import { loadMasterKey, MasterKey } from '@latchkey/secrets';
-import { AuditOutboxEntity } from './audit/audit-outbox.entity';
-import { AuditOutboxRepository } from './audit/audit-outbox.repository';
-import { AuditRelay } from './audit/audit-relay.service';
 import { CatalogTypesRpcController } from './catalog-types.rpc.controller';
 import { ConnectorEntity } from './connectors/connector.entity';
 import { ConnectorsRepository } from './connectors/connectors.repository';
@@ -14,6 +11,7 @@ import { IntegrationEntity } from './integrations/integration.entity';
 import { IntegrationsRepository } from './integrations/integrations.repository';
 import { IntegrationsRpcController } from './integrations/integrations.rpc.controller';
 import { IntegrationsService } from './integrations/integrations.service';
+import { MasterKeyCheck } from './integrations/master-key-check.service';
 import { CreateCatalog1764000000000 } from './migrations/1764000000000-CreateCatalog';
 import { RotationAndAuditOutbox1764000000500 } from './migrations/1764000000500-RotationAndAuditOutbox';
 import { SecretVersionsRpcController } from './rotation/secret-versions.rpc.controller';
@@ -32,9 +30,10 @@ export class CatalogModule {
         PersistenceModule.forService({
           url: env.LATCHKEY_DATABASE_URL,
           schema: CATALOG_SCHEMA,
-          entities: [IntegrationEntity, ConnectorEntity, AuditOutboxEntity],
+          entities: [IntegrationEntity, ConnectorEntity],
           migrations: [CreateCatalog1764000000000, RotationAndAuditOutbox1764000000500],
         }),
+        AuditOutboxModule.forService(CATALOG_SCHEMA),
       ],
       controllers: [CatalogTypesRpcController, ConnectorsRpcController, IntegrationsRpcController, SecretVersionsRpcController],
       providers: [
@@ -44,8 +43,7 @@ export class CatalogModule {
         ConnectorsService,
         IntegrationsRepository,
         IntegrationsService,
-        AuditOutboxRepository,
-        AuditRelay,
+        MasterKeyCheck,
         SecretVersionsService,
       ],
     };

@@ -2,13 +2,14 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { CONNECTOR_SERVICES, ServiceName } from '@latchkey/contracts';
+import { serviceEnvironment } from '@latchkey/config';
 
 export const ALL_SERVICES: readonly ServiceName[] = ServiceName.options;
 
 export interface StackOptions {
   /** Repository root; services run from `dist/` (npm run build). */
   root: string;
-  /** Environment for every service (URLs, keys, PORT). */
+  /** Environment for the services (URLs, keys, PORT); each gets only Latchkey's variables its own schema reads. */
   env: Record<string, string | undefined>;
   services?: readonly ServiceName[];
   /** Every output line of every service. */
@@ -44,7 +45,7 @@ export class Stack {
     if (this.managed.has(name)) throw new Error(`${name} is already running`);
     const child = spawn(process.execPath, [join(this.options.root, 'dist/apps', service, 'src/main.js')], {
       cwd: this.options.root,
-      env: { PATH: process.env.PATH, ...this.options.env, ...extraEnv } as NodeJS.ProcessEnv,
+      env: serviceEnvironment(service, { PATH: process.env.PATH, ...this.options.env, ...extraEnv }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     for (const stream of ['stdout', 'stderr'] as const) {
@@ -99,7 +100,7 @@ export class Stack {
    * Waits until `GET /health` says that every service of this stack answers on NATS (all of them:
    * a 200; a subset: each of its services `ok` in the 503 that names the others).
    */
-  async waitHealthy(timeoutMs = 60_000): Promise<void> {
+  async waitHealthy(timeoutMs = 180_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     const expected = this.options.services ?? ALL_SERVICES;
     let last = 'no answer';
@@ -122,7 +123,7 @@ export class Stack {
   }
 
   /** Waits until the catalog lists connector `id` as CONNECTED with all its services. */
-  async waitForConnector(adminToken: string, id: string, timeoutMs = 20_000): Promise<void> {
+  async waitForConnector(adminToken: string, id: string, timeoutMs = 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       const res = await fetch(`${this.url}/api/v1/connectors`, { headers: { authorization: `Bearer ${adminToken}` } });

@@ -1,16 +1,17 @@
 import { Body, Controller, Delete, Get, Param, Post, Put, Query } from '@nestjs/common';
 import { z } from 'zod';
 import { AccessFlowInput, Contracts, Page } from '@latchkey/contracts';
+import type { Caller } from '@latchkey/contracts';
 import { MessageBus } from '@latchkey/messaging';
 import { Access } from '../auth/auth.guard';
 import { CurrentCaller } from '../auth/caller';
 import type { AuthenticatedCaller } from '../auth/caller';
 import { IdParam, parseInput } from './validate';
 
-const ListQuery = z.object({ integrationId: IdParam.optional(), active: z.enum(['true', 'false']).transform((v) => v === 'true').optional(), ...Page }).strict();
+export const AccessFlowListQuery = z.object({ integrationId: IdParam.optional(), active: z.enum(['true', 'false']).transform((v) => v === 'true').optional(), ...Page }).strict();
 
 /** The caller as the access service wants it (no token id). */
-export const callerOf = ({ userId, email, role, groups, attributes }: AuthenticatedCaller) => ({ userId, email, role, groups, attributes });
+export const callerOf = ({ tokenId: _tokenId, ...caller }: AuthenticatedCaller): Caller => caller;
 
 @Controller('api/v1/access-flows')
 export class AccessFlowsHttpController {
@@ -25,7 +26,7 @@ export class AccessFlowsHttpController {
   @Get()
   @Access('admin')
   list(@Query() query: unknown) {
-    return this.bus.request(Contracts.accessFlowsList, parseInput(ListQuery, query));
+    return this.bus.request(Contracts.accessFlowsList, parseInput(AccessFlowListQuery, query));
   }
 
   @Get(':id')

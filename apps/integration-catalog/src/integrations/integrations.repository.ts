@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager, QueryFailedError, Repository } from 'typeorm';
+import type { EncryptedEnvelope } from '@latchkey/contracts';
 import { decodePageToken, encodePageToken } from '@latchkey/persistence';
 import { IntegrationEntity } from './integration.entity';
 
@@ -23,6 +24,13 @@ export class IntegrationsRepository {
     return manager.findOne(IntegrationEntity, { where: { id }, lock: { mode: 'pessimistic_write' } });
   }
 
+  /** Every builtin secret's envelope, current and staged by a rotation. */
+  async sealedEnvelopes(): Promise<EncryptedEnvelope[]> {
+    const envelopes = async (column: 'secret' | 'pending_secret') =>
+      (await this.repo.createQueryBuilder('i').select(`i.${column}->'envelope'`, 'envelope').where(`i.${column}->>'store' = 'builtin'`).getRawMany<{ envelope: EncryptedEnvelope }>()).map((r) => r.envelope);
+    return [...(await envelopes('secret')), ...(await envelopes('pending_secret'))];
+  }
+
   findById(id: string): Promise<IntegrationEntity | null> {
     return this.repo.findOneBy({ id });
   }
@@ -41,8 +49,8 @@ export class IntegrationsRepository {
     }
   }
 
-  async updateStatus(id: string, fields: Pick<IntegrationEntity, 'status' | 'statusReason'> & Partial<Pick<IntegrationEntity, 'lastTest'>>): Promise<void> {
-    await this.repo.update({ id }, fields);
+  async updateStatus(id: string, fields: Pick<IntegrationEntity, 'status' | 'statusReason'> & Partial<Pick<IntegrationEntity, 'lastTest'>>, manager?: EntityManager): Promise<void> {
+    await (manager ? manager.update(IntegrationEntity, { id }, fields) : this.repo.update({ id }, fields));
   }
 
   async delete(id: string, manager?: EntityManager): Promise<boolean> {
