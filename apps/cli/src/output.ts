@@ -57,7 +57,7 @@ export class Output {
     return this.colour ? `\u001b[${code}m${text}\u001b[0m` : text;
   }
 
-  /** A spinner on a terminal; plain lines otherwise (one per change of message). */
+  /** A spinner on a terminal; plain lines on stderr otherwise (one per change of message, also with --output json). */
   progress(initial: string): { update(message: string): void; stop(message: string): void } {
     if (this.interactive) {
       const s = clackSpinner();
@@ -66,7 +66,7 @@ export class Output {
     }
     let last = '';
     const say = (m: string) => {
-      if (m !== last && !this.json) this.info(m);
+      if (m !== last) this.info(m);
       last = m;
     };
     say(initial);
