@@ -15,6 +15,8 @@ const depConstraints = (allowTesting) => {
     { sourceTag: 'scope:gateway', onlyDependOnLibsWithTags: [...shared, 'scope:persistence', ...testing] },
     { sourceTag: 'scope:service', onlyDependOnLibsWithTags: [...shared, 'scope:persistence', ...testing] },
     { sourceTag: 'scope:connector', onlyDependOnLibsWithTags: [...shared, 'scope:persistence', 'scope:engine', ...testing] },
+    // The CLI talks only to the public HTTP API: it may use the contracts' types, nothing else.
+    { sourceTag: 'scope:cli', onlyDependOnLibsWithTags: ['scope:contracts', ...testing] },
     { sourceTag: 'scope:tools', onlyDependOnLibsWithTags: [...shared, 'scope:persistence', 'scope:engine', 'scope:testing'] },
     // The browser app: the contracts' zod schemas and nothing of the server (its e2e suite drives the real stack).
     { sourceTag: 'scope:web', onlyDependOnLibsWithTags: ['scope:contracts', ...testing] },
