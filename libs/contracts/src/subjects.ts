@@ -13,6 +13,7 @@ import { Actor, AuditContracts, SYSTEM_ACTOR } from './audit';
 import { IdentityContracts } from './identities';
 import { RequestableContracts } from './requestable';
 import { RotationContracts } from './rotation';
+import { NotificationContracts } from './notifications';
 import { DriftReport, Grant, GrantEvent, GrantRequest, GrantStatus, GrantWithCredentials } from './provisioning';
 
 const Empty = z.object({}).strict();
@@ -84,6 +85,7 @@ export const Contracts = {
   ...AccessContracts,
   ...RotationContracts,
   ...RequestableContracts,
+  ...NotificationContracts,
 } as const;
 
 const healthPrefix: Record<ServiceName, string> = {
@@ -93,6 +95,7 @@ const healthPrefix: Record<ServiceName, string> = {
   provisioning: 'provisioning',
   rotation: 'rotation',
   access: 'access',
+  notifications: 'notifications',
 };
 
 /** `<service>.health.check`, answered by any replica of the service. */
