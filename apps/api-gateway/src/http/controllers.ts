@@ -11,6 +11,7 @@ import { ResourcesHttpController } from './resources.http.controller';
 import { RotationHttpController } from './rotation.http.controller';
 import { TokensHttpController } from './tokens.http.controller';
 import { UsersHttpController } from './users.http.controller';
+import { WebhooksHttpController } from './webhooks.http.controller';
 
 /** Every HTTP controller the gateway serves; openapi.spec.ts checks ROUTES against exactly these. */
 export const HTTP_CONTROLLERS = [
@@ -27,4 +28,5 @@ export const HTTP_CONTROLLERS = [
   AccessFlowsHttpController,
   AccessRequestsHttpController,
   AuditHttpController,
+  WebhooksHttpController,
 ];

@@ -8,7 +8,8 @@ import { TagsBody } from './resources.http.controller';
 import { Group, GroupInput, Token, TokenCreated, User, UserInput } from '@latchkey/contracts';
 import { TokenBody } from './tokens.http.controller';
 import { ExtendBody, GrantBody } from './grants.http.controller';
-import { RotationRunResult } from '@latchkey/contracts';
+import { Delivery, RotationRunResult, Webhook, WebhookCreated, WebhookInput } from '@latchkey/contracts';
+import { DeliveriesQuery } from './webhooks.http.controller';
 
 type Method = 'get' | 'post' | 'put' | 'delete';
 interface Route {
@@ -63,6 +64,15 @@ export const ROUTES: Route[] = [
   { method: 'post', path: '/api/v1/access-requests/{id}/extend', summary: "Move the expiry later, within the flow's limits (the requester or an admin)", access: 'authenticated', body: ExtendRequestBody, response: AccessRequest },
   { method: 'get', path: '/api/v1/access-requests/{id}/access-details', summary: 'How to log in; the password on the first read only (the requester)', access: 'authenticated', response: AccessDetails },
   { method: 'post', path: '/api/v1/access-requests/{id}/reset-credentials', summary: 'A new password for the granted login, shown in this answer only (the requester)', access: 'authenticated', response: AccessDetails },
+  { method: 'post', path: '/api/v1/webhooks', summary: 'Create a webhook endpoint (Standard Webhooks, or Slack Block Kit); the answer carries its signing secret (whsec_...) once', access: 'admin', body: WebhookInput, response: WebhookCreated, status: 201 },
+  { method: 'get', path: '/api/v1/webhooks', summary: 'List webhook endpoints (URLs with credentials masked)', access: 'admin', response: listOf(Webhook), query: ['pageSize', 'pageToken'] },
+  { method: 'get', path: '/api/v1/webhooks/{id}', summary: 'One webhook endpoint; disabledReason says why Latchkey turned it off (410 Gone)', access: 'admin', response: Webhook },
+  { method: 'put', path: '/api/v1/webhooks/{id}', summary: 'Replace a webhook endpoint (the secret is kept); active: true turns a disabled one on again', access: 'admin', body: WebhookInput, response: Webhook },
+  { method: 'delete', path: '/api/v1/webhooks/{id}', summary: 'Delete a webhook endpoint and its delivery log', access: 'admin', response: z.object({ id: z.string() }) },
+  { method: 'post', path: '/api/v1/webhooks/{id}/rotate-secret', summary: 'A new signing secret, shown once; both signatures are sent during WEBHOOK_SECRET_OVERLAP_HOURS', access: 'admin', response: WebhookCreated },
+  { method: 'post', path: '/api/v1/webhooks/{id}/test', summary: 'Send a webhook.test event to this endpoint; 202 with its delivery', access: 'admin', response: Delivery, status: 202 },
+  { method: 'get', path: '/api/v1/webhooks/{id}/deliveries', summary: 'Delivery log, newest first: status, attempts (status code, latency, response excerpt), dead-lettered ones', access: 'admin', response: listOf(Delivery), query: Object.keys(DeliveriesQuery.shape) },
+  { method: 'post', path: '/api/v1/webhooks/{id}/deliveries/{deliveryId}/redeliver', summary: 'Send a delivery once more now, with the same webhook-id; 202', access: 'admin', response: Delivery, status: 202 },
   { method: 'get', path: '/api/v1/audit/verify', summary: 'Check the audit hash chain; names the first edited or deleted entry', access: 'admin', response: AuditVerifyReport },
   { method: 'post', path: '/api/v1/users', summary: 'Create a user; group names no group has yet create those groups', access: 'admin', body: UserInput, response: User, status: 201 },
   { method: 'get', path: '/api/v1/users', summary: 'List users; group: a group name, q: a fragment of email or name', access: 'admin', response: listOf(User), query: ['group', 'q', 'pageSize', 'pageToken'] },

@@ -19,7 +19,7 @@ interface Body {
 }
 
 /** What each event says to the person it is sent to. Never a password: the link leads to it. */
-function body(type: NotificationEventType, d: RequestEventData, role: EmailRole, reasons: string[]): Body {
+function body(type: NotificationEventType, d: RequestEventData, reasons: string[]): Body {
   const what = `${resourcesLine(d)} for ${duration(d.durationMinutes)}`;
   const justification = d.justification ? [`Justification: ${d.justification}`] : [];
   switch (type) {
@@ -59,7 +59,8 @@ function body(type: NotificationEventType, d: RequestEventData, role: EmailRole,
 }
 
 export function renderEmail(type: NotificationEventType, data: RequestEventData, role: EmailRole, reasons: string[]): EmailMessage {
-  const b = body(type, data, role, reasons);
+  // Approvers hear of new requests only and requesters of the rest, so the event type picks the wording.
+  const b = body(type, data, role === 'approver' ? reasons : []);
   const text = `${b.lines.join('\n\n')}\n\n${b.link.label}: ${b.link.url}\n\n-- Latchkey\n`;
   const html =
     `<!doctype html><html><body style="font-family:sans-serif">` +

@@ -89,6 +89,6 @@ export class CreateNotifications1764000000600 implements MigrationInterface {
   }
 
   async down(q: QueryRunner): Promise<void> {
-    for (const table of ['expiry_watch', 'delivery_attempts', 'deliveries', 'events', 'endpoints', 'cursors']) await q.query(`DROP TABLE IF EXISTS notifications.${table}`);
+    await q.query('DROP TABLE IF EXISTS notifications.expiry_watch, notifications.delivery_attempts, notifications.deliveries, notifications.events, notifications.endpoints, notifications.cursors');
   }
 }
