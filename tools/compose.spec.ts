@@ -252,7 +252,7 @@ describe('docker-compose.yml', () => {
       expect(env.LOG_LEVEL).toBe('info');
       expect(env.LATCHKEY_DATABASE_URL).toBe('postgres://latchkey:${POSTGRES_PASSWORD:-latchkey}@postgres:5432/latchkey');
       expect(env.REDIS_URL).toBe('redis://redis:6379');
-      const needsKey = connector || app === 'integration-catalog' || app === 'access';
+      const needsKey = connector || app === 'integration-catalog' || app === 'access' || app === 'notifications';
       expect({ app, key: env.LATCHKEY_MASTER_KEY }).toEqual({ app, key: needsKey ? '${LATCHKEY_MASTER_KEY:?set LATCHKEY_MASTER_KEY (openssl rand -base64 32)}' : undefined });
       expect({ app, connector: env.CONNECTOR_ID }).toEqual({ app, connector: connector ? '${CONNECTOR_ID:-local}' : undefined });
     }
