@@ -154,7 +154,7 @@ export const NotificationsEnv = CommonEnv.extend(DatabaseEnv.shape).extend(Redis
     .optional(),
   SMTP_FROM: z.string().default('Latchkey <latchkey@localhost>'),
   /** Minutes before a grant ends that the requester is warned. */
-  EXPIRY_WARNING_MINUTES: z.coerce.number().int('must be a whole number').min(1, 'must be at least 1').max(10_080, 'must be at most 10080').default(10),
+  EXPIRY_WARNING_MINUTES: z.coerce.number({ error: 'must be a number of minutes' }).min(0.05, 'must be at least 0.05 (3 seconds)').max(10_080, 'must be at most 10080 (7 days)').default(10),
   /** The URL people use to reach Latchkey: links in messages point there. */
   LATCHKEY_PUBLIC_URL: url(['http:', 'https:'], 'http://localhost:8080'),
   /** How often work missed (Redis lost, a crash) is re-derived from the control database. */
