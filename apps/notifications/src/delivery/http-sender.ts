@@ -39,6 +39,7 @@ export function postOnce(rawUrl: string, headers: Record<string, string>, body: 
   const elapsed = () => Math.round(performance.now() - started);
   return new Promise<SendResult>((resolve) => {
     let settled = false;
+    let timer: NodeJS.Timeout | undefined;
     const done = (r: Omit<SendResult, 'latencyMs'>) => {
       if (settled) return;
       settled = true;
@@ -61,7 +62,7 @@ export function postOnce(rawUrl: string, headers: Record<string, string>, body: 
       headers: { 'content-type': 'application/json', 'user-agent': 'Latchkey-Webhooks/1', 'content-length': Buffer.byteLength(body), ...headers },
       lookup: guardedLookup(allowPrivate),
     });
-    const timer = setTimeout(() => {
+    timer = setTimeout(() => {
       req.destroy();
       done({ statusCode: null, responseExcerpt: null, error: `no answer within ${timeoutMs} ms` });
     }, timeoutMs);
