@@ -29,7 +29,7 @@ interface Received {
 /**
  * A webhook receiver on loopback: verifies every message with the `standardwebhooks` package and
  * records it. Paths behave: /ok 200, /flaky 500 three times per message then 200, /gone 410,
- * /slow 200 after 8 s, anything else 200.
+ * /slow 200 after 20 s, anything else 200.
  */
 class Receiver {
   readonly received: Received[] = [];
@@ -68,7 +68,7 @@ class Receiver {
     });
     this.received.push({ path, id: headers['webhook-id'], timestamp: headers['webhook-timestamp'], signature: headers['webhook-signature'], body: JSON.parse(raw), verified, at: Date.now(), authorization: req.headers.authorization });
     if (path === '/gone') return [410, 0];
-    if (path === '/slow') return [200, 8_000];
+    if (path === '/slow') return [200, 20_000];
     if (path === '/flaky') {
       const n = (this.flaky.get(headers['webhook-id']) ?? 0) + 1;
       this.flaky.set(headers['webhook-id'], n);
@@ -151,6 +151,7 @@ describe('notifications: webhooks and email, on time, exactly once', () => {
         WEBHOOK_ALLOW_PRIVATE_URLS: 'true',
         WEBHOOK_CONCURRENCY: '4',
         WEBHOOK_ENDPOINT_CONCURRENCY: '2',
+        WEBHOOK_TIMEOUT_SECONDS: '30',
         EXPIRY_WARNING_MINUTES: '0.5',
         LATCHKEY_PUBLIC_URL: 'https://latchkey.example.com',
         SMTP_URL: `smtp://latchkey:${SMTP_PASSWORD}@127.0.0.1:${smtpPort}`,
@@ -185,6 +186,7 @@ describe('notifications: webhooks and email, on time, exactly once', () => {
   });
 
   afterAll(async () => {
+    require('node:fs').writeFileSync('/tmp/notify-stack.log', t?.stack.output() ?? '');
     await t?.dispose();
     await pg?.stop();
     await receiver.stop();
@@ -307,7 +309,7 @@ describe('notifications: webhooks and email, on time, exactly once', () => {
   });
 
   it('a slow endpoint does not delay another', async () => {
-    await addHook('slow', { name: 'slow', url: receiver.url('/slow'), events: ['webhook.test'] });
+    await addHook('slow', { name: 'slow', url: receiver.url('/slow'), events: ['audit.chain_broken'] });
     const before = receiver.at('/ok', 'webhook.test').length;
     for (let i = 0; i < 6; i++) expect((await t.api('POST', `/api/v1/webhooks/${hooks.slow.id}/test`)).status).toBe(202);
     await waitUntil('the slow endpoint busy', async () => receiver.at('/slow').length >= 2);

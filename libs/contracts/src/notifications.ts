@@ -38,7 +38,17 @@ export const WebhookInput = z
   .object({
     name: z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters'),
     /** http(s) only; checked again (DNS included) before every send. */
-    url: z.string().trim().min(1, 'must not be empty').max(2000, 'must be at most 2000 characters'),
+    url: z
+      .string()
+      .trim()
+      .max(2000, 'must be at most 2000 characters')
+      .refine((v) => {
+        try {
+          return ['http:', 'https:'].includes(new URL(v).protocol);
+        } catch {
+          return false;
+        }
+      }, 'must be an absolute http:// or https:// URL'),
     format: WebhookFormat.default('standard'),
     events: z
       .array(z.union([NotificationEventType.exclude(['webhook.test']), z.literal('*')], { error: `must be an event type (${NotificationEventType.options.filter((t) => t !== 'webhook.test').join(', ')}) or *` }))

@@ -90,7 +90,8 @@ export async function startTestStack(options: { services?: readonly ServiceName[
 
   try {
     await stack.start();
-    await stack.waitHealthy(60_000);
+    // Generous: on a loaded machine (CI, parallel suites) seven Node processes take a while to start.
+    await stack.waitHealthy(180_000);
     if (services.includes('provisioning')) await stack.waitForConnector(adminToken, 'local');
     await control.connect();
     controlConnected = true;

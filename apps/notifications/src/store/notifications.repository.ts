@@ -67,6 +67,12 @@ export interface NewDelivery {
   context: DeliveryRow['context'];
 }
 
+/** TypeORM answers UPDATE and DELETE with `[rows, count]` and other statements with the rows. */
+function rowsOf<T>(result: unknown): T[] {
+  if (Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number') return result[0] as T[];
+  return result as T[];
+}
+
 const json = (v: unknown) => (v === null || v === undefined ? null : JSON.stringify(v));
 
 /** Every table of the notifications schema, in SQL. */
@@ -107,22 +113,22 @@ export class NotificationsRepository {
   }
 
   async updateEndpoint(id: string, e: Pick<EndpointRow, 'name' | 'url_envelope' | 'url_display' | 'format' | 'events' | 'filters' | 'active'>): Promise<EndpointRow | null> {
-    const rows: EndpointRow[] = await this.dataSource.query(
+    const rows = rowsOf<EndpointRow>(await this.dataSource.query(
       `UPDATE notifications.endpoints SET name = $2, url_envelope = $3::jsonb, url_display = $4, format = $5, events = $6, filters = $7::jsonb, active = $8,
          disabled_reason = CASE WHEN $8 THEN NULL ELSE disabled_reason END, updated_at = now()
        WHERE id = $1 RETURNING *`,
       [id, json(e.url_envelope), e.url_display, e.format, e.events, json(e.filters), e.active],
-    );
+    ));
     return rows[0] ?? null;
   }
 
   async rotateSecret(id: string, secret: EncryptedEnvelope, overlapHours: number): Promise<EndpointRow | null> {
-    const rows: EndpointRow[] = await this.dataSource.query(
+    const rows = rowsOf<EndpointRow>(await this.dataSource.query(
       `UPDATE notifications.endpoints SET previous_secret_envelope = secret_envelope, secret_envelope = $2::jsonb,
          previous_secret_expires_at = now() + make_interval(secs => $3), updated_at = now()
        WHERE id = $1 RETURNING *`,
       [id, json(secret), overlapHours * 3600],
-    );
+    ));
     return rows[0] ?? null;
   }
 
@@ -132,7 +138,7 @@ export class NotificationsRepository {
   }
 
   async deleteEndpoint(id: string): Promise<boolean> {
-    const rows: unknown[] = await this.dataSource.query('DELETE FROM notifications.endpoints WHERE id = $1 RETURNING id', [id]);
+    const rows = rowsOf<{ id: string }>(await this.dataSource.query('DELETE FROM notifications.endpoints WHERE id = $1 RETURNING id', [id]));
     return rows.length > 0;
   }
 
@@ -200,9 +206,8 @@ export class NotificationsRepository {
         const busy: { n: number }[] = await m.query(`SELECT count(*)::int AS n FROM notifications.deliveries WHERE endpoint_id = $1 AND status = 'PENDING' AND lease_until > now()`, [d.endpoint_id]);
         if (busy[0].n >= endpointLimit) return null;
       }
-      const claimed: DeliveryRow[] = await m.query(
-        `UPDATE notifications.deliveries SET attempts = attempts + 1, lease_until = now() + make_interval(secs => $2) WHERE id = $1 RETURNING *`,
-        [deliveryId, leaseMs / 1000],
+      const claimed = rowsOf<DeliveryRow>(
+        await m.query(`UPDATE notifications.deliveries SET attempts = attempts + 1, lease_until = now() + make_interval(secs => $2) WHERE id = $1 RETURNING *`, [deliveryId, leaseMs / 1000]),
       );
       return claimed[0];
     });
@@ -221,10 +226,10 @@ export class NotificationsRepository {
   }
 
   async markRetry(m: Tx, id: string, delayMs: number, error: string): Promise<Date> {
-    const rows: { next_attempt_at: Date }[] = await m.query(
+    const rows = rowsOf<{ next_attempt_at: Date }>(await m.query(
       `UPDATE notifications.deliveries SET lease_until = NULL, next_attempt_at = now() + make_interval(secs => $2), last_error = $3 WHERE id = $1 RETURNING next_attempt_at`,
       [id, delayMs / 1000, error],
-    );
+    ));
     return rows[0].next_attempt_at;
   }
 
@@ -234,11 +239,11 @@ export class NotificationsRepository {
 
   /** Manual redelivery: the same delivery (same webhook-id) due again for one more attempt. */
   async redeliver(endpointId: string, deliveryId: string): Promise<DeliveryRow | null> {
-    const rows: DeliveryRow[] = await this.dataSource.query(
+    const rows = rowsOf<DeliveryRow>(await this.dataSource.query(
       `UPDATE notifications.deliveries SET status = 'PENDING', next_attempt_at = now(), dead_lettered_at = NULL, lease_until = NULL
        WHERE id = $1 AND endpoint_id = $2 AND NOT (status = 'PENDING' AND lease_until > now()) RETURNING *`,
       [deliveryId, endpointId],
-    );
+    ));
     return rows[0] ?? null;
   }
 
