@@ -153,6 +153,8 @@ describe('notifications: webhooks and email, on time, exactly once', () => {
         WEBHOOK_ENDPOINT_CONCURRENCY: '2',
         WEBHOOK_TIMEOUT_SECONDS: '30',
         EXPIRY_WARNING_MINUTES: '0.5',
+        ALERTS_INTERVAL_SECONDS: '1',
+        AUDIT_VERIFY_INTERVAL_MINUTES: '0.02',
         LATCHKEY_PUBLIC_URL: 'https://latchkey.example.com',
         SMTP_URL: `smtp://latchkey:${SMTP_PASSWORD}@127.0.0.1:${smtpPort}`,
         SMTP_FROM: 'Latchkey <latchkey@example.com>',
@@ -368,12 +370,28 @@ describe('notifications: webhooks and email, on time, exactly once', () => {
     expect(hook[0].body.data.requestId).toBe(firstRequestId);
   });
 
+  it('admin alerts: the audit chain found broken and a connector disconnected reach the alert endpoint once each', async () => {
+    await addHook('alerts', { name: 'alerts', url: receiver.url('/alerts'), events: ['integration.error', 'grant.revocation_stuck', 'connector.disconnected', 'audit.chain_broken'] });
+    await t.control("UPDATE access.audit_log SET target_name = 'tampered' WHERE seq = 2");
+    const broken = await waitUntil('the audit.chain_broken alert', async () => receiver.at('/alerts', 'audit.chain_broken')[0], 60_000);
+    expect(broken.verified).toBe(true);
+    expect(broken.body.data.firstBroken).toMatchObject({ seq: 2 });
+    for (const name of ['discovery', 'provisioning', 'rotation']) await t.stack.kill(name);
+    const disconnected = await waitUntil('the connector.disconnected alert', async () => receiver.at('/alerts', 'connector.disconnected')[0], 60_000);
+    expect(disconnected.body.data.connectorId).toBe('local');
+    // Checked every second since: still one of each.
+    await new Promise((r) => setTimeout(r, 4_000));
+    expect(receiver.at('/alerts', 'audit.chain_broken')).toHaveLength(1);
+    expect(receiver.at('/alerts', 'connector.disconnected')).toHaveLength(1);
+    expect(receiver.at('/alerts').filter((r) => r.body.type.startsWith('access_request.'))).toEqual([]);
+  });
+
   it('every message was verified, no webhook-id reached an endpoint twice but by redelivery, and secrets stay secret', async () => {
     expect(receiver.received.filter((r) => r.path !== '/filtered').every((r) => r.verified)).toBe(true);
     const ok = receiver.at('/ok');
     const redelivered = new Set(ok.filter((r, i) => ok.findIndex((o) => o.id === r.id) !== i).map((r) => r.id));
     expect(redelivered.size).toBe(1);
-    const events = ok.filter((r) => r.body.type !== 'webhook.test').map((r) => `${r.body.type} ${r.body.data.requestId}`);
+    const events = ok.filter((r) => r.body.type.startsWith('access_request.')).map((r) => `${r.body.type} ${r.body.data.requestId}`);
     expect(new Set(events).size).toBe(events.length - 1);
 
     const output = t.stack.output();

@@ -9,6 +9,7 @@ import { NotificationsProcessor } from './delivery/notifications.processor';
 import { NotificationsQueue, REDIS } from './delivery/notifications.queue';
 import { NotificationsSweeper } from './delivery/notifications.sweeper';
 import { Mailer, SMTP_SETTINGS } from './email/mailer';
+import { AlertsService } from './events/alerts.service';
 import { IngestService } from './events/ingest.service';
 import { CreateNotifications1764000000600 } from './migrations/1764000000600-CreateNotifications';
 import { SETTINGS, settingsFrom } from './settings';
@@ -52,6 +53,7 @@ export class NotificationsModule implements OnApplicationShutdown {
         WebhooksService,
         NotificationsProcessor,
         NotificationsSweeper,
+        AlertsService,
       ],
     };
   }

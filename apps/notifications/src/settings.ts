@@ -13,6 +13,8 @@ export interface NotificationSettings {
   publicUrl: string;
   expiryWarningMs: number;
   sweepIntervalMs: number;
+  alertsIntervalMs: number;
+  auditVerifyIntervalMs: number;
 }
 
 export const settingsFrom = (env: NotificationsEnv): NotificationSettings => ({
@@ -25,4 +27,6 @@ export const settingsFrom = (env: NotificationsEnv): NotificationSettings => ({
   publicUrl: env.LATCHKEY_PUBLIC_URL,
   expiryWarningMs: env.EXPIRY_WARNING_MINUTES * 60_000,
   sweepIntervalMs: env.NOTIFICATIONS_SWEEP_INTERVAL_SECONDS * 1000,
+  alertsIntervalMs: env.ALERTS_INTERVAL_SECONDS * 1000,
+  auditVerifyIntervalMs: env.AUDIT_VERIFY_INTERVAL_MINUTES * 60_000,
 });

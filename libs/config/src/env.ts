@@ -159,6 +159,10 @@ export const NotificationsEnv = CommonEnv.extend(DatabaseEnv.shape).extend(Redis
   LATCHKEY_PUBLIC_URL: url(['http:', 'https:'], 'http://localhost:8080'),
   /** How often work missed (Redis lost, a crash) is re-derived from the control database. */
   NOTIFICATIONS_SWEEP_INTERVAL_SECONDS: seconds(5, 3600),
+  /** How often integrations, connectors and stuck revocations are checked for admin alerts. */
+  ALERTS_INTERVAL_SECONDS: seconds(30, 86_400),
+  /** How often the audit chain is verified for the `audit.chain_broken` alert (a walk of the whole log). */
+  AUDIT_VERIFY_INTERVAL_MINUTES: z.coerce.number({ error: 'must be a number of minutes' }).min(0.01, 'must be at least 0.01').max(10_080, 'must be at most 10080 (7 days)').default(60),
 });
 export type NotificationsEnv = z.output<typeof NotificationsEnv>;
 
