@@ -188,7 +188,6 @@ describe('notifications: webhooks and email, on time, exactly once', () => {
   });
 
   afterAll(async () => {
-    require('node:fs').writeFileSync('/tmp/notify-stack.log', t?.stack.output() ?? '');
     await t?.dispose();
     await pg?.stop();
     await receiver.stop();
