@@ -44,6 +44,7 @@ export async function createDemo(apiUrl: string, adminToken: string, databaseUrl
     await root.query(`ALTER ROLE ${quoteIdent(DEMO_CONNECTOR_ROLE)} LOGIN CREATEROLE PASSWORD ${quoteLiteral(password)}`);
     await root.query(`GRANT pg_signal_backend TO ${quoteIdent(DEMO_CONNECTOR_ROLE)}`);
     await root.query(`GRANT ALL ON DATABASE ${quoteIdent(DEMO_DATABASE)} TO ${quoteIdent(DEMO_CONNECTOR_ROLE)} WITH GRANT OPTION`);
+    await scopeToDemoDatabase(root, decodeURIComponent(server.pathname.replace(/^\//, '')));
   } finally {
     await root.end();
   }
@@ -83,6 +84,19 @@ export async function createDemo(apiUrl: string, adminToken: string, databaseUrl
   const answer = (await res.json()) as { id: string; status: string; message?: string };
   if (!res.ok) throw new Error(`registering the demo integration failed (${res.status}): ${answer.message}`);
   return { integrationId: answer.id, status: answer.status, created: !existing, flowId: await upsertDemoFlow(apiUrl, headers, answer.id) };
+}
+
+/**
+ * The demo target shares the instance with Latchkey's control database: the connector may not
+ * connect to the control database (CONNECT taken from PUBLIC, kept for the user the services
+ * connect as). The control database's marker keeps it out of discovery and preflight even where
+ * this is not done. The demo database keeps PUBLIC's CONNECT: people granted a role there log in to it.
+ */
+async function scopeToDemoDatabase(root: Client, controlDatabase: string): Promise<void> {
+  if (controlDatabase && controlDatabase !== DEMO_DATABASE) {
+    await root.query(`GRANT CONNECT ON DATABASE ${quoteIdent(controlDatabase)} TO CURRENT_USER`);
+    await root.query(`REVOKE CONNECT ON DATABASE ${quoteIdent(controlDatabase)} FROM PUBLIC, ${quoteIdent(DEMO_CONNECTOR_ROLE)}`);
+  }
 }
 
 /** Analysts may read the sales tables for up to two hours; the table's owner (or data-team) approves. */

@@ -4,6 +4,7 @@ import { GatewayEnv, LATCHKEY_VERSION, loadConfig } from '@latchkey/config';
 import { createLogger, runMain, startService } from '@latchkey/messaging';
 import { GatewayModule } from './gateway.module';
 import { HttpEnvelopeFilter } from './http/http-exception.filter';
+import { requireJsonBodies } from './http/content-type.middleware';
 import { requestContext } from './http/request-context.middleware';
 
 runMain('api-gateway', () => {
@@ -22,7 +23,10 @@ runMain('api-gateway', () => {
       configure: (app) => {
         const express = app as NestExpressApplication;
         // Body first: body-parser finishes on stream events, outside any earlier async context.
-        express.useBodyParser('json', { limit: '256kb' });
+        // Not strict: a body that is JSON but not an object reaches validation, which says
+        // "must be a JSON object" (only text that is not JSON at all is "must be valid JSON").
+        express.use(requireJsonBodies());
+        express.useBodyParser('json', { limit: '256kb', strict: false });
         express.use(requestContext(logger));
         express.disable('x-powered-by');
       },

@@ -5,6 +5,7 @@ import { PersistenceModule } from '@latchkey/persistence';
 import { createRedis } from '@latchkey/queues';
 import { loadOptionalMasterKey, MasterKey } from '@latchkey/secrets';
 import { CreateDiscovery1764000000300 } from './migrations/1764000000300-CreateDiscovery';
+import { ResourceUnrequestableReason1764000000310 } from './migrations/1764000000310-ResourceUnrequestableReason';
 import { RefreshProcessor } from './refresh/refresh.processor';
 import { REDIS, REFRESH_INTERVAL_MS, RefreshQueue } from './refresh/refresh.queue';
 import { RefreshRpcController } from './refresh/refresh.rpc.controller';
@@ -31,7 +32,7 @@ export class DiscoveryModule implements OnApplicationShutdown {
           schema: DISCOVERY_SCHEMA,
           // Resources are written in bulk and read with keyset pages: plain SQL, no entities.
           entities: [],
-          migrations: [CreateDiscovery1764000000300],
+          migrations: [CreateDiscovery1764000000300, ResourceUnrequestableReason1764000000310],
         }),
       ],
       controllers: [ResourcesRpcController, RefreshRpcController],

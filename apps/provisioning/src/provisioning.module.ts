@@ -7,9 +7,10 @@ import { DriftService } from './drift/drift.service';
 import { GrantEntity, PersonalRoleEntity } from './grants/grant.entity';
 import { GrantsRepository } from './grants/grants.repository';
 import { GrantsRpcController } from './grants/grants.rpc.controller';
-import { GrantsService, PROVISIONING_SETTINGS } from './grants/grants.service';
+import { GRANT_RETRY_DELAYS_MS, GrantsService, PROVISIONING_SETTINGS } from './grants/grants.service';
 import { TargetResolver } from './grants/target-resolver';
 import { CreateProvisioning1764000000200 } from './migrations/1764000000200-CreateProvisioning';
+import { RecordWhoRevoked1764000000210 } from './migrations/1764000000210-RecordWhoRevoked';
 import { PreflightRpcController } from './preflight/preflight.rpc.controller';
 import { PreflightService } from './preflight/preflight.service';
 import { REVOCATION_CONCURRENCY, RevocationProcessor } from './revocations/revocation.processor';
@@ -32,7 +33,7 @@ export class ProvisioningModule {
           url: env.LATCHKEY_DATABASE_URL,
           schema: PROVISIONING_SCHEMA,
           entities: [GrantEntity, PersonalRoleEntity],
-          migrations: [CreateProvisioning1764000000200],
+          migrations: [CreateProvisioning1764000000200, RecordWhoRevoked1764000000210],
           // Above REVOCATION_CONCURRENCY: each revocation makes a few control-database queries.
           poolSize: 48,
         }),
@@ -41,7 +42,7 @@ export class ProvisioningModule {
       providers: [
         { provide: REDIS, useValue: redis },
         ...(masterKey ? [{ provide: MasterKey, useValue: masterKey }] : []),
-        { provide: PROVISIONING_SETTINGS, useValue: { graceSeconds: env.REVOCATION_GRACE_SECONDS } },
+        { provide: PROVISIONING_SETTINGS, useValue: { graceSeconds: env.REVOCATION_GRACE_SECONDS, grantRetryDelaysMs: GRANT_RETRY_DELAYS_MS } },
         { provide: REVOCATION_RETRY, useValue: { attempts: env.REVOCATION_ATTEMPTS, backoffMs: env.REVOCATION_BACKOFF_MS } },
         { provide: REVOCATION_CONCURRENCY, useValue: env.REVOCATION_CONCURRENCY },
         {

@@ -91,6 +91,8 @@ export const AccessEnv = CommonEnv.extend(DatabaseEnv.shape).extend(RedisEnv.sha
   LATCHKEY_ADMIN_EMAIL: z.string().email('must be an email address').default('admin@latchkey.local'),
   /** How often approved-but-not-granted and ending requests are re-derived from the control database. */
   ACCESS_SWEEP_INTERVAL_SECONDS: seconds(15, 3600),
+  /** A request still PENDING this long (minutes) ends EXPIRED, unless its flow sets settings.pendingExpiryMinutes (default 7 days). */
+  ACCESS_PENDING_EXPIRY_MINUTES: z.coerce.number().int('must be a whole number').min(1, 'must be at least 1').max(525_600, 'must be at most 525600 (a year)').default(10_080),
 });
 export type AccessEnv = z.output<typeof AccessEnv>;
 

@@ -70,7 +70,7 @@ describe('validateIntegrationInput', () => {
       { field: 'config.sslRootCert', rule: 'is used only with sslmode require, verify-ca or verify-full' },
     ]);
     expect(fields({ ...valid, config: { hostname: 'h', sslmode: 'verify-ca', sslRootCert: 'not a pem' } })).toEqual(['config.sslRootCert']);
-    expect(fields({ ...valid, config: { hostname: 'h', extra: 1 } })).toEqual(['config']);
+    expect(fields({ ...valid, config: { hostname: 'h', extra: 1 } })).toEqual(['config.extra']);
   });
 
   it('checks the optional settings of the seed page', () => {

@@ -4,6 +4,8 @@ import {
   IntegrationInput,
   IntegrationTypeDescription,
   IntegrationUpdateInput,
+  isCleanText,
+  CLEAN_TEXT_RULE,
   issuesFromZod,
   permissionsOf,
   RESOURCE_OWNER_RULE,
@@ -30,10 +32,10 @@ export const PostgresConfig = z
       .string()
       .min(1, 'must not be empty')
       .refine((v) => Buffer.byteLength(v, 'utf8') <= 63, 'must be at most 63 bytes (PostgreSQL truncates longer names)')
-      .refine((v) => !v.includes('\0'), 'must not contain NUL')
+      .refine(isCleanText, CLEAN_TEXT_RULE)
       .default('postgres'),
     sslmode: SslMode.default('prefer'),
-    sslRootCert: z.string().max(65_536, 'must be at most 64 KiB').regex(PEM_CERTIFICATE, 'must be a PEM certificate (-----BEGIN CERTIFICATE-----)').nullish(),
+    sslRootCert: z.string().max(65_536, 'must be at most 64 KiB').regex(PEM_CERTIFICATE, 'must be a PEM certificate (-----BEGIN CERTIFICATE-----)').refine(isCleanText, CLEAN_TEXT_RULE).nullish(),
   })
   .strict()
   .superRefine((config, ctx) => {

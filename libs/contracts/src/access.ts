@@ -1,12 +1,14 @@
 import { z } from 'zod';
 import { defineEvent, defineRequest } from './contract';
 import { Permission, ResourceType, SslMode } from './enums';
+import { Actor } from './audit';
 import { Caller } from './identities';
 import { Page, listOf } from './integrations';
+import { DurationMinutes, text, Timestamp } from './text';
+import { Warning } from './errors';
 
 const Uuid = z.string().uuid('must be a UUID');
-const IsoDateTime = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time' });
-const Values = z.array(z.string().min(1, 'must not be empty').max(500, 'must be at most 500 characters')).min(1, 'must list at least one value').max(200, 'must list at most 200 values');
+const Values = z.array(text({ min: 1, max: 500 })).min(1, 'must list at least one value').max(200, 'must list at most 200 values');
 
 export const MatchOperator = z.enum(['is', 'is_not', 'contains', 'starts_with']);
 export type MatchOperator = z.infer<typeof MatchOperator>;
@@ -15,7 +17,7 @@ export type MatchOperator = z.infer<typeof MatchOperator>;
 export const RequestorCondition = z
   .object({
     type: z.enum(['user', 'group', 'attribute']),
-    attribute: z.string().min(1).max(64).optional(),
+    attribute: text({ min: 1, max: 64 }).optional(),
     match: MatchOperator,
     values: Values,
   })
@@ -38,7 +40,7 @@ export const ResourceSelector = z
   .object({
     mode: z.enum(['include', 'exclude']),
     by: z.enum(['name', 'id', 'tag']),
-    key: z.string().min(1).max(128).optional(),
+    key: text({ min: 1, max: 128 }).optional(),
     values: Values,
   })
   .strict()
@@ -89,7 +91,7 @@ export const Timeframe = z
     days: z.array(Weekday).min(1, 'must list at least one day'),
     start: ClockTime,
     end: ClockTime,
-    timeZone: z.string().refine((tz) => {
+    timeZone: text({ min: 1, max: 100 }).refine((tz) => {
       try {
         new Intl.DateTimeFormat('en-US', { timeZone: tz });
         return true;
@@ -107,6 +109,8 @@ export const FlowSettings = z
     justificationRequired: z.boolean().default(true),
     approverReasonRequired: z.boolean().default(false),
     maxExtensions: z.number().int().min(0, 'must be at least 0').max(100, 'must be at most 100').default(0),
+    /** A request still PENDING this long after it was made ends EXPIRED; unset: the access service's ACCESS_PENDING_EXPIRY_MINUTES. */
+    pendingExpiryMinutes: DurationMinutes.optional(),
     /** Always on: a requester never approves their own request. */
     requesterCannotApprove: z.literal(true, { error: 'is always true: a requester never approves their own request' }).default(true),
   })
@@ -114,12 +118,12 @@ export const FlowSettings = z
 
 export const AccessFlowInput = z
   .object({
-    name: z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters'),
+    name: text({ trim: true, min: 1, max: 100 }),
     active: z.boolean().default(true),
     requestors: Requestors,
     targets: z.array(FlowTarget).min(1, 'must list at least one target').max(50, 'must list at most 50 targets'),
     approvers: Approvers,
-    maxDurationMinutes: z.number().int('must be a whole number').min(1, 'must be at least 1').max(525_600, 'must be at most 525600 (a year)'),
+    maxDurationMinutes: DurationMinutes,
     timeframe: Timeframe.nullable().default(null),
     settings: FlowSettings.default({ justificationRequired: true, approverReasonRequired: false, maxExtensions: 0, requesterCannotApprove: true }),
   })
@@ -127,7 +131,13 @@ export const AccessFlowInput = z
 export type AccessFlowInput = z.input<typeof AccessFlowInput>;
 export type ValidAccessFlow = z.output<typeof AccessFlowInput>;
 
-export const AccessFlow = AccessFlowInput.extend({ id: z.string().uuid(), createdAt: z.string(), updatedAt: z.string() });
+export const AccessFlow = AccessFlowInput.extend({
+  id: z.string().uuid(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  /** On create and update only: approvers who resolve to nobody, permissions the connector's last test says it cannot grant. */
+  warnings: z.array(Warning).optional(),
+});
 export type AccessFlow = z.output<typeof AccessFlow>;
 
 /**
@@ -143,8 +153,8 @@ export const AccessRequestInput = z
       .array(z.object({ resourceId: Uuid, permission: Permission }).strict())
       .min(1, 'must list at least one item')
       .max(50, 'must list at most 50 items'),
-    justification: z.string().trim().max(2000, 'must be at most 2000 characters').optional(),
-    durationMinutes: z.number().int('must be a whole number').min(1, 'must be at least 1').max(525_600, 'must be at most 525600'),
+    justification: text({ trim: true, max: 2000 }).optional(),
+    durationMinutes: DurationMinutes,
     dryRun: z.boolean().default(false),
   })
   .strict();
@@ -204,7 +214,15 @@ export const AccessRequest = z.object({
   grantId: z.string().uuid().nullable(),
   /** Why the request is FAILED, or what holds it (a stuck revocation, provisioning unreachable). */
   statusReason: z.string().nullable(),
+  /** FAILED only: why the grant could not be made, with the SQL that fixes it when the connector lacks a privilege. */
+  failureReason: z.string().nullable(),
   passwordViewedAt: z.string().nullable(),
+  /** PENDING only: when the request ends EXPIRED if nobody decides. */
+  pendingExpiresAt: z.string().nullable(),
+  /** What stands in the request's way, e.g. an approver group that resolves to nobody. */
+  warnings: z.array(Warning),
+  /** Who revoked it (REVOKING or REVOKED at a person's request); null when it expired or is still running. */
+  revokedBy: Actor.nullable().optional(),
 });
 export type AccessRequest = z.infer<typeof AccessRequest>;
 
@@ -236,15 +254,15 @@ export const AccessRequestQuery = z.object({
   flowId: Uuid.optional(),
   /** Only requests the caller may approve now. */
   awaitingMyApproval: z.coerce.boolean().optional(),
-  from: IsoDateTime.optional(),
-  to: IsoDateTime.optional(),
+  from: Timestamp.optional(),
+  to: Timestamp.optional(),
   ...Page,
 });
 export type AccessRequestQuery = z.input<typeof AccessRequestQuery>;
 
 const ById = z.object({ id: Uuid });
 const ByCaller = z.object({ caller: Caller });
-const Reason = z.string().trim().max(2000, 'must be at most 2000 characters').optional();
+const Reason = text({ trim: true, max: 2000 }).optional();
 
 /** Access flows and access requests, served by the access service. */
 export const AccessContracts = {
@@ -262,7 +280,7 @@ export const AccessContracts = {
   accessRequestsRevoke: defineRequest('access.requests.revoke', ByCaller.extend(ById.shape).extend({ reason: Reason }), AccessRequest),
   accessRequestsExtend: defineRequest(
     'access.requests.extend',
-    ByCaller.extend(ById.shape).extend({ minutes: z.number().int('must be a whole number').min(1, 'must be at least 1').max(525_600, 'must be at most 525600') }),
+    ByCaller.extend(ById.shape).extend({ minutes: DurationMinutes }),
     AccessRequest,
   ),
   accessRequestsAccessDetails: defineRequest('access.requests.access-details', ByCaller.extend(ById.shape), AccessDetails),

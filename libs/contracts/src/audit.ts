@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineRequest } from './contract';
 import { Page, listOf } from './integrations';
+import { text, Timestamp } from './text';
 
 /** Who did something: a person (through their API token) or Latchkey itself (expiry, schedules). */
 export const Actor = z.object({
@@ -38,15 +39,14 @@ export const AuditEntry = AuditEntryInput.extend({
 });
 export type AuditEntry = z.infer<typeof AuditEntry>;
 
-const IsoDateTime = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time' });
 
 export const AuditQuery = z.object({
-  action: z.string().max(100).optional(),
-  actorId: z.string().max(200).optional(),
-  targetType: z.string().max(64).optional(),
-  targetId: z.string().max(200).optional(),
-  from: IsoDateTime.optional(),
-  to: IsoDateTime.optional(),
+  action: text({ max: 100 }).optional(),
+  actorId: text({ max: 200 }).optional(),
+  targetType: text({ max: 64 }).optional(),
+  targetId: text({ max: 200 }).optional(),
+  from: Timestamp.optional(),
+  to: Timestamp.optional(),
   ...Page,
 });
 export type AuditQuery = z.input<typeof AuditQuery>;

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { Actor } from './audit';
 import { defineRequest } from './contract';
 import { Page, listOf } from './integrations';
+import { text } from './text';
 
 export const UserRole = z.enum(['admin', 'user']);
 export type UserRole = z.infer<typeof UserRole>;
@@ -15,9 +16,9 @@ export const Email = z.string().trim().toLowerCase().max(320, 'must be at most 3
 export const UserInput = z
   .object({
     email: Email,
-    name: z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters'),
+    name: text({ trim: true, min: 1, max: 200 }),
     groups: z.array(GroupName).max(100, 'must list at most 100 groups').default([]),
-    attributes: z.record(AttributeKey, z.string().max(500, 'must be at most 500 characters')).default({}),
+    attributes: z.record(AttributeKey, text({ max: 500 })).default({}),
     role: UserRole.default('user'),
   })
   .strict();
@@ -35,7 +36,7 @@ export const User = z.object({
 });
 export type User = z.infer<typeof User>;
 
-export const GroupInput = z.object({ name: GroupName, description: z.string().max(500).optional() }).strict();
+export const GroupInput = z.object({ name: GroupName, description: text({ max: 500 }).optional() }).strict();
 export type GroupInput = z.input<typeof GroupInput>;
 export const Group = z.object({ id: z.string().uuid(), name: z.string(), description: z.string().nullable(), members: z.number().int(), createdAt: z.string() });
 export type Group = z.infer<typeof Group>;
@@ -43,7 +44,7 @@ export type Group = z.infer<typeof Group>;
 export const TokenInput = z
   .object({
     userId: z.string().uuid('must be a UUID'),
-    name: z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters'),
+    name: text({ trim: true, min: 1, max: 100 }),
     expiresInDays: z.number().int('must be a whole number').min(1, 'must be at least 1').max(3650, 'must be at most 3650').optional(),
   })
   .strict();
@@ -72,6 +73,10 @@ export const Caller = z.object({
 });
 export type Caller = z.infer<typeof Caller>;
 
+/** A reference to people by `user` (emails), `group` (names) or an attribute, as approvers and owners name them. */
+export const PeopleReference = z.object({ attribute: z.string().min(1).max(64), values: z.array(z.string().max(500)).max(200) });
+export type PeopleReference = z.infer<typeof PeopleReference>;
+
 const ById = z.object({ id: z.string().uuid('must be a UUID') });
 const WithActor = z.object({ actor: Actor });
 
@@ -84,7 +89,7 @@ export const IdentityContracts = {
     z.object({ caller: Caller, tokenId: z.string().uuid(), expiresAt: z.string().nullable() }).nullable(),
   ),
   accessUsersCreate: defineRequest('access.users.create', WithActor.extend({ input: UserInput }), User),
-  accessUsersList: defineRequest('access.users.list', z.object({ group: GroupName.optional(), q: z.string().max(200).optional(), ...Page }), listOf(User)),
+  accessUsersList: defineRequest('access.users.list', z.object({ group: GroupName.optional(), q: text({ max: 200 }).optional(), ...Page }), listOf(User)),
   accessUsersGet: defineRequest('access.users.get', ById, User),
   accessUsersUpdate: defineRequest('access.users.update', WithActor.extend(ById.shape).extend({ input: UserInput }), User),
   /** Removes the user and revokes their tokens; their access requests and audit entries stay. */
@@ -96,4 +101,10 @@ export const IdentityContracts = {
   /** Without `userId`: every token for an admin actor, the actor's own for anyone else. */
   accessTokensList: defineRequest('access.tokens.list', WithActor.extend({ userId: z.string().uuid('must be a UUID').optional(), ...Page }), listOf(Token)),
   accessTokensRevoke: defineRequest('access.tokens.revoke', WithActor.extend(ById.shape), Token),
+  /** How many people each value of each reference names now (`counts[i][j]` for `references[i].values[j]`). */
+  accessPeopleCount: defineRequest(
+    'access.people.count',
+    z.object({ references: z.array(PeopleReference).max(50) }),
+    z.object({ counts: z.array(z.array(z.number().int())) }),
+  ),
 } as const;

@@ -16,3 +16,4 @@ export * from './requestable';
 export * from './rotation';
 export * from './secrets';
 export * from './subjects';
+export * from './text';

@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { IntegrationStatus, ResourceType } from './enums';
 import { PreflightReport } from './preflight';
 import { SecretInput, SecretRef, SecretView } from './secrets';
+import { text } from './text';
+import { Warning } from './errors';
 
 export const INTEGRATION_NAME_RULE = 'must be 1-64 characters of letters, digits, spaces, - and _, not starting or ending with a space';
 export const RESOURCE_OWNER_RULE = 'When Resource Owner is defined, an Integration Owner must be defined.';
@@ -9,7 +11,7 @@ export const RESOURCE_OWNER_RULE = 'When Resource Owner is defined, an Integrati
 export const IntegrationOwner = z.object({
   /** `user`, `group`, or the name of an identity attribute such as `team`. */
   attribute: z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]{0,63}$/, 'must be user, group or an attribute name (letters, digits, _ . -; at most 64)'),
-  values: z.array(z.string().min(1, 'must not be empty').max(256, 'must be at most 256 characters')).min(1, 'must list at least one value').max(100, 'must list at most 100 values'),
+  values: z.array(text({ min: 1, max: 256 })).min(1, 'must list at least one value').max(100, 'must list at most 100 values'),
 }).strict();
 export type IntegrationOwner = z.infer<typeof IntegrationOwner>;
 
@@ -25,13 +27,13 @@ export type ResourceOwnerMapping = z.infer<typeof ResourceOwnerMapping>;
  */
 export const IntegrationInput = z.object({
   name: z.string().regex(/^[A-Za-z0-9_-](?:[A-Za-z0-9 _-]{0,62}[A-Za-z0-9_-])?$/, INTEGRATION_NAME_RULE),
-  type: z.string().min(1, 'must name an integration type from GET /api/v1/catalog'),
+  type: text({ max: 64 }).refine((v) => v.length > 0, 'must name an integration type from GET /api/v1/catalog'),
   connectorId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a connector id (1-64 letters, digits, _ and -)').default('local'),
   connectedResourceTypes: z.array(ResourceType).min(1, 'must list at least one resource type').refine((v) => new Set(v).size === v.length, 'must not repeat a resource type'),
   config: z.record(z.string(), z.unknown()).default({}),
   secret: SecretInput,
   credentialRotationDays: z.number().int('must be a whole number of days').min(1, 'must be at least 1 day').max(3650, 'must be at most 3650 days').nullish(),
-  customAccessDetails: z.string().max(400, 'must be at most 400 characters').nullish(),
+  customAccessDetails: text({ max: 400 }).nullish(),
   integrationOwners: z.array(IntegrationOwner).max(20, 'must list at most 20 owners').nullish(),
   resourceOwnerMappings: z.array(ResourceOwnerMapping).max(20, 'must list at most 20 mappings').nullish(),
 }).strict();
@@ -77,6 +79,8 @@ export const Integration = z.object({
   rotation: RotationState,
   createdAt: z.string(),
   updatedAt: z.string(),
+  /** On create and update only: owners who resolve to nobody (their approvals would never come). */
+  warnings: z.array(Warning).optional(),
 });
 export type Integration = z.infer<typeof Integration>;
 
@@ -95,6 +99,6 @@ export const IntegrationTarget = z.object({
 });
 export type IntegrationTarget = z.infer<typeof IntegrationTarget>;
 
-export const Page = { pageSize: z.coerce.number().int().min(1).max(500).default(50), pageToken: z.string().max(200).optional() };
+export const Page = { pageSize: z.coerce.number().int().min(1).max(500).default(50), pageToken: text({ max: 200 }).optional() };
 
 export const listOf = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item), nextPageToken: z.string().optional() });

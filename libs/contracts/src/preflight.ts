@@ -34,3 +34,18 @@ export const PreflightReport = z.object({
   checks: z.array(PreflightCheck),
 });
 export type PreflightReport = z.infer<typeof PreflightReport>;
+
+/**
+ * The failed checks of a preflight that stop grants in this scope: creating roles (every grant),
+ * granting on one of `databases` ('any': wherever the resources are), and ADMIN OPTION when
+ * `roles` (MEMBER grants). Used to warn when a flow is saved and to explain a failed grant.
+ */
+export function checksBlockingGrants(report: PreflightReport, scope: { databases: readonly string[] | 'any'; roles: boolean }): PreflightCheck[] {
+  return report.checks.filter(
+    (c) =>
+      !c.ok &&
+      (c.id === 'create_roles' ||
+        (c.id === 'grant_database' && (scope.databases === 'any' || scope.databases.includes(c.target ?? ''))) ||
+        (c.id === 'admin_option' && scope.roles)),
+  );
+}

@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { Actor } from './audit';
 import { Permission, ResourceType, SslMode } from './enums';
+import { CLEAN_TEXT_RULE, isCleanText, text, Timestamp } from './text';
 
 const PERMISSIONS_BY_TYPE: Record<ResourceType, readonly Permission[]> = {
   'postgresql-database': ['READ_ONLY', 'READ_WRITE', 'ADMIN'],
@@ -13,7 +15,7 @@ const pgName = z
   .string()
   .min(1, 'must not be empty')
   .refine((v) => Buffer.byteLength(v, 'utf8') <= 63, 'must be at most 63 bytes')
-  .refine((v) => !v.includes('\0'), 'must not contain NUL');
+  .refine(isCleanText, CLEAN_TEXT_RULE);
 
 /** One (resource, permission) of a grant; path parts exactly as PostgreSQL names them. */
 export const GrantItem = z
@@ -48,16 +50,19 @@ export type GrantItem = z.infer<typeof GrantItem>;
 export const GrantStatus = z.enum(['GRANTING', 'ACTIVE', 'REVOKING', 'STUCK', 'REVOKED', 'EXPIRED', 'FAILED']);
 export type GrantStatus = z.infer<typeof GrantStatus>;
 
-export const PersonIdentity = z.object({ id: z.string().min(1).max(200), email: z.string().email('must be an email address').max(320) });
+export const GrantEndReason = z.enum(['EXPIRED', 'REVOKED']);
+export type GrantEndReason = z.infer<typeof GrantEndReason>;
+
+export const PersonIdentity = z.object({ id: text({ min: 1, max: 200 }), email: z.string().email('must be an email address').max(320) });
 export type PersonIdentity = z.infer<typeof PersonIdentity>;
 
 export const GrantRequest = z.object({
   /** The same key twice yields one grant. */
-  idempotencyKey: z.string().min(1).max(200),
+  idempotencyKey: text({ min: 1, max: 200 }),
   integrationId: z.string().uuid('must be a UUID'),
   identity: PersonIdentity,
   items: z.array(GrantItem).min(1, 'must list at least one item').max(100, 'must list at most 100 items'),
-  expiresAt: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time' }),
+  expiresAt: Timestamp,
   connectionLimit: z.number().int().min(1).max(1000).default(10),
 });
 export type GrantRequest = z.input<typeof GrantRequest>;
@@ -77,6 +82,10 @@ export const Grant = z.object({
   endedAt: z.string().nullable(),
   attempts: z.number().int(),
   lastError: z.string().nullable(),
+  /** How it ends, decided once when its revocation starts: EXPIRED (time ran out) or REVOKED (by `revokedBy`). */
+  endReason: GrantEndReason.nullable().optional(),
+  /** Who revoked it, when `endReason` is REVOKED. */
+  revokedBy: Actor.nullable().optional(),
 });
 export type Grant = z.infer<typeof Grant>;
 

@@ -5,6 +5,7 @@ import { Resource } from './discovery';
 import { Permission, ResourceType } from './enums';
 import { Caller } from './identities';
 import { listOf } from './integrations';
+import { text } from './text';
 
 const Uuid = z.string().uuid('must be a UUID');
 
@@ -13,11 +14,11 @@ const RequestableFilters = {
   integrationId: Uuid.optional(),
   type: ResourceType.optional(),
   /** Fragment of the path, case-insensitive. */
-  q: z.string().max(200, 'must be at most 200 characters').optional(),
+  q: text({ max: 200 }).optional(),
   /** `key` or `key=value`. */
-  tag: z.string().max(400, 'must be at most 400 characters').optional(),
+  tag: text({ max: 400 }).optional(),
   pageSize: z.coerce.number().int('must be a whole number').min(1, 'must be at least 1').max(200, 'must be at most 200').default(50),
-  pageToken: z.string().max(400, 'must be at most 400 characters').optional(),
+  pageToken: text({ max: 400 }).optional(),
 };
 
 export const RequestableQuery = z.object(RequestableFilters);

@@ -1,11 +1,11 @@
 import { z } from 'zod';
+import { Timestamp } from './text';
 import { Actor, SYSTEM_ACTOR } from './audit';
 import { defineEvent, defineRequest } from './contract';
 import { IntegrationTarget, RotationResult, RotationState } from './integrations';
 import { EncryptedEnvelope } from './secrets';
 
 const IntegrationId = z.string().uuid('must be a UUID');
-const IsoDateTime = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time' });
 
 /** What started a rotation run: the schedule, an admin (`POST .../rotate`), or the repair of an interrupted run. */
 export const RotationTrigger = z.enum(['scheduled', 'manual', 'repair']);
@@ -44,7 +44,7 @@ export const RotationRecord = z.object({
   /** Why it failed, or what a repair found; never a credential. */
   detail: z.string().max(2000).optional(),
   /** The schedule's next run after this one, as the worker planned it. */
-  nextDueAt: IsoDateTime.nullable().optional(),
+  nextDueAt: Timestamp.nullable().optional(),
 });
 export type RotationRecord = z.input<typeof RotationRecord>;
 
@@ -84,7 +84,7 @@ export const RotationContracts = {
   /** Settles a run: the pending version, the rotation state, and an audit entry, in one transaction. */
   catalogRotationRecord: defineRequest('catalog.rotation.record', RotationRecord, RotationState),
   /** Shows the schedule's next run on the integration. */
-  catalogRotationPlanned: defineRequest('catalog.rotation.planned', z.object({ id: IntegrationId, nextDueAt: IsoDateTime.nullable() }), RotationState),
+  catalogRotationPlanned: defineRequest('catalog.rotation.planned', z.object({ id: IntegrationId, nextDueAt: Timestamp.nullable() }), RotationState),
 
   /** The connector user's password was replaced (by a run, or by the repair of an interrupted one). */
   rotationIntegrationRotated: defineEvent('rotation.integration.rotated', RotationEvent.extend({ result: z.enum(['rotated', 'repaired']), rotatedAt: z.string() })),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isCleanText, CLEAN_TEXT_RULE, text } from './text';
 
 const envVarName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,254}$/, 'must be an environment variable name ([A-Za-z_][A-Za-z0-9_]*)');
 
@@ -6,13 +7,13 @@ const envVarName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,254}$/, 'must be a
 export const SecretInput = z.discriminatedUnion('store', [
   z.object({
     store: z.literal('builtin'),
-    username: z.string().min(1, 'must not be empty').max(63, 'must be at most 63 characters'),
-    password: z.string().min(1, 'must not be empty').max(1024, 'must be at most 1024 characters'),
+    username: text({ min: 1, max: 63 }),
+    password: text({ min: 1, max: 1024 }),
   }).strict(),
   z.object({ store: z.literal('env'), usernameVar: envVarName, passwordVar: envVarName }).strict(),
   z.object({
     store: z.literal('file'),
-    path: z.string().startsWith('/', 'must be an absolute path').max(4096, 'must be at most 4096 characters'),
+    path: z.string().startsWith('/', 'must be an absolute path').max(4096, 'must be at most 4096 characters').refine(isCleanText, CLEAN_TEXT_RULE),
   }).strict(),
 ], { error: "must have store 'builtin', 'env' or 'file'" });
 export type SecretInput = z.infer<typeof SecretInput>;

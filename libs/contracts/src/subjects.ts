@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Timestamp } from './text';
 import { IntegrationTypeDescription } from './catalog';
 import { defineEvent, defineRequest } from './contract';
 import { Connector, ConnectorHeartbeat } from './connectors';
@@ -19,7 +20,6 @@ import { DriftReport, Grant, GrantEvent, GrantRequest, GrantStatus, GrantWithCre
 const Empty = z.object({}).strict();
 const ById = z.object({ id: z.string().uuid('must be a UUID') });
 const ByIntegration = z.object({ integrationId: z.string().uuid('must be a UUID') });
-const IsoDateTime = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time' });
 
 /** Every NATS subject of Latchkey. Do not rename a published subject; add a new one instead. */
 export const Contracts = {
@@ -58,8 +58,9 @@ export const Contracts = {
     z.object({ integrationId: z.string().uuid().optional(), status: GrantStatus.optional(), ...Page }),
     listOf(Grant),
   ),
-  provisioningGrantsRevoke: defineRequest('connector.{connectorId}.grants.revoke', ById, Grant),
-  provisioningGrantsExtend: defineRequest('connector.{connectorId}.grants.extend', ById.extend({ expiresAt: IsoDateTime }), Grant),
+  /** `revokedBy`: who ends it (a person, or Latchkey); a grant whose end is already decided keeps its reason. */
+  provisioningGrantsRevoke: defineRequest('connector.{connectorId}.grants.revoke', ById.extend({ revokedBy: Actor.default(SYSTEM_ACTOR) }), Grant),
+  provisioningGrantsExtend: defineRequest('connector.{connectorId}.grants.extend', ById.extend({ expiresAt: Timestamp }), Grant),
   provisioningGrantsResetCredentials: defineRequest('connector.{connectorId}.grants.reset-credentials', ById, GrantWithCredentials),
   provisioningDriftReport: defineRequest('connector.{connectorId}.drift.report', ByIntegration, DriftReport),
   provisioningDriftRepair: defineRequest('connector.{connectorId}.drift.repair', ByIntegration, DriftReport),

@@ -8,3 +8,4 @@ export * from './rpc-exception.filter';
 export * from './service-host';
 export * from './retry-until-done';
 export * from './periodic';
+export * from './database-error';

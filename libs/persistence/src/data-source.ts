@@ -1,5 +1,6 @@
-import { Client } from 'pg';
+import { Client, DatabaseError } from 'pg';
 import { DataSource, EntitySchema, MixedList } from 'typeorm';
+import { CONTROL_DATABASE_TAG } from '@latchkey/contracts';
 
 export interface ServiceDatabaseOptions {
   /** Connection URL of the control database. */
@@ -73,6 +74,42 @@ export async function ensureDatabase(url: string): Promise<void> {
         if (err.code !== '42P04' && err.code !== '23505') throw err;
       });
     }
+  } finally {
+    await client.end();
+  }
+}
+
+const CONTROL_DATABASE_PROSE = 'Latchkey control database: connectors never discover, offer or grant anything in it.';
+
+/**
+ * Marks the control database named in `url` as Latchkey's own: CONTROL_DATABASE_TAG on a line of
+ * its COMMENT (added to what the comment already says), which connectors read to leave it alone
+ * when an integration points at the instance that holds it. Run at every start, so a comment
+ * rewritten by hand gets the line back. Answers why it could not (the user does not own the
+ * database), or null.
+ */
+export async function markControlDatabase(url: string): Promise<string | null> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query('BEGIN');
+    // COMMENT ON DATABASE from several services starting together would fail with "tuple concurrently updated".
+    await client.query("SELECT pg_advisory_xact_lock(hashtext('latchkey:control-database-marker'))");
+    const { rows } = await client.query<{ name: string; comment: string | null }>(
+      `SELECT current_database() AS name, shobj_description(d.oid, 'pg_database') AS comment FROM pg_database d WHERE d.datname = current_database()`,
+    );
+    const { name, comment } = rows[0]!;
+    if (!(comment ?? '').split(/\r?\n/).some((line) => line.trim() === CONTROL_DATABASE_TAG)) {
+      const marked = comment ? `${comment}\n${CONTROL_DATABASE_TAG}` : `${CONTROL_DATABASE_PROSE}\n${CONTROL_DATABASE_TAG}`;
+      const { rows: sql } = await client.query<{ sql: string }>('SELECT format($1::text, $2::text, $3::text) AS sql', ['COMMENT ON DATABASE %I IS %L', name, marked]);
+      await client.query(sql[0]!.sql);
+    }
+    await client.query('COMMIT');
+    return null;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    if (err instanceof DatabaseError && err.code === '42501') return err.message;
+    throw err;
   } finally {
     await client.end();
   }

@@ -2,11 +2,11 @@ import { DynamicModule, Inject, Module, OnApplicationShutdown } from '@nestjs/co
 import { DataSource } from 'typeorm';
 import { LOGGER } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
-import { createServiceDataSource, ensureDatabase, migrate, type ServiceDatabaseOptions } from './data-source';
+import { createServiceDataSource, ensureDatabase, markControlDatabase, migrate, type ServiceDatabaseOptions } from './data-source';
 
 /**
  * A service's own tables: `forService` provides its DataSource on its own schema, creates the
- * control database if missing, runs the service's migrations at start (under an advisory lock),
+ * control database if missing, marks it as Latchkey's own, runs the service's migrations at start (under an advisory lock),
  * and closes the pool on shutdown.
  */
 @Module({})
@@ -23,6 +23,10 @@ export class PersistenceModule implements OnApplicationShutdown {
           inject: [LOGGER],
           useFactory: async (logger: AppLogger) => {
             await ensureDatabase(options.url);
+            const unmarked = await markControlDatabase(options.url);
+            if (unmarked) {
+              logger.warn({ reason: unmarked }, 'the control database could not be marked as Latchkey\'s own (run COMMENT ON DATABASE as its owner, see README): an integration pointing at this instance would discover it');
+            }
             const dataSource = createServiceDataSource(options);
             const ran = await migrate(dataSource, options.schema);
             if (ran.length) logger.info({ migrations: ran }, 'migrations applied');

@@ -62,7 +62,7 @@ export function classifyAttemptFailure(error: unknown, attempt: SslAttempt, ctx:
   const code = typeof (error as { code?: unknown })?.code === 'string' ? (error as { code: string }).code : undefined;
 
   if (timedOut) {
-    return failure('timeout', `no answer within ${ctx.timeoutMs} ms`, 'check the host name, port and firewall between the connector and the database, or allow a longer connect timeout');
+    return failure('timeout', `no answer within ${ctx.timeoutMs} ms`, 'check the host name, port and firewall between the connector and the database, or allow a longer connect timeout', 'ETIMEDOUT');
   }
   if (error instanceof DatabaseError) {
     if (code === '28000' && !attempt.tls && HBA_REJECTED_PLAIN.test(message)) {

@@ -27,6 +27,7 @@ export type {
   UngrantedObject,
 } from './grants/grant-types';
 export { inspectManaged } from './grants/inspect-managed';
+export { DANGEROUS_PREDEFINED_ROLES, unrequestableReason } from './grants/unrequestable-roles';
 export { disableRole, revokeGrant } from './grants/revoke-grant';
 export { MANAGED_MARKER_ROLE, ORPHAN_OWNER_ROLE, personalRoleName, profileRoleName } from './grants/role-names';
 export { generatePassword, scramVerifier, type ScramOptions } from './grants/scram';

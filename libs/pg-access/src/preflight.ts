@@ -12,7 +12,10 @@ import {
   terminateBackendsFix,
   type SchemaGap,
 } from './preflight-fixes';
-import { quoteIdent } from './quote';
+import { isControlDatabaseSql } from './control-database';
+import { MANAGED_MARKER_ROLE, ORPHAN_OWNER_ROLE } from './grants/role-names';
+import { blockerCtesSql, NO_JIT } from './grants/unrequestable-roles';
+import { quoteIdent, quoteLiteral } from './quote';
 
 export interface PreflightOptions {
   connectorId: string;
@@ -26,6 +29,35 @@ const DATABASE_CONCURRENCY = 4;
 const ROLE_NAMES_SHOWN = 5;
 // PostgreSQL 16 made CREATEROLE need ADMIN OPTION on the roles it grants.
 const ADMIN_OPTION_REQUIRED_FROM_MAJOR = 16;
+
+/**
+ * Roles the connector lacks ADMIN OPTION on, that Latchkey may hand out ($1: how many to list):
+ * never a role it refuses to hand out (ADMIN OPTION on it would put the connector one GRANT away
+ * from it), except the marker roles it grants to every personal role.
+ */
+const ROLES_LACKING_ADMIN_SQL = `
+  WITH RECURSIVE candidate AS (
+    SELECT r.oid, r.rolname FROM pg_roles r
+     WHERE NOT r.rolsuper
+       AND r.rolname !~ '^pg_'
+       AND r.rolname <> current_user
+       AND NOT pg_has_role(r.oid, 'MEMBER WITH ADMIN OPTION')
+  ),
+  ${blockerCtesSql('SELECT oid FROM candidate')}
+  SELECT c.rolname, (count(*) OVER ())::int AS total
+    FROM candidate c
+    LEFT JOIN blocker ON blocker.start = c.oid
+   WHERE blocker.start IS NULL OR c.rolname IN (${quoteLiteral(MANAGED_MARKER_ROLE)}, ${quoteLiteral(ORPHAN_OWNER_ROLE)})
+   ORDER BY c.rolname
+   LIMIT $1`;
+
+/** Databases to check, Latchkey's own control database left out: no fix is ever suggested for it. */
+const DATABASES_SQL = `
+  SELECT d.datname, has_database_privilege(d.oid, 'CONNECT WITH GRANT OPTION') AS can_grant_connect
+    FROM pg_database d
+   WHERE d.datallowconn AND NOT d.datistemplate AND has_database_privilege(d.oid, 'CONNECT')
+     AND NOT ${isControlDatabaseSql('d.oid')}
+   ORDER BY d.datname`;
 
 /**
  * Tests an integration: connects with its sslmode, then reports capability by capability what
@@ -109,22 +141,13 @@ async function adminOptionCheck(client: Client, info: ServerInfo): Promise<Prefl
   if (before16 && info.createRole) {
     return { id: 'admin_option', ok: true, detail: `PostgreSQL ${info.majorVersion}: CREATEROLE lets it grant membership in any non-superuser role.` };
   }
-  const { rows } = await client.query<{ rolname: string; total: number }>(
-    `SELECT r.rolname, (count(*) OVER ())::int AS total
-       FROM pg_roles r
-      WHERE NOT r.rolsuper
-        AND r.rolname !~ '^pg_'
-        AND r.rolname <> current_user
-        AND NOT pg_has_role(r.oid, 'MEMBER WITH ADMIN OPTION')
-      ORDER BY r.rolname
-      LIMIT $1`,
-    [MAX_FIX_STATEMENTS],
-  );
+  await client.query(NO_JIT);
+  const { rows } = await client.query<{ rolname: string; total: number }>(ROLES_LACKING_ADMIN_SQL, [MAX_FIX_STATEMENTS]);
   const why = before16
     ? 'Without CREATEROLE it can grant only roles it holds ADMIN OPTION on.'
     : `PostgreSQL ${info.majorVersion} lets a role grant only roles it created or holds ADMIN OPTION on.`;
   const total = rows[0]?.total ?? 0;
-  if (total === 0) return { id: 'admin_option', ok: true, detail: `${why} It holds ADMIN OPTION on every non-superuser role.` };
+  if (total === 0) return { id: 'admin_option', ok: true, detail: `${why} It holds ADMIN OPTION on every role Latchkey may hand out.` };
   const names = rows.slice(0, ROLE_NAMES_SHOWN).map((r) => quoteIdent(r.rolname)).join(', ');
   const more = total > ROLE_NAMES_SHOWN ? `, and ${total - ROLE_NAMES_SHOWN} more` : '';
   return {
@@ -141,12 +164,7 @@ interface DatabaseRow {
 }
 
 async function databaseChecks(client: Client, params: TargetConnectionParams, info: ServerInfo, maxDatabases: number): Promise<PreflightCheck[]> {
-  const { rows } = await client.query<DatabaseRow>(
-    `SELECT d.datname, has_database_privilege(d.oid, 'CONNECT WITH GRANT OPTION') AS can_grant_connect
-       FROM pg_database d
-      WHERE d.datallowconn AND NOT d.datistemplate AND has_database_privilege(d.oid, 'CONNECT')
-      ORDER BY d.datname`,
-  );
+  const { rows } = await client.query<DatabaseRow>(DATABASES_SQL);
   return mapConcurrently(rows, DATABASE_CONCURRENCY, (db, index) => {
     if (index >= maxDatabases) return Promise.resolve(uninspectedDatabaseCheck(db, info, maxDatabases));
     return inspectDatabase(db, db.datname === params.dbname ? client : null, params, info);

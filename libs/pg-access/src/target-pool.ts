@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Client } from 'pg';
+import { classifyDatabaseError } from '@latchkey/messaging';
 import { connectTarget, type TargetConnectionParams } from './connection';
 
 interface Idle {
@@ -9,8 +10,6 @@ interface Idle {
 
 const TEMPLATE_DATABASES = new Set(['template0', 'template1']);
 
-/** Errors after which a session must not be reused: the connection itself is gone or unusable. */
-const BROKEN = new Set(['57P01', '57P02', '57P03', '08000', '08003', '08006', 'ECONNRESET', 'EPIPE', 'ECONNREFUSED']);
 
 /**
  * Reuses sessions on target databases, one idle list per (server, database, user, password,
@@ -111,9 +110,9 @@ function keyOf(p: TargetConnectionParams): string {
     .digest('hex');
 }
 
+/** After such an error a session must not be reused: the connection itself is gone or unusable. */
 function isBroken(err: unknown): boolean {
-  const code = (err as { code?: string } | undefined)?.code;
-  return (code !== undefined && BROKEN.has(code)) || /Connection terminated|not queryable|Client was closed/i.test(String((err as Error)?.message));
+  return classifyDatabaseError(err) === 'connection';
 }
 
 function isUsable(client: Client): boolean {

@@ -48,6 +48,14 @@ export interface PgCluster {
   connectionParams(dbname?: string): TargetConnectionParams;
   /** Runs SQL as the superuser over the Unix socket, whatever the TCP rules; without params, several statements may be sent at once. */
   query<R extends QueryResultRow = QueryResultRow>(sql: string, params?: unknown[], dbname?: string): Promise<R[]>;
+  /** Stops the server like an outage (fast shutdown: open sessions end with 57P01), keeping its files and port. */
+  halt(): Promise<void>;
+  /**
+   * Starts a halted server again, on the same port. With `acceptConnections: false` it comes up
+   * as a standby without hot standby: every connection is refused with 57P03 ("the database
+   * system is not accepting connections"), as while a server starts up, until halted and resumed.
+   */
+  resume(options?: { acceptConnections?: boolean }): Promise<void>;
   /** Stops the server and removes its files; safe to call twice. */
   stop(): Promise<void>;
 }
@@ -106,6 +114,7 @@ export async function startPgCluster(opts: PgClusterOptions = {}): Promise<PgClu
     await writeFile(join(dir, 'data', 'pg_hba.conf'), hbaLines(hba).join('\n') + '\n');
 
     const port = await startPostmaster(binDir, dir, osUser);
+    const pgCtl = (args: string[]) => osUser.run(join(binDir, 'pg_ctl'), ['-D', join(dir, 'data'), ...args]);
     const query = async <R extends QueryResultRow>(sql: string, params?: unknown[], dbname = 'postgres'): Promise<R[]> => {
       const client = new Client({ host: dir, port, user: superuser, database: dbname });
       await client.connect();
@@ -127,6 +136,21 @@ export async function startPgCluster(opts: PgClusterOptions = {}): Promise<PgClu
         hostname: HOST, port, dbname, sslmode: 'prefer', sslRootCert: null, username: superuser, password: superuserPassword,
       }),
       query,
+      halt: () => pgCtl(['-m', 'fast', '-w', '-t', '60', 'stop']),
+      resume: async ({ acceptConnections = true } = {}) => {
+        const standbySignal = join(dir, 'data', 'standby.signal');
+        if (acceptConnections) await rm(standbySignal, { force: true });
+        else {
+          await writeFile(standbySignal, '');
+          await osUser.own(standbySignal);
+        }
+        try {
+          await pgCtl(['-l', join(dir, 'server.log'), '-w', '-t', '60', '-o', `-p ${port}${acceptConnections ? '' : ' -c hot_standby=off'}`, 'start']);
+        } catch (error) {
+          const serverLog = await readFile(join(dir, 'server.log'), 'utf8').catch(() => '');
+          throw new Error(`PostgreSQL did not start again on port ${port}: ${(error as Error).message}\n${serverLog.slice(-2000)}`);
+        }
+      },
       stop: () => (stopping ??= cleanup()),
     };
   } catch (error) {

@@ -48,14 +48,22 @@ export interface TestStack {
  * The gateway always runs with `access`, which authenticates every API call; `adminToken` is the
  * bootstrap admin's token (LATCHKEY_ADMIN_TOKEN).
  */
-export async function startTestStack(options: { services?: readonly ServiceName[]; env?: Record<string, string> } = {}): Promise<TestStack> {
+export async function startTestStack(
+  options: {
+    services?: readonly ServiceName[];
+    env?: Record<string, string>;
+    /** The server that holds the suite's control database (default LATCHKEY_TEST_DATABASE_URL), e.g. a private cluster a test stops. */
+    controlServerUrl?: string;
+  } = {},
+): Promise<TestStack> {
   if (!existsSync(resolve(REPO_ROOT, 'dist/apps/api-gateway/src/main.js'))) {
     throw new Error('dist/ is missing: run `npm run build` before the e2e tests (npm test does)');
   }
   const nats = await startNatsServer();
   const redis = await startRedisServer();
   const dbName = `latchkey_e2e_${process.pid}_${randomBytes(4).toString('hex')}`;
-  const databaseUrl = withDatabase(SHARED_DATABASE_URL, dbName);
+  const controlServerUrl = options.controlServerUrl ?? SHARED_DATABASE_URL;
+  const databaseUrl = withDatabase(controlServerUrl, dbName);
   const adminToken = `lk_${randomBytes(32).toString('base64url')}`;
   const port = await freePort();
   const env: Record<string, string> = {
@@ -74,27 +82,40 @@ export async function startTestStack(options: { services?: readonly ServiceName[
   const services = withAuthentication(options.services ?? ALL_SERVICES);
   const stack = new Stack({ root: REPO_ROOT, env, services });
   const responses: string[] = [];
-  const control = new Client({ connectionString: databaseUrl });
-  let controlConnected = false;
+  // The suite's own session on its control database, opened again after the server went away.
+  let control: Client | null = null;
+  const controlSession = async (): Promise<Client> => {
+    if (control) return control;
+    const client = new Client({ connectionString: databaseUrl });
+    client.on('error', () => {
+      if (control === client) control = null;
+    });
+    client.on('end', () => {
+      if (control === client) control = null;
+    });
+    await client.connect();
+    control = client;
+    return client;
+  };
 
   const dispose = async () => {
     await stack.stop();
-    if (controlConnected) await control.end();
+    await control?.end().catch(() => undefined);
     await nats.stop();
     await redis.stop();
-    const admin = new Client({ connectionString: SHARED_DATABASE_URL });
-    await admin.connect();
+    const admin = new Client({ connectionString: controlServerUrl });
+    // A private control server may be gone already (the suite stopped it): nothing to drop then.
+    if (!(await admin.connect().then(() => true, () => false))) return;
     await admin.query('SELECT format($1::text, $2::text) AS sql', ['DROP DATABASE IF EXISTS %I WITH (FORCE)', dbName]).then(({ rows }) => admin.query(rows[0].sql));
     await admin.end();
   };
 
   try {
     await stack.start();
-    // Generous: on a loaded machine (CI, parallel suites) seven Node processes take a while to start.
+    // Generous: on a loaded 2-core machine six services can take minutes to boot; a healthy stack answers at once.
     await stack.waitHealthy(180_000);
-    if (services.includes('provisioning')) await stack.waitForConnector(adminToken, 'local');
-    await control.connect();
-    controlConnected = true;
+    if (services.includes('provisioning')) await stack.waitForConnector(adminToken, 'local', 60_000);
+    await controlSession();
   } catch (err) {
     await dispose();
     throw err;
@@ -109,7 +130,7 @@ export async function startTestStack(options: { services?: readonly ServiceName[
     redis,
     env,
     responses,
-    control: async (sql, params) => (await control.query(sql, params)).rows,
+    control: async (sql, params) => (await (await controlSession()).query(sql, params)).rows,
     api: async (method, path, opts = {}) => {
       const token = opts.token === undefined ? adminToken : opts.token;
       const headers: Record<string, string> = { ...(opts.headers ?? {}) };

@@ -4,6 +4,7 @@ import { Contracts, SYSTEM_ACTOR } from '@latchkey/contracts';
 import type { Caller, ReceivedOf } from '@latchkey/contracts';
 import { Rpc } from '@latchkey/messaging';
 import { FlowsService } from './flows.service';
+import { PeopleDirectorySql } from './people.directory';
 import { RequestableService } from './requestable.service';
 
 type Req<K extends keyof typeof Contracts> = ReceivedOf<(typeof Contracts)[K]>;
@@ -13,8 +14,15 @@ const actorOf = (caller: Caller) => (caller ? { type: 'user' as const, id: calle
 export class FlowsRpcController {
   constructor(
     private readonly flows: FlowsService,
+    private readonly people: PeopleDirectorySql,
     private readonly requestable: RequestableService,
   ) {}
+
+  /** For the catalog's warnings on integration owners who resolve to nobody. */
+  @Rpc(Contracts.accessPeopleCount)
+  async countPeople(@Payload() { references }: Req<'accessPeopleCount'>) {
+    return { counts: await Promise.all(references.map((r) => this.people.countEach(r.attribute, r.values))) };
+  }
 
   @Rpc(Contracts.accessMeRequestable)
   requestableFor(@Payload() req: Req<'accessMeRequestable'>) {

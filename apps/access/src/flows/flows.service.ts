@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { AccessFlowInput, Contracts, diffFields, ErrorCode, issuesFromZod, permissionsOf } from '@latchkey/contracts';
-import type { AccessFlow, Actor, Integration, ValidAccessFlow, ValidationIssue } from '@latchkey/contracts';
+import { AccessFlowInput, checksBlockingGrants, Contracts, diffFields, ErrorCode, issuesFromZod, permissionsOf } from '@latchkey/contracts';
+import type { AccessFlow, Actor, FlowTarget, Integration, Resource, ValidAccessFlow, ValidationIssue, Warning } from '@latchkey/contracts';
 import { AppException, MessageBus } from '@latchkey/messaging';
 import { AuditService } from '../audit/audit.service';
 import { PeopleDirectorySql } from './people.directory';
@@ -19,24 +19,27 @@ export class FlowsService {
     private readonly audit: AuditService,
   ) {}
 
+  /** Saves the flow; the answer's `warnings` say what would keep its requests from being approved or granted. */
   async create(body: unknown, actor: Actor): Promise<AccessFlow> {
-    const flow = await this.validate(body);
-    return this.write(async (m) => {
-      const saved = toFlow(await this.flows.save(m, null, flow));
-      await this.audit.append({ action: 'flow.created', actor, targetType: 'access-flow', targetId: saved.id, targetName: saved.name, diff: diffFields(null, definitionOf(saved)) }, m);
-      return saved;
+    const { flow, warnings } = await this.validate(body);
+    const saved = await this.write(async (m) => {
+      const row = toFlow(await this.flows.save(m, null, flow));
+      await this.audit.append({ action: 'flow.created', actor, targetType: 'access-flow', targetId: row.id, targetName: row.name, diff: diffFields(null, definitionOf(row)) }, m);
+      return row;
     }, flow.name);
+    return { ...saved, warnings };
   }
 
   async update(id: string, body: unknown, actor: Actor): Promise<AccessFlow> {
-    const flow = await this.validate(body);
-    return this.write(async (m) => {
+    const { flow, warnings } = await this.validate(body);
+    const saved = await this.write(async (m) => {
       const before = await this.flows.findById(id, m);
       if (!before) throw notFound(id);
-      const saved = toFlow(await this.flows.save(m, id, flow));
-      await this.audit.append({ action: 'flow.updated', actor, targetType: 'access-flow', targetId: id, targetName: saved.name, diff: diffFields(definitionOf(toFlow(before)), definitionOf(saved)) }, m);
-      return saved;
+      const row = toFlow(await this.flows.save(m, id, flow));
+      await this.audit.append({ action: 'flow.updated', actor, targetType: 'access-flow', targetId: id, targetName: row.name, diff: diffFields(definitionOf(toFlow(before)), definitionOf(row)) }, m);
+      return row;
     }, flow.name);
+    return { ...saved, warnings };
   }
 
   /** Requests already made under the flow keep going (they hold a copy of what they need). */
@@ -76,9 +79,11 @@ export class FlowsService {
   /**
    * The input's own rules, then what only the rest of Latchkey knows: a flow that could never match
    * (unknown integration, a resource type it does not connect, a permission the type does not
-   * offer, unknown approvers) is refused with every broken rule named.
+   * offer, unknown approvers) is refused with every broken rule named. What could work but will
+   * not as things stand (approvers who resolve to nobody, grants the connector's last test says
+   * it cannot make) comes back as warnings.
    */
-  async validate(body: unknown): Promise<ValidAccessFlow> {
+  async validate(body: unknown): Promise<{ flow: ValidAccessFlow; warnings: Warning[] }> {
     const parsed = AccessFlowInput.safeParse(body);
     if (!parsed.success) throw AppException.validation(issuesFromZod(parsed.error));
     const flow = parsed.data;
@@ -86,6 +91,7 @@ export class FlowsService {
     const integrations = new Map<string, Integration | null>();
     for (const id of new Set(flow.targets.map((t) => t.integrationId))) integrations.set(id, await this.integration(id));
 
+    const selected = new Map<string, Resource>();
     for (const [i, target] of flow.targets.entries()) {
       const integration = integrations.get(target.integrationId);
       if (!integration) {
@@ -105,7 +111,7 @@ export class FlowsService {
           const resource = await this.resource(resourceId);
           if (!resource || resource.integrationId !== target.integrationId || resource.type !== target.resourceType) {
             issues.push({ field: `targets.${i}.resources.values.${k}`, rule: `must be the id of a discovered ${target.resourceType} of this integration` });
-          }
+          } else selected.set(resourceId, resource);
         }
       }
     }
@@ -124,7 +130,31 @@ export class FlowsService {
       }
     }
     if (issues.length) throw AppException.validation(issues, 'The access flow could never be used.');
-    return flow;
+    return { flow, warnings: [...(await this.approverWarnings(flow, integrations)), ...grantWarnings(flow, integrations, selected)] };
+  }
+
+  /** Approver groups that name nobody now: an empty group, or OWNER falling back to integration owners who name nobody. */
+  private async approverWarnings(flow: ValidAccessFlow, integrations: Map<string, Integration | null>): Promise<Warning[]> {
+    const warnings: Warning[] = [];
+    for (const [i, group] of (flow.approvers?.groups ?? []).entries()) {
+      if (group.type === 'group') {
+        (await this.people.countEach('group', group.values!)).forEach((n, j) => {
+          if (n === 0) warnings.push({ field: `approvers.groups.${i}.values.${j}`, message: `Group "${group.values![j]}" has no members: nobody can approve for it, so its requests wait for an admin until they expire.` });
+        });
+      } else if (group.type === 'OWNER') {
+        for (const integration of integrations.values()) {
+          if (!integration || integration.integrationOwners.length === 0) continue;
+          const counts = await Promise.all(integration.integrationOwners.map((o) => this.people.countEach(o.attribute, o.values)));
+          if (counts.flat().some((n) => n > 0)) continue;
+          const owners = integration.integrationOwners.map((o) => `${o.attribute} ${o.values.join(', ')}`).join('; ');
+          warnings.push({
+            field: `approvers.groups.${i}`,
+            message: `The integration owners of "${integration.name}" (${owners}) name nobody: a resource whose owner tag names no one falls back to them, and its requests wait for an admin until they expire.`,
+          });
+        }
+      }
+    }
+    return warnings;
   }
 
   private async integration(id: string): Promise<Integration | null> {
@@ -149,4 +179,35 @@ export class FlowsService {
 function definitionOf(flow: AccessFlow): Record<string, unknown> {
   const { id: _id, createdAt: _c, updatedAt: _u, ...rest } = flow;
   return rest;
+}
+
+/**
+ * Targets whose grants the connector's last test (the integration's lastTest) says it cannot
+ * make: creating roles, granting on the databases the target may cover, ADMIN OPTION for roles.
+ * The warning carries the fix SQL from the test.
+ */
+function grantWarnings(flow: ValidAccessFlow, integrations: Map<string, Integration | null>, selected: Map<string, Resource>): Warning[] {
+  const warnings: Warning[] = [];
+  for (const [i, target] of flow.targets.entries()) {
+    const integration = integrations.get(target.integrationId);
+    if (!integration?.lastTest?.connected) continue;
+    const roles = target.resourceType === 'postgresql-role';
+    const databases = roles ? [String(integration.config.dbname ?? 'postgres')] : databasesOf(target, selected);
+    for (const check of checksBlockingGrants(integration.lastTest, { databases, roles })) {
+      warnings.push({
+        field: `targets.${i}`,
+        message: `The connector's last test of "${integration.name}" (${integration.lastTest.testedAt}) says it cannot grant ${target.permissions.join(', ')} here: ${check.detail}${check.fix ? ` Requests will fail until an administrator runs on the target:\n${check.fix}` : ''}`,
+      });
+    }
+  }
+  return warnings;
+}
+
+/** The databases a target's resources may live in; 'any' when the selector does not pin them. */
+function databasesOf(target: FlowTarget, selected: Map<string, Resource>): string[] | 'any' {
+  const selector = target.resources;
+  if (!selector || selector.mode === 'exclude' || selector.by === 'tag') return 'any';
+  if (selector.by === 'id') return selector.values.map((id) => selected.get(id)).filter((r): r is Resource => !!r).map((r) => r.parts.database ?? r.parts.name);
+  const firsts = selector.values.map((glob) => glob.split('/')[0]);
+  return firsts.some((db) => /[*?]/.test(db)) ? 'any' : firsts;
 }

@@ -26,6 +26,11 @@ export class PeopleDirectorySql implements PeopleDirectory {
     return this.dataSource.query("SELECT id, email FROM access.users WHERE attributes->>$1 = ANY($2::text[]) ORDER BY email", [attribute, values]);
   }
 
+  /** How many people each value names (0: nobody, e.g. an empty or missing group). */
+  async countEach(attribute: string, values: string[]): Promise<number[]> {
+    return Promise.all(values.map(async (v) => (await this.withAttribute(attribute, [v])).length));
+  }
+
   /** Which of these emails are no user's. */
   async unknownEmails(emails: string[]): Promise<string[]> {
     const found = new Set((await this.withAttribute('user', emails)).map((p) => p.email.toLowerCase()));

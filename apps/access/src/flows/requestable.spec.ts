@@ -15,6 +15,7 @@ const resource = (path: string, over: Partial<Resource> = {}): Resource => ({
   apiTags: {},
   permissions: ['READ_ONLY', 'READ_WRITE', 'ADMIN'],
   managed: false,
+  unrequestableReason: null,
   discoveredAt: '',
   updatedAt: '',
   ...over,

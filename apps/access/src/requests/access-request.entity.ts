@@ -1,5 +1,5 @@
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
-import type { AccessRequestItem, AccessRequestStatus, Approval, EncryptedEnvelope, GrantItem, ResolvedApproverGroup, SslMode } from '@latchkey/contracts';
+import type { AccessRequestItem, Actor, AccessRequestStatus, Approval, EncryptedEnvelope, GrantItem, ResolvedApproverGroup, SslMode } from '@latchkey/contracts';
 
 /** An item as requested, plus what provisioning needs to grant it. */
 export type StoredItem = AccessRequestItem & { grant: GrantItem };
@@ -9,6 +9,8 @@ export interface FlowLimits {
   maxDurationMinutes: number;
   maxExtensions: number;
   approverReasonRequired: boolean;
+  /** Minutes a request may stay PENDING before it ends EXPIRED (absent on requests made before it existed: the service default applies). */
+  pendingExpiryMinutes?: number;
 }
 
 export interface Login {
@@ -49,4 +51,6 @@ export class AccessRequestEntity {
   @Column({ type: 'jsonb', nullable: true }) login!: Login | null;
   @Column({ type: 'jsonb', name: 'password_envelope', nullable: true }) passwordEnvelope!: EncryptedEnvelope | null;
   @Column({ type: 'timestamptz', name: 'password_viewed_at', nullable: true }) passwordViewedAt!: Date | null;
+  /** Who asked for the revocation; null when the request expired or ended otherwise. */
+  @Column({ type: 'jsonb', name: 'revoked_by', nullable: true }) revokedBy!: Actor | null;
 }

@@ -315,7 +315,7 @@ latchkey:owner=data-team';
     const extended = await post('analyst', `/api/v1/access-requests/${id}/extend`, { minutes: 5 });
     expect(extended.status).toBe(200);
     expect(Date.parse(extended.body.expiresAt) - Date.parse(details.expiresAt)).toBe(5 * 60_000);
-    expect((await post('analyst', `/api/v1/access-requests/${id}/extend`, { minutes: 5 })).status).toBe(403);
+    expect((await post('analyst', `/api/v1/access-requests/${id}/extend`, { minutes: 5 })).status).toBe(409);
 
     // A new password: the old one stops working.
     const reset = await post('analyst', `/api/v1/access-requests/${id}/reset-credentials`);

@@ -49,6 +49,18 @@ export class AccessRequestsRepository {
       .getMany();
   }
 
+  /** PENDING requests past their decision deadline (the flow's pendingExpiryMinutes, else `defaultMinutes`). */
+  async findPendingPastDeadline(defaultMinutes: number, limit = 500): Promise<string[]> {
+    const rows: Array<{ id: string }> = await this.dataSource.query(
+      `SELECT id FROM access.access_requests
+        WHERE status = 'PENDING'
+          AND created_at + make_interval(mins => coalesce((flow_limits->>'pendingExpiryMinutes')::int, $1)) <= now()
+        ORDER BY created_at LIMIT $2`,
+      [defaultMinutes, limit],
+    );
+    return rows.map((r) => r.id);
+  }
+
   /** GRANTED requests past their expiry: provisioning should have ended them. */
   findOverdue(graceMs: number, limit = 500): Promise<AccessRequestEntity[]> {
     return this.repo

@@ -4,6 +4,7 @@ import type { AppLogger } from '@latchkey/messaging';
 import { AccessRequestsRepository } from './access-requests.repository';
 import { GrantLifecycle } from './grant-lifecycle.service';
 import { GrantQueue } from './grant.queue';
+import { RequestsService } from './requests.service';
 
 export const ACCESS_SWEEP_SECONDS = Symbol('ACCESS_SWEEP_SECONDS');
 
@@ -12,7 +13,8 @@ export const ACCESS_SWEEP_SECONDS = Symbol('ACCESS_SWEEP_SECONDS');
  * NATS event, a Redis job or the process itself delays work instead of losing it:
  * APPROVED requests get their grant job again (provisioning's idempotency key makes it once);
  * REVOKING requests get their revocation asked again; GRANTED requests past expiry, and REVOKING
- * ones, are brought in line with what provisioning reports.
+ * ones, are brought in line with what provisioning reports; PENDING requests past their decision
+ * deadline end EXPIRED.
  */
 @Injectable()
 export class AccessSweeper implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -24,6 +26,7 @@ export class AccessSweeper implements OnApplicationBootstrap, OnApplicationShutd
     private readonly requests: AccessRequestsRepository,
     private readonly lifecycle: GrantLifecycle,
     private readonly queue: GrantQueue,
+    private readonly requestsService: RequestsService,
     @Inject(ACCESS_SWEEP_SECONDS) intervalSeconds: number,
     @Inject(LOGGER) private readonly logger: AppLogger,
   ) {
@@ -47,6 +50,7 @@ export class AccessSweeper implements OnApplicationBootstrap, OnApplicationShutd
     for (const r of await this.requests.findOverdue(idleMs)) {
       await this.lifecycle.refresh(r).catch((err) => this.logger.warn({ err, requestId: r.id }, 'could not read the grant of an overdue request'));
     }
+    await this.requestsService.expirePending();
   }
 
   onApplicationShutdown() {

@@ -7,7 +7,7 @@ import { MasterKey, encryptSecret } from '@latchkey/secrets';
 import { AuditService } from '../audit/audit.service';
 import type { AccessRequestEntity } from './access-request.entity';
 import { AccessRequestsRepository } from './access-requests.repository';
-import { requestAuditEntry } from './request-view';
+import { endAuditEntry, requestAuditEntry } from './request-view';
 
 /** Provisioning refused the grant for good: retrying cannot help. */
 const PERMANENT = new Set<string>([ErrorCode.ValidationFailed, ErrorCode.NotFound, ErrorCode.Forbidden, ErrorCode.Conflict]);
@@ -91,7 +91,7 @@ export class GrantLifecycle {
       }
       // Whatever else happens, the request now knows its grant: events and the sweeper find it by that id.
       if (!locked.grantId) await this.requests.update(m, r.id, { grantId: grant.id });
-      return locked.status === 'REVOKING' && !locked.grantId;
+      return locked.status === 'REVOKING' && !locked.grantId ? { revokedBy: locked.revokedBy } : false;
     });
     this.logger.info({ requestId: r.id, grantId: grant.id, grantStatus: grant.status }, 'grant of access request made');
     if (granted) await this.announce(r.id, 'GRANTED');
@@ -99,14 +99,18 @@ export class GrantLifecycle {
       await this.sync(grant);
       return;
     }
-    if (revokeAfter) await this.revokeNow({ id: r.id, integrationId: r.integrationId, grantId: grant.id });
+    if (revokeAfter) await this.revokeNow({ id: r.id, integrationId: r.integrationId, grantId: grant.id, revokedBy: revokeAfter.revokedBy });
   }
 
-  /** Asks provisioning to revoke now; when it cannot answer, the request stays REVOKING and the sweeper asks again. */
-  async revokeNow(r: Pick<AccessRequestEntity, 'id' | 'grantId' | 'integrationId'>): Promise<void> {
+  /**
+   * Asks provisioning to revoke now, on behalf of the person who revoked the request; when it
+   * cannot answer, the request stays REVOKING and the sweeper asks again. Asking twice is harmless:
+   * a revocation under way keeps its reason and its backoff.
+   */
+  async revokeNow(r: Pick<AccessRequestEntity, 'id' | 'grantId' | 'integrationId' | 'revokedBy'>): Promise<void> {
     try {
       const connectorId = await this.connectorOf(r.integrationId);
-      const grant = await this.bus.request(Contracts.provisioningGrantsRevoke, { id: r.grantId! }, { connectorId });
+      const grant = await this.bus.request(Contracts.provisioningGrantsRevoke, { id: r.grantId!, revokedBy: r.revokedBy ?? SYSTEM_ACTOR }, { connectorId });
       await this.sync(grant);
     } catch (err) {
       this.logger.warn({ err, requestId: r.id }, 'revocation not confirmed yet; the sweeper retries');
@@ -141,20 +145,21 @@ export class GrantLifecycle {
       }
       if (ENDED.includes(grant.status)) {
         const status = grant.status === 'EXPIRED' ? 'EXPIRED' : grant.status === 'REVOKED' ? 'REVOKED' : 'FAILED';
+        // Who revoked it: the person who revoked the request, else whoever revoked the grant itself (an admin).
+        const revokedBy = status === 'REVOKED' ? (locked.revokedBy ?? grant.revokedBy ?? SYSTEM_ACTOR) : null;
         const fields: Partial<AccessRequestEntity> = {
           status,
           endedAt: new Date(grant.endedAt ?? Date.now()),
+          revokedBy,
           // Nothing of the login is kept once it is over.
           passwordEnvelope: null,
           statusReason: status === 'FAILED' ? grant.lastError : locked.status === 'REVOKING' ? null : locked.statusReason,
         };
         await this.requests.update(m, requestId, fields);
         changedTo = status;
-        // A person's revocation was audited when they asked for it; expiry and failures are Latchkey's.
-        if (status !== 'REVOKED' || locked.status !== 'REVOKING') {
-          const action = status === 'EXPIRED' ? 'request.expired' : status === 'REVOKED' ? 'request.revoked' : 'request.failed';
-          await this.audit.append(requestAuditEntry(action, SYSTEM_ACTOR, { ...locked, ...fields }, { grantId: grant.id, reason: grant.lastError }), m);
-        }
+        // The one audit entry of the end, written with the end itself (under the row lock, so once),
+        // whichever path finished it: the grant job, an event, the sweeper, a stuck revocation's retry.
+        await this.audit.append(endAuditEntry({ ...locked, ...fields }, { grantId: grant.id, reason: grant.lastError, ...(locked.revokedBy && status !== 'REVOKED' ? { revocationAskedBy: locked.revokedBy } : {}) }), m);
       }
     });
     if (changedTo) await this.announce(requestId, changedTo);
@@ -172,7 +177,7 @@ export class GrantLifecycle {
       if (!locked || !['APPROVED', 'REVOKING'].includes(locked.status)) return undefined;
       const fields: Partial<AccessRequestEntity> = { status: locked.status === 'REVOKING' ? 'REVOKED' : 'FAILED', endedAt: new Date(), statusReason: reason };
       await this.requests.update(m, id, fields);
-      await this.audit.append(requestAuditEntry('request.failed', SYSTEM_ACTOR, { ...locked, ...fields }, { reason }), m);
+      await this.audit.append(endAuditEntry({ ...locked, ...fields }, { reason }), m);
       return fields.status;
     });
     if (status) await this.announce(id, status);

@@ -31,6 +31,7 @@ const resource = (path: string, integrationId = I1): Resource => ({
   apiTags: {},
   permissions: ['READ_ONLY', 'READ_WRITE', 'ADMIN'],
   managed: false,
+  unrequestableReason: null,
   discoveredAt: '',
   updatedAt: '',
 });

@@ -1,7 +1,37 @@
-import type { AccessDetails, AccessRequest, Actor, AuditEntryInput } from '@latchkey/contracts';
+import { SYSTEM_ACTOR } from '@latchkey/contracts';
+import type { AccessDetails, AccessRequest, Actor, AuditEntryInput, ResolvedApproverGroup, Warning } from '@latchkey/contracts';
 import type { AccessRequestEntity, Login } from './access-request.entity';
 
-export function toRequestView(r: Omit<AccessRequestEntity, 'id'> & { id: string | null }): AccessRequest {
+type RequestRow = Omit<AccessRequestEntity, 'id'> & { id: string | null };
+
+/** When a PENDING request ends EXPIRED if nobody decides; null otherwise (or for requests made before the setting existed). */
+export function pendingDeadline(r: Pick<RequestRow, 'status' | 'createdAt' | 'flowLimits'>): Date | null {
+  const minutes = r.flowLimits.pendingExpiryMinutes;
+  return r.status === 'PENDING' && minutes ? new Date(r.createdAt.getTime() + minutes * 60_000) : null;
+}
+
+const describeGroup = (g: ResolvedApproverGroup) => (g.type === 'OWNER' ? `OWNER (${g.source || 'integration owners'})` : `${g.type} ${g.values.join(', ')}`);
+
+/**
+ * What stands in a pending request's way: approver groups that resolved to nobody (an empty group,
+ * an owner tag or integration owner naming no one, or only the requester). Only an admin can then
+ * decide; without a decision the request ends EXPIRED at its deadline.
+ */
+export function requestWarnings(r: Pick<RequestRow, 'status' | 'createdAt' | 'flowLimits' | 'approvalMode' | 'approverGroups'>): Warning[] {
+  if (r.status !== 'PENDING' || r.approvalMode === 'AUTOMATIC') return [];
+  const deadline = pendingDeadline(r);
+  const expiry = deadline ? ` Without a decision it expires at ${deadline.toISOString()}.` : '';
+  const empty = r.approverGroups.map((g, i) => [g, i] as const).filter(([g]) => g.approverIds.length === 0);
+  const stuck = r.approvalMode === 'ALL_OF' ? empty.length > 0 : empty.length === r.approverGroups.length;
+  return empty.map(([g, i]) => ({
+    field: `approverGroups.${i}`,
+    message: stuck
+      ? `Nobody can approve for ${describeGroup(g)}: it resolves to no one other than the requester, so only an admin can decide this request.${expiry}`
+      : `Nobody can approve for ${describeGroup(g)}: it resolves to no one other than the requester; the other approver groups can still approve.`,
+  }));
+}
+
+export function toRequestView(r: RequestRow): AccessRequest {
   const iso = (d: Date | null) => (d ? d.toISOString() : null);
   return {
     id: r.id,
@@ -24,7 +54,11 @@ export function toRequestView(r: Omit<AccessRequestEntity, 'id'> & { id: string 
     extensions: r.extensions,
     grantId: r.grantId,
     statusReason: r.statusReason,
+    failureReason: r.status === 'FAILED' ? r.statusReason : null,
     passwordViewedAt: iso(r.passwordViewedAt),
+    pendingExpiresAt: iso(pendingDeadline(r)),
+    warnings: requestWarnings(r),
+    revokedBy: r.revokedBy ?? null,
   };
 }
 
@@ -70,4 +104,16 @@ export function toAccessDetails(r: AccessRequestEntity, password: string | null)
 /** The audit entry of a request event; details never hold a password. */
 export function requestAuditEntry(action: string, actor: Actor, r: Pick<AccessRequestEntity, 'id' | 'status' | 'requesterEmail' | 'flowName'>, details: Record<string, unknown>): AuditEntryInput {
   return { action, actor, targetType: 'access-request', targetId: r.id, targetName: `${r.requesterEmail} via ${r.flowName}`, details: { status: r.status, ...details } };
+}
+
+/**
+ * The one audit entry of a request's end: `request.expired` (by Latchkey), `request.revoked` (by
+ * whoever revoked it), or `request.failed`. Asking for a revocation is audited apart, as
+ * `request.revocation-requested`, when it happens.
+ */
+export function endAuditEntry(r: Pick<AccessRequestEntity, 'id' | 'status' | 'requesterEmail' | 'flowName' | 'revokedBy'>, details: Record<string, unknown>): AuditEntryInput {
+  if (r.status === 'EXPIRED') return requestAuditEntry('request.expired', SYSTEM_ACTOR, r, details);
+  if (r.status === 'REVOKED') return requestAuditEntry('request.revoked', r.revokedBy ?? SYSTEM_ACTOR, r, details);
+  if (r.status === 'FAILED') return requestAuditEntry('request.failed', SYSTEM_ACTOR, r, details);
+  throw new Error(`request ${r.id} has not ended (${r.status})`);
 }

@@ -10,11 +10,12 @@ import { GrantLifecycle } from './grant-lifecycle.service';
 import { GrantProcessor } from './grant.processor';
 import { ACCESS_REDIS, GrantQueue } from './grant.queue';
 import { CreateAccessRequests1764000000430 } from './migrations/1764000000430-CreateAccessRequests';
+import { RecordWhoRevokedRequests1764000000435 } from './migrations/1764000000435-RecordWhoRevokedRequests';
 import { RequestsRpcController } from './requests.rpc.controller';
-import { RequestsService } from './requests.service';
+import { PENDING_EXPIRY_MINUTES, RequestsService } from './requests.service';
 
 export const REQUEST_ENTITIES = [AccessRequestEntity];
-export const REQUEST_MIGRATIONS = [CreateAccessRequests1764000000430];
+export const REQUEST_MIGRATIONS = [CreateAccessRequests1764000000430, RecordWhoRevokedRequests1764000000435];
 
 @Module({})
 export class RequestsModule {
@@ -28,6 +29,7 @@ export class RequestsModule {
         { provide: MasterKey, useValue: loadMasterKey(env) },
         { provide: ACCESS_REDIS, useValue: createRedis(env.REDIS_URL) },
         { provide: ACCESS_SWEEP_SECONDS, useValue: env.ACCESS_SWEEP_INTERVAL_SECONDS },
+        { provide: PENDING_EXPIRY_MINUTES, useValue: env.ACCESS_PENDING_EXPIRY_MINUTES },
         AccessRequestsRepository,
         GrantQueue,
         GrantLifecycle,

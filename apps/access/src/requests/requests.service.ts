@@ -13,7 +13,10 @@ import { isApproved, resolveApprovers } from './approvers';
 import { GrantLifecycle } from './grant-lifecycle.service';
 import { GrantQueue } from './grant.queue';
 import { planRequest, WantedItem } from './request-planner';
-import { requestAuditEntry, toAccessDetails, toRequestView } from './request-view';
+import { endAuditEntry, requestAuditEntry, toAccessDetails, toRequestView } from './request-view';
+
+/** The default of ACCESS_PENDING_EXPIRY_MINUTES: how long a request may wait for a decision when its flow does not say. */
+export const PENDING_EXPIRY_MINUTES = Symbol('PENDING_EXPIRY_MINUTES');
 
 const actorOf = (caller: Caller): Actor => ({ type: 'user', id: caller.userId, email: caller.email });
 const notFound = (id: string) => new AppException(ErrorCode.NotFound, `No access request with id ${id}.`);
@@ -33,6 +36,7 @@ export class RequestsService {
     private readonly lifecycle: GrantLifecycle,
     private readonly masterKey: MasterKey,
     @Inject(LOGGER) private readonly logger: AppLogger,
+    @Inject(PENDING_EXPIRY_MINUTES) private readonly pendingExpiryMinutes: number,
   ) {}
 
   /**
@@ -71,6 +75,7 @@ export class RequestsService {
           maxDurationMinutes: planned.flow.maxDurationMinutes,
           maxExtensions: planned.flow.settings.maxExtensions,
           approverReasonRequired: planned.flow.settings.approverReasonRequired,
+          pendingExpiryMinutes: planned.flow.settings.pendingExpiryMinutes ?? this.pendingExpiryMinutes,
         },
         integrationId: planned.integrationId,
         items: planned.items.map((item) => storedItem(item, integration)),
@@ -92,6 +97,7 @@ export class RequestsService {
         login: null,
         passwordEnvelope: null,
         passwordViewedAt: null,
+        revokedBy: null,
       });
     }
     if (input.dryRun) return { dryRun: true, requests: rows.map((r) => toRequestView({ ...r, id: null })) };
@@ -100,7 +106,8 @@ export class RequestsService {
       const out: AccessRequestEntity[] = [];
       for (const row of rows) {
         const r = await this.requests.insert(m, row);
-        await this.audit.append(requestAuditEntry('request.created', actorOf(caller), r, { items: r.items.map((i) => `${i.permission} ${i.path}`), durationMinutes: r.durationMinutes, justification: r.justification, approvers: r.approverGroups.map((g) => g.approverEmails) }), m);
+        const warnings = toRequestView(r).warnings.map((w) => w.message);
+        await this.audit.append(requestAuditEntry('request.created', actorOf(caller), r, { items: r.items.map((i) => `${i.permission} ${i.path}`), durationMinutes: r.durationMinutes, justification: r.justification, approvers: r.approverGroups.map((g) => g.approverEmails), ...(warnings.length ? { warnings } : {}) }), m);
         if (r.status === 'APPROVED') await this.audit.append(requestAuditEntry('request.approved', SYSTEM_ACTOR, r, { automatic: true }), m);
         out.push(r);
       }
@@ -197,11 +204,14 @@ export class RequestsService {
       if (locked.status === 'REVOKING') return locked;
       if (!['PENDING', 'APPROVED', 'GRANTED'].includes(locked.status)) throw wrongStatus(locked, 'revoke', 'PENDING, APPROVED or GRANTED');
       const now = new Date();
+      const revokedBy = actorOf(caller);
       const fields: Partial<AccessRequestEntity> =
-        locked.status === 'PENDING' ? { status: 'REVOKED', endedAt: now, statusReason: reason ?? null } : { status: 'REVOKING', statusReason: reason ?? null };
+        locked.status === 'PENDING' ? { status: 'REVOKED', endedAt: now, statusReason: reason ?? null, revokedBy } : { status: 'REVOKING', statusReason: reason ?? null, revokedBy };
       await this.requests.update(m, id, fields);
       const next = { ...locked, ...fields };
-      await this.audit.append(requestAuditEntry('request.revoked', actorOf(caller), next, { reason: reason ?? null, previousStatus: locked.status }), m);
+      const details = { reason: reason ?? null, previousStatus: locked.status };
+      // Not granted yet: it ends here, audited once as its end. Else its end is audited when the grant is taken back.
+      await this.audit.append(next.status === 'REVOKED' ? endAuditEntry(next, details) : requestAuditEntry('request.revocation-requested', revokedBy, next, details), m);
       return next;
     });
     await this.lifecycle.announce(id, r.status);
@@ -212,30 +222,67 @@ export class RequestsService {
     return toRequestView((await this.requests.findById(id))!);
   }
 
-  /** Moves the expiry `minutes` later, at most the flow's maximum duration per extension and its number of extensions. */
+  /**
+   * Moves the expiry `minutes` later, at most the flow's maximum duration per extension and its
+   * number of extensions. The request's row stays locked from the check of the limit to the
+   * recorded extension (provisioning's answer included), so parallel extensions are counted one
+   * at a time: beyond the limit they get 409 EXTENSION_LIMIT_REACHED.
+   */
   async extend(caller: Caller, id: string, minutes: number): Promise<AccessRequest> {
-    const r = await this.requests.findById(id);
-    if (!r || !this.canSee(caller, r)) throw notFound(id);
-    if (r.requesterId !== caller.userId && caller.role !== 'admin') throw forbidden('Only the requester or an admin can extend a request.');
-    if (r.status !== 'GRANTED') throw wrongStatus(r, 'extend', 'GRANTED');
-    if (r.extensions >= r.flowLimits.maxExtensions) {
-      throw forbidden(`Flow "${r.flowName}" allows ${r.flowLimits.maxExtensions} extension(s) and this request has had ${r.extensions}.`);
-    }
-    if (minutes > r.flowLimits.maxDurationMinutes) {
-      throw AppException.validation([{ field: 'minutes', rule: `must be at most ${r.flowLimits.maxDurationMinutes} (the maximum duration of flow "${r.flowName}")` }]);
-    }
-    const expiresAt = new Date(r.expiresAt!.getTime() + minutes * 60_000);
-    const connectorId = await this.lifecycle.connectorOf(r.integrationId);
-    await this.bus.request(Contracts.provisioningGrantsExtend, { id: r.grantId!, expiresAt: expiresAt.toISOString() }, { connectorId });
     const extended = await this.requests.transaction(async (m) => {
-      const locked = (await this.requests.lock(m, id))!;
-      const fields: Partial<AccessRequestEntity> = { expiresAt, extensions: locked.extensions + 1 };
+      const r = await this.requests.lock(m, id);
+      if (!r || !this.canSee(caller, r)) throw notFound(id);
+      if (r.requesterId !== caller.userId && caller.role !== 'admin') throw forbidden('Only the requester or an admin can extend a request.');
+      if (r.status !== 'GRANTED') throw wrongStatus(r, 'extend', 'GRANTED');
+      if (r.extensions >= r.flowLimits.maxExtensions) {
+        throw new AppException(ErrorCode.Conflict, `Flow "${r.flowName}" allows ${r.flowLimits.maxExtensions} extension(s) and this request has had ${r.extensions}.`, {
+          reason: 'EXTENSION_LIMIT_REACHED',
+          maxExtensions: r.flowLimits.maxExtensions,
+          extensions: r.extensions,
+        });
+      }
+      if (minutes > r.flowLimits.maxDurationMinutes) {
+        throw AppException.validation([{ field: 'minutes', rule: `must be at most ${r.flowLimits.maxDurationMinutes} (the maximum duration of flow "${r.flowName}")` }]);
+      }
+      const expiresAt = new Date(r.expiresAt!.getTime() + minutes * 60_000);
+      const connectorId = await this.lifecycle.connectorOf(r.integrationId);
+      await this.bus.request(Contracts.provisioningGrantsExtend, { id: r.grantId!, expiresAt: expiresAt.toISOString() }, { connectorId });
+      const fields: Partial<AccessRequestEntity> = { expiresAt, extensions: r.extensions + 1 };
       await this.requests.update(m, id, fields);
-      const next = { ...locked, ...fields };
+      const next = { ...r, ...fields };
       await this.audit.append(requestAuditEntry('request.extended', actorOf(caller), next, { minutes, expiresAt: { before: r.expiresAt!.toISOString(), after: expiresAt.toISOString() } }), m);
       return next;
     });
     return toRequestView(extended);
+  }
+
+  /**
+   * Ends PENDING requests whose decision deadline passed: EXPIRED, with the reason in statusReason
+   * and an audit entry by Latchkey (`request.expired`, `pending: true`). A decision that lands first
+   * wins: the row is locked and re-checked.
+   */
+  async expirePending(): Promise<number> {
+    let expired = 0;
+    for (const id of await this.requests.findPendingPastDeadline(this.pendingExpiryMinutes)) {
+      const ended = await this.requests.transaction(async (m) => {
+        const r = await this.requests.lock(m, id);
+        if (!r || r.status !== 'PENDING') return false;
+        const minutes = r.flowLimits.pendingExpiryMinutes ?? this.pendingExpiryMinutes;
+        const now = new Date();
+        if (r.createdAt.getTime() + minutes * 60_000 > now.getTime()) return false;
+        const statusReason = `no decision within ${minutes} minute(s): the request expired while PENDING`;
+        const fields: Partial<AccessRequestEntity> = { status: 'EXPIRED', endedAt: now, decidedAt: now, statusReason };
+        await this.requests.update(m, id, fields);
+        await this.audit.append(requestAuditEntry('request.expired', SYSTEM_ACTOR, { ...r, ...fields }, { pending: true, reason: statusReason }), m);
+        return true;
+      });
+      if (ended) {
+        expired++;
+        this.logger.info({ requestId: id }, 'pending access request expired');
+        await this.lifecycle.announce(id, 'EXPIRED');
+      }
+    }
+    return expired;
   }
 
   /** How to log in. The password only on the first read (it is then deleted); later reads say when it was viewed. */
@@ -319,6 +366,7 @@ export class RequestsService {
         throw err;
       }
       if (resource.managed) issues.push({ field: `items.${i}.resourceId`, rule: "must not be one of Latchkey's own roles" });
+      else if (resource.unrequestableReason !== null) issues.push({ field: `items.${i}.resourceId`, rule: `must be a role Latchkey hands out (${resource.unrequestableReason})` });
       else if (!resource.permissions.includes(item.permission)) issues.push({ field: `items.${i}.permission`, rule: `must be one of ${resource.permissions.join(', ')} for ${resource.type}` });
       else resolved.push({ resource, permission: item.permission });
     }

@@ -50,6 +50,8 @@ export class Authenticator {
     try {
       answer = await this.bus.request(Contracts.accessAuthAuthenticate, { tokenHash }, { timeoutMs: AUTHENTICATE_TIMEOUT_MS });
     } catch (err) {
+      // The access service answered that it cannot check now (its database is down): pass that on as it is.
+      if (err instanceof AppException && err.code === ErrorCode.ServiceUnavailable) throw err;
       this.logger.warn({ err }, 'authentication failed: the access service did not answer');
       throw new AppException(ErrorCode.ServiceUnavailable, 'Cannot check the API token now: the access service does not answer. Try again shortly.');
     }

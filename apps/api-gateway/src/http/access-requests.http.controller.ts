@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { z } from 'zod';
-import { AccessRequestInput, AccessRequestQuery, Contracts } from '@latchkey/contracts';
+import { AccessRequestInput, AccessRequestQuery, Contracts, DurationMinutes, text } from '@latchkey/contracts';
 import { MessageBus } from '@latchkey/messaging';
 import { Access } from '../auth/auth.guard';
 import { CurrentCaller } from '../auth/caller';
@@ -9,8 +9,8 @@ import type { AuthenticatedCaller } from '../auth/caller';
 import { callerOf } from './access-flows.http.controller';
 import { IdParam, parseInput } from './validate';
 
-export const DecisionBody = z.object({ reason: z.string().trim().max(2000, 'must be at most 2000 characters').optional() }).strict();
-export const ExtendRequestBody = z.object({ minutes: z.number().int('must be a whole number').min(1, 'must be at least 1').max(525_600, 'must be at most 525600') }).strict();
+export const DecisionBody = z.object({ reason: text({ trim: true, max: 2000 }).optional() }).strict();
+export const ExtendRequestBody = z.object({ minutes: DurationMinutes }).strict();
 const ListQuery = AccessRequestQuery.extend({ awaitingMyApproval: z.enum(['true', 'false']).transform((v) => v === 'true').optional() }).strict();
 
 /**

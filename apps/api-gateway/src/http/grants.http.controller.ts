@@ -1,23 +1,25 @@
 import { randomUUID } from 'node:crypto';
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { z } from 'zod';
-import { Contracts, GrantItem, GrantStatus, Page, PersonIdentity } from '@latchkey/contracts';
+import { Contracts, DurationMinutes, Expiry, GrantItem, GrantStatus, Page, PersonIdentity, text } from '@latchkey/contracts';
 import { MessageBus } from '@latchkey/messaging';
 import { Access } from '../auth/auth.guard';
+import { actorOf, CurrentCaller } from '../auth/caller';
+import type { AuthenticatedCaller } from '../auth/caller';
 import { IdParam, parseInput } from './validate';
 
 export const GrantBody = z
   .object({
-    idempotencyKey: z.string().min(1).max(200).optional(),
+    idempotencyKey: text({ min: 1, max: 200 }).optional(),
     identity: PersonIdentity,
     items: z.array(GrantItem).min(1, 'must list at least one item').max(100, 'must list at most 100 items'),
-    expiresAt: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time' }).optional(),
-    durationMinutes: z.number().int().min(1).max(525_600).optional(),
+    expiresAt: Expiry.optional(),
+    durationMinutes: DurationMinutes.optional(),
     connectionLimit: z.number().int().min(1).max(1000).optional(),
   })
   .strict()
   .refine((b) => (b.expiresAt === undefined) !== (b.durationMinutes === undefined), { message: 'give exactly one of expiresAt or durationMinutes', path: ['expiresAt'] });
-export const ExtendBody = z.object({ expiresAt: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time' }) }).strict();
+export const ExtendBody = z.object({ expiresAt: Expiry }).strict();
 const ListQuery = z.object({ status: GrantStatus.optional(), ...Page }).strict();
 
 /**
@@ -65,9 +67,9 @@ export class GrantsHttpController {
   @Post('grants/:grantId/revoke')
   @HttpCode(200)
   @Access('admin')
-  async revoke(@Param('id') id: string, @Param('grantId') grantId: string) {
+  async revoke(@Param('id') id: string, @Param('grantId') grantId: string, @CurrentCaller() caller: AuthenticatedCaller) {
     const { connectorId } = await this.connectorOf(id);
-    return this.bus.request(Contracts.provisioningGrantsRevoke, { id: parseInput(IdParam, grantId, ['grantId']) }, { connectorId });
+    return this.bus.request(Contracts.provisioningGrantsRevoke, { id: parseInput(IdParam, grantId, ['grantId']), revokedBy: actorOf(caller) }, { connectorId });
   }
 
   @Post('grants/:grantId/extend')

@@ -1,8 +1,9 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus } from '@nestjs/common';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import { ErrorCode, ErrorEnvelope } from '@latchkey/contracts';
-import { AppException } from '@latchkey/messaging';
+import { AppException, RETRY_AFTER_SECONDS } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
+import { allowedMethods } from './route-table';
 
 /** The one place where error codes become HTTP statuses. */
 export const HTTP_STATUS: Record<ErrorCode, number> = {
@@ -11,6 +12,8 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   CONFLICT: 409,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  METHOD_NOT_ALLOWED: 405,
   CONNECTOR_UNAVAILABLE: 503,
   SERVICE_UNAVAILABLE: 503,
   TIMEOUT: 504,
@@ -25,20 +28,30 @@ const CODE_FOR_STATUS: Record<number, ErrorCode> = {
   409: ErrorCode.Conflict,
 };
 
+/** Writes an error envelope with the status its code maps to (and the headers that go with it). */
+export function sendError(response: Response, envelope: ErrorEnvelope, headers: Record<string, string> = {}, status = HTTP_STATUS[envelope.code]): void {
+  if (status === 401) response.setHeader('WWW-Authenticate', 'Bearer');
+  // Every 503 is retryable: say when (RFC 9110 section 10.2.3).
+  if (status === 503) response.setHeader('Retry-After', String(retryAfterOf(envelope)));
+  for (const [name, value] of Object.entries(headers)) response.setHeader(name, value);
+  response.status(status).json(envelope);
+}
+
 /** Every error leaves as `{code, message, details?}`: never a stack trace, never a bare 500 page. */
 @Catch()
 export class HttpEnvelopeFilter implements ExceptionFilter {
   constructor(private readonly logger: AppLogger) {}
 
   catch(exception: unknown, host: ArgumentsHost) {
-    const response = host.switchToHttp().getResponse<Response>();
-    const [status, envelope] = this.toEnvelope(exception);
+    const http = host.switchToHttp();
+    const response = http.getResponse<Response>();
+    const request = http.getRequest<Request>();
+    const [status, envelope, headers] = this.toEnvelope(exception, request);
     if (status >= 500) this.logger.error({ err: exception, status }, 'request failed');
-    if (status === 401) response.setHeader('WWW-Authenticate', 'Bearer');
-    response.status(status).json(envelope);
+    sendError(response, envelope, headers, status);
   }
 
-  private toEnvelope(exception: unknown): [number, ErrorEnvelope] {
+  private toEnvelope(exception: unknown, request: Request): [number, ErrorEnvelope, Record<string, string>?] {
     if (exception instanceof AppException) return [HTTP_STATUS[exception.code], exception.toEnvelope()];
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
@@ -50,10 +63,22 @@ export class HttpEnvelopeFilter implements ExceptionFilter {
       if (status === HttpStatus.PAYLOAD_TOO_LARGE) {
         return [413, { code: ErrorCode.ValidationFailed, message: 'The body is too large (at most 256 KiB).', details: { issues: [{ field: '(body)', rule: 'must be at most 256 KiB' }] } }];
       }
-      if (status === HttpStatus.NOT_FOUND) return [404, { code: ErrorCode.NotFound, message: 'No such route.' }];
+      if (status === HttpStatus.NOT_FOUND) {
+        const allowed = allowedMethods(request.path);
+        if (allowed.length > 0) {
+          const allow = allowed.join(', ');
+          return [405, { code: ErrorCode.MethodNotAllowed, message: `${request.method} is not allowed on ${request.path}; it answers ${allow}.`, details: { allow: allowed } }, { Allow: allow }];
+        }
+        return [404, { code: ErrorCode.NotFound, message: 'No such route.' }];
+      }
       const code = CODE_FOR_STATUS[status] ?? (status >= 500 ? ErrorCode.Internal : ErrorCode.ValidationFailed);
       return [status, { code, message: exception.message }];
     }
     return [500, { code: ErrorCode.Internal, message: 'Internal error; see the gateway log.' }];
   }
+}
+
+function retryAfterOf(envelope: ErrorEnvelope): number {
+  const seconds = envelope.details?.retryAfterSeconds;
+  return typeof seconds === 'number' && Number.isInteger(seconds) && seconds > 0 ? seconds : RETRY_AFTER_SECONDS;
 }

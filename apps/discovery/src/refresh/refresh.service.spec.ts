@@ -62,8 +62,8 @@ function setup(answer: () => Promise<unknown>, opts: { masterKey?: boolean } = {
   return { service, bus, writer, written, resources, queue, published };
 }
 
-const table: DiscoveredObject = { kind: 'table', database: 'app', schema: 'billing', name: 'invoices', owner: 'app', comment: 'Bills.\nlatchkey:owner=payments', managed: false };
-const role: DiscoveredObject = { kind: 'role', name: 'lk_alice_0123', owner: null, comment: null, managed: true };
+const table: DiscoveredObject = { kind: 'table', database: 'app', schema: 'billing', name: 'invoices', owner: 'app', comment: 'Bills.\nlatchkey:owner=payments', managed: false, unrequestableReason: null };
+const role: DiscoveredObject = { kind: 'role', name: 'lk_alice_0123', owner: null, comment: null, managed: true, unrequestableReason: '"lk_alice_0123" is one of Latchkey\'s own roles' };
 
 beforeEach(() => discover.mockReset());
 
@@ -95,8 +95,9 @@ describe('RefreshService.refresh', () => {
           comment: 'Bills.\nlatchkey:owner=payments',
           commentTags: { owner: 'payments' },
           managed: false,
+          unrequestableReason: null,
         },
-        expect.objectContaining({ kind: 'role', type: 'postgresql-role', database: null, schema: null, path: 'lk_alice_0123', managed: true }),
+        expect.objectContaining({ kind: 'role', type: 'postgresql-role', database: null, schema: null, path: 'lk_alice_0123', managed: true, unrequestableReason: role.unrequestableReason }),
       ],
     ]);
     expect(s.writer.commit).toHaveBeenCalledWith({ connectorId: 'local', skippedDatabases: ['locked'], ms: expect.any(Number) });

@@ -121,5 +121,6 @@ function toRow(integrationId: string, o: DiscoveredObject): ResourceRow {
     comment: o.comment,
     commentTags: parseCommentTags(o.comment),
     managed: o.managed,
+    unrequestableReason: o.unrequestableReason,
   };
 }

@@ -5,6 +5,7 @@ import type { ResourceKind } from '@latchkey/contracts';
 import { createServiceDataSource, migrate } from '@latchkey/persistence';
 import { SHARED_DATABASE_URL, withDatabase } from '@latchkey/testing';
 import { CreateDiscovery1764000000300 } from '../migrations/1764000000300-CreateDiscovery';
+import { ResourceUnrequestableReason1764000000310 } from '../migrations/1764000000310-ResourceUnrequestableReason';
 import { resourceId, resourcePath } from './resource-id';
 import { TYPE_OF_KIND } from './resource-kinds';
 import { ResourceRow, ResourcesRepository } from './resources.repository';
@@ -26,6 +27,7 @@ const row = (integrationId: string, kind: ResourceKind, parts: { database?: stri
   comment,
   commentTags: {},
   managed: false,
+  unrequestableReason: null,
 });
 
 async function refresh(integrationId: string, rows: ResourceRow[], skippedDatabases: string[] = []) {
@@ -41,7 +43,7 @@ beforeAll(async () => {
   admin = new Client({ connectionString: SHARED_DATABASE_URL });
   await admin.connect();
   await admin.query('SELECT format($1::text, $2::text) AS sql', ['CREATE DATABASE %I', dbName]).then(({ rows }) => admin.query(rows[0].sql));
-  dataSource = createServiceDataSource({ url: withDatabase(SHARED_DATABASE_URL, dbName), schema: 'discovery', entities: [], migrations: [CreateDiscovery1764000000300] });
+  dataSource = createServiceDataSource({ url: withDatabase(SHARED_DATABASE_URL, dbName), schema: 'discovery', entities: [], migrations: [CreateDiscovery1764000000300, ResourceUnrequestableReason1764000000310] });
   await migrate(dataSource, 'discovery');
   repo = new ResourcesRepository(dataSource);
 });
@@ -72,6 +74,17 @@ describe('ResourcesRepository', () => {
     // Unchanged: nothing written, updated_at kept.
     expect(await refresh(integrationId, [app, { ...orders, comment: 'now commented' }, analyst, fresh])).toEqual({ added: 0, updated: 0, removed: 0, total: 4 });
     expect((await repo.findById(orders.id))!.updatedAt).toEqual(after!.updatedAt);
+  });
+
+  it('rewrites a role whose reason not to be handed out appeared or went away', async () => {
+    const integrationId = randomUUID();
+    const ops = row(integrationId, 'role', { name: 'ops' });
+    await refresh(integrationId, [ops]);
+    const reason = '"ops" is a member of "postgres" (directly), which is a superuser';
+    expect(await refresh(integrationId, [{ ...ops, unrequestableReason: reason }])).toEqual({ added: 0, updated: 1, removed: 0, total: 1 });
+    expect(await repo.findById(ops.id)).toMatchObject({ unrequestableReason: reason });
+    expect(await refresh(integrationId, [ops])).toEqual({ added: 0, updated: 1, removed: 0, total: 1 });
+    expect(await repo.findById(ops.id)).toMatchObject({ unrequestableReason: null });
   });
 
   it('keeps what it could not read in a skipped database, and removes a database that is gone', async () => {
@@ -154,7 +167,7 @@ describe('ResourcesRepository: selection by flow targets', () => {
     (await repo.page({ limit: 500, targets })).map((r) => r.name);
 
   beforeAll(async () => {
-    await refresh(integrationId, [...names.map((n) => table(n)), { ...table('managed_role'), managed: true }]);
+    await refresh(integrationId, [...names.map((n) => table(n)), { ...table('managed_role'), managed: true }, { ...table('escalating_role'), unrequestableReason: 'reaches a superuser' }]);
     await repo.putApiTags(resourceId({ integrationId, kind: 'table', database: 'app', schema: 's', name: 'tagged' }), { owner: 'data_team' });
     await refresh(other, [table('orders', null, other)]);
   });
@@ -170,7 +183,7 @@ describe('ResourcesRepository: selection by flow targets', () => {
     expect(await byName('*')).toEqual(names);
   });
 
-  it('selects by id and tag, includes and excludes, and never Latchkey-managed rows or other integrations', async () => {
+  it('selects by id and tag, includes and excludes, and never Latchkey-managed or unrequestable rows or other integrations', async () => {
     const tagged = resourceId({ integrationId, kind: 'table', database: 'app', schema: 's', name: 'tagged' });
     const target = (resources?: object) => [{ integrationId, resourceType: 'postgresql-table' as const, ...(resources ? { resources } : {}) }] as never;
     expect(await selectNames(target())).toEqual(names);

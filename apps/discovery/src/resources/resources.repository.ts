@@ -15,6 +15,7 @@ export interface ResourceRow {
   comment: string | null;
   commentTags: Record<string, string>;
   managed: boolean;
+  unrequestableReason: string | null;
 }
 
 /** A stored resource with its API tags and timestamps. */
@@ -52,13 +53,14 @@ interface StoredRow {
   comment_tags: Record<string, string>;
   api_tags: Record<string, string> | null;
   managed: boolean;
+  unrequestable_reason: string | null;
   discovered_at: Date;
   updated_at: Date;
 }
 
 const SELECT_RESOURCES = `
   SELECT r.id, r.integration_id, r.kind, r.type, r.database, r.schema, r.name, r.path, r.owner, r.comment,
-         r.comment_tags, a.tags AS api_tags, r.managed, r.discovered_at, r.updated_at
+         r.comment_tags, a.tags AS api_tags, r.managed, r.unrequestable_reason, r.discovered_at, r.updated_at
     FROM discovery.resources r
     LEFT JOIN discovery.api_tags a ON a.resource_id = r.id`;
 
@@ -86,20 +88,22 @@ const UPSERT_RESOURCES = `
   WITH input AS (
     SELECT * FROM json_to_recordset($1::json) AS t(
       id uuid, kind text, type text, database text, schema text, name text, path text,
-      owner text, comment text, "commentTags" jsonb, managed boolean)
+      owner text, comment text, "commentTags" jsonb, managed boolean, "unrequestableReason" text)
   ), seen AS (
     INSERT INTO pg_temp.refresh_seen (id) SELECT id FROM input
   ), written AS (
     INSERT INTO discovery.resources AS r
-           (id, integration_id, kind, type, database, schema, name, path, owner, comment, comment_tags, managed, discovered_at, updated_at)
-    SELECT id, $2, kind, type, database, schema, name, path, owner, comment, "commentTags", managed, $3, $3 FROM input
+           (id, integration_id, kind, type, database, schema, name, path, owner, comment, comment_tags, managed, unrequestable_reason, discovered_at, updated_at)
+    SELECT id, $2, kind, type, database, schema, name, path, owner, comment, "commentTags", managed, "unrequestableReason", $3, $3 FROM input
     ON CONFLICT (id) DO UPDATE SET
       owner = EXCLUDED.owner,
       comment = EXCLUDED.comment,
       comment_tags = EXCLUDED.comment_tags,
       managed = EXCLUDED.managed,
+      unrequestable_reason = EXCLUDED.unrequestable_reason,
       updated_at = EXCLUDED.updated_at
-    WHERE (r.owner, r.comment, r.comment_tags, r.managed) IS DISTINCT FROM (EXCLUDED.owner, EXCLUDED.comment, EXCLUDED.comment_tags, EXCLUDED.managed)
+    WHERE (r.owner, r.comment, r.comment_tags, r.managed, r.unrequestable_reason)
+          IS DISTINCT FROM (EXCLUDED.owner, EXCLUDED.comment, EXCLUDED.comment_tags, EXCLUDED.managed, EXCLUDED.unrequestable_reason)
     RETURNING r.xmax = 0 AS inserted
   )
   SELECT (count(*) FILTER (WHERE inserted))::int AS added,
@@ -220,7 +224,8 @@ export class ResourcesRepository {
   /** One page in path order (bytewise), then id; `after` is the last row of the previous page. */
   async page(filter: ResourceFilter): Promise<StoredResource[]> {
     const params: unknown[] = [filter.integrationId ?? null, filter.type ?? null, filter.q ?? null, filter.tagKey ?? null, filter.tagValue ?? null, filter.after?.path ?? null, filter.after?.id ?? null, filter.limit];
-    const sql = pageResources(filter.targets ? `NOT r.managed AND ${targetsClause(filter.targets, params)}` : undefined);
+    // Flows never offer Latchkey's own roles, nor roles it never hands out.
+    const sql = pageResources(filter.targets ? `NOT r.managed AND r.unrequestable_reason IS NULL AND ${targetsClause(filter.targets, params)}` : undefined);
     const rows = (await this.dataSource.query(sql, params)) as StoredRow[];
     return rows.map(toStored);
   }
@@ -302,6 +307,7 @@ function toStored(row: StoredRow): StoredResource {
     commentTags: row.comment_tags,
     apiTags: row.api_tags ?? {},
     managed: row.managed,
+    unrequestableReason: row.unrequestable_reason,
     discoveredAt: row.discovered_at,
     updatedAt: row.updated_at,
   };

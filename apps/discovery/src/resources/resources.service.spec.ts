@@ -15,6 +15,7 @@ const stored = (overrides: Partial<StoredResource> = {}): StoredResource => ({
   commentTags: { owner: 'payments', pii: 'true' },
   apiTags: { owner: 'payments-oncall' },
   managed: false,
+  unrequestableReason: null,
   discoveredAt: new Date('2025-01-01T00:00:00Z'),
   updatedAt: new Date('2025-01-02T00:00:00Z'),
   ...overrides,
@@ -46,13 +47,19 @@ describe('ResourcesService', () => {
     ]);
   });
 
-  it('hands out no permission on Latchkey\'s own roles, MEMBER on others', async () => {
+  it('hands out no permission on Latchkey\'s own roles or on roles with a reason not to, MEMBER on others', async () => {
     const role = { kind: 'role' as const, type: 'postgresql-role' as const, database: null, schema: null };
-    const { service } = setup([stored({ ...role, id: '00000000-0000-5000-8000-000000000001', name: 'lk_alice', path: 'lk_alice', managed: true }), stored({ ...role, id: '00000000-0000-5000-8000-000000000002', name: 'analyst', path: 'analyst' })]);
-    const { items } = await service.list(query);
-    expect(items.map((r) => [r.parts, r.permissions])).toEqual([
-      [{ name: 'lk_alice' }, []],
-      [{ name: 'analyst' }, ['MEMBER']],
+    const reason = '"ops" is a member of "postgres" (directly), which is a superuser';
+    const { service } = setup([
+      stored({ ...role, id: '00000000-0000-5000-8000-000000000001', name: 'lk_alice', path: 'lk_alice', managed: true, unrequestableReason: '"lk_alice" is one of Latchkey\'s own roles' }),
+      stored({ ...role, id: '00000000-0000-5000-8000-000000000002', name: 'analyst', path: 'analyst' }),
+      stored({ ...role, id: '00000000-0000-5000-8000-000000000003', name: 'ops', path: 'ops', unrequestableReason: reason }),
+    ]);
+    const { items } = await service.list({ pageSize: 3 });
+    expect(items.map((r) => [r.parts, r.permissions, r.unrequestableReason])).toEqual([
+      [{ name: 'lk_alice' }, [], '"lk_alice" is one of Latchkey\'s own roles'],
+      [{ name: 'analyst' }, ['MEMBER'], null],
+      [{ name: 'ops' }, [], reason],
     ]);
   });
 

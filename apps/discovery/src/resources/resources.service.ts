@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { ErrorCode, permissionsOf } from '@latchkey/contracts';
+import { ErrorCode, isCleanText, permissionsOf } from '@latchkey/contracts';
 import type { ReceivedOf, Contracts, Resource } from '@latchkey/contracts';
 import { AppException } from '@latchkey/messaging';
 import { ResourcesRepository, StoredResource } from './resources.repository';
@@ -63,7 +63,7 @@ const encodePageToken = (r: StoredResource) => Buffer.from(JSON.stringify({ path
 function decodePageToken(token: string): { path: string; id: string } | undefined {
   try {
     const p = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { path?: unknown; id?: unknown };
-    if (typeof p.path === 'string' && typeof p.id === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(p.id)) return { path: p.path, id: p.id };
+    if (typeof p.path === 'string' && isCleanText(p.path) && typeof p.id === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(p.id)) return { path: p.path, id: p.id };
   } catch {
     // not base64url JSON: reported by the caller
   }
@@ -82,9 +82,11 @@ function toView(r: StoredResource): Resource {
     comment: r.comment,
     tags: { ...r.commentTags, ...r.apiTags },
     apiTags: r.apiTags,
-    // Latchkey's own roles are shown, never handed out: membership in them would bypass access flows.
-    permissions: r.managed ? [] : [...permissionsOf(r.type)],
+    // Latchkey's own roles, and roles that are or reach more power than a grant may give, are
+    // shown, never handed out: the reason says why.
+    permissions: r.managed || r.unrequestableReason !== null ? [] : [...permissionsOf(r.type)],
     managed: r.managed,
+    unrequestableReason: r.unrequestableReason,
     discoveredAt: r.discoveredAt.toISOString(),
     updatedAt: r.updatedAt.toISOString(),
   };

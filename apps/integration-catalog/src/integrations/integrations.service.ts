@@ -8,7 +8,9 @@ import {
   IntegrationUpdateInput,
   PreflightReport,
   ValidationIssue,
+  Warning,
 } from '@latchkey/contracts';
+import type { IntegrationOwner } from '@latchkey/contracts';
 import { INTEGRATION_TYPES, validateIntegrationInput } from '@latchkey/config';
 import type { ValidIntegration, ValidIntegrationUpdate } from '@latchkey/config';
 import { AppException, LOGGER, MessageBus } from '@latchkey/messaging';
@@ -61,7 +63,7 @@ export class IntegrationsService {
     this.logger.info({ integrationId: saved.id, name: saved.name, connectorId: saved.connectorId }, 'integration created');
     const tested = (await this.runTest(saved)).integration;
     await this.announce(saved, 'created');
-    return tested;
+    return { ...tested, warnings: await this.ownerWarnings(input.integrationOwners ?? []) };
   }
 
   async update(id: string, body: IntegrationUpdateInput, actor: Actor): Promise<Integration> {
@@ -89,7 +91,7 @@ export class IntegrationsService {
     this.logger.info({ integrationId: id }, 'integration updated');
     const tested = (await this.runTest(saved)).integration;
     await this.announce(saved, 'updated');
-    return tested;
+    return { ...tested, warnings: await this.ownerWarnings(input.integrationOwners ?? []) };
   }
 
   async delete(id: string, actor: Actor): Promise<{ id: string }> {
@@ -108,6 +110,33 @@ export class IntegrationsService {
   async target(id: string) {
     const e = await this.get(id);
     return { connectorId: e.connectorId, status: e.status, connectedResourceTypes: e.connectedResourceTypes, target: targetOf(e) };
+  }
+
+  /**
+   * Integration owners who name nobody now (a missing or empty group, an unknown email, an
+   * attribute value no one holds): approvals that fall to them would never come. Asked of the
+   * access service, which keeps identities; if it does not answer, the warning says so.
+   */
+  private async ownerWarnings(owners: IntegrationOwner[]): Promise<Warning[]> {
+    if (owners.length === 0) return [];
+    let counts: number[][];
+    try {
+      ({ counts } = await this.bus.request(Contracts.accessPeopleCount, { references: owners }));
+    } catch (err) {
+      this.logger.warn({ err }, 'could not check integration owners');
+      return [{ field: 'integrationOwners', message: 'Could not check whom the integration owners name: the access service did not answer.' }];
+    }
+    const warnings: Warning[] = owners.flatMap((owner, i) =>
+      owner.values.flatMap((value, j) =>
+        counts[i]?.[j] === 0
+          ? [{ field: `integrationOwners.${i}.values.${j}`, message: `${owner.attribute} "${value}" names nobody (${nobodyBecause(owner.attribute)}): approvals that fall to the integration owners would wait for an admin.` }]
+          : [],
+      ),
+    );
+    if (warnings.length === owners.reduce((n, o) => n + o.values.length, 0)) {
+      warnings.push({ field: 'integrationOwners', message: 'No integration owner names anybody: requests that need an owner approval would wait for an admin until they expire.' });
+    }
+    return warnings;
   }
 
   /** A change and its audit entry in one transaction; the relay then sends the entry on. */
@@ -238,3 +267,6 @@ const duplicate = (name: string) =>
   new AppException(ErrorCode.Conflict, `An integration named "${name}" already exists (names are unique regardless of case).`, {
     issues: [{ field: 'name', rule: 'must be unique regardless of case' }],
   });
+
+const nobodyBecause = (attribute: string) =>
+  attribute === 'group' ? 'no such group, or it has no members' : attribute === 'user' ? 'no user has this email' : `no user has this ${attribute} attribute value`;

@@ -17,5 +17,7 @@ export function toView(g: GrantEntity): Grant {
     endedAt: g.endedAt?.toISOString() ?? null,
     attempts: g.attempts,
     lastError: g.lastError,
+    endReason: g.endReason,
+    revokedBy: g.revokedBy,
   };
 }

@@ -1,5 +1,5 @@
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
-import type { EncryptedEnvelope, GrantItem, GrantStatus } from '@latchkey/contracts';
+import type { Actor, EncryptedEnvelope, GrantEndReason, GrantItem, GrantStatus } from '@latchkey/contracts';
 
 @Entity({ name: 'grants' })
 export class GrantEntity {
@@ -13,7 +13,8 @@ export class GrantEntity {
   @Column({ type: 'jsonb' }) items!: GrantItem[];
   @Column({ type: 'integer', name: 'connection_limit' }) connectionLimit!: number;
   @Column({ type: 'text' }) status!: GrantStatus;
-  @Column({ type: 'text', name: 'end_reason', nullable: true }) endReason!: 'EXPIRED' | 'REVOKED' | null;
+  @Column({ type: 'text', name: 'end_reason', nullable: true }) endReason!: GrantEndReason | null;
+  @Column({ type: 'jsonb', name: 'revoked_by', nullable: true }) revokedBy!: Actor | null;
   @Column({ type: 'timestamptz', precision: 3, name: 'expires_at' }) expiresAt!: Date;
   @Column({ type: 'timestamptz', precision: 3, name: 'created_at', default: () => 'now()' }) createdAt!: Date;
   @Column({ type: 'timestamptz', precision: 3, name: 'granted_at', nullable: true }) grantedAt!: Date | null;

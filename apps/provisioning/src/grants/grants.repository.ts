@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, Repository } from 'typeorm';
-import type { GrantItem, GrantStatus } from '@latchkey/contracts';
+import type { Actor, GrantItem, GrantStatus } from '@latchkey/contracts';
 import { GrantEntity, PersonalRoleEntity } from './grant.entity';
 
 /** Statuses whose memberships must stay on the target. */
@@ -27,6 +27,23 @@ export class GrantsRepository {
 
   findById(id: string): Promise<GrantEntity | null> {
     return this.grants.findOneBy({ id });
+  }
+
+  /**
+   * Runs `work` holding the grant's row lock: changes to one grant that also touch the target
+   * (extend, new password) happen one at a time, so the expiry and the stored password always
+   * match what the target holds; revocation's conditional updates wait for the lock too.
+   */
+  withLock<T>(id: string, work: (grant: GrantEntity | null, save: (fields: Partial<GrantEntity>) => Promise<GrantEntity>) => Promise<T>): Promise<T> {
+    return this.dataSource.transaction(async (m) => {
+      const repo = m.getRepository(GrantEntity);
+      const grant = await repo.createQueryBuilder('g').setLock('pessimistic_write').where('g.id = :id', { id }).getOne();
+      const save = async (fields: Partial<GrantEntity>) => {
+        const result = await repo.createQueryBuilder().update().set({ ...fields, updatedAt: () => 'now()' }).where('id = :id', { id }).returning('*').execute();
+        return this.fromRow(result.raw[0]);
+      };
+      return work(grant, save);
+    });
   }
 
   /** Moves a grant to new fields only from one of `from`; false when another path got there first. */
@@ -65,13 +82,41 @@ export class GrantsRepository {
   }
 
   /**
-   * The end of a revocation in one round trip: REVOKING or STUCK moves to `status` (null when
-   * another path got there first), and the person's role is marked in use (touchRole) either way.
+   * A person (or an admin, or Latchkey) ends a grant that still holds access: GRANTING or ACTIVE
+   * moves to REVOKING. How it ends is decided here, once and truthfully: a grant whose time has
+   * already run out EXPIRED, whoever asks; otherwise REVOKED by `by`. Null when the grant was no
+   * longer GRANTING or ACTIVE (its end is already decided).
    */
-  async endRevocation(grant: Pick<GrantEntity, 'id' | 'integrationId' | 'roleName' | 'connectorId' | 'identityId'>, status: 'REVOKED' | 'EXPIRED', endedAt: Date): Promise<GrantEntity | null> {
+  async beginRevocation(id: string, by: Actor): Promise<GrantEntity | null> {
+    const rows: Array<Record<string, unknown>> = await this.dataSource.query(
+      `WITH begun AS (
+         UPDATE provisioning.grants
+            SET status = 'REVOKING',
+                end_reason = CASE WHEN expires_at <= now() THEN 'EXPIRED' ELSE 'REVOKED' END,
+                revoked_by = CASE WHEN expires_at <= now() THEN NULL ELSE $2::jsonb END,
+                updated_at = now()
+          WHERE id = $1 AND status IN ('GRANTING', 'ACTIVE')
+          RETURNING *
+       )
+       SELECT * FROM begun`,
+      [id, JSON.stringify(by)],
+    );
+    return rows.length > 0 ? this.fromRow(rows[0]) : null;
+  }
+
+  /**
+   * The end of a revocation in one round trip: REVOKING or STUCK moves to the end its revocation
+   * started with (end_reason: REVOKED, else EXPIRED), whichever path finishes it (the job, a retry,
+   * the sweeper); null when another path got there first. The person's role is marked in use
+   * (touchRole) either way.
+   */
+  async endRevocation(grant: Pick<GrantEntity, 'id' | 'integrationId' | 'roleName' | 'connectorId' | 'identityId'>, endedAt: Date): Promise<GrantEntity | null> {
     const rows: Array<Record<string, unknown>> = await this.dataSource.query(
       `WITH ended AS (
-         UPDATE provisioning.grants SET status = $6, ended_at = $7, last_error = NULL, updated_at = now()
+         UPDATE provisioning.grants
+            SET status = CASE WHEN end_reason = 'REVOKED' THEN 'REVOKED' ELSE 'EXPIRED' END,
+                end_reason = CASE WHEN end_reason = 'REVOKED' THEN 'REVOKED' ELSE 'EXPIRED' END,
+                ended_at = $6, last_error = NULL, updated_at = now()
           WHERE id = $1 AND status IN ('REVOKING', 'STUCK')
           RETURNING *
        ), touched AS (
@@ -80,7 +125,7 @@ export class GrantsRepository {
          ON CONFLICT (integration_id, role_name) DO UPDATE SET last_active_at = now(), state = 'ACTIVE', state_reason = NULL
        )
        SELECT * FROM ended`,
-      [grant.id, grant.integrationId, grant.roleName, grant.connectorId, grant.identityId, status, endedAt],
+      [grant.id, grant.integrationId, grant.roleName, grant.connectorId, grant.identityId, endedAt],
     );
     return rows.length > 0 ? this.fromRow(rows[0]) : null;
   }

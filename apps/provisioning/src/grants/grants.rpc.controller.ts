@@ -32,8 +32,8 @@ export class GrantsRpcController {
   }
 
   @Rpc(Contracts.provisioningGrantsRevoke)
-  revoke(@Payload() { id }: Req<'provisioningGrantsRevoke'>) {
-    return this.grants.revoke(id);
+  revoke(@Payload() { id, revokedBy }: Req<'provisioningGrantsRevoke'>) {
+    return this.grants.revoke(id, revokedBy);
   }
 
   @Rpc(Contracts.provisioningGrantsExtend)

@@ -1,8 +1,9 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
-import { Contracts, Credentials, ErrorCode, Grant, GrantItem, GrantStatus, PersonIdentity } from '@latchkey/contracts';
-import { AppException, LOGGER, MessageBus, SERVICE_INFO } from '@latchkey/messaging';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Actor, checksBlockingGrants, Contracts, Credentials, ErrorCode, Grant, GrantItem, GrantStatus, PersonIdentity } from '@latchkey/contracts';
+import { AppException, classifyDatabaseError, LOGGER, MessageBus, RETRY_AFTER_SECONDS, SERVICE_INFO } from '@latchkey/messaging';
 import type { AppLogger, ServiceInfo } from '@latchkey/messaging';
-import { applyGrant, generatePassword, personalRoleName, setPassword, setValidUntil } from '@latchkey/pg-access';
+import { applyGrant, generatePassword, GrantError, personalRoleName, runPreflight, setPassword, setValidUntil } from '@latchkey/pg-access';
 import { decryptSecret, encryptSecret, MasterKey } from '@latchkey/secrets';
 import { RevocationService } from '../revocations/revocation.service';
 import { RevocationQueue } from '../revocations/revocation.queue';
@@ -13,9 +14,18 @@ import { GrantsRepository } from './grants.repository';
 import { ResolvedTarget, TargetResolver } from './target-resolver';
 
 export const PROVISIONING_SETTINGS = Symbol('PROVISIONING_SETTINGS');
+/** SQLSTATE insufficient_privilege. */
+const INSUFFICIENT_PRIVILEGE = '42501';
+/** A failure's reason with its fix SQL (at most 20 statements) fits. */
+const MAX_FAILURE_CHARS = 8000;
 export interface ProvisioningSettings {
   graceSeconds: number;
+  /** Backoff (ms) between tries of a grant the target refused for a transient reason; its length is the number of retries. */
+  grantRetryDelaysMs: readonly number[];
 }
+
+/** Retries in this process before the caller is told to come back: about 3.5 s, well within a NATS request's time. */
+export const GRANT_RETRY_DELAYS_MS: readonly number[] = [250, 1000, 2250];
 
 export interface GrantCommand {
   idempotencyKey: string;
@@ -85,17 +95,11 @@ export class GrantsService {
     // which the sweeper rolls back; the grant turns ACTIVE only once both are done.
     const scheduled = this.queue.schedule(grant.id, grant.expiresAt);
     try {
-      await applyGrant(target.params, {
-        role: grant.roleName,
-        password,
-        validUntil: new Date(grant.expiresAt.getTime() + this.settings.graceSeconds * 1000),
-        connectionLimit: grant.connectionLimit,
-        comment: `Latchkey personal login of ${grant.identityEmail} (identity ${grant.identityId})`,
-        items: grant.items,
-      });
+      await this.applyWithRetries(grant, password, target);
     } catch (err) {
       await scheduled.catch(() => undefined);
-      return this.fail(grant, err);
+      if (classifyDatabaseError(err) !== 'permanent') return this.postpone(grant, err);
+      return this.fail(grant, err, target);
     }
     const [, active] = await Promise.all([
       this.grants.touchRole(grant.integrationId, grant.roleName, grant.connectorId, grant.identityId),
@@ -111,9 +115,50 @@ export class GrantsService {
     return { grant: toView(active), credentials: this.credentials(active, target) };
   }
 
+  /**
+   * The grant's SQL, tried again with backoff while the target fails for a reason that passes
+   * (starting up, shutting down, unreachable, too many connections, a deadlock): applyGrant is
+   * idempotent. A permanent refusal is thrown at once.
+   */
+  private async applyWithRetries(grant: GrantEntity, password: string, first: ResolvedTarget): Promise<void> {
+    for (let retry = 0; ; retry += 1) {
+      // Resolved afresh on each retry: a secret rotated meanwhile is picked up.
+      const target = retry === 0 ? first : await this.targets.resolve(grant.integrationId);
+      try {
+        await applyGrant(target.params, {
+          role: grant.roleName,
+          password,
+          validUntil: new Date(grant.expiresAt.getTime() + this.settings.graceSeconds * 1000),
+          connectionLimit: grant.connectionLimit,
+          comment: `Latchkey personal login of ${grant.identityEmail} (identity ${grant.identityId})`,
+          items: grant.items,
+        });
+        return;
+      } catch (err) {
+        const delay = this.settings.grantRetryDelaysMs[retry];
+        if (delay === undefined || classifyDatabaseError(err) === 'permanent') throw err;
+        this.logger.warn({ grantId: grant.id, err: messageOf(err), retryInMs: delay }, 'grant hit a transient target error; retrying');
+        await sleep(delay);
+      }
+    }
+  }
+
+  /**
+   * The target is unavailable for now: nothing is rolled back and the grant stays GRANTING with
+   * its error, so the caller's retry (the access service's grant job, with backoff) finishes it
+   * with the same idempotency key. A grant nobody comes back for is rolled back by the sweeper
+   * after GRANTING_TIMEOUT_SECONDS.
+   */
+  private async postpone(grant: GrantEntity, err: unknown): Promise<never> {
+    const message = messageOf(err);
+    await this.grants.recordFailure(grant.id, message);
+    this.logger.warn({ grantId: grant.id, err: message }, 'grant postponed: the target is unavailable for now');
+    throw targetUnavailable(err);
+  }
+
   /** Nothing is left behind: whatever the half-made grant created for this person is taken back. */
-  private async fail(grant: GrantEntity, err: unknown) {
-    const message = err instanceof Error ? err.message : String(err);
+  private async fail(grant: GrantEntity, err: unknown, target: ResolvedTarget) {
+    const message = await this.failureReason(grant, err, target);
     this.logger.warn({ grantId: grant.id, err: message }, 'grant failed; rolling back');
     await this.grants.recordFailure(grant.id, message);
     try {
@@ -123,10 +168,29 @@ export class GrantsService {
       this.logger.error({ grantId: grant.id, err: undoErr }, 'rollback failed; the sweeper will retry');
       throw new AppException(ErrorCode.ServiceUnavailable, `The grant could not be made: ${message}`);
     }
-    const failed = await this.grants.transition(grant.id, ['GRANTING'], { status: 'FAILED', endedAt: new Date(), lastError: message.slice(0, 2000) });
+    const failed = await this.grants.transition(grant.id, ['GRANTING'], { status: 'FAILED', endedAt: new Date(), lastError: message.slice(0, MAX_FAILURE_CHARS) });
     await this.queue.cancel(grant.id);
     if (failed) await this.publish('failed', failed);
     return { grant: toView(failed ?? (await this.grants.findById(grant.id))!), credentials: null };
+  }
+
+  /**
+   * Why a grant failed, in words a person can act on: when the connector lacks a privilege, the SQL
+   * that grants it (from the error itself, else from a preflight of the items' databases).
+   */
+  private async failureReason(grant: GrantEntity, err: unknown, target: ResolvedTarget): Promise<string> {
+    const message = messageOf(err);
+    let fix = err instanceof GrantError ? err.fix : undefined;
+    if (!fix && (err as { code?: string }).code === INSUFFICIENT_PRIVILEGE) {
+      try {
+        const report = await runPreflight(target.params, { connectorId: grant.connectorId });
+        const scope = { databases: [...new Set(grant.items.map((i) => i.database))], roles: grant.items.some((i) => i.resourceType === 'postgresql-role') };
+        fix = checksBlockingGrants(report, scope).map((c) => c.fix).filter((f): f is string => !!f).join('\n') || undefined;
+      } catch (preflightErr) {
+        this.logger.warn({ grantId: grant.id, err: preflightErr }, 'preflight for a failed grant did not run');
+      }
+    }
+    return fix ? `${message}. To fix it, an administrator runs on the target:\n${fix}` : message;
   }
 
   async get(id: string): Promise<Grant> {
@@ -142,28 +206,42 @@ export class GrantsService {
     return rows.length > pageSize && last ? { items, nextPageToken: encodePageToken(last) } : { items };
   }
 
-  /** Ends a grant now. The revocation runs at once; if the target refuses, its job retries. */
-  async revoke(id: string): Promise<Grant> {
+  /**
+   * Ends a grant now. A grant still holding access starts its revocation at once (REVOKED by
+   * `revokedBy`, or EXPIRED if its time has already run out); if the target refuses, its job retries
+   * with backoff. A grant whose revocation is already under way keeps its reason and its backoff:
+   * asking again only makes sure its job exists.
+   */
+  async revoke(id: string, revokedBy: Actor): Promise<Grant> {
     const grant = await this.load(id);
     if (['REVOKED', 'EXPIRED', 'FAILED'].includes(grant.status)) return toView(grant);
-    const moved = await this.grants.transition(id, ['GRANTING', 'ACTIVE', 'REVOKING', 'STUCK'], { status: 'REVOKING', endReason: 'REVOKED' });
-    if (!moved) return toView(await this.load(id));
+    const begun = await this.grants.beginRevocation(id, revokedBy);
+    if (!begun) {
+      const now = await this.load(id);
+      if (now.status === 'REVOKING' || now.status === 'STUCK') await this.queue.ensure(id);
+      return toView(now);
+    }
+    this.logger.info({ grantId: id, endReason: begun.endReason, revokedBy: begun.revokedBy?.id }, 'grant revocation asked');
     await this.queue.runNow(id);
     return toView(await this.revocations.run(id, { throwOnFailure: false }));
   }
 
+  /** Moves the expiry later; concurrent extensions of one grant run one at a time (see GrantsRepository.withLock). */
   async extend(id: string, expiresAtIso: string): Promise<Grant> {
-    const grant = await this.load(id);
+    await this.load(id);
     const expiresAt = new Date(expiresAtIso);
-    if (grant.status !== 'ACTIVE') throw new AppException(ErrorCode.Conflict, `Only an ACTIVE grant can be extended; this one is ${grant.status}.`);
-    if (expiresAt.getTime() <= Math.max(Date.now(), grant.expiresAt.getTime())) {
-      throw AppException.validation([{ field: 'expiresAt', rule: 'must be later than the current expiry' }]);
-    }
-    const target = await this.targets.resolve(grant.integrationId);
-    await setValidUntil(target.params, grant.roleName, new Date(expiresAt.getTime() + this.settings.graceSeconds * 1000));
-    const extended = await this.grants.transition(id, ['ACTIVE'], { expiresAt });
-    if (!extended) throw new AppException(ErrorCode.Conflict, 'The grant ended while it was being extended.');
-    await this.queue.schedule(id, expiresAt, { replace: true });
+    const extended = await this.grants.withLock(id, async (grant, save) => {
+      if (grant!.status !== 'ACTIVE') throw new AppException(ErrorCode.Conflict, `Only an ACTIVE grant can be extended; this one is ${grant!.status}.`);
+      if (expiresAt.getTime() <= Math.max(Date.now(), grant!.expiresAt.getTime())) {
+        throw AppException.validation([{ field: 'expiresAt', rule: 'must be later than the current expiry' }]);
+      }
+      const target = await this.targets.resolve(grant!.integrationId);
+      await onTarget(() => setValidUntil(target.params, grant!.roleName, new Date(expiresAt.getTime() + this.settings.graceSeconds * 1000)));
+      const saved = await save({ expiresAt });
+      // Inside the lock: the revocation job of the last extension is the one that stays.
+      await this.queue.schedule(id, expiresAt, { replace: true });
+      return saved;
+    });
     this.logger.info({ grantId: id, expiresAt }, 'grant extended');
     return toView(extended);
   }
@@ -171,13 +249,15 @@ export class GrantsService {
   /** A new password for an active grant; the old one stops working at once. */
   async resetCredentials(id: string): Promise<{ grant: Grant; credentials: Credentials | null }> {
     const key = this.requireMasterKey();
-    const grant = await this.load(id);
-    if (grant.status !== 'ACTIVE') throw new AppException(ErrorCode.Conflict, `Only an ACTIVE grant has credentials; this one is ${grant.status}.`);
-    const target = await this.targets.resolve(grant.integrationId);
-    const password = generatePassword();
-    await setPassword(target.params, grant.roleName, password, new Date(grant.expiresAt.getTime() + this.settings.graceSeconds * 1000));
-    const updated = await this.grants.transition(id, ['ACTIVE'], { passwordEnvelope: encryptSecret({ username: grant.roleName, password }, key) });
-    if (!updated) throw new AppException(ErrorCode.Conflict, 'The grant ended while its password was being reset.');
+    await this.load(id);
+    // Under the row lock: two resets at once leave the target and the stored password agreeing.
+    const [updated, target] = await this.grants.withLock(id, async (grant, save) => {
+      if (grant!.status !== 'ACTIVE') throw new AppException(ErrorCode.Conflict, `Only an ACTIVE grant has credentials; this one is ${grant!.status}.`);
+      const resolved = await this.targets.resolve(grant!.integrationId);
+      const password = generatePassword();
+      await onTarget(() => setPassword(resolved.params, grant!.roleName, password, new Date(grant!.expiresAt.getTime() + this.settings.graceSeconds * 1000)));
+      return [await save({ passwordEnvelope: encryptSecret({ username: grant!.roleName, password }, key) }), resolved] as const;
+    });
     this.logger.info({ grantId: id }, 'grant credentials reset');
     return { grant: toView(updated), credentials: this.credentials(updated, target) };
   }
@@ -215,4 +295,23 @@ export class GrantsService {
     const contract = kind === 'granted' ? Contracts.provisioningGrantGranted : Contracts.provisioningGrantFailed;
     return this.bus.publish(contract, { grant: toView(grant) }).catch((err: unknown) => this.logger.warn({ err, grantId: grant.id }, `grant ${kind} event not sent`));
   }
+}
+
+const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+/** Runs work on the target; a failure that passes is a retryable 503 naming the target, not the control database. */
+async function onTarget<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    throw classifyDatabaseError(err) === 'permanent' ? err : targetUnavailable(err);
+  }
+}
+
+/** A retryable 503 that names the target, not the control database. */
+function targetUnavailable(err: unknown): AppException {
+  return new AppException(ErrorCode.ServiceUnavailable, `The target database is unavailable for now; try again shortly: ${messageOf(err)}`, {
+    reason: 'TARGET_UNAVAILABLE',
+    retryAfterSeconds: RETRY_AFTER_SECONDS,
+  });
 }

@@ -49,7 +49,7 @@ export class RevocationQueue implements OnApplicationShutdown {
     await this.queue.add('revoke-grant', { grantId }, { jobId, delay: Math.max(0, at.getTime() - Date.now()) });
   }
 
-  /** Makes the revocation due now (early revoke, or work the sweeper found). */
+  /** Makes the revocation due now: a person ended the grant before its expiry. */
   async runNow(grantId: string): Promise<void> {
     const jobId = jobIdFor('revoke-grant', grantId);
     const existing = await this.queue.queue.getJob(jobId);
@@ -58,6 +58,16 @@ export class RevocationQueue implements OnApplicationShutdown {
       return;
     }
     if (!existing) await this.queue.add('revoke-grant', { grantId }, { jobId });
+  }
+
+  /**
+   * Re-creates the revocation job, due now, only if it is gone (Redis lost it, a worker died, or it
+   * ran out of attempts). A job that exists (delayed until expiry, waiting in backoff, running) is
+   * left alone: backoff means backoff, the sweeper never hurries a live job.
+   */
+  async ensure(grantId: string): Promise<void> {
+    // BullMQ ignores an add whose jobId exists.
+    await this.queue.add('revoke-grant', { grantId }, { jobId: jobIdFor('revoke-grant', grantId) });
   }
 
   async cancel(grantId: string): Promise<void> {

@@ -24,6 +24,7 @@ function grant(id: string, fields: Partial<GrantEntity> = {}): GrantEntity {
     connectionLimit: -1,
     status: 'REVOKING',
     endReason: 'EXPIRED',
+    revokedBy: null,
     expiresAt: new Date(Date.now() - 1000),
     createdAt: new Date(),
     grantedAt: new Date(),
@@ -42,7 +43,8 @@ function setup() {
     findById: jest.fn(),
     transition: jest.fn(),
     heldItems: jest.fn(async (): Promise<GrantItem[]> => []),
-    endRevocation: jest.fn(async (g: GrantEntity, status: string, endedAt: Date) => grant(g.id, { status: status as GrantEntity['status'], endedAt })),
+    // As the SQL does: the end is the one its revocation started with.
+    endRevocation: jest.fn(async (g: GrantEntity, endedAt: Date) => grant(g.id, { status: g.endReason === 'REVOKED' ? 'REVOKED' : 'EXPIRED', endedAt })),
     recordFailure: jest.fn(async (id: string, error: string) => grant(id, { attempts: 1, lastError: error })),
   };
   const targets = { resolve: jest.fn(async () => ({ params: { hostname: 'h' }, config: {} })) };
@@ -66,7 +68,7 @@ describe('RevocationService', () => {
     expect(grants.findById).not.toHaveBeenCalled();
     expect(grants.heldItems).not.toHaveBeenCalled();
     expect(revoke).toHaveBeenCalledWith({ hostname: 'h' }, { role: 'lk_a', items: [ITEM], keepItems: [{ ...ITEM, table: 'other' }] });
-    expect(grants.endRevocation).toHaveBeenCalledWith(expect.objectContaining({ id: 'a' }), 'EXPIRED', expect.any(Date));
+    expect(grants.endRevocation).toHaveBeenCalledWith(expect.objectContaining({ id: 'a' }), expect.any(Date));
     expect(bus.publish).toHaveBeenCalledWith(Contracts.provisioningGrantEnded, { grant: expect.objectContaining({ id: 'a', status: 'EXPIRED' }) });
   });
 

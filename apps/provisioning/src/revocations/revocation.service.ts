@@ -52,11 +52,11 @@ export class RevocationService {
       const target = await this.target(grant.integrationId);
       keepItems ??= await this.grants.heldItems(grant.integrationId, grant.roleName, grant.id);
       const result = await revokeGrant(target.params, { role: grant.roleName, items: grant.items, keepItems });
-      const status = revoking.endReason === 'REVOKED' ? 'REVOKED' : 'EXPIRED';
-      const ended = await this.grants.endRevocation(grant, status, new Date());
+      const ended = await this.grants.endRevocation(grant, new Date());
       if (ended) {
+        const { status } = ended;
         const lateMs = Date.now() - grant.expiresAt.getTime();
-        this.logger.info({ grantId, status, lateMs: status === 'EXPIRED' ? lateMs : undefined, ...result }, 'grant ended');
+        this.logger.info({ grantId, status, lateMs: status === 'EXPIRED' ? lateMs : undefined, attempts: ended.attempts, ...result }, 'grant ended');
         await this.bus.publish(Contracts.provisioningGrantEnded, { grant: toView(ended) }).catch(() => undefined);
       }
       return ended ?? (await this.grants.findById(grant.id))!;

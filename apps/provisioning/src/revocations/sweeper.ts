@@ -16,8 +16,8 @@ export interface SweeperSettings {
 }
 
 /**
- * Re-derives missed work from the control database, the system of record: revocations that are
- * due (Redis lost them, a worker died, a job ran out of retries), grants cut off half-way, and
+ * Re-derives missed work from the control database, the system of record: revocation jobs that are
+ * gone (Redis lost them, a job ran out of retries: a STUCK grant gets a new round), grants cut off half-way, and
  * personal roles unused for the cleanup period. One replica per connector sweeps at a time.
  */
 @Injectable()
@@ -68,7 +68,8 @@ export class Sweeper implements OnApplicationBootstrap, OnApplicationShutdown {
 
   private async requeueDue(): Promise<number> {
     const due = await this.grants.dueForRevocation(this.info.connectorId!, 5000);
-    for (const grant of due) await this.queue.runNow(grant.id);
+    // Lost jobs only: a job waiting in backoff keeps its schedule, so a short outage spends no attempts.
+    for (const grant of due) await this.queue.ensure(grant.id);
     return due.length;
   }
 

@@ -3,7 +3,8 @@ import type { ResourceKind } from '@latchkey/contracts';
 import { connectTarget, type TargetConnectionParams } from '../connection';
 import { redact, TargetConnectionError } from '../connection-error';
 import { MANAGED_MARKER_ROLE, ORPHAN_OWNER_ROLE } from '../grants/role-names';
-import { DATABASES_SQL, RELATIONS_SQL, RELKIND, ROLES_SQL, SCHEMAS_SQL, type CatalogRow } from './catalog-queries';
+import { NO_JIT, unrequestableReason } from '../grants/unrequestable-roles';
+import { DATABASES_SQL, RELATIONS_SQL, RELKIND, ROLES_SQL, SCHEMAS_SQL, type CatalogRow, type RoleRow } from './catalog-queries';
 
 /** One object found on the instance, each name exactly as PostgreSQL spells it. */
 export interface DiscoveredObject {
@@ -17,6 +18,8 @@ export interface DiscoveredObject {
   comment: string | null;
   /** Latchkey's own roles. */
   managed: boolean;
+  /** Roles only: why membership in it is never handed out (see unrequestableReason()); null otherwise. */
+  unrequestableReason: string | null;
 }
 
 export interface DiscoveryOptions {
@@ -80,7 +83,8 @@ export async function discoverInstance(
         for (const row of rows) databases.push({ name: row.name, canConnect: row.can_connect });
         if (wanted.has('database')) await serialSink(rows.map((row) => toObject('database', row)));
       });
-      if (wanted.has('role')) await pageThrough(client, ROLES_SQL, [MANAGED_MARKER_ROLE, ORPHAN_OWNER_ROLE], pageSize, (rows) => serialSink(rows.map((row) => toObject('role', row))));
+      if (wanted.has('role')) await client.query(NO_JIT);
+      if (wanted.has('role')) await pageThrough<RoleRow>(client, ROLES_SQL, [MANAGED_MARKER_ROLE, ORPHAN_OWNER_ROLE], pageSize, (rows) => serialSink(rows.map((row) => toObject('role', row))));
     } catch (error) {
       fail(error, `Reading databases and roles from ${params.dbname} failed`);
     }
@@ -171,7 +175,7 @@ async function pageThrough<R extends CatalogRow>(
   await drain();
 }
 
-function toObject(kind: ResourceKind, row: CatalogRow, database?: string): DiscoveredObject {
+function toObject(kind: ResourceKind, row: CatalogRow | RoleRow, database?: string): DiscoveredObject {
   return {
     kind,
     ...(database === undefined ? {} : { database }),
@@ -180,6 +184,7 @@ function toObject(kind: ResourceKind, row: CatalogRow, database?: string): Disco
     owner: row.owner,
     comment: row.comment,
     managed: row.managed,
+    unrequestableReason: kind === 'role' ? unrequestableReason(row.name, row as RoleRow) : null,
   };
 }
 

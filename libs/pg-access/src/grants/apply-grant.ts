@@ -1,5 +1,6 @@
 import type { Client } from 'pg';
 import type { ServerInfo, TargetConnectionParams } from '../connection';
+import { isControlDatabaseSql } from '../control-database';
 import { quoteIdent } from '../quote';
 import { GrantError } from './grant-error';
 import { createNologinRoleStatements, grantedRoleName, personalRoleStatements, profileGrantStatements } from './grant-sql';
@@ -10,6 +11,9 @@ import { assertCanGrant, directMemberships, ensureMarkerRoles } from './role-adm
 import { assertValidItem, MANAGED_MARKER_ROLE, profileComment, profileRoleName } from './role-names';
 import { scramVerifier } from './scram';
 import { assertManaged, findRole, lockName, PRIVILEGES_LOCK, transaction, withSession, onceInAWhile, sessionInfo } from './target-session';
+import { assertRequestableRoles } from './unrequestable-roles';
+
+const IS_CONTROL_DATABASE_SQL = `SELECT ${isControlDatabaseSql('d.oid')} AS control FROM pg_database d WHERE d.datname = current_database()`;
 
 interface Profile {
   name: string;
@@ -31,7 +35,10 @@ export async function applyGrant(conn: TargetConnectionParams, opts: ApplyGrantO
     if (!list.some((p) => p.name === name)) list.push({ name, item });
     profilesByDatabase.set(item.database, list);
   }
+  const memberOf = opts.items.filter((i) => i.resourceType === 'postgresql-role').map((i) => i.role as string);
   return withSession(conn, conn.dbname, async (client) => {
+    // Before anything is created; checked again below, in the transaction that grants.
+    await assertRequestableRoles(client, memberOf);
     const info = await sessionInfo(client);
     await onceInAWhile(client, () => ensureMarkerRoles(client, info));
     const uncoveredOwners: UncoveredOwner[] = [];
@@ -59,6 +66,8 @@ export async function applyGrant(conn: TargetConnectionParams, opts: ApplyGrantO
         assertManaged(opts.role, existing);
         if (existing.elevated) throw new GrantError('not_managed', `Role ${quoteIdent(opts.role)} has attributes Latchkey never gives (superuser, CREATEROLE, CREATEDB, replication or BYPASSRLS)`);
       }
+      // The roles may have changed since discovery, or since the check above.
+      await assertRequestableRoles(client, memberOf);
       const wanted = [MANAGED_MARKER_ROLE, ...memberships];
       await assertCanGrant(client, info, wanted);
       const held = existing ? (await directMemberships(client, opts.role, wanted)).map((m) => m.role) : [];
@@ -115,6 +124,10 @@ interface ProfileReport {
 async function ensureProfiles(client: Client, info: ServerInfo, profiles: Profile[]): Promise<Map<string, ProfileReport>> {
   const reports = new Map<string, ProfileReport>();
   const statements: string[] = [];
+  const { rows } = await client.query<{ control: boolean }>(IS_CONTROL_DATABASE_SQL);
+  if (rows[0]?.control) {
+    throw new GrantError('invalid_item', `Database ${quoteIdent(profiles[0]!.item.database)} is Latchkey's own control database: Latchkey never grants anything on it`);
+  }
   for (const profile of profiles) await lockName(client, profile.name);
   for (const { name, item } of profiles) {
     const comment = profileComment(item);

@@ -104,6 +104,42 @@ describe('revokeGrant', () => {
     await expect(again.query(`INSERT INTO app.orders VALUES (2, 'x')`)).rejects.toMatchObject({ code: '42501' });
   });
 
+  it('ends every session of the login when a grant takes something away, even one that uses only another grant', async () => {
+    await cluster.query(`CREATE SCHEMA IF NOT EXISTS hr; CREATE TABLE IF NOT EXISTS hr.staff (id int); INSERT INTO hr.staff VALUES (7);`, undefined, APP_DB);
+    const staff: GrantTargetItem = { resourceType: 'postgresql-table', database: APP_DB, schema: 'hr', table: 'staff', permission: 'READ_ONLY' };
+    const gus = await grantedPerson([ORDERS]);
+    await applyGrant(conn, { role: gus.role, password: gus.password, validUntil: new Date(Date.now() + 3_600_000), connectionLimit: -1, comment: 'test', items: [staff] });
+    const onlyStaff = await login(gus.role, gus.password);
+    expect((await onlyStaff.query('SELECT id FROM hr.staff')).rows).toEqual([{ id: 7 }]);
+    // This one SET ROLE into the orders profile: PostgreSQL keeps it there after the membership goes.
+    const asOrders = await login(gus.role, gus.password);
+    await asOrders.query(`SET ROLE ${quoteIdent(profileRoleName(ORDERS))}`);
+
+    await expect(revokeGrant(conn, { role: gus.role, items: [ORDERS], keepItems: [staff] })).resolves.toEqual({ loginDisabled: false, sessionsTerminated: 2 });
+    // PostgreSQL cannot tell which grant a session uses: both end, the one that used only hr.staff too.
+    await expect(onlyStaff.query('SELECT 1')).rejects.toThrow();
+    await expect(asOrders.query('SELECT 1')).rejects.toThrow();
+    expect(await sessions(gus.role)).toBe(0);
+    // The login stays, with what the other grant gives and nothing else.
+    const again = await login(gus.role, gus.password);
+    expect((await again.query('SELECT id FROM hr.staff')).rows).toEqual([{ id: 7 }]);
+    await expect(again.query('SELECT * FROM app.orders')).rejects.toMatchObject({ code: '42501' });
+    await expect(again.query(`SET ROLE ${quoteIdent(profileRoleName(ORDERS))}`)).rejects.toMatchObject({ code: '42501' });
+  });
+
+  it('ends no session when another grant of the person still needs everything the ended one gave', async () => {
+    const hal = await grantedPerson([ORDERS]);
+    // A second grant of the same table: the same profile role.
+    await applyGrant(conn, { role: hal.role, password: hal.password, validUntil: new Date(Date.now() + 3_600_000), connectionLimit: -1, comment: 'test', items: [ORDERS] });
+    const session = await login(hal.role, hal.password);
+    await session.query(`SET ROLE ${quoteIdent(profileRoleName(ORDERS))}`);
+
+    await expect(revokeGrant(conn, { role: hal.role, items: [ORDERS], keepItems: [ORDERS] })).resolves.toEqual({ loginDisabled: false, sessionsTerminated: 0 });
+    expect(await sessions(hal.role)).toBe(1);
+    expect((await session.query('SELECT item FROM app.orders')).rows).toEqual([{ item: 'tea' }]);
+    expect(await memberships(hal.role)).toEqual(['latchkey_managed', profileRoleName(ORDERS)].sort());
+  });
+
   it('is idempotent, and a missing role counts as revoked', async () => {
     const dave = await grantedPerson([ORDERS]);
     const first = await revokeGrant(conn, { role: dave.role, items: [ORDERS], keepItems: [] });

@@ -21,13 +21,18 @@ import {
 /**
  * Takes one grant back. Memberships used by `items` and by none of `keepItems` are revoked; with no
  * grant left the role loses LOGIN in the same committed transaction. Then every session of the role
- * ends, in any case: a session may have SET ROLE into a revoked profile. A missing role or
- * membership counts as done.
+ * ends whenever the grant took anything away: PostgreSQL cannot tell which grant a session uses, and
+ * a session may still hold what was revoked (it did SET ROLE into the profile, or reads an open
+ * cursor or a running query), so the person's other sessions end too and they log in again with
+ * what they still hold. A grant whose every membership another grant still needs takes nothing
+ * away: no session ends. A missing role or membership counts as done.
  */
 export async function revokeGrant(conn: TargetConnectionParams, opts: RevokeGrantOptions): Promise<RevokeGrantResult> {
   [...opts.items, ...opts.keepItems].forEach(assertValidItem);
   const lastGrant = opts.keepItems.length === 0;
   const revoked = membershipsToRevoke(opts.items, opts.keepItems);
+  // From the items, not from what the role holds now: a retry after a crash past the REVOKE still ends the sessions.
+  if (!lastGrant && revoked.length === 0) return { loginDisabled: false, sessionsTerminated: 0 };
   return withSession(conn, conn.dbname, async (client) => {
     const info = await sessionInfo(client);
     const terminated = await revokeAndTerminate(client, info, opts.role, revoked, lastGrant);

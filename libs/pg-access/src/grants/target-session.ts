@@ -1,21 +1,23 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DatabaseError, type Client } from 'pg';
+import { classifyDatabaseError, databaseErrorCode } from '@latchkey/messaging';
 import { getServerInfo, type ServerInfo, type TargetConnectionParams } from '../connection';
 import { targetSessions } from '../target-pool';
 import { quoteIdent } from '../quote';
 import { GrantError } from './grant-error';
 import { MANAGED_MARKER_ROLE } from './role-names';
+import { NO_JIT } from './unrequestable-roles';
 
 const TRANSACTION_ATTEMPTS = 5;
 // Long enough for a peer's grant, short enough that an uncommitted ALTER TABLE cannot stall the queue.
-const SET_LOCK_TIMEOUT = "SET lock_timeout = '5s'";
+// JIT off: the planner overestimates the recursive walk of memberships, and compiling it would
+// cost seconds for a query that runs in milliseconds.
+const SESSION_SETTINGS = `SET lock_timeout = '5s'; ${NO_JIT}`;
 const RETRY_BASE_MS = 25;
 const TERMINATION_DEADLINE_MS = 5_000;
 const TERMINATION_POLL_MS = 20;
-const TRANSIENT_SQLSTATES = new Set([
-  '40001', // serialization_failure
-  '40P01', // deadlock_detected
-  '55P03', // lock_not_available: lock_timeout while a peer or a migration holds the object
+/** Races of the engine's own statements that running them again resolves, besides what classifyDatabaseError() calls transient. */
+const ROLE_CREATION_RACES = new Set([
   '23505', // unique_violation: two sessions creating the same role (from databases whose advisory locks differ)
   '42710', // duplicate_object: the same race, seen as "role already exists"
 ]);
@@ -30,7 +32,7 @@ const MARKER_CHECK_MS = 60_000;
 export async function withSession<T>(conn: TargetConnectionParams, dbname: string, fn: (client: Client) => Promise<T>): Promise<T> {
   return targetSessions.with({ ...conn, dbname }, async (client) => {
     if (!configured.has(client)) {
-      await client.query(SET_LOCK_TIMEOUT);
+      await client.query(SESSION_SETTINGS);
       configured.add(client);
     }
     return fn(client);
@@ -55,12 +57,11 @@ export async function onceInAWhile(client: Client, check: () => Promise<void>): 
   markersCheckedAt.set(client, Date.now());
 }
 
-/** Errors that running the same transaction again resolves. */
+/** Errors that running the same transaction again (on the same session) resolves. */
 export function isTransient(error: unknown): boolean {
-  if (!(error instanceof DatabaseError) || !error.code) return false;
-  if (TRANSIENT_SQLSTATES.has(error.code)) return true;
-  // Concurrent catalog updates of one row (GRANT, ALTER ROLE, ALTER DEFAULT PRIVILEGES) fail this way.
-  return error.code === 'XX000' && /tuple concurrently (updated|deleted)/.test(error.message);
+  if (classifyDatabaseError(error) === 'transient') return true;
+  const code = databaseErrorCode(error);
+  return code !== undefined && ROLE_CREATION_RACES.has(code);
 }
 
 /** Runs `fn` in a transaction, running it again (with jitter) when it fails for a transient reason. */
