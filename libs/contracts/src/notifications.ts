@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Actor, SYSTEM_ACTOR } from './audit';
 import { defineRequest } from './contract';
+import { text } from './text';
 import { Page, listOf } from './integrations';
 
 const Uuid = z.string().uuid('must be a UUID');
@@ -36,7 +37,7 @@ export type WebhookFilters = z.infer<typeof WebhookFilters>;
 
 export const WebhookInput = z
   .object({
-    name: z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters'),
+    name: text({ min: 1, max: 200, trim: true }),
     /** http(s) only; checked again (DNS included) before every send. */
     url: z
       .string()

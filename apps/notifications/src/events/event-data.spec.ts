@@ -27,6 +27,9 @@ const request: AccessRequest & { id: string } = {
   grantId: null,
   statusReason: null,
   passwordViewedAt: null,
+  failureReason: null,
+  pendingExpiresAt: null,
+  warnings: [],
 };
 
 describe('what an event says and to whom', () => {
@@ -56,6 +59,14 @@ describe('what an event says and to whom', () => {
     expect(mail.text).toContain(`https://latchkey.example.com/requests/${request.id}/connect`);
     expect(mail.text.toLowerCase()).not.toMatch(/password:/);
     expect(mail.html).toContain('<a href="https://latchkey.example.com/requests/');
+  });
+
+  it('tells the requester of an expiry, saying whether the access ran out or nobody decided', () => {
+    const pending = requestEventData({ ...request, status: 'EXPIRED' }, 'https://latchkey.example.com');
+    expect(emailRecipients('access_request.expired', pending)).toEqual([{ email: 'ana@example.com', role: 'requester', reasons: [] }]);
+    expect(renderEmail('access_request.expired', pending, 'requester', []).text).toContain('before anyone decided');
+    const ran = requestEventData({ ...request, status: 'EXPIRED', expiresAt: '2026-12-01T01:00:00.000Z' }, 'https://latchkey.example.com');
+    expect(renderEmail('access_request.expired', ran, 'requester', []).subject).toBe('Your access has ended');
   });
 
   it('escapes what people typed in HTML and Slack', () => {

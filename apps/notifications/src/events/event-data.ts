@@ -107,6 +107,7 @@ export function emailRecipients(type: NotificationEventType, data: RequestEventD
     case 'access_request.granted':
     case 'access_request.failed':
     case 'access_request.expiring':
+    case 'access_request.expired':
       return toRequester();
     case 'access_request.revoked':
       return data.actor?.id === data.requester.id ? [] : toRequester();

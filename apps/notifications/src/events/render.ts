@@ -51,6 +51,10 @@ function body(type: NotificationEventType, d: RequestEventData, reasons: string[
         lines: [`Your access (${resourcesLine(d)}) ends at ${d.expiresAt}.`, 'Extend it from the request page if the flow allows it.'],
         link: { label: 'Open the request', url: d.links.request },
       };
+    case 'access_request.expired':
+      return d.expiresAt === null
+        ? { subject: 'Your access request expired', lines: [`Your request for ${what} expired before anyone decided on it.`, 'Ask again if you still need the access.'], link: { label: 'Open the request', url: d.links.request } }
+        : { subject: 'Your access has ended', lines: [`Your access (${resourcesLine(d)}) ended at ${d.expiresAt}.`], link: { label: 'Open the request', url: d.links.request } };
     case 'access_request.revoked':
       return { subject: 'Your access was revoked', lines: [`Your access (${resourcesLine(d)}) was revoked${d.actor?.email ? ` by ${d.actor.email}` : ''}.`, ...(d.reason ? [`Reason: ${d.reason}`] : [])], link: { label: 'Open the request', url: d.links.request } };
     default:
