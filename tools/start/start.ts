@@ -1,16 +1,23 @@
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { AccessEnv } from '@latchkey/config';
-import { ServiceName } from '@latchkey/contracts';
+import { AccessFlow, Integration, ServiceName } from '@latchkey/contracts';
+import { MASTER_KEY_MISMATCH } from '@latchkey/secrets';
 import { Stack } from '@latchkey/testing';
 import { createDemo } from './demo';
+import { demoGuide } from './demo-guide';
+import { masterKeyWarning } from './master-key-warning';
 
 const root = resolve(__dirname, '../../..');
 const demo = process.argv.includes('--demo');
+/** tools/start.sh says so when it has just created .latchkey/master.key. */
+const newMasterKey = process.argv.includes('--new-master-key');
 const token = process.env.LATCHKEY_ADMIN_TOKEN;
 const adminEmail = AccessEnv.shape.LATCHKEY_ADMIN_EMAIL.parse(process.env.LATCHKEY_ADMIN_EMAIL);
 const databaseUrl = process.env.LATCHKEY_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/latchkey';
 const width = Math.max(...ServiceName.options.map((s) => s.length));
+
+let keyWarning = '';
 
 /** One readable line per JSON log line: `service | level message {extra}`. */
 function show(service: string, line: string) {
@@ -18,6 +25,10 @@ function show(service: string, line: string) {
   try {
     const { level, msg, time: _t, service: _s, pid: _p, hostname: _h, ...rest } = JSON.parse(line) as Record<string, unknown>;
     text = `${String(level).padEnd(5)} ${msg ?? ''}${Object.keys(rest).length ? ` ${JSON.stringify(rest)}` : ''}`;
+    if (msg === MASTER_KEY_MISMATCH) {
+      keyWarning = masterKeyWarning(rest as { unreadable?: number; checked?: number }, newMasterKey);
+      process.stderr.write(keyWarning);
+    }
   } catch {
     // not JSON: print as is
   }
@@ -53,15 +64,16 @@ async function main() {
     process.stderr.write(`\n${name} exited with code ${code}; stopping the others.\n`);
     void stop(1);
   });
-  await stack.waitHealthy(90_000);
+  await stack.waitHealthy();
   await stack.waitForConnector(token!, process.env.CONNECTOR_ID ?? 'local');
 
   let demoLine = '';
   if (demo) {
     const result = await createDemo(stack.url, token!, databaseUrl);
+    const read = async (path: string) => (await fetch(`${stack.url}/api/v1${path}`, { headers: { authorization: `Bearer ${token}` } })).json();
     demoLine =
       `  demo:        integration "Demo PostgreSQL" ${result.created ? 'created' : 'updated'} (${result.integrationId}), status ${result.status}\n` +
-      `               access flow "Demo: analysts read sales" (${result.flowId}): add a user to the group analysts to request\n`;
+      demoGuide(stack.url, AccessFlow.parse(await read(`/access-flows/${result.flowId}`)), Integration.parse(await read(`/integrations/${result.integrationId}`)));
   }
   process.stdout.write(
     `\nLatchkey is running.\n` +
@@ -70,7 +82,8 @@ async function main() {
       `  admin token: ${token}\n` +
       demoLine +
       `  try:         curl -s -H "Authorization: Bearer ${token}" ${stack.url}/api/v1/catalog\n` +
-      `Ctrl-C stops everything.\n\n`,
+      `Ctrl-C stops everything.\n\n` +
+      keyWarning,
   );
 }
 

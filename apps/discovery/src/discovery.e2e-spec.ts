@@ -3,9 +3,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Contracts } from '@latchkey/contracts';
 import type { Resource } from '@latchkey/contracts';
 import { quoteIdent, quoteLiteral } from '@latchkey/pg-access';
-import { createUser, startPgCluster, startTestStack, type PgCluster, type TestStack } from '@latchkey/testing';
-
-jest.setTimeout(120_000);
+import { createUser, type PgCluster, startPgCluster, startTestStack, STARTUP_TIMEOUT_MS, type TestStack } from '@latchkey/testing';
 
 const CONNECTOR = 'latchkey connector';
 const PASSWORD = `pw-${randomBytes(12).toString('hex')}`;
@@ -17,7 +15,7 @@ const HOSTILE_ROLE = 'analyst "quoted"; --';
 
 type Event = { subject: string; data: Record<string, unknown> & { integrationId: string } };
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -94,7 +92,7 @@ describe('discovery through the gateway', () => {
       });
     }
     userToken = (await createUser(t)).token;
-  });
+  }, STARTUP_TIMEOUT_MS);
 
   afterAll(async () => {
     await nats?.close();
@@ -278,7 +276,7 @@ describe('discovery through the gateway', () => {
     t.stack.startProcess('discovery-every-3s', 'discovery', { DISCOVERY_REFRESH_MINUTES: '0.05' });
     const seen = eventsOf(Contracts.discoveryRefreshStarted).length;
     // Nothing asks for these: the restarted service moves the schedule to 3 s and it fires.
-    await until('two scheduled refreshes', async () => (eventsOf(Contracts.discoveryRefreshStarted).length >= seen + 2 ? true : undefined), 20_000);
+    await until('two scheduled refreshes', async () => (eventsOf(Contracts.discoveryRefreshStarted).length >= seen + 2 ? true : undefined), 60_000);
   });
 
   it('keeps the inventory of a stopped instance and names why it cannot be read', async () => {

@@ -14,6 +14,7 @@ import { IntegrationEntity } from './integrations/integration.entity';
 import { IntegrationsRepository } from './integrations/integrations.repository';
 import { IntegrationsRpcController } from './integrations/integrations.rpc.controller';
 import { IntegrationsService } from './integrations/integrations.service';
+import { MasterKeyCheck } from './integrations/master-key-check.service';
 import { CreateCatalog1764000000000 } from './migrations/1764000000000-CreateCatalog';
 import { RotationAndAuditOutbox1764000000500 } from './migrations/1764000000500-RotationAndAuditOutbox';
 import { SecretVersionsRpcController } from './rotation/secret-versions.rpc.controller';
@@ -44,6 +45,7 @@ export class CatalogModule {
         ConnectorsService,
         IntegrationsRepository,
         IntegrationsService,
+        MasterKeyCheck,
         AuditOutboxRepository,
         AuditRelay,
         SecretVersionsService,

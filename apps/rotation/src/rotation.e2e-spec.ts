@@ -3,9 +3,7 @@ import { Queue } from 'bullmq';
 import { Client } from 'pg';
 import type { EncryptedEnvelope } from '@latchkey/contracts';
 import { decryptSecret, loadMasterKey, type MasterKey } from '@latchkey/secrets';
-import { PgCluster, startPgCluster, startTestStack, TestStack, waitUntil } from '@latchkey/testing';
-
-jest.setTimeout(300_000);
+import { PgCluster, startPgCluster, startTestStack, STARTUP_TIMEOUT_MS, TestStack, waitUntil } from '@latchkey/testing';
 
 const CONNECTOR_USER = 'latchkey_rot';
 const INITIAL_PASSWORD = `initial-${randomBytes(8).toString('hex')}`;
@@ -65,7 +63,7 @@ describe('rotation of connector credentials on a scram-only PostgreSQL', () => {
     expect(res.body.status).toBe('ACTIVE');
     expect(res.body.rotation).toEqual({ lastRotatedAt: null, nextDueAt: null, lastAttemptAt: null, lastResult: null, lastError: null, pending: false });
     integrationId = res.body.id;
-  });
+  }, STARTUP_TIMEOUT_MS);
 
   afterAll(async () => {
     await t?.dispose();
@@ -93,7 +91,7 @@ describe('rotation of connector credentials on a scram-only PostgreSQL', () => {
       const { body: page } = await t.api('GET', `/api/v1/audit?targetId=${integrationId}`);
       const actions = (page.items ?? []).map((e: { action: string }) => e.action);
       return actions.includes('rotation.rotated') && actions.includes('integration.created') ? page.items : undefined;
-    }, 30_000);
+    }, 60_000);
     const rotated = audit.find((e: { action: string }) => e.action === 'rotation.rotated');
     expect(rotated).toMatchObject({ actor: { type: 'user' }, targetType: 'integration', details: { trigger: 'manual', staged: 'promote' } });
     const created = audit.find((e: { action: string }) => e.action === 'integration.created');
@@ -140,14 +138,14 @@ describe('rotation of connector credentials on a scram-only PostgreSQL', () => {
     const previous = (await integration()).rotation.lastRotatedAt;
     const planned = await t.api('PUT', `/api/v1/integrations/${integrationId}`, { body: body({ credentialRotationDays: 1000 }) });
     expect(planned.status).toBe(200);
-    const first = await waitUntil('the schedule planned', async () => (await integration()).rotation.nextDueAt, 30_000);
+    const first = await waitUntil('the schedule planned', async () => (await integration()).rotation.nextDueAt, 60_000);
 
     // A shorter period moves the due time earlier: the credential's age counts, not the change.
     await t.api('PUT', `/api/v1/integrations/${integrationId}`, { body: body({ credentialRotationDays: 1 }) });
     const replanned = await waitUntil('the schedule planned again', async () => {
       const due = (await integration()).rotation.nextDueAt;
       return due && Date.parse(due) < Date.parse(first) ? due : undefined;
-    }, 30_000);
+    }, 60_000);
     expect(Date.parse(first) - Date.parse(replanned)).toBe(999 * DAY_SECONDS * 1000);
 
     const fired = await waitUntil('a scheduled rotation', async () => {
@@ -158,10 +156,10 @@ describe('rotation of connector credentials on a scram-only PostgreSQL', () => {
 
     const schedulers = new Queue('rotation-local', { connection: { host: '127.0.0.1', port: t.redis.port } });
     try {
-      await waitUntil('one schedule in Redis', async () => (await schedulers.getJobSchedulersCount()) === 1, 30_000);
+      await waitUntil('one schedule in Redis', async () => (await schedulers.getJobSchedulersCount()) === 1, 60_000);
       const off = await t.api('PUT', `/api/v1/integrations/${integrationId}`, { body: body() });
       expect(off.body.rotation.nextDueAt).toBeNull();
-      await waitUntil('the schedule removed', async () => (await schedulers.getJobSchedulersCount()) === 0, 30_000);
+      await waitUntil('the schedule removed', async () => (await schedulers.getJobSchedulersCount()) === 0, 60_000);
     } finally {
       await schedulers.close();
     }
@@ -172,7 +170,7 @@ describe('rotation of connector credentials on a scram-only PostgreSQL', () => {
       const items = (page.items ?? []) as Array<{ action: string; actor: { type: string }; diff?: Record<string, unknown>; details?: { trigger?: string } }>;
       const scheduled = items.find((e) => e.action === 'rotation.rotated' && e.details?.trigger === 'scheduled');
       return scheduled && items.filter((e) => e.action === 'integration.updated').length >= 3 ? { items, scheduled } : undefined;
-    }, 30_000);
+    }, 60_000);
     expect(audit.scheduled.actor).toEqual({ type: 'system', id: 'latchkey' });
     expect(audit.items.filter((e) => e.action === 'rotation.repaired').map((e) => e.details?.trigger)).toEqual(['repair', 'repair', 'repair']);
     expect(audit.items.find((e) => e.action === 'integration.updated' && e.actor.type === 'user')?.diff).toBeDefined();

@@ -1,5 +1,5 @@
 import { healthContract } from '@latchkey/contracts';
-import { startNatsServer, type PrivateNats } from '@latchkey/testing';
+import { type PrivateNats, startNatsServer, STARTUP_TIMEOUT_MS } from '@latchkey/testing';
 import { MessageBus } from './message-bus';
 import { startService, type ServiceHandle } from './service-host';
 
@@ -14,7 +14,7 @@ describe('service host on NATS', () => {
     replicas = await Promise.all([1, 2].map(() => startService({ service: 'access', version: '9.9.9', env, imports: [] })));
     bus = new MessageBus(nats.url, 'test', 2000);
     await bus.connect();
-  });
+  }, STARTUP_TIMEOUT_MS);
 
   afterAll(async () => {
     await bus?.close();

@@ -199,7 +199,7 @@ export async function startService(options: ServiceHostOptions): Promise<Service
       });
     }
   }
-  logger.info({ version: info.version, connectorId: info.connectorId, url }, 'started');
+  logger.info({ version: info.version, connectorId: info.connectorId, url, node: process.version }, 'started');
   return { app, info, logger, url, close };
 }
 

@@ -4,8 +4,6 @@ import { CONTROL_DATABASE_TAG } from '@latchkey/contracts';
 import { SHARED_DATABASE_URL, withDatabase } from '@latchkey/testing';
 import { markControlDatabase } from './data-source';
 
-jest.setTimeout(60_000);
-
 const suffix = randomBytes(4).toString('hex');
 const DB = `latchkey_marker_${suffix}`;
 const OUTSIDER = `latchkey_marker_outsider_${suffix}`;

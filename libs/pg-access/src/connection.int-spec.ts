@@ -1,6 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { SslMode } from '@latchkey/contracts';
-import { freePort, startPgCluster, type PgCluster } from '@latchkey/testing';
+import { freePort, type PgCluster, startPgCluster, STARTUP_TIMEOUT_MS } from '@latchkey/testing';
 import { connectTarget, getServerInfo, type TargetConnectionParams } from './connection';
 import { TargetConnectionError, type TargetConnectionErrorKind } from './connection-error';
 
@@ -16,7 +16,7 @@ beforeAll(async () => {
     startPgCluster({ ssl: false, hba: 'scram' }),
     startPgCluster({ tls: { serverCertHosts: ['localhost'] }, hba: 'hostssl-scram' }),
   ]);
-});
+}, STARTUP_TIMEOUT_MS);
 
 afterAll(async () => {
   await Promise.all([tlsOn, tlsOff, tlsOnly].map((c) => c?.stop()));

@@ -1,5 +1,5 @@
 import { PreflightReport, type PreflightCheck } from '@latchkey/contracts';
-import { freePort, startPgCluster, type PgCluster } from '@latchkey/testing';
+import { freePort, type PgCluster, startPgCluster, STARTUP_TIMEOUT_MS } from '@latchkey/testing';
 import type { TargetConnectionParams } from './connection';
 import { runPreflight } from './preflight';
 import { quoteIdent, quoteLiteral } from './quote';
@@ -32,7 +32,7 @@ beforeAll(async () => {
     'RESET ROLE;',
   ].join('\n');
   for (const db of [APP_DB, HOSTILE_DB]) await cluster.query(objects, undefined, db);
-});
+}, STARTUP_TIMEOUT_MS);
 
 afterAll(async () => {
   await cluster?.stop();

@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import { classifyDatabaseError } from '@latchkey/messaging';
-import { startPgCluster, type PgCluster } from '@latchkey/testing';
+import { type PgCluster, startPgCluster, STARTUP_TIMEOUT_MS } from '@latchkey/testing';
 import { connectTarget, type TargetConnectionParams } from './connection';
 import { withSession } from './grants/target-session';
 
@@ -19,11 +19,11 @@ describe('classifying what a real PostgreSQL answers', () => {
     await pg.query(`CREATE ROLE limited LOGIN PASSWORD 'limited-pw'`);
     await pg.query('CREATE DATABASE full_db');
     await pg.query('ALTER DATABASE full_db CONNECTION LIMIT 0');
-  }, 60_000);
+  }, STARTUP_TIMEOUT_MS);
 
   afterAll(async () => {
     await pg?.stop();
-  }, 60_000);
+  }, 180_000);
 
   it('a server that is down, or starting up (57P03), is a lost connection', async () => {
     await pg.halt();
@@ -42,7 +42,7 @@ describe('classifying what a real PostgreSQL answers', () => {
       await pg.resume();
     }
     await expect(withSession(conn, 'postgres', async (c) => (await c.query('SELECT 1 AS one')).rows)).resolves.toEqual([{ one: 1 }]);
-  }, 120_000);
+  }, 180_000);
 
   it('a session ended by the server (57P01) is a lost connection', async () => {
     const { client } = await connectTarget(conn);

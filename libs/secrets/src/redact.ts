@@ -71,7 +71,8 @@ function copyError(error: Error, ancestors: Set<object>): Error {
   // Own properties include the non-enumerable message and stack; enumerability is kept as found.
   for (const key of Object.getOwnPropertyNames(error)) {
     const descriptor = Object.getOwnPropertyDescriptor(error, key)!;
-    const item = 'value' in descriptor ? descriptor.value : undefined;
+    // Since Node 24 (V8 13) `stack` is an own accessor, not a value: read it through the error.
+    const item = 'value' in descriptor ? descriptor.value : (error as unknown as Record<string, unknown>)[key];
     const kept = key === 'message' || key === 'stack' || key === 'name';
     Object.defineProperty(result, key, {
       value: kept ? item : isRedactedKey(key) ? REDACTED : copy(item, ancestors),

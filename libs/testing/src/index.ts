@@ -1,6 +1,7 @@
 export { freePort } from './free-port';
 export { createUser, type TestUserInput } from './identities';
 export * from './nats-server';
+export { pinnedNodeMajor } from './node-runtime';
 export { DEFAULT_PG_BIN_DIR, startPgCluster, type PgCluster, type PgClusterOptions, type PgHbaMode } from './pg-cluster';
 export { PG_VERSIONS, type PgVersion } from './pg-versions';
 export * from './stack';
@@ -8,3 +9,4 @@ export { createTestCertificates, type TestCertificates } from './test-certificat
 export * from './test-stack';
 export * from './redis-server';
 export * from './wait';
+export { STARTUP_TIMEOUT_MS } from './timeouts';

@@ -21,7 +21,7 @@ export async function startNatsServer(): Promise<PrivateNats> {
   const child = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir], { stdio: 'ignore' });
   running.add(child);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const deadline = Date.now() + 10_000;
+  const deadline = Date.now() + 60_000;
   while (!(await answers(port))) {
     if (Date.now() > deadline || child.exitCode !== null) {
       child.kill('SIGKILL');

@@ -177,7 +177,7 @@ async function startPostmaster(binDir: string, dir: string, osUser: OsUser): Pro
   for (let attempt = 1; ; attempt += 1) {
     const port = await freePort();
     try {
-      await osUser.run(join(binDir, 'pg_ctl'), ['-D', join(dir, 'data'), '-l', log, '-w', '-t', '30', '-o', `-p ${port}`, 'start']);
+      await osUser.run(join(binDir, 'pg_ctl'), ['-D', join(dir, 'data'), '-l', log, '-w', '-t', '120', '-o', `-p ${port}`, 'start']);
       return port;
     } catch (error) {
       const serverLog = await readFile(log, 'utf8').catch(() => '');

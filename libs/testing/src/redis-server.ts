@@ -23,7 +23,7 @@ export async function startRedisServer(): Promise<PrivateRedis> {
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
   running.add(child);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const deadline = Date.now() + 10_000;
+  const deadline = Date.now() + 60_000;
   while ((await command(port, 'PING')) !== '+PONG') {
     if (Date.now() > deadline || child.exitCode !== null) {
       child.kill('SIGKILL');

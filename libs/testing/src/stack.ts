@@ -99,7 +99,7 @@ export class Stack {
    * Waits until `GET /health` says that every service of this stack answers on NATS (all of them:
    * a 200; a subset: each of its services `ok` in the 503 that names the others).
    */
-  async waitHealthy(timeoutMs = 60_000): Promise<void> {
+  async waitHealthy(timeoutMs = 180_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     const expected = this.options.services ?? ALL_SERVICES;
     let last = 'no answer';
@@ -122,7 +122,7 @@ export class Stack {
   }
 
   /** Waits until the catalog lists connector `id` as CONNECTED with all its services. */
-  async waitForConnector(adminToken: string, id: string, timeoutMs = 20_000): Promise<void> {
+  async waitForConnector(adminToken: string, id: string, timeoutMs = 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       const res = await fetch(`${this.url}/api/v1/connectors`, { headers: { authorization: `Bearer ${adminToken}` } });

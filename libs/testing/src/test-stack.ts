@@ -112,9 +112,8 @@ export async function startTestStack(
 
   try {
     await stack.start();
-    // Generous: on a loaded 2-core machine six services can take minutes to boot; a healthy stack answers at once.
-    await stack.waitHealthy(180_000);
-    if (services.includes('provisioning')) await stack.waitForConnector(adminToken, 'local', 60_000);
+    await stack.waitHealthy();
+    if (services.includes('provisioning')) await stack.waitForConnector(adminToken, 'local');
     await controlSession();
   } catch (err) {
     await dispose();

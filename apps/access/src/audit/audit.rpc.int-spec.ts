@@ -3,7 +3,7 @@ import { Client } from 'pg';
 import { Contracts, SYSTEM_ACTOR } from '@latchkey/contracts';
 import { MessageBus, startService, type ServiceHandle } from '@latchkey/messaging';
 import { PersistenceModule } from '@latchkey/persistence';
-import { SHARED_DATABASE_URL, startNatsServer, withDatabase, type PrivateNats } from '@latchkey/testing';
+import { type PrivateNats, SHARED_DATABASE_URL, startNatsServer, STARTUP_TIMEOUT_MS, withDatabase } from '@latchkey/testing';
 import { AUDIT_ENTITIES, AUDIT_MIGRATIONS, AuditModule } from './audit.module';
 
 /**
@@ -52,7 +52,7 @@ beforeAll(async () => {
       ),
     );
   }
-}, 60_000);
+}, STARTUP_TIMEOUT_MS);
 
 afterAll(async () => {
   await sql?.end();

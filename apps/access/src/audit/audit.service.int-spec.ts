@@ -205,7 +205,7 @@ describe('AuditService.verify', () => {
     await sql.query(`UPDATE access.audit_log SET details = '{"seq": 0}' WHERE seq = $1`, [total - 7]);
     expect(await audit.verify()).toMatchObject({ ok: false, checked: total - 8, firstBroken: { seq: total - 7 } });
     expect(VERIFY_BATCH_SIZE).toBeLessThan(total / 10);
-  }, 120_000);
+  }, 300_000);
 });
 
 describe('AuditService.list', () => {

@@ -1,7 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createUser, PgCluster, startPgCluster, startTestStack, TestStack, waitUntil } from '@latchkey/testing';
-
-jest.setTimeout(240_000);
+import { createUser, PgCluster, startPgCluster, startTestStack, STARTUP_TIMEOUT_MS, TestStack, waitUntil } from '@latchkey/testing';
 
 const CONNECTOR_USER = 'latchkey_conn';
 const CONNECTOR_PASSWORD = `conn-${randomBytes(8).toString('hex')}`;
@@ -123,7 +121,7 @@ describe('GET /api/v1/me/requestable', () => {
       requestors: ops,
       targets: [{ integrationId, resourceType: 'postgresql-table', permissions: ['ADMIN'], resources: { mode: 'include', by: 'name', values: ['app/hr/*'] } }],
     });
-  });
+  }, STARTUP_TIMEOUT_MS);
 
   afterAll(async () => {
     await t?.dispose();

@@ -1,6 +1,4 @@
-import { createUser, startTestStack, TestStack } from '@latchkey/testing';
-
-jest.setTimeout(120_000);
+import { createUser, startTestStack, STARTUP_TIMEOUT_MS, TestStack } from '@latchkey/testing';
 
 // Only the gateway and access: the gateway authenticates every call through the access service.
 describe('users, groups and API tokens through the gateway', () => {
@@ -8,7 +6,7 @@ describe('users, groups and API tokens through the gateway', () => {
 
   beforeAll(async () => {
     t = await startTestStack({ services: ['api-gateway', 'access'] });
-  });
+  }, STARTUP_TIMEOUT_MS);
 
   afterAll(async () => {
     await t?.dispose();

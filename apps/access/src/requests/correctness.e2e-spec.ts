@@ -1,8 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import { createUser, PgCluster, startPgCluster, startTestStack, TestStack, waitUntil } from '@latchkey/testing';
-
-jest.setTimeout(300_000);
+import { createUser, PgCluster, startPgCluster, startTestStack, STARTUP_TIMEOUT_MS, TestStack, waitUntil } from '@latchkey/testing';
 
 const CONNECTOR = 'latchkey_conn';
 const CONNECTOR_PASSWORD = `conn-${randomBytes(8).toString('hex')}`;
@@ -89,7 +87,7 @@ describe('correctness: limits under concurrency, warnings, pending expiry, failu
       for (const r of list.body.items ?? []) tables[r.path] = r.id;
       return tables['app/sales/orders'] && tables['app/sales/refunds'] && tables['app/sales/returns'] && tables['vault/public/locked'];
     });
-  });
+  }, STARTUP_TIMEOUT_MS);
 
   afterAll(async () => {
     await t?.dispose();

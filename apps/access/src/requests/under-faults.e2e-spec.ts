@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import { createUser, PgCluster, startPgCluster, startTestStack, TestStack, waitUntil } from '@latchkey/testing';
+import { createUser, PgCluster, startPgCluster, startTestStack, STARTUP_TIMEOUT_MS, TestStack, waitUntil } from '@latchkey/testing';
 
 jest.setTimeout(420_000);
 
@@ -142,7 +142,7 @@ describe('access requests under faults', () => {
     });
     expect(flow.status).toBe(201);
     flowId = flow.body.id;
-  }, 300_000);
+  }, STARTUP_TIMEOUT_MS);
 
   afterAll(async () => {
     await Promise.all(sessions.map((s) => s.end().catch(() => undefined)));

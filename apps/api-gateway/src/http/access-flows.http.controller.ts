@@ -7,7 +7,7 @@ import { CurrentCaller } from '../auth/caller';
 import type { AuthenticatedCaller } from '../auth/caller';
 import { IdParam, parseInput } from './validate';
 
-const ListQuery = z.object({ integrationId: IdParam.optional(), active: z.enum(['true', 'false']).transform((v) => v === 'true').optional(), ...Page }).strict();
+export const AccessFlowListQuery = z.object({ integrationId: IdParam.optional(), active: z.enum(['true', 'false']).transform((v) => v === 'true').optional(), ...Page }).strict();
 
 /** The caller as the access service wants it (no token id). */
 export const callerOf = ({ userId, email, role, groups, attributes }: AuthenticatedCaller) => ({ userId, email, role, groups, attributes });
@@ -25,7 +25,7 @@ export class AccessFlowsHttpController {
   @Get()
   @Access('admin')
   list(@Query() query: unknown) {
-    return this.bus.request(Contracts.accessFlowsList, parseInput(ListQuery, query));
+    return this.bus.request(Contracts.accessFlowsList, parseInput(AccessFlowListQuery, query));
   }
 
   @Get(':id')

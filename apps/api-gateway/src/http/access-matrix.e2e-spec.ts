@@ -1,8 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { createUser, startTestStack, TestStack } from '@latchkey/testing';
+import { createUser, startTestStack, STARTUP_TIMEOUT_MS, TestStack } from '@latchkey/testing';
 import { ROUTES } from './openapi';
-
-jest.setTimeout(120_000);
 
 /**
  * Every route of the API (as documented in ROUTES, which a unit test keeps equal to what the
@@ -18,7 +16,7 @@ describe('who may call each route', () => {
   beforeAll(async () => {
     t = await startTestStack();
     userToken = (await createUser(t, { role: 'user' })).token;
-  });
+  }, STARTUP_TIMEOUT_MS);
 
   afterAll(async () => {
     await t?.dispose();

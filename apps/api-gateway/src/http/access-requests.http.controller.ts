@@ -11,7 +11,7 @@ import { IdParam, parseInput } from './validate';
 
 export const DecisionBody = z.object({ reason: text({ trim: true, max: 2000 }).optional() }).strict();
 export const ExtendRequestBody = z.object({ minutes: DurationMinutes }).strict();
-const ListQuery = AccessRequestQuery.extend({ awaitingMyApproval: z.enum(['true', 'false']).transform((v) => v === 'true').optional() }).strict();
+export const AccessRequestListQuery = AccessRequestQuery.extend({ awaitingMyApproval: z.enum(['true', 'false']).transform((v) => v === 'true').optional() }).strict();
 
 /**
  * Access requests. Any authenticated person may call these; the access service decides what they
@@ -32,7 +32,7 @@ export class AccessRequestsHttpController {
   @Get()
   @Access('authenticated')
   list(@Query() query: unknown, @CurrentCaller() caller: AuthenticatedCaller) {
-    return this.bus.request(Contracts.accessRequestsList, { caller: callerOf(caller), query: parseInput(ListQuery, query) });
+    return this.bus.request(Contracts.accessRequestsList, { caller: callerOf(caller), query: parseInput(AccessRequestListQuery, query) });
   }
 
   @Get(':id')

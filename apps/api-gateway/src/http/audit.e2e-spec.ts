@@ -1,9 +1,7 @@
 import { Contracts, SYSTEM_ACTOR } from '@latchkey/contracts';
 import { MessageBus } from '@latchkey/messaging';
-import { startTestStack, TestStack } from '@latchkey/testing';
+import { startTestStack, STARTUP_TIMEOUT_MS, TestStack } from '@latchkey/testing';
 import { AUDIT_CSV_COLUMNS } from './audit-csv';
-
-jest.setTimeout(120_000);
 
 /** The audit routes through the gateway; other services append over NATS as the catalog's outbox does. */
 describe('audit log through the gateway', () => {
@@ -25,7 +23,7 @@ describe('audit log through the gateway', () => {
       sourceId: 'e2e:1',
     });
     for (let i = 2; i <= 5; i++) await bus.request(Contracts.accessAuditAppend, { action: 'integration.tested', actor: SYSTEM_ACTOR, targetType: 'e2e-integration', targetId: `i-${i}`, sourceId: `e2e:${i}` });
-  });
+  }, STARTUP_TIMEOUT_MS);
 
   afterAll(async () => {
     await bus?.close();

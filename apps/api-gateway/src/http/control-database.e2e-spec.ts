@@ -1,6 +1,4 @@
-import { PgCluster, startPgCluster, startTestStack, TestStack, waitUntil } from '@latchkey/testing';
-
-jest.setTimeout(180_000);
+import { PgCluster, startPgCluster, startTestStack, STARTUP_TIMEOUT_MS, TestStack, waitUntil } from '@latchkey/testing';
 
 /**
  * The control database goes away under a running stack (its own private server, stopped like an
@@ -27,7 +25,7 @@ describe('gateway: the control database unreachable', () => {
     });
     const user = await t.api('POST', '/api/v1/users', { body: { email: 'fresh@example.com', name: 'fresh', groups: [], role: 'user' } });
     freshToken = (await t.api('POST', '/api/v1/tokens', { body: { userId: user.body.id, name: 'not used yet' } })).body.token;
-  }, 120_000);
+  }, STARTUP_TIMEOUT_MS);
 
   afterAll(async () => {
     await t?.dispose();

@@ -20,10 +20,10 @@ export const GrantBody = z
   .strict()
   .refine((b) => (b.expiresAt === undefined) !== (b.durationMinutes === undefined), { message: 'give exactly one of expiresAt or durationMinutes', path: ['expiresAt'] });
 export const ExtendBody = z.object({ expiresAt: Expiry }).strict();
-const ListQuery = z.object({ status: GrantStatus.optional(), ...Page }).strict();
+export const GrantListQuery = z.object({ status: GrantStatus.optional(), ...Page }).strict();
 
 /**
- * Admin routes onto provisioning, until access requests drive it: each call goes to the
+ * Admin routes onto provisioning (direct grants, beside access requests): each call goes to the
  * provisioning worker of the integration's own connector.
  */
 @Controller('api/v1/integrations/:id')
@@ -52,7 +52,7 @@ export class GrantsHttpController {
   @Get('grants')
   @Access('admin')
   async list(@Param('id') id: string, @Query() query: unknown) {
-    const q = parseInput(ListQuery, query);
+    const q = parseInput(GrantListQuery, query);
     const { integrationId, connectorId } = await this.connectorOf(id);
     return this.bus.request(Contracts.provisioningGrantsList, { integrationId, ...q }, { connectorId });
   }

@@ -3,9 +3,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { createUser, SHARED_DATABASE_URL, startTestStack, TestStack } from '@latchkey/testing';
-
-jest.setTimeout(120_000);
+import { createUser, SHARED_DATABASE_URL, startTestStack, STARTUP_TIMEOUT_MS, TestStack } from '@latchkey/testing';
 
 const TARGET = { hostname: '127.0.0.1', port: 5432, dbname: 'postgres', sslmode: 'disable' };
 const PASSWORD = `pw-${randomBytes(12).toString('hex')}`;
@@ -33,7 +31,7 @@ describe('integrations through the gateway', () => {
     shared = new Client({ connectionString: SHARED_DATABASE_URL });
     await shared.connect();
     await shared.query(`CREATE ROLE ${LIMITED_ROLE} LOGIN`);
-  });
+  }, STARTUP_TIMEOUT_MS);
 
   afterAll(async () => {
     await t?.dispose();

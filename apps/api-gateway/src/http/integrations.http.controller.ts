@@ -8,7 +8,7 @@ import { actorOf, CurrentCaller } from '../auth/caller';
 import type { AuthenticatedCaller } from '../auth/caller';
 import { IdParam, parseInput } from './validate';
 
-const ListQuery = z.object(Page).strict();
+export const IntegrationListQuery = z.object(Page).strict();
 
 @Controller('api/v1/integrations')
 export class IntegrationsHttpController {
@@ -25,7 +25,7 @@ export class IntegrationsHttpController {
   @Get()
   @Access('authenticated')
   list(@Query() query: unknown) {
-    return this.bus.request(Contracts.catalogIntegrationsList, parseInput(ListQuery, query));
+    return this.bus.request(Contracts.catalogIntegrationsList, parseInput(IntegrationListQuery, query));
   }
 
   @Get(':id')

@@ -3,13 +3,19 @@ import { Connector, DriftReport, ErrorEnvelope, Grant, GrantWithCredentials, Int
 import { PostgresConfig } from '@latchkey/config';
 import { AuditEntry, AuditVerifyReport } from '@latchkey/contracts';
 import { AccessDetails, AccessFlow, AccessFlowInput, AccessRequest, AccessRequestInput, RequestableItem } from '@latchkey/contracts';
-import { DecisionBody, ExtendRequestBody } from './access-requests.http.controller';
-import { TagsBody } from './resources.http.controller';
+import { AccessFlowListQuery } from './access-flows.http.controller';
+import { AccessRequestListQuery, DecisionBody, ExtendRequestBody } from './access-requests.http.controller';
+import { AuditListQuery } from './audit.http.controller';
+import { GroupListQuery } from './groups.http.controller';
+import { IntegrationListQuery } from './integrations.http.controller';
+import { ResourceListQuery, TagsBody } from './resources.http.controller';
 import { Group, GroupInput, Token, TokenCreated, User, UserInput } from '@latchkey/contracts';
-import { TokenBody } from './tokens.http.controller';
-import { ExtendBody, GrantBody } from './grants.http.controller';
-import { Delivery, RotationRunResult, Webhook, WebhookCreated, WebhookInput } from '@latchkey/contracts';
-import { DeliveriesQuery } from './webhooks.http.controller';
+import { TokenBody, TokenListQuery } from './tokens.http.controller';
+import { ExtendBody, GrantBody, GrantListQuery } from './grants.http.controller';
+import { RequestableListQuery, UserListQuery } from './users.http.controller';
+import { RotationRunResult } from '@latchkey/contracts';
+import { Delivery, Webhook, WebhookCreated, WebhookInput } from '@latchkey/contracts';
+import { DeliveriesQuery, WebhookListQuery } from './webhooks.http.controller';
 
 type Method = 'get' | 'post' | 'put' | 'delete';
 interface Route {
@@ -20,7 +26,10 @@ interface Route {
   body?: z.ZodType;
   response?: z.ZodType;
   status?: number;
-  query?: string[];
+  /** The schema the controller parses the query string with; each property is a parameter. */
+  query?: z.ZodObject;
+  /** The answer may also be CSV (`format=csv` or `Accept: text/csv`). */
+  csv?: boolean;
 }
 
 /** Every HTTP route; a test checks that it matches the routes NestJS actually serves. */
@@ -30,33 +39,33 @@ export const ROUTES: Route[] = [
   { method: 'get', path: '/api/v1/catalog', summary: 'Integration types: config schema, defaults, resource types, permissions, minimum connector version', access: 'authenticated', response: z.object({ items: z.array(IntegrationTypeDescription) }) },
   { method: 'get', path: '/api/v1/connectors', summary: 'Connectors: id, version, status, last heartbeat', access: 'admin', response: listOf(Connector) },
   { method: 'post', path: '/api/v1/integrations', summary: 'Create an integration; it is tested through its connector at once', access: 'admin', body: IntegrationInput.extend({ config: PostgresConfig }), response: Integration, status: 201 },
-  { method: 'get', path: '/api/v1/integrations', summary: 'List integrations', access: 'authenticated', response: listOf(Integration), query: ['pageSize', 'pageToken'] },
+  { method: 'get', path: '/api/v1/integrations', summary: 'List integrations', access: 'authenticated', response: listOf(Integration), query: IntegrationListQuery },
   { method: 'get', path: '/api/v1/integrations/{id}', summary: 'One integration', access: 'authenticated', response: Integration },
   { method: 'put', path: '/api/v1/integrations/{id}', summary: 'Replace an integration (omit secret to keep it); re-tested', access: 'admin', body: IntegrationUpdateInput.extend({ config: PostgresConfig }), response: Integration },
   { method: 'delete', path: '/api/v1/integrations/{id}', summary: 'Delete an integration', access: 'admin', response: z.object({ id: z.string() }) },
   { method: 'post', path: '/api/v1/integrations/{id}/test', summary: 'Connection test and preflight report through the connector', access: 'admin', response: z.object({ integration: Integration, report: PreflightReport }) },
   { method: 'post', path: '/api/v1/integrations/{id}/rotate', summary: 'Rotate the connector user\'s password now (repairing an interrupted rotation first); a failure is answered in result and kept on the integration', access: 'admin', response: RotationRunResult },
   { method: 'post', path: '/api/v1/integrations/{id}/refresh', summary: 'Run discovery now on the integration\'s connector; 202 with the queued job', access: 'admin', response: z.object({ integrationId: z.string(), jobId: z.string(), queued: z.boolean() }), status: 202 },
-  { method: 'get', path: '/api/v1/resources', summary: 'Discovered inventory, in path order; q: path fragment, tag: key or key=value', access: 'authenticated', response: listOf(Resource), query: ['integrationId', 'type', 'q', 'tag', 'pageSize', 'pageToken'] },
+  { method: 'get', path: '/api/v1/resources', summary: 'Discovered inventory, in path order; q: path fragment, tag: key or key=value', access: 'authenticated', response: listOf(Resource), query: ResourceListQuery },
   { method: 'get', path: '/api/v1/resources/{id}', summary: 'One resource: path, owner, comment, tags, permissions', access: 'authenticated', response: Resource },
   { method: 'put', path: '/api/v1/resources/{id}/tags', summary: 'Replace the API tags of a resource; they win over comment tags and survive refreshes', access: 'admin', body: TagsBody, response: Resource },
   { method: 'post', path: '/api/v1/integrations/{id}/grants', summary: 'Grant time-boxed access now (admin; access requests use the same path); answers the credentials', access: 'admin', body: GrantBody, response: GrantWithCredentials, status: 201 },
-  { method: 'get', path: '/api/v1/integrations/{id}/grants', summary: 'Grants on this integration', access: 'admin', response: listOf(Grant), query: ['status', 'pageSize', 'pageToken'] },
+  { method: 'get', path: '/api/v1/integrations/{id}/grants', summary: 'Grants on this integration', access: 'admin', response: listOf(Grant), query: GrantListQuery },
   { method: 'get', path: '/api/v1/integrations/{id}/grants/{grantId}', summary: 'One grant: status, expiry, attempts, last error', access: 'admin', response: Grant },
   { method: 'post', path: '/api/v1/integrations/{id}/grants/{grantId}/revoke', summary: 'Revoke now: memberships out, NOLOGIN, sessions terminated', access: 'admin', response: Grant },
   { method: 'post', path: '/api/v1/integrations/{id}/grants/{grantId}/extend', summary: 'Move the expiry (and VALID UNTIL) later', access: 'admin', body: ExtendBody, response: Grant },
   { method: 'post', path: '/api/v1/integrations/{id}/grants/{grantId}/reset-credentials', summary: 'A new password for an active grant', access: 'admin', response: GrantWithCredentials },
   { method: 'get', path: '/api/v1/integrations/{id}/drift', summary: 'Managed roles without grants, grants missing on the target', access: 'admin', response: DriftReport },
   { method: 'post', path: '/api/v1/integrations/{id}/drift/repair', summary: 'Disable orphan roles, restore missing grants', access: 'admin', response: DriftReport },
-  { method: 'get', path: '/api/v1/audit', summary: 'Audit log, newest first; format=csv (or Accept: text/csv) exports every match as CSV, up to 100,000 rows', access: 'admin', response: listOf(AuditEntry), query: ['action', 'actorId', 'targetType', 'targetId', 'from', 'to', 'format', 'pageSize', 'pageToken'] },
+  { method: 'get', path: '/api/v1/audit', summary: 'Audit log, newest first; format=csv (or Accept: text/csv) exports every match as CSV, up to 100,000 rows', access: 'admin', response: listOf(AuditEntry), query: AuditListQuery, csv: true },
   // Access flows (admin) and access requests (anyone authenticated; the access service checks who may do what).
   { method: 'post', path: '/api/v1/access-flows', summary: 'Create an access flow; one that could never match is refused naming every broken rule', access: 'admin', body: AccessFlowInput, response: AccessFlow, status: 201 },
-  { method: 'get', path: '/api/v1/access-flows', summary: 'List access flows', access: 'admin', response: listOf(AccessFlow), query: ['integrationId', 'active', 'pageSize', 'pageToken'] },
+  { method: 'get', path: '/api/v1/access-flows', summary: 'List access flows', access: 'admin', response: listOf(AccessFlow), query: AccessFlowListQuery },
   { method: 'get', path: '/api/v1/access-flows/{id}', summary: 'One access flow', access: 'admin', response: AccessFlow },
   { method: 'put', path: '/api/v1/access-flows/{id}', summary: 'Replace an access flow (requests already made keep their copy)', access: 'admin', body: AccessFlowInput, response: AccessFlow },
   { method: 'delete', path: '/api/v1/access-flows/{id}', summary: 'Delete an access flow', access: 'admin', response: z.object({ id: z.string() }) },
   { method: 'post', path: '/api/v1/access-requests', summary: 'Request (resource, permission) pairs; split into one request per matching flow and integration; 403 says why when no flow allows it; dryRun answers the same creating nothing (200)', access: 'authenticated', body: AccessRequestInput, response: z.object({ dryRun: z.boolean(), requests: z.array(AccessRequest) }), status: 201 },
-  { method: 'get', path: '/api/v1/access-requests', summary: 'Requests the caller made or may approve (admins: all), newest first', access: 'authenticated', response: listOf(AccessRequest), query: ['status', 'requesterId', 'integrationId', 'flowId', 'awaitingMyApproval', 'from', 'to', 'pageSize', 'pageToken'] },
+  { method: 'get', path: '/api/v1/access-requests', summary: 'Requests the caller made or may approve (admins: all), newest first', access: 'authenticated', response: listOf(AccessRequest), query: AccessRequestListQuery },
   { method: 'get', path: '/api/v1/access-requests/{id}', summary: 'One request: status, approvers, approvals, expiry', access: 'authenticated', response: AccessRequest },
   { method: 'post', path: '/api/v1/access-requests/{id}/approve', summary: 'Approve (an approver of the request or an admin; never the requester)', access: 'authenticated', body: DecisionBody, response: AccessRequest },
   { method: 'post', path: '/api/v1/access-requests/{id}/reject', summary: 'Reject (an approver of the request or an admin; never the requester)', access: 'authenticated', body: DecisionBody, response: AccessRequest },
@@ -65,17 +74,17 @@ export const ROUTES: Route[] = [
   { method: 'get', path: '/api/v1/access-requests/{id}/access-details', summary: 'How to log in; the password on the first read only (the requester)', access: 'authenticated', response: AccessDetails },
   { method: 'post', path: '/api/v1/access-requests/{id}/reset-credentials', summary: 'A new password for the granted login, shown in this answer only (the requester)', access: 'authenticated', response: AccessDetails },
   { method: 'post', path: '/api/v1/webhooks', summary: 'Create a webhook endpoint (Standard Webhooks, or Slack Block Kit); the answer carries its signing secret (whsec_...) once', access: 'admin', body: WebhookInput, response: WebhookCreated, status: 201 },
-  { method: 'get', path: '/api/v1/webhooks', summary: 'List webhook endpoints (URLs with credentials masked)', access: 'admin', response: listOf(Webhook), query: ['pageSize', 'pageToken'] },
+  { method: 'get', path: '/api/v1/webhooks', summary: 'List webhook endpoints (URLs with credentials masked)', access: 'admin', response: listOf(Webhook), query: WebhookListQuery },
   { method: 'get', path: '/api/v1/webhooks/{id}', summary: 'One webhook endpoint; disabledReason says why Latchkey turned it off (410 Gone)', access: 'admin', response: Webhook },
   { method: 'put', path: '/api/v1/webhooks/{id}', summary: 'Replace a webhook endpoint (the secret is kept); active: true turns a disabled one on again', access: 'admin', body: WebhookInput, response: Webhook },
   { method: 'delete', path: '/api/v1/webhooks/{id}', summary: 'Delete a webhook endpoint and its delivery log', access: 'admin', response: z.object({ id: z.string() }) },
   { method: 'post', path: '/api/v1/webhooks/{id}/rotate-secret', summary: 'A new signing secret, shown once; both signatures are sent during WEBHOOK_SECRET_OVERLAP_HOURS', access: 'admin', response: WebhookCreated },
   { method: 'post', path: '/api/v1/webhooks/{id}/test', summary: 'Send a webhook.test event to this endpoint; 202 with its delivery', access: 'admin', response: Delivery, status: 202 },
-  { method: 'get', path: '/api/v1/webhooks/{id}/deliveries', summary: 'Delivery log, newest first: status, attempts (status code, latency, response excerpt), dead-lettered ones', access: 'admin', response: listOf(Delivery), query: Object.keys(DeliveriesQuery.shape) },
+  { method: 'get', path: '/api/v1/webhooks/{id}/deliveries', summary: 'Delivery log, newest first: status, attempts (status code, latency, response excerpt), dead-lettered ones', access: 'admin', response: listOf(Delivery), query: DeliveriesQuery },
   { method: 'post', path: '/api/v1/webhooks/{id}/deliveries/{deliveryId}/redeliver', summary: 'Send a delivery once more now, with the same webhook-id; 202', access: 'admin', response: Delivery, status: 202 },
   { method: 'get', path: '/api/v1/audit/verify', summary: 'Check the audit hash chain; names the first edited or deleted entry', access: 'admin', response: AuditVerifyReport },
   { method: 'post', path: '/api/v1/users', summary: 'Create a user; group names no group has yet create those groups', access: 'admin', body: UserInput, response: User, status: 201 },
-  { method: 'get', path: '/api/v1/users', summary: 'List users; group: a group name, q: a fragment of email or name', access: 'admin', response: listOf(User), query: ['group', 'q', 'pageSize', 'pageToken'] },
+  { method: 'get', path: '/api/v1/users', summary: 'List users; group: a group name, q: a fragment of email or name', access: 'admin', response: listOf(User), query: UserListQuery },
   { method: 'get', path: '/api/v1/users/{id}', summary: 'One user', access: 'admin', response: User },
   { method: 'put', path: '/api/v1/users/{id}', summary: 'Replace a user (omitted groups and attributes become empty); the last admin cannot be demoted', access: 'admin', body: UserInput, response: User },
   { method: 'delete', path: '/api/v1/users/{id}', summary: 'Delete a user and revoke their tokens; their requests and audit entries stay', access: 'admin', response: z.object({ id: z.string() }) },
@@ -86,34 +95,128 @@ export const ROUTES: Route[] = [
     summary: "What the caller may request: resources their active flows offer, with permissions, flows, longest duration and approvers; q: a fragment of the path, tag: key or key=value",
     access: 'authenticated',
     response: listOf(RequestableItem),
-    query: ['q', 'type', 'integrationId', 'tag', 'pageSize', 'pageToken'],
+    query: RequestableListQuery,
   },
   { method: 'post', path: '/api/v1/groups', summary: 'Create a group (names are unique regardless of case)', access: 'admin', body: GroupInput, response: Group, status: 201 },
-  { method: 'get', path: '/api/v1/groups', summary: 'List groups with their member counts', access: 'admin', response: listOf(Group), query: ['pageSize', 'pageToken'] },
+  { method: 'get', path: '/api/v1/groups', summary: 'List groups with their member counts', access: 'admin', response: listOf(Group), query: GroupListQuery },
   { method: 'post', path: '/api/v1/tokens', summary: 'Create an API token (userId defaults to the caller; admins may name anyone); the token is in this answer only', access: 'authenticated', body: TokenBody, response: TokenCreated, status: 201 },
-  { method: 'get', path: '/api/v1/tokens', summary: 'API tokens: the caller\'s own (admins: everyone\'s, or userId\'s)', access: 'authenticated', response: listOf(Token), query: ['userId', 'pageSize', 'pageToken'] },
+  { method: 'get', path: '/api/v1/tokens', summary: 'API tokens: the caller\'s own (admins: everyone\'s, or userId\'s)', access: 'authenticated', response: listOf(Token), query: TokenListQuery },
   { method: 'post', path: '/api/v1/tokens/{id}/revoke', summary: 'Revoke an API token (your own; admins any)', access: 'authenticated', response: Token },
 ];
 
+/** The tags of the document, in reading order, with what each groups. */
+const TAGS = {
+  system: 'Health and this document',
+  catalog: 'Integration types and connectors',
+  integrations: 'PostgreSQL instances: connection test, preflight, discovery and credential rotation',
+  resources: 'The discovered inventory and its tags',
+  grants: 'Time-boxed grants made directly by admins, and drift between grants and the target',
+  'access-flows': 'Who may request what, who approves, for how long',
+  'access-requests': 'Requests, decisions and the one-time access details',
+  identities: 'Users, groups and API tokens',
+  audit: 'The hash-chained audit log',
+} as const;
+type Tag = keyof typeof TAGS;
+
+/**
+ * The operationId and tag of each route, by `method path`. Kept apart from ROUTES so that each
+ * route's line stays one line; a test fails naming any route missing here.
+ */
+export const OPERATIONS: Record<string, readonly [operationId: string, tag: Tag]> = {
+  'get /health': ['getHealth', 'system'],
+  'get /api/docs': ['getOpenApiDocument', 'system'],
+  'get /api/v1/catalog': ['listIntegrationTypes', 'catalog'],
+  'get /api/v1/connectors': ['listConnectors', 'catalog'],
+  'post /api/v1/integrations': ['createIntegration', 'integrations'],
+  'get /api/v1/integrations': ['listIntegrations', 'integrations'],
+  'get /api/v1/integrations/{id}': ['getIntegration', 'integrations'],
+  'put /api/v1/integrations/{id}': ['replaceIntegration', 'integrations'],
+  'delete /api/v1/integrations/{id}': ['deleteIntegration', 'integrations'],
+  'post /api/v1/integrations/{id}/test': ['testIntegration', 'integrations'],
+  'post /api/v1/integrations/{id}/rotate': ['rotateIntegrationCredentials', 'integrations'],
+  'post /api/v1/integrations/{id}/refresh': ['refreshIntegration', 'integrations'],
+  'get /api/v1/resources': ['listResources', 'resources'],
+  'get /api/v1/resources/{id}': ['getResource', 'resources'],
+  'put /api/v1/resources/{id}/tags': ['replaceResourceTags', 'resources'],
+  'post /api/v1/integrations/{id}/grants': ['createGrant', 'grants'],
+  'get /api/v1/integrations/{id}/grants': ['listGrants', 'grants'],
+  'get /api/v1/integrations/{id}/grants/{grantId}': ['getGrant', 'grants'],
+  'post /api/v1/integrations/{id}/grants/{grantId}/revoke': ['revokeGrant', 'grants'],
+  'post /api/v1/integrations/{id}/grants/{grantId}/extend': ['extendGrant', 'grants'],
+  'post /api/v1/integrations/{id}/grants/{grantId}/reset-credentials': ['resetGrantCredentials', 'grants'],
+  'get /api/v1/integrations/{id}/drift': ['getDrift', 'grants'],
+  'post /api/v1/integrations/{id}/drift/repair': ['repairDrift', 'grants'],
+  'get /api/v1/audit': ['listAuditEntries', 'audit'],
+  'get /api/v1/audit/verify': ['verifyAuditLog', 'audit'],
+  'post /api/v1/access-flows': ['createAccessFlow', 'access-flows'],
+  'get /api/v1/access-flows': ['listAccessFlows', 'access-flows'],
+  'get /api/v1/access-flows/{id}': ['getAccessFlow', 'access-flows'],
+  'put /api/v1/access-flows/{id}': ['replaceAccessFlow', 'access-flows'],
+  'delete /api/v1/access-flows/{id}': ['deleteAccessFlow', 'access-flows'],
+  'post /api/v1/access-requests': ['createAccessRequests', 'access-requests'],
+  'get /api/v1/access-requests': ['listAccessRequests', 'access-requests'],
+  'get /api/v1/access-requests/{id}': ['getAccessRequest', 'access-requests'],
+  'post /api/v1/access-requests/{id}/approve': ['approveAccessRequest', 'access-requests'],
+  'post /api/v1/access-requests/{id}/reject': ['rejectAccessRequest', 'access-requests'],
+  'post /api/v1/access-requests/{id}/revoke': ['revokeAccessRequest', 'access-requests'],
+  'post /api/v1/access-requests/{id}/extend': ['extendAccessRequest', 'access-requests'],
+  'get /api/v1/access-requests/{id}/access-details': ['getAccessDetails', 'access-requests'],
+  'post /api/v1/access-requests/{id}/reset-credentials': ['resetAccessRequestCredentials', 'access-requests'],
+  'post /api/v1/users': ['createUser', 'identities'],
+  'get /api/v1/users': ['listUsers', 'identities'],
+  'get /api/v1/users/{id}': ['getUser', 'identities'],
+  'put /api/v1/users/{id}': ['replaceUser', 'identities'],
+  'delete /api/v1/users/{id}': ['deleteUser', 'identities'],
+  'get /api/v1/me': ['getMe', 'identities'],
+  'get /api/v1/me/requestable': ['listRequestable', 'access-requests'],
+  'post /api/v1/groups': ['createGroup', 'identities'],
+  'get /api/v1/groups': ['listGroups', 'identities'],
+  'post /api/v1/tokens': ['createToken', 'identities'],
+  'get /api/v1/tokens': ['listTokens', 'identities'],
+  'post /api/v1/tokens/{id}/revoke': ['revokeToken', 'identities'],
+};
+
 const json = (schema: z.ZodType, io: 'input' | 'output') => z.toJSONSchema(schema, { io, unrepresentable: 'any' });
 
+/** One query parameter per property of the schema the controller parses the query with (types, enums, bounds). */
+function queryParameters(schema: z.ZodObject) {
+  const { properties = {}, required = [] } = json(schema, 'input') as { properties?: Record<string, Record<string, unknown>>; required?: string[] };
+  return Object.entries(properties).map(([name, { description, ...property }]) => ({
+    name,
+    in: 'query',
+    required: required.includes(name) && !('default' in property),
+    ...(description ? { description } : {}),
+    schema: property,
+  }));
+}
+
+/** The OpenAPI 3.1 document; `servers` is the gateway that serves it, whatever its address. */
 export function openApiDocument(version: string) {
   const errorResponse = { description: 'Error envelope', content: { 'application/json': { schema: json(ErrorEnvelope, 'output') } } };
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of ROUTES) {
+    const operation = OPERATIONS[`${route.method} ${route.path}`];
+    if (!operation) throw new Error(`no operationId for ${route.method} ${route.path}: add it to OPERATIONS`);
+    const [operationId, tag] = operation;
     const parameters = [
       ...[...route.path.matchAll(/\{(\w+)\}/g)].map(([, name]) => ({ name, in: 'path', required: true, schema: { type: 'string', format: 'uuid' } })),
-      ...(route.query ?? []).map((name) => ({ name, in: 'query', required: false, schema: { type: name === 'pageSize' ? 'integer' : 'string' } })),
+      ...(route.query ? queryParameters(route.query) : []),
     ];
+    const answer = {
+      ...(route.response ? { 'application/json': { schema: json(route.response, 'output') } } : {}),
+      ...(route.csv ? { 'text/csv': { schema: { type: 'string', description: 'A header line, then one line per entry (RFC 4180)' } } } : {}),
+    };
     paths[route.path] ??= {};
     paths[route.path][route.method] = {
+      operationId,
+      tags: [tag],
       summary: route.summary,
       security: route.access === 'public' ? [] : [{ bearer: [] }],
       ...(route.access === 'admin' ? { 'x-latchkey-access': 'admin' } : {}),
       ...(parameters.length ? { parameters } : {}),
       ...(route.body ? { requestBody: { required: true, content: { 'application/json': { schema: json(route.body, 'input') } } } } : {}),
       responses: {
-        [String(route.status ?? 200)]: { description: 'OK', ...(route.response ? { content: { 'application/json': { schema: json(route.response, 'output') } } } : {}) },
+        [String(route.status ?? 200)]: { description: 'OK', ...(Object.keys(answer).length ? { content: answer } : {}) },
         ...(route.access === 'public' ? {} : { 401: errorResponse }),
         ...(route.access === 'admin' ? { 403: errorResponse } : {}),
         ...(route.body || parameters.length ? { 400: errorResponse } : {}),
@@ -122,7 +225,14 @@ export function openApiDocument(version: string) {
   }
   return {
     openapi: '3.1.0',
-    info: { title: 'Latchkey API', version, description: 'Just-in-time access to PostgreSQL. Errors are {code, message, details?}.' },
+    info: {
+      title: 'Latchkey API',
+      version,
+      description: 'Just-in-time access to PostgreSQL. Errors are {code, message, details?}.',
+      license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
+    },
+    servers: [{ url: '/', description: 'The gateway that serves this document' }],
+    tags: Object.entries(TAGS).map(([name, description]) => ({ name, description })),
     components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     paths,
   };

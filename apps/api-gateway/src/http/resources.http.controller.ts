@@ -5,7 +5,7 @@ import { MessageBus } from '@latchkey/messaging';
 import { Access } from '../auth/auth.guard';
 import { IdParam, parseInput } from './validate';
 
-const ListQuery = ResourceQuery.strict();
+export const ResourceListQuery = ResourceQuery.strict();
 export const TagsBody = z.object({ tags: Tags }).strict();
 
 /** The discovered inventory, and discovery on demand. */
@@ -16,7 +16,7 @@ export class ResourcesHttpController {
   @Get('resources')
   @Access('authenticated')
   list(@Query() query: unknown) {
-    return this.bus.request(Contracts.discoveryResourcesList, parseInput(ListQuery, query));
+    return this.bus.request(Contracts.discoveryResourcesList, parseInput(ResourceListQuery, query));
   }
 
   @Get('resources/:id')

@@ -7,7 +7,7 @@ import { actorOf, CurrentCaller } from '../auth/caller';
 import type { AuthenticatedCaller } from '../auth/caller';
 import { IdParam, parseInput } from './validate';
 
-const ListQuery = z.object(Page).strict();
+export const WebhookListQuery = z.object(Page).strict();
 export const DeliveriesQuery = z.object({ status: DeliveryStatus.optional(), ...Page }).strict();
 
 /** Webhook endpoints and their delivery log (admins only: an endpoint receives every matching event). */
@@ -24,7 +24,7 @@ export class WebhooksHttpController {
   @Get()
   @Access('admin')
   list(@Query() query: unknown) {
-    return this.bus.request(Contracts.notificationsWebhooksList, parseInput(ListQuery, query));
+    return this.bus.request(Contracts.notificationsWebhooksList, parseInput(WebhookListQuery, query));
   }
 
   @Get(':id')

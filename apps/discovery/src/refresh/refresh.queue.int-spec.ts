@@ -2,7 +2,7 @@ import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { ServiceInfo } from '@latchkey/messaging';
 import { createRedis } from '@latchkey/queues';
-import { startRedisServer, type PrivateRedis } from '@latchkey/testing';
+import { type PrivateRedis, startRedisServer, STARTUP_TIMEOUT_MS } from '@latchkey/testing';
 import { RefreshQueue } from './refresh.queue';
 
 const info: ServiceInfo = { service: 'discovery', version: '1.3.0', instanceId: 'i-1', startedAt: 0, connectorId: 'int-test' };
@@ -16,7 +16,7 @@ let inspect: Queue;
 beforeAll(async () => {
   redis = await startRedisServer();
   connection = createRedis(redis.url);
-});
+}, STARTUP_TIMEOUT_MS);
 
 beforeEach(async () => {
   await redis.flushAll();

@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { REPO_ROOT, startTestStack, TestStack, waitUntil } from '@latchkey/testing';
-
-jest.setTimeout(120_000);
+import { MASTER_KEY_MISMATCH } from '@latchkey/secrets';
+import { ALL_SERVICES, pinnedNodeMajor, REPO_ROOT, startTestStack, STARTUP_TIMEOUT_MS, TestStack, waitUntil } from '@latchkey/testing';
 
 const suffix = randomBytes(3).toString('hex');
 const body = (name: string, connectorId: string) => ({
@@ -19,9 +18,17 @@ describe('connectors', () => {
   let t: TestStack;
   beforeAll(async () => {
     t = await startTestStack();
-  });
+  }, STARTUP_TIMEOUT_MS);
   afterAll(async () => {
     await t?.dispose();
+  });
+
+  it('runs every service on the Node.js major pinned in package.json', () => {
+    const started = t.stack.lines
+      .map(({ service, line }) => ({ service, entry: JSON.parse(line.startsWith('{') ? line : '{}') as { msg?: string; node?: string } }))
+      .filter(({ entry }) => entry.msg === 'started');
+    expect(new Set(started.map((s) => s.service))).toEqual(new Set(ALL_SERVICES));
+    for (const { entry } of started) expect(entry.node).toMatch(new RegExp(`^v${pinnedNodeMajor()}\\.`));
   });
 
   const connector = async (id: string) => (await t.api('GET', '/api/v1/connectors')).body.items.find((c: { id: string }) => c.id === id);
@@ -67,6 +74,30 @@ describe('connectors', () => {
     expect(res.body.details.issues[0].rule).toMatch(/is DISCONNECTED \(last heartbeat /);
   });
 
+  it('says loudly at start when the master key cannot open the secrets already stored, and not otherwise', async () => {
+    // The first test stored a builtin secret under the suite's key; a new key comes in over the same database.
+    const catalogLines = (from: number) => t.stack.lines.slice(from).filter((l) => l.service === 'integration-catalog' && l.line.startsWith('{')).map((l) => JSON.parse(l.line) as Record<string, any>);
+    const restartCatalog = async (env: Record<string, string>) => {
+      expect(await t.stack.stopProcess('integration-catalog')).toBe(0);
+      const from = t.stack.lines.length;
+      t.stack.startProcess('integration-catalog', 'integration-catalog', env);
+      await waitUntil('the catalog started', async () => catalogLines(from).some((l) => l.msg === 'started'));
+      return from;
+    };
+    const newKey = randomBytes(32).toString('base64');
+    const withNewKey = await restartCatalog({ LATCHKEY_MASTER_KEY: newKey });
+    const warning = await waitUntil('the warning', async () => catalogLines(withNewKey).find((l) => l.msg === MASTER_KEY_MISMATCH));
+    expect(warning).toMatchObject({ level: 'error', unreadable: expect.any(Number), checked: expect.any(Number) });
+    expect(warning.unreadable).toBeGreaterThan(0);
+    expect(JSON.stringify(warning)).not.toContain(newKey);
+    expect(JSON.stringify(warning)).not.toContain(t.env.LATCHKEY_MASTER_KEY);
+
+    // The old key after the new one opens them again: no warning.
+    const withBoth = await restartCatalog({ LATCHKEY_MASTER_KEY: `${newKey},${t.env.LATCHKEY_MASTER_KEY}` });
+    await t.stack.waitHealthy();
+    expect(catalogLines(withBoth).some((l) => l.msg === MASTER_KEY_MISMATCH)).toBe(false);
+  });
+
   it('names a service that does not answer in /health, and every service stops cleanly on SIGTERM', async () => {
     expect(await t.stack.stopProcess('access')).toBe(0);
     const res = await t.api('GET', '/health', { token: null });
@@ -84,7 +115,7 @@ describe('start-up configuration errors', () => {
     const run = spawnSync(process.execPath, [join(REPO_ROOT, 'dist/apps/integration-catalog/src/main.js')], {
       env: { PATH: process.env.PATH, NATS_URL: 'nats://127.0.0.1:1' },
       encoding: 'utf8',
-      timeout: 20_000,
+      timeout: 60_000,
     });
     expect(run.status).toBe(1);
     expect(run.stderr).toMatch(/integration-catalog failed to start: .*LATCHKEY_MASTER_KEY/s);
@@ -95,7 +126,7 @@ describe('start-up configuration errors', () => {
     const run = spawnSync(process.execPath, [join(REPO_ROOT, 'dist/apps/api-gateway/src/main.js')], {
       env: { PATH: process.env.PATH, PORT: '99999', NATS_URL: 'http://x', LOG_LEVEL: 'loud' },
       encoding: 'utf8',
-      timeout: 20_000,
+      timeout: 60_000,
     });
     expect(run.status).toBe(1);
     expect(run.stderr).toMatch(/PORT: must be a port/);

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager, QueryFailedError, Repository } from 'typeorm';
+import type { EncryptedEnvelope } from '@latchkey/contracts';
 import { decodePageToken, encodePageToken } from '@latchkey/persistence';
 import { IntegrationEntity } from './integration.entity';
 
@@ -21,6 +22,13 @@ export class IntegrationsRepository {
   /** The row, locked until the transaction ends: rotation steps of one integration never interleave. */
   lockById(manager: EntityManager, id: string): Promise<IntegrationEntity | null> {
     return manager.findOne(IntegrationEntity, { where: { id }, lock: { mode: 'pessimistic_write' } });
+  }
+
+  /** Every builtin secret's envelope, current and staged by a rotation. */
+  async sealedEnvelopes(): Promise<EncryptedEnvelope[]> {
+    const envelopes = async (column: 'secret' | 'pending_secret') =>
+      (await this.repo.createQueryBuilder('i').select(`i.${column}->'envelope'`, 'envelope').where(`i.${column}->>'store' = 'builtin'`).getRawMany<{ envelope: EncryptedEnvelope }>()).map((r) => r.envelope);
+    return [...(await envelopes('secret')), ...(await envelopes('pending_secret'))];
   }
 
   findById(id: string): Promise<IntegrationEntity | null> {

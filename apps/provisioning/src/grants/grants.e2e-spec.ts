@@ -2,9 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { connect as natsConnect } from '@nats-io/transport-node';
 import { Client } from 'pg';
 import { Contracts } from '@latchkey/contracts';
-import { PgCluster, startPgCluster, startTestStack, TestStack, waitUntil } from '@latchkey/testing';
-
-jest.setTimeout(180_000);
+import { PgCluster, startPgCluster, startTestStack, STARTUP_TIMEOUT_MS, TestStack, waitUntil } from '@latchkey/testing';
 
 const CONNECTOR_USER = 'latchkey_conn';
 const CONNECTOR_PASSWORD = `conn-${randomBytes(8).toString('hex')}`;
@@ -72,7 +70,7 @@ describe('provisioning: time-boxed grants on a scram-only PostgreSQL', () => {
     });
     expect(res.body.status).toBe('ACTIVE');
     integrationId = res.body.id;
-  });
+  }, STARTUP_TIMEOUT_MS);
 
   afterAll(async () => {
     await t?.dispose();

@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import type { ResourceKind } from '@latchkey/contracts';
-import { freePort, startPgCluster, type PgCluster } from '@latchkey/testing';
+import { freePort, type PgCluster, startPgCluster, STARTUP_TIMEOUT_MS } from '@latchkey/testing';
 import type { TargetConnectionParams } from '../connection';
 import { TargetConnectionError } from '../connection-error';
 import { quoteIdent, quoteLiteral } from '../quote';
@@ -90,7 +90,7 @@ beforeAll(async () => {
   tempSession = new Client({ host: cluster.host, port: cluster.port, user: cluster.superuser, password: cluster.superuserPassword, database: 'app' });
   await tempSession.connect();
   await tempSession.query('CREATE TEMP TABLE scratch (id int)');
-});
+}, STARTUP_TIMEOUT_MS);
 
 afterAll(async () => {
   await tempSession?.end();

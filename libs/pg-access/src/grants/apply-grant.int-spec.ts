@@ -1,5 +1,5 @@
 import { DatabaseError, type Client } from 'pg';
-import { startPgCluster, type PgCluster } from '@latchkey/testing';
+import { type PgCluster, startPgCluster, STARTUP_TIMEOUT_MS } from '@latchkey/testing';
 import { connectTarget, type TargetConnectionParams } from '../connection';
 import { quoteIdent, quoteLiteral } from '../quote';
 import { applyGrant } from './apply-grant';
@@ -63,7 +63,7 @@ beforeAll(async () => {
     undefined,
     HOSTILE_DB,
   );
-}, 30_000);
+}, STARTUP_TIMEOUT_MS);
 
 afterEach(async () => {
   await Promise.all(open.splice(0).map((c) => c.end().catch(() => undefined)));

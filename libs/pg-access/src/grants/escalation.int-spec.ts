@@ -1,6 +1,6 @@
 import type { Client } from 'pg';
 import type { ResourceKind } from '@latchkey/contracts';
-import { PG_VERSIONS, startPgCluster, type PgCluster } from '@latchkey/testing';
+import { PG_VERSIONS, type PgCluster, startPgCluster, STARTUP_TIMEOUT_MS } from '@latchkey/testing';
 import { connectTarget, type TargetConnectionParams } from '../connection';
 import { discoverInstance, type DiscoveredObject } from '../discovery/discover';
 import { runPreflight } from '../preflight';
@@ -18,8 +18,6 @@ import { DANGEROUS_PREDEFINED_ROLES } from './unrequestable-roles';
  * control database is never discovered, offered, fixed or granted on. The connector here is a
  * superuser, the worst case: PostgreSQL itself would let it grant anything.
  */
-jest.setTimeout(180_000);
-
 const APP = 'app';
 const CONTROL_DB = 'latchkey_ctl';
 const CONNECTOR = 'esc_connector';
@@ -93,13 +91,13 @@ beforeAll(async () => {
     await cluster.query('CREATE TABLE public.t (x int); INSERT INTO public.t VALUES (1); GRANT SELECT ON public.t TO esc_safe_parent', undefined, APP);
     await cluster.query('CREATE SCHEMA access; CREATE TABLE access.audit_log (id int)', undefined, CONTROL_DB);
   }));
-}, 180_000);
+}, STARTUP_TIMEOUT_MS);
 
 afterAll(async () => {
   // The figure the issue asks for: escalation attempts refused per major.
   console.log(`escalation attempts refused per PostgreSQL major: ${JSON.stringify(refusedByMajor)}`);
   await Promise.all([...clusters.values()].map((c) => c.stop()));
-}, 60_000);
+}, 180_000);
 
 async function discoverRoles(conn: TargetConnectionParams): Promise<{ objects: DiscoveredObject[]; byName: Map<string, DiscoveredObject> }> {
   const objects: DiscoveredObject[] = [];
@@ -136,7 +134,7 @@ describe.each(PG_VERSIONS.map((v) => v.major))('PostgreSQL %i', (major) => {
     await applyGrant(conn(), grantFor(personRole, personPassword, [TABLE_ITEM, member('esc_safe')]));
     profile = profileRoleName(TABLE_ITEM);
     await cluster().query(`CREATE ROLE esc_via_profile NOLOGIN IN ROLE ${quoteIdent(profile)}; CREATE ROLE esc_via_person NOLOGIN IN ROLE ${quoteIdent(personRole)}`);
-  }, 60_000);
+  }, 180_000);
 
   it('discovery lists dangerous roles with the reason and no permission; safe ones stay requestable', async () => {
     const { byName } = await discoverRoles(conn());

@@ -1,4 +1,4 @@
-import { startPgCluster, type PgCluster } from '@latchkey/testing';
+import { type PgCluster, startPgCluster, STARTUP_TIMEOUT_MS } from '@latchkey/testing';
 import { connectTarget, type TargetConnectionParams } from '../connection';
 import { applyGrant } from './apply-grant';
 import type { GrantTargetItem } from './grant-types';
@@ -17,7 +17,7 @@ beforeAll(async () => {
   conn = cluster.connectionParams();
   await cluster.query(`CREATE DATABASE ${APP_DB}`);
   await cluster.query('CREATE SCHEMA app; CREATE TABLE app.orders (id serial, item text); CREATE TABLE app.invoices (id int);', undefined, APP_DB);
-}, 30_000);
+}, STARTUP_TIMEOUT_MS);
 
 afterAll(async () => {
   await cluster?.stop();

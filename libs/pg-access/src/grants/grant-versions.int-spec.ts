@@ -1,5 +1,5 @@
 import type { Client } from 'pg';
-import { PG_VERSIONS, startPgCluster, type PgCluster } from '@latchkey/testing';
+import { PG_VERSIONS, type PgCluster, startPgCluster, STARTUP_TIMEOUT_MS } from '@latchkey/testing';
 import { connectTarget, type TargetConnectionParams } from '../connection';
 import { applyGrant } from './apply-grant';
 import { dropPersonalRole } from './drop-personal-role';
@@ -34,7 +34,7 @@ beforeAll(async () => {
     await cluster.query(`SET ROLE app_owner; ${OBJECTS}`, undefined, 'su_db');
     await cluster.query(`SET ROLE ${CONNECTOR}; ${OBJECTS}`, undefined, 'conn_db');
   }));
-}, 60_000);
+}, STARTUP_TIMEOUT_MS);
 
 afterAll(async () => {
   await Promise.all([...clusters.values()].map((c) => c.stop()));

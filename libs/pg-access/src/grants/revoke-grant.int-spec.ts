@@ -1,5 +1,5 @@
 import type { Client } from 'pg';
-import { startPgCluster, type PgCluster } from '@latchkey/testing';
+import { type PgCluster, startPgCluster, STARTUP_TIMEOUT_MS } from '@latchkey/testing';
 import { connectTarget, type TargetConnectionParams } from '../connection';
 import { quoteIdent } from '../quote';
 import { applyGrant } from './apply-grant';
@@ -25,7 +25,7 @@ beforeAll(async () => {
   await cluster.query(`CREATE DATABASE ${APP_DB}`);
   await cluster.query(`REVOKE CONNECT ON DATABASE ${APP_DB} FROM PUBLIC`);
   await cluster.query(`CREATE SCHEMA app; CREATE TABLE app.orders (id int, item text); INSERT INTO app.orders VALUES (1, 'tea');`, undefined, APP_DB);
-}, 30_000);
+}, STARTUP_TIMEOUT_MS);
 
 afterEach(async () => {
   await Promise.all(open.splice(0).map((c) => c.end().catch(() => undefined)));
