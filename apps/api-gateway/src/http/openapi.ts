@@ -115,6 +115,7 @@ const TAGS = {
   'access-requests': 'Requests, decisions and the one-time access details',
   identities: 'Users, groups and API tokens',
   audit: 'The hash-chained audit log',
+  webhooks: 'Webhook endpoints (Standard Webhooks, Slack), their delivery log, tests and redeliveries',
 } as const;
 type Tag = keyof typeof TAGS;
 
@@ -162,6 +163,15 @@ export const OPERATIONS: Record<string, readonly [operationId: string, tag: Tag]
   'post /api/v1/access-requests/{id}/extend': ['extendAccessRequest', 'access-requests'],
   'get /api/v1/access-requests/{id}/access-details': ['getAccessDetails', 'access-requests'],
   'post /api/v1/access-requests/{id}/reset-credentials': ['resetAccessRequestCredentials', 'access-requests'],
+  'post /api/v1/webhooks': ['createWebhook', 'webhooks'],
+  'get /api/v1/webhooks': ['listWebhooks', 'webhooks'],
+  'get /api/v1/webhooks/{id}': ['getWebhook', 'webhooks'],
+  'put /api/v1/webhooks/{id}': ['replaceWebhook', 'webhooks'],
+  'delete /api/v1/webhooks/{id}': ['deleteWebhook', 'webhooks'],
+  'post /api/v1/webhooks/{id}/rotate-secret': ['rotateWebhookSecret', 'webhooks'],
+  'post /api/v1/webhooks/{id}/test': ['testWebhook', 'webhooks'],
+  'get /api/v1/webhooks/{id}/deliveries': ['listWebhookDeliveries', 'webhooks'],
+  'post /api/v1/webhooks/{id}/deliveries/{deliveryId}/redeliver': ['redeliverWebhookDelivery', 'webhooks'],
   'post /api/v1/users': ['createUser', 'identities'],
   'get /api/v1/users': ['listUsers', 'identities'],
   'get /api/v1/users/{id}': ['getUser', 'identities'],
