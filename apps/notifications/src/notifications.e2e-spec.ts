@@ -5,7 +5,7 @@ import { simpleParser } from 'mailparser';
 import type { ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
-import { freePort, PgCluster, startPgCluster, startTestStack, TestStack, waitUntil } from '@latchkey/testing';
+import { freePort, PgCluster, startPgCluster, startTestStack, STARTUP_TIMEOUT_MS, TestStack, waitUntil } from '@latchkey/testing';
 
 jest.setTimeout(300_000);
 
@@ -185,7 +185,7 @@ describe('notifications: webhooks and email, on time, exactly once', () => {
     });
     expect(flow.status).toBe(201);
     flowId = flow.body.id;
-  });
+  }, STARTUP_TIMEOUT_MS);
 
   afterAll(async () => {
     await t?.dispose();
