@@ -4,6 +4,7 @@ import { AccessEnv } from '@latchkey/config';
 import { AccessFlow, Integration, ServiceName } from '@latchkey/contracts';
 import { MASTER_KEY_MISMATCH } from '@latchkey/secrets';
 import { Stack } from '@latchkey/testing';
+import { bootstrapLink, consoleBaseUrl } from './bootstrap-link';
 import { createDemo } from './demo';
 import { demoGuide } from './demo-guide';
 import { masterKeyWarning } from './master-key-warning';
@@ -67,6 +68,16 @@ async function main() {
   await stack.waitHealthy();
   await stack.waitForConnector(token!, process.env.CONNECTOR_ID ?? 'local');
 
+  const consoleUrl = consoleBaseUrl();
+  // Without the link Latchkey still runs (the admin token works): say why, do not stop.
+  const link = await bootstrapLink(process.env.NATS_URL ?? 'nats://127.0.0.1:4222', consoleUrl).catch((err: Error) => ({ error: err.message }));
+  const linkLine =
+    link === null
+      ? ''
+      : 'error' in link
+        ? `  set password: no one-time link for ${adminEmail}: ${link.error}\n`
+        : `  set password: ${link.url}\n` + `               one-time link for ${adminEmail}, valid until ${link.expiresAt}; the next start prints a new one while no password is set\n`;
+
   let demoLine = '';
   if (demo) {
     const result = await createDemo(stack.url, token!, databaseUrl);
@@ -77,9 +88,11 @@ async function main() {
   }
   process.stdout.write(
     `\nLatchkey is running.\n` +
+      `  console:     ${consoleUrl}/\n` +
       `  API:         ${stack.url}/api/v1   (OpenAPI: ${stack.url}/api/docs, health: ${stack.url}/health)\n` +
       `  admin:       ${adminEmail} (LATCHKEY_ADMIN_EMAIL)\n` +
       `  admin token: ${token}\n` +
+      linkLine +
       demoLine +
       `  try:         curl -s -H "Authorization: Bearer ${token}" ${stack.url}/api/v1/catalog\n` +
       `Ctrl-C stops everything.\n\n` +

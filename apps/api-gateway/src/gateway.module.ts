@@ -2,7 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { GatewayEnv } from '@latchkey/config';
 import { PersistenceModule } from '@latchkey/persistence';
-import { AuthGuard } from './auth/auth.guard';
+import { AuthGuard, PUBLIC_URL } from './auth/auth.guard';
 import { AUTH_CACHE_MS, Authenticator } from './auth/authenticator';
 import { HTTP_CONTROLLERS } from './http/controllers';
 import { HEALTH_TIMEOUT_MS } from './http/health.http.controller';
@@ -33,6 +33,7 @@ export class GatewayModule {
       providers: [
         { provide: AUTH_CACHE_MS, useValue: env.AUTH_CACHE_SECONDS * 1000 },
         { provide: HEALTH_TIMEOUT_MS, useValue: env.HEALTH_TIMEOUT_MS },
+        { provide: PUBLIC_URL, useValue: env.LATCHKEY_PUBLIC_URL },
         { provide: APP_GUARD, useClass: AuthGuard },
         Authenticator,
       ],

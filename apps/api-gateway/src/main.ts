@@ -29,6 +29,8 @@ runMain('api-gateway', () => {
         express.useBodyParser('json', { limit: '256kb', strict: false });
         express.use(requestContext(logger));
         express.disable('x-powered-by');
+        // Only proxies named here may say who the client is (throttling per address, Secure cookies).
+        if (env.LATCHKEY_TRUST_PROXY !== undefined) express.set('trust proxy', env.LATCHKEY_TRUST_PROXY);
       },
     },
     handleSignals: true,

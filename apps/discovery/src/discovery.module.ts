@@ -1,11 +1,12 @@
 import { DynamicModule, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { DiscoveryEnv } from '@latchkey/config';
-import { PersistenceModule } from '@latchkey/persistence';
+import { AuditOutboxModule, PersistenceModule } from '@latchkey/persistence';
 import { createRedis } from '@latchkey/queues';
 import { loadOptionalMasterKey, MasterKey } from '@latchkey/secrets';
 import { CreateDiscovery1764000000300 } from './migrations/1764000000300-CreateDiscovery';
 import { ResourceUnrequestableReason1764000000310 } from './migrations/1764000000310-ResourceUnrequestableReason';
+import { DiscoveryAuditOutbox1764000000620 } from './migrations/1764000000620-DiscoveryAuditOutbox';
 import { RefreshProcessor } from './refresh/refresh.processor';
 import { REDIS, REFRESH_INTERVAL_MS, RefreshQueue } from './refresh/refresh.queue';
 import { RefreshRpcController } from './refresh/refresh.rpc.controller';
@@ -32,8 +33,9 @@ export class DiscoveryModule implements OnApplicationShutdown {
           schema: DISCOVERY_SCHEMA,
           // Resources are written in bulk and read with keyset pages: plain SQL, no entities.
           entities: [],
-          migrations: [CreateDiscovery1764000000300, ResourceUnrequestableReason1764000000310],
+          migrations: [CreateDiscovery1764000000300, ResourceUnrequestableReason1764000000310, DiscoveryAuditOutbox1764000000620],
         }),
+        AuditOutboxModule.forService(DISCOVERY_SCHEMA),
       ],
       controllers: [ResourcesRpcController, RefreshRpcController],
       providers: [

@@ -1,10 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { CatalogEnv } from '@latchkey/config';
-import { PersistenceModule } from '@latchkey/persistence';
+import { AuditOutboxModule, PersistenceModule } from '@latchkey/persistence';
 import { loadMasterKey, MasterKey } from '@latchkey/secrets';
-import { AuditOutboxEntity } from './audit/audit-outbox.entity';
-import { AuditOutboxRepository } from './audit/audit-outbox.repository';
-import { AuditRelay } from './audit/audit-relay.service';
 import { CatalogTypesRpcController } from './catalog-types.rpc.controller';
 import { ConnectorEntity } from './connectors/connector.entity';
 import { ConnectorsRepository } from './connectors/connectors.repository';
@@ -33,9 +30,10 @@ export class CatalogModule {
         PersistenceModule.forService({
           url: env.LATCHKEY_DATABASE_URL,
           schema: CATALOG_SCHEMA,
-          entities: [IntegrationEntity, ConnectorEntity, AuditOutboxEntity],
+          entities: [IntegrationEntity, ConnectorEntity],
           migrations: [CreateCatalog1764000000000, RotationAndAuditOutbox1764000000500],
         }),
+        AuditOutboxModule.forService(CATALOG_SCHEMA),
       ],
       controllers: [CatalogTypesRpcController, ConnectorsRpcController, IntegrationsRpcController, SecretVersionsRpcController],
       providers: [
@@ -46,8 +44,6 @@ export class CatalogModule {
         IntegrationsRepository,
         IntegrationsService,
         MasterKeyCheck,
-        AuditOutboxRepository,
-        AuditRelay,
         SecretVersionsService,
       ],
     };

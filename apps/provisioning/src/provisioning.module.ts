@@ -1,6 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ProvisioningEnv } from '@latchkey/config';
-import { PersistenceModule } from '@latchkey/persistence';
+import { AuditOutboxModule, PersistenceModule } from '@latchkey/persistence';
 import { createRedis } from '@latchkey/queues';
 import { loadOptionalMasterKey, MasterKey } from '@latchkey/secrets';
 import { DriftService } from './drift/drift.service';
@@ -11,6 +11,7 @@ import { GRANT_RETRY_DELAYS_MS, GrantsService, PROVISIONING_SETTINGS } from './g
 import { TargetResolver } from './grants/target-resolver';
 import { CreateProvisioning1764000000200 } from './migrations/1764000000200-CreateProvisioning';
 import { RecordWhoRevoked1764000000210 } from './migrations/1764000000210-RecordWhoRevoked';
+import { ProvisioningAuditOutbox1764000000610 } from './migrations/1764000000610-ProvisioningAuditOutbox';
 import { PreflightRpcController } from './preflight/preflight.rpc.controller';
 import { PreflightService } from './preflight/preflight.service';
 import { REVOCATION_CONCURRENCY, RevocationProcessor } from './revocations/revocation.processor';
@@ -33,10 +34,11 @@ export class ProvisioningModule {
           url: env.LATCHKEY_DATABASE_URL,
           schema: PROVISIONING_SCHEMA,
           entities: [GrantEntity, PersonalRoleEntity],
-          migrations: [CreateProvisioning1764000000200, RecordWhoRevoked1764000000210],
+          migrations: [CreateProvisioning1764000000200, RecordWhoRevoked1764000000210, ProvisioningAuditOutbox1764000000610],
           // Above REVOCATION_CONCURRENCY: each revocation makes a few control-database queries.
           poolSize: 48,
         }),
+        AuditOutboxModule.forService(PROVISIONING_SCHEMA),
       ],
       controllers: [PreflightRpcController, GrantsRpcController],
       providers: [

@@ -24,6 +24,18 @@ describe('loadConfig', () => {
     }
   });
 
+  it('reads the sign-in settings, fractions included, and the public URL without a trailing slash', () => {
+    expect(loadConfig('access', AccessEnv, {})).toMatchObject({ SESSION_IDLE_MINUTES: 60, SESSION_MAX_HOURS: 12, SIGN_IN_MAX_FAILURES_PER_ACCOUNT: 5, SIGN_IN_MAX_FAILURES_PER_ADDRESS: 20, SIGN_IN_FAILURE_WINDOW_MINUTES: 15, INVITE_LINK_HOURS: 24, RESET_LINK_HOURS: 1 });
+    expect(loadConfig('access', AccessEnv, { SESSION_IDLE_MINUTES: '0.1' }).SESSION_IDLE_MINUTES).toBe(0.1);
+    expect(loadConfig('api-gateway', GatewayEnv, {}).LATCHKEY_PUBLIC_URL).toBeUndefined();
+    expect(loadConfig('api-gateway', GatewayEnv, { LATCHKEY_PUBLIC_URL: 'https://latchkey.example.com/' }).LATCHKEY_PUBLIC_URL).toBe('https://latchkey.example.com');
+    expect(() => loadConfig('api-gateway', GatewayEnv, { LATCHKEY_PUBLIC_URL: 'https://example.com/latchkey' })).toThrow(/LATCHKEY_PUBLIC_URL: must be an http\(s\) URL with no path/);
+    expect(() => loadConfig('access', AccessEnv, { SESSION_IDLE_MINUTES: '0' })).toThrow(/SESSION_IDLE_MINUTES: must be at least 0.05/);
+    expect(loadConfig('api-gateway', GatewayEnv, { LATCHKEY_TRUST_PROXY: '1' }).LATCHKEY_TRUST_PROXY).toBe(1);
+    expect(loadConfig('api-gateway', GatewayEnv, { LATCHKEY_TRUST_PROXY: 'loopback, 10.0.0.0/8' }).LATCHKEY_TRUST_PROXY).toBe('loopback, 10.0.0.0/8');
+    expect(() => loadConfig('api-gateway', GatewayEnv, { LATCHKEY_TRUST_PROXY: 'true' })).toThrow(/LATCHKEY_TRUST_PROXY: must not be true/);
+  });
+
   it('refuses a bad connector id', () => {
     expect(() => loadConfig('provisioning', ConnectorServiceEnv, { CONNECTOR_ID: 'no spaces' })).toThrow(/CONNECTOR_ID/);
   });

@@ -13,6 +13,23 @@ const url = (protocols: string[], fallback: string) =>
       }
     }, `must be a URL with scheme ${protocols.map((p) => p.replace(':', '://')).join(' or ')}`);
 
+/** An http(s) URL without path, query or fragment (a trailing slash is dropped). */
+const publicUrl = z
+  .string()
+  .transform((v) => v.replace(/\/+$/, ''))
+  .refine((v) => {
+    try {
+      const u = new URL(v);
+      return ['http:', 'https:'].includes(u.protocol) && u.pathname === '/' && !u.search && !u.hash && !u.username;
+    } catch {
+      return false;
+    }
+  }, 'must be an http(s) URL with no path, e.g. https://latchkey.example.com');
+
+/** A positive number of minutes or hours; fractions let tests shorten it. */
+const duration = (fallback: number, min: number, max: number, unit: string) =>
+  z.coerce.number({ error: `must be a number of ${unit}` }).min(min, `must be at least ${min}`).max(max, `must be at most ${max}`).default(fallback);
+
 const seconds = (fallback: number, max: number) => z.coerce.number().int('must be a whole number').min(1, 'must be at least 1').max(max, `must be at most ${max}`).default(fallback);
 
 /** The package version; connectors report it unless CONNECTOR_VERSION overrides it. */
@@ -49,6 +66,22 @@ export const GatewayEnv = CommonEnv.extend(DatabaseEnv.shape).extend({
   HEALTH_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(1500),
   /** How long the access service's answer about a token is reused (0: ask on every request); a revocation elsewhere shows within this delay. */
   AUTH_CACHE_SECONDS: z.coerce.number().int('must be a whole number').min(0, 'must be at least 0').max(300, 'must be at most 300').default(5),
+  /**
+   * The URL people use to reach Latchkey: one-time links point there, and an https URL marks the
+   * session cookie Secure. Unset: links use the origin of the request that asked for them.
+   */
+  LATCHKEY_PUBLIC_URL: publicUrl.optional(),
+  /**
+   * Which reverse proxies to believe about the client (X-Forwarded-For, -Proto, -Host): a number of
+   * hops, or addresses/CIDRs and `loopback`, `linklocal`, `uniquelocal`, comma-separated. Unset:
+   * none; the client is the socket's peer (sign-in throttling per address, the audit log).
+   */
+  LATCHKEY_TRUST_PROXY: z
+    .string()
+    .regex(/^(\d{1,2}|[0-9A-Za-z.:/]+(\s*,\s*[0-9A-Za-z.:/]+)*)$/, 'must be a number of hops, or addresses, CIDRs, loopback, linklocal or uniquelocal, comma-separated')
+    .refine((v) => v !== 'true', 'must not be true (every client could claim any address): name the proxies or count the hops')
+    .transform((v) => (/^\d+$/.test(v) ? Number(v) : v))
+    .optional(),
 });
 export type GatewayEnv = z.output<typeof GatewayEnv>;
 
@@ -93,6 +126,19 @@ export const AccessEnv = CommonEnv.extend(DatabaseEnv.shape).extend(RedisEnv.sha
   ACCESS_SWEEP_INTERVAL_SECONDS: seconds(15, 3600),
   /** A request still PENDING this long (minutes) ends EXPIRED, unless its flow sets settings.pendingExpiryMinutes (default 7 days). */
   ACCESS_PENDING_EXPIRY_MINUTES: z.coerce.number().int('must be a whole number').min(1, 'must be at least 1').max(525_600, 'must be at most 525600 (a year)').default(10_080),
+  /** A browser session unused this long ends (fractions allowed: 0.5 is 30 s). */
+  SESSION_IDLE_MINUTES: duration(60, 0.05, 10_080, 'minutes'),
+  /** A browser session ends this long after sign-in, however much it is used. */
+  SESSION_MAX_HOURS: duration(12, 0.001, 720, 'hours'),
+  /** Sign-in failures allowed per account (the email typed, known or not) within the window before 429. */
+  SIGN_IN_MAX_FAILURES_PER_ACCOUNT: z.coerce.number().int('must be a whole number').min(1, 'must be at least 1').max(10_000, 'must be at most 10000').default(5),
+  /** Sign-in failures allowed per client address within the window before 429. */
+  SIGN_IN_MAX_FAILURES_PER_ADDRESS: z.coerce.number().int('must be a whole number').min(1, 'must be at least 1').max(100_000, 'must be at most 100000').default(20),
+  SIGN_IN_FAILURE_WINDOW_MINUTES: duration(15, 0.05, 1440, 'minutes'),
+  /** How long an invite link stays valid. */
+  INVITE_LINK_HOURS: duration(24, 0.01, 720, 'hours'),
+  /** How long a password-reset link (and the bootstrap admin's link printed by `npm start`) stays valid. */
+  RESET_LINK_HOURS: duration(1, 0.01, 720, 'hours'),
 });
 export type AccessEnv = z.output<typeof AccessEnv>;
 

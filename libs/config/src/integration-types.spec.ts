@@ -1,4 +1,6 @@
-import { INTEGRATION_TYPES, isHostname, validateIntegrationInput } from './integration-types';
+import { ENVIRONMENT_SCHEMAS } from './env';
+import { INTEGRATION_TYPES, isHostname, secretSourceIssues, validateIntegrationInput } from './integration-types';
+import { isLatchkeyVariable, LATCHKEY_FILE_RULE, LATCHKEY_VARIABLE_RULE, latchkeyKeyFiles } from './reserved';
 
 const valid = {
   name: 'Prod billing_db-1',
@@ -99,10 +101,33 @@ describe('validateIntegrationInput', () => {
     expect(fields({ ...valid, secret: { store: 'env', usernameVar: '1BAD', passwordVar: 'PGPASSWORD' } })).toEqual(['secret.usernameVar']);
     expect(fields({ ...valid, secret: { store: 'file', path: '/run/secrets/pg.json' } })).toEqual([]);
     expect(fields({ ...valid, secret: { store: 'file', path: 'relative.json' } })).toEqual(['secret.path']);
+    expect(fields({ ...valid, secret: { store: 'env', usernameVar: 'E2E_PG_USER', passwordVar: 'E2E_PG_PASSWORD' } })).toEqual([]);
     expect(fields({ ...valid, secret: { store: 'builtin', username: 'u' } })).toEqual(['secret.password']);
     expect(fields({ ...valid, secret: { store: 'kms' } })).toEqual(['secret.store']);
     expect(fields({ ...valid, secret: undefined })).toEqual(['secret']);
     expect(issues({ ...valid, secret: undefined }, 'update')).toEqual([]);
+  });
+
+  it.each([['LATCHKEY_ADMIN_TOKEN'], ['LATCHKEY_MASTER_KEY'], ['LATCHKEY_DATABASE_URL'], ['NATS_URL'], ['REDIS_URL'], ['SMTP_URL'], ['OIDC_CLIENT_SECRET'], ['PORT'], ['latchkey_admin_token']])(
+    "refuses an env secret naming Latchkey's own variable %s, naming the field and the rule",
+    (name) => {
+      expect(issues({ ...valid, secret: { store: 'env', usernameVar: 'PGUSER', passwordVar: name } })).toEqual([{ field: 'secret.passwordVar', rule: LATCHKEY_VARIABLE_RULE }]);
+      expect(fields({ ...valid, secret: { store: 'env', usernameVar: name, passwordVar: name } })).toEqual(['secret.usernameVar', 'secret.passwordVar']);
+    },
+  );
+
+  it('counts every variable of every service schema as Latchkey\'s own, so a new one joins the list', () => {
+    for (const schema of Object.values(ENVIRONMENT_SCHEMAS)) for (const name of Object.keys(schema.shape)) expect(isLatchkeyVariable(name)).toBe(true);
+    expect(isLatchkeyVariable('PGPASSWORD_BILLING')).toBe(false);
+  });
+
+  it.each([['/app/.latchkey/master.key'], ['/home/me/latchkey/.latchkey/admin-token'], ['/run/secrets/../../app/.latchkey/x.json']])("refuses the secret file %s, in Latchkey's own folder", (path) => {
+    expect(issues({ ...valid, secret: { store: 'file', path } })).toEqual([{ field: 'secret.path', rule: LATCHKEY_FILE_RULE }]);
+  });
+
+  it('refuses the master key file named by the environment', () => {
+    expect(secretSourceIssues({ store: 'file', path: '/etc/latchkey/../latchkey/master.key' }, latchkeyKeyFiles({ LATCHKEY_MASTER_KEY_FILE: '/etc/latchkey/master.key' }))).toEqual([{ field: 'secret.path', rule: LATCHKEY_FILE_RULE }]);
+    expect(secretSourceIssues({ store: 'file', path: '/etc/latchkey/pg.json' }, latchkeyKeyFiles({ LATCHKEY_MASTER_KEY_FILE: '/etc/latchkey/master.key' }))).toEqual([]);
   });
 
   it('reports every problem at once, never a single one', () => {

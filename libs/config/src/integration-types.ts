@@ -14,6 +14,7 @@ import {
   SslMode,
   ValidationIssue,
 } from '@latchkey/contracts';
+import { isLatchkeyFile, isLatchkeyVariable, LATCHKEY_FILE_RULE, LATCHKEY_VARIABLE_RULE } from './reserved';
 
 const DNS_LABEL = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/;
 
@@ -102,10 +103,33 @@ export function validateIntegrationInput(body: unknown, mode: 'create' | 'update
     issues.push({ field: 'integrationOwners', rule: RESOURCE_OWNER_RULE });
   }
 
+  issues.push(...secretSourceIssues(raw.secret));
+
   if (issues.length > 0 || !common.success || !config) {
     return { ok: false, issues: dedupe(issues) };
   }
   return { ok: true, value: { ...common.data, config } };
+}
+
+/**
+ * A secret by reference must point at the connector's credentials, never at Latchkey's own
+ * variables or key files: their value would then travel as a username or password, and could
+ * show in a connection error.
+ */
+export function secretSourceIssues(secret: unknown, keyFiles: readonly string[] = []): ValidationIssue[] {
+  if (typeof secret !== 'object' || secret === null) return [];
+  const s = secret as Record<string, unknown>;
+  const issues: ValidationIssue[] = [];
+  if (s.store === 'env') {
+    for (const field of ['usernameVar', 'passwordVar'] as const) {
+      const name = s[field];
+      if (typeof name === 'string' && isLatchkeyVariable(name)) issues.push({ field: `secret.${field}`, rule: LATCHKEY_VARIABLE_RULE });
+    }
+  }
+  if (s.store === 'file' && typeof s.path === 'string' && isLatchkeyFile(s.path, keyFiles)) {
+    issues.push({ field: 'secret.path', rule: LATCHKEY_FILE_RULE });
+  }
+  return issues;
 }
 
 function dedupe(issues: ValidationIssue[]): ValidationIssue[] {

@@ -3,11 +3,19 @@ import { defineRequest } from './contract';
 import { Page, listOf } from './integrations';
 import { text, Timestamp } from './text';
 
-/** Who did something: a person (through their API token) or Latchkey itself (expiry, schedules). */
+/** The admin who made an API token for someone else: whatever is done with that token may be them. */
+export const Impersonator = z.object({ id: z.string().min(1).max(200), email: z.string().max(320).optional() });
+export type Impersonator = z.infer<typeof Impersonator>;
+
+/**
+ * Who did something: a person (through their API token) or Latchkey itself (expiry, schedules).
+ * `impersonatedBy`: the token used was made for this person by that admin, who may be the real actor.
+ */
 export const Actor = z.object({
   type: z.enum(['user', 'system']),
   id: z.string().min(1).max(200),
   email: z.string().max(320).optional(),
+  impersonatedBy: Impersonator.optional(),
 });
 export type Actor = z.infer<typeof Actor>;
 export const SYSTEM_ACTOR: Actor = { type: 'system', id: 'latchkey' };

@@ -7,6 +7,14 @@ export const ErrorCode = {
   Forbidden: 'FORBIDDEN',
   NotFound: 'NOT_FOUND',
   Conflict: 'CONFLICT',
+  /** Sign-in: the email or the password is wrong (one answer for both: no account enumeration). */
+  InvalidCredentials: 'INVALID_CREDENTIALS',
+  /** Sign-in throttled; `details.retryAfterSeconds` says when to try again. */
+  TooManyAttempts: 'TOO_MANY_ATTEMPTS',
+  /** A state-changing call authenticated by the session cookie without the session's X-CSRF-Token. */
+  CsrfTokenInvalid: 'CSRF_TOKEN_INVALID',
+  /** A one-time link's token that is unknown, used or expired. */
+  LinkInvalid: 'LINK_INVALID',
   /** The body is not in the one media type the API reads (application/json). */
   UnsupportedMediaType: 'UNSUPPORTED_MEDIA_TYPE',
   /** The path exists, the method does not (the answer's `Allow` names those that do). */

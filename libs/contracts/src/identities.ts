@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Actor } from './audit';
+import { Actor, Impersonator } from './audit';
 import { defineRequest } from './contract';
 import { Page, listOf } from './integrations';
 import { text } from './text';
@@ -58,6 +58,8 @@ export const Token = z.object({
   expiresAt: z.string().nullable(),
   revokedAt: z.string().nullable(),
   lastUsedAt: z.string().nullable(),
+  /** The admin who made this token for its owner (impersonation); null for a person's own token. */
+  impersonatedBy: Impersonator.nullable(),
 });
 export type Token = z.infer<typeof Token>;
 /** The only answer that ever holds the token itself. */
@@ -70,9 +72,18 @@ export const Caller = z.object({
   role: UserRole,
   groups: z.array(z.string()),
   attributes: z.record(z.string(), z.string()),
+  /** Set when the token was made by an admin for this person: every audit entry names that admin too. */
+  impersonatedBy: Impersonator.optional(),
 });
 export type Caller = z.infer<typeof Caller>;
 
+/** How the audit log names a caller: the token's owner, and the admin who made the token when it was made for them. */
+export const actorOfCaller = (caller: Caller): Actor => ({
+  type: 'user',
+  id: caller.userId,
+  email: caller.email,
+  ...(caller.impersonatedBy ? { impersonatedBy: caller.impersonatedBy } : {}),
+});
 /** A reference to people by `user` (emails), `group` (names) or an attribute, as approvers and owners name them. */
 export const PeopleReference = z.object({ attribute: z.string().min(1).max(64), values: z.array(z.string().max(500)).max(200) });
 export type PeopleReference = z.infer<typeof PeopleReference>;

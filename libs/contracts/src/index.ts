@@ -15,5 +15,6 @@ export * from './provisioning';
 export * from './requestable';
 export * from './rotation';
 export * from './secrets';
+export * from './sign-in';
 export * from './subjects';
 export * from './text';

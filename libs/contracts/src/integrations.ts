@@ -84,6 +84,30 @@ export const Integration = z.object({
 });
 export type Integration = z.infer<typeof Integration>;
 
+/**
+ * What people without the admin role see of an integration: where it is and who owns it. Not the
+ * secret (its variable names or path), the connector login, the preflight report and its fix SQL,
+ * the status reason or rotation: those are for admins.
+ */
+export const IntegrationSummary = Integration.pick({
+  id: true,
+  name: true,
+  type: true,
+  connectedResourceTypes: true,
+  config: true,
+  customAccessDetails: true,
+  integrationOwners: true,
+  resourceOwnerMappings: true,
+  status: true,
+  createdAt: true,
+  updatedAt: true,
+});
+export type IntegrationSummary = z.infer<typeof IntegrationSummary>;
+
+/** An integration as a person of `role` may see it. */
+export const integrationFor = (role: string, integration: Integration): Integration | IntegrationSummary =>
+  role === 'admin' ? integration : IntegrationSummary.parse(integration);
+
 /** What a connector needs to reach an integration's database. */
 export const IntegrationTarget = z.object({
   integrationId: z.string().uuid(),

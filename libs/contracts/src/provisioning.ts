@@ -64,6 +64,8 @@ export const GrantRequest = z.object({
   items: z.array(GrantItem).min(1, 'must list at least one item').max(100, 'must list at most 100 items'),
   expiresAt: Timestamp,
   connectionLimit: z.number().int().min(1).max(1000).default(10),
+  /** A person acting directly (the admin grants API): provisioning audits the change. Without it (access requests) the caller audits. */
+  actor: Actor.optional(),
 });
 export type GrantRequest = z.input<typeof GrantRequest>;
 

@@ -15,11 +15,14 @@ import { IdentityContracts } from './identities';
 import { RequestableContracts } from './requestable';
 import { RotationContracts } from './rotation';
 import { NotificationContracts } from './notifications';
+import { SignInContracts } from './sign-in';
 import { DriftReport, Grant, GrantEvent, GrantRequest, GrantStatus, GrantWithCredentials } from './provisioning';
 
 const Empty = z.object({}).strict();
 const ById = z.object({ id: z.string().uuid('must be a UUID') });
 const ByIntegration = z.object({ integrationId: z.string().uuid('must be a UUID') });
+/** A person acting directly through the API: the service that makes the change audits it with this actor. */
+const DirectActor = { actor: Actor.optional() };
 
 /** Every NATS subject of Latchkey. Do not rename a published subject; add a new one instead. */
 export const Contracts = {
@@ -29,7 +32,7 @@ export const Contracts = {
   catalogIntegrationsGet: defineRequest('catalog.integrations.get', ById, Integration),
   catalogIntegrationsUpdate: defineRequest('catalog.integrations.update', ById.extend({ input: IntegrationUpdateInput, actor: Actor.default(SYSTEM_ACTOR) }), Integration),
   catalogIntegrationsDelete: defineRequest('catalog.integrations.delete', ById.extend({ actor: Actor.default(SYSTEM_ACTOR) }), ById),
-  catalogIntegrationsTest: defineRequest('catalog.integrations.test', ById, z.object({ integration: Integration, report: PreflightReport })),
+  catalogIntegrationsTest: defineRequest('catalog.integrations.test', ById.extend({ actor: Actor.default(SYSTEM_ACTOR) }), z.object({ integration: Integration, report: PreflightReport })),
   catalogConnectorsList: defineRequest('catalog.connectors.list', Empty, listOf(Connector)),
   /** What a connector needs to reach an integration's database (secret still encrypted or a reference). */
   catalogIntegrationsTarget: defineRequest(
@@ -58,12 +61,12 @@ export const Contracts = {
     z.object({ integrationId: z.string().uuid().optional(), status: GrantStatus.optional(), ...Page }),
     listOf(Grant),
   ),
-  /** `revokedBy`: who ends it (a person, or Latchkey); a grant whose end is already decided keeps its reason. */
-  provisioningGrantsRevoke: defineRequest('connector.{connectorId}.grants.revoke', ById.extend({ revokedBy: Actor.default(SYSTEM_ACTOR) }), Grant),
-  provisioningGrantsExtend: defineRequest('connector.{connectorId}.grants.extend', ById.extend({ expiresAt: Timestamp }), Grant),
-  provisioningGrantsResetCredentials: defineRequest('connector.{connectorId}.grants.reset-credentials', ById, GrantWithCredentials),
+  /** `revokedBy`: who ends it (a person, or Latchkey); a grant whose end is already decided keeps its reason. `actor`: a person acting directly, audited here. */
+  provisioningGrantsRevoke: defineRequest('connector.{connectorId}.grants.revoke', ById.extend({ revokedBy: Actor.default(SYSTEM_ACTOR), ...DirectActor }), Grant),
+  provisioningGrantsExtend: defineRequest('connector.{connectorId}.grants.extend', ById.extend({ expiresAt: Timestamp, ...DirectActor }), Grant),
+  provisioningGrantsResetCredentials: defineRequest('connector.{connectorId}.grants.reset-credentials', ById.extend(DirectActor), GrantWithCredentials),
   provisioningDriftReport: defineRequest('connector.{connectorId}.drift.report', ByIntegration, DriftReport),
-  provisioningDriftRepair: defineRequest('connector.{connectorId}.drift.repair', ByIntegration, DriftReport),
+  provisioningDriftRepair: defineRequest('connector.{connectorId}.drift.repair', ByIntegration.extend(DirectActor), DriftReport),
   provisioningGrantGranted: defineEvent('provisioning.grant.granted', GrantEvent),
   provisioningGrantEnded: defineEvent('provisioning.grant.ended', GrantEvent),
   provisioningGrantFailed: defineEvent('provisioning.grant.failed', GrantEvent),
@@ -73,8 +76,8 @@ export const Contracts = {
   // Discovery: the inventory. Refreshes run on the integration's connector.
   discoveryResourcesList: defineRequest('discovery.resources.list', ResourceQuery, listOf(Resource)),
   discoveryResourcesGet: defineRequest('discovery.resources.get', ById, Resource),
-  discoveryResourcesPutTags: defineRequest('discovery.resources.tags.put', ById.extend({ tags: Tags }), Resource),
-  discoveryRefreshRequest: defineRequest('connector.{connectorId}.discovery.refresh', ByIntegration, z.object({ jobId: z.string(), queued: z.boolean() })),
+  discoveryResourcesPutTags: defineRequest('discovery.resources.tags.put', ById.extend({ tags: Tags, actor: Actor.default(SYSTEM_ACTOR) }), Resource),
+  discoveryRefreshRequest: defineRequest('connector.{connectorId}.discovery.refresh', ByIntegration.extend(DirectActor), z.object({ jobId: z.string(), queued: z.boolean() })),
   discoveryRefreshStarted: defineEvent('discovery.refresh.started', ByIntegration),
   discoveryRefreshFailed: defineEvent('discovery.refresh.failed', ByIntegration.extend({ reason: z.string() })),
   /** A refresh finished: what it added, updated and removed. */
@@ -82,6 +85,7 @@ export const Contracts = {
 
   // Each domain below declares its subjects in its own file of this library.
   ...IdentityContracts,
+  ...SignInContracts,
   ...AuditContracts,
   ...AccessContracts,
   ...RotationContracts,

@@ -14,7 +14,7 @@ export type TargetConnectionErrorKind =
   | 'timeout'
   | 'other';
 
-/** A target database could not be reached. The message and hint never contain the password. */
+/** A target database could not be reached. The message and hint never contain the credentials. */
 export class TargetConnectionError extends Error {
   override readonly name = 'TargetConnectionError';
 
@@ -100,18 +100,61 @@ const RANK: Partial<Record<TargetConnectionErrorKind, number>> = { auth: 3, data
  * database outranks transport details; otherwise the last attempt speaks, and earlier attempts
  * are named too (as libpq does).
  */
-export function connectionErrorFrom(failures: AttemptFailure[], ctx: FailureContext, password: string): TargetConnectionError {
+export function connectionErrorFrom(failures: AttemptFailure[], ctx: FailureContext, credentials: SecretCredentials): TargetConnectionError {
   const primary = failures.reduce((best, f) => ((RANK[f.kind] ?? 1) >= (RANK[best.kind] ?? 1) ? f : best));
   const others = failures.filter((f) => f !== primary).map((f) => `; ${describeAttempt(f.attempt)} attempt: ${f.reason}`);
   const message = `Cannot connect to ${ctx.hostname}:${ctx.port} with sslmode=${ctx.sslmode}: ${primary.reason}${others.join('')}. Fix: ${primary.hint}.`;
-  return new TargetConnectionError(primary.kind, redact(message, password), redact(primary.hint, password), primary.code);
+  return new TargetConnectionError(primary.kind, redactCredentials(message, credentials), redactCredentials(primary.hint, credentials), primary.code);
 }
 
 function describeAttempt(attempt: SslAttempt): string {
   return attempt.tls ? 'TLS' : 'plain';
 }
 
-/** Removes the password wherever it appears, whatever the server or a library echoed. */
-export function redact(text: string, password: string): string {
-  return password ? text.replaceAll(password, '[redacted]') : text;
+/** The secret a connector logs in with: neither its username nor its passwords may leave the connector. */
+export interface SecretCredentials {
+  username: string;
+  password: string;
+  pendingPassword?: string;
+}
+
+export const REDACTED_TEXT = '[redacted]';
+
+/**
+ * Removes a secret's passwords wherever they appear and its username wherever PostgreSQL or
+ * Latchkey quote it as a name (`role "x"`, `for user "x"`), whatever the server or a library
+ * echoed. Quoted only: a username such as `postgres` also spells host and database names, which
+ * the person fixing the error needs to read.
+ */
+export function redactCredentials(text: string, credentials: SecretCredentials): string {
+  let out = text;
+  for (const password of [credentials.password, credentials.pendingPassword]) {
+    if (password) out = out.replaceAll(password, REDACTED_TEXT);
+  }
+  const user = credentials.username;
+  if (user) {
+    for (const quoted of new Set([`"${user}"`, `"${user.replaceAll('"', '""')}"`, `'${user}'`, `'${user.replaceAll("'", "''")}'`])) {
+      out = out.replaceAll(quoted, `${quoted[0]}${REDACTED_TEXT}${quoted[0]}`);
+    }
+  }
+  return out;
+}
+
+const ERROR_TEXT_FIELDS = ['message', 'stack', 'detail', 'hint', 'where', 'internalQuery'] as const;
+
+/**
+ * The same error with the credentials taken out of every text it carries (message, stack, and the
+ * server's detail and hint): class, SQLSTATE and the rest stay, so callers still classify it.
+ */
+export function redactError<E>(error: E, credentials: SecretCredentials): E {
+  if (typeof error !== 'object' || error === null) return typeof error === 'string' ? (redactCredentials(error, credentials) as E) : error;
+  const fields = error as Record<string, unknown>;
+  for (const field of ERROR_TEXT_FIELDS) {
+    const value = fields[field];
+    if (typeof value === 'string') {
+      const clean = redactCredentials(value, credentials);
+      if (clean !== value) Object.defineProperty(error, field, { value: clean, writable: true, configurable: true, enumerable: Object.prototype.propertyIsEnumerable.call(error, field) });
+    }
+  }
+  return error;
 }

@@ -3,6 +3,7 @@ import type { SslMode } from '@latchkey/contracts';
 import { freePort, type PgCluster, startPgCluster, STARTUP_TIMEOUT_MS } from '@latchkey/testing';
 import { connectTarget, getServerInfo, type TargetConnectionParams } from './connection';
 import { TargetConnectionError, type TargetConnectionErrorKind } from './connection-error';
+import { TargetPool } from './target-pool';
 
 // Three servers: TLS offered (certificate for db.latchkey.test and localhost, not 127.0.0.1),
 // no TLS at all, and TLS demanded by pg_hba.conf (hostssl only).
@@ -160,9 +161,11 @@ describe('errors', () => {
     const cluster = sslmode === 'disable' ? tlsOn : tlsOnly;
     const error = await expectFailure(params(cluster, sslmode, { password: wrongPassword }), 'auth');
     expect(error.code).toBe('28P01');
-    expect(error.message).toContain('password authentication failed for user "postgres"');
+    // The username is the secret's too: the server's "for user ..." is redacted.
+    expect(error.message).toContain('password authentication failed for user "[redacted]"');
     for (const text of [error.message, error.hint, String(error), JSON.stringify(error), error.stack ?? '']) {
       expect(text).not.toContain(wrongPassword);
+      expect(text).not.toContain('"postgres"');
     }
   });
 
@@ -252,6 +255,40 @@ describe('getServerInfo', () => {
       expect(info.version).toMatch(/^15\./);
     } finally {
       await client.end();
+    }
+  });
+});
+
+describe('errors of a session', () => {
+  it("come out of every query without the secret's username or password, SQLSTATE kept", async () => {
+    const secret = 'S3ssion-secret-pw';
+    const admin = await connectTarget(params(tlsOff, 'prefer'));
+    await admin.client.query(`DROP ROLE IF EXISTS "svc-user"; CREATE ROLE "svc-user" LOGIN PASSWORD '${secret}'`);
+    await admin.client.end();
+    const { client } = await connectTarget(params(tlsOff, 'prefer', { username: 'svc-user', password: secret }));
+    try {
+      const error = await client
+        .query(`DO $$BEGIN RAISE EXCEPTION 'role "%" cannot, password %', current_user, '${secret}' USING ERRCODE = '42501', DETAIL = format('detail for "%s"', current_user); END$$`)
+        .then(() => undefined, (e: unknown) => e as Error & { code?: string; detail?: string });
+      expect(error).toMatchObject({ code: '42501', message: 'role "[redacted]" cannot, password [redacted]' });
+      for (const text of [error!.message, error!.stack ?? '', error!.detail ?? '', JSON.stringify(error)]) {
+        expect(text).not.toContain('svc-user');
+        expect(text).not.toContain(secret);
+      }
+    } finally {
+      await client.end();
+    }
+    // Work run on a pooled session (grants, revocations) may raise its own errors naming the user: redacted too.
+    const pool = new TargetPool(4, 1000);
+    try {
+      const raised = await pool
+        .with(params(tlsOff, 'prefer', { username: 'svc-user', password: secret }), async () => {
+          throw new Error(`The connector "svc-user" may not do this (password ${secret})`);
+        })
+        .then(() => undefined, (e: unknown) => e as Error);
+      expect(raised?.message).toBe('The connector "[redacted]" may not do this (password [redacted])');
+    } finally {
+      await pool.end();
     }
   });
 });

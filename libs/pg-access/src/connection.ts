@@ -1,7 +1,7 @@
 import { Client } from 'pg';
 import { TLSSocket } from 'node:tls';
 import type { SslMode } from '@latchkey/contracts';
-import { classifyAttemptFailure, connectionErrorFrom, TargetConnectionError, type AttemptFailure, type FailureContext } from './connection-error';
+import { classifyAttemptFailure, connectionErrorFrom, redactError, TargetConnectionError, type AttemptFailure, type FailureContext, type SecretCredentials } from './connection-error';
 import { sslAttemptPlan, tlsOptionsFor, type SslAttempt } from './ssl-attempts';
 
 export interface TargetConnectionParams {
@@ -40,18 +40,40 @@ const INVALID_PASSWORD = '28P01';
  * Opens a session on a target database, following libpq's sslmode rules rather than node-pg's
  * (which, given an sslmode, neither falls back nor skips verification the way libpq does). Throws
  * TargetConnectionError, whose message names the sslmode and what to change.
+ *
+ * Every session to a target starts here, so this is where the connector's credentials are kept
+ * in: the connection error, and every error a query of the session raises, come out with the
+ * username and passwords redacted (see redactCredentials). No status reason, answer or log line
+ * built from them can carry the secret, wherever it was read from.
  */
 export async function connectTarget(params: TargetConnectionParams): Promise<TargetConnection> {
   const { pendingPassword, ...current } = params;
+  const credentials: SecretCredentials = { username: params.username, password: params.password, pendingPassword };
+  let connection: TargetConnection;
   try {
-    return await connectWith(current);
+    connection = await connectWith(current, credentials);
   } catch (err) {
     if (!pendingPassword || !(err instanceof TargetConnectionError) || err.code !== INVALID_PASSWORD) throw err;
-    return { ...(await connectWith({ ...current, password: pendingPassword })), usedPending: true };
+    connection = { ...(await connectWith({ ...current, password: pendingPassword }, credentials)), usedPending: true };
   }
+  redactQueryErrors(connection.client, credentials);
+  return connection;
 }
 
-async function connectWith(params: TargetConnectionParams): Promise<TargetConnection> {
+/** Errors of the session's queries (promise and callback forms) lose the credentials before anyone sees them. */
+function redactQueryErrors(client: Client, credentials: SecretCredentials): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+    const callback = args.at(-1);
+    if (typeof callback === 'function') {
+      args[args.length - 1] = (err: unknown, ...rest: unknown[]) => (callback as (...a: unknown[]) => unknown)(err ? redactError(err, credentials) : err, ...rest);
+    }
+    const result = query(...args);
+    return result instanceof Promise ? result.catch((err: unknown) => Promise.reject(redactError(err, credentials))) : result;
+  };
+}
+
+async function connectWith(params: TargetConnectionParams, credentials: SecretCredentials): Promise<TargetConnection> {
   const timeoutMs = params.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   const deadline = Date.now() + timeoutMs;
   const ctx: FailureContext = { sslmode: params.sslmode, hostname: params.hostname, port: params.port, timeoutMs };
@@ -63,7 +85,7 @@ async function connectWith(params: TargetConnectionParams): Promise<TargetConnec
     // libpq tries the other way only when the server answered; an unreachable host stays unreachable.
     if (!outcome.reached || outcome.failure.kind === 'timeout') break;
   }
-  throw connectionErrorFrom(failures, ctx, params.password);
+  throw connectionErrorFrom(failures, ctx, credentials);
 }
 
 type AttemptOutcome = TargetConnection | { failure: AttemptFailure; reached: boolean };

@@ -1,7 +1,7 @@
 import type { Client } from 'pg';
 import type { PreflightCheck, PreflightReport } from '@latchkey/contracts';
 import { connectTarget, getServerInfo, type ServerInfo, type TargetConnectionParams } from './connection';
-import { redact, TargetConnectionError } from './connection-error';
+import { redactCredentials, TargetConnectionError } from './connection-error';
 import {
   adminOptionFix,
   createRolesFix,
@@ -71,7 +71,7 @@ export async function runPreflight(params: TargetConnectionParams, opts: Preflig
   try {
     ({ client, tls } = await connectTarget(params));
   } catch (error) {
-    return { ...base, ok: false, connected: false, tls: false, checks: [connectFailure(error, params.password)] };
+    return { ...base, ok: false, connected: false, tls: false, checks: [connectFailure(error, params)] };
   }
   let info: ServerInfo | undefined;
   try {
@@ -85,7 +85,7 @@ export async function runPreflight(params: TargetConnectionParams, opts: Preflig
     ];
     return { ...base, ok: checks.every((c) => c.ok), connected: true, tls, ...serverFields(info), checks };
   } catch (error) {
-    const detail = `Connected, but the preflight could not finish: ${redact(errorMessage(error), params.password)}`;
+    const detail = `Connected, but the preflight could not finish: ${redactCredentials(errorMessage(error), params)}`;
     return { ...base, ok: false, connected: true, tls, ...serverFields(info), checks: [{ id: 'connect', ok: false, detail }] };
   } finally {
     await client.end().catch(() => undefined);
@@ -96,13 +96,13 @@ function serverFields(info: ServerInfo | undefined): Pick<PreflightReport, 'serv
   return info ? { serverVersion: info.version, serverVersionNum: info.versionNum, user: info.currentUser, superuser: info.superuser } : {};
 }
 
-function connectFailure(error: unknown, password: string): PreflightCheck {
+function connectFailure(error: unknown, credentials: TargetConnectionParams): PreflightCheck {
   if (error instanceof TargetConnectionError) return { id: 'connect', ok: false, detail: error.message, fix: error.hint };
-  return { id: 'connect', ok: false, detail: redact(errorMessage(error), password) };
+  return { id: 'connect', ok: false, detail: redactCredentials(errorMessage(error), credentials) };
 }
 
 function connectCheck(info: ServerInfo, tls: boolean, params: TargetConnectionParams): PreflightCheck {
-  const detail = `PostgreSQL ${info.version} (server_version_num ${info.versionNum}); connected as ${quoteIdent(info.currentUser)}, `
+  const detail = `PostgreSQL ${info.version} (server_version_num ${info.versionNum}); connected as the connector user, `
     + `${info.superuser ? 'a superuser' : 'not a superuser'}, ${tls ? 'over TLS' : 'without TLS'} (sslmode=${params.sslmode}).`;
   if (info.versionNum < OLDEST_SUPPORTED_VERSION_NUM) {
     return { id: 'connect', ok: false, detail: `${detail} Latchkey supports PostgreSQL 13 and later.`, fix: 'Upgrade the server to PostgreSQL 13 or later.' };
@@ -184,13 +184,13 @@ async function inspectDatabase(db: DatabaseRow, session: Client | null, params: 
     try {
       ({ client } = await connectTarget({ ...params, dbname: db.datname }));
     } catch (error) {
-      return uninspectable(error instanceof TargetConnectionError ? error.message : redact(errorMessage(error), params.password));
+      return uninspectable(error instanceof TargetConnectionError ? error.message : redactCredentials(errorMessage(error), params));
     }
   }
   try {
     return databaseCheck(db, info, await schemaGaps(client));
   } catch (error) {
-    return uninspectable(redact(errorMessage(error), params.password));
+    return uninspectable(redactCredentials(errorMessage(error), params));
   } finally {
     if (client !== session) await client.end().catch(() => undefined);
   }

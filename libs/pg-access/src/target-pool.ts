@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Client } from 'pg';
 import { classifyDatabaseError } from '@latchkey/messaging';
 import { connectTarget, type TargetConnectionParams } from './connection';
+import { redactError } from './connection-error';
 
 interface Idle {
   client: Client;
@@ -33,7 +34,8 @@ export class TargetPool {
 
   /**
    * Runs `work` on a session of `params`. A session whose connection broke is discarded and the
-   * work retried once on a fresh one: callers' work is idempotent.
+   * work retried once on a fresh one: callers' work is idempotent. Whatever `work` throws leaves
+   * without the connector's credentials (see redactCredentials), like the session's own errors.
    */
   async with<T>(params: TargetConnectionParams, work: (client: Client) => Promise<T>): Promise<T> {
     const key = keyOf(params);
@@ -51,7 +53,7 @@ export class TargetPool {
           await client.query('ROLLBACK').catch(() => undefined);
           this.release(key, params, client);
         }
-        if (!(broken && reused && attempt === 0)) throw err;
+        if (!(broken && reused && attempt === 0)) throw redactError(err, params);
       }
     }
   }

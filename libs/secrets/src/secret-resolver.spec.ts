@@ -1,6 +1,6 @@
 import fsPromises from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SecretView } from '@latchkey/contracts';
@@ -101,6 +101,17 @@ describe('resolveSecret', () => {
       expect(error.message).toContain(problem);
       expect(error.message).not.toContain(credentials.password);
     });
+
+    it.each([['LATCHKEY_ADMIN_TOKEN'], ['LATCHKEY_MASTER_KEY'], ['REDIS_URL'], ['OIDC_CLIENT_SECRET'], ['latchkey_database_url']])(
+      'refuses to read %s, a variable of Latchkey itself, and never shows its value',
+      async (name) => {
+        const env = { PG_USER: 'u', [name]: 'the-value-of-a-latchkey-variable' };
+        const error = await resolutionError(resolveSecret({ ...ref, passwordVar: name }, { env }));
+        expect(error.code).toBe(SecretsErrorCode.SourceForbidden);
+        expect(error.message).toContain(name);
+        expect(error.message).not.toContain('the-value-of-a-latchkey-variable');
+      },
+    );
   });
 
   describe('file', () => {
@@ -127,6 +138,23 @@ describe('resolveSecret', () => {
       await expect(resolveSecret({ store: 'file', path }, {})).resolves.toEqual(credentials);
       write(JSON.stringify({ username: 'connector', password: 'rotated' }));
       await expect(resolveSecret({ store: 'file', path }, {})).resolves.toEqual({ username: 'connector', password: 'rotated' });
+    });
+
+    it("refuses Latchkey's own key files: the master key file (even through a symlink) and .latchkey/", async () => {
+      const keyFile = join(dir, 'master.key');
+      writeFileSync(keyFile, JSON.stringify(credentials));
+      symlinkSync(keyFile, path);
+      const env = { LATCHKEY_MASTER_KEY_FILE: keyFile };
+      for (const target of [keyFile, path]) {
+        const error = await resolutionError(resolveSecret({ store: 'file', path: target }, { env }));
+        expect(error.code).toBe(SecretsErrorCode.SourceForbidden);
+        expect(error.message).not.toContain(credentials.password);
+      }
+      const state = join(dir, '.latchkey');
+      mkdirSync(state);
+      writeFileSync(join(state, 'admin-token'), JSON.stringify(credentials));
+      const error = await resolutionError(resolveSecret({ store: 'file', path: join(state, 'admin-token') }, {}));
+      expect(error.code).toBe(SecretsErrorCode.SourceForbidden);
     });
 
     it('names a missing file', async () => {

@@ -1,5 +1,6 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, realpath } from 'node:fs/promises';
 import type { SecretInput, SecretRef, SecretView } from '@latchkey/contracts';
+import { isLatchkeyFile, isLatchkeyVariable, LATCHKEY_FILE_RULE, LATCHKEY_VARIABLE_RULE, latchkeyKeyFiles } from '@latchkey/config';
 import { Credentials, decryptSecret, encryptSecret } from './envelope';
 import { MasterKey } from './master-key';
 import { SecretResolutionError, SecretsErrorCode } from './secrets.exception';
@@ -54,11 +55,15 @@ export async function resolveSecret(ref: SecretRef, ctx: ResolveSecretContext): 
       return { username: readVar(env, ref.usernameVar, 'username'), password: readVar(env, ref.passwordVar, 'password') };
     }
     case 'file':
-      return readCredentialsFile(ref.path);
+      return readCredentialsFile(ref.path, ctx.env ?? process.env);
   }
 }
 
 function readVar(env: Record<string, string | undefined>, name: string, role: string): string {
+  // Checked here too: an integration saved before the rule, or a connector on another host.
+  if (isLatchkeyVariable(name)) {
+    throw new SecretResolutionError(SecretsErrorCode.SourceForbidden, `Environment variable ${name} (the ${role} of this secret) ${LATCHKEY_VARIABLE_RULE}.`);
+  }
   const value = env[name];
   if (value === undefined || value === '') {
     throw new SecretResolutionError(
@@ -69,12 +74,18 @@ function readVar(env: Record<string, string | undefined>, name: string, role: st
   return value;
 }
 
-async function readCredentialsFile(path: string): Promise<Credentials> {
+/** The real path of a file (symlinks followed), or the path itself when it cannot be resolved. */
+const realPathOf = (path: string): Promise<string> => realpath(path).catch(() => path);
+
+async function readCredentialsFile(path: string, env: Record<string, string | undefined>): Promise<Credentials> {
   const fail = (code: SecretsErrorCode, problem: string): SecretResolutionError =>
     new SecretResolutionError(code, `Secret file ${path}: ${problem}.`);
+  // Real paths on both sides: a symlink to the master key file is the master key file.
+  const [real, keyFiles] = await Promise.all([realPathOf(path), Promise.all(latchkeyKeyFiles(env).map(realPathOf))]);
+  if (isLatchkeyFile(path, keyFiles) || isLatchkeyFile(real, keyFiles)) throw fail(SecretsErrorCode.SourceForbidden, LATCHKEY_FILE_RULE);
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readFile(real, 'utf8');
   } catch (error) {
     const errno = (error as NodeJS.ErrnoException).code;
     if (errno === 'ENOENT') throw fail(SecretsErrorCode.FileNotFound, 'not found');

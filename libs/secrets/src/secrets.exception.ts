@@ -14,6 +14,7 @@ export const SecretsErrorCode = {
   FileUnreadable: 'SECRET_FILE_UNREADABLE',
   FileNotJson: 'SECRET_FILE_NOT_JSON',
   FileInvalid: 'SECRET_FILE_INVALID',
+  SourceForbidden: 'SECRET_SOURCE_FORBIDDEN',
 } as const;
 export type SecretsErrorCode = (typeof SecretsErrorCode)[keyof typeof SecretsErrorCode];
 

@@ -2,13 +2,14 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { CONNECTOR_SERVICES, ServiceName } from '@latchkey/contracts';
+import { serviceEnvironment } from '@latchkey/config';
 
 export const ALL_SERVICES: readonly ServiceName[] = ServiceName.options;
 
 export interface StackOptions {
   /** Repository root; services run from `dist/` (npm run build). */
   root: string;
-  /** Environment for every service (URLs, keys, PORT). */
+  /** Environment for the services (URLs, keys, PORT); each gets only Latchkey's variables its own schema reads. */
   env: Record<string, string | undefined>;
   services?: readonly ServiceName[];
   /** Every output line of every service. */
@@ -44,7 +45,7 @@ export class Stack {
     if (this.managed.has(name)) throw new Error(`${name} is already running`);
     const child = spawn(process.execPath, [join(this.options.root, 'dist/apps', service, 'src/main.js')], {
       cwd: this.options.root,
-      env: { PATH: process.env.PATH, ...this.options.env, ...extraEnv } as NodeJS.ProcessEnv,
+      env: serviceEnvironment(service, { PATH: process.env.PATH, ...this.options.env, ...extraEnv }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     for (const stream of ['stdout', 'stderr'] as const) {

@@ -66,3 +66,12 @@ describe('toJsonValue', () => {
     expect(toJsonValue({ 'a\u0000': 'x\uD800y\uDC00z😀' })).toEqual({ 'a\uFFFD': 'x\uFFFDy\uFFFDz😀' });
   });
 });
+
+describe('an impersonated actor', () => {
+  it('is covered by the hash, and entries without one hash as before', () => {
+    const impersonated = { ...entry, actor: { ...entry.actor, impersonatedBy: { id: 'admin-1', email: 'root@example.com' } } };
+    expect(canonicalEntry(impersonated)).toContain('"actor":{"email":"a@example.com","id":"u1","impersonatedBy":{"email":"root@example.com","id":"admin-1"},"type":"user"}');
+    expect(entryHash(impersonated)).not.toBe(entryHash(entry));
+    expect(canonicalEntry(entry)).toContain('"actor":{"email":"a@example.com","id":"u1","type":"user"}');
+  });
+});

@@ -114,7 +114,8 @@ export class AuditRepository {
   list(filter: AuditListFilter, limit: number): Promise<AuditEntryEntity[]> {
     const qb = this.dataSource.getRepository(AuditEntryEntity).createQueryBuilder('e').orderBy('e.seq', 'DESC').limit(limit);
     if (filter.action !== undefined) qb.andWhere('e.action = :action', { action: filter.action });
-    if (filter.actorId !== undefined) qb.andWhere('e.actor_id = :actorId', { actorId: filter.actorId });
+    // An admin's actions include those done with a token they made for someone else.
+    if (filter.actorId !== undefined) qb.andWhere("(e.actor_id = :actorId OR e.actor->'impersonatedBy'->>'id' = :actorId)", { actorId: filter.actorId });
     if (filter.targetType !== undefined) qb.andWhere('e.target_type = :targetType', { targetType: filter.targetType });
     if (filter.targetId !== undefined) qb.andWhere('e.target_id = :targetId', { targetId: filter.targetId });
     if (filter.from !== undefined) qb.andWhere('e.at >= :from', { from: filter.from });

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { AuditEntryInput, AuditQuery, issuesFromZod } from '@latchkey/contracts';
-import type { AuditDiff, AuditEntry, AuditVerifyReport } from '@latchkey/contracts';
+import type { Actor, AuditDiff, AuditEntry, AuditVerifyReport } from '@latchkey/contracts';
 import { AppException } from '@latchkey/messaging';
 import { REDACTED, isRedactedKey, redact } from '@latchkey/secrets';
 import { AuditEntryEntity } from './audit-entry.entity';
@@ -98,7 +98,12 @@ export class AuditService {
         seq: head.seq + 1,
         at: head.now,
         action: input.action,
-        actor: { type: input.actor.type, id: storableText(input.actor.id), ...(input.actor.email !== undefined ? { email: storableText(input.actor.email) } : {}) },
+        actor: {
+          type: input.actor.type,
+          id: storableText(input.actor.id),
+          ...(input.actor.email !== undefined ? { email: storableText(input.actor.email) } : {}),
+          ...(input.actor.impersonatedBy ? { impersonatedBy: toJsonValue(input.actor.impersonatedBy) as Actor['impersonatedBy'] } : {}),
+        },
         actorId: storableText(input.actor.id),
         targetType: storableText(input.targetType),
         targetId: storableText(input.targetId),

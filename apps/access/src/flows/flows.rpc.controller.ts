@@ -1,6 +1,6 @@
 import { Controller } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
-import { Contracts, SYSTEM_ACTOR } from '@latchkey/contracts';
+import { actorOfCaller, Contracts, SYSTEM_ACTOR } from '@latchkey/contracts';
 import type { Caller, ReceivedOf } from '@latchkey/contracts';
 import { Rpc } from '@latchkey/messaging';
 import { FlowsService } from './flows.service';
@@ -8,7 +8,7 @@ import { PeopleDirectorySql } from './people.directory';
 import { RequestableService } from './requestable.service';
 
 type Req<K extends keyof typeof Contracts> = ReceivedOf<(typeof Contracts)[K]>;
-const actorOf = (caller: Caller) => (caller ? { type: 'user' as const, id: caller.userId, email: caller.email } : SYSTEM_ACTOR);
+const actorOf = (caller: Caller) => (caller ? actorOfCaller(caller) : SYSTEM_ACTOR);
 
 @Controller()
 export class FlowsRpcController {

@@ -12,6 +12,7 @@ import { AdminBootstrap } from './admin-bootstrap.service';
 import { hashToken } from './api-token';
 import { IDENTITY_ENTITIES, IDENTITY_MIGRATIONS } from './identities.module';
 import { IdentitiesRepository } from './identities.repository';
+import { SignInRepository } from './sign-in.repository';
 import { TokensRepository } from './tokens.repository';
 import { TokensService } from './tokens.service';
 import { UsersService } from './users.service';
@@ -68,7 +69,7 @@ beforeAll(async () => {
   identities = new IdentitiesRepository(dataSource);
   tokensRepo = new TokensRepository(dataSource);
   audit = new AuditService(new AuditRepository(dataSource));
-  users = new UsersService(identities, tokensRepo, audit);
+  users = new UsersService(identities, tokensRepo, new SignInRepository(dataSource), audit);
   tokens = new TokensService(tokensRepo, identities, audit, logger);
   sql = new Client({ connectionString: url });
   await sql.connect();

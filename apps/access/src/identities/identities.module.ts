@@ -4,16 +4,21 @@ import { ADMIN_BOOTSTRAP, AdminBootstrap } from './admin-bootstrap.service';
 import { IdentitiesRepository } from './identities.repository';
 import { IdentitiesRpcController } from './identities.rpc.controller';
 import { CreateIdentities1764000000400 } from './migrations/1764000000400-CreateIdentities';
+import { CreateSignIn1764000001100 } from './migrations/1764000001100-CreateSignIn';
+import { TokenImpersonation1764000000630 } from './migrations/1764000000630-TokenImpersonation';
+import { SignInRepository } from './sign-in.repository';
+import { SignInRpcController } from './sign-in.rpc.controller';
+import { SIGN_IN_OPTIONS, SignInService, signInOptionsFrom } from './sign-in.service';
 import { TokensRepository } from './tokens.repository';
 import { TokensService } from './tokens.service';
 import { UsersService } from './users.service';
 
 /** The identity tables are read and written with plain SQL (see the repositories): no entities. */
 export const IDENTITY_ENTITIES: Function[] = [];
-export const IDENTITY_MIGRATIONS = [CreateIdentities1764000000400];
+export const IDENTITY_MIGRATIONS = [CreateIdentities1764000000400, TokenImpersonation1764000000630, CreateSignIn1764000001100];
 
 /**
- * Users, groups and API tokens; the bootstrap admin. Exports UsersService and the repository for
+ * Users, groups and API tokens; passwords, browser sessions and one-time links; the bootstrap admin. Exports UsersService and the repository for
  * flows and requests (requestors, approvers).
  */
 @Module({})
@@ -21,11 +26,14 @@ export class IdentitiesModule {
   static forRoot(env: AccessEnv): DynamicModule {
     return {
       module: IdentitiesModule,
-      controllers: [IdentitiesRpcController],
+      controllers: [IdentitiesRpcController, SignInRpcController],
       providers: [
         { provide: ADMIN_BOOTSTRAP, useValue: { email: env.LATCHKEY_ADMIN_EMAIL, token: env.LATCHKEY_ADMIN_TOKEN } },
+        { provide: SIGN_IN_OPTIONS, useValue: signInOptionsFrom(env) },
         IdentitiesRepository,
         TokensRepository,
+        SignInRepository,
+        SignInService,
         UsersService,
         TokensService,
         AdminBootstrap,

@@ -29,6 +29,7 @@ export const toTokenView = (t: TokenRow): Token => ({
   expiresAt: iso(t.expiresAt),
   revokedAt: iso(t.revokedAt),
   lastUsedAt: iso(t.lastUsedAt),
+  impersonatedBy: t.impersonatedBy,
 });
 
 /** A page of rows fetched with one extra row: the extra one says another page follows. */

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import type { PagePosition } from '@latchkey/persistence';
-import type { UserRole } from '@latchkey/contracts';
+import type { Impersonator, UserRole } from '@latchkey/contracts';
 
 export interface TokenRow {
   id: string;
@@ -12,6 +12,7 @@ export interface TokenRow {
   expiresAt: Date | null;
   revokedAt: Date | null;
   lastUsedAt: Date | null;
+  impersonatedBy: Impersonator | null;
 }
 
 /** Who a usable token belongs to, as authentication needs it. */
@@ -24,7 +25,7 @@ type Raw = Record<string, any>;
 /** What TypeORM's postgres driver answers for UPDATE ... RETURNING: the rows and the count. */
 type UpdateResult = [Raw[], number];
 
-const TOKEN_COLUMNS = 't.id, t.user_id, t.name, t.bootstrap, t.created_at, t.expires_at, t.revoked_at, t.last_used_at';
+const TOKEN_COLUMNS = 't.id, t.user_id, t.name, t.bootstrap, t.created_at, t.expires_at, t.revoked_at, t.last_used_at, t.impersonated_by';
 const TOKEN_BY_ID = 'SELECT ' + TOKEN_COLUMNS + ' FROM access.api_tokens t WHERE t.id = $1';
 const TOKEN_PAGE =
   'SELECT ' +
@@ -47,6 +48,7 @@ const toToken = (r: Raw): TokenRow => ({
   expiresAt: r.expires_at,
   revokedAt: r.revoked_at,
   lastUsedAt: r.last_used_at,
+  impersonatedBy: r.impersonated_by ?? null,
 });
 
 /** API tokens, kept as SHA-256 hashes only. Methods take the transaction they run in. */
@@ -54,10 +56,10 @@ const toToken = (r: Raw): TokenRow => ({
 export class TokensRepository {
   constructor(private readonly dataSource: DataSource) {}
 
-  async insert(m: EntityManager, token: { userId: string; name: string; hash: string; expiresAt: Date | null }): Promise<TokenRow> {
+  async insert(m: EntityManager, token: { userId: string; name: string; hash: string; expiresAt: Date | null; impersonatedBy: Impersonator | null }): Promise<TokenRow> {
     const rows: Raw[] = await m.query(
-      'INSERT INTO access.api_tokens AS t (user_id, name, token_hash, expires_at) VALUES ($1, $2, $3, $4) RETURNING ' + TOKEN_COLUMNS,
-      [token.userId, token.name, token.hash, token.expiresAt],
+      'INSERT INTO access.api_tokens AS t (user_id, name, token_hash, expires_at, impersonated_by) VALUES ($1, $2, $3, $4, $5) RETURNING ' + TOKEN_COLUMNS,
+      [token.userId, token.name, token.hash, token.expiresAt, token.impersonatedBy ? JSON.stringify(token.impersonatedBy) : null],
     );
     return toToken(rows[0]);
   }

@@ -35,22 +35,30 @@ export class TokensService {
     void this.tokens.touch(found.token.id).catch((err: unknown) => this.logger.warn({ err, tokenId: found.token.id }, 'token use not recorded'));
     const { user, token } = found;
     return {
-      caller: { userId: user.id, email: user.email, role: user.role, groups: user.groups, attributes: user.attributes },
+      caller: { userId: user.id, email: user.email, role: user.role, groups: user.groups, attributes: user.attributes, ...(token.impersonatedBy ? { impersonatedBy: token.impersonatedBy } : {}) },
       tokenId: token.id,
       expiresAt: token.expiresAt?.toISOString() ?? null,
     };
   }
 
+  /**
+   * A token for the caller, or (admins) for someone else: that is impersonation, made explicit. The
+   * token names the admin (`impersonatedBy`) and so does every audit entry made with it, since the
+   * admin saw the token and may be the one using it.
+   */
   async create(actor: Actor, input: ValidTokenInput): Promise<CreatedToken> {
     await this.requireSelfOrAdmin(actor, input.userId, 'create tokens');
+    const forSomeoneElse = !(actor.type === 'user' && actor.id === input.userId);
+    // A token made with an impersonating token impersonates too: the admin is still behind it.
+    const impersonatedBy = forSomeoneElse && actor.type === 'user' ? { id: actor.id, ...(actor.email !== undefined ? { email: actor.email } : {}) } : (actor.impersonatedBy ?? null);
     const secret = generateToken();
     return this.identities.transaction(async (m) => {
       const owner = await this.identities.lockUser(m, input.userId);
       if (!owner) throw notFound('user', input.userId);
       const expiresAt = input.expiresInDays ? new Date(Date.now() + input.expiresInDays * DAY_MS) : null;
-      const token = await this.tokens.insert(m, { userId: owner.id, name: input.name, hash: hashToken(secret), expiresAt });
+      const token = await this.tokens.insert(m, { userId: owner.id, name: input.name, hash: hashToken(secret), expiresAt, impersonatedBy });
       const view = toTokenView(token);
-      await this.audit.append(auditEntry('token.created', actor, { type: 'token', id: token.id, name: token.name }, diffFields(null, view, TOKEN_AUDIT_FIELDS), { userEmail: owner.email }), m);
+      await this.audit.append(auditEntry('token.created', actor, { type: 'token', id: token.id, name: token.name }, diffFields(null, view, TOKEN_AUDIT_FIELDS), { userEmail: owner.email, impersonatedBy }), m);
       return { ...view, token: secret };
     });
   }

@@ -6,6 +6,7 @@ import type { Actor, Group, GroupInput, User, UserInput } from '@latchkey/contra
 import { AppException } from '@latchkey/messaging';
 import { AuditService } from '../audit/audit.service';
 import { DuplicateError, IdentitiesRepository, UserFields } from './identities.repository';
+import { SignInRepository } from './sign-in.repository';
 import { TokensRepository } from './tokens.repository';
 import { auditEntry, notFound, pageOf, pagePosition, toGroupView, toTokenView, toUserView, USER_AUDIT_FIELDS } from './identity-views';
 
@@ -38,6 +39,7 @@ export class UsersService {
   constructor(
     private readonly identities: IdentitiesRepository,
     private readonly tokens: TokensRepository,
+    private readonly signIn: SignInRepository,
     private readonly audit: AuditService,
   ) {}
 
@@ -65,7 +67,7 @@ export class UsersService {
     });
   }
 
-  /** Replaces the user's fields and groups; the last admin cannot be demoted. */
+  /** Replaces the user's fields and groups; the last admin cannot be demoted. A role change ends the user's browser sessions. */
   async update(actor: Actor, id: string, input: ValidUser): Promise<User> {
     return this.identities.transaction(async (m) => {
       const admins = await this.identities.lockAdmins(m);
@@ -79,12 +81,13 @@ export class UsersService {
       await this.identities.setMemberships(m, id, groups);
       const after = (await this.identities.findUser(id, m))!;
       const diff = diffFields(toUserView(before), toUserView(after), USER_AUDIT_FIELDS);
-      if (Object.keys(diff).length) await this.audit.append(auditEntry('user.updated', actor, { type: 'user', id, name: after.email }, diff), m);
+      const sessionsEnded = before.role !== after.role ? await this.signIn.deleteSessionsOf(m, id) : 0;
+      if (Object.keys(diff).length) await this.audit.append(auditEntry('user.updated', actor, { type: 'user', id, name: after.email }, diff, sessionsEnded ? { sessionsEnded } : undefined), m);
       return toUserView(after);
     });
   }
 
-  /** Deletes the user and revokes their tokens; their requests and audit entries stay. */
+  /** Deletes the user, revokes their tokens and ends their sessions; their requests and audit entries stay. */
   async delete(actor: Actor, id: string): Promise<{ id: string }> {
     return this.identities.transaction(async (m) => {
       const admins = await this.identities.lockAdmins(m);
@@ -92,6 +95,7 @@ export class UsersService {
       if (!user) throw notFound('user', id);
       if (user.role === 'admin' && admins.length <= 1) throw lastAdmin('delete');
       const revoked = await this.tokens.revokeAllOf(m, id);
+      const sessionsEnded = await this.signIn.deleteSessionsOf(m, id);
       await this.identities.deleteUser(m, id);
       for (const token of revoked) {
         await this.audit.append(
@@ -99,7 +103,7 @@ export class UsersService {
           m,
         );
       }
-      await this.audit.append(auditEntry('user.deleted', actor, { type: 'user', id, name: user.email }, diffFields(toUserView(user), null, USER_AUDIT_FIELDS), { revokedTokens: revoked.length }), m);
+      await this.audit.append(auditEntry('user.deleted', actor, { type: 'user', id, name: user.email }, diffFields(toUserView(user), null, USER_AUDIT_FIELDS), { revokedTokens: revoked.length, sessionsEnded }), m);
       return { id };
     });
   }

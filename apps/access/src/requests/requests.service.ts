@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { AccessRequestInput, Contracts, ErrorCode, issuesFromZod, SYSTEM_ACTOR } from '@latchkey/contracts';
-import type { AccessDetails, AccessRequest, AccessRequestStatus, Actor, Caller, GrantItem, Integration, Resource, ValidationIssue } from '@latchkey/contracts';
+import { AccessRequestInput, actorOfCaller as actorOf, Contracts, ErrorCode, issuesFromZod, SYSTEM_ACTOR } from '@latchkey/contracts';
+import type { AccessDetails, AccessRequest, AccessRequestStatus, Caller, GrantItem, Integration, Resource, ValidationIssue } from '@latchkey/contracts';
 import { AppException, LOGGER, MessageBus } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import { MasterKey, decryptSecret } from '@latchkey/secrets';
@@ -18,7 +18,6 @@ import { endAuditEntry, requestAuditEntry, toAccessDetails, toRequestView } from
 /** The default of ACCESS_PENDING_EXPIRY_MINUTES: how long a request may wait for a decision when its flow does not say. */
 export const PENDING_EXPIRY_MINUTES = Symbol('PENDING_EXPIRY_MINUTES');
 
-const actorOf = (caller: Caller): Actor => ({ type: 'user', id: caller.userId, email: caller.email });
 const notFound = (id: string) => new AppException(ErrorCode.NotFound, `No access request with id ${id}.`);
 const forbidden = (message: string) => new AppException(ErrorCode.Forbidden, message);
 const wrongStatus = (r: { status: AccessRequestStatus }, action: string, allowed: string) =>

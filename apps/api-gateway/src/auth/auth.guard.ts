@@ -1,26 +1,34 @@
-import { CanActivate, ExecutionContext, Injectable, SetMetadata } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Inject, Injectable, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import type { Response } from 'express';
 import { ErrorCode } from '@latchkey/contracts';
 import { AppException } from '@latchkey/messaging';
 import { Authenticator } from './authenticator';
-import type { AuthenticatedRequest } from './caller';
+import type { AuthenticatedCaller, AuthenticatedRequest } from './caller';
+import { clearSessionCookie, CSRF_HEADER, csrfMatches, readSessionId, SAFE_METHODS, secureCookie, SESSION_COOKIE } from './session-cookie';
 
 export const ACCESS_KEY = 'latchkey:access';
 export type Access = 'public' | 'authenticated' | 'admin';
 /** Who may call a route; routes without it are refused, so none is open by accident. */
 export const Access = (access: Access) => SetMetadata(ACCESS_KEY, access);
 
+/** LATCHKEY_PUBLIC_URL, or undefined. */
+export const PUBLIC_URL = Symbol('PUBLIC_URL');
+
 /**
  * Every HTTP route: 'public' ones pass; the others need a bearer token the access service knows
- * (401 otherwise), and 'admin' ones a caller with the admin role (403 otherwise). The caller is
- * set on the request for `@CurrentCaller()`. Finer rules (own tokens, approvers) are the owning
- * service's.
+ * or, without an Authorization header, a live session cookie (401 otherwise), and 'admin' ones a
+ * caller with the admin role (403 otherwise). A state-changing call authenticated by the cookie
+ * must carry the session's X-CSRF-Token (403 otherwise); bearer calls need none (a browser never
+ * adds that header to a cross-site request by itself). The caller is set on the request for
+ * `@CurrentCaller()`. Finer rules (own tokens, approvers) are the owning service's.
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly authenticator: Authenticator,
+    @Inject(PUBLIC_URL) private readonly publicUrl: string | undefined,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -30,12 +38,34 @@ export class AuthGuard implements CanActivate {
     if (access === 'public') return true;
 
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    const caller = request.headers.authorization !== undefined ? await this.byToken(request) : await this.bySession(request, context.switchToHttp().getResponse<Response>());
+    request.caller = caller;
+    if (access === 'admin' && caller.role !== 'admin') throw new AppException(ErrorCode.Forbidden, 'This route is for administrators.');
+    return true;
+  }
+
+  private async byToken(request: AuthenticatedRequest): Promise<AuthenticatedCaller> {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
     if (!match) throw new AppException(ErrorCode.Unauthenticated, 'Send an API token as "Authorization: Bearer <token>".');
     const caller = await this.authenticator.authenticate(match[1]);
     if (!caller) throw new AppException(ErrorCode.Unauthenticated, 'The API token is unknown, expired or revoked.');
-    request.caller = caller;
-    if (access === 'admin' && caller.role !== 'admin') throw new AppException(ErrorCode.Forbidden, 'This route is for administrators.');
-    return true;
+    return caller;
+  }
+
+  private async bySession(request: AuthenticatedRequest, response: Response): Promise<AuthenticatedCaller> {
+    const sessionId = readSessionId(request);
+    if (!sessionId) {
+      if (request.headers.cookie?.includes(`${SESSION_COOKIE}=`)) clearSessionCookie(response, secureCookie(request, this.publicUrl));
+      throw new AppException(ErrorCode.Unauthenticated, 'Sign in, or send an API token as "Authorization: Bearer <token>".');
+    }
+    const caller = await this.authenticator.authenticateSession(sessionId);
+    if (!caller) {
+      clearSessionCookie(response, secureCookie(request, this.publicUrl));
+      throw new AppException(ErrorCode.Unauthenticated, 'Your session has ended (signed out, expired, or your account changed). Sign in again.');
+    }
+    if (!SAFE_METHODS.has(request.method) && !csrfMatches(request.header(CSRF_HEADER), sessionId)) {
+      throw new AppException(ErrorCode.CsrfTokenInvalid, 'This call changes something and was authenticated by the session cookie: send the session\'s csrfToken as the X-CSRF-Token header.');
+    }
+    return caller;
   }
 }

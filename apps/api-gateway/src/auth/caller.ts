@@ -1,9 +1,24 @@
 import { createParamDecorator, ExecutionContext } from '@nestjs/common';
 import type { Request } from 'express';
-import { Actor, Caller } from '@latchkey/contracts';
+import { Actor, actorOfCaller, Caller } from '@latchkey/contracts';
 
-/** Who sent an authenticated request: the user behind the token, as the access service knows them now. */
-export type AuthenticatedCaller = Caller & { tokenId: string };
+/** The browser session behind a cookie-authenticated request. */
+export interface CallerSession {
+  /** The session's row id (for the audit log), not the cookie's secret id. */
+  id: string;
+  /** SHA-256 of the cookie's id: how the access service finds the session. */
+  hash: string;
+  csrfToken: string;
+  name: string;
+  expiresAt: string;
+  idleExpiresAt: string;
+}
+
+/**
+ * Who sent an authenticated request: the user behind the API token (`tokenId`) or the browser
+ * session (`session`), as the access service knows them now.
+ */
+export type AuthenticatedCaller = Caller & { tokenId?: string; session?: CallerSession };
 export type AuthenticatedRequest = Request & { caller?: AuthenticatedCaller };
 
 /** The caller of a route guarded as 'authenticated' or 'admin' (set by AuthGuard). */
@@ -14,4 +29,4 @@ export const CurrentCaller = createParamDecorator((_: unknown, context: Executio
 });
 
 /** How the audit log names the caller. */
-export const actorOf = (caller: AuthenticatedCaller): Actor => ({ type: 'user', id: caller.userId, email: caller.email });
+export const actorOf = (caller: AuthenticatedCaller): Actor => actorOfCaller(caller);

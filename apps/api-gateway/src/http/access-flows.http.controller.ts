@@ -1,6 +1,7 @@
 import { Body, Controller, Delete, Get, Param, Post, Put, Query } from '@nestjs/common';
 import { z } from 'zod';
 import { AccessFlowInput, Contracts, Page } from '@latchkey/contracts';
+import type { Caller } from '@latchkey/contracts';
 import { MessageBus } from '@latchkey/messaging';
 import { Access } from '../auth/auth.guard';
 import { CurrentCaller } from '../auth/caller';
@@ -10,7 +11,7 @@ import { IdParam, parseInput } from './validate';
 export const AccessFlowListQuery = z.object({ integrationId: IdParam.optional(), active: z.enum(['true', 'false']).transform((v) => v === 'true').optional(), ...Page }).strict();
 
 /** The caller as the access service wants it (no token id). */
-export const callerOf = ({ userId, email, role, groups, attributes }: AuthenticatedCaller) => ({ userId, email, role, groups, attributes });
+export const callerOf = ({ tokenId: _tokenId, ...caller }: AuthenticatedCaller): Caller => caller;
 
 @Controller('api/v1/access-flows')
 export class AccessFlowsHttpController {

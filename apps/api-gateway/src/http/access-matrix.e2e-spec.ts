@@ -41,13 +41,18 @@ describe('who may call each route', () => {
     } else {
       expect({ ...seen, code: anonymous.body.code }).toMatchObject({ anonymous: 401, code: 'UNAUTHENTICATED' });
     }
+    // Whatever the route makes of a random id or an empty body, it is never an internal error.
+    expect({ ...seen, internalError: [anonymous, asUser, asAdmin].some((r) => r.status === 500) }).toMatchObject({ internalError: false });
+    if (route.sessionOnly) {
+      // Browser-session routes (sign-out, the session itself): a token is no session.
+      expect({ ...seen, userCode: asUser.body.code, adminCode: asAdmin.body.code }).toMatchObject({ user: 401, admin: 401, userCode: 'UNAUTHENTICATED', adminCode: 'UNAUTHENTICATED' });
+      return;
+    }
     if (access === 'admin') {
       expect({ ...seen, code: asUser.body.code }).toMatchObject({ user: 403, code: 'FORBIDDEN' });
     } else {
       expect({ ...seen, userAuthenticated: asUser.status !== 401 }).toMatchObject({ userAuthenticated: true });
     }
     expect({ ...seen, adminAllowed: asAdmin.status !== 401 && asAdmin.status !== 403 }).toMatchObject({ adminAllowed: true });
-    // Whatever the route makes of a random id or an empty body, it is never an internal error.
-    expect({ ...seen, internalError: [anonymous, asUser, asAdmin].some((r) => r.status === 500) }).toMatchObject({ internalError: false });
   });
 });

@@ -7,6 +7,7 @@ import { Access } from '../auth/auth.guard';
 import { CurrentCaller } from '../auth/caller';
 import type { AuthenticatedCaller } from '../auth/caller';
 import { callerOf } from './access-flows.http.controller';
+import { NoStore } from './no-store';
 import { IdParam, parseInput } from './validate';
 
 export const DecisionBody = z.object({ reason: text({ trim: true, max: 2000 }).optional() }).strict();
@@ -71,6 +72,7 @@ export class AccessRequestsHttpController {
 
   @Get(':id/access-details')
   @Access('authenticated')
+  @NoStore()
   accessDetails(@Param('id') id: string, @CurrentCaller() caller: AuthenticatedCaller) {
     return this.bus.request(Contracts.accessRequestsAccessDetails, { caller: callerOf(caller), id: parseInput(IdParam, id, ['id']) });
   }
@@ -78,6 +80,7 @@ export class AccessRequestsHttpController {
   @Post(':id/reset-credentials')
   @HttpCode(200)
   @Access('authenticated')
+  @NoStore()
   resetCredentials(@Param('id') id: string, @CurrentCaller() caller: AuthenticatedCaller) {
     return this.bus.request(Contracts.accessRequestsResetCredentials, { caller: callerOf(caller), id: parseInput(IdParam, id, ['id']) });
   }

@@ -1,6 +1,7 @@
 import { AccessFlowsHttpController } from './access-flows.http.controller';
 import { AccessRequestsHttpController } from './access-requests.http.controller';
 import { AuditHttpController } from './audit.http.controller';
+import { AuthHttpController } from './auth.http.controller';
 import { CatalogHttpController } from './catalog.http.controller';
 import { DocsHttpController } from './docs.http.controller';
 import { GrantsHttpController } from './grants.http.controller';
@@ -17,6 +18,7 @@ import { WebhooksHttpController } from './webhooks.http.controller';
 export const HTTP_CONTROLLERS = [
   HealthHttpController,
   DocsHttpController,
+  AuthHttpController,
   CatalogHttpController,
   IntegrationsHttpController,
   GrantsHttpController,

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { Contracts, DurationMinutes, Expiry, GrantItem, GrantStatus, Page, PersonIdentity, text } from '@latchkey/contracts';
 import { MessageBus } from '@latchkey/messaging';
 import { Access } from '../auth/auth.guard';
+import { NoStore } from './no-store';
 import { actorOf, CurrentCaller } from '../auth/caller';
 import type { AuthenticatedCaller } from '../auth/caller';
 import { IdParam, parseInput } from './validate';
@@ -38,13 +39,14 @@ export class GrantsHttpController {
 
   @Post('grants')
   @Access('admin')
-  async create(@Param('id') id: string, @Body() body: unknown) {
+  @NoStore()
+  async create(@Param('id') id: string, @Body() body: unknown, @CurrentCaller() caller: AuthenticatedCaller) {
     const input = parseInput(GrantBody, body);
     const { integrationId, connectorId } = await this.connectorOf(id);
     const expiresAt = input.expiresAt ?? new Date(Date.now() + input.durationMinutes! * 60_000).toISOString();
     return this.bus.request(
       Contracts.provisioningGrantsCreate,
-      { idempotencyKey: input.idempotencyKey ?? randomUUID(), integrationId, identity: input.identity, items: input.items, expiresAt, connectionLimit: input.connectionLimit },
+      { idempotencyKey: input.idempotencyKey ?? randomUUID(), integrationId, identity: input.identity, items: input.items, expiresAt, connectionLimit: input.connectionLimit, actor: actorOf(caller) },
       { connectorId },
     );
   }
@@ -69,24 +71,25 @@ export class GrantsHttpController {
   @Access('admin')
   async revoke(@Param('id') id: string, @Param('grantId') grantId: string, @CurrentCaller() caller: AuthenticatedCaller) {
     const { connectorId } = await this.connectorOf(id);
-    return this.bus.request(Contracts.provisioningGrantsRevoke, { id: parseInput(IdParam, grantId, ['grantId']), revokedBy: actorOf(caller) }, { connectorId });
+    return this.bus.request(Contracts.provisioningGrantsRevoke, { id: parseInput(IdParam, grantId, ['grantId']), revokedBy: actorOf(caller), actor: actorOf(caller) }, { connectorId });
   }
 
   @Post('grants/:grantId/extend')
   @HttpCode(200)
   @Access('admin')
-  async extend(@Param('id') id: string, @Param('grantId') grantId: string, @Body() body: unknown) {
+  async extend(@Param('id') id: string, @Param('grantId') grantId: string, @Body() body: unknown, @CurrentCaller() caller: AuthenticatedCaller) {
     const { expiresAt } = parseInput(ExtendBody, body);
     const { connectorId } = await this.connectorOf(id);
-    return this.bus.request(Contracts.provisioningGrantsExtend, { id: parseInput(IdParam, grantId, ['grantId']), expiresAt }, { connectorId });
+    return this.bus.request(Contracts.provisioningGrantsExtend, { id: parseInput(IdParam, grantId, ['grantId']), expiresAt, actor: actorOf(caller) }, { connectorId });
   }
 
   @Post('grants/:grantId/reset-credentials')
   @HttpCode(200)
   @Access('admin')
-  async reset(@Param('id') id: string, @Param('grantId') grantId: string) {
+  @NoStore()
+  async reset(@Param('id') id: string, @Param('grantId') grantId: string, @CurrentCaller() caller: AuthenticatedCaller) {
     const { connectorId } = await this.connectorOf(id);
-    return this.bus.request(Contracts.provisioningGrantsResetCredentials, { id: parseInput(IdParam, grantId, ['grantId']) }, { connectorId });
+    return this.bus.request(Contracts.provisioningGrantsResetCredentials, { id: parseInput(IdParam, grantId, ['grantId']), actor: actorOf(caller) }, { connectorId });
   }
 
   @Get('drift')
@@ -99,8 +102,8 @@ export class GrantsHttpController {
   @Post('drift/repair')
   @HttpCode(200)
   @Access('admin')
-  async repairDrift(@Param('id') id: string) {
+  async repairDrift(@Param('id') id: string, @CurrentCaller() caller: AuthenticatedCaller) {
     const { integrationId, connectorId } = await this.connectorOf(id);
-    return this.bus.request(Contracts.provisioningDriftRepair, { integrationId }, { connectorId, timeoutMs: 120_000 });
+    return this.bus.request(Contracts.provisioningDriftRepair, { integrationId, actor: actorOf(caller) }, { connectorId, timeoutMs: 120_000 });
   }
 }

@@ -12,6 +12,10 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   CONFLICT: 409,
+  INVALID_CREDENTIALS: 401,
+  TOO_MANY_ATTEMPTS: 429,
+  CSRF_TOKEN_INVALID: 403,
+  LINK_INVALID: 400,
   UNSUPPORTED_MEDIA_TYPE: 415,
   METHOD_NOT_ALLOWED: 405,
   CONNECTOR_UNAVAILABLE: 503,
@@ -31,8 +35,8 @@ const CODE_FOR_STATUS: Record<number, ErrorCode> = {
 /** Writes an error envelope with the status its code maps to (and the headers that go with it). */
 export function sendError(response: Response, envelope: ErrorEnvelope, headers: Record<string, string> = {}, status = HTTP_STATUS[envelope.code]): void {
   if (status === 401) response.setHeader('WWW-Authenticate', 'Bearer');
-  // Every 503 is retryable: say when (RFC 9110 section 10.2.3).
-  if (status === 503) response.setHeader('Retry-After', String(retryAfterOf(envelope)));
+  // Every 503 is retryable, and a 429 (throttled sign-in) ends: say when (RFC 9110 section 10.2.3).
+  if (status === 503 || status === 429) response.setHeader('Retry-After', String(retryAfterOf(envelope)));
   for (const [name, value] of Object.entries(headers)) response.setHeader(name, value);
   response.status(status).json(envelope);
 }

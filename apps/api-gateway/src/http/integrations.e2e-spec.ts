@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -9,6 +9,8 @@ const TARGET = { hostname: '127.0.0.1', port: 5432, dbname: 'postgres', sslmode:
 const PASSWORD = `pw-${randomBytes(12).toString('hex')}`;
 const suffix = randomBytes(3).toString('hex');
 const LIMITED_ROLE = `lk_e2e_limited_${suffix}`;
+/** A connector login that must reach no one but admins: it only shows in lastTest's fix SQL. */
+const HIDDEN_ROLE = `lk_e2e_hidden_${suffix}`;
 
 const body = (overrides: Record<string, unknown> = {}) => ({
   name: `Local PG ${suffix}`,
@@ -31,11 +33,13 @@ describe('integrations through the gateway', () => {
     shared = new Client({ connectionString: SHARED_DATABASE_URL });
     await shared.connect();
     await shared.query(`CREATE ROLE ${LIMITED_ROLE} LOGIN`);
+    await shared.query(`CREATE ROLE ${HIDDEN_ROLE} LOGIN`);
   }, STARTUP_TIMEOUT_MS);
 
   afterAll(async () => {
     await t?.dispose();
     await shared?.query(`DROP ROLE IF EXISTS ${LIMITED_ROLE}`);
+    await shared?.query(`DROP ROLE IF EXISTS ${HIDDEN_ROLE}`);
     await shared?.end();
     rmSync(secretDir, { recursive: true, force: true });
   });
@@ -275,6 +279,99 @@ describe('integrations through the gateway', () => {
     chmodSync(path, 0o600);
     const retest = await t.api('POST', `/api/v1/integrations/${file.body.id}/test`);
     expect(retest.body.integration.status).toBe('ACTIVE');
+  });
+
+  it("refuses a secret by reference pointing at Latchkey's own variables or key files: 400 naming the field and rule", async () => {
+    const rule = expect.stringMatching(/^must not name a variable Latchkey itself uses/);
+    const token = await t.api('POST', '/api/v1/integrations', { body: body({ name: `admin token ${suffix}`, secret: { store: 'env', usernameVar: 'E2E_PG_USER', passwordVar: 'LATCHKEY_ADMIN_TOKEN' } }) });
+    expect(token.status).toBe(400);
+    expect(token.body).toMatchObject({ code: 'VALIDATION_FAILED', details: { issues: [{ field: 'secret.passwordVar', rule }] } });
+    const key = await t.api('POST', '/api/v1/integrations', { body: body({ name: `master key ${suffix}`, secret: { store: 'env', usernameVar: 'LATCHKEY_MASTER_KEY', passwordVar: 'LATCHKEY_DATABASE_URL' } }) });
+    expect(key.body.details.issues).toEqual([
+      { field: 'secret.usernameVar', rule },
+      { field: 'secret.passwordVar', rule },
+    ]);
+    const file = await t.api('POST', '/api/v1/integrations', { body: body({ name: `key file ${suffix}`, secret: { store: 'file', path: '/srv/latchkey/.latchkey/master.key' } }) });
+    expect(file.status).toBe(400);
+    expect(file.body.details.issues).toEqual([{ field: 'secret.path', rule: expect.stringMatching(/Latchkey's own key files/) }]);
+    expect((await t.api('GET', '/api/v1/integrations?pageSize=500')).body.items.map((i: { name: string }) => i.name)).not.toEqual(
+      expect.arrayContaining([`admin token ${suffix}`]),
+    );
+  });
+
+  it('starts each service with only the Latchkey variables its schema reads: the admin token reaches access alone', () => {
+    // This stack's processes, told apart from other suites' by their private NATS URL.
+    const environments = new Map<string, Map<string, string>>();
+    for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+      let cmdline: string;
+      let environ: string;
+      try {
+        cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+        environ = readFileSync(`/proc/${pid}/environ`, 'utf8');
+      } catch {
+        continue;
+      }
+      const service = /dist\/apps\/([a-z-]+)\/src\/main\.js/.exec(cmdline)?.[1];
+      const env = new Map(environ.split('\0').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+      if (service && env.get('NATS_URL') === t.natsUrl) environments.set(service, env);
+    }
+    expect([...environments.keys()].sort()).toEqual(['access', 'api-gateway', 'discovery', 'integration-catalog', 'provisioning', 'rotation']);
+    for (const [service, env] of environments) {
+      expect({ service, adminToken: env.has('LATCHKEY_ADMIN_TOKEN') }).toEqual({ service, adminToken: service === 'access' });
+      expect({ service, masterKey: env.has('LATCHKEY_MASTER_KEY') }).toEqual({ service, masterKey: service !== 'api-gateway' });
+      // What env secrets name passes through to the connectors.
+      expect({ service, secretVar: env.get('E2E_PG_USER') }).toEqual({ service, secretVar: 'postgres' });
+    }
+    expect(environments.get('rotation')!.has('LATCHKEY_DATABASE_URL')).toBe(false);
+  });
+
+  it("keeps a failing connection's username and password out of status reasons, answers and logs", async () => {
+    const username = `lk_e2e_no_such_login_${suffix}`;
+    const password = `pw-never-shown-${suffix}`;
+    const res = await t.api('POST', '/api/v1/integrations', { body: body({ name: `bad login ${suffix}`, secret: { store: 'builtin', username, password } }) });
+    expect(res.status).toBe(201);
+    expect(res.body.status).toBe('ERROR');
+    // The server said `role "<username>" does not exist`: the reason keeps the words, not the name.
+    expect(res.body.statusReason).toMatch(/role "\[redacted\]" does not exist/);
+    await t.api('POST', `/api/v1/integrations/${res.body.id}/refresh`);
+    const { token: userToken } = await createUser(t);
+    const asUser = await t.api('GET', `/api/v1/integrations/${res.body.id}`, { token: userToken });
+    expect(asUser.status).toBe(200);
+    // Discovery tried too (created, then refreshed); its failure lands in the logs and the reason.
+    for (let i = 0; i < 50 && !t.stack.output('discovery').includes(res.body.id); i += 1) await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 1000));
+    const seen = [t.stack.output(), ...t.responses, JSON.stringify(await t.control('SELECT status_reason, last_test FROM catalog.integrations'))].join('\n');
+    expect(seen).toContain(res.body.id);
+    expect(seen).not.toContain(username);
+    expect(seen).not.toContain(password);
+  });
+
+  it('shows people without the admin role no connector login, preflight SQL, secret source or status internals; admins everything', async () => {
+    const limited = await t.api('POST', '/api/v1/integrations', { body: body({ name: `hidden ${suffix}`, secret: { store: 'builtin', username: HIDDEN_ROLE, password: PASSWORD } }) });
+    const fromEnv = await t.api('POST', '/api/v1/integrations', { body: body({ name: `env view ${suffix}`, secret: { store: 'env', usernameVar: 'E2E_PG_USER', passwordVar: 'E2E_PG_PASSWORD' }, customAccessDetails: 'Ask #dba.' }) });
+    expect(limited.body.status).toBe('ERROR');
+    const { token: userToken } = await createUser(t, { role: 'user' });
+
+    const adminList = await t.api('GET', '/api/v1/integrations?pageSize=500');
+    const forAdmin = adminList.body.items.find((i: { id: string }) => i.id === limited.body.id);
+    expect(forAdmin).toMatchObject({ statusReason: expect.any(String), lastTest: { user: HIDDEN_ROLE }, secret: { store: 'builtin' }, rotation: expect.any(Object), connectorId: 'local' });
+    expect(forAdmin.lastTest.checks.map((c: { fix?: string }) => c.fix)).toContain(`ALTER ROLE "${HIDDEN_ROLE}" CREATEROLE;`);
+    expect(adminList.text).toContain('E2E_PG_PASSWORD');
+
+    const userList = await t.api('GET', '/api/v1/integrations?pageSize=500', { token: userToken });
+    const userOne = await t.api('GET', `/api/v1/integrations/${limited.body.id}`, { token: userToken });
+    const userEnv = await t.api('GET', `/api/v1/integrations/${fromEnv.body.id}`, { token: userToken });
+    for (const answer of [userList, userOne, userEnv]) {
+      expect(answer.status).toBe(200);
+      expect(answer.text).not.toContain(HIDDEN_ROLE);
+      expect(answer.text).not.toMatch(/GRANT|ALTER ROLE|E2E_PG_|lastTest|statusReason|"secret"|rotation|connectorId/);
+    }
+    expect(Object.keys(userOne.body).sort()).toEqual(
+      ['config', 'connectedResourceTypes', 'createdAt', 'customAccessDetails', 'id', 'integrationOwners', 'name', 'resourceOwnerMappings', 'status', 'type', 'updatedAt'],
+    );
+    expect(userOne.body).toMatchObject({ id: limited.body.id, name: `hidden ${suffix}`, status: 'ERROR', config: TARGET });
+    expect(userEnv.body.customAccessDetails).toBe('Ask #dba.');
+    expect(userList.body.items.map((i: { id: string }) => i.id)).toEqual(adminList.body.items.map((i: { id: string }) => i.id));
   });
 
   it('serves an OpenAPI document listing every route', async () => {

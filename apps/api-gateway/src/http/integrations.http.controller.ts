@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
 import { z } from 'zod';
-import { Contracts, Page } from '@latchkey/contracts';
+import { Contracts, integrationFor, Page } from '@latchkey/contracts';
 import { validateIntegrationInput } from '@latchkey/config';
 import { AppException, MessageBus } from '@latchkey/messaging';
 import { Access } from '../auth/auth.guard';
@@ -22,16 +22,18 @@ export class IntegrationsHttpController {
     return this.bus.request(Contracts.catalogIntegrationsCreate, { input: result.value, actor: actorOf(caller) });
   }
 
+  /** Everyone may list integrations; only admins see their secrets' sources, connector login, preflight and status internals. */
   @Get()
   @Access('authenticated')
-  list(@Query() query: unknown) {
-    return this.bus.request(Contracts.catalogIntegrationsList, parseInput(IntegrationListQuery, query));
+  async list(@Query() query: unknown, @CurrentCaller() caller: AuthenticatedCaller) {
+    const page = await this.bus.request(Contracts.catalogIntegrationsList, parseInput(IntegrationListQuery, query));
+    return { ...page, items: page.items.map((i) => integrationFor(caller.role, i)) };
   }
 
   @Get(':id')
   @Access('authenticated')
-  get(@Param('id') id: string) {
-    return this.bus.request(Contracts.catalogIntegrationsGet, { id: parseInput(IdParam, id, ['id']) });
+  async get(@Param('id') id: string, @CurrentCaller() caller: AuthenticatedCaller) {
+    return integrationFor(caller.role, await this.bus.request(Contracts.catalogIntegrationsGet, { id: parseInput(IdParam, id, ['id']) }));
   }
 
   @Put(':id')
@@ -52,7 +54,7 @@ export class IntegrationsHttpController {
   @Post(':id/test')
   @HttpCode(200)
   @Access('admin')
-  test(@Param('id') id: string) {
-    return this.bus.request(Contracts.catalogIntegrationsTest, { id: parseInput(IdParam, id, ['id']) }, { timeoutMs: 90_000 });
+  test(@Param('id') id: string, @CurrentCaller() caller: AuthenticatedCaller) {
+    return this.bus.request(Contracts.catalogIntegrationsTest, { id: parseInput(IdParam, id, ['id']), actor: actorOf(caller) }, { timeoutMs: 90_000 });
   }
 }

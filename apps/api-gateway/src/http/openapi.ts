@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Connector, DriftReport, ErrorEnvelope, Grant, GrantWithCredentials, Integration, IntegrationInput, IntegrationTypeDescription, IntegrationUpdateInput, listOf, PreflightReport, Resource } from '@latchkey/contracts';
+import { Connector, DriftReport, ErrorEnvelope, Grant, GrantWithCredentials, Integration, IntegrationInput, IntegrationSummary, IntegrationTypeDescription, IntegrationUpdateInput, listOf, PreflightReport, Resource } from '@latchkey/contracts';
 import { PostgresConfig } from '@latchkey/config';
 import { AuditEntry, AuditVerifyReport } from '@latchkey/contracts';
 import { AccessDetails, AccessFlow, AccessFlowInput, AccessRequest, AccessRequestInput, RequestableItem } from '@latchkey/contracts';
@@ -9,7 +9,7 @@ import { AuditListQuery } from './audit.http.controller';
 import { GroupListQuery } from './groups.http.controller';
 import { IntegrationListQuery } from './integrations.http.controller';
 import { ResourceListQuery, TagsBody } from './resources.http.controller';
-import { Group, GroupInput, Token, TokenCreated, User, UserInput } from '@latchkey/contracts';
+import { Group, GroupInput, PasswordLinkAnswer, SessionAnswer, SetPasswordInput, SignInInput, Token, TokenCreated, User, UserInput } from '@latchkey/contracts';
 import { TokenBody, TokenListQuery } from './tokens.http.controller';
 import { ExtendBody, GrantBody, GrantListQuery } from './grants.http.controller';
 import { RequestableListQuery, UserListQuery } from './users.http.controller';
@@ -23,6 +23,8 @@ interface Route {
   path: string;
   summary: string;
   access: 'public' | 'authenticated' | 'admin';
+  /** Only a browser session (the cookie) can call it: API tokens get 401. */
+  sessionOnly?: boolean;
   body?: z.ZodType;
   response?: z.ZodType;
   status?: number;
@@ -39,8 +41,8 @@ export const ROUTES: Route[] = [
   { method: 'get', path: '/api/v1/catalog', summary: 'Integration types: config schema, defaults, resource types, permissions, minimum connector version', access: 'authenticated', response: z.object({ items: z.array(IntegrationTypeDescription) }) },
   { method: 'get', path: '/api/v1/connectors', summary: 'Connectors: id, version, status, last heartbeat', access: 'admin', response: listOf(Connector) },
   { method: 'post', path: '/api/v1/integrations', summary: 'Create an integration; it is tested through its connector at once', access: 'admin', body: IntegrationInput.extend({ config: PostgresConfig }), response: Integration, status: 201 },
-  { method: 'get', path: '/api/v1/integrations', summary: 'List integrations', access: 'authenticated', response: listOf(Integration), query: IntegrationListQuery },
-  { method: 'get', path: '/api/v1/integrations/{id}', summary: 'One integration', access: 'authenticated', response: Integration },
+  { method: 'get', path: '/api/v1/integrations', summary: 'List integrations (people without the admin role see each as an IntegrationSummary: no secret source, connector login, preflight or status reason)', access: 'authenticated', response: listOf(z.union([Integration, IntegrationSummary])), query: IntegrationListQuery },
+  { method: 'get', path: '/api/v1/integrations/{id}', summary: 'One integration (an IntegrationSummary for people without the admin role)', access: 'authenticated', response: z.union([Integration, IntegrationSummary]) },
   { method: 'put', path: '/api/v1/integrations/{id}', summary: 'Replace an integration (omit secret to keep it); re-tested', access: 'admin', body: IntegrationUpdateInput.extend({ config: PostgresConfig }), response: Integration },
   { method: 'delete', path: '/api/v1/integrations/{id}', summary: 'Delete an integration', access: 'admin', response: z.object({ id: z.string() }) },
   { method: 'post', path: '/api/v1/integrations/{id}/test', summary: 'Connection test and preflight report through the connector', access: 'admin', response: z.object({ integration: Integration, report: PreflightReport }) },
@@ -88,6 +90,14 @@ export const ROUTES: Route[] = [
   { method: 'get', path: '/api/v1/users/{id}', summary: 'One user', access: 'admin', response: User },
   { method: 'put', path: '/api/v1/users/{id}', summary: 'Replace a user (omitted groups and attributes become empty); the last admin cannot be demoted', access: 'admin', body: UserInput, response: User },
   { method: 'delete', path: '/api/v1/users/{id}', summary: 'Delete a user and revoke their tokens; their requests and audit entries stay', access: 'admin', response: z.object({ id: z.string() }) },
+  { method: 'post', path: '/api/v1/users/{id}/invite', summary: 'A one-time set-password link for a user without a password (INVITE_LINK_HOURS); the url is in this answer only', access: 'admin', response: PasswordLinkAnswer, status: 201 },
+  { method: 'post', path: '/api/v1/users/{id}/reset-password', summary: 'A one-time link to set a new password (RESET_LINK_HOURS); the url is in this answer only', access: 'admin', response: PasswordLinkAnswer, status: 201 },
+  { method: 'get', path: '/api/v1/auth/providers', summary: 'Ways to sign in with a browser', access: 'public', response: z.object({ providers: z.array(z.object({ id: z.string(), name: z.string() })) }) },
+  { method: 'post', path: '/api/v1/auth/sign-in', summary: 'Email and password; sets the latchkey_session cookie (a new id each time) and answers the csrfToken to send as X-CSRF-Token; 401 INVALID_CREDENTIALS, 429 TOO_MANY_ATTEMPTS with Retry-After', access: 'public', body: SignInInput, response: SessionAnswer, status: 200 },
+  { method: 'get', path: '/api/v1/auth/session', summary: 'The session of the cookie: user, csrfToken, deadlines; 401 without one', access: 'authenticated', sessionOnly: true, response: SessionAnswer },
+  { method: 'post', path: '/api/v1/auth/sign-out', summary: 'End this session and clear the cookie (204)', access: 'authenticated', sessionOnly: true, status: 204 },
+  { method: 'post', path: '/api/v1/auth/sign-out-everywhere', summary: 'End every session of the caller, this one included', access: 'authenticated', sessionOnly: true, response: z.object({ sessionsEnded: z.number().int() }), status: 200 },
+  { method: 'post', path: '/api/v1/auth/password', summary: 'Set a password with a one-time link\'s token (204); ends the user\'s sessions; 400 LINK_INVALID when used, expired or replaced', access: 'public', body: SetPasswordInput, status: 204 },
   { method: 'get', path: '/api/v1/me', summary: 'The caller: email, groups, attributes, role', access: 'authenticated', response: User },
   {
     method: 'get',
@@ -116,6 +126,7 @@ const TAGS = {
   identities: 'Users, groups and API tokens',
   audit: 'The hash-chained audit log',
   webhooks: 'Webhook endpoints (Standard Webhooks, Slack), their delivery log, tests and redeliveries',
+  auth: 'Signing in with a browser: sessions, passwords and one-time links',
 } as const;
 type Tag = keyof typeof TAGS;
 
@@ -124,6 +135,14 @@ type Tag = keyof typeof TAGS;
  * route's line stays one line; a test fails naming any route missing here.
  */
 export const OPERATIONS: Record<string, readonly [operationId: string, tag: Tag]> = {
+  'post /api/v1/users/{id}/invite': ['inviteUser', 'auth'],
+  'post /api/v1/users/{id}/reset-password': ['createPasswordResetLink', 'auth'],
+  'get /api/v1/auth/providers': ['listSignInProviders', 'auth'],
+  'post /api/v1/auth/sign-in': ['signIn', 'auth'],
+  'get /api/v1/auth/session': ['getSession', 'auth'],
+  'post /api/v1/auth/sign-out': ['signOut', 'auth'],
+  'post /api/v1/auth/sign-out-everywhere': ['signOutEverywhere', 'auth'],
+  'post /api/v1/auth/password': ['setPassword', 'auth'],
   'get /health': ['getHealth', 'system'],
   'get /api/docs': ['getOpenApiDocument', 'system'],
   'get /api/v1/catalog': ['listIntegrationTypes', 'catalog'],
@@ -221,7 +240,7 @@ export function openApiDocument(version: string) {
       operationId,
       tags: [tag],
       summary: route.summary,
-      security: route.access === 'public' ? [] : [{ bearer: [] }],
+      security: route.access === 'public' ? [] : route.sessionOnly ? [{ session: [] }] : [{ bearer: [] }, { session: [] }],
       ...(route.access === 'admin' ? { 'x-latchkey-access': 'admin' } : {}),
       ...(parameters.length ? { parameters } : {}),
       ...(route.body ? { requestBody: { required: true, content: { 'application/json': { schema: json(route.body, 'input') } } } } : {}),
@@ -243,7 +262,12 @@ export function openApiDocument(version: string) {
     },
     servers: [{ url: '/', description: 'The gateway that serves this document' }],
     tags: Object.entries(TAGS).map(([name, description]) => ({ name, description })),
-    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    components: {
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer' },
+        session: { type: 'apiKey', in: 'cookie', name: 'latchkey_session', description: 'Browser session from POST /api/v1/auth/sign-in; state-changing calls also need the X-CSRF-Token header (403 CSRF_TOKEN_INVALID)' },
+      },
+    },
     paths,
   };
 }

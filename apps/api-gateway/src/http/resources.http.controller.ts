@@ -3,6 +3,8 @@ import { z } from 'zod';
 import { Contracts, ResourceQuery, Tags } from '@latchkey/contracts';
 import { MessageBus } from '@latchkey/messaging';
 import { Access } from '../auth/auth.guard';
+import { actorOf, CurrentCaller } from '../auth/caller';
+import type { AuthenticatedCaller } from '../auth/caller';
 import { IdParam, parseInput } from './validate';
 
 export const ResourceListQuery = ResourceQuery.strict();
@@ -27,18 +29,18 @@ export class ResourcesHttpController {
 
   @Put('resources/:id/tags')
   @Access('admin')
-  putTags(@Param('id') id: string, @Body() body: unknown) {
+  putTags(@Param('id') id: string, @Body() body: unknown, @CurrentCaller() caller: AuthenticatedCaller) {
     const checkedId = parseInput(IdParam, id, ['id']);
-    return this.bus.request(Contracts.discoveryResourcesPutTags, { id: checkedId, ...parseInput(TagsBody, body) });
+    return this.bus.request(Contracts.discoveryResourcesPutTags, { id: checkedId, ...parseInput(TagsBody, body), actor: actorOf(caller) });
   }
 
   /** Queued on the integration's own connector; 202 with the job that will run it. */
   @Post('integrations/:id/refresh')
   @HttpCode(202)
   @Access('admin')
-  async refresh(@Param('id') id: string) {
+  async refresh(@Param('id') id: string, @CurrentCaller() caller: AuthenticatedCaller) {
     const integration = await this.bus.request(Contracts.catalogIntegrationsGet, { id: parseInput(IdParam, id, ['id']) });
-    const job = await this.bus.request(Contracts.discoveryRefreshRequest, { integrationId: integration.id }, { connectorId: integration.connectorId });
+    const job = await this.bus.request(Contracts.discoveryRefreshRequest, { integrationId: integration.id, actor: actorOf(caller) }, { connectorId: integration.connectorId });
     return { integrationId: integration.id, ...job };
   }
 }

@@ -6,6 +6,7 @@ import { Access } from '../auth/auth.guard';
 import { Authenticator } from '../auth/authenticator';
 import { actorOf, CurrentCaller } from '../auth/caller';
 import type { AuthenticatedCaller } from '../auth/caller';
+import { NoStore } from './no-store';
 import { IdParam, parseInput } from './validate';
 
 /** `userId` defaults to the caller: people make tokens for themselves. */
@@ -25,6 +26,7 @@ export class TokensHttpController {
 
   @Post()
   @Access('authenticated')
+  @NoStore()
   create(@Body() body: unknown, @CurrentCaller() caller: AuthenticatedCaller) {
     const input = parseInput(TokenBody, body);
     return this.bus.request(Contracts.accessTokensCreate, { actor: actorOf(caller), input: { ...input, userId: input.userId ?? caller.userId } });

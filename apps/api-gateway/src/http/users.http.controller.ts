@@ -1,10 +1,12 @@
-import { Body, Controller, Delete, Get, Param, Post, Put, Query } from '@nestjs/common';
-import { Contracts, RequestableQuery, UserInput } from '@latchkey/contracts';
+import { Body, Controller, Delete, Get, Inject, Param, Post, Put, Query, Req, Res } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { Contracts, RequestableQuery, setPasswordUrl, UserInput } from '@latchkey/contracts';
 import { MessageBus } from '@latchkey/messaging';
-import { Access } from '../auth/auth.guard';
+import { Access, PUBLIC_URL } from '../auth/auth.guard';
 import { Authenticator } from '../auth/authenticator';
 import { actorOf, CurrentCaller } from '../auth/caller';
 import type { AuthenticatedCaller } from '../auth/caller';
+import { publicBaseUrl } from '../auth/session-cookie';
 import { callerOf } from './access-flows.http.controller';
 import { IdParam, parseInput } from './validate';
 
@@ -17,6 +19,7 @@ export class UsersHttpController {
   constructor(
     private readonly bus: MessageBus,
     private readonly authenticator: Authenticator,
+    @Inject(PUBLIC_URL) private readonly publicUrl: string | undefined,
   ) {}
 
   @Post('users')
@@ -56,6 +59,20 @@ export class UsersHttpController {
     return deleted;
   }
 
+  /** A one-time link for a user without a password yet: in this answer only, never cached. */
+  @Post('users/:id/invite')
+  @Access('admin')
+  invite(@Param('id') id: string, @CurrentCaller() caller: AuthenticatedCaller, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
+    return this.passwordLink(id, 'invite', caller, req, res);
+  }
+
+  /** A one-time link to choose a new password; the current one keeps working until it is used. */
+  @Post('users/:id/reset-password')
+  @Access('admin')
+  resetPassword(@Param('id') id: string, @CurrentCaller() caller: AuthenticatedCaller, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
+    return this.passwordLink(id, 'reset', caller, req, res);
+  }
+
   @Get('me')
   @Access('authenticated')
   me(@CurrentCaller() caller: AuthenticatedCaller) {
@@ -67,5 +84,11 @@ export class UsersHttpController {
   @Access('authenticated')
   requestable(@Query() query: unknown, @CurrentCaller() caller: AuthenticatedCaller) {
     return this.bus.request(Contracts.accessMeRequestable, { caller: callerOf(caller), query: parseInput(RequestableListQuery, query) });
+  }
+
+  private async passwordLink(id: string, purpose: 'invite' | 'reset', caller: AuthenticatedCaller, req: Request, res: Response) {
+    const link = await this.bus.request(Contracts.accessPasswordLinksCreate, { actor: actorOf(caller), id: parseInput(IdParam, id, ['id']), purpose });
+    res.setHeader('Cache-Control', 'no-store');
+    return { url: setPasswordUrl(publicBaseUrl(req, this.publicUrl), link.token), expiresAt: link.expiresAt };
   }
 }

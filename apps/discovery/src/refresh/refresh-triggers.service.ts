@@ -1,6 +1,6 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { Contracts } from '@latchkey/contracts';
-import type { PayloadOf } from '@latchkey/contracts';
+import type { Actor, PayloadOf } from '@latchkey/contracts';
 import { LOGGER, MessageBus, RetryUntilDone, SERVICE_INFO } from '@latchkey/messaging';
 import type { AppLogger, ServiceInfo } from '@latchkey/messaging';
 import { ResourcesRepository } from '../resources/resources.repository';
@@ -30,10 +30,14 @@ export class RefreshTriggers implements OnApplicationBootstrap, OnApplicationShu
     this.reconciler = new RetryUntilDone('reconciling refresh schedules', () => this.reconcile(), this.logger);
   }
 
-  /** A refresh of an integration of this connector, now; it stays on schedule too. */
-  async request(integrationId: string): Promise<{ jobId: string; queued: boolean }> {
+  /** A refresh of an integration of this connector, now; it stays on schedule too. One a person asked for (`actor`) is audited. */
+  async request(integrationId: string, actor?: Actor): Promise<{ jobId: string; queued: boolean }> {
     await this.queue.ensureSchedule(integrationId);
-    return this.queue.enqueue(integrationId);
+    const job = await this.queue.enqueue(integrationId);
+    if (actor) {
+      await this.resources.audit({ action: 'integration.refresh-requested', actor, targetType: 'integration', targetId: integrationId, details: { ...job } });
+    }
+    return job;
   }
 
   /**

@@ -11,8 +11,8 @@ export class RefreshRpcController {
 
   /** Served on this connector's own subject: `connector.<CONNECTOR_ID>.discovery.refresh`. */
   @Rpc(Contracts.discoveryRefreshRequest)
-  refresh(@Payload() { integrationId }: ReceivedOf<typeof Contracts.discoveryRefreshRequest>) {
-    return this.triggers.request(integrationId);
+  refresh(@Payload() { integrationId, actor }: ReceivedOf<typeof Contracts.discoveryRefreshRequest>) {
+    return this.triggers.request(integrationId, actor);
   }
 
   @OnEvent(Contracts.catalogIntegrationChanged)

@@ -2,10 +2,12 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import type { ResourceKind } from '@latchkey/contracts';
-import { createServiceDataSource, migrate } from '@latchkey/persistence';
+import { createLogger, MessageBus } from '@latchkey/messaging';
+import { AuditOutbox, createServiceDataSource, migrate } from '@latchkey/persistence';
 import { SHARED_DATABASE_URL, withDatabase } from '@latchkey/testing';
 import { CreateDiscovery1764000000300 } from '../migrations/1764000000300-CreateDiscovery';
 import { ResourceUnrequestableReason1764000000310 } from '../migrations/1764000000310-ResourceUnrequestableReason';
+import { DiscoveryAuditOutbox1764000000620 } from '../migrations/1764000000620-DiscoveryAuditOutbox';
 import { resourceId, resourcePath } from './resource-id';
 import { TYPE_OF_KIND } from './resource-kinds';
 import { ResourceRow, ResourcesRepository } from './resources.repository';
@@ -37,15 +39,26 @@ async function refresh(integrationId: string, rows: ResourceRow[], skippedDataba
   return writer.commit({ connectorId: 'local', skippedDatabases, ms: 1 });
 }
 
+const actor = { type: 'user' as const, id: 'u-1', email: 'admin@example.com' };
+/** The entry the service writes: the tags before (read in the transaction) and after. */
+const audit = (after: Record<string, string>) => ({ resource, before }: { resource: { id: string }; before: Record<string, string> }) => ({
+  action: 'resource.tags-updated',
+  actor,
+  targetType: 'resource',
+  targetId: resource.id,
+  details: { before, after },
+});
 const paths = async (integrationId: string) => (await repo.page({ integrationId, limit: 500 })).map((r) => r.path);
 
 beforeAll(async () => {
   admin = new Client({ connectionString: SHARED_DATABASE_URL });
   await admin.connect();
   await admin.query('SELECT format($1::text, $2::text) AS sql', ['CREATE DATABASE %I', dbName]).then(({ rows }) => admin.query(rows[0].sql));
-  dataSource = createServiceDataSource({ url: withDatabase(SHARED_DATABASE_URL, dbName), schema: 'discovery', entities: [], migrations: [CreateDiscovery1764000000300, ResourceUnrequestableReason1764000000310] });
+  dataSource = createServiceDataSource({ url: withDatabase(SHARED_DATABASE_URL, dbName), schema: 'discovery', entities: [], migrations: [CreateDiscovery1764000000300, ResourceUnrequestableReason1764000000310, DiscoveryAuditOutbox1764000000620] });
   await migrate(dataSource, 'discovery');
-  repo = new ResourcesRepository(dataSource);
+  // Never bootstrapped: entries stay in the outbox, where the tests read them.
+  const outbox = new AuditOutbox(dataSource, new MessageBus('nats://127.0.0.1:1', 'int-spec', 1000), createLogger('discovery-int', 'silent'), 'discovery');
+  repo = new ResourcesRepository(dataSource, outbox);
 });
 
 afterAll(async () => {
@@ -133,7 +146,7 @@ describe('ResourcesRepository', () => {
     const integrationId = randomUUID();
     const t = row(integrationId, 'table', { database: 'app', schema: 's', name: 't' });
     await refresh(integrationId, [t]);
-    expect(await repo.putApiTags(t.id, { owner: 'x' })).toBe(true);
+    expect(await repo.putApiTags(t.id, { owner: 'x' }, audit({ owner: 'x' }))).toBe(true);
     const running = await repo.beginRefresh(integrationId);
     await running.write([t, row(integrationId, 'table', { database: 'app', schema: 's', name: 'written by the running refresh' })]);
     const removal = repo.removeInventory(integrationId);
@@ -145,15 +158,20 @@ describe('ResourcesRepository', () => {
     expect(await repo.inventoried()).not.toContain(integrationId);
   });
 
-  it('tags only an existing resource; an empty set removes the API tags', async () => {
+  it('tags only an existing resource; an empty set removes the API tags; each change is audited with what it replaced', async () => {
     const integrationId = randomUUID();
     const t = row(integrationId, 'table', { database: 'app', schema: 's', name: 't' });
     await refresh(integrationId, [t]);
-    expect(await repo.putApiTags(randomUUID(), { a: 'b' })).toBe(false);
-    expect(await repo.putApiTags(t.id, { a: 'b' })).toBe(true);
+    const outbox = async () => (await dataSource.query('SELECT entry FROM discovery.audit_outbox WHERE entry->>\'targetId\' = $1 ORDER BY created_at', [t.id])).map((r: { entry: unknown }) => r.entry);
+    expect(await repo.putApiTags(randomUUID(), { a: 'b' }, audit({ a: 'b' }))).toBe(false);
+    expect(await repo.putApiTags(t.id, { a: 'b' }, audit({ a: 'b' }))).toBe(true);
     expect((await repo.findById(t.id))!.apiTags).toEqual({ a: 'b' });
-    expect(await repo.putApiTags(t.id, {})).toBe(true);
+    expect(await repo.putApiTags(t.id, {}, audit({}))).toBe(true);
     expect((await repo.findById(t.id))!.apiTags).toEqual({});
+    expect(await outbox()).toEqual([
+      { action: 'resource.tags-updated', actor, targetType: 'resource', targetId: t.id, details: { before: {}, after: { a: 'b' } } },
+      { action: 'resource.tags-updated', actor, targetType: 'resource', targetId: t.id, details: { before: { a: 'b' }, after: {} } },
+    ]);
   });
 });
 
@@ -168,7 +186,7 @@ describe('ResourcesRepository: selection by flow targets', () => {
 
   beforeAll(async () => {
     await refresh(integrationId, [...names.map((n) => table(n)), { ...table('managed_role'), managed: true }, { ...table('escalating_role'), unrequestableReason: 'reaches a superuser' }]);
-    await repo.putApiTags(resourceId({ integrationId, kind: 'table', database: 'app', schema: 's', name: 'tagged' }), { owner: 'data_team' });
+    await repo.putApiTags(resourceId({ integrationId, kind: 'table', database: 'app', schema: 's', name: 'tagged' }), { owner: 'data_team' }, audit({ owner: 'data_team' }));
     await refresh(other, [table('orders', null, other)]);
   });
 

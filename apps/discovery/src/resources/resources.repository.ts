@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, QueryFailedError, QueryRunner } from 'typeorm';
 import type { RefreshCounts, ResourceKind, ResourceType, TargetSelection } from '@latchkey/contracts';
+import { AuditOutbox } from '@latchkey/persistence';
+import type { OutboxEntry } from '@latchkey/persistence';
 
 /** A discovered object as the inventory stores it. */
 export interface ResourceRow {
@@ -77,6 +79,7 @@ const pageResources = (extra = 'true') => `${SELECT_RESOURCES}
   LIMIT $8`;
 
 const GET_RESOURCE = `${SELECT_RESOURCES} WHERE r.id = $1`;
+const LOCK_RESOURCE = `${SELECT_RESOURCES} WHERE r.id = $1 FOR UPDATE OF r`;
 
 /**
  * A refresh's batch: every id goes to the refresh's list of seen ids; new rows are inserted and
@@ -177,7 +180,10 @@ export class InventoryWriter {
 
 @Injectable()
 export class ResourcesRepository {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly outbox: AuditOutbox,
+  ) {}
 
   /** Opens the refresh's transaction; waits while another refresh of the integration runs. */
   async beginRefresh(integrationId: string): Promise<InventoryWriter> {
@@ -235,26 +241,38 @@ export class ResourcesRepository {
     return rows[0] ? toStored(rows[0]) : null;
   }
 
-  /** Replaces the resource's API tags (none: removes them). False when there is no such resource. */
-  async putApiTags(id: string, tags: Record<string, string>): Promise<boolean> {
-    if (Object.keys(tags).length === 0) {
-      await this.dataSource.query('DELETE FROM discovery.api_tags WHERE resource_id = $1', [id]);
-      return (await this.findById(id)) !== null;
-    }
+  /**
+   * Replaces a resource's API tags (none: removes them) and records the change (with the tags before and after) in the
+   * audit outbox, in one transaction. False when the resource does not exist.
+   */
+  async putApiTags(id: string, tags: Record<string, string>, audit: (change: { resource: StoredResource; before: Record<string, string> }) => OutboxEntry): Promise<boolean> {
     try {
-      const rows = (await this.dataSource.query(
-        `INSERT INTO discovery.api_tags (resource_id, tags, updated_at)
-         SELECT id, $2::jsonb, now() FROM discovery.resources WHERE id = $1
-         ON CONFLICT (resource_id) DO UPDATE SET tags = EXCLUDED.tags, updated_at = EXCLUDED.updated_at
-         RETURNING resource_id`,
-        [id, JSON.stringify(tags)],
-      )) as unknown[];
-      return rows.length > 0;
+      return await this.outbox.transaction(async (m) => {
+        const rows = (await m.query(LOCK_RESOURCE, [id])) as StoredRow[];
+        if (rows.length === 0) return false;
+        const resource = toStored(rows[0]);
+        if (Object.keys(tags).length === 0) {
+          await m.query('DELETE FROM discovery.api_tags WHERE resource_id = $1', [id]);
+        } else {
+          await m.query(
+            `INSERT INTO discovery.api_tags (resource_id, tags, updated_at) VALUES ($1, $2::jsonb, now())
+             ON CONFLICT (resource_id) DO UPDATE SET tags = EXCLUDED.tags, updated_at = EXCLUDED.updated_at`,
+            [id, JSON.stringify(tags)],
+          );
+        }
+        await this.outbox.add(m, audit({ resource, before: resource.apiTags }));
+        return true;
+      });
     } catch (err) {
       // The resource was removed by a refresh in the meantime.
       if (err instanceof QueryFailedError && (err.driverError as { code?: string }).code === '23503') return false;
       throw err;
     }
+  }
+
+  /** An audit entry of its own (a refresh asked for). */
+  async audit(entry: OutboxEntry): Promise<void> {
+    await this.outbox.transaction((m) => this.outbox.add(m, entry));
   }
 }
 

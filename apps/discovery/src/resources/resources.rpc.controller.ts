@@ -28,7 +28,7 @@ export class ResourcesRpcController {
   }
 
   @Rpc(Contracts.discoveryResourcesPutTags)
-  putTags(@Payload() { id, tags }: Req<'discoveryResourcesPutTags'>) {
-    return this.resources.putTags(id, tags);
+  putTags(@Payload() { id, tags, actor }: Req<'discoveryResourcesPutTags'>) {
+    return this.resources.putTags(id, tags, actor);
   }
 }

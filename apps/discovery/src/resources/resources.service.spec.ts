@@ -84,6 +84,6 @@ describe('ResourcesService', () => {
   it('answers NOT_FOUND for an unknown resource, on read and on tagging', async () => {
     const { service } = setup([]);
     await expect(service.get('00000000-0000-4000-8000-000000000000')).rejects.toMatchObject({ code: 'NOT_FOUND' });
-    await expect(service.putTags('00000000-0000-4000-8000-000000000000', { a: 'b' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(service.putTags('00000000-0000-4000-8000-000000000000', { a: 'b' }, { type: 'user', id: 'u-1' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 });

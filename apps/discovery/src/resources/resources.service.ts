@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { ErrorCode, isCleanText, permissionsOf } from '@latchkey/contracts';
-import type { ReceivedOf, Contracts, Resource } from '@latchkey/contracts';
+import { diffFields, ErrorCode, isCleanText, permissionsOf } from '@latchkey/contracts';
+import type { Actor, ReceivedOf, Contracts, Resource } from '@latchkey/contracts';
 import { AppException } from '@latchkey/messaging';
 import { ResourcesRepository, StoredResource } from './resources.repository';
 
@@ -43,8 +43,17 @@ export class ResourcesService {
   }
 
   /** Replaces the API tags; they win over comment tags and survive refreshes. */
-  async putTags(id: string, tags: Record<string, string>): Promise<Resource> {
-    if (!(await this.resources.putApiTags(id, tags))) throw notFound(id);
+  async putTags(id: string, tags: Record<string, string>, actor: Actor): Promise<Resource> {
+    const audited = ({ resource, before }: { resource: StoredResource; before: Record<string, string> }) => ({
+      action: 'resource.tags-updated',
+      actor,
+      targetType: 'resource',
+      targetId: id,
+      targetName: resource.path,
+      diff: diffFields({ apiTags: before }, { apiTags: tags }),
+      details: { integrationId: resource.integrationId },
+    });
+    if (!(await this.resources.putApiTags(id, tags, audited))) throw notFound(id);
     return this.get(id);
   }
 }

@@ -49,8 +49,8 @@ export class IntegrationsRepository {
     }
   }
 
-  async updateStatus(id: string, fields: Pick<IntegrationEntity, 'status' | 'statusReason'> & Partial<Pick<IntegrationEntity, 'lastTest'>>): Promise<void> {
-    await this.repo.update({ id }, fields);
+  async updateStatus(id: string, fields: Pick<IntegrationEntity, 'status' | 'statusReason'> & Partial<Pick<IntegrationEntity, 'lastTest'>>, manager?: EntityManager): Promise<void> {
+    await (manager ? manager.update(IntegrationEntity, { id }, fields) : this.repo.update({ id }, fields));
   }
 
   async delete(id: string, manager?: EntityManager): Promise<boolean> {

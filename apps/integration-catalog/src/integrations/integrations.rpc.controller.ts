@@ -37,8 +37,8 @@ export class IntegrationsRpcController {
   }
 
   @Rpc(Contracts.catalogIntegrationsTest)
-  test(@Payload() { id }: Req<'catalogIntegrationsTest'>) {
-    return this.integrations.test(id);
+  test(@Payload() { id, actor }: Req<'catalogIntegrationsTest'>) {
+    return this.integrations.test(id, actor);
   }
 
   @Rpc(Contracts.catalogIntegrationsTarget)

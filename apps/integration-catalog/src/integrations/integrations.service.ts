@@ -16,10 +16,8 @@ import type { ValidIntegration, ValidIntegrationUpdate } from '@latchkey/config'
 import { AppException, LOGGER, MessageBus } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import { MasterKey, toSecretRef } from '@latchkey/secrets';
-import { decodePageToken } from '@latchkey/persistence';
+import { AuditOutbox, decodePageToken } from '@latchkey/persistence';
 import type { EntityManager } from 'typeorm';
-import { AuditOutboxRepository } from '../audit/audit-outbox.repository';
-import { AuditRelay } from '../audit/audit-relay.service';
 import { ConnectorsService } from '../connectors/connectors.service';
 import { IntegrationEntity } from './integration.entity';
 import { auditDiff, targetOf, toView } from './integration-view';
@@ -39,8 +37,7 @@ export class IntegrationsService {
     private readonly connectors: ConnectorsService,
     private readonly bus: MessageBus,
     private readonly masterKey: MasterKey,
-    private readonly outbox: AuditOutboxRepository,
-    private readonly relay: AuditRelay,
+    private readonly outbox: AuditOutbox,
     @Inject(LOGGER) private readonly logger: AppLogger,
   ) {}
 
@@ -142,7 +139,7 @@ export class IntegrationsService {
   /** A change and its audit entry in one transaction; the relay then sends the entry on. */
   private async audited<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
     const result = await this.integrations.transaction(work);
-    this.relay.nudge();
+    this.outbox.nudge();
     return result;
   }
 
@@ -176,15 +173,16 @@ export class IntegrationsService {
     return { ...page, items: page.items.map(toView) };
   }
 
-  async test(id: string): Promise<{ integration: Integration; report: PreflightReport }> {
-    return this.runTest(await this.get(id));
+  /** A test an admin asked for: its outcome (the status it sets) is audited as `integration.tested`. */
+  async test(id: string, actor: Actor): Promise<{ integration: Integration; report: PreflightReport }> {
+    return this.runTest(await this.get(id), actor);
   }
 
   /**
    * Asks the integration's connector to connect and report what its user can do, and records the
    * outcome as the integration's status. A connector that does not answer is an ERROR, not a throw.
    */
-  private async runTest(entity: IntegrationEntity): Promise<{ integration: Integration; report: PreflightReport }> {
+  private async runTest(entity: IntegrationEntity, actor?: Actor): Promise<{ integration: Integration; report: PreflightReport }> {
     let report: PreflightReport;
     try {
       report = await this.bus.request(
@@ -208,7 +206,22 @@ export class IntegrationsService {
     entity.status = report.connected && essential.length === 0 ? 'ACTIVE' : 'ERROR';
     entity.statusReason = failed.length === 0 ? null : failed.map((c) => `${c.id}${c.target ? ` (${c.target})` : ''}: ${c.detail}`).join('; ').slice(0, 2000);
     entity.lastTest = report;
-    await this.integrations.updateStatus(entity.id, { status: entity.status, statusReason: entity.statusReason, lastTest: report });
+    const fields = { status: entity.status, statusReason: entity.statusReason, lastTest: report };
+    if (actor) {
+      await this.audited(async (m) => {
+        await this.integrations.updateStatus(entity.id, fields, m);
+        await this.outbox.add(m, {
+          action: 'integration.tested',
+          actor,
+          targetType: 'integration',
+          targetId: entity.id,
+          targetName: entity.name,
+          details: { status: entity.status, failedChecks: failed.map((c) => c.id) },
+        });
+      });
+    } else {
+      await this.integrations.updateStatus(entity.id, fields);
+    }
     this.logger.info({ integrationId: entity.id, status: entity.status, failed: failed.map((c) => c.id) }, 'integration tested');
     return { integration: toView(entity), report };
   }

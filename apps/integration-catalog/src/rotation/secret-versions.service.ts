@@ -5,8 +5,7 @@ import { Contracts } from '@latchkey/contracts';
 import { AppException } from '@latchkey/messaging';
 import { decryptSecret, MasterKey, SecretsError } from '@latchkey/secrets';
 import type { EntityManager } from 'typeorm';
-import { AuditOutboxRepository } from '../audit/audit-outbox.repository';
-import { AuditRelay } from '../audit/audit-relay.service';
+import { AuditOutbox } from '@latchkey/persistence';
 import { IntegrationEntity } from '../integrations/integration.entity';
 import { rotationView, targetOf } from '../integrations/integration-view';
 import { IntegrationsRepository } from '../integrations/integrations.repository';
@@ -23,8 +22,7 @@ type Record_ = ReceivedOf<typeof Contracts.catalogRotationRecord>;
 export class SecretVersionsService {
   constructor(
     private readonly integrations: IntegrationsRepository,
-    private readonly outbox: AuditOutboxRepository,
-    private readonly relay: AuditRelay,
+    private readonly outbox: AuditOutbox,
     private readonly masterKey: MasterKey,
   ) {}
 
@@ -87,7 +85,7 @@ export class SecretVersionsService {
       });
       return rotationView(e);
     });
-    this.relay.nudge();
+    this.outbox.nudge();
     return state;
   }
 

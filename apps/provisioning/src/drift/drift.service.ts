@@ -1,5 +1,5 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
-import { DriftReport, ErrorCode } from '@latchkey/contracts';
+import { Actor, DriftReport, ErrorCode } from '@latchkey/contracts';
 import { AppException, LOGGER } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import { applyGrant, disableRole, inspectManaged, profileRoleName } from '@latchkey/pg-access';
@@ -26,7 +26,8 @@ export class DriftService {
     @Optional() private readonly masterKey?: MasterKey,
   ) {}
 
-  async report(integrationId: string, repair = false): Promise<DriftReport> {
+  /** Repairs are audited (`integration.drift-repaired`, with what was found) when a person asks for them. */
+  async report(integrationId: string, repair = false, actor?: Actor): Promise<DriftReport> {
     const target = await this.targets.resolve(integrationId);
     const [managed, active] = await Promise.all([inspectManaged(target.params), this.grants.activeForIntegration(integrationId)]);
     const byRole = new Map<string, GrantEntity[]>();
@@ -50,6 +51,15 @@ export class DriftService {
       for (const orphan of orphanRoles) await disableRole(target.params, orphan.role);
       for (const m of missingGrants) await this.reapply(byRole.get(m.role)!.find((g) => g.id === m.grantId)!, target.params);
       this.logger.info({ integrationId, orphans: orphanRoles.length, missing: missingGrants.length }, 'drift repaired');
+      if (actor) {
+        await this.grants.audit({
+          action: 'integration.drift-repaired',
+          actor,
+          targetType: 'integration',
+          targetId: integrationId,
+          details: { disabledRoles: orphanRoles.map((o) => o.role), restoredGrants: missingGrants.map((m) => m.grantId) },
+        });
+      }
     }
     return { integrationId, checkedAt: new Date().toISOString(), orphanRoles, missingGrants, repaired: repair };
   }

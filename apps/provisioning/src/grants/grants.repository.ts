@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, Repository } from 'typeorm';
+import { DataSource, EntityManager, Repository } from 'typeorm';
 import type { Actor, GrantItem, GrantStatus } from '@latchkey/contracts';
+import { AuditOutbox } from '@latchkey/persistence';
+import type { OutboxEntry } from '@latchkey/persistence';
 import { GrantEntity, PersonalRoleEntity } from './grant.entity';
 
 /** Statuses whose memberships must stay on the target. */
@@ -13,15 +15,28 @@ export class GrantsRepository {
   private readonly grants: Repository<GrantEntity>;
   private readonly roles: Repository<PersonalRoleEntity>;
 
-  constructor(private readonly dataSource: DataSource) {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly outbox: AuditOutbox,
+  ) {
     this.grants = dataSource.getRepository(GrantEntity);
     this.roles = dataSource.getRepository(PersonalRoleEntity);
   }
 
   /** Inserts the grant unless its idempotency key exists; answers the row that holds the key. */
-  async insertOnce(fields: Partial<GrantEntity>): Promise<{ grant: GrantEntity; created: boolean }> {
-    const result = await this.grants.createQueryBuilder().insert().values(fields).orIgnore().returning('*').execute();
-    if (result.raw.length > 0) return { grant: this.fromRow(result.raw[0]), created: true };
+  async insertOnce(fields: Partial<GrantEntity>, audit?: (grant: GrantEntity) => OutboxEntry): Promise<{ grant: GrantEntity; created: boolean }> {
+    const insert = async (m?: EntityManager) => {
+      const result = await (m ? m.getRepository(GrantEntity) : this.grants).createQueryBuilder().insert().values(fields).orIgnore().returning('*').execute();
+      return result.raw.length > 0 ? this.fromRow(result.raw[0]) : null;
+    };
+    const created = audit
+      ? await this.outbox.transaction(async (m) => {
+          const row = await insert(m);
+          if (row) await this.outbox.add(m, audit(row));
+          return row;
+        })
+      : await insert();
+    if (created) return { grant: created, created: true };
     return { grant: await this.grants.findOneByOrFail({ idempotencyKey: fields.idempotencyKey! }), created: false };
   }
 
@@ -34,28 +49,45 @@ export class GrantsRepository {
    * (extend, new password) happen one at a time, so the expiry and the stored password always
    * match what the target holds; revocation's conditional updates wait for the lock too.
    */
-  withLock<T>(id: string, work: (grant: GrantEntity | null, save: (fields: Partial<GrantEntity>) => Promise<GrantEntity>) => Promise<T>): Promise<T> {
-    return this.dataSource.transaction(async (m) => {
+  withLock<T>(id: string, work: (grant: GrantEntity | null, save: (fields: Partial<GrantEntity>, audit?: (grant: GrantEntity) => OutboxEntry) => Promise<GrantEntity>) => Promise<T>): Promise<T> {
+    return this.outbox.transaction(async (m) => {
       const repo = m.getRepository(GrantEntity);
       const grant = await repo.createQueryBuilder('g').setLock('pessimistic_write').where('g.id = :id', { id }).getOne();
-      const save = async (fields: Partial<GrantEntity>) => {
+      // The change and its audit entry (an admin's direct action) commit together.
+      const save = async (fields: Partial<GrantEntity>, audit?: (grant: GrantEntity) => OutboxEntry) => {
         const result = await repo.createQueryBuilder().update().set({ ...fields, updatedAt: () => 'now()' }).where('id = :id', { id }).returning('*').execute();
-        return this.fromRow(result.raw[0]);
+        const saved = this.fromRow(result.raw[0]);
+        if (audit) await this.outbox.add(m, audit(saved));
+        return saved;
       };
       return work(grant, save);
     });
   }
 
   /** Moves a grant to new fields only from one of `from`; false when another path got there first. */
-  async transition(id: string, from: readonly GrantStatus[], fields: Partial<GrantEntity>): Promise<GrantEntity | null> {
-    const result = await this.grants
-      .createQueryBuilder()
-      .update()
-      .set({ ...fields, updatedAt: () => 'now()' })
-      .where('id = :id AND status IN (:...from)', { id, from })
-      .returning('*')
-      .execute();
-    return result.raw.length > 0 ? this.fromRow(result.raw[0]) : null;
+  async transition(id: string, from: readonly GrantStatus[], fields: Partial<GrantEntity>, audit?: (grant: GrantEntity) => OutboxEntry): Promise<GrantEntity | null> {
+    const update = async (m?: EntityManager) => {
+      const result = await (m ? m.getRepository(GrantEntity) : this.grants)
+        .createQueryBuilder()
+        .update()
+        .set({ ...fields, updatedAt: () => 'now()' })
+        .where('id = :id AND status IN (:...from)', { id, from })
+        .returning('*')
+        .execute();
+      return result.raw.length > 0 ? this.fromRow(result.raw[0]) : null;
+    };
+    if (!audit) return update();
+    // The change and its audit entry commit together, or neither does.
+    return this.outbox.transaction(async (m) => {
+      const moved = await update(m);
+      if (moved) await this.outbox.add(m, audit(moved));
+      return moved;
+    });
+  }
+
+  /** An audit entry of its own (a change made on the target, not in a grant row). */
+  async audit(entry: OutboxEntry): Promise<void> {
+    await this.outbox.transaction((m) => this.outbox.add(m, entry));
   }
 
   /**
@@ -87,8 +119,20 @@ export class GrantsRepository {
    * already run out EXPIRED, whoever asks; otherwise REVOKED by `by`. Null when the grant was no
    * longer GRANTING or ACTIVE (its end is already decided).
    */
-  async beginRevocation(id: string, by: Actor): Promise<GrantEntity | null> {
-    const rows: Array<Record<string, unknown>> = await this.dataSource.query(
+  async beginRevocation(id: string, by: Actor, audit?: (grant: GrantEntity) => OutboxEntry): Promise<GrantEntity | null> {
+    if (audit) {
+      // The change and its audit entry commit together, or neither does.
+      return this.outbox.transaction(async (m) => {
+        const begun = await this.beginRevocationIn(m, id, by);
+        if (begun) await this.outbox.add(m, audit(begun));
+        return begun;
+      });
+    }
+    return this.beginRevocationIn(this.dataSource.manager, id, by);
+  }
+
+  private async beginRevocationIn(m: EntityManager, id: string, by: Actor): Promise<GrantEntity | null> {
+    const rows: Array<Record<string, unknown>> = await m.query(
       `WITH begun AS (
          UPDATE provisioning.grants
             SET status = 'REVOKING',

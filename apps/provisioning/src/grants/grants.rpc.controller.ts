@@ -32,18 +32,18 @@ export class GrantsRpcController {
   }
 
   @Rpc(Contracts.provisioningGrantsRevoke)
-  revoke(@Payload() { id, revokedBy }: Req<'provisioningGrantsRevoke'>) {
-    return this.grants.revoke(id, revokedBy);
+  revoke(@Payload() { id, revokedBy, actor }: Req<'provisioningGrantsRevoke'>) {
+    return this.grants.revoke(id, revokedBy, actor);
   }
 
   @Rpc(Contracts.provisioningGrantsExtend)
-  extend(@Payload() { id, expiresAt }: Req<'provisioningGrantsExtend'>) {
-    return this.grants.extend(id, expiresAt);
+  extend(@Payload() { id, expiresAt, actor }: Req<'provisioningGrantsExtend'>) {
+    return this.grants.extend(id, expiresAt, actor);
   }
 
   @Rpc(Contracts.provisioningGrantsResetCredentials)
-  reset(@Payload() { id }: Req<'provisioningGrantsResetCredentials'>) {
-    return this.grants.resetCredentials(id);
+  reset(@Payload() { id, actor }: Req<'provisioningGrantsResetCredentials'>) {
+    return this.grants.resetCredentials(id, actor);
   }
 
   @Rpc(Contracts.provisioningDriftReport)
@@ -52,7 +52,7 @@ export class GrantsRpcController {
   }
 
   @Rpc(Contracts.provisioningDriftRepair)
-  driftRepair(@Payload() { integrationId }: Req<'provisioningDriftRepair'>) {
-    return this.drift.report(integrationId, true);
+  driftRepair(@Payload() { integrationId, actor }: Req<'provisioningDriftRepair'>) {
+    return this.drift.report(integrationId, true, actor);
   }
 }

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Actor, checksBlockingGrants, Contracts, Credentials, ErrorCode, Grant, GrantItem, GrantStatus, PersonIdentity } from '@latchkey/contracts';
+import type { OutboxEntry } from '@latchkey/persistence';
 import { AppException, classifyDatabaseError, LOGGER, MessageBus, RETRY_AFTER_SECONDS, SERVICE_INFO } from '@latchkey/messaging';
 import type { AppLogger, ServiceInfo } from '@latchkey/messaging';
 import { applyGrant, generatePassword, GrantError, personalRoleName, runPreflight, setPassword, setValidUntil } from '@latchkey/pg-access';
@@ -34,6 +35,23 @@ export interface GrantCommand {
   items: GrantItem[];
   expiresAt: string;
   connectionLimit: number;
+  /** A person granting directly (the admin grants API): audited here. */
+  actor?: Actor;
+}
+
+/**
+ * The audit entry of a person's direct action on a grant. Grants of access requests carry no
+ * actor: the access service audits those requests itself.
+ */
+export function grantAuditEntry(action: string, actor: Actor, grant: GrantEntity, details: Record<string, unknown> = {}): OutboxEntry {
+  return {
+    action,
+    actor,
+    targetType: 'grant',
+    targetId: grant.id,
+    targetName: `${grant.identityEmail} on integration ${grant.integrationId}`,
+    details: { status: grant.status, integrationId: grant.integrationId, identity: { id: grant.identityId, email: grant.identityEmail }, role: grant.roleName, ...details },
+  };
 }
 
 @Injectable()
@@ -75,7 +93,7 @@ export class GrantsService {
       expiresAt,
       attempts: 0,
       passwordEnvelope: encryptSecret({ username: roleName, password }, key),
-    });
+    }, command.actor ? (row) => grantAuditEntry('grant.created', command.actor!, row, { items: row.items, expiresAt: row.expiresAt.toISOString() }) : undefined);
     if (!created) return this.replay(grant, command, target);
     return this.execute(grant, target);
   }
@@ -210,12 +228,14 @@ export class GrantsService {
    * Ends a grant now. A grant still holding access starts its revocation at once (REVOKED by
    * `revokedBy`, or EXPIRED if its time has already run out); if the target refuses, its job retries
    * with backoff. A grant whose revocation is already under way keeps its reason and its backoff:
-   * asking again only makes sure its job exists.
+   * asking again only makes sure its job exists. An admin's direct revocation (`actor`) is audited
+   * as `grant.revoked` with the change.
    */
-  async revoke(id: string, revokedBy: Actor): Promise<Grant> {
+  async revoke(id: string, revokedBy: Actor, actor?: Actor): Promise<Grant> {
     const grant = await this.load(id);
     if (['REVOKED', 'EXPIRED', 'FAILED'].includes(grant.status)) return toView(grant);
-    const begun = await this.grants.beginRevocation(id, revokedBy);
+    const audit = actor ? (row: GrantEntity) => grantAuditEntry('grant.revoked', actor, row, { previousStatus: grant.status, endReason: row.endReason }) : undefined;
+    const begun = await this.grants.beginRevocation(id, revokedBy, audit);
     if (!begun) {
       const now = await this.load(id);
       if (now.status === 'REVOKING' || now.status === 'STUCK') await this.queue.ensure(id);
@@ -226,8 +246,8 @@ export class GrantsService {
     return toView(await this.revocations.run(id, { throwOnFailure: false }));
   }
 
-  /** Moves the expiry later; concurrent extensions of one grant run one at a time (see GrantsRepository.withLock). */
-  async extend(id: string, expiresAtIso: string): Promise<Grant> {
+  /** Moves the expiry later; concurrent extensions of one grant run one at a time (see GrantsRepository.withLock). An admin's (`actor`) is audited with the change. */
+  async extend(id: string, expiresAtIso: string, actor?: Actor): Promise<Grant> {
     await this.load(id);
     const expiresAt = new Date(expiresAtIso);
     const extended = await this.grants.withLock(id, async (grant, save) => {
@@ -237,7 +257,9 @@ export class GrantsService {
       }
       const target = await this.targets.resolve(grant!.integrationId);
       await onTarget(() => setValidUntil(target.params, grant!.roleName, new Date(expiresAt.getTime() + this.settings.graceSeconds * 1000)));
-      const saved = await save({ expiresAt });
+      const before = grant!.expiresAt.toISOString();
+      const audit = actor ? (row: GrantEntity) => grantAuditEntry('grant.extended', actor, row, { expiresAt: { before, after: expiresAt.toISOString() } }) : undefined;
+      const saved = await save({ expiresAt }, audit);
       // Inside the lock: the revocation job of the last extension is the one that stays.
       await this.queue.schedule(id, expiresAt, { replace: true });
       return saved;
@@ -247,7 +269,7 @@ export class GrantsService {
   }
 
   /** A new password for an active grant; the old one stops working at once. */
-  async resetCredentials(id: string): Promise<{ grant: Grant; credentials: Credentials | null }> {
+  async resetCredentials(id: string, actor?: Actor): Promise<{ grant: Grant; credentials: Credentials | null }> {
     const key = this.requireMasterKey();
     await this.load(id);
     // Under the row lock: two resets at once leave the target and the stored password agreeing.
@@ -256,7 +278,8 @@ export class GrantsService {
       const resolved = await this.targets.resolve(grant!.integrationId);
       const password = generatePassword();
       await onTarget(() => setPassword(resolved.params, grant!.roleName, password, new Date(grant!.expiresAt.getTime() + this.settings.graceSeconds * 1000)));
-      return [await save({ passwordEnvelope: encryptSecret({ username: grant!.roleName, password }, key) }), resolved] as const;
+      const audit = actor ? (row: GrantEntity) => grantAuditEntry('grant.credentials-reset', actor, row) : undefined;
+      return [await save({ passwordEnvelope: encryptSecret({ username: grant!.roleName, password }, key) }, audit), resolved] as const;
     });
     this.logger.info({ grantId: id }, 'grant credentials reset');
     return { grant: toView(updated), credentials: this.credentials(updated, target) };

@@ -1,7 +1,7 @@
 import type { Client } from 'pg';
 import type { ResourceKind } from '@latchkey/contracts';
 import { connectTarget, type TargetConnectionParams } from '../connection';
-import { redact, TargetConnectionError } from '../connection-error';
+import { redactCredentials, TargetConnectionError } from '../connection-error';
 import { MANAGED_MARKER_ROLE, ORPHAN_OWNER_ROLE } from '../grants/role-names';
 import { NO_JIT, unrequestableReason } from '../grants/unrequestable-roles';
 import { DATABASES_SQL, RELATIONS_SQL, RELKIND, ROLES_SQL, SCHEMAS_SQL, type CatalogRow, type RoleRow } from './catalog-queries';
@@ -74,7 +74,7 @@ export async function discoverInstance(
   const fail = (error: unknown, what: string): never => {
     if (error instanceof SinkError) throw error.cause;
     if (error instanceof TargetConnectionError || error instanceof DiscoveryReadError) throw error;
-    throw new DiscoveryReadError(`${what}: ${redact(errorMessage(error), params.password)}`);
+    throw new DiscoveryReadError(`${what}: ${redactCredentials(errorMessage(error), params)}`);
   };
   try {
     const databases: Array<{ name: string; canConnect: boolean }> = [];
@@ -101,7 +101,7 @@ export async function discoverInstance(
       try {
         session = own ? client : (await connectTarget({ ...params, dbname: db.name })).client;
       } catch (error) {
-        outcome.skipped.push({ database: db.name, reason: error instanceof TargetConnectionError ? error.message : redact(errorMessage(error), params.password) });
+        outcome.skipped.push({ database: db.name, reason: error instanceof TargetConnectionError ? error.message : redactCredentials(errorMessage(error), params) });
         return;
       }
       try {
@@ -110,7 +110,7 @@ export async function discoverInstance(
       } catch (error) {
         // The starting database stands for the instance, and the sink for the caller: either failing fails the read.
         if (own || error instanceof SinkError || stop.stopped) fail(error, `Reading database ${db.name} failed`);
-        outcome.skipped.push({ database: db.name, reason: redact(errorMessage(error), params.password) });
+        outcome.skipped.push({ database: db.name, reason: redactCredentials(errorMessage(error), params) });
       } finally {
         if (!own) await session.end().catch(() => undefined);
       }

@@ -97,7 +97,7 @@ export async function readProfileGaps(client: Client, info: ServerInfo, item: Gr
   if (item.resourceType === 'postgresql-table' && relations.some((r) => !r.grantable && !r.sequence)) {
     throw new GrantError(
       'missing_privilege',
-      `The connector ${quoteIdent(info.currentUser)} can neither grant on table ${quoteIdent(item.schema as string)}.${quoteIdent(item.table as string)} in database ${quoteIdent(database)} nor does it own it`,
+      `The connector user can neither grant on table ${quoteIdent(item.schema as string)}.${quoteIdent(item.table as string)} in database ${quoteIdent(database)} nor does it own it`,
       `GRANT ALL ON TABLE ${quoteIdent(item.schema as string)}.${quoteIdent(item.table as string)} TO ${quoteIdent(info.currentUser)} WITH GRANT OPTION;`,
     );
   }

@@ -65,7 +65,7 @@ export async function assertCanGrant(client: Client, info: ServerInfo, roles: st
   const options = before16 ? 'WITH ADMIN OPTION' : 'WITH ADMIN OPTION, INHERIT FALSE, SET FALSE';
   throw new GrantError(
     'missing_privilege',
-    `The connector ${quoteIdent(info.currentUser)} may not grant membership in ${refused.map((r) => quoteIdent(r.rolname)).join(', ')}: `
+    `The connector user may not grant membership in ${refused.map((r) => quoteIdent(r.rolname)).join(', ')}: `
       + (before16 ? 'it lacks CREATEROLE and ADMIN OPTION on them.' : `PostgreSQL ${info.majorVersion} requires ADMIN OPTION on roles it did not create.`),
     refused.map((r) => `GRANT ${quoteIdent(r.rolname)} TO ${quoteIdent(info.currentUser)} ${options};`).join('\n'),
   );

@@ -1,0 +1,43 @@
+import { Controller } from '@nestjs/common';
+import { Payload } from '@nestjs/microservices';
+import { Contracts } from '@latchkey/contracts';
+import type { ReceivedOf } from '@latchkey/contracts';
+import { Rpc } from '@latchkey/messaging';
+import { SignInService } from './sign-in.service';
+
+type Req<K extends keyof typeof Contracts> = ReceivedOf<(typeof Contracts)[K]>;
+
+@Controller()
+export class SignInRpcController {
+  constructor(private readonly signIn: SignInService) {}
+
+  @Rpc(Contracts.accessSessionsCreate)
+  createSession(@Payload() request: Req<'accessSessionsCreate'>) {
+    return this.signIn.signIn(request);
+  }
+
+  @Rpc(Contracts.accessSessionsAuthenticate)
+  authenticate(@Payload() { sessionHash }: Req<'accessSessionsAuthenticate'>) {
+    return this.signIn.authenticate(sessionHash);
+  }
+
+  @Rpc(Contracts.accessSessionsEnd)
+  endSession(@Payload() request: Req<'accessSessionsEnd'>) {
+    return this.signIn.signOut(request);
+  }
+
+  @Rpc(Contracts.accessPasswordsSet)
+  setPassword(@Payload() request: Req<'accessPasswordsSet'>) {
+    return this.signIn.setPassword(request);
+  }
+
+  @Rpc(Contracts.accessPasswordLinksCreate)
+  createLink(@Payload() { actor, id, purpose }: Req<'accessPasswordLinksCreate'>) {
+    return this.signIn.createLink(actor, id, purpose);
+  }
+
+  @Rpc(Contracts.accessPasswordLinksBootstrap)
+  bootstrapLink() {
+    return this.signIn.bootstrapLink();
+  }
+}
