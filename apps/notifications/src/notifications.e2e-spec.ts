@@ -402,4 +402,18 @@ describe('notifications: webhooks and email, on time, exactly once', () => {
     for (const secret of [URL_PASSWORD, ...Object.values(hooks).map((h) => h.secret.slice('whsec_'.length))]) expect(stored).not.toContain(secret);
     for (const r of t.responses) expect(r).not.toContain(URL_PASSWORD);
   });
+
+  it('audits every webhook change, never with a secret', async () => {
+    const removed = await t.api('DELETE', `/api/v1/webhooks/${hooks.filtered.id}`);
+    expect(removed.status).toBe(200);
+    const updated = await t.api('PUT', `/api/v1/webhooks/${hooks.slow.id}`, { body: { name: 'slow, renamed', url: receiver.url('/slow'), events: ['audit.chain_broken'], active: false } });
+    expect(updated.status).toBe(200);
+    const entries = (await t.api('GET', '/api/v1/audit?targetType=webhook&pageSize=200')).body.items as any[];
+    const actions = new Set(entries.map((e) => e.action));
+    for (const a of ['webhook.created', 'webhook.updated', 'webhook.deleted', 'webhook.secret-rotated', 'webhook.tested', 'webhook.redelivered']) expect([a, actions.has(a)]).toEqual([a, true]);
+    expect(entries.filter((e) => e.action === 'webhook.created')).toHaveLength(Object.keys(hooks).length);
+    const text = JSON.stringify(entries);
+    expect(text).not.toContain(URL_PASSWORD);
+    for (const h of Object.values(hooks)) expect(text).not.toContain(h.secret.slice('whsec_'.length));
+  });
 });

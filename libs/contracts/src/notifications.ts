@@ -125,7 +125,7 @@ export const NotificationContracts = {
   notificationsWebhooksUpdate: defineRequest('notifications.webhooks.update', ById.extend(WithActor.shape).extend({ input: WebhookInput }), Webhook),
   notificationsWebhooksDelete: defineRequest('notifications.webhooks.delete', ById.extend(WithActor.shape), ById),
   notificationsWebhooksRotateSecret: defineRequest('notifications.webhooks.rotate-secret', ById.extend(WithActor.shape), WebhookCreated),
-  notificationsWebhooksTest: defineRequest('notifications.webhooks.test', ById, Delivery),
+  notificationsWebhooksTest: defineRequest('notifications.webhooks.test', ById.extend(WithActor.shape), Delivery),
   notificationsDeliveriesList: defineRequest('notifications.deliveries.list', ById.extend({ status: DeliveryStatus.optional(), ...Page }), listOf(Delivery)),
-  notificationsDeliveriesRedeliver: defineRequest('notifications.deliveries.redeliver', ById.extend({ deliveryId: Uuid }), Delivery),
+  notificationsDeliveriesRedeliver: defineRequest('notifications.deliveries.redeliver', ById.extend(WithActor.shape).extend({ deliveryId: Uuid }), Delivery),
 } as const;

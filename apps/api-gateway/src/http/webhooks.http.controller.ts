@@ -56,8 +56,8 @@ export class WebhooksHttpController {
   @Post(':id/test')
   @HttpCode(202)
   @Access('admin')
-  test(@Param('id') id: string) {
-    return this.bus.request(Contracts.notificationsWebhooksTest, { id: parseInput(IdParam, id, ['id']) });
+  test(@Param('id') id: string, @CurrentCaller() caller: AuthenticatedCaller) {
+    return this.bus.request(Contracts.notificationsWebhooksTest, { id: parseInput(IdParam, id, ['id']), actor: actorOf(caller) });
   }
 
   @Get(':id/deliveries')
@@ -69,7 +69,7 @@ export class WebhooksHttpController {
   @Post(':id/deliveries/:deliveryId/redeliver')
   @HttpCode(202)
   @Access('admin')
-  redeliver(@Param('id') id: string, @Param('deliveryId') deliveryId: string) {
-    return this.bus.request(Contracts.notificationsDeliveriesRedeliver, { id: parseInput(IdParam, id, ['id']), deliveryId: parseInput(IdParam, deliveryId, ['deliveryId']) });
+  redeliver(@Param('id') id: string, @Param('deliveryId') deliveryId: string, @CurrentCaller() caller: AuthenticatedCaller) {
+    return this.bus.request(Contracts.notificationsDeliveriesRedeliver, { id: parseInput(IdParam, id, ['id']), deliveryId: parseInput(IdParam, deliveryId, ['deliveryId']), actor: actorOf(caller) });
   }
 }

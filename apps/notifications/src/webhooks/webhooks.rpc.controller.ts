@@ -16,8 +16,8 @@ export class WebhooksRpcController {
   ) {}
 
   @Rpc(Contracts.notificationsWebhooksCreate)
-  create(@Payload() { input }: Req<'notificationsWebhooksCreate'>) {
-    return this.webhooks.create(input);
+  create(@Payload() { input, actor }: Req<'notificationsWebhooksCreate'>) {
+    return this.webhooks.create(input, actor);
   }
 
   @Rpc(Contracts.notificationsWebhooksList)
@@ -31,23 +31,23 @@ export class WebhooksRpcController {
   }
 
   @Rpc(Contracts.notificationsWebhooksUpdate)
-  update(@Payload() { id, input }: Req<'notificationsWebhooksUpdate'>) {
-    return this.webhooks.update(id, input);
+  update(@Payload() { id, input, actor }: Req<'notificationsWebhooksUpdate'>) {
+    return this.webhooks.update(id, input, actor);
   }
 
   @Rpc(Contracts.notificationsWebhooksDelete)
-  delete(@Payload() { id }: Req<'notificationsWebhooksDelete'>) {
-    return this.webhooks.delete(id);
+  delete(@Payload() { id, actor }: Req<'notificationsWebhooksDelete'>) {
+    return this.webhooks.delete(id, actor);
   }
 
   @Rpc(Contracts.notificationsWebhooksRotateSecret)
-  rotateSecret(@Payload() { id }: Req<'notificationsWebhooksRotateSecret'>) {
-    return this.webhooks.rotateSecret(id);
+  rotateSecret(@Payload() { id, actor }: Req<'notificationsWebhooksRotateSecret'>) {
+    return this.webhooks.rotateSecret(id, actor);
   }
 
   @Rpc(Contracts.notificationsWebhooksTest)
-  test(@Payload() { id }: Req<'notificationsWebhooksTest'>) {
-    return this.webhooks.test(id);
+  test(@Payload() { id, actor }: Req<'notificationsWebhooksTest'>) {
+    return this.webhooks.test(id, actor);
   }
 
   @Rpc(Contracts.notificationsDeliveriesList)
@@ -56,8 +56,8 @@ export class WebhooksRpcController {
   }
 
   @Rpc(Contracts.notificationsDeliveriesRedeliver)
-  redeliver(@Payload() { id, deliveryId }: Req<'notificationsDeliveriesRedeliver'>) {
-    return this.webhooks.redeliver(id, deliveryId);
+  redeliver(@Payload() { id, deliveryId, actor }: Req<'notificationsDeliveriesRedeliver'>) {
+    return this.webhooks.redeliver(id, deliveryId, actor);
   }
 
   /** A hint that the audit log grew (at-most-once: the sweeper reads it on an interval anyway). */

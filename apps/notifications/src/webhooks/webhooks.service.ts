@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { ErrorCode } from '@latchkey/contracts';
-import type { Delivery, Webhook, WebhookInput } from '@latchkey/contracts';
-import { AppException, LOGGER } from '@latchkey/messaging';
+import { Contracts, ErrorCode } from '@latchkey/contracts';
+import type { Actor, Delivery, Webhook, WebhookInput } from '@latchkey/contracts';
+import { AppException, LOGGER, MessageBus } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import { decodePageToken, encodePageToken } from '@latchkey/persistence';
 import { messageIdOf } from '../delivery/delivery.service';
@@ -60,9 +60,15 @@ export class WebhooksService {
     private readonly repository: NotificationsRepository,
     private readonly secrets: SecretBox,
     private readonly queue: NotificationsQueue,
+    private readonly bus: MessageBus,
     @Inject(SETTINGS) private readonly settings: NotificationSettings,
     @Inject(LOGGER) private readonly logger: AppLogger,
   ) {}
+
+  /** Records an admin change in the audit log; `sourceId` makes a retried append count once. Never a secret or a raw URL. */
+  private audit(action: string, actor: Actor, w: { id: string; name: string }, sourceId: string, details: Record<string, unknown> = {}) {
+    return this.bus.request(Contracts.accessAuditAppend, { action, actor, targetType: 'webhook', targetId: w.id, targetName: w.name, details, sourceId });
+  }
 
   private checked(input: ParsedInput) {
     const problem = urlProblem(input.url, this.settings.allowPrivateUrls);
@@ -79,10 +85,11 @@ export class WebhooksService {
   }
 
   /** The answer carries the signing secret: the only time it is shown. */
-  async create(input: ParsedInput): Promise<Webhook & { secret: string }> {
+  async create(input: ParsedInput, actor: Actor): Promise<Webhook & { secret: string }> {
     const secret = newWebhookSecret();
     const row = await this.repository.insertEndpoint({ ...this.checked(input), secret_envelope: this.secrets.seal('webhook-secret', secret) });
     this.logger.info({ webhookId: row.id, url: row.url_display }, 'webhook created');
+    await this.audit('webhook.created', actor, row, `webhook.created:${row.id}`, { url: row.url_display, format: row.format, events: row.events, filters: row.filters, active: row.active });
     return { ...toWebhook(row), secret };
   }
 
@@ -101,28 +108,32 @@ export class WebhooksService {
     return toWebhook(row);
   }
 
-  async update(id: string, input: ParsedInput): Promise<Webhook> {
+  async update(id: string, input: ParsedInput, actor: Actor): Promise<Webhook> {
     const row = await this.repository.updateEndpoint(id, this.checked(input));
     if (!row) throw notFound('webhook', id);
+    await this.audit('webhook.updated', actor, row, `webhook.updated:${row.id}:${new Date(row.updated_at).getTime()}`, { url: row.url_display, format: row.format, events: row.events, filters: row.filters, active: row.active });
     return toWebhook(row);
   }
 
-  async delete(id: string): Promise<{ id: string }> {
-    if (!(await this.repository.deleteEndpoint(id))) throw notFound('webhook', id);
+  async delete(id: string, actor: Actor): Promise<{ id: string }> {
+    const row = await this.repository.findEndpoint(id);
+    if (!row || !(await this.repository.deleteEndpoint(id))) throw notFound('webhook', id);
+    await this.audit('webhook.deleted', actor, row, `webhook.deleted:${id}`, { url: row.url_display });
     return { id };
   }
 
   /** A new secret; messages carry signatures with both for WEBHOOK_SECRET_OVERLAP_HOURS. */
-  async rotateSecret(id: string): Promise<Webhook & { secret: string }> {
+  async rotateSecret(id: string, actor: Actor): Promise<Webhook & { secret: string }> {
     const secret = newWebhookSecret();
     const row = await this.repository.rotateSecret(id, this.secrets.seal('webhook-secret', secret), this.settings.secretOverlapHours);
     if (!row) throw notFound('webhook', id);
     this.logger.info({ webhookId: id }, 'webhook secret rotated');
+    await this.audit('webhook.secret-rotated', actor, row, `webhook.secret-rotated:${id}:${new Date(row.updated_at).getTime()}`);
     return { ...toWebhook(row), secret };
   }
 
   /** A `webhook.test` event for this endpoint alone, delivered like any other. */
-  async test(id: string): Promise<Delivery> {
+  async test(id: string, actor: Actor): Promise<Delivery> {
     const endpoint = await this.repository.findEndpoint(id);
     if (!endpoint) throw notFound('webhook', id);
     const now = new Date().toISOString();
@@ -140,6 +151,7 @@ export class WebhooksService {
       return this.repository.insertDeliveries(m, [{ eventId, channel: 'webhook', target: id, endpointId: id, context: null }]);
     });
     await this.queue.deliver(created.id, created.attempts + 1);
+    await this.audit('webhook.tested', actor, endpoint, `webhook.tested:${created.id}`, { deliveryId: created.id });
     return this.delivery(id, created.id);
   }
 
@@ -162,7 +174,7 @@ export class WebhooksService {
   }
 
   /** The same delivery (same `webhook-id`) sent once more, now. */
-  async redeliver(webhookId: string, deliveryId: string): Promise<Delivery> {
+  async redeliver(webhookId: string, deliveryId: string, actor: Actor): Promise<Delivery> {
     const endpoint = await this.repository.findEndpoint(webhookId);
     if (!endpoint) throw notFound('webhook', webhookId);
     if (!endpoint.active) throw new AppException(ErrorCode.Conflict, `The webhook is inactive${endpoint.disabled_reason ? ` (${endpoint.disabled_reason})` : ''}: activate it (PUT with active: true) before redelivering.`);
@@ -172,6 +184,7 @@ export class WebhooksService {
       throw new AppException(ErrorCode.Conflict, 'The delivery is being sent right now; look at its log in a moment.');
     }
     await this.queue.deliver(row.id, row.attempts + 1);
+    await this.audit('webhook.redelivered', actor, endpoint, `webhook.redelivered:${deliveryId}:${row.attempts + 1}`, { deliveryId });
     return this.delivery(webhookId, deliveryId);
   }
 }
