@@ -117,7 +117,7 @@ export class NotificationsRepository {
       `UPDATE notifications.endpoints SET name = $2, url_envelope = $3::jsonb, url_display = $4, format = $5, events = $6, filters = $7::jsonb, active = $8,
          disabled_reason = CASE WHEN $8 THEN NULL ELSE disabled_reason END, updated_at = now()
        WHERE id = $1 RETURNING *`,
-      [id, json(e.url_envelope), e.url_display, e.format, e.events, json(e.filters), e.active],
+      [id, e.name, json(e.url_envelope), e.url_display, e.format, e.events, json(e.filters), e.active],
     ));
     return rows[0] ?? null;
   }
