@@ -4,6 +4,7 @@ import { GatewayEnv } from '@latchkey/config';
 import { PersistenceModule } from '@latchkey/persistence';
 import { AuthGuard, PUBLIC_URL } from './auth/auth.guard';
 import { AUTH_CACHE_MS, Authenticator } from './auth/authenticator';
+import { OIDC_SETTINGS, OidcClient, oidcSettingsFrom } from './auth/oidc/oidc-client';
 import { HTTP_CONTROLLERS } from './http/controllers';
 import { HEALTH_TIMEOUT_MS } from './http/health.http.controller';
 import { CreateGateway1764000000100 } from './migrations/1764000000100-CreateGateway';
@@ -36,6 +37,8 @@ export class GatewayModule {
         { provide: PUBLIC_URL, useValue: env.LATCHKEY_PUBLIC_URL },
         { provide: APP_GUARD, useClass: AuthGuard },
         Authenticator,
+        { provide: OIDC_SETTINGS, useValue: oidcSettingsFrom(env) },
+        OidcClient,
       ],
     };
   }

@@ -26,7 +26,8 @@ runMain('api-gateway', () => {
         // Not strict: a body that is JSON but not an object reaches validation, which says
         // "must be a JSON object" (only text that is not JSON at all is "must be valid JSON").
         express.use(requireJsonBodies());
-        express.useBodyParser('json', { limit: '256kb', strict: false });
+        // SCIM clients send application/scim+json (RFC 7644 3.1).
+        express.useBodyParser('json', { limit: '256kb', strict: false, type: ['application/json', 'application/scim+json'] });
         express.use(requestContext(logger));
         express.disable('x-powered-by');
         // Only proxies named here may say who the client is (throttling per address, Secure cookies).

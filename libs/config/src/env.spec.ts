@@ -36,6 +36,21 @@ describe('loadConfig', () => {
     expect(() => loadConfig('api-gateway', GatewayEnv, { LATCHKEY_TRUST_PROXY: 'true' })).toThrow(/LATCHKEY_TRUST_PROXY: must not be true/);
   });
 
+  it('turns single sign-on on with the issuer, and then needs the client, its secret and the public URL', () => {
+    const off = loadConfig('api-gateway', GatewayEnv, {});
+    expect(off.OIDC_ISSUER_URL).toBeUndefined();
+    expect(off.OIDC_GROUPS_CLAIM).toBe('groups');
+    expect(() => loadConfig('api-gateway', GatewayEnv, { OIDC_ISSUER_URL: 'https://idp.example' })).toThrow(
+      /OIDC_CLIENT_ID: must be set when OIDC_ISSUER_URL is[\s\S]*OIDC_CLIENT_SECRET: must be set[\s\S]*LATCHKEY_PUBLIC_URL: must be set/,
+    );
+    const on = loadConfig('api-gateway', GatewayEnv, { OIDC_ISSUER_URL: 'https://idp.example', OIDC_CLIENT_ID: 'id', OIDC_CLIENT_SECRET: 'a long secret', LATCHKEY_PUBLIC_URL: 'https://lk.example', OIDC_GROUPS_CLAIM: 'roles' });
+    expect(on).toMatchObject({ OIDC_ISSUER_URL: 'https://idp.example', OIDC_GROUPS_CLAIM: 'roles', OIDC_SCOPES: 'openid email profile' });
+    expect(() => loadConfig('api-gateway', GatewayEnv, { OIDC_ISSUER_URL: 'ftp://idp' })).toThrow(/OIDC_ISSUER_URL: must be an http\(s\) URL/);
+    expect(loadConfig('access', AccessEnv, {})).toMatchObject({ OIDC_JIT: true, AUTH_REQUIRE_SSO: false });
+    expect(loadConfig('access', AccessEnv, { OIDC_JIT: 'False', AUTH_REQUIRE_SSO: '1' })).toMatchObject({ OIDC_JIT: false, AUTH_REQUIRE_SSO: true });
+    expect(() => loadConfig('access', AccessEnv, { AUTH_REQUIRE_SSO: 'maybe' })).toThrow(/AUTH_REQUIRE_SSO: must be true or false/);
+  });
+
   it('refuses a bad connector id', () => {
     expect(() => loadConfig('provisioning', ConnectorServiceEnv, { CONNECTOR_ID: 'no spaces' })).toThrow(/CONNECTOR_ID/);
   });

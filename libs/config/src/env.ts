@@ -32,6 +32,16 @@ const duration = (fallback: number, min: number, max: number, unit: string) =>
 
 const seconds = (fallback: number, max: number) => z.coerce.number().int('must be a whole number').min(1, 'must be at least 1').max(max, `must be at most ${max}`).default(fallback);
 
+/** `true` or `false` (also 1/0, yes/no), any case. */
+const flag = (fallback: boolean) =>
+  z
+    .string()
+    .transform((v) => v.trim().toLowerCase())
+    .refine((v) => ['true', 'false', '1', '0', 'yes', 'no'].includes(v), 'must be true or false')
+    .transform((v) => ['true', '1', 'yes'].includes(v))
+    .optional()
+    .transform((v) => v ?? fallback);
+
 /** The package version; connectors report it unless CONNECTOR_VERSION overrides it. */
 export const LATCHKEY_VERSION = '1.3.0';
 
@@ -82,6 +92,32 @@ export const GatewayEnv = CommonEnv.extend(DatabaseEnv.shape).extend({
     .refine((v) => v !== 'true', 'must not be true (every client could claim any address): name the proxies or count the hops')
     .transform((v) => (/^\d+$/.test(v) ? Number(v) : v))
     .optional(),
+  /** Single sign-on with an OpenID Provider: its issuer URL (discovery reads `<issuer>/.well-known/openid-configuration`). */
+  OIDC_ISSUER_URL: z
+    .string()
+    .refine((v) => {
+      try {
+        return ['http:', 'https:'].includes(new URL(v).protocol);
+      } catch {
+        return false;
+      }
+    }, 'must be an http(s) URL')
+    .optional(),
+  OIDC_CLIENT_ID: z.string().min(1, 'must not be empty').max(500).optional(),
+  /** The client's secret at the provider (a confidential client); never logged. */
+  OIDC_CLIENT_SECRET: z.string().min(8, 'must be at least 8 characters').max(2000).optional(),
+  /** The claim (in the ID token or userinfo) that lists the person's groups. */
+  OIDC_GROUPS_CLAIM: z.string().min(1).max(200).default('groups'),
+  /** What the sign-in page's button says: "Sign in with <name>". */
+  OIDC_PROVIDER_NAME: z.string().min(1).max(100).default('single sign-on'),
+  /** Scopes asked for; `openid` is always among them. */
+  OIDC_SCOPES: z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+( [\x21\x23-\x5B\x5D-\x7E]+)*$/, 'must be scopes separated by single spaces').default('openid email profile'),
+}).superRefine((env, ctx) => {
+  // OIDC is on when the issuer is set; then the client, its secret and the public URL (the redirect URI's origin) are needed.
+  if (!env.OIDC_ISSUER_URL) return;
+  if (!env.OIDC_CLIENT_ID) ctx.addIssue({ code: 'custom', path: ['OIDC_CLIENT_ID'], message: 'must be set when OIDC_ISSUER_URL is' });
+  if (!env.OIDC_CLIENT_SECRET) ctx.addIssue({ code: 'custom', path: ['OIDC_CLIENT_SECRET'], message: 'must be set when OIDC_ISSUER_URL is' });
+  if (!env.LATCHKEY_PUBLIC_URL) ctx.addIssue({ code: 'custom', path: ['LATCHKEY_PUBLIC_URL'], message: 'must be set when OIDC_ISSUER_URL is (the redirect URI is <LATCHKEY_PUBLIC_URL>/api/v1/auth/oidc/callback)' });
 });
 export type GatewayEnv = z.output<typeof GatewayEnv>;
 
@@ -137,6 +173,10 @@ export const AccessEnv = CommonEnv.extend(DatabaseEnv.shape).extend(RedisEnv.sha
   SIGN_IN_FAILURE_WINDOW_MINUTES: duration(15, 0.05, 1440, 'minutes'),
   /** How long an invite link stays valid. */
   INVITE_LINK_HOURS: duration(24, 0.01, 720, 'hours'),
+  /** Single sign-on creates the account of a person it does not know yet (just-in-time); false: only existing users may sign in with it. */
+  OIDC_JIT: flag(true),
+  /** Password sign-in refused for everyone but LATCHKEY_ADMIN_EMAIL (the break-glass admin): people sign in with single sign-on. */
+  AUTH_REQUIRE_SSO: flag(false),
   /** How long a password-reset link (and the bootstrap admin's link printed by `npm start`) stays valid. */
   RESET_LINK_HOURS: duration(1, 0.01, 720, 'hours'),
 });

@@ -13,6 +13,8 @@ export const ErrorCode = {
   TooManyAttempts: 'TOO_MANY_ATTEMPTS',
   /** A state-changing call authenticated by the session cookie without the session's X-CSRF-Token. */
   CsrfTokenInvalid: 'CSRF_TOKEN_INVALID',
+  /** Password sign-in is turned off (AUTH_REQUIRE_SSO) for everyone but the break-glass admin. */
+  SsoRequired: 'SSO_REQUIRED',
   /** A one-time link's token that is unknown, used or expired. */
   LinkInvalid: 'LINK_INVALID',
   /** The body is not in the one media type the API reads (application/json). */

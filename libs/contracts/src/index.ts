@@ -16,5 +16,6 @@ export * from './requestable';
 export * from './rotation';
 export * from './secrets';
 export * from './sign-in';
+export * from './scim';
 export * from './subjects';
 export * from './text';

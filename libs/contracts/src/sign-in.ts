@@ -52,12 +52,33 @@ const SessionHash = z.string().regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 in hex
 /** A one-time link's token, answered once to whoever asked for the link; kept as SHA-256 only. */
 const LinkToken = z.object({ token: z.string(), expiresAt: z.string() });
 
+/**
+ * A person as an OpenID Provider vouched for them: the gateway validated the ID token (signature,
+ * issuer, audience, expiry, nonce) and read the claims; `groups` and `attributes` are already
+ * mapped (OIDC_GROUPS_CLAIM; other plain claims).
+ */
+export const SsoIdentity = z.object({
+  issuer: z.string().min(1).max(500),
+  subject: z.string().min(1).max(255),
+  email: Email,
+  name: z.string().max(200).optional(),
+  groups: z.array(z.string().max(200)).max(1000),
+  attributes: z.record(z.string().max(200), z.string().max(500)),
+});
+export type SsoIdentity = z.infer<typeof SsoIdentity>;
+
 /** Passwords, sessions and one-time links of people signing in with a browser, kept by the access service. */
 export const SignInContracts = {
   /** Checks the password (throttled per account and per address) and opens a session under `sessionHash`. */
   accessSessionsCreate: defineRequest(
     'access.sessions.create',
     z.object({ input: SignInInput, sessionHash: SessionHash, previousSessionHash: SessionHash.optional(), client: ClientInfo }),
+    SessionDeadlines.extend({ user: SessionUser, sessionId: z.string().uuid() }),
+  ),
+  /** Single sign-on: finds (or creates, when allowed) the person, refreshes their name, groups and attributes, and opens a session. */
+  accessSessionsCreateSso: defineRequest(
+    'access.sessions.create-sso',
+    z.object({ identity: SsoIdentity, sessionHash: SessionHash, previousSessionHash: SessionHash.optional(), client: ClientInfo }),
     SessionDeadlines.extend({ user: SessionUser, sessionId: z.string().uuid() }),
   ),
   /** The live session with this hash (its idle deadline moved on), or null. */

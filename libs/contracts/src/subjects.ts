@@ -15,6 +15,7 @@ import { IdentityContracts } from './identities';
 import { RequestableContracts } from './requestable';
 import { RotationContracts } from './rotation';
 import { NotificationContracts } from './notifications';
+import { ScimContracts } from './scim';
 import { SignInContracts } from './sign-in';
 import { DriftReport, Grant, GrantEvent, GrantRequest, GrantStatus, GrantWithCredentials } from './provisioning';
 
@@ -86,6 +87,7 @@ export const Contracts = {
   // Each domain below declares its subjects in its own file of this library.
   ...IdentityContracts,
   ...SignInContracts,
+  ...ScimContracts,
   ...AuditContracts,
   ...AccessContracts,
   ...RotationContracts,

@@ -5,17 +5,23 @@ import { IdentitiesRepository } from './identities.repository';
 import { IdentitiesRpcController } from './identities.rpc.controller';
 import { CreateIdentities1764000000400 } from './migrations/1764000000400-CreateIdentities';
 import { CreateSignIn1764000001100 } from './migrations/1764000001100-CreateSignIn';
+import { CreateSsoIdentities1764000001200 } from './migrations/1764000001200-CreateSsoIdentities';
+import { CreateScim1764000001300 } from './migrations/1764000001300-CreateScim';
 import { TokenImpersonation1764000000630 } from './migrations/1764000000630-TokenImpersonation';
+import { ScimRepository } from './scim.repository';
+import { ScimRpcController } from './scim.rpc.controller';
+import { ScimService } from './scim.service';
 import { SignInRepository } from './sign-in.repository';
 import { SignInRpcController } from './sign-in.rpc.controller';
 import { SIGN_IN_OPTIONS, SignInService, signInOptionsFrom } from './sign-in.service';
+import { SsoSignInService } from './sso-sign-in.service';
 import { TokensRepository } from './tokens.repository';
 import { TokensService } from './tokens.service';
 import { UsersService } from './users.service';
 
 /** The identity tables are read and written with plain SQL (see the repositories): no entities. */
 export const IDENTITY_ENTITIES: Function[] = [];
-export const IDENTITY_MIGRATIONS = [CreateIdentities1764000000400, TokenImpersonation1764000000630, CreateSignIn1764000001100];
+export const IDENTITY_MIGRATIONS = [CreateIdentities1764000000400, TokenImpersonation1764000000630, CreateSignIn1764000001100, CreateSsoIdentities1764000001200, CreateScim1764000001300];
 
 /**
  * Users, groups and API tokens; passwords, browser sessions and one-time links; the bootstrap admin. Exports UsersService and the repository for
@@ -26,7 +32,7 @@ export class IdentitiesModule {
   static forRoot(env: AccessEnv): DynamicModule {
     return {
       module: IdentitiesModule,
-      controllers: [IdentitiesRpcController, SignInRpcController],
+      controllers: [IdentitiesRpcController, SignInRpcController, ScimRpcController],
       providers: [
         { provide: ADMIN_BOOTSTRAP, useValue: { email: env.LATCHKEY_ADMIN_EMAIL, token: env.LATCHKEY_ADMIN_TOKEN } },
         { provide: SIGN_IN_OPTIONS, useValue: signInOptionsFrom(env) },
@@ -34,6 +40,9 @@ export class IdentitiesModule {
         TokensRepository,
         SignInRepository,
         SignInService,
+        SsoSignInService,
+        ScimRepository,
+        ScimService,
         UsersService,
         TokensService,
         AdminBootstrap,

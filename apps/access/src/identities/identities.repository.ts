@@ -11,6 +11,10 @@ export interface UserRow {
   role: UserRole;
   /** Group names, in name order. */
   groups: string[];
+  /** False once deprovisioned (SCIM): no sign-in, no token. */
+  active: boolean;
+  /** The identity provider's id for the user (SCIM externalId). */
+  externalId: string | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -37,7 +41,7 @@ const isUniqueViolation = (err: unknown) => err instanceof QueryFailedError && (
 
 // Plain SQL: a user's groups are aggregated in the same round trip.
 const USER_COLUMNS =
-  'SELECT u.id, u.email, u.name, u.attributes, u.role, u.created_at, u.updated_at, ' +
+  'SELECT u.id, u.email, u.name, u.attributes, u.role, u.active, u.external_id, u.created_at, u.updated_at, ' +
   "COALESCE((SELECT array_agg(g.name ORDER BY g.name) FROM access.user_groups ug JOIN access.groups g ON g.id = ug.group_id WHERE ug.user_id = u.id), '{}') AS groups " +
   'FROM access.users u ';
 const USER_BY_ID = USER_COLUMNS + 'WHERE u.id = $1';
@@ -62,6 +66,8 @@ const toUser = (r: Raw): UserRow => ({
   attributes: r.attributes,
   role: r.role,
   groups: r.groups,
+  active: r.active,
+  externalId: r.external_id,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });

@@ -20,7 +20,7 @@ const TOUCH_SESSION =
   'WITH s AS (UPDATE access.sessions SET last_seen_at = $2 WHERE session_hash = $1 AND created_at > $3 AND last_seen_at > $4 RETURNING id, user_id, created_at, last_seen_at) ' +
   'SELECT s.id AS session_id, s.created_at, s.last_seen_at, u.id, u.email, u.name, u.role, u.attributes, ' +
   GROUPS_OF_U +
-  ' FROM s JOIN access.users u ON u.id = s.user_id';
+  ' FROM s JOIN access.users u ON u.id = s.user_id WHERE u.active';
 
 // `$4`: the caller's own attempt, not counted against itself.
 const RECENT_FAILURES = {
@@ -89,6 +89,25 @@ export class SignInRepository {
   /** Drops sessions that can no longer be used (a sign-in tidies up after its own user). */
   async deleteDeadSessionsOf(m: EntityManager, userId: string, live: { createdAfter: Date; seenAfter: Date }): Promise<void> {
     await m.query('DELETE FROM access.sessions WHERE user_id = $1 AND (created_at <= $2 OR last_seen_at <= $3)', [userId, live.createdAfter, live.seenAfter]);
+  }
+
+  /** The user linked to this provider account, if any. */
+  async userOfSsoIdentity(m: EntityManager, issuer: string, subject: string): Promise<string | null> {
+    const rows: Raw[] = await m.query('SELECT user_id FROM access.sso_identities WHERE issuer = $1 AND subject = $2', [issuer, subject]);
+    return rows[0]?.user_id ?? null;
+  }
+
+  /** The subject this user is linked to at this provider, if any. */
+  async ssoSubjectOf(m: EntityManager, userId: string, issuer: string): Promise<string | null> {
+    const rows: Raw[] = await m.query('SELECT subject FROM access.sso_identities WHERE user_id = $1 AND issuer = $2', [userId, issuer]);
+    return rows[0]?.subject ?? null;
+  }
+
+  async linkSsoIdentity(m: EntityManager, link: { issuer: string; subject: string; userId: string; at: Date }): Promise<void> {
+    await m.query(
+      'INSERT INTO access.sso_identities (issuer, subject, user_id, created_at, last_sign_in_at) VALUES ($1, $2, $3, $4, $4) ON CONFLICT (issuer, subject) DO UPDATE SET last_sign_in_at = EXCLUDED.last_sign_in_at',
+      [link.issuer, link.subject, link.userId, link.at],
+    );
   }
 
   /** Times of the newest failures (newest first) for an account or an address since `since`, but `except`. */

@@ -4,16 +4,25 @@ import { Contracts } from '@latchkey/contracts';
 import type { ReceivedOf } from '@latchkey/contracts';
 import { Rpc } from '@latchkey/messaging';
 import { SignInService } from './sign-in.service';
+import { SsoSignInService } from './sso-sign-in.service';
 
 type Req<K extends keyof typeof Contracts> = ReceivedOf<(typeof Contracts)[K]>;
 
 @Controller()
 export class SignInRpcController {
-  constructor(private readonly signIn: SignInService) {}
+  constructor(
+    private readonly signIn: SignInService,
+    private readonly sso: SsoSignInService,
+  ) {}
 
   @Rpc(Contracts.accessSessionsCreate)
   createSession(@Payload() request: Req<'accessSessionsCreate'>) {
     return this.signIn.signIn(request);
+  }
+
+  @Rpc(Contracts.accessSessionsCreateSso)
+  createSsoSession(@Payload() request: Req<'accessSessionsCreateSso'>) {
+    return this.sso.signIn(request);
   }
 
   @Rpc(Contracts.accessSessionsAuthenticate)

@@ -20,8 +20,12 @@ export interface SignInOptions {
   perAccount: ThrottleRule;
   perAddress: ThrottleRule;
   linkMs: Record<PasswordLinkPurpose, number>;
-  /** LATCHKEY_ADMIN_EMAIL: whose link `npm start` prints. */
+  /** LATCHKEY_ADMIN_EMAIL: whose link `npm start` prints, and the break-glass admin when SSO is required. */
   adminEmail: string;
+  /** OIDC_JIT: single sign-on creates unknown people. */
+  jit: boolean;
+  /** AUTH_REQUIRE_SSO: passwords work only for the break-glass admin. */
+  requireSso: boolean;
 }
 
 const MINUTE_MS = 60_000;
@@ -35,6 +39,8 @@ export function signInOptionsFrom(env: AccessEnv): SignInOptions {
     perAddress: { limit: env.SIGN_IN_MAX_FAILURES_PER_ADDRESS, windowMs },
     linkMs: { invite: env.INVITE_LINK_HOURS * HOUR_MS, reset: env.RESET_LINK_HOURS * HOUR_MS, bootstrap: env.RESET_LINK_HOURS * HOUR_MS },
     adminEmail: env.LATCHKEY_ADMIN_EMAIL.toLowerCase(),
+    jit: env.OIDC_JIT,
+    requireSso: env.AUTH_REQUIRE_SSO,
   };
 }
 
@@ -47,10 +53,10 @@ const linkInvalid = () =>
     issues: [{ field: 'token', rule: 'must be the token of an unused, unexpired link' }],
   });
 
-const userActor = (user: { id: string; email: string }): Actor => ({ type: 'user', id: user.id, email: user.email });
-const userTarget = (user: { id: string; email: string }) => ({ type: 'user', id: user.id, name: user.email });
-const clientDetails = (client: ClientInfo) => ({ address: client.address, ...(client.userAgent ? { userAgent: client.userAgent } : {}) });
-const sessionUser = (u: Pick<UserRow, 'id' | 'email' | 'name' | 'role' | 'groups'>): SessionUser => ({ id: u.id, email: u.email, name: u.name, role: u.role, groups: u.groups });
+export const userActor = (user: { id: string; email: string }): Actor => ({ type: 'user', id: user.id, email: user.email });
+export const userTarget = (user: { id: string; email: string }) => ({ type: 'user', id: user.id, name: user.email });
+export const clientDetails = (client: ClientInfo) => ({ address: client.address, ...(client.userAgent ? { userAgent: client.userAgent } : {}) });
+export const sessionUser = (u: Pick<UserRow, 'id' | 'email' | 'name' | 'role' | 'groups'>): SessionUser => ({ id: u.id, email: u.email, name: u.name, role: u.role, groups: u.groups });
 
 function waitText(seconds: number): string {
   if (seconds < 90) return `${seconds} seconds`;
@@ -84,6 +90,15 @@ export class SignInService implements OnModuleInit {
   async signIn(request: { input: { email: string; password: string }; sessionHash: string; previousSessionHash?: string; client: ClientInfo }) {
     const { input, client } = request;
     const now = new Date();
+    if (this.options.requireSso && input.email.toLowerCase() !== this.options.adminEmail) {
+      await this.audit.append(
+        auditEntry('auth.sign-in-failed', { type: 'user', id: 'unknown', email: input.email }, { type: 'user', id: input.email.slice(0, 200), name: input.email }, undefined, {
+          reason: 'password sign-in is turned off (AUTH_REQUIRE_SSO)',
+          ...clientDetails(client),
+        }),
+      );
+      throw new AppException(ErrorCode.SsoRequired, 'Sign in with single sign-on: passwords are turned off here.');
+    }
     // The attempt counts as a failure before the password is checked, so concurrent attempts see
     // each other: however many are sent at once, no more than the limit get a password checked.
     const attempt = await this.repository.insertFailure(input.email, client.address, now);
@@ -95,11 +110,13 @@ export class SignInService implements OnModuleInit {
       throw err;
     }
 
-    const user = await this.identities.findUserByEmail(input.email);
+    const found = await this.identities.findUserByEmail(input.email);
+    // A deactivated user is answered like an unknown one.
+    const user = found?.active ? found : null;
     const stored = user ? await this.repository.passwordHash(user.id) : null;
     const matches = await verifyPassword(input.password, stored ?? (await this.dummyHash));
     if (!user || !stored || !matches) {
-      const reason = !user ? 'unknown email' : !stored ? 'no password set' : 'wrong password';
+      const reason = found && !found.active ? 'user deactivated' : !user ? 'unknown email' : !stored ? 'no password set' : 'wrong password';
       await this.repository.pruneFailures(new Date(now.getTime() - Math.max(this.options.perAccount.windowMs, this.options.perAddress.windowMs)));
       await this.audit.append(
         auditEntry('auth.sign-in-failed', { type: 'user', id: user?.id ?? 'unknown', email: input.email }, { type: 'user', id: user?.id ?? input.email.slice(0, 200), name: input.email }, undefined, { reason, ...clientDetails(client) }),

@@ -37,7 +37,7 @@ const USABLE_TOKEN =
   ', u.email, u.role, u.attributes, ' +
   "COALESCE((SELECT array_agg(g.name ORDER BY g.name) FROM access.user_groups ug JOIN access.groups g ON g.id = ug.group_id WHERE ug.user_id = u.id), '{}') AS groups " +
   'FROM access.api_tokens t JOIN access.users u ON u.id = t.user_id ' +
-  'WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now())';
+  'WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now()) AND u.active';
 
 const toToken = (r: Raw): TokenRow => ({
   id: r.id,

@@ -8,7 +8,8 @@ import type { AuthenticatedCaller, AuthenticatedRequest } from './caller';
 import { clearSessionCookie, CSRF_HEADER, csrfMatches, readSessionId, SAFE_METHODS, secureCookie, SESSION_COOKIE } from './session-cookie';
 
 export const ACCESS_KEY = 'latchkey:access';
-export type Access = 'public' | 'authenticated' | 'admin';
+/** 'scim': only a SCIM token (checked by the SCIM controller against the access service); people's tokens and sessions get 401. */
+export type Access = 'public' | 'authenticated' | 'admin' | 'scim';
 /** Who may call a route; routes without it are refused, so none is open by accident. */
 export const Access = (access: Access) => SetMetadata(ACCESS_KEY, access);
 
@@ -35,7 +36,7 @@ export class AuthGuard implements CanActivate {
     if (context.getType() !== 'http') return true;
     const access = this.reflector.getAllAndOverride<Access | undefined>(ACCESS_KEY, [context.getHandler(), context.getClass()]);
     if (access === undefined) throw new AppException(ErrorCode.Forbidden, 'This route declares no access rule.');
-    if (access === 'public') return true;
+    if (access === 'public' || access === 'scim') return true;
 
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const caller = request.headers.authorization !== undefined ? await this.byToken(request) : await this.bySession(request, context.switchToHttp().getResponse<Response>());

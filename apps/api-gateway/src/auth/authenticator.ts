@@ -102,6 +102,11 @@ export class Authenticator {
     this.cache.delete(SESSION_KEY(hash));
   }
 
+  /** Group memberships changed (SCIM): every caller is read afresh on their next request. */
+  forgetAll(): void {
+    this.cache.clear();
+  }
+
   /** A user changed or deleted through this gateway is read afresh on their next request (tokens and sessions). */
   forgetUser(userId: string): void {
     for (const [key, entry] of this.cache) if (entry.caller.userId === userId) this.cache.delete(key);

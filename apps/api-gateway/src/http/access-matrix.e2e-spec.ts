@@ -38,6 +38,10 @@ describe('who may call each route', () => {
 
     if (access === 'public') {
       expect({ ...seen, anonymousOk: anonymous.status !== 401 && anonymous.status !== 403 }).toMatchObject({ anonymousOk: true });
+    } else if (access === 'scim') {
+      // Only a SCIM token opens /scim/v2: people's tokens, admins' included, get 401 in SCIM's error schema.
+      expect({ ...seen, schema: asAdmin.body.schemas }).toMatchObject({ anonymous: 401, user: 401, admin: 401, schema: ['urn:ietf:params:scim:api:messages:2.0:Error'] });
+      return;
     } else {
       expect({ ...seen, code: anonymous.body.code }).toMatchObject({ anonymous: 401, code: 'UNAUTHENTICATED' });
     }

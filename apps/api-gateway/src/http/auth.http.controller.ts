@@ -5,12 +5,13 @@ import type { SessionAnswer } from '@latchkey/contracts';
 import { AppException, MessageBus } from '@latchkey/messaging';
 import { Access, PUBLIC_URL } from '../auth/auth.guard';
 import { Authenticator } from '../auth/authenticator';
+import { OidcClient } from '../auth/oidc/oidc-client';
 import { actorOf, CurrentCaller } from '../auth/caller';
 import type { AuthenticatedCaller, CallerSession } from '../auth/caller';
 import { clearSessionCookie, clientOf, csrfTokenFor, newSessionId, readSessionId, secureCookie, sessionHash, setSessionCookie } from '../auth/session-cookie';
 import { parseInput } from './validate';
 
-export const PROVIDERS = { providers: [{ id: 'local', name: 'Email and password' }] };
+const LOCAL_PROVIDER = { id: 'local', name: 'Email and password' };
 
 function sessionOf(caller: AuthenticatedCaller): CallerSession {
   if (!caller.session) throw new AppException(ErrorCode.Unauthenticated, 'This call needs a browser session (the session cookie); API tokens have none.');
@@ -28,12 +29,15 @@ export class AuthHttpController {
     private readonly bus: MessageBus,
     private readonly authenticator: Authenticator,
     @Inject(PUBLIC_URL) private readonly publicUrl: string | undefined,
+    private readonly oidc: OidcClient,
   ) {}
 
   @Get('providers')
   @Access('public')
-  providers() {
-    return PROVIDERS;
+  providers(): { providers: Array<{ id: string; name: string; startUrl?: string }> } {
+    const sso = this.oidc.settings;
+    if (!sso) return { providers: [LOCAL_PROVIDER] };
+    return { providers: [LOCAL_PROVIDER, { id: 'oidc', name: sso.providerName, startUrl: '/api/v1/auth/oidc/start' }] };
   }
 
   /** A new session id at every sign-in (no fixation); a session the browser already had ends. */

@@ -8,8 +8,11 @@ import { GrantsHttpController } from './grants.http.controller';
 import { GroupsHttpController } from './groups.http.controller';
 import { HealthHttpController } from './health.http.controller';
 import { IntegrationsHttpController } from './integrations.http.controller';
+import { OidcHttpController } from './oidc.http.controller';
 import { ResourcesHttpController } from './resources.http.controller';
 import { RotationHttpController } from './rotation.http.controller';
+import { ScimTokensHttpController } from './scim-tokens.http.controller';
+import { ScimHttpController } from './scim.http.controller';
 import { TokensHttpController } from './tokens.http.controller';
 import { UsersHttpController } from './users.http.controller';
 import { WebhooksHttpController } from './webhooks.http.controller';
@@ -19,6 +22,7 @@ export const HTTP_CONTROLLERS = [
   HealthHttpController,
   DocsHttpController,
   AuthHttpController,
+  OidcHttpController,
   CatalogHttpController,
   IntegrationsHttpController,
   GrantsHttpController,
@@ -27,6 +31,8 @@ export const HTTP_CONTROLLERS = [
   UsersHttpController,
   GroupsHttpController,
   TokensHttpController,
+  ScimTokensHttpController,
+  ScimHttpController,
   AccessFlowsHttpController,
   AccessRequestsHttpController,
   AuditHttpController,

@@ -215,8 +215,11 @@ describe('no input makes any route answer 5xx (property-based, every route of th
     if (res.status >= 500) throw new Error(`${method.toUpperCase()} ${path}?${query} answered ${res.status}: ${text.slice(0, 500)} (body ${JSON.stringify(body)?.slice(0, 500)})`);
     // 431: Node's HTTP parser refuses a request line and headers above 16 KiB before any route runs.
     if (res.status >= 400 && res.status !== 431) {
-      const envelope = JSON.parse(text) as { code?: unknown; message?: unknown };
-      if (typeof envelope.code !== 'string' || typeof envelope.message !== 'string') throw new Error(`${method} ${path} answered ${res.status} without an error envelope: ${text.slice(0, 300)}`);
+      const envelope = JSON.parse(text) as { code?: unknown; message?: unknown; schemas?: unknown; detail?: unknown };
+      // Under /scim/v2 errors are SCIM error bodies (RFC 7644 3.12).
+      if (path.startsWith('/scim/')) {
+        if (!Array.isArray(envelope.schemas) || typeof envelope.detail !== 'string') throw new Error(`${method} ${path} answered ${res.status} without a SCIM error body: ${text.slice(0, 300)}`);
+      } else if (typeof envelope.code !== 'string' || typeof envelope.message !== 'string') throw new Error(`${method} ${path} answered ${res.status} without an error envelope: ${text.slice(0, 300)}`);
     }
   }
 

@@ -38,7 +38,7 @@ describe('OpenAPI document', () => {
   });
 
   it('declares an access rule on every route', () => {
-    for (const route of servedRoutes()) expect(['public', 'authenticated', 'admin']).toContain(route.access);
+    for (const route of servedRoutes()) expect(['public', 'authenticated', 'admin', 'scim']).toContain(route.access);
   });
 
   it('builds an OpenAPI 3.1 document with the integration body schema', () => {
@@ -65,6 +65,7 @@ describe('OpenAPI document', () => {
       'post /api/v1/access-requests/{id}/reset-credentials',
       'post /api/v1/integrations/{id}/grants',
       'post /api/v1/integrations/{id}/grants/{grantId}/reset-credentials',
+      'post /api/v1/scim-tokens',
       'post /api/v1/tokens',
     ]);
     const noStore = servedRoutes().filter((r) => r.noStore).map((r) => `${r.method} ${r.path}`);
@@ -121,7 +122,7 @@ describe('OpenAPI document', () => {
       expect(output).not.toContain('network attempt');
       expect(output).toContain('Woohoo! Your API description is valid.');
       expect(output).not.toMatch(/warning|error/i);
-      expect(output).toContain('3 problems are explicitly ignored.');
+      expect(output).toContain('5 problems are explicitly ignored.');
       expect(run.status).toBe(0);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -16,13 +16,15 @@ import { RequestableListQuery, UserListQuery } from './users.http.controller';
 import { RotationRunResult } from '@latchkey/contracts';
 import { Delivery, Webhook, WebhookCreated, WebhookInput } from '@latchkey/contracts';
 import { DeliveriesQuery, WebhookListQuery } from './webhooks.http.controller';
+import { ScimToken, ScimTokenInput } from '@latchkey/contracts';
 
-type Method = 'get' | 'post' | 'put' | 'delete';
+type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 interface Route {
   method: Method;
   path: string;
   summary: string;
-  access: 'public' | 'authenticated' | 'admin';
+  /** 'scim': a SCIM token only (errors are SCIM error bodies). */
+  access: 'public' | 'authenticated' | 'admin' | 'scim';
   /** Only a browser session (the cookie) can call it: API tokens get 401. */
   sessionOnly?: boolean;
   body?: z.ZodType;
@@ -33,6 +35,16 @@ interface Route {
   /** The answer may also be CSV (`format=csv` or `Accept: text/csv`). */
   csv?: boolean;
 }
+
+/** The query strings of the OIDC and SCIM routes (read by those controllers as the protocols say). */
+const OidcStartQuery = z.object({ returnTo: z.string().optional().describe('a path on Latchkey (anything else lands on /)') });
+const OidcCallbackQuery = z.object({ code: z.string().optional(), state: z.string().optional(), iss: z.string().optional(), error: z.string().optional(), error_description: z.string().optional() });
+const ScimListQuery = z.object({
+  filter: z.string().optional().describe('attribute eq "value"'),
+  startIndex: z.string().optional().describe('1-based'),
+  count: z.string().optional().describe('at most 200'),
+  excludedAttributes: z.string().optional().describe('members leaves the members out'),
+});
 
 /** Every HTTP route; a test checks that it matches the routes NestJS actually serves. */
 export const ROUTES: Route[] = [
@@ -84,6 +96,24 @@ export const ROUTES: Route[] = [
   { method: 'post', path: '/api/v1/webhooks/{id}/test', summary: 'Send a webhook.test event to this endpoint; 202 with its delivery', access: 'admin', response: Delivery, status: 202 },
   { method: 'get', path: '/api/v1/webhooks/{id}/deliveries', summary: 'Delivery log, newest first: status, attempts (status code, latency, response excerpt), dead-lettered ones', access: 'admin', response: listOf(Delivery), query: DeliveriesQuery },
   { method: 'post', path: '/api/v1/webhooks/{id}/deliveries/{deliveryId}/redeliver', summary: 'Send a delivery once more now, with the same webhook-id; 202', access: 'admin', response: Delivery, status: 202 },
+  { method: 'post', path: '/api/v1/scim-tokens', summary: "A bearer token for an identity provider's SCIM client; the token is in this answer only", access: 'admin', body: ScimTokenInput, response: ScimToken.extend({ token: z.string() }), status: 201 },
+  { method: 'get', path: '/api/v1/scim-tokens', summary: 'SCIM tokens (never the tokens themselves)', access: 'admin', response: z.object({ items: z.array(ScimToken) }) },
+  { method: 'post', path: '/api/v1/scim-tokens/{id}/revoke', summary: 'Revoke a SCIM token: its next call answers 401', access: 'admin', response: ScimToken, status: 200 },
+  { method: 'get', path: '/scim/v2/ServiceProviderConfig', summary: 'SCIM: what is supported (PATCH, filter; no bulk, sort, etag)', access: 'scim' },
+  { method: 'get', path: '/scim/v2/ResourceTypes', summary: 'SCIM: User and Group', access: 'scim' },
+  { method: 'get', path: '/scim/v2/Schemas', summary: 'SCIM: the User and Group schemas as Latchkey keeps them', access: 'scim' },
+  { method: 'get', path: '/scim/v2/Users', summary: 'SCIM: list users; filter userName|externalId|emails.value|displayName|id eq "..."', access: 'scim', query: ScimListQuery },
+  { method: 'post', path: '/scim/v2/Users', summary: 'SCIM: create a user (userName is the email); 409 uniqueness', access: 'scim', status: 201 },
+  { method: 'get', path: '/scim/v2/Users/{id}', summary: 'SCIM: one user', access: 'scim' },
+  { method: 'put', path: '/scim/v2/Users/{id}', summary: 'SCIM: replace a user; active false deprovisions (sessions and tokens end)', access: 'scim' },
+  { method: 'patch', path: '/scim/v2/Users/{id}', summary: 'SCIM: PATCH a user (add, replace, remove; Entra quirks accepted)', access: 'scim' },
+  { method: 'delete', path: '/scim/v2/Users/{id}', summary: 'SCIM: delete a user (sessions and tokens end)', access: 'scim', status: 204 },
+  { method: 'get', path: '/scim/v2/Groups', summary: 'SCIM: list groups; filter displayName|externalId|id eq "..."', access: 'scim', query: ScimListQuery },
+  { method: 'post', path: '/scim/v2/Groups', summary: 'SCIM: create a group with members', access: 'scim', status: 201 },
+  { method: 'get', path: '/scim/v2/Groups/{id}', summary: 'SCIM: one group with its members', access: 'scim', query: ScimListQuery.pick({ excludedAttributes: true }) },
+  { method: 'put', path: '/scim/v2/Groups/{id}', summary: 'SCIM: replace a group and its members', access: 'scim' },
+  { method: 'patch', path: '/scim/v2/Groups/{id}', summary: 'SCIM: add or remove members, rename (204)', access: 'scim', status: 204 },
+  { method: 'delete', path: '/scim/v2/Groups/{id}', summary: 'SCIM: delete a group', access: 'scim', status: 204 },
   { method: 'get', path: '/api/v1/audit/verify', summary: 'Check the audit hash chain; names the first edited or deleted entry', access: 'admin', response: AuditVerifyReport },
   { method: 'post', path: '/api/v1/users', summary: 'Create a user; group names no group has yet create those groups', access: 'admin', body: UserInput, response: User, status: 201 },
   { method: 'get', path: '/api/v1/users', summary: 'List users; group: a group name, q: a fragment of email or name', access: 'admin', response: listOf(User), query: UserListQuery },
@@ -92,7 +122,9 @@ export const ROUTES: Route[] = [
   { method: 'delete', path: '/api/v1/users/{id}', summary: 'Delete a user and revoke their tokens; their requests and audit entries stay', access: 'admin', response: z.object({ id: z.string() }) },
   { method: 'post', path: '/api/v1/users/{id}/invite', summary: 'A one-time set-password link for a user without a password (INVITE_LINK_HOURS); the url is in this answer only', access: 'admin', response: PasswordLinkAnswer, status: 201 },
   { method: 'post', path: '/api/v1/users/{id}/reset-password', summary: 'A one-time link to set a new password (RESET_LINK_HOURS); the url is in this answer only', access: 'admin', response: PasswordLinkAnswer, status: 201 },
-  { method: 'get', path: '/api/v1/auth/providers', summary: 'Ways to sign in with a browser', access: 'public', response: z.object({ providers: z.array(z.object({ id: z.string(), name: z.string() })) }) },
+  { method: 'get', path: '/api/v1/auth/providers', summary: 'Ways to sign in with a browser: local, and oidc (with its startUrl) when single sign-on is set up', access: 'public', response: z.object({ providers: z.array(z.object({ id: z.string(), name: z.string(), startUrl: z.string().optional() })) }) },
+  { method: 'get', path: '/api/v1/auth/oidc/start', summary: 'Single sign-on: redirects (302) to the identity provider (authorization code + PKCE); returnTo: a path to land on afterwards; 404 when OIDC is not set up', access: 'public', query: OidcStartQuery, status: 302 },
+  { method: 'get', path: '/api/v1/auth/oidc/callback', summary: 'The redirect URI: checks state, nonce and the ID token, sets latchkey_session and redirects (303) to returnTo; a refusal redirects to /sign-in?error=<code>', access: 'public', query: OidcCallbackQuery, status: 303 },
   { method: 'post', path: '/api/v1/auth/sign-in', summary: 'Email and password; sets the latchkey_session cookie (a new id each time) and answers the csrfToken to send as X-CSRF-Token; 401 INVALID_CREDENTIALS, 429 TOO_MANY_ATTEMPTS with Retry-After', access: 'public', body: SignInInput, response: SessionAnswer, status: 200 },
   { method: 'get', path: '/api/v1/auth/session', summary: 'The session of the cookie: user, csrfToken, deadlines; 401 without one', access: 'authenticated', sessionOnly: true, response: SessionAnswer },
   { method: 'post', path: '/api/v1/auth/sign-out', summary: 'End this session and clear the cookie (204)', access: 'authenticated', sessionOnly: true, status: 204 },
@@ -127,6 +159,8 @@ const TAGS = {
   audit: 'The hash-chained audit log',
   webhooks: 'Webhook endpoints (Standard Webhooks, Slack), their delivery log, tests and redeliveries',
   auth: 'Signing in with a browser: sessions, passwords and one-time links',
+  auth: 'Signing in with a browser: sessions, passwords, one-time links and single sign-on (OIDC)',
+  scim: 'SCIM 2.0 provisioning from an identity provider (RFC 7644), and its tokens',
 } as const;
 type Tag = keyof typeof TAGS;
 
@@ -143,6 +177,26 @@ export const OPERATIONS: Record<string, readonly [operationId: string, tag: Tag]
   'post /api/v1/auth/sign-out': ['signOut', 'auth'],
   'post /api/v1/auth/sign-out-everywhere': ['signOutEverywhere', 'auth'],
   'post /api/v1/auth/password': ['setPassword', 'auth'],
+  'get /api/v1/auth/oidc/start': ['startOidcSignIn', 'auth'],
+  'get /api/v1/auth/oidc/callback': ['finishOidcSignIn', 'auth'],
+  'post /api/v1/scim-tokens': ['createScimToken', 'scim'],
+  'get /api/v1/scim-tokens': ['listScimTokens', 'scim'],
+  'post /api/v1/scim-tokens/{id}/revoke': ['revokeScimToken', 'scim'],
+  'get /scim/v2/ServiceProviderConfig': ['getScimServiceProviderConfig', 'scim'],
+  'get /scim/v2/ResourceTypes': ['listScimResourceTypes', 'scim'],
+  'get /scim/v2/Schemas': ['listScimSchemas', 'scim'],
+  'get /scim/v2/Users': ['listScimUsers', 'scim'],
+  'post /scim/v2/Users': ['createScimUser', 'scim'],
+  'get /scim/v2/Users/{id}': ['getScimUser', 'scim'],
+  'put /scim/v2/Users/{id}': ['replaceScimUser', 'scim'],
+  'patch /scim/v2/Users/{id}': ['patchScimUser', 'scim'],
+  'delete /scim/v2/Users/{id}': ['deleteScimUser', 'scim'],
+  'get /scim/v2/Groups': ['listScimGroups', 'scim'],
+  'post /scim/v2/Groups': ['createScimGroup', 'scim'],
+  'get /scim/v2/Groups/{id}': ['getScimGroup', 'scim'],
+  'put /scim/v2/Groups/{id}': ['replaceScimGroup', 'scim'],
+  'patch /scim/v2/Groups/{id}': ['patchScimGroup', 'scim'],
+  'delete /scim/v2/Groups/{id}': ['deleteScimGroup', 'scim'],
   'get /health': ['getHealth', 'system'],
   'get /api/docs': ['getOpenApiDocument', 'system'],
   'get /api/v1/catalog': ['listIntegrationTypes', 'catalog'],
@@ -240,7 +294,7 @@ export function openApiDocument(version: string) {
       operationId,
       tags: [tag],
       summary: route.summary,
-      security: route.access === 'public' ? [] : route.sessionOnly ? [{ session: [] }] : [{ bearer: [] }, { session: [] }],
+      security: route.access === 'public' ? [] : route.access === 'scim' ? [{ scim: [] }] : route.sessionOnly ? [{ session: [] }] : [{ bearer: [] }, { session: [] }],
       ...(route.access === 'admin' ? { 'x-latchkey-access': 'admin' } : {}),
       ...(parameters.length ? { parameters } : {}),
       ...(route.body ? { requestBody: { required: true, content: { 'application/json': { schema: json(route.body, 'input') } } } } : {}),
@@ -265,6 +319,7 @@ export function openApiDocument(version: string) {
     components: {
       securitySchemes: {
         bearer: { type: 'http', scheme: 'bearer' },
+        scim: { type: 'http', scheme: 'bearer', description: 'A SCIM token (lks_...) from POST /api/v1/scim-tokens; errors under /scim/v2 are SCIM error bodies' },
         session: { type: 'apiKey', in: 'cookie', name: 'latchkey_session', description: 'Browser session from POST /api/v1/auth/sign-in; state-changing calls also need the X-CSRF-Token header (403 CSRF_TOKEN_INVALID)' },
       },
     },

@@ -9,5 +9,5 @@ const ROUTE_PATTERNS = ROUTES.map((route) => ({
 export function allowedMethods(path: string): string[] {
   const methods = new Set(ROUTE_PATTERNS.filter((r) => r.pattern.test(path)).map((r) => r.method));
   if (methods.has('GET')) methods.add('HEAD');
-  return ['GET', 'HEAD', 'POST', 'PUT', 'DELETE'].filter((m) => methods.has(m));
+  return ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'].filter((m) => methods.has(m));
 }

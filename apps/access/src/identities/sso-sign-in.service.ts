@@ -1,0 +1,129 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { AttributeKey, diffFields, ErrorCode, GroupName } from '@latchkey/contracts';
+import type { ClientInfo, SsoIdentity } from '@latchkey/contracts';
+import { AppException } from '@latchkey/messaging';
+import { AuditService } from '../audit/audit.service';
+import { DuplicateError, IdentitiesRepository } from './identities.repository';
+import { auditEntry, toUserView, USER_AUDIT_FIELDS } from './identity-views';
+import { sessionDeadlines } from './sign-in-policy';
+import { SignInRepository } from './sign-in.repository';
+import { clientDetails, SIGN_IN_OPTIONS, sessionUser, userActor, userTarget } from './sign-in.service';
+import type { SignInOptions } from './sign-in.service';
+
+const MAX_NAME = 200;
+
+/**
+ * What the provider says becomes the user's: names it gives that are not valid Latchkey group
+ * names or attribute keys are left out (and the audit entry lists them), never a failed sign-in.
+ */
+export function mapSsoProfile(identity: SsoIdentity): { groups: string[]; attributes: Record<string, string>; ignoredGroups: string[]; ignoredAttributes: string[] } {
+  const seen = new Set<string>();
+  const groups: string[] = [];
+  const ignoredGroups: string[] = [];
+  for (const name of identity.groups) {
+    if (!GroupName.safeParse(name).success) ignoredGroups.push(name);
+    else if (!seen.has(name.toLowerCase())) {
+      seen.add(name.toLowerCase());
+      groups.push(name);
+    }
+  }
+  const attributes: Record<string, string> = {};
+  const ignoredAttributes: string[] = [];
+  for (const [key, value] of Object.entries(identity.attributes)) {
+    if (AttributeKey.safeParse(key).success) attributes[key] = value;
+    else ignoredAttributes.push(key);
+  }
+  return { groups: groups.slice(0, 100), attributes, ignoredGroups: [...ignoredGroups, ...groups.slice(100)], ignoredAttributes };
+}
+
+const refused = (message: string) => new AppException(ErrorCode.Forbidden, message);
+
+/**
+ * Single sign-on: the gateway has validated the provider's ID token; here the person is found by
+ * their provider account (issuer + subject), else by email (and linked), else created when
+ * OIDC_JIT allows. Each sign-in refreshes their name, groups (the provider's list replaces
+ * theirs) and attributes, and opens the same server-side session as a password sign-in.
+ */
+@Injectable()
+export class SsoSignInService {
+  constructor(
+    @Inject(SIGN_IN_OPTIONS) private readonly options: SignInOptions,
+    private readonly repository: SignInRepository,
+    private readonly identities: IdentitiesRepository,
+    private readonly audit: AuditService,
+  ) {}
+
+  async signIn(request: { identity: SsoIdentity; sessionHash: string; previousSessionHash?: string; client: ClientInfo }) {
+    try {
+      return await this.open(request);
+    } catch (err) {
+      if (err instanceof AppException && err.code === ErrorCode.Forbidden) {
+        const { identity, client } = request;
+        await this.audit.append(
+          auditEntry('auth.sign-in-failed', { type: 'user', id: 'unknown', email: identity.email }, { type: 'user', id: identity.email.slice(0, 200), name: identity.email }, undefined, {
+            method: 'oidc',
+            issuer: identity.issuer,
+            reason: err.message,
+            ...clientDetails(client),
+          }),
+        );
+      }
+      if (err instanceof DuplicateError) throw new AppException(ErrorCode.Conflict, 'Another sign-in created this account at the same moment: sign in again.');
+      throw err;
+    }
+  }
+
+  private async open(request: { identity: SsoIdentity; sessionHash: string; previousSessionHash?: string; client: ClientInfo }) {
+    const { identity, client } = request;
+    const now = new Date();
+    const profile = mapSsoProfile(identity);
+    return this.identities.transaction(async (m) => {
+      const linkedId = await this.repository.userOfSsoIdentity(m, identity.issuer, identity.subject);
+      let before = linkedId ? await this.identities.lockUser(m, linkedId) : null;
+      if (!before) {
+        const byEmail = await this.identities.findUserByEmail(identity.email, m);
+        if (byEmail) {
+          const other = await this.repository.ssoSubjectOf(m, byEmail.id, identity.issuer);
+          // Another account at the same provider already is this user: an email reassigned there must not take it over.
+          if (other && other !== identity.subject) throw refused(`${identity.email} is linked to another account at this identity provider.`);
+          before = await this.identities.lockUser(m, byEmail.id);
+        }
+      } else if (before.email.toLowerCase() !== identity.email.toLowerCase()) {
+        const taken = await this.identities.findUserByEmail(identity.email, m);
+        if (taken && taken.id !== before.id) throw refused(`The identity provider now gives ${identity.email}, which another Latchkey user has.`);
+      }
+      if (before && !before.active) throw refused(`${before.email} is deactivated in Latchkey.`);
+      if (!before && !this.options.jit) throw refused(`No Latchkey user has the email ${identity.email}, and accounts are not created at sign-in (OIDC_JIT=false): ask an administrator.`);
+
+      const { groups, created } = await this.identities.ensureGroups(m, profile.groups);
+      const fields = {
+        email: identity.email,
+        name: (identity.name?.trim() || before?.name || identity.email).slice(0, MAX_NAME),
+        attributes: { ...(before?.attributes ?? {}), ...profile.attributes },
+        role: before?.role ?? ('user' as const),
+      };
+      const userId = before ? before.id : await this.identities.insertUser(m, fields);
+      if (before) await this.identities.updateUser(m, userId, fields);
+      await this.identities.setMemberships(m, userId, groups.map((g) => g.id));
+      await this.repository.linkSsoIdentity(m, { issuer: identity.issuer, subject: identity.subject, userId, at: now });
+      const after = (await this.identities.findUser(userId, m))!;
+      const actor = userActor(after);
+      const via = { via: 'oidc', issuer: identity.issuer, ...(profile.ignoredGroups.length ? { ignoredGroups: profile.ignoredGroups.slice(0, 50) } : {}), ...(profile.ignoredAttributes.length ? { ignoredAttributes: profile.ignoredAttributes.slice(0, 50) } : {}) };
+      for (const group of created) {
+        await this.audit.append(auditEntry('group.created', actor, { type: 'group', id: group.id, name: group.name }, diffFields(null, { name: group.name }, ['name']), { via: 'oidc groups claim' }), m);
+      }
+      if (!before) {
+        await this.audit.append(auditEntry('user.created', actor, userTarget(after), diffFields(null, toUserView(after), USER_AUDIT_FIELDS), { ...via, justInTime: true }), m);
+      } else {
+        const diff = diffFields(toUserView(before), toUserView(after), USER_AUDIT_FIELDS);
+        if (Object.keys(diff).length) await this.audit.append(auditEntry('user.updated', actor, userTarget(after), diff, via), m);
+      }
+
+      if (request.previousSessionHash) await this.repository.deleteSession(m, request.previousSessionHash);
+      const sessionId = await this.repository.insertSession(m, { userId, hash: request.sessionHash, at: now, address: client.address, userAgent: client.userAgent });
+      await this.audit.append(auditEntry('auth.signed-in', actor, userTarget(after), undefined, { sessionId, method: 'oidc', issuer: identity.issuer, ...clientDetails(client) }), m);
+      const deadlines = sessionDeadlines(this.options.session, now, now);
+      return { user: sessionUser(after), sessionId, expiresAt: deadlines.expiresAt.toISOString(), idleExpiresAt: deadlines.idleExpiresAt.toISOString() };
+    });
+  }
+}
