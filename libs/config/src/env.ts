@@ -197,12 +197,6 @@ export type RotationEnv = z.output<typeof RotationEnv>;
 /** The Standard Webhooks specification's retry schedule: seconds to wait before each attempt. */
 export const DEFAULT_WEBHOOK_RETRY_SCHEDULE = '0,5,300,1800,7200,18000,36000,50400,72000,86400';
 
-const flag = (fallback: boolean) =>
-  z
-    .enum(['true', 'false'], { error: 'must be true or false' })
-    .default(fallback ? 'true' : 'false')
-    .transform((v) => v === 'true');
-
 /** Notifications: webhooks, email, expiry warnings; its own tables (control database) and timing (Redis). */
 export const NotificationsEnv = CommonEnv.extend(DatabaseEnv.shape).extend(RedisEnv.shape).extend(MasterKeyEnv.shape).extend({
   /** Seconds to wait before each attempt of a webhook delivery, comma-separated; one attempt per entry. */

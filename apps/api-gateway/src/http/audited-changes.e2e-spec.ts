@@ -60,6 +60,8 @@ const AUDITED_BY_NOTIFICATIONS_SUITE: Record<string, string[]> = {
   'POST /api/v1/webhooks/{id}/rotate-secret': ['webhook.secret-rotated'],
   'POST /api/v1/webhooks/{id}/test': ['webhook.tested'],
   'POST /api/v1/webhooks/{id}/deliveries/{deliveryId}/redeliver': ['webhook.redelivered'],
+};
+
 /** SCIM routes and SCIM tokens: their entries are checked by scim.e2e-spec.ts, which plays the identity provider. */
 const AUDITED_BY_SCIM_SUITE: Record<string, string[]> = {
   'POST /api/v1/scim-tokens': ['scim-token.created'],

@@ -158,7 +158,6 @@ const TAGS = {
   identities: 'Users, groups and API tokens',
   audit: 'The hash-chained audit log',
   webhooks: 'Webhook endpoints (Standard Webhooks, Slack), their delivery log, tests and redeliveries',
-  auth: 'Signing in with a browser: sessions, passwords and one-time links',
   auth: 'Signing in with a browser: sessions, passwords, one-time links and single sign-on (OIDC)',
   scim: 'SCIM 2.0 provisioning from an identity provider (RFC 7644), and its tokens',
 } as const;
