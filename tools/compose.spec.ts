@@ -96,9 +96,10 @@ function schemaErrors(doc: unknown): string[] {
 const composeText = read('docker-compose.yml');
 const compose = parseCompose(composeText) as ComposeFile;
 const services = compose.services;
-// Apps that run as a process (a src/main.ts); the web console is files the gateway serves.
+// Apps that run as a service (a src/main.ts); the web console is files the gateway serves and the
+// CLI runs on people's machines.
 const apps = readdirSync(join(root, 'apps'), { withFileTypes: true })
-  .filter((d) => d.isDirectory() && existsSync(join(root, 'apps', d.name, 'src', 'main.ts')))
+  .filter((d) => d.isDirectory() && existsSync(join(root, 'apps', d.name, 'src', 'main.ts')) && d.name !== 'cli')
   .map((d) => d.name)
   .sort();
 const infra = ['postgres', 'redis', 'nats'];
@@ -256,7 +257,7 @@ describe('docker-compose.yml', () => {
       expect({ app, redis: env.REDIS_URL }).toEqual({ app, redis: reads('REDIS_URL') ? 'redis://redis:6379' : undefined });
       // Latchkey's own variables (keys, tokens, URLs with passwords) only where the schema reads them.
       expect({ app, env: serviceEnvironment(app as keyof typeof ENVIRONMENT_SCHEMAS, env) }).toEqual({ app, env });
-      const needsKey = connector || app === 'integration-catalog' || app === 'access';
+      const needsKey = connector || app === 'integration-catalog' || app === 'access' || app === 'notifications';
       expect({ app, key: env.LATCHKEY_MASTER_KEY }).toEqual({ app, key: needsKey ? '${LATCHKEY_MASTER_KEY:?set LATCHKEY_MASTER_KEY (openssl rand -base64 32)}' : undefined });
       expect({ app, connector: env.CONNECTOR_ID }).toEqual({ app, connector: connector ? '${CONNECTOR_ID:-local}' : undefined });
     }

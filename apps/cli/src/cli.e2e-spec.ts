@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createUser, PgCluster, REPO_ROOT, startPgCluster, startTestStack, TestStack, waitUntil } from '@latchkey/testing';
+import { createUser, PgCluster, REPO_ROOT, startPgCluster, startTestStack, STARTUP_TIMEOUT_MS, TestStack, waitUntil } from '@latchkey/testing';
 
 jest.setTimeout(300_000);
 
@@ -74,7 +74,7 @@ describe('latchkey CLI', () => {
       },
     });
     expect(flow.status).toBe(201);
-  });
+  }, STARTUP_TIMEOUT_MS);
 
   afterAll(async () => {
     await t?.dispose();

@@ -38,6 +38,8 @@ export const router = createBrowserRouter([
       { path: 'portal/requests/:id', lazy: page(() => import('./portal/my-requests.page'), 'MyRequestPage') },
       { path: 'portal/requests/:id/connect', lazy: page(() => import('./portal/connect.page'), 'ConnectPage') },
       { path: 'portal/approvals', lazy: page(() => import('./portal/approvals.page'), 'ApprovalsPage') },
+      // Notifications link here: the pending approvals, the request among them.
+      { path: 'portal/approvals/:id', lazy: page(() => import('./portal/approvals.page'), 'ApprovalsPage') },
       { path: 'audit', lazy: page(() => import('./pages/audit.page'), 'AuditPage') },
       { path: '*', lazy: page(() => import('./pages/not-found.page'), 'NotFoundPage') },
     ],

@@ -194,6 +194,60 @@ export const RotationEnv = ConnectorServiceEnv.extend(RedisEnv.shape).extend({
 });
 export type RotationEnv = z.output<typeof RotationEnv>;
 
+/** The Standard Webhooks specification's retry schedule: seconds to wait before each attempt. */
+export const DEFAULT_WEBHOOK_RETRY_SCHEDULE = '0,5,300,1800,7200,18000,36000,50400,72000,86400';
+
+/** Notifications: webhooks, email, expiry warnings; its own tables (control database) and timing (Redis). */
+export const NotificationsEnv = CommonEnv.extend(DatabaseEnv.shape).extend(RedisEnv.shape).extend(MasterKeyEnv.shape).extend({
+  /** Seconds to wait before each attempt of a webhook delivery, comma-separated; one attempt per entry. */
+  WEBHOOK_RETRY_SCHEDULE: z
+    .string()
+    .default(DEFAULT_WEBHOOK_RETRY_SCHEDULE)
+    .transform((v, ctx) => {
+      const parts = v.split(',').map((p) => p.trim());
+      const values = parts.map(Number);
+      if (parts.length > 20 || values.some((n, i) => parts[i] === '' || !Number.isFinite(n) || n < 0 || n > 604_800)) {
+        ctx.addIssue({ code: 'custom', message: 'must be 1 to 20 comma-separated numbers of seconds (0 to 604800)' });
+        return z.NEVER;
+      }
+      return values;
+    }),
+  /** Lets webhook endpoints sit on private, loopback or link-local addresses (a webhook is an SSRF vector). */
+  WEBHOOK_ALLOW_PRIVATE_URLS: flag(false),
+  /** One attempt gives up after this long (connect, send, answer). */
+  WEBHOOK_TIMEOUT_SECONDS: seconds(15, 300),
+  /** Attempts sent at the same time, all endpoints together. */
+  WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(32),
+  /** Attempts sent at the same time to one endpoint: a slow endpoint holds at most this many. */
+  WEBHOOK_ENDPOINT_CONCURRENCY: z.coerce.number().int().min(1).max(50).default(2),
+  /** After a secret rotation, messages carry both signatures for this long. */
+  WEBHOOK_SECRET_OVERLAP_HOURS: z.coerce.number().min(0).max(720).default(24),
+  /** `smtp://user:pass@host:587` (STARTTLS when offered) or `smtps://...` (TLS); unset: no email. */
+  SMTP_URL: z
+    .string()
+    .refine((v) => {
+      try {
+        const u = new URL(v);
+        return ['smtp:', 'smtps:'].includes(u.protocol) && u.hostname !== '';
+      } catch {
+        return false;
+      }
+    }, 'must be a URL with scheme smtp:// or smtps:// and a host')
+    .optional(),
+  SMTP_FROM: z.string().default('Latchkey <latchkey@localhost>'),
+  /** Minutes before a grant ends that the requester is warned. */
+  EXPIRY_WARNING_MINUTES: z.coerce.number({ error: 'must be a number of minutes' }).min(0.05, 'must be at least 0.05 (3 seconds)').max(10_080, 'must be at most 10080 (7 days)').default(10),
+  /** The URL people use to reach Latchkey: links in messages point there. */
+  LATCHKEY_PUBLIC_URL: url(['http:', 'https:'], 'http://localhost:8080'),
+  /** How often work missed (Redis lost, a crash) is re-derived from the control database. */
+  NOTIFICATIONS_SWEEP_INTERVAL_SECONDS: seconds(5, 3600),
+  /** How often integrations, connectors and stuck revocations are checked for admin alerts. */
+  ALERTS_INTERVAL_SECONDS: seconds(30, 86_400),
+  /** How often the audit chain is verified for the `audit.chain_broken` alert (a walk of the whole log). */
+  AUDIT_VERIFY_INTERVAL_MINUTES: z.coerce.number({ error: 'must be a number of minutes' }).min(0.01, 'must be at least 0.01').max(10_080, 'must be at most 10080 (7 days)').default(60),
+});
+export type NotificationsEnv = z.output<typeof NotificationsEnv>;
+
 /** Every variable with its default, for README and `npm start` to print. */
 export const ENVIRONMENT_SCHEMAS = {
   'api-gateway': GatewayEnv,
@@ -202,4 +256,5 @@ export const ENVIRONMENT_SCHEMAS = {
   provisioning: ProvisioningEnv,
   rotation: RotationEnv,
   access: AccessEnv,
+  notifications: NotificationsEnv,
 } as const;

@@ -72,6 +72,16 @@ export const AuditContracts = {
   accessAuditAppend: defineRequest('access.audit.append', AuditEntryInput, z.object({ id: z.string().uuid(), seq: z.number().int() })),
   accessAuditList: defineRequest('access.audit.list', AuditQuery, listOf(AuditEntry)),
   accessAuditVerify: defineRequest('access.audit.verify', z.object({}).strict(), AuditVerifyReport),
+  /**
+   * Entries after `afterSeq`, oldest first. Appends are serialized by the head's lock until they
+   * commit, so seqs commit in order and without gaps: a reader that remembers the last seq it
+   * handled misses nothing (the notifications service reads the log as its outbox this way).
+   */
+  accessAuditSince: defineRequest(
+    'access.audit.since',
+    z.object({ afterSeq: z.number().int().min(0), limit: z.number().int().min(1).max(1000).default(500) }).strict(),
+    z.object({ items: z.array(AuditEntry) }),
+  ),
 } as const;
 
 /**

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-export const ServiceName = z.enum(['api-gateway', 'integration-catalog', 'discovery', 'provisioning', 'rotation', 'access']);
+export const ServiceName = z.enum(['api-gateway', 'integration-catalog', 'discovery', 'provisioning', 'rotation', 'access', 'notifications']);
 export type ServiceName = z.infer<typeof ServiceName>;
 
 /** Services that run as part of a connector: they reach target databases. */

@@ -10,6 +10,7 @@ export * from './health';
 export * from './identities';
 export * from './integrations';
 export * from './postgresql';
+export * from './notifications';
 export * from './preflight';
 export * from './provisioning';
 export * from './requestable';

@@ -14,6 +14,7 @@ import { Actor, AuditContracts, SYSTEM_ACTOR } from './audit';
 import { IdentityContracts } from './identities';
 import { RequestableContracts } from './requestable';
 import { RotationContracts } from './rotation';
+import { NotificationContracts } from './notifications';
 import { ScimContracts } from './scim';
 import { SignInContracts } from './sign-in';
 import { DriftReport, Grant, GrantEvent, GrantRequest, GrantStatus, GrantWithCredentials } from './provisioning';
@@ -91,6 +92,7 @@ export const Contracts = {
   ...AccessContracts,
   ...RotationContracts,
   ...RequestableContracts,
+  ...NotificationContracts,
 } as const;
 
 const healthPrefix: Record<ServiceName, string> = {
@@ -100,6 +102,7 @@ const healthPrefix: Record<ServiceName, string> = {
   provisioning: 'provisioning',
   rotation: 'rotation',
   access: 'access',
+  notifications: 'notifications',
 };
 
 /** `<service>.health.check`, answered by any replica of the service. */

@@ -11,6 +11,8 @@ export const QueueName = {
   /** The access service's grants of approved requests (not per connector: it reaches provisioning over NATS). */
   AccessGrants: 'access-grants',
   Rotation: 'rotation',
+  /** Webhook and email deliveries, expiry warnings (the timing only: the control database holds what is due). */
+  Notifications: 'notifications',
 } as const;
 export type QueueName = (typeof QueueName)[keyof typeof QueueName];
 
@@ -21,6 +23,10 @@ export interface JobMap {
   /** Make (or, for a request revoked meanwhile, take back) the grant of an approved access request. */
   'grant-request': { requestId: string };
   'rotate-integration': { integrationId: string };
+  /** One attempt of a webhook or email delivery. */
+  'deliver': { deliveryId: string };
+  /** A granted request's end is near: warn its requester. */
+  'expiry-warning': { requestId: string };
 }
 export type JobName = keyof JobMap;
 

@@ -105,6 +105,11 @@ export class AuditRepository {
     return rows[0].id;
   }
 
+  /** Entries after `afterSeq`, oldest first (the outbox read: see AuditContracts.accessAuditSince). */
+  async since(afterSeq: number, limit: number): Promise<AuditEntryEntity[]> {
+    return ((await this.dataSource.query(ENTRIES_AFTER, [afterSeq, limit])) as RawEntry[]).map(fromRaw);
+  }
+
   /** Newest first; one more row than asked for tells whether a next page exists. */
   list(filter: AuditListFilter, limit: number): Promise<AuditEntryEntity[]> {
     const qb = this.dataSource.getRepository(AuditEntryEntity).createQueryBuilder('e').orderBy('e.seq', 'DESC').limit(limit);

@@ -22,6 +22,11 @@ export class AuditRpcController {
     return this.audit.list(query);
   }
 
+  @Rpc(Contracts.accessAuditSince)
+  since(@Payload() { afterSeq, limit }: Req<'accessAuditSince'>) {
+    return this.audit.since(afterSeq, limit);
+  }
+
   @Rpc(Contracts.accessAuditVerify)
   verify() {
     return this.audit.verify();

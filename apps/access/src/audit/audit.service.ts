@@ -119,6 +119,11 @@ export class AuditService {
     });
   }
 
+  /** Entries after `afterSeq`, oldest first: appends commit in seq order, so a reader's last seq is a cursor that misses nothing. */
+  async since(afterSeq: number, limit: number): Promise<{ items: AuditEntry[] }> {
+    return { items: (await this.repository.since(afterSeq, limit)).map(toAuditEntry) };
+  }
+
   /** Newest first, filtered; the page token is the seq the next page starts below. */
   async list(query: ParsedQuery): Promise<{ items: AuditEntry[]; nextPageToken?: string }> {
     const from = query.from !== undefined ? new Date(query.from) : undefined;

@@ -52,6 +52,16 @@ const AUDITED_BY_SIGN_IN_SUITE: Record<string, string[]> = {
   'POST /api/v1/users/{id}/reset-password': ['user.password-reset'],
 };
 
+/** Webhook routes: their entries are checked by apps/notifications/src/notifications.e2e-spec.ts. */
+const AUDITED_BY_NOTIFICATIONS_SUITE: Record<string, string[]> = {
+  'POST /api/v1/webhooks': ['webhook.created'],
+  'PUT /api/v1/webhooks/{id}': ['webhook.updated'],
+  'DELETE /api/v1/webhooks/{id}': ['webhook.deleted'],
+  'POST /api/v1/webhooks/{id}/rotate-secret': ['webhook.secret-rotated'],
+  'POST /api/v1/webhooks/{id}/test': ['webhook.tested'],
+  'POST /api/v1/webhooks/{id}/deliveries/{deliveryId}/redeliver': ['webhook.redelivered'],
+};
+
 /** SCIM routes and SCIM tokens: their entries are checked by scim.e2e-spec.ts, which plays the identity provider. */
 const AUDITED_BY_SCIM_SUITE: Record<string, string[]> = {
   'POST /api/v1/scim-tokens': ['scim-token.created'],
@@ -122,7 +132,7 @@ describe('every change audited; secrets never cached; impersonation explicit', (
 
   it('knows the audit entries of every route that changes state', () => {
     const changing = ROUTES.filter((r) => r.method !== 'get').map((r) => `${r.method.toUpperCase()} ${r.path}`);
-    expect([...Object.keys(AUDITED), ...Object.keys(AUDITED_BY_SIGN_IN_SUITE), ...Object.keys(AUDITED_BY_SCIM_SUITE)].filter((k) => !k.startsWith('GET ')).sort()).toEqual(changing.sort());
+    expect([...Object.keys(AUDITED), ...Object.keys(AUDITED_BY_SIGN_IN_SUITE), ...Object.keys(AUDITED_BY_SCIM_SUITE), ...Object.keys(AUDITED_BY_NOTIFICATIONS_SUITE)].filter((k) => !k.startsWith('GET ')).sort()).toEqual(changing.sort());
   });
 
   it('audits integration changes, tests, refreshes, rotations and tags', async () => {

@@ -15,6 +15,7 @@ import { ScimTokensHttpController } from './scim-tokens.http.controller';
 import { ScimHttpController } from './scim.http.controller';
 import { TokensHttpController } from './tokens.http.controller';
 import { UsersHttpController } from './users.http.controller';
+import { WebhooksHttpController } from './webhooks.http.controller';
 
 /** Every HTTP controller the gateway serves; openapi.spec.ts checks ROUTES against exactly these. */
 export const HTTP_CONTROLLERS = [
@@ -35,4 +36,5 @@ export const HTTP_CONTROLLERS = [
   AccessFlowsHttpController,
   AccessRequestsHttpController,
   AuditHttpController,
+  WebhooksHttpController,
 ];

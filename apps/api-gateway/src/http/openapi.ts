@@ -14,6 +14,8 @@ import { TokenBody, TokenListQuery } from './tokens.http.controller';
 import { ExtendBody, GrantBody, GrantListQuery } from './grants.http.controller';
 import { RequestableListQuery, UserListQuery } from './users.http.controller';
 import { RotationRunResult } from '@latchkey/contracts';
+import { Delivery, Webhook, WebhookCreated, WebhookInput } from '@latchkey/contracts';
+import { DeliveriesQuery, WebhookListQuery } from './webhooks.http.controller';
 import { ScimToken, ScimTokenInput } from '@latchkey/contracts';
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -85,6 +87,15 @@ export const ROUTES: Route[] = [
   { method: 'post', path: '/api/v1/access-requests/{id}/extend', summary: "Move the expiry later, within the flow's limits (the requester or an admin)", access: 'authenticated', body: ExtendRequestBody, response: AccessRequest },
   { method: 'get', path: '/api/v1/access-requests/{id}/access-details', summary: 'How to log in; the password on the first read only (the requester)', access: 'authenticated', response: AccessDetails },
   { method: 'post', path: '/api/v1/access-requests/{id}/reset-credentials', summary: 'A new password for the granted login, shown in this answer only (the requester)', access: 'authenticated', response: AccessDetails },
+  { method: 'post', path: '/api/v1/webhooks', summary: 'Create a webhook endpoint (Standard Webhooks, or Slack Block Kit); the answer carries its signing secret (whsec_...) once', access: 'admin', body: WebhookInput, response: WebhookCreated, status: 201 },
+  { method: 'get', path: '/api/v1/webhooks', summary: 'List webhook endpoints (URLs with credentials masked)', access: 'admin', response: listOf(Webhook), query: WebhookListQuery },
+  { method: 'get', path: '/api/v1/webhooks/{id}', summary: 'One webhook endpoint; disabledReason says why Latchkey turned it off (410 Gone)', access: 'admin', response: Webhook },
+  { method: 'put', path: '/api/v1/webhooks/{id}', summary: 'Replace a webhook endpoint (the secret is kept); active: true turns a disabled one on again', access: 'admin', body: WebhookInput, response: Webhook },
+  { method: 'delete', path: '/api/v1/webhooks/{id}', summary: 'Delete a webhook endpoint and its delivery log', access: 'admin', response: z.object({ id: z.string() }) },
+  { method: 'post', path: '/api/v1/webhooks/{id}/rotate-secret', summary: 'A new signing secret, shown once; both signatures are sent during WEBHOOK_SECRET_OVERLAP_HOURS', access: 'admin', response: WebhookCreated },
+  { method: 'post', path: '/api/v1/webhooks/{id}/test', summary: 'Send a webhook.test event to this endpoint; 202 with its delivery', access: 'admin', response: Delivery, status: 202 },
+  { method: 'get', path: '/api/v1/webhooks/{id}/deliveries', summary: 'Delivery log, newest first: status, attempts (status code, latency, response excerpt), dead-lettered ones', access: 'admin', response: listOf(Delivery), query: DeliveriesQuery },
+  { method: 'post', path: '/api/v1/webhooks/{id}/deliveries/{deliveryId}/redeliver', summary: 'Send a delivery once more now, with the same webhook-id; 202', access: 'admin', response: Delivery, status: 202 },
   { method: 'post', path: '/api/v1/scim-tokens', summary: "A bearer token for an identity provider's SCIM client; the token is in this answer only", access: 'admin', body: ScimTokenInput, response: ScimToken.extend({ token: z.string() }), status: 201 },
   { method: 'get', path: '/api/v1/scim-tokens', summary: 'SCIM tokens (never the tokens themselves)', access: 'admin', response: z.object({ items: z.array(ScimToken) }) },
   { method: 'post', path: '/api/v1/scim-tokens/{id}/revoke', summary: 'Revoke a SCIM token: its next call answers 401', access: 'admin', response: ScimToken, status: 200 },
@@ -146,6 +157,7 @@ const TAGS = {
   'access-requests': 'Requests, decisions and the one-time access details',
   identities: 'Users, groups and API tokens',
   audit: 'The hash-chained audit log',
+  webhooks: 'Webhook endpoints (Standard Webhooks, Slack), their delivery log, tests and redeliveries',
   auth: 'Signing in with a browser: sessions, passwords, one-time links and single sign-on (OIDC)',
   scim: 'SCIM 2.0 provisioning from an identity provider (RFC 7644), and its tokens',
 } as const;
@@ -223,6 +235,15 @@ export const OPERATIONS: Record<string, readonly [operationId: string, tag: Tag]
   'post /api/v1/access-requests/{id}/extend': ['extendAccessRequest', 'access-requests'],
   'get /api/v1/access-requests/{id}/access-details': ['getAccessDetails', 'access-requests'],
   'post /api/v1/access-requests/{id}/reset-credentials': ['resetAccessRequestCredentials', 'access-requests'],
+  'post /api/v1/webhooks': ['createWebhook', 'webhooks'],
+  'get /api/v1/webhooks': ['listWebhooks', 'webhooks'],
+  'get /api/v1/webhooks/{id}': ['getWebhook', 'webhooks'],
+  'put /api/v1/webhooks/{id}': ['replaceWebhook', 'webhooks'],
+  'delete /api/v1/webhooks/{id}': ['deleteWebhook', 'webhooks'],
+  'post /api/v1/webhooks/{id}/rotate-secret': ['rotateWebhookSecret', 'webhooks'],
+  'post /api/v1/webhooks/{id}/test': ['testWebhook', 'webhooks'],
+  'get /api/v1/webhooks/{id}/deliveries': ['listWebhookDeliveries', 'webhooks'],
+  'post /api/v1/webhooks/{id}/deliveries/{deliveryId}/redeliver': ['redeliverWebhookDelivery', 'webhooks'],
   'post /api/v1/users': ['createUser', 'identities'],
   'get /api/v1/users': ['listUsers', 'identities'],
   'get /api/v1/users/{id}': ['getUser', 'identities'],

@@ -1,0 +1,36 @@
+import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { jobIdFor, QueueName, TypedQueue } from '@latchkey/queues';
+
+export const REDIS = Symbol('REDIS');
+
+/**
+ * The timing of deliveries and expiry warnings. Redis may lose every job: the control database
+ * says what is due, and the sweeper adds the jobs again under the same ids.
+ */
+@Injectable()
+export class NotificationsQueue implements OnApplicationShutdown {
+  readonly name = QueueName.Notifications;
+  private readonly queue: TypedQueue<'deliver' | 'expiry-warning'>;
+
+  constructor(@Inject(REDIS) redis: Redis) {
+    // A job only says "look now": its outcome is recorded in the database, never retried by BullMQ.
+    this.queue = new TypedQueue(this.name, redis, { attempts: 1, removeOnComplete: true, removeOnFail: true });
+  }
+
+  /** Attempt `attempt` of a delivery, at `at` (or now); one job per (delivery, attempt). */
+  deliver(deliveryId: string, attempt: number, at?: Date) {
+    const delay = at ? Math.max(0, at.getTime() - Date.now()) : 0;
+    return this.queue.add('deliver', { deliveryId }, { jobId: jobIdFor('deliver', `${deliveryId}-${attempt}`), delay });
+  }
+
+  /** The warning for the grant of `requestId` that ends at `expiresAt`, `windowMs` before. */
+  warn(requestId: string, expiresAt: Date, windowMs: number) {
+    const delay = Math.max(0, expiresAt.getTime() - windowMs - Date.now());
+    return this.queue.add('expiry-warning', { requestId }, { jobId: jobIdFor('expiry-warning', `${requestId}-${expiresAt.getTime()}`), delay });
+  }
+
+  async onApplicationShutdown() {
+    await this.queue.close();
+  }
+}

@@ -1,0 +1,87 @@
+import type { AccessRequest } from '@latchkey/contracts';
+import { emailRecipients, eventTypeOf, passesFilters, requestEventData } from './event-data';
+import { renderEmail, slackMessage } from './render';
+
+const request: AccessRequest & { id: string } = {
+  id: '11111111-1111-4111-8111-111111111111',
+  status: 'PENDING',
+  requesterId: '22222222-2222-4222-8222-222222222222',
+  requesterEmail: 'ana@example.com',
+  flowId: '33333333-3333-4333-8333-333333333333',
+  flowName: 'analysts read',
+  integrationId: '44444444-4444-4444-8444-444444444444',
+  items: [{ resourceId: '55555555-5555-4555-8555-555555555555', permission: 'READ_ONLY', resourceType: 'postgresql-table', path: 'app/billing/invoices' }],
+  justification: 'ticket <42>',
+  durationMinutes: 60,
+  approvalMode: 'ANY_OF',
+  approverGroups: [
+    { type: 'group', values: ['data-team'], source: null, approverIds: ['a', 'b'], approverEmails: ['dana@example.com', 'bo@example.com'], satisfiedBy: null },
+    { type: 'OWNER', values: [], source: 'app/billing/invoices: tag owner=dana -> user', approverIds: ['a'], approverEmails: ['dana@example.com'], satisfiedBy: null },
+  ],
+  approvals: [],
+  createdAt: '2026-12-01T00:00:00.000Z',
+  grantedAt: null,
+  expiresAt: null,
+  endedAt: null,
+  extensions: 0,
+  grantId: null,
+  statusReason: null,
+  passwordViewedAt: null,
+  failureReason: null,
+  pendingExpiresAt: null,
+  warnings: [],
+};
+
+describe('what an event says and to whom', () => {
+  const data = requestEventData(request, 'https://latchkey.example.com/');
+
+  it('maps audit actions to event types; an ALL_OF approval that leaves groups waiting is no decision', () => {
+    expect(eventTypeOf({ action: 'request.created', targetType: 'access-request', details: {} })).toBe('access_request.created');
+    expect(eventTypeOf({ action: 'request.approved', targetType: 'access-request', details: { complete: false } })).toBeNull();
+    expect(eventTypeOf({ action: 'request.approved', targetType: 'access-request', details: { complete: true } })).toBe('access_request.approved');
+    expect(eventTypeOf({ action: 'request.credentials-viewed', targetType: 'access-request', details: {} })).toBeNull();
+    expect(eventTypeOf({ action: 'integration.updated', targetType: 'integration', details: {} })).toBeNull();
+  });
+
+  it('asks each approver once, with every reason, and never the requester', () => {
+    const to = emailRecipients('access_request.created', { ...data, approvers: [...data.approvers, { type: 'user', values: ['ana@example.com'], source: null, emails: ['ana@example.com'], satisfiedBy: null }] });
+    expect(to.map((r) => r.email).sort()).toEqual(['bo@example.com', 'dana@example.com']);
+    const dana = to.find((r) => r.email === 'dana@example.com')!;
+    expect(dana.reasons).toHaveLength(2);
+    expect(dana.reasons[0]).toContain('"data-team"');
+    expect(dana.reasons[1]).toContain('tag owner=dana');
+  });
+
+  it('tells the requester of a grant, with the Connect link and no password', () => {
+    const granted = requestEventData({ ...request, status: 'GRANTED', expiresAt: '2026-12-01T01:00:00.000Z' }, 'https://latchkey.example.com');
+    expect(emailRecipients('access_request.granted', granted)).toEqual([{ email: 'ana@example.com', role: 'requester', reasons: [] }]);
+    const mail = renderEmail('access_request.granted', granted, 'requester', []);
+    expect(mail.text).toContain(`https://latchkey.example.com/portal/requests/${request.id}/connect`);
+    expect(mail.text.toLowerCase()).not.toMatch(/password:/);
+    expect(mail.html).toContain('<a href="https://latchkey.example.com/portal/requests/');
+  });
+
+  it('tells the requester of an expiry, saying whether the access ran out or nobody decided', () => {
+    const pending = requestEventData({ ...request, status: 'EXPIRED' }, 'https://latchkey.example.com');
+    expect(emailRecipients('access_request.expired', pending)).toEqual([{ email: 'ana@example.com', role: 'requester', reasons: [] }]);
+    expect(renderEmail('access_request.expired', pending, 'requester', []).text).toContain('before anyone decided');
+    const ran = requestEventData({ ...request, status: 'EXPIRED', expiresAt: '2026-12-01T01:00:00.000Z' }, 'https://latchkey.example.com');
+    expect(renderEmail('access_request.expired', ran, 'requester', []).subject).toBe('Your access has ended');
+  });
+
+  it('escapes what people typed in HTML and Slack', () => {
+    const mail = renderEmail('access_request.created', data, 'approver', ['x']);
+    expect(mail.html).toContain('ticket &lt;42&gt;');
+    const slack = JSON.stringify(slackMessage('access_request.created', { data }));
+    expect(slack).toContain('ticket &lt;42&gt;');
+    expect(slack).toContain(`"url":"https://latchkey.example.com/portal/approvals/${request.id}"`);
+  });
+
+  it('filters by event type, integration and flow', () => {
+    const event = { type: 'access_request.created', integrationId: request.integrationId, flowId: request.flowId };
+    expect(passesFilters({ events: ['*'], filters: {} }, event)).toBe(true);
+    expect(passesFilters({ events: ['access_request.granted'], filters: {} }, event)).toBe(false);
+    expect(passesFilters({ events: ['*'], filters: { integrationIds: [request.integrationId] } }, event)).toBe(true);
+    expect(passesFilters({ events: ['*'], filters: { flowIds: ['66666666-6666-4666-8666-666666666666'] } }, event)).toBe(false);
+  });
+});

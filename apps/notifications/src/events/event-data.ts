@@ -1,0 +1,129 @@
+import type { AccessRequest, AuditEntry, NotificationEventType } from '@latchkey/contracts';
+
+/** The audit actions that are notification events, and the event type each one becomes. */
+const REQUEST_EVENTS: Record<string, NotificationEventType> = {
+  'request.created': 'access_request.created',
+  'request.approved': 'access_request.approved',
+  'request.rejected': 'access_request.rejected',
+  'request.granted': 'access_request.granted',
+  'request.expired': 'access_request.expired',
+  'request.revoked': 'access_request.revoked',
+  'request.failed': 'access_request.failed',
+};
+
+/** The event an audit entry stands for, or null (an ALL_OF approval that leaves groups waiting is not a decision yet). */
+export function eventTypeOf(entry: Pick<AuditEntry, 'action' | 'targetType' | 'details'>): NotificationEventType | null {
+  if (entry.targetType !== 'access-request') return null;
+  const type = REQUEST_EVENTS[entry.action];
+  if (!type) return null;
+  if (type === 'access_request.approved' && entry.details?.complete === false) return null;
+  return type;
+}
+
+export interface PortalLinks {
+  request: string;
+  approve: string;
+  connect: string;
+}
+
+/** Where people act on a request in the portal (LATCHKEY_PUBLIC_URL); the paths are apps/web's routes. */
+export function portalLinks(publicUrl: string, requestId: string): PortalLinks {
+  const base = publicUrl.replace(/\/+$/, '');
+  const id = encodeURIComponent(requestId);
+  return { request: `${base}/portal/requests/${id}`, approve: `${base}/portal/approvals/${id}`, connect: `${base}/portal/requests/${id}/connect` };
+}
+
+/** An event's `data`: what a receiver needs to act, never a password or a secret. */
+export interface RequestEventData {
+  requestId: string;
+  status: string;
+  requester: { id: string; email: string };
+  flow: { id: string; name: string };
+  integrationId: string;
+  resources: Array<{ id: string; type: string; path: string; permission: string }>;
+  permissions: string[];
+  durationMinutes: number;
+  justification: string | null;
+  approvalMode: string;
+  approvers: Array<{ type: string; values: string[]; source: string | null; emails: string[]; satisfiedBy: string | null }>;
+  approvals: AccessRequest['approvals'];
+  expiresAt: string | null;
+  /** Why it was rejected, failed or revoked, when someone said. */
+  reason: string | null;
+  actor: { type: string; id: string; email?: string } | null;
+  links: PortalLinks;
+}
+
+export function requestEventData(request: AccessRequest & { id: string }, publicUrl: string, extra: { status?: string; reason?: string | null; actor?: RequestEventData['actor']; expiresAt?: string | null } = {}): RequestEventData {
+  return {
+    requestId: request.id,
+    status: extra.status ?? request.status,
+    requester: { id: request.requesterId, email: request.requesterEmail },
+    flow: { id: request.flowId, name: request.flowName },
+    integrationId: request.integrationId,
+    resources: request.items.map((i) => ({ id: i.resourceId, type: i.resourceType, path: i.path, permission: i.permission })),
+    permissions: [...new Set(request.items.map((i) => i.permission))],
+    durationMinutes: request.durationMinutes,
+    justification: request.justification,
+    approvalMode: request.approvalMode,
+    approvers: request.approverGroups.map((g) => ({ type: g.type, values: g.values, source: g.source, emails: g.approverEmails, satisfiedBy: g.satisfiedBy })),
+    approvals: request.approvals,
+    expiresAt: extra.expiresAt !== undefined ? extra.expiresAt : request.expiresAt,
+    reason: extra.reason ?? null,
+    actor: extra.actor ?? null,
+    links: portalLinks(publicUrl, request.id),
+  };
+}
+
+/** Why one approver group asks these people, in words. */
+export function approverReason(group: RequestEventData['approvers'][number], flowName: string): string {
+  if (group.type === 'user') return `you are named as an approver in the access flow "${flowName}"`;
+  if (group.type === 'group') return `you are a member of ${group.values.length > 1 ? 'the approver groups' : 'the approver group'} ${group.values.map((v) => `"${v}"`).join(', ')} of the access flow "${flowName}"`;
+  return `you are an owner of what is requested (${group.source || 'resource owner'}) in the access flow "${flowName}"`;
+}
+
+export type EmailRole = 'approver' | 'requester';
+
+/** Who gets an email for an event, and why: approvers of a new request, the requester of the rest. */
+export function emailRecipients(type: NotificationEventType, data: RequestEventData): Array<{ email: string; role: EmailRole; reasons: string[] }> {
+  if (type === 'access_request.created') {
+    if (data.status !== 'PENDING') return [];
+    const byEmail = new Map<string, string[]>();
+    for (const group of data.approvers) {
+      if (group.satisfiedBy !== null) continue;
+      for (const email of group.emails) {
+        // The requester can never approve their own request: asking them would be noise.
+        if (email.toLowerCase() === data.requester.email.toLowerCase()) continue;
+        byEmail.set(email, [...(byEmail.get(email) ?? []), approverReason(group, data.flow.name)]);
+      }
+    }
+    return [...byEmail].map(([email, reasons]) => ({ email, role: 'approver', reasons }));
+  }
+  const toRequester = (): Array<{ email: string; role: EmailRole; reasons: string[] }> => [{ email: data.requester.email, role: 'requester', reasons: [] }];
+  switch (type) {
+    case 'access_request.approved':
+      return data.actor?.type === 'user' ? toRequester() : [];
+    case 'access_request.rejected':
+    case 'access_request.granted':
+    case 'access_request.failed':
+    case 'access_request.expiring':
+    case 'access_request.expired':
+      return toRequester();
+    case 'access_request.revoked':
+      return data.actor?.id === data.requester.id ? [] : toRequester();
+    default:
+      return [];
+  }
+}
+
+/** Whether an endpoint's filters let an event through. */
+export function passesFilters(
+  endpoint: { events: string[]; filters: { integrationIds?: string[]; flowIds?: string[] } },
+  event: { type: string; integrationId: string | null; flowId: string | null },
+): boolean {
+  if (!endpoint.events.includes('*') && !endpoint.events.includes(event.type)) return false;
+  const { integrationIds, flowIds } = endpoint.filters;
+  if (integrationIds?.length && (event.integrationId === null || !integrationIds.includes(event.integrationId))) return false;
+  if (flowIds?.length && (event.flowId === null || !flowIds.includes(event.flowId))) return false;
+  return true;
+}

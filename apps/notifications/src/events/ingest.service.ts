@@ -1,0 +1,187 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Contracts, ErrorCode } from '@latchkey/contracts';
+import type { AccessRequest, AuditEntry, Caller, NotificationEventType } from '@latchkey/contracts';
+import { AppException, LOGGER, MessageBus } from '@latchkey/messaging';
+import type { AppLogger } from '@latchkey/messaging';
+import { Mailer } from '../email/mailer';
+import { NotificationsQueue } from '../delivery/notifications.queue';
+import { SETTINGS } from '../settings';
+import type { NotificationSettings } from '../settings';
+import { NotificationsRepository } from '../store/notifications.repository';
+import type { EventRow, NewDelivery, Tx } from '../store/notifications.repository';
+import { emailRecipients, eventTypeOf, passesFilters, requestEventData } from './event-data';
+import type { RequestEventData } from './event-data';
+
+const CURSOR = 'audit';
+const PAGE = 200;
+
+/** How the notifications service reads requests: as an admin that is no person. */
+const NOTIFICATIONS_CALLER: Caller = { userId: '00000000-0000-0000-0000-000000000000', email: 'notifications@latchkey', role: 'admin', groups: [], attributes: {} };
+
+interface Prepared {
+  seq: number;
+  event?: Omit<EventRow, 'occurred_at'> & { occurred_at: string };
+  watch?: { requestId: string; grantedAt: string; expiresAt: string };
+  endWatch?: string;
+}
+
+const ENDED = new Set(['request.expired', 'request.revoked', 'request.failed', 'request.rejected']);
+
+/**
+ * Turns what happened into events and deliveries. The source is the access service's audit log,
+ * read forward by seq as an outbox: every request change is audited in the transaction that
+ * makes it, and appends commit in seq order without gaps, so the last seq handled (kept in the
+ * same transaction as the events and deliveries it produced) is a cursor that loses nothing.
+ * Each event's id comes from its audit entry and each delivery is unique per (event, target), so
+ * running a page twice (two replicas, a crash before the cursor moved) records nothing twice.
+ */
+@Injectable()
+export class IngestService {
+  private running?: Promise<void>;
+  private again = false;
+
+  constructor(
+    private readonly repository: NotificationsRepository,
+    private readonly bus: MessageBus,
+    private readonly queue: NotificationsQueue,
+    private readonly mailer: Mailer,
+    @Inject(SETTINGS) private readonly settings: NotificationSettings,
+    @Inject(LOGGER) private readonly logger: AppLogger,
+  ) {}
+
+  /** Reads everything new; one run at a time in this process (a call during a run makes it go round once more). */
+  catchUp(): Promise<void> {
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      try {
+        do {
+          this.again = false;
+          while (await this.page()) {
+            // next page
+          }
+        } while (this.again);
+      } finally {
+        this.running = undefined;
+      }
+    })();
+    return this.running;
+  }
+
+  /** One page of the audit log; false when there was nothing new. */
+  private async page(): Promise<boolean> {
+    const after = await this.repository.readCursor(CURSOR);
+    const { items } = await this.bus.request(Contracts.accessAuditSince, { afterSeq: after, limit: PAGE });
+    if (!items.length) return false;
+    const prepared: Prepared[] = [];
+    for (const entry of items) prepared.push(await this.prepare(entry));
+    const created: Array<{ id: string; attempts: number }> = [];
+    const watches: Array<{ requestId: string; expiresAt: Date }> = [];
+    const moved = await this.repository.transaction(async (m) => {
+      // Another replica got here first: its transaction recorded this page.
+      if ((await this.repository.lockCursor(m, CURSOR)) !== after) return false;
+      const endpoints = await this.repository.activeEndpoints(m);
+      for (const p of prepared) {
+        if (p.event && (await this.repository.insertEvent(m, p.event))) created.push(...(await this.fanOut(m, p.event, endpoints)));
+        if (p.watch) {
+          await this.repository.watchExpiry(m, p.watch.requestId, p.watch.grantedAt, p.watch.expiresAt);
+          watches.push({ requestId: p.watch.requestId, expiresAt: new Date(p.watch.expiresAt) });
+        }
+        if (p.endWatch) await this.repository.endWatch(m, p.endWatch);
+      }
+      await this.repository.moveCursor(m, CURSOR, items.at(-1)!.seq);
+      return true;
+    });
+    if (!moved) return true;
+    for (const d of created) await this.queue.deliver(d.id, d.attempts + 1);
+    for (const w of watches) await this.queue.warn(w.requestId, w.expiresAt, this.settings.expiryWarningMs);
+    if (created.length) this.logger.debug({ deliveries: created.length, toSeq: items.at(-1)!.seq }, 'events recorded');
+    return true;
+  }
+
+  private async prepare(entry: AuditEntry): Promise<Prepared> {
+    const prepared: Prepared = { seq: entry.seq };
+    if (entry.targetType !== 'access-request') return prepared;
+    const details = entry.details ?? {};
+    if (entry.action === 'request.granted' && typeof details.expiresAt === 'string') {
+      prepared.watch = { requestId: entry.targetId, grantedAt: entry.at, expiresAt: details.expiresAt };
+    }
+    const extended = details.expiresAt as { after?: unknown } | undefined;
+    if (entry.action === 'request.extended' && typeof extended?.after === 'string') {
+      prepared.watch = { requestId: entry.targetId, grantedAt: entry.at, expiresAt: extended.after };
+    }
+    if (ENDED.has(entry.action)) prepared.endWatch = entry.targetId;
+    const type = eventTypeOf(entry);
+    if (!type) return prepared;
+    const request = await this.request(entry.targetId);
+    if (!request) return prepared;
+    const data = requestEventData(request, this.settings.publicUrl, {
+      status: typeof details.status === 'string' ? details.status : undefined,
+      reason: typeof details.reason === 'string' ? details.reason : null,
+      actor: entry.actor,
+      ...(type === 'access_request.granted' && typeof details.expiresAt === 'string' ? { expiresAt: details.expiresAt } : {}),
+    });
+    prepared.event = this.event(`evt_${entry.id}`, type, entry.at, data);
+    return prepared;
+  }
+
+  /** The request as it is now (approvals, approvers); null when it no longer exists. */
+  async request(id: string): Promise<(AccessRequest & { id: string }) | null> {
+    try {
+      return (await this.bus.request(Contracts.accessRequestsGet, { caller: NOTIFICATIONS_CALLER, id })) as AccessRequest & { id: string };
+    } catch (err) {
+      if (err instanceof AppException && err.code === ErrorCode.NotFound) return null;
+      throw err;
+    }
+  }
+
+  event(id: string, type: NotificationEventType, occurredAt: string, data: RequestEventData): Omit<EventRow, 'occurred_at'> & { occurred_at: string } {
+    return {
+      id,
+      type,
+      occurred_at: occurredAt,
+      request_id: data.requestId,
+      integration_id: data.integrationId,
+      flow_id: data.flow.id,
+      payload: { type, timestamp: occurredAt, data: data as unknown as Record<string, unknown> },
+    };
+  }
+
+  /** The deliveries of a new event: every active endpoint whose filters let it through, and the people to email. */
+  async fanOut(m: Tx, event: Omit<EventRow, 'occurred_at'>, endpoints: Array<{ id: string; events: string[]; filters: { integrationIds?: string[]; flowIds?: string[] } }>) {
+    const deliveries: NewDelivery[] = endpoints
+      .filter((e) => passesFilters(e, { type: event.type, integrationId: event.integration_id, flowId: event.flow_id }))
+      .map((e) => ({ eventId: event.id, channel: 'webhook', target: e.id, endpointId: e.id, context: null }));
+    if (this.mailer.enabled && event.request_id) {
+      for (const r of emailRecipients(event.type as NotificationEventType, event.payload.data as unknown as RequestEventData)) {
+        deliveries.push({ eventId: event.id, channel: 'email', target: `email:${r.email.toLowerCase()}`, endpointId: null, context: { role: r.role, reasons: r.reasons } });
+      }
+    }
+    return this.repository.insertDeliveries(m, deliveries);
+  }
+
+  /**
+   * Warns requesters whose grant enters its last EXPIRY_WARNING_MINUTES (a grant shorter than
+   * that gets no warning). One event per (request, end time): an extension warns again.
+   */
+  async warnExpiring(): Promise<void> {
+    const created = await this.repository.transaction(async (m) => {
+      const due = await this.repository.dueWarnings(m, this.settings.expiryWarningMs, 100);
+      const out: Array<{ id: string; attempts: number }> = [];
+      if (!due.length) return out;
+      const endpoints = await this.repository.activeEndpoints(m);
+      for (const w of due) {
+        const request = await this.request(w.request_id);
+        await this.repository.markWarned(m, w.request_id, w.expires_at);
+        if (!request || request.status !== 'GRANTED') continue;
+        const expiresAt = w.expires_at.toISOString();
+        const event = this.event(`expiring_${w.request_id}_${w.expires_at.getTime()}`, 'access_request.expiring', new Date().toISOString(), requestEventData(request, this.settings.publicUrl, { expiresAt }));
+        if (await this.repository.insertEvent(m, event)) out.push(...(await this.fanOut(m, event, endpoints)));
+      }
+      return out;
+    });
+    for (const d of created) await this.queue.deliver(d.id, d.attempts + 1);
+  }
+}

@@ -1,0 +1,124 @@
+import type { NotificationEventType } from '@latchkey/contracts';
+import type { EmailRole, RequestEventData } from './event-data';
+
+export interface EmailMessage {
+  subject: string;
+  text: string;
+  html: string;
+}
+
+const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+const resourcesLine = (d: RequestEventData) => d.resources.map((r) => `${r.permission} on ${r.path}`).join(', ');
+const duration = (minutes: number) => (minutes % 60 === 0 ? `${minutes / 60} h` : `${minutes} min`);
+
+interface Body {
+  subject: string;
+  lines: string[];
+  link: { label: string; url: string };
+}
+
+/** What each event says to the person it is sent to. Never a password: the link leads to it. */
+function body(type: NotificationEventType, d: RequestEventData, reasons: string[]): Body {
+  const what = `${resourcesLine(d)} for ${duration(d.durationMinutes)}`;
+  const justification = d.justification ? [`Justification: ${d.justification}`] : [];
+  switch (type) {
+    case 'access_request.created':
+      return {
+        subject: `Approval needed: ${d.requester.email} requests ${d.permissions.join(', ')} access`,
+        lines: [`${d.requester.email} requests ${what}.`, ...justification, `You are asked because ${reasons.join('; and ')}.`, 'Open the request to approve or reject it.'],
+        link: { label: 'Review the request', url: d.links.approve },
+      };
+    case 'access_request.approved':
+      return { subject: 'Your access request was approved', lines: [`Your request for ${what} was approved; the access is being set up.`], link: { label: 'Open the request', url: d.links.request } };
+    case 'access_request.rejected':
+      return {
+        subject: 'Your access request was rejected',
+        lines: [`Your request for ${what} was rejected${d.actor?.email ? ` by ${d.actor.email}` : ''}.`, ...(d.reason ? [`Reason: ${d.reason}`] : [])],
+        link: { label: 'Open the request', url: d.links.request },
+      };
+    case 'access_request.granted':
+      return {
+        subject: 'Your access is ready',
+        lines: [`Your access (${what}) is ready${d.expiresAt ? ` until ${d.expiresAt}` : ''}.`, 'Open Connect to see how to log in; the password is shown there once.'],
+        link: { label: 'Connect', url: d.links.connect },
+      };
+    case 'access_request.failed':
+      return { subject: 'Your access could not be granted', lines: [`Your access (${what}) could not be granted.`, `Reason: ${d.reason ?? 'unknown'}`], link: { label: 'Open the request', url: d.links.request } };
+    case 'access_request.expiring':
+      return {
+        subject: 'Your access ends soon',
+        lines: [`Your access (${resourcesLine(d)}) ends at ${d.expiresAt}.`, 'Extend it from the request page if the flow allows it.'],
+        link: { label: 'Open the request', url: d.links.request },
+      };
+    case 'access_request.expired':
+      return d.expiresAt === null
+        ? { subject: 'Your access request expired', lines: [`Your request for ${what} expired before anyone decided on it.`, 'Ask again if you still need the access.'], link: { label: 'Open the request', url: d.links.request } }
+        : { subject: 'Your access has ended', lines: [`Your access (${resourcesLine(d)}) ended at ${d.expiresAt}.`], link: { label: 'Open the request', url: d.links.request } };
+    case 'access_request.revoked':
+      return { subject: 'Your access was revoked', lines: [`Your access (${resourcesLine(d)}) was revoked${d.actor?.email ? ` by ${d.actor.email}` : ''}.`, ...(d.reason ? [`Reason: ${d.reason}`] : [])], link: { label: 'Open the request', url: d.links.request } };
+    default:
+      return { subject: `Latchkey: ${type}`, lines: [`${type}: request ${d.requestId} (${what}).`], link: { label: 'Open the request', url: d.links.request } };
+  }
+}
+
+export function renderEmail(type: NotificationEventType, data: RequestEventData, role: EmailRole, reasons: string[]): EmailMessage {
+  // Approvers hear of new requests only and requesters of the rest, so the event type picks the wording.
+  const b = body(type, data, role === 'approver' ? reasons : []);
+  const text = `${b.lines.join('\n\n')}\n\n${b.link.label}: ${b.link.url}\n\n-- Latchkey\n`;
+  const html =
+    `<!doctype html><html><body style="font-family:sans-serif">` +
+    b.lines.map((l) => `<p>${escapeHtml(l)}</p>`).join('') +
+    `<p><a href="${escapeHtml(b.link.url)}">${escapeHtml(b.link.label)}</a></p><p style="color:#666">Latchkey</p></body></html>`;
+  return { subject: b.subject, text, html };
+}
+
+/** Slack mrkdwn needs &, < and > escaped. */
+const slackText = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/**
+ * A Block Kit message for a Slack incoming webhook. The button only opens the portal: nothing is
+ * approved from chat, where link previews and forwarded messages would act for people.
+ */
+export function slackMessage(type: string, payload: { data: unknown }): Record<string, unknown> {
+  const d = payload.data as Partial<RequestEventData> & Record<string, unknown>;
+  if (!d.requestId || !d.links || !d.requester) {
+    const text = type === 'webhook.test' ? 'Latchkey test message: this endpoint receives Latchkey notifications.' : `Latchkey: ${type}`;
+    return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: slackText(text) } }] };
+  }
+  const full = d as RequestEventData;
+  const fields = [
+    `*Requester*\n${slackText(full.requester.email)}`,
+    `*Duration*\n${duration(full.durationMinutes)}`,
+    `*Resources*\n${slackText(resourcesLine(full))}`,
+    `*Flow*\n${slackText(full.flow.name)}`,
+  ].map((text) => ({ type: 'mrkdwn', text }));
+  if (type === 'access_request.created') {
+    const asked = full.approvers.filter((g) => g.satisfiedBy === null).map((g) => `${g.emails.map(slackText).join(', ') || '(nobody resolved)'}: ${slackText(approverReasonShort(g))}`);
+    const text = `Access request from ${full.requester.email} waiting for approval`;
+    return {
+      text,
+      blocks: [
+        { type: 'header', text: { type: 'plain_text', text: 'Access request waiting for approval' } },
+        { type: 'section', fields },
+        ...(full.justification ? [{ type: 'section', text: { type: 'mrkdwn', text: `*Justification*\n${slackText(full.justification)}` } }] : []),
+        { type: 'section', text: { type: 'mrkdwn', text: `*Who is asked, and why*\n${asked.join('\n')}` } },
+        { type: 'actions', elements: [{ type: 'button', text: { type: 'plain_text', text: 'Review in Latchkey' }, url: full.links.approve, style: 'primary' }] },
+      ],
+    };
+  }
+  const text = `Access request ${full.requestId} of ${full.requester.email}: ${type.replace('access_request.', '')}`;
+  return {
+    text,
+    blocks: [
+      { type: 'section', text: { type: 'mrkdwn', text: slackText(text) }, fields },
+      { type: 'actions', elements: [{ type: 'button', text: { type: 'plain_text', text: 'Open in Latchkey' }, url: full.links.request }] },
+    ],
+  };
+}
+
+function approverReasonShort(g: RequestEventData['approvers'][number]): string {
+  if (g.type === 'user') return 'named approver';
+  if (g.type === 'group') return `approver group ${g.values.join(', ')}`;
+  return `owner (${g.source ?? 'resource owner'})`;
+}

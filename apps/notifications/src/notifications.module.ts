@@ -1,0 +1,64 @@
+import { DynamicModule, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { NotificationsEnv } from '@latchkey/config';
+import { PersistenceModule } from '@latchkey/persistence';
+import { createRedis } from '@latchkey/queues';
+import { loadOptionalMasterKey, MasterKey } from '@latchkey/secrets';
+import { DeliveryService } from './delivery/delivery.service';
+import { NotificationsProcessor } from './delivery/notifications.processor';
+import { NotificationsQueue, REDIS } from './delivery/notifications.queue';
+import { NotificationsSweeper } from './delivery/notifications.sweeper';
+import { Mailer, SMTP_SETTINGS } from './email/mailer';
+import { AlertsService } from './events/alerts.service';
+import { IngestService } from './events/ingest.service';
+import { CreateNotifications1764000000600 } from './migrations/1764000000600-CreateNotifications';
+import { SETTINGS, settingsFrom } from './settings';
+import { NotificationsRepository } from './store/notifications.repository';
+import { SecretBox } from './store/secret-box';
+import { WebhooksRpcController } from './webhooks/webhooks.rpc.controller';
+import { WebhooksService } from './webhooks/webhooks.service';
+
+export const NOTIFICATIONS_SCHEMA = 'notifications';
+
+/** Webhooks (Standard Webhooks, Slack Block Kit), email, expiry warnings; every table in the `notifications` schema. */
+@Module({})
+export class NotificationsModule implements OnApplicationShutdown {
+  constructor(@Inject(REDIS) private readonly redis: Redis) {}
+
+  static forRoot(env: NotificationsEnv): DynamicModule {
+    const masterKey = loadOptionalMasterKey(env);
+    return {
+      module: NotificationsModule,
+      imports: [
+        PersistenceModule.forService({
+          url: env.LATCHKEY_DATABASE_URL,
+          schema: NOTIFICATIONS_SCHEMA,
+          entities: [],
+          migrations: [CreateNotifications1764000000600],
+          poolSize: 10,
+        }),
+      ],
+      controllers: [WebhooksRpcController],
+      providers: [
+        { provide: REDIS, useFactory: () => createRedis(env.REDIS_URL) },
+        { provide: SETTINGS, useValue: settingsFrom(env) },
+        { provide: SMTP_SETTINGS, useValue: { url: env.SMTP_URL, from: env.SMTP_FROM } },
+        ...(masterKey ? [{ provide: MasterKey, useValue: masterKey }] : []),
+        SecretBox,
+        NotificationsRepository,
+        NotificationsQueue,
+        Mailer,
+        IngestService,
+        DeliveryService,
+        WebhooksService,
+        NotificationsProcessor,
+        NotificationsSweeper,
+        AlertsService,
+      ],
+    };
+  }
+
+  onApplicationShutdown() {
+    this.redis.disconnect();
+  }
+}

@@ -1,0 +1,325 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, EntityManager } from 'typeorm';
+import type { EncryptedEnvelope } from '@latchkey/contracts';
+
+export type Tx = EntityManager;
+
+export interface EndpointRow {
+  id: string;
+  name: string;
+  url_envelope: EncryptedEnvelope;
+  url_display: string;
+  format: 'standard' | 'slack';
+  events: string[];
+  filters: { integrationIds?: string[]; flowIds?: string[] };
+  active: boolean;
+  disabled_reason: string | null;
+  secret_envelope: EncryptedEnvelope;
+  previous_secret_envelope: EncryptedEnvelope | null;
+  previous_secret_expires_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface EventRow {
+  id: string;
+  type: string;
+  occurred_at: Date;
+  request_id: string | null;
+  integration_id: string | null;
+  flow_id: string | null;
+  payload: { type: string; timestamp: string; data: Record<string, unknown> };
+}
+
+export interface DeliveryRow {
+  id: string;
+  event_id: string;
+  channel: 'webhook' | 'email';
+  target: string;
+  endpoint_id: string | null;
+  context: { role?: 'approver' | 'requester'; reasons?: string[] } | null;
+  status: 'PENDING' | 'DELIVERED' | 'DEAD';
+  attempts: number;
+  next_attempt_at: Date | null;
+  lease_until: Date | null;
+  delivered_at: Date | null;
+  dead_lettered_at: Date | null;
+  last_error: string | null;
+  created_at: Date;
+  event_type?: string;
+}
+
+export interface AttemptRow {
+  delivery_id: string;
+  attempt: number;
+  at: Date;
+  status_code: number | null;
+  latency_ms: number;
+  response_excerpt: string | null;
+  error: string | null;
+}
+
+export interface NewDelivery {
+  eventId: string;
+  channel: 'webhook' | 'email';
+  target: string;
+  endpointId: string | null;
+  context: DeliveryRow['context'];
+}
+
+/** TypeORM answers UPDATE and DELETE with `[rows, count]` and other statements with the rows. */
+function rowsOf<T>(result: unknown): T[] {
+  if (Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number') return result[0] as T[];
+  return result as T[];
+}
+
+const json = (v: unknown) => (v === null || v === undefined ? null : JSON.stringify(v));
+
+/** Every table of the notifications schema, in SQL. */
+@Injectable()
+export class NotificationsRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  transaction<T>(work: (m: Tx) => Promise<T>): Promise<T> {
+    return this.dataSource.transaction(work);
+  }
+
+  // --- the audit cursor ---------------------------------------------------------------------
+
+  /** Locks the cursor until the transaction ends: one ingest at a time, across replicas. */
+  async lockCursor(m: Tx, name: string): Promise<number> {
+    const rows: { seq: string }[] = await m.query('SELECT seq FROM notifications.cursors WHERE name = $1 FOR UPDATE', [name]);
+    return Number(rows[0].seq);
+  }
+
+  async readCursor(name: string): Promise<number> {
+    const rows: { seq: string }[] = await this.dataSource.query('SELECT seq FROM notifications.cursors WHERE name = $1', [name]);
+    return Number(rows[0].seq);
+  }
+
+  async moveCursor(m: Tx, name: string, seq: number): Promise<void> {
+    await m.query('UPDATE notifications.cursors SET seq = $2 WHERE name = $1', [name, seq]);
+  }
+
+  // --- endpoints ----------------------------------------------------------------------------
+
+  async insertEndpoint(e: Omit<EndpointRow, 'id' | 'created_at' | 'updated_at' | 'disabled_reason' | 'previous_secret_envelope' | 'previous_secret_expires_at'>): Promise<EndpointRow> {
+    const rows: EndpointRow[] = await this.dataSource.query(
+      `INSERT INTO notifications.endpoints (name, url_envelope, url_display, format, events, filters, active, secret_envelope)
+       VALUES ($1, $2::jsonb, $3, $4, $5, $6::jsonb, $7, $8::jsonb) RETURNING *`,
+      [e.name, json(e.url_envelope), e.url_display, e.format, e.events, json(e.filters), e.active, json(e.secret_envelope)],
+    );
+    return rows[0];
+  }
+
+  async updateEndpoint(id: string, e: Pick<EndpointRow, 'name' | 'url_envelope' | 'url_display' | 'format' | 'events' | 'filters' | 'active'>): Promise<EndpointRow | null> {
+    const rows = rowsOf<EndpointRow>(await this.dataSource.query(
+      `UPDATE notifications.endpoints SET name = $2, url_envelope = $3::jsonb, url_display = $4, format = $5, events = $6, filters = $7::jsonb, active = $8,
+         disabled_reason = CASE WHEN $8 THEN NULL ELSE disabled_reason END, updated_at = now()
+       WHERE id = $1 RETURNING *`,
+      [id, e.name, json(e.url_envelope), e.url_display, e.format, e.events, json(e.filters), e.active],
+    ));
+    return rows[0] ?? null;
+  }
+
+  async rotateSecret(id: string, secret: EncryptedEnvelope, overlapHours: number): Promise<EndpointRow | null> {
+    const rows = rowsOf<EndpointRow>(await this.dataSource.query(
+      `UPDATE notifications.endpoints SET previous_secret_envelope = secret_envelope, secret_envelope = $2::jsonb,
+         previous_secret_expires_at = now() + make_interval(secs => $3), updated_at = now()
+       WHERE id = $1 RETURNING *`,
+      [id, json(secret), overlapHours * 3600],
+    ));
+    return rows[0] ?? null;
+  }
+
+  /** Turns an endpoint off on Latchkey's own decision (410 Gone), saying why. */
+  async disableEndpoint(m: Tx, id: string, reason: string): Promise<void> {
+    await m.query('UPDATE notifications.endpoints SET active = false, disabled_reason = $2, updated_at = now() WHERE id = $1', [id, reason]);
+  }
+
+  async deleteEndpoint(id: string): Promise<boolean> {
+    const rows = rowsOf<{ id: string }>(await this.dataSource.query('DELETE FROM notifications.endpoints WHERE id = $1 RETURNING id', [id]));
+    return rows.length > 0;
+  }
+
+  async findEndpoint(id: string, m?: Tx): Promise<EndpointRow | null> {
+    const rows: EndpointRow[] = await (m ?? this.dataSource).query('SELECT * FROM notifications.endpoints WHERE id = $1', [id]);
+    return rows[0] ?? null;
+  }
+
+  async listEndpoints(limit: number, after?: { createdAt: string; id: string }): Promise<EndpointRow[]> {
+    return this.dataSource.query(
+      `SELECT * FROM notifications.endpoints WHERE ($2::timestamptz IS NULL OR (created_at, id) > ($2::timestamptz, $3::uuid)) ORDER BY created_at, id LIMIT $1`,
+      [limit, after?.createdAt ?? null, after?.id ?? null],
+    );
+  }
+
+  activeEndpoints(m: Tx): Promise<EndpointRow[]> {
+    return m.query('SELECT id, format, events, filters FROM notifications.endpoints WHERE active');
+  }
+
+  // --- events and deliveries ----------------------------------------------------------------
+
+  /** Records an event once (its id is derived from what caused it); false when it was already. */
+  async insertEvent(m: Tx, e: Omit<EventRow, 'occurred_at'> & { occurred_at: Date | string }): Promise<boolean> {
+    const rows: unknown[] = await m.query(
+      `INSERT INTO notifications.events (id, type, occurred_at, request_id, integration_id, flow_id, payload)
+       VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb) ON CONFLICT (id) DO NOTHING RETURNING id`,
+      [e.id, e.type, e.occurred_at, e.request_id, e.integration_id, e.flow_id, json(e.payload)],
+    );
+    return rows.length > 0;
+  }
+
+  findEvent(id: string): Promise<EventRow | null> {
+    return this.dataSource.query('SELECT * FROM notifications.events WHERE id = $1', [id]).then((r: EventRow[]) => r[0] ?? null);
+  }
+
+  /** One delivery per (event, target), due now; an existing one is left as it is. Returns the new ones. */
+  async insertDeliveries(m: Tx, deliveries: NewDelivery[]): Promise<Array<{ id: string; attempts: number }>> {
+    if (!deliveries.length) return [];
+    const rows: Array<{ id: string; attempts: number }> = await m.query(
+      `INSERT INTO notifications.deliveries (event_id, channel, target, endpoint_id, context, next_attempt_at)
+       SELECT d.event_id, d.channel, d.target, d.endpoint_id, d.context, now()
+       FROM jsonb_to_recordset($1::jsonb) AS d(event_id text, channel text, target text, endpoint_id uuid, context jsonb)
+       ON CONFLICT (event_id, target) DO NOTHING RETURNING id, attempts`,
+      [JSON.stringify(deliveries.map((d) => ({ event_id: d.eventId, channel: d.channel, target: d.target, endpoint_id: d.endpointId, context: d.context })))],
+    );
+    return rows;
+  }
+
+  /**
+   * Takes a due delivery for one attempt: counts the attempt and holds a lease until `leaseMs`
+   * from now, so that no other worker sends it meanwhile. A webhook endpoint already holding
+   * `endpointLimit` leases is not taken (its row lock serializes the count): null.
+   */
+  async claim(deliveryId: string, leaseMs: number, endpointLimit: number): Promise<DeliveryRow | null> {
+    return this.transaction(async (m) => {
+      const rows: DeliveryRow[] = await m.query(
+        `SELECT * FROM notifications.deliveries WHERE id = $1 AND status = 'PENDING' AND next_attempt_at <= now() + interval '50 milliseconds'
+           AND (lease_until IS NULL OR lease_until < now()) FOR UPDATE SKIP LOCKED`,
+        [deliveryId],
+      );
+      const d = rows[0];
+      if (!d) return null;
+      if (d.endpoint_id) {
+        await m.query('SELECT 1 FROM notifications.endpoints WHERE id = $1 FOR UPDATE', [d.endpoint_id]);
+        const busy: { n: number }[] = await m.query(`SELECT count(*)::int AS n FROM notifications.deliveries WHERE endpoint_id = $1 AND status = 'PENDING' AND lease_until > now()`, [d.endpoint_id]);
+        if (busy[0].n >= endpointLimit) return null;
+      }
+      const claimed = rowsOf<DeliveryRow>(
+        await m.query(`UPDATE notifications.deliveries SET attempts = attempts + 1, lease_until = now() + make_interval(secs => $2) WHERE id = $1 RETURNING *`, [deliveryId, leaseMs / 1000]),
+      );
+      return claimed[0];
+    });
+  }
+
+  async recordAttempt(m: Tx, a: Omit<AttemptRow, 'at'>): Promise<void> {
+    await m.query(
+      `INSERT INTO notifications.delivery_attempts (delivery_id, attempt, status_code, latency_ms, response_excerpt, error) VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (delivery_id, attempt) DO NOTHING`,
+      [a.delivery_id, a.attempt, a.status_code, a.latency_ms, a.response_excerpt, a.error],
+    );
+  }
+
+  async markDelivered(m: Tx, id: string): Promise<void> {
+    await m.query(`UPDATE notifications.deliveries SET status = 'DELIVERED', delivered_at = now(), lease_until = NULL, next_attempt_at = NULL, last_error = NULL WHERE id = $1`, [id]);
+  }
+
+  async markRetry(m: Tx, id: string, delayMs: number, error: string): Promise<Date> {
+    const rows = rowsOf<{ next_attempt_at: Date }>(await m.query(
+      `UPDATE notifications.deliveries SET lease_until = NULL, next_attempt_at = now() + make_interval(secs => $2), last_error = $3 WHERE id = $1 RETURNING next_attempt_at`,
+      [id, delayMs / 1000, error],
+    ));
+    return rows[0].next_attempt_at;
+  }
+
+  async markDead(m: Tx, id: string, error: string): Promise<void> {
+    await m.query(`UPDATE notifications.deliveries SET status = 'DEAD', dead_lettered_at = now(), lease_until = NULL, next_attempt_at = NULL, last_error = $2 WHERE id = $1`, [id, error]);
+  }
+
+  /** Manual redelivery: the same delivery (same webhook-id) due again for one more attempt. */
+  async redeliver(endpointId: string, deliveryId: string): Promise<DeliveryRow | null> {
+    const rows = rowsOf<DeliveryRow>(await this.dataSource.query(
+      `UPDATE notifications.deliveries SET status = 'PENDING', next_attempt_at = now(), dead_lettered_at = NULL, lease_until = NULL
+       WHERE id = $1 AND endpoint_id = $2 AND NOT (status = 'PENDING' AND lease_until > now()) RETURNING *`,
+      [deliveryId, endpointId],
+    ));
+    return rows[0] ?? null;
+  }
+
+  findDelivery(id: string): Promise<DeliveryRow | null> {
+    return this.dataSource
+      .query('SELECT d.*, e.type AS event_type FROM notifications.deliveries d JOIN notifications.events e ON e.id = d.event_id WHERE d.id = $1', [id])
+      .then((r: DeliveryRow[]) => r[0] ?? null);
+  }
+
+  listDeliveries(endpointId: string, status: string | undefined, limit: number, after?: { createdAt: string; id: string }): Promise<DeliveryRow[]> {
+    return this.dataSource.query(
+      `SELECT d.*, e.type AS event_type FROM notifications.deliveries d JOIN notifications.events e ON e.id = d.event_id
+       WHERE d.endpoint_id = $1 AND ($2::text IS NULL OR d.status = $2)
+         AND ($4::timestamptz IS NULL OR (d.created_at, d.id) < ($4::timestamptz, $5::uuid))
+       ORDER BY d.created_at DESC, d.id DESC LIMIT $3`,
+      [endpointId, status ?? null, limit, after?.createdAt ?? null, after?.id ?? null],
+    );
+  }
+
+  attemptsOf(deliveryIds: string[]): Promise<AttemptRow[]> {
+    if (!deliveryIds.length) return Promise.resolve([]);
+    return this.dataSource.query('SELECT * FROM notifications.delivery_attempts WHERE delivery_id = ANY($1::uuid[]) ORDER BY delivery_id, attempt', [deliveryIds]);
+  }
+
+  /** What the sweeper hands to the queue again: due and not held by a live lease. */
+  dueDeliveries(limit: number): Promise<Array<{ id: string; attempts: number }>> {
+    return this.dataSource.query(
+      `SELECT id, attempts FROM notifications.deliveries WHERE status = 'PENDING' AND next_attempt_at <= now() AND (lease_until IS NULL OR lease_until < now())
+       ORDER BY next_attempt_at LIMIT $1`,
+      [limit],
+    );
+  }
+
+  /** Pending deliveries whose next attempt is later: their delayed jobs, if Redis lost them. */
+  scheduledDeliveries(limit: number): Promise<Array<{ id: string; attempts: number; next_attempt_at: Date }>> {
+    return this.dataSource.query(
+      `SELECT id, attempts, next_attempt_at FROM notifications.deliveries WHERE status = 'PENDING' AND next_attempt_at > now() ORDER BY next_attempt_at LIMIT $1`,
+      [limit],
+    );
+  }
+
+  // --- expiry warnings ----------------------------------------------------------------------
+
+  async watchExpiry(m: Tx, requestId: string, grantedAt: Date | string, expiresAt: Date | string): Promise<void> {
+    await m.query(
+      `INSERT INTO notifications.expiry_watch (request_id, granted_at, expires_at) VALUES ($1, $2, $3)
+       ON CONFLICT (request_id) DO UPDATE SET expires_at = EXCLUDED.expires_at WHERE NOT expiry_watch.ended`,
+      [requestId, grantedAt, expiresAt],
+    );
+  }
+
+  async endWatch(m: Tx, requestId: string): Promise<void> {
+    await m.query('UPDATE notifications.expiry_watch SET ended = true WHERE request_id = $1', [requestId]);
+  }
+
+  /** Grants entering their warning window (and not warned for this end yet), locked for the caller's transaction. */
+  dueWarnings(m: Tx, windowMs: number, limit: number): Promise<Array<{ request_id: string; expires_at: Date }>> {
+    return m.query(
+      `SELECT request_id, expires_at FROM notifications.expiry_watch
+       WHERE NOT ended AND warned_for IS DISTINCT FROM expires_at AND expires_at > now()
+         AND expires_at - make_interval(secs => $1) <= now() AND expires_at - make_interval(secs => $1) > granted_at
+       ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
+      [windowMs / 1000, limit],
+    );
+  }
+
+  async markWarned(m: Tx, requestId: string, expiresAt: Date): Promise<void> {
+    await m.query('UPDATE notifications.expiry_watch SET warned_for = $2 WHERE request_id = $1', [requestId, expiresAt]);
+  }
+
+  /** Watches whose warning is still to come: their delayed jobs, if Redis lost them. */
+  upcomingWarnings(windowMs: number, limit: number): Promise<Array<{ request_id: string; expires_at: Date }>> {
+    return this.dataSource.query(
+      `SELECT request_id, expires_at FROM notifications.expiry_watch WHERE NOT ended AND warned_for IS DISTINCT FROM expires_at
+         AND expires_at - make_interval(secs => $1) > now() ORDER BY expires_at LIMIT $2`,
+      [windowMs / 1000, limit],
+    );
+  }
+}

@@ -1,0 +1,131 @@
+import { z } from 'zod';
+import { Actor, SYSTEM_ACTOR } from './audit';
+import { defineRequest } from './contract';
+import { text } from './text';
+import { Page, listOf } from './integrations';
+
+const Uuid = z.string().uuid('must be a UUID');
+
+/** Every event a webhook can subscribe to. Published names: never rename one. */
+export const NotificationEventType = z.enum([
+  'access_request.created',
+  'access_request.approved',
+  'access_request.rejected',
+  'access_request.granted',
+  'access_request.expiring',
+  'access_request.expired',
+  'access_request.revoked',
+  'access_request.failed',
+  'integration.error',
+  'grant.revocation_stuck',
+  'connector.disconnected',
+  'audit.chain_broken',
+  'webhook.test',
+]);
+export type NotificationEventType = z.infer<typeof NotificationEventType>;
+
+export const WebhookFormat = z.enum(['standard', 'slack']);
+export type WebhookFormat = z.infer<typeof WebhookFormat>;
+
+export const WebhookFilters = z
+  .object({
+    integrationIds: z.array(Uuid).max(200, 'must list at most 200 ids').optional(),
+    flowIds: z.array(Uuid).max(200, 'must list at most 200 ids').optional(),
+  })
+  .strict();
+export type WebhookFilters = z.infer<typeof WebhookFilters>;
+
+export const WebhookInput = z
+  .object({
+    name: text({ min: 1, max: 200, trim: true }),
+    /** http(s) only; checked again (DNS included) before every send. */
+    url: z
+      .string()
+      .trim()
+      .max(2000, 'must be at most 2000 characters')
+      .refine((v) => {
+        try {
+          return ['http:', 'https:'].includes(new URL(v).protocol);
+        } catch {
+          return false;
+        }
+      }, 'must be an absolute http:// or https:// URL'),
+    format: WebhookFormat.default('standard'),
+    events: z
+      .array(z.union([NotificationEventType.exclude(['webhook.test']), z.literal('*')], { error: `must be an event type (${NotificationEventType.options.filter((t) => t !== 'webhook.test').join(', ')}) or *` }))
+      .min(1, 'must list at least one event type, or *')
+      .max(20, 'must list at most 20 event types'),
+    filters: WebhookFilters.optional(),
+    active: z.boolean().default(true),
+  })
+  .strict();
+export type WebhookInput = z.input<typeof WebhookInput>;
+
+export const Webhook = z.object({
+  id: z.string().uuid(),
+  name: z.string(),
+  /** As given, with any credentials in it masked (`***`); Slack incoming-webhook paths are secrets too. */
+  url: z.string(),
+  format: WebhookFormat,
+  events: z.array(z.string()),
+  filters: WebhookFilters,
+  active: z.boolean(),
+  /** Why Latchkey turned the endpoint off (e.g. it answered 410 Gone); cleared when it is activated again. */
+  disabledReason: z.string().nullable(),
+  /** Until then, messages carry a signature with the previous secret as well. */
+  previousSecretExpiresAt: z.string().nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type Webhook = z.infer<typeof Webhook>;
+
+/** Only in the create and rotate answers: the signing secret, shown once. */
+export const WebhookCreated = Webhook.extend({ secret: z.string().startsWith('whsec_') });
+
+export const DeliveryStatus = z.enum(['PENDING', 'DELIVERED', 'DEAD']);
+export type DeliveryStatus = z.infer<typeof DeliveryStatus>;
+
+export const DeliveryAttempt = z.object({
+  attempt: z.number().int(),
+  at: z.string(),
+  statusCode: z.number().int().nullable(),
+  latencyMs: z.number().int(),
+  /** The first bytes of the receiver's answer, or why there was none. */
+  responseExcerpt: z.string().nullable(),
+  error: z.string().nullable(),
+});
+export type DeliveryAttempt = z.infer<typeof DeliveryAttempt>;
+
+export const Delivery = z.object({
+  id: z.string().uuid(),
+  webhookId: z.string().uuid(),
+  eventId: z.string(),
+  eventType: z.string(),
+  /** The `webhook-id` header: the same on every retry and redelivery. */
+  messageId: z.string(),
+  status: DeliveryStatus,
+  attempts: z.number().int(),
+  nextAttemptAt: z.string().nullable(),
+  deliveredAt: z.string().nullable(),
+  /** Set when the last scheduled attempt failed: the delivery is dead-lettered (redeliver to try again). */
+  deadLetteredAt: z.string().nullable(),
+  createdAt: z.string(),
+  attemptLog: z.array(DeliveryAttempt),
+});
+export type Delivery = z.infer<typeof Delivery>;
+
+const ById = z.object({ id: Uuid });
+const WithActor = z.object({ actor: Actor.default(SYSTEM_ACTOR) });
+
+/** Webhooks and deliveries, served by the notifications service. */
+export const NotificationContracts = {
+  notificationsWebhooksCreate: defineRequest('notifications.webhooks.create', WithActor.extend({ input: WebhookInput }), WebhookCreated),
+  notificationsWebhooksList: defineRequest('notifications.webhooks.list', z.object(Page), listOf(Webhook)),
+  notificationsWebhooksGet: defineRequest('notifications.webhooks.get', ById, Webhook),
+  notificationsWebhooksUpdate: defineRequest('notifications.webhooks.update', ById.extend(WithActor.shape).extend({ input: WebhookInput }), Webhook),
+  notificationsWebhooksDelete: defineRequest('notifications.webhooks.delete', ById.extend(WithActor.shape), ById),
+  notificationsWebhooksRotateSecret: defineRequest('notifications.webhooks.rotate-secret', ById.extend(WithActor.shape), WebhookCreated),
+  notificationsWebhooksTest: defineRequest('notifications.webhooks.test', ById.extend(WithActor.shape), Delivery),
+  notificationsDeliveriesList: defineRequest('notifications.deliveries.list', ById.extend({ status: DeliveryStatus.optional(), ...Page }), listOf(Delivery)),
+  notificationsDeliveriesRedeliver: defineRequest('notifications.deliveries.redeliver', ById.extend(WithActor.shape).extend({ deliveryId: Uuid }), Delivery),
+} as const;
