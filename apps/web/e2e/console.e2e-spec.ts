@@ -177,7 +177,7 @@ describe('the admin console in a browser', () => {
     expect(await descriptionOf(name)).toContain(INTEGRATION_NAME_RULE);
     await name.fill('shop db');
     await page.getByLabel('Hostname').fill('127.0.0.1');
-    const port = page.getByLabel('Port');
+    const port = page.getByLabel('Port', { exact: true });
     expect(await port.inputValue()).toBe('5432');
     await port.fill('54x');
     expect(await descriptionOf(port)).toContain('must be a number');
