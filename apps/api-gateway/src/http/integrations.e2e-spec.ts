@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { createUser, SHARED_DATABASE_URL, startTestStack, STARTUP_TIMEOUT_MS, TestStack } from '@latchkey/testing';
+import { ServiceName } from '@latchkey/contracts';
 
 const TARGET = { hostname: '127.0.0.1', port: 5432, dbname: 'postgres', sslmode: 'disable' };
 const PASSWORD = `pw-${randomBytes(12).toString('hex')}`;
@@ -47,7 +48,7 @@ describe('integrations through the gateway', () => {
   it('answers /health once every service answers, naming each', async () => {
     const res = await t.api('GET', '/health', { token: null });
     expect(res.status).toBe(200);
-    expect(Object.keys(res.body.services).sort()).toEqual(['access', 'api-gateway', 'discovery', 'integration-catalog', 'provisioning', 'rotation']);
+    expect(Object.keys(res.body.services).sort()).toEqual([...ServiceName.options].sort());
   });
 
   it('describes the postgresql integration type in the catalog', async () => {
@@ -315,7 +316,7 @@ describe('integrations through the gateway', () => {
       const env = new Map(environ.split('\0').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
       if (service && env.get('NATS_URL') === t.natsUrl) environments.set(service, env);
     }
-    expect([...environments.keys()].sort()).toEqual(['access', 'api-gateway', 'discovery', 'integration-catalog', 'provisioning', 'rotation']);
+    expect([...environments.keys()].sort()).toEqual([...ServiceName.options].sort());
     for (const [service, env] of environments) {
       expect({ service, adminToken: env.has('LATCHKEY_ADMIN_TOKEN') }).toEqual({ service, adminToken: service === 'access' });
       expect({ service, masterKey: env.has('LATCHKEY_MASTER_KEY') }).toEqual({ service, masterKey: service !== 'api-gateway' });
