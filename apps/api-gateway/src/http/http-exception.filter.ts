@@ -4,6 +4,7 @@ import { ErrorCode, ErrorEnvelope } from '@latchkey/contracts';
 import { AppException, RETRY_AFTER_SECONDS } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import { allowedMethods } from './route-table';
+import { scimError } from './scim-metadata';
 
 /** The one place where error codes become HTTP statuses. */
 export const HTTP_STATUS: Record<ErrorCode, number> = {
@@ -53,6 +54,13 @@ export class HttpEnvelopeFilter implements ExceptionFilter {
     const request = http.getRequest<Request>();
     const [status, envelope, headers] = this.toEnvelope(exception, request);
     if (status >= 500) this.logger.error({ err: exception, status }, 'request failed');
+    // Under /scim/v2 an identity provider reads SCIM error bodies (RFC 7644 3.12), whatever failed.
+    if (request.path.startsWith('/scim/')) {
+      for (const [name, value] of Object.entries(headers ?? {})) response.setHeader(name, value);
+      if (status === 503) response.setHeader('Retry-After', String(retryAfterOf(envelope)));
+      response.status(status).type('application/scim+json').send(JSON.stringify(scimError(status, envelope.message)));
+      return;
+    }
     sendError(response, envelope, headers, status);
   }
 
@@ -61,6 +69,10 @@ export class HttpEnvelopeFilter implements ExceptionFilter {
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const cause = exception.cause as { type?: string } | undefined;
+      // The router cannot decode the path (percent-encoding that is not UTF-8): not the body's fault.
+      if (status === HttpStatus.BAD_REQUEST && cause?.type !== 'entity.parse.failed' && !decodable(request.path)) {
+        return [400, { code: ErrorCode.ValidationFailed, message: 'The path must be percent-encoded UTF-8.', details: { issues: [{ field: '(path)', rule: 'must be percent-encoded UTF-8' }] } }];
+      }
       // body-parser's own errors: malformed JSON, body too large.
       if (status === HttpStatus.BAD_REQUEST || cause?.type === 'entity.parse.failed') {
         return [400, { code: ErrorCode.ValidationFailed, message: 'The body must be valid JSON.', details: { issues: [{ field: '(body)', rule: 'must be valid JSON' }] } }];
@@ -80,6 +92,15 @@ export class HttpEnvelopeFilter implements ExceptionFilter {
       return [status, { code, message: exception.message }];
     }
     return [500, { code: ErrorCode.Internal, message: 'Internal error; see the gateway log.' }];
+  }
+}
+
+function decodable(path: string): boolean {
+  try {
+    decodeURIComponent(path);
+    return true;
+  } catch {
+    return false;
   }
 }
 
