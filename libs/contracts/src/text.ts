@@ -31,7 +31,8 @@ export const TIMESTAMP_RANGE_RULE = `must be between ${TIMESTAMP_MIN.slice(0, 10
 /** An ISO 8601 date-time with an offset (`Z` or `+02:00`), within the accepted range. */
 export const Timestamp = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time such as 2026-12-01T12:00:00Z' }).refine((v) => {
   const ms = Date.parse(v);
-  return ms >= MIN_MS && ms < MAX_MS;
+  // What is no date at all is the format's issue alone: one rule per field.
+  return Number.isNaN(ms) || (ms >= MIN_MS && ms < MAX_MS);
 }, TIMESTAMP_RANGE_RULE);
 
 /** The longest a grant lasts at once (and the largest duration anywhere): a year. */
