@@ -398,6 +398,34 @@ describe('the admin console in a browser', () => {
     expect(role?.rolcanlogin).toBe(false);
   });
 
+  it('shows in Activity that a request waits on approvers who resolve to nobody', async () => {
+    expect((await t.api('POST', '/api/v1/groups', { body: { name: 'nobody-home' } })).status).toBe(201);
+    const { token } = await createUser(t, { email: 'eve@example.com', name: 'Eve', groups: ['auditors'] });
+    const flow = await t.api('POST', '/api/v1/access-flows', {
+      body: {
+        name: 'approved by an empty group',
+        requestors: { conditions: [{ type: 'group', match: 'is', values: ['auditors'] }] },
+        targets: [{ integrationId, resourceType: 'postgresql-table', permissions: ['READ_ONLY'] }],
+        approvers: { mode: 'ANY_OF', groups: [{ type: 'group', values: ['nobody-home'] }] },
+        maxDurationMinutes: 30,
+      },
+    });
+    expect({ status: flow.status, body: flow.body }).toMatchObject({ status: 201 });
+    const invoices = (await t.api<{ items: Resource[] }>('GET', `/api/v1/resources?integrationId=${integrationId}&q=invoices`)).body.items[0];
+    const created = await t.api('POST', '/api/v1/access-requests', { token, body: { items: [{ resourceId: invoices.id, permission: 'READ_ONLY' }], durationMinutes: 30, justification: 'audit' } });
+    expect(created.status).toBe(201);
+
+    await page.getByRole('link', { name: 'Activity', exact: true }).click();
+    await see(heading('Activity'));
+    await page.getByLabel('Status').selectOption('PENDING');
+    const row = page.getByRole('row').filter({ hasText: 'eve@example.com' });
+    await see(row);
+    await row.getByRole('link').click();
+    await see(heading('Request by eve@example.com'));
+    await see(page.getByRole('alert', { name: 'Warnings' }).filter({ hasText: /Nobody can approve for .*nobody-home/ }));
+    await check('request-warning');
+  });
+
   it('shows the audit log with a healthy chain and exports it as CSV', async () => {
     await page.getByRole('link', { name: 'Audit' }).click();
     await see(heading('Audit'));

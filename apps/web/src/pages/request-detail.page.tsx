@@ -54,6 +54,16 @@ function RequestDetail({ request }: { request: AccessRequest }) {
       <p className="status-line" role="status">
         Status <StatusBadge status={request.status} /> {request.statusReason && <span className="muted">{request.statusReason}</span>}
       </p>
+      {request.warnings.length > 0 && (
+        // Approvers who resolve to nobody: the request waits for an admin, who can settle it here.
+        <div className="alert alert--error" role="alert" aria-label="Warnings">
+          <ul className="plain">
+            {request.warnings.map((warning) => (
+              <li key={`${warning.field}-${warning.message}`}>{warning.message}</li>
+            ))}
+          </ul>
+        </div>
+      )}
       <dl className="facts facts--wide">
         <dt>Access</dt>
         <dd>
