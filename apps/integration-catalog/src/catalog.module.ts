@@ -14,6 +14,7 @@ import { IntegrationsService } from './integrations/integrations.service';
 import { MasterKeyCheck } from './integrations/master-key-check.service';
 import { CreateCatalog1764000000000 } from './migrations/1764000000000-CreateCatalog';
 import { RotationAndAuditOutbox1764000000500 } from './migrations/1764000000500-RotationAndAuditOutbox';
+import { IntegrationManagedBy1764000001700 } from './migrations/1764000001700-IntegrationManagedBy';
 import { SecretVersionsRpcController } from './rotation/secret-versions.rpc.controller';
 import { SecretVersionsService } from './rotation/secret-versions.service';
 
@@ -31,7 +32,7 @@ export class CatalogModule {
           url: env.LATCHKEY_DATABASE_URL,
           schema: CATALOG_SCHEMA,
           entities: [IntegrationEntity, ConnectorEntity],
-          migrations: [CreateCatalog1764000000000, RotationAndAuditOutbox1764000000500],
+          migrations: [CreateCatalog1764000000000, RotationAndAuditOutbox1764000000500, IntegrationManagedBy1764000001700],
         }),
         AuditOutboxModule.forService(CATALOG_SCHEMA),
       ],

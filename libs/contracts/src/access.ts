@@ -5,6 +5,7 @@ import { Actor } from './audit';
 import { Caller } from './identities';
 import { Page, listOf } from './integrations';
 import { DurationMinutes, text, Timestamp } from './text';
+import { ManagedBy } from './managed';
 import { Warning } from './errors';
 
 const Uuid = z.string().uuid('must be a UUID');
@@ -126,6 +127,7 @@ export const AccessFlowInput = z
     maxDurationMinutes: DurationMinutes,
     timeframe: Timeframe.nullable().default(null),
     settings: FlowSettings.default({ justificationRequired: true, approverReasonRequired: false, maxExtensions: 0, requesterCannotApprove: true }),
+    managedBy: ManagedBy,
   })
   .strict();
 export type AccessFlowInput = z.input<typeof AccessFlowInput>;

@@ -7,15 +7,21 @@ import { text, Timestamp } from './text';
 export const Impersonator = z.object({ id: z.string().min(1).max(200), email: z.string().max(320).optional() });
 export type Impersonator = z.infer<typeof Impersonator>;
 
+/** The tool a person used, when it says so: `cli` for `latchkey plan/apply` and the other commands. */
+export const ActorSource = z.enum(['cli']);
+export type ActorSource = z.infer<typeof ActorSource>;
+
 /**
  * Who did something: a person (through their API token) or Latchkey itself (expiry, schedules).
  * `impersonatedBy`: the token used was made for this person by that admin, who may be the real actor.
+ * `source`: the tool that made the call (the `latchkey` CLI sends `X-Latchkey-Client: cli`).
  */
 export const Actor = z.object({
   type: z.enum(['user', 'system']),
   id: z.string().min(1).max(200),
   email: z.string().max(320).optional(),
   impersonatedBy: Impersonator.optional(),
+  source: ActorSource.optional(),
 });
 export type Actor = z.infer<typeof Actor>;
 export const SYSTEM_ACTOR: Actor = { type: 'system', id: 'latchkey' };

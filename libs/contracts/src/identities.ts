@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Actor, Impersonator } from './audit';
+import { Actor, ActorSource, Impersonator } from './audit';
 import { defineRequest } from './contract';
 import { Page, listOf } from './integrations';
 import { text } from './text';
@@ -74,6 +74,8 @@ export const Caller = z.object({
   attributes: z.record(z.string(), z.string()),
   /** Set when the token was made by an admin for this person: every audit entry names that admin too. */
   impersonatedBy: Impersonator.optional(),
+  /** The tool that made the call, as the gateway heard it (recorded in the audit log). */
+  source: ActorSource.optional(),
 });
 export type Caller = z.infer<typeof Caller>;
 
@@ -83,6 +85,7 @@ export const actorOfCaller = (caller: Caller): Actor => ({
   id: caller.userId,
   email: caller.email,
   ...(caller.impersonatedBy ? { impersonatedBy: caller.impersonatedBy } : {}),
+  ...(caller.source ? { source: caller.source } : {}),
 });
 /** A reference to people by `user` (emails), `group` (names) or an attribute, as approvers and owners name them. */
 export const PeopleReference = z.object({ attribute: z.string().min(1).max(64), values: z.array(z.string().max(500)).max(200) });

@@ -9,6 +9,7 @@ export * from './errors';
 export * from './health';
 export * from './identities';
 export * from './integrations';
+export * from './managed';
 export * from './postgresql';
 export * from './notifications';
 export * from './preflight';

@@ -3,6 +3,7 @@ import { IntegrationStatus, ResourceType } from './enums';
 import { PreflightReport } from './preflight';
 import { ValidationIssue } from './errors';
 import { SecretInput, SecretRef, SecretView } from './secrets';
+import { ManagedBy } from './managed';
 import { text } from './text';
 import { Warning } from './errors';
 
@@ -47,6 +48,7 @@ export const IntegrationInput = z.object({
   customAccessDetails: text({ max: 400 }).nullish(),
   integrationOwners: z.array(IntegrationOwner).max(20, 'must list at most 20 owners').nullish(),
   resourceOwnerMappings: z.array(ResourceOwnerMapping).max(20, 'must list at most 20 mappings').nullish(),
+  managedBy: ManagedBy,
 }).strict();
 export type IntegrationInput = z.input<typeof IntegrationInput>;
 
@@ -84,6 +86,8 @@ export const Integration = z.object({
   customAccessDetails: z.string().nullable(),
   integrationOwners: z.array(IntegrationOwner),
   resourceOwnerMappings: z.array(ResourceOwnerMapping),
+  /** The config file that manages it (`latchkey apply`), or null. */
+  managedBy: z.string().nullable().default(null),
   status: IntegrationStatus,
   statusReason: z.string().nullable(),
   lastTest: PreflightReport.nullable(),

@@ -8,7 +8,7 @@ export class DuplicateFlowNameError extends Error {}
 export class BadPageTokenError extends Error {}
 
 export function toFlow(e: AccessFlowEntity): AccessFlow {
-  return { id: e.id, name: e.name, active: e.active, ...e.definition, createdAt: e.createdAt.toISOString(), updatedAt: e.updatedAt.toISOString() };
+  return { id: e.id, name: e.name, active: e.active, ...e.definition, managedBy: e.managedBy, createdAt: e.createdAt.toISOString(), updatedAt: e.updatedAt.toISOString() };
 }
 
 @Injectable()
@@ -35,8 +35,16 @@ export class FlowsRepository {
   }
 
   async save(m: EntityManager, id: string | null, flow: ValidAccessFlow): Promise<AccessFlowEntity> {
-    const { name, active, ...definition } = flow;
-    const fields = { name, active, definition, integrationIds: [...new Set(flow.targets.map((t) => t.integrationId))], updatedAt: new Date() };
+    const { name, active, managedBy, ...definition } = flow;
+    const fields = {
+      name,
+      active,
+      definition,
+      integrationIds: [...new Set(flow.targets.map((t) => t.integrationId))],
+      // Left out on update: the stored marker stays (an edit in the console does not unmanage the flow).
+      ...(managedBy !== undefined || id === null ? { managedBy: managedBy ?? null } : {}),
+      updatedAt: new Date(),
+    };
     try {
       const repo = m.getRepository(AccessFlowEntity);
       if (id === null) return await repo.save(repo.create({ ...fields, createdAt: fields.updatedAt }));

@@ -24,6 +24,9 @@ export const PUBLIC_URL = Symbol('PUBLIC_URL');
  * adds that header to a cross-site request by itself). The caller is set on the request for
  * `@CurrentCaller()`. Finer rules (own tokens, approvers) are the owning service's.
  */
+/** The header a tool sends to name itself (`cli` for `latchkey`). */
+export const CLIENT_HEADER = 'x-latchkey-client';
+
 @Injectable()
 export class AuthGuard implements CanActivate {
   constructor(
@@ -50,7 +53,8 @@ export class AuthGuard implements CanActivate {
     if (!match) throw new AppException(ErrorCode.Unauthenticated, 'Send an API token as "Authorization: Bearer <token>".');
     const caller = await this.authenticator.authenticate(match[1]);
     if (!caller) throw new AppException(ErrorCode.Unauthenticated, 'The API token is unknown, expired or revoked.');
-    return caller;
+    // The `latchkey` CLI says so, and the audit log records it as the source of what it changes.
+    return request.headers[CLIENT_HEADER] === 'cli' ? { ...caller, source: 'cli' } : caller;
   }
 
   private async bySession(request: AuthenticatedRequest, response: Response): Promise<AuthenticatedCaller> {

@@ -16,6 +16,7 @@ export function toView(e: IntegrationEntity): Integration {
     customAccessDetails: e.customAccessDetails,
     integrationOwners: e.integrationOwners,
     resourceOwnerMappings: e.resourceOwnerMappings,
+    managedBy: e.managedBy,
     status: e.status,
     statusReason: e.statusReason,
     lastTest: e.lastTest,
@@ -57,6 +58,7 @@ function audited(e: IntegrationEntity): Record<string, unknown> {
     customAccessDetails: e.customAccessDetails,
     integrationOwners: e.integrationOwners,
     resourceOwnerMappings: e.resourceOwnerMappings,
+    managedBy: e.managedBy,
   };
 }
 

@@ -17,6 +17,8 @@ export class IntegrationEntity {
   @Column({ type: 'text', name: 'custom_access_details', nullable: true }) customAccessDetails!: string | null;
   @Column({ type: 'jsonb', name: 'integration_owners' }) integrationOwners!: IntegrationOwner[];
   @Column({ type: 'jsonb', name: 'resource_owner_mappings' }) resourceOwnerMappings!: ResourceOwnerMapping[];
+  /** The config file that manages the integration (`latchkey apply`), or null. */
+  @Column({ type: 'text', name: 'managed_by', nullable: true }) managedBy!: string | null;
   @Column({ type: 'text' }) status!: IntegrationStatus;
   @Column({ type: 'text', name: 'status_reason', nullable: true }) statusReason!: string | null;
   @Column({ type: 'jsonb', name: 'last_test', nullable: true }) lastTest!: PreflightReport | null;

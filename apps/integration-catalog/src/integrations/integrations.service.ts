@@ -48,6 +48,7 @@ export class IntegrationsService {
     const entity = Object.assign(new IntegrationEntity(), this.fields(input), {
       secret: toSecretRef(input.secret, this.masterKey),
       secretSetAt: new Date(),
+      managedBy: input.managedBy ?? null,
       status: 'INITIALIZING',
       statusReason: null,
       lastTest: null,
@@ -271,6 +272,8 @@ export class IntegrationsService {
       customAccessDetails: input.customAccessDetails ?? null,
       integrationOwners: input.integrationOwners ?? [],
       resourceOwnerMappings: input.resourceOwnerMappings ?? [],
+      // Left out on update: the stored marker stays (an edit in the console does not unmanage it).
+      ...(input.managedBy !== undefined ? { managedBy: input.managedBy } : {}),
     };
   }
 }
