@@ -15,7 +15,7 @@ const depConstraints = (allowTesting) => {
     { sourceTag: 'scope:gateway', onlyDependOnLibsWithTags: [...shared, 'scope:persistence', ...testing] },
     { sourceTag: 'scope:service', onlyDependOnLibsWithTags: [...shared, 'scope:persistence', ...testing] },
     { sourceTag: 'scope:connector', onlyDependOnLibsWithTags: [...shared, 'scope:persistence', 'scope:engine', ...testing] },
-    // The CLI talks only to the public HTTP API: it may use the contracts' types, nothing else.
+    // The CLI talks only to the public HTTP API: it may use the contracts (types, and the config file's schema), nothing else.
     { sourceTag: 'scope:cli', onlyDependOnLibsWithTags: ['scope:contracts', ...testing] },
     { sourceTag: 'scope:tools', onlyDependOnLibsWithTags: [...shared, 'scope:persistence', 'scope:engine', 'scope:testing'] },
     // The browser app: the contracts' zod schemas and nothing of the server (its e2e suite drives the real stack).

@@ -1,5 +1,5 @@
 // Packs the `latchkey` CLI as an npm tarball that installs on a machine with only Node: the
-// compiled apps/cli (from `npm run build`), its bin, and apps/cli/package.json whose dependency
+// compiled apps/cli and libs/contracts (from `npm run build`), its bin, the config file's JSON Schema, and apps/cli/package.json whose dependency
 // versions must equal the repository's. Usage: node tools/pack-cli.mjs [destination folder]
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,6 +23,9 @@ if (manifest.version !== repo.version) throw new Error(`apps/cli/package.json is
 const staging = mkdtempSync(join(tmpdir(), 'latchkey-cli-pack-'));
 try {
   cpSync(compiled, join(staging, 'apps/cli/src'), { recursive: true });
+  // The config file's schema (`latchkey plan/apply`) is the contracts' own, checked at run time.
+  cpSync(join(root, 'dist/libs/contracts/src'), join(staging, 'libs/contracts/src'), { recursive: true });
+  cpSync(join(root, 'apps/cli/latchkey.schema.json'), join(staging, 'latchkey.schema.json'));
   cpSync(join(root, 'apps/cli/bin'), join(staging, 'bin'), { recursive: true });
   writeFileSync(join(staging, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   const out = execFileSync('npm', ['pack', '--silent', '--pack-destination', destination], { cwd: staging, encoding: 'utf8' });

@@ -25,7 +25,8 @@ export class ApiClient {
   ) {}
 
   async call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const headers: Record<string, string> = { authorization: `Bearer ${this.token}`, accept: 'application/json' };
+    // The audit log records what the CLI changes with the source `cli`.
+    const headers: Record<string, string> = { authorization: `Bearer ${this.token}`, accept: 'application/json', 'x-latchkey-client': 'cli' };
     if (body !== undefined) headers['content-type'] = 'application/json';
     let res: Response;
     try {
@@ -51,6 +52,26 @@ export class ApiClient {
 
   post<T>(path: string, body: unknown = {}): Promise<T> {
     return this.call<T>('POST', path, body);
+  }
+
+  put<T>(path: string, body: unknown): Promise<T> {
+    return this.call<T>('PUT', path, body);
+  }
+
+  delete<T>(path: string): Promise<T> {
+    return this.call<T>('DELETE', path);
+  }
+
+  /** Every item of a paged list route. */
+  async all<T>(path: string): Promise<T[]> {
+    const items: T[] = [];
+    let pageToken: string | undefined;
+    do {
+      const page = await this.get<{ items: T[]; nextPageToken?: string }>(`${path}${path.includes('?') ? '&' : '?'}pageSize=500${pageToken ? `&pageToken=${encodeURIComponent(pageToken)}` : ''}`);
+      items.push(...page.items);
+      pageToken = page.nextPageToken;
+    } while (pageToken);
+    return items;
   }
 }
 

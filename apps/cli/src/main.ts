@@ -1,5 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { createRequest, decide, extend, listRequestable, listRequests, showRequest } from './commands/access';
+import { registerConfigCommands } from './commands/apply';
+import { registerCompletion } from './commands/completion';
 import { connect } from './commands/connect';
 import { login, whoami } from './commands/session';
 import { Context, type GlobalOptions } from './context';
@@ -30,6 +32,7 @@ Examples:
   latchkey request shop/sales/orders --permission READ_ONLY --duration 2h --reason "INC-42"
   latchkey connect shop/sales/orders -- -c 'select count(*) from sales.orders'
   latchkey requests list --to-approve
+  latchkey plan -f latchkey.yaml && latchkey apply -f latchkey.yaml
 ${EXIT_CODES_HELP}`,
     );
 
@@ -126,6 +129,8 @@ ${EXIT_CODES_HELP}`,
       process.exitCode = await connect(ctx(), target, psqlArgs, options);
     });
 
+  registerConfigCommands(root, ctx);
+  registerCompletion(root);
   return root;
 }
 

@@ -1,6 +1,7 @@
 export * from './access';
 export * from './audit';
 export * from './catalog';
+export * from './config-file';
 export * from './connectors';
 export * from './contract';
 export * from './discovery';

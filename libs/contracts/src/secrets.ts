@@ -4,17 +4,21 @@ import { isCleanText, CLEAN_TEXT_RULE, text } from './text';
 const envVarName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,254}$/, 'must be an environment variable name ([A-Za-z_][A-Za-z0-9_]*)');
 
 /** A secret as an admin gives it to the API. */
+/** Secrets by reference: environment variables or a file on the connector's host. */
+export const EnvSecretInput = z.object({ store: z.literal('env'), usernameVar: envVarName, passwordVar: envVarName }).strict();
+export const FileSecretInput = z.object({
+  store: z.literal('file'),
+  path: z.string().startsWith('/', 'must be an absolute path').max(4096, 'must be at most 4096 characters').refine(isCleanText, CLEAN_TEXT_RULE),
+}).strict();
+
 export const SecretInput = z.discriminatedUnion('store', [
   z.object({
     store: z.literal('builtin'),
     username: text({ min: 1, max: 63 }),
     password: text({ min: 1, max: 1024 }),
   }).strict(),
-  z.object({ store: z.literal('env'), usernameVar: envVarName, passwordVar: envVarName }).strict(),
-  z.object({
-    store: z.literal('file'),
-    path: z.string().startsWith('/', 'must be an absolute path').max(4096, 'must be at most 4096 characters').refine(isCleanText, CLEAN_TEXT_RULE),
-  }).strict(),
+  EnvSecretInput,
+  FileSecretInput,
 ], { error: "must have store 'builtin', 'env' or 'file'" });
 export type SecretInput = z.infer<typeof SecretInput>;
 
