@@ -99,6 +99,7 @@ ${
     await pg.query('CREATE DATABASE shop');
     await pg.query('CREATE SCHEMA sales; CREATE TABLE sales.orders (id int);', undefined, 'shop');
     t = await startTestStack({ env: { SHOP_DB_USER: CONNECTOR_USER, SHOP_DB_PASSWORD: CONNECTOR_PASSWORD } });
+    expect((await t.api('POST', '/api/v1/groups', { body: { name: 'dba' } })).status).toBe(201);
     const legacy = await t.api('POST', '/api/v1/integrations', {
       body: {
         name: 'legacy',

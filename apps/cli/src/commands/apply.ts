@@ -3,11 +3,11 @@ import { Command } from 'commander';
 import { stringify } from 'yaml';
 import { configFileJsonSchema, DEFAULT_MANAGED_BY } from '@latchkey/contracts';
 import type { AccessFlow, AuditEntry, Integration, IntegrationTypeDescription } from '@latchkey/contracts';
-import type { ApiClient } from '../api';
-import { ConfigFileError, loadConfigFile, sortIssues, type LoadedFile } from '../config-as-code/config-file';
+import { ApiError, type ApiClient } from '../api';
+import { ConfigFileError, formatIssue, loadConfigFile, sortIssues, type LoadedFile } from '../config-as-code/config-file';
 import { computePlan, exportFile, type Change, type Plan, type ServerState } from '../config-as-code/plan';
 import type { Context } from '../context';
-import { ExitCode } from '../exit-codes';
+import { CliError, ExitCode } from '../exit-codes';
 
 interface FileOptions {
   file: string;
@@ -121,7 +121,7 @@ async function plan(ctx: Context, options: FileOptions): Promise<number> {
  * integrations. Every object written carries the file's managedBy.
  */
 async function apply(ctx: Context, options: FileOptions): Promise<void> {
-  const { api, plan, server } = await planFor(ctx, options);
+  const { api, plan, server, loaded } = await planFor(ctx, options);
   const integrationIds = new Map(server.integrations.map((i) => [i.name.toLowerCase(), i.id]));
   const done: Array<{ action: Change['action']; kind: Change['kind']; name: string; id: string }> = [];
   const order = (c: Change) => (c.action === 'delete' ? (c.kind === 'access flow' ? 2 : 3) : c.kind === 'integration' ? 0 : 1);
@@ -129,15 +129,35 @@ async function apply(ctx: Context, options: FileOptions): Promise<void> {
     ctx.out.info(`${SYMBOL[change.action]} ${change.kind} "${change.name}"`);
     const base = change.kind === 'integration' ? '/api/v1/integrations' : '/api/v1/access-flows';
     let id = change.id!;
-    if (change.action === 'delete') await api.delete(`${base}/${id}`);
-    else {
-      const body = bodyOf(change, integrationIds, plan.managedBy);
-      id = (change.action === 'create' ? await api.post<{ id: string }>(base, body) : await api.put<{ id: string }>(`${base}/${id}`, body)).id;
-      if (change.kind === 'integration') integrationIds.set(change.name.toLowerCase(), id);
+    try {
+      if (change.action === 'delete') await api.delete(`${base}/${id}`);
+      else {
+        const body = bodyOf(change, integrationIds, plan.managedBy);
+        id = (change.action === 'create' ? await api.post<{ id: string }>(base, body) : await api.put<{ id: string }>(`${base}/${id}`, body)).id;
+        if (change.kind === 'integration') integrationIds.set(change.name.toLowerCase(), id);
+      }
+    } catch (err) {
+      throw refusal(err, change, loaded, done.length);
     }
     done.push({ action: change.action, kind: change.kind, name: change.name, id });
   }
   ctx.out.result({ managedBy: plan.managedBy, applied: done }, () => (done.length === 0 ? 'No changes: the server matches the file.' : `Applied ${done.length} change${done.length === 1 ? '' : 's'}.`));
+}
+
+/** The server refused a change: its issues at their lines in the file, and what was already done. */
+function refusal(err: unknown, change: Change, loaded: LoadedFile, applied: number): unknown {
+  const issues = err instanceof ApiError ? err.body.details?.issues : undefined;
+  if (!issues || !change.at) return err;
+  const located = issues.map((issue) => {
+    // The API names a target's integration by id; the file by name.
+    const path = issue.field.split('.').map((part) => (/^\d+$/.test(part) ? Number(part) : part === 'integrationId' ? 'integration' : part));
+    return loaded.at([...change.at!, ...path], issue.rule);
+  });
+  return new CliError(
+    `the server refused ${change.action === 'create' ? 'to create' : 'to update'} ${change.kind} "${change.name}" (${applied} change${applied === 1 ? '' : 's'} before it ${applied === 1 ? 'was' : 'were'} applied; run plan again):\n${located.map(formatIssue).join('\n')}`,
+    ExitCode.Failure,
+    { issues: located },
+  );
 }
 
 function bodyOf(change: Change, integrationIds: Map<string, string>, managedBy: string): Record<string, unknown> {

@@ -40,7 +40,10 @@ function walk(command: Command, path: string[]): Node[] {
 }
 
 const flagsOf = (options: readonly Option[]): string[] => options.flatMap((o) => [o.long, o.short].filter((f): f is string => Boolean(f)));
-const optionsOf = (root: Command, node: Node): Option[] => [...node.command.options, ...(node.path.length > 0 ? root.options : [])];
+/** A command's own options, and the program's global ones (but --version) on its subcommands. */
+const optionsOf = (root: Command, node: Node): Option[] => [...node.command.options, ...(node.path.length > 0 ? root.options.filter((o) => o.long !== '--version') : [])];
+/** Options whose value is a path: complete file names. */
+const takesPath = (o: Option) => /<(path|file)>/.test(o.flags);
 /** Words that are not shell-special: every name and flag of the program is one. */
 const quote = (word: string) => `'${word.replace(/'/g, `'\\''`)}'`;
 
@@ -54,7 +57,7 @@ function bash(root: Command, nodes: Node[], zsh: boolean): string {
   for (const node of nodes) {
     for (const o of optionsOf(root, node)) {
       if (!o.required && !o.optional) continue;
-      const value = o.argChoices ? `W:${o.argChoices.join(' ')}` : /file|path/.test(o.flags) ? 'F' : 'N';
+      const value = o.argChoices ? `W:${o.argChoices.join(' ')}` : takesPath(o) ? 'F' : 'N';
       for (const flag of flagsOf([o])) valued.set(flag, value);
     }
   }
@@ -102,7 +105,7 @@ function fish(nodes: Node[]): string {
     for (const sub of node.command.commands) lines.push(`complete -c latchkey -n '${condition}' -a ${sub.name()} -d '${esc(sub.description())}'`);
     for (const o of node.command.options) {
       const flags = [o.long ? `-l ${o.long.replace(/^--/, '')}` : '', o.short ? `-s ${o.short.replace(/^-/, '')}` : ''].filter(Boolean).join(' ');
-      const value = o.argChoices ? ` -x -a '${o.argChoices.join(' ')}'` : o.required || o.optional ? (/file|path/.test(o.flags) ? ' -r -F' : ' -x') : '';
+      const value = o.argChoices ? ` -x -a '${o.argChoices.join(' ')}'` : o.required || o.optional ? (takesPath(o) ? ' -r -F' : ' -x') : '';
       lines.push(`complete -c latchkey -n '${node.path.length === 0 ? 'true' : after}' ${flags}${value} -d '${esc(o.description)}'`);
     }
     if (node.path.join(' ') === 'completion') lines.push(`complete -c latchkey -n '${after}' -a '${SHELLS.join(' ')}'`);

@@ -22,6 +22,8 @@ export interface Change {
   id?: string;
   /** The fields that differ: the server's value (before) and the file's (after). */
   fields: FieldDiff;
+  /** Where the object is in the file (create, update). */
+  at?: ['integrations' | 'accessFlows', number];
   /** The object as the file wants it, in the API's terms (create, update). */
   desired?: FileIntegration | FileFlow;
   /** Set on an update when the server's copy was last changed by someone other than `latchkey apply`. */
@@ -100,7 +102,7 @@ export function computePlan(loaded: LoadedFile, server: ServerState, options: { 
       listed.add(key(name));
       const current = byName.get(key(name));
       if (!current) {
-        planned.push({ action: 'create', kind, name, fields: diffFields(null, desired as Record<string, unknown>), desired: desired as Change['desired'] });
+        planned.push({ action: 'create', kind, name, at: [list, index], fields: diffFields(null, desired as Record<string, unknown>), desired: desired as Change['desired'] });
         return;
       }
       if (current.managedBy && current.managedBy !== config.managedBy) {
@@ -108,7 +110,7 @@ export function computePlan(loaded: LoadedFile, server: ServerState, options: { 
         return;
       }
       const fields = diffFields(asFile(current) as Record<string, unknown>, desired as Record<string, unknown>);
-      if (Object.keys(fields).length > 0) planned.push({ action: 'update', kind, name, id: current.id, fields, desired: desired as Change['desired'] });
+      if (Object.keys(fields).length > 0) planned.push({ action: 'update', kind, name, id: current.id, at: [list, index], fields, desired: desired as Change['desired'] });
     });
     for (const current of existing) {
       if (listed.has(key(current.name)) || current.managedBy !== config.managedBy) continue;
