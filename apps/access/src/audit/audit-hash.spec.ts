@@ -75,3 +75,11 @@ describe('an impersonated actor', () => {
     expect(canonicalEntry(entry)).toContain('"actor":{"email":"a@example.com","id":"u1","type":"user"}');
   });
 });
+
+describe("an actor's source", () => {
+  it('is covered by the hash, and entries without one hash as before', () => {
+    const fromCli = { ...entry, actor: { ...entry.actor, source: 'cli' as const } };
+    expect(canonicalEntry(fromCli)).toContain('"actor":{"email":"a@example.com","id":"u1","source":"cli","type":"user"}');
+    expect(entryHash(fromCli)).not.toBe(entryHash(entry));
+  });
+});

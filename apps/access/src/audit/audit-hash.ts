@@ -48,8 +48,8 @@ export function canonicalEntry(entry: HashedEntry): string {
     seq: entry.seq,
     at: entry.at.toISOString(),
     action: entry.action,
-    // impersonatedBy only when present: entries written before it keep their hashes.
-    actor: { type: entry.actor.type, id: entry.actor.id, email: entry.actor.email ?? null, impersonatedBy: entry.actor.impersonatedBy },
+    // impersonatedBy and source only when present: entries written before them keep their hashes.
+    actor: { type: entry.actor.type, id: entry.actor.id, email: entry.actor.email ?? null, impersonatedBy: entry.actor.impersonatedBy, source: entry.actor.source },
     target: { type: entry.targetType, id: entry.targetId, name: entry.targetName },
     diff: entry.diff,
     details: entry.details,

@@ -103,6 +103,7 @@ export class AuditService {
           id: storableText(input.actor.id),
           ...(input.actor.email !== undefined ? { email: storableText(input.actor.email) } : {}),
           ...(input.actor.impersonatedBy ? { impersonatedBy: toJsonValue(input.actor.impersonatedBy) as Actor['impersonatedBy'] } : {}),
+          ...(input.actor.source ? { source: input.actor.source } : {}),
         },
         actorId: storableText(input.actor.id),
         targetType: storableText(input.targetType),
