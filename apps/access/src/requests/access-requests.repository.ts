@@ -72,6 +72,28 @@ export class AccessRequestsRepository {
       .getMany();
   }
 
+  /** The requests of a requester that still hold, or may yet hold, access. */
+  openOf(requesterId: string): Promise<AccessRequestEntity[]> {
+    return this.repo
+      .createQueryBuilder('r')
+      .where('r.requester_id = :requesterId', { requesterId })
+      .andWhere("r.status IN ('PENDING', 'APPROVED', 'GRANTED')")
+      .orderBy('r.created_at', 'ASC')
+      .getMany();
+  }
+
+  /** PENDING requests whose approvers may change with this person's groups: they approve them, or a group resolves through groups, attributes or owners. */
+  async pendingApproverIdsMayChange(userId: string): Promise<string[]> {
+    const rows: Array<{ id: string }> = await this.dataSource.query(
+      `SELECT id FROM access.access_requests
+        WHERE status = 'PENDING' AND requester_id <> $1
+          AND ($1 = ANY(approver_ids) OR EXISTS (SELECT 1 FROM jsonb_array_elements(approver_groups) g WHERE g->>'type' <> 'user' AND g->'satisfiedBy' = 'null'::jsonb))
+        ORDER BY created_at`,
+      [userId],
+    );
+    return rows.map((r) => r.id);
+  }
+
   /** Newest first. `visibleTo` limits a non-admin to their own requests and those they may approve. */
   async page(query: Query & { visibleTo?: string; awaitingApprovalBy?: string }): Promise<{ items: AccessRequestEntity[]; nextPageToken?: string }> {
     const qb = this.repo.createQueryBuilder('r').orderBy('r.created_at', 'DESC').addOrderBy('r.id', 'DESC').limit(query.pageSize + 1);
