@@ -82,14 +82,20 @@ export class AccessRequestsRepository {
       .getMany();
   }
 
-  /** PENDING requests whose approvers may change with this person's groups: they approve them, or a group resolves through groups, attributes or owners. */
-  async pendingApproverIdsMayChange(userId: string): Promise<string[]> {
+  /**
+   * PENDING requests whose approvers may change with this person's groups: those they approve
+   * (they may have lost it), and those with an undecided approver group naming one of their
+   * groups now (they may have gained it).
+   */
+  async pendingApproverIdsMayChange(userId: string, groups: string[]): Promise<string[]> {
     const rows: Array<{ id: string }> = await this.dataSource.query(
-      `SELECT id FROM access.access_requests
+      `SELECT id FROM access.access_requests r
         WHERE status = 'PENDING' AND requester_id <> $1
-          AND ($1 = ANY(approver_ids) OR EXISTS (SELECT 1 FROM jsonb_array_elements(approver_groups) g WHERE g->>'type' <> 'user' AND g->'satisfiedBy' = 'null'::jsonb))
+          AND ($1 = ANY(approver_ids) OR EXISTS (
+                SELECT 1 FROM jsonb_array_elements(r.approver_groups) g, jsonb_array_elements_text(g->'values') v
+                 WHERE g->>'type' = 'group' AND g->'satisfiedBy' = 'null'::jsonb AND lower(v) = ANY($2::text[])))
         ORDER BY created_at`,
-      [userId],
+      [userId, groups.map((g) => g.toLowerCase())],
     );
     return rows.map((r) => r.id);
   }

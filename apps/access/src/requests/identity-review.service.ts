@@ -84,7 +84,7 @@ export class IdentityReview implements OnApplicationBootstrap {
       await this.requestsService.takeBack(r.id, change.actor, `${why} (${change.reason})`);
       takenBack++;
     }
-    const pending = await this.requests.pendingApproverIdsMayChange(change.userId);
+    const pending = await this.requests.pendingApproverIdsMayChange(change.userId, person?.active ? person.groups : []);
     for (const id of pending) await this.requestsService.reresolveApprovers(id, change.actor, change.reason);
     this.logger.info({ userId: change.userId, takenBack, approvalsChecked: pending.length }, 'identity change reviewed');
   }
