@@ -49,7 +49,9 @@ export class PeopleDirectorySql implements PeopleDirectory {
 
   /** Which of these emails are no user's. */
   async unknownEmails(emails: string[]): Promise<string[]> {
-    const found = new Set((await this.withAttribute('user', emails)).map((p) => p.email.toLowerCase()));
+    // A deactivated user still exists (a flow naming them stays valid); they just approve nothing while deactivated.
+    const rows: Array<{ email: string }> = await this.dataSource.query('SELECT lower(email) AS email FROM access.users WHERE lower(email) = ANY($1::text[])', [emails.map((e) => e.toLowerCase())]);
+    const found = new Set(rows.map((r) => r.email));
     return emails.filter((e) => !found.has(e.toLowerCase()));
   }
 
