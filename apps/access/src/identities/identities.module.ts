@@ -2,11 +2,13 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { AccessEnv } from '@latchkey/config';
 import { ADMIN_BOOTSTRAP, AdminBootstrap } from './admin-bootstrap.service';
 import { IdentitiesRepository } from './identities.repository';
+import { IdentityChangesModule } from './identity-changes.module';
 import { IdentitiesRpcController } from './identities.rpc.controller';
 import { CreateIdentities1764000000400 } from './migrations/1764000000400-CreateIdentities';
 import { CreateSignIn1764000001100 } from './migrations/1764000001100-CreateSignIn';
 import { CreateSsoIdentities1764000001200 } from './migrations/1764000001200-CreateSsoIdentities';
 import { CreateScim1764000001300 } from './migrations/1764000001300-CreateScim';
+import { CreateIdentityChanges1764000001400 } from './migrations/1764000001400-CreateIdentityChanges';
 import { TokenImpersonation1764000000630 } from './migrations/1764000000630-TokenImpersonation';
 import { ScimRepository } from './scim.repository';
 import { ScimRpcController } from './scim.rpc.controller';
@@ -21,7 +23,7 @@ import { UsersService } from './users.service';
 
 /** The identity tables are read and written with plain SQL (see the repositories): no entities. */
 export const IDENTITY_ENTITIES: Function[] = [];
-export const IDENTITY_MIGRATIONS = [CreateIdentities1764000000400, TokenImpersonation1764000000630, CreateSignIn1764000001100, CreateSsoIdentities1764000001200, CreateScim1764000001300];
+export const IDENTITY_MIGRATIONS = [CreateIdentities1764000000400, TokenImpersonation1764000000630, CreateSignIn1764000001100, CreateSsoIdentities1764000001200, CreateScim1764000001300, CreateIdentityChanges1764000001400];
 
 /**
  * Users, groups and API tokens; passwords, browser sessions and one-time links; the bootstrap admin. Exports UsersService and the repository for
@@ -32,6 +34,7 @@ export class IdentitiesModule {
   static forRoot(env: AccessEnv): DynamicModule {
     return {
       module: IdentitiesModule,
+      imports: [IdentityChangesModule],
       controllers: [IdentitiesRpcController, SignInRpcController, ScimRpcController],
       providers: [
         { provide: ADMIN_BOOTSTRAP, useValue: { email: env.LATCHKEY_ADMIN_EMAIL, token: env.LATCHKEY_ADMIN_TOKEN } },

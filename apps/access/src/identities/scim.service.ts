@@ -7,6 +7,7 @@ import { AppException } from '@latchkey/messaging';
 import { AuditService } from '../audit/audit.service';
 import { hashToken } from './api-token';
 import { DuplicateError, IdentitiesRepository, UserRow } from './identities.repository';
+import { IdentityChanges } from './identity-changes.repository';
 import { auditEntry, toTokenView, toUserView, USER_AUDIT_FIELDS } from './identity-views';
 import { memberIds, memberPathId, pageOf, parseEqFilter, patchOperations, SCIM_GROUP, SCIM_LIST, SCIM_USER, ScimError, scimBoolean } from './scim-protocol';
 import { GROUP_FILTER_COLUMNS, ScimGroupRow, ScimRepository, ScimTokenRow, USER_FILTER_COLUMNS } from './scim.repository';
@@ -33,7 +34,9 @@ interface UserState {
 /**
  * SCIM 2.0 Users and Groups over the same users, groups and memberships the flows match on. A
  * user made inactive (or deleted) loses every console session and API token at once; every
- * change is audited with the SCIM token as the actor.
+ * change is audited with the SCIM token as the actor. Deactivations, deletions and membership
+ * changes are recorded as identity changes in the same transaction: the access requests then
+ * take back what the person no longer qualifies for and re-resolve pending approvals.
  */
 @Injectable()
 export class ScimService {
@@ -43,6 +46,7 @@ export class ScimService {
     private readonly tokens: TokensRepository,
     private readonly signIn: SignInRepository,
     private readonly audit: AuditService,
+    private readonly changes: IdentityChanges,
   ) {}
 
   async createToken(actor: Actor, name: string): Promise<ScimToken & { token: string }> {
@@ -69,7 +73,9 @@ export class ScimService {
     if (!token) return null;
     const actor: Actor = { type: 'system', id: `scim-token:${token.id}`, email: `scim:${token.name}`.slice(0, 320) };
     try {
-      return await this.route(call, actor);
+      const answer = await this.route(call, actor);
+      if (call.method !== 'GET') this.changes.announce();
+      return answer;
     } catch (err) {
       if (err instanceof ScimError) return { status: err.status, body: err.body() };
       if (err instanceof DuplicateError) return { status: 409, body: new ScimError(409, 'A user with this userName, or a group with this displayName, already exists.', 'uniqueness').body() };
@@ -223,7 +229,10 @@ export class ScimService {
       const after = (await this.identities.findUser(id, m))!;
       const diff = diffFields({ ...toUserView(before), active: before.active }, { ...toUserView(after), active: after.active }, [...USER_AUDIT_FIELDS, 'active']);
       let ended: Record<string, number> = {};
-      if (before.active && !state.active) ended = await this.cutOff(m, actor, id, 'deactivated by SCIM');
+      if (before.active && !state.active) {
+        ended = await this.cutOff(m, actor, id, 'deactivated by SCIM');
+        await this.changes.record(m, [id], 'deactivated by the identity provider (SCIM)', actor);
+      }
       if (Object.keys(diff).length) {
         const action = before.active && !state.active ? 'user.deactivated' : !before.active && state.active ? 'user.reactivated' : 'user.updated';
         await this.audit.append(auditEntry(action, actor, { type: 'user', id, name: after.email }, diff, { via: 'scim', ...ended }), m);
@@ -251,6 +260,7 @@ export class ScimService {
       if (!user) throw new ScimError(404, `User ${id} not found.`);
       if (user.role === 'admin' && admins.length <= 1) throw new ScimError(409, 'Cannot delete the last admin: make another user admin first.', 'mutability');
       const ended = await this.cutOff(m, actor, id, 'user deleted by SCIM');
+      await this.changes.record(m, [id], 'deleted by the identity provider (SCIM)', actor);
       await this.identities.deleteUser(m, id);
       await this.audit.append(auditEntry('user.deleted', actor, { type: 'user', id, name: user.email }, diffFields(toUserView(user), null, USER_AUDIT_FIELDS), { via: 'scim', ...ended }), m);
     });
@@ -306,6 +316,7 @@ export class ScimService {
       });
       await this.scim.setGroupFields(m, group.id, { name, externalId: str(b.externalId) ?? null });
       const added = await this.scim.addMembers(m, group.id, await this.scim.existingUserIds(m, members));
+      await this.changes.record(m, added, `added to group ${name} by the identity provider (SCIM)`, actor);
       await this.audit.append(auditEntry('group.created', actor, { type: 'group', id: group.id, name }, diffFields(null, { name }, ['name']), { via: 'scim', membersAdded: added }), m);
       return group.id;
     });
@@ -365,6 +376,8 @@ export class ScimService {
       const current = new Set(before.members.map((u) => u.id));
       const removed = await this.scim.removeMembers(m, id, [...current].filter((u) => !wanted.has(u)));
       const added = await this.scim.addMembers(m, id, [...wanted].filter((u) => !current.has(u)));
+      await this.changes.record(m, removed, `removed from group ${state.name} by the identity provider (SCIM)`, actor);
+      await this.changes.record(m, added, `added to group ${state.name} by the identity provider (SCIM)`, actor);
       const diff = diffFields({ name: before.name, externalId: before.externalId }, { name: state.name, externalId: state.externalId }, ['name', 'externalId']);
       if (Object.keys(diff).length || added.length || removed.length) {
         await this.audit.append(auditEntry('group.updated', actor, { type: 'group', id, name: state.name }, diff, { via: 'scim', membersAdded: added, membersRemoved: removed }), m);
@@ -377,6 +390,7 @@ export class ScimService {
       if (!(await this.scim.lockGroup(m, id))) throw new ScimError(404, `Group ${id} not found.`);
       const group = (await this.scim.findGroup(id, m))!;
       await this.scim.deleteGroup(m, id);
+      await this.changes.record(m, group.members.map((u) => u.id), `group ${group.name} deleted by the identity provider (SCIM)`, actor);
       await this.audit.append(auditEntry('group.deleted', actor, { type: 'group', id, name: group.name }, diffFields({ name: group.name }, null, ['name']), { via: 'scim', membersRemoved: group.members.map((u) => u.id) }), m);
     });
     return { status: 204 };

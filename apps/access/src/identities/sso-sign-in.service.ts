@@ -4,6 +4,7 @@ import type { ClientInfo, SsoIdentity } from '@latchkey/contracts';
 import { AppException } from '@latchkey/messaging';
 import { AuditService } from '../audit/audit.service';
 import { DuplicateError, IdentitiesRepository } from './identities.repository';
+import { IdentityChanges } from './identity-changes.repository';
 import { auditEntry, toUserView, USER_AUDIT_FIELDS } from './identity-views';
 import { sessionDeadlines } from './sign-in-policy';
 import { SignInRepository } from './sign-in.repository';
@@ -36,7 +37,8 @@ export function mapSsoProfile(identity: SsoIdentity): { groups: string[]; attrib
   return { groups: groups.slice(0, 100), attributes, ignoredGroups: [...ignoredGroups, ...groups.slice(100)], ignoredAttributes };
 }
 
-const refused = (message: string) => new AppException(ErrorCode.Forbidden, message);
+/** `NO_ACCOUNT`: the person is unknown and OIDC_JIT is off (the sign-in page says to ask an administrator). */
+const refused = (message: string, reason?: 'NO_ACCOUNT') => new AppException(ErrorCode.Forbidden, message, reason ? { reason } : undefined);
 
 /**
  * Single sign-on: the gateway has validated the provider's ID token; here the person is found by
@@ -51,11 +53,14 @@ export class SsoSignInService {
     private readonly repository: SignInRepository,
     private readonly identities: IdentitiesRepository,
     private readonly audit: AuditService,
+    private readonly changes: IdentityChanges,
   ) {}
 
   async signIn(request: { identity: SsoIdentity; sessionHash: string; previousSessionHash?: string; client: ClientInfo }) {
     try {
-      return await this.open(request);
+      const session = await this.open(request);
+      this.changes.announce();
+      return session;
     } catch (err) {
       if (err instanceof AppException && err.code === ErrorCode.Forbidden) {
         const { identity, client } = request;
@@ -93,7 +98,7 @@ export class SsoSignInService {
         if (taken && taken.id !== before.id) throw refused(`The identity provider now gives ${identity.email}, which another Latchkey user has.`);
       }
       if (before && !before.active) throw refused(`${before.email} is deactivated in Latchkey.`);
-      if (!before && !this.options.jit) throw refused(`No Latchkey user has the email ${identity.email}, and accounts are not created at sign-in (OIDC_JIT=false): ask an administrator.`);
+      if (!before && !this.options.jit) throw refused(`No Latchkey user has the email ${identity.email}, and accounts are not created at sign-in (OIDC_JIT=false): ask an administrator.`, 'NO_ACCOUNT');
 
       const { groups, created } = await this.identities.ensureGroups(m, profile.groups);
       const fields = {
@@ -117,6 +122,8 @@ export class SsoSignInService {
       } else {
         const diff = diffFields(toUserView(before), toUserView(after), USER_AUDIT_FIELDS);
         if (Object.keys(diff).length) await this.audit.append(auditEntry('user.updated', actor, userTarget(after), diff, via), m);
+        // Groups the provider no longer lists may have been what a grant or an approval rested on.
+        if (before.groups.join('\n') !== after.groups.join('\n')) await this.changes.record(m, [userId], `groups changed at single sign-on (${identity.issuer})`, actor);
       }
 
       if (request.previousSessionHash) await this.repository.deleteSession(m, request.previousSessionHash);

@@ -72,6 +72,34 @@ export class AccessRequestsRepository {
       .getMany();
   }
 
+  /** The requests of a requester that still hold, or may yet hold, access. */
+  openOf(requesterId: string): Promise<AccessRequestEntity[]> {
+    return this.repo
+      .createQueryBuilder('r')
+      .where('r.requester_id = :requesterId', { requesterId })
+      .andWhere("r.status IN ('PENDING', 'APPROVED', 'GRANTED')")
+      .orderBy('r.created_at', 'ASC')
+      .getMany();
+  }
+
+  /**
+   * PENDING requests whose approvers may change with this person's groups: those they approve
+   * (they may have lost it), and those with an undecided approver group naming one of their
+   * groups now (they may have gained it).
+   */
+  async pendingApproverIdsMayChange(userId: string, groups: string[]): Promise<string[]> {
+    const rows: Array<{ id: string }> = await this.dataSource.query(
+      `SELECT id FROM access.access_requests r
+        WHERE status = 'PENDING' AND requester_id <> $1
+          AND ($1 = ANY(approver_ids) OR EXISTS (
+                SELECT 1 FROM jsonb_array_elements(r.approver_groups) g, jsonb_array_elements_text(g->'values') v
+                 WHERE g->>'type' = 'group' AND g->'satisfiedBy' = 'null'::jsonb AND lower(v) = ANY($2::text[])))
+        ORDER BY created_at`,
+      [userId, groups.map((g) => g.toLowerCase())],
+    );
+    return rows.map((r) => r.id);
+  }
+
   /** Newest first. `visibleTo` limits a non-admin to their own requests and those they may approve. */
   async page(query: Query & { visibleTo?: string; awaitingApprovalBy?: string }): Promise<{ items: AccessRequestEntity[]; nextPageToken?: string }> {
     const qb = this.repo.createQueryBuilder('r').orderBy('r.created_at', 'DESC').addOrderBy('r.id', 'DESC').limit(query.pageSize + 1);

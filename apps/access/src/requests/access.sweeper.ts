@@ -4,6 +4,7 @@ import type { AppLogger } from '@latchkey/messaging';
 import { AccessRequestsRepository } from './access-requests.repository';
 import { GrantLifecycle } from './grant-lifecycle.service';
 import { GrantQueue } from './grant.queue';
+import { IdentityReview } from './identity-review.service';
 import { RequestsService } from './requests.service';
 
 export const ACCESS_SWEEP_SECONDS = Symbol('ACCESS_SWEEP_SECONDS');
@@ -14,7 +15,7 @@ export const ACCESS_SWEEP_SECONDS = Symbol('ACCESS_SWEEP_SECONDS');
  * APPROVED requests get their grant job again (provisioning's idempotency key makes it once);
  * REVOKING requests get their revocation asked again; GRANTED requests past expiry, and REVOKING
  * ones, are brought in line with what provisioning reports; PENDING requests past their decision
- * deadline end EXPIRED.
+ * deadline end EXPIRED; identity changes not reviewed yet (a crash, a failed call) are reviewed.
  */
 @Injectable()
 export class AccessSweeper implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -27,6 +28,7 @@ export class AccessSweeper implements OnApplicationBootstrap, OnApplicationShutd
     private readonly lifecycle: GrantLifecycle,
     private readonly queue: GrantQueue,
     private readonly requestsService: RequestsService,
+    private readonly identityReview: IdentityReview,
     @Inject(ACCESS_SWEEP_SECONDS) intervalSeconds: number,
     @Inject(LOGGER) private readonly logger: AppLogger,
   ) {
@@ -51,6 +53,7 @@ export class AccessSweeper implements OnApplicationBootstrap, OnApplicationShutd
       await this.lifecycle.refresh(r).catch((err) => this.logger.warn({ err, requestId: r.id }, 'could not read the grant of an overdue request'));
     }
     await this.requestsService.expirePending();
+    await this.identityReview.drain();
   }
 
   onApplicationShutdown() {

@@ -3,12 +3,14 @@ import { AccessEnv } from '@latchkey/config';
 import { createRedis } from '@latchkey/queues';
 import { loadMasterKey, MasterKey } from '@latchkey/secrets';
 import { FlowsModule } from '../flows/flows.module';
+import { IdentityChangesModule } from '../identities/identity-changes.module';
 import { AccessRequestEntity } from './access-request.entity';
 import { AccessRequestsRepository } from './access-requests.repository';
 import { ACCESS_SWEEP_SECONDS, AccessSweeper } from './access.sweeper';
 import { GrantLifecycle } from './grant-lifecycle.service';
 import { GrantProcessor } from './grant.processor';
 import { ACCESS_REDIS, GrantQueue } from './grant.queue';
+import { IdentityReview } from './identity-review.service';
 import { CreateAccessRequests1764000000430 } from './migrations/1764000000430-CreateAccessRequests';
 import { RecordWhoRevokedRequests1764000000435 } from './migrations/1764000000435-RecordWhoRevokedRequests';
 import { RequestsRpcController } from './requests.rpc.controller';
@@ -22,7 +24,7 @@ export class RequestsModule {
   static forRoot(env: AccessEnv): DynamicModule {
     return {
       module: RequestsModule,
-      imports: [FlowsModule],
+      imports: [FlowsModule, IdentityChangesModule],
       controllers: [RequestsRpcController],
       providers: [
         // Handed-out passwords wait encrypted until their one read.
@@ -36,6 +38,7 @@ export class RequestsModule {
         GrantProcessor,
         AccessSweeper,
         RequestsService,
+        IdentityReview,
       ],
     };
   }

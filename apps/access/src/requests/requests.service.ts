@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
 import { AccessRequestInput, actorOfCaller as actorOf, Contracts, ErrorCode, issuesFromZod, SYSTEM_ACTOR } from '@latchkey/contracts';
-import type { AccessDetails, AccessRequest, AccessRequestStatus, Caller, GrantItem, Integration, Resource, ValidationIssue } from '@latchkey/contracts';
+import type { AccessDetails, AccessRequest, AccessRequestStatus, Actor, Caller, GrantItem, Integration, Resource, ValidationIssue } from '@latchkey/contracts';
 import { AppException, LOGGER, MessageBus } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import { MasterKey, decryptSecret } from '@latchkey/secrets';
@@ -202,23 +203,91 @@ export class RequestsService {
       const locked = (await this.requests.lock(m, id))!;
       if (locked.status === 'REVOKING') return locked;
       if (!['PENDING', 'APPROVED', 'GRANTED'].includes(locked.status)) throw wrongStatus(locked, 'revoke', 'PENDING, APPROVED or GRANTED');
+      return this.beginRevocation(m, locked, actorOf(caller), reason ?? null);
+    });
+    await this.continueRevocation(r);
+    return toRequestView((await this.requests.findById(id))!);
+  }
+
+  /**
+   * Takes access back from a requester who no longer qualifies (deactivated, deleted, or no longer
+   * among the flow's requestors after a change at the identity provider): PENDING ends REJECTED
+   * with the reason; APPROVED or GRANTED is revoked the way any revocation is (memberships out,
+   * login disabled when nothing is left, sessions terminated). Audited with the change's actor.
+   */
+  async takeBack(id: string, actor: Actor, reason: string): Promise<void> {
+    const r = await this.requests.transaction(async (m) => {
+      const locked = await this.requests.lock(m, id);
+      if (!locked || !['PENDING', 'APPROVED', 'GRANTED'].includes(locked.status)) return null;
+      if (locked.status !== 'PENDING') return this.beginRevocation(m, locked, actor, reason);
       const now = new Date();
-      const revokedBy = actorOf(caller);
-      const fields: Partial<AccessRequestEntity> =
-        locked.status === 'PENDING' ? { status: 'REVOKED', endedAt: now, statusReason: reason ?? null, revokedBy } : { status: 'REVOKING', statusReason: reason ?? null, revokedBy };
+      const fields: Partial<AccessRequestEntity> = { status: 'REJECTED', decidedAt: now, endedAt: now, statusReason: reason };
       await this.requests.update(m, id, fields);
       const next = { ...locked, ...fields };
-      const details = { reason: reason ?? null, previousStatus: locked.status };
-      // Not granted yet: it ends here, audited once as its end. Else its end is audited when the grant is taken back.
-      await this.audit.append(next.status === 'REVOKED' ? endAuditEntry(next, details) : requestAuditEntry('request.revocation-requested', revokedBy, next, details), m);
+      await this.audit.append(requestAuditEntry('request.rejected', actor, next, { reason, automatic: true }), m);
       return next;
     });
-    await this.lifecycle.announce(id, r.status);
+    if (r) await this.continueRevocation(r);
+  }
+
+  /**
+   * Resolves a PENDING request's approver groups again from the people as they are now (an
+   * approver who left the group can no longer approve; one who joined it can). Groups already
+   * satisfied keep their approval. Audited when the approvers change.
+   */
+  async reresolveApprovers(id: string, actor: Actor, reason: string): Promise<void> {
+    const r0 = await this.requests.findById(id);
+    if (!r0 || r0.status !== 'PENDING' || r0.approvalMode === 'AUTOMATIC') return;
+    const owner = r0.approverGroups.some((g) => g.type === 'OWNER');
+    const integration = owner ? await this.bus.request(Contracts.catalogIntegrationsGet, { id: r0.integrationId }) : { integrationOwners: [], resourceOwnerMappings: [] };
+    const resources: Array<Pick<Resource, 'path' | 'tags'>> = [];
+    if (owner) {
+      for (const item of r0.items) {
+        const resource = await this.bus.request(Contracts.discoveryResourcesGet, { id: item.resourceId }).catch((err: unknown) => {
+          // A resource discovery no longer knows has no owner tag: its approvers are the integration owners.
+          if (err instanceof AppException && err.code === ErrorCode.NotFound) return { path: item.path, tags: {} };
+          throw err;
+        });
+        resources.push(resource);
+      }
+    }
+    const approvers = { mode: r0.approvalMode, groups: r0.approverGroups.map((g) => (g.type === 'OWNER' ? { type: g.type } : { type: g.type, values: g.values })) };
+    const fresh = await resolveApprovers({ approvers, integration, resources, requesterId: r0.requesterId }, this.people);
+    await this.requests.transaction(async (m) => {
+      const r = await this.requests.lock(m, id);
+      if (!r || r.status !== 'PENDING' || r.approverGroups.length !== fresh.length) return;
+      const approverGroups = fresh.map((g, i) => (r.approverGroups[i].satisfiedBy !== null ? r.approverGroups[i] : g));
+      const approverIds = [...new Set(approverGroups.flatMap((g) => g.approverIds))];
+      const emails = (groups: typeof approverGroups) => new Set(groups.flatMap((g) => g.approverEmails));
+      const [before, after] = [emails(r.approverGroups), emails(approverGroups)];
+      const removed = [...before].filter((e) => !after.has(e));
+      const added = [...after].filter((e) => !before.has(e));
+      if (!removed.length && !added.length && approverIds.length === r.approverIds.length) return;
+      await this.requests.update(m, id, { approverGroups, approverIds });
+      await this.audit.append(requestAuditEntry('request.approvers-changed', actor, r, { reason, approversAdded: added, approversRemoved: removed }), m);
+    });
+  }
+
+  /** APPROVED or GRANTED -> REVOKING (revoked by `revokedBy`); PENDING ends REVOKED at once. */
+  private async beginRevocation(m: EntityManager, locked: AccessRequestEntity, revokedBy: Actor, reason: string | null): Promise<AccessRequestEntity> {
+    const now = new Date();
+    const fields: Partial<AccessRequestEntity> =
+      locked.status === 'PENDING' ? { status: 'REVOKED', endedAt: now, statusReason: reason, revokedBy } : { status: 'REVOKING', statusReason: reason, revokedBy };
+    await this.requests.update(m, locked.id, fields);
+    const next = { ...locked, ...fields };
+    const details = { reason, previousStatus: locked.status };
+    // Not granted yet: it ends here, audited once as its end. Else its end is audited when the grant is taken back.
+    await this.audit.append(next.status === 'REVOKED' ? endAuditEntry(next, details) : requestAuditEntry('request.revocation-requested', revokedBy, next, details), m);
+    return next;
+  }
+
+  /** After the transaction: tells listeners, and has provisioning revoke a grant (or the grant job make and revoke it). */
+  private async continueRevocation(r: AccessRequestEntity): Promise<void> {
+    await this.lifecycle.announce(r.id, r.status);
     if (r.status === 'REVOKING') {
       if (r.grantId) await this.lifecycle.revokeNow(r);
-      else await this.enqueue(id);
+      else await this.enqueue(r.id);
     }
-    return toRequestView((await this.requests.findById(id))!);
   }
 
   /**

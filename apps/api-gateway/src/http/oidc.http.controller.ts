@@ -100,7 +100,8 @@ export class OidcHttpController {
       res.redirect(303, flow.returnTo);
     } catch (err) {
       if (err instanceof AppException && (err.code === ErrorCode.Forbidden || err.code === ErrorCode.Conflict)) {
-        res.redirect(303, signInPageWith(err.code === ErrorCode.Forbidden ? 'OIDC_NOT_ALLOWED' : 'OIDC_RETRY'));
+        const code = err.code === ErrorCode.Conflict ? 'OIDC_RETRY' : err.details?.reason === 'NO_ACCOUNT' ? 'OIDC_NO_ACCOUNT' : 'OIDC_NOT_ALLOWED';
+        res.redirect(303, signInPageWith(code));
         return;
       }
       throw err;

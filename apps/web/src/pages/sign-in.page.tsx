@@ -2,10 +2,11 @@ import { useCallback, useEffect, useState } from 'react';
 import { Navigate, useSearchParams } from 'react-router';
 import { SignInInput } from '@latchkey/contracts';
 import { ApiError } from '../api/client';
-import { useSession, useSignIn } from '../api/session';
+import { useSession, useSignIn, useSignInProviders } from '../api/session';
 import { TextField } from '../components/fields';
 import { schemaErrors } from '../forms/form-state';
 import { useForm } from '../forms/use-form';
+import { signInErrorMessage } from './sign-in-errors';
 
 interface SignInValues {
   email: string;
@@ -21,6 +22,9 @@ export function SignInPage() {
   const [params] = useSearchParams();
   const session = useSession();
   const signIn = useSignIn();
+  const providers = useSignInProviders();
+  const sso = providers.data?.find((p) => p.id === 'oidc' && p.startUrl);
+  const ssoError = signInErrorMessage(params.get('error'));
   const [failure, setFailure] = useState<string | null>(null);
   const validate = useCallback((v: SignInValues) => schemaErrors(SignInInput, v), []);
   const form = useForm<SignInValues>({ email: params.get('email') ?? '', password: '' }, validate);
@@ -57,6 +61,19 @@ export function SignInPage() {
           <p className="alert alert--ok" role="status">
             Your password is set. Sign in with it.
           </p>
+        )}
+        {ssoError && (
+          <p className="alert alert--error" role="alert">
+            {ssoError}
+          </p>
+        )}
+        {sso && (
+          <>
+            <a className="button button--primary" href={`${sso.startUrl}?returnTo=${encodeURIComponent(safeNext(params.get('next')))}`}>
+              Sign in with {sso.name}
+            </a>
+            <p className="muted">or with your email and password:</p>
+          </>
         )}
         <form onSubmit={submit} noValidate>
           <TextField form={form} name="email" label="Email" type="email" autoComplete="username" required />
