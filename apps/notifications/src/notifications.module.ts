@@ -12,6 +12,7 @@ import { Mailer, SMTP_SETTINGS } from './email/mailer';
 import { AlertsService } from './events/alerts.service';
 import { IngestService } from './events/ingest.service';
 import { CreateNotifications1764000000600 } from './migrations/1764000000600-CreateNotifications';
+import { CreatePendingWatch1764000000700 } from './migrations/1764000000700-CreatePendingWatch';
 import { SETTINGS, settingsFrom } from './settings';
 import { NotificationsRepository } from './store/notifications.repository';
 import { SecretBox } from './store/secret-box';
@@ -34,7 +35,7 @@ export class NotificationsModule implements OnApplicationShutdown {
           url: env.LATCHKEY_DATABASE_URL,
           schema: NOTIFICATIONS_SCHEMA,
           entities: [],
-          migrations: [CreateNotifications1764000000600],
+          migrations: [CreateNotifications1764000000600, CreatePendingWatch1764000000700],
           poolSize: 10,
         }),
       ],
