@@ -13,6 +13,9 @@ import { emailRecipients, eventTypeOf, passesFilters, requestEventData } from '.
 import type { RequestEventData } from './event-data';
 import { pendingStep } from './pending-progress';
 
+/** The person's choice for this event type, else the organisation's default, else on. */
+const wantsEmail = (type: string, mine: Record<string, boolean>, defaults: Record<string, boolean>) => mine[type] ?? defaults[type] ?? true;
+
 const CURSOR = 'audit';
 const PAGE = 200;
 
@@ -218,7 +221,11 @@ export class IngestService {
       .filter((e) => passesFilters(e, { type: event.type, integrationId: event.integration_id, flowId: event.flow_id }))
       .map((e) => ({ eventId: event.id, channel: 'webhook', target: e.id, endpointId: e.id, context: null }));
     if (this.mailer.enabled && event.request_id) {
-      for (const r of emailRecipients(event.type as NotificationEventType, event.payload.data as unknown as RequestEventData)) {
+      const recipients = emailRecipients(event.type as NotificationEventType, event.payload.data as unknown as RequestEventData);
+      const choices = recipients.length ? await this.repository.choicesFor(m, recipients.map((r) => r.email.toLowerCase())) : null;
+      for (const r of recipients) {
+        // Turned off by the person (or, when they did not say, by the organisation's default): no delivery at all.
+        if (choices && !wantsEmail(event.type, choices.byEmail.get(r.email.toLowerCase()) ?? {}, choices.defaults)) continue;
         deliveries.push({ eventId: event.id, channel: 'email', target: `email:${r.email.toLowerCase()}`, endpointId: null, context: { role: r.role, reasons: r.reasons } });
       }
     }

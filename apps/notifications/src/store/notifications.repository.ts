@@ -355,6 +355,33 @@ export class NotificationsRepository {
   upcomingPending(limit: number): Promise<Array<{ request_id: string; next_at: Date }>> {
     return this.dataSource.query(`SELECT request_id, next_at FROM notifications.pending_watch WHERE NOT ended AND next_at > now() ORDER BY next_at LIMIT $1`, [limit]);
   }
+
+  // --- people's preferences -------------------------------------------------------------------
+
+  async readChoices(subject: string): Promise<{ email_choices: Record<string, boolean>; updated_at: Date } | null> {
+    const rows = await this.dataSource.query('SELECT email_choices, updated_at FROM notifications.preferences WHERE subject = $1', [subject]);
+    return rows[0] ?? null;
+  }
+
+  async writeChoices(subject: string, email: string | null, choices: Record<string, boolean>): Promise<{ email_choices: Record<string, boolean>; updated_at: Date }> {
+    const rows = await this.dataSource.query(
+      `INSERT INTO notifications.preferences (subject, email, email_choices, updated_at) VALUES ($1, $2, $3::jsonb, now())
+       ON CONFLICT (subject) DO UPDATE SET email = EXCLUDED.email, email_choices = EXCLUDED.email_choices, updated_at = now()
+       RETURNING email_choices, updated_at`,
+      [subject, email, JSON.stringify(choices)],
+    );
+    return rows[0];
+  }
+
+  /** The organisation's defaults and the choices of the people with these addresses (lower case). */
+  async choicesFor(m: Tx, emails: string[]): Promise<{ defaults: Record<string, boolean>; byEmail: Map<string, Record<string, boolean>> }> {
+    const rows: Array<{ subject: string; email: string | null; email_choices: Record<string, boolean> }> = await m.query(
+      `SELECT subject, lower(email) AS email, email_choices FROM notifications.preferences WHERE subject = 'org' OR lower(email) = ANY($1)`,
+      [emails],
+    );
+    const defaults = rows.find((r) => r.subject === 'org')?.email_choices ?? {};
+    return { defaults, byEmail: new Map(rows.filter((r) => r.subject !== 'org' && r.email).map((r) => [r.email!, r.email_choices])) };
+  }
 }
 
 export interface PendingWatchRow {
