@@ -225,7 +225,10 @@ describe('notifications: reminders, escalation, ALL_OF in turn, alerts by email'
     }, 60_000);
     expect(alert.text).toContain('https://latchkey.example.com/api/v1/audit/verify');
     // One event for the broken seq and one delivery per (event, receiver): one mail however often the chain is checked.
-    const rows = await t.control<{ target: string; status: string }>(`SELECT d.target, d.status FROM notifications.deliveries d JOIN notifications.events e ON e.id = d.event_id WHERE e.type = 'audit.chain_broken'`);
+    const rows = await waitUntil('the alert delivery settled', async () => {
+      const found = await t.control<{ target: string; status: string }>(`SELECT d.target, d.status FROM notifications.deliveries d JOIN notifications.events e ON e.id = d.event_id WHERE e.type = 'audit.chain_broken'`);
+      return found.every((r) => r.status !== 'PENDING') && found;
+    });
     expect(rows).toEqual([{ target: 'email:ops@example.com', status: 'DELIVERED' }]);
     expect(mailsTo('ops@example.com', /audit chain is broken/)).toHaveLength(1);
   });

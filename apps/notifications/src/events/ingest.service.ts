@@ -27,7 +27,7 @@ interface Prepared {
   event?: Omit<EventRow, 'occurred_at'> & { occurred_at: string };
   watch?: { requestId: string; grantedAt: string; expiresAt: string };
   endWatch?: string;
-  pending?: { requestId: string; createdAt: string; reminderIntervalMs: number | null; reminderMax: number; tierDueAt: string[] };
+  pending?: { requestId: string; createdAt: string; reminderIntervalMs: number | null; reminderMax: number; tierDueAt: string[]; nextAt: Date | null };
   endPending?: string;
 }
 
@@ -136,13 +136,15 @@ export class IngestService {
     if (!request) return prepared;
     const limits = request.flowLimits;
     if (type === 'access_request.created' && details.status === 'PENDING' && (limits?.reminders || limits?.escalation?.length)) {
-      prepared.pending = {
-        requestId: request.id,
-        createdAt: request.createdAt,
+      const watch = {
+        createdAt: new Date(request.createdAt),
         reminderIntervalMs: limits.reminders ? Math.round(limits.reminders.intervalMinutes * 60_000) : null,
         reminderMax: limits.reminders?.maxCount ?? 0,
-        tierDueAt: (limits.escalation ?? []).map((t) => t.dueAt),
+        tierDueAt: (limits.escalation ?? []).map((t) => new Date(t.dueAt)),
       };
+      // The first look: the first reminder or the first tier, whichever comes first.
+      const { nextAt } = pendingStep({ ...watch, remindersSent: 0, tiersReached: 0 }, watch.createdAt);
+      prepared.pending = { ...watch, requestId: request.id, createdAt: request.createdAt, tierDueAt: (limits.escalation ?? []).map((t) => t.dueAt), nextAt };
     }
     const data = requestEventData(request, this.settings.publicUrl, {
       status: typeof details.status === 'string' ? details.status : undefined,

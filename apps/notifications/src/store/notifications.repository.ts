@@ -325,12 +325,12 @@ export class NotificationsRepository {
 
   // --- reminders and escalation of pending requests -------------------------------------------
 
-  async watchPending(m: Tx, w: { requestId: string; createdAt: string; reminderIntervalMs: number | null; reminderMax: number; tierDueAt: string[] }): Promise<Date | null> {
+  async watchPending(m: Tx, w: { requestId: string; createdAt: string; reminderIntervalMs: number | null; reminderMax: number; tierDueAt: string[]; nextAt: Date | null }): Promise<Date | null> {
     const rows: Array<{ next_at: Date | null }> = await m.query(
       `INSERT INTO notifications.pending_watch (request_id, created_at, reminder_interval_ms, reminder_max, tier_due_at, next_at)
-       VALUES ($1, $2, $3, $4, $5::timestamptz[], LEAST($2::timestamptz + make_interval(secs => $3::float8 / 1000), ($5::timestamptz[])[1]))
+       VALUES ($1, $2, $3, $4, $5::timestamptz[], $6)
        ON CONFLICT (request_id) DO NOTHING RETURNING next_at`,
-      [w.requestId, w.createdAt, w.reminderIntervalMs, w.reminderMax, w.tierDueAt],
+      [w.requestId, w.createdAt, w.reminderIntervalMs, w.reminderMax, w.tierDueAt, w.nextAt],
     );
     return rows[0]?.next_at ?? null;
   }
