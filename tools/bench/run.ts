@@ -1,5 +1,6 @@
 import { benchAccess } from './access.bench';
 import { benchDiscovery } from './discovery.bench';
+import { benchNotifications } from './notifications.bench';
 import { benchProvisioning } from './provisioning.bench';
 import { benchWeb } from './web.bench';
 
@@ -14,6 +15,7 @@ async function main() {
     ['access', benchAccess],
     ['discovery', async () => Object.entries(await benchDiscovery()).map(([k, v]) => [k, String(v)])],
     ['web', benchWeb],
+    ['notifications', benchNotifications],
   ];
   for (const [name, run] of suites) {
     if (only.length && !only.includes(name)) continue;

@@ -12,6 +12,9 @@ import { Mailer, SMTP_SETTINGS } from './email/mailer';
 import { AlertsService } from './events/alerts.service';
 import { IngestService } from './events/ingest.service';
 import { CreateNotifications1764000000600 } from './migrations/1764000000600-CreateNotifications';
+import { RemindersAndPreferences1764000000700 } from './migrations/1764000000700-RemindersAndPreferences';
+import { PreferencesRpcController } from './preferences/preferences.rpc.controller';
+import { PreferencesService } from './preferences/preferences.service';
 import { SETTINGS, settingsFrom } from './settings';
 import { NotificationsRepository } from './store/notifications.repository';
 import { SecretBox } from './store/secret-box';
@@ -34,11 +37,11 @@ export class NotificationsModule implements OnApplicationShutdown {
           url: env.LATCHKEY_DATABASE_URL,
           schema: NOTIFICATIONS_SCHEMA,
           entities: [],
-          migrations: [CreateNotifications1764000000600],
+          migrations: [CreateNotifications1764000000600, RemindersAndPreferences1764000000700],
           poolSize: 10,
         }),
       ],
-      controllers: [WebhooksRpcController],
+      controllers: [WebhooksRpcController, PreferencesRpcController],
       providers: [
         { provide: REDIS, useFactory: () => createRedis(env.REDIS_URL) },
         { provide: SETTINGS, useValue: settingsFrom(env) },
@@ -51,6 +54,7 @@ export class NotificationsModule implements OnApplicationShutdown {
         IngestService,
         DeliveryService,
         WebhooksService,
+        PreferencesService,
         NotificationsProcessor,
         NotificationsSweeper,
         AlertsService,

@@ -15,6 +15,8 @@ export interface NotificationSettings {
   sweepIntervalMs: number;
   alertsIntervalMs: number;
   auditVerifyIntervalMs: number;
+  /** Where admin alerts are mailed; null: every admin user. */
+  alertsEmail: string[] | null;
 }
 
 export const settingsFrom = (env: NotificationsEnv): NotificationSettings => ({
@@ -29,4 +31,5 @@ export const settingsFrom = (env: NotificationsEnv): NotificationSettings => ({
   sweepIntervalMs: env.NOTIFICATIONS_SWEEP_INTERVAL_SECONDS * 1000,
   alertsIntervalMs: env.ALERTS_INTERVAL_SECONDS * 1000,
   auditVerifyIntervalMs: env.AUDIT_VERIFY_INTERVAL_MINUTES * 60_000,
+  alertsEmail: env.ALERTS_EMAIL ?? null,
 });

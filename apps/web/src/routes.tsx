@@ -40,6 +40,7 @@ export const router = createBrowserRouter([
       { path: 'portal/approvals', lazy: page(() => import('./portal/approvals.page'), 'ApprovalsPage') },
       // Notifications link here: the pending approvals, the request among them.
       { path: 'portal/approvals/:id', lazy: page(() => import('./portal/approvals.page'), 'ApprovalsPage') },
+      { path: 'portal/notifications', lazy: page(() => import('./portal/notification-preferences.page'), 'NotificationPreferencesPage') },
       { path: 'audit', lazy: page(() => import('./pages/audit.page'), 'AuditPage') },
       { path: '*', lazy: page(() => import('./pages/not-found.page'), 'NotFoundPage') },
     ],

@@ -243,6 +243,12 @@ export const NotificationsEnv = CommonEnv.extend(DatabaseEnv.shape).extend(Redis
   NOTIFICATIONS_SWEEP_INTERVAL_SECONDS: seconds(5, 3600),
   /** How often integrations, connectors and stuck revocations are checked for admin alerts. */
   ALERTS_INTERVAL_SECONDS: seconds(30, 86_400),
+  /** Where admin alerts are mailed, comma-separated; unset: every admin user. */
+  ALERTS_EMAIL: z
+    .string()
+    .transform((v) => v.split(',').map((p) => p.trim()).filter(Boolean))
+    .refine((list) => list.every((a) => /^[^\s@]+@[^\s@]+$/.test(a)), 'must be comma-separated email addresses')
+    .optional(),
   /** How often the audit chain is verified for the `audit.chain_broken` alert (a walk of the whole log). */
   AUDIT_VERIFY_INTERVAL_MINUTES: z.coerce.number({ error: 'must be a number of minutes' }).min(0.01, 'must be at least 0.01').max(10_080, 'must be at most 10080 (7 days)').default(60),
 });

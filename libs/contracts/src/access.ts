@@ -105,8 +105,35 @@ export const Timeframe = z
   .refine((t) => t.start !== t.end, { path: ['end'], message: 'must differ from start' });
 export type Timeframe = z.infer<typeof Timeframe>;
 
+/** Minutes in flow timings: fractions allowed (tests shorten them to seconds), at most 7 days. */
+const TimingMinutes = z.number({ error: 'must be a number of minutes' }).min(0.05, 'must be at least 0.05 (3 seconds)').max(10_080, 'must be at most 10080 (7 days)');
+
+/** Approvers who have not acted are reminded every `intervalMinutes`, at most `maxCount` times. */
+export const ReminderSettings = z
+  .object({ intervalMinutes: TimingMinutes, maxCount: z.number().int('must be a whole number').min(1, 'must be at least 1').max(20, 'must be at most 20') })
+  .strict();
+export type ReminderSettings = z.infer<typeof ReminderSettings>;
+
+/** A request still PENDING `afterMinutes` after it was made is also put to these approvers; each settles every group still waiting. */
+export const EscalationTier = z
+  .object({ afterMinutes: TimingMinutes, approvers: z.array(ApproverGroup).min(1, 'must list at least one approver group').max(20, 'must list at most 20 approver groups') })
+  .strict();
+export type EscalationTier = z.infer<typeof EscalationTier>;
+
 export const FlowSettings = z
   .object({
+    /** Reminders to approvers who have not acted yet; unset: none. */
+    reminders: ReminderSettings.optional(),
+    /** Up to 5 tiers, each later than the one before, counted from when the request was made. */
+    escalation: z
+      .array(EscalationTier)
+      .max(5, 'must list at most 5 tiers')
+      .superRefine((tiers, ctx) => {
+        tiers.forEach((t, i) => {
+          if (i > 0 && t.afterMinutes <= tiers[i - 1].afterMinutes) ctx.addIssue({ code: 'custom', path: [i, 'afterMinutes'], message: 'must be later than the tier before' });
+        });
+      })
+      .optional(),
     justificationRequired: z.boolean().default(true),
     approverReasonRequired: z.boolean().default(false),
     maxExtensions: z.number().int().min(0, 'must be at least 0').max(100, 'must be at most 100').default(0),
@@ -178,6 +205,8 @@ export const Approval = z.object({
   at: z.string(),
   /** An admin's decision (not one of the resolved approvers): it settles every group. */
   asAdmin: z.boolean(),
+  /** Set when an escalation tier's approver decided (1 for the first tier): it settles every group. */
+  escalationTier: z.number().int().optional(),
 });
 export type Approval = z.infer<typeof Approval>;
 
@@ -226,7 +255,16 @@ export const AccessRequest = z.object({
   /** Who revoked it (REVOKING or REVOKED at a person's request); null when it expired or is still running. */
   revokedBy: Actor.nullable().optional(),
   /** The flow's limits as they were when the request was made: what extend and approve allow. */
-  flowLimits: z.object({ maxDurationMinutes: z.number().int(), maxExtensions: z.number().int(), approverReasonRequired: z.boolean() }).optional(),
+  flowLimits: z
+    .object({
+      maxDurationMinutes: z.number().int(),
+      maxExtensions: z.number().int(),
+      approverReasonRequired: z.boolean(),
+      reminders: ReminderSettings.optional(),
+      /** The escalation tiers resolved when the request was made, each with the moment it is due. */
+      escalation: z.array(z.object({ afterMinutes: z.number(), dueAt: z.string(), groups: z.array(ResolvedApproverGroup) })).optional(),
+    })
+    .optional(),
 });
 export type AccessRequest = z.infer<typeof AccessRequest>;
 

@@ -16,6 +16,9 @@ export const NotificationEventType = z.enum([
   'access_request.expired',
   'access_request.revoked',
   'access_request.failed',
+  'access_request.partially_approved',
+  'access_request.reminder',
+  'access_request.escalated',
   'integration.error',
   'grant.revocation_stuck',
   'connector.disconnected',
@@ -114,10 +117,51 @@ export const Delivery = z.object({
 });
 export type Delivery = z.infer<typeof Delivery>;
 
+/** The events a person can get by email: each one is a preference. */
+export const PersonalEventType = NotificationEventType.extract([
+  'access_request.created',
+  'access_request.partially_approved',
+  'access_request.reminder',
+  'access_request.escalated',
+  'access_request.approved',
+  'access_request.rejected',
+  'access_request.granted',
+  'access_request.expiring',
+  'access_request.expired',
+  'access_request.revoked',
+  'access_request.failed',
+]);
+export type PersonalEventType = z.infer<typeof PersonalEventType>;
+
+/** Per event type, whether email is sent (true) or not (false); a missing type falls back (person -> organisation -> on). */
+export const EmailChoices = z.partialRecord(PersonalEventType, z.boolean({ error: 'must be true or false' }), { error: `must map event types (${PersonalEventType.options.join(', ')}) to true or false` });
+export type EmailChoices = z.infer<typeof EmailChoices>;
+
+export const NotificationPreferencesInput = z.object({ email: EmailChoices }).strict();
+export type NotificationPreferencesInput = z.infer<typeof NotificationPreferencesInput>;
+
+/** The organisation's defaults, set by an admin. */
+export const NotificationDefaults = z.object({ email: EmailChoices, updatedAt: z.string().nullable() });
+export type NotificationDefaults = z.infer<typeof NotificationDefaults>;
+
+/** A person's preferences: what applies to each event type, their own choices, and the organisation's defaults. */
+export const NotificationPreferences = z.object({
+  email: z.record(z.string(), z.boolean()),
+  overrides: EmailChoices,
+  defaults: EmailChoices,
+  updatedAt: z.string().nullable(),
+});
+export type NotificationPreferences = z.infer<typeof NotificationPreferences>;
+
+/** What applies: the person's choice, else the organisation's default, else on. */
+export function effectiveEmailChoices(overrides: EmailChoices, defaults: EmailChoices): Record<PersonalEventType, boolean> {
+  return Object.fromEntries(PersonalEventType.options.map((t) => [t, overrides[t] ?? defaults[t] ?? true])) as Record<PersonalEventType, boolean>;
+}
+
 const ById = z.object({ id: Uuid });
 const WithActor = z.object({ actor: Actor.default(SYSTEM_ACTOR) });
 
-/** Webhooks and deliveries, served by the notifications service. */
+/** Webhooks, deliveries and people's notification preferences, served by the notifications service. */
 export const NotificationContracts = {
   notificationsWebhooksCreate: defineRequest('notifications.webhooks.create', WithActor.extend({ input: WebhookInput }), WebhookCreated),
   notificationsWebhooksList: defineRequest('notifications.webhooks.list', z.object(Page), listOf(Webhook)),
@@ -127,5 +171,9 @@ export const NotificationContracts = {
   notificationsWebhooksRotateSecret: defineRequest('notifications.webhooks.rotate-secret', ById.extend(WithActor.shape), WebhookCreated),
   notificationsWebhooksTest: defineRequest('notifications.webhooks.test', ById.extend(WithActor.shape), Delivery),
   notificationsDeliveriesList: defineRequest('notifications.deliveries.list', ById.extend({ status: DeliveryStatus.optional(), ...Page }), listOf(Delivery)),
+  notificationsPreferencesGet: defineRequest('notifications.preferences.get', z.object({ userId: Uuid }), NotificationPreferences),
+  notificationsPreferencesSet: defineRequest('notifications.preferences.set', WithActor.extend({ userId: Uuid, email: z.string(), input: NotificationPreferencesInput }), NotificationPreferences),
+  notificationsDefaultsGet: defineRequest('notifications.defaults.get', z.object({}), NotificationDefaults),
+  notificationsDefaultsSet: defineRequest('notifications.defaults.set', WithActor.extend({ input: NotificationPreferencesInput }), NotificationDefaults),
   notificationsDeliveriesRedeliver: defineRequest('notifications.deliveries.redeliver', ById.extend(WithActor.shape).extend({ deliveryId: Uuid }), Delivery),
 } as const;

@@ -27,6 +27,8 @@ export interface JobMap {
   'deliver': { deliveryId: string };
   /** A granted request's end is near: warn its requester. */
   'expiry-warning': { requestId: string };
+  /** A pending request may be due for a reminder to its approvers or an escalation tier. */
+  'pending-check': { requestId: string };
 }
 export type JobName = keyof JobMap;
 

@@ -1,5 +1,5 @@
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
-import type { AccessRequestItem, Actor, AccessRequestStatus, Approval, EncryptedEnvelope, GrantItem, ResolvedApproverGroup, SslMode } from '@latchkey/contracts';
+import type { AccessRequestItem, Actor, AccessRequestStatus, Approval, EncryptedEnvelope, GrantItem, ReminderSettings, ResolvedApproverGroup, SslMode } from '@latchkey/contracts';
 
 /** An item as requested, plus what provisioning needs to grant it. */
 export type StoredItem = AccessRequestItem & { grant: GrantItem };
@@ -11,6 +11,26 @@ export interface FlowLimits {
   approverReasonRequired: boolean;
   /** Minutes a request may stay PENDING before it ends EXPIRED (absent on requests made before it existed: the service default applies). */
   pendingExpiryMinutes?: number;
+  /** The flow's reminders to approvers (the notifications service sends them). */
+  reminders?: ReminderSettings;
+  /** The flow's escalation tiers, resolved to people when the request was made. */
+  escalation?: EscalationTierState[];
+}
+
+/** An escalation tier of a request: from `dueAt` on, its approvers may decide too. */
+export interface EscalationTierState {
+  afterMinutes: number;
+  dueAt: string;
+  groups: ResolvedApproverGroup[];
+}
+
+/** The escalation tier (1-based) through which `userId` may decide at `now`, or null. */
+export function dueEscalationTier(limits: FlowLimits, userId: string, now: Date): number | null {
+  const tiers = limits.escalation ?? [];
+  for (const [i, t] of tiers.entries()) {
+    if (Date.parse(t.dueAt) <= now.getTime() && t.groups.some((g) => g.approverIds.includes(userId))) return i + 1;
+  }
+  return null;
 }
 
 export interface Login {

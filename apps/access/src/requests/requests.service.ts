@@ -1,14 +1,15 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { AccessRequestInput, actorOfCaller as actorOf, Contracts, ErrorCode, issuesFromZod, SYSTEM_ACTOR } from '@latchkey/contracts';
-import type { AccessDetails, AccessRequest, AccessRequestStatus, Actor, Caller, GrantItem, Integration, Resource, ValidationIssue } from '@latchkey/contracts';
+import type { AccessDetails, AccessRequest, AccessRequestStatus, Actor, Approval, Caller, GrantItem, Integration, Resource, ValidationIssue } from '@latchkey/contracts';
 import { AppException, LOGGER, MessageBus } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import { MasterKey, decryptSecret } from '@latchkey/secrets';
 import { AuditService } from '../audit/audit.service';
 import { FlowsRepository } from '../flows/flows.repository';
 import { PeopleDirectorySql } from '../flows/people.directory';
-import type { AccessRequestEntity, StoredItem } from './access-request.entity';
+import { dueEscalationTier } from './access-request.entity';
+import type { AccessRequestEntity, EscalationTierState, StoredItem } from './access-request.entity';
 import { AccessRequestsRepository, BadRequestPageTokenError } from './access-requests.repository';
 import { isApproved, resolveApprovers } from './approvers';
 import { GrantLifecycle } from './grant-lifecycle.service';
@@ -65,6 +66,11 @@ export class RequestsService {
         ? await resolveApprovers({ approvers, integration, resources: planned.items.map((i) => i.resource), requesterId: caller.userId }, this.people)
         : [];
       const automatic = approvers === null;
+      const escalation: EscalationTierState[] = [];
+      for (const tier of automatic ? [] : (planned.flow.settings.escalation ?? [])) {
+        const groups = await resolveApprovers({ approvers: { mode: 'ANY_OF', groups: tier.approvers }, integration, resources: planned.items.map((i) => i.resource), requesterId: caller.userId }, this.people);
+        escalation.push({ afterMinutes: tier.afterMinutes, dueAt: new Date(now.getTime() + tier.afterMinutes * 60_000).toISOString(), groups });
+      }
       rows.push({
         status: automatic ? 'APPROVED' : 'PENDING',
         requesterId: caller.userId,
@@ -76,6 +82,8 @@ export class RequestsService {
           maxExtensions: planned.flow.settings.maxExtensions,
           approverReasonRequired: planned.flow.settings.approverReasonRequired,
           pendingExpiryMinutes: planned.flow.settings.pendingExpiryMinutes ?? this.pendingExpiryMinutes,
+          ...(!automatic && planned.flow.settings.reminders ? { reminders: planned.flow.settings.reminders } : {}),
+          ...(escalation.length ? { escalation } : {}),
         },
         integrationId: planned.integrationId,
         items: planned.items.map((item) => storedItem(item, integration)),
@@ -152,10 +160,13 @@ export class RequestsService {
       if (!r || !this.canSee(caller, r)) throw notFound(id);
       this.checkDecider(caller, r, reason);
       if (r.approvals.some((a) => a.userId === caller.userId)) throw new AppException(ErrorCode.Conflict, 'You already approved this request.');
-      const asAdmin = !r.approverIds.includes(caller.userId);
       const now = new Date();
-      const approverGroups = r.approverGroups.map((g) => (g.satisfiedBy === null && (asAdmin || g.approverIds.includes(caller.userId)) ? { ...g, satisfiedBy: caller.email } : g));
-      const approvals = [...r.approvals, { userId: caller.userId, email: caller.email, decision: 'APPROVED' as const, reason: reason ?? null, at: now.toISOString(), asAdmin }];
+      const tier = r.approverIds.includes(caller.userId) ? null : dueEscalationTier(r.flowLimits, caller.userId, now);
+      const asAdmin = !r.approverIds.includes(caller.userId) && tier === null;
+      // An admin or an escalation tier's approver settles every group still waiting.
+      const settlesAll = asAdmin || tier !== null;
+      const approverGroups = r.approverGroups.map((g) => (g.satisfiedBy === null && (settlesAll || g.approverIds.includes(caller.userId)) ? { ...g, satisfiedBy: caller.email } : g));
+      const approvals = [...r.approvals, { userId: caller.userId, email: caller.email, decision: 'APPROVED' as const, reason: reason ?? null, at: now.toISOString(), asAdmin, ...(tier !== null ? { escalationTier: tier } : {}) }];
       const complete = r.approvalMode === 'AUTOMATIC' || isApproved(r.approvalMode, approverGroups);
       const fields: Partial<AccessRequestEntity> = { approverGroups, approvals, ...(complete ? { status: 'APPROVED', decidedAt: now } : {}) };
       await this.requests.update(m, id, fields);
@@ -180,7 +191,7 @@ export class RequestsService {
         status: 'REJECTED',
         decidedAt: now,
         endedAt: now,
-        approvals: [...r.approvals, { userId: caller.userId, email: caller.email, decision: 'REJECTED', reason: reason ?? null, at: now.toISOString(), asAdmin: !r.approverIds.includes(caller.userId) }],
+        approvals: [...r.approvals, rejection(caller, r, reason, now)],
       };
       await this.requests.update(m, id, fields);
       const next = { ...r, ...fields };
@@ -401,12 +412,12 @@ export class RequestsService {
   }
 
   private canSee(caller: Caller, r: AccessRequestEntity): boolean {
-    return caller.role === 'admin' || r.requesterId === caller.userId || r.approverIds.includes(caller.userId);
+    return caller.role === 'admin' || r.requesterId === caller.userId || r.approverIds.includes(caller.userId) || dueEscalationTier(r.flowLimits, caller.userId, new Date()) !== null;
   }
 
   private checkDecider(caller: Caller, r: AccessRequestEntity, reason: string | undefined) {
     if (r.requesterId === caller.userId) throw forbidden('You cannot approve or reject your own request.');
-    if (!r.approverIds.includes(caller.userId) && caller.role !== 'admin') throw forbidden('You are not an approver of this request.');
+    if (!r.approverIds.includes(caller.userId) && caller.role !== 'admin' && dueEscalationTier(r.flowLimits, caller.userId, new Date()) === null) throw forbidden('You are not an approver of this request.');
     if (r.status !== 'PENDING') throw wrongStatus(r, 'decide on', 'PENDING');
     if (r.flowLimits.approverReasonRequired && !reason) throw AppException.validation([{ field: 'reason', rule: `is required by flow "${r.flowName}"` }]);
   }
@@ -465,3 +476,8 @@ export function storedItem(item: WantedItem, integration: Pick<Integration, 'con
   return { resourceId: resource.id, permission, resourceType: resource.type, path: resource.path, grant };
 }
 
+/** A rejection as recorded: by an approver, an escalation tier's approver, or an admin. */
+function rejection(caller: Caller, r: AccessRequestEntity, reason: string | undefined, now: Date): Approval {
+  const tier = r.approverIds.includes(caller.userId) ? null : dueEscalationTier(r.flowLimits, caller.userId, now);
+  return { userId: caller.userId, email: caller.email, decision: 'REJECTED', reason: reason ?? null, at: now.toISOString(), asAdmin: !r.approverIds.includes(caller.userId) && tier === null, ...(tier !== null ? { escalationTier: tier } : {}) };
+}

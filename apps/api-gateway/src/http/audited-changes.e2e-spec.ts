@@ -60,6 +60,9 @@ const AUDITED_BY_NOTIFICATIONS_SUITE: Record<string, string[]> = {
   'POST /api/v1/webhooks/{id}/rotate-secret': ['webhook.secret-rotated'],
   'POST /api/v1/webhooks/{id}/test': ['webhook.tested'],
   'POST /api/v1/webhooks/{id}/deliveries/{deliveryId}/redeliver': ['webhook.redelivered'],
+  // Checked by apps/notifications/src/reminders.e2e-spec.ts.
+  'PUT /api/v1/me/notification-preferences': ['notification-preferences.updated'],
+  'PUT /api/v1/notification-preferences/defaults': ['notification-defaults.updated'],
 };
 
 /** SCIM routes and SCIM tokens: their entries are checked by scim.e2e-spec.ts, which plays the identity provider. */

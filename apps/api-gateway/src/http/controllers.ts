@@ -8,6 +8,7 @@ import { GrantsHttpController } from './grants.http.controller';
 import { GroupsHttpController } from './groups.http.controller';
 import { HealthHttpController } from './health.http.controller';
 import { IntegrationsHttpController } from './integrations.http.controller';
+import { NotificationPreferencesHttpController } from './notification-preferences.http.controller';
 import { OidcHttpController } from './oidc.http.controller';
 import { ResourcesHttpController } from './resources.http.controller';
 import { RotationHttpController } from './rotation.http.controller';
@@ -37,4 +38,5 @@ export const HTTP_CONTROLLERS = [
   AccessRequestsHttpController,
   AuditHttpController,
   WebhooksHttpController,
+  NotificationPreferencesHttpController,
 ];

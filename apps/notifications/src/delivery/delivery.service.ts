@@ -4,7 +4,7 @@ import { LOGGER } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import { Mailer } from '../email/mailer';
 import type { RequestEventData } from '../events/event-data';
-import { renderEmail, slackMessage } from '../events/render';
+import { renderAlertEmail, renderEmail, slackMessage } from '../events/render';
 import { SETTINGS } from '../settings';
 import type { NotificationSettings } from '../settings';
 import { NotificationsRepository } from '../store/notifications.repository';
@@ -72,7 +72,11 @@ export class DeliveryService {
 
   private sendEmail(delivery: DeliveryRow, event: EventRow): Promise<SendResult> {
     const to = delivery.target.replace(/^email:/, '');
-    const message = renderEmail(event.type as NotificationEventType, event.payload.data as unknown as RequestEventData, delivery.context?.role ?? 'requester', delivery.context?.reasons ?? []);
+    const type = event.type as NotificationEventType;
+    const message =
+      delivery.context?.role === 'admin'
+        ? renderAlertEmail(type, event.payload.data, this.settings.publicUrl)
+        : renderEmail(type, event.payload.data as unknown as RequestEventData, delivery.context?.role ?? 'requester', delivery.context?.reasons ?? []);
     return this.mailer.send(to, message, `<${delivery.id}@latchkey>`);
   }
 

@@ -9,6 +9,7 @@ import { SETTINGS } from '../settings';
 import type { NotificationSettings } from '../settings';
 import { DeliveryService } from './delivery.service';
 import { NotificationsQueue, REDIS } from './notifications.queue';
+import type { NotificationJob } from './notifications.queue';
 
 /**
  * Runs deliveries and expiry warnings. WEBHOOK_CONCURRENCY attempts at a time, each bounded by
@@ -29,12 +30,13 @@ export class NotificationsProcessor implements OnApplicationBootstrap, OnApplica
   ) {}
 
   onApplicationBootstrap() {
-    this.worker = createWorker<'deliver' | 'expiry-warning'>(
+    this.worker = createWorker<NotificationJob>(
       this.queue.name,
       this.redis,
       {
         deliver: ({ deliveryId }) => withCorrelation(undefined, () => this.deliveries.attempt(deliveryId)),
         'expiry-warning': () => withCorrelation(undefined, () => this.ingest.warnExpiring()),
+        'pending-check': () => withCorrelation(undefined, () => this.ingest.remindAndEscalate()),
       },
       { concurrency: this.settings.concurrency },
     );

@@ -4,6 +4,8 @@ import { jobIdFor, QueueName, TypedQueue } from '@latchkey/queues';
 
 export const REDIS = Symbol('REDIS');
 
+export type NotificationJob = 'deliver' | 'expiry-warning' | 'pending-check';
+
 /**
  * The timing of deliveries and expiry warnings. Redis may lose every job: the control database
  * says what is due, and the sweeper adds the jobs again under the same ids.
@@ -11,7 +13,7 @@ export const REDIS = Symbol('REDIS');
 @Injectable()
 export class NotificationsQueue implements OnApplicationShutdown {
   readonly name = QueueName.Notifications;
-  private readonly queue: TypedQueue<'deliver' | 'expiry-warning'>;
+  private readonly queue: TypedQueue<NotificationJob>;
 
   constructor(@Inject(REDIS) redis: Redis) {
     // A job only says "look now": its outcome is recorded in the database, never retried by BullMQ.
@@ -28,6 +30,12 @@ export class NotificationsQueue implements OnApplicationShutdown {
   warn(requestId: string, expiresAt: Date, windowMs: number) {
     const delay = Math.max(0, expiresAt.getTime() - windowMs - Date.now());
     return this.queue.add('expiry-warning', { requestId }, { jobId: jobIdFor('expiry-warning', `${requestId}-${expiresAt.getTime()}`), delay });
+  }
+
+  /** A look at a pending request's reminders and escalation at `at`; one job per (request, moment). */
+  checkPending(requestId: string, at: Date) {
+    const delay = Math.max(0, at.getTime() - Date.now());
+    return this.queue.add('pending-check', { requestId }, { jobId: jobIdFor('pending-check', `${requestId}-${at.getTime()}`), delay });
   }
 
   async onApplicationShutdown() {

@@ -12,7 +12,7 @@ const BATCH = 500;
 /**
  * Re-derives every piece of work from the control database on an interval, so that a lost NATS
  * event, a flushed Redis or a killed process delays a notification instead of losing it: new
- * audit entries are read, due warnings made, due deliveries and future attempts queued again
+ * audit entries are read, due warnings, reminders and escalations made, due deliveries and future attempts queued again
  * (under their deterministic job ids: a job still in Redis is not added twice).
  */
 @Injectable()
@@ -36,8 +36,10 @@ export class NotificationsSweeper implements OnApplicationBootstrap, OnApplicati
   async sweep(): Promise<void> {
     await this.ingest.catchUp();
     await this.ingest.warnExpiring();
+    await this.ingest.remindAndEscalate();
     for (const d of await this.repository.dueDeliveries(BATCH)) await this.queue.deliver(d.id, d.attempts + 1);
     for (const d of await this.repository.scheduledDeliveries(BATCH)) await this.queue.deliver(d.id, d.attempts + 1, d.next_attempt_at);
+    for (const p of await this.repository.upcomingPending(BATCH)) await this.queue.checkPending(p.request_id, p.next_at);
     for (const w of await this.repository.upcomingWarnings(this.settings.expiryWarningMs, BATCH)) await this.queue.warn(w.request_id, w.expires_at, this.settings.expiryWarningMs);
   }
 

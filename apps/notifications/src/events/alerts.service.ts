@@ -21,7 +21,7 @@ interface Alert {
 const PAGE = 500;
 
 /**
- * Operational alerts for admins' webhooks, derived from the state the other services keep (never
+ * Operational alerts for admins (their webhooks, and email to ALERTS_EMAIL or every admin), derived from the state the other services keep (never
  * from an at-most-once NATS event): an integration in ERROR, a connector DISCONNECTED, a
  * revocation STUCK (from each connected connector's provisioning), and the audit chain found
  * broken (verified every AUDIT_VERIFY_INTERVAL_MINUTES). Each alert's id names the state (the
@@ -94,8 +94,22 @@ export class AlertsService implements OnApplicationBootstrap, OnApplicationShutd
     if (alerts.length) await this.record(alerts);
   }
 
+  /** Who gets admin alerts by email: ALERTS_EMAIL, else every admin user. */
+  private async alertEmails(): Promise<string[]> {
+    if (this.settings.alertsEmail) return this.settings.alertsEmail;
+    const emails: string[] = [];
+    let pageToken: string | undefined;
+    do {
+      const page = await this.bus.request(Contracts.accessUsersList, { pageSize: PAGE, ...(pageToken ? { pageToken } : {}) });
+      for (const u of page.items) if (u.role === 'admin' && u.email) emails.push(u.email);
+      pageToken = page.nextPageToken;
+    } while (pageToken);
+    return emails;
+  }
+
   private async record(alerts: Alert[]): Promise<void> {
     const now = new Date().toISOString();
+    const alertEmails = await this.alertEmails();
     const created = await this.repository.transaction(async (m) => {
       const endpoints = await this.repository.activeEndpoints(m);
       const out: Array<{ id: string; attempts: number }> = [];
@@ -109,7 +123,7 @@ export class AlertsService implements OnApplicationBootstrap, OnApplicationShutd
           flow_id: null,
           payload: { type: a.type, timestamp: now, data: a.data },
         };
-        if (await this.repository.insertEvent(m, event)) out.push(...(await this.ingest.fanOut(m, event, endpoints)));
+        if (await this.repository.insertEvent(m, event)) out.push(...(await this.ingest.fanOut(m, event, endpoints, alertEmails)));
       }
       return out;
     });

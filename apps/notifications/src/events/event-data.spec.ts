@@ -35,9 +35,9 @@ const request: AccessRequest & { id: string } = {
 describe('what an event says and to whom', () => {
   const data = requestEventData(request, 'https://latchkey.example.com/');
 
-  it('maps audit actions to event types; an ALL_OF approval that leaves groups waiting is no decision', () => {
+  it('maps audit actions to event types; an ALL_OF approval that leaves groups waiting asks the next group', () => {
     expect(eventTypeOf({ action: 'request.created', targetType: 'access-request', details: {} })).toBe('access_request.created');
-    expect(eventTypeOf({ action: 'request.approved', targetType: 'access-request', details: { complete: false } })).toBeNull();
+    expect(eventTypeOf({ action: 'request.approved', targetType: 'access-request', details: { complete: false } })).toBe('access_request.partially_approved');
     expect(eventTypeOf({ action: 'request.approved', targetType: 'access-request', details: { complete: true } })).toBe('access_request.approved');
     expect(eventTypeOf({ action: 'request.credentials-viewed', targetType: 'access-request', details: {} })).toBeNull();
     expect(eventTypeOf({ action: 'integration.updated', targetType: 'integration', details: {} })).toBeNull();
@@ -83,5 +83,34 @@ describe('what an event says and to whom', () => {
     expect(passesFilters({ events: ['access_request.granted'], filters: {} }, event)).toBe(false);
     expect(passesFilters({ events: ['*'], filters: { integrationIds: [request.integrationId] } }, event)).toBe(true);
     expect(passesFilters({ events: ['*'], filters: { flowIds: ['66666666-6666-4666-8666-666666666666'] } }, event)).toBe(false);
+  });
+});
+
+describe('ALL_OF in turn, reminders and escalation', () => {
+  const allOf = { ...request, approvalMode: 'ALL_OF' as const, approverGroups: [
+    { type: 'group' as const, values: ['data-team'], source: null, approverIds: ['a'], approverEmails: ['dana@example.com'], satisfiedBy: null },
+    { type: 'group' as const, values: ['security'], source: null, approverIds: ['s'], approverEmails: ['sam@example.com'], satisfiedBy: null },
+  ], flowLimits: { maxDurationMinutes: 60, maxExtensions: 0, approverReasonRequired: false, reminders: { intervalMinutes: 5, maxCount: 2 }, escalation: [
+    { afterMinutes: 30, dueAt: '2026-12-01T00:30:00.000Z', groups: [{ type: 'user' as const, values: ['boss@example.com'], source: null, approverIds: ['x'], approverEmails: ['boss@example.com'], satisfiedBy: null }] },
+  ] } };
+
+  it('ALL_OF: a new request asks the first group only; once it approved, the next', () => {
+    const created = requestEventData(allOf, 'https://l.example.com');
+    expect(emailRecipients('access_request.created', created).map((r) => r.email)).toEqual(['dana@example.com']);
+    const after = requestEventData({ ...allOf, approverGroups: [{ ...allOf.approverGroups[0], satisfiedBy: 'dana@example.com' }, allOf.approverGroups[1]], approvals: [{ userId: 'a', email: 'dana@example.com', decision: 'APPROVED', reason: null, at: '2026-12-01T00:01:00.000Z', asAdmin: false }] }, 'https://l.example.com');
+    const next = emailRecipients('access_request.partially_approved', after);
+    expect(next).toEqual([{ email: 'sam@example.com', role: 'approver', reasons: [expect.stringContaining('"security"')] }]);
+    expect(renderEmail('access_request.partially_approved', after, 'approver', next[0].reasons).text).toContain('dana@example.com');
+  });
+
+  it('an escalation asks its tier; a reminder after it asks the waiting group and the tier, saying which reminder', () => {
+    const escalated = requestEventData(allOf, 'https://l.example.com', { escalationTier: 1 });
+    const to = emailRecipients('access_request.escalated', escalated);
+    expect(to).toEqual([{ email: 'boss@example.com', role: 'approver', reasons: [expect.stringContaining('escalation tier 1')] }]);
+    expect(renderEmail('access_request.escalated', escalated, 'approver', to[0].reasons).subject).toMatch(/^Escalated to you/);
+    const reminder = requestEventData(allOf, 'https://l.example.com', { reminder: { number: 2, of: 2 }, escalationTier: 1 });
+    expect(emailRecipients('access_request.reminder', reminder).map((r) => r.email)).toEqual(['dana@example.com', 'boss@example.com']);
+    expect(renderEmail('access_request.reminder', reminder, 'approver', ['x']).subject).toContain('Reminder 2 of 2');
+    expect(slackMessage('access_request.reminder', { data: reminder }).text).toMatch(/^Reminder/);
   });
 });

@@ -11,12 +11,13 @@ const REQUEST_EVENTS: Record<string, NotificationEventType> = {
   'request.failed': 'access_request.failed',
 };
 
-/** The event an audit entry stands for, or null (an ALL_OF approval that leaves groups waiting is not a decision yet). */
+/** The event an audit entry stands for, or null. */
 export function eventTypeOf(entry: Pick<AuditEntry, 'action' | 'targetType' | 'details'>): NotificationEventType | null {
   if (entry.targetType !== 'access-request') return null;
   const type = REQUEST_EVENTS[entry.action];
   if (!type) return null;
-  if (type === 'access_request.approved' && entry.details?.complete === false) return null;
+  // An ALL_OF approval that leaves groups waiting: the next group is asked.
+  if (type === 'access_request.approved' && entry.details?.complete === false) return 'access_request.partially_approved';
   return type;
 }
 
@@ -52,9 +53,19 @@ export interface RequestEventData {
   reason: string | null;
   actor: { type: string; id: string; email?: string } | null;
   links: PortalLinks;
+  /** The flow's escalation tiers (1-based `tier`), each with the people it asks from `dueAt` on. */
+  escalation: Array<{ tier: number; afterMinutes: number; dueAt: string; emails: string[] }>;
+  /** On a reminder: which one, of how many. */
+  reminder?: { number: number; of: number };
+  /** On an escalation: the tier now asked. */
+  escalationTier?: number;
 }
 
-export function requestEventData(request: AccessRequest & { id: string }, publicUrl: string, extra: { status?: string; reason?: string | null; actor?: RequestEventData['actor']; expiresAt?: string | null } = {}): RequestEventData {
+export function requestEventData(
+  request: AccessRequest & { id: string },
+  publicUrl: string,
+  extra: { status?: string; reason?: string | null; actor?: RequestEventData['actor']; expiresAt?: string | null; reminder?: RequestEventData['reminder']; escalationTier?: number } = {},
+): RequestEventData {
   return {
     requestId: request.id,
     status: extra.status ?? request.status,
@@ -72,7 +83,19 @@ export function requestEventData(request: AccessRequest & { id: string }, public
     reason: extra.reason ?? null,
     actor: extra.actor ?? null,
     links: portalLinks(publicUrl, request.id),
+    escalation: (request.flowLimits?.escalation ?? []).map((t, i) => ({ tier: i + 1, afterMinutes: t.afterMinutes, dueAt: t.dueAt, emails: [...new Set(t.groups.flatMap((g) => g.approverEmails))] })),
+    ...(extra.reminder ? { reminder: extra.reminder } : {}),
+    ...(extra.escalationTier ? { escalationTier: extra.escalationTier } : {}),
   };
+}
+
+/**
+ * The approver groups asked now: every waiting group (ANY_OF), or ALL_OF's groups in turn (the
+ * first one still waiting, so each group is asked once the one before it approved).
+ */
+export function groupsAskedNow(data: Pick<RequestEventData, 'approvalMode' | 'approvers'>): RequestEventData['approvers'] {
+  const waiting = data.approvers.filter((g) => g.satisfiedBy === null);
+  return data.approvalMode === 'ALL_OF' ? waiting.slice(0, 1) : waiting;
 }
 
 /** Why one approver group asks these people, in words. */
@@ -82,19 +105,34 @@ export function approverReason(group: RequestEventData['approvers'][number], flo
   return `you are an owner of what is requested (${group.source || 'resource owner'}) in the access flow "${flowName}"`;
 }
 
-export type EmailRole = 'approver' | 'requester';
+export type EmailRole = 'approver' | 'requester' | 'admin';
+
+/** Events that ask approvers to decide. */
+export const APPROVER_EVENTS: ReadonlySet<NotificationEventType> = new Set(['access_request.created', 'access_request.partially_approved', 'access_request.reminder', 'access_request.escalated']);
+
+export function escalationReason(tier: RequestEventData['escalation'][number], flowName: string): string {
+  return `the request has waited ${tier.afterMinutes} min without a decision and you are in escalation tier ${tier.tier} of the access flow "${flowName}"`;
+}
 
 /** Who gets an email for an event, and why: approvers of a new request, the requester of the rest. */
 export function emailRecipients(type: NotificationEventType, data: RequestEventData): Array<{ email: string; role: EmailRole; reasons: string[] }> {
-  if (type === 'access_request.created') {
+  if (APPROVER_EVENTS.has(type)) {
     if (data.status !== 'PENDING') return [];
     const byEmail = new Map<string, string[]>();
-    for (const group of data.approvers) {
-      if (group.satisfiedBy !== null) continue;
-      for (const email of group.emails) {
-        // The requester can never approve their own request: asking them would be noise.
-        if (email.toLowerCase() === data.requester.email.toLowerCase()) continue;
-        byEmail.set(email, [...(byEmail.get(email) ?? []), approverReason(group, data.flow.name)]);
+    const ask = (email: string, reason: string) => {
+      // The requester can never approve their own request, and who already acted is not asked again.
+      if (email.toLowerCase() === data.requester.email.toLowerCase()) return;
+      if (data.approvals.some((a) => a.email.toLowerCase() === email.toLowerCase())) return;
+      byEmail.set(email, [...(byEmail.get(email) ?? []), reason]);
+    };
+    if (type === 'access_request.escalated') {
+      const tier = data.escalation.find((t) => t.tier === data.escalationTier);
+      for (const email of tier?.emails ?? []) ask(email, escalationReason(tier!, data.flow.name));
+    } else {
+      for (const group of groupsAskedNow(data)) for (const email of group.emails) ask(email, approverReason(group, data.flow.name));
+      // A reminder also goes to the escalation tiers already asked.
+      if (type === 'access_request.reminder') {
+        for (const tier of data.escalation.filter((t) => data.escalationTier !== undefined && t.tier <= data.escalationTier)) for (const email of tier.emails) ask(email, escalationReason(tier, data.flow.name));
       }
     }
     return [...byEmail].map(([email, reasons]) => ({ email, role: 'approver', reasons }));

@@ -11,6 +11,10 @@ import { NotificationsRepository } from '../store/notifications.repository';
 import type { EventRow, NewDelivery, Tx } from '../store/notifications.repository';
 import { emailRecipients, eventTypeOf, passesFilters, requestEventData } from './event-data';
 import type { RequestEventData } from './event-data';
+import { pendingStep } from './pending-progress';
+
+/** The person's choice for this event type, else the organisation's default, else on. */
+const wantsEmail = (type: string, mine: Record<string, boolean>, defaults: Record<string, boolean>) => mine[type] ?? defaults[type] ?? true;
 
 const CURSOR = 'audit';
 const PAGE = 200;
@@ -23,9 +27,14 @@ interface Prepared {
   event?: Omit<EventRow, 'occurred_at'> & { occurred_at: string };
   watch?: { requestId: string; grantedAt: string; expiresAt: string };
   endWatch?: string;
+  pending?: { requestId: string; createdAt: string; reminderIntervalMs: number | null; reminderMax: number; tierDueAt: string[]; nextAt: Date | null };
+  endPending?: string;
 }
 
 const ENDED = new Set(['request.expired', 'request.revoked', 'request.failed', 'request.rejected']);
+
+/** Events after which a request waits on nobody: its reminders and escalation stop. */
+const DECIDED: ReadonlySet<NotificationEventType> = new Set(['access_request.approved', 'access_request.rejected', 'access_request.expired', 'access_request.revoked', 'access_request.failed']);
 
 /**
  * Turns what happened into events and deliveries. The source is the access service's audit log,
@@ -79,6 +88,7 @@ export class IngestService {
     for (const entry of items) prepared.push(await this.prepare(entry));
     const created: Array<{ id: string; attempts: number }> = [];
     const watches: Array<{ requestId: string; expiresAt: Date }> = [];
+    const pendingChecks: Array<{ requestId: string; at: Date }> = [];
     const moved = await this.repository.transaction(async (m) => {
       // Another replica got here first: its transaction recorded this page.
       if ((await this.repository.lockCursor(m, CURSOR)) !== after) return false;
@@ -90,6 +100,11 @@ export class IngestService {
           watches.push({ requestId: p.watch.requestId, expiresAt: new Date(p.watch.expiresAt) });
         }
         if (p.endWatch) await this.repository.endWatch(m, p.endWatch);
+        if (p.pending) {
+          const at = await this.repository.watchPending(m, p.pending);
+          if (at) pendingChecks.push({ requestId: p.pending.requestId, at });
+        }
+        if (p.endPending) await this.repository.endPending(m, p.endPending);
       }
       await this.repository.moveCursor(m, CURSOR, items.at(-1)!.seq);
       return true;
@@ -97,6 +112,7 @@ export class IngestService {
     if (!moved) return true;
     for (const d of created) await this.queue.deliver(d.id, d.attempts + 1);
     for (const w of watches) await this.queue.warn(w.requestId, w.expiresAt, this.settings.expiryWarningMs);
+    for (const c of pendingChecks) await this.queue.checkPending(c.requestId, c.at);
     if (created.length) this.logger.debug({ deliveries: created.length, toSeq: items.at(-1)!.seq }, 'events recorded');
     return true;
   }
@@ -114,9 +130,22 @@ export class IngestService {
     }
     if (ENDED.has(entry.action)) prepared.endWatch = entry.targetId;
     const type = eventTypeOf(entry);
+    if (type && DECIDED.has(type)) prepared.endPending = entry.targetId;
     if (!type) return prepared;
     const request = await this.request(entry.targetId);
     if (!request) return prepared;
+    const limits = request.flowLimits;
+    if (type === 'access_request.created' && details.status === 'PENDING' && (limits?.reminders || limits?.escalation?.length)) {
+      const watch = {
+        createdAt: new Date(request.createdAt),
+        reminderIntervalMs: limits.reminders ? Math.round(limits.reminders.intervalMinutes * 60_000) : null,
+        reminderMax: limits.reminders?.maxCount ?? 0,
+        tierDueAt: (limits.escalation ?? []).map((t) => new Date(t.dueAt)),
+      };
+      // The first look: the first reminder or the first tier, whichever comes first.
+      const { nextAt } = pendingStep({ ...watch, remindersSent: 0, tiersReached: 0 }, watch.createdAt);
+      prepared.pending = { ...watch, requestId: request.id, createdAt: request.createdAt, tierDueAt: (limits.escalation ?? []).map((t) => t.dueAt), nextAt };
+    }
     const data = requestEventData(request, this.settings.publicUrl, {
       status: typeof details.status === 'string' ? details.status : undefined,
       reason: typeof details.reason === 'string' ? details.reason : null,
@@ -149,15 +178,61 @@ export class IngestService {
     };
   }
 
-  /** The deliveries of a new event: every active endpoint whose filters let it through, and the people to email. */
-  async fanOut(m: Tx, event: Omit<EventRow, 'occurred_at'>, endpoints: Array<{ id: string; events: string[]; filters: { integrationIds?: string[]; flowIds?: string[] } }>) {
+  /**
+   * Reminds the approvers of pending requests who have not acted, and asks escalation tiers as
+   * they fall due (the flow's settings, as they were when the request was made). The watch row
+   * moves in the same transaction as the events it makes, and each event's id names the request
+   * and the reminder or tier: a crash, a lost job or a second replica sends nothing twice.
+   */
+  async remindAndEscalate(): Promise<void> {
+    const checks: Array<{ requestId: string; at: Date }> = [];
+    const created = await this.repository.transaction(async (m) => {
+      const due = await this.repository.duePending(m, 100);
+      const out: Array<{ id: string; attempts: number }> = [];
+      if (!due.length) return out;
+      const endpoints = await this.repository.activeEndpoints(m);
+      const now = new Date();
+      for (const w of due) {
+        const request = await this.request(w.request_id);
+        if (!request || request.status !== 'PENDING') {
+          await this.repository.endPending(m, w.request_id);
+          continue;
+        }
+        const step = pendingStep(
+          { createdAt: w.created_at, reminderIntervalMs: w.reminder_interval_ms === null ? null : Number(w.reminder_interval_ms), reminderMax: w.reminder_max, tierDueAt: w.tier_due_at, remindersSent: w.reminders_sent, tiersReached: w.tiers_reached },
+          now,
+        );
+        const events = step.newTiers.map((tier) => this.event(`escalated_${w.request_id}_${tier}`, 'access_request.escalated', now.toISOString(), requestEventData(request, this.settings.publicUrl, { escalationTier: tier })));
+        if (step.reminder !== null) {
+          const data = requestEventData(request, this.settings.publicUrl, { reminder: { number: step.reminder, of: w.reminder_max }, ...(step.tiersReached ? { escalationTier: step.tiersReached } : {}) });
+          events.push(this.event(`reminder_${w.request_id}_${step.reminder}`, 'access_request.reminder', now.toISOString(), data));
+        }
+        for (const event of events) if (await this.repository.insertEvent(m, event)) out.push(...(await this.fanOut(m, event, endpoints)));
+        await this.repository.movePending(m, w.request_id, step);
+        if (step.nextAt) checks.push({ requestId: w.request_id, at: step.nextAt });
+      }
+      return out;
+    });
+    for (const d of created) await this.queue.deliver(d.id, d.attempts + 1);
+    for (const c of checks) await this.queue.checkPending(c.requestId, c.at);
+  }
+
+  /** The deliveries of a new event: every active endpoint whose filters let it through, and the people to email (`alertEmails`: who gets admin alerts). */
+  async fanOut(m: Tx, event: Omit<EventRow, 'occurred_at'>, endpoints: Array<{ id: string; events: string[]; filters: { integrationIds?: string[]; flowIds?: string[] } }>, alertEmails: string[] = []) {
     const deliveries: NewDelivery[] = endpoints
       .filter((e) => passesFilters(e, { type: event.type, integrationId: event.integration_id, flowId: event.flow_id }))
       .map((e) => ({ eventId: event.id, channel: 'webhook', target: e.id, endpointId: e.id, context: null }));
     if (this.mailer.enabled && event.request_id) {
-      for (const r of emailRecipients(event.type as NotificationEventType, event.payload.data as unknown as RequestEventData)) {
+      const recipients = emailRecipients(event.type as NotificationEventType, event.payload.data as unknown as RequestEventData);
+      const choices = recipients.length ? await this.repository.choicesFor(m, recipients.map((r) => r.email.toLowerCase())) : null;
+      for (const r of recipients) {
+        // Turned off by the person (or, when they did not say, by the organisation's default): no delivery at all.
+        if (choices && !wantsEmail(event.type, choices.byEmail.get(r.email.toLowerCase()) ?? {}, choices.defaults)) continue;
         deliveries.push({ eventId: event.id, channel: 'email', target: `email:${r.email.toLowerCase()}`, endpointId: null, context: { role: r.role, reasons: r.reasons } });
       }
+    }
+    if (this.mailer.enabled && !event.request_id) {
+      for (const email of new Set(alertEmails.map((e) => e.toLowerCase()))) deliveries.push({ eventId: event.id, channel: 'email', target: `email:${email}`, endpointId: null, context: { role: 'admin', reasons: [] } });
     }
     return this.repository.insertDeliveries(m, deliveries);
   }

@@ -1,4 +1,5 @@
 import type { NotificationEventType } from '@latchkey/contracts';
+import { APPROVER_EVENTS, groupsAskedNow } from './event-data';
 import type { EmailRole, RequestEventData } from './event-data';
 
 export interface EmailMessage {
@@ -27,6 +28,24 @@ function body(type: NotificationEventType, d: RequestEventData, reasons: string[
       return {
         subject: `Approval needed: ${d.requester.email} requests ${d.permissions.join(', ')} access`,
         lines: [`${d.requester.email} requests ${what}.`, ...justification, `You are asked because ${reasons.join('; and ')}.`, 'Open the request to approve or reject it.'],
+        link: { label: 'Review the request', url: d.links.approve },
+      };
+    case 'access_request.partially_approved':
+      return {
+        subject: `Your approval is needed now: ${d.requester.email} requests ${d.permissions.join(', ')} access`,
+        lines: [`${d.requester.email} requests ${what}.`, ...justification, `The approver groups before yours approved (${d.approvals.filter((a) => a.decision === 'APPROVED').map((a) => a.email).join(', ')}); it now waits on yours.`, `You are asked because ${reasons.join('; and ')}.`],
+        link: { label: 'Review the request', url: d.links.approve },
+      };
+    case 'access_request.reminder':
+      return {
+        subject: `Reminder${d.reminder ? ` ${d.reminder.number} of ${d.reminder.of}` : ''}: ${d.requester.email} still waits for your approval`,
+        lines: [`${d.requester.email} requested ${what} and still waits for a decision.`, ...justification, `You are asked because ${reasons.join('; and ')}.`],
+        link: { label: 'Review the request', url: d.links.approve },
+      };
+    case 'access_request.escalated':
+      return {
+        subject: `Escalated to you: ${d.requester.email} requests ${d.permissions.join(', ')} access`,
+        lines: [`${d.requester.email} requests ${what}, and nobody has decided yet.`, ...justification, `You are asked because ${reasons.join('; and ')}. Your decision settles the request.`],
         link: { label: 'Review the request', url: d.links.approve },
       };
     case 'access_request.approved':
@@ -63,8 +82,29 @@ function body(type: NotificationEventType, d: RequestEventData, reasons: string[
 }
 
 export function renderEmail(type: NotificationEventType, data: RequestEventData, role: EmailRole, reasons: string[]): EmailMessage {
-  // Approvers hear of new requests only and requesters of the rest, so the event type picks the wording.
-  const b = body(type, data, role === 'approver' ? reasons : []);
+  // Approvers hear of requests to decide and requesters of the rest, so the event type picks the wording.
+  return message(body(type, data, role === 'approver' ? reasons : []));
+}
+
+/** An admin alert (integration.error, grant.revocation_stuck, connector.disconnected, audit.chain_broken) by email. */
+export function renderAlertEmail(type: NotificationEventType, data: Record<string, unknown>, publicUrl: string): EmailMessage {
+  const str = (v: unknown) => (typeof v === 'string' || typeof v === 'number' ? String(v) : JSON.stringify(v));
+  const base = publicUrl.replace(/\/+$/, '');
+  switch (type) {
+    case 'integration.error':
+      return message({ subject: `Alert: integration ${str(data.name)} is in ERROR`, lines: [`The integration ${str(data.name)} (${str(data.integrationId)}) is in ERROR.`, `Reason: ${str(data.reason ?? 'unknown')}`], link: { label: 'Open the integration', url: `${base}/integrations/${str(data.integrationId)}` } });
+    case 'grant.revocation_stuck':
+      return message({ subject: `Alert: a revocation is stuck (${str(data.roleName)})`, lines: [`The grant ${str(data.grantId)} of ${str(data.requester)} (role ${str(data.roleName)}) could not be revoked after ${str(data.attempts)} attempts; it is still retried.`, `Last error: ${str(data.lastError ?? 'unknown')}`], link: { label: 'Open Latchkey', url: base } });
+    case 'connector.disconnected':
+      return message({ subject: `Alert: connector ${str(data.connectorId)} is disconnected`, lines: [`The connector ${str(data.connectorId)} (version ${str(data.version)}) has not been heard from since ${str(data.lastSeenAt)}.`], link: { label: 'Open Latchkey', url: base } });
+    case 'audit.chain_broken':
+      return message({ subject: 'Alert: the audit chain is broken', lines: [`Checking ${str(data.checked)} audit entries found the chain broken at ${str(data.firstBroken)}.`], link: { label: 'Verify the audit log', url: `${base}/api/v1/audit/verify` } });
+    default:
+      return message({ subject: `Latchkey alert: ${type}`, lines: [JSON.stringify(data)], link: { label: 'Open Latchkey', url: base } });
+  }
+}
+
+function message(b: Body): EmailMessage {
   const text = `${b.lines.join('\n\n')}\n\n${b.link.label}: ${b.link.url}\n\n-- Latchkey\n`;
   const html =
     `<!doctype html><html><body style="font-family:sans-serif">` +
@@ -93,13 +133,14 @@ export function slackMessage(type: string, payload: { data: unknown }): Record<s
     `*Resources*\n${slackText(resourcesLine(full))}`,
     `*Flow*\n${slackText(full.flow.name)}`,
   ].map((text) => ({ type: 'mrkdwn', text }));
-  if (type === 'access_request.created') {
-    const asked = full.approvers.filter((g) => g.satisfiedBy === null).map((g) => `${g.emails.map(slackText).join(', ') || '(nobody resolved)'}: ${slackText(approverReasonShort(g))}`);
-    const text = `Access request from ${full.requester.email} waiting for approval`;
+  if (APPROVER_EVENTS.has(type as NotificationEventType)) {
+    const asked = (type === 'access_request.escalated' ? full.escalation.filter((t) => t.tier === full.escalationTier).map((t) => ({ emails: t.emails, why: `escalation tier ${t.tier} (after ${t.afterMinutes} min)` })) : groupsAskedNow(full).map((g) => ({ emails: g.emails, why: approverReasonShort(g) }))).map((g) => `${g.emails.map(slackText).join(', ') || '(nobody resolved)'}: ${slackText(g.why)}`);
+    const headline = { 'access_request.created': 'Access request waiting for approval', 'access_request.partially_approved': 'Access request waiting for the next approvers', 'access_request.reminder': 'Reminder: access request still waiting for approval', 'access_request.escalated': 'Access request escalated' }[type as string]!;
+    const text = `${headline}: ${full.requester.email}`;
     return {
       text,
       blocks: [
-        { type: 'header', text: { type: 'plain_text', text: 'Access request waiting for approval' } },
+        { type: 'header', text: { type: 'plain_text', text: headline } },
         { type: 'section', fields },
         ...(full.justification ? [{ type: 'section', text: { type: 'mrkdwn', text: `*Justification*\n${slackText(full.justification)}` } }] : []),
         { type: 'section', text: { type: 'mrkdwn', text: `*Who is asked, and why*\n${asked.join('\n')}` } },

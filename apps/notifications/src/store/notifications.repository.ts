@@ -37,7 +37,7 @@ export interface DeliveryRow {
   channel: 'webhook' | 'email';
   target: string;
   endpoint_id: string | null;
-  context: { role?: 'approver' | 'requester'; reasons?: string[] } | null;
+  context: { role?: 'approver' | 'requester' | 'admin'; reasons?: string[] } | null;
   status: 'PENDING' | 'DELIVERED' | 'DEAD';
   attempts: number;
   next_attempt_at: Date | null;
@@ -322,4 +322,75 @@ export class NotificationsRepository {
       [windowMs / 1000, limit],
     );
   }
+
+  // --- reminders and escalation of pending requests -------------------------------------------
+
+  async watchPending(m: Tx, w: { requestId: string; createdAt: string; reminderIntervalMs: number | null; reminderMax: number; tierDueAt: string[]; nextAt: Date | null }): Promise<Date | null> {
+    const rows: Array<{ next_at: Date | null }> = await m.query(
+      `INSERT INTO notifications.pending_watch (request_id, created_at, reminder_interval_ms, reminder_max, tier_due_at, next_at)
+       VALUES ($1, $2, $3, $4, $5::timestamptz[], $6)
+       ON CONFLICT (request_id) DO NOTHING RETURNING next_at`,
+      [w.requestId, w.createdAt, w.reminderIntervalMs, w.reminderMax, w.tierDueAt, w.nextAt],
+    );
+    return rows[0]?.next_at ?? null;
+  }
+
+  async endPending(m: Tx, requestId: string): Promise<void> {
+    await m.query('UPDATE notifications.pending_watch SET ended = true, next_at = NULL WHERE request_id = $1', [requestId]);
+  }
+
+  /** Pending watches with something due, locked for the caller's transaction. */
+  duePending(m: Tx, limit: number): Promise<PendingWatchRow[]> {
+    return m.query(
+      `SELECT * FROM notifications.pending_watch WHERE NOT ended AND next_at <= now() ORDER BY next_at LIMIT $1 FOR UPDATE SKIP LOCKED`,
+      [limit],
+    );
+  }
+
+  async movePending(m: Tx, requestId: string, p: { remindersSent: number; tiersReached: number; nextAt: Date | null }): Promise<void> {
+    await m.query('UPDATE notifications.pending_watch SET reminders_sent = $2, tiers_reached = $3, next_at = $4 WHERE request_id = $1', [requestId, p.remindersSent, p.tiersReached, p.nextAt]);
+  }
+
+  /** Watches whose next look is later: their delayed jobs, if Redis lost them. */
+  upcomingPending(limit: number): Promise<Array<{ request_id: string; next_at: Date }>> {
+    return this.dataSource.query(`SELECT request_id, next_at FROM notifications.pending_watch WHERE NOT ended AND next_at > now() ORDER BY next_at LIMIT $1`, [limit]);
+  }
+
+  // --- people's preferences -------------------------------------------------------------------
+
+  async readChoices(subject: string): Promise<{ email_choices: Record<string, boolean>; updated_at: Date } | null> {
+    const rows = await this.dataSource.query('SELECT email_choices, updated_at FROM notifications.preferences WHERE subject = $1', [subject]);
+    return rows[0] ?? null;
+  }
+
+  async writeChoices(subject: string, email: string | null, choices: Record<string, boolean>): Promise<{ email_choices: Record<string, boolean>; updated_at: Date }> {
+    const rows = await this.dataSource.query(
+      `INSERT INTO notifications.preferences (subject, email, email_choices, updated_at) VALUES ($1, $2, $3::jsonb, now())
+       ON CONFLICT (subject) DO UPDATE SET email = EXCLUDED.email, email_choices = EXCLUDED.email_choices, updated_at = now()
+       RETURNING email_choices, updated_at`,
+      [subject, email, JSON.stringify(choices)],
+    );
+    return rows[0];
+  }
+
+  /** The organisation's defaults and the choices of the people with these addresses (lower case). */
+  async choicesFor(m: Tx, emails: string[]): Promise<{ defaults: Record<string, boolean>; byEmail: Map<string, Record<string, boolean>> }> {
+    const rows: Array<{ subject: string; email: string | null; email_choices: Record<string, boolean> }> = await m.query(
+      `SELECT subject, lower(email) AS email, email_choices FROM notifications.preferences WHERE subject = 'org' OR lower(email) = ANY($1)`,
+      [emails],
+    );
+    const defaults = rows.find((r) => r.subject === 'org')?.email_choices ?? {};
+    return { defaults, byEmail: new Map(rows.filter((r) => r.subject !== 'org' && r.email).map((r) => [r.email!, r.email_choices])) };
+  }
+}
+
+export interface PendingWatchRow {
+  request_id: string;
+  created_at: Date;
+  reminder_interval_ms: string | null;
+  reminder_max: number;
+  tier_due_at: Date[];
+  reminders_sent: number;
+  tiers_reached: number;
+  next_at: Date | null;
 }
