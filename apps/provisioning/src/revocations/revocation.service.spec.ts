@@ -67,7 +67,7 @@ describe('RevocationService', () => {
     expect(ended.status).toBe('EXPIRED');
     expect(grants.findById).not.toHaveBeenCalled();
     expect(grants.heldItems).not.toHaveBeenCalled();
-    expect(revoke).toHaveBeenCalledWith({ hostname: 'h' }, { role: 'lk_a', items: [ITEM], keepItems: [{ ...ITEM, table: 'other' }] });
+    expect(revoke).toHaveBeenCalledWith({ hostname: 'h' }, { role: 'lk_a', items: [ITEM], keepItems: [{ ...ITEM, table: 'other' }], keepItemsNow: expect.any(Function) });
     expect(grants.endRevocation).toHaveBeenCalledWith(expect.objectContaining({ id: 'a' }), expect.any(Date));
     expect(bus.publish).toHaveBeenCalledWith(Contracts.provisioningGrantEnded, { grant: expect.objectContaining({ id: 'a', status: 'EXPIRED' }) });
   });

@@ -51,7 +51,7 @@ export class RevocationService {
     try {
       const target = await this.target(grant.integrationId);
       keepItems ??= await this.grants.heldItems(grant.integrationId, grant.roleName, grant.id);
-      const result = await revokeGrant(target.params, { role: grant.roleName, items: grant.items, keepItems });
+      const result = await revokeGrant(target.params, { role: grant.roleName, items: grant.items, keepItems, keepItemsNow: this.heldNow(grant) });
       const ended = await this.grants.endRevocation(grant, new Date());
       if (ended) {
         const { status } = ended;
@@ -96,6 +96,11 @@ export class RevocationService {
   async undo(grant: GrantEntity): Promise<void> {
     const target = await this.targets.resolve(grant.integrationId);
     const keepItems = await this.grants.heldItems(grant.integrationId, grant.roleName, grant.id);
-    await revokeGrant(target.params, { role: grant.roleName, items: grant.items, keepItems });
+    await revokeGrant(target.params, { role: grant.roleName, items: grant.items, keepItems, keepItemsNow: this.heldNow(grant) });
+  }
+
+  /** The person's other grants read again under the role's lock on the target, so a grant made meanwhile keeps its login. */
+  private heldNow(grant: GrantEntity): () => Promise<GrantItem[]> {
+    return () => this.grants.heldItems(grant.integrationId, grant.roleName, grant.id);
   }
 }

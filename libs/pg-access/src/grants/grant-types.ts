@@ -47,6 +47,13 @@ export interface RevokeGrantOptions {
   items: GrantTargetItem[];
   /** Items of the same person's other active grants on this instance: their memberships stay. */
   keepItems: GrantTargetItem[];
+  /**
+   * The person's other grants read again once the role's lock is held on the target. A grant made
+   * after `keepItems` was read (its row written before it reached the target) then keeps its
+   * memberships and the login: without it, an expiry racing a new grant could leave the new grant
+   * with a login that cannot log in.
+   */
+  keepItemsNow?: () => Promise<GrantTargetItem[]>;
 }
 
 export interface RevokeGrantResult {

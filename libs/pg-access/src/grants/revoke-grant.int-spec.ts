@@ -140,6 +140,33 @@ describe('revokeGrant', () => {
     expect(await memberships(hal.role)).toEqual(['latchkey_managed', profileRoleName(ORDERS)].sort());
   });
 
+  it('reads the person\'s grants again under the role\'s lock: a grant made after the first read keeps the login', async () => {
+    const ivy = await grantedPerson([ORDERS]);
+    // The expiring grant's first read saw no other grant; a new grant of the same table lands before the revocation does.
+    await applyGrant(conn, { role: ivy.role, password: ivy.password, validUntil: new Date(Date.now() + 3_600_000), connectionLimit: -1, comment: 'test', items: [ORDERS] });
+    const session = await login(ivy.role, ivy.password);
+    let lockHeld = false;
+    const keepItemsNow = async () => {
+      const [row] = await cluster.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND granted`, undefined, APP_DB);
+      lockHeld = row!.n > 0;
+      return [ORDERS];
+    };
+    await expect(revokeGrant(conn, { role: ivy.role, items: [ORDERS], keepItems: [], keepItemsNow })).resolves.toEqual({ loginDisabled: false, sessionsTerminated: 0 });
+    expect(lockHeld).toBe(true);
+    expect(await cluster.query('SELECT rolcanlogin FROM pg_roles WHERE rolname = $1', [ivy.role])).toEqual([{ rolcanlogin: true }]);
+    expect((await session.query('SELECT item FROM app.orders')).rows).toEqual([{ item: 'tea' }]);
+    expect(await memberships(ivy.role)).toEqual(['latchkey_managed', profileRoleName(ORDERS)].sort());
+
+    // A new grant of something else: the expiring grant's membership goes, the login stays, sessions end.
+    await cluster.query(`CREATE SCHEMA IF NOT EXISTS hr; CREATE TABLE hr.desks (id int); INSERT INTO hr.desks VALUES (7);`, undefined, APP_DB);
+    const desks: GrantTargetItem = { resourceType: 'postgresql-table', database: APP_DB, schema: 'hr', table: 'desks', permission: 'READ_ONLY' };
+    await applyGrant(conn, { role: ivy.role, password: ivy.password, validUntil: new Date(Date.now() + 3_600_000), connectionLimit: -1, comment: 'test', items: [desks] });
+    await expect(revokeGrant(conn, { role: ivy.role, items: [ORDERS], keepItems: [], keepItemsNow: async () => [desks] })).resolves.toEqual({ loginDisabled: false, sessionsTerminated: 1 });
+    const again = await login(ivy.role, ivy.password);
+    expect((await again.query('SELECT id FROM hr.desks')).rows).toEqual([{ id: 7 }]);
+    await expect(again.query('SELECT * FROM app.orders')).rejects.toMatchObject({ code: '42501' });
+  });
+
   it('is idempotent, and a missing role counts as revoked', async () => {
     const dave = await grantedPerson([ORDERS]);
     const first = await revokeGrant(conn, { role: dave.role, items: [ORDERS], keepItems: [] });

@@ -33,11 +33,22 @@ export async function revokeGrant(conn: TargetConnectionParams, opts: RevokeGran
   const revoked = membershipsToRevoke(opts.items, opts.keepItems);
   // From the items, not from what the role holds now: a retry after a crash past the REVOKE still ends the sessions.
   if (!lastGrant && revoked.length === 0) return { loginDisabled: false, sessionsTerminated: 0 };
+  // Under the lock, what the person's other grants hold now can only have grown: fewer memberships go, and the login may stay.
+  let decided = { roles: revoked, disable: lastGrant };
+  const decide = async () => {
+    if (opts.keepItemsNow) {
+      const keepNow = await opts.keepItemsNow();
+      keepNow.forEach(assertValidItem);
+      const still = new Set(membershipsToRevoke(opts.items, keepNow));
+      decided = { roles: revoked.filter((r) => still.has(r)), disable: lastGrant && keepNow.length === 0 };
+    }
+    return decided;
+  };
   return withSession(conn, conn.dbname, async (client) => {
     const info = await sessionInfo(client);
-    const terminated = await revokeAndTerminate(client, info, opts.role, revoked, lastGrant);
+    const terminated = await revokeAndTerminate(client, info, opts.role, revoked, decide);
     if (terminated === null) return { loginDisabled: true, sessionsTerminated: 0 };
-    return { loginDisabled: lastGrant, sessionsTerminated: terminated };
+    return { loginDisabled: decided.disable, sessionsTerminated: terminated };
   });
 }
 
@@ -54,18 +65,25 @@ export async function disableRole(conn: TargetConnectionParams, role: string): P
 
 /** disableRole on an open session of the integration's database; 0 when the role does not exist. */
 export async function disableManagedRole(client: Client, info: ServerInfo, role: string): Promise<number> {
-  return (await revokeAndTerminate(client, info, role, null, true)) ?? 0;
+  return (await revokeAndTerminate(client, info, role, null, async () => ({ roles: null, disable: true }))) ?? 0;
 }
 
 /**
- * Commits the revocations (all but the marker when `roles` is null) and, when `disable`, NOLOGIN;
+ * Commits the revocations `decide` leaves (all but the marker when its roles are null) and, when it says disable, NOLOGIN;
  * then ends every session of the role. Null when the role does not exist.
  *
  * Two round trips (each a multi-statement simple query, every value a quoteLiteral()): the lock and
  * the catalog reads; then the changes, COMMIT, and the first scan of the sessions, which the server
  * runs only once the COMMIT is done, so NOLOGIN is committed before any session ends.
  */
-async function revokeAndTerminate(client: Client, info: ServerInfo, role: string, roles: string[] | null, disable: boolean): Promise<number | null> {
+async function revokeAndTerminate(
+  client: Client,
+  info: ServerInfo,
+  role: string,
+  roles: string[] | null,
+  /** What to take away, decided once the role's lock is held (the caller may re-read its grants there). */
+  decide: () => Promise<{ roles: string[] | null; disable: boolean }>,
+): Promise<number | null> {
   const name = quoteLiteral(role);
   const only = roles === null ? 'NULL::text[]' : `ARRAY[${roles.map(quoteLiteral).join(', ')}]::text[]`;
   const read = ['BEGIN', lockNameSql(name), findRoleSql(name, quoteLiteral(MANAGED_MARKER_ROLE)), directMembershipsSql(name, only)].join(';\n');
@@ -80,8 +98,15 @@ async function revokeAndTerminate(client: Client, info: ServerInfo, role: string
         return null;
       }
       assertManaged(role, row);
-      const memberships = membershipsOf(held.rows).filter((m) => m.role !== MANAGED_MARKER_ROLE);
-      const change = [...(disable ? [`ALTER ROLE ${quoteIdent(role)} NOLOGIN`] : []), ...revokeMembershipStatements(role, memberships, info.majorVersion), 'COMMIT', terminateSessionsSql(name)];
+      const now = await decide();
+      if (!now.disable && now.roles?.length === 0) {
+        // Another grant made meanwhile holds everything this one gave: nothing is taken away, no session ends.
+        await client.query('COMMIT');
+        committed = true;
+        return [];
+      }
+      const memberships = membershipsOf(held.rows).filter((m) => m.role !== MANAGED_MARKER_ROLE && (now.roles === null || now.roles.includes(m.role)));
+      const change = [...(now.disable ? [`ALTER ROLE ${quoteIdent(role)} NOLOGIN`] : []), ...revokeMembershipStatements(role, memberships, info.majorVersion), 'COMMIT', terminateSessionsSql(name)];
       let results: QueryResult[];
       try {
         results = [(await client.query(change.join(';\n'))) as unknown as QueryResult[]].flat();
