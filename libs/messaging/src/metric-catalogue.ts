@@ -109,10 +109,10 @@ export const Metric = {
     help: 'Grants past their expiry that are not ended yet, from the control database at scrape time',
     kind: 'gauge', labelNames: [], aggregation: 'max', from: 'provisioning',
   }),
-  revocationLatenessSeconds: def<'reason'>({
+  revocationLatenessSeconds: def({
     name: 'latchkey_revocation_lateness_seconds',
-    help: 'Seconds from a grant\'s expiry (reason EXPIRED) or from the revocation being asked (REVOKED) to access being taken back',
-    kind: 'histogram', labelNames: ['reason'], buckets: LATENESS_BUCKETS, aggregation: 'sum', from: 'provisioning',
+    help: "Seconds from a grant's expiry to its access being taken back (expiries only: a person's revocation has no deadline)",
+    kind: 'histogram', labelNames: [], buckets: LATENESS_BUCKETS, aggregation: 'sum', from: 'provisioning',
   }),
   revocationAttempts: def({
     name: 'latchkey_revocation_attempts_total',
@@ -147,7 +147,7 @@ export const Metric = {
   }),
   rotations: def<'result'>({
     name: 'latchkey_rotations_total',
-    help: 'Rotations of connector credentials by result (succeeded, failed)',
+    help: 'Runs of connector credential rotation by result (rotated, repaired, failed)',
     kind: 'counter', labelNames: ['result'], aggregation: 'sum', from: 'rotation',
   }),
 } as const;

@@ -1,6 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { DependencyStatus } from '@latchkey/contracts';
 import type { AppLogger } from './logger';
+import { Metric } from './metric-catalogue';
+import type { ObservedQueue, ServiceMetrics } from './service-metrics';
 
 /** How long one dependency may take to answer a readiness check. */
 const CHECK_TIMEOUT_MS = 2_000;
@@ -48,6 +50,12 @@ export class Readiness {
 /** A Redis client's readiness check: ioredis queues commands while disconnected, so a PING alone would wait. */
 export const redisCheck = (redis: { status: string; ping(): Promise<unknown> }) => () =>
   redis.status === 'ready' ? redis.ping() : Promise.reject(new Error(`Redis connection is ${redis.status}`));
+
+/** A BullMQ queue's depth in latchkey_queue_jobs and its Redis connection in readiness, in one call from the queue's owner. */
+export function watchQueue(metrics: ServiceMetrics, readiness: Readiness, queue: ObservedQueue, redis: { status: string; ping(): Promise<unknown> }): void {
+  metrics.observeQueue(queue, Metric.queueJobs);
+  readiness.register('redis', redisCheck(redis));
+}
 
 /**
  * `GET /livez` (200 while the process answers) and `GET /readyz` (200 when ready, else 503), with
