@@ -1,21 +1,19 @@
-import { Controller, Get, Inject, Res } from '@nestjs/common';
+import { Controller, Get, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { metricsContract, ServiceName } from '@latchkey/contracts';
 import type { ProcessMetrics } from '@latchkey/contracts';
 import { MessageBus } from '@latchkey/messaging';
 import { Access, MetricsScrape } from '../auth/auth.guard';
-import { HEALTH_TIMEOUT_MS } from './health.http.controller';
 import { systemMetricsText } from './system-metrics';
 
+/** How long to wait for the first process of a service (well within Prometheus's default scrape timeout of 10 s). */
+const FIRST_ANSWER_MS = 5_000;
 /** After the last replica's answer, how long to wait for another one. */
 const STALL_MS = 300;
 
 @Controller()
 export class MetricsHttpController {
-  constructor(
-    private readonly bus: MessageBus,
-    @Inject(HEALTH_TIMEOUT_MS) private readonly timeoutMs: number,
-  ) {}
+  constructor(private readonly bus: MessageBus) {}
 
   /**
    * Prometheus text for the whole system: every process of every service (replicas and connectors
@@ -27,7 +25,7 @@ export class MetricsHttpController {
   @MetricsScrape()
   async metrics(@Res() res: Response) {
     const answers = new Map<ServiceName, ProcessMetrics[]>(
-      await Promise.all(ServiceName.options.map(async (service) => [service, await this.bus.gather(metricsContract(service), {}, { maxWaitMs: this.timeoutMs, stallMs: STALL_MS })] as const)),
+      await Promise.all(ServiceName.options.map(async (service) => [service, await this.bus.gather(metricsContract(service), {}, { maxWaitMs: FIRST_ANSWER_MS, stallMs: STALL_MS })] as const)),
     );
     const { contentType, text } = await systemMetricsText(answers);
     res.status(200).setHeader('cache-control', 'no-store').type(contentType).send(text);
