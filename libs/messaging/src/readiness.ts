@@ -53,7 +53,7 @@ export const redisCheck = (redis: { status: string; ping(): Promise<unknown> }) 
 
 /** A BullMQ queue's depth in latchkey_queue_jobs and its Redis connection in readiness, in one call from the queue's owner. */
 export function watchQueue(metrics: ServiceMetrics, readiness: Readiness, queue: ObservedQueue, redis: { status: string; ping(): Promise<unknown> }): void {
-  metrics.observeQueue(queue, Metric.queueJobs);
+  metrics.observeQueue(queue, Metric.queueJobs, () => redis.status === 'ready');
   readiness.register('redis', redisCheck(redis));
 }
 

@@ -39,6 +39,9 @@ describe('ServiceMetrics', () => {
     expect(await valuesOf(metrics, 'latchkey_access_requests_pending')).toEqual([{ value: 0, labels: { age: 'under_5m', service: 'access' } }]);
     answer = new Error('control database down');
     expect(await valuesOf(metrics, 'latchkey_access_requests_pending')).toBeUndefined();
+    // A read that hangs is left out too, and the rest of the scrape answers.
+    metrics.gauge(Metric.credentialsUnviewed, () => new Promise(() => undefined));
+    expect(await valuesOf(metrics, 'latchkey_access_credentials_unviewed')).toBeUndefined();
     expect(await valuesOf(metrics, 'latchkey_process_cpu_seconds_total')).toBeDefined();
   });
 
@@ -47,8 +50,14 @@ describe('ServiceMetrics', () => {
     const queue = (name: string, counts: Record<string, number>) => ({ name, getJobCounts: async () => counts });
     metrics.observeQueue(queue('access-grants', { waiting: 2, delayed: 1 }), Metric.queueJobs);
     metrics.observeQueue(queue('other', { active: 4 }), Metric.queueJobs);
+    let connected = true;
+    metrics.observeQueue({ name: 'third', getJobCounts: () => new Promise(() => undefined) }, Metric.queueJobs, () => connected);
+    connected = false;
+    // A queue whose Redis is down leaves the gauge out, rather than waiting for Redis or reporting zeros.
+    expect(await valuesOf(metrics, 'latchkey_queue_jobs')).toBeUndefined();
+    metrics.observeQueue(queue('third', { waiting: 0 }), Metric.queueJobs);
     const values = await valuesOf(metrics, 'latchkey_queue_jobs');
-    expect(values).toHaveLength(10);
+    expect(values).toHaveLength(15);
     expect(values).toEqual(expect.arrayContaining([
       { value: 2, labels: { queue: 'access-grants', state: 'waiting', service: 'access' } },
       { value: 1, labels: { queue: 'access-grants', state: 'delayed', service: 'access' } },

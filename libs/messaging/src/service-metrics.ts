@@ -11,6 +11,8 @@ export interface ObservedQueue {
 }
 
 const QUEUE_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'failed'];
+/** How long one metric's read may take at a scrape before it is left out of it (a dependency that hangs). */
+const READ_TIMEOUT_MS = 2_000;
 
 /**
  * One process's Prometheus registry. Every metric is declared in `Metric` (metric-catalogue.ts)
@@ -21,7 +23,7 @@ const QUEUE_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'failed'];
 export class ServiceMetrics {
   readonly registry = new Registry();
   private readonly metrics = new Map<string, Counter<string> | Gauge<string> | Histogram<string>>();
-  private readonly queues = new Map<string, ObservedQueue>();
+  private readonly queues = new Map<string, { queue: ObservedQueue; connected: () => boolean }>();
   private readonly defaultLabels: Record<string, string>;
 
   constructor(service: ServiceName, connectorId?: string) {
@@ -58,12 +60,16 @@ export class ServiceMetrics {
     }) as Gauge<L>;
   }
 
-  /** Reports the queue's job counts per state (latchkey_queue_jobs) at each scrape. */
-  observeQueue(queue: ObservedQueue, def: MetricDef<'queue' | 'state'>): void {
-    this.queues.set(queue.name, queue);
+  /**
+   * Reports the queue's job counts per state (latchkey_queue_jobs) at each scrape, while `connected`
+   * says its Redis connection is up (ioredis would queue the read until Redis is back).
+   */
+  observeQueue(queue: ObservedQueue, def: MetricDef<'queue' | 'state'>, connected: () => boolean = () => true): void {
+    this.queues.set(queue.name, { queue, connected });
     this.gauge(def, async () => {
       const rows: Array<{ labels: Labels<'queue' | 'state'>; value: number }> = [];
-      for (const q of this.queues.values()) {
+      for (const { queue: q, connected: up } of this.queues.values()) {
+        if (!up()) throw new Error(`the Redis connection of queue ${q.name} is down`);
         const counts = await q.getJobCounts(...QUEUE_STATES);
         for (const state of QUEUE_STATES) rows.push({ labels: { queue: q.name, state }, value: counts[state] ?? 0 });
       }
@@ -71,24 +77,22 @@ export class ServiceMetrics {
     });
   }
 
-  /** This process's metrics, as the gateway gathers them; a gauge whose read fails is left out. */
+  /**
+   * This process's metrics, as the gateway gathers them. A gauge whose read fails or takes more
+   * than READ_TIMEOUT_MS is left out of this scrape (readiness names the dependency at fault).
+   */
   async collect(): Promise<ProcessMetric[]> {
-    const out: ProcessMetric[] = [];
-    for (const metric of this.registry.getMetricsAsArray() as unknown as Array<{ get(): Promise<ProcessMetric> }>) {
-      try {
-        const json = await metric.get();
-        out.push({
-          name: json.name,
-          help: json.help,
-          type: json.type,
-          aggregator: json.aggregator ?? 'sum',
-          values: json.values.map((v) => ({ ...v, labels: { ...v.labels, ...this.defaultLabels } })),
-        });
-      } catch {
-        // A read that failed (the control database is down, say): readiness names the cause.
-      }
-    }
-    return out;
+    const metrics = this.registry.getMetricsAsArray() as unknown as Array<{ get(): Promise<ProcessMetric> }>;
+    const read = await Promise.all(metrics.map((metric) => withTimeout(metric.get(), READ_TIMEOUT_MS).catch(() => null)));
+    return read
+      .filter((json): json is ProcessMetric => json !== null)
+      .map((json) => ({
+        name: json.name,
+        help: json.help,
+        type: json.type,
+        aggregator: json.aggregator ?? 'sum',
+        values: json.values.map((v) => ({ ...v, labels: { ...v.labels, ...this.defaultLabels } })),
+      }));
   }
 
   private base<L extends string>(def: MetricDef<L>) {
@@ -104,4 +108,10 @@ export class ServiceMetrics {
     }
     return metric;
   }
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)));
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
