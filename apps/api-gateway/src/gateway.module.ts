@@ -2,7 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { GatewayEnv } from '@latchkey/config';
 import { PersistenceModule } from '@latchkey/persistence';
-import { AuthGuard, PUBLIC_URL } from './auth/auth.guard';
+import { AuthGuard, METRICS_TOKEN, PUBLIC_URL } from './auth/auth.guard';
 import { AUTH_CACHE_MS, Authenticator } from './auth/authenticator';
 import { OIDC_SETTINGS, OidcClient, oidcSettingsFrom } from './auth/oidc/oidc-client';
 import { HTTP_CONTROLLERS } from './http/controllers';
@@ -35,6 +35,7 @@ export class GatewayModule {
         { provide: AUTH_CACHE_MS, useValue: env.AUTH_CACHE_SECONDS * 1000 },
         { provide: HEALTH_TIMEOUT_MS, useValue: env.HEALTH_TIMEOUT_MS },
         { provide: PUBLIC_URL, useValue: env.LATCHKEY_PUBLIC_URL },
+        { provide: METRICS_TOKEN, useValue: env.METRICS_TOKEN },
         { provide: APP_GUARD, useClass: AuthGuard },
         Authenticator,
         { provide: OIDC_SETTINGS, useValue: oidcSettingsFrom(env) },

@@ -16,6 +16,7 @@ import { PreflightRpcController } from './preflight/preflight.rpc.controller';
 import { PreflightService } from './preflight/preflight.service';
 import { REVOCATION_CONCURRENCY, RevocationProcessor } from './revocations/revocation.processor';
 import { REDIS, REVOCATION_RETRY, RevocationQueue } from './revocations/revocation.queue';
+import { RevocationMetrics } from './revocations/revocation.metrics';
 import { RevocationService } from './revocations/revocation.service';
 import { Sweeper, SWEEPER_SETTINGS } from './revocations/sweeper';
 
@@ -56,6 +57,7 @@ export class ProvisioningModule {
         GrantsRepository,
         GrantsService,
         RevocationQueue,
+        RevocationMetrics,
         RevocationService,
         RevocationProcessor,
         Sweeper,

@@ -49,6 +49,9 @@ export const CommonEnv = z.object({
   NATS_URL: url(['nats:', 'tls:'], 'nats://127.0.0.1:4222'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   NATS_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(30_000),
+  /** Liveness (`/livez`) and readiness (`/readyz`) for orchestrators on this port; unset: no probe listener (the gateway answers both on PORT too). */
+  PROBE_PORT: z.coerce.number().int().min(0, 'must be a port (0-65535)').max(65535, 'must be a port (0-65535)').optional(),
+  PROBE_HOST: z.string().default('0.0.0.0'),
 });
 
 export const DatabaseEnv = z.object({
@@ -74,6 +77,8 @@ export const GatewayEnv = CommonEnv.extend(DatabaseEnv.shape).extend({
   PORT: z.coerce.number().int().min(1, 'must be a port (1-65535)').max(65535, 'must be a port (1-65535)').default(8080),
   HOST: z.string().default('0.0.0.0'),
   HEALTH_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(1500),
+  /** A bearer token that may read `GET /metrics` (and nothing else), for Prometheus; admins may read it too. */
+  METRICS_TOKEN: z.string().min(32, 'must be at least 32 characters').max(500).optional(),
   /** How long the access service's answer about a token is reused (0: ask on every request); a revocation elsewhere shows within this delay. */
   AUTH_CACHE_SECONDS: z.coerce.number().int('must be a whole number').min(0, 'must be at least 0').max(300, 'must be at most 300').default(5),
   /**

@@ -8,6 +8,7 @@ export * from './discovery';
 export * from './enums';
 export * from './errors';
 export * from './health';
+export * from './metrics';
 export * from './identities';
 export * from './integrations';
 export * from './managed';

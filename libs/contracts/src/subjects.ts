@@ -5,6 +5,7 @@ import { defineEvent, defineRequest } from './contract';
 import { Connector, ConnectorHeartbeat } from './connectors';
 import { ServiceName } from './enums';
 import { HealthReport } from './health';
+import { ProcessMetrics } from './metrics';
 import { Resource, ResourceQuery, RefreshCounts, Tags } from './discovery';
 import { IntegrationStatus, ResourceType } from './enums';
 import { Integration, IntegrationInput, IntegrationTarget, IntegrationUpdateInput, listOf, Page } from './integrations';
@@ -107,3 +108,9 @@ const healthPrefix: Record<ServiceName, string> = {
 
 /** `<service>.health.check`, answered by any replica of the service. */
 export const healthContract = (service: ServiceName) => defineRequest(`${healthPrefix[service]}.health.check`, Empty, HealthReport);
+
+/**
+ * `<service>.metrics.collect`: answered by EVERY process of the service (no queue group), so the
+ * gateway gathers all replicas' answers with one request (scatter-gather) and adds them up.
+ */
+export const metricsContract = (service: ServiceName) => defineRequest(`${healthPrefix[service]}.metrics.collect`, Empty, ProcessMetrics);

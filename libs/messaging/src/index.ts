@@ -9,3 +9,6 @@ export * from './service-host';
 export * from './retry-until-done';
 export * from './periodic';
 export * from './database-error';
+export * from './metric-catalogue';
+export * from './service-metrics';
+export * from './readiness';

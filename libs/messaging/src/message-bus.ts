@@ -1,4 +1,5 @@
 import { headers as natsHeaders } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { ClientNats, NatsRecordBuilder } from '@nestjs/microservices';
 import { firstValueFrom, timeout, TimeoutError } from 'rxjs';
 import { z } from 'zod';
@@ -13,6 +14,17 @@ import {
 } from '@latchkey/contracts';
 import { AppException } from './app.exception';
 import { CORRELATION_HEADER, currentCorrelationId } from './correlation';
+import { Metric } from './metric-catalogue';
+import type { ServiceMetrics } from './service-metrics';
+
+/** NestJS's NATS client, with its connection reachable for what NestJS does not do (scatter-gather, plain subscriptions). */
+class LatchkeyClientNats extends ClientNats {
+  get connection(): NatsConnection | null {
+    return this.natsClient as NatsConnection | null;
+  }
+}
+
+type RequestOutcome = 'ok' | 'error' | 'timeout' | 'unavailable';
 
 export interface RequestOptions {
   /** Required for connector-scoped subjects: whose connector serves the request. */
@@ -25,14 +37,15 @@ export interface RequestOptions {
  * requests time out, and the correlation id of the current context travels in the headers.
  */
 export class MessageBus {
-  private readonly client: ClientNats;
+  private readonly client: LatchkeyClientNats;
+  private latency?: ReturnType<ServiceMetrics['histogram']>;
 
   constructor(
     natsUrl: string,
     clientName: string,
     private readonly defaultTimeoutMs: number,
   ) {
-    this.client = new ClientNats({ servers: natsUrl, name: clientName, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
+    this.client = new LatchkeyClientNats({ servers: natsUrl, name: clientName, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
   }
 
   connect(): Promise<unknown> {
@@ -41,6 +54,71 @@ export class MessageBus {
 
   close(): Promise<unknown> {
     return this.client.close();
+  }
+
+  /** Times every request into latchkey_nats_request_duration_seconds (per subject template, so connector ids do not multiply series). */
+  observeWith(metrics: ServiceMetrics): void {
+    this.latency = metrics.histogram(Metric.natsRequestSeconds);
+  }
+
+  /** A round trip to the NATS server (readiness): fails while disconnected. */
+  async ping(): Promise<void> {
+    const nc = this.client.connection;
+    if (!nc || nc.isClosed()) throw new Error('NATS connection is closed');
+    await nc.flush();
+  }
+
+  /**
+   * Asks every process serving `contract` (a subject served without queue group) and gathers the
+   * answers that arrive until none came for `stallMs` after the last one, or `maxWaitMs` in all.
+   * Answers that do not match the contract are dropped.
+   */
+  async gather<Req extends z.ZodType, Res extends z.ZodType>(
+    contract: RequestContract<Req, Res>,
+    payload: z.input<Req>,
+    options: { maxWaitMs: number; stallMs: number },
+  ): Promise<Array<z.output<Res>>> {
+    const nc = this.client.connection;
+    if (!nc) throw new AppException(ErrorCode.ServiceUnavailable, 'Not connected to NATS.');
+    const data = this.check(contract.request, payload, `request on ${contract.subject}`);
+    const answers: Array<z.output<Res>> = [];
+    try {
+      const replies = await nc.requestMany(contract.subject, JSON.stringify(data), { strategy: 'stall', stall: options.stallMs, maxWait: options.maxWaitMs });
+      for await (const msg of replies) {
+        const parsed = contract.response.safeParse(msg.json());
+        if (parsed.success) answers.push(parsed.data);
+      }
+    } catch {
+      // No responders, or the connection went: whatever arrived is the answer.
+    }
+    return answers;
+  }
+
+  /**
+   * Serves `contract` in EVERY process (no queue group: each replica answers), outside NestJS's
+   * handlers, which all join the service's queue group. The request is validated; the handler's
+   * answer is sent as JSON.
+   */
+  serveEveryProcess<Req extends z.ZodType, Res extends z.ZodType>(contract: RequestContract<Req, Res>, handler: (request: z.output<Req>) => Promise<z.input<Res>>): void {
+    const nc = this.client.connection;
+    if (!nc) throw new Error('serveEveryProcess before connect');
+    nc.subscribe(contract.subject, {
+      callback: (err, msg) => {
+        if (err || !msg.reply) return;
+        let body: unknown = {};
+        try {
+          body = msg.data.length ? msg.json() : {};
+        } catch {
+          return;
+        }
+        const parsed = contract.request.safeParse(body);
+        if (!parsed.success) return;
+        handler(parsed.data).then(
+          (answer) => msg.respond(JSON.stringify(answer)),
+          () => undefined,
+        );
+      },
+    });
   }
 
   async request<Req extends z.ZodType, Res extends z.ZodType>(
@@ -52,11 +130,15 @@ export class MessageBus {
     const data = this.check(contract.request, payload, `request on ${contract.subject}`);
     const timeoutMs = options.timeoutMs ?? this.defaultTimeoutMs;
     let answer: unknown;
+    const stopTimer = this.latency?.startTimer({ subject: contract.subject });
     try {
       answer = await firstValueFrom(this.client.send(subject, this.record(data)).pipe(timeout(timeoutMs)));
     } catch (err) {
-      throw this.toAppException(err, contract.subject, options.connectorId, timeoutMs);
+      const failure = this.toAppException(err, contract.subject, options.connectorId, timeoutMs);
+      stopTimer?.({ outcome: outcomeOf(failure) });
+      throw failure;
     }
+    stopTimer?.({ outcome: 'ok' });
     return this.check(contract.response, answer, `answer on ${contract.subject}`);
   }
 
@@ -99,4 +181,10 @@ export class MessageBus {
     }
     return new AppException(ErrorCode.ServiceUnavailable, `Messaging failed on ${subject}: ${message}`);
   }
+}
+
+function outcomeOf(err: AppException): RequestOutcome {
+  if (err.code === ErrorCode.Timeout) return 'timeout';
+  if (err.code === ErrorCode.ServiceUnavailable || err.code === ErrorCode.ConnectorUnavailable) return 'unavailable';
+  return 'error';
 }

@@ -1,13 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { Controller, DynamicModule, ExceptionFilter, Global, INestApplication, INestMicroservice, Inject, Module, OnApplicationBootstrap, OnApplicationShutdown, Provider, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { CONNECTOR_SERVICES, Contracts, healthContract, HealthReport, ServiceName } from '@latchkey/contracts';
+import { CONNECTOR_SERVICES, Contracts, healthContract, HealthReport, metricsContract, ServiceName } from '@latchkey/contracts';
 import type { AppLogger } from './logger';
 import { createLogger, NestPinoLogger } from './logger';
 import { MessageBus } from './message-bus';
 import { LatchkeyNatsServer } from './nats-server';
 import { OnEvent, Rpc } from './rpc.decorators';
+import { Readiness, startProbeListener } from './readiness';
 import { RpcEnvelopeFilter } from './rpc-exception.filter';
+import { ServiceMetrics } from './service-metrics';
 
 export const LOGGER = Symbol('LOGGER');
 export const SERVICE_INFO = Symbol('SERVICE_INFO');
@@ -25,7 +27,7 @@ export interface ServiceHostOptions {
   service: ServiceName;
   version: string;
   /** The validated common environment (libs/config CommonEnv). */
-  env: { NATS_URL: string; LOG_LEVEL: string; NATS_REQUEST_TIMEOUT_MS: number };
+  env: { NATS_URL: string; LOG_LEVEL: string; NATS_REQUEST_TIMEOUT_MS: number; PROBE_PORT?: number; PROBE_HOST?: string };
   /** The service's own modules. */
   imports: Array<Type | DynamicModule>;
   /** Connector services: their id and heartbeat interval. */
@@ -43,16 +45,25 @@ export interface ServiceHandle {
   readonly logger: AppLogger;
   /** The HTTP address, for the gateway. */
   readonly url?: string;
+  /** The liveness/readiness listener's address, when PROBE_PORT is set. */
+  readonly probeUrl?: string;
+  readonly metrics: ServiceMetrics;
+  readonly readiness: Readiness;
   close(): Promise<void>;
 }
 
 function healthController(service: ServiceName) {
   @Controller()
   class HealthRpcController {
-    constructor(@Inject(SERVICE_INFO) private readonly info: ServiceInfo) {}
+    constructor(
+      @Inject(SERVICE_INFO) private readonly info: ServiceInfo,
+      private readonly readiness: Readiness,
+    ) {}
 
+    /** Answers while the process runs (liveness), with its readiness: what each dependency said. */
     @Rpc(healthContract(service))
-    check(): HealthReport {
+    async check(): Promise<HealthReport> {
+      const { ready, checks } = await this.readiness.check();
       return {
         service: this.info.service,
         status: 'ok',
@@ -60,6 +71,8 @@ function healthController(service: ServiceName) {
         instanceId: this.info.instanceId,
         ...(this.info.connectorId ? { connectorId: this.info.connectorId } : {}),
         uptimeSeconds: Math.round((Date.now() - this.info.startedAt) / 1000),
+        ready,
+        checks,
       };
     }
   }
@@ -113,18 +126,20 @@ class ConnectorHeartbeat implements OnApplicationBootstrap, OnApplicationShutdow
 @Global()
 @Module({})
 class CoreModule {
-  static forRoot(info: ServiceInfo, bus: MessageBus, logger: AppLogger): DynamicModule {
+  static forRoot(info: ServiceInfo, bus: MessageBus, logger: AppLogger, metrics: ServiceMetrics, readiness: Readiness): DynamicModule {
     const providers: Provider[] = [
       { provide: SERVICE_INFO, useValue: info },
       { provide: MessageBus, useValue: bus },
       { provide: LOGGER, useValue: logger },
+      { provide: ServiceMetrics, useValue: metrics },
+      { provide: Readiness, useValue: readiness },
     ];
     const isConnector = (CONNECTOR_SERVICES as readonly string[]).includes(info.service);
     return {
       module: CoreModule,
       controllers: isConnector ? [healthController(info.service), ConnectorHeartbeat] : [healthController(info.service)],
       providers,
-      exports: [SERVICE_INFO, MessageBus, LOGGER],
+      exports: [SERVICE_INFO, MessageBus, LOGGER, ServiceMetrics, Readiness],
     };
   }
 }
@@ -144,10 +159,15 @@ export async function startService(options: ServiceHostOptions): Promise<Service
     connectorId: options.connector?.id,
     heartbeatSeconds: options.connector?.heartbeatSeconds,
   };
+  const metrics = new ServiceMetrics(options.service, options.connector?.id);
+  const readiness = new Readiness(logger);
   const bus = new MessageBus(options.env.NATS_URL, `${options.service}-client`, options.env.NATS_REQUEST_TIMEOUT_MS);
+  bus.observeWith(metrics);
   await bus.connect();
+  readiness.register('nats', () => bus.ping());
+  bus.serveEveryProcess(metricsContract(options.service), async () => ({ instanceId: info.instanceId, metrics: await metrics.collect() }));
 
-  @Module({ imports: [CoreModule.forRoot(info, bus, logger), ...options.imports] })
+  @Module({ imports: [CoreModule.forRoot(info, bus, logger, metrics, readiness), ...options.imports] })
   class RootModule {}
 
   const strategy = new LatchkeyNatsServer(options.env.NATS_URL, options.service, options.connector?.id);
@@ -176,11 +196,23 @@ export async function startService(options: ServiceHostOptions): Promise<Service
     await bus.close();
     throw err;
   }
+  let probe: Awaited<ReturnType<typeof startProbeListener>> | undefined;
+  if (options.env.PROBE_PORT !== undefined) {
+    try {
+      probe = await startProbeListener(readiness, options.env.PROBE_PORT, options.env.PROBE_HOST ?? '0.0.0.0');
+    } catch (err) {
+      await app.close();
+      await bus.close();
+      throw err;
+    }
+  }
+  const probeUrl = probe ? `http://127.0.0.1:${probe.port}` : undefined;
 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
       logger.info('stopping');
+      probe?.server.close();
       await app.close();
       await bus.close();
       logger.info('stopped');
@@ -199,8 +231,8 @@ export async function startService(options: ServiceHostOptions): Promise<Service
       });
     }
   }
-  logger.info({ version: info.version, connectorId: info.connectorId, url, node: process.version }, 'started');
-  return { app, info, logger, url, close };
+  logger.info({ version: info.version, connectorId: info.connectorId, url, probeUrl, node: process.version }, 'started');
+  return { app, info, logger, url, probeUrl, metrics, readiness, close };
 }
 
 /** Entry point of a service process: a start-up failure is one clear line and exit code 1. */

@@ -1,13 +1,13 @@
 import { DynamicModule, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { LOGGER } from '@latchkey/messaging';
+import { LOGGER, Readiness } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import { createServiceDataSource, ensureDatabase, markControlDatabase, migrate, type ServiceDatabaseOptions } from './data-source';
 
 /**
  * A service's own tables: `forService` provides its DataSource on its own schema, creates the
  * control database if missing, marks it as Latchkey's own, runs the service's migrations at start (under an advisory lock),
- * and closes the pool on shutdown.
+ * registers the control database's readiness check, and closes the pool on shutdown.
  */
 @Module({})
 export class PersistenceModule implements OnApplicationShutdown {
@@ -20,8 +20,8 @@ export class PersistenceModule implements OnApplicationShutdown {
       providers: [
         {
           provide: DataSource,
-          inject: [LOGGER],
-          useFactory: async (logger: AppLogger) => {
+          inject: [LOGGER, Readiness],
+          useFactory: async (logger: AppLogger, readiness: Readiness) => {
             await ensureDatabase(options.url);
             const unmarked = await markControlDatabase(options.url);
             if (unmarked) {
@@ -30,6 +30,7 @@ export class PersistenceModule implements OnApplicationShutdown {
             const dataSource = createServiceDataSource(options);
             const ran = await migrate(dataSource, options.schema);
             if (ran.length) logger.info({ migrations: ran }, 'migrations applied');
+            readiness.register('database', () => dataSource.query('SELECT 1'));
             return dataSource;
           },
         },

@@ -2,14 +2,23 @@ import { Controller } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
 import { Contracts } from '@latchkey/contracts';
 import type { ReceivedOf } from '@latchkey/contracts';
-import { Rpc } from '@latchkey/messaging';
+import { Metric, Rpc, ServiceMetrics } from '@latchkey/messaging';
 import { AuditService } from './audit.service';
 
 type Req<K extends keyof typeof Contracts> = ReceivedOf<(typeof Contracts)[K]>;
 
 @Controller()
 export class AuditRpcController {
-  constructor(private readonly audit: AuditService) {}
+  private readonly chainBroken;
+  private readonly verifications;
+
+  constructor(
+    private readonly audit: AuditService,
+    metrics: ServiceMetrics,
+  ) {
+    this.chainBroken = metrics.gauge(Metric.auditChainBroken);
+    this.verifications = metrics.counter(Metric.auditVerifications);
+  }
 
   /** Other services append here, each entry with a `sourceId` (their outbox row) so retries record it once. */
   @Rpc(Contracts.accessAuditAppend)
@@ -27,8 +36,12 @@ export class AuditRpcController {
     return this.audit.since(afterSeq, limit);
   }
 
+  /** Also the audit chain's status in the metrics: notifications verifies on its schedule, people through the API. */
   @Rpc(Contracts.accessAuditVerify)
-  verify() {
-    return this.audit.verify();
+  async verify() {
+    const report = await this.audit.verify();
+    this.chainBroken.set(report.ok ? 0 : 1);
+    this.verifications.inc({ result: report.ok ? 'intact' : 'broken' });
+    return report;
   }
 }

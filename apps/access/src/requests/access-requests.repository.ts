@@ -124,6 +124,23 @@ export class AccessRequestsRepository {
     const last = items.at(-1);
     return rows.length > query.pageSize && last ? { items, nextPageToken: encodePageToken({ createdAt: last.createdAt.toISOString(), id: last.id }) } : { items };
   }
+
+  /** For the metrics: PENDING requests per age band, and GRANTED ones whose password was never read (one scan of the live rows). */
+  async liveCounts(): Promise<{ pending: Record<PendingAge, number>; unviewed: number }> {
+    const [row]: Array<Record<PendingAge | 'unviewed', string>> = await this.dataSource.query(
+      `SELECT count(*) FILTER (WHERE status = 'PENDING' AND created_at > now() - interval '5 minutes') AS under_5m,
+              count(*) FILTER (WHERE status = 'PENDING' AND created_at <= now() - interval '5 minutes' AND created_at > now() - interval '1 hour') AS "5m_to_1h",
+              count(*) FILTER (WHERE status = 'PENDING' AND created_at <= now() - interval '1 hour' AND created_at > now() - interval '1 day') AS "1h_to_1d",
+              count(*) FILTER (WHERE status = 'PENDING' AND created_at <= now() - interval '1 day') AS over_1d,
+              count(*) FILTER (WHERE status = 'GRANTED' AND password_viewed_at IS NULL) AS unviewed
+         FROM access.access_requests WHERE status IN ('PENDING', 'GRANTED')`,
+    );
+    const pending = Object.fromEntries(PENDING_AGES.map((age) => [age, Number(row[age])])) as Record<PendingAge, number>;
+    return { pending, unviewed: Number(row.unviewed) };
+  }
 }
+
+export const PENDING_AGES = ['under_5m', '5m_to_1h', '1h_to_1d', 'over_1d'] as const;
+export type PendingAge = (typeof PENDING_AGES)[number];
 
 export type { AccessRequestQuery };

@@ -7,6 +7,7 @@ import { MasterKey, encryptSecret } from '@latchkey/secrets';
 import { AuditService } from '../audit/audit.service';
 import type { AccessRequestEntity } from './access-request.entity';
 import { AccessRequestsRepository } from './access-requests.repository';
+import { RequestMetrics } from './request.metrics';
 import { endAuditEntry, requestAuditEntry } from './request-view';
 
 /** Provisioning refused the grant for good: retrying cannot help. */
@@ -30,6 +31,7 @@ export class GrantLifecycle {
     private readonly bus: MessageBus,
     private readonly audit: AuditService,
     private readonly masterKey: MasterKey,
+    private readonly metrics: RequestMetrics,
     @Inject(LOGGER) private readonly logger: AppLogger,
   ) {}
 
@@ -94,7 +96,10 @@ export class GrantLifecycle {
       return locked.status === 'REVOKING' && !locked.grantId ? { revokedBy: locked.revokedBy } : false;
     });
     this.logger.info({ requestId: r.id, grantId: grant.id, grantStatus: grant.status }, 'grant of access request made');
-    if (granted) await this.announce(r.id, 'GRANTED');
+    if (granted) {
+      this.metrics.granted(r, new Date(grant.grantedAt ?? Date.now()));
+      await this.announce(r.id, 'GRANTED');
+    }
     if (grant.status !== 'ACTIVE') {
       await this.sync(grant);
       return;
@@ -124,6 +129,7 @@ export class GrantLifecycle {
     const requestId = requestIdOf(grant.idempotencyKey);
     if (!requestId) return;
     let changedTo: AccessRequestStatus | undefined;
+    let unviewed = false;
     await this.requests.transaction(async (m) => {
       const locked = await this.requests.lock(m, requestId);
       if (!locked || (locked.grantId !== null && locked.grantId !== grant.id)) return;
@@ -157,12 +163,13 @@ export class GrantLifecycle {
         };
         await this.requests.update(m, requestId, fields);
         changedTo = status;
+        unviewed = locked.grantedAt !== null && locked.passwordViewedAt === null;
         // The one audit entry of the end, written with the end itself (under the row lock, so once),
         // whichever path finished it: the grant job, an event, the sweeper, a stuck revocation's retry.
         await this.audit.append(endAuditEntry({ ...locked, ...fields }, { grantId: grant.id, reason: grant.lastError, ...(locked.revokedBy && status !== 'REVOKED' ? { revocationAskedBy: locked.revokedBy } : {}) }), m);
       }
     });
-    if (changedTo) await this.announce(requestId, changedTo);
+    if (changedTo) await this.announce(requestId, changedTo, unviewed);
   }
 
   /** Re-reads a grant from provisioning (for the sweeper). */
@@ -183,8 +190,9 @@ export class GrantLifecycle {
     if (status) await this.announce(id, status);
   }
 
-  /** Tells listeners (dashboards, notifications, the bench) that a request moved; best effort, the row is the truth. */
-  async announce(id: string, status: AccessRequestStatus): Promise<void> {
+  /** Tells listeners (dashboards, notifications, the bench) and the metrics that a request moved; best effort, the row is the truth. `unviewed`: it ended with credentials nobody read. */
+  async announce(id: string, status: AccessRequestStatus, unviewed = false): Promise<void> {
+    this.metrics.moved(status, unviewed);
     await this.bus.publish(Contracts.accessRequestChanged, { id, status }).catch((err: unknown) => this.logger.warn({ err, requestId: id }, 'request change not published'));
   }
 

@@ -1,5 +1,6 @@
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
+import { Readiness, ServiceMetrics, watchQueue } from '@latchkey/messaging';
 import { jobIdFor, QueueName, TypedQueue } from '@latchkey/queues';
 
 export const ACCESS_REDIS = Symbol('ACCESS_REDIS');
@@ -13,7 +14,11 @@ export class GrantQueue implements OnApplicationShutdown {
   readonly name = QueueName.AccessGrants;
   private readonly queue: TypedQueue<'grant-request'>;
 
-  constructor(@Inject(ACCESS_REDIS) private readonly redis: Redis) {
+  constructor(
+    @Inject(ACCESS_REDIS) private readonly redis: Redis,
+    metrics: ServiceMetrics,
+    readiness: Readiness,
+  ) {
     this.queue = new TypedQueue(this.name, redis, {
       attempts: 8,
       backoff: { type: 'exponential', delay: 1000, jitter: 0.5 },
@@ -21,6 +26,7 @@ export class GrantQueue implements OnApplicationShutdown {
       removeOnFail: true,
       removeOnComplete: true,
     });
+    watchQueue(metrics, readiness, this.queue.queue, redis);
   }
 
   async enqueue(requestId: string): Promise<void> {

@@ -13,6 +13,7 @@ import { ACCESS_REDIS, GrantQueue } from './grant.queue';
 import { IdentityReview } from './identity-review.service';
 import { CreateAccessRequests1764000000430 } from './migrations/1764000000430-CreateAccessRequests';
 import { RecordWhoRevokedRequests1764000000435 } from './migrations/1764000000435-RecordWhoRevokedRequests';
+import { RequestMetrics } from './request.metrics';
 import { RequestsRpcController } from './requests.rpc.controller';
 import { PENDING_EXPIRY_MINUTES, RequestsService } from './requests.service';
 
@@ -33,6 +34,7 @@ export class RequestsModule {
         { provide: ACCESS_SWEEP_SECONDS, useValue: env.ACCESS_SWEEP_INTERVAL_SECONDS },
         { provide: PENDING_EXPIRY_MINUTES, useValue: env.ACCESS_PENDING_EXPIRY_MINUTES },
         AccessRequestsRepository,
+        RequestMetrics,
         GrantQueue,
         GrantLifecycle,
         GrantProcessor,

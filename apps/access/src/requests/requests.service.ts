@@ -14,6 +14,7 @@ import { AccessRequestsRepository, BadRequestPageTokenError } from './access-req
 import { isApproved, resolveApprovers } from './approvers';
 import { GrantLifecycle } from './grant-lifecycle.service';
 import { GrantQueue } from './grant.queue';
+import { RequestMetrics } from './request.metrics';
 import { planRequest, WantedItem } from './request-planner';
 import { endAuditEntry, requestAuditEntry, toAccessDetails, toRequestView } from './request-view';
 
@@ -36,6 +37,7 @@ export class RequestsService {
     private readonly queue: GrantQueue,
     private readonly lifecycle: GrantLifecycle,
     private readonly masterKey: MasterKey,
+    private readonly metrics: RequestMetrics,
     @Inject(LOGGER) private readonly logger: AppLogger,
     @Inject(PENDING_EXPIRY_MINUTES) private readonly pendingExpiryMinutes: number,
   ) {}
@@ -123,6 +125,7 @@ export class RequestsService {
     });
     for (const r of saved) {
       this.logger.info({ requestId: r.id, flowId: r.flowId, status: r.status }, 'access request created');
+      this.metrics.created(r);
       await this.lifecycle.announce(r.id, r.status);
       if (r.status === 'APPROVED') await this.enqueue(r.id);
     }
@@ -175,6 +178,7 @@ export class RequestsService {
       return next;
     });
     if (approved.status === 'APPROVED') {
+      this.metrics.approved(approved);
       await this.lifecycle.announce(id, 'APPROVED');
       await this.enqueue(id);
     }

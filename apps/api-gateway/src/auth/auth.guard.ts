@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { CanActivate, ExecutionContext, Inject, Injectable, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Response } from 'express';
@@ -15,6 +16,13 @@ export const Access = (access: Access) => SetMetadata(ACCESS_KEY, access);
 
 /** LATCHKEY_PUBLIC_URL, or undefined. */
 export const PUBLIC_URL = Symbol('PUBLIC_URL');
+/** METRICS_TOKEN, or undefined. */
+export const METRICS_TOKEN = Symbol('METRICS_TOKEN');
+const METRICS_SCRAPE_KEY = 'latchkey:metrics-scrape';
+/** The route also opens to the METRICS_TOKEN bearer (a scraper that may read metrics and nothing else). */
+export const MetricsScrape = () => SetMetadata(METRICS_SCRAPE_KEY, true);
+
+const digest = (value: string) => createHash('sha256').update(value).digest();
 
 /**
  * Every HTTP route: 'public' ones pass; the others need a bearer token the access service knows
@@ -33,6 +41,7 @@ export class AuthGuard implements CanActivate {
     private readonly reflector: Reflector,
     private readonly authenticator: Authenticator,
     @Inject(PUBLIC_URL) private readonly publicUrl: string | undefined,
+    @Inject(METRICS_TOKEN) private readonly metricsToken: string | undefined,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -42,10 +51,17 @@ export class AuthGuard implements CanActivate {
     if (access === 'public' || access === 'scim') return true;
 
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    if (this.isMetricsScraper(context, request)) return true;
     const caller = request.headers.authorization !== undefined ? await this.byToken(request) : await this.bySession(request, context.switchToHttp().getResponse<Response>());
     request.caller = caller;
     if (access === 'admin' && caller.role !== 'admin') throw new AppException(ErrorCode.Forbidden, 'This route is for administrators.');
     return true;
+  }
+
+  private isMetricsScraper(context: ExecutionContext, request: AuthenticatedRequest): boolean {
+    if (!this.metricsToken || !this.reflector.get<boolean | undefined>(METRICS_SCRAPE_KEY, context.getHandler())) return false;
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
+    return match !== null && timingSafeEqual(digest(match[1]), digest(this.metricsToken));
   }
 
   private async byToken(request: AuthenticatedRequest): Promise<AuthenticatedCaller> {

@@ -8,6 +8,7 @@ import { GrantsHttpController } from './grants.http.controller';
 import { GroupsHttpController } from './groups.http.controller';
 import { HealthHttpController } from './health.http.controller';
 import { IntegrationsHttpController } from './integrations.http.controller';
+import { MetricsHttpController } from './metrics.http.controller';
 import { NotificationPreferencesHttpController } from './notification-preferences.http.controller';
 import { OidcHttpController } from './oidc.http.controller';
 import { ResourcesHttpController } from './resources.http.controller';
@@ -21,6 +22,7 @@ import { WebhooksHttpController } from './webhooks.http.controller';
 /** Every HTTP controller the gateway serves; openapi.spec.ts checks ROUTES against exactly these. */
 export const HTTP_CONTROLLERS = [
   HealthHttpController,
+  MetricsHttpController,
   DocsHttpController,
   AuthHttpController,
   OidcHttpController,

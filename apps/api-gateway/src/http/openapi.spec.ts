@@ -122,7 +122,7 @@ describe('OpenAPI document', () => {
       expect(output).not.toContain('network attempt');
       expect(output).toContain('Woohoo! Your API description is valid.');
       expect(output).not.toMatch(/warning|error/i);
-      expect(output).toContain('5 problems are explicitly ignored.');
+      expect(output).toContain('7 problems are explicitly ignored.');
       expect(run.status).toBe(0);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -49,6 +49,9 @@ const ScimListQuery = z.object({
 /** Every HTTP route; a test checks that it matches the routes NestJS actually serves. */
 export const ROUTES: Route[] = [
   { method: 'get', path: '/health', summary: 'Whether every service answers; names those that do not (503)', access: 'public' },
+  { method: 'get', path: '/livez', summary: 'Liveness of this gateway process (200 while it answers)', access: 'public' },
+  { method: 'get', path: '/readyz', summary: "Readiness of this gateway process: its control database and NATS answer (503 naming what does not)", access: 'public' },
+  { method: 'get', path: '/metrics', summary: 'Prometheus metrics of every process of every service, added up across replicas (admins, or the METRICS_TOKEN bearer)', access: 'admin' },
   { method: 'get', path: '/api/docs', summary: 'This OpenAPI document', access: 'public' },
   { method: 'get', path: '/api/v1/catalog', summary: 'Integration types: config schema, defaults, resource types, permissions, minimum connector version', access: 'authenticated', response: z.object({ items: z.array(IntegrationTypeDescription) }) },
   { method: 'get', path: '/api/v1/connectors', summary: 'Connectors: id, version, status, last heartbeat', access: 'admin', response: listOf(Connector) },
@@ -152,7 +155,7 @@ export const ROUTES: Route[] = [
 
 /** The tags of the document, in reading order, with what each groups. */
 const TAGS = {
-  system: 'Health and this document',
+  system: 'Health, probes, metrics and this document',
   catalog: 'Integration types and connectors',
   integrations: 'PostgreSQL instances: connection test, preflight, discovery and credential rotation',
   resources: 'The discovered inventory and its tags',
@@ -201,6 +204,9 @@ export const OPERATIONS: Record<string, readonly [operationId: string, tag: Tag]
   'patch /scim/v2/Groups/{id}': ['patchScimGroup', 'scim'],
   'delete /scim/v2/Groups/{id}': ['deleteScimGroup', 'scim'],
   'get /health': ['getHealth', 'system'],
+  'get /livez': ['getLiveness', 'system'],
+  'get /readyz': ['getReadiness', 'system'],
+  'get /metrics': ['getMetrics', 'system'],
   'get /api/docs': ['getOpenApiDocument', 'system'],
   'get /api/v1/catalog': ['listIntegrationTypes', 'catalog'],
   'get /api/v1/connectors': ['listConnectors', 'catalog'],

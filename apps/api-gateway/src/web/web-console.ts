@@ -21,7 +21,7 @@ export const IMMUTABLE = 'public, max-age=31536000, immutable';
 export const REVALIDATE = 'no-cache';
 
 /** Paths that belong to the API and probes: never answered with the console. */
-const NOT_CONSOLE = /^\/(api|health|metrics|scim)(\/|$)/;
+const NOT_CONSOLE = /^\/(api|health|livez|readyz|metrics|scim)(\/|$)/;
 
 const TYPES: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',

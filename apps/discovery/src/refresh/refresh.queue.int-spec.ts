@@ -1,11 +1,13 @@
 import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { createLogger, Readiness, ServiceMetrics } from '@latchkey/messaging';
 import type { ServiceInfo } from '@latchkey/messaging';
 import { createRedis } from '@latchkey/queues';
 import { type PrivateRedis, startRedisServer, STARTUP_TIMEOUT_MS } from '@latchkey/testing';
 import { RefreshQueue } from './refresh.queue';
 
 const info: ServiceInfo = { service: 'discovery', version: '1.3.0', instanceId: 'i-1', startedAt: 0, connectorId: 'int-test' };
+const observers = () => [new ServiceMetrics('discovery', 'int-test'), new Readiness(createLogger('discovery', 'silent'))] as const;
 const integrationId = '3b241101-e2bb-4255-8caf-4136c566a962';
 
 let redis: PrivateRedis;
@@ -20,7 +22,7 @@ beforeAll(async () => {
 
 beforeEach(async () => {
   await redis.flushAll();
-  queue = new RefreshQueue(connection, info, 3_600_000);
+  queue = new RefreshQueue(connection, info, 3_600_000, ...observers());
   // Connection options, not instances: BullMQ closes only the connections it made itself.
   inspect = new Queue(queue.name, { connection: { host: '127.0.0.1', port: redis.port } });
 });
@@ -84,7 +86,7 @@ describe('RefreshQueue', () => {
     expect(await inspect.getJobs(['waiting', 'active'])).toEqual([]);
 
     // A new interval replaces the schedule (the service restarted with another DISCOVERY_REFRESH_MINUTES).
-    const faster = new RefreshQueue(connection, info, 60_000);
+    const faster = new RefreshQueue(connection, info, 60_000, ...observers());
     expect(await faster.ensureSchedule(integrationId)).toBe(false);
     expect((await inspect.getJobSchedulers()).map((s) => s.every)).toEqual([60_000]);
     await faster.onApplicationShutdown();

@@ -1,6 +1,6 @@
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { SERVICE_INFO } from '@latchkey/messaging';
+import { Readiness, SERVICE_INFO, ServiceMetrics, watchQueue } from '@latchkey/messaging';
 import type { ServiceInfo } from '@latchkey/messaging';
 import { connectorQueue, jobIdFor, QueueName, TypedQueue } from '@latchkey/queues';
 
@@ -36,9 +36,12 @@ export class RefreshQueue implements OnApplicationShutdown {
     @Inject(REDIS) redis: Redis,
     @Inject(SERVICE_INFO) info: ServiceInfo,
     @Inject(REFRESH_INTERVAL_MS) private readonly everyMs: number,
+    metrics: ServiceMetrics,
+    readiness: Readiness,
   ) {
     this.name = connectorQueue(QueueName.Discovery, info.connectorId!);
     this.queue = new TypedQueue(this.name, redis, JOB_OPTIONS);
+    watchQueue(metrics, readiness, this.queue.queue, redis);
   }
 
   /**

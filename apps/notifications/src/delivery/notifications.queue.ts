@@ -1,5 +1,6 @@
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
+import { Readiness, ServiceMetrics, watchQueue } from '@latchkey/messaging';
 import { jobIdFor, QueueName, TypedQueue } from '@latchkey/queues';
 
 export const REDIS = Symbol('REDIS');
@@ -15,9 +16,10 @@ export class NotificationsQueue implements OnApplicationShutdown {
   readonly name = QueueName.Notifications;
   private readonly queue: TypedQueue<NotificationJob>;
 
-  constructor(@Inject(REDIS) redis: Redis) {
+  constructor(@Inject(REDIS) redis: Redis, metrics: ServiceMetrics, readiness: Readiness) {
     // A job only says "look now": its outcome is recorded in the database, never retried by BullMQ.
     this.queue = new TypedQueue(this.name, redis, { attempts: 1, removeOnComplete: true, removeOnFail: true });
+    watchQueue(metrics, readiness, this.queue.queue, redis);
   }
 
   /** Attempt `attempt` of a delivery, at `at` (or now); one job per (delivery, attempt). */

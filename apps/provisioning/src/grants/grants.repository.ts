@@ -174,6 +174,18 @@ export class GrantsRepository {
     return rows.length > 0 ? this.fromRow(rows[0]) : null;
   }
 
+  /** For the metrics: this connector's ACTIVE grants, STUCK revocations, and unfinished grants past their expiry (one index scan). */
+  async liveCounts(connectorId: string): Promise<{ active: number; stuck: number; overdue: number }> {
+    const [row]: Array<Record<'active' | 'stuck' | 'overdue', string>> = await this.dataSource.query(
+      `SELECT count(*) FILTER (WHERE status = 'ACTIVE') AS active,
+              count(*) FILTER (WHERE status = 'STUCK') AS stuck,
+              count(*) FILTER (WHERE expires_at < now()) AS overdue
+         FROM provisioning.grants WHERE connector_id = $1 AND status = ANY($2)`,
+      [connectorId, UNFINISHED],
+    );
+    return { active: Number(row.active), stuck: Number(row.stuck), overdue: Number(row.overdue) };
+  }
+
   /** A `RETURNING *` row as an entity, through TypeORM's own column mapping (one round trip, not two). */
   private fromRow(row: Record<string, unknown>): GrantEntity {
     const entity = new GrantEntity();

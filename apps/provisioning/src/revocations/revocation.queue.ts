@@ -1,6 +1,6 @@
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { SERVICE_INFO } from '@latchkey/messaging';
+import { Readiness, SERVICE_INFO, ServiceMetrics, watchQueue } from '@latchkey/messaging';
 import type { ServiceInfo } from '@latchkey/messaging';
 import { connectorQueue, jobIdFor, QueueName, TypedQueue } from '@latchkey/queues';
 
@@ -24,6 +24,8 @@ export class RevocationQueue implements OnApplicationShutdown {
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(SERVICE_INFO) info: ServiceInfo,
     @Inject(REVOCATION_RETRY) retry: RevocationRetry,
+    metrics: ServiceMetrics,
+    readiness: Readiness,
   ) {
     this.name = connectorQueue(QueueName.Revocations, info.connectorId!);
     this.queue = new TypedQueue(this.name, redis, {
@@ -33,6 +35,7 @@ export class RevocationQueue implements OnApplicationShutdown {
       removeOnFail: true,
       removeOnComplete: true,
     });
+    watchQueue(metrics, readiness, this.queue.queue, redis);
   }
 
   /** Schedules (or, with `replace`, moves) the grant's revocation to `at`. */

@@ -4,6 +4,7 @@ import type { AppLogger, MessageBus } from '@latchkey/messaging';
 import { GrantEntity } from '../grants/grant.entity';
 import type { GrantsRepository } from '../grants/grants.repository';
 import type { TargetResolver } from '../grants/target-resolver';
+import type { RevocationMetrics } from './revocation.metrics';
 import { RevocationService } from './revocation.service';
 
 jest.mock('@latchkey/pg-access', () => ({ revokeGrant: jest.fn() }));
@@ -50,7 +51,8 @@ function setup() {
   const targets = { resolve: jest.fn(async () => ({ params: { hostname: 'h' }, config: {} })) };
   const bus = { publish: jest.fn(async () => undefined) };
   const logger = { info: jest.fn(), warn: jest.fn(), error: jest.fn() };
-  const service = new RevocationService(grants as unknown as GrantsRepository, targets as unknown as TargetResolver, bus as unknown as MessageBus, logger as unknown as AppLogger);
+  const metrics = { attempted: jest.fn(), succeeded: jest.fn(), failed: jest.fn() };
+  const service = new RevocationService(grants as unknown as GrantsRepository, targets as unknown as TargetResolver, bus as unknown as MessageBus, logger as unknown as AppLogger, metrics as unknown as RevocationMetrics);
   return { service, grants, targets, bus };
 }
 

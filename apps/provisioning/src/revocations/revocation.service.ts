@@ -7,6 +7,7 @@ import { GrantEntity } from '../grants/grant.entity';
 import { GrantsRepository } from '../grants/grants.repository';
 import { type ResolvedTarget, TargetResolver } from '../grants/target-resolver';
 import { toView } from '../grants/grant-view';
+import { RevocationMetrics } from './revocation.metrics';
 
 const ENDED = ['REVOKED', 'EXPIRED', 'FAILED'];
 /** How long revocations reuse a resolved target (well within the catalog answer's own 5 s reuse). */
@@ -25,6 +26,7 @@ export class RevocationService {
     private readonly targets: TargetResolver,
     private readonly bus: MessageBus,
     @Inject(LOGGER) private readonly logger: AppLogger,
+    private readonly metrics: RevocationMetrics,
   ) {}
 
   /**
@@ -48,12 +50,14 @@ export class RevocationService {
       revoking = grant.status === 'ACTIVE' ? ((await this.grants.transition(grant.id, ['ACTIVE'], { status: 'REVOKING', endReason: 'EXPIRED' })) ?? (await this.grants.findById(grant.id))!) : grant;
     }
     const grant = revoking;
+    this.metrics.attempted();
     try {
       const target = await this.target(grant.integrationId);
       keepItems ??= await this.grants.heldItems(grant.integrationId, grant.roleName, grant.id);
       const result = await revokeGrant(target.params, { role: grant.roleName, items: grant.items, keepItems, keepItemsNow: this.heldNow(grant) });
       const ended = await this.grants.endRevocation(grant, new Date());
       if (ended) {
+        this.metrics.succeeded(ended, result.sessionsTerminated);
         const { status } = ended;
         const lateMs = Date.now() - grant.expiresAt.getTime();
         this.logger.info({ grantId, status, lateMs: status === 'EXPIRED' ? lateMs : undefined, attempts: ended.attempts, ...result }, 'grant ended');
@@ -63,6 +67,7 @@ export class RevocationService {
     } catch (err) {
       this.targetCache.delete(grant.integrationId); // the retry resolves the target afresh (a rotated secret, say)
       const message = err instanceof Error ? err.message : String(err);
+      this.metrics.failed(err);
       const failed = (await this.grants.recordFailure(grant.id, message))!;
       this.logger.warn({ grantId, attempts: failed.attempts, err: message }, 'revocation failed');
       if (opts.lastAttempt) await this.markStuck(failed);

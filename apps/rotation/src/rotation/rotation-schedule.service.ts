@@ -1,7 +1,7 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { Contracts, ErrorCode, SYSTEM_ACTOR } from '@latchkey/contracts';
 import type { Actor, PayloadOf, RotationRunResult, RotationTrigger } from '@latchkey/contracts';
-import { AppException, LOGGER, MessageBus, RetryUntilDone, SERVICE_INFO } from '@latchkey/messaging';
+import { AppException, LOGGER, MessageBus, Metric, RetryUntilDone, SERVICE_INFO, ServiceMetrics } from '@latchkey/messaging';
 import type { AppLogger, ServiceInfo } from '@latchkey/messaging';
 import { RotationQueue } from './rotation.queue';
 import { RotationService } from './rotation.service';
@@ -17,6 +17,7 @@ const CATALOG_PAGE_SIZE = 500;
 @Injectable()
 export class RotationSchedule implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly reconciler: RetryUntilDone;
+  private readonly results;
 
   constructor(
     private readonly queue: RotationQueue,
@@ -24,13 +25,16 @@ export class RotationSchedule implements OnApplicationBootstrap, OnApplicationSh
     private readonly bus: MessageBus,
     @Inject(SERVICE_INFO) private readonly info: ServiceInfo,
     @Inject(LOGGER) private readonly logger: AppLogger,
+    metrics: ServiceMetrics,
   ) {
+    this.results = metrics.counter(Metric.rotations);
     this.reconciler = new RetryUntilDone('reconciling rotations', () => this.reconcile(), this.logger);
   }
 
   /** A run, then the integration's schedule planned again from its outcome. */
   async run(integrationId: string, trigger: RotationTrigger, actor: Actor): Promise<RotationRunResult> {
     const result = await this.rotations.run(integrationId, trigger, actor);
+    if (result.result !== 'not-due') this.results.inc({ result: result.result });
     const nextDueAt = await this.plan(integrationId);
     return { ...result, rotation: { ...result.rotation, nextDueAt } };
   }
