@@ -13,9 +13,13 @@ export interface BenchTarget {
   dispose(): Promise<void>;
 }
 
+/** `BENCH_CONNECTOR=createrole`: the connector as users run it (no superuser), else a superuser. */
+export const BENCH_CONNECTOR = process.env.BENCH_CONNECTOR === 'createrole' ? 'createrole' : 'superuser';
+
 /**
  * What every grant bench stands on: a private scram-only cluster with a `bench` database holding
- * `app.orders`, a superuser connector login, the whole stack (services' env from `env`), and an
+ * `app.orders`, a connector login (BENCH_CONNECTOR: a superuser, or a CREATEROLE role with the
+ * preflight's grants that owns the database), the whole stack (services' env from `env`), and an
  * ACTIVE integration on that database.
  */
 export async function startBenchTarget(env: Record<string, string>): Promise<BenchTarget> {
@@ -27,9 +31,15 @@ export async function startBenchTarget(env: Record<string, string>): Promise<Ben
     await pg.stop();
   };
   try {
-    await pg.query(`CREATE ROLE ${quoteIdent(connector.user)} SUPERUSER LOGIN PASSWORD ${quoteLiteral(connector.password)}`);
-    await pg.query('CREATE DATABASE bench');
-    await pg.query('CREATE SCHEMA app; CREATE TABLE app.orders (id int PRIMARY KEY, total numeric)', undefined, 'bench');
+    if (BENCH_CONNECTOR === 'superuser') {
+      await pg.query(`CREATE ROLE ${quoteIdent(connector.user)} SUPERUSER LOGIN PASSWORD ${quoteLiteral(connector.password)}`);
+      await pg.query('CREATE DATABASE bench');
+      await pg.query('CREATE SCHEMA app; CREATE TABLE app.orders (id int PRIMARY KEY, total numeric)', undefined, 'bench');
+    } else {
+      await pg.query(`CREATE ROLE ${quoteIdent(connector.user)} LOGIN CREATEROLE PASSWORD ${quoteLiteral(connector.password)}; GRANT pg_signal_backend TO ${quoteIdent(connector.user)}`);
+      await pg.query(`CREATE DATABASE bench OWNER ${quoteIdent(connector.user)}`);
+      await pg.query(`SET ROLE ${quoteIdent(connector.user)}; CREATE SCHEMA app; CREATE TABLE app.orders (id int PRIMARY KEY, total numeric)`, undefined, 'bench');
+    }
     stack = await startTestStack({ env: benchServiceEnv({ LOG_LEVEL: 'warn', ...env }) });
     const created = await stack.api('POST', '/api/v1/integrations', {
       body: {

@@ -1,4 +1,7 @@
-// Preloaded into every service by `BENCH_PROFILE_DIR=<dir> npm run bench`: a CPU profile per process, written at exit.
+// Preloaded into every service by `BENCH_PROFILE_DIR=<dir> npm run bench`: a CPU profile per process.
+// The inspector answers asynchronously and nothing asynchronous runs in an 'exit' listener, so the
+// profile is written as soon as SIGTERM arrives (while the service stops, within the stop's grace),
+// and process.exit waits for that write.
 const inspector = require('node:inspector');
 const fs = require('node:fs');
 const session = new inspector.Session();
@@ -6,8 +9,14 @@ session.connect();
 session.post('Profiler.enable');
 session.post('Profiler.setSamplingInterval', { interval: 500 });
 session.post('Profiler.start');
-process.on('exit', () => {
-  session.post('Profiler.stop', (err, { profile }) => {
-    if (!err) fs.writeFileSync(`${process.env.BENCH_PROFILE_DIR}/${process.pid}-${process.argv[1].split('/').slice(-3).join('_')}.cpuprofile`, JSON.stringify(profile));
-  });
-});
+let written;
+const write = () =>
+  (written ??= new Promise((resolve) => {
+    session.post('Profiler.stop', (err, result) => {
+      if (!err) fs.writeFileSync(`${process.env.BENCH_PROFILE_DIR}/${process.pid}-${(process.argv[1] ?? 'node').split('/').slice(-3).join('_')}.cpuprofile`, JSON.stringify(result.profile));
+      resolve();
+    });
+  }));
+process.prependListener('SIGTERM', () => void write());
+const exit = process.exit.bind(process);
+process.exit = (code) => void write().then(() => exit(code));

@@ -1,4 +1,5 @@
 import { benchAccess } from './access.bench';
+import { BENCH_CONNECTOR } from './bench-target';
 import { benchDiscovery } from './discovery.bench';
 import { benchNotifications } from './notifications.bench';
 import { benchProvisioning } from './provisioning.bench';
@@ -19,7 +20,7 @@ async function main() {
   ];
   for (const [name, run] of suites) {
     if (only.length && !only.includes(name)) continue;
-    process.stdout.write(`\n== ${name}\n`);
+    process.stdout.write(`\n== ${name} (connector: ${BENCH_CONNECTOR})\n`);
     const started = Date.now();
     const rows = await run();
     const width = Math.max(...rows.map(([k]) => k.length));

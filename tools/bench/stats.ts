@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
 import { REPO_ROOT } from '@latchkey/testing';
 /** Percentile of a sample (nearest rank); figures in a bench report. */
 export function percentile(values: number[], p: number): number {
@@ -32,4 +33,28 @@ export function benchServiceEnv(env: Record<string, string>): Record<string, str
   const dir = process.env.BENCH_PROFILE_DIR;
   if (!dir) return env;
   return { ...env, BENCH_PROFILE_DIR: resolve(dir), NODE_OPTIONS: `--require ${resolve(REPO_ROOT, 'tools/bench/cpu-profile.cjs')}` };
+}
+
+/** Resident memory of each service this bench started (its child processes), from /proc: now and the peak so far. */
+export function serviceMemory(): Array<{ service: string; rssMb: number; peakMb: number }> {
+  const out: Array<{ service: string; rssMb: number; peakMb: number }> = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const status = readFileSync(`/proc/${entry}/status`, 'utf8');
+      if (Number(/PPid:\s+(\d+)/.exec(status)?.[1]) !== process.pid) continue;
+      const service = /dist\/apps\/([^/]+)\//.exec(readFileSync(`/proc/${entry}/cmdline`, 'utf8'))?.[1];
+      if (!service) continue;
+      const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0);
+      out.push({ service, rssMb: kb('VmRSS') / 1024, peakMb: kb('VmHWM') / 1024 });
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  return out.sort((a, b) => a.service.localeCompare(b.service));
+}
+
+/** `access 80 MB, api-gateway 70 MB, ...` from serviceMemory, by `pick`. */
+export function memoryLine(pick: 'rssMb' | 'peakMb'): string {
+  return serviceMemory().map((m) => `${m.service} ${m[pick].toFixed(0)} MB`).join(', ');
 }

@@ -84,39 +84,54 @@ export class AuditService {
    * the recorded entry's id and seq are returned.
    */
   async append(entry: AuditEntryInput, manager?: EntityManager): Promise<{ id: string; seq: number }> {
-    const parsed = AuditEntryInput.safeParse(entry);
-    if (!parsed.success) throw AppException.validation(issuesFromZod(parsed.error), 'The audit entry is not valid.');
-    const input = parsed.data;
-    const { diff, details } = redactEntry(input);
+    return (await this.appendAll([entry], manager))[0]!;
+  }
+
+  /** Appends entries in this order under one lock of the head (one round trip fewer per entry after the first); as append otherwise. */
+  async appendAll(entries: AuditEntryInput[], manager?: EntityManager): Promise<Array<{ id: string; seq: number }>> {
+    const inputs = entries.map((entry) => {
+      const parsed = AuditEntryInput.safeParse(entry);
+      if (!parsed.success) throw AppException.validation(issuesFromZod(parsed.error), 'The audit entry is not valid.');
+      return parsed.data;
+    });
     return this.repository.inTransaction(manager, async (m) => {
-      const head = await this.repository.lockHead(m);
-      if (input.sourceId !== undefined) {
-        const recorded = await this.repository.findBySourceId(m, input.sourceId);
-        if (recorded) return { id: recorded.id, seq: recorded.seq };
+      let head = await this.repository.lockHead(m);
+      const appended: Array<{ id: string; seq: number }> = [];
+      for (const input of inputs) {
+        if (input.sourceId !== undefined) {
+          const recorded = await this.repository.findBySourceId(m, input.sourceId);
+          if (recorded) {
+            appended.push({ id: recorded.id, seq: recorded.seq });
+            continue;
+          }
+        }
+        const { diff, details } = redactEntry(input);
+        const row: Omit<AuditEntryEntity, 'id' | 'hash'> = {
+          seq: head.seq + 1,
+          at: head.now,
+          action: input.action,
+          actor: {
+            type: input.actor.type,
+            id: storableText(input.actor.id),
+            ...(input.actor.email !== undefined ? { email: storableText(input.actor.email) } : {}),
+            ...(input.actor.impersonatedBy ? { impersonatedBy: toJsonValue(input.actor.impersonatedBy) as Actor['impersonatedBy'] } : {}),
+            ...(input.actor.source ? { source: input.actor.source } : {}),
+          },
+          actorId: storableText(input.actor.id),
+          targetType: storableText(input.targetType),
+          targetId: storableText(input.targetId),
+          targetName: input.targetName !== undefined ? storableText(input.targetName) : null,
+          diff,
+          details,
+          sourceId: input.sourceId !== undefined ? storableText(input.sourceId) : null,
+          prevHash: head.hash,
+        };
+        const hash = entryHash(row);
+        const id = await this.repository.insertAndMoveHead(m, { ...row, hash });
+        appended.push({ id, seq: row.seq });
+        head = { seq: row.seq, hash, now: head.now };
       }
-      const row: Omit<AuditEntryEntity, 'id' | 'hash'> = {
-        seq: head.seq + 1,
-        at: head.now,
-        action: input.action,
-        actor: {
-          type: input.actor.type,
-          id: storableText(input.actor.id),
-          ...(input.actor.email !== undefined ? { email: storableText(input.actor.email) } : {}),
-          ...(input.actor.impersonatedBy ? { impersonatedBy: toJsonValue(input.actor.impersonatedBy) as Actor['impersonatedBy'] } : {}),
-          ...(input.actor.source ? { source: input.actor.source } : {}),
-        },
-        actorId: storableText(input.actor.id),
-        targetType: storableText(input.targetType),
-        targetId: storableText(input.targetId),
-        targetName: input.targetName !== undefined ? storableText(input.targetName) : null,
-        diff,
-        details,
-        sourceId: input.sourceId !== undefined ? storableText(input.sourceId) : null,
-        prevHash: head.hash,
-      };
-      const hash = entryHash(row);
-      const id = await this.repository.insertAndMoveHead(m, { ...row, hash });
-      return { id, seq: row.seq };
+      return appended;
     });
   }
 

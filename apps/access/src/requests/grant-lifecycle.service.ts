@@ -1,18 +1,25 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Contracts, ErrorCode, SYSTEM_ACTOR } from '@latchkey/contracts';
-import type { AccessRequestStatus, Grant, GrantStatus } from '@latchkey/contracts';
+import type { AccessRequestStatus, Grant, GrantStatus, Integration } from '@latchkey/contracts';
 import { AppException, LOGGER, MessageBus } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import { MasterKey, encryptSecret } from '@latchkey/secrets';
 import { AuditService } from '../audit/audit.service';
 import type { AccessRequestEntity } from './access-request.entity';
 import { AccessRequestsRepository } from './access-requests.repository';
+import { GrantQueue } from './grant.queue';
 import { RequestMetrics } from './request.metrics';
 import { endAuditEntry, requestAuditEntry } from './request-view';
 
 /** Provisioning refused the grant for good: retrying cannot help. */
 const PERMANENT = new Set<string>([ErrorCode.ValidationFailed, ErrorCode.NotFound, ErrorCode.Forbidden, ErrorCode.Conflict]);
 const ENDED: GrantStatus[] = ['REVOKED', 'EXPIRED', 'FAILED'];
+
+/**
+ * How long the job of a grant made inline waits before it runs: the safety net, not the path.
+ * Long enough for a grant to finish under load; after a crash it is also how late the grant comes.
+ */
+export const INLINE_GRANT_SAFETY_DELAY_MS = 10_000;
 
 export const idempotencyKeyOf = (requestId: string) => `access-request-${requestId}`;
 const REQUEST_KEY = /^access-request-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
@@ -26,8 +33,12 @@ export const requestIdOf = (idempotencyKey: string): string | undefined => REQUE
  */
 @Injectable()
 export class GrantLifecycle {
+  /** Grants being made inline in this process, by request id: the job of the same request waits for them. */
+  private readonly inline = new Map<string, Promise<void>>();
+
   constructor(
     private readonly requests: AccessRequestsRepository,
+    private readonly queue: GrantQueue,
     private readonly bus: MessageBus,
     private readonly audit: AuditService,
     private readonly masterKey: MasterKey,
@@ -39,17 +50,53 @@ export class GrantLifecycle {
     return (await this.bus.request(Contracts.catalogIntegrationsGet, { id: integrationId })).connectorId;
   }
 
+  /**
+   * Grants a request that was just approved (committed APPROVED) at once, in this process, instead
+   * of waiting for a queue hop. Its job is queued first, delayed, as the safety net: if this process
+   * dies half-way or provisioning cannot answer now, the job (then the sweeper) makes the grant with
+   * the same idempotency key, so it is made once; after a success the job is dropped, and a job
+   * that runs anyway finds the request GRANTED and does nothing. Resolves once the job is queued;
+   * the grant goes on without the caller. `integration`: the catalog's answer the caller already holds.
+   */
+  async grantNow(request: AccessRequestEntity, integration?: Integration): Promise<void> {
+    const id = request.id;
+    const queued = this.queue.enqueue(id, INLINE_GRANT_SAFETY_DELAY_MS).then(
+      () => true,
+      // The request is APPROVED in the control database: the sweeper enqueues it once Redis is back.
+      (err: unknown) => (this.logger.warn({ err, requestId: id }, 'could not enqueue the grant; the sweeper will'), false),
+    );
+    const run = this.grant(id, { request, integration })
+      .then(async (done) => {
+        if (done && (await queued)) await this.queue.remove(id).catch(() => undefined);
+      })
+      .catch((err: unknown) => this.logger.info({ err: err instanceof Error ? err.message : String(err), requestId: id }, 'inline grant not made; its job retries'))
+      .finally(() => this.inline.delete(id));
+    this.inline.set(id, run);
+    await queued;
+  }
+
+  /** Waits for the grants this process is making inline (at shutdown). */
+  async drain(): Promise<void> {
+    await Promise.allSettled([...this.inline.values()]);
+  }
+
   /** The grant job: APPROVED -> GRANTED (or FAILED); REVOKING before any grant -> the grant is made and taken back. */
   async runGrantJob(requestId: string): Promise<void> {
-    const r = await this.requests.findById(requestId);
-    if (!r) return;
+    await this.inline.get(requestId);
+    await this.grant(requestId);
+  }
+
+  /** Resolves true when the request needs nothing more from its job. */
+  private async grant(requestId: string, known: { request?: AccessRequestEntity; integration?: Integration } = {}): Promise<boolean> {
+    const r = known.request ?? (await this.requests.findById(requestId));
+    if (!r) return true;
     const needsGrant = r.status === 'APPROVED' || (r.status === 'REVOKING' && !r.grantId);
-    if (!needsGrant) return;
+    if (!needsGrant) return true;
 
     let answer;
     let integration;
     try {
-      integration = await this.bus.request(Contracts.catalogIntegrationsGet, { id: r.integrationId });
+      integration = known.integration ?? (await this.bus.request(Contracts.catalogIntegrationsGet, { id: r.integrationId }));
       answer = await this.bus.request(
         Contracts.provisioningGrantsCreate,
         {
@@ -64,7 +111,7 @@ export class GrantLifecycle {
     } catch (err) {
       if (err instanceof AppException && PERMANENT.has(err.code)) {
         await this.fail(r.id, `the grant could not be made: ${err.message}`);
-        return;
+        return true;
       }
       await this.note(r.id, `waiting for provisioning: ${err instanceof Error ? err.message : String(err)}`);
       throw err;
@@ -102,9 +149,10 @@ export class GrantLifecycle {
     }
     if (grant.status !== 'ACTIVE') {
       await this.sync(grant);
-      return;
+      return true;
     }
     if (revokeAfter) await this.revokeNow({ id: r.id, integrationId: r.integrationId, grantId: grant.id, revokedBy: revokeAfter.revokedBy });
+    return true;
   }
 
   /**

@@ -32,5 +32,6 @@ export class GrantProcessor implements OnApplicationBootstrap, OnApplicationShut
 
   async onApplicationShutdown() {
     await this.worker?.close();
+    await this.lifecycle.drain();
   }
 }

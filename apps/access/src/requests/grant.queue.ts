@@ -29,8 +29,14 @@ export class GrantQueue implements OnApplicationShutdown {
     watchQueue(metrics, readiness, this.queue.queue, redis);
   }
 
-  async enqueue(requestId: string): Promise<void> {
-    await this.queue.add('grant-request', { requestId }, { jobId: jobIdFor('grant-request', requestId) });
+  /** `delayMs` > 0: the safety net of a grant made inline (see GrantLifecycle.grantNow). */
+  async enqueue(requestId: string, delayMs = 0): Promise<void> {
+    await this.queue.add('grant-request', { requestId }, { jobId: jobIdFor('grant-request', requestId), ...(delayMs > 0 ? { delay: delayMs } : {}) });
+  }
+
+  /** Drops a waiting or delayed job whose work is done; a job already running is left to find that out. */
+  async remove(requestId: string): Promise<void> {
+    await this.queue.queue.remove(jobIdFor('grant-request', requestId));
   }
 
   async onApplicationShutdown() {

@@ -61,8 +61,10 @@ export class RequestsService {
     }
 
     const rows: Array<Omit<AccessRequestEntity, 'id'>> = [];
+    const integrations = new Map<string, Integration>();
     for (const planned of plan.requests) {
       const integration = await this.bus.request(Contracts.catalogIntegrationsGet, { id: planned.integrationId });
+      integrations.set(integration.id, integration);
       const approvers = planned.flow.approvers;
       const approverGroups = approvers
         ? await resolveApprovers({ approvers, integration, resources: planned.items.map((i) => i.resource), requesterId: caller.userId }, this.people)
@@ -117,8 +119,8 @@ export class RequestsService {
       for (const row of rows) {
         const r = await this.requests.insert(m, row);
         const warnings = toRequestView(r).warnings.map((w) => w.message);
-        await this.audit.append(requestAuditEntry('request.created', actorOf(caller), r, { items: r.items.map((i) => `${i.permission} ${i.path}`), durationMinutes: r.durationMinutes, justification: r.justification, approvers: r.approverGroups.map((g) => g.approverEmails), ...(warnings.length ? { warnings } : {}) }), m);
-        if (r.status === 'APPROVED') await this.audit.append(requestAuditEntry('request.approved', SYSTEM_ACTOR, r, { automatic: true }), m);
+        const created = requestAuditEntry('request.created', actorOf(caller), r, { items: r.items.map((i) => `${i.permission} ${i.path}`), durationMinutes: r.durationMinutes, justification: r.justification, approvers: r.approverGroups.map((g) => g.approverEmails), ...(warnings.length ? { warnings } : {}) });
+        await this.audit.appendAll(r.status === 'APPROVED' ? [created, requestAuditEntry('request.approved', SYSTEM_ACTOR, r, { automatic: true })] : [created], m);
         out.push(r);
       }
       return out;
@@ -127,7 +129,7 @@ export class RequestsService {
       this.logger.info({ requestId: r.id, flowId: r.flowId, status: r.status }, 'access request created');
       this.metrics.created(r);
       await this.lifecycle.announce(r.id, r.status);
-      if (r.status === 'APPROVED') await this.enqueue(r.id);
+      if (r.status === 'APPROVED') await this.lifecycle.grantNow(r, integrations.get(r.integrationId));
     }
     return { dryRun: false, requests: saved.map(toRequestView) };
   }
@@ -180,7 +182,7 @@ export class RequestsService {
     if (approved.status === 'APPROVED') {
       this.metrics.approved(approved);
       await this.lifecycle.announce(id, 'APPROVED');
-      await this.enqueue(id);
+      await this.lifecycle.grantNow(approved);
     }
     return toRequestView(approved);
   }

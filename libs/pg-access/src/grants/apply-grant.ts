@@ -1,19 +1,23 @@
-import type { Client } from 'pg';
+import type { Client, QueryResult } from 'pg';
 import type { ServerInfo, TargetConnectionParams } from '../connection';
 import { isControlDatabaseSql } from '../control-database';
-import { quoteIdent } from '../quote';
+import { quoteIdent, quoteLiteral } from '../quote';
 import { GrantError } from './grant-error';
 import { createNologinRoleStatements, grantedRoleName, personalRoleStatements, profileGrantStatements } from './grant-sql';
 import type { ApplyGrantOptions, ApplyGrantResult, GrantTargetItem, UncoveredOwner, UngrantedObject } from './grant-types';
 import { readProfileGaps } from './profile-gaps';
 import { privilegePlan } from './privileges';
-import { assertCanGrant, directMemberships, ensureMarkerRoles } from './role-admin';
+import { checkGrantable, directMembershipsSql, ensureMarkerRoles, grantabilitySql, membershipsOf } from './role-admin';
+import type { GrantabilityRow, MembershipRow } from './role-admin';
 import { assertValidItem, MANAGED_MARKER_ROLE, profileComment, profileRoleName } from './role-names';
 import { scramVerifier } from './scram';
-import { assertManaged, findRole, lockName, PRIVILEGES_LOCK, transaction, withSession, onceInAWhile, sessionInfo } from './target-session';
+import { assertManaged, findRole, findRoleSql, lockName, lockNameSql, PRIVILEGES_LOCK, retryTransient, transaction, withSession, onceInAWhile, sessionInfo } from './target-session';
+import type { RoleRow } from './target-session';
 import { assertRequestableRoles } from './unrequestable-roles';
 
 const IS_CONTROL_DATABASE_SQL = `SELECT ${isControlDatabaseSql('d.oid')} AS control FROM pg_database d WHERE d.datname = current_database()`;
+
+const textArray = (values: string[]) => `ARRAY[${values.map(quoteLiteral).join(', ')}]::text[]`;
 
 interface Profile {
   name: string;
@@ -59,31 +63,38 @@ export async function applyGrant(conn: TargetConnectionParams, opts: ApplyGrantO
     }
     const memberships = [...new Set(opts.items.map(grantedRoleName))].sort();
     const profileNames = [...profilesByDatabase.values()].flat().map((p) => p.name);
-    await transaction(client, async () => {
-      await lockName(client, opts.role);
-      const existing = await findRole(client, opts.role);
-      if (existing) {
-        assertManaged(opts.role, existing);
-        if (existing.elevated) throw new GrantError('not_managed', `Role ${quoteIdent(opts.role)} has attributes Latchkey never gives (superuser, CREATEROLE, CREATEDB, replication or BYPASSRLS)`);
+    const wanted = [MANAGED_MARKER_ROLE, ...memberships];
+    const name = quoteLiteral(opts.role);
+    // Two round trips, as raw SQL takes three (BEGIN, CREATE ROLE, COMMIT): the lock and every
+    // catalog read the decision needs, then the changes and COMMIT (each a multi-statement simple
+    // query, every value a quoteLiteral()).
+    const read = ['BEGIN', lockNameSql(name), findRoleSql(name, quoteLiteral(MANAGED_MARKER_ROLE)), grantabilitySql(textArray(wanted)), directMembershipsSql(name, textArray(wanted))].join(';\n');
+    await retryTransient(async () => {
+      try {
+        const [, , found, grantable, held] = (await client.query(read)) as unknown as [QueryResult, QueryResult, QueryResult<RoleRow>, QueryResult<GrantabilityRow>, QueryResult<MembershipRow>];
+        const existing = found.rows[0] ?? null;
+        if (existing) {
+          assertManaged(opts.role, existing);
+          if (existing.elevated) throw new GrantError('not_managed', `Role ${quoteIdent(opts.role)} has attributes Latchkey never gives (superuser, CREATEROLE, CREATEDB, replication or BYPASSRLS)`);
+        }
+        // The roles may have changed since discovery, or since the check above.
+        await assertRequestableRoles(client, memberOf);
+        checkGrantable(info, wanted, grantable.rows);
+        const statements = personalRoleStatements({
+          role: opts.role,
+          exists: existing !== null,
+          verifier,
+          validUntil: opts.validUntil,
+          connectionLimit: opts.connectionLimit,
+          comment: opts.comment,
+          newMemberships: existing ? wanted.filter((m) => !membershipsOf(held.rows).some((h) => h.role === m)) : wanted,
+        });
+        await client.query([...statements, 'COMMIT'].join(';\n'));
+      } catch (error) {
+        // A failure before COMMIT aborted the transaction; after it (none expected) ROLLBACK is a no-op.
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
       }
-      // The roles may have changed since discovery, or since the check above.
-      await assertRequestableRoles(client, memberOf);
-      const wanted = [MANAGED_MARKER_ROLE, ...memberships];
-      await assertCanGrant(client, info, wanted);
-      const held = existing ? (await directMemberships(client, opts.role, wanted)).map((m) => m.role) : [];
-      const statements = personalRoleStatements({
-        role: opts.role,
-        exists: existing !== null,
-        verifier,
-        validUntil: opts.validUntil,
-        connectionLimit: opts.connectionLimit,
-        comment: opts.comment,
-        newMemberships: wanted.filter((m) => !held.includes(m)),
-      });
-      // CREATE/ALTER ROLE alone (its password check is the costly part), the rest in one round trip.
-      const [first, ...rest] = statements;
-      await client.query(first);
-      if (rest.length) await client.query(rest.join(';\n'));
     }).catch((error: unknown) => {
       // A profile dropped behind our back: check it again next time rather than trust the cache.
       for (const name of profileNames) verifiedProfiles.forget(conn, name);

@@ -33,18 +33,20 @@ export async function ensureMarkerRoles(client: Client, info: ServerInfo): Promi
   await assertCanGrant(client, info, markers);
 }
 
-interface GrantabilityRow {
+export interface GrantabilityRow {
   rolname: string;
   rolsuper: boolean;
   admin: boolean;
 }
 
 async function grantability(client: Client, roles: string[]): Promise<GrantabilityRow[]> {
-  const { rows } = await client.query<GrantabilityRow>(
-    `SELECT rolname, rolsuper, pg_has_role(oid, 'MEMBER WITH ADMIN OPTION') AS admin FROM pg_roles WHERE rolname = ANY($1::text[]) ORDER BY rolname`,
-    [roles],
-  );
+  const { rows } = await client.query<GrantabilityRow>(grantabilitySql('$1::text[]'), [roles]);
   return rows;
+}
+
+/** grantability's statement, `roles` an SQL expression of type text[] (a parameter, or an ARRAY of quoteLiteral()s). */
+export function grantabilitySql(roles: string): string {
+  return `SELECT rolname, rolsuper, pg_has_role(oid, 'MEMBER WITH ADMIN OPTION') AS admin FROM pg_roles WHERE rolname = ANY(${roles}) ORDER BY rolname`;
 }
 
 /**
@@ -52,7 +54,11 @@ async function grantability(client: Client, roles: string[]): Promise<Grantabili
  * PostgreSQL 16 CREATEROLE covers any non-superuser role; otherwise it needs ADMIN OPTION.
  */
 export async function assertCanGrant(client: Client, info: ServerInfo, roles: string[]): Promise<void> {
-  const rows = await grantability(client, roles);
+  checkGrantable(info, roles, await grantability(client, roles));
+}
+
+/** assertCanGrant on the rows of grantabilitySql(), read by the caller (in a round trip it shares). */
+export function checkGrantable(info: ServerInfo, roles: string[], rows: GrantabilityRow[]): void {
   const missing = roles.filter((r) => !rows.some((row) => row.rolname === r));
   if (missing.length > 0) throw new GrantError('not_found', `Role ${missing.map(quoteIdent).join(', ')} does not exist`);
   const superuserRoles = rows.filter((r) => r.rolsuper);
