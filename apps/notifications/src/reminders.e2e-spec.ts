@@ -160,8 +160,15 @@ describe('notifications: reminders, escalation, ALL_OF in turn, alerts by email'
     // The tier's approver may not decide before the tier is due.
     const early = await t.api('POST', `/api/v1/access-requests/${requestId}/approve`, { token: people.boss.token, body: {} });
     expect(early.status).toBe(404);
+    expect((await t.api('GET', '/api/v1/access-requests?awaitingMyApproval=true', { token: people.boss.token })).body.items).toEqual([]);
 
     await waitUntil('the first reminder', async () => aboutRequest(mailsTo(people.dana.email, /^Reminder 1 of 2/), requestId).length === 1);
+    // Killed once the first reminder is recorded as sent (a kill between the SMTP answer and that
+    // record would send it again, with the same Message-ID), before the second and the escalation.
+    await waitUntil('the first reminder recorded as delivered', async () => {
+      const rows = await t.control<{ status: string }>(`SELECT d.status FROM notifications.deliveries d WHERE d.event_id = $1`, [`reminder_${requestId}_1`]);
+      return rows.length > 0 && rows.every((r) => r.status === 'DELIVERED');
+    });
     await t.stack.kill('notifications');
     await t.redis.flushAll();
     t.stack.startProcess('notifications', 'notifications');
@@ -180,6 +187,9 @@ describe('notifications: reminders, escalation, ALL_OF in turn, alerts by email'
     const escalated = await waitUntil('the escalated webhook', async () => hooks.find((h) => h.type === 'access_request.escalated' && h.requestId === requestId));
     expect(escalated).toMatchObject({ verified: true, data: { escalationTier: 1, escalation: [{ tier: 1, emails: [people.boss.email] }] } });
 
+    // The escalated approver finds it among the requests awaiting them (the portal's Pending approvals).
+    const awaiting = await t.api('GET', '/api/v1/access-requests?awaitingMyApproval=true&status=PENDING', { token: people.boss.token });
+    expect(awaiting.body.items.map((r: any) => r.id)).toEqual([requestId]);
     const approved = await t.api('POST', `/api/v1/access-requests/${requestId}/approve`, { token: people.boss.token, body: { reason: 'escalated to me' } });
     expect(approved.status).toBe(200);
     expect(approved.body.approvals[0]).toMatchObject({ email: people.boss.email, escalationTier: 1, asAdmin: false });

@@ -8,6 +8,11 @@ export class BadRequestPageTokenError extends Error {}
 
 type Query = Omit<ReturnType<typeof import('@latchkey/contracts').AccessRequestQuery.parse>, never>;
 
+/** An escalation tier of the request that is due names the person (parameter `param`) among its approvers. */
+const escalatedTo = (param: string) =>
+  `EXISTS (SELECT 1 FROM jsonb_array_elements(coalesce(r.flow_limits->'escalation', '[]'::jsonb)) AS t(tier), jsonb_array_elements(t.tier->'groups') AS g(grp)
+     WHERE (t.tier->>'dueAt')::timestamptz <= now() AND g.grp->'approverIds' @> jsonb_build_array(CAST(:${param} AS text)))`;
+
 @Injectable()
 export class AccessRequestsRepository {
   private readonly repo: Repository<AccessRequestEntity>;
@@ -108,10 +113,10 @@ export class AccessRequestsRepository {
       if (!cursor) throw new BadRequestPageTokenError();
       qb.andWhere('(r.created_at, r.id) < (:createdAt, :id)', cursor);
     }
-    if (query.visibleTo) qb.andWhere('(r.requester_id = :me OR :me = ANY(r.approver_ids))', { me: query.visibleTo });
+    if (query.visibleTo) qb.andWhere(`(r.requester_id = :me OR :me = ANY(r.approver_ids) OR ${escalatedTo('me')})`, { me: query.visibleTo });
     if (query.awaitingApprovalBy) {
       qb.andWhere("r.status = 'PENDING' AND r.requester_id <> :approver", { approver: query.awaitingApprovalBy });
-      qb.andWhere(':approver = ANY(r.approver_ids)', { approver: query.awaitingApprovalBy });
+      qb.andWhere(`(:approver = ANY(r.approver_ids) OR ${escalatedTo('approver')})`, { approver: query.awaitingApprovalBy });
     }
     if (query.status) qb.andWhere('r.status = :status', { status: query.status });
     if (query.requesterId) qb.andWhere('r.requester_id = :requesterId', { requesterId: query.requesterId });
