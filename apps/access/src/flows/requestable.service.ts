@@ -3,7 +3,7 @@ import { Contracts } from '@latchkey/contracts';
 import type { Caller, Integration, ReceivedOf, RequestableItem } from '@latchkey/contracts';
 import { MessageBus } from '@latchkey/messaging';
 import { FlowsRepository } from './flows.repository';
-import { flowsOfferedTo, requestableItem, selectionsOf } from './requestable';
+import { flowsOfferedTo, offersOf, selectionsOf } from './requestable';
 
 type RequestableQuery = ReceivedOf<typeof Contracts.accessMeRequestable>['query'];
 
@@ -26,7 +26,7 @@ export class RequestableService {
       if (!integrations.has(id)) integrations.set(id, this.bus.request(Contracts.catalogIntegrationsGet, { id }).catch(() => undefined));
       return integrations.get(id)!;
     };
-    const now = new Date();
+    const offer = offersOf(flows, new Date());
     const items: RequestableItem[] = [];
     let pageToken = query.pageToken;
     for (let page = 0; page < MAX_SELECTION_PAGES && items.length < query.pageSize; page++) {
@@ -34,7 +34,7 @@ export class RequestableService {
       // discovery's token after the last one scanned is the right place to go on from.
       const selected = await this.bus.request(Contracts.discoveryResourcesSelect, { ...query, pageSize: query.pageSize - items.length, pageToken, targets: selectionsOf(flows) });
       for (const resource of selected.items) {
-        const item = requestableItem(resource, flows, await integration(resource.integrationId), now);
+        const item = offer(resource, await integration(resource.integrationId));
         if (item) items.push(item);
       }
       pageToken = selected.nextPageToken;

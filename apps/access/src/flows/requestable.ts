@@ -16,26 +16,43 @@ type OwnerFacts = Pick<Integration, 'integrationOwners' | 'resourceOwnerMappings
  * never sees a resource no flow offers them.
  */
 export function requestableItem(resource: Resource, flows: AccessFlow[], integration: OwnerFacts | undefined, now: Date): RequestableItem | null {
-  const offered: RequestableFlow[] = [];
-  for (const flow of flows) {
-    const permissions = resource.permissions.filter((p) => flow.targets.some((target) => targetCovers(target, resource, p)));
-    if (permissions.length === 0) continue;
-    offered.push({
-      id: flow.id,
-      name: flow.name,
-      permissions,
-      maxDurationMinutes: flow.maxDurationMinutes,
-      approvalRequired: flow.approvers !== null,
-      approvers: describeApprovers(flow.approvers, resource, integration),
-      justificationRequired: flow.settings.justificationRequired,
-      maxExtensions: flow.settings.maxExtensions,
-      timeframe: flow.timeframe ? describeTimeframe(flow.timeframe) : null,
-      availableNow: !flow.timeframe || inTimeframe(flow.timeframe, now),
+  return offersOf(flows, now)(resource, integration);
+}
+
+/**
+ * `requestableItem` for many resources: what does not depend on the resource (the flow's words, its
+ * timeframe now, who approves unless the resource's owner does) is worked out once per flow.
+ */
+export function offersOf(flows: AccessFlow[], now: Date): (resource: Resource, integration: OwnerFacts | undefined) => RequestableItem | null {
+  const offers = [...flows]
+    .sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id))
+    .map((flow) => {
+      const byOwner = flow.approvers?.groups.some((g) => g.type === 'OWNER') ?? false;
+      const shown = {
+        id: flow.id,
+        name: flow.name,
+        maxDurationMinutes: flow.maxDurationMinutes,
+        approvalRequired: flow.approvers !== null,
+        // Named users and groups are the same on every resource; an owner is looked up per resource.
+        approvers: byOwner ? '' : describeApprovers(flow.approvers, { tags: {} }, undefined),
+        justificationRequired: flow.settings.justificationRequired,
+        maxExtensions: flow.settings.maxExtensions,
+        timeframe: flow.timeframe ? describeTimeframe(flow.timeframe) : null,
+        availableNow: !flow.timeframe || inTimeframe(flow.timeframe, now),
+      };
+      return { flow, byOwner, shown };
     });
-  }
-  if (offered.length === 0) return null;
-  const permissions = resource.permissions.filter((p: Permission) => offered.some((f) => f.permissions.includes(p)));
-  return { resource, permissions, flows: offered.sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id)) };
+  return (resource, integration) => {
+    const offered: RequestableFlow[] = [];
+    for (const { flow, byOwner, shown } of offers) {
+      const permissions = resource.permissions.filter((p) => flow.targets.some((target) => targetCovers(target, resource, p)));
+      if (permissions.length === 0) continue;
+      offered.push({ ...shown, permissions, approvers: byOwner ? describeApprovers(flow.approvers, resource, integration) : shown.approvers });
+    }
+    if (offered.length === 0) return null;
+    const permissions = resource.permissions.filter((p: Permission) => offered.some((f) => f.permissions.includes(p)));
+    return { resource, permissions, flows: offered };
+  };
 }
 
 /** Who approves, in words a requester understands; OWNER names the tag that picks the owner, or the fallback. */
