@@ -284,6 +284,8 @@ latchkey:owner=data-team';
     await rita.getByRole('checkbox', { name: 'Pick shop/sales/invoices' }).check();
     await rita.getByLabel('Duration (minutes)').fill('30');
     await rita.getByLabel('Justification').fill('one more look');
+    await rita.getByRole('button', { name: 'Check who approves' }).click();
+    await see(rita.getByRole('status').filter({ hasText: 'This request can be made' }));
     await rita.getByRole('button', { name: 'Request access' }).click();
     await see(heading(rita, 'Request: READ_ONLY on shop/sales/invoices'));
     await see(rita.getByRole('status').filter({ hasText: 'PENDING' }));

@@ -6,8 +6,8 @@ import { Client } from 'pg';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { freePort, PrivateNats, PrivateRedis, REPO_ROOT, startNatsServer, startPgCluster, startRedisServer, STARTUP_TIMEOUT_MS, waitUntil } from '@latchkey/testing';
 import type { PgCluster } from '@latchkey/testing';
-import { expectAccessible, gone, launchChromium, see, WAIT_MS } from '../../apps/web/e2e/browser';
-import { DEMO_DATABASE } from './demo';
+import { DEMO_DATABASE } from '../../../tools/start/demo';
+import { expectAccessible, gone, launchChromium, see, WAIT_MS } from './browser';
 
 const run = promisify(execFile);
 
