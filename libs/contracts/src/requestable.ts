@@ -55,20 +55,16 @@ export type RequestableItem = z.infer<typeof RequestableItem>;
 
 /**
  * "What may I request" between access and the gateway: each flow's words once, and each resource
- * naming the flows that offer it by their place in `flows`, with what differs per resource (the
- * permissions there; who approves when the resource's owner does). With 100 flows offering the same
- * tables, the expanded page repeats each flow on every row: 760 KB for 50 rows, past NATS's 1 MB
- * limit at 200; this stays near the size of its resources. The gateway answers the expanded form.
+ * naming the flows that offer it by their place in `flows`: a bare number when the flow offers the
+ * resource's `permissions` with its usual approvers, else what differs there (fewer permissions; who
+ * approves when the resource's owner does). With 100 flows offering the same tables, the written-out
+ * page repeats every flow on every row (760 KB for 50 rows, past NATS's 1 MB limit well before 200
+ * rows); this one grows by a few bytes per flow and row. The gateway answers the written-out form.
  */
+const Offer = z.union([z.number().int().min(0), z.object({ flow: z.number().int().min(0), permissions: z.array(Permission), approvers: z.string().optional() })]);
 export const RequestablePage = z.object({
   flows: z.array(RequestableFlow.omit({ permissions: true })),
-  items: z.array(
-    z.object({
-      resource: Resource,
-      permissions: z.array(Permission),
-      offers: z.array(z.object({ flow: z.number().int().min(0), permissions: z.array(Permission), approvers: z.string().optional() })),
-    }),
-  ),
+  items: z.array(z.object({ resource: Resource, permissions: z.array(Permission), offers: z.array(Offer) })),
   nextPageToken: z.string().optional(),
 });
 export type RequestablePage = z.infer<typeof RequestablePage>;
@@ -78,7 +74,11 @@ export function expandRequestablePage(page: RequestablePage): { items: Requestab
   const items = page.items.map(({ resource, permissions, offers }) => ({
     resource,
     permissions,
-    flows: offers.map(({ flow, permissions: offered, approvers }) => ({ ...page.flows[flow], permissions: offered, ...(approvers === undefined ? {} : { approvers }) })),
+    flows: offers.map((offer) =>
+      typeof offer === 'number'
+        ? { ...page.flows[offer], permissions }
+        : { ...page.flows[offer.flow], permissions: offer.permissions, ...(offer.approvers === undefined ? {} : { approvers: offer.approvers }) },
+    ),
   }));
   return page.nextPageToken === undefined ? { items } : { items, nextPageToken: page.nextPageToken };
 }

@@ -88,12 +88,17 @@ describe('what a flow offers on a resource', () => {
     const resources = [resource('db/s/t', { tags: { owner: 'payments' } }), resource('db/s/tt'), resource('db/s/u', { permissions: [] })];
     const entries = resources.map((r) => page.offer(r, integration));
     expect(entries.map((e) => e && e.offers)).toEqual([
-      [
-        { flow: 0, permissions: ['READ_ONLY'] },
-        { flow: 1, permissions: ['READ_ONLY'], approvers: 'any of: resource owner (tag owner=payments)' },
-      ],
+      [0, { flow: 1, permissions: ['READ_ONLY'], approvers: 'any of: resource owner (tag owner=payments)' }],
       [{ flow: 1, permissions: ['READ_ONLY'], approvers: 'any of: integration owner (group dba)' }],
       null,
+    ]);
+    // A flow that offers fewer permissions than the resource's union says which.
+    const wide = flow('c', { targets: [{ integrationId: INTEGRATION, resourceType: 'postgresql-table', permissions: ['READ_ONLY', 'ADMIN'] }] });
+    const mixed = offersOf([flows[1], wide], now).offer(resources[0], integration)!;
+    expect(mixed).toMatchObject({ permissions: ['READ_ONLY', 'ADMIN'], offers: [{ flow: 0, permissions: ['READ_ONLY'] }, 1] });
+    expect(expandRequestablePage({ flows: offersOf([flows[1], wide], now).flows, items: [mixed] }).items[0].flows.map((f) => [f.name, f.permissions])).toEqual([
+      ['a', ['READ_ONLY']],
+      ['c', ['READ_ONLY', 'ADMIN']],
     ]);
     // The API's form writes each flow out on the resource.
     const items = expandRequestablePage({ flows: page.flows, items: entries.filter((e) => e !== null) }).items;

@@ -42,14 +42,17 @@ export function offersOf(flows: AccessFlow[], now: Date): { flows: RequestablePa
     availableNow: !flow.timeframe || inTimeframe(flow.timeframe, now),
   }));
   const offer = (resource: Resource, integration: OwnerFacts | undefined): Entry | null => {
-    const offers: Entry['offers'] = [];
+    const offered: Array<{ flow: number; permissions: Permission[] }> = [];
     sorted.forEach((flow, i) => {
       const permissions = resource.permissions.filter((p) => flow.targets.some((target) => targetCovers(target, resource, p)));
-      if (permissions.length === 0) return;
-      offers.push(byOwner[i] ? { flow: i, permissions, approvers: describeApprovers(flow.approvers, resource, integration) } : { flow: i, permissions });
+      if (permissions.length > 0) offered.push({ flow: i, permissions });
     });
-    if (offers.length === 0) return null;
-    const permissions = resource.permissions.filter((p: Permission) => offers.some((o) => o.permissions.includes(p)));
+    if (offered.length === 0) return null;
+    const permissions = resource.permissions.filter((p) => offered.some((o) => o.permissions.includes(p)));
+    const offers = offered.map(({ flow, permissions: here }) => {
+      if (byOwner[flow]) return { flow, permissions: here, approvers: describeApprovers(sorted[flow].approvers, resource, integration) };
+      return here.length === permissions.length ? flow : { flow, permissions: here };
+    });
     return { resource, permissions, offers };
   };
   return { flows: shown, offer };
