@@ -6,10 +6,12 @@ import { Client } from 'pg';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { freePort, PrivateNats, PrivateRedis, REPO_ROOT, startNatsServer, startPgCluster, startRedisServer, STARTUP_TIMEOUT_MS, waitUntil } from '@latchkey/testing';
 import type { PgCluster } from '@latchkey/testing';
-import { DEMO_DATABASE } from '../../../tools/start/demo';
 import { expectAccessible, gone, launchChromium, see, WAIT_MS } from './browser';
 
 const run = promisify(execFile);
+
+/** The database `npm start -- --demo` creates beside the control database (tools/start/demo.ts). */
+const DEMO_DATABASE = 'latchkey_demo';
 
 const ADMIN_EMAIL = 'admin@latchkey.local';
 const PASSWORDS = { admin: 'the demo admin password', ana: 'ana sets this one herself', bo: 'bo approves with this one' };
