@@ -156,7 +156,7 @@ describe('npm start -- --demo, walked through in a browser', () => {
     await setPasswordAndSignIn(ana, links.ana, 'ana@example.com', PASSWORDS.ana);
     await see(heading(ana, 'New request'));
     await ana.getByLabel('Search resources').fill('invoices');
-    await ana.getByRole('checkbox', { name: `Pick ${DEMO_DATABASE}/sales/invoices` }).check();
+    await ana.getByRole('checkbox', { name: `Pick ${DEMO_DATABASE}/sales/invoices`, exact: true }).check();
     await ana.getByLabel('Duration (minutes)').fill('30');
     await ana.getByLabel('Justification').fill('quarterly numbers');
     await ana.getByRole('button', { name: 'Check who approves' }).click();
