@@ -191,7 +191,7 @@ describe('npm start -- --demo, walked through in a browser', () => {
     const box = ana.getByRole('textbox', { name: 'Password' });
     await see(box);
     const password = await box.inputValue();
-    const psql = (await ana.getByRole('figure', { name: 'psql command' }).textContent())!.trim();
+    const psql = (await ana.getByRole('figure', { name: 'psql command' }).locator('code').textContent())!.trim();
     expect(psql).toMatch(/^psql '.*dbname=latchkey_demo.*'$/);
     const username = /user=(\S+)/.exec(psql)![1];
     await expectAccessible(ana, 'demo-connect');
