@@ -230,11 +230,39 @@ latchkey:owner=data-team';
     password = fresh;
   });
 
+  it('extends: the page says how many extensions remain and shows the new expiry; the login is valid that long', async () => {
+    const expiry = async () => new Date((await t.api('GET', `/api/v1/access-requests/${requestId}`)).body.expiresAt).getTime();
+    const validUntil = async () => (await target.query<{ v: Date }>(`SELECT rolvaliduntil AS v FROM pg_roles WHERE rolname = '${username}'`))[0].v.getTime();
+    const before = await expiry();
+    await rita.getByRole('link', { name: 'Back to the request' }).click();
+    await see(rita.getByRole('definition').filter({ hasText: '0 used, 1 remaining' }));
+    await rita.getByRole('button', { name: 'Extend' }).click();
+    const dialog = rita.getByRole('dialog');
+    await see(dialog.getByText('1 extension remaining.'));
+    await dialog.getByLabel('Minutes to add').fill('60');
+    await dialog.getByRole('button', { name: 'Extend access' }).click();
+    await see(rita.getByRole('definition').filter({ hasText: '1 used, 0 remaining' }));
+    // The flow allows one extension: the button is gone.
+    expect(await rita.getByRole('button', { name: 'Extend' }).count()).toBe(0);
+    const after = await expiry();
+    expect(after - before).toBe(60 * 60_000);
+    // The countdown and the timeline show the new expiry (30 minutes asked + 60 added: over an hour left).
+    await see(rita.getByRole('status').getByText(/^1 h \d\d min \d\d s left$/));
+    const extended = rita.getByRole('listitem').filter({ hasText: 'Extended 1 time; expires then' });
+    await see(extended);
+    expect(await extended.locator('time').getAttribute('datetime')).toBe(new Date(after).toISOString());
+    // The target follows: the login's VALID UNTIL is at least the new expiry, and it still logs in.
+    await waitUntil('VALID UNTIL follows the extension', async () => (await validUntil()) >= after, WAIT_MS);
+    const client = await login(password);
+    expect((await client.query('SELECT total FROM sales.invoices')).rows).toEqual([{ total: '42' }]);
+    await client.end();
+    await check(rita, 'portal-request-extended');
+  });
+
   it('revokes: the open session on the target ends', async () => {
     const session = await login(password);
     const sessions = () => target.query(`SELECT pid FROM pg_stat_activity WHERE usename = '${username}'`);
     expect((await sessions()).length).toBe(1);
-    await rita.getByRole('link', { name: 'Back to the request' }).click();
     await rita.getByRole('button', { name: 'Revoke' }).click();
     await rita.getByRole('dialog').getByRole('button', { name: 'Revoke access' }).click();
     await see(rita.getByRole('status').filter({ hasText: 'REVOKED' }));
@@ -246,5 +274,38 @@ latchkey:owner=data-team';
     await see(rita.getByRole('link', { name: 'READ_ONLY on shop/sales/invoices' }));
     await check(rita, 'portal-my-requests');
     expect(requestId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('rejects with a reason: the requester sees it in the timeline without reloading', async () => {
+    await rita.getByRole('link', { name: 'READ_ONLY on shop/sales/invoices' }).click();
+    await rita.getByRole('link', { name: 'Request again' }).click();
+    await see(heading(rita, 'New request'));
+    expect(await rita.getByLabel('Search resources').inputValue()).toBe('shop/sales/invoices');
+    await rita.getByRole('checkbox', { name: 'Pick shop/sales/invoices' }).check();
+    await rita.getByLabel('Duration (minutes)').fill('30');
+    await rita.getByLabel('Justification').fill('one more look');
+    await rita.getByRole('button', { name: 'Check who approves' }).click();
+    await see(rita.getByRole('status').filter({ hasText: 'This request can be made' }));
+    await rita.getByRole('button', { name: 'Request access' }).click();
+    await see(heading(rita, 'Request: READ_ONLY on shop/sales/invoices'));
+    await see(rita.getByRole('status').filter({ hasText: 'PENDING' }));
+    const second = rita.url().split('/').pop()!;
+    expect(second).not.toBe(requestId);
+
+    // Ada's page still shows Pending approvals: the new request appears without a reload.
+    const card = ada.getByRole('article', { name: 'rita@example.com: READ_ONLY on shop/sales/invoices' });
+    await see(card);
+    expect(await card.textContent()).toContain('one more look');
+    await card.getByRole('button', { name: 'Reject' }).click();
+    await see(card.getByText('Reason is required by the flow.'));
+    await card.getByLabel('Reason').fill('the report is done');
+    await card.getByRole('button', { name: 'Reject' }).click();
+    await see(ada.getByText('Nothing waits for you.'));
+
+    await see(rita.getByRole('status').filter({ hasText: 'REJECTED' }));
+    await see(rita.getByRole('listitem').filter({ hasText: 'Rejected by ada@example.com: the report is done' }));
+    expect(await rita.getByRole('link', { name: 'Connect' }).count()).toBe(0);
+    expect((await t.api('GET', `/api/v1/access-requests/${second}`)).body).toMatchObject({ status: 'REJECTED' });
+    await check(rita, 'portal-request-rejected');
   });
 });

@@ -53,9 +53,41 @@ export type RequestableFlow = z.infer<typeof RequestableFlow>;
 export const RequestableItem = z.object({ resource: Resource, permissions: z.array(Permission), flows: z.array(RequestableFlow) });
 export type RequestableItem = z.infer<typeof RequestableItem>;
 
+/**
+ * "What may I request" between access and the gateway: each flow's words once, and each resource
+ * naming the flows that offer it by their place in `flows`: a bare number when the flow offers the
+ * resource's `permissions` with its usual approvers, else what differs there (fewer permissions; who
+ * approves when the resource's owner does). With 100 flows offering the same tables, the written-out
+ * page repeats every flow on every row (760 KB for 50 rows, past NATS's 1 MB limit well before 200
+ * rows); this one grows by a few bytes per flow and row. The gateway answers the written-out form.
+ */
+const Offer = z.union([z.number().int().min(0), z.object({ flow: z.number().int().min(0), permissions: z.array(Permission), approvers: z.string().optional() })]);
+export const RequestablePage = z.object({
+  flows: z.array(RequestableFlow.omit({ permissions: true })),
+  items: z.array(z.object({ resource: Resource, permissions: z.array(Permission), offers: z.array(Offer) })),
+  nextPageToken: z.string().optional(),
+});
+export type RequestablePage = z.infer<typeof RequestablePage>;
+
+/** The page as the API answers it: every resource with its flows written out. */
+export function expandRequestablePage(page: RequestablePage): { items: RequestableItem[]; nextPageToken?: string } {
+  const items = page.items.map(({ resource, permissions, offers }) => ({
+    resource,
+    permissions,
+    flows: offers.map((offer) =>
+      typeof offer === 'number'
+        ? { ...page.flows[offer], permissions }
+        : { ...page.flows[offer.flow], permissions: offer.permissions, ...(offer.approvers === undefined ? {} : { approvers: offer.approvers }) },
+    ),
+  }));
+  return page.nextPageToken === undefined ? { items } : { items, nextPageToken: page.nextPageToken };
+}
+
 export const RequestableContracts = {
   /** Served by any discovery process: the inventory lives in the control database. */
   discoveryResourcesSelect: defineRequest('discovery.resources.select', ResourceSelectionQuery, listOf(Resource)),
   /** What the caller's active access flows offer them, resource by resource. */
   accessMeRequestable: defineRequest('access.me.requestable', z.object({ caller: Caller, query: RequestableQuery }), listOf(RequestableItem)),
+  /** The same, each flow written once (RequestablePage); the gateway asks this one. */
+  accessMeRequestablePage: defineRequest('access.me.requestable.v2', z.object({ caller: Caller, query: RequestableQuery }), RequestablePage),
 } as const;

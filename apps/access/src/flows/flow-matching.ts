@@ -1,9 +1,19 @@
 import type { Caller, FlowTarget, MatchOperator, RequestorCondition, Resource, Timeframe, ValidAccessFlow, Weekday } from '@latchkey/contracts';
 
+/** Compiled globs: flows are few and checked against many resources, so each glob is compiled once. */
+const compiledGlobs = new Map<string, RegExp>();
+const MAX_COMPILED_GLOBS = 10_000;
+
 /** `*` any characters (also `/`), `?` one character; everything else literal, case-sensitive like PostgreSQL names. */
 export function globToRegExp(glob: string): RegExp {
-  const body = [...glob].map((ch) => (ch === '*' ? '.*' : ch === '?' ? '.' : ch.replace(/[\\^$.+()|[\]{}]/g, '\\$&'))).join('');
-  return new RegExp(`^${body}$`, 'su');
+  let compiled = compiledGlobs.get(glob);
+  if (!compiled) {
+    const body = [...glob].map((ch) => (ch === '*' ? '.*' : ch === '?' ? '.' : ch.replace(/[\\^$.+()|[\]{}]/g, '\\$&'))).join('');
+    compiled = new RegExp(`^${body}$`, 'su');
+    if (compiledGlobs.size >= MAX_COMPILED_GLOBS) compiledGlobs.clear();
+    compiledGlobs.set(glob, compiled);
+  }
+  return compiled;
 }
 
 function matchOne(match: MatchOperator, actual: string, expected: string): boolean {

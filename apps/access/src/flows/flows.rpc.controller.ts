@@ -1,6 +1,6 @@
 import { Controller } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
-import { actorOfCaller, Contracts, SYSTEM_ACTOR } from '@latchkey/contracts';
+import { actorOfCaller, Contracts, expandRequestablePage, SYSTEM_ACTOR } from '@latchkey/contracts';
 import type { Caller, ReceivedOf } from '@latchkey/contracts';
 import { Rpc } from '@latchkey/messaging';
 import { FlowsService } from './flows.service';
@@ -24,9 +24,15 @@ export class FlowsRpcController {
     return { counts: await Promise.all(references.map((r) => this.people.countEach(r.attribute, r.values))) };
   }
 
-  @Rpc(Contracts.accessMeRequestable)
-  requestableFor(@Payload() req: Req<'accessMeRequestable'>) {
+  @Rpc(Contracts.accessMeRequestablePage)
+  requestablePageFor(@Payload() req: Req<'accessMeRequestablePage'>) {
     return this.requestable.forCaller(req.caller, req.query);
+  }
+
+  /** The first form, for gateways of the previous version. */
+  @Rpc(Contracts.accessMeRequestable)
+  async requestableFor(@Payload() req: Req<'accessMeRequestable'>) {
+    return expandRequestablePage(await this.requestable.forCaller(req.caller, req.query));
   }
 
   @Rpc(Contracts.accessFlowsCreate)

@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { Contracts } from '@latchkey/contracts';
-import type { Caller, Integration, ReceivedOf, RequestableItem } from '@latchkey/contracts';
+import type { Caller, Integration, ReceivedOf, RequestablePage } from '@latchkey/contracts';
 import { MessageBus } from '@latchkey/messaging';
 import { FlowsRepository } from './flows.repository';
-import { flowsOfferedTo, requestableItem, selectionsOf } from './requestable';
+import { flowsOfferedTo, offersOf, ownerIntegrationsOf, selectionsOf } from './requestable';
 
 type RequestableQuery = ReceivedOf<typeof Contracts.accessMeRequestable>['query'];
 
@@ -18,28 +18,29 @@ export class RequestableService {
     private readonly bus: MessageBus,
   ) {}
 
-  async forCaller(caller: Caller, query: RequestableQuery): Promise<{ items: RequestableItem[]; nextPageToken?: string }> {
+  async forCaller(caller: Caller, query: RequestableQuery): Promise<RequestablePage> {
     const flows = flowsOfferedTo(await this.flows.allActive(), caller);
-    if (flows.length === 0) return { items: [] };
-    const integrations = new Map<string, Promise<Integration | undefined>>();
-    const integration = (id: string) => {
-      if (!integrations.has(id)) integrations.set(id, this.bus.request(Contracts.catalogIntegrationsGet, { id }).catch(() => undefined));
-      return integrations.get(id)!;
-    };
-    const now = new Date();
-    const items: RequestableItem[] = [];
+    if (flows.length === 0) return { flows: [], items: [] };
+    // The integration matters only to name a resource's owner: asked for once, beside the first page, and only
+    // for integrations a flow approved by OWNER points at.
+    const integrations = new Map<string, Promise<Integration | undefined>>(
+      ownerIntegrationsOf(flows).map((id) => [id, this.bus.request(Contracts.catalogIntegrationsGet, { id }).catch(() => undefined)]),
+    );
+    const { flows: shown, offer } = offersOf(flows, new Date());
+    const targets = selectionsOf(flows);
+    const items: RequestablePage['items'] = [];
     let pageToken = query.pageToken;
     for (let page = 0; page < MAX_SELECTION_PAGES && items.length < query.pageSize; page++) {
       // Ask for exactly what is missing: every resource scanned is then either answered or skipped, and
       // discovery's token after the last one scanned is the right place to go on from.
-      const selected = await this.bus.request(Contracts.discoveryResourcesSelect, { ...query, pageSize: query.pageSize - items.length, pageToken, targets: selectionsOf(flows) });
+      const selected = await this.bus.request(Contracts.discoveryResourcesSelect, { ...query, pageSize: query.pageSize - items.length, pageToken, targets });
       for (const resource of selected.items) {
-        const item = requestableItem(resource, flows, await integration(resource.integrationId), now);
+        const item = offer(resource, await integrations.get(resource.integrationId));
         if (item) items.push(item);
       }
       pageToken = selected.nextPageToken;
       if (!pageToken) break;
     }
-    return pageToken ? { items, nextPageToken: pageToken } : { items };
+    return pageToken ? { flows: shown, items, nextPageToken: pageToken } : { flows: shown, items };
   }
 }

@@ -1,5 +1,14 @@
+import { expandRequestablePage } from '@latchkey/contracts';
 import type { AccessFlow, Resource } from '@latchkey/contracts';
-import { describeApprovers, flowsOfferedTo, requestableItem, selectionsOf } from './requestable';
+import { describeApprovers, flowsOfferedTo, offersOf, ownerIntegrationsOf, selectionsOf } from './requestable';
+
+type Owners = Parameters<ReturnType<typeof offersOf>['offer']>[1];
+/** One resource as the API answers it. */
+const requestableItem = (r: Resource, flows: AccessFlow[], integration: Owners, now: Date) => {
+  const page = offersOf(flows, now);
+  const entry = page.offer(r, integration);
+  return entry && expandRequestablePage({ flows: page.flows, items: [entry] }).items[0];
+};
 
 const INTEGRATION = '00000000-0000-4000-8000-000000000001';
 const resource = (path: string, over: Partial<Resource> = {}): Resource => ({
@@ -46,6 +55,56 @@ describe('what a flow offers on a resource', () => {
     const selector = { mode: 'include' as const, by: 'name' as const, values: ['db/*'] };
     expect(selectionsOf([flow('1', { targets: [{ integrationId: INTEGRATION, resourceType: 'postgresql-table', permissions: ['ADMIN'], resources: selector }] })])).toEqual([
       { integrationId: INTEGRATION, resourceType: 'postgresql-table', resources: selector },
+    ]);
+    // The same target in many flows goes once.
+    const same = (name: string) => flow(name, { targets: [{ integrationId: INTEGRATION, resourceType: 'postgresql-table', permissions: ['READ_ONLY'], resources: selector }] });
+    expect(selectionsOf([same('1'), same('2'), flow('3')])).toEqual([
+      { integrationId: INTEGRATION, resourceType: 'postgresql-table', resources: selector },
+      { integrationId: INTEGRATION, resourceType: 'postgresql-table' },
+    ]);
+  });
+
+  it('needs the settings of an integration only where a flow is approved by owners', () => {
+    const elsewhere = '00000000-0000-4000-8000-000000000007';
+    const owner = { mode: 'ANY_OF' as const, groups: [{ type: 'OWNER' as const }] };
+    const flows = [flow('1'), flow('2', { approvers: owner, targets: [{ integrationId: elsewhere, resourceType: 'postgresql-table', permissions: ['READ_ONLY'] }] })];
+    expect(ownerIntegrationsOf(flows)).toEqual([elsewhere]);
+    expect(ownerIntegrationsOf([flow('1')])).toEqual([]);
+  });
+
+  it('writes each flow once per page, with what differs per resource (owners), flows by name', () => {
+    const integration = { integrationOwners: [{ attribute: 'group', values: ['dba'] }], resourceOwnerMappings: [{ tagKey: 'owner', attribute: 'group' }] };
+    const flows = [
+      flow('b', { approvers: { mode: 'ANY_OF', groups: [{ type: 'OWNER' }] } }),
+      flow('a', { approvers: { mode: 'ALL_OF', groups: [{ type: 'group', values: ['sec'] }] }, targets: [{ integrationId: INTEGRATION, resourceType: 'postgresql-table', permissions: ['READ_ONLY'], resources: { mode: 'include', by: 'name', values: ['db/s/?'] } }] }),
+    ];
+    const now = new Date('2026-12-01T12:00:00Z');
+    const page = offersOf(flows, now);
+    // Each flow written once, in name order; a resource names them by place, with its own owner.
+    expect(page.flows.map((f) => [f.name, f.approvers])).toEqual([
+      ['a', 'all of: group sec'],
+      ['b', 'the resource owner'],
+    ]);
+    const resources = [resource('db/s/t', { tags: { owner: 'payments' } }), resource('db/s/tt'), resource('db/s/u', { permissions: [] })];
+    const entries = resources.map((r) => page.offer(r, integration));
+    expect(entries.map((e) => e && e.offers)).toEqual([
+      [0, { flow: 1, permissions: ['READ_ONLY'], approvers: 'any of: resource owner (tag owner=payments)' }],
+      [{ flow: 1, permissions: ['READ_ONLY'], approvers: 'any of: integration owner (group dba)' }],
+      null,
+    ]);
+    // A flow that offers fewer permissions than the resource's union says which.
+    const wide = flow('c', { targets: [{ integrationId: INTEGRATION, resourceType: 'postgresql-table', permissions: ['READ_ONLY', 'ADMIN'] }] });
+    const mixed = offersOf([flows[1], wide], now).offer(resources[0], integration)!;
+    expect(mixed).toMatchObject({ permissions: ['READ_ONLY', 'ADMIN'], offers: [{ flow: 0, permissions: ['READ_ONLY'] }, 1] });
+    expect(expandRequestablePage({ flows: offersOf([flows[1], wide], now).flows, items: [mixed] }).items[0].flows.map((f) => [f.name, f.permissions])).toEqual([
+      ['a', ['READ_ONLY']],
+      ['c', ['READ_ONLY', 'ADMIN']],
+    ]);
+    // The API's form writes each flow out on the resource.
+    const items = expandRequestablePage({ flows: page.flows, items: entries.filter((e) => e !== null) }).items;
+    expect(items[0].flows.map((f) => [f.name, f.approvers, f.permissions])).toEqual([
+      ['a', 'all of: group sec', ['READ_ONLY']],
+      ['b', 'any of: resource owner (tag owner=payments)', ['READ_ONLY']],
     ]);
   });
 

@@ -1,41 +1,61 @@
-import type { AccessFlow, Approvers, Caller, Integration, Permission, RequestableFlow, RequestableItem, Resource, TargetSelection } from '@latchkey/contracts';
+import type { AccessFlow, Approvers, Caller, Integration, Permission, RequestablePage, Resource, TargetSelection } from '@latchkey/contracts';
 import { describeTimeframe, inTimeframe, requestorMatches, targetCovers } from './flow-matching';
 
 /** The active flows whose requestors include the caller: everything they may ask for comes from these. */
 export const flowsOfferedTo = (flows: AccessFlow[], caller: Caller) => flows.filter((flow) => flow.active && requestorMatches(flow, caller));
 
-/** The flows' targets as discovery selects resources with them (permissions are checked afterwards). */
-export const selectionsOf = (flows: AccessFlow[]): TargetSelection[] =>
-  flows.flatMap((flow) => flow.targets.map(({ integrationId, resourceType, resources }) => ({ integrationId, resourceType, ...(resources ? { resources } : {}) })));
+/** The flows' targets as discovery selects resources with them (permissions are checked afterwards), each once. */
+export const selectionsOf = (flows: AccessFlow[]): TargetSelection[] => {
+  const selections = flows.flatMap((flow) => flow.targets.map(({ integrationId, resourceType, resources }) => ({ integrationId, resourceType, ...(resources ? { resources } : {}) })));
+  return [...new Map(selections.map((s) => [JSON.stringify(s), s])).values()];
+};
+
+/** Integrations whose owners may approve a flow's requests (OWNER): the only ones whose settings the answer needs. */
+export const ownerIntegrationsOf = (flows: AccessFlow[]): string[] => [
+  ...new Set(flows.filter((flow) => flow.approvers?.groups.some((g) => g.type === 'OWNER')).flatMap((flow) => flow.targets.map((t) => t.integrationId))),
+];
 
 type OwnerFacts = Pick<Integration, 'integrationOwners' | 'resourceOwnerMappings'>;
 
+type Entry = RequestablePage['items'][number];
+
 /**
- * What the flows offer on one resource: each flow with the permissions it allows there (only those
- * the resource has), and the union of them. Null when no flow offers anything, so that a person
- * never sees a resource no flow offers them.
+ * What the flows offer on a page of resources, as a RequestablePage. For each resource: each flow
+ * with the permissions it allows there (only those the resource has), and the union of them; null
+ * when no flow offers anything, so that a person never sees a resource no flow offers them. What
+ * does not depend on the resource (the flow's words, its timeframe now, who approves unless the
+ * resource's owner does) is worked out and written once per flow, flows in name order.
  */
-export function requestableItem(resource: Resource, flows: AccessFlow[], integration: OwnerFacts | undefined, now: Date): RequestableItem | null {
-  const offered: RequestableFlow[] = [];
-  for (const flow of flows) {
-    const permissions = resource.permissions.filter((p) => flow.targets.some((target) => targetCovers(target, resource, p)));
-    if (permissions.length === 0) continue;
-    offered.push({
-      id: flow.id,
-      name: flow.name,
-      permissions,
-      maxDurationMinutes: flow.maxDurationMinutes,
-      approvalRequired: flow.approvers !== null,
-      approvers: describeApprovers(flow.approvers, resource, integration),
-      justificationRequired: flow.settings.justificationRequired,
-      maxExtensions: flow.settings.maxExtensions,
-      timeframe: flow.timeframe ? describeTimeframe(flow.timeframe) : null,
-      availableNow: !flow.timeframe || inTimeframe(flow.timeframe, now),
+export function offersOf(flows: AccessFlow[], now: Date): { flows: RequestablePage['flows']; offer: (resource: Resource, integration: OwnerFacts | undefined) => Entry | null } {
+  const sorted = [...flows].sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
+  const byOwner = sorted.map((flow) => flow.approvers?.groups.some((g) => g.type === 'OWNER') ?? false);
+  const shown = sorted.map((flow, i) => ({
+    id: flow.id,
+    name: flow.name,
+    maxDurationMinutes: flow.maxDurationMinutes,
+    approvalRequired: flow.approvers !== null,
+    // Named users and groups are the same on every resource; an owner is looked up per resource.
+    approvers: byOwner[i] ? 'the resource owner' : describeApprovers(flow.approvers, { tags: {} }, undefined),
+    justificationRequired: flow.settings.justificationRequired,
+    maxExtensions: flow.settings.maxExtensions,
+    timeframe: flow.timeframe ? describeTimeframe(flow.timeframe) : null,
+    availableNow: !flow.timeframe || inTimeframe(flow.timeframe, now),
+  }));
+  const offer = (resource: Resource, integration: OwnerFacts | undefined): Entry | null => {
+    const offered: Array<{ flow: number; permissions: Permission[] }> = [];
+    sorted.forEach((flow, i) => {
+      const permissions = resource.permissions.filter((p) => flow.targets.some((target) => targetCovers(target, resource, p)));
+      if (permissions.length > 0) offered.push({ flow: i, permissions });
     });
-  }
-  if (offered.length === 0) return null;
-  const permissions = resource.permissions.filter((p: Permission) => offered.some((f) => f.permissions.includes(p)));
-  return { resource, permissions, flows: offered.sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id)) };
+    if (offered.length === 0) return null;
+    const permissions = resource.permissions.filter((p) => offered.some((o) => o.permissions.includes(p)));
+    const offers = offered.map(({ flow, permissions: here }) => {
+      if (byOwner[flow]) return { flow, permissions: here, approvers: describeApprovers(sorted[flow].approvers, resource, integration) };
+      return here.length === permissions.length ? flow : { flow, permissions: here };
+    });
+    return { resource, permissions, offers };
+  };
+  return { flows: shown, offer };
 }
 
 /** Who approves, in words a requester understands; OWNER names the tag that picks the owner, or the fallback. */

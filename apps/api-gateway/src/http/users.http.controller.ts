@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, Inject, Param, Post, Put, Query, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { Contracts, RequestableQuery, setPasswordUrl, UserInput } from '@latchkey/contracts';
+import { Contracts, expandRequestablePage, RequestableQuery, setPasswordUrl, UserInput } from '@latchkey/contracts';
 import { MessageBus } from '@latchkey/messaging';
 import { Access, PUBLIC_URL } from '../auth/auth.guard';
 import { Authenticator } from '../auth/authenticator';
@@ -82,8 +82,8 @@ export class UsersHttpController {
   /** What the caller's active access flows offer them: never a resource no flow offers them. */
   @Get('me/requestable')
   @Access('authenticated')
-  requestable(@Query() query: unknown, @CurrentCaller() caller: AuthenticatedCaller) {
-    return this.bus.request(Contracts.accessMeRequestable, { caller: callerOf(caller), query: parseInput(RequestableListQuery, query) });
+  async requestable(@Query() query: unknown, @CurrentCaller() caller: AuthenticatedCaller) {
+    return expandRequestablePage(await this.bus.request(Contracts.accessMeRequestablePage, { caller: callerOf(caller), query: parseInput(RequestableListQuery, query) }));
   }
 
   private async passwordLink(id: string, purpose: 'invite' | 'reset', caller: AuthenticatedCaller, req: Request, res: Response) {

@@ -213,4 +213,34 @@ describe('ResourcesRepository: selection by flow targets', () => {
     expect(await selectNames([{ integrationId, resourceType: 'postgresql-schema' }])).toEqual([]);
     expect(await selectNames([])).toEqual([]);
   });
+
+  it('selects with many flows exactly the union of what each target selects alone (targets of one integration and type share their arrays)', async () => {
+    const tagged = resourceId({ integrationId, kind: 'table', database: 'app', schema: 's', name: 'tagged' });
+    const on = (resources?: object, integration = integrationId, resourceType = 'postgresql-table') => ({ integrationId: integration, resourceType, ...(resources ? { resources } : {}) }) as never;
+    const selectors = [
+      on({ mode: 'include', by: 'name', values: ["app/s/50%_off", "app/s/x'; DROP TABLE discovery.resources; --"] }),
+      on({ mode: 'include', by: 'name', values: ['app/s/back\\slash', 'app/s/?tat'] }),
+      on({ mode: 'include', by: 'name', values: ['app/s/orders_*'] }),
+      on({ mode: 'include', by: 'id', values: [tagged.toUpperCase()] }),
+      on({ mode: 'include', by: 'tag', key: 'owner', values: ['data?team'] }),
+      on({ mode: 'include', by: 'tag', key: "it's", values: ['*'] }),
+      on({ mode: 'exclude', by: 'name', values: ['app/s/*'] }),
+      on({ mode: 'exclude', by: 'tag', key: 'owner', values: ['data_*'] }),
+      on({ mode: 'exclude', by: 'id', values: [tagged] }),
+      on(undefined, other),
+      on({ mode: 'include', by: 'name', values: ['*'] }, integrationId, 'postgresql-schema'),
+    ];
+    const ours = async (targets: never[]) => (await repo.page({ limit: 500, targets })).filter((r) => r.integrationId === integrationId).map((r) => r.name);
+    const alone = await Promise.all(selectors.map((selector) => ours([selector])));
+    const union = (picked: number[]) => names.filter((n) => picked.some((i) => alone[i].includes(n)));
+    // Includes only; then with each kind of exclude (an exclude matching everything selects nothing more).
+    for (const picked of [[0, 1, 2], [0, 3, 4, 5], [2, 6], [1, 7], [0, 8], [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [9, 10]]) {
+      const rows = await repo.page({ limit: 500, targets: picked.map((i) => selectors[i]) });
+      expect({ picked, names: rows.filter((r) => r.integrationId === integrationId).map((r) => r.name) }).toEqual({ picked, names: union(picked) });
+      expect(rows.filter((r) => r.integrationId === other).map((r) => r.name)).toEqual(picked.includes(9) ? ['orders'] : []);
+    }
+    // The same target twice, and a flow that offers everything beside others, change nothing.
+    expect(await selectNames([selectors[2], selectors[2]])).toEqual(['orders_2024']);
+    expect(await selectNames([selectors[2], on(), selectors[7]])).toEqual(names);
+  });
 });
