@@ -13,6 +13,7 @@ import {
 } from '@latchkey/contracts';
 import { AppException } from './app.exception';
 import { CORRELATION_HEADER, currentCorrelationId } from './correlation';
+import { natsConnectionOptions } from './nats-connection';
 
 export interface RequestOptions {
   /** Required for connector-scoped subjects: whose connector serves the request. */
@@ -32,7 +33,7 @@ export class MessageBus {
     clientName: string,
     private readonly defaultTimeoutMs: number,
   ) {
-    this.client = new ClientNats({ servers: natsUrl, name: clientName, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
+    this.client = new ClientNats(natsConnectionOptions(natsUrl, clientName));
   }
 
   connect(): Promise<unknown> {
