@@ -19,7 +19,7 @@ const projectTimeout = (name: ProjectName) => config.projects.find((p) => p.disp
 
 const JEST_CALLS = new Set(['it', 'test', 'beforeAll', 'beforeEach', 'afterAll', 'afterEach']);
 const HOOKS = new Set(['beforeAll', 'beforeEach']);
-const STARTS_INFRASTRUCTURE = /\bstart(PgCluster|TestStack|NatsServer|RedisServer)\(/;
+const STARTS_INFRASTRUCTURE = /\bstart(PgCluster|TestStack|NatsServer|NatsCluster|RedisServer|Replicas)\(/;
 
 function specFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {

@@ -10,6 +10,12 @@ describe('loadConfig', () => {
     expect(loadConfig('integration-catalog', CatalogEnv, {}).CONNECTOR_OFFLINE_AFTER_SECONDS).toBe(20);
   });
 
+  it('takes the seed servers of a NATS cluster in NATS_URL, comma-separated, each checked', () => {
+    const seeds = 'nats://10.0.0.1:4222, nats://10.0.0.2:4222,tls://10.0.0.3:4222';
+    expect(loadConfig('access', AccessEnv, { NATS_URL: seeds }).NATS_URL).toBe(seeds);
+    expect(() => loadConfig('access', AccessEnv, { NATS_URL: 'nats://10.0.0.1:4222,http://10.0.0.2' })).toThrow(/NATS_URL: must be a URL with scheme nats:\/\/ or tls:\/\/, or several separated by commas/);
+  });
+
   it('lists every bad variable in one error, treating empty as unset', () => {
     try {
       loadConfig('access', AccessEnv.extend(GatewayEnv.shape), { PORT: '0', NATS_URL: 'http://x', LATCHKEY_ADMIN_TOKEN: 'short', LOG_LEVEL: '' });

@@ -13,6 +13,19 @@ const url = (protocols: string[], fallback: string) =>
       }
     }, `must be a URL with scheme ${protocols.map((p) => p.replace(':', '://')).join(' or ')}`);
 
+/** One URL, or several separated by commas: the seed servers of a NATS cluster (the client learns the other nodes from them). */
+const urlList = (protocols: string[], fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .refine((v) => {
+      try {
+        return v.split(',').every((part) => protocols.includes(new URL(part.trim()).protocol));
+      } catch {
+        return false;
+      }
+    }, `must be a URL with scheme ${protocols.map((p) => p.replace(':', '://')).join(' or ')}, or several separated by commas`);
+
 /** An http(s) URL without path, query or fragment (a trailing slash is dropped). */
 const publicUrl = z
   .string()
@@ -46,7 +59,7 @@ const flag = (fallback: boolean) =>
 export const LATCHKEY_VERSION = '1.3.0';
 
 export const CommonEnv = z.object({
-  NATS_URL: url(['nats:', 'tls:'], 'nats://127.0.0.1:4222'),
+  NATS_URL: urlList(['nats:', 'tls:'], 'nats://127.0.0.1:4222'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   NATS_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(30_000),
   /** Liveness (`/livez`) and readiness (`/readyz`) for orchestrators on this port; unset: no probe listener (the gateway answers both on PORT too). */

@@ -25,6 +25,7 @@ class LatchkeyClientNats extends ClientNats {
 }
 
 type RequestOutcome = 'ok' | 'error' | 'timeout' | 'unavailable';
+import { natsConnectionOptions } from './nats-connection';
 
 export interface RequestOptions {
   /** Required for connector-scoped subjects: whose connector serves the request. */
@@ -45,7 +46,7 @@ export class MessageBus {
     clientName: string,
     private readonly defaultTimeoutMs: number,
   ) {
-    this.client = new LatchkeyClientNats({ servers: natsUrl, name: clientName, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
+    this.client = new LatchkeyClientNats(natsConnectionOptions(natsUrl, clientName));
   }
 
   connect(): Promise<unknown> {

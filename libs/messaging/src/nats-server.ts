@@ -1,6 +1,7 @@
 import { ServerNats } from '@nestjs/microservices';
 import { CONNECTOR_PLACEHOLDER, subjectForConnector } from '@latchkey/contracts';
 import { CORRELATION_HEADER, withCorrelation } from './correlation';
+import { natsConnectionOptions } from './nats-connection';
 
 /**
  * NestJS's NATS server, with three additions: every subscription joins the queue group named after
@@ -11,7 +12,7 @@ import { CORRELATION_HEADER, withCorrelation } from './correlation';
  */
 export class LatchkeyNatsServer extends ServerNats {
   constructor(natsUrl: string, queue: string, private readonly connectorId?: string) {
-    super({ servers: natsUrl, queue, name: queue, gracefulShutdown: true, gracePeriod: 200, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
+    super({ ...natsConnectionOptions(natsUrl, queue), queue, gracefulShutdown: true, gracePeriod: 200 });
   }
 
   override bindEvents(client: Parameters<ServerNats['bindEvents']>[0]): void {

@@ -51,3 +51,94 @@ function answers(port: number): Promise<boolean> {
     socket.once('error', () => resolve(false));
   });
 }
+
+export interface NatsClusterNode {
+  /** This node's client URL. */
+  url: string;
+  port: number;
+  isRunning(): boolean;
+  /** SIGKILL: the node is gone at once, as when its machine dies. */
+  kill(): Promise<void>;
+  /** Starts the node again on the same ports; resolves once it routes to every other running node. */
+  restart(): Promise<void>;
+}
+
+export interface PrivateNatsCluster {
+  /** Every node's client URL, comma-separated: what NATS_URL takes. */
+  url: string;
+  nodes: NatsClusterNode[];
+  stop(): Promise<void>;
+}
+
+/**
+ * A NATS cluster of `size` local nats-server processes on free loopback ports, each with a route
+ * to every other one (no JetStream: Latchkey uses core NATS only). Resolves once every node
+ * routes to all the others.
+ */
+export async function startNatsCluster(size = 3): Promise<PrivateNatsCluster> {
+  const ports = await Promise.all(Array.from({ length: size }, async () => ({ client: await freePort(), cluster: await freePort(), monitor: await freePort() })));
+  const routes = ports.map((p) => `nats://127.0.0.1:${p.cluster}`).join(',');
+  const children: Array<{ child: ChildProcess; exited: Promise<void> } | null> = ports.map(() => null);
+  const spawnNode = (i: number) => {
+    const p = ports[i];
+    const child = spawn(
+      'nats-server',
+      ['-a', '127.0.0.1', '-p', String(p.client), '-m', String(p.monitor), '-n', `latchkey-${i + 1}`, '--cluster_name', 'latchkey', '--cluster', `nats://127.0.0.1:${p.cluster}`, '--routes', routes],
+      { stdio: 'ignore' },
+    );
+    running.add(child);
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    void exited.then(() => running.delete(child));
+    children[i] = { child, exited };
+  };
+  const stopNode = async (i: number, signal: NodeJS.Signals) => {
+    const c = children[i];
+    if (!c) return;
+    c.child.kill(signal);
+    await c.exited;
+    children[i] = null;
+  };
+  /** Every running node answers and routes to every other running node. */
+  const waitRouted = async () => {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const up = ports.map((_, i) => children[i] !== null);
+      const ready = await Promise.all(
+        ports.map(async (p, i) => {
+          if (!up[i]) return true;
+          if (!(await answers(p.client))) return false;
+          const routez = await fetch(`http://127.0.0.1:${p.monitor}/routez`).then((r) => r.json() as Promise<{ num_routes: number }>, () => null);
+          return routez !== null && routez.num_routes >= up.filter(Boolean).length - 1;
+        }),
+      );
+      if (ready.every(Boolean)) return;
+      if (Date.now() > deadline) throw new Error(`the NATS cluster on ports ${ports.map((p) => p.client).join(', ')} did not form its routes`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  for (let i = 0; i < size; i++) spawnNode(i);
+  const stop = async () => {
+    await Promise.all(ports.map((_, i) => stopNode(i, 'SIGTERM')));
+  };
+  try {
+    await waitRouted();
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return {
+    url: ports.map((p) => `nats://127.0.0.1:${p.client}`).join(','),
+    nodes: ports.map((p, i) => ({
+      url: `nats://127.0.0.1:${p.client}`,
+      port: p.client,
+      isRunning: () => children[i] !== null,
+      kill: () => stopNode(i, 'SIGKILL'),
+      restart: async () => {
+        if (children[i]) throw new Error(`NATS node ${i + 1} is running`);
+        spawnNode(i);
+        await waitRouted();
+      },
+    })),
+    stop,
+  };
+}

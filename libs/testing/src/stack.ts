@@ -6,12 +6,17 @@ import { serviceEnvironment } from '@latchkey/config';
 
 export const ALL_SERVICES: readonly ServiceName[] = ServiceName.options;
 
+/** The process name of replica `index` (1-based) of a service: the first keeps the service's name. */
+export const replicaName = (service: ServiceName, index: number): string => (index === 1 ? service : `${service}#${index}`);
+
 export interface StackOptions {
   /** Repository root; services run from `dist/` (npm run build). */
   root: string;
   /** Environment for the services (URLs, keys, PORT); each gets only Latchkey's variables its own schema reads. */
   env: Record<string, string | undefined>;
   services?: readonly ServiceName[];
+  /** Environment of replica `index` (1-based) of `service` over `env`: a gateway's own PORT, a NATS node of a cluster. */
+  replicaEnv?: (service: ServiceName, index: number) => Record<string, string>;
   /** Every output line of every service. */
   onLine?: (service: string, line: string, stream: 'stdout' | 'stderr') => void;
 }
@@ -20,6 +25,8 @@ interface Managed {
   name: string;
   child: ChildProcess;
   exited: Promise<number | null>;
+  /** Index in `lines` of this process's first line (a name restarted keeps its earlier lines). */
+  firstLine: number;
 }
 
 /**
@@ -37,7 +44,27 @@ export class Stack {
   }
 
   async start(): Promise<void> {
-    for (const service of this.options.services ?? ALL_SERVICES) this.startProcess(service, service);
+    for (const service of this.options.services ?? ALL_SERVICES) this.startReplica(service, 1);
+  }
+
+  /**
+   * Starts (again) replica `index` of a service under its name (`replicaName`), with its own
+   * environment: replicas join the service's NATS queue group and share its BullMQ queues.
+   */
+  startReplica(service: ServiceName, index: number): ChildProcess {
+    return this.startProcess(replicaName(service, index), service, this.options.replicaEnv?.(service, index) ?? {});
+  }
+
+  /** Waits until the process `name` has logged that it started (its NATS subscriptions are up). */
+  async waitStarted(name: string, timeoutMs = 180_000): Promise<void> {
+    const m = this.managed.get(name);
+    if (!m) throw new Error(`${name} is not running`);
+    const deadline = Date.now() + timeoutMs;
+    const started = () => this.lines.slice(m.firstLine).some((l) => l.service === name && l.line.includes('"msg":"started"'));
+    while (!started()) {
+      if (Date.now() > deadline || this.managed.get(name) !== m) throw new Error(`${name} did not start within ${timeoutMs} ms:\n${this.output(name).slice(-4000)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 
   /** Starts one more process, e.g. a second connector with its own CONNECTOR_ID. */
@@ -55,7 +82,7 @@ export class Stack {
       });
     }
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    this.managed.set(name, { name, child, exited });
+    this.managed.set(name, { name, child, exited, firstLine: this.lines.length });
     void exited.then(() => this.managed.get(name)?.child === child && this.managed.delete(name));
     return child;
   }

@@ -6,7 +6,7 @@ import { ServiceName } from '@latchkey/contracts';
 import { freePort } from './free-port';
 import { startNatsServer } from './nats-server';
 import { PrivateRedis, startRedisServer } from './redis-server';
-import { ALL_SERVICES, Stack } from './stack';
+import { ALL_SERVICES, replicaName, Stack } from './stack';
 
 /** The repository root, found from this file both as source and compiled into dist/. */
 export const REPO_ROOT = (() => {
@@ -28,6 +28,8 @@ export interface ApiAnswer<T = any> {
 export interface TestStack {
   stack: Stack;
   url: string;
+  /** The URL of each gateway replica, in order (`url` is the first). */
+  urls: string[];
   adminToken: string;
   /** The suite's own control database. */
   databaseUrl: string;
@@ -35,10 +37,13 @@ export interface TestStack {
   /** The suite's own Redis (BullMQ queues are per connector id, so suites must not share one). */
   redis: PrivateRedis;
   env: Record<string, string>;
-  api<T = any>(method: string, path: string, options?: { body?: unknown; token?: string | null; headers?: Record<string, string>; raw?: string }): Promise<ApiAnswer<T>>;
+  /** `gateway` picks the gateway replica (1-based, default 1). */
+  api<T = any>(method: string, path: string, options?: { body?: unknown; token?: string | null; headers?: Record<string, string>; raw?: string; gateway?: number }): Promise<ApiAnswer<T>>;
   /** Every API answer body seen, to check nothing secret was ever returned. */
   responses: string[];
   control<T extends Record<string, unknown> = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  /** Starts the other replicas of every service (see `replicas`); resolves once each has started. */
+  startReplicas(): Promise<void>;
   dispose(): Promise<void>;
 }
 
@@ -54,18 +59,31 @@ export async function startTestStack(
     env?: Record<string, string>;
     /** The server that holds the suite's control database (default LATCHKEY_TEST_DATABASE_URL), e.g. a private cluster a test stops. */
     controlServerUrl?: string;
+    /**
+     * Processes per service (default 1): the first of each starts here, the others when the suite
+     * calls `startReplicas()` (in a hook of its own: on a loaded 2-core machine starting them all
+     * at once outlasts one hook's STARTUP_TIMEOUT_MS). Each gateway replica has its own port (`urls`).
+     */
+    replicas?: number;
+    /** More environment for replica `index` (1-based) of a service, e.g. the NATS node it talks to. */
+    replicaEnv?: (service: ServiceName, index: number) => Record<string, string>;
+    /** NATS the suite started itself (a cluster, say), in NATS_URL's form; the suite stops it. Default: a private nats-server. */
+    natsUrl?: string;
   } = {},
 ): Promise<TestStack> {
   if (!existsSync(resolve(REPO_ROOT, 'dist/apps/api-gateway/src/main.js'))) {
     throw new Error('dist/ is missing: run `npm run build` before the e2e tests (npm test does)');
   }
-  const nats = await startNatsServer();
+  const nats = options.natsUrl ? { url: options.natsUrl, stop: async () => undefined } : await startNatsServer();
   const redis = await startRedisServer();
   const dbName = `latchkey_e2e_${process.pid}_${randomBytes(4).toString('hex')}`;
   const controlServerUrl = options.controlServerUrl ?? SHARED_DATABASE_URL;
   const databaseUrl = withDatabase(controlServerUrl, dbName);
   const adminToken = `lk_${randomBytes(32).toString('base64url')}`;
+  const replicas = options.replicas ?? 1;
   const port = await freePort();
+  const gatewayPorts = [port];
+  while (gatewayPorts.length < replicas) gatewayPorts.push(await freePort());
   const env: Record<string, string> = {
     NATS_URL: nats.url,
     REDIS_URL: redis.url,
@@ -80,7 +98,13 @@ export async function startTestStack(
     ...options.env,
   };
   const services = withAuthentication(options.services ?? ALL_SERVICES);
-  const stack = new Stack({ root: REPO_ROOT, env, services });
+  const stack = new Stack({
+    root: REPO_ROOT,
+    env,
+    services,
+    replicaEnv: (service, index) => ({ ...(service === 'api-gateway' ? { PORT: String(gatewayPorts[index - 1]) } : {}), ...options.replicaEnv?.(service, index) }),
+  });
+  const urls = gatewayPorts.map((p) => `http://127.0.0.1:${p}`);
   const responses: string[] = [];
   // The suite's own session on its control database, opened again after the server went away.
   let control: Client | null = null;
@@ -123,6 +147,7 @@ export async function startTestStack(
   return {
     stack,
     url: stack.url,
+    urls,
     adminToken,
     databaseUrl,
     natsUrl: nats.url,
@@ -139,7 +164,7 @@ export async function startTestStack(
         payload = JSON.stringify(opts.body);
       }
       if (payload !== undefined) headers['content-type'] ??= 'application/json';
-      const res = await fetch(`${stack.url}${path}`, { method, headers, body: payload });
+      const res = await fetch(`${urls[(opts.gateway ?? 1) - 1]}${path}`, { method, headers, body: payload });
       const text = await res.text();
       responses.push(text);
       let body: any = text;
@@ -149,6 +174,11 @@ export async function startTestStack(
         // not JSON
       }
       return { status: res.status, body, text, headers: res.headers };
+    },
+    startReplicas: async () => {
+      const others = services.flatMap((s) => Array.from({ length: replicas - 1 }, (_, i) => ({ service: s, index: i + 2 })));
+      for (const { service, index } of others) if (!stack.isRunning(replicaName(service, index))) stack.startReplica(service, index);
+      await Promise.all(others.map(({ service, index }) => stack.waitStarted(replicaName(service, index))));
     },
     dispose,
   };
