@@ -75,7 +75,7 @@ export function NotificationsPage() {
             <p role="status">{created.name} was added.</p>
           )}
           <button type="button" className="button button--small" onClick={() => setCreated(null)}>
-            Done, hide the secret
+            {created.format === 'standard' ? 'Done, hide the secret' : 'Dismiss'}
           </button>
         </div>
       )}
