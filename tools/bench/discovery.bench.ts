@@ -5,6 +5,7 @@ import { Client } from 'pg';
 import { Contracts, ResourceKind } from '@latchkey/contracts';
 import { discoverInstance, quoteIdent, quoteLiteral } from '@latchkey/pg-access';
 import { startPgCluster, startTestStack, type PgCluster, type TestStack } from '@latchkey/testing';
+import { benchConsolePages } from './console-pages.bench';
 import { benchRequestable } from './requestable.bench';
 import { benchServiceEnv } from './stats';
 
@@ -89,6 +90,7 @@ export async function benchDiscovery(): Promise<Record<string, string | number>>
     const tablesFound = (await stack.control<{ n: number }>("SELECT count(*)::int AS n FROM discovery.resources WHERE integration_id = $1 AND kind = 'table'", [integrationId]))[0].n;
 
     const requestable = await benchRequestable(stack, integrationId, Math.ceil(TABLES / TABLES_PER_SCHEMA));
+    const consolePages = await benchConsolePages(stack, integrationId);
     const rawMs = await timeRawCatalogQuery(pg);
     const readOnlyMs = await timeCatalogRead(pg);
 
@@ -105,6 +107,7 @@ export async function benchDiscovery(): Promise<Record<string, string | number>>
       'discovery process RSS before': mb(rssBefore),
       'discovery process peak RSS during the refreshes': `${mb(Math.max(first.peakRss, unchanged.peakRss, renamed.peakRss))} (first ${mb(first.peakRss)}, unchanged ${mb(unchanged.peakRss)}, renamed ${mb(renamed.peakRss)})`,
       ...requestable,
+      ...consolePages,
     };
   } finally {
     await nats?.close();

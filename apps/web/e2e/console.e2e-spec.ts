@@ -370,6 +370,85 @@ describe('the admin console in a browser', () => {
     await check('people-tokens');
   });
 
+  it('dry-runs a flow while editing it: who could request what, and who would approve; nothing is saved', async () => {
+    await page.getByRole('link', { name: 'Access flows' }).click();
+    await page.getByRole('link', { name: 'Analysts read the shop' }).click();
+    await see(heading('Access flow: Analysts read the shop'));
+    const panel = page.getByRole('region', { name: 'Dry run: who could request what, and who would approve' });
+    await page.getByLabel('Approve automatically (no approver)').uncheck();
+    await page.getByLabel('Approver 1', { exact: true }).selectOption('user');
+    await page.getByLabel('Approver 1 emails').fill(ADMIN_EMAIL);
+    await panel.getByRole('button', { name: 'Run dry run' }).click();
+    const result = panel.getByRole('region', { name: 'Dry run result' });
+    // Ana (group analysts) is the only one the requestors let in; the admin would approve invoices.
+    await see(result.getByRole('heading', { name: '1 person could request' }));
+    expect(await result.getByRole('list', { name: '1 person could request' }).textContent()).toContain('ana@example.com');
+    const row = result.getByRole('row').filter({ hasText: 'shop/sales/invoices' });
+    await see(row);
+    expect(await row.textContent()).toContain('READ_ONLY');
+    expect(await row.getByRole('cell').last().textContent()).toContain(ADMIN_EMAIL);
+    expect(await result.getByRole('row').filter({ hasText: 'shop/sales/customers' }).count()).toBe(0);
+    await check('access-flow-dry-run');
+
+    // A flow that could never match: the API's reason lands beside the field, as a save's would.
+    await page.getByLabel('Approver 1', { exact: true }).selectOption('group');
+    await page.getByLabel('Approver 1 groups').fill('no-such-group');
+    await see(panel.getByRole('status').filter({ hasText: 'The flow has changed since this dry run' }));
+    await panel.getByRole('button', { name: 'Run dry run' }).click();
+    await waitUntil('the unknown group is refused', async () => (await descriptionOf(page.getByLabel('Approver 1 groups'))).includes('must name an existing group (no-such-group does not exist)'), WAIT_MS);
+    await see(panel.getByRole('alert').filter({ hasText: 'The flow could never be used' }));
+
+    await page.getByRole('link', { name: 'Access flows' }).click();
+    await see(heading('Access flows'));
+    const flows = (await t.api('GET', '/api/v1/access-flows')).body.items as Array<{ name: string; approvers: unknown }>;
+    expect(flows.find((f) => f.name === 'Analysts read the shop')?.approvers).toBeNull();
+  });
+
+  it('deactivates a user: their sign-in is refused and their open session gets 401; reactivating lets them back', async () => {
+    const password = 'dee-password-correct-1';
+    const { user } = await createUser(t, { email: 'dee@example.com', name: 'Dee' });
+    const invite = await t.api('POST', `/api/v1/users/${user.id}/invite`);
+    const linkToken = decodeURIComponent(invite.body.url.split('#token=')[1]);
+    expect((await t.api('POST', '/api/v1/auth/password', { token: null, body: { token: linkToken, password } })).status).toBe(204);
+    const dee = await browser.newContext();
+    try {
+      const signIn = () => dee.request.post(`${t.url}/api/v1/auth/sign-in`, { data: { email: 'dee@example.com', password }, failOnStatusCode: false });
+      expect((await signIn()).status()).toBe(200);
+      expect((await dee.request.get(`${t.url}/api/v1/me`, { failOnStatusCode: false })).status()).toBe(200);
+
+      await page.getByRole('link', { name: 'People' }).click();
+      await see(heading('People'));
+      await page.getByRole('button', { name: 'Deactivate dee@example.com' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Deactivate dee@example.com?' });
+      await see(dialog);
+      await check('people-deactivate');
+      await dialog.getByRole('button', { name: 'Deactivate user' }).click();
+      await gone(dialog);
+      const row = page.getByRole('row').filter({ hasText: 'dee@example.com' });
+      await see(row.getByText('deactivated'));
+      await see(row.getByRole('button', { name: 'Reactivate dee@example.com' }));
+
+      // Their open session is over, and signing in again is refused like a wrong password (no enumeration).
+      expect((await dee.request.get(`${t.url}/api/v1/me`, { failOnStatusCode: false })).status()).toBe(401);
+      const deePage = await dee.newPage();
+      deePage.setDefaultTimeout(WAIT_MS);
+      await deePage.goto(`${t.url}/sign-in`, { waitUntil: 'domcontentloaded' });
+      await deePage.getByLabel('Email').fill('dee@example.com');
+      await deePage.getByLabel('Password', { exact: true }).fill(password);
+      await deePage.getByRole('button', { name: 'Sign in' }).click();
+      await see(deePage.getByRole('alert').filter({ hasText: 'Email or password is wrong.' }));
+      const audit = await t.api('GET', `/api/v1/audit?action=user.deactivated&targetId=${user.id}`);
+      expect(audit.body.items).toHaveLength(1);
+
+      await row.getByRole('button', { name: 'Reactivate dee@example.com' }).click();
+      await see(row.getByRole('button', { name: 'Deactivate dee@example.com' }));
+      expect((await signIn()).status()).toBe(200);
+      expect((await dee.request.get(`${t.url}/api/v1/me`, { failOnStatusCode: false })).status()).toBe(200);
+    } finally {
+      await dee.close();
+    }
+  });
+
   it('revokes a granted request from Activity', async () => {
     const { token } = await createUser(t, { email: 'rob@example.com', name: 'Rob', groups: ['analysts'] });
     const invoices = (await t.api<{ items: Resource[] }>('GET', `/api/v1/resources?integrationId=${integrationId}&q=invoices`)).body.items[0];

@@ -41,6 +41,8 @@ export const router = createBrowserRouter([
       // Notifications link here: the pending approvals, the request among them.
       { path: 'portal/approvals/:id', lazy: page(() => import('./portal/approvals.page'), 'ApprovalsPage') },
       { path: 'portal/notifications', lazy: page(() => import('./portal/notification-preferences.page'), 'NotificationPreferencesPage') },
+      { path: 'notifications', lazy: page(() => import('./pages/notifications.page'), 'NotificationsPage') },
+      { path: 'notifications/:id', lazy: page(() => import('./pages/notifications.page'), 'NotificationEndpointPage') },
       { path: 'audit', lazy: page(() => import('./pages/audit.page'), 'AuditPage') },
       { path: '*', lazy: page(() => import('./pages/not-found.page'), 'NotFoundPage') },
     ],

@@ -31,6 +31,8 @@ export const User = z.object({
   groups: z.array(z.string()),
   attributes: z.record(z.string(), z.string()),
   role: UserRole,
+  /** False once deactivated: no sign-in, no sessions, no tokens, approves nothing. */
+  active: z.boolean(),
   createdAt: z.string(),
   updatedAt: z.string(),
 });
@@ -108,6 +110,8 @@ export const IdentityContracts = {
   accessUsersUpdate: defineRequest('access.users.update', WithActor.extend(ById.shape).extend({ input: UserInput }), User),
   /** Removes the user and revokes their tokens; their access requests and audit entries stay. */
   accessUsersDelete: defineRequest('access.users.delete', WithActor.extend(ById.shape), ById),
+  /** Deactivates (ends sessions, revokes tokens) or reactivates a user; audited as user.deactivated / user.reactivated. */
+  accessUsersSetActive: defineRequest('access.users.set-active', WithActor.extend(ById.shape).extend({ active: z.boolean() }), User),
   accessGroupsCreate: defineRequest('access.groups.create', WithActor.extend({ input: GroupInput }), Group),
   accessGroupsList: defineRequest('access.groups.list', z.object(Page), listOf(Group)),
   /** Tokens: people manage their own, admins anyone's; the access service checks the actor's role itself. */

@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import { ResourceSelector } from './access';
+import { AccessFlowInput, ResolvedApproverGroup, ResourceSelector } from './access';
 import { defineRequest } from './contract';
 import { Resource } from './discovery';
+import { Warning } from './errors';
 import { Permission, ResourceType } from './enums';
 import { Caller } from './identities';
 import { listOf } from './integrations';
@@ -82,8 +83,27 @@ export function expandRequestablePage(page: RequestablePage): { items: Requestab
   }));
   return page.nextPageToken === undefined ? { items } : { items, nextPageToken: page.nextPageToken };
 }
+/** A person an unsaved flow's requestors let in. */
+export const FlowDryRunPerson = z.object({ id: z.string().uuid(), email: z.string(), name: z.string() });
+/** A resource an unsaved flow offers, with the permissions it offers there and who would approve a request for it now. */
+export const FlowDryRunResource = z.object({ resource: Resource, permissions: z.array(Permission), approvers: z.array(ResolvedApproverGroup) });
+/**
+ * "Who could request what, and who would approve": an unsaved flow evaluated against the people
+ * directory (active users) and the inventory as they are now. Lists are samples of at most
+ * `sampleSize`; `total`/`more` say whether there is more.
+ */
+export const FlowDryRun = z.object({
+  warnings: z.array(Warning),
+  approvalRequired: z.boolean(),
+  requestors: z.object({ total: z.number().int(), people: z.array(FlowDryRunPerson) }),
+  resources: z.object({ items: z.array(FlowDryRunResource), more: z.boolean() }),
+});
+export type FlowDryRun = z.infer<typeof FlowDryRun>;
+export const FLOW_DRY_RUN_SAMPLE = 25;
 
 export const RequestableContracts = {
+  /** Evaluates a flow that is not saved (nothing is written, nothing audited). Refused like a save when it could never match. */
+  accessFlowsDryRun: defineRequest('access.flows.dry-run', z.object({ input: AccessFlowInput }), FlowDryRun),
   /** Served by any discovery process: the inventory lives in the control database. */
   discoveryResourcesSelect: defineRequest('discovery.resources.select', ResourceSelectionQuery, listOf(Resource)),
   /** What the caller's active access flows offer them, resource by resource. */

@@ -40,6 +40,11 @@ export class FlowsRpcController {
     return this.flows.create(req.input, actorOf(req.caller));
   }
 
+  @Rpc(Contracts.accessFlowsDryRun)
+  dryRun(@Payload() req: Req<'accessFlowsDryRun'>) {
+    return this.flows.dryRun(req.input);
+  }
+
   @Rpc(Contracts.accessFlowsList)
   list(@Payload() req: Req<'accessFlowsList'>) {
     return this.flows.list(req);

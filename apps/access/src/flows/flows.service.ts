@@ -1,10 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { AccessFlowInput, checksBlockingGrants, Contracts, diffFields, ErrorCode, issuesFromZod, permissionsOf } from '@latchkey/contracts';
-import type { AccessFlow, Actor, FlowTarget, Integration, Resource, ValidAccessFlow, ValidationIssue, Warning } from '@latchkey/contracts';
+import { AccessFlowInput, checksBlockingGrants, Contracts, diffFields, ErrorCode, FLOW_DRY_RUN_SAMPLE, issuesFromZod, permissionsOf } from '@latchkey/contracts';
+import type { AccessFlow, Actor, FlowDryRun, FlowTarget, Integration, Resource, ValidAccessFlow, ValidationIssue, Warning } from '@latchkey/contracts';
 import { AppException, MessageBus } from '@latchkey/messaging';
 import { AuditService } from '../audit/audit.service';
+import { resolveApprovers } from '../requests/approvers';
+import { requestorMatches, targetCovers } from './flow-matching';
 import { PeopleDirectorySql } from './people.directory';
+import { selectionsOf } from './requestable';
 import { BadPageTokenError, DuplicateFlowNameError, FlowsRepository, toFlow } from './flows.repository';
 
 const notFound = (id: string) => new AppException(ErrorCode.NotFound, `No access flow with id ${id}.`);
@@ -50,6 +53,40 @@ export class FlowsService {
       await this.audit.append({ action: 'flow.deleted', actor, targetType: 'access-flow', targetId: id, targetName: before.name, diff: diffFields(definitionOf(toFlow(before)), null) }, m);
       return { id };
     });
+  }
+
+  /**
+   * Who could request what, and who would approve, for a flow that is not saved: the same checks
+   * as a save (a flow that could never match is refused the same way), then the active people its
+   * requestors let in and the first resources (by path) its targets offer, each with the approvers
+   * resolved now. Whether the flow is active does not matter here: the answer is what it would do.
+   */
+  async dryRun(body: unknown): Promise<FlowDryRun> {
+    const { flow, warnings } = await this.validate(body);
+    const matching = (await this.people.everyone()).filter((p) => requestorMatches(flow, { userId: p.id, email: p.email, role: 'user', groups: p.groups, attributes: p.attributes }));
+    const selected = await this.bus.request(Contracts.discoveryResourcesSelect, { pageSize: FLOW_DRY_RUN_SAMPLE, targets: selectionsOf([flow]) });
+    const integrations = new Map<string, Integration | null>();
+    const items: FlowDryRun['resources']['items'] = [];
+    for (const resource of selected.items) {
+      const permissions = resource.permissions.filter((p) => flow.targets.some((t) => targetCovers(t, resource, p)));
+      if (permissions.length === 0) continue;
+      if (!integrations.has(resource.integrationId)) integrations.set(resource.integrationId, await this.integration(resource.integrationId));
+      const integration = integrations.get(resource.integrationId);
+      const approvers =
+        flow.approvers === null
+          ? []
+          : await resolveApprovers(
+              { approvers: flow.approvers, integration: integration ?? { integrationOwners: [], resourceOwnerMappings: [] }, resources: [resource], requesterId: '' },
+              this.people,
+            );
+      items.push({ resource, permissions, approvers });
+    }
+    return {
+      warnings,
+      approvalRequired: flow.approvers !== null,
+      requestors: { total: matching.length, people: matching.slice(0, FLOW_DRY_RUN_SAMPLE).map(({ id, email, name }) => ({ id, email, name })) },
+      resources: { items, more: selected.nextPageToken !== undefined },
+    };
   }
 
   async get(id: string): Promise<AccessFlow> {

@@ -42,6 +42,19 @@ export class PeopleDirectorySql implements PeopleDirectory {
     return r ? { userId: r.id, email: r.email, role: r.role, attributes: r.attributes, active: r.active, groups: r.groups } : null;
   }
 
+  /** Every active user with what requestor conditions look at (email, groups, attributes), by email. */
+  async everyone(): Promise<Array<{ id: string; email: string; name: string; groups: string[]; attributes: Record<string, string> }>> {
+    return this.dataSource.query(
+      `SELECT u.id, u.email, u.name, u.attributes,
+              coalesce(array_agg(g.name ORDER BY g.name) FILTER (WHERE g.name IS NOT NULL), '{}') AS groups
+         FROM access.users u
+         LEFT JOIN access.user_groups ug ON ug.user_id = u.id
+         LEFT JOIN access.groups g ON g.id = ug.group_id
+        WHERE u.active
+        GROUP BY u.id ORDER BY u.email`,
+    );
+  }
+
   /** How many people each value names (0: nobody, e.g. an empty or missing group). */
   async countEach(attribute: string, values: string[]): Promise<number[]> {
     return Promise.all(values.map(async (v) => (await this.withAttribute(attribute, [v])).length));

@@ -20,6 +20,7 @@ describe('GET /api/v1/me/requestable', () => {
   let integrationId: string;
   const ids: Record<string, string> = {};
   const tokens: Record<string, string> = {};
+  const emails: Record<string, string> = {};
 
   const requestable = async (who: string, query = '') => {
     const res = await t.api('GET', `/api/v1/me/requestable${query}`, { token: tokens[who] });
@@ -64,7 +65,9 @@ describe('GET /api/v1/me/requestable', () => {
     t = await startTestStack();
     await t.api('POST', '/api/v1/groups', { body: { name: 'security' } });
     for (const [who, groups] of [['analyst', ['analysts']], ['ops', ['ops']], ['outsider', []]] as const) {
-      tokens[who] = (await createUser(t, { groups: [...groups] })).token;
+      const made = await createUser(t, { groups: [...groups] });
+      tokens[who] = made.token;
+      emails[who] = made.user.email;
     }
     const integration = await t.api('POST', '/api/v1/integrations', {
       body: {
@@ -168,6 +171,39 @@ describe('GET /api/v1/me/requestable', () => {
     expect(Object.keys(await everything('analyst', '&type=postgresql-schema'))).toEqual(['app/billing']);
     expect(Object.keys(await everything('analyst', '&tag=owner'))).toEqual(['app/billing/invoices']);
     expect(Object.keys(await everything('ops', '&q=salaries'))).toEqual([]);
+  });
+
+  it('dry-runs an unsaved flow: who could request what, and who would approve; nothing is saved', async () => {
+    const gone = await createUser(t, { groups: ['analysts'] });
+    expect((await t.api('POST', `/api/v1/users/${gone.user.id}/deactivate`)).status).toBe(200);
+    const flowsBefore = (await t.api('GET', '/api/v1/access-flows?pageSize=200')).body.items.length;
+    const body = {
+      name: 'billing by name',
+      requestors: { conditions: [{ type: 'group', match: 'is', values: ['analysts'] }] },
+      targets: [{ integrationId, resourceType: 'postgresql-table', permissions: ['READ_ONLY'], resources: { mode: 'include', by: 'name', values: ['app/billing/*'] } }],
+      approvers: { mode: 'ANY_OF', groups: [{ type: 'OWNER' }] },
+      maxDurationMinutes: 60,
+    };
+    const res = await t.api('POST', '/api/v1/access-flows/dry-run', { body });
+    expect(res.status).toBe(200);
+    // A deactivated member of the group is nobody's requester.
+    expect(res.body.requestors).toEqual({ total: 1, people: [expect.objectContaining({ email: emails.analyst })] });
+    expect(res.body.approvalRequired).toBe(true);
+    const offered = Object.fromEntries(res.body.resources.items.map((i: { resource: { path: string }; permissions: string[]; approvers: Array<{ approverEmails: string[]; source: string }> }) => [i.resource.path, i]));
+    expect(Object.keys(offered)).toEqual(['app/billing/50%_off', 'app/billing/invoices', 'app/billing/payments']);
+    expect(res.body.resources.more).toBe(false);
+    expect(offered['app/billing/payments'].permissions).toEqual(['READ_ONLY']);
+    // No owner tag on payments: the integration owners (group ops) approve.
+    expect(offered['app/billing/payments'].approvers).toEqual([expect.objectContaining({ type: 'OWNER', source: 'integration owners', approverEmails: [emails.ops] })]);
+    // invoices is tagged owner=data-team, a group with no members: nobody but the fallback.
+    expect(offered['app/billing/invoices'].approvers[0].approverEmails).toEqual([emails.ops]);
+    expect((await t.api('GET', '/api/v1/access-flows?pageSize=200')).body.items.length).toBe(flowsBefore);
+
+    // A flow that could never match is refused as a save would be, naming the field.
+    const bad = await t.api('POST', '/api/v1/access-flows/dry-run', { body: { ...body, approvers: { mode: 'ANY_OF', groups: [{ type: 'group', values: ['no-such-group'] }] } } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.details.issues).toEqual([{ field: 'approvers.groups.0.values.0', rule: 'must name an existing group (no-such-group does not exist)' }]);
+    expect((await t.api('POST', '/api/v1/access-flows/dry-run', { body, token: tokens.analyst })).status).toBe(403);
   });
 
   it('refuses bad queries with the field and the rule', async () => {

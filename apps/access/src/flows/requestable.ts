@@ -5,7 +5,7 @@ import { describeTimeframe, inTimeframe, requestorMatches, targetCovers } from '
 export const flowsOfferedTo = (flows: AccessFlow[], caller: Caller) => flows.filter((flow) => flow.active && requestorMatches(flow, caller));
 
 /** The flows' targets as discovery selects resources with them (permissions are checked afterwards), each once. */
-export const selectionsOf = (flows: AccessFlow[]): TargetSelection[] => {
+export const selectionsOf = (flows: Array<Pick<AccessFlow, 'targets'>>): TargetSelection[] => {
   const selections = flows.flatMap((flow) => flow.targets.map(({ integrationId, resourceType, resources }) => ({ integrationId, resourceType, ...(resources ? { resources } : {}) })));
   return [...new Map(selections.map((s) => [JSON.stringify(s), s])).values()];
 };

@@ -133,6 +133,16 @@ export class IdentitiesRepository {
     return rows.map((r) => r.id);
   }
 
+  /** Ids of the active admins, locked (deactivating one must leave another). */
+  async lockActiveAdmins(m: EntityManager): Promise<string[]> {
+    const rows: Raw[] = await m.query("SELECT id FROM access.users WHERE role = 'admin' AND active ORDER BY id FOR UPDATE");
+    return rows.map((r) => r.id);
+  }
+
+  async setActive(m: EntityManager, id: string, active: boolean): Promise<void> {
+    await m.query('UPDATE access.users SET active = $2, updated_at = now() WHERE id = $1', [id, active]);
+  }
+
   async setMemberships(m: EntityManager, userId: string, groupIds: string[]): Promise<void> {
     await m.query('DELETE FROM access.user_groups WHERE user_id = $1 AND NOT (group_id = ANY($2::uuid[]))', [userId, groupIds]);
     await m.query('INSERT INTO access.user_groups (user_id, group_id) SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING', [userId, groupIds]);

@@ -45,6 +45,11 @@ export class IdentitiesRpcController {
     return this.users.delete(actor, id);
   }
 
+  @Rpc(Contracts.accessUsersSetActive)
+  setUserActive(@Payload() { actor, id, active }: Req<'accessUsersSetActive'>) {
+    return this.users.setActive(actor, id, active);
+  }
+
   @Rpc(Contracts.accessGroupsCreate)
   createGroup(@Payload() { actor, input }: Req<'accessGroupsCreate'>) {
     return this.users.createGroup(actor, input);

@@ -15,6 +15,7 @@ export const toUserView = (u: UserRow): User => ({
   groups: u.groups,
   attributes: u.attributes,
   role: u.role,
+  active: u.active,
   createdAt: u.createdAt.toISOString(),
   updatedAt: u.updatedAt.toISOString(),
 });

@@ -7,6 +7,7 @@ import { AppException } from '@latchkey/messaging';
 import { AuditService } from '../audit/audit.service';
 import { hashToken } from './api-token';
 import { DuplicateError, IdentitiesRepository, UserRow } from './identities.repository';
+import { cutOffUser } from './cut-off';
 import { IdentityChanges } from './identity-changes.repository';
 import { auditEntry, toTokenView, toUserView, USER_AUDIT_FIELDS } from './identity-views';
 import { memberIds, memberPathId, pageOf, parseEqFilter, patchOperations, SCIM_GROUP, SCIM_LIST, SCIM_USER, ScimError, scimBoolean } from './scim-protocol';
@@ -240,17 +241,8 @@ export class ScimService {
     });
   }
 
-  /** Ends the user's sessions and revokes their API tokens (each revocation audited). */
-  private async cutOff(m: Tx, actor: Actor, userId: string, reason: string): Promise<{ sessionsEnded: number; revokedTokens: number }> {
-    const revoked = await this.tokens.revokeAllOf(m, userId);
-    const sessionsEnded = await this.signIn.deleteSessionsOf(m, userId);
-    for (const token of revoked) {
-      await this.audit.append(
-        auditEntry('token.revoked', actor, { type: 'token', id: token.id, name: token.name }, diffFields({ revokedAt: null }, { revokedAt: toTokenView(token).revokedAt }, ['revokedAt']), { reason, userId }),
-        m,
-      );
-    }
-    return { sessionsEnded, revokedTokens: revoked.length };
+  private cutOff(m: Tx, actor: Actor, userId: string, reason: string) {
+    return cutOffUser({ tokens: this.tokens, signIn: this.signIn, audit: this.audit }, m, actor, userId, reason);
   }
 
   private async deleteUser(actor: Actor, id: string): Promise<ScimAnswer> {

@@ -8,7 +8,8 @@ import { AuditService } from '../audit/audit.service';
 import { DuplicateError, IdentitiesRepository, UserFields } from './identities.repository';
 import { SignInRepository } from './sign-in.repository';
 import { TokensRepository } from './tokens.repository';
-import { auditEntry, notFound, pageOf, pagePosition, toGroupView, toTokenView, toUserView, USER_AUDIT_FIELDS } from './identity-views';
+import { cutOffUser } from './cut-off';
+import { auditEntry, notFound, pageOf, pagePosition, toGroupView, toUserView, USER_AUDIT_FIELDS } from './identity-views';
 
 type ValidUser = z.output<typeof UserInput>;
 type ValidGroup = z.output<typeof GroupInput>;
@@ -94,17 +95,36 @@ export class UsersService {
       const user = await this.identities.lockUser(m, id);
       if (!user) throw notFound('user', id);
       if (user.role === 'admin' && admins.length <= 1) throw lastAdmin('delete');
-      const revoked = await this.tokens.revokeAllOf(m, id);
-      const sessionsEnded = await this.signIn.deleteSessionsOf(m, id);
+      const { revokedTokens, sessionsEnded } = await cutOffUser({ tokens: this.tokens, signIn: this.signIn, audit: this.audit }, m, actor, id, 'user deleted');
       await this.identities.deleteUser(m, id);
-      for (const token of revoked) {
-        await this.audit.append(
-          auditEntry('token.revoked', actor, { type: 'token', id: token.id, name: token.name }, diffFields({ revokedAt: null }, { revokedAt: toTokenView(token).revokedAt }, ['revokedAt']), { reason: 'user deleted', userId: id }),
-          m,
-        );
-      }
-      await this.audit.append(auditEntry('user.deleted', actor, { type: 'user', id, name: user.email }, diffFields(toUserView(user), null, USER_AUDIT_FIELDS), { revokedTokens: revoked.length, sessionsEnded }), m);
+      await this.audit.append(auditEntry('user.deleted', actor, { type: 'user', id, name: user.email }, diffFields(toUserView(user), null, USER_AUDIT_FIELDS), { revokedTokens, sessionsEnded }), m);
       return { id };
+    });
+  }
+
+  /**
+   * Deactivates or reactivates a user. A deactivated user cannot sign in (password or SSO), their
+   * console sessions end and their API tokens are revoked at once, they approve nothing and no flow
+   * offers them anything; their requests and audit entries stay. Reactivating gives no token back.
+   * The last active admin, and the caller themselves, cannot be deactivated.
+   */
+  async setActive(actor: Actor, id: string, active: boolean): Promise<User> {
+    return this.identities.transaction(async (m) => {
+      const admins = await this.identities.lockActiveAdmins(m);
+      const before = await this.identities.lockUser(m, id);
+      if (!before) throw notFound('user', id);
+      if (before.active === active) return toUserView(before);
+      if (!active && actor.id === id) {
+        throw new AppException(ErrorCode.Conflict, 'You cannot deactivate yourself: ask another admin.', { issues: [{ field: 'id', rule: 'must not be the caller' }] });
+      }
+      if (!active && before.role === 'admin' && admins.filter((a) => a !== id).length === 0) {
+        throw new AppException(ErrorCode.Conflict, 'Cannot deactivate the last active admin: make another user admin first.', { issues: [{ field: 'id', rule: 'at least one active admin must remain' }] });
+      }
+      await this.identities.setActive(m, id, active);
+      const ended = active ? undefined : await cutOffUser({ tokens: this.tokens, signIn: this.signIn, audit: this.audit }, m, actor, id, 'user deactivated');
+      const after = (await this.identities.findUser(id, m))!;
+      await this.audit.append(auditEntry(active ? 'user.reactivated' : 'user.deactivated', actor, { type: 'user', id, name: after.email }, diffFields({ active: before.active }, { active }, ['active']), ended), m);
+      return toUserView(after);
     });
   }
 

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, Param, Post, Put, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
 import { z } from 'zod';
 import { AccessFlowInput, Contracts, Page } from '@latchkey/contracts';
 import type { Caller } from '@latchkey/contracts';
@@ -21,6 +21,14 @@ export class AccessFlowsHttpController {
   @Access('admin')
   create(@Body() body: unknown, @CurrentCaller() caller: AuthenticatedCaller) {
     return this.bus.request(Contracts.accessFlowsCreate, { caller: callerOf(caller), input: parseInput(AccessFlowInput, body) });
+  }
+
+  /** Who could request what and who would approve, for the flow in the body; nothing is saved. */
+  @Post('dry-run')
+  @Access('admin')
+  @HttpCode(200)
+  dryRun(@Body() body: unknown) {
+    return this.bus.request(Contracts.accessFlowsDryRun, { input: parseInput(AccessFlowInput, body) });
   }
 
   @Get()

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { Connector, DriftReport, ErrorEnvelope, Grant, GrantWithCredentials, Integration, IntegrationInput, IntegrationSummary, IntegrationTypeDescription, IntegrationUpdateInput, listOf, PreflightReport, Resource } from '@latchkey/contracts';
 import { PostgresConfig } from '@latchkey/config';
 import { AuditEntry, AuditVerifyReport } from '@latchkey/contracts';
-import { AccessDetails, AccessFlow, AccessFlowInput, AccessRequest, AccessRequestInput, RequestableItem } from '@latchkey/contracts';
+import { AccessDetails, AccessFlow, AccessFlowInput, AccessRequest, AccessRequestInput, FlowDryRun, RequestableItem } from '@latchkey/contracts';
 import { AccessFlowListQuery } from './access-flows.http.controller';
 import { AccessRequestListQuery, DecisionBody, ExtendRequestBody } from './access-requests.http.controller';
 import { AuditListQuery } from './audit.http.controller';
@@ -77,6 +77,7 @@ export const ROUTES: Route[] = [
   { method: 'get', path: '/api/v1/audit', summary: 'Audit log, newest first; format=csv (or Accept: text/csv) exports every match as CSV, up to 100,000 rows', access: 'admin', response: listOf(AuditEntry), query: AuditListQuery, csv: true },
   // Access flows (admin) and access requests (anyone authenticated; the access service checks who may do what).
   { method: 'post', path: '/api/v1/access-flows', summary: 'Create an access flow; one that could never match is refused naming every broken rule', access: 'admin', body: AccessFlowInput, response: AccessFlow, status: 201 },
+  { method: 'post', path: '/api/v1/access-flows/dry-run', summary: 'Who could request what and who would approve, for an unsaved flow (nothing saved); refused like a save when it could never match', access: 'admin', body: AccessFlowInput, response: FlowDryRun },
   { method: 'get', path: '/api/v1/access-flows', summary: 'List access flows', access: 'admin', response: listOf(AccessFlow), query: AccessFlowListQuery },
   { method: 'get', path: '/api/v1/access-flows/{id}', summary: 'One access flow', access: 'admin', response: AccessFlow },
   { method: 'put', path: '/api/v1/access-flows/{id}', summary: 'Replace an access flow (requests already made keep their copy)', access: 'admin', body: AccessFlowInput, response: AccessFlow },
@@ -127,6 +128,8 @@ export const ROUTES: Route[] = [
   { method: 'get', path: '/api/v1/users/{id}', summary: 'One user', access: 'admin', response: User },
   { method: 'put', path: '/api/v1/users/{id}', summary: 'Replace a user (omitted groups and attributes become empty); the last admin cannot be demoted', access: 'admin', body: UserInput, response: User },
   { method: 'delete', path: '/api/v1/users/{id}', summary: 'Delete a user and revoke their tokens; their requests and audit entries stay', access: 'admin', response: z.object({ id: z.string() }) },
+  { method: 'post', path: '/api/v1/users/{id}/deactivate', summary: 'Deactivate a user: their sessions end, their tokens are revoked, they cannot sign in or approve; the last active admin and the caller cannot be', access: 'admin', response: User },
+  { method: 'post', path: '/api/v1/users/{id}/reactivate', summary: 'Reactivate a user (revoked tokens stay revoked)', access: 'admin', response: User },
   { method: 'post', path: '/api/v1/users/{id}/invite', summary: 'A one-time set-password link for a user without a password (INVITE_LINK_HOURS); the url is in this answer only', access: 'admin', response: PasswordLinkAnswer, status: 201 },
   { method: 'post', path: '/api/v1/users/{id}/reset-password', summary: 'A one-time link to set a new password (RESET_LINK_HOURS); the url is in this answer only', access: 'admin', response: PasswordLinkAnswer, status: 201 },
   { method: 'get', path: '/api/v1/auth/providers', summary: 'Ways to sign in with a browser: local, and oidc (with its startUrl) when single sign-on is set up', access: 'public', response: z.object({ providers: z.array(z.object({ id: z.string(), name: z.string(), startUrl: z.string().optional() })) }) },
@@ -232,6 +235,7 @@ export const OPERATIONS: Record<string, readonly [operationId: string, tag: Tag]
   'get /api/v1/audit': ['listAuditEntries', 'audit'],
   'get /api/v1/audit/verify': ['verifyAuditLog', 'audit'],
   'post /api/v1/access-flows': ['createAccessFlow', 'access-flows'],
+  'post /api/v1/access-flows/dry-run': ['dryRunAccessFlow', 'access-flows'],
   'get /api/v1/access-flows': ['listAccessFlows', 'access-flows'],
   'get /api/v1/access-flows/{id}': ['getAccessFlow', 'access-flows'],
   'put /api/v1/access-flows/{id}': ['replaceAccessFlow', 'access-flows'],
@@ -263,6 +267,8 @@ export const OPERATIONS: Record<string, readonly [operationId: string, tag: Tag]
   'get /api/v1/users/{id}': ['getUser', 'identities'],
   'put /api/v1/users/{id}': ['replaceUser', 'identities'],
   'delete /api/v1/users/{id}': ['deleteUser', 'identities'],
+  'post /api/v1/users/{id}/deactivate': ['deactivateUser', 'identities'],
+  'post /api/v1/users/{id}/reactivate': ['reactivateUser', 'identities'],
   'get /api/v1/me': ['getMe', 'identities'],
   'get /api/v1/me/requestable': ['listRequestable', 'access-requests'],
   'post /api/v1/groups': ['createGroup', 'identities'],

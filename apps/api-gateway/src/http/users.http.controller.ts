@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, Inject, Param, Post, Put, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, Query, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { Contracts, expandRequestablePage, RequestableQuery, setPasswordUrl, UserInput } from '@latchkey/contracts';
 import { MessageBus } from '@latchkey/messaging';
@@ -59,6 +59,22 @@ export class UsersHttpController {
     return deleted;
   }
 
+  /** Ends the user's sessions and tokens; they cannot sign in until reactivated. Dropped from this gateway's cache at once. */
+  @Post('users/:id/deactivate')
+  @Access('admin')
+  @HttpCode(200)
+  deactivate(@Param('id') id: string, @CurrentCaller() caller: AuthenticatedCaller) {
+    return this.setActive(id, false, caller);
+  }
+
+  /** Lets the user sign in again (their old tokens stay revoked). */
+  @Post('users/:id/reactivate')
+  @Access('admin')
+  @HttpCode(200)
+  reactivate(@Param('id') id: string, @CurrentCaller() caller: AuthenticatedCaller) {
+    return this.setActive(id, true, caller);
+  }
+
   /** A one-time link for a user without a password yet: in this answer only, never cached. */
   @Post('users/:id/invite')
   @Access('admin')
@@ -84,6 +100,13 @@ export class UsersHttpController {
   @Access('authenticated')
   async requestable(@Query() query: unknown, @CurrentCaller() caller: AuthenticatedCaller) {
     return expandRequestablePage(await this.bus.request(Contracts.accessMeRequestablePage, { caller: callerOf(caller), query: parseInput(RequestableListQuery, query) }));
+  }
+
+  private async setActive(id: string, active: boolean, caller: AuthenticatedCaller) {
+    const checkedId = parseInput(IdParam, id, ['id']);
+    const user = await this.bus.request(Contracts.accessUsersSetActive, { actor: actorOf(caller), id: checkedId, active });
+    this.authenticator.forgetUser(checkedId);
+    return user;
   }
 
   private async passwordLink(id: string, purpose: 'invite' | 'reset', caller: AuthenticatedCaller, req: Request, res: Response) {

@@ -24,6 +24,8 @@ export const keys = {
   request: (id: string) => ['access-requests', id] as const,
   audit: ['audit'] as const,
   auditVerify: ['audit', 'verify'] as const,
+  webhooks: ['webhooks'] as const,
+  webhook: (id: string) => ['webhooks', id] as const,
 };
 
 /** Reads every page of a list (lists an admin picks from: integrations, users, groups, flows). */

@@ -21,6 +21,7 @@ const NAV: ReadonlyArray<[string, string]> = [
   ['/activity', 'Activity'],
   ['/audit', 'Audit'],
   ['/people/users', 'People'],
+  ['/notifications', 'Notifications'],
 ];
 
 /** The signed-in frame: navigation, who is signed in, sign out; sends everyone else to sign in. */

@@ -2,12 +2,12 @@ import { useState } from 'react';
 import { useNavigate, useParams } from 'react-router';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { MatchOperator, Weekday } from '@latchkey/contracts';
-import type { AccessFlow, Resource } from '@latchkey/contracts';
+import type { AccessFlow, FlowDryRun, Resource } from '@latchkey/contracts';
 import { api, ApiError } from '../api/client';
 import { keys, useCatalog, useGroups, useIntegrations } from '../api/queries';
 import type { Page } from '../api/queries';
 import { CheckboxField, ChoiceGroup, SelectField, TextField } from '../components/fields';
-import { Dialog, ErrorNote, Loading, PageHeader, useDebounced } from '../components/ui';
+import { Badge, Dialog, ErrorNote, Loading, PageHeader, useDebounced } from '../components/ui';
 import { errorsOutside, splitList } from '../forms/form-state';
 import { useForm } from '../forms/use-form';
 import type { Form } from '../forms/use-form';
@@ -101,6 +101,7 @@ function FlowEditor({ flow }: { flow?: AccessFlow }) {
           <TextField form={form} name="settings.maxExtensions" label="Extensions allowed per request" type="number" />
           <p className="muted">A requester can never approve their own request.</p>
         </section>
+        <DryRunPanel form={form} />
         {unplaced.length > 0 && (
           <div className="alert alert--error" role="alert">
             {unplaced.map(([field, rule]) => (
@@ -130,6 +131,117 @@ function FlowEditor({ flow }: { flow?: AccessFlow }) {
         </Dialog>
       )}
     </>
+  );
+}
+
+/**
+ * "Who could request what, and who would approve", for the flow as it stands in the form (not
+ * saved): the server evaluates it against the people directory and the inventory now. A flow that
+ * could never match gets the API's reasons on its fields, as a save would.
+ */
+function DryRunPanel({ form }: { form: Form<FlowValues> }) {
+  const [ranFor, setRanFor] = useState<string | null>(null);
+  const current = JSON.stringify(toFlowBody(form.values));
+  const dryRun = useMutation({
+    mutationFn: (body: string) => api<FlowDryRun>('POST', '/access-flows/dry-run', { body: JSON.parse(body) }),
+    onMutate: (body) => {
+      form.setServerIssues([]);
+      setRanFor(body);
+    },
+    onError: (err) => err instanceof ApiError && form.setServerIssues(err.issues),
+  });
+  const result = dryRun.data;
+  return (
+    <section className="panel" aria-labelledby="flow-dry-run">
+      <h2 id="flow-dry-run">Dry run: who could request what, and who would approve</h2>
+      <p className="muted">Evaluates the flow as it is in this form against today's people and inventory. Nothing is saved.</p>
+      <button
+        type="button"
+        className="button"
+        disabled={dryRun.isPending}
+        onClick={() => {
+          if (!form.reveal(SECTIONS)) dryRun.mutate(current);
+        }}
+      >
+        Run dry run
+      </button>
+      {dryRun.isPending && <Loading what="the dry run" />}
+      {dryRun.error instanceof ApiError && dryRun.error.issues.length > 0 && (
+        <p className="alert alert--error" role="alert">
+          The flow could never be used: {dryRun.error.issues.length === 1 ? 'see the field marked above.' : `see the ${dryRun.error.issues.length} fields marked above.`}
+        </p>
+      )}
+      <ErrorNote error={dryRun.error instanceof ApiError && dryRun.error.issues.length > 0 ? null : dryRun.error} title="Dry run failed" />
+      {result && !dryRun.isPending && !dryRun.error && (
+        <div aria-label="Dry run result" role="region">
+          {ranFor !== current && (
+            <p className="alert alert--warn" role="status">
+              The flow has changed since this dry run: run it again to see the effect.
+            </p>
+          )}
+          {result.warnings.length > 0 && (
+            <ul className="alert alert--warn" aria-label="Dry run warnings">
+              {result.warnings.map((w, i) => (
+                <li key={i}>{w.message}</li>
+              ))}
+            </ul>
+          )}
+          <h3 id="dry-run-people">
+            {result.requestors.total === 0 ? 'Nobody could request through this flow' : `${result.requestors.total} ${result.requestors.total === 1 ? 'person' : 'people'} could request`}
+          </h3>
+          {result.requestors.people.length > 0 && (
+            <ul aria-labelledby="dry-run-people" className="plain">
+              {result.requestors.people.map((p) => (
+                <li key={p.id}>
+                  {p.name} <span className="muted">{p.email}</span>
+                </li>
+              ))}
+              {result.requestors.total > result.requestors.people.length && <li className="muted">and {result.requestors.total - result.requestors.people.length} more</li>}
+            </ul>
+          )}
+          <h3 id="dry-run-resources">{result.resources.items.length === 0 ? 'No discovered resource matches the targets' : 'What they could request, and who would approve'}</h3>
+          {result.resources.items.length > 0 && (
+            <div className="table-wrap">
+              <table aria-labelledby="dry-run-resources">
+                <thead>
+                  <tr>
+                    <th scope="col">Resource</th>
+                    <th scope="col">Permissions</th>
+                    <th scope="col">Would approve</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {result.resources.items.map((item) => (
+                    <tr key={item.resource.id}>
+                      <th scope="row">
+                        <span className="path">{item.resource.path}</span>
+                      </th>
+                      <td>{item.permissions.join(', ')}</td>
+                      <td>
+                        {!result.approvalRequired ? (
+                          <Badge tone="ok">automatic, no approval</Badge>
+                        ) : (
+                          <ul className="plain">
+                            {item.approvers.map((g, i) => (
+                              <li key={i}>
+                                {g.type === 'OWNER' ? `Owner (${g.source || 'nobody'})` : `${g.type} ${g.values.join(', ')}`}:{' '}
+                                {g.approverEmails.length > 0 ? g.approverEmails.join(', ') : <Badge tone="bad">nobody</Badge>}
+                              </li>
+                            ))}
+                          </ul>
+                        )}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )}
+          {result.resources.more && <p className="muted">Only the first {result.resources.items.length} resources by path are shown; the flow covers more.</p>}
+          {result.approvalRequired && <p className="muted">A requester never approves their own request: if they are the only approver named, an admin must settle it.</p>}
+        </div>
+      )}
+    </section>
   );
 }
 

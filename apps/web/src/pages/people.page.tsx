@@ -6,7 +6,7 @@ import type { Token, User } from '@latchkey/contracts';
 import { api, ApiError } from '../api/client';
 import { allPages, keys, useGroups, useUsers } from '../api/queries';
 import { SelectField, TextField } from '../components/fields';
-import { Dialog, ErrorNote, Loading, PageHeader, SecretOnce, When } from '../components/ui';
+import { Badge, Dialog, ErrorNote, Loading, PageHeader, SecretOnce, When } from '../components/ui';
 import { numberOrText, schemaErrors, splitList } from '../forms/form-state';
 import { useForm } from '../forms/use-form';
 
@@ -54,6 +54,7 @@ export function UsersPage() {
   const [editing, setEditing] = useState<User | 'new' | null>(null);
   const [link, setLink] = useState<OneTimeLink | null>(null);
   const [deleting, setDeleting] = useState<User | null>(null);
+  const [deactivating, setDeactivating] = useState<User | null>(null);
   const makeLink = useMutation({
     mutationFn: ({ user, purpose }: { user: User; purpose: 'invite' | 'reset' }) =>
       api<{ url: string; expiresAt: string }>('POST', `/users/${user.id}/${purpose === 'invite' ? 'invite' : 'reset-password'}`).then((answer) => ({ ...answer, email: user.email, purpose })),
@@ -65,6 +66,14 @@ export function UsersPage() {
       setDeleting(null);
       void queryClient.invalidateQueries({ queryKey: keys.users });
       void queryClient.invalidateQueries({ queryKey: keys.groups });
+    },
+  });
+
+  const setActive = useMutation({
+    mutationFn: ({ user, active }: { user: User; active: boolean }) => api<User>('POST', `/users/${user.id}/${active ? 'reactivate' : 'deactivate'}`),
+    onSuccess: () => {
+      setDeactivating(null);
+      void queryClient.invalidateQueries({ queryKey: keys.users });
     },
   });
 
@@ -93,7 +102,7 @@ export function UsersPage() {
           </button>
         </div>
       )}
-      <ErrorNote error={makeLink.error ?? remove.error} title="That did not work" />
+      <ErrorNote error={makeLink.error ?? remove.error ?? setActive.error} title="That did not work" />
       {users.isPending && <Loading what="users" />}
       <ErrorNote error={users.error} />
       {users.data && (
@@ -118,7 +127,9 @@ export function UsersPage() {
                     {u.name}
                     <div className="muted">{u.email}</div>
                   </th>
-                  <td>{u.role}</td>
+                  <td>
+                    {u.role} {!u.active && <Badge tone="bad">deactivated</Badge>}
+                  </td>
                   <td>{u.groups.join(', ') || '—'}</td>
                   <td>
                     {Object.entries(u.attributes)
@@ -135,6 +146,15 @@ export function UsersPage() {
                     <button type="button" className="button button--small" aria-label={`Edit ${u.email}`} onClick={() => setEditing(u)}>
                       Edit
                     </button>
+                    {u.active ? (
+                      <button type="button" className="button button--small" aria-label={`Deactivate ${u.email}`} onClick={() => setDeactivating(u)}>
+                        Deactivate
+                      </button>
+                    ) : (
+                      <button type="button" className="button button--small" aria-label={`Reactivate ${u.email}`} disabled={setActive.isPending} onClick={() => setActive.mutate({ user: u, active: true })}>
+                        Reactivate
+                      </button>
+                    )}
                     <button type="button" className="button button--small button--danger" aria-label={`Delete ${u.email}`} onClick={() => setDeleting(u)}>
                       Delete
                     </button>
@@ -146,6 +166,18 @@ export function UsersPage() {
         </div>
       )}
       {editing && <UserEditor user={editing === 'new' ? null : editing} onClose={() => setEditing(null)} />}
+      <Dialog open={deactivating !== null} title={`Deactivate ${deactivating?.email ?? ''}?`} onClose={() => setDeactivating(null)}>
+        <p>They cannot sign in any more, their sessions end now and their API tokens are revoked (reactivating gives no token back). They approve nothing meanwhile. Their requests and audit entries stay.</p>
+        <ErrorNote error={setActive.error} title="Not deactivated" />
+        <div className="dialog__actions">
+          <button type="button" className="button" onClick={() => setDeactivating(null)}>
+            Cancel
+          </button>
+          <button type="button" className="button button--danger" disabled={setActive.isPending} onClick={() => deactivating && setActive.mutate({ user: deactivating, active: false })}>
+            Deactivate user
+          </button>
+        </div>
+      </Dialog>
       <Dialog open={deleting !== null} title={`Delete ${deleting?.email ?? ''}?`} onClose={() => setDeleting(null)}>
         <p>Their API tokens are revoked and their sessions end. Their requests and audit entries stay.</p>
         <div className="dialog__actions">
