@@ -15,6 +15,7 @@ import { IdentitiesRepository } from './identities.repository';
 import { SignInRepository } from './sign-in.repository';
 import { TokensRepository } from './tokens.repository';
 import { TokensService } from './tokens.service';
+import { IdentityChanges } from './identity-changes.repository';
 import { UsersService } from './users.service';
 
 const dbName = `latchkey_access_identities_int_${randomBytes(4).toString('hex')}`;
@@ -69,7 +70,7 @@ beforeAll(async () => {
   identities = new IdentitiesRepository(dataSource);
   tokensRepo = new TokensRepository(dataSource);
   audit = new AuditService(new AuditRepository(dataSource));
-  users = new UsersService(identities, tokensRepo, new SignInRepository(dataSource), audit);
+  users = new UsersService(identities, tokensRepo, new SignInRepository(dataSource), audit, new IdentityChanges(dataSource));
   tokens = new TokensService(tokensRepo, identities, audit, logger);
   sql = new Client({ connectionString: url });
   await sql.connect();

@@ -9,7 +9,7 @@ import { hashToken } from './api-token';
 import { DuplicateError, IdentitiesRepository, UserRow } from './identities.repository';
 import { cutOffUser } from './cut-off';
 import { IdentityChanges } from './identity-changes.repository';
-import { auditEntry, toTokenView, toUserView, USER_AUDIT_FIELDS } from './identity-views';
+import { auditEntry, toUserView, USER_AUDIT_FIELDS } from './identity-views';
 import { memberIds, memberPathId, pageOf, parseEqFilter, patchOperations, SCIM_GROUP, SCIM_LIST, SCIM_USER, ScimError, scimBoolean } from './scim-protocol';
 import { GROUP_FILTER_COLUMNS, ScimGroupRow, ScimRepository, ScimTokenRow, USER_FILTER_COLUMNS } from './scim.repository';
 import { SignInRepository } from './sign-in.repository';

@@ -9,6 +9,7 @@ import { DuplicateError, IdentitiesRepository, UserFields } from './identities.r
 import { SignInRepository } from './sign-in.repository';
 import { TokensRepository } from './tokens.repository';
 import { cutOffUser } from './cut-off';
+import { IdentityChanges } from './identity-changes.repository';
 import { auditEntry, notFound, pageOf, pagePosition, toGroupView, toUserView, USER_AUDIT_FIELDS } from './identity-views';
 
 type ValidUser = z.output<typeof UserInput>;
@@ -42,7 +43,15 @@ export class UsersService {
     private readonly tokens: TokensRepository,
     private readonly signIn: SignInRepository,
     private readonly audit: AuditService,
+    private readonly changes: IdentityChanges,
   ) {}
+
+  /** Runs `work` in a transaction; people it recorded as changed are reviewed (grants, requests, approvals) once it commits. */
+  private async changingPeople<T>(work: (m: EntityManager) => Promise<T>): Promise<T> {
+    const result = await this.identities.transaction(work);
+    this.changes.announce();
+    return result;
+  }
 
   async get(id: string): Promise<User> {
     const user = await this.identities.findUser(id);
@@ -70,7 +79,7 @@ export class UsersService {
 
   /** Replaces the user's fields and groups; the last admin cannot be demoted. A role change ends the user's browser sessions. */
   async update(actor: Actor, id: string, input: ValidUser): Promise<User> {
-    return this.identities.transaction(async (m) => {
+    return this.changingPeople(async (m) => {
       const admins = await this.identities.lockAdmins(m);
       const before = await this.identities.lockUser(m, id);
       if (!before) throw notFound('user', id);
@@ -83,6 +92,8 @@ export class UsersService {
       const after = (await this.identities.findUser(id, m))!;
       const diff = diffFields(toUserView(before), toUserView(after), USER_AUDIT_FIELDS);
       const sessionsEnded = before.role !== after.role ? await this.signIn.deleteSessionsOf(m, id) : 0;
+      // Groups and attributes decide which flows let the person in and whom they approve for.
+      if (diff.groups || diff.attributes) await this.changes.record(m, [id], 'groups or attributes changed by an admin', actor);
       if (Object.keys(diff).length) await this.audit.append(auditEntry('user.updated', actor, { type: 'user', id, name: after.email }, diff, sessionsEnded ? { sessionsEnded } : undefined), m);
       return toUserView(after);
     });
@@ -90,12 +101,13 @@ export class UsersService {
 
   /** Deletes the user, revokes their tokens and ends their sessions; their requests and audit entries stay. */
   async delete(actor: Actor, id: string): Promise<{ id: string }> {
-    return this.identities.transaction(async (m) => {
+    return this.changingPeople(async (m) => {
       const admins = await this.identities.lockAdmins(m);
       const user = await this.identities.lockUser(m, id);
       if (!user) throw notFound('user', id);
       if (user.role === 'admin' && admins.length <= 1) throw lastAdmin('delete');
       const { revokedTokens, sessionsEnded } = await cutOffUser({ tokens: this.tokens, signIn: this.signIn, audit: this.audit }, m, actor, id, 'user deleted');
+      await this.changes.record(m, [id], 'user deleted by an admin', actor);
       await this.identities.deleteUser(m, id);
       await this.audit.append(auditEntry('user.deleted', actor, { type: 'user', id, name: user.email }, diffFields(toUserView(user), null, USER_AUDIT_FIELDS), { revokedTokens, sessionsEnded }), m);
       return { id };
@@ -104,12 +116,13 @@ export class UsersService {
 
   /**
    * Deactivates or reactivates a user. A deactivated user cannot sign in (password or SSO), their
-   * console sessions end and their API tokens are revoked at once, they approve nothing and no flow
-   * offers them anything; their requests and audit entries stay. Reactivating gives no token back.
+   * console sessions end and their API tokens are revoked at once, their database grants are revoked
+   * and their pending requests rejected (the identity review, as for SCIM), they approve nothing and
+   * no flow offers them anything; their requests and audit entries stay. Reactivating gives no token back.
    * The last active admin, and the caller themselves, cannot be deactivated.
    */
   async setActive(actor: Actor, id: string, active: boolean): Promise<User> {
-    return this.identities.transaction(async (m) => {
+    return this.changingPeople(async (m) => {
       const admins = await this.identities.lockActiveAdmins(m);
       const before = await this.identities.lockUser(m, id);
       if (!before) throw notFound('user', id);
@@ -122,6 +135,7 @@ export class UsersService {
       }
       await this.identities.setActive(m, id, active);
       const ended = active ? undefined : await cutOffUser({ tokens: this.tokens, signIn: this.signIn, audit: this.audit }, m, actor, id, 'user deactivated');
+      if (!active) await this.changes.record(m, [id], 'user deactivated by an admin', actor);
       const after = (await this.identities.findUser(id, m))!;
       await this.audit.append(auditEntry(active ? 'user.reactivated' : 'user.deactivated', actor, { type: 'user', id, name: after.email }, diffFields({ active: before.active }, { active }, ['active']), ended), m);
       return toUserView(after);

@@ -215,6 +215,26 @@ describe('SCIM deprovisioning: grants, pending requests and approvals follow the
     await waitStatus(pending, 'GRANTED');
   });
 
+  it('an admin deactivating a person (the console\'s People page) takes back their grants the same way', async () => {
+    const email = `fay-${randomBytes(3).toString('hex')}@example.com`;
+    const user = await t.api('POST', '/api/v1/users', { body: { email, name: 'Fay', groups: ['analysts'] } });
+    expect(user.status).toBe(201);
+    const token = await t.api('POST', '/api/v1/tokens', { body: { userId: user.body.id, name: 'fay e2e' } });
+    people.fay = { id: user.body.id, email, token: token.body.token };
+    const granted = await ask('fay', 'app/billing/invoices', 'READ_ONLY');
+    const session = await grantedSession('fay', granted);
+
+    const deactivated = await t.api('POST', `/api/v1/users/${people.fay.id}/deactivate`);
+    expect([deactivated.status, deactivated.body.active]).toEqual([200, false]);
+    await waitStatus(granted, 'REVOKED');
+    expect(await canLogin(session.username)).toBe(false);
+    await waitUntil('fay\'s session is gone', async () => (await sessionsOf(session.username)) === 0);
+    expect(await loginRefused(session.username, session.password)).toBe(true);
+    const reason = (await auditOf(granted)).find((e) => e.action === 'request.revocation-requested')!.details.reason;
+    expect(reason).toBe('the requester was deactivated (user deactivated by an admin)');
+    await session.client.end().catch(() => undefined);
+  });
+
   it('deleting the person revokes their grants the same way', async () => {
     const eves = (await t.api('GET', `/api/v1/access-requests?requesterId=${people.eve.id}&status=GRANTED`)).body.items.map((r: any) => r.id);
     expect(eves.length).toBe(2);
