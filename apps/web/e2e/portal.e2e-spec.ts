@@ -129,6 +129,11 @@ latchkey:owner=data-team';
   });
 
   it('shows the requester what they may request and, item by item, why a request would be refused', async () => {
+    // Filtered by integration: the page asks for that integration's resources only.
+    const shop = (await t.api('GET', '/api/v1/integrations')).body.items.find((i: { name: string }) => i.name === 'shop');
+    const byIntegration = rita.waitForRequest((r) => r.url().includes('/api/v1/me/requestable') && new URL(r.url()).searchParams.get('integrationId') === shop.id);
+    await rita.getByLabel('Integration').selectOption({ label: 'shop' });
+    await byIntegration;
     await rita.getByLabel('Search resources').fill('payments');
     await see(rita.getByRole('cell', { name: /payments at night/ }));
     await rita.getByRole('checkbox', { name: 'Pick shop/sales/payments' }).check();

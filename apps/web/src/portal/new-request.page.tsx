@@ -4,7 +4,7 @@ import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tansta
 import { Permission, ResourceType } from '@latchkey/contracts';
 import type { AccessRequest, DenialReason, RequestableFlow, RequestableItem } from '@latchkey/contracts';
 import { api, ApiError } from '../api/client';
-import { keys } from '../api/queries';
+import { keys, useIntegrations } from '../api/queries';
 import type { Page } from '../api/queries';
 import { ErrorNote, Loading, PageHeader, Pager, usePages, useDebounced } from '../components/ui';
 import { duration, groupWords, requestWarnings } from './portal-words';
@@ -20,7 +20,7 @@ interface Picked {
 type DryRun = { ok: true; requests: PortalRequest[] } | { ok: false; message: string; denials: DenialReason[] };
 
 /**
- * What the person may request, searchable; they pick resources, a permission, a duration and a
+ * What the person may request, searchable by path, type, integration and tag; they pick resources, a permission, a duration and a
  * justification, see the dry run (flows, approvers, or why not), then submit.
  */
 export function NewRequestPage() {
@@ -30,7 +30,9 @@ export function NewRequestPage() {
   const [q, setQ] = useState(params.get('q') ?? '');
   const [type, setType] = useState('');
   const [tag, setTag] = useState('');
-  const search = { q: useDebounced(q.trim()), type, tag: useDebounced(tag.trim()) };
+  const [integrationId, setIntegrationId] = useState('');
+  const integrations = useIntegrations();
+  const search = { q: useDebounced(q.trim()), type, tag: useDebounced(tag.trim()), integrationId };
   const pages = usePages(JSON.stringify(search));
   const requestable = useQuery({
     queryKey: ['me', 'requestable', search, pages.pageToken],
@@ -104,6 +106,17 @@ export function NewRequestPage() {
             {ResourceType.options.map((t) => (
               <option key={t} value={t}>
                 {t}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="field">
+          <label htmlFor="req-integration">Integration</label>
+          <select id="req-integration" value={integrationId} onChange={(e) => setIntegrationId(e.target.value)}>
+            <option value="">Any integration</option>
+            {(integrations.data ?? []).map((i) => (
+              <option key={i.id} value={i.id}>
+                {i.name}
               </option>
             ))}
           </select>
