@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { INTEGRATION_NAME_RULE, RESOURCE_OWNER_RULE } from '@latchkey/contracts';
 import type { Resource } from '@latchkey/contracts';
 import { createUser, startPgCluster, startTestStack, STARTUP_TIMEOUT_MS, waitUntil } from '@latchkey/testing';
@@ -533,6 +533,33 @@ describe('the admin console in a browser', () => {
     const everything = apiBodies.join('\n');
     expect(everything).not.toContain(CONNECTOR_PASSWORD);
     expect(everything).not.toContain(t.adminToken);
+  });
+
+  it('works with the keyboard alone: Tab reaches a page and a dialog, Enter opens them, Escape closes the dialog and gives focus back', async () => {
+    /** Tabs from the top of the page until `target` has the focus: it is reachable by keyboard. */
+    const tabTo = async (target: Locator) => {
+      await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+      for (let i = 0; i < 150; i++) {
+        await page.keyboard.press('Tab');
+        if (await target.evaluate((el) => el === document.activeElement)) return;
+      }
+      throw new Error('not reachable with Tab');
+    };
+    await tabTo(page.getByRole('link', { name: 'Resources' }));
+    await page.keyboard.press('Enter');
+    await see(heading('Resources'));
+    await tabTo(page.getByLabel('Search by path'));
+    await page.keyboard.type('invoices');
+    const edit = page.getByRole('button', { name: 'Edit tags of shop/sales/invoices' });
+    await see(edit);
+    await tabTo(edit);
+    await page.keyboard.press('Enter');
+    const dialog = page.getByRole('dialog', { name: 'Tags of shop/sales/invoices' });
+    await see(dialog);
+    expect(await dialog.evaluate((d) => d.contains(document.activeElement))).toBe(true);
+    await page.keyboard.press('Escape');
+    await gone(dialog);
+    expect(await edit.evaluate((el) => el === document.activeElement)).toBe(true);
   });
 
   it('signs out', async () => {
