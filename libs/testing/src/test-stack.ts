@@ -81,7 +81,8 @@ export async function startTestStack(
   const databaseUrl = withDatabase(controlServerUrl, dbName);
   const adminToken = `lk_${randomBytes(32).toString('base64url')}`;
   const replicas = options.replicas ?? 1;
-  const port = await freePort();
+  // A suite that fixes the gateway's port (its public URL is registered with an OIDC provider, say) keeps it for the first gateway.
+  const port = options.env?.PORT ? Number(options.env.PORT) : await freePort();
   const gatewayPorts = [port];
   while (gatewayPorts.length < replicas) gatewayPorts.push(await freePort());
   const env: Record<string, string> = {

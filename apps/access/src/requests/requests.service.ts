@@ -218,11 +218,12 @@ export class RequestsService {
     if (r0.requesterId !== caller.userId && caller.role !== 'admin') throw forbidden('Only the requester or an admin can revoke a request.');
     const r = await this.requests.transaction(async (m) => {
       const locked = (await this.requests.lock(m, id))!;
-      if (locked.status === 'REVOKING') return locked;
+      // Idempotent: a request already being revoked, or revoked (a parallel call may have finished it), answers as it stands.
+      if (locked.status === 'REVOKING' || locked.status === 'REVOKED') return locked;
       if (!['PENDING', 'APPROVED', 'GRANTED'].includes(locked.status)) throw wrongStatus(locked, 'revoke', 'PENDING, APPROVED or GRANTED');
       return this.beginRevocation(m, locked, actorOf(caller), reason ?? null);
     });
-    await this.continueRevocation(r);
+    if (r.status !== 'REVOKED') await this.continueRevocation(r);
     return toRequestView((await this.requests.findById(id))!);
   }
 
