@@ -148,8 +148,8 @@ describe('notification preferences in the portal', () => {
   });
 
   it('Rita turns "My access is ready" off on her Notifications page; the next grant fires the webhook and mails her nothing of it', async () => {
-    await rita.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'Notifications' }).click();
-    await see(rita.getByRole('heading', { level: 1, name: 'Notifications' }));
+    await rita.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'My notifications' }).click();
+    await see(rita.getByRole('heading', { level: 1, name: 'My notifications' }));
     const ready = rita.getByRole('checkbox', { name: 'My access is ready' });
     await expect(ready.isChecked()).resolves.toBe(true);
     await expect(rita.getByRole('checkbox', { name: 'My access ends soon' }).isChecked()).resolves.toBe(false);
@@ -160,7 +160,7 @@ describe('notification preferences in the portal', () => {
     await see(rita.getByRole('status').filter({ hasText: 'Preferences saved.' }));
     await screenshot(rita, 'portal-notification-preferences');
     await rita.reload({ waitUntil: 'domcontentloaded' });
-    await see(rita.getByRole('heading', { level: 1, name: 'Notifications' }));
+    await see(rita.getByRole('heading', { level: 1, name: 'My notifications' }));
     await waitUntil('the saved choice shown after a reload', async () => (await rita.getByRole('checkbox', { name: 'My access is ready' }).isChecked()) === false, WAIT_MS);
     const mine = await t.api('GET', '/api/v1/me/notification-preferences', { token: ritaToken });
     expect(mine.body.overrides).toEqual({ 'access_request.granted': false });

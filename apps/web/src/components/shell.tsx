@@ -8,7 +8,7 @@ const PORTAL_NAV: ReadonlyArray<[string, string]> = [
   ['/portal/request', 'New request'],
   ['/portal/requests', 'My requests'],
   ['/portal/approvals', 'Pending approvals'],
-  ['/portal/notifications', 'Notifications'],
+  ['/portal/notifications', 'My notifications'],
 ];
 
 /** The admin console: administrators only. */

@@ -48,7 +48,7 @@ export function NotificationPreferencesPage() {
 
   return (
     <>
-      <PageHeader title="Notifications" description="Which emails Latchkey sends you. Webhooks and Slack channels are set up by administrators and are not changed here." />
+      <PageHeader title="My notifications" description="Which emails Latchkey sends you. Webhooks and Slack channels are set up by administrators and are not changed here." />
       <ErrorNote error={prefs.error} />
       {prefs.isPending && <Loading what="your notification preferences" />}
       {prefs.data && (
