@@ -82,7 +82,7 @@ describe('the notifications pages in a browser', () => {
     await screenshot(page, name);
   };
   const addEndpoint = async (name: string, url: string, kind?: string) => {
-    await page.getByRole('link', { name: 'Notifications' }).click();
+    await page.getByRole('link', { name: 'Notifications', exact: true }).click();
     await see(heading('Notifications'));
     await page.getByRole('button', { name: 'Add an endpoint' }).click();
     const dialog = page.getByRole('dialog', { name: 'Add an endpoint' });
@@ -94,7 +94,7 @@ describe('the notifications pages in a browser', () => {
     return dialog;
   };
   const openEndpoint = async (name: string) => {
-    await page.getByRole('link', { name: 'Notifications' }).click();
+    await page.getByRole('link', { name: 'Notifications', exact: true }).click();
     await page.getByRole('link', { name }).click();
     await see(heading(`Endpoint: ${name}`));
   };
@@ -137,7 +137,7 @@ describe('the notifications pages in a browser', () => {
   });
 
   it('adds an endpoint: the URL is checked as typed, the signing secret is shown once', async () => {
-    await page.getByRole('link', { name: 'Notifications' }).click();
+    await page.getByRole('link', { name: 'Notifications', exact: true }).click();
     await see(heading('Notifications'));
     await page.getByRole('button', { name: 'Add an endpoint' }).click();
     const dialog = page.getByRole('dialog', { name: 'Add an endpoint' });
@@ -231,7 +231,7 @@ describe('the notifications pages in a browser', () => {
     await see(page.getByRole('alert').filter({ hasText: 'Latchkey turned this endpoint off' }));
     await see(page.getByText('disabled by Latchkey'));
     await check('notification-gone');
-    await page.getByRole('link', { name: 'Notifications' }).click();
+    await page.getByRole('link', { name: 'Notifications', exact: true }).click();
     await see(page.getByRole('row').filter({ hasText: 'Receiver gone' }).filter({ hasText: 'disabled by Latchkey' }));
   });
 
