@@ -40,6 +40,7 @@ export const router = createBrowserRouter([
       { path: 'portal/approvals', lazy: page(() => import('./portal/approvals.page'), 'ApprovalsPage') },
       // Notifications link here: the pending approvals, the request among them.
       { path: 'portal/approvals/:id', lazy: page(() => import('./portal/approvals.page'), 'ApprovalsPage') },
+      { path: 'portal/cli-sign-in', lazy: page(() => import('./portal/cli-sign-in.page'), 'CliSignInPage') },
       { path: 'portal/notifications', lazy: page(() => import('./portal/notification-preferences.page'), 'NotificationPreferencesPage') },
       { path: 'notifications', lazy: page(() => import('./pages/notifications.page'), 'NotificationsPage') },
       { path: 'notifications/:id', lazy: page(() => import('./pages/notifications.page'), 'NotificationEndpointPage') },
