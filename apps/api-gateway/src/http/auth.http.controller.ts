@@ -36,8 +36,8 @@ export class AuthHttpController {
 
   @Get('providers')
   @Access('public')
-  providers(): { providers: Array<{ id: string; name: string; startUrl?: string }> } {
-    const sso = this.oidc.settings;
+  async providers(): Promise<{ providers: Array<{ id: string; name: string; startUrl?: string }> }> {
+    const sso = await this.oidc.current();
     if (!sso) return { providers: [LOCAL_PROVIDER] };
     return { providers: [LOCAL_PROVIDER, { id: 'oidc', name: sso.providerName, startUrl: '/api/v1/auth/oidc/start' }] };
   }
