@@ -31,6 +31,7 @@ export const router = createBrowserRouter([
       { path: 'people/users', lazy: page(() => import('./pages/people.page'), 'UsersPage') },
       { path: 'people/groups', lazy: page(() => import('./pages/people.page'), 'GroupsPage') },
       { path: 'people/tokens', lazy: page(() => import('./pages/people.page'), 'TokensPage') },
+      { path: 'people/sso', lazy: page(() => import('./pages/sso-settings.page'), 'SsoSettingsPage') },
       { path: 'activity', lazy: page(() => import('./pages/activity.page'), 'ActivityPage') },
       { path: 'activity/:id', lazy: page(() => import('./pages/request-detail.page'), 'RequestDetailPage') },
       { path: 'portal/request', lazy: page(() => import('./portal/new-request.page'), 'NewRequestPage') },
