@@ -162,11 +162,11 @@ describe('notification preferences in the portal', () => {
     await expect(revoked.isChecked()).resolves.toBe(true);
     await expect(revoked.isDisabled()).resolves.toBe(true);
     expect(await rita.getByRole('listitem').filter({ hasText: 'My access was revoked' }).textContent()).toContain('always on');
-    await expect(rita.getByRole('checkbox', { name: 'Email' }).isChecked()).resolves.toBe(true);
-    await expect(rita.getByRole('checkbox', { name: 'Slack' }).isChecked()).resolves.toBe(false);
+    await expect(rita.getByRole('checkbox', { name: 'Email', exact: true }).isChecked()).resolves.toBe(true);
+    await expect(rita.getByRole('checkbox', { name: 'Slack', exact: true }).isChecked()).resolves.toBe(false);
     await expectAccessible(rita, 'portal notification preferences');
     // Slack without a webhook is refused, naming the field.
-    await rita.getByRole('checkbox', { name: 'Slack' }).check();
+    await rita.getByRole('checkbox', { name: 'Slack', exact: true }).check();
     await rita.getByRole('button', { name: 'Save preferences' }).click();
     await see(rita.getByRole('alert').filter({ hasText: 'channels may list slack only with a slackWebhookUrl' }));
     await rita.getByLabel('My Slack incoming webhook URL').fill(`http://127.0.0.1:${(receiver.address() as AddressInfo).port}/services/T1/B1/${SLACK_SECRET}`);
@@ -177,7 +177,7 @@ describe('notification preferences in the portal', () => {
     await rita.reload({ waitUntil: 'domcontentloaded' });
     await see(rita.getByRole('heading', { level: 1, name: 'My notifications' }));
     await waitUntil('the saved choice shown after a reload', async () => (await rita.getByRole('checkbox', { name: 'My access is ready' }).isChecked()) === false, WAIT_MS);
-    await expect(rita.getByRole('checkbox', { name: 'Slack' }).isChecked()).resolves.toBe(true);
+    await expect(rita.getByRole('checkbox', { name: 'Slack', exact: true }).isChecked()).resolves.toBe(true);
     const slackField = rita.getByLabel('My Slack incoming webhook URL');
     await expect(slackField.inputValue()).resolves.toBe('');
     expect(await descriptionOf(slackField)).toContain(`Set (http://127.0.0.1:${(receiver.address() as AddressInfo).port}/services/***)`);
