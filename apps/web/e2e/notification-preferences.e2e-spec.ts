@@ -7,18 +7,21 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { SMTPServer } from 'smtp-server';
 import { createUser, freePort, startPgCluster, startTestStack, STARTUP_TIMEOUT_MS, waitUntil } from '@latchkey/testing';
 import type { PgCluster, TestStack } from '@latchkey/testing';
-import { expectAccessible, launchChromium, screenshot, see, WAIT_MS } from './browser';
+import { descriptionOf, expectAccessible, launchChromium, pageText, screenshot, see, WAIT_MS } from './browser';
 
 jest.setTimeout(300_000);
 
 const CONNECTOR_USER = 'prefs_connector';
 const CONNECTOR_PASSWORD = `conn-${randomBytes(8).toString('hex')}`;
 const PASSWORD = 'a long portal password';
+const SLACK_SECRET = `slack${randomBytes(10).toString('hex')}`;
 
 /**
- * Email preferences (issue 14): Rita turns off "My access is ready" on the portal's Notifications
- * page in a real browser; her next grant fires the webhook and mails her nothing, while the other
- * messages still come. An admin's organisation defaults show on her page; every change is audited.
+ * Notification preferences (issue 14): on the portal's Notifications page in a real browser, Rita
+ * adds her own Slack webhook and turns off "My access is ready" (essential messages show as always
+ * on); her next grant fires the webhook and tells her nothing of it, while the other messages
+ * still come, by email and Slack. An admin's organisation defaults show on her page; every change
+ * is audited.
  */
 describe('notification preferences in the portal', () => {
   let t: TestStack;
@@ -29,7 +32,7 @@ describe('notification preferences in the portal', () => {
   let smtp: SMTPServer;
   let receiver: Server;
   const mails: ParsedMail[] = [];
-  const hooks: Array<{ type: string; requestId?: string }> = [];
+  const hooks: Array<{ path: string; type: string; requestId?: string; text?: string }> = [];
   const problems: string[] = [];
   let ritaId = '';
   let adaToken = '';
@@ -44,7 +47,7 @@ describe('notification preferences in the portal', () => {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-        hooks.push({ type: body.type, requestId: body.data?.requestId });
+        hooks.push({ path: req.url ?? '/', type: body.type, requestId: body.data?.requestId, text: body.blocks ? JSON.stringify(body.blocks) : undefined });
         res.writeHead(200).end('ok');
       });
     });
@@ -131,15 +134,15 @@ describe('notification preferences in the portal', () => {
   };
 
   it('an admin sets organisation defaults; bad choices are refused naming the field', async () => {
-    const bad = await t.api('PUT', '/api/v1/notification-preferences/defaults', { body: { email: { 'access_request.nope': false } } });
+    const bad = await t.api('PUT', '/api/v1/notification-preferences/defaults', { body: { events: { 'access_request.nope': false } } });
     expect(bad.status).toBe(400);
-    expect(bad.text).toContain('email');
-    expect((await t.api('PUT', '/api/v1/notification-preferences/defaults', { token: ritaToken, body: { email: {} } })).status).toBe(403);
-    const set = await t.api('PUT', '/api/v1/notification-preferences/defaults', { body: { email: { 'access_request.expiring': false } } });
+    expect(bad.text).toContain('events');
+    expect((await t.api('PUT', '/api/v1/notification-preferences/defaults', { token: ritaToken, body: { events: {} } })).status).toBe(403);
+    const set = await t.api('PUT', '/api/v1/notification-preferences/defaults', { body: { events: { 'access_request.expiring': false } } });
     expect(set.status).toBe(200);
-    expect(set.body.email).toEqual({ 'access_request.expiring': false });
+    expect(set.body).toMatchObject({ channels: ['email'], events: { 'access_request.expiring': false } });
     const mine = await t.api('GET', '/api/v1/me/notification-preferences', { token: ritaToken });
-    expect(mine.body).toMatchObject({ overrides: {}, defaults: { 'access_request.expiring': false }, email: { 'access_request.expiring': false, 'access_request.granted': true } });
+    expect(mine.body).toMatchObject({ channels: ['email'], overrides: { channels: null, events: {} }, defaults: { events: { 'access_request.expiring': false } }, events: { 'access_request.expiring': false, 'access_request.granted': true } });
   });
 
   it('with email on, the grant mails Rita', async () => {
@@ -147,14 +150,26 @@ describe('notification preferences in the portal', () => {
     await waitUntil('the grant email', async () => mailsTo('rita@example.com', id).some((m) => /access is ready/.test(m.subject ?? '')), WAIT_MS);
   });
 
-  it('Rita turns "My access is ready" off on her Notifications page; the next grant fires the webhook and mails her nothing of it', async () => {
+  it('Rita adds her Slack and turns "My access is ready" off on her Notifications page; essential messages show as always on; the next grant fires the webhook and tells her nothing of it', async () => {
     await rita.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'My notifications' }).click();
     await see(rita.getByRole('heading', { level: 1, name: 'My notifications' }));
     const ready = rita.getByRole('checkbox', { name: 'My access is ready' });
     await expect(ready.isChecked()).resolves.toBe(true);
     await expect(rita.getByRole('checkbox', { name: 'My access ends soon' }).isChecked()).resolves.toBe(false);
     expect(await rita.getByRole('listitem').filter({ hasText: 'My access ends soon' }).textContent()).toContain('organisation default: off');
+    // Essential messages cannot be turned off: shown on, and not to be changed.
+    const revoked = rita.getByRole('checkbox', { name: 'My access was revoked' });
+    await expect(revoked.isChecked()).resolves.toBe(true);
+    await expect(revoked.isDisabled()).resolves.toBe(true);
+    expect(await rita.getByRole('listitem').filter({ hasText: 'My access was revoked' }).textContent()).toContain('always on');
+    await expect(rita.getByRole('checkbox', { name: 'Email', exact: true }).isChecked()).resolves.toBe(true);
+    await expect(rita.getByRole('checkbox', { name: 'Slack', exact: true }).isChecked()).resolves.toBe(false);
     await expectAccessible(rita, 'portal notification preferences');
+    // Slack without a webhook is refused, naming the field.
+    await rita.getByRole('checkbox', { name: 'Slack', exact: true }).check();
+    await rita.getByRole('button', { name: 'Save preferences' }).click();
+    await see(rita.getByRole('alert').filter({ hasText: 'channels may list slack only with a slackWebhookUrl' }));
+    await rita.getByLabel('My Slack incoming webhook URL').fill(`http://127.0.0.1:${(receiver.address() as AddressInfo).port}/services/T1/B1/${SLACK_SECRET}`);
     await ready.uncheck();
     await rita.getByRole('button', { name: 'Save preferences' }).click();
     await see(rita.getByRole('status').filter({ hasText: 'Preferences saved.' }));
@@ -162,17 +177,24 @@ describe('notification preferences in the portal', () => {
     await rita.reload({ waitUntil: 'domcontentloaded' });
     await see(rita.getByRole('heading', { level: 1, name: 'My notifications' }));
     await waitUntil('the saved choice shown after a reload', async () => (await rita.getByRole('checkbox', { name: 'My access is ready' }).isChecked()) === false, WAIT_MS);
+    await expect(rita.getByRole('checkbox', { name: 'Slack', exact: true }).isChecked()).resolves.toBe(true);
+    const slackField = rita.getByLabel('My Slack incoming webhook URL');
+    await expect(slackField.inputValue()).resolves.toBe('');
+    expect(await descriptionOf(slackField)).toContain(`Set (http://127.0.0.1:${(receiver.address() as AddressInfo).port}/services/***)`);
+    expect(await pageText(rita)).not.toContain(SLACK_SECRET);
     const mine = await t.api('GET', '/api/v1/me/notification-preferences', { token: ritaToken });
-    expect(mine.body.overrides).toEqual({ 'access_request.granted': false });
+    expect(mine.body.overrides).toEqual({ channels: ['email', 'slack'], events: { 'access_request.granted': false } });
 
     const id = await requestAndApprove();
     // The webhook fired; the deliveries of the grant were recorded with it, and none is an email to Rita.
     const targets = await t.control<{ type: string; target: string }>(`SELECT e.type, d.target FROM notifications.deliveries d JOIN notifications.events e ON e.id = d.event_id WHERE e.request_id = $1`, [id]);
     expect(targets.filter((r) => r.type === 'access_request.granted').map((r) => r.target)).not.toContain('email:rita@example.com');
     expect(targets.filter((r) => r.type === 'access_request.granted')).toHaveLength(1);
-    // The approval mail is still on and arrives; no grant mail does.
+    // The approval mail is still on and arrives, on her Slack too; no grant message does.
     await waitUntil('the approval email, still on', async () => mailsTo('rita@example.com', id).some((m) => /was approved/.test(m.subject ?? '')), WAIT_MS);
+    await waitUntil('the approval on her Slack', async () => hooks.some((h) => h.path.endsWith(SLACK_SECRET) && h.text?.includes(id) && h.text.includes('was approved')), WAIT_MS);
     expect(mailsTo('rita@example.com', id).filter((m) => /access is ready/.test(m.subject ?? ''))).toEqual([]);
+    expect(hooks.filter((h) => h.path.endsWith(SLACK_SECRET) && h.text?.includes(id) && h.text.includes('access is ready'))).toEqual([]);
   });
 
   it('audits both changes', async () => {

@@ -117,7 +117,7 @@ export const Delivery = z.object({
 });
 export type Delivery = z.infer<typeof Delivery>;
 
-/** The events a person can get by email: each one is a preference. */
+/** The events a person is told of (by email or Slack): each one is a preference. */
 export const PersonalEventType = NotificationEventType.extract([
   'access_request.created',
   'access_request.partially_approved',
@@ -133,29 +133,85 @@ export const PersonalEventType = NotificationEventType.extract([
 ]);
 export type PersonalEventType = z.infer<typeof PersonalEventType>;
 
-/** Per event type, whether email is sent (true) or not (false); a missing type falls back (person -> organisation -> on). */
-export const EmailChoices = z.partialRecord(PersonalEventType, z.boolean({ error: 'must be true or false' }), { error: `must map event types (${PersonalEventType.options.join(', ')}) to true or false` });
-export type EmailChoices = z.infer<typeof EmailChoices>;
+/**
+ * Messages nobody can turn off, neither a person nor an admin's default: an approver asked to
+ * decide (the request would wait on someone who never hears of it), and a requester told that
+ * the access will not come or was taken away (rejected, failed, revoked). Admin alerts are not
+ * personal preferences at all: they always go to their webhooks and ALERTS_EMAIL.
+ */
+export const ESSENTIAL_EVENT_TYPES: readonly PersonalEventType[] = ['access_request.created', 'access_request.partially_approved', 'access_request.escalated', 'access_request.rejected', 'access_request.failed', 'access_request.revoked'];
+export const isEssentialEvent = (type: string): boolean => (ESSENTIAL_EVENT_TYPES as readonly string[]).includes(type);
 
-export const NotificationPreferencesInput = z.object({ email: EmailChoices }).strict();
-export type NotificationPreferencesInput = z.infer<typeof NotificationPreferencesInput>;
+/** Per event type, whether the person is told (true) or not (false); a missing type falls back (person -> organisation -> on). Essential ones cannot be false. */
+export const EventChoices = z
+  .partialRecord(PersonalEventType, z.boolean({ error: 'must be true or false' }), { error: `must map event types (${PersonalEventType.options.join(', ')}) to true or false` })
+  .superRefine((choices, ctx) => {
+    for (const [type, on] of Object.entries(choices)) if (on === false && isEssentialEvent(type)) ctx.addIssue({ code: 'custom', path: [type], message: 'is essential and cannot be turned off' });
+  });
+export type EventChoices = z.infer<typeof EventChoices>;
+
+/** Where a person's messages go: their email address, their own Slack incoming webhook, or both. */
+export const PersonalChannel = z.enum(['email', 'slack']);
+export type PersonalChannel = z.infer<typeof PersonalChannel>;
+
+export const PersonalChannels = z
+  .array(PersonalChannel, { error: 'must list channels (email, slack)' })
+  .min(1, 'must list at least one channel')
+  .refine((list) => new Set(list).size === list.length, 'must not list a channel twice');
+
+/** Until an admin says otherwise, people are told by email. */
+export const DEFAULT_CHANNELS: readonly PersonalChannel[] = ['email'];
+
+/** A Slack incoming-webhook URL (https://hooks.slack.com/services/...); checked again like webhook URLs. */
+const SlackWebhookUrl = z
+  .string()
+  .trim()
+  .max(2000, 'must be at most 2000 characters')
+  .refine((v) => {
+    try {
+      return ['http:', 'https:'].includes(new URL(v).protocol);
+    } catch {
+      return false;
+    }
+  }, 'must be an absolute https:// URL (a Slack incoming webhook)');
+
+export const NotificationPreferencesInput = z
+  .object({
+    /** Left out: the organisation's default channels. */
+    channels: PersonalChannels.optional(),
+    events: EventChoices.default({}),
+    /** The person's own Slack incoming webhook: left out keeps the stored one, null removes it. Stored sealed, shown back masked. */
+    slackWebhookUrl: SlackWebhookUrl.nullable().optional(),
+  })
+  .strict();
+export type NotificationPreferencesInput = z.input<typeof NotificationPreferencesInput>;
+
+export const NotificationDefaultsInput = z.object({ channels: PersonalChannels.optional(), events: EventChoices.default({}) }).strict();
+export type NotificationDefaultsInput = z.input<typeof NotificationDefaultsInput>;
+
+/** Choices as stored and answered (essential ones are never stored as false). */
+const StoredChoices = z.partialRecord(PersonalEventType, z.boolean());
 
 /** The organisation's defaults, set by an admin. */
-export const NotificationDefaults = z.object({ email: EmailChoices, updatedAt: z.string().nullable() });
+export const NotificationDefaults = z.object({ channels: z.array(PersonalChannel), events: StoredChoices, essential: z.array(PersonalEventType), updatedAt: z.string().nullable() });
 export type NotificationDefaults = z.infer<typeof NotificationDefaults>;
 
-/** A person's preferences: what applies to each event type, their own choices, and the organisation's defaults. */
+/** A person's preferences: what applies, their own choices, the organisation's defaults, and which messages are always on. */
 export const NotificationPreferences = z.object({
-  email: z.record(z.string(), z.boolean()),
-  overrides: EmailChoices,
-  defaults: EmailChoices,
+  channels: z.array(PersonalChannel),
+  events: z.record(z.string(), z.boolean()),
+  essential: z.array(PersonalEventType),
+  overrides: z.object({ channels: z.array(PersonalChannel).nullable(), events: StoredChoices }),
+  defaults: z.object({ channels: z.array(PersonalChannel), events: StoredChoices }),
+  /** The person's Slack incoming webhook, its secret path masked; null when none is set. */
+  slack: z.object({ url: z.string() }).nullable(),
   updatedAt: z.string().nullable(),
 });
 export type NotificationPreferences = z.infer<typeof NotificationPreferences>;
 
-/** What applies: the person's choice, else the organisation's default, else on. */
-export function effectiveEmailChoices(overrides: EmailChoices, defaults: EmailChoices): Record<PersonalEventType, boolean> {
-  return Object.fromEntries(PersonalEventType.options.map((t) => [t, overrides[t] ?? defaults[t] ?? true])) as Record<PersonalEventType, boolean>;
+/** What applies: essential messages always; else the person's choice, else the organisation's default, else on. */
+export function effectiveEventChoices(overrides: Record<string, boolean>, defaults: Record<string, boolean>): Record<PersonalEventType, boolean> {
+  return Object.fromEntries(PersonalEventType.options.map((t) => [t, isEssentialEvent(t) || (overrides[t] ?? defaults[t] ?? true)])) as Record<PersonalEventType, boolean>;
 }
 
 const ById = z.object({ id: Uuid });
@@ -174,6 +230,6 @@ export const NotificationContracts = {
   notificationsPreferencesGet: defineRequest('notifications.preferences.get', z.object({ userId: Uuid }), NotificationPreferences),
   notificationsPreferencesSet: defineRequest('notifications.preferences.set', WithActor.extend({ userId: Uuid, email: z.string(), input: NotificationPreferencesInput }), NotificationPreferences),
   notificationsDefaultsGet: defineRequest('notifications.defaults.get', z.object({}), NotificationDefaults),
-  notificationsDefaultsSet: defineRequest('notifications.defaults.set', WithActor.extend({ input: NotificationPreferencesInput }), NotificationDefaults),
+  notificationsDefaultsSet: defineRequest('notifications.defaults.set', WithActor.extend({ input: NotificationDefaultsInput }), NotificationDefaults),
   notificationsDeliveriesRedeliver: defineRequest('notifications.deliveries.redeliver', ById.extend(WithActor.shape).extend({ deliveryId: Uuid }), Delivery),
 } as const;

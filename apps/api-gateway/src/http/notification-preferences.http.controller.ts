@@ -1,12 +1,12 @@
 import { Body, Controller, Get, Put } from '@nestjs/common';
-import { Contracts, NotificationPreferencesInput } from '@latchkey/contracts';
+import { Contracts, NotificationDefaultsInput, NotificationPreferencesInput } from '@latchkey/contracts';
 import { MessageBus } from '@latchkey/messaging';
 import { Access } from '../auth/auth.guard';
 import { actorOf, CurrentCaller } from '../auth/caller';
 import type { AuthenticatedCaller } from '../auth/caller';
 import { parseInput } from './validate';
 
-/** Which events people get by email: each person sets their own; admins set the organisation's defaults. */
+/** Where people are told (email, their own Slack) and of which events: each person sets their own; admins set the organisation's defaults. Essential messages cannot be turned off. */
 @Controller('api/v1')
 export class NotificationPreferencesHttpController {
   constructor(private readonly bus: MessageBus) {}
@@ -32,6 +32,6 @@ export class NotificationPreferencesHttpController {
   @Put('notification-preferences/defaults')
   @Access('admin')
   setDefaults(@Body() body: unknown, @CurrentCaller() caller: AuthenticatedCaller) {
-    return this.bus.request(Contracts.notificationsDefaultsSet, { input: parseInput(NotificationPreferencesInput, body), actor: actorOf(caller) });
+    return this.bus.request(Contracts.notificationsDefaultsSet, { input: parseInput(NotificationDefaultsInput, body), actor: actorOf(caller) });
   }
 }

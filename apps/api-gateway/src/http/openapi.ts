@@ -14,7 +14,7 @@ import { TokenBody, TokenListQuery } from './tokens.http.controller';
 import { ExtendBody, GrantBody, GrantListQuery } from './grants.http.controller';
 import { RequestableListQuery, UserListQuery } from './users.http.controller';
 import { RotationRunResult } from '@latchkey/contracts';
-import { Delivery, NotificationDefaults, NotificationPreferences, NotificationPreferencesInput, Webhook, WebhookCreated, WebhookInput } from '@latchkey/contracts';
+import { Delivery, NotificationDefaults, NotificationDefaultsInput, NotificationPreferences, NotificationPreferencesInput, Webhook, WebhookCreated, WebhookInput } from '@latchkey/contracts';
 import { DeliveriesQuery, WebhookListQuery } from './webhooks.http.controller';
 import { ScimToken, ScimTokenInput } from '@latchkey/contracts';
 
@@ -99,10 +99,10 @@ export const ROUTES: Route[] = [
   { method: 'post', path: '/api/v1/webhooks/{id}/rotate-secret', summary: 'A new signing secret, shown once; both signatures are sent during WEBHOOK_SECRET_OVERLAP_HOURS', access: 'admin', response: WebhookCreated },
   { method: 'post', path: '/api/v1/webhooks/{id}/test', summary: 'Send a webhook.test event to this endpoint; 202 with its delivery', access: 'admin', response: Delivery, status: 202 },
   { method: 'get', path: '/api/v1/webhooks/{id}/deliveries', summary: 'Delivery log, newest first: status, attempts (status code, latency, response excerpt), dead-lettered ones', access: 'admin', response: listOf(Delivery), query: DeliveriesQuery },
-  { method: 'get', path: '/api/v1/me/notification-preferences', summary: "The caller's email notifications per event type: what applies, their own choices and the organisation's defaults", access: 'authenticated', response: NotificationPreferences },
-  { method: 'put', path: '/api/v1/me/notification-preferences', summary: "Replace the caller's choices ({email: {eventType: true|false}}); a type left out follows the organisation's default", access: 'authenticated', body: NotificationPreferencesInput, response: NotificationPreferences },
-  { method: 'get', path: '/api/v1/notification-preferences/defaults', summary: "The organisation's default email notifications per event type (on when unset)", access: 'admin', response: NotificationDefaults },
-  { method: 'put', path: '/api/v1/notification-preferences/defaults', summary: "Replace the organisation's defaults; people's own choices still win", access: 'admin', body: NotificationPreferencesInput, response: NotificationDefaults },
+  { method: 'get', path: '/api/v1/me/notification-preferences', summary: "The caller's notifications: channels (email, their own Slack), what applies per event type, essential types (always on), their own choices and the organisation's defaults; a Slack webhook only masked", access: 'authenticated', response: NotificationPreferences },
+  { method: 'put', path: '/api/v1/me/notification-preferences', summary: "Replace the caller's choices ({channels?: [email|slack], events: {eventType: true|false}, slackWebhookUrl?: url|null}); a type or channels left out follow the organisation's default; turning an essential type off is refused (400)", access: 'authenticated', body: NotificationPreferencesInput, response: NotificationPreferences },
+  { method: 'get', path: '/api/v1/notification-preferences/defaults', summary: "The organisation's default channels (email when unset) and events (on when unset), and the essential types", access: 'admin', response: NotificationDefaults },
+  { method: 'put', path: '/api/v1/notification-preferences/defaults', summary: "Replace the organisation's defaults ({channels?, events}); people's own choices still win; essential types cannot be turned off (400)", access: 'admin', body: NotificationDefaultsInput, response: NotificationDefaults },
   { method: 'post', path: '/api/v1/webhooks/{id}/deliveries/{deliveryId}/redeliver', summary: 'Send a delivery once more now, with the same webhook-id; 202', access: 'admin', response: Delivery, status: 202 },
   { method: 'post', path: '/api/v1/scim-tokens', summary: "A bearer token for an identity provider's SCIM client; the token is in this answer only", access: 'admin', body: ScimTokenInput, response: ScimToken.extend({ token: z.string() }), status: 201 },
   { method: 'get', path: '/api/v1/scim-tokens', summary: 'SCIM tokens (never the tokens themselves)', access: 'admin', response: z.object({ items: z.array(ScimToken) }) },
@@ -171,7 +171,7 @@ const TAGS = {
   'access-requests': 'Requests, decisions and the one-time access details',
   identities: 'Users, groups and API tokens',
   audit: 'The hash-chained audit log',
-  webhooks: "Webhook endpoints (Standard Webhooks, Slack), their delivery log, tests and redeliveries; people's email notification preferences",
+  webhooks: "Webhook endpoints (Standard Webhooks, Slack), their delivery log, tests and redeliveries; people's notification preferences",
   auth: 'Signing in with a browser: sessions, passwords, one-time links and single sign-on (OIDC)',
   scim: 'SCIM 2.0 provisioning from an identity provider (RFC 7644), and its tokens',
 } as const;

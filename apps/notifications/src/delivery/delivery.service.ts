@@ -4,7 +4,7 @@ import { LOGGER } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import { Mailer } from '../email/mailer';
 import type { RequestEventData } from '../events/event-data';
-import { renderAlertEmail, renderEmail, slackMessage } from '../events/render';
+import { personalSlackMessage, renderAlertEmail, renderEmail, slackMessage } from '../events/render';
 import { SETTINGS } from '../settings';
 import type { NotificationSettings } from '../settings';
 import { NotificationsRepository } from '../store/notifications.repository';
@@ -49,7 +49,7 @@ export class DeliveryService {
         return;
       }
     }
-    const result = endpoint ? await this.sendWebhook(delivery, event, endpoint) : await this.sendEmail(delivery, event);
+    const result = endpoint ? await this.sendWebhook(delivery, event, endpoint) : delivery.channel === 'slack' ? await this.sendPersonalSlack(delivery, event) : await this.sendEmail(delivery, event);
     await this.settle(delivery, result, endpoint);
   }
 
@@ -68,6 +68,20 @@ export class DeliveryService {
     const body = JSON.stringify(endpoint.format === 'slack' ? slackMessage(event.type, event.payload) : event.payload);
     const headers = webhookHeaders(secrets, messageIdOf(delivery.id), Math.floor(Date.now() / 1000), body);
     return postOnce(url, headers, body, this.settings.timeoutMs, this.settings.allowPrivateUrls);
+  }
+
+  /** To the person's own Slack incoming webhook, read (and opened) at send time: a removed one is not written to. */
+  private async sendPersonalSlack(delivery: DeliveryRow, event: EventRow): Promise<SendResult> {
+    const envelope = await this.repository.slackWebhookOf(delivery.target.replace(/^slack:/, ''));
+    if (!envelope) return { statusCode: null, latencyMs: 0, responseExcerpt: null, error: 'the person has no Slack webhook any more' };
+    let url: string;
+    try {
+      url = this.secrets.open(envelope);
+    } catch (err) {
+      return { statusCode: null, latencyMs: 0, responseExcerpt: null, error: `the Slack webhook cannot be opened: ${(err as Error).message}` };
+    }
+    const message = personalSlackMessage(event.type as NotificationEventType, event.payload.data as unknown as RequestEventData, delivery.context?.role === 'approver' ? 'approver' : 'requester', delivery.context?.reasons ?? []);
+    return postOnce(url, {}, JSON.stringify(message), this.settings.timeoutMs, this.settings.allowPrivateUrls);
   }
 
   private sendEmail(delivery: DeliveryRow, event: EventRow): Promise<SendResult> {

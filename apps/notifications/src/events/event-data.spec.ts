@@ -1,6 +1,6 @@
 import type { AccessRequest } from '@latchkey/contracts';
-import { emailRecipients, eventTypeOf, passesFilters, requestEventData } from './event-data';
-import { renderEmail, slackMessage } from './render';
+import { emailRecipients, eventTypeOf, passesFilters, personalChannels, requestEventData } from './event-data';
+import { personalSlackMessage, renderEmail, slackMessage } from './render';
 
 const request: AccessRequest & { id: string } = {
   id: '11111111-1111-4111-8111-111111111111',
@@ -112,5 +112,46 @@ describe('ALL_OF in turn, reminders and escalation', () => {
     expect(emailRecipients('access_request.reminder', reminder).map((r) => r.email)).toEqual(['dana@example.com', 'boss@example.com']);
     expect(renderEmail('access_request.reminder', reminder, 'approver', ['x']).subject).toContain('Reminder 2 of 2');
     expect(slackMessage('access_request.reminder', { data: reminder }).text).toMatch(/^Reminder/);
+  });
+});
+
+describe("a person's channels, and the expiry warning's Extend link", () => {
+  const granted = { ...request, status: 'GRANTED' as const, expiresAt: '2026-12-01T01:00:00.000Z', flowLimits: { maxDurationMinutes: 60, maxExtensions: 2, approverReasonRequired: false } };
+
+  it('goes where the person chose, else where the organisation says, else by email; Slack without a webhook falls back to email', () => {
+    expect(personalChannels(null, null, false)).toEqual({ email: true, slack: false });
+    expect(personalChannels(['slack'], null, true)).toEqual({ email: false, slack: true });
+    expect(personalChannels(['email', 'slack'], ['email'], true)).toEqual({ email: true, slack: true });
+    expect(personalChannels(null, ['slack'], true)).toEqual({ email: false, slack: true });
+    expect(personalChannels(null, ['slack'], false)).toEqual({ email: true, slack: false });
+    expect(personalChannels(['email'], ['slack'], true)).toEqual({ email: true, slack: false });
+  });
+
+  it('warns with an Extend link while extensions remain, and without one when none do', () => {
+    const open = requestEventData({ ...granted, extensions: 1 }, 'https://latchkey.example.com');
+    expect(open.extensionsRemaining).toBe(1);
+    expect(open.links.extend).toBe(`https://latchkey.example.com/portal/requests/${request.id}?extend=1`);
+    const mail = renderEmail('access_request.expiring', open, 'requester', []);
+    expect(mail.text).toContain(`Extend access: https://latchkey.example.com/portal/requests/${request.id}?extend=1`);
+    expect(mail.text).toContain('1 extension left');
+
+    const spent = requestEventData({ ...granted, extensions: 2 }, 'https://latchkey.example.com');
+    expect(spent.extensionsRemaining).toBe(0);
+    expect(spent.links.extend).toBeUndefined();
+    const last = renderEmail('access_request.expiring', spent, 'requester', []);
+    expect(last.text).not.toContain('extend=1');
+    expect(last.text).toContain('cannot be extended');
+    // Only granted access can be extended.
+    expect(requestEventData({ ...granted, status: 'EXPIRED' }, 'https://latchkey.example.com').links.extend).toBeUndefined();
+  });
+
+  it("a person's Slack message says what their email says, with its link as a button", () => {
+    const open = requestEventData({ ...granted, extensions: 0 }, 'https://latchkey.example.com');
+    const slack = personalSlackMessage('access_request.expiring', open, 'requester', []) as { text: string; blocks: any[] };
+    expect(slack.text).toBe('Your access ends soon');
+    expect(slack.blocks.at(-1).elements[0]).toMatchObject({ type: 'button', text: { text: 'Extend access' }, url: `https://latchkey.example.com/portal/requests/${request.id}?extend=1` });
+    const asked = personalSlackMessage('access_request.created', requestEventData(request, 'https://latchkey.example.com'), 'approver', ['you are a member of the approver group "data-team"']);
+    expect(JSON.stringify(asked)).toContain('You are asked because you are a member of the approver group \\"data-team\\"');
+    expect(JSON.stringify(asked)).toContain('ticket &lt;42&gt;');
   });
 });

@@ -1,3 +1,4 @@
+import { DEFAULT_CHANNELS } from '@latchkey/contracts';
 import type { AccessRequest, AuditEntry, NotificationEventType } from '@latchkey/contracts';
 
 /** The audit actions that are notification events, and the event type each one becomes. */
@@ -25,6 +26,8 @@ export interface PortalLinks {
   request: string;
   approve: string;
   connect: string;
+  /** The request page with its Extend dialog open: only while the access is granted and extensions remain. */
+  extend?: string;
 }
 
 /** Where people act on a request in the portal (LATCHKEY_PUBLIC_URL); the paths are apps/web's routes. */
@@ -53,6 +56,8 @@ export interface RequestEventData {
   reason: string | null;
   actor: { type: string; id: string; email?: string } | null;
   links: PortalLinks;
+  /** How many more times the requester may extend the access (the flow's limit as it was when the request was made); null when unknown. */
+  extensionsRemaining: number | null;
   /** The flow's escalation tiers (1-based `tier`), each with the people it asks from `dueAt` on. */
   escalation: Array<{ tier: number; afterMinutes: number; dueAt: string; emails: string[] }>;
   /** On a reminder: which one, of how many. */
@@ -66,9 +71,13 @@ export function requestEventData(
   publicUrl: string,
   extra: { status?: string; reason?: string | null; actor?: RequestEventData['actor']; expiresAt?: string | null; reminder?: RequestEventData['reminder']; escalationTier?: number } = {},
 ): RequestEventData {
+  const status = extra.status ?? request.status;
+  const extensionsRemaining = request.flowLimits ? Math.max(0, request.flowLimits.maxExtensions - request.extensions) : null;
+  const links: PortalLinks = portalLinks(publicUrl, request.id);
+  if (status === 'GRANTED' && extensionsRemaining) links.extend = `${links.request}?extend=1`;
   return {
     requestId: request.id,
-    status: extra.status ?? request.status,
+    status,
     requester: { id: request.requesterId, email: request.requesterEmail },
     flow: { id: request.flowId, name: request.flowName },
     integrationId: request.integrationId,
@@ -82,7 +91,8 @@ export function requestEventData(
     expiresAt: extra.expiresAt !== undefined ? extra.expiresAt : request.expiresAt,
     reason: extra.reason ?? null,
     actor: extra.actor ?? null,
-    links: portalLinks(publicUrl, request.id),
+    links,
+    extensionsRemaining,
     escalation: (request.flowLimits?.escalation ?? []).map((t, i) => ({ tier: i + 1, afterMinutes: t.afterMinutes, dueAt: t.dueAt, emails: [...new Set(t.groups.flatMap((g) => g.approverEmails))] })),
     ...(extra.reminder ? { reminder: extra.reminder } : {}),
     ...(extra.escalationTier ? { escalationTier: extra.escalationTier } : {}),
@@ -152,6 +162,17 @@ export function emailRecipients(type: NotificationEventType, data: RequestEventD
     default:
       return [];
   }
+}
+
+/**
+ * Where a person is told: their channels, else the organisation's, else email. Slack needs the
+ * person's own webhook: without one (an organisation default of Slack, a webhook removed) the
+ * message goes by email instead, so nobody is left unreachable by a default.
+ */
+export function personalChannels(mine: string[] | null, defaults: string[] | null, hasSlack: boolean): { email: boolean; slack: boolean } {
+  const chosen = mine?.length ? mine : defaults?.length ? defaults : DEFAULT_CHANNELS;
+  const slack = chosen.includes('slack') && hasSlack;
+  return { slack, email: chosen.includes('email') || !slack };
 }
 
 /** Whether an endpoint's filters let an event through. */

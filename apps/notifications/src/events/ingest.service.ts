@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Contracts, ErrorCode } from '@latchkey/contracts';
+import { Contracts, ErrorCode, isEssentialEvent } from '@latchkey/contracts';
 import type { AccessRequest, AuditEntry, Caller, NotificationEventType } from '@latchkey/contracts';
 import { AppException, LOGGER, MessageBus } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
@@ -9,12 +9,12 @@ import { SETTINGS } from '../settings';
 import type { NotificationSettings } from '../settings';
 import { NotificationsRepository } from '../store/notifications.repository';
 import type { EventRow, NewDelivery, Tx } from '../store/notifications.repository';
-import { emailRecipients, eventTypeOf, passesFilters, requestEventData } from './event-data';
+import { emailRecipients, eventTypeOf, passesFilters, personalChannels, requestEventData } from './event-data';
 import type { RequestEventData } from './event-data';
 import { pendingStep } from './pending-progress';
 
-/** The person's choice for this event type, else the organisation's default, else on. */
-const wantsEmail = (type: string, mine: Record<string, boolean>, defaults: Record<string, boolean>) => mine[type] ?? defaults[type] ?? true;
+/** Essential messages always; else the person's choice for this event type, else the organisation's default, else on. */
+const wantsEvent = (type: string, mine: Record<string, boolean>, defaults: Record<string, boolean>) => isEssentialEvent(type) || (mine[type] ?? defaults[type] ?? true);
 
 const CURSOR = 'audit';
 const PAGE = 200;
@@ -217,18 +217,23 @@ export class IngestService {
     for (const c of checks) await this.queue.checkPending(c.requestId, c.at);
   }
 
-  /** The deliveries of a new event: every active endpoint whose filters let it through, and the people to email (`alertEmails`: who gets admin alerts). */
+  /** The deliveries of a new event: every active endpoint whose filters let it through, and the people to tell by email or their own Slack (`alertEmails`: who gets admin alerts). */
   async fanOut(m: Tx, event: Omit<EventRow, 'occurred_at'>, endpoints: Array<{ id: string; events: string[]; filters: { integrationIds?: string[]; flowIds?: string[] } }>, alertEmails: string[] = []) {
     const deliveries: NewDelivery[] = endpoints
       .filter((e) => passesFilters(e, { type: event.type, integrationId: event.integration_id, flowId: event.flow_id }))
       .map((e) => ({ eventId: event.id, channel: 'webhook', target: e.id, endpointId: e.id, context: null }));
-    if (this.mailer.enabled && event.request_id) {
+    if (event.request_id) {
       const recipients = emailRecipients(event.type as NotificationEventType, event.payload.data as unknown as RequestEventData);
       const choices = recipients.length ? await this.repository.choicesFor(m, recipients.map((r) => r.email.toLowerCase())) : null;
       for (const r of recipients) {
-        // Turned off by the person (or, when they did not say, by the organisation's default): no delivery at all.
-        if (choices && !wantsEmail(event.type, choices.byEmail.get(r.email.toLowerCase()) ?? {}, choices.defaults)) continue;
-        deliveries.push({ eventId: event.id, channel: 'email', target: `email:${r.email.toLowerCase()}`, endpointId: null, context: { role: r.role, reasons: r.reasons } });
+        const email = r.email.toLowerCase();
+        const mine = choices?.byEmail.get(email);
+        // Turned off by the person (or, when they did not say, by the organisation's default): no delivery at all. Essential ones always go.
+        if (!wantsEvent(event.type, mine?.event_choices ?? {}, choices?.defaults.event_choices ?? {})) continue;
+        const context = { role: r.role, reasons: r.reasons };
+        const channels = personalChannels(mine?.channels ?? null, choices?.defaults.channels ?? null, mine?.hasSlack ?? false);
+        if (channels.slack) deliveries.push({ eventId: event.id, channel: 'slack', target: `slack:${email}`, endpointId: null, context });
+        if (channels.email && this.mailer.enabled) deliveries.push({ eventId: event.id, channel: 'email', target: `email:${email}`, endpointId: null, context });
       }
     }
     if (this.mailer.enabled && !event.request_id) {

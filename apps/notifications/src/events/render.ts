@@ -65,11 +65,17 @@ function body(type: NotificationEventType, d: RequestEventData, reasons: string[
     case 'access_request.failed':
       return { subject: 'Your access could not be granted', lines: [`Your access (${what}) could not be granted.`, `Reason: ${d.reason ?? 'unknown'}`], link: { label: 'Open the request', url: d.links.request } };
     case 'access_request.expiring':
-      return {
-        subject: 'Your access ends soon',
-        lines: [`Your access (${resourcesLine(d)}) ends at ${d.expiresAt}.`, 'Extend it from the request page if the flow allows it.'],
-        link: { label: 'Open the request', url: d.links.request },
-      };
+      return d.links.extend
+        ? {
+            subject: 'Your access ends soon',
+            lines: [`Your access (${resourcesLine(d)}) ends at ${d.expiresAt}.`, `You may extend it (${d.extensionsRemaining} extension${d.extensionsRemaining === 1 ? '' : 's'} left).`],
+            link: { label: 'Extend access', url: d.links.extend },
+          }
+        : {
+            subject: 'Your access ends soon',
+            lines: [`Your access (${resourcesLine(d)}) ends at ${d.expiresAt}.`, 'It cannot be extended: request it again if you still need it.'],
+            link: { label: 'Open the request', url: d.links.request },
+          };
     case 'access_request.expired':
       return d.expiresAt === null
         ? { subject: 'Your access request expired', lines: [`Your request for ${what} expired before anyone decided on it.`, 'Ask again if you still need the access.'], link: { label: 'Open the request', url: d.links.request } }
@@ -102,6 +108,22 @@ export function renderAlertEmail(type: NotificationEventType, data: Record<strin
     default:
       return message({ subject: `Latchkey alert: ${type}`, lines: [JSON.stringify(data)], link: { label: 'Open Latchkey', url: base } });
   }
+}
+
+/**
+ * A message to a person's own Slack incoming webhook: the same words as their email (why they are
+ * asked, the reason of a rejection), with the email's link as a button that only opens the portal.
+ */
+export function personalSlackMessage(type: NotificationEventType, data: RequestEventData, role: EmailRole, reasons: string[]): Record<string, unknown> {
+  const b = body(type, data, role === 'approver' ? reasons : []);
+  return {
+    text: b.subject,
+    blocks: [
+      { type: 'header', text: { type: 'plain_text', text: b.subject.slice(0, 150) } },
+      ...b.lines.map((line) => ({ type: 'section', text: { type: 'mrkdwn', text: slackText(line) } })),
+      { type: 'actions', elements: [{ type: 'button', text: { type: 'plain_text', text: b.link.label }, url: b.link.url }] },
+    ],
+  };
 }
 
 function message(b: Body): EmailMessage {

@@ -34,7 +34,7 @@ export interface EventRow {
 export interface DeliveryRow {
   id: string;
   event_id: string;
-  channel: 'webhook' | 'email';
+  channel: 'webhook' | 'email' | 'slack';
   target: string;
   endpoint_id: string | null;
   context: { role?: 'approver' | 'requester' | 'admin'; reasons?: string[] } | null;
@@ -61,7 +61,7 @@ export interface AttemptRow {
 
 export interface NewDelivery {
   eventId: string;
-  channel: 'webhook' | 'email';
+  channel: 'webhook' | 'email' | 'slack';
   target: string;
   endpointId: string | null;
   context: DeliveryRow['context'];
@@ -358,30 +358,66 @@ export class NotificationsRepository {
 
   // --- people's preferences -------------------------------------------------------------------
 
-  async readChoices(subject: string): Promise<{ email_choices: Record<string, boolean>; updated_at: Date } | null> {
-    const rows = await this.dataSource.query('SELECT email_choices, updated_at FROM notifications.preferences WHERE subject = $1', [subject]);
+  async readChoices(subject: string): Promise<PreferencesRow | null> {
+    const rows = await this.dataSource.query('SELECT subject, email, event_choices, channels, slack_url_display, updated_at FROM notifications.preferences WHERE subject = $1', [subject]);
     return rows[0] ?? null;
   }
 
-  async writeChoices(subject: string, email: string | null, choices: Record<string, boolean>): Promise<{ email_choices: Record<string, boolean>; updated_at: Date }> {
+  /**
+   * Replaces a subject's choices. `slack`: undefined keeps the stored webhook, null removes it.
+   * Locked by the row, so a channel choice and the webhook it needs are written together.
+   */
+  async writeChoices(
+    subject: string,
+    email: string | null,
+    p: { events: Record<string, boolean>; channels: string[] | null; slack?: { envelope: EncryptedEnvelope; display: string } | null },
+  ): Promise<PreferencesRow> {
+    const keep = p.slack === undefined;
     const rows = await this.dataSource.query(
-      `INSERT INTO notifications.preferences (subject, email, email_choices, updated_at) VALUES ($1, $2, $3::jsonb, now())
-       ON CONFLICT (subject) DO UPDATE SET email = EXCLUDED.email, email_choices = EXCLUDED.email_choices, updated_at = now()
-       RETURNING email_choices, updated_at`,
-      [subject, email, JSON.stringify(choices)],
+      `INSERT INTO notifications.preferences (subject, email, event_choices, channels, slack_url_envelope, slack_url_display, updated_at)
+       VALUES ($1, $2, $3::jsonb, $4, $5::jsonb, $6, now())
+       ON CONFLICT (subject) DO UPDATE SET email = EXCLUDED.email, event_choices = EXCLUDED.event_choices, channels = EXCLUDED.channels,
+         slack_url_envelope = CASE WHEN $7 THEN preferences.slack_url_envelope ELSE EXCLUDED.slack_url_envelope END,
+         slack_url_display = CASE WHEN $7 THEN preferences.slack_url_display ELSE EXCLUDED.slack_url_display END,
+         updated_at = now()
+       RETURNING subject, email, event_choices, channels, slack_url_display, updated_at`,
+      [subject, email, JSON.stringify(p.events), p.channels, p.slack ? json(p.slack.envelope) : null, p.slack?.display ?? null, keep],
     );
     return rows[0];
   }
 
-  /** The organisation's defaults and the choices of the people with these addresses (lower case). */
-  async choicesFor(m: Tx, emails: string[]): Promise<{ defaults: Record<string, boolean>; byEmail: Map<string, Record<string, boolean>> }> {
-    const rows: Array<{ subject: string; email: string | null; email_choices: Record<string, boolean> }> = await m.query(
-      `SELECT subject, lower(email) AS email, email_choices FROM notifications.preferences WHERE subject = 'org' OR lower(email) = ANY($1)`,
+  /** The organisation's defaults and the preferences of the people with these addresses (lower case). */
+  async choicesFor(m: Tx, emails: string[]): Promise<{ defaults: Pick<PreferencesRow, 'event_choices' | 'channels'>; byEmail: Map<string, { event_choices: Record<string, boolean>; channels: string[] | null; hasSlack: boolean }> }> {
+    const rows: Array<{ subject: string; email: string | null; event_choices: Record<string, boolean>; channels: string[] | null; has_slack: boolean }> = await m.query(
+      `SELECT subject, lower(email) AS email, event_choices, channels, slack_url_envelope IS NOT NULL AS has_slack FROM notifications.preferences WHERE subject = 'org' OR lower(email) = ANY($1)`,
       [emails],
     );
-    const defaults = rows.find((r) => r.subject === 'org')?.email_choices ?? {};
-    return { defaults, byEmail: new Map(rows.filter((r) => r.subject !== 'org' && r.email).map((r) => [r.email!, r.email_choices])) };
+    const org = rows.find((r) => r.subject === 'org');
+    return {
+      defaults: { event_choices: org?.event_choices ?? {}, channels: org?.channels ?? null },
+      byEmail: new Map(rows.filter((r) => r.subject !== 'org' && r.email).map((r) => [r.email!, { event_choices: r.event_choices, channels: r.channels, hasSlack: r.has_slack }])),
+    };
   }
+
+  /** The sealed Slack webhook of the person with this address (lower case), or null when they have none now. */
+  async slackWebhookOf(email: string): Promise<EncryptedEnvelope | null> {
+    const rows: Array<{ slack_url_envelope: EncryptedEnvelope }> = await this.dataSource.query(
+      `SELECT slack_url_envelope FROM notifications.preferences WHERE subject <> 'org' AND lower(email) = $1 AND slack_url_envelope IS NOT NULL ORDER BY updated_at DESC LIMIT 1`,
+      [email],
+    );
+    return rows[0]?.slack_url_envelope ?? null;
+  }
+}
+
+export interface PreferencesRow {
+  subject: string;
+  email: string | null;
+  event_choices: Record<string, boolean>;
+  /** Null: the organisation's default channels. */
+  channels: string[] | null;
+  /** The person's Slack webhook, masked; null when none is set. */
+  slack_url_display: string | null;
+  updated_at: Date;
 }
 
 export interface PendingWatchRow {

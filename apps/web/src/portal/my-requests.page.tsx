@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { Link, useParams } from 'react-router';
+import { Link, useParams, useSearchParams } from 'react-router';
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api } from '../api/client';
 import { keys } from '../api/queries';
@@ -124,11 +124,13 @@ export function MyRequestPage() {
 function MyRequest({ request }: { request: PortalRequest }) {
   const id = request.id!;
   const queryClient = useQueryClient();
-  const [dialog, setDialog] = useState<'revoke' | 'extend' | null>(null);
-  const [reason, setReason] = useState('');
   const limits = request.flowLimits;
-  const [minutes, setMinutes] = useState(String(Math.min(60, limits?.maxDurationMinutes ?? 60)));
   const remaining = limits ? Math.max(0, limits.maxExtensions - request.extensions) : null;
+  // The expiry warning's "Extend access" link (?extend=1) opens the dialog, while extending is possible.
+  const [search] = useSearchParams();
+  const [dialog, setDialog] = useState<'revoke' | 'extend' | null>(search.has('extend') && request.status === 'GRANTED' && remaining !== 0 ? 'extend' : null);
+  const [reason, setReason] = useState('');
+  const [minutes, setMinutes] = useState(String(Math.min(60, limits?.maxDurationMinutes ?? 60)));
   const settle = (next: PortalRequest) => {
     queryClient.setQueryData(keys.request(id), next);
     void queryClient.invalidateQueries({ queryKey: keys.requests });

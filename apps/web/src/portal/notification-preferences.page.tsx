@@ -1,11 +1,11 @@
 import { useEffect, useId, useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { PersonalEventType } from '@latchkey/contracts';
-import type { EmailChoices, NotificationPreferences } from '@latchkey/contracts';
+import { PersonalChannel, PersonalEventType } from '@latchkey/contracts';
+import type { NotificationPreferences, NotificationPreferencesInput } from '@latchkey/contracts';
 import { api } from '../api/client';
 import { ErrorNote, Loading, PageHeader } from '../components/ui';
 
-/** What each email is, in the words a person sees. */
+/** What each message is, in the words a person sees. */
 const EVENT_WORDS: Record<PersonalEventType, string> = {
   'access_request.created': 'A request needs my approval',
   'access_request.partially_approved': 'A request reaches my approver group (approvals in turn)',
@@ -20,35 +20,54 @@ const EVENT_WORDS: Record<PersonalEventType, string> = {
   'access_request.failed': 'My access could not be granted',
 };
 
+const CHANNEL_WORDS: Record<PersonalChannel, string> = { email: 'Email', slack: 'Slack' };
+
 const PREFERENCES_KEY = ['me', 'notification-preferences'] as const;
 
-/** The signed-in person's email notifications, one switch per kind of message, over the organisation's defaults. */
+const sameChannels = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((c) => b.includes(c));
+
+/** The signed-in person's notifications: where they go (email, their own Slack), and one switch per kind of message over the organisation's defaults. */
 export function NotificationPreferencesPage() {
   const id = useId();
   const queryClient = useQueryClient();
   const prefs = useQuery({ queryKey: PREFERENCES_KEY, queryFn: () => api<NotificationPreferences>('GET', '/me/notification-preferences') });
   const [choices, setChoices] = useState<Record<string, boolean>>({});
+  const [channels, setChannels] = useState<PersonalChannel[]>([]);
+  const [slackUrl, setSlackUrl] = useState('');
+  const [removeSlack, setRemoveSlack] = useState(false);
   const [saved, setSaved] = useState(false);
   useEffect(() => {
-    if (prefs.data) setChoices(prefs.data.email);
+    if (!prefs.data) return;
+    setChoices(prefs.data.events);
+    setChannels(prefs.data.channels);
+    setSlackUrl('');
+    setRemoveSlack(false);
   }, [prefs.data]);
   const save = useMutation({
     mutationFn: () => {
       // Only what differs from the organisation's default is the person's own choice.
-      const defaults = prefs.data?.defaults ?? {};
-      const email: EmailChoices = {};
-      for (const type of PersonalEventType.options) if (choices[type] !== (defaults[type] ?? true)) email[type] = choices[type];
-      return api<NotificationPreferences>('PUT', '/me/notification-preferences', { body: { email } });
+      const defaults = prefs.data!.defaults;
+      const events: Record<string, boolean> = {};
+      for (const type of PersonalEventType.options) if (!prefs.data!.essential.includes(type) && choices[type] !== (defaults.events[type] ?? true)) events[type] = choices[type];
+      const body: NotificationPreferencesInput = { events };
+      if (prefs.data!.overrides.channels || !sameChannels(channels, defaults.channels)) body.channels = channels;
+      if (slackUrl.trim()) body.slackWebhookUrl = slackUrl.trim();
+      else if (removeSlack) body.slackWebhookUrl = null;
+      return api<NotificationPreferences>('PUT', '/me/notification-preferences', { body });
     },
     onSuccess: (data) => {
       queryClient.setQueryData(PREFERENCES_KEY, data);
       setSaved(true);
     },
   });
+  const change = (apply: () => void) => {
+    setSaved(false);
+    apply();
+  };
 
   return (
     <>
-      <PageHeader title="My notifications" description="Which emails Latchkey sends you. Webhooks and Slack channels are set up by administrators and are not changed here." />
+      <PageHeader title="My notifications" description="Where Latchkey tells you what happened, and which messages you get. Webhooks and Slack channels of the organisation are set up by administrators and are not changed here." />
       <ErrorNote error={prefs.error} />
       {prefs.isPending && <Loading what="your notification preferences" />}
       {prefs.data && (
@@ -61,17 +80,46 @@ export function NotificationPreferencesPage() {
             save.mutate();
           }}
         >
+          <h2 id={`${id}-title`}>Notification preferences</h2>
           <fieldset>
-            <legend id={`${id}-title`}>Email me when</legend>
+            <legend>Send my notifications by</legend>
+            <ul className="plain">
+              {PersonalChannel.options.map((channel) => (
+                <li key={channel}>
+                  <label>
+                    <input type="checkbox" checked={channels.includes(channel)} onChange={(e) => change(() => setChannels(e.target.checked ? [...channels, channel] : channels.filter((c) => c !== channel)))} /> {CHANNEL_WORDS[channel]}
+                  </label>{' '}
+                  <small className="muted">(organisation default: {prefs.data.defaults.channels.includes(channel) ? 'on' : 'off'})</small>
+                </li>
+              ))}
+            </ul>
+            <div className="field">
+              <label htmlFor={`${id}-slack`}>My Slack incoming webhook URL</label>
+              <input id={`${id}-slack`} type="url" autoComplete="off" value={slackUrl} onChange={(e) => change(() => setSlackUrl(e.target.value))} aria-describedby={`${id}-slack-hint`} />
+              <small id={`${id}-slack-hint`} className="muted">
+                {prefs.data.slack
+                  ? `Set (${prefs.data.slack.url}): it is kept secret and not shown in full; type a new one to replace it.`
+                  : 'None set. In Slack, add the Incoming Webhooks app to a conversation with yourself and paste its URL (https://hooks.slack.com/services/...). Without one, Slack messages come by email.'}
+              </small>
+            </div>
+            {prefs.data.slack && (
+              <label>
+                <input type="checkbox" checked={removeSlack} onChange={(e) => change(() => setRemoveSlack(e.target.checked))} /> Remove my Slack webhook
+              </label>
+            )}
+          </fieldset>
+          <fieldset>
+            <legend>Tell me when</legend>
             <ul className="plain">
               {PersonalEventType.options.map((type) => {
-                const orgDefault = prefs.data.defaults[type] ?? true;
+                const essential = prefs.data.essential.includes(type);
+                const orgDefault = prefs.data.defaults.events[type] ?? true;
                 return (
                   <li key={type}>
                     <label>
-                      <input type="checkbox" checked={choices[type] ?? true} onChange={(e) => (setSaved(false), setChoices({ ...choices, [type]: e.target.checked }))} /> {EVENT_WORDS[type]}
+                      <input type="checkbox" checked={essential || (choices[type] ?? true)} disabled={essential} onChange={(e) => change(() => setChoices({ ...choices, [type]: e.target.checked }))} /> {EVENT_WORDS[type]}
                     </label>{' '}
-                    <small className="muted">(organisation default: {orgDefault ? 'on' : 'off'})</small>
+                    <small className="muted">{essential ? '(always on: essential)' : `(organisation default: ${orgDefault ? 'on' : 'off'})`}</small>
                   </li>
                 );
               })}

@@ -59,6 +59,13 @@ describe('portal words', () => {
     expect(whyApprover(r, 'u-admin')).toBe('You are asked as an administrator');
   });
 
+  it('says when an escalation tier asks the approver', () => {
+    const tier = (afterMinutes: number, id: string) => ({ afterMinutes, dueAt: '2026-12-01T00:00:00.000Z', groups: [group({ type: 'user', values: [`${id}@x.io`], approverIds: [id], approverEmails: [`${id}@x.io`] })] });
+    const r = request({ flowLimits: { maxDurationMinutes: 60, maxExtensions: 0, approverReasonRequired: false, escalation: [tier(30, 'u-eve'), tier(120, 'u-max')] } });
+    expect(whyApprover(r, 'u-max')).toBe('You are asked as escalation tier 2 (nobody decided within 2 hours)');
+    expect(whyApprover(r, 'u-ada')).toBe('You are asked as member of group dba');
+  });
+
   it('warns when an approver group resolves to nobody, unless the API already said so', () => {
     expect(requestWarnings(request())).toEqual([]);
     expect(requestWarnings(request({ approverGroups: [group({ approverIds: [], approverEmails: [] })] }))[0]).toContain('No one can approve for member of group dba');

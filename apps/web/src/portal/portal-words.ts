@@ -38,11 +38,14 @@ export function groupWords(group: ResolvedApproverGroup): string {
   return group.source ? `owner (${group.source})` : 'owner';
 }
 
-/** Why `userId` is asked to decide: the approver groups that name them. */
+/** Why `userId` is asked to decide: the approver groups that name them, and the escalation tiers that added them. */
 export function whyApprover(request: AccessRequest, userId: string): string {
-  const mine = request.approverGroups.filter((g) => g.approverIds.includes(userId));
+  const mine = request.approverGroups.filter((g) => g.approverIds.includes(userId)).map(groupWords);
+  (request.flowLimits?.escalation ?? []).forEach((tier, i) => {
+    if (tier.groups.some((g) => g.approverIds.includes(userId))) mine.push(`escalation tier ${i + 1} (nobody decided within ${duration(tier.afterMinutes)})`);
+  });
   if (mine.length === 0) return 'You are asked as an administrator';
-  return `You are asked as ${mine.map(groupWords).join('; ')}`;
+  return `You are asked as ${mine.join('; ')}`;
 }
 
 /** Approver groups that resolve to nobody: the request would wait for no one. */
