@@ -9,6 +9,7 @@ import { CreateSignIn1764000001100 } from './migrations/1764000001100-CreateSign
 import { CreateSsoIdentities1764000001200 } from './migrations/1764000001200-CreateSsoIdentities';
 import { CreateScim1764000001300 } from './migrations/1764000001300-CreateScim';
 import { CreateIdentityChanges1764000001400 } from './migrations/1764000001400-CreateIdentityChanges';
+import { IdentityManagedBy1764000001720 } from './migrations/1764000001720-IdentityManagedBy';
 import { TokenImpersonation1764000000630 } from './migrations/1764000000630-TokenImpersonation';
 import { ScimRepository } from './scim.repository';
 import { ScimRpcController } from './scim.rpc.controller';
@@ -23,7 +24,7 @@ import { UsersService } from './users.service';
 
 /** The identity tables are read and written with plain SQL (see the repositories): no entities. */
 export const IDENTITY_ENTITIES: Function[] = [];
-export const IDENTITY_MIGRATIONS = [CreateIdentities1764000000400, TokenImpersonation1764000000630, CreateSignIn1764000001100, CreateSsoIdentities1764000001200, CreateScim1764000001300, CreateIdentityChanges1764000001400];
+export const IDENTITY_MIGRATIONS = [CreateIdentities1764000000400, TokenImpersonation1764000000630, CreateSignIn1764000001100, CreateSsoIdentities1764000001200, CreateScim1764000001300, CreateIdentityChanges1764000001400, IdentityManagedBy1764000001720];
 
 /**
  * Users, groups and API tokens; passwords, browser sessions and one-time links; the bootstrap admin. Exports UsersService and the repository for
