@@ -213,7 +213,11 @@ function bodyOf(change: Change, ids: { integration: Map<string, string>; flow: M
     // The URL as the file gives it (read from its variable now), not the masked one compared.
     const { filters, ...rest } = desired as unknown as WebhookAsFile;
     const url = webhookUrl(loaded, change.at![1], process.env).url;
-    return { ...rest, url, filters: { integrationIds: (filters.integrations ?? []).map(idOf(ids.integration)), flowIds: (filters.flows ?? []).map(idOf(ids.flow)) }, managedBy };
+    const byId = {
+      ...(filters.integrations ? { integrationIds: filters.integrations.map(idOf(ids.integration)) } : {}),
+      ...(filters.flows ? { flowIds: filters.flows.map(idOf(ids.flow)) } : {}),
+    };
+    return { ...rest, url, filters: byId, managedBy };
   }
   const integrationIds = ids.integration;
   if (change.kind === 'integration') {
