@@ -362,14 +362,19 @@ ${
     expect((await cli(['plan', '-f', path])).code).toBe(0);
   });
 
-  it('shows a user changed in the console as drift, and apply puts the name and the groups back', async () => {
+  it('shows a user and a webhook changed in the console as drift, and apply puts them back, still managed', async () => {
     const ana = (await users()).find((u) => u.email === 'ana@example.com')!;
     expect((await t.api('PUT', `/api/v1/users/${ana.id}`, { body: { email: ana.email, name: 'Ana B.', groups: ['eng'] } })).status).toBe(200);
+    const feed = (await webhooks()).find((w) => w.name === 'ops feed')!;
+    const paused = await t.api('PUT', `/api/v1/webhooks/${feed.id}`, { body: { name: feed.name, url: feed.url, events: feed.events, filters: feed.filters, active: false } });
+    expect([paused.status, paused.body.managedBy]).toEqual([200, 'latchkey-cli']);
     const planned = await cli(['plan', '-f', path]);
     expect(planned.code).toBe(2);
     expect(planned.stdout).toMatch(/^~ user "ana@example\.com" {2}\(drift: changed outside .*latchkey\.yaml by \S+ at \S+\)\n {4}name: "Ana B\." -> "Ana"\n {4}groups: \["eng"\] -> \["dba","eng"\]\n/);
+    expect(planned.stdout).toMatch(/\n~ webhook "ops feed" {2}\(drift: changed outside .*latchkey\.yaml by \S+ at \S+\)\n {4}active: false -> true\nPlan: 0 to create, 2 to update, 0 to delete\.\n$/);
     expect((await cli(['apply', '-f', path])).code).toBe(0);
     expect((await users()).find((u) => u.email === 'ana@example.com')).toMatchObject({ name: 'Ana', groups: ['dba', 'eng'], managedBy: 'latchkey-cli' });
+    expect((await webhooks()).find((w) => w.name === 'ops feed')).toMatchObject({ active: true, managedBy: 'latchkey-cli' });
     expect((await cli(['plan', '-f', path])).code).toBe(0);
   });
 
