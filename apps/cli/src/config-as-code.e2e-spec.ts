@@ -413,5 +413,12 @@ ${
     const gone = await t.api('GET', `/api/v1/audit?action=user.deleted&pageSize=1`);
     expect(gone.body.items[0]).toMatchObject({ targetName: 'bob@example.com', actor: { source: 'cli' } });
     expect((await cli(['plan', '-f', smaller, '--prune'])).code).toBe(0);
+
+    // The full file again: what was pruned comes back, and the new endpoint's signing secret is printed once.
+    const again = await cli(['apply', '-f', path]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/^Applied 4 changes\.\nSigning secret of webhook "chat" \(shown this once; POST \/api\/v1\/webhooks\/[0-9a-f-]{36}\/rotate-secret makes a new one\): whsec_\S+\n$/);
+    expect(again.stderr).not.toContain('whsec_');
+    expect((await cli(['plan', '-f', path])).code).toBe(0);
   });
 });
