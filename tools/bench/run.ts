@@ -3,6 +3,7 @@ import { BENCH_CONNECTOR } from './bench-target';
 import { benchDiscovery } from './discovery.bench';
 import { benchNotifications } from './notifications.bench';
 import { benchProvisioning } from './provisioning.bench';
+import { benchScim } from './scim.bench';
 import { benchWeb } from './web.bench';
 
 /**
@@ -17,6 +18,7 @@ async function main() {
     ['discovery', async () => Object.entries(await benchDiscovery()).map(([k, v]) => [k, String(v)])],
     ['web', benchWeb],
     ['notifications', benchNotifications],
+    ['scim', benchScim],
   ];
   for (const [name, run] of suites) {
     if (only.length && !only.includes(name)) continue;

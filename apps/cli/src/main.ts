@@ -41,9 +41,15 @@ ${EXIT_CODES_HELP}`,
   root
     .command('login')
     .argument('[url]', 'the Latchkey server, e.g. http://localhost:8080')
-    .description('sign in: check a token and store it with the server URL as a profile')
-    .option('--token <token>', 'API token (prefer LATCHKEY_TOKEN or the prompt: arguments show in `ps`)')
-    .addHelpText('after', '\nExamples:\n  latchkey login http://localhost:8080            # asks for the token\n  LATCHKEY_TOKEN=lk_... latchkey login https://latchkey.example.com --profile prod')
+    .description('sign in through the browser (single sign-on or password), or with an API token, and store it with the server URL as a profile')
+    .option('--token <token>', 'API token instead of the browser (prefer LATCHKEY_TOKEN or --with-token: arguments show in `ps`)')
+    .option('--with-token', 'API token instead of the browser: asked for (hidden) on a terminal, read from stdin otherwise')
+    .option('--no-browser', 'print the sign-in address without trying to open a browser')
+    .option('--timeout <duration>', 'how long to wait for the browser', '5m')
+    .addHelpText(
+      'after',
+      '\nThe browser sign-in makes a token of your own for 30 days (revocable with the others under Tokens); it reaches\nthe CLI through a listener on 127.0.0.1, sealed to a key only this command holds.\n\nExamples:\n  latchkey login http://localhost:8080            # opens the browser\n  latchkey login https://latchkey.example.com --no-browser --profile prod\n  LATCHKEY_TOKEN=lk_... latchkey login https://latchkey.example.com\n  latchkey login https://latchkey.example.com --with-token < token.txt',
+    )
     .action((url: string | undefined, options) => login(ctx(), url, { ...options, profile: root.opts<GlobalOptions>().profile }));
 
   root

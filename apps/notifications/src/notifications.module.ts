@@ -13,7 +13,7 @@ import { AlertsService } from './events/alerts.service';
 import { IngestService } from './events/ingest.service';
 import { CreateNotifications1764000000600 } from './migrations/1764000000600-CreateNotifications';
 import { RemindersAndPreferences1764000000700 } from './migrations/1764000000700-RemindersAndPreferences';
-import { EndpointManagedBy1764000001730 } from './migrations/1764000001730-EndpointManagedBy';
+import { EndpointManagedBy1764000001820 } from './migrations/1764000001820-EndpointManagedBy';
 import { PreferencesRpcController } from './preferences/preferences.rpc.controller';
 import { PreferencesService } from './preferences/preferences.service';
 import { SETTINGS, settingsFrom } from './settings';
@@ -38,7 +38,7 @@ export class NotificationsModule implements OnApplicationShutdown {
           url: env.LATCHKEY_DATABASE_URL,
           schema: NOTIFICATIONS_SCHEMA,
           entities: [],
-          migrations: [CreateNotifications1764000000600, RemindersAndPreferences1764000000700, EndpointManagedBy1764000001730],
+          migrations: [CreateNotifications1764000000600, RemindersAndPreferences1764000000700, EndpointManagedBy1764000001820],
           poolSize: 10,
         }),
       ],

@@ -31,6 +31,7 @@ export const router = createBrowserRouter([
       { path: 'people/users', lazy: page(() => import('./pages/people.page'), 'UsersPage') },
       { path: 'people/groups', lazy: page(() => import('./pages/people.page'), 'GroupsPage') },
       { path: 'people/tokens', lazy: page(() => import('./pages/people.page'), 'TokensPage') },
+      { path: 'people/sso', lazy: page(() => import('./pages/sso-settings.page'), 'SsoSettingsPage') },
       { path: 'activity', lazy: page(() => import('./pages/activity.page'), 'ActivityPage') },
       { path: 'activity/:id', lazy: page(() => import('./pages/request-detail.page'), 'RequestDetailPage') },
       { path: 'portal/request', lazy: page(() => import('./portal/new-request.page'), 'NewRequestPage') },
@@ -40,6 +41,7 @@ export const router = createBrowserRouter([
       { path: 'portal/approvals', lazy: page(() => import('./portal/approvals.page'), 'ApprovalsPage') },
       // Notifications link here: the pending approvals, the request among them.
       { path: 'portal/approvals/:id', lazy: page(() => import('./portal/approvals.page'), 'ApprovalsPage') },
+      { path: 'portal/cli-sign-in', lazy: page(() => import('./portal/cli-sign-in.page'), 'CliSignInPage') },
       { path: 'portal/notifications', lazy: page(() => import('./portal/notification-preferences.page'), 'NotificationPreferencesPage') },
       { path: 'notifications', lazy: page(() => import('./pages/notifications.page'), 'NotificationsPage') },
       { path: 'notifications/:id', lazy: page(() => import('./pages/notifications.page'), 'NotificationEndpointPage') },

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CONNECTOR_ID_PATTERN } from '@latchkey/contracts';
+import { CONNECTOR_ID_PATTERN, OIDC_DEFAULTS, OidcClientId, OidcClientSecret, OidcGroupsClaim, OidcIssuerUrl, OidcProviderName, OidcScopes } from '@latchkey/contracts';
 
 const url = (protocols: string[], fallback: string) =>
   z
@@ -111,25 +111,16 @@ export const GatewayEnv = CommonEnv.extend(DatabaseEnv.shape).extend({
     .transform((v) => (/^\d+$/.test(v) ? Number(v) : v))
     .optional(),
   /** Single sign-on with an OpenID Provider: its issuer URL (discovery reads `<issuer>/.well-known/openid-configuration`). */
-  OIDC_ISSUER_URL: z
-    .string()
-    .refine((v) => {
-      try {
-        return ['http:', 'https:'].includes(new URL(v).protocol);
-      } catch {
-        return false;
-      }
-    }, 'must be an http(s) URL')
-    .optional(),
-  OIDC_CLIENT_ID: z.string().min(1, 'must not be empty').max(500).optional(),
+  OIDC_ISSUER_URL: OidcIssuerUrl.optional(),
+  OIDC_CLIENT_ID: OidcClientId.optional(),
   /** The client's secret at the provider (a confidential client); never logged. */
-  OIDC_CLIENT_SECRET: z.string().min(8, 'must be at least 8 characters').max(2000).optional(),
+  OIDC_CLIENT_SECRET: OidcClientSecret.optional(),
   /** The claim (in the ID token or userinfo) that lists the person's groups. */
-  OIDC_GROUPS_CLAIM: z.string().min(1).max(200).default('groups'),
+  OIDC_GROUPS_CLAIM: OidcGroupsClaim.default(OIDC_DEFAULTS.groupsClaim),
   /** What the sign-in page's button says: "Sign in with <name>". */
-  OIDC_PROVIDER_NAME: z.string().min(1).max(100).default('single sign-on'),
+  OIDC_PROVIDER_NAME: OidcProviderName.default(OIDC_DEFAULTS.providerName),
   /** Scopes asked for; `openid` is always among them. */
-  OIDC_SCOPES: z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+( [\x21\x23-\x5B\x5D-\x7E]+)*$/, 'must be scopes separated by single spaces').default('openid email profile'),
+  OIDC_SCOPES: OidcScopes.default(OIDC_DEFAULTS.scopes),
 }).superRefine((env, ctx) => {
   // OIDC is on when the issuer is set; then the client, its secret and the public URL (the redirect URI's origin) are needed.
   if (!env.OIDC_ISSUER_URL) return;

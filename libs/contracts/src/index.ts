@@ -21,6 +21,7 @@ export * from './rotation';
 export * from './secrets';
 export * from './semver';
 export * from './sign-in';
+export * from './sso-settings';
 export * from './scim';
 export * from './subjects';
 export * from './text';

@@ -107,3 +107,38 @@ export const SignInContracts = {
 
 /** The one-time link people open: the token rides in the fragment, so it never reaches a server log or a Referer. */
 export const setPasswordUrl = (baseUrl: string, token: string): string => `${baseUrl.replace(/\/+$/, '')}/set-password#token=${encodeURIComponent(token)}`;
+
+/**
+ * `latchkey login` through the browser. The CLI makes a one-time X25519 key pair and opens the
+ * console's `/cli/sign-in` page with the public key and its loopback port; the signed-in person
+ * allows it there, and the gateway answers a new API token sealed to that key (ephemeral X25519,
+ * HKDF-SHA256 with this info, AES-256-GCM): the browser carries it to the CLI's loopback
+ * listener without being able to read it, so it never sits readable in a page, a history entry or a log.
+ */
+export const CLI_SIGN_IN_INFO = 'latchkey-cli-sign-in-v1';
+/** How long a token made by `latchkey login` lasts (the person signs in again after). */
+export const CLI_TOKEN_DAYS = 30;
+export const CliPublicKey = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be an X25519 public key (32 bytes in base64url)');
+export const CliSignInInput = z
+  .object({
+    publicKey: CliPublicKey,
+    /** The computer the CLI runs on, as it names itself: it becomes part of the token's name. */
+    host: z.string().trim().min(1, 'must not be empty').max(64, 'must be at most 64 characters').regex(/^[A-Za-z0-9._-]+$/, 'must be letters, digits, dots, dashes or underscores'),
+  })
+  .strict();
+export type CliSignInInput = z.input<typeof CliSignInInput>;
+/** The token, sealed: base64url of ephemeral public key (32) | IV (12) | tag (16) | ciphertext. */
+export const CliSignInAnswer = z.object({ sealedToken: z.string(), tokenId: z.string().uuid(), name: z.string(), expiresAt: z.string().nullable() });
+export type CliSignInAnswer = z.infer<typeof CliSignInAnswer>;
+
+/**
+ * Eight characters both the terminal and the sign-in page show for a CLI public key, so a person
+ * can tell that the login they allow is the one they started. Plain JavaScript: runs in the browser too.
+ */
+export function cliKeyCode(publicKey: string): string {
+  const raw = atob(publicKey.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(publicKey.length / 4) * 4, '='));
+  const letters = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
+  let code = '';
+  for (let i = 0; i < 8; i += 1) code += letters[raw.charCodeAt(i) % letters.length];
+  return `${code.slice(0, 4)}-${code.slice(4)}`;
+}

@@ -18,6 +18,7 @@ import { RotationContracts } from './rotation';
 import { NotificationContracts } from './notifications';
 import { ScimContracts } from './scim';
 import { SignInContracts } from './sign-in';
+import { SsoSettingsContracts } from './sso-settings';
 import { DriftReport, Grant, GrantEvent, GrantRequest, GrantStatus, GrantWithCredentials } from './provisioning';
 
 const Empty = z.object({}).strict();
@@ -88,6 +89,7 @@ export const Contracts = {
   // Each domain below declares its subjects in its own file of this library.
   ...IdentityContracts,
   ...SignInContracts,
+  ...SsoSettingsContracts,
   ...ScimContracts,
   ...AuditContracts,
   ...AccessContracts,

@@ -3,6 +3,7 @@ export { createUser, type TestUserInput } from './identities';
 export * from './nats-server';
 export { pinnedNodeMajor } from './node-runtime';
 export { startOidcProvider, type OidcTestAccounts, type OidcTestProvider } from './oidc-provider';
+export { CookieJar, oidcHttpBrowser } from './oidc-browser';
 export { DEFAULT_PG_BIN_DIR, startPgCluster, type PgCluster, type PgClusterOptions, type PgHbaMode } from './pg-cluster';
 export { PG_VERSIONS, type PgVersion } from './pg-versions';
 export * from './stack';

@@ -7,7 +7,18 @@ import { freePort } from './free-port';
 import { REPO_ROOT } from './test-stack';
 
 /** What the provider says about each account (by account id = `sub`): email, name, groups, other claims. */
-export type OidcTestAccounts = Record<string, { email: string; email_verified?: boolean; name?: string; groups?: string[]; department?: string }>;
+export type OidcTestAccounts = Record<
+  string,
+  {
+    email: string;
+    email_verified?: boolean;
+    name?: string;
+    groups?: string[];
+    department?: string;
+    /** The token endpoint answers a bad ID token for this account: expired, or signed with a key the provider never published. */
+    idToken?: 'expired' | 'foreign-key';
+  }
+>;
 
 export interface OidcTestProvider {
   issuer: string;

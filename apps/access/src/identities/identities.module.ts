@@ -9,7 +9,8 @@ import { CreateSignIn1764000001100 } from './migrations/1764000001100-CreateSign
 import { CreateSsoIdentities1764000001200 } from './migrations/1764000001200-CreateSsoIdentities';
 import { CreateScim1764000001300 } from './migrations/1764000001300-CreateScim';
 import { CreateIdentityChanges1764000001400 } from './migrations/1764000001400-CreateIdentityChanges';
-import { IdentityManagedBy1764000001720 } from './migrations/1764000001720-IdentityManagedBy';
+import { CreateSsoSettings1764000001800 } from './migrations/1764000001800-CreateSsoSettings';
+import { IdentityManagedBy1764000001810 } from './migrations/1764000001810-IdentityManagedBy';
 import { TokenImpersonation1764000000630 } from './migrations/1764000000630-TokenImpersonation';
 import { ScimRepository } from './scim.repository';
 import { ScimRpcController } from './scim.rpc.controller';
@@ -18,13 +19,24 @@ import { SignInRepository } from './sign-in.repository';
 import { SignInRpcController } from './sign-in.rpc.controller';
 import { SIGN_IN_OPTIONS, SignInService, signInOptionsFrom } from './sign-in.service';
 import { SsoSignInService } from './sso-sign-in.service';
+import { SSO_RULE_DEFAULTS, SsoSettingsService } from './sso-settings.service';
+import { loadOptionalMasterKey, MasterKey } from '@latchkey/secrets';
 import { TokensRepository } from './tokens.repository';
 import { TokensService } from './tokens.service';
 import { UsersService } from './users.service';
 
 /** The identity tables are read and written with plain SQL (see the repositories): no entities. */
 export const IDENTITY_ENTITIES: Function[] = [];
-export const IDENTITY_MIGRATIONS = [CreateIdentities1764000000400, TokenImpersonation1764000000630, CreateSignIn1764000001100, CreateSsoIdentities1764000001200, CreateScim1764000001300, CreateIdentityChanges1764000001400, IdentityManagedBy1764000001720];
+export const IDENTITY_MIGRATIONS = [
+  CreateIdentities1764000000400,
+  TokenImpersonation1764000000630,
+  CreateSignIn1764000001100,
+  CreateSsoIdentities1764000001200,
+  CreateScim1764000001300,
+  CreateIdentityChanges1764000001400,
+  CreateSsoSettings1764000001800,
+  IdentityManagedBy1764000001810,
+];
 
 /**
  * Users, groups and API tokens; passwords, browser sessions and one-time links; the bootstrap admin. Exports UsersService and the repository for
@@ -33,6 +45,7 @@ export const IDENTITY_MIGRATIONS = [CreateIdentities1764000000400, TokenImperson
 @Module({})
 export class IdentitiesModule {
   static forRoot(env: AccessEnv): DynamicModule {
+    const masterKey = loadOptionalMasterKey(env);
     return {
       module: IdentitiesModule,
       imports: [IdentityChangesModule],
@@ -40,6 +53,9 @@ export class IdentitiesModule {
       providers: [
         { provide: ADMIN_BOOTSTRAP, useValue: { email: env.LATCHKEY_ADMIN_EMAIL, token: env.LATCHKEY_ADMIN_TOKEN } },
         { provide: SIGN_IN_OPTIONS, useValue: signInOptionsFrom(env) },
+        { provide: SSO_RULE_DEFAULTS, useValue: { requireSso: env.AUTH_REQUIRE_SSO, justInTime: env.OIDC_JIT } },
+        ...(masterKey ? [{ provide: MasterKey, useValue: masterKey }] : []),
+        SsoSettingsService,
         IdentitiesRepository,
         TokensRepository,
         SignInRepository,

@@ -5,6 +5,7 @@ import type { ReceivedOf } from '@latchkey/contracts';
 import { Rpc } from '@latchkey/messaging';
 import { SignInService } from './sign-in.service';
 import { SsoSignInService } from './sso-sign-in.service';
+import { SsoSettingsService } from './sso-settings.service';
 
 type Req<K extends keyof typeof Contracts> = ReceivedOf<(typeof Contracts)[K]>;
 
@@ -13,7 +14,28 @@ export class SignInRpcController {
   constructor(
     private readonly signIn: SignInService,
     private readonly sso: SsoSignInService,
+    private readonly ssoSettings: SsoSettingsService,
   ) {}
+
+  @Rpc(Contracts.accessSsoSettingsGet)
+  ssoSettingsGet() {
+    return this.ssoSettings.view();
+  }
+
+  @Rpc(Contracts.accessSsoSettingsPut)
+  ssoSettingsPut(@Payload() { actor, input }: Req<'accessSsoSettingsPut'>) {
+    return this.ssoSettings.put(actor, input);
+  }
+
+  @Rpc(Contracts.accessSsoSettingsDelete)
+  ssoSettingsDelete(@Payload() { actor }: Req<'accessSsoSettingsDelete'>) {
+    return this.ssoSettings.remove(actor);
+  }
+
+  @Rpc(Contracts.accessSsoSettingsResolve)
+  ssoSettingsResolve() {
+    return this.ssoSettings.resolve();
+  }
 
   @Rpc(Contracts.accessSessionsCreate)
   createSession(@Payload() request: Req<'accessSessionsCreate'>) {

@@ -13,6 +13,7 @@ import { hashPassword, needsRehash, verifyPassword } from './password-hash';
 import { liveSince, retryAfterMs, retryAfterSeconds, sessionDeadlines } from './sign-in-policy';
 import type { SessionPolicy, ThrottleRule } from './sign-in-policy';
 import { SignInRepository } from './sign-in.repository';
+import { SsoSettingsService } from './sso-settings.service';
 
 export const SIGN_IN_OPTIONS = Symbol('SIGN_IN_OPTIONS');
 export interface SignInOptions {
@@ -22,10 +23,6 @@ export interface SignInOptions {
   linkMs: Record<PasswordLinkPurpose, number>;
   /** LATCHKEY_ADMIN_EMAIL: whose link `npm start` prints, and the break-glass admin when SSO is required. */
   adminEmail: string;
-  /** OIDC_JIT: single sign-on creates unknown people. */
-  jit: boolean;
-  /** AUTH_REQUIRE_SSO: passwords work only for the break-glass admin. */
-  requireSso: boolean;
 }
 
 const MINUTE_MS = 60_000;
@@ -39,8 +36,6 @@ export function signInOptionsFrom(env: AccessEnv): SignInOptions {
     perAddress: { limit: env.SIGN_IN_MAX_FAILURES_PER_ADDRESS, windowMs },
     linkMs: { invite: env.INVITE_LINK_HOURS * HOUR_MS, reset: env.RESET_LINK_HOURS * HOUR_MS, bootstrap: env.RESET_LINK_HOURS * HOUR_MS },
     adminEmail: env.LATCHKEY_ADMIN_EMAIL.toLowerCase(),
-    jit: env.OIDC_JIT,
-    requireSso: env.AUTH_REQUIRE_SSO,
   };
 }
 
@@ -80,6 +75,7 @@ export class SignInService implements OnModuleInit {
     private readonly identities: IdentitiesRepository,
     private readonly audit: AuditService,
     @Inject(LOGGER) private readonly logger: AppLogger,
+    private readonly ssoSettings: SsoSettingsService,
   ) {}
 
   onModuleInit(): void {
@@ -90,10 +86,10 @@ export class SignInService implements OnModuleInit {
   async signIn(request: { input: { email: string; password: string }; sessionHash: string; previousSessionHash?: string; client: ClientInfo }) {
     const { input, client } = request;
     const now = new Date();
-    if (this.options.requireSso && input.email.toLowerCase() !== this.options.adminEmail) {
+    if (input.email.toLowerCase() !== this.options.adminEmail && (await this.ssoSettings.rules()).requireSso) {
       await this.audit.append(
         auditEntry('auth.sign-in-failed', { type: 'user', id: 'unknown', email: input.email }, { type: 'user', id: input.email.slice(0, 200), name: input.email }, undefined, {
-          reason: 'password sign-in is turned off (AUTH_REQUIRE_SSO)',
+          reason: 'password sign-in is turned off (AUTH_REQUIRE_SSO, or requireSso in the single sign-on settings)',
           ...clientDetails(client),
         }),
       );

@@ -8,6 +8,7 @@ import { IdentityChanges } from './identity-changes.repository';
 import { auditEntry, toUserView, USER_AUDIT_FIELDS } from './identity-views';
 import { sessionDeadlines } from './sign-in-policy';
 import { SignInRepository } from './sign-in.repository';
+import { SsoSettingsService } from './sso-settings.service';
 import { clientDetails, SIGN_IN_OPTIONS, sessionUser, userActor, userTarget } from './sign-in.service';
 import type { SignInOptions } from './sign-in.service';
 
@@ -54,6 +55,7 @@ export class SsoSignInService {
     private readonly identities: IdentitiesRepository,
     private readonly audit: AuditService,
     private readonly changes: IdentityChanges,
+    private readonly ssoSettings: SsoSettingsService,
   ) {}
 
   async signIn(request: { identity: SsoIdentity; sessionHash: string; previousSessionHash?: string; client: ClientInfo }) {
@@ -98,7 +100,7 @@ export class SsoSignInService {
         if (taken && taken.id !== before.id) throw refused(`The identity provider now gives ${identity.email}, which another Latchkey user has.`);
       }
       if (before && !before.active) throw refused(`${before.email} is deactivated in Latchkey.`);
-      if (!before && !this.options.jit) throw refused(`No Latchkey user has the email ${identity.email}, and accounts are not created at sign-in (OIDC_JIT=false): ask an administrator.`, 'NO_ACCOUNT');
+      if (!before && !(await this.ssoSettings.rules()).justInTime) throw refused(`No Latchkey user has the email ${identity.email}, and accounts are not created at sign-in (OIDC_JIT=false, or justInTime off in the single sign-on settings): ask an administrator.`, 'NO_ACCOUNT');
 
       const { groups, created } = await this.identities.ensureGroups(m, profile.groups);
       const fields = {

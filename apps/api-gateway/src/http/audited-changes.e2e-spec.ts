@@ -57,6 +57,11 @@ const AUDITED_BY_SIGN_IN_SUITE: Record<string, string[]> = {
   'POST /api/v1/auth/password': ['auth.password-changed'],
   'POST /api/v1/users/{id}/invite': ['user.invited'],
   'POST /api/v1/users/{id}/reset-password': ['user.password-reset'],
+  // Checked by apps/cli/src/cli-sign-in.e2e-spec.ts (a browser session allows `latchkey login`).
+  'POST /api/v1/auth/cli-tokens': ['token.created'],
+  // Checked by apps/api-gateway/src/http/sso-settings.e2e-spec.ts.
+  'PUT /api/v1/settings/sso': ['sso-settings.updated'],
+  'DELETE /api/v1/settings/sso': ['sso-settings.deleted'],
 };
 
 /** Webhook routes: their entries are checked by apps/notifications/src/notifications.e2e-spec.ts. */

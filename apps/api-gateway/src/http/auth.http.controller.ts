@@ -1,14 +1,16 @@
 import { Body, Controller, Get, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { Contracts, ErrorCode, SetPasswordInput, SignInInput } from '@latchkey/contracts';
-import type { SessionAnswer } from '@latchkey/contracts';
+import { CLI_TOKEN_DAYS, CliSignInInput, Contracts, ErrorCode, SetPasswordInput, SignInInput } from '@latchkey/contracts';
+import type { CliSignInAnswer, SessionAnswer } from '@latchkey/contracts';
 import { AppException, MessageBus } from '@latchkey/messaging';
 import { Access, PUBLIC_URL } from '../auth/auth.guard';
 import { Authenticator } from '../auth/authenticator';
 import { OidcClient } from '../auth/oidc/oidc-client';
+import { sealToCliKey, UnusableKeyError } from '../auth/cli-token-seal';
 import { actorOf, CurrentCaller } from '../auth/caller';
 import type { AuthenticatedCaller, CallerSession } from '../auth/caller';
 import { clearSessionCookie, clientOf, csrfTokenFor, newSessionId, readSessionId, secureCookie, sessionHash, setSessionCookie } from '../auth/session-cookie';
+import { NoStore } from './no-store';
 import { parseInput } from './validate';
 
 const LOCAL_PROVIDER = { id: 'local', name: 'Email and password' };
@@ -34,8 +36,8 @@ export class AuthHttpController {
 
   @Get('providers')
   @Access('public')
-  providers(): { providers: Array<{ id: string; name: string; startUrl?: string }> } {
-    const sso = this.oidc.settings;
+  async providers(): Promise<{ providers: Array<{ id: string; name: string; startUrl?: string }> }> {
+    const sso = await this.oidc.current();
     if (!sso) return { providers: [LOCAL_PROVIDER] };
     return { providers: [LOCAL_PROVIDER, { id: 'oidc', name: sso.providerName, startUrl: '/api/v1/auth/oidc/start' }] };
   }
@@ -103,5 +105,32 @@ export class AuthHttpController {
     const input = parseInput(SetPasswordInput, body);
     const { userId } = await this.bus.request(Contracts.accessPasswordsSet, { input, client: clientOf(req) });
     this.authenticator.forgetUser(userId);
+  }
+
+  /**
+   * `latchkey login` in the browser: the signed-in person allowed the CLI on the `/cli/sign-in`
+   * page, which sends the CLI's one-time public key here. A new API token of the caller's own
+   * (CLI_TOKEN_DAYS days, named after the computer) comes back sealed to that key: the page hands
+   * it to the CLI's loopback listener and can never read it. Sessions only (a token cannot mint another this way).
+   */
+  @Post('cli-tokens')
+  @HttpCode(201)
+  @Access('authenticated')
+  @NoStore()
+  async cliToken(@Body() body: unknown, @CurrentCaller() caller: AuthenticatedCaller): Promise<CliSignInAnswer> {
+    sessionOf(caller);
+    const input = parseInput(CliSignInInput, body);
+    // Checked before a token exists: a key that cannot be sealed to leaves nothing behind.
+    try {
+      sealToCliKey(input.publicKey, 'probe');
+    } catch (err) {
+      if (err instanceof UnusableKeyError) throw AppException.validation([{ field: 'publicKey', rule: err.message }]);
+      throw err;
+    }
+    const created = await this.bus.request(Contracts.accessTokensCreate, {
+      actor: actorOf(caller),
+      input: { userId: caller.userId, name: `latchkey CLI on ${input.host}`, expiresInDays: CLI_TOKEN_DAYS },
+    });
+    return { sealedToken: sealToCliKey(input.publicKey, created.token), tokenId: created.id, name: created.name, expiresAt: created.expiresAt };
   }
 }

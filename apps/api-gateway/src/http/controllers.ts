@@ -11,6 +11,7 @@ import { IntegrationsHttpController } from './integrations.http.controller';
 import { MetricsHttpController } from './metrics.http.controller';
 import { NotificationPreferencesHttpController } from './notification-preferences.http.controller';
 import { OidcHttpController } from './oidc.http.controller';
+import { SsoSettingsHttpController } from './sso-settings.http.controller';
 import { ResourcesHttpController } from './resources.http.controller';
 import { RotationHttpController } from './rotation.http.controller';
 import { ScimTokensHttpController } from './scim-tokens.http.controller';
@@ -26,6 +27,7 @@ export const HTTP_CONTROLLERS = [
   DocsHttpController,
   AuthHttpController,
   OidcHttpController,
+  SsoSettingsHttpController,
   CatalogHttpController,
   IntegrationsHttpController,
   GrantsHttpController,

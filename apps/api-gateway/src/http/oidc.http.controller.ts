@@ -31,16 +31,16 @@ export class OidcHttpController {
     @Inject(LOGGER) private readonly logger: AppLogger,
   ) {}
 
-  private settings(): OidcSettings {
-    const settings = this.client.settings;
-    if (!settings) throw new AppException(ErrorCode.NotFound, 'Single sign-on is not set up here (OIDC_ISSUER_URL): sign in with email and password.');
+  private async settings(): Promise<OidcSettings> {
+    const settings = await this.client.current();
+    if (!settings) throw new AppException(ErrorCode.NotFound, 'Single sign-on is not set up here (an admin sets it under Settings, or OIDC_ISSUER_URL): sign in with email and password.');
     return settings;
   }
 
   @Get('start')
   @Access('public')
   async start(@Query('returnTo') returnTo: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
-    const settings = this.settings();
+    const settings = await this.settings();
     res.setHeader('Cache-Control', 'no-store');
     try {
       const { url, flow } = await this.client.start(settings, safeReturnTo(returnTo));
@@ -56,7 +56,7 @@ export class OidcHttpController {
   @Get('callback')
   @Access('public')
   async callback(@Req() req: Request, @Res() res: Response): Promise<void> {
-    const settings = this.settings();
+    const settings = await this.settings();
     const secure = secureCookie(req, this.publicUrl);
     res.setHeader('Cache-Control', 'no-store');
     // Spent whatever happens: a flow is good for one callback.

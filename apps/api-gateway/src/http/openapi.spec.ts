@@ -56,13 +56,14 @@ describe('OpenAPI document', () => {
       if (typeof schema !== 'object' || schema === null) return false;
       const node = schema as Record<string, unknown>;
       const properties = node.properties as Record<string, unknown> | undefined;
-      if (properties && ('password' in properties || 'token' in properties)) return true;
+      if (properties && ('password' in properties || 'token' in properties || 'sealedToken' in properties)) return true;
       return Object.values(node).some(hasSecretField);
     };
     const carriesSecret = ROUTES.filter((r) => r.response && hasSecretField(z.toJSONSchema(r.response, { io: 'output', unrepresentable: 'any' }))).map((r) => `${r.method} ${r.path}`);
     expect(carriesSecret.sort()).toEqual([
       'get /api/v1/access-requests/{id}/access-details',
       'post /api/v1/access-requests/{id}/reset-credentials',
+      'post /api/v1/auth/cli-tokens',
       'post /api/v1/integrations/{id}/grants',
       'post /api/v1/integrations/{id}/grants/{grantId}/reset-credentials',
       'post /api/v1/scim-tokens',

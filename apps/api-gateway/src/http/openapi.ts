@@ -9,7 +9,7 @@ import { AuditListQuery } from './audit.http.controller';
 import { GroupListQuery } from './groups.http.controller';
 import { IntegrationListQuery } from './integrations.http.controller';
 import { ResourceListQuery, TagsBody } from './resources.http.controller';
-import { Group, GroupInput, PasswordLinkAnswer, SessionAnswer, SetPasswordInput, SignInInput, Token, TokenCreated, User, UserInput } from '@latchkey/contracts';
+import { CliSignInAnswer, CliSignInInput, SsoSettings, SsoSettingsInput, Group, GroupInput, PasswordLinkAnswer, SessionAnswer, SetPasswordInput, SignInInput, Token, TokenCreated, User, UserInput } from '@latchkey/contracts';
 import { TokenBody, TokenListQuery } from './tokens.http.controller';
 import { ExtendBody, GrantBody, GrantListQuery } from './grants.http.controller';
 import { RequestableListQuery, UserListQuery } from './users.http.controller';
@@ -139,6 +139,10 @@ export const ROUTES: Route[] = [
   { method: 'get', path: '/api/v1/auth/session', summary: 'The session of the cookie: user, csrfToken, deadlines; 401 without one', access: 'authenticated', sessionOnly: true, response: SessionAnswer },
   { method: 'post', path: '/api/v1/auth/sign-out', summary: 'End this session and clear the cookie (204)', access: 'authenticated', sessionOnly: true, status: 204 },
   { method: 'post', path: '/api/v1/auth/sign-out-everywhere', summary: 'End every session of the caller, this one included', access: 'authenticated', sessionOnly: true, response: z.object({ sessionsEnded: z.number().int() }), status: 200 },
+  { method: 'get', path: '/api/v1/settings/sso', summary: 'Single sign-on in effect: source (settings, environment or none), issuer, client id, whether a client secret is stored (never the secret), button name, groups claim, scopes, requireSso, justInTime, the redirect URI to register', access: 'admin', response: SsoSettings },
+  { method: 'put', path: '/api/v1/settings/sso', summary: 'Save single sign-on (over the OIDC_* environment variables): the client secret is sealed under the master key and never answered; leave it out to keep the stored one; 409 without LATCHKEY_PUBLIC_URL', access: 'admin', body: SsoSettingsInput, response: SsoSettings },
+  { method: 'delete', path: '/api/v1/settings/sso', summary: "Forget the saved single sign-on: the environment's (if any) applies again", access: 'admin', response: SsoSettings },
+  { method: 'post', path: '/api/v1/auth/cli-tokens', summary: "`latchkey login` in the browser: a new API token of the caller's own (30 days), sealed to the CLI's one-time X25519 public key; only the CLI can open it", access: 'authenticated', sessionOnly: true, body: CliSignInInput, response: CliSignInAnswer, status: 201 },
   { method: 'post', path: '/api/v1/auth/password', summary: 'Set a password with a one-time link\'s token (204); ends the user\'s sessions; 400 LINK_INVALID when used, expired or replaced', access: 'public', body: SetPasswordInput, status: 204 },
   { method: 'get', path: '/api/v1/me', summary: 'The caller: email, groups, attributes, role', access: 'authenticated', response: User },
   {
@@ -188,6 +192,10 @@ export const OPERATIONS: Record<string, readonly [operationId: string, tag: Tag]
   'post /api/v1/auth/sign-out': ['signOut', 'auth'],
   'post /api/v1/auth/sign-out-everywhere': ['signOutEverywhere', 'auth'],
   'post /api/v1/auth/password': ['setPassword', 'auth'],
+  'post /api/v1/auth/cli-tokens': ['createCliToken', 'auth'],
+  'get /api/v1/settings/sso': ['getSsoSettings', 'auth'],
+  'put /api/v1/settings/sso': ['saveSsoSettings', 'auth'],
+  'delete /api/v1/settings/sso': ['deleteSsoSettings', 'auth'],
   'get /api/v1/auth/oidc/start': ['startOidcSignIn', 'auth'],
   'get /api/v1/auth/oidc/callback': ['finishOidcSignIn', 'auth'],
   'post /api/v1/scim-tokens': ['createScimToken', 'scim'],

@@ -10,7 +10,7 @@ import { Badge, Dialog, ErrorNote, Loading, PageHeader, SecretOnce, When } from 
 import { numberOrText, schemaErrors, splitList } from '../forms/form-state';
 import { useForm } from '../forms/use-form';
 
-function PeopleTabs() {
+export function PeopleTabs() {
   return (
     <nav className="tabs" aria-label="People">
       <NavLink to="/people/users" className="tabs__tab">
@@ -21,6 +21,9 @@ function PeopleTabs() {
       </NavLink>
       <NavLink to="/people/tokens" className="tabs__tab">
         API tokens
+      </NavLink>
+      <NavLink to="/people/sso" className="tabs__tab">
+        Single sign-on
       </NavLink>
     </nav>
   );

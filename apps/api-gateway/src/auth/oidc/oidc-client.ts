@@ -1,20 +1,28 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type * as Oidc from 'openid-client';
 import type { GatewayEnv } from '@latchkey/config';
-import { LOGGER } from '@latchkey/messaging';
+import { Contracts } from '@latchkey/contracts';
+import { LOGGER, MessageBus } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
+import { PUBLIC_URL } from '../auth.guard';
 import { OIDC_FLOW_TTL_MS } from './oidc-flow';
 import type { OidcFlow } from './oidc-flow';
 
+/** Single sign-on from the OIDC_* environment variables (null when OIDC_ISSUER_URL is unset). */
 export const OIDC_SETTINGS = Symbol('OIDC_SETTINGS');
+/** How long a gateway trusts what it read of the saved settings: another replica's change reaches it within this. */
+export const SSO_SETTINGS_TTL_MS = 10_000;
 
 /** openid-client is ESM-only: loaded when single sign-on is first used (Node requires it fine; test runners need not). */
 let library: Promise<typeof Oidc> | null = null;
 const openidClient = (): Promise<typeof Oidc> => (library ??= import('openid-client'));
 export const OIDC_CALLBACK_PATH = '/api/v1/auth/oidc/callback';
 
-/** Single sign-on as configured, or null when OIDC_ISSUER_URL is unset. The secret stays in here. */
+/** Single sign-on as configured (saved by an admin, else the environment). The secret stays in the gateway. */
 export interface OidcSettings {
+  source: 'settings' | 'environment';
+  /** Changes whenever the settings do: the provider's discovery is redone for a new version. */
+  version: string;
   issuer: string;
   clientId: string;
   clientSecret: string;
@@ -24,17 +32,20 @@ export interface OidcSettings {
   redirectUri: string;
 }
 
+/** `openid` is always asked for. */
+const withOpenId = (scopes: string): string => [...new Set(['openid', ...scopes.split(' ')])].join(' ');
+
 export function oidcSettingsFrom(env: GatewayEnv): OidcSettings | null {
   if (!env.OIDC_ISSUER_URL || !env.OIDC_CLIENT_ID || !env.OIDC_CLIENT_SECRET || !env.LATCHKEY_PUBLIC_URL) return null;
-  const scopes = new Set(env.OIDC_SCOPES.split(' '));
-  scopes.add('openid');
   return {
+    source: 'environment',
+    version: 'environment',
     issuer: env.OIDC_ISSUER_URL,
     clientId: env.OIDC_CLIENT_ID,
     clientSecret: env.OIDC_CLIENT_SECRET,
     groupsClaim: env.OIDC_GROUPS_CLAIM,
     providerName: env.OIDC_PROVIDER_NAME,
-    scopes: [...scopes].join(' '),
+    scopes: withOpenId(env.OIDC_SCOPES),
     redirectUri: `${env.LATCHKEY_PUBLIC_URL}${OIDC_CALLBACK_PATH}`,
   };
 }
@@ -58,13 +69,71 @@ export class OidcError extends Error {
 @Injectable()
 export class OidcClient {
   private configuration: Promise<Oidc.Configuration> | null = null;
+  private configurationVersion: string | null = null;
+  private saved: { at: number; value: Promise<OidcSettings | null> } | null = null;
 
   constructor(
-    @Inject(OIDC_SETTINGS) readonly settings: OidcSettings | null,
+    @Inject(OIDC_SETTINGS) private readonly fromEnvironment: OidcSettings | null,
+    @Inject(PUBLIC_URL) private readonly publicUrl: string | undefined,
+    private readonly bus: MessageBus,
     @Inject(LOGGER) private readonly logger: AppLogger,
   ) {}
 
+  /**
+   * The single sign-on in effect: what an admin saved (read from the access service, kept
+   * SSO_SETTINGS_TTL_MS), else the environment's, else null. Saved settings need
+   * LATCHKEY_PUBLIC_URL for the redirect URI.
+   */
+  async current(): Promise<OidcSettings | null> {
+    if (!this.saved || Date.now() - this.saved.at > SSO_SETTINGS_TTL_MS) {
+      const value = this.bus.request(Contracts.accessSsoSettingsResolve, {}).then((stored): OidcSettings | null => {
+        if (!stored) return null;
+        if (!this.publicUrl) {
+          this.logger.warn({}, 'single sign-on is saved but LATCHKEY_PUBLIC_URL is not set: the redirect URI is unknown, so it stays off');
+          return null;
+        }
+        return {
+          source: 'settings',
+          version: stored.version,
+          issuer: stored.issuerUrl,
+          clientId: stored.clientId,
+          clientSecret: stored.clientSecret,
+          groupsClaim: stored.groupsClaim,
+          providerName: stored.providerName,
+          scopes: withOpenId(stored.scopes),
+          redirectUri: `${this.publicUrl}${OIDC_CALLBACK_PATH}`,
+        };
+      });
+      this.saved = { at: Date.now(), value };
+      // A failed read is not kept: the next call asks again.
+      value.catch(() => {
+        if (this.saved?.value === value) this.saved = null;
+      });
+    }
+    try {
+      return (await this.saved.value) ?? this.fromEnvironment;
+    } catch (err) {
+      // The access service does not answer: sign-in cannot finish anyway; the environment's settings (if any) are shown meanwhile.
+      this.logger.warn({ reason: err instanceof Error ? err.message : String(err) }, 'saved single sign-on settings unavailable');
+      return this.fromEnvironment;
+    }
+  }
+
+  /** The OIDC_* environment variables' single sign-on, or null. */
+  environment(): OidcSettings | null {
+    return this.fromEnvironment;
+  }
+
+  /** After this gateway saved or deleted the settings: the next call reads them again. */
+  forgetSaved(): void {
+    this.saved = null;
+  }
+
   private discover(oidc: typeof Oidc, settings: OidcSettings): Promise<Oidc.Configuration> {
+    if (this.configurationVersion !== settings.version) {
+      this.configuration = null;
+      this.configurationVersion = settings.version;
+    }
     if (!this.configuration) {
       const issuer = new URL(settings.issuer);
       // A loopback or test provider over plain http is allowed only when configured so explicitly (an http issuer URL).

@@ -1,8 +1,8 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 
 /** The config file that manages a user or a group (`latchkey apply`): apply --prune deletes only what it manages. */
-export class IdentityManagedBy1764000001720 implements MigrationInterface {
-  name = 'IdentityManagedBy1764000001720';
+export class IdentityManagedBy1764000001810 implements MigrationInterface {
+  name = 'IdentityManagedBy1764000001810';
 
   async up(q: QueryRunner): Promise<void> {
     await q.query('ALTER TABLE access.users ADD COLUMN managed_by text');
