@@ -92,6 +92,22 @@ describe('tools/infra.sh', () => {
     }
   });
 
+  it('--shells also checks zsh and fish for the CLI completion tests (a fake one on PATH is found and run)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'latchkey-infra-'));
+    try {
+      writeFileSync(join(dir, 'fish'), '#!/bin/sh\necho "fish, version 99.1"\n', { mode: 0o755 });
+      const ok = run({ PATH: `${dir}:${process.env.PATH}` }, ['check', '--shells']);
+      expect(lineOf(ok.out, 'fish')).toBe(`infra: fish       ok    ${join(dir, 'fish')} (fish, version 99.1)`);
+      // npm test installed Debian's zsh through this option (tools/test.sh passes it).
+      expect(lineOf(ok.out, 'zsh')).toMatch(/^infra: zsh +ok +\/\S+\/zsh \((installed: )?zsh \d/);
+      expect(ok.status).toBe(0);
+      expect(lineOf(run({ PATH: `${dir}:${process.env.PATH}` }).out, 'fish')).toBe('');
+      expect(run({}, ['--help']).out).toContain('--shells   also check zsh and fish');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('Redis not answering on a local port: names it, prints how to start it, exits 1', async () => {
     const port = await closedPort();
     const { status, out } = run({ REDIS_URL: `redis://:hunter2@127.0.0.1:${port}` });

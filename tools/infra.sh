@@ -4,10 +4,12 @@
 #   REDIS_URL              Redis for BullMQ   (default redis://127.0.0.1:6379)
 #   NATS_URL               NATS               (default nats://127.0.0.1:4222)
 #
-# Usage: bash tools/infra.sh check [--start] [--browser]
+# Usage: bash tools/infra.sh check [--start] [--browser] [--shells]
 #
 # --browser also checks the browser the web console's e2e tests drive (CHROMIUM_PATH, default
 # /usr/bin/chromium): installed from Debian's `chromium` package when missing and running as root.
+# --shells also checks zsh and fish, in which the CLI's completion tests run its scripts: installed
+# from Debian's `zsh` and `fish` packages when missing and running as root.
 # `npm test` runs `check`; `npm start` runs `check --start`. For each service it prints one line,
 # "ok" or what is wrong (and, on the lines below it, what to do). When a service does not answer:
 #   - remote URL: says so, exit 1;
@@ -34,6 +36,7 @@ export PATH LC_ALL=C
 
 START=false
 BROWSER=false
+SHELLS=false
 FAILED=0
 
 # ---------------------------------------------------------------------------------------------
@@ -57,11 +60,12 @@ detail() {
 
 usage() {
   cat <<'EOF'
-usage: bash tools/infra.sh check [--start] [--browser]
+usage: bash tools/infra.sh check [--start] [--browser] [--shells]
 
 Checks PostgreSQL (LATCHKEY_DATABASE_URL), Redis (REDIS_URL) and NATS (NATS_URL).
   --start    start local servers that are installed but not running (also when CI=true)
   --browser  also check chromium for the browser tests (CHROMIUM_PATH), installing it when missing
+  --shells   also check zsh and fish for the CLI's completion tests, installing them when missing
 EOF
 }
 
@@ -797,6 +801,47 @@ check_chromium() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# zsh and fish (the CLI's completion scripts are tested in the real shells)
+
+shell_version() { "$1" --version 2>/dev/null | head -n 1; }
+
+# Checks one shell on PATH; installs its Debian package (named as the shell) when missing and root.
+check_shell() {
+  local name=$1 log version
+  if have "$name" && version=$(shell_version "$name") && [[ -n $version ]]; then
+    line_ok "$name" "$(type -P "$name") (${version})"
+    return 0
+  fi
+  if ! can_apt; then
+    line_fail "$name" "${name} is not installed (the CLI's completion tests run in it). Install it with:"
+    hint "  $(apt_command "$name")"
+    is_root || hint "(as root, bash tools/infra.sh check --shells installs it itself)"
+    return 0
+  fi
+  say "${name}: missing; installing it: DEBIAN_FRONTEND=noninteractive apt-get install -y ${name}"
+  log=$(mktemp)
+  if ! apt-cache policy "$name" 2>/dev/null | grep -q 'Candidate: [^(]'; then
+    say "${name}: apt-get update (no package list has ${name} yet)"
+    apt-get update -q >"$log" 2>&1 || true
+  fi
+  if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$name" >"$log" 2>&1; then
+    line_fail "$name" "installing ${name} failed"
+    detail "$(tail -n 15 "$log")"
+    rm -f "$log"
+    return 0
+  fi
+  rm -f "$log"
+  if have "$name" && version=$(shell_version "$name") && [[ -n $version ]]; then
+    line_ok "$name" "$(type -P "$name") (installed: ${version})"
+  else
+    line_fail "$name" "the ${name} package did not provide a working ${name}"
+  fi
+}
+
+check_zsh() { check_shell zsh; }
+check_fish() { check_shell fish; }
+
+# ---------------------------------------------------------------------------------------------
 
 main() {
   local action=''
@@ -805,6 +850,7 @@ main() {
       check) action=check ;;
       --start) START=true ;;
       --browser) BROWSER=true ;;
+      --shells) SHELLS=true ;;
       -h | --help | help)
         usage
         return 0
@@ -823,13 +869,17 @@ main() {
   fi
   local failed=0 check checks=(check_postgres check_redis check_nats)
   [[ $BROWSER == true ]] && checks+=(check_chromium)
+  [[ $SHELLS == true ]] && checks+=(check_zsh check_fish)
   for check in "${checks[@]}"; do
     FAILED=0
     "$check"
     if ((FAILED)); then failed=1; fi
   done
   if ((failed)); then
-    say "PostgreSQL, Redis and NATS must all answer$([[ $BROWSER == true ]] && printf ', and chromium be installed'); fix the lines marked FAIL above."
+    local extra=()
+    [[ $BROWSER == true ]] && extra+=(chromium)
+    [[ $SHELLS == true ]] && extra+=(zsh fish)
+    say "PostgreSQL, Redis and NATS must all answer$( ((${#extra[@]})) && printf ', and %s be installed' "${extra[*]}"); fix the lines marked FAIL above."
     return 1
   fi
   return 0

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 bash tools/ensure-deps.sh
 # shellcheck source=tools/node-runtime.sh
 source tools/node-runtime.sh
-bash tools/infra.sh check --browser
+bash tools/infra.sh check --browser --shells
 echo "== typecheck (tsc $(npx --no-install tsc --version 2>/dev/null | awk '{print $2}'))"
 npm run --silent typecheck
 echo "== lint"

@@ -10,6 +10,8 @@ jest.setTimeout(300_000);
 const CLI = join(REPO_ROOT, 'dist/apps/cli/src/main.js');
 const CONNECTOR_USER = 'latchkey_conn';
 const CONNECTOR_PASSWORD = `conn-${randomBytes(8).toString('hex')}`;
+/** A Slack incoming webhook: its path is the secret, so the file names a variable that holds it. */
+const SLACK_URL = `https://hooks.slack.com/services/T0LATCH/B0KEY/${randomBytes(12).toString('hex')}`;
 
 interface Run {
   code: number | null;
@@ -19,8 +21,8 @@ interface Run {
 
 /**
  * Config as code with the built `latchkey` against the whole stack: plan, apply and export of
- * integrations and access flows, what they leave alone, drift, refusals that name the line, and
- * the audit log's source.
+ * groups, users, integrations, access flows and webhook endpoints, what they leave alone, drift,
+ * refusals that name the line, and the audit log's source.
  */
 describe('latchkey plan / apply / export', () => {
   let pg: PgCluster;
@@ -32,9 +34,9 @@ describe('latchkey plan / apply / export', () => {
     return path;
   };
 
-  const cli = (args: string[]): Promise<Run> =>
+  const cli = (args: string[], more: Record<string, string> = {}): Promise<Run> =>
     new Promise((resolve) => {
-      const env = { PATH: process.env.PATH!, HOME: dir, NO_COLOR: '1', LATCHKEY_URL: t.url, LATCHKEY_TOKEN: t.adminToken };
+      const env = { PATH: process.env.PATH!, HOME: dir, NO_COLOR: '1', LATCHKEY_URL: t.url, LATCHKEY_TOKEN: t.adminToken, CHAT_WEBHOOK_URL: SLACK_URL, ...more };
       const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
       let stderr = '';
@@ -44,11 +46,15 @@ describe('latchkey plan / apply / export', () => {
     });
 
   const flows = async () => (await t.api('GET', '/api/v1/access-flows?pageSize=500')).body.items as Array<{ id: string; name: string; managedBy: string | null; updatedAt: string; maxDurationMinutes: number }>;
+  const groups = async () => (await t.api('GET', '/api/v1/groups?pageSize=500')).body.items as Array<{ id: string; name: string; description: string | null; managedBy: string | null }>;
+  const users = async () => (await t.api('GET', '/api/v1/users?pageSize=500')).body.items as Array<{ id: string; email: string; name: string; role: string; active: boolean; groups: string[]; managedBy: string | null }>;
+  const webhooks = async () => (await t.api('GET', '/api/v1/webhooks?pageSize=500')).body.items as Array<{ id: string; name: string; url: string; events: string[]; filters: Record<string, string[]>; active: boolean; managedBy: string | null }>;
   const integrations = async () => (await t.api('GET', '/api/v1/integrations?pageSize=500')).body.items as Array<{ id: string; name: string; managedBy: string | null; status: string; updatedAt: string }>;
 
   // The target `shop` with its secret by reference (variables the connector reads); a flow on it,
   // and one on `legacy`, an integration made in the console (not in the file).
-  const config = (maxDurationMinutes: number, withSales = true) => `# yaml-language-server: $schema=../apps/cli/latchkey.schema.json
+  // Groups, users and webhook endpoints after them; `full` false leaves out one of each (for --prune).
+  const config = (maxDurationMinutes: number, withSales = true, full = withSales) => `# yaml-language-server: $schema=../apps/cli/latchkey.schema.json
 apiVersion: latchkey/v1
 integrations:
   - name: shop
@@ -90,7 +96,39 @@ ${
     approvers: null
     maxDurationMinutes: 30
     settings: { justificationRequired: false }
-`;
+groups:
+  - name: eng
+    description: Engineers
+${full ? '  - name: data-platform\n' : ''}users:
+  - email: ana@example.com
+    name: Ana
+    groups: [eng, dba]
+${
+  full
+    ? `  - email: bob@example.com
+    name: Bob
+    role: admin
+    active: false
+    groups: [data-platform]
+`
+    : ''
+}webhooks:
+  - name: ops feed
+    url: https://hooks.example.com/latchkey
+    events: [access_request.created, access_request.approved]
+    filters: { integrations: [shop], flows: [legacy readers] }
+${
+  full
+    ? `  - name: chat
+    url: { env: CHAT_WEBHOOK_URL }
+    format: slack
+    events: ["*"]
+`
+    : ''
+}`;
+  /** The 1-based line and column of the first occurrence of `needle` in `text`. */
+  const lineOf = (text: string, needle: string) => text.slice(0, text.indexOf(needle)).split('\n').length;
+  const columnOf = (text: string, needle: string) => text.indexOf(needle) - text.lastIndexOf('\n', text.indexOf(needle));
 
   let consoleFlowId: string;
   beforeAll(async () => {
@@ -121,6 +159,10 @@ ${
     });
     expect(made.status).toBe(201);
     consoleFlowId = made.body.id;
+    // Made in the console, not in any file: no apply touches them.
+    expect((await t.api('POST', '/api/v1/groups', { body: { name: 'console-group' } })).status).toBe(201);
+    expect((await t.api('POST', '/api/v1/users', { body: { email: 'carol@example.com', name: 'Carol', groups: ['console-group'] } })).status).toBe(201);
+    expect((await t.api('POST', '/api/v1/webhooks', { body: { name: 'console hook', url: 'https://hooks.example.com/console', events: ['*'] } })).status).toBe(201);
   }, STARTUP_TIMEOUT_MS);
 
   afterAll(async () => {
@@ -160,16 +202,63 @@ ${
     const planned = await cli(['plan', '-f', path]);
     expect(planned.stderr).toBe('');
     expect(planned.code).toBe(2);
-    expect(planned.stdout).toBe(['+ integration "shop"', '+ access flow "legacy readers"', '+ access flow "sales for engineers"', 'Plan: 3 to create, 0 to update, 0 to delete.', ''].join('\n'));
+    expect(planned.stdout).toBe(
+      [
+        '+ group "data-platform"',
+        '+ group "eng"',
+        '+ user "ana@example.com"',
+        '+ user "bob@example.com"',
+        '+ integration "shop"',
+        '+ access flow "legacy readers"',
+        '+ access flow "sales for engineers"',
+        '+ webhook "chat"',
+        '+ webhook "ops feed"',
+        'Plan: 9 to create, 0 to update, 0 to delete.',
+        '',
+      ].join('\n'),
+    );
+    // The plan shows the Slack URL as the server would (masked), never what the variable holds.
+    const planJson = await cli(['plan', '-f', path, '--output', 'json']);
+    expect(planJson.stdout).toContain('https://hooks.slack.com/services/***');
+    expect(planJson.stdout).not.toContain(SLACK_URL.split('/').at(-1));
     expect((await flows()).map((f) => f.name)).toEqual(['console flow']);
 
     const applied = await cli(['apply', '-f', path, '--output', 'json']);
     expect(applied.code).toBe(0);
-    expect(JSON.parse(applied.stdout).applied.map((a: { action: string; name: string }) => `${a.action} ${a.name}`)).toEqual(['create shop', 'create legacy readers', 'create sales for engineers']);
+    const done = JSON.parse(applied.stdout).applied as Array<{ action: string; kind: string; name: string; signingSecret?: string }>;
+    expect(done.map((a) => `${a.action} ${a.name}`)).toEqual([
+      'create data-platform',
+      'create eng',
+      'create ana@example.com',
+      'create bob@example.com',
+      'create shop',
+      'create legacy readers',
+      'create sales for engineers',
+      'create chat',
+      'create ops feed',
+    ]);
+    // The server makes each endpoint's signing secret and shows it once, in the create answer: apply passes it on.
+    expect(done.filter((a) => a.kind === 'webhook').map((a) => a.signingSecret)).toEqual([expect.stringMatching(/^whsec_/), expect.stringMatching(/^whsec_/)]);
     // The connector found its credentials through the references (and discovery ran with them).
     const shop = await waitUntil('shop ACTIVE', async () => (await integrations()).find((i) => i.name === 'shop' && i.status === 'ACTIVE'));
     expect(shop.managedBy).toBe('latchkey-cli');
     expect(Object.fromEntries((await flows()).map((f) => [f.name, f.managedBy]))).toEqual({ 'console flow': null, 'legacy readers': 'latchkey-cli', 'sales for engineers': 'latchkey-cli' });
+    expect(Object.fromEntries((await groups()).map((g) => [g.name, [g.managedBy, g.description]]))).toEqual({
+      dba: [null, null],
+      'console-group': [null, null],
+      eng: ['latchkey-cli', 'Engineers'],
+      'data-platform': ['latchkey-cli', null],
+    });
+    const people = Object.fromEntries((await users()).map(({ email, name, role, active, groups: names, managedBy }) => [email, { name, role, active, groups: names, managedBy }]));
+    expect(people).toMatchObject({
+      'ana@example.com': { name: 'Ana', role: 'user', active: true, groups: ['dba', 'eng'], managedBy: 'latchkey-cli' },
+      'bob@example.com': { name: 'Bob', role: 'admin', active: false, groups: ['data-platform'], managedBy: 'latchkey-cli' },
+      'carol@example.com': { managedBy: null },
+    });
+    const hooks = Object.fromEntries((await webhooks()).map((w) => [w.name, w]));
+    expect(hooks['ops feed']).toMatchObject({ url: 'https://hooks.example.com/latchkey', filters: { integrationIds: [shop.id], flowIds: [(await flows()).find((f) => f.name === 'legacy readers')!.id] }, active: true, managedBy: 'latchkey-cli' });
+    expect(hooks.chat).toMatchObject({ url: 'https://hooks.slack.com/services/***', format: 'slack', events: ['*'], managedBy: 'latchkey-cli' });
+    expect(hooks['console hook'].managedBy).toBeNull();
 
     const again = await cli(['plan', '-f', path]);
     expect(again).toMatchObject({ code: 0, stdout: 'No changes: the server matches the file.\n' });
@@ -189,20 +278,71 @@ ${
       return log.body.items[0];
     });
     expect(created.actor.source).toBe('cli');
+    const ana = (await users()).find((u) => u.email === 'ana@example.com')!;
+    const anaLog = await t.api('GET', `/api/v1/audit?targetType=user&targetId=${ana.id}`);
+    expect(anaLog.body.items).toEqual([expect.objectContaining({ action: 'user.created', actor: expect.objectContaining({ source: 'cli' }) })]);
+    const bob = (await users()).find((u) => u.email === 'bob@example.com')!;
+    const bobLog = await t.api('GET', `/api/v1/audit?targetType=user&targetId=${bob.id}`);
+    expect(bobLog.body.items.map((e: { action: string; actor: { source?: string } }) => [e.action, e.actor.source])).toEqual([
+      ['user.deactivated', 'cli'],
+      ['user.created', 'cli'],
+    ]);
+    const eng = (await groups()).find((g) => g.name === 'eng')!;
+    const engLog = await t.api('GET', `/api/v1/audit?targetType=group&targetId=${eng.id}`);
+    expect(engLog.body.items).toEqual([expect.objectContaining({ action: 'group.created', actor: expect.objectContaining({ source: 'cli' }) })]);
+    const feed = (await webhooks()).find((w) => w.name === 'ops feed')!;
+    const feedLog = await waitUntil('the webhook in the audit log', async () => (await t.api('GET', `/api/v1/audit?targetType=webhook&targetId=${feed.id}`)).body.items[0]);
+    expect(feedLog).toMatchObject({ action: 'webhook.created', actor: { source: 'cli' } });
     const consoleLog = await t.api('GET', `/api/v1/audit?targetType=access-flow&targetId=${consoleFlowId}`);
     expect(consoleLog.body.items[0].actor.source).toBeUndefined();
   });
 
-  it('export writes a file whose plan is empty; the built-in secret is left out with a warning', async () => {
+  it('export writes a file whose plan is empty; the built-in secret is left out and a masked URL read from a variable, each with a warning', async () => {
     const exported = await cli(['export', '-f', join(dir, 'exported.yaml')]);
     expect(exported.code).toBe(0);
     expect(exported.stderr).toContain('integration "legacy" keeps its secret in Latchkey\'s built-in store');
+    expect(exported.stderr).toContain('webhook "chat" has a URL with a secret in it, which the server shows masked: the file reads it from LATCHKEY_WEBHOOK_URL_CHAT');
     const text = readFileSync(join(dir, 'exported.yaml'), 'utf8');
     expect(text).not.toContain(CONNECTOR_PASSWORD);
+    expect(text).not.toContain(SLACK_URL.split('/').at(-1));
+    expect(text).not.toMatch(/^\s*(password|token):|whsec_/m);
     expect(text).toContain('passwordVar: SHOP_DB_PASSWORD');
     expect(text).toContain('name: console flow');
-    const planned = await cli(['plan', '-f', join(dir, 'exported.yaml')]);
+    expect(text).toContain('email: carol@example.com');
+    expect(text).toContain('name: console-group');
+    expect(text).toContain('env: LATCHKEY_WEBHOOK_URL_CHAT');
+    expect(text).toContain('flows:\n        - legacy readers');
+    const planned = await cli(['plan', '-f', join(dir, 'exported.yaml')], { LATCHKEY_WEBHOOK_URL_CHAT: SLACK_URL });
     expect(planned).toMatchObject({ code: 0, stdout: 'No changes: the server matches the file.\n' });
+    // Without the variable, plan says which line names it.
+    const unset = await cli(['plan', '-f', join(dir, 'exported.yaml')]);
+    expect(unset.code).toBe(1);
+    expect(unset.stderr).toContain(`${join(dir, 'exported.yaml')}:${lineOf(text, 'env: LATCHKEY_WEBHOOK_URL_CHAT')}:`);
+    expect(unset.stderr).toContain('names the variable LATCHKEY_WEBHOOK_URL_CHAT, which is not set here');
+  });
+
+  it('refuses bad users, groups and webhooks at their lines: no password, no inline secret URL, known roles and events', async () => {
+    const before = { users: await users(), groups: await groups(), webhooks: await webhooks() };
+    const text = config(120)
+      .replace('    name: Ana\n', '    name: Ana\n    password: hunter2\n')
+      .replace('    role: admin\n', '    role: superuser\n')
+      .replace('url: { env: CHAT_WEBHOOK_URL }', `url: ${SLACK_URL}`)
+      .replace('events: [access_request.created, access_request.approved]', 'events: [access_request.created, access_request.teleported]')
+      .replace('  - name: data-platform\n', '  - name: data platform\n');
+    const bad = file('bad-identities.yaml', text);
+    for (const command of ['plan', 'apply']) {
+      const run = await cli([command, '-f', bad]);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain(`${bad}:${lineOf(text, 'name: data platform')}:5: groups.1.name: must be 1-100 characters of letters, digits, ., _ and -`);
+      expect(run.stderr).toContain(`${bad}:${lineOf(text, 'password: hunter2')}:5: users.0.password: is not a known field`);
+      expect(run.stderr).toContain(`${bad}:${lineOf(text, 'role: superuser')}:5: users.1.role:`);
+      expect(run.stderr).toContain(`${bad}:${lineOf(text, 'access_request.teleported')}:${columnOf(text, 'access_request.teleported')}: webhooks.0.events.1: must be an event type`);
+      expect(run.stderr).toContain(`${bad}:${lineOf(text, `url: ${SLACK_URL}`)}:5: webhooks.1.url: holds a secret (credentials, a query or a Slack webhook path): give it by reference, url: { env: VARIABLE }`);
+      // The file's own text, secrets included, is not echoed back.
+      expect(run.stderr).not.toContain(SLACK_URL.split('/').at(-1));
+      expect(run.stderr).not.toContain('hunter2');
+    }
+    expect({ users: await users(), groups: await groups(), webhooks: await webhooks() }).toEqual(before);
   });
 
   it('shows a change made outside the file (as in the console) as drift, and apply puts it back', async () => {
@@ -222,16 +362,63 @@ ${
     expect((await cli(['plan', '-f', path])).code).toBe(0);
   });
 
-  it('--prune deletes only what the file manages and no longer lists; the console flow stays', async () => {
+  it('shows a user and a webhook changed in the console as drift, and apply puts them back, still managed', async () => {
+    const ana = (await users()).find((u) => u.email === 'ana@example.com')!;
+    expect((await t.api('PUT', `/api/v1/users/${ana.id}`, { body: { email: ana.email, name: 'Ana B.', groups: ['eng'] } })).status).toBe(200);
+    const feed = (await webhooks()).find((w) => w.name === 'ops feed')!;
+    const paused = await t.api('PUT', `/api/v1/webhooks/${feed.id}`, { body: { name: feed.name, url: feed.url, events: feed.events, filters: feed.filters, active: false } });
+    expect([paused.status, paused.body.managedBy]).toEqual([200, 'latchkey-cli']);
+    const planned = await cli(['plan', '-f', path]);
+    expect(planned.code).toBe(2);
+    expect(planned.stdout).toMatch(/^~ user "ana@example\.com" {2}\(drift: changed outside .*latchkey\.yaml by \S+ at \S+\)\n {4}name: "Ana B\." -> "Ana"\n {4}groups: \["eng"\] -> \["dba","eng"\]\n/);
+    expect(planned.stdout).toMatch(/\n~ webhook "ops feed" {2}\(drift: changed outside .*latchkey\.yaml by \S+ at \S+\)\n {4}active: false -> true\nPlan: 0 to create, 2 to update, 0 to delete\.\n$/);
+    expect((await cli(['apply', '-f', path])).code).toBe(0);
+    expect((await users()).find((u) => u.email === 'ana@example.com')).toMatchObject({ name: 'Ana', groups: ['dba', 'eng'], managedBy: 'latchkey-cli' });
+    expect((await webhooks()).find((w) => w.name === 'ops feed')).toMatchObject({ active: true, managedBy: 'latchkey-cli' });
+    expect((await cli(['plan', '-f', path])).code).toBe(0);
+  });
+
+  it('--prune deletes only what the file manages and no longer lists; what the console made stays', async () => {
     const smaller = file('smaller.yaml', config(120, false));
     const kept = await cli(['plan', '-f', smaller]);
     expect(kept.code).toBe(0);
-    expect(kept.stdout).toContain('access flow "sales for engineers" is managed by this file but not in it: kept (--prune deletes it)');
+    for (const [kind, name] of [
+      ['access flow', 'sales for engineers'],
+      ['group', 'data-platform'],
+      ['user', 'bob@example.com'],
+      ['webhook', 'chat'],
+    ]) {
+      expect(kept.stdout).toContain(`${kind} "${name}" is managed by this file but not in it: kept (--prune deletes it)`);
+    }
     const planned = await cli(['plan', '-f', smaller, '--prune']);
     expect(planned.code).toBe(2);
     expect(planned.stdout).toContain('- access flow "sales for engineers"');
-    expect((await cli(['apply', '-f', smaller, '--prune'])).code).toBe(0);
+    expect(planned.stdout).toContain('Plan: 0 to create, 0 to update, 4 to delete.');
+    const applied = await cli(['apply', '-f', smaller, '--prune', '--output', 'json']);
+    expect(applied.code).toBe(0);
+    // Deleted in the reverse order of creation: what names others goes first.
+    expect(JSON.parse(applied.stdout).applied.map((a: { action: string; name: string }) => `${a.action} ${a.name}`)).toEqual([
+      'delete chat',
+      'delete sales for engineers',
+      'delete bob@example.com',
+      'delete data-platform',
+    ]);
     expect((await flows()).map((f) => f.name).sort()).toEqual(['console flow', 'legacy readers']);
     expect((await integrations()).map((i) => i.name).sort()).toEqual(['legacy', 'shop']);
+    expect((await groups()).map((g) => g.name).sort()).toEqual(['console-group', 'dba', 'eng']);
+    const emails = (await users()).map((u) => u.email);
+    expect(emails).toEqual(expect.arrayContaining(['ana@example.com', 'carol@example.com']));
+    expect(emails).not.toContain('bob@example.com');
+    expect((await webhooks()).map((w) => w.name).sort()).toEqual(['console hook', 'ops feed']);
+    const gone = await t.api('GET', `/api/v1/audit?action=user.deleted&pageSize=1`);
+    expect(gone.body.items[0]).toMatchObject({ targetName: 'bob@example.com', actor: { source: 'cli' } });
+    expect((await cli(['plan', '-f', smaller, '--prune'])).code).toBe(0);
+
+    // The full file again: what was pruned comes back, and the new endpoint's signing secret is printed once.
+    const again = await cli(['apply', '-f', path]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/^Applied 4 changes\.\nSigning secret of webhook "chat" \(shown this once; POST \/api\/v1\/webhooks\/[0-9a-f-]{36}\/rotate-secret makes a new one\): whsec_\S+\n$/);
+    expect(again.stderr).not.toContain('whsec_');
+    expect((await cli(['plan', '-f', path])).code).toBe(0);
   });
 });

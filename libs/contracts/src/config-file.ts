@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { AccessFlowInput, FlowTarget } from './access';
+import { GroupInput, UserInput } from './identities';
 import { IntegrationInput } from './integrations';
-import { EnvSecretInput, FileSecretInput } from './secrets';
+import { WebhookInput } from './notifications';
+import { EnvSecretInput, EnvVarName, FileSecretInput } from './secrets';
 import { text } from './text';
 
 /** The version of the `latchkey apply` file format. */
@@ -28,18 +30,60 @@ export const ConfigAccessFlow = AccessFlowInput.omit({ managedBy: true, targets:
   .strict();
 export type ConfigAccessFlow = z.input<typeof ConfigAccessFlow>;
 
-const uniqueNames = (kind: string) => (items: Array<{ name: string }>, ctx: z.RefinementCtx) => {
-  const seen = new Map<string, number>();
-  items.forEach((item, i) => {
-    const key = item.name.toLowerCase();
-    if (seen.has(key)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `must be unique regardless of case (${kind} ${seen.get(key)} has it too)` });
-    else seen.set(key, i);
-  });
-};
+/** A group as a config file declares it; its members are the users that list it in their `groups`, as in the API. */
+export const ConfigGroup = GroupInput.omit({ managedBy: true }).strict();
+export type ConfigGroup = z.input<typeof ConfigGroup>;
+
+/** A user as a config file declares it: who they are and what they may do, never a password or a token. */
+export const ConfigUser = UserInput.omit({ managedBy: true })
+  .extend({ active: z.boolean({ error: 'must be true or false' }).default(true) })
+  .strict();
+export type ConfigUser = z.input<typeof ConfigUser>;
+
+/** A value read from the environment of the machine that runs `latchkey plan/apply`. */
+export const ConfigEnvReference = z.object({ env: EnvVarName }).strict();
 
 /**
- * The file of `latchkey plan/apply -f` and `latchkey export`: integrations and access flows,
- * each known by its name. Objects apply creates carry `managedBy`; `--prune` deletes only those.
+ * A webhook endpoint as a config file declares it. Filters name integrations and flows (in the
+ * file or on the server). A URL that holds a secret (credentials, a query, a Slack webhook path)
+ * is given by reference, `{ env: VARIABLE }`; the signing secret is made by the server.
+ */
+export const ConfigWebhook = WebhookInput.omit({ managedBy: true, url: true, filters: true })
+  .extend({
+    url: z.union([WebhookInput.shape.url, ConfigEnvReference], { error: 'must be an http(s) URL, or { env: VARIABLE } naming the variable that holds it' }),
+    filters: z
+      .object({
+        integrations: z.array(IntegrationInput.shape.name).max(200, 'must list at most 200 integrations').optional(),
+        flows: z.array(AccessFlowInput.shape.name).max(200, 'must list at most 200 flows').optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .superRefine((webhook, ctx) => {
+    if (typeof webhook.url !== 'string' || !URL.canParse(webhook.url)) return;
+    const url = new URL(webhook.url);
+    if (url.username || url.password || url.search || webhook.format === 'slack') {
+      ctx.addIssue({ code: 'custom', path: ['url'], message: 'holds a secret (credentials, a query or a Slack webhook path): give it by reference, url: { env: VARIABLE }' });
+    }
+  });
+export type ConfigWebhook = z.input<typeof ConfigWebhook>;
+
+const uniqueBy =
+  <K extends string>(field: K, kind: string) =>
+  (items: Array<Record<K, string>>, ctx: z.RefinementCtx) => {
+    const seen = new Map<string, number>();
+    items.forEach((item, i) => {
+      const key = item[field].toLowerCase();
+      if (seen.has(key)) ctx.addIssue({ code: 'custom', path: [i, field], message: `must be unique regardless of case (${kind} ${seen.get(key)} has it too)` });
+      else seen.set(key, i);
+    });
+  };
+const uniqueNames = (kind: string) => uniqueBy('name', kind);
+
+/**
+ * The file of `latchkey plan/apply -f` and `latchkey export`: groups, users (by email),
+ * integrations, access flows and webhook endpoints, each known by its name. Objects apply creates carry `managedBy`; `--prune` deletes only those.
  */
 export const ConfigFile = z
   .object({
@@ -48,6 +92,9 @@ export const ConfigFile = z
     managedBy: text({ trim: true, min: 1, max: 100 }).default(DEFAULT_MANAGED_BY),
     integrations: z.array(ConfigIntegration).max(500, 'must list at most 500 integrations').superRefine(uniqueNames('integration')).default([]),
     accessFlows: z.array(ConfigAccessFlow).max(1000, 'must list at most 1000 access flows').superRefine(uniqueNames('access flow')).default([]),
+    groups: z.array(ConfigGroup).max(5000, 'must list at most 5000 groups').superRefine(uniqueNames('group')).default([]),
+    users: z.array(ConfigUser).max(10000, 'must list at most 10000 users').superRefine(uniqueBy('email', 'user')).default([]),
+    webhooks: z.array(ConfigWebhook).max(500, 'must list at most 500 webhooks').superRefine(uniqueNames('webhook')).default([]),
   })
   .strict();
 export type ConfigFile = z.output<typeof ConfigFile>;

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { Actor, ActorSource, Impersonator } from './audit';
 import { defineRequest } from './contract';
 import { Page, listOf } from './integrations';
+import { ManagedBy } from './managed';
 import { text } from './text';
 
 export const UserRole = z.enum(['admin', 'user']);
@@ -20,6 +21,7 @@ export const UserInput = z
     groups: z.array(GroupName).max(100, 'must list at most 100 groups').default([]),
     attributes: z.record(AttributeKey, text({ max: 500 })).default({}),
     role: UserRole.default('user'),
+    managedBy: ManagedBy,
   })
   .strict();
 export type UserInput = z.input<typeof UserInput>;
@@ -32,15 +34,25 @@ export const User = z.object({
   attributes: z.record(z.string(), z.string()),
   role: UserRole,
   /** False once deactivated: no sign-in, no sessions, no tokens, approves nothing. */
-  active: z.boolean(),
+active: z.boolean(),
+  /** The config file that manages the user (`latchkey apply`), or null. */
+  managedBy: z.string().nullable(),
   createdAt: z.string(),
   updatedAt: z.string(),
 });
 export type User = z.infer<typeof User>;
 
-export const GroupInput = z.object({ name: GroupName, description: text({ max: 500 }).optional() }).strict();
+export const GroupInput = z.object({ name: GroupName, description: text({ max: 500 }).optional(), managedBy: ManagedBy }).strict();
 export type GroupInput = z.input<typeof GroupInput>;
-export const Group = z.object({ id: z.string().uuid(), name: z.string(), description: z.string().nullable(), members: z.number().int(), createdAt: z.string() });
+export const Group = z.object({
+  id: z.string().uuid(),
+  name: z.string(),
+  description: z.string().nullable(),
+  members: z.number().int(),
+  /** The config file that manages the group (`latchkey apply`), or null. */
+  managedBy: z.string().nullable(),
+  createdAt: z.string(),
+});
 export type Group = z.infer<typeof Group>;
 
 export const TokenInput = z
@@ -114,6 +126,10 @@ export const IdentityContracts = {
   accessUsersSetActive: defineRequest('access.users.set-active', WithActor.extend(ById.shape).extend({ active: z.boolean() }), User),
   accessGroupsCreate: defineRequest('access.groups.create', WithActor.extend({ input: GroupInput }), Group),
   accessGroupsList: defineRequest('access.groups.list', z.object(Page), listOf(Group)),
+  /** Replaces a group's description (and marker); its name stays, since flows and approvers name it. */
+  accessGroupsUpdate: defineRequest('access.groups.update', WithActor.extend(ById.shape).extend({ input: GroupInput }), Group),
+  /** Removes the group and its memberships; its former members' grants and requests are reviewed. */
+  accessGroupsDelete: defineRequest('access.groups.delete', WithActor.extend(ById.shape), ById),
   /** Tokens: people manage their own, admins anyone's; the access service checks the actor's role itself. */
   accessTokensCreate: defineRequest('access.tokens.create', WithActor.extend({ input: TokenInput }), TokenCreated),
   /** Without `userId`: every token for an admin actor, the actor's own for anyone else. */

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Actor, SYSTEM_ACTOR } from './audit';
 import { defineRequest } from './contract';
+import { ManagedBy } from './managed';
 import { text } from './text';
 import { Page, listOf } from './integrations';
 
@@ -60,6 +61,7 @@ export const WebhookInput = z
       .max(20, 'must list at most 20 event types'),
     filters: WebhookFilters.optional(),
     active: z.boolean().default(true),
+    managedBy: ManagedBy,
   })
   .strict();
 export type WebhookInput = z.input<typeof WebhookInput>;
@@ -77,10 +79,28 @@ export const Webhook = z.object({
   disabledReason: z.string().nullable(),
   /** Until then, messages carry a signature with the previous secret as well. */
   previousSecretExpiresAt: z.string().nullable(),
+  /** The config file that manages the endpoint (`latchkey apply`), or null. */
+  managedBy: z.string().nullable(),
   createdAt: z.string(),
   updatedAt: z.string(),
 });
 export type Webhook = z.infer<typeof Webhook>;
+
+/**
+ * A webhook URL as it may be shown: credentials and query values masked, and for Slack's incoming
+ * webhooks (whose path is the secret) only the first path segment kept. `raw` must be a valid URL.
+ */
+export function webhookDisplayUrl(raw: string, format: WebhookFormat): string {
+  const url = new URL(raw);
+  const auth = url.username || url.password ? '***@' : '';
+  let path = url.pathname;
+  if (format === 'slack') {
+    const first = path.split('/').filter(Boolean)[0];
+    path = first ? `/${first}/***` : '/';
+  }
+  const query = [...url.searchParams.keys()].map((k) => `${encodeURIComponent(k)}=***`).join('&');
+  return `${url.protocol}//${auth}${url.host}${path}${query ? `?${query}` : ''}`;
+}
 
 /** Only in the create and rotate answers: the signing secret, shown once. */
 export const WebhookCreated = Webhook.extend({ secret: z.string().startsWith('whsec_') });

@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import { isCleanText, CLEAN_TEXT_RULE, text } from './text';
 
-const envVarName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,254}$/, 'must be an environment variable name ([A-Za-z_][A-Za-z0-9_]*)');
+export const EnvVarName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,254}$/, 'must be an environment variable name ([A-Za-z_][A-Za-z0-9_]*)');
 
 /** A secret as an admin gives it to the API. */
 /** Secrets by reference: environment variables or a file on the connector's host. */
-export const EnvSecretInput = z.object({ store: z.literal('env'), usernameVar: envVarName, passwordVar: envVarName }).strict();
+export const EnvSecretInput = z.object({ store: z.literal('env'), usernameVar: EnvVarName, passwordVar: EnvVarName }).strict();
 export const FileSecretInput = z.object({
   store: z.literal('file'),
   path: z.string().startsWith('/', 'must be an absolute path').max(4096, 'must be at most 4096 characters').refine(isCleanText, CLEAN_TEXT_RULE),

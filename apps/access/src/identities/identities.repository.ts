@@ -15,6 +15,8 @@ export interface UserRow {
   active: boolean;
   /** The identity provider's id for the user (SCIM externalId). */
   externalId: string | null;
+  /** The config file that manages the user (`latchkey apply`), or null. */
+  managedBy: string | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -24,6 +26,7 @@ export interface GroupRow {
   name: string;
   description: string | null;
   members: number;
+  managedBy: string | null;
   createdAt: Date;
 }
 
@@ -32,6 +35,8 @@ export interface UserFields {
   name: string;
   attributes: Record<string, string>;
   role: UserRole;
+  /** The config file that manages the user; left out on update, the stored marker stays. */
+  managedBy?: string | null;
 }
 
 /** A second user with the same email (any case), or a second group with the same name. */
@@ -41,7 +46,7 @@ const isUniqueViolation = (err: unknown) => err instanceof QueryFailedError && (
 
 // Plain SQL: a user's groups are aggregated in the same round trip.
 const USER_COLUMNS =
-  'SELECT u.id, u.email, u.name, u.attributes, u.role, u.active, u.external_id, u.created_at, u.updated_at, ' +
+  'SELECT u.id, u.email, u.name, u.attributes, u.role, u.active, u.external_id, u.managed_by, u.created_at, u.updated_at, ' +
   "COALESCE((SELECT array_agg(g.name ORDER BY g.name) FROM access.user_groups ug JOIN access.groups g ON g.id = ug.group_id WHERE ug.user_id = u.id), '{}') AS groups " +
   'FROM access.users u ';
 const USER_BY_ID = USER_COLUMNS + 'WHERE u.id = $1';
@@ -53,9 +58,10 @@ const USER_PAGE =
   "AND ($2::text IS NULL OR strpos(lower(u.email), lower($2)) > 0 OR strpos(lower(u.name), lower($2)) > 0) " +
   'AND ($3::timestamptz IS NULL OR (u.created_at, u.id) > ($3::timestamptz, $4::uuid)) ' +
   'ORDER BY u.created_at, u.id LIMIT $5';
-const GROUP_COLUMNS = 'SELECT g.id, g.name, g.description, g.created_at, (SELECT count(*) FROM access.user_groups ug WHERE ug.group_id = g.id)::int AS members FROM access.groups g ';
+const GROUP_COLUMNS = 'SELECT g.id, g.name, g.description, g.managed_by, g.created_at, (SELECT count(*) FROM access.user_groups ug WHERE ug.group_id = g.id)::int AS members FROM access.groups g ';
 const GROUP_PAGE = GROUP_COLUMNS + 'WHERE ($1::timestamptz IS NULL OR (g.created_at, g.id) > ($1::timestamptz, $2::uuid)) ORDER BY g.created_at, g.id LIMIT $3';
 const GROUP_BY_ID = GROUP_COLUMNS + 'WHERE g.id = $1';
+const GROUP_BY_ID_FOR_UPDATE = GROUP_COLUMNS + 'WHERE g.id = $1 FOR UPDATE OF g';
 
 type Raw = Record<string, any>;
 
@@ -68,11 +74,12 @@ const toUser = (r: Raw): UserRow => ({
   groups: r.groups,
   active: r.active,
   externalId: r.external_id,
+  managedBy: r.managed_by,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
 
-const toGroup = (r: Raw): GroupRow => ({ id: r.id, name: r.name, description: r.description, members: r.members, createdAt: r.created_at });
+const toGroup = (r: Raw): GroupRow => ({ id: r.id, name: r.name, description: r.description, members: r.members, managedBy: r.managed_by, createdAt: r.created_at });
 
 /** Users, groups and memberships in the `access` schema. Methods take the transaction they run in. */
 @Injectable()
@@ -101,11 +108,12 @@ export class IdentitiesRepository {
 
   async insertUser(m: EntityManager, fields: UserFields): Promise<string> {
     const rows: Raw[] = await this.unique(() =>
-      m.query('INSERT INTO access.users (email, name, attributes, role) VALUES ($1, $2, $3::jsonb, $4) RETURNING id', [
+      m.query('INSERT INTO access.users (email, name, attributes, role, managed_by) VALUES ($1, $2, $3::jsonb, $4, $5) RETURNING id', [
         fields.email,
         fields.name,
         JSON.stringify(fields.attributes),
         fields.role,
+        fields.managedBy ?? null,
       ]),
     );
     return rows[0].id;
@@ -113,12 +121,14 @@ export class IdentitiesRepository {
 
   async updateUser(m: EntityManager, id: string, fields: UserFields): Promise<void> {
     await this.unique(() =>
-      m.query('UPDATE access.users SET email = $2, name = $3, attributes = $4::jsonb, role = $5, updated_at = now() WHERE id = $1', [
+      m.query('UPDATE access.users SET email = $2, name = $3, attributes = $4::jsonb, role = $5, managed_by = CASE WHEN $6 THEN $7 ELSE managed_by END, updated_at = now() WHERE id = $1', [
         id,
         fields.email,
         fields.name,
         JSON.stringify(fields.attributes),
         fields.role,
+        fields.managedBy !== undefined,
+        fields.managedBy ?? null,
       ]),
     );
   }
@@ -163,10 +173,32 @@ export class IdentitiesRepository {
     return { groups: names.map((n) => byKey.get(n.toLowerCase())!), created: created.map((r) => ({ id: r.id, name: r.name })) };
   }
 
-  async insertGroup(m: EntityManager, name: string, description: string | null): Promise<GroupRow> {
-    const rows: Raw[] = await this.unique(() => m.query('INSERT INTO access.groups (name, description) VALUES ($1, $2) RETURNING id', [name, description]));
-    const group: Raw[] = await m.query(GROUP_BY_ID, [rows[0].id]);
-    return toGroup(group[0]);
+  async insertGroup(m: EntityManager, name: string, description: string | null, managedBy: string | null = null): Promise<GroupRow> {
+    const rows: Raw[] = await this.unique(() => m.query('INSERT INTO access.groups (name, description, managed_by) VALUES ($1, $2, $3) RETURNING id', [name, description, managedBy]));
+    return (await this.findGroup(rows[0].id, m))!;
+  }
+
+  async findGroup(id: string, m: EntityManager = this.dataSource.manager): Promise<GroupRow | null> {
+    const rows: Raw[] = await m.query(GROUP_BY_ID, [id]);
+    return rows[0] ? toGroup(rows[0]) : null;
+  }
+
+  /** The group, locked until the transaction ends. */
+  async lockGroup(m: EntityManager, id: string): Promise<GroupRow | null> {
+    const rows: Raw[] = await m.query(GROUP_BY_ID_FOR_UPDATE, [id]);
+    return rows[0] ? toGroup(rows[0]) : null;
+  }
+
+  /** `managedBy` undefined keeps the stored marker. */
+  async updateGroup(m: EntityManager, id: string, description: string | null, managedBy: string | null | undefined): Promise<void> {
+    await m.query('UPDATE access.groups SET description = $2, managed_by = CASE WHEN $3 THEN $4 ELSE managed_by END WHERE id = $1', [id, description, managedBy !== undefined, managedBy ?? null]);
+  }
+
+  /** Deletes the group (its memberships go with it) and answers who its members were. */
+  async deleteGroup(m: EntityManager, id: string): Promise<string[]> {
+    const members: Raw[] = await m.query('SELECT user_id FROM access.user_groups WHERE group_id = $1', [id]);
+    await m.query('DELETE FROM access.groups WHERE id = $1', [id]);
+    return members.map((r) => r.user_id);
   }
 
   /** Keyset pagination in creation order; answers one row more than asked when more follow. */

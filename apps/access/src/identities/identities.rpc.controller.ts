@@ -60,6 +60,16 @@ export class IdentitiesRpcController {
     return this.users.listGroups(query);
   }
 
+  @Rpc(Contracts.accessGroupsUpdate)
+  updateGroup(@Payload() { actor, id, input }: Req<'accessGroupsUpdate'>) {
+    return this.users.updateGroup(actor, id, input);
+  }
+
+  @Rpc(Contracts.accessGroupsDelete)
+  deleteGroup(@Payload() { actor, id }: Req<'accessGroupsDelete'>) {
+    return this.users.deleteGroup(actor, id);
+  }
+
   @Rpc(Contracts.accessTokensCreate)
   createToken(@Payload() { actor, input }: Req<'accessTokensCreate'>) {
     return this.tokens.create(actor, input);

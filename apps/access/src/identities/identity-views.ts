@@ -16,11 +16,12 @@ export const toUserView = (u: UserRow): User => ({
   attributes: u.attributes,
   role: u.role,
   active: u.active,
+  managedBy: u.managedBy,
   createdAt: u.createdAt.toISOString(),
   updatedAt: u.updatedAt.toISOString(),
 });
 
-export const toGroupView = (g: GroupRow): Group => ({ id: g.id, name: g.name, description: g.description, members: g.members, createdAt: g.createdAt.toISOString() });
+export const toGroupView = (g: GroupRow): Group => ({ id: g.id, name: g.name, description: g.description, members: g.members, managedBy: g.managedBy, createdAt: g.createdAt.toISOString() });
 
 export const toTokenView = (t: TokenRow): Token => ({
   id: t.id,
@@ -50,7 +51,8 @@ export function pagePosition(pageToken: string | undefined): PagePosition | unde
 
 /** The fields that differ, with their values before and after; unchanged fields are left out. */
 
-export const USER_AUDIT_FIELDS = ['email', 'name', 'groups', 'attributes', 'role'] as const;
+export const USER_AUDIT_FIELDS = ['email', 'name', 'groups', 'attributes', 'role', 'managedBy'] as const;
+export const GROUP_AUDIT_FIELDS = ['name', 'description', 'managedBy'] as const;
 export const TOKEN_AUDIT_FIELDS = ['userId', 'name', 'expiresAt'] as const;
 
 export const auditEntry = (action: string, actor: Actor, target: { type: string; id: string; name?: string }, diff?: AuditDiff, details?: Record<string, unknown>): AuditEntryInput => ({
@@ -63,5 +65,5 @@ export const auditEntry = (action: string, actor: Actor, target: { type: string;
   ...(details ? { details } : {}),
 });
 
-export const notFound = (what: 'user' | 'token', id: string) => new AppException(ErrorCode.NotFound, `No ${what} with id ${id}.`);
+export const notFound = (what: 'user' | 'group' | 'token', id: string) => new AppException(ErrorCode.NotFound, `No ${what} with id ${id}.`);
 export const forbidden = (message: string) => new AppException(ErrorCode.Forbidden, message);

@@ -10,7 +10,7 @@ import { SignInRepository } from './sign-in.repository';
 import { TokensRepository } from './tokens.repository';
 import { cutOffUser } from './cut-off';
 import { IdentityChanges } from './identity-changes.repository';
-import { auditEntry, notFound, pageOf, pagePosition, toGroupView, toUserView, USER_AUDIT_FIELDS } from './identity-views';
+import { auditEntry, GROUP_AUDIT_FIELDS, notFound, pageOf, pagePosition, toGroupView, toUserView, USER_AUDIT_FIELDS } from './identity-views';
 
 type ValidUser = z.output<typeof UserInput>;
 type ValidGroup = z.output<typeof GroupInput>;
@@ -146,13 +146,41 @@ export class UsersService {
     return this.identities.transaction(async (m) => {
       let group;
       try {
-        group = await this.identities.insertGroup(m, input.name, input.description ?? null);
+        group = await this.identities.insertGroup(m, input.name, input.description ?? null, input.managedBy ?? null);
       } catch (err) {
         if (err instanceof DuplicateError) throw duplicateGroup(input.name);
         throw err;
       }
       await this.audit.append(auditEntry('group.created', actor, { type: 'group', id: group.id, name: group.name }, diffFields(null, { name: group.name, description: group.description }, ['name', 'description'])), m);
       return toGroupView(group);
+    });
+  }
+
+  /** Replaces the description (and the marker when given); the name must stay, since flows and approvers name the group. */
+  async updateGroup(actor: Actor, id: string, input: ValidGroup): Promise<Group> {
+    return this.identities.transaction(async (m) => {
+      const before = await this.identities.lockGroup(m, id);
+      if (!before) throw notFound('group', id);
+      if (before.name.toLowerCase() !== input.name.toLowerCase()) {
+        throw AppException.validation([{ field: 'name', rule: `must be the group's name (${before.name}): flows and approvers name groups, so a group is not renamed` }]);
+      }
+      await this.identities.updateGroup(m, id, input.description ?? null, input.managedBy);
+      const after = (await this.identities.findGroup(id, m))!;
+      const diff = diffFields(toGroupView(before), toGroupView(after), GROUP_AUDIT_FIELDS);
+      if (Object.keys(diff).length) await this.audit.append(auditEntry('group.updated', actor, { type: 'group', id, name: after.name }, diff), m);
+      return toGroupView(after);
+    });
+  }
+
+  /** Deletes the group and its memberships; its former members' grants, requests and approvals are reviewed. */
+  async deleteGroup(actor: Actor, id: string): Promise<{ id: string }> {
+    return this.changingPeople(async (m) => {
+      const group = await this.identities.lockGroup(m, id);
+      if (!group) throw notFound('group', id);
+      const members = await this.identities.deleteGroup(m, id);
+      if (members.length) await this.changes.record(m, members, `group ${group.name} deleted by an admin`, actor);
+      await this.audit.append(auditEntry('group.deleted', actor, { type: 'group', id, name: group.name }, diffFields(toGroupView(group), null, GROUP_AUDIT_FIELDS), { membersRemoved: members }), m);
+      return { id };
     });
   }
 
@@ -173,7 +201,7 @@ export class UsersService {
   /** Writes the user's own fields; a concurrent user with the same email is a 409 too. */
   private async save<T>(input: ValidUser, write: (fields: UserFields) => Promise<T>): Promise<T> {
     try {
-      return await write({ email: input.email, name: input.name, attributes: input.attributes, role: input.role });
+      return await write({ email: input.email, name: input.name, attributes: input.attributes, role: input.role, managedBy: input.managedBy });
     } catch (err) {
       if (err instanceof DuplicateError) throw duplicateEmail(input.email);
       throw err;

@@ -40,6 +40,8 @@ const AUDITED: Record<string, string[]> = {
   'POST /api/v1/users/{id}/deactivate': ['user.deactivated'],
   'POST /api/v1/users/{id}/reactivate': ['user.reactivated'],
   'POST /api/v1/groups': ['group.created'],
+  'PUT /api/v1/groups/{id}': ['group.updated'],
+  'DELETE /api/v1/groups/{id}': ['group.deleted'],
   'POST /api/v1/tokens': ['token.created'],
   'POST /api/v1/tokens/{id}/revoke': ['token.revoked'],
 };
@@ -198,6 +200,12 @@ describe('every change audited; secrets never cached; impersonation explicit', (
     }
     const group = await t.api('POST', '/api/v1/groups', { body: { name: 'auditors' } });
     await audited('group.created', group.body.id, admin.id);
+    const described = await t.api('PUT', `/api/v1/groups/${group.body.id}`, { body: { name: 'auditors', description: 'Read the audit log' } });
+    expect([described.status, described.body.description]).toEqual([200, 'Read the audit log']);
+    expect((await audited('group.updated', group.body.id, admin.id)).diff).toEqual({ description: { before: null, after: 'Read the audit log' } });
+    // A group keeps its name: flows and approvers name it.
+    const renamedGroup = await t.api('PUT', `/api/v1/groups/${group.body.id}`, { body: { name: 'checkers' } });
+    expect([renamedGroup.status, renamedGroup.body.details.issues[0].field]).toEqual([400, 'name']);
     const renamed = await t.api('PUT', `/api/v1/users/${people.ana.id}`, { body: { email: people.ana.email, name: 'Ana', groups: ['analysts'] } });
     expect(renamed.status).toBe(200);
     await audited('user.updated', people.ana.id, admin.id);
@@ -299,6 +307,11 @@ describe('every change audited; secrets never cached; impersonation explicit', (
     const user = await t.api('POST', '/api/v1/users', { body: { email: `gone-${randomBytes(3).toString('hex')}@example.com`, name: 'Gone' } });
     expect((await t.api('DELETE', `/api/v1/users/${user.body.id}`)).status).toBe(200);
     await audited('user.deleted', user.body.id, admin.id);
+    const doomed = await t.api('POST', '/api/v1/users', { body: { email: `member-${randomBytes(3).toString('hex')}@example.com`, name: 'Member', groups: ['doomed'] } });
+    const doomedGroup = (await t.api('GET', '/api/v1/groups?pageSize=500')).body.items.find((g: { name: string }) => g.name === 'doomed');
+    expect((await t.api('DELETE', `/api/v1/groups/${doomedGroup.id}`)).status).toBe(200);
+    expect((await audited('group.deleted', doomedGroup.id, admin.id)).details).toEqual({ membersRemoved: [doomed.body.id] });
+    expect((await t.api('GET', `/api/v1/users/${doomed.body.id}`)).body.groups).toEqual([]);
     // Deactivating ends the user's tokens (each revocation audited); reactivating gives none back.
     const paused = await t.api('POST', '/api/v1/users', { body: { email: `paused-${randomBytes(3).toString('hex')}@example.com`, name: 'Paused' } });
     const pausedToken = await t.api('POST', '/api/v1/tokens', { body: { userId: paused.body.id, name: 'script' } });

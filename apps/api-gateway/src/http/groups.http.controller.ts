@@ -1,10 +1,10 @@
-import { Body, Controller, Get, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Param, Post, Put, Query } from '@nestjs/common';
 import { Contracts, GroupInput } from '@latchkey/contracts';
 import { MessageBus } from '@latchkey/messaging';
 import { Access } from '../auth/auth.guard';
 import { actorOf, CurrentCaller } from '../auth/caller';
 import type { AuthenticatedCaller } from '../auth/caller';
-import { parseInput } from './validate';
+import { IdParam, parseInput } from './validate';
 
 export const GroupListQuery = Contracts.accessGroupsList.request.strict();
 
@@ -23,5 +23,18 @@ export class GroupsHttpController {
   @Access('admin')
   list(@Query() query: unknown) {
     return this.bus.request(Contracts.accessGroupsList, parseInput(GroupListQuery, query));
+  }
+
+  @Put(':id')
+  @Access('admin')
+  update(@Param('id') id: string, @Body() body: unknown, @CurrentCaller() caller: AuthenticatedCaller) {
+    const checkedId = parseInput(IdParam, id, ['id']);
+    return this.bus.request(Contracts.accessGroupsUpdate, { actor: actorOf(caller), id: checkedId, input: parseInput(GroupInput, body) });
+  }
+
+  @Delete(':id')
+  @Access('admin')
+  delete(@Param('id') id: string, @CurrentCaller() caller: AuthenticatedCaller) {
+    return this.bus.request(Contracts.accessGroupsDelete, { actor: actorOf(caller), id: parseInput(IdParam, id, ['id']) });
   }
 }

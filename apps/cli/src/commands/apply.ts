@@ -2,10 +2,10 @@ import { writeFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { stringify } from 'yaml';
 import { configFileJsonSchema, DEFAULT_MANAGED_BY } from '@latchkey/contracts';
-import type { AccessFlow, AuditEntry, Integration, IntegrationTypeDescription } from '@latchkey/contracts';
+import type { AccessFlow, AuditEntry, Group, Integration, IntegrationTypeDescription, User, Webhook } from '@latchkey/contracts';
 import { ApiError, type ApiClient } from '../api';
 import { ConfigFileError, formatIssue, loadConfigFile, sortIssues, type LoadedFile } from '../config-as-code/config-file';
-import { computePlan, exportFile, type Change, type Plan, type ServerState } from '../config-as-code/plan';
+import { computePlan, exportFile, webhookUrl, type Change, type Kind, type Plan, type ServerState, type UserAsFile, type WebhookAsFile } from '../config-as-code/plan';
 import type { Context } from '../context';
 import { CliError, ExitCode } from '../exit-codes';
 
@@ -33,7 +33,7 @@ export function registerConfigCommands(root: Command, ctx: () => Context): void 
   fileOptions(
     root
       .command('apply')
-      .description('make the server hold what the file says (integrations, access flows)')
+      .description('make the server hold what the file says (groups, users, integrations, access flows, webhooks)')
       .addHelpText('after', '\nExamples:\n  latchkey apply -f latchkey.yaml\n  latchkey apply -f latchkey.yaml --prune'),
   ).action(async (options: FileOptions) => {
     await apply(ctx(), options);
@@ -41,7 +41,7 @@ export function registerConfigCommands(root: Command, ctx: () => Context): void 
 
   root
     .command('export')
-    .description("write the server's integrations and access flows as a file that apply reproduces")
+    .description("write the server's groups, users, integrations, access flows and webhooks as a file that apply reproduces")
     .option('-f, --file <path>', 'write to this file (default: standard output)')
     .option('--managed-by <name>', 'the managedBy of the file', DEFAULT_MANAGED_BY)
     .addHelpText('after', '\nExamples:\n  latchkey export > latchkey.yaml\n  latchkey export -f latchkey.yaml && latchkey plan -f latchkey.yaml')
@@ -59,13 +59,27 @@ export function registerConfigCommands(root: Command, ctx: () => Context): void 
 }
 
 async function readServer(api: ApiClient): Promise<ServerState> {
-  const [integrations, flows, types] = await Promise.all([
+  const [integrations, flows, types, groups, users, webhooks] = await Promise.all([
     api.all<Integration>('/api/v1/integrations'),
     api.all<AccessFlow>('/api/v1/access-flows'),
     api.get<{ items: IntegrationTypeDescription[] }>('/api/v1/catalog').then((c) => c.items),
+    api.all<Group>('/api/v1/groups'),
+    api.all<User>('/api/v1/users'),
+    api.all<Webhook>('/api/v1/webhooks'),
   ]);
-  return { integrations, flows, types };
+  return { integrations, flows, types, groups, users, webhooks };
 }
+
+/** Where each kind lives in the API, and how the audit log names it. */
+const API: Record<Kind, { base: string; targetType: string }> = {
+  group: { base: '/api/v1/groups', targetType: 'group' },
+  user: { base: '/api/v1/users', targetType: 'user' },
+  integration: { base: '/api/v1/integrations', targetType: 'integration' },
+  'access flow': { base: '/api/v1/access-flows', targetType: 'access-flow' },
+  webhook: { base: '/api/v1/webhooks', targetType: 'webhook' },
+};
+/** Created and updated in this order (later kinds name earlier ones), deleted in the reverse. */
+const KIND_ORDER: Kind[] = ['group', 'user', 'integration', 'access flow', 'webhook'];
 
 /** The file read and checked (schema, then what needs the server), the server read, the plan made. */
 async function planFor(ctx: Context, options: FileOptions): Promise<{ api: ApiClient; loaded: LoadedFile; server: ServerState; plan: Plan }> {
@@ -85,9 +99,10 @@ async function planFor(ctx: Context, options: FileOptions): Promise<{ api: ApiCl
 async function markDrift(api: ApiClient, plan: Plan, server: ServerState): Promise<void> {
   for (const change of plan.changes) {
     if (change.action !== 'update') continue;
-    const current = change.kind === 'integration' ? server.integrations.find((i) => i.id === change.id) : server.flows.find((f) => f.id === change.id);
+    const all: Array<{ id: string; managedBy?: string | null }> = [...server.groups, ...server.users, ...server.integrations, ...server.flows, ...server.webhooks];
+    const current = all.find((o) => o.id === change.id);
     if (current?.managedBy !== plan.managedBy) continue;
-    const targetType = change.kind === 'integration' ? 'integration' : 'access-flow';
+    const { targetType } = API[change.kind];
     const last = (await api.get<{ items: AuditEntry[] }>(`/api/v1/audit?targetType=${targetType}&targetId=${change.id}&pageSize=1`)).items[0];
     if (last && last.actor.source !== 'cli') change.drift = { by: last.actor.email ?? last.actor.id, at: last.at };
   }
@@ -117,31 +132,58 @@ async function plan(ctx: Context, options: FileOptions): Promise<number> {
 }
 
 /**
- * Creates and updates integrations first (flows name them), then flows; deletes flows before
- * integrations. Every object written carries the file's managedBy.
+ * Creates and updates groups, then users, integrations, flows and webhooks (each names the ones
+ * before it); deletes in the reverse order. Every object written carries the file's managedBy.
+ * A webhook's signing secret is made by the server and shown once, in the create answer: apply
+ * prints it then (stdout), and never again.
  */
 async function apply(ctx: Context, options: FileOptions): Promise<void> {
   const { api, plan, server, loaded } = await planFor(ctx, options);
-  const integrationIds = new Map(server.integrations.map((i) => [i.name.toLowerCase(), i.id]));
-  const done: Array<{ action: Change['action']; kind: Change['kind']; name: string; id: string }> = [];
-  const order = (c: Change) => (c.action === 'delete' ? (c.kind === 'access flow' ? 2 : 3) : c.kind === 'integration' ? 0 : 1);
+  const ids = {
+    integration: new Map(server.integrations.map((i) => [i.name.toLowerCase(), i.id])),
+    flow: new Map(server.flows.map((f) => [f.name.toLowerCase(), f.id])),
+  };
+  const done: Array<{ action: Change['action']; kind: Change['kind']; name: string; id: string; signingSecret?: string }> = [];
+  const order = (c: Change) => (c.action === 'delete' ? 2 * KIND_ORDER.length - KIND_ORDER.indexOf(c.kind) : KIND_ORDER.indexOf(c.kind));
   for (const change of [...plan.changes].sort((a, b) => order(a) - order(b))) {
     ctx.out.info(`${SYMBOL[change.action]} ${change.kind} "${change.name}"`);
-    const base = change.kind === 'integration' ? '/api/v1/integrations' : '/api/v1/access-flows';
+    const { base } = API[change.kind];
     let id = change.id!;
+    let signingSecret: string | undefined;
     try {
       if (change.action === 'delete') await api.delete(`${base}/${id}`);
+      else if (change.kind === 'user') id = await applyUser(api, change, plan.managedBy);
       else {
-        const body = bodyOf(change, integrationIds, plan.managedBy);
-        id = (change.action === 'create' ? await api.post<{ id: string }>(base, body) : await api.put<{ id: string }>(`${base}/${id}`, body)).id;
-        if (change.kind === 'integration') integrationIds.set(change.name.toLowerCase(), id);
+        const body = bodyOf(change, ids, plan.managedBy, loaded);
+        const answer = change.action === 'create' ? await api.post<{ id: string; secret?: string }>(base, body) : await api.put<{ id: string; secret?: string }>(`${base}/${id}`, body);
+        id = answer.id;
+        signingSecret = answer.secret;
+        if (change.kind === 'integration') ids.integration.set(change.name.toLowerCase(), id);
+        if (change.kind === 'access flow') ids.flow.set(change.name.toLowerCase(), id);
       }
     } catch (err) {
       throw refusal(err, change, loaded, done.length);
     }
-    done.push({ action: change.action, kind: change.kind, name: change.name, id });
+    done.push({ action: change.action, kind: change.kind, name: change.name, id, ...(signingSecret ? { signingSecret } : {}) });
   }
-  ctx.out.result({ managedBy: plan.managedBy, applied: done }, () => (done.length === 0 ? 'No changes: the server matches the file.' : `Applied ${done.length} change${done.length === 1 ? '' : 's'}.`));
+  ctx.out.result({ managedBy: plan.managedBy, applied: done }, () => {
+    if (done.length === 0) return 'No changes: the server matches the file.';
+    const secrets = done
+      .filter((d) => d.signingSecret)
+      .map((d) => `Signing secret of webhook "${d.name}" (shown this once; POST /api/v1/webhooks/${d.id}/rotate-secret makes a new one): ${d.signingSecret}`);
+    return [`Applied ${done.length} change${done.length === 1 ? '' : 's'}.`, ...secrets].join('\n');
+  });
+}
+
+/** A user: their fields with PUT/POST (when any differs), then deactivate or reactivate (the API's own steps) when `active` differs. */
+async function applyUser(api: ApiClient, change: Change, managedBy: string): Promise<string> {
+  const { active, ...fields } = change.desired as unknown as UserAsFile;
+  const body = { ...fields, managedBy };
+  let id = change.id;
+  if (!id) id = (await api.post<{ id: string }>('/api/v1/users', body)).id;
+  else if (Object.keys(change.fields).some((f) => f !== 'active')) await api.put(`/api/v1/users/${id}`, body);
+  if (change.action === 'create' ? !active : 'active' in change.fields) await api.post(`/api/v1/users/${id}/${active ? 'reactivate' : 'deactivate'}`);
+  return id;
 }
 
 /** The server refused a change: its issues at their lines in the file, and what was already done. */
@@ -160,8 +202,24 @@ function refusal(err: unknown, change: Change, loaded: LoadedFile, applied: numb
   );
 }
 
-function bodyOf(change: Change, integrationIds: Map<string, string>, managedBy: string): Record<string, unknown> {
+function bodyOf(change: Change, ids: { integration: Map<string, string>; flow: Map<string, string> }, managedBy: string, loaded: LoadedFile): Record<string, unknown> {
   const desired = change.desired as Record<string, unknown>;
+  const idOf = (names: Map<string, string>) => (name: string) => names.get(name.toLowerCase()) ?? name;
+  if (change.kind === 'group') {
+    const { name, description } = desired;
+    return { name, ...(description !== null ? { description } : {}), managedBy };
+  }
+  if (change.kind === 'webhook') {
+    // The URL as the file gives it (read from its variable now), not the masked one compared.
+    const { filters, ...rest } = desired as unknown as WebhookAsFile;
+    const url = webhookUrl(loaded, change.at![1], process.env).url;
+    const byId = {
+      ...(filters.integrations ? { integrationIds: filters.integrations.map(idOf(ids.integration)) } : {}),
+      ...(filters.flows ? { flowIds: filters.flows.map(idOf(ids.flow)) } : {}),
+    };
+    return { ...rest, url, filters: byId, managedBy };
+  }
+  const integrationIds = ids.integration;
   if (change.kind === 'integration') {
     // The stored secret is kept unless the file changes its reference.
     const { secret, ...rest } = desired;
@@ -173,8 +231,9 @@ function bodyOf(change: Change, integrationIds: Map<string, string>, managedBy: 
 
 async function exportState(ctx: Context, options: { file?: string; managedBy: string }): Promise<void> {
   const server = await readServer(ctx.api());
-  const { file, skipped } = exportFile(server, options.managedBy);
+  const { file, skipped, variables } = exportFile(server, options.managedBy);
   for (const name of skipped) ctx.out.warn(`integration "${name}" keeps its secret in Latchkey's built-in store, which a file cannot hold: left out (flows may still name it)`);
+  for (const { webhook, variable } of variables) ctx.out.warn(`webhook "${webhook}" has a URL with a secret in it, which the server shows masked: the file reads it from ${variable}; set that variable to the URL before plan or apply`);
   const text = ctx.out.json ? `${JSON.stringify(file, null, 2)}\n` : stringify(file, { lineWidth: 0 });
   if (options.file) {
     writeFileSync(options.file, text);

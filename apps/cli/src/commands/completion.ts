@@ -95,7 +95,11 @@ complete -o default -F _latchkey latchkey
 }
 
 function fish(nodes: Node[]): string {
-  const lines = ['# latchkey completion for fish: latchkey completion fish > ~/.config/fish/completions/latchkey.fish', 'complete -c latchkey -f'];
+  const lines = [
+    '# latchkey completion for fish: latchkey completion fish > ~/.config/fish/completions/latchkey.fish',
+    'complete -c latchkey -f',
+    "complete -c latchkey -s h -l help -d 'display help for command'",
+  ];
   const esc = (text: string) => text.replace(/'/g, "\\'");
   for (const node of nodes) {
     // Where this node's words apply: after its path, and before any of its subcommands.
@@ -106,7 +110,9 @@ function fish(nodes: Node[]): string {
     for (const o of node.command.options) {
       const flags = [o.long ? `-l ${o.long.replace(/^--/, '')}` : '', o.short ? `-s ${o.short.replace(/^-/, '')}` : ''].filter(Boolean).join(' ');
       const value = o.argChoices ? ` -x -a '${o.argChoices.join(' ')}'` : o.required || o.optional ? (takesPath(o) ? ' -r -F' : ' -x') : '';
-      lines.push(`complete -c latchkey -n '${node.path.length === 0 ? 'true' : after}' ${flags}${value} -d '${esc(o.description)}'`);
+      // The program's options hold on every subcommand too, but --version, which is the program's alone.
+      const where = node.path.length > 0 || o.long === '--version' ? after : 'true';
+      lines.push(`complete -c latchkey -n '${where}' ${flags}${value} -d '${esc(o.description)}'`);
     }
     if (node.path.join(' ') === 'completion') lines.push(`complete -c latchkey -n '${after}' -a '${SHELLS.join(' ')}'`);
   }

@@ -1,5 +1,5 @@
-import { ConfigAccessFlow, CONFIG_FILE_API_VERSION } from '@latchkey/contracts';
-import type { AccessFlow, ConfigFile, Integration, IntegrationTypeDescription } from '@latchkey/contracts';
+import { ConfigAccessFlow, CONFIG_FILE_API_VERSION, WebhookInput, webhookDisplayUrl } from '@latchkey/contracts';
+import type { AccessFlow, ConfigFile, Group, Integration, IntegrationTypeDescription, User, Webhook } from '@latchkey/contracts';
 import type { FileIssue, LoadedFile } from './config-file';
 
 /** What the server holds, as the admin API answers it. */
@@ -7,12 +7,36 @@ export interface ServerState {
   integrations: Integration[];
   flows: AccessFlow[];
   types: IntegrationTypeDescription[];
+  groups: Group[];
+  users: User[];
+  webhooks: Webhook[];
 }
 
-export type Kind = 'integration' | 'access flow';
+export type Kind = 'group' | 'user' | 'integration' | 'access flow' | 'webhook';
+export type ListName = 'groups' | 'users' | 'integrations' | 'accessFlows' | 'webhooks';
 type FileIntegration = ConfigFile['integrations'][number];
 type FileFlow = ConfigFile['accessFlows'][number];
 export type FieldDiff = Record<string, { before?: unknown; after?: unknown }>;
+
+/** A user in the file's terms (the file's user after its defaults, or the server's). */
+export interface UserAsFile {
+  email: string;
+  name: string;
+  role: string;
+  active: boolean;
+  groups: string[];
+  attributes: Record<string, string>;
+}
+
+/** A webhook endpoint as both sides are compared: the URL as the server shows it (secrets masked), filters by name. */
+export interface WebhookAsFile {
+  name: string;
+  url: string;
+  format: string;
+  events: string[];
+  filters: { integrations?: string[]; flows?: string[] };
+  active: boolean;
+}
 
 export interface Change {
   action: 'create' | 'update' | 'delete';
@@ -23,9 +47,9 @@ export interface Change {
   /** The fields that differ: the server's value (before) and the file's (after). */
   fields: FieldDiff;
   /** Where the object is in the file (create, update). */
-  at?: ['integrations' | 'accessFlows', number];
-  /** The object as the file wants it, in the API's terms (create, update). */
-  desired?: FileIntegration | FileFlow;
+  at?: [ListName, number];
+  /** The object as the file wants it, in the file's terms after the server's defaults (create, update). */
+  desired?: Record<string, unknown>;
   /** Set on an update when the server's copy was last changed by someone other than `latchkey apply`. */
   drift?: { by: string; at: string };
 }
@@ -70,52 +94,103 @@ export function flowAsFile(flow: AccessFlow, integrationNames: Map<string, strin
   return parsed.success ? parsed.data : (candidate as FileFlow);
 }
 
+const byLower = (a: string, b: string) => (a.toLowerCase() < b.toLowerCase() ? -1 : a.toLowerCase() > b.toLowerCase() ? 1 : a < b ? -1 : a > b ? 1 : 0);
+const sortedUnique = (names: readonly string[], spelling: (name: string) => string = (n) => n) => {
+  const seen = new Map<string, string>();
+  for (const name of names) if (!seen.has(name.toLowerCase())) seen.set(name.toLowerCase(), spelling(name));
+  return [...seen.values()].sort(byLower);
+};
+
+/** A user in the file's terms; group names in the spelling the server keeps (groups are unique regardless of case). */
+export function userAsFile(u: Omit<UserAsFile, 'active' | 'role'> & { active?: boolean; role?: string }, groupSpelling: (name: string) => string): UserAsFile {
+  return { email: u.email.toLowerCase(), name: u.name, role: u.role ?? 'user', active: u.active ?? true, groups: sortedUnique(u.groups, groupSpelling), attributes: { ...u.attributes } };
+}
+
+/** A server's webhook in the file's terms: its filters name their integrations and flows. */
+export function webhookAsFile(w: Webhook, integrationNames: Map<string, string>, flowNames: Map<string, string>): WebhookAsFile {
+  return {
+    name: w.name,
+    url: w.url,
+    format: w.format,
+    events: [...new Set(w.events)].sort(),
+    filters: filtersOf(w.filters.integrationIds?.map((id) => integrationNames.get(id) ?? id), w.filters.flowIds?.map((id) => flowNames.get(id) ?? id)),
+    active: w.active,
+  };
+}
+
+const filtersOf = (integrations: string[] | undefined, flows: string[] | undefined): WebhookAsFile['filters'] => ({
+  ...(integrations?.length ? { integrations: sortedUnique(integrations) } : {}),
+  ...(flows?.length ? { flows: sortedUnique(flows) } : {}),
+});
+
 /**
- * The changes that make the server hold what the file says, in a stable order (integrations,
- * then flows, each by name). Objects the file does not list are left alone, except those it
- * manages, which `--prune` deletes. Refuses (as file issues) targets naming an integration that
- * neither the file nor the server has, and objects another file manages.
+ * The URL a file's webhook gives, inline or read from the variable it names; an issue when the
+ * variable is not set or does not hold a valid URL.
  */
-export function computePlan(loaded: LoadedFile, server: ServerState, options: { prune: boolean }): { plan: Plan; issues: FileIssue[] } {
+export function webhookUrl(loaded: LoadedFile, index: number, env: NodeJS.ProcessEnv): { url?: string; issue?: FileIssue } {
+  const given = loaded.config.webhooks[index].url;
+  if (typeof given === 'string') return { url: given };
+  const value = env[given.env];
+  if (value === undefined || value === '') return { issue: loaded.at(['webhooks', index, 'url', 'env'], `names the variable ${given.env}, which is not set here (plan and apply read the URL from it)`) };
+  const parsed = WebhookInput.shape.url.safeParse(value);
+  if (!parsed.success) return { issue: loaded.at(['webhooks', index, 'url', 'env'], `names the variable ${given.env}, whose value ${parsed.error.issues[0].message}`) };
+  return { url: parsed.data };
+}
+
+/**
+ * The changes that make the server hold what the file says, in a stable order (groups, users,
+ * integrations, flows, webhooks; each by name). Objects the file does not list are left alone,
+ * except those it manages, which `--prune` deletes. Refuses (as file issues) names of
+ * integrations or flows that neither the file nor the server has, webhook URL variables that are
+ * not set, and objects another file manages.
+ */
+export function computePlan(loaded: LoadedFile, server: ServerState, options: { prune: boolean; env?: NodeJS.ProcessEnv }): { plan: Plan; issues: FileIssue[] } {
   const { config } = loaded;
+  const env = options.env ?? process.env;
   const issues: FileIssue[] = [];
   const changes: Change[] = [];
   const notInFile: Plan['notInFile'] = [];
   const key = (name: string) => name.toLowerCase();
   const integrationNames = new Map(server.integrations.map((i) => [i.id, i.name]));
+  const flowNames = new Map(server.flows.map((f) => [f.id, f.name]));
   const knownIntegrations = new Set([...server.integrations.map((i) => key(i.name)), ...config.integrations.map((i) => key(i.name))]);
+  const knownFlows = new Set([...server.flows.map((f) => key(f.name)), ...config.accessFlows.map((f) => key(f.name))]);
+  // A group keeps the spelling it was created with: the server's, else the file's groups list.
+  const spellings = new Map([...config.groups.map((g) => [key(g.name), g.name] as const), ...server.groups.map((g) => [key(g.name), g.name] as const)]);
+  const groupSpelling = (name: string) => spellings.get(key(name)) ?? name;
 
-  const compare = <F extends object, S extends { id: string; name: string; managedBy?: string | null }>(
+  const compare = <F extends object, S extends { id: string; managedBy?: string | null }>(
     kind: Kind,
-    list: 'integrations' | 'accessFlows',
-    wanted: F[],
+    list: ListName,
+    wanted: Array<F | null>,
     existing: S[],
+    nameOf: (x: F | S) => string,
     asFile: (s: S) => F,
-    normalize: (f: F) => F,
   ) => {
-    const byName = new Map(existing.map((s) => [key(s.name), s]));
+    const byName = new Map(existing.map((s) => [key(nameOf(s)), s]));
     const listed = new Set<string>();
     const planned: Change[] = [];
-    wanted.forEach((item, index) => {
-      const desired = normalize(item);
-      const name = (desired as { name: string }).name;
+    wanted.forEach((desired, index) => {
+      // Null: the file's object has an issue already (it is refused as a whole).
+      if (!desired) return;
+      const name = nameOf(desired);
       listed.add(key(name));
       const current = byName.get(key(name));
       if (!current) {
-        planned.push({ action: 'create', kind, name, at: [list, index], fields: diffFields(null, desired as Record<string, unknown>), desired: desired as Change['desired'] });
+        planned.push({ action: 'create', kind, name, at: [list, index], fields: diffFields(null, desired as Record<string, unknown>), desired: desired as Record<string, unknown> });
         return;
       }
       if (current.managedBy && current.managedBy !== config.managedBy) {
-        issues.push(loaded.at([list, index, 'name'], `is managed by another file ("${current.managedBy}"); change it there, or give this file that managedBy`));
+        issues.push(loaded.at([list, index, list === 'users' ? 'email' : 'name'], `is managed by another file ("${current.managedBy}"); change it there, or give this file that managedBy`));
         return;
       }
       const fields = diffFields(asFile(current) as Record<string, unknown>, desired as Record<string, unknown>);
-      if (Object.keys(fields).length > 0) planned.push({ action: 'update', kind, name, id: current.id, at: [list, index], fields, desired: desired as Change['desired'] });
+      if (Object.keys(fields).length > 0) planned.push({ action: 'update', kind, name, id: current.id, at: [list, index], fields, desired: desired as Record<string, unknown> });
     });
     for (const current of existing) {
-      if (listed.has(key(current.name)) || current.managedBy !== config.managedBy) continue;
-      if (options.prune) planned.push({ action: 'delete', kind, name: current.name, id: current.id, fields: diffFields(asFile(current) as Record<string, unknown>, null) });
-      else notInFile.push({ kind, name: current.name });
+      if (listed.has(key(nameOf(current))) || current.managedBy !== config.managedBy) continue;
+      if (options.prune) planned.push({ action: 'delete', kind, name: nameOf(current), id: current.id, fields: diffFields(asFile(current) as Record<string, unknown>, null) });
+      else notInFile.push({ kind, name: nameOf(current) });
     }
     return planned.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   };
@@ -132,19 +207,63 @@ export function computePlan(loaded: LoadedFile, server: ServerState, options: { 
       issues.push(loaded.at(['integrations', index, 'type'], `must be one of the server's integration types: ${server.types.map((t) => t.type).join(', ')}`));
     }
   });
+  const webhooks = config.webhooks.map((webhook, index): WebhookAsFile | null => {
+    const refused = issues.length;
+    webhook.filters?.integrations?.forEach((name, i) => {
+      if (!knownIntegrations.has(key(name))) issues.push(loaded.at(['webhooks', index, 'filters', 'integrations', i], 'names no integration in this file or on the server'));
+    });
+    webhook.filters?.flows?.forEach((name, i) => {
+      if (!knownFlows.has(key(name))) issues.push(loaded.at(['webhooks', index, 'filters', 'flows', i], 'names no access flow in this file or on the server'));
+    });
+    const { url, issue } = webhookUrl(loaded, index, env);
+    if (issue) issues.push(issue);
+    if (!url || issues.length > refused) return null;
+    return {
+      name: webhook.name,
+      url: webhookDisplayUrl(url, webhook.format),
+      format: webhook.format,
+      events: [...new Set(webhook.events)].sort(),
+      filters: filtersOf(webhook.filters?.integrations, webhook.filters?.flows),
+      active: webhook.active,
+    };
+  });
 
+  type Named = { name: string };
+  type Emailed = { email: string };
   changes.push(
-    ...compare('integration', 'integrations', config.integrations, server.integrations, (s) => integrationAsFile(s, server.types), (f) => integrationAsFile(f, server.types)),
-    ...compare('access flow', 'accessFlows', config.accessFlows, server.flows, (s) => flowAsFile(s, integrationNames), (f) => f),
+    ...compare<{ name: string; description: string | null }, Group>(
+      'group',
+      'groups',
+      config.groups.map((g) => ({ name: groupSpelling(g.name), description: g.description ?? null })),
+      server.groups,
+      (x) => x.name,
+      (g) => ({ name: g.name, description: g.description }),
+    ),
+    ...compare<UserAsFile, User>(
+      'user',
+      'users',
+      config.users.map((u) => userAsFile(u, groupSpelling)),
+      server.users,
+      (x) => (x as Emailed).email,
+      (u) => userAsFile(u, groupSpelling),
+    ),
+    ...compare<FileIntegration, Integration>('integration', 'integrations', config.integrations.map((f) => integrationAsFile(f, server.types)), server.integrations, (x) => (x as Named).name, (s) => integrationAsFile(s, server.types)),
+    ...compare<FileFlow, AccessFlow>('access flow', 'accessFlows', config.accessFlows, server.flows, (x) => (x as Named).name, (s) => flowAsFile(s, integrationNames)),
+    ...compare<WebhookAsFile, Webhook>('webhook', 'webhooks', webhooks, server.webhooks, (x) => x.name, (w) => webhookAsFile(w, integrationNames, flowNames)),
   );
   return { plan: { managedBy: config.managedBy, changes, notInFile }, issues };
 }
 
+/** The variable an exported webhook's URL is read from when the server shows it masked. */
+export const webhookUrlVariable = (name: string): string => `LATCHKEY_WEBHOOK_URL_${name.toUpperCase().replace(/[^A-Z0-9]+/g, '_').replace(/^_+|_+$/g, '')}`;
+
 /** The server's state as a file that `apply` reproduces with an empty plan. */
-export function exportFile(server: ServerState, managedBy: string): { file: Record<string, unknown>; skipped: string[] } {
+export function exportFile(server: ServerState, managedBy: string): { file: Record<string, unknown>; skipped: string[]; variables: Array<{ webhook: string; variable: string }> } {
   const integrationNames = new Map(server.integrations.map((i) => [i.id, i.name]));
-  const byName = <T extends { name: string }>(a: T, b: T) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+  const flowNames = new Map(server.flows.map((f) => [f.id, f.name]));
+  const byName = (a: { name?: unknown }, b: { name?: unknown }) => (String(a.name) < String(b.name) ? -1 : String(a.name) > String(b.name) ? 1 : 0);
   const skipped: string[] = [];
+  const variables: Array<{ webhook: string; variable: string }> = [];
   const integrations = server.integrations
     .filter((i) => {
       // Only references belong in a file: an integration whose secret is stored by Latchkey stays out.
@@ -154,7 +273,21 @@ export function exportFile(server: ServerState, managedBy: string): { file: Reco
     .map((i) => withoutEmpty(integrationAsFile(i, server.types)))
     .sort(byName);
   const accessFlows = server.flows.map((f) => flowAsFile(f, integrationNames)).sort(byName);
-  return { file: { apiVersion: CONFIG_FILE_API_VERSION, managedBy, integrations, accessFlows }, skipped };
+  const groups = server.groups.map((g) => withoutEmpty({ name: g.name, description: g.description })).sort(byName);
+  const users = server.users
+    .map((u) => withoutEmpty({ ...userAsFile(u, (n) => n) }))
+    .sort((a, b) => byLower(String(a.email), String(b.email)));
+  const webhooks = server.webhooks
+    .map((w) => {
+      const asFile = webhookAsFile(w, integrationNames, flowNames);
+      // A masked URL cannot be written back: the file reads it from a variable instead.
+      if (!asFile.url.includes('***')) return withoutEmpty({ ...asFile });
+      const variable = webhookUrlVariable(w.name);
+      variables.push({ webhook: w.name, variable });
+      return withoutEmpty({ ...asFile, url: { env: variable } });
+    })
+    .sort(byName);
+  return { file: { apiVersion: CONFIG_FILE_API_VERSION, managedBy, groups, users, integrations, accessFlows, webhooks }, skipped, variables };
 }
 
 export function diffFields(before: Record<string, unknown> | null, after: Record<string, unknown> | null): FieldDiff {
@@ -176,4 +309,7 @@ export const stableJson = (value: unknown): string =>
 const withoutUndefined = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 
 /** Optional fields at their empty value are left out of an exported file (apply reads them back the same). */
-const withoutEmpty = (i: FileIntegration) => Object.fromEntries(Object.entries(i).filter(([, v]) => v !== null && !(Array.isArray(v) && v.length === 0))) as FileIntegration;
+const withoutEmpty = <T extends object>(i: T): Record<string, unknown> =>
+  Object.fromEntries(Object.entries(i).filter(([field, v]) => v !== null && !(Array.isArray(v) && v.length === 0) && !(EMPTY_MAPS_LEFT_OUT.has(field) && Object.keys(v as object).length === 0)));
+/** Maps that default to empty in the file (a user's attributes, a webhook's filters). */
+const EMPTY_MAPS_LEFT_OUT = new Set(['attributes', 'filters']);

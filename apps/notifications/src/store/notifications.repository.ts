@@ -17,6 +17,8 @@ export interface EndpointRow {
   secret_envelope: EncryptedEnvelope;
   previous_secret_envelope: EncryptedEnvelope | null;
   previous_secret_expires_at: Date | null;
+  /** The config file that manages the endpoint (`latchkey apply`), or null. */
+  managed_by: string | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -105,19 +107,20 @@ export class NotificationsRepository {
 
   async insertEndpoint(e: Omit<EndpointRow, 'id' | 'created_at' | 'updated_at' | 'disabled_reason' | 'previous_secret_envelope' | 'previous_secret_expires_at'>): Promise<EndpointRow> {
     const rows: EndpointRow[] = await this.dataSource.query(
-      `INSERT INTO notifications.endpoints (name, url_envelope, url_display, format, events, filters, active, secret_envelope)
-       VALUES ($1, $2::jsonb, $3, $4, $5, $6::jsonb, $7, $8::jsonb) RETURNING *`,
-      [e.name, json(e.url_envelope), e.url_display, e.format, e.events, json(e.filters), e.active, json(e.secret_envelope)],
+      `INSERT INTO notifications.endpoints (name, url_envelope, url_display, format, events, filters, active, secret_envelope, managed_by)
+       VALUES ($1, $2::jsonb, $3, $4, $5, $6::jsonb, $7, $8::jsonb, $9) RETURNING *`,
+      [e.name, json(e.url_envelope), e.url_display, e.format, e.events, json(e.filters), e.active, json(e.secret_envelope), e.managed_by],
     );
     return rows[0];
   }
 
-  async updateEndpoint(id: string, e: Pick<EndpointRow, 'name' | 'url_envelope' | 'url_display' | 'format' | 'events' | 'filters' | 'active'>): Promise<EndpointRow | null> {
+  /** `managed_by` undefined keeps the stored marker (an edit in the console does not unmanage the endpoint). */
+  async updateEndpoint(id: string, e: Pick<EndpointRow, 'name' | 'url_envelope' | 'url_display' | 'format' | 'events' | 'filters' | 'active'> & { managed_by?: string | null }): Promise<EndpointRow | null> {
     const rows = rowsOf<EndpointRow>(await this.dataSource.query(
       `UPDATE notifications.endpoints SET name = $2, url_envelope = $3::jsonb, url_display = $4, format = $5, events = $6, filters = $7::jsonb, active = $8,
-         disabled_reason = CASE WHEN $8 THEN NULL ELSE disabled_reason END, updated_at = now()
+         disabled_reason = CASE WHEN $8 THEN NULL ELSE disabled_reason END, managed_by = CASE WHEN $9 THEN $10 ELSE managed_by END, updated_at = now()
        WHERE id = $1 RETURNING *`,
-      [id, e.name, json(e.url_envelope), e.url_display, e.format, e.events, json(e.filters), e.active],
+      [id, e.name, json(e.url_envelope), e.url_display, e.format, e.events, json(e.filters), e.active, e.managed_by !== undefined, e.managed_by ?? null],
     ));
     return rows[0] ?? null;
   }

@@ -65,19 +65,3 @@ export function urlProblem(raw: string, allowPrivate: boolean): string | null {
   }
   return null;
 }
-
-/**
- * The URL as it may be shown: credentials and query values masked, and for Slack's incoming
- * webhooks (whose path is the secret) only the first path segment kept.
- */
-export function displayUrl(raw: string, format: 'standard' | 'slack'): string {
-  const url = new URL(raw);
-  const auth = url.username || url.password ? '***@' : '';
-  let path = url.pathname;
-  if (format === 'slack') {
-    const first = path.split('/').filter(Boolean)[0];
-    path = first ? `/${first}/***` : '/';
-  }
-  const query = [...url.searchParams.keys()].map((k) => `${encodeURIComponent(k)}=***`).join('&');
-  return `${url.protocol}//${auth}${url.host}${path}${query ? `?${query}` : ''}`;
-}

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Contracts, ErrorCode } from '@latchkey/contracts';
+import { Contracts, ErrorCode, webhookDisplayUrl } from '@latchkey/contracts';
 import type { Actor, Delivery, Webhook, WebhookInput } from '@latchkey/contracts';
 import { AppException, LOGGER, MessageBus } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
@@ -12,9 +12,9 @@ import { NotificationsRepository } from '../store/notifications.repository';
 import type { AttemptRow, DeliveryRow, EndpointRow } from '../store/notifications.repository';
 import { SecretBox } from '../store/secret-box';
 import { newWebhookSecret } from './signature';
-import { displayUrl, urlProblem } from './url-policy';
+import { urlProblem } from './url-policy';
 
-type ParsedInput = Required<Pick<WebhookInput, 'name' | 'url' | 'format' | 'events' | 'active'>> & Pick<WebhookInput, 'filters'>;
+type ParsedInput = Required<Pick<WebhookInput, 'name' | 'url' | 'format' | 'events' | 'active'>> & Pick<WebhookInput, 'filters' | 'managedBy'>;
 
 const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
 
@@ -29,6 +29,7 @@ export function toWebhook(e: EndpointRow): Webhook {
     active: e.active,
     disabledReason: e.disabled_reason,
     previousSecretExpiresAt: e.previous_secret_envelope && e.previous_secret_expires_at && new Date(e.previous_secret_expires_at) > new Date() ? iso(e.previous_secret_expires_at) : null,
+    managedBy: e.managed_by ?? null,
     createdAt: iso(e.created_at)!,
     updatedAt: iso(e.updated_at)!,
   };
@@ -76,7 +77,7 @@ export class WebhooksService {
     return {
       name: input.name,
       url_envelope: this.secrets.seal('webhook-url', input.url),
-      url_display: displayUrl(input.url, input.format),
+      url_display: webhookDisplayUrl(input.url, input.format),
       format: input.format,
       events: [...new Set(input.events)],
       filters: input.filters ?? {},
@@ -87,7 +88,7 @@ export class WebhooksService {
   /** The answer carries the signing secret: the only time it is shown. */
   async create(input: ParsedInput, actor: Actor): Promise<Webhook & { secret: string }> {
     const secret = newWebhookSecret();
-    const row = await this.repository.insertEndpoint({ ...this.checked(input), secret_envelope: this.secrets.seal('webhook-secret', secret) });
+    const row = await this.repository.insertEndpoint({ ...this.checked(input), managed_by: input.managedBy ?? null, secret_envelope: this.secrets.seal('webhook-secret', secret) });
     this.logger.info({ webhookId: row.id, url: row.url_display }, 'webhook created');
     await this.audit('webhook.created', actor, row, `webhook.created:${row.id}`, { url: row.url_display, format: row.format, events: row.events, filters: row.filters, active: row.active });
     return { ...toWebhook(row), secret };
@@ -109,7 +110,7 @@ export class WebhooksService {
   }
 
   async update(id: string, input: ParsedInput, actor: Actor): Promise<Webhook> {
-    const row = await this.repository.updateEndpoint(id, this.checked(input));
+    const row = await this.repository.updateEndpoint(id, { ...this.checked(input), managed_by: input.managedBy });
     if (!row) throw notFound('webhook', id);
     await this.audit('webhook.updated', actor, row, `webhook.updated:${row.id}:${new Date(row.updated_at).getTime()}`, { url: row.url_display, format: row.format, events: row.events, filters: row.filters, active: row.active });
     return toWebhook(row);

@@ -1,7 +1,8 @@
 import { Webhook as StandardWebhook } from 'standardwebhooks';
+import { webhookDisplayUrl } from '@latchkey/contracts';
 import { nextDelayMs, isSuccess } from '../delivery/retry-schedule';
 import { newWebhookSecret, webhookHeaders } from './signature';
-import { displayUrl, isPrivateAddress, urlProblem } from './url-policy';
+import { isPrivateAddress, urlProblem } from './url-policy';
 
 describe('Standard Webhooks signatures', () => {
   const body = JSON.stringify({ type: 'access_request.created', timestamp: '2026-12-01T00:00:00.000Z', data: { requestId: 'r1' } });
@@ -45,8 +46,8 @@ describe('webhook URLs', () => {
   });
 
   it('never shows credentials back', () => {
-    expect(displayUrl('https://user:pa55@example.com/hook?token=abc&x=1', 'standard')).toBe('https://***@example.com/hook?token=***&x=***');
-    expect(displayUrl('https://hooks.slack.com/services/T000/B000/XXXXSECRET', 'slack')).toBe('https://hooks.slack.com/services/***');
+    expect(webhookDisplayUrl('https://user:pa55@example.com/hook?token=abc&x=1', 'standard')).toBe('https://***@example.com/hook?token=***&x=***');
+    expect(webhookDisplayUrl('https://hooks.slack.com/services/T000/B000/XXXXSECRET', 'slack')).toBe('https://hooks.slack.com/services/***');
   });
 
   it('knows private addresses in every spelling', () => {
