@@ -1,6 +1,4 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { Contracts } from '@latchkey/contracts';
-import { MessageBus } from '@latchkey/messaging';
 import { freePort, startOidcProvider, startTestStack, STARTUP_TIMEOUT_MS } from '@latchkey/testing';
 import type { OidcTestProvider, TestStack } from '@latchkey/testing';
 import { descriptionOf, expectAccessible, launchChromium, pageText, screenshot, see, WAIT_MS } from './browser';
@@ -35,11 +33,11 @@ describe('single sign-on set up in the console', () => {
       accounts: { 'okta-ada': { email: 'ada@example.com', email_verified: true, name: 'Ada Lovelace', groups: ['analysts'] } },
     });
     [t, browser] = await Promise.all([startTestStack({ services: ['api-gateway', 'access'], env: { PORT: String(port), LATCHKEY_PUBLIC_URL: publicUrl } }), launchChromium()]);
-    // The bootstrap admin sets a password with their one-time link and signs in.
-    const bus = new MessageBus(t.natsUrl, 'sso-settings-e2e', 10_000);
-    await bus.connect();
-    const link = await bus.request(Contracts.accessPasswordLinksBootstrap, {}).finally(() => bus.close());
-    expect((await t.api('POST', '/api/v1/auth/password', { token: null, body: { token: link!.token, password: ADMIN_PASSWORD } })).status).toBe(204);
+    // The bootstrap admin sets a password with a one-time link and signs in.
+    const me = await t.api('GET', '/api/v1/me');
+    const link = await t.api('POST', `/api/v1/users/${me.body.id}/reset-password`);
+    const token = decodeURIComponent(new URL(link.body.url).hash.replace(/^#token=/, ''));
+    expect((await t.api('POST', '/api/v1/auth/password', { token: null, body: { token, password: ADMIN_PASSWORD } })).status).toBe(204);
     admin = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
     page = await newPage(admin);
     await page.goto(`${t.url}/sign-in`, { waitUntil: 'domcontentloaded' });

@@ -19,6 +19,14 @@ export interface SsoRules {
 type ValidInput = ReturnType<typeof SsoSettingsInput.parse>;
 
 const COLUMNS = 'issuer_url, client_id, client_secret, provider_name, groups_claim, scopes, require_sso, just_in_time, version, updated_at, updated_by';
+const SELECT_ROW = 'SELECT ' + COLUMNS + ' FROM access.sso_settings WHERE id = 1';
+const UPSERT_ROW =
+  'INSERT INTO access.sso_settings AS s (id, issuer_url, client_id, client_secret, provider_name, groups_claim, scopes, require_sso, just_in_time, updated_by) ' +
+  'VALUES (1, $1, $2, $3::jsonb, $4, $5, $6, $7, $8, $9) ' +
+  'ON CONFLICT (id) DO UPDATE SET issuer_url = $1, client_id = $2, client_secret = $3::jsonb, provider_name = $4, groups_claim = $5, scopes = $6, ' +
+  'require_sso = $7, just_in_time = $8, updated_by = $9, updated_at = now(), version = gen_random_uuid() RETURNING ' +
+  COLUMNS;
+const DELETE_ROW = 'DELETE FROM access.sso_settings WHERE id = 1 RETURNING ' + COLUMNS;
 const AUDITED = ['issuerUrl', 'clientId', 'providerName', 'groupsClaim', 'scopes', 'requireSso', 'justInTime'] as const;
 /** The purpose sealed with the secret: an envelope of another kind cannot pass for it. */
 const PURPOSE = 'oidc-client-secret';
@@ -51,7 +59,7 @@ export class SsoSettingsService {
   ) {}
 
   private async row(m: EntityManager | DataSource = this.dataSource, lock = false): Promise<Raw | null> {
-    const rows: Raw[] = await m.query(`SELECT ${COLUMNS} FROM access.sso_settings WHERE id = 1${lock ? ' FOR UPDATE' : ''}`);
+    const rows: Raw[] = await m.query(lock ? SELECT_ROW + ' FOR UPDATE' : SELECT_ROW);
     return rows[0] ?? null;
   }
 
@@ -78,14 +86,7 @@ export class SsoSettingsService {
       if (!before && input.clientSecret === undefined) throw AppException.validation([{ field: 'clientSecret', rule: 'is required the first time single sign-on is saved' }]);
       const secret: EncryptedEnvelope = input.clientSecret !== undefined ? encryptSecret({ username: PURPOSE, password: input.clientSecret }, key) : before!.client_secret;
       const values = [input.issuerUrl, input.clientId, JSON.stringify(secret), input.providerName, input.groupsClaim, input.scopes, input.requireSso ?? null, input.justInTime ?? null, actorName(actor)];
-      const [after] = (await m.query(
-        `INSERT INTO access.sso_settings AS s (id, issuer_url, client_id, client_secret, provider_name, groups_claim, scopes, require_sso, just_in_time, updated_by)
-         VALUES (1, $1, $2, $3::jsonb, $4, $5, $6, $7, $8, $9)
-         ON CONFLICT (id) DO UPDATE SET issuer_url = $1, client_id = $2, client_secret = $3::jsonb, provider_name = $4, groups_claim = $5, scopes = $6,
-           require_sso = $7, just_in_time = $8, updated_by = $9, updated_at = now(), version = gen_random_uuid()
-         RETURNING ${COLUMNS}`,
-        values,
-      )) as Raw[];
+      const [after] = (await m.query(UPSERT_ROW, values)) as Raw[];
       const diff = diffFields(before ? toStored(before) : null, toStored(after), AUDITED);
       await this.audit.append(auditEntry('sso-settings.updated', actor, { type: 'sso-settings', id: 'sso', name: input.providerName }, diff, { clientSecretChanged: input.clientSecret !== undefined }), m);
     });
@@ -96,7 +97,7 @@ export class SsoSettingsService {
     await this.requireAdmin(actor);
     await this.dataSource.transaction(async (m) => {
       // TypeORM's postgres driver answers [rows, count] for DELETE ... RETURNING.
-      const [rows] = (await m.query(`DELETE FROM access.sso_settings WHERE id = 1 RETURNING ${COLUMNS}`)) as [Raw[], number];
+      const [rows] = (await m.query(DELETE_ROW)) as [Raw[], number];
       if (rows[0]) await this.audit.append(auditEntry('sso-settings.deleted', actor, { type: 'sso-settings', id: 'sso', name: rows[0].provider_name }, diffFields(toStored(rows[0]), null, AUDITED)), m);
     });
     return this.view();

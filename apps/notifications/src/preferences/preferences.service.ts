@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Contracts, DEFAULT_CHANNELS, effectiveEventChoices, ESSENTIAL_EVENT_TYPES, isEssentialEvent } from '@latchkey/contracts';
+import { Contracts, DEFAULT_CHANNELS, effectiveEventChoices, ESSENTIAL_EVENT_TYPES, isEssentialEvent, webhookDisplayUrl } from '@latchkey/contracts';
 import type { Actor, NotificationDefaults, NotificationDefaultsInput, NotificationPreferences, NotificationPreferencesInput, PersonalChannel } from '@latchkey/contracts';
 import { AppException, MessageBus } from '@latchkey/messaging';
 import { SETTINGS } from '../settings';
@@ -7,7 +7,7 @@ import type { NotificationSettings } from '../settings';
 import { NotificationsRepository } from '../store/notifications.repository';
 import type { PreferencesRow } from '../store/notifications.repository';
 import { SecretBox } from '../store/secret-box';
-import { displayUrl, urlProblem } from '../webhooks/url-policy';
+import { urlProblem } from '../webhooks/url-policy';
 
 const ORG = 'org';
 const personal = (userId: string) => `user:${userId}`;
@@ -59,7 +59,7 @@ export class PreferencesService {
     const current = await this.repository.readChoices(personal(userId));
     const willHaveSlack = url === undefined ? Boolean(current?.slack_url_display) : url !== null;
     if (input.channels?.includes('slack') && !willHaveSlack) throw AppException.validation([{ field: 'channels', rule: 'may list slack only with a slackWebhookUrl (none is stored)' }]);
-    const slack = typeof url === 'string' ? { envelope: this.secrets.seal('slack-webhook-url', url), display: displayUrl(url, 'slack') } : url;
+    const slack = typeof url === 'string' ? { envelope: this.secrets.seal('slack-webhook-url', url), display: webhookDisplayUrl(url, 'slack') } : url;
     const events = input.events ?? {};
     const row = await this.repository.writeChoices(personal(userId), email, { events, channels: input.channels ?? null, slack });
     // What changed, never the URL: only whether a Slack webhook is set.
