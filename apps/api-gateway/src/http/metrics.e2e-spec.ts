@@ -128,8 +128,11 @@ describe('metrics and probes', () => {
 
     // A request waits for its approver: one PENDING, under five minutes old.
     const first = await ask();
-    const waiting = await scrape();
-    expect(valueOf(waiting, 'latchkey_access_requests_pending', { age: 'under_5m' })).toBe(1);
+    // Read at scrape time: a collect begun before the request committed can answer one scrape late.
+    const waiting = await waitUntil('the pending gauge at 1', async () => {
+      const now = await scrape();
+      return valueOf(now, 'latchkey_access_requests_pending', { age: 'under_5m' }) === 1 && now;
+    }, 30_000);
     expect(valueOf(waiting, 'latchkey_access_requests_pending', { age: 'over_1d' })).toBe(0);
     expect(delta(waiting, 'latchkey_access_requests_created_total', { approval: 'manual' })).toBe(1);
 
