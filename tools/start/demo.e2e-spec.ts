@@ -1,7 +1,11 @@
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Client } from 'pg';
 import { quoteIdent } from '@latchkey/pg-access';
-import { type PgCluster, startPgCluster, startTestStack, STARTUP_TIMEOUT_MS, type TestStack, waitUntil } from '@latchkey/testing';
+import { createUser, type PgCluster, REPO_ROOT, startPgCluster, startTestStack, STARTUP_TIMEOUT_MS, type TestStack, waitUntil } from '@latchkey/testing';
 import { createDemo, DEMO_CONNECTOR_ROLE, DEMO_DATABASE } from './demo';
 
 /**
@@ -172,5 +176,50 @@ describe('the demo beside the control database; escalation through role membersh
       [eve],
     );
     expect(held.map((r) => r.rolname)).toEqual(['latchkey_managed', profile!.rolname].sort());
+  });
+
+  it('a newcomer runs latchkey login, then latchkey connect latchkey_demo/sales/orders, and lands in psql once an approver approves', async () => {
+    const CLI = join(REPO_ROOT, 'dist/apps/cli/src/main.js');
+    const home = mkdtempSync(join(tmpdir(), 'latchkey-newcomer-'));
+    try {
+      // The two people the demo guide tells how to make, each with a token.
+      const ana = await createUser(t, { email: 'ana@example.com', name: 'Ana', groups: ['analysts'] });
+      const bo = await createUser(t, { email: 'bo@example.com', name: 'Bo', groups: ['data-team'] });
+      const env = { PATH: process.env.PATH!, HOME: home, XDG_CONFIG_HOME: join(home, 'config'), NO_COLOR: '1', TERM: 'xterm' };
+      const run = (args: string[], extra: Record<string, string> = {}) =>
+        new Promise<{ code: number | null; out: string }>((done) => {
+          const child = spawn(process.execPath, [CLI, ...args], { env: { ...env, ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
+          let out = '';
+          child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+          child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+          child.on('close', (code) => done({ code, out }));
+        });
+      expect(await run(['login', t.url], { LATCHKEY_TOKEN: ana.token })).toMatchObject({ code: 0 });
+      expect(await run(['login', t.url, '--profile', 'bo'], { LATCHKEY_TOKEN: bo.token })).toMatchObject({ code: 0 });
+
+      // Ana connects under a terminal: the CLI requests, waits for the approver, then starts psql.
+      const command = `${process.execPath} ${CLI} --profile default connect ${DEMO_DATABASE}/sales/orders --reason newcomer --duration 30m -- --pset=pager=off`;
+      const session = spawn('script', ['-qefc', command, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+      let screen = '';
+      session.stdout.on('data', (d: Buffer) => (screen += d.toString()));
+      session.stderr.on('data', (d: Buffer) => (screen += d.toString()));
+      const exited = new Promise<number | null>((done) => session.on('exit', (code) => done(code)));
+      const pending = await waitUntil('Ana waiting for approval', async () => {
+        const list = await t.api('GET', '/api/v1/access-requests?status=PENDING', { token: ana.token });
+        return list.body.items?.[0]?.id as string | undefined;
+      }, 60_000);
+      // It said whom it waits for.
+      await waitUntil('the approver named on the terminal', async () => screen.includes('bo@example.com'), 60_000);
+
+      // Bo approves with his own profile.
+      expect(await run(['--profile', 'bo', 'requests', 'approve', pending, '--reason', 'ok'])).toMatchObject({ code: 0 });
+      await waitUntil('the psql prompt', async () => screen.includes(`${DEMO_DATABASE}=>`), 120_000);
+      session.stdin.write("SELECT 'orders-' || count(*) AS answer FROM sales.orders;\n");
+      await waitUntil('the query answer', async () => /orders-\d+/.test(screen), 60_000);
+      session.stdin.write('\\q\n');
+      expect(await exited).toBe(0);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 });
