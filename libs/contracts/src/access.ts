@@ -294,7 +294,7 @@ export const AccessRequestQuery = z.object({
   requesterId: Uuid.optional(),
   integrationId: Uuid.optional(),
   flowId: Uuid.optional(),
-  /** Only requests the caller may approve now. */
+  /** Only requests still waiting on the caller: an approver group naming them that nobody approved yet, or a due escalation tier naming them. */
   awaitingMyApproval: z.coerce.boolean().optional(),
   from: Timestamp.optional(),
   to: Timestamp.optional(),

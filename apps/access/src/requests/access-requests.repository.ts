@@ -13,6 +13,11 @@ const escalatedTo = (param: string) =>
   `EXISTS (SELECT 1 FROM jsonb_array_elements(coalesce(r.flow_limits->'escalation', '[]'::jsonb)) AS t(tier), jsonb_array_elements(t.tier->'groups') AS g(grp)
      WHERE (t.tier->>'dueAt')::timestamptz <= now() AND g.grp->'approverIds' @> jsonb_build_array(CAST(:${param} AS text)))`;
 
+/** An approver group of the request that nobody has approved yet names the person (parameter `param`). */
+const undecidedGroupOf = (param: string) =>
+  `EXISTS (SELECT 1 FROM jsonb_array_elements(r.approver_groups) AS g(grp)
+     WHERE g.grp->'satisfiedBy' = 'null'::jsonb AND g.grp->'approverIds' @> jsonb_build_array(CAST(:${param} AS text)))`;
+
 @Injectable()
 export class AccessRequestsRepository {
   private readonly repo: Repository<AccessRequestEntity>;
@@ -116,7 +121,8 @@ export class AccessRequestsRepository {
     if (query.visibleTo) qb.andWhere(`(r.requester_id = :me OR :me = ANY(r.approver_ids) OR ${escalatedTo('me')})`, { me: query.visibleTo });
     if (query.awaitingApprovalBy) {
       qb.andWhere("r.status = 'PENDING' AND r.requester_id <> :approver", { approver: query.awaitingApprovalBy });
-      qb.andWhere(`(:approver = ANY(r.approver_ids) OR ${escalatedTo('approver')})`, { approver: query.awaitingApprovalBy });
+      // Awaiting them: a group they approve for has no approval yet (under ALL_OF, once their group approved, the request waits on others).
+      qb.andWhere(`((:approver = ANY(r.approver_ids) AND ${undecidedGroupOf('approver')}) OR ${escalatedTo('approver')})`, { approver: query.awaitingApprovalBy });
     }
     if (query.status) qb.andWhere('r.status = :status', { status: query.status });
     if (query.requesterId) qb.andWhere('r.requester_id = :requesterId', { requesterId: query.requesterId });

@@ -5,7 +5,8 @@ import { keys } from '../api/queries';
 import type { Page } from '../api/queries';
 import { useSession } from '../api/session';
 import { ErrorNote, Loading, PageHeader, When } from '../components/ui';
-import { duration, groupWords, PORTAL_POLL_MS, requestWarnings, whyApprover } from './portal-words';
+import { ApproverGroups } from './approver-groups';
+import { duration, PORTAL_POLL_MS, requestWarnings, whyApprover } from './portal-words';
 import type { PortalRequest } from './portal-words';
 
 /** Requests waiting on the signed-in person, newest first; the list follows new requests by polling. */
@@ -82,15 +83,9 @@ function PendingRequest({ request, me }: { request: PortalRequest; me: string })
         <dd>{whyApprover(request, me)}</dd>
         {request.approvalMode === 'ALL_OF' && (
           <>
-            <dt>All of</dt>
+            <dt>Approvals</dt>
             <dd>
-              <ul className="plain">
-                {request.approverGroups.map((g, i) => (
-                  <li key={i}>
-                    {groupWords(g)}: {g.satisfiedBy ? `approved by ${request.approvals.find((a) => a.userId === g.satisfiedBy)?.email ?? 'an approver'}` : 'awaited'}
-                  </li>
-                ))}
-              </ul>
+              <ApproverGroups request={request} />
             </dd>
           </>
         )}

@@ -1,13 +1,14 @@
 import { useEffect, useState } from 'react';
-import { Link, useParams, useSearchParams } from 'react-router';
+import { Link, useLocation, useParams, useSearchParams } from 'react-router';
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api } from '../api/client';
 import { keys } from '../api/queries';
 import type { Page } from '../api/queries';
 import { useSession } from '../api/session';
 import { Dialog, ErrorNote, Loading, PageHeader, Pager, StatusBadge, usePages, When } from '../components/ui';
-import { countdown, duration, groupWords, MOVING_STATUSES, OPEN_STATUSES, PORTAL_POLL_MS, requestWarnings, timeline } from './portal-words';
-import type { PortalRequest } from './portal-words';
+import { ApproverGroups } from './approver-groups';
+import { countdown, duration, MOVING_STATUSES, OPEN_STATUSES, PORTAL_POLL_MS, requestWarnings, timeline } from './portal-words';
+import type { MadeRequests, PortalRequest } from './portal-words';
 
 const REVOCABLE = ['PENDING', 'APPROVED', 'GRANTED'];
 
@@ -44,6 +45,7 @@ export function MyRequestsPage() {
     refetchInterval: (q) => (q.state.data?.items.some((r) => MOVING_STATUSES.includes(r.status)) ? PORTAL_POLL_MS : false),
   });
   const shown = requests.data?.items.filter((r) => OPEN_STATUSES.includes(r.status) !== closed) ?? [];
+  const made = (useLocation().state as MadeRequests | null)?.made;
 
   return (
     <>
@@ -52,6 +54,11 @@ export function MyRequestsPage() {
           New request
         </Link>
       </PageHeader>
+      {made && (
+        <p className="alert alert--ok" role="status">
+          {made} requests made, one per flow: each is approved on its own.
+        </p>
+      )}
       <div className="tabs" role="group" aria-label="Which requests">
         <button type="button" className="tabs__tab" aria-pressed={!closed} onClick={() => setClosed(false)}>
           Open
@@ -69,6 +76,7 @@ export function MyRequestsPage() {
             <thead>
               <tr>
                 <th scope="col">Access</th>
+                <th scope="col">Flow</th>
                 <th scope="col">Status</th>
                 <th scope="col">Requested</th>
                 <th scope="col">Expires</th>
@@ -77,7 +85,7 @@ export function MyRequestsPage() {
             <tbody>
               {shown.length === 0 && (
                 <tr>
-                  <td colSpan={4}>{closed ? 'No closed requests.' : 'No open requests.'}</td>
+                  <td colSpan={5}>{closed ? 'No closed requests.' : 'No open requests.'}</td>
                 </tr>
               )}
               {shown.map((r) => (
@@ -87,6 +95,7 @@ export function MyRequestsPage() {
                       {r.items[0]?.permission} on {r.items.map((i) => i.path).join(', ')}
                     </Link>
                   </td>
+                  <td>{r.flowName}</td>
                   <td>
                     <StatusBadge status={r.status} />
                   </td>
@@ -185,13 +194,7 @@ function MyRequest({ request }: { request: PortalRequest }) {
           {request.approvalMode === 'AUTOMATIC' ? (
             'automatic'
           ) : (
-            <ul className="plain">
-              {request.approverGroups.map((g, i) => (
-                <li key={i}>
-                  {groupWords(g)} ({g.approverEmails.join(', ') || 'nobody'}): {g.satisfiedBy ? 'approved' : 'awaited'}
-                </li>
-              ))}
-            </ul>
+            <ApproverGroups request={request} />
           )}
         </dd>
         {request.status === 'PENDING' && request.pendingExpiresAt && (

@@ -7,8 +7,8 @@ import { api, ApiError } from '../api/client';
 import { keys, useIntegrations } from '../api/queries';
 import type { Page } from '../api/queries';
 import { ErrorNote, Loading, PageHeader, Pager, usePages, useDebounced } from '../components/ui';
-import { duration, groupWords, requestWarnings } from './portal-words';
-import type { PortalRequest } from './portal-words';
+import { approvalWords, duration, requestWarnings } from './portal-words';
+import type { MadeRequests, PortalRequest } from './portal-words';
 
 interface Picked {
   resourceId: string;
@@ -72,7 +72,9 @@ export function NewRequestPage() {
     mutationFn: () => api<{ requests: AccessRequest[] }>('POST', '/access-requests', { body: body(false) }),
     onSuccess: async (answer) => {
       await queryClient.invalidateQueries({ queryKey: keys.requests });
-      navigate(answer.requests.length === 1 ? `/portal/requests/${answer.requests[0].id}` : '/portal/requests');
+      // Several flows: one request each, decided on their own; My requests lists them and says how many were made.
+      if (answer.requests.length === 1) navigate(`/portal/requests/${answer.requests[0].id}`);
+      else navigate('/portal/requests', { state: { made: answer.requests.length } satisfies MadeRequests });
     },
   });
   const changed = () => {
@@ -254,13 +256,10 @@ export function NewRequestPage() {
         {dryRun && dryRun.ok && (
           <div className="alert alert--ok" role="status" aria-labelledby="dry-title">
             <h3 id="dry-title">{dryRun.requests.length > 1 ? `This becomes ${dryRun.requests.length} requests, one per flow` : 'This request can be made'}</h3>
-            <ul>
+            <ul aria-label="Requests, one per flow">
               {dryRun.requests.map((r) => (
-                <li key={r.flowId}>
-                  Flow <strong>{r.flowName}</strong> covers {r.items.map((i) => i.path).join(', ')}:{' '}
-                  {r.approvalMode === 'AUTOMATIC'
-                    ? 'approved automatically'
-                    : `${r.approvalMode === 'ALL_OF' ? 'all of' : 'any of'} ${r.approverGroups.map((g) => `${groupWords(g)} (${g.approverEmails.join(', ') || 'nobody'})`).join('; ')} approves`}
+                <li key={`${r.flowId}/${r.integrationId}`}>
+                  Flow <strong>{r.flowName}</strong> covers {r.items.map((i) => i.path).join(', ')}: {approvalWords(r)}.
                   {requestWarnings(r).map((w) => (
                     <p key={w} className="reason">
                       Warning: {w}

@@ -3,6 +3,11 @@ import type { AccessDetails, AccessRequest, ResolvedApproverGroup } from '@latch
 /** A request as the portal shows it: the API's own view. */
 export type PortalRequest = AccessRequest;
 
+/** What New request hands My requests (router state) when one submission made several requests, one per flow. */
+export interface MadeRequests {
+  made: number;
+}
+
 /** Statuses that move by themselves: pages showing them poll until they settle. */
 export const MOVING_STATUSES: readonly string[] = ['PENDING', 'APPROVED', 'GRANTED', 'REVOKING'];
 export const OPEN_STATUSES: readonly string[] = ['PENDING', 'APPROVED', 'GRANTED', 'REVOKING'];
@@ -36,6 +41,25 @@ export function groupWords(group: ResolvedApproverGroup): string {
   if (group.type === 'user') return `named approver ${group.values.join(', ')}`;
   if (group.type === 'group') return `member of group ${group.values.join(', ')}`;
   return group.source ? `owner (${group.source})` : 'owner';
+}
+
+/** A group with the people who may approve for it: "member of group finance (fay@x.io)". */
+export function groupWithPeople(group: ResolvedApproverGroup): string {
+  return `${groupWords(group)} (${group.approverEmails.join(', ') || 'nobody'})`;
+}
+
+/** Who approves a request, in words: automatically, one of its groups, or each of them. */
+export function approvalWords(request: Pick<AccessRequest, 'approvalMode' | 'approverGroups'>): string {
+  if (request.approvalMode === 'AUTOMATIC') return 'approved automatically';
+  const groups = request.approverGroups.map(groupWithPeople);
+  if (request.approvalMode === 'ALL_OF') return `approved by each of: ${groups.join('; ')}`;
+  return `approved by one of: ${groups.join('; ')}`;
+}
+
+/** Where one approver group stands: approved by whom (its `satisfiedBy` is the approver's email), awaited, or left undecided. */
+export function groupState(request: Pick<AccessRequest, 'status'>, group: ResolvedApproverGroup): string {
+  if (group.satisfiedBy) return `approved by ${group.satisfiedBy}`;
+  return request.status === 'PENDING' ? 'awaited' : 'no decision';
 }
 
 /** Why `userId` is asked to decide: the approver groups that name them, and the escalation tiers that added them. */
