@@ -59,3 +59,21 @@ export function descriptionOf(locator: Locator): Promise<string> {
       .join(' '),
   );
 }
+
+/**
+ * From a Latchkey page offering "Sign in with <provider>" through the OpenID test provider's own
+ * login and consent forms (tools/oidc-test-provider), back on Latchkey.
+ */
+export async function signInAtProvider(page: Page, at: { latchkeyUrl: string; issuer: string; account: string; provider?: string }): Promise<void> {
+  await (await see(page.getByRole('link', { name: `Sign in with ${at.provider ?? 'Okta'}` }))).click();
+  await page.waitForURL((url) => url.origin === at.issuer);
+  await page.locator('input[name="login"]').fill(at.account);
+  await page.locator('input[name="password"]').fill('any password');
+  await page.locator('button[type="submit"]').click();
+  // The provider's consent page, then the redirect back to Latchkey.
+  await page.waitForURL((url) => url.origin === at.latchkeyUrl || url.pathname.includes('/interaction/'));
+  if (new URL(page.url()).origin !== at.latchkeyUrl) {
+    await page.locator('button[type="submit"]').click();
+    await page.waitForURL((url) => url.origin === at.latchkeyUrl);
+  }
+}

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { freePort, REPO_ROOT, startOidcProvider, startTestStack, STARTUP_TIMEOUT_MS, waitUntil } from '@latchkey/testing';
 import type { OidcTestProvider, TestStack } from '@latchkey/testing';
-import { launchChromium, screenshot, see, WAIT_MS } from './browser';
+import { launchChromium, screenshot, see, signInAtProvider, WAIT_MS } from './browser';
 
 const CLI = join(REPO_ROOT, 'dist/apps/cli/src/main.js');
 const HOST = hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64) || 'this-computer';
@@ -106,16 +106,7 @@ describe('latchkey login in the browser, with single sign-on', () => {
     const page = await newPage();
     await page.goto(login.url, { waitUntil: 'domcontentloaded' });
     // Not signed in yet: the sign-in page, then the provider, then back to the CLI's page.
-    await (await see(page.getByRole('link', { name: 'Sign in with Okta' }))).click();
-    await page.waitForURL((url) => url.origin === idp.issuer);
-    await page.locator('input[name="login"]').fill('okta-ada');
-    await page.locator('input[name="password"]').fill('any password');
-    await page.locator('button[type="submit"]').click();
-    await page.waitForURL((url) => url.origin === t.url || url.pathname.includes('/interaction/'));
-    if (new URL(page.url()).origin !== t.url) {
-      await page.locator('button[type="submit"]').click();
-      await page.waitForURL((url) => url.origin === t.url);
-    }
+    await signInAtProvider(page, { latchkeyUrl: t.url, issuer: idp.issuer, account: 'okta-ada' });
     await see(page.getByRole('heading', { level: 2, name: `Allow the CLI on ${HOST}?` }));
     expect((await page.getByLabel('Code to compare with your terminal').textContent())?.trim()).toBe(login.code);
     await screenshot(page, 'cli-sign-in');

@@ -2,7 +2,7 @@ import { Client } from 'pg';
 import type { Browser, Page } from 'playwright-core';
 import { freePort, startOidcProvider, startPgCluster, startTestStack, STARTUP_TIMEOUT_MS, waitUntil } from '@latchkey/testing';
 import type { OidcTestProvider, PgCluster, TestStack } from '@latchkey/testing';
-import { launchChromium, screenshot, see, WAIT_MS } from './browser';
+import { launchChromium, screenshot, see, signInAtProvider, WAIT_MS } from './browser';
 
 jest.setTimeout(300_000);
 
@@ -122,16 +122,7 @@ describe('identity story: SCIM-provisioned, signed in with SSO, deprovisioned by
 
   it('signs Ada in with single sign-on as the person SCIM made (no account is created at sign-in)', async () => {
     await page.goto(`${t.url}/`, { waitUntil: 'domcontentloaded' });
-    await (await see(page.getByRole('link', { name: 'Sign in with Okta' }))).click();
-    await page.waitForURL((url) => url.origin === idp.issuer);
-    await page.locator('input[name="login"]').fill('okta-ada');
-    await page.locator('input[name="password"]').fill('any password');
-    await page.locator('button[type="submit"]').click();
-    await page.waitForURL((url) => url.origin === t.url || url.pathname.includes('/interaction/'));
-    if (new URL(page.url()).origin !== t.url) {
-      await page.locator('button[type="submit"]').click();
-      await page.waitForURL((url) => url.origin === t.url);
-    }
+    await signInAtProvider(page, { latchkeyUrl: t.url, issuer: idp.issuer, account: 'okta-ada' });
     await see(page.getByRole('heading', { level: 1, name: 'New request' }));
     const users = await t.control<{ id: string; external_id: string }>("SELECT id, external_id FROM access.users WHERE lower(email) = 'ada@example.com'");
     expect(users).toEqual([{ id: adaId, external_id: '00u-ada' }]);

@@ -1,7 +1,7 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { freePort, startOidcProvider, startTestStack, STARTUP_TIMEOUT_MS } from '@latchkey/testing';
 import type { OidcTestProvider, TestStack } from '@latchkey/testing';
-import { descriptionOf, expectAccessible, launchChromium, pageText, screenshot, see, WAIT_MS } from './browser';
+import { descriptionOf, expectAccessible, launchChromium, pageText, screenshot, see, signInAtProvider, WAIT_MS } from './browser';
 
 const ADMIN_PASSWORD = 'the admin password, long enough';
 
@@ -85,16 +85,7 @@ describe('single sign-on set up in the console', () => {
     const visitor = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const p = await newPage(visitor);
     await p.goto(`${t.url}/`, { waitUntil: 'domcontentloaded' });
-    await (await see(p.getByRole('link', { name: 'Sign in with Okta' }))).click();
-    await p.waitForURL((url) => url.origin === idp.issuer);
-    await p.locator('input[name="login"]').fill('okta-ada');
-    await p.locator('input[name="password"]').fill('any password');
-    await p.locator('button[type="submit"]').click();
-    await p.waitForURL((url) => url.origin === t.url || url.pathname.includes('/interaction/'));
-    if (new URL(p.url()).origin !== t.url) {
-      await p.locator('button[type="submit"]').click();
-      await p.waitForURL((url) => url.origin === t.url);
-    }
+    await signInAtProvider(p, { latchkeyUrl: t.url, issuer: idp.issuer, account: 'okta-ada' });
     await see(p.getByRole('heading', { level: 1, name: 'New request' }));
     await see(p.getByText('Ada Lovelace (ada@example.com)'));
     await visitor.close();

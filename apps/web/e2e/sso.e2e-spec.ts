@@ -1,7 +1,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { createUser, freePort, startOidcProvider, startTestStack, STARTUP_TIMEOUT_MS } from '@latchkey/testing';
 import type { OidcTestProvider, TestStack } from '@latchkey/testing';
-import { expectAccessible, launchChromium, screenshot, see, WAIT_MS } from './browser';
+import { expectAccessible, launchChromium, screenshot, see, signInAtProvider, WAIT_MS } from './browser';
 
 /**
  * "Sign in with <provider>" on the console's sign-in page, in Chromium, against a real OpenID
@@ -27,17 +27,7 @@ describe('single sign-on in the browser, without just-in-time accounts', () => {
   /** From the sign-in page through the provider's login and consent forms, back to Latchkey. */
   const signInWithProvider = async (page: Page, account: string) => {
     await page.goto(`${t.url}/`, { waitUntil: 'domcontentloaded' });
-    await (await see(page.getByRole('link', { name: 'Sign in with Okta' }))).click();
-    await page.waitForURL((url) => url.origin === idp.issuer);
-    await page.locator('input[name="login"]').fill(account);
-    await page.locator('input[name="password"]').fill('any password');
-    await page.locator('button[type="submit"]').click();
-    // The provider's consent page, then the redirect back to Latchkey.
-    await page.waitForURL((url) => url.origin === t.url || url.pathname.includes('/interaction/'));
-    if (new URL(page.url()).origin !== t.url) {
-      await page.locator('button[type="submit"]').click();
-      await page.waitForURL((url) => url.origin === t.url);
-    }
+    await signInAtProvider(page, { latchkeyUrl: t.url, issuer: idp.issuer, account });
   };
 
   beforeAll(async () => {
