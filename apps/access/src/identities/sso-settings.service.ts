@@ -1,7 +1,9 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import type { z } from 'zod';
 import type { EntityManager } from 'typeorm';
-import { diffFields, ErrorCode, SsoSettingsInput } from '@latchkey/contracts';
+import { diffFields, ErrorCode } from '@latchkey/contracts';
+import type { SsoSettingsInput } from '@latchkey/contracts';
 import type { Actor, EncryptedEnvelope, StoredSsoSettings } from '@latchkey/contracts';
 import { AppException } from '@latchkey/messaging';
 import { decryptSecret, encryptSecret, MasterKey } from '@latchkey/secrets';
@@ -16,7 +18,7 @@ export interface SsoRules {
   requireSso: boolean;
   justInTime: boolean;
 }
-type ValidInput = ReturnType<typeof SsoSettingsInput.parse>;
+type ValidInput = z.output<typeof SsoSettingsInput>;
 
 const COLUMNS = 'issuer_url, client_id, client_secret, provider_name, groups_claim, scopes, require_sso, just_in_time, version, updated_at, updated_by';
 const SELECT_ROW = 'SELECT ' + COLUMNS + ' FROM access.sso_settings WHERE id = 1';
@@ -77,8 +79,8 @@ export class SsoSettingsService {
     return { stored: row ? toStored(row) : null, ...this.rulesOf(row) };
   }
 
-  async put(actor: Actor, raw: unknown) {
-    const input = SsoSettingsInput.parse(raw) as ValidInput;
+  /** `input` was checked against SsoSettingsInput on its way here (gateway and contract). */
+  async put(actor: Actor, input: ValidInput) {
     await this.requireAdmin(actor);
     const key = this.key();
     await this.dataSource.transaction(async (m) => {
