@@ -59,6 +59,12 @@ export default [
     files: ['apps/web/src/**'],
     rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['node:*'], message: 'The web console runs in a browser: no Node modules.' }] }] },
   },
+  {
+    // `npm start` is production: it supervises with @latchkey/supervisor, never with the test harness.
+    files: ['tools/start/**/*.ts'],
+    ignores: testFiles,
+    rules: { 'no-restricted-imports': ['error', { paths: [{ name: '@latchkey/testing', message: 'npm start runs production code: the test harness stays out of it (@latchkey/supervisor runs the services).' }] }] },
+  },
   { files: testFiles, rules: { '@nx/enforce-module-boundaries': boundaries(true), 'no-restricted-syntax': 'off' } },
   { files: ['tools/**/*.ts', '**/*.int-spec.ts', '**/*.e2e-spec.ts', '**/main.ts'], rules: { 'no-console': 'off' } },
 ];

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { AccessEnv } from '@latchkey/config';
 import { AccessFlow, Integration, ServiceName } from '@latchkey/contracts';
 import { MASTER_KEY_MISMATCH } from '@latchkey/secrets';
-import { Stack } from '@latchkey/testing';
+import { Supervisor } from '@latchkey/supervisor';
 import { bootstrapLink, consoleBaseUrl } from './bootstrap-link';
 import { createDemo } from './demo';
 import { demoGuide } from './demo-guide';
@@ -47,7 +47,7 @@ function ensurePortFree(port: number): Promise<void> {
 
 async function main() {
   await ensurePortFree(Number(process.env.PORT ?? 8080));
-  const stack = new Stack({ root, env: process.env, onLine: show });
+  const stack = new Supervisor({ root, env: process.env, onLine: show });
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;

@@ -47,6 +47,7 @@ function setup(answer: () => Promise<unknown>, opts: { masterKey?: boolean } = {
     beginRefresh: jest.fn(async () => writer as unknown as InventoryWriter),
     recordFailure: jest.fn(async () => undefined),
     removeInventory: jest.fn(async () => 4),
+    refreshStatistics: jest.fn(async () => false),
   };
   const queue = { unschedule: jest.fn(async () => undefined) };
   const logger = { info: jest.fn(), warn: jest.fn() };

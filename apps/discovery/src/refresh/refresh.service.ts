@@ -71,6 +71,8 @@ export class RefreshService {
       await this.announce(Contracts.discoveryRefreshFailed, { integrationId, reason });
       return { status: 'failed', reason };
     }
+    // Before the event: whoever reads the inventory on hearing of it gets plans made with its new shape.
+    await this.resources.refreshStatistics(counts).catch((err: Error) => this.logger.warn({ integrationId, err: err.message }, 'inventory statistics not refreshed; autovacuum will'));
     const ms = Math.round(performance.now() - started);
     this.logger.info({ integrationId, ...counts, ms, skippedDatabases }, 'refreshed');
     await this.announce(Contracts.discoveryResourcesChanged, { integrationId, ...counts, ms });

@@ -10,7 +10,7 @@ import { ResourceUnrequestableReason1764000000310 } from '../migrations/17640000
 import { DiscoveryAuditOutbox1764000000620 } from '../migrations/1764000000620-DiscoveryAuditOutbox';
 import { resourceId, resourcePath } from './resource-id';
 import { TYPE_OF_KIND } from './resource-kinds';
-import { ResourceRow, ResourcesRepository } from './resources.repository';
+import { ResourceRow, ResourcesRepository, STATISTICS_AFTER_CHANGES } from './resources.repository';
 
 const dbName = `latchkey_discovery_int_${randomBytes(4).toString('hex')}`;
 let admin: Client;
@@ -188,6 +188,27 @@ describe('ResourcesRepository: selection by flow targets', () => {
     await refresh(integrationId, [...names.map((n) => table(n)), { ...table('managed_role'), managed: true }, { ...table('escalating_role'), unrequestableReason: 'reaches a superuser' }]);
     await repo.putApiTags(resourceId({ integrationId, kind: 'table', database: 'app', schema: 's', name: 'tagged' }), { owner: 'data_team' }, audit({ owner: 'data_team' }));
     await refresh(other, [table('orders', null, other)]);
+  });
+
+  it('refreshes the statistics after a refresh that changed many rows: a page of a large new inventory walks the path index', async () => {
+    const integrationId = randomUUID();
+    const rows = Array.from({ length: 3000 }, (_, i) => row(integrationId, 'table', { database: 'app', schema: `s${i % 30}`, name: `t${i}` }));
+    const writer = await repo.beginRefresh(integrationId);
+    for (let i = 0; i < rows.length; i += 500) await writer.write(rows.slice(i, i + 500));
+    const counts = await writer.commit({ connectorId: 'local', skippedDatabases: [], ms: 1 });
+    expect(await repo.refreshStatistics({ added: STATISTICS_AFTER_CHANGES - 1, removed: 0 })).toBe(false);
+    expect(await repo.refreshStatistics(counts)).toBe(true);
+    const [{ reltuples }] = (await dataSource.query("SELECT reltuples FROM pg_class WHERE oid = 'discovery.resources'::regclass")) as Array<{ reltuples: number }>;
+    expect(reltuples).toBeGreaterThanOrEqual(3000);
+    // The portal's page: the integration's rows in path order, the first 50 of them.
+    const [{ 'QUERY PLAN': plan }] = (await dataSource.query(
+      `EXPLAIN (FORMAT JSON) SELECT r.id FROM discovery.resources r LEFT JOIN discovery.api_tags a ON a.resource_id = r.id
+        WHERE r.integration_id = $1 AND r.type = 'postgresql-table' AND NOT r.managed AND r.path LIKE ANY($2::text[]) ORDER BY r.path, r.id LIMIT 50`,
+      [integrationId, Array.from({ length: 30 }, (_, i) => `app/s${i}/%`)],
+    )) as Array<{ 'QUERY PLAN': unknown }>;
+    const text = JSON.stringify(plan);
+    expect(text).toContain('resources_integration_path_idx');
+    expect(text).not.toContain('"Node Type":"Sort"');
   });
 
   it('keeps globs literal but for * and ?, case-sensitive like PostgreSQL names', async () => {
