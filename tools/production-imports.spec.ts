@@ -10,7 +10,8 @@ function loaded(entry: string): Set<string> {
     if (seen.has(file)) return;
     seen.add(file);
     const source = readFileSync(file, 'utf8');
-    for (const [, spec] of source.matchAll(/(?:^|\n)\s*(?:import|export)\b[^'"`;]*?from\s+'([^']+)'|\brequire\('([^']+)'\)|\bimport\('([^']+)'\)/g).map((m) => [m[0], m[1] ?? m[2] ?? m[3]])) {
+    for (const m of source.matchAll(/(?:^|\n)\s*(?:import|export)\b[^'"`;]*?from\s+'([^']+)'|\brequire\('([^']+)'\)|\bimport\('([^']+)'\)/g)) {
+      const spec = m[1] ?? m[2] ?? m[3];
       const target = spec.startsWith('.') ? resolveFile(join(dirname(file), spec)) : spec.startsWith('@latchkey/') ? join(root, 'libs', spec.slice('@latchkey/'.length), 'src/index.ts') : undefined;
       if (target) visit(target);
     }

@@ -3,7 +3,7 @@ import { Queue } from 'bullmq';
 import { Client } from 'pg';
 import type { EncryptedEnvelope } from '@latchkey/contracts';
 import { decryptSecret, loadMasterKey, type MasterKey } from '@latchkey/secrets';
-import { PgCluster, startPgCluster, startTestStack, STARTUP_TIMEOUT_MS, TestStack, waitUntil } from '@latchkey/testing';
+import { killAt, PgCluster, startPgCluster, startTestStack, STARTUP_TIMEOUT_MS, TestStack, waitUntil } from '@latchkey/testing';
 
 const CONNECTOR_USER = 'latchkey_rot';
 const INITIAL_PASSWORD = `initial-${randomBytes(8).toString('hex')}`;
@@ -103,7 +103,7 @@ describe('rotation of connector credentials on a scram-only PostgreSQL', () => {
   it.each(['after-stage', 'after-set', 'after-verify'] as const)('repairs a rotation killed %s on the next start, without locking Latchkey out', async (step) => {
     const before = (await stored()).current;
     await t.stack.kill('rotation');
-    t.stack.startProcess('rotation', 'rotation', { ROTATION_FAULT: step });
+    t.stack.startProcess('rotation', 'rotation', killAt('latchkey.rotation.step', step));
     await t.stack.waitHealthy();
     // The process kills itself mid-run: the request is left without an answer.
     void rotate().catch(() => undefined);
@@ -118,7 +118,7 @@ describe('rotation of connector credentials on a scram-only PostgreSQL', () => {
     // Connection tests (and grants, discovery) fall back to the staged password meanwhile.
     expect((await t.api('POST', `/api/v1/integrations/${integrationId}/test`)).body.integration.status).toBe('ACTIVE');
 
-    t.stack.startProcess('rotation', 'rotation', { ROTATION_FAULT: '' });
+    t.stack.startProcess('rotation', 'rotation');
     const repaired = await waitUntil('the interrupted rotation repaired', async () => {
       const i = await integration();
       return !i.rotation.pending && i.rotation.lastResult === 'repaired' ? i : undefined;

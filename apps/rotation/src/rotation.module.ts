@@ -7,7 +7,7 @@ import { RotationProcessor } from './rotation/rotation.processor';
 import { REDIS, RotationQueue } from './rotation/rotation.queue';
 import { RotationRpcController } from './rotation/rotation.rpc.controller';
 import { RotationSchedule } from './rotation/rotation-schedule.service';
-import { DAY_MS, ROTATION_FAULT, RotationService } from './rotation/rotation.service';
+import { DAY_MS, RotationService } from './rotation/rotation.service';
 import { TargetCredentials } from './rotation/target-credentials';
 
 /** Rotation keeps no tables: secret versions and rotation state live with the integration in the catalog. */
@@ -24,7 +24,6 @@ export class RotationModule implements OnApplicationShutdown {
       providers: [
         { provide: REDIS, useFactory: () => createRedis(env.REDIS_URL) },
         { provide: DAY_MS, useValue: env.ROTATION_DAY_SECONDS * 1000 },
-        ...(env.ROTATION_FAULT ? [{ provide: ROTATION_FAULT, useValue: env.ROTATION_FAULT }] : []),
         ...(masterKey ? [{ provide: MasterKey, useValue: masterKey }] : []),
         TargetCredentials,
         RotationService,

@@ -5,9 +5,10 @@ import { compareVersions } from '@latchkey/contracts';
 describe('loadConfig', () => {
   it('applies defaults', () => {
     const env = loadConfig('api-gateway', GatewayEnv, {});
-    expect(env).toMatchObject({ PORT: 8080, NATS_URL: 'nats://127.0.0.1:4222', LATCHKEY_DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/latchkey', LOG_LEVEL: 'info' });
+    expect(env).toMatchObject({ PORT: 8080, NATS_URL: 'nats://127.0.0.1:4222', LOG_LEVEL: 'info' });
+    expect(env).not.toHaveProperty('LATCHKEY_DATABASE_URL');
     expect(loadConfig('provisioning', ConnectorServiceEnv, {})).toMatchObject({ CONNECTOR_ID: 'local', CONNECTOR_VERSION: '1.3.0', CONNECTOR_HEARTBEAT_SECONDS: 5 });
-    expect(loadConfig('integration-catalog', CatalogEnv, {}).CONNECTOR_OFFLINE_AFTER_SECONDS).toBe(20);
+    expect(loadConfig('integration-catalog', CatalogEnv, {})).toMatchObject({ CONNECTOR_OFFLINE_AFTER_SECONDS: 20, LATCHKEY_DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/latchkey' });
   });
 
   it('takes the seed servers of a NATS cluster in NATS_URL, comma-separated, each checked', () => {

@@ -86,7 +86,8 @@ export const ConnectorEnv = z.object({
   CONNECTOR_HEARTBEAT_SECONDS: seconds(5, 3600),
 });
 
-export const GatewayEnv = CommonEnv.extend(DatabaseEnv.shape).extend({
+/** The gateway keeps no state of its own: no control database (people, tokens and sessions live in the access service). */
+export const GatewayEnv = CommonEnv.extend({
   PORT: z.coerce.number().int().min(1, 'must be a port (1-65535)').max(65535, 'must be a port (1-65535)').default(8080),
   HOST: z.string().default('0.0.0.0'),
   HEALTH_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(1500),
@@ -195,11 +196,6 @@ export type AccessEnv = z.output<typeof AccessEnv>;
 export const RotationEnv = ConnectorServiceEnv.extend(RedisEnv.shape).extend({
   /** Seconds in one day of `credentialRotationDays`. Tests shorten it to see a schedule fire; leave it alone otherwise. */
   ROTATION_DAY_SECONDS: seconds(86_400, 86_400),
-  /**
-   * Test hook, never for production: the process kills itself (SIGKILL) at this step of a rotation,
-   * so tests can prove that the next run repairs an interrupted one.
-   */
-  ROTATION_FAULT: z.preprocess((v) => (v === '' ? undefined : v), z.enum(['after-stage', 'after-set', 'after-verify']).optional()),
 });
 export type RotationEnv = z.output<typeof RotationEnv>;
 

@@ -28,11 +28,10 @@ describe('serviceEnvironment', () => {
       LATCHKEY_MASTER_KEY: env.LATCHKEY_MASTER_KEY,
       PG_BILLING_PASSWORD: env.PG_BILLING_PASSWORD,
     });
-    // The gateway runs the OIDC sign-in, so it alone gets the client secret.
+    // The gateway runs the OIDC sign-in, so it alone gets the client secret; it keeps no state, so no database URL.
     expect(serviceEnvironment('api-gateway', env)).toEqual({
       PATH: '/usr/bin',
       NATS_URL: env.NATS_URL,
-      LATCHKEY_DATABASE_URL: env.LATCHKEY_DATABASE_URL,
       PORT: '8080',
       OIDC_CLIENT_SECRET: env.OIDC_CLIENT_SECRET,
       PG_BILLING_PASSWORD: env.PG_BILLING_PASSWORD,

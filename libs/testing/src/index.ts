@@ -1,4 +1,5 @@
 export { freePort } from './free-port';
+export { killAt } from './kill-at';
 export { createUser, type TestUserInput } from './identities';
 export * from './nats-server';
 export { pinnedNodeMajor } from './node-runtime';

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { channel } from 'node:diagnostics_channel';
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { z } from 'zod';
 import { Contracts, ErrorCode } from '@latchkey/contracts';
@@ -12,9 +13,13 @@ import { RotationSession, TargetCredentials } from './target-credentials';
 
 /** Milliseconds in one day of `credentialRotationDays` (shortened by tests only). */
 export const DAY_MS = Symbol('DAY_MS');
-/** Test hook: the step after which the process kills itself. */
-export const ROTATION_FAULT = Symbol('ROTATION_FAULT');
-export type FaultStep = 'after-stage' | 'after-set' | 'after-verify';
+export type RotationStep = 'after-stage' | 'after-set' | 'after-verify';
+/**
+ * Each step a rotation has taken, published (synchronously, costing nothing without a subscriber) on
+ * the diagnostics channel `latchkey.rotation.step` as { integrationId, runId, step }: for tracing, and
+ * for the fault tests, whose preloaded subscriber kills the process at a chosen step.
+ */
+export const ROTATION_STEPS = channel('latchkey.rotation.step');
 
 const APPLICATION_NAME = 'latchkey-rotation';
 
@@ -55,7 +60,6 @@ export class RotationService {
     @Inject(SERVICE_INFO) private readonly info: ServiceInfo,
     @Inject(LOGGER) private readonly logger: AppLogger,
     @Optional() private readonly masterKey?: MasterKey,
-    @Optional() @Inject(ROTATION_FAULT) private readonly fault?: FaultStep,
   ) {}
 
   /** The integration's rotation state from the catalog. */
@@ -148,19 +152,19 @@ export class RotationService {
     } catch (err) {
       return this.fail(run, 'none', `the new password could not be stored: ${messageOf(err)}`);
     }
-    this.crashAt('after-stage');
+    this.reached(run, 'after-stage');
     try {
       await session.setPassword(params.username, password);
     } catch (err) {
       return this.fail(run, 'discard', `the database refused the new password: ${messageOf(err)}`);
     }
-    this.crashAt('after-set');
+    this.reached(run, 'after-set');
     try {
       if (!(await this.credentials.canLogin({ ...params, password }))) throw new Error('the server refused it');
     } catch (err) {
       return this.rollBack(run, session, `the new password did not log in (${messageOf(err)})`);
     }
-    this.crashAt('after-verify');
+    this.reached(run, 'after-verify');
     // Should the catalog not answer, the staged password stays and the next run promotes it.
     return this.settle(run, 'promote', 'rotated');
   }
@@ -228,10 +232,8 @@ export class RotationService {
     await this.bus.publish(contract, payload).catch((err: unknown) => this.logger.warn({ err, subject: contract.subject }, 'event not published'));
   }
 
-  private crashAt(step: FaultStep) {
-    if (this.fault !== step) return;
-    this.logger.fatal({ step }, 'ROTATION_FAULT: killing this process (test hook)');
-    process.kill(process.pid, 'SIGKILL');
+  private reached(run: Run, step: RotationStep) {
+    if (ROTATION_STEPS.hasSubscribers) ROTATION_STEPS.publish({ integrationId: run.subject.integrationId, runId: run.runId, step });
   }
 }
 
