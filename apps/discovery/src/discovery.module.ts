@@ -1,5 +1,4 @@
 import { DynamicModule, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { DiscoveryEnv } from '@latchkey/config';
 import { AuditOutboxModule, PersistenceModule } from '@latchkey/persistence';
 import { createRedis } from '@latchkey/queues';
@@ -15,12 +14,13 @@ import { RefreshService } from './refresh/refresh.service';
 import { ResourcesRepository } from './resources/resources.repository';
 import { ResourcesRpcController } from './resources/resources.rpc.controller';
 import { ResourcesService } from './resources/resources.service';
+import type { RedisConnection } from '@latchkey/queues';
 
 export const DISCOVERY_SCHEMA = 'discovery';
 
 @Module({})
 export class DiscoveryModule implements OnApplicationShutdown {
-  constructor(@Inject(REDIS) private readonly redis: Redis) {}
+  constructor(@Inject(REDIS) private readonly redis: RedisConnection) {}
 
   static forRoot(env: DiscoveryEnv): DynamicModule {
     // The master key is only needed to open builtin secrets; env and file secrets work without it.

@@ -1,5 +1,4 @@
 import { DynamicModule, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { NotificationsEnv } from '@latchkey/config';
 import { PersistenceModule } from '@latchkey/persistence';
 import { createRedis } from '@latchkey/queues';
@@ -22,13 +21,14 @@ import { NotificationsRepository } from './store/notifications.repository';
 import { SecretBox } from './store/secret-box';
 import { WebhooksRpcController } from './webhooks/webhooks.rpc.controller';
 import { WebhooksService } from './webhooks/webhooks.service';
+import type { RedisConnection } from '@latchkey/queues';
 
 export const NOTIFICATIONS_SCHEMA = 'notifications';
 
 /** Webhooks (Standard Webhooks, Slack Block Kit), email, expiry warnings; every table in the `notifications` schema. */
 @Module({})
 export class NotificationsModule implements OnApplicationShutdown {
-  constructor(@Inject(REDIS) private readonly redis: Redis) {}
+  constructor(@Inject(REDIS) private readonly redis: RedisConnection) {}
 
   static forRoot(env: NotificationsEnv): DynamicModule {
     const masterKey = loadOptionalMasterKey(env);

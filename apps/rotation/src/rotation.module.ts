@@ -1,5 +1,4 @@
 import { DynamicModule, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { RotationEnv } from '@latchkey/config';
 import { createRedis } from '@latchkey/queues';
 import { loadOptionalMasterKey, MasterKey } from '@latchkey/secrets';
@@ -9,11 +8,12 @@ import { RotationRpcController } from './rotation/rotation.rpc.controller';
 import { RotationSchedule } from './rotation/rotation-schedule.service';
 import { DAY_MS, RotationService } from './rotation/rotation.service';
 import { TargetCredentials } from './rotation/target-credentials';
+import type { RedisConnection } from '@latchkey/queues';
 
 /** Rotation keeps no tables: secret versions and rotation state live with the integration in the catalog. */
 @Module({})
 export class RotationModule implements OnApplicationShutdown {
-  constructor(@Inject(REDIS) private readonly redis: Redis) {}
+  constructor(@Inject(REDIS) private readonly redis: RedisConnection) {}
 
   static forRoot(env: RotationEnv): DynamicModule {
     // Needed to open and seal builtin secrets; without it every run fails with that reason.

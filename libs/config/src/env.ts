@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CONNECTOR_ID_PATTERN, OIDC_DEFAULTS, OidcClientId, OidcClientSecret, OidcGroupsClaim, OidcIssuerUrl, OidcProviderName, OidcScopes } from '@latchkey/contracts';
+import { parseRedisUrl } from './redis-url';
 
 const url = (protocols: string[], fallback: string) =>
   z
@@ -72,7 +73,14 @@ export const DatabaseEnv = z.object({
 });
 
 export const RedisEnv = z.object({
-  REDIS_URL: url(['redis:', 'rediss:'], 'redis://127.0.0.1:6379'),
+  /** One server, a Redis Cluster or Sentinels: see parseRedisUrl. */
+  REDIS_URL: z
+    .string()
+    .default('redis://127.0.0.1:6379')
+    .superRefine((v, ctx) => {
+      const target = parseRedisUrl(v);
+      if ('error' in target) ctx.addIssue({ code: 'custom', message: target.error });
+    }),
 });
 
 export const MasterKeyEnv = z.object({

@@ -1,5 +1,10 @@
 import { JobsOptions, Queue, Worker, Processor, WorkerOptions } from 'bullmq';
-import IORedis, { Redis } from 'ioredis';
+import IORedis, { Cluster } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { parseRedisUrl } from '@latchkey/config';
+
+/** A connection BullMQ runs on: one server (perhaps found through Sentinel) or a Redis Cluster. */
+export type RedisConnection = Redis | Cluster;
 
 /**
  * Every BullMQ queue of Latchkey. NEVER rename one: jobs already waiting in Redis under the old
@@ -37,16 +42,40 @@ export const connectorQueue = (queue: QueueName, connectorId: string): string =>
 /** BullMQ job ids may not contain ':' and must not look like integers. */
 export const jobIdFor = (name: JobName, id: string): string => `${name}-${id}`.replace(/:/g, '_');
 
-/** One ioredis connection for BullMQ: workers need maxRetriesPerRequest null to wait out Redis restarts. */
-export function createRedis(url: string): Redis {
-  return new IORedis(url, { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: false });
+/**
+ * One ioredis connection for BullMQ, for any REDIS_URL form (see parseRedisUrl): workers need
+ * maxRetriesPerRequest null to wait out Redis restarts and failovers. Through Sentinel the client
+ * asks the Sentinels for the primary and, told of a failover, reconnects to the new one.
+ */
+export function createRedis(url: string): RedisConnection {
+  const target = parseRedisUrl(url);
+  if ('error' in target) throw new Error(`REDIS_URL ${target.error}`);
+  const common = { maxRetriesPerRequest: null, enableReadyCheck: true } as const;
+  switch (target.mode) {
+    case 'standalone':
+      return new IORedis(url, { ...common, lazyConnect: false });
+    case 'cluster':
+      return new Cluster(target.nodes, {
+        enableReadyCheck: true,
+        redisOptions: { ...common, username: target.username, password: target.password, ...(target.tls ? { tls: {} } : {}) },
+      });
+    case 'sentinel':
+      return new IORedis({ ...common, sentinels: target.sentinels, name: target.name, username: target.username, password: target.password, failoverDetector: true, ...(target.tls ? { tls: {} } : {}) });
+  }
 }
+
+/**
+ * BullMQ's key prefix for a queue. A Lua script of BullMQ touches several keys of one queue, which
+ * Redis Cluster allows only within one hash slot: there each queue gets its own hash tag (queues
+ * spread over the masters). On one server the default prefix stays, so jobs already waiting keep running.
+ */
+export const queuePrefix = (redis: RedisConnection, name: string): string | undefined => (redis instanceof Cluster ? `{bull:${name}}` : undefined);
 
 export class TypedQueue<N extends JobName> {
   readonly queue: Queue;
 
-  constructor(name: string, connection: Redis, defaultJobOptions: JobsOptions = {}) {
-    this.queue = new Queue(name, { connection, defaultJobOptions: { removeOnComplete: 1000, removeOnFail: 5000, ...defaultJobOptions } });
+  constructor(name: string, connection: RedisConnection, defaultJobOptions: JobsOptions = {}) {
+    this.queue = new Queue(name, { connection, prefix: queuePrefix(connection, name), defaultJobOptions: { removeOnComplete: 1000, removeOnFail: 5000, ...defaultJobOptions } });
   }
 
   /** Adds a job under its deterministic id: adding it again while it exists is a no-op. */
@@ -71,7 +100,7 @@ export interface ManagedWorker {
  */
 export function createWorker<N extends JobName>(
   name: string,
-  redis: Redis,
+  redis: RedisConnection,
   handlers: { [K in N]: (data: JobMap[K], job: Parameters<Processor>[0]) => Promise<unknown> },
   options: Omit<WorkerOptions, 'connection'> = {},
 ): ManagedWorker {
@@ -80,8 +109,9 @@ export function createWorker<N extends JobName>(
     if (!handler) throw new Error(`no handler for job ${job.name} on ${name}`);
     return handler(job.data, job);
   };
-  const connection = redis.duplicate();
-  const worker = new Worker(name, processor, { connection, ...options });
+  // Narrowed first: the two duplicate() signatures of the union cannot be called as one.
+  const connection: RedisConnection = redis instanceof Cluster ? redis.duplicate() : redis.duplicate();
+  const worker = new Worker(name, processor, { connection, prefix: queuePrefix(redis, name), ...options });
   return {
     worker,
     close: async () => {

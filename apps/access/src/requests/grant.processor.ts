@@ -1,9 +1,8 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { LOGGER } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import { createWorker } from '@latchkey/queues';
-import type { ManagedWorker } from '@latchkey/queues';
+import type { ManagedWorker, RedisConnection } from '@latchkey/queues';
 import { GrantLifecycle } from './grant-lifecycle.service';
 import { ACCESS_REDIS, GrantQueue } from './grant.queue';
 
@@ -15,7 +14,7 @@ export class GrantProcessor implements OnApplicationBootstrap, OnApplicationShut
   constructor(
     private readonly queue: GrantQueue,
     private readonly lifecycle: GrantLifecycle,
-    @Inject(ACCESS_REDIS) private readonly redis: Redis,
+    @Inject(ACCESS_REDIS) private readonly redis: RedisConnection,
     @Inject(LOGGER) private readonly logger: AppLogger,
   ) {}
 

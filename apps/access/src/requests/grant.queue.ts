@@ -1,7 +1,7 @@
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { Readiness, ServiceMetrics, watchQueue } from '@latchkey/messaging';
 import { jobIdFor, QueueName, TypedQueue } from '@latchkey/queues';
+import type { RedisConnection } from '@latchkey/queues';
 
 export const ACCESS_REDIS = Symbol('ACCESS_REDIS');
 
@@ -15,7 +15,7 @@ export class GrantQueue implements OnApplicationShutdown {
   private readonly queue: TypedQueue<'grant-request'>;
 
   constructor(
-    @Inject(ACCESS_REDIS) private readonly redis: Redis,
+    @Inject(ACCESS_REDIS) private readonly redis: RedisConnection,
     metrics: ServiceMetrics,
     readiness: Readiness,
   ) {

@@ -1,9 +1,8 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { LOGGER, Metric, ServiceMetrics, withCorrelation } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import { createWorker } from '@latchkey/queues';
-import type { ManagedWorker } from '@latchkey/queues';
+import type { ManagedWorker, RedisConnection } from '@latchkey/queues';
 import { REDIS, RefreshQueue } from './refresh.queue';
 import { RefreshResult, RefreshService } from './refresh.service';
 
@@ -20,7 +19,7 @@ export class RefreshProcessor implements OnApplicationBootstrap, OnApplicationSh
   constructor(
     private readonly queue: RefreshQueue,
     private readonly refreshes: RefreshService,
-    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(REDIS) private readonly redis: RedisConnection,
     @Inject(LOGGER) private readonly logger: AppLogger,
     metrics: ServiceMetrics,
   ) {

@@ -1,17 +1,17 @@
 import { Queue, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { createLogger, Readiness, ServiceMetrics } from '@latchkey/messaging';
 import type { ServiceInfo } from '@latchkey/messaging';
 import { createRedis } from '@latchkey/queues';
 import { type PrivateRedis, startRedisServer, STARTUP_TIMEOUT_MS } from '@latchkey/testing';
 import { RefreshQueue } from './refresh.queue';
+import type { RedisConnection } from '@latchkey/queues';
 
 const info: ServiceInfo = { service: 'discovery', version: '1.3.0', instanceId: 'i-1', startedAt: 0, connectorId: 'int-test' };
 const observers = () => [new ServiceMetrics('discovery', 'int-test'), new Readiness(createLogger('discovery', 'silent'))] as const;
 const integrationId = '3b241101-e2bb-4255-8caf-4136c566a962';
 
 let redis: PrivateRedis;
-let connection: Redis;
+let connection: RedisConnection;
 let queue: RefreshQueue;
 let inspect: Queue;
 

@@ -1,8 +1,8 @@
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { Readiness, SERVICE_INFO, ServiceMetrics, watchQueue } from '@latchkey/messaging';
 import type { ServiceInfo } from '@latchkey/messaging';
 import { connectorQueue, jobIdFor, QueueName, TypedQueue } from '@latchkey/queues';
+import type { RedisConnection } from '@latchkey/queues';
 
 export const REDIS = Symbol('REDIS');
 /** How often each integration is refreshed on schedule. */
@@ -33,7 +33,7 @@ export class RefreshQueue implements OnApplicationShutdown {
   private readonly queue: TypedQueue<typeof JOB>;
 
   constructor(
-    @Inject(REDIS) redis: Redis,
+    @Inject(REDIS) redis: RedisConnection,
     @Inject(SERVICE_INFO) info: ServiceInfo,
     @Inject(REFRESH_INTERVAL_MS) private readonly everyMs: number,
     metrics: ServiceMetrics,

@@ -1,9 +1,8 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { LOGGER, withCorrelation } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import { createWorker } from '@latchkey/queues';
-import type { ManagedWorker } from '@latchkey/queues';
+import type { ManagedWorker, RedisConnection } from '@latchkey/queues';
 import { IngestService } from '../events/ingest.service';
 import { SETTINGS } from '../settings';
 import type { NotificationSettings } from '../settings';
@@ -24,7 +23,7 @@ export class NotificationsProcessor implements OnApplicationBootstrap, OnApplica
     private readonly queue: NotificationsQueue,
     private readonly deliveries: DeliveryService,
     private readonly ingest: IngestService,
-    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(REDIS) private readonly redis: RedisConnection,
     @Inject(SETTINGS) private readonly settings: NotificationSettings,
     @Inject(LOGGER) private readonly logger: AppLogger,
   ) {}

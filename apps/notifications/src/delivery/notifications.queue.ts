@@ -1,7 +1,7 @@
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { Readiness, ServiceMetrics, watchQueue } from '@latchkey/messaging';
 import { jobIdFor, QueueName, TypedQueue } from '@latchkey/queues';
+import type { RedisConnection } from '@latchkey/queues';
 
 export const REDIS = Symbol('REDIS');
 
@@ -16,7 +16,7 @@ export class NotificationsQueue implements OnApplicationShutdown {
   readonly name = QueueName.Notifications;
   private readonly queue: TypedQueue<NotificationJob>;
 
-  constructor(@Inject(REDIS) redis: Redis, metrics: ServiceMetrics, readiness: Readiness) {
+  constructor(@Inject(REDIS) redis: RedisConnection, metrics: ServiceMetrics, readiness: Readiness) {
     // A job only says "look now": its outcome is recorded in the database, never retried by BullMQ.
     this.queue = new TypedQueue(this.name, redis, { attempts: 1, removeOnComplete: true, removeOnFail: true });
     watchQueue(metrics, readiness, this.queue.queue, redis);

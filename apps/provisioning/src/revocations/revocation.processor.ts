@@ -1,9 +1,8 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { LOGGER } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import { createWorker } from '@latchkey/queues';
-import type { ManagedWorker } from '@latchkey/queues';
+import type { ManagedWorker, RedisConnection } from '@latchkey/queues';
 import { REDIS, RevocationQueue } from './revocation.queue';
 import { RevocationService } from './revocation.service';
 
@@ -17,7 +16,7 @@ export class RevocationProcessor implements OnApplicationBootstrap, OnApplicatio
   constructor(
     private readonly queue: RevocationQueue,
     private readonly revocations: RevocationService,
-    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(REDIS) private readonly redis: RedisConnection,
     @Inject(REVOCATION_CONCURRENCY) private readonly concurrency: number,
     @Inject(LOGGER) private readonly logger: AppLogger,
   ) {}

@@ -1,8 +1,8 @@
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { Readiness, SERVICE_INFO, ServiceMetrics, watchQueue } from '@latchkey/messaging';
 import type { ServiceInfo } from '@latchkey/messaging';
 import { connectorQueue, jobIdFor, QueueName, TypedQueue } from '@latchkey/queues';
+import type { RedisConnection } from '@latchkey/queues';
 
 export const REDIS = Symbol('REDIS');
 export const REVOCATION_RETRY = Symbol('REVOCATION_RETRY');
@@ -21,7 +21,7 @@ export class RevocationQueue implements OnApplicationShutdown {
   private readonly queue: TypedQueue<'revoke-grant'>;
 
   constructor(
-    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(REDIS) private readonly redis: RedisConnection,
     @Inject(SERVICE_INFO) info: ServiceInfo,
     @Inject(REVOCATION_RETRY) retry: RevocationRetry,
     metrics: ServiceMetrics,

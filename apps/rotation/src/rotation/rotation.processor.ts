@@ -1,9 +1,8 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { LOGGER, withCorrelation } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import { createWorker } from '@latchkey/queues';
-import type { ManagedWorker } from '@latchkey/queues';
+import type { ManagedWorker, RedisConnection } from '@latchkey/queues';
 import { REDIS, RotationQueue } from './rotation.queue';
 import { RotationSchedule } from './rotation-schedule.service';
 
@@ -18,7 +17,7 @@ export class RotationProcessor implements OnApplicationBootstrap, OnApplicationS
   constructor(
     private readonly queue: RotationQueue,
     private readonly schedule: RotationSchedule,
-    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(REDIS) private readonly redis: RedisConnection,
     @Inject(LOGGER) private readonly logger: AppLogger,
   ) {}
 

@@ -1,8 +1,8 @@
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { Readiness, SERVICE_INFO, ServiceMetrics, watchQueue } from '@latchkey/messaging';
 import type { ServiceInfo } from '@latchkey/messaging';
 import { connectorQueue, jobIdFor, QueueName, TypedQueue } from '@latchkey/queues';
+import type { RedisConnection } from '@latchkey/queues';
 
 export const REDIS = Symbol('REDIS');
 
@@ -28,7 +28,7 @@ export class RotationQueue implements OnApplicationShutdown {
   readonly name: string;
   private readonly queue: TypedQueue<typeof JOB>;
 
-  constructor(@Inject(REDIS) redis: Redis, @Inject(SERVICE_INFO) info: ServiceInfo, metrics: ServiceMetrics, readiness: Readiness) {
+  constructor(@Inject(REDIS) redis: RedisConnection, @Inject(SERVICE_INFO) info: ServiceInfo, metrics: ServiceMetrics, readiness: Readiness) {
     this.name = connectorQueue(QueueName.Rotation, info.connectorId!);
     this.queue = new TypedQueue(this.name, redis, JOB_OPTIONS);
     watchQueue(metrics, readiness, this.queue.queue, redis);
