@@ -25,7 +25,7 @@ const notFound = (id: string) => new AppException(ErrorCode.NotFound, `No access
 const forbidden = (message: string) => new AppException(ErrorCode.Forbidden, message);
 /** "A", "A or B", "A, B or C". */
 const either = (statuses: readonly AccessRequestStatus[]) => (statuses.length > 1 ? `${statuses.slice(0, -1).join(', ')} or ${statuses.at(-1)}` : statuses.join(''));
-const wrongStatus = (r: { status: AccessRequestStatus }, action: string, allowed: readonly AccessRequestStatus[]) =>
+const wrongStatus = (r: { status: AccessRequestStatus }, action: string, ...allowed: AccessRequestStatus[]) =>
   new AppException(ErrorCode.Conflict, `Cannot ${action} a request that is ${r.status}; only ${either(allowed)} requests.`, { status: r.status });
 
 @Injectable()
@@ -222,7 +222,7 @@ export class RequestsService {
       const locked = (await this.requests.lock(m, id))!;
       // Idempotent: a request already being revoked, or revoked (a parallel call may have finished it), answers as it stands.
       if (locked.status === 'REVOKING' || locked.status === 'REVOKED') return locked;
-      if (!RequestStates.REVOCABLE.includes(locked.status)) throw wrongStatus(locked, 'revoke', RequestStates.REVOCABLE);
+      if (!RequestStates.REVOCABLE.includes(locked.status)) throw wrongStatus(locked, 'revoke', ...RequestStates.REVOCABLE);
       return this.beginRevocation(m, locked, actorOf(caller), reason ?? null);
     });
     if (r.status !== 'REVOKED') await this.continueRevocation(r);
@@ -323,7 +323,7 @@ export class RequestsService {
       const r = await this.requests.lock(m, id);
       if (!r || !this.canSee(caller, r)) throw notFound(id);
       if (r.requesterId !== caller.userId && caller.role !== 'admin') throw forbidden('Only the requester or an admin can extend a request.');
-      if (r.status !== 'GRANTED') throw wrongStatus(r, 'extend', ['GRANTED']);
+      if (r.status !== 'GRANTED') throw wrongStatus(r, 'extend', 'GRANTED');
       if (r.extensions >= r.flowLimits.maxExtensions) {
         throw new AppException(ErrorCode.Conflict, `Flow "${r.flowName}" allows ${r.flowLimits.maxExtensions} extension(s) and this request has had ${r.extensions}.`, {
           reason: 'EXTENSION_LIMIT_REACHED',
@@ -381,7 +381,7 @@ export class RequestsService {
       const r = await this.requests.lock(m, id);
       if (!r || !this.canSee(caller, r)) throw notFound(id);
       if (r.requesterId !== caller.userId) throw forbidden('Only the requester can see the access details of a request.');
-      if (r.status !== 'GRANTED' || !r.login) throw wrongStatus(r, 'show access details of', ['GRANTED']);
+      if (r.status !== 'GRANTED' || !r.login) throw wrongStatus(r, 'show access details of', 'GRANTED');
       let password: string | null = null;
       if (r.passwordEnvelope && !r.passwordViewedAt) {
         password = decryptSecret(r.passwordEnvelope, this.masterKey).password;
@@ -399,7 +399,7 @@ export class RequestsService {
     const r = await this.requests.findById(id);
     if (!r || !this.canSee(caller, r)) throw notFound(id);
     if (r.requesterId !== caller.userId) throw forbidden('Only the requester can reset the credentials of a request.');
-    if (r.status !== 'GRANTED' || !r.grantId) throw wrongStatus(r, 'reset the credentials of', ['GRANTED']);
+    if (r.status !== 'GRANTED' || !r.grantId) throw wrongStatus(r, 'reset the credentials of', 'GRANTED');
     const connectorId = await this.lifecycle.connectorOf(r.integrationId);
     const answer = await this.bus.request(Contracts.provisioningGrantsResetCredentials, { id: r.grantId }, { connectorId });
     if (!answer.credentials) throw new AppException(ErrorCode.Conflict, `The grant is ${answer.grant.status}: no new password was issued.`);
@@ -429,7 +429,7 @@ export class RequestsService {
   private checkDecider(caller: Caller, r: AccessRequestEntity, reason: string | undefined) {
     if (r.requesterId === caller.userId) throw forbidden('You cannot approve or reject your own request.');
     if (!r.approverIds.includes(caller.userId) && caller.role !== 'admin' && dueEscalationTier(r.flowLimits, caller.userId, new Date()) === null) throw forbidden('You are not an approver of this request.');
-    if (r.status !== 'PENDING') throw wrongStatus(r, 'decide on', ['PENDING']);
+    if (r.status !== 'PENDING') throw wrongStatus(r, 'decide on', 'PENDING');
     if (r.flowLimits.approverReasonRequired && !reason) throw AppException.validation([{ field: 'reason', rule: `is required by flow "${r.flowName}"` }]);
   }
 
