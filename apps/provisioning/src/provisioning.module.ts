@@ -4,21 +4,22 @@ import { AuditOutboxModule, PersistenceModule } from '@latchkey/persistence';
 import { createRedis } from '@latchkey/queues';
 import { loadOptionalMasterKey, MasterKey } from '@latchkey/secrets';
 import { DriftService } from './drift/drift.service';
-import { GrantEntity, PersonalRoleEntity } from './grants/grant.entity';
-import { GrantsRepository } from './grants/grants.repository';
 import { GrantsRpcController } from './grants/grants.rpc.controller';
-import { GRANT_RETRY_DELAYS_MS, GrantsService, PROVISIONING_SETTINGS } from './grants/grants.service';
-import { TargetResolver } from './grants/target-resolver';
+import { GrantsService } from './grants/grants.service';
 import { CreateProvisioning1764000000200 } from './migrations/1764000000200-CreateProvisioning';
 import { RecordWhoRevoked1764000000210 } from './migrations/1764000000210-RecordWhoRevoked';
 import { ProvisioningAuditOutbox1764000000610 } from './migrations/1764000000610-ProvisioningAuditOutbox';
 import { PreflightRpcController } from './preflight/preflight.rpc.controller';
 import { PreflightService } from './preflight/preflight.service';
+import { RevocationMetrics } from './revocations/revocation.metrics';
 import { REVOCATION_CONCURRENCY, RevocationProcessor } from './revocations/revocation.processor';
 import { REDIS, REVOCATION_RETRY, RevocationQueue } from './revocations/revocation.queue';
-import { RevocationMetrics } from './revocations/revocation.metrics';
 import { RevocationService } from './revocations/revocation.service';
 import { Sweeper, SWEEPER_SETTINGS } from './revocations/sweeper';
+import { GrantEntity, PersonalRoleEntity } from './store/grant.entity';
+import { GrantsRepository } from './store/grants.repository';
+import { GRANT_RETRY_DELAYS_MS, PROVISIONING_SETTINGS } from './target/provisioning-settings';
+import { TargetResolver } from './target/target-resolver';
 
 export const PROVISIONING_SCHEMA = 'provisioning';
 

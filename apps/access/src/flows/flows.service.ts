@@ -4,7 +4,7 @@ import { AccessFlowInput, checksBlockingGrants, Contracts, diffFields, ErrorCode
 import type { AccessFlow, Actor, FlowDryRun, FlowTarget, Integration, Resource, ValidAccessFlow, ValidationIssue, Warning } from '@latchkey/contracts';
 import { AppException, MessageBus } from '@latchkey/messaging';
 import { AuditService } from '../audit/audit.service';
-import { resolveApprovers } from '../requests/approvers';
+import { resolveApprovers } from './approvers';
 import { requestorMatches, targetCovers } from './flow-matching';
 import { PeopleDirectorySql } from './people.directory';
 import { selectionsOf } from './requestable';

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { Caller } from '@latchkey/contracts';
-import type { Person, PeopleDirectory } from '../requests/approvers';
+import type { Person, PeopleDirectory } from './approvers';
 
 /** A person as the flows see them: who they are now, and whether they may still act (SCIM can deactivate them). */
 export type PersonNow = Omit<Caller, 'impersonatedBy'> & { active: boolean };

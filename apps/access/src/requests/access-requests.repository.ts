@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager, Repository } from 'typeorm';
+import { RequestStates } from '@latchkey/contracts';
 import type { AccessRequestQuery, AccessRequestStatus } from '@latchkey/contracts';
 import { decodePageToken, encodePageToken } from '@latchkey/persistence';
 import { AccessRequestEntity } from './access-request.entity';
@@ -49,7 +50,7 @@ export class AccessRequestsRepository {
   }
 
   /** Requests whose next step is Latchkey's and that have not moved for `idleMs`. */
-  findOpenWork(statuses: AccessRequestStatus[], idleMs: number, limit = 500): Promise<AccessRequestEntity[]> {
+  findOpenWork(statuses: readonly AccessRequestStatus[], idleMs: number, limit = 500): Promise<AccessRequestEntity[]> {
     return this.repo
       .createQueryBuilder('r')
       .where('r.status IN (:...statuses)', { statuses })
@@ -87,7 +88,7 @@ export class AccessRequestsRepository {
     return this.repo
       .createQueryBuilder('r')
       .where('r.requester_id = :requesterId', { requesterId })
-      .andWhere("r.status IN ('PENDING', 'APPROVED', 'GRANTED')")
+      .andWhere('r.status IN (:...revocable)', { revocable: RequestStates.REVOCABLE })
       .orderBy('r.created_at', 'ASC')
       .getMany();
   }
@@ -139,12 +140,13 @@ export class AccessRequestsRepository {
   /** For the metrics: PENDING requests per age band, and GRANTED ones whose password was never read (one scan of the live rows). */
   async liveCounts(): Promise<{ pending: Record<PendingAge, number>; unviewed: number }> {
     const [row]: Array<Record<PendingAge | 'unviewed', string>> = await this.dataSource.query(
-      `SELECT count(*) FILTER (WHERE status = 'PENDING' AND created_at > now() - interval '5 minutes') AS under_5m,
-              count(*) FILTER (WHERE status = 'PENDING' AND created_at <= now() - interval '5 minutes' AND created_at > now() - interval '1 hour') AS "5m_to_1h",
-              count(*) FILTER (WHERE status = 'PENDING' AND created_at <= now() - interval '1 hour' AND created_at > now() - interval '1 day') AS "1h_to_1d",
-              count(*) FILTER (WHERE status = 'PENDING' AND created_at <= now() - interval '1 day') AS over_1d,
-              count(*) FILTER (WHERE status = 'GRANTED' AND password_viewed_at IS NULL) AS unviewed
-         FROM access.access_requests WHERE status IN ('PENDING', 'GRANTED')`,
+      `SELECT count(*) FILTER (WHERE status = $1 AND created_at > now() - interval '5 minutes') AS under_5m,
+              count(*) FILTER (WHERE status = $1 AND created_at <= now() - interval '5 minutes' AND created_at > now() - interval '1 hour') AS "5m_to_1h",
+              count(*) FILTER (WHERE status = $1 AND created_at <= now() - interval '1 hour' AND created_at > now() - interval '1 day') AS "1h_to_1d",
+              count(*) FILTER (WHERE status = $1 AND created_at <= now() - interval '1 day') AS over_1d,
+              count(*) FILTER (WHERE status = $2 AND password_viewed_at IS NULL) AS unviewed
+         FROM access.access_requests WHERE status IN ($1, $2)`,
+      ['PENDING', 'GRANTED'] satisfies AccessRequestStatus[],
     );
     const pending = Object.fromEntries(PENDING_AGES.map((age) => [age, Number(row[age])])) as Record<PendingAge, number>;
     return { pending, unviewed: Number(row.unviewed) };

@@ -1,4 +1,5 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { RequestStates } from '@latchkey/contracts';
 import { LOGGER, Periodic } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import { AccessRequestsRepository } from './access-requests.repository';
@@ -45,7 +46,7 @@ export class AccessSweeper implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   async sweep(idleMs = 5_000): Promise<void> {
-    for (const r of await this.requests.findOpenWork(['APPROVED', 'REVOKING'], idleMs)) {
+    for (const r of await this.requests.findOpenWork(RequestStates.AWAITING_PROVISIONING, idleMs)) {
       if (r.status === 'APPROVED' || !r.grantId) await this.queue.enqueue(r.id);
       else await this.lifecycle.revokeNow(r);
     }

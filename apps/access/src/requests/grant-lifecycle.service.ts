@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Contracts, ErrorCode, SYSTEM_ACTOR } from '@latchkey/contracts';
-import type { AccessRequestStatus, Grant, GrantStatus, Integration } from '@latchkey/contracts';
+import { Contracts, ErrorCode, GrantStates, RequestStates, SYSTEM_ACTOR } from '@latchkey/contracts';
+import type { AccessRequestStatus, Grant, Integration } from '@latchkey/contracts';
 import { AppException, LOGGER, MessageBus } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import { MasterKey, encryptSecret } from '@latchkey/secrets';
@@ -13,7 +13,6 @@ import { endAuditEntry, requestAuditEntry } from './request-view';
 
 /** Provisioning refused the grant for good: retrying cannot help. */
 const PERMANENT = new Set<string>([ErrorCode.ValidationFailed, ErrorCode.NotFound, ErrorCode.Forbidden, ErrorCode.Conflict]);
-const ENDED: GrantStatus[] = ['REVOKED', 'EXPIRED', 'FAILED'];
 
 /**
  * How long the job of a grant made inline waits before it runs: the safety net, not the path.
@@ -124,7 +123,7 @@ export class GrantLifecycle {
       if (!locked) return false;
       if (locked.status === 'APPROVED' && grant.status === 'ACTIVE' && credentials) {
         const fields: Partial<AccessRequestEntity> = {
-          status: 'GRANTED',
+          status: RequestStates.transition(locked.status, 'GRANTED'),
           grantId: grant.id,
           grantedAt: new Date(grant.grantedAt ?? Date.now()),
           expiresAt: new Date(grant.expiresAt),
@@ -181,24 +180,26 @@ export class GrantLifecycle {
     await this.requests.transaction(async (m) => {
       const locked = await this.requests.lock(m, requestId);
       if (!locked || (locked.grantId !== null && locked.grantId !== grant.id)) return;
-      if (['EXPIRED', 'REVOKED', 'REJECTED', 'FAILED'].includes(locked.status)) return;
+      if (RequestStates.ENDED.includes(locked.status)) return;
       if (locked.grantId === null) await this.requests.update(m, requestId, { grantId: grant.id });
-      if (grant.status === 'ACTIVE' || grant.status === 'GRANTING') {
+      if (GrantStates.HOLDING_ACCESS.includes(grant.status)) {
         if (locked.status === 'GRANTED' && locked.expiresAt?.toISOString() !== new Date(grant.expiresAt).toISOString()) {
           await this.requests.update(m, requestId, { expiresAt: new Date(grant.expiresAt) });
         }
         return;
       }
-      if (grant.status === 'REVOKING' || grant.status === 'STUCK') {
+      if (GrantStates.BEING_REVOKED.includes(grant.status)) {
         const statusReason = grant.status === 'STUCK' ? `revocation stuck after ${grant.attempts} attempts (still retried): ${grant.lastError ?? 'unknown error'}` : locked.statusReason;
         if (locked.status !== 'REVOKING' || statusReason !== locked.statusReason) {
-          await this.requests.update(m, requestId, { status: 'REVOKING', statusReason });
-          changedTo = 'REVOKING';
+          // Already REVOKING: only its reason changes.
+          const status = locked.status === 'REVOKING' ? locked.status : RequestStates.transition(locked.status, 'REVOKING');
+          await this.requests.update(m, requestId, { status, statusReason });
+          changedTo = status;
         }
         return;
       }
-      if (ENDED.includes(grant.status)) {
-        const status = grant.status === 'EXPIRED' ? 'EXPIRED' : grant.status === 'REVOKED' ? 'REVOKED' : 'FAILED';
+      if (GrantStates.ENDED.includes(grant.status)) {
+        const status = RequestStates.transition(locked.status, grant.status === 'EXPIRED' ? 'EXPIRED' : grant.status === 'REVOKED' ? 'REVOKED' : 'FAILED');
         // Who revoked it: the person who revoked the request, else whoever revoked the grant itself (an admin).
         const revokedBy = status === 'REVOKED' ? (locked.revokedBy ?? grant.revokedBy ?? SYSTEM_ACTOR) : null;
         const fields: Partial<AccessRequestEntity> = {
@@ -229,8 +230,8 @@ export class GrantLifecycle {
   private async fail(id: string, reason: string) {
     const status = await this.requests.transaction(async (m) => {
       const locked = await this.requests.lock(m, id);
-      if (!locked || !['APPROVED', 'REVOKING'].includes(locked.status)) return undefined;
-      const fields: Partial<AccessRequestEntity> = { status: locked.status === 'REVOKING' ? 'REVOKED' : 'FAILED', endedAt: new Date(), statusReason: reason };
+      if (!locked || !RequestStates.AWAITING_PROVISIONING.includes(locked.status)) return undefined;
+      const fields: Partial<AccessRequestEntity> = { status: RequestStates.transition(locked.status, locked.status === 'REVOKING' ? 'REVOKED' : 'FAILED'), endedAt: new Date(), statusReason: reason };
       await this.requests.update(m, id, fields);
       await this.audit.append(endAuditEntry({ ...locked, ...fields }, { reason }), m);
       return fields.status;

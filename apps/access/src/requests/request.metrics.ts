@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
+import { RequestStates } from '@latchkey/contracts';
 import type { AccessRequestStatus } from '@latchkey/contracts';
 import { Metric, ServiceMetrics } from '@latchkey/messaging';
 import type { AccessRequestEntity } from './access-request.entity';
 import { AccessRequestsRepository, PENDING_AGES } from './access-requests.repository';
 
-const ENDED: ReadonlySet<AccessRequestStatus> = new Set(['EXPIRED', 'REVOKED', 'REJECTED', 'FAILED']);
 /** Reads of the control database made for one scrape serve all its gauges. */
 const REUSE_MS = 1_000;
 
@@ -50,7 +50,7 @@ export class RequestMetrics {
 
   /** A request reached an end; `unviewed`: it had credentials nobody ever read. */
   moved(status: AccessRequestStatus, unviewed = false): void {
-    if (!ENDED.has(status)) return;
+    if (!RequestStates.ENDED.includes(status)) return;
     this.endedTotal.inc({ status });
     if (unviewed) this.neverViewedTotal.inc();
   }

@@ -1,17 +1,17 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import { AccessRequestInput, actorOfCaller as actorOf, Contracts, ErrorCode, issuesFromZod, SYSTEM_ACTOR } from '@latchkey/contracts';
+import { AccessRequestInput, actorOfCaller as actorOf, Contracts, ErrorCode, issuesFromZod, RequestStates, SYSTEM_ACTOR } from '@latchkey/contracts';
 import type { AccessDetails, AccessRequest, AccessRequestStatus, Actor, Approval, Caller, GrantItem, Integration, Resource, ValidationIssue } from '@latchkey/contracts';
 import { AppException, LOGGER, MessageBus } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import { MasterKey, decryptSecret } from '@latchkey/secrets';
 import { AuditService } from '../audit/audit.service';
+import { isApproved, resolveApprovers } from '../flows/approvers';
 import { FlowsRepository } from '../flows/flows.repository';
 import { PeopleDirectorySql } from '../flows/people.directory';
 import { dueEscalationTier } from './access-request.entity';
 import type { AccessRequestEntity, EscalationTierState, StoredItem } from './access-request.entity';
 import { AccessRequestsRepository, BadRequestPageTokenError } from './access-requests.repository';
-import { isApproved, resolveApprovers } from './approvers';
 import { GrantLifecycle } from './grant-lifecycle.service';
 import { GrantQueue } from './grant.queue';
 import { RequestMetrics } from './request.metrics';
@@ -23,8 +23,10 @@ export const PENDING_EXPIRY_MINUTES = Symbol('PENDING_EXPIRY_MINUTES');
 
 const notFound = (id: string) => new AppException(ErrorCode.NotFound, `No access request with id ${id}.`);
 const forbidden = (message: string) => new AppException(ErrorCode.Forbidden, message);
-const wrongStatus = (r: { status: AccessRequestStatus }, action: string, allowed: string) =>
-  new AppException(ErrorCode.Conflict, `Cannot ${action} a request that is ${r.status}; only ${allowed} requests.`, { status: r.status });
+/** "A", "A or B", "A, B or C". */
+const either = (statuses: readonly AccessRequestStatus[]) => (statuses.length > 1 ? `${statuses.slice(0, -1).join(', ')} or ${statuses.at(-1)}` : statuses.join(''));
+const wrongStatus = (r: { status: AccessRequestStatus }, action: string, ...allowed: AccessRequestStatus[]) =>
+  new AppException(ErrorCode.Conflict, `Cannot ${action} a request that is ${r.status}; only ${either(allowed)} requests.`, { status: r.status });
 
 @Injectable()
 export class RequestsService {
@@ -173,7 +175,7 @@ export class RequestsService {
       const approverGroups = r.approverGroups.map((g) => (g.satisfiedBy === null && (settlesAll || g.approverIds.includes(caller.userId)) ? { ...g, satisfiedBy: caller.email } : g));
       const approvals = [...r.approvals, { userId: caller.userId, email: caller.email, decision: 'APPROVED' as const, reason: reason ?? null, at: now.toISOString(), asAdmin, ...(tier !== null ? { escalationTier: tier } : {}) }];
       const complete = r.approvalMode === 'AUTOMATIC' || isApproved(r.approvalMode, approverGroups);
-      const fields: Partial<AccessRequestEntity> = { approverGroups, approvals, ...(complete ? { status: 'APPROVED', decidedAt: now } : {}) };
+      const fields: Partial<AccessRequestEntity> = { approverGroups, approvals, ...(complete ? { status: RequestStates.transition(r.status, 'APPROVED'), decidedAt: now } : {}) };
       await this.requests.update(m, id, fields);
       const next = { ...r, ...fields };
       await this.audit.append(requestAuditEntry('request.approved', actorOf(caller), next, { reason: reason ?? null, asAdmin, complete, waitingFor: approverGroups.filter((g) => g.satisfiedBy === null).map((g) => `${g.type}:${g.values.join(',')}`) }), m);
@@ -194,7 +196,7 @@ export class RequestsService {
       this.checkDecider(caller, r, reason);
       const now = new Date();
       const fields: Partial<AccessRequestEntity> = {
-        status: 'REJECTED',
+        status: RequestStates.transition(r.status, 'REJECTED'),
         decidedAt: now,
         endedAt: now,
         approvals: [...r.approvals, rejection(caller, r, reason, now)],
@@ -220,7 +222,7 @@ export class RequestsService {
       const locked = (await this.requests.lock(m, id))!;
       // Idempotent: a request already being revoked, or revoked (a parallel call may have finished it), answers as it stands.
       if (locked.status === 'REVOKING' || locked.status === 'REVOKED') return locked;
-      if (!['PENDING', 'APPROVED', 'GRANTED'].includes(locked.status)) throw wrongStatus(locked, 'revoke', 'PENDING, APPROVED or GRANTED');
+      if (!RequestStates.REVOCABLE.includes(locked.status)) throw wrongStatus(locked, 'revoke', ...RequestStates.REVOCABLE);
       return this.beginRevocation(m, locked, actorOf(caller), reason ?? null);
     });
     if (r.status !== 'REVOKED') await this.continueRevocation(r);
@@ -236,10 +238,10 @@ export class RequestsService {
   async takeBack(id: string, actor: Actor, reason: string): Promise<void> {
     const r = await this.requests.transaction(async (m) => {
       const locked = await this.requests.lock(m, id);
-      if (!locked || !['PENDING', 'APPROVED', 'GRANTED'].includes(locked.status)) return null;
+      if (!locked || !RequestStates.REVOCABLE.includes(locked.status)) return null;
       if (locked.status !== 'PENDING') return this.beginRevocation(m, locked, actor, reason);
       const now = new Date();
-      const fields: Partial<AccessRequestEntity> = { status: 'REJECTED', decidedAt: now, endedAt: now, statusReason: reason };
+      const fields: Partial<AccessRequestEntity> = { status: RequestStates.transition(locked.status, 'REJECTED'), decidedAt: now, endedAt: now, statusReason: reason };
       await this.requests.update(m, id, fields);
       const next = { ...locked, ...fields };
       await this.audit.append(requestAuditEntry('request.rejected', actor, next, { reason, automatic: true }), m);
@@ -290,7 +292,9 @@ export class RequestsService {
   private async beginRevocation(m: EntityManager, locked: AccessRequestEntity, revokedBy: Actor, reason: string | null): Promise<AccessRequestEntity> {
     const now = new Date();
     const fields: Partial<AccessRequestEntity> =
-      locked.status === 'PENDING' ? { status: 'REVOKED', endedAt: now, statusReason: reason, revokedBy } : { status: 'REVOKING', statusReason: reason, revokedBy };
+      locked.status === 'PENDING'
+        ? { status: RequestStates.transition(locked.status, 'REVOKED'), endedAt: now, statusReason: reason, revokedBy }
+        : { status: RequestStates.transition(locked.status, 'REVOKING'), statusReason: reason, revokedBy };
     await this.requests.update(m, locked.id, fields);
     const next = { ...locked, ...fields };
     const details = { reason, previousStatus: locked.status };
@@ -357,7 +361,7 @@ export class RequestsService {
         const now = new Date();
         if (r.createdAt.getTime() + minutes * 60_000 > now.getTime()) return false;
         const statusReason = `no decision within ${minutes} minute(s): the request expired while PENDING`;
-        const fields: Partial<AccessRequestEntity> = { status: 'EXPIRED', endedAt: now, decidedAt: now, statusReason };
+        const fields: Partial<AccessRequestEntity> = { status: RequestStates.transition(r.status, 'EXPIRED'), endedAt: now, decidedAt: now, statusReason };
         await this.requests.update(m, id, fields);
         await this.audit.append(requestAuditEntry('request.expired', SYSTEM_ACTOR, { ...r, ...fields }, { pending: true, reason: statusReason }), m);
         return true;

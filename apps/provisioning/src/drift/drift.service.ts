@@ -4,11 +4,11 @@ import { AppException, LOGGER } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import { applyGrant, disableRole, inspectManaged, profileRoleName } from '@latchkey/pg-access';
 import { decryptSecret, MasterKey } from '@latchkey/secrets';
-import { GrantEntity } from '../grants/grant.entity';
-import { GrantsRepository } from '../grants/grants.repository';
-import { PROVISIONING_SETTINGS } from '../grants/grants.service';
-import type { ProvisioningSettings } from '../grants/grants.service';
-import { TargetResolver } from '../grants/target-resolver';
+import { GrantEntity } from '../store/grant.entity';
+import { GrantsRepository } from '../store/grants.repository';
+import { PROVISIONING_SETTINGS } from '../target/provisioning-settings';
+import type { ProvisioningSettings } from '../target/provisioning-settings';
+import { TargetResolver } from '../target/target-resolver';
 
 const MARKER = 'latchkey_managed';
 

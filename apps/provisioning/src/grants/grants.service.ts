@@ -1,6 +1,6 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Actor, checksBlockingGrants, Contracts, Credentials, ErrorCode, Grant, GrantItem, GrantStatus, PersonIdentity } from '@latchkey/contracts';
+import { Actor, checksBlockingGrants, Contracts, Credentials, ErrorCode, Grant, GrantItem, GrantStates, GrantStatus, PersonIdentity } from '@latchkey/contracts';
 import type { OutboxEntry } from '@latchkey/persistence';
 import { AppException, classifyDatabaseError, LOGGER, MessageBus, RETRY_AFTER_SECONDS, SERVICE_INFO } from '@latchkey/messaging';
 import type { AppLogger, ServiceInfo } from '@latchkey/messaging';
@@ -9,24 +9,17 @@ import { decryptSecret, encryptSecret, MasterKey } from '@latchkey/secrets';
 import { RevocationService } from '../revocations/revocation.service';
 import { RevocationQueue } from '../revocations/revocation.queue';
 import { decodePageToken, encodePageToken } from '@latchkey/persistence';
-import { GrantEntity } from './grant.entity';
-import { toView } from './grant-view';
-import { GrantsRepository } from './grants.repository';
-import { ResolvedTarget, TargetResolver } from './target-resolver';
+import { GrantEntity } from '../store/grant.entity';
+import { toView } from '../store/grant-view';
+import { GrantsRepository } from '../store/grants.repository';
+import { PROVISIONING_SETTINGS } from '../target/provisioning-settings';
+import type { ProvisioningSettings } from '../target/provisioning-settings';
+import { ResolvedTarget, TargetResolver } from '../target/target-resolver';
 
-export const PROVISIONING_SETTINGS = Symbol('PROVISIONING_SETTINGS');
 /** SQLSTATE insufficient_privilege. */
 const INSUFFICIENT_PRIVILEGE = '42501';
 /** A failure's reason with its fix SQL (at most 20 statements) fits. */
 const MAX_FAILURE_CHARS = 8000;
-export interface ProvisioningSettings {
-  graceSeconds: number;
-  /** Backoff (ms) between tries of a grant the target refused for a transient reason; its length is the number of retries. */
-  grantRetryDelaysMs: readonly number[];
-}
-
-/** Retries in this process before the caller is told to come back: about 3.5 s, well within a NATS request's time. */
-export const GRANT_RETRY_DELAYS_MS: readonly number[] = [250, 1000, 2250];
 
 export interface GrantCommand {
   idempotencyKey: string;
@@ -121,7 +114,7 @@ export class GrantsService {
     }
     const [, active] = await Promise.all([
       this.grants.touchRole(grant.integrationId, grant.roleName, grant.connectorId, grant.identityId),
-      scheduled.then(() => this.grants.transition(grant.id, ['GRANTING'], { status: 'ACTIVE', grantedAt: new Date(), lastError: null })),
+      scheduled.then(() => this.grants.transition(grant.id, 'ACTIVE', { grantedAt: new Date(), lastError: null })),
     ]);
     if (!active) {
       // Revoked or rolled back while the SQL ran: the revocation path owns it now.
@@ -186,7 +179,7 @@ export class GrantsService {
       this.logger.error({ grantId: grant.id, err: undoErr }, 'rollback failed; the sweeper will retry');
       throw new AppException(ErrorCode.ServiceUnavailable, `The grant could not be made: ${message}`);
     }
-    const failed = await this.grants.transition(grant.id, ['GRANTING'], { status: 'FAILED', endedAt: new Date(), lastError: message.slice(0, MAX_FAILURE_CHARS) });
+    const failed = await this.grants.transition(grant.id, 'FAILED', { endedAt: new Date(), lastError: message.slice(0, MAX_FAILURE_CHARS) });
     await this.queue.cancel(grant.id);
     if (failed) await this.publish('failed', failed);
     return { grant: toView(failed ?? (await this.grants.findById(grant.id))!), credentials: null };
@@ -233,12 +226,12 @@ export class GrantsService {
    */
   async revoke(id: string, revokedBy: Actor, actor?: Actor): Promise<Grant> {
     const grant = await this.load(id);
-    if (['REVOKED', 'EXPIRED', 'FAILED'].includes(grant.status)) return toView(grant);
+    if (GrantStates.ENDED.includes(grant.status)) return toView(grant);
     const audit = actor ? (row: GrantEntity) => grantAuditEntry('grant.revoked', actor, row, { previousStatus: grant.status, endReason: row.endReason }) : undefined;
     const begun = await this.grants.beginRevocation(id, revokedBy, audit);
     if (!begun) {
       const now = await this.load(id);
-      if (now.status === 'REVOKING' || now.status === 'STUCK') await this.queue.ensure(id);
+      if (GrantStates.BEING_REVOKED.includes(now.status)) await this.queue.ensure(id);
       return toView(now);
     }
     this.logger.info({ grantId: id, endReason: begun.endReason, revokedBy: begun.revokedBy?.id }, 'grant revocation asked');

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { GrantError } from '@latchkey/pg-access';
 import { Metric, SERVICE_INFO, ServiceMetrics } from '@latchkey/messaging';
 import type { ServiceInfo } from '@latchkey/messaging';
-import { GrantsRepository } from '../grants/grants.repository';
+import { GrantsRepository } from '../store/grants.repository';
 
 /** Reads of the control database made for one scrape serve all its gauges. */
 const REUSE_MS = 1_000;

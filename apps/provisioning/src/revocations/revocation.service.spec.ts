@@ -1,9 +1,9 @@
 import { Contracts, type GrantItem } from '@latchkey/contracts';
 import { revokeGrant } from '@latchkey/pg-access';
 import type { AppLogger, MessageBus } from '@latchkey/messaging';
-import { GrantEntity } from '../grants/grant.entity';
-import type { GrantsRepository } from '../grants/grants.repository';
-import type { TargetResolver } from '../grants/target-resolver';
+import { GrantEntity } from '../store/grant.entity';
+import type { GrantsRepository } from '../store/grants.repository';
+import type { TargetResolver } from '../target/target-resolver';
 import type { RevocationMetrics } from './revocation.metrics';
 import { RevocationService } from './revocation.service';
 

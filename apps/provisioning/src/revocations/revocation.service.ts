@@ -1,15 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Contracts, type GrantItem } from '@latchkey/contracts';
+import { Contracts, GrantStates, type GrantItem } from '@latchkey/contracts';
 import { LOGGER, MessageBus } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import { revokeGrant } from '@latchkey/pg-access';
-import { GrantEntity } from '../grants/grant.entity';
-import { GrantsRepository } from '../grants/grants.repository';
-import { type ResolvedTarget, TargetResolver } from '../grants/target-resolver';
-import { toView } from '../grants/grant-view';
+import { GrantEntity } from '../store/grant.entity';
+import { GrantsRepository } from '../store/grants.repository';
+import { type ResolvedTarget, TargetResolver } from '../target/target-resolver';
+import { toView } from '../store/grant-view';
 import { RevocationMetrics } from './revocation.metrics';
 
-const ENDED = ['REVOKED', 'EXPIRED', 'FAILED'];
 /** How long revocations reuse a resolved target (well within the catalog answer's own 5 s reuse). */
 const TARGET_REUSE_MS = 1_000;
 
@@ -44,10 +43,11 @@ export class RevocationService {
     } else {
       const grant = await this.grants.findById(grantId);
       if (!grant) throw new Error(`grant ${grantId} does not exist`);
-      if (ENDED.includes(grant.status)) return grant;
+      if (GrantStates.ENDED.includes(grant.status)) return grant;
       if (grant.status === 'ACTIVE' && grant.expiresAt.getTime() > Date.now()) return grant; // extended: a later job will come
       if (grant.status === 'GRANTING') return grant; // the sweeper finishes or rolls back half-made grants
-      revoking = grant.status === 'ACTIVE' ? ((await this.grants.transition(grant.id, ['ACTIVE'], { status: 'REVOKING', endReason: 'EXPIRED' })) ?? (await this.grants.findById(grant.id))!) : grant;
+      // Read ACTIVE, and a grant never goes back to GRANTING: the table's guard lets only this ACTIVE grant move.
+      revoking = grant.status === 'ACTIVE' ? ((await this.grants.transition(grant.id, 'REVOKING', { endReason: 'EXPIRED' })) ?? (await this.grants.findById(grant.id))!) : grant;
     }
     const grant = revoking;
     this.metrics.attempted();
@@ -91,7 +91,7 @@ export class RevocationService {
 
   /** Out of retries: visible as STUCK with its error and attempts, an alert raised; the sweeper keeps trying. */
   private async markStuck(grant: GrantEntity) {
-    const stuck = await this.grants.transition(grant.id, ['REVOKING'], { status: 'STUCK' });
+    const stuck = await this.grants.transition(grant.id, 'STUCK', {});
     if (!stuck) return;
     this.logger.error({ grantId: grant.id, attempts: stuck.attempts, lastError: stuck.lastError }, 'revocation stuck; alert raised');
     await this.bus.publish(Contracts.provisioningGrantStuck, { grant: toView(stuck) }).catch(() => undefined);

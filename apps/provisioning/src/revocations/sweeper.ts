@@ -3,8 +3,8 @@ import { DataSource } from 'typeorm';
 import { LOGGER, Periodic, SERVICE_INFO } from '@latchkey/messaging';
 import type { AppLogger, ServiceInfo } from '@latchkey/messaging';
 import { dropPersonalRole } from '@latchkey/pg-access';
-import { GrantsRepository } from '../grants/grants.repository';
-import { TargetResolver } from '../grants/target-resolver';
+import { GrantsRepository } from '../store/grants.repository';
+import { TargetResolver } from '../target/target-resolver';
 import { RevocationQueue } from './revocation.queue';
 import { RevocationService } from './revocation.service';
 
@@ -79,7 +79,7 @@ export class Sweeper implements OnApplicationBootstrap, OnApplicationShutdown {
     for (const grant of stale) {
       try {
         await this.revocations.undo(grant);
-        const failed = await this.grants.transition(grant.id, ['GRANTING'], { status: 'FAILED', endedAt: new Date(), lastError: grant.lastError ?? 'interrupted while granting; rolled back' });
+        const failed = await this.grants.transition(grant.id, 'FAILED', { endedAt: new Date(), lastError: grant.lastError ?? 'interrupted while granting; rolled back' });
         if (failed) {
           await this.queue.cancel(grant.id);
           count += 1;

@@ -1,14 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager, Repository } from 'typeorm';
+import { GrantStates } from '@latchkey/contracts';
 import type { Actor, GrantItem, GrantStatus } from '@latchkey/contracts';
 import { AuditOutbox } from '@latchkey/persistence';
 import type { OutboxEntry } from '@latchkey/persistence';
 import { GrantEntity, PersonalRoleEntity } from './grant.entity';
 
-/** Statuses whose memberships must stay on the target. */
-const HOLDING: GrantStatus[] = ['GRANTING', 'ACTIVE'];
-/** Statuses still to be revoked. */
-const UNFINISHED: GrantStatus[] = ['GRANTING', 'ACTIVE', 'REVOKING', 'STUCK'];
+/** Revocation's claim of a due grant: ACTIVE only (a GRANTING one is the sweeper's to finish or roll back). */
+const CLAIM = { from: 'ACTIVE' as GrantStatus, to: GrantStates.transition('ACTIVE', 'REVOKING') };
 
 @Injectable()
 export class GrantsRepository {
@@ -64,13 +63,17 @@ export class GrantsRepository {
     });
   }
 
-  /** Moves a grant to new fields only from one of `from`; false when another path got there first. */
-  async transition(id: string, from: readonly GrantStatus[], fields: Partial<GrantEntity>, audit?: (grant: GrantEntity) => OutboxEntry): Promise<GrantEntity | null> {
+  /**
+   * Moves a grant to status `to` (with `fields`) only from a status the transition table lets move
+   * there; null when it is in another (another path got there first).
+   */
+  async transition(id: string, to: GrantStatus, fields: Omit<Partial<GrantEntity>, 'status'>, audit?: (grant: GrantEntity) => OutboxEntry): Promise<GrantEntity | null> {
+    const from = GrantStates.predecessorsOf(to);
     const update = async (m?: EntityManager) => {
       const result = await (m ? m.getRepository(GrantEntity) : this.grants)
         .createQueryBuilder()
         .update()
-        .set({ ...fields, updatedAt: () => 'now()' })
+        .set({ ...fields, status: to, updatedAt: () => 'now()' })
         .where('id = :id AND status IN (:...from)', { id, from })
         .returning('*')
         .execute();
@@ -100,14 +103,14 @@ export class GrantsRepository {
     // A WITH ... SELECT: TypeORM answers an UPDATE's rows as [rows, count], a SELECT's as rows.
     const rows: Array<Record<string, unknown>> = await this.dataSource.query(
       `WITH claimed AS (
-         UPDATE provisioning.grants SET status = 'REVOKING', end_reason = 'EXPIRED', updated_at = now()
-          WHERE id = $1 AND status = 'ACTIVE' AND expires_at <= $2
+         UPDATE provisioning.grants SET status = $4, end_reason = 'EXPIRED', updated_at = now()
+          WHERE id = $1 AND status = $5 AND expires_at <= $2
           RETURNING *
        )
        SELECT c.*, (SELECT coalesce(jsonb_agg(h.items), '[]'::jsonb) FROM provisioning.grants h
                      WHERE h.integration_id = c.integration_id AND h.role_name = c.role_name AND h.id <> c.id AND h.status = ANY($3)) AS held_items
          FROM claimed c`,
-      [id, now, HOLDING],
+      [id, now, GrantStates.HOLDING_ACCESS, CLAIM.to, CLAIM.from],
     );
     if (rows.length === 0) return null;
     return { grant: this.fromRow(rows[0]), heldItems: (rows[0].held_items as GrantItem[][]).flat() };
@@ -135,15 +138,15 @@ export class GrantsRepository {
     const rows: Array<Record<string, unknown>> = await m.query(
       `WITH begun AS (
          UPDATE provisioning.grants
-            SET status = 'REVOKING',
+            SET status = $3,
                 end_reason = CASE WHEN expires_at <= now() THEN 'EXPIRED' ELSE 'REVOKED' END,
                 revoked_by = CASE WHEN expires_at <= now() THEN NULL ELSE $2::jsonb END,
                 updated_at = now()
-          WHERE id = $1 AND status IN ('GRANTING', 'ACTIVE')
+          WHERE id = $1 AND status = ANY($4)
           RETURNING *
        )
        SELECT * FROM begun`,
-      [id, JSON.stringify(by)],
+      [id, JSON.stringify(by), 'REVOKING' satisfies GrantStatus, GrantStates.predecessorsOf('REVOKING')],
     );
     return rows.length > 0 ? this.fromRow(rows[0]) : null;
   }
@@ -161,7 +164,7 @@ export class GrantsRepository {
             SET status = CASE WHEN end_reason = 'REVOKED' THEN 'REVOKED' ELSE 'EXPIRED' END,
                 end_reason = CASE WHEN end_reason = 'REVOKED' THEN 'REVOKED' ELSE 'EXPIRED' END,
                 ended_at = $6, last_error = NULL, updated_at = now()
-          WHERE id = $1 AND status IN ('REVOKING', 'STUCK')
+          WHERE id = $1 AND status = ANY($7)
           RETURNING *
        ), touched AS (
          INSERT INTO provisioning.personal_roles (integration_id, role_name, connector_id, identity_id, last_active_at, state)
@@ -169,7 +172,8 @@ export class GrantsRepository {
          ON CONFLICT (integration_id, role_name) DO UPDATE SET last_active_at = now(), state = 'ACTIVE', state_reason = NULL
        )
        SELECT * FROM ended`,
-      [grant.id, grant.integrationId, grant.roleName, grant.connectorId, grant.identityId, endedAt],
+      // REVOKED and EXPIRED have the same predecessors (the table's spec checks it): one guard for either end.
+      [grant.id, grant.integrationId, grant.roleName, grant.connectorId, grant.identityId, endedAt, GrantStates.predecessorsOf('REVOKED')],
     );
     return rows.length > 0 ? this.fromRow(rows[0]) : null;
   }
@@ -181,7 +185,7 @@ export class GrantsRepository {
               count(*) FILTER (WHERE status = 'STUCK') AS stuck,
               count(*) FILTER (WHERE expires_at < now()) AS overdue
          FROM provisioning.grants WHERE connector_id = $1 AND status = ANY($2)`,
-      [connectorId, UNFINISHED],
+      [connectorId, GrantStates.UNFINISHED],
     );
     return { active: Number(row.active), stuck: Number(row.stuck), overdue: Number(row.overdue) };
   }
@@ -209,7 +213,7 @@ export class GrantsRepository {
     const rows = await this.grants
       .createQueryBuilder('g')
       .select(['g.items'])
-      .where('g.integration_id = :integrationId AND g.role_name = :roleName AND g.id <> :exceptId AND g.status IN (:...held)', { integrationId, roleName, exceptId, held: HOLDING })
+      .where('g.integration_id = :integrationId AND g.role_name = :roleName AND g.id <> :exceptId AND g.status IN (:...held)', { integrationId, roleName, exceptId, held: GrantStates.HOLDING_ACCESS })
       .getMany();
     return rows.flatMap((r) => r.items);
   }
@@ -219,7 +223,7 @@ export class GrantsRepository {
     return this.grants
       .createQueryBuilder('g')
       .where('g.connector_id = :connectorId', { connectorId })
-      .andWhere("((g.status = 'ACTIVE' AND g.expires_at <= now()) OR g.status IN ('REVOKING', 'STUCK'))")
+      .andWhere("((g.status = 'ACTIVE' AND g.expires_at <= now()) OR g.status IN (:...beingRevoked))", { beingRevoked: GrantStates.BEING_REVOKED })
       .orderBy('g.expires_at', 'ASC')
       .limit(limit)
       .getMany();
@@ -261,7 +265,7 @@ export class GrantsRepository {
       .createQueryBuilder('r')
       .where("r.connector_id = :connectorId AND r.state = 'ACTIVE' AND r.last_active_at < now() - make_interval(secs => :seconds)", { connectorId, seconds })
       .andWhere('NOT EXISTS (SELECT 1 FROM provisioning.grants g WHERE g.integration_id = r.integration_id AND g.role_name = r.role_name AND g.status IN (:...unfinished))', {
-        unfinished: UNFINISHED,
+        unfinished: GrantStates.UNFINISHED,
       })
       .limit(100)
       .getMany();
