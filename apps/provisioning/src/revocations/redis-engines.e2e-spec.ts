@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import { PgCluster, startPgCluster, startRedisCluster, startRedisSentinel, startTestStack, STARTUP_TIMEOUT_MS, TestStack, waitUntil } from '@latchkey/testing';
+import { PgCluster, startPgCluster, startRedisCluster, startRedisSentinel, startTestStack, STARTUP_TIMEOUT_MS, waitUntil } from '@latchkey/testing';
 import type { PrivateRedisCluster, PrivateRedisSentinel } from '@latchkey/testing';
 
 jest.setTimeout(420_000);
