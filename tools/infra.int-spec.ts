@@ -49,8 +49,9 @@ function lineOf(out: string, service: string): string {
 }
 
 describe('tools/infra.sh', () => {
-  it('is valid bash', () => {
+  it('is valid bash, every part of it', () => {
     expect(spawnSync('bash', ['-n', script]).status).toBe(0);
+    for (const part of ['common', 'postgres', 'redis', 'nats', 'tools']) expect(spawnSync('bash', ['-n', join(__dirname, 'infra', `${part}.sh`)]).status).toBe(0);
   });
 
   it('answers usage errors with exit 2', () => {
@@ -121,6 +122,18 @@ describe('tools/infra.sh', () => {
     // the others are still checked and reported
     expect(lineOf(out, 'postgresql')).toContain(' ok ');
     expect(lineOf(out, 'nats')).toContain(' ok ');
+  });
+
+  it('checks a Redis Cluster or Sentinel URL by its first node, and never starts a lone server in its place', async () => {
+    // This machine's Redis stands in for a first seed node / Sentinel: each answers PING the same way.
+    const cluster = run({ REDIS_URL: 'redis+cluster://127.0.0.1:6379,127.0.0.1:7001' });
+    expect(lineOf(cluster.out, 'redis')).toMatch(/ok +redis\+cluster:\/\/127\.0\.0\.1:6379,127\.0\.0\.1:7001 \(first Redis Cluster node answers\)/);
+    const port = await closedPort();
+    const sentinel = run({ REDIS_URL: `redis+sentinel://:primary-secret@127.0.0.1:${port}/main`, CI: 'true' });
+    expect(sentinel.status).toBe(1);
+    expect(lineOf(sentinel.out, 'redis')).toContain(`FAIL  redis+sentinel://:***@127.0.0.1:${port}/main: the first Sentinel node 127.0.0.1:${port} does not answer PING`);
+    expect(sentinel.out).not.toContain('primary-secret');
+    expect(sentinel.out).not.toContain('starting: redis-server');
   });
 
   it('NATS not answering on a local port: names it, prints how to start it, exits 1', async () => {

@@ -22,7 +22,7 @@ redis_ping() {
   if have redis-cli; then
     local args=(-h "$URL_HOST" -p "$URL_PORT")
     [[ -n $user ]] && args+=(--user "$user")
-    [[ $URL_SCHEME == rediss ]] && args+=(--tls)
+    [[ $URL_SCHEME == rediss* ]] && args+=(--tls)
     if [[ -n $pass ]]; then
       REDIS_REPLY=$(REDISCLI_AUTH=$pass timeout 3 redis-cli --no-auth-warning "${args[@]}" ping 2>&1) || true
     else
@@ -30,7 +30,7 @@ redis_ping() {
     fi
     return 0
   fi
-  if [[ $URL_SCHEME == rediss ]]; then
+  if [[ $URL_SCHEME == rediss* ]]; then
     # TLS without redis-cli: an open port is the best we can tell
     if tcp_open "$URL_HOST" "$URL_PORT"; then REDIS_REPLY=PONG; else REDIS_REPLY=''; fi
     return 0
@@ -62,15 +62,29 @@ check_redis() {
   local url=${REDIS_URL:-$DEFAULT_REDIS_URL} masked
   masked=$(mask_url "$url")
   parse_url "$url" 6379
+  local engine=''
   case $URL_SCHEME in
     redis | rediss) ;;
+    # The first seed node answers PING like one server does.
+    redis+cluster | rediss+cluster) engine='Redis Cluster' ;;
+    # The first Sentinel answers PING; the URL's credentials are the primary's, not the Sentinel's.
+    redis+sentinel | rediss+sentinel)
+      engine='Sentinel'
+      URL_USERINFO=''
+      ;;
     *)
-      line_fail redis "REDIS_URL=${masked} is not a redis:// URL"
+      line_fail redis "REDIS_URL=${masked} is not a redis://, redis+cluster:// or redis+sentinel:// URL"
       return 0
       ;;
   esac
   if redis_ready; then
-    line_ok redis "$masked"
+    line_ok redis "$masked${engine:+ (first ${engine} node answers)}"
+    return 0
+  fi
+  if [[ -n $engine ]]; then
+    # Never start a lone server in place of a cluster or a Sentinel.
+    line_fail redis "${masked}: the first ${engine} node ${URL_HOST}:${URL_PORT} does not answer PING${REDIS_REPLY:+ (${REDIS_REPLY})}"
+    hint "start the ${engine} (every node), or point REDIS_URL elsewhere"
     return 0
   fi
   if [[ -n $REDIS_REPLY ]] && ! [[ $REDIS_REPLY =~ (Could not connect|Connection refused|Connection reset|No route|Name or service|timed out|No such) ]] && tcp_open "$URL_HOST" "$URL_PORT"; then
