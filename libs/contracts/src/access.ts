@@ -188,6 +188,7 @@ export const AccessRequestInput = z
   })
   .strict();
 export type AccessRequestInput = z.input<typeof AccessRequestInput>;
+export type ValidAccessRequest = z.output<typeof AccessRequestInput>;
 
 export const AccessRequestItem = z.object({
   resourceId: z.string().uuid(),

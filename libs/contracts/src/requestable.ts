@@ -106,8 +106,6 @@ export const RequestableContracts = {
   accessFlowsDryRun: defineRequest('access.flows.dry-run', z.object({ input: AccessFlowInput }), FlowDryRun),
   /** Served by any discovery process: the inventory lives in the control database. */
   discoveryResourcesSelect: defineRequest('discovery.resources.select', ResourceSelectionQuery, listOf(Resource)),
-  /** What the caller's active access flows offer them, resource by resource. */
-  accessMeRequestable: defineRequest('access.me.requestable', z.object({ caller: Caller, query: RequestableQuery }), listOf(RequestableItem)),
-  /** The same, each flow written once (RequestablePage); the gateway asks this one. */
+  /** What the caller's active access flows offer them, resource by resource, each flow written once (RequestablePage; the gateway writes it out). */
   accessMeRequestablePage: defineRequest('access.me.requestable.v2', z.object({ caller: Caller, query: RequestableQuery }), RequestablePage),
 } as const;

@@ -1,7 +1,8 @@
 import { applyDecorators, PipeTransform, UsePipes } from '@nestjs/common';
 import { EventPattern, MessagePattern } from '@nestjs/microservices';
 import { z } from 'zod';
-import { EventContract, issuesFromZod, RequestContract } from '@latchkey/contracts';
+import { Contracts, EventContract, issuesFromZod, RequestContract } from '@latchkey/contracts';
+import type { ReceivedOf } from '@latchkey/contracts';
 import { AppException } from './app.exception';
 
 /** Validates a NATS payload (the handler's `@Payload()` parameter) with the sender's schema. */
@@ -15,9 +16,24 @@ export class ContractPipe implements PipeTransform {
   }
 }
 
-/** `@Rpc(Contracts.x)`: the handler of a request subject, its payload validated. */
-export const Rpc = (contract: RequestContract<z.ZodType, z.ZodType>) =>
-  applyDecorators(MessagePattern(contract.subject), UsePipes(new ContractPipe(contract.request)));
+/** What a handler of `contract` may be: it takes the validated payload and answers what the response schema accepts. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the rest are Nest's context parameters, whatever they are
+export type RpcHandler<Req extends z.ZodType, Res extends z.ZodType> = (payload: z.output<Req>, ...context: any[]) => z.input<Res> | Promise<z.input<Res>>;
+
+/**
+ * `@Rpc(Contracts.x)`: the handler of a request subject, its payload validated once on the way in.
+ * The compiler holds the handler to the contract: a handler whose payload parameter or answer does
+ * not fit the contract's schemas does not compile.
+ */
+export function Rpc<Req extends z.ZodType, Res extends z.ZodType>(contract: RequestContract<Req, Res>) {
+  const decorate = applyDecorators(MessagePattern(contract.subject), UsePipes(new ContractPipe(contract.request)));
+  return <H extends RpcHandler<Req, Res>>(target: object, key: string | symbol, descriptor: TypedPropertyDescriptor<H>): void => {
+    decorate(target, key, descriptor);
+  };
+}
+
+/** The validated payload a handler of `Contracts[K]` receives. */
+export type Received<K extends keyof typeof Contracts> = ReceivedOf<(typeof Contracts)[K]>;
 
 /** `@OnEvent(Contracts.x)`: the handler of an event subject, its payload validated. */
 export const OnEvent = (contract: EventContract<z.ZodType>) =>

@@ -1,11 +1,10 @@
 import { Controller } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
 import { Contracts } from '@latchkey/contracts';
-import type { ReceivedOf } from '@latchkey/contracts';
 import { Metric, Rpc, ServiceMetrics } from '@latchkey/messaging';
+import type { Received } from '@latchkey/messaging';
 import { AuditService } from './audit.service';
 
-type Req<K extends keyof typeof Contracts> = ReceivedOf<(typeof Contracts)[K]>;
 
 @Controller()
 export class AuditRpcController {
@@ -22,17 +21,17 @@ export class AuditRpcController {
 
   /** Other services append here, each entry with a `sourceId` (their outbox row) so retries record it once. */
   @Rpc(Contracts.accessAuditAppend)
-  append(@Payload() entry: Req<'accessAuditAppend'>) {
+  append(@Payload() entry: Received<'accessAuditAppend'>) {
     return this.audit.append(entry);
   }
 
   @Rpc(Contracts.accessAuditList)
-  list(@Payload() query: Req<'accessAuditList'>) {
+  list(@Payload() query: Received<'accessAuditList'>) {
     return this.audit.list(query);
   }
 
   @Rpc(Contracts.accessAuditSince)
-  since(@Payload() { afterSeq, limit }: Req<'accessAuditSince'>) {
+  since(@Payload() { afterSeq, limit }: Received<'accessAuditSince'>) {
     return this.audit.since(afterSeq, limit);
   }
 

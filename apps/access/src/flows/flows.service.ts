@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { AccessFlowInput, checksBlockingGrants, Contracts, diffFields, ErrorCode, FLOW_DRY_RUN_SAMPLE, issuesFromZod, permissionsOf } from '@latchkey/contracts';
+import { checksBlockingGrants, Contracts, diffFields, ErrorCode, FLOW_DRY_RUN_SAMPLE, permissionsOf } from '@latchkey/contracts';
 import type { AccessFlow, Actor, FlowDryRun, FlowTarget, Integration, Resource, ValidAccessFlow, ValidationIssue, Warning } from '@latchkey/contracts';
 import { AppException, MessageBus } from '@latchkey/messaging';
 import { AuditService } from '../audit/audit.service';
@@ -23,8 +23,8 @@ export class FlowsService {
   ) {}
 
   /** Saves the flow; the answer's `warnings` say what would keep its requests from being approved or granted. */
-  async create(body: unknown, actor: Actor): Promise<AccessFlow> {
-    const { flow, warnings } = await this.validate(body);
+  async create(input: ValidAccessFlow, actor: Actor): Promise<AccessFlow> {
+    const { flow, warnings } = await this.validate(input);
     const saved = await this.write(async (m) => {
       const row = toFlow(await this.flows.save(m, null, flow));
       await this.audit.append({ action: 'flow.created', actor, targetType: 'access-flow', targetId: row.id, targetName: row.name, diff: diffFields(null, definitionOf(row)) }, m);
@@ -33,8 +33,8 @@ export class FlowsService {
     return { ...saved, warnings };
   }
 
-  async update(id: string, body: unknown, actor: Actor): Promise<AccessFlow> {
-    const { flow, warnings } = await this.validate(body);
+  async update(id: string, input: ValidAccessFlow, actor: Actor): Promise<AccessFlow> {
+    const { flow, warnings } = await this.validate(input);
     const saved = await this.write(async (m) => {
       const before = await this.flows.findById(id, m);
       if (!before) throw notFound(id);
@@ -61,8 +61,8 @@ export class FlowsService {
    * requestors let in and the first resources (by path) its targets offer, each with the approvers
    * resolved now. Whether the flow is active does not matter here: the answer is what it would do.
    */
-  async dryRun(body: unknown): Promise<FlowDryRun> {
-    const { flow, warnings } = await this.validate(body);
+  async dryRun(input: ValidAccessFlow): Promise<FlowDryRun> {
+    const { flow, warnings } = await this.validate(input);
     const matching = (await this.people.everyone()).filter((p) => requestorMatches(flow, { userId: p.id, email: p.email, role: 'user', groups: p.groups, attributes: p.attributes }));
     const selected = await this.bus.request(Contracts.discoveryResourcesSelect, { pageSize: FLOW_DRY_RUN_SAMPLE, targets: selectionsOf([flow]) });
     const integrations = new Map<string, Integration | null>();
@@ -114,16 +114,13 @@ export class FlowsService {
   }
 
   /**
-   * The input's own rules, then what only the rest of Latchkey knows: a flow that could never match
+   * The input's own rules were checked on the way in (the contract's AccessFlowInput); here what only the rest of Latchkey knows: a flow that could never match
    * (unknown integration, a resource type it does not connect, a permission the type does not
    * offer, unknown approvers) is refused with every broken rule named. What could work but will
    * not as things stand (approvers who resolve to nobody, grants the connector's last test says
    * it cannot make) comes back as warnings.
    */
-  async validate(body: unknown): Promise<{ flow: ValidAccessFlow; warnings: Warning[] }> {
-    const parsed = AccessFlowInput.safeParse(body);
-    if (!parsed.success) throw AppException.validation(issuesFromZod(parsed.error));
-    const flow = parsed.data;
+  async validate(flow: ValidAccessFlow): Promise<{ flow: ValidAccessFlow; warnings: Warning[] }> {
     const issues: ValidationIssue[] = [];
     const integrations = new Map<string, Integration | null>();
     for (const id of new Set(flow.targets.map((t) => t.integrationId))) integrations.set(id, await this.integration(id));

@@ -5,7 +5,7 @@ import { MessageBus } from '@latchkey/messaging';
 import { FlowsRepository } from './flows.repository';
 import { flowsOfferedTo, offersOf, ownerIntegrationsOf, selectionsOf } from './requestable';
 
-type RequestableQuery = ReceivedOf<typeof Contracts.accessMeRequestable>['query'];
+type RequestableQuery = ReceivedOf<typeof Contracts.accessMeRequestablePage>['query'];
 
 /** Discovery pages asked for one answer at most: resources no flow permission fits are skipped, so a page may need a few. */
 const MAX_SELECTION_PAGES = 10;

@@ -1,12 +1,11 @@
 import { Controller } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
 import { Contracts } from '@latchkey/contracts';
-import type { ReceivedOf } from '@latchkey/contracts';
 import { Rpc } from '@latchkey/messaging';
+import type { Received } from '@latchkey/messaging';
 import { TokensService } from './tokens.service';
 import { UsersService } from './users.service';
 
-type Req<K extends keyof typeof Contracts> = ReceivedOf<(typeof Contracts)[K]>;
 
 @Controller()
 export class IdentitiesRpcController {
@@ -16,72 +15,72 @@ export class IdentitiesRpcController {
   ) {}
 
   @Rpc(Contracts.accessAuthAuthenticate)
-  authenticate(@Payload() { tokenHash }: Req<'accessAuthAuthenticate'>) {
+  authenticate(@Payload() { tokenHash }: Received<'accessAuthAuthenticate'>) {
     return this.tokens.authenticate(tokenHash);
   }
 
   @Rpc(Contracts.accessUsersCreate)
-  createUser(@Payload() { actor, input }: Req<'accessUsersCreate'>) {
+  createUser(@Payload() { actor, input }: Received<'accessUsersCreate'>) {
     return this.users.create(actor, input);
   }
 
   @Rpc(Contracts.accessUsersList)
-  listUsers(@Payload() query: Req<'accessUsersList'>) {
+  listUsers(@Payload() query: Received<'accessUsersList'>) {
     return this.users.list(query);
   }
 
   @Rpc(Contracts.accessUsersGet)
-  getUser(@Payload() { id }: Req<'accessUsersGet'>) {
+  getUser(@Payload() { id }: Received<'accessUsersGet'>) {
     return this.users.get(id);
   }
 
   @Rpc(Contracts.accessUsersUpdate)
-  updateUser(@Payload() { actor, id, input }: Req<'accessUsersUpdate'>) {
+  updateUser(@Payload() { actor, id, input }: Received<'accessUsersUpdate'>) {
     return this.users.update(actor, id, input);
   }
 
   @Rpc(Contracts.accessUsersDelete)
-  deleteUser(@Payload() { actor, id }: Req<'accessUsersDelete'>) {
+  deleteUser(@Payload() { actor, id }: Received<'accessUsersDelete'>) {
     return this.users.delete(actor, id);
   }
 
   @Rpc(Contracts.accessUsersSetActive)
-  setUserActive(@Payload() { actor, id, active }: Req<'accessUsersSetActive'>) {
+  setUserActive(@Payload() { actor, id, active }: Received<'accessUsersSetActive'>) {
     return this.users.setActive(actor, id, active);
   }
 
   @Rpc(Contracts.accessGroupsCreate)
-  createGroup(@Payload() { actor, input }: Req<'accessGroupsCreate'>) {
+  createGroup(@Payload() { actor, input }: Received<'accessGroupsCreate'>) {
     return this.users.createGroup(actor, input);
   }
 
   @Rpc(Contracts.accessGroupsList)
-  listGroups(@Payload() query: Req<'accessGroupsList'>) {
+  listGroups(@Payload() query: Received<'accessGroupsList'>) {
     return this.users.listGroups(query);
   }
 
   @Rpc(Contracts.accessGroupsUpdate)
-  updateGroup(@Payload() { actor, id, input }: Req<'accessGroupsUpdate'>) {
+  updateGroup(@Payload() { actor, id, input }: Received<'accessGroupsUpdate'>) {
     return this.users.updateGroup(actor, id, input);
   }
 
   @Rpc(Contracts.accessGroupsDelete)
-  deleteGroup(@Payload() { actor, id }: Req<'accessGroupsDelete'>) {
+  deleteGroup(@Payload() { actor, id }: Received<'accessGroupsDelete'>) {
     return this.users.deleteGroup(actor, id);
   }
 
   @Rpc(Contracts.accessTokensCreate)
-  createToken(@Payload() { actor, input }: Req<'accessTokensCreate'>) {
+  createToken(@Payload() { actor, input }: Received<'accessTokensCreate'>) {
     return this.tokens.create(actor, input);
   }
 
   @Rpc(Contracts.accessTokensList)
-  listTokens(@Payload() { actor, ...query }: Req<'accessTokensList'>) {
+  listTokens(@Payload() { actor, ...query }: Received<'accessTokensList'>) {
     return this.tokens.list(actor, query);
   }
 
   @Rpc(Contracts.accessTokensRevoke)
-  revokeToken(@Payload() { actor, id }: Req<'accessTokensRevoke'>) {
+  revokeToken(@Payload() { actor, id }: Received<'accessTokensRevoke'>) {
     return this.tokens.revoke(actor, id);
   }
 }

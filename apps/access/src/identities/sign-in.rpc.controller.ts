@@ -1,13 +1,12 @@
 import { Controller } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
 import { Contracts } from '@latchkey/contracts';
-import type { ReceivedOf } from '@latchkey/contracts';
 import { Rpc } from '@latchkey/messaging';
+import type { Received } from '@latchkey/messaging';
 import { SignInService } from './sign-in.service';
 import { SsoSignInService } from './sso-sign-in.service';
 import { SsoSettingsService } from './sso-settings.service';
 
-type Req<K extends keyof typeof Contracts> = ReceivedOf<(typeof Contracts)[K]>;
 
 @Controller()
 export class SignInRpcController {
@@ -23,12 +22,12 @@ export class SignInRpcController {
   }
 
   @Rpc(Contracts.accessSsoSettingsPut)
-  ssoSettingsPut(@Payload() { actor, input }: Req<'accessSsoSettingsPut'>) {
+  ssoSettingsPut(@Payload() { actor, input }: Received<'accessSsoSettingsPut'>) {
     return this.ssoSettings.put(actor, input);
   }
 
   @Rpc(Contracts.accessSsoSettingsDelete)
-  ssoSettingsDelete(@Payload() { actor }: Req<'accessSsoSettingsDelete'>) {
+  ssoSettingsDelete(@Payload() { actor }: Received<'accessSsoSettingsDelete'>) {
     return this.ssoSettings.remove(actor);
   }
 
@@ -38,32 +37,32 @@ export class SignInRpcController {
   }
 
   @Rpc(Contracts.accessSessionsCreate)
-  createSession(@Payload() request: Req<'accessSessionsCreate'>) {
+  createSession(@Payload() request: Received<'accessSessionsCreate'>) {
     return this.signIn.signIn(request);
   }
 
   @Rpc(Contracts.accessSessionsCreateSso)
-  createSsoSession(@Payload() request: Req<'accessSessionsCreateSso'>) {
+  createSsoSession(@Payload() request: Received<'accessSessionsCreateSso'>) {
     return this.sso.signIn(request);
   }
 
   @Rpc(Contracts.accessSessionsAuthenticate)
-  authenticate(@Payload() { sessionHash }: Req<'accessSessionsAuthenticate'>) {
+  authenticate(@Payload() { sessionHash }: Received<'accessSessionsAuthenticate'>) {
     return this.signIn.authenticate(sessionHash);
   }
 
   @Rpc(Contracts.accessSessionsEnd)
-  endSession(@Payload() request: Req<'accessSessionsEnd'>) {
+  endSession(@Payload() request: Received<'accessSessionsEnd'>) {
     return this.signIn.signOut(request);
   }
 
   @Rpc(Contracts.accessPasswordsSet)
-  setPassword(@Payload() request: Req<'accessPasswordsSet'>) {
+  setPassword(@Payload() request: Received<'accessPasswordsSet'>) {
     return this.signIn.setPassword(request);
   }
 
   @Rpc(Contracts.accessPasswordLinksCreate)
-  createLink(@Payload() { actor, id, purpose }: Req<'accessPasswordLinksCreate'>) {
+  createLink(@Payload() { actor, id, purpose }: Received<'accessPasswordLinksCreate'>) {
     return this.signIn.createLink(actor, id, purpose);
   }
 

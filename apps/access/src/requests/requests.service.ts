@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import { AccessRequestInput, actorOfCaller as actorOf, Contracts, ErrorCode, issuesFromZod, RequestStates, SYSTEM_ACTOR } from '@latchkey/contracts';
-import type { AccessDetails, AccessRequest, AccessRequestStatus, Actor, Approval, Caller, GrantItem, Integration, Resource, ValidationIssue } from '@latchkey/contracts';
+import { actorOfCaller as actorOf, Contracts, ErrorCode, RequestStates, SYSTEM_ACTOR } from '@latchkey/contracts';
+import type { AccessDetails, AccessRequest, AccessRequestStatus, Actor, Approval, Caller, GrantItem, Integration, Resource, ValidAccessRequest, ValidationIssue } from '@latchkey/contracts';
 import { AppException, LOGGER, MessageBus } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import { MasterKey, decryptSecret } from '@latchkey/secrets';
@@ -48,10 +48,7 @@ export class RequestsService {
    * Matches the items to the flows that allow them and makes one request per (flow, integration).
    * Nothing is created when any item is denied (403 with every reason) or on a dry run.
    */
-  async create(caller: Caller, body: unknown): Promise<{ dryRun: boolean; requests: AccessRequest[] }> {
-    const parsed = AccessRequestInput.safeParse(body);
-    if (!parsed.success) throw AppException.validation(issuesFromZod(parsed.error));
-    const input = parsed.data;
+  async create(caller: Caller, input: ValidAccessRequest): Promise<{ dryRun: boolean; requests: AccessRequest[] }> {
     const items = await this.resolveItems(input.items);
     const justification = input.justification ? input.justification : undefined;
     const flows = await this.flows.activeFor([...new Set(items.map((i) => i.resource.integrationId))]);

@@ -1,48 +1,47 @@
 import { Controller } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
 import { Contracts } from '@latchkey/contracts';
-import type { ReceivedOf } from '@latchkey/contracts';
 import { OnEvent, Rpc } from '@latchkey/messaging';
+import type { Received } from '@latchkey/messaging';
 import { IntegrationsService } from './integrations.service';
 
-type Req<K extends keyof typeof Contracts> = ReceivedOf<(typeof Contracts)[K]>;
 
 @Controller()
 export class IntegrationsRpcController {
   constructor(private readonly integrations: IntegrationsService) {}
 
   @Rpc(Contracts.catalogIntegrationsCreate)
-  create(@Payload() { input, actor }: Req<'catalogIntegrationsCreate'>) {
+  create(@Payload() { input, actor }: Received<'catalogIntegrationsCreate'>) {
     return this.integrations.create(input, actor);
   }
 
   @Rpc(Contracts.catalogIntegrationsList)
-  list(@Payload() { pageSize, pageToken }: Req<'catalogIntegrationsList'>) {
+  list(@Payload() { pageSize, pageToken }: Received<'catalogIntegrationsList'>) {
     return this.integrations.list(pageSize, pageToken);
   }
 
   @Rpc(Contracts.catalogIntegrationsGet)
-  get(@Payload() { id }: Req<'catalogIntegrationsGet'>) {
+  get(@Payload() { id }: Received<'catalogIntegrationsGet'>) {
     return this.integrations.find(id);
   }
 
   @Rpc(Contracts.catalogIntegrationsUpdate)
-  update(@Payload() { id, input, actor }: Req<'catalogIntegrationsUpdate'>) {
+  update(@Payload() { id, input, actor }: Received<'catalogIntegrationsUpdate'>) {
     return this.integrations.update(id, input, actor);
   }
 
   @Rpc(Contracts.catalogIntegrationsDelete)
-  delete(@Payload() { id, actor }: Req<'catalogIntegrationsDelete'>) {
+  delete(@Payload() { id, actor }: Received<'catalogIntegrationsDelete'>) {
     return this.integrations.delete(id, actor);
   }
 
   @Rpc(Contracts.catalogIntegrationsTest)
-  test(@Payload() { id, actor }: Req<'catalogIntegrationsTest'>) {
+  test(@Payload() { id, actor }: Received<'catalogIntegrationsTest'>) {
     return this.integrations.test(id, actor);
   }
 
   @Rpc(Contracts.catalogIntegrationsTarget)
-  target(@Payload() { id }: Req<'catalogIntegrationsTarget'>) {
+  target(@Payload() { id }: Received<'catalogIntegrationsTarget'>) {
     return this.integrations.target(id);
   }
 

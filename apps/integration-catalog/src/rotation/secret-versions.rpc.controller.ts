@@ -1,11 +1,10 @@
 import { Controller } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
 import { Contracts } from '@latchkey/contracts';
-import type { ReceivedOf } from '@latchkey/contracts';
 import { Rpc } from '@latchkey/messaging';
+import type { Received } from '@latchkey/messaging';
 import { SecretVersionsService } from './secret-versions.service';
 
-type Req<K extends keyof typeof Contracts> = ReceivedOf<(typeof Contracts)[K]>;
 
 /** What the rotation workers ask of the catalog. */
 @Controller()
@@ -13,22 +12,22 @@ export class SecretVersionsRpcController {
   constructor(private readonly versions: SecretVersionsService) {}
 
   @Rpc(Contracts.catalogRotationGet)
-  get(@Payload() { id }: Req<'catalogRotationGet'>) {
+  get(@Payload() { id }: Received<'catalogRotationGet'>) {
     return this.versions.subject(id);
   }
 
   @Rpc(Contracts.catalogRotationStage)
-  stage(@Payload() { id, runId, envelope }: Req<'catalogRotationStage'>) {
+  stage(@Payload() { id, runId, envelope }: Received<'catalogRotationStage'>) {
     return this.versions.stage(id, runId, envelope);
   }
 
   @Rpc(Contracts.catalogRotationRecord)
-  record(@Payload() record: Req<'catalogRotationRecord'>) {
+  record(@Payload() record: Received<'catalogRotationRecord'>) {
     return this.versions.record(record);
   }
 
   @Rpc(Contracts.catalogRotationPlanned)
-  planned(@Payload() { id, nextDueAt }: Req<'catalogRotationPlanned'>) {
+  planned(@Payload() { id, nextDueAt }: Received<'catalogRotationPlanned'>) {
     return this.versions.planned(id, nextDueAt);
   }
 }
