@@ -16,9 +16,8 @@ export class ContractPipe implements PipeTransform {
   }
 }
 
-/** What a handler of `contract` may be: it takes the validated payload and answers what the response schema accepts. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the rest are Nest's context parameters, whatever they are
-export type RpcHandler<Req extends z.ZodType, Res extends z.ZodType> = (payload: z.output<Req>, ...context: any[]) => z.input<Res> | Promise<z.input<Res>>;
+/** What a handler of `contract` may be: it takes the validated payload (then any of Nest's context parameters) and answers what the response schema accepts. */
+export type RpcHandler<Req extends z.ZodType, Res extends z.ZodType> = (payload: z.output<Req>, ...context: never[]) => z.input<Res> | Promise<z.input<Res>>;
 
 /**
  * `@Rpc(Contracts.x)`: the handler of a request subject, its payload validated once on the way in.
