@@ -1,10 +1,11 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AccessEnv } from '@latchkey/config';
 import { PersistenceModule } from '@latchkey/persistence';
-import { AUDIT_ENTITIES, AUDIT_MIGRATIONS, AuditModule } from './audit/audit.module';
-import { FLOW_ENTITIES, FLOW_MIGRATIONS, FlowsModule } from './flows/flows.module';
-import { IDENTITY_ENTITIES, IDENTITY_MIGRATIONS, IdentitiesModule } from './identities/identities.module';
-import { REQUEST_ENTITIES, REQUEST_MIGRATIONS, RequestsModule } from './requests/requests.module';
+import { AUDIT_ENTITIES, AuditModule } from './audit/audit.module';
+import { FLOW_ENTITIES, FlowsModule } from './flows/flows.module';
+import { IDENTITY_ENTITIES, IdentitiesModule } from './identities/identities.module';
+import { ACCESS_MIGRATIONS } from './migrations';
+import { REQUEST_ENTITIES, RequestsModule } from './requests/requests.module';
 
 export const ACCESS_SCHEMA = 'access';
 
@@ -19,7 +20,7 @@ export class AccessModule {
           url: env.LATCHKEY_DATABASE_URL,
           schema: ACCESS_SCHEMA,
           entities: [...IDENTITY_ENTITIES, ...AUDIT_ENTITIES, ...FLOW_ENTITIES, ...REQUEST_ENTITIES],
-          migrations: [...IDENTITY_MIGRATIONS, ...AUDIT_MIGRATIONS, ...FLOW_MIGRATIONS, ...REQUEST_MIGRATIONS],
+          migrations: ACCESS_MIGRATIONS,
           poolSize: 16,
         }),
         AuditModule,

@@ -3,10 +3,8 @@ import { AuditEntryEntity, AuditHeadEntity } from './audit-entry.entity';
 import { AuditRepository } from './audit.repository';
 import { AuditRpcController } from './audit.rpc.controller';
 import { AuditService } from './audit.service';
-import { CreateAuditLog1764000000410 } from './migrations/1764000000410-CreateAuditLog';
 
 export const AUDIT_ENTITIES = [AuditEntryEntity, AuditHeadEntity];
-export const AUDIT_MIGRATIONS = [CreateAuditLog1764000000410];
 
 /** Global: identities, flows and requests inject AuditService to append in their own transactions. */
 @Global()

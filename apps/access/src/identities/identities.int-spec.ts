@@ -5,12 +5,13 @@ import { Actor, SYSTEM_ACTOR, TokenInput, UserInput } from '@latchkey/contracts'
 import { AppException, createLogger } from '@latchkey/messaging';
 import { createServiceDataSource, migrate } from '@latchkey/persistence';
 import { SHARED_DATABASE_URL, withDatabase } from '@latchkey/testing';
-import { AUDIT_ENTITIES, AUDIT_MIGRATIONS } from '../audit/audit.module';
+import { AUDIT_ENTITIES } from '../audit/audit.module';
+import { ACCESS_MIGRATIONS } from '../migrations';
 import { AuditRepository } from '../audit/audit.repository';
 import { AuditService } from '../audit/audit.service';
 import { AdminBootstrap } from './admin-bootstrap.service';
 import { hashToken } from './api-token';
-import { IDENTITY_ENTITIES, IDENTITY_MIGRATIONS } from './identities.module';
+import { IDENTITY_ENTITIES } from './identities.module';
 import { IdentitiesRepository } from './identities.repository';
 import { SignInRepository } from './sign-in.repository';
 import { TokensRepository } from './tokens.repository';
@@ -63,7 +64,7 @@ beforeAll(async () => {
     url,
     schema: 'access',
     entities: [...IDENTITY_ENTITIES, ...AUDIT_ENTITIES],
-    migrations: [...IDENTITY_MIGRATIONS, ...AUDIT_MIGRATIONS],
+    migrations: ACCESS_MIGRATIONS,
     poolSize: 8,
   });
   await migrate(dataSource, 'access');

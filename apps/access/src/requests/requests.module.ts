@@ -11,14 +11,11 @@ import { GrantLifecycle } from './grant-lifecycle.service';
 import { GrantProcessor } from './grant.processor';
 import { ACCESS_REDIS, GrantQueue } from './grant.queue';
 import { IdentityReview } from './identity-review.service';
-import { CreateAccessRequests1764000000430 } from './migrations/1764000000430-CreateAccessRequests';
-import { RecordWhoRevokedRequests1764000000435 } from './migrations/1764000000435-RecordWhoRevokedRequests';
 import { RequestMetrics } from './request.metrics';
 import { RequestsRpcController } from './requests.rpc.controller';
 import { PENDING_EXPIRY_MINUTES, RequestsService } from './requests.service';
 
 export const REQUEST_ENTITIES = [AccessRequestEntity];
-export const REQUEST_MIGRATIONS = [CreateAccessRequests1764000000430, RecordWhoRevokedRequests1764000000435];
 
 @Module({})
 export class RequestsModule {

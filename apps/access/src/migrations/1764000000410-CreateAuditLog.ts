@@ -1,5 +1,5 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
-import { GENESIS_HASH } from '../audit-hash';
+import { GENESIS_HASH } from '../audit/audit-hash';
 
 export class CreateAuditLog1764000000410 implements MigrationInterface {
   name = 'CreateAuditLog1764000000410';
