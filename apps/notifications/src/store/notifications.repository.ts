@@ -51,6 +51,7 @@ export interface DeliveryRow {
   /** What the in-flight limit counts against: `endpoint:<id>`, or `slack:<email>` for a person's Slack; null for email. */
   limiter_key: string | null;
   event_type?: string;
+  request_id?: string | null;
 }
 
 export interface AttemptRow {
@@ -285,6 +286,16 @@ export class NotificationsRepository {
          AND ($4::timestamptz IS NULL OR (d.created_at, d.id) < ($4::timestamptz, $5::uuid))
        ORDER BY d.created_at DESC, d.id DESC LIMIT $3`,
       [endpointId, status ?? null, limit, after?.createdAt ?? null, after?.id ?? null],
+    );
+  }
+
+  /** Deliveries to these personal targets (`slack:<email>`, `email:<email>`), newest first. */
+  listPersonalDeliveries(targets: string[], limit: number, after?: { createdAt: string; id: string }): Promise<DeliveryRow[]> {
+    return this.dataSource.query(
+      `SELECT d.*, e.type AS event_type, e.request_id FROM notifications.deliveries d JOIN notifications.events e ON e.id = d.event_id
+       WHERE d.target = ANY($1::text[]) AND ($3::timestamptz IS NULL OR (d.created_at, d.id) < ($3::timestamptz, $4::uuid))
+       ORDER BY d.created_at DESC, d.id DESC LIMIT $2`,
+      [targets, limit, after?.createdAt ?? null, after?.id ?? null],
     );
   }
 
