@@ -185,6 +185,7 @@ describe('notifications: deliveries waiting at a limit go out when a slot frees;
     expect(Date.now() - started).toBeLessThan(TIMEOUT_SECONDS * 1000);
     expect(receiver.at(SAM_SLACK_SECRET)).toHaveLength(1);
     expect(receiver.maxInFlight.get(`/services/T000/B000/${FAY_SLACK_SECRET}`)).toBe(1);
+    expect(receiver.maxInFlight.get('/hook')).toBe(1);
     for (const id of requestIds) {
       expect(receiver.at(FAY_SLACK_SECRET, id)).toHaveLength(1);
       expect(receiver.at('/hook', id).filter((h) => h.body.type === 'access_request.created')).toHaveLength(1);
