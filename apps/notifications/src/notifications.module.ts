@@ -14,6 +14,7 @@ import { CreateNotifications1764000000600 } from './migrations/1764000000600-Cre
 import { RemindersAndPreferences1764000000700 } from './migrations/1764000000700-RemindersAndPreferences';
 import { PersonalChannels1764000000800 } from './migrations/1764000000800-PersonalChannels';
 import { EndpointManagedBy1764000001820 } from './migrations/1764000001820-EndpointManagedBy';
+import { DeliveryLimiterKey1764000001900 } from './migrations/1764000001900-DeliveryLimiterKey';
 import { PreferencesRpcController } from './preferences/preferences.rpc.controller';
 import { PreferencesService } from './preferences/preferences.service';
 import { SETTINGS, settingsFrom } from './settings';
@@ -39,7 +40,7 @@ export class NotificationsModule implements OnApplicationShutdown {
           url: env.LATCHKEY_DATABASE_URL,
           schema: NOTIFICATIONS_SCHEMA,
           entities: [],
-          migrations: [CreateNotifications1764000000600, RemindersAndPreferences1764000000700, PersonalChannels1764000000800, EndpointManagedBy1764000001820],
+          migrations: [CreateNotifications1764000000600, RemindersAndPreferences1764000000700, PersonalChannels1764000000800, EndpointManagedBy1764000001820, DeliveryLimiterKey1764000001900],
           poolSize: 10,
         }),
       ],

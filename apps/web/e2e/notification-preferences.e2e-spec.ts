@@ -20,8 +20,8 @@ const SLACK_SECRET = `slack${randomBytes(10).toString('hex')}`;
  * Notification preferences (issue 14): on the portal's Notifications page in a real browser, Rita
  * adds her own Slack webhook and turns off "My access is ready" (essential messages show as always
  * on); her next grant fires the webhook and tells her nothing of it, while the other messages
- * still come, by email and Slack. An admin's organisation defaults show on her page; every change
- * is audited.
+ * still come, by email and Slack, and she sees them delivered on her page. An admin's organisation
+ * defaults show on her page; every change is audited.
  */
 describe('notification preferences in the portal', () => {
   let t: TestStack;
@@ -195,6 +195,24 @@ describe('notification preferences in the portal', () => {
     await waitUntil('the approval on her Slack', async () => hooks.some((h) => h.path.endsWith(SLACK_SECRET) && h.text?.includes(id) && h.text.includes('was approved')), WAIT_MS);
     expect(mailsTo('rita@example.com', id).filter((m) => /access is ready/.test(m.subject ?? ''))).toEqual([]);
     expect(hooks.filter((h) => h.path.endsWith(SLACK_SECRET) && h.text?.includes(id) && h.text.includes('access is ready'))).toEqual([]);
+  });
+
+  it('Rita sees the messages to her Slack and email on her page, each delivered with its attempt, never the Slack URL', async () => {
+    await rita.reload({ waitUntil: 'domcontentloaded' });
+    const table = await see(rita.getByRole('table', { name: 'Recent messages to me' }));
+    const onSlack = table.getByRole('row').filter({ hasText: 'My request was approved' }).filter({ hasText: 'Slack' }).first();
+    const row = await waitUntil('the approval on her Slack shown delivered', async () => {
+      const text = (await onSlack.count()) ? await onSlack.textContent() : null;
+      return text?.includes('delivered') && text;
+    }, WAIT_MS);
+    expect(row).toMatch(/#1 .*: 200 in \d+ ms/);
+    await see(table.getByRole('row').filter({ hasText: 'My request was approved' }).filter({ hasText: 'Email' }).first());
+    expect(await pageText(rita)).not.toContain(SLACK_SECRET);
+    await expectAccessible(rita, 'portal notification preferences with recent messages');
+    const mine = await t.api('GET', '/api/v1/me/notification-deliveries?channel=slack', { token: ritaToken });
+    expect(mine.status).toBe(200);
+    expect(mine.text).not.toContain(SLACK_SECRET);
+    expect(mine.body.items.map((d: any) => d.eventType)).toContain('access_request.approved');
   });
 
   it('audits both changes', async () => {

@@ -44,6 +44,7 @@ export const router = createBrowserRouter([
       { path: 'portal/cli-sign-in', lazy: page(() => import('./portal/cli-sign-in.page'), 'CliSignInPage') },
       { path: 'portal/notifications', lazy: page(() => import('./portal/notification-preferences.page'), 'NotificationPreferencesPage') },
       { path: 'notifications', lazy: page(() => import('./pages/notifications.page'), 'NotificationsPage') },
+      { path: 'notifications/defaults', lazy: page(() => import('./pages/notification-defaults.page'), 'NotificationDefaultsPage') },
       { path: 'notifications/:id', lazy: page(() => import('./pages/notifications.page'), 'NotificationEndpointPage') },
       { path: 'audit', lazy: page(() => import('./pages/audit.page'), 'AuditPage') },
       { path: '*', lazy: page(() => import('./pages/not-found.page'), 'NotFoundPage') },

@@ -229,6 +229,28 @@ export const NotificationPreferences = z.object({
 });
 export type NotificationPreferences = z.infer<typeof NotificationPreferences>;
 
+/** A message to a person's own channel (their Slack webhook or their email address): their delivery log. Never the Slack URL. */
+export const PersonalDelivery = z.object({
+  id: z.string().uuid(),
+  channel: PersonalChannel,
+  eventId: z.string(),
+  eventType: z.string(),
+  /** The access request the message is about. */
+  requestId: z.string().uuid().nullable(),
+  status: DeliveryStatus,
+  attempts: z.number().int(),
+  nextAttemptAt: z.string().nullable(),
+  deliveredAt: z.string().nullable(),
+  deadLetteredAt: z.string().nullable(),
+  /** Why the last attempt failed (an answer's status, a timeout), null once delivered. */
+  lastError: z.string().nullable(),
+  createdAt: z.string(),
+  attemptLog: z.array(DeliveryAttempt),
+});
+export type PersonalDelivery = z.infer<typeof PersonalDelivery>;
+
+export const PersonalDeliveriesQuery = z.object({ channel: PersonalChannel.optional(), ...Page }).strict();
+
 /** What applies: essential messages always; else the person's choice, else the organisation's default, else on. */
 export function effectiveEventChoices(overrides: Record<string, boolean>, defaults: Record<string, boolean>): Record<PersonalEventType, boolean> {
   return Object.fromEntries(PersonalEventType.options.map((t) => [t, isEssentialEvent(t) || (overrides[t] ?? defaults[t] ?? true)])) as Record<PersonalEventType, boolean>;
@@ -251,5 +273,7 @@ export const NotificationContracts = {
   notificationsPreferencesSet: defineRequest('notifications.preferences.set', WithActor.extend({ userId: Uuid, email: z.string(), input: NotificationPreferencesInput }), NotificationPreferences),
   notificationsDefaultsGet: defineRequest('notifications.defaults.get', z.object({}), NotificationDefaults),
   notificationsDefaultsSet: defineRequest('notifications.defaults.set', WithActor.extend({ input: NotificationDefaultsInput }), NotificationDefaults),
+  /** The deliveries to the person with this address (their Slack, their email), newest first. */
+  notificationsPersonalDeliveriesList: defineRequest('notifications.personal-deliveries.list', PersonalDeliveriesQuery.extend({ email: z.string() }), listOf(PersonalDelivery)),
   notificationsDeliveriesRedeliver: defineRequest('notifications.deliveries.redeliver', ById.extend(WithActor.shape).extend({ deliveryId: Uuid }), Delivery),
 } as const;

@@ -14,7 +14,7 @@ import { TokenBody, TokenListQuery } from './tokens.http.controller';
 import { ExtendBody, GrantBody, GrantListQuery } from './grants.http.controller';
 import { RequestableListQuery, UserListQuery } from './users.http.controller';
 import { RotationRunResult } from '@latchkey/contracts';
-import { Delivery, NotificationDefaults, NotificationDefaultsInput, NotificationPreferences, NotificationPreferencesInput, Webhook, WebhookCreated, WebhookInput } from '@latchkey/contracts';
+import { Delivery, NotificationDefaults, NotificationDefaultsInput, NotificationPreferences, NotificationPreferencesInput, PersonalDeliveriesQuery, PersonalDelivery, Webhook, WebhookCreated, WebhookInput } from '@latchkey/contracts';
 import { DeliveriesQuery, WebhookListQuery } from './webhooks.http.controller';
 import { ScimToken, ScimTokenInput } from '@latchkey/contracts';
 
@@ -101,6 +101,8 @@ export const ROUTES: Route[] = [
   { method: 'get', path: '/api/v1/webhooks/{id}/deliveries', summary: 'Delivery log, newest first: status, attempts (status code, latency, response excerpt), dead-lettered ones', access: 'admin', response: listOf(Delivery), query: DeliveriesQuery },
   { method: 'get', path: '/api/v1/me/notification-preferences', summary: "The caller's notifications: channels (email, their own Slack), what applies per event type, essential types (always on), their own choices and the organisation's defaults; a Slack webhook only masked", access: 'authenticated', response: NotificationPreferences },
   { method: 'put', path: '/api/v1/me/notification-preferences', summary: "Replace the caller's choices ({channels?: [email|slack], events: {eventType: true|false}, slackWebhookUrl?: url|null}); a type or channels left out follow the organisation's default; turning an essential type off is refused (400)", access: 'authenticated', body: NotificationPreferencesInput, response: NotificationPreferences },
+  { method: 'get', path: '/api/v1/me/notification-deliveries', summary: "The messages to the caller's own Slack webhook and email, newest first: status, attempts (status code, latency, response excerpt, error), last error; never the Slack URL", access: 'authenticated', response: listOf(PersonalDelivery), query: PersonalDeliveriesQuery },
+  { method: 'get', path: '/api/v1/users/{id}/notification-deliveries', summary: "A person's messages to their own Slack webhook and email, newest first (as they see them on My notifications)", access: 'admin', response: listOf(PersonalDelivery), query: PersonalDeliveriesQuery },
   { method: 'get', path: '/api/v1/notification-preferences/defaults', summary: "The organisation's default channels (email when unset) and events (on when unset), and the essential types", access: 'admin', response: NotificationDefaults },
   { method: 'put', path: '/api/v1/notification-preferences/defaults', summary: "Replace the organisation's defaults ({channels?, events}); people's own choices still win; essential types cannot be turned off (400)", access: 'admin', body: NotificationDefaultsInput, response: NotificationDefaults },
   { method: 'post', path: '/api/v1/webhooks/{id}/deliveries/{deliveryId}/redeliver', summary: 'Send a delivery once more now, with the same webhook-id; 202', access: 'admin', response: Delivery, status: 202 },
@@ -270,6 +272,8 @@ export const OPERATIONS: Record<string, readonly [operationId: string, tag: Tag]
   'post /api/v1/webhooks/{id}/deliveries/{deliveryId}/redeliver': ['redeliverWebhookDelivery', 'webhooks'],
   'get /api/v1/me/notification-preferences': ['getMyNotificationPreferences', 'webhooks'],
   'put /api/v1/me/notification-preferences': ['setMyNotificationPreferences', 'webhooks'],
+  'get /api/v1/me/notification-deliveries': ['listMyNotificationDeliveries', 'webhooks'],
+  'get /api/v1/users/{id}/notification-deliveries': ['listUserNotificationDeliveries', 'webhooks'],
   'get /api/v1/notification-preferences/defaults': ['getNotificationDefaults', 'webhooks'],
   'put /api/v1/notification-preferences/defaults': ['setNotificationDefaults', 'webhooks'],
   'post /api/v1/users': ['createUser', 'identities'],

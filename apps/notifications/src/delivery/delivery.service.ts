@@ -32,8 +32,9 @@ export class DeliveryService {
   ) {}
 
   /**
-   * One attempt, if the delivery is due and not held by another worker (or its endpoint is at its
-   * concurrency limit: the sweeper hands it over again). Only a 2xx counts; 410 Gone turns the
+   * One attempt, if the delivery is due and not held by another worker. A delivery whose endpoint
+   * (or person's Slack) is at its WEBHOOK_ENDPOINT_CONCURRENCY limit is not taken: the attempt
+   * that frees a slot hands it over (`handOverWaiting`). Only a 2xx counts; 410 Gone turns the
    * endpoint off; after the schedule's last attempt the delivery is dead-lettered.
    */
   async attempt(deliveryId: string): Promise<void> {
@@ -46,11 +47,26 @@ export class DeliveryService {
       endpoint = delivery.endpoint_id ? await this.repository.findEndpoint(delivery.endpoint_id) : null;
       if (!endpoint || !endpoint.active) {
         await this.repository.transaction((m) => this.repository.markDead(m, delivery.id, endpoint ? `the endpoint is inactive${endpoint.disabled_reason ? ` (${endpoint.disabled_reason})` : ''}` : 'the endpoint was deleted'));
+        await this.handOverWaiting(delivery);
         return;
       }
     }
     const result = endpoint ? await this.sendWebhook(delivery, event, endpoint) : delivery.channel === 'slack' ? await this.sendPersonalSlack(delivery, event) : await this.sendEmail(delivery, event);
     await this.settle(delivery, result, endpoint);
+  }
+
+  /**
+   * `settled` gave its slot back: the oldest due deliveries waiting at the same limit go to the
+   * queue now, not at the next sweep. Up to the limit's size, so a slot freed while others are in
+   * flight still finds a job; the claim keeps the count, and the sweeper stays the safety net
+   * (a process that dies here has left the deliveries due in the database).
+   */
+  private async handOverWaiting(settled: DeliveryRow): Promise<void> {
+    if (!settled.limiter_key) return;
+    const freedBy = `${settled.id}-${settled.attempts}`;
+    for (const next of await this.repository.waitingBehind(settled.limiter_key, this.settings.endpointConcurrency)) {
+      await this.queue.deliverFreed(next.id, next.attempts + 1, freedBy);
+    }
   }
 
   private async sendWebhook(delivery: DeliveryRow, event: EventRow, endpoint: EndpointRow): Promise<SendResult> {
@@ -113,5 +129,6 @@ export class DeliveryService {
     if (isSuccess(result.statusCode)) this.logger.info(log, 'delivered');
     else this.logger.warn({ ...log, error, retryAt }, retryAt ? 'delivery failed; retried later' : 'delivery failed for good');
     if (retryAt) await this.queue.deliver(delivery.id, attempt + 1, retryAt);
+    await this.handOverWaiting(delivery);
   }
 }

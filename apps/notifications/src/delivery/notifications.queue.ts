@@ -28,6 +28,16 @@ export class NotificationsQueue implements OnApplicationShutdown {
     return this.queue.add('deliver', { deliveryId }, { jobId: jobIdFor('deliver', `${deliveryId}-${attempt}`), delay });
   }
 
+  /**
+   * Attempt `attempt` of a delivery that waited at its limit, now, because `freedBy` (a settled
+   * delivery attempt) freed a slot. Its own id: the delivery's `deliver-<id>-<attempt>` job may
+   * still be running (the one refused at the limit), and adding a job under an id that exists is
+   * a no-op. A surplus job is harmless: the claim takes a delivery once.
+   */
+  deliverFreed(deliveryId: string, attempt: number, freedBy: string) {
+    return this.queue.add('deliver', { deliveryId }, { jobId: jobIdFor('deliver', `${deliveryId}-${attempt}-after-${freedBy}`) });
+  }
+
   /** The warning for the grant of `requestId` that ends at `expiresAt`, `windowMs` before. */
   warn(requestId: string, expiresAt: Date, windowMs: number) {
     const delay = Math.max(0, expiresAt.getTime() - windowMs - Date.now());

@@ -21,6 +21,11 @@ export class PreferencesRpcController {
     return this.preferences.set(userId, email, input, actor);
   }
 
+  @Rpc(Contracts.notificationsPersonalDeliveriesList)
+  deliveries(@Payload() { email, channel, pageSize, pageToken }: Req<'notificationsPersonalDeliveriesList'>) {
+    return this.preferences.deliveries(email, channel, pageSize, pageToken);
+  }
+
   @Rpc(Contracts.notificationsDefaultsGet)
   defaults() {
     return this.preferences.defaults();

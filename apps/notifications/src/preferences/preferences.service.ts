@@ -1,13 +1,15 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Contracts, DEFAULT_CHANNELS, effectiveEventChoices, ESSENTIAL_EVENT_TYPES, isEssentialEvent, webhookDisplayUrl } from '@latchkey/contracts';
-import type { Actor, NotificationDefaults, NotificationDefaultsInput, NotificationPreferences, NotificationPreferencesInput, PersonalChannel } from '@latchkey/contracts';
+import type { Actor, NotificationDefaults, NotificationDefaultsInput, NotificationPreferences, NotificationPreferencesInput, PersonalChannel, PersonalDelivery } from '@latchkey/contracts';
 import { AppException, MessageBus } from '@latchkey/messaging';
+import { decodePageToken, encodePageToken } from '@latchkey/persistence';
 import { SETTINGS } from '../settings';
 import type { NotificationSettings } from '../settings';
 import { NotificationsRepository } from '../store/notifications.repository';
-import type { PreferencesRow } from '../store/notifications.repository';
+import type { AttemptRow, DeliveryRow, PreferencesRow } from '../store/notifications.repository';
 import { SecretBox } from '../store/secret-box';
 import { urlProblem } from '../webhooks/url-policy';
+import { iso, toAttempt } from '../webhooks/webhooks.service';
 
 const ORG = 'org';
 const personal = (userId: string) => `user:${userId}`;
@@ -15,6 +17,24 @@ const personal = (userId: string) => `user:${userId}`;
 /** Stored choices without an essential one turned off (rows written before a type became essential). */
 const withoutEssentialOff = (choices: Record<string, boolean> | undefined): Record<string, boolean> =>
   Object.fromEntries(Object.entries(choices ?? {}).filter(([type, on]) => on || !isEssentialEvent(type)));
+
+function toPersonalDelivery(d: DeliveryRow, attempts: AttemptRow[]): PersonalDelivery {
+  return {
+    id: d.id,
+    channel: d.channel === 'slack' ? 'slack' : 'email',
+    eventId: d.event_id,
+    eventType: d.event_type ?? '',
+    requestId: d.request_id ?? null,
+    status: d.status,
+    attempts: d.attempts,
+    nextAttemptAt: d.status === 'PENDING' ? iso(d.next_attempt_at) : null,
+    deliveredAt: iso(d.delivered_at),
+    deadLetteredAt: iso(d.dead_lettered_at),
+    lastError: d.last_error,
+    createdAt: iso(d.created_at)!,
+    attemptLog: attempts.map(toAttempt),
+  };
+}
 
 const channelsOf = (row: Pick<PreferencesRow, 'channels'> | null): PersonalChannel[] | null => (row?.channels?.length ? (row.channels as PersonalChannel[]) : null);
 
@@ -66,6 +86,20 @@ export class PreferencesService {
     const details = { channels: input.channels ?? null, events, slackWebhook: url === undefined ? 'kept' : url === null ? 'removed' : 'set' };
     await this.bus.request(Contracts.accessAuditAppend, { action: 'notification-preferences.updated', actor, targetType: 'user', targetId: userId, targetName: email, details, sourceId: `notification-preferences.updated:${userId}:${row.updated_at.getTime()}` });
     return this.get(userId);
+  }
+
+  /** The messages to the person with this address on their own channels (`channel`: one of them), newest first, with every attempt. */
+  async deliveries(email: string, channel: PersonalChannel | undefined, pageSize: number, pageToken?: string): Promise<{ items: PersonalDelivery[]; nextPageToken?: string }> {
+    const after = pageToken !== undefined ? decodePageToken(pageToken) : undefined;
+    if (pageToken !== undefined && !after) throw AppException.validation([{ field: 'pageToken', rule: 'must be a token returned by a previous page' }]);
+    const address = email.toLowerCase();
+    const targets = (channel ? [channel] : ['slack', 'email']).map((c) => `${c}:${address}`);
+    const rows = await this.repository.listPersonalDeliveries(targets, pageSize + 1, after);
+    const page = rows.slice(0, pageSize);
+    const attempts = await this.repository.attemptsOf(page.map((d) => d.id));
+    const items = page.map((d) => toPersonalDelivery(d, attempts.filter((a) => a.delivery_id === d.id)));
+    const last = items.at(-1);
+    return rows.length > pageSize && last ? { items, nextPageToken: encodePageToken({ createdAt: last.createdAt, id: last.id }) } : { items };
   }
 
   async defaults(): Promise<NotificationDefaults> {

@@ -48,7 +48,10 @@ export interface DeliveryRow {
   dead_lettered_at: Date | null;
   last_error: string | null;
   created_at: Date;
+  /** What the in-flight limit counts against: `endpoint:<id>`, or `slack:<email>` for a person's Slack; null for email. */
+  limiter_key: string | null;
   event_type?: string;
+  request_id?: string | null;
 }
 
 export interface AttemptRow {
@@ -74,6 +77,9 @@ function rowsOf<T>(result: unknown): T[] {
   if (Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number') return result[0] as T[];
   return result as T[];
 }
+
+/** One in-flight count at a time per limiter key (an endpoint, a person's Slack), across replicas. */
+const LOCK_LIMITER = "SELECT pg_advisory_xact_lock(hashtext('latchkey:delivery-limit'), hashtext($1))";
 
 const json = (v: unknown) => (v === null || v === undefined ? null : JSON.stringify(v));
 
@@ -192,10 +198,11 @@ export class NotificationsRepository {
 
   /**
    * Takes a due delivery for one attempt: counts the attempt and holds a lease until `leaseMs`
-   * from now, so that no other worker sends it meanwhile. A webhook endpoint already holding
-   * `endpointLimit` leases is not taken (its row lock serializes the count): null.
+   * from now, so that no other worker sends it meanwhile. A delivery whose limiter (its webhook
+   * endpoint, a person's Slack) already holds `limit` leases is not taken: null, and it waits for
+   * one of them to settle (`waitingBehind`). A lock per limiter key serializes the count.
    */
-  async claim(deliveryId: string, leaseMs: number, endpointLimit: number): Promise<DeliveryRow | null> {
+  async claim(deliveryId: string, leaseMs: number, limit: number): Promise<DeliveryRow | null> {
     return this.transaction(async (m) => {
       const rows: DeliveryRow[] = await m.query(
         `SELECT * FROM notifications.deliveries WHERE id = $1 AND status = 'PENDING' AND next_attempt_at <= now() + interval '50 milliseconds'
@@ -204,16 +211,32 @@ export class NotificationsRepository {
       );
       const d = rows[0];
       if (!d) return null;
-      if (d.endpoint_id) {
-        await m.query('SELECT 1 FROM notifications.endpoints WHERE id = $1 FOR UPDATE', [d.endpoint_id]);
-        const busy: { n: number }[] = await m.query(`SELECT count(*)::int AS n FROM notifications.deliveries WHERE endpoint_id = $1 AND status = 'PENDING' AND lease_until > now()`, [d.endpoint_id]);
-        if (busy[0].n >= endpointLimit) return null;
+      if (d.limiter_key) {
+        await m.query(LOCK_LIMITER, [d.limiter_key]);
+        const busy: { n: number }[] = await m.query(
+          `SELECT count(*)::int AS n FROM notifications.deliveries WHERE limiter_key = $1 AND status = 'PENDING' AND lease_until > now()`,
+          [d.limiter_key],
+        );
+        if (busy[0].n >= limit) return null;
       }
       const claimed = rowsOf<DeliveryRow>(
         await m.query(`UPDATE notifications.deliveries SET attempts = attempts + 1, lease_until = now() + make_interval(secs => $2) WHERE id = $1 RETURNING *`, [deliveryId, leaseMs / 1000]),
       );
       return claimed[0];
     });
+  }
+
+  /**
+   * The oldest due deliveries of a limiter that no worker holds: those a settled attempt hands to
+   * the queue at once, instead of leaving them to the sweeper. Read after the settling transaction
+   * commits, so a delivery refused at the limit meanwhile is among them.
+   */
+  waitingBehind(limiterKey: string, limit: number): Promise<Array<{ id: string; attempts: number }>> {
+    return this.dataSource.query(
+      `SELECT id, attempts FROM notifications.deliveries WHERE limiter_key = $1 AND status = 'PENDING' AND next_attempt_at <= now()
+         AND (lease_until IS NULL OR lease_until < now()) ORDER BY next_attempt_at, created_at LIMIT $2`,
+      [limiterKey, limit],
+    );
   }
 
   async recordAttempt(m: Tx, a: Omit<AttemptRow, 'at'>): Promise<void> {
@@ -263,6 +286,16 @@ export class NotificationsRepository {
          AND ($4::timestamptz IS NULL OR (d.created_at, d.id) < ($4::timestamptz, $5::uuid))
        ORDER BY d.created_at DESC, d.id DESC LIMIT $3`,
       [endpointId, status ?? null, limit, after?.createdAt ?? null, after?.id ?? null],
+    );
+  }
+
+  /** Deliveries to these personal targets (`slack:<email>`, `email:<email>`), newest first. */
+  listPersonalDeliveries(targets: string[], limit: number, after?: { createdAt: string; id: string }): Promise<DeliveryRow[]> {
+    return this.dataSource.query(
+      `SELECT d.*, e.type AS event_type, e.request_id FROM notifications.deliveries d JOIN notifications.events e ON e.id = d.event_id
+       WHERE d.target = ANY($1::text[]) AND ($3::timestamptz IS NULL OR (d.created_at, d.id) < ($3::timestamptz, $4::uuid))
+       ORDER BY d.created_at DESC, d.id DESC LIMIT $2`,
+      [targets, limit, after?.createdAt ?? null, after?.id ?? null],
     );
   }
 

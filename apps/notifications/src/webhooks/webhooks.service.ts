@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Contracts, ErrorCode, webhookDisplayUrl } from '@latchkey/contracts';
-import type { Actor, Delivery, Webhook, WebhookInput } from '@latchkey/contracts';
+import type { Actor, Delivery, DeliveryAttempt, Webhook, WebhookInput } from '@latchkey/contracts';
 import { AppException, LOGGER, MessageBus } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import { decodePageToken, encodePageToken } from '@latchkey/persistence';
@@ -16,7 +16,7 @@ import { urlProblem } from './url-policy';
 
 type ParsedInput = Required<Pick<WebhookInput, 'name' | 'url' | 'format' | 'events' | 'active'>> & Pick<WebhookInput, 'filters' | 'managedBy'>;
 
-const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
+export const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
 
 export function toWebhook(e: EndpointRow): Webhook {
   return {
@@ -48,9 +48,12 @@ export function toDelivery(d: DeliveryRow, attempts: AttemptRow[]): Delivery {
     deliveredAt: iso(d.delivered_at),
     deadLetteredAt: iso(d.dead_lettered_at),
     createdAt: iso(d.created_at)!,
-    attemptLog: attempts.map((a) => ({ attempt: a.attempt, at: iso(a.at)!, statusCode: a.status_code, latencyMs: a.latency_ms, responseExcerpt: a.response_excerpt, error: a.error })),
+    attemptLog: attempts.map(toAttempt),
   };
 }
+
+/** One attempt as the delivery logs show it (a webhook's, a person's). */
+export const toAttempt = (a: AttemptRow): DeliveryAttempt => ({ attempt: a.attempt, at: iso(a.at)!, statusCode: a.status_code, latencyMs: a.latency_ms, responseExcerpt: a.response_excerpt, error: a.error });
 
 const notFound = (what: string, id: string) => new AppException(ErrorCode.NotFound, `No ${what} with id ${id}.`);
 

@@ -26,6 +26,7 @@ export const keys = {
   auditVerify: ['audit', 'verify'] as const,
   webhooks: ['webhooks'] as const,
   webhook: (id: string) => ['webhooks', id] as const,
+  notificationDefaults: ['notification-defaults'] as const,
 };
 
 /** Reads every page of a list (lists an admin picks from: integrations, users, groups, flows). */

@@ -1,5 +1,5 @@
 import { useCallback, useState } from 'react';
-import { Link, useNavigate, useParams } from 'react-router';
+import { Link, NavLink, useNavigate, useParams } from 'react-router';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { NotificationEventType, WebhookInput } from '@latchkey/contracts';
 import type { Delivery, DeliveryStatus, Webhook } from '@latchkey/contracts';
@@ -52,6 +52,20 @@ function EndpointStatus({ webhook }: { webhook: Webhook }) {
   return <Badge tone={webhook.disabledReason ? 'bad' : 'idle'}>{webhook.disabledReason ? 'disabled by Latchkey' : 'paused'}</Badge>;
 }
 
+/** The console's notification pages: the organisation's endpoints, and the defaults for people. */
+export function NotificationsTabs() {
+  return (
+    <nav className="tabs" aria-label="Notifications">
+      <NavLink to="/notifications" end className="tabs__tab">
+        Endpoints
+      </NavLink>
+      <NavLink to="/notifications/defaults" className="tabs__tab">
+        Organisation defaults
+      </NavLink>
+    </nav>
+  );
+}
+
 /** Webhook endpoints and Slack channels: what Latchkey tells, to whom, and whether it got there. */
 export function NotificationsPage() {
   const endpoints = useQuery({ queryKey: keys.webhooks, queryFn: () => allPages<Webhook>('/webhooks') });
@@ -67,6 +81,7 @@ export function NotificationsPage() {
           Add an endpoint
         </button>
       </PageHeader>
+      <NotificationsTabs />
       {created && (
         <div className="panel">
           {created.format === 'standard' ? (

@@ -1,28 +1,16 @@
 import { useEffect, useId, useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { PersonalChannel, PersonalEventType } from '@latchkey/contracts';
-import type { NotificationPreferences, NotificationPreferencesInput } from '@latchkey/contracts';
+import type { DeliveryStatus, NotificationPreferences, NotificationPreferencesInput, PersonalDelivery } from '@latchkey/contracts';
 import { api } from '../api/client';
-import { ErrorNote, Loading, PageHeader } from '../components/ui';
-
-/** What each message is, in the words a person sees. */
-const EVENT_WORDS: Record<PersonalEventType, string> = {
-  'access_request.created': 'A request needs my approval',
-  'access_request.partially_approved': 'A request reaches my approver group (approvals in turn)',
-  'access_request.reminder': 'Reminders of requests still waiting for me',
-  'access_request.escalated': 'A request is escalated to me',
-  'access_request.approved': 'My request was approved',
-  'access_request.rejected': 'My request was rejected',
-  'access_request.granted': 'My access is ready',
-  'access_request.expiring': 'My access ends soon',
-  'access_request.expired': 'My access or request expired',
-  'access_request.revoked': 'My access was revoked',
-  'access_request.failed': 'My access could not be granted',
-};
-
-const CHANNEL_WORDS: Record<PersonalChannel, string> = { email: 'Email', slack: 'Slack' };
+import type { Page } from '../api/queries';
+import { Badge, ErrorNote, Loading, PageHeader, When } from '../components/ui';
+import { CHANNEL_WORDS, EVENT_WORDS, eventWords } from './notification-words';
+import { PORTAL_POLL_MS } from './portal-words';
 
 const PREFERENCES_KEY = ['me', 'notification-preferences'] as const;
+const DELIVERIES_KEY = ['me', 'notification-deliveries'] as const;
+const STATUS_WORDS: Record<DeliveryStatus, [string, 'ok' | 'warn' | 'bad']> = { DELIVERED: ['delivered', 'ok'], PENDING: ['being sent', 'warn'], DEAD: ['given up', 'bad'] };
 
 const sameChannels = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((c) => b.includes(c));
 
@@ -132,6 +120,70 @@ export function NotificationPreferencesPage() {
           <p role="status">{saved ? 'Preferences saved.' : ''}</p>
         </form>
       )}
+      {prefs.data && <MyDeliveries />}
     </>
+  );
+}
+
+/** The latest messages to the person's own Slack and email: whether each arrived, every attempt and what the receiver answered. */
+function MyDeliveries() {
+  const deliveries = useQuery({
+    queryKey: DELIVERIES_KEY,
+    queryFn: () => api<Page<PersonalDelivery>>('GET', '/me/notification-deliveries', { query: { pageSize: 20 } }),
+    // Messages being sent move on by themselves (retries): poll until they settle.
+    refetchInterval: (query) => (query.state.data?.items.some((d) => d.status === 'PENDING') ? PORTAL_POLL_MS : false),
+  });
+  return (
+    <section className="panel" aria-labelledby="my-deliveries">
+      <h2 id="my-deliveries">Recent messages to me</h2>
+      <ErrorNote error={deliveries.error} />
+      {deliveries.isPending && <Loading what="your recent messages" />}
+      {deliveries.data?.items.length === 0 && <p>No message to your Slack or email yet.</p>}
+      {deliveries.data && deliveries.data.items.length > 0 && (
+        <div className="table-wrap">
+          <table>
+            <caption className="visually-hidden">Recent messages to me</caption>
+            <thead>
+              <tr>
+                <th scope="col">Message</th>
+                <th scope="col">Channel</th>
+                <th scope="col">Status</th>
+                <th scope="col">Attempts</th>
+              </tr>
+            </thead>
+            <tbody>
+              {deliveries.data.items.map((d) => {
+                const [words, tone] = STATUS_WORDS[d.status];
+                return (
+                  <tr key={d.id}>
+                    <th scope="row">
+                      {eventWords(d.eventType)}
+                      <div className="muted">
+                        <When at={d.createdAt} />
+                      </div>
+                    </th>
+                    <td>{CHANNEL_WORDS[d.channel]}</td>
+                    <td>
+                      <Badge tone={tone}>{words}</Badge>
+                      {d.lastError && <div className="muted">{d.lastError}</div>}
+                    </td>
+                    <td>
+                      <ol className="plain" aria-label={`Attempts of the ${CHANNEL_WORDS[d.channel]} message "${eventWords(d.eventType)}"`}>
+                        {d.attemptLog.map((a) => (
+                          <li key={a.attempt}>
+                            #{a.attempt} <When at={a.at} />: {a.statusCode ?? 'no answer'} in {a.latencyMs} ms
+                            {(a.error ?? a.responseExcerpt) && <div className="muted path">{a.error ?? a.responseExcerpt}</div>}
+                          </li>
+                        ))}
+                      </ol>
+                    </td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
   );
 }
