@@ -4,7 +4,7 @@ import { PersistenceModule } from '@latchkey/persistence';
 import { AUDIT_ENTITIES, AuditModule } from './audit/audit.module';
 import { FLOW_ENTITIES, FlowsModule } from './flows/flows.module';
 import { IDENTITY_ENTITIES, IdentitiesModule } from './identities/identities.module';
-import { ACCESS_MIGRATIONS } from './migrations';
+import { MIGRATIONS } from './migrations';
 import { REQUEST_ENTITIES, RequestsModule } from './requests/requests.module';
 
 export const ACCESS_SCHEMA = 'access';
@@ -20,7 +20,7 @@ export class AccessModule {
           url: env.LATCHKEY_DATABASE_URL,
           schema: ACCESS_SCHEMA,
           entities: [...IDENTITY_ENTITIES, ...AUDIT_ENTITIES, ...FLOW_ENTITIES, ...REQUEST_ENTITIES],
-          migrations: ACCESS_MIGRATIONS,
+          migrations: MIGRATIONS,
           poolSize: 16,
         }),
         AuditModule,

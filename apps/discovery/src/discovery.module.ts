@@ -2,10 +2,8 @@ import { DynamicModule, Inject, Module, OnApplicationShutdown } from '@nestjs/co
 import { DiscoveryEnv } from '@latchkey/config';
 import { AuditOutboxModule, PersistenceModule } from '@latchkey/persistence';
 import { createRedis } from '@latchkey/queues';
+import type { RedisConnection } from '@latchkey/queues';
 import { loadOptionalMasterKey, MasterKey } from '@latchkey/secrets';
-import { CreateDiscovery1764000000300 } from './migrations/1764000000300-CreateDiscovery';
-import { ResourceUnrequestableReason1764000000310 } from './migrations/1764000000310-ResourceUnrequestableReason';
-import { DiscoveryAuditOutbox1764000000620 } from './migrations/1764000000620-DiscoveryAuditOutbox';
 import { RefreshProcessor } from './refresh/refresh.processor';
 import { REDIS, REFRESH_INTERVAL_MS, RefreshQueue } from './refresh/refresh.queue';
 import { RefreshRpcController } from './refresh/refresh.rpc.controller';
@@ -14,7 +12,7 @@ import { RefreshService } from './refresh/refresh.service';
 import { ResourcesRepository } from './resources/resources.repository';
 import { ResourcesRpcController } from './resources/resources.rpc.controller';
 import { ResourcesService } from './resources/resources.service';
-import type { RedisConnection } from '@latchkey/queues';
+import { MIGRATIONS } from './migrations';
 
 export const DISCOVERY_SCHEMA = 'discovery';
 
@@ -33,7 +31,7 @@ export class DiscoveryModule implements OnApplicationShutdown {
           schema: DISCOVERY_SCHEMA,
           // Resources are written in bulk and read with keyset pages: plain SQL, no entities.
           entities: [],
-          migrations: [CreateDiscovery1764000000300, ResourceUnrequestableReason1764000000310, DiscoveryAuditOutbox1764000000620],
+          migrations: MIGRATIONS,
         }),
         AuditOutboxModule.forService(DISCOVERY_SCHEMA),
       ],

@@ -12,11 +12,9 @@ import { IntegrationsRepository } from './integrations/integrations.repository';
 import { IntegrationsRpcController } from './integrations/integrations.rpc.controller';
 import { IntegrationsService } from './integrations/integrations.service';
 import { MasterKeyCheck } from './integrations/master-key-check.service';
-import { CreateCatalog1764000000000 } from './migrations/1764000000000-CreateCatalog';
-import { RotationAndAuditOutbox1764000000500 } from './migrations/1764000000500-RotationAndAuditOutbox';
-import { IntegrationManagedBy1764000001700 } from './migrations/1764000001700-IntegrationManagedBy';
 import { SecretVersionsRpcController } from './rotation/secret-versions.rpc.controller';
 import { SecretVersionsService } from './rotation/secret-versions.service';
+import { MIGRATIONS } from './migrations';
 
 export const CATALOG_SCHEMA = 'catalog';
 
@@ -32,7 +30,7 @@ export class CatalogModule {
           url: env.LATCHKEY_DATABASE_URL,
           schema: CATALOG_SCHEMA,
           entities: [IntegrationEntity, ConnectorEntity],
-          migrations: [CreateCatalog1764000000000, RotationAndAuditOutbox1764000000500, IntegrationManagedBy1764000001700],
+          migrations: MIGRATIONS,
         }),
         AuditOutboxModule.forService(CATALOG_SCHEMA),
       ],

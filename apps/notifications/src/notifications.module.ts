@@ -2,6 +2,7 @@ import { DynamicModule, Inject, Module, OnApplicationShutdown } from '@nestjs/co
 import { NotificationsEnv } from '@latchkey/config';
 import { PersistenceModule } from '@latchkey/persistence';
 import { createRedis } from '@latchkey/queues';
+import type { RedisConnection } from '@latchkey/queues';
 import { loadOptionalMasterKey, MasterKey } from '@latchkey/secrets';
 import { DeliveryService } from './delivery/delivery.service';
 import { NotificationsProcessor } from './delivery/notifications.processor';
@@ -10,11 +11,6 @@ import { NotificationsSweeper } from './delivery/notifications.sweeper';
 import { Mailer, SMTP_SETTINGS } from './email/mailer';
 import { AlertsService } from './events/alerts.service';
 import { IngestService } from './events/ingest.service';
-import { CreateNotifications1764000000600 } from './migrations/1764000000600-CreateNotifications';
-import { RemindersAndPreferences1764000000700 } from './migrations/1764000000700-RemindersAndPreferences';
-import { PersonalChannels1764000000800 } from './migrations/1764000000800-PersonalChannels';
-import { EndpointManagedBy1764000001820 } from './migrations/1764000001820-EndpointManagedBy';
-import { DeliveryLimiterKey1764000001900 } from './migrations/1764000001900-DeliveryLimiterKey';
 import { PreferencesRpcController } from './preferences/preferences.rpc.controller';
 import { PreferencesService } from './preferences/preferences.service';
 import { SETTINGS, settingsFrom } from './settings';
@@ -22,7 +18,7 @@ import { NotificationsRepository } from './store/notifications.repository';
 import { SecretBox } from './store/secret-box';
 import { WebhooksRpcController } from './webhooks/webhooks.rpc.controller';
 import { WebhooksService } from './webhooks/webhooks.service';
-import type { RedisConnection } from '@latchkey/queues';
+import { MIGRATIONS } from './migrations';
 
 export const NOTIFICATIONS_SCHEMA = 'notifications';
 
@@ -40,7 +36,7 @@ export class NotificationsModule implements OnApplicationShutdown {
           url: env.LATCHKEY_DATABASE_URL,
           schema: NOTIFICATIONS_SCHEMA,
           entities: [],
-          migrations: [CreateNotifications1764000000600, RemindersAndPreferences1764000000700, PersonalChannels1764000000800, EndpointManagedBy1764000001820, DeliveryLimiterKey1764000001900],
+          migrations: MIGRATIONS,
           poolSize: 10,
         }),
       ],

@@ -6,9 +6,6 @@ import { loadOptionalMasterKey, MasterKey } from '@latchkey/secrets';
 import { DriftService } from './drift/drift.service';
 import { GrantsRpcController } from './grants/grants.rpc.controller';
 import { GrantsService } from './grants/grants.service';
-import { CreateProvisioning1764000000200 } from './migrations/1764000000200-CreateProvisioning';
-import { RecordWhoRevoked1764000000210 } from './migrations/1764000000210-RecordWhoRevoked';
-import { ProvisioningAuditOutbox1764000000610 } from './migrations/1764000000610-ProvisioningAuditOutbox';
 import { PreflightRpcController } from './preflight/preflight.rpc.controller';
 import { PreflightService } from './preflight/preflight.service';
 import { RevocationMetrics } from './revocations/revocation.metrics';
@@ -20,6 +17,7 @@ import { GrantEntity, PersonalRoleEntity } from './store/grant.entity';
 import { GrantsRepository } from './store/grants.repository';
 import { GRANT_RETRY_DELAYS_MS, PROVISIONING_SETTINGS } from './target/provisioning-settings';
 import { TargetResolver } from './target/target-resolver';
+import { MIGRATIONS } from './migrations';
 
 export const PROVISIONING_SCHEMA = 'provisioning';
 
@@ -36,7 +34,7 @@ export class ProvisioningModule {
           url: env.LATCHKEY_DATABASE_URL,
           schema: PROVISIONING_SCHEMA,
           entities: [GrantEntity, PersonalRoleEntity],
-          migrations: [CreateProvisioning1764000000200, RecordWhoRevoked1764000000210, ProvisioningAuditOutbox1764000000610],
+          migrations: MIGRATIONS,
           // Above REVOCATION_CONCURRENCY: each revocation makes a few control-database queries.
           poolSize: 48,
         }),

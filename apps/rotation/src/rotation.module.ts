@@ -1,6 +1,7 @@
 import { DynamicModule, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import { RotationEnv } from '@latchkey/config';
 import { createRedis } from '@latchkey/queues';
+import type { RedisConnection } from '@latchkey/queues';
 import { loadOptionalMasterKey, MasterKey } from '@latchkey/secrets';
 import { RotationProcessor } from './rotation/rotation.processor';
 import { REDIS, RotationQueue } from './rotation/rotation.queue';
@@ -8,7 +9,6 @@ import { RotationRpcController } from './rotation/rotation.rpc.controller';
 import { RotationSchedule } from './rotation/rotation-schedule.service';
 import { DAY_MS, RotationService } from './rotation/rotation.service';
 import { TargetCredentials } from './rotation/target-credentials';
-import type { RedisConnection } from '@latchkey/queues';
 
 /** Rotation keeps no tables: secret versions and rotation state live with the integration in the catalog. */
 @Module({})

@@ -4,7 +4,7 @@ import { Contracts, SYSTEM_ACTOR } from '@latchkey/contracts';
 import { MessageBus, startService, type ServiceHandle } from '@latchkey/messaging';
 import { PersistenceModule } from '@latchkey/persistence';
 import { type PrivateNats, SHARED_DATABASE_URL, startNatsServer, STARTUP_TIMEOUT_MS, withDatabase } from '@latchkey/testing';
-import { ACCESS_MIGRATIONS } from '../migrations';
+import { MIGRATIONS } from '../migrations';
 import { AUDIT_ENTITIES, AuditModule } from './audit.module';
 
 /**
@@ -29,7 +29,7 @@ beforeAll(async () => {
     service: 'access',
     version: '9.9.9',
     env: { NATS_URL: nats.url, LOG_LEVEL: 'silent', NATS_REQUEST_TIMEOUT_MS: 10_000 },
-    imports: [PersistenceModule.forService({ url, schema: 'access', entities: AUDIT_ENTITIES, migrations: ACCESS_MIGRATIONS }), AuditModule],
+    imports: [PersistenceModule.forService({ url, schema: 'access', entities: AUDIT_ENTITIES, migrations: MIGRATIONS }), AuditModule],
   });
   bus = new MessageBus(nats.url, 'test', 10_000);
   await bus.connect();

@@ -7,7 +7,7 @@ import { AppException } from '@latchkey/messaging';
 import { createServiceDataSource, migrate } from '@latchkey/persistence';
 import { SHARED_DATABASE_URL, withDatabase } from '@latchkey/testing';
 import { entryHash, GENESIS_HASH } from './audit-hash';
-import { ACCESS_MIGRATIONS } from '../migrations';
+import { MIGRATIONS } from '../migrations';
 import { AUDIT_ENTITIES } from './audit.module';
 import { AuditRepository } from './audit.repository';
 import { AuditService, VERIFY_BATCH_SIZE } from './audit.service';
@@ -44,7 +44,7 @@ beforeAll(async () => {
   await admin.connect();
   await admin.query('SELECT format($1::text, $2::text) AS sql', ['CREATE DATABASE %I', dbName]).then(({ rows }) => admin.query(rows[0].sql));
   const url = withDatabase(SHARED_DATABASE_URL, dbName);
-  dataSource = createServiceDataSource({ url, schema: 'access', entities: AUDIT_ENTITIES, migrations: ACCESS_MIGRATIONS, poolSize: 20 });
+  dataSource = createServiceDataSource({ url, schema: 'access', entities: AUDIT_ENTITIES, migrations: MIGRATIONS, poolSize: 20 });
   await migrate(dataSource, 'access');
   audit = new AuditService(new AuditRepository(dataSource));
   sql = new Client({ connectionString: url });

@@ -6,7 +6,7 @@ import { AppException, createLogger } from '@latchkey/messaging';
 import { createServiceDataSource, migrate } from '@latchkey/persistence';
 import { SHARED_DATABASE_URL, withDatabase } from '@latchkey/testing';
 import { AUDIT_ENTITIES } from '../audit/audit.module';
-import { ACCESS_MIGRATIONS } from '../migrations';
+import { MIGRATIONS } from '../migrations';
 import { AuditRepository } from '../audit/audit.repository';
 import { AuditService } from '../audit/audit.service';
 import { AdminBootstrap } from './admin-bootstrap.service';
@@ -64,7 +64,7 @@ beforeAll(async () => {
     url,
     schema: 'access',
     entities: [...IDENTITY_ENTITIES, ...AUDIT_ENTITIES],
-    migrations: ACCESS_MIGRATIONS,
+    migrations: MIGRATIONS,
     poolSize: 8,
   });
   await migrate(dataSource, 'access');

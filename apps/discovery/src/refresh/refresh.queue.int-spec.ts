@@ -2,9 +2,9 @@ import { Queue, Worker } from 'bullmq';
 import { createLogger, Readiness, ServiceMetrics } from '@latchkey/messaging';
 import type { ServiceInfo } from '@latchkey/messaging';
 import { createRedis } from '@latchkey/queues';
+import type { RedisConnection } from '@latchkey/queues';
 import { type PrivateRedis, startRedisServer, STARTUP_TIMEOUT_MS } from '@latchkey/testing';
 import { RefreshQueue } from './refresh.queue';
-import type { RedisConnection } from '@latchkey/queues';
 
 const info: ServiceInfo = { service: 'discovery', version: '1.3.0', instanceId: 'i-1', startedAt: 0, connectorId: 'int-test' };
 const observers = () => [new ServiceMetrics('discovery', 'int-test'), new Readiness(createLogger('discovery', 'silent'))] as const;
