@@ -5,7 +5,7 @@ export * from './nats-server';
 export { pinnedNodeMajor } from './node-runtime';
 export { startOidcProvider, type OidcTestAccounts, type OidcTestProvider } from './oidc-provider';
 export { CookieJar, oidcHttpBrowser } from './oidc-browser';
-export { DEFAULT_PG_BIN_DIR, startPgCluster, type PgCluster, type PgClusterOptions, type PgHbaMode } from './pg-cluster';
+export { DEFAULT_PG_BIN_DIR, startPgCluster, type PgCluster, type PgClusterOptions, type PgHbaMode, type PgReplica } from './pg-cluster';
 export { PG_VERSIONS, type PgVersion } from './pg-versions';
 export * from './stack';
 export { createTestCertificates, type TestCertificates } from './test-certificates';

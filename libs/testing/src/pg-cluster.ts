@@ -58,6 +58,21 @@ export interface PgCluster {
   resume(options?: { acceptConnections?: boolean }): Promise<void>;
   /** Stops the server and removes its files; safe to call twice. */
   stop(): Promise<void>;
+  /** A streaming replica of this server (pg_basebackup -R), running on a free port of its own. */
+  startReplica(): Promise<PgReplica>;
+}
+
+export interface PgReplica {
+  port: number;
+  /** Runs SQL as the superuser over the replica's Unix socket. */
+  query<R extends QueryResultRow = QueryResultRow>(sql: string, params?: unknown[], dbname?: string): Promise<R[]>;
+  /**
+   * Fails over to this replica: it is promoted (pg_ctl promote) and started again on `port`, the
+   * address the primary had (as a virtual IP or a DNS name moves to the new primary). Halt the
+   * primary first: a fast shutdown sends the replica every WAL record before it exits.
+   */
+  takeOver(port: number): Promise<void>;
+  stop(): Promise<void>;
 }
 
 /** Starts a private PostgreSQL cluster in a temporary directory, on a free port of 127.0.0.1. */
@@ -152,6 +167,51 @@ export async function startPgCluster(opts: PgClusterOptions = {}): Promise<PgClu
         }
       },
       stop: () => (stopping ??= cleanup()),
+      startReplica: () => startReplica({ binDir, osUser, superuser, primaryDir: dir, primaryPort: port }),
+    };
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+}
+
+async function startReplica(p: { binDir: string; osUser: OsUser; superuser: string; primaryDir: string; primaryPort: number }): Promise<PgReplica> {
+  const { binDir, osUser, superuser } = p;
+  const dir = await mkdtemp(join(tmpdir(), DIR_PREFIX));
+  const watchdog = startWatchdog(binDir, dir, osUser);
+  const pgCtl = (args: string[]) => osUser.run(join(binDir, 'pg_ctl'), ['-D', join(dir, 'data'), ...args]);
+  const cleanup = async () => {
+    watchdog.kill();
+    await pgCtl(['-m', 'immediate', '-w', 'stop']).catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    await osUser.own(dir);
+    // -R: standby.signal and primary_conninfo (the primary's socket) are written for us.
+    await osUser.run(join(binDir, 'pg_basebackup'), ['-h', p.primaryDir, '-p', String(p.primaryPort), '-U', superuser, '-D', join(dir, 'data'), '-R', '-X', 'stream', '--no-sync']);
+    await appendFile(join(dir, 'data', 'postgresql.conf'), `\n# the replica's own socket\nunix_socket_directories = '${dir}'\n`);
+    let port = await startPostmaster(binDir, dir, osUser);
+    let stopping: Promise<void> | null = null;
+    return {
+      get port() {
+        return port;
+      },
+      query: async <R extends QueryResultRow>(sql: string, params?: unknown[], dbname = 'postgres'): Promise<R[]> => {
+        const client = new Client({ host: dir, port, user: superuser, database: dbname });
+        await client.connect();
+        try {
+          return (await (params ? client.query<R>(sql, params) : client.query<R>(sql))).rows;
+        } finally {
+          await client.end();
+        }
+      },
+      takeOver: async (newPort: number) => {
+        await pgCtl(['-w', '-t', '60', 'promote']);
+        await pgCtl(['-m', 'fast', '-w', '-t', '60', 'stop']);
+        await pgCtl(['-l', join(dir, 'server.log'), '-w', '-t', '60', '-o', `-p ${newPort}`, 'start']);
+        port = newPort;
+      },
+      stop: () => (stopping ??= cleanup()),
     };
   } catch (error) {
     await cleanup();
@@ -160,7 +220,8 @@ export async function startPgCluster(opts: PgClusterOptions = {}): Promise<PgClu
 }
 
 function hbaLines(mode: PgHbaMode): string[] {
-  const local = 'local all all trust';
+  // The harness's own way in, and pg_basebackup's for a replica.
+  const local = 'local all all trust\nlocal replication all trust';
   switch (mode) {
     case 'trust':
       return [local, `host all all ${HOST}/32 trust`];
