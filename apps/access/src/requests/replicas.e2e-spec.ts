@@ -98,8 +98,8 @@ describe('two replicas of every service on a NATS cluster, one of each SIGKILLed
     const res = await t.api('GET', '/metrics');
     return Object.fromEntries(ALL_SERVICES.map((s) => [s, Number(new RegExp(`^latchkey_service_replicas\\{service="${s}"\\} (\\d+)$`, 'm').exec(res.text)?.[1] ?? 0)]));
   };
-  const everyServiceTwice = () =>
-    waitUntil('two replicas of every service answering', async () => Object.values(await replicasAnswering()).every((n) => n === 2), 180_000, 1000);
+  const everyService = (times: number) =>
+    waitUntil(`${times} replica(s) of every service answering`, async () => Object.values(await replicasAnswering()).every((n) => n === times), 180_000, 1000);
   /** Lines discovery processes logged, from `since` on, for a finished refresh of the integration. */
   const refreshesSince = (since: number) =>
     t.stack.lines.slice(since).filter((l) => l.service.startsWith('discovery') && l.line.includes('"msg":"refreshed"') && l.line.includes(integrationId)).length;
@@ -129,7 +129,7 @@ describe('two replicas of every service on a NATS cluster, one of each SIGKILLed
 
   beforeAll(async () => {
     await t.startReplicas();
-    await everyServiceTwice();
+    await everyService(2);
   }, STARTUP_TIMEOUT_MS);
 
   beforeAll(async () => {
@@ -228,6 +228,8 @@ describe('two replicas of every service on a NATS cluster, one of each SIGKILLed
     await Promise.all(Array.from({ length: BURST }, (_, i) => ask(`burst${i}`, `burst${i}`, 'orders', 1 + (i % 2))));
     await Promise.all([...ALL_SERVICES.map((s) => t.stack.kill(replicaName(s, victimOf(s)))), nats.nodes[DEAD_NODE].kill()]);
     for (const s of ALL_SERVICES) expect({ s, running: t.stack.isRunning(replicaName(s, victimOf(s))) }).toEqual({ s, running: false });
+    // The survivors whose node died answer again, from the other nodes.
+    await everyService(1);
     for (let i = 0; i < BURST; i++) await waitStatus(requests[`burst${i}`], 'GRANTED');
     for (let i = 0; i < BURST; i++) await logIn(`burst${i}`, requests[`burst${i}`], 'orders', 1);
 
@@ -264,7 +266,7 @@ describe('two replicas of every service on a NATS cluster, one of each SIGKILLed
     await nats.nodes[DEAD_NODE].restart();
     for (const s of ALL_SERVICES) t.stack.startReplica(s, victimOf(s));
     await Promise.all(ALL_SERVICES.map((s) => t.stack.waitStarted(replicaName(s, victimOf(s)))));
-    await everyServiceTwice();
+    await everyService(2);
     await healthy(2);
     expect((await t.api('GET', '/api/v1/me', { token: people.ann.token, gateway: 2 })).body.id).toBe(people.ann.id);
 
