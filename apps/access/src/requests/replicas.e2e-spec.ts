@@ -30,7 +30,7 @@ const ENDED = ['EXPIRED', 'REVOKED', 'REJECTED', 'FAILED'];
 const nodeOf = (service: ServiceName, index: number) => (ALL_SERVICES.indexOf(service) + index - 1) % 3;
 /** The replica SIGKILLed mid-run: the first of some services, the second of the others (the gateway keeps its first, `t.url`). */
 const victimOf = (service: ServiceName) => (ALL_SERVICES.indexOf(service) % 2 === 1 ? 1 : 2);
-/** The NATS node SIGKILLed mid-run: the surviving gateway, provisioning and notifications replicas talk to it. */
+/** The NATS node SIGKILLed mid-run: the surviving gateway, access and notifications replicas talk to it. */
 const DEAD_NODE = 0;
 
 interface Person {
@@ -225,6 +225,8 @@ describe('two replicas of every service on a NATS cluster, one of each SIGKILLed
 
     // 3. A burst of one-minute grants, asked through both gateways at once; while they are being
     //    made, one replica of every service and one NATS node are SIGKILLed.
+    const survivorsOnDeadNode = ALL_SERVICES.filter((s) => nodeOf(s, 3 - victimOf(s)) === DEAD_NODE);
+    expect(survivorsOnDeadNode).toEqual(['api-gateway', 'access', 'notifications']);
     await Promise.all(Array.from({ length: BURST }, (_, i) => ask(`burst${i}`, `burst${i}`, 'orders', 1 + (i % 2))));
     await Promise.all([...ALL_SERVICES.map((s) => t.stack.kill(replicaName(s, victimOf(s)))), nats.nodes[DEAD_NODE].kill()]);
     for (const s of ALL_SERVICES) expect({ s, running: t.stack.isRunning(replicaName(s, victimOf(s))) }).toEqual({ s, running: false });
