@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import type { ServiceName } from '@latchkey/contracts';
+import { RequestStates } from '@latchkey/contracts';
+import type { AccessRequestStatus, ServiceName } from '@latchkey/contracts';
 import {
   ALL_SERVICES,
   createUser,
@@ -20,7 +21,6 @@ jest.setTimeout(600_000);
 const CONNECTOR_USER = 'latchkey_conn';
 const CONNECTOR_PASSWORD = `conn-${randomBytes(8).toString('hex')}`;
 const BURST = 10;
-const ENDED = ['EXPIRED', 'REVOKED', 'REJECTED', 'FAILED'];
 
 /**
  * Replica `index` (1-based) of the service at position `k` of ALL_SERVICES talks to node
@@ -223,8 +223,9 @@ describe('two replicas of every service on a NATS cluster, one of each SIGKILLed
     await waitStatus(requests.ben, 'GRANTED');
     await logIn('ben', requests.ben, 'stock', 2);
 
-    // 3. A burst of one-minute grants, asked through both gateways at once; while they are being
-    //    made, one replica of every service and one NATS node are SIGKILLed.
+    // 3. A burst of one-minute grants, asked through both gateways at once; as soon as they are
+    //    accepted (their grants made inline, or still being made), one replica of every service
+    //    and one NATS node are SIGKILLed.
     const survivorsOnDeadNode = ALL_SERVICES.filter((s) => nodeOf(s, 3 - victimOf(s)) === DEAD_NODE);
     expect(survivorsOnDeadNode).toEqual(['api-gateway', 'access', 'notifications']);
     await Promise.all(Array.from({ length: BURST }, (_, i) => ask(`burst${i}`, `burst${i}`, 'orders', 1 + (i % 2))));
@@ -290,8 +291,8 @@ describe('two replicas of every service on a NATS cluster, one of each SIGKILLed
       expect({ name, grants: grants.map((g) => g.status) }).toEqual({ name, grants: ['EXPIRED'] });
       expect({ name, granted: await auditCount('request.granted', id), expired: await auditCount('request.expired', id) }).toEqual({ name, granted: 1, expired: 1 });
     }
-    const requestStates = await t.control<{ status: string }>('SELECT DISTINCT status FROM access.access_requests');
-    expect(requestStates.map((r) => r.status).filter((s) => !ENDED.includes(s))).toEqual([]);
+    const requestStates = await t.control<{ status: AccessRequestStatus }>('SELECT DISTINCT status FROM access.access_requests');
+    expect(requestStates.map((r) => r.status).filter((s) => !RequestStates.ENDED.includes(s))).toEqual([]);
     const grantStates = await t.control<{ status: string; n: number }>('SELECT status, count(*)::int AS n FROM provisioning.grants GROUP BY status');
     expect(grantStates).toEqual([{ status: 'EXPIRED', n: Object.keys(requests).length }]);
     expect((await t.api('GET', '/api/v1/audit/verify')).body).toMatchObject({ ok: true });
