@@ -256,6 +256,22 @@ describe('provisioning: time-boxed grants on a scram-only PostgreSQL', () => {
     expect(row.state).toBe('DROPPED');
   });
 
+  it('still revokes on time while Redis is gone entirely (the sweeper revokes from the control database)', async () => {
+    const kim = await grant({ identity: person('kim'), items: [ordersRead], expiresAt: inSeconds(4) });
+    const session = await login(kim.credentials);
+    // Gone, not emptied: every service's connection to it fails from now on (last test but one: nothing after needs it).
+    await t.redis.stop();
+    const ended = await waitUntil('kim expired without Redis', async () => {
+      const g = await grantStatus(kim.grant.id);
+      return g.status === 'EXPIRED' && g;
+    }, 60_000);
+    expect(Date.parse(ended.endedAt)).toBeGreaterThanOrEqual(Date.parse(ended.expiresAt));
+    await expect(session.query('SELECT 1')).rejects.toThrow();
+    expect(await sessionsOf(kim.grant.roleName)).toBe(0);
+    expect(await canLogin(kim.grant.roleName)).toBe(false);
+    expect(t.stack.output('provisioning')).toContain('Redis unavailable: due revocations run by the sweeper itself');
+  });
+
   it('never logs or returns the connector password, and returns a grant password only to its caller', () => {
     expect(t.stack.output()).not.toContain(CONNECTOR_PASSWORD);
     expect(t.responses.join('\n')).not.toContain(CONNECTOR_PASSWORD);

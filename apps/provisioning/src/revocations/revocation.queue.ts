@@ -73,6 +73,26 @@ export class RevocationQueue implements OnApplicationShutdown {
     await this.queue.add('revoke-grant', { grantId }, { jobId: jobIdFor('revoke-grant', grantId) });
   }
 
+  /**
+   * `ensure`, when Redis answers within `waitMs`: false when it is gone or too slow, and the caller
+   * must not count on the queue for this grant (an add left waiting runs once Redis is back; the job
+   * then finds the grant ended).
+   */
+  async ensureWithin(grantId: string, waitMs: number): Promise<boolean> {
+    if (this.redis.status !== 'ready') return false;
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), waitMs)));
+    const added = this.ensure(grantId).then(
+      () => true,
+      () => false,
+    );
+    try {
+      return await Promise.race([added, gaveUp]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   async cancel(grantId: string): Promise<void> {
     const existing = await this.queue.queue.getJob(jobIdFor('revoke-grant', grantId));
     if (existing && !(await existing.isActive())) await existing.remove();

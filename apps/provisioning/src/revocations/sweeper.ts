@@ -9,6 +9,8 @@ import { RevocationQueue } from './revocation.queue';
 import { RevocationService } from './revocation.service';
 
 export const SWEEPER_SETTINGS = Symbol('SWEEPER_SETTINGS');
+/** How long the sweeper waits for Redis to take a revocation job before revoking the grant itself. */
+const QUEUE_WAIT_MS = 2000;
 export interface SweeperSettings {
   intervalSeconds: number;
   grantingTimeoutSeconds: number;
@@ -68,8 +70,16 @@ export class Sweeper implements OnApplicationBootstrap, OnApplicationShutdown {
 
   private async requeueDue(): Promise<number> {
     const due = await this.grants.dueForRevocation(this.info.connectorId!, 5000);
-    // Lost jobs only: a job waiting in backoff keeps its schedule, so a short outage spends no attempts.
-    for (const grant of due) await this.queue.ensure(grant.id);
+    let direct = 0;
+    for (const grant of due) {
+      // Lost jobs only: a job waiting in backoff keeps its schedule, so a short outage spends no attempts.
+      if (await this.queue.ensureWithin(grant.id, QUEUE_WAIT_MS)) continue;
+      // Redis is gone: the control database says the grant is due, so it is revoked here rather than
+      // left until Redis is back (a failure is recorded on the grant and tried again next sweep).
+      await this.revocations.run(grant.id, { throwOnFailure: false }).catch((err: unknown) => this.logger.warn({ err, grantId: grant.id }, 'direct revocation failed; tried again next sweep'));
+      direct += 1;
+    }
+    if (direct > 0) this.logger.warn({ revoked: direct }, 'Redis unavailable: due revocations run by the sweeper itself');
     return due.length;
   }
 
