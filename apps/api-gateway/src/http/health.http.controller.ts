@@ -60,7 +60,7 @@ export class HealthHttpController {
     res.status(200).setHeader('cache-control', 'no-store').json({ status: 'ok' });
   }
 
-  /** Readiness of this gateway process: its control database and NATS answer (503 naming what does not). */
+  /** Readiness of this gateway process: NATS answers (503 when not); it keeps no state, so no database to check. */
   @Get('readyz')
   @Access('public')
   async ready(@Res() res: Response) {
