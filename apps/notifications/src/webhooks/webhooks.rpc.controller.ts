@@ -1,12 +1,12 @@
 import { Controller } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
 import { Contracts } from '@latchkey/contracts';
-import type { PayloadOf, ReceivedOf } from '@latchkey/contracts';
+import type { PayloadOf } from '@latchkey/contracts';
 import { OnEvent, Rpc } from '@latchkey/messaging';
+import type { Received } from '@latchkey/messaging';
 import { IngestService } from '../events/ingest.service';
 import { WebhooksService } from './webhooks.service';
 
-type Req<K extends keyof typeof Contracts> = ReceivedOf<(typeof Contracts)[K]>;
 
 @Controller()
 export class WebhooksRpcController {
@@ -16,47 +16,47 @@ export class WebhooksRpcController {
   ) {}
 
   @Rpc(Contracts.notificationsWebhooksCreate)
-  create(@Payload() { input, actor }: Req<'notificationsWebhooksCreate'>) {
+  create(@Payload() { input, actor }: Received<'notificationsWebhooksCreate'>) {
     return this.webhooks.create(input, actor);
   }
 
   @Rpc(Contracts.notificationsWebhooksList)
-  list(@Payload() { pageSize, pageToken }: Req<'notificationsWebhooksList'>) {
+  list(@Payload() { pageSize, pageToken }: Received<'notificationsWebhooksList'>) {
     return this.webhooks.list(pageSize, pageToken);
   }
 
   @Rpc(Contracts.notificationsWebhooksGet)
-  get(@Payload() { id }: Req<'notificationsWebhooksGet'>) {
+  get(@Payload() { id }: Received<'notificationsWebhooksGet'>) {
     return this.webhooks.get(id);
   }
 
   @Rpc(Contracts.notificationsWebhooksUpdate)
-  update(@Payload() { id, input, actor }: Req<'notificationsWebhooksUpdate'>) {
+  update(@Payload() { id, input, actor }: Received<'notificationsWebhooksUpdate'>) {
     return this.webhooks.update(id, input, actor);
   }
 
   @Rpc(Contracts.notificationsWebhooksDelete)
-  delete(@Payload() { id, actor }: Req<'notificationsWebhooksDelete'>) {
+  delete(@Payload() { id, actor }: Received<'notificationsWebhooksDelete'>) {
     return this.webhooks.delete(id, actor);
   }
 
   @Rpc(Contracts.notificationsWebhooksRotateSecret)
-  rotateSecret(@Payload() { id, actor }: Req<'notificationsWebhooksRotateSecret'>) {
+  rotateSecret(@Payload() { id, actor }: Received<'notificationsWebhooksRotateSecret'>) {
     return this.webhooks.rotateSecret(id, actor);
   }
 
   @Rpc(Contracts.notificationsWebhooksTest)
-  test(@Payload() { id, actor }: Req<'notificationsWebhooksTest'>) {
+  test(@Payload() { id, actor }: Received<'notificationsWebhooksTest'>) {
     return this.webhooks.test(id, actor);
   }
 
   @Rpc(Contracts.notificationsDeliveriesList)
-  deliveries(@Payload() { id, status, pageSize, pageToken }: Req<'notificationsDeliveriesList'>) {
+  deliveries(@Payload() { id, status, pageSize, pageToken }: Received<'notificationsDeliveriesList'>) {
     return this.webhooks.deliveries(id, status, pageSize, pageToken);
   }
 
   @Rpc(Contracts.notificationsDeliveriesRedeliver)
-  redeliver(@Payload() { id, deliveryId, actor }: Req<'notificationsDeliveriesRedeliver'>) {
+  redeliver(@Payload() { id, deliveryId, actor }: Received<'notificationsDeliveriesRedeliver'>) {
     return this.webhooks.redeliver(id, deliveryId, actor);
   }
 
