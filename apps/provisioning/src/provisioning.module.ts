@@ -49,7 +49,7 @@ export class ProvisioningModule {
         { provide: REVOCATION_CONCURRENCY, useValue: env.REVOCATION_CONCURRENCY },
         {
           provide: SWEEPER_SETTINGS,
-          useValue: { intervalSeconds: env.SWEEP_INTERVAL_SECONDS, grantingTimeoutSeconds: env.GRANTING_TIMEOUT_SECONDS, roleCleanupAfterSeconds: env.ROLE_CLEANUP_AFTER_SECONDS },
+          useValue: { intervalSeconds: env.SWEEP_INTERVAL_SECONDS, overdueSeconds: env.REVOCATION_OVERDUE_SECONDS, grantingTimeoutSeconds: env.GRANTING_TIMEOUT_SECONDS, roleCleanupAfterSeconds: env.ROLE_CLEANUP_AFTER_SECONDS },
         },
         PreflightService,
         TargetResolver,

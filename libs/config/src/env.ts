@@ -157,6 +157,8 @@ export const ProvisioningEnv = ConnectorServiceEnv.extend(DatabaseEnv.shape).ext
   REVOCATION_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(32),
   /** How often the sweeper re-derives missed work from the control database. */
   SWEEP_INTERVAL_SECONDS: seconds(15, 3600),
+  /** A grant still ACTIVE this long past its expiry had no revocation job run (lost, or its worker stuck): the sweeper revokes it itself. */
+  REVOCATION_OVERDUE_SECONDS: seconds(60, 3600),
   /** A grant still GRANTING after this long was cut off half-way: it is rolled back. */
   GRANTING_TIMEOUT_SECONDS: seconds(120, 86_400),
   /** A personal login role unused for this long is dropped (default 7 days). */

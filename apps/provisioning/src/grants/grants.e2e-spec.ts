@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { connect as natsConnect } from '@nats-io/transport-node';
+import { Queue } from 'bullmq';
 import { Client } from 'pg';
 import { Contracts } from '@latchkey/contracts';
 import { PgCluster, startPgCluster, startTestStack, STARTUP_TIMEOUT_MS, TestStack, waitUntil } from '@latchkey/testing';
@@ -57,6 +58,7 @@ describe('provisioning: time-boxed grants on a scram-only PostgreSQL', () => {
         GRANTING_TIMEOUT_SECONDS: '5',
         REVOCATION_GRACE_SECONDS: '60',
         ROLE_CLEANUP_AFTER_SECONDS: '15',
+        REVOCATION_OVERDUE_SECONDS: '5',
       },
     });
     const res = await t.api('POST', '/api/v1/integrations', {
@@ -254,6 +256,25 @@ describe('provisioning: time-boxed grants on a scram-only PostgreSQL', () => {
     await waitUntil('alice\'s role dropped', async () => (await pg.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [aliceRole])).length === 0, 40_000);
     const [row] = await t.control<{ state: string }>('SELECT state FROM provisioning.personal_roles WHERE role_name = $1', [aliceRole]);
     expect(row.state).toBe('DROPPED');
+  });
+
+  it('revokes a grant whose job does not run (its workers stalled) once it is REVOCATION_OVERDUE_SECONDS late', async () => {
+    // Pausing the queue stops every worker taking jobs: the revocation job sits there, due.
+    const queue = new Queue('revocations-local', { connection: { url: t.redis.url } });
+    await queue.pause();
+    try {
+      const lee = await grant({ identity: person('lee'), items: [ordersRead], expiresAt: inSeconds(2) });
+      const ended = await waitUntil('lee expired with the queue paused', async () => {
+        const g = await grantStatus(lee.grant.id);
+        return g.status === 'EXPIRED' && g;
+      }, 60_000);
+      expect(Date.parse(ended.endedAt) - Date.parse(ended.expiresAt)).toBeGreaterThanOrEqual(5000);
+      expect(await canLogin(lee.grant.roleName)).toBe(false);
+      expect(t.stack.output('provisioning')).toContain('grants still active past their expiry with no job run: revoked by the sweeper itself');
+    } finally {
+      await queue.resume();
+      await queue.close();
+    }
   });
 
   it('still revokes on time while Redis is gone entirely (the sweeper revokes from the control database)', async () => {

@@ -13,6 +13,8 @@ export const SWEEPER_SETTINGS = Symbol('SWEEPER_SETTINGS');
 const QUEUE_WAIT_MS = 2000;
 export interface SweeperSettings {
   intervalSeconds: number;
+  /** REVOCATION_OVERDUE_SECONDS: how late past its expiry a grant may still be ACTIVE before the sweeper revokes it without waiting for its job. */
+  overdueSeconds: number;
   grantingTimeoutSeconds: number;
   roleCleanupAfterSeconds: number;
 }
@@ -71,15 +73,22 @@ export class Sweeper implements OnApplicationBootstrap, OnApplicationShutdown {
   private async requeueDue(): Promise<number> {
     const due = await this.grants.dueForRevocation(this.info.connectorId!, 5000);
     let direct = 0;
+    let overdue = 0;
+    const now = Date.now();
     for (const grant of due) {
-      // Lost jobs only: a job waiting in backoff keeps its schedule, so a short outage spends no attempts.
-      if (await this.queue.ensureWithin(grant.id, QUEUE_WAIT_MS)) continue;
-      // Redis is gone: the control database says the grant is due, so it is revoked here rather than
-      // left until Redis is back (a failure is recorded on the grant and tried again next sweep).
+      // Still ACTIVE well after its expiry: no job ran for it (the queue lost it, or its worker is
+      // stuck, as right after a Redis failover). Revoked here; a job that runs later finds it ended.
+      const stale = grant.status === 'ACTIVE' && now - grant.expiresAt.getTime() > this.settings.overdueSeconds * 1000;
+      // Otherwise lost jobs only: a job waiting in backoff keeps its schedule, so a short outage spends no attempts.
+      if (!stale && (await this.queue.ensureWithin(grant.id, QUEUE_WAIT_MS))) continue;
+      // Or Redis is gone: the control database says the grant is due, so it is revoked here rather
+      // than left until Redis is back (a failure is recorded on the grant and tried again next sweep).
       await this.revocations.run(grant.id, { throwOnFailure: false }).catch((err: unknown) => this.logger.warn({ err, grantId: grant.id }, 'direct revocation failed; tried again next sweep'));
-      direct += 1;
+      if (stale) overdue += 1;
+      else direct += 1;
     }
     if (direct > 0) this.logger.warn({ revoked: direct }, 'Redis unavailable: due revocations run by the sweeper itself');
+    if (overdue > 0) this.logger.warn({ revoked: overdue, overdueSeconds: this.settings.overdueSeconds }, 'grants still active past their expiry with no job run: revoked by the sweeper itself');
     return due.length;
   }
 
