@@ -22,3 +22,18 @@ export async function createUser(t: Pick<TestStack, 'api'>, input: TestUserInput
   if (token.status !== 201) throw new Error(`creating a token for ${body.email} answered ${token.status}: ${token.text}`);
   return { user: created.body, token: token.body.token };
 }
+
+/** Registers a PostgreSQL integration for `dbname` on a private cluster, with a builtin secret; answers its id, refusing anything but ACTIVE. */
+export async function createPgIntegration(t: Pick<TestStack, 'api'>, target: { port: number; username: string; password: string; dbname: string }): Promise<string> {
+  const res = await t.api('POST', '/api/v1/integrations', {
+    body: {
+      name: target.dbname,
+      type: 'postgresql',
+      connectedResourceTypes: ['postgresql-table', 'postgresql-schema', 'postgresql-database'],
+      config: { hostname: '127.0.0.1', port: target.port, dbname: target.dbname, sslmode: 'disable' },
+      secret: { store: 'builtin', username: target.username, password: target.password },
+    },
+  });
+  if (res.body?.status !== 'ACTIVE') throw new Error(`the integration is not ACTIVE: ${res.status} ${res.text}`);
+  return res.body.id as string;
+}

@@ -130,15 +130,7 @@ export async function startPgCluster(opts: PgClusterOptions = {}): Promise<PgClu
 
     const port = await startPostmaster(binDir, dir, osUser);
     const pgCtl = (args: string[]) => osUser.run(join(binDir, 'pg_ctl'), ['-D', join(dir, 'data'), ...args]);
-    const query = async <R extends QueryResultRow>(sql: string, params?: unknown[], dbname = 'postgres'): Promise<R[]> => {
-      const client = new Client({ host: dir, port, user: superuser, database: dbname });
-      await client.connect();
-      try {
-        return (await (params ? client.query<R>(sql, params) : client.query<R>(sql))).rows;
-      } finally {
-        await client.end();
-      }
-    };
+    const query = <R extends QueryResultRow>(sql: string, params?: unknown[], dbname = 'postgres') => socketQuery<R>({ dir, port, superuser }, sql, params, dbname);
     let stopping: Promise<void> | null = null;
     return {
       host: HOST,
@@ -196,15 +188,7 @@ async function startReplica(p: { binDir: string; osUser: OsUser; superuser: stri
       get port() {
         return port;
       },
-      query: async <R extends QueryResultRow>(sql: string, params?: unknown[], dbname = 'postgres'): Promise<R[]> => {
-        const client = new Client({ host: dir, port, user: superuser, database: dbname });
-        await client.connect();
-        try {
-          return (await (params ? client.query<R>(sql, params) : client.query<R>(sql))).rows;
-        } finally {
-          await client.end();
-        }
-      },
+      query: <R extends QueryResultRow>(sql: string, params?: unknown[], dbname = 'postgres') => socketQuery<R>({ dir, port, superuser }, sql, params, dbname),
       takeOver: async (newPort: number) => {
         await pgCtl(['-w', '-t', '60', 'promote']);
         await pgCtl(['-m', 'fast', '-w', '-t', '60', 'stop']);
@@ -216,6 +200,17 @@ async function startReplica(p: { binDir: string; osUser: OsUser; superuser: stri
   } catch (error) {
     await cleanup();
     throw error;
+  }
+}
+
+/** SQL as the superuser over the server's Unix socket in `dir`; without params, several statements may be sent at once. */
+async function socketQuery<R extends QueryResultRow>(server: { dir: string; port: number; superuser: string }, sql: string, params: unknown[] | undefined, dbname: string): Promise<R[]> {
+  const client = new Client({ host: server.dir, port: server.port, user: server.superuser, database: dbname });
+  await client.connect();
+  try {
+    return (await (params ? client.query<R>(sql, params) : client.query<R>(sql))).rows;
+  } finally {
+    await client.end();
   }
 }
 

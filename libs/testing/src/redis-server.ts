@@ -20,17 +20,7 @@ process.once('exit', () => running.forEach((c) => c.kill('SIGKILL')));
 export async function startRedisServer(): Promise<PrivateRedis> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'latchkey-redis-'));
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
-  running.add(child);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const deadline = Date.now() + 60_000;
-  while ((await command(port, 'PING')) !== '+PONG') {
-    if (Date.now() > deadline || child.exitCode !== null) {
-      child.kill('SIGKILL');
-      throw new Error(`redis-server did not start on port ${port}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const { child, exited } = await startServer(['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], port, dir);
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
@@ -41,7 +31,6 @@ export async function startRedisServer(): Promise<PrivateRedis> {
     stop: async () => {
       child.kill('SIGTERM');
       await exited;
-      running.delete(child);
       rmSync(dir, { recursive: true, force: true });
     },
   };

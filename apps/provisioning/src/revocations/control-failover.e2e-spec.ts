@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import { PgCluster, PgReplica, startPgCluster, startTestStack, STARTUP_TIMEOUT_MS, TestStack, waitUntil } from '@latchkey/testing';
+import { createPgIntegration, PgCluster, PgReplica, startPgCluster, startTestStack, STARTUP_TIMEOUT_MS, TestStack, waitUntil } from '@latchkey/testing';
 
 jest.setTimeout(420_000);
 
@@ -55,17 +55,7 @@ describe('the control database failing over to a promoted replica', () => {
       controlServerUrl: `postgres://${control.superuser}@127.0.0.1:${control.port}/postgres`,
       env: { SWEEP_INTERVAL_SECONDS: '5', REVOCATION_BACKOFF_MS: '500' },
     });
-    const res = await t.api('POST', '/api/v1/integrations', {
-      body: {
-        name: 'shop',
-        type: 'postgresql',
-        connectedResourceTypes: ['postgresql-table', 'postgresql-schema', 'postgresql-database'],
-        config: { hostname: '127.0.0.1', port: target.port, dbname: 'shop', sslmode: 'disable' },
-        secret: { store: 'builtin', username: CONNECTOR_USER, password: CONNECTOR_PASSWORD },
-      },
-    });
-    expect(res.body.status).toBe('ACTIVE');
-    integrationId = res.body.id;
+    integrationId = await createPgIntegration(t, { port: target.port, username: CONNECTOR_USER, password: CONNECTOR_PASSWORD, dbname: 'shop' });
     // Taken now: everything above (the schemas, the integration) is in it.
     replica = await control.startReplica();
   }, STARTUP_TIMEOUT_MS);

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import { PgCluster, startPgCluster, startRedisCluster, startRedisSentinel, startTestStack, STARTUP_TIMEOUT_MS, waitUntil } from '@latchkey/testing';
+import { createPgIntegration, PgCluster, startPgCluster, startRedisCluster, startRedisSentinel, startTestStack, STARTUP_TIMEOUT_MS, waitUntil } from '@latchkey/testing';
 import type { PrivateRedisCluster, PrivateRedisSentinel } from '@latchkey/testing';
 
 jest.setTimeout(420_000);
@@ -36,17 +36,7 @@ describe('revocation on Redis Cluster and on Redis with Sentinel failover', () =
   /** A stack on `redisUrl` with the shop integration; answers its grant helpers. */
   async function stackOn(redisUrl: string, sweeper: Record<string, string> = { SWEEP_INTERVAL_SECONDS, ACCESS_SWEEP_INTERVAL_SECONDS: SWEEP_INTERVAL_SECONDS }) {
     const t = await startTestStack({ env: { REDIS_URL: redisUrl, REVOCATION_BACKOFF_MS: '200', ...sweeper } });
-    const res = await t.api('POST', '/api/v1/integrations', {
-      body: {
-        name: 'shop',
-        type: 'postgresql',
-        connectedResourceTypes: ['postgresql-table', 'postgresql-schema', 'postgresql-database'],
-        config: { hostname: '127.0.0.1', port: pg.port, dbname: 'shop', sslmode: 'disable' },
-        secret: { store: 'builtin', username: CONNECTOR_USER, password: CONNECTOR_PASSWORD },
-      },
-    });
-    expect(res.body.status).toBe('ACTIVE');
-    const integrationId = res.body.id as string;
+    const integrationId = await createPgIntegration(t, { port: pg.port, username: CONNECTOR_USER, password: CONNECTOR_PASSWORD, dbname: 'shop' });
     const grant = async (name: string, seconds: number): Promise<Granted> => {
       const created = await t.api('POST', `/api/v1/integrations/${integrationId}/grants`, { body: { identity: person(name), items: [ordersRead], expiresAt: inSeconds(seconds) } });
       expect(created.status).toBe(201);
