@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
+import ts from 'typescript-classic';
 
 const root = resolve(__dirname, '..');
 
@@ -9,9 +10,8 @@ function loaded(entry: string): Set<string> {
   const visit = (file: string) => {
     if (seen.has(file)) return;
     seen.add(file);
-    const source = readFileSync(file, 'utf8');
-    for (const m of source.matchAll(/(?:^|\n)\s*(?:import|export)\b[^'"`;]*?from\s+'([^']+)'|\brequire\('([^']+)'\)|\bimport\('([^']+)'\)/g)) {
-      const spec = m[1] ?? m[2] ?? m[3];
+    // Static, dynamic and re-exports, read as tools/folder-cycles.spec.ts reads them.
+    for (const { fileName: spec } of ts.preProcessFile(readFileSync(file, 'utf8'), true, true).importedFiles) {
       const target = spec.startsWith('.') ? resolveFile(join(dirname(file), spec)) : spec.startsWith('@latchkey/') ? join(root, 'libs', spec.slice('@latchkey/'.length), 'src/index.ts') : undefined;
       if (target) visit(target);
     }
