@@ -75,12 +75,17 @@ export class Sweeper implements OnApplicationBootstrap, OnApplicationShutdown {
     let direct = 0;
     let overdue = 0;
     const now = Date.now();
+    // Once Redis has not taken one job in time, the rest of this sweep does not wait on it again.
+    let queueDown = false;
     for (const grant of due) {
       // Still ACTIVE well after its expiry: no job ran for it (the queue lost it, or its worker is
       // stuck, as right after a Redis failover). Revoked here; a job that runs later finds it ended.
       const stale = grant.status === 'ACTIVE' && now - grant.expiresAt.getTime() > this.settings.overdueSeconds * 1000;
       // Otherwise lost jobs only: a job waiting in backoff keeps its schedule, so a short outage spends no attempts.
-      if (!stale && (await this.queue.ensureWithin(grant.id, QUEUE_WAIT_MS))) continue;
+      if (!stale && !queueDown) {
+        if (await this.queue.ensureWithin(grant.id, QUEUE_WAIT_MS)) continue;
+        queueDown = true;
+      }
       // Or Redis is gone: the control database says the grant is due, so it is revoked here rather
       // than left until Redis is back (a failure is recorded on the grant and tried again next sweep).
       await this.revocations.run(grant.id, { throwOnFailure: false }).catch((err: unknown) => this.logger.warn({ err, grantId: grant.id }, 'direct revocation failed; tried again next sweep'));
