@@ -193,7 +193,11 @@ describe('notifications: deliveries waiting at a limit go out when a slot frees;
   });
 
   it('each person sees the deliveries to their own Slack, with attempts and errors, never the URL; an admin sees them too', async () => {
-    const fay = await t.api('GET', '/api/v1/me/notification-deliveries?channel=slack', { token: people.fay.token });
+    // The receiver has every message; each attempt is recorded as it settles, a moment later under load.
+    const fay = await waitUntil("Fay's deliveries all settled", async () => {
+      const res = await t.api('GET', '/api/v1/me/notification-deliveries?channel=slack', { token: people.fay.token });
+      return (res.status !== 200 || res.body.items.every((d: any) => d.status !== 'PENDING')) && res;
+    }, 60_000);
     expect(fay.status).toBe(200);
     expect(fay.text).not.toContain(FAY_SLACK_SECRET);
     expect(fay.body.items.map((d: any) => d.requestId).sort()).toEqual([...requestIds].sort());
