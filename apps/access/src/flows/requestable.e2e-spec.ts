@@ -25,6 +25,8 @@ describe('GET /api/v1/me/requestable', () => {
   const requestable = async (who: string, query = '') => {
     const res = await t.api('GET', `/api/v1/me/requestable${query}`, { token: tokens[who] });
     expect(res.status).toBe(200);
+    // Written as text by the gateway (requestablePageJson): still JSON to a client.
+    expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
     return res.body as { items: Array<{ resource: { path: string }; permissions: string[]; flows: Offer['flows'] }>; nextPageToken?: string };
   };
   /** Every page, as path -> offer. */

@@ -1,6 +1,6 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Header, HttpCode, Inject, Param, Post, Put, Query, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { Contracts, expandRequestablePage, RequestableQuery, setPasswordUrl, UserInput } from '@latchkey/contracts';
+import { Contracts, RequestableQuery, requestablePageJson, setPasswordUrl, UserInput } from '@latchkey/contracts';
 import { MessageBus } from '@latchkey/messaging';
 import { Access, PUBLIC_URL } from '../auth/auth.guard';
 import { Authenticator } from '../auth/authenticator';
@@ -98,8 +98,10 @@ export class UsersHttpController {
   /** What the caller's active access flows offer them: never a resource no flow offers them. */
   @Get('me/requestable')
   @Access('authenticated')
-  async requestable(@Query() query: unknown, @CurrentCaller() caller: AuthenticatedCaller) {
-    return expandRequestablePage(await this.bus.request(Contracts.accessMeRequestablePage, { caller: callerOf(caller), query: parseInput(RequestableListQuery, query) }));
+  // Written out as text (every offering flow on every row) without building the objects: see requestablePageJson.
+  @Header('Content-Type', 'application/json; charset=utf-8')
+  async requestable(@Query() query: unknown, @CurrentCaller() caller: AuthenticatedCaller): Promise<string> {
+    return requestablePageJson(await this.bus.request(Contracts.accessMeRequestablePage, { caller: callerOf(caller), query: parseInput(RequestableListQuery, query) }));
   }
 
   private async setActive(id: string, active: boolean, caller: AuthenticatedCaller) {
