@@ -47,7 +47,9 @@ function ensurePortFree(port: number): Promise<void> {
 
 async function main() {
   await ensurePortFree(Number(process.env.PORT ?? 8080));
-  const stack = new Supervisor({ root, env: process.env, onLine: show });
+  const consoleUrl = consoleBaseUrl();
+  // Links in mail and webhooks point at the console the banner prints: the notifications service's own default assumes port 8080.
+  const stack = new Supervisor({ root, env: process.env, onLine: show, replicaEnv: (service): Record<string, string> => (service === 'notifications' ? { LATCHKEY_PUBLIC_URL: consoleUrl } : {}) });
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;
@@ -68,7 +70,6 @@ async function main() {
   await stack.waitHealthy();
   await stack.waitForConnector(token!, process.env.CONNECTOR_ID ?? 'local');
 
-  const consoleUrl = consoleBaseUrl();
   // Without the link Latchkey still runs (the admin token works): say why, do not stop.
   const link = await bootstrapLink(process.env.NATS_URL ?? 'nats://127.0.0.1:4222', consoleUrl).catch((err: Error) => ({ error: err.message }));
   const linkLine =

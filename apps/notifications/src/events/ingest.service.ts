@@ -134,6 +134,9 @@ export class IngestService {
     if (!type) return prepared;
     const request = await this.request(entry.targetId);
     if (!request) return prepared;
+    // The grant's clock starts when the access service asks provisioning for it (expiresAt is set then), and the entry is written after the answer:
+    // measured from the entry, a grant exactly as long as the warning window would look shorter and never be warned.
+    if (entry.action === 'request.granted' && prepared.watch) prepared.watch.grantedAt = new Date(Date.parse(prepared.watch.expiresAt) - request.durationMinutes * 60_000).toISOString();
     const limits = request.flowLimits;
     if (type === 'access_request.created' && details.status === 'PENDING' && (limits?.reminders || limits?.escalation?.length)) {
       const watch = {
@@ -244,7 +247,8 @@ export class IngestService {
 
   /**
    * Warns requesters whose grant enters its last EXPIRY_WARNING_MINUTES (a grant shorter than
-   * that gets no warning). One event per (request, end time): an extension warns again.
+   * that gets no warning; one exactly that long is warned as it is granted). One event per
+   * (request, end time): an extension warns again.
    */
   async warnExpiring(): Promise<void> {
     const created = await this.repository.transaction(async (m) => {

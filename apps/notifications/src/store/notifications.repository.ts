@@ -340,7 +340,7 @@ export class NotificationsRepository {
     return m.query(
       `SELECT request_id, expires_at FROM notifications.expiry_watch
        WHERE NOT ended AND warned_for IS DISTINCT FROM expires_at AND expires_at > now()
-         AND expires_at - make_interval(secs => $1) <= now() AND expires_at - make_interval(secs => $1) > granted_at
+         AND expires_at - make_interval(secs => $1) <= now() AND expires_at - make_interval(secs => $1) >= granted_at
        ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
       [windowMs / 1000, limit],
     );
