@@ -39,7 +39,7 @@ export async function benchDiscovery(): Promise<Record<string, string | number>>
     const discovery = stack.stack.startProcess('discovery-bench', 'discovery', { CONNECTOR_ID });
     for (const service of ['provisioning', 'rotation'] as const) stack.stack.startProcess(`${service}-bench`, service, { CONNECTOR_ID });
     await stack.stack.waitForConnector(stack.adminToken, CONNECTOR_ID);
-    const rss = new RssSampler(discovery.pid!);
+    const rss = new RssSampler(discovery.pid!, () => stack!.stack.output('discovery-bench'));
 
     const changed: Changed[] = [];
     nats = await connect({ servers: stack.natsUrl });
@@ -90,7 +90,8 @@ export async function benchDiscovery(): Promise<Record<string, string | number>>
     const tablesFound = (await stack.control<{ n: number }>("SELECT count(*)::int AS n FROM discovery.resources WHERE integration_id = $1 AND kind = 'table'", [integrationId]))[0].n;
 
     const requestable = await benchRequestable(stack, integrationId, Math.ceil(TABLES / TABLES_PER_SCHEMA));
-    const consolePages = await benchConsolePages(stack, integrationId);
+    // BENCH_CONSOLE_PAGES=0 leaves out the console pages (their 50,000 audit entries take minutes to append).
+    const consolePages = process.env.BENCH_CONSOLE_PAGES === '0' ? {} : await benchConsolePages(stack, integrationId);
     const rawMs = await timeRawCatalogQuery(pg);
     const readOnlyMs = await timeCatalogRead(pg);
 
@@ -193,10 +194,24 @@ class RssSampler {
   private timer?: NodeJS.Timeout;
   private peak = 0;
 
-  constructor(private readonly pid: number) {}
+  /** Set once the process is gone: the sample stops and `stop` says so with what it printed. */
+  private gone = false;
+
+  constructor(
+    private readonly pid: number,
+    private readonly outputOf: () => string,
+  ) {}
 
   current(): number {
-    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${this.pid}/status`, 'utf8'));
+    let status: string;
+    try {
+      status = readFileSync(`/proc/${this.pid}/status`, 'utf8');
+    } catch {
+      this.gone = true;
+      clearInterval(this.timer);
+      return 0;
+    }
+    const match = /VmRSS:\s+(\d+) kB/.exec(status);
     return match ? Number(match[1]) * 1024 : 0;
   }
 
@@ -209,7 +224,9 @@ class RssSampler {
 
   stop(): number {
     clearInterval(this.timer);
-    return Math.max(this.peak, this.current());
+    const peak = Math.max(this.peak, this.current());
+    if (this.gone) throw new Error(`the discovery process ${this.pid} exited during the refresh:\n${this.outputOf().slice(-4000)}`);
+    return peak;
   }
 }
 
