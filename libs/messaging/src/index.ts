@@ -1,4 +1,3 @@
-export * from './app.exception';
 export * from './correlation';
 export * from './logger';
 export * from './message-bus';

@@ -3,16 +3,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { ClientNats, NatsRecordBuilder } from '@nestjs/microservices';
 import { firstValueFrom, timeout, TimeoutError } from 'rxjs';
 import { z } from 'zod';
-import {
-  CONNECTOR_PLACEHOLDER,
-  ErrorCode,
-  ErrorEnvelope,
-  EventContract,
-  issuesFromZod,
-  RequestContract,
-  subjectForConnector,
-} from '@latchkey/contracts';
-import { AppException } from './app.exception';
+import { AppException, CONNECTOR_PLACEHOLDER, ErrorCode, ErrorEnvelope, EventContract, issuesFromZod, RequestContract, subjectForConnector } from '@latchkey/contracts';
 import { CORRELATION_HEADER, currentCorrelationId } from './correlation';
 import { Metric } from './metric-catalogue';
 import type { ServiceMetrics } from './service-metrics';

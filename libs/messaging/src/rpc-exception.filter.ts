@@ -1,8 +1,7 @@
 import { ArgumentsHost, Catch, RpcExceptionFilter } from '@nestjs/common';
 import type { ExceptionFilter } from '@nestjs/common';
 import { Observable, throwError } from 'rxjs';
-import { ErrorCode, ErrorEnvelope } from '@latchkey/contracts';
-import { AppException } from './app.exception';
+import { AppException, ErrorCode, ErrorEnvelope } from '@latchkey/contracts';
 import { classifyDatabaseError } from './database-error';
 import type { AppLogger } from './logger';
 

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Contracts, ErrorCode, GrantStates, RequestStates, SYSTEM_ACTOR } from '@latchkey/contracts';
+import { AppException, Contracts, ErrorCode, GrantStates, RequestStates, SYSTEM_ACTOR } from '@latchkey/contracts';
 import type { AccessRequestStatus, Grant, Integration } from '@latchkey/contracts';
-import { AppException, LOGGER, MessageBus } from '@latchkey/messaging';
+import { LOGGER, MessageBus } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import { MasterKey, encryptSecret } from '@latchkey/secrets';
 import { AuditService } from '../audit/audit.service';

@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { ErrorCode, ErrorEnvelope } from '@latchkey/contracts';
-import { AppException, RETRY_AFTER_SECONDS } from '@latchkey/messaging';
+import { AppException, ErrorCode, ErrorEnvelope } from '@latchkey/contracts';
+import { RETRY_AFTER_SECONDS } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import { allowedMethods } from './route-table';
 import { scimError } from './scim-metadata';

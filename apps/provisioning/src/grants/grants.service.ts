@@ -1,8 +1,8 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Actor, checksBlockingGrants, Contracts, Credentials, ErrorCode, Grant, GrantItem, GrantStates, GrantStatus, PersonIdentity } from '@latchkey/contracts';
+import { Actor, AppException, checksBlockingGrants, Contracts, Credentials, ErrorCode, Grant, GrantItem, GrantStates, GrantStatus, PersonIdentity } from '@latchkey/contracts';
 import type { OutboxEntry } from '@latchkey/persistence';
-import { AppException, classifyDatabaseError, LOGGER, MessageBus, RETRY_AFTER_SECONDS, SERVICE_INFO } from '@latchkey/messaging';
+import { classifyDatabaseError, LOGGER, MessageBus, RETRY_AFTER_SECONDS, SERVICE_INFO } from '@latchkey/messaging';
 import type { AppLogger, ServiceInfo } from '@latchkey/messaging';
 import { applyGrant, generatePassword, GrantError, personalRoleName, runPreflight, setPassword, setValidUntil } from '@latchkey/pg-access';
 import { decryptSecret, encryptSecret, MasterKey } from '@latchkey/secrets';
