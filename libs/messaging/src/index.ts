@@ -8,6 +8,7 @@ export * from './service-host';
 export * from './retry-until-done';
 export * from './periodic';
 export * from './database-error';
+export * from './error-mapper';
 export * from './metric-catalogue';
 export * from './service-metrics';
 export * from './readiness';
