@@ -28,6 +28,37 @@ export const ErrorCode = {
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
+/**
+ * Whether trying the same call again can help, decided by code and never by message text:
+ * `permanent` codes are the answer (the caller fixes the request, or gives up); `transient` ones
+ * pass (a service or target back up, a throttle lifted). INTERNAL counts as transient: nobody knows
+ * why it failed, and retries are bounded.
+ */
+export type ErrorPersistence = 'permanent' | 'transient';
+
+/** Every code's persistence: a new code does not compile until it is decided here. */
+export const ERROR_PERSISTENCE: Readonly<Record<ErrorCode, ErrorPersistence>> = {
+  VALIDATION_FAILED: 'permanent',
+  UNAUTHENTICATED: 'permanent',
+  FORBIDDEN: 'permanent',
+  NOT_FOUND: 'permanent',
+  CONFLICT: 'permanent',
+  INVALID_CREDENTIALS: 'permanent',
+  TOO_MANY_ATTEMPTS: 'transient',
+  CSRF_TOKEN_INVALID: 'permanent',
+  SSO_REQUIRED: 'permanent',
+  LINK_INVALID: 'permanent',
+  UNSUPPORTED_MEDIA_TYPE: 'permanent',
+  METHOD_NOT_ALLOWED: 'permanent',
+  CONNECTOR_UNAVAILABLE: 'transient',
+  SERVICE_UNAVAILABLE: 'transient',
+  TIMEOUT: 'transient',
+  INTERNAL: 'transient',
+};
+
+/** Retrying the same call gets the same answer. */
+export const isPermanentError = (code: ErrorCode): boolean => ERROR_PERSISTENCE[code] === 'permanent';
+
 export const ValidationIssue = z.object({
   /** Dotted path of the offending field, e.g. `config.port` or `integrationOwners.0.values`. */
   field: z.string(),

@@ -1,4 +1,5 @@
 export * from './access';
+export * from './app.exception';
 export * from './audit';
 export * from './catalog';
 export * from './config-file';

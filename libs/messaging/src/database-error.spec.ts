@@ -1,7 +1,6 @@
 import { DatabaseError } from 'pg';
 import { QueryFailedError } from 'typeorm';
 import { classifyDatabaseError, databaseErrorCode } from './database-error';
-import { databaseUnavailable } from './rpc-exception.filter';
 
 const serverError = (code: string, message = 'server said no') => Object.assign(new DatabaseError(message, message.length, 'error'), { code });
 const socketError = (code: string) => Object.assign(new Error(`connect ${code} 127.0.0.1:5432`), { code });
@@ -69,18 +68,5 @@ describe('classifyDatabaseError', () => {
     expect(classifyDatabaseError(new QueryFailedError('SELECT 1', [], serverError('42P01', 'relation "x" does not exist')))).toBe('permanent');
     expect(classifyDatabaseError(new Error('query failed', { cause: socketError('ECONNREFUSED') }))).toBe('connection');
     expect(classifyDatabaseError(new Error('query failed', { cause: new Error('Connection terminated unexpectedly') }))).toBe('connection');
-  });
-});
-
-describe('databaseUnavailable', () => {
-  it('answers a retryable 503 the client can tell apart, for a lost control database and a busy one', () => {
-    expect(databaseUnavailable(socketError('ECONNREFUSED'))?.toEnvelope()).toEqual({
-      code: 'SERVICE_UNAVAILABLE',
-      message: 'The control database cannot be reached right now; try again shortly.',
-      details: { reason: 'CONTROL_DATABASE_UNAVAILABLE', retryAfterSeconds: 5 },
-    });
-    expect(databaseUnavailable(serverError('40P01', 'deadlock detected'))?.toEnvelope().details).toEqual({ reason: 'CONTROL_DATABASE_BUSY', retryAfterSeconds: 5 });
-    expect(databaseUnavailable(serverError('42501', 'permission denied'))).toBeNull();
-    expect(databaseUnavailable(new TypeError('x is not a function'))).toBeNull();
   });
 });

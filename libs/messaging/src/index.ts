@@ -1,4 +1,3 @@
-export * from './app.exception';
 export * from './correlation';
 export * from './logger';
 export * from './message-bus';
@@ -9,6 +8,7 @@ export * from './service-host';
 export * from './retry-until-done';
 export * from './periodic';
 export * from './database-error';
+export * from './error-mapper';
 export * from './metric-catalogue';
 export * from './service-metrics';
 export * from './readiness';

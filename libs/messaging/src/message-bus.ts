@@ -1,19 +1,19 @@
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { ClientNats, NatsRecordBuilder } from '@nestjs/microservices';
-import { firstValueFrom, timeout, TimeoutError } from 'rxjs';
+import { firstValueFrom, timeout } from 'rxjs';
 import { z } from 'zod';
 import {
+  AppException,
   CONNECTOR_PLACEHOLDER,
   ErrorCode,
-  ErrorEnvelope,
   EventContract,
   issuesFromZod,
   RequestContract,
   subjectForConnector,
 } from '@latchkey/contracts';
-import { AppException } from './app.exception';
 import { CORRELATION_HEADER, currentCorrelationId } from './correlation';
+import { toAppException } from './error-mapper';
 import { Metric } from './metric-catalogue';
 import type { ServiceMetrics } from './service-metrics';
 
@@ -135,7 +135,7 @@ export class MessageBus {
     try {
       answer = await firstValueFrom(this.client.send(subject, this.record(data)).pipe(timeout(timeoutMs)));
     } catch (err) {
-      const failure = this.toAppException(err, contract.subject, options.connectorId, timeoutMs);
+      const failure = toAppException(err, { request: { subject: contract.subject, connectorId: options.connectorId, timeoutMs } });
       stopTimer?.({ outcome: outcomeOf(failure) });
       throw failure;
     }
@@ -165,22 +165,6 @@ export class MessageBus {
     const parsed = schema.safeParse(value);
     if (!parsed.success) throw AppException.validation(issuesFromZod(parsed.error), `Invalid ${what}.`);
     return parsed.data;
-  }
-
-  private toAppException(err: unknown, subject: string, connectorId: string | undefined, timeoutMs: number): AppException {
-    if (err instanceof AppException) return err;
-    const envelope = ErrorEnvelope.safeParse(err);
-    if (envelope.success) return AppException.fromEnvelope(envelope.data);
-    if (err instanceof TimeoutError) {
-      return new AppException(ErrorCode.Timeout, `No answer on ${subject} within ${timeoutMs} ms.`);
-    }
-    const message = err instanceof Error ? err.message : String(err);
-    if (/no subscribers|no responders|503/i.test(message)) {
-      return connectorId
-        ? new AppException(ErrorCode.ConnectorUnavailable, `Connector "${connectorId}" is not serving ${subject}: is it running?`)
-        : new AppException(ErrorCode.ServiceUnavailable, `No service is serving ${subject}: is it running?`);
-    }
-    return new AppException(ErrorCode.ServiceUnavailable, `Messaging failed on ${subject}: ${message}`);
   }
 }
 

@@ -1,14 +1,13 @@
 import { ArgumentsHost, Catch, RpcExceptionFilter } from '@nestjs/common';
 import type { ExceptionFilter } from '@nestjs/common';
 import { Observable, throwError } from 'rxjs';
-import { ErrorCode, ErrorEnvelope } from '@latchkey/contracts';
-import { AppException } from './app.exception';
-import { classifyDatabaseError } from './database-error';
+import type { ErrorEnvelope } from '@latchkey/contracts';
+import { mapError } from './error-mapper';
 import type { AppLogger } from './logger';
 
 /**
- * Turns whatever a NATS handler throws into an error envelope; unknown errors are logged, not
- * leaked. In the gateway, which serves HTTP too, HTTP errors go to the gateway's own filter.
+ * Turns whatever a NATS handler throws into an error envelope (see mapError); unknown errors are
+ * logged, not leaked. In the gateway, which serves HTTP too, HTTP errors go to the gateway's own filter.
  */
 @Catch()
 export class RpcEnvelopeFilter implements RpcExceptionFilter<unknown> {
@@ -19,30 +18,11 @@ export class RpcEnvelopeFilter implements RpcExceptionFilter<unknown> {
 
   catch(exception: unknown, host: ArgumentsHost): Observable<ErrorEnvelope> {
     if (host.getType() === 'http' && this.http) return this.http.catch(exception, host);
-    if (exception instanceof AppException) return throwError(() => exception.toEnvelope());
-    const unavailable = databaseUnavailable(exception);
-    if (unavailable) {
-      this.logger.warn({ err: exception }, 'control database unavailable; answered as retryable');
-      return throwError(() => unavailable.toEnvelope());
-    }
-    this.logger.error({ err: exception }, 'unhandled error in a message handler');
-    return throwError(() => ({ code: ErrorCode.Internal, message: 'Internal error; see the service log.' }) satisfies ErrorEnvelope);
+    // Connector workers turn their target databases' errors into AppExceptions before they get here.
+    const mapped = mapError(exception, { database: 'control' });
+    if (mapped.origin === 'database') this.logger.warn({ err: exception }, 'control database unavailable; answered as retryable');
+    else if (mapped.origin === 'library') this.logger.warn({ err: exception, code: mapped.exception.code }, 'library error answered to the caller');
+    else if (mapped.origin === 'unknown') this.logger.error({ err: exception }, 'unhandled error in a message handler');
+    return throwError(() => mapped.exception.toEnvelope());
   }
-}
-
-/** Seconds a client should wait before trying again after a database outage. */
-export const RETRY_AFTER_SECONDS = 5;
-
-/**
- * An error of the service's own (control) database that retrying fixes: the connection is lost
- * or cannot be made, or the statement hit something momentary. The client gets a 503 it can tell
- * apart (`details.reason`) and retry, never a 500. Connector workers turn their target databases'
- * errors into AppExceptions before they get here.
- */
-export function databaseUnavailable(error: unknown): AppException | null {
-  const kind = classifyDatabaseError(error);
-  if (kind === 'permanent') return null;
-  return kind === 'connection'
-    ? new AppException(ErrorCode.ServiceUnavailable, 'The control database cannot be reached right now; try again shortly.', { reason: 'CONTROL_DATABASE_UNAVAILABLE', retryAfterSeconds: RETRY_AFTER_SECONDS })
-    : new AppException(ErrorCode.ServiceUnavailable, 'The control database is busy right now; try again shortly.', { reason: 'CONTROL_DATABASE_BUSY', retryAfterSeconds: RETRY_AFTER_SECONDS });
 }

@@ -1,9 +1,8 @@
 import { applyDecorators, PipeTransform, UsePipes } from '@nestjs/common';
 import { EventPattern, MessagePattern } from '@nestjs/microservices';
 import { z } from 'zod';
-import { Contracts, EventContract, issuesFromZod, RequestContract } from '@latchkey/contracts';
+import { AppException, Contracts, EventContract, issuesFromZod, RequestContract } from '@latchkey/contracts';
 import type { ReceivedOf } from '@latchkey/contracts';
-import { AppException } from './app.exception';
 
 /** Validates a NATS payload (the handler's `@Payload()` parameter) with the sender's schema. */
 export class ContractPipe implements PipeTransform {

@@ -1,9 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
-import { SYSTEM_ACTOR } from '@latchkey/contracts';
+import { AppException, SYSTEM_ACTOR } from '@latchkey/contracts';
 import type { AuditEntryInput } from '@latchkey/contracts';
-import { AppException } from '@latchkey/messaging';
 import { createServiceDataSource, migrate } from '@latchkey/persistence';
 import { SHARED_DATABASE_URL, withDatabase } from '@latchkey/testing';
 import { entryHash, GENESIS_HASH } from './audit-hash';

@@ -1,4 +1,4 @@
-import { AppException } from '@latchkey/messaging';
+import { AppException } from '@latchkey/contracts';
 import { redactEntry } from './audit.service';
 
 describe('redactEntry', () => {

@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
-import { AuditEntryInput, AuditQuery, issuesFromZod } from '@latchkey/contracts';
+import { AppException, AuditEntryInput, AuditQuery, issuesFromZod } from '@latchkey/contracts';
 import type { Actor, AuditDiff, AuditEntry, AuditVerifyReport } from '@latchkey/contracts';
-import { AppException } from '@latchkey/messaging';
 import { REDACTED, isRedactedKey, redact } from '@latchkey/secrets';
 import { AuditEntryEntity } from './audit-entry.entity';
 import { entryHash, GENESIS_HASH, storableText, toJsonValue } from './audit-hash';

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { checksBlockingGrants, Contracts, diffFields, ErrorCode, FLOW_DRY_RUN_SAMPLE, permissionsOf } from '@latchkey/contracts';
+import { AppException, checksBlockingGrants, Contracts, diffFields, ErrorCode, FLOW_DRY_RUN_SAMPLE, permissionsOf } from '@latchkey/contracts';
 import type { AccessFlow, Actor, FlowDryRun, FlowTarget, Integration, Resource, ValidAccessFlow, ValidationIssue, Warning } from '@latchkey/contracts';
-import { AppException, MessageBus } from '@latchkey/messaging';
+import { MessageBus } from '@latchkey/messaging';
 import { AuditService } from '../audit/audit.service';
 import { resolveApprovers } from './approvers';
 import { requestorMatches, targetCovers } from './flow-matching';

@@ -1,8 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
-import { Actor, SYSTEM_ACTOR, TokenInput, UserInput } from '@latchkey/contracts';
-import { AppException, createLogger } from '@latchkey/messaging';
+import { Actor, AppException, SYSTEM_ACTOR, TokenInput, UserInput } from '@latchkey/contracts';
+import { createLogger } from '@latchkey/messaging';
 import { createServiceDataSource, migrate } from '@latchkey/persistence';
 import { SHARED_DATABASE_URL, withDatabase } from '@latchkey/testing';
 import { AUDIT_ENTITIES } from '../audit/audit.module';

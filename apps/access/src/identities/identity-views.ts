@@ -1,6 +1,5 @@
 import type { Actor, AuditDiff, AuditEntryInput, Group, Token, User } from '@latchkey/contracts';
-import { ErrorCode } from '@latchkey/contracts';
-import { AppException } from '@latchkey/messaging';
+import { AppException, ErrorCode } from '@latchkey/contracts';
 import { decodePageToken, encodePageToken } from '@latchkey/persistence';
 import type { PagePosition } from '@latchkey/persistence';
 import type { GroupRow, UserRow } from './identities.repository';

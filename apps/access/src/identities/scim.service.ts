@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
-import { diffFields, Email, ErrorCode, GroupName } from '@latchkey/contracts';
+import { AppException, diffFields, Email, ErrorCode, GroupName } from '@latchkey/contracts';
 import type { Actor, ScimAnswer, ScimCall, ScimToken } from '@latchkey/contracts';
-import { AppException } from '@latchkey/messaging';
 import { AuditService } from '../audit/audit.service';
 import { hashToken } from './api-token';
 import { DuplicateError, IdentitiesRepository, UserRow } from './identities.repository';

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
-import { ErrorCode, SYSTEM_ACTOR } from '@latchkey/contracts';
+import { AppException, ErrorCode, SYSTEM_ACTOR } from '@latchkey/contracts';
 import type { Actor, Caller, ClientInfo, PasswordLinkPurpose, SessionUser } from '@latchkey/contracts';
 import type { AccessEnv } from '@latchkey/config';
-import { AppException, LOGGER } from '@latchkey/messaging';
+import { LOGGER } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import { AuditService } from '../audit/audit.service';
 import { hashToken } from './api-token';

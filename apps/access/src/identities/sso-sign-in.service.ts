@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { AttributeKey, diffFields, ErrorCode, GroupName } from '@latchkey/contracts';
+import { AppException, AttributeKey, diffFields, ErrorCode, GroupName } from '@latchkey/contracts';
 import type { ClientInfo, SsoIdentity } from '@latchkey/contracts';
-import { AppException } from '@latchkey/messaging';
 import { AuditService } from '../audit/audit.service';
 import { DuplicateError, IdentitiesRepository } from './identities.repository';
 import { IdentityChanges } from './identity-changes.repository';

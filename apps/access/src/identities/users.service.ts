@@ -1,9 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { z } from 'zod';
-import { diffFields, ErrorCode } from '@latchkey/contracts';
+import { AppException, diffFields, ErrorCode } from '@latchkey/contracts';
 import type { Actor, Group, GroupInput, User, UserInput } from '@latchkey/contracts';
-import { AppException } from '@latchkey/messaging';
 import { AuditService } from '../audit/audit.service';
 import { DuplicateError, IdentitiesRepository, UserFields } from './identities.repository';
 import { SignInRepository } from './sign-in.repository';

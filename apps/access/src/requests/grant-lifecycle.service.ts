@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Contracts, ErrorCode, GrantStates, RequestStates, SYSTEM_ACTOR } from '@latchkey/contracts';
+import { AppException, Contracts, GrantStates, isPermanentError, RequestStates, SYSTEM_ACTOR } from '@latchkey/contracts';
 import type { AccessRequestStatus, Grant, Integration } from '@latchkey/contracts';
-import { AppException, LOGGER, MessageBus } from '@latchkey/messaging';
+import { LOGGER, MessageBus } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import { MasterKey, encryptSecret } from '@latchkey/secrets';
 import { AuditService } from '../audit/audit.service';
@@ -10,9 +10,6 @@ import { AccessRequestsRepository } from './access-requests.repository';
 import { GrantQueue } from './grant.queue';
 import { RequestMetrics } from './request.metrics';
 import { endAuditEntry, requestAuditEntry } from './request-view';
-
-/** Provisioning refused the grant for good: retrying cannot help. */
-const PERMANENT = new Set<string>([ErrorCode.ValidationFailed, ErrorCode.NotFound, ErrorCode.Forbidden, ErrorCode.Conflict]);
 
 /**
  * How long the job of a grant made inline waits before it runs: the safety net, not the path.
@@ -108,7 +105,8 @@ export class GrantLifecycle {
         { connectorId: integration.connectorId },
       );
     } catch (err) {
-      if (err instanceof AppException && PERMANENT.has(err.code)) {
+      // Provisioning refused the grant for good (by code): retrying cannot help.
+      if (err instanceof AppException && isPermanentError(err.code)) {
         await this.fail(r.id, `the grant could not be made: ${err.message}`);
         return true;
       }

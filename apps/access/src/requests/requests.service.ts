@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import { actorOfCaller as actorOf, Contracts, ErrorCode, RequestStates, SYSTEM_ACTOR } from '@latchkey/contracts';
+import { actorOfCaller as actorOf, AppException, Contracts, ErrorCode, RequestStates, SYSTEM_ACTOR } from '@latchkey/contracts';
 import type { AccessDetails, AccessRequest, AccessRequestStatus, Actor, Approval, Caller, GrantItem, Integration, Resource, ValidAccessRequest, ValidationIssue } from '@latchkey/contracts';
-import { AppException, LOGGER, MessageBus } from '@latchkey/messaging';
+import { LOGGER, MessageBus } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import { MasterKey, decryptSecret } from '@latchkey/secrets';
 import { AuditService } from '../audit/audit.service';

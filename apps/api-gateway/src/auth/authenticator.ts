@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { Contracts, ErrorCode } from '@latchkey/contracts';
-import { AppException, LOGGER, MessageBus } from '@latchkey/messaging';
+import { AppException, Contracts, ErrorCode } from '@latchkey/contracts';
+import { LOGGER, MessageBus } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import type { AuthenticatedCaller } from './caller';
 import { csrfTokenFor, sessionHash } from './session-cookie';

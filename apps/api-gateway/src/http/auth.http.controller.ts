@@ -1,8 +1,8 @@
 import { Body, Controller, Get, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { CLI_TOKEN_DAYS, CliSignInInput, Contracts, ErrorCode, SetPasswordInput, SignInInput } from '@latchkey/contracts';
+import { AppException, CLI_TOKEN_DAYS, CliSignInInput, Contracts, ErrorCode, SetPasswordInput, SignInInput } from '@latchkey/contracts';
 import type { CliSignInAnswer, SessionAnswer } from '@latchkey/contracts';
-import { AppException, MessageBus } from '@latchkey/messaging';
+import { MessageBus } from '@latchkey/messaging';
 import { Access, PUBLIC_URL } from '../auth/auth.guard';
 import { Authenticator } from '../auth/authenticator';
 import { OidcClient } from '../auth/oidc/oidc-client';

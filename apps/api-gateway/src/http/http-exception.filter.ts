@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { ErrorCode, ErrorEnvelope } from '@latchkey/contracts';
-import { AppException, RETRY_AFTER_SECONDS } from '@latchkey/messaging';
+import { errorEnvelopeOf, RETRY_AFTER_SECONDS } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import { allowedMethods } from './route-table';
 import { scimError } from './scim-metadata';
@@ -65,7 +65,6 @@ export class HttpEnvelopeFilter implements ExceptionFilter {
   }
 
   private toEnvelope(exception: unknown, request: Request): [number, ErrorEnvelope, Record<string, string>?] {
-    if (exception instanceof AppException) return [HTTP_STATUS[exception.code], exception.toEnvelope()];
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const cause = exception.cause as { type?: string } | undefined;
@@ -91,7 +90,9 @@ export class HttpEnvelopeFilter implements ExceptionFilter {
       const code = CODE_FOR_STATUS[status] ?? (status >= 500 ? ErrorCode.Internal : ErrorCode.ValidationFailed);
       return [status, { code, message: exception.message }];
     }
-    return [500, { code: ErrorCode.Internal, message: 'Internal error; see the gateway log.' }];
+    // Everything else (AppExceptions from the services, library errors, bugs) as every service maps it.
+    const envelope = errorEnvelopeOf(exception, { log: 'gateway' });
+    return [HTTP_STATUS[envelope.code], envelope];
   }
 }
 

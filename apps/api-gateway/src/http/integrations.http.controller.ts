@@ -1,8 +1,8 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
 import { z } from 'zod';
-import { Contracts, integrationFor, Page } from '@latchkey/contracts';
+import { AppException, Contracts, integrationFor, Page } from '@latchkey/contracts';
 import { validateIntegrationInput } from '@latchkey/config';
-import { AppException, MessageBus } from '@latchkey/messaging';
+import { MessageBus } from '@latchkey/messaging';
 import { Access } from '../auth/auth.guard';
 import { actorOf, CurrentCaller } from '../auth/caller';
 import type { AuthenticatedCaller } from '../auth/caller';

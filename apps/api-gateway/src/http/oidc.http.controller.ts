@@ -1,7 +1,7 @@
 import { Controller, Get, Inject, Query, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { Contracts, ErrorCode } from '@latchkey/contracts';
-import { AppException, LOGGER, MessageBus } from '@latchkey/messaging';
+import { AppException, Contracts, ErrorCode } from '@latchkey/contracts';
+import { LOGGER, MessageBus } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import { Access, PUBLIC_URL } from '../auth/auth.guard';
 import { Authenticator } from '../auth/authenticator';

@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, Inject, Put } from '@nestjs/common';
-import { Contracts, ErrorCode, OIDC_DEFAULTS, SsoSettingsInput } from '@latchkey/contracts';
+import { AppException, Contracts, ErrorCode, OIDC_DEFAULTS, SsoSettingsInput } from '@latchkey/contracts';
 import type { SsoSettings, StoredSsoSettings } from '@latchkey/contracts';
-import { AppException, MessageBus } from '@latchkey/messaging';
+import { MessageBus } from '@latchkey/messaging';
 import { Access, PUBLIC_URL } from '../auth/auth.guard';
 import { actorOf, CurrentCaller } from '../auth/caller';
 import type { AuthenticatedCaller } from '../auth/caller';

@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { issuesFromZod } from '@latchkey/contracts';
-import { AppException } from '@latchkey/messaging';
+import { AppException, issuesFromZod } from '@latchkey/contracts';
 
 /** Parses route input with a contract schema; a failure is a 400 naming every field and rule. */
 export function parseInput<S extends z.ZodType>(schema: S, value: unknown, prefix: string[] = []): z.output<S> {

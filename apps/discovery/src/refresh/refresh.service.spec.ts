@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Contracts, ErrorCode } from '@latchkey/contracts';
-import { AppException } from '@latchkey/messaging';
+import { AppException, Contracts, ErrorCode } from '@latchkey/contracts';
 import type { AppLogger, MessageBus, ServiceInfo } from '@latchkey/messaging';
 import { discoverInstance, TargetConnectionError } from '@latchkey/pg-access';
 import type { DiscoveredObject } from '@latchkey/pg-access';

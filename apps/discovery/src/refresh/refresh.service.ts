@@ -1,8 +1,8 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { z } from 'zod';
-import { Contracts, ErrorCode, EventContract, ResponseOf } from '@latchkey/contracts';
+import { AppException, Contracts, ErrorCode, EventContract, ResponseOf } from '@latchkey/contracts';
 import type { RefreshCounts } from '@latchkey/contracts';
-import { AppException, LOGGER, MessageBus, SERVICE_INFO } from '@latchkey/messaging';
+import { LOGGER, MessageBus, SERVICE_INFO } from '@latchkey/messaging';
 import type { AppLogger, ServiceInfo } from '@latchkey/messaging';
 import { discoverInstance, DiscoveryReadError, parseCommentTags, TargetConfigError, TargetConnectionError, targetConnectionParams } from '@latchkey/pg-access';
 import type { DiscoveredObject, TargetConnectionParams } from '@latchkey/pg-access';

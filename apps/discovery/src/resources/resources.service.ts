@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { diffFields, ErrorCode, isCleanText, permissionsOf } from '@latchkey/contracts';
+import { AppException, diffFields, ErrorCode, isCleanText, permissionsOf } from '@latchkey/contracts';
 import type { Actor, ReceivedOf, Contracts, Resource } from '@latchkey/contracts';
-import { AppException } from '@latchkey/messaging';
 import { ResourcesRepository, StoredResource } from './resources.repository';
 
 type ResourceQuery = ReceivedOf<typeof Contracts.discoveryResourcesList>;

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
   Actor,
+  AppException,
   Contracts,
   ErrorCode,
   Integration,
@@ -13,7 +14,7 @@ import {
 import type { IntegrationOwner } from '@latchkey/contracts';
 import { INTEGRATION_TYPES, validateIntegrationInput } from '@latchkey/config';
 import type { ValidIntegration, ValidIntegrationUpdate } from '@latchkey/config';
-import { AppException, LOGGER, MessageBus } from '@latchkey/messaging';
+import { LOGGER, MessageBus } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import { MasterKey, toSecretRef } from '@latchkey/secrets';
 import { AuditOutbox, decodePageToken } from '@latchkey/persistence';

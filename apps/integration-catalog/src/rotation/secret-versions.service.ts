@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { ErrorCode } from '@latchkey/contracts';
+import { AppException, ErrorCode } from '@latchkey/contracts';
 import type { EncryptedEnvelope, ReceivedOf, RotationState, RotationSubject } from '@latchkey/contracts';
 import { Contracts } from '@latchkey/contracts';
-import { AppException } from '@latchkey/messaging';
 import { decryptSecret, MasterKey, SecretsError } from '@latchkey/secrets';
 import type { EntityManager } from 'typeorm';
 import { AuditOutbox } from '@latchkey/persistence';

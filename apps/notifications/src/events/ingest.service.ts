@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Contracts, ErrorCode, isEssentialEvent } from '@latchkey/contracts';
+import { AppException, Contracts, ErrorCode, isEssentialEvent } from '@latchkey/contracts';
 import type { AccessRequest, AuditEntry, Caller, NotificationEventType } from '@latchkey/contracts';
-import { AppException, LOGGER, MessageBus } from '@latchkey/messaging';
+import { LOGGER, MessageBus } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import { Mailer } from '../email/mailer';
 import { NotificationsQueue } from '../delivery/notifications.queue';

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Contracts, DEFAULT_CHANNELS, effectiveEventChoices, ESSENTIAL_EVENT_TYPES, isEssentialEvent, webhookDisplayUrl } from '@latchkey/contracts';
+import { AppException, Contracts, DEFAULT_CHANNELS, effectiveEventChoices, ESSENTIAL_EVENT_TYPES, isEssentialEvent, webhookDisplayUrl } from '@latchkey/contracts';
 import type { Actor, NotificationDefaults, NotificationDefaultsInput, NotificationPreferences, NotificationPreferencesInput, PersonalChannel, PersonalDelivery } from '@latchkey/contracts';
-import { AppException, MessageBus } from '@latchkey/messaging';
+import { MessageBus } from '@latchkey/messaging';
 import { decodePageToken, encodePageToken } from '@latchkey/persistence';
 import { SETTINGS } from '../settings';
 import type { NotificationSettings } from '../settings';

@@ -1,7 +1,6 @@
 import { Injectable, Optional } from '@nestjs/common';
-import { ErrorCode } from '@latchkey/contracts';
+import { AppException, ErrorCode } from '@latchkey/contracts';
 import type { EncryptedEnvelope } from '@latchkey/contracts';
-import { AppException } from '@latchkey/messaging';
 import { decryptSecret, encryptSecret, MasterKey } from '@latchkey/secrets';
 
 /**

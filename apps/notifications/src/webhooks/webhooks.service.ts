@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Contracts, ErrorCode, webhookDisplayUrl } from '@latchkey/contracts';
+import { AppException, Contracts, ErrorCode, webhookDisplayUrl } from '@latchkey/contracts';
 import type { Actor, Delivery, DeliveryAttempt, Webhook, WebhookInput } from '@latchkey/contracts';
-import { AppException, LOGGER, MessageBus } from '@latchkey/messaging';
+import { LOGGER, MessageBus } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import { decodePageToken, encodePageToken } from '@latchkey/persistence';
 import { messageIdOf } from '../delivery/delivery.service';

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
-import { Actor, DriftReport, ErrorCode } from '@latchkey/contracts';
-import { AppException, LOGGER } from '@latchkey/messaging';
+import { Actor, AppException, DriftReport, ErrorCode } from '@latchkey/contracts';
+import { LOGGER } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import { applyGrant, disableRole, inspectManaged, profileRoleName } from '@latchkey/pg-access';
 import { decryptSecret, MasterKey } from '@latchkey/secrets';

@@ -1,8 +1,8 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Actor, checksBlockingGrants, Contracts, Credentials, ErrorCode, Grant, GrantItem, GrantStates, GrantStatus, PersonIdentity } from '@latchkey/contracts';
+import { Actor, AppException, checksBlockingGrants, Contracts, Credentials, ErrorCode, Grant, GrantItem, GrantStates, GrantStatus, PersonIdentity } from '@latchkey/contracts';
 import type { OutboxEntry } from '@latchkey/persistence';
-import { AppException, classifyDatabaseError, LOGGER, MessageBus, RETRY_AFTER_SECONDS, SERVICE_INFO } from '@latchkey/messaging';
+import { classifyDatabaseError, LOGGER, MessageBus, SERVICE_INFO, toAppException, withFix } from '@latchkey/messaging';
 import type { AppLogger, ServiceInfo } from '@latchkey/messaging';
 import { applyGrant, generatePassword, GrantError, personalRoleName, runPreflight, setPassword, setValidUntil } from '@latchkey/pg-access';
 import { decryptSecret, encryptSecret, MasterKey } from '@latchkey/secrets';
@@ -164,7 +164,7 @@ export class GrantsService {
     const message = messageOf(err);
     await this.grants.recordFailure(grant.id, message);
     this.logger.warn({ grantId: grant.id, err: message }, 'grant postponed: the target is unavailable for now');
-    throw targetUnavailable(err);
+    throw toAppException(err, { database: 'target' });
   }
 
   /** Nothing is left behind: whatever the half-made grant created for this person is taken back. */
@@ -201,7 +201,7 @@ export class GrantsService {
         this.logger.warn({ grantId: grant.id, err: preflightErr }, 'preflight for a failed grant did not run');
       }
     }
-    return fix ? `${message}. To fix it, an administrator runs on the target:\n${fix}` : message;
+    return fix ? withFix(message, fix) : message;
   }
 
   async get(id: string): Promise<Grant> {
@@ -320,14 +320,6 @@ async function onTarget<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (err) {
-    throw classifyDatabaseError(err) === 'permanent' ? err : targetUnavailable(err);
+    throw classifyDatabaseError(err) === 'permanent' ? err : toAppException(err, { database: 'target' });
   }
-}
-
-/** A retryable 503 that names the target, not the control database. */
-function targetUnavailable(err: unknown): AppException {
-  return new AppException(ErrorCode.ServiceUnavailable, `The target database is unavailable for now; try again shortly: ${messageOf(err)}`, {
-    reason: 'TARGET_UNAVAILABLE',
-    retryAfterSeconds: RETRY_AFTER_SECONDS,
-  });
 }

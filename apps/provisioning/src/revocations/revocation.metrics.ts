@@ -9,7 +9,7 @@ const REUSE_MS = 1_000;
 
 /** A revocation error that means sessions of the role could not be ended (no right to signal them, or they outlived the deadline). */
 export const isTerminationFailure = (err: unknown): boolean =>
-  err instanceof GrantError && (err.code === 'sessions_survive' || (err.code === 'missing_privilege' && (err.fix ?? '').includes('pg_signal_backend')));
+  err instanceof GrantError && (err.code === 'sessions_survive' || (err.code === 'missing_privilege' && err.privilege === 'pg_signal_backend'));
 
 /** Provisioning's metrics: revocations as they run, and this connector's grants read at scrape time. */
 @Injectable()

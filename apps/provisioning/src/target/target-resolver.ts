@@ -1,6 +1,6 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
-import { Contracts, ErrorCode, ResponseOf } from '@latchkey/contracts';
-import { AppException, MessageBus, SERVICE_INFO } from '@latchkey/messaging';
+import { AppException, Contracts, ErrorCode, ResponseOf } from '@latchkey/contracts';
+import { MessageBus, SERVICE_INFO } from '@latchkey/messaging';
 import type { ServiceInfo } from '@latchkey/messaging';
 import type { PostgresConfig } from '@latchkey/config';
 import { targetConnectionParams, type TargetConnectionParams } from '@latchkey/pg-access';

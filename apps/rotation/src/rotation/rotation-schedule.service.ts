@@ -1,7 +1,7 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { Contracts, ErrorCode, SYSTEM_ACTOR } from '@latchkey/contracts';
+import { AppException, Contracts, ErrorCode, SYSTEM_ACTOR } from '@latchkey/contracts';
 import type { Actor, PayloadOf, RotationRunResult, RotationTrigger } from '@latchkey/contracts';
-import { AppException, LOGGER, MessageBus, Metric, RetryUntilDone, SERVICE_INFO, ServiceMetrics } from '@latchkey/messaging';
+import { LOGGER, MessageBus, Metric, RetryUntilDone, SERVICE_INFO, ServiceMetrics } from '@latchkey/messaging';
 import type { AppLogger, ServiceInfo } from '@latchkey/messaging';
 import { RotationQueue } from './rotation.queue';
 import { RotationService } from './rotation.service';

@@ -20,6 +20,8 @@ export class GrantError extends Error {
     readonly code: GrantErrorCode,
     message: string,
     readonly fix?: string,
+    /** For `missing_privilege`: the role or privilege the connector lacks, so callers need not read `fix`. */
+    readonly privilege?: string,
   ) {
     super(message);
   }

@@ -177,7 +177,7 @@ export function terminateSessionsSql(role: string): string {
 /** What a failed terminateSessionsSql() means: the connector may lack the right to signal the role's backends. */
 export function terminationError(error: unknown, role: string, connector: string): unknown {
   if (error instanceof DatabaseError && error.code === '42501') {
-    return new GrantError('missing_privilege', `The connector cannot end the sessions of ${quoteIdent(role)}: ${error.message}`, `GRANT "pg_signal_backend" TO ${quoteIdent(connector)};`);
+    return new GrantError('missing_privilege', `The connector cannot end the sessions of ${quoteIdent(role)}: ${error.message}`, `GRANT "pg_signal_backend" TO ${quoteIdent(connector)};`, 'pg_signal_backend');
   }
   return error;
 }

@@ -1,4 +1,4 @@
-import { ErrorCode, ErrorEnvelope, ValidationIssue } from '@latchkey/contracts';
+import { ErrorCode, ErrorEnvelope, ValidationIssue } from './errors';
 
 /**
  * The one error type domain code throws. It crosses NATS as an `ErrorEnvelope`; only the gateway
