@@ -2,21 +2,29 @@
 // The inspector answers asynchronously and nothing asynchronous runs in an 'exit' listener, so the
 // profile is written as soon as SIGTERM arrives (while the service stops, within the stop's grace),
 // and process.exit waits for that write.
-const inspector = require('node:inspector');
-const fs = require('node:fs');
-const session = new inspector.Session();
-session.connect();
-session.post('Profiler.enable');
-session.post('Profiler.setSamplingInterval', { interval: 500 });
-session.post('Profiler.start');
-let written;
-const write = () =>
-  (written ??= new Promise((resolve) => {
-    session.post('Profiler.stop', (err, result) => {
-      if (!err) fs.writeFileSync(`${process.env.BENCH_PROFILE_DIR}/${process.pid}-${(process.argv[1] ?? 'node').split('/').slice(-3).join('_')}.cpuprofile`, JSON.stringify(result.profile));
-      resolve();
-    });
-  }));
-process.prependListener('SIGTERM', () => void write());
-const exit = process.exit.bind(process);
-process.exit = (code) => void write().then(() => exit(code));
+// BENCH_PROFILE_SERVICES=access,api-gateway limits it to those services (a profile of a long
+// discovery refresh grows until the process runs out of memory).
+const service = (process.argv[1] ?? '').split('/').slice(-3)[0];
+const only = process.env.BENCH_PROFILE_SERVICES;
+if (!only || only.split(',').includes(service)) startProfile();
+
+function startProfile() {
+  const inspector = require('node:inspector');
+  const fs = require('node:fs');
+  const session = new inspector.Session();
+  session.connect();
+  session.post('Profiler.enable');
+  session.post('Profiler.setSamplingInterval', { interval: 500 });
+  session.post('Profiler.start');
+  let written;
+  const write = () =>
+    (written ??= new Promise((resolve) => {
+      session.post('Profiler.stop', (err, result) => {
+        if (!err) fs.writeFileSync(`${process.env.BENCH_PROFILE_DIR}/${process.pid}-${(process.argv[1] ?? 'node').split('/').slice(-3).join('_')}.cpuprofile`, JSON.stringify(result.profile));
+        resolve();
+      });
+    }));
+  process.prependListener('SIGTERM', () => void write());
+  const exit = process.exit.bind(process);
+  process.exit = (code) => void write().then(() => exit(code));
+}

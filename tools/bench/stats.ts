@@ -27,12 +27,14 @@ export async function pool<T, R>(items: T[], concurrency: number, task: (item: T
 
 /**
  * Environment for a bench stack's services: with BENCH_PROFILE_DIR set, each service writes a CPU
- * profile (`<pid>-<service>.cpuprofile`, for Chrome DevTools or speedscope) there when it exits.
+ * profile (`<pid>-<service>.cpuprofile`, for Chrome DevTools or speedscope) there when it exits;
+ * BENCH_PROFILE_SERVICES=access,api-gateway limits that to those services.
  */
 export function benchServiceEnv(env: Record<string, string>): Record<string, string> {
   const dir = process.env.BENCH_PROFILE_DIR;
   if (!dir) return env;
-  return { ...env, BENCH_PROFILE_DIR: resolve(dir), NODE_OPTIONS: `--require ${resolve(REPO_ROOT, 'tools/bench/cpu-profile.cjs')}` };
+  const only = process.env.BENCH_PROFILE_SERVICES;
+  return { ...env, BENCH_PROFILE_DIR: resolve(dir), ...(only ? { BENCH_PROFILE_SERVICES: only } : {}), NODE_OPTIONS: `--require ${resolve(REPO_ROOT, 'tools/bench/cpu-profile.cjs')}` };
 }
 
 /** Resident memory of each service this bench started (its child processes), from /proc: now and the peak so far. */

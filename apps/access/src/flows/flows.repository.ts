@@ -11,9 +11,14 @@ export function toFlow(e: AccessFlowEntity): AccessFlow {
   return { id: e.id, name: e.name, active: e.active, ...e.definition, managedBy: e.managedBy, createdAt: e.createdAt.toISOString(), updatedAt: e.updatedAt.toISOString() };
 }
 
+/** Changes with any insert, update, deactivation or deletion of an active flow. */
+const ACTIVE_FLOWS_VERSION = `SELECT md5(string_agg(id::text || ':' || xmin::text, ',' ORDER BY id)) AS version FROM access.access_flows WHERE active`;
+
 @Injectable()
 export class FlowsRepository {
   private readonly repo: Repository<AccessFlowEntity>;
+  /** The active flows as last read, and the version they were read at (see allActive). */
+  private active?: { version: string | null; flows: readonly AccessFlow[] };
 
   constructor(private readonly dataSource: DataSource) {
     this.repo = dataSource.getRepository(AccessFlowEntity);
@@ -23,9 +28,19 @@ export class FlowsRepository {
     return m.getRepository(AccessFlowEntity).findOneBy({ id });
   }
 
-  /** Every active flow: what anyone may request comes from these. */
-  async allActive(): Promise<AccessFlow[]> {
-    return (await this.repo.createQueryBuilder('f').where('f.active').orderBy('f.name').getMany()).map(toFlow);
+  /**
+   * Every active flow: what anyone may request comes from these. Read again only when one changed:
+   * the version names each active row by its id and xmin (a new row version on every insert and
+   * update, whichever replica made it), so the next call after a change reads the flows again. A
+   * change landing between the two reads leaves newer flows under the older version: read again
+   * next time, never stale.
+   */
+  async allActive(): Promise<readonly AccessFlow[]> {
+    const [{ version }] = await this.dataSource.query<Array<{ version: string | null }>>(ACTIVE_FLOWS_VERSION);
+    if (this.active && this.active.version === version) return this.active.flows;
+    const flows = (await this.repo.createQueryBuilder('f').where('f.active').orderBy('f.name').getMany()).map(toFlow);
+    this.active = { version, flows };
+    return flows;
   }
 
   /** Active flows with a target on one of these integrations: the candidates for a request. */

@@ -44,6 +44,8 @@ describe('GET /api/v1/me/requestable', () => {
     }
     throw new Error('more than 50 pages');
   };
+  let hrFlow: Record<string, unknown>;
+  let hrFlowId: string;
   const flow = async (body: Record<string, unknown>) => {
     const res = await t.api('POST', '/api/v1/access-flows', { body: { maxDurationMinutes: 60, approvers: null, ...body } });
     if (res.status !== 201) throw new Error(`flow ${String(body.name)}: ${res.status} ${res.text}`);
@@ -120,12 +122,13 @@ describe('GET /api/v1/me/requestable', () => {
       requestors: ops,
       targets: [{ integrationId, resourceType: 'postgresql-table', permissions: ['READ_ONLY'], resources: { mode: 'exclude', by: 'tag', key: 'owner', values: ['*'] } }],
     });
-    await flow({
+    hrFlow = {
       name: 'inactive hr for ops',
       active: false,
       requestors: ops,
       targets: [{ integrationId, resourceType: 'postgresql-table', permissions: ['ADMIN'], resources: { mode: 'include', by: 'name', values: ['app/hr/*'] } }],
-    });
+    };
+    hrFlowId = await flow(hrFlow);
   }, STARTUP_TIMEOUT_MS);
 
   afterAll(async () => {
@@ -173,6 +176,18 @@ describe('GET /api/v1/me/requestable', () => {
     expect(Object.keys(await everything('analyst', '&type=postgresql-schema'))).toEqual(['app/billing']);
     expect(Object.keys(await everything('analyst', '&tag=owner'))).toEqual(['app/billing/invoices']);
     expect(Object.keys(await everything('ops', '&q=salaries'))).toEqual([]);
+  });
+
+  it('answers from a flow as soon as it is turned on, edited or turned off (the access service keeps the active flows until one changes)', async () => {
+    const put = async (body: Record<string, unknown>) => expect((await t.api('PUT', `/api/v1/access-flows/${hrFlowId}`, { body: { maxDurationMinutes: 60, approvers: null, ...body } })).status).toBe(200);
+    const before = Object.keys(await everything('ops'));
+    await put({ ...hrFlow, active: true });
+    const on = await everything('ops');
+    expect(on['app/hr/salaries']).toMatchObject({ permissions: ['ADMIN'] });
+    await put({ ...hrFlow, active: true, maxDurationMinutes: 30 });
+    expect((await everything('ops'))['app/hr/salaries'].flows.find((f) => f.name === 'inactive hr for ops')).toMatchObject({ maxDurationMinutes: 30 });
+    await put(hrFlow);
+    expect(Object.keys(await everything('ops'))).toEqual(before);
   });
 
   it('dry-runs an unsaved flow: who could request what, and who would approve; nothing is saved', async () => {

@@ -116,6 +116,23 @@ describe('what a flow offers on a resource', () => {
     expect(requestableItem(resource('db/s/t', { integrationId: '00000000-0000-4000-8000-000000000009' }), [adminFlow], undefined, new Date())).toBeNull();
   });
 
+  it('gives flows sharing a target, and a flow of several targets, what each target covers', () => {
+    const byName = { mode: 'include' as const, by: 'name' as const, values: ['db/sales/*'] };
+    const noPii = { mode: 'exclude' as const, by: 'tag' as const, key: 'pii', values: ['*'] };
+    const target = (permissions: AccessFlow['targets'][number]['permissions'], resources?: typeof byName | typeof noPii) => ({ integrationId: INTEGRATION, resourceType: 'postgresql-table' as const, permissions, ...(resources ? { resources } : {}) });
+    const flows = [
+      flow('a', { targets: [target(['READ_ONLY'], byName)] }),
+      flow('b', { targets: [target(['READ_ONLY'], byName)] }),
+      flow('c', { targets: [target(['READ_WRITE'], noPii), target(['ADMIN'], byName)] }),
+      flow('d', { targets: [target(['READ_ONLY'], noPii)] }),
+    ];
+    const offered = (r: Resource) => requestableItem(r, flows, undefined, new Date())?.flows.map((f) => [f.name, f.permissions]) ?? null;
+    expect(offered(resource('db/sales/orders'))).toEqual([['a', ['READ_ONLY']], ['b', ['READ_ONLY']], ['c', ['READ_WRITE', 'ADMIN']], ['d', ['READ_ONLY']]]);
+    expect(offered(resource('db/sales/cards', { tags: { pii: 'yes' } }))).toEqual([['a', ['READ_ONLY']], ['b', ['READ_ONLY']], ['c', ['ADMIN']]]);
+    expect(offered(resource('db/hr/people', { tags: { pii: 'yes' } }))).toBeNull();
+    expect(offered(resource('db/hr/rooms'))).toEqual([['c', ['READ_WRITE']], ['d', ['READ_ONLY']]]);
+  });
+
   it('says when a time-framed flow is closed now', () => {
     const frame = { days: ['MON' as const], start: '09:00', end: '10:00', timeZone: 'UTC' };
     const item = requestableItem(resource('db/s/t'), [flow('1', { timeframe: frame })], undefined, new Date('2026-12-01T12:00:00Z'))!;

@@ -1,8 +1,8 @@
-import type { AccessFlow, Approvers, Caller, Integration, Permission, RequestablePage, Resource, TargetSelection } from '@latchkey/contracts';
+import type { AccessFlow, Approvers, Caller, FlowTarget, Integration, Permission, RequestablePage, Resource, TargetSelection } from '@latchkey/contracts';
 import { describeTimeframe, inTimeframe, requestorMatches, targetCovers } from './flow-matching';
 
 /** The active flows whose requestors include the caller: everything they may ask for comes from these. */
-export const flowsOfferedTo = (flows: AccessFlow[], caller: Caller) => flows.filter((flow) => flow.active && requestorMatches(flow, caller));
+export const flowsOfferedTo = (flows: readonly AccessFlow[], caller: Caller) => flows.filter((flow) => flow.active && requestorMatches(flow, caller));
 
 /** The flows' targets as discovery selects resources with them (permissions are checked afterwards), each once. */
 export const selectionsOf = (flows: Array<Pick<AccessFlow, 'targets'>>): TargetSelection[] => {
@@ -41,10 +41,22 @@ export function offersOf(flows: AccessFlow[], now: Date): { flows: RequestablePa
     timeframe: flow.timeframe ? describeTimeframe(flow.timeframe) : null,
     availableNow: !flow.timeframe || inTimeframe(flow.timeframe, now),
   }));
+  // Flows often share a target (the same tables offered to several groups): each distinct target is
+  // checked once per resource, and each flow reads the answers of its own targets.
+  const distinct = new Map<string, number>();
+  const targets: FlowTarget[] = [];
+  const targetsOf = sorted.map((flow) =>
+    flow.targets.map((target) => {
+      const key = JSON.stringify([target.integrationId, target.resourceType, target.permissions, target.resources ?? null]);
+      if (!distinct.has(key)) distinct.set(key, targets.push(target) - 1);
+      return distinct.get(key)!;
+    }),
+  );
   const offer = (resource: Resource, integration: OwnerFacts | undefined): Entry | null => {
+    const covered = targets.map((target) => resource.permissions.filter((p) => targetCovers(target, resource, p)));
     const offered: Array<{ flow: number; permissions: Permission[] }> = [];
-    sorted.forEach((flow, i) => {
-      const permissions = resource.permissions.filter((p) => flow.targets.some((target) => targetCovers(target, resource, p)));
+    targetsOf.forEach((own, i) => {
+      const permissions = own.length === 1 ? covered[own[0]] : resource.permissions.filter((p) => own.some((t) => covered[t].includes(p)));
       if (permissions.length > 0) offered.push({ flow: i, permissions });
     });
     if (offered.length === 0) return null;
