@@ -31,7 +31,7 @@ const resource = (path: string): RequestablePage['items'][number]['resource'] =>
   updatedAt: '2026-12-01T00:00:00.000Z',
 });
 
-describe('requestablePageJson: the written-out answer without building it', () => {
+describe('requestablePageJson: the written-out answer as UTF-8, without building it', () => {
   const pages: Array<[string, RequestablePage]> = [
     ['no flow offers anything', { flows: [], items: [] }],
     [
@@ -50,14 +50,14 @@ describe('requestablePageJson: the written-out answer without building it', () =
   ];
 
   it.each(pages)('writes the same text as serializing the expanded page: %s', (_name, page) => {
-    const text = requestablePageJson(page);
+    const text = new TextDecoder().decode(requestablePageJson(page));
     expect(text).toBe(JSON.stringify(expandRequestablePage(page)));
     expect(JSON.parse(text)).toEqual(expandRequestablePage(page));
   });
 
   it("gives each row's flows the row's permissions, and the override's where an offer differs", () => {
     const [, page] = pages[1]!;
-    const parsed = JSON.parse(requestablePageJson(page)) as { items: Array<{ flows: Array<{ name: string; permissions: string[]; approvers: string }> }> };
+    const parsed = JSON.parse(new TextDecoder().decode(requestablePageJson(page))) as { items: Array<{ flows: Array<{ name: string; permissions: string[]; approvers: string }> }> };
     expect(parsed.items[0]!.flows.map((f) => [f.name.slice(0, 6), f.permissions])).toEqual([
       ['flow 1', ['READ_ONLY', 'READ_WRITE']],
       ['flow 3', ['READ_ONLY', 'READ_WRITE']],

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, Header, HttpCode, Inject, Param, Post, Put, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, Query, Req, Res, StreamableFile } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { Contracts, RequestableQuery, requestablePageJson, setPasswordUrl, UserInput } from '@latchkey/contracts';
 import { MessageBus } from '@latchkey/messaging';
@@ -98,10 +98,10 @@ export class UsersHttpController {
   /** What the caller's active access flows offer them: never a resource no flow offers them. */
   @Get('me/requestable')
   @Access('authenticated')
-  // Written out as text (every offering flow on every row) without building the objects: see requestablePageJson.
-  @Header('Content-Type', 'application/json; charset=utf-8')
-  async requestable(@Query() query: unknown, @CurrentCaller() caller: AuthenticatedCaller): Promise<string> {
-    return requestablePageJson(await this.bus.request(Contracts.accessMeRequestablePage, { caller: callerOf(caller), query: parseInput(RequestableListQuery, query) }));
+  async requestable(@Query() query: unknown, @CurrentCaller() caller: AuthenticatedCaller): Promise<StreamableFile> {
+    const page = await this.bus.request(Contracts.accessMeRequestablePage, { caller: callerOf(caller), query: parseInput(RequestableListQuery, query) });
+    // Written out as UTF-8 (every offering flow on every row) without building the objects: see requestablePageJson.
+    return new StreamableFile(requestablePageJson(page), { type: 'application/json; charset=utf-8' });
   }
 
   private async setActive(id: string, active: boolean, caller: AuthenticatedCaller) {
