@@ -100,6 +100,26 @@ export function requestablePageJson(page: RequestablePage): Uint8Array {
     const json = JSON.stringify(flow);
     return utf8.encode(`${json.length > 2 ? `${json.slice(0, -1)},` : '{'}"permissions":`);
   });
+  // A row's flows depend only on its offers and permissions: rows offered alike (most of a page when
+  // the same flows cover a schema) share one encoded list.
+  const flowLists = new Map<string, Uint8Array>();
+  const flowsOf = (offers: RequestablePage['items'][number]['offers'], permissions: Permission[], shared: Uint8Array) => {
+    const key = `${JSON.stringify(permissions)}${JSON.stringify(offers)}`;
+    let list = flowLists.get(key);
+    if (!list) {
+      const chunks: Uint8Array[] = [];
+      offers.forEach((offer, i) => {
+        if (i > 0) chunks.push(COMMA);
+        const head = typeof offer === 'number' ? heads[offer] : undefined;
+        if (head) chunks.push(head, shared, CLOSE);
+        else if (typeof offer === 'number') chunks.push(utf8.encode(JSON.stringify({ ...page.flows[offer], permissions })));
+        else chunks.push(utf8.encode(JSON.stringify({ ...page.flows[offer.flow], permissions: offer.permissions, ...(offer.approvers === undefined ? {} : { approvers: offer.approvers }) })));
+      });
+      list = concatBytes(chunks);
+      flowLists.set(key, list);
+    }
+    return list;
+  };
   const chunks: Uint8Array[] = [];
   const text = (part: string) => chunks.push(utf8.encode(part));
   text('{"items":[');
@@ -108,16 +128,14 @@ export function requestablePageJson(page: RequestablePage): Uint8Array {
     text(`${row === 0 ? '' : ','}{"resource":${JSON.stringify(resource)},"permissions":`);
     chunks.push(shared);
     text(',"flows":[');
-    offers.forEach((offer, i) => {
-      if (i > 0) chunks.push(COMMA);
-      const head = typeof offer === 'number' ? heads[offer] : undefined;
-      if (head) chunks.push(head, shared, CLOSE);
-      else if (typeof offer === 'number') text(JSON.stringify({ ...page.flows[offer], permissions }));
-      else text(JSON.stringify({ ...page.flows[offer.flow], permissions: offer.permissions, ...(offer.approvers === undefined ? {} : { approvers: offer.approvers }) }));
-    });
+    chunks.push(flowsOf(offers, permissions, shared));
     text(']}');
   });
   text(`]${page.nextPageToken === undefined ? '' : `,"nextPageToken":${JSON.stringify(page.nextPageToken)}`}}`);
+  return concatBytes(chunks);
+}
+
+function concatBytes(chunks: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(chunks.reduce((length, chunk) => length + chunk.length, 0));
   let at = 0;
   for (const chunk of chunks) {
