@@ -1,6 +1,7 @@
 import { Client, DatabaseError } from 'pg';
 import { DataSource, EntitySchema, MixedList } from 'typeorm';
 import { CONTROL_DATABASE_TAG } from '@latchkey/contracts';
+import { lockForTransaction, withSessionLock } from './advisory-locks';
 
 export interface ServiceDatabaseOptions {
   /** Connection URL of the control database. */
@@ -40,13 +41,18 @@ export async function migrate(dataSource: DataSource, schema: string): Promise<s
   const lock = new Client({ connectionString: dataSourceUrl(dataSource) });
   await lock.connect();
   try {
-    await lock.query('SELECT pg_advisory_lock(hashtext($1))', [`latchkey:migrate:${schema}`]);
-    await execFormatted(lock, 'CREATE SCHEMA IF NOT EXISTS %I', schema);
-    if (!dataSource.isInitialized) await dataSource.initialize();
-    const ran = await dataSource.runMigrations({ transaction: 'each' });
-    return ran.map((m) => m.name);
+    const ran = await withSessionLock(
+      lock,
+      `latchkey:migrate:${schema}`,
+      async () => {
+        await execFormatted(lock, 'CREATE SCHEMA IF NOT EXISTS %I', schema);
+        if (!dataSource.isInitialized) await dataSource.initialize();
+        return dataSource.runMigrations({ transaction: 'each' });
+      },
+      { wait: true },
+    );
+    return ran.taken ? ran.value.map((m) => m.name) : [];
   } finally {
-    await lock.query('SELECT pg_advisory_unlock(hashtext($1))', [`latchkey:migrate:${schema}`]).catch(() => undefined);
     await lock.end();
   }
 }
@@ -94,7 +100,7 @@ export async function markControlDatabase(url: string): Promise<string | null> {
   try {
     await client.query('BEGIN');
     // COMMENT ON DATABASE from several services starting together would fail with "tuple concurrently updated".
-    await client.query("SELECT pg_advisory_xact_lock(hashtext('latchkey:control-database-marker'))");
+    await lockForTransaction(client, 'latchkey:control-database-marker');
     const { rows } = await client.query<{ name: string; comment: string | null }>(
       `SELECT current_database() AS name, shobj_description(d.oid, 'pg_database') AS comment FROM pg_database d WHERE d.datname = current_database()`,
     );

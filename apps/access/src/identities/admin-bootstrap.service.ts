@@ -7,6 +7,7 @@ import { generateToken, hashToken } from './api-token';
 import { IdentitiesRepository } from './identities.repository';
 import { TokensRepository } from './tokens.repository';
 import { auditEntry, TOKEN_AUDIT_FIELDS, toTokenView, toUserView, USER_AUDIT_FIELDS } from './identity-views';
+import { lockForTransaction } from '@latchkey/persistence';
 
 export const ADMIN_BOOTSTRAP = Symbol('ADMIN_BOOTSTRAP');
 export interface AdminBootstrapOptions {
@@ -45,7 +46,7 @@ export class AdminBootstrap implements OnApplicationBootstrap {
   async run(): Promise<string | undefined> {
     const { email, token } = this.options;
     return this.identities.transaction(async (m) => {
-      await m.query('SELECT pg_advisory_xact_lock(hashtext($1))', ['latchkey:access:bootstrap-admin']);
+      await lockForTransaction(m, 'latchkey:access:bootstrap-admin');
       let user = await this.identities.findUserByEmail(email, m);
       if (!user) {
         const id = await this.identities.insertUser(m, { email: email.toLowerCase(), name: 'Administrator', attributes: {}, role: 'admin' });

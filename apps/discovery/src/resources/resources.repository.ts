@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, QueryFailedError, QueryRunner } from 'typeorm';
 import type { RefreshCounts, ResourceKind, ResourceSelector, ResourceType, TargetSelection } from '@latchkey/contracts';
-import { AuditOutbox } from '@latchkey/persistence';
+import { AuditOutbox, lockForTransaction } from '@latchkey/persistence';
 import type { OutboxEntry } from '@latchkey/persistence';
 
 /** A discovered object as the inventory stores it. */
@@ -129,8 +129,6 @@ const SWEEP_RESOURCES = `
 /** Rows added or removed by one refresh from which its statistics are refreshed at once (ANALYZE samples at most 30,000 rows). */
 export const STATISTICS_AFTER_CHANGES = 1000;
 
-const LOCK_INTEGRATION = "SELECT pg_advisory_xact_lock(hashtext('latchkey:discovery'), hashtext($1))";
-
 /**
  * Writes one refresh of one integration inside one transaction of the control database, under a
  * per-integration advisory lock: two refreshes of the same integration never overlap (the second
@@ -194,7 +192,7 @@ export class ResourcesRepository {
     await runner.connect();
     try {
       await runner.startTransaction();
-      await runner.query(LOCK_INTEGRATION, [integrationId]);
+      await lockForTransaction(runner, 'latchkey:discovery', integrationId);
       // The ids this refresh sees; private to the session, gone with the transaction.
       await runner.query('CREATE TEMP TABLE refresh_seen (id uuid) ON COMMIT DROP');
     } catch (err) {
@@ -217,7 +215,7 @@ export class ResourcesRepository {
   /** Deletes an integration's whole inventory (API tags with it), after any refresh of it ends. */
   async removeInventory(integrationId: string): Promise<number> {
     return this.dataSource.transaction(async (manager) => {
-      await manager.query(LOCK_INTEGRATION, [integrationId]);
+      await lockForTransaction(manager, 'latchkey:discovery', integrationId);
       const removed = (await manager.query('DELETE FROM discovery.resources WHERE integration_id = $1', [integrationId])) as [unknown, number];
       await manager.query('DELETE FROM discovery.refresh_state WHERE integration_id = $1', [integrationId]);
       return removed[1];

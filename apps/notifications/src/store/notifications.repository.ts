@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import type { EncryptedEnvelope } from '@latchkey/contracts';
+import { lockForTransaction } from '@latchkey/persistence';
 
 export type Tx = EntityManager;
 
@@ -79,8 +80,6 @@ function rowsOf<T>(result: unknown): T[] {
 }
 
 /** One in-flight count at a time per limiter key (an endpoint, a person's Slack), across replicas. */
-const LOCK_LIMITER = "SELECT pg_advisory_xact_lock(hashtext('latchkey:delivery-limit'), hashtext($1))";
-
 const json = (v: unknown) => (v === null || v === undefined ? null : JSON.stringify(v));
 
 /** Every table of the notifications schema, in SQL. */
@@ -212,7 +211,7 @@ export class NotificationsRepository {
       const d = rows[0];
       if (!d) return null;
       if (d.limiter_key) {
-        await m.query(LOCK_LIMITER, [d.limiter_key]);
+        await lockForTransaction(m, 'latchkey:delivery-limit', d.limiter_key);
         const busy: { n: number }[] = await m.query(
           `SELECT count(*)::int AS n FROM notifications.deliveries WHERE limiter_key = $1 AND status = 'PENDING' AND lease_until > now()`,
           [d.limiter_key],

@@ -7,6 +7,7 @@ import { GrantsRepository } from '../store/grants.repository';
 import { TargetResolver } from '../target/target-resolver';
 import { RevocationQueue } from './revocation.queue';
 import { RevocationService } from './revocation.service';
+import { withSessionLock } from '@latchkey/persistence';
 
 export const SWEEPER_SETTINGS = Symbol('SWEEPER_SETTINGS');
 /** How long the sweeper waits for Redis to take a revocation job before revoking the grant itself. */
@@ -52,19 +53,20 @@ export class Sweeper implements OnApplicationBootstrap, OnApplicationShutdown {
   async sweep(): Promise<{ revocations: number; rolledBack: number; cleaned: number }> {
     const runner = this.dataSource.createQueryRunner();
     await runner.connect();
-    const lockKey = `latchkey:sweep:${this.info.connectorId}`;
     try {
-      const [{ locked }] = await runner.query('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [lockKey]);
-      if (!locked) return { revocations: 0, rolledBack: 0, cleaned: 0 };
-      try {
-        const revocations = await this.requeueDue();
-        const rolledBack = await this.rollBackStale();
-        const cleaned = await this.cleanRoles();
-        if (revocations + rolledBack + cleaned > 0) this.logger.info({ revocations, rolledBack, cleaned }, 'sweep');
-        return { revocations, rolledBack, cleaned };
-      } finally {
-        await runner.query('SELECT pg_advisory_unlock(hashtext($1))', [lockKey]);
-      }
+      const swept = await withSessionLock(
+        runner,
+        `latchkey:sweep:${this.info.connectorId}`,
+        async () => {
+          const revocations = await this.requeueDue();
+          const rolledBack = await this.rollBackStale();
+          const cleaned = await this.cleanRoles();
+          if (revocations + rolledBack + cleaned > 0) this.logger.info({ revocations, rolledBack, cleaned }, 'sweep');
+          return { revocations, rolledBack, cleaned };
+        },
+        { wait: false },
+      );
+      return swept.taken ? swept.value : { revocations: 0, rolledBack: 0, cleaned: 0 };
     } finally {
       await runner.release();
     }
