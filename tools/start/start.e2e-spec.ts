@@ -9,6 +9,8 @@ import { Client } from 'pg';
 import { SMTPServer } from 'smtp-server';
 import { Webhook } from 'standardwebhooks';
 import {
+  apiClient,
+  createGroupFlow,
   createPgIntegration,
   createUser,
   freePort,
@@ -159,24 +161,7 @@ describe('npm start on a fresh install', () => {
   });
 
   it('issue 14 on the defaults: the approver is mailed about a request, the requester when granted and before it ends, and signed webhooks verify', async () => {
-    const t: Pick<TestStack, 'api'> = {
-      api: async (method, path, opts = {}) => {
-        const token = opts.token === undefined ? adminToken : opts.token;
-        const res = await fetch(`${base}${path}`, {
-          method,
-          headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(opts.body === undefined ? {} : { 'content-type': 'application/json' }) },
-          body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
-        });
-        const text = await res.text();
-        let body: any = text;
-        try {
-          body = JSON.parse(text);
-        } catch {
-          // not JSON
-        }
-        return { status: res.status, body, text, headers: res.headers };
-      },
-    };
+    const t: Pick<TestStack, 'api'> = { api: apiClient(base, adminToken) };
     const mailsTo = (email: string, subject: RegExp) => mails.filter(({ mail }) => (mail.to && !Array.isArray(mail.to) ? mail.to.text : '').includes(email) && subject.test(mail.subject ?? ''));
 
     const integrationId = await createPgIntegration(t, { port: pg.port, username: pg.superuser, password: pg.superuserPassword, dbname: 'app' });
@@ -187,16 +172,7 @@ describe('npm start on a fresh install', () => {
     for (const name of ['analysts', 'data-team']) expect((await t.api('POST', '/api/v1/groups', { body: { name } })).status).toBe(201);
     const approver = await createUser(t, { name: 'Dana Approver', groups: ['data-team'] });
     const requester = await createUser(t, { name: 'Rita Requester', groups: ['analysts'] });
-    const flow = await t.api('POST', '/api/v1/access-flows', {
-      body: {
-        name: 'analysts read billing',
-        requestors: { conditions: [{ type: 'group', match: 'is', values: ['analysts'] }] },
-        targets: [{ integrationId, resourceType: 'postgresql-table', permissions: ['READ_ONLY'] }],
-        approvers: { mode: 'ANY_OF', groups: [{ type: 'group', values: ['data-team'] }] },
-        maxDurationMinutes: 60,
-      },
-    });
-    expect(flow.status).toBe(201);
+    await createGroupFlow(t, { name: 'analysts read billing', integrationId, requestors: 'analysts', approvers: 'data-team', maxDurationMinutes: 60 });
     const hook = await t.api('POST', '/api/v1/webhooks', { body: { name: 'receiver', url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`, format: 'standard', events: ['*'] } });
     expect(hook.status).toBe(201);
     // The standardwebhooks package checks each message's signature and timestamp; one it cannot verify fails the test.

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { PgCluster, startPgCluster, startTestStack, STARTUP_TIMEOUT_MS, TestStack, waitUntil } from '@latchkey/testing';
+import { createGroupFlow, PgCluster, startPgCluster, startTestStack, STARTUP_TIMEOUT_MS, TestStack, waitUntil } from '@latchkey/testing';
 
 jest.setTimeout(300_000);
 
@@ -124,16 +124,7 @@ describe('notifications: deliveries waiting at a limit go out when a slot frees;
       },
     });
     const integrationId = integration.body.id;
-    const flow = await t.api('POST', '/api/v1/access-flows', {
-      body: {
-        name: 'analysts read billing',
-        requestors: { conditions: [{ type: 'group', match: 'is', values: ['analysts'] }] },
-        targets: [{ integrationId, resourceType: 'postgresql-table', permissions: ['READ_ONLY'] }],
-        approvers: { mode: 'ANY_OF', groups: [{ type: 'group', values: ['data-team'] }] },
-        maxDurationMinutes: 5,
-      },
-    });
-    expect(flow.status).toBe(201);
+    await createGroupFlow(t, { name: 'analysts read billing', integrationId, requestors: 'analysts', approvers: 'data-team', maxDurationMinutes: 5 });
     resources = await waitUntil('the discovered tables', async () => {
       const list = await t.api('GET', `/api/v1/resources?integrationId=${integrationId}&type=postgresql-table`);
       const found: Record<string, string> = Object.fromEntries((list.body.items ?? []).map((r: any) => [r.path, r.id]));

@@ -5,7 +5,7 @@ import { simpleParser } from 'mailparser';
 import type { ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
-import { freePort, PgCluster, startPgCluster, startTestStack, STARTUP_TIMEOUT_MS, TestStack, waitUntil } from '@latchkey/testing';
+import { createGroupFlow, freePort, PgCluster, startPgCluster, startTestStack, STARTUP_TIMEOUT_MS, TestStack, waitUntil } from '@latchkey/testing';
 
 jest.setTimeout(300_000);
 
@@ -174,17 +174,7 @@ describe('notifications: webhooks and email, on time, exactly once', () => {
       },
     });
     integrationId = integration.body.id;
-    const flow = await t.api('POST', '/api/v1/access-flows', {
-      body: {
-        name: 'analysts read billing',
-        requestors: { conditions: [{ type: 'group', match: 'is', values: ['analysts'] }] },
-        targets: [{ integrationId, resourceType: 'postgresql-table', permissions: ['READ_ONLY'] }],
-        approvers: { mode: 'ANY_OF', groups: [{ type: 'group', values: ['data-team'] }] },
-        maxDurationMinutes: 1,
-      },
-    });
-    expect(flow.status).toBe(201);
-    flowId = flow.body.id;
+    flowId = await createGroupFlow(t, { name: 'analysts read billing', integrationId, requestors: 'analysts', approvers: 'data-team', maxDurationMinutes: 1 });
   }, STARTUP_TIMEOUT_MS);
 
   afterAll(async () => {

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { simpleParser } from 'mailparser';
 import type { ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
-import { freePort, PgCluster, startPgCluster, startTestStack, STARTUP_TIMEOUT_MS, TestStack, waitUntil } from '@latchkey/testing';
+import { createGroupFlow, freePort, PgCluster, startPgCluster, startTestStack, STARTUP_TIMEOUT_MS, TestStack, waitUntil } from '@latchkey/testing';
 
 jest.setTimeout(300_000);
 
@@ -107,17 +107,7 @@ describe('notifications: per-person channels, essential messages, the Extend lin
       },
     });
     const integrationId = integration.body.id;
-    const flow = await t.api('POST', '/api/v1/access-flows', {
-      body: {
-        name: 'analysts read billing, one extension',
-        requestors: { conditions: [{ type: 'group', match: 'is', values: ['analysts'] }] },
-        targets: [{ integrationId, resourceType: 'postgresql-table', permissions: ['READ_ONLY'] }],
-        approvers: { mode: 'ANY_OF', groups: [{ type: 'group', values: ['data-team'] }] },
-        maxDurationMinutes: 1,
-        settings: { maxExtensions: 1 },
-      },
-    });
-    expect(flow.status).toBe(201);
+    await createGroupFlow(t, { name: 'analysts read billing, one extension', integrationId, requestors: 'analysts', approvers: 'data-team', maxDurationMinutes: 1, settings: { maxExtensions: 1 } });
     resourceId = await waitUntil('the discovered table', async () => {
       const list = await t.api('GET', `/api/v1/resources?integrationId=${integrationId}&type=postgresql-table`);
       return (list.body.items ?? []).find((r: any) => r.path === 'app/billing/invoices')?.id;

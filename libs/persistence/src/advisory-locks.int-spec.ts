@@ -7,13 +7,14 @@ const name = `latchkey:test-lock:${randomBytes(4).toString('hex')}`;
 let a: Client;
 let b: Client;
 
-const heldLocks = async () =>
-  Number((await a.query<{ n: string }>(`SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND pid = $1`, [b.processID])).rows[0]!.n);
+let bPid: number;
+const heldLocks = async () => Number((await a.query<{ n: string }>(`SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND pid = $1`, [bPid])).rows[0]!.n);
 
 beforeAll(async () => {
   a = new Client({ connectionString: SHARED_DATABASE_URL });
   b = new Client({ connectionString: SHARED_DATABASE_URL });
   await Promise.all([a.connect(), b.connect()]);
+  bPid = (await b.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
 });
 
 afterAll(async () => {

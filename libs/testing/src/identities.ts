@@ -37,3 +37,26 @@ export async function createPgIntegration(t: Pick<TestStack, 'api'>, target: { p
   if (res.body?.status !== 'ACTIVE') throw new Error(`the integration is not ACTIVE: ${res.status} ${res.text}`);
   return res.body.id as string;
 }
+
+/**
+ * An access flow by which the group `requestors` may ask for read access to the tables of
+ * `integrationId`, approved by any member of the group `approvers`; answers its id, refusing
+ * anything but 201.
+ */
+export async function createGroupFlow(
+  t: Pick<TestStack, 'api'>,
+  flow: { integrationId: string; requestors: string; approvers: string; maxDurationMinutes: number; name?: string; settings?: Record<string, unknown> },
+): Promise<string> {
+  const res = await t.api('POST', '/api/v1/access-flows', {
+    body: {
+      name: flow.name ?? `${flow.requestors} read, ${flow.approvers} approve`,
+      requestors: { conditions: [{ type: 'group', match: 'is', values: [flow.requestors] }] },
+      targets: [{ integrationId: flow.integrationId, resourceType: 'postgresql-table', permissions: ['READ_ONLY'] }],
+      approvers: { mode: 'ANY_OF', groups: [{ type: 'group', values: [flow.approvers] }] },
+      maxDurationMinutes: flow.maxDurationMinutes,
+      ...(flow.settings ? { settings: flow.settings } : {}),
+    },
+  });
+  if (res.status !== 201) throw new Error(`creating access flow ${flow.name ?? ''} answered ${res.status}: ${res.text}`);
+  return res.body.id as string;
+}

@@ -1,6 +1,6 @@
 export { freePort } from './free-port';
 export { killAt } from './kill-at';
-export { createPgIntegration, createUser, type TestUserInput } from './identities';
+export { createGroupFlow, createPgIntegration, createUser, type TestUserInput } from './identities';
 export * from './nats-server';
 export { pinnedNodeMajor } from './node-runtime';
 export { startOidcProvider, type OidcTestAccounts, type OidcTestProvider } from './oidc-provider';

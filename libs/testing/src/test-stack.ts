@@ -156,32 +156,39 @@ export async function startTestStack(
     env,
     responses,
     control: async (sql, params) => (await (await controlSession()).query(sql, params)).rows,
-    api: async (method, path, opts = {}) => {
-      const token = opts.token === undefined ? adminToken : opts.token;
-      const headers: Record<string, string> = { ...(opts.headers ?? {}) };
-      if (token) headers.authorization = `Bearer ${token}`;
-      let payload: string | undefined = opts.raw;
-      if (opts.body !== undefined) {
-        payload = JSON.stringify(opts.body);
-      }
-      if (payload !== undefined) headers['content-type'] ??= 'application/json';
-      const res = await fetch(`${urls[(opts.gateway ?? 1) - 1]}${path}`, { method, headers, body: payload });
-      const text = await res.text();
-      responses.push(text);
-      let body: any = text;
-      try {
-        body = JSON.parse(text);
-      } catch {
-        // not JSON
-      }
-      return { status: res.status, body, text, headers: res.headers };
-    },
+    api: apiClient(urls, adminToken, responses),
     startReplicas: async () => {
       const others = services.flatMap((s) => Array.from({ length: replicas - 1 }, (_, i) => ({ service: s, index: i + 2 })));
       for (const { service, index } of others) if (!stack.isRunning(replicaName(service, index))) stack.startReplica(service, index);
       await Promise.all(others.map(({ service, index }) => stack.waitStarted(replicaName(service, index))));
     },
     dispose,
+  };
+}
+
+/**
+ * Calls the HTTP API as a person would (`TestStack.api`): `urls` the gateway replicas (`gateway`
+ * picks one, 1-based), `adminToken` unless the call names a token (null: none). `seen`, when given,
+ * keeps every answer's text for leak checks; leave it out where answers are many (benches).
+ */
+export function apiClient(urls: string | readonly string[], adminToken: string, seen?: string[]): TestStack['api'] {
+  const gateways = typeof urls === 'string' ? [urls] : urls;
+  return async (method, path, opts = {}) => {
+    const token = opts.token === undefined ? adminToken : opts.token;
+    const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+    if (token) headers.authorization = `Bearer ${token}`;
+    const payload = opts.body !== undefined ? JSON.stringify(opts.body) : opts.raw;
+    if (payload !== undefined) headers['content-type'] ??= 'application/json';
+    const res = await fetch(`${gateways[(opts.gateway ?? 1) - 1]}${path}`, { method, headers, body: payload });
+    const text = await res.text();
+    seen?.push(text);
+    let body: any = text;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      // not JSON
+    }
+    return { status: res.status, body, text, headers: res.headers };
   };
 }
 
