@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, EntityManager, Repository } from 'typeorm';
+import { DataSource, Repository } from 'typeorm';
+import { managerOf, transactionOn, Tx } from '../control-database/transactions.repository';
 import { RequestStates } from '@latchkey/contracts';
 import type { AccessRequestQuery, AccessRequestStatus } from '@latchkey/contracts';
 import { decodePageToken, encodePageToken } from '@latchkey/persistence';
@@ -27,8 +28,8 @@ export class AccessRequestsRepository {
     this.repo = dataSource.getRepository(AccessRequestEntity);
   }
 
-  transaction<T>(work: (m: EntityManager) => Promise<T>): Promise<T> {
-    return this.dataSource.transaction(work);
+  transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    return transactionOn(this.dataSource, work);
   }
 
   findById(id: string): Promise<AccessRequestEntity | null> {
@@ -36,16 +37,19 @@ export class AccessRequestsRepository {
   }
 
   /** The row, locked until the transaction ends: decisions on one request happen one at a time. */
-  lock(m: EntityManager, id: string): Promise<AccessRequestEntity | null> {
+  lock(tx: Tx, id: string): Promise<AccessRequestEntity | null> {
+    const m = managerOf(tx);
     return m.getRepository(AccessRequestEntity).createQueryBuilder('r').setLock('pessimistic_write').where('r.id = :id', { id }).getOne();
   }
 
-  insert(m: EntityManager, row: Omit<AccessRequestEntity, 'id'>): Promise<AccessRequestEntity> {
+  insert(tx: Tx, row: Omit<AccessRequestEntity, 'id'>): Promise<AccessRequestEntity> {
+    const m = managerOf(tx);
     const repo = m.getRepository(AccessRequestEntity);
     return repo.save(repo.create(row));
   }
 
-  async update(m: EntityManager, id: string, fields: Partial<AccessRequestEntity>): Promise<void> {
+  async update(tx: Tx, id: string, fields: Partial<AccessRequestEntity>): Promise<void> {
+    const m = managerOf(tx);
     await m.getRepository(AccessRequestEntity).update({ id }, { ...fields, updatedAt: new Date() });
   }
 
