@@ -5,6 +5,7 @@ import { REDACTED, isRedactedKey, redact } from '@latchkey/secrets';
 import { AuditEntryEntity } from './audit-entry.entity';
 import { entryHash, GENESIS_HASH, storableText, toJsonValue } from './audit-hash';
 import { AuditRepository } from './audit.repository';
+import { AuditTrail } from './audit-trail';
 import type { Tx } from '../control-database/transactions.repository';
 
 type ParsedEntry = ReturnType<typeof AuditEntryInput.parse>;
@@ -72,7 +73,7 @@ export function toAuditEntry(row: AuditEntryEntity): AuditEntry {
  * in `verify`.
  */
 @Injectable()
-export class AuditService {
+export class AuditService implements AuditTrail {
   constructor(private readonly repository: AuditRepository) {}
 
   /**

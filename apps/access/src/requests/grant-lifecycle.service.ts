@@ -1,14 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { AppException, Contracts, GrantStates, isPermanentError, RequestStates, SYSTEM_ACTOR } from '@latchkey/contracts';
 import type { AccessRequestStatus, Grant, Integration } from '@latchkey/contracts';
-import { LOGGER, MessageBus } from '@latchkey/messaging';
+import { LOGGER } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import { MasterKey, encryptSecret } from '@latchkey/secrets';
-import { AuditService } from '../audit/audit.service';
+import { AuditTrail } from '../audit/audit-trail';
 import type { AccessRequestEntity } from './access-request.entity';
-import { AccessRequestsRepository } from './access-requests.repository';
-import { GrantQueue } from './grant.queue';
 import { RequestMetrics } from './request.metrics';
+import { Bus, GrantJobs, RequestStore } from './requests.ports';
 import { endAuditEntry, requestAuditEntry } from './request-view';
 
 /**
@@ -33,10 +32,10 @@ export class GrantLifecycle {
   private readonly inline = new Map<string, Promise<void>>();
 
   constructor(
-    private readonly requests: AccessRequestsRepository,
-    private readonly queue: GrantQueue,
-    private readonly bus: MessageBus,
-    private readonly audit: AuditService,
+    private readonly requests: RequestStore,
+    private readonly queue: GrantJobs,
+    private readonly bus: Bus,
+    private readonly audit: AuditTrail,
     private readonly masterKey: MasterKey,
     private readonly metrics: RequestMetrics,
     @Inject(LOGGER) private readonly logger: AppLogger,

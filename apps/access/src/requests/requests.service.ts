@@ -1,18 +1,16 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { actorOfCaller as actorOf, AppException, Contracts, ErrorCode, RequestStates, SYSTEM_ACTOR } from '@latchkey/contracts';
 import type { AccessDetails, AccessRequest, AccessRequestStatus, Actor, Approval, Caller, GrantItem, Integration, Resource, ValidAccessRequest, ValidationIssue } from '@latchkey/contracts';
-import { LOGGER, MessageBus } from '@latchkey/messaging';
+import { LOGGER } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import { MasterKey, decryptSecret } from '@latchkey/secrets';
-import { AuditService } from '../audit/audit.service';
-import { isApproved, resolveApprovers } from '../flows/approvers';
-import { FlowsRepository } from '../flows/flows.repository';
-import { PeopleRepository } from '../flows/people.repository';
+import { AuditTrail } from '../audit/audit-trail';
+import { isApproved, PeopleDirectory, resolveApprovers } from '../flows/approvers';
 import { dueEscalationTier } from './access-request.entity';
 import type { AccessRequestEntity, EscalationTierState, StoredItem } from './access-request.entity';
-import { AccessRequestsRepository, BadRequestPageTokenError } from './access-requests.repository';
 import { GrantLifecycle } from './grant-lifecycle.service';
-import { GrantQueue } from './grant.queue';
+import { ActiveFlows, BadRequestPageTokenError, Bus, GrantJobs, RequestStore } from './requests.ports';
+import type { RequestPageQuery } from './requests.ports';
 import { RequestMetrics } from './request.metrics';
 import { planRequest, WantedItem } from './request-planner';
 import { endAuditEntry, requestAuditEntry, toAccessDetails, toRequestView } from './request-view';
@@ -31,12 +29,12 @@ const wrongStatus = (r: { status: AccessRequestStatus }, action: string, ...allo
 @Injectable()
 export class RequestsService {
   constructor(
-    private readonly requests: AccessRequestsRepository,
-    private readonly flows: FlowsRepository,
-    private readonly people: PeopleRepository,
-    private readonly bus: MessageBus,
-    private readonly audit: AuditService,
-    private readonly queue: GrantQueue,
+    private readonly requests: RequestStore,
+    private readonly flows: ActiveFlows,
+    private readonly people: PeopleDirectory,
+    private readonly bus: Bus,
+    private readonly audit: AuditTrail,
+    private readonly queue: GrantJobs,
     private readonly lifecycle: GrantLifecycle,
     private readonly masterKey: MasterKey,
     private readonly metrics: RequestMetrics,
@@ -139,7 +137,7 @@ export class RequestsService {
     return toRequestView(r);
   }
 
-  async list(caller: Caller, query: Parameters<AccessRequestsRepository['page']>[0]) {
+  async list(caller: Caller, query: RequestPageQuery) {
     try {
       const page = await this.requests.page({
         ...query,
