@@ -2,11 +2,11 @@ import { Injectable } from '@nestjs/common';
 import { AppException, AuditEntryInput, AuditQuery, issuesFromZod } from '@latchkey/contracts';
 import type { Actor, AuditDiff, AuditEntry, AuditVerifyReport } from '@latchkey/contracts';
 import { REDACTED, isRedactedKey, redact } from '@latchkey/secrets';
+import type { Tx } from '../control-database/transactions.repository';
 import { AuditEntryEntity } from './audit-entry.entity';
 import { entryHash, GENESIS_HASH, storableText, toJsonValue } from './audit-hash';
 import { AuditRepository } from './audit.repository';
 import { AuditTrail } from './audit-trail';
-import type { Tx } from '../control-database/transactions.repository';
 
 type ParsedEntry = ReturnType<typeof AuditEntryInput.parse>;
 type ParsedQuery = ReturnType<typeof AuditQuery.parse>;

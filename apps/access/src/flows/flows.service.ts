@@ -3,12 +3,12 @@ import { AppException, checksBlockingGrants, Contracts, diffFields, ErrorCode, F
 import type { AccessFlow, Actor, FlowDryRun, FlowTarget, Integration, Resource, ValidAccessFlow, ValidationIssue, Warning } from '@latchkey/contracts';
 import { MessageBus } from '@latchkey/messaging';
 import { AuditService } from '../audit/audit.service';
+import type { Tx } from '../control-database/transactions.repository';
 import { resolveApprovers } from './approvers';
 import { requestorMatches, targetCovers } from './flow-matching';
 import { PeopleRepository } from './people.repository';
 import { selectionsOf } from './requestable';
 import { BadPageTokenError, DuplicateFlowNameError, FlowsRepository, toFlow } from './flows.repository';
-import type { Tx } from '../control-database/transactions.repository';
 
 const notFound = (id: string) => new AppException(ErrorCode.NotFound, `No access flow with id ${id}.`);
 

@@ -3,11 +3,11 @@ import { diffFields, SYSTEM_ACTOR } from '@latchkey/contracts';
 import { LOGGER } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import { AuditService } from '../audit/audit.service';
+import type { Tx } from '../control-database/transactions.repository';
 import { generateToken, hashToken } from './api-token';
 import { IdentitiesRepository } from './identities.repository';
 import { TokensRepository } from './tokens.repository';
 import { auditEntry, TOKEN_AUDIT_FIELDS, toTokenView, toUserView, USER_AUDIT_FIELDS } from './identity-views';
-import type { Tx } from '../control-database/transactions.repository';
 
 export const ADMIN_BOOTSTRAP = Symbol('ADMIN_BOOTSTRAP');
 export interface AdminBootstrapOptions {

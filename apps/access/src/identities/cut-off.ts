@@ -1,10 +1,10 @@
 import { diffFields } from '@latchkey/contracts';
 import type { Actor } from '@latchkey/contracts';
 import { AuditService } from '../audit/audit.service';
+import type { Tx } from '../control-database/transactions.repository';
 import { auditEntry, toTokenView } from './identity-views';
 import { SignInRepository } from './sign-in.repository';
 import { TokensRepository } from './tokens.repository';
-import type { Tx } from '../control-database/transactions.repository';
 
 export interface CutOffDeps {
   tokens: TokensRepository;

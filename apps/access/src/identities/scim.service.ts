@@ -3,6 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { AppException, diffFields, Email, ErrorCode, GroupName } from '@latchkey/contracts';
 import type { Actor, ScimAnswer, ScimCall, ScimToken } from '@latchkey/contracts';
 import { AuditService } from '../audit/audit.service';
+import type { Tx } from '../control-database/transactions.repository';
 import { hashToken } from './api-token';
 import { DuplicateError, IdentitiesRepository, UserRow } from './identities.repository';
 import { cutOffUser } from './cut-off';
@@ -12,7 +13,6 @@ import { memberIds, memberPathId, pageOf, parseEqFilter, patchOperations, SCIM_G
 import { GROUP_FILTER_COLUMNS, ScimGroupRow, ScimRepository, ScimTokenRow, USER_FILTER_COLUMNS } from './scim.repository';
 import { SignInRepository } from './sign-in.repository';
 import { TokensRepository } from './tokens.repository';
-import type { Tx } from '../control-database/transactions.repository';
 
 const MAX_PAGE = 200;
 

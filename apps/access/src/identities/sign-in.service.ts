@@ -6,6 +6,7 @@ import type { AccessEnv } from '@latchkey/config';
 import { LOGGER } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import { AuditService } from '../audit/audit.service';
+import type { Tx } from '../control-database/transactions.repository';
 import { hashToken } from './api-token';
 import { IdentitiesRepository, UserRow } from './identities.repository';
 import { auditEntry, notFound } from './identity-views';
@@ -14,7 +15,6 @@ import { liveSince, retryAfterMs, retryAfterSeconds, sessionDeadlines } from './
 import type { SessionPolicy, ThrottleRule } from './sign-in-policy';
 import { SignInRepository } from './sign-in.repository';
 import { SsoSettingsService } from './sso-settings.service';
-import type { Tx } from '../control-database/transactions.repository';
 
 export const SIGN_IN_OPTIONS = Symbol('SIGN_IN_OPTIONS');
 export interface SignInOptions {

@@ -3,13 +3,13 @@ import { z } from 'zod';
 import { AppException, diffFields, ErrorCode } from '@latchkey/contracts';
 import type { Actor, Group, GroupInput, User, UserInput } from '@latchkey/contracts';
 import { AuditService } from '../audit/audit.service';
+import type { Tx } from '../control-database/transactions.repository';
 import { DuplicateError, IdentitiesRepository, UserFields } from './identities.repository';
 import { SignInRepository } from './sign-in.repository';
 import { TokensRepository } from './tokens.repository';
 import { cutOffUser } from './cut-off';
 import { IdentityChanges } from './identity-changes.repository';
 import { auditEntry, GROUP_AUDIT_FIELDS, notFound, pageOf, pagePosition, toGroupView, toUserView, USER_AUDIT_FIELDS } from './identity-views';
-import type { Tx } from '../control-database/transactions.repository';
 
 type ValidUser = z.output<typeof UserInput>;
 type ValidGroup = z.output<typeof GroupInput>;

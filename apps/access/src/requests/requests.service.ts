@@ -5,6 +5,7 @@ import { LOGGER } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import { MasterKey, decryptSecret } from '@latchkey/secrets';
 import { AuditTrail } from '../audit/audit-trail';
+import type { Tx } from '../control-database/transactions.repository';
 import { isApproved, PeopleDirectory, resolveApprovers } from '../flows/approvers';
 import { dueEscalationTier } from './access-request.entity';
 import type { AccessRequestEntity, EscalationTierState, StoredItem } from './access-request.entity';
@@ -14,7 +15,6 @@ import type { RequestPageQuery } from './requests.ports';
 import { RequestMetrics } from './request.metrics';
 import { planRequest, WantedItem } from './request-planner';
 import { endAuditEntry, requestAuditEntry, toAccessDetails, toRequestView } from './request-view';
-import type { Tx } from '../control-database/transactions.repository';
 
 /** The default of ACCESS_PENDING_EXPIRY_MINUTES: how long a request may wait for a decision when its flow does not say. */
 export const PENDING_EXPIRY_MINUTES = Symbol('PENDING_EXPIRY_MINUTES');
