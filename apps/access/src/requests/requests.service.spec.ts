@@ -4,7 +4,7 @@
 // contracts both ways like the real bus) and the audit trail. No I/O, nothing timed.
 import type { z } from 'zod';
 import { AccessFlowInput, AppException, Contracts, ErrorCode } from '@latchkey/contracts';
-import type { AccessFlow, AuditEntryInput, Caller, EventContract, Grant, Integration, RequestContract, Resource } from '@latchkey/contracts';
+import type { AccessFlow, AuditEntryInput, Caller, Credentials, EventContract, Grant, Integration, RequestContract, Resource, ValidAccessRequest } from '@latchkey/contracts';
 import { createLogger, ServiceMetrics } from '@latchkey/messaging';
 import { MasterKey } from '@latchkey/secrets';
 import { AuditTrail } from '../audit/audit-trail';
@@ -169,7 +169,7 @@ class FakeProvisioning {
       if (this.failure) throw this.failure;
       await this.meanwhile?.(requestIdOf(req.idempotencyKey)!);
       const now = new Date().toISOString();
-      const grant = this.grants.get(req.idempotencyKey) ?? {
+      const grant: Grant = this.grants.get(req.idempotencyKey) ?? {
         id: id('b100', this.grants.size + 1),
         idempotencyKey: req.idempotencyKey,
         integrationId: req.integrationId,
@@ -177,7 +177,7 @@ class FakeProvisioning {
         identity: req.identity,
         roleName: 'lk_ana',
         items: req.items,
-        status: 'ACTIVE' as const,
+        status: 'ACTIVE',
         expiresAt: req.expiresAt,
         createdAt: now,
         grantedAt: now,
@@ -186,7 +186,8 @@ class FakeProvisioning {
         lastError: null,
       };
       this.grants.set(req.idempotencyKey, grant);
-      return { grant, credentials: { host: 'db.example.com', port: 5432, database: 'shop', username: 'lk_ana', password: 'first-password', sslmode: 'require' as const } };
+      const credentials: Credentials = { host: 'db.example.com', port: 5432, database: 'shop', username: 'lk_ana', password: 'first-password', sslmode: 'require' };
+      return { grant, credentials };
     });
     bus.answer(Contracts.provisioningGrantsRevoke, async (req) => {
       const grant = [...this.grants.values()].find((g) => g.id === req.id);
@@ -254,7 +255,7 @@ const flow = (n: number, approvers: unknown, settings: Record<string, unknown> =
 const AUTOMATIC = flow(1, null);
 const DBA_AND_SECURITY = flow(2, { mode: 'ALL_OF', groups: [{ type: 'group', values: ['dba'] }, { type: 'group', values: ['security'] }] });
 
-const readOrders = { items: [{ resourceId: ORDERS, permission: 'READ_ONLY' as const }], justification: 'monthly report', durationMinutes: 30, dryRun: false };
+const readOrders: ValidAccessRequest = { items: [{ resourceId: ORDERS, permission: 'READ_ONLY' }], justification: 'monthly report', durationMinutes: 30, dryRun: false };
 
 function world(flows: AccessFlow[]) {
   const store = new FakeRequests();
