@@ -34,6 +34,13 @@ const boundaries = (allowTesting) => [
   },
 ];
 const testFiles = ['**/*.spec.ts', '**/*.int-spec.ts', '**/*.e2e-spec.ts'];
+// SQL text may interpolate only quoteIdent()/quoteLiteral() calls; values are bound.
+const sqlRules = [
+  {
+    selector: "CallExpression[callee.property.name='query'] > TemplateLiteral > :not(TemplateElement):not(CallExpression[callee.name=/^quote(Ident|Literal)$/])",
+    message: 'Interpolated SQL: bind values, or quote identifiers with quoteIdent() inside the template.',
+  },
+];
 
 export default [
   { ignores: ['**/node_modules/**', 'dist/**', '.nx/**', 'coverage/**'] },
@@ -45,14 +52,7 @@ export default [
       '@nx/enforce-module-boundaries': boundaries(false),
       'no-console': 'error',
       'no-debugger': 'error',
-      // SQL text may interpolate only quoteIdent()/quoteLiteral() calls; values are bound.
-      'no-restricted-syntax': [
-        'error',
-        {
-          selector: "CallExpression[callee.property.name='query'] > TemplateLiteral > :not(TemplateElement):not(CallExpression[callee.name=/^quote(Ident|Literal)$/])",
-          message: 'Interpolated SQL: bind values, or quote identifiers with quoteIdent() inside the template.',
-        },
-      ],
+      'no-restricted-syntax': ['error', ...sqlRules],
     },
   },
   {
@@ -64,6 +64,21 @@ export default [
     files: ['tools/start/**/*.ts'],
     ignores: testFiles,
     rules: { 'no-restricted-imports': ['error', { paths: [{ name: '@latchkey/testing', message: 'npm start runs production code: the test harness stays out of it (@latchkey/supervisor runs the services).' }] }] },
+  },
+  {
+    // Services hold logic: the control database is reached through repositories, which alone see
+    // TypeORM and pg (README "One shape for every service"). The access service so far; the other
+    // services join this list as their SQL moves behind repositories.
+    files: ['apps/access/src/**/*.ts'],
+    ignores: [...testFiles, '**/*.repository.ts', '**/*.entity.ts', '**/*.module.ts', '**/migrations/**'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: ['typeorm', 'pg'].map((name) => ({ name, message: 'Only repositories (*.repository.ts), entities, modules and migrations reach the database: hand services a Tx, not an EntityManager.' })) }],
+      'no-restricted-syntax': [
+        'error',
+        ...sqlRules,
+        { selector: "CallExpression[callee.property.name='query']", message: 'SQL belongs in a repository (*.repository.ts).' },
+      ],
+    },
   },
   { files: testFiles, rules: { '@nx/enforce-module-boundaries': boundaries(true), 'no-restricted-syntax': 'off' } },
   { files: ['tools/**/*.ts', '**/*.int-spec.ts', '**/*.e2e-spec.ts', '**/main.ts'], rules: { 'no-console': 'off' } },

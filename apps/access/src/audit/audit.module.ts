@@ -3,14 +3,15 @@ import { AuditEntryEntity, AuditHeadEntity } from './audit-entry.entity';
 import { AuditRepository } from './audit.repository';
 import { AuditRpcController } from './audit.rpc.controller';
 import { AuditService } from './audit.service';
+import { AuditTrail } from './audit-trail';
 
 export const AUDIT_ENTITIES = [AuditEntryEntity, AuditHeadEntity];
 
-/** Global: identities, flows and requests inject AuditService to append in their own transactions. */
+/** Global: identities, flows and requests inject AuditService (or its AuditTrail side) to append in their own transactions. */
 @Global()
 @Module({
   controllers: [AuditRpcController],
-  providers: [AuditRepository, AuditService],
-  exports: [AuditService],
+  providers: [AuditRepository, AuditService, { provide: AuditTrail, useExisting: AuditService }],
+  exports: [AuditService, AuditTrail],
 })
 export class AuditModule {}

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
+import { managerOf, transactionOn, Tx } from '../control-database/transactions.repository';
 import { AuditEntryEntity, AuditHeadEntity } from './audit-entry.entity';
 
 const HEAD_ID = 1;
@@ -63,19 +64,20 @@ export class AuditRepository {
   constructor(private readonly dataSource: DataSource) {}
 
   /**
-   * Runs `work` in the caller's transaction when `manager` is inside one, otherwise in a new one:
+   * Runs `work` in the caller's transaction `tx` when it is still open, otherwise in a new one:
    * the head's row lock taken by `lockHead` must be held until the entry commits.
    */
-  inTransaction<T>(manager: EntityManager | undefined, work: (m: EntityManager) => Promise<T>): Promise<T> {
-    if (manager?.queryRunner?.isTransactionActive) return work(manager);
-    return (manager ?? this.dataSource.manager).transaction(work);
+  inTransaction<T>(tx: Tx | undefined, work: (tx: Tx) => Promise<T>): Promise<T> {
+    if (tx && managerOf(tx).queryRunner?.isTransactionActive) return work(tx);
+    return transactionOn(this.dataSource, work);
   }
 
   /**
    * Locks the head row until the transaction ends and returns it with the database's clock. Every
    * append takes this lock first, so appends from any number of replicas form one chain.
    */
-  async lockHead(m: EntityManager): Promise<{ seq: number; hash: string; now: Date }> {
+  async lockHead(tx: Tx): Promise<{ seq: number; hash: string; now: Date }> {
+    const m = managerOf(tx);
     const rows: { seq: string; hash: string; now: Date }[] = await m.query(
       "SELECT seq, hash, date_trunc('milliseconds', clock_timestamp()) AS now FROM access.audit_head WHERE id = $1 FOR UPDATE",
       [HEAD_ID],
@@ -84,12 +86,13 @@ export class AuditRepository {
     return { seq: Number(rows[0].seq), hash: rows[0].hash, now: rows[0].now };
   }
 
-  findBySourceId(m: EntityManager, sourceId: string): Promise<AuditEntryEntity | null> {
-    return m.getRepository(AuditEntryEntity).findOneBy({ sourceId });
+  findBySourceId(tx: Tx, sourceId: string): Promise<AuditEntryEntity | null> {
+    return managerOf(tx).getRepository(AuditEntryEntity).findOneBy({ sourceId });
   }
 
   /** Appends the entry and moves the head to it in one statement (one round trip per append). */
-  async insertAndMoveHead(m: EntityManager, e: Omit<AuditEntryEntity, 'id'>): Promise<string> {
+  async insertAndMoveHead(tx: Tx, e: Omit<AuditEntryEntity, 'id'>): Promise<string> {
+    const m = managerOf(tx);
     const json = (value: unknown) => (value === null ? null : JSON.stringify(value));
     const rows: { id: string }[] = await m.query(
       `WITH entry AS (

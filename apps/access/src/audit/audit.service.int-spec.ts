@@ -10,6 +10,7 @@ import { MIGRATIONS } from '../migrations';
 import { AUDIT_ENTITIES } from './audit.module';
 import { AuditRepository } from './audit.repository';
 import { AuditService, VERIFY_BATCH_SIZE } from './audit.service';
+import { transactionOn } from '../control-database/transactions.repository';
 
 const dbName = `latchkey_access_audit_int_${randomBytes(4).toString('hex')}`;
 let admin: Client;
@@ -105,8 +106,8 @@ describe('AuditService.append', () => {
   it('appends in the caller’s transaction: a rollback leaves no entry and the chain intact', async () => {
     await audit.append(entry());
     await expect(
-      dataSource.transaction(async (m) => {
-        const { seq } = await audit.append(entry({ action: 'user.created' }), m);
+      transactionOn(dataSource, async (tx) => {
+        const { seq } = await audit.append(entry({ action: 'user.created' }), tx);
         expect(seq).toBe(2);
         throw new Error('the change failed');
       }),
@@ -114,10 +115,11 @@ describe('AuditService.append', () => {
     expect((await sql.query("SELECT 1 FROM access.audit_log WHERE action = 'user.created'")).rowCount).toBe(0);
     expect(await audit.verify()).toEqual({ ok: true, checked: 1, firstBroken: null });
 
-    const committed = await dataSource.transaction((m) => audit.append(entry({ action: 'user.created' }), m));
+    const committed = await transactionOn(dataSource, (tx) => audit.append(entry({ action: 'user.created' }), tx));
     expect(committed.seq).toBe(2);
-    // A manager outside any transaction still gets a transaction of its own.
-    expect((await audit.append(entry(), dataSource.manager)).seq).toBe(3);
+    // A transaction that has ended is not joined: the entry gets a transaction of its own.
+    const ended = await transactionOn(dataSource, async (tx) => tx);
+    expect((await audit.append(entry(), ended)).seq).toBe(3);
     expect(await audit.verify()).toEqual({ ok: true, checked: 3, firstBroken: null });
   });
 

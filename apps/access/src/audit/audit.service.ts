@@ -1,11 +1,12 @@
 import { Injectable } from '@nestjs/common';
-import { EntityManager } from 'typeorm';
 import { AppException, AuditEntryInput, AuditQuery, issuesFromZod } from '@latchkey/contracts';
 import type { Actor, AuditDiff, AuditEntry, AuditVerifyReport } from '@latchkey/contracts';
 import { REDACTED, isRedactedKey, redact } from '@latchkey/secrets';
+import type { Tx } from '../control-database/transactions.repository';
 import { AuditEntryEntity } from './audit-entry.entity';
 import { entryHash, GENESIS_HASH, storableText, toJsonValue } from './audit-hash';
 import { AuditRepository } from './audit.repository';
+import { AuditTrail } from './audit-trail';
 
 type ParsedEntry = ReturnType<typeof AuditEntryInput.parse>;
 type ParsedQuery = ReturnType<typeof AuditQuery.parse>;
@@ -72,28 +73,28 @@ export function toAuditEntry(row: AuditEntryEntity): AuditEntry {
  * in `verify`.
  */
 @Injectable()
-export class AuditService {
+export class AuditService implements AuditTrail {
   constructor(private readonly repository: AuditRepository) {}
 
   /**
-   * Appends one entry. With `manager` (inside a transaction) the entry commits or rolls back with
+   * Appends one entry. With `tx` (a transaction still open) the entry commits or rolls back with
    * the caller's change; without it, it gets its own transaction. Appends are serialized by the
    * head row's lock, held until the transaction ends: append last in a transaction, and keep
    * that transaction short. An entry whose `sourceId` is already recorded is not appended again;
    * the recorded entry's id and seq are returned.
    */
-  async append(entry: AuditEntryInput, manager?: EntityManager): Promise<{ id: string; seq: number }> {
-    return (await this.appendAll([entry], manager))[0]!;
+  async append(entry: AuditEntryInput, tx?: Tx): Promise<{ id: string; seq: number }> {
+    return (await this.appendAll([entry], tx))[0]!;
   }
 
   /** Appends entries in this order under one lock of the head (one round trip fewer per entry after the first); as append otherwise. */
-  async appendAll(entries: AuditEntryInput[], manager?: EntityManager): Promise<Array<{ id: string; seq: number }>> {
+  async appendAll(entries: AuditEntryInput[], tx?: Tx): Promise<Array<{ id: string; seq: number }>> {
     const inputs = entries.map((entry) => {
       const parsed = AuditEntryInput.safeParse(entry);
       if (!parsed.success) throw AppException.validation(issuesFromZod(parsed.error), 'The audit entry is not valid.');
       return parsed.data;
     });
-    return this.repository.inTransaction(manager, async (m) => {
+    return this.repository.inTransaction(tx, async (m) => {
       let head = await this.repository.lockHead(m);
       const appended: Array<{ id: string; seq: number }> = [];
       for (const input of inputs) {

@@ -5,9 +5,9 @@ export interface Person {
   email: string;
 }
 
-/** Who holds an identity attribute: `user` (emails), `group` (group names) or a free-form attribute. */
-export interface PeopleDirectory {
-  withAttribute(attribute: string, values: string[]): Promise<Person[]>;
+/** Who holds an identity attribute: `user` (emails), `group` (group names) or a free-form attribute (PeopleRepository; a test's fake). */
+export abstract class PeopleDirectory {
+  abstract withAttribute(attribute: string, values: string[]): Promise<Person[]>;
 }
 
 interface ResolveInput {

@@ -3,14 +3,14 @@ import { AccessFlowEntity } from './flow.entity';
 import { FlowsRepository } from './flows.repository';
 import { FlowsRpcController } from './flows.rpc.controller';
 import { FlowsService } from './flows.service';
-import { PeopleDirectorySql } from './people.directory';
+import { PeopleRepository } from './people.repository';
 import { RequestableService } from './requestable.service';
 
 export const FLOW_ENTITIES = [AccessFlowEntity];
 
 @Module({
   controllers: [FlowsRpcController],
-  providers: [FlowsRepository, FlowsService, PeopleDirectorySql, RequestableService],
-  exports: [FlowsRepository, PeopleDirectorySql],
+  providers: [FlowsRepository, FlowsService, PeopleRepository, RequestableService],
+  exports: [FlowsRepository, PeopleRepository],
 })
 export class FlowsModule {}

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, EntityManager, QueryFailedError, Repository } from 'typeorm';
+import { DataSource, QueryFailedError, Repository } from 'typeorm';
+import { managerOf, managerOr, transactionOn, Tx } from '../control-database/transactions.repository';
 import type { AccessFlow, ValidAccessFlow } from '@latchkey/contracts';
 import { decodePageToken, encodePageToken } from '@latchkey/persistence';
 import { AccessFlowEntity } from './flow.entity';
@@ -24,7 +25,12 @@ export class FlowsRepository {
     this.repo = dataSource.getRepository(AccessFlowEntity);
   }
 
-  findById(id: string, m: EntityManager = this.dataSource.manager): Promise<AccessFlowEntity | null> {
+  transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    return transactionOn(this.dataSource, work);
+  }
+
+  findById(id: string, tx?: Tx): Promise<AccessFlowEntity | null> {
+    const m = managerOr(this.dataSource, tx);
     return m.getRepository(AccessFlowEntity).findOneBy({ id });
   }
 
@@ -49,7 +55,8 @@ export class FlowsRepository {
     return rows.map(toFlow);
   }
 
-  async save(m: EntityManager, id: string | null, flow: ValidAccessFlow): Promise<AccessFlowEntity> {
+  async save(tx: Tx, id: string | null, flow: ValidAccessFlow): Promise<AccessFlowEntity> {
+    const m = managerOf(tx);
     const { name, active, managedBy, ...definition } = flow;
     const fields = {
       name,
@@ -71,7 +78,8 @@ export class FlowsRepository {
     }
   }
 
-  async delete(m: EntityManager, id: string): Promise<boolean> {
+  async delete(tx: Tx, id: string): Promise<boolean> {
+    const m = managerOf(tx);
     return ((await m.getRepository(AccessFlowEntity).delete({ id })).affected ?? 0) > 0;
   }
 

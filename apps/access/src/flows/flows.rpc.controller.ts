@@ -5,7 +5,7 @@ import type { Caller } from '@latchkey/contracts';
 import { Rpc } from '@latchkey/messaging';
 import type { Received } from '@latchkey/messaging';
 import { FlowsService } from './flows.service';
-import { PeopleDirectorySql } from './people.directory';
+import { PeopleRepository } from './people.repository';
 import { RequestableService } from './requestable.service';
 
 const actorOf = (caller: Caller) => (caller ? actorOfCaller(caller) : SYSTEM_ACTOR);
@@ -14,7 +14,7 @@ const actorOf = (caller: Caller) => (caller ? actorOfCaller(caller) : SYSTEM_ACT
 export class FlowsRpcController {
   constructor(
     private readonly flows: FlowsService,
-    private readonly people: PeopleDirectorySql,
+    private readonly people: PeopleRepository,
     private readonly requestable: RequestableService,
   ) {}
 

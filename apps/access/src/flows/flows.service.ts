@@ -1,12 +1,12 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { AppException, checksBlockingGrants, Contracts, diffFields, ErrorCode, FLOW_DRY_RUN_SAMPLE, permissionsOf } from '@latchkey/contracts';
 import type { AccessFlow, Actor, FlowDryRun, FlowTarget, Integration, Resource, ValidAccessFlow, ValidationIssue, Warning } from '@latchkey/contracts';
 import { MessageBus } from '@latchkey/messaging';
 import { AuditService } from '../audit/audit.service';
+import type { Tx } from '../control-database/transactions.repository';
 import { resolveApprovers } from './approvers';
 import { requestorMatches, targetCovers } from './flow-matching';
-import { PeopleDirectorySql } from './people.directory';
+import { PeopleRepository } from './people.repository';
 import { selectionsOf } from './requestable';
 import { BadPageTokenError, DuplicateFlowNameError, FlowsRepository, toFlow } from './flows.repository';
 
@@ -15,9 +15,8 @@ const notFound = (id: string) => new AppException(ErrorCode.NotFound, `No access
 @Injectable()
 export class FlowsService {
   constructor(
-    private readonly dataSource: DataSource,
     private readonly flows: FlowsRepository,
-    private readonly people: PeopleDirectorySql,
+    private readonly people: PeopleRepository,
     private readonly bus: MessageBus,
     private readonly audit: AuditService,
   ) {}
@@ -25,9 +24,9 @@ export class FlowsService {
   /** Saves the flow; the answer's `warnings` say what would keep its requests from being approved or granted. */
   async create(input: ValidAccessFlow, actor: Actor): Promise<AccessFlow> {
     const { flow, warnings } = await this.validate(input);
-    const saved = await this.write(async (m) => {
-      const row = toFlow(await this.flows.save(m, null, flow));
-      await this.audit.append({ action: 'flow.created', actor, targetType: 'access-flow', targetId: row.id, targetName: row.name, diff: diffFields(null, definitionOf(row)) }, m);
+    const saved = await this.write(async (tx) => {
+      const row = toFlow(await this.flows.save(tx, null, flow));
+      await this.audit.append({ action: 'flow.created', actor, targetType: 'access-flow', targetId: row.id, targetName: row.name, diff: diffFields(null, definitionOf(row)) }, tx);
       return row;
     }, flow.name);
     return { ...saved, warnings };
@@ -35,11 +34,11 @@ export class FlowsService {
 
   async update(id: string, input: ValidAccessFlow, actor: Actor): Promise<AccessFlow> {
     const { flow, warnings } = await this.validate(input);
-    const saved = await this.write(async (m) => {
-      const before = await this.flows.findById(id, m);
+    const saved = await this.write(async (tx) => {
+      const before = await this.flows.findById(id, tx);
       if (!before) throw notFound(id);
-      const row = toFlow(await this.flows.save(m, id, flow));
-      await this.audit.append({ action: 'flow.updated', actor, targetType: 'access-flow', targetId: id, targetName: row.name, diff: diffFields(definitionOf(toFlow(before)), definitionOf(row)) }, m);
+      const row = toFlow(await this.flows.save(tx, id, flow));
+      await this.audit.append({ action: 'flow.updated', actor, targetType: 'access-flow', targetId: id, targetName: row.name, diff: diffFields(definitionOf(toFlow(before)), definitionOf(row)) }, tx);
       return row;
     }, flow.name);
     return { ...saved, warnings };
@@ -47,10 +46,10 @@ export class FlowsService {
 
   /** Requests already made under the flow keep going (they hold a copy of what they need). */
   async delete(id: string, actor: Actor): Promise<{ id: string }> {
-    return this.write(async (m) => {
-      const before = await this.flows.findById(id, m);
-      if (!before || !(await this.flows.delete(m, id))) throw notFound(id);
-      await this.audit.append({ action: 'flow.deleted', actor, targetType: 'access-flow', targetId: id, targetName: before.name, diff: diffFields(definitionOf(toFlow(before)), null) }, m);
+    return this.write(async (tx) => {
+      const before = await this.flows.findById(id, tx);
+      if (!before || !(await this.flows.delete(tx, id))) throw notFound(id);
+      await this.audit.append({ action: 'flow.deleted', actor, targetType: 'access-flow', targetId: id, targetName: before.name, diff: diffFields(definitionOf(toFlow(before)), null) }, tx);
       return { id };
     });
   }
@@ -104,9 +103,9 @@ export class FlowsService {
     }
   }
 
-  private async write<T>(work: (m: import('typeorm').EntityManager) => Promise<T>, name?: string): Promise<T> {
+  private async write<T>(work: (tx: Tx) => Promise<T>, name?: string): Promise<T> {
     try {
-      return await this.dataSource.transaction(work);
+      return await this.flows.transaction(work);
     } catch (err) {
       if (err instanceof DuplicateFlowNameError) throw new AppException(ErrorCode.Conflict, `An access flow named "${name}" already exists (names are unique regardless of case).`, { issues: [{ field: 'name', rule: 'must be unique' }] });
       throw err;

@@ -3,11 +3,11 @@ import { diffFields, SYSTEM_ACTOR } from '@latchkey/contracts';
 import { LOGGER } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import { AuditService } from '../audit/audit.service';
+import type { Tx } from '../control-database/transactions.repository';
 import { generateToken, hashToken } from './api-token';
 import { IdentitiesRepository } from './identities.repository';
 import { TokensRepository } from './tokens.repository';
 import { auditEntry, TOKEN_AUDIT_FIELDS, toTokenView, toUserView, USER_AUDIT_FIELDS } from './identity-views';
-import { lockForTransaction } from '@latchkey/persistence';
 
 export const ADMIN_BOOTSTRAP = Symbol('ADMIN_BOOTSTRAP');
 export interface AdminBootstrapOptions {
@@ -45,35 +45,35 @@ export class AdminBootstrap implements OnApplicationBootstrap {
   /** Answers the token it generated, if it had to generate one. */
   async run(): Promise<string | undefined> {
     const { email, token } = this.options;
-    return this.identities.transaction(async (m) => {
-      await lockForTransaction(m, 'latchkey:access:bootstrap-admin');
-      let user = await this.identities.findUserByEmail(email, m);
+    return this.identities.transaction(async (tx) => {
+      await this.identities.lockAdminBootstrap(tx);
+      let user = await this.identities.findUserByEmail(email, tx);
       if (!user) {
-        const id = await this.identities.insertUser(m, { email: email.toLowerCase(), name: 'Administrator', attributes: {}, role: 'admin' });
-        user = (await this.identities.findUser(id, m))!;
-        await this.audit.append(auditEntry('user.created', SYSTEM_ACTOR, { type: 'user', id, name: user.email }, diffFields(null, toUserView(user), USER_AUDIT_FIELDS), { bootstrap: true }), m);
+        const id = await this.identities.insertUser(tx, { email: email.toLowerCase(), name: 'Administrator', attributes: {}, role: 'admin' });
+        user = (await this.identities.findUser(id, tx))!;
+        await this.audit.append(auditEntry('user.created', SYSTEM_ACTOR, { type: 'user', id, name: user.email }, diffFields(null, toUserView(user), USER_AUDIT_FIELDS), { bootstrap: true }), tx);
         this.logger.info({ userId: id, email: user.email }, 'bootstrap admin created');
       } else if (user.role !== 'admin') {
-        await this.identities.updateUser(m, user.id, { ...user, role: 'admin' });
-        await this.audit.append(auditEntry('user.updated', SYSTEM_ACTOR, { type: 'user', id: user.id, name: user.email }, { role: { before: user.role, after: 'admin' } }, { bootstrap: true }), m);
+        await this.identities.updateUser(tx, user.id, { ...user, role: 'admin' });
+        await this.audit.append(auditEntry('user.updated', SYSTEM_ACTOR, { type: 'user', id: user.id, name: user.email }, { role: { before: user.role, after: 'admin' } }, { bootstrap: true }), tx);
       }
 
-      const current = await this.tokens.findBootstrap(m);
+      const current = await this.tokens.findBootstrap(tx);
       let generated: string | undefined;
       if (token) {
         const hash = hashToken(token);
         if (current && current.hash === hash && current.userId === user.id && !current.revokedAt) return undefined;
-        await this.putToken(m, user.id, hash, current ? 'LATCHKEY_ADMIN_TOKEN changed' : 'LATCHKEY_ADMIN_TOKEN');
+        await this.putToken(tx, user.id, hash, current ? 'LATCHKEY_ADMIN_TOKEN changed' : 'LATCHKEY_ADMIN_TOKEN');
       } else if (!current) {
         generated = generateToken();
-        await this.putToken(m, user.id, hashToken(generated), 'generated at first start');
+        await this.putToken(tx, user.id, hashToken(generated), 'generated at first start');
       }
       return generated;
     });
   }
 
-  private async putToken(m: Parameters<Parameters<IdentitiesRepository['transaction']>[0]>[0], userId: string, hash: string, source: string) {
-    const row = await this.tokens.putBootstrap(m, userId, hash);
-    await this.audit.append(auditEntry('token.created', SYSTEM_ACTOR, { type: 'token', id: row.id, name: row.name }, diffFields(null, toTokenView(row), TOKEN_AUDIT_FIELDS), { bootstrap: true, source }), m);
+  private async putToken(tx: Tx, userId: string, hash: string, source: string) {
+    const row = await this.tokens.putBootstrap(tx, userId, hash);
+    await this.audit.append(auditEntry('token.created', SYSTEM_ACTOR, { type: 'token', id: row.id, name: row.name }, diffFields(null, toTokenView(row), TOKEN_AUDIT_FIELDS), { bootstrap: true, source }), tx);
   }
 }

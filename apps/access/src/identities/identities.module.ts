@@ -11,6 +11,7 @@ import { SignInRepository } from './sign-in.repository';
 import { SignInRpcController } from './sign-in.rpc.controller';
 import { SIGN_IN_OPTIONS, SignInService, signInOptionsFrom } from './sign-in.service';
 import { SsoSignInService } from './sso-sign-in.service';
+import { SsoSettingsRepository } from './sso-settings.repository';
 import { SSO_RULE_DEFAULTS, SsoSettingsService } from './sso-settings.service';
 import { loadOptionalMasterKey, MasterKey } from '@latchkey/secrets';
 import { TokensRepository } from './tokens.repository';
@@ -37,6 +38,7 @@ export class IdentitiesModule {
         { provide: SIGN_IN_OPTIONS, useValue: signInOptionsFrom(env) },
         { provide: SSO_RULE_DEFAULTS, useValue: { requireSso: env.AUTH_REQUIRE_SSO, justInTime: env.OIDC_JIT } },
         ...(masterKey ? [{ provide: MasterKey, useValue: masterKey }] : []),
+        SsoSettingsRepository,
         SsoSettingsService,
         IdentitiesRepository,
         TokensRepository,

@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, EntityManager, QueryFailedError } from 'typeorm';
+import { DataSource, QueryFailedError } from 'typeorm';
+import { managerOf, managerOr, transactionOn, Tx } from '../control-database/transactions.repository';
+import { lockForTransaction } from '@latchkey/persistence';
 import type { PagePosition } from '@latchkey/persistence';
 import type { UserRole } from '@latchkey/contracts';
 
@@ -86,27 +88,36 @@ const toGroup = (r: Raw): GroupRow => ({ id: r.id, name: r.name, description: r.
 export class IdentitiesRepository {
   constructor(private readonly dataSource: DataSource) {}
 
-  transaction<T>(work: (m: EntityManager) => Promise<T>): Promise<T> {
-    return this.dataSource.transaction(work);
+  transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    return transactionOn(this.dataSource, work);
   }
 
-  async findUser(id: string, m: EntityManager = this.dataSource.manager): Promise<UserRow | null> {
+  /** Replicas starting together bootstrap the admin one at a time (held until the transaction ends). */
+  async lockAdminBootstrap(tx: Tx): Promise<void> {
+    await lockForTransaction(managerOf(tx), 'latchkey:access:bootstrap-admin');
+  }
+
+  async findUser(id: string, tx?: Tx): Promise<UserRow | null> {
+    const m = managerOr(this.dataSource, tx);
     const rows: Raw[] = await m.query(USER_BY_ID, [id]);
     return rows[0] ? toUser(rows[0]) : null;
   }
 
   /** The user, locked until the transaction ends: concurrent changes to one user queue up. */
-  async lockUser(m: EntityManager, id: string): Promise<UserRow | null> {
+  async lockUser(tx: Tx, id: string): Promise<UserRow | null> {
+    const m = managerOf(tx);
     const rows: Raw[] = await m.query(USER_BY_ID_FOR_UPDATE, [id]);
     return rows[0] ? toUser(rows[0]) : null;
   }
 
-  async findUserByEmail(email: string, m: EntityManager = this.dataSource.manager): Promise<UserRow | null> {
+  async findUserByEmail(email: string, tx?: Tx): Promise<UserRow | null> {
+    const m = managerOr(this.dataSource, tx);
     const rows: Raw[] = await m.query(USER_BY_EMAIL, [email]);
     return rows[0] ? toUser(rows[0]) : null;
   }
 
-  async insertUser(m: EntityManager, fields: UserFields): Promise<string> {
+  async insertUser(tx: Tx, fields: UserFields): Promise<string> {
+    const m = managerOf(tx);
     const rows: Raw[] = await this.unique(() =>
       m.query('INSERT INTO access.users (email, name, attributes, role, managed_by) VALUES ($1, $2, $3::jsonb, $4, $5) RETURNING id', [
         fields.email,
@@ -119,7 +130,8 @@ export class IdentitiesRepository {
     return rows[0].id;
   }
 
-  async updateUser(m: EntityManager, id: string, fields: UserFields): Promise<void> {
+  async updateUser(tx: Tx, id: string, fields: UserFields): Promise<void> {
+    const m = managerOf(tx);
     await this.unique(() =>
       m.query('UPDATE access.users SET email = $2, name = $3, attributes = $4::jsonb, role = $5, managed_by = CASE WHEN $6 THEN $7 ELSE managed_by END, updated_at = now() WHERE id = $1', [
         id,
@@ -133,27 +145,32 @@ export class IdentitiesRepository {
     );
   }
 
-  async deleteUser(m: EntityManager, id: string): Promise<void> {
+  async deleteUser(tx: Tx, id: string): Promise<void> {
+    const m = managerOf(tx);
     await m.query('DELETE FROM access.users WHERE id = $1', [id]);
   }
 
   /** Locks every admin row and answers their ids: a demotion or deletion cannot race another one. */
-  async lockAdmins(m: EntityManager): Promise<string[]> {
+  async lockAdmins(tx: Tx): Promise<string[]> {
+    const m = managerOf(tx);
     const rows: Raw[] = await m.query("SELECT id FROM access.users WHERE role = 'admin' ORDER BY id FOR UPDATE");
     return rows.map((r) => r.id);
   }
 
   /** Ids of the active admins, locked (deactivating one must leave another). */
-  async lockActiveAdmins(m: EntityManager): Promise<string[]> {
+  async lockActiveAdmins(tx: Tx): Promise<string[]> {
+    const m = managerOf(tx);
     const rows: Raw[] = await m.query("SELECT id FROM access.users WHERE role = 'admin' AND active ORDER BY id FOR UPDATE");
     return rows.map((r) => r.id);
   }
 
-  async setActive(m: EntityManager, id: string, active: boolean): Promise<void> {
+  async setActive(tx: Tx, id: string, active: boolean): Promise<void> {
+    const m = managerOf(tx);
     await m.query('UPDATE access.users SET active = $2, updated_at = now() WHERE id = $1', [id, active]);
   }
 
-  async setMemberships(m: EntityManager, userId: string, groupIds: string[]): Promise<void> {
+  async setMemberships(tx: Tx, userId: string, groupIds: string[]): Promise<void> {
+    const m = managerOf(tx);
     await m.query('DELETE FROM access.user_groups WHERE user_id = $1 AND NOT (group_id = ANY($2::uuid[]))', [userId, groupIds]);
     await m.query('INSERT INTO access.user_groups (user_id, group_id) SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING', [userId, groupIds]);
   }
@@ -162,7 +179,8 @@ export class IdentitiesRepository {
    * The groups with these names (any case), creating those that do not exist yet; answers them in
    * the given order with their stored spelling, and which of them were created now.
    */
-  async ensureGroups(m: EntityManager, names: string[]): Promise<{ groups: Array<{ id: string; name: string }>; created: Array<{ id: string; name: string }> }> {
+  async ensureGroups(tx: Tx, names: string[]): Promise<{ groups: Array<{ id: string; name: string }>; created: Array<{ id: string; name: string }> }> {
+    const m = managerOf(tx);
     if (!names.length) return { groups: [], created: [] };
     const created: Raw[] = await m.query(
       'INSERT INTO access.groups (name) SELECT unnest($1::text[]) ON CONFLICT ((lower(name))) DO NOTHING RETURNING id, name',
@@ -173,29 +191,34 @@ export class IdentitiesRepository {
     return { groups: names.map((n) => byKey.get(n.toLowerCase())!), created: created.map((r) => ({ id: r.id, name: r.name })) };
   }
 
-  async insertGroup(m: EntityManager, name: string, description: string | null, managedBy: string | null = null): Promise<GroupRow> {
+  async insertGroup(tx: Tx, name: string, description: string | null, managedBy: string | null = null): Promise<GroupRow> {
+    const m = managerOf(tx);
     const rows: Raw[] = await this.unique(() => m.query('INSERT INTO access.groups (name, description, managed_by) VALUES ($1, $2, $3) RETURNING id', [name, description, managedBy]));
-    return (await this.findGroup(rows[0].id, m))!;
+    return (await this.findGroup(rows[0].id, tx))!;
   }
 
-  async findGroup(id: string, m: EntityManager = this.dataSource.manager): Promise<GroupRow | null> {
+  async findGroup(id: string, tx?: Tx): Promise<GroupRow | null> {
+    const m = managerOr(this.dataSource, tx);
     const rows: Raw[] = await m.query(GROUP_BY_ID, [id]);
     return rows[0] ? toGroup(rows[0]) : null;
   }
 
   /** The group, locked until the transaction ends. */
-  async lockGroup(m: EntityManager, id: string): Promise<GroupRow | null> {
+  async lockGroup(tx: Tx, id: string): Promise<GroupRow | null> {
+    const m = managerOf(tx);
     const rows: Raw[] = await m.query(GROUP_BY_ID_FOR_UPDATE, [id]);
     return rows[0] ? toGroup(rows[0]) : null;
   }
 
   /** `managedBy` undefined keeps the stored marker. */
-  async updateGroup(m: EntityManager, id: string, description: string | null, managedBy: string | null | undefined): Promise<void> {
+  async updateGroup(tx: Tx, id: string, description: string | null, managedBy: string | null | undefined): Promise<void> {
+    const m = managerOf(tx);
     await m.query('UPDATE access.groups SET description = $2, managed_by = CASE WHEN $3 THEN $4 ELSE managed_by END WHERE id = $1', [id, description, managedBy !== undefined, managedBy ?? null]);
   }
 
   /** Deletes the group (its memberships go with it) and answers who its members were. */
-  async deleteGroup(m: EntityManager, id: string): Promise<string[]> {
+  async deleteGroup(tx: Tx, id: string): Promise<string[]> {
+    const m = managerOf(tx);
     const members: Raw[] = await m.query('SELECT user_id FROM access.user_groups WHERE group_id = $1', [id]);
     await m.query('DELETE FROM access.groups WHERE id = $1', [id]);
     return members.map((r) => r.user_id);

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
+import { managerOf, Tx } from '../control-database/transactions.repository';
 import type { Actor } from '@latchkey/contracts';
 
 /** A change to a person (deactivated, deleted, groups changed) whose consequences on access are still to be drawn. */
@@ -24,7 +25,8 @@ export class IdentityChanges {
 
   constructor(private readonly dataSource: DataSource) {}
 
-  async record(m: EntityManager, userIds: string[], reason: string, actor: Actor): Promise<void> {
+  async record(tx: Tx, userIds: string[], reason: string, actor: Actor): Promise<void> {
+    const m = managerOf(tx);
     if (!userIds.length) return;
     await m.query('INSERT INTO access.identity_changes (user_id, reason, actor) SELECT unnest($1::uuid[]), $2, $3', [userIds, reason.slice(0, 1000), JSON.stringify(actor)]);
   }

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
+import { managerOf, managerOr, Tx } from '../control-database/transactions.repository';
 
 type Raw = Record<string, any>;
 type WriteResult = [Raw[], number];
@@ -96,38 +97,45 @@ export class ScimRepository {
     return rows.map((r) => ({ id: r.id, name: r.name }));
   }
 
-  async findGroup(id: string, m: EntityManager = this.dataSource.manager): Promise<ScimGroupRow | null> {
+  async findGroup(id: string, tx?: Tx): Promise<ScimGroupRow | null> {
+    const m = managerOr(this.dataSource, tx);
     const rows: Raw[] = await m.query(GROUP_COLUMNS + 'WHERE g.id = $1', [id]);
     return rows[0] ? toGroup(rows[0]) : null;
   }
 
-  async lockGroup(m: EntityManager, id: string): Promise<boolean> {
+  async lockGroup(tx: Tx, id: string): Promise<boolean> {
+    const m = managerOf(tx);
     const rows: Raw[] = await m.query('SELECT id FROM access.groups WHERE id = $1 FOR UPDATE', [id]);
     return rows.length > 0;
   }
 
-  async setUserScimFields(m: EntityManager, id: string, fields: { active: boolean; externalId: string | null }): Promise<void> {
+  async setUserScimFields(tx: Tx, id: string, fields: { active: boolean; externalId: string | null }): Promise<void> {
+    const m = managerOf(tx);
     await m.query('UPDATE access.users SET active = $2, external_id = $3, updated_at = now() WHERE id = $1', [id, fields.active, fields.externalId]);
   }
 
-  async setGroupFields(m: EntityManager, id: string, fields: { name: string; externalId: string | null }): Promise<void> {
+  async setGroupFields(tx: Tx, id: string, fields: { name: string; externalId: string | null }): Promise<void> {
+    const m = managerOf(tx);
     await m.query('UPDATE access.groups SET name = $2, external_id = $3 WHERE id = $1', [id, fields.name, fields.externalId]);
   }
 
   /** Which of these ids are users (unknown ones are left out). */
-  async existingUserIds(m: EntityManager, ids: string[]): Promise<string[]> {
+  async existingUserIds(tx: Tx, ids: string[]): Promise<string[]> {
+    const m = managerOf(tx);
     if (!ids.length) return [];
     const rows: Raw[] = await m.query('SELECT id FROM access.users WHERE id::text = ANY($1::text[])', [ids]);
     return rows.map((r) => r.id);
   }
 
-  async addMembers(m: EntityManager, groupId: string, userIds: string[]): Promise<string[]> {
+  async addMembers(tx: Tx, groupId: string, userIds: string[]): Promise<string[]> {
+    const m = managerOf(tx);
     if (!userIds.length) return [];
     const rows: Raw[] = await m.query('INSERT INTO access.user_groups (user_id, group_id) SELECT unnest($2::uuid[]), $1 ON CONFLICT DO NOTHING RETURNING user_id', [groupId, userIds]);
     return rows.map((r) => r.user_id);
   }
 
-  async removeMembers(m: EntityManager, groupId: string, userIds: string[] | 'all'): Promise<string[]> {
+  async removeMembers(tx: Tx, groupId: string, userIds: string[] | 'all'): Promise<string[]> {
+    const m = managerOf(tx);
     const [rows]: WriteResult =
       userIds === 'all'
         ? await m.query('DELETE FROM access.user_groups WHERE group_id = $1 RETURNING user_id', [groupId])
@@ -135,7 +143,8 @@ export class ScimRepository {
     return rows.map((r) => r.user_id);
   }
 
-  async deleteGroup(m: EntityManager, id: string): Promise<void> {
+  async deleteGroup(tx: Tx, id: string): Promise<void> {
+    const m = managerOf(tx);
     await m.query('DELETE FROM access.groups WHERE id = $1', [id]);
   }
 }

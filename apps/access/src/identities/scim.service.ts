@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { EntityManager } from 'typeorm';
 import { AppException, diffFields, Email, ErrorCode, GroupName } from '@latchkey/contracts';
 import type { Actor, ScimAnswer, ScimCall, ScimToken } from '@latchkey/contracts';
 import { AuditService } from '../audit/audit.service';
+import type { Tx } from '../control-database/transactions.repository';
 import { hashToken } from './api-token';
 import { DuplicateError, IdentitiesRepository, UserRow } from './identities.repository';
 import { cutOffUser } from './cut-off';
@@ -14,7 +14,6 @@ import { GROUP_FILTER_COLUMNS, ScimGroupRow, ScimRepository, ScimTokenRow, USER_
 import { SignInRepository } from './sign-in.repository';
 import { TokensRepository } from './tokens.repository';
 
-type Tx = EntityManager;
 const MAX_PAGE = 200;
 
 /** `lks_` and 32 random bytes: a SCIM client's bearer token. */
@@ -167,12 +166,12 @@ export class ScimService {
 
   private async createUser(call: ScimCall, actor: Actor): Promise<ScimAnswer> {
     const state = this.userState(call.body);
-    const id = await this.identities.transaction(async (m) => {
-      if (await this.identities.findUserByEmail(state.email, m)) throw new ScimError(409, `A user with userName ${state.email} already exists.`, 'uniqueness');
-      const id = await this.identities.insertUser(m, { email: state.email, name: state.name, attributes: {}, role: 'user' });
-      await this.scim.setUserScimFields(m, id, { active: state.active, externalId: state.externalId });
-      const user = (await this.identities.findUser(id, m))!;
-      await this.audit.append(auditEntry('user.created', actor, { type: 'user', id, name: user.email }, diffFields(null, toUserView(user), USER_AUDIT_FIELDS), { via: 'scim', active: state.active }), m);
+    const id = await this.identities.transaction(async (tx) => {
+      if (await this.identities.findUserByEmail(state.email, tx)) throw new ScimError(409, `A user with userName ${state.email} already exists.`, 'uniqueness');
+      const id = await this.identities.insertUser(tx, { email: state.email, name: state.name, attributes: {}, role: 'user' });
+      await this.scim.setUserScimFields(tx, id, { active: state.active, externalId: state.externalId });
+      const user = (await this.identities.findUser(id, tx))!;
+      await this.audit.append(auditEntry('user.created', actor, { type: 'user', id, name: user.email }, diffFields(null, toUserView(user), USER_AUDIT_FIELDS), { via: 'scim', active: state.active }), tx);
       return id;
     });
     return this.userAnswer(call, id, 201);
@@ -218,42 +217,42 @@ export class ScimService {
 
   /** Writes the user's new state; deactivation ends every console session and revokes every API token. */
   private async writeUser(actor: Actor, id: string, next: (before: UserRow) => UserState): Promise<void> {
-    await this.identities.transaction(async (m) => {
-      const before = await this.identities.lockUser(m, id);
+    await this.identities.transaction(async (tx) => {
+      const before = await this.identities.lockUser(tx, id);
       if (!before) throw new ScimError(404, `User ${id} not found.`);
       const state = next(before);
-      const other = await this.identities.findUserByEmail(state.email, m);
+      const other = await this.identities.findUserByEmail(state.email, tx);
       if (other && other.id !== id) throw new ScimError(409, `A user with userName ${state.email} already exists.`, 'uniqueness');
-      await this.identities.updateUser(m, id, { email: state.email, name: state.name, attributes: before.attributes, role: before.role });
-      await this.scim.setUserScimFields(m, id, { active: state.active, externalId: state.externalId });
-      const after = (await this.identities.findUser(id, m))!;
+      await this.identities.updateUser(tx, id, { email: state.email, name: state.name, attributes: before.attributes, role: before.role });
+      await this.scim.setUserScimFields(tx, id, { active: state.active, externalId: state.externalId });
+      const after = (await this.identities.findUser(id, tx))!;
       const diff = diffFields({ ...toUserView(before), active: before.active }, { ...toUserView(after), active: after.active }, [...USER_AUDIT_FIELDS, 'active']);
       let ended: Record<string, number> = {};
       if (before.active && !state.active) {
-        ended = await this.cutOff(m, actor, id, 'deactivated by SCIM');
-        await this.changes.record(m, [id], 'deactivated by the identity provider (SCIM)', actor);
+        ended = await this.cutOff(tx, actor, id, 'deactivated by SCIM');
+        await this.changes.record(tx, [id], 'deactivated by the identity provider (SCIM)', actor);
       }
       if (Object.keys(diff).length) {
         const action = before.active && !state.active ? 'user.deactivated' : !before.active && state.active ? 'user.reactivated' : 'user.updated';
-        await this.audit.append(auditEntry(action, actor, { type: 'user', id, name: after.email }, diff, { via: 'scim', ...ended }), m);
+        await this.audit.append(auditEntry(action, actor, { type: 'user', id, name: after.email }, diff, { via: 'scim', ...ended }), tx);
       }
     });
   }
 
-  private cutOff(m: Tx, actor: Actor, userId: string, reason: string) {
-    return cutOffUser({ tokens: this.tokens, signIn: this.signIn, audit: this.audit }, m, actor, userId, reason);
+  private cutOff(tx: Tx, actor: Actor, userId: string, reason: string) {
+    return cutOffUser({ tokens: this.tokens, signIn: this.signIn, audit: this.audit }, tx, actor, userId, reason);
   }
 
   private async deleteUser(actor: Actor, id: string): Promise<ScimAnswer> {
-    await this.identities.transaction(async (m) => {
-      const admins = await this.identities.lockAdmins(m);
-      const user = await this.identities.lockUser(m, id);
+    await this.identities.transaction(async (tx) => {
+      const admins = await this.identities.lockAdmins(tx);
+      const user = await this.identities.lockUser(tx, id);
       if (!user) throw new ScimError(404, `User ${id} not found.`);
       if (user.role === 'admin' && admins.length <= 1) throw new ScimError(409, 'Cannot delete the last admin: make another user admin first.', 'mutability');
-      const ended = await this.cutOff(m, actor, id, 'user deleted by SCIM');
-      await this.changes.record(m, [id], 'deleted by the identity provider (SCIM)', actor);
-      await this.identities.deleteUser(m, id);
-      await this.audit.append(auditEntry('user.deleted', actor, { type: 'user', id, name: user.email }, diffFields(toUserView(user), null, USER_AUDIT_FIELDS), { via: 'scim', ...ended }), m);
+      const ended = await this.cutOff(tx, actor, id, 'user deleted by SCIM');
+      await this.changes.record(tx, [id], 'deleted by the identity provider (SCIM)', actor);
+      await this.identities.deleteUser(tx, id);
+      await this.audit.append(auditEntry('user.deleted', actor, { type: 'user', id, name: user.email }, diffFields(toUserView(user), null, USER_AUDIT_FIELDS), { via: 'scim', ...ended }), tx);
     });
     return { status: 204 };
   }
@@ -300,15 +299,15 @@ export class ScimService {
     const b = (call.body ?? {}) as Record<string, unknown>;
     const name = this.groupName(b.displayName);
     const members = memberIds(b.members);
-    const id = await this.identities.transaction(async (m) => {
-      const group = await this.identities.insertGroup(m, name, null).catch((err) => {
+    const id = await this.identities.transaction(async (tx) => {
+      const group = await this.identities.insertGroup(tx, name, null).catch((err) => {
         if (err instanceof DuplicateError) throw new ScimError(409, `A group named ${name} already exists.`, 'uniqueness');
         throw err;
       });
-      await this.scim.setGroupFields(m, group.id, { name, externalId: str(b.externalId) ?? null });
-      const added = await this.scim.addMembers(m, group.id, await this.scim.existingUserIds(m, members));
-      await this.changes.record(m, added, `added to group ${name} by the identity provider (SCIM)`, actor);
-      await this.audit.append(auditEntry('group.created', actor, { type: 'group', id: group.id, name }, diffFields(null, { name }, ['name']), { via: 'scim', membersAdded: added }), m);
+      await this.scim.setGroupFields(tx, group.id, { name, externalId: str(b.externalId) ?? null });
+      const added = await this.scim.addMembers(tx, group.id, await this.scim.existingUserIds(tx, members));
+      await this.changes.record(tx, added, `added to group ${name} by the identity provider (SCIM)`, actor);
+      await this.audit.append(auditEntry('group.created', actor, { type: 'group', id: group.id, name }, diffFields(null, { name }, ['name']), { via: 'scim', membersAdded: added }), tx);
       return group.id;
     });
     return this.groupAnswer(call, id, 201);
@@ -354,35 +353,35 @@ export class ScimService {
 
   /** Writes the group's name, externalId and members; membership changes are audited per group (added, removed). */
   private async writeGroup(actor: Actor, id: string, next: (g: ScimGroupRow) => { name: string; externalId: string | null; members: { set: string[] } }): Promise<void> {
-    await this.identities.transaction(async (m) => {
-      if (!(await this.scim.lockGroup(m, id))) throw new ScimError(404, `Group ${id} not found.`);
-      const before = (await this.scim.findGroup(id, m))!;
+    await this.identities.transaction(async (tx) => {
+      if (!(await this.scim.lockGroup(tx, id))) throw new ScimError(404, `Group ${id} not found.`);
+      const before = (await this.scim.findGroup(id, tx))!;
       const state = next(before);
       if (state.name.toLowerCase() !== before.name.toLowerCase()) {
         const { groups } = await this.scim.findGroups({ attribute: 'displayName', value: state.name }, 0, 1);
         if (groups[0] && groups[0].id !== id) throw new ScimError(409, `A group named ${state.name} already exists.`, 'uniqueness');
       }
-      await this.scim.setGroupFields(m, id, { name: state.name, externalId: state.externalId });
-      const wanted = new Set(await this.scim.existingUserIds(m, state.members.set));
+      await this.scim.setGroupFields(tx, id, { name: state.name, externalId: state.externalId });
+      const wanted = new Set(await this.scim.existingUserIds(tx, state.members.set));
       const current = new Set(before.members.map((u) => u.id));
-      const removed = await this.scim.removeMembers(m, id, [...current].filter((u) => !wanted.has(u)));
-      const added = await this.scim.addMembers(m, id, [...wanted].filter((u) => !current.has(u)));
-      await this.changes.record(m, removed, `removed from group ${state.name} by the identity provider (SCIM)`, actor);
-      await this.changes.record(m, added, `added to group ${state.name} by the identity provider (SCIM)`, actor);
+      const removed = await this.scim.removeMembers(tx, id, [...current].filter((u) => !wanted.has(u)));
+      const added = await this.scim.addMembers(tx, id, [...wanted].filter((u) => !current.has(u)));
+      await this.changes.record(tx, removed, `removed from group ${state.name} by the identity provider (SCIM)`, actor);
+      await this.changes.record(tx, added, `added to group ${state.name} by the identity provider (SCIM)`, actor);
       const diff = diffFields({ name: before.name, externalId: before.externalId }, { name: state.name, externalId: state.externalId }, ['name', 'externalId']);
       if (Object.keys(diff).length || added.length || removed.length) {
-        await this.audit.append(auditEntry('group.updated', actor, { type: 'group', id, name: state.name }, diff, { via: 'scim', membersAdded: added, membersRemoved: removed }), m);
+        await this.audit.append(auditEntry('group.updated', actor, { type: 'group', id, name: state.name }, diff, { via: 'scim', membersAdded: added, membersRemoved: removed }), tx);
       }
     });
   }
 
   private async deleteGroup(actor: Actor, id: string): Promise<ScimAnswer> {
-    await this.identities.transaction(async (m) => {
-      if (!(await this.scim.lockGroup(m, id))) throw new ScimError(404, `Group ${id} not found.`);
-      const group = (await this.scim.findGroup(id, m))!;
-      await this.scim.deleteGroup(m, id);
-      await this.changes.record(m, group.members.map((u) => u.id), `group ${group.name} deleted by the identity provider (SCIM)`, actor);
-      await this.audit.append(auditEntry('group.deleted', actor, { type: 'group', id, name: group.name }, diffFields({ name: group.name }, null, ['name']), { via: 'scim', membersRemoved: group.members.map((u) => u.id) }), m);
+    await this.identities.transaction(async (tx) => {
+      if (!(await this.scim.lockGroup(tx, id))) throw new ScimError(404, `Group ${id} not found.`);
+      const group = (await this.scim.findGroup(id, tx))!;
+      await this.scim.deleteGroup(tx, id);
+      await this.changes.record(tx, group.members.map((u) => u.id), `group ${group.name} deleted by the identity provider (SCIM)`, actor);
+      await this.audit.append(auditEntry('group.deleted', actor, { type: 'group', id, name: group.name }, diffFields({ name: group.name }, null, ['name']), { via: 'scim', membersRemoved: group.members.map((u) => u.id) }), tx);
     });
     return { status: 204 };
   }

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
+import { managerOf, managerOr, Tx } from '../control-database/transactions.repository';
 import type { PasswordLinkPurpose, UserRole } from '@latchkey/contracts';
 
 /** A live session and its user as authentication needs them. */
@@ -36,19 +37,22 @@ const RECENT_FAILURES = {
 export class SignInRepository {
   constructor(private readonly dataSource: DataSource) {}
 
-  async passwordHash(userId: string, m: EntityManager = this.dataSource.manager): Promise<string | null> {
+  async passwordHash(userId: string, tx?: Tx): Promise<string | null> {
+    const m = managerOr(this.dataSource, tx);
     const rows: Raw[] = await m.query('SELECT password_hash FROM access.user_passwords WHERE user_id = $1', [userId]);
     return rows[0]?.password_hash ?? null;
   }
 
-  async setPasswordHash(m: EntityManager, userId: string, hash: string): Promise<void> {
+  async setPasswordHash(tx: Tx, userId: string, hash: string): Promise<void> {
+    const m = managerOf(tx);
     await m.query(
       'INSERT INTO access.user_passwords (user_id, password_hash) VALUES ($1, $2) ON CONFLICT (user_id) DO UPDATE SET password_hash = EXCLUDED.password_hash, updated_at = now()',
       [userId, hash],
     );
   }
 
-  async insertSession(m: EntityManager, session: { userId: string; hash: string; at: Date; address: string; userAgent?: string }): Promise<string> {
+  async insertSession(tx: Tx, session: { userId: string; hash: string; at: Date; address: string; userAgent?: string }): Promise<string> {
+    const m = managerOf(tx);
     const rows: Raw[] = await m.query(
       'INSERT INTO access.sessions (user_id, session_hash, created_at, last_seen_at, client_address, user_agent) VALUES ($1, $2, $3, $3, $4, $5) RETURNING id',
       [session.userId, session.hash, session.at, session.address, session.userAgent ?? null],
@@ -69,41 +73,48 @@ export class SignInRepository {
     };
   }
 
-  async findSession(hash: string, m: EntityManager = this.dataSource.manager): Promise<{ id: string; userId: string } | null> {
+  async findSession(hash: string, tx?: Tx): Promise<{ id: string; userId: string } | null> {
+    const m = managerOr(this.dataSource, tx);
     const rows: Raw[] = await m.query('SELECT id, user_id FROM access.sessions WHERE session_hash = $1', [hash]);
     return rows[0] ? { id: rows[0].id, userId: rows[0].user_id } : null;
   }
 
   /** Ends one session; answers its id and user, or null when there was none. */
-  async deleteSession(m: EntityManager, hash: string): Promise<{ id: string; userId: string } | null> {
+  async deleteSession(tx: Tx, hash: string): Promise<{ id: string; userId: string } | null> {
+    const m = managerOf(tx);
     const [rows]: WriteResult = await m.query('DELETE FROM access.sessions WHERE session_hash = $1 RETURNING id, user_id', [hash]);
     return rows[0] ? { id: rows[0].id, userId: rows[0].user_id } : null;
   }
 
   /** Ends every session of a user; answers how many there were. */
-  async deleteSessionsOf(m: EntityManager, userId: string): Promise<number> {
+  async deleteSessionsOf(tx: Tx, userId: string): Promise<number> {
+    const m = managerOf(tx);
     const [, count]: WriteResult = await m.query('DELETE FROM access.sessions WHERE user_id = $1', [userId]);
     return count;
   }
 
   /** Drops sessions that can no longer be used (a sign-in tidies up after its own user). */
-  async deleteDeadSessionsOf(m: EntityManager, userId: string, live: { createdAfter: Date; seenAfter: Date }): Promise<void> {
+  async deleteDeadSessionsOf(tx: Tx, userId: string, live: { createdAfter: Date; seenAfter: Date }): Promise<void> {
+    const m = managerOf(tx);
     await m.query('DELETE FROM access.sessions WHERE user_id = $1 AND (created_at <= $2 OR last_seen_at <= $3)', [userId, live.createdAfter, live.seenAfter]);
   }
 
   /** The user linked to this provider account, if any. */
-  async userOfSsoIdentity(m: EntityManager, issuer: string, subject: string): Promise<string | null> {
+  async userOfSsoIdentity(tx: Tx, issuer: string, subject: string): Promise<string | null> {
+    const m = managerOf(tx);
     const rows: Raw[] = await m.query('SELECT user_id FROM access.sso_identities WHERE issuer = $1 AND subject = $2', [issuer, subject]);
     return rows[0]?.user_id ?? null;
   }
 
   /** The subject this user is linked to at this provider, if any. */
-  async ssoSubjectOf(m: EntityManager, userId: string, issuer: string): Promise<string | null> {
+  async ssoSubjectOf(tx: Tx, userId: string, issuer: string): Promise<string | null> {
+    const m = managerOf(tx);
     const rows: Raw[] = await m.query('SELECT subject FROM access.sso_identities WHERE user_id = $1 AND issuer = $2', [userId, issuer]);
     return rows[0]?.subject ?? null;
   }
 
-  async linkSsoIdentity(m: EntityManager, link: { issuer: string; subject: string; userId: string; at: Date }): Promise<void> {
+  async linkSsoIdentity(tx: Tx, link: { issuer: string; subject: string; userId: string; at: Date }): Promise<void> {
+    const m = managerOf(tx);
     await m.query(
       'INSERT INTO access.sso_identities (issuer, subject, user_id, created_at, last_sign_in_at) VALUES ($1, $2, $3, $4, $4) ON CONFLICT (issuer, subject) DO UPDATE SET last_sign_in_at = EXCLUDED.last_sign_in_at',
       [link.issuer, link.subject, link.userId, link.at],
@@ -127,7 +138,8 @@ export class SignInRepository {
   }
 
   /** A successful sign-in or a new password clears the account's failures (not the address's). */
-  async clearAccountFailures(m: EntityManager, account: string): Promise<void> {
+  async clearAccountFailures(tx: Tx, account: string): Promise<void> {
+    const m = managerOf(tx);
     await m.query('DELETE FROM access.sign_in_failures WHERE account = $1', [account]);
   }
 
@@ -136,11 +148,13 @@ export class SignInRepository {
   }
 
   /** A user's unused links stop working (a newer link, or a password set). */
-  async deleteUnusedLinksOf(m: EntityManager, userId: string): Promise<void> {
+  async deleteUnusedLinksOf(tx: Tx, userId: string): Promise<void> {
+    const m = managerOf(tx);
     await m.query('DELETE FROM access.password_links WHERE user_id = $1 AND used_at IS NULL', [userId]);
   }
 
-  async insertLink(m: EntityManager, link: { userId: string; purpose: PasswordLinkPurpose; hash: string; expiresAt: Date }): Promise<void> {
+  async insertLink(tx: Tx, link: { userId: string; purpose: PasswordLinkPurpose; hash: string; expiresAt: Date }): Promise<void> {
+    const m = managerOf(tx);
     await m.query('INSERT INTO access.password_links (user_id, purpose, token_hash, expires_at) VALUES ($1, $2, $3, $4)', [link.userId, link.purpose, link.hash, link.expiresAt]);
   }
 
@@ -151,7 +165,8 @@ export class SignInRepository {
   }
 
   /** Spends the link: only one caller can, however many race. */
-  async useLink(m: EntityManager, hash: string, now: Date): Promise<{ userId: string; purpose: PasswordLinkPurpose } | null> {
+  async useLink(tx: Tx, hash: string, now: Date): Promise<{ userId: string; purpose: PasswordLinkPurpose } | null> {
+    const m = managerOf(tx);
     const [rows]: WriteResult = await m.query(
       'UPDATE access.password_links SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 RETURNING user_id, purpose',
       [hash, now],

@@ -6,6 +6,7 @@ import type { AccessEnv } from '@latchkey/config';
 import { LOGGER } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import { AuditService } from '../audit/audit.service';
+import type { Tx } from '../control-database/transactions.repository';
 import { hashToken } from './api-token';
 import { IdentitiesRepository, UserRow } from './identities.repository';
 import { auditEntry, notFound } from './identity-views';
@@ -121,15 +122,15 @@ export class SignInService implements OnModuleInit {
     }
 
     const rehashed = needsRehash(stored) ? await hashPassword(input.password) : null;
-    return this.identities.transaction(async (m) => {
+    return this.identities.transaction(async (tx) => {
       // The account's failures go, this attempt's record with them.
-      await this.repository.clearAccountFailures(m, input.email);
+      await this.repository.clearAccountFailures(tx, input.email);
       // No fixation: the browser's earlier session (if any) ends; the new one has a new id.
-      if (request.previousSessionHash) await this.repository.deleteSession(m, request.previousSessionHash);
-      await this.repository.deleteDeadSessionsOf(m, user.id, liveSince(this.options.session, now));
-      if (rehashed) await this.repository.setPasswordHash(m, user.id, rehashed);
-      const sessionId = await this.repository.insertSession(m, { userId: user.id, hash: request.sessionHash, at: now, address: client.address, userAgent: client.userAgent });
-      await this.audit.append(auditEntry('auth.signed-in', userActor(user), userTarget(user), undefined, { sessionId, method: 'password', ...clientDetails(client), ...(rehashed ? { passwordRehashed: true } : {}) }), m);
+      if (request.previousSessionHash) await this.repository.deleteSession(tx, request.previousSessionHash);
+      await this.repository.deleteDeadSessionsOf(tx, user.id, liveSince(this.options.session, now));
+      if (rehashed) await this.repository.setPasswordHash(tx, user.id, rehashed);
+      const sessionId = await this.repository.insertSession(tx, { userId: user.id, hash: request.sessionHash, at: now, address: client.address, userAgent: client.userAgent });
+      await this.audit.append(auditEntry('auth.signed-in', userActor(user), userTarget(user), undefined, { sessionId, method: 'password', ...clientDetails(client), ...(rehashed ? { passwordRehashed: true } : {}) }), tx);
       const deadlines = sessionDeadlines(this.options.session, now, now);
       return { user: sessionUser(user), sessionId, expiresAt: deadlines.expiresAt.toISOString(), idleExpiresAt: deadlines.idleExpiresAt.toISOString() };
     });
@@ -153,18 +154,18 @@ export class SignInService implements OnModuleInit {
 
   /** Ends this session, or (everywhere) every session of its user. */
   async signOut(request: { sessionHash: string; everywhere: boolean; actor: Actor; client: ClientInfo }): Promise<{ userId: string; ended: number }> {
-    return this.identities.transaction(async (m) => {
-      const session = await this.repository.findSession(request.sessionHash, m);
+    return this.identities.transaction(async (tx) => {
+      const session = await this.repository.findSession(request.sessionHash, tx);
       if (!session) throw new AppException(ErrorCode.Unauthenticated, 'This session has already ended.');
-      const user = await this.identities.findUser(session.userId, m);
+      const user = await this.identities.findUser(session.userId, tx);
       const target = user ? userTarget(user) : { type: 'user', id: session.userId };
       if (request.everywhere) {
-        const ended = await this.repository.deleteSessionsOf(m, session.userId);
-        await this.audit.append(auditEntry('auth.signed-out-everywhere', request.actor, target, undefined, { sessionsEnded: ended, ...clientDetails(request.client) }), m);
+        const ended = await this.repository.deleteSessionsOf(tx, session.userId);
+        await this.audit.append(auditEntry('auth.signed-out-everywhere', request.actor, target, undefined, { sessionsEnded: ended, ...clientDetails(request.client) }), tx);
         return { userId: session.userId, ended };
       }
-      await this.repository.deleteSession(m, request.sessionHash);
-      await this.audit.append(auditEntry('auth.signed-out', request.actor, target, undefined, { sessionId: session.id, ...clientDetails(request.client) }), m);
+      await this.repository.deleteSession(tx, request.sessionHash);
+      await this.audit.append(auditEntry('auth.signed-out', request.actor, target, undefined, { sessionId: session.id, ...clientDetails(request.client) }), tx);
       return { userId: session.userId, ended: 1 };
     });
   }
@@ -176,19 +177,19 @@ export class SignInService implements OnModuleInit {
     // Checked first: an invalid token costs no scrypt run.
     if (!(await this.repository.findUsableLink(tokenHash, now))) throw linkInvalid();
     const passwordHash = await hashPassword(request.input.password);
-    return this.identities.transaction(async (m) => {
-      const link = await this.repository.useLink(m, tokenHash, now);
+    return this.identities.transaction(async (tx) => {
+      const link = await this.repository.useLink(tx, tokenHash, now);
       if (!link) throw linkInvalid();
-      const user = await this.identities.lockUser(m, link.userId);
+      const user = await this.identities.lockUser(tx, link.userId);
       if (!user) throw linkInvalid();
-      const hadPassword = (await this.repository.passwordHash(user.id, m)) !== null;
-      await this.repository.setPasswordHash(m, user.id, passwordHash);
-      const ended = await this.repository.deleteSessionsOf(m, user.id);
-      await this.repository.deleteUnusedLinksOf(m, user.id);
-      await this.repository.clearAccountFailures(m, user.email);
+      const hadPassword = (await this.repository.passwordHash(user.id, tx)) !== null;
+      await this.repository.setPasswordHash(tx, user.id, passwordHash);
+      const ended = await this.repository.deleteSessionsOf(tx, user.id);
+      await this.repository.deleteUnusedLinksOf(tx, user.id);
+      await this.repository.clearAccountFailures(tx, user.email);
       await this.audit.append(
         auditEntry('auth.password-changed', userActor(user), userTarget(user), { password: { ...(hadPassword ? { before: 'set' } : {}), after: 'set' } }, { via: link.purpose, sessionsEnded: ended, ...clientDetails(request.client) }),
-        m,
+        tx,
       );
       return { userId: user.id };
     });
@@ -196,36 +197,36 @@ export class SignInService implements OnModuleInit {
 
   /** An admin's invite or reset link for a user: the token is answered here, once. */
   async createLink(actor: Actor, userId: string, purpose: 'invite' | 'reset'): Promise<{ token: string; expiresAt: string }> {
-    return this.identities.transaction(async (m) => {
-      const user = await this.identities.lockUser(m, userId);
+    return this.identities.transaction(async (tx) => {
+      const user = await this.identities.lockUser(tx, userId);
       if (!user) throw notFound('user', userId);
-      if (purpose === 'invite' && (await this.repository.passwordHash(user.id, m)) !== null) {
+      if (purpose === 'invite' && (await this.repository.passwordHash(user.id, tx)) !== null) {
         throw new AppException(ErrorCode.Conflict, `${user.email} has already set a password: reset it instead.`, {
           issues: [{ field: 'id', rule: 'must be a user without a password (use reset-password for the others)' }],
         });
       }
-      return this.issueLink(m, actor, user, purpose);
+      return this.issueLink(tx, actor, user, purpose);
     });
   }
 
   /** The bootstrap admin's link while they have no password; null once they have one. */
   async bootstrapLink(): Promise<{ email: string; token: string; expiresAt: string } | null> {
-    return this.identities.transaction(async (m) => {
-      const user = await this.identities.findUserByEmail(this.options.adminEmail, m);
+    return this.identities.transaction(async (tx) => {
+      const user = await this.identities.findUserByEmail(this.options.adminEmail, tx);
       if (!user) return null;
-      const locked = (await this.identities.lockUser(m, user.id))!;
-      if ((await this.repository.passwordHash(locked.id, m)) !== null) return null;
-      return { email: locked.email, ...(await this.issueLink(m, SYSTEM_ACTOR, locked, 'bootstrap')) };
+      const locked = (await this.identities.lockUser(tx, user.id))!;
+      if ((await this.repository.passwordHash(locked.id, tx)) !== null) return null;
+      return { email: locked.email, ...(await this.issueLink(tx, SYSTEM_ACTOR, locked, 'bootstrap')) };
     });
   }
 
-  private async issueLink(m: Parameters<Parameters<IdentitiesRepository['transaction']>[0]>[0], actor: Actor, user: UserRow, purpose: PasswordLinkPurpose) {
+  private async issueLink(tx: Tx, actor: Actor, user: UserRow, purpose: PasswordLinkPurpose) {
     const token = generateLinkToken();
     const expiresAt = new Date(Date.now() + this.options.linkMs[purpose]);
-    await this.repository.deleteUnusedLinksOf(m, user.id);
-    await this.repository.insertLink(m, { userId: user.id, purpose, hash: hashToken(token), expiresAt });
+    await this.repository.deleteUnusedLinksOf(tx, user.id);
+    await this.repository.insertLink(tx, { userId: user.id, purpose, hash: hashToken(token), expiresAt });
     const action = purpose === 'reset' ? 'user.password-reset' : 'user.invited';
-    await this.audit.append(auditEntry(action, actor, userTarget(user), undefined, { linkExpiresAt: expiresAt.toISOString(), ...(purpose === 'bootstrap' ? { bootstrap: true } : {}) }), m);
+    await this.audit.append(auditEntry(action, actor, userTarget(user), undefined, { linkExpiresAt: expiresAt.toISOString(), ...(purpose === 'bootstrap' ? { bootstrap: true } : {}) }), tx);
     return { token, expiresAt: expiresAt.toISOString() };
   }
 

@@ -83,53 +83,53 @@ export class SsoSignInService {
     const { identity, client } = request;
     const now = new Date();
     const profile = mapSsoProfile(identity);
-    return this.identities.transaction(async (m) => {
-      const linkedId = await this.repository.userOfSsoIdentity(m, identity.issuer, identity.subject);
-      let before = linkedId ? await this.identities.lockUser(m, linkedId) : null;
+    return this.identities.transaction(async (tx) => {
+      const linkedId = await this.repository.userOfSsoIdentity(tx, identity.issuer, identity.subject);
+      let before = linkedId ? await this.identities.lockUser(tx, linkedId) : null;
       if (!before) {
-        const byEmail = await this.identities.findUserByEmail(identity.email, m);
+        const byEmail = await this.identities.findUserByEmail(identity.email, tx);
         if (byEmail) {
-          const other = await this.repository.ssoSubjectOf(m, byEmail.id, identity.issuer);
+          const other = await this.repository.ssoSubjectOf(tx, byEmail.id, identity.issuer);
           // Another account at the same provider already is this user: an email reassigned there must not take it over.
           if (other && other !== identity.subject) throw refused(`${identity.email} is linked to another account at this identity provider.`);
-          before = await this.identities.lockUser(m, byEmail.id);
+          before = await this.identities.lockUser(tx, byEmail.id);
         }
       } else if (before.email.toLowerCase() !== identity.email.toLowerCase()) {
-        const taken = await this.identities.findUserByEmail(identity.email, m);
+        const taken = await this.identities.findUserByEmail(identity.email, tx);
         if (taken && taken.id !== before.id) throw refused(`The identity provider now gives ${identity.email}, which another Latchkey user has.`);
       }
       if (before && !before.active) throw refused(`${before.email} is deactivated in Latchkey.`);
       if (!before && !(await this.ssoSettings.rules()).justInTime) throw refused(`No Latchkey user has the email ${identity.email}, and accounts are not created at sign-in (OIDC_JIT=false, or justInTime off in the single sign-on settings): ask an administrator.`, 'NO_ACCOUNT');
 
-      const { groups, created } = await this.identities.ensureGroups(m, profile.groups);
+      const { groups, created } = await this.identities.ensureGroups(tx, profile.groups);
       const fields = {
         email: identity.email,
         name: (identity.name?.trim() || before?.name || identity.email).slice(0, MAX_NAME),
         attributes: { ...(before?.attributes ?? {}), ...profile.attributes },
         role: before?.role ?? ('user' as const),
       };
-      const userId = before ? before.id : await this.identities.insertUser(m, fields);
-      if (before) await this.identities.updateUser(m, userId, fields);
-      await this.identities.setMemberships(m, userId, groups.map((g) => g.id));
-      await this.repository.linkSsoIdentity(m, { issuer: identity.issuer, subject: identity.subject, userId, at: now });
-      const after = (await this.identities.findUser(userId, m))!;
+      const userId = before ? before.id : await this.identities.insertUser(tx, fields);
+      if (before) await this.identities.updateUser(tx, userId, fields);
+      await this.identities.setMemberships(tx, userId, groups.map((g) => g.id));
+      await this.repository.linkSsoIdentity(tx, { issuer: identity.issuer, subject: identity.subject, userId, at: now });
+      const after = (await this.identities.findUser(userId, tx))!;
       const actor = userActor(after);
       const via = { via: 'oidc', issuer: identity.issuer, ...(profile.ignoredGroups.length ? { ignoredGroups: profile.ignoredGroups.slice(0, 50) } : {}), ...(profile.ignoredAttributes.length ? { ignoredAttributes: profile.ignoredAttributes.slice(0, 50) } : {}) };
       for (const group of created) {
-        await this.audit.append(auditEntry('group.created', actor, { type: 'group', id: group.id, name: group.name }, diffFields(null, { name: group.name }, ['name']), { via: 'oidc groups claim' }), m);
+        await this.audit.append(auditEntry('group.created', actor, { type: 'group', id: group.id, name: group.name }, diffFields(null, { name: group.name }, ['name']), { via: 'oidc groups claim' }), tx);
       }
       if (!before) {
-        await this.audit.append(auditEntry('user.created', actor, userTarget(after), diffFields(null, toUserView(after), USER_AUDIT_FIELDS), { ...via, justInTime: true }), m);
+        await this.audit.append(auditEntry('user.created', actor, userTarget(after), diffFields(null, toUserView(after), USER_AUDIT_FIELDS), { ...via, justInTime: true }), tx);
       } else {
         const diff = diffFields(toUserView(before), toUserView(after), USER_AUDIT_FIELDS);
-        if (Object.keys(diff).length) await this.audit.append(auditEntry('user.updated', actor, userTarget(after), diff, via), m);
+        if (Object.keys(diff).length) await this.audit.append(auditEntry('user.updated', actor, userTarget(after), diff, via), tx);
         // Groups the provider no longer lists may have been what a grant or an approval rested on.
-        if (before.groups.join('\n') !== after.groups.join('\n')) await this.changes.record(m, [userId], `groups changed at single sign-on (${identity.issuer})`, actor);
+        if (before.groups.join('\n') !== after.groups.join('\n')) await this.changes.record(tx, [userId], `groups changed at single sign-on (${identity.issuer})`, actor);
       }
 
-      if (request.previousSessionHash) await this.repository.deleteSession(m, request.previousSessionHash);
-      const sessionId = await this.repository.insertSession(m, { userId, hash: request.sessionHash, at: now, address: client.address, userAgent: client.userAgent });
-      await this.audit.append(auditEntry('auth.signed-in', actor, userTarget(after), undefined, { sessionId, method: 'oidc', issuer: identity.issuer, ...clientDetails(client) }), m);
+      if (request.previousSessionHash) await this.repository.deleteSession(tx, request.previousSessionHash);
+      const sessionId = await this.repository.insertSession(tx, { userId, hash: request.sessionHash, at: now, address: client.address, userAgent: client.userAgent });
+      await this.audit.append(auditEntry('auth.signed-in', actor, userTarget(after), undefined, { sessionId, method: 'oidc', issuer: identity.issuer, ...clientDetails(client) }), tx);
       const deadlines = sessionDeadlines(this.options.session, now, now);
       return { user: sessionUser(after), sessionId, expiresAt: deadlines.expiresAt.toISOString(), idleExpiresAt: deadlines.idleExpiresAt.toISOString() };
     });

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
+import { managerOf, managerOr, Tx } from '../control-database/transactions.repository';
 import type { PagePosition } from '@latchkey/persistence';
 import type { Impersonator, UserRole } from '@latchkey/contracts';
 
@@ -56,7 +57,8 @@ const toToken = (r: Raw): TokenRow => ({
 export class TokensRepository {
   constructor(private readonly dataSource: DataSource) {}
 
-  async insert(m: EntityManager, token: { userId: string; name: string; hash: string; expiresAt: Date | null; impersonatedBy: Impersonator | null }): Promise<TokenRow> {
+  async insert(tx: Tx, token: { userId: string; name: string; hash: string; expiresAt: Date | null; impersonatedBy: Impersonator | null }): Promise<TokenRow> {
+    const m = managerOf(tx);
     const rows: Raw[] = await m.query(
       'INSERT INTO access.api_tokens AS t (user_id, name, token_hash, expires_at, impersonated_by) VALUES ($1, $2, $3, $4, $5) RETURNING ' + TOKEN_COLUMNS,
       [token.userId, token.name, token.hash, token.expiresAt, token.impersonatedBy ? JSON.stringify(token.impersonatedBy) : null],
@@ -64,21 +66,24 @@ export class TokensRepository {
     return toToken(rows[0]);
   }
 
-  async find(id: string, m: EntityManager = this.dataSource.manager): Promise<TokenRow | null> {
+  async find(id: string, tx?: Tx): Promise<TokenRow | null> {
+    const m = managerOr(this.dataSource, tx);
     const rows: Raw[] = await m.query(TOKEN_BY_ID, [id]);
     return rows[0] ? toToken(rows[0]) : null;
   }
 
   /** Revokes the token; answers it, and whether this call revoked it (false: it already was). */
-  async revoke(m: EntityManager, id: string): Promise<{ token: TokenRow; revokedNow: boolean } | null> {
+  async revoke(tx: Tx, id: string): Promise<{ token: TokenRow; revokedNow: boolean } | null> {
+    const m = managerOf(tx);
     const [rows]: UpdateResult = await m.query('UPDATE access.api_tokens t SET revoked_at = now() WHERE t.id = $1 AND t.revoked_at IS NULL RETURNING ' + TOKEN_COLUMNS, [id]);
     if (rows[0]) return { token: toToken(rows[0]), revokedNow: true };
-    const token = await this.find(id, m);
+    const token = await this.find(id, tx);
     return token ? { token, revokedNow: false } : null;
   }
 
   /** Revokes every live token of a user; answers those it revoked. */
-  async revokeAllOf(m: EntityManager, userId: string): Promise<TokenRow[]> {
+  async revokeAllOf(tx: Tx, userId: string): Promise<TokenRow[]> {
+    const m = managerOf(tx);
     const [rows]: UpdateResult = await m.query('UPDATE access.api_tokens t SET revoked_at = now() WHERE t.user_id = $1 AND t.revoked_at IS NULL RETURNING ' + TOKEN_COLUMNS, [userId]);
     return rows.map(toToken);
   }
@@ -101,13 +106,15 @@ export class TokensRepository {
     await this.dataSource.query("UPDATE access.api_tokens SET last_used_at = now() WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')", [id]);
   }
 
-  async findBootstrap(m: EntityManager): Promise<(TokenRow & { hash: string }) | null> {
+  async findBootstrap(tx: Tx): Promise<(TokenRow & { hash: string }) | null> {
+    const m = managerOf(tx);
     const rows: Raw[] = await m.query('SELECT ' + TOKEN_COLUMNS + ', t.token_hash FROM access.api_tokens t WHERE t.bootstrap', []);
     return rows[0] ? { ...toToken(rows[0]), hash: rows[0].token_hash } : null;
   }
 
   /** Makes `hash` the bootstrap admin's token: one row, replaced (and un-revoked) when the seed changes. */
-  async putBootstrap(m: EntityManager, userId: string, hash: string): Promise<TokenRow> {
+  async putBootstrap(tx: Tx, userId: string, hash: string): Promise<TokenRow> {
+    const m = managerOf(tx);
     const rows: Raw[] = await m.query(
       `INSERT INTO access.api_tokens AS t (user_id, name, token_hash, bootstrap) VALUES ($1, 'bootstrap admin', $2, true)
        ON CONFLICT (bootstrap) WHERE bootstrap

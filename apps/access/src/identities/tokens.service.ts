@@ -52,13 +52,13 @@ export class TokensService {
     // A token made with an impersonating token impersonates too: the admin is still behind it.
     const impersonatedBy = forSomeoneElse && actor.type === 'user' ? { id: actor.id, ...(actor.email !== undefined ? { email: actor.email } : {}) } : (actor.impersonatedBy ?? null);
     const secret = generateToken();
-    return this.identities.transaction(async (m) => {
-      const owner = await this.identities.lockUser(m, input.userId);
+    return this.identities.transaction(async (tx) => {
+      const owner = await this.identities.lockUser(tx, input.userId);
       if (!owner) throw notFound('user', input.userId);
       const expiresAt = input.expiresInDays ? new Date(Date.now() + input.expiresInDays * DAY_MS) : null;
-      const token = await this.tokens.insert(m, { userId: owner.id, name: input.name, hash: hashToken(secret), expiresAt, impersonatedBy });
+      const token = await this.tokens.insert(tx, { userId: owner.id, name: input.name, hash: hashToken(secret), expiresAt, impersonatedBy });
       const view = toTokenView(token);
-      await this.audit.append(auditEntry('token.created', actor, { type: 'token', id: token.id, name: token.name }, diffFields(null, view, TOKEN_AUDIT_FIELDS), { userEmail: owner.email, impersonatedBy }), m);
+      await this.audit.append(auditEntry('token.created', actor, { type: 'token', id: token.id, name: token.name }, diffFields(null, view, TOKEN_AUDIT_FIELDS), { userEmail: owner.email, impersonatedBy }), tx);
       return { ...view, token: secret };
     });
   }
@@ -77,12 +77,12 @@ export class TokensService {
     const existing = await this.tokens.find(id);
     if (!existing) throw notFound('token', id);
     await this.requireSelfOrAdmin(actor, existing.userId, 'revoke tokens');
-    return this.identities.transaction(async (m) => {
-      const result = await this.tokens.revoke(m, id);
+    return this.identities.transaction(async (tx) => {
+      const result = await this.tokens.revoke(tx, id);
       if (!result) throw notFound('token', id);
       const view = toTokenView(result.token);
       if (result.revokedNow) {
-        await this.audit.append(auditEntry('token.revoked', actor, { type: 'token', id, name: result.token.name }, diffFields({ revokedAt: null }, { revokedAt: view.revokedAt }, ['revokedAt']), { userId: result.token.userId }), m);
+        await this.audit.append(auditEntry('token.revoked', actor, { type: 'token', id, name: result.token.name }, diffFields({ revokedAt: null }, { revokedAt: view.revokedAt }, ['revokedAt']), { userId: result.token.userId }), tx);
       }
       return view;
     });

@@ -1,13 +1,13 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, EntityManager, Repository } from 'typeorm';
+import { DataSource, Repository } from 'typeorm';
+import { managerOf, transactionOn, Tx } from '../control-database/transactions.repository';
 import { RequestStates } from '@latchkey/contracts';
-import type { AccessRequestQuery, AccessRequestStatus } from '@latchkey/contracts';
+import type { AccessRequestStatus } from '@latchkey/contracts';
 import { decodePageToken, encodePageToken } from '@latchkey/persistence';
 import { AccessRequestEntity } from './access-request.entity';
+import { BadRequestPageTokenError, PENDING_AGES, RequestStore } from './requests.ports';
+import type { PendingAge, RequestPageQuery } from './requests.ports';
 
-export class BadRequestPageTokenError extends Error {}
-
-type Query = Omit<ReturnType<typeof import('@latchkey/contracts').AccessRequestQuery.parse>, never>;
 
 /** An escalation tier of the request that is due names the person (parameter `param`) among its approvers. */
 const escalatedTo = (param: string) =>
@@ -20,15 +20,15 @@ const undecidedGroupOf = (param: string) =>
      WHERE g.grp->'satisfiedBy' = 'null'::jsonb AND g.grp->'approverIds' @> jsonb_build_array(CAST(:${param} AS text)))`;
 
 @Injectable()
-export class AccessRequestsRepository {
+export class AccessRequestsRepository implements RequestStore {
   private readonly repo: Repository<AccessRequestEntity>;
 
   constructor(private readonly dataSource: DataSource) {
     this.repo = dataSource.getRepository(AccessRequestEntity);
   }
 
-  transaction<T>(work: (m: EntityManager) => Promise<T>): Promise<T> {
-    return this.dataSource.transaction(work);
+  transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    return transactionOn(this.dataSource, work);
   }
 
   findById(id: string): Promise<AccessRequestEntity | null> {
@@ -36,16 +36,19 @@ export class AccessRequestsRepository {
   }
 
   /** The row, locked until the transaction ends: decisions on one request happen one at a time. */
-  lock(m: EntityManager, id: string): Promise<AccessRequestEntity | null> {
+  lock(tx: Tx, id: string): Promise<AccessRequestEntity | null> {
+    const m = managerOf(tx);
     return m.getRepository(AccessRequestEntity).createQueryBuilder('r').setLock('pessimistic_write').where('r.id = :id', { id }).getOne();
   }
 
-  insert(m: EntityManager, row: Omit<AccessRequestEntity, 'id'>): Promise<AccessRequestEntity> {
+  insert(tx: Tx, row: Omit<AccessRequestEntity, 'id'>): Promise<AccessRequestEntity> {
+    const m = managerOf(tx);
     const repo = m.getRepository(AccessRequestEntity);
     return repo.save(repo.create(row));
   }
 
-  async update(m: EntityManager, id: string, fields: Partial<AccessRequestEntity>): Promise<void> {
+  async update(tx: Tx, id: string, fields: Partial<AccessRequestEntity>): Promise<void> {
+    const m = managerOf(tx);
     await m.getRepository(AccessRequestEntity).update({ id }, { ...fields, updatedAt: new Date() });
   }
 
@@ -112,7 +115,7 @@ export class AccessRequestsRepository {
   }
 
   /** Newest first. `visibleTo` limits a non-admin to their own requests and those they may approve. */
-  async page(query: Query & { visibleTo?: string; awaitingApprovalBy?: string }): Promise<{ items: AccessRequestEntity[]; nextPageToken?: string }> {
+  async page(query: RequestPageQuery): Promise<{ items: AccessRequestEntity[]; nextPageToken?: string }> {
     const qb = this.repo.createQueryBuilder('r').orderBy('r.created_at', 'DESC').addOrderBy('r.id', 'DESC').limit(query.pageSize + 1);
     if (query.pageToken) {
       const cursor = decodePageToken(query.pageToken);
@@ -152,8 +155,3 @@ export class AccessRequestsRepository {
     return { pending, unviewed: Number(row.unviewed) };
   }
 }
-
-export const PENDING_AGES = ['under_5m', '5m_to_1h', '1h_to_1d', 'over_1d'] as const;
-export type PendingAge = (typeof PENDING_AGES)[number];
-
-export type { AccessRequestQuery };

@@ -4,8 +4,8 @@ import { LOGGER, Periodic } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import { AccessRequestsRepository } from './access-requests.repository';
 import { GrantLifecycle } from './grant-lifecycle.service';
-import { GrantQueue } from './grant.queue';
 import { IdentityReview } from './identity-review.service';
+import { GrantJobs } from './requests.ports';
 import { RequestsService } from './requests.service';
 
 export const ACCESS_SWEEP_SECONDS = Symbol('ACCESS_SWEEP_SECONDS');
@@ -27,7 +27,7 @@ export class AccessSweeper implements OnApplicationBootstrap, OnApplicationShutd
   constructor(
     private readonly requests: AccessRequestsRepository,
     private readonly lifecycle: GrantLifecycle,
-    private readonly queue: GrantQueue,
+    private readonly queue: GrantJobs,
     private readonly requestsService: RequestsService,
     private readonly identityReview: IdentityReview,
     @Inject(ACCESS_SWEEP_SECONDS) intervalSeconds: number,

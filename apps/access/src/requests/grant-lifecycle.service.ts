@@ -1,14 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { AppException, Contracts, GrantStates, isPermanentError, RequestStates, SYSTEM_ACTOR } from '@latchkey/contracts';
 import type { AccessRequestStatus, Grant, Integration } from '@latchkey/contracts';
-import { LOGGER, MessageBus } from '@latchkey/messaging';
+import { LOGGER } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import { MasterKey, encryptSecret } from '@latchkey/secrets';
-import { AuditService } from '../audit/audit.service';
+import { AuditTrail } from '../audit/audit-trail';
 import type { AccessRequestEntity } from './access-request.entity';
-import { AccessRequestsRepository } from './access-requests.repository';
-import { GrantQueue } from './grant.queue';
 import { RequestMetrics } from './request.metrics';
+import { Bus, GrantJobs, RequestStore } from './requests.ports';
 import { endAuditEntry, requestAuditEntry } from './request-view';
 
 /**
@@ -33,10 +32,10 @@ export class GrantLifecycle {
   private readonly inline = new Map<string, Promise<void>>();
 
   constructor(
-    private readonly requests: AccessRequestsRepository,
-    private readonly queue: GrantQueue,
-    private readonly bus: MessageBus,
-    private readonly audit: AuditService,
+    private readonly requests: RequestStore,
+    private readonly queue: GrantJobs,
+    private readonly bus: Bus,
+    private readonly audit: AuditTrail,
     private readonly masterKey: MasterKey,
     private readonly metrics: RequestMetrics,
     @Inject(LOGGER) private readonly logger: AppLogger,
@@ -116,8 +115,8 @@ export class GrantLifecycle {
 
     const { grant, credentials } = answer;
     let granted = false;
-    const revokeAfter = await this.requests.transaction(async (m) => {
-      const locked = await this.requests.lock(m, r.id);
+    const revokeAfter = await this.requests.transaction(async (tx) => {
+      const locked = await this.requests.lock(tx, r.id);
       if (!locked) return false;
       if (locked.status === 'APPROVED' && grant.status === 'ACTIVE' && credentials) {
         const fields: Partial<AccessRequestEntity> = {
@@ -130,13 +129,13 @@ export class GrantLifecycle {
           passwordEnvelope: encryptSecret({ username: credentials.username, password: credentials.password }, this.masterKey),
           passwordViewedAt: null,
         };
-        await this.requests.update(m, r.id, fields);
-        await this.audit.append(requestAuditEntry('request.granted', SYSTEM_ACTOR, { ...locked, ...fields }, { grantId: grant.id, username: credentials.username, expiresAt: grant.expiresAt }), m);
+        await this.requests.update(tx, r.id, fields);
+        await this.audit.append(requestAuditEntry('request.granted', SYSTEM_ACTOR, { ...locked, ...fields }, { grantId: grant.id, username: credentials.username, expiresAt: grant.expiresAt }), tx);
         granted = true;
         return false;
       }
       // Whatever else happens, the request now knows its grant: events and the sweeper find it by that id.
-      if (!locked.grantId) await this.requests.update(m, r.id, { grantId: grant.id });
+      if (!locked.grantId) await this.requests.update(tx, r.id, { grantId: grant.id });
       return locked.status === 'REVOKING' && !locked.grantId ? { revokedBy: locked.revokedBy } : false;
     });
     this.logger.info({ requestId: r.id, grantId: grant.id, grantStatus: grant.status }, 'grant of access request made');
@@ -175,14 +174,14 @@ export class GrantLifecycle {
     if (!requestId) return;
     let changedTo: AccessRequestStatus | undefined;
     let unviewed = false;
-    await this.requests.transaction(async (m) => {
-      const locked = await this.requests.lock(m, requestId);
+    await this.requests.transaction(async (tx) => {
+      const locked = await this.requests.lock(tx, requestId);
       if (!locked || (locked.grantId !== null && locked.grantId !== grant.id)) return;
       if (RequestStates.ENDED.includes(locked.status)) return;
-      if (locked.grantId === null) await this.requests.update(m, requestId, { grantId: grant.id });
+      if (locked.grantId === null) await this.requests.update(tx, requestId, { grantId: grant.id });
       if (GrantStates.HOLDING_ACCESS.includes(grant.status)) {
         if (locked.status === 'GRANTED' && locked.expiresAt?.toISOString() !== new Date(grant.expiresAt).toISOString()) {
-          await this.requests.update(m, requestId, { expiresAt: new Date(grant.expiresAt) });
+          await this.requests.update(tx, requestId, { expiresAt: new Date(grant.expiresAt) });
         }
         return;
       }
@@ -191,7 +190,7 @@ export class GrantLifecycle {
         if (locked.status !== 'REVOKING' || statusReason !== locked.statusReason) {
           // Already REVOKING: only its reason changes.
           const status = locked.status === 'REVOKING' ? locked.status : RequestStates.transition(locked.status, 'REVOKING');
-          await this.requests.update(m, requestId, { status, statusReason });
+          await this.requests.update(tx, requestId, { status, statusReason });
           changedTo = status;
         }
         return;
@@ -208,12 +207,12 @@ export class GrantLifecycle {
           passwordEnvelope: null,
           statusReason: status === 'FAILED' ? grant.lastError : locked.status === 'REVOKING' ? null : locked.statusReason,
         };
-        await this.requests.update(m, requestId, fields);
+        await this.requests.update(tx, requestId, fields);
         changedTo = status;
         unviewed = locked.grantedAt !== null && locked.passwordViewedAt === null;
         // The one audit entry of the end, written with the end itself (under the row lock, so once),
         // whichever path finished it: the grant job, an event, the sweeper, a stuck revocation's retry.
-        await this.audit.append(endAuditEntry({ ...locked, ...fields }, { grantId: grant.id, reason: grant.lastError, ...(locked.revokedBy && status !== 'REVOKED' ? { revocationAskedBy: locked.revokedBy } : {}) }), m);
+        await this.audit.append(endAuditEntry({ ...locked, ...fields }, { grantId: grant.id, reason: grant.lastError, ...(locked.revokedBy && status !== 'REVOKED' ? { revocationAskedBy: locked.revokedBy } : {}) }), tx);
       }
     });
     if (changedTo) await this.announce(requestId, changedTo, unviewed);
@@ -226,12 +225,12 @@ export class GrantLifecycle {
   }
 
   private async fail(id: string, reason: string) {
-    const status = await this.requests.transaction(async (m) => {
-      const locked = await this.requests.lock(m, id);
+    const status = await this.requests.transaction(async (tx) => {
+      const locked = await this.requests.lock(tx, id);
       if (!locked || !RequestStates.AWAITING_PROVISIONING.includes(locked.status)) return undefined;
       const fields: Partial<AccessRequestEntity> = { status: RequestStates.transition(locked.status, locked.status === 'REVOKING' ? 'REVOKED' : 'FAILED'), endedAt: new Date(), statusReason: reason };
-      await this.requests.update(m, id, fields);
-      await this.audit.append(endAuditEntry({ ...locked, ...fields }, { reason }), m);
+      await this.requests.update(tx, id, fields);
+      await this.audit.append(endAuditEntry({ ...locked, ...fields }, { reason }), tx);
       return fields.status;
     });
     if (status) await this.announce(id, status);
@@ -245,7 +244,7 @@ export class GrantLifecycle {
 
   /** Why a request is not moving, without changing its status. */
   private async note(id: string, reason: string) {
-    await this.requests.transaction((m) => this.requests.update(m, id, { statusReason: reason.slice(0, 1000) }));
+    await this.requests.transaction((tx) => this.requests.update(tx, id, { statusReason: reason.slice(0, 1000) }));
   }
 
 }

@@ -3,7 +3,7 @@ import { LOGGER } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import { requestorMatches } from '../flows/flow-matching';
 import { FlowsRepository, toFlow } from '../flows/flows.repository';
-import { PeopleDirectorySql, PersonNow } from '../flows/people.directory';
+import { PeopleRepository, PersonNow } from '../flows/people.repository';
 import { IdentityChange, IdentityChanges } from '../identities/identity-changes.repository';
 import type { AccessRequestEntity } from './access-request.entity';
 import { AccessRequestsRepository } from './access-requests.repository';
@@ -35,7 +35,7 @@ export class IdentityReview implements OnApplicationBootstrap {
     private readonly changes: IdentityChanges,
     private readonly requests: AccessRequestsRepository,
     private readonly flows: FlowsRepository,
-    private readonly people: PeopleDirectorySql,
+    private readonly people: PeopleRepository,
     private readonly requestsService: RequestsService,
     @Inject(LOGGER) private readonly logger: AppLogger,
   ) {}

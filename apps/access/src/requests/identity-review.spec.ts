@@ -1,5 +1,5 @@
 import type { AccessFlow } from '@latchkey/contracts';
-import type { PersonNow } from '../flows/people.directory';
+import type { PersonNow } from '../flows/people.repository';
 import { disqualification } from './identity-review.service';
 
 const analysts = { requestors: { operator: 'OR', conditions: [{ type: 'group', match: 'is', values: ['analysts'] }] } } as unknown as AccessFlow;

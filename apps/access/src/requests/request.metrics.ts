@@ -3,7 +3,7 @@ import { RequestStates } from '@latchkey/contracts';
 import type { AccessRequestStatus } from '@latchkey/contracts';
 import { Metric, ServiceMetrics } from '@latchkey/messaging';
 import type { AccessRequestEntity } from './access-request.entity';
-import { AccessRequestsRepository, PENDING_AGES } from './access-requests.repository';
+import { PENDING_AGES, RequestStore } from './requests.ports';
 
 /** Reads of the control database made for one scrape serve all its gauges. */
 const REUSE_MS = 1_000;
@@ -20,9 +20,9 @@ export class RequestMetrics {
   private readonly grantSeconds;
   private readonly endedTotal;
   private readonly neverViewedTotal;
-  private live?: { at: number; counts: ReturnType<AccessRequestsRepository['liveCounts']> };
+  private live?: { at: number; counts: ReturnType<RequestStore['liveCounts']> };
 
-  constructor(metrics: ServiceMetrics, private readonly requests: AccessRequestsRepository) {
+  constructor(metrics: ServiceMetrics, private readonly requests: RequestStore) {
     this.createdTotal = metrics.counter(Metric.requestsCreated);
     this.approvalSeconds = metrics.histogram(Metric.requestApprovalSeconds);
     this.grantSeconds = metrics.histogram(Metric.requestGrantSeconds);

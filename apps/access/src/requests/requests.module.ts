@@ -1,8 +1,12 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AccessEnv } from '@latchkey/config';
+import { MessageBus } from '@latchkey/messaging';
 import { createRedis } from '@latchkey/queues';
 import { loadMasterKey, MasterKey } from '@latchkey/secrets';
+import { PeopleDirectory } from '../flows/approvers';
 import { FlowsModule } from '../flows/flows.module';
+import { FlowsRepository } from '../flows/flows.repository';
+import { PeopleRepository } from '../flows/people.repository';
 import { IdentityChangesModule } from '../identities/identity-changes.module';
 import { AccessRequestEntity } from './access-request.entity';
 import { AccessRequestsRepository } from './access-requests.repository';
@@ -13,6 +17,7 @@ import { ACCESS_REDIS, GrantQueue } from './grant.queue';
 import { IdentityReview } from './identity-review.service';
 import { RequestMetrics } from './request.metrics';
 import { RequestsRpcController } from './requests.rpc.controller';
+import { ActiveFlows, Bus, GrantJobs, RequestStore } from './requests.ports';
 import { PENDING_EXPIRY_MINUTES, RequestsService } from './requests.service';
 
 export const REQUEST_ENTITIES = [AccessRequestEntity];
@@ -31,6 +36,12 @@ export class RequestsModule {
         { provide: ACCESS_SWEEP_SECONDS, useValue: env.ACCESS_SWEEP_INTERVAL_SECONDS },
         { provide: PENDING_EXPIRY_MINUTES, useValue: env.ACCESS_PENDING_EXPIRY_MINUTES },
         AccessRequestsRepository,
+        // The orchestration depends on ports; these are the real things behind them.
+        { provide: RequestStore, useExisting: AccessRequestsRepository },
+        { provide: ActiveFlows, useExisting: FlowsRepository },
+        { provide: PeopleDirectory, useExisting: PeopleRepository },
+        { provide: GrantJobs, useExisting: GrantQueue },
+        { provide: Bus, useExisting: MessageBus },
         RequestMetrics,
         GrantQueue,
         GrantLifecycle,

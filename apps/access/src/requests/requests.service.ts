@@ -1,19 +1,17 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
 import { actorOfCaller as actorOf, AppException, Contracts, ErrorCode, RequestStates, SYSTEM_ACTOR } from '@latchkey/contracts';
 import type { AccessDetails, AccessRequest, AccessRequestStatus, Actor, Approval, Caller, GrantItem, Integration, Resource, ValidAccessRequest, ValidationIssue } from '@latchkey/contracts';
-import { LOGGER, MessageBus } from '@latchkey/messaging';
+import { LOGGER } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import { MasterKey, decryptSecret } from '@latchkey/secrets';
-import { AuditService } from '../audit/audit.service';
-import { isApproved, resolveApprovers } from '../flows/approvers';
-import { FlowsRepository } from '../flows/flows.repository';
-import { PeopleDirectorySql } from '../flows/people.directory';
+import { AuditTrail } from '../audit/audit-trail';
+import type { Tx } from '../control-database/transactions.repository';
+import { isApproved, PeopleDirectory, resolveApprovers } from '../flows/approvers';
 import { dueEscalationTier } from './access-request.entity';
 import type { AccessRequestEntity, EscalationTierState, StoredItem } from './access-request.entity';
-import { AccessRequestsRepository, BadRequestPageTokenError } from './access-requests.repository';
 import { GrantLifecycle } from './grant-lifecycle.service';
-import { GrantQueue } from './grant.queue';
+import { ActiveFlows, BadRequestPageTokenError, Bus, GrantJobs, RequestStore } from './requests.ports';
+import type { RequestPageQuery } from './requests.ports';
 import { RequestMetrics } from './request.metrics';
 import { planRequest, WantedItem } from './request-planner';
 import { endAuditEntry, requestAuditEntry, toAccessDetails, toRequestView } from './request-view';
@@ -31,12 +29,12 @@ const wrongStatus = (r: { status: AccessRequestStatus }, action: string, ...allo
 @Injectable()
 export class RequestsService {
   constructor(
-    private readonly requests: AccessRequestsRepository,
-    private readonly flows: FlowsRepository,
-    private readonly people: PeopleDirectorySql,
-    private readonly bus: MessageBus,
-    private readonly audit: AuditService,
-    private readonly queue: GrantQueue,
+    private readonly requests: RequestStore,
+    private readonly flows: ActiveFlows,
+    private readonly people: PeopleDirectory,
+    private readonly bus: Bus,
+    private readonly audit: AuditTrail,
+    private readonly queue: GrantJobs,
     private readonly lifecycle: GrantLifecycle,
     private readonly masterKey: MasterKey,
     private readonly metrics: RequestMetrics,
@@ -113,13 +111,13 @@ export class RequestsService {
     }
     if (input.dryRun) return { dryRun: true, requests: rows.map((r) => toRequestView({ ...r, id: null })) };
 
-    const saved = await this.requests.transaction(async (m) => {
+    const saved = await this.requests.transaction(async (tx) => {
       const out: AccessRequestEntity[] = [];
       for (const row of rows) {
-        const r = await this.requests.insert(m, row);
+        const r = await this.requests.insert(tx, row);
         const warnings = toRequestView(r).warnings.map((w) => w.message);
         const created = requestAuditEntry('request.created', actorOf(caller), r, { items: r.items.map((i) => `${i.permission} ${i.path}`), durationMinutes: r.durationMinutes, justification: r.justification, approvers: r.approverGroups.map((g) => g.approverEmails), ...(warnings.length ? { warnings } : {}) });
-        await this.audit.appendAll(r.status === 'APPROVED' ? [created, requestAuditEntry('request.approved', SYSTEM_ACTOR, r, { automatic: true })] : [created], m);
+        await this.audit.appendAll(r.status === 'APPROVED' ? [created, requestAuditEntry('request.approved', SYSTEM_ACTOR, r, { automatic: true })] : [created], tx);
         out.push(r);
       }
       return out;
@@ -139,7 +137,7 @@ export class RequestsService {
     return toRequestView(r);
   }
 
-  async list(caller: Caller, query: Parameters<AccessRequestsRepository['page']>[0]) {
+  async list(caller: Caller, query: RequestPageQuery) {
     try {
       const page = await this.requests.page({
         ...query,
@@ -159,8 +157,8 @@ export class RequestsService {
    * not among the approvers settles every group. The requester never approves.
    */
   async approve(caller: Caller, id: string, reason: string | undefined): Promise<AccessRequest> {
-    const approved = await this.requests.transaction(async (m) => {
-      const r = await this.requests.lock(m, id);
+    const approved = await this.requests.transaction(async (tx) => {
+      const r = await this.requests.lock(tx, id);
       if (!r || !this.canSee(caller, r)) throw notFound(id);
       this.checkDecider(caller, r, reason);
       if (r.approvals.some((a) => a.userId === caller.userId)) throw new AppException(ErrorCode.Conflict, 'You already approved this request.');
@@ -173,9 +171,9 @@ export class RequestsService {
       const approvals = [...r.approvals, { userId: caller.userId, email: caller.email, decision: 'APPROVED' as const, reason: reason ?? null, at: now.toISOString(), asAdmin, ...(tier !== null ? { escalationTier: tier } : {}) }];
       const complete = r.approvalMode === 'AUTOMATIC' || isApproved(r.approvalMode, approverGroups);
       const fields: Partial<AccessRequestEntity> = { approverGroups, approvals, ...(complete ? { status: RequestStates.transition(r.status, 'APPROVED'), decidedAt: now } : {}) };
-      await this.requests.update(m, id, fields);
+      await this.requests.update(tx, id, fields);
       const next = { ...r, ...fields };
-      await this.audit.append(requestAuditEntry('request.approved', actorOf(caller), next, { reason: reason ?? null, asAdmin, complete, waitingFor: approverGroups.filter((g) => g.satisfiedBy === null).map((g) => `${g.type}:${g.values.join(',')}`) }), m);
+      await this.audit.append(requestAuditEntry('request.approved', actorOf(caller), next, { reason: reason ?? null, asAdmin, complete, waitingFor: approverGroups.filter((g) => g.satisfiedBy === null).map((g) => `${g.type}:${g.values.join(',')}`) }), tx);
       return next;
     });
     if (approved.status === 'APPROVED') {
@@ -187,8 +185,8 @@ export class RequestsService {
   }
 
   async reject(caller: Caller, id: string, reason: string | undefined): Promise<AccessRequest> {
-    const rejected = await this.requests.transaction(async (m) => {
-      const r = await this.requests.lock(m, id);
+    const rejected = await this.requests.transaction(async (tx) => {
+      const r = await this.requests.lock(tx, id);
       if (!r || !this.canSee(caller, r)) throw notFound(id);
       this.checkDecider(caller, r, reason);
       const now = new Date();
@@ -198,9 +196,9 @@ export class RequestsService {
         endedAt: now,
         approvals: [...r.approvals, rejection(caller, r, reason, now)],
       };
-      await this.requests.update(m, id, fields);
+      await this.requests.update(tx, id, fields);
       const next = { ...r, ...fields };
-      await this.audit.append(requestAuditEntry('request.rejected', actorOf(caller), next, { reason: reason ?? null }), m);
+      await this.audit.append(requestAuditEntry('request.rejected', actorOf(caller), next, { reason: reason ?? null }), tx);
       return next;
     });
     await this.lifecycle.announce(id, 'REJECTED');
@@ -215,12 +213,12 @@ export class RequestsService {
     const r0 = await this.requests.findById(id);
     if (!r0 || !this.canSee(caller, r0)) throw notFound(id);
     if (r0.requesterId !== caller.userId && caller.role !== 'admin') throw forbidden('Only the requester or an admin can revoke a request.');
-    const r = await this.requests.transaction(async (m) => {
-      const locked = (await this.requests.lock(m, id))!;
+    const r = await this.requests.transaction(async (tx) => {
+      const locked = (await this.requests.lock(tx, id))!;
       // Idempotent: a request already being revoked, or revoked (a parallel call may have finished it), answers as it stands.
       if (locked.status === 'REVOKING' || locked.status === 'REVOKED') return locked;
       if (!RequestStates.REVOCABLE.includes(locked.status)) throw wrongStatus(locked, 'revoke', ...RequestStates.REVOCABLE);
-      return this.beginRevocation(m, locked, actorOf(caller), reason ?? null);
+      return this.beginRevocation(tx, locked, actorOf(caller), reason ?? null);
     });
     if (r.status !== 'REVOKED') await this.continueRevocation(r);
     return toRequestView((await this.requests.findById(id))!);
@@ -233,15 +231,15 @@ export class RequestsService {
    * login disabled when nothing is left, sessions terminated). Audited with the change's actor.
    */
   async takeBack(id: string, actor: Actor, reason: string): Promise<void> {
-    const r = await this.requests.transaction(async (m) => {
-      const locked = await this.requests.lock(m, id);
+    const r = await this.requests.transaction(async (tx) => {
+      const locked = await this.requests.lock(tx, id);
       if (!locked || !RequestStates.REVOCABLE.includes(locked.status)) return null;
-      if (locked.status !== 'PENDING') return this.beginRevocation(m, locked, actor, reason);
+      if (locked.status !== 'PENDING') return this.beginRevocation(tx, locked, actor, reason);
       const now = new Date();
       const fields: Partial<AccessRequestEntity> = { status: RequestStates.transition(locked.status, 'REJECTED'), decidedAt: now, endedAt: now, statusReason: reason };
-      await this.requests.update(m, id, fields);
+      await this.requests.update(tx, id, fields);
       const next = { ...locked, ...fields };
-      await this.audit.append(requestAuditEntry('request.rejected', actor, next, { reason, automatic: true }), m);
+      await this.audit.append(requestAuditEntry('request.rejected', actor, next, { reason, automatic: true }), tx);
       return next;
     });
     if (r) await this.continueRevocation(r);
@@ -270,8 +268,8 @@ export class RequestsService {
     }
     const approvers = { mode: r0.approvalMode, groups: r0.approverGroups.map((g) => (g.type === 'OWNER' ? { type: g.type } : { type: g.type, values: g.values })) };
     const fresh = await resolveApprovers({ approvers, integration, resources, requesterId: r0.requesterId }, this.people);
-    await this.requests.transaction(async (m) => {
-      const r = await this.requests.lock(m, id);
+    await this.requests.transaction(async (tx) => {
+      const r = await this.requests.lock(tx, id);
       if (!r || r.status !== 'PENDING' || r.approverGroups.length !== fresh.length) return;
       const approverGroups = fresh.map((g, i) => (r.approverGroups[i].satisfiedBy !== null ? r.approverGroups[i] : g));
       const approverIds = [...new Set(approverGroups.flatMap((g) => g.approverIds))];
@@ -280,23 +278,23 @@ export class RequestsService {
       const removed = [...before].filter((e) => !after.has(e));
       const added = [...after].filter((e) => !before.has(e));
       if (!removed.length && !added.length && approverIds.length === r.approverIds.length) return;
-      await this.requests.update(m, id, { approverGroups, approverIds });
-      await this.audit.append(requestAuditEntry('request.approvers-changed', actor, r, { reason, approversAdded: added, approversRemoved: removed }), m);
+      await this.requests.update(tx, id, { approverGroups, approverIds });
+      await this.audit.append(requestAuditEntry('request.approvers-changed', actor, r, { reason, approversAdded: added, approversRemoved: removed }), tx);
     });
   }
 
   /** APPROVED or GRANTED -> REVOKING (revoked by `revokedBy`); PENDING ends REVOKED at once. */
-  private async beginRevocation(m: EntityManager, locked: AccessRequestEntity, revokedBy: Actor, reason: string | null): Promise<AccessRequestEntity> {
+  private async beginRevocation(tx: Tx, locked: AccessRequestEntity, revokedBy: Actor, reason: string | null): Promise<AccessRequestEntity> {
     const now = new Date();
     const fields: Partial<AccessRequestEntity> =
       locked.status === 'PENDING'
         ? { status: RequestStates.transition(locked.status, 'REVOKED'), endedAt: now, statusReason: reason, revokedBy }
         : { status: RequestStates.transition(locked.status, 'REVOKING'), statusReason: reason, revokedBy };
-    await this.requests.update(m, locked.id, fields);
+    await this.requests.update(tx, locked.id, fields);
     const next = { ...locked, ...fields };
     const details = { reason, previousStatus: locked.status };
     // Not granted yet: it ends here, audited once as its end. Else its end is audited when the grant is taken back.
-    await this.audit.append(next.status === 'REVOKED' ? endAuditEntry(next, details) : requestAuditEntry('request.revocation-requested', revokedBy, next, details), m);
+    await this.audit.append(next.status === 'REVOKED' ? endAuditEntry(next, details) : requestAuditEntry('request.revocation-requested', revokedBy, next, details), tx);
     return next;
   }
 
@@ -316,8 +314,8 @@ export class RequestsService {
    * at a time: beyond the limit they get 409 EXTENSION_LIMIT_REACHED.
    */
   async extend(caller: Caller, id: string, minutes: number): Promise<AccessRequest> {
-    const extended = await this.requests.transaction(async (m) => {
-      const r = await this.requests.lock(m, id);
+    const extended = await this.requests.transaction(async (tx) => {
+      const r = await this.requests.lock(tx, id);
       if (!r || !this.canSee(caller, r)) throw notFound(id);
       if (r.requesterId !== caller.userId && caller.role !== 'admin') throw forbidden('Only the requester or an admin can extend a request.');
       if (r.status !== 'GRANTED') throw wrongStatus(r, 'extend', 'GRANTED');
@@ -335,9 +333,9 @@ export class RequestsService {
       const connectorId = await this.lifecycle.connectorOf(r.integrationId);
       await this.bus.request(Contracts.provisioningGrantsExtend, { id: r.grantId!, expiresAt: expiresAt.toISOString() }, { connectorId });
       const fields: Partial<AccessRequestEntity> = { expiresAt, extensions: r.extensions + 1 };
-      await this.requests.update(m, id, fields);
+      await this.requests.update(tx, id, fields);
       const next = { ...r, ...fields };
-      await this.audit.append(requestAuditEntry('request.extended', actorOf(caller), next, { minutes, expiresAt: { before: r.expiresAt!.toISOString(), after: expiresAt.toISOString() } }), m);
+      await this.audit.append(requestAuditEntry('request.extended', actorOf(caller), next, { minutes, expiresAt: { before: r.expiresAt!.toISOString(), after: expiresAt.toISOString() } }), tx);
       return next;
     });
     return toRequestView(extended);
@@ -351,16 +349,16 @@ export class RequestsService {
   async expirePending(): Promise<number> {
     let expired = 0;
     for (const id of await this.requests.findPendingPastDeadline(this.pendingExpiryMinutes)) {
-      const ended = await this.requests.transaction(async (m) => {
-        const r = await this.requests.lock(m, id);
+      const ended = await this.requests.transaction(async (tx) => {
+        const r = await this.requests.lock(tx, id);
         if (!r || r.status !== 'PENDING') return false;
         const minutes = r.flowLimits.pendingExpiryMinutes ?? this.pendingExpiryMinutes;
         const now = new Date();
         if (r.createdAt.getTime() + minutes * 60_000 > now.getTime()) return false;
         const statusReason = `no decision within ${minutes} minute(s): the request expired while PENDING`;
         const fields: Partial<AccessRequestEntity> = { status: RequestStates.transition(r.status, 'EXPIRED'), endedAt: now, decidedAt: now, statusReason };
-        await this.requests.update(m, id, fields);
-        await this.audit.append(requestAuditEntry('request.expired', SYSTEM_ACTOR, { ...r, ...fields }, { pending: true, reason: statusReason }), m);
+        await this.requests.update(tx, id, fields);
+        await this.audit.append(requestAuditEntry('request.expired', SYSTEM_ACTOR, { ...r, ...fields }, { pending: true, reason: statusReason }), tx);
         return true;
       });
       if (ended) {
@@ -374,8 +372,8 @@ export class RequestsService {
 
   /** How to log in. The password only on the first read (it is then deleted); later reads say when it was viewed. */
   async accessDetails(caller: Caller, id: string): Promise<AccessDetails> {
-    return this.requests.transaction(async (m) => {
-      const r = await this.requests.lock(m, id);
+    return this.requests.transaction(async (tx) => {
+      const r = await this.requests.lock(tx, id);
       if (!r || !this.canSee(caller, r)) throw notFound(id);
       if (r.requesterId !== caller.userId) throw forbidden('Only the requester can see the access details of a request.');
       if (r.status !== 'GRANTED' || !r.login) throw wrongStatus(r, 'show access details of', 'GRANTED');
@@ -384,8 +382,8 @@ export class RequestsService {
         password = decryptSecret(r.passwordEnvelope, this.masterKey).password;
         r.passwordViewedAt = new Date();
         r.passwordEnvelope = null;
-        await this.requests.update(m, id, { passwordViewedAt: r.passwordViewedAt, passwordEnvelope: null });
-        await this.audit.append(requestAuditEntry('request.credentials-viewed', actorOf(caller), r, {}), m);
+        await this.requests.update(tx, id, { passwordViewedAt: r.passwordViewedAt, passwordEnvelope: null });
+        await this.audit.append(requestAuditEntry('request.credentials-viewed', actorOf(caller), r, {}), tx);
       }
       return toAccessDetails(r, password);
     });
@@ -400,12 +398,12 @@ export class RequestsService {
     const connectorId = await this.lifecycle.connectorOf(r.integrationId);
     const answer = await this.bus.request(Contracts.provisioningGrantsResetCredentials, { id: r.grantId }, { connectorId });
     if (!answer.credentials) throw new AppException(ErrorCode.Conflict, `The grant is ${answer.grant.status}: no new password was issued.`);
-    return this.requests.transaction(async (m) => {
-      const locked = (await this.requests.lock(m, id))!;
+    return this.requests.transaction(async (tx) => {
+      const locked = (await this.requests.lock(tx, id))!;
       locked.passwordViewedAt = new Date();
       locked.passwordEnvelope = null;
-      await this.requests.update(m, id, { passwordViewedAt: locked.passwordViewedAt, passwordEnvelope: null });
-      await this.audit.append(requestAuditEntry('request.credentials-reset', actorOf(caller), locked, {}), m);
+      await this.requests.update(tx, id, { passwordViewedAt: locked.passwordViewedAt, passwordEnvelope: null });
+      await this.audit.append(requestAuditEntry('request.credentials-reset', actorOf(caller), locked, {}), tx);
       return toAccessDetails(locked, answer.credentials!.password);
     });
   }

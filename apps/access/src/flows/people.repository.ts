@@ -8,7 +8,7 @@ export type PersonNow = Omit<Caller, 'impersonatedBy'> & { active: boolean };
 
 /** Read-only questions about identities for flows and approvals (the access service's own tables). */
 @Injectable()
-export class PeopleDirectorySql implements PeopleDirectory {
+export class PeopleRepository implements PeopleDirectory {
   constructor(private readonly dataSource: DataSource) {}
 
   /** `user`: by email; `group`: members of the groups; anything else: users whose attribute has one of the values. Deactivated users are nobody. */
