@@ -43,6 +43,7 @@ export class QueueHost<N extends JobName> {
   private readonly queue: Queue;
   private readonly logger: Pick<AppLogger, 'warn'>;
   private worker?: { worker: Worker; connection: RedisConnection };
+  private closing?: Promise<void>;
 
   constructor(
     private readonly definition: QueueDefinition<N>,
@@ -130,13 +131,17 @@ export class QueueHost<N extends JobName> {
     }
   }
 
-  async close(): Promise<void> {
-    try {
-      await this.stopProcessing();
-      await this.queue.close();
-    } finally {
-      if (this.ownsRedis) this.redis.disconnect();
-    }
+  /** Ends the worker, the queue and (if the host made it) the connection, once however often it is called. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      try {
+        await this.stopProcessing();
+        await this.queue.close();
+      } finally {
+        if (this.ownsRedis) this.redis.disconnect();
+      }
+    })();
+    return this.closing;
   }
 
   /** Nest calls it after the providers that use the host (the processor among them) have stopped. */
