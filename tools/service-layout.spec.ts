@@ -47,13 +47,15 @@ describe('every service has the same layout', () => {
     expect(stamps.filter((s, i) => stamps.indexOf(s) !== i)).toEqual([]);
   });
 
-  it.each(services)('%s: controllers, entities, workers and modules live in files named for them', (app) => {
+  it.each(services)('%s: controllers, entities, queues, workers and modules live in files named for them', (app) => {
     const misplaced: string[] = [];
     for (const file of production(app)) {
       const source = readFileSync(file, 'utf8');
       if (/@Controller\(/.test(source) && !/\.(rpc|http)\.controller\.ts$/.test(file)) misplaced.push(`${rel(file)}: a controller outside *.rpc.controller.ts / *.http.controller.ts`);
       if (/@Entity\(/.test(source) && !file.endsWith('.entity.ts')) misplaced.push(`${rel(file)}: an entity outside *.entity.ts`);
-      if (/\bcreateWorker</.test(source) && !file.endsWith('.processor.ts')) misplaced.push(`${rel(file)}: a BullMQ worker outside *.processor.ts`);
+      if (/\bdefineQueue\b/.test(source) && !file.endsWith('.queue.ts')) misplaced.push(`${rel(file)}: a queue definition outside *.queue.ts`);
+      if (/\bextends QueueProcessor\b/.test(source) && !file.endsWith('.processor.ts')) misplaced.push(`${rel(file)}: a BullMQ worker outside *.processor.ts`);
+      if (/from 'bullmq'/.test(source)) misplaced.push(`${rel(file)}: BullMQ used directly (a queue's host in libs/queues owns its queue, worker and connection)`);
       if (/@Module\(/.test(source) && !file.endsWith('.module.ts')) misplaced.push(`${rel(file)}: a Nest module outside *.module.ts`);
       if (/\.rpc\.controller\.ts$/.test(file) && app === 'api-gateway') misplaced.push(`${rel(file)}: the gateway answers HTTP (*.http.controller.ts)`);
       if (/\.http\.controller\.ts$/.test(file) && app !== 'api-gateway') misplaced.push(`${rel(file)}: only the gateway answers HTTP`);

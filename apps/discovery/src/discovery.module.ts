@@ -1,11 +1,10 @@
-import { DynamicModule, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
 import { DiscoveryEnv } from '@latchkey/config';
 import { AuditOutboxModule, PersistenceModule } from '@latchkey/persistence';
-import { createRedis } from '@latchkey/queues';
-import type { RedisConnection } from '@latchkey/queues';
+import { provideQueueHost } from '@latchkey/queues';
 import { loadOptionalMasterKey, MasterKey } from '@latchkey/secrets';
 import { RefreshProcessor } from './refresh/refresh.processor';
-import { REDIS, REFRESH_INTERVAL_MS, RefreshQueue } from './refresh/refresh.queue';
+import { REFRESH_INTERVAL_MS, REFRESH_QUEUE, refreshQueue, RefreshQueue } from './refresh/refresh.queue';
 import { RefreshRpcController } from './refresh/refresh.rpc.controller';
 import { RefreshTriggers } from './refresh/refresh-triggers.service';
 import { RefreshService } from './refresh/refresh.service';
@@ -17,9 +16,7 @@ import { MIGRATIONS } from './migrations';
 export const DISCOVERY_SCHEMA = 'discovery';
 
 @Module({})
-export class DiscoveryModule implements OnApplicationShutdown {
-  constructor(@Inject(REDIS) private readonly redis: RedisConnection) {}
-
+export class DiscoveryModule {
   static forRoot(env: DiscoveryEnv): DynamicModule {
     // The master key is only needed to open builtin secrets; env and file secrets work without it.
     const masterKey = loadOptionalMasterKey(env);
@@ -37,7 +34,7 @@ export class DiscoveryModule implements OnApplicationShutdown {
       ],
       controllers: [ResourcesRpcController, RefreshRpcController],
       providers: [
-        { provide: REDIS, useFactory: () => createRedis(env.REDIS_URL) },
+        provideQueueHost(REFRESH_QUEUE, refreshQueue, env.REDIS_URL),
         { provide: REFRESH_INTERVAL_MS, useValue: Math.round(env.DISCOVERY_REFRESH_MINUTES * 60_000) },
         ...(masterKey ? [{ provide: MasterKey, useValue: masterKey }] : []),
         ResourcesRepository,
@@ -48,9 +45,5 @@ export class DiscoveryModule implements OnApplicationShutdown {
         RefreshProcessor,
       ],
     };
-  }
-
-  onApplicationShutdown() {
-    this.redis.disconnect();
   }
 }

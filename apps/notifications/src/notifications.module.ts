@@ -1,12 +1,11 @@
-import { DynamicModule, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
 import { NotificationsEnv } from '@latchkey/config';
 import { PersistenceModule } from '@latchkey/persistence';
-import { createRedis } from '@latchkey/queues';
-import type { RedisConnection } from '@latchkey/queues';
+import { provideQueueHost } from '@latchkey/queues';
 import { loadOptionalMasterKey, MasterKey } from '@latchkey/secrets';
 import { DeliveryService } from './delivery/delivery.service';
 import { NotificationsProcessor } from './delivery/notifications.processor';
-import { NotificationsQueue, REDIS } from './delivery/notifications.queue';
+import { NOTIFICATIONS_QUEUE, notificationsQueue, NotificationsQueue } from './delivery/notifications.queue';
 import { NotificationsSweeper } from './delivery/notifications.sweeper';
 import { Mailer, SMTP_SETTINGS } from './email/mailer';
 import { AlertsService } from './events/alerts.service';
@@ -24,11 +23,10 @@ export const NOTIFICATIONS_SCHEMA = 'notifications';
 
 /** Webhooks (Standard Webhooks, Slack Block Kit), email, expiry warnings; every table in the `notifications` schema. */
 @Module({})
-export class NotificationsModule implements OnApplicationShutdown {
-  constructor(@Inject(REDIS) private readonly redis: RedisConnection) {}
-
+export class NotificationsModule {
   static forRoot(env: NotificationsEnv): DynamicModule {
     const masterKey = loadOptionalMasterKey(env);
+    const settings = settingsFrom(env);
     return {
       module: NotificationsModule,
       imports: [
@@ -42,8 +40,8 @@ export class NotificationsModule implements OnApplicationShutdown {
       ],
       controllers: [WebhooksRpcController, PreferencesRpcController],
       providers: [
-        { provide: REDIS, useFactory: () => createRedis(env.REDIS_URL) },
-        { provide: SETTINGS, useValue: settingsFrom(env) },
+        provideQueueHost(NOTIFICATIONS_QUEUE, notificationsQueue(settings.concurrency), env.REDIS_URL),
+        { provide: SETTINGS, useValue: settings },
         { provide: SMTP_SETTINGS, useValue: { url: env.SMTP_URL, from: env.SMTP_FROM } },
         ...(masterKey ? [{ provide: MasterKey, useValue: masterKey }] : []),
         SecretBox,
@@ -59,9 +57,5 @@ export class NotificationsModule implements OnApplicationShutdown {
         AlertsService,
       ],
     };
-  }
-
-  onApplicationShutdown() {
-    this.redis.disconnect();
   }
 }

@@ -1,7 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ProvisioningEnv } from '@latchkey/config';
 import { AuditOutboxModule, PersistenceModule } from '@latchkey/persistence';
-import { createRedis } from '@latchkey/queues';
+import { provideQueueHost } from '@latchkey/queues';
 import { loadOptionalMasterKey, MasterKey } from '@latchkey/secrets';
 import { DriftService } from './drift/drift.service';
 import { GrantsRpcController } from './grants/grants.rpc.controller';
@@ -9,8 +9,8 @@ import { GrantsService } from './grants/grants.service';
 import { PreflightRpcController } from './preflight/preflight.rpc.controller';
 import { PreflightService } from './preflight/preflight.service';
 import { RevocationMetrics } from './revocations/revocation.metrics';
-import { REVOCATION_CONCURRENCY, RevocationProcessor } from './revocations/revocation.processor';
-import { REDIS, REVOCATION_RETRY, RevocationQueue } from './revocations/revocation.queue';
+import { RevocationProcessor } from './revocations/revocation.processor';
+import { REVOCATION_QUEUE, revocationQueue, RevocationQueue } from './revocations/revocation.queue';
 import { RevocationService } from './revocations/revocation.service';
 import { Sweeper, SWEEPER_SETTINGS } from './revocations/sweeper';
 import { GrantEntity, PersonalRoleEntity } from './store/grant.entity';
@@ -26,7 +26,6 @@ export class ProvisioningModule {
   static forRoot(env: ProvisioningEnv): DynamicModule {
     // The master key opens builtin secrets and protects generated passwords.
     const masterKey = loadOptionalMasterKey(env);
-    const redis = createRedis(env.REDIS_URL);
     return {
       module: ProvisioningModule,
       imports: [
@@ -42,11 +41,9 @@ export class ProvisioningModule {
       ],
       controllers: [PreflightRpcController, GrantsRpcController],
       providers: [
-        { provide: REDIS, useValue: redis },
+        provideQueueHost(REVOCATION_QUEUE, revocationQueue({ attempts: env.REVOCATION_ATTEMPTS, backoffMs: env.REVOCATION_BACKOFF_MS, concurrency: env.REVOCATION_CONCURRENCY }), env.REDIS_URL),
         ...(masterKey ? [{ provide: MasterKey, useValue: masterKey }] : []),
         { provide: PROVISIONING_SETTINGS, useValue: { graceSeconds: env.REVOCATION_GRACE_SECONDS, grantRetryDelaysMs: GRANT_RETRY_DELAYS_MS } },
-        { provide: REVOCATION_RETRY, useValue: { attempts: env.REVOCATION_ATTEMPTS, backoffMs: env.REVOCATION_BACKOFF_MS } },
-        { provide: REVOCATION_CONCURRENCY, useValue: env.REVOCATION_CONCURRENCY },
         {
           provide: SWEEPER_SETTINGS,
           useValue: { intervalSeconds: env.SWEEP_INTERVAL_SECONDS, overdueSeconds: env.REVOCATION_OVERDUE_SECONDS, grantingTimeoutSeconds: env.GRANTING_TIMEOUT_SECONDS, roleCleanupAfterSeconds: env.ROLE_CLEANUP_AFTER_SECONDS },

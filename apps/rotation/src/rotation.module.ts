@@ -1,10 +1,9 @@
-import { DynamicModule, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
 import { RotationEnv } from '@latchkey/config';
-import { createRedis } from '@latchkey/queues';
-import type { RedisConnection } from '@latchkey/queues';
+import { provideQueueHost } from '@latchkey/queues';
 import { loadOptionalMasterKey, MasterKey } from '@latchkey/secrets';
 import { RotationProcessor } from './rotation/rotation.processor';
-import { REDIS, RotationQueue } from './rotation/rotation.queue';
+import { ROTATION_QUEUE, rotationQueue, RotationQueue } from './rotation/rotation.queue';
 import { RotationRpcController } from './rotation/rotation.rpc.controller';
 import { RotationSchedule } from './rotation/rotation-schedule.service';
 import { DAY_MS, RotationService } from './rotation/rotation.service';
@@ -12,9 +11,7 @@ import { TargetCredentials } from './rotation/target-credentials';
 
 /** Rotation keeps no tables: secret versions and rotation state live with the integration in the catalog. */
 @Module({})
-export class RotationModule implements OnApplicationShutdown {
-  constructor(@Inject(REDIS) private readonly redis: RedisConnection) {}
-
+export class RotationModule {
   static forRoot(env: RotationEnv): DynamicModule {
     // Needed to open and seal builtin secrets; without it every run fails with that reason.
     const masterKey = loadOptionalMasterKey(env);
@@ -22,7 +19,7 @@ export class RotationModule implements OnApplicationShutdown {
       module: RotationModule,
       controllers: [RotationRpcController],
       providers: [
-        { provide: REDIS, useFactory: () => createRedis(env.REDIS_URL) },
+        provideQueueHost(ROTATION_QUEUE, rotationQueue, env.REDIS_URL),
         { provide: DAY_MS, useValue: env.ROTATION_DAY_SECONDS * 1000 },
         ...(masterKey ? [{ provide: MasterKey, useValue: masterKey }] : []),
         TargetCredentials,
@@ -32,9 +29,5 @@ export class RotationModule implements OnApplicationShutdown {
         RotationProcessor,
       ],
     };
-  }
-
-  onApplicationShutdown() {
-    this.redis.disconnect();
   }
 }

@@ -1,1 +1,4 @@
 export * from './queues';
+export * from './queue-definition';
+export * from './queue-host';
+export * from './queue-processor';

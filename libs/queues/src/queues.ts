@@ -1,4 +1,3 @@
-import { JobsOptions, Queue, Worker, Processor, WorkerOptions } from 'bullmq';
 import IORedis, { Cluster } from 'ioredis';
 import type { Redis } from 'ioredis';
 import { parseRedisUrl } from '@latchkey/config';
@@ -70,56 +69,3 @@ export function createRedis(url: string): RedisConnection {
  * spread over the masters). On one server the default prefix stays, so jobs already waiting keep running.
  */
 export const queuePrefix = (redis: RedisConnection, name: string): string | undefined => (redis instanceof Cluster ? `{bull:${name}}` : undefined);
-
-export class TypedQueue<N extends JobName> {
-  readonly queue: Queue;
-
-  constructor(name: string, connection: RedisConnection, defaultJobOptions: JobsOptions = {}) {
-    this.queue = new Queue(name, { connection, prefix: queuePrefix(connection, name), defaultJobOptions: { removeOnComplete: 1000, removeOnFail: 5000, ...defaultJobOptions } });
-  }
-
-  /** Adds a job under its deterministic id: adding it again while it exists is a no-op. */
-  add<K extends N>(name: K, data: JobMap[K], opts: JobsOptions & { jobId: string }) {
-    return this.queue.add(name, data, opts);
-  }
-
-  close() {
-    return this.queue.close();
-  }
-}
-
-/** A BullMQ worker with the connection it blocks on; `close` ends both. */
-export interface ManagedWorker {
-  readonly worker: Worker;
-  close(): Promise<void>;
-}
-
-/**
- * A worker on its own duplicate of `redis` (a worker blocks on its connection). BullMQ never
- * closes a connection it was given, so `close` disconnects the duplicate after the worker stops.
- */
-export function createWorker<N extends JobName>(
-  name: string,
-  redis: RedisConnection,
-  handlers: { [K in N]: (data: JobMap[K], job: Parameters<Processor>[0]) => Promise<unknown> },
-  options: Omit<WorkerOptions, 'connection'> = {},
-): ManagedWorker {
-  const processor: Processor = async (job) => {
-    const handler = (handlers as Record<string, ((data: unknown, job: unknown) => Promise<unknown>) | undefined>)[job.name];
-    if (!handler) throw new Error(`no handler for job ${job.name} on ${name}`);
-    return handler(job.data, job);
-  };
-  // Narrowed first: the two duplicate() signatures of the union cannot be called as one.
-  const connection: RedisConnection = redis instanceof Cluster ? redis.duplicate() : redis.duplicate();
-  const worker = new Worker(name, processor, { connection, prefix: queuePrefix(redis, name), ...options });
-  return {
-    worker,
-    close: async () => {
-      try {
-        await worker.close();
-      } finally {
-        connection.disconnect();
-      }
-    },
-  };
-}

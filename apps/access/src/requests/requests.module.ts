@@ -1,7 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AccessEnv } from '@latchkey/config';
 import { MessageBus } from '@latchkey/messaging';
-import { createRedis } from '@latchkey/queues';
+import { provideQueueHost } from '@latchkey/queues';
 import { loadMasterKey, MasterKey } from '@latchkey/secrets';
 import { PeopleDirectory } from '../flows/approvers';
 import { FlowsModule } from '../flows/flows.module';
@@ -13,7 +13,7 @@ import { AccessRequestsRepository } from './access-requests.repository';
 import { ACCESS_SWEEP_SECONDS, AccessSweeper } from './access.sweeper';
 import { GrantLifecycle } from './grant-lifecycle.service';
 import { GrantProcessor } from './grant.processor';
-import { ACCESS_REDIS, GrantQueue } from './grant.queue';
+import { GRANT_QUEUE, grantQueue, GrantQueue } from './grant.queue';
 import { IdentityReview } from './identity-review.service';
 import { RequestMetrics } from './request.metrics';
 import { RequestsRpcController } from './requests.rpc.controller';
@@ -32,7 +32,7 @@ export class RequestsModule {
       providers: [
         // Handed-out passwords wait encrypted until their one read.
         { provide: MasterKey, useValue: loadMasterKey(env) },
-        { provide: ACCESS_REDIS, useValue: createRedis(env.REDIS_URL) },
+        provideQueueHost(GRANT_QUEUE, grantQueue, env.REDIS_URL),
         { provide: ACCESS_SWEEP_SECONDS, useValue: env.ACCESS_SWEEP_INTERVAL_SECONDS },
         { provide: PENDING_EXPIRY_MINUTES, useValue: env.ACCESS_PENDING_EXPIRY_MINUTES },
         AccessRequestsRepository,

@@ -1,42 +1,29 @@
-import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { LOGGER, Metric, ServiceMetrics, withCorrelation } from '@latchkey/messaging';
-import type { AppLogger } from '@latchkey/messaging';
-import { createWorker } from '@latchkey/queues';
-import type { ManagedWorker, RedisConnection } from '@latchkey/queues';
-import { REDIS, RefreshQueue } from './refresh.queue';
+import { Inject, Injectable } from '@nestjs/common';
+import { Metric, ServiceMetrics, withCorrelation } from '@latchkey/messaging';
+import { QueueProcessor } from '@latchkey/queues';
+import type { JobHandlers, QueueHost } from '@latchkey/queues';
+import { REFRESH_QUEUE } from './refresh.queue';
 import { RefreshResult, RefreshService } from './refresh.service';
-
-/** Integrations of this connector refreshed at the same time (each holds target sessions and a control transaction). */
-const CONCURRENCY = 2;
 
 /** Runs the connector's refresh jobs, asked-for and scheduled alike. */
 @Injectable()
-export class RefreshProcessor implements OnApplicationBootstrap, OnApplicationShutdown {
-  private worker?: ManagedWorker;
+export class RefreshProcessor extends QueueProcessor<'refresh-integration'> {
   private readonly duration;
   private readonly size;
 
   constructor(
-    private readonly queue: RefreshQueue,
+    @Inject(REFRESH_QUEUE) host: QueueHost<'refresh-integration'>,
     private readonly refreshes: RefreshService,
-    @Inject(REDIS) private readonly redis: RedisConnection,
-    @Inject(LOGGER) private readonly logger: AppLogger,
     metrics: ServiceMetrics,
   ) {
+    super(host);
     this.duration = metrics.histogram(Metric.discoverySeconds);
     this.size = metrics.histogram(Metric.discoveryResources);
   }
 
-  onApplicationBootstrap() {
-    this.worker = createWorker<'refresh-integration'>(
-      this.queue.name,
-      this.redis,
-      // Each run gets its own correlation id: its log lines and the events it publishes carry it.
-      { 'refresh-integration': ({ integrationId }) => withCorrelation(undefined, () => this.measured(integrationId)) },
-      { concurrency: CONCURRENCY },
-    );
-    this.worker.worker.on('error', (err) => this.logger.warn({ err }, 'discovery worker error'));
-    this.worker.worker.on('failed', (job, err) => this.logger.warn({ err, integrationId: job?.data?.integrationId, attempt: job?.attemptsMade }, 'refresh job failed'));
+  protected handlers(): JobHandlers<'refresh-integration'> {
+    // Each run gets its own correlation id: its log lines and the events it publishes carry it.
+    return { 'refresh-integration': ({ integrationId }) => withCorrelation(undefined, () => this.measured(integrationId)) };
   }
 
   /** A refresh, timed by outcome (a thrown error of our own is a failed one too); a successful one's size is kept. */
@@ -55,9 +42,5 @@ export class RefreshProcessor implements OnApplicationBootstrap, OnApplicationSh
       stop({ outcome: 'failed' });
       throw err;
     }
-  }
-
-  async onApplicationShutdown() {
-    await this.worker?.close();
   }
 }

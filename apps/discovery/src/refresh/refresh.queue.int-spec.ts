@@ -1,17 +1,18 @@
 import { Queue, Worker } from 'bullmq';
 import { createLogger, Readiness, ServiceMetrics } from '@latchkey/messaging';
-import type { ServiceInfo } from '@latchkey/messaging';
-import { createRedis } from '@latchkey/queues';
+import { createRedis, QueueHost } from '@latchkey/queues';
 import type { RedisConnection } from '@latchkey/queues';
 import { type PrivateRedis, startRedisServer, STARTUP_TIMEOUT_MS } from '@latchkey/testing';
-import { RefreshQueue } from './refresh.queue';
+import { RefreshQueue, refreshQueue } from './refresh.queue';
 
-const info: ServiceInfo = { service: 'discovery', version: '1.3.0', instanceId: 'i-1', startedAt: 0, connectorId: 'int-test' };
-const observers = () => [new ServiceMetrics('discovery', 'int-test'), new Readiness(createLogger('discovery', 'silent'))] as const;
+const logger = createLogger('discovery', 'silent');
+/** The host the module provides, on the test's connection (lent: the test ends it). */
+const hostOn = (redis: RedisConnection) => new QueueHost(refreshQueue, { redis: { lent: redis }, connectorId: 'int-test', metrics: new ServiceMetrics('discovery', 'int-test'), readiness: new Readiness(logger), logger });
 const integrationId = '3b241101-e2bb-4255-8caf-4136c566a962';
 
 let redis: PrivateRedis;
 let connection: RedisConnection;
+let host: QueueHost<'refresh-integration'>;
 let queue: RefreshQueue;
 let inspect: Queue;
 
@@ -22,13 +23,14 @@ beforeAll(async () => {
 
 beforeEach(async () => {
   await redis.flushAll();
-  queue = new RefreshQueue(connection, info, 3_600_000, ...observers());
+  host = hostOn(connection);
+  queue = new RefreshQueue(host, 3_600_000);
   // Connection options, not instances: BullMQ closes only the connections it made itself.
-  inspect = new Queue(queue.name, { connection: { host: '127.0.0.1', port: redis.port } });
+  inspect = new Queue(host.name, { connection: { host: '127.0.0.1', port: redis.port } });
 });
 
 afterEach(async () => {
-  await queue.onApplicationShutdown();
+  await host.close();
   await inspect.close();
 });
 
@@ -39,7 +41,7 @@ afterAll(async () => {
 
 describe('RefreshQueue', () => {
   it('is the connector\'s own queue', () => {
-    expect(queue.name).toBe('discovery-int-test');
+    expect(host.name).toBe('discovery-int-test');
   });
 
   it('queues one refresh per integration under a deterministic id; asking again while it waits adds nothing', async () => {
@@ -57,7 +59,7 @@ describe('RefreshQueue', () => {
     const hold = new Promise<void>((resolve) => (release = resolve));
     let running!: () => void;
     const started = new Promise<void>((resolve) => (running = resolve));
-    const worker = new Worker(queue.name, async () => {
+    const worker = new Worker(host.name, async () => {
       running();
       await hold;
     }, { connection: { host: '127.0.0.1', port: redis.port } });
@@ -86,10 +88,11 @@ describe('RefreshQueue', () => {
     expect(await inspect.getJobs(['waiting', 'active'])).toEqual([]);
 
     // A new interval replaces the schedule (the service restarted with another DISCOVERY_REFRESH_MINUTES).
-    const faster = new RefreshQueue(connection, info, 60_000, ...observers());
+    const fasterHost = hostOn(connection);
+    const faster = new RefreshQueue(fasterHost, 60_000);
     expect(await faster.ensureSchedule(integrationId)).toBe(false);
     expect((await inspect.getJobSchedulers()).map((s) => s.every)).toEqual([60_000]);
-    await faster.onApplicationShutdown();
+    await fasterHost.close();
 
     await queue.unschedule(integrationId);
     expect(await queue.scheduled()).toEqual([]);

@@ -1,24 +1,32 @@
-import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
-import { Readiness, SERVICE_INFO, ServiceMetrics, watchQueue } from '@latchkey/messaging';
-import type { ServiceInfo } from '@latchkey/messaging';
-import { connectorQueue, jobIdFor, QueueName, TypedQueue } from '@latchkey/queues';
-import type { RedisConnection } from '@latchkey/queues';
+import { Inject, Injectable } from '@nestjs/common';
+import { defineQueue, jobIdFor, QueueName } from '@latchkey/queues';
+import type { QueueHost } from '@latchkey/queues';
 
-export const REDIS = Symbol('REDIS');
+/** The host of the connector's discovery queue (provideQueueHost in the module). */
+export const REFRESH_QUEUE = Symbol('REFRESH_QUEUE');
 /** How often each integration is refreshed on schedule. */
 export const REFRESH_INTERVAL_MS = Symbol('REFRESH_INTERVAL_MS');
 
 const JOB = 'refresh-integration';
 const PENDING_STATES = new Set(['waiting', 'delayed', 'prioritized', 'waiting-children']);
-const JOB_OPTIONS = {
-  // Unreachable targets are not retried here (the refresh records them); these retries are for
-  // our own failures: the control database, NATS.
-  attempts: 3,
-  backoff: { type: 'exponential', delay: 5_000, jitter: 0.5 },
-  // Not kept: a finished job must not block the next one with the same deterministic id.
-  removeOnComplete: true,
-  removeOnFail: true,
-} as const;
+
+export const refreshQueue = defineQueue({
+  name: QueueName.Discovery,
+  perConnector: true,
+  jobs: [JOB],
+  jobOptions: {
+    // Unreachable targets are not retried here (the refresh records them); these retries are for
+    // our own failures: the control database, NATS.
+    attempts: 3,
+    backoff: { type: 'exponential', delay: 5_000, jitter: 0.5 },
+    // Not kept: a finished job must not block the next one with the same deterministic id.
+    removeOnComplete: true,
+    removeOnFail: true,
+  },
+  // Integrations of this connector refreshed at the same time (each holds target sessions and a control transaction).
+  worker: { concurrency: 2 },
+  failureMessage: 'refresh job failed',
+});
 
 const schedulerId = (integrationId: string) => `${jobIdFor(JOB, integrationId)}-every`;
 
@@ -28,21 +36,11 @@ const schedulerId = (integrationId: string) => `${jobIdFor(JOB, integrationId)}-
  * are reconciled with the catalog at start.
  */
 @Injectable()
-export class RefreshQueue implements OnApplicationShutdown {
-  readonly name: string;
-  private readonly queue: TypedQueue<typeof JOB>;
-
+export class RefreshQueue {
   constructor(
-    @Inject(REDIS) redis: RedisConnection,
-    @Inject(SERVICE_INFO) info: ServiceInfo,
+    @Inject(REFRESH_QUEUE) private readonly host: QueueHost<typeof JOB>,
     @Inject(REFRESH_INTERVAL_MS) private readonly everyMs: number,
-    metrics: ServiceMetrics,
-    readiness: Readiness,
-  ) {
-    this.name = connectorQueue(QueueName.Discovery, info.connectorId!);
-    this.queue = new TypedQueue(this.name, redis, JOB_OPTIONS);
-    watchQueue(metrics, readiness, this.queue.queue, redis);
-  }
+  ) {}
 
   /**
    * Queues a refresh now under the integration's deterministic id: one already waiting answers
@@ -66,41 +64,37 @@ export class RefreshQueue implements OnApplicationShutdown {
    * (first seen, or lost with Redis): its first run is one interval away, so the caller refreshes now.
    */
   async ensureSchedule(integrationId: string): Promise<boolean> {
-    const existing = await this.queue.queue.getJobScheduler(schedulerId(integrationId));
+    const existing = await this.host.scheduler(schedulerId(integrationId));
     if (existing?.every === this.everyMs) return false;
-    await this.queue.queue.upsertJobScheduler(
+    await this.host.upsertScheduler(
       schedulerId(integrationId),
       // A start date: without it BullMQ runs an `every` scheduler at once, on top of the refresh the caller queues.
       { every: this.everyMs, startDate: Date.now() + this.everyMs },
-      { name: JOB, data: { integrationId }, opts: JOB_OPTIONS },
+      { name: JOB, data: { integrationId } },
     );
     return existing === undefined;
   }
 
   async unschedule(integrationId: string): Promise<void> {
-    await this.queue.queue.removeJobScheduler(schedulerId(integrationId));
+    await this.host.removeScheduler(schedulerId(integrationId));
   }
 
   /** Integrations with a schedule on this connector's queue. */
   async scheduled(): Promise<string[]> {
-    const schedulers = await this.queue.queue.getJobSchedulers(0, -1);
-    return schedulers.map((s) => (s.template?.data as { integrationId?: string } | undefined)?.integrationId).filter((id): id is string => typeof id === 'string');
+    const schedulers = await this.host.schedulers();
+    return schedulers.map((s) => s.data?.integrationId).filter((id): id is string => typeof id === 'string');
   }
 
   private async add(integrationId: string, jobId: string): Promise<{ jobId: string; queued: boolean }> {
     // A leftover finished job with this id would make add() a no-op.
-    const leftover = await this.queue.queue.getJob(jobId);
+    const leftover = await this.host.job(jobId);
     if (leftover && ((await leftover.isCompleted()) || (await leftover.isFailed()))) await leftover.remove();
-    await this.queue.add(JOB, { integrationId }, { jobId });
+    await this.host.add(JOB, { integrationId }, { jobId });
     return { jobId, queued: true };
   }
 
   private async stateOf(jobId: string): Promise<string | undefined> {
-    const job = await this.queue.queue.getJob(jobId);
+    const job = await this.host.job(jobId);
     return job ? await job.getState() : undefined;
-  }
-
-  async onApplicationShutdown() {
-    await this.queue.close();
   }
 }

@@ -1,13 +1,10 @@
-import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { LOGGER, withCorrelation } from '@latchkey/messaging';
-import type { AppLogger } from '@latchkey/messaging';
-import { createWorker } from '@latchkey/queues';
-import type { ManagedWorker, RedisConnection } from '@latchkey/queues';
+import { Inject, Injectable } from '@nestjs/common';
+import { withCorrelation } from '@latchkey/messaging';
+import { QueueProcessor } from '@latchkey/queues';
+import type { JobHandlers, QueueHost } from '@latchkey/queues';
 import { IngestService } from '../events/ingest.service';
-import { SETTINGS } from '../settings';
-import type { NotificationSettings } from '../settings';
 import { DeliveryService } from './delivery.service';
-import { NotificationsQueue, REDIS } from './notifications.queue';
+import { NOTIFICATIONS_QUEUE } from './notifications.queue';
 import type { NotificationJob } from './notifications.queue';
 
 /**
@@ -16,34 +13,20 @@ import type { NotificationJob } from './notifications.queue';
  * holds a few slots for a bounded time and delays nothing else.
  */
 @Injectable()
-export class NotificationsProcessor implements OnApplicationBootstrap, OnApplicationShutdown {
-  private worker?: ManagedWorker;
-
+export class NotificationsProcessor extends QueueProcessor<NotificationJob> {
   constructor(
-    private readonly queue: NotificationsQueue,
+    @Inject(NOTIFICATIONS_QUEUE) host: QueueHost<NotificationJob>,
     private readonly deliveries: DeliveryService,
     private readonly ingest: IngestService,
-    @Inject(REDIS) private readonly redis: RedisConnection,
-    @Inject(SETTINGS) private readonly settings: NotificationSettings,
-    @Inject(LOGGER) private readonly logger: AppLogger,
-  ) {}
-
-  onApplicationBootstrap() {
-    this.worker = createWorker<NotificationJob>(
-      this.queue.name,
-      this.redis,
-      {
-        deliver: ({ deliveryId }) => withCorrelation(undefined, () => this.deliveries.attempt(deliveryId)),
-        'expiry-warning': () => withCorrelation(undefined, () => this.ingest.warnExpiring()),
-        'pending-check': () => withCorrelation(undefined, () => this.ingest.remindAndEscalate()),
-      },
-      { concurrency: this.settings.concurrency },
-    );
-    this.worker.worker.on('error', (err) => this.logger.warn({ err }, 'notifications worker error'));
-    this.worker.worker.on('failed', (job, err) => this.logger.warn({ err, job: job?.name, data: job?.data }, 'notification job failed; the sweeper hands it over again'));
+  ) {
+    super(host);
   }
 
-  async onApplicationShutdown() {
-    await this.worker?.close();
+  protected handlers(): JobHandlers<NotificationJob> {
+    return {
+      deliver: ({ deliveryId }) => withCorrelation(undefined, () => this.deliveries.attempt(deliveryId)),
+      'expiry-warning': () => withCorrelation(undefined, () => this.ingest.warnExpiring()),
+      'pending-check': () => withCorrelation(undefined, () => this.ingest.remindAndEscalate()),
+    };
   }
 }

@@ -1,66 +1,65 @@
-import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
-import { Readiness, SERVICE_INFO, ServiceMetrics, watchQueue } from '@latchkey/messaging';
-import type { ServiceInfo } from '@latchkey/messaging';
-import { connectorQueue, jobIdFor, QueueName, TypedQueue } from '@latchkey/queues';
-import type { RedisConnection } from '@latchkey/queues';
+import { Inject, Injectable } from '@nestjs/common';
+import { defineQueue, jobIdFor, QueueName } from '@latchkey/queues';
+import type { QueueHost } from '@latchkey/queues';
 
-export const REDIS = Symbol('REDIS');
-export const REVOCATION_RETRY = Symbol('REVOCATION_RETRY');
-export interface RevocationRetry {
+/** The host of the connector's revocation queue (provideQueueHost in the module). */
+export const REVOCATION_QUEUE = Symbol('REVOCATION_QUEUE');
+
+/** REVOCATION_ATTEMPTS, REVOCATION_BACKOFF_MS and REVOCATION_CONCURRENCY. */
+export interface RevocationSettings {
   attempts: number;
   backoffMs: number;
+  concurrency: number;
 }
+
+export const revocationQueue = (settings: RevocationSettings) =>
+  defineQueue({
+    name: QueueName.Revocations,
+    perConnector: true,
+    jobs: ['revoke-grant'],
+    jobOptions: {
+      attempts: settings.attempts,
+      backoff: { type: 'exponential', delay: settings.backoffMs, jitter: 0.5 },
+      // Failed jobs are not kept: the grant row holds the error, and the sweeper must be able to re-add the id.
+      removeOnFail: true,
+      removeOnComplete: true,
+    },
+    // Short locks: a worker killed mid-job is noticed within seconds, not a minute.
+    worker: { concurrency: settings.concurrency, lockDuration: 10_000, stalledInterval: 5_000, maxStalledCount: 3 },
+    failureMessage: 'revocation attempt failed; retried with backoff, then STUCK',
+  });
 
 /**
  * The delayed revocation of each grant: one job per grant (`revoke-grant-<id>`), due at expiry.
  * Redis may lose it; the sweeper re-derives it from the control database.
  */
 @Injectable()
-export class RevocationQueue implements OnApplicationShutdown {
-  readonly name: string;
-  private readonly queue: TypedQueue<'revoke-grant'>;
-
-  constructor(
-    @Inject(REDIS) private readonly redis: RedisConnection,
-    @Inject(SERVICE_INFO) info: ServiceInfo,
-    @Inject(REVOCATION_RETRY) retry: RevocationRetry,
-    metrics: ServiceMetrics,
-    readiness: Readiness,
-  ) {
-    this.name = connectorQueue(QueueName.Revocations, info.connectorId!);
-    this.queue = new TypedQueue(this.name, redis, {
-      attempts: retry.attempts,
-      backoff: { type: 'exponential', delay: retry.backoffMs, jitter: 0.5 },
-      // Failed jobs are not kept: the grant row holds the error, and the sweeper must be able to re-add the id.
-      removeOnFail: true,
-      removeOnComplete: true,
-    });
-    watchQueue(metrics, readiness, this.queue.queue, redis);
-  }
+export class RevocationQueue {
+  constructor(@Inject(REVOCATION_QUEUE) private readonly host: QueueHost<'revoke-grant'>) {}
 
   /** Schedules (or, with `replace`, moves) the grant's revocation to `at`. */
   async schedule(grantId: string, at: Date, opts: { replace?: boolean } = {}): Promise<void> {
     const jobId = jobIdFor('revoke-grant', grantId);
     if (opts.replace) {
-      const existing = await this.queue.queue.getJob(jobId);
+      const existing = await this.host.job(jobId);
       if (existing && (await existing.isDelayed())) {
         await existing.changeDelay(Math.max(0, at.getTime() - Date.now()));
         return;
       }
       if (existing && !(await existing.isActive())) await existing.remove();
     }
-    await this.queue.add('revoke-grant', { grantId }, { jobId, delay: Math.max(0, at.getTime() - Date.now()) });
+    await this.host.add('revoke-grant', { grantId }, { jobId, delay: Math.max(0, at.getTime() - Date.now()) });
   }
 
   /** Makes the revocation due now: a person ended the grant before its expiry. */
   async runNow(grantId: string): Promise<void> {
     const jobId = jobIdFor('revoke-grant', grantId);
-    const existing = await this.queue.queue.getJob(jobId);
+    const existing = await this.host.job(jobId);
     if (existing && (await existing.isDelayed())) {
       await existing.promote();
       return;
     }
-    if (!existing) await this.queue.add('revoke-grant', { grantId }, { jobId });
+    if (!existing) await this.host.add('revoke-grant', { grantId }, { jobId });
   }
 
   /**
@@ -70,7 +69,7 @@ export class RevocationQueue implements OnApplicationShutdown {
    */
   async ensure(grantId: string): Promise<void> {
     // BullMQ ignores an add whose jobId exists.
-    await this.queue.add('revoke-grant', { grantId }, { jobId: jobIdFor('revoke-grant', grantId) });
+    await this.host.add('revoke-grant', { grantId }, { jobId: jobIdFor('revoke-grant', grantId) });
   }
 
   /**
@@ -79,7 +78,7 @@ export class RevocationQueue implements OnApplicationShutdown {
    * then finds the grant ended).
    */
   async ensureWithin(grantId: string, waitMs: number): Promise<boolean> {
-    if (this.redis.status !== 'ready') return false;
+    if (!this.host.connected) return false;
     let timer: NodeJS.Timeout | undefined;
     const gaveUp = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), waitMs)));
     const added = this.ensure(grantId).then(
@@ -94,13 +93,7 @@ export class RevocationQueue implements OnApplicationShutdown {
   }
 
   async cancel(grantId: string): Promise<void> {
-    const existing = await this.queue.queue.getJob(jobIdFor('revoke-grant', grantId));
+    const existing = await this.host.job(jobIdFor('revoke-grant', grantId));
     if (existing && !(await existing.isActive())) await existing.remove();
-  }
-
-  async onApplicationShutdown() {
-    await this.queue.close();
-    // The module's shared connection: this queue is its last user.
-    this.redis.disconnect();
   }
 }
