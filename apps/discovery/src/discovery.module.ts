@@ -3,6 +3,7 @@ import { DiscoveryEnv } from '@latchkey/config';
 import { AuditOutboxModule, PersistenceModule } from '@latchkey/persistence';
 import { createRedis } from '@latchkey/queues';
 import type { RedisConnection } from '@latchkey/queues';
+import { TargetDatabase } from '@latchkey/pg-access';
 import { loadOptionalMasterKey, MasterKey } from '@latchkey/secrets';
 import { RefreshProcessor } from './refresh/refresh.processor';
 import { REDIS, REFRESH_INTERVAL_MS, RefreshQueue } from './refresh/refresh.queue';
@@ -40,6 +41,7 @@ export class DiscoveryModule implements OnApplicationShutdown {
         { provide: REDIS, useFactory: () => createRedis(env.REDIS_URL) },
         { provide: REFRESH_INTERVAL_MS, useValue: Math.round(env.DISCOVERY_REFRESH_MINUTES * 60_000) },
         ...(masterKey ? [{ provide: MasterKey, useValue: masterKey }] : []),
+        { provide: TargetDatabase, useValue: new TargetDatabase() },
         ResourcesRepository,
         ResourcesService,
         RefreshQueue,

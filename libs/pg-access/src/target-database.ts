@@ -1,5 +1,6 @@
 import type { PreflightReport } from '@latchkey/contracts';
 import type { TargetConnectionParams } from './connection';
+import { discoverInstance, type DiscoveredObject, type DiscoveryOptions, type DiscoveryOutcome } from './discovery/discover';
 import { applyGrant } from './grants/apply-grant';
 import { canLogin, lockConnectorUser, type RotationSession } from './grants/connector-password';
 import { setPassword, setValidUntil } from './grants/credentials';
@@ -53,6 +54,11 @@ export class TargetDatabase {
   /** What the connector user may do, each failed check with the SQL that fixes it. */
   runPreflight(conn: TargetConnectionParams, opts: PreflightOptions): Promise<PreflightReport> {
     return runPreflight(conn, opts);
+  }
+
+  /** Reads the instance's catalog (databases, schemas, tables, roles), handing each page to `sink`. */
+  discoverInstance(conn: TargetConnectionParams, options: DiscoveryOptions, sink: (objects: DiscoveredObject[]) => Promise<void>): Promise<DiscoveryOutcome> {
+    return discoverInstance(conn, options, sink);
   }
 
   /** The rotation lock of the connector user, on a session of its own (see lockConnectorUser). */
