@@ -42,7 +42,7 @@ export class RefreshService {
     @Inject(MessageBus) private readonly bus: CatalogBus,
     @Inject(ResourcesRepository) private readonly resources: Inventory,
     @Inject(RefreshQueue) private readonly queue: RefreshSchedules,
-    @Inject(TargetDatabase) private readonly target: InstanceReader,
+    @Inject(TargetDatabase) private readonly database: InstanceReader,
     @Inject(SERVICE_INFO) private readonly info: ServiceInfo,
     @Inject(LOGGER) private readonly logger: AppLogger,
     @Optional() private readonly masterKey?: MasterKey,
@@ -66,7 +66,7 @@ export class RefreshService {
     let counts: RefreshCounts;
     try {
       await this.announce(Contracts.discoveryRefreshStarted, { integrationId });
-      const outcome = await this.target.discoverInstance(await this.connectionParams(target), { kinds: kindsOf(target.connectedResourceTypes) }, (objects) =>
+      const outcome = await this.database.discoverInstance(await this.connectionParams(target), { kinds: kindsOf(target.connectedResourceTypes) }, (objects) =>
         writer.write(objects.map((o) => toRow(integrationId, o))),
       );
       skippedDatabases = outcome.skipped.map((s) => s.database);

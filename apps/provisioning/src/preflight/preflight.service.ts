@@ -9,7 +9,7 @@ import { MasterKey } from '@latchkey/secrets';
 @Injectable()
 export class PreflightService {
   constructor(
-    private readonly target: TargetDatabase,
+    private readonly database: TargetDatabase,
     @Inject(SERVICE_INFO) private readonly info: ServiceInfo,
     @Inject(LOGGER) private readonly logger: AppLogger,
     @Optional() private readonly masterKey?: MasterKey,
@@ -28,7 +28,7 @@ export class PreflightService {
   private async test(target: IntegrationTarget): Promise<PreflightReport> {
     try {
       const { params } = await targetConnectionParams(target, { masterKey: this.masterKey, env: process.env, applicationName: 'latchkey-preflight' });
-      return await this.target.runPreflight(params, { connectorId: this.info.connectorId! });
+      return await this.database.runPreflight(params, { connectorId: this.info.connectorId! });
     } catch (err) {
       if (err instanceof TargetConfigError) return this.failed(err.message);
       throw err;

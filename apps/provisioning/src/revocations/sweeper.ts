@@ -32,7 +32,7 @@ export class Sweeper implements OnApplicationBootstrap, OnApplicationShutdown {
     private readonly queue: RevocationQueue,
     private readonly revocations: RevocationService,
     private readonly targets: TargetResolver,
-    private readonly target: TargetDatabase,
+    private readonly database: TargetDatabase,
     @Inject(SWEEPER_SETTINGS) private readonly settings: SweeperSettings,
     @Inject(SERVICE_INFO) private readonly info: ServiceInfo,
     @Inject(LOGGER) private readonly logger: AppLogger,
@@ -110,7 +110,7 @@ export class Sweeper implements OnApplicationBootstrap, OnApplicationShutdown {
     for (const role of roles) {
       try {
         const target = await this.targets.resolve(role.integrationId);
-        const result = await this.target.dropPersonalRole(target.params, role.roleName);
+        const result = await this.database.dropPersonalRole(target.params, role.roleName);
         await this.grants.setRoleState(role.integrationId, role.roleName, result.dropped ? 'DROPPED' : 'KEPT', result.reason ?? null);
         this.logger.info({ integrationId: role.integrationId, role: role.roleName, dropped: result.dropped, reason: result.reason }, 'personal role cleaned up');
         count += 1;
