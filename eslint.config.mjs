@@ -34,6 +34,21 @@ const boundaries = (allowTesting) => [
   },
 ];
 const testFiles = ['**/*.spec.ts', '**/*.int-spec.ts', '**/*.e2e-spec.ts'];
+// Where a service may see TypeORM or `pg`: repositories, entities, migrations, modules, main.ts (and tests).
+// Services hold logic; the control database sits behind repositories, targets behind libs/pg-access.
+const persistenceFiles = ['**/*.repository.ts', '**/*.entity.ts', '**/migrations/**', '**/*.module.ts', '**/main.ts'];
+// The access service's files still being moved behind repositories (issue 13): delete each line once it is.
+const persistencePending = [
+  'apps/access/src/audit/audit.service.ts',
+  'apps/access/src/flows/flows.service.ts',
+  'apps/access/src/flows/people.directory.ts',
+  'apps/access/src/identities/cut-off.ts',
+  'apps/access/src/identities/scim.service.ts',
+  'apps/access/src/identities/sso-settings.service.ts',
+  'apps/access/src/identities/users.service.ts',
+  'apps/access/src/requests/requests.service.ts',
+];
+const persistenceMessage = 'Services see no TypeORM or pg: put the query in a *.repository.ts (control database) or libs/pg-access (TargetDatabase, target databases).';
 
 export default [
   { ignores: ['**/node_modules/**', 'dist/**', '.nx/**', 'coverage/**'] },
@@ -64,6 +79,23 @@ export default [
     files: ['tools/start/**/*.ts'],
     ignores: testFiles,
     rules: { 'no-restricted-imports': ['error', { paths: [{ name: '@latchkey/testing', message: 'npm start runs production code: the test harness stays out of it (@latchkey/supervisor runs the services).' }] }] },
+  },
+  {
+    files: ['apps/*/src/**/*.ts'],
+    // apps/web keeps its own no-restricted-imports (no Node modules), and never reaches a database.
+    ignores: ['apps/web/**', ...testFiles, ...persistenceFiles, ...persistencePending],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: 'typeorm', message: persistenceMessage },
+            { name: 'pg', message: persistenceMessage },
+          ],
+          patterns: [{ group: ['typeorm/*', 'pg/*'], message: persistenceMessage }],
+        },
+      ],
+    },
   },
   { files: testFiles, rules: { '@nx/enforce-module-boundaries': boundaries(true), 'no-restricted-syntax': 'off' } },
   { files: ['tools/**/*.ts', '**/*.int-spec.ts', '**/*.e2e-spec.ts', '**/main.ts'], rules: { 'no-console': 'off' } },
