@@ -41,6 +41,10 @@ const sqlRules = [
     message: 'Interpolated SQL: bind values, or quote identifiers with quoteIdent() inside the template.',
   },
 ];
+// Where a service may see TypeORM or `pg`: repositories, entities, migrations, modules, main.ts (and tests).
+// Services hold logic; the control database sits behind repositories, targets behind libs/pg-access.
+const persistenceFiles = ['**/*.repository.ts', '**/*.entity.ts', '**/migrations/**', '**/*.module.ts', '**/main.ts'];
+const persistenceMessage = 'Services see no TypeORM or pg: put the query in a *.repository.ts (control database) or libs/pg-access (TargetDatabase, target databases).';
 
 export default [
   { ignores: ['**/node_modules/**', 'dist/**', '.nx/**', 'coverage/**'] },
@@ -66,17 +70,26 @@ export default [
     rules: { 'no-restricted-imports': ['error', { paths: [{ name: '@latchkey/testing', message: 'npm start runs production code: the test harness stays out of it (@latchkey/supervisor runs the services).' }] }] },
   },
   {
-    // Services hold logic: the control database is reached through repositories, which alone see
-    // TypeORM and pg (README "One shape for every service"). The access service so far; the other
-    // services join this list as their SQL moves behind repositories.
-    files: ['apps/access/src/**/*.ts'],
-    ignores: [...testFiles, '**/*.repository.ts', '**/*.entity.ts', '**/*.module.ts', '**/migrations/**'],
+    // Services hold logic (README "One shape for every service"): the control database is reached
+    // through repositories, target databases through libs/pg-access (TargetDatabase).
+    files: ['apps/*/src/**/*.ts'],
+    // apps/web keeps its own no-restricted-imports (no Node modules), and never reaches a database.
+    ignores: ['apps/web/**', ...testFiles, ...persistenceFiles],
     rules: {
-      'no-restricted-imports': ['error', { paths: ['typeorm', 'pg'].map((name) => ({ name, message: 'Only repositories (*.repository.ts), entities, modules and migrations reach the database: hand services a Tx, not an EntityManager.' })) }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: 'typeorm', message: persistenceMessage },
+            { name: 'pg', message: persistenceMessage },
+          ],
+          patterns: [{ group: ['typeorm/*', 'pg/*'], message: persistenceMessage }],
+        },
+      ],
       'no-restricted-syntax': [
         'error',
         ...sqlRules,
-        { selector: "CallExpression[callee.property.name='query']", message: 'SQL belongs in a repository (*.repository.ts).' },
+        { selector: "CallExpression[callee.property.name='query']", message: persistenceMessage },
       ],
     },
   },

@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { DiscoveryEnv } from '@latchkey/config';
 import { AuditOutboxModule, PersistenceModule } from '@latchkey/persistence';
 import { provideQueueHost } from '@latchkey/queues';
+import { TargetDatabase } from '@latchkey/pg-access';
 import { loadOptionalMasterKey, MasterKey } from '@latchkey/secrets';
 import { RefreshProcessor } from './refresh/refresh.processor';
 import { REFRESH_INTERVAL_MS, REFRESH_QUEUE, refreshQueue, RefreshQueue } from './refresh/refresh.queue';
@@ -37,6 +38,7 @@ export class DiscoveryModule {
         provideQueueHost(REFRESH_QUEUE, refreshQueue, env.REDIS_URL),
         { provide: REFRESH_INTERVAL_MS, useValue: Math.round(env.DISCOVERY_REFRESH_MINUTES * 60_000) },
         ...(masterKey ? [{ provide: MasterKey, useValue: masterKey }] : []),
+        { provide: TargetDatabase, useValue: new TargetDatabase() },
         ResourcesRepository,
         ResourcesService,
         RefreshQueue,

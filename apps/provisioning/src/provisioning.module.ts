@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { ProvisioningEnv } from '@latchkey/config';
 import { AuditOutboxModule, PersistenceModule } from '@latchkey/persistence';
 import { provideQueueHost } from '@latchkey/queues';
+import { TargetDatabase } from '@latchkey/pg-access';
 import { loadOptionalMasterKey, MasterKey } from '@latchkey/secrets';
 import { DriftService } from './drift/drift.service';
 import { GrantsRpcController } from './grants/grants.rpc.controller';
@@ -48,6 +49,7 @@ export class ProvisioningModule {
           provide: SWEEPER_SETTINGS,
           useValue: { intervalSeconds: env.SWEEP_INTERVAL_SECONDS, overdueSeconds: env.REVOCATION_OVERDUE_SECONDS, grantingTimeoutSeconds: env.GRANTING_TIMEOUT_SECONDS, roleCleanupAfterSeconds: env.ROLE_CLEANUP_AFTER_SECONDS },
         },
+        { provide: TargetDatabase, useValue: new TargetDatabase() },
         PreflightService,
         TargetResolver,
         GrantsRepository,

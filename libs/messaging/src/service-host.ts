@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { CONNECTOR_SERVICES, Contracts, healthContract, HealthReport, metricsContract, ServiceName } from '@latchkey/contracts';
 import type { AppLogger } from './logger';
 import { createLogger, NestPinoLogger } from './logger';
+import { ConnectorClient } from './connector-client';
 import { MessageBus } from './message-bus';
 import { LatchkeyNatsServer } from './nats-server';
 import { OnEvent, Rpc } from './rpc.decorators';
@@ -130,6 +131,7 @@ class CoreModule {
     const providers: Provider[] = [
       { provide: SERVICE_INFO, useValue: info },
       { provide: MessageBus, useValue: bus },
+      { provide: ConnectorClient, useValue: new ConnectorClient(bus) },
       { provide: LOGGER, useValue: logger },
       { provide: ServiceMetrics, useValue: metrics },
       { provide: Readiness, useValue: readiness },
@@ -139,7 +141,7 @@ class CoreModule {
       module: CoreModule,
       controllers: isConnector ? [healthController(info.service), ConnectorHeartbeat] : [healthController(info.service)],
       providers,
-      exports: [SERVICE_INFO, MessageBus, LOGGER, ServiceMetrics, Readiness],
+      exports: [SERVICE_INFO, MessageBus, ConnectorClient, LOGGER, ServiceMetrics, Readiness],
     };
   }
 }

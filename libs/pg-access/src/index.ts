@@ -12,6 +12,7 @@ export { MAX_IDENTIFIER_BYTES, quoteIdent, quoteLiteral } from './quote';
 export { sslAttemptPlan, type CertificateCheck, type SslAttempt } from './ssl-attempts';
 export { TargetPool, targetSessions } from './target-pool';
 export { applyGrant } from './grants/apply-grant';
+export { canLogin, lockConnectorUser, type RotationSession } from './grants/connector-password';
 export { setPassword, setValidUntil } from './grants/credentials';
 export { dropPersonalRole } from './grants/drop-personal-role';
 export { GrantError, type GrantErrorCode } from './grants/grant-error';
@@ -42,3 +43,4 @@ export {
   type SkippedDatabase,
 } from './discovery/discover';
 export { TargetConfigError, targetConnectionParams } from './integration-target';
+export { TargetDatabase } from './target-database';

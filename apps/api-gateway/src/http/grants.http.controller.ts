@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { z } from 'zod';
 import { Contracts, DurationMinutes, Expiry, GrantItem, GrantStatus, Page, PersonIdentity, text } from '@latchkey/contracts';
-import { MessageBus } from '@latchkey/messaging';
+import { ConnectorClient } from '@latchkey/messaging';
 import { Access } from '../auth/auth.guard';
 import { NoStore } from './no-store';
 import { actorOf, CurrentCaller } from '../auth/caller';
@@ -29,12 +29,13 @@ export const GrantListQuery = z.object({ status: GrantStatus.optional(), ...Page
  */
 @Controller('api/v1/integrations/:id')
 export class GrantsHttpController {
-  constructor(private readonly bus: MessageBus) {}
+  constructor(private readonly connectors: ConnectorClient) {}
 
-  private async connectorOf(id: string): Promise<{ integrationId: string; connectorId: string }> {
+  /** The integration's connector, read before the rest of the input is checked: an unknown integration is a 404 first. */
+  private async connectorOf(id: string): Promise<{ integrationId: string; route: { connectorId: string } }> {
     const integrationId = parseInput(IdParam, id, ['id']);
-    const integration = await this.bus.request(Contracts.catalogIntegrationsGet, { id: integrationId });
-    return { integrationId, connectorId: integration.connectorId };
+    const { connectorId } = await this.connectors.integration(integrationId);
+    return { integrationId, route: { connectorId } };
   }
 
   @Post('grants')
@@ -42,12 +43,12 @@ export class GrantsHttpController {
   @NoStore()
   async create(@Param('id') id: string, @Body() body: unknown, @CurrentCaller() caller: AuthenticatedCaller) {
     const input = parseInput(GrantBody, body);
-    const { integrationId, connectorId } = await this.connectorOf(id);
+    const { integrationId, route } = await this.connectorOf(id);
     const expiresAt = input.expiresAt ?? new Date(Date.now() + input.durationMinutes! * 60_000).toISOString();
-    return this.bus.request(
+    return this.connectors.request(
       Contracts.provisioningGrantsCreate,
+      route,
       { idempotencyKey: input.idempotencyKey ?? randomUUID(), integrationId, identity: input.identity, items: input.items, expiresAt, connectionLimit: input.connectionLimit, actor: actorOf(caller) },
-      { connectorId },
     );
   }
 
@@ -55,23 +56,23 @@ export class GrantsHttpController {
   @Access('admin')
   async list(@Param('id') id: string, @Query() query: unknown) {
     const q = parseInput(GrantListQuery, query);
-    const { integrationId, connectorId } = await this.connectorOf(id);
-    return this.bus.request(Contracts.provisioningGrantsList, { integrationId, ...q }, { connectorId });
+    const { integrationId, route } = await this.connectorOf(id);
+    return this.connectors.request(Contracts.provisioningGrantsList, route, { integrationId, ...q });
   }
 
   @Get('grants/:grantId')
   @Access('admin')
   async get(@Param('id') id: string, @Param('grantId') grantId: string) {
-    const { connectorId } = await this.connectorOf(id);
-    return this.bus.request(Contracts.provisioningGrantsGet, { id: parseInput(IdParam, grantId, ['grantId']) }, { connectorId });
+    const { route } = await this.connectorOf(id);
+    return this.connectors.request(Contracts.provisioningGrantsGet, route, { id: parseInput(IdParam, grantId, ['grantId']) });
   }
 
   @Post('grants/:grantId/revoke')
   @HttpCode(200)
   @Access('admin')
   async revoke(@Param('id') id: string, @Param('grantId') grantId: string, @CurrentCaller() caller: AuthenticatedCaller) {
-    const { connectorId } = await this.connectorOf(id);
-    return this.bus.request(Contracts.provisioningGrantsRevoke, { id: parseInput(IdParam, grantId, ['grantId']), revokedBy: actorOf(caller), actor: actorOf(caller) }, { connectorId });
+    const { route } = await this.connectorOf(id);
+    return this.connectors.request(Contracts.provisioningGrantsRevoke, route, { id: parseInput(IdParam, grantId, ['grantId']), revokedBy: actorOf(caller), actor: actorOf(caller) });
   }
 
   @Post('grants/:grantId/extend')
@@ -79,8 +80,8 @@ export class GrantsHttpController {
   @Access('admin')
   async extend(@Param('id') id: string, @Param('grantId') grantId: string, @Body() body: unknown, @CurrentCaller() caller: AuthenticatedCaller) {
     const { expiresAt } = parseInput(ExtendBody, body);
-    const { connectorId } = await this.connectorOf(id);
-    return this.bus.request(Contracts.provisioningGrantsExtend, { id: parseInput(IdParam, grantId, ['grantId']), expiresAt, actor: actorOf(caller) }, { connectorId });
+    const { route } = await this.connectorOf(id);
+    return this.connectors.request(Contracts.provisioningGrantsExtend, route, { id: parseInput(IdParam, grantId, ['grantId']), expiresAt, actor: actorOf(caller) });
   }
 
   @Post('grants/:grantId/reset-credentials')
@@ -88,22 +89,22 @@ export class GrantsHttpController {
   @Access('admin')
   @NoStore()
   async reset(@Param('id') id: string, @Param('grantId') grantId: string, @CurrentCaller() caller: AuthenticatedCaller) {
-    const { connectorId } = await this.connectorOf(id);
-    return this.bus.request(Contracts.provisioningGrantsResetCredentials, { id: parseInput(IdParam, grantId, ['grantId']), actor: actorOf(caller) }, { connectorId });
+    const { route } = await this.connectorOf(id);
+    return this.connectors.request(Contracts.provisioningGrantsResetCredentials, route, { id: parseInput(IdParam, grantId, ['grantId']), actor: actorOf(caller) });
   }
 
   @Get('drift')
   @Access('admin')
   async drift(@Param('id') id: string) {
-    const { integrationId, connectorId } = await this.connectorOf(id);
-    return this.bus.request(Contracts.provisioningDriftReport, { integrationId }, { connectorId, timeoutMs: 120_000 });
+    const { integrationId, route } = await this.connectorOf(id);
+    return this.connectors.request(Contracts.provisioningDriftReport, route, { integrationId }, { timeoutMs: 120_000 });
   }
 
   @Post('drift/repair')
   @HttpCode(200)
   @Access('admin')
   async repairDrift(@Param('id') id: string, @CurrentCaller() caller: AuthenticatedCaller) {
-    const { integrationId, connectorId } = await this.connectorOf(id);
-    return this.bus.request(Contracts.provisioningDriftRepair, { integrationId, actor: actorOf(caller) }, { connectorId, timeoutMs: 120_000 });
+    const { integrationId, route } = await this.connectorOf(id);
+    return this.connectors.request(Contracts.provisioningDriftRepair, route, { integrationId, actor: actorOf(caller) }, { timeoutMs: 120_000 });
   }
 }

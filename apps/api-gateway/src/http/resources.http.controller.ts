@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
 import { z } from 'zod';
 import { Contracts, ResourceQuery, Tags } from '@latchkey/contracts';
-import { MessageBus } from '@latchkey/messaging';
+import { ConnectorClient, MessageBus } from '@latchkey/messaging';
 import { Access } from '../auth/auth.guard';
 import { actorOf, CurrentCaller } from '../auth/caller';
 import type { AuthenticatedCaller } from '../auth/caller';
@@ -13,7 +13,10 @@ export const TagsBody = z.object({ tags: Tags }).strict();
 /** The discovered inventory, and discovery on demand. */
 @Controller('api/v1')
 export class ResourcesHttpController {
-  constructor(private readonly bus: MessageBus) {}
+  constructor(
+    private readonly bus: MessageBus,
+    private readonly connectors: ConnectorClient,
+  ) {}
 
   @Get('resources')
   @Access('authenticated')
@@ -39,8 +42,8 @@ export class ResourcesHttpController {
   @HttpCode(202)
   @Access('admin')
   async refresh(@Param('id') id: string, @CurrentCaller() caller: AuthenticatedCaller) {
-    const integration = await this.bus.request(Contracts.catalogIntegrationsGet, { id: parseInput(IdParam, id, ['id']) });
-    const job = await this.bus.request(Contracts.discoveryRefreshRequest, { integrationId: integration.id, actor: actorOf(caller) }, { connectorId: integration.connectorId });
+    const integration = await this.connectors.integration(parseInput(IdParam, id, ['id']));
+    const job = await this.connectors.request(Contracts.discoveryRefreshRequest, integration, { integrationId: integration.id, actor: actorOf(caller) });
     return { integrationId: integration.id, ...job };
   }
 }

@@ -1,4 +1,5 @@
 import { Contracts } from '@latchkey/contracts';
+import { ConnectorClient } from '@latchkey/messaging';
 import type { AppLogger, MessageBus, ServiceInfo } from '@latchkey/messaging';
 import type { ResourcesRepository } from '../resources/resources.repository';
 import type { RefreshQueue } from './refresh.queue';
@@ -33,11 +34,13 @@ function setup(catalogPages: Array<{ items: Array<{ id: string; connectorId: str
   const resources = { inventoried: jest.fn(async () => [] as string[]) };
   const info: ServiceInfo = { service: 'discovery', version: '1.3.0', instanceId: 'i-1', startedAt: 0, connectorId: 'local' };
   const logger = { info: jest.fn(), warn: jest.fn() };
+  const messageBus = bus as unknown as MessageBus;
   const triggers = new RefreshTriggers(
     queue as unknown as RefreshQueue,
     refreshes as unknown as RefreshService,
     resources as unknown as ResourcesRepository,
-    bus as unknown as MessageBus,
+    messageBus,
+    new ConnectorClient(messageBus),
     info,
     logger as unknown as AppLogger,
   );

@@ -1,7 +1,7 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { Contracts } from '@latchkey/contracts';
 import type { Actor, PayloadOf } from '@latchkey/contracts';
-import { LOGGER, MessageBus, RetryUntilDone, SERVICE_INFO } from '@latchkey/messaging';
+import { ConnectorClient, LOGGER, MessageBus, RetryUntilDone, SERVICE_INFO } from '@latchkey/messaging';
 import type { AppLogger, ServiceInfo } from '@latchkey/messaging';
 import { ResourcesRepository } from '../resources/resources.repository';
 import { RefreshQueue } from './refresh.queue';
@@ -24,6 +24,7 @@ export class RefreshTriggers implements OnApplicationBootstrap, OnApplicationShu
     private readonly refreshes: RefreshService,
     private readonly resources: ResourcesRepository,
     private readonly bus: MessageBus,
+    private readonly connectors: ConnectorClient,
     @Inject(SERVICE_INFO) private readonly info: ServiceInfo,
     @Inject(LOGGER) private readonly logger: AppLogger,
   ) {
@@ -56,8 +57,8 @@ export class RefreshTriggers implements OnApplicationBootstrap, OnApplicationShu
     }
     // It may have moved away from this connector.
     await this.queue.unschedule(integrationId);
-    await this.bus
-      .request(Contracts.discoveryRefreshRequest, { integrationId }, { connectorId })
+    await this.connectors
+      .request(Contracts.discoveryRefreshRequest, { connectorId }, { integrationId })
       .catch((err: unknown) => this.logger.warn({ err, integrationId, connectorId }, 'refresh not handed to the integration\'s connector; its schedule will catch up'));
   }
 

@@ -1,16 +1,16 @@
 import { randomBytes } from 'node:crypto';
+import type { z } from 'zod';
 import { AppException, Contracts, ErrorCode } from '@latchkey/contracts';
-import type { AppLogger, MessageBus, ServiceInfo } from '@latchkey/messaging';
-import { discoverInstance, TargetConnectionError } from '@latchkey/pg-access';
+import type { EventContract, RequestContract } from '@latchkey/contracts';
+import { createLogger } from '@latchkey/messaging';
+import type { RequestOptions, ServiceInfo } from '@latchkey/messaging';
+import { TargetConnectionError } from '@latchkey/pg-access';
 import type { DiscoveredObject } from '@latchkey/pg-access';
 import { MasterKey, toSecretRef } from '@latchkey/secrets';
 import { resourceId } from '../resources/resource-id';
-import type { InventoryWriter, ResourceRow, ResourcesRepository } from '../resources/resources.repository';
-import type { RefreshQueue } from './refresh.queue';
+import type { ResourceRow } from '../resources/resources.repository';
 import { RefreshService } from './refresh.service';
-
-jest.mock('@latchkey/pg-access', () => ({ ...jest.requireActual('@latchkey/pg-access'), discoverInstance: jest.fn() }));
-const discover = jest.mocked(discoverInstance);
+import type { CatalogBus, InstanceReader, Inventory, InventoryWrite, RefreshSchedules } from './refresh.service';
 
 const integrationId = '3b241101-e2bb-4255-8caf-4136c566a962';
 const masterKey = new MasterKey([randomBytes(32)]);
@@ -26,14 +26,24 @@ const target = (connectorId = 'local') => ({
   },
 });
 
+/** The catalog answers every request with `answer` (checked against the contract, as the real bus does); events are kept. */
+class FakeBus implements CatalogBus {
+  readonly published: Array<{ subject: string; payload: unknown }> = [];
+  constructor(private readonly answer: () => Promise<unknown>) {}
+
+  async request<Req extends z.ZodType, Res extends z.ZodType>(contract: RequestContract<Req, Res>, _payload: z.input<Req>, _options?: RequestOptions): Promise<z.output<Res>> {
+    return contract.response.parse(await this.answer());
+  }
+
+  async publish<P extends z.ZodType>(contract: EventContract<P>, payload: z.input<P>): Promise<void> {
+    this.published.push({ subject: contract.subject, payload });
+  }
+}
+
+type Discover = InstanceReader['discoverInstance'];
+
 function setup(answer: () => Promise<unknown>, opts: { masterKey?: boolean } = {}) {
-  const published: Array<{ subject: string; payload: unknown }> = [];
-  const bus = {
-    request: jest.fn(answer),
-    publish: jest.fn(async (contract: { subject: string }, payload: unknown) => {
-      published.push({ subject: contract.subject, payload });
-    }),
-  };
+  const bus = new FakeBus(answer);
   const written: ResourceRow[][] = [];
   const writer = {
     write: jest.fn(async (rows: ResourceRow[]) => {
@@ -41,36 +51,27 @@ function setup(answer: () => Promise<unknown>, opts: { masterKey?: boolean } = {
     }),
     commit: jest.fn(async () => ({ added: 2, updated: 1, removed: 3, total: 9 })),
     abort: jest.fn(async () => undefined),
-  };
+  } satisfies InventoryWrite;
   const resources = {
-    beginRefresh: jest.fn(async () => writer as unknown as InventoryWriter),
+    beginRefresh: jest.fn(async () => writer),
     recordFailure: jest.fn(async () => undefined),
     removeInventory: jest.fn(async () => 4),
     refreshStatistics: jest.fn(async () => false),
-  };
-  const queue = { unschedule: jest.fn(async () => undefined) };
-  const logger = { info: jest.fn(), warn: jest.fn() };
+  } satisfies Inventory;
+  const queue = { unschedule: jest.fn(async () => undefined) } satisfies RefreshSchedules;
+  const discover = jest.fn<ReturnType<Discover>, Parameters<Discover>>();
   const info: ServiceInfo = { service: 'discovery', version: '1.3.0', instanceId: 'i-1', startedAt: 0, connectorId: 'local' };
-  const service = new RefreshService(
-    bus as unknown as MessageBus,
-    resources as unknown as ResourcesRepository,
-    queue as unknown as RefreshQueue,
-    info,
-    logger as unknown as AppLogger,
-    opts.masterKey === false ? undefined : masterKey,
-  );
-  return { service, bus, writer, written, resources, queue, published };
+  const service = new RefreshService(bus, resources, queue, { discoverInstance: discover }, info, createLogger('discovery', 'silent'), opts.masterKey === false ? undefined : masterKey);
+  return { service, bus, writer, written, resources, queue, published: bus.published, discover };
 }
 
 const table: DiscoveredObject = { kind: 'table', database: 'app', schema: 'billing', name: 'invoices', owner: 'app', comment: 'Bills.\nlatchkey:owner=payments', managed: false, unrequestableReason: null };
 const role: DiscoveredObject = { kind: 'role', name: 'lk_alice_0123', owner: null, comment: null, managed: true, unrequestableReason: '"lk_alice_0123" is one of Latchkey\'s own roles' };
 
-beforeEach(() => discover.mockReset());
-
 describe('RefreshService.refresh', () => {
   it('reads the instance with the integration\'s kinds and credentials, writes rows, commits, and announces the diff', async () => {
     const s = setup(async () => target());
-    discover.mockImplementation(async (_params, _options, sink) => {
+    s.discover.mockImplementation(async (_params, _options, sink) => {
       await sink([table, role]);
       return { databasesRead: ['app'], skipped: [{ database: 'locked', reason: 'no CONNECT' }] };
     });
@@ -78,7 +79,7 @@ describe('RefreshService.refresh', () => {
     const result = await s.service.refresh(integrationId);
 
     expect(result).toEqual({ status: 'succeeded', counts: { added: 2, updated: 1, removed: 3, total: 9 }, ms: expect.any(Number), skippedDatabases: ['locked'] });
-    const [params, options] = discover.mock.calls[0];
+    const [params, options] = s.discover.mock.calls[0];
     expect(params).toMatchObject({ hostname: 'db.internal', port: 5432, dbname: 'app', sslmode: 'require', username: 'latchkey', password: 's3cret', applicationName: 'latchkey-discovery' });
     expect([...options.kinds].sort()).toEqual(['foreign_table', 'materialized_view', 'partitioned_table', 'role', 'sequence', 'table', 'view']);
     expect(s.written).toEqual([
@@ -109,7 +110,7 @@ describe('RefreshService.refresh', () => {
 
   it('keeps the last inventory when the instance cannot be reached: rolled back, recorded, announced', async () => {
     const s = setup(async () => target());
-    discover.mockRejectedValue(new TargetConnectionError('unreachable', 'Cannot connect to db.internal:5432 with sslmode=require: cannot reach db.internal:5432 (ECONNREFUSED). Fix: check the port.', 'check the port'));
+    s.discover.mockRejectedValue(new TargetConnectionError('unreachable', 'Cannot connect to db.internal:5432 with sslmode=require: cannot reach db.internal:5432 (ECONNREFUSED). Fix: check the port.', 'check the port'));
 
     const result = await s.service.refresh(integrationId);
 
@@ -125,14 +126,14 @@ describe('RefreshService.refresh', () => {
     const s = setup(async () => target(), { masterKey: false });
     const result = await s.service.refresh(integrationId);
     expect(result).toEqual({ status: 'failed', reason: expect.stringMatching(/^secret: .*LATCHKEY_MASTER_KEY/) });
-    expect(discover).not.toHaveBeenCalled();
+    expect(s.discover).not.toHaveBeenCalled();
     expect(s.writer.abort).toHaveBeenCalled();
   });
 
   it('rethrows failures of its own (the control database) for the queue to retry, announcing no failure', async () => {
     const s = setup(async () => target());
     const controlDown = new Error('connection to the control database lost');
-    discover.mockRejectedValue(controlDown);
+    s.discover.mockRejectedValue(controlDown);
     await expect(s.service.refresh(integrationId)).rejects.toBe(controlDown);
     expect(s.writer.abort).toHaveBeenCalled();
     expect(s.resources.recordFailure).not.toHaveBeenCalled();

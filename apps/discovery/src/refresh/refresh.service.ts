@@ -4,12 +4,12 @@ import { AppException, Contracts, ErrorCode, EventContract, ResponseOf } from '@
 import type { RefreshCounts } from '@latchkey/contracts';
 import { LOGGER, MessageBus, SERVICE_INFO } from '@latchkey/messaging';
 import type { AppLogger, ServiceInfo } from '@latchkey/messaging';
-import { discoverInstance, DiscoveryReadError, parseCommentTags, TargetConfigError, TargetConnectionError, targetConnectionParams } from '@latchkey/pg-access';
+import { DiscoveryReadError, parseCommentTags, TargetConfigError, TargetConnectionError, targetConnectionParams, TargetDatabase } from '@latchkey/pg-access';
 import type { DiscoveredObject, TargetConnectionParams } from '@latchkey/pg-access';
 import { MasterKey } from '@latchkey/secrets';
 import { resourceId, resourcePath } from '../resources/resource-id';
 import { kindsOf, TYPE_OF_KIND } from '../resources/resource-kinds';
-import { ResourceRow, ResourcesRepository } from '../resources/resources.repository';
+import { InventoryWriter, ResourceRow, ResourcesRepository } from '../resources/resources.repository';
 import { RefreshQueue } from './refresh.queue';
 
 export type RefreshResult =
@@ -22,6 +22,15 @@ export type RefreshResult =
 
 type Target = ResponseOf<typeof Contracts.catalogIntegrationsTarget>;
 
+/** What a refresh needs of its neighbours, narrow so that unit tests hand-write them. */
+export type CatalogBus = Pick<MessageBus, 'request' | 'publish'>;
+export type InventoryWrite = Pick<InventoryWriter, 'write' | 'commit' | 'abort'>;
+export interface Inventory extends Pick<ResourcesRepository, 'recordFailure' | 'removeInventory' | 'refreshStatistics'> {
+  beginRefresh(integrationId: string): Promise<InventoryWrite>;
+}
+export type RefreshSchedules = Pick<RefreshQueue, 'unschedule'>;
+export type InstanceReader = Pick<TargetDatabase, 'discoverInstance'>;
+
 /**
  * One refresh of one integration: read the instance's catalog through this connector and turn it
  * into a diff of the inventory (added, updated, removed), all or nothing. An instance that cannot
@@ -30,9 +39,10 @@ type Target = ResponseOf<typeof Contracts.catalogIntegrationsTarget>;
 @Injectable()
 export class RefreshService {
   constructor(
-    private readonly bus: MessageBus,
-    private readonly resources: ResourcesRepository,
-    private readonly queue: RefreshQueue,
+    @Inject(MessageBus) private readonly bus: CatalogBus,
+    @Inject(ResourcesRepository) private readonly resources: Inventory,
+    @Inject(RefreshQueue) private readonly queue: RefreshSchedules,
+    @Inject(TargetDatabase) private readonly database: InstanceReader,
     @Inject(SERVICE_INFO) private readonly info: ServiceInfo,
     @Inject(LOGGER) private readonly logger: AppLogger,
     @Optional() private readonly masterKey?: MasterKey,
@@ -56,7 +66,7 @@ export class RefreshService {
     let counts: RefreshCounts;
     try {
       await this.announce(Contracts.discoveryRefreshStarted, { integrationId });
-      const outcome = await discoverInstance(await this.connectionParams(target), { kinds: kindsOf(target.connectedResourceTypes) }, (objects) =>
+      const outcome = await this.database.discoverInstance(await this.connectionParams(target), { kinds: kindsOf(target.connectedResourceTypes) }, (objects) =>
         writer.write(objects.map((o) => toRow(integrationId, o))),
       );
       skippedDatabases = outcome.skipped.map((s) => s.database);

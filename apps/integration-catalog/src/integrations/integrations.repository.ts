@@ -1,27 +1,57 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager, QueryFailedError, Repository } from 'typeorm';
 import type { EncryptedEnvelope } from '@latchkey/contracts';
-import { decodePageToken, encodePageToken } from '@latchkey/persistence';
+import { AuditOutbox, decodePageToken, encodePageToken } from '@latchkey/persistence';
+import type { OutboxEntry } from '@latchkey/persistence';
 import { IntegrationEntity } from './integration.entity';
 
 export class DuplicateNameError extends Error {}
+
+/** The integrations table inside one transaction of the control database: everything done here commits together, or nothing does. */
+export interface IntegrationsTransaction {
+  /** The row, locked until the transaction ends: rotation steps of one integration never interleave. */
+  lockById(id: string): Promise<IntegrationEntity | null>;
+  /** Inserts or updates; a second integration with the same name (any case) is refused with DuplicateNameError. */
+  save(entity: IntegrationEntity): Promise<IntegrationEntity>;
+  updateStatus(id: string, fields: StatusFields): Promise<void>;
+  delete(id: string): Promise<boolean>;
+  /** An audit entry, written to the outbox with the change it records. */
+  audit(entry: OutboxEntry): Promise<void>;
+}
+
+export type StatusFields = Pick<IntegrationEntity, 'status' | 'statusReason'> & Partial<Pick<IntegrationEntity, 'lastTest'>>;
 
 @Injectable()
 export class IntegrationsRepository {
   private readonly repo: Repository<IntegrationEntity>;
 
-  constructor(private readonly dataSource: DataSource) {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly outbox: AuditOutbox,
+  ) {
     this.repo = dataSource.getRepository(IntegrationEntity);
   }
 
-  /** One transaction of the control database: a change and its audit outbox entry commit together. */
-  transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    return this.dataSource.transaction(work);
+  /** One transaction of the control database. */
+  transaction<T>(work: (tx: IntegrationsTransaction) => Promise<T>): Promise<T> {
+    return this.dataSource.transaction((m) => work(this.within(m)));
   }
 
-  /** The row, locked until the transaction ends: rotation steps of one integration never interleave. */
-  lockById(manager: EntityManager, id: string): Promise<IntegrationEntity | null> {
-    return manager.findOne(IntegrationEntity, { where: { id }, lock: { mode: 'pessimistic_write' } });
+  /** A transaction that writes audit entries: once it commits, the relay is nudged to send them on. */
+  audited<T>(work: (tx: IntegrationsTransaction) => Promise<T>): Promise<T> {
+    return this.outbox.transaction((m) => work(this.within(m)));
+  }
+
+  private within(m: EntityManager): IntegrationsTransaction {
+    return {
+      lockById: (id) => m.findOne(IntegrationEntity, { where: { id }, lock: { mode: 'pessimistic_write' } }),
+      save: (entity) => refuseDuplicateName(() => m.save(IntegrationEntity, entity)),
+      updateStatus: async (id, fields) => {
+        await m.update(IntegrationEntity, { id }, fields);
+      },
+      delete: async (id) => ((await m.delete(IntegrationEntity, { id })).affected ?? 0) > 0,
+      audit: (entry) => this.outbox.add(m, entry),
+    };
   }
 
   /** Every builtin secret's envelope, current and staged by a rotation. */
@@ -39,23 +69,8 @@ export class IntegrationsRepository {
     return this.repo.findOneBy({ nameKey });
   }
 
-  /** Inserts or updates (inside `manager`'s transaction when given); a second integration with the same name (any case) is refused. */
-  async save(entity: IntegrationEntity, manager?: EntityManager): Promise<IntegrationEntity> {
-    try {
-      return await (manager ? manager.save(IntegrationEntity, entity) : this.repo.save(entity));
-    } catch (err) {
-      if (err instanceof QueryFailedError && (err.driverError as { code?: string }).code === '23505') throw new DuplicateNameError();
-      throw err;
-    }
-  }
-
-  async updateStatus(id: string, fields: Pick<IntegrationEntity, 'status' | 'statusReason'> & Partial<Pick<IntegrationEntity, 'lastTest'>>, manager?: EntityManager): Promise<void> {
-    await (manager ? manager.update(IntegrationEntity, { id }, fields) : this.repo.update({ id }, fields));
-  }
-
-  async delete(id: string, manager?: EntityManager): Promise<boolean> {
-    const result = await (manager ? manager.delete(IntegrationEntity, { id }) : this.repo.delete({ id }));
-    return (result.affected ?? 0) > 0;
+  async updateStatus(id: string, fields: StatusFields): Promise<void> {
+    await this.repo.update({ id }, fields);
   }
 
   /** Keyset pagination in creation order; the token is the last row's position. */
@@ -67,5 +82,14 @@ export class IntegrationsRepository {
     const items = rows.slice(0, pageSize);
     const last = items.at(-1);
     return rows.length > pageSize && last ? { items, nextPageToken: encodePageToken({ createdAt: last.createdAt.toISOString(), id: last.id }) } : { items };
+  }
+}
+
+async function refuseDuplicateName(save: () => Promise<IntegrationEntity>): Promise<IntegrationEntity> {
+  try {
+    return await save();
+  } catch (err) {
+    if (err instanceof QueryFailedError && (err.driverError as { code?: string }).code === '23505') throw new DuplicateNameError();
+    throw err;
   }
 }

@@ -17,12 +17,11 @@ import type { ValidIntegration, ValidIntegrationUpdate } from '@latchkey/config'
 import { LOGGER, MessageBus } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import { MasterKey, toSecretRef } from '@latchkey/secrets';
-import { AuditOutbox, decodePageToken } from '@latchkey/persistence';
-import type { EntityManager } from 'typeorm';
+import { decodePageToken } from '@latchkey/persistence';
 import { ConnectorsService } from '../connectors/connectors.service';
 import { IntegrationEntity } from './integration.entity';
 import { auditDiff, targetOf, toView } from './integration-view';
-import { DuplicateNameError, IntegrationsRepository } from './integrations.repository';
+import { DuplicateNameError, IntegrationsRepository, type IntegrationsTransaction } from './integrations.repository';
 
 /** Checks whose failure leaves Latchkey unable to grant or revoke anything: the integration is in ERROR. */
 const ESSENTIAL_CHECKS = new Set(['connect', 'create_roles', 'terminate_backends']);
@@ -38,7 +37,6 @@ export class IntegrationsService {
     private readonly connectors: ConnectorsService,
     private readonly bus: MessageBus,
     private readonly masterKey: MasterKey,
-    private readonly outbox: AuditOutbox,
     @Inject(LOGGER) private readonly logger: AppLogger,
   ) {}
 
@@ -54,9 +52,9 @@ export class IntegrationsService {
       statusReason: null,
       lastTest: null,
     } satisfies Partial<IntegrationEntity>);
-    const saved = await this.audited(async (m) => {
-      const row = await this.save(entity, input.name, m);
-      await this.outbox.add(m, { action: 'integration.created', actor, targetType: 'integration', targetId: row.id, targetName: row.name, diff: auditDiff(undefined, row) });
+    const saved = await this.integrations.audited(async (tx) => {
+      const row = await this.save(entity, input.name, tx);
+      await tx.audit({ action: 'integration.created', actor, targetType: 'integration', targetId: row.id, targetName: row.name, diff: auditDiff(undefined, row) });
       return row;
     });
     this.logger.info({ integrationId: saved.id, name: saved.name, connectorId: saved.connectorId }, 'integration created');
@@ -72,9 +70,9 @@ export class IntegrationsService {
     if (input.type !== current.type) {
       throw AppException.validation([{ field: 'type', rule: `cannot change from ${current.type}; create a new integration instead` }]);
     }
-    const saved = await this.audited(async (m) => {
+    const saved = await this.integrations.audited(async (tx) => {
       // Locked: a rotation settling at the same moment must not be overwritten by a stale read.
-      const before = await this.integrations.lockById(m, id);
+      const before = await tx.lockById(id);
       if (!before) throw notFound(id);
       const entity = Object.assign(new IntegrationEntity(), before, this.fields(input), { status: 'INITIALIZING', statusReason: null });
       if (input.secret) {
@@ -83,8 +81,8 @@ export class IntegrationsService {
       }
       // The rotation worker plans the schedule again when it hears of the change.
       if (input.secret || entity.credentialRotationDays !== before.credentialRotationDays || entity.connectorId !== before.connectorId) entity.nextDueAt = null;
-      const row = await this.save(entity, input.name, m);
-      await this.outbox.add(m, { action: 'integration.updated', actor, targetType: 'integration', targetId: id, targetName: row.name, diff: auditDiff(before, row, Boolean(input.secret)) });
+      const row = await this.save(entity, input.name, tx);
+      await tx.audit({ action: 'integration.updated', actor, targetType: 'integration', targetId: id, targetName: row.name, diff: auditDiff(before, row, Boolean(input.secret)) });
       return row;
     });
     this.logger.info({ integrationId: id }, 'integration updated');
@@ -94,10 +92,10 @@ export class IntegrationsService {
   }
 
   async delete(id: string, actor: Actor): Promise<{ id: string }> {
-    const entity = await this.audited(async (m) => {
-      const row = await this.integrations.lockById(m, id);
-      if (!row || !(await this.integrations.delete(id, m))) throw notFound(id);
-      await this.outbox.add(m, { action: 'integration.deleted', actor, targetType: 'integration', targetId: id, targetName: row.name, diff: auditDiff(row, undefined) });
+    const entity = await this.integrations.audited(async (tx) => {
+      const row = await tx.lockById(id);
+      if (!row || !(await tx.delete(id))) throw notFound(id);
+      await tx.audit({ action: 'integration.deleted', actor, targetType: 'integration', targetId: id, targetName: row.name, diff: auditDiff(row, undefined) });
       return row;
     });
     this.logger.info({ integrationId: id }, 'integration deleted');
@@ -136,13 +134,6 @@ export class IntegrationsService {
       warnings.push({ field: 'integrationOwners', message: 'No integration owner names anybody: requests that need an owner approval would wait for an admin until they expire.' });
     }
     return warnings;
-  }
-
-  /** A change and its audit entry in one transaction; the relay then sends the entry on. */
-  private async audited<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    const result = await this.integrations.transaction(work);
-    this.outbox.nudge();
-    return result;
   }
 
   /** Discovery drives REFRESHING, and ERROR when the instance cannot be read; success recovers it. */
@@ -210,9 +201,9 @@ export class IntegrationsService {
     entity.lastTest = report;
     const fields = { status: entity.status, statusReason: entity.statusReason, lastTest: report };
     if (actor) {
-      await this.audited(async (m) => {
-        await this.integrations.updateStatus(entity.id, fields, m);
-        await this.outbox.add(m, {
+      await this.integrations.audited(async (tx) => {
+        await tx.updateStatus(entity.id, fields);
+        await tx.audit({
           action: 'integration.tested',
           actor,
           targetType: 'integration',
@@ -246,9 +237,9 @@ export class IntegrationsService {
     if (issues.length) throw AppException.validation(issues);
   }
 
-  private async save(entity: IntegrationEntity, name: string, manager: EntityManager): Promise<IntegrationEntity> {
+  private async save(entity: IntegrationEntity, name: string, tx: IntegrationsTransaction): Promise<IntegrationEntity> {
     try {
-      return await this.integrations.save(entity, manager);
+      return await tx.save(entity);
     } catch (err) {
       if (err instanceof DuplicateNameError) throw duplicate(name);
       throw err;

@@ -3,11 +3,9 @@ import { AppException, ErrorCode } from '@latchkey/contracts';
 import type { EncryptedEnvelope, ReceivedOf, RotationState, RotationSubject } from '@latchkey/contracts';
 import { Contracts } from '@latchkey/contracts';
 import { decryptSecret, MasterKey, SecretsError } from '@latchkey/secrets';
-import type { EntityManager } from 'typeorm';
-import { AuditOutbox } from '@latchkey/persistence';
 import { IntegrationEntity } from '../integrations/integration.entity';
 import { rotationView, targetOf } from '../integrations/integration-view';
-import { IntegrationsRepository } from '../integrations/integrations.repository';
+import { IntegrationsRepository, type IntegrationsTransaction } from '../integrations/integrations.repository';
 
 type Record_ = ReceivedOf<typeof Contracts.catalogRotationRecord>;
 
@@ -21,7 +19,6 @@ type Record_ = ReceivedOf<typeof Contracts.catalogRotationRecord>;
 export class SecretVersionsService {
   constructor(
     private readonly integrations: IntegrationsRepository,
-    private readonly outbox: AuditOutbox,
     private readonly masterKey: MasterKey,
   ) {}
 
@@ -42,21 +39,21 @@ export class SecretVersionsService {
 
   /** Stages the run's password. Refused while another run's password is staged: that one is settled first. */
   async stage(id: string, runId: string, envelope: EncryptedEnvelope): Promise<{ staged: true }> {
-    return this.integrations.transaction(async (m) => {
-      const e = await this.locked(m, id);
+    return this.integrations.transaction(async (tx) => {
+      const e = await this.locked(tx, id);
       if (e.pendingRunId === runId) return { staged: true } as const;
       if (e.pendingRunId !== null) throw new AppException(ErrorCode.Conflict, `Integration ${id} has a password staged by run ${e.pendingRunId}; it is settled first.`);
       if (e.secret.store !== 'builtin') throw new AppException(ErrorCode.Conflict, `Integration ${id} keeps its secret in store ${e.secret.store}, which Latchkey cannot write.`);
       this.assertSameUser(e, envelope);
       Object.assign(e, { pendingSecret: { store: 'builtin', envelope }, pendingRunId: runId, pendingStagedAt: new Date() });
-      await m.save(IntegrationEntity, e);
+      await tx.save(e);
       return { staged: true } as const;
     });
   }
 
   async record(r: Record_): Promise<RotationState> {
-    const state = await this.integrations.transaction(async (m) => {
-      const e = await this.locked(m, r.id);
+    return this.integrations.audited(async (tx) => {
+      const e = await this.locked(tx, r.id);
       const ours = e.pendingRunId === r.runId;
       if (r.pending === 'promote' && !ours) {
         // Sent again after a commit whose answer was lost: nothing more to do.
@@ -73,8 +70,8 @@ export class SecretVersionsService {
         lastRotationResult: r.result,
         lastRotationError: r.result === 'failed' ? (r.detail ?? 'rotation failed').slice(0, 2000) : null,
       });
-      await m.save(IntegrationEntity, e);
-      await this.outbox.add(m, {
+      await tx.save(e);
+      await tx.audit({
         action: `rotation.${r.result}`,
         actor: r.actor,
         targetType: 'integration',
@@ -84,21 +81,19 @@ export class SecretVersionsService {
       });
       return rotationView(e);
     });
-    this.outbox.nudge();
-    return state;
   }
 
   async planned(id: string, nextDueAt: string | null): Promise<RotationState> {
-    return this.integrations.transaction(async (m) => {
-      const e = await this.locked(m, id);
+    return this.integrations.transaction(async (tx) => {
+      const e = await this.locked(tx, id);
       e.nextDueAt = nextDueAt === null ? null : new Date(nextDueAt);
-      await m.save(IntegrationEntity, e);
+      await tx.save(e);
       return rotationView(e);
     });
   }
 
-  private async locked(m: EntityManager, id: string): Promise<IntegrationEntity> {
-    const e = await this.integrations.lockById(m, id);
+  private async locked(tx: IntegrationsTransaction, id: string): Promise<IntegrationEntity> {
+    const e = await tx.lockById(id);
     if (!e) throw notFound(id);
     return e;
   }

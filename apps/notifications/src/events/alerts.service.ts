@@ -1,7 +1,7 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { Contracts } from '@latchkey/contracts';
 import type { NotificationEventType } from '@latchkey/contracts';
-import { LOGGER, MessageBus, Periodic } from '@latchkey/messaging';
+import { ConnectorClient, LOGGER, MessageBus, Periodic } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import { NotificationsQueue } from '../delivery/notifications.queue';
 import { SETTINGS } from '../settings';
@@ -37,6 +37,7 @@ export class AlertsService implements OnApplicationBootstrap, OnApplicationShutd
     private readonly repository: NotificationsRepository,
     private readonly ingest: IngestService,
     private readonly bus: MessageBus,
+    private readonly connectors: ConnectorClient,
     private readonly queue: NotificationsQueue,
     @Inject(SETTINGS) private readonly settings: NotificationSettings,
     @Inject(LOGGER) private readonly logger: AppLogger,
@@ -70,7 +71,7 @@ export class AlertsService implements OnApplicationBootstrap, OnApplicationShutd
         alerts.push({ id: `connector_disconnected_${c.id}_${Date.parse(c.lastSeenAt)}`, type: 'connector.disconnected', integrationId: null, data: { connectorId: c.id, version: c.version, lastSeenAt: c.lastSeenAt } });
         continue;
       }
-      const stuck = await this.bus.request(Contracts.provisioningGrantsList, { status: 'STUCK', pageSize: PAGE }, { connectorId: c.id }).catch((err: unknown) => {
+      const stuck = await this.connectors.request(Contracts.provisioningGrantsList, { connectorId: c.id }, { status: 'STUCK', pageSize: PAGE }).catch((err: unknown) => {
         // One unreachable connector must not hold back every other alert.
         this.logger.warn({ connectorId: c.id, reason: (err as Error).message }, 'stuck revocations of a connector not checked');
         return { items: [] };

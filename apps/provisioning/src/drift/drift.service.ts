@@ -2,7 +2,7 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import { Actor, AppException, DriftReport, ErrorCode } from '@latchkey/contracts';
 import { LOGGER } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
-import { applyGrant, disableRole, inspectManaged, profileRoleName } from '@latchkey/pg-access';
+import { profileRoleName, TargetDatabase } from '@latchkey/pg-access';
 import { decryptSecret, MasterKey } from '@latchkey/secrets';
 import { GrantEntity } from '../store/grant.entity';
 import { GrantsRepository } from '../store/grants.repository';
@@ -21,6 +21,7 @@ export class DriftService {
   constructor(
     private readonly grants: GrantsRepository,
     private readonly targets: TargetResolver,
+    private readonly database: TargetDatabase,
     @Inject(PROVISIONING_SETTINGS) private readonly settings: ProvisioningSettings,
     @Inject(LOGGER) private readonly logger: AppLogger,
     @Optional() private readonly masterKey?: MasterKey,
@@ -29,7 +30,7 @@ export class DriftService {
   /** Repairs are audited (`integration.drift-repaired`, with what was found) when a person asks for them. */
   async report(integrationId: string, repair = false, actor?: Actor): Promise<DriftReport> {
     const target = await this.targets.resolve(integrationId);
-    const [managed, active] = await Promise.all([inspectManaged(target.params), this.grants.activeForIntegration(integrationId)]);
+    const [managed, active] = await Promise.all([this.database.inspectManaged(target.params), this.grants.activeForIntegration(integrationId)]);
     const byRole = new Map<string, GrantEntity[]>();
     for (const g of active) byRole.set(g.roleName, [...(byRole.get(g.roleName) ?? []), g]);
 
@@ -48,7 +49,7 @@ export class DriftService {
       .filter((m) => m.missing.length > 0);
 
     if (repair) {
-      for (const orphan of orphanRoles) await disableRole(target.params, orphan.role);
+      for (const orphan of orphanRoles) await this.database.disableRole(target.params, orphan.role);
       for (const m of missingGrants) await this.reapply(byRole.get(m.role)!.find((g) => g.id === m.grantId)!, target.params);
       this.logger.info({ integrationId, orphans: orphanRoles.length, missing: missingGrants.length }, 'drift repaired');
       if (actor) {
@@ -66,7 +67,7 @@ export class DriftService {
 
   private async reapply(grant: GrantEntity, params: Awaited<ReturnType<TargetResolver['resolve']>>['params']) {
     if (!this.masterKey || !grant.passwordEnvelope) throw new AppException(ErrorCode.ServiceUnavailable, 'No master key to restore the grant\'s password.');
-    await applyGrant(params, {
+    await this.database.applyGrant(params, {
       role: grant.roleName,
       password: decryptSecret(grant.passwordEnvelope, this.masterKey).password,
       validUntil: new Date(grant.expiresAt.getTime() + this.settings.graceSeconds * 1000),

@@ -4,9 +4,9 @@ import { Actor, AppException, checksBlockingGrants, Contracts, Credentials, Erro
 import type { OutboxEntry } from '@latchkey/persistence';
 import { classifyDatabaseError, LOGGER, MessageBus, SERVICE_INFO, toAppException, withFix } from '@latchkey/messaging';
 import type { AppLogger, ServiceInfo } from '@latchkey/messaging';
-import { applyGrant, generatePassword, GrantError, personalRoleName, runPreflight, setPassword, setValidUntil } from '@latchkey/pg-access';
+import { generatePassword, GrantError, personalRoleName, TargetDatabase } from '@latchkey/pg-access';
 import { decryptSecret, encryptSecret, MasterKey } from '@latchkey/secrets';
-import { RevocationService } from '../revocations/revocation.service';
+import { RevocationService, type EventPublisher, type TargetLookup } from '../revocations/revocation.service';
 import { RevocationQueue } from '../revocations/revocation.queue';
 import { decodePageToken, encodePageToken } from '@latchkey/persistence';
 import { GrantEntity } from '../store/grant.entity';
@@ -14,12 +14,18 @@ import { toView } from '../store/grant-view';
 import { GrantsRepository } from '../store/grants.repository';
 import { PROVISIONING_SETTINGS } from '../target/provisioning-settings';
 import type { ProvisioningSettings } from '../target/provisioning-settings';
-import { ResolvedTarget, TargetResolver } from '../target/target-resolver';
+import { type ResolvedTarget, TargetResolver } from '../target/target-resolver';
 
 /** SQLSTATE insufficient_privilege. */
 const INSUFFICIENT_PRIVILEGE = '42501';
 /** A failure's reason with its fix SQL (at most 20 statements) fits. */
 const MAX_FAILURE_CHARS = 8000;
+
+/** What granting needs of its neighbours, narrow so that unit tests hand-write them. */
+export type GrantRows = Pick<GrantsRepository, 'insertOnce' | 'findById' | 'withLock' | 'transition' | 'beginRevocation' | 'recordFailure' | 'touchRole' | 'page'>;
+export type Revocations = Pick<RevocationService, 'run' | 'undo'>;
+export type RevocationJobs = Pick<RevocationQueue, 'schedule' | 'cancel' | 'ensure' | 'runNow'>;
+export type GrantOnTarget = Pick<TargetDatabase, 'applyGrant' | 'runPreflight' | 'setPassword' | 'setValidUntil'>;
 
 export interface GrantCommand {
   idempotencyKey: string;
@@ -50,11 +56,12 @@ export function grantAuditEntry(action: string, actor: Actor, grant: GrantEntity
 @Injectable()
 export class GrantsService {
   constructor(
-    private readonly grants: GrantsRepository,
-    private readonly targets: TargetResolver,
-    private readonly revocations: RevocationService,
-    private readonly queue: RevocationQueue,
-    private readonly bus: MessageBus,
+    @Inject(GrantsRepository) private readonly grants: GrantRows,
+    @Inject(TargetResolver) private readonly targets: TargetLookup,
+    @Inject(RevocationService) private readonly revocations: Revocations,
+    @Inject(RevocationQueue) private readonly queue: RevocationJobs,
+    @Inject(TargetDatabase) private readonly database: GrantOnTarget,
+    @Inject(MessageBus) private readonly bus: EventPublisher,
     @Inject(SERVICE_INFO) private readonly info: ServiceInfo,
     @Inject(PROVISIONING_SETTINGS) private readonly settings: ProvisioningSettings,
     @Inject(LOGGER) private readonly logger: AppLogger,
@@ -136,7 +143,7 @@ export class GrantsService {
       // Resolved afresh on each retry: a secret rotated meanwhile is picked up.
       const target = retry === 0 ? first : await this.targets.resolve(grant.integrationId);
       try {
-        await applyGrant(target.params, {
+        await this.database.applyGrant(target.params, {
           role: grant.roleName,
           password,
           validUntil: new Date(grant.expiresAt.getTime() + this.settings.graceSeconds * 1000),
@@ -194,7 +201,7 @@ export class GrantsService {
     let fix = err instanceof GrantError ? err.fix : undefined;
     if (!fix && (err as { code?: string }).code === INSUFFICIENT_PRIVILEGE) {
       try {
-        const report = await runPreflight(target.params, { connectorId: grant.connectorId });
+        const report = await this.database.runPreflight(target.params, { connectorId: grant.connectorId });
         const scope = { databases: [...new Set(grant.items.map((i) => i.database))], roles: grant.items.some((i) => i.resourceType === 'postgresql-role') };
         fix = checksBlockingGrants(report, scope).map((c) => c.fix).filter((f): f is string => !!f).join('\n') || undefined;
       } catch (preflightErr) {
@@ -249,7 +256,7 @@ export class GrantsService {
         throw AppException.validation([{ field: 'expiresAt', rule: 'must be later than the current expiry' }]);
       }
       const target = await this.targets.resolve(grant!.integrationId);
-      await onTarget(() => setValidUntil(target.params, grant!.roleName, new Date(expiresAt.getTime() + this.settings.graceSeconds * 1000)));
+      await onTarget(() => this.database.setValidUntil(target.params, grant!.roleName, new Date(expiresAt.getTime() + this.settings.graceSeconds * 1000)));
       const before = grant!.expiresAt.toISOString();
       const audit = actor ? (row: GrantEntity) => grantAuditEntry('grant.extended', actor, row, { expiresAt: { before, after: expiresAt.toISOString() } }) : undefined;
       const saved = await save({ expiresAt }, audit);
@@ -270,7 +277,7 @@ export class GrantsService {
       if (grant!.status !== 'ACTIVE') throw new AppException(ErrorCode.Conflict, `Only an ACTIVE grant has credentials; this one is ${grant!.status}.`);
       const resolved = await this.targets.resolve(grant!.integrationId);
       const password = generatePassword();
-      await onTarget(() => setPassword(resolved.params, grant!.roleName, password, new Date(grant!.expiresAt.getTime() + this.settings.graceSeconds * 1000)));
+      await onTarget(() => this.database.setPassword(resolved.params, grant!.roleName, password, new Date(grant!.expiresAt.getTime() + this.settings.graceSeconds * 1000)));
       const audit = actor ? (row: GrantEntity) => grantAuditEntry('grant.credentials-reset', actor, row) : undefined;
       return [await save({ passwordEnvelope: encryptSecret({ username: grant!.roleName, password }, key) }, audit), resolved] as const;
     });

@@ -2,13 +2,14 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import { IntegrationTarget, PreflightReport } from '@latchkey/contracts';
 import { LOGGER, SERVICE_INFO } from '@latchkey/messaging';
 import type { AppLogger, ServiceInfo } from '@latchkey/messaging';
-import { runPreflight, TargetConfigError, targetConnectionParams } from '@latchkey/pg-access';
+import { TargetConfigError, targetConnectionParams, TargetDatabase } from '@latchkey/pg-access';
 import { MasterKey } from '@latchkey/secrets';
 
 /** Tests an integration from this connector: resolve its secret here, connect, report capabilities. */
 @Injectable()
 export class PreflightService {
   constructor(
+    private readonly database: TargetDatabase,
     @Inject(SERVICE_INFO) private readonly info: ServiceInfo,
     @Inject(LOGGER) private readonly logger: AppLogger,
     @Optional() private readonly masterKey?: MasterKey,
@@ -27,7 +28,7 @@ export class PreflightService {
   private async test(target: IntegrationTarget): Promise<PreflightReport> {
     try {
       const { params } = await targetConnectionParams(target, { masterKey: this.masterKey, env: process.env, applicationName: 'latchkey-preflight' });
-      return await runPreflight(params, { connectorId: this.info.connectorId! });
+      return await this.database.runPreflight(params, { connectorId: this.info.connectorId! });
     } catch (err) {
       if (err instanceof TargetConfigError) return this.failed(err.message);
       throw err;

@@ -1,14 +1,11 @@
+import { z } from 'zod';
 import { Contracts, type GrantItem } from '@latchkey/contracts';
-import { revokeGrant } from '@latchkey/pg-access';
-import type { AppLogger, MessageBus } from '@latchkey/messaging';
+import { createLogger } from '@latchkey/messaging';
+import type { TargetConnectionParams } from '@latchkey/pg-access';
 import { GrantEntity } from '../store/grant.entity';
-import type { GrantsRepository } from '../store/grants.repository';
-import type { TargetResolver } from '../target/target-resolver';
-import type { RevocationMetrics } from './revocation.metrics';
+import type { ResolvedTarget } from '../target/target-resolver';
 import { RevocationService } from './revocation.service';
-
-jest.mock('@latchkey/pg-access', () => ({ revokeGrant: jest.fn() }));
-const revoke = revokeGrant as jest.MockedFunction<typeof revokeGrant>;
+import type { EventPublisher, RevocationCounters, RevocationRows, RevokeOnTarget, TargetLookup } from './revocation.service';
 
 const ITEM = { resourceType: 'postgresql-table', database: 'd', schema: 's', table: 't', permission: 'READ_ONLY' } as const;
 
@@ -38,44 +35,52 @@ function grant(id: string, fields: Partial<GrantEntity> = {}): GrantEntity {
   });
 }
 
+const PARAMS: TargetConnectionParams = { hostname: 'h', port: 5432, dbname: 'd', sslmode: 'disable', username: 'latchkey', password: 'p' };
+const RESOLVED: ResolvedTarget = { params: PARAMS, config: { hostname: 'h', port: 5432, dbname: 'd', sslmode: 'disable' } };
+type Revoke = RevokeOnTarget['revokeGrant'];
+/** Every event of a grant carries it. */
+const grantIdOf = (payload: unknown) => z.object({ grant: z.object({ id: z.string() }) }).parse(payload).grant.id;
+
 function setup() {
   const grants = {
     claimExpired: jest.fn(async (id: string): Promise<{ grant: GrantEntity; heldItems: GrantItem[] } | null> => ({ grant: grant(id), heldItems: [] })),
     findById: jest.fn(),
     transition: jest.fn(),
     heldItems: jest.fn(async (): Promise<GrantItem[]> => []),
-    // As the SQL does: the end is the one its revocation started with.
-    endRevocation: jest.fn(async (g: GrantEntity, endedAt: Date) => grant(g.id, { status: g.endReason === 'REVOKED' ? 'REVOKED' : 'EXPIRED', endedAt })),
+    // As the SQL does: the end is the one its revocation started with (the row's, here the grant handed in).
+    endRevocation: jest.fn(async (g: Parameters<RevocationRows['endRevocation']>[0], endedAt: Date) =>
+      grant(g.id, { status: 'endReason' in g && g.endReason === 'REVOKED' ? 'REVOKED' : 'EXPIRED', endedAt }),
+    ),
     recordFailure: jest.fn(async (id: string, error: string) => grant(id, { attempts: 1, lastError: error })),
+  } satisfies RevocationRows;
+  const targets = { resolve: jest.fn(async () => RESOLVED) } satisfies TargetLookup;
+  const revoke = jest.fn<ReturnType<Revoke>, Parameters<Revoke>>(async () => ({ loginDisabled: true, sessionsTerminated: 0 }));
+  const published: Array<{ subject: string; payload: unknown }> = [];
+  const bus: EventPublisher = {
+    publish: async (contract, payload) => {
+      published.push({ subject: contract.subject, payload });
+    },
   };
-  const targets = { resolve: jest.fn(async () => ({ params: { hostname: 'h' }, config: {} })) };
-  const bus = { publish: jest.fn(async () => undefined) };
-  const logger = { info: jest.fn(), warn: jest.fn(), error: jest.fn() };
-  const metrics = { attempted: jest.fn(), succeeded: jest.fn(), failed: jest.fn() };
-  const service = new RevocationService(grants as unknown as GrantsRepository, targets as unknown as TargetResolver, bus as unknown as MessageBus, logger as unknown as AppLogger, metrics as unknown as RevocationMetrics);
-  return { service, grants, targets, bus };
+  const metrics = { attempted: jest.fn(), succeeded: jest.fn(), failed: jest.fn() } satisfies RevocationCounters;
+  const service = new RevocationService(grants, targets, { revokeGrant: revoke }, bus, createLogger('provisioning', 'silent'), metrics);
+  return { service, grants, targets, revoke, published };
 }
-
-beforeEach(() => {
-  revoke.mockReset();
-  revoke.mockResolvedValue({ loginDisabled: true, sessionsTerminated: 0 });
-});
 
 describe('RevocationService', () => {
   it('claims a due grant with the items to keep in one call, ends it, and publishes grant.ended before it answers', async () => {
-    const { service, grants, bus } = setup();
+    const { service, grants, revoke, published } = setup();
     grants.claimExpired.mockResolvedValueOnce({ grant: grant('a'), heldItems: [{ ...ITEM, table: 'other' }] });
     const ended = await service.run('a', { throwOnFailure: true });
     expect(ended.status).toBe('EXPIRED');
     expect(grants.findById).not.toHaveBeenCalled();
     expect(grants.heldItems).not.toHaveBeenCalled();
-    expect(revoke).toHaveBeenCalledWith({ hostname: 'h' }, { role: 'lk_a', items: [ITEM], keepItems: [{ ...ITEM, table: 'other' }], keepItemsNow: expect.any(Function) });
+    expect(revoke).toHaveBeenCalledWith(PARAMS, { role: 'lk_a', items: [ITEM], keepItems: [{ ...ITEM, table: 'other' }], keepItemsNow: expect.any(Function) });
     expect(grants.endRevocation).toHaveBeenCalledWith(expect.objectContaining({ id: 'a' }), expect.any(Date));
-    expect(bus.publish).toHaveBeenCalledWith(Contracts.provisioningGrantEnded, { grant: expect.objectContaining({ id: 'a', status: 'EXPIRED' }) });
+    expect(published).toEqual([{ subject: Contracts.provisioningGrantEnded.subject, payload: { grant: expect.objectContaining({ id: 'a', status: 'EXPIRED' }) } }]);
   });
 
   it('falls back to reading the grant when it cannot be claimed: not yet due, already ended, or revoked early', async () => {
-    const { service, grants } = setup();
+    const { service, grants, revoke } = setup();
     grants.claimExpired.mockResolvedValue(null);
     grants.findById.mockResolvedValueOnce(grant('later', { status: 'ACTIVE', expiresAt: new Date(Date.now() + 60_000) }));
     await expect(service.run('later', { throwOnFailure: true })).resolves.toMatchObject({ status: 'ACTIVE' });
@@ -89,21 +94,21 @@ describe('RevocationService', () => {
   });
 
   it('publishes each grant.ended before it answers, and resolves the target once for revocations close together', async () => {
-    const { service, targets, bus } = setup();
+    const { service, targets, published } = setup();
     let publishedBeforeAnswer = 0;
     await Promise.all(
       ['a', 'b', 'c'].map(async (id) => {
         await service.run(id, { throwOnFailure: true });
-        publishedBeforeAnswer += bus.publish.mock.calls.some((call) => (call as unknown as [unknown, { grant: { id: string } }])[1].grant.id === id) ? 1 : 0;
+        publishedBeforeAnswer += published.some((event) => grantIdOf(event.payload) === id) ? 1 : 0;
       }),
     );
     expect(publishedBeforeAnswer).toBe(3);
-    expect(bus.publish).toHaveBeenCalledTimes(3);
+    expect(published).toHaveLength(3);
     expect(targets.resolve).toHaveBeenCalledTimes(1);
   });
 
   it('records a failure, resolves the target afresh for the retry, and throws so the queue retries', async () => {
-    const { service, grants, targets } = setup();
+    const { service, grants, targets, revoke } = setup();
     revoke.mockRejectedValueOnce(new Error('password authentication failed'));
     await expect(service.run('a', { throwOnFailure: true })).rejects.toThrow('password authentication failed');
     expect(grants.recordFailure).toHaveBeenCalledWith('a', 'password authentication failed');

@@ -2,12 +2,19 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Contracts, GrantStates, type GrantItem } from '@latchkey/contracts';
 import { LOGGER, MessageBus } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
-import { revokeGrant } from '@latchkey/pg-access';
+import { TargetDatabase } from '@latchkey/pg-access';
 import { GrantEntity } from '../store/grant.entity';
 import { GrantsRepository } from '../store/grants.repository';
 import { type ResolvedTarget, TargetResolver } from '../target/target-resolver';
 import { toView } from '../store/grant-view';
 import { RevocationMetrics } from './revocation.metrics';
+
+/** What a revocation needs of its neighbours, narrow so that unit tests hand-write them. */
+export type RevocationRows = Pick<GrantsRepository, 'claimExpired' | 'findById' | 'transition' | 'heldItems' | 'endRevocation' | 'recordFailure'>;
+export type TargetLookup = Pick<TargetResolver, 'resolve'>;
+export type RevokeOnTarget = Pick<TargetDatabase, 'revokeGrant'>;
+export type EventPublisher = Pick<MessageBus, 'publish'>;
+export type RevocationCounters = Pick<RevocationMetrics, 'attempted' | 'succeeded' | 'failed'>;
 
 /** How long revocations reuse a resolved target (well within the catalog answer's own 5 s reuse). */
 const TARGET_REUSE_MS = 1_000;
@@ -21,11 +28,12 @@ export class RevocationService {
   private readonly targetCache = new Map<string, { at: number; target: Promise<ResolvedTarget> }>();
 
   constructor(
-    private readonly grants: GrantsRepository,
-    private readonly targets: TargetResolver,
-    private readonly bus: MessageBus,
+    @Inject(GrantsRepository) private readonly grants: RevocationRows,
+    @Inject(TargetResolver) private readonly targets: TargetLookup,
+    @Inject(TargetDatabase) private readonly database: RevokeOnTarget,
+    @Inject(MessageBus) private readonly bus: EventPublisher,
     @Inject(LOGGER) private readonly logger: AppLogger,
-    private readonly metrics: RevocationMetrics,
+    @Inject(RevocationMetrics) private readonly metrics: RevocationCounters,
   ) {}
 
   /**
@@ -54,7 +62,7 @@ export class RevocationService {
     try {
       const target = await this.target(grant.integrationId);
       keepItems ??= await this.grants.heldItems(grant.integrationId, grant.roleName, grant.id);
-      const result = await revokeGrant(target.params, { role: grant.roleName, items: grant.items, keepItems, keepItemsNow: this.heldNow(grant) });
+      const result = await this.database.revokeGrant(target.params, { role: grant.roleName, items: grant.items, keepItems, keepItemsNow: this.heldNow(grant) });
       const ended = await this.grants.endRevocation(grant, new Date());
       if (ended) {
         this.metrics.succeeded(ended, result.sessionsTerminated);
@@ -101,7 +109,7 @@ export class RevocationService {
   async undo(grant: GrantEntity): Promise<void> {
     const target = await this.targets.resolve(grant.integrationId);
     const keepItems = await this.grants.heldItems(grant.integrationId, grant.roleName, grant.id);
-    await revokeGrant(target.params, { role: grant.roleName, items: grant.items, keepItems, keepItemsNow: this.heldNow(grant) });
+    await this.database.revokeGrant(target.params, { role: grant.roleName, items: grant.items, keepItems, keepItemsNow: this.heldNow(grant) });
   }
 
   /** The person's other grants read again under the role's lock on the target, so a grant made meanwhile keeps its login. */

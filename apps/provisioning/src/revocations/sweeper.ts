@@ -1,13 +1,11 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { LOGGER, Periodic, SERVICE_INFO } from '@latchkey/messaging';
 import type { AppLogger, ServiceInfo } from '@latchkey/messaging';
-import { dropPersonalRole } from '@latchkey/pg-access';
+import { TargetDatabase } from '@latchkey/pg-access';
 import { GrantsRepository } from '../store/grants.repository';
 import { TargetResolver } from '../target/target-resolver';
 import { RevocationQueue } from './revocation.queue';
 import { RevocationService } from './revocation.service';
-import { withSessionLock } from '@latchkey/persistence';
 
 export const SWEEPER_SETTINGS = Symbol('SWEEPER_SETTINGS');
 /** How long the sweeper waits for Redis to take a revocation job before revoking the grant itself. */
@@ -30,11 +28,11 @@ export class Sweeper implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly periodic: Periodic;
 
   constructor(
-    private readonly dataSource: DataSource,
     private readonly grants: GrantsRepository,
     private readonly queue: RevocationQueue,
     private readonly revocations: RevocationService,
     private readonly targets: TargetResolver,
+    private readonly database: TargetDatabase,
     @Inject(SWEEPER_SETTINGS) private readonly settings: SweeperSettings,
     @Inject(SERVICE_INFO) private readonly info: ServiceInfo,
     @Inject(LOGGER) private readonly logger: AppLogger,
@@ -51,25 +49,14 @@ export class Sweeper implements OnApplicationBootstrap, OnApplicationShutdown {
   }
 
   async sweep(): Promise<{ revocations: number; rolledBack: number; cleaned: number }> {
-    const runner = this.dataSource.createQueryRunner();
-    await runner.connect();
-    try {
-      const swept = await withSessionLock(
-        runner,
-        `latchkey:sweep:${this.info.connectorId}`,
-        async () => {
-          const revocations = await this.requeueDue();
-          const rolledBack = await this.rollBackStale();
-          const cleaned = await this.cleanRoles();
-          if (revocations + rolledBack + cleaned > 0) this.logger.info({ revocations, rolledBack, cleaned }, 'sweep');
-          return { revocations, rolledBack, cleaned };
-        },
-        { wait: false },
-      );
-      return swept.taken ? swept.value : { revocations: 0, rolledBack: 0, cleaned: 0 };
-    } finally {
-      await runner.release();
-    }
+    const swept = await this.grants.withSweepLock(this.info.connectorId!, async () => {
+      const revocations = await this.requeueDue();
+      const rolledBack = await this.rollBackStale();
+      const cleaned = await this.cleanRoles();
+      if (revocations + rolledBack + cleaned > 0) this.logger.info({ revocations, rolledBack, cleaned }, 'sweep');
+      return { revocations, rolledBack, cleaned };
+    });
+    return swept.taken ? swept.value : { revocations: 0, rolledBack: 0, cleaned: 0 };
   }
 
   private async requeueDue(): Promise<number> {
@@ -123,7 +110,7 @@ export class Sweeper implements OnApplicationBootstrap, OnApplicationShutdown {
     for (const role of roles) {
       try {
         const target = await this.targets.resolve(role.integrationId);
-        const result = await dropPersonalRole(target.params, role.roleName);
+        const result = await this.database.dropPersonalRole(target.params, role.roleName);
         await this.grants.setRoleState(role.integrationId, role.roleName, result.dropped ? 'DROPPED' : 'KEPT', result.reason ?? null);
         this.logger.info({ integrationId: role.integrationId, role: role.roleName, dropped: result.dropped, reason: result.reason }, 'personal role cleaned up');
         count += 1;

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager, Repository } from 'typeorm';
 import { GrantStates } from '@latchkey/contracts';
 import type { Actor, GrantItem, GrantStatus } from '@latchkey/contracts';
-import { AuditOutbox } from '@latchkey/persistence';
+import { AuditOutbox, withSessionLock } from '@latchkey/persistence';
 import type { OutboxEntry } from '@latchkey/persistence';
 import { GrantEntity, PersonalRoleEntity } from './grant.entity';
 
@@ -20,6 +20,20 @@ export class GrantsRepository {
   ) {
     this.grants = dataSource.getRepository(GrantEntity);
     this.roles = dataSource.getRepository(PersonalRoleEntity);
+  }
+
+  /**
+   * Runs `work` holding this connector's sweep lock, a session lock taken without waiting: one
+   * replica per connector sweeps at a time. `{ taken: false }` (and `work` not run) when another holds it.
+   */
+  async withSweepLock<T>(connectorId: string, work: () => Promise<T>): Promise<{ taken: true; value: T } | { taken: false }> {
+    const runner = this.dataSource.createQueryRunner();
+    await runner.connect();
+    try {
+      return await withSessionLock(runner, `latchkey:sweep:${connectorId}`, work, { wait: false });
+    } finally {
+      await runner.release();
+    }
   }
 
   /** Inserts the grant unless its idempotency key exists; answers the row that holds the key. */

@@ -1,7 +1,7 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { AppException, Contracts, ErrorCode, SYSTEM_ACTOR } from '@latchkey/contracts';
 import type { Actor, PayloadOf, RotationRunResult, RotationTrigger } from '@latchkey/contracts';
-import { LOGGER, MessageBus, Metric, RetryUntilDone, SERVICE_INFO, ServiceMetrics } from '@latchkey/messaging';
+import { ConnectorClient, LOGGER, MessageBus, Metric, RetryUntilDone, SERVICE_INFO, ServiceMetrics } from '@latchkey/messaging';
 import type { AppLogger, ServiceInfo } from '@latchkey/messaging';
 import { RotationQueue } from './rotation.queue';
 import { RotationService } from './rotation.service';
@@ -23,6 +23,7 @@ export class RotationSchedule implements OnApplicationBootstrap, OnApplicationSh
     private readonly queue: RotationQueue,
     private readonly rotations: RotationService,
     private readonly bus: MessageBus,
+    private readonly connectors: ConnectorClient,
     @Inject(SERVICE_INFO) private readonly info: ServiceInfo,
     @Inject(LOGGER) private readonly logger: AppLogger,
     metrics: ServiceMetrics,
@@ -89,8 +90,8 @@ export class RotationSchedule implements OnApplicationBootstrap, OnApplicationSh
     // Planning also drops the schedule of an integration deleted or moved away from this connector.
     await this.plan(integrationId);
     if (change === 'deleted' || connectorId === this.info.connectorId) return;
-    await this.bus
-      .request(Contracts.rotationPlan, { integrationId }, { connectorId })
+    await this.connectors
+      .request(Contracts.rotationPlan, { connectorId }, { integrationId })
       .catch((err: unknown) => this.logger.warn({ err, integrationId, connectorId }, 'rotation not handed to the integration\'s connector; it plans it when it starts'));
   }
 

@@ -3,8 +3,7 @@ import type { RotationState, RotationSubject } from '@latchkey/contracts';
 import type { AppLogger, MessageBus, ServiceInfo } from '@latchkey/messaging';
 import type { TargetConnectionParams } from '@latchkey/pg-access';
 import { decryptSecret, encryptSecret, generateMasterKey, loadMasterKey } from '@latchkey/secrets';
-import { RotationService } from './rotation.service';
-import type { TargetCredentials } from './target-credentials';
+import { RotationService, type ConnectorCredentials } from './rotation.service';
 
 const integrationId = '3b241101-e2bb-4255-8caf-4136c566a962';
 const DAY_MS = 86_400_000;
@@ -73,8 +72,8 @@ function setup(opts: { failAt?: Step[]; days?: number | null; secretSetAt?: stri
     }),
   };
   const login = (password: string) => password === db.password;
-  const credentials = {
-    lock: jest.fn(async (params: TargetConnectionParams) => {
+  const credentials: ConnectorCredentials = {
+    lockConnectorUser: jest.fn(async (params: TargetConnectionParams) => {
       if (!login(params.password) && !(params.pendingPassword && login(params.pendingPassword))) throw new Error('password authentication failed');
       return {
         setPassword: async (_user: string, password: string) => {
@@ -93,7 +92,7 @@ function setup(opts: { failAt?: Step[]; days?: number | null; secretSetAt?: stri
   };
   const info: ServiceInfo = { service: 'rotation', version: '1.3.0', instanceId: 'i-1', startedAt: 0, connectorId: 'local' };
   const logger = { info: jest.fn(), warn: jest.fn(), fatal: jest.fn() };
-  const service = new RotationService(bus as unknown as MessageBus, credentials as unknown as TargetCredentials, DAY_MS, info, logger as unknown as AppLogger, key);
+  const service = new RotationService(bus as unknown as MessageBus, credentials, DAY_MS, info, logger as unknown as AppLogger, key);
   const current = () => decryptSecret(catalog.current, key).password;
   const staged = () => (catalog.pending ? decryptSecret(catalog.pending.envelope, key).password : null);
   return { service, db, catalog, published, current, staged, logger };

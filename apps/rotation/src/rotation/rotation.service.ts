@@ -6,10 +6,9 @@ import { AppException, Contracts, ErrorCode } from '@latchkey/contracts';
 import type { Actor, EventContract, PendingAction, RotationResult, RotationRunResult, RotationState, RotationSubject, RotationTrigger } from '@latchkey/contracts';
 import { LOGGER, MessageBus, SERVICE_INFO } from '@latchkey/messaging';
 import type { AppLogger, ServiceInfo } from '@latchkey/messaging';
-import { generatePassword, targetConnectionParams } from '@latchkey/pg-access';
-import type { TargetConnectionParams } from '@latchkey/pg-access';
+import { generatePassword, TargetDatabase, targetConnectionParams } from '@latchkey/pg-access';
+import type { RotationSession, TargetConnectionParams } from '@latchkey/pg-access';
 import { encryptSecret, MasterKey } from '@latchkey/secrets';
-import { RotationSession, TargetCredentials } from './target-credentials';
 
 /** Milliseconds in one day of `credentialRotationDays` (shortened by tests only). */
 export const DAY_MS = Symbol('DAY_MS');
@@ -22,6 +21,9 @@ export type RotationStep = 'after-stage' | 'after-set' | 'after-verify';
 export const ROTATION_STEPS = channel('latchkey.rotation.step');
 
 const APPLICATION_NAME = 'latchkey-rotation';
+
+/** What a rotation does on the target: the connector user's lock (and new password), and login checks. */
+export type ConnectorCredentials = Pick<TargetDatabase, 'lockConnectorUser' | 'canLogin'>;
 
 /** A run that cannot go on: it has been recorded (or could not be), and its answer is this result. */
 class Settled extends Error {
@@ -55,7 +57,7 @@ interface Run {
 export class RotationService {
   constructor(
     private readonly bus: MessageBus,
-    private readonly credentials: TargetCredentials,
+    @Inject(TargetDatabase) private readonly credentials: ConnectorCredentials,
     @Inject(DAY_MS) private readonly dayMs: number,
     @Inject(SERVICE_INFO) private readonly info: ServiceInfo,
     @Inject(LOGGER) private readonly logger: AppLogger,
@@ -94,7 +96,7 @@ export class RotationService {
     const params = await this.params(subject, trigger, actor);
     let session: RotationSession;
     try {
-      session = await this.credentials.lock(params);
+      session = await this.credentials.lockConnectorUser(params);
     } catch (err) {
       return this.fail(this.runOf(subject, params, trigger, actor), subject.pendingRunId ? 'keep' : 'none', `cannot log in to take the rotation lock: ${messageOf(err)}`);
     }
