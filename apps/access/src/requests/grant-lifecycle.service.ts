@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { AppException, Contracts, GrantStates, isPermanentError, RequestStates, SYSTEM_ACTOR } from '@latchkey/contracts';
 import type { AccessRequestStatus, Grant, Integration } from '@latchkey/contracts';
-import { LOGGER } from '@latchkey/messaging';
+import { ConnectorClient, LOGGER } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import { MasterKey, encryptSecret } from '@latchkey/secrets';
 import { AuditTrail } from '../audit/audit-trail';
@@ -35,15 +35,12 @@ export class GrantLifecycle {
     private readonly requests: RequestStore,
     private readonly queue: GrantJobs,
     private readonly bus: Bus,
+    private readonly connectors: ConnectorClient,
     private readonly audit: AuditTrail,
     private readonly masterKey: MasterKey,
     private readonly metrics: RequestMetrics,
     @Inject(LOGGER) private readonly logger: AppLogger,
   ) {}
-
-  async connectorOf(integrationId: string): Promise<string> {
-    return (await this.bus.request(Contracts.catalogIntegrationsGet, { id: integrationId })).connectorId;
-  }
 
   /**
    * Grants a request that was just approved (committed APPROVED) at once, in this process, instead
@@ -91,18 +88,14 @@ export class GrantLifecycle {
     let answer;
     let integration;
     try {
-      integration = known.integration ?? (await this.bus.request(Contracts.catalogIntegrationsGet, { id: r.integrationId }));
-      answer = await this.bus.request(
-        Contracts.provisioningGrantsCreate,
-        {
-          idempotencyKey: idempotencyKeyOf(r.id),
-          integrationId: r.integrationId,
-          identity: { id: r.requesterId, email: r.requesterEmail },
-          items: r.items.map((i) => i.grant),
-          expiresAt: new Date(Date.now() + r.durationMinutes * 60_000).toISOString(),
-        },
-        { connectorId: integration.connectorId },
-      );
+      integration = known.integration ?? (await this.connectors.integration(r.integrationId));
+      answer = await this.connectors.request(Contracts.provisioningGrantsCreate, integration, {
+        idempotencyKey: idempotencyKeyOf(r.id),
+        integrationId: r.integrationId,
+        identity: { id: r.requesterId, email: r.requesterEmail },
+        items: r.items.map((i) => i.grant),
+        expiresAt: new Date(Date.now() + r.durationMinutes * 60_000).toISOString(),
+      });
     } catch (err) {
       // Provisioning refused the grant for good (by code): retrying cannot help.
       if (err instanceof AppException && isPermanentError(err.code)) {
@@ -158,8 +151,7 @@ export class GrantLifecycle {
    */
   async revokeNow(r: Pick<AccessRequestEntity, 'id' | 'grantId' | 'integrationId' | 'revokedBy'>): Promise<void> {
     try {
-      const connectorId = await this.connectorOf(r.integrationId);
-      const grant = await this.bus.request(Contracts.provisioningGrantsRevoke, { id: r.grantId!, revokedBy: r.revokedBy ?? SYSTEM_ACTOR }, { connectorId });
+      const grant = await this.connectors.request(Contracts.provisioningGrantsRevoke, r.integrationId, { id: r.grantId!, revokedBy: r.revokedBy ?? SYSTEM_ACTOR });
       await this.sync(grant);
     } catch (err) {
       this.logger.warn({ err, requestId: r.id }, 'revocation not confirmed yet; the sweeper retries');
@@ -220,8 +212,7 @@ export class GrantLifecycle {
 
   /** Re-reads a grant from provisioning (for the sweeper). */
   async refresh(r: Pick<AccessRequestEntity, 'id' | 'grantId' | 'integrationId'>): Promise<void> {
-    const connectorId = await this.connectorOf(r.integrationId);
-    await this.sync(await this.bus.request(Contracts.provisioningGrantsGet, { id: r.grantId! }, { connectorId }));
+    await this.sync(await this.connectors.request(Contracts.provisioningGrantsGet, r.integrationId, { id: r.grantId! }));
   }
 
   private async fail(id: string, reason: string) {

@@ -5,7 +5,7 @@
 import type { z } from 'zod';
 import { AccessFlowInput, AppException, Contracts, ErrorCode } from '@latchkey/contracts';
 import type { AccessFlow, AuditEntryInput, Caller, Credentials, EventContract, Grant, Integration, RequestContract, Resource, ValidAccessRequest } from '@latchkey/contracts';
-import { createLogger, ServiceMetrics } from '@latchkey/messaging';
+import { ConnectorClient, createLogger, ServiceMetrics } from '@latchkey/messaging';
 import { MasterKey } from '@latchkey/secrets';
 import { AuditTrail } from '../audit/audit-trail';
 import type { Tx } from '../control-database/transactions.repository';
@@ -274,8 +274,9 @@ function world(flows: AccessFlow[]) {
   const masterKey = new MasterKey([Buffer.alloc(32, 7)]);
   const metrics = new RequestMetrics(new ServiceMetrics('access'), store);
   const logger = createLogger('access', 'silent');
-  const lifecycle = new GrantLifecycle(store, jobs, bus, audit, masterKey, metrics, logger);
-  const service = new RequestsService(store, new FakeFlows(flows), new FakePeople(), bus, audit, jobs, lifecycle, masterKey, metrics, logger, 10_080);
+  const connectors = new ConnectorClient(bus);
+  const lifecycle = new GrantLifecycle(store, jobs, bus, connectors, audit, masterKey, metrics, logger);
+  const service = new RequestsService(store, new FakeFlows(flows), new FakePeople(), bus, connectors, audit, jobs, lifecycle, masterKey, metrics, logger, 10_080);
   /** Makes a request and lets its inline grant, if any, finish. */
   const request = async (caller: Caller = ana) => {
     const [made] = (await service.create(caller, readOrders)).requests;

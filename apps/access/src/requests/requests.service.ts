@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { actorOfCaller as actorOf, AppException, Contracts, ErrorCode, RequestStates, SYSTEM_ACTOR } from '@latchkey/contracts';
 import type { AccessDetails, AccessRequest, AccessRequestStatus, Actor, Approval, Caller, GrantItem, Integration, Resource, ValidAccessRequest, ValidationIssue } from '@latchkey/contracts';
-import { LOGGER } from '@latchkey/messaging';
+import { ConnectorClient, LOGGER } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import { MasterKey, decryptSecret } from '@latchkey/secrets';
 import { AuditTrail } from '../audit/audit-trail';
@@ -33,6 +33,7 @@ export class RequestsService {
     private readonly flows: ActiveFlows,
     private readonly people: PeopleDirectory,
     private readonly bus: Bus,
+    private readonly connectors: ConnectorClient,
     private readonly audit: AuditTrail,
     private readonly queue: GrantJobs,
     private readonly lifecycle: GrantLifecycle,
@@ -60,7 +61,7 @@ export class RequestsService {
     const rows: Array<Omit<AccessRequestEntity, 'id'>> = [];
     const integrations = new Map<string, Integration>();
     for (const planned of plan.requests) {
-      const integration = await this.bus.request(Contracts.catalogIntegrationsGet, { id: planned.integrationId });
+      const integration = await this.connectors.integration(planned.integrationId);
       integrations.set(integration.id, integration);
       const approvers = planned.flow.approvers;
       const approverGroups = approvers
@@ -254,7 +255,7 @@ export class RequestsService {
     const r0 = await this.requests.findById(id);
     if (!r0 || r0.status !== 'PENDING' || r0.approvalMode === 'AUTOMATIC') return;
     const owner = r0.approverGroups.some((g) => g.type === 'OWNER');
-    const integration = owner ? await this.bus.request(Contracts.catalogIntegrationsGet, { id: r0.integrationId }) : { integrationOwners: [], resourceOwnerMappings: [] };
+    const integration = owner ? await this.connectors.integration(r0.integrationId) : { integrationOwners: [], resourceOwnerMappings: [] };
     const resources: Array<Pick<Resource, 'path' | 'tags'>> = [];
     if (owner) {
       for (const item of r0.items) {
@@ -330,8 +331,7 @@ export class RequestsService {
         throw AppException.validation([{ field: 'minutes', rule: `must be at most ${r.flowLimits.maxDurationMinutes} (the maximum duration of flow "${r.flowName}")` }]);
       }
       const expiresAt = new Date(r.expiresAt!.getTime() + minutes * 60_000);
-      const connectorId = await this.lifecycle.connectorOf(r.integrationId);
-      await this.bus.request(Contracts.provisioningGrantsExtend, { id: r.grantId!, expiresAt: expiresAt.toISOString() }, { connectorId });
+      await this.connectors.request(Contracts.provisioningGrantsExtend, r.integrationId, { id: r.grantId!, expiresAt: expiresAt.toISOString() });
       const fields: Partial<AccessRequestEntity> = { expiresAt, extensions: r.extensions + 1 };
       await this.requests.update(tx, id, fields);
       const next = { ...r, ...fields };
@@ -395,8 +395,7 @@ export class RequestsService {
     if (!r || !this.canSee(caller, r)) throw notFound(id);
     if (r.requesterId !== caller.userId) throw forbidden('Only the requester can reset the credentials of a request.');
     if (r.status !== 'GRANTED' || !r.grantId) throw wrongStatus(r, 'reset the credentials of', 'GRANTED');
-    const connectorId = await this.lifecycle.connectorOf(r.integrationId);
-    const answer = await this.bus.request(Contracts.provisioningGrantsResetCredentials, { id: r.grantId }, { connectorId });
+    const answer = await this.connectors.request(Contracts.provisioningGrantsResetCredentials, r.integrationId, { id: r.grantId });
     if (!answer.credentials) throw new AppException(ErrorCode.Conflict, `The grant is ${answer.grant.status}: no new password was issued.`);
     return this.requests.transaction(async (tx) => {
       const locked = (await this.requests.lock(tx, id))!;
