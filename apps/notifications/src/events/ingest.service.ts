@@ -3,15 +3,15 @@ import { AppException, Contracts, ErrorCode, isEssentialEvent } from '@latchkey/
 import type { AccessRequest, AuditEntry, Caller, NotificationEventType } from '@latchkey/contracts';
 import { LOGGER, MessageBus } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
-import { Mailer } from '../email/mailer';
+import { Mailer } from '../channels/mailer';
 import { NotificationsQueue } from '../delivery/notifications.queue';
 import { SETTINGS } from '../settings';
 import type { NotificationSettings } from '../settings';
 import { NotificationsRepository } from '../store/notifications.repository';
 import type { EventRow, NewDelivery, Tx } from '../store/notifications.repository';
-import { emailRecipients, eventTypeOf, passesFilters, personalChannels, requestEventData } from './event-data';
-import type { RequestEventData } from './event-data';
-import { pendingStep } from './pending-progress';
+import { emailRecipients, eventTypeOf, passesFilters, personalChannels, requestEventData } from '../messages/event-data';
+import type { RequestEventData } from '../messages/event-data';
+import { pendingStep } from '../messages/pending-progress';
 
 /** Essential messages always; else the person's choice for this event type, else the organisation's default, else on. */
 const wantsEvent = (type: string, mine: Record<string, boolean>, defaults: Record<string, boolean>) => isEssentialEvent(type) || (mine[type] ?? defaults[type] ?? true);

@@ -8,7 +8,7 @@ import type { NotificationSettings } from '../settings';
 import { NotificationsRepository } from '../store/notifications.repository';
 import type { AttemptRow, DeliveryRow, PreferencesRow } from '../store/notifications.repository';
 import { SecretBox } from '../store/secret-box';
-import { urlProblem } from '../webhooks/url-policy';
+import { urlProblem } from '../channels/url-policy';
 import { iso, toAttempt } from '../webhooks/webhooks.service';
 
 const ORG = 'org';

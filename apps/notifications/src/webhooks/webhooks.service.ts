@@ -11,8 +11,8 @@ import type { NotificationSettings } from '../settings';
 import { NotificationsRepository } from '../store/notifications.repository';
 import type { AttemptRow, DeliveryRow, EndpointRow } from '../store/notifications.repository';
 import { SecretBox } from '../store/secret-box';
-import { newWebhookSecret } from './signature';
-import { urlProblem } from './url-policy';
+import { newWebhookSecret } from '../messages/signature';
+import { urlProblem } from '../channels/url-policy';
 
 type ParsedInput = Required<Pick<WebhookInput, 'name' | 'url' | 'format' | 'events' | 'active'>> & Pick<WebhookInput, 'filters' | 'managedBy'>;
 

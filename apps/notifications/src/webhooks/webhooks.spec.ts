@@ -1,8 +1,8 @@
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { webhookDisplayUrl } from '@latchkey/contracts';
 import { nextDelayMs, isSuccess } from '../delivery/retry-schedule';
-import { newWebhookSecret, webhookHeaders } from './signature';
-import { isPrivateAddress, urlProblem } from './url-policy';
+import { newWebhookSecret, webhookHeaders } from '../messages/signature';
+import { isPrivateAddress, urlProblem } from '../channels/url-policy';
 
 describe('Standard Webhooks signatures', () => {
   const body = JSON.stringify({ type: 'access_request.created', timestamp: '2026-12-01T00:00:00.000Z', data: { requestId: 'r1' } });

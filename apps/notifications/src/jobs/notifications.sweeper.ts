@@ -5,7 +5,7 @@ import { IngestService } from '../events/ingest.service';
 import { SETTINGS } from '../settings';
 import type { NotificationSettings } from '../settings';
 import { NotificationsRepository } from '../store/notifications.repository';
-import { NotificationsQueue } from './notifications.queue';
+import { NotificationsQueue } from '../delivery/notifications.queue';
 
 const BATCH = 500;
 

@@ -3,9 +3,9 @@ import { withCorrelation } from '@latchkey/messaging';
 import { QueueProcessor } from '@latchkey/queues';
 import type { JobHandlers, QueueHost } from '@latchkey/queues';
 import { IngestService } from '../events/ingest.service';
-import { DeliveryService } from './delivery.service';
-import { NOTIFICATIONS_QUEUE } from './notifications.queue';
-import type { NotificationJob } from './notifications.queue';
+import { DeliveryService } from '../delivery/delivery.service';
+import { NOTIFICATIONS_QUEUE } from '../delivery/notifications.queue';
+import type { NotificationJob } from '../delivery/notifications.queue';
 
 /**
  * Runs deliveries and expiry warnings. WEBHOOK_CONCURRENCY attempts at a time, each bounded by

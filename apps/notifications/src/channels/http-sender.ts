@@ -4,7 +4,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
 import type { LookupFunction } from 'node:net';
-import { isPrivateAddress } from '../webhooks/url-policy';
+import { isPrivateAddress } from './url-policy';
 
 export interface SendResult {
   statusCode: number | null;

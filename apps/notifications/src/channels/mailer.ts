@@ -3,8 +3,8 @@ import { createTransport } from 'nodemailer';
 import type { Transporter } from 'nodemailer';
 import { LOGGER } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
-import type { SendResult } from '../delivery/http-sender';
-import type { EmailMessage } from '../events/render';
+import type { SendResult } from './http-sender';
+import type { EmailMessage } from '../messages/render';
 
 export const SMTP_SETTINGS = Symbol('SMTP_SETTINGS');
 export interface SmtpSettings {
