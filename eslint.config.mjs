@@ -27,24 +27,23 @@ const boundaries = (allowTesting) => [
   {
     enforceBuildableLibDependency: false,
     allow: [],
-    depConstraints: [
-      ...depConstraints(allowTesting),
-      { sourceTag: 'scope:contracts', allowedExternalImports: ['zod'] },
-    ],
+    depConstraints: [...depConstraints(allowTesting), { sourceTag: 'scope:contracts', allowedExternalImports: ['zod'] }],
   },
 ];
 const testFiles = ['**/*.spec.ts', '**/*.int-spec.ts', '**/*.e2e-spec.ts'];
 // SQL text may interpolate only quoteIdent()/quoteLiteral() calls; values are bound.
 const sqlRules = [
   {
-    selector: "CallExpression[callee.property.name='query'] > TemplateLiteral > :not(TemplateElement):not(CallExpression[callee.name=/^quote(Ident|Literal)$/])",
+    selector:
+      "CallExpression[callee.property.name='query'] > TemplateLiteral > :not(TemplateElement):not(CallExpression[callee.name=/^quote(Ident|Literal)$/])",
     message: 'Interpolated SQL: bind values, or quote identifiers with quoteIdent() inside the template.',
   },
 ];
 // Where a service may see TypeORM or `pg`: repositories, entities, migrations, modules, main.ts (and tests).
 // Services hold logic; the control database sits behind repositories, targets behind libs/pg-access.
 const persistenceFiles = ['**/*.repository.ts', '**/*.entity.ts', '**/migrations/**', '**/*.module.ts', '**/main.ts'];
-const persistenceMessage = 'Services see no TypeORM or pg: put the query in a *.repository.ts (control database) or libs/pg-access (TargetDatabase, target databases).';
+const persistenceMessage =
+  'Services see no TypeORM or pg: put the query in a *.repository.ts (control database) or libs/pg-access (TargetDatabase, target databases).';
 
 export default [
   { ignores: ['**/node_modules/**', 'dist/**', '.nx/**', 'coverage/**'] },
@@ -67,7 +66,19 @@ export default [
     // `npm start` is production: it supervises with @latchkey/supervisor, never with the test harness.
     files: ['tools/start/**/*.ts'],
     ignores: testFiles,
-    rules: { 'no-restricted-imports': ['error', { paths: [{ name: '@latchkey/testing', message: 'npm start runs production code: the test harness stays out of it (@latchkey/supervisor runs the services).' }] }] },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: '@latchkey/testing',
+              message: 'npm start runs production code: the test harness stays out of it (@latchkey/supervisor runs the services).',
+            },
+          ],
+        },
+      ],
+    },
   },
   {
     // Services hold logic (README "One shape for every service"): the control database is reached
@@ -86,11 +97,7 @@ export default [
           patterns: [{ group: ['typeorm/*', 'pg/*'], message: persistenceMessage }],
         },
       ],
-      'no-restricted-syntax': [
-        'error',
-        ...sqlRules,
-        { selector: "CallExpression[callee.property.name='query']", message: persistenceMessage },
-      ],
+      'no-restricted-syntax': ['error', ...sqlRules, { selector: "CallExpression[callee.property.name='query']", message: persistenceMessage }],
     },
   },
   { files: testFiles, rules: { '@nx/enforce-module-boundaries': boundaries(true), 'no-restricted-syntax': 'off' } },

@@ -143,7 +143,9 @@ describe('docker-compose.yml', () => {
     const gateway = (doc: Record<string, Json>) => (doc.services as Record<string, Record<string, Json>>)['api-gateway'];
 
     it('rejects ports given as a string', () => {
-      expect(broken((d) => (gateway(d).ports = 'oops'))).toEqual(expect.arrayContaining([expect.stringMatching(/^\/services\/api-gateway\/ports must be array/)]));
+      expect(broken((d) => (gateway(d).ports = 'oops'))).toEqual(
+        expect.arrayContaining([expect.stringMatching(/^\/services\/api-gateway\/ports must be array/)]),
+      );
     });
     it('rejects an unknown top-level key', () => {
       expect(broken((d) => (d.servicez = {})).join('\n')).toMatch(/must NOT have additional properties.*servicez/);
@@ -158,7 +160,9 @@ describe('docker-compose.yml', () => {
       expect(broken((d) => ((gateway(d).healthcheck as Record<string, Json>).interval = 'ten seconds')).join('\n')).toMatch(/must match format "duration"/);
     });
     it('rejects an unknown depends_on condition', () => {
-      expect(broken((d) => ((gateway(d).depends_on as Record<string, Record<string, Json>>).nats.condition = 'service_ready')).join('\n')).toMatch(/must be equal to one of the allowed values/);
+      expect(broken((d) => ((gateway(d).depends_on as Record<string, Record<string, Json>>).nats.condition = 'service_ready')).join('\n')).toMatch(
+        /must be equal to one of the allowed values/,
+      );
     });
     it('accepts what Compose accepts', () => {
       expect(composeFormats.duration.test('1m30s')).toBe(true);
@@ -232,7 +236,8 @@ describe('docker-compose.yml', () => {
     const gateway = services['api-gateway'];
     expect(gateway.ports).toEqual(['8080:8080']);
     expect(envOf(gateway).PORT).toBe('8080');
-    for (const [name, service] of Object.entries(services)) if (name !== 'api-gateway') expect({ name, ports: service.ports }).toEqual({ name, ports: undefined });
+    for (const [name, service] of Object.entries(services))
+      if (name !== 'api-gateway') expect({ name, ports: service.ports }).toEqual({ name, ports: undefined });
   });
 
   it('configures the infrastructure the way Latchkey needs it', () => {
@@ -253,12 +258,18 @@ describe('docker-compose.yml', () => {
       expect(env.NATS_URL).toBe('nats://nats:4222');
       expect(env.LOG_LEVEL).toBe('info');
       const reads = (name: string) => name in ENVIRONMENT_SCHEMAS[app as keyof typeof ENVIRONMENT_SCHEMAS].shape;
-      expect({ app, db: env.LATCHKEY_DATABASE_URL }).toEqual({ app, db: reads('LATCHKEY_DATABASE_URL') ? 'postgres://latchkey:${POSTGRES_PASSWORD:-latchkey}@postgres:5432/latchkey' : undefined });
+      expect({ app, db: env.LATCHKEY_DATABASE_URL }).toEqual({
+        app,
+        db: reads('LATCHKEY_DATABASE_URL') ? 'postgres://latchkey:${POSTGRES_PASSWORD:-latchkey}@postgres:5432/latchkey' : undefined,
+      });
       expect({ app, redis: env.REDIS_URL }).toEqual({ app, redis: reads('REDIS_URL') ? 'redis://redis:6379' : undefined });
       // Latchkey's own variables (keys, tokens, URLs with passwords) only where the schema reads them.
       expect({ app, env: serviceEnvironment(app as keyof typeof ENVIRONMENT_SCHEMAS, env) }).toEqual({ app, env });
       const needsKey = connector || app === 'integration-catalog' || app === 'access' || app === 'notifications';
-      expect({ app, key: env.LATCHKEY_MASTER_KEY }).toEqual({ app, key: needsKey ? '${LATCHKEY_MASTER_KEY:?set LATCHKEY_MASTER_KEY (openssl rand -base64 32)}' : undefined });
+      expect({ app, key: env.LATCHKEY_MASTER_KEY }).toEqual({
+        app,
+        key: needsKey ? '${LATCHKEY_MASTER_KEY:?set LATCHKEY_MASTER_KEY (openssl rand -base64 32)}' : undefined,
+      });
       expect({ app, connector: env.CONNECTOR_ID }).toEqual({ app, connector: connector ? '${CONNECTOR_ID:-local}' : undefined });
     }
     expect(envOf(services.access).LATCHKEY_ADMIN_TOKEN).toBe('${LATCHKEY_ADMIN_TOKEN:-}');
@@ -338,7 +349,9 @@ describe('Dockerfile', () => {
   });
 
   it('.dockerignore keeps local state and build output out of the context', () => {
-    const ignored = read('.dockerignore').split('\n').map((l) => l.trim());
+    const ignored = read('.dockerignore')
+      .split('\n')
+      .map((l) => l.trim());
     for (const entry of ['node_modules', 'dist', '.git', '.nx', '.latchkey']) expect(ignored).toContain(entry);
   });
 });

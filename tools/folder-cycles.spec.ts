@@ -69,18 +69,51 @@ describe('folder dependencies inside each app', () => {
       for (const [a, b] of pairs) edges.set(a, (edges.get(a) ?? new Set()).add(b));
       return edges;
     };
-    expect(tangles(graph([['grants', 'store'], ['revocations', 'store'], ['grants', 'revocations']]))).toEqual([]);
-    expect(tangles(graph([['a', 'b'], ['b', 'c'], ['c', 'a'], ['c', 'd'], ['e', 'f'], ['f', 'e']]))).toEqual([['a', 'b', 'c'], ['e', 'f']]);
+    expect(
+      tangles(
+        graph([
+          ['grants', 'store'],
+          ['revocations', 'store'],
+          ['grants', 'revocations'],
+        ]),
+      ),
+    ).toEqual([]);
+    expect(
+      tangles(
+        graph([
+          ['a', 'b'],
+          ['b', 'c'],
+          ['c', 'a'],
+          ['c', 'd'],
+          ['e', 'f'],
+          ['f', 'e'],
+        ]),
+      ),
+    ).toEqual([
+      ['a', 'b', 'c'],
+      ['e', 'f'],
+    ]);
   });
 
   it('reads relative imports, re-exports and dynamic imports between folders, and leaves out packages and the app root', () => {
     const src = '/app/src';
     const files = [
-      { path: '/app/src/flows/flows.service.ts', text: "import { a } from '../requests/approvers';\nimport { z } from 'zod';\nimport { b } from './flow-matching';" },
-      { path: '/app/src/requests/requests.service.ts', text: "export { c } from '../flows/flows.repository';\nconst m = () => import('../audit/audit.service');" },
+      {
+        path: '/app/src/flows/flows.service.ts',
+        text: "import { a } from '../requests/approvers';\nimport { z } from 'zod';\nimport { b } from './flow-matching';",
+      },
+      {
+        path: '/app/src/requests/requests.service.ts',
+        text: "export { c } from '../flows/flows.repository';\nconst m = () => import('../audit/audit.service');",
+      },
       { path: '/app/src/access.module.ts', text: "import { RequestsModule } from './requests/requests.module';" },
     ];
-    expect(folderImports(src, files)).toEqual(new Map([['flows', new Set(['requests'])], ['requests', new Set(['flows', 'audit'])]]));
+    expect(folderImports(src, files)).toEqual(
+      new Map([
+        ['flows', new Set(['requests'])],
+        ['requests', new Set(['flows', 'audit'])],
+      ]),
+    );
   });
 
   const apps = readdirSync(join(root, 'apps')).filter((app) => existsSync(join(root, 'apps', app, 'src')));

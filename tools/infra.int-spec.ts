@@ -51,7 +51,8 @@ function lineOf(out: string, service: string): string {
 describe('tools/infra.sh', () => {
   it('is valid bash, every part of it', () => {
     expect(spawnSync('bash', ['-n', script]).status).toBe(0);
-    for (const part of ['common', 'postgres', 'redis', 'nats', 'tools']) expect(spawnSync('bash', ['-n', join(__dirname, 'infra', `${part}.sh`)]).status).toBe(0);
+    for (const part of ['common', 'postgres', 'redis', 'nats', 'tools'])
+      expect(spawnSync('bash', ['-n', join(__dirname, 'infra', `${part}.sh`)]).status).toBe(0);
   });
 
   it('answers usage errors with exit 2', () => {
@@ -131,7 +132,9 @@ describe('tools/infra.sh', () => {
     const port = await closedPort();
     const sentinel = run({ REDIS_URL: `redis+sentinel://:primary-secret@127.0.0.1:${port}/main`, CI: 'true' });
     expect(sentinel.status).toBe(1);
-    expect(lineOf(sentinel.out, 'redis')).toContain(`FAIL  redis+sentinel://:***@127.0.0.1:${port}/main: the first Sentinel node 127.0.0.1:${port} does not answer PING`);
+    expect(lineOf(sentinel.out, 'redis')).toContain(
+      `FAIL  redis+sentinel://:***@127.0.0.1:${port}/main: the first Sentinel node 127.0.0.1:${port} does not answer PING`,
+    );
     expect(sentinel.out).not.toContain('primary-secret');
     expect(sentinel.out).not.toContain('starting: redis-server');
   });

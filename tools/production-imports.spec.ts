@@ -12,7 +12,11 @@ function loaded(entry: string): Set<string> {
     seen.add(file);
     // Static, dynamic and re-exports, read as tools/folder-cycles.spec.ts reads them.
     for (const { fileName: spec } of ts.preProcessFile(readFileSync(file, 'utf8'), true, true).importedFiles) {
-      const target = spec.startsWith('.') ? resolveFile(join(dirname(file), spec)) : spec.startsWith('@latchkey/') ? join(root, 'libs', spec.slice('@latchkey/'.length), 'src/index.ts') : undefined;
+      const target = spec.startsWith('.')
+        ? resolveFile(join(dirname(file), spec))
+        : spec.startsWith('@latchkey/')
+          ? join(root, 'libs', spec.slice('@latchkey/'.length), 'src/index.ts')
+          : undefined;
       if (target) visit(target);
     }
   };
@@ -33,7 +37,9 @@ const entries = [
 
 describe('production code', () => {
   it('finds every service entry point and npm start', () => {
-    expect(entries.map((f) => relative(root, f))).toEqual(expect.arrayContaining(['apps/api-gateway/src/main.ts', 'apps/rotation/src/main.ts', 'apps/cli/src/main.ts', 'tools/start/start.ts']));
+    expect(entries.map((f) => relative(root, f))).toEqual(
+      expect.arrayContaining(['apps/api-gateway/src/main.ts', 'apps/rotation/src/main.ts', 'apps/cli/src/main.ts', 'tools/start/start.ts']),
+    );
   });
 
   it.each(entries.map((f) => [relative(root, f), f]))('%s never loads the test harness', (_name, entry) => {

@@ -22,7 +22,10 @@ function walkThrough(): { block: string; firstLine: string } {
 
 function bash(script: string, env: Record<string, string>): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
-    const child = spawn('bash', ['--norc', '--noprofile', '-c', `set -euo pipefail\n${script}`], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('bash', ['--norc', '--noprofile', '-c', `set -euo pipefail\n${script}`], {
+      env: { PATH: process.env.PATH, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -80,7 +83,13 @@ describe('the README walk-through', () => {
     const details = JSON.parse(lines.slice(2).join('\n')) as Record<string, any>;
     const request = (await t.api('GET', `/api/v1/access-requests/${waiting}`)).body;
     expect(request).toMatchObject({ status: 'GRANTED', approvals: [expect.objectContaining({ email: 'bo@example.com', decision: 'APPROVED', reason: 'ok' })] });
-    expect(details).toMatchObject({ host: '127.0.0.1', port: pg.port, database: 'latchkey_demo', username: expect.stringMatching(/^lk_/), password: expect.any(String) });
+    expect(details).toMatchObject({
+      host: '127.0.0.1',
+      port: pg.port,
+      database: 'latchkey_demo',
+      username: expect.stringMatching(/^lk_/),
+      password: expect.any(String),
+    });
     expect(details.psql).toContain(`user=${details.username}`);
 
     const session = new Client({ host: '127.0.0.1', port: pg.port, user: details.username, password: details.password, database: 'latchkey_demo' });

@@ -54,7 +54,8 @@ function problems(file: string): string[] {
       const name = ts.isIdentifier(callee) ? callee.text : null;
       if (name && JEST_CALLS.has(name)) {
         const body = node.arguments.find((a) => ts.isArrowFunction(a) || ts.isFunctionExpression(a));
-        const last = node.arguments.length > 1 || (body && node.arguments[node.arguments.length - 1] !== body) ? node.arguments[node.arguments.length - 1] : undefined;
+        const last =
+          node.arguments.length > 1 || (body && node.arguments[node.arguments.length - 1] !== body) ? node.arguments[node.arguments.length - 1] : undefined;
         const ms = last === body ? null : value(last);
         if (typeof ms === 'number' && ms < floor) found.push(`${where(node)} ${name}(..., ${ms}) lowers the ${projectOf(file)} default of ${floor} ms`);
         if (HOOKS.has(name) && body && STARTS_INFRASTRUCTURE.test(body.getText()) && ms !== 'startup') {

@@ -48,8 +48,16 @@ export async function benchAccess(): Promise<Array<[string, string]>> {
       },
     });
     if (approvalFlow.status !== 201) throw new Error(`bench approval flow: ${approvalFlow.text}`);
-    const askers = await pool(Array.from({ length: 4 }, (_, i) => i), 4, (i) => createUser(t, { email: `bench-ask${i}-${randomBytes(3).toString('hex')}@bench.test`, groups: ['bench-approval'] }));
-    const people = await pool(Array.from({ length: CONCURRENCY }, (_, i) => i), 4, (i) => createUser(t, { email: `bench${i}-${randomBytes(3).toString('hex')}@bench.test`, groups: ['bench'] }));
+    const askers = await pool(
+      Array.from({ length: 4 }, (_, i) => i),
+      4,
+      (i) => createUser(t, { email: `bench-ask${i}-${randomBytes(3).toString('hex')}@bench.test`, groups: ['bench-approval'] }),
+    );
+    const people = await pool(
+      Array.from({ length: CONCURRENCY }, (_, i) => i),
+      4,
+      (i) => createUser(t, { email: `bench${i}-${randomBytes(3).toString('hex')}@bench.test`, groups: ['bench'] }),
+    );
 
     // Requests turn GRANTED: the event may come before the POST's answer does.
     const nc = await natsConnect({ servers: t.natsUrl });
@@ -104,10 +112,25 @@ export async function benchAccess(): Promise<Array<[string, string]>> {
       await rawGrant(raw, `raw_req${i}`, profile);
       rawLatency.push(performance.now() - t0);
     }
-    rows.push([`request to credentials p50 (n=${SAMPLES}, automatic flow)`, `${ms(percentile(latency, 50))}   raw SQL ${ms(percentile(rawLatency, 50))}   ratio ${(percentile(latency, 50) / percentile(rawLatency, 50)).toFixed(2)}x (target <= 2x)`]);
-    const phase = (k: number) => ms(percentile(phases.map((p) => p[k]), 50));
-    rows.push(['  where it goes (p50)', `POST (match, resolve, store, audit, enqueue) ${phase(0)}; APPROVED -> GRANTED (grant, provisioning) ${phase(1)}; access details ${phase(2)}`]);
-    rows.push(['request to credentials p99', `${ms(percentile(latency, 99))}   raw SQL ${ms(percentile(rawLatency, 99))}   ratio ${(percentile(latency, 99) / percentile(rawLatency, 99)).toFixed(2)}x (target <= 3x)`]);
+    rows.push([
+      `request to credentials p50 (n=${SAMPLES}, automatic flow)`,
+      `${ms(percentile(latency, 50))}   raw SQL ${ms(percentile(rawLatency, 50))}   ratio ${(percentile(latency, 50) / percentile(rawLatency, 50)).toFixed(2)}x (target <= 2x)`,
+    ]);
+    const phase = (k: number) =>
+      ms(
+        percentile(
+          phases.map((p) => p[k]),
+          50,
+        ),
+      );
+    rows.push([
+      '  where it goes (p50)',
+      `POST (match, resolve, store, audit, enqueue) ${phase(0)}; APPROVED -> GRANTED (grant, provisioning) ${phase(1)}; access details ${phase(2)}`,
+    ]);
+    rows.push([
+      'request to credentials p99',
+      `${ms(percentile(latency, 99))}   raw SQL ${ms(percentile(rawLatency, 99))}   ratio ${(percentile(latency, 99) / percentile(rawLatency, 99)).toFixed(2)}x (target <= 3x)`,
+    ]);
 
     const t0 = performance.now();
     await pool(Array.from({ length: THROUGHPUT_REQUESTS }), CONCURRENCY, (_item, _i, worker) => requestAccess(people[worker].token));
@@ -117,7 +140,10 @@ export async function benchAccess(): Promise<Array<[string, string]>> {
     // Approve -> GRANTED: from the approver's POST .../approve to the GRANTED event, one at a time.
     const approval: number[] = [];
     for (let i = 0; i < APPROVAL_SAMPLES; i += 1) {
-      const asked = await api('POST', '/api/v1/access-requests', { token: askers[i % askers.length].token, body: { items: [{ resourceId, permission: 'READ_ONLY' }], durationMinutes: 60 } });
+      const asked = await api('POST', '/api/v1/access-requests', {
+        token: askers[i % askers.length].token,
+        body: { items: [{ resourceId, permission: 'READ_ONLY' }], durationMinutes: 60 },
+      });
       if (asked.status !== 201 || asked.body.requests[0].status !== 'PENDING') throw new Error(`approval request: ${asked.text}`);
       const id = asked.body.requests[0].id;
       const t1 = performance.now();
@@ -127,7 +153,10 @@ export async function benchAccess(): Promise<Array<[string, string]>> {
       waiters.delete(id);
       approval.push(performance.now() - t1);
     }
-    rows.push([`approve -> GRANTED p50 / p99 (n=${APPROVAL_SAMPLES})`, `${ms(percentile(approval, 50))} / ${ms(percentile(approval, 99))}   raw SQL grant ${ms(percentile(rawLatency, 50))} / ${ms(percentile(rawLatency, 99))}`]);
+    rows.push([
+      `approve -> GRANTED p50 / p99 (n=${APPROVAL_SAMPLES})`,
+      `${ms(percentile(approval, 50))} / ${ms(percentile(approval, 99))}   raw SQL grant ${ms(percentile(rawLatency, 50))} / ${ms(percentile(rawLatency, 99))}`,
+    ]);
     await raw.end();
     await nc.close();
     return rows;

@@ -36,9 +36,15 @@ export async function startBenchTarget(env: Record<string, string>): Promise<Ben
       await pg.query('CREATE DATABASE bench');
       await pg.query('CREATE SCHEMA app; CREATE TABLE app.orders (id int PRIMARY KEY, total numeric)', undefined, 'bench');
     } else {
-      await pg.query(`CREATE ROLE ${quoteIdent(connector.user)} LOGIN CREATEROLE PASSWORD ${quoteLiteral(connector.password)}; GRANT pg_signal_backend TO ${quoteIdent(connector.user)}`);
+      await pg.query(
+        `CREATE ROLE ${quoteIdent(connector.user)} LOGIN CREATEROLE PASSWORD ${quoteLiteral(connector.password)}; GRANT pg_signal_backend TO ${quoteIdent(connector.user)}`,
+      );
       await pg.query(`CREATE DATABASE bench OWNER ${quoteIdent(connector.user)}`);
-      await pg.query(`SET ROLE ${quoteIdent(connector.user)}; CREATE SCHEMA app; CREATE TABLE app.orders (id int PRIMARY KEY, total numeric)`, undefined, 'bench');
+      await pg.query(
+        `SET ROLE ${quoteIdent(connector.user)}; CREATE SCHEMA app; CREATE TABLE app.orders (id int PRIMARY KEY, total numeric)`,
+        undefined,
+        'bench',
+      );
     }
     stack = await startTestStack({ env: benchServiceEnv({ LOG_LEVEL: 'warn', ...env }) });
     const created = await stack.api('POST', '/api/v1/integrations', {

@@ -54,9 +54,18 @@ export async function benchConsolePages(stack: TestStack, integrationId: string)
       AND ($3::text IS NULL OR (r.path, r.id) > ($3, $4::uuid))
     ORDER BY r.path, r.id LIMIT ${PAGE + 1}`;
   const resourceFigures = {
-    first: [await time(SAMPLES, async () => (await api(resources)).items.length), await time(SAMPLES, () => control(RESOURCE_PAGE, [integrationId, null, null, null]))],
-    search: [await time(SAMPLES, async () => (await api(`${resources}&q=t99`)).items.length), await time(SAMPLES, () => control(RESOURCE_PAGE, [integrationId, 't99', null, null]))],
-    deep: [await time(SAMPLES, async () => (await api(`${resources}&pageToken=${resourcesToken}`)).items.length), await time(SAMPLES, () => control(RESOURCE_PAGE, [integrationId, null, after.path, after.id]))],
+    first: [
+      await time(SAMPLES, async () => (await api(resources)).items.length),
+      await time(SAMPLES, () => control(RESOURCE_PAGE, [integrationId, null, null, null])),
+    ],
+    search: [
+      await time(SAMPLES, async () => (await api(`${resources}&q=t99`)).items.length),
+      await time(SAMPLES, () => control(RESOURCE_PAGE, [integrationId, 't99', null, null])),
+    ],
+    deep: [
+      await time(SAMPLES, async () => (await api(`${resources}&pageToken=${resourcesToken}`)).items.length),
+      await time(SAMPLES, () => control(RESOURCE_PAGE, [integrationId, null, after.path, after.id])),
+    ],
   } as const;
 
   // Audit: fill the log through the access service's append, as every service writes it.
@@ -89,8 +98,14 @@ export async function benchConsolePages(stack: TestStack, integrationId: string)
   const AUDIT_PAGE = `SELECT * FROM access.audit_log WHERE ($1::text IS NULL OR action = $1) AND ($2::bigint IS NULL OR seq < $2) ORDER BY seq DESC LIMIT ${PAGE + 1}`;
   const auditFigures = {
     first: [await time(SAMPLES, async () => (await api(audit)).items.length), await time(SAMPLES, () => control(AUDIT_PAGE, [null, null]))],
-    filter: [await time(SAMPLES, async () => (await api(`${audit}&action=bench.marked`)).items.length), await time(SAMPLES, () => control(AUDIT_PAGE, ['bench.marked', null]))],
-    deep: [await time(SAMPLES, async () => (await api(`${audit}&pageToken=${auditToken}`)).items.length), await time(SAMPLES, () => control(AUDIT_PAGE, [null, beforeSeq]))],
+    filter: [
+      await time(SAMPLES, async () => (await api(`${audit}&action=bench.marked`)).items.length),
+      await time(SAMPLES, () => control(AUDIT_PAGE, ['bench.marked', null])),
+    ],
+    deep: [
+      await time(SAMPLES, async () => (await api(`${audit}&pageToken=${auditToken}`)).items.length),
+      await time(SAMPLES, () => control(AUDIT_PAGE, [null, beforeSeq])),
+    ],
   } as const;
   const verifyStarted = performance.now();
   const verify = await stack.api('GET', '/api/v1/audit/verify');

@@ -20,7 +20,11 @@ function startProfile() {
   const write = () =>
     (written ??= new Promise((resolve) => {
       session.post('Profiler.stop', (err, result) => {
-        if (!err) fs.writeFileSync(`${process.env.BENCH_PROFILE_DIR}/${process.pid}-${(process.argv[1] ?? 'node').split('/').slice(-3).join('_')}.cpuprofile`, JSON.stringify(result.profile));
+        if (!err)
+          fs.writeFileSync(
+            `${process.env.BENCH_PROFILE_DIR}/${process.pid}-${(process.argv[1] ?? 'node').split('/').slice(-3).join('_')}.cpuprofile`,
+            JSON.stringify(result.profile),
+          );
         resolve();
       });
     }));

@@ -87,7 +87,9 @@ export async function benchDiscovery(): Promise<Record<string, string | number>>
     const unchanged = await measure(refresh);
     await renameTables(pg);
     const renamed = await measure(refresh);
-    const tablesFound = (await stack.control<{ n: number }>("SELECT count(*)::int AS n FROM discovery.resources WHERE integration_id = $1 AND kind = 'table'", [integrationId]))[0].n;
+    const tablesFound = (
+      await stack.control<{ n: number }>("SELECT count(*)::int AS n FROM discovery.resources WHERE integration_id = $1 AND kind = 'table'", [integrationId])
+    )[0].n;
 
     const requestable = await benchRequestable(stack, integrationId, Math.ceil(TABLES / TABLES_PER_SCHEMA));
     // BENCH_CONSOLE_PAGES=0 leaves out the console pages (their 50,000 audit entries take minutes to append).
@@ -185,7 +187,11 @@ async function timeRawCatalogQuery(pg: PgCluster): Promise<number> {
 async function timeCatalogRead(pg: PgCluster): Promise<number> {
   const kinds = new Set(ResourceKind.options);
   const t0 = performance.now();
-  await discoverInstance({ ...pg.connectionParams('bench'), username: CONNECTOR.user, password: CONNECTOR.password, sslmode: 'disable' }, { kinds }, async () => undefined);
+  await discoverInstance(
+    { ...pg.connectionParams('bench'), username: CONNECTOR.user, password: CONNECTOR.password, sslmode: 'disable' },
+    { kinds },
+    async () => undefined,
+  );
   return performance.now() - t0;
 }
 

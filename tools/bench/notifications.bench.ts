@@ -27,7 +27,11 @@ export async function benchNotifications(): Promise<Array<[string, string]>> {
       const at = performance.now();
       const raw = Buffer.concat(chunks).toString('utf8');
       try {
-        new StandardWebhook(secret).verify(raw, { 'webhook-id': String(req.headers['webhook-id']), 'webhook-timestamp': String(req.headers['webhook-timestamp']), 'webhook-signature': String(req.headers['webhook-signature']) });
+        new StandardWebhook(secret).verify(raw, {
+          'webhook-id': String(req.headers['webhook-id']),
+          'webhook-timestamp': String(req.headers['webhook-timestamp']),
+          'webhook-signature': String(req.headers['webhook-signature']),
+        });
       } catch {
         unverified += 1;
       }
@@ -41,7 +45,12 @@ export async function benchNotifications(): Promise<Array<[string, string]>> {
   const port = (receiver.address() as AddressInfo).port;
   const delivered = (key: string) => (arrived.has(key) ? Promise.resolve() : new Promise<void>((resolve) => waiters.set(key, resolve)));
 
-  const target = await startBenchTarget({ WEBHOOK_ALLOW_PRIVATE_URLS: 'true', NOTIFICATIONS_SWEEP_INTERVAL_SECONDS: '30', ACCESS_SWEEP_INTERVAL_SECONDS: '30', SWEEP_INTERVAL_SECONDS: '30' });
+  const target = await startBenchTarget({
+    WEBHOOK_ALLOW_PRIVATE_URLS: 'true',
+    NOTIFICATIONS_SWEEP_INTERVAL_SECONDS: '30',
+    ACCESS_SWEEP_INTERVAL_SECONDS: '30',
+    SWEEP_INTERVAL_SECONDS: '30',
+  });
   try {
     const { stack: t, integrationId } = target;
     const resourceId = await waitUntil('the bench table discovered', async () => {
@@ -61,10 +70,16 @@ export async function benchNotifications(): Promise<Array<[string, string]>> {
       },
     });
     if (flow.status !== 201) throw new Error(`bench flow: ${flow.text}`);
-    const hook = await t.api('POST', '/api/v1/webhooks', { body: { name: 'bench receiver', url: `http://127.0.0.1:${port}/hook`, events: ['access_request.created'] } });
+    const hook = await t.api('POST', '/api/v1/webhooks', {
+      body: { name: 'bench receiver', url: `http://127.0.0.1:${port}/hook`, events: ['access_request.created'] },
+    });
     if (hook.status !== 201) throw new Error(`bench webhook: ${hook.text}`);
     secret = hook.body.secret;
-    const people = await pool(Array.from({ length: CONCURRENCY }, (_, i) => i), 4, (i) => createUser(t, { email: `bench${i}-${randomBytes(3).toString('hex')}@bench.test`, groups: ['bench'] }));
+    const people = await pool(
+      Array.from({ length: CONCURRENCY }, (_, i) => i),
+      4,
+      (i) => createUser(t, { email: `bench${i}-${randomBytes(3).toString('hex')}@bench.test`, groups: ['bench'] }),
+    );
 
     /** From the POST that makes the request (and its event) to the verified webhook in the receiver's hands. */
     const latency: number[] = [];
@@ -89,23 +104,39 @@ export async function benchNotifications(): Promise<Array<[string, string]>> {
 
     // The floor: a signed Standard Webhooks POST of the same size, straight to the receiver.
     const signer = new StandardWebhook(secret);
-    const body = JSON.stringify({ type: 'access_request.created', timestamp: new Date().toISOString(), data: { requestId: 'x'.repeat(36), pad: 'x'.repeat(1500) } });
-    const raw: number[] = [];
-    await pool(Array.from({ length: REQUESTS }, (_, i) => i), CONCURRENCY, async (i) => {
-      const id = `msg_raw_${i}`;
-      const payload = body.replace('x'.repeat(36), `raw-${String(i).padStart(32, '0')}`);
-      const start = performance.now();
-      const now = new Date();
-      const headers = { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(Math.floor(now.getTime() / 1000)), 'webhook-signature': signer.sign(id, now, payload) };
-      await new Promise<void>((resolve, reject) => {
-        const req = httpRequest({ host: '127.0.0.1', port, path: '/hook', method: 'POST', headers }, (res) => res.resume().on('end', () => resolve()));
-        req.on('error', reject);
-        req.end(payload);
-      });
-      raw.push(arrived.get(`raw-${String(i).padStart(32, '0')}`)! - start);
+    const body = JSON.stringify({
+      type: 'access_request.created',
+      timestamp: new Date().toISOString(),
+      data: { requestId: 'x'.repeat(36), pad: 'x'.repeat(1500) },
     });
+    const raw: number[] = [];
+    await pool(
+      Array.from({ length: REQUESTS }, (_, i) => i),
+      CONCURRENCY,
+      async (i) => {
+        const id = `msg_raw_${i}`;
+        const payload = body.replace('x'.repeat(36), `raw-${String(i).padStart(32, '0')}`);
+        const start = performance.now();
+        const now = new Date();
+        const headers = {
+          'content-type': 'application/json',
+          'webhook-id': id,
+          'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
+          'webhook-signature': signer.sign(id, now, payload),
+        };
+        await new Promise<void>((resolve, reject) => {
+          const req = httpRequest({ host: '127.0.0.1', port, path: '/hook', method: 'POST', headers }, (res) => res.resume().on('end', () => resolve()));
+          req.on('error', reject);
+          req.end(payload);
+        });
+        raw.push(arrived.get(`raw-${String(i).padStart(32, '0')}`)! - start);
+      },
+    );
 
-    rows.push([`event to delivery p50 (n=${REQUESTS}, ${CONCURRENCY} at a time; POST of the request -> verified webhook)`, `${ms(percentile(latency, 50))}   raw signed POST ${ms(percentile(raw, 50))}`]);
+    rows.push([
+      `event to delivery p50 (n=${REQUESTS}, ${CONCURRENCY} at a time; POST of the request -> verified webhook)`,
+      `${ms(percentile(latency, 50))}   raw signed POST ${ms(percentile(raw, 50))}`,
+    ]);
     rows.push(['event to delivery p99', `${ms(percentile(latency, 99))}   raw signed POST ${ms(percentile(raw, 99))}`]);
     rows.push(['  after the POST answered (p50 / p99)', `${ms(percentile(afterAnswer, 50))} / ${ms(percentile(afterAnswer, 99))}`]);
     rows.push(['requests with their webhook delivered per second', `${(REQUESTS / seconds).toFixed(0)}/s; unverified messages: ${unverified}`]);

@@ -27,7 +27,13 @@ export async function benchProvisioning(): Promise<Array<[string, string]>> {
     const grant = (expiresAt: Date, tag: string) =>
       b.request(
         Contracts.provisioningGrantsCreate,
-        { idempotencyKey: `${tag}-${randomBytes(6).toString('hex')}`, integrationId, identity: { id: `${tag}-${randomBytes(6).toString('hex')}`, email: `${tag}@bench.test` }, items: [ITEM], expiresAt: expiresAt.toISOString() },
+        {
+          idempotencyKey: `${tag}-${randomBytes(6).toString('hex')}`,
+          integrationId,
+          identity: { id: `${tag}-${randomBytes(6).toString('hex')}`, email: `${tag}@bench.test` },
+          items: [ITEM],
+          expiresAt: expiresAt.toISOString(),
+        },
         { connectorId: 'local' },
       );
 
@@ -49,8 +55,14 @@ export async function benchProvisioning(): Promise<Array<[string, string]>> {
       await rawGrant(raw, `raw_lat${i}`, profile);
       rawLatency.push(performance.now() - t0);
     }
-    rows.push([`grant latency p50 (n=${LATENCY_SAMPLES})`, `${ms(percentile(latency, 50))}   raw SQL ${ms(percentile(rawLatency, 50))}   ratio ${(percentile(latency, 50) / percentile(rawLatency, 50)).toFixed(2)}x (target <= 1.5x)`]);
-    rows.push([`grant latency p99`, `${ms(percentile(latency, 99))}   raw SQL ${ms(percentile(rawLatency, 99))}   ratio ${(percentile(latency, 99) / percentile(rawLatency, 99)).toFixed(2)}x (target <= 2x)`]);
+    rows.push([
+      `grant latency p50 (n=${LATENCY_SAMPLES})`,
+      `${ms(percentile(latency, 50))}   raw SQL ${ms(percentile(rawLatency, 50))}   ratio ${(percentile(latency, 50) / percentile(rawLatency, 50)).toFixed(2)}x (target <= 1.5x)`,
+    ]);
+    rows.push([
+      `grant latency p99`,
+      `${ms(percentile(latency, 99))}   raw SQL ${ms(percentile(rawLatency, 99))}   ratio ${(percentile(latency, 99) / percentile(rawLatency, 99)).toFixed(2)}x (target <= 2x)`,
+    ]);
 
     // 2. Throughput, CONCURRENCY at a time.
     let t0 = performance.now();
@@ -58,7 +70,11 @@ export async function benchProvisioning(): Promise<Array<[string, string]>> {
     const rate = THROUGHPUT_GRANTS / ((performance.now() - t0) / 1000);
     const rawClients = await Promise.all(Array.from({ length: CONCURRENCY }, () => target.connect()));
     t0 = performance.now();
-    await pool(Array.from({ length: THROUGHPUT_GRANTS }, (_, i) => i), CONCURRENCY, (i, _k, worker) => rawGrant(rawClients[worker], `raw_tp${i}`, profile));
+    await pool(
+      Array.from({ length: THROUGHPUT_GRANTS }, (_, i) => i),
+      CONCURRENCY,
+      (i, _k, worker) => rawGrant(rawClients[worker], `raw_tp${i}`, profile),
+    );
     const rawRate = THROUGHPUT_GRANTS / ((performance.now() - t0) / 1000);
     rows.push([`grants per second (${THROUGHPUT_GRANTS}, ${CONCURRENCY} at a time)`, `${rate.toFixed(0)}/s   raw SQL ${rawRate.toFixed(0)}/s (target 400/s)`]);
 
@@ -68,18 +84,41 @@ export async function benchProvisioning(): Promise<Array<[string, string]>> {
     await pool(Array.from({ length: ACTIVE_GRANTS }), CONCURRENCY, () => grant(stormAt, 'storm'));
     rows.push([`made ${ACTIVE_GRANTS} active grants`, `${((performance.now() - t0) / 1000).toFixed(1)} s`]);
     rows.push([`RSS with ${ACTIVE_GRANTS} active grants (peak so far)`, memoryLine('peakMb')]);
-    const probes = await pool(Array.from({ length: 200 }, (_, i) => i), CONCURRENCY, (i) => grant(new Date(Date.now() + 5_000 + i * 50), 'probe'));
+    const probes = await pool(
+      Array.from({ length: 200 }, (_, i) => i),
+      CONCURRENCY,
+      (i) => grant(new Date(Date.now() + 5_000 + i * 50), 'probe'),
+    );
     const probeIds = probes.map((p) => p.grant.id);
-    await waitFor(async () => (await stack.control<{ n: string }>("SELECT count(*) AS n FROM provisioning.grants WHERE id = ANY($1) AND status = 'EXPIRED'", [probeIds]))[0].n === String(probeIds.length), 120_000);
-    const lateness = (await stack.control<{ late: number }>('SELECT extract(epoch FROM ended_at - expires_at) * 1000 AS late FROM provisioning.grants WHERE id = ANY($1)', [probeIds])).map((r) => Number(r.late));
-    rows.push([`revocation lateness p50 / p99 (${ACTIVE_GRANTS} active)`, `${ms(percentile(lateness, 50))} / ${ms(percentile(lateness, 99))} (target p99 < 1000 ms)`]);
+    await waitFor(
+      async () =>
+        (await stack.control<{ n: string }>("SELECT count(*) AS n FROM provisioning.grants WHERE id = ANY($1) AND status = 'EXPIRED'", [probeIds]))[0].n ===
+        String(probeIds.length),
+      120_000,
+    );
+    const lateness = (
+      await stack.control<{ late: number }>('SELECT extract(epoch FROM ended_at - expires_at) * 1000 AS late FROM provisioning.grants WHERE id = ANY($1)', [
+        probeIds,
+      ])
+    ).map((r) => Number(r.late));
+    rows.push([
+      `revocation lateness p50 / p99 (${ACTIVE_GRANTS} active)`,
+      `${ms(percentile(lateness, 50))} / ${ms(percentile(lateness, 99))} (target p99 < 1000 ms)`,
+    ]);
 
     // 4. ACTIVE_GRANTS expiring in the same second.
     await waitFor(async () => Date.now() >= stormAt.getTime(), stormAt.getTime() - Date.now() + 5_000);
-    await waitFor(async () => (await stack.control<{ n: string }>("SELECT count(*) AS n FROM provisioning.grants WHERE expires_at = $1 AND status <> 'EXPIRED'", [stormAt]))[0].n === '0', 600_000);
+    await waitFor(
+      async () =>
+        (await stack.control<{ n: string }>("SELECT count(*) AS n FROM provisioning.grants WHERE expires_at = $1 AND status <> 'EXPIRED'", [stormAt]))[0].n ===
+        '0',
+      600_000,
+    );
     const [{ last }] = await stack.control<{ last: Date }>('SELECT max(ended_at) AS last FROM provisioning.grants WHERE expires_at = $1', [stormAt]);
     const stormSeconds = (last.getTime() - stormAt.getTime()) / 1000;
-    const stormRoles = (await stack.control<{ role: string }>('SELECT role_name AS role FROM provisioning.grants WHERE expires_at = $1', [stormAt])).map((r) => r.role);
+    const stormRoles = (await stack.control<{ role: string }>('SELECT role_name AS role FROM provisioning.grants WHERE expires_at = $1', [stormAt])).map(
+      (r) => r.role,
+    );
     const stillLogin = await pg.query<{ n: string }>('SELECT count(*) AS n FROM pg_roles WHERE rolcanlogin AND rolname = ANY($1)', [stormRoles]);
     // Raw SQL doing the same revocation work for the same number of roles.
     const rawRoles = (await pg.query<{ rolname: string }>("SELECT rolname FROM pg_roles WHERE rolname LIKE 'raw\\_%'")).map((r) => r.rolname);
@@ -91,7 +130,10 @@ export async function benchProvisioning(): Promise<Array<[string, string]>> {
       await c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1', [role]);
     });
     const rawRevokeRate = rawRoles.length / ((performance.now() - t0) / 1000);
-    rows.push([`${ACTIVE_GRANTS} grants expiring in the same second`, `all revoked ${stormSeconds.toFixed(1)} s after (target < 30 s, aim 10 s); raw SQL revokes ${rawRevokeRate.toFixed(0)}/s with ${CONCURRENCY} connections; managed roles still LOGIN: ${stillLogin[0].n}`]);
+    rows.push([
+      `${ACTIVE_GRANTS} grants expiring in the same second`,
+      `all revoked ${stormSeconds.toFixed(1)} s after (target < 30 s, aim 10 s); raw SQL revokes ${rawRevokeRate.toFixed(0)}/s with ${CONCURRENCY} connections; managed roles still LOGIN: ${stillLogin[0].n}`,
+    ]);
     rows.push(['peak RSS through the storm', memoryLine('peakMb')]);
     // At rest: the storm over, a sweep interval for the services to settle.
     await new Promise((r) => setTimeout(r, 15_000));

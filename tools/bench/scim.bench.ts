@@ -80,17 +80,24 @@ export async function benchScim(): Promise<Array<[string, string]>> {
       for (let at = 0; at < members.length; at += MEMBERS_PER_PATCH) patches.push({ groupId: groupIds[g], members: members.slice(at, at + MEMBERS_PER_PATCH) });
     }
     const patchCalls = await pool(patches, CONCURRENCY, (p) =>
-      call('PATCH', `/Groups/${p.groupId}`, { schemas: [PATCH_SCHEMA], Operations: [{ op: 'add', path: 'members', value: p.members.map((value) => ({ value })) }] }),
+      call('PATCH', `/Groups/${p.groupId}`, {
+        schemas: [PATCH_SCHEMA],
+        Operations: [{ op: 'add', path: 'members', value: p.members.map((value) => ({ value })) }],
+      }),
     );
     const finished = performance.now();
 
-    const [{ users: storedUsers }] = await t.control<{ users: string }>("SELECT count(*)::text AS users FROM access.users WHERE email LIKE '%@scim-bench.test'");
+    const [{ users: storedUsers }] = await t.control<{ users: string }>(
+      "SELECT count(*)::text AS users FROM access.users WHERE email LIKE '%@scim-bench.test'",
+    );
     const [{ memberships }] = await t.control<{ memberships: string }>(
       "SELECT count(*)::text AS memberships FROM access.user_groups ug JOIN access.users u ON u.id = ug.user_id WHERE u.email LIKE '%@scim-bench.test'",
     );
 
     // The raw floor: the same users, groups and memberships, one INSERT per call, same concurrency.
-    await db.query('CREATE TABLE bench_users (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), email text NOT NULL, name text NOT NULL, external_id text, active boolean NOT NULL)');
+    await db.query(
+      'CREATE TABLE bench_users (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), email text NOT NULL, name text NOT NULL, external_id text, active boolean NOT NULL)',
+    );
     await db.query('CREATE UNIQUE INDEX ON bench_users (lower(email))');
     await db.query('CREATE TABLE bench_groups (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), name text NOT NULL UNIQUE)');
     await db.query('CREATE TABLE bench_members (user_id uuid REFERENCES bench_users, group_id uuid REFERENCES bench_groups, PRIMARY KEY (user_id, group_id))');
@@ -100,7 +107,9 @@ export async function benchScim(): Promise<Array<[string, string]>> {
       return { ms: performance.now() - start, id: res.rows[0]?.id as string };
     };
     const rawStarted = performance.now();
-    const rawUsers = await pool(users, CONCURRENCY, (u) => timed('INSERT INTO bench_users (email, name, external_id, active) VALUES ($1, $2, $3, true) RETURNING id', [u.email, `User ${u.i}`, `00u${u.i}`]));
+    const rawUsers = await pool(users, CONCURRENCY, (u) =>
+      timed('INSERT INTO bench_users (email, name, external_id, active) VALUES ($1, $2, $3, true) RETURNING id', [u.email, `User ${u.i}`, `00u${u.i}`]),
+    );
     const rawGroups = await pool(
       Array.from({ length: GROUPS }, (_, g) => g),
       CONCURRENCY,
@@ -108,19 +117,45 @@ export async function benchScim(): Promise<Array<[string, string]>> {
     );
     const rawIds = new Map(userIds.map((id, u) => [id, rawUsers[u].id]));
     const rawPatches = await pool(patches, CONCURRENCY, (p) =>
-      timed('INSERT INTO bench_members (user_id, group_id) SELECT unnest($1::uuid[]), $2 ON CONFLICT DO NOTHING', [p.members.map((m) => rawIds.get(m)), rawGroups[groupIds.indexOf(p.groupId)].id]),
+      timed('INSERT INTO bench_members (user_id, group_id) SELECT unnest($1::uuid[]), $2 ON CONFLICT DO NOTHING', [
+        p.members.map((m) => rawIds.get(m)),
+        rawGroups[groupIds.indexOf(p.groupId)].id,
+      ]),
     );
     const rawFinished = performance.now();
 
-    const p95 = (calls: Array<{ ms: number }>) => ms(percentile(calls.map((c) => c.ms), 95));
+    const p95 = (calls: Array<{ ms: number }>) =>
+      ms(
+        percentile(
+          calls.map((c) => c.ms),
+          95,
+        ),
+      );
     rows.push(['push', `${USERS} users, ${GROUPS} groups, ${patches.length} member PATCHes of up to ${MEMBERS_PER_PATCH} (${CONCURRENCY} at a time)`]);
     rows.push(['errors (non-2xx answers)', String(errors)]);
     rows.push(['stored afterwards', `${storedUsers} users, ${memberships} memberships (expected ${USERS}, ${USERS * GROUPS_PER_USER})`]);
-    rows.push(['whole push', `${((finished - started) / 1000).toFixed(1)} s (users ${((usersDone - started) / 1000).toFixed(1)} s)   raw SQL: ${((rawFinished - rawStarted) / 1000).toFixed(1)} s`]);
-    rows.push(['POST /Users p50 / p95', `${ms(percentile(userCalls.map((c) => c.ms), 50))} / ${p95(userCalls)}   raw INSERT: ${ms(percentile(rawUsers.map((c) => c.ms), 50))} / ${p95(rawUsers)}`]);
+    rows.push([
+      'whole push',
+      `${((finished - started) / 1000).toFixed(1)} s (users ${((usersDone - started) / 1000).toFixed(1)} s)   raw SQL: ${((rawFinished - rawStarted) / 1000).toFixed(1)} s`,
+    ]);
+    rows.push([
+      'POST /Users p50 / p95',
+      `${ms(
+        percentile(
+          userCalls.map((c) => c.ms),
+          50,
+        ),
+      )} / ${p95(userCalls)}   raw INSERT: ${ms(
+        percentile(
+          rawUsers.map((c) => c.ms),
+          50,
+        ),
+      )} / ${p95(rawUsers)}`,
+    ]);
     rows.push(['POST /Groups p95', `${p95(groupCalls)}   raw INSERT: ${p95(rawGroups)}`]);
     rows.push(['PATCH /Groups members p95', `${p95(patchCalls)}   raw INSERT: ${p95(rawPatches)}`]);
-    if (errors > 0 || Number(storedUsers) !== USERS || Number(memberships) !== USERS * GROUPS_PER_USER) throw new Error(`SCIM push incomplete:\n${rows.map((r) => r.join(': ')).join('\n')}`);
+    if (errors > 0 || Number(storedUsers) !== USERS || Number(memberships) !== USERS * GROUPS_PER_USER)
+      throw new Error(`SCIM push incomplete:\n${rows.map((r) => r.join(': ')).join('\n')}`);
     return rows;
   } finally {
     await db.end();

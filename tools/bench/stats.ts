@@ -34,7 +34,12 @@ export function benchServiceEnv(env: Record<string, string>): Record<string, str
   const dir = process.env.BENCH_PROFILE_DIR;
   if (!dir) return env;
   const only = process.env.BENCH_PROFILE_SERVICES;
-  return { ...env, BENCH_PROFILE_DIR: resolve(dir), ...(only ? { BENCH_PROFILE_SERVICES: only } : {}), NODE_OPTIONS: `--require ${resolve(REPO_ROOT, 'tools/bench/cpu-profile.cjs')}` };
+  return {
+    ...env,
+    BENCH_PROFILE_DIR: resolve(dir),
+    ...(only ? { BENCH_PROFILE_SERVICES: only } : {}),
+    NODE_OPTIONS: `--require ${resolve(REPO_ROOT, 'tools/bench/cpu-profile.cjs')}`,
+  };
 }
 
 /** Resident memory of each service this bench started (its child processes), from /proc: now and the peak so far. */
@@ -58,5 +63,7 @@ export function serviceMemory(): Array<{ service: string; rssMb: number; peakMb:
 
 /** `access 80 MB, api-gateway 70 MB, ...` from serviceMemory, by `pick`. */
 export function memoryLine(pick: 'rssMb' | 'peakMb'): string {
-  return serviceMemory().map((m) => `${m.service} ${m[pick].toFixed(0)} MB`).join(', ');
+  return serviceMemory()
+    .map((m) => `${m.service} ${m[pick].toFixed(0)} MB`)
+    .join(', ');
 }

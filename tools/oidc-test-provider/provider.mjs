@@ -52,7 +52,10 @@ provider.use(async (ctx, next) => {
   await next();
   const idToken = ctx.path === '/token' && ctx.status === 200 ? ctx.body?.id_token : undefined;
   if (typeof idToken !== 'string') return;
-  const [header, payload] = idToken.split('.').slice(0, 2).map((part) => JSON.parse(Buffer.from(part, 'base64url').toString('utf8')));
+  const [header, payload] = idToken
+    .split('.')
+    .slice(0, 2)
+    .map((part) => JSON.parse(Buffer.from(part, 'base64url').toString('utf8')));
   const misbehaviour = accounts()[payload.sub]?.idToken;
   if (misbehaviour === 'expired') {
     const now = Math.floor(Date.now() / 1000);

@@ -32,11 +32,13 @@ export function demoGuide(apiUrl: string, flow: AccessFlow, integration: Owners)
   const scope = target.resources ? ` ${list(target.resources.values)}` : '';
   const user = (email: string, name: string, groups: string[]) =>
     `    curl -s -X POST ${apiUrl}/api/v1/users -H "Authorization: Bearer $T" -H 'content-type: application/json' -d '${JSON.stringify({ email, name, groups })}'`;
-  return [
-    `  demo flow:   "${flow.name}": group ${list(requesterGroups)} may request ${list(target.permissions)} on ${target.resourceType}${scope}, up to ${flow.maxDurationMinutes} minutes`,
-    `  approvers:   ${describeApprovers(flow, integration)}`,
-    `  people:      one who may request and one who may approve (then a token each: README, "Request, approve, connect"):`,
-    user('ana@example.com', 'Ana', requesterGroups),
-    user('bo@example.com', 'Bo', approverGroups),
-  ].join('\n') + '\n';
+  return (
+    [
+      `  demo flow:   "${flow.name}": group ${list(requesterGroups)} may request ${list(target.permissions)} on ${target.resourceType}${scope}, up to ${flow.maxDurationMinutes} minutes`,
+      `  approvers:   ${describeApprovers(flow, integration)}`,
+      `  people:      one who may request and one who may approve (then a token each: README, "Request, approve, connect"):`,
+      user('ana@example.com', 'Ana', requesterGroups),
+      user('bo@example.com', 'Bo', approverGroups),
+    ].join('\n') + '\n'
+  );
 }

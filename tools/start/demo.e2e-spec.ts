@@ -31,10 +31,14 @@ describe('the demo beside the control database; escalation through role membersh
     return client;
   };
   const waitStatus = (id: string, status: string) =>
-    waitUntil(`request ${id} ${status}`, async () => {
-      const r = (await t.api('GET', `/api/v1/access-requests/${id}`)).body;
-      return r.status === status && r;
-    }, 60_000);
+    waitUntil(
+      `request ${id} ${status}`,
+      async () => {
+        const r = (await t.api('GET', `/api/v1/access-requests/${id}`)).body;
+        return r.status === status && r;
+      },
+      60_000,
+    );
 
   beforeAll(async () => {
     pg = await startPgCluster({ hba: 'scram' });
@@ -57,7 +61,9 @@ describe('the demo beside the control database; escalation through role membersh
     integrationId = demo.integrationId;
     expect(demo.status).toBe('ACTIVE');
 
-    const user = await t.api('POST', '/api/v1/users', { body: { email: `analyst-${randomBytes(3).toString('hex')}@example.com`, name: 'Analyst', groups: ['analysts'] } });
+    const user = await t.api('POST', '/api/v1/users', {
+      body: { email: `analyst-${randomBytes(3).toString('hex')}@example.com`, name: 'Analyst', groups: ['analysts'] },
+    });
     expect(user.status).toBe(201);
     const token = await t.api('POST', '/api/v1/tokens', { body: { userId: user.body.id, name: 'e2e' } });
     analyst = { token: token.body.token };
@@ -81,14 +87,20 @@ describe('the demo beside the control database; escalation through role membersh
   });
 
   it("marks the control database, and the demo's connector cannot connect to it", async () => {
-    const [row] = await t.control<{ comment: string }>(`SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = current_database()`);
+    const [row] = await t.control<{ comment: string }>(
+      `SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = current_database()`,
+    );
     expect(row!.comment.split('\n')).toContain('latchkey:control-database=true');
     const rows = await pg.query<{ datname: string; can: boolean; privileged: boolean }>(
       `SELECT datname, has_database_privilege($1, oid, 'CONNECT') AS can, has_database_privilege($1, oid, 'CREATE WITH GRANT OPTION') AS privileged
          FROM pg_database WHERE datname = ANY($2::text[]) ORDER BY datname`,
       [DEMO_CONNECTOR_ROLE, [controlDb, DEMO_DATABASE, 'postgres']],
     );
-    expect(Object.fromEntries(rows.map((r) => [r.datname, [r.can, r.privileged]]))).toEqual({ [controlDb]: [false, false], [DEMO_DATABASE]: [true, true], postgres: [true, false] });
+    expect(Object.fromEntries(rows.map((r) => [r.datname, [r.can, r.privileged]]))).toEqual({
+      [controlDb]: [false, false],
+      [DEMO_DATABASE]: [true, true],
+      postgres: [true, false],
+    });
   });
 
   it('never discovers the control database nor suggests fixes for it', async () => {
@@ -113,10 +125,19 @@ describe('the demo beside the control database; escalation through role membersh
     ]);
     for (const [name, reason] of reasons) {
       const resource = await t.api('GET', `/api/v1/resources/${roleIds.get(name)}`);
-      expect({ name, permissions: resource.body.permissions, reason: resource.body.unrequestableReason }).toEqual({ name, permissions: [], reason: expect.stringMatching(reason) });
+      expect({ name, permissions: resource.body.permissions, reason: resource.body.unrequestableReason }).toEqual({
+        name,
+        permissions: [],
+        reason: expect.stringMatching(reason),
+      });
       const res = await asAnalyst('POST', '/api/v1/access-requests', { items: [{ resourceId: roleIds.get(name), permission: 'MEMBER' }], durationMinutes: 30 });
       expect(res.status).toBe(400);
-      expect(res.body.details.issues).toEqual([{ field: 'items.0.resourceId', rule: expect.stringMatching(new RegExp(`^must be a role Latchkey hands out \\(.*${reason.source.replace(/^\^|\$$/g, '')}`)) }]);
+      expect(res.body.details.issues).toEqual([
+        {
+          field: 'items.0.resourceId',
+          rule: expect.stringMatching(new RegExp(`^must be a role Latchkey hands out \\(.*${reason.source.replace(/^\^|\$$/g, '')}`)),
+        },
+      ]);
       refused += 1;
     }
     const reader = await t.api('GET', `/api/v1/resources/${roleIds.get('esc_reader')}`);
@@ -124,16 +145,24 @@ describe('the demo beside the control database; escalation through role membersh
   });
 
   it('refuses at grant time a role that became dangerous after discovery; a real login shows nothing was granted', async () => {
-    const safe = await asAnalyst('POST', '/api/v1/access-requests', { items: [{ resourceId: roleIds.get('esc_reader'), permission: 'MEMBER' }], durationMinutes: 30 });
+    const safe = await asAnalyst('POST', '/api/v1/access-requests', {
+      items: [{ resourceId: roleIds.get('esc_reader'), permission: 'MEMBER' }],
+      durationMinutes: 30,
+    });
     expect(safe.status).toBe(201);
     await waitStatus(safe.body.requests[0].id, 'GRANTED');
     const details = (await asAnalyst('GET', `/api/v1/access-requests/${safe.body.requests[0].id}/access-details`)).body;
 
     await pg.query('GRANT esc_ops TO esc_late');
-    const late = await asAnalyst('POST', '/api/v1/access-requests', { items: [{ resourceId: roleIds.get('esc_late'), permission: 'MEMBER' }], durationMinutes: 30 });
+    const late = await asAnalyst('POST', '/api/v1/access-requests', {
+      items: [{ resourceId: roleIds.get('esc_late'), permission: 'MEMBER' }],
+      durationMinutes: 30,
+    });
     expect(late.status).toBe(201);
     const failed = await waitStatus(late.body.requests[0].id, 'FAILED');
-    expect(failed.statusReason).toMatch(/Latchkey never hands out membership in "esc_late": "esc_late" is a member of "esc_admin" \(through 1 other role\), which is a superuser/);
+    expect(failed.statusReason).toMatch(
+      /Latchkey never hands out membership in "esc_late": "esc_late" is a member of "esc_admin" \(through 1 other role\), which is a superuser/,
+    );
     refused += 1;
 
     const session = await login(details.username, details.password);
@@ -159,7 +188,10 @@ describe('the demo beside the control database; escalation through role membersh
     expect(first.body.grant.status).toBe('ACTIVE');
     const eve = first.body.credentials.username as string;
     const [profile] = await pg.query<{ rolname: string }>(`SELECT rolname FROM pg_roles WHERE rolname LIKE 'lk\\_p\\_tb\\_ro\\_invoices\\_%'`);
-    const [otherPerson] = await pg.query<{ rolname: string }>(`SELECT m.rolname FROM pg_roles m WHERE pg_has_role(m.oid, 'latchkey_managed', 'MEMBER') AND m.rolname LIKE 'lk\\_%' AND m.rolname <> $1 AND m.rolname NOT LIKE 'lk\\_p\\_%'`, [eve]);
+    const [otherPerson] = await pg.query<{ rolname: string }>(
+      `SELECT m.rolname FROM pg_roles m WHERE pg_has_role(m.oid, 'latchkey_managed', 'MEMBER') AND m.rolname LIKE 'lk\\_%' AND m.rolname <> $1 AND m.rolname NOT LIKE 'lk\\_p\\_%'`,
+      [eve],
+    );
     for (const role of ['latchkey_managed', 'latchkey_orphan_owner', profile!.rolname, otherPerson!.rolname, 'esc_ops', 'pg_execute_server_program']) {
       const res = await t.api('POST', `/api/v1/integrations/${integrationId}/grants`, {
         body: { identity, items: [{ resourceType: 'postgresql-role', database: DEMO_DATABASE, role, permission: 'MEMBER' }], durationMinutes: 30 },
@@ -204,10 +236,14 @@ describe('the demo beside the control database; escalation through role membersh
       session.stdout.on('data', (d: Buffer) => (screen += d.toString()));
       session.stderr.on('data', (d: Buffer) => (screen += d.toString()));
       const exited = new Promise<number | null>((done) => session.on('exit', (code) => done(code)));
-      const pending = await waitUntil('Ana waiting for approval', async () => {
-        const list = await t.api('GET', '/api/v1/access-requests?status=PENDING', { token: ana.token });
-        return list.body.items?.[0]?.id as string | undefined;
-      }, 60_000);
+      const pending = await waitUntil(
+        'Ana waiting for approval',
+        async () => {
+          const list = await t.api('GET', '/api/v1/access-requests?status=PENDING', { token: ana.token });
+          return list.body.items?.[0]?.id as string | undefined;
+        },
+        60_000,
+      );
       // It said whom it waits for.
       await waitUntil('the approver named on the terminal', async () => screen.includes('bo@example.com'), 60_000);
 

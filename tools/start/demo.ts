@@ -28,7 +28,11 @@ latchkey:sensitivity=high';
  * `npm start -- --demo`: a sample target database with a few schemas and tables, a connector login
  * with the rights Latchkey needs there, an integration and an access flow registered through the HTTP API.
  */
-export async function createDemo(apiUrl: string, adminToken: string, databaseUrl: string): Promise<{ integrationId: string; status: string; created: boolean; flowId: string }> {
+export async function createDemo(
+  apiUrl: string,
+  adminToken: string,
+  databaseUrl: string,
+): Promise<{ integrationId: string; status: string; created: boolean; flowId: string }> {
   const server = new URL(databaseUrl);
   const admin = new URL(databaseUrl);
   admin.pathname = '/postgres';
@@ -107,7 +111,14 @@ async function upsertDemoFlow(apiUrl: string, headers: Record<string, string>, i
   const flow = {
     name: DEMO_FLOW,
     requestors: { conditions: [{ type: 'group', match: 'is', values: ['analysts'] }] },
-    targets: [{ integrationId, resourceType: 'postgresql-table', permissions: ['READ_ONLY'], resources: { mode: 'include', by: 'name', values: [`${DEMO_DATABASE}/sales/*`] } }],
+    targets: [
+      {
+        integrationId,
+        resourceType: 'postgresql-table',
+        permissions: ['READ_ONLY'],
+        resources: { mode: 'include', by: 'name', values: [`${DEMO_DATABASE}/sales/*`] },
+      },
+    ],
     approvers: { mode: 'ANY_OF', groups: [{ type: 'OWNER' }] },
     maxDurationMinutes: 120,
     settings: { justificationRequired: true, approverReasonRequired: false, maxExtensions: 1 },

@@ -2,7 +2,7 @@ import { MASTER_KEY_MISMATCH } from '@latchkey/secrets';
 import { masterKeyWarning } from './master-key-warning';
 
 describe('npm start: the master key warning', () => {
-  it('frames the catalog\'s finding in !! lines, with the count and the way back', () => {
+  it("frames the catalog's finding in !! lines, with the count and the way back", () => {
     const text = masterKeyWarning({ unreadable: 2, checked: 3 }, false);
     const lines = text.trim().split('\n');
     expect(lines[0]).toBe('!'.repeat(78));

@@ -60,7 +60,12 @@ describe('npm start on a fresh install', () => {
     nats = await startNatsServer();
     redis = await startRedisServer();
     smtpPort = await freePort();
-    smtp = new SMTPServer({ authOptional: true, disabledCommands: ['STARTTLS', 'AUTH'], logger: false, onData: (stream, _s, cb) => void simpleParser(stream).then((mail) => (mails.push({ mail, at: Date.now() }), cb()), cb) });
+    smtp = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS', 'AUTH'],
+      logger: false,
+      onData: (stream, _s, cb) => void simpleParser(stream).then((mail) => (mails.push({ mail, at: Date.now() }), cb()), cb),
+    });
     await new Promise<void>((r) => smtp.listen(smtpPort, '127.0.0.1', r));
     // Records every message as it came: verified later with the endpoint's secret, which exists only once the endpoint does.
     receiver = createServer((req, res) => {
@@ -68,7 +73,14 @@ describe('npm start on a fresh install', () => {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const raw = Buffer.concat(chunks).toString('utf8');
-        hooks.push({ raw, headers: { 'webhook-id': String(req.headers['webhook-id']), 'webhook-timestamp': String(req.headers['webhook-timestamp']), 'webhook-signature': String(req.headers['webhook-signature']) } });
+        hooks.push({
+          raw,
+          headers: {
+            'webhook-id': String(req.headers['webhook-id']),
+            'webhook-timestamp': String(req.headers['webhook-timestamp']),
+            'webhook-signature': String(req.headers['webhook-signature']),
+          },
+        });
         res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
       });
     });
@@ -92,7 +104,9 @@ describe('npm start on a fresh install', () => {
     await new Promise((r) => (receiver ? receiver.close(r) : r(undefined)));
     const admin = new Client({ connectionString: SHARED_DATABASE_URL });
     await admin.connect();
-    await admin.query('SELECT format($1::text, $2::text) AS sql', ['DROP DATABASE IF EXISTS %I WITH (FORCE)', dbName]).then(({ rows }) => admin.query(rows[0].sql));
+    await admin
+      .query('SELECT format($1::text, $2::text) AS sql', ['DROP DATABASE IF EXISTS %I WITH (FORCE)', dbName])
+      .then(({ rows }) => admin.query(rows[0].sql));
     await admin.end();
   });
 
@@ -133,10 +147,15 @@ describe('npm start on a fresh install', () => {
     expect(url).toMatch(new RegExp(`^${base}/set-password#token=lkl_[A-Za-z0-9_-]{43}$`));
     const token = decodeURIComponent(new URL(url!).hash.replace(/^#token=/, ''));
 
-    const post = (path: string, body: unknown) => fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const post = (path: string, body: unknown) =>
+      fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     // The script for installs without npm start (Docker) makes a new link, replacing the banner's.
     const again = () =>
-      spawnSync(process.execPath, [resolve(REPO_ROOT, 'dist/tools/start/bootstrap-link.js')], { env: { PATH: process.env.PATH, NATS_URL: nats.url, PORT: String(port) }, encoding: 'utf8', timeout: 60_000 });
+      spawnSync(process.execPath, [resolve(REPO_ROOT, 'dist/tools/start/bootstrap-link.js')], {
+        env: { PATH: process.env.PATH, NATS_URL: nats.url, PORT: String(port) },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
     const fresh = again();
     expect(fresh.status).toBe(0);
     const freshUrl = /^\s+(http\S+)$/m.exec(fresh.stdout)?.[1];
@@ -162,7 +181,8 @@ describe('npm start on a fresh install', () => {
 
   it('issue 14 on the defaults: the approver is mailed about a request, the requester when granted and before it ends, and signed webhooks verify', async () => {
     const t: Pick<TestStack, 'api'> = { api: apiClient(base, adminToken) };
-    const mailsTo = (email: string, subject: RegExp) => mails.filter(({ mail }) => (mail.to && !Array.isArray(mail.to) ? mail.to.text : '').includes(email) && subject.test(mail.subject ?? ''));
+    const mailsTo = (email: string, subject: RegExp) =>
+      mails.filter(({ mail }) => (mail.to && !Array.isArray(mail.to) ? mail.to.text : '').includes(email) && subject.test(mail.subject ?? ''));
 
     const integrationId = await createPgIntegration(t, { port: pg.port, username: pg.superuser, password: pg.superuserPassword, dbname: 'app' });
     const resourceId = await waitUntil('the discovered table', async () => {
@@ -173,7 +193,9 @@ describe('npm start on a fresh install', () => {
     const approver = await createUser(t, { name: 'Dana Approver', groups: ['data-team'] });
     const requester = await createUser(t, { name: 'Rita Requester', groups: ['analysts'] });
     await createGroupFlow(t, { name: 'analysts read billing', integrationId, requestors: 'analysts', approvers: 'data-team', maxDurationMinutes: 60 });
-    const hook = await t.api('POST', '/api/v1/webhooks', { body: { name: 'receiver', url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`, format: 'standard', events: ['*'] } });
+    const hook = await t.api('POST', '/api/v1/webhooks', {
+      body: { name: 'receiver', url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`, format: 'standard', events: ['*'] },
+    });
     expect(hook.status).toBe(201);
     // The standardwebhooks package checks each message's signature and timestamp; one it cannot verify fails the test.
     const verified = new Webhook(hook.body.secret);
@@ -181,20 +203,32 @@ describe('npm start on a fresh install', () => {
 
     // Ten minutes, as long as the default EXPIRY_WARNING_MINUTES: the warning is due the moment access is granted (ingest.service.ts, warnExpiring: a grant shorter than the window gets none, one exactly as long is warned at once).
     const posted = Date.now();
-    const created = await t.api('POST', '/api/v1/access-requests', { token: requester.token, body: { items: [{ resourceId, permission: 'READ_ONLY' }], justification: 'ticket 14', durationMinutes: 10 } });
+    const created = await t.api('POST', '/api/v1/access-requests', {
+      token: requester.token,
+      body: { items: [{ resourceId, permission: 'READ_ONLY' }], justification: 'ticket 14', durationMinutes: 10 },
+    });
     expect(created.status).toBe(201);
     const requestId = created.body.requests[0].id as string;
 
-    const [asked] = await waitUntil("the approver's mail", async () => mailsTo(approver.user.email, /^Approval needed/).length > 0 && mailsTo(approver.user.email, /^Approval needed/));
+    const [asked] = await waitUntil(
+      "the approver's mail",
+      async () => mailsTo(approver.user.email, /^Approval needed/).length > 0 && mailsTo(approver.user.email, /^Approval needed/),
+    );
     console.log(`npm start: the approver's mail arrived ${((asked.at - posted) / 1000).toFixed(1)} s after the request was posted`);
     expect(asked.mail.subject).toContain(requester.user.email);
     expect(asked.mail.text).toContain('app/billing/invoices');
     expect(asked.mail.text).toContain(`${base}/portal/approvals/${requestId}`);
 
     expect((await t.api('POST', `/api/v1/access-requests/${requestId}/approve`, { token: approver.token, body: { reason: 'ok' } })).status).toBe(200);
-    const [ready] = await waitUntil("the requester's grant mail", async () => mailsTo(requester.user.email, /^Your access is ready$/).length > 0 && mailsTo(requester.user.email, /^Your access is ready$/));
+    const [ready] = await waitUntil(
+      "the requester's grant mail",
+      async () => mailsTo(requester.user.email, /^Your access is ready$/).length > 0 && mailsTo(requester.user.email, /^Your access is ready$/),
+    );
     expect(ready.mail.text).toContain(`${base}/portal/requests/${requestId}/connect`);
-    const [warning] = await waitUntil("the requester's expiry warning", async () => mailsTo(requester.user.email, /^Your access ends soon$/).length > 0 && mailsTo(requester.user.email, /^Your access ends soon$/));
+    const [warning] = await waitUntil(
+      "the requester's expiry warning",
+      async () => mailsTo(requester.user.email, /^Your access ends soon$/).length > 0 && mailsTo(requester.user.email, /^Your access ends soon$/),
+    );
     expect(warning.mail.text).toContain(requestId);
 
     const details = await t.api('GET', `/api/v1/access-requests/${requestId}/access-details`, { token: requester.token });

@@ -49,7 +49,12 @@ async function main() {
   await ensurePortFree(Number(process.env.PORT ?? 8080));
   const consoleUrl = consoleBaseUrl();
   // Links in mail and webhooks point at the console the banner prints: the notifications service's own default assumes port 8080.
-  const stack = new Supervisor({ root, env: process.env, onLine: show, replicaEnv: (service): Record<string, string> => (service === 'notifications' ? { LATCHKEY_PUBLIC_URL: consoleUrl } : {}) });
+  const stack = new Supervisor({
+    root,
+    env: process.env,
+    onLine: show,
+    replicaEnv: (service): Record<string, string> => (service === 'notifications' ? { LATCHKEY_PUBLIC_URL: consoleUrl } : {}),
+  });
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;
@@ -77,7 +82,8 @@ async function main() {
       ? ''
       : 'error' in link
         ? `  set password: no one-time link for ${adminEmail}: ${link.error}\n`
-        : `  set password: ${link.url}\n` + `               one-time link for ${adminEmail}, valid until ${link.expiresAt}; the next start prints a new one while no password is set\n`;
+        : `  set password: ${link.url}\n` +
+          `               one-time link for ${adminEmail}, valid until ${link.expiresAt}; the next start prints a new one while no password is set\n`;
 
   let demoLine = '';
   if (demo) {
@@ -85,7 +91,11 @@ async function main() {
     const read = async (path: string) => (await fetch(`${stack.url}/api/v1${path}`, { headers: { authorization: `Bearer ${token}` } })).json();
     demoLine =
       `  demo:        integration "Demo PostgreSQL" ${result.created ? 'created' : 'updated'} (${result.integrationId}), status ${result.status}\n` +
-      demoGuide(stack.url, AccessFlow.parse(await read(`/access-flows/${result.flowId}`)), Integration.parse(await read(`/integrations/${result.integrationId}`)));
+      demoGuide(
+        stack.url,
+        AccessFlow.parse(await read(`/access-flows/${result.flowId}`)),
+        Integration.parse(await read(`/integrations/${result.integrationId}`)),
+      );
   }
   process.stdout.write(
     `\nLatchkey is running.\n` +

@@ -67,7 +67,9 @@ export class ApiClient {
     const items: T[] = [];
     let pageToken: string | undefined;
     do {
-      const page = await this.get<{ items: T[]; nextPageToken?: string }>(`${path}${path.includes('?') ? '&' : '?'}pageSize=500${pageToken ? `&pageToken=${encodeURIComponent(pageToken)}` : ''}`);
+      const page = await this.get<{ items: T[]; nextPageToken?: string }>(
+        `${path}${path.includes('?') ? '&' : '?'}pageSize=500${pageToken ? `&pageToken=${encodeURIComponent(pageToken)}` : ''}`,
+      );
       items.push(...page.items);
       pageToken = page.nextPageToken;
     } while (pageToken);

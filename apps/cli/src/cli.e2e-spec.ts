@@ -44,7 +44,11 @@ describe('latchkey CLI', () => {
     pg = await startPgCluster({ hba: 'scram' });
     await pg.query(`CREATE ROLE ${CONNECTOR_USER} SUPERUSER LOGIN PASSWORD '${CONNECTOR_PASSWORD}'`);
     await pg.query('CREATE DATABASE shop');
-    await pg.query(`CREATE SCHEMA sales; CREATE TABLE sales.orders (id int); INSERT INTO sales.orders VALUES (1), (2), (3); CREATE SCHEMA hr; CREATE TABLE hr.salaries (id int);`, undefined, 'shop');
+    await pg.query(
+      `CREATE SCHEMA sales; CREATE TABLE sales.orders (id int); INSERT INTO sales.orders VALUES (1), (2), (3); CREATE SCHEMA hr; CREATE TABLE hr.salaries (id int);`,
+      undefined,
+      'shop',
+    );
     t = await startTestStack();
     const made = await createUser(t, { groups: ['eng'] });
     requester = { token: made.token, email: made.user.email };
@@ -68,7 +72,14 @@ describe('latchkey CLI', () => {
       body: {
         name: 'sales for engineers',
         requestors: { conditions: [{ type: 'group', match: 'is', values: ['eng'] }] },
-        targets: [{ integrationId: integration.body.id, resourceType: 'postgresql-table', permissions: ['READ_ONLY'], resources: { mode: 'include', by: 'name', values: ['shop/sales/*'] } }],
+        targets: [
+          {
+            integrationId: integration.body.id,
+            resourceType: 'postgresql-table',
+            permissions: ['READ_ONLY'],
+            resources: { mode: 'include', by: 'name', values: ['shop/sales/*'] },
+          },
+        ],
         approvers: { mode: 'ANY_OF', groups: [{ type: 'group', values: ['dba'] }] },
         maxDurationMinutes: 120,
       },
@@ -168,7 +179,8 @@ describe('latchkey CLI', () => {
     expect(password.length).toBeGreaterThan(10);
     expect(environ).toContain('PGSSLMODE=disable');
     expect(execFileSync('ps', ['-eww', '-o', 'args='], { encoding: 'utf8' })).not.toContain(password);
-    const written = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? written(join(dir, e.name)) : [readFileSync(join(dir, e.name), 'utf8')]));
+    const written = (dir: string): string[] =>
+      readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? written(join(dir, e.name)) : [readFileSync(join(dir, e.name), 'utf8')]));
     expect(written(home).join('\n')).not.toContain(password);
     expect(screen).not.toContain(password);
 

@@ -36,7 +36,15 @@ describe('latchkey plan / apply / export', () => {
 
   const cli = (args: string[], more: Record<string, string> = {}): Promise<Run> =>
     new Promise((resolve) => {
-      const env = { PATH: process.env.PATH!, HOME: dir, NO_COLOR: '1', LATCHKEY_URL: t.url, LATCHKEY_TOKEN: t.adminToken, CHAT_WEBHOOK_URL: SLACK_URL, ...more };
+      const env = {
+        PATH: process.env.PATH!,
+        HOME: dir,
+        NO_COLOR: '1',
+        LATCHKEY_URL: t.url,
+        LATCHKEY_TOKEN: t.adminToken,
+        CHAT_WEBHOOK_URL: SLACK_URL,
+        ...more,
+      };
       const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
       let stderr = '';
@@ -45,11 +53,44 @@ describe('latchkey plan / apply / export', () => {
       child.on('exit', (code) => resolve({ code, stdout, stderr }));
     });
 
-  const flows = async () => (await t.api('GET', '/api/v1/access-flows?pageSize=500')).body.items as Array<{ id: string; name: string; managedBy: string | null; updatedAt: string; maxDurationMinutes: number }>;
-  const groups = async () => (await t.api('GET', '/api/v1/groups?pageSize=500')).body.items as Array<{ id: string; name: string; description: string | null; managedBy: string | null }>;
-  const users = async () => (await t.api('GET', '/api/v1/users?pageSize=500')).body.items as Array<{ id: string; email: string; name: string; role: string; active: boolean; groups: string[]; managedBy: string | null }>;
-  const webhooks = async () => (await t.api('GET', '/api/v1/webhooks?pageSize=500')).body.items as Array<{ id: string; name: string; url: string; events: string[]; filters: Record<string, string[]>; active: boolean; managedBy: string | null }>;
-  const integrations = async () => (await t.api('GET', '/api/v1/integrations?pageSize=500')).body.items as Array<{ id: string; name: string; managedBy: string | null; status: string; updatedAt: string }>;
+  const flows = async () =>
+    (await t.api('GET', '/api/v1/access-flows?pageSize=500')).body.items as Array<{
+      id: string;
+      name: string;
+      managedBy: string | null;
+      updatedAt: string;
+      maxDurationMinutes: number;
+    }>;
+  const groups = async () =>
+    (await t.api('GET', '/api/v1/groups?pageSize=500')).body.items as Array<{ id: string; name: string; description: string | null; managedBy: string | null }>;
+  const users = async () =>
+    (await t.api('GET', '/api/v1/users?pageSize=500')).body.items as Array<{
+      id: string;
+      email: string;
+      name: string;
+      role: string;
+      active: boolean;
+      groups: string[];
+      managedBy: string | null;
+    }>;
+  const webhooks = async () =>
+    (await t.api('GET', '/api/v1/webhooks?pageSize=500')).body.items as Array<{
+      id: string;
+      name: string;
+      url: string;
+      events: string[];
+      filters: Record<string, string[]>;
+      active: boolean;
+      managedBy: string | null;
+    }>;
+  const integrations = async () =>
+    (await t.api('GET', '/api/v1/integrations?pageSize=500')).body.items as Array<{
+      id: string;
+      name: string;
+      managedBy: string | null;
+      status: string;
+      updatedAt: string;
+    }>;
 
   // The target `shop` with its secret by reference (variables the connector reads); a flow on it,
   // and one on `legacy`, an integration made in the console (not in the file).
@@ -162,7 +203,9 @@ ${
     // Made in the console, not in any file: no apply touches them.
     expect((await t.api('POST', '/api/v1/groups', { body: { name: 'console-group' } })).status).toBe(201);
     expect((await t.api('POST', '/api/v1/users', { body: { email: 'carol@example.com', name: 'Carol', groups: ['console-group'] } })).status).toBe(201);
-    expect((await t.api('POST', '/api/v1/webhooks', { body: { name: 'console hook', url: 'https://hooks.example.com/console', events: ['*'] } })).status).toBe(201);
+    expect((await t.api('POST', '/api/v1/webhooks', { body: { name: 'console hook', url: 'https://hooks.example.com/console', events: ['*'] } })).status).toBe(
+      201,
+    );
   }, STARTUP_TIMEOUT_MS);
 
   afterAll(async () => {
@@ -179,7 +222,10 @@ ${
       'bad.yaml',
       config(120)
         .replace('maxDurationMinutes: 120', 'maxDurationMinutes: 0')
-        .replace('      store: env\n      usernameVar: SHOP_DB_USER\n      passwordVar: SHOP_DB_PASSWORD', '      store: builtin\n      username: x\n      password: in-clear'),
+        .replace(
+          '      store: env\n      usernameVar: SHOP_DB_USER\n      passwordVar: SHOP_DB_PASSWORD',
+          '      store: builtin\n      username: x\n      password: in-clear',
+        ),
     );
     for (const command of ['plan', 'apply']) {
       const run = await cli([command, '-f', bad]);
@@ -242,21 +288,32 @@ ${
     // The connector found its credentials through the references (and discovery ran with them).
     const shop = await waitUntil('shop ACTIVE', async () => (await integrations()).find((i) => i.name === 'shop' && i.status === 'ACTIVE'));
     expect(shop.managedBy).toBe('latchkey-cli');
-    expect(Object.fromEntries((await flows()).map((f) => [f.name, f.managedBy]))).toEqual({ 'console flow': null, 'legacy readers': 'latchkey-cli', 'sales for engineers': 'latchkey-cli' });
+    expect(Object.fromEntries((await flows()).map((f) => [f.name, f.managedBy]))).toEqual({
+      'console flow': null,
+      'legacy readers': 'latchkey-cli',
+      'sales for engineers': 'latchkey-cli',
+    });
     expect(Object.fromEntries((await groups()).map((g) => [g.name, [g.managedBy, g.description]]))).toEqual({
       dba: [null, null],
       'console-group': [null, null],
       eng: ['latchkey-cli', 'Engineers'],
       'data-platform': ['latchkey-cli', null],
     });
-    const people = Object.fromEntries((await users()).map(({ email, name, role, active, groups: names, managedBy }) => [email, { name, role, active, groups: names, managedBy }]));
+    const people = Object.fromEntries(
+      (await users()).map(({ email, name, role, active, groups: names, managedBy }) => [email, { name, role, active, groups: names, managedBy }]),
+    );
     expect(people).toMatchObject({
       'ana@example.com': { name: 'Ana', role: 'user', active: true, groups: ['dba', 'eng'], managedBy: 'latchkey-cli' },
       'bob@example.com': { name: 'Bob', role: 'admin', active: false, groups: ['data-platform'], managedBy: 'latchkey-cli' },
       'carol@example.com': { managedBy: null },
     });
     const hooks = Object.fromEntries((await webhooks()).map((w) => [w.name, w]));
-    expect(hooks['ops feed']).toMatchObject({ url: 'https://hooks.example.com/latchkey', filters: { integrationIds: [shop.id], flowIds: [(await flows()).find((f) => f.name === 'legacy readers')!.id] }, active: true, managedBy: 'latchkey-cli' });
+    expect(hooks['ops feed']).toMatchObject({
+      url: 'https://hooks.example.com/latchkey',
+      filters: { integrationIds: [shop.id], flowIds: [(await flows()).find((f) => f.name === 'legacy readers')!.id] },
+      active: true,
+      managedBy: 'latchkey-cli',
+    });
     expect(hooks.chat).toMatchObject({ url: 'https://hooks.slack.com/services/***', format: 'slack', events: ['*'], managedBy: 'latchkey-cli' });
     expect(hooks['console hook'].managedBy).toBeNull();
 
@@ -291,7 +348,10 @@ ${
     const engLog = await t.api('GET', `/api/v1/audit?targetType=group&targetId=${eng.id}`);
     expect(engLog.body.items).toEqual([expect.objectContaining({ action: 'group.created', actor: expect.objectContaining({ source: 'cli' }) })]);
     const feed = (await webhooks()).find((w) => w.name === 'ops feed')!;
-    const feedLog = await waitUntil('the webhook in the audit log', async () => (await t.api('GET', `/api/v1/audit?targetType=webhook&targetId=${feed.id}`)).body.items[0]);
+    const feedLog = await waitUntil(
+      'the webhook in the audit log',
+      async () => (await t.api('GET', `/api/v1/audit?targetType=webhook&targetId=${feed.id}`)).body.items[0],
+    );
     expect(feedLog).toMatchObject({ action: 'webhook.created', actor: { source: 'cli' } });
     const consoleLog = await t.api('GET', `/api/v1/audit?targetType=access-flow&targetId=${consoleFlowId}`);
     expect(consoleLog.body.items[0].actor.source).toBeUndefined();
@@ -301,7 +361,9 @@ ${
     const exported = await cli(['export', '-f', join(dir, 'exported.yaml')]);
     expect(exported.code).toBe(0);
     expect(exported.stderr).toContain('integration "legacy" keeps its secret in Latchkey\'s built-in store');
-    expect(exported.stderr).toContain('webhook "chat" has a URL with a secret in it, which the server shows masked: the file reads it from LATCHKEY_WEBHOOK_URL_CHAT');
+    expect(exported.stderr).toContain(
+      'webhook "chat" has a URL with a secret in it, which the server shows masked: the file reads it from LATCHKEY_WEBHOOK_URL_CHAT',
+    );
     const text = readFileSync(join(dir, 'exported.yaml'), 'utf8');
     expect(text).not.toContain(CONNECTOR_PASSWORD);
     expect(text).not.toContain(SLACK_URL.split('/').at(-1));
@@ -336,8 +398,12 @@ ${
       expect(run.stderr).toContain(`${bad}:${lineOf(text, 'name: data platform')}:5: groups.1.name: must be 1-100 characters of letters, digits, ., _ and -`);
       expect(run.stderr).toContain(`${bad}:${lineOf(text, 'password: hunter2')}:5: users.0.password: is not a known field`);
       expect(run.stderr).toContain(`${bad}:${lineOf(text, 'role: superuser')}:5: users.1.role:`);
-      expect(run.stderr).toContain(`${bad}:${lineOf(text, 'access_request.teleported')}:${columnOf(text, 'access_request.teleported')}: webhooks.0.events.1: must be an event type`);
-      expect(run.stderr).toContain(`${bad}:${lineOf(text, `url: ${SLACK_URL}`)}:5: webhooks.1.url: holds a secret (credentials, a query or a Slack webhook path): give it by reference, url: { env: VARIABLE }`);
+      expect(run.stderr).toContain(
+        `${bad}:${lineOf(text, 'access_request.teleported')}:${columnOf(text, 'access_request.teleported')}: webhooks.0.events.1: must be an event type`,
+      );
+      expect(run.stderr).toContain(
+        `${bad}:${lineOf(text, `url: ${SLACK_URL}`)}:5: webhooks.1.url: holds a secret (credentials, a query or a Slack webhook path): give it by reference, url: { env: VARIABLE }`,
+      );
       // The file's own text, secrets included, is not echoed back.
       expect(run.stderr).not.toContain(SLACK_URL.split('/').at(-1));
       expect(run.stderr).not.toContain('hunter2');
@@ -356,7 +422,9 @@ ${
 
     const planned = await cli(['plan', '-f', path]);
     expect(planned.code).toBe(2);
-    expect(planned.stdout).toMatch(/^~ access flow "sales for engineers" {2}\(drift: changed outside .*latchkey\.yaml by \S+ at \S+\)\n {4}maxDurationMinutes: 45 -> 120\n/);
+    expect(planned.stdout).toMatch(
+      /^~ access flow "sales for engineers" {2}\(drift: changed outside .*latchkey\.yaml by \S+ at \S+\)\n {4}maxDurationMinutes: 45 -> 120\n/,
+    );
     expect((await cli(['apply', '-f', path])).code).toBe(0);
     expect((await flows()).find((f) => f.name === 'sales for engineers')!.maxDurationMinutes).toBe(120);
     expect((await cli(['plan', '-f', path])).code).toBe(0);
@@ -366,12 +434,18 @@ ${
     const ana = (await users()).find((u) => u.email === 'ana@example.com')!;
     expect((await t.api('PUT', `/api/v1/users/${ana.id}`, { body: { email: ana.email, name: 'Ana B.', groups: ['eng'] } })).status).toBe(200);
     const feed = (await webhooks()).find((w) => w.name === 'ops feed')!;
-    const paused = await t.api('PUT', `/api/v1/webhooks/${feed.id}`, { body: { name: feed.name, url: feed.url, events: feed.events, filters: feed.filters, active: false } });
+    const paused = await t.api('PUT', `/api/v1/webhooks/${feed.id}`, {
+      body: { name: feed.name, url: feed.url, events: feed.events, filters: feed.filters, active: false },
+    });
     expect([paused.status, paused.body.managedBy]).toEqual([200, 'latchkey-cli']);
     const planned = await cli(['plan', '-f', path]);
     expect(planned.code).toBe(2);
-    expect(planned.stdout).toMatch(/^~ user "ana@example\.com" {2}\(drift: changed outside .*latchkey\.yaml by \S+ at \S+\)\n {4}name: "Ana B\." -> "Ana"\n {4}groups: \["eng"\] -> \["dba","eng"\]\n/);
-    expect(planned.stdout).toMatch(/\n~ webhook "ops feed" {2}\(drift: changed outside .*latchkey\.yaml by \S+ at \S+\)\n {4}active: false -> true\nPlan: 0 to create, 2 to update, 0 to delete\.\n$/);
+    expect(planned.stdout).toMatch(
+      /^~ user "ana@example\.com" {2}\(drift: changed outside .*latchkey\.yaml by \S+ at \S+\)\n {4}name: "Ana B\." -> "Ana"\n {4}groups: \["eng"\] -> \["dba","eng"\]\n/,
+    );
+    expect(planned.stdout).toMatch(
+      /\n~ webhook "ops feed" {2}\(drift: changed outside .*latchkey\.yaml by \S+ at \S+\)\n {4}active: false -> true\nPlan: 0 to create, 2 to update, 0 to delete\.\n$/,
+    );
     expect((await cli(['apply', '-f', path])).code).toBe(0);
     expect((await users()).find((u) => u.email === 'ana@example.com')).toMatchObject({ name: 'Ana', groups: ['dba', 'eng'], managedBy: 'latchkey-cli' });
     expect((await webhooks()).find((w) => w.name === 'ops feed')).toMatchObject({ active: true, managedBy: 'latchkey-cli' });
@@ -417,7 +491,9 @@ ${
     // The full file again: what was pruned comes back, and the new endpoint's signing secret is printed once.
     const again = await cli(['apply', '-f', path]);
     expect(again.code).toBe(0);
-    expect(again.stdout).toMatch(/^Applied 4 changes\.\nSigning secret of webhook "chat" \(shown this once; POST \/api\/v1\/webhooks\/[0-9a-f-]{36}\/rotate-secret makes a new one\): whsec_\S+\n$/);
+    expect(again.stdout).toMatch(
+      /^Applied 4 changes\.\nSigning secret of webhook "chat" \(shown this once; POST \/api\/v1\/webhooks\/[0-9a-f-]{36}\/rotate-secret makes a new one\): whsec_\S+\n$/,
+    );
     expect(again.stderr).not.toContain('whsec_');
     expect((await cli(['plan', '-f', path])).code).toBe(0);
   });

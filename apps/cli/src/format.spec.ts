@@ -15,7 +15,15 @@ describe('parseDuration', () => {
 
 describe('table', () => {
   it('pads columns to the widest cell and adds no trailing spaces', () => {
-    expect(table(['A', 'LONGER'], [['xyz', '1'], ['w', '22']])).toBe('A    LONGER\nxyz  1\nw    22');
+    expect(
+      table(
+        ['A', 'LONGER'],
+        [
+          ['xyz', '1'],
+          ['w', '22'],
+        ],
+      ),
+    ).toBe('A    LONGER\nxyz  1\nw    22');
   });
 
   it('renders nothing for no rows', () => expect(table(['A'], [])).toBe(''));

@@ -80,7 +80,10 @@ ${EXIT_CODES_HELP}`,
       .option('--wait', 'wait until granted (default)', true)
       .option('--no-wait', 'return once the request is made'),
   )
-    .addHelpText('after', '\nExamples:\n  latchkey request shop/sales/orders --permission READ_ONLY --duration 2h --reason "INC-42"\n  latchkey request shop/sales shop/hr --duration 30m --no-wait --output json')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  latchkey request shop/sales/orders --permission READ_ONLY --duration 2h --reason "INC-42"\n  latchkey request shop/sales shop/hr --duration 30m --no-wait --output json',
+    )
     .action(async (resources: string[], options) => {
       await createRequest(ctx(), resources, options);
     });
@@ -130,7 +133,10 @@ ${EXIT_CODES_HELP}`,
       .option('--reset', 'reset the password if it was already shown')
       .option('--print', 'print the connection details (with the password) instead of starting psql'),
   )
-    .addHelpText('after', '\nExamples:\n  latchkey connect shop/sales/orders --reason "INC-42"\n  latchkey connect 6f1c... -- -c "select 1"\n  latchkey connect 6f1c... --print --output json')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  latchkey connect shop/sales/orders --reason "INC-42"\n  latchkey connect 6f1c... -- -c "select 1"\n  latchkey connect 6f1c... --print --output json',
+    )
     .action(async (target: string, psqlArgs: string[], options) => {
       process.exitCode = await connect(ctx(), target, psqlArgs, options);
     });

@@ -20,6 +20,9 @@ describe('latchkey as an npm package', () => {
     expect(execFileSync('latchkey', ['--version'], { encoding: 'utf8', env, cwd: work })).toBe(`${version}\n`);
     expect(execFileSync('latchkey', ['connect', '--help'], { encoding: 'utf8', env, cwd: work })).toContain('Examples:');
     // plan/apply check files with the contracts' schemas at run time: they ship in the tarball.
-    expect(JSON.parse(execFileSync('latchkey', ['schema'], { encoding: 'utf8', env, cwd: work })).properties.apiVersion).toEqual({ type: 'string', const: 'latchkey/v1' });
+    expect(JSON.parse(execFileSync('latchkey', ['schema'], { encoding: 'utf8', env, cwd: work })).properties.apiVersion).toEqual({
+      type: 'string',
+      const: 'latchkey/v1',
+    });
   });
 });

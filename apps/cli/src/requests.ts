@@ -43,8 +43,13 @@ export async function resolveItems(api: ApiClient, resources: string[], permissi
       if (!offer && !permission) throw new CliError(`you may not request resource ${resource}: see \`latchkey requestable\``, ExitCode.Denied);
     } else {
       const matches = (await requestable(api, resource)).filter((i) => i.resource.path === resource);
-      if (matches.length === 0) throw new CliError(`nothing you may request is named "${resource}": see \`latchkey requestable ${resource.split('/')[0]}\``, ExitCode.Denied);
-      if (matches.length > 1) throw new CliError(`"${resource}" names resources in several integrations; give the resource id instead:\n${matches.map((m) => `  ${m.resource.id}  (integration ${m.resource.integrationId})`).join('\n')}`, ExitCode.Usage);
+      if (matches.length === 0)
+        throw new CliError(`nothing you may request is named "${resource}": see \`latchkey requestable ${resource.split('/')[0]}\``, ExitCode.Denied);
+      if (matches.length > 1)
+        throw new CliError(
+          `"${resource}" names resources in several integrations; give the resource id instead:\n${matches.map((m) => `  ${m.resource.id}  (integration ${m.resource.integrationId})`).join('\n')}`,
+          ExitCode.Usage,
+        );
       offer = matches[0];
     }
     const chosen = permission ?? (offer && offer.permissions.length === 1 ? offer.permissions[0] : undefined);
@@ -61,7 +66,12 @@ export interface RequestOptions {
 
 /** Dry run first: who approves, or each denied item with its reasons (and exit 3). */
 export async function dryRun(api: ApiClient, items: ResolvedItem[], options: RequestOptions): Promise<AccessRequest[]> {
-  const body = { items: items.map((i) => ({ resourceId: i.resourceId, permission: i.permission })), durationMinutes: options.durationMinutes, justification: options.reason, dryRun: true };
+  const body = {
+    items: items.map((i) => ({ resourceId: i.resourceId, permission: i.permission })),
+    durationMinutes: options.durationMinutes,
+    justification: options.reason,
+    dryRun: true,
+  };
   try {
     const answer = await api.post<{ requests: AccessRequest[] }>('/api/v1/access-requests', body);
     return answer.requests;
@@ -107,7 +117,11 @@ export async function waitForGrant(api: ApiClient, out: Output, id: string, time
     }
     if (Date.now() >= deadline) {
       progress.stop('Still waiting');
-      throw new CliError(`gave up waiting after ${Math.round(timeoutMs / 1000)} s; request ${id} is still ${current.status}.\nNext: \`latchkey requests show ${id}\`, or \`latchkey connect ${id}\` once it is approved`, ExitCode.TimedOut, current);
+      throw new CliError(
+        `gave up waiting after ${Math.round(timeoutMs / 1000)} s; request ${id} is still ${current.status}.\nNext: \`latchkey requests show ${id}\`, or \`latchkey connect ${id}\` once it is approved`,
+        ExitCode.TimedOut,
+        current,
+      );
     }
     await new Promise((r) => setTimeout(r, 1000));
     current = await api.get<AccessRequest>(`/api/v1/access-requests/${id}`);

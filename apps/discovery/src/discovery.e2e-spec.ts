@@ -124,7 +124,7 @@ describe('discovery through the gateway', () => {
     `postgresql-table table ${HOSTILE_DB}/public/Stock Levels`,
   ];
 
-  it('discovers the new integration\'s instance exactly, hostile names intact', async () => {
+  it("discovers the new integration's instance exactly, hostile names intact", async () => {
     const res = await t.api('POST', '/api/v1/integrations', {
       body: {
         name: 'Shop',
@@ -158,7 +158,12 @@ describe('discovery through the gateway', () => {
     expect(found.get(`table shop/${HOSTILE_SCHEMA}/${LONG_TABLE}`)?.parts).toEqual({ database: 'shop', schema: HOSTILE_SCHEMA, name: LONG_TABLE });
     expect(found.get(`table ${HOSTILE_DB}/public/Stock Levels`)?.parts).toEqual({ database: HOSTILE_DB, schema: 'public', name: 'Stock Levels' });
     expect(found.get(`database ${HOSTILE_DB}`)?.parts).toEqual({ name: HOSTILE_DB });
-    expect(found.get(`role ${HOSTILE_ROLE}`)).toMatchObject({ parts: { name: HOSTILE_ROLE }, tags: { team: 'analytics' }, permissions: ['MEMBER'], managed: false });
+    expect(found.get(`role ${HOSTILE_ROLE}`)).toMatchObject({
+      parts: { name: HOSTILE_ROLE },
+      tags: { team: 'analytics' },
+      permissions: ['MEMBER'],
+      managed: false,
+    });
     // Latchkey's own roles are marked and cannot be requested.
     for (const name of ['latchkey_managed', 'lk_bob_5f4dcc3b5aa7']) expect(found.get(`role ${name}`)).toMatchObject({ managed: true, permissions: [] });
     expect(found.get('schema shop/sales')).toMatchObject({ tags: { owner: 'sales-team' }, permissions: ['READ_ONLY', 'READ_WRITE', 'ADMIN'] });
@@ -170,7 +175,10 @@ describe('discovery through the gateway', () => {
   it('searches by path fragment, type and tag, and pages in path order', async () => {
     const all = await inventory();
     expect(summary(await inventory('&q=ORDERS'))).toEqual(['postgresql-table table shop/sales/orders', 'postgresql-table view shop/sales/big_orders']);
-    expect(summary(await inventory(`&q=${encodeURIComponent('🛒/PUBLIC')}`))).toEqual([`postgresql-schema schema ${HOSTILE_DB}/public`, `postgresql-table table ${HOSTILE_DB}/public/Stock Levels`]);
+    expect(summary(await inventory(`&q=${encodeURIComponent('🛒/PUBLIC')}`))).toEqual([
+      `postgresql-schema schema ${HOSTILE_DB}/public`,
+      `postgresql-table table ${HOSTILE_DB}/public/Stock Levels`,
+    ]);
     expect((await inventory('&type=postgresql-role')).every((r) => r.type === 'postgresql-role')).toBe(true);
     expect(summary(await inventory('&tag=tier'))).toEqual(['postgresql-table table shop/sales/orders']);
     expect(summary(await inventory('&tag=owner%3Dsales-team'))).toEqual(['postgresql-schema schema shop/sales', 'postgresql-table table shop/sales/orders']);
@@ -248,7 +256,10 @@ describe('discovery through the gateway', () => {
       expect({ key, id: resource.id }).toEqual({ key, id: before.get(key)!.id });
       if (key !== 'table shop/sales/orders') expect({ key, updatedAt: resource.updatedAt }).toEqual({ key, updatedAt: before.get(key)!.updatedAt });
     }
-    expect(after.get('table shop/sales/orders')).toMatchObject({ tags: { owner: 'api-owner', tier: 'platinum', team: 'core' }, apiTags: { owner: 'api-owner', team: 'core' } });
+    expect(after.get('table shop/sales/orders')).toMatchObject({
+      tags: { owner: 'api-owner', tier: 'platinum', team: 'core' },
+      apiTags: { owner: 'api-owner', team: 'core' },
+    });
     expect(after.get('table shop/sales/orders')!.updatedAt > before.get('table shop/sales/orders')!.updatedAt).toBe(true);
   });
 

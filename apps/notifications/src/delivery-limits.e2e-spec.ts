@@ -49,7 +49,12 @@ class Receiver {
     const now = (this.inFlight.get(path) ?? 0) + 1;
     this.inFlight.set(path, now);
     this.maxInFlight.set(path, Math.max(now, this.maxInFlight.get(path) ?? 0));
-    this.hits.push({ path, webhookId: req.headers['webhook-id'] as string | undefined, body: JSON.parse(Buffer.concat(chunks).toString('utf8')), at: Date.now() });
+    this.hits.push({
+      path,
+      webhookId: req.headers['webhook-id'] as string | undefined,
+      body: JSON.parse(Buffer.concat(chunks).toString('utf8')),
+      at: Date.now(),
+    });
     if (path.endsWith(SAM_SLACK_SECRET)) return; // never answers: the attempt ends at WEBHOOK_TIMEOUT_SECONDS
     setTimeout(() => {
       this.inFlight.set(path, (this.inFlight.get(path) ?? 1) - 1);
@@ -160,13 +165,22 @@ describe('notifications: deliveries waiting at a limit go out when a slot frees;
   });
 
   it("a person's Slack that hangs holds one slot and delays neither another person's Slack nor the webhook", async () => {
-    for (const [who, secret] of [['sam', SAM_SLACK_SECRET], ['fay', FAY_SLACK_SECRET]] as const) {
-      const set = await t.api('PUT', '/api/v1/me/notification-preferences', { token: people[who].token, body: { channels: ['slack'], slackWebhookUrl: slackUrl(secret) } });
+    for (const [who, secret] of [
+      ['sam', SAM_SLACK_SECRET],
+      ['fay', FAY_SLACK_SECRET],
+    ] as const) {
+      const set = await t.api('PUT', '/api/v1/me/notification-preferences', {
+        token: people[who].token,
+        body: { channels: ['slack'], slackWebhookUrl: slackUrl(secret) },
+      });
       expect(set.status).toBe(200);
     }
     const started = Date.now();
     for (const n of TABLES) {
-      const res = await t.api('POST', '/api/v1/access-requests', { token: people.rita.token, body: { items: [{ resourceId: resources[`app/billing/${n}`], permission: 'READ_ONLY' }], justification: 'ticket 7', durationMinutes: 5 } });
+      const res = await t.api('POST', '/api/v1/access-requests', {
+        token: people.rita.token,
+        body: { items: [{ resourceId: resources[`app/billing/${n}`], permission: 'READ_ONLY' }], justification: 'ticket 7', durationMinutes: 5 },
+      });
       expect(res.status).toBe(201);
       requestIds.push(res.body.requests[0].id);
     }
@@ -185,10 +199,14 @@ describe('notifications: deliveries waiting at a limit go out when a slot frees;
 
   it('each person sees the deliveries to their own Slack, with attempts and errors, never the URL; an admin sees them too', async () => {
     // The receiver has every message; each attempt is recorded as it settles, a moment later under load.
-    const fay = await waitUntil("Fay's deliveries all settled", async () => {
-      const res = await t.api('GET', '/api/v1/me/notification-deliveries?channel=slack', { token: people.fay.token });
-      return (res.status !== 200 || res.body.items.every((d: any) => d.status !== 'PENDING')) && res;
-    }, 60_000);
+    const fay = await waitUntil(
+      "Fay's deliveries all settled",
+      async () => {
+        const res = await t.api('GET', '/api/v1/me/notification-deliveries?channel=slack', { token: people.fay.token });
+        return (res.status !== 200 || res.body.items.every((d: any) => d.status !== 'PENDING')) && res;
+      },
+      60_000,
+    );
     expect(fay.status).toBe(200);
     expect(fay.text).not.toContain(FAY_SLACK_SECRET);
     expect(fay.body.items.map((d: any) => d.requestId).sort()).toEqual([...requestIds].sort());
@@ -197,10 +215,14 @@ describe('notifications: deliveries waiting at a limit go out when a slot frees;
       expect(d.attemptLog).toEqual([expect.objectContaining({ attempt: 1, statusCode: 200, responseExcerpt: 'ok', error: null })]);
     }
     // Sam's first attempt ends at the timeout: his log says so, and his next message follows at once.
-    const sam = await waitUntil("Sam's timed-out attempt in his log", async () => {
-      const res = await t.api('GET', '/api/v1/me/notification-deliveries', { token: people.sam.token });
-      return res.body.items.some((d: any) => d.attemptLog.some((a: any) => a.error === `no answer within ${TIMEOUT_SECONDS * 1000} ms`)) && res;
-    }, 90_000);
+    const sam = await waitUntil(
+      "Sam's timed-out attempt in his log",
+      async () => {
+        const res = await t.api('GET', '/api/v1/me/notification-deliveries', { token: people.sam.token });
+        return res.body.items.some((d: any) => d.attemptLog.some((a: any) => a.error === `no answer within ${TIMEOUT_SECONDS * 1000} ms`)) && res;
+      },
+      90_000,
+    );
     expect(sam.text).not.toContain(SAM_SLACK_SECRET);
     const failed = sam.body.items.find((d: any) => d.attemptLog.length > 0 && d.attemptLog[0].error);
     expect(failed).toMatchObject({ channel: 'slack', status: 'PENDING', attempts: 1, lastError: `no answer within ${TIMEOUT_SECONDS * 1000} ms` });

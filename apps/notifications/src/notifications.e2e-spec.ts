@@ -40,10 +40,15 @@ class Receiver {
   port = 0;
 
   async start() {
-    this.server = createServer((req, res) => void this.handle(req).then(([status, delayMs]) => setTimeout(() => {
-      res.writeHead(status, { 'content-type': 'text/plain' }).end(status >= 400 ? `failing on purpose (${status})` : 'ok');
-      if (req.url === '/slow') this.slowDone.push(Date.now());
-    }, delayMs)));
+    this.server = createServer(
+      (req, res) =>
+        void this.handle(req).then(([status, delayMs]) =>
+          setTimeout(() => {
+            res.writeHead(status, { 'content-type': 'text/plain' }).end(status >= 400 ? `failing on purpose (${status})` : 'ok');
+            if (req.url === '/slow') this.slowDone.push(Date.now());
+          }, delayMs),
+        ),
+    );
     await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
     this.port = (this.server.address() as AddressInfo).port;
   }
@@ -57,7 +62,11 @@ class Receiver {
     for await (const c of req) chunks.push(c as Buffer);
     const raw = Buffer.concat(chunks).toString('utf8');
     const path = req.url ?? '/';
-    const headers = { 'webhook-id': String(req.headers['webhook-id']), 'webhook-timestamp': String(req.headers['webhook-timestamp']), 'webhook-signature': String(req.headers['webhook-signature']) };
+    const headers = {
+      'webhook-id': String(req.headers['webhook-id']),
+      'webhook-timestamp': String(req.headers['webhook-timestamp']),
+      'webhook-signature': String(req.headers['webhook-signature']),
+    };
     const verified = (this.secrets.get(path) ?? []).some((s) => {
       try {
         new StandardWebhook(s).verify(raw, headers);
@@ -66,7 +75,16 @@ class Receiver {
         return false;
       }
     });
-    this.received.push({ path, id: headers['webhook-id'], timestamp: headers['webhook-timestamp'], signature: headers['webhook-signature'], body: JSON.parse(raw), verified, at: Date.now(), authorization: req.headers.authorization });
+    this.received.push({
+      path,
+      id: headers['webhook-id'],
+      timestamp: headers['webhook-timestamp'],
+      signature: headers['webhook-signature'],
+      body: JSON.parse(raw),
+      verified,
+      at: Date.now(),
+      authorization: req.headers.authorization,
+    });
     if (path === '/gone') return [410, 0];
     if (path === '/slow') return [200, 20_000];
     if (path === '/flaky') {
@@ -103,7 +121,8 @@ describe('notifications: webhooks and email, on time, exactly once', () => {
   const hooks: Record<string, { id: string; secret: string }> = {};
   const passwords: string[] = [];
 
-  const mailsTo = (email: string, subject?: RegExp) => mails.filter((m) => (m.to && !Array.isArray(m.to) ? m.to.text : '').includes(email) && (!subject || subject.test(m.subject ?? '')));
+  const mailsTo = (email: string, subject?: RegExp) =>
+    mails.filter((m) => (m.to && !Array.isArray(m.to) ? m.to.text : '').includes(email) && (!subject || subject.test(m.subject ?? '')));
   const addPerson = async (key: string, groups: string[]) => {
     const email = `${key}-${randomBytes(3).toString('hex')}@example.com`;
     const user = await t.api('POST', '/api/v1/users', { body: { email, name: key, groups, role: 'user' } });
@@ -119,7 +138,10 @@ describe('notifications: webhooks and email, on time, exactly once', () => {
     return res.body;
   };
   const request = async (resourceId: string) => {
-    const res = await t.api('POST', '/api/v1/access-requests', { token: people.analyst.token, body: { items: [{ resourceId, permission: 'READ_ONLY' }], justification: 'ticket 42', durationMinutes: 1 } });
+    const res = await t.api('POST', '/api/v1/access-requests', {
+      token: people.analyst.token,
+      body: { items: [{ resourceId, permission: 'READ_ONLY' }], justification: 'ticket 42', durationMinutes: 1 },
+    });
     expect(res.status).toBe(201);
     return res.body.requests[0].id as string;
   };
@@ -141,7 +163,11 @@ describe('notifications: webhooks and email, on time, exactly once', () => {
     pg = await startPgCluster({ hba: 'scram' });
     await pg.query(`CREATE ROLE ${CONNECTOR_USER} SUPERUSER LOGIN PASSWORD '${CONNECTOR_PASSWORD}'`);
     await pg.query('CREATE DATABASE app');
-    await pg.query('CREATE SCHEMA billing; CREATE TABLE billing.invoices (id int PRIMARY KEY); CREATE TABLE billing.payments (id int PRIMARY KEY);', undefined, 'app');
+    await pg.query(
+      'CREATE SCHEMA billing; CREATE TABLE billing.invoices (id int PRIMARY KEY); CREATE TABLE billing.payments (id int PRIMARY KEY);',
+      undefined,
+      'app',
+    );
     t = await startTestStack({
       env: {
         ACCESS_SWEEP_INTERVAL_SECONDS: '1',
@@ -216,7 +242,10 @@ describe('notifications: webhooks and email, on time, exactly once', () => {
     });
     firstRequestId = await request(resources['app/billing/invoices']);
 
-    const [created] = await waitUntil('the created webhook', async () => receiver.at('/ok', 'access_request.created').length > 0 && receiver.at('/ok', 'access_request.created'));
+    const [created] = await waitUntil(
+      'the created webhook',
+      async () => receiver.at('/ok', 'access_request.created').length > 0 && receiver.at('/ok', 'access_request.created'),
+    );
     expect(created.verified).toBe(true);
     expect(created.authorization).toBe(`Basic ${Buffer.from(`hook:${URL_PASSWORD}`).toString('base64')}`);
     expect(created.id).toMatch(/^msg_/);
@@ -283,14 +312,19 @@ describe('notifications: webhooks and email, on time, exactly once', () => {
   it('a grant: the requester gets an email with the Connect link and never the password', async () => {
     const approve = await t.api('POST', `/api/v1/access-requests/${firstRequestId}/approve`, { token: people.dana.token, body: { reason: 'ok' } });
     expect(approve.status).toBe(200);
-    const granted = await waitUntil('granted webhook', async () => receiver.at('/ok', 'access_request.granted').find((r) => r.body.data.requestId === firstRequestId));
+    const granted = await waitUntil('granted webhook', async () =>
+      receiver.at('/ok', 'access_request.granted').find((r) => r.body.data.requestId === firstRequestId),
+    );
     expect(granted.verified).toBe(true);
     expect(granted.body.data.expiresAt).not.toBeNull();
     const details = await t.api('GET', `/api/v1/access-requests/${firstRequestId}/access-details`, { token: people.analyst.token });
     expect(details.body.password).toEqual(expect.any(String));
     passwords.push(details.body.password);
 
-    const [mail] = await waitUntil('the grant email', async () => mailsTo(people.analyst.email, /access is ready/).length > 0 && mailsTo(people.analyst.email, /access is ready/));
+    const [mail] = await waitUntil(
+      'the grant email',
+      async () => mailsTo(people.analyst.email, /access is ready/).length > 0 && mailsTo(people.analyst.email, /access is ready/),
+    );
     expect(mail.text).toContain(`https://latchkey.example.com/portal/requests/${firstRequestId}/connect`);
     expect(mailsTo(people.analyst.email, /approved/)).toHaveLength(1);
     for (const p of passwords) {
@@ -307,7 +341,10 @@ describe('notifications: webhooks and email, on time, exactly once', () => {
     const test = await t.api('POST', `/api/v1/webhooks/${hooks.ok.id}/test`);
     expect(test.status).toBe(202);
     expect(test.body.messageId).toMatch(/^msg_/);
-    const fast = await waitUntil('the test event at the fast endpoint', async () => receiver.at('/ok', 'webhook.test').length > before && receiver.at('/ok', 'webhook.test')[before]);
+    const fast = await waitUntil(
+      'the test event at the fast endpoint',
+      async () => receiver.at('/ok', 'webhook.test').length > before && receiver.at('/ok', 'webhook.test')[before],
+    );
     expect(fast.verified).toBe(true);
     // Two of the six slow messages are in flight (the endpoint's limit), none answered yet.
     expect(receiver.slowDone).toHaveLength(0);
@@ -321,10 +358,17 @@ describe('notifications: webhooks and email, on time, exactly once', () => {
     await t.redis.flushAll();
     const requestId = await request(resources['app/billing/payments']);
     t.stack.startProcess('notifications', 'notifications');
-    const created = await waitUntil('the created webhook after the restart', async () => receiver.at('/ok', 'access_request.created').find((r) => r.body.data.requestId === requestId), 60_000);
+    const created = await waitUntil(
+      'the created webhook after the restart',
+      async () => receiver.at('/ok', 'access_request.created').find((r) => r.body.data.requestId === requestId),
+      60_000,
+    );
     expect(created.verified).toBe(true);
     await waitUntil('the approver email after the restart', async () => mailsTo(people.dana.email).filter((m) => m.text?.includes(requestId)).length === 1);
-    await waitUntil('the flaky endpoint delivered after the restart', async () => (await deliveries('flaky')).filter((d) => d.status === 'DELIVERED').length === 2);
+    await waitUntil(
+      'the flaky endpoint delivered after the restart',
+      async () => (await deliveries('flaky')).filter((d) => d.status === 'DELIVERED').length === 2,
+    );
     // Let the sweeper run a few more times: nothing is sent again.
     await new Promise((r) => setTimeout(r, 4_000));
     expect(receiver.at('/ok', 'access_request.created').filter((r) => r.body.data.requestId === requestId)).toHaveLength(1);
@@ -336,7 +380,9 @@ describe('notifications: webhooks and email, on time, exactly once', () => {
     const redeliver = await t.api('POST', `/api/v1/webhooks/${hooks.ok.id}/deliveries/${first.id}/redeliver`);
     expect(redeliver.status).toBe(202);
     await waitUntil('the redelivery', async () => receiver.received.filter((r) => r.id === first.messageId).length === 2);
-    const log = await waitUntil('the redelivery logged', async () => (await deliveries('ok')).find((d) => d.id === first.id && d.attempts === 2 && d.status === 'DELIVERED'));
+    const log = await waitUntil('the redelivery logged', async () =>
+      (await deliveries('ok')).find((d) => d.id === first.id && d.attempts === 2 && d.status === 'DELIVERED'),
+    );
     expect(log.attemptLog.map((a: any) => a.statusCode)).toEqual([200, 200]);
 
     const rotated = await t.api('POST', `/api/v1/webhooks/${hooks.ok.id}/rotate-secret`);
@@ -347,7 +393,14 @@ describe('notifications: webhooks and email, on time, exactly once', () => {
     await t.api('POST', `/api/v1/webhooks/${hooks.ok.id}/test`);
     const msg = await waitUntil('a test event after rotation', async () => receiver.at('/ok', 'webhook.test')[before]);
     expect(msg.signature.split(' ')).toHaveLength(2);
-    for (const secret of [hooks.ok.secret, rotated.body.secret]) expect(() => new StandardWebhook(secret).verify(JSON.stringify(msg.body), { 'webhook-id': msg.id, 'webhook-timestamp': msg.timestamp, 'webhook-signature': msg.signature })).not.toThrow();
+    for (const secret of [hooks.ok.secret, rotated.body.secret])
+      expect(() =>
+        new StandardWebhook(secret).verify(JSON.stringify(msg.body), {
+          'webhook-id': msg.id,
+          'webhook-timestamp': msg.timestamp,
+          'webhook-signature': msg.signature,
+        }),
+      ).not.toThrow();
     hooks.ok.secret = rotated.body.secret;
   });
 
@@ -359,9 +412,16 @@ describe('notifications: webhooks and email, on time, exactly once', () => {
       const r = (await t.api('GET', `/api/v1/access-requests/${id}`)).body;
       return r.status === 'GRANTED' && r;
     });
-    const warning = await waitUntil('the expiry warning', async () => mailsTo(people.analyst.email, /ends soon/).find((m) => m.text?.includes(granted.expiresAt)), 90_000);
+    const warning = await waitUntil(
+      'the expiry warning',
+      async () => mailsTo(people.analyst.email, /ends soon/).find((m) => m.text?.includes(granted.expiresAt)),
+      90_000,
+    );
     expect(warning.date!.getTime()).toBeLessThan(Date.parse(granted.expiresAt));
-    const hooked = await waitUntil('the expiring webhook', async () => receiver.at('/ok', 'access_request.expiring').filter((r) => r.body.data.requestId === id).length > 0);
+    const hooked = await waitUntil(
+      'the expiring webhook',
+      async () => receiver.at('/ok', 'access_request.expiring').filter((r) => r.body.data.requestId === id).length > 0,
+    );
     expect(hooked).toBe(true);
     // Once: the sweeper runs again meanwhile and sends nothing more.
     await new Promise((r) => setTimeout(r, 3_000));
@@ -370,7 +430,11 @@ describe('notifications: webhooks and email, on time, exactly once', () => {
   });
 
   it('admin alerts: the audit chain found broken and a connector disconnected reach the alert endpoint once each', async () => {
-    await addHook('alerts', { name: 'alerts', url: receiver.url('/alerts'), events: ['integration.error', 'grant.revocation_stuck', 'connector.disconnected', 'audit.chain_broken'] });
+    await addHook('alerts', {
+      name: 'alerts',
+      url: receiver.url('/alerts'),
+      events: ['integration.error', 'grant.revocation_stuck', 'connector.disconnected', 'audit.chain_broken'],
+    });
     await t.control("UPDATE access.audit_log SET target_name = 'tampered' WHERE seq = 2");
     const broken = await waitUntil('the audit.chain_broken alert', async () => receiver.at('/alerts', 'audit.chain_broken')[0], 60_000);
     expect(broken.verified).toBe(true);
@@ -406,11 +470,14 @@ describe('notifications: webhooks and email, on time, exactly once', () => {
   it('audits every webhook change, never with a secret', async () => {
     const removed = await t.api('DELETE', `/api/v1/webhooks/${hooks.filtered.id}`);
     expect(removed.status).toBe(200);
-    const updated = await t.api('PUT', `/api/v1/webhooks/${hooks.slow.id}`, { body: { name: 'slow, renamed', url: receiver.url('/slow'), events: ['audit.chain_broken'], active: false } });
+    const updated = await t.api('PUT', `/api/v1/webhooks/${hooks.slow.id}`, {
+      body: { name: 'slow, renamed', url: receiver.url('/slow'), events: ['audit.chain_broken'], active: false },
+    });
     expect(updated.status).toBe(200);
     const entries = (await t.api('GET', '/api/v1/audit?targetType=webhook&pageSize=200')).body.items as any[];
     const actions = new Set(entries.map((e) => e.action));
-    for (const a of ['webhook.created', 'webhook.updated', 'webhook.deleted', 'webhook.secret-rotated', 'webhook.tested', 'webhook.redelivered']) expect([a, actions.has(a)]).toEqual([a, true]);
+    for (const a of ['webhook.created', 'webhook.updated', 'webhook.deleted', 'webhook.secret-rotated', 'webhook.tested', 'webhook.redelivered'])
+      expect([a, actions.has(a)]).toEqual([a, true]);
     expect(entries.filter((e) => e.action === 'webhook.created')).toHaveLength(Object.keys(hooks).length);
     const text = JSON.stringify(entries);
     expect(text).not.toContain(URL_PASSWORD);

@@ -36,7 +36,8 @@ describe('notifications: per-person channels, essential messages, the Extend lin
   let resourceId: string;
   let slackBase = '';
 
-  const mailsTo = (email: string, requestId: string) => mails.filter((m) => (m.to && !Array.isArray(m.to) ? m.to.text : '').includes(email) && m.text?.includes(requestId));
+  const mailsTo = (email: string, requestId: string) =>
+    mails.filter((m) => (m.to && !Array.isArray(m.to) ? m.to.text : '').includes(email) && m.text?.includes(requestId));
   const slackOf = (secret: string, requestId: string) => slack.filter((m) => m.path.endsWith(`/${secret}`) && JSON.stringify(m.body).includes(requestId));
   const buttonOf = (m: SlackMessage) => m.body.blocks.find((b) => b.type === 'actions').elements[0];
   const addPerson = async (key: string, groups: string[]) => {
@@ -48,7 +49,10 @@ describe('notifications: per-person channels, essential messages, the Extend lin
   };
   const setMine = (who: string, body: unknown) => t.api('PUT', '/api/v1/me/notification-preferences', { token: people[who].token, body });
   const request = async () => {
-    const res = await t.api('POST', '/api/v1/access-requests', { token: people.rita.token, body: { items: [{ resourceId, permission: 'READ_ONLY' }], justification: 'ticket 9', durationMinutes: 1 } });
+    const res = await t.api('POST', '/api/v1/access-requests', {
+      token: people.rita.token,
+      body: { items: [{ resourceId, permission: 'READ_ONLY' }], justification: 'ticket 9', durationMinutes: 1 },
+    });
     expect(res.status).toBe(201);
     return res.body.requests[0].id as string;
   };
@@ -60,7 +64,12 @@ describe('notifications: per-person channels, essential messages, the Extend lin
     });
   };
   const deliveryTargets = async (eventType: string, requestId: string) =>
-    (await t.control<{ target: string }>(`SELECT d.target FROM notifications.deliveries d JOIN notifications.events e ON e.id = d.event_id WHERE e.type = $1 AND e.request_id = $2 ORDER BY d.target`, [eventType, requestId])).map((r) => r.target);
+    (
+      await t.control<{ target: string }>(
+        `SELECT d.target FROM notifications.deliveries d JOIN notifications.events e ON e.id = d.event_id WHERE e.type = $1 AND e.request_id = $2 ORDER BY d.target`,
+        [eventType, requestId],
+      )
+    ).map((r) => r.target);
 
   beforeAll(async () => {
     slackServer = createServer((req, res) => {
@@ -74,7 +83,12 @@ describe('notifications: per-person channels, essential messages, the Extend lin
     await new Promise<void>((r) => slackServer.listen(0, '127.0.0.1', r));
     slackBase = `http://127.0.0.1:${(slackServer.address() as AddressInfo).port}/services/T000/B000`;
     const smtpPort = await freePort();
-    smtp = new SMTPServer({ authOptional: true, disabledCommands: ['STARTTLS', 'AUTH'], logger: false, onData: (stream, _s, cb) => void simpleParser(stream).then((m) => (mails.push(m), cb()), cb) });
+    smtp = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS', 'AUTH'],
+      logger: false,
+      onData: (stream, _s, cb) => void simpleParser(stream).then((m) => (mails.push(m), cb()), cb),
+    });
     await new Promise<void>((r) => smtp.listen(smtpPort, '127.0.0.1', r));
 
     pg = await startPgCluster({ hba: 'scram' });
@@ -107,7 +121,14 @@ describe('notifications: per-person channels, essential messages, the Extend lin
       },
     });
     const integrationId = integration.body.id;
-    await createGroupFlow(t, { name: 'analysts read billing, one extension', integrationId, requestors: 'analysts', approvers: 'data-team', maxDurationMinutes: 1, settings: { maxExtensions: 1 } });
+    await createGroupFlow(t, {
+      name: 'analysts read billing, one extension',
+      integrationId,
+      requestors: 'analysts',
+      approvers: 'data-team',
+      maxDurationMinutes: 1,
+      settings: { maxExtensions: 1 },
+    });
     resourceId = await waitUntil('the discovered table', async () => {
       const list = await t.api('GET', `/api/v1/resources?integrationId=${integrationId}&type=postgresql-table`);
       return (list.body.items ?? []).find((r: any) => r.path === 'app/billing/invoices')?.id;
@@ -137,32 +158,58 @@ describe('notifications: per-person channels, essential messages, the Extend lin
     expect(orgOff.body.details.issues).toEqual([{ field: 'events.access_request.failed', rule: 'is essential and cannot be turned off' }]);
     const mine = await t.api('GET', '/api/v1/me/notification-preferences', { token: people.rita.token });
     expect(mine.body).toMatchObject({ channels: ['email'], slack: null, overrides: { channels: null, events: {} } });
-    expect([...mine.body.essential].sort()).toEqual(['access_request.created', 'access_request.escalated', 'access_request.failed', 'access_request.partially_approved', 'access_request.rejected', 'access_request.revoked']);
+    expect([...mine.body.essential].sort()).toEqual([
+      'access_request.created',
+      'access_request.escalated',
+      'access_request.failed',
+      'access_request.partially_approved',
+      'access_request.rejected',
+      'access_request.revoked',
+    ]);
   });
 
   it('each person is told where they chose, once per event and channel; the organisation default reaches who chose nothing, by email when they have no Slack', async () => {
     const rita = await setMine('rita', { channels: ['slack'], slackWebhookUrl: `${slackBase}/${RITA_SLACK_SECRET}` });
     expect(rita.status).toBe(200);
-    expect(rita.body).toMatchObject({ channels: ['slack'], overrides: { channels: ['slack'] }, slack: { url: `http://127.0.0.1:${(slackServer.address() as AddressInfo).port}/services/***` } });
+    expect(rita.body).toMatchObject({
+      channels: ['slack'],
+      overrides: { channels: ['slack'] },
+      slack: { url: `http://127.0.0.1:${(slackServer.address() as AddressInfo).port}/services/***` },
+    });
     expect(rita.text).not.toContain(RITA_SLACK_SECRET);
     expect((await setMine('dana', { channels: ['email', 'slack'], slackWebhookUrl: `${slackBase}/${DANA_SLACK_SECRET}` })).status).toBe(200);
     // Changing her events later keeps the stored webhook.
     const kept = await setMine('dana', { channels: ['email', 'slack'], events: { 'access_request.reminder': false } });
     expect(kept.body.slack).not.toBeNull();
-    const defaults = await t.api('PUT', '/api/v1/notification-preferences/defaults', { body: { channels: ['slack'], events: { 'access_request.approved': false } } });
+    const defaults = await t.api('PUT', '/api/v1/notification-preferences/defaults', {
+      body: { channels: ['slack'], events: { 'access_request.approved': false } },
+    });
     expect(defaults.status).toBe(200);
     expect(defaults.body).toMatchObject({ channels: ['slack'], events: { 'access_request.approved': false } });
-    expect((await t.api('GET', '/api/v1/me/notification-preferences', { token: people.olaf.token })).body).toMatchObject({ channels: ['slack'], slack: null, defaults: { channels: ['slack'] } });
+    expect((await t.api('GET', '/api/v1/me/notification-preferences', { token: people.olaf.token })).body).toMatchObject({
+      channels: ['slack'],
+      slack: null,
+      defaults: { channels: ['slack'] },
+    });
 
     const id = await request();
-    const [danaSlack] = await waitUntil("the approval message on Dana's Slack", async () => slackOf(DANA_SLACK_SECRET, id).length > 0 && slackOf(DANA_SLACK_SECRET, id));
+    const [danaSlack] = await waitUntil(
+      "the approval message on Dana's Slack",
+      async () => slackOf(DANA_SLACK_SECRET, id).length > 0 && slackOf(DANA_SLACK_SECRET, id),
+    );
     expect(danaSlack.body.text).toMatch(/^Approval needed/);
-    expect(danaSlack.body.blocks.map((b) => b.text?.text ?? '').join('\n')).toContain('You are asked because you are a member of the approver group "data-team"');
+    expect(danaSlack.body.blocks.map((b) => b.text?.text ?? '').join('\n')).toContain(
+      'You are asked because you are a member of the approver group "data-team"',
+    );
     expect(buttonOf(danaSlack)).toMatchObject({ type: 'button', url: `https://latchkey.example.com/portal/approvals/${id}` });
     expect(buttonOf(danaSlack).action_id).toBeUndefined();
-    await waitUntil("the approval email to Dana (she chose both)", async () => mailsTo(people.dana.email, id).length === 1);
+    await waitUntil('the approval email to Dana (she chose both)', async () => mailsTo(people.dana.email, id).length === 1);
     await waitUntil('the approval email to Olaf (Slack by default, but no webhook of his own)', async () => mailsTo(people.olaf.email, id).length === 1);
-    expect(await deliveryTargets('access_request.created', id)).toEqual([`email:${people.dana.email}`, `email:${people.olaf.email}`, `slack:${people.dana.email}`]);
+    expect(await deliveryTargets('access_request.created', id)).toEqual([
+      `email:${people.dana.email}`,
+      `email:${people.olaf.email}`,
+      `slack:${people.dana.email}`,
+    ]);
 
     const stored = JSON.stringify(await t.control('SELECT * FROM notifications.preferences'));
     expect(stored).toContain('AES-256-GCM');
@@ -178,7 +225,11 @@ describe('notifications: per-person channels, essential messages, the Extend lin
     });
     expect(buttonOf(ready)).toMatchObject({ text: { text: 'Connect' }, url: `https://latchkey.example.com/portal/requests/${id}/connect` });
 
-    const warning = await waitUntil('the expiry warning on Slack', async () => slackOf(RITA_SLACK_SECRET, id).find((m) => m.body.text === 'Your access ends soon' && JSON.stringify(m.body).includes(first.expiresAt)), 90_000);
+    const warning = await waitUntil(
+      'the expiry warning on Slack',
+      async () => slackOf(RITA_SLACK_SECRET, id).find((m) => m.body.text === 'Your access ends soon' && JSON.stringify(m.body).includes(first.expiresAt)),
+      90_000,
+    );
     expect(buttonOf(warning)).toMatchObject({ text: { text: 'Extend access' }, url: `https://latchkey.example.com/portal/requests/${id}?extend=1` });
     expect(JSON.stringify(warning.body.blocks)).toContain('1 extension left');
 
@@ -186,7 +237,11 @@ describe('notifications: per-person channels, essential messages, the Extend lin
     expect(extended.status).toBe(200);
     const later = extended.body.expiresAt as string;
     expect(later > first.expiresAt).toBe(true);
-    const last = await waitUntil('the warning for the extended end', async () => slackOf(RITA_SLACK_SECRET, id).find((m) => m.body.text === 'Your access ends soon' && JSON.stringify(m.body).includes(later)), 90_000);
+    const last = await waitUntil(
+      'the warning for the extended end',
+      async () => slackOf(RITA_SLACK_SECRET, id).find((m) => m.body.text === 'Your access ends soon' && JSON.stringify(m.body).includes(later)),
+      90_000,
+    );
     expect(buttonOf(last)).toMatchObject({ text: { text: 'Open the request' }, url: `https://latchkey.example.com/portal/requests/${id}` });
     expect(JSON.stringify(last.body)).not.toContain('extend=1');
     expect(JSON.stringify(last.body.blocks)).toContain('cannot be extended');

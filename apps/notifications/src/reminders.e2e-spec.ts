@@ -31,7 +31,8 @@ describe('notifications: reminders, escalation, ALL_OF in turn, alerts by email'
   const people: Record<string, { id: string; email: string; token: string }> = {};
   let resourceId: string;
 
-  const mailsTo = (email: string, subject?: RegExp) => mails.filter((m) => (m.to && !Array.isArray(m.to) ? m.to.text : '').includes(email) && (!subject || subject.test(m.subject ?? '')));
+  const mailsTo = (email: string, subject?: RegExp) =>
+    mails.filter((m) => (m.to && !Array.isArray(m.to) ? m.to.text : '').includes(email) && (!subject || subject.test(m.subject ?? '')));
   const aboutRequest = (list: ParsedMail[], requestId: string) => list.filter((m) => m.text?.includes(requestId));
   const addPerson = async (key: string, groups: string[], role = 'user') => {
     const email = `${key}-${randomBytes(3).toString('hex')}@example.com`;
@@ -46,7 +47,10 @@ describe('notifications: reminders, escalation, ALL_OF in turn, alerts by email'
     return res.body;
   };
   const request = async (who: string) => {
-    const res = await t.api('POST', '/api/v1/access-requests', { token: people[who].token, body: { items: [{ resourceId, permission: 'READ_ONLY' }], justification: 'ticket 7', durationMinutes: 5 } });
+    const res = await t.api('POST', '/api/v1/access-requests', {
+      token: people[who].token,
+      body: { items: [{ resourceId, permission: 'READ_ONLY' }], justification: 'ticket 7', durationMinutes: 5 },
+    });
     expect(res.status).toBe(201);
     expect(res.body.requests).toHaveLength(1);
     return res.body.requests[0].id as string;
@@ -60,7 +64,11 @@ describe('notifications: reminders, escalation, ALL_OF in turn, alerts by email'
         const raw = Buffer.concat(chunks).toString('utf8');
         let verified = true;
         try {
-          new StandardWebhook(hookSecret).verify(raw, { 'webhook-id': String(req.headers['webhook-id']), 'webhook-timestamp': String(req.headers['webhook-timestamp']), 'webhook-signature': String(req.headers['webhook-signature']) });
+          new StandardWebhook(hookSecret).verify(raw, {
+            'webhook-id': String(req.headers['webhook-id']),
+            'webhook-timestamp': String(req.headers['webhook-timestamp']),
+            'webhook-signature': String(req.headers['webhook-signature']),
+          });
         } catch {
           verified = false;
         }
@@ -71,7 +79,12 @@ describe('notifications: reminders, escalation, ALL_OF in turn, alerts by email'
     });
     await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
     const smtpPort = await freePort();
-    smtp = new SMTPServer({ authOptional: true, disabledCommands: ['STARTTLS', 'AUTH'], logger: false, onData: (stream, _s, cb) => void simpleParser(stream).then((m) => (mails.push(m), cb()), cb) });
+    smtp = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS', 'AUTH'],
+      logger: false,
+      onData: (stream, _s, cb) => void simpleParser(stream).then((m) => (mails.push(m), cb()), cb),
+    });
     await new Promise<void>((r) => smtp.listen(smtpPort, '127.0.0.1', r));
 
     pg = await startPgCluster({ hba: 'scram' });
@@ -115,16 +128,31 @@ describe('notifications: reminders, escalation, ALL_OF in turn, alerts by email'
       targets: [target],
       approvers: { mode: 'ANY_OF', groups: [{ type: 'group', values: ['data-team'] }] },
       maxDurationMinutes: 5,
-      settings: { reminders: { intervalMinutes: REMINDER_MINUTES, maxCount: 2 }, escalation: [{ afterMinutes: ESCALATION_MINUTES, approvers: [{ type: 'user', values: [people.boss.email] }] }] },
+      settings: {
+        reminders: { intervalMinutes: REMINDER_MINUTES, maxCount: 2 },
+        escalation: [{ afterMinutes: ESCALATION_MINUTES, approvers: [{ type: 'user', values: [people.boss.email] }] }],
+      },
     });
     await flow({
       name: 'auditors, two groups in turn',
       requestors: { conditions: [{ type: 'group', match: 'is', values: ['auditors'] }] },
       targets: [target],
-      approvers: { mode: 'ALL_OF', groups: [{ type: 'group', values: ['data-team'] }, { type: 'group', values: ['security'] }] },
+      approvers: {
+        mode: 'ALL_OF',
+        groups: [
+          { type: 'group', values: ['data-team'] },
+          { type: 'group', values: ['security'] },
+        ],
+      },
       maxDurationMinutes: 5,
     });
-    const hook = await t.api('POST', '/api/v1/webhooks', { body: { name: 'approver events', url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`, events: ['access_request.reminder', 'access_request.escalated', 'access_request.partially_approved'] } });
+    const hook = await t.api('POST', '/api/v1/webhooks', {
+      body: {
+        name: 'approver events',
+        url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`,
+        events: ['access_request.reminder', 'access_request.escalated', 'access_request.partially_approved'],
+      },
+    });
     expect(hook.status).toBe(201);
     hookSecret = hook.body.secret;
     resourceId = await waitUntil('the discovered table', async () => {
@@ -143,12 +171,20 @@ describe('notifications: reminders, escalation, ALL_OF in turn, alerts by email'
 
   it('refuses more than five escalation tiers, and tiers out of order, naming the field', async () => {
     const tier = (afterMinutes: number) => ({ afterMinutes, approvers: [{ type: 'user', values: [people.boss.email] }] });
-    const base = { name: 'bad', requestors: { conditions: [{ type: 'group', match: 'is', values: ['analysts'] }] }, targets: [], approvers: { mode: 'ANY_OF', groups: [{ type: 'user', values: [people.boss.email] }] }, maxDurationMinutes: 5 };
+    const base = {
+      name: 'bad',
+      requestors: { conditions: [{ type: 'group', match: 'is', values: ['analysts'] }] },
+      targets: [],
+      approvers: { mode: 'ANY_OF', groups: [{ type: 'user', values: [people.boss.email] }] },
+      maxDurationMinutes: 5,
+    };
     const six = await t.api('POST', '/api/v1/access-flows', { body: { ...base, settings: { escalation: [1, 2, 3, 4, 5, 6].map(tier) } } });
     expect(six.status).toBe(400);
     expect(six.text).toContain('settings.escalation');
     expect(six.text).toContain('at most 5 tiers');
-    const backwards = await t.api('POST', '/api/v1/access-flows', { body: { ...base, settings: { escalation: [tier(10), tier(5)], reminders: { intervalMinutes: 5, maxCount: 0 } } } });
+    const backwards = await t.api('POST', '/api/v1/access-flows', {
+      body: { ...base, settings: { escalation: [tier(10), tier(5)], reminders: { intervalMinutes: 5, maxCount: 0 } } },
+    });
     expect(backwards.status).toBe(400);
     expect(backwards.text).toContain('later than the tier before');
     expect(backwards.text).toContain('maxCount');
@@ -173,10 +209,14 @@ describe('notifications: reminders, escalation, ALL_OF in turn, alerts by email'
     await t.redis.flushAll();
     t.stack.startProcess('notifications', 'notifications');
 
-    const [escalation] = await waitUntil('the escalation email', async () => {
-      const found = aboutRequest(mailsTo(people.boss.email, /^Escalated to you/), requestId);
-      return found.length > 0 && found;
-    }, 90_000);
+    const [escalation] = await waitUntil(
+      'the escalation email',
+      async () => {
+        const found = aboutRequest(mailsTo(people.boss.email, /^Escalated to you/), requestId);
+        return found.length > 0 && found;
+      },
+      90_000,
+    );
     expect(escalation.text).toContain('escalation tier 1');
     expect(escalation.text).toContain(`https://latchkey.example.com/portal/approvals/${requestId}`);
     // The escalation (24 s) comes after a third reminder would have (18 s): two and no more.
@@ -184,7 +224,9 @@ describe('notifications: reminders, escalation, ALL_OF in turn, alerts by email'
     expect(aboutRequest(mailsTo(people.dana.email, /^Reminder/), requestId)).toHaveLength(2);
     expect(aboutRequest(mailsTo(people.dana.email, /^Approval needed/), requestId)).toHaveLength(1);
     expect(aboutRequest(mailsTo(people.boss.email), requestId)).toHaveLength(1);
-    const escalated = await waitUntil('the escalated webhook', async () => hooks.find((h) => h.type === 'access_request.escalated' && h.requestId === requestId));
+    const escalated = await waitUntil('the escalated webhook', async () =>
+      hooks.find((h) => h.type === 'access_request.escalated' && h.requestId === requestId),
+    );
     expect(escalated).toMatchObject({ verified: true, data: { escalationTier: 1, escalation: [{ tier: 1, emails: [people.boss.email] }] } });
 
     // The escalated approver finds it among the requests awaiting them (the portal's Pending approvals).
@@ -209,7 +251,10 @@ describe('notifications: reminders, escalation, ALL_OF in turn, alerts by email'
     const requestId = await request('auditor');
     await waitUntil('the first group asked', async () => aboutRequest(mailsTo(people.dana.email, /^Approval needed/), requestId).length === 1);
     // Every delivery of the creation was recorded with the one to the first group: none is for the second.
-    const targets = await t.control<{ target: string }>(`SELECT d.target FROM notifications.deliveries d JOIN notifications.events e ON e.id = d.event_id WHERE e.request_id = $1`, [requestId]);
+    const targets = await t.control<{ target: string }>(
+      `SELECT d.target FROM notifications.deliveries d JOIN notifications.events e ON e.id = d.event_id WHERE e.request_id = $1`,
+      [requestId],
+    );
     expect(targets.map((r) => r.target)).toEqual([`email:${people.dana.email}`]);
     expect(aboutRequest(mailsTo(people.sam.email), requestId)).toEqual([]);
     expect((await t.api('POST', `/api/v1/access-requests/${requestId}/approve`, { token: people.dana.token, body: {} })).status).toBe(200);
@@ -219,7 +264,9 @@ describe('notifications: reminders, escalation, ALL_OF in turn, alerts by email'
     });
     expect(next.text).toContain('"security"');
     expect(next.text).toContain(people.dana.email);
-    const hook = await waitUntil('the partially_approved webhook', async () => hooks.find((h) => h.type === 'access_request.partially_approved' && h.requestId === requestId));
+    const hook = await waitUntil('the partially_approved webhook', async () =>
+      hooks.find((h) => h.type === 'access_request.partially_approved' && h.requestId === requestId),
+    );
     expect(hook.verified).toBe(true);
     expect((await t.api('POST', `/api/v1/access-requests/${requestId}/approve`, { token: people.sam.token, body: {} })).status).toBe(200);
     await waitUntil('the request granted', async () => (await t.api('GET', `/api/v1/access-requests/${requestId}`)).body.status === 'GRANTED');
@@ -229,14 +276,20 @@ describe('notifications: reminders, escalation, ALL_OF in turn, alerts by email'
 
   it('admin alerts reach ALERTS_EMAIL by email, once', async () => {
     await t.control("UPDATE access.audit_log SET target_name = 'tampered' WHERE seq = 2");
-    const [alert] = await waitUntil('the audit alert email', async () => {
-      const found = mailsTo('ops@example.com', /audit chain is broken/);
-      return found.length > 0 && found;
-    }, 60_000);
+    const [alert] = await waitUntil(
+      'the audit alert email',
+      async () => {
+        const found = mailsTo('ops@example.com', /audit chain is broken/);
+        return found.length > 0 && found;
+      },
+      60_000,
+    );
     expect(alert.text).toContain('https://latchkey.example.com/api/v1/audit/verify');
     // One event for the broken seq and one delivery per (event, receiver): one mail however often the chain is checked.
     const rows = await waitUntil('the alert delivery settled', async () => {
-      const found = await t.control<{ target: string; status: string }>(`SELECT d.target, d.status FROM notifications.deliveries d JOIN notifications.events e ON e.id = d.event_id WHERE e.type = 'audit.chain_broken'`);
+      const found = await t.control<{ target: string; status: string }>(
+        `SELECT d.target, d.status FROM notifications.deliveries d JOIN notifications.events e ON e.id = d.event_id WHERE e.type = 'audit.chain_broken'`,
+      );
       return found.every((r) => r.status !== 'PENDING') && found;
     });
     expect(rows).toEqual([{ target: 'email:ops@example.com', status: 'DELIVERED' }]);

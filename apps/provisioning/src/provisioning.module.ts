@@ -42,12 +42,21 @@ export class ProvisioningModule {
       ],
       controllers: [PreflightRpcController, GrantsRpcController],
       providers: [
-        provideQueueHost(REVOCATION_QUEUE, revocationQueue({ attempts: env.REVOCATION_ATTEMPTS, backoffMs: env.REVOCATION_BACKOFF_MS, concurrency: env.REVOCATION_CONCURRENCY }), env.REDIS_URL),
+        provideQueueHost(
+          REVOCATION_QUEUE,
+          revocationQueue({ attempts: env.REVOCATION_ATTEMPTS, backoffMs: env.REVOCATION_BACKOFF_MS, concurrency: env.REVOCATION_CONCURRENCY }),
+          env.REDIS_URL,
+        ),
         ...(masterKey ? [{ provide: MasterKey, useValue: masterKey }] : []),
         { provide: PROVISIONING_SETTINGS, useValue: { graceSeconds: env.REVOCATION_GRACE_SECONDS, grantRetryDelaysMs: GRANT_RETRY_DELAYS_MS } },
         {
           provide: SWEEPER_SETTINGS,
-          useValue: { intervalSeconds: env.SWEEP_INTERVAL_SECONDS, overdueSeconds: env.REVOCATION_OVERDUE_SECONDS, grantingTimeoutSeconds: env.GRANTING_TIMEOUT_SECONDS, roleCleanupAfterSeconds: env.ROLE_CLEANUP_AFTER_SECONDS },
+          useValue: {
+            intervalSeconds: env.SWEEP_INTERVAL_SECONDS,
+            overdueSeconds: env.REVOCATION_OVERDUE_SECONDS,
+            grantingTimeoutSeconds: env.GRANTING_TIMEOUT_SECONDS,
+            roleCleanupAfterSeconds: env.ROLE_CLEANUP_AFTER_SECONDS,
+          },
         },
         { provide: TargetDatabase, useValue: new TargetDatabase() },
         PreflightService,

@@ -26,7 +26,12 @@ describe('rotation of connector credentials on a scram-only PostgreSQL', () => {
     ...extra,
   });
   const row = async () =>
-    (await t.control<{ secret: { envelope: EncryptedEnvelope }; pending_secret: { envelope: EncryptedEnvelope } | null }>('SELECT secret, pending_secret FROM catalog.integrations WHERE id = $1', [integrationId]))[0]!;
+    (
+      await t.control<{ secret: { envelope: EncryptedEnvelope }; pending_secret: { envelope: EncryptedEnvelope } | null }>(
+        'SELECT secret, pending_secret FROM catalog.integrations WHERE id = $1',
+        [integrationId],
+      )
+    )[0]!;
   /** The password the catalog holds as current (and staged), opened with the suite's master key. */
   const stored = async () => {
     const r = await row();
@@ -58,7 +63,9 @@ describe('rotation of connector credentials on a scram-only PostgreSQL', () => {
     await pg.query('CREATE DATABASE app');
     t = await startTestStack({ env: { ROTATION_DAY_SECONDS: String(DAY_SECONDS) } });
     masterKey = loadMasterKey({ LATCHKEY_MASTER_KEY: t.env.LATCHKEY_MASTER_KEY });
-    const res = await t.api('POST', '/api/v1/integrations', { body: body({ secret: { store: 'builtin', username: CONNECTOR_USER, password: INITIAL_PASSWORD } }) });
+    const res = await t.api('POST', '/api/v1/integrations', {
+      body: body({ secret: { store: 'builtin', username: CONNECTOR_USER, password: INITIAL_PASSWORD } }),
+    });
     expect(res.status).toBe(201);
     expect(res.body.status).toBe('ACTIVE');
     expect(res.body.rotation).toEqual({ lastRotatedAt: null, nextDueAt: null, lastAttemptAt: null, lastResult: null, lastError: null, pending: false });
@@ -73,7 +80,11 @@ describe('rotation of connector credentials on a scram-only PostgreSQL', () => {
   it('rotates now: the old password is refused, the new one works, as a SCRAM verifier, and the run is audited', async () => {
     const res = await rotate();
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ integrationId, result: 'rotated', rotation: { lastResult: 'rotated', lastError: null, pending: false, lastRotatedAt: expect.any(String) } });
+    expect(res.body).toMatchObject({
+      integrationId,
+      result: 'rotated',
+      rotation: { lastResult: 'rotated', lastError: null, pending: false, lastRotatedAt: expect.any(String) },
+    });
 
     const { current, pending } = await stored();
     expect(pending).toBeNull();
@@ -87,11 +98,15 @@ describe('rotation of connector credentials on a scram-only PostgreSQL', () => {
     expect((await t.api('POST', `/api/v1/integrations/${integrationId}/test`)).body.integration.status).toBe('ACTIVE');
 
     // Durably audited through the catalog's outbox, with the admin as actor; the admin's create too.
-    const audit = await waitUntil('the rotation and the creation in the audit log', async () => {
-      const { body: page } = await t.api('GET', `/api/v1/audit?targetId=${integrationId}`);
-      const actions = (page.items ?? []).map((e: { action: string }) => e.action);
-      return actions.includes('rotation.rotated') && actions.includes('integration.created') ? page.items : undefined;
-    }, 60_000);
+    const audit = await waitUntil(
+      'the rotation and the creation in the audit log',
+      async () => {
+        const { body: page } = await t.api('GET', `/api/v1/audit?targetId=${integrationId}`);
+        const actions = (page.items ?? []).map((e: { action: string }) => e.action);
+        return actions.includes('rotation.rotated') && actions.includes('integration.created') ? page.items : undefined;
+      },
+      60_000,
+    );
     const rotated = audit.find((e: { action: string }) => e.action === 'rotation.rotated');
     expect(rotated).toMatchObject({ actor: { type: 'user' }, targetType: 'integration', details: { trigger: 'manual', staged: 'promote' } });
     const created = audit.find((e: { action: string }) => e.action === 'integration.created');
@@ -100,40 +115,47 @@ describe('rotation of connector credentials on a scram-only PostgreSQL', () => {
     await waitUntil('the catalog audit outbox drained', async () => (await t.control('SELECT id FROM catalog.audit_outbox')).length === 0, 60_000);
   });
 
-  it.each(['after-stage', 'after-set', 'after-verify'] as const)('repairs a rotation killed %s on the next start, without locking Latchkey out', async (step) => {
-    const before = (await stored()).current;
-    await t.stack.kill('rotation');
-    t.stack.startProcess('rotation', 'rotation', killAt('latchkey.rotation.step', step));
-    await t.stack.waitHealthy();
-    // The process kills itself mid-run: the request is left without an answer.
-    void rotate().catch(() => undefined);
-    await waitUntil('the rotation process to kill itself', async () => !t.stack.isRunning('rotation'), 60_000);
+  it.each(['after-stage', 'after-set', 'after-verify'] as const)(
+    'repairs a rotation killed %s on the next start, without locking Latchkey out',
+    async (step) => {
+      const before = (await stored()).current;
+      await t.stack.kill('rotation');
+      t.stack.startProcess('rotation', 'rotation', killAt('latchkey.rotation.step', step));
+      await t.stack.waitHealthy();
+      // The process kills itself mid-run: the request is left without an answer.
+      void rotate().catch(() => undefined);
+      await waitUntil('the rotation process to kill itself', async () => !t.stack.isRunning('rotation'), 60_000);
 
-    const { pending } = await stored();
-    expect(pending).not.toBeNull();
-    expect((await integration()).rotation.pending).toBe(true);
-    const setOnDatabase = step !== 'after-stage';
-    expect(await canLogin(before)).toBe(!setOnDatabase);
-    expect(await canLogin(pending!)).toBe(setOnDatabase);
-    // Connection tests (and grants, discovery) fall back to the staged password meanwhile.
-    expect((await t.api('POST', `/api/v1/integrations/${integrationId}/test`)).body.integration.status).toBe('ACTIVE');
+      const { pending } = await stored();
+      expect(pending).not.toBeNull();
+      expect((await integration()).rotation.pending).toBe(true);
+      const setOnDatabase = step !== 'after-stage';
+      expect(await canLogin(before)).toBe(!setOnDatabase);
+      expect(await canLogin(pending!)).toBe(setOnDatabase);
+      // Connection tests (and grants, discovery) fall back to the staged password meanwhile.
+      expect((await t.api('POST', `/api/v1/integrations/${integrationId}/test`)).body.integration.status).toBe('ACTIVE');
 
-    t.stack.startProcess('rotation', 'rotation');
-    const repaired = await waitUntil('the interrupted rotation repaired', async () => {
-      const i = await integration();
-      return !i.rotation.pending && i.rotation.lastResult === 'repaired' ? i : undefined;
-    }, 60_000);
-    expect(repaired.rotation.lastError).toBeNull();
-    const after = await stored();
-    expect(after.pending).toBeNull();
-    expect(after.current).toBe(setOnDatabase ? pending : before);
-    expect(await canLogin(after.current)).toBe(true);
-    if (setOnDatabase) expect(await canLogin(before)).toBe(false);
+      t.stack.startProcess('rotation', 'rotation');
+      const repaired = await waitUntil(
+        'the interrupted rotation repaired',
+        async () => {
+          const i = await integration();
+          return !i.rotation.pending && i.rotation.lastResult === 'repaired' ? i : undefined;
+        },
+        60_000,
+      );
+      expect(repaired.rotation.lastError).toBeNull();
+      const after = await stored();
+      expect(after.pending).toBeNull();
+      expect(after.current).toBe(setOnDatabase ? pending : before);
+      expect(await canLogin(after.current)).toBe(true);
+      if (setOnDatabase) expect(await canLogin(before)).toBe(false);
 
-    // And the next rotation runs as usual.
-    expect((await rotate()).body.result).toBe('rotated');
-    expect(await canLogin((await stored()).current)).toBe(true);
-  });
+      // And the next rotation runs as usual.
+      expect((await rotate()).body.result).toBe('rotated');
+      expect(await canLogin((await stored()).current)).toBe(true);
+    },
+  );
 
   it('rotates on schedule; changing the setting re-plans it, removing it stops it; env secrets are refused', async () => {
     const previous = (await integration()).rotation.lastRotatedAt;
@@ -143,16 +165,26 @@ describe('rotation of connector credentials on a scram-only PostgreSQL', () => {
 
     // A shorter period moves the due time earlier: the credential's age counts, not the change.
     await t.api('PUT', `/api/v1/integrations/${integrationId}`, { body: body({ credentialRotationDays: 1 }) });
-    const replanned = await waitUntil('the schedule planned again', async () => {
-      const due = (await integration()).rotation.nextDueAt;
-      return due && Date.parse(due) < Date.parse(first) ? due : undefined;
-    }, 60_000);
+    const replanned = await waitUntil(
+      'the schedule planned again',
+      async () => {
+        const due = (await integration()).rotation.nextDueAt;
+        return due && Date.parse(due) < Date.parse(first) ? due : undefined;
+      },
+      60_000,
+    );
     expect(Date.parse(first) - Date.parse(replanned)).toBe(999 * DAY_SECONDS * 1000);
 
-    const fired = await waitUntil('a scheduled rotation', async () => {
-      const { rotation } = await integration();
-      return rotation.lastRotatedAt !== previous && rotation.lastResult === 'rotated' && Date.parse(rotation.nextDueAt) > Date.parse(rotation.lastRotatedAt) ? rotation : undefined;
-    }, 60_000);
+    const fired = await waitUntil(
+      'a scheduled rotation',
+      async () => {
+        const { rotation } = await integration();
+        return rotation.lastRotatedAt !== previous && rotation.lastResult === 'rotated' && Date.parse(rotation.nextDueAt) > Date.parse(rotation.lastRotatedAt)
+          ? rotation
+          : undefined;
+      },
+      60_000,
+    );
     expect(Date.parse(fired.nextDueAt) - Date.parse(fired.lastRotatedAt)).toBeLessThanOrEqual(DAY_SECONDS * 1000);
 
     const schedulers = new Queue('rotation-local', { connection: { host: '127.0.0.1', port: t.redis.port } });
@@ -166,17 +198,25 @@ describe('rotation of connector credentials on a scram-only PostgreSQL', () => {
     }
 
     // Each admin change is audited with its actor and what changed; scheduled runs as Latchkey itself.
-    const audit = await waitUntil('the changes and the scheduled run in the audit log', async () => {
-      const { body: page } = await t.api('GET', `/api/v1/audit?targetId=${integrationId}&pageSize=200`);
-      const items = (page.items ?? []) as Array<{ action: string; actor: { type: string }; diff?: Record<string, unknown>; details?: { trigger?: string } }>;
-      const scheduled = items.find((e) => e.action === 'rotation.rotated' && e.details?.trigger === 'scheduled');
-      return scheduled && items.filter((e) => e.action === 'integration.updated').length >= 3 ? { items, scheduled } : undefined;
-    }, 60_000);
+    const audit = await waitUntil(
+      'the changes and the scheduled run in the audit log',
+      async () => {
+        const { body: page } = await t.api('GET', `/api/v1/audit?targetId=${integrationId}&pageSize=200`);
+        const items = (page.items ?? []) as Array<{ action: string; actor: { type: string }; diff?: Record<string, unknown>; details?: { trigger?: string } }>;
+        const scheduled = items.find((e) => e.action === 'rotation.rotated' && e.details?.trigger === 'scheduled');
+        return scheduled && items.filter((e) => e.action === 'integration.updated').length >= 3 ? { items, scheduled } : undefined;
+      },
+      60_000,
+    );
     expect(audit.scheduled.actor).toEqual({ type: 'system', id: 'latchkey' });
     expect(audit.items.filter((e) => e.action === 'rotation.repaired').map((e) => e.details?.trigger)).toEqual(['repair', 'repair', 'repair']);
     expect(audit.items.find((e) => e.action === 'integration.updated' && e.actor.type === 'user')?.diff).toBeDefined();
     expect(audit.items.map((e) => e.diff?.credentialRotationDays).filter(Boolean)).toEqual(
-      expect.arrayContaining([{ before: null, after: 1000 }, { before: 1000, after: 1 }, { before: 1, after: null }]),
+      expect.arrayContaining([
+        { before: null, after: 1000 },
+        { before: 1000, after: 1 },
+        { before: 1, after: null },
+      ]),
     );
 
     const refused = await t.api('POST', '/api/v1/integrations', {

@@ -6,7 +6,14 @@ import type { Browser, Locator, Page } from 'playwright-core';
 
 /** Debian's chromium (tools/infra.sh installs it); playwright-core never downloads a browser. */
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 
 /** Screenshots of every page the suite visits (git-ignored). */
 export const SCREENSHOT_DIR = resolve(__dirname, '../../../.artifacts/screenshots');

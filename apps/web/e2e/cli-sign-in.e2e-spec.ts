@@ -8,7 +8,10 @@ import type { OidcTestProvider, TestStack } from '@latchkey/testing';
 import { launchChromium, screenshot, see, signInAtProvider, WAIT_MS } from './browser';
 
 const CLI = join(REPO_ROOT, 'dist/apps/cli/src/main.js');
-const HOST = hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64) || 'this-computer';
+const HOST =
+  hostname()
+    .replace(/[^A-Za-z0-9._-]/g, '-')
+    .slice(0, 64) || 'this-computer';
 
 interface Login {
   url: string;
@@ -129,11 +132,15 @@ describe('latchkey login in the browser, with single sign-on', () => {
     expect(`${done.out}${done.err}`).not.toContain(token);
     expect(page.url()).not.toContain(token);
     expect(t.stack.output()).not.toContain(token);
-    const [created] = await t.control<{ name: string; expires_at: Date }>("SELECT t.name, t.expires_at FROM access.api_tokens t JOIN access.users u ON u.id = t.user_id WHERE u.email = 'ada@example.com'");
+    const [created] = await t.control<{ name: string; expires_at: Date }>(
+      "SELECT t.name, t.expires_at FROM access.api_tokens t JOIN access.users u ON u.id = t.user_id WHERE u.email = 'ada@example.com'",
+    );
     expect(created.name).toBe(`latchkey CLI on ${HOST}`);
     expect(Math.round((created.expires_at.getTime() - Date.now()) / 86_400_000)).toBe(30);
     const audit = await t.api('GET', '/api/v1/audit?action=token.created&pageSize=5');
-    expect(audit.body.items).toContainEqual(expect.objectContaining({ action: 'token.created', actor: expect.objectContaining({ type: 'user', email: 'ada@example.com' }) }));
+    expect(audit.body.items).toContainEqual(
+      expect.objectContaining({ action: 'token.created', actor: expect.objectContaining({ type: 'user', email: 'ada@example.com' }) }),
+    );
 
     const whoami = await run(['whoami']);
     expect(whoami).toMatchObject({ code: 0 });
@@ -141,7 +148,7 @@ describe('latchkey login in the browser, with single sign-on', () => {
   });
 
   it('Deny leaves the CLI signed out with its exit code, and makes no token', async () => {
-    const before = await t.control("SELECT 1 FROM access.api_tokens");
+    const before = await t.control('SELECT 1 FROM access.api_tokens');
     const login = await startLogin(['--profile', 'denied']);
     const page = await newPage();
     await page.goto(login.url, { waitUntil: 'domcontentloaded' });
@@ -151,7 +158,7 @@ describe('latchkey login in the browser, with single sign-on', () => {
     const done = await login.ended;
     expect(done.code).toBe(7);
     expect(done.err).toContain('the sign-in was denied in the browser; nothing was stored');
-    expect(await t.control("SELECT 1 FROM access.api_tokens")).toHaveLength(before.length);
+    expect(await t.control('SELECT 1 FROM access.api_tokens')).toHaveLength(before.length);
     expect(JSON.parse(readFileSync(join(home, 'config/latchkey/config.json'), 'utf8')).profiles.denied).toBeUndefined();
   });
 
@@ -163,7 +170,11 @@ describe('latchkey login in the browser, with single sign-on', () => {
     expect(other.status).toBe(400);
     // Sealed to another key: a real answer of the server, for a key this CLI does not hold.
     const headers = await sessionHeaders();
-    const foreign = await t.api('POST', '/api/v1/auth/cli-tokens', { token: null, headers, body: { publicKey: 'hSDwCYkwp1R0i33ctD73Wg2_Og0mOBr066SpjqqbTmo', host: 'elsewhere' } });
+    const foreign = await t.api('POST', '/api/v1/auth/cli-tokens', {
+      token: null,
+      headers,
+      body: { publicKey: 'hSDwCYkwp1R0i33ctD73Wg2_Og0mOBr066SpjqqbTmo', host: 'elsewhere' },
+    });
     expect(foreign.status).toBe(201);
     expect(foreign.headers.get('cache-control')).toBe('no-store');
     const answer = await fetch(`http://127.0.0.1:${port}/callback?state=${state}&sealed=${foreign.body.sealedToken}`);
@@ -182,7 +193,10 @@ describe('latchkey login in the browser, with single sign-on', () => {
 
   it('answers only browser sessions, and names a key it cannot use', async () => {
     const { token } = JSON.parse(readFileSync(join(home, 'config/latchkey/config.json'), 'utf8')).profiles.default;
-    const withToken = await t.api('POST', '/api/v1/auth/cli-tokens', { token, body: { publicKey: 'hSDwCYkwp1R0i33ctD73Wg2_Og0mOBr066SpjqqbTmo', host: 'laptop' } });
+    const withToken = await t.api('POST', '/api/v1/auth/cli-tokens', {
+      token,
+      body: { publicKey: 'hSDwCYkwp1R0i33ctD73Wg2_Og0mOBr066SpjqqbTmo', host: 'laptop' },
+    });
     expect(withToken.status).toBe(401);
     const headers = await sessionHeaders();
     const malformed = await t.api('POST', '/api/v1/auth/cli-tokens', { token: null, headers, body: { publicKey: 'not a key', host: 'laptop; rm -rf /' } });

@@ -59,7 +59,8 @@ describe('the admin console in a browser', () => {
     page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
     page.on('console', (msg) => {
       // A CSP violation, a failed script: anything the browser reports as an error (4xx answers are the API saying no, which the pages show).
-      if (msg.type() === 'error' && !/Failed to load resource: the server responded with a status of 4\d\d/.test(msg.text())) problems.push(`console: ${msg.text()}`);
+      if (msg.type() === 'error' && !/Failed to load resource: the server responded with a status of 4\d\d/.test(msg.text()))
+        problems.push(`console: ${msg.text()}`);
     });
     page.on('response', async (res) => {
       if (res.url().includes('/api/') && res.headers()['content-type']?.includes('json')) apiBodies.push(await res.text().catch(() => ''));
@@ -156,7 +157,13 @@ describe('the admin console in a browser', () => {
   it('connects an integration through the wizard; a 400 lands on its field', async () => {
     // A name already taken is only known to the server: its 409 must land beside Integration Name.
     const taken = await t.api('POST', '/api/v1/integrations', {
-      body: { name: 'Shop DB', type: 'postgresql', connectedResourceTypes: ['postgresql-table'], config: { hostname: '127.0.0.1', port: 1 }, secret: { store: 'env', usernameVar: 'U', passwordVar: 'P' } },
+      body: {
+        name: 'Shop DB',
+        type: 'postgresql',
+        connectedResourceTypes: ['postgresql-table'],
+        config: { hostname: '127.0.0.1', port: 1 },
+        secret: { store: 'env', usernameVar: 'U', passwordVar: 'P' },
+      },
     });
     expect(taken.status).toBe(201);
 
@@ -217,7 +224,9 @@ describe('the admin console in a browser', () => {
     await page.getByRole('button', { name: 'Confirm' }).click();
 
     await see(heading('Shop orders is connected'), 120_000);
-    integrationId = new URL(await page.getByRole('link', { name: 'Open the integration' }).evaluate((a) => (a as HTMLAnchorElement).href)).pathname.split('/').pop()!;
+    integrationId = new URL(await page.getByRole('link', { name: 'Open the integration' }).evaluate((a) => (a as HTMLAnchorElement).href)).pathname
+      .split('/')
+      .pop()!;
     await see(page.getByRole('status').filter({ hasText: /checks failed/ }));
     await check('wizard-preflight');
   });
@@ -270,7 +279,11 @@ describe('the admin console in a browser', () => {
   });
 
   it('finds the discovered tables and tags one', async () => {
-    await waitUntil('discovery lists shop/sales/invoices', async () => (await t.api('GET', `/api/v1/resources?integrationId=${integrationId}&q=invoices`)).body.items?.length === 1, WAIT_MS);
+    await waitUntil(
+      'discovery lists shop/sales/invoices',
+      async () => (await t.api('GET', `/api/v1/resources?integrationId=${integrationId}&q=invoices`)).body.items?.length === 1,
+      WAIT_MS,
+    );
     await page.getByRole('link', { name: 'Resources' }).click();
     await see(heading('Resources'));
     await page.getByLabel('Integration').selectOption({ label: 'Shop orders' });
@@ -318,7 +331,11 @@ describe('the admin console in a browser', () => {
     await page.getByLabel('Longest access (minutes)').fill('120');
     // Only the access service knows who exists: its 400 lands beside the approver's emails.
     await page.getByRole('button', { name: 'Create access flow' }).click();
-    await waitUntil('the unknown approver is refused', async () => (await descriptionOf(page.getByLabel('Approver 1 emails'))).includes('must be the email of an existing user (nobody@example.com is not)'), WAIT_MS);
+    await waitUntil(
+      'the unknown approver is refused',
+      async () => (await descriptionOf(page.getByLabel('Approver 1 emails'))).includes('must be the email of an existing user (nobody@example.com is not)'),
+      WAIT_MS,
+    );
     await page.getByLabel('Approve automatically (no approver)').check();
     await check('access-flow-editor');
     await page.getByRole('button', { name: 'Create access flow' }).click();
@@ -395,7 +412,11 @@ describe('the admin console in a browser', () => {
     await page.getByLabel('Approver 1 groups').fill('no-such-group');
     await see(panel.getByRole('status').filter({ hasText: 'The flow has changed since this dry run' }));
     await panel.getByRole('button', { name: 'Run dry run' }).click();
-    await waitUntil('the unknown group is refused', async () => (await descriptionOf(page.getByLabel('Approver 1 groups'))).includes('must name an existing group (no-such-group does not exist)'), WAIT_MS);
+    await waitUntil(
+      'the unknown group is refused',
+      async () => (await descriptionOf(page.getByLabel('Approver 1 groups'))).includes('must name an existing group (no-such-group does not exist)'),
+      WAIT_MS,
+    );
     await see(panel.getByRole('alert').filter({ hasText: 'The flow could never be used' }));
 
     await page.getByRole('link', { name: 'Access flows' }).click();
@@ -452,7 +473,10 @@ describe('the admin console in a browser', () => {
   it('revokes a granted request from Activity', async () => {
     const { token } = await createUser(t, { email: 'rob@example.com', name: 'Rob', groups: ['analysts'] });
     const invoices = (await t.api<{ items: Resource[] }>('GET', `/api/v1/resources?integrationId=${integrationId}&q=invoices`)).body.items[0];
-    const created = await t.api('POST', '/api/v1/access-requests', { token, body: { items: [{ resourceId: invoices.id, permission: 'READ_ONLY' }], durationMinutes: 30, justification: 'monthly report' } });
+    const created = await t.api('POST', '/api/v1/access-requests', {
+      token,
+      body: { items: [{ resourceId: invoices.id, permission: 'READ_ONLY' }], durationMinutes: 30, justification: 'monthly report' },
+    });
     expect(created.status).toBe(201);
     const requestId = created.body.requests[0].id;
     await waitUntil('the request is granted', async () => (await t.api('GET', `/api/v1/access-requests/${requestId}`)).body.status === 'GRANTED', WAIT_MS);
@@ -491,7 +515,10 @@ describe('the admin console in a browser', () => {
     });
     expect({ status: flow.status, body: flow.body }).toMatchObject({ status: 201 });
     const invoices = (await t.api<{ items: Resource[] }>('GET', `/api/v1/resources?integrationId=${integrationId}&q=invoices`)).body.items[0];
-    const created = await t.api('POST', '/api/v1/access-requests', { token, body: { items: [{ resourceId: invoices.id, permission: 'READ_ONLY' }], durationMinutes: 30, justification: 'audit' } });
+    const created = await t.api('POST', '/api/v1/access-requests', {
+      token,
+      body: { items: [{ resourceId: invoices.id, permission: 'READ_ONLY' }], durationMinutes: 30, justification: 'audit' },
+    });
     expect(created.status).toBe(201);
 
     await page.getByRole('link', { name: 'Activity', exact: true }).click();
@@ -522,7 +549,9 @@ describe('the admin console in a browser', () => {
 
   it('refuses a state-changing call from the page without the CSRF token', async () => {
     const status = await page.evaluate(() =>
-      fetch('/api/v1/groups', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'forged' }) }).then((r) => r.status),
+      fetch('/api/v1/groups', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'forged' }) }).then(
+        (r) => r.status,
+      ),
     );
     expect(status).toBe(403);
     expect((await t.api('GET', '/api/v1/groups')).body.items.map((g: { name: string }) => g.name)).not.toContain('forged');

@@ -4,7 +4,17 @@ import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { freePort, PrivateNats, PrivateRedis, REPO_ROOT, startNatsServer, startPgCluster, startRedisServer, STARTUP_TIMEOUT_MS, waitUntil } from '@latchkey/testing';
+import {
+  freePort,
+  PrivateNats,
+  PrivateRedis,
+  REPO_ROOT,
+  startNatsServer,
+  startPgCluster,
+  startRedisServer,
+  STARTUP_TIMEOUT_MS,
+  waitUntil,
+} from '@latchkey/testing';
 import type { PgCluster } from '@latchkey/testing';
 import { expectAccessible, gone, launchChromium, see, WAIT_MS } from './browser';
 
@@ -50,7 +60,8 @@ describe('npm start -- --demo, walked through in a browser', () => {
     page.setDefaultNavigationTimeout(WAIT_MS);
     page.on('pageerror', (err) => problems.push(`${who} page error: ${err.message}`));
     page.on('console', (msg) => {
-      if (msg.type() === 'error' && !/Failed to load resource: the server responded with a status of 4\d\d/.test(msg.text())) problems.push(`${who} console: ${msg.text()}`);
+      if (msg.type() === 'error' && !/Failed to load resource: the server responded with a status of 4\d\d/.test(msg.text()))
+        problems.push(`${who} console: ${msg.text()}`);
     });
     return page;
   };
@@ -197,7 +208,10 @@ describe('npm start -- --demo, walked through in a browser', () => {
     await expectAccessible(ana, 'demo-connect');
 
     // The shown command, as Ana pastes it into a shell, with a query added; psql reads the password from PGPASSWORD.
-    const { stdout } = await run('bash', ['-c', `${psql} -X -A -t -c 'SELECT current_user, count(*) FROM sales.invoices'`], { env: { PATH: process.env.PATH, PGPASSWORD: password }, timeout: WAIT_MS });
+    const { stdout } = await run('bash', ['-c', `${psql} -X -A -t -c 'SELECT current_user, count(*) FROM sales.invoices'`], {
+      env: { PATH: process.env.PATH, PGPASSWORD: password },
+      timeout: WAIT_MS,
+    });
     expect(stdout.trim()).toBe(`${username}|0`);
 
     // A session of her own, as PostgreSQL sees it.
@@ -205,12 +219,19 @@ describe('npm start -- --demo, walked through in a browser', () => {
     session.on('error', () => undefined);
     await session.connect();
     try {
-      const seen = await waitUntil('her session in pg_stat_activity', async () => {
-        const rows = await pg.query<{ datname: string }>('SELECT datname FROM pg_stat_activity WHERE usename = $1', [username]);
-        return rows.length > 0 && rows;
-      }, WAIT_MS);
+      const seen = await waitUntil(
+        'her session in pg_stat_activity',
+        async () => {
+          const rows = await pg.query<{ datname: string }>('SELECT datname FROM pg_stat_activity WHERE usename = $1', [username]);
+          return rows.length > 0 && rows;
+        },
+        WAIT_MS,
+      );
       expect(seen.map((r) => r.datname)).toEqual([DEMO_DATABASE]);
-      const [role] = await pg.query<{ rolcanlogin: boolean; rolsuper: boolean; rolcreaterole: boolean }>('SELECT rolcanlogin, rolsuper, rolcreaterole FROM pg_roles WHERE rolname = $1', [username]);
+      const [role] = await pg.query<{ rolcanlogin: boolean; rolsuper: boolean; rolcreaterole: boolean }>(
+        'SELECT rolcanlogin, rolsuper, rolcreaterole FROM pg_roles WHERE rolname = $1',
+        [username],
+      );
       expect(role).toEqual({ rolcanlogin: true, rolsuper: false, rolcreaterole: false });
       // Only what the flow offers: hr is not hers.
       await expect(session.query('SELECT count(*) FROM hr.employees')).rejects.toMatchObject({ code: '42501' });

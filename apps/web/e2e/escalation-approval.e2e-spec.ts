@@ -52,7 +52,12 @@ describe('an approver added by escalation approves in the portal', () => {
     await target.query('CREATE DATABASE shop');
     await target.query('CREATE SCHEMA sales; CREATE TABLE sales.invoices (id int PRIMARY KEY);', undefined, 'shop');
     for (const group of ['analysts', 'data-team']) await t.api('POST', '/api/v1/groups', { body: { name: group } });
-    for (const [who, groups] of [['rita', ['analysts']], ['dana', ['data-team']], ['eve', []], ['max', []]] as const) {
+    for (const [who, groups] of [
+      ['rita', ['analysts']],
+      ['dana', ['data-team']],
+      ['eve', []],
+      ['max', []],
+    ] as const) {
       const created = await createUser(t, { email: `${who}@example.com`, name: who, groups: [...groups] });
       people[who] = { id: created.user.id, email: `${who}@example.com`, token: created.token };
     }
@@ -67,7 +72,12 @@ describe('an approver added by escalation approves in the portal', () => {
     });
     expect(integration.status).toBe(201);
     const integrationId = integration.body.id;
-    resourceId = await waitUntil('the discovered table', async () => ((await t.api('GET', `/api/v1/resources?integrationId=${integrationId}`)).body.items ?? []).find((r: any) => r.path === 'shop/sales/invoices')?.id, WAIT_MS);
+    resourceId = await waitUntil(
+      'the discovered table',
+      async () =>
+        ((await t.api('GET', `/api/v1/resources?integrationId=${integrationId}`)).body.items ?? []).find((r: any) => r.path === 'shop/sales/invoices')?.id,
+      WAIT_MS,
+    );
     const flow = await t.api('POST', '/api/v1/access-flows', {
       body: {
         name: 'analysts read invoices, escalated',
@@ -103,7 +113,10 @@ describe('an approver added by escalation approves in the portal', () => {
     const max = await signIn('max');
     await max.getByRole('link', { name: 'Pending approvals' }).click();
     await see(max.getByRole('heading', { level: 1, name: 'Pending approvals' }));
-    const created = await t.api('POST', '/api/v1/access-requests', { token: people.rita.token, body: { items: [{ resourceId, permission: 'READ_ONLY' }], justification: 'quarter close', durationMinutes: 30 } });
+    const created = await t.api('POST', '/api/v1/access-requests', {
+      token: people.rita.token,
+      body: { items: [{ resourceId, permission: 'READ_ONLY' }], justification: 'quarter close', durationMinutes: 30 },
+    });
     expect(created.status).toBe(201);
     requestId = created.body.requests[0].id;
     // Before tier 2 is due Max may not decide, and his list stays empty.
@@ -121,11 +134,17 @@ describe('an approver added by escalation approves in the portal', () => {
     await card.getByRole('button', { name: 'Approve' }).click();
     await see(max.getByText('Nothing waits for you.'));
 
-    const request = await waitUntil('the request granted', async () => {
-      const r = (await t.api('GET', `/api/v1/access-requests/${requestId}`)).body;
-      return r.status === 'GRANTED' && r;
-    }, WAIT_MS);
-    expect(request.approvals).toEqual([expect.objectContaining({ email: people.max.email, decision: 'APPROVED', reason: 'escalated to me, ok', escalationTier: 2, asAdmin: false })]);
+    const request = await waitUntil(
+      'the request granted',
+      async () => {
+        const r = (await t.api('GET', `/api/v1/access-requests/${requestId}`)).body;
+        return r.status === 'GRANTED' && r;
+      },
+      WAIT_MS,
+    );
+    expect(request.approvals).toEqual([
+      expect.objectContaining({ email: people.max.email, decision: 'APPROVED', reason: 'escalated to me, ok', escalationTier: 2, asAdmin: false }),
+    ]);
   });
 
   it("the expiry warning's Extend link opens the Extend dialog on Rita's request", async () => {

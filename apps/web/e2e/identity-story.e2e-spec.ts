@@ -35,7 +35,11 @@ describe('identity story: SCIM-provisioned, signed in with SSO, deprovisioned by
   const scim = async (method: string, path: string, body?: unknown) => {
     const res = await fetch(`${t.url}/scim/v2${path}`, {
       method,
-      headers: { authorization: `Bearer ${scimToken}`, accept: 'application/scim+json', ...(body !== undefined ? { 'content-type': 'application/scim+json; charset=utf-8' } : {}) },
+      headers: {
+        authorization: `Bearer ${scimToken}`,
+        accept: 'application/scim+json',
+        ...(body !== undefined ? { 'content-type': 'application/scim+json; charset=utf-8' } : {}),
+      },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
     const text = await res.text();
@@ -72,7 +76,11 @@ describe('identity story: SCIM-provisioned, signed in with SSO, deprovisioned by
     ]);
     await target.query(`CREATE ROLE ${CONNECTOR_USER} SUPERUSER LOGIN PASSWORD '${CONNECTOR_PASSWORD}'`);
     await target.query('CREATE DATABASE shop');
-    await target.query('CREATE SCHEMA sales; CREATE TABLE sales.invoices (id int PRIMARY KEY, total numeric); INSERT INTO sales.invoices VALUES (1, 42);', undefined, 'shop');
+    await target.query(
+      'CREATE SCHEMA sales; CREATE TABLE sales.invoices (id int PRIMARY KEY, total numeric); INSERT INTO sales.invoices VALUES (1, 42);',
+      undefined,
+      'shop',
+    );
     const integration = await t.api('POST', '/api/v1/integrations', {
       body: {
         name: 'shop',
@@ -84,7 +92,11 @@ describe('identity story: SCIM-provisioned, signed in with SSO, deprovisioned by
     });
     expect({ status: integration.status, body: integration.body }).toMatchObject({ status: 201, body: { status: 'ACTIVE' } });
     const integrationId = integration.body.id;
-    await waitUntil('the table discovered', async () => (await t.api('GET', `/api/v1/resources?integrationId=${integrationId}&q=invoices`)).body.items?.length > 0, WAIT_MS);
+    await waitUntil(
+      'the table discovered',
+      async () => (await t.api('GET', `/api/v1/resources?integrationId=${integrationId}&q=invoices`)).body.items?.length > 0,
+      WAIT_MS,
+    );
     const flow = await t.api('POST', '/api/v1/access-flows', {
       body: {
         name: 'analysts read',
@@ -100,10 +112,19 @@ describe('identity story: SCIM-provisioned, signed in with SSO, deprovisioned by
     // The identity provider pushes Ada and her group.
     const token = await t.api('POST', '/api/v1/scim-tokens', { body: { name: 'okta' } });
     scimToken = token.body.token;
-    const ada = await scim('POST', '/Users', { schemas: [USER_SCHEMA], userName: 'ada@example.com', externalId: '00u-ada', name: { givenName: 'Ada', familyName: 'Lovelace' }, emails: [{ value: 'ada@example.com', primary: true }], active: true });
+    const ada = await scim('POST', '/Users', {
+      schemas: [USER_SCHEMA],
+      userName: 'ada@example.com',
+      externalId: '00u-ada',
+      name: { givenName: 'Ada', familyName: 'Lovelace' },
+      emails: [{ value: 'ada@example.com', primary: true }],
+      active: true,
+    });
     expect(ada.status).toBe(201);
     adaId = ada.body.id;
-    expect((await scim('POST', '/Groups', { schemas: [GROUP_SCHEMA], displayName: 'analysts', externalId: '00g-analysts', members: [{ value: adaId }] })).status).toBe(201);
+    expect(
+      (await scim('POST', '/Groups', { schemas: [GROUP_SCHEMA], displayName: 'analysts', externalId: '00g-analysts', members: [{ value: adaId }] })).status,
+    ).toBe(201);
 
     browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
@@ -155,7 +176,11 @@ describe('identity story: SCIM-provisioned, signed in with SSO, deprovisioned by
     const patch = await scim('PATCH', `/Users/${adaId}`, { schemas: [PATCH_SCHEMA], Operations: [{ op: 'replace', value: { active: false } }] });
     expect(patch.status).toBe(200);
     expect(patch.body.active).toBe(false);
-    await waitUntil('the open session gone from pg_stat_activity', async () => (await target.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = '${username}'`))[0].n === 0, WAIT_MS);
+    await waitUntil(
+      'the open session gone from pg_stat_activity',
+      async () => (await target.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = '${username}'`))[0].n === 0,
+      WAIT_MS,
+    );
     await ended;
     open = null;
     await expect(login(password)).rejects.toThrow();
@@ -164,7 +189,11 @@ describe('identity story: SCIM-provisioned, signed in with SSO, deprovisioned by
       `SELECT r.rolcanlogin, ARRAY(SELECT g.rolname::text FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid WHERE m.member = r.oid ORDER BY 1) AS memberships FROM pg_roles r WHERE r.rolname = '${username}'`,
     );
     expect(role).toEqual({ rolcanlogin: false, memberships: ['latchkey_managed'] });
-    const [{ reads }] = await target.query<{ reads: boolean }>(`SELECT has_table_privilege('${username}', 'sales.invoices', 'SELECT') AS reads`, undefined, 'shop');
+    const [{ reads }] = await target.query<{ reads: boolean }>(
+      `SELECT has_table_privilege('${username}', 'sales.invoices', 'SELECT') AS reads`,
+      undefined,
+      'shop',
+    );
     expect(reads).toBe(false);
     // The browser's session is over: the API answers 401 to its cookie, and the page goes back to sign-in.
     const cookie = (await page.context().cookies(t.url)).find((c) => c.name === 'latchkey_session');

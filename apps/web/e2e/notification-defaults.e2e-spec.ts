@@ -93,7 +93,11 @@ describe('organisation notification defaults in the console', () => {
 
     await admin.reload({ waitUntil: 'domcontentloaded' });
     await see(admin.getByRole('heading', { level: 2, name: 'Organisation defaults' }));
-    await waitUntil('the saved defaults shown after a reload', async () => (await admin.getByRole('checkbox', { name: 'My access ends soon' }).isChecked()) === false, WAIT_MS);
+    await waitUntil(
+      'the saved defaults shown after a reload',
+      async () => (await admin.getByRole('checkbox', { name: 'My access ends soon' }).isChecked()) === false,
+      WAIT_MS,
+    );
     await expect(admin.getByRole('checkbox', { name: 'Slack', exact: true }).isChecked()).resolves.toBe(true);
     await expect(admin.getByRole('checkbox', { name: 'Email', exact: true }).isChecked()).resolves.toBe(false);
     await expect(admin.getByRole('checkbox', { name: 'My access is ready' }).isChecked()).resolves.toBe(true);
@@ -101,7 +105,11 @@ describe('organisation notification defaults in the console', () => {
 
   it('Rita, with no choices of her own, has the new defaults on her page and in the API', async () => {
     const mine = await t.api('GET', '/api/v1/me/notification-preferences', { token: ritaToken });
-    expect(mine.body).toMatchObject({ channels: ['slack'], overrides: { channels: null, events: {} }, events: { 'access_request.reminder': false, 'access_request.expiring': false, 'access_request.granted': true } });
+    expect(mine.body).toMatchObject({
+      channels: ['slack'],
+      overrides: { channels: null, events: {} },
+      events: { 'access_request.reminder': false, 'access_request.expiring': false, 'access_request.granted': true },
+    });
     await rita.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'My notifications' }).click();
     await see(rita.getByRole('heading', { level: 1, name: 'My notifications' }));
     await waitUntil('her page loaded', async () => (await rita.getByRole('checkbox', { name: 'My access ends soon' }).count()) === 1, WAIT_MS);

@@ -39,7 +39,8 @@ describe('notification preferences in the portal', () => {
   let ritaToken = '';
   let resourceId = '';
 
-  const mailsTo = (email: string, requestId: string) => mails.filter((m) => (m.to && !Array.isArray(m.to) ? m.to.text : '').includes(email) && m.text?.includes(requestId));
+  const mailsTo = (email: string, requestId: string) =>
+    mails.filter((m) => (m.to && !Array.isArray(m.to) ? m.to.text : '').includes(email) && m.text?.includes(requestId));
 
   beforeAll(async () => {
     receiver = createServer((req, res) => {
@@ -53,7 +54,12 @@ describe('notification preferences in the portal', () => {
     });
     await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
     const smtpPort = await freePort();
-    smtp = new SMTPServer({ authOptional: true, disabledCommands: ['STARTTLS', 'AUTH'], logger: false, onData: (stream, _s, cb) => void simpleParser(stream).then((m) => (mails.push(m), cb()), cb) });
+    smtp = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS', 'AUTH'],
+      logger: false,
+      onData: (stream, _s, cb) => void simpleParser(stream).then((m) => (mails.push(m), cb()), cb),
+    });
     await new Promise<void>((r) => smtp.listen(smtpPort, '127.0.0.1', r));
     [t, target] = await Promise.all([
       startTestStack({ env: { NOTIFICATIONS_SWEEP_INTERVAL_SECONDS: '1', WEBHOOK_ALLOW_PRIVATE_URLS: 'true', SMTP_URL: `smtp://127.0.0.1:${smtpPort}` } }),
@@ -74,7 +80,12 @@ describe('notification preferences in the portal', () => {
     });
     expect(integration.status).toBe(201);
     const integrationId = integration.body.id;
-    resourceId = await waitUntil('the discovered table', async () => ((await t.api('GET', `/api/v1/resources?integrationId=${integrationId}`)).body.items ?? []).find((r: any) => r.path === 'shop/sales/invoices')?.id, WAIT_MS);
+    resourceId = await waitUntil(
+      'the discovered table',
+      async () =>
+        ((await t.api('GET', `/api/v1/resources?integrationId=${integrationId}`)).body.items ?? []).find((r: any) => r.path === 'shop/sales/invoices')?.id,
+      WAIT_MS,
+    );
     const flow = await t.api('POST', '/api/v1/access-flows', {
       body: {
         name: 'analysts read invoices',
@@ -85,7 +96,9 @@ describe('notification preferences in the portal', () => {
       },
     });
     expect(flow.status).toBe(201);
-    const hook = await t.api('POST', '/api/v1/webhooks', { body: { name: 'grants', url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`, events: ['access_request.granted'] } });
+    const hook = await t.api('POST', '/api/v1/webhooks', {
+      body: { name: 'grants', url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`, events: ['access_request.granted'] },
+    });
     expect(hook.status).toBe(201);
 
     const ada = await createUser(t, { email: 'ada@example.com', name: 'ada', groups: ['data-team'] });
@@ -125,7 +138,10 @@ describe('notification preferences in the portal', () => {
   });
 
   const requestAndApprove = async () => {
-    const res = await t.api('POST', '/api/v1/access-requests', { token: ritaToken, body: { items: [{ resourceId, permission: 'READ_ONLY' }], justification: 'month end', durationMinutes: 30 } });
+    const res = await t.api('POST', '/api/v1/access-requests', {
+      token: ritaToken,
+      body: { items: [{ resourceId, permission: 'READ_ONLY' }], justification: 'month end', durationMinutes: 30 },
+    });
     expect(res.status).toBe(201);
     const id = res.body.requests[0].id as string;
     expect((await t.api('POST', `/api/v1/access-requests/${id}/approve`, { token: adaToken, body: {} })).status).toBe(200);
@@ -142,7 +158,12 @@ describe('notification preferences in the portal', () => {
     expect(set.status).toBe(200);
     expect(set.body).toMatchObject({ channels: ['email'], events: { 'access_request.expiring': false } });
     const mine = await t.api('GET', '/api/v1/me/notification-preferences', { token: ritaToken });
-    expect(mine.body).toMatchObject({ channels: ['email'], overrides: { channels: null, events: {} }, defaults: { events: { 'access_request.expiring': false } }, events: { 'access_request.expiring': false, 'access_request.granted': true } });
+    expect(mine.body).toMatchObject({
+      channels: ['email'],
+      overrides: { channels: null, events: {} },
+      defaults: { events: { 'access_request.expiring': false } },
+      events: { 'access_request.expiring': false, 'access_request.granted': true },
+    });
   });
 
   it('with email on, the grant mails Rita', async () => {
@@ -176,7 +197,11 @@ describe('notification preferences in the portal', () => {
     await screenshot(rita, 'portal-notification-preferences');
     await rita.reload({ waitUntil: 'domcontentloaded' });
     await see(rita.getByRole('heading', { level: 1, name: 'My notifications' }));
-    await waitUntil('the saved choice shown after a reload', async () => (await rita.getByRole('checkbox', { name: 'My access is ready' }).isChecked()) === false, WAIT_MS);
+    await waitUntil(
+      'the saved choice shown after a reload',
+      async () => (await rita.getByRole('checkbox', { name: 'My access is ready' }).isChecked()) === false,
+      WAIT_MS,
+    );
     await expect(rita.getByRole('checkbox', { name: 'Slack', exact: true }).isChecked()).resolves.toBe(true);
     const slackField = rita.getByLabel('My Slack incoming webhook URL');
     await expect(slackField.inputValue()).resolves.toBe('');
@@ -187,12 +212,19 @@ describe('notification preferences in the portal', () => {
 
     const id = await requestAndApprove();
     // The webhook fired; the deliveries of the grant were recorded with it, and none is an email to Rita.
-    const targets = await t.control<{ type: string; target: string }>(`SELECT e.type, d.target FROM notifications.deliveries d JOIN notifications.events e ON e.id = d.event_id WHERE e.request_id = $1`, [id]);
+    const targets = await t.control<{ type: string; target: string }>(
+      `SELECT e.type, d.target FROM notifications.deliveries d JOIN notifications.events e ON e.id = d.event_id WHERE e.request_id = $1`,
+      [id],
+    );
     expect(targets.filter((r) => r.type === 'access_request.granted').map((r) => r.target)).not.toContain('email:rita@example.com');
     expect(targets.filter((r) => r.type === 'access_request.granted')).toHaveLength(1);
     // The approval mail is still on and arrives, on her Slack too; no grant message does.
     await waitUntil('the approval email, still on', async () => mailsTo('rita@example.com', id).some((m) => /was approved/.test(m.subject ?? '')), WAIT_MS);
-    await waitUntil('the approval on her Slack', async () => hooks.some((h) => h.path.endsWith(SLACK_SECRET) && h.text?.includes(id) && h.text.includes('was approved')), WAIT_MS);
+    await waitUntil(
+      'the approval on her Slack',
+      async () => hooks.some((h) => h.path.endsWith(SLACK_SECRET) && h.text?.includes(id) && h.text.includes('was approved')),
+      WAIT_MS,
+    );
     expect(mailsTo('rita@example.com', id).filter((m) => /access is ready/.test(m.subject ?? ''))).toEqual([]);
     expect(hooks.filter((h) => h.path.endsWith(SLACK_SECRET) && h.text?.includes(id) && h.text.includes('access is ready'))).toEqual([]);
   });
@@ -201,10 +233,14 @@ describe('notification preferences in the portal', () => {
     await rita.reload({ waitUntil: 'domcontentloaded' });
     const table = await see(rita.getByRole('table', { name: 'Recent messages to me' }));
     const onSlack = table.getByRole('row').filter({ hasText: 'My request was approved' }).filter({ hasText: 'Slack' }).first();
-    const row = await waitUntil('the approval on her Slack shown delivered', async () => {
-      const text = (await onSlack.count()) ? await onSlack.textContent() : null;
-      return text?.includes('delivered') && text;
-    }, WAIT_MS);
+    const row = await waitUntil(
+      'the approval on her Slack shown delivered',
+      async () => {
+        const text = (await onSlack.count()) ? await onSlack.textContent() : null;
+        return text?.includes('delivered') && text;
+      },
+      WAIT_MS,
+    );
     expect(row).toMatch(/#1 .*: 200 in \d+ ms/);
     await see(table.getByRole('row').filter({ hasText: 'My request was approved' }).filter({ hasText: 'Email' }).first());
     expect(await pageText(rita)).not.toContain(SLACK_SECRET);

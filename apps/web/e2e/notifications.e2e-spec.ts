@@ -25,7 +25,12 @@ class Receiver {
   port = 0;
 
   async start() {
-    this.server = createServer((req, res) => void this.handle(req).then((status) => res.writeHead(status, { 'content-type': 'text/plain' }).end(status === 200 ? 'thanks, got it' : `failing on purpose (${status})`)));
+    this.server = createServer(
+      (req, res) =>
+        void this.handle(req).then((status) =>
+          res.writeHead(status, { 'content-type': 'text/plain' }).end(status === 200 ? 'thanks, got it' : `failing on purpose (${status})`),
+        ),
+    );
     await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
     this.port = (this.server.address() as AddressInfo).port;
   }
@@ -38,7 +43,11 @@ class Receiver {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const raw = Buffer.concat(chunks).toString('utf8');
-    const headers = { 'webhook-id': String(req.headers['webhook-id']), 'webhook-timestamp': String(req.headers['webhook-timestamp']), 'webhook-signature': String(req.headers['webhook-signature']) };
+    const headers = {
+      'webhook-id': String(req.headers['webhook-id']),
+      'webhook-timestamp': String(req.headers['webhook-timestamp']),
+      'webhook-signature': String(req.headers['webhook-signature']),
+    };
     const verified = this.secrets.some((s) => {
       try {
         new StandardWebhook(s).verify(raw, headers);
@@ -111,7 +120,8 @@ describe('the notifications pages in a browser', () => {
     page.setDefaultNavigationTimeout(WAIT_MS);
     page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
     page.on('console', (msg) => {
-      if (msg.type() === 'error' && !/Failed to load resource: the server responded with a status of 4\d\d/.test(msg.text())) problems.push(`console: ${msg.text()}`);
+      if (msg.type() === 'error' && !/Failed to load resource: the server responded with a status of 4\d\d/.test(msg.text()))
+        problems.push(`console: ${msg.text()}`);
     });
     // The bootstrap admin sets a password with a one-time link and signs in.
     const me = await t.api('GET', '/api/v1/me');
@@ -191,10 +201,14 @@ describe('the notifications pages in a browser', () => {
     await page.getByRole('button', { name: 'Send a test event' }).click();
     await waitUntil('the second test event', async () => receiver.at('/ok').length === 2, WAIT_MS);
     expect(receiver.at('/ok')[1]).toMatchObject({ type: 'webhook.test', verified: true });
-    await waitUntil('both deliveries shown', async () => (await page.getByRole('row').filter({ hasText: 'webhook.test' }).filter({ hasText: 'DELIVERED' }).count()) === 2, WAIT_MS);
+    await waitUntil(
+      'both deliveries shown',
+      async () => (await page.getByRole('row').filter({ hasText: 'webhook.test' }).filter({ hasText: 'DELIVERED' }).count()) === 2,
+      WAIT_MS,
+    );
   });
 
-  it("dead-letters a delivery its endpoint keeps failing, shows every attempt, and redelivers it with the same webhook-id", async () => {
+  it('dead-letters a delivery its endpoint keeps failing, shows every attempt, and redelivers it with the same webhook-id', async () => {
     await addEndpoint('Receiver failing', receiver.url('/fail'));
     await page.getByRole('button', { name: 'Done, hide the secret' }).click();
     await openEndpoint('Receiver failing');
@@ -218,7 +232,11 @@ describe('the notifications pages in a browser', () => {
     await waitUntil('the redelivery reached the receiver', async () => receiver.at('/fail').length > 3, WAIT_MS);
     expect(new Set(receiver.at('/fail').map((r) => r.id))).toEqual(new Set([firstId]));
     await see(row.getByText('DEAD'), 120_000);
-    await waitUntil('the log shows the attempts of the redelivery', async () => ((await attemptsOf('webhook.test').first().textContent()) ?? '').includes('#4'), WAIT_MS);
+    await waitUntil(
+      'the log shows the attempts of the redelivery',
+      async () => ((await attemptsOf('webhook.test').first().textContent()) ?? '').includes('#4'),
+      WAIT_MS,
+    );
   });
 
   it('shows an endpoint that answered 410 Gone as turned off by Latchkey, with the reason', async () => {
@@ -226,7 +244,13 @@ describe('the notifications pages in a browser', () => {
     await page.getByRole('button', { name: 'Done, hide the secret' }).click();
     await openEndpoint('Receiver gone');
     await page.getByRole('button', { name: 'Send a test event' }).click();
-    await see(page.getByRole('row').filter({ hasText: 'webhook.test' }).getByText(/DEAD|DELIVERED/), 120_000);
+    await see(
+      page
+        .getByRole('row')
+        .filter({ hasText: 'webhook.test' })
+        .getByText(/DEAD|DELIVERED/),
+      120_000,
+    );
     await page.reload();
     await see(page.getByRole('alert').filter({ hasText: 'Latchkey turned this endpoint off' }));
     await see(page.getByText('disabled by Latchkey'));

@@ -53,7 +53,8 @@ describe('portal flows in a browser: a request split over flows, and ALL_OF appr
     page.setDefaultNavigationTimeout(WAIT_MS);
     page.on('pageerror', (err) => problems.push(`${email} page error: ${err.message}`));
     page.on('console', (msg) => {
-      if (msg.type() === 'error' && !/Failed to load resource: the server responded with a status of 4\d\d/.test(msg.text())) problems.push(`${email} console: ${msg.text()}`);
+      if (msg.type() === 'error' && !/Failed to load resource: the server responded with a status of 4\d\d/.test(msg.text()))
+        problems.push(`${email} console: ${msg.text()}`);
     });
     await page.goto(`${t.url}/`, { waitUntil: 'domcontentloaded' });
     await page.getByLabel('Email').fill(email);
@@ -106,16 +107,27 @@ describe('portal flows in a browser: a request split over flows, and ALL_OF appr
     expect({ status: integration.status, body: integration.body }).toMatchObject({ status: 201, body: { status: 'ACTIVE' } });
     const integrationId = integration.body.id;
     const resources: Record<string, string> = {};
-    await waitUntil('discovered tables', async () => {
-      for (const r of (await t.api('GET', `/api/v1/resources?integrationId=${integrationId}&pageSize=100`)).body.items ?? []) resources[r.path] = r.id;
-      return ['invoices', 'payments', 'refunds'].every((table) => resources[`shop/sales/${table}`]);
-    }, WAIT_MS);
+    await waitUntil(
+      'discovered tables',
+      async () => {
+        for (const r of (await t.api('GET', `/api/v1/resources?integrationId=${integrationId}&pageSize=100`)).body.items ?? []) resources[r.path] = r.id;
+        return ['invoices', 'payments', 'refunds'].every((table) => resources[`shop/sales/${table}`]);
+      },
+      WAIT_MS,
+    );
     const flow = async (name: string, table: string, approvers: { mode: 'ANY_OF' | 'ALL_OF'; groups: string[] }) => {
       const created = await t.api('POST', '/api/v1/access-flows', {
         body: {
           name,
           requestors: { conditions: [{ type: 'group', match: 'is', values: ['analysts'] }] },
-          targets: [{ integrationId, resourceType: 'postgresql-table', permissions: ['READ_ONLY'], resources: { mode: 'include', by: 'id', values: [resources[`shop/sales/${table}`]] } }],
+          targets: [
+            {
+              integrationId,
+              resourceType: 'postgresql-table',
+              permissions: ['READ_ONLY'],
+              resources: { mode: 'include', by: 'id', values: [resources[`shop/sales/${table}`]] },
+            },
+          ],
           approvers: { mode: approvers.mode, groups: approvers.groups.map((g) => ({ type: 'group', values: [g] })) },
           maxDurationMinutes: 120,
         },
@@ -156,15 +168,29 @@ describe('portal flows in a browser: a request split over flows, and ALL_OF appr
     await see(heading(rita, 'My requests'));
     await see(rita.getByRole('status').filter({ hasText: '2 requests made, one per flow: each is approved on its own.' }));
     const row = (path: string) => rita.getByRole('row').filter({ has: rita.getByRole('link', { name: `READ_ONLY on ${path}`, exact: true }) });
-    for (const [path, flowName] of [['shop/sales/invoices', 'invoices by finance'], ['shop/sales/payments', 'payments by security']]) {
+    for (const [path, flowName] of [
+      ['shop/sales/invoices', 'invoices by finance'],
+      ['shop/sales/payments', 'payments by security'],
+    ]) {
       await see(row(path));
-      expect(await row(path).getByRole('cell').allTextContents()).toEqual([`READ_ONLY on ${path}`, flowName, 'PENDING', expect.any(String), expect.any(String)]);
+      expect(await row(path).getByRole('cell').allTextContents()).toEqual([
+        `READ_ONLY on ${path}`,
+        flowName,
+        'PENDING',
+        expect.any(String),
+        expect.any(String),
+      ]);
     }
     await check(rita, 'portal-flows-my-requests-split');
 
     // The API made one request per flow, each with its own approvers.
     const mine = (await t.api('GET', `/api/v1/access-requests?requesterId=${ritaId}`)).body.items;
-    const summary = mine.map((r: any) => ({ flow: r.flowName, status: r.status, paths: r.items.map((i: any) => i.path), approvers: r.approverGroups.flatMap((g: any) => g.approverEmails) }));
+    const summary = mine.map((r: any) => ({
+      flow: r.flowName,
+      status: r.status,
+      paths: r.items.map((i: any) => i.path),
+      approvers: r.approverGroups.flatMap((g: any) => g.approverEmails),
+    }));
     expect(summary.sort((a: any, b: any) => a.flow.localeCompare(b.flow))).toEqual([
       { flow: 'invoices by finance', status: 'PENDING', paths: ['shop/sales/invoices'], approvers: ['fay@example.com'] },
       { flow: 'payments by security', status: 'PENDING', paths: ['shop/sales/payments'], approvers: ['sam@example.com'] },
@@ -194,12 +220,18 @@ describe('portal flows in a browser: a request split over flows, and ALL_OF appr
     const requestId = rita.url().split('/').pop()!;
     await see(rita.getByRole('status').filter({ hasText: 'PENDING' }));
     await see(rita.getByText('Each group must approve.'));
-    expect(await approverGroups(rita).allTextContents()).toEqual(['member of group finance (fay@example.com): awaited', 'member of group security (sam@example.com): awaited']);
+    expect(await approverGroups(rita).allTextContents()).toEqual([
+      'member of group finance (fay@example.com): awaited',
+      'member of group security (sam@example.com): awaited',
+    ]);
 
     // Fay approves for finance; the request waits on security, so it leaves her Pending approvals (her invoices share stays).
     const fayCard = card(fay, 'shop/sales/refunds');
     await see(fayCard);
-    expect(await approverGroups(fayCard).allTextContents()).toEqual(['member of group finance (fay@example.com): awaited', 'member of group security (sam@example.com): awaited']);
+    expect(await approverGroups(fayCard).allTextContents()).toEqual([
+      'member of group finance (fay@example.com): awaited',
+      'member of group security (sam@example.com): awaited',
+    ]);
     await fayCard.getByLabel('Reason (optional)').fill('finance agrees');
     await fayCard.getByRole('button', { name: 'Approve' }).click();
     await gone(fayCard);
@@ -207,15 +239,28 @@ describe('portal flows in a browser: a request split over flows, and ALL_OF appr
 
     // Rita sees it without reloading: finance approved by Fay, security awaited, still PENDING.
     const afterFay = ['member of group finance (fay@example.com): approved by fay@example.com', 'member of group security (sam@example.com): awaited'];
-    await waitUntil('the requester sees the finance approval', async () => JSON.stringify(await approverGroups(rita).allTextContents()) === JSON.stringify(afterFay), WAIT_MS);
+    await waitUntil(
+      'the requester sees the finance approval',
+      async () => JSON.stringify(await approverGroups(rita).allTextContents()) === JSON.stringify(afterFay),
+      WAIT_MS,
+    );
     await see(rita.getByRole('listitem').filter({ hasText: 'Approved by fay@example.com: finance agrees' }));
-    expect(await rita.getByRole('status').filter({ hasText: /^Status / }).textContent()).toContain('PENDING');
+    expect(
+      await rita
+        .getByRole('status')
+        .filter({ hasText: /^Status / })
+        .textContent(),
+    ).toContain('PENDING');
     await check(rita, 'portal-flows-all-of-half-approved');
 
     // Sam's Pending approvals shows the same, without reloading, and why he is asked.
     const samCard = card(sam, 'shop/sales/refunds');
     await see(samCard);
-    await waitUntil('the approver sees the finance approval', async () => JSON.stringify(await approverGroups(samCard).allTextContents()) === JSON.stringify(afterFay), WAIT_MS);
+    await waitUntil(
+      'the approver sees the finance approval',
+      async () => JSON.stringify(await approverGroups(samCard).allTextContents()) === JSON.stringify(afterFay),
+      WAIT_MS,
+    );
     expect(await samCard.textContent()).toContain('You are asked as member of group security');
     await check(sam, 'portal-flows-approvals-all-of');
     await samCard.getByRole('button', { name: 'Approve' }).click();
@@ -228,7 +273,10 @@ describe('portal flows in a browser: a request split over flows, and ALL_OF appr
       'member of group security (sam@example.com): approved by sam@example.com',
     ]);
     const request = (await t.api('GET', `/api/v1/access-requests/${requestId}`)).body;
-    expect({ status: request.status, approvedBy: request.approverGroups.map((g: any) => g.satisfiedBy) }).toEqual({ status: 'GRANTED', approvedBy: ['fay@example.com', 'sam@example.com'] });
+    expect({ status: request.status, approvedBy: request.approverGroups.map((g: any) => g.satisfiedBy) }).toEqual({
+      status: 'GRANTED',
+      approvedBy: ['fay@example.com', 'sam@example.com'],
+    });
     await check(rita, 'portal-flows-all-of-granted');
   });
 });

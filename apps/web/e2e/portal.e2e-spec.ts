@@ -53,7 +53,8 @@ describe('the user portal in a browser', () => {
     page.setDefaultNavigationTimeout(WAIT_MS);
     page.on('pageerror', (err) => problems.push(`${email} page error: ${err.message}`));
     page.on('console', (msg) => {
-      if (msg.type() === 'error' && !/Failed to load resource: the server responded with a status of 4\d\d/.test(msg.text())) problems.push(`${email} console: ${msg.text()}`);
+      if (msg.type() === 'error' && !/Failed to load resource: the server responded with a status of 4\d\d/.test(msg.text()))
+        problems.push(`${email} console: ${msg.text()}`);
     });
     await page.goto(`${t.url}/`, { waitUntil: 'domcontentloaded' });
     await page.getByLabel('Email').fill(email);
@@ -92,26 +93,49 @@ latchkey:owner=data-team';
     expect({ status: integration.status, body: integration.body }).toMatchObject({ status: 201, body: { status: 'ACTIVE' } });
     const integrationId = integration.body.id;
     const resources: Record<string, string> = {};
-    await waitUntil('discovered tables', async () => {
-      for (const r of (await t.api('GET', `/api/v1/resources?integrationId=${integrationId}&pageSize=100`)).body.items ?? []) resources[r.path] = r.id;
-      return resources['shop/sales/invoices'] && resources['shop/sales/payments'];
-    }, WAIT_MS);
+    await waitUntil(
+      'discovered tables',
+      async () => {
+        for (const r of (await t.api('GET', `/api/v1/resources?integrationId=${integrationId}&pageSize=100`)).body.items ?? []) resources[r.path] = r.id;
+        return resources['shop/sales/invoices'] && resources['shop/sales/payments'];
+      },
+      WAIT_MS,
+    );
     const flow = (name: string, path: string, extra: Record<string, unknown>) =>
       t.api('POST', '/api/v1/access-flows', {
         body: {
           name,
           requestors: { conditions: [{ type: 'group', match: 'is', values: ['analysts'] }] },
-          targets: [{ integrationId, resourceType: 'postgresql-table', permissions: ['READ_ONLY'], resources: { mode: 'include', by: 'id', values: [resources[path]] } }],
+          targets: [
+            {
+              integrationId,
+              resourceType: 'postgresql-table',
+              permissions: ['READ_ONLY'],
+              resources: { mode: 'include', by: 'id', values: [resources[path]] },
+            },
+          ],
           approvers: { mode: 'ANY_OF', groups: [{ type: 'OWNER' }] },
           maxDurationMinutes: 120,
           ...extra,
         },
       });
-    expect((await flow('analysts read invoices', 'shop/sales/invoices', { settings: { justificationRequired: true, approverReasonRequired: true, maxExtensions: 1 } })).status).toBe(201);
+    expect(
+      (
+        await flow('analysts read invoices', 'shop/sales/invoices', {
+          settings: { justificationRequired: true, approverReasonRequired: true, maxExtensions: 1 },
+        })
+      ).status,
+    ).toBe(201);
     // A window two hours from now: the flow is listed, and the dry run says why not now.
     const hour = new Date().getUTCHours();
     const at = (h: number) => `${String(h % 24).padStart(2, '0')}:00`;
-    expect((await flow('payments at night', 'shop/sales/payments', { timeframe: { days: ['MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT', 'SUN'], start: at(hour + 2), end: at(hour + 3), timeZone: 'UTC' } })).status).toBe(201);
+    expect(
+      (
+        await flow('payments at night', 'shop/sales/payments', {
+          timeframe: { days: ['MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT', 'SUN'], start: at(hour + 2), end: at(hour + 3), timeZone: 'UTC' },
+        })
+      ).status,
+    ).toBe(201);
 
     browser = await launchChromium();
     [rita, ada] = await Promise.all([signedIn('rita@example.com', ['analysts']), signedIn('ada@example.com', ['data-team'])]);
@@ -131,7 +155,9 @@ latchkey:owner=data-team';
   it('shows the requester what they may request and, item by item, why a request would be refused', async () => {
     // Filtered by integration: the page asks for that integration's resources only.
     const shop = (await t.api('GET', '/api/v1/integrations')).body.items.find((i: { name: string }) => i.name === 'shop');
-    const byIntegration = rita.waitForRequest((r) => r.url().includes('/api/v1/me/requestable') && new URL(r.url()).searchParams.get('integrationId') === shop.id);
+    const byIntegration = rita.waitForRequest(
+      (r) => r.url().includes('/api/v1/me/requestable') && new URL(r.url()).searchParams.get('integrationId') === shop.id,
+    );
     await rita.getByLabel('Integration').selectOption({ label: 'shop' });
     await byIntegration;
     await rita.getByLabel('Search resources').fill('payments');

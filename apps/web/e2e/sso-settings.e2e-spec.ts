@@ -32,7 +32,10 @@ describe('single sign-on set up in the console', () => {
       redirectUri: `${publicUrl}/api/v1/auth/oidc/callback`,
       accounts: { 'okta-ada': { email: 'ada@example.com', email_verified: true, name: 'Ada Lovelace', groups: ['analysts'] } },
     });
-    [t, browser] = await Promise.all([startTestStack({ services: ['api-gateway', 'access'], env: { PORT: String(port), LATCHKEY_PUBLIC_URL: publicUrl } }), launchChromium()]);
+    [t, browser] = await Promise.all([
+      startTestStack({ services: ['api-gateway', 'access'], env: { PORT: String(port), LATCHKEY_PUBLIC_URL: publicUrl } }),
+      launchChromium(),
+    ]);
     // The bootstrap admin sets a password with a one-time link and signs in.
     const me = await t.api('GET', '/api/v1/me');
     const link = await t.api('POST', `/api/v1/users/${me.body.id}/reset-password`);

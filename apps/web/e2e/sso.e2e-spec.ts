@@ -83,7 +83,9 @@ describe('single sign-on in the browser, without just-in-time accounts', () => {
     );
     await screenshot(page, 'sso-no-account');
     expect(await t.control("SELECT 1 FROM access.users WHERE email = 'zed@example.com'")).toHaveLength(0);
-    const [failed] = await t.control<{ details: any }>("SELECT details FROM access.audit_log WHERE action = 'auth.sign-in-failed' AND actor->>'email' = 'zed@example.com'");
+    const [failed] = await t.control<{ details: any }>(
+      "SELECT details FROM access.audit_log WHERE action = 'auth.sign-in-failed' AND actor->>'email' = 'zed@example.com'",
+    );
     expect(failed.details).toMatchObject({ method: 'oidc', issuer: idp.issuer, reason: expect.stringContaining('OIDC_JIT=false') });
     expect(await page.context().cookies(t.url)).not.toContainEqual(expect.objectContaining({ name: 'latchkey_session' }));
   });

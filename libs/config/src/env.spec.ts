@@ -7,14 +7,23 @@ describe('loadConfig', () => {
     const env = loadConfig('api-gateway', GatewayEnv, {});
     expect(env).toMatchObject({ PORT: 8080, NATS_URL: 'nats://127.0.0.1:4222', LOG_LEVEL: 'info' });
     expect(env).not.toHaveProperty('LATCHKEY_DATABASE_URL');
-    expect(loadConfig('provisioning', ConnectorServiceEnv, {})).toMatchObject({ CONNECTOR_ID: 'local', CONNECTOR_VERSION: '1.3.0', CONNECTOR_HEARTBEAT_SECONDS: 5 });
-    expect(loadConfig('integration-catalog', CatalogEnv, {})).toMatchObject({ CONNECTOR_OFFLINE_AFTER_SECONDS: 20, LATCHKEY_DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/latchkey' });
+    expect(loadConfig('provisioning', ConnectorServiceEnv, {})).toMatchObject({
+      CONNECTOR_ID: 'local',
+      CONNECTOR_VERSION: '1.3.0',
+      CONNECTOR_HEARTBEAT_SECONDS: 5,
+    });
+    expect(loadConfig('integration-catalog', CatalogEnv, {})).toMatchObject({
+      CONNECTOR_OFFLINE_AFTER_SECONDS: 20,
+      LATCHKEY_DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/latchkey',
+    });
   });
 
   it('takes the seed servers of a NATS cluster in NATS_URL, comma-separated, each checked', () => {
     const seeds = 'nats://10.0.0.1:4222, nats://10.0.0.2:4222,tls://10.0.0.3:4222';
     expect(loadConfig('access', AccessEnv, { NATS_URL: seeds }).NATS_URL).toBe(seeds);
-    expect(() => loadConfig('access', AccessEnv, { NATS_URL: 'nats://10.0.0.1:4222,http://10.0.0.2' })).toThrow(/NATS_URL: must be a URL with scheme nats:\/\/ or tls:\/\/, or several separated by commas/);
+    expect(() => loadConfig('access', AccessEnv, { NATS_URL: 'nats://10.0.0.1:4222,http://10.0.0.2' })).toThrow(
+      /NATS_URL: must be a URL with scheme nats:\/\/ or tls:\/\/, or several separated by commas/,
+    );
   });
 
   it('lists every bad variable in one error, treating empty as unset', () => {
@@ -32,11 +41,23 @@ describe('loadConfig', () => {
   });
 
   it('reads the sign-in settings, fractions included, and the public URL without a trailing slash', () => {
-    expect(loadConfig('access', AccessEnv, {})).toMatchObject({ SESSION_IDLE_MINUTES: 60, SESSION_MAX_HOURS: 12, SIGN_IN_MAX_FAILURES_PER_ACCOUNT: 5, SIGN_IN_MAX_FAILURES_PER_ADDRESS: 20, SIGN_IN_FAILURE_WINDOW_MINUTES: 15, INVITE_LINK_HOURS: 24, RESET_LINK_HOURS: 1 });
+    expect(loadConfig('access', AccessEnv, {})).toMatchObject({
+      SESSION_IDLE_MINUTES: 60,
+      SESSION_MAX_HOURS: 12,
+      SIGN_IN_MAX_FAILURES_PER_ACCOUNT: 5,
+      SIGN_IN_MAX_FAILURES_PER_ADDRESS: 20,
+      SIGN_IN_FAILURE_WINDOW_MINUTES: 15,
+      INVITE_LINK_HOURS: 24,
+      RESET_LINK_HOURS: 1,
+    });
     expect(loadConfig('access', AccessEnv, { SESSION_IDLE_MINUTES: '0.1' }).SESSION_IDLE_MINUTES).toBe(0.1);
     expect(loadConfig('api-gateway', GatewayEnv, {}).LATCHKEY_PUBLIC_URL).toBeUndefined();
-    expect(loadConfig('api-gateway', GatewayEnv, { LATCHKEY_PUBLIC_URL: 'https://latchkey.example.com/' }).LATCHKEY_PUBLIC_URL).toBe('https://latchkey.example.com');
-    expect(() => loadConfig('api-gateway', GatewayEnv, { LATCHKEY_PUBLIC_URL: 'https://example.com/latchkey' })).toThrow(/LATCHKEY_PUBLIC_URL: must be an http\(s\) URL with no path/);
+    expect(loadConfig('api-gateway', GatewayEnv, { LATCHKEY_PUBLIC_URL: 'https://latchkey.example.com/' }).LATCHKEY_PUBLIC_URL).toBe(
+      'https://latchkey.example.com',
+    );
+    expect(() => loadConfig('api-gateway', GatewayEnv, { LATCHKEY_PUBLIC_URL: 'https://example.com/latchkey' })).toThrow(
+      /LATCHKEY_PUBLIC_URL: must be an http\(s\) URL with no path/,
+    );
     expect(() => loadConfig('access', AccessEnv, { SESSION_IDLE_MINUTES: '0' })).toThrow(/SESSION_IDLE_MINUTES: must be at least 0.05/);
     expect(loadConfig('api-gateway', GatewayEnv, { LATCHKEY_TRUST_PROXY: '1' }).LATCHKEY_TRUST_PROXY).toBe(1);
     expect(loadConfig('api-gateway', GatewayEnv, { LATCHKEY_TRUST_PROXY: 'loopback, 10.0.0.0/8' }).LATCHKEY_TRUST_PROXY).toBe('loopback, 10.0.0.0/8');
@@ -50,7 +71,13 @@ describe('loadConfig', () => {
     expect(() => loadConfig('api-gateway', GatewayEnv, { OIDC_ISSUER_URL: 'https://idp.example' })).toThrow(
       /OIDC_CLIENT_ID: must be set when OIDC_ISSUER_URL is[\s\S]*OIDC_CLIENT_SECRET: must be set[\s\S]*LATCHKEY_PUBLIC_URL: must be set/,
     );
-    const on = loadConfig('api-gateway', GatewayEnv, { OIDC_ISSUER_URL: 'https://idp.example', OIDC_CLIENT_ID: 'id', OIDC_CLIENT_SECRET: 'a long secret', LATCHKEY_PUBLIC_URL: 'https://lk.example', OIDC_GROUPS_CLAIM: 'roles' });
+    const on = loadConfig('api-gateway', GatewayEnv, {
+      OIDC_ISSUER_URL: 'https://idp.example',
+      OIDC_CLIENT_ID: 'id',
+      OIDC_CLIENT_SECRET: 'a long secret',
+      LATCHKEY_PUBLIC_URL: 'https://lk.example',
+      OIDC_GROUPS_CLAIM: 'roles',
+    });
     expect(on).toMatchObject({ OIDC_ISSUER_URL: 'https://idp.example', OIDC_GROUPS_CLAIM: 'roles', OIDC_SCOPES: 'openid email profile' });
     expect(() => loadConfig('api-gateway', GatewayEnv, { OIDC_ISSUER_URL: 'ftp://idp' })).toThrow(/OIDC_ISSUER_URL: must be an http\(s\) URL/);
     expect(loadConfig('access', AccessEnv, {})).toMatchObject({ OIDC_JIT: true, AUTH_REQUIRE_SSO: false });

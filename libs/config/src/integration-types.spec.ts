@@ -88,7 +88,7 @@ describe('validateIntegrationInput', () => {
     expect(fields({ ...valid, integrationOwners: [{ attribute: 'team', values: [] }] })).toEqual(['integrationOwners.0.values']);
   });
 
-  it('refuses a resource owner without an integration owner, in the seed\'s words', () => {
+  it("refuses a resource owner without an integration owner, in the seed's words", () => {
     const mapping = { resourceOwnerMappings: [{ tagKey: 'owner', attribute: 'group' }] };
     expect(issues({ ...valid, ...mapping })).toEqual([
       { field: 'integrationOwners', rule: 'When Resource Owner is defined, an Integration Owner must be defined.' },
@@ -108,26 +108,45 @@ describe('validateIntegrationInput', () => {
     expect(issues({ ...valid, secret: undefined }, 'update')).toEqual([]);
   });
 
-  it.each([['LATCHKEY_ADMIN_TOKEN'], ['LATCHKEY_MASTER_KEY'], ['LATCHKEY_DATABASE_URL'], ['NATS_URL'], ['REDIS_URL'], ['SMTP_URL'], ['OIDC_CLIENT_SECRET'], ['PORT'], ['latchkey_admin_token']])(
-    "refuses an env secret naming Latchkey's own variable %s, naming the field and the rule",
-    (name) => {
-      expect(issues({ ...valid, secret: { store: 'env', usernameVar: 'PGUSER', passwordVar: name } })).toEqual([{ field: 'secret.passwordVar', rule: LATCHKEY_VARIABLE_RULE }]);
-      expect(fields({ ...valid, secret: { store: 'env', usernameVar: name, passwordVar: name } })).toEqual(['secret.usernameVar', 'secret.passwordVar']);
-    },
-  );
+  it.each([
+    ['LATCHKEY_ADMIN_TOKEN'],
+    ['LATCHKEY_MASTER_KEY'],
+    ['LATCHKEY_DATABASE_URL'],
+    ['NATS_URL'],
+    ['REDIS_URL'],
+    ['SMTP_URL'],
+    ['OIDC_CLIENT_SECRET'],
+    ['PORT'],
+    ['latchkey_admin_token'],
+  ])("refuses an env secret naming Latchkey's own variable %s, naming the field and the rule", (name) => {
+    expect(issues({ ...valid, secret: { store: 'env', usernameVar: 'PGUSER', passwordVar: name } })).toEqual([
+      { field: 'secret.passwordVar', rule: LATCHKEY_VARIABLE_RULE },
+    ]);
+    expect(fields({ ...valid, secret: { store: 'env', usernameVar: name, passwordVar: name } })).toEqual(['secret.usernameVar', 'secret.passwordVar']);
+  });
 
-  it('counts every variable of every service schema as Latchkey\'s own, so a new one joins the list', () => {
+  it("counts every variable of every service schema as Latchkey's own, so a new one joins the list", () => {
     for (const schema of Object.values(ENVIRONMENT_SCHEMAS)) for (const name of Object.keys(schema.shape)) expect(isLatchkeyVariable(name)).toBe(true);
     expect(isLatchkeyVariable('PGPASSWORD_BILLING')).toBe(false);
   });
 
-  it.each([['/app/.latchkey/master.key'], ['/home/me/latchkey/.latchkey/admin-token'], ['/run/secrets/../../app/.latchkey/x.json']])("refuses the secret file %s, in Latchkey's own folder", (path) => {
-    expect(issues({ ...valid, secret: { store: 'file', path } })).toEqual([{ field: 'secret.path', rule: LATCHKEY_FILE_RULE }]);
-  });
+  it.each([['/app/.latchkey/master.key'], ['/home/me/latchkey/.latchkey/admin-token'], ['/run/secrets/../../app/.latchkey/x.json']])(
+    "refuses the secret file %s, in Latchkey's own folder",
+    (path) => {
+      expect(issues({ ...valid, secret: { store: 'file', path } })).toEqual([{ field: 'secret.path', rule: LATCHKEY_FILE_RULE }]);
+    },
+  );
 
   it('refuses the master key file named by the environment', () => {
-    expect(secretSourceIssues({ store: 'file', path: '/etc/latchkey/../latchkey/master.key' }, latchkeyKeyFiles({ LATCHKEY_MASTER_KEY_FILE: '/etc/latchkey/master.key' }))).toEqual([{ field: 'secret.path', rule: LATCHKEY_FILE_RULE }]);
-    expect(secretSourceIssues({ store: 'file', path: '/etc/latchkey/pg.json' }, latchkeyKeyFiles({ LATCHKEY_MASTER_KEY_FILE: '/etc/latchkey/master.key' }))).toEqual([]);
+    expect(
+      secretSourceIssues(
+        { store: 'file', path: '/etc/latchkey/../latchkey/master.key' },
+        latchkeyKeyFiles({ LATCHKEY_MASTER_KEY_FILE: '/etc/latchkey/master.key' }),
+      ),
+    ).toEqual([{ field: 'secret.path', rule: LATCHKEY_FILE_RULE }]);
+    expect(
+      secretSourceIssues({ store: 'file', path: '/etc/latchkey/pg.json' }, latchkeyKeyFiles({ LATCHKEY_MASTER_KEY_FILE: '/etc/latchkey/master.key' })),
+    ).toEqual([]);
   });
 
   it('reports every problem at once, never a single one', () => {
@@ -143,6 +162,10 @@ describe('validateIntegrationInput', () => {
 
   it('describes the catalog entry with JSON Schema defaults', () => {
     const d = INTEGRATION_TYPES.postgresql.description;
-    expect(d.configSchema).toMatchObject({ type: 'object', required: ['hostname'], properties: { port: { default: 5432 }, dbname: { default: 'postgres' }, sslmode: { default: 'prefer' } } });
+    expect(d.configSchema).toMatchObject({
+      type: 'object',
+      required: ['hostname'],
+      properties: { port: { default: 5432 }, dbname: { default: 'postgres' }, sslmode: { default: 'prefer' } },
+    });
   });
 });

@@ -30,7 +30,12 @@ export function parseRedisUrl(value: string): RedisTarget | { error: string } {
     }
     return { mode: 'standalone', url: value };
   }
-  const kind = scheme === 'redis+cluster' || scheme === 'rediss+cluster' ? 'cluster' : scheme === 'redis+sentinel' || scheme === 'rediss+sentinel' ? 'sentinel' : undefined;
+  const kind =
+    scheme === 'redis+cluster' || scheme === 'rediss+cluster'
+      ? 'cluster'
+      : scheme === 'redis+sentinel' || scheme === 'rediss+sentinel'
+        ? 'sentinel'
+        : undefined;
   if (!kind) return { error: REDIS_URL_RULE };
   let rest = value.slice(scheme!.length + 3);
   const at = rest.lastIndexOf('@');

@@ -38,7 +38,7 @@ describe('serviceEnvironment', () => {
     });
   });
 
-  it('knows the families that are Latchkey\'s', () => {
+  it("knows the families that are Latchkey's", () => {
     expect(['LATCHKEY_ANYTHING_NEW', 'OIDC_CLIENT_SECRET', 'SMTP_URL', 'DATABASE_URL', 'ACCESS_SWEEP_INTERVAL_SECONDS'].every(isLatchkeyVariable)).toBe(true);
     expect(['PGPASSWORD', 'BILLING_DB_PASSWORD', 'HOME'].some(isLatchkeyVariable)).toBe(false);
   });

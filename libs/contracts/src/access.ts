@@ -9,7 +9,10 @@ import { ManagedBy } from './managed';
 import { Warning } from './errors';
 
 const Uuid = z.string().uuid('must be a UUID');
-const Values = z.array(text({ min: 1, max: 500 })).min(1, 'must list at least one value').max(200, 'must list at most 200 values');
+const Values = z
+  .array(text({ min: 1, max: 500 }))
+  .min(1, 'must list at least one value')
+  .max(200, 'must list at most 200 values');
 
 export const MatchOperator = z.enum(['is', 'is_not', 'contains', 'starts_with']);
 export type MatchOperator = z.infer<typeof MatchOperator>;
@@ -50,7 +53,8 @@ export const ResourceSelector = z
     if (s.by !== 'tag' && s.key) ctx.addIssue({ code: 'custom', path: ['key'], message: 'is only used when by is tag' });
     if (s.by === 'id') {
       s.values.forEach((v, i) => {
-        if (!z.string().uuid().safeParse(v).success) ctx.addIssue({ code: 'custom', path: ['values', i], message: 'must be a resource id (UUID) when by is id' });
+        if (!z.string().uuid().safeParse(v).success)
+          ctx.addIssue({ code: 'custom', path: ['values', i], message: 'must be a resource id (UUID) when by is id' });
       });
     }
   });
@@ -71,13 +75,17 @@ export const ApproverGroup = z
   .strict()
   .superRefine((g, ctx) => {
     if (g.type === 'OWNER' && g.values) ctx.addIssue({ code: 'custom', path: ['values'], message: 'is not used by OWNER (owners come from the integration)' });
-    if (g.type !== 'OWNER' && !g.values) ctx.addIssue({ code: 'custom', path: ['values'], message: `is required for ${g.type} (${g.type === 'user' ? 'emails' : 'group names'})` });
+    if (g.type !== 'OWNER' && !g.values)
+      ctx.addIssue({ code: 'custom', path: ['values'], message: `is required for ${g.type} (${g.type === 'user' ? 'emails' : 'group names'})` });
   });
 export type ApproverGroup = z.infer<typeof ApproverGroup>;
 
 /** null: requests are approved automatically. */
 export const Approvers = z
-  .object({ mode: z.enum(['ANY_OF', 'ALL_OF']), groups: z.array(ApproverGroup).min(1, 'must list at least one approver group (or set approvers to null for automatic approval)').max(20) })
+  .object({
+    mode: z.enum(['ANY_OF', 'ALL_OF']),
+    groups: z.array(ApproverGroup).min(1, 'must list at least one approver group (or set approvers to null for automatic approval)').max(20),
+  })
   .strict()
   .nullable();
 export type Approvers = z.infer<typeof Approvers>;
@@ -106,7 +114,10 @@ export const Timeframe = z
 export type Timeframe = z.infer<typeof Timeframe>;
 
 /** Minutes in flow timings: fractions allowed (tests shorten them to seconds), at most 7 days. */
-const TimingMinutes = z.number({ error: 'must be a number of minutes' }).min(0.05, 'must be at least 0.05 (3 seconds)').max(10_080, 'must be at most 10080 (7 days)');
+const TimingMinutes = z
+  .number({ error: 'must be a number of minutes' })
+  .min(0.05, 'must be at least 0.05 (3 seconds)')
+  .max(10_080, 'must be at most 10080 (7 days)');
 
 /** Approvers who have not acted are reminded every `intervalMinutes`, at most `maxCount` times. */
 export const ReminderSettings = z
@@ -116,7 +127,10 @@ export type ReminderSettings = z.infer<typeof ReminderSettings>;
 
 /** A request still PENDING `afterMinutes` after it was made is also put to these approvers; each settles every group still waiting. */
 export const EscalationTier = z
-  .object({ afterMinutes: TimingMinutes, approvers: z.array(ApproverGroup).min(1, 'must list at least one approver group').max(20, 'must list at most 20 approver groups') })
+  .object({
+    afterMinutes: TimingMinutes,
+    approvers: z.array(ApproverGroup).min(1, 'must list at least one approver group').max(20, 'must list at most 20 approver groups'),
+  })
   .strict();
 export type EscalationTier = z.infer<typeof EscalationTier>;
 
@@ -130,7 +144,8 @@ export const FlowSettings = z
       .max(5, 'must list at most 5 tiers')
       .superRefine((tiers, ctx) => {
         tiers.forEach((t, i) => {
-          if (i > 0 && t.afterMinutes <= tiers[i - 1].afterMinutes) ctx.addIssue({ code: 'custom', path: [i, 'afterMinutes'], message: 'must be later than the tier before' });
+          if (i > 0 && t.afterMinutes <= tiers[i - 1].afterMinutes)
+            ctx.addIssue({ code: 'custom', path: [i, 'afterMinutes'], message: 'must be later than the tier before' });
         });
       })
       .optional(),
@@ -310,22 +325,26 @@ const Reason = text({ trim: true, max: 2000 }).optional();
 /** Access flows and access requests, served by the access service. */
 export const AccessContracts = {
   accessFlowsCreate: defineRequest('access.flows.create', ByCaller.extend({ input: AccessFlowInput }), AccessFlow),
-  accessFlowsList: defineRequest('access.flows.list', z.object({ integrationId: Uuid.optional(), active: z.coerce.boolean().optional(), ...Page }), listOf(AccessFlow)),
+  accessFlowsList: defineRequest(
+    'access.flows.list',
+    z.object({ integrationId: Uuid.optional(), active: z.coerce.boolean().optional(), ...Page }),
+    listOf(AccessFlow),
+  ),
   accessFlowsGet: defineRequest('access.flows.get', ById, AccessFlow),
   accessFlowsUpdate: defineRequest('access.flows.update', ByCaller.extend(ById.shape).extend({ input: AccessFlowInput }), AccessFlow),
   accessFlowsDelete: defineRequest('access.flows.delete', ByCaller.extend(ById.shape), ById),
 
-  accessRequestsCreate: defineRequest('access.requests.create', ByCaller.extend({ input: AccessRequestInput }), z.object({ dryRun: z.boolean(), requests: z.array(AccessRequest) })),
+  accessRequestsCreate: defineRequest(
+    'access.requests.create',
+    ByCaller.extend({ input: AccessRequestInput }),
+    z.object({ dryRun: z.boolean(), requests: z.array(AccessRequest) }),
+  ),
   accessRequestsList: defineRequest('access.requests.list', ByCaller.extend({ query: AccessRequestQuery }), listOf(AccessRequest)),
   accessRequestsGet: defineRequest('access.requests.get', ByCaller.extend(ById.shape), AccessRequest),
   accessRequestsApprove: defineRequest('access.requests.approve', ByCaller.extend(ById.shape).extend({ reason: Reason }), AccessRequest),
   accessRequestsReject: defineRequest('access.requests.reject', ByCaller.extend(ById.shape).extend({ reason: Reason }), AccessRequest),
   accessRequestsRevoke: defineRequest('access.requests.revoke', ByCaller.extend(ById.shape).extend({ reason: Reason }), AccessRequest),
-  accessRequestsExtend: defineRequest(
-    'access.requests.extend',
-    ByCaller.extend(ById.shape).extend({ minutes: DurationMinutes }),
-    AccessRequest,
-  ),
+  accessRequestsExtend: defineRequest('access.requests.extend', ByCaller.extend(ById.shape).extend({ minutes: DurationMinutes }), AccessRequest),
   accessRequestsAccessDetails: defineRequest('access.requests.access-details', ByCaller.extend(ById.shape), AccessDetails),
   accessRequestsResetCredentials: defineRequest('access.requests.reset-credentials', ByCaller.extend(ById.shape), AccessDetails),
   /** A request changed status (for dashboards and notifications; the audit log is written in-process). */

@@ -3,7 +3,15 @@ import { ERROR_PERSISTENCE, ErrorCode, ErrorEnvelope, isPermanentError } from '.
 
 describe('permanent and transient failures, by code', () => {
   it('calls a refusal of the request itself permanent', () => {
-    for (const code of [ErrorCode.ValidationFailed, ErrorCode.NotFound, ErrorCode.Forbidden, ErrorCode.Conflict, ErrorCode.Unauthenticated, ErrorCode.InvalidCredentials, ErrorCode.LinkInvalid]) {
+    for (const code of [
+      ErrorCode.ValidationFailed,
+      ErrorCode.NotFound,
+      ErrorCode.Forbidden,
+      ErrorCode.Conflict,
+      ErrorCode.Unauthenticated,
+      ErrorCode.InvalidCredentials,
+      ErrorCode.LinkInvalid,
+    ]) {
       expect([code, isPermanentError(code)]).toEqual([code, true]);
     }
   });
@@ -37,6 +45,10 @@ describe('AppException on the wire', () => {
 
   it('lists the issues of a validation failure in its message and details', () => {
     const e = AppException.validation([{ field: 'expiresAt', rule: 'must be in the future' }]);
-    expect(e.toEnvelope()).toEqual({ code: 'VALIDATION_FAILED', message: 'The request is not valid. expiresAt: must be in the future', details: { issues: [{ field: 'expiresAt', rule: 'must be in the future' }] } });
+    expect(e.toEnvelope()).toEqual({
+      code: 'VALIDATION_FAILED',
+      message: 'The request is not valid. expiresAt: must be in the future',
+      details: { issues: [{ field: 'expiresAt', rule: 'must be in the future' }] },
+    });
   });
 });

@@ -53,7 +53,6 @@ export const AuditEntry = AuditEntryInput.extend({
 });
 export type AuditEntry = z.infer<typeof AuditEntry>;
 
-
 export const AuditQuery = z.object({
   action: text({ max: 100 }).optional(),
   actorId: text({ max: 200 }).optional(),
@@ -107,4 +106,6 @@ export function diffFields(before: Record<string, unknown> | null, after: Record
 }
 
 const stableJson = (value: unknown): string =>
-  JSON.stringify(value, (_, v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))) : v)) ?? 'undefined';
+  JSON.stringify(value, (_, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))) : v,
+  ) ?? 'undefined';

@@ -21,9 +21,7 @@ export const ConfigIntegration = IntegrationInput.omit({ secret: true, managedBy
 export type ConfigIntegration = z.input<typeof ConfigIntegration>;
 
 /** A flow's target names its integration (in the file or already on the server) instead of its id. */
-export const ConfigFlowTarget = FlowTarget.omit({ integrationId: true })
-  .extend({ integration: IntegrationInput.shape.name })
-  .strict();
+export const ConfigFlowTarget = FlowTarget.omit({ integrationId: true }).extend({ integration: IntegrationInput.shape.name }).strict();
 
 export const ConfigAccessFlow = AccessFlowInput.omit({ managedBy: true, targets: true })
   .extend({ targets: z.array(ConfigFlowTarget).min(1, 'must list at least one target').max(50, 'must list at most 50 targets') })
@@ -64,7 +62,11 @@ export const ConfigWebhook = WebhookInput.omit({ managedBy: true, url: true, fil
     if (typeof webhook.url !== 'string' || !URL.canParse(webhook.url)) return;
     const url = new URL(webhook.url);
     if (url.username || url.password || url.search || webhook.format === 'slack') {
-      ctx.addIssue({ code: 'custom', path: ['url'], message: 'holds a secret (credentials, a query or a Slack webhook path): give it by reference, url: { env: VARIABLE }' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['url'],
+        message: 'holds a secret (credentials, a query or a Slack webhook path): give it by reference, url: { env: VARIABLE }',
+      });
     }
   });
 export type ConfigWebhook = z.input<typeof ConfigWebhook>;

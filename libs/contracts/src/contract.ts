@@ -17,11 +17,12 @@ export interface EventContract<Payload extends z.ZodType> {
   readonly payload: Payload;
 }
 
-export const defineRequest = <Req extends z.ZodType, Res extends z.ZodType>(
-  subject: string,
-  request: Req,
-  response: Res,
-): RequestContract<Req, Res> => ({ kind: 'request', subject, request, response });
+export const defineRequest = <Req extends z.ZodType, Res extends z.ZodType>(subject: string, request: Req, response: Res): RequestContract<Req, Res> => ({
+  kind: 'request',
+  subject,
+  request,
+  response,
+});
 
 export const defineEvent = <Payload extends z.ZodType>(subject: string, payload: Payload): EventContract<Payload> => ({
   kind: 'event',

@@ -6,10 +6,7 @@ import { text } from './text';
 export const ResourceKind = z.enum(['database', 'schema', 'table', 'partitioned_table', 'view', 'materialized_view', 'foreign_table', 'sequence', 'role']);
 export type ResourceKind = z.infer<typeof ResourceKind>;
 
-export const Tags = z.record(
-  z.string().regex(/^[A-Za-z0-9_.:/-]{1,128}$/, 'tag keys are 1-128 letters, digits, _ . : / -'),
-  text({ max: 256 }),
-);
+export const Tags = z.record(z.string().regex(/^[A-Za-z0-9_.:/-]{1,128}$/, 'tag keys are 1-128 letters, digits, _ . : / -'), text({ max: 256 }));
 
 export const Resource = z.object({
   id: z.string().uuid(),

@@ -26,7 +26,9 @@ describe('zod issues in words for people', () => {
   });
 
   it('states sizes, options and formats', () => {
-    const schema = z.object({ a: z.string().min(3), b: z.array(z.number()).max(1), c: z.enum(['x', 'y']), d: z.string().uuid(), e: z.number().int(), f: z.literal(true) }).strict();
+    const schema = z
+      .object({ a: z.string().min(3), b: z.array(z.number()).max(1), c: z.enum(['x', 'y']), d: z.string().uuid(), e: z.number().int(), f: z.literal(true) })
+      .strict();
     expect(rules(schema, { a: 'x', b: [1, 2], c: 'z', d: 'no', e: 1.5, f: false, g: 1 })).toEqual([
       { field: 'a', rule: 'must be at least 3 characters' },
       { field: 'b', rule: 'must list at most 1 item' },

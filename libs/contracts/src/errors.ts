@@ -81,7 +81,10 @@ export type Warning = z.infer<typeof Warning>;
 export const ErrorEnvelope = z.object({
   code: z.enum(Object.values(ErrorCode) as [ErrorCode, ...ErrorCode[]]),
   message: z.string(),
-  details: z.object({ issues: z.array(ValidationIssue).optional() }).catchall(z.unknown()).optional(),
+  details: z
+    .object({ issues: z.array(ValidationIssue).optional() })
+    .catchall(z.unknown())
+    .optional(),
 });
 export type ErrorEnvelope = z.infer<typeof ErrorEnvelope>;
 

@@ -34,7 +34,7 @@ export const User = z.object({
   attributes: z.record(z.string(), z.string()),
   role: UserRole,
   /** False once deactivated: no sign-in, no sessions, no tokens, approves nothing. */
-active: z.boolean(),
+  active: z.boolean(),
   /** The config file that manages the user (`latchkey apply`), or null. */
   managedBy: z.string().nullable(),
   createdAt: z.string(),

@@ -10,17 +10,24 @@ import { Warning } from './errors';
 export const INTEGRATION_NAME_RULE = 'must be 1-64 characters of letters, digits, spaces, - and _, not starting or ending with a space';
 export const RESOURCE_OWNER_RULE = 'When Resource Owner is defined, an Integration Owner must be defined.';
 
-export const IntegrationOwner = z.object({
-  /** `user`, `group`, or the name of an identity attribute such as `team`. */
-  attribute: z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]{0,63}$/, 'must be user, group or an attribute name (letters, digits, _ . -; at most 64)'),
-  values: z.array(text({ min: 1, max: 256 })).min(1, 'must list at least one value').max(100, 'must list at most 100 values'),
-}).strict();
+export const IntegrationOwner = z
+  .object({
+    /** `user`, `group`, or the name of an identity attribute such as `team`. */
+    attribute: z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]{0,63}$/, 'must be user, group or an attribute name (letters, digits, _ . -; at most 64)'),
+    values: z
+      .array(text({ min: 1, max: 256 }))
+      .min(1, 'must list at least one value')
+      .max(100, 'must list at most 100 values'),
+  })
+  .strict();
 export type IntegrationOwner = z.infer<typeof IntegrationOwner>;
 
-export const ResourceOwnerMapping = z.object({
-  tagKey: z.string().regex(/^[A-Za-z0-9_.:/-]{1,128}$/, 'must be a tag key of 1-128 letters, digits, _ . : / -'),
-  attribute: IntegrationOwner.shape.attribute,
-}).strict();
+export const ResourceOwnerMapping = z
+  .object({
+    tagKey: z.string().regex(/^[A-Za-z0-9_.:/-]{1,128}$/, 'must be a tag key of 1-128 letters, digits, _ . : / -'),
+    attribute: IntegrationOwner.shape.attribute,
+  })
+  .strict();
 export type ResourceOwnerMapping = z.infer<typeof ResourceOwnerMapping>;
 
 /**
@@ -30,26 +37,36 @@ export type ResourceOwnerMapping = z.infer<typeof ResourceOwnerMapping>;
 export function integrationOwnerIssues(body: { integrationOwners?: unknown; resourceOwnerMappings?: unknown }): ValidationIssue[] {
   const mappings = body.resourceOwnerMappings;
   const owners = body.integrationOwners;
-  return Array.isArray(mappings) && mappings.length > 0 && !(Array.isArray(owners) && owners.length > 0) ? [{ field: 'integrationOwners', rule: RESOURCE_OWNER_RULE }] : [];
+  return Array.isArray(mappings) && mappings.length > 0 && !(Array.isArray(owners) && owners.length > 0)
+    ? [{ field: 'integrationOwners', rule: RESOURCE_OWNER_RULE }]
+    : [];
 }
 
 /**
  * The API body of an integration. `config` is checked against the integration type's own schema
  * (libs/config), so that one 400 can name every broken rule at once.
  */
-export const IntegrationInput = z.object({
-  name: z.string().regex(/^[A-Za-z0-9_-](?:[A-Za-z0-9 _-]{0,62}[A-Za-z0-9_-])?$/, INTEGRATION_NAME_RULE),
-  type: text({ max: 64 }).refine((v) => v.length > 0, 'must name an integration type from GET /api/v1/catalog'),
-  connectorId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a connector id (1-64 letters, digits, _ and -)').default('local'),
-  connectedResourceTypes: z.array(ResourceType).min(1, 'must list at least one resource type').refine((v) => new Set(v).size === v.length, 'must not repeat a resource type'),
-  config: z.record(z.string(), z.unknown()).default({}),
-  secret: SecretInput,
-  credentialRotationDays: z.number().int('must be a whole number of days').min(1, 'must be at least 1 day').max(3650, 'must be at most 3650 days').nullish(),
-  customAccessDetails: text({ max: 400 }).nullish(),
-  integrationOwners: z.array(IntegrationOwner).max(20, 'must list at most 20 owners').nullish(),
-  resourceOwnerMappings: z.array(ResourceOwnerMapping).max(20, 'must list at most 20 mappings').nullish(),
-  managedBy: ManagedBy,
-}).strict();
+export const IntegrationInput = z
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9_-](?:[A-Za-z0-9 _-]{0,62}[A-Za-z0-9_-])?$/, INTEGRATION_NAME_RULE),
+    type: text({ max: 64 }).refine((v) => v.length > 0, 'must name an integration type from GET /api/v1/catalog'),
+    connectorId: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a connector id (1-64 letters, digits, _ and -)')
+      .default('local'),
+    connectedResourceTypes: z
+      .array(ResourceType)
+      .min(1, 'must list at least one resource type')
+      .refine((v) => new Set(v).size === v.length, 'must not repeat a resource type'),
+    config: z.record(z.string(), z.unknown()).default({}),
+    secret: SecretInput,
+    credentialRotationDays: z.number().int('must be a whole number of days').min(1, 'must be at least 1 day').max(3650, 'must be at most 3650 days').nullish(),
+    customAccessDetails: text({ max: 400 }).nullish(),
+    integrationOwners: z.array(IntegrationOwner).max(20, 'must list at most 20 owners').nullish(),
+    resourceOwnerMappings: z.array(ResourceOwnerMapping).max(20, 'must list at most 20 mappings').nullish(),
+    managedBy: ManagedBy,
+  })
+  .strict();
 export type IntegrationInput = z.input<typeof IntegrationInput>;
 
 /** On update the secret may be left out to keep the stored one. */

@@ -6,15 +6,26 @@ describe('notification preferences', () => {
     expect(parsed.success).toBe(false);
     expect(issuesFromZod(parsed.error!)).toEqual([{ field: 'events.access_request.revoked', rule: 'is essential and cannot be turned off' }]);
     expect(NotificationDefaultsInput.safeParse({ events: { 'access_request.created': false } }).success).toBe(false);
-    expect(NotificationPreferencesInput.parse({ events: { 'access_request.granted': false, 'access_request.revoked': true } }).events).toEqual({ 'access_request.granted': false, 'access_request.revoked': true });
+    expect(NotificationPreferencesInput.parse({ events: { 'access_request.granted': false, 'access_request.revoked': true } }).events).toEqual({
+      'access_request.granted': false,
+      'access_request.revoked': true,
+    });
   });
 
   it('takes channels from email and slack, at least one and each once, and a Slack webhook URL or null', () => {
-    expect(NotificationPreferencesInput.parse({ channels: ['slack', 'email'], slackWebhookUrl: 'https://hooks.slack.com/services/T/B/x' })).toMatchObject({ channels: ['slack', 'email'] });
+    expect(NotificationPreferencesInput.parse({ channels: ['slack', 'email'], slackWebhookUrl: 'https://hooks.slack.com/services/T/B/x' })).toMatchObject({
+      channels: ['slack', 'email'],
+    });
     expect(NotificationPreferencesInput.parse({ slackWebhookUrl: null })).toEqual({ events: {}, slackWebhookUrl: null });
     const bad = NotificationPreferencesInput.safeParse({ channels: [], slackWebhookUrl: 'slack' });
-    expect(issuesFromZod(bad.error!).map((i) => i.field).sort()).toEqual(['channels', 'slackWebhookUrl']);
-    expect(issuesFromZod(NotificationPreferencesInput.safeParse({ channels: ['email', 'email'] }).error!)).toEqual([{ field: 'channels', rule: 'must not list a channel twice' }]);
+    expect(
+      issuesFromZod(bad.error!)
+        .map((i) => i.field)
+        .sort(),
+    ).toEqual(['channels', 'slackWebhookUrl']);
+    expect(issuesFromZod(NotificationPreferencesInput.safeParse({ channels: ['email', 'email'] }).error!)).toEqual([
+      { field: 'channels', rule: 'must not list a channel twice' },
+    ]);
     expect(NotificationPreferencesInput.safeParse({ channels: ['teams'] }).success).toBe(false);
   });
 

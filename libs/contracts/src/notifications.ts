@@ -56,7 +56,11 @@ export const WebhookInput = z
       }, 'must be an absolute http:// or https:// URL'),
     format: WebhookFormat.default('standard'),
     events: z
-      .array(z.union([NotificationEventType.exclude(['webhook.test']), z.literal('*')], { error: `must be an event type (${NotificationEventType.options.filter((t) => t !== 'webhook.test').join(', ')}) or *` }))
+      .array(
+        z.union([NotificationEventType.exclude(['webhook.test']), z.literal('*')], {
+          error: `must be an event type (${NotificationEventType.options.filter((t) => t !== 'webhook.test').join(', ')}) or *`,
+        }),
+      )
       .min(1, 'must list at least one event type, or *')
       .max(20, 'must list at most 20 event types'),
     filters: WebhookFilters.optional(),
@@ -159,14 +163,24 @@ export type PersonalEventType = z.infer<typeof PersonalEventType>;
  * the access will not come or was taken away (rejected, failed, revoked). Admin alerts are not
  * personal preferences at all: they always go to their webhooks and ALERTS_EMAIL.
  */
-export const ESSENTIAL_EVENT_TYPES: readonly PersonalEventType[] = ['access_request.created', 'access_request.partially_approved', 'access_request.escalated', 'access_request.rejected', 'access_request.failed', 'access_request.revoked'];
+export const ESSENTIAL_EVENT_TYPES: readonly PersonalEventType[] = [
+  'access_request.created',
+  'access_request.partially_approved',
+  'access_request.escalated',
+  'access_request.rejected',
+  'access_request.failed',
+  'access_request.revoked',
+];
 export const isEssentialEvent = (type: string): boolean => (ESSENTIAL_EVENT_TYPES as readonly string[]).includes(type);
 
 /** Per event type, whether the person is told (true) or not (false); a missing type falls back (person -> organisation -> on). Essential ones cannot be false. */
 export const EventChoices = z
-  .partialRecord(PersonalEventType, z.boolean({ error: 'must be true or false' }), { error: `must map event types (${PersonalEventType.options.join(', ')}) to true or false` })
+  .partialRecord(PersonalEventType, z.boolean({ error: 'must be true or false' }), {
+    error: `must map event types (${PersonalEventType.options.join(', ')}) to true or false`,
+  })
   .superRefine((choices, ctx) => {
-    for (const [type, on] of Object.entries(choices)) if (on === false && isEssentialEvent(type)) ctx.addIssue({ code: 'custom', path: [type], message: 'is essential and cannot be turned off' });
+    for (const [type, on] of Object.entries(choices))
+      if (on === false && isEssentialEvent(type)) ctx.addIssue({ code: 'custom', path: [type], message: 'is essential and cannot be turned off' });
   });
 export type EventChoices = z.infer<typeof EventChoices>;
 
@@ -213,7 +227,12 @@ export type NotificationDefaultsInput = z.input<typeof NotificationDefaultsInput
 const StoredChoices = z.partialRecord(PersonalEventType, z.boolean());
 
 /** The organisation's defaults, set by an admin. */
-export const NotificationDefaults = z.object({ channels: z.array(PersonalChannel), events: StoredChoices, essential: z.array(PersonalEventType), updatedAt: z.string().nullable() });
+export const NotificationDefaults = z.object({
+  channels: z.array(PersonalChannel),
+  events: StoredChoices,
+  essential: z.array(PersonalEventType),
+  updatedAt: z.string().nullable(),
+});
 export type NotificationDefaults = z.infer<typeof NotificationDefaults>;
 
 /** A person's preferences: what applies, their own choices, the organisation's defaults, and which messages are always on. */
@@ -253,7 +272,10 @@ export const PersonalDeliveriesQuery = z.object({ channel: PersonalChannel.optio
 
 /** What applies: essential messages always; else the person's choice, else the organisation's default, else on. */
 export function effectiveEventChoices(overrides: Record<string, boolean>, defaults: Record<string, boolean>): Record<PersonalEventType, boolean> {
-  return Object.fromEntries(PersonalEventType.options.map((t) => [t, isEssentialEvent(t) || (overrides[t] ?? defaults[t] ?? true)])) as Record<PersonalEventType, boolean>;
+  return Object.fromEntries(PersonalEventType.options.map((t) => [t, isEssentialEvent(t) || (overrides[t] ?? defaults[t] ?? true)])) as Record<
+    PersonalEventType,
+    boolean
+  >;
 }
 
 const ById = z.object({ id: Uuid });
@@ -270,10 +292,18 @@ export const NotificationContracts = {
   notificationsWebhooksTest: defineRequest('notifications.webhooks.test', ById.extend(WithActor.shape), Delivery),
   notificationsDeliveriesList: defineRequest('notifications.deliveries.list', ById.extend({ status: DeliveryStatus.optional(), ...Page }), listOf(Delivery)),
   notificationsPreferencesGet: defineRequest('notifications.preferences.get', z.object({ userId: Uuid }), NotificationPreferences),
-  notificationsPreferencesSet: defineRequest('notifications.preferences.set', WithActor.extend({ userId: Uuid, email: z.string(), input: NotificationPreferencesInput }), NotificationPreferences),
+  notificationsPreferencesSet: defineRequest(
+    'notifications.preferences.set',
+    WithActor.extend({ userId: Uuid, email: z.string(), input: NotificationPreferencesInput }),
+    NotificationPreferences,
+  ),
   notificationsDefaultsGet: defineRequest('notifications.defaults.get', z.object({}), NotificationDefaults),
   notificationsDefaultsSet: defineRequest('notifications.defaults.set', WithActor.extend({ input: NotificationDefaultsInput }), NotificationDefaults),
   /** The deliveries to the person with this address (their Slack, their email), newest first. */
-  notificationsPersonalDeliveriesList: defineRequest('notifications.personal-deliveries.list', PersonalDeliveriesQuery.extend({ email: z.string() }), listOf(PersonalDelivery)),
+  notificationsPersonalDeliveriesList: defineRequest(
+    'notifications.personal-deliveries.list',
+    PersonalDeliveriesQuery.extend({ email: z.string() }),
+    listOf(PersonalDelivery),
+  ),
   notificationsDeliveriesRedeliver: defineRequest('notifications.deliveries.redeliver', ById.extend(WithActor.shape).extend({ deliveryId: Uuid }), Delivery),
 } as const;

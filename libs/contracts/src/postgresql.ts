@@ -24,7 +24,12 @@ export const utf8Length = (value: string): number => utf8.encode(value).length;
 export const PostgresConfig = z
   .object({
     hostname: z.string({ error: 'is required' }).min(1, 'is required').refine(isHostname, 'must be a DNS name or an IP address'),
-    port: z.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be between 1 and 65535').max(65535, 'must be between 1 and 65535').default(5432),
+    port: z
+      .number({ error: 'must be a number' })
+      .int('must be a whole number')
+      .min(1, 'must be between 1 and 65535')
+      .max(65535, 'must be between 1 and 65535')
+      .default(5432),
     dbname: z
       .string()
       .min(1, 'must not be empty')
@@ -32,7 +37,12 @@ export const PostgresConfig = z
       .refine(isCleanText, CLEAN_TEXT_RULE)
       .default('postgres'),
     sslmode: SslMode.default('prefer'),
-    sslRootCert: z.string().max(65_536, 'must be at most 64 KiB').regex(PEM_CERTIFICATE, 'must be a PEM certificate (-----BEGIN CERTIFICATE-----)').refine(isCleanText, CLEAN_TEXT_RULE).nullish(),
+    sslRootCert: z
+      .string()
+      .max(65_536, 'must be at most 64 KiB')
+      .regex(PEM_CERTIFICATE, 'must be a PEM certificate (-----BEGIN CERTIFICATE-----)')
+      .refine(isCleanText, CLEAN_TEXT_RULE)
+      .nullish(),
   })
   .strict()
   .superRefine((config, ctx) => {

@@ -1,12 +1,6 @@
 import { z } from 'zod';
 
-export const PreflightCheckId = z.enum([
-  'connect',
-  'create_roles',
-  'grant_database',
-  'terminate_backends',
-  'admin_option',
-]);
+export const PreflightCheckId = z.enum(['connect', 'create_roles', 'grant_database', 'terminate_backends', 'admin_option']);
 export type PreflightCheckId = z.infer<typeof PreflightCheckId>;
 
 export const PreflightCheck = z.object({

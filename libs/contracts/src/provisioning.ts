@@ -38,7 +38,11 @@ export const GrantItem = z
     need('table', item.resourceType === 'postgresql-table');
     need('role', item.resourceType === 'postgresql-role');
     if (!PERMISSIONS_BY_TYPE[item.resourceType].includes(item.permission)) {
-      ctx.addIssue({ code: 'custom', path: ['permission'], message: `must be one of ${PERMISSIONS_BY_TYPE[item.resourceType].join(', ')} for ${item.resourceType}` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['permission'],
+        message: `must be one of ${PERMISSIONS_BY_TYPE[item.resourceType].join(', ')} for ${item.resourceType}`,
+      });
     }
   });
 export type GrantItem = z.infer<typeof GrantItem>;

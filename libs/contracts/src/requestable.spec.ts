@@ -40,13 +40,23 @@ describe('requestablePageJson: the written-out answer as UTF-8, without building
         flows: [flow(1), flow(2), flow(3)],
         items: [
           { resource: resource('app/sales/orders'), permissions: ['READ_ONLY', 'READ_WRITE'], offers: [0, 2, { flow: 1, permissions: ['READ_ONLY'] }] },
-          { resource: resource('app/sales/in"voices'), permissions: ['READ_ONLY'], offers: [{ flow: 1, permissions: ['READ_ONLY'], approvers: 'any of: resource owner (tag owner=payments)' }, 0] },
+          {
+            resource: resource('app/sales/in"voices'),
+            permissions: ['READ_ONLY'],
+            offers: [{ flow: 1, permissions: ['READ_ONLY'], approvers: 'any of: resource owner (tag owner=payments)' }, 0],
+          },
           { resource: resource('app/sales/empty'), permissions: [], offers: [] },
         ],
         nextPageToken: 'eyJwYXRoIjoiYXBwL3NhbGVzL2VtcHR5In0',
       },
     ],
-    ['a last page (no token), one flow on many rows', { flows: [flow(4)], items: Array.from({ length: 20 }, (_, i) => ({ resource: resource(`app/s/t${i}`), permissions: ['READ_ONLY' as const], offers: [0] })) }],
+    [
+      'a last page (no token), one flow on many rows',
+      {
+        flows: [flow(4)],
+        items: Array.from({ length: 20 }, (_, i) => ({ resource: resource(`app/s/t${i}`), permissions: ['READ_ONLY' as const], offers: [0] })),
+      },
+    ],
   ];
 
   it.each(pages)('writes the same text as serializing the expanded page: %s', (_name, page) => {
@@ -57,7 +67,9 @@ describe('requestablePageJson: the written-out answer as UTF-8, without building
 
   it("gives each row's flows the row's permissions, and the override's where an offer differs", () => {
     const [, page] = pages[1]!;
-    const parsed = JSON.parse(new TextDecoder().decode(requestablePageJson(page))) as { items: Array<{ flows: Array<{ name: string; permissions: string[]; approvers: string }> }> };
+    const parsed = JSON.parse(new TextDecoder().decode(requestablePageJson(page))) as {
+      items: Array<{ flows: Array<{ name: string; permissions: string[]; approvers: string }> }>;
+    };
     expect(parsed.items[0]!.flows.map((f) => [f.name.slice(0, 6), f.permissions])).toEqual([
       ['flow 1', ['READ_ONLY', 'READ_WRITE']],
       ['flow 3', ['READ_ONLY', 'READ_WRITE']],

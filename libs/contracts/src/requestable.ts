@@ -62,7 +62,10 @@ export type RequestableItem = z.infer<typeof RequestableItem>;
  * page repeats every flow on every row (760 KB for 50 rows, past NATS's 1 MB limit well before 200
  * rows); this one grows by a few bytes per flow and row. The gateway answers the written-out form.
  */
-const Offer = z.union([z.number().int().min(0), z.object({ flow: z.number().int().min(0), permissions: z.array(Permission), approvers: z.string().optional() })]);
+const Offer = z.union([
+  z.number().int().min(0),
+  z.object({ flow: z.number().int().min(0), permissions: z.array(Permission), approvers: z.string().optional() }),
+]);
 export const RequestablePage = z.object({
   flows: z.array(RequestableFlow.omit({ permissions: true })),
   items: z.array(z.object({ resource: Resource, permissions: z.array(Permission), offers: z.array(Offer) })),
@@ -113,7 +116,16 @@ export function requestablePageJson(page: RequestablePage): Uint8Array {
         const head = typeof offer === 'number' ? heads[offer] : undefined;
         if (head) chunks.push(head, shared, CLOSE);
         else if (typeof offer === 'number') chunks.push(utf8.encode(JSON.stringify({ ...page.flows[offer], permissions })));
-        else chunks.push(utf8.encode(JSON.stringify({ ...page.flows[offer.flow], permissions: offer.permissions, ...(offer.approvers === undefined ? {} : { approvers: offer.approvers }) })));
+        else
+          chunks.push(
+            utf8.encode(
+              JSON.stringify({
+                ...page.flows[offer.flow],
+                permissions: offer.permissions,
+                ...(offer.approvers === undefined ? {} : { approvers: offer.approvers }),
+              }),
+            ),
+          );
       });
       list = concatBytes(chunks);
       flowLists.set(key, list);

@@ -69,9 +69,17 @@ const RotationEvent = z.object({
 /** Rotation of connector credentials (issue 5). */
 export const RotationContracts = {
   /** Rotate now (repairing an interrupted run first); served by the rotation worker of the integration's connector. */
-  rotationRun: defineRequest('connector.{connectorId}.rotation.run', z.object({ integrationId: IntegrationId, actor: Actor.default(SYSTEM_ACTOR) }), RotationRunResult),
+  rotationRun: defineRequest(
+    'connector.{connectorId}.rotation.run',
+    z.object({ integrationId: IntegrationId, actor: Actor.default(SYSTEM_ACTOR) }),
+    RotationRunResult,
+  ),
   /** (Re)plan an integration's schedule on its connector: after a change, or a handover from another connector. */
-  rotationPlan: defineRequest('connector.{connectorId}.rotation.plan', z.object({ integrationId: IntegrationId }), z.object({ nextDueAt: z.string().nullable() })),
+  rotationPlan: defineRequest(
+    'connector.{connectorId}.rotation.plan',
+    z.object({ integrationId: IntegrationId }),
+    z.object({ nextDueAt: z.string().nullable() }),
+  ),
 
   // Served by the catalog, which keeps the secret versions and the rotation state.
   catalogRotationGet: defineRequest('catalog.rotation.get', z.object({ id: IntegrationId }), RotationSubject),
@@ -87,7 +95,10 @@ export const RotationContracts = {
   catalogRotationPlanned: defineRequest('catalog.rotation.planned', z.object({ id: IntegrationId, nextDueAt: Timestamp.nullable() }), RotationState),
 
   /** The connector user's password was replaced (by a run, or by the repair of an interrupted one). */
-  rotationIntegrationRotated: defineEvent('rotation.integration.rotated', RotationEvent.extend({ result: z.enum(['rotated', 'repaired']), rotatedAt: z.string() })),
+  rotationIntegrationRotated: defineEvent(
+    'rotation.integration.rotated',
+    RotationEvent.extend({ result: z.enum(['rotated', 'repaired']), rotatedAt: z.string() }),
+  ),
   /** A run failed; the working credential is kept. */
   rotationIntegrationFailed: defineEvent('rotation.integration.failed', RotationEvent.extend({ reason: z.string() })),
 } as const;

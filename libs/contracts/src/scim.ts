@@ -14,9 +14,7 @@ export const ScimToken = z.object({
 });
 export type ScimToken = z.infer<typeof ScimToken>;
 
-export const ScimTokenInput = z
-  .object({ name: text({ max: 100, min: 1, trim: true }) })
-  .strict();
+export const ScimTokenInput = z.object({ name: text({ max: 100, min: 1, trim: true }) }).strict();
 
 /** One SCIM call as the gateway received it under /scim/v2; the access service answers status and body. */
 export const ScimCall = z.object({
@@ -36,7 +34,11 @@ export type ScimAnswer = z.infer<typeof ScimAnswer>;
 
 /** SCIM 2.0 provisioning (RFC 7643/7644) and its bearer tokens, kept by the access service. */
 export const ScimContracts = {
-  accessScimTokensCreate: defineRequest('access.scim-tokens.create', z.object({ actor: Actor, input: ScimTokenInput }), ScimToken.extend({ token: z.string() })),
+  accessScimTokensCreate: defineRequest(
+    'access.scim-tokens.create',
+    z.object({ actor: Actor, input: ScimTokenInput }),
+    ScimToken.extend({ token: z.string() }),
+  ),
   accessScimTokensList: defineRequest('access.scim-tokens.list', z.object({}).strict(), z.object({ items: z.array(ScimToken) })),
   accessScimTokensRevoke: defineRequest('access.scim-tokens.revoke', z.object({ actor: Actor, id: z.string().uuid('must be a UUID') }), ScimToken),
   /** A Users or Groups call, authenticated by the token's hash; null when the token is unknown or revoked. */

@@ -6,20 +6,28 @@ export const EnvVarName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,254}$/, 'mu
 /** A secret as an admin gives it to the API. */
 /** Secrets by reference: environment variables or a file on the connector's host. */
 export const EnvSecretInput = z.object({ store: z.literal('env'), usernameVar: EnvVarName, passwordVar: EnvVarName }).strict();
-export const FileSecretInput = z.object({
-  store: z.literal('file'),
-  path: z.string().startsWith('/', 'must be an absolute path').max(4096, 'must be at most 4096 characters').refine(isCleanText, CLEAN_TEXT_RULE),
-}).strict();
+export const FileSecretInput = z
+  .object({
+    store: z.literal('file'),
+    path: z.string().startsWith('/', 'must be an absolute path').max(4096, 'must be at most 4096 characters').refine(isCleanText, CLEAN_TEXT_RULE),
+  })
+  .strict();
 
-export const SecretInput = z.discriminatedUnion('store', [
-  z.object({
-    store: z.literal('builtin'),
-    username: text({ min: 1, max: 63 }),
-    password: text({ min: 1, max: 1024 }),
-  }).strict(),
-  EnvSecretInput,
-  FileSecretInput,
-], { error: "must have store 'builtin', 'env' or 'file'" });
+export const SecretInput = z.discriminatedUnion(
+  'store',
+  [
+    z
+      .object({
+        store: z.literal('builtin'),
+        username: text({ min: 1, max: 63 }),
+        password: text({ min: 1, max: 1024 }),
+      })
+      .strict(),
+    EnvSecretInput,
+    FileSecretInput,
+  ],
+  { error: "must have store 'builtin', 'env' or 'file'" },
+);
 export type SecretInput = z.infer<typeof SecretInput>;
 
 /** AES-256-GCM envelope: a random data key per secret, wrapped by the master key. */

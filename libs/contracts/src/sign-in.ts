@@ -123,7 +123,12 @@ export const CliSignInInput = z
   .object({
     publicKey: CliPublicKey,
     /** The computer the CLI runs on, as it names itself: it becomes part of the token's name. */
-    host: z.string().trim().min(1, 'must not be empty').max(64, 'must be at most 64 characters').regex(/^[A-Za-z0-9._-]+$/, 'must be letters, digits, dots, dashes or underscores'),
+    host: z
+      .string()
+      .trim()
+      .min(1, 'must not be empty')
+      .max(64, 'must be at most 64 characters')
+      .regex(/^[A-Za-z0-9._-]+$/, 'must be letters, digits, dots, dashes or underscores'),
   })
   .strict();
 export type CliSignInInput = z.input<typeof CliSignInInput>;
@@ -136,7 +141,12 @@ export type CliSignInAnswer = z.infer<typeof CliSignInAnswer>;
  * can tell that the login they allow is the one they started. Plain JavaScript: runs in the browser too.
  */
 export function cliKeyCode(publicKey: string): string {
-  const raw = atob(publicKey.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(publicKey.length / 4) * 4, '='));
+  const raw = atob(
+    publicKey
+      .replace(/-/g, '+')
+      .replace(/_/g, '/')
+      .padEnd(Math.ceil(publicKey.length / 4) * 4, '='),
+  );
   const letters = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
   let code = '';
   for (let i = 0; i < 8; i += 1) code += letters[raw.charCodeAt(i) % letters.length];

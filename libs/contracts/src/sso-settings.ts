@@ -91,6 +91,16 @@ export const SsoSettingsContracts = {
   accessSsoSettingsResolve: defineRequest(
     'access.sso-settings.resolve',
     z.object({}),
-    z.object({ issuerUrl: z.string(), clientId: z.string(), clientSecret: z.string(), providerName: z.string(), groupsClaim: z.string(), scopes: z.string(), version: z.string() }).nullable(),
+    z
+      .object({
+        issuerUrl: z.string(),
+        clientId: z.string(),
+        clientSecret: z.string(),
+        providerName: z.string(),
+        groupsClaim: z.string(),
+        scopes: z.string(),
+        version: z.string(),
+      })
+      .nullable(),
   ),
 };

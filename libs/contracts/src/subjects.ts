@@ -30,12 +30,24 @@ const DirectActor = { actor: Actor.optional() };
 /** Every NATS subject of Latchkey. Do not rename a published subject; add a new one instead. */
 export const Contracts = {
   catalogTypesList: defineRequest('catalog.types.list', Empty, z.object({ items: z.array(IntegrationTypeDescription) })),
-  catalogIntegrationsCreate: defineRequest('catalog.integrations.create', z.object({ input: IntegrationInput, actor: Actor.default(SYSTEM_ACTOR) }), Integration),
+  catalogIntegrationsCreate: defineRequest(
+    'catalog.integrations.create',
+    z.object({ input: IntegrationInput, actor: Actor.default(SYSTEM_ACTOR) }),
+    Integration,
+  ),
   catalogIntegrationsList: defineRequest('catalog.integrations.list', z.object(Page), listOf(Integration)),
   catalogIntegrationsGet: defineRequest('catalog.integrations.get', ById, Integration),
-  catalogIntegrationsUpdate: defineRequest('catalog.integrations.update', ById.extend({ input: IntegrationUpdateInput, actor: Actor.default(SYSTEM_ACTOR) }), Integration),
+  catalogIntegrationsUpdate: defineRequest(
+    'catalog.integrations.update',
+    ById.extend({ input: IntegrationUpdateInput, actor: Actor.default(SYSTEM_ACTOR) }),
+    Integration,
+  ),
   catalogIntegrationsDelete: defineRequest('catalog.integrations.delete', ById.extend({ actor: Actor.default(SYSTEM_ACTOR) }), ById),
-  catalogIntegrationsTest: defineRequest('catalog.integrations.test', ById.extend({ actor: Actor.default(SYSTEM_ACTOR) }), z.object({ integration: Integration, report: PreflightReport })),
+  catalogIntegrationsTest: defineRequest(
+    'catalog.integrations.test',
+    ById.extend({ actor: Actor.default(SYSTEM_ACTOR) }),
+    z.object({ integration: Integration, report: PreflightReport }),
+  ),
   catalogConnectorsList: defineRequest('catalog.connectors.list', Empty, listOf(Connector)),
   /** What a connector needs to reach an integration's database (secret still encrypted or a reference). */
   catalogIntegrationsTarget: defineRequest(
@@ -46,7 +58,12 @@ export const Contracts = {
   /** An integration was created, updated or deleted. */
   catalogIntegrationChanged: defineEvent(
     'catalog.integration.changed',
-    z.object({ integrationId: z.string().uuid(), connectorId: z.string(), change: z.enum(['created', 'updated', 'deleted']), connectedResourceTypes: z.array(ResourceType) }),
+    z.object({
+      integrationId: z.string().uuid(),
+      connectorId: z.string(),
+      change: z.enum(['created', 'updated', 'deleted']),
+      connectedResourceTypes: z.array(ResourceType),
+    }),
   ),
 
   /** Published by every connector service on an interval. */
@@ -65,7 +82,11 @@ export const Contracts = {
     listOf(Grant),
   ),
   /** `revokedBy`: who ends it (a person, or Latchkey); a grant whose end is already decided keeps its reason. `actor`: a person acting directly, audited here. */
-  provisioningGrantsRevoke: defineRequest('connector.{connectorId}.grants.revoke', ById.extend({ revokedBy: Actor.default(SYSTEM_ACTOR), ...DirectActor }), Grant),
+  provisioningGrantsRevoke: defineRequest(
+    'connector.{connectorId}.grants.revoke',
+    ById.extend({ revokedBy: Actor.default(SYSTEM_ACTOR), ...DirectActor }),
+    Grant,
+  ),
   provisioningGrantsExtend: defineRequest('connector.{connectorId}.grants.extend', ById.extend({ expiresAt: Timestamp, ...DirectActor }), Grant),
   provisioningGrantsResetCredentials: defineRequest('connector.{connectorId}.grants.reset-credentials', ById.extend(DirectActor), GrantWithCredentials),
   provisioningDriftReport: defineRequest('connector.{connectorId}.drift.report', ByIntegration, DriftReport),
@@ -80,7 +101,11 @@ export const Contracts = {
   discoveryResourcesList: defineRequest('discovery.resources.list', ResourceQuery, listOf(Resource)),
   discoveryResourcesGet: defineRequest('discovery.resources.get', ById, Resource),
   discoveryResourcesPutTags: defineRequest('discovery.resources.tags.put', ById.extend({ tags: Tags, actor: Actor.default(SYSTEM_ACTOR) }), Resource),
-  discoveryRefreshRequest: defineRequest('connector.{connectorId}.discovery.refresh', ByIntegration.extend(DirectActor), z.object({ jobId: z.string(), queued: z.boolean() })),
+  discoveryRefreshRequest: defineRequest(
+    'connector.{connectorId}.discovery.refresh',
+    ByIntegration.extend(DirectActor),
+    z.object({ jobId: z.string(), queued: z.boolean() }),
+  ),
   discoveryRefreshStarted: defineEvent('discovery.refresh.started', ByIntegration),
   discoveryRefreshFailed: defineEvent('discovery.refresh.failed', ByIntegration.extend({ reason: z.string() })),
   /** A refresh finished: what it added, updated and removed. */

@@ -25,7 +25,12 @@ describe('clean text', () => {
   it.each([
     ['a token name', TokenInput, { userId: '00000000-0000-4000-8000-000000000000', name: 'ci\u0000' }, 'name'],
     ['a resource search', ResourceQuery, { q: 'x\ud800' }, 'q'],
-    ['a justification', AccessRequestInput, { items: [{ resourceId: '00000000-0000-4000-8000-000000000000', permission: 'READ_ONLY' }], durationMinutes: 5, justification: '\u0000' }, 'justification'],
+    [
+      'a justification',
+      AccessRequestInput,
+      { items: [{ resourceId: '00000000-0000-4000-8000-000000000000', permission: 'READ_ONLY' }], durationMinutes: 5, justification: '\u0000' },
+      'justification',
+    ],
     ['a user attribute value', UserInput, { email: 'a@example.com', name: 'A', attributes: { team: 'x\udfff' } }, 'attributes.team'],
     ['a tag value', Tags, { owner: '\u0000' }, 'owner'],
     ['an audit filter', AuditQuery, { action: '\u0000' }, 'action'],
@@ -43,7 +48,9 @@ describe('clean text', () => {
       maxDurationMinutes: 5,
       timeframe: { days: ['MON'], start: '09:00', end: '17:00', timeZone: 'UTC\u0000' },
     };
-    const fields = rules(AccessFlowInput, flow).filter((i) => i.rule === CLEAN_TEXT_RULE).map((i) => i.field);
+    const fields = rules(AccessFlowInput, flow)
+      .filter((i) => i.rule === CLEAN_TEXT_RULE)
+      .map((i) => i.field);
     expect(fields).toEqual(expect.arrayContaining(['name', 'requestors.conditions.0.values.0', 'timeframe.timeZone']));
   });
 });

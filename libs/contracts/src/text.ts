@@ -39,7 +39,10 @@ export const Timestamp = z.iso.datetime({ offset: true, error: 'must be an ISO 8
 export const MAX_DURATION_MINUTES = 525_600;
 
 /** A grant's expiry as a person gives it: later than now, and at most MAX_DURATION_MINUTES away. */
-export const Expiry = Timestamp.refine((v) => Date.parse(v) <= Date.now() + MAX_DURATION_MINUTES * 60_000, `must be at most ${MAX_DURATION_MINUTES} minutes (a year) from now`);
+export const Expiry = Timestamp.refine(
+  (v) => Date.parse(v) <= Date.now() + MAX_DURATION_MINUTES * 60_000,
+  `must be at most ${MAX_DURATION_MINUTES} minutes (a year) from now`,
+);
 
 /** A whole number of minutes, 1 to MAX_DURATION_MINUTES. */
 export const DurationMinutes = z

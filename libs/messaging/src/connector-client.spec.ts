@@ -11,7 +11,11 @@ const MISSING = '0d6f3b0c-2f44-4c1e-9d51-6f3f7d1f0a11';
 class FakeBus implements RequestSender {
   readonly sent: Array<{ subject: string; payload: unknown; options?: RequestOptions }> = [];
 
-  async request<Req extends z.ZodType, Res extends z.ZodType>(contract: RequestContract<Req, Res>, payload: z.input<Req>, options?: RequestOptions): Promise<z.output<Res>> {
+  async request<Req extends z.ZodType, Res extends z.ZodType>(
+    contract: RequestContract<Req, Res>,
+    payload: z.input<Req>,
+    options?: RequestOptions,
+  ): Promise<z.output<Res>> {
     const subject = options?.connectorId ? subjectForConnector(contract, options.connectorId) : contract.subject;
     this.sent.push({ subject, payload, options });
     if (contract.subject === Contracts.catalogIntegrationsGet.subject) {
@@ -26,22 +30,40 @@ class FakeBus implements RequestSender {
 function integration(id: string, connectorId: string) {
   const never = { lastRotatedAt: null, nextDueAt: null, lastAttemptAt: null, lastResult: null, lastError: null, pending: false };
   return {
-    id, name: 'billing', type: 'postgresql', connectorId, connectedResourceTypes: [], config: {}, secret: { store: 'builtin' }, credentialRotationDays: null,
-    customAccessDetails: null, integrationOwners: [], resourceOwnerMappings: [], status: 'ACTIVE', statusReason: null, lastTest: null, rotation: never,
-    createdAt: '2026-12-01T00:00:00.000Z', updatedAt: '2026-12-01T00:00:00.000Z',
+    id,
+    name: 'billing',
+    type: 'postgresql',
+    connectorId,
+    connectedResourceTypes: [],
+    config: {},
+    secret: { store: 'builtin' },
+    credentialRotationDays: null,
+    customAccessDetails: null,
+    integrationOwners: [],
+    resourceOwnerMappings: [],
+    status: 'ACTIVE',
+    statusReason: null,
+    lastTest: null,
+    rotation: never,
+    createdAt: '2026-12-01T00:00:00.000Z',
+    updatedAt: '2026-12-01T00:00:00.000Z',
   };
 }
 
 describe('ConnectorClient', () => {
-  it('finds the integration\'s connector in the catalog, then sends to that connector\'s subject with the options given', async () => {
+  it("finds the integration's connector in the catalog, then sends to that connector's subject with the options given", async () => {
     const bus = new FakeBus();
     const answer = await new ConnectorClient(bus).request(Contracts.discoveryRefreshRequest, INTEGRATION, { integrationId: INTEGRATION }, { timeoutMs: 1234 });
     expect(answer).toEqual({ jobId: 'job-1', queued: true });
     expect(bus.sent.map((s) => s.subject)).toEqual(['catalog.integrations.get', 'connector.east.discovery.refresh']);
-    expect(bus.sent[1]).toEqual({ subject: 'connector.east.discovery.refresh', payload: { integrationId: INTEGRATION }, options: { timeoutMs: 1234, connectorId: 'east' } });
+    expect(bus.sent[1]).toEqual({
+      subject: 'connector.east.discovery.refresh',
+      payload: { integrationId: INTEGRATION },
+      options: { timeoutMs: 1234, connectorId: 'east' },
+    });
   });
 
-  it('answers the catalog\'s NOT_FOUND for an integration it does not know, and sends nothing to any connector', async () => {
+  it("answers the catalog's NOT_FOUND for an integration it does not know, and sends nothing to any connector", async () => {
     const bus = new FakeBus();
     const sending = new ConnectorClient(bus).request(Contracts.discoveryRefreshRequest, MISSING, { integrationId: MISSING });
     await expect(sending).rejects.toMatchObject({ code: ErrorCode.NotFound });

@@ -5,7 +5,11 @@ import type { RequestOptions } from './message-bus';
 
 /** The one thing the client needs of the bus (MessageBus, or a fake in tests). */
 export interface RequestSender {
-  request<Req extends z.ZodType, Res extends z.ZodType>(contract: RequestContract<Req, Res>, payload: z.input<Req>, options?: RequestOptions): Promise<z.output<Res>>;
+  request<Req extends z.ZodType, Res extends z.ZodType>(
+    contract: RequestContract<Req, Res>,
+    payload: z.input<Req>,
+    options?: RequestOptions,
+  ): Promise<z.output<Res>>;
 }
 
 /**

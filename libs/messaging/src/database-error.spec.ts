@@ -54,14 +54,14 @@ describe('classifyDatabaseError', () => {
     expect(classifyDatabaseError(serverError(code, message))).toBe('permanent');
   });
 
-  it('is permanent for errors that are not the database\'s, and for DNS names that do not exist', () => {
+  it("is permanent for errors that are not the database's, and for DNS names that do not exist", () => {
     expect(classifyDatabaseError(new Error('Cannot read properties of undefined'))).toBe('permanent');
     expect(classifyDatabaseError(socketError('ENOTFOUND'))).toBe('permanent');
     expect(classifyDatabaseError(undefined)).toBe('permanent');
     expect(classifyDatabaseError('a string')).toBe('permanent');
   });
 
-  it('looks through TypeORM\'s QueryFailedError and an error\'s cause', () => {
+  it("looks through TypeORM's QueryFailedError and an error's cause", () => {
     const wrapped = new QueryFailedError('SELECT 1', [], serverError('57P01', 'terminating connection due to administrator command'));
     expect(databaseErrorCode(wrapped)).toBe('57P01');
     expect(classifyDatabaseError(wrapped)).toBe('connection');

@@ -9,7 +9,8 @@ const serverError = (code: string, message = 'server said no') => Object.assign(
 const socketError = (code: string) => Object.assign(new Error(`connect ${code} 127.0.0.1:5432`), { code });
 /** Stand-ins shaped as pg-access's errors are (its own spec maps the real classes). */
 const grantError = (code: string, message: string, fix?: string) => Object.assign(new Error(message), { name: 'GrantError', code, fix });
-const connectionError = (kind: string, code: string | undefined, message: string, hint: string) => Object.assign(new Error(message), { name: 'TargetConnectionError', kind, code, hint });
+const connectionError = (kind: string, code: string | undefined, message: string, hint: string) =>
+  Object.assign(new Error(message), { name: 'TargetConnectionError', kind, code, hint });
 
 describe('a control database failure that passes', () => {
   it('answers a retryable 503 the client can tell apart, for a lost control database and a busy one', () => {
@@ -18,7 +19,10 @@ describe('a control database failure that passes', () => {
       message: 'The control database cannot be reached right now; try again shortly.',
       details: { reason: 'CONTROL_DATABASE_UNAVAILABLE', retryAfterSeconds: 5 },
     });
-    expect(errorEnvelopeOf(serverError('40P01', 'deadlock detected'), { database: 'control' }).details).toEqual({ reason: 'CONTROL_DATABASE_BUSY', retryAfterSeconds: 5 });
+    expect(errorEnvelopeOf(serverError('40P01', 'deadlock detected'), { database: 'control' }).details).toEqual({
+      reason: 'CONTROL_DATABASE_BUSY',
+      retryAfterSeconds: 5,
+    });
     expect(mapError(socketError('ECONNREFUSED'), { database: 'control' }).origin).toBe('database');
   });
 
@@ -56,13 +60,22 @@ describe('a NATS request that got no answer', () => {
 
   it('says nobody serves the subject, naming the connector when one was asked', () => {
     const none = new EmptyResponseException('catalog.integrations.get');
-    expect(errorEnvelopeOf(none, { request: { subject: 'catalog.integrations.get', timeoutMs: 1500 } })).toEqual({ code: 'SERVICE_UNAVAILABLE', message: 'No service is serving catalog.integrations.get: is it running?' });
-    expect(errorEnvelopeOf(none, { request: { ...request, connectorId: 'east' } })).toEqual({ code: 'CONNECTOR_UNAVAILABLE', message: `Connector "east" is not serving ${request.subject}: is it running?` });
+    expect(errorEnvelopeOf(none, { request: { subject: 'catalog.integrations.get', timeoutMs: 1500 } })).toEqual({
+      code: 'SERVICE_UNAVAILABLE',
+      message: 'No service is serving catalog.integrations.get: is it running?',
+    });
+    expect(errorEnvelopeOf(none, { request: { ...request, connectorId: 'east' } })).toEqual({
+      code: 'CONNECTOR_UNAVAILABLE',
+      message: `Connector "east" is not serving ${request.subject}: is it running?`,
+    });
   });
 
   it('tells a timeout and a failed connection apart by class, not by words in the message', () => {
     expect(errorEnvelopeOf(new TimeoutError(), { request })).toEqual({ code: 'TIMEOUT', message: `No answer on ${request.subject} within 1500 ms.` });
-    expect(errorEnvelopeOf(new Error('503 no responders, no subscribers'), { request })).toEqual({ code: 'SERVICE_UNAVAILABLE', message: `Messaging failed on ${request.subject}: 503 no responders, no subscribers` });
+    expect(errorEnvelopeOf(new Error('503 no responders, no subscribers'), { request })).toEqual({
+      code: 'SERVICE_UNAVAILABLE',
+      message: `Messaging failed on ${request.subject}: 503 no responders, no subscribers`,
+    });
     expect(mapError(new Error('Connection closed'), { request }).origin).toBe('transport');
   });
 });
@@ -81,23 +94,42 @@ describe('library errors', () => {
   });
 
   it('gives each grant error a code whose persistence matches it: refusals are permanent, surviving sessions pass', () => {
-    const codes = ['invalid_item', 'not_found', 'not_managed', 'name_conflict', 'missing_privilege', 'sessions_survive'].map((c) => toAppException(grantError(c, 'x')).code);
+    const codes = ['invalid_item', 'not_found', 'not_managed', 'name_conflict', 'missing_privilege', 'sessions_survive'].map(
+      (c) => toAppException(grantError(c, 'x')).code,
+    );
     expect(codes).toEqual(['VALIDATION_FAILED', 'NOT_FOUND', 'CONFLICT', 'CONFLICT', 'CONFLICT', 'SERVICE_UNAVAILABLE']);
     expect(codes.map(isPermanentError)).toEqual([true, true, true, true, true, false]);
     expect(toAppException(grantError('sessions_survive', 'x')).details).toEqual({ reason: 'SESSIONS_SURVIVE', retryAfterSeconds: 5 });
   });
 
   it('answers a target that refuses the connection with its hint, and one out of reach as retryable', () => {
-    const refused = connectionError('auth', '28P01', 'Cannot connect to db:5432 with sslmode=prefer: password authentication failed. Fix: check the username.', 'check the username');
-    expect(errorEnvelopeOf(refused)).toEqual({ code: 'CONFLICT', message: refused.message, details: { reason: 'TARGET_CONNECTION_REFUSED', kind: 'auth', hint: 'check the username' } });
+    const refused = connectionError(
+      'auth',
+      '28P01',
+      'Cannot connect to db:5432 with sslmode=prefer: password authentication failed. Fix: check the username.',
+      'check the username',
+    );
+    expect(errorEnvelopeOf(refused)).toEqual({
+      code: 'CONFLICT',
+      message: refused.message,
+      details: { reason: 'TARGET_CONNECTION_REFUSED', kind: 'auth', hint: 'check the username' },
+    });
     const unreachable = connectionError('unreachable', 'ECONNREFUSED', 'Cannot connect to db:5432: cannot reach db:5432 (ECONNREFUSED).', 'check the host');
-    expect(errorEnvelopeOf(unreachable)).toEqual({ code: 'SERVICE_UNAVAILABLE', message: `The target database is unavailable for now; try again shortly: ${unreachable.message}`, details: { reason: 'TARGET_UNAVAILABLE', retryAfterSeconds: 5 } });
+    expect(errorEnvelopeOf(unreachable)).toEqual({
+      code: 'SERVICE_UNAVAILABLE',
+      message: `The target database is unavailable for now; try again shortly: ${unreachable.message}`,
+      details: { reason: 'TARGET_UNAVAILABLE', retryAfterSeconds: 5 },
+    });
   });
 
   it('answers a secret this process cannot use with what to fix, naming no secret', () => {
     const err = new SecretResolutionError(SecretsErrorCode.EnvVarMissing, 'LATCHKEY_SECRET_EAST is not set on the connector.');
     expect(mapError(err)).toEqual({ exception: expect.any(AppException), origin: 'library' });
-    expect(errorEnvelopeOf(err)).toEqual({ code: 'SERVICE_UNAVAILABLE', message: 'LATCHKEY_SECRET_EAST is not set on the connector.', details: { reason: 'SECRET_ENV_VAR_MISSING', retryAfterSeconds: 5 } });
+    expect(errorEnvelopeOf(err)).toEqual({
+      code: 'SERVICE_UNAVAILABLE',
+      message: 'LATCHKEY_SECRET_EAST is not set on the connector.',
+      details: { reason: 'SECRET_ENV_VAR_MISSING', retryAfterSeconds: 5 },
+    });
   });
 
   it('leaves an error that only looks like a library one (an unknown code) an internal error', () => {

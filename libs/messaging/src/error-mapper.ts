@@ -80,12 +80,21 @@ function databaseUnavailable(error: unknown, database: 'control' | 'target'): Ap
   if (kind === 'permanent') return null;
   if (database === 'target') return targetUnavailable(messageOf(error));
   return kind === 'connection'
-    ? new AppException(ErrorCode.ServiceUnavailable, 'The control database cannot be reached right now; try again shortly.', { reason: 'CONTROL_DATABASE_UNAVAILABLE', retryAfterSeconds: RETRY_AFTER_SECONDS })
-    : new AppException(ErrorCode.ServiceUnavailable, 'The control database is busy right now; try again shortly.', { reason: 'CONTROL_DATABASE_BUSY', retryAfterSeconds: RETRY_AFTER_SECONDS });
+    ? new AppException(ErrorCode.ServiceUnavailable, 'The control database cannot be reached right now; try again shortly.', {
+        reason: 'CONTROL_DATABASE_UNAVAILABLE',
+        retryAfterSeconds: RETRY_AFTER_SECONDS,
+      })
+    : new AppException(ErrorCode.ServiceUnavailable, 'The control database is busy right now; try again shortly.', {
+        reason: 'CONTROL_DATABASE_BUSY',
+        retryAfterSeconds: RETRY_AFTER_SECONDS,
+      });
 }
 
 const targetUnavailable = (message: string) =>
-  new AppException(ErrorCode.ServiceUnavailable, `The target database is unavailable for now; try again shortly: ${message}`, { reason: 'TARGET_UNAVAILABLE', retryAfterSeconds: RETRY_AFTER_SECONDS });
+  new AppException(ErrorCode.ServiceUnavailable, `The target database is unavailable for now; try again shortly: ${message}`, {
+    reason: 'TARGET_UNAVAILABLE',
+    retryAfterSeconds: RETRY_AFTER_SECONDS,
+  });
 
 /** pg-access's GrantErrorCode, and what each is on the wire: the target's state refuses, or (sessions outliving termination) it may pass. */
 const GRANT_ERROR_CODES: Record<string, ErrorCode> = {
@@ -103,7 +112,11 @@ function grantError(error: unknown): AppException | null {
   const { code, fix } = error as Error & { code?: unknown; fix?: unknown };
   const mapped = typeof code === 'string' ? GRANT_ERROR_CODES[code] : undefined;
   if (!mapped) return null;
-  const details = { reason: code!.toString().toUpperCase(), ...(typeof fix === 'string' ? { fix } : {}), ...(mapped === ErrorCode.ServiceUnavailable ? { retryAfterSeconds: RETRY_AFTER_SECONDS } : {}) };
+  const details = {
+    reason: code!.toString().toUpperCase(),
+    ...(typeof fix === 'string' ? { fix } : {}),
+    ...(mapped === ErrorCode.ServiceUnavailable ? { retryAfterSeconds: RETRY_AFTER_SECONDS } : {}),
+  };
   return new AppException(mapped, typeof fix === 'string' ? withFix(error.message, fix) : error.message, details);
 }
 
@@ -115,7 +128,11 @@ function targetConnectionError(error: unknown): AppException | null {
   if (!(error instanceof Error) || error.name !== 'TargetConnectionError') return null;
   if (classifyDatabaseError(error) !== 'permanent') return targetUnavailable(error.message);
   const { kind, hint } = error as Error & { kind?: unknown; hint?: unknown };
-  return new AppException(ErrorCode.Conflict, error.message, { reason: 'TARGET_CONNECTION_REFUSED', ...(typeof kind === 'string' ? { kind } : {}), ...(typeof hint === 'string' ? { hint } : {}) });
+  return new AppException(ErrorCode.Conflict, error.message, {
+    reason: 'TARGET_CONNECTION_REFUSED',
+    ...(typeof kind === 'string' ? { kind } : {}),
+    ...(typeof hint === 'string' ? { hint } : {}),
+  });
 }
 
 /**

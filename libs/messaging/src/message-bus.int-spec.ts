@@ -23,7 +23,10 @@ describe('a request nobody answers', () => {
   });
 
   it('says no service serves the subject, or which connector does not', async () => {
-    await expect(bus.request(ping, {})).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE', message: 'No service is serving latchkey-test.ping: is it running?' });
+    await expect(bus.request(ping, {})).rejects.toMatchObject({
+      code: 'SERVICE_UNAVAILABLE',
+      message: 'No service is serving latchkey-test.ping: is it running?',
+    });
     await expect(bus.request(connectorPing, {}, { connectorId: 'east' })).rejects.toMatchObject({
       code: 'CONNECTOR_UNAVAILABLE',
       message: 'Connector "east" is not serving latchkey-test.{connectorId}.ping: is it running?',
@@ -35,7 +38,10 @@ describe('a request nobody answers', () => {
     try {
       silent.subscribe(ping.subject, { callback: () => undefined });
       await silent.flush();
-      await expect(bus.request(ping, {}, { timeoutMs: 200 })).rejects.toMatchObject({ code: 'TIMEOUT', message: 'No answer on latchkey-test.ping within 200 ms.' });
+      await expect(bus.request(ping, {}, { timeoutMs: 200 })).rejects.toMatchObject({
+        code: 'TIMEOUT',
+        message: 'No answer on latchkey-test.ping within 200 ms.',
+      });
     } finally {
       await silent.close();
     }

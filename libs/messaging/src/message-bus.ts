@@ -3,15 +3,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { ClientNats, NatsRecordBuilder } from '@nestjs/microservices';
 import { firstValueFrom, timeout } from 'rxjs';
 import { z } from 'zod';
-import {
-  AppException,
-  CONNECTOR_PLACEHOLDER,
-  ErrorCode,
-  EventContract,
-  issuesFromZod,
-  RequestContract,
-  subjectForConnector,
-} from '@latchkey/contracts';
+import { AppException, CONNECTOR_PLACEHOLDER, ErrorCode, EventContract, issuesFromZod, RequestContract, subjectForConnector } from '@latchkey/contracts';
 import { CORRELATION_HEADER, currentCorrelationId } from './correlation';
 import { toAppException } from './error-mapper';
 import { Metric } from './metric-catalogue';
@@ -100,7 +92,10 @@ export class MessageBus {
    * handlers, which all join the service's queue group. The request is validated; the handler's
    * answer is sent as JSON.
    */
-  serveEveryProcess<Req extends z.ZodType, Res extends z.ZodType>(contract: RequestContract<Req, Res>, handler: (request: z.output<Req>) => Promise<z.input<Res>>): void {
+  serveEveryProcess<Req extends z.ZodType, Res extends z.ZodType>(
+    contract: RequestContract<Req, Res>,
+    handler: (request: z.output<Req>) => Promise<z.input<Res>>,
+  ): void {
     const nc = this.client.connection;
     if (!nc) throw new Error('serveEveryProcess before connect');
     nc.subscribe(contract.subject, {

@@ -29,7 +29,14 @@ describe('NATS connections on a cluster losing a node', () => {
   });
 
   const answeredBy = async (n: number) => {
-    const answers = await Promise.all(Array.from({ length: n }, () => bus.request(healthContract('access'), {}).then((a) => a.instanceId, () => null)));
+    const answers = await Promise.all(
+      Array.from({ length: n }, () =>
+        bus.request(healthContract('access'), {}).then(
+          (a) => a.instanceId,
+          () => null,
+        ),
+      ),
+    );
     return new Set(answers.filter((a): a is string => a !== null));
   };
   const everyReplica = (ids: Set<string>) => replicas.every((r) => ids.has(r.info.instanceId));

@@ -17,7 +17,10 @@
  */
 export function natsConnectionOptions(natsUrl: string, name: string) {
   return {
-    servers: natsUrl.split(',').map((s) => s.trim()).filter(Boolean),
+    servers: natsUrl
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
     name,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,

@@ -11,7 +11,11 @@ import { natsConnectionOptions } from './nats-connection';
  * handler's async context before interceptors run).
  */
 export class LatchkeyNatsServer extends ServerNats {
-  constructor(natsUrl: string, queue: string, private readonly connectorId?: string) {
+  constructor(
+    natsUrl: string,
+    queue: string,
+    private readonly connectorId?: string,
+  ) {
     super({ ...natsConnectionOptions(natsUrl, queue), queue, gracefulShutdown: true, gracePeriod: 200 });
   }
 

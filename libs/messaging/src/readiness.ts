@@ -32,7 +32,10 @@ export class Readiness {
       [...this.checks].map(async ([name, check]): Promise<[string, DependencyStatus]> => {
         let timer: NodeJS.Timeout | undefined;
         try {
-          await Promise.race([check(), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS)))]);
+          await Promise.race([
+            check(),
+            new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS))),
+          ]);
           return [name, 'ok'];
         } catch (err) {
           this.logger.warn({ dependency: name, reason: err instanceof Error ? err.message : String(err) }, 'readiness check failed');

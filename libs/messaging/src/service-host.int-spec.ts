@@ -29,6 +29,9 @@ describe('service host on NATS', () => {
   });
 
   it('says which service is missing when none answers', async () => {
-    await expect(bus.request(healthContract('rotation'), {})).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE', message: expect.stringContaining('rotation.health.check') });
+    await expect(bus.request(healthContract('rotation'), {})).rejects.toMatchObject({
+      code: 'SERVICE_UNAVAILABLE',
+      message: expect.stringContaining('rotation.health.check'),
+    });
   });
 });

@@ -1,5 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { Controller, DynamicModule, ExceptionFilter, Global, INestApplication, INestMicroservice, Inject, Module, OnApplicationBootstrap, OnApplicationShutdown, Provider, Type } from '@nestjs/common';
+import {
+  Controller,
+  DynamicModule,
+  ExceptionFilter,
+  Global,
+  INestApplication,
+  INestMicroservice,
+  Inject,
+  Module,
+  OnApplicationBootstrap,
+  OnApplicationShutdown,
+  Provider,
+  Type,
+} from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { CONNECTOR_SERVICES, Contracts, healthContract, HealthReport, metricsContract, ServiceName } from '@latchkey/contracts';
 import type { AppLogger } from './logger';
@@ -239,8 +252,10 @@ export async function startService(options: ServiceHostOptions): Promise<Service
 
 /** Entry point of a service process: a start-up failure is one clear line and exit code 1. */
 export function runMain(service: ServiceName, start: () => Promise<unknown>): void {
-  Promise.resolve().then(start).catch((err: Error) => {
-    process.stderr.write(`${service} failed to start: ${err.message}\n`);
-    process.exit(1);
-  });
+  Promise.resolve()
+    .then(start)
+    .catch((err: Error) => {
+      process.stderr.write(`${service} failed to start: ${err.message}\n`);
+      process.exit(1);
+    });
 }

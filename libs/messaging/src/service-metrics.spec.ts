@@ -10,7 +10,11 @@ describe('ServiceMetrics', () => {
     const metrics = new ServiceMetrics('provisioning', 'local');
     metrics.counter(Metric.revocationAttempts).inc(2);
     const all = await metrics.collect();
-    expect(all.find((m) => m.name === 'latchkey_revocation_attempts_total')).toMatchObject({ type: 'counter', aggregator: 'sum', values: [{ value: 2, labels: { service: 'provisioning', connector: 'local' } }] });
+    expect(all.find((m) => m.name === 'latchkey_revocation_attempts_total')).toMatchObject({
+      type: 'counter',
+      aggregator: 'sum',
+      values: [{ value: 2, labels: { service: 'provisioning', connector: 'local' } }],
+    });
     const rss = all.find((m) => m.name === 'latchkey_process_resident_memory_bytes');
     expect(rss?.values[0].labels).toEqual({ service: 'provisioning', connector: 'local' });
     expect(all.every((m) => m.name.startsWith('latchkey_'))).toBe(true);
@@ -26,7 +30,10 @@ describe('ServiceMetrics', () => {
 
   it('reads a state gauge at every scrape, drops values not read again, and leaves the gauge out when the read fails', async () => {
     const metrics = new ServiceMetrics('access');
-    let answer: Array<{ labels: { age: string }; value: number }> | Error = [{ labels: { age: 'under_5m' }, value: 3 }, { labels: { age: 'over_1d' }, value: 1 }];
+    let answer: Array<{ labels: { age: string }; value: number }> | Error = [
+      { labels: { age: 'under_5m' }, value: 3 },
+      { labels: { age: 'over_1d' }, value: 1 },
+    ];
     metrics.gauge(Metric.requestsPending, async () => {
       if (answer instanceof Error) throw answer;
       return answer;
@@ -58,12 +65,14 @@ describe('ServiceMetrics', () => {
     metrics.observeQueue(queue('third', { waiting: 0 }), Metric.queueJobs);
     const values = await valuesOf(metrics, 'latchkey_queue_jobs');
     expect(values).toHaveLength(15);
-    expect(values).toEqual(expect.arrayContaining([
-      { value: 2, labels: { queue: 'access-grants', state: 'waiting', service: 'access' } },
-      { value: 1, labels: { queue: 'access-grants', state: 'delayed', service: 'access' } },
-      { value: 0, labels: { queue: 'access-grants', state: 'failed', service: 'access' } },
-      { value: 4, labels: { queue: 'other', state: 'active', service: 'access' } },
-    ]));
+    expect(values).toEqual(
+      expect.arrayContaining([
+        { value: 2, labels: { queue: 'access-grants', state: 'waiting', service: 'access' } },
+        { value: 1, labels: { queue: 'access-grants', state: 'delayed', service: 'access' } },
+        { value: 0, labels: { queue: 'access-grants', state: 'failed', service: 'access' } },
+        { value: 4, labels: { queue: 'other', state: 'active', service: 'access' } },
+      ]),
+    );
   });
 });
 

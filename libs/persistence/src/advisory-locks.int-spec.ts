@@ -8,7 +8,8 @@ let a: Client;
 let b: Client;
 
 let bPid: number;
-const heldLocks = async () => Number((await a.query<{ n: string }>(`SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND pid = $1`, [bPid])).rows[0]!.n);
+const heldLocks = async () =>
+  Number((await a.query<{ n: string }>(`SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND pid = $1`, [bPid])).rows[0]!.n);
 
 beforeAll(async () => {
   a = new Client({ connectionString: SHARED_DATABASE_URL });

@@ -24,11 +24,17 @@ export async function lockForTransaction(session: LockSession, namespace: string
  * after, whatever `work` did. `wait: false` gives up at once when another session holds it:
  * the answer is then `{ taken: false }` and `work` does not run.
  */
-export async function withSessionLock<T>(session: LockSession, name: string, work: () => Promise<T>, options: { wait: boolean }): Promise<{ taken: true; value: T } | { taken: false }> {
+export async function withSessionLock<T>(
+  session: LockSession,
+  name: string,
+  work: () => Promise<T>,
+  options: { wait: boolean },
+): Promise<{ taken: true; value: T } | { taken: false }> {
   if (options.wait) {
     await session.query('SELECT pg_advisory_lock(hashtext($1))', [name]);
   } else {
-    const rows = (await session.query('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [name])) as { locked: boolean }[] | { rows: { locked: boolean }[] };
+    const rows = (await session.query('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [name])) as
+      { locked: boolean }[] | { rows: { locked: boolean }[] };
     const [{ locked }] = Array.isArray(rows) ? rows : rows.rows;
     if (!locked) return { taken: false };
   }

@@ -107,7 +107,11 @@ export async function markControlDatabase(url: string): Promise<string | null> {
     const { name, comment } = rows[0]!;
     if (!(comment ?? '').split(/\r?\n/).some((line) => line.trim() === CONTROL_DATABASE_TAG)) {
       const marked = comment ? `${comment}\n${CONTROL_DATABASE_TAG}` : `${CONTROL_DATABASE_PROSE}\n${CONTROL_DATABASE_TAG}`;
-      const { rows: sql } = await client.query<{ sql: string }>('SELECT format($1::text, $2::text, $3::text) AS sql', ['COMMENT ON DATABASE %I IS %L', name, marked]);
+      const { rows: sql } = await client.query<{ sql: string }>('SELECT format($1::text, $2::text, $3::text) AS sql', [
+        'COMMENT ON DATABASE %I IS %L',
+        name,
+        marked,
+      ]);
       await client.query(sql[0]!.sql);
     }
     await client.query('COMMIT');

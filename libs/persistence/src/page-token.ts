@@ -17,7 +17,8 @@ export function decodePageToken(token: string): PagePosition | undefined {
   try {
     const p = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as PagePosition;
     // Exactly what encodePageToken wrote (an ISO instant and a UUID): anything else would reach SQL as a bad cast.
-    if (typeof p.id === 'string' && UUID.test(p.id) && typeof p.createdAt === 'string' && isIsoInstant(p.createdAt)) return { createdAt: p.createdAt, id: p.id };
+    if (typeof p.id === 'string' && UUID.test(p.id) && typeof p.createdAt === 'string' && isIsoInstant(p.createdAt))
+      return { createdAt: p.createdAt, id: p.id };
   } catch {
     // not base64url JSON
   }

@@ -25,7 +25,10 @@ export class PersistenceModule implements OnApplicationShutdown {
             await ensureDatabase(options.url);
             const unmarked = await markControlDatabase(options.url);
             if (unmarked) {
-              logger.warn({ reason: unmarked }, 'the control database could not be marked as Latchkey\'s own (run COMMENT ON DATABASE as its owner, see README): an integration pointing at this instance would discover it');
+              logger.warn(
+                { reason: unmarked },
+                "the control database could not be marked as Latchkey's own (run COMMENT ON DATABASE as its owner, see README): an integration pointing at this instance would discover it",
+              );
             }
             const dataSource = createServiceDataSource(options);
             const ran = await migrate(dataSource, options.schema);

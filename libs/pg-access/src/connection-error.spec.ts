@@ -42,7 +42,9 @@ describe('classifyAttemptFailure', () => {
 
   it('names the certificate names on a host name mismatch', () => {
     const error = Object.assign(nodeError('ERR_TLS_CERT_ALTNAME_INVALID'), { cert: { subjectaltname: 'DNS:other.example.com' } });
-    expect(classifyAttemptFailure(error, tls, ctx, false).reason).toBe('the server certificate is not issued for "db.example.com" (it names DNS:other.example.com)');
+    expect(classifyAttemptFailure(error, tls, ctx, false).reason).toBe(
+      'the server certificate is not issued for "db.example.com" (it names DNS:other.example.com)',
+    );
   });
 
   it('tells a disable user to choose a TLS mode', () => {
@@ -53,13 +55,20 @@ describe('classifyAttemptFailure', () => {
 
 describe('connectionErrorFrom', () => {
   const auth = classifyAttemptFailure(serverError('28P01', 'password authentication failed for user "u"'), tls, ctx, false);
-  const hba = classifyAttemptFailure(serverError('28000', 'no pg_hba.conf entry for host "10.0.0.1", user "u", database "d", no encryption'), plain, ctx, false);
+  const hba = classifyAttemptFailure(
+    serverError('28000', 'no pg_hba.conf entry for host "10.0.0.1", user "u", database "d", no encryption'),
+    plain,
+    ctx,
+    false,
+  );
 
   it('lets the credentials verdict outrank a later transport failure, and names both attempts', () => {
     const error = connectionErrorFrom([auth, hba], ctx, { username: 'connector', password: 'hunter2' });
     expect(error.kind).toBe('auth');
     expect(error.code).toBe('28P01');
-    expect(error.message).toMatch(/^Cannot connect to db\.example\.com:5432 with sslmode=prefer: password authentication failed for user "u"; plain attempt: the server accepts only TLS/);
+    expect(error.message).toMatch(
+      /^Cannot connect to db\.example\.com:5432 with sslmode=prefer: password authentication failed for user "u"; plain attempt: the server accepts only TLS/,
+    );
     expect(error.message).toContain('Fix: check the username and password');
   });
 
@@ -95,6 +104,8 @@ describe('redactError', () => {
   });
 
   it('leaves an unquoted word alone: a host or database may share the name', () => {
-    expect(redactCredentials('Cannot connect to postgres:5432 as "postgres"', { username: 'postgres', password: 'pw-long' })).toBe('Cannot connect to postgres:5432 as "[redacted]"');
+    expect(redactCredentials('Cannot connect to postgres:5432 as "postgres"', { username: 'postgres', password: 'pw-long' })).toBe(
+      'Cannot connect to postgres:5432 as "[redacted]"',
+    );
   });
 });

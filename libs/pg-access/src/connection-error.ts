@@ -56,36 +56,75 @@ const TLS_MODES_HINT = 'choose sslmode=require, verify-ca or verify-full';
 
 /** Names what went wrong in one attempt and what to change, from the error node-pg raised. */
 export function classifyAttemptFailure(error: unknown, attempt: SslAttempt, ctx: FailureContext, timedOut: boolean): AttemptFailure {
-  const failure = (kind: TargetConnectionErrorKind, reason: string, hint: string, code?: string): AttemptFailure =>
-    ({ attempt, kind, reason, hint, ...(code ? { code } : {}) });
+  const failure = (kind: TargetConnectionErrorKind, reason: string, hint: string, code?: string): AttemptFailure => ({
+    attempt,
+    kind,
+    reason,
+    hint,
+    ...(code ? { code } : {}),
+  });
   const message = error instanceof Error ? error.message : String(error);
   const code = typeof (error as { code?: unknown })?.code === 'string' ? (error as { code: string }).code : undefined;
 
   if (timedOut) {
-    return failure('timeout', `no answer within ${ctx.timeoutMs} ms`, 'check the host name, port and firewall between the connector and the database, or allow a longer connect timeout', 'ETIMEDOUT');
+    return failure(
+      'timeout',
+      `no answer within ${ctx.timeoutMs} ms`,
+      'check the host name, port and firewall between the connector and the database, or allow a longer connect timeout',
+      'ETIMEDOUT',
+    );
   }
   if (error instanceof DatabaseError) {
     if (code === '28000' && !attempt.tls && HBA_REJECTED_PLAIN.test(message)) {
-      return failure('tls_required', `the server accepts only TLS connections from this address (${message})`, ctx.sslmode === 'disable' ? TLS_MODES_HINT : `${TLS_MODES_HINT}, or allow plain connections in pg_hba.conf`, code);
+      return failure(
+        'tls_required',
+        `the server accepts only TLS connections from this address (${message})`,
+        ctx.sslmode === 'disable' ? TLS_MODES_HINT : `${TLS_MODES_HINT}, or allow plain connections in pg_hba.conf`,
+        code,
+      );
     }
     if (code === '28P01' || code === '28000') {
-      return failure('auth', message, 'check the username and password in the integration secret, that the role has LOGIN, and that pg_hba.conf admits it', code);
+      return failure(
+        'auth',
+        message,
+        'check the username and password in the integration secret, that the role has LOGIN, and that pg_hba.conf admits it',
+        code,
+      );
     }
     if (code === '3D000') return failure('database_not_found', message, 'check the database name', code);
     return failure('other', message, 'see the server log for details', code);
   }
   if (message === 'The server does not support SSL connections') {
-    return failure('tls_unsupported', 'the server does not support TLS', 'enable ssl on the server, or choose sslmode=prefer, allow or disable to connect without encryption');
+    return failure(
+      'tls_unsupported',
+      'the server does not support TLS',
+      'enable ssl on the server, or choose sslmode=prefer, allow or disable to connect without encryption',
+    );
   }
   if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
     const names = (error as { cert?: { subjectaltname?: string } }).cert?.subjectaltname;
-    return failure('hostname_mismatch', `the server certificate is not issued for "${ctx.hostname}"${names ? ` (it names ${names})` : ''}`, 'connect using a host name the certificate names, or choose sslmode=verify-ca to check the certificate chain only', code);
+    return failure(
+      'hostname_mismatch',
+      `the server certificate is not issued for "${ctx.hostname}"${names ? ` (it names ${names})` : ''}`,
+      'connect using a host name the certificate names, or choose sslmode=verify-ca to check the certificate chain only',
+      code,
+    );
   }
   if (code && CERTIFICATE_CODE.test(code)) {
-    return failure('certificate', `the server certificate could not be verified (${message})`, 'set the root certificate to the CA that signed the server certificate, or choose sslmode=require to encrypt without verifying', code);
+    return failure(
+      'certificate',
+      `the server certificate could not be verified (${message})`,
+      'set the root certificate to the CA that signed the server certificate, or choose sslmode=require to encrypt without verifying',
+      code,
+    );
   }
   if (code && UNREACHABLE_CODES.has(code)) {
-    return failure('unreachable', `cannot reach ${ctx.hostname}:${ctx.port} (${code})`, 'check the host name and port, that PostgreSQL listens on that address, and the firewall between the connector and the database', code);
+    return failure(
+      'unreachable',
+      `cannot reach ${ctx.hostname}:${ctx.port} (${code})`,
+      'check the host name and port, that PostgreSQL listens on that address, and the firewall between the connector and the database',
+      code,
+    );
   }
   if (code?.startsWith('ERR_SSL_') || message === 'There was an error establishing an SSL connection') {
     return failure('tls_handshake', `the TLS handshake failed (${message})`, 'check the server TLS configuration, or choose sslmode=prefer or disable', code);
@@ -153,7 +192,13 @@ export function redactError<E>(error: E, credentials: SecretCredentials): E {
     const value = fields[field];
     if (typeof value === 'string') {
       const clean = redactCredentials(value, credentials);
-      if (clean !== value) Object.defineProperty(error, field, { value: clean, writable: true, configurable: true, enumerable: Object.prototype.propertyIsEnumerable.call(error, field) });
+      if (clean !== value)
+        Object.defineProperty(error, field, {
+          value: clean,
+          writable: true,
+          configurable: true,
+          enumerable: Object.prototype.propertyIsEnumerable.call(error, field),
+        });
     }
   }
   return error;

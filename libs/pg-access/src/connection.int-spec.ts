@@ -226,7 +226,9 @@ describe('a rotation in flight', () => {
   });
 
   it('logs in with the staged password when the server refuses the current one', async () => {
-    const { client, usedPending } = await connectTarget(params(tlsOff, 'prefer', { username: 'rotating', password: oldPassword, pendingPassword: newPassword }));
+    const { client, usedPending } = await connectTarget(
+      params(tlsOff, 'prefer', { username: 'rotating', password: oldPassword, pendingPassword: newPassword }),
+    );
     try {
       expect(usedPending).toBe(true);
       expect((await client.query<{ u: string }>('SELECT current_user AS u')).rows[0]!.u).toBe('rotating');
@@ -236,7 +238,9 @@ describe('a rotation in flight', () => {
   });
 
   it('prefers the current password, and names neither when both are refused', async () => {
-    const { client, usedPending } = await connectTarget(params(tlsOff, 'prefer', { username: 'rotating', password: newPassword, pendingPassword: 'never-used' }));
+    const { client, usedPending } = await connectTarget(
+      params(tlsOff, 'prefer', { username: 'rotating', password: newPassword, pendingPassword: 'never-used' }),
+    );
     await client.end();
     expect(usedPending).toBeUndefined();
     const error = await expectFailure(params(tlsOff, 'prefer', { username: 'rotating', password: oldPassword, pendingPassword: 'also-Wrong' }), 'auth');
@@ -268,8 +272,13 @@ describe('errors of a session', () => {
     const { client } = await connectTarget(params(tlsOff, 'prefer', { username: 'svc-user', password: secret }));
     try {
       const error = await client
-        .query(`DO $$BEGIN RAISE EXCEPTION 'role "%" cannot, password %', current_user, '${secret}' USING ERRCODE = '42501', DETAIL = format('detail for "%s"', current_user); END$$`)
-        .then(() => undefined, (e: unknown) => e as Error & { code?: string; detail?: string });
+        .query(
+          `DO $$BEGIN RAISE EXCEPTION 'role "%" cannot, password %', current_user, '${secret}' USING ERRCODE = '42501', DETAIL = format('detail for "%s"', current_user); END$$`,
+        )
+        .then(
+          () => undefined,
+          (e: unknown) => e as Error & { code?: string; detail?: string },
+        );
       expect(error).toMatchObject({ code: '42501', message: 'role "[redacted]" cannot, password [redacted]' });
       for (const text of [error!.message, error!.stack ?? '', error!.detail ?? '', JSON.stringify(error)]) {
         expect(text).not.toContain('svc-user');
@@ -285,7 +294,10 @@ describe('errors of a session', () => {
         .with(params(tlsOff, 'prefer', { username: 'svc-user', password: secret }), async () => {
           throw new Error(`The connector "svc-user" may not do this (password ${secret})`);
         })
-        .then(() => undefined, (e: unknown) => e as Error);
+        .then(
+          () => undefined,
+          (e: unknown) => e as Error,
+        );
       expect(raised?.message).toBe('The connector "[redacted]" may not do this (password [redacted])');
     } finally {
       await pool.end();

@@ -1,7 +1,15 @@
 import { Client } from 'pg';
 import { TLSSocket } from 'node:tls';
 import type { SslMode } from '@latchkey/contracts';
-import { classifyAttemptFailure, connectionErrorFrom, redactError, TargetConnectionError, type AttemptFailure, type FailureContext, type SecretCredentials } from './connection-error';
+import {
+  classifyAttemptFailure,
+  connectionErrorFrom,
+  redactError,
+  TargetConnectionError,
+  type AttemptFailure,
+  type FailureContext,
+  type SecretCredentials,
+} from './connection-error';
 import { sslAttemptPlan, tlsOptionsFor, type SslAttempt } from './ssl-attempts';
 
 export interface TargetConnectionParams {
@@ -66,7 +74,8 @@ function redactQueryErrors(client: Client, credentials: SecretCredentials): void
   (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
     const callback = args.at(-1);
     if (typeof callback === 'function') {
-      args[args.length - 1] = (err: unknown, ...rest: unknown[]) => (callback as (...a: unknown[]) => unknown)(err ? redactError(err, credentials) : err, ...rest);
+      args[args.length - 1] = (err: unknown, ...rest: unknown[]) =>
+        (callback as (...a: unknown[]) => unknown)(err ? redactError(err, credentials) : err, ...rest);
     }
     const result = query(...args);
     return result instanceof Promise ? result.catch((err: unknown) => Promise.reject(redactError(err, credentials))) : result;

@@ -1,4 +1,12 @@
-import { adminOptionFix, createRolesFix, databaseGrantDetail, databaseGrantFix, MAX_FIX_STATEMENTS, terminateBackendsFix, type SchemaGap } from './preflight-fixes';
+import {
+  adminOptionFix,
+  createRolesFix,
+  databaseGrantDetail,
+  databaseGrantFix,
+  MAX_FIX_STATEMENTS,
+  terminateBackendsFix,
+  type SchemaGap,
+} from './preflight-fixes';
 
 const user = 'lk "connector"';
 
@@ -42,8 +50,8 @@ describe('preflight fixes', () => {
   it('describe what cannot be granted', () => {
     expect(databaseGrantDetail(true, [])).toBe('Can grant CONNECT, and privileges on every schema, table and sequence.');
     expect(databaseGrantDetail(false, [{ schema: 's', lacksUsage: true, tables: 3, sequences: 1 }])).toBe(
-      'Cannot grant everything here: cannot grant CONNECT (it needs to own the database, be a superuser, or hold CONNECT WITH GRANT OPTION); '
-      + 'lacks the grant option on 1 schema (USAGE), 3 tables (SELECT), 1 sequence (USAGE).',
+      'Cannot grant everything here: cannot grant CONNECT (it needs to own the database, be a superuser, or hold CONNECT WITH GRANT OPTION); ' +
+        'lacks the grant option on 1 schema (USAGE), 3 tables (SELECT), 1 sequence (USAGE).',
     );
   });
 });

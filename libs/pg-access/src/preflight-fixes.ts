@@ -35,14 +35,16 @@ export function adminOptionFix(user: string, roles: string[], total = roles.leng
 export function databaseGrantFix(user: string, database: string, canGrantConnect: boolean, gaps: SchemaGap[]): string {
   const grantee = quoteIdent(user);
   const lines = canGrantConnect ? [] : [`GRANT CONNECT ON DATABASE ${quoteIdent(database)} TO ${grantee} WITH GRANT OPTION;`];
-  const groups = gaps.map((gap) => {
-    const schema = quoteIdent(gap.schema);
-    return [
-      ...(gap.lacksUsage ? [`GRANT ALL ON SCHEMA ${schema} TO ${grantee} WITH GRANT OPTION;`] : []),
-      ...(gap.tables > 0 ? [`GRANT ALL ON ALL TABLES IN SCHEMA ${schema} TO ${grantee} WITH GRANT OPTION;`] : []),
-      ...(gap.sequences > 0 ? [`GRANT ALL ON ALL SEQUENCES IN SCHEMA ${schema} TO ${grantee} WITH GRANT OPTION;`] : []),
-    ];
-  }).filter((group) => group.length > 0);
+  const groups = gaps
+    .map((gap) => {
+      const schema = quoteIdent(gap.schema);
+      return [
+        ...(gap.lacksUsage ? [`GRANT ALL ON SCHEMA ${schema} TO ${grantee} WITH GRANT OPTION;`] : []),
+        ...(gap.tables > 0 ? [`GRANT ALL ON ALL TABLES IN SCHEMA ${schema} TO ${grantee} WITH GRANT OPTION;`] : []),
+        ...(gap.sequences > 0 ? [`GRANT ALL ON ALL SEQUENCES IN SCHEMA ${schema} TO ${grantee} WITH GRANT OPTION;`] : []),
+      ];
+    })
+    .filter((group) => group.length > 0);
   if (groups.length > 0) lines.push('-- Run while connected to this database:', ...capped(groups, 'schemas', MAX_FIX_STATEMENTS - lines.length));
   return lines.join('\n');
 }

@@ -52,10 +52,23 @@ describe('runPreflight', () => {
   it('finds everything in order for a superuser', async () => {
     const report = await runPreflight(cluster.connectionParams(), { connectorId: 'local' });
     expect(PreflightReport.parse(report)).toEqual(report);
-    expect(report).toMatchObject({ ok: true, connected: true, tls: true, user: 'postgres', superuser: true, connectorId: 'local', serverVersionNum: expect.any(Number) });
+    expect(report).toMatchObject({
+      ok: true,
+      connected: true,
+      tls: true,
+      user: 'postgres',
+      superuser: true,
+      connectorId: 'local',
+      serverVersionNum: expect.any(Number),
+    });
     expect(report.serverVersion).toMatch(/^15\./);
     expect(report.checks.filter((c) => !c.ok)).toEqual([]);
-    expect(report.checks.filter((c) => c.id === 'grant_database').map((c) => c.target).sort()).toEqual([APP_DB, HOSTILE_DB, 'postgres'].sort());
+    expect(
+      report.checks
+        .filter((c) => c.id === 'grant_database')
+        .map((c) => c.target)
+        .sort(),
+    ).toEqual([APP_DB, HOSTILE_DB, 'postgres'].sort());
     expect(new Date(report.testedAt).toISOString()).toBe(report.testedAt);
   });
 

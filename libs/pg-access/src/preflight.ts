@@ -102,8 +102,9 @@ function connectFailure(error: unknown, credentials: TargetConnectionParams): Pr
 }
 
 function connectCheck(info: ServerInfo, tls: boolean, params: TargetConnectionParams): PreflightCheck {
-  const detail = `PostgreSQL ${info.version} (server_version_num ${info.versionNum}); connected as the connector user, `
-    + `${info.superuser ? 'a superuser' : 'not a superuser'}, ${tls ? 'over TLS' : 'without TLS'} (sslmode=${params.sslmode}).`;
+  const detail =
+    `PostgreSQL ${info.version} (server_version_num ${info.versionNum}); connected as the connector user, ` +
+    `${info.superuser ? 'a superuser' : 'not a superuser'}, ${tls ? 'over TLS' : 'without TLS'} (sslmode=${params.sslmode}).`;
   if (info.versionNum < OLDEST_SUPPORTED_VERSION_NUM) {
     return { id: 'connect', ok: false, detail: `${detail} Latchkey supports PostgreSQL 13 and later.`, fix: 'Upgrade the server to PostgreSQL 13 or later.' };
   }
@@ -148,13 +149,20 @@ async function adminOptionCheck(client: Client, info: ServerInfo): Promise<Prefl
     : `PostgreSQL ${info.majorVersion} lets a role grant only roles it created or holds ADMIN OPTION on.`;
   const total = rows[0]?.total ?? 0;
   if (total === 0) return { id: 'admin_option', ok: true, detail: `${why} It holds ADMIN OPTION on every role Latchkey may hand out.` };
-  const names = rows.slice(0, ROLE_NAMES_SHOWN).map((r) => quoteIdent(r.rolname)).join(', ');
+  const names = rows
+    .slice(0, ROLE_NAMES_SHOWN)
+    .map((r) => quoteIdent(r.rolname))
+    .join(', ');
   const more = total > ROLE_NAMES_SHOWN ? `, and ${total - ROLE_NAMES_SHOWN} more` : '';
   return {
     id: 'admin_option',
     ok: false,
     detail: `${why} It lacks ADMIN OPTION on ${plural(total, 'role', 'roles')}: ${names}${more}.`,
-    fix: adminOptionFix(info.currentUser, rows.map((r) => r.rolname), total),
+    fix: adminOptionFix(
+      info.currentUser,
+      rows.map((r) => r.rolname),
+      total,
+    ),
   };
 }
 

@@ -30,7 +30,10 @@ describe('tlsOptionsFor', () => {
 
   it('checks chain and host name for verify-full, with SNI only for names', () => {
     expect(tlsOptionsFor('chain-and-host', 'db.example.com', 'PEM')).toEqual({
-      servername: 'db.example.com', rejectUnauthorized: true, ca: 'PEM', checkServerIdentity,
+      servername: 'db.example.com',
+      rejectUnauthorized: true,
+      ca: 'PEM',
+      checkServerIdentity,
     });
     expect(tlsOptionsFor('chain-and-host', '::1', null)).toEqual({ rejectUnauthorized: true, checkServerIdentity });
   });

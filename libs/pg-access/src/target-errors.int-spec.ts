@@ -11,7 +11,11 @@ import { withSession } from './grants/target-session';
 describe('classifying what a real PostgreSQL answers', () => {
   let pg: PgCluster;
   let conn: TargetConnectionParams;
-  const failureOf = async (work: () => Promise<unknown>): Promise<unknown> => work().then(() => new Error('it worked'), (error: unknown) => error);
+  const failureOf = async (work: () => Promise<unknown>): Promise<unknown> =>
+    work().then(
+      () => new Error('it worked'),
+      (error: unknown) => error,
+    );
 
   beforeAll(async () => {
     pg = await startPgCluster({ hba: 'scram' });
@@ -60,7 +64,10 @@ describe('classifying what a real PostgreSQL answers', () => {
     expect(classifyDatabaseError(full)).toBe('transient');
 
     await pg.query('CREATE TABLE IF NOT EXISTS locks (id int PRIMARY KEY); INSERT INTO locks VALUES (1), (2) ON CONFLICT DO NOTHING');
-    const [a, b] = [new Client({ host: pg.host, port: pg.port, user: pg.superuser, password: pg.superuserPassword, database: 'postgres' }), new Client({ host: pg.host, port: pg.port, user: pg.superuser, password: pg.superuserPassword, database: 'postgres' })];
+    const [a, b] = [
+      new Client({ host: pg.host, port: pg.port, user: pg.superuser, password: pg.superuserPassword, database: 'postgres' }),
+      new Client({ host: pg.host, port: pg.port, user: pg.superuser, password: pg.superuserPassword, database: 'postgres' }),
+    ];
     await a.connect();
     await b.connect();
     try {

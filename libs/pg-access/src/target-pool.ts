@@ -11,7 +11,6 @@ interface Idle {
 
 const TEMPLATE_DATABASES = new Set(['template0', 'template1']);
 
-
 /**
  * Reuses sessions on target databases, one idle list per (server, database, user, password,
  * sslmode): a new session costs a TCP handshake, maybe TLS, and a SCRAM exchange, which would
@@ -108,7 +107,9 @@ export class TargetPool {
 
 function keyOf(p: TargetConnectionParams): string {
   return createHash('sha256')
-    .update(JSON.stringify([p.hostname, p.port, p.dbname, p.sslmode, p.sslRootCert ?? '', p.username, p.password, p.pendingPassword ?? '', p.applicationName ?? '']))
+    .update(
+      JSON.stringify([p.hostname, p.port, p.dbname, p.sslmode, p.sslRootCert ?? '', p.username, p.password, p.pendingPassword ?? '', p.applicationName ?? '']),
+    )
     .digest('hex');
 }
 

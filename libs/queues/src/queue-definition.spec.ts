@@ -1,11 +1,25 @@
 import { defineQueue, handlerMismatch, payloadIds, queueNameOf } from './queue-definition';
 import { QueueName } from './queues';
 
-const shared = defineQueue({ name: QueueName.AccessGrants, perConnector: false, jobs: ['grant-request'], jobOptions: {}, worker: {}, failureMessage: 'failed' });
-const perConnector = defineQueue({ name: QueueName.Revocations, perConnector: true, jobs: ['revoke-grant'], jobOptions: {}, worker: {}, failureMessage: 'failed' });
+const shared = defineQueue({
+  name: QueueName.AccessGrants,
+  perConnector: false,
+  jobs: ['grant-request'],
+  jobOptions: {},
+  worker: {},
+  failureMessage: 'failed',
+});
+const perConnector = defineQueue({
+  name: QueueName.Revocations,
+  perConnector: true,
+  jobs: ['revoke-grant'],
+  jobOptions: {},
+  worker: {},
+  failureMessage: 'failed',
+});
 
 describe('queueNameOf', () => {
-  it('keeps a shared queue\'s name and gives a per-connector queue the connector\'s', () => {
+  it("keeps a shared queue's name and gives a per-connector queue the connector's", () => {
     expect(queueNameOf(shared, 'pg-main')).toBe('access-grants');
     expect(queueNameOf(perConnector, 'pg-main')).toBe('revocations-pg-main');
   });
@@ -29,6 +43,9 @@ describe('payloadIds', () => {
 describe('handlerMismatch', () => {
   it('names the jobs without a handler and the handlers of jobs the queue does not carry', () => {
     expect(handlerMismatch(shared, { 'grant-request': () => Promise.resolve() })).toEqual([]);
-    expect(handlerMismatch(shared, { 'revoke-grant': () => Promise.resolve() })).toEqual(['no handler for grant-request', 'a handler for revoke-grant, which access-grants does not carry']);
+    expect(handlerMismatch(shared, { 'revoke-grant': () => Promise.resolve() })).toEqual([
+      'no handler for grant-request',
+      'a handler for revoke-grant, which access-grants does not carry',
+    ]);
   });
 });

@@ -43,5 +43,10 @@ export function payloadIds(data: unknown): Record<string, string> {
 /** The jobs of the definition that `handlers` leaves without a handler, and the handlers of jobs it does not carry. */
 export function handlerMismatch(definition: QueueDefinition<JobName>, handlers: object): string[] {
   const named = Object.keys(handlers);
-  return [...definition.jobs.filter((job) => !named.includes(job)).map((job) => `no handler for ${job}`), ...named.filter((name) => !(definition.jobs as readonly string[]).includes(name)).map((name) => `a handler for ${name}, which ${definition.name} does not carry`)];
+  return [
+    ...definition.jobs.filter((job) => !named.includes(job)).map((job) => `no handler for ${job}`),
+    ...named
+      .filter((name) => !(definition.jobs as readonly string[]).includes(name))
+      .map((name) => `a handler for ${name}, which ${definition.name} does not carry`),
+  ];
 }

@@ -38,7 +38,13 @@ let inspect: Queue;
 beforeEach(async () => {
   lines = [];
   const logger = recordingLogger(lines);
-  host = new QueueHost(rotations, { redis: { url: REDIS_URL }, connectorId: `int-${randomUUID()}`, metrics: new ServiceMetrics('rotation'), readiness: new Readiness(logger), logger });
+  host = new QueueHost(rotations, {
+    redis: { url: REDIS_URL },
+    connectorId: `int-${randomUUID()}`,
+    metrics: new ServiceMetrics('rotation'),
+    readiness: new Readiness(logger),
+    logger,
+  });
   inspect = new Queue(host.name, { connection: { host: '127.0.0.1', port: 6379 } });
   await inspect.waitUntilReady();
 }, STARTUP_TIMEOUT_MS);
@@ -54,11 +60,11 @@ const until = async (done: () => Promise<boolean> | boolean) => {
 };
 
 describe('QueueHost', () => {
-  it('is the connector\'s own queue', () => {
+  it("is the connector's own queue", () => {
     expect(host.name).toMatch(/^rotation-int-[0-9a-f-]{36}$/);
   });
 
-  it('gives every job the definition\'s options, with nothing of BullMQ\'s or anyone else\'s', async () => {
+  it("gives every job the definition's options, with nothing of BullMQ's or anyone else's", async () => {
     await host.add('rotate-integration', { integrationId }, { jobId: 'rotate-integration-a', delay: 60_000 });
     const job = await inspect.getJob('rotate-integration-a');
     expect(job?.data).toEqual({ integrationId });
@@ -68,11 +74,13 @@ describe('QueueHost', () => {
     expect(await inspect.getJob('rotate-integration-a')).toBeUndefined();
   });
 
-  it('adds, lists and removes typed job schedulers whose jobs get the definition\'s options', async () => {
+  it("adds, lists and removes typed job schedulers whose jobs get the definition's options", async () => {
     const startDate = Date.now() + 3_600_000;
     await host.upsertScheduler('rotate-integration-a-due', { every: 86_400_000, startDate }, { name: 'rotate-integration', data: { integrationId } });
     expect(await host.scheduler('rotate-integration-a-due')).toEqual({ every: 86_400_000, startDate });
-    expect(await host.schedulers()).toEqual([{ id: 'rotate-integration-a-due', every: 86_400_000, startDate, name: 'rotate-integration', data: { integrationId } }]);
+    expect(await host.schedulers()).toEqual([
+      { id: 'rotate-integration-a-due', every: 86_400_000, startDate, name: 'rotate-integration', data: { integrationId } },
+    ]);
     const [raw] = await inspect.getJobSchedulers();
     expect(raw.template?.opts).toMatchObject({ attempts: 2, backoff: { type: 'fixed', delay: 10 }, removeOnComplete: true, removeOnFail: true });
 
@@ -81,7 +89,7 @@ describe('QueueHost', () => {
     expect(await host.schedulers()).toEqual([]);
   });
 
-  it('logs each failed attempt with the job\'s name, id, attempt and the payload\'s ids', async () => {
+  it("logs each failed attempt with the job's name, id, attempt and the payload's ids", async () => {
     host.process({ 'rotate-integration': () => Promise.reject(new Error('target unreachable')) });
     await host.add('rotate-integration', { integrationId }, { jobId: 'rotate-integration-b' });
     await until(() => lines.filter((l) => l.msg === 'scheduled rotation failed').length === 2);

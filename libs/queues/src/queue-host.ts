@@ -115,7 +115,12 @@ export class QueueHost<N extends JobName> {
     const connection: RedisConnection = this.redis instanceof Cluster ? this.redis.duplicate() : this.redis.duplicate();
     const worker = new Worker(this.name, processor, { connection, prefix: queuePrefix(this.redis, this.name), ...this.definition.worker });
     worker.on('error', (err) => this.logger.warn({ err, queue: this.name }, 'queue worker error'));
-    worker.on('failed', (job, err) => this.logger.warn({ err, queue: this.name, job: job?.name, jobId: job?.id, attempt: job?.attemptsMade, ...payloadIds(job?.data) }, this.definition.failureMessage));
+    worker.on('failed', (job, err) =>
+      this.logger.warn(
+        { err, queue: this.name, job: job?.name, jobId: job?.id, attempt: job?.attemptsMade, ...payloadIds(job?.data) },
+        this.definition.failureMessage,
+      ),
+    );
     this.worker = { worker, connection };
   }
 
@@ -158,6 +163,7 @@ export function provideQueueHost<N extends JobName>(token: symbol, definition: Q
   return {
     provide: token,
     inject: [SERVICE_INFO, ServiceMetrics, Readiness, LOGGER],
-    useFactory: (info: ServiceInfo, metrics: ServiceMetrics, readiness: Readiness, logger: AppLogger) => new QueueHost(definition, { redis: { url: redisUrl }, connectorId: info.connectorId, metrics, readiness, logger }),
+    useFactory: (info: ServiceInfo, metrics: ServiceMetrics, readiness: Readiness, logger: AppLogger) =>
+      new QueueHost(definition, { redis: { url: redisUrl }, connectorId: info.connectorId, metrics, readiness, logger }),
   };
 }

@@ -28,7 +28,7 @@ export interface JobMap {
   'grant-request': { requestId: string };
   'rotate-integration': { integrationId: string };
   /** One attempt of a webhook or email delivery. */
-  'deliver': { deliveryId: string };
+  deliver: { deliveryId: string };
   /** A granted request's end is near: warn its requester. */
   'expiry-warning': { requestId: string };
   /** A pending request may be due for a reminder to its approvers or an escalation tier. */
@@ -59,7 +59,15 @@ export function createRedis(url: string): RedisConnection {
         redisOptions: { ...common, username: target.username, password: target.password, ...(target.tls ? { tls: {} } : {}) },
       });
     case 'sentinel':
-      return new IORedis({ ...common, sentinels: target.sentinels, name: target.name, username: target.username, password: target.password, failoverDetector: true, ...(target.tls ? { tls: {} } : {}) });
+      return new IORedis({
+        ...common,
+        sentinels: target.sentinels,
+        name: target.name,
+        username: target.username,
+        password: target.password,
+        failoverDetector: true,
+        ...(target.tls ? { tls: {} } : {}),
+      });
   }
 }
 

@@ -61,7 +61,9 @@ describe('encryptSecret / decryptSecret', () => {
     const password = Buffer.from(plain.password);
     // base64 of the password at each of the three possible alignments within the plaintext
     for (let pad = 0; pad < 3; pad += 1) {
-      const encoded = Buffer.concat([Buffer.alloc(pad), password]).toString('base64').slice(4, -4);
+      const encoded = Buffer.concat([Buffer.alloc(pad), password])
+        .toString('base64')
+        .slice(4, -4);
       expect(json).not.toContain(encoded);
     }
     for (const text of [plain.password, plain.username, password.toString('hex')]) expect(json).not.toContain(text);

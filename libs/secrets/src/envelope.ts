@@ -18,8 +18,7 @@ interface Header {
 // Associated data binds the header (and, for the secret, the wrapped key) to each ciphertext, so
 // a field swapped between envelopes or edited in place fails authentication. JSON keeps it unambiguous.
 const dataKeyAad = (h: Header): Buffer => Buffer.from(JSON.stringify(['latchkey/data-key', h.v, h.alg, h.kid]));
-const secretAad = (h: Header, wrappedKey: string): Buffer =>
-  Buffer.from(JSON.stringify(['latchkey/secret', h.v, h.alg, h.kid, wrappedKey]));
+const secretAad = (h: Header, wrappedKey: string): Buffer => Buffer.from(JSON.stringify(['latchkey/secret', h.v, h.alg, h.kid, wrappedKey]));
 
 /** Seals credentials under a fresh data key, itself wrapped by the master key's encrypting key. */
 export function encryptSecret(plain: Credentials, key: MasterKey): EncryptedEnvelope {

@@ -76,9 +76,7 @@ describe('loadMasterKey', () => {
   it('accepts both variables when they hold the same key', () => {
     const path = join(dir, 'master.key');
     writeFileSync(path, bytes.toString('hex'));
-    expect(loadMasterKey({ LATCHKEY_MASTER_KEY: bytes.toString('base64'), LATCHKEY_MASTER_KEY_FILE: path }).kid).toBe(
-      new MasterKey([bytes]).kid,
-    );
+    expect(loadMasterKey({ LATCHKEY_MASTER_KEY: bytes.toString('base64'), LATCHKEY_MASTER_KEY_FILE: path }).kid).toBe(new MasterKey([bytes]).kid);
   });
 
   it('loads a keyring: the first key encrypts, all are known, separated by commas or whitespace', () => {

@@ -154,10 +154,13 @@ function readKeyFile(path: string): string {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const reason =
-      code === 'ENOENT' ? 'it does not exist'
-      : code === 'EACCES' || code === 'EPERM' ? 'permission denied'
-      : code === 'EISDIR' ? 'it is a directory'
-      : `read failed (${code ?? 'unknown error'})`;
+      code === 'ENOENT'
+        ? 'it does not exist'
+        : code === 'EACCES' || code === 'EPERM'
+          ? 'permission denied'
+          : code === 'EISDIR'
+            ? 'it is a directory'
+            : `read failed (${code ?? 'unknown error'})`;
     throw new MasterKeyError(SecretsErrorCode.MasterKeyFileUnreadable, `${MASTER_KEY_FILE_ENV} (${path}) cannot be read: ${reason}. ${HOW_TO}`);
   }
 }

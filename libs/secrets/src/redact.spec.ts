@@ -13,10 +13,19 @@ describe('REDACTED_KEYS', () => {
     }
   });
 
-  it.each(['password', 'PASSWORD', 'PGPASSWORD', 'newPassword', 'admin_token', 'LATCHKEY_MASTER_KEY', 'x-api-key', 'ssl_key', 'Set-Cookie', 'clientSecret', 'scramVerifier'])(
-    'catches %s',
-    (name) => expect(isRedactedKey(name)).toBe(true),
-  );
+  it.each([
+    'password',
+    'PASSWORD',
+    'PGPASSWORD',
+    'newPassword',
+    'admin_token',
+    'LATCHKEY_MASTER_KEY',
+    'x-api-key',
+    'ssl_key',
+    'Set-Cookie',
+    'clientSecret',
+    'scramVerifier',
+  ])('catches %s', (name) => expect(isRedactedKey(name)).toBe(true));
 
   it.each(['username', 'passwordVar', 'passwordViewedAt', 'tokenId', 'kid', 'sslRootCert', 'sslmode', 'credentialRotationDays', 'store', 'path'])(
     'keeps %s',
@@ -30,13 +39,19 @@ describe('redact', () => {
       user: 'alice',
       password,
       headers: { Authorization: `Bearer ${password}`, accept: 'application/json' },
-      grants: [{ role: 'lk_alice', password }, { role: 'lk_bob', token: { value: password } }],
+      grants: [
+        { role: 'lk_alice', password },
+        { role: 'lk_bob', token: { value: password } },
+      ],
     };
     expect(redact(input)).toEqual({
       user: 'alice',
       password: '[REDACTED]',
       headers: { Authorization: '[REDACTED]', accept: 'application/json' },
-      grants: [{ role: 'lk_alice', password: '[REDACTED]' }, { role: 'lk_bob', token: '[REDACTED]' }],
+      grants: [
+        { role: 'lk_alice', password: '[REDACTED]' },
+        { role: 'lk_bob', token: '[REDACTED]' },
+      ],
     });
   });
 
@@ -103,13 +118,23 @@ describe('redact', () => {
 
   it('handles maps, sets, dates and primitives', () => {
     const date = new Date('2025-01-01T00:00:00Z');
-    const output = redact({ at: date, map: new Map([['password', password], ['user', 'alice']]), set: new Set([{ token: password }]) }) as {
+    const output = redact({
+      at: date,
+      map: new Map([
+        ['password', password],
+        ['user', 'alice'],
+      ]),
+      set: new Set([{ token: password }]),
+    }) as {
       at: Date;
       map: Map<string, unknown>;
       set: Set<unknown>;
     };
     expect(output.at).toEqual(date);
-    expect([...output.map]).toEqual([['password', '[REDACTED]'], ['user', 'alice']]);
+    expect([...output.map]).toEqual([
+      ['password', '[REDACTED]'],
+      ['user', 'alice'],
+    ]);
     expect([...output.set]).toEqual([{ token: '[REDACTED]' }]);
     for (const value of ['text', 42, true, null, undefined, 10n]) expect(redact(value)).toBe(value);
   });

@@ -189,7 +189,12 @@ describe('resolveSecret', () => {
       ['a JSON string', JSON.stringify(credentials.password), SecretsErrorCode.FileInvalid, 'must hold a JSON object'],
       ['no password', JSON.stringify({ username: 'connector', pasword: credentials.password }), SecretsErrorCode.FileInvalid, 'field "password" is missing'],
       ['no username', JSON.stringify({ password: credentials.password }), SecretsErrorCode.FileInvalid, 'field "username" is missing'],
-      ['a number as password', JSON.stringify({ username: 'connector', password: 12345678 }), SecretsErrorCode.FileInvalid, 'field "password" must be a string'],
+      [
+        'a number as password',
+        JSON.stringify({ username: 'connector', password: 12345678 }),
+        SecretsErrorCode.FileInvalid,
+        'field "password" must be a string',
+      ],
       ['an empty username', JSON.stringify({ username: '', password: credentials.password }), SecretsErrorCode.FileInvalid, 'field "username" is empty'],
     ])('rejects a file holding %s, naming the path and the problem but not the content', async (_, content, code, problem) => {
       write(content);

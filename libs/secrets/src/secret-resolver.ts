@@ -78,8 +78,7 @@ function readVar(env: Record<string, string | undefined>, name: string, role: st
 const realPathOf = (path: string): Promise<string> => realpath(path).catch(() => path);
 
 async function readCredentialsFile(path: string, env: Record<string, string | undefined>): Promise<Credentials> {
-  const fail = (code: SecretsErrorCode, problem: string): SecretResolutionError =>
-    new SecretResolutionError(code, `Secret file ${path}: ${problem}.`);
+  const fail = (code: SecretsErrorCode, problem: string): SecretResolutionError => new SecretResolutionError(code, `Secret file ${path}: ${problem}.`);
   // Real paths on both sides: a symlink to the master key file is the master key file.
   const [real, keyFiles] = await Promise.all([realPathOf(path), Promise.all(latchkeyKeyFiles(env).map(realPathOf))]);
   if (isLatchkeyFile(path, keyFiles) || isLatchkeyFile(real, keyFiles)) throw fail(SecretsErrorCode.SourceForbidden, LATCHKEY_FILE_RULE);

@@ -65,7 +65,8 @@ export class Supervisor {
     if (!m) throw new Error(`${name} is not running`);
     const deadline = Date.now() + timeoutMs;
     while (!m.started) {
-      if (Date.now() > deadline || this.managed.get(name) !== m) throw new Error(`${name} did not start within ${timeoutMs} ms:\n${this.output(name).slice(-4000)}`);
+      if (Date.now() > deadline || this.managed.get(name) !== m)
+        throw new Error(`${name} did not start within ${timeoutMs} ms:\n${this.output(name).slice(-4000)}`);
       await new Promise((r) => setTimeout(r, 100));
     }
   }
@@ -156,7 +157,12 @@ export class Supervisor {
     }
     // Show what the services that do not answer said, not the gateway's own request log.
     const quiet = this.recent.filter((l) => l.service !== 'api-gateway' || !l.line.includes('"msg":"http"'));
-    throw new Error(`the stack is not healthy after ${timeoutMs} ms: ${last}\n${quiet.slice(-40).map((l) => `[${l.service}] ${l.line}`).join('\n')}`);
+    throw new Error(
+      `the stack is not healthy after ${timeoutMs} ms: ${last}\n${quiet
+        .slice(-40)
+        .map((l) => `[${l.service}] ${l.line}`)
+        .join('\n')}`,
+    );
   }
 
   /** Waits until the catalog lists connector `id` as CONNECTED with all its services. */
@@ -173,6 +179,9 @@ export class Supervisor {
 
   /** The recent output (the last RECENT_LINES lines of all services), of one process or of all. */
   output(name?: string): string {
-    return this.recent.filter((l) => !name || l.service === name).map((l) => l.line).join('\n');
+    return this.recent
+      .filter((l) => !name || l.service === name)
+      .map((l) => l.line)
+      .join('\n');
   }
 }

@@ -24,7 +24,10 @@ export async function createUser(t: Pick<TestStack, 'api'>, input: TestUserInput
 }
 
 /** Registers a PostgreSQL integration for `dbname` on a private cluster, with a builtin secret; answers its id, refusing anything but ACTIVE. */
-export async function createPgIntegration(t: Pick<TestStack, 'api'>, target: { port: number; username: string; password: string; dbname: string }): Promise<string> {
+export async function createPgIntegration(
+  t: Pick<TestStack, 'api'>,
+  target: { port: number; username: string; password: string; dbname: string },
+): Promise<string> {
   const res = await t.api('POST', '/api/v1/integrations', {
     body: {
       name: target.dbname,

@@ -7,5 +7,9 @@ import { REPO_ROOT } from './test-stack';
  * diagnostics channel `channel`.
  */
 export function killAt(channel: string, step: string): Record<string, string> {
-  return { NODE_OPTIONS: `--require ${JSON.stringify(join(REPO_ROOT, 'dist/libs/testing/src/faults/kill-at.js'))}`, KILL_AT_CHANNEL: channel, KILL_AT_STEP: step };
+  return {
+    NODE_OPTIONS: `--require ${JSON.stringify(join(REPO_ROOT, 'dist/libs/testing/src/faults/kill-at.js'))}`,
+    KILL_AT_CHANNEL: channel,
+    KILL_AT_STEP: step,
+  };
 }

@@ -76,14 +76,31 @@ export interface PrivateNatsCluster {
  * routes to all the others.
  */
 export async function startNatsCluster(size = 3): Promise<PrivateNatsCluster> {
-  const ports = await Promise.all(Array.from({ length: size }, async () => ({ client: await freePort(), cluster: await freePort(), monitor: await freePort() })));
+  const ports = await Promise.all(
+    Array.from({ length: size }, async () => ({ client: await freePort(), cluster: await freePort(), monitor: await freePort() })),
+  );
   const routes = ports.map((p) => `nats://127.0.0.1:${p.cluster}`).join(',');
   const children: Array<{ child: ChildProcess; exited: Promise<void> } | null> = ports.map(() => null);
   const spawnNode = (i: number) => {
     const p = ports[i];
     const child = spawn(
       'nats-server',
-      ['-a', '127.0.0.1', '-p', String(p.client), '-m', String(p.monitor), '-n', `latchkey-${i + 1}`, '--cluster_name', 'latchkey', '--cluster', `nats://127.0.0.1:${p.cluster}`, '--routes', routes],
+      [
+        '-a',
+        '127.0.0.1',
+        '-p',
+        String(p.client),
+        '-m',
+        String(p.monitor),
+        '-n',
+        `latchkey-${i + 1}`,
+        '--cluster_name',
+        'latchkey',
+        '--cluster',
+        `nats://127.0.0.1:${p.cluster}`,
+        '--routes',
+        routes,
+      ],
       { stdio: 'ignore' },
     );
     running.add(child);
@@ -107,7 +124,10 @@ export async function startNatsCluster(size = 3): Promise<PrivateNatsCluster> {
         ports.map(async (p, i) => {
           if (!up[i]) return true;
           if (!(await answers(p.client))) return false;
-          const routez = await fetch(`http://127.0.0.1:${p.monitor}/routez`).then((r) => r.json() as Promise<{ num_routes: number }>, () => null);
+          const routez = await fetch(`http://127.0.0.1:${p.monitor}/routez`).then(
+            (r) => r.json() as Promise<{ num_routes: number }>,
+            () => null,
+          );
           return routez !== null && routez.num_routes >= up.filter(Boolean).length - 1;
         }),
       );

@@ -75,7 +75,10 @@ export function oidcHttpBrowser() {
       const action = /<form[^>]*action="([^"]+)"/.exec(page.text)?.[1];
       if (page.status !== 200 || !action) throw new Error(`unexpected provider page (${page.status}) at ${next}:\n${page.text.slice(0, 500)}`);
       const target = new URL(action, next).href;
-      const answer = await go(target, { method: 'POST', form: /name="login"/.test(page.text) ? { prompt: 'login', login: account, password: 'any' } : { prompt: 'consent' } });
+      const answer = await go(target, {
+        method: 'POST',
+        form: /name="login"/.test(page.text) ? { prompt: 'login', login: account, password: 'any' } : { prompt: 'consent' },
+      });
       if (!answer.location) throw new Error(`the provider's form did not redirect (${answer.status}):\n${answer.text.slice(0, 500)}`);
       next = answer.location;
     }
@@ -91,4 +94,3 @@ export function oidcHttpBrowser() {
 
   return { jar, go, toCallback, signIn };
 }
-

@@ -45,7 +45,15 @@ export async function startOidcProvider(options: { redirectUri: string; accounts
   const clientSecret = `oidc-secret-${randomBytes(24).toString('base64url')}`;
   let output = '';
   const child: ChildProcess = spawn(process.execPath, [resolve(REPO_ROOT, 'tools/oidc-test-provider/provider.mjs')], {
-    env: { ...process.env, PORT: String(port), CLIENT_ID: clientId, CLIENT_SECRET: clientSecret, REDIRECT_URI: options.redirectUri, ACCOUNTS_FILE: accountsFile, NODE_ENV: 'test' },
+    env: {
+      ...process.env,
+      PORT: String(port),
+      CLIENT_ID: clientId,
+      CLIENT_SECRET: clientSecret,
+      REDIRECT_URI: options.redirectUri,
+      ACCOUNTS_FILE: accountsFile,
+      NODE_ENV: 'test',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<void>((done) => child.once('exit', () => done()));

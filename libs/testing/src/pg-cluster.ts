@@ -98,8 +98,16 @@ export async function startPgCluster(opts: PgClusterOptions = {}): Promise<PgClu
     await writeFile(pwfile, `${superuserPassword}\n`, { mode: 0o600 });
     await osUser.own(pwfile);
     await osUser.run(join(binDir, 'initdb'), [
-      '-D', join(dir, 'data'), '-U', superuser, `--pwfile=${pwfile}`, '--auth-local=trust', '--auth-host=scram-sha-256',
-      '--encoding=UTF8', '--locale=C', '--no-sync',
+      '-D',
+      join(dir, 'data'),
+      '-U',
+      superuser,
+      `--pwfile=${pwfile}`,
+      '--auth-local=trust',
+      '--auth-host=scram-sha-256',
+      '--encoding=UTF8',
+      '--locale=C',
+      '--no-sync',
     ]);
     await rm(pwfile);
 
@@ -124,13 +132,16 @@ export async function startPgCluster(opts: PgClusterOptions = {}): Promise<PgClu
       settings.ssl_cert_file = certificates.serverCertFile;
       settings.ssl_key_file = certificates.serverKeyFile;
     }
-    const conf = Object.entries(settings).map(([k, v]) => `${k} = '${v}'`).join('\n');
+    const conf = Object.entries(settings)
+      .map(([k, v]) => `${k} = '${v}'`)
+      .join('\n');
     await appendFile(join(dir, 'data', 'postgresql.conf'), `\n# latchkey test cluster\n${conf}\n`);
     await writeFile(join(dir, 'data', 'pg_hba.conf'), hbaLines(hba).join('\n') + '\n');
 
     const port = await startPostmaster(binDir, dir, osUser);
     const pgCtl = (args: string[]) => osUser.run(join(binDir, 'pg_ctl'), ['-D', join(dir, 'data'), ...args]);
-    const query = <R extends QueryResultRow>(sql: string, params?: unknown[], dbname = 'postgres') => socketQuery<R>({ dir, port, superuser }, sql, params, dbname);
+    const query = <R extends QueryResultRow>(sql: string, params?: unknown[], dbname = 'postgres') =>
+      socketQuery<R>({ dir, port, superuser }, sql, params, dbname);
     let stopping: Promise<void> | null = null;
     return {
       host: HOST,
@@ -140,7 +151,13 @@ export async function startPgCluster(opts: PgClusterOptions = {}): Promise<PgClu
       caPem: certificates?.caPem ?? null,
       otherCaPem: certificates?.otherCaPem ?? null,
       connectionParams: (dbname = 'postgres') => ({
-        hostname: HOST, port, dbname, sslmode: 'prefer', sslRootCert: null, username: superuser, password: superuserPassword,
+        hostname: HOST,
+        port,
+        dbname,
+        sslmode: 'prefer',
+        sslRootCert: null,
+        username: superuser,
+        password: superuserPassword,
       }),
       query,
       halt: () => pgCtl(['-m', 'fast', '-w', '-t', '60', 'stop']),
@@ -180,7 +197,20 @@ async function startReplica(p: { binDir: string; osUser: OsUser; superuser: stri
   try {
     await osUser.own(dir);
     // -R: standby.signal and primary_conninfo (the primary's socket) are written for us.
-    await osUser.run(join(binDir, 'pg_basebackup'), ['-h', p.primaryDir, '-p', String(p.primaryPort), '-U', superuser, '-D', join(dir, 'data'), '-R', '-X', 'stream', '--no-sync']);
+    await osUser.run(join(binDir, 'pg_basebackup'), [
+      '-h',
+      p.primaryDir,
+      '-p',
+      String(p.primaryPort),
+      '-U',
+      superuser,
+      '-D',
+      join(dir, 'data'),
+      '-R',
+      '-X',
+      'stream',
+      '--no-sync',
+    ]);
     await appendFile(join(dir, 'data', 'postgresql.conf'), `\n# the replica's own socket\nunix_socket_directories = '${dir}'\n`);
     let port = await startPostmaster(binDir, dir, osUser);
     let stopping: Promise<void> | null = null;
@@ -204,7 +234,12 @@ async function startReplica(p: { binDir: string; osUser: OsUser; superuser: stri
 }
 
 /** SQL as the superuser over the server's Unix socket in `dir`; without params, several statements may be sent at once. */
-async function socketQuery<R extends QueryResultRow>(server: { dir: string; port: number; superuser: string }, sql: string, params: unknown[] | undefined, dbname: string): Promise<R[]> {
+async function socketQuery<R extends QueryResultRow>(
+  server: { dir: string; port: number; superuser: string },
+  sql: string,
+  params: unknown[] | undefined,
+  dbname: string,
+): Promise<R[]> {
   const client = new Client({ host: server.dir, port: server.port, user: server.superuser, database: dbname });
   await client.connect();
   try {
@@ -244,8 +279,8 @@ async function startPostmaster(binDir: string, dir: string, osUser: OsUser): Pro
 }
 
 // Stops the cluster and removes its directory once the test process is gone, however it died.
-const WATCHDOG_SCRIPT = 'pid=$1; dir=$2; shift 2; while kill -0 "$pid" 2>/dev/null; do sleep 1; done; '
-  + '"$@" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1; rm -rf "$dir"';
+const WATCHDOG_SCRIPT =
+  'pid=$1; dir=$2; shift 2; while kill -0 "$pid" 2>/dev/null; do sleep 1; done; ' + '"$@" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1; rm -rf "$dir"';
 
 /**
  * A detached shell that outlives this process: an 'exit' handler would not run on SIGKILL, nor
@@ -253,7 +288,10 @@ const WATCHDOG_SCRIPT = 'pid=$1; dir=$2; shift 2; while kill -0 "$pid" 2>/dev/nu
  */
 function startWatchdog(binDir: string, dir: string, osUser: OsUser): ChildProcess {
   const [program, args] = osUser.command(join(binDir, 'pg_ctl'), []);
-  const watchdog = spawn('sh', ['-c', WATCHDOG_SCRIPT, 'latchkey-pg-watchdog', String(process.pid), dir, program, ...args], { detached: true, stdio: 'ignore' });
+  const watchdog = spawn('sh', ['-c', WATCHDOG_SCRIPT, 'latchkey-pg-watchdog', String(process.pid), dir, program, ...args], {
+    detached: true,
+    stdio: 'ignore',
+  });
   watchdog.unref();
   return watchdog;
 }
@@ -263,9 +301,10 @@ class OsUser {
   private readonly ids: { uid: number; gid: number } | null;
 
   constructor(readonly name: string) {
-    this.ids = process.getuid?.() === 0
-      ? { uid: Number(execFileSync('id', ['-u', name], { encoding: 'utf8' })), gid: Number(execFileSync('id', ['-g', name], { encoding: 'utf8' })) }
-      : null;
+    this.ids =
+      process.getuid?.() === 0
+        ? { uid: Number(execFileSync('id', ['-u', name], { encoding: 'utf8' })), gid: Number(execFileSync('id', ['-g', name], { encoding: 'utf8' })) }
+        : null;
   }
 
   command(program: string, args: string[]): [string, string[]] {

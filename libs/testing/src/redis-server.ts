@@ -49,7 +49,9 @@ function command(port: number, cmd: string): Promise<string | null> {
 
 function redisCli(args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile('redis-cli', args, { timeout: 30_000 }, (err, stdout, stderr) => (err ? reject(new Error(`redis-cli ${args.join(' ')}: ${stderr || err.message}`)) : resolve(stdout)));
+    execFile('redis-cli', args, { timeout: 30_000 }, (err, stdout, stderr) =>
+      err ? reject(new Error(`redis-cli ${args.join(' ')}: ${stderr || err.message}`)) : resolve(stdout),
+    );
   });
 }
 
@@ -96,7 +98,26 @@ export async function startRedisCluster(masters = 3): Promise<PrivateRedisCluste
       ports.push(port);
       servers.push(
         await startServer(
-          ['--port', String(port), '--cluster-port', String(busPort), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '2000', '--save', '', '--appendonly', 'no', '--dir', dir],
+          [
+            '--port',
+            String(port),
+            '--cluster-port',
+            String(busPort),
+            '--bind',
+            '127.0.0.1',
+            '--cluster-enabled',
+            'yes',
+            '--cluster-config-file',
+            `nodes-${port}.conf`,
+            '--cluster-node-timeout',
+            '2000',
+            '--save',
+            '',
+            '--appendonly',
+            'no',
+            '--dir',
+            dir,
+          ],
           port,
           dir,
         ),
@@ -118,7 +139,8 @@ export async function startRedisCluster(masters = 3): Promise<PrivateRedisCluste
   return {
     url: `redis+cluster://${ports.map((p) => `127.0.0.1:${p}`).join(',')}`,
     ports,
-    keys: async (pattern) => (await Promise.all(ports.map((p) => redisCli(['-p', String(p), '--scan', '--pattern', pattern])))).flatMap((out) => out.split('\n').filter(Boolean)),
+    keys: async (pattern) =>
+      (await Promise.all(ports.map((p) => redisCli(['-p', String(p), '--scan', '--pattern', pattern])))).flatMap((out) => out.split('\n').filter(Boolean)),
     stop: async () => {
       await stopAll(servers);
       rmSync(dir, { recursive: true, force: true });
@@ -142,7 +164,20 @@ export async function startRedisSentinel(name = 'latchkey'): Promise<PrivateRedi
   const dir = mkdtempSync(join(tmpdir(), 'latchkey-redis-sentinel-'));
   const servers: Array<{ child: ChildProcess; exited: Promise<void> }> = [];
   const [primary, replica, sentinel] = [await freePort(), await freePort(), await freePort()];
-  const base = (port: number) => ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--dbfilename', `dump-${port}.rdb`];
+  const base = (port: number) => [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--dir',
+    dir,
+    '--dbfilename',
+    `dump-${port}.rdb`,
+  ];
   try {
     servers.push(await startServer(base(primary), primary, dir));
     servers.push(await startServer([...base(replica), '--replicaof', '127.0.0.1', String(primary)], replica, dir));

@@ -17,6 +17,9 @@ export class Stack extends Supervisor {
 
   /** Everything a process (or every process) printed. */
   override output(name?: string): string {
-    return this.lines.filter((l) => !name || l.service === name).map((l) => l.line).join('\n');
+    return this.lines
+      .filter((l) => !name || l.service === name)
+      .map((l) => l.line)
+      .join('\n');
   }
 }

@@ -38,7 +38,11 @@ export interface TestStack {
   redis: PrivateRedis;
   env: Record<string, string>;
   /** `gateway` picks the gateway replica (1-based, default 1). */
-  api<T = any>(method: string, path: string, options?: { body?: unknown; token?: string | null; headers?: Record<string, string>; raw?: string; gateway?: number }): Promise<ApiAnswer<T>>;
+  api<T = any>(
+    method: string,
+    path: string,
+    options?: { body?: unknown; token?: string | null; headers?: Record<string, string>; raw?: string; gateway?: number },
+  ): Promise<ApiAnswer<T>>;
   /** Every API answer body seen, to check nothing secret was ever returned. */
   responses: string[];
   control<T extends Record<string, unknown> = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
@@ -103,7 +107,10 @@ export async function startTestStack(
     root: REPO_ROOT,
     env,
     services,
-    replicaEnv: (service, index) => ({ ...(service === 'api-gateway' ? { PORT: String(gatewayPorts[index - 1]) } : {}), ...options.replicaEnv?.(service, index) }),
+    replicaEnv: (service, index) => ({
+      ...(service === 'api-gateway' ? { PORT: String(gatewayPorts[index - 1]) } : {}),
+      ...options.replicaEnv?.(service, index),
+    }),
   });
   const urls = gatewayPorts.map((p) => `http://127.0.0.1:${p}`);
   const responses: string[] = [];
@@ -130,8 +137,16 @@ export async function startTestStack(
     await redis.stop();
     const admin = new Client({ connectionString: controlServerUrl });
     // A private control server may be gone already (the suite stopped it): nothing to drop then.
-    if (!(await admin.connect().then(() => true, () => false))) return;
-    await admin.query('SELECT format($1::text, $2::text) AS sql', ['DROP DATABASE IF EXISTS %I WITH (FORCE)', dbName]).then(({ rows }) => admin.query(rows[0].sql));
+    if (
+      !(await admin.connect().then(
+        () => true,
+        () => false,
+      ))
+    )
+      return;
+    await admin
+      .query('SELECT format($1::text, $2::text) AS sql', ['DROP DATABASE IF EXISTS %I WITH (FORCE)', dbName])
+      .then(({ rows }) => admin.query(rows[0].sql));
     await admin.end();
   };
 
@@ -202,4 +217,3 @@ export function withDatabase(url: string, database: string): string {
   u.pathname = `/${encodeURIComponent(database)}`;
   return u.toString();
 }
-

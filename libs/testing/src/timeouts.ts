@@ -5,4 +5,3 @@
  * own message, from the shorter deadlines inside it.
  */
 export const STARTUP_TIMEOUT_MS = 300_000;
-

@@ -47,7 +47,16 @@ describe('canonicalEntry and entryHash', () => {
     const hash = entryHash(entry);
     expect(hash).toMatch(/^[0-9a-f]{64}$/);
     expect(entryHash({ ...entry, details: { a: [1, { c: 3, d: 2 }], b: 1 } })).toBe(hash);
-    for (const changed of [{ seq: 8 }, { at: new Date(entry.at.getTime() + 1) }, { action: 'integration.deleted' }, { targetName: null }, { diff: null }, { sourceId: 's' }, { prevHash: 'f'.repeat(64) }, { actor: { type: 'user' as const, id: 'u1' } }]) {
+    for (const changed of [
+      { seq: 8 },
+      { at: new Date(entry.at.getTime() + 1) },
+      { action: 'integration.deleted' },
+      { targetName: null },
+      { diff: null },
+      { sourceId: 's' },
+      { prevHash: 'f'.repeat(64) },
+      { actor: { type: 'user' as const, id: 'u1' } },
+    ]) {
       expect(entryHash({ ...entry, ...changed })).not.toBe(hash);
     }
   });
@@ -59,7 +68,11 @@ describe('canonicalEntry and entryHash', () => {
 
 describe('toJsonValue', () => {
   it('turns a value into what a jsonb column gives back', () => {
-    expect(toJsonValue({ at: new Date('2025-01-01T00:00:00Z'), gone: undefined, list: [undefined], n: 1 })).toEqual({ at: '2025-01-01T00:00:00.000Z', list: [null], n: 1 });
+    expect(toJsonValue({ at: new Date('2025-01-01T00:00:00Z'), gone: undefined, list: [undefined], n: 1 })).toEqual({
+      at: '2025-01-01T00:00:00.000Z',
+      list: [null],
+      n: 1,
+    });
   });
 
   it('replaces NUL and lone surrogates, which PostgreSQL cannot store, and keeps valid pairs', () => {
@@ -70,7 +83,9 @@ describe('toJsonValue', () => {
 describe('an impersonated actor', () => {
   it('is covered by the hash, and entries without one hash as before', () => {
     const impersonated = { ...entry, actor: { ...entry.actor, impersonatedBy: { id: 'admin-1', email: 'root@example.com' } } };
-    expect(canonicalEntry(impersonated)).toContain('"actor":{"email":"a@example.com","id":"u1","impersonatedBy":{"email":"root@example.com","id":"admin-1"},"type":"user"}');
+    expect(canonicalEntry(impersonated)).toContain(
+      '"actor":{"email":"a@example.com","id":"u1","impersonatedBy":{"email":"root@example.com","id":"admin-1"},"type":"user"}',
+    );
     expect(entryHash(impersonated)).not.toBe(entryHash(entry));
     expect(canonicalEntry(entry)).toContain('"actor":{"email":"a@example.com","id":"u1","type":"user"}');
   });

@@ -49,7 +49,13 @@ export function canonicalEntry(entry: HashedEntry): string {
     at: entry.at.toISOString(),
     action: entry.action,
     // impersonatedBy and source only when present: entries written before them keep their hashes.
-    actor: { type: entry.actor.type, id: entry.actor.id, email: entry.actor.email ?? null, impersonatedBy: entry.actor.impersonatedBy, source: entry.actor.source },
+    actor: {
+      type: entry.actor.type,
+      id: entry.actor.id,
+      email: entry.actor.email ?? null,
+      impersonatedBy: entry.actor.impersonatedBy,
+      source: entry.actor.source,
+    },
     target: { type: entry.targetType, id: entry.targetId, name: entry.targetName },
     diff: entry.diff,
     details: entry.details,

@@ -103,7 +103,22 @@ export class AuditRepository {
          UPDATE access.audit_head SET seq = $1, hash = $13 WHERE id = $14
        )
        SELECT id FROM entry`,
-      [e.seq, e.at, e.action, json(e.actor), e.actorId, e.targetType, e.targetId, e.targetName, json(e.diff), json(e.details), e.sourceId, e.prevHash, e.hash, HEAD_ID],
+      [
+        e.seq,
+        e.at,
+        e.action,
+        json(e.actor),
+        e.actorId,
+        e.targetType,
+        e.targetId,
+        e.targetName,
+        json(e.diff),
+        json(e.details),
+        e.sourceId,
+        e.prevHash,
+        e.hash,
+        HEAD_ID,
+      ],
     );
     return rows[0].id;
   }

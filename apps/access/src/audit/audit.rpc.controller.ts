@@ -5,7 +5,6 @@ import { Metric, Rpc, ServiceMetrics } from '@latchkey/messaging';
 import type { Received } from '@latchkey/messaging';
 import { AuditService } from './audit.service';
 
-
 @Controller()
 export class AuditRpcController {
   private readonly chainBroken;

@@ -49,7 +49,13 @@ beforeAll(async () => {
   for (let i = 1; i < TOTAL; i += 50) {
     await Promise.all(
       Array.from({ length: Math.min(50, TOTAL - i) }, (_, k) =>
-        bus.request(Contracts.accessAuditAppend, { action: 'request.granted', actor: SYSTEM_ACTOR, targetType: 'request', targetId: `r-${i + k}`, sourceId: `outbox:${i + k + 1}` }),
+        bus.request(Contracts.accessAuditAppend, {
+          action: 'request.granted',
+          actor: SYSTEM_ACTOR,
+          targetType: 'request',
+          targetId: `r-${i + k}`,
+          sourceId: `outbox:${i + k + 1}`,
+        }),
       ),
     );
   }
@@ -60,13 +66,21 @@ afterAll(async () => {
   await bus?.close();
   await access?.close();
   await nats?.stop();
-  await admin?.query('SELECT format($1::text, $2::text) AS sql', ['DROP DATABASE IF EXISTS %I WITH (FORCE)', dbName]).then(({ rows }) => admin.query(rows[0].sql));
+  await admin
+    ?.query('SELECT format($1::text, $2::text) AS sql', ['DROP DATABASE IF EXISTS %I WITH (FORCE)', dbName])
+    .then(({ rows }) => admin.query(rows[0].sql));
   await admin?.end();
 });
 
 describe('access.audit.append', () => {
   it('records a re-sent sourceId once', async () => {
-    const again = await bus.request(Contracts.accessAuditAppend, { action: 'integration.updated', actor: SYSTEM_ACTOR, targetType: 'integration', targetId: 'i-1', sourceId: 'outbox:1' });
+    const again = await bus.request(Contracts.accessAuditAppend, {
+      action: 'integration.updated',
+      actor: SYSTEM_ACTOR,
+      targetType: 'integration',
+      targetId: 'i-1',
+      sourceId: 'outbox:1',
+    });
     expect(again.seq).toBe(1);
     expect((await sql.query('SELECT count(*)::int AS n FROM access.audit_log')).rows[0].n).toBe(TOTAL);
   });
@@ -99,7 +113,10 @@ describe('access.audit.list', () => {
   });
 
   it('refuses a page token it did not give out', async () => {
-    await expect(bus.request(Contracts.accessAuditList, { pageToken: 'forged' })).rejects.toMatchObject({ code: 'VALIDATION_FAILED', details: { issues: [{ field: 'pageToken' }] } });
+    await expect(bus.request(Contracts.accessAuditList, { pageToken: 'forged' })).rejects.toMatchObject({
+      code: 'VALIDATION_FAILED',
+      details: { issues: [{ field: 'pageToken' }] },
+    });
   });
 });
 
@@ -107,6 +124,10 @@ describe('access.audit.verify', () => {
   it('reports an intact chain, then names the entry edited in SQL', async () => {
     expect(await bus.request(Contracts.accessAuditVerify, {})).toEqual({ ok: true, checked: TOTAL, firstBroken: null });
     await sql.query(`UPDATE access.audit_log SET target_id = 'r-forged' WHERE seq = 700`);
-    expect(await bus.request(Contracts.accessAuditVerify, {})).toMatchObject({ ok: false, checked: 699, firstBroken: { seq: 700, reason: expect.stringContaining('changed after it was written') } });
+    expect(await bus.request(Contracts.accessAuditVerify, {})).toMatchObject({
+      ok: false,
+      checked: 699,
+      firstBroken: { seq: 700, reason: expect.stringContaining('changed after it was written') },
+    });
   });
 });

@@ -54,7 +54,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await sql?.end();
   await dataSource?.destroy();
-  await admin?.query('SELECT format($1::text, $2::text) AS sql', ['DROP DATABASE IF EXISTS %I WITH (FORCE)', dbName]).then(({ rows }) => admin.query(rows[0].sql));
+  await admin
+    ?.query('SELECT format($1::text, $2::text) AS sql', ['DROP DATABASE IF EXISTS %I WITH (FORCE)', dbName])
+    .then(({ rows }) => admin.query(rows[0].sql));
   await admin?.end();
 });
 
@@ -82,10 +84,12 @@ describe('AuditService.append', () => {
     const raced = await Promise.all([audit.append(entry({ sourceId: racing })), audit.append(entry({ sourceId: racing }))]);
     expect(raced[0]).toEqual(raced[1]);
     const { rows } = await sql.query('SELECT source_id, count(*)::int AS n FROM access.audit_log GROUP BY source_id ORDER BY source_id');
-    expect(rows).toEqual([
-      { source_id: sourceId, n: 1 },
-      { source_id: racing, n: 1 },
-    ].sort((a, b) => a.source_id.localeCompare(b.source_id)));
+    expect(rows).toEqual(
+      [
+        { source_id: sourceId, n: 1 },
+        { source_id: racing, n: 1 },
+      ].sort((a, b) => a.source_id.localeCompare(b.source_id)),
+    );
     expect(await audit.verify()).toMatchObject({ ok: true, checked: 2 });
   });
 
@@ -96,9 +100,14 @@ describe('AuditService.append', () => {
         details: { password: 'x', nested: [{ apiToken: 'tok' }], username: 'app' },
       }),
     );
-    const { rows } = await sql.query<{ diff: unknown; details: unknown; raw: string }>('SELECT diff, details, (diff::text || details::text) AS raw FROM access.audit_log');
+    const { rows } = await sql.query<{ diff: unknown; details: unknown; raw: string }>(
+      'SELECT diff, details, (diff::text || details::text) AS raw FROM access.audit_log',
+    );
     expect(rows[0].details).toEqual({ password: '[REDACTED]', nested: [{ apiToken: '[REDACTED]' }], username: 'app' });
-    expect(rows[0].diff).toEqual({ password: { before: '[REDACTED]', after: '[REDACTED]' }, config: { before: { host: 'a' }, after: { host: 'b', sslKey: '[REDACTED]' } } });
+    expect(rows[0].diff).toEqual({
+      password: { before: '[REDACTED]', after: '[REDACTED]' },
+      config: { before: { host: 'a' }, after: { host: 'b', sslKey: '[REDACTED]' } },
+    });
     for (const secret of ['old-pass', 'new-pass', "'x'", 'tok', 'PEM']) expect(rows[0].raw).not.toContain(secret);
     expect(await audit.verify()).toMatchObject({ ok: true, checked: 1 });
   });
@@ -149,7 +158,19 @@ describe('AuditService.verify', () => {
     await appendMany(5);
     const { rows } = await sql.query('SELECT * FROM access.audit_log WHERE seq = 3');
     const r = rows[0];
-    const forged = { seq: 3, at: r.at, action: 'integration.deleted', actor: r.actor, targetType: r.target_type, targetId: r.target_id, targetName: r.target_name, diff: r.diff, details: r.details, sourceId: r.source_id, prevHash: r.prev_hash };
+    const forged = {
+      seq: 3,
+      at: r.at,
+      action: 'integration.deleted',
+      actor: r.actor,
+      targetType: r.target_type,
+      targetId: r.target_id,
+      targetName: r.target_name,
+      diff: r.diff,
+      details: r.details,
+      sourceId: r.source_id,
+      prevHash: r.prev_hash,
+    };
     await sql.query('UPDATE access.audit_log SET action = $1, hash = $2 WHERE seq = 3', [forged.action, entryHash(forged)]);
     expect(await audit.verify()).toMatchObject({ ok: false, checked: 3, firstBroken: { seq: 4, reason: expect.stringContaining('does not link to entry 3') } });
   });
@@ -163,13 +184,21 @@ describe('AuditService.verify', () => {
   it('detects that the last row was deleted, through the head record', async () => {
     await appendMany(5);
     await sql.query('DELETE FROM access.audit_log WHERE seq = 5');
-    expect(await audit.verify()).toEqual({ ok: false, checked: 4, firstBroken: { seq: 5, id: null, reason: expect.stringContaining('newest entries were deleted') } });
+    expect(await audit.verify()).toEqual({
+      ok: false,
+      checked: 4,
+      firstBroken: { seq: 5, id: null, reason: expect.stringContaining('newest entries were deleted') },
+    });
   });
 
   it('detects that every row was deleted', async () => {
     await appendMany(2);
     await sql.query('DELETE FROM access.audit_log');
-    expect(await audit.verify()).toMatchObject({ ok: false, checked: 0, firstBroken: { seq: 1, reason: expect.stringContaining('entries 1 to 2 are missing') } });
+    expect(await audit.verify()).toMatchObject({
+      ok: false,
+      checked: 0,
+      firstBroken: { seq: 1, reason: expect.stringContaining('entries 1 to 2 are missing') },
+    });
   });
 
   it('reports an empty log as intact', async () => {
@@ -184,7 +213,19 @@ describe('AuditService.verify', () => {
     for (let from = 1; from <= total; from += 5000) {
       const rows = [];
       for (let seq = from; seq < from + 5000; seq++) {
-        const e = { seq, at: new Date(start + seq), action: 'request.granted', actor: SYSTEM_ACTOR, targetType: 'request', targetId: `r-${seq}`, targetName: null, diff: null, details: { seq }, sourceId: null, prevHash };
+        const e = {
+          seq,
+          at: new Date(start + seq),
+          action: 'request.granted',
+          actor: SYSTEM_ACTOR,
+          targetType: 'request',
+          targetId: `r-${seq}`,
+          targetName: null,
+          diff: null,
+          details: { seq },
+          sourceId: null,
+          prevHash,
+        };
         const hash = entryHash(e);
         rows.push({ ...e, hash });
         prevHash = hash;
@@ -221,7 +262,13 @@ describe('AuditService.list', () => {
     const all = await audit.list({ pageSize: 50, targetId: target });
     expect(all.items.map((e) => e.action)).toEqual(['request.granted', 'request.approved', 'request.created']);
     expect(all.nextPageToken).toBeUndefined();
-    expect(all.items[0]).toMatchObject({ seq: 4, actor: SYSTEM_ACTOR, targetType: 'request', at: expect.stringMatching(/Z$/), hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(all.items[0]).toMatchObject({
+      seq: 4,
+      actor: SYSTEM_ACTOR,
+      targetType: 'request',
+      at: expect.stringMatching(/Z$/),
+      hash: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
 
     const first = await audit.list({ pageSize: 2 });
     expect(first.items.map((e) => e.seq)).toEqual([4, 3]);

@@ -3,8 +3,15 @@ import { redactEntry } from './audit.service';
 
 describe('redactEntry', () => {
   it('redacts secrets in details by key name at any depth', () => {
-    const { details } = redactEntry({ details: { password: 'x', user: 'app', nested: { apiToken: 't', list: [{ clientSecret: 's', ok: 1 }] }, PGPASSWORD: 'p' } });
-    expect(details).toEqual({ password: '[REDACTED]', user: 'app', nested: { apiToken: '[REDACTED]', list: [{ clientSecret: '[REDACTED]', ok: 1 }] }, PGPASSWORD: '[REDACTED]' });
+    const { details } = redactEntry({
+      details: { password: 'x', user: 'app', nested: { apiToken: 't', list: [{ clientSecret: 's', ok: 1 }] }, PGPASSWORD: 'p' },
+    });
+    expect(details).toEqual({
+      password: '[REDACTED]',
+      user: 'app',
+      nested: { apiToken: '[REDACTED]', list: [{ clientSecret: '[REDACTED]', ok: 1 }] },
+      PGPASSWORD: '[REDACTED]',
+    });
   });
 
   it('keeps only that a secret field changed, and redacts secrets inside other fields', () => {

@@ -152,7 +152,9 @@ export class AuditService implements AuditTrail {
     );
     const items = rows.slice(0, query.pageSize);
     const last = items.at(-1);
-    return rows.length > query.pageSize && last ? { items: items.map(toAuditEntry), nextPageToken: encodeSeqToken(last.seq) } : { items: items.map(toAuditEntry) };
+    return rows.length > query.pageSize && last
+      ? { items: items.map(toAuditEntry), nextPageToken: encodeSeqToken(last.seq) }
+      : { items: items.map(toAuditEntry) };
   }
 
   /**
@@ -182,7 +184,11 @@ export class AuditService implements AuditTrail {
             return broken(row.seq, row.id, `entry ${row.seq} was changed after it was written: its content no longer matches its hash`);
           }
           if (row.prevHash !== prev.hash) {
-            return broken(row.seq, row.id, `entry ${row.seq} does not link to entry ${prev.seq}: its prevHash is not that entry's hash (an entry was replaced or re-hashed)`);
+            return broken(
+              row.seq,
+              row.id,
+              `entry ${row.seq} does not link to entry ${prev.seq}: its prevHash is not that entry's hash (an entry was replaced or re-hashed)`,
+            );
           }
           prev = { seq: row.seq, hash: row.hash };
           checked += 1;
@@ -195,7 +201,11 @@ export class AuditService implements AuditTrail {
         return broken(prev.seq + 1, null, `${missing}: the newest entries were deleted (the head record says the log ends at ${head.seq})`);
       }
       if (head.seq < prev.seq || head.hash !== prev.hash) {
-        return broken(head.seq, null, `the head record (seq ${head.seq}) does not match the last entry (seq ${prev.seq}): the head or the last entry was changed`);
+        return broken(
+          head.seq,
+          null,
+          `the head record (seq ${head.seq}) does not match the last entry (seq ${prev.seq}): the head or the last entry was changed`,
+        );
       }
       return { ok: true, checked, firstBroken: null };
     });

@@ -12,23 +12,52 @@ const everyone = [
 const directory: PeopleDirectory = {
   withAttribute: async (attribute: string, values: string[]): Promise<Person[]> =>
     everyone
-      .filter((p) => (attribute === 'user' ? values.includes(p.email) : attribute === 'group' ? p.groups.some((g) => values.includes(g)) : values.includes(p.attributes[attribute as 'team'])))
+      .filter((p) =>
+        attribute === 'user'
+          ? values.includes(p.email)
+          : attribute === 'group'
+            ? p.groups.some((g) => values.includes(g))
+            : values.includes(p.attributes[attribute as 'team']),
+      )
       .map(({ id, email }) => ({ id, email })),
 };
-const integration = { integrationOwners: [{ attribute: 'group', values: ['ops'] }], resourceOwnerMappings: [{ tagKey: 'owner', attribute: 'group' }, { tagKey: 'team', attribute: 'team' }] };
+const integration = {
+  integrationOwners: [{ attribute: 'group', values: ['ops'] }],
+  resourceOwnerMappings: [
+    { tagKey: 'owner', attribute: 'group' },
+    { tagKey: 'team', attribute: 'team' },
+  ],
+};
 
 describe('resolveApprovers', () => {
   it('finds resource owners through the tag mappings, else falls back to the integration owners', async () => {
-    const [owned] = await resolveApprovers({ approvers: { mode: 'ANY_OF', groups: [{ type: 'OWNER' }] }, integration, resources: [{ path: 'a/b/c', tags: { owner: 'data-team' } }], requesterId: 'id-ana@x.io' }, directory);
+    const [owned] = await resolveApprovers(
+      {
+        approvers: { mode: 'ANY_OF', groups: [{ type: 'OWNER' }] },
+        integration,
+        resources: [{ path: 'a/b/c', tags: { owner: 'data-team' } }],
+        requesterId: 'id-ana@x.io',
+      },
+      directory,
+    );
     expect(owned).toMatchObject({ approverEmails: ['dan@x.io', 'dana@x.io'], source: 'a/b/c: tag owner=data-team -> group' });
-    const [byAttribute] = await resolveApprovers({ approvers: { mode: 'ANY_OF', groups: [{ type: 'OWNER' }] }, integration, resources: [{ path: 'a/b/c', tags: { team: 'finance' } }], requesterId: 'x' }, directory);
+    const [byAttribute] = await resolveApprovers(
+      { approvers: { mode: 'ANY_OF', groups: [{ type: 'OWNER' }] }, integration, resources: [{ path: 'a/b/c', tags: { team: 'finance' } }], requesterId: 'x' },
+      directory,
+    );
     expect(byAttribute.approverEmails).toEqual(['dan@x.io', 'sam@x.io']);
-    const [unowned] = await resolveApprovers({ approvers: { mode: 'ANY_OF', groups: [{ type: 'OWNER' }] }, integration, resources: [{ path: 'a/b/d', tags: { owner: 'nobody' } }], requesterId: 'x' }, directory);
+    const [unowned] = await resolveApprovers(
+      { approvers: { mode: 'ANY_OF', groups: [{ type: 'OWNER' }] }, integration, resources: [{ path: 'a/b/d', tags: { owner: 'nobody' } }], requesterId: 'x' },
+      directory,
+    );
     expect(unowned).toMatchObject({ approverEmails: ['olga@x.io'], source: 'integration owners' });
   });
 
   it('never lists the requester', async () => {
-    const [group] = await resolveApprovers({ approvers: { mode: 'ANY_OF', groups: [{ type: 'group', values: ['data-team'] }] }, integration, resources: [], requesterId: 'id-dana@x.io' }, directory);
+    const [group] = await resolveApprovers(
+      { approvers: { mode: 'ANY_OF', groups: [{ type: 'group', values: ['data-team'] }] }, integration, resources: [], requesterId: 'id-dana@x.io' },
+      directory,
+    );
     expect(group.approverEmails).toEqual(['dan@x.io']);
   });
 

@@ -1,8 +1,21 @@
 import { AccessFlowInput, Caller, Resource } from '@latchkey/contracts';
 import { globToRegExp, inTimeframe, requestorMatches, targetCovers } from './flow-matching';
 
-const caller: Caller = { userId: '00000000-0000-4000-8000-000000000001', email: 'Ana@Example.com', role: 'user', groups: ['analysts', 'eu-staff'], attributes: { team: 'data' } };
-const flow = (requestors: unknown) => AccessFlowInput.parse({ name: 'f', requestors, targets: [{ integrationId: '00000000-0000-4000-8000-0000000000aa', resourceType: 'postgresql-table', permissions: ['READ_ONLY'] }], approvers: null, maxDurationMinutes: 60 });
+const caller: Caller = {
+  userId: '00000000-0000-4000-8000-000000000001',
+  email: 'Ana@Example.com',
+  role: 'user',
+  groups: ['analysts', 'eu-staff'],
+  attributes: { team: 'data' },
+};
+const flow = (requestors: unknown) =>
+  AccessFlowInput.parse({
+    name: 'f',
+    requestors,
+    targets: [{ integrationId: '00000000-0000-4000-8000-0000000000aa', resourceType: 'postgresql-table', permissions: ['READ_ONLY'] }],
+    approvers: null,
+    maxDurationMinutes: 60,
+  });
 const INTEGRATION = '00000000-0000-4000-8000-0000000000aa';
 const table: Pick<Resource, 'id' | 'integrationId' | 'type' | 'path' | 'tags'> = {
   id: '00000000-0000-4000-8000-0000000000bb',
@@ -24,15 +37,38 @@ describe('requestorMatches', () => {
     [{ conditions: [{ type: 'attribute', attribute: 'team', match: 'is', values: ['data'] }] }, true],
     [{ conditions: [{ type: 'attribute', attribute: 'manager', match: 'is', values: ['x'] }] }, false],
     [{ conditions: [{ type: 'attribute', attribute: 'manager', match: 'is_not', values: ['x'] }] }, true],
-    [{ operator: 'AND', conditions: [{ type: 'group', match: 'is', values: ['analysts'] }, { type: 'attribute', attribute: 'team', match: 'is', values: ['ops'] }] }, false],
-    [{ operator: 'OR', conditions: [{ type: 'group', match: 'is', values: ['nobody'] }, { type: 'attribute', attribute: 'team', match: 'is', values: ['data'] }] }, true],
+    [
+      {
+        operator: 'AND',
+        conditions: [
+          { type: 'group', match: 'is', values: ['analysts'] },
+          { type: 'attribute', attribute: 'team', match: 'is', values: ['ops'] },
+        ],
+      },
+      false,
+    ],
+    [
+      {
+        operator: 'OR',
+        conditions: [
+          { type: 'group', match: 'is', values: ['nobody'] },
+          { type: 'attribute', attribute: 'team', match: 'is', values: ['data'] },
+        ],
+      },
+      true,
+    ],
   ])('%j -> %s', (requestors, expected) => {
     expect(requestorMatches(flow(requestors), caller)).toBe(expected);
   });
 });
 
 describe('targetCovers', () => {
-  const target = (resources?: unknown, permissions = ['READ_ONLY']) => ({ integrationId: INTEGRATION, resourceType: 'postgresql-table' as const, permissions: permissions as ['READ_ONLY'], resources: resources as never });
+  const target = (resources?: unknown, permissions = ['READ_ONLY']) => ({
+    integrationId: INTEGRATION,
+    resourceType: 'postgresql-table' as const,
+    permissions: permissions as ['READ_ONLY'],
+    resources: resources as never,
+  });
   it('needs the integration, type and permission', () => {
     expect(targetCovers(target(), table, 'READ_ONLY')).toBe(true);
     expect(targetCovers(target(), table, 'READ_WRITE')).toBe(false);

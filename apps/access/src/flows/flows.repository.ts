@@ -9,7 +9,15 @@ export class DuplicateFlowNameError extends Error {}
 export class BadPageTokenError extends Error {}
 
 export function toFlow(e: AccessFlowEntity): AccessFlow {
-  return { id: e.id, name: e.name, active: e.active, ...e.definition, managedBy: e.managedBy, createdAt: e.createdAt.toISOString(), updatedAt: e.updatedAt.toISOString() };
+  return {
+    id: e.id,
+    name: e.name,
+    active: e.active,
+    ...e.definition,
+    managedBy: e.managedBy,
+    createdAt: e.createdAt.toISOString(),
+    updatedAt: e.updatedAt.toISOString(),
+  };
 }
 
 /** Changes with any insert, update, deactivation or deletion of an active flow. */
@@ -83,8 +91,17 @@ export class FlowsRepository {
     return ((await m.getRepository(AccessFlowEntity).delete({ id })).affected ?? 0) > 0;
   }
 
-  async page(filter: { integrationId?: string; active?: boolean; pageSize: number; pageToken?: string }): Promise<{ items: AccessFlow[]; nextPageToken?: string }> {
-    const qb = this.repo.createQueryBuilder('f').orderBy('f.created_at', 'ASC').addOrderBy('f.id', 'ASC').limit(filter.pageSize + 1);
+  async page(filter: {
+    integrationId?: string;
+    active?: boolean;
+    pageSize: number;
+    pageToken?: string;
+  }): Promise<{ items: AccessFlow[]; nextPageToken?: string }> {
+    const qb = this.repo
+      .createQueryBuilder('f')
+      .orderBy('f.created_at', 'ASC')
+      .addOrderBy('f.id', 'ASC')
+      .limit(filter.pageSize + 1);
     if (filter.pageToken) {
       const cursor = decodePageToken(filter.pageToken);
       if (!cursor) throw new BadPageTokenError();

@@ -26,7 +26,10 @@ export class FlowsService {
     const { flow, warnings } = await this.validate(input);
     const saved = await this.write(async (tx) => {
       const row = toFlow(await this.flows.save(tx, null, flow));
-      await this.audit.append({ action: 'flow.created', actor, targetType: 'access-flow', targetId: row.id, targetName: row.name, diff: diffFields(null, definitionOf(row)) }, tx);
+      await this.audit.append(
+        { action: 'flow.created', actor, targetType: 'access-flow', targetId: row.id, targetName: row.name, diff: diffFields(null, definitionOf(row)) },
+        tx,
+      );
       return row;
     }, flow.name);
     return { ...saved, warnings };
@@ -38,7 +41,17 @@ export class FlowsService {
       const before = await this.flows.findById(id, tx);
       if (!before) throw notFound(id);
       const row = toFlow(await this.flows.save(tx, id, flow));
-      await this.audit.append({ action: 'flow.updated', actor, targetType: 'access-flow', targetId: id, targetName: row.name, diff: diffFields(definitionOf(toFlow(before)), definitionOf(row)) }, tx);
+      await this.audit.append(
+        {
+          action: 'flow.updated',
+          actor,
+          targetType: 'access-flow',
+          targetId: id,
+          targetName: row.name,
+          diff: diffFields(definitionOf(toFlow(before)), definitionOf(row)),
+        },
+        tx,
+      );
       return row;
     }, flow.name);
     return { ...saved, warnings };
@@ -49,7 +62,17 @@ export class FlowsService {
     return this.write(async (tx) => {
       const before = await this.flows.findById(id, tx);
       if (!before || !(await this.flows.delete(tx, id))) throw notFound(id);
-      await this.audit.append({ action: 'flow.deleted', actor, targetType: 'access-flow', targetId: id, targetName: before.name, diff: diffFields(definitionOf(toFlow(before)), null) }, tx);
+      await this.audit.append(
+        {
+          action: 'flow.deleted',
+          actor,
+          targetType: 'access-flow',
+          targetId: id,
+          targetName: before.name,
+          diff: diffFields(definitionOf(toFlow(before)), null),
+        },
+        tx,
+      );
       return { id };
     });
   }
@@ -62,7 +85,9 @@ export class FlowsService {
    */
   async dryRun(input: ValidAccessFlow): Promise<FlowDryRun> {
     const { flow, warnings } = await this.validate(input);
-    const matching = (await this.people.everyone()).filter((p) => requestorMatches(flow, { userId: p.id, email: p.email, role: 'user', groups: p.groups, attributes: p.attributes }));
+    const matching = (await this.people.everyone()).filter((p) =>
+      requestorMatches(flow, { userId: p.id, email: p.email, role: 'user', groups: p.groups, attributes: p.attributes }),
+    );
     const selected = await this.bus.request(Contracts.discoveryResourcesSelect, { pageSize: FLOW_DRY_RUN_SAMPLE, targets: selectionsOf([flow]) });
     const integrations = new Map<string, Integration | null>();
     const items: FlowDryRun['resources']['items'] = [];
@@ -75,7 +100,12 @@ export class FlowsService {
         flow.approvers === null
           ? []
           : await resolveApprovers(
-              { approvers: flow.approvers, integration: integration ?? { integrationOwners: [], resourceOwnerMappings: [] }, resources: [resource], requesterId: '' },
+              {
+                approvers: flow.approvers,
+                integration: integration ?? { integrationOwners: [], resourceOwnerMappings: [] },
+                resources: [resource],
+                requesterId: '',
+              },
               this.people,
             );
       items.push({ resource, permissions, approvers });
@@ -107,7 +137,10 @@ export class FlowsService {
     try {
       return await this.flows.transaction(work);
     } catch (err) {
-      if (err instanceof DuplicateFlowNameError) throw new AppException(ErrorCode.Conflict, `An access flow named "${name}" already exists (names are unique regardless of case).`, { issues: [{ field: 'name', rule: 'must be unique' }] });
+      if (err instanceof DuplicateFlowNameError)
+        throw new AppException(ErrorCode.Conflict, `An access flow named "${name}" already exists (names are unique regardless of case).`, {
+          issues: [{ field: 'name', rule: 'must be unique' }],
+        });
       throw err;
     }
   }
@@ -132,11 +165,15 @@ export class FlowsService {
         continue;
       }
       if (!integration.connectedResourceTypes.includes(target.resourceType)) {
-        issues.push({ field: `targets.${i}.resourceType`, rule: `must be one of the integration's connected resource types (${integration.connectedResourceTypes.join(', ')})` });
+        issues.push({
+          field: `targets.${i}.resourceType`,
+          rule: `must be one of the integration's connected resource types (${integration.connectedResourceTypes.join(', ')})`,
+        });
       }
       const offered = permissionsOf(target.resourceType);
       target.permissions.forEach((p, j) => {
-        if (!offered.includes(p)) issues.push({ field: `targets.${i}.permissions.${j}`, rule: `${p} is not offered by ${target.resourceType} (it offers ${offered.join(', ')})` });
+        if (!offered.includes(p))
+          issues.push({ field: `targets.${i}.permissions.${j}`, rule: `${p} is not offered by ${target.resourceType} (it offers ${offered.join(', ')})` });
       });
       const selector = target.resources;
       if (selector?.by === 'id' && selector.mode === 'include') {
@@ -151,13 +188,21 @@ export class FlowsService {
 
     for (const [i, group] of (flow.approvers?.groups ?? []).entries()) {
       if (group.type === 'user') {
-        for (const email of await this.people.unknownEmails(group.values!)) issues.push({ field: `approvers.groups.${i}.values.${group.values!.indexOf(email)}`, rule: `must be the email of an existing user (${email} is not)` });
+        for (const email of await this.people.unknownEmails(group.values!))
+          issues.push({
+            field: `approvers.groups.${i}.values.${group.values!.indexOf(email)}`,
+            rule: `must be the email of an existing user (${email} is not)`,
+          });
       } else if (group.type === 'group') {
-        for (const name of await this.people.unknownGroups(group.values!)) issues.push({ field: `approvers.groups.${i}.values.${group.values!.indexOf(name)}`, rule: `must name an existing group (${name} does not exist)` });
+        for (const name of await this.people.unknownGroups(group.values!))
+          issues.push({ field: `approvers.groups.${i}.values.${group.values!.indexOf(name)}`, rule: `must name an existing group (${name} does not exist)` });
       } else {
         for (const [id, integration] of integrations) {
           if (integration && integration.integrationOwners.length === 0) {
-            issues.push({ field: `approvers.groups.${i}.type`, rule: `OWNER needs integrationOwners on integration "${integration.name}" (${id}): they approve resources that have no owner` });
+            issues.push({
+              field: `approvers.groups.${i}.type`,
+              rule: `OWNER needs integrationOwners on integration "${integration.name}" (${id}): they approve resources that have no owner`,
+            });
           }
         }
       }
@@ -172,7 +217,11 @@ export class FlowsService {
     for (const [i, group] of (flow.approvers?.groups ?? []).entries()) {
       if (group.type === 'group') {
         (await this.people.countEach('group', group.values!)).forEach((n, j) => {
-          if (n === 0) warnings.push({ field: `approvers.groups.${i}.values.${j}`, message: `Group "${group.values![j]}" has no members: nobody can approve for it, so its requests wait for an admin until they expire.` });
+          if (n === 0)
+            warnings.push({
+              field: `approvers.groups.${i}.values.${j}`,
+              message: `Group "${group.values![j]}" has no members: nobody can approve for it, so its requests wait for an admin until they expire.`,
+            });
         });
       } else if (group.type === 'OWNER') {
         for (const integration of integrations.values()) {
@@ -240,7 +289,11 @@ function grantWarnings(flow: ValidAccessFlow, integrations: Map<string, Integrat
 function databasesOf(target: FlowTarget, selected: Map<string, Resource>): string[] | 'any' {
   const selector = target.resources;
   if (!selector || selector.mode === 'exclude' || selector.by === 'tag') return 'any';
-  if (selector.by === 'id') return selector.values.map((id) => selected.get(id)).filter((r): r is Resource => !!r).map((r) => r.parts.database ?? r.parts.name);
+  if (selector.by === 'id')
+    return selector.values
+      .map((id) => selected.get(id))
+      .filter((r): r is Resource => !!r)
+      .map((r) => r.parts.database ?? r.parts.name);
   const firsts = selector.values.map((glob) => glob.split('/')[0]);
   return firsts.some((db) => /[*?]/.test(db)) ? 'any' : firsts;
 }

@@ -27,17 +27,18 @@ export class PeopleRepository implements PeopleDirectory {
         [lowered],
       );
     }
-    return this.dataSource.query("SELECT id, email FROM access.users WHERE active AND attributes->>$1 = ANY($2::text[]) ORDER BY email", [attribute, values]);
+    return this.dataSource.query('SELECT id, email FROM access.users WHERE active AND attributes->>$1 = ANY($2::text[]) ORDER BY email', [attribute, values]);
   }
 
   /** The user as they are now, or null when they no longer exist. */
   async person(id: string): Promise<PersonNow | null> {
-    const rows: Array<{ id: string; email: string; role: PersonNow['role']; attributes: Record<string, string>; active: boolean; groups: string[] }> = await this.dataSource.query(
-      `SELECT u.id, u.email, u.role, u.attributes, u.active,
+    const rows: Array<{ id: string; email: string; role: PersonNow['role']; attributes: Record<string, string>; active: boolean; groups: string[] }> =
+      await this.dataSource.query(
+        `SELECT u.id, u.email, u.role, u.attributes, u.active,
               COALESCE((SELECT array_agg(g.name ORDER BY g.name) FROM access.user_groups ug JOIN access.groups g ON g.id = ug.group_id WHERE ug.user_id = u.id), '{}') AS groups
          FROM access.users u WHERE u.id = $1`,
-      [id],
-    );
+        [id],
+      );
     const r = rows[0];
     return r ? { userId: r.id, email: r.email, role: r.role, attributes: r.attributes, active: r.active, groups: r.groups } : null;
   }
@@ -63,14 +64,18 @@ export class PeopleRepository implements PeopleDirectory {
   /** Which of these emails are no user's. */
   async unknownEmails(emails: string[]): Promise<string[]> {
     // A deactivated user still exists (a flow naming them stays valid); they just approve nothing while deactivated.
-    const rows: Array<{ email: string }> = await this.dataSource.query('SELECT lower(email) AS email FROM access.users WHERE lower(email) = ANY($1::text[])', [emails.map((e) => e.toLowerCase())]);
+    const rows: Array<{ email: string }> = await this.dataSource.query('SELECT lower(email) AS email FROM access.users WHERE lower(email) = ANY($1::text[])', [
+      emails.map((e) => e.toLowerCase()),
+    ]);
     const found = new Set(rows.map((r) => r.email));
     return emails.filter((e) => !found.has(e.toLowerCase()));
   }
 
   /** Which of these group names do not exist. */
   async unknownGroups(names: string[]): Promise<string[]> {
-    const rows: Array<{ name: string }> = await this.dataSource.query('SELECT lower(name) AS name FROM access.groups WHERE lower(name) = ANY($1::text[])', [names.map((n) => n.toLowerCase())]);
+    const rows: Array<{ name: string }> = await this.dataSource.query('SELECT lower(name) AS name FROM access.groups WHERE lower(name) = ANY($1::text[])', [
+      names.map((n) => n.toLowerCase()),
+    ]);
     const found = new Set(rows.map((r) => r.name));
     return names.filter((n) => !found.has(n.toLowerCase()));
   }

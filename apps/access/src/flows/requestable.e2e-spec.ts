@@ -68,7 +68,11 @@ describe('GET /api/v1/me/requestable', () => {
     );
     t = await startTestStack();
     await t.api('POST', '/api/v1/groups', { body: { name: 'security' } });
-    for (const [who, groups] of [['analyst', ['analysts']], ['ops', ['ops']], ['outsider', []]] as const) {
+    for (const [who, groups] of [
+      ['analyst', ['analysts']],
+      ['ops', ['ops']],
+      ['outsider', []],
+    ] as const) {
       const made = await createUser(t, { groups: [...groups] });
       tokens[who] = made.token;
       emails[who] = made.user.email;
@@ -97,30 +101,50 @@ describe('GET /api/v1/me/requestable', () => {
     await flow({
       name: 'billing by name',
       requestors: analysts,
-      targets: [{ integrationId, resourceType: 'postgresql-table', permissions: ['READ_ONLY'], resources: { mode: 'include', by: 'name', values: ['app/billing/*'] } }],
+      targets: [
+        { integrationId, resourceType: 'postgresql-table', permissions: ['READ_ONLY'], resources: { mode: 'include', by: 'name', values: ['app/billing/*'] } },
+      ],
       approvers: { mode: 'ANY_OF', groups: [{ type: 'OWNER' }] },
       maxDurationMinutes: 120,
     });
     await flow({
       name: 'all but salaries by id',
       requestors: analysts,
-      targets: [{ integrationId, resourceType: 'postgresql-table', permissions: ['READ_WRITE'], resources: { mode: 'exclude', by: 'id', values: [ids['app/hr/salaries']] } }],
+      targets: [
+        {
+          integrationId,
+          resourceType: 'postgresql-table',
+          permissions: ['READ_WRITE'],
+          resources: { mode: 'exclude', by: 'id', values: [ids['app/hr/salaries']] },
+        },
+      ],
     });
     await flow({
       name: 'billing schema',
       requestors: analysts,
-      targets: [{ integrationId, resourceType: 'postgresql-schema', permissions: ['READ_ONLY'], resources: { mode: 'include', by: 'name', values: ['app/billing'] } }],
+      targets: [
+        { integrationId, resourceType: 'postgresql-schema', permissions: ['READ_ONLY'], resources: { mode: 'include', by: 'name', values: ['app/billing'] } },
+      ],
     });
     await flow({
       name: 'owned by data teams',
       requestors: ops,
-      targets: [{ integrationId, resourceType: 'postgresql-table', permissions: ['ADMIN'], resources: { mode: 'include', by: 'tag', key: 'owner', values: ['data-*'] } }],
+      targets: [
+        {
+          integrationId,
+          resourceType: 'postgresql-table',
+          permissions: ['ADMIN'],
+          resources: { mode: 'include', by: 'tag', key: 'owner', values: ['data-*'] },
+        },
+      ],
       approvers: { mode: 'ALL_OF', groups: [{ type: 'group', values: ['security'] }] },
     });
     await flow({
       name: 'untagged for ops',
       requestors: ops,
-      targets: [{ integrationId, resourceType: 'postgresql-table', permissions: ['READ_ONLY'], resources: { mode: 'exclude', by: 'tag', key: 'owner', values: ['*'] } }],
+      targets: [
+        { integrationId, resourceType: 'postgresql-table', permissions: ['READ_ONLY'], resources: { mode: 'exclude', by: 'tag', key: 'owner', values: ['*'] } },
+      ],
     });
     hrFlow = {
       name: 'inactive hr for ops',
@@ -163,7 +187,10 @@ describe('GET /api/v1/me/requestable', () => {
     });
     // No owner tag: the integration owners approve.
     expect(byName(analyst['app/billing/payments'], 'billing by name').approvers).toBe('any of: integration owner (group ops)');
-    expect(byName(analyst['app/billing/payments'], 'all but salaries by id')).toMatchObject({ approvalRequired: false, approvers: 'automatic (no approval needed)' });
+    expect(byName(analyst['app/billing/payments'], 'all but salaries by id')).toMatchObject({
+      approvalRequired: false,
+      approvers: 'automatic (no approval needed)',
+    });
     const ops = await everything('ops');
     expect(ops['app/billing/invoices'].flows.map((f) => [f.name, f.approvers])).toEqual([['owned by data teams', 'all of: group security']]);
   });
@@ -179,7 +206,8 @@ describe('GET /api/v1/me/requestable', () => {
   });
 
   it('answers from a flow as soon as it is turned on, edited or turned off (the access service keeps the active flows until one changes)', async () => {
-    const put = async (body: Record<string, unknown>) => expect((await t.api('PUT', `/api/v1/access-flows/${hrFlowId}`, { body: { maxDurationMinutes: 60, approvers: null, ...body } })).status).toBe(200);
+    const put = async (body: Record<string, unknown>) =>
+      expect((await t.api('PUT', `/api/v1/access-flows/${hrFlowId}`, { body: { maxDurationMinutes: 60, approvers: null, ...body } })).status).toBe(200);
     const before = Object.keys(await everything('ops'));
     await put({ ...hrFlow, active: true });
     const on = await everything('ops');
@@ -197,7 +225,9 @@ describe('GET /api/v1/me/requestable', () => {
     const body = {
       name: 'billing by name',
       requestors: { conditions: [{ type: 'group', match: 'is', values: ['analysts'] }] },
-      targets: [{ integrationId, resourceType: 'postgresql-table', permissions: ['READ_ONLY'], resources: { mode: 'include', by: 'name', values: ['app/billing/*'] } }],
+      targets: [
+        { integrationId, resourceType: 'postgresql-table', permissions: ['READ_ONLY'], resources: { mode: 'include', by: 'name', values: ['app/billing/*'] } },
+      ],
       approvers: { mode: 'ANY_OF', groups: [{ type: 'OWNER' }] },
       maxDurationMinutes: 60,
     };
@@ -206,18 +236,26 @@ describe('GET /api/v1/me/requestable', () => {
     // A deactivated member of the group is nobody's requester.
     expect(res.body.requestors).toEqual({ total: 1, people: [expect.objectContaining({ email: emails.analyst })] });
     expect(res.body.approvalRequired).toBe(true);
-    const offered = Object.fromEntries(res.body.resources.items.map((i: { resource: { path: string }; permissions: string[]; approvers: Array<{ approverEmails: string[]; source: string }> }) => [i.resource.path, i]));
+    const offered = Object.fromEntries(
+      res.body.resources.items.map(
+        (i: { resource: { path: string }; permissions: string[]; approvers: Array<{ approverEmails: string[]; source: string }> }) => [i.resource.path, i],
+      ),
+    );
     expect(Object.keys(offered)).toEqual(['app/billing/50%_off', 'app/billing/invoices', 'app/billing/payments']);
     expect(res.body.resources.more).toBe(false);
     expect(offered['app/billing/payments'].permissions).toEqual(['READ_ONLY']);
     // No owner tag on payments: the integration owners (group ops) approve.
-    expect(offered['app/billing/payments'].approvers).toEqual([expect.objectContaining({ type: 'OWNER', source: 'integration owners', approverEmails: [emails.ops] })]);
+    expect(offered['app/billing/payments'].approvers).toEqual([
+      expect.objectContaining({ type: 'OWNER', source: 'integration owners', approverEmails: [emails.ops] }),
+    ]);
     // invoices is tagged owner=data-team, a group with no members: nobody but the fallback.
     expect(offered['app/billing/invoices'].approvers[0].approverEmails).toEqual([emails.ops]);
     expect((await t.api('GET', '/api/v1/access-flows?pageSize=200')).body.items.length).toBe(flowsBefore);
 
     // A flow that could never match is refused as a save would be, naming the field.
-    const bad = await t.api('POST', '/api/v1/access-flows/dry-run', { body: { ...body, approvers: { mode: 'ANY_OF', groups: [{ type: 'group', values: ['no-such-group'] }] } } });
+    const bad = await t.api('POST', '/api/v1/access-flows/dry-run', {
+      body: { ...body, approvers: { mode: 'ANY_OF', groups: [{ type: 'group', values: ['no-such-group'] }] } },
+    });
     expect(bad.status).toBe(400);
     expect(bad.body.details.issues).toEqual([{ field: 'approvers.groups.0.values.0', rule: 'must name an existing group (no-such-group does not exist)' }]);
     expect((await t.api('POST', '/api/v1/access-flows/dry-run', { body, token: tokens.analyst })).status).toBe(403);

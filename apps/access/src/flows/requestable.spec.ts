@@ -47,17 +47,22 @@ const analyst = { userId: '00000000-0000-4000-8000-000000000002', email: 'a@exam
 
 describe('what a flow offers on a resource', () => {
   it('keeps active flows whose requestors include the caller', () => {
-    const flows = [flow('1'), flow('2', { active: false }), flow('3', { requestors: { operator: 'OR', conditions: [{ type: 'group', match: 'is', values: ['ops'] }] } })];
+    const flows = [
+      flow('1'),
+      flow('2', { active: false }),
+      flow('3', { requestors: { operator: 'OR', conditions: [{ type: 'group', match: 'is', values: ['ops'] }] } }),
+    ];
     expect(flowsOfferedTo(flows, analyst).map((f) => f.name)).toEqual(['1']);
   });
 
   it('hands discovery the targets without their permissions', () => {
     const selector = { mode: 'include' as const, by: 'name' as const, values: ['db/*'] };
-    expect(selectionsOf([flow('1', { targets: [{ integrationId: INTEGRATION, resourceType: 'postgresql-table', permissions: ['ADMIN'], resources: selector }] })])).toEqual([
-      { integrationId: INTEGRATION, resourceType: 'postgresql-table', resources: selector },
-    ]);
+    expect(
+      selectionsOf([flow('1', { targets: [{ integrationId: INTEGRATION, resourceType: 'postgresql-table', permissions: ['ADMIN'], resources: selector }] })]),
+    ).toEqual([{ integrationId: INTEGRATION, resourceType: 'postgresql-table', resources: selector }]);
     // The same target in many flows goes once.
-    const same = (name: string) => flow(name, { targets: [{ integrationId: INTEGRATION, resourceType: 'postgresql-table', permissions: ['READ_ONLY'], resources: selector }] });
+    const same = (name: string) =>
+      flow(name, { targets: [{ integrationId: INTEGRATION, resourceType: 'postgresql-table', permissions: ['READ_ONLY'], resources: selector }] });
     expect(selectionsOf([same('1'), same('2'), flow('3')])).toEqual([
       { integrationId: INTEGRATION, resourceType: 'postgresql-table', resources: selector },
       { integrationId: INTEGRATION, resourceType: 'postgresql-table' },
@@ -67,7 +72,10 @@ describe('what a flow offers on a resource', () => {
   it('needs the settings of an integration only where a flow is approved by owners', () => {
     const elsewhere = '00000000-0000-4000-8000-000000000007';
     const owner = { mode: 'ANY_OF' as const, groups: [{ type: 'OWNER' as const }] };
-    const flows = [flow('1'), flow('2', { approvers: owner, targets: [{ integrationId: elsewhere, resourceType: 'postgresql-table', permissions: ['READ_ONLY'] }] })];
+    const flows = [
+      flow('1'),
+      flow('2', { approvers: owner, targets: [{ integrationId: elsewhere, resourceType: 'postgresql-table', permissions: ['READ_ONLY'] }] }),
+    ];
     expect(ownerIntegrationsOf(flows)).toEqual([elsewhere]);
     expect(ownerIntegrationsOf([flow('1')])).toEqual([]);
   });
@@ -76,7 +84,17 @@ describe('what a flow offers on a resource', () => {
     const integration = { integrationOwners: [{ attribute: 'group', values: ['dba'] }], resourceOwnerMappings: [{ tagKey: 'owner', attribute: 'group' }] };
     const flows = [
       flow('b', { approvers: { mode: 'ANY_OF', groups: [{ type: 'OWNER' }] } }),
-      flow('a', { approvers: { mode: 'ALL_OF', groups: [{ type: 'group', values: ['sec'] }] }, targets: [{ integrationId: INTEGRATION, resourceType: 'postgresql-table', permissions: ['READ_ONLY'], resources: { mode: 'include', by: 'name', values: ['db/s/?'] } }] }),
+      flow('a', {
+        approvers: { mode: 'ALL_OF', groups: [{ type: 'group', values: ['sec'] }] },
+        targets: [
+          {
+            integrationId: INTEGRATION,
+            resourceType: 'postgresql-table',
+            permissions: ['READ_ONLY'],
+            resources: { mode: 'include', by: 'name', values: ['db/s/?'] },
+          },
+        ],
+      }),
     ];
     const now = new Date('2026-12-01T12:00:00Z');
     const page = offersOf(flows, now);
@@ -111,7 +129,9 @@ describe('what a flow offers on a resource', () => {
   it('offers only permissions both the flow and the resource have, and nothing for managed roles', () => {
     const adminFlow = flow('1', { targets: [{ integrationId: INTEGRATION, resourceType: 'postgresql-table', permissions: ['READ_ONLY', 'ADMIN'] }] });
     expect(requestableItem(resource('db/s/t'), [adminFlow], undefined, new Date())!.permissions).toEqual(['READ_ONLY', 'ADMIN']);
-    expect(requestableItem(resource('db/s/t', { permissions: ['READ_ONLY'] }), [adminFlow], undefined, new Date())!.flows[0].permissions).toEqual(['READ_ONLY']);
+    expect(requestableItem(resource('db/s/t', { permissions: ['READ_ONLY'] }), [adminFlow], undefined, new Date())!.flows[0].permissions).toEqual([
+      'READ_ONLY',
+    ]);
     expect(requestableItem(resource('db/s/t', { permissions: [] }), [adminFlow], undefined, new Date())).toBeNull();
     expect(requestableItem(resource('db/s/t', { integrationId: '00000000-0000-4000-8000-000000000009' }), [adminFlow], undefined, new Date())).toBeNull();
   });
@@ -119,7 +139,12 @@ describe('what a flow offers on a resource', () => {
   it('gives flows sharing a target, and a flow of several targets, what each target covers', () => {
     const byName = { mode: 'include' as const, by: 'name' as const, values: ['db/sales/*'] };
     const noPii = { mode: 'exclude' as const, by: 'tag' as const, key: 'pii', values: ['*'] };
-    const target = (permissions: AccessFlow['targets'][number]['permissions'], resources?: typeof byName | typeof noPii) => ({ integrationId: INTEGRATION, resourceType: 'postgresql-table' as const, permissions, ...(resources ? { resources } : {}) });
+    const target = (permissions: AccessFlow['targets'][number]['permissions'], resources?: typeof byName | typeof noPii) => ({
+      integrationId: INTEGRATION,
+      resourceType: 'postgresql-table' as const,
+      permissions,
+      ...(resources ? { resources } : {}),
+    });
     const flows = [
       flow('a', { targets: [target(['READ_ONLY'], byName)] }),
       flow('b', { targets: [target(['READ_ONLY'], byName)] }),
@@ -127,10 +152,22 @@ describe('what a flow offers on a resource', () => {
       flow('d', { targets: [target(['READ_ONLY'], noPii)] }),
     ];
     const offered = (r: Resource) => requestableItem(r, flows, undefined, new Date())?.flows.map((f) => [f.name, f.permissions]) ?? null;
-    expect(offered(resource('db/sales/orders'))).toEqual([['a', ['READ_ONLY']], ['b', ['READ_ONLY']], ['c', ['READ_WRITE', 'ADMIN']], ['d', ['READ_ONLY']]]);
-    expect(offered(resource('db/sales/cards', { tags: { pii: 'yes' } }))).toEqual([['a', ['READ_ONLY']], ['b', ['READ_ONLY']], ['c', ['ADMIN']]]);
+    expect(offered(resource('db/sales/orders'))).toEqual([
+      ['a', ['READ_ONLY']],
+      ['b', ['READ_ONLY']],
+      ['c', ['READ_WRITE', 'ADMIN']],
+      ['d', ['READ_ONLY']],
+    ]);
+    expect(offered(resource('db/sales/cards', { tags: { pii: 'yes' } }))).toEqual([
+      ['a', ['READ_ONLY']],
+      ['b', ['READ_ONLY']],
+      ['c', ['ADMIN']],
+    ]);
     expect(offered(resource('db/hr/people', { tags: { pii: 'yes' } }))).toBeNull();
-    expect(offered(resource('db/hr/rooms'))).toEqual([['c', ['READ_WRITE']], ['d', ['READ_ONLY']]]);
+    expect(offered(resource('db/hr/rooms'))).toEqual([
+      ['c', ['READ_WRITE']],
+      ['d', ['READ_ONLY']],
+    ]);
   });
 
   it('says when a time-framed flow is closed now', () => {
@@ -145,8 +182,18 @@ describe('what a flow offers on a resource', () => {
     expect(describeApprovers(null, resource('x'), integration)).toBe('automatic (no approval needed)');
     expect(describeApprovers(owner, resource('x', { tags: { owner: 'payments' } }), integration)).toBe('any of: resource owner (tag owner=payments)');
     expect(describeApprovers(owner, resource('x'), integration)).toBe('any of: integration owner (group dba)');
-    expect(describeApprovers({ mode: 'ALL_OF', groups: [{ type: 'user', values: ['a@x.io', 'b@x.io'] }, { type: 'group', values: ['sec'] }] }, resource('x'), integration)).toBe(
-      'all of: user a@x.io, b@x.io; group sec',
-    );
+    expect(
+      describeApprovers(
+        {
+          mode: 'ALL_OF',
+          groups: [
+            { type: 'user', values: ['a@x.io', 'b@x.io'] },
+            { type: 'group', values: ['sec'] },
+          ],
+        },
+        resource('x'),
+        integration,
+      ),
+    ).toBe('all of: user a@x.io, b@x.io; group sec');
   });
 });

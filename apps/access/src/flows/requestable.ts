@@ -6,7 +6,9 @@ export const flowsOfferedTo = (flows: readonly AccessFlow[], caller: Caller) => 
 
 /** The flows' targets as discovery selects resources with them (permissions are checked afterwards), each once. */
 export const selectionsOf = (flows: Array<Pick<AccessFlow, 'targets'>>): TargetSelection[] => {
-  const selections = flows.flatMap((flow) => flow.targets.map(({ integrationId, resourceType, resources }) => ({ integrationId, resourceType, ...(resources ? { resources } : {}) })));
+  const selections = flows.flatMap((flow) =>
+    flow.targets.map(({ integrationId, resourceType, resources }) => ({ integrationId, resourceType, ...(resources ? { resources } : {}) })),
+  );
   return [...new Map(selections.map((s) => [JSON.stringify(s), s])).values()];
 };
 
@@ -26,7 +28,10 @@ type Entry = RequestablePage['items'][number];
  * does not depend on the resource (the flow's words, its timeframe now, who approves unless the
  * resource's owner does) is worked out and written once per flow, flows in name order.
  */
-export function offersOf(flows: AccessFlow[], now: Date): { flows: RequestablePage['flows']; offer: (resource: Resource, integration: OwnerFacts | undefined) => Entry | null } {
+export function offersOf(
+  flows: AccessFlow[],
+  now: Date,
+): { flows: RequestablePage['flows']; offer: (resource: Resource, integration: OwnerFacts | undefined) => Entry | null } {
   const sorted = [...flows].sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
   const byOwner = sorted.map((flow) => flow.approvers?.groups.some((g) => g.type === 'OWNER') ?? false);
   const shown = sorted.map((flow, i) => ({
@@ -75,7 +80,9 @@ export function describeApprovers(approvers: Approvers, resource: Pick<Resource,
   if (approvers === null) return 'automatic (no approval needed)';
   const parts = approvers.groups.map((group) => {
     if (group.type !== 'OWNER') return `${group.type} ${group.values!.join(', ')}`;
-    const mapped = (integration?.resourceOwnerMappings ?? []).filter((m) => resource.tags[m.tagKey] !== undefined).map((m) => `${m.tagKey}=${resource.tags[m.tagKey]}`);
+    const mapped = (integration?.resourceOwnerMappings ?? [])
+      .filter((m) => resource.tags[m.tagKey] !== undefined)
+      .map((m) => `${m.tagKey}=${resource.tags[m.tagKey]}`);
     if (mapped.length > 0) return `resource owner (tag ${mapped.join(', ')})`;
     const owners = (integration?.integrationOwners ?? []).map((o) => `${o.attribute} ${o.values.join(', ')}`);
     return owners.length > 0 ? `integration owner (${owners.join('; ')})` : 'integration owner (none set)';

@@ -51,11 +51,25 @@ export class AdminBootstrap implements OnApplicationBootstrap {
       if (!user) {
         const id = await this.identities.insertUser(tx, { email: email.toLowerCase(), name: 'Administrator', attributes: {}, role: 'admin' });
         user = (await this.identities.findUser(id, tx))!;
-        await this.audit.append(auditEntry('user.created', SYSTEM_ACTOR, { type: 'user', id, name: user.email }, diffFields(null, toUserView(user), USER_AUDIT_FIELDS), { bootstrap: true }), tx);
+        await this.audit.append(
+          auditEntry('user.created', SYSTEM_ACTOR, { type: 'user', id, name: user.email }, diffFields(null, toUserView(user), USER_AUDIT_FIELDS), {
+            bootstrap: true,
+          }),
+          tx,
+        );
         this.logger.info({ userId: id, email: user.email }, 'bootstrap admin created');
       } else if (user.role !== 'admin') {
         await this.identities.updateUser(tx, user.id, { ...user, role: 'admin' });
-        await this.audit.append(auditEntry('user.updated', SYSTEM_ACTOR, { type: 'user', id: user.id, name: user.email }, { role: { before: user.role, after: 'admin' } }, { bootstrap: true }), tx);
+        await this.audit.append(
+          auditEntry(
+            'user.updated',
+            SYSTEM_ACTOR,
+            { type: 'user', id: user.id, name: user.email },
+            { role: { before: user.role, after: 'admin' } },
+            { bootstrap: true },
+          ),
+          tx,
+        );
       }
 
       const current = await this.tokens.findBootstrap(tx);
@@ -74,6 +88,12 @@ export class AdminBootstrap implements OnApplicationBootstrap {
 
   private async putToken(tx: Tx, userId: string, hash: string, source: string) {
     const row = await this.tokens.putBootstrap(tx, userId, hash);
-    await this.audit.append(auditEntry('token.created', SYSTEM_ACTOR, { type: 'token', id: row.id, name: row.name }, diffFields(null, toTokenView(row), TOKEN_AUDIT_FIELDS), { bootstrap: true, source }), tx);
+    await this.audit.append(
+      auditEntry('token.created', SYSTEM_ACTOR, { type: 'token', id: row.id, name: row.name }, diffFields(null, toTokenView(row), TOKEN_AUDIT_FIELDS), {
+        bootstrap: true,
+        source,
+      }),
+      tx,
+    );
   }
 }

@@ -17,12 +17,24 @@ export interface CutOffDeps {
  * audited, with the reason), in the caller's transaction: what deactivating or deleting a user
  * does, whether an admin or SCIM asks.
  */
-export async function cutOffUser(deps: CutOffDeps, tx: Tx, actor: Actor, userId: string, reason: string): Promise<{ sessionsEnded: number; revokedTokens: number }> {
+export async function cutOffUser(
+  deps: CutOffDeps,
+  tx: Tx,
+  actor: Actor,
+  userId: string,
+  reason: string,
+): Promise<{ sessionsEnded: number; revokedTokens: number }> {
   const revoked = await deps.tokens.revokeAllOf(tx, userId);
   const sessionsEnded = await deps.signIn.deleteSessionsOf(tx, userId);
   for (const token of revoked) {
     await deps.audit.append(
-      auditEntry('token.revoked', actor, { type: 'token', id: token.id, name: token.name }, diffFields({ revokedAt: null }, { revokedAt: toTokenView(token).revokedAt }, ['revokedAt']), { reason, userId }),
+      auditEntry(
+        'token.revoked',
+        actor,
+        { type: 'token', id: token.id, name: token.name },
+        diffFields({ revokedAt: null }, { revokedAt: toTokenView(token).revokedAt }, ['revokedAt']),
+        { reason, userId },
+      ),
       tx,
     );
   }

@@ -44,15 +44,19 @@ describe('users, groups and API tokens through the gateway', () => {
   });
 
   it('names the field and the rule of bad input, and answers 404 for unknown ids', async () => {
-    const bad = await t.api('POST', '/api/v1/users', { body: { email: 'not-an-email', name: '', groups: ['no spaces'], attributes: { '1bad': 'x' }, role: 'root' } });
+    const bad = await t.api('POST', '/api/v1/users', {
+      body: { email: 'not-an-email', name: '', groups: ['no spaces'], attributes: { '1bad': 'x' }, role: 'root' },
+    });
     expect(bad.status).toBe(400);
     expect(bad.body.details.issues.map((i: { field: string }) => i.field).sort()).toEqual(['attributes.1bad', 'email', 'groups.0', 'name', 'role']);
     expect((await t.api('GET', '/api/v1/users/not-a-uuid')).body.details.issues).toEqual([{ field: 'id', rule: 'must be a UUID' }]);
     expect((await t.api('GET', '/api/v1/users/00000000-0000-4000-8000-000000000000')).status).toBe(404);
-    expect((await t.api('POST', '/api/v1/tokens', { body: { name: 'x', expiresInDays: 0 } })).body.details.issues).toEqual([{ field: 'expiresInDays', rule: 'must be at least 1' }]);
+    expect((await t.api('POST', '/api/v1/tokens', { body: { name: 'x', expiresInDays: 0 } })).body.details.issues).toEqual([
+      { field: 'expiresInDays', rule: 'must be at least 1' },
+    ]);
   });
 
-  it('lets people manage their own tokens only; admins manage anyone\'s', async () => {
+  it("lets people manage their own tokens only; admins manage anyone's", async () => {
     const ana = await createUser(t);
     const bo = await createUser(t);
 
@@ -120,7 +124,9 @@ describe('users, groups and API tokens through the gateway', () => {
   });
 
   it('audits every change with its actor, never a token', async () => {
-    const rows = await t.control<{ action: string; actor: { id: string }; text: string }>('SELECT action, actor, row_to_json(a)::text AS text FROM access.audit_log a ORDER BY seq');
+    const rows = await t.control<{ action: string; actor: { id: string }; text: string }>(
+      'SELECT action, actor, row_to_json(a)::text AS text FROM access.audit_log a ORDER BY seq',
+    );
     const actions = new Set(rows.map((r) => r.action));
     for (const action of ['user.created', 'user.updated', 'user.deleted', 'group.created', 'token.created', 'token.revoked']) expect(actions).toContain(action);
     const log = rows.map((r) => r.text).join('\n');

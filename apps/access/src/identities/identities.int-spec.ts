@@ -80,7 +80,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await sql?.end();
   await dataSource?.destroy();
-  await admin?.query('SELECT format($1::text, $2::text) AS sql', ['DROP DATABASE IF EXISTS %I WITH (FORCE)', dbName]).then(({ rows }) => admin.query(rows[0].sql));
+  await admin
+    ?.query('SELECT format($1::text, $2::text) AS sql', ['DROP DATABASE IF EXISTS %I WITH (FORCE)', dbName])
+    .then(({ rows }) => admin.query(rows[0].sql));
   await admin?.end();
 });
 
@@ -91,7 +93,13 @@ describe('the bootstrap admin', () => {
     expect(await bootstrap().run()).toBeUndefined();
     const root = (await identities.findUserByEmail(ADMIN_EMAIL))!;
     expect(root).toMatchObject({ email: ADMIN_EMAIL, role: 'admin' });
-    expect((await tokens.authenticate(hashToken(generated!)))?.caller).toEqual({ userId: root.id, email: ADMIN_EMAIL, role: 'admin', groups: [], attributes: {} });
+    expect((await tokens.authenticate(hashToken(generated!)))?.caller).toEqual({
+      userId: root.id,
+      email: ADMIN_EMAIL,
+      role: 'admin',
+      groups: [],
+      attributes: {},
+    });
 
     const seeded = `lk_${randomBytes(32).toString('base64url')}`;
     await bootstrap(seeded).run();
@@ -116,17 +124,34 @@ describe('the bootstrap admin', () => {
 describe('users and groups', () => {
   it('creates a user, making the groups they name; email is unique regardless of case', async () => {
     const email = `Ana.${randomBytes(3).toString('hex')}@Example.com`;
-    const ana = await users.create(SYSTEM_ACTOR, userInput({ email, groups: ['dba', 'payments', 'DBA'], attributes: { team: 'payments', manager: 'bo@example.com' } }));
-    expect(ana).toMatchObject({ email: email.toLowerCase(), groups: ['dba', 'payments'], attributes: { team: 'payments', manager: 'bo@example.com' }, role: 'user' });
+    const ana = await users.create(
+      SYSTEM_ACTOR,
+      userInput({ email, groups: ['dba', 'payments', 'DBA'], attributes: { team: 'payments', manager: 'bo@example.com' } }),
+    );
+    expect(ana).toMatchObject({
+      email: email.toLowerCase(),
+      groups: ['dba', 'payments'],
+      attributes: { team: 'payments', manager: 'bo@example.com' },
+      role: 'user',
+    });
 
-    const dup = await expectError(users.create(SYSTEM_ACTOR, userInput({ email: email.toUpperCase() })), 'CONFLICT', new RegExp(email.toLowerCase().replace(/\./g, '\\.')));
+    const dup = await expectError(
+      users.create(SYSTEM_ACTOR, userInput({ email: email.toUpperCase() })),
+      'CONFLICT',
+      new RegExp(email.toLowerCase().replace(/\./g, '\\.')),
+    );
     expect(dup.details?.issues).toEqual([{ field: 'email', rule: 'must be unique regardless of case' }]);
 
     // An existing group is reused in its stored spelling, whatever the case asked for.
     const bo = await users.create(SYSTEM_ACTOR, userInput({ groups: ['PAYMENTS'] }));
     expect(bo.groups).toEqual(['payments']);
     const groups = await users.listGroups({ pageSize: 500 });
-    expect(groups.items.filter((g) => ['dba', 'payments'].includes(g.name)).map((g) => [g.name, g.members]).sort()).toEqual([
+    expect(
+      groups.items
+        .filter((g) => ['dba', 'payments'].includes(g.name))
+        .map((g) => [g.name, g.members])
+        .sort(),
+    ).toEqual([
       ['dba', 1],
       ['payments', 2],
     ]);
@@ -148,9 +173,15 @@ describe('users and groups', () => {
     const ana = await users.create(actor, userInput({ groups: ['sre'], attributes: { team: 'sre' } }));
     await users.update(actor, ana.id, userInput({ email: ana.email, name: 'Ana Lima', groups: ['sre', 'oncall'], attributes: { team: 'sre' } }));
     await users.delete(actor, ana.id);
-    const { rows } = await sql.query('SELECT action, actor, target_type, target_id, diff, details FROM access.audit_log WHERE target_id = $1 ORDER BY seq', [ana.id]);
+    const { rows } = await sql.query('SELECT action, actor, target_type, target_id, diff, details FROM access.audit_log WHERE target_id = $1 ORDER BY seq', [
+      ana.id,
+    ]);
     expect(rows.map((r) => r.action)).toEqual(['user.created', 'user.updated', 'user.deleted']);
-    expect(rows[0]).toMatchObject({ actor: { type: 'user', id: root.id, email: ADMIN_EMAIL }, target_type: 'user', diff: { email: { after: ana.email }, groups: { after: ['sre'] }, role: { after: 'user' } } });
+    expect(rows[0]).toMatchObject({
+      actor: { type: 'user', id: root.id, email: ADMIN_EMAIL },
+      target_type: 'user',
+      diff: { email: { after: ana.email }, groups: { after: ['sre'] }, role: { after: 'user' } },
+    });
     expect(rows[1].diff).toEqual({ name: { before: 'Ana', after: 'Ana Lima' }, groups: { before: ['sre'], after: ['oncall', 'sre'] } });
     expect(rows[2].diff.email).toEqual({ before: ana.email });
     const { rows: groups } = await sql.query("SELECT target_name, details FROM access.audit_log WHERE action = 'group.created' AND target_name = 'oncall'");
@@ -180,12 +211,18 @@ describe('API tokens', () => {
     expect(stored).not.toContain(created.token);
     expect(stored).not.toContain(created.token.slice(3));
     // The audit log names the token, never its value or hash.
-    const { rows: entries } = await sql.query("SELECT diff::text || coalesce(details::text, '') AS text FROM access.audit_log WHERE target_id = $1", [created.id]);
+    const { rows: entries } = await sql.query("SELECT diff::text || coalesce(details::text, '') AS text FROM access.audit_log WHERE target_id = $1", [
+      created.id,
+    ]);
     expect(entries).toHaveLength(1);
     expect(entries[0].text).not.toContain(rows[0].token_hash);
 
     const auth = await tokens.authenticate(hashToken(created.token));
-    expect(auth).toEqual({ caller: { userId: ana.id, email: ana.email, role: 'user', groups: ['analysts'], attributes: { team: 'bi' } }, tokenId: created.id, expiresAt: created.expiresAt });
+    expect(auth).toEqual({
+      caller: { userId: ana.id, email: ana.email, role: 'user', groups: ['analysts'], attributes: { team: 'bi' } },
+      tokenId: created.id,
+      expiresAt: created.expiresAt,
+    });
     expect(await tokens.authenticate(hashToken(`${created.token}x`))).toBeNull();
 
     // Expired.
@@ -199,7 +236,9 @@ describe('API tokens', () => {
     expect(revoked.revokedAt).not.toBeNull();
     expect(await tokens.revoke(actorOf(ana), second.id)).toEqual(revoked);
     expect(await tokens.authenticate(hashToken(second.token))).toBeNull();
-    const { rows: revocations } = await sql.query("SELECT count(*)::int AS n FROM access.audit_log WHERE action = 'token.revoked' AND target_id = $1", [second.id]);
+    const { rows: revocations } = await sql.query("SELECT count(*)::int AS n FROM access.audit_log WHERE action = 'token.revoked' AND target_id = $1", [
+      second.id,
+    ]);
     expect(revocations[0].n).toBe(1);
 
     // Deleting the user revokes what is left (the expired token too).
@@ -215,7 +254,7 @@ describe('API tokens', () => {
     ]);
   });
 
-  it('people manage their own tokens; admins anyone\'s', async () => {
+  it("people manage their own tokens; admins anyone's", async () => {
     const root = (await identities.findUserByEmail(ADMIN_EMAIL))!;
     const ana = await users.create(SYSTEM_ACTOR, userInput());
     const bo = await users.create(SYSTEM_ACTOR, userInput());

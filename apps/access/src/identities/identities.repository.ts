@@ -57,10 +57,11 @@ const USER_BY_EMAIL = USER_COLUMNS + 'WHERE lower(u.email) = lower($1)';
 const USER_PAGE =
   USER_COLUMNS +
   'WHERE ($1::text IS NULL OR EXISTS (SELECT 1 FROM access.user_groups ug JOIN access.groups g ON g.id = ug.group_id WHERE ug.user_id = u.id AND lower(g.name) = lower($1))) ' +
-  "AND ($2::text IS NULL OR strpos(lower(u.email), lower($2)) > 0 OR strpos(lower(u.name), lower($2)) > 0) " +
+  'AND ($2::text IS NULL OR strpos(lower(u.email), lower($2)) > 0 OR strpos(lower(u.name), lower($2)) > 0) ' +
   'AND ($3::timestamptz IS NULL OR (u.created_at, u.id) > ($3::timestamptz, $4::uuid)) ' +
   'ORDER BY u.created_at, u.id LIMIT $5';
-const GROUP_COLUMNS = 'SELECT g.id, g.name, g.description, g.managed_by, g.created_at, (SELECT count(*) FROM access.user_groups ug WHERE ug.group_id = g.id)::int AS members FROM access.groups g ';
+const GROUP_COLUMNS =
+  'SELECT g.id, g.name, g.description, g.managed_by, g.created_at, (SELECT count(*) FROM access.user_groups ug WHERE ug.group_id = g.id)::int AS members FROM access.groups g ';
 const GROUP_PAGE = GROUP_COLUMNS + 'WHERE ($1::timestamptz IS NULL OR (g.created_at, g.id) > ($1::timestamptz, $2::uuid)) ORDER BY g.created_at, g.id LIMIT $3';
 const GROUP_BY_ID = GROUP_COLUMNS + 'WHERE g.id = $1';
 const GROUP_BY_ID_FOR_UPDATE = GROUP_COLUMNS + 'WHERE g.id = $1 FOR UPDATE OF g';
@@ -81,7 +82,14 @@ const toUser = (r: Raw): UserRow => ({
   updatedAt: r.updated_at,
 });
 
-const toGroup = (r: Raw): GroupRow => ({ id: r.id, name: r.name, description: r.description, members: r.members, managedBy: r.managed_by, createdAt: r.created_at });
+const toGroup = (r: Raw): GroupRow => ({
+  id: r.id,
+  name: r.name,
+  description: r.description,
+  members: r.members,
+  managedBy: r.managed_by,
+  createdAt: r.created_at,
+});
 
 /** Users, groups and memberships in the `access` schema. Methods take the transaction they run in. */
 @Injectable()
@@ -133,15 +141,10 @@ export class IdentitiesRepository {
   async updateUser(tx: Tx, id: string, fields: UserFields): Promise<void> {
     const m = managerOf(tx);
     await this.unique(() =>
-      m.query('UPDATE access.users SET email = $2, name = $3, attributes = $4::jsonb, role = $5, managed_by = CASE WHEN $6 THEN $7 ELSE managed_by END, updated_at = now() WHERE id = $1', [
-        id,
-        fields.email,
-        fields.name,
-        JSON.stringify(fields.attributes),
-        fields.role,
-        fields.managedBy !== undefined,
-        fields.managedBy ?? null,
-      ]),
+      m.query(
+        'UPDATE access.users SET email = $2, name = $3, attributes = $4::jsonb, role = $5, managed_by = CASE WHEN $6 THEN $7 ELSE managed_by END, updated_at = now() WHERE id = $1',
+        [id, fields.email, fields.name, JSON.stringify(fields.attributes), fields.role, fields.managedBy !== undefined, fields.managedBy ?? null],
+      ),
     );
   }
 
@@ -193,7 +196,9 @@ export class IdentitiesRepository {
 
   async insertGroup(tx: Tx, name: string, description: string | null, managedBy: string | null = null): Promise<GroupRow> {
     const m = managerOf(tx);
-    const rows: Raw[] = await this.unique(() => m.query('INSERT INTO access.groups (name, description, managed_by) VALUES ($1, $2, $3) RETURNING id', [name, description, managedBy]));
+    const rows: Raw[] = await this.unique(() =>
+      m.query('INSERT INTO access.groups (name, description, managed_by) VALUES ($1, $2, $3) RETURNING id', [name, description, managedBy]),
+    );
     return (await this.findGroup(rows[0].id, tx))!;
   }
 
@@ -213,7 +218,12 @@ export class IdentitiesRepository {
   /** `managedBy` undefined keeps the stored marker. */
   async updateGroup(tx: Tx, id: string, description: string | null, managedBy: string | null | undefined): Promise<void> {
     const m = managerOf(tx);
-    await m.query('UPDATE access.groups SET description = $2, managed_by = CASE WHEN $3 THEN $4 ELSE managed_by END WHERE id = $1', [id, description, managedBy !== undefined, managedBy ?? null]);
+    await m.query('UPDATE access.groups SET description = $2, managed_by = CASE WHEN $3 THEN $4 ELSE managed_by END WHERE id = $1', [
+      id,
+      description,
+      managedBy !== undefined,
+      managedBy ?? null,
+    ]);
   }
 
   /** Deletes the group (its memberships go with it) and answers who its members were. */
@@ -226,7 +236,13 @@ export class IdentitiesRepository {
 
   /** Keyset pagination in creation order; answers one row more than asked when more follow. */
   async pageUsers(filter: { group?: string; q?: string; after?: PagePosition; limit: number }): Promise<UserRow[]> {
-    const rows: Raw[] = await this.dataSource.query(USER_PAGE, [filter.group ?? null, filter.q ?? null, filter.after?.createdAt ?? null, filter.after?.id ?? null, filter.limit]);
+    const rows: Raw[] = await this.dataSource.query(USER_PAGE, [
+      filter.group ?? null,
+      filter.q ?? null,
+      filter.after?.createdAt ?? null,
+      filter.after?.id ?? null,
+      filter.limit,
+    ]);
     return rows.map(toUser);
   }
 

@@ -6,7 +6,6 @@ import type { Received } from '@latchkey/messaging';
 import { TokensService } from './tokens.service';
 import { UsersService } from './users.service';
 
-
 @Controller()
 export class IdentitiesRpcController {
   constructor(

@@ -28,7 +28,11 @@ export class IdentityChanges {
   async record(tx: Tx, userIds: string[], reason: string, actor: Actor): Promise<void> {
     const m = managerOf(tx);
     if (!userIds.length) return;
-    await m.query('INSERT INTO access.identity_changes (user_id, reason, actor) SELECT unnest($1::uuid[]), $2, $3', [userIds, reason.slice(0, 1000), JSON.stringify(actor)]);
+    await m.query('INSERT INTO access.identity_changes (user_id, reason, actor) SELECT unnest($1::uuid[]), $2, $3', [
+      userIds,
+      reason.slice(0, 1000),
+      JSON.stringify(actor),
+    ]);
   }
 
   /** The oldest changes not reviewed yet. */

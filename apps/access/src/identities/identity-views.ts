@@ -20,7 +20,14 @@ export const toUserView = (u: UserRow): User => ({
   updatedAt: u.updatedAt.toISOString(),
 });
 
-export const toGroupView = (g: GroupRow): Group => ({ id: g.id, name: g.name, description: g.description, members: g.members, managedBy: g.managedBy, createdAt: g.createdAt.toISOString() });
+export const toGroupView = (g: GroupRow): Group => ({
+  id: g.id,
+  name: g.name,
+  description: g.description,
+  members: g.members,
+  managedBy: g.managedBy,
+  createdAt: g.createdAt.toISOString(),
+});
 
 export const toTokenView = (t: TokenRow): Token => ({
   id: t.id,
@@ -54,7 +61,13 @@ export const USER_AUDIT_FIELDS = ['email', 'name', 'groups', 'attributes', 'role
 export const GROUP_AUDIT_FIELDS = ['name', 'description', 'managedBy'] as const;
 export const TOKEN_AUDIT_FIELDS = ['userId', 'name', 'expiresAt'] as const;
 
-export const auditEntry = (action: string, actor: Actor, target: { type: string; id: string; name?: string }, diff?: AuditDiff, details?: Record<string, unknown>): AuditEntryInput => ({
+export const auditEntry = (
+  action: string,
+  actor: Actor,
+  target: { type: string; id: string; name?: string },
+  diff?: AuditDiff,
+  details?: Record<string, unknown>,
+): AuditEntryInput => ({
   action,
   actor,
   targetType: target.type,

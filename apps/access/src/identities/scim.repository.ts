@@ -23,7 +23,13 @@ export interface ScimGroupRow {
 }
 
 /** The attributes a SCIM filter may compare (`eq`), and the column each one reads. */
-export const USER_FILTER_COLUMNS = { userName: 'lower(u.email)', 'emails.value': 'lower(u.email)', externalId: 'u.external_id', id: 'u.id::text', displayName: 'u.name' } as const;
+export const USER_FILTER_COLUMNS = {
+  userName: 'lower(u.email)',
+  'emails.value': 'lower(u.email)',
+  externalId: 'u.external_id',
+  id: 'u.id::text',
+  displayName: 'u.name',
+} as const;
 export const GROUP_FILTER_COLUMNS = { displayName: 'lower(g.name)', externalId: 'g.external_id', id: 'g.id::text' } as const;
 /** Compared without regard to case (RFC 7643: userName and emails are caseExact false; our group names are unique regardless of case). */
 const CASE_INSENSITIVE = new Set(['userName', 'emails.value', 'displayName']);
@@ -35,7 +41,14 @@ function whereOf<A extends string>(columns: Record<A, string>, attribute: A | un
 }
 
 const TOKEN_COLUMNS = 'id, name, created_at, created_by, last_used_at, revoked_at';
-const toToken = (r: Raw): ScimTokenRow => ({ id: r.id, name: r.name, createdAt: r.created_at, createdBy: r.created_by, lastUsedAt: r.last_used_at, revokedAt: r.revoked_at });
+const toToken = (r: Raw): ScimTokenRow => ({
+  id: r.id,
+  name: r.name,
+  createdAt: r.created_at,
+  createdBy: r.created_by,
+  lastUsedAt: r.last_used_at,
+  revokedAt: r.revoked_at,
+});
 const GROUP_COLUMNS =
   'SELECT g.id, g.name, g.external_id, g.created_at, ' +
   "COALESCE((SELECT json_agg(json_build_object('id', u.id, 'email', u.email) ORDER BY u.email) FROM access.user_groups ug JOIN access.users u ON u.id = ug.user_id WHERE ug.group_id = g.id), '[]') AS members " +
@@ -48,7 +61,10 @@ export class ScimRepository {
   constructor(private readonly dataSource: DataSource) {}
 
   async insertToken(token: { name: string; hash: string; createdBy: string }): Promise<ScimTokenRow> {
-    const rows: Raw[] = await this.dataSource.query('INSERT INTO access.scim_tokens (name, token_hash, created_by) VALUES ($1, $2, $3) RETURNING ' + TOKEN_COLUMNS, [token.name, token.hash, token.createdBy]);
+    const rows: Raw[] = await this.dataSource.query(
+      'INSERT INTO access.scim_tokens (name, token_hash, created_by) VALUES ($1, $2, $3) RETURNING ' + TOKEN_COLUMNS,
+      [token.name, token.hash, token.createdBy],
+    );
     return toToken(rows[0]);
   }
 
@@ -59,7 +75,10 @@ export class ScimRepository {
 
   /** Revokes the token; answers it (revoked now or before), or null when there is none. */
   async revokeToken(id: string): Promise<{ token: ScimTokenRow; revokedNow: boolean } | null> {
-    const [rows]: WriteResult = await this.dataSource.query('UPDATE access.scim_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING ' + TOKEN_COLUMNS, [id]);
+    const [rows]: WriteResult = await this.dataSource.query(
+      'UPDATE access.scim_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING ' + TOKEN_COLUMNS,
+      [id],
+    );
     if (rows[0]) return { token: toToken(rows[0]), revokedNow: true };
     const existing: Raw[] = await this.dataSource.query('SELECT ' + TOKEN_COLUMNS + ' FROM access.scim_tokens WHERE id = $1', [id]);
     return existing[0] ? { token: toToken(existing[0]), revokedNow: false } : null;
@@ -67,22 +86,39 @@ export class ScimRepository {
 
   /** The unrevoked token with this hash (its last use noted, at most once a minute), or null. */
   async usableToken(hash: string): Promise<ScimTokenRow | null> {
-    const rows: Raw[] = await this.dataSource.query('SELECT ' + TOKEN_COLUMNS + ' FROM access.scim_tokens WHERE token_hash = $1 AND revoked_at IS NULL', [hash]);
+    const rows: Raw[] = await this.dataSource.query('SELECT ' + TOKEN_COLUMNS + ' FROM access.scim_tokens WHERE token_hash = $1 AND revoked_at IS NULL', [
+      hash,
+    ]);
     if (!rows[0]) return null;
-    await this.dataSource.query("UPDATE access.scim_tokens SET last_used_at = now() WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')", [rows[0].id]);
+    await this.dataSource.query(
+      "UPDATE access.scim_tokens SET last_used_at = now() WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')",
+      [rows[0].id],
+    );
     return toToken(rows[0]);
   }
 
   /** Ids of a page of users (creation order) matching `attribute eq value`, and how many match in all. */
-  async findUserIds(filter: { attribute: keyof typeof USER_FILTER_COLUMNS; value: string } | null, offset: number, limit: number): Promise<{ ids: string[]; total: number }> {
+  async findUserIds(
+    filter: { attribute: keyof typeof USER_FILTER_COLUMNS; value: string } | null,
+    offset: number,
+    limit: number,
+  ): Promise<{ ids: string[]; total: number }> {
     const where = whereOf(USER_FILTER_COLUMNS, filter?.attribute);
     const params = [filter?.value ?? null];
     const [count]: Raw[] = await this.dataSource.query('SELECT count(*)::int AS total FROM access.users u ' + where, params);
-    const rows: Raw[] = await this.dataSource.query('SELECT u.id FROM access.users u ' + where + ' ORDER BY u.created_at, u.id OFFSET $2 LIMIT $3', [...params, offset, limit]);
+    const rows: Raw[] = await this.dataSource.query('SELECT u.id FROM access.users u ' + where + ' ORDER BY u.created_at, u.id OFFSET $2 LIMIT $3', [
+      ...params,
+      offset,
+      limit,
+    ]);
     return { ids: rows.map((r) => r.id), total: count.total };
   }
 
-  async findGroups(filter: { attribute: keyof typeof GROUP_FILTER_COLUMNS; value: string } | null, offset: number, limit: number): Promise<{ groups: ScimGroupRow[]; total: number }> {
+  async findGroups(
+    filter: { attribute: keyof typeof GROUP_FILTER_COLUMNS; value: string } | null,
+    offset: number,
+    limit: number,
+  ): Promise<{ groups: ScimGroupRow[]; total: number }> {
     const where = whereOf(GROUP_FILTER_COLUMNS, filter?.attribute);
     const params = [filter?.value ?? null];
     const [count]: Raw[] = await this.dataSource.query('SELECT count(*)::int AS total FROM access.groups g ' + where, params);
@@ -130,7 +166,10 @@ export class ScimRepository {
   async addMembers(tx: Tx, groupId: string, userIds: string[]): Promise<string[]> {
     const m = managerOf(tx);
     if (!userIds.length) return [];
-    const rows: Raw[] = await m.query('INSERT INTO access.user_groups (user_id, group_id) SELECT unnest($2::uuid[]), $1 ON CONFLICT DO NOTHING RETURNING user_id', [groupId, userIds]);
+    const rows: Raw[] = await m.query(
+      'INSERT INTO access.user_groups (user_id, group_id) SELECT unnest($2::uuid[]), $1 ON CONFLICT DO NOTHING RETURNING user_id',
+      [groupId, userIds],
+    );
     return rows.map((r) => r.user_id);
   }
 

@@ -5,7 +5,6 @@ import { Rpc } from '@latchkey/messaging';
 import type { Received } from '@latchkey/messaging';
 import { ScimService } from './scim.service';
 
-
 @Controller()
 export class ScimRpcController {
   constructor(private readonly scim: ScimService) {}

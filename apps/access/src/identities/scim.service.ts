@@ -19,7 +19,14 @@ const MAX_PAGE = 200;
 /** `lks_` and 32 random bytes: a SCIM client's bearer token. */
 const generateScimToken = (): string => `lks_${randomBytes(32).toString('base64url')}`;
 const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
-const toScimTokenView = (t: ScimTokenRow): ScimToken => ({ id: t.id, name: t.name, createdAt: iso(t.createdAt)!, createdBy: t.createdBy, lastUsedAt: iso(t.lastUsedAt), revokedAt: iso(t.revokedAt) });
+const toScimTokenView = (t: ScimTokenRow): ScimToken => ({
+  id: t.id,
+  name: t.name,
+  createdAt: iso(t.createdAt)!,
+  createdBy: t.createdBy,
+  lastUsedAt: iso(t.lastUsedAt),
+  revokedAt: iso(t.revokedAt),
+});
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
 /** A user as SCIM carries it, before it is written. */
@@ -77,7 +84,8 @@ export class ScimService {
       return answer;
     } catch (err) {
       if (err instanceof ScimError) return { status: err.status, body: err.body() };
-      if (err instanceof DuplicateError) return { status: 409, body: new ScimError(409, 'A user with this userName, or a group with this displayName, already exists.', 'uniqueness').body() };
+      if (err instanceof DuplicateError)
+        return { status: 409, body: new ScimError(409, 'A user with this userName, or a group with this displayName, already exists.', 'uniqueness').body() };
       if (err instanceof AppException && err.code === ErrorCode.Conflict) return { status: 409, body: new ScimError(409, err.message).body() };
       throw err;
     }
@@ -157,7 +165,10 @@ export class ScimService {
       const user = await this.identities.findUser(id);
       if (user) resources.push(this.userResource(call, user, await this.scim.groupsNamed(user.groups)));
     }
-    return { status: 200, body: { schemas: [SCIM_LIST], totalResults: total, startIndex: page.startIndex, itemsPerPage: resources.length, Resources: resources } };
+    return {
+      status: 200,
+      body: { schemas: [SCIM_LIST], totalResults: total, startIndex: page.startIndex, itemsPerPage: resources.length, Resources: resources },
+    };
   }
 
   private getUser(call: ScimCall, id: string): Promise<ScimAnswer> {
@@ -171,7 +182,13 @@ export class ScimService {
       const id = await this.identities.insertUser(tx, { email: state.email, name: state.name, attributes: {}, role: 'user' });
       await this.scim.setUserScimFields(tx, id, { active: state.active, externalId: state.externalId });
       const user = (await this.identities.findUser(id, tx))!;
-      await this.audit.append(auditEntry('user.created', actor, { type: 'user', id, name: user.email }, diffFields(null, toUserView(user), USER_AUDIT_FIELDS), { via: 'scim', active: state.active }), tx);
+      await this.audit.append(
+        auditEntry('user.created', actor, { type: 'user', id, name: user.email }, diffFields(null, toUserView(user), USER_AUDIT_FIELDS), {
+          via: 'scim',
+          active: state.active,
+        }),
+        tx,
+      );
       return id;
     });
     return this.userAnswer(call, id, 201);
@@ -196,7 +213,11 @@ export class ScimService {
           if (op !== 'remove') state.name = (key === 'name.givenname' ? [String(value), ...family] : [given, String(value)]).join(' ').trim().slice(0, 200);
         } else if (key === 'externalid') state.externalId = op === 'remove' ? null : (str(value) ?? null);
         else if (/^emails(\[.*\])?(\.value)?$/.test(key)) {
-          const v = Array.isArray(value) ? (value[0] as { value?: unknown })?.value : typeof value === 'object' && value ? (value as { value?: unknown }).value : value;
+          const v = Array.isArray(value)
+            ? (value[0] as { value?: unknown })?.value
+            : typeof value === 'object' && value
+              ? (value as { value?: unknown }).value
+              : value;
           if (op !== 'remove') state.email = this.userState({ userName: v }).email;
         } else if (key === 'name') {
           const n = (value ?? {}) as Record<string, unknown>;
@@ -226,7 +247,10 @@ export class ScimService {
       await this.identities.updateUser(tx, id, { email: state.email, name: state.name, attributes: before.attributes, role: before.role });
       await this.scim.setUserScimFields(tx, id, { active: state.active, externalId: state.externalId });
       const after = (await this.identities.findUser(id, tx))!;
-      const diff = diffFields({ ...toUserView(before), active: before.active }, { ...toUserView(after), active: after.active }, [...USER_AUDIT_FIELDS, 'active']);
+      const diff = diffFields({ ...toUserView(before), active: before.active }, { ...toUserView(after), active: after.active }, [
+        ...USER_AUDIT_FIELDS,
+        'active',
+      ]);
       let ended: Record<string, number> = {};
       if (before.active && !state.active) {
         ended = await this.cutOff(tx, actor, id, 'deactivated by SCIM');
@@ -252,7 +276,13 @@ export class ScimService {
       const ended = await this.cutOff(tx, actor, id, 'user deleted by SCIM');
       await this.changes.record(tx, [id], 'deleted by the identity provider (SCIM)', actor);
       await this.identities.deleteUser(tx, id);
-      await this.audit.append(auditEntry('user.deleted', actor, { type: 'user', id, name: user.email }, diffFields(toUserView(user), null, USER_AUDIT_FIELDS), { via: 'scim', ...ended }), tx);
+      await this.audit.append(
+        auditEntry('user.deleted', actor, { type: 'user', id, name: user.email }, diffFields(toUserView(user), null, USER_AUDIT_FIELDS), {
+          via: 'scim',
+          ...ended,
+        }),
+        tx,
+      );
     });
     return { status: 204 };
   }
@@ -260,7 +290,10 @@ export class ScimService {
   // ---------------------------------------------------------------- Groups
 
   private groupResource(call: ScimCall, g: ScimGroupRow) {
-    const excluded = (call.query.excludedAttributes ?? '').toLowerCase().split(',').map((s) => s.trim());
+    const excluded = (call.query.excludedAttributes ?? '')
+      .toLowerCase()
+      .split(',')
+      .map((s) => s.trim());
     return {
       schemas: [SCIM_GROUP],
       id: g.id,
@@ -288,7 +321,16 @@ export class ScimService {
     const filter = parseEqFilter(call.query.filter, Object.keys(GROUP_FILTER_COLUMNS) as Array<keyof typeof GROUP_FILTER_COLUMNS>);
     const page = pageOf(call.query, MAX_PAGE);
     const { groups, total } = await this.scim.findGroups(filter, page.offset, page.count);
-    return { status: 200, body: { schemas: [SCIM_LIST], totalResults: total, startIndex: page.startIndex, itemsPerPage: groups.length, Resources: groups.map((g) => this.groupResource(call, g)) } };
+    return {
+      status: 200,
+      body: {
+        schemas: [SCIM_LIST],
+        totalResults: total,
+        startIndex: page.startIndex,
+        itemsPerPage: groups.length,
+        Resources: groups.map((g) => this.groupResource(call, g)),
+      },
+    };
   }
 
   private getGroup(call: ScimCall, id: string): Promise<ScimAnswer> {
@@ -307,7 +349,10 @@ export class ScimService {
       await this.scim.setGroupFields(tx, group.id, { name, externalId: str(b.externalId) ?? null });
       const added = await this.scim.addMembers(tx, group.id, await this.scim.existingUserIds(tx, members));
       await this.changes.record(tx, added, `added to group ${name} by the identity provider (SCIM)`, actor);
-      await this.audit.append(auditEntry('group.created', actor, { type: 'group', id: group.id, name }, diffFields(null, { name }, ['name']), { via: 'scim', membersAdded: added }), tx);
+      await this.audit.append(
+        auditEntry('group.created', actor, { type: 'group', id: group.id, name }, diffFields(null, { name }, ['name']), { via: 'scim', membersAdded: added }),
+        tx,
+      );
       return group.id;
     });
     return this.groupAnswer(call, id, 201);
@@ -315,7 +360,11 @@ export class ScimService {
 
   private async replaceGroup(call: ScimCall, actor: Actor, id: string): Promise<ScimAnswer> {
     const b = (call.body ?? {}) as Record<string, unknown>;
-    await this.writeGroup(actor, id, (g) => ({ name: b.displayName === undefined ? g.name : this.groupName(b.displayName), externalId: b.externalId === undefined ? g.externalId : (str(b.externalId) ?? null), members: { set: memberIds(b.members) } }));
+    await this.writeGroup(actor, id, (g) => ({
+      name: b.displayName === undefined ? g.name : this.groupName(b.displayName),
+      externalId: b.externalId === undefined ? g.externalId : (str(b.externalId) ?? null),
+      members: { set: memberIds(b.members) },
+    }));
     return this.groupAnswer(call, id);
   }
 
@@ -352,7 +401,11 @@ export class ScimService {
   }
 
   /** Writes the group's name, externalId and members; membership changes are audited per group (added, removed). */
-  private async writeGroup(actor: Actor, id: string, next: (g: ScimGroupRow) => { name: string; externalId: string | null; members: { set: string[] } }): Promise<void> {
+  private async writeGroup(
+    actor: Actor,
+    id: string,
+    next: (g: ScimGroupRow) => { name: string; externalId: string | null; members: { set: string[] } },
+  ): Promise<void> {
     await this.identities.transaction(async (tx) => {
       if (!(await this.scim.lockGroup(tx, id))) throw new ScimError(404, `Group ${id} not found.`);
       const before = (await this.scim.findGroup(id, tx))!;
@@ -364,13 +417,24 @@ export class ScimService {
       await this.scim.setGroupFields(tx, id, { name: state.name, externalId: state.externalId });
       const wanted = new Set(await this.scim.existingUserIds(tx, state.members.set));
       const current = new Set(before.members.map((u) => u.id));
-      const removed = await this.scim.removeMembers(tx, id, [...current].filter((u) => !wanted.has(u)));
-      const added = await this.scim.addMembers(tx, id, [...wanted].filter((u) => !current.has(u)));
+      const removed = await this.scim.removeMembers(
+        tx,
+        id,
+        [...current].filter((u) => !wanted.has(u)),
+      );
+      const added = await this.scim.addMembers(
+        tx,
+        id,
+        [...wanted].filter((u) => !current.has(u)),
+      );
       await this.changes.record(tx, removed, `removed from group ${state.name} by the identity provider (SCIM)`, actor);
       await this.changes.record(tx, added, `added to group ${state.name} by the identity provider (SCIM)`, actor);
       const diff = diffFields({ name: before.name, externalId: before.externalId }, { name: state.name, externalId: state.externalId }, ['name', 'externalId']);
       if (Object.keys(diff).length || added.length || removed.length) {
-        await this.audit.append(auditEntry('group.updated', actor, { type: 'group', id, name: state.name }, diff, { via: 'scim', membersAdded: added, membersRemoved: removed }), tx);
+        await this.audit.append(
+          auditEntry('group.updated', actor, { type: 'group', id, name: state.name }, diff, { via: 'scim', membersAdded: added, membersRemoved: removed }),
+          tx,
+        );
       }
     });
   }
@@ -380,8 +444,19 @@ export class ScimService {
       if (!(await this.scim.lockGroup(tx, id))) throw new ScimError(404, `Group ${id} not found.`);
       const group = (await this.scim.findGroup(id, tx))!;
       await this.scim.deleteGroup(tx, id);
-      await this.changes.record(tx, group.members.map((u) => u.id), `group ${group.name} deleted by the identity provider (SCIM)`, actor);
-      await this.audit.append(auditEntry('group.deleted', actor, { type: 'group', id, name: group.name }, diffFields({ name: group.name }, null, ['name']), { via: 'scim', membersRemoved: group.members.map((u) => u.id) }), tx);
+      await this.changes.record(
+        tx,
+        group.members.map((u) => u.id),
+        `group ${group.name} deleted by the identity provider (SCIM)`,
+        actor,
+      );
+      await this.audit.append(
+        auditEntry('group.deleted', actor, { type: 'group', id, name: group.name }, diffFields({ name: group.name }, null, ['name']), {
+          via: 'scim',
+          membersRemoved: group.members.map((u) => u.id),
+        }),
+        tx,
+      );
     });
     return { status: 204 };
   }

@@ -15,7 +15,8 @@ type Raw = Record<string, any>;
 /** What TypeORM's postgres driver answers for UPDATE/DELETE ... RETURNING: the rows and the count. */
 type WriteResult = [Raw[], number];
 
-const GROUPS_OF_U = "COALESCE((SELECT array_agg(g.name ORDER BY g.name) FROM access.user_groups ug JOIN access.groups g ON g.id = ug.group_id WHERE ug.user_id = u.id), '{}') AS groups";
+const GROUPS_OF_U =
+  "COALESCE((SELECT array_agg(g.name ORDER BY g.name) FROM access.user_groups ug JOIN access.groups g ON g.id = ug.group_id WHERE ug.user_id = u.id), '{}') AS groups";
 // One round trip: the session's last use moves on only while it is live, and its user comes along.
 const TOUCH_SESSION =
   'WITH s AS (UPDATE access.sessions SET last_seen_at = $2 WHERE session_hash = $1 AND created_at > $3 AND last_seen_at > $4 RETURNING id, user_id, created_at, last_seen_at) ' +
@@ -129,7 +130,11 @@ export class SignInRepository {
 
   /** Records an attempt as a failure (committed at once, so concurrent attempts see it); answers its id. */
   async insertFailure(account: string, address: string, at: Date): Promise<string> {
-    const rows: Raw[] = await this.dataSource.query('INSERT INTO access.sign_in_failures (account, address, at) VALUES ($1, $2, $3) RETURNING id', [account, address, at]);
+    const rows: Raw[] = await this.dataSource.query('INSERT INTO access.sign_in_failures (account, address, at) VALUES ($1, $2, $3) RETURNING id', [
+      account,
+      address,
+      at,
+    ]);
     return String(rows[0].id);
   }
 
@@ -155,12 +160,20 @@ export class SignInRepository {
 
   async insertLink(tx: Tx, link: { userId: string; purpose: PasswordLinkPurpose; hash: string; expiresAt: Date }): Promise<void> {
     const m = managerOf(tx);
-    await m.query('INSERT INTO access.password_links (user_id, purpose, token_hash, expires_at) VALUES ($1, $2, $3, $4)', [link.userId, link.purpose, link.hash, link.expiresAt]);
+    await m.query('INSERT INTO access.password_links (user_id, purpose, token_hash, expires_at) VALUES ($1, $2, $3, $4)', [
+      link.userId,
+      link.purpose,
+      link.hash,
+      link.expiresAt,
+    ]);
   }
 
   /** The unused, unexpired link with this hash (a read: the password is hashed before the link is spent). */
   async findUsableLink(hash: string, now: Date): Promise<{ userId: string; purpose: PasswordLinkPurpose } | null> {
-    const rows: Raw[] = await this.dataSource.query('SELECT user_id, purpose FROM access.password_links WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2', [hash, now]);
+    const rows: Raw[] = await this.dataSource.query(
+      'SELECT user_id, purpose FROM access.password_links WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2',
+      [hash, now],
+    );
     return rows[0] ? { userId: rows[0].user_id, purpose: rows[0].purpose } : null;
   }
 

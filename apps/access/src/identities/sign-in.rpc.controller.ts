@@ -7,7 +7,6 @@ import { SignInService } from './sign-in.service';
 import { SsoSignInService } from './sso-sign-in.service';
 import { SsoSettingsService } from './sso-settings.service';
 
-
 @Controller()
 export class SignInRpcController {
   constructor(

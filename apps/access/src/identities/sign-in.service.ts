@@ -45,14 +45,24 @@ const generateLinkToken = (): string => `lkl_${randomBytes(32).toString('base64u
 
 const invalidCredentials = () => new AppException(ErrorCode.InvalidCredentials, 'Email or password is wrong.');
 const linkInvalid = () =>
-  new AppException(ErrorCode.LinkInvalid, 'This link is not valid: it was already used, it expired, or a newer one replaced it. Ask an administrator for a new one.', {
-    issues: [{ field: 'token', rule: 'must be the token of an unused, unexpired link' }],
-  });
+  new AppException(
+    ErrorCode.LinkInvalid,
+    'This link is not valid: it was already used, it expired, or a newer one replaced it. Ask an administrator for a new one.',
+    {
+      issues: [{ field: 'token', rule: 'must be the token of an unused, unexpired link' }],
+    },
+  );
 
 export const userActor = (user: { id: string; email: string }): Actor => ({ type: 'user', id: user.id, email: user.email });
 export const userTarget = (user: { id: string; email: string }) => ({ type: 'user', id: user.id, name: user.email });
 export const clientDetails = (client: ClientInfo) => ({ address: client.address, ...(client.userAgent ? { userAgent: client.userAgent } : {}) });
-export const sessionUser = (u: Pick<UserRow, 'id' | 'email' | 'name' | 'role' | 'groups'>): SessionUser => ({ id: u.id, email: u.email, name: u.name, role: u.role, groups: u.groups });
+export const sessionUser = (u: Pick<UserRow, 'id' | 'email' | 'name' | 'role' | 'groups'>): SessionUser => ({
+  id: u.id,
+  email: u.email,
+  name: u.name,
+  role: u.role,
+  groups: u.groups,
+});
 
 function waitText(seconds: number): string {
   if (seconds < 90) return `${seconds} seconds`;
@@ -89,10 +99,16 @@ export class SignInService implements OnModuleInit {
     const now = new Date();
     if (input.email.toLowerCase() !== this.options.adminEmail && (await this.ssoSettings.rules()).requireSso) {
       await this.audit.append(
-        auditEntry('auth.sign-in-failed', { type: 'user', id: 'unknown', email: input.email }, { type: 'user', id: input.email.slice(0, 200), name: input.email }, undefined, {
-          reason: 'password sign-in is turned off (AUTH_REQUIRE_SSO, or requireSso in the single sign-on settings)',
-          ...clientDetails(client),
-        }),
+        auditEntry(
+          'auth.sign-in-failed',
+          { type: 'user', id: 'unknown', email: input.email },
+          { type: 'user', id: input.email.slice(0, 200), name: input.email },
+          undefined,
+          {
+            reason: 'password sign-in is turned off (AUTH_REQUIRE_SSO, or requireSso in the single sign-on settings)',
+            ...clientDetails(client),
+          },
+        ),
       );
       throw new AppException(ErrorCode.SsoRequired, 'Sign in with single sign-on: passwords are turned off here.');
     }
@@ -116,7 +132,13 @@ export class SignInService implements OnModuleInit {
       const reason = found && !found.active ? 'user deactivated' : !user ? 'unknown email' : !stored ? 'no password set' : 'wrong password';
       await this.repository.pruneFailures(new Date(now.getTime() - Math.max(this.options.perAccount.windowMs, this.options.perAddress.windowMs)));
       await this.audit.append(
-        auditEntry('auth.sign-in-failed', { type: 'user', id: user?.id ?? 'unknown', email: input.email }, { type: 'user', id: user?.id ?? input.email.slice(0, 200), name: input.email }, undefined, { reason, ...clientDetails(client) }),
+        auditEntry(
+          'auth.sign-in-failed',
+          { type: 'user', id: user?.id ?? 'unknown', email: input.email },
+          { type: 'user', id: user?.id ?? input.email.slice(0, 200), name: input.email },
+          undefined,
+          { reason, ...clientDetails(client) },
+        ),
       );
       throw invalidCredentials();
     }
@@ -129,8 +151,22 @@ export class SignInService implements OnModuleInit {
       if (request.previousSessionHash) await this.repository.deleteSession(tx, request.previousSessionHash);
       await this.repository.deleteDeadSessionsOf(tx, user.id, liveSince(this.options.session, now));
       if (rehashed) await this.repository.setPasswordHash(tx, user.id, rehashed);
-      const sessionId = await this.repository.insertSession(tx, { userId: user.id, hash: request.sessionHash, at: now, address: client.address, userAgent: client.userAgent });
-      await this.audit.append(auditEntry('auth.signed-in', userActor(user), userTarget(user), undefined, { sessionId, method: 'password', ...clientDetails(client), ...(rehashed ? { passwordRehashed: true } : {}) }), tx);
+      const sessionId = await this.repository.insertSession(tx, {
+        userId: user.id,
+        hash: request.sessionHash,
+        at: now,
+        address: client.address,
+        userAgent: client.userAgent,
+      });
+      await this.audit.append(
+        auditEntry('auth.signed-in', userActor(user), userTarget(user), undefined, {
+          sessionId,
+          method: 'password',
+          ...clientDetails(client),
+          ...(rehashed ? { passwordRehashed: true } : {}),
+        }),
+        tx,
+      );
       const deadlines = sessionDeadlines(this.options.session, now, now);
       return { user: sessionUser(user), sessionId, expiresAt: deadlines.expiresAt.toISOString(), idleExpiresAt: deadlines.idleExpiresAt.toISOString() };
     });
@@ -161,7 +197,10 @@ export class SignInService implements OnModuleInit {
       const target = user ? userTarget(user) : { type: 'user', id: session.userId };
       if (request.everywhere) {
         const ended = await this.repository.deleteSessionsOf(tx, session.userId);
-        await this.audit.append(auditEntry('auth.signed-out-everywhere', request.actor, target, undefined, { sessionsEnded: ended, ...clientDetails(request.client) }), tx);
+        await this.audit.append(
+          auditEntry('auth.signed-out-everywhere', request.actor, target, undefined, { sessionsEnded: ended, ...clientDetails(request.client) }),
+          tx,
+        );
         return { userId: session.userId, ended };
       }
       await this.repository.deleteSession(tx, request.sessionHash);
@@ -188,7 +227,13 @@ export class SignInService implements OnModuleInit {
       await this.repository.deleteUnusedLinksOf(tx, user.id);
       await this.repository.clearAccountFailures(tx, user.email);
       await this.audit.append(
-        auditEntry('auth.password-changed', userActor(user), userTarget(user), { password: { ...(hadPassword ? { before: 'set' } : {}), after: 'set' } }, { via: link.purpose, sessionsEnded: ended, ...clientDetails(request.client) }),
+        auditEntry(
+          'auth.password-changed',
+          userActor(user),
+          userTarget(user),
+          { password: { ...(hadPassword ? { before: 'set' } : {}), after: 'set' } },
+          { via: link.purpose, sessionsEnded: ended, ...clientDetails(request.client) },
+        ),
         tx,
       );
       return { userId: user.id };
@@ -226,7 +271,13 @@ export class SignInService implements OnModuleInit {
     await this.repository.deleteUnusedLinksOf(tx, user.id);
     await this.repository.insertLink(tx, { userId: user.id, purpose, hash: hashToken(token), expiresAt });
     const action = purpose === 'reset' ? 'user.password-reset' : 'user.invited';
-    await this.audit.append(auditEntry(action, actor, userTarget(user), undefined, { linkExpiresAt: expiresAt.toISOString(), ...(purpose === 'bootstrap' ? { bootstrap: true } : {}) }), tx);
+    await this.audit.append(
+      auditEntry(action, actor, userTarget(user), undefined, {
+        linkExpiresAt: expiresAt.toISOString(),
+        ...(purpose === 'bootstrap' ? { bootstrap: true } : {}),
+      }),
+      tx,
+    );
     return { token, expiresAt: expiresAt.toISOString() };
   }
 
@@ -240,6 +291,8 @@ export class SignInService implements OnModuleInit {
     if (!waits.length) return;
     const seconds = retryAfterSeconds(Math.max(...waits));
     this.logger.warn({ address, retryAfterSeconds: seconds }, 'sign-in refused: too many failures for the account or the address');
-    throw new AppException(ErrorCode.TooManyAttempts, `Too many failed sign-ins for this account or from this address. Try again in ${waitText(seconds)}.`, { retryAfterSeconds: seconds });
+    throw new AppException(ErrorCode.TooManyAttempts, `Too many failed sign-ins for this account or from this address. Try again in ${waitText(seconds)}.`, {
+      retryAfterSeconds: seconds,
+    });
   }
 }

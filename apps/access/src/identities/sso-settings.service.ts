@@ -58,8 +58,10 @@ export class SsoSettingsService {
     const key = this.key();
     await this.settings.transaction(async (tx) => {
       const before = await this.settings.find(tx, true);
-      if (!before && input.clientSecret === undefined) throw AppException.validation([{ field: 'clientSecret', rule: 'is required the first time single sign-on is saved' }]);
-      const clientSecret: EncryptedEnvelope = input.clientSecret !== undefined ? encryptSecret({ username: PURPOSE, password: input.clientSecret }, key) : before!.clientSecret;
+      if (!before && input.clientSecret === undefined)
+        throw AppException.validation([{ field: 'clientSecret', rule: 'is required the first time single sign-on is saved' }]);
+      const clientSecret: EncryptedEnvelope =
+        input.clientSecret !== undefined ? encryptSecret({ username: PURPOSE, password: input.clientSecret }, key) : before!.clientSecret;
       const after = await this.settings.save(tx, {
         issuerUrl: input.issuerUrl,
         clientId: input.clientId,
@@ -72,7 +74,12 @@ export class SsoSettingsService {
         updatedBy: actorName(actor),
       });
       const diff = diffFields(before ? toStored(before) : null, toStored(after), AUDITED);
-      await this.audit.append(auditEntry('sso-settings.updated', actor, { type: 'sso-settings', id: 'sso', name: input.providerName }, diff, { clientSecretChanged: input.clientSecret !== undefined }), tx);
+      await this.audit.append(
+        auditEntry('sso-settings.updated', actor, { type: 'sso-settings', id: 'sso', name: input.providerName }, diff, {
+          clientSecretChanged: input.clientSecret !== undefined,
+        }),
+        tx,
+      );
     });
     return this.view();
   }
@@ -81,7 +88,16 @@ export class SsoSettingsService {
     await this.requireAdmin(actor);
     await this.settings.transaction(async (tx) => {
       const removed = await this.settings.delete(tx);
-      if (removed) await this.audit.append(auditEntry('sso-settings.deleted', actor, { type: 'sso-settings', id: 'sso', name: removed.providerName }, diffFields(toStored(removed), null, AUDITED)), tx);
+      if (removed)
+        await this.audit.append(
+          auditEntry(
+            'sso-settings.deleted',
+            actor,
+            { type: 'sso-settings', id: 'sso', name: removed.providerName },
+            diffFields(toStored(removed), null, AUDITED),
+          ),
+          tx,
+        );
     });
     return this.view();
   }
@@ -96,7 +112,11 @@ export class SsoSettingsService {
   }
 
   private key(): MasterKey {
-    if (!this.masterKey) throw new AppException(ErrorCode.ServiceUnavailable, 'The access service has no master key (LATCHKEY_MASTER_KEY or LATCHKEY_MASTER_KEY_FILE): the client secret cannot be sealed or opened.');
+    if (!this.masterKey)
+      throw new AppException(
+        ErrorCode.ServiceUnavailable,
+        'The access service has no master key (LATCHKEY_MASTER_KEY or LATCHKEY_MASTER_KEY_FILE): the client secret cannot be sealed or opened.',
+      );
     return this.masterKey;
   }
 

@@ -17,7 +17,12 @@ const MAX_NAME = 200;
  * What the provider says becomes the user's: names it gives that are not valid Latchkey group
  * names or attribute keys are left out (and the audit entry lists them), never a failed sign-in.
  */
-export function mapSsoProfile(identity: SsoIdentity): { groups: string[]; attributes: Record<string, string>; ignoredGroups: string[]; ignoredAttributes: string[] } {
+export function mapSsoProfile(identity: SsoIdentity): {
+  groups: string[];
+  attributes: Record<string, string>;
+  ignoredGroups: string[];
+  ignoredAttributes: string[];
+} {
   const seen = new Set<string>();
   const groups: string[] = [];
   const ignoredGroups: string[] = [];
@@ -66,12 +71,18 @@ export class SsoSignInService {
       if (err instanceof AppException && err.code === ErrorCode.Forbidden) {
         const { identity, client } = request;
         await this.audit.append(
-          auditEntry('auth.sign-in-failed', { type: 'user', id: 'unknown', email: identity.email }, { type: 'user', id: identity.email.slice(0, 200), name: identity.email }, undefined, {
-            method: 'oidc',
-            issuer: identity.issuer,
-            reason: err.message,
-            ...clientDetails(client),
-          }),
+          auditEntry(
+            'auth.sign-in-failed',
+            { type: 'user', id: 'unknown', email: identity.email },
+            { type: 'user', id: identity.email.slice(0, 200), name: identity.email },
+            undefined,
+            {
+              method: 'oidc',
+              issuer: identity.issuer,
+              reason: err.message,
+              ...clientDetails(client),
+            },
+          ),
         );
       }
       if (err instanceof DuplicateError) throw new AppException(ErrorCode.Conflict, 'Another sign-in created this account at the same moment: sign in again.');
@@ -99,7 +110,11 @@ export class SsoSignInService {
         if (taken && taken.id !== before.id) throw refused(`The identity provider now gives ${identity.email}, which another Latchkey user has.`);
       }
       if (before && !before.active) throw refused(`${before.email} is deactivated in Latchkey.`);
-      if (!before && !(await this.ssoSettings.rules()).justInTime) throw refused(`No Latchkey user has the email ${identity.email}, and accounts are not created at sign-in (OIDC_JIT=false, or justInTime off in the single sign-on settings): ask an administrator.`, 'NO_ACCOUNT');
+      if (!before && !(await this.ssoSettings.rules()).justInTime)
+        throw refused(
+          `No Latchkey user has the email ${identity.email}, and accounts are not created at sign-in (OIDC_JIT=false, or justInTime off in the single sign-on settings): ask an administrator.`,
+          'NO_ACCOUNT',
+        );
 
       const { groups, created } = await this.identities.ensureGroups(tx, profile.groups);
       const fields = {
@@ -110,26 +125,53 @@ export class SsoSignInService {
       };
       const userId = before ? before.id : await this.identities.insertUser(tx, fields);
       if (before) await this.identities.updateUser(tx, userId, fields);
-      await this.identities.setMemberships(tx, userId, groups.map((g) => g.id));
+      await this.identities.setMemberships(
+        tx,
+        userId,
+        groups.map((g) => g.id),
+      );
       await this.repository.linkSsoIdentity(tx, { issuer: identity.issuer, subject: identity.subject, userId, at: now });
       const after = (await this.identities.findUser(userId, tx))!;
       const actor = userActor(after);
-      const via = { via: 'oidc', issuer: identity.issuer, ...(profile.ignoredGroups.length ? { ignoredGroups: profile.ignoredGroups.slice(0, 50) } : {}), ...(profile.ignoredAttributes.length ? { ignoredAttributes: profile.ignoredAttributes.slice(0, 50) } : {}) };
+      const via = {
+        via: 'oidc',
+        issuer: identity.issuer,
+        ...(profile.ignoredGroups.length ? { ignoredGroups: profile.ignoredGroups.slice(0, 50) } : {}),
+        ...(profile.ignoredAttributes.length ? { ignoredAttributes: profile.ignoredAttributes.slice(0, 50) } : {}),
+      };
       for (const group of created) {
-        await this.audit.append(auditEntry('group.created', actor, { type: 'group', id: group.id, name: group.name }, diffFields(null, { name: group.name }, ['name']), { via: 'oidc groups claim' }), tx);
+        await this.audit.append(
+          auditEntry('group.created', actor, { type: 'group', id: group.id, name: group.name }, diffFields(null, { name: group.name }, ['name']), {
+            via: 'oidc groups claim',
+          }),
+          tx,
+        );
       }
       if (!before) {
-        await this.audit.append(auditEntry('user.created', actor, userTarget(after), diffFields(null, toUserView(after), USER_AUDIT_FIELDS), { ...via, justInTime: true }), tx);
+        await this.audit.append(
+          auditEntry('user.created', actor, userTarget(after), diffFields(null, toUserView(after), USER_AUDIT_FIELDS), { ...via, justInTime: true }),
+          tx,
+        );
       } else {
         const diff = diffFields(toUserView(before), toUserView(after), USER_AUDIT_FIELDS);
         if (Object.keys(diff).length) await this.audit.append(auditEntry('user.updated', actor, userTarget(after), diff, via), tx);
         // Groups the provider no longer lists may have been what a grant or an approval rested on.
-        if (before.groups.join('\n') !== after.groups.join('\n')) await this.changes.record(tx, [userId], `groups changed at single sign-on (${identity.issuer})`, actor);
+        if (before.groups.join('\n') !== after.groups.join('\n'))
+          await this.changes.record(tx, [userId], `groups changed at single sign-on (${identity.issuer})`, actor);
       }
 
       if (request.previousSessionHash) await this.repository.deleteSession(tx, request.previousSessionHash);
-      const sessionId = await this.repository.insertSession(tx, { userId, hash: request.sessionHash, at: now, address: client.address, userAgent: client.userAgent });
-      await this.audit.append(auditEntry('auth.signed-in', actor, userTarget(after), undefined, { sessionId, method: 'oidc', issuer: identity.issuer, ...clientDetails(client) }), tx);
+      const sessionId = await this.repository.insertSession(tx, {
+        userId,
+        hash: request.sessionHash,
+        at: now,
+        address: client.address,
+        userAgent: client.userAgent,
+      });
+      await this.audit.append(
+        auditEntry('auth.signed-in', actor, userTarget(after), undefined, { sessionId, method: 'oidc', issuer: identity.issuer, ...clientDetails(client) }),
+        tx,
+      );
       const deadlines = sessionDeadlines(this.options.session, now, now);
       return { user: sessionUser(after), sessionId, expiresAt: deadlines.expiresAt.toISOString(), idleExpiresAt: deadlines.idleExpiresAt.toISOString() };
     });

@@ -9,6 +9,11 @@ describe("the provider's groups and claims as Latchkey holds them", () => {
       groups: ['analysts', 'Analysts', 'Data Analysts', 'dba'],
       attributes: { department: 'research', 'https://example.com/claims/x': 'y' },
     });
-    expect(mapped).toEqual({ groups: ['analysts', 'dba'], attributes: { department: 'research' }, ignoredGroups: ['Data Analysts'], ignoredAttributes: ['https://example.com/claims/x'] });
+    expect(mapped).toEqual({
+      groups: ['analysts', 'dba'],
+      attributes: { department: 'research' },
+      ignoredGroups: ['Data Analysts'],
+      ignoredAttributes: ['https://example.com/claims/x'],
+    });
   });
 });

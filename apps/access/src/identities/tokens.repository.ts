@@ -75,7 +75,10 @@ export class TokensRepository {
   /** Revokes the token; answers it, and whether this call revoked it (false: it already was). */
   async revoke(tx: Tx, id: string): Promise<{ token: TokenRow; revokedNow: boolean } | null> {
     const m = managerOf(tx);
-    const [rows]: UpdateResult = await m.query('UPDATE access.api_tokens t SET revoked_at = now() WHERE t.id = $1 AND t.revoked_at IS NULL RETURNING ' + TOKEN_COLUMNS, [id]);
+    const [rows]: UpdateResult = await m.query(
+      'UPDATE access.api_tokens t SET revoked_at = now() WHERE t.id = $1 AND t.revoked_at IS NULL RETURNING ' + TOKEN_COLUMNS,
+      [id],
+    );
     if (rows[0]) return { token: toToken(rows[0]), revokedNow: true };
     const token = await this.find(id, tx);
     return token ? { token, revokedNow: false } : null;
@@ -84,12 +87,20 @@ export class TokensRepository {
   /** Revokes every live token of a user; answers those it revoked. */
   async revokeAllOf(tx: Tx, userId: string): Promise<TokenRow[]> {
     const m = managerOf(tx);
-    const [rows]: UpdateResult = await m.query('UPDATE access.api_tokens t SET revoked_at = now() WHERE t.user_id = $1 AND t.revoked_at IS NULL RETURNING ' + TOKEN_COLUMNS, [userId]);
+    const [rows]: UpdateResult = await m.query(
+      'UPDATE access.api_tokens t SET revoked_at = now() WHERE t.user_id = $1 AND t.revoked_at IS NULL RETURNING ' + TOKEN_COLUMNS,
+      [userId],
+    );
     return rows.map(toToken);
   }
 
   async page(filter: { userId?: string; after?: PagePosition; limit: number }): Promise<TokenRow[]> {
-    const rows: Raw[] = await this.dataSource.query(TOKEN_PAGE, [filter.userId ?? null, filter.after?.createdAt ?? null, filter.after?.id ?? null, filter.limit]);
+    const rows: Raw[] = await this.dataSource.query(TOKEN_PAGE, [
+      filter.userId ?? null,
+      filter.after?.createdAt ?? null,
+      filter.after?.id ?? null,
+      filter.limit,
+    ]);
     return rows.map(toToken);
   }
 
@@ -103,7 +114,10 @@ export class TokensRepository {
 
   /** Records use, at most once a minute per token: authentication stays a read. */
   async touch(id: string): Promise<void> {
-    await this.dataSource.query("UPDATE access.api_tokens SET last_used_at = now() WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')", [id]);
+    await this.dataSource.query(
+      "UPDATE access.api_tokens SET last_used_at = now() WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')",
+      [id],
+    );
   }
 
   async findBootstrap(tx: Tx): Promise<(TokenRow & { hash: string }) | null> {

@@ -35,7 +35,14 @@ export class TokensService {
     void this.tokens.touch(found.token.id).catch((err: unknown) => this.logger.warn({ err, tokenId: found.token.id }, 'token use not recorded'));
     const { user, token } = found;
     return {
-      caller: { userId: user.id, email: user.email, role: user.role, groups: user.groups, attributes: user.attributes, ...(token.impersonatedBy ? { impersonatedBy: token.impersonatedBy } : {}) },
+      caller: {
+        userId: user.id,
+        email: user.email,
+        role: user.role,
+        groups: user.groups,
+        attributes: user.attributes,
+        ...(token.impersonatedBy ? { impersonatedBy: token.impersonatedBy } : {}),
+      },
       tokenId: token.id,
       expiresAt: token.expiresAt?.toISOString() ?? null,
     };
@@ -50,7 +57,8 @@ export class TokensService {
     await this.requireSelfOrAdmin(actor, input.userId, 'create tokens');
     const forSomeoneElse = !(actor.type === 'user' && actor.id === input.userId);
     // A token made with an impersonating token impersonates too: the admin is still behind it.
-    const impersonatedBy = forSomeoneElse && actor.type === 'user' ? { id: actor.id, ...(actor.email !== undefined ? { email: actor.email } : {}) } : (actor.impersonatedBy ?? null);
+    const impersonatedBy =
+      forSomeoneElse && actor.type === 'user' ? { id: actor.id, ...(actor.email !== undefined ? { email: actor.email } : {}) } : (actor.impersonatedBy ?? null);
     const secret = generateToken();
     return this.identities.transaction(async (tx) => {
       const owner = await this.identities.lockUser(tx, input.userId);
@@ -58,7 +66,13 @@ export class TokensService {
       const expiresAt = input.expiresInDays ? new Date(Date.now() + input.expiresInDays * DAY_MS) : null;
       const token = await this.tokens.insert(tx, { userId: owner.id, name: input.name, hash: hashToken(secret), expiresAt, impersonatedBy });
       const view = toTokenView(token);
-      await this.audit.append(auditEntry('token.created', actor, { type: 'token', id: token.id, name: token.name }, diffFields(null, view, TOKEN_AUDIT_FIELDS), { userEmail: owner.email, impersonatedBy }), tx);
+      await this.audit.append(
+        auditEntry('token.created', actor, { type: 'token', id: token.id, name: token.name }, diffFields(null, view, TOKEN_AUDIT_FIELDS), {
+          userEmail: owner.email,
+          impersonatedBy,
+        }),
+        tx,
+      );
       return { ...view, token: secret };
     });
   }
@@ -82,7 +96,16 @@ export class TokensService {
       if (!result) throw notFound('token', id);
       const view = toTokenView(result.token);
       if (result.revokedNow) {
-        await this.audit.append(auditEntry('token.revoked', actor, { type: 'token', id, name: result.token.name }, diffFields({ revokedAt: null }, { revokedAt: view.revokedAt }, ['revokedAt']), { userId: result.token.userId }), tx);
+        await this.audit.append(
+          auditEntry(
+            'token.revoked',
+            actor,
+            { type: 'token', id, name: result.token.name },
+            diffFields({ revokedAt: null }, { revokedAt: view.revokedAt }, ['revokedAt']),
+            { userId: result.token.userId },
+          ),
+          tx,
+        );
       }
       return view;
     });

@@ -71,7 +71,10 @@ export class UsersService {
       const id = await this.save(input, (fields) => this.identities.insertUser(tx, fields));
       await this.identities.setMemberships(tx, id, groups);
       const user = (await this.identities.findUser(id, tx))!;
-      await this.audit.append(auditEntry('user.created', actor, { type: 'user', id, name: user.email }, diffFields(null, toUserView(user), USER_AUDIT_FIELDS)), tx);
+      await this.audit.append(
+        auditEntry('user.created', actor, { type: 'user', id, name: user.email }, diffFields(null, toUserView(user), USER_AUDIT_FIELDS)),
+        tx,
+      );
       return toUserView(user);
     });
   }
@@ -93,7 +96,11 @@ export class UsersService {
       const sessionsEnded = before.role !== after.role ? await this.signIn.deleteSessionsOf(tx, id) : 0;
       // Groups and attributes decide which flows let the person in and whom they approve for.
       if (diff.groups || diff.attributes) await this.changes.record(tx, [id], 'groups or attributes changed by an admin', actor);
-      if (Object.keys(diff).length) await this.audit.append(auditEntry('user.updated', actor, { type: 'user', id, name: after.email }, diff, sessionsEnded ? { sessionsEnded } : undefined), tx);
+      if (Object.keys(diff).length)
+        await this.audit.append(
+          auditEntry('user.updated', actor, { type: 'user', id, name: after.email }, diff, sessionsEnded ? { sessionsEnded } : undefined),
+          tx,
+        );
       return toUserView(after);
     });
   }
@@ -108,7 +115,13 @@ export class UsersService {
       const { revokedTokens, sessionsEnded } = await cutOffUser({ tokens: this.tokens, signIn: this.signIn, audit: this.audit }, tx, actor, id, 'user deleted');
       await this.changes.record(tx, [id], 'user deleted by an admin', actor);
       await this.identities.deleteUser(tx, id);
-      await this.audit.append(auditEntry('user.deleted', actor, { type: 'user', id, name: user.email }, diffFields(toUserView(user), null, USER_AUDIT_FIELDS), { revokedTokens, sessionsEnded }), tx);
+      await this.audit.append(
+        auditEntry('user.deleted', actor, { type: 'user', id, name: user.email }, diffFields(toUserView(user), null, USER_AUDIT_FIELDS), {
+          revokedTokens,
+          sessionsEnded,
+        }),
+        tx,
+      );
       return { id };
     });
   }
@@ -127,16 +140,29 @@ export class UsersService {
       if (!before) throw notFound('user', id);
       if (before.active === active) return toUserView(before);
       if (!active && actor.id === id) {
-        throw new AppException(ErrorCode.Conflict, 'You cannot deactivate yourself: ask another admin.', { issues: [{ field: 'id', rule: 'must not be the caller' }] });
+        throw new AppException(ErrorCode.Conflict, 'You cannot deactivate yourself: ask another admin.', {
+          issues: [{ field: 'id', rule: 'must not be the caller' }],
+        });
       }
       if (!active && before.role === 'admin' && admins.filter((a) => a !== id).length === 0) {
-        throw new AppException(ErrorCode.Conflict, 'Cannot deactivate the last active admin: make another user admin first.', { issues: [{ field: 'id', rule: 'at least one active admin must remain' }] });
+        throw new AppException(ErrorCode.Conflict, 'Cannot deactivate the last active admin: make another user admin first.', {
+          issues: [{ field: 'id', rule: 'at least one active admin must remain' }],
+        });
       }
       await this.identities.setActive(tx, id, active);
       const ended = active ? undefined : await cutOffUser({ tokens: this.tokens, signIn: this.signIn, audit: this.audit }, tx, actor, id, 'user deactivated');
       if (!active) await this.changes.record(tx, [id], 'user deactivated by an admin', actor);
       const after = (await this.identities.findUser(id, tx))!;
-      await this.audit.append(auditEntry(active ? 'user.reactivated' : 'user.deactivated', actor, { type: 'user', id, name: after.email }, diffFields({ active: before.active }, { active }, ['active']), ended), tx);
+      await this.audit.append(
+        auditEntry(
+          active ? 'user.reactivated' : 'user.deactivated',
+          actor,
+          { type: 'user', id, name: after.email },
+          diffFields({ active: before.active }, { active }, ['active']),
+          ended,
+        ),
+        tx,
+      );
       return toUserView(after);
     });
   }
@@ -150,7 +176,15 @@ export class UsersService {
         if (err instanceof DuplicateError) throw duplicateGroup(input.name);
         throw err;
       }
-      await this.audit.append(auditEntry('group.created', actor, { type: 'group', id: group.id, name: group.name }, diffFields(null, { name: group.name, description: group.description }, ['name', 'description'])), tx);
+      await this.audit.append(
+        auditEntry(
+          'group.created',
+          actor,
+          { type: 'group', id: group.id, name: group.name },
+          diffFields(null, { name: group.name, description: group.description }, ['name', 'description']),
+        ),
+        tx,
+      );
       return toGroupView(group);
     });
   }
@@ -161,7 +195,9 @@ export class UsersService {
       const before = await this.identities.lockGroup(tx, id);
       if (!before) throw notFound('group', id);
       if (before.name.toLowerCase() !== input.name.toLowerCase()) {
-        throw AppException.validation([{ field: 'name', rule: `must be the group's name (${before.name}): flows and approvers name groups, so a group is not renamed` }]);
+        throw AppException.validation([
+          { field: 'name', rule: `must be the group's name (${before.name}): flows and approvers name groups, so a group is not renamed` },
+        ]);
       }
       await this.identities.updateGroup(tx, id, input.description ?? null, input.managedBy);
       const after = (await this.identities.findGroup(id, tx))!;
@@ -178,7 +214,12 @@ export class UsersService {
       if (!group) throw notFound('group', id);
       const members = await this.identities.deleteGroup(tx, id);
       if (members.length) await this.changes.record(tx, members, `group ${group.name} deleted by an admin`, actor);
-      await this.audit.append(auditEntry('group.deleted', actor, { type: 'group', id, name: group.name }, diffFields(toGroupView(group), null, GROUP_AUDIT_FIELDS), { membersRemoved: members }), tx);
+      await this.audit.append(
+        auditEntry('group.deleted', actor, { type: 'group', id, name: group.name }, diffFields(toGroupView(group), null, GROUP_AUDIT_FIELDS), {
+          membersRemoved: members,
+        }),
+        tx,
+      );
       return { id };
     });
   }
@@ -192,7 +233,12 @@ export class UsersService {
   private async groupsFor(tx: Tx, actor: Actor, names: string[]): Promise<string[]> {
     const { groups, created } = await this.identities.ensureGroups(tx, distinctNames(names));
     for (const group of created) {
-      await this.audit.append(auditEntry('group.created', actor, { type: 'group', id: group.id, name: group.name }, diffFields(null, { name: group.name }, ['name']), { via: 'user groups' }), tx);
+      await this.audit.append(
+        auditEntry('group.created', actor, { type: 'group', id: group.id, name: group.name }, diffFields(null, { name: group.name }, ['name']), {
+          via: 'user groups',
+        }),
+        tx,
+      );
     }
     return groups.map((g) => g.id);
   }

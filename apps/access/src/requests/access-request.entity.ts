@@ -1,5 +1,15 @@
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
-import type { AccessRequestItem, Actor, AccessRequestStatus, Approval, EncryptedEnvelope, GrantItem, ReminderSettings, ResolvedApproverGroup, SslMode } from '@latchkey/contracts';
+import type {
+  AccessRequestItem,
+  Actor,
+  AccessRequestStatus,
+  Approval,
+  EncryptedEnvelope,
+  GrantItem,
+  ReminderSettings,
+  ResolvedApproverGroup,
+  SslMode,
+} from '@latchkey/contracts';
 
 /** An item as requested, plus what provisioning needs to grant it. */
 export type StoredItem = AccessRequestItem & { grant: GrantItem };

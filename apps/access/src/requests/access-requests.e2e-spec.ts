@@ -31,10 +31,14 @@ describe('access requests: flows, approvals, one-time credentials, expiry', () =
   const get = (who: string, path: string) => t.api('GET', path, as(who));
   const requestStatus = async (id: string) => (await t.api('GET', `/api/v1/access-requests/${id}`)).body;
   const waitStatus = (id: string, status: string, timeoutMs = 60_000) =>
-    waitUntil(`request ${id} ${status}`, async () => {
-      const r = await requestStatus(id);
-      return r.status === status && r;
-    }, timeoutMs);
+    waitUntil(
+      `request ${id} ${status}`,
+      async () => {
+        const r = await requestStatus(id);
+        return r.status === status && r;
+      },
+      timeoutMs,
+    );
   const login = async (details: { username: string; password: string; database: string }) => {
     const client = new Client({ host: '127.0.0.1', port: pg.port, user: details.username, password: details.password, database: details.database });
     client.on('error', () => undefined);
@@ -65,7 +69,15 @@ latchkey:owner=data-team';
       undefined,
       'app',
     );
-    t = await startTestStack({ env: { ACCESS_SWEEP_INTERVAL_SECONDS: '1', SWEEP_INTERVAL_SECONDS: '1', REVOCATION_GRACE_SECONDS: '60', REVOCATION_ATTEMPTS: '2', REVOCATION_BACKOFF_MS: '200' } });
+    t = await startTestStack({
+      env: {
+        ACCESS_SWEEP_INTERVAL_SECONDS: '1',
+        SWEEP_INTERVAL_SECONDS: '1',
+        REVOCATION_GRACE_SECONDS: '60',
+        REVOCATION_ATTEMPTS: '2',
+        REVOCATION_BACKOFF_MS: '200',
+      },
+    });
 
     for (const group of ['analysts', 'data-team', 'ops', 'security']) await t.api('POST', '/api/v1/groups', { body: { name: group } });
     await addPerson('analyst', ['analysts']);
@@ -98,7 +110,14 @@ latchkey:owner=data-team';
       body: {
         name: 'analysts read owned tables',
         requestors: { conditions: [{ type: 'group', match: 'is', values: ['analysts'] }] },
-        targets: [{ integrationId, resourceType: 'postgresql-table', permissions: ['READ_ONLY'], resources: { mode: 'include', by: 'tag', key: 'owner', values: ['*'] } }],
+        targets: [
+          {
+            integrationId,
+            resourceType: 'postgresql-table',
+            permissions: ['READ_ONLY'],
+            resources: { mode: 'include', by: 'tag', key: 'owner', values: ['*'] },
+          },
+        ],
         approvers: { mode: 'ANY_OF', groups: [{ type: 'OWNER' }] },
         maxDurationMinutes: 1,
       },
@@ -126,7 +145,9 @@ latchkey:owner=data-team';
       },
     });
     expect(res.status).toBe(400);
-    expect(res.body.details.issues.map((i: { field: string }) => i.field)).toEqual(expect.arrayContaining(['requestors.conditions.0.attribute', 'maxDurationMinutes']));
+    expect(res.body.details.issues.map((i: { field: string }) => i.field)).toEqual(
+      expect.arrayContaining(['requestors.conditions.0.attribute', 'maxDurationMinutes']),
+    );
     const semantic = await t.api('POST', '/api/v1/access-flows', {
       body: {
         name: 'never matches',
@@ -135,7 +156,13 @@ latchkey:owner=data-team';
           { integrationId: '00000000-0000-4000-8000-000000000000', resourceType: 'postgresql-table', permissions: ['READ_ONLY'] },
           { integrationId, resourceType: 'postgresql-role', permissions: ['READ_ONLY'] },
         ],
-        approvers: { mode: 'ANY_OF', groups: [{ type: 'group', values: ['no-such-group'] }, { type: 'user', values: ['nobody@example.com'] }] },
+        approvers: {
+          mode: 'ANY_OF',
+          groups: [
+            { type: 'group', values: ['no-such-group'] },
+            { type: 'user', values: ['nobody@example.com'] },
+          ],
+        },
         maxDurationMinutes: 10,
       },
     });
@@ -164,7 +191,11 @@ latchkey:owner=data-team';
       'duration 5 minutes is above the maximum 1 of flow "analysts read owned tables"',
       'flow "analysts read owned tables" requires a justification',
     ]);
-    const outsider = await post('outsider', '/api/v1/access-requests', { items: [{ resourceId: invoices, permission: 'READ_ONLY' }], justification: 'x', durationMinutes: 1 });
+    const outsider = await post('outsider', '/api/v1/access-requests', {
+      items: [{ resourceId: invoices, permission: 'READ_ONLY' }],
+      justification: 'x',
+      durationMinutes: 1,
+    });
     expect(outsider.status).toBe(403);
     expect(outsider.body.message).toContain('you are not among the requestors');
     const salaries = await ask({ items: [{ resourceId: resources['app/hr/salaries'], permission: 'READ_ONLY' }], justification: 'x', durationMinutes: 1 });
@@ -215,7 +246,13 @@ latchkey:owner=data-team';
     expect((await get('dana', `/api/v1/access-requests/${request.id}/access-details`)).status).toBe(403);
     const details = await get('analyst', `/api/v1/access-requests/${request.id}/access-details`);
     expect(details.status).toBe(200);
-    expect(details.body).toMatchObject({ host: '127.0.0.1', port: pg.port, database: 'app', sslmode: 'disable', customAccessDetails: 'Ask #data-help for the VPN.' });
+    expect(details.body).toMatchObject({
+      host: '127.0.0.1',
+      port: pg.port,
+      database: 'app',
+      sslmode: 'disable',
+      customAccessDetails: 'Ask #data-help for the VPN.',
+    });
     expect(details.body.password).toEqual(expect.any(String));
     expect(details.body.psql).toBe(`psql 'host=127.0.0.1 port=${pg.port} dbname=app user=${details.body.username} sslmode=disable'`);
     passwords.push(details.body.password);
@@ -239,14 +276,30 @@ latchkey:owner=data-team';
       body: {
         name: 'payments needs ops and security',
         requestors: { conditions: [{ type: 'group', match: 'is', values: ['analysts'] }] },
-        targets: [{ integrationId, resourceType: 'postgresql-table', permissions: ['READ_ONLY'], resources: { mode: 'include', by: 'name', values: ['app/billing/payments'] } }],
-        approvers: { mode: 'ALL_OF', groups: [{ type: 'group', values: ['ops'] }, { type: 'group', values: ['security'] }] },
+        targets: [
+          {
+            integrationId,
+            resourceType: 'postgresql-table',
+            permissions: ['READ_ONLY'],
+            resources: { mode: 'include', by: 'name', values: ['app/billing/payments'] },
+          },
+        ],
+        approvers: {
+          mode: 'ALL_OF',
+          groups: [
+            { type: 'group', values: ['ops'] },
+            { type: 'group', values: ['security'] },
+          ],
+        },
         maxDurationMinutes: 10,
         settings: { justificationRequired: false, approverReasonRequired: true },
       },
     });
     expect(flow.status).toBe(201);
-    const created = await post('analyst', '/api/v1/access-requests', { items: [{ resourceId: resources['app/billing/payments'], permission: 'READ_ONLY' }], durationMinutes: 5 });
+    const created = await post('analyst', '/api/v1/access-requests', {
+      items: [{ resourceId: resources['app/billing/payments'], permission: 'READ_ONLY' }],
+      durationMinutes: 5,
+    });
     const id = created.body.requests[0].id;
     const noReason = await post('olga', `/api/v1/access-requests/${id}/approve`);
     expect(noReason.status).toBe(400);
@@ -263,14 +316,20 @@ latchkey:owner=data-team';
     expect(revoked.status).toBe(200);
     await waitStatus(id, 'REVOKED');
 
-    const rejected = await post('analyst', '/api/v1/access-requests', { items: [{ resourceId: resources['app/billing/payments'], permission: 'READ_ONLY' }], durationMinutes: 5 });
+    const rejected = await post('analyst', '/api/v1/access-requests', {
+      items: [{ resourceId: resources['app/billing/payments'], permission: 'READ_ONLY' }],
+      durationMinutes: 5,
+    });
     const rid = rejected.body.requests[0].id;
     const no = await post('sam', `/api/v1/access-requests/${rid}/reject`, { reason: 'not this quarter' });
     expect(no.body).toMatchObject({ status: 'REJECTED', approvals: [{ decision: 'REJECTED', reason: 'not this quarter' }] });
     expect((await post('olga', `/api/v1/access-requests/${rid}/approve`, { reason: 'late' })).status).toBe(409);
 
     // An admin who is no approver settles every group at once.
-    const third = await post('analyst', '/api/v1/access-requests', { items: [{ resourceId: resources['app/billing/payments'], permission: 'READ_ONLY' }], durationMinutes: 5 });
+    const third = await post('analyst', '/api/v1/access-requests', {
+      items: [{ resourceId: resources['app/billing/payments'], permission: 'READ_ONLY' }],
+      durationMinutes: 5,
+    });
     const byAdmin = await t.api('POST', `/api/v1/access-requests/${third.body.requests[0].id}/approve`, { body: { reason: 'break glass' } });
     expect(byAdmin.body).toMatchObject({ status: 'APPROVED', approvals: [{ asAdmin: true, reason: 'break glass' }] });
     await waitStatus(third.body.requests[0].id, 'GRANTED');
@@ -283,7 +342,14 @@ latchkey:owner=data-team';
       body: {
         name: 'analysts write payments, automatic',
         requestors: { conditions: [{ type: 'group', match: 'is', values: ['analysts'] }] },
-        targets: [{ integrationId, resourceType: 'postgresql-table', permissions: ['READ_WRITE'], resources: { mode: 'include', by: 'name', values: ['app/billing/pay*'] } }],
+        targets: [
+          {
+            integrationId,
+            resourceType: 'postgresql-table',
+            permissions: ['READ_WRITE'],
+            resources: { mode: 'include', by: 'name', values: ['app/billing/pay*'] },
+          },
+        ],
         approvers: null,
         maxDurationMinutes: 10,
         settings: { justificationRequired: false, maxExtensions: 1 },
@@ -291,7 +357,10 @@ latchkey:owner=data-team';
     });
     expect(flow.status).toBe(201);
     await t.stack.stopProcess('provisioning');
-    const created = await post('analyst', '/api/v1/access-requests', { items: [{ resourceId: resources['app/billing/payments'], permission: 'READ_WRITE' }], durationMinutes: 5 });
+    const created = await post('analyst', '/api/v1/access-requests', {
+      items: [{ resourceId: resources['app/billing/payments'], permission: 'READ_WRITE' }],
+      durationMinutes: 5,
+    });
     const id = created.body.requests[0].id;
     expect(created.body.requests[0].status).toBe('APPROVED');
     await waitUntil('a failed grant attempt', async () => (await requestStatus(id)).statusReason?.startsWith('waiting for provisioning'));
@@ -335,7 +404,10 @@ latchkey:owner=data-team';
   });
 
   it('shows a stuck revocation as REVOKING with its error, and REVOKED once provisioning gets through', async () => {
-    const created = await post('analyst', '/api/v1/access-requests', { items: [{ resourceId: resources['app/billing/payments'], permission: 'READ_WRITE' }], durationMinutes: 5 });
+    const created = await post('analyst', '/api/v1/access-requests', {
+      items: [{ resourceId: resources['app/billing/payments'], permission: 'READ_WRITE' }],
+      durationMinutes: 5,
+    });
     const id = created.body.requests[0].id;
     await waitStatus(id, 'GRANTED');
     // A new grant gives the person's login a new password.
@@ -383,13 +455,16 @@ latchkey:owner=data-team';
     const bad = await get('analyst', '/api/v1/access-requests?pageToken=nope&status=DONE');
     expect(bad.status).toBe(400);
     expect(bad.body.details.issues.map((i: { field: string }) => i.field)).toEqual(['status']);
-    expect((await get('analyst', '/api/v1/access-requests?pageToken=nope')).body.details.issues).toEqual([{ field: 'pageToken', rule: 'must be a token from a previous page' }]);
+    expect((await get('analyst', '/api/v1/access-requests?pageToken=nope')).body.details.issues).toEqual([
+      { field: 'pageToken', rule: 'must be a token from a previous page' },
+    ]);
   });
 
   it('cuts the analyst off at expiry; the audit chain verifies, never holds a secret, and breaks when a row is edited', async () => {
     const expired = await waitStatus(firstRequestId, 'EXPIRED', 90_000);
     expect(Date.parse(expired.endedAt)).toBeGreaterThanOrEqual(Date.parse(expired.expiresAt));
-    const username = (await t.control<{ login: { username: string } }>('SELECT login FROM access.access_requests WHERE id = $1', [firstRequestId]))[0].login.username;
+    const username = (await t.control<{ login: { username: string } }>('SELECT login FROM access.access_requests WHERE id = $1', [firstRequestId]))[0].login
+      .username;
     expect((await pg.query<{ rolcanlogin: boolean }>('SELECT rolcanlogin FROM pg_roles WHERE rolname = $1', [username]))[0].rolcanlogin).toBe(false);
     // The latest password of the analyst's login (reset above) no longer opens it.
     await expect(login({ username, password: passwords.at(-1)!, database: 'app' })).rejects.toMatchObject({ code: '28000' });

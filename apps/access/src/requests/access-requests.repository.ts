@@ -8,7 +8,6 @@ import { AccessRequestEntity } from './access-request.entity';
 import { BadRequestPageTokenError, PENDING_AGES, RequestStore } from './requests.ports';
 import type { PendingAge, RequestPageQuery } from './requests.ports';
 
-
 /** An escalation tier of the request that is due names the person (parameter `param`) among its approvers. */
 const escalatedTo = (param: string) =>
   `EXISTS (SELECT 1 FROM jsonb_array_elements(coalesce(r.flow_limits->'escalation', '[]'::jsonb)) AS t(tier), jsonb_array_elements(t.tier->'groups') AS g(grp)
@@ -116,7 +115,11 @@ export class AccessRequestsRepository implements RequestStore {
 
   /** Newest first. `visibleTo` limits a non-admin to their own requests and those they may approve. */
   async page(query: RequestPageQuery): Promise<{ items: AccessRequestEntity[]; nextPageToken?: string }> {
-    const qb = this.repo.createQueryBuilder('r').orderBy('r.created_at', 'DESC').addOrderBy('r.id', 'DESC').limit(query.pageSize + 1);
+    const qb = this.repo
+      .createQueryBuilder('r')
+      .orderBy('r.created_at', 'DESC')
+      .addOrderBy('r.id', 'DESC')
+      .limit(query.pageSize + 1);
     if (query.pageToken) {
       const cursor = decodePageToken(query.pageToken);
       if (!cursor) throw new BadRequestPageTokenError();
@@ -126,7 +129,9 @@ export class AccessRequestsRepository implements RequestStore {
     if (query.awaitingApprovalBy) {
       qb.andWhere("r.status = 'PENDING' AND r.requester_id <> :approver", { approver: query.awaitingApprovalBy });
       // Awaiting them: a group they approve for has no approval yet (under ALL_OF, once their group approved, the request waits on others).
-      qb.andWhere(`((:approver = ANY(r.approver_ids) AND ${undecidedGroupOf('approver')}) OR ${escalatedTo('approver')})`, { approver: query.awaitingApprovalBy });
+      qb.andWhere(`((:approver = ANY(r.approver_ids) AND ${undecidedGroupOf('approver')}) OR ${escalatedTo('approver')})`, {
+        approver: query.awaitingApprovalBy,
+      });
     }
     if (query.status) qb.andWhere('r.status = :status', { status: query.status });
     if (query.requesterId) qb.andWhere('r.requester_id = :requesterId', { requesterId: query.requesterId });
@@ -137,7 +142,9 @@ export class AccessRequestsRepository implements RequestStore {
     const rows = await qb.getMany();
     const items = rows.slice(0, query.pageSize);
     const last = items.at(-1);
-    return rows.length > query.pageSize && last ? { items, nextPageToken: encodePageToken({ createdAt: last.createdAt.toISOString(), id: last.id }) } : { items };
+    return rows.length > query.pageSize && last
+      ? { items, nextPageToken: encodePageToken({ createdAt: last.createdAt.toISOString(), id: last.id }) }
+      : { items };
   }
 
   /** For the metrics: PENDING requests per age band, and GRANTED ones whose password was never read (one scan of the live rows). */

@@ -34,15 +34,22 @@ describe('correctness: limits under concurrency, warnings, pending expiry, failu
     return res.body;
   };
   const request = async (path: string, flowName?: string) => {
-    const res = await t.api('POST', '/api/v1/access-requests', { token: requester.token, body: { items: [{ resourceId: tables[path], permission: 'READ_ONLY' }], durationMinutes: 10, justification: 'test' } });
+    const res = await t.api('POST', '/api/v1/access-requests', {
+      token: requester.token,
+      body: { items: [{ resourceId: tables[path], permission: 'READ_ONLY' }], durationMinutes: 10, justification: 'test' },
+    });
     expect(res.status).toBe(201);
     return flowName ? res.body.requests.find((r: { flowName: string }) => r.flowName === flowName) : res.body.requests[0];
   };
   const waitStatus = (id: string, status: string) =>
-    waitUntil(`request ${id} ${status}`, async () => {
-      const r = await t.api('GET', `/api/v1/access-requests/${id}`);
-      return r.body.status === status && r.body;
-    }, 60_000);
+    waitUntil(
+      `request ${id} ${status}`,
+      async () => {
+        const r = await t.api('GET', `/api/v1/access-requests/${id}`);
+        return r.body.status === status && r.body;
+      },
+      60_000,
+    );
   const validUntil = async (role: string) => (await pg.query<{ v: Date }>(`SELECT rolvaliduntil AS v FROM pg_roles WHERE rolname = $1`, [role]))[0]?.v;
 
   beforeAll(async () => {
@@ -50,7 +57,11 @@ describe('correctness: limits under concurrency, warnings, pending expiry, failu
     await pg.query(`CREATE ROLE ${CONNECTOR} LOGIN CREATEROLE PASSWORD '${CONNECTOR_PASSWORD}'; GRANT pg_signal_backend TO ${CONNECTOR};`);
     await pg.query(`CREATE DATABASE app OWNER ${CONNECTOR}`);
     await pg.query('CREATE DATABASE vault');
-    await pg.query(`SET ROLE ${CONNECTOR}; CREATE SCHEMA sales; CREATE TABLE sales.orders (id int); CREATE TABLE sales.refunds (id int); CREATE TABLE sales.returns (id int);`, undefined, 'app');
+    await pg.query(
+      `SET ROLE ${CONNECTOR}; CREATE SCHEMA sales; CREATE TABLE sales.orders (id int); CREATE TABLE sales.refunds (id int); CREATE TABLE sales.returns (id int);`,
+      undefined,
+      'app',
+    );
     await pg.query('CREATE TABLE public.locked (id int)', undefined, 'vault');
     t = await startTestStack({ env: { ACCESS_SWEEP_INTERVAL_SECONDS: '1', REVOCATION_GRACE_SECONDS: String(GRACE_SECONDS) } });
 
@@ -96,10 +107,24 @@ describe('correctness: limits under concurrency, warnings, pending expiry, failu
 
   describe('concurrent actions respect limits', () => {
     it('20 parallel extensions with maxExtensions 2: exactly 2 succeed, the others are 409 EXTENSION_LIMIT_REACHED', async () => {
-      await flow({ name: 'auto orders', targets: [{ integrationId, resourceType: 'postgresql-table', permissions: ['READ_ONLY'], resources: { mode: 'include', by: 'name', values: ['app/sales/orders'] } }], approvers: null, settings: { justificationRequired: false, maxExtensions: 2 } });
+      await flow({
+        name: 'auto orders',
+        targets: [
+          {
+            integrationId,
+            resourceType: 'postgresql-table',
+            permissions: ['READ_ONLY'],
+            resources: { mode: 'include', by: 'name', values: ['app/sales/orders'] },
+          },
+        ],
+        approvers: null,
+        settings: { justificationRequired: false, maxExtensions: 2 },
+      });
       const created = await request('app/sales/orders', 'auto orders');
       const granted = await waitStatus(created.id, 'GRANTED');
-      const answers = await Promise.all(Array.from({ length: 20 }, () => t.api('POST', `/api/v1/access-requests/${granted.id}/extend`, { token: requester.token, body: { minutes: 5 } })));
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, () => t.api('POST', `/api/v1/access-requests/${granted.id}/extend`, { token: requester.token, body: { minutes: 5 } })),
+      );
       expect(answers.filter((a) => a.status === 200)).toHaveLength(2);
       const refused = answers.filter((a) => a.status !== 200);
       expect(refused).toHaveLength(18);
@@ -121,12 +146,18 @@ describe('correctness: limits under concurrency, warnings, pending expiry, failu
 
     it('parallel admin extensions of one grant: the latest expiry wins, on the target too', async () => {
       const grant = await t.api('POST', `/api/v1/integrations/${integrationId}/grants`, {
-        body: { identity: { id: 'ext-race', email: 'ext-race@example.com' }, items: [{ resourceType: 'postgresql-table', database: 'app', schema: 'sales', table: 'refunds', permission: 'READ_ONLY' }], durationMinutes: 10 },
+        body: {
+          identity: { id: 'ext-race', email: 'ext-race@example.com' },
+          items: [{ resourceType: 'postgresql-table', database: 'app', schema: 'sales', table: 'refunds', permission: 'READ_ONLY' }],
+          durationMinutes: 10,
+        },
       });
       expect(grant.status).toBe(201);
       const base = Date.parse(grant.body.grant.expiresAt);
       const wanted = Array.from({ length: 10 }, (_, i) => new Date(base + (i + 1) * 60_000).toISOString());
-      const answers = await Promise.all(wanted.map((expiresAt) => t.api('POST', `/api/v1/integrations/${integrationId}/grants/${grant.body.grant.id}/extend`, { body: { expiresAt } })));
+      const answers = await Promise.all(
+        wanted.map((expiresAt) => t.api('POST', `/api/v1/integrations/${integrationId}/grants/${grant.body.grant.id}/extend`, { body: { expiresAt } })),
+      );
       for (const a of answers) expect([200, 400]).toContain(a.status);
       const latest = wanted.at(-1)!;
       const final = (await t.api('GET', `/api/v1/integrations/${integrationId}/grants/${grant.body.grant.id}`)).body;
@@ -136,14 +167,26 @@ describe('correctness: limits under concurrency, warnings, pending expiry, failu
 
     it('parallel password resets: the password the target takes is the one stored, and it logs in', async () => {
       const grant = await t.api('POST', `/api/v1/integrations/${integrationId}/grants`, {
-        body: { identity: { id: 'reset-race', email: 'reset-race@example.com' }, items: [{ resourceType: 'postgresql-table', database: 'app', schema: 'sales', table: 'orders', permission: 'READ_ONLY' }], durationMinutes: 10, idempotencyKey: 'reset-race' },
+        body: {
+          identity: { id: 'reset-race', email: 'reset-race@example.com' },
+          items: [{ resourceType: 'postgresql-table', database: 'app', schema: 'sales', table: 'orders', permission: 'READ_ONLY' }],
+          durationMinutes: 10,
+          idempotencyKey: 'reset-race',
+        },
       });
       expect(grant.status).toBe(201);
-      const answers = await Promise.all(Array.from({ length: 8 }, () => t.api('POST', `/api/v1/integrations/${integrationId}/grants/${grant.body.grant.id}/reset-credentials`)));
+      const answers = await Promise.all(
+        Array.from({ length: 8 }, () => t.api('POST', `/api/v1/integrations/${integrationId}/grants/${grant.body.grant.id}/reset-credentials`)),
+      );
       expect(answers.map((a) => a.status)).toEqual(Array(8).fill(200));
       // Replaying the creation answers the stored password: it must be the one the target holds.
       const replay = await t.api('POST', `/api/v1/integrations/${integrationId}/grants`, {
-        body: { identity: { id: 'reset-race', email: 'reset-race@example.com' }, items: [{ resourceType: 'postgresql-table', database: 'app', schema: 'sales', table: 'orders', permission: 'READ_ONLY' }], durationMinutes: 10, idempotencyKey: 'reset-race' },
+        body: {
+          identity: { id: 'reset-race', email: 'reset-race@example.com' },
+          items: [{ resourceType: 'postgresql-table', database: 'app', schema: 'sales', table: 'orders', permission: 'READ_ONLY' }],
+          durationMinutes: 10,
+          idempotencyKey: 'reset-race',
+        },
       });
       const { username, password } = replay.body.credentials;
       const client = new Client({ host: '127.0.0.1', port: pg.port, user: username, password, database: 'app' });
@@ -152,16 +195,31 @@ describe('correctness: limits under concurrency, warnings, pending expiry, failu
     });
 
     it('parallel approvals of an ANY_OF request: approved once, the late approver gets 409', async () => {
-      await flow({ name: 'approved refunds', targets: [{ integrationId, resourceType: 'postgresql-table', permissions: ['READ_ONLY'], resources: { mode: 'include', by: 'name', values: ['app/sales/refunds'] } }], approvers: { mode: 'ANY_OF', groups: [{ type: 'group', values: ['approvers'] }] } });
+      await flow({
+        name: 'approved refunds',
+        targets: [
+          {
+            integrationId,
+            resourceType: 'postgresql-table',
+            permissions: ['READ_ONLY'],
+            resources: { mode: 'include', by: 'name', values: ['app/sales/refunds'] },
+          },
+        ],
+        approvers: { mode: 'ANY_OF', groups: [{ type: 'group', values: ['approvers'] }] },
+      });
       const created = await request('app/sales/refunds', 'approved refunds');
       expect(created.status).toBe('PENDING');
-      const answers = await Promise.all([approverA, approverB].map((p) => t.api('POST', `/api/v1/access-requests/${created.id}/approve`, { token: p.token, body: {} })));
+      const answers = await Promise.all(
+        [approverA, approverB].map((p) => t.api('POST', `/api/v1/access-requests/${created.id}/approve`, { token: p.token, body: {} })),
+      );
       expect(answers.map((a) => a.status).sort()).toEqual([200, 409]);
       const audit = (await t.api('GET', `/api/v1/audit?action=request.approved&targetId=${created.id}`)).body.items;
       expect(audit).toHaveLength(1);
       // Parallel revocations of the same request: one revocation, audited once.
       await waitStatus(created.id, 'GRANTED');
-      const revokes = await Promise.all(Array.from({ length: 10 }, () => t.api('POST', `/api/v1/access-requests/${created.id}/revoke`, { token: requester.token, body: {} })));
+      const revokes = await Promise.all(
+        Array.from({ length: 10 }, () => t.api('POST', `/api/v1/access-requests/${created.id}/revoke`, { token: requester.token, body: {} })),
+      );
       expect(revokes.map((a) => a.status)).toEqual(Array(10).fill(200));
       await waitStatus(created.id, 'REVOKED');
       expect((await t.api('GET', `/api/v1/audit?action=request.revoked&targetId=${created.id}`)).body.items).toHaveLength(1);
@@ -172,7 +230,14 @@ describe('correctness: limits under concurrency, warnings, pending expiry, failu
     it('warns at flow save, warns on the request, and the request expires on its own (EXPIRED, audited)', async () => {
       const saved = await flow({
         name: 'nobody approves',
-        targets: [{ integrationId, resourceType: 'postgresql-table', permissions: ['READ_ONLY'], resources: { mode: 'include', by: 'name', values: ['app/sales/returns'] } }],
+        targets: [
+          {
+            integrationId,
+            resourceType: 'postgresql-table',
+            permissions: ['READ_ONLY'],
+            resources: { mode: 'include', by: 'name', values: ['app/sales/returns'] },
+          },
+        ],
         approvers: { mode: 'ALL_OF', groups: [{ type: 'group', values: ['empty-team'] }, { type: 'OWNER' }] },
         settings: { pendingExpiryMinutes: 30 },
       });
@@ -185,7 +250,10 @@ describe('correctness: limits under concurrency, warnings, pending expiry, failu
       expect(created.status).toBe('PENDING');
       expect(Date.parse(created.pendingExpiresAt) - Date.parse(created.createdAt)).toBe(30 * 60_000);
       expect(created.warnings).toHaveLength(2);
-      expect(created.warnings[0]).toEqual({ field: 'approverGroups.0', message: expect.stringMatching(/Nobody can approve for group empty-team.*only an admin can decide.*expires at/) });
+      expect(created.warnings[0]).toEqual({
+        field: 'approverGroups.0',
+        message: expect.stringMatching(/Nobody can approve for group empty-team.*only an admin can decide.*expires at/),
+      });
       // Half an hour later (moved back in the control database rather than waited for):
       await t.control(`UPDATE access.access_requests SET created_at = created_at - interval '31 minutes' WHERE id = $1`, [created.id]);
       const expired = await waitStatus(created.id, 'EXPIRED');
@@ -200,10 +268,26 @@ describe('correctness: limits under concurrency, warnings, pending expiry, failu
 
   describe('flows the connector cannot grant', () => {
     it('warns at save with the fix SQL, and a failed grant carries its reason and fix SQL to the request', async () => {
-      const clean = await flow({ name: 'auto app', targets: [{ integrationId, resourceType: 'postgresql-table', permissions: ['READ_ONLY'], resources: { mode: 'include', by: 'name', values: ['app/*/*'] } }], approvers: null, settings: { justificationRequired: false } });
+      const clean = await flow({
+        name: 'auto app',
+        targets: [
+          { integrationId, resourceType: 'postgresql-table', permissions: ['READ_ONLY'], resources: { mode: 'include', by: 'name', values: ['app/*/*'] } },
+        ],
+        approvers: null,
+        settings: { justificationRequired: false },
+      });
       expect(clean.warnings).toEqual([]);
-      const saved = await flow({ name: 'auto vault', targets: [{ integrationId, resourceType: 'postgresql-table', permissions: ['READ_ONLY'], resources: { mode: 'include', by: 'name', values: ['vault/*/*'] } }], approvers: null, settings: { justificationRequired: false } });
-      expect(saved.warnings).toEqual([{ field: 'targets.0', message: expect.stringContaining(`GRANT CONNECT ON DATABASE "vault" TO "${CONNECTOR}" WITH GRANT OPTION;`) }]);
+      const saved = await flow({
+        name: 'auto vault',
+        targets: [
+          { integrationId, resourceType: 'postgresql-table', permissions: ['READ_ONLY'], resources: { mode: 'include', by: 'name', values: ['vault/*/*'] } },
+        ],
+        approvers: null,
+        settings: { justificationRequired: false },
+      });
+      expect(saved.warnings).toEqual([
+        { field: 'targets.0', message: expect.stringContaining(`GRANT CONNECT ON DATABASE "vault" TO "${CONNECTOR}" WITH GRANT OPTION;`) },
+      ]);
       const created = await request('vault/public/locked', 'auto vault');
       const failed = await waitStatus(created.id, 'FAILED');
       expect(failed.failureReason).toContain('To fix it, an administrator runs on the target:');

@@ -61,7 +61,9 @@ export class GrantLifecycle {
       .then(async (done) => {
         if (done && (await queued)) await this.queue.remove(id).catch(() => undefined);
       })
-      .catch((err: unknown) => this.logger.info({ err: err instanceof Error ? err.message : String(err), requestId: id }, 'inline grant not made; its job retries'))
+      .catch((err: unknown) =>
+        this.logger.info({ err: err instanceof Error ? err.message : String(err), requestId: id }, 'inline grant not made; its job retries'),
+      )
       .finally(() => this.inline.delete(id));
     this.inline.set(id, run);
     await queued;
@@ -118,12 +120,27 @@ export class GrantLifecycle {
           grantedAt: new Date(grant.grantedAt ?? Date.now()),
           expiresAt: new Date(grant.expiresAt),
           statusReason: null,
-          login: { host: credentials.host, port: credentials.port, database: credentials.database, username: credentials.username, sslmode: credentials.sslmode, customAccessDetails: integration.customAccessDetails },
+          login: {
+            host: credentials.host,
+            port: credentials.port,
+            database: credentials.database,
+            username: credentials.username,
+            sslmode: credentials.sslmode,
+            customAccessDetails: integration.customAccessDetails,
+          },
           passwordEnvelope: encryptSecret({ username: credentials.username, password: credentials.password }, this.masterKey),
           passwordViewedAt: null,
         };
         await this.requests.update(tx, r.id, fields);
-        await this.audit.append(requestAuditEntry('request.granted', SYSTEM_ACTOR, { ...locked, ...fields }, { grantId: grant.id, username: credentials.username, expiresAt: grant.expiresAt }), tx);
+        await this.audit.append(
+          requestAuditEntry(
+            'request.granted',
+            SYSTEM_ACTOR,
+            { ...locked, ...fields },
+            { grantId: grant.id, username: credentials.username, expiresAt: grant.expiresAt },
+          ),
+          tx,
+        );
         granted = true;
         return false;
       }
@@ -151,7 +168,10 @@ export class GrantLifecycle {
    */
   async revokeNow(r: Pick<AccessRequestEntity, 'id' | 'grantId' | 'integrationId' | 'revokedBy'>): Promise<void> {
     try {
-      const grant = await this.connectors.request(Contracts.provisioningGrantsRevoke, r.integrationId, { id: r.grantId!, revokedBy: r.revokedBy ?? SYSTEM_ACTOR });
+      const grant = await this.connectors.request(Contracts.provisioningGrantsRevoke, r.integrationId, {
+        id: r.grantId!,
+        revokedBy: r.revokedBy ?? SYSTEM_ACTOR,
+      });
       await this.sync(grant);
     } catch (err) {
       this.logger.warn({ err, requestId: r.id }, 'revocation not confirmed yet; the sweeper retries');
@@ -178,7 +198,10 @@ export class GrantLifecycle {
         return;
       }
       if (GrantStates.BEING_REVOKED.includes(grant.status)) {
-        const statusReason = grant.status === 'STUCK' ? `revocation stuck after ${grant.attempts} attempts (still retried): ${grant.lastError ?? 'unknown error'}` : locked.statusReason;
+        const statusReason =
+          grant.status === 'STUCK'
+            ? `revocation stuck after ${grant.attempts} attempts (still retried): ${grant.lastError ?? 'unknown error'}`
+            : locked.statusReason;
         if (locked.status !== 'REVOKING' || statusReason !== locked.statusReason) {
           // Already REVOKING: only its reason changes.
           const status = locked.status === 'REVOKING' ? locked.status : RequestStates.transition(locked.status, 'REVOKING');
@@ -204,7 +227,13 @@ export class GrantLifecycle {
         unviewed = locked.grantedAt !== null && locked.passwordViewedAt === null;
         // The one audit entry of the end, written with the end itself (under the row lock, so once),
         // whichever path finished it: the grant job, an event, the sweeper, a stuck revocation's retry.
-        await this.audit.append(endAuditEntry({ ...locked, ...fields }, { grantId: grant.id, reason: grant.lastError, ...(locked.revokedBy && status !== 'REVOKED' ? { revocationAskedBy: locked.revokedBy } : {}) }), tx);
+        await this.audit.append(
+          endAuditEntry(
+            { ...locked, ...fields },
+            { grantId: grant.id, reason: grant.lastError, ...(locked.revokedBy && status !== 'REVOKED' ? { revocationAskedBy: locked.revokedBy } : {}) },
+          ),
+          tx,
+        );
       }
     });
     if (changedTo) await this.announce(requestId, changedTo, unviewed);
@@ -219,7 +248,11 @@ export class GrantLifecycle {
     const status = await this.requests.transaction(async (tx) => {
       const locked = await this.requests.lock(tx, id);
       if (!locked || !RequestStates.AWAITING_PROVISIONING.includes(locked.status)) return undefined;
-      const fields: Partial<AccessRequestEntity> = { status: RequestStates.transition(locked.status, locked.status === 'REVOKING' ? 'REVOKED' : 'FAILED'), endedAt: new Date(), statusReason: reason };
+      const fields: Partial<AccessRequestEntity> = {
+        status: RequestStates.transition(locked.status, locked.status === 'REVOKING' ? 'REVOKED' : 'FAILED'),
+        endedAt: new Date(),
+        statusReason: reason,
+      };
       await this.requests.update(tx, id, fields);
       await this.audit.append(endAuditEntry({ ...locked, ...fields }, { reason }), tx);
       return fields.status;
@@ -230,12 +263,13 @@ export class GrantLifecycle {
   /** Tells listeners (dashboards, notifications, the bench) and the metrics that a request moved; best effort, the row is the truth. `unviewed`: it ended with credentials nobody read. */
   async announce(id: string, status: AccessRequestStatus, unviewed = false): Promise<void> {
     this.metrics.moved(status, unviewed);
-    await this.bus.publish(Contracts.accessRequestChanged, { id, status }).catch((err: unknown) => this.logger.warn({ err, requestId: id }, 'request change not published'));
+    await this.bus
+      .publish(Contracts.accessRequestChanged, { id, status })
+      .catch((err: unknown) => this.logger.warn({ err, requestId: id }, 'request change not published'));
   }
 
   /** Why a request is not moving, without changing its status. */
   private async note(id: string, reason: string) {
     await this.requests.transaction((tx) => this.requests.update(tx, id, { statusReason: reason.slice(0, 1000) }));
   }
-
 }

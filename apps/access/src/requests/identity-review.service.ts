@@ -10,7 +10,11 @@ import { AccessRequestsRepository } from './access-requests.repository';
 import { RequestsService } from './requests.service';
 
 /** Why the requester no longer qualifies for the request, or null when they still do. */
-export function disqualification(person: PersonNow | null, flow: Parameters<typeof requestorMatches>[0] | null, r: Pick<AccessRequestEntity, 'flowName'>): string | null {
+export function disqualification(
+  person: PersonNow | null,
+  flow: Parameters<typeof requestorMatches>[0] | null,
+  r: Pick<AccessRequestEntity, 'flowName'>,
+): string | null {
   if (!person) return 'the requester was deleted';
   if (!person.active) return 'the requester was deactivated';
   // A flow deleted since is no identity matter: its requests end as they would have.

@@ -3,7 +3,15 @@ import type { PersonNow } from '../flows/people.repository';
 import { disqualification } from './identity-review.service';
 
 const analysts = { requestors: { operator: 'OR', conditions: [{ type: 'group', match: 'is', values: ['analysts'] }] } } as unknown as AccessFlow;
-const person = (over: Partial<PersonNow> = {}): PersonNow => ({ userId: '00000000-0000-4000-8000-000000000001', email: 'ana@example.com', role: 'user', groups: ['analysts'], attributes: {}, active: true, ...over });
+const person = (over: Partial<PersonNow> = {}): PersonNow => ({
+  userId: '00000000-0000-4000-8000-000000000001',
+  email: 'ana@example.com',
+  role: 'user',
+  groups: ['analysts'],
+  attributes: {},
+  active: true,
+  ...over,
+});
 const r = { flowName: 'analysts read' };
 
 describe('disqualification', () => {

@@ -64,10 +64,15 @@ describe('two replicas of every service on a NATS cluster, one of each SIGKILLed
 
   const request = async (id: string) => (await t.api('GET', `/api/v1/access-requests/${id}`)).body;
   const waitStatus = (id: string, status: string, timeoutMs = 180_000) =>
-    waitUntil(`request ${id} ${status}`, async () => {
-      const r = await request(id);
-      return r.status === status && r;
-    }, timeoutMs, 500);
+    waitUntil(
+      `request ${id} ${status}`,
+      async () => {
+        const r = await request(id);
+        return r.status === status && r;
+      },
+      timeoutMs,
+      500,
+    );
   const ask = async (name: string, who: string, table: string, gateway: number) => {
     const res = await t.api('POST', '/api/v1/access-requests', {
       token: people[who].token,
@@ -84,25 +89,41 @@ describe('two replicas of every service on a NATS cluster, one of each SIGKILLed
     const details = await t.api('GET', `/api/v1/access-requests/${requestId}/access-details`, { token: person.token, gateway });
     expect(details.status).toBe(200);
     person.username = details.body.username;
-    const client = new Client({ host: '127.0.0.1', port: pg.port, user: details.body.username, password: details.body.password, database: details.body.database });
+    const client = new Client({
+      host: '127.0.0.1',
+      port: pg.port,
+      user: details.body.username,
+      password: details.body.password,
+      database: details.body.database,
+    });
     client.on('error', () => undefined);
     await client.connect();
     person.session = client;
     expect((await client.query(`SELECT count(*)::int AS n FROM shop.${table}`)).rows).toEqual([{ n: 1 }]);
   };
-  const canLogin = async (role: string) => (await pg.query<{ rolcanlogin: boolean }>('SELECT rolcanlogin FROM pg_roles WHERE rolname = $1', [role]))[0]?.rolcanlogin;
+  const canLogin = async (role: string) =>
+    (await pg.query<{ rolcanlogin: boolean }>('SELECT rolcanlogin FROM pg_roles WHERE rolname = $1', [role]))[0]?.rolcanlogin;
   const sessionsOf = async (role: string) => (await pg.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = $1', [role]))[0].n;
-  const healthy = (gateway = 1) => waitUntil(`every service answering through gateway ${gateway}`, async () => (await t.api('GET', '/health', { gateway, token: null }).catch(() => null))?.status === 200, 180_000, 500);
+  const healthy = (gateway = 1) =>
+    waitUntil(
+      `every service answering through gateway ${gateway}`,
+      async () => (await t.api('GET', '/health', { gateway, token: null }).catch(() => null))?.status === 200,
+      180_000,
+      500,
+    );
   /** How many processes of each service answer the gateway's scatter-gather (`latchkey_service_replicas`). */
   const replicasAnswering = async () => {
     const res = await t.api('GET', '/metrics');
-    return Object.fromEntries(ALL_SERVICES.map((s) => [s, Number(new RegExp(`^latchkey_service_replicas\\{service="${s}"\\} (\\d+)$`, 'm').exec(res.text)?.[1] ?? 0)]));
+    return Object.fromEntries(
+      ALL_SERVICES.map((s) => [s, Number(new RegExp(`^latchkey_service_replicas\\{service="${s}"\\} (\\d+)$`, 'm').exec(res.text)?.[1] ?? 0)]),
+    );
   };
   const everyService = (times: number) =>
     waitUntil(`${times} replica(s) of every service answering`, async () => Object.values(await replicasAnswering()).every((n) => n === times), 180_000, 1000);
   /** Lines discovery processes logged, from `since` on, for a finished refresh of the integration. */
   const refreshesSince = (since: number) =>
-    t.stack.lines.slice(since).filter((l) => l.service.startsWith('discovery') && l.line.includes('"msg":"refreshed"') && l.line.includes(integrationId)).length;
+    t.stack.lines.slice(since).filter((l) => l.service.startsWith('discovery') && l.line.includes('"msg":"refreshed"') && l.line.includes(integrationId))
+      .length;
   const auditCount = async (action: string, targetId: string) =>
     (await t.control<{ n: number }>('SELECT count(*)::int AS n FROM access.audit_log WHERE action = $1 AND target_id = $2', [action, targetId]))[0].n;
 
@@ -160,7 +181,14 @@ describe('two replicas of every service on a NATS cluster, one of each SIGKILLed
         body: {
           name,
           requestors: { conditions: [{ type: 'group', match: 'is', values: ['staff'] }] },
-          targets: [{ integrationId, resourceType: 'postgresql-table', permissions: ['READ_ONLY'], resources: { mode: 'include', by: 'name', values: tables.map((table) => `app/shop/${table}`) } }],
+          targets: [
+            {
+              integrationId,
+              resourceType: 'postgresql-table',
+              permissions: ['READ_ONLY'],
+              resources: { mode: 'include', by: 'name', values: tables.map((table) => `app/shop/${table}`) },
+            },
+          ],
           approvers,
           maxDurationMinutes: 5,
           settings: { justificationRequired: false },
@@ -195,17 +223,31 @@ describe('two replicas of every service on a NATS cluster, one of each SIGKILLed
     expect(signIn.status).toBe(200);
     const sessionId = /^latchkey_session=([^;]*)/.exec(signIn.headers.getSetCookie().find((c) => c.startsWith('latchkey_session=')) ?? '')?.[1];
     expect(sessionId).toBeTruthy();
-    const browser = (gateway: number) => ({ token: null, gateway, headers: { cookie: `latchkey_session=${sessionId}`, 'x-csrf-token': signIn.body.csrfToken } });
+    const browser = (gateway: number) => ({
+      token: null,
+      gateway,
+      headers: { cookie: `latchkey_session=${sessionId}`, 'x-csrf-token': signIn.body.csrfToken },
+    });
     expect((await t.api('GET', '/api/v1/auth/session', browser(2))).body.user.id).toBe(user.id);
     expect((await t.api('POST', '/api/v1/tokens', { ...browser(2), body: { name: 'made with the session, through gateway 2' } })).status).toBe(201);
 
     // Revoked, or signed out, through gateway 2: refused there at once, and through gateway 1 once its cache (AUTH_CACHE_SECONDS) lapses.
     expect((await t.api('POST', `/api/v1/tokens/${own.body.id}/revoke`, { token, gateway: 2 })).status).toBe(200);
     expect((await t.api('GET', '/api/v1/me', { token: own.body.token, gateway: 2 })).status).toBe(401);
-    await waitUntil('the revoked token refused through gateway 1', async () => (await t.api('GET', '/api/v1/me', { token: own.body.token, gateway: 1 })).status === 401, 60_000, 500);
+    await waitUntil(
+      'the revoked token refused through gateway 1',
+      async () => (await t.api('GET', '/api/v1/me', { token: own.body.token, gateway: 1 })).status === 401,
+      60_000,
+      500,
+    );
     expect((await t.api('POST', '/api/v1/auth/sign-out', browser(2))).status).toBe(204);
     expect((await t.api('GET', '/api/v1/auth/session', browser(2))).status).toBe(401);
-    await waitUntil('the ended session refused through gateway 1', async () => (await t.api('GET', '/api/v1/auth/session', browser(1))).status === 401, 60_000, 500);
+    await waitUntil(
+      'the ended session refused through gateway 1',
+      async () => (await t.api('GET', '/api/v1/auth/session', browser(1))).status === 401,
+      60_000,
+      500,
+    );
   });
 
   it('grants each request once, revokes every one at expiry and gets stuck nowhere while a replica of each service and a NATS node die', async () => {
@@ -289,7 +331,11 @@ describe('two replicas of every service on a NATS cluster, one of each SIGKILLed
     for (const [name, id] of Object.entries(requests)) {
       const grants = await t.control<{ status: string }>("SELECT status FROM provisioning.grants WHERE idempotency_key = 'access-request-' || $1", [id]);
       expect({ name, grants: grants.map((g) => g.status) }).toEqual({ name, grants: ['EXPIRED'] });
-      expect({ name, granted: await auditCount('request.granted', id), expired: await auditCount('request.expired', id) }).toEqual({ name, granted: 1, expired: 1 });
+      expect({ name, granted: await auditCount('request.granted', id), expired: await auditCount('request.expired', id) }).toEqual({
+        name,
+        granted: 1,
+        expired: 1,
+      });
     }
     const requestStates = await t.control<{ status: AccessRequestStatus }>('SELECT DISTINCT status FROM access.access_requests');
     expect(requestStates.map((r) => r.status).filter((s) => !RequestStates.ENDED.includes(s))).toEqual([]);

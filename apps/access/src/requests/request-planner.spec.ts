@@ -44,7 +44,17 @@ describe('planRequest', () => {
       flow('others', { requestors: { conditions: [{ type: 'group', match: 'is', values: ['ops'] }] } }),
       flow('nights', { timeframe: { days: ['SAT'], start: '00:00', end: '06:00', timeZone: 'UTC' } }),
     ];
-    const plan = planRequest({ caller, items: [{ resource: resource('a/b/c'), permission: 'READ_ONLY' }, { resource: resource('a/b/d'), permission: 'READ_WRITE' }], durationMinutes: 45, justification: undefined, flows, now });
+    const plan = planRequest({
+      caller,
+      items: [
+        { resource: resource('a/b/c'), permission: 'READ_ONLY' },
+        { resource: resource('a/b/d'), permission: 'READ_WRITE' },
+      ],
+      durationMinutes: 45,
+      justification: undefined,
+      flows,
+      now,
+    });
     expect(plan.ok).toBe(false);
     if (plan.ok) return;
     expect(plan.denials[0].reasons).toEqual(
@@ -59,12 +69,24 @@ describe('planRequest', () => {
   });
 
   it('ignores inactive flows', () => {
-    const plan = planRequest({ caller, items: [{ resource: resource('a/b/c'), permission: 'READ_ONLY' }], durationMinutes: 10, justification: 'x', flows: [flow('off', { active: false })], now });
+    const plan = planRequest({
+      caller,
+      items: [{ resource: resource('a/b/c'), permission: 'READ_ONLY' }],
+      durationMinutes: 10,
+      justification: 'x',
+      flows: [flow('off', { active: false })],
+      now,
+    });
     expect(plan.ok).toBe(false);
   });
 
   it('splits by flow and by integration, preferring the flow that covers most items, then automatic ones', () => {
-    const wide = flow('wide', { targets: [{ integrationId: I1, resourceType: 'postgresql-table', permissions: ['READ_ONLY', 'READ_WRITE'] }, { integrationId: I2, resourceType: 'postgresql-table', permissions: ['READ_ONLY'] }] });
+    const wide = flow('wide', {
+      targets: [
+        { integrationId: I1, resourceType: 'postgresql-table', permissions: ['READ_ONLY', 'READ_WRITE'] },
+        { integrationId: I2, resourceType: 'postgresql-table', permissions: ['READ_ONLY'] },
+      ],
+    });
     const auto = flow('auto', { approvers: null });
     const a = resource('a/b/c');
     const b = resource('x/y/z', I2);
@@ -86,7 +108,14 @@ describe('planRequest', () => {
       ['wide', I1, 2],
       ['wide', I2, 1],
     ]);
-    const single = planRequest({ caller, items: [{ resource: a, permission: 'READ_ONLY' }], durationMinutes: 10, justification: 'x', flows: [flow('owner'), auto], now });
+    const single = planRequest({
+      caller,
+      items: [{ resource: a, permission: 'READ_ONLY' }],
+      durationMinutes: 10,
+      justification: 'x',
+      flows: [flow('owner'), auto],
+      now,
+    });
     expect(single.ok && single.requests[0].flow.name).toBe('auto');
   });
 });

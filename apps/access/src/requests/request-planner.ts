@@ -42,8 +42,10 @@ export function planRequest(input: PlanInput): Plan {
     for (const flow of covering) {
       const broken: string[] = [];
       if (!requestorMatches(flow, input.caller)) broken.push(`you are not among the requestors of flow "${flow.name}"`);
-      if (input.durationMinutes > flow.maxDurationMinutes) broken.push(`duration ${input.durationMinutes} minutes is above the maximum ${flow.maxDurationMinutes} of flow "${flow.name}"`);
-      if (flow.timeframe && !inTimeframe(flow.timeframe, input.now)) broken.push(`outside the timeframe of flow "${flow.name}" (${describeTimeframe(flow.timeframe)})`);
+      if (input.durationMinutes > flow.maxDurationMinutes)
+        broken.push(`duration ${input.durationMinutes} minutes is above the maximum ${flow.maxDurationMinutes} of flow "${flow.name}"`);
+      if (flow.timeframe && !inTimeframe(flow.timeframe, input.now))
+        broken.push(`outside the timeframe of flow "${flow.name}" (${describeTimeframe(flow.timeframe)})`);
       if (flow.settings.justificationRequired && !input.justification) broken.push(`flow "${flow.name}" requires a justification`);
       if (broken.length === 0) eligible.push(flow);
       else reasons.push(...broken);
@@ -57,7 +59,10 @@ export function planRequest(input: PlanInput): Plan {
   const coverage = new Map<string, number>();
   for (const flows of eligibleByItem) for (const flow of flows) coverage.set(flow.id, (coverage.get(flow.id) ?? 0) + 1);
   const rank = (a: AccessFlow, b: AccessFlow) =>
-    coverage.get(b.id)! - coverage.get(a.id)! || Number(a.approvers !== null) - Number(b.approvers !== null) || a.name.localeCompare(b.name) || a.id.localeCompare(b.id);
+    coverage.get(b.id)! - coverage.get(a.id)! ||
+    Number(a.approvers !== null) - Number(b.approvers !== null) ||
+    a.name.localeCompare(b.name) ||
+    a.id.localeCompare(b.id);
 
   const planned = new Map<string, PlannedRequest>();
   input.items.forEach((item, i) => {

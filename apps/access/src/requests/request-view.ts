@@ -103,8 +103,20 @@ export function toAccessDetails(r: AccessRequestEntity, password: string | null)
 }
 
 /** The audit entry of a request event; details never hold a password. */
-export function requestAuditEntry(action: string, actor: Actor, r: Pick<AccessRequestEntity, 'id' | 'status' | 'requesterEmail' | 'flowName'>, details: Record<string, unknown>): AuditEntryInput {
-  return { action, actor, targetType: 'access-request', targetId: r.id, targetName: `${r.requesterEmail} via ${r.flowName}`, details: { status: r.status, ...details } };
+export function requestAuditEntry(
+  action: string,
+  actor: Actor,
+  r: Pick<AccessRequestEntity, 'id' | 'status' | 'requesterEmail' | 'flowName'>,
+  details: Record<string, unknown>,
+): AuditEntryInput {
+  return {
+    action,
+    actor,
+    targetType: 'access-request',
+    targetId: r.id,
+    targetName: `${r.requesterEmail} via ${r.flowName}`,
+    details: { status: r.status, ...details },
+  };
 }
 
 /**
@@ -112,7 +124,10 @@ export function requestAuditEntry(action: string, actor: Actor, r: Pick<AccessRe
  * whoever revoked it), or `request.failed`. Asking for a revocation is audited apart, as
  * `request.revocation-requested`, when it happens.
  */
-export function endAuditEntry(r: Pick<AccessRequestEntity, 'id' | 'status' | 'requesterEmail' | 'flowName' | 'revokedBy'>, details: Record<string, unknown>): AuditEntryInput {
+export function endAuditEntry(
+  r: Pick<AccessRequestEntity, 'id' | 'status' | 'requesterEmail' | 'flowName' | 'revokedBy'>,
+  details: Record<string, unknown>,
+): AuditEntryInput {
   if (r.status === 'EXPIRED') return requestAuditEntry('request.expired', SYSTEM_ACTOR, r, details);
   if (r.status === 'REVOKED') return requestAuditEntry('request.revoked', r.revokedBy ?? SYSTEM_ACTOR, r, details);
   if (r.status === 'FAILED') return requestAuditEntry('request.failed', SYSTEM_ACTOR, r, details);

@@ -22,7 +22,10 @@ export class RequestMetrics {
   private readonly neverViewedTotal;
   private live?: { at: number; counts: ReturnType<RequestStore['liveCounts']> };
 
-  constructor(metrics: ServiceMetrics, private readonly requests: RequestStore) {
+  constructor(
+    metrics: ServiceMetrics,
+    private readonly requests: RequestStore,
+  ) {
     this.createdTotal = metrics.counter(Metric.requestsCreated);
     this.approvalSeconds = metrics.histogram(Metric.requestApprovalSeconds);
     this.grantSeconds = metrics.histogram(Metric.requestGrantSeconds);

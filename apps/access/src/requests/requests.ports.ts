@@ -46,6 +46,10 @@ export abstract class GrantJobs {
 
 /** Requests to other services and events, checked against their contracts both ways (MessageBus). */
 export abstract class Bus {
-  abstract request<Req extends z.ZodType, Res extends z.ZodType>(contract: RequestContract<Req, Res>, payload: z.input<Req>, options?: { connectorId?: string }): Promise<z.output<Res>>;
+  abstract request<Req extends z.ZodType, Res extends z.ZodType>(
+    contract: RequestContract<Req, Res>,
+    payload: z.input<Req>,
+    options?: { connectorId?: string },
+  ): Promise<z.output<Res>>;
   abstract publish<P extends z.ZodType>(contract: EventContract<P>, payload: z.input<P>): Promise<void>;
 }

@@ -4,7 +4,18 @@
 // contracts both ways like the real bus) and the audit trail. No I/O, nothing timed.
 import type { z } from 'zod';
 import { AccessFlowInput, AppException, Contracts, ErrorCode } from '@latchkey/contracts';
-import type { AccessFlow, AuditEntryInput, Caller, Credentials, EventContract, Grant, Integration, RequestContract, Resource, ValidAccessRequest } from '@latchkey/contracts';
+import type {
+  AccessFlow,
+  AuditEntryInput,
+  Caller,
+  Credentials,
+  EventContract,
+  Grant,
+  Integration,
+  RequestContract,
+  Resource,
+  ValidAccessRequest,
+} from '@latchkey/contracts';
 import { ConnectorClient, createLogger, ServiceMetrics } from '@latchkey/messaging';
 import { MasterKey } from '@latchkey/secrets';
 import { AuditTrail } from '../audit/audit-trail';
@@ -21,7 +32,13 @@ import { RequestsService } from './requests.service';
 const id = (group: string, n: number) => `00000000-0000-4000-${group}-${String(n).padStart(12, '0')}`;
 const INTEGRATION = id('8000', 1);
 const ORDERS = id('9000', 1);
-const person = (n: number, email: string, groups: string[], role: Caller['role'] = 'user'): Caller => ({ userId: id('a000', n), email, role, groups, attributes: {} });
+const person = (n: number, email: string, groups: string[], role: Caller['role'] = 'user'): Caller => ({
+  userId: id('a000', n),
+  email,
+  role,
+  groups,
+  attributes: {},
+});
 const ana = person(1, 'ana@example.com', ['analysts']);
 const bo = person(2, 'bo@example.com', ['dba']);
 const cy = person(3, 'cy@example.com', ['security']);
@@ -133,11 +150,18 @@ class FakeBus implements Bus {
   readonly events: Array<{ subject: string; payload: unknown }> = [];
   private readonly handlers = new Map<string, Handler>();
 
-  answer<Req extends z.ZodType, Res extends z.ZodType>(contract: RequestContract<Req, Res>, handler: (payload: z.output<Req>, options: { connectorId?: string }) => Promise<z.input<Res>>): void {
+  answer<Req extends z.ZodType, Res extends z.ZodType>(
+    contract: RequestContract<Req, Res>,
+    handler: (payload: z.output<Req>, options: { connectorId?: string }) => Promise<z.input<Res>>,
+  ): void {
     this.handlers.set(contract.subject, async (payload, options) => handler(contract.request.parse(payload), options));
   }
 
-  async request<Req extends z.ZodType, Res extends z.ZodType>(contract: RequestContract<Req, Res>, payload: z.input<Req>, options: { connectorId?: string } = {}): Promise<z.output<Res>> {
+  async request<Req extends z.ZodType, Res extends z.ZodType>(
+    contract: RequestContract<Req, Res>,
+    payload: z.input<Req>,
+    options: { connectorId?: string } = {},
+  ): Promise<z.output<Res>> {
     const handler = this.handlers.get(contract.subject);
     if (!handler) throw new AppException(ErrorCode.ServiceUnavailable, `nothing answers ${contract.subject}`);
     return contract.response.parse(await handler(payload, options));
@@ -148,7 +172,9 @@ class FakeBus implements Bus {
   }
 
   statusesOf(requestId: string) {
-    const changes = this.events.filter((e) => e.subject === Contracts.accessRequestChanged.subject).map((e) => Contracts.accessRequestChanged.payload.parse(e.payload));
+    const changes = this.events
+      .filter((e) => e.subject === Contracts.accessRequestChanged.subject)
+      .map((e) => Contracts.accessRequestChanged.payload.parse(e.payload));
     return changes.filter((c) => c.id === requestId).map((c) => c.status);
   }
 }
@@ -186,7 +212,14 @@ class FakeProvisioning {
         lastError: null,
       };
       this.grants.set(req.idempotencyKey, grant);
-      const credentials: Credentials = { host: 'db.example.com', port: 5432, database: 'shop', username: 'lk_ana', password: 'first-password', sslmode: 'require' };
+      const credentials: Credentials = {
+        host: 'db.example.com',
+        port: 5432,
+        database: 'shop',
+        username: 'lk_ana',
+        password: 'first-password',
+        sslmode: 'require',
+      };
       return { grant, credentials };
     });
     bus.answer(Contracts.provisioningGrantsRevoke, async (req) => {
@@ -253,9 +286,20 @@ const flow = (n: number, approvers: unknown, settings: Record<string, unknown> =
   updatedAt: '2026-12-01T00:00:00.000Z',
 });
 const AUTOMATIC = flow(1, null);
-const DBA_AND_SECURITY = flow(2, { mode: 'ALL_OF', groups: [{ type: 'group', values: ['dba'] }, { type: 'group', values: ['security'] }] });
+const DBA_AND_SECURITY = flow(2, {
+  mode: 'ALL_OF',
+  groups: [
+    { type: 'group', values: ['dba'] },
+    { type: 'group', values: ['security'] },
+  ],
+});
 
-const readOrders: ValidAccessRequest = { items: [{ resourceId: ORDERS, permission: 'READ_ONLY' }], justification: 'monthly report', durationMinutes: 30, dryRun: false };
+const readOrders: ValidAccessRequest = {
+  items: [{ resourceId: ORDERS, permission: 'READ_ONLY' }],
+  justification: 'monthly report',
+  durationMinutes: 30,
+  dryRun: false,
+};
 
 function world(flows: AccessFlow[]) {
   const store = new FakeRequests();
@@ -276,7 +320,20 @@ function world(flows: AccessFlow[]) {
   const logger = createLogger('access', 'silent');
   const connectors = new ConnectorClient(bus);
   const lifecycle = new GrantLifecycle(store, jobs, bus, connectors, audit, masterKey, metrics, logger);
-  const service = new RequestsService(store, new FakeFlows(flows), new FakePeople(), bus, connectors, audit, jobs, lifecycle, masterKey, metrics, logger, 10_080);
+  const service = new RequestsService(
+    store,
+    new FakeFlows(flows),
+    new FakePeople(),
+    bus,
+    connectors,
+    audit,
+    jobs,
+    lifecycle,
+    masterKey,
+    metrics,
+    logger,
+    10_080,
+  );
   /** Makes a request and lets its inline grant, if any, finish. */
   const request = async (caller: Caller = ana) => {
     const [made] = (await service.create(caller, readOrders)).requests;
@@ -301,7 +358,12 @@ describe('RequestsService with GrantLifecycle', () => {
     const { store, jobs, bus, audit, provisioning, service, request } = world([AUTOMATIC]);
     const requestId = await request();
 
-    expect(store.row(requestId)).toMatchObject({ status: 'GRANTED', approvalMode: 'AUTOMATIC', grantId: id('b100', 1), login: { username: 'lk_ana', customAccessDetails: 'Connect from the office network.' } });
+    expect(store.row(requestId)).toMatchObject({
+      status: 'GRANTED',
+      approvalMode: 'AUTOMATIC',
+      grantId: id('b100', 1),
+      login: { username: 'lk_ana', customAccessDetails: 'Connect from the office network.' },
+    });
     expect(provisioning.creates).toBe(1);
     expect(jobs.waiting.has(requestId)).toBe(false);
     expect(bus.statusesOf(requestId)).toEqual(['APPROVED', 'GRANTED']);
@@ -386,9 +448,15 @@ describe('RequestsService with GrantLifecycle', () => {
     expect(await failure(granted.service.get(stranger, requestId))).toMatchObject({ code: ErrorCode.NotFound });
     expect(await failure(granted.service.get(ana, id('b000', 99)))).toMatchObject({ code: ErrorCode.NotFound });
     expect(await failure(granted.service.reject(admin, requestId, 'no'))).toEqual({ code: ErrorCode.Conflict, details: { status: 'GRANTED' } });
-    expect(await failure(granted.service.extend(ana, requestId, 15))).toMatchObject({ code: ErrorCode.Conflict, details: { reason: 'EXTENSION_LIMIT_REACHED' } });
+    expect(await failure(granted.service.extend(ana, requestId, 15))).toMatchObject({
+      code: ErrorCode.Conflict,
+      details: { reason: 'EXTENSION_LIMIT_REACHED' },
+    });
     expect(await failure(granted.service.accessDetails(admin, requestId))).toMatchObject({ code: ErrorCode.Forbidden });
-    expect(await failure(granted.service.list(ana, { pageSize: 10, pageToken: 'not-a-token' }))).toMatchObject({ code: ErrorCode.ValidationFailed, details: { issues: [{ field: 'pageToken' }] } });
+    expect(await failure(granted.service.list(ana, { pageSize: 10, pageToken: 'not-a-token' }))).toMatchObject({
+      code: ErrorCode.ValidationFailed,
+      details: { issues: [{ field: 'pageToken' }] },
+    });
     expect(await failure(granted.service.create(ana, { ...readOrders, items: [{ resourceId: id('9000', 2), permission: 'READ_ONLY' }] }))).toMatchObject({
       code: ErrorCode.ValidationFailed,
       details: { issues: [{ field: 'items.0.resourceId', rule: 'must be the id of a discovered resource' }] },
@@ -404,7 +472,10 @@ describe('RequestsService with GrantLifecycle', () => {
 
     const reasoned = world([flow(3, { mode: 'ANY_OF', groups: [{ type: 'group', values: ['dba'] }] }, { approverReasonRequired: true })]);
     const needsReason = await reasoned.request();
-    expect(await failure(reasoned.service.approve(bo, needsReason, undefined))).toMatchObject({ code: ErrorCode.ValidationFailed, details: { issues: [{ field: 'reason' }] } });
+    expect(await failure(reasoned.service.approve(bo, needsReason, undefined))).toMatchObject({
+      code: ErrorCode.ValidationFailed,
+      details: { issues: [{ field: 'reason' }] },
+    });
     expect(reasoned.store.row(needsReason).status).toBe('PENDING');
   });
 });

@@ -1,6 +1,18 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { actorOfCaller as actorOf, AppException, Contracts, ErrorCode, RequestStates, SYSTEM_ACTOR } from '@latchkey/contracts';
-import type { AccessDetails, AccessRequest, AccessRequestStatus, Actor, Approval, Caller, GrantItem, Integration, Resource, ValidAccessRequest, ValidationIssue } from '@latchkey/contracts';
+import type {
+  AccessDetails,
+  AccessRequest,
+  AccessRequestStatus,
+  Actor,
+  Approval,
+  Caller,
+  GrantItem,
+  Integration,
+  Resource,
+  ValidAccessRequest,
+  ValidationIssue,
+} from '@latchkey/contracts';
 import { ConnectorClient, LOGGER } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import { MasterKey, decryptSecret } from '@latchkey/secrets';
@@ -22,7 +34,8 @@ export const PENDING_EXPIRY_MINUTES = Symbol('PENDING_EXPIRY_MINUTES');
 const notFound = (id: string) => new AppException(ErrorCode.NotFound, `No access request with id ${id}.`);
 const forbidden = (message: string) => new AppException(ErrorCode.Forbidden, message);
 /** "A", "A or B", "A, B or C". */
-const either = (statuses: readonly AccessRequestStatus[]) => (statuses.length > 1 ? `${statuses.slice(0, -1).join(', ')} or ${statuses.at(-1)}` : statuses.join(''));
+const either = (statuses: readonly AccessRequestStatus[]) =>
+  statuses.length > 1 ? `${statuses.slice(0, -1).join(', ')} or ${statuses.at(-1)}` : statuses.join('');
 const wrongStatus = (r: { status: AccessRequestStatus }, action: string, ...allowed: AccessRequestStatus[]) =>
   new AppException(ErrorCode.Conflict, `Cannot ${action} a request that is ${r.status}; only ${either(allowed)} requests.`, { status: r.status });
 
@@ -70,7 +83,10 @@ export class RequestsService {
       const automatic = approvers === null;
       const escalation: EscalationTierState[] = [];
       for (const tier of automatic ? [] : (planned.flow.settings.escalation ?? [])) {
-        const groups = await resolveApprovers({ approvers: { mode: 'ANY_OF', groups: tier.approvers }, integration, resources: planned.items.map((i) => i.resource), requesterId: caller.userId }, this.people);
+        const groups = await resolveApprovers(
+          { approvers: { mode: 'ANY_OF', groups: tier.approvers }, integration, resources: planned.items.map((i) => i.resource), requesterId: caller.userId },
+          this.people,
+        );
         escalation.push({ afterMinutes: tier.afterMinutes, dueAt: new Date(now.getTime() + tier.afterMinutes * 60_000).toISOString(), groups });
       }
       rows.push({
@@ -117,8 +133,17 @@ export class RequestsService {
       for (const row of rows) {
         const r = await this.requests.insert(tx, row);
         const warnings = toRequestView(r).warnings.map((w) => w.message);
-        const created = requestAuditEntry('request.created', actorOf(caller), r, { items: r.items.map((i) => `${i.permission} ${i.path}`), durationMinutes: r.durationMinutes, justification: r.justification, approvers: r.approverGroups.map((g) => g.approverEmails), ...(warnings.length ? { warnings } : {}) });
-        await this.audit.appendAll(r.status === 'APPROVED' ? [created, requestAuditEntry('request.approved', SYSTEM_ACTOR, r, { automatic: true })] : [created], tx);
+        const created = requestAuditEntry('request.created', actorOf(caller), r, {
+          items: r.items.map((i) => `${i.permission} ${i.path}`),
+          durationMinutes: r.durationMinutes,
+          justification: r.justification,
+          approvers: r.approverGroups.map((g) => g.approverEmails),
+          ...(warnings.length ? { warnings } : {}),
+        });
+        await this.audit.appendAll(
+          r.status === 'APPROVED' ? [created, requestAuditEntry('request.approved', SYSTEM_ACTOR, r, { automatic: true })] : [created],
+          tx,
+        );
         out.push(r);
       }
       return out;
@@ -168,13 +193,38 @@ export class RequestsService {
       const asAdmin = !r.approverIds.includes(caller.userId) && tier === null;
       // An admin or an escalation tier's approver settles every group still waiting.
       const settlesAll = asAdmin || tier !== null;
-      const approverGroups = r.approverGroups.map((g) => (g.satisfiedBy === null && (settlesAll || g.approverIds.includes(caller.userId)) ? { ...g, satisfiedBy: caller.email } : g));
-      const approvals = [...r.approvals, { userId: caller.userId, email: caller.email, decision: 'APPROVED' as const, reason: reason ?? null, at: now.toISOString(), asAdmin, ...(tier !== null ? { escalationTier: tier } : {}) }];
+      const approverGroups = r.approverGroups.map((g) =>
+        g.satisfiedBy === null && (settlesAll || g.approverIds.includes(caller.userId)) ? { ...g, satisfiedBy: caller.email } : g,
+      );
+      const approvals = [
+        ...r.approvals,
+        {
+          userId: caller.userId,
+          email: caller.email,
+          decision: 'APPROVED' as const,
+          reason: reason ?? null,
+          at: now.toISOString(),
+          asAdmin,
+          ...(tier !== null ? { escalationTier: tier } : {}),
+        },
+      ];
       const complete = r.approvalMode === 'AUTOMATIC' || isApproved(r.approvalMode, approverGroups);
-      const fields: Partial<AccessRequestEntity> = { approverGroups, approvals, ...(complete ? { status: RequestStates.transition(r.status, 'APPROVED'), decidedAt: now } : {}) };
+      const fields: Partial<AccessRequestEntity> = {
+        approverGroups,
+        approvals,
+        ...(complete ? { status: RequestStates.transition(r.status, 'APPROVED'), decidedAt: now } : {}),
+      };
       await this.requests.update(tx, id, fields);
       const next = { ...r, ...fields };
-      await this.audit.append(requestAuditEntry('request.approved', actorOf(caller), next, { reason: reason ?? null, asAdmin, complete, waitingFor: approverGroups.filter((g) => g.satisfiedBy === null).map((g) => `${g.type}:${g.values.join(',')}`) }), tx);
+      await this.audit.append(
+        requestAuditEntry('request.approved', actorOf(caller), next, {
+          reason: reason ?? null,
+          asAdmin,
+          complete,
+          waitingFor: approverGroups.filter((g) => g.satisfiedBy === null).map((g) => `${g.type}:${g.values.join(',')}`),
+        }),
+        tx,
+      );
       return next;
     });
     if (approved.status === 'APPROVED') {
@@ -237,7 +287,12 @@ export class RequestsService {
       if (!locked || !RequestStates.REVOCABLE.includes(locked.status)) return null;
       if (locked.status !== 'PENDING') return this.beginRevocation(tx, locked, actor, reason);
       const now = new Date();
-      const fields: Partial<AccessRequestEntity> = { status: RequestStates.transition(locked.status, 'REJECTED'), decidedAt: now, endedAt: now, statusReason: reason };
+      const fields: Partial<AccessRequestEntity> = {
+        status: RequestStates.transition(locked.status, 'REJECTED'),
+        decidedAt: now,
+        endedAt: now,
+        statusReason: reason,
+      };
       await this.requests.update(tx, id, fields);
       const next = { ...locked, ...fields };
       await this.audit.append(requestAuditEntry('request.rejected', actor, next, { reason, automatic: true }), tx);
@@ -267,7 +322,10 @@ export class RequestsService {
         resources.push(resource);
       }
     }
-    const approvers = { mode: r0.approvalMode, groups: r0.approverGroups.map((g) => (g.type === 'OWNER' ? { type: g.type } : { type: g.type, values: g.values })) };
+    const approvers = {
+      mode: r0.approvalMode,
+      groups: r0.approverGroups.map((g) => (g.type === 'OWNER' ? { type: g.type } : { type: g.type, values: g.values })),
+    };
     const fresh = await resolveApprovers({ approvers, integration, resources, requesterId: r0.requesterId }, this.people);
     await this.requests.transaction(async (tx) => {
       const r = await this.requests.lock(tx, id);
@@ -295,7 +353,10 @@ export class RequestsService {
     const next = { ...locked, ...fields };
     const details = { reason, previousStatus: locked.status };
     // Not granted yet: it ends here, audited once as its end. Else its end is audited when the grant is taken back.
-    await this.audit.append(next.status === 'REVOKED' ? endAuditEntry(next, details) : requestAuditEntry('request.revocation-requested', revokedBy, next, details), tx);
+    await this.audit.append(
+      next.status === 'REVOKED' ? endAuditEntry(next, details) : requestAuditEntry('request.revocation-requested', revokedBy, next, details),
+      tx,
+    );
     return next;
   }
 
@@ -321,21 +382,33 @@ export class RequestsService {
       if (r.requesterId !== caller.userId && caller.role !== 'admin') throw forbidden('Only the requester or an admin can extend a request.');
       if (r.status !== 'GRANTED') throw wrongStatus(r, 'extend', 'GRANTED');
       if (r.extensions >= r.flowLimits.maxExtensions) {
-        throw new AppException(ErrorCode.Conflict, `Flow "${r.flowName}" allows ${r.flowLimits.maxExtensions} extension(s) and this request has had ${r.extensions}.`, {
-          reason: 'EXTENSION_LIMIT_REACHED',
-          maxExtensions: r.flowLimits.maxExtensions,
-          extensions: r.extensions,
-        });
+        throw new AppException(
+          ErrorCode.Conflict,
+          `Flow "${r.flowName}" allows ${r.flowLimits.maxExtensions} extension(s) and this request has had ${r.extensions}.`,
+          {
+            reason: 'EXTENSION_LIMIT_REACHED',
+            maxExtensions: r.flowLimits.maxExtensions,
+            extensions: r.extensions,
+          },
+        );
       }
       if (minutes > r.flowLimits.maxDurationMinutes) {
-        throw AppException.validation([{ field: 'minutes', rule: `must be at most ${r.flowLimits.maxDurationMinutes} (the maximum duration of flow "${r.flowName}")` }]);
+        throw AppException.validation([
+          { field: 'minutes', rule: `must be at most ${r.flowLimits.maxDurationMinutes} (the maximum duration of flow "${r.flowName}")` },
+        ]);
       }
       const expiresAt = new Date(r.expiresAt!.getTime() + minutes * 60_000);
       await this.connectors.request(Contracts.provisioningGrantsExtend, r.integrationId, { id: r.grantId!, expiresAt: expiresAt.toISOString() });
       const fields: Partial<AccessRequestEntity> = { expiresAt, extensions: r.extensions + 1 };
       await this.requests.update(tx, id, fields);
       const next = { ...r, ...fields };
-      await this.audit.append(requestAuditEntry('request.extended', actorOf(caller), next, { minutes, expiresAt: { before: r.expiresAt!.toISOString(), after: expiresAt.toISOString() } }), tx);
+      await this.audit.append(
+        requestAuditEntry('request.extended', actorOf(caller), next, {
+          minutes,
+          expiresAt: { before: r.expiresAt!.toISOString(), after: expiresAt.toISOString() },
+        }),
+        tx,
+      );
       return next;
     });
     return toRequestView(extended);
@@ -417,16 +490,21 @@ export class RequestsService {
   }
 
   private canSee(caller: Caller, r: AccessRequestEntity): boolean {
-    return caller.role === 'admin' || r.requesterId === caller.userId || r.approverIds.includes(caller.userId) || dueEscalationTier(r.flowLimits, caller.userId, new Date()) !== null;
+    return (
+      caller.role === 'admin' ||
+      r.requesterId === caller.userId ||
+      r.approverIds.includes(caller.userId) ||
+      dueEscalationTier(r.flowLimits, caller.userId, new Date()) !== null
+    );
   }
 
   private checkDecider(caller: Caller, r: AccessRequestEntity, reason: string | undefined) {
     if (r.requesterId === caller.userId) throw forbidden('You cannot approve or reject your own request.');
-    if (!r.approverIds.includes(caller.userId) && caller.role !== 'admin' && dueEscalationTier(r.flowLimits, caller.userId, new Date()) === null) throw forbidden('You are not an approver of this request.');
+    if (!r.approverIds.includes(caller.userId) && caller.role !== 'admin' && dueEscalationTier(r.flowLimits, caller.userId, new Date()) === null)
+      throw forbidden('You are not an approver of this request.');
     if (r.status !== 'PENDING') throw wrongStatus(r, 'decide on', 'PENDING');
     if (r.flowLimits.approverReasonRequired && !reason) throw AppException.validation([{ field: 'reason', rule: `is required by flow "${r.flowName}"` }]);
   }
-
 
   private async resolveItems(items: Array<{ resourceId: string; permission: WantedItem['permission'] }>): Promise<WantedItem[]> {
     const issues: ValidationIssue[] = [];
@@ -450,8 +528,10 @@ export class RequestsService {
         throw err;
       }
       if (resource.managed) issues.push({ field: `items.${i}.resourceId`, rule: "must not be one of Latchkey's own roles" });
-      else if (resource.unrequestableReason !== null) issues.push({ field: `items.${i}.resourceId`, rule: `must be a role Latchkey hands out (${resource.unrequestableReason})` });
-      else if (!resource.permissions.includes(item.permission)) issues.push({ field: `items.${i}.permission`, rule: `must be one of ${resource.permissions.join(', ')} for ${resource.type}` });
+      else if (resource.unrequestableReason !== null)
+        issues.push({ field: `items.${i}.resourceId`, rule: `must be a role Latchkey hands out (${resource.unrequestableReason})` });
+      else if (!resource.permissions.includes(item.permission))
+        issues.push({ field: `items.${i}.permission`, rule: `must be one of ${resource.permissions.join(', ')} for ${resource.type}` });
       else resolved.push({ resource, permission: item.permission });
     }
     if (issues.length) throw AppException.validation(issues);
@@ -484,5 +564,13 @@ export function storedItem(item: WantedItem, integration: Pick<Integration, 'con
 /** A rejection as recorded: by an approver, an escalation tier's approver, or an admin. */
 function rejection(caller: Caller, r: AccessRequestEntity, reason: string | undefined, now: Date): Approval {
   const tier = r.approverIds.includes(caller.userId) ? null : dueEscalationTier(r.flowLimits, caller.userId, now);
-  return { userId: caller.userId, email: caller.email, decision: 'REJECTED', reason: reason ?? null, at: now.toISOString(), asAdmin: !r.approverIds.includes(caller.userId) && tier === null, ...(tier !== null ? { escalationTier: tier } : {}) };
+  return {
+    userId: caller.userId,
+    email: caller.email,
+    decision: 'REJECTED',
+    reason: reason ?? null,
+    at: now.toISOString(),
+    asAdmin: !r.approverIds.includes(caller.userId) && tier === null,
+    ...(tier !== null ? { escalationTier: tier } : {}),
+  };
 }

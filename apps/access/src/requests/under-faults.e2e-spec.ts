@@ -48,16 +48,21 @@ describe('access requests under faults', () => {
 
   const request = async (id: string) => (await t.api('GET', `/api/v1/access-requests/${id}`)).body;
   const waitStatus = (id: string, status: string, timeoutMs = 60_000) =>
-    waitUntil(`request ${id} ${status}`, async () => {
-      const r = await request(id);
-      return r.status === status && r;
-    }, timeoutMs);
+    waitUntil(
+      `request ${id} ${status}`,
+      async () => {
+        const r = await request(id);
+        return r.status === status && r;
+      },
+      timeoutMs,
+    );
   const grantOf = async (requestId: string) =>
-    (await t.control<{ id: string; status: string; end_reason: string | null; revoked_by: { id: string } | null; attempts: number; last_error: string | null }>(
+    await t.control<{ id: string; status: string; end_reason: string | null; revoked_by: { id: string } | null; attempts: number; last_error: string | null }>(
       "SELECT id, status, end_reason, revoked_by, attempts, last_error FROM provisioning.grants WHERE idempotency_key = 'access-request-' || $1",
       [requestId],
-    ));
-  const canLogin = async (role: string) => (await pg.query<{ rolcanlogin: boolean }>('SELECT rolcanlogin FROM pg_roles WHERE rolname = $1', [role]))[0]?.rolcanlogin;
+    );
+  const canLogin = async (role: string) =>
+    (await pg.query<{ rolcanlogin: boolean }>('SELECT rolcanlogin FROM pg_roles WHERE rolname = $1', [role]))[0]?.rolcanlogin;
   const sessionsOf = async (role: string) => (await pg.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = $1', [role]))[0].n;
 
   /** A session of the person with whichever of their passwords is current (each grant sets a new one). */
@@ -134,7 +139,14 @@ describe('access requests under faults', () => {
       body: {
         name: 'staff, automatic',
         requestors: { conditions: [{ type: 'group', match: 'is', values: ['staff'] }] },
-        targets: [{ integrationId, resourceType: 'postgresql-table', permissions: ['READ_ONLY', 'READ_WRITE'], resources: { mode: 'include', by: 'name', values: ['app/shop/*'] } }],
+        targets: [
+          {
+            integrationId,
+            resourceType: 'postgresql-table',
+            permissions: ['READ_ONLY', 'READ_WRITE'],
+            resources: { mode: 'include', by: 'name', values: ['app/shop/*'] },
+          },
+        ],
         approvers: null,
         maxDurationMinutes: 5,
         settings: { justificationRequired: false, maxExtensions: 0 },
@@ -166,10 +178,14 @@ describe('access requests under faults', () => {
     await t.redis.flushAll();
     t.stack.startProcess('access', 'access');
     for (const id of Object.values(requests)) {
-      const waiting = await waitUntil(`request ${id} waiting on the target`, async () => {
-        const r = await request(id).catch(() => null);
-        return r && /too many connections/.test(r.statusReason ?? '') && r;
-      }, 90_000);
+      const waiting = await waitUntil(
+        `request ${id} waiting on the target`,
+        async () => {
+          const r = await request(id).catch(() => null);
+          return r && /too many connections/.test(r.statusReason ?? '') && r;
+        },
+        90_000,
+      );
       expect(waiting.status).toBe('APPROVED');
     }
     for (const id of Object.values(requests)) expect((await grantOf(id)).map((g) => g.status)).toEqual(['GRANTING']);
@@ -192,7 +208,9 @@ describe('access requests under faults', () => {
 
     // 3. Ann revokes her ledger grant: every session of her login ends (PostgreSQL cannot tell which
     //    grant a session uses), her login stays for the orders grant.
-    expect((await t.api('POST', `/api/v1/access-requests/${requests['ann-ledger']}/revoke`, { token: people.ann.token, body: { reason: 'done' } })).status).toBe(200);
+    expect(
+      (await t.api('POST', `/api/v1/access-requests/${requests['ann-ledger']}/revoke`, { token: people.ann.token, body: { reason: 'done' } })).status,
+    ).toBe(200);
     await waitStatus(requests['ann-ledger'], 'REVOKED');
     await expect(annSession.query('SELECT 1')).rejects.toThrow();
     expect(await sessionsOf(people.ann.username!)).toBe(0);
@@ -221,13 +239,19 @@ describe('access requests under faults', () => {
     const stuck = new Map<string, StuckSighting>();
     await pg.halt();
     try {
-      await waitUntil('every expired grant STUCK while the target is down', async () => {
-        const rows = await t.control<{ id: string; status: string; attempts: number; expires_at: Date; updated_at: Date }>(
-          "SELECT id, status, attempts, expires_at, updated_at FROM provisioning.grants WHERE status NOT IN ('REVOKED', 'EXPIRED', 'FAILED')",
-        );
-        for (const g of rows) if (g.status === 'STUCK' && !stuck.has(g.id)) stuck.set(g.id, { attempts: g.attempts, expiresAt: g.expires_at, stuckAt: g.updated_at });
-        return rows.length === open.length && rows.every((g) => g.status === 'STUCK');
-      }, 120_000, 100);
+      await waitUntil(
+        'every expired grant STUCK while the target is down',
+        async () => {
+          const rows = await t.control<{ id: string; status: string; attempts: number; expires_at: Date; updated_at: Date }>(
+            "SELECT id, status, attempts, expires_at, updated_at FROM provisioning.grants WHERE status NOT IN ('REVOKED', 'EXPIRED', 'FAILED')",
+          );
+          for (const g of rows)
+            if (g.status === 'STUCK' && !stuck.has(g.id)) stuck.set(g.id, { attempts: g.attempts, expiresAt: g.expires_at, stuckAt: g.updated_at });
+          return rows.length === open.length && rows.every((g) => g.status === 'STUCK');
+        },
+        120_000,
+        100,
+      );
       for (const id of open) expect((await request(id)).statusReason).toMatch(/revocation stuck after \d+ attempts/);
     } finally {
       await pg.resume();
@@ -263,8 +287,13 @@ describe('access requests under faults', () => {
       const r = await request(id);
       expect({ name, status: r.status, by: r.revokedBy?.id ?? null }).toEqual({ name, ...want });
       const grants = await grantOf(id);
-      expect(grants.map((g) => ({ name, status: g.status, endReason: g.end_reason, by: g.revoked_by?.id ?? null }))).toEqual([{ name, status: want.status, endReason: want.status, by: want.by }]);
-      const audit = await t.control<{ action: string; actor: { type: string; id: string } }>('SELECT action, actor FROM access.audit_log WHERE target_id = $1 ORDER BY seq', [id]);
+      expect(grants.map((g) => ({ name, status: g.status, endReason: g.end_reason, by: g.revoked_by?.id ?? null }))).toEqual([
+        { name, status: want.status, endReason: want.status, by: want.by },
+      ]);
+      const audit = await t.control<{ action: string; actor: { type: string; id: string } }>(
+        'SELECT action, actor FROM access.audit_log WHERE target_id = $1 ORDER BY seq',
+        [id],
+      );
       expect({ name, granted: audit.filter((e) => e.action === 'request.granted').length }).toEqual({ name, granted: 1 });
       const ends = audit.filter((e) => END_ACTIONS.includes(e.action));
       expect({ name, ends: ends.map((e) => ({ action: e.action, actor: e.actor.type === 'system' ? null : e.actor.id })) }).toEqual({

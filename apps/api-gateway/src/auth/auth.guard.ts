@@ -51,7 +51,8 @@ export class AuthGuard implements CanActivate {
 
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     if (this.isMetricsScraper(context, request)) return true;
-    const caller = request.headers.authorization !== undefined ? await this.byToken(request) : await this.bySession(request, context.switchToHttp().getResponse<Response>());
+    const caller =
+      request.headers.authorization !== undefined ? await this.byToken(request) : await this.bySession(request, context.switchToHttp().getResponse<Response>());
     request.caller = caller;
     if (access === 'admin' && caller.role !== 'admin') throw new AppException(ErrorCode.Forbidden, 'This route is for administrators.');
     return true;
@@ -84,7 +85,10 @@ export class AuthGuard implements CanActivate {
       throw new AppException(ErrorCode.Unauthenticated, 'Your session has ended (signed out, expired, or your account changed). Sign in again.');
     }
     if (!SAFE_METHODS.has(request.method) && !csrfMatches(request.header(CSRF_HEADER), sessionId)) {
-      throw new AppException(ErrorCode.CsrfTokenInvalid, 'This call changes something and was authenticated by the session cookie: send the session\'s csrfToken as the X-CSRF-Token header.');
+      throw new AppException(
+        ErrorCode.CsrfTokenInvalid,
+        "This call changes something and was authenticated by the session cookie: send the session's csrfToken as the X-CSRF-Token header.",
+      );
     }
     return caller;
   }

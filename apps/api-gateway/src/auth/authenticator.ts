@@ -68,7 +68,11 @@ export class Authenticator {
     });
   }
 
-  private async cached(key: string, what: string, ask: () => Promise<{ caller: AuthenticatedCaller; expiresAt: number | null } | null>): Promise<AuthenticatedCaller | null> {
+  private async cached(
+    key: string,
+    what: string,
+    ask: () => Promise<{ caller: AuthenticatedCaller; expiresAt: number | null } | null>,
+  ): Promise<AuthenticatedCaller | null> {
     const now = Date.now();
     const hit = this.cache.get(key);
     if (hit && hit.until > now && (hit.expiresAt === null || hit.expiresAt > now)) return hit.caller;

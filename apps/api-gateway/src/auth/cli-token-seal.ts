@@ -15,7 +15,10 @@ export function sealToCliKey(publicKey: string, secret: string): string {
   const ephemeral = generateKeyPairSync('x25519');
   const ephemeralRaw = Buffer.from(ephemeral.publicKey.export({ format: 'jwk' }).x!, 'base64url');
   try {
-    shared = diffieHellman({ privateKey: ephemeral.privateKey, publicKey: createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: publicKey }, format: 'jwk' }) });
+    shared = diffieHellman({
+      privateKey: ephemeral.privateKey,
+      publicKey: createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: publicKey }, format: 'jwk' }),
+    });
   } catch {
     throw new UnusableKeyError('is not a usable X25519 public key');
   }

@@ -8,7 +8,16 @@ import { CurrentCaller } from '../auth/caller';
 import type { AuthenticatedCaller } from '../auth/caller';
 import { IdParam, parseInput } from './validate';
 
-export const AccessFlowListQuery = z.object({ integrationId: IdParam.optional(), active: z.enum(['true', 'false']).transform((v) => v === 'true').optional(), ...Page }).strict();
+export const AccessFlowListQuery = z
+  .object({
+    integrationId: IdParam.optional(),
+    active: z
+      .enum(['true', 'false'])
+      .transform((v) => v === 'true')
+      .optional(),
+    ...Page,
+  })
+  .strict();
 
 /** The caller as the access service wants it (no token id). */
 export const callerOf = ({ tokenId: _tokenId, ...caller }: AuthenticatedCaller): Caller => caller;

@@ -23,7 +23,11 @@ describe('who may call each route', () => {
   });
 
   const call = (route: (typeof ROUTES)[number], token: string | null) =>
-    t.api(route.method.toUpperCase(), route.path.replace(/\{\w+\}/g, () => randomUUID()), { token, body: route.method === 'post' || route.method === 'put' ? {} : undefined });
+    t.api(
+      route.method.toUpperCase(),
+      route.path.replace(/\{\w+\}/g, () => randomUUID()),
+      { token, body: route.method === 'post' || route.method === 'put' ? {} : undefined },
+    );
 
   it('walks a route table that covers the API', () => {
     expect(ROUTES.length).toBeGreaterThan(10);
@@ -40,7 +44,12 @@ describe('who may call each route', () => {
       expect({ ...seen, anonymousOk: anonymous.status !== 401 && anonymous.status !== 403 }).toMatchObject({ anonymousOk: true });
     } else if (access === 'scim') {
       // Only a SCIM token opens /scim/v2: people's tokens, admins' included, get 401 in SCIM's error schema.
-      expect({ ...seen, schema: asAdmin.body.schemas }).toMatchObject({ anonymous: 401, user: 401, admin: 401, schema: ['urn:ietf:params:scim:api:messages:2.0:Error'] });
+      expect({ ...seen, schema: asAdmin.body.schemas }).toMatchObject({
+        anonymous: 401,
+        user: 401,
+        admin: 401,
+        schema: ['urn:ietf:params:scim:api:messages:2.0:Error'],
+      });
       return;
     } else {
       expect({ ...seen, code: anonymous.body.code }).toMatchObject({ anonymous: 401, code: 'UNAUTHENTICATED' });
@@ -49,7 +58,12 @@ describe('who may call each route', () => {
     expect({ ...seen, internalError: [anonymous, asUser, asAdmin].some((r) => r.status === 500) }).toMatchObject({ internalError: false });
     if (route.sessionOnly) {
       // Browser-session routes (sign-out, the session itself): a token is no session.
-      expect({ ...seen, userCode: asUser.body.code, adminCode: asAdmin.body.code }).toMatchObject({ user: 401, admin: 401, userCode: 'UNAUTHENTICATED', adminCode: 'UNAUTHENTICATED' });
+      expect({ ...seen, userCode: asUser.body.code, adminCode: asAdmin.body.code }).toMatchObject({
+        user: 401,
+        admin: 401,
+        userCode: 'UNAUTHENTICATED',
+        adminCode: 'UNAUTHENTICATED',
+      });
       return;
     }
     if (access === 'admin') {

@@ -12,7 +12,12 @@ import { IdParam, parseInput } from './validate';
 
 export const DecisionBody = z.object({ reason: text({ trim: true, max: 2000 }).optional() }).strict();
 export const ExtendRequestBody = z.object({ minutes: DurationMinutes }).strict();
-export const AccessRequestListQuery = AccessRequestQuery.extend({ awaitingMyApproval: z.enum(['true', 'false']).transform((v) => v === 'true').optional() }).strict();
+export const AccessRequestListQuery = AccessRequestQuery.extend({
+  awaitingMyApproval: z
+    .enum(['true', 'false'])
+    .transform((v) => v === 'true')
+    .optional(),
+}).strict();
 
 /**
  * Access requests. Any authenticated person may call these; the access service decides what they
@@ -46,28 +51,44 @@ export class AccessRequestsHttpController {
   @HttpCode(200)
   @Access('authenticated')
   approve(@Param('id') id: string, @Body() body: unknown, @CurrentCaller() caller: AuthenticatedCaller) {
-    return this.bus.request(Contracts.accessRequestsApprove, { caller: callerOf(caller), id: parseInput(IdParam, id, ['id']), ...parseInput(DecisionBody, body ?? {}) });
+    return this.bus.request(Contracts.accessRequestsApprove, {
+      caller: callerOf(caller),
+      id: parseInput(IdParam, id, ['id']),
+      ...parseInput(DecisionBody, body ?? {}),
+    });
   }
 
   @Post(':id/reject')
   @HttpCode(200)
   @Access('authenticated')
   reject(@Param('id') id: string, @Body() body: unknown, @CurrentCaller() caller: AuthenticatedCaller) {
-    return this.bus.request(Contracts.accessRequestsReject, { caller: callerOf(caller), id: parseInput(IdParam, id, ['id']), ...parseInput(DecisionBody, body ?? {}) });
+    return this.bus.request(Contracts.accessRequestsReject, {
+      caller: callerOf(caller),
+      id: parseInput(IdParam, id, ['id']),
+      ...parseInput(DecisionBody, body ?? {}),
+    });
   }
 
   @Post(':id/revoke')
   @HttpCode(200)
   @Access('authenticated')
   revoke(@Param('id') id: string, @Body() body: unknown, @CurrentCaller() caller: AuthenticatedCaller) {
-    return this.bus.request(Contracts.accessRequestsRevoke, { caller: callerOf(caller), id: parseInput(IdParam, id, ['id']), ...parseInput(DecisionBody, body ?? {}) });
+    return this.bus.request(Contracts.accessRequestsRevoke, {
+      caller: callerOf(caller),
+      id: parseInput(IdParam, id, ['id']),
+      ...parseInput(DecisionBody, body ?? {}),
+    });
   }
 
   @Post(':id/extend')
   @HttpCode(200)
   @Access('authenticated')
   extend(@Param('id') id: string, @Body() body: unknown, @CurrentCaller() caller: AuthenticatedCaller) {
-    return this.bus.request(Contracts.accessRequestsExtend, { caller: callerOf(caller), id: parseInput(IdParam, id, ['id']), ...parseInput(ExtendRequestBody, body) });
+    return this.bus.request(Contracts.accessRequestsExtend, {
+      caller: callerOf(caller),
+      id: parseInput(IdParam, id, ['id']),
+      ...parseInput(ExtendRequestBody, body),
+    });
   }
 
   @Get(':id/access-details')

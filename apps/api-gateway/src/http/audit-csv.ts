@@ -1,7 +1,23 @@
 import type { AuditEntry } from '@latchkey/contracts';
 
 /** Columns of the CSV export, in order; the first row of every export names them. */
-export const AUDIT_CSV_COLUMNS = ['seq', 'at', 'action', 'actorType', 'actorId', 'actorEmail', 'targetType', 'targetId', 'targetName', 'diff', 'details', 'sourceId', 'id', 'prevHash', 'hash'] as const;
+export const AUDIT_CSV_COLUMNS = [
+  'seq',
+  'at',
+  'action',
+  'actorType',
+  'actorId',
+  'actorEmail',
+  'targetType',
+  'targetId',
+  'targetName',
+  'diff',
+  'details',
+  'sourceId',
+  'id',
+  'prevHash',
+  'hash',
+] as const;
 
 // A spreadsheet runs a cell starting with one of these as a formula (OWASP "CSV injection").
 const FORMULA_START = /^[=+\-@\t\r]/;
@@ -26,7 +42,23 @@ export const auditCsvHeader = (): string => csvRecord(AUDIT_CSV_COLUMNS);
 const jsonOrEmpty = (value: unknown): string | undefined => (value === undefined ? undefined : JSON.stringify(value));
 
 export function auditCsvRecord(e: AuditEntry): string {
-  return csvRecord([e.seq, e.at, e.action, e.actor.type, e.actor.id, e.actor.email, e.targetType, e.targetId, e.targetName, jsonOrEmpty(e.diff), jsonOrEmpty(e.details), e.sourceId, e.id, e.prevHash, e.hash]);
+  return csvRecord([
+    e.seq,
+    e.at,
+    e.action,
+    e.actor.type,
+    e.actor.id,
+    e.actor.email,
+    e.targetType,
+    e.targetId,
+    e.targetName,
+    jsonOrEmpty(e.diff),
+    jsonOrEmpty(e.details),
+    e.sourceId,
+    e.id,
+    e.prevHash,
+    e.hash,
+  ]);
 }
 
 /**

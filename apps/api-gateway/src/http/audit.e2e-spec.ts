@@ -22,7 +22,14 @@ describe('audit log through the gateway', () => {
       details: { token: 'lk_secret' },
       sourceId: 'e2e:1',
     });
-    for (let i = 2; i <= 5; i++) await bus.request(Contracts.accessAuditAppend, { action: 'integration.tested', actor: SYSTEM_ACTOR, targetType: 'e2e-integration', targetId: `i-${i}`, sourceId: `e2e:${i}` });
+    for (let i = 2; i <= 5; i++)
+      await bus.request(Contracts.accessAuditAppend, {
+        action: 'integration.tested',
+        actor: SYSTEM_ACTOR,
+        targetType: 'e2e-integration',
+        targetId: `i-${i}`,
+        sourceId: `e2e:${i}`,
+      });
   }, STARTUP_TIMEOUT_MS);
 
   afterAll(async () => {

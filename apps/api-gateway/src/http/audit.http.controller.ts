@@ -48,7 +48,10 @@ export class AuditHttpController {
     const filename = `latchkey-audit-${new Date().toISOString().replace(/[:.]/g, '-')}.csv`;
     // A failure after the first bytes aborts the response (Nest's default for a started stream),
     // so a partial export never looks complete.
-    return new StreamableFile(Readable.from(auditCsv(pages(), AUDIT_CSV_MAX_ROWS)), { type: 'text/csv; charset=utf-8', disposition: `attachment; filename="${filename}"` });
+    return new StreamableFile(Readable.from(auditCsv(pages(), AUDIT_CSV_MAX_ROWS)), {
+      type: 'text/csv; charset=utf-8',
+      disposition: `attachment; filename="${filename}"`,
+    });
   }
 
   /** Walks the whole hash chain; names the first entry that was edited or deleted. */

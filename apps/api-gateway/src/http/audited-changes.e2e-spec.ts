@@ -116,10 +116,14 @@ describe('every change audited; secrets never cached; impersonation explicit', (
 
   /** Waits for the entry (other services' entries travel through their outbox) and checks who and what. */
   const audited = async (action: string, targetId: string, actorId: string): Promise<Entry> => {
-    const entry = await waitUntil(`audit ${action} of ${targetId}`, async () => {
-      const res = await t.api('GET', `/api/v1/audit?action=${action}&targetId=${targetId}&pageSize=1`);
-      return (res.body.items?.[0] as Entry | undefined) ?? null;
-    }, 20_000);
+    const entry = await waitUntil(
+      `audit ${action} of ${targetId}`,
+      async () => {
+        const res = await t.api('GET', `/api/v1/audit?action=${action}&targetId=${targetId}&pageSize=1`);
+        return (res.body.items?.[0] as Entry | undefined) ?? null;
+      },
+      20_000,
+    );
     expect(entry).toMatchObject({ action, targetId, actor: { type: 'user', id: actorId } });
     seen.add(action);
     return entry;
@@ -146,8 +150,14 @@ describe('every change audited; secrets never cached; impersonation explicit', (
   });
 
   it('knows the audit entries of every route that changes state', () => {
-    const changing = ROUTES.filter((r) => r.method !== 'get').map((r) => `${r.method.toUpperCase()} ${r.path}`).filter((k) => !CHANGES_NOTHING.has(k));
-    expect([...Object.keys(AUDITED), ...Object.keys(AUDITED_BY_SIGN_IN_SUITE), ...Object.keys(AUDITED_BY_SCIM_SUITE), ...Object.keys(AUDITED_BY_NOTIFICATIONS_SUITE)].filter((k) => !k.startsWith('GET ')).sort()).toEqual(changing.sort());
+    const changing = ROUTES.filter((r) => r.method !== 'get')
+      .map((r) => `${r.method.toUpperCase()} ${r.path}`)
+      .filter((k) => !CHANGES_NOTHING.has(k));
+    expect(
+      [...Object.keys(AUDITED), ...Object.keys(AUDITED_BY_SIGN_IN_SUITE), ...Object.keys(AUDITED_BY_SCIM_SUITE), ...Object.keys(AUDITED_BY_NOTIFICATIONS_SUITE)]
+        .filter((k) => !k.startsWith('GET '))
+        .sort(),
+    ).toEqual(changing.sort());
   });
 
   it('audits integration changes, tests, refreshes, rotations and tags', async () => {
@@ -187,7 +197,10 @@ describe('every change audited; secrets never cached; impersonation explicit', (
   });
 
   it('names the admin in tokens made for someone else and in every entry made with them; answers with a token are not cached', async () => {
-    for (const [key, groups] of [['ana', ['analysts']], ['bob', ['approvers']]] as const) {
+    for (const [key, groups] of [
+      ['ana', ['analysts']],
+      ['bob', ['approvers']],
+    ] as const) {
       const email = `${key}-${randomBytes(3).toString('hex')}@example.com`;
       const user = await t.api('POST', '/api/v1/users', { body: { email, name: key, groups } });
       expect(user.status).toBe(201);
@@ -239,11 +252,19 @@ describe('every change audited; secrets never cached; impersonation explicit', (
     expect(flow.status).toBe(201);
     await audited('flow.created', flow.body.id, admin.id);
     const { id: _id, createdAt: _c, updatedAt: _u, ...definition } = flow.body;
-    const flowBody = { name: definition.name, requestors: definition.requestors, targets: definition.targets, approvers: definition.approvers, maxDurationMinutes: 30, settings: definition.settings };
+    const flowBody = {
+      name: definition.name,
+      requestors: definition.requestors,
+      targets: definition.targets,
+      approvers: definition.approvers,
+      maxDurationMinutes: 30,
+      settings: definition.settings,
+    };
     expect((await t.api('PUT', `/api/v1/access-flows/${flow.body.id}`, { body: flowBody })).status).toBe(200);
     await audited('flow.updated', flow.body.id, admin.id);
 
-    const ask = () => t.api('POST', '/api/v1/access-requests', { ...as('ana'), body: { items: [{ resourceId: ordersId, permission: 'READ_ONLY' }], durationMinutes: 10 } });
+    const ask = () =>
+      t.api('POST', '/api/v1/access-requests', { ...as('ana'), body: { items: [{ resourceId: ordersId, permission: 'READ_ONLY' }], durationMinutes: 10 } });
     const rejected = (await ask()).body.requests[0];
     const createdEntry = await audited('request.created', rejected.id, people.ana.id);
     expect(createdEntry.actor.impersonatedBy).toEqual(admin);
@@ -307,7 +328,9 @@ describe('every change audited; secrets never cached; impersonation explicit', (
     const user = await t.api('POST', '/api/v1/users', { body: { email: `gone-${randomBytes(3).toString('hex')}@example.com`, name: 'Gone' } });
     expect((await t.api('DELETE', `/api/v1/users/${user.body.id}`)).status).toBe(200);
     await audited('user.deleted', user.body.id, admin.id);
-    const doomed = await t.api('POST', '/api/v1/users', { body: { email: `member-${randomBytes(3).toString('hex')}@example.com`, name: 'Member', groups: ['doomed'] } });
+    const doomed = await t.api('POST', '/api/v1/users', {
+      body: { email: `member-${randomBytes(3).toString('hex')}@example.com`, name: 'Member', groups: ['doomed'] },
+    });
     const doomedGroup = (await t.api('GET', '/api/v1/groups?pageSize=500')).body.items.find((g: { name: string }) => g.name === 'doomed');
     expect((await t.api('DELETE', `/api/v1/groups/${doomedGroup.id}`)).status).toBe(200);
     expect((await audited('group.deleted', doomedGroup.id, admin.id)).details).toEqual({ membersRemoved: [doomed.body.id] });
@@ -324,9 +347,18 @@ describe('every change audited; secrets never cached; impersonation explicit', (
     expect([reactivated.status, reactivated.body.active]).toEqual([200, true]);
     await audited('user.reactivated', paused.body.id, admin.id);
     expect((await t.api('GET', '/api/v1/me', { token: pausedToken.body.token })).status).toBe(401);
-    expect((await t.api('POST', `/api/v1/users/${admin.id}/deactivate`)).body).toMatchObject({ code: expect.any(String), details: { issues: [{ field: 'id', rule: 'must not be the caller' }] } });
+    expect((await t.api('POST', `/api/v1/users/${admin.id}/deactivate`)).body).toMatchObject({
+      code: expect.any(String),
+      details: { issues: [{ field: 'id', rule: 'must not be the caller' }] },
+    });
     const spare = await t.api('POST', '/api/v1/integrations', {
-      body: { name: 'spare', type: 'postgresql', connectedResourceTypes: ['postgresql-table'], config: { hostname: '127.0.0.1', port: pg.port, dbname: 'shop', sslmode: 'disable' }, secret: { store: 'builtin', username: CONNECTOR_USER, password: 'whatever' } },
+      body: {
+        name: 'spare',
+        type: 'postgresql',
+        connectedResourceTypes: ['postgresql-table'],
+        config: { hostname: '127.0.0.1', port: pg.port, dbname: 'shop', sslmode: 'disable' },
+        secret: { store: 'builtin', username: CONNECTOR_USER, password: 'whatever' },
+      },
     });
     expect((await t.api('DELETE', `/api/v1/integrations/${spare.body.id}`)).status).toBe(200);
     await audited('integration.deleted', spare.body.id, admin.id);

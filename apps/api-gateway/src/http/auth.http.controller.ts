@@ -89,9 +89,18 @@ export class AuthHttpController {
   @Post('sign-out-everywhere')
   @HttpCode(200)
   @Access('authenticated')
-  async signOutEverywhere(@CurrentCaller() caller: AuthenticatedCaller, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<{ sessionsEnded: number }> {
+  async signOutEverywhere(
+    @CurrentCaller() caller: AuthenticatedCaller,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<{ sessionsEnded: number }> {
     const session = sessionOf(caller);
-    const { ended } = await this.bus.request(Contracts.accessSessionsEnd, { sessionHash: session.hash, everywhere: true, actor: actorOf(caller), client: clientOf(req) });
+    const { ended } = await this.bus.request(Contracts.accessSessionsEnd, {
+      sessionHash: session.hash,
+      everywhere: true,
+      actor: actorOf(caller),
+      client: clientOf(req),
+    });
     this.authenticator.forgetUser(caller.userId);
     clearSessionCookie(res, secureCookie(req, this.publicUrl));
     return { sessionsEnded: ended };

@@ -14,10 +14,14 @@ export function requireJsonBodies() {
     const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
     if (!hasBody || req.is(['application/json', '+json'])) return next();
     const given = req.headers['content-type'] ?? 'none';
-    sendError(res, {
-      code: ErrorCode.UnsupportedMediaType,
-      message: `The body must be sent as ${JSON_MEDIA_TYPE} (Content-Type: ${JSON_MEDIA_TYPE}); this one is ${given}.`,
-      details: { issues: [{ field: '(body)', rule: `must be sent with Content-Type: ${JSON_MEDIA_TYPE}` }] },
-    }, { Accept: JSON_MEDIA_TYPE });
+    sendError(
+      res,
+      {
+        code: ErrorCode.UnsupportedMediaType,
+        message: `The body must be sent as ${JSON_MEDIA_TYPE} (Content-Type: ${JSON_MEDIA_TYPE}); this one is ${given}.`,
+        details: { issues: [{ field: '(body)', rule: `must be sent with Content-Type: ${JSON_MEDIA_TYPE}` }] },
+      },
+      { Accept: JSON_MEDIA_TYPE },
+    );
   };
 }

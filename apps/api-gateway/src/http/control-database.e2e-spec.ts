@@ -11,7 +11,11 @@ describe('gateway: the control database unreachable', () => {
   let freshToken: string;
 
   const expectRetryable503 = (res: { status: number; body: any; headers: Headers }) => {
-    expect({ status: res.status, code: res.body.code, reason: res.body.details?.reason }).toEqual({ status: 503, code: 'SERVICE_UNAVAILABLE', reason: 'CONTROL_DATABASE_UNAVAILABLE' });
+    expect({ status: res.status, code: res.body.code, reason: res.body.details?.reason }).toEqual({
+      status: 503,
+      code: 'SERVICE_UNAVAILABLE',
+      reason: 'CONTROL_DATABASE_UNAVAILABLE',
+    });
     expect(res.headers.get('retry-after')).toBe('5');
   };
 

@@ -37,8 +37,29 @@ const loneSurrogate = fc.integer({ min: 0xd800, max: 0xdfff }).map((c) => String
 const hostileString: fc.Arbitrary<string> = fc.oneof(
   fc.string({ unit: 'binary', maxLength: 40 }),
   fc.tuple(fc.string({ maxLength: 10 }), fc.oneof(fc.constant('\u0000'), loneSurrogate), fc.string({ maxLength: 10 })).map(([a, b, c]) => a + b + c),
-  fc.constantFrom('', ' ', '\u0000', '\ud800', '\udfff', 'a\u0000b', "'; DROP TABLE x; --", '%00', '../../etc/passwd', '\u202e', 'x'.repeat(5000), '{}', 'null'),
-  fc.constantFrom('0000-01-01T00:00:00Z', '9999-12-31T23:59:59Z', '+275760-09-13T00:00:00.000Z', '-000001-01-01T00:00:00Z', '2024-02-30T00:00:00Z', '1969-12-31T23:59:59Z'),
+  fc.constantFrom(
+    '',
+    ' ',
+    '\u0000',
+    '\ud800',
+    '\udfff',
+    'a\u0000b',
+    "'; DROP TABLE x; --",
+    '%00',
+    '../../etc/passwd',
+    '\u202e',
+    'x'.repeat(5000),
+    '{}',
+    'null',
+  ),
+  fc.constantFrom(
+    '0000-01-01T00:00:00Z',
+    '9999-12-31T23:59:59Z',
+    '+275760-09-13T00:00:00.000Z',
+    '-000001-01-01T00:00:00Z',
+    '2024-02-30T00:00:00Z',
+    '1969-12-31T23:59:59Z',
+  ),
 );
 const hostileValue: fc.Arbitrary<unknown> = fc.oneof(
   hostileString,
@@ -68,12 +89,19 @@ function coreFor(schema: JsonSchema, ids: string[], depth: number): fc.Arbitrary
     case 'object': {
       const properties = schema.properties ?? {};
       const record = fc.record(
-        Object.fromEntries(Object.entries(properties).map(([key, s]) => [key, key === 'hostname' ? fc.constantFrom('127.0.0.1', 'localhost', 'a\u0000b') : arbitraryFor(s, ids, depth + 1)])),
+        Object.fromEntries(
+          Object.entries(properties).map(([key, s]) => [
+            key,
+            key === 'hostname' ? fc.constantFrom('127.0.0.1', 'localhost', 'a\u0000b') : arbitraryFor(s, ids, depth + 1),
+          ]),
+        ),
         { requiredKeys: (schema.required ?? []).filter((k) => k in properties) },
       );
       if (typeof schema.additionalProperties === 'object') {
         const keys = schema.propertyNames ? fc.oneof(stringFor(schema.propertyNames, ids), hostileString) : hostileString;
-        return fc.tuple(record, fc.dictionary(keys, arbitraryFor(schema.additionalProperties, ids, depth + 1), { maxKeys: 3 })).map(([r, extra]) => ({ ...extra, ...r }));
+        return fc
+          .tuple(record, fc.dictionary(keys, arbitraryFor(schema.additionalProperties, ids, depth + 1), { maxKeys: 3 }))
+          .map(([r, extra]) => ({ ...extra, ...r }));
       }
       return record;
     }
@@ -164,10 +192,21 @@ describe('no input makes any route answer 5xx (property-based, every route of th
       },
     });
     expect(integration.status).toBe(201);
-    const spare = await t.api('POST', '/api/v1/integrations', { body: { name: 'spare', type: 'postgresql', connectedResourceTypes: ['postgresql-database'], config: { hostname: '127.0.0.1', port: pg.port, dbname: 'app', sslmode: 'disable' }, secret: { store: 'builtin', username: CONNECTOR_USER, password: CONNECTOR_PASSWORD } } });
+    const spare = await t.api('POST', '/api/v1/integrations', {
+      body: {
+        name: 'spare',
+        type: 'postgresql',
+        connectedResourceTypes: ['postgresql-database'],
+        config: { hostname: '127.0.0.1', port: pg.port, dbname: 'app', sslmode: 'disable' },
+        secret: { store: 'builtin', username: CONNECTOR_USER, password: CONNECTOR_PASSWORD },
+      },
+    });
     expect(spare.status).toBe(201);
     spareIntegrationId = spare.body.id;
-    const resource = await waitUntil('the table discovered', async () => (await t.api('GET', `/api/v1/resources?integrationId=${integration.body.id}&type=postgresql-table`)).body.items?.[0]);
+    const resource = await waitUntil(
+      'the table discovered',
+      async () => (await t.api('GET', `/api/v1/resources?integrationId=${integration.body.id}&type=postgresql-table`)).body.items?.[0],
+    );
     const person = await createUser(t, { groups: ['fuzzers'] });
     userToken = person.token;
     const flow = await t.api('POST', '/api/v1/access-flows', {
@@ -181,7 +220,10 @@ describe('no input makes any route answer 5xx (property-based, every route of th
       },
     });
     expect(flow.status).toBe(201);
-    const request = await t.api('POST', '/api/v1/access-requests', { token: userToken, body: { items: [{ resourceId: resource.id, permission: 'READ_ONLY' }], durationMinutes: 30 } });
+    const request = await t.api('POST', '/api/v1/access-requests', {
+      token: userToken,
+      body: { items: [{ resourceId: resource.id, permission: 'READ_ONLY' }], durationMinutes: 30 },
+    });
     expect(request.status).toBe(201);
     const granted = await waitUntil('the request granted', async () => {
       const r = await t.api('GET', `/api/v1/access-requests/${request.body.requests[0].id}`);
@@ -212,14 +254,17 @@ describe('no input makes any route answer 5xx (property-based, every route of th
       return;
     }
     statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
-    if (res.status >= 500) throw new Error(`${method.toUpperCase()} ${path}?${query} answered ${res.status}: ${text.slice(0, 500)} (body ${JSON.stringify(body)?.slice(0, 500)})`);
+    if (res.status >= 500)
+      throw new Error(`${method.toUpperCase()} ${path}?${query} answered ${res.status}: ${text.slice(0, 500)} (body ${JSON.stringify(body)?.slice(0, 500)})`);
     // 431: Node's HTTP parser refuses a request line and headers above 16 KiB before any route runs.
     if (res.status >= 400 && res.status !== 431) {
       const envelope = JSON.parse(text) as { code?: unknown; message?: unknown; schemas?: unknown; detail?: unknown };
       // Under /scim/v2 errors are SCIM error bodies (RFC 7644 3.12).
       if (path.startsWith('/scim/')) {
-        if (!Array.isArray(envelope.schemas) || typeof envelope.detail !== 'string') throw new Error(`${method} ${path} answered ${res.status} without a SCIM error body: ${text.slice(0, 300)}`);
-      } else if (typeof envelope.code !== 'string' || typeof envelope.message !== 'string') throw new Error(`${method} ${path} answered ${res.status} without an error envelope: ${text.slice(0, 300)}`);
+        if (!Array.isArray(envelope.schemas) || typeof envelope.detail !== 'string')
+          throw new Error(`${method} ${path} answered ${res.status} without a SCIM error body: ${text.slice(0, 300)}`);
+      } else if (typeof envelope.code !== 'string' || typeof envelope.message !== 'string')
+        throw new Error(`${method} ${path} answered ${res.status} without an error envelope: ${text.slice(0, 300)}`);
     }
   }
 
@@ -236,7 +281,13 @@ describe('no input makes any route answer 5xx (property-based, every route of th
         return route.path.replace(/\{\w+\}/g, () => segments[i++]);
       });
       const queryArb = fc
-        .array(fc.tuple(fc.oneof(fc.constantFrom(...(route.query ? Object.keys(route.query.shape) : ['q'])), hostileString.map(percentEncode)), fc.oneof(hostileString, fc.constantFrom('1', '0', '500', '501', 'true', 'x', ...routeIds)).map(percentEncode)), { maxLength: 4 })
+        .array(
+          fc.tuple(
+            fc.oneof(fc.constantFrom(...(route.query ? Object.keys(route.query.shape) : ['q'])), hostileString.map(percentEncode)),
+            fc.oneof(hostileString, fc.constantFrom('1', '0', '500', '501', 'true', 'x', ...routeIds)).map(percentEncode),
+          ),
+          { maxLength: 4 },
+        )
         .map((pairs) => pairs.map(([k, v]) => `${k}=${v}`).join('&'));
       const bodyArb = bodySchema ? arbitraryFor(bodySchema, routeIds) : fc.oneof(fc.constant(undefined), hostileValue);
       const tokenArb = fc.constantFrom(t.adminToken, t.adminToken, userToken);
@@ -259,19 +310,28 @@ describe('no input makes any route answer 5xx (property-based, every route of th
     expect(search.status).toBe(400);
     expect(search.body.details.issues).toContainEqual({ field: 'q', rule: CLEAN_TEXT_RULE });
     const far = await t.api('POST', `/api/v1/integrations/${ids[0]}/grants`, {
-      body: { identity: { id: 'far', email: 'far@example.com' }, items: [{ resourceType: 'postgresql-database', database: 'app', permission: 'READ_ONLY' }], expiresAt: '9999-12-31T23:59:59Z' },
+      body: {
+        identity: { id: 'far', email: 'far@example.com' },
+        items: [{ resourceType: 'postgresql-database', database: 'app', permission: 'READ_ONLY' }],
+        expiresAt: '9999-12-31T23:59:59Z',
+      },
     });
     expect(far.status).toBe(400);
     expect(far.body.details.issues[0].field).toBe('expiresAt');
     const audit = await t.api('GET', '/api/v1/audit?from=0000-01-01T00:00:00Z');
     expect(audit.status).toBe(400);
-    const token2 = await t.api('GET', '/api/v1/access-requests?pageToken=' + Buffer.from(JSON.stringify({ createdAt: '1', id: '-'.repeat(36) })).toString('base64url'));
+    const token2 = await t.api(
+      'GET',
+      '/api/v1/access-requests?pageToken=' + Buffer.from(JSON.stringify({ createdAt: '1', id: '-'.repeat(36) })).toString('base64url'),
+    );
     expect(token2.status).toBe(400);
   });
 
   it('reports its figures', () => {
     const byStatus = Object.fromEntries([...statuses.entries()].sort(([a], [b]) => a - b));
-    console.log(`fuzz: ${requests} requests over ${ROUTES.length} routes (seed ${SEED}), statuses ${JSON.stringify(byStatus)}; /health 503 (services slow to answer): ${healthUnavailable}`);
+    console.log(
+      `fuzz: ${requests} requests over ${ROUTES.length} routes (seed ${SEED}), statuses ${JSON.stringify(byStatus)}; /health 503 (services slow to answer): ${healthUnavailable}`,
+    );
     expect(requests).toBeGreaterThan(ROUTES.length * 5);
     expect([...statuses.keys()].filter((s) => s >= 500)).toEqual([]);
   });

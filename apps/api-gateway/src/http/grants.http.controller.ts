@@ -19,7 +19,10 @@ export const GrantBody = z
     connectionLimit: z.number().int().min(1).max(1000).optional(),
   })
   .strict()
-  .refine((b) => (b.expiresAt === undefined) !== (b.durationMinutes === undefined), { message: 'give exactly one of expiresAt or durationMinutes', path: ['expiresAt'] });
+  .refine((b) => (b.expiresAt === undefined) !== (b.durationMinutes === undefined), {
+    message: 'give exactly one of expiresAt or durationMinutes',
+    path: ['expiresAt'],
+  });
 export const ExtendBody = z.object({ expiresAt: Expiry }).strict();
 export const GrantListQuery = z.object({ status: GrantStatus.optional(), ...Page }).strict();
 
@@ -45,11 +48,15 @@ export class GrantsHttpController {
     const input = parseInput(GrantBody, body);
     const { integrationId, route } = await this.connectorOf(id);
     const expiresAt = input.expiresAt ?? new Date(Date.now() + input.durationMinutes! * 60_000).toISOString();
-    return this.connectors.request(
-      Contracts.provisioningGrantsCreate,
-      route,
-      { idempotencyKey: input.idempotencyKey ?? randomUUID(), integrationId, identity: input.identity, items: input.items, expiresAt, connectionLimit: input.connectionLimit, actor: actorOf(caller) },
-    );
+    return this.connectors.request(Contracts.provisioningGrantsCreate, route, {
+      idempotencyKey: input.idempotencyKey ?? randomUUID(),
+      integrationId,
+      identity: input.identity,
+      items: input.items,
+      expiresAt,
+      connectionLimit: input.connectionLimit,
+      actor: actorOf(caller),
+    });
   }
 
   @Get('grants')
@@ -72,7 +79,11 @@ export class GrantsHttpController {
   @Access('admin')
   async revoke(@Param('id') id: string, @Param('grantId') grantId: string, @CurrentCaller() caller: AuthenticatedCaller) {
     const { route } = await this.connectorOf(id);
-    return this.connectors.request(Contracts.provisioningGrantsRevoke, route, { id: parseInput(IdParam, grantId, ['grantId']), revokedBy: actorOf(caller), actor: actorOf(caller) });
+    return this.connectors.request(Contracts.provisioningGrantsRevoke, route, {
+      id: parseInput(IdParam, grantId, ['grantId']),
+      revokedBy: actorOf(caller),
+      actor: actorOf(caller),
+    });
   }
 
   @Post('grants/:grantId/extend')
@@ -81,7 +92,11 @@ export class GrantsHttpController {
   async extend(@Param('id') id: string, @Param('grantId') grantId: string, @Body() body: unknown, @CurrentCaller() caller: AuthenticatedCaller) {
     const { expiresAt } = parseInput(ExtendBody, body);
     const { route } = await this.connectorOf(id);
-    return this.connectors.request(Contracts.provisioningGrantsExtend, route, { id: parseInput(IdParam, grantId, ['grantId']), expiresAt, actor: actorOf(caller) });
+    return this.connectors.request(Contracts.provisioningGrantsExtend, route, {
+      id: parseInput(IdParam, grantId, ['grantId']),
+      expiresAt,
+      actor: actorOf(caller),
+    });
   }
 
   @Post('grants/:grantId/reset-credentials')
@@ -90,7 +105,10 @@ export class GrantsHttpController {
   @NoStore()
   async reset(@Param('id') id: string, @Param('grantId') grantId: string, @CurrentCaller() caller: AuthenticatedCaller) {
     const { route } = await this.connectorOf(id);
-    return this.connectors.request(Contracts.provisioningGrantsResetCredentials, route, { id: parseInput(IdParam, grantId, ['grantId']), actor: actorOf(caller) });
+    return this.connectors.request(Contracts.provisioningGrantsResetCredentials, route, {
+      id: parseInput(IdParam, grantId, ['grantId']),
+      actor: actorOf(caller),
+    });
   }
 
   @Get('drift')

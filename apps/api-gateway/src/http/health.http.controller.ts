@@ -40,11 +40,21 @@ export class HealthHttpController {
     const services = Object.fromEntries(
       answers.map(([service, report]) => [
         service,
-        report ? { status: 'ok', version: report.version, uptimeSeconds: report.uptimeSeconds, ready: report.ready, checks: report.checks } : { status: 'not answering' },
+        report
+          ? { status: 'ok', version: report.version, uptimeSeconds: report.uptimeSeconds, ready: report.ready, checks: report.checks }
+          : { status: 'not answering' },
       ]),
     );
-    services['api-gateway'] = { status: 'ok', version: this.info.version, uptimeSeconds: Math.round((Date.now() - this.info.startedAt) / 1000), ready: own.ready, checks: own.checks };
-    const notReady = Object.entries(services).filter(([, s]) => s.ready === false).map(([service]) => service);
+    services['api-gateway'] = {
+      status: 'ok',
+      version: this.info.version,
+      uptimeSeconds: Math.round((Date.now() - this.info.startedAt) / 1000),
+      ready: own.ready,
+      checks: own.checks,
+    };
+    const notReady = Object.entries(services)
+      .filter(([, s]) => s.ready === false)
+      .map(([service]) => service);
     res.status(missing.length ? 503 : 200).json({
       status: missing.length ? 'unavailable' : 'ok',
       ...(missing.length ? { message: `Not answering: ${missing.join(', ')}.`, missing } : {}),
@@ -65,6 +75,9 @@ export class HealthHttpController {
   @Access('public')
   async ready(@Res() res: Response) {
     const { ready, checks } = await this.readiness.check();
-    res.status(ready ? 200 : 503).setHeader('cache-control', 'no-store').json({ status: ready ? 'ready' : 'not ready', checks });
+    res
+      .status(ready ? 200 : 503)
+      .setHeader('cache-control', 'no-store')
+      .json({ status: ready ? 'ready' : 'not ready', checks });
   }
 }

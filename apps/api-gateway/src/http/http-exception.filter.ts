@@ -58,7 +58,10 @@ export class HttpEnvelopeFilter implements ExceptionFilter {
     if (request.path.startsWith('/scim/')) {
       for (const [name, value] of Object.entries(headers ?? {})) response.setHeader(name, value);
       if (status === 503) response.setHeader('Retry-After', String(retryAfterOf(envelope)));
-      response.status(status).type('application/scim+json').send(JSON.stringify(scimError(status, envelope.message)));
+      response
+        .status(status)
+        .type('application/scim+json')
+        .send(JSON.stringify(scimError(status, envelope.message)));
       return;
     }
     sendError(response, envelope, headers, status);
@@ -70,20 +73,45 @@ export class HttpEnvelopeFilter implements ExceptionFilter {
       const cause = exception.cause as { type?: string } | undefined;
       // The router cannot decode the path (percent-encoding that is not UTF-8): not the body's fault.
       if (status === HttpStatus.BAD_REQUEST && cause?.type !== 'entity.parse.failed' && !decodable(request.path)) {
-        return [400, { code: ErrorCode.ValidationFailed, message: 'The path must be percent-encoded UTF-8.', details: { issues: [{ field: '(path)', rule: 'must be percent-encoded UTF-8' }] } }];
+        return [
+          400,
+          {
+            code: ErrorCode.ValidationFailed,
+            message: 'The path must be percent-encoded UTF-8.',
+            details: { issues: [{ field: '(path)', rule: 'must be percent-encoded UTF-8' }] },
+          },
+        ];
       }
       // body-parser's own errors: malformed JSON, body too large.
       if (status === HttpStatus.BAD_REQUEST || cause?.type === 'entity.parse.failed') {
-        return [400, { code: ErrorCode.ValidationFailed, message: 'The body must be valid JSON.', details: { issues: [{ field: '(body)', rule: 'must be valid JSON' }] } }];
+        return [
+          400,
+          { code: ErrorCode.ValidationFailed, message: 'The body must be valid JSON.', details: { issues: [{ field: '(body)', rule: 'must be valid JSON' }] } },
+        ];
       }
       if (status === HttpStatus.PAYLOAD_TOO_LARGE) {
-        return [413, { code: ErrorCode.ValidationFailed, message: 'The body is too large (at most 256 KiB).', details: { issues: [{ field: '(body)', rule: 'must be at most 256 KiB' }] } }];
+        return [
+          413,
+          {
+            code: ErrorCode.ValidationFailed,
+            message: 'The body is too large (at most 256 KiB).',
+            details: { issues: [{ field: '(body)', rule: 'must be at most 256 KiB' }] },
+          },
+        ];
       }
       if (status === HttpStatus.NOT_FOUND) {
         const allowed = allowedMethods(request.path);
         if (allowed.length > 0) {
           const allow = allowed.join(', ');
-          return [405, { code: ErrorCode.MethodNotAllowed, message: `${request.method} is not allowed on ${request.path}; it answers ${allow}.`, details: { allow: allowed } }, { Allow: allow }];
+          return [
+            405,
+            {
+              code: ErrorCode.MethodNotAllowed,
+              message: `${request.method} is not allowed on ${request.path}; it answers ${allow}.`,
+              details: { allow: allowed },
+            },
+            { Allow: allow },
+          ];
         }
         return [404, { code: ErrorCode.NotFound, message: 'No such route.' }];
       }

@@ -184,7 +184,9 @@ describe('integrations through the gateway', () => {
       const report = res.body.lastTest;
       expect(report).toMatchObject({ ok: true, connected: true, tls: false, connectorId: 'local', user: 'postgres', superuser: true });
       expect(report.serverVersionNum).toBeGreaterThanOrEqual(130000);
-      expect(report.checks.map((c: { id: string }) => c.id)).toEqual(expect.arrayContaining(['connect', 'create_roles', 'grant_database', 'terminate_backends', 'admin_option']));
+      expect(report.checks.map((c: { id: string }) => c.id)).toEqual(
+        expect.arrayContaining(['connect', 'create_roles', 'grant_database', 'terminate_backends', 'admin_option']),
+      );
     });
 
     it('carries the correlation id from the HTTP request into the catalog and connector logs', async () => {
@@ -284,15 +286,21 @@ describe('integrations through the gateway', () => {
 
   it("refuses a secret by reference pointing at Latchkey's own variables or key files: 400 naming the field and rule", async () => {
     const rule = expect.stringMatching(/^must not name a variable Latchkey itself uses/);
-    const token = await t.api('POST', '/api/v1/integrations', { body: body({ name: `admin token ${suffix}`, secret: { store: 'env', usernameVar: 'E2E_PG_USER', passwordVar: 'LATCHKEY_ADMIN_TOKEN' } }) });
+    const token = await t.api('POST', '/api/v1/integrations', {
+      body: body({ name: `admin token ${suffix}`, secret: { store: 'env', usernameVar: 'E2E_PG_USER', passwordVar: 'LATCHKEY_ADMIN_TOKEN' } }),
+    });
     expect(token.status).toBe(400);
     expect(token.body).toMatchObject({ code: 'VALIDATION_FAILED', details: { issues: [{ field: 'secret.passwordVar', rule }] } });
-    const key = await t.api('POST', '/api/v1/integrations', { body: body({ name: `master key ${suffix}`, secret: { store: 'env', usernameVar: 'LATCHKEY_MASTER_KEY', passwordVar: 'LATCHKEY_DATABASE_URL' } }) });
+    const key = await t.api('POST', '/api/v1/integrations', {
+      body: body({ name: `master key ${suffix}`, secret: { store: 'env', usernameVar: 'LATCHKEY_MASTER_KEY', passwordVar: 'LATCHKEY_DATABASE_URL' } }),
+    });
     expect(key.body.details.issues).toEqual([
       { field: 'secret.usernameVar', rule },
       { field: 'secret.passwordVar', rule },
     ]);
-    const file = await t.api('POST', '/api/v1/integrations', { body: body({ name: `key file ${suffix}`, secret: { store: 'file', path: '/srv/latchkey/.latchkey/master.key' } }) });
+    const file = await t.api('POST', '/api/v1/integrations', {
+      body: body({ name: `key file ${suffix}`, secret: { store: 'file', path: '/srv/latchkey/.latchkey/master.key' } }),
+    });
     expect(file.status).toBe(400);
     expect(file.body.details.issues).toEqual([{ field: 'secret.path', rule: expect.stringMatching(/Latchkey's own key files/) }]);
     expect((await t.api('GET', '/api/v1/integrations?pageSize=500')).body.items.map((i: { name: string }) => i.name)).not.toEqual(
@@ -313,7 +321,12 @@ describe('integrations through the gateway', () => {
         continue;
       }
       const service = /dist\/apps\/([a-z-]+)\/src\/main\.js/.exec(cmdline)?.[1];
-      const env = new Map(environ.split('\0').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+      const env = new Map(
+        environ
+          .split('\0')
+          .filter(Boolean)
+          .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+      );
       if (service && env.get('NATS_URL') === t.natsUrl) environments.set(service, env);
     }
     expect([...environments.keys()].sort()).toEqual([...ServiceName.options].sort());
@@ -348,14 +361,28 @@ describe('integrations through the gateway', () => {
   });
 
   it('shows people without the admin role no connector login, preflight SQL, secret source or status internals; admins everything', async () => {
-    const limited = await t.api('POST', '/api/v1/integrations', { body: body({ name: `hidden ${suffix}`, secret: { store: 'builtin', username: HIDDEN_ROLE, password: PASSWORD } }) });
-    const fromEnv = await t.api('POST', '/api/v1/integrations', { body: body({ name: `env view ${suffix}`, secret: { store: 'env', usernameVar: 'E2E_PG_USER', passwordVar: 'E2E_PG_PASSWORD' }, customAccessDetails: 'Ask #dba.' }) });
+    const limited = await t.api('POST', '/api/v1/integrations', {
+      body: body({ name: `hidden ${suffix}`, secret: { store: 'builtin', username: HIDDEN_ROLE, password: PASSWORD } }),
+    });
+    const fromEnv = await t.api('POST', '/api/v1/integrations', {
+      body: body({
+        name: `env view ${suffix}`,
+        secret: { store: 'env', usernameVar: 'E2E_PG_USER', passwordVar: 'E2E_PG_PASSWORD' },
+        customAccessDetails: 'Ask #dba.',
+      }),
+    });
     expect(limited.body.status).toBe('ERROR');
     const { token: userToken } = await createUser(t, { role: 'user' });
 
     const adminList = await t.api('GET', '/api/v1/integrations?pageSize=500');
     const forAdmin = adminList.body.items.find((i: { id: string }) => i.id === limited.body.id);
-    expect(forAdmin).toMatchObject({ statusReason: expect.any(String), lastTest: { user: HIDDEN_ROLE }, secret: { store: 'builtin' }, rotation: expect.any(Object), connectorId: 'local' });
+    expect(forAdmin).toMatchObject({
+      statusReason: expect.any(String),
+      lastTest: { user: HIDDEN_ROLE },
+      secret: { store: 'builtin' },
+      rotation: expect.any(Object),
+      connectorId: 'local',
+    });
     expect(forAdmin.lastTest.checks.map((c: { fix?: string }) => c.fix)).toContain(`ALTER ROLE "${HIDDEN_ROLE}" CREATEROLE;`);
     expect(adminList.text).toContain('E2E_PG_PASSWORD');
 
@@ -367,9 +394,19 @@ describe('integrations through the gateway', () => {
       expect(answer.text).not.toContain(HIDDEN_ROLE);
       expect(answer.text).not.toMatch(/GRANT|ALTER ROLE|E2E_PG_|lastTest|statusReason|"secret"|rotation|connectorId/);
     }
-    expect(Object.keys(userOne.body).sort()).toEqual(
-      ['config', 'connectedResourceTypes', 'createdAt', 'customAccessDetails', 'id', 'integrationOwners', 'name', 'resourceOwnerMappings', 'status', 'type', 'updatedAt'],
-    );
+    expect(Object.keys(userOne.body).sort()).toEqual([
+      'config',
+      'connectedResourceTypes',
+      'createdAt',
+      'customAccessDetails',
+      'id',
+      'integrationOwners',
+      'name',
+      'resourceOwnerMappings',
+      'status',
+      'type',
+      'updatedAt',
+    ]);
     expect(userOne.body).toMatchObject({ id: limited.body.id, name: `hidden ${suffix}`, status: 'ERROR', config: TARGET });
     expect(userEnv.body.customAccessDetails).toBe('Ask #dba.');
     expect(userList.body.items.map((i: { id: string }) => i.id)).toEqual(adminList.body.items.map((i: { id: string }) => i.id));
@@ -380,7 +417,14 @@ describe('integrations through the gateway', () => {
     expect(res.status).toBe(200);
     expect(res.body.openapi).toBe('3.1.0');
     expect(Object.keys(res.body.paths)).toEqual(
-      expect.arrayContaining(['/health', '/api/v1/catalog', '/api/v1/connectors', '/api/v1/integrations', '/api/v1/integrations/{id}', '/api/v1/integrations/{id}/test']),
+      expect.arrayContaining([
+        '/health',
+        '/api/v1/catalog',
+        '/api/v1/connectors',
+        '/api/v1/integrations',
+        '/api/v1/integrations/{id}',
+        '/api/v1/integrations/{id}/test',
+      ]),
     );
   });
 

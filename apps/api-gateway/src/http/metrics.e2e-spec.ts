@@ -48,27 +48,42 @@ describe('metrics and probes', () => {
     return parseMetrics(res.text);
   };
   const waitStatus = (id: string, status: string, timeoutMs = 90_000) =>
-    waitUntil(`request ${id} ${status}`, async () => {
-      const r = (await t.api('GET', `/api/v1/access-requests/${id}`)).body;
-      return r.status === status && r;
-    }, timeoutMs);
+    waitUntil(
+      `request ${id} ${status}`,
+      async () => {
+        const r = (await t.api('GET', `/api/v1/access-requests/${id}`)).body;
+        return r.status === status && r;
+      },
+      timeoutMs,
+    );
   const ask = async () => {
-    const created = await t.api('POST', '/api/v1/access-requests', { token: tokens.analyst, body: { items: [{ resourceId: invoices, permission: 'READ_ONLY' }], justification: 'numbers', durationMinutes: 1 } });
+    const created = await t.api('POST', '/api/v1/access-requests', {
+      token: tokens.analyst,
+      body: { items: [{ resourceId: invoices, permission: 'READ_ONLY' }], justification: 'numbers', durationMinutes: 1 },
+    });
     expect(created.status).toBe(201);
     return created.body.requests[0].id as string;
   };
-  const approve = async (id: string) => expect((await t.api('POST', `/api/v1/access-requests/${id}/approve`, { token: tokens.dana, body: {} })).status).toBe(200);
+  const approve = async (id: string) =>
+    expect((await t.api('POST', `/api/v1/access-requests/${id}/approve`, { token: tokens.dana, body: {} })).status).toBe(200);
 
   beforeAll(async () => {
     pg = await startPgCluster({ hba: 'scram' });
     await pg.query(`CREATE ROLE ${CONNECTOR_USER} SUPERUSER LOGIN PASSWORD '${CONNECTOR_PASSWORD}'`);
     await pg.query('CREATE DATABASE app');
     await pg.query('CREATE SCHEMA billing; CREATE TABLE billing.invoices (id int PRIMARY KEY); INSERT INTO billing.invoices VALUES (1)', undefined, 'app');
-    t = await startTestStack({ env: { METRICS_TOKEN, PROBE_PORT: '0', PROBE_HOST: '127.0.0.1', ACCESS_SWEEP_INTERVAL_SECONDS: '1', SWEEP_INTERVAL_SECONDS: '1' } });
+    t = await startTestStack({
+      env: { METRICS_TOKEN, PROBE_PORT: '0', PROBE_HOST: '127.0.0.1', ACCESS_SWEEP_INTERVAL_SECONDS: '1', SWEEP_INTERVAL_SECONDS: '1' },
+    });
 
     for (const group of ['analysts', 'data-team']) await t.api('POST', '/api/v1/groups', { body: { name: group } });
-    for (const [key, groups] of [['analyst', ['analysts']], ['dana', ['data-team']]] as const) {
-      const user = await t.api('POST', '/api/v1/users', { body: { email: `${key}-${randomBytes(3).toString('hex')}@example.com`, name: key, groups, role: 'user' } });
+    for (const [key, groups] of [
+      ['analyst', ['analysts']],
+      ['dana', ['data-team']],
+    ] as const) {
+      const user = await t.api('POST', '/api/v1/users', {
+        body: { email: `${key}-${randomBytes(3).toString('hex')}@example.com`, name: key, groups, role: 'user' },
+      });
       tokens[key] = (await t.api('POST', '/api/v1/tokens', { body: { userId: user.body.id, name: 'metrics e2e' } })).body.token;
     }
     const integration = await t.api('POST', '/api/v1/integrations', {
@@ -129,10 +144,14 @@ describe('metrics and probes', () => {
     // A request waits for its approver: one PENDING, under five minutes old.
     const first = await ask();
     // Read at scrape time: a collect begun before the request committed can answer one scrape late.
-    const waiting = await waitUntil('the pending gauge at 1', async () => {
-      const now = await scrape();
-      return valueOf(now, 'latchkey_access_requests_pending', { age: 'under_5m' }) === 1 && now;
-    }, 30_000);
+    const waiting = await waitUntil(
+      'the pending gauge at 1',
+      async () => {
+        const now = await scrape();
+        return valueOf(now, 'latchkey_access_requests_pending', { age: 'under_5m' }) === 1 && now;
+      },
+      30_000,
+    );
     expect(valueOf(waiting, 'latchkey_access_requests_pending', { age: 'over_1d' })).toBe(0);
     expect(delta(waiting, 'latchkey_access_requests_created_total', { approval: 'manual' })).toBe(1);
 
@@ -149,15 +168,21 @@ describe('metrics and probes', () => {
     await waitStatus(second, 'GRANTED');
 
     // A gauge is read at scrape time; under load a collect begun before the grant can still answer one scrape late.
-    const granted = await waitUntil('the pending gauge back to 0', async () => {
-      const now = await scrape();
-      return valueOf(now, 'latchkey_access_requests_pending', { age: 'under_5m' }) === 0 && now;
-    }, 30_000);
+    const granted = await waitUntil(
+      'the pending gauge back to 0',
+      async () => {
+        const now = await scrape();
+        return valueOf(now, 'latchkey_access_requests_pending', { age: 'under_5m' }) === 0 && now;
+      },
+      30_000,
+    );
     expect(valueOf(granted, 'latchkey_grants_active', { connector: 'local' })).toBe(2);
     expect(valueOf(granted, 'latchkey_access_credentials_unviewed')).toBe(1);
     expect(delta(granted, 'latchkey_access_request_approval_seconds_count')).toBe(2);
     expect(delta(granted, 'latchkey_access_request_grant_seconds_count', { approval: 'manual' })).toBe(2);
-    expect(delta(granted, 'latchkey_nats_request_duration_seconds_count', { service: 'access', subject: 'connector.{connectorId}.grants.create', outcome: 'ok' })).toBe(2);
+    expect(
+      delta(granted, 'latchkey_nats_request_duration_seconds_count', { service: 'access', subject: 'connector.{connectorId}.grants.create', outcome: 'ok' }),
+    ).toBe(2);
     expect(valueOf(granted, 'latchkey_queue_jobs', { service: 'provisioning', queue: 'revocations-local', state: 'delayed' })).toBe(2);
 
     // The analyst gives the second back; the first runs out.
@@ -201,7 +226,17 @@ describe('metrics and probes', () => {
   it('each service answers liveness and readiness on its own port; readiness turns not-ready while Redis is down', async () => {
     const probeUrls = Object.fromEntries(
       ServiceName.options.map((service) => {
-        const started = t.stack.output(service).split('\n').map((l) => { try { return JSON.parse(l); } catch { return {}; } }).find((l) => l.msg === 'started');
+        const started = t.stack
+          .output(service)
+          .split('\n')
+          .map((l) => {
+            try {
+              return JSON.parse(l);
+            } catch {
+              return {};
+            }
+          })
+          .find((l) => l.msg === 'started');
         return [service, started?.probeUrl as string];
       }),
     );
@@ -214,9 +249,16 @@ describe('metrics and probes', () => {
       expect({ service, probeUrl: probeUrls[service] }).toEqual({ service, probeUrl: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/) });
       expect(await probe(service, '/livez')).toEqual({ status: 200, body: { status: 'ok' } });
       const ready = await probe(service, '/readyz');
-      expect({ service, ...ready }).toMatchObject({ service, status: 200, body: { status: 'ready', checks: { nats: 'ok', ...(REDIS_USERS.includes(service) ? { redis: 'ok' } : {}) } } });
+      expect({ service, ...ready }).toMatchObject({
+        service,
+        status: 200,
+        body: { status: 'ready', checks: { nats: 'ok', ...(REDIS_USERS.includes(service) ? { redis: 'ok' } : {}) } },
+      });
       // The rotation worker and the gateway keep no state in the control database: no check of it.
-      expect({ service, database: ready.body.checks.database }).toEqual({ service, database: ['rotation', 'api-gateway'].includes(service) ? undefined : 'ok' });
+      expect({ service, database: ready.body.checks.database }).toEqual({
+        service,
+        database: ['rotation', 'api-gateway'].includes(service) ? undefined : 'ok',
+      });
     }
     const gatewayReady = await t.api('GET', '/readyz', { token: null });
     expect(gatewayReady).toMatchObject({ status: 200, body: { status: 'ready', checks: { nats: 'ok' } } });

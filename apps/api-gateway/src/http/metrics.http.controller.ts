@@ -25,7 +25,11 @@ export class MetricsHttpController {
   @MetricsScrape()
   async metrics(@Res() res: Response) {
     const answers = new Map<ServiceName, ProcessMetrics[]>(
-      await Promise.all(ServiceName.options.map(async (service) => [service, await this.bus.gather(metricsContract(service), {}, { maxWaitMs: FIRST_ANSWER_MS, stallMs: STALL_MS })] as const)),
+      await Promise.all(
+        ServiceName.options.map(
+          async (service) => [service, await this.bus.gather(metricsContract(service), {}, { maxWaitMs: FIRST_ANSWER_MS, stallMs: STALL_MS })] as const,
+        ),
+      ),
     );
     const { contentType, text } = await systemMetricsText(answers);
     res.status(200).setHeader('cache-control', 'no-store').type(contentType).send(text);

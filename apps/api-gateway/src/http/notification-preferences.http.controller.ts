@@ -20,7 +20,12 @@ export class NotificationPreferencesHttpController {
   @Put('me/notification-preferences')
   @Access('authenticated')
   setMine(@Body() body: unknown, @CurrentCaller() caller: AuthenticatedCaller) {
-    return this.bus.request(Contracts.notificationsPreferencesSet, { userId: caller.userId, email: caller.email, input: parseInput(NotificationPreferencesInput, body), actor: actorOf(caller) });
+    return this.bus.request(Contracts.notificationsPreferencesSet, {
+      userId: caller.userId,
+      email: caller.email,
+      input: parseInput(NotificationPreferencesInput, body),
+      actor: actorOf(caller),
+    });
   }
 
   /** The messages to the caller's own Slack and email, newest first: status, attempts, errors. */

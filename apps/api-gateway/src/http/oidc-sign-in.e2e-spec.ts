@@ -6,7 +6,8 @@ import type { OidcTestAccounts, OidcTestProvider, TestStack } from '@latchkey/te
 const CALLBACK_PATH = '/api/v1/auth/oidc/callback';
 const ADMIN_PASSWORD = 'break-glass admin password';
 
-const sessionOf = async (t: TestStack, session: string) => t.api('GET', '/api/v1/auth/session', { token: null, headers: { cookie: `latchkey_session=${session}` } });
+const sessionOf = async (t: TestStack, session: string) =>
+  t.api('GET', '/api/v1/auth/session', { token: null, headers: { cookie: `latchkey_session=${session}` } });
 
 describe('single sign-on with OpenID Connect', () => {
   let t: TestStack;
@@ -100,7 +101,9 @@ describe('single sign-on with OpenID Connect', () => {
     const users = await t.api('GET', '/api/v1/users?q=ada');
     expect(users.body.items).toHaveLength(1);
     expect(users.body.items[0].attributes).toMatchObject({ department: 'research' });
-    const links = await t.control<{ issuer: string; subject: string }>('SELECT issuer, subject FROM access.sso_identities WHERE user_id = $1', [session.body.user.id]);
+    const links = await t.control<{ issuer: string; subject: string }>('SELECT issuer, subject FROM access.sso_identities WHERE user_id = $1', [
+      session.body.user.id,
+    ]);
     expect(links).toEqual([{ issuer: idp.issuer, subject: 'okta-ada' }]);
 
     const audit = await t.control<{ action: string; details: any }>(
@@ -120,7 +123,10 @@ describe('single sign-on with OpenID Connect', () => {
     expect(session.body.user).toMatchObject({ email: 'ada@example.com', name: 'Ada King', groups: ['analysts', 'oncall'] });
     const users = await t.api('GET', '/api/v1/users?q=ada');
     expect(users.body.items).toHaveLength(1);
-    const updated = await t.control<{ diff: any; details: any }>("SELECT diff, details FROM access.audit_log WHERE action = 'user.updated' AND target_id = $1", [session.body.user.id]);
+    const updated = await t.control<{ diff: any; details: any }>(
+      "SELECT diff, details FROM access.audit_log WHERE action = 'user.updated' AND target_id = $1",
+      [session.body.user.id],
+    );
     expect(updated).toHaveLength(1);
     expect(updated[0].diff.groups).toEqual({ before: ['analysts', 'dba'], after: ['analysts', 'oncall'] });
     expect(updated[0].details).toMatchObject({ via: 'oidc' });
@@ -207,7 +213,9 @@ describe('single sign-on with OpenID Connect', () => {
     const someone = await t.api('POST', '/api/v1/auth/sign-in', { token: null, body: { email: 'ada@example.com', password: 'whatever it may be' } });
     expect(someone.status).toBe(403);
     expect(someone.body).toMatchObject({ code: 'SSO_REQUIRED' });
-    const audit = await t.control<{ details: any }>("SELECT details FROM access.audit_log WHERE action = 'auth.sign-in-failed' AND actor->>'email' = 'ada@example.com'");
+    const audit = await t.control<{ details: any }>(
+      "SELECT details FROM access.audit_log WHERE action = 'auth.sign-in-failed' AND actor->>'email' = 'ada@example.com'",
+    );
     expect(audit[0].details.reason).toMatch(/AUTH_REQUIRE_SSO/);
   });
 

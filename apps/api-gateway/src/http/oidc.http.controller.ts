@@ -33,7 +33,11 @@ export class OidcHttpController {
 
   private async settings(): Promise<OidcSettings> {
     const settings = await this.client.current();
-    if (!settings) throw new AppException(ErrorCode.NotFound, 'Single sign-on is not set up here (an admin sets it under Settings, or OIDC_ISSUER_URL): sign in with email and password.');
+    if (!settings)
+      throw new AppException(
+        ErrorCode.NotFound,
+        'Single sign-on is not set up here (an admin sets it under Settings, or OIDC_ISSUER_URL): sign in with email and password.',
+      );
     return settings;
   }
 
@@ -45,7 +49,13 @@ export class OidcHttpController {
     try {
       const { url, flow } = await this.client.start(settings, safeReturnTo(returnTo));
       // SameSite=Lax: the provider's redirect back is a top-level GET, which carries it.
-      res.cookie(OIDC_FLOW_COOKIE, sealFlow(flow, settings.clientSecret), { httpOnly: true, sameSite: 'lax', secure: secureCookie(req, this.publicUrl), path: OIDC_FLOW_PATH, maxAge: OIDC_FLOW_TTL_MS });
+      res.cookie(OIDC_FLOW_COOKIE, sealFlow(flow, settings.clientSecret), {
+        httpOnly: true,
+        sameSite: 'lax',
+        secure: secureCookie(req, this.publicUrl),
+        path: OIDC_FLOW_PATH,
+        maxAge: OIDC_FLOW_TTL_MS,
+      });
       res.redirect(302, url);
     } catch (err) {
       if (!(err instanceof OidcError)) throw err;

@@ -24,7 +24,12 @@ function servedRoutes() {
       if (method === undefined) continue;
       const sub = String(Reflect.getMetadata(PATH_METADATA, handler) ?? '');
       const path = `/${[base, sub].filter((p) => p && p !== '/').join('/')}`.replace(/:(\w+)/g, '{$1}');
-      routes.push({ method: RequestMethod[method].toLowerCase(), path, access: Reflect.getMetadata(ACCESS_KEY, handler), noStore: Reflect.getMetadata(NO_STORE_KEY, handler) === true });
+      routes.push({
+        method: RequestMethod[method].toLowerCase(),
+        path,
+        access: Reflect.getMetadata(ACCESS_KEY, handler),
+        noStore: Reflect.getMetadata(NO_STORE_KEY, handler) === true,
+      });
     }
   }
   return routes;
@@ -34,7 +39,11 @@ describe('OpenAPI document', () => {
   it('lists exactly the routes the controllers serve, with their access rule', () => {
     const documented = ROUTES.map((r) => ({ method: r.method, path: r.path, access: r.access }));
     const sort = (a: { method: string; path: string }, b: { method: string; path: string }) => `${a.path} ${a.method}`.localeCompare(`${b.path} ${b.method}`);
-    expect(servedRoutes().map(({ noStore: _, ...r }) => r).sort(sort)).toEqual(documented.sort(sort));
+    expect(
+      servedRoutes()
+        .map(({ noStore: _, ...r }) => r)
+        .sort(sort),
+    ).toEqual(documented.sort(sort));
   });
 
   it('declares an access rule on every route', () => {
@@ -59,7 +68,9 @@ describe('OpenAPI document', () => {
       if (properties && ('password' in properties || 'token' in properties || 'sealedToken' in properties)) return true;
       return Object.values(node).some(hasSecretField);
     };
-    const carriesSecret = ROUTES.filter((r) => r.response && hasSecretField(z.toJSONSchema(r.response, { io: 'output', unrepresentable: 'any' }))).map((r) => `${r.method} ${r.path}`);
+    const carriesSecret = ROUTES.filter((r) => r.response && hasSecretField(z.toJSONSchema(r.response, { io: 'output', unrepresentable: 'any' }))).map(
+      (r) => `${r.method} ${r.path}`,
+    );
     expect(carriesSecret.sort()).toEqual([
       'get /api/v1/access-requests/{id}/access-details',
       'post /api/v1/access-requests/{id}/reset-credentials',
@@ -69,11 +80,16 @@ describe('OpenAPI document', () => {
       'post /api/v1/scim-tokens',
       'post /api/v1/tokens',
     ]);
-    const noStore = servedRoutes().filter((r) => r.noStore).map((r) => `${r.method} ${r.path}`);
+    const noStore = servedRoutes()
+      .filter((r) => r.noStore)
+      .map((r) => `${r.method} ${r.path}`);
     expect(noStore.sort()).toEqual(carriesSecret.sort());
   });
   const doc = openApiDocument('1.3.0') as any;
-  const operations = () => Object.entries(doc.paths as Record<string, Record<string, any>>).flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => ({ route: `${method} ${path}`, ...op })));
+  const operations = () =>
+    Object.entries(doc.paths as Record<string, Record<string, any>>).flatMap(([path, methods]) =>
+      Object.entries(methods).map(([method, op]) => ({ route: `${method} ${path}`, ...op })),
+    );
 
   it('gives every operation a unique operationId and a tag the document declares', () => {
     const ops = operations();
@@ -90,7 +106,13 @@ describe('OpenAPI document', () => {
   });
 
   it('types query parameters from the schema the controller parses them with, enums included', () => {
-    const params = (route: string) => Object.fromEntries(operations().find((o) => o.route === route)!.parameters.filter((p: any) => p.in === 'query').map((p: any) => [p.name, p.schema]));
+    const params = (route: string) =>
+      Object.fromEntries(
+        operations()
+          .find((o) => o.route === route)!
+          .parameters.filter((p: any) => p.in === 'query')
+          .map((p: any) => [p.name, p.schema]),
+      );
     const requests = params('get /api/v1/access-requests');
     expect(requests.status.enum).toEqual(['PENDING', 'APPROVED', 'GRANTED', 'REVOKING', 'EXPIRED', 'REVOKED', 'REJECTED', 'FAILED']);
     expect(requests.awaitingMyApproval.enum).toEqual(['true', 'false']);
@@ -113,12 +135,16 @@ describe('OpenAPI document', () => {
       writeFileSync(join(dir, 'openapi.json'), JSON.stringify(doc));
       for (const file of ['redocly.yaml', '.redocly.lint-ignore.yaml']) copyFileSync(join(REPO_ROOT, 'apps/api-gateway/redocly', file), join(dir, file));
       const cli = join(REPO_ROOT, 'node_modules/@redocly/cli/bin/cli.js');
-      const run = spawnSync(process.execPath, ['--require', join(REPO_ROOT, 'tools/lint/offline.cjs'), cli, 'lint', '--config', 'redocly.yaml', 'openapi.json'], {
-        cwd: dir,
-        encoding: 'utf8',
-        env: { PATH: process.env.PATH, HOME: dir, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true', NO_COLOR: '1' },
-        timeout: 90_000,
-      });
+      const run = spawnSync(
+        process.execPath,
+        ['--require', join(REPO_ROOT, 'tools/lint/offline.cjs'), cli, 'lint', '--config', 'redocly.yaml', 'openapi.json'],
+        {
+          cwd: dir,
+          encoding: 'utf8',
+          env: { PATH: process.env.PATH, HOME: dir, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true', NO_COLOR: '1' },
+          timeout: 90_000,
+        },
+      );
       const output = `${run.stdout}${run.stderr}`;
       expect(output).not.toContain('network attempt');
       expect(output).toContain('Woohoo! Your API description is valid.');

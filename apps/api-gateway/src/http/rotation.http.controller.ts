@@ -19,6 +19,11 @@ export class RotationHttpController {
   @Access('admin')
   async rotate(@Param('id') id: string, @CurrentCaller() caller: AuthenticatedCaller) {
     const integration = await this.connectors.integration(parseInput(IdParam, id, ['id']));
-    return this.connectors.request(Contracts.rotationRun, integration, { integrationId: integration.id, actor: actorOf(caller) }, { timeoutMs: ROTATE_TIMEOUT_MS });
+    return this.connectors.request(
+      Contracts.rotationRun,
+      integration,
+      { integrationId: integration.id, actor: actorOf(caller) },
+      { timeoutMs: ROTATE_TIMEOUT_MS },
+    );
   }
 }

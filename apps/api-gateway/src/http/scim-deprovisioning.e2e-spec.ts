@@ -40,12 +40,19 @@ describe('SCIM deprovisioning: grants, pending requests and approvals follow the
   };
   const request = async (id: string) => (await t.api('GET', `/api/v1/access-requests/${id}`)).body;
   const waitStatus = (id: string, status: string) =>
-    waitUntil(`request ${id} ${status}`, async () => {
-      const r = await request(id);
-      return r.status === status && r;
-    }, 60_000);
+    waitUntil(
+      `request ${id} ${status}`,
+      async () => {
+        const r = await request(id);
+        return r.status === status && r;
+      },
+      60_000,
+    );
   const ask = async (who: string, table: string, permission: string) => {
-    const res = await t.api('POST', '/api/v1/access-requests', { token: people[who].token, body: { items: [{ resourceId: tables[table], permission }], justification: 'e2e', durationMinutes: 30 } });
+    const res = await t.api('POST', '/api/v1/access-requests', {
+      token: people[who].token,
+      body: { items: [{ resourceId: tables[table], permission }], justification: 'e2e', durationMinutes: 30 },
+    });
     expect(res.status).toBe(201);
     return res.body.requests[0].id as string;
   };
@@ -59,10 +66,16 @@ describe('SCIM deprovisioning: grants, pending requests and approvals follow the
     expect((await client.query('SELECT count(*)::int AS n FROM billing.invoices')).rows[0].n).toBe(2);
     return { username: details.username as string, password: details.password as string, client };
   };
-  const canLogin = async (role: string) => (await pg.query<{ rolcanlogin: boolean }>('SELECT rolcanlogin FROM pg_roles WHERE rolname = $1', [role]))[0]?.rolcanlogin;
+  const canLogin = async (role: string) =>
+    (await pg.query<{ rolcanlogin: boolean }>('SELECT rolcanlogin FROM pg_roles WHERE rolname = $1', [role]))[0]?.rolcanlogin;
   const sessionsOf = async (role: string) => (await pg.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = $1', [role]))[0].n;
   const membershipsOf = async (role: string) =>
-    (await pg.query<{ rolname: string }>('SELECT g.rolname FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid JOIN pg_roles r ON r.oid = m.member WHERE r.rolname = $1 ORDER BY 1', [role])).map((m) => m.rolname);
+    (
+      await pg.query<{ rolname: string }>(
+        'SELECT g.rolname FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid JOIN pg_roles r ON r.oid = m.member WHERE r.rolname = $1 ORDER BY 1',
+        [role],
+      )
+    ).map((m) => m.rolname);
   const loginRefused = async (username: string, password: string) => {
     const client = new Client({ host: '127.0.0.1', port: pg.port, user: username, password, database: 'app' });
     client.on('error', () => undefined);
@@ -74,7 +87,10 @@ describe('SCIM deprovisioning: grants, pending requests and approvals follow the
       () => true,
     );
   };
-  const auditOf = (requestId: string) => t.control<{ action: string; actor: any; details: any }>('SELECT action, actor, details FROM access.audit_log WHERE target_id = $1 ORDER BY seq', [requestId]);
+  const auditOf = (requestId: string) =>
+    t.control<{ action: string; actor: any; details: any }>('SELECT action, actor, details FROM access.audit_log WHERE target_id = $1 ORDER BY seq', [
+      requestId,
+    ]);
 
   beforeAll(async () => {
     pg = await startPgCluster({ hba: 'scram' });
@@ -95,7 +111,12 @@ describe('SCIM deprovisioning: grants, pending requests and approvals follow the
     // The identity provider pushes the people and their groups.
     for (const name of ['ana', 'ben', 'eve', 'carl', 'dora']) {
       const email = `${name}-${randomBytes(3).toString('hex')}@example.com`;
-      const user = await scim('POST', '/Users', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: email, name: { givenName: name, familyName: 'Test' }, active: true });
+      const user = await scim('POST', '/Users', {
+        schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+        userName: email,
+        name: { givenName: name, familyName: 'Test' },
+        active: true,
+      });
       expect(user.status).toBe(201);
       const token = await t.api('POST', '/api/v1/tokens', { body: { userId: user.body.id, name: `${name} e2e` } });
       people[name] = { id: user.body.id, email, token: token.body.token };
@@ -124,8 +145,20 @@ describe('SCIM deprovisioning: grants, pending requests and approvals follow the
     });
     const analystsOnly = { conditions: [{ type: 'group', match: 'is', values: ['analysts'] }] };
     const flows = [
-      { name: 'analysts read invoices', requestors: analystsOnly, targets: [{ integrationId, resourceType: 'postgresql-table', permissions: ['READ_ONLY'] }], approvers: null, maxDurationMinutes: 60 },
-      { name: 'analysts write payments', requestors: analystsOnly, targets: [{ integrationId, resourceType: 'postgresql-table', permissions: ['READ_WRITE'] }], approvers: { mode: 'ANY_OF', groups: [{ type: 'group', values: ['approvers'] }] }, maxDurationMinutes: 60 },
+      {
+        name: 'analysts read invoices',
+        requestors: analystsOnly,
+        targets: [{ integrationId, resourceType: 'postgresql-table', permissions: ['READ_ONLY'] }],
+        approvers: null,
+        maxDurationMinutes: 60,
+      },
+      {
+        name: 'analysts write payments',
+        requestors: analystsOnly,
+        targets: [{ integrationId, resourceType: 'postgresql-table', permissions: ['READ_WRITE'] }],
+        approvers: { mode: 'ANY_OF', groups: [{ type: 'group', values: ['approvers'] }] },
+        maxDurationMinutes: 60,
+      },
     ];
     for (const body of flows) expect((await t.api('POST', '/api/v1/access-flows', { body })).status).toBe(201);
   }, STARTUP_TIMEOUT_MS);
@@ -157,11 +190,18 @@ describe('SCIM deprovisioning: grants, pending requests and approvals follow the
     expect(rejected.statusReason).toBe('the requester was deactivated (deactivated by the identity provider (SCIM))');
     const grantAudit = await auditOf(granted);
     expect(grantAudit.filter((e) => ['request.revocation-requested', 'request.revoked'].includes(e.action))).toEqual([
-      expect.objectContaining({ action: 'request.revocation-requested', actor: expect.objectContaining({ id: `scim-token:${scimTokenId}` }), details: expect.objectContaining({ reason: expect.stringContaining('deactivated') }) }),
+      expect.objectContaining({
+        action: 'request.revocation-requested',
+        actor: expect.objectContaining({ id: `scim-token:${scimTokenId}` }),
+        details: expect.objectContaining({ reason: expect.stringContaining('deactivated') }),
+      }),
       expect.objectContaining({ action: 'request.revoked', actor: expect.objectContaining({ id: `scim-token:${scimTokenId}` }) }),
     ]);
     expect((await auditOf(pending)).filter((e) => e.action === 'request.rejected')).toEqual([
-      expect.objectContaining({ actor: expect.objectContaining({ id: `scim-token:${scimTokenId}` }), details: expect.objectContaining({ automatic: true, reason: rejected.statusReason }) }),
+      expect.objectContaining({
+        actor: expect.objectContaining({ id: `scim-token:${scimTokenId}` }),
+        details: expect.objectContaining({ automatic: true, reason: rejected.statusReason }),
+      }),
     ]);
     expect(await t.control('SELECT 1 FROM access.identity_changes')).toHaveLength(0);
     await session.client.end().catch(() => undefined);
@@ -174,22 +214,30 @@ describe('SCIM deprovisioning: grants, pending requests and approvals follow the
     const eve = await grantedSession('eve', eves);
 
     // Okta's style: a remove with a value filter in the path.
-    const removed = await scim('PATCH', `/Groups/${analystsId}`, { schemas: [PATCH_OP], Operations: [{ op: 'remove', path: `members[value eq "${people.ben.id}"]` }] });
+    const removed = await scim('PATCH', `/Groups/${analystsId}`, {
+      schemas: [PATCH_OP],
+      Operations: [{ op: 'remove', path: `members[value eq "${people.ben.id}"]` }],
+    });
     expect(removed.status).toBe(204);
 
     await waitStatus(bens, 'REVOKED');
     expect(await canLogin(ben.username)).toBe(false);
     expect(await membershipsOf(ben.username)).toEqual(['latchkey_managed']);
-    await waitUntil('ben\'s session is gone', async () => (await sessionsOf(ben.username)) === 0);
+    await waitUntil("ben's session is gone", async () => (await sessionsOf(ben.username)) === 0);
     const reason = (await auditOf(bens)).find((e) => e.action === 'request.revocation-requested')!.details.reason;
-    expect(reason).toBe('the requester is no longer among the requestors of flow "analysts read invoices" (removed from group analysts by the identity provider (SCIM))');
+    expect(reason).toBe(
+      'the requester is no longer among the requestors of flow "analysts read invoices" (removed from group analysts by the identity provider (SCIM))',
+    );
 
     // Eve is still an analyst: her grant and her session stay.
     expect((await request(eves)).status).toBe('GRANTED');
     expect(await canLogin(eve.username)).toBe(true);
     expect((await eve.client.query('SELECT 1 AS one')).rows[0].one).toBe(1);
     // Ben, out of the group, is refused a new request.
-    const again = await t.api('POST', '/api/v1/access-requests', { token: people.ben.token, body: { items: [{ resourceId: tables['app/billing/invoices'], permission: 'READ_ONLY' }], durationMinutes: 30 } });
+    const again = await t.api('POST', '/api/v1/access-requests', {
+      token: people.ben.token,
+      body: { items: [{ resourceId: tables['app/billing/invoices'], permission: 'READ_ONLY' }], durationMinutes: 30 },
+    });
     expect(again.status).toBe(403);
     await eve.client.end();
   });
@@ -199,7 +247,10 @@ describe('SCIM deprovisioning: grants, pending requests and approvals follow the
     const before = await request(pending);
     expect(before.approverGroups[0].approverEmails).toEqual([people.carl.email, people.dora.email].sort());
 
-    const removed = await scim('PATCH', `/Groups/${approversId}`, { schemas: [PATCH_OP], Operations: [{ op: 'Remove', path: 'members', value: [{ value: people.carl.id }] }] });
+    const removed = await scim('PATCH', `/Groups/${approversId}`, {
+      schemas: [PATCH_OP],
+      Operations: [{ op: 'Remove', path: 'members', value: [{ value: people.carl.id }] }],
+    });
     expect(removed.status).toBe(204);
     await waitUntil('approvers re-resolved', async () => (await request(pending)).approverGroups[0].approverEmails.length === 1);
     expect((await request(pending)).approverGroups[0].approverEmails).toEqual([people.dora.email]);
@@ -207,7 +258,14 @@ describe('SCIM deprovisioning: grants, pending requests and approvals follow the
     expect(carlTries.status).toBe(404);
     const changed = (await auditOf(pending)).filter((e) => e.action === 'request.approvers-changed');
     expect(changed).toEqual([
-      expect.objectContaining({ actor: expect.objectContaining({ id: `scim-token:${scimTokenId}` }), details: expect.objectContaining({ approversRemoved: [people.carl.email], approversAdded: [], reason: 'removed from group approvers by the identity provider (SCIM)' }) }),
+      expect.objectContaining({
+        actor: expect.objectContaining({ id: `scim-token:${scimTokenId}` }),
+        details: expect.objectContaining({
+          approversRemoved: [people.carl.email],
+          approversAdded: [],
+          reason: 'removed from group approvers by the identity provider (SCIM)',
+        }),
+      }),
     ]);
 
     const doraApproves = await t.api('POST', `/api/v1/access-requests/${pending}/approve`, { token: people.dora.token, body: { reason: 'ok' } });
@@ -215,7 +273,7 @@ describe('SCIM deprovisioning: grants, pending requests and approvals follow the
     await waitStatus(pending, 'GRANTED');
   });
 
-  it('an admin deactivating a person (the console\'s People page) takes back their grants the same way', async () => {
+  it("an admin deactivating a person (the console's People page) takes back their grants the same way", async () => {
     const email = `fay-${randomBytes(3).toString('hex')}@example.com`;
     const user = await t.api('POST', '/api/v1/users', { body: { email, name: 'Fay', groups: ['analysts'] } });
     expect(user.status).toBe(201);
@@ -228,7 +286,7 @@ describe('SCIM deprovisioning: grants, pending requests and approvals follow the
     expect([deactivated.status, deactivated.body.active]).toEqual([200, false]);
     await waitStatus(granted, 'REVOKED');
     expect(await canLogin(session.username)).toBe(false);
-    await waitUntil('fay\'s session is gone', async () => (await sessionsOf(session.username)) === 0);
+    await waitUntil("fay's session is gone", async () => (await sessionsOf(session.username)) === 0);
     expect(await loginRefused(session.username, session.password)).toBe(true);
     const reason = (await auditOf(granted)).find((e) => e.action === 'request.revocation-requested')!.details.reason;
     expect(reason).toBe('the requester was deactivated (user deactivated by an admin)');
@@ -243,8 +301,14 @@ describe('SCIM deprovisioning: grants, pending requests and approvals follow the
       const r = await waitStatus(id, 'REVOKED');
       expect(r.revokedBy).toMatchObject({ id: `scim-token:${scimTokenId}` });
     }
-    const reasons = await t.control<{ reason: string }>("SELECT details->>'reason' AS reason FROM access.audit_log WHERE action = 'request.revocation-requested' AND target_id = ANY($1)", [eves]);
-    expect(reasons.map((r) => r.reason)).toEqual(['the requester was deleted (deleted by the identity provider (SCIM))', 'the requester was deleted (deleted by the identity provider (SCIM))']);
+    const reasons = await t.control<{ reason: string }>(
+      "SELECT details->>'reason' AS reason FROM access.audit_log WHERE action = 'request.revocation-requested' AND target_id = ANY($1)",
+      [eves],
+    );
+    expect(reasons.map((r) => r.reason)).toEqual([
+      'the requester was deleted (deleted by the identity provider (SCIM))',
+      'the requester was deleted (deleted by the identity provider (SCIM))',
+    ]);
     const logins = await pg.query<{ rolname: string }>("SELECT rolname FROM pg_roles WHERE rolname LIKE 'lk_%' AND rolcanlogin");
     expect(logins).toEqual([]);
     expect((await t.api('GET', '/api/v1/audit/verify')).body).toMatchObject({ ok: true });

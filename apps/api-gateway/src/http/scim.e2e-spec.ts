@@ -8,7 +8,11 @@ function scimClient(t: TestStack, token: string | null) {
   return async (method: string, path: string, body?: unknown) => {
     const res = await fetch(`${t.url}/scim/v2${path}`, {
       method,
-      headers: { accept: 'application/scim+json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/scim+json; charset=utf-8' } : {}) },
+      headers: {
+        accept: 'application/scim+json',
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(body !== undefined ? { 'content-type': 'application/scim+json; charset=utf-8' } : {}),
+      },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
     const text = await res.text();
@@ -56,7 +60,7 @@ describe('SCIM 2.0 provisioning', () => {
     expect(audit).toHaveLength(1);
   });
 
-  it('answers 401 in the SCIM error schema without a SCIM token, or with a person\'s API token', async () => {
+  it("answers 401 in the SCIM error schema without a SCIM token, or with a person's API token", async () => {
     for (const token of [null, 'lks_not-a-real-token', t.adminToken]) {
       const res = await scimClient(t, token)('GET', '/Users');
       expect(res.status).toBe(401);
@@ -68,7 +72,12 @@ describe('SCIM 2.0 provisioning', () => {
   it('describes itself: ServiceProviderConfig, ResourceTypes, Schemas', async () => {
     const config = await scim('GET', '/ServiceProviderConfig');
     expect(config.status).toBe(200);
-    expect(config.body).toMatchObject({ patch: { supported: true }, filter: { supported: true }, bulk: { supported: false }, authenticationSchemes: [expect.objectContaining({ type: 'oauthbearertoken' })] });
+    expect(config.body).toMatchObject({
+      patch: { supported: true },
+      filter: { supported: true },
+      bulk: { supported: false },
+      authenticationSchemes: [expect.objectContaining({ type: 'oauthbearertoken' })],
+    });
     const types = await scim('GET', '/ResourceTypes');
     expect(types.body.Resources.map((r: any) => r.endpoint)).toEqual(['/Users', '/Groups']);
     const schemas = await scim('GET', '/Schemas');
@@ -94,7 +103,13 @@ describe('SCIM 2.0 provisioning', () => {
     const created = await scim('POST', '/Users', okta);
     expect(created.status).toBe(201);
     expect(created.headers.get('location')).toBe(`${t.url}/scim/v2/Users/${created.body.id}`);
-    expect(created.body).toMatchObject({ userName: 'ada@example.com', displayName: 'Ada Lovelace', active: true, externalId: '00u1okta', emails: [{ value: 'ada@example.com', primary: true }] });
+    expect(created.body).toMatchObject({
+      userName: 'ada@example.com',
+      displayName: 'Ada Lovelace',
+      active: true,
+      externalId: '00u1okta',
+      emails: [{ value: 'ada@example.com', primary: true }],
+    });
     adaId = created.body.id;
     // The same person the rest of Latchkey knows.
     expect((await t.api('GET', `/api/v1/users/${adaId}`)).body).toMatchObject({ email: 'ada@example.com', name: 'Ada Lovelace', role: 'user' });
@@ -131,7 +146,12 @@ describe('SCIM 2.0 provisioning', () => {
   });
 
   it('pushes groups and their members (Okta and Entra PATCH styles), and the flows see them', async () => {
-    const created = await scim('POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'analysts', externalId: '00g1', members: [{ value: adaId, display: 'ada@example.com' }] });
+    const created = await scim('POST', '/Groups', {
+      schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'],
+      displayName: 'analysts',
+      externalId: '00g1',
+      members: [{ value: adaId, display: 'ada@example.com' }],
+    });
     expect(created.status).toBe(201);
     groupId = created.body.id;
     expect(created.body.members).toEqual([expect.objectContaining({ value: adaId })]);
@@ -140,11 +160,17 @@ describe('SCIM 2.0 provisioning', () => {
     expect((await scim('GET', `/Users/${adaId}`)).body.groups).toEqual([expect.objectContaining({ value: groupId, display: 'analysts' })]);
 
     // Okta removes with a value filter in the path.
-    const removed = await scim('PATCH', `/Groups/${groupId}`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'remove', path: `members[value eq "${adaId}"]` }] });
+    const removed = await scim('PATCH', `/Groups/${groupId}`, {
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+      Operations: [{ op: 'remove', path: `members[value eq "${adaId}"]` }],
+    });
     expect(removed.status).toBe(204);
     expect(await inGroup()).toEqual([]);
     // Entra: PascalCase op, members in the value.
-    const added = await scim('PATCH', `/Groups/${groupId}`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'Add', path: 'members', value: [{ value: adaId }] }] });
+    const added = await scim('PATCH', `/Groups/${groupId}`, {
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+      Operations: [{ op: 'Add', path: 'members', value: [{ value: adaId }] }],
+    });
     expect(added.status).toBe(204);
     expect(await inGroup()).toEqual(['ada@example.com']);
     // Entra removes with the members in the value too.
@@ -156,7 +182,9 @@ describe('SCIM 2.0 provisioning', () => {
     expect(byName.body.totalResults).toBe(1);
     expect(byName.body.Resources[0]).not.toHaveProperty('members');
     expect((await scim('POST', '/Groups', { displayName: 'ANALYSTS' })).body.scimType).toBe('uniqueness');
-    const audit = await t.control<{ details: any }>("SELECT details FROM access.audit_log WHERE action = 'group.updated' AND target_id = $1 ORDER BY seq", [groupId]);
+    const audit = await t.control<{ details: any }>("SELECT details FROM access.audit_log WHERE action = 'group.updated' AND target_id = $1 ORDER BY seq", [
+      groupId,
+    ]);
     expect(audit[0].details).toMatchObject({ via: 'scim', membersRemoved: [adaId] });
     expect(audit[1].details).toMatchObject({ via: 'scim', membersAdded: [adaId] });
   });
@@ -173,7 +201,10 @@ describe('SCIM 2.0 provisioning', () => {
     expect((await t.api('GET', '/api/v1/me', { token: apiToken })).status).toBe(200);
     expect((await t.api('GET', '/api/v1/auth/session', { token: null, headers: { cookie: `latchkey_session=${cookie}` } })).status).toBe(200);
 
-    const patched = await scim('PATCH', `/Users/${adaId}`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'Replace', path: 'active', value: 'False' }] });
+    const patched = await scim('PATCH', `/Users/${adaId}`, {
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+      Operations: [{ op: 'Replace', path: 'active', value: 'False' }],
+    });
     expect(patched.status).toBe(200);
     expect(patched.body.active).toBe(false);
 
@@ -183,7 +214,10 @@ describe('SCIM 2.0 provisioning', () => {
     expect(again.status).toBe(401);
     expect(again.body.code).toBe('INVALID_CREDENTIALS');
     expect(await t.control('SELECT 1 FROM access.sessions WHERE user_id = $1', [adaId])).toHaveLength(0);
-    const [deactivated] = await t.control<{ actor: any; details: any; diff: any }>("SELECT actor, details, diff FROM access.audit_log WHERE action = 'user.deactivated' AND target_id = $1", [adaId]);
+    const [deactivated] = await t.control<{ actor: any; details: any; diff: any }>(
+      "SELECT actor, details, diff FROM access.audit_log WHERE action = 'user.deactivated' AND target_id = $1",
+      [adaId],
+    );
     expect(deactivated.actor).toMatchObject({ type: 'system', id: `scim-token:${scimTokenId}` });
     expect(deactivated.details).toMatchObject({ via: 'scim', sessionsEnded: 1, revokedTokens: 1 });
     expect(deactivated.diff.active).toEqual({ before: true, after: false });
@@ -200,7 +234,10 @@ describe('SCIM 2.0 provisioning', () => {
     expect((await scim('DELETE', `/Users/${adaId}`)).status).toBe(204);
     expect((await scim('GET', `/Users/${adaId}`)).status).toBe(404);
     expect((await t.api('GET', `/api/v1/users/${adaId}`)).status).toBe(404);
-    const deleted = await t.control<{ action: string; details: any }>("SELECT action, details FROM access.audit_log WHERE action IN ('group.deleted', 'user.deleted') AND target_id = ANY($1) ORDER BY seq", [[groupId, adaId]]);
+    const deleted = await t.control<{ action: string; details: any }>(
+      "SELECT action, details FROM access.audit_log WHERE action IN ('group.deleted', 'user.deleted') AND target_id = ANY($1) ORDER BY seq",
+      [[groupId, adaId]],
+    );
     expect(deleted.map((d) => d.action)).toEqual(['group.deleted', 'user.deleted']);
     expect(deleted[1].details).toMatchObject({ via: 'scim', sessionsEnded: 1 });
   });

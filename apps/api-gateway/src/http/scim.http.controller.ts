@@ -45,7 +45,13 @@ export class ScimHttpController {
   private async authorised(req: Request, res: Response): Promise<boolean> {
     const token = this.bearer(req);
     if (token) {
-      const answer = await this.bus.request(Contracts.accessScimCall, { tokenHash: sessionHash(token), method: 'GET', resource: 'Users', query: { count: '0' }, baseUrl: this.base(req) });
+      const answer = await this.bus.request(Contracts.accessScimCall, {
+        tokenHash: sessionHash(token),
+        method: 'GET',
+        resource: 'Users',
+        query: { count: '0' },
+        baseUrl: this.base(req),
+      });
       if (answer) return true;
     }
     res.setHeader('WWW-Authenticate', 'Bearer realm="scim"');
@@ -62,13 +68,15 @@ export class ScimHttpController {
   @Get('ResourceTypes')
   @Access('scim')
   async resourceTypes(@Req() req: Request, @Res() res: Response): Promise<void> {
-    if (await this.authorised(req, res)) send(res, 200, { schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'], totalResults: RESOURCE_TYPES.length, Resources: RESOURCE_TYPES });
+    if (await this.authorised(req, res))
+      send(res, 200, { schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'], totalResults: RESOURCE_TYPES.length, Resources: RESOURCE_TYPES });
   }
 
   @Get('Schemas')
   @Access('scim')
   async schemas(@Req() req: Request, @Res() res: Response): Promise<void> {
-    if (await this.authorised(req, res)) send(res, 200, { schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'], totalResults: SCHEMAS.length, Resources: SCHEMAS });
+    if (await this.authorised(req, res))
+      send(res, 200, { schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'], totalResults: SCHEMAS.length, Resources: SCHEMAS });
   }
 
   @Get('Users')

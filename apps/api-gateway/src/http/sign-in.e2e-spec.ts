@@ -27,7 +27,11 @@ function browser(t: TestStack) {
     return { status: res.status, headers: res.headers, body, session: { id, csrf: body?.csrfToken, setCookie, body } as Session };
   };
   const call = (method: string, path: string, session: Pick<Session, 'id'> & { csrf?: string }, body?: unknown, headers: Record<string, string> = {}) =>
-    t.api(method, path, { token: null, body, headers: { cookie: `latchkey_session=${session.id}`, ...(session.csrf ? { 'x-csrf-token': session.csrf } : {}), ...headers } });
+    t.api(method, path, {
+      token: null,
+      body,
+      headers: { cookie: `latchkey_session=${session.id}`, ...(session.csrf ? { 'x-csrf-token': session.csrf } : {}), ...headers },
+    });
   return { signIn, call };
 }
 
@@ -139,7 +143,7 @@ describe('signing in with a browser', () => {
     expect(forged.headers.getSetCookie().join()).toMatch(/latchkey_session=;.*Expires=Thu, 01 Jan 1970/);
   });
 
-  it('refuses state-changing cookie calls without the session\'s X-CSRF-Token (403) and accepts them with it', async () => {
+  it("refuses state-changing cookie calls without the session's X-CSRF-Token (403) and accepts them with it", async () => {
     const { signIn, call } = browser(t);
     const { session } = await signIn('admin@latchkey.local', ADMIN_PASSWORD);
     secrets.push(session.id, session.csrf);
@@ -151,7 +155,17 @@ describe('signing in with a browser', () => {
     const wrong = await call('POST', '/api/v1/groups', { id: session.id, csrf: other.csrf }, { name: 'csrf-wrong' });
     expect(wrong.status).toBe(403);
     expect(wrong.body.code).toBe('CSRF_TOKEN_INVALID');
-    for (const method of ['PUT', 'DELETE']) expect((await call(method, '/api/v1/users/00000000-0000-4000-8000-000000000000', { id: session.id }, method === 'PUT' ? { email: 'x@example.com', name: 'x' } : undefined)).status).toBe(403);
+    for (const method of ['PUT', 'DELETE'])
+      expect(
+        (
+          await call(
+            method,
+            '/api/v1/users/00000000-0000-4000-8000-000000000000',
+            { id: session.id },
+            method === 'PUT' ? { email: 'x@example.com', name: 'x' } : undefined,
+          )
+        ).status,
+      ).toBe(403);
 
     const ok = await call('POST', '/api/v1/groups', session, { name: 'csrf-ok' });
     expect(ok.status).toBe(201);
@@ -161,7 +175,9 @@ describe('signing in with a browser', () => {
     expect(groups).not.toContain('csrf-wrong');
     // Bearer calls need no CSRF header, with or without a cookie beside them: the token wins.
     expect((await t.api('POST', '/api/v1/groups', { body: { name: 'bearer-ok' } })).status).toBe(201);
-    expect((await t.api('POST', '/api/v1/groups', { body: { name: 'bearer-and-cookie' }, headers: { cookie: `latchkey_session=${session.id}` } })).status).toBe(201);
+    expect((await t.api('POST', '/api/v1/groups', { body: { name: 'bearer-and-cookie' }, headers: { cookie: `latchkey_session=${session.id}` } })).status).toBe(
+      201,
+    );
 
     // A cross-site form can post only form or text bodies: sign-in takes JSON alone (no login CSRF).
     for (const [type, raw] of [
@@ -348,7 +364,8 @@ describe('signing in with a browser', () => {
     const { signIn } = browser(t);
     await t.control('DELETE FROM access.sign_in_failures');
     // Claiming other addresses does not help: without LATCHKEY_TRUST_PROXY the socket's peer counts.
-    for (let i = 0; i < 20; i++) expect((await signIn(`spray-${i}@example.com`, 'a guessed password', undefined, { 'x-forwarded-for': `198.51.100.${i}` })).status).toBe(401);
+    for (let i = 0; i < 20; i++)
+      expect((await signIn(`spray-${i}@example.com`, 'a guessed password', undefined, { 'x-forwarded-for': `198.51.100.${i}` })).status).toBe(401);
     const refused = await signIn('admin@latchkey.local', ADMIN_PASSWORD, undefined, { 'x-forwarded-for': '198.51.100.99' });
     expect(refused.status).toBe(429);
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(800);
@@ -379,7 +396,15 @@ describe('signing in with a browser', () => {
   it('audits sign-ins, failures, sign-outs, password changes, invites and resets, and never logs a secret', async () => {
     const rows = await t.control<{ action: string; text: string }>('SELECT action, row_to_json(a)::text AS text FROM access.audit_log a ORDER BY seq');
     const actions = new Set(rows.map((r) => r.action));
-    for (const action of ['auth.signed-in', 'auth.sign-in-failed', 'auth.signed-out', 'auth.signed-out-everywhere', 'auth.password-changed', 'user.invited', 'user.password-reset']) {
+    for (const action of [
+      'auth.signed-in',
+      'auth.sign-in-failed',
+      'auth.signed-out',
+      'auth.signed-out-everywhere',
+      'auth.password-changed',
+      'user.invited',
+      'user.password-reset',
+    ]) {
       expect(actions).toContain(action);
     }
     const failed = rows.find((r) => r.action === 'auth.sign-in-failed' && r.text.includes('nobody-here@example.com'))!;
@@ -389,7 +414,11 @@ describe('signing in with a browser', () => {
 
     const audit = rows.map((r) => r.text).join('\n');
     const logs = t.stack.output();
-    const hashes = (await t.control<{ h: string }>('SELECT session_hash AS h FROM access.sessions UNION ALL SELECT token_hash FROM access.password_links UNION ALL SELECT password_hash FROM access.user_passwords')).map((r) => r.h);
+    const hashes = (
+      await t.control<{ h: string }>(
+        'SELECT session_hash AS h FROM access.sessions UNION ALL SELECT token_hash FROM access.password_links UNION ALL SELECT password_hash FROM access.user_passwords',
+      )
+    ).map((r) => r.h);
     expect(secrets.length).toBeGreaterThan(20);
     for (const secret of [...secrets, ...hashes]) {
       expect(audit).not.toContain(secret);
@@ -435,7 +464,9 @@ describe('sessions over https, behind a proxy, with short lifetimes', () => {
     for (let i = 0; i < 20; i++) expect((await signIn(`spray-${i}@example.com`, 'a guessed password', undefined, from('203.0.113.7'))).status).toBe(401);
     expect((await signIn(user.email, password, undefined, from('203.0.113.7'))).status).toBe(429);
     expect((await signIn(user.email, password, undefined, from('203.0.113.8'))).status).toBe(200);
-    const [failure] = await t.control<{ details: { address: string } }>("SELECT details FROM access.audit_log WHERE action = 'auth.sign-in-failed' ORDER BY seq DESC LIMIT 1");
+    const [failure] = await t.control<{ details: { address: string } }>(
+      "SELECT details FROM access.audit_log WHERE action = 'auth.sign-in-failed' ORDER BY seq DESC LIMIT 1",
+    );
     expect(failure.details.address).toBe('203.0.113.7');
     await t.control('DELETE FROM access.sign_in_failures');
   });

@@ -26,7 +26,13 @@ describe('single sign-on set by an admin', () => {
         'okta-forged': { email: 'forged@example.com', email_verified: true, name: 'Forged', idToken: 'foreign-key' },
       },
     });
-    settings = () => ({ issuerUrl: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret, providerName: 'Okta', scopes: 'openid email profile groups' });
+    settings = () => ({
+      issuerUrl: idp.issuer,
+      clientId: idp.clientId,
+      clientSecret: idp.clientSecret,
+      providerName: 'Okta',
+      scopes: 'openid email profile groups',
+    });
     t = await startTestStack({ services: ['api-gateway', 'access'], env: { PORT: String(port), LATCHKEY_PUBLIC_URL: publicUrl } });
   }, STARTUP_TIMEOUT_MS);
 
@@ -57,7 +63,9 @@ describe('single sign-on set by an admin', () => {
   });
 
   it('refuses bad settings naming each field, a first save without a secret, and people who are not admins', async () => {
-    const bad = await t.api('PUT', '/api/v1/settings/sso', { body: { issuerUrl: 'ftp://idp', clientId: '', clientSecret: 'short', scopes: 'openid  email', extra: 1 } });
+    const bad = await t.api('PUT', '/api/v1/settings/sso', {
+      body: { issuerUrl: 'ftp://idp', clientId: '', clientSecret: 'short', scopes: 'openid  email', extra: 1 },
+    });
     expect(bad.status).toBe(400);
     expect(bad.body.details.issues).toEqual(
       expect.arrayContaining([
@@ -80,12 +88,21 @@ describe('single sign-on set by an admin', () => {
   it('saves them with the secret sealed, never answered, and signs people in with them at once', async () => {
     const saved = await t.api('PUT', '/api/v1/settings/sso', { body: settings() });
     expect(saved.status).toBe(200);
-    expect(saved.body).toMatchObject({ source: 'settings', issuerUrl: idp.issuer, clientId: idp.clientId, clientSecretSet: true, providerName: 'Okta', updatedBy: 'admin@latchkey.local' });
+    expect(saved.body).toMatchObject({
+      source: 'settings',
+      issuerUrl: idp.issuer,
+      clientId: idp.clientId,
+      clientSecretSet: true,
+      providerName: 'Okta',
+      updatedBy: 'admin@latchkey.local',
+    });
     expect(saved.text).not.toContain(idp.clientSecret);
     expect((await t.api('GET', '/api/v1/settings/sso')).text).not.toContain(idp.clientSecret);
 
     // At rest: an envelope under the master key, not the secret.
-    const [row] = await t.control<{ client_secret: Record<string, unknown>; raw: string }>('SELECT client_secret, client_secret::text AS raw FROM access.sso_settings');
+    const [row] = await t.control<{ client_secret: Record<string, unknown>; raw: string }>(
+      'SELECT client_secret, client_secret::text AS raw FROM access.sso_settings',
+    );
     expect(Object.keys(row.client_secret).sort()).toEqual(['alg', 'ciphertext', 'iv', 'kid', 'tag', 'v', 'wrappedKey']);
     expect(row.raw).not.toContain(idp.clientSecret);
 
@@ -105,13 +122,21 @@ describe('single sign-on set by an admin', () => {
     const renamed = await t.api('PUT', '/api/v1/settings/sso', { body: { ...withoutSecret, providerName: 'Okta Workforce' } });
     expect(renamed.status).toBe(200);
     expect(renamed.body).toMatchObject({ providerName: 'Okta Workforce', clientSecretSet: true });
-    expect((await t.api('GET', '/api/v1/auth/providers', { token: null })).body.providers[1]).toEqual({ id: 'oidc', name: 'Okta Workforce', startUrl: '/api/v1/auth/oidc/start' });
+    expect((await t.api('GET', '/api/v1/auth/providers', { token: null })).body.providers[1]).toEqual({
+      id: 'oidc',
+      name: 'Okta Workforce',
+      startUrl: '/api/v1/auth/oidc/start',
+    });
     expect((await oidcHttpBrowser().signIn(t.url, 'okta-ada')).location).toBe(`${t.url}/requests`);
 
     const audit = await t.api('GET', '/api/v1/audit?action=sso-settings.updated&pageSize=10');
     expect(audit.body.items.map((e: { details: Record<string, unknown> }) => e.details.clientSecretChanged).sort()).toEqual([false, true]);
     const change = audit.body.items.find((e: { details: Record<string, unknown> }) => e.details.clientSecretChanged === false);
-    expect(change).toMatchObject({ actor: { type: 'user', email: 'admin@latchkey.local' }, targetType: 'sso-settings', diff: { providerName: { before: 'Okta', after: 'Okta Workforce' } } });
+    expect(change).toMatchObject({
+      actor: { type: 'user', email: 'admin@latchkey.local' },
+      targetType: 'sso-settings',
+      diff: { providerName: { before: 'Okta', after: 'Okta Workforce' } },
+    });
     expect(audit.text).not.toContain(idp.clientSecret);
   });
 

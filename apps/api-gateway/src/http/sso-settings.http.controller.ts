@@ -32,7 +32,11 @@ export class SsoSettingsHttpController {
   @Access('admin')
   async put(@Body() body: unknown, @CurrentCaller() caller: AuthenticatedCaller): Promise<SsoSettings> {
     const input = parseInput(SsoSettingsInput, body);
-    if (!this.publicUrl) throw new AppException(ErrorCode.Conflict, 'Set LATCHKEY_PUBLIC_URL on the gateway first: the redirect URI to register at the provider is <LATCHKEY_PUBLIC_URL>/api/v1/auth/oidc/callback.');
+    if (!this.publicUrl)
+      throw new AppException(
+        ErrorCode.Conflict,
+        'Set LATCHKEY_PUBLIC_URL on the gateway first: the redirect URI to register at the provider is <LATCHKEY_PUBLIC_URL>/api/v1/auth/oidc/callback.',
+      );
     const view = await this.bus.request(Contracts.accessSsoSettingsPut, { actor: actorOf(caller), input });
     this.oidc.forgetSaved();
     return this.answer(view);
@@ -54,7 +58,19 @@ export class SsoSettingsHttpController {
       return { source: 'settings', issuerUrl, clientId, clientSecretSet: true, providerName, groupsClaim, scopes, ...rules, updatedAt, updatedBy };
     }
     const env = this.oidc.environment();
-    if (env) return { source: 'environment', issuerUrl: env.issuer, clientId: env.clientId, clientSecretSet: true, providerName: env.providerName, groupsClaim: env.groupsClaim, scopes: env.scopes, ...rules, updatedAt: null, updatedBy: null };
+    if (env)
+      return {
+        source: 'environment',
+        issuerUrl: env.issuer,
+        clientId: env.clientId,
+        clientSecretSet: true,
+        providerName: env.providerName,
+        groupsClaim: env.groupsClaim,
+        scopes: env.scopes,
+        ...rules,
+        updatedAt: null,
+        updatedBy: null,
+      };
     return { source: 'none', issuerUrl: null, clientId: null, clientSecretSet: false, ...OIDC_DEFAULTS, ...rules, updatedAt: null, updatedBy: null };
   }
 }

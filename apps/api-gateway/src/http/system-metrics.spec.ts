@@ -28,8 +28,12 @@ describe('systemMetricsText', () => {
     expect(contentType).toContain('text/plain');
     expect(line(text, 'latchkey_revocation_attempts_total{')).toBe('latchkey_revocation_attempts_total{service="provisioning",connector="local"} 5');
     expect(line(text, 'latchkey_grants_active{')).toBe('latchkey_grants_active{service="provisioning",connector="local"} 7');
-    expect(line(text, 'latchkey_revocation_lateness_seconds_count{')).toBe('latchkey_revocation_lateness_seconds_count{service="provisioning",connector="local"} 2');
-    expect(line(text, 'latchkey_revocation_lateness_seconds_bucket{le="0.5"')).toBe('latchkey_revocation_lateness_seconds_bucket{le="0.5",service="provisioning",connector="local"} 2');
+    expect(line(text, 'latchkey_revocation_lateness_seconds_count{')).toBe(
+      'latchkey_revocation_lateness_seconds_count{service="provisioning",connector="local"} 2',
+    );
+    expect(line(text, 'latchkey_revocation_lateness_seconds_bucket{le="0.5"')).toBe(
+      'latchkey_revocation_lateness_seconds_bucket{le="0.5",service="provisioning",connector="local"} 2',
+    );
     expect(line(text, 'latchkey_access_requests_created_total{')).toBe('latchkey_access_requests_created_total{approval="manual",service="access"} 1');
     expect(line(text, 'latchkey_service_replicas{service="provisioning"}')).toBe('latchkey_service_replicas{service="provisioning"} 2');
     expect(line(text, 'latchkey_service_replicas{service="rotation"}')).toBe('latchkey_service_replicas{service="rotation"} 0');

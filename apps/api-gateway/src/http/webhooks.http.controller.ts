@@ -70,6 +70,10 @@ export class WebhooksHttpController {
   @HttpCode(202)
   @Access('admin')
   redeliver(@Param('id') id: string, @Param('deliveryId') deliveryId: string, @CurrentCaller() caller: AuthenticatedCaller) {
-    return this.bus.request(Contracts.notificationsDeliveriesRedeliver, { id: parseInput(IdParam, id, ['id']), deliveryId: parseInput(IdParam, deliveryId, ['deliveryId']), actor: actorOf(caller) });
+    return this.bus.request(Contracts.notificationsDeliveriesRedeliver, {
+      id: parseInput(IdParam, id, ['id']),
+      deliveryId: parseInput(IdParam, deliveryId, ['deliveryId']),
+      actor: actorOf(caller),
+    });
   }
 }

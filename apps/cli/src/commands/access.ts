@@ -33,7 +33,8 @@ export interface RequestCommandOptions {
 
 export function minutesOption(text: string, option: string): number {
   const minutes = parseDuration(text);
-  if (minutes === null || !Number.isInteger(minutes)) throw new CliError(`${option} must be a duration like 30m, 2h or 1h30m (whole minutes), got "${text}"`, ExitCode.Usage);
+  if (minutes === null || !Number.isInteger(minutes))
+    throw new CliError(`${option} must be a duration like 30m, 2h or 1h30m (whole minutes), got "${text}"`, ExitCode.Usage);
   return minutes;
 }
 
@@ -48,15 +49,23 @@ export async function createRequest(ctx: Context, resources: string[], options: 
     ctx.out.info(`${describe(r)} via flow "${r.flowName}": ${approversOf(r)}`);
     for (const w of r.warnings) ctx.out.warn(w.message);
   }
-  const created = (await api.post<{ requests: AccessRequest[] }>('/api/v1/access-requests', { items: items.map((i) => ({ resourceId: i.resourceId, permission: i.permission })), durationMinutes, justification: options.reason })).requests;
+  const created = (
+    await api.post<{ requests: AccessRequest[] }>('/api/v1/access-requests', {
+      items: items.map((i) => ({ resourceId: i.resourceId, permission: i.permission })),
+      durationMinutes,
+      justification: options.reason,
+    })
+  ).requests;
   for (const r of created) ctx.out.info(`Request ${r.id} is ${r.status}`);
   if (!options.wait) {
-    if (printResult) ctx.out.result({ requests: created }, () => created.map((r) => `${r.id}\nNext: latchkey requests show ${r.id}  |  latchkey connect ${r.id}`).join('\n'));
+    if (printResult)
+      ctx.out.result({ requests: created }, () => created.map((r) => `${r.id}\nNext: latchkey requests show ${r.id}  |  latchkey connect ${r.id}`).join('\n'));
     return created;
   }
   const granted: AccessRequest[] = [];
   for (const r of created) granted.push(await waitForGrant(api, ctx.out, r.id!, timeoutMs));
-  if (printResult) ctx.out.result({ requests: granted }, () => granted.map((r) => `${r.id} GRANTED until ${r.expiresAt}\nNext: latchkey connect ${r.id}`).join('\n'));
+  if (printResult)
+    ctx.out.result({ requests: granted }, () => granted.map((r) => `${r.id} GRANTED until ${r.expiresAt}\nNext: latchkey connect ${r.id}`).join('\n'));
   return granted;
 }
 

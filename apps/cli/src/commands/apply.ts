@@ -5,7 +5,17 @@ import { configFileJsonSchema, DEFAULT_MANAGED_BY } from '@latchkey/contracts';
 import type { AccessFlow, AuditEntry, Group, Integration, IntegrationTypeDescription, User, Webhook } from '@latchkey/contracts';
 import { ApiError, type ApiClient } from '../api';
 import { ConfigFileError, formatIssue, loadConfigFile, sortIssues, type LoadedFile } from '../config-as-code/config-file';
-import { computePlan, exportFile, webhookUrl, type Change, type Kind, type Plan, type ServerState, type UserAsFile, type WebhookAsFile } from '../config-as-code/plan';
+import {
+  computePlan,
+  exportFile,
+  webhookUrl,
+  type Change,
+  type Kind,
+  type Plan,
+  type ServerState,
+  type UserAsFile,
+  type WebhookAsFile,
+} from '../config-as-code/plan';
 import type { Context } from '../context';
 import { CliError, ExitCode } from '../exit-codes';
 
@@ -25,7 +35,10 @@ export function registerConfigCommands(root: Command, ctx: () => Context): void 
     root
       .command('plan')
       .description('show what apply would change on the server (exit 2 when there are changes)')
-      .addHelpText('after', '\nExamples:\n  latchkey plan -f latchkey.yaml\n  latchkey plan -f latchkey.yaml --prune --output json   # in CI: exit 0 = in sync, 2 = changes'),
+      .addHelpText(
+        'after',
+        '\nExamples:\n  latchkey plan -f latchkey.yaml\n  latchkey plan -f latchkey.yaml --prune --output json   # in CI: exit 0 = in sync, 2 = changes',
+      ),
   ).action(async (options: FileOptions) => {
     process.exitCode = await plan(ctx(), options);
   });
@@ -99,7 +112,13 @@ async function planFor(ctx: Context, options: FileOptions): Promise<{ api: ApiCl
 async function markDrift(api: ApiClient, plan: Plan, server: ServerState): Promise<void> {
   for (const change of plan.changes) {
     if (change.action !== 'update') continue;
-    const all: Array<{ id: string; managedBy?: string | null }> = [...server.groups, ...server.users, ...server.integrations, ...server.flows, ...server.webhooks];
+    const all: Array<{ id: string; managedBy?: string | null }> = [
+      ...server.groups,
+      ...server.users,
+      ...server.integrations,
+      ...server.flows,
+      ...server.webhooks,
+    ];
     const current = all.find((o) => o.id === change.id);
     if (current?.managedBy !== plan.managedBy) continue;
     const { targetType } = API[change.kind];
@@ -121,7 +140,11 @@ function renderPlan(plan: Plan, file: string): string {
   }
   for (const kept of plan.notInFile) lines.push(`  ${kept.kind} "${kept.name}" is managed by this file but not in it: kept (--prune deletes it)`);
   const count = (action: Change['action']) => plan.changes.filter((c) => c.action === action).length;
-  lines.push(plan.changes.length === 0 ? 'No changes: the server matches the file.' : `Plan: ${count('create')} to create, ${count('update')} to update, ${count('delete')} to delete.`);
+  lines.push(
+    plan.changes.length === 0
+      ? 'No changes: the server matches the file.'
+      : `Plan: ${count('create')} to create, ${count('update')} to update, ${count('delete')} to delete.`,
+  );
   return lines.join('\n');
 }
 
@@ -155,7 +178,10 @@ async function apply(ctx: Context, options: FileOptions): Promise<void> {
       else if (change.kind === 'user') id = await applyUser(api, change, plan.managedBy);
       else {
         const body = bodyOf(change, ids, plan.managedBy, loaded);
-        const answer = change.action === 'create' ? await api.post<{ id: string; secret?: string }>(base, body) : await api.put<{ id: string; secret?: string }>(`${base}/${id}`, body);
+        const answer =
+          change.action === 'create'
+            ? await api.post<{ id: string; secret?: string }>(base, body)
+            : await api.put<{ id: string; secret?: string }>(`${base}/${id}`, body);
         id = answer.id;
         signingSecret = answer.secret;
         if (change.kind === 'integration') ids.integration.set(change.name.toLowerCase(), id);
@@ -202,7 +228,12 @@ function refusal(err: unknown, change: Change, loaded: LoadedFile, applied: numb
   );
 }
 
-function bodyOf(change: Change, ids: { integration: Map<string, string>; flow: Map<string, string> }, managedBy: string, loaded: LoadedFile): Record<string, unknown> {
+function bodyOf(
+  change: Change,
+  ids: { integration: Map<string, string>; flow: Map<string, string> },
+  managedBy: string,
+  loaded: LoadedFile,
+): Record<string, unknown> {
   const desired = change.desired as Record<string, unknown>;
   const idOf = (names: Map<string, string>) => (name: string) => names.get(name.toLowerCase()) ?? name;
   if (change.kind === 'group') {
@@ -225,15 +256,22 @@ function bodyOf(change: Change, ids: { integration: Map<string, string>; flow: M
     const { secret, ...rest } = desired;
     return { ...rest, ...(change.action === 'create' || change.fields.secret ? { secret } : {}), managedBy };
   }
-  const targets = (desired.targets as Array<{ integration: string }>).map(({ integration, ...target }) => ({ integrationId: integrationIds.get(integration.toLowerCase()) ?? integration, ...target }));
+  const targets = (desired.targets as Array<{ integration: string }>).map(({ integration, ...target }) => ({
+    integrationId: integrationIds.get(integration.toLowerCase()) ?? integration,
+    ...target,
+  }));
   return { ...desired, targets, managedBy };
 }
 
 async function exportState(ctx: Context, options: { file?: string; managedBy: string }): Promise<void> {
   const server = await readServer(ctx.api());
   const { file, skipped, variables } = exportFile(server, options.managedBy);
-  for (const name of skipped) ctx.out.warn(`integration "${name}" keeps its secret in Latchkey's built-in store, which a file cannot hold: left out (flows may still name it)`);
-  for (const { webhook, variable } of variables) ctx.out.warn(`webhook "${webhook}" has a URL with a secret in it, which the server shows masked: the file reads it from ${variable}; set that variable to the URL before plan or apply`);
+  for (const name of skipped)
+    ctx.out.warn(`integration "${name}" keeps its secret in Latchkey's built-in store, which a file cannot hold: left out (flows may still name it)`);
+  for (const { webhook, variable } of variables)
+    ctx.out.warn(
+      `webhook "${webhook}" has a URL with a secret in it, which the server shows masked: the file reads it from ${variable}; set that variable to the URL before plan or apply`,
+    );
   const text = ctx.out.json ? `${JSON.stringify(file, null, 2)}\n` : stringify(file, { lineWidth: 0 });
   if (options.file) {
     writeFileSync(options.file, text);

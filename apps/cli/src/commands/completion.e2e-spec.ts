@@ -107,7 +107,13 @@ printf '%s\\n' "\${COMPREPLY[@]}"`;
         .split('\n')
         .filter(Boolean)
         .map((l) => l.split('\t'));
-    for (const [line, offered] of CASES) expect([line, complete(line).map(([word]) => word).sort()]).toEqual([line, offered]);
+    for (const [line, offered] of CASES)
+      expect([
+        line,
+        complete(line)
+          .map(([word]) => word)
+          .sort(),
+      ]).toEqual([line, offered]);
     expect(complete('latchkey pl')).toEqual([['plan', 'show what apply would change on the server (exit 2 when there are changes)']]);
     const afterValue = complete('latchkey requests approve --reason x --').map(([word]) => word);
     expect(afterValue).toEqual(expect.arrayContaining(['--reason', '--output', '--help']));

@@ -41,7 +41,10 @@ function walk(command: Command, path: string[]): Node[] {
 
 const flagsOf = (options: readonly Option[]): string[] => options.flatMap((o) => [o.long, o.short].filter((f): f is string => Boolean(f)));
 /** A command's own options, and the program's global ones (but --version) on its subcommands. */
-const optionsOf = (root: Command, node: Node): Option[] => [...node.command.options, ...(node.path.length > 0 ? root.options.filter((o) => o.long !== '--version') : [])];
+const optionsOf = (root: Command, node: Node): Option[] => [
+  ...node.command.options,
+  ...(node.path.length > 0 ? root.options.filter((o) => o.long !== '--version') : []),
+];
 /** Options whose value is a path: complete file names. */
 const takesPath = (o: Option) => /<(path|file)>/.test(o.flags);
 /** Words that are not shell-special: every name and flag of the program is one. */

@@ -76,10 +76,13 @@ async function accessDetails(ctx: Context, api: ApiClient, request: AccessReques
   if (details.password) return details;
   let reset = options.reset ?? false;
   if (!reset && ctx.out.interactive) {
-    const answer = await confirm({ message: `The password of ${details.username} was already shown at ${details.passwordViewedAt}. Reset it (sessions using it keep running)?` });
+    const answer = await confirm({
+      message: `The password of ${details.username} was already shown at ${details.passwordViewedAt}. Reset it (sessions using it keep running)?`,
+    });
     reset = !isCancel(answer) && answer === true;
   }
-  if (!reset) throw new CliError(`the password of request ${request.id} was already shown at ${details.passwordViewedAt}; run again with --reset to get a new one`);
+  if (!reset)
+    throw new CliError(`the password of request ${request.id} was already shown at ${details.passwordViewedAt}; run again with --reset to get a new one`);
   ctx.out.info('Resetting the password');
   return api.post<AccessDetails>(`/api/v1/access-requests/${request.id}/reset-credentials`);
 }
@@ -91,7 +94,10 @@ async function accessDetails(ctx: Context, api: ApiClient, request: AccessReques
 async function runPsql(api: ApiClient, requestId: string, details: AccessDetails, psqlArgs: string[]): Promise<number> {
   const psql = process.env.LATCHKEY_PSQL || 'psql';
   const args = ['--host', details.host, '--port', String(details.port), '--username', details.username, '--dbname', details.database, ...psqlArgs];
-  const child = spawn(psql, args, { stdio: 'inherit', env: { ...process.env, PGPASSWORD: details.password ?? '', PGSSLMODE: details.sslmode, LATCHKEY_TOKEN: '' } });
+  const child = spawn(psql, args, {
+    stdio: 'inherit',
+    env: { ...process.env, PGPASSWORD: details.password ?? '', PGSSLMODE: details.sslmode, LATCHKEY_TOKEN: '' },
+  });
   // Ctrl-C belongs to psql (it cancels the running query); the CLI must outlive it.
   const ignore = () => undefined;
   process.on('SIGINT', ignore);
@@ -122,7 +128,11 @@ async function runPsql(api: ApiClient, requestId: string, details: AccessDetails
     const r: AccessRequest = ended;
     const by = r.revokedBy ? ` by ${r.revokedBy.email ?? r.revokedBy.id}` : '';
     const how = r.status === 'EXPIRED' ? 'expired' : `was revoked${by}`;
-    throw new CliError(`your access ended: request ${requestId} ${how}; the session was closed. Request again: latchkey connect ${r.items[0]?.path ?? requestId}`, ExitCode.AccessEnded, r);
+    throw new CliError(
+      `your access ended: request ${requestId} ${how}; the session was closed. Request again: latchkey connect ${r.items[0]?.path ?? requestId}`,
+      ExitCode.AccessEnded,
+      r,
+    );
   }
   return code;
 }

@@ -50,7 +50,10 @@ export async function login(ctx: Context, urlArg: string | undefined, options: L
   config.profiles[name] = { url, token };
   config.currentProfile = name;
   writeConfig(config);
-  ctx.out.result({ profile: name, url, user: { id: me.id, email: me.email, role: me.role } }, () => `Signed in to ${url} as ${me.email} (profile ${name}, saved in ${configPath()})`);
+  ctx.out.result(
+    { profile: name, url, user: { id: me.id, email: me.email, role: me.role } },
+    () => `Signed in to ${url} as ${me.email} (profile ${name}, saved in ${configPath()})`,
+  );
 }
 
 async function readStdin(): Promise<string> {
@@ -62,7 +65,10 @@ async function readStdin(): Promise<string> {
 }
 
 /** The computer's name as the token's name may hold it. */
-const hostName = (): string => hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64) || 'this-computer';
+const hostName = (): string =>
+  hostname()
+    .replace(/[^A-Za-z0-9._-]/g, '-')
+    .slice(0, 64) || 'this-computer';
 
 /**
  * Signs in through the browser, as `gh auth login --web` or `tsh login` do: a one-time X25519 key
@@ -89,7 +95,8 @@ async function browserSignIn(ctx: Context, url: string, options: LoginOptions): 
         const at = new URL(req.url ?? '/', 'http://127.0.0.1');
         if (req.method !== 'GET' || at.pathname !== '/callback') return page(res, 404, 'Not found', 'This is the Latchkey CLI waiting for its sign-in.');
         // Anything without this login's state is not for us (another tab, a stale link): keep waiting.
-        if (at.searchParams.get('state') !== state) return page(res, 400, 'Not this sign-in', 'This answer belongs to another `latchkey login`. Use the newest link the terminal printed.');
+        if (at.searchParams.get('state') !== state)
+          return page(res, 400, 'Not this sign-in', 'This answer belongs to another `latchkey login`. Use the newest link the terminal printed.');
         if (at.searchParams.get('error')) {
           page(res, 200, 'Sign-in cancelled', 'The Latchkey CLI was not signed in. You can close this tab.');
           return refused(new CliError('the sign-in was denied in the browser; nothing was stored', ExitCode.Unauthenticated));
@@ -97,7 +104,12 @@ async function browserSignIn(ctx: Context, url: string, options: LoginOptions): 
         const token = openSealed(key, at.searchParams.get('sealed') ?? '');
         if (!token) {
           page(res, 400, 'Sign-in failed', 'The answer could not be opened by this CLI. Run `latchkey login` again.');
-          return refused(new CliError('the browser brought an answer this CLI cannot open (changed, or sealed to another key); run latchkey login again', ExitCode.Unauthenticated));
+          return refused(
+            new CliError(
+              'the browser brought an answer this CLI cannot open (changed, or sealed to another key); run latchkey login again',
+              ExitCode.Unauthenticated,
+            ),
+          );
         }
         page(res, 200, 'Signed in', 'The Latchkey CLI is signed in. You can close this tab and return to the terminal.');
         signedIn(token);
@@ -110,7 +122,16 @@ async function browserSignIn(ctx: Context, url: string, options: LoginOptions): 
     const progress = ctx.out.progress('Waiting for the browser...');
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<never>((_, late) => {
-      timer = setTimeout(() => late(new CliError(`no answer from the browser within ${options.timeout ?? BROWSER_SIGN_IN_TIMEOUT}; nothing was stored. Run latchkey login again`, ExitCode.TimedOut)), timeoutMinutes * 60_000);
+      timer = setTimeout(
+        () =>
+          late(
+            new CliError(
+              `no answer from the browser within ${options.timeout ?? BROWSER_SIGN_IN_TIMEOUT}; nothing was stored. Run latchkey login again`,
+              ExitCode.TimedOut,
+            ),
+          ),
+        timeoutMinutes * 60_000,
+      );
     });
     try {
       const token = await Promise.race([answer, timedOut]);
@@ -132,7 +153,9 @@ async function browserSignIn(ctx: Context, url: string, options: LoginOptions): 
 function page(res: ServerResponse, status: number, title: string, message: string): void {
   const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
   res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' });
-  res.end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escape(title)} - Latchkey CLI</title></head><body><h1>${escape(title)}</h1><p>${escape(message)}</p></body></html>`);
+  res.end(
+    `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escape(title)} - Latchkey CLI</title></head><body><h1>${escape(title)}</h1><p>${escape(message)}</p></body></html>`,
+  );
 }
 
 /** Starts the person's browser on `url` ($BROWSER, else the desktop's opener); false when there is none. */
@@ -156,5 +179,8 @@ function answer(value: string | symbol): string {
 export async function whoami(ctx: Context): Promise<void> {
   const api = ctx.api();
   const me = await api.get<User & { groups?: string[] }>('/api/v1/me');
-  ctx.out.result({ ...me, url: api.url }, () => `${me.email} (${me.name}, ${me.role}) on ${api.url}${me.groups?.length ? `\ngroups: ${me.groups.join(', ')}` : ''}`);
+  ctx.out.result(
+    { ...me, url: api.url },
+    () => `${me.email} (${me.name}, ${me.role}) on ${api.url}${me.groups?.length ? `\ngroups: ${me.groups.join(', ')}` : ''}`,
+  );
 }

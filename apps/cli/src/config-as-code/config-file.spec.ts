@@ -52,7 +52,9 @@ ${flow.replace('maxDurationMinutes: 60', 'maxDurationMinutes: 0\n    colour: blu
   });
 
   it('points a missing field at its parent, and a YAML error at its place', () => {
-    expect(issuesOf(`apiVersion: latchkey/v1\naccessFlows:\n  - name: x\n`)).toContainEqual(expect.objectContaining({ line: 3, column: 5, field: 'accessFlows.0.requestors', rule: 'is required' }));
+    expect(issuesOf(`apiVersion: latchkey/v1\naccessFlows:\n  - name: x\n`)).toContainEqual(
+      expect.objectContaining({ line: 3, column: 5, field: 'accessFlows.0.requestors', rule: 'is required' }),
+    );
     expect(issuesOf('apiVersion: latchkey/v1\nintegrations: [\n')[0]).toMatchObject({ field: '(syntax)', line: expect.any(Number) });
     expect(issuesOf('apiVersion: latchkey/v1\nmanagedBy: a\nmanagedBy: b\n')[0]).toMatchObject({ field: '(syntax)', line: 3 });
   });
@@ -61,6 +63,8 @@ ${flow.replace('maxDurationMinutes: 60', 'maxDurationMinutes: 0\n    colour: blu
     const published = JSON.parse(readFileSync(join(__dirname, '../../latchkey.schema.json'), 'utf8'));
     // Regenerate with: npm run --silent cli -- schema > apps/cli/latchkey.schema.json
     expect(published).toEqual(configFileJsonSchema());
-    expect(published.properties.integrations.items.properties.secret.oneOf.map((s: { properties: { store: { const: string } } }) => s.properties.store.const)).toEqual(['env', 'file']);
+    expect(
+      published.properties.integrations.items.properties.secret.oneOf.map((s: { properties: { store: { const: string } } }) => s.properties.store.const),
+    ).toEqual(['env', 'file']);
   });
 });

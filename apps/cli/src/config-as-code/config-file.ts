@@ -15,7 +15,11 @@ export interface FileIssue {
 /** A config file that is not valid: every issue, each with its line. */
 export class ConfigFileError extends CliError {
   constructor(readonly issues: FileIssue[]) {
-    super(`${issues.length === 1 ? 'the file is' : `the file has ${issues.length} problems and is`} not valid; nothing was changed:\n${issues.map(formatIssue).join('\n')}`, undefined, { issues });
+    super(
+      `${issues.length === 1 ? 'the file is' : `the file has ${issues.length} problems and is`} not valid; nothing was changed:\n${issues.map(formatIssue).join('\n')}`,
+      undefined,
+      { issues },
+    );
   }
 }
 

@@ -103,7 +103,14 @@ const sortedUnique = (names: readonly string[], spelling: (name: string) => stri
 
 /** A user in the file's terms; group names in the spelling the server keeps (groups are unique regardless of case). */
 export function userAsFile(u: Omit<UserAsFile, 'active' | 'role'> & { active?: boolean; role?: string }, groupSpelling: (name: string) => string): UserAsFile {
-  return { email: u.email.toLowerCase(), name: u.name, role: u.role ?? 'user', active: u.active ?? true, groups: sortedUnique(u.groups, groupSpelling), attributes: { ...u.attributes } };
+  return {
+    email: u.email.toLowerCase(),
+    name: u.name,
+    role: u.role ?? 'user',
+    active: u.active ?? true,
+    groups: sortedUnique(u.groups, groupSpelling),
+    attributes: { ...u.attributes },
+  };
 }
 
 /** A server's webhook in the file's terms: its filters name their integrations and flows. */
@@ -113,7 +120,10 @@ export function webhookAsFile(w: Webhook, integrationNames: Map<string, string>,
     url: w.url,
     format: w.format,
     events: [...new Set(w.events)].sort(),
-    filters: filtersOf(w.filters.integrationIds?.map((id) => integrationNames.get(id) ?? id), w.filters.flowIds?.map((id) => flowNames.get(id) ?? id)),
+    filters: filtersOf(
+      w.filters.integrationIds?.map((id) => integrationNames.get(id) ?? id),
+      w.filters.flowIds?.map((id) => flowNames.get(id) ?? id),
+    ),
     active: w.active,
   };
 }
@@ -131,9 +141,13 @@ export function webhookUrl(loaded: LoadedFile, index: number, env: NodeJS.Proces
   const given = loaded.config.webhooks[index].url;
   if (typeof given === 'string') return { url: given };
   const value = env[given.env];
-  if (value === undefined || value === '') return { issue: loaded.at(['webhooks', index, 'url', 'env'], `names the variable ${given.env}, which is not set here (plan and apply read the URL from it)`) };
+  if (value === undefined || value === '')
+    return {
+      issue: loaded.at(['webhooks', index, 'url', 'env'], `names the variable ${given.env}, which is not set here (plan and apply read the URL from it)`),
+    };
   const parsed = WebhookInput.shape.url.safeParse(value);
-  if (!parsed.success) return { issue: loaded.at(['webhooks', index, 'url', 'env'], `names the variable ${given.env}, whose value ${parsed.error.issues[0].message}`) };
+  if (!parsed.success)
+    return { issue: loaded.at(['webhooks', index, 'url', 'env'], `names the variable ${given.env}, whose value ${parsed.error.issues[0].message}`) };
   return { url: parsed.data };
 }
 
@@ -144,7 +158,11 @@ export function webhookUrl(loaded: LoadedFile, index: number, env: NodeJS.Proces
  * integrations or flows that neither the file nor the server has, webhook URL variables that are
  * not set, and objects another file manages.
  */
-export function computePlan(loaded: LoadedFile, server: ServerState, options: { prune: boolean; env?: NodeJS.ProcessEnv }): { plan: Plan; issues: FileIssue[] } {
+export function computePlan(
+  loaded: LoadedFile,
+  server: ServerState,
+  options: { prune: boolean; env?: NodeJS.ProcessEnv },
+): { plan: Plan; issues: FileIssue[] } {
   const { config } = loaded;
   const env = options.env ?? process.env;
   const issues: FileIssue[] = [];
@@ -177,19 +195,33 @@ export function computePlan(loaded: LoadedFile, server: ServerState, options: { 
       listed.add(key(name));
       const current = byName.get(key(name));
       if (!current) {
-        planned.push({ action: 'create', kind, name, at: [list, index], fields: diffFields(null, desired as Record<string, unknown>), desired: desired as Record<string, unknown> });
+        planned.push({
+          action: 'create',
+          kind,
+          name,
+          at: [list, index],
+          fields: diffFields(null, desired as Record<string, unknown>),
+          desired: desired as Record<string, unknown>,
+        });
         return;
       }
       if (current.managedBy && current.managedBy !== config.managedBy) {
-        issues.push(loaded.at([list, index, list === 'users' ? 'email' : 'name'], `is managed by another file ("${current.managedBy}"); change it there, or give this file that managedBy`));
+        issues.push(
+          loaded.at(
+            [list, index, list === 'users' ? 'email' : 'name'],
+            `is managed by another file ("${current.managedBy}"); change it there, or give this file that managedBy`,
+          ),
+        );
         return;
       }
       const fields = diffFields(asFile(current) as Record<string, unknown>, desired as Record<string, unknown>);
-      if (Object.keys(fields).length > 0) planned.push({ action: 'update', kind, name, id: current.id, at: [list, index], fields, desired: desired as Record<string, unknown> });
+      if (Object.keys(fields).length > 0)
+        planned.push({ action: 'update', kind, name, id: current.id, at: [list, index], fields, desired: desired as Record<string, unknown> });
     });
     for (const current of existing) {
       if (listed.has(key(nameOf(current))) || current.managedBy !== config.managedBy) continue;
-      if (options.prune) planned.push({ action: 'delete', kind, name: nameOf(current), id: current.id, fields: diffFields(asFile(current) as Record<string, unknown>, null) });
+      if (options.prune)
+        planned.push({ action: 'delete', kind, name: nameOf(current), id: current.id, fields: diffFields(asFile(current) as Record<string, unknown>, null) });
       else notInFile.push({ kind, name: nameOf(current) });
     }
     return planned.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -210,7 +242,8 @@ export function computePlan(loaded: LoadedFile, server: ServerState, options: { 
   const webhooks = config.webhooks.map((webhook, index): WebhookAsFile | null => {
     const refused = issues.length;
     webhook.filters?.integrations?.forEach((name, i) => {
-      if (!knownIntegrations.has(key(name))) issues.push(loaded.at(['webhooks', index, 'filters', 'integrations', i], 'names no integration in this file or on the server'));
+      if (!knownIntegrations.has(key(name)))
+        issues.push(loaded.at(['webhooks', index, 'filters', 'integrations', i], 'names no integration in this file or on the server'));
     });
     webhook.filters?.flows?.forEach((name, i) => {
       if (!knownFlows.has(key(name))) issues.push(loaded.at(['webhooks', index, 'filters', 'flows', i], 'names no access flow in this file or on the server'));
@@ -247,18 +280,46 @@ export function computePlan(loaded: LoadedFile, server: ServerState, options: { 
       (x) => (x as Emailed).email,
       (u) => userAsFile(u, groupSpelling),
     ),
-    ...compare<FileIntegration, Integration>('integration', 'integrations', config.integrations.map((f) => integrationAsFile(f, server.types)), server.integrations, (x) => (x as Named).name, (s) => integrationAsFile(s, server.types)),
-    ...compare<FileFlow, AccessFlow>('access flow', 'accessFlows', config.accessFlows, server.flows, (x) => (x as Named).name, (s) => flowAsFile(s, integrationNames)),
-    ...compare<WebhookAsFile, Webhook>('webhook', 'webhooks', webhooks, server.webhooks, (x) => x.name, (w) => webhookAsFile(w, integrationNames, flowNames)),
+    ...compare<FileIntegration, Integration>(
+      'integration',
+      'integrations',
+      config.integrations.map((f) => integrationAsFile(f, server.types)),
+      server.integrations,
+      (x) => (x as Named).name,
+      (s) => integrationAsFile(s, server.types),
+    ),
+    ...compare<FileFlow, AccessFlow>(
+      'access flow',
+      'accessFlows',
+      config.accessFlows,
+      server.flows,
+      (x) => (x as Named).name,
+      (s) => flowAsFile(s, integrationNames),
+    ),
+    ...compare<WebhookAsFile, Webhook>(
+      'webhook',
+      'webhooks',
+      webhooks,
+      server.webhooks,
+      (x) => x.name,
+      (w) => webhookAsFile(w, integrationNames, flowNames),
+    ),
   );
   return { plan: { managedBy: config.managedBy, changes, notInFile }, issues };
 }
 
 /** The variable an exported webhook's URL is read from when the server shows it masked. */
-export const webhookUrlVariable = (name: string): string => `LATCHKEY_WEBHOOK_URL_${name.toUpperCase().replace(/[^A-Z0-9]+/g, '_').replace(/^_+|_+$/g, '')}`;
+export const webhookUrlVariable = (name: string): string =>
+  `LATCHKEY_WEBHOOK_URL_${name
+    .toUpperCase()
+    .replace(/[^A-Z0-9]+/g, '_')
+    .replace(/^_+|_+$/g, '')}`;
 
 /** The server's state as a file that `apply` reproduces with an empty plan. */
-export function exportFile(server: ServerState, managedBy: string): { file: Record<string, unknown>; skipped: string[]; variables: Array<{ webhook: string; variable: string }> } {
+export function exportFile(
+  server: ServerState,
+  managedBy: string,
+): { file: Record<string, unknown>; skipped: string[]; variables: Array<{ webhook: string; variable: string }> } {
   const integrationNames = new Map(server.integrations.map((i) => [i.id, i.name]));
   const flowNames = new Map(server.flows.map((f) => [f.id, f.name]));
   const byName = (a: { name?: unknown }, b: { name?: unknown }) => (String(a.name) < String(b.name) ? -1 : String(a.name) > String(b.name) ? 1 : 0);
@@ -274,9 +335,7 @@ export function exportFile(server: ServerState, managedBy: string): { file: Reco
     .sort(byName);
   const accessFlows = server.flows.map((f) => flowAsFile(f, integrationNames)).sort(byName);
   const groups = server.groups.map((g) => withoutEmpty({ name: g.name, description: g.description })).sort(byName);
-  const users = server.users
-    .map((u) => withoutEmpty({ ...userAsFile(u, (n) => n) }))
-    .sort((a, b) => byLower(String(a.email), String(b.email)));
+  const users = server.users.map((u) => withoutEmpty({ ...userAsFile(u, (n) => n) })).sort((a, b) => byLower(String(a.email), String(b.email)));
   const webhooks = server.webhooks
     .map((w) => {
       const asFile = webhookAsFile(w, integrationNames, flowNames);
@@ -303,13 +362,18 @@ export function diffFields(before: Record<string, unknown> | null, after: Record
 
 /** JSON with object keys sorted and undefined members left out: equal values, equal text. */
 export const stableJson = (value: unknown): string =>
-  JSON.stringify(value, (_, v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))) : v)) ??
-  'undefined';
+  JSON.stringify(value, (_, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))) : v,
+  ) ?? 'undefined';
 
 const withoutUndefined = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 
 /** Optional fields at their empty value are left out of an exported file (apply reads them back the same). */
 const withoutEmpty = <T extends object>(i: T): Record<string, unknown> =>
-  Object.fromEntries(Object.entries(i).filter(([field, v]) => v !== null && !(Array.isArray(v) && v.length === 0) && !(EMPTY_MAPS_LEFT_OUT.has(field) && Object.keys(v as object).length === 0)));
+  Object.fromEntries(
+    Object.entries(i).filter(
+      ([field, v]) => v !== null && !(Array.isArray(v) && v.length === 0) && !(EMPTY_MAPS_LEFT_OUT.has(field) && Object.keys(v as object).length === 0),
+    ),
+  );
 /** Maps that default to empty in the file (a user's attributes, a webhook's filters). */
 const EMPTY_MAPS_LEFT_OUT = new Set(['attributes', 'filters']);

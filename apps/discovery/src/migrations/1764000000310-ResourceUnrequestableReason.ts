@@ -7,7 +7,9 @@ export class ResourceUnrequestableReason1764000000310 implements MigrationInterf
     // Roles only: why membership in the role is never handed out (null: it may be requested).
     // Roles found before this column existed offer nothing until the next refresh decides.
     await q.query('ALTER TABLE discovery.resources ADD COLUMN unrequestable_reason text');
-    await q.query("UPDATE discovery.resources SET unrequestable_reason = 'not checked yet: the next discovery refresh reads its memberships' WHERE kind = 'role'");
+    await q.query(
+      "UPDATE discovery.resources SET unrequestable_reason = 'not checked yet: the next discovery refresh reads its memberships' WHERE kind = 'role'",
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {

@@ -81,7 +81,13 @@ describe('RefreshTriggers', () => {
 
   it('reconciles with every page of the catalog: schedules its own, refreshes the unscheduled now, drops the rest', async () => {
     const s = setup([
-      { items: [{ id: id(1), connectorId: 'local' }, { id: id(2), connectorId: 'eu-west' }], nextPageToken: '1' },
+      {
+        items: [
+          { id: id(1), connectorId: 'local' },
+          { id: id(2), connectorId: 'eu-west' },
+        ],
+        nextPageToken: '1',
+      },
       { items: [{ id: id(3), connectorId: 'local' }] },
     ]);
     s.schedules.add(id(3)); // survived in Redis
@@ -94,6 +100,9 @@ describe('RefreshTriggers', () => {
     expect([...s.schedules].sort()).toEqual([id(1), id(3)]);
     expect(s.queue.enqueue.mock.calls).toEqual([[id(1)]]);
     expect(s.refreshes.forget.mock.calls).toEqual([[id(9)]]);
-    expect(s.requests.filter((r) => r.subject === Contracts.catalogIntegrationsList.subject).map((r) => r.payload)).toEqual([{ pageSize: 500 }, { pageSize: 500, pageToken: '1' }]);
+    expect(s.requests.filter((r) => r.subject === Contracts.catalogIntegrationsList.subject).map((r) => r.payload)).toEqual([
+      { pageSize: 500 },
+      { pageSize: 500, pageToken: '1' },
+    ]);
   });
 });

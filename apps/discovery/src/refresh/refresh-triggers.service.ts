@@ -59,7 +59,9 @@ export class RefreshTriggers implements OnApplicationBootstrap, OnApplicationShu
     await this.queue.unschedule(integrationId);
     await this.connectors
       .request(Contracts.discoveryRefreshRequest, { connectorId }, { integrationId })
-      .catch((err: unknown) => this.logger.warn({ err, integrationId, connectorId }, 'refresh not handed to the integration\'s connector; its schedule will catch up'));
+      .catch((err: unknown) =>
+        this.logger.warn({ err, integrationId, connectorId }, "refresh not handed to the integration's connector; its schedule will catch up"),
+      );
   }
 
   onApplicationBootstrap() {
@@ -69,7 +71,6 @@ export class RefreshTriggers implements OnApplicationBootstrap, OnApplicationShu
   onApplicationShutdown() {
     this.reconciler.stop();
   }
-
 
   async reconcile(): Promise<void> {
     // Read before the catalog: an integration created after this read cannot be mistaken for a deleted one.
@@ -94,6 +95,9 @@ export class RefreshTriggers implements OnApplicationBootstrap, OnApplicationShu
     for (const id of unscheduled) await this.queue.unschedule(id);
     const gone = inventoried.filter((id) => !all.has(id));
     for (const id of gone) await this.refreshes.forget(id);
-    this.logger.info({ integrations: mine.length, refreshedNow, unscheduled: unscheduled.length, inventoriesRemoved: gone.length }, 'schedules reconciled with the catalog');
+    this.logger.info(
+      { integrations: mine.length, refreshedNow, unscheduled: unscheduled.length, inventoriesRemoved: gone.length },
+      'schedules reconciled with the catalog',
+    );
   }
 }

@@ -7,7 +7,14 @@ import { RefreshQueue, refreshQueue } from './refresh.queue';
 
 const logger = createLogger('discovery', 'silent');
 /** The host the module provides, on the test's connection (lent: the test ends it). */
-const hostOn = (redis: RedisConnection) => new QueueHost(refreshQueue, { redis: { lent: redis }, connectorId: 'int-test', metrics: new ServiceMetrics('discovery', 'int-test'), readiness: new Readiness(logger), logger });
+const hostOn = (redis: RedisConnection) =>
+  new QueueHost(refreshQueue, {
+    redis: { lent: redis },
+    connectorId: 'int-test',
+    metrics: new ServiceMetrics('discovery', 'int-test'),
+    readiness: new Readiness(logger),
+    logger,
+  });
 const integrationId = '3b241101-e2bb-4255-8caf-4136c566a962';
 
 let redis: PrivateRedis;
@@ -40,7 +47,7 @@ afterAll(async () => {
 });
 
 describe('RefreshQueue', () => {
-  it('is the connector\'s own queue', () => {
+  it("is the connector's own queue", () => {
     expect(host.name).toBe('discovery-int-test');
   });
 
@@ -59,10 +66,14 @@ describe('RefreshQueue', () => {
     const hold = new Promise<void>((resolve) => (release = resolve));
     let running!: () => void;
     const started = new Promise<void>((resolve) => (running = resolve));
-    const worker = new Worker(host.name, async () => {
-      running();
-      await hold;
-    }, { connection: { host: '127.0.0.1', port: redis.port } });
+    const worker = new Worker(
+      host.name,
+      async () => {
+        running();
+        await hold;
+      },
+      { connection: { host: '127.0.0.1', port: redis.port } },
+    );
     try {
       await started;
       expect(await queue.enqueue(integrationId)).toEqual({ jobId: followUp, queued: true });

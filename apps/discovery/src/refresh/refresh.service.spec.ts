@@ -31,7 +31,11 @@ class FakeBus implements CatalogBus {
   readonly published: Array<{ subject: string; payload: unknown }> = [];
   constructor(private readonly answer: () => Promise<unknown>) {}
 
-  async request<Req extends z.ZodType, Res extends z.ZodType>(contract: RequestContract<Req, Res>, _payload: z.input<Req>, _options?: RequestOptions): Promise<z.output<Res>> {
+  async request<Req extends z.ZodType, Res extends z.ZodType>(
+    contract: RequestContract<Req, Res>,
+    _payload: z.input<Req>,
+    _options?: RequestOptions,
+  ): Promise<z.output<Res>> {
     return contract.response.parse(await this.answer());
   }
 
@@ -61,15 +65,39 @@ function setup(answer: () => Promise<unknown>, opts: { masterKey?: boolean } = {
   const queue = { unschedule: jest.fn(async () => undefined) } satisfies RefreshSchedules;
   const discover = jest.fn<ReturnType<Discover>, Parameters<Discover>>();
   const info: ServiceInfo = { service: 'discovery', version: '1.3.0', instanceId: 'i-1', startedAt: 0, connectorId: 'local' };
-  const service = new RefreshService(bus, resources, queue, { discoverInstance: discover }, info, createLogger('discovery', 'silent'), opts.masterKey === false ? undefined : masterKey);
+  const service = new RefreshService(
+    bus,
+    resources,
+    queue,
+    { discoverInstance: discover },
+    info,
+    createLogger('discovery', 'silent'),
+    opts.masterKey === false ? undefined : masterKey,
+  );
   return { service, bus, writer, written, resources, queue, published: bus.published, discover };
 }
 
-const table: DiscoveredObject = { kind: 'table', database: 'app', schema: 'billing', name: 'invoices', owner: 'app', comment: 'Bills.\nlatchkey:owner=payments', managed: false, unrequestableReason: null };
-const role: DiscoveredObject = { kind: 'role', name: 'lk_alice_0123', owner: null, comment: null, managed: true, unrequestableReason: '"lk_alice_0123" is one of Latchkey\'s own roles' };
+const table: DiscoveredObject = {
+  kind: 'table',
+  database: 'app',
+  schema: 'billing',
+  name: 'invoices',
+  owner: 'app',
+  comment: 'Bills.\nlatchkey:owner=payments',
+  managed: false,
+  unrequestableReason: null,
+};
+const role: DiscoveredObject = {
+  kind: 'role',
+  name: 'lk_alice_0123',
+  owner: null,
+  comment: null,
+  managed: true,
+  unrequestableReason: '"lk_alice_0123" is one of Latchkey\'s own roles',
+};
 
 describe('RefreshService.refresh', () => {
-  it('reads the instance with the integration\'s kinds and credentials, writes rows, commits, and announces the diff', async () => {
+  it("reads the instance with the integration's kinds and credentials, writes rows, commits, and announces the diff", async () => {
     const s = setup(async () => target());
     s.discover.mockImplementation(async (_params, _options, sink) => {
       await sink([table, role]);
@@ -78,9 +106,22 @@ describe('RefreshService.refresh', () => {
 
     const result = await s.service.refresh(integrationId);
 
-    expect(result).toEqual({ status: 'succeeded', counts: { added: 2, updated: 1, removed: 3, total: 9 }, ms: expect.any(Number), skippedDatabases: ['locked'] });
+    expect(result).toEqual({
+      status: 'succeeded',
+      counts: { added: 2, updated: 1, removed: 3, total: 9 },
+      ms: expect.any(Number),
+      skippedDatabases: ['locked'],
+    });
     const [params, options] = s.discover.mock.calls[0];
-    expect(params).toMatchObject({ hostname: 'db.internal', port: 5432, dbname: 'app', sslmode: 'require', username: 'latchkey', password: 's3cret', applicationName: 'latchkey-discovery' });
+    expect(params).toMatchObject({
+      hostname: 'db.internal',
+      port: 5432,
+      dbname: 'app',
+      sslmode: 'require',
+      username: 'latchkey',
+      password: 's3cret',
+      applicationName: 'latchkey-discovery',
+    });
     expect([...options.kinds].sort()).toEqual(['foreign_table', 'materialized_view', 'partitioned_table', 'role', 'sequence', 'table', 'view']);
     expect(s.written).toEqual([
       [
@@ -98,7 +139,15 @@ describe('RefreshService.refresh', () => {
           managed: false,
           unrequestableReason: null,
         },
-        expect.objectContaining({ kind: 'role', type: 'postgresql-role', database: null, schema: null, path: 'lk_alice_0123', managed: true, unrequestableReason: role.unrequestableReason }),
+        expect.objectContaining({
+          kind: 'role',
+          type: 'postgresql-role',
+          database: null,
+          schema: null,
+          path: 'lk_alice_0123',
+          managed: true,
+          unrequestableReason: role.unrequestableReason,
+        }),
       ],
     ]);
     expect(s.writer.commit).toHaveBeenCalledWith({ connectorId: 'local', skippedDatabases: ['locked'], ms: expect.any(Number) });
@@ -110,7 +159,13 @@ describe('RefreshService.refresh', () => {
 
   it('keeps the last inventory when the instance cannot be reached: rolled back, recorded, announced', async () => {
     const s = setup(async () => target());
-    s.discover.mockRejectedValue(new TargetConnectionError('unreachable', 'Cannot connect to db.internal:5432 with sslmode=require: cannot reach db.internal:5432 (ECONNREFUSED). Fix: check the port.', 'check the port'));
+    s.discover.mockRejectedValue(
+      new TargetConnectionError(
+        'unreachable',
+        'Cannot connect to db.internal:5432 with sslmode=require: cannot reach db.internal:5432 (ECONNREFUSED). Fix: check the port.',
+        'check the port',
+      ),
+    );
 
     const result = await s.service.refresh(integrationId);
 

@@ -70,7 +70,8 @@ export class RefreshService {
         writer.write(objects.map((o) => toRow(integrationId, o))),
       );
       skippedDatabases = outcome.skipped.map((s) => s.database);
-      for (const skipped of outcome.skipped) this.logger.warn({ integrationId, database: skipped.database, reason: skipped.reason }, 'database not read; its inventory is kept');
+      for (const skipped of outcome.skipped)
+        this.logger.warn({ integrationId, database: skipped.database, reason: skipped.reason }, 'database not read; its inventory is kept');
       counts = await writer.commit({ connectorId: this.info.connectorId!, skippedDatabases, ms: performance.now() - started });
     } catch (err) {
       await writer.abort();
@@ -82,7 +83,9 @@ export class RefreshService {
       return { status: 'failed', reason };
     }
     // Before the event: whoever reads the inventory on hearing of it gets plans made with its new shape.
-    await this.resources.refreshStatistics(counts).catch((err: Error) => this.logger.warn({ integrationId, err: err.message }, 'inventory statistics not refreshed; autovacuum will'));
+    await this.resources
+      .refreshStatistics(counts)
+      .catch((err: Error) => this.logger.warn({ integrationId, err: err.message }, 'inventory statistics not refreshed; autovacuum will'));
     const ms = Math.round(performance.now() - started);
     this.logger.info({ integrationId, ...counts, ms, skippedDatabases }, 'refreshed');
     await this.announce(Contracts.discoveryResourcesChanged, { integrationId, ...counts, ms });

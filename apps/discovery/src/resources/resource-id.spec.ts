@@ -16,7 +16,9 @@ describe('resourceId', () => {
 
   it('follows RFC 9562: SHA-1 of namespace and name, version and variant set', () => {
     const namespace = Buffer.from('6f1c2a3e9b7d4e0a8c5f1d2e3b4a5c6d', 'hex');
-    const digest = createHash('sha1').update(Buffer.concat([namespace, Buffer.from(`${integrationId}\0database\0\0\0app`)])).digest('hex');
+    const digest = createHash('sha1')
+      .update(Buffer.concat([namespace, Buffer.from(`${integrationId}\0database\0\0\0app`)]))
+      .digest('hex');
     const expected = `${digest.slice(0, 8)}-${digest.slice(8, 12)}-5${digest.slice(13, 16)}-${((parseInt(digest.slice(16, 18), 16) & 0x3f) | 0x80).toString(16)}${digest.slice(18, 20)}-${digest.slice(20, 32)}`;
     expect(resourceId({ integrationId, kind: 'database', name: 'app' })).toBe(expected);
   });

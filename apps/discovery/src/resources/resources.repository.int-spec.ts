@@ -17,7 +17,12 @@ let admin: Client;
 let dataSource: DataSource;
 let repo: ResourcesRepository;
 
-const row = (integrationId: string, kind: ResourceKind, parts: { database?: string; schema?: string; name: string }, comment: string | null = null): ResourceRow => ({
+const row = (
+  integrationId: string,
+  kind: ResourceKind,
+  parts: { database?: string; schema?: string; name: string },
+  comment: string | null = null,
+): ResourceRow => ({
   id: resourceId({ integrationId, kind, ...parts }),
   kind,
   type: TYPE_OF_KIND[kind],
@@ -41,20 +46,27 @@ async function refresh(integrationId: string, rows: ResourceRow[], skippedDataba
 
 const actor = { type: 'user' as const, id: 'u-1', email: 'admin@example.com' };
 /** The entry the service writes: the tags before (read in the transaction) and after. */
-const audit = (after: Record<string, string>) => ({ resource, before }: { resource: { id: string }; before: Record<string, string> }) => ({
-  action: 'resource.tags-updated',
-  actor,
-  targetType: 'resource',
-  targetId: resource.id,
-  details: { before, after },
-});
+const audit =
+  (after: Record<string, string>) =>
+  ({ resource, before }: { resource: { id: string }; before: Record<string, string> }) => ({
+    action: 'resource.tags-updated',
+    actor,
+    targetType: 'resource',
+    targetId: resource.id,
+    details: { before, after },
+  });
 const paths = async (integrationId: string) => (await repo.page({ integrationId, limit: 500 })).map((r) => r.path);
 
 beforeAll(async () => {
   admin = new Client({ connectionString: SHARED_DATABASE_URL });
   await admin.connect();
   await admin.query('SELECT format($1::text, $2::text) AS sql', ['CREATE DATABASE %I', dbName]).then(({ rows }) => admin.query(rows[0].sql));
-  dataSource = createServiceDataSource({ url: withDatabase(SHARED_DATABASE_URL, dbName), schema: 'discovery', entities: [], migrations: [CreateDiscovery1764000000300, ResourceUnrequestableReason1764000000310, DiscoveryAuditOutbox1764000000620] });
+  dataSource = createServiceDataSource({
+    url: withDatabase(SHARED_DATABASE_URL, dbName),
+    schema: 'discovery',
+    entities: [],
+    migrations: [CreateDiscovery1764000000300, ResourceUnrequestableReason1764000000310, DiscoveryAuditOutbox1764000000620],
+  });
   await migrate(dataSource, 'discovery');
   // Never bootstrapped: entries stay in the outbox, where the tests read them.
   const outbox = new AuditOutbox(dataSource, new MessageBus('nats://127.0.0.1:1', 'int-spec', 1000), createLogger('discovery-int', 'silent'), 'discovery');
@@ -63,7 +75,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await dataSource?.destroy();
-  await admin?.query('SELECT format($1::text, $2::text) AS sql', ['DROP DATABASE IF EXISTS %I WITH (FORCE)', dbName]).then(({ rows }) => admin.query(rows[0].sql));
+  await admin
+    ?.query('SELECT format($1::text, $2::text) AS sql', ['DROP DATABASE IF EXISTS %I WITH (FORCE)', dbName])
+    .then(({ rows }) => admin.query(rows[0].sql));
   await admin?.end();
 });
 
@@ -78,14 +92,24 @@ describe('ResourcesRepository', () => {
     const before = await repo.findById(orders.id);
 
     const fresh = row(integrationId, 'view', { database: 'app', schema: 's', name: 'fresh' });
-    expect(await refresh(integrationId, [app, { ...orders, comment: 'now commented' }, analyst, fresh])).toEqual({ added: 1, updated: 1, removed: 1, total: 4 });
+    expect(await refresh(integrationId, [app, { ...orders, comment: 'now commented' }, analyst, fresh])).toEqual({
+      added: 1,
+      updated: 1,
+      removed: 1,
+      total: 4,
+    });
     expect((await paths(integrationId)).sort()).toEqual(['analyst', 'app', 'app/s/fresh', 'app/s/orders']);
     const after = await repo.findById(orders.id);
     expect(after).toMatchObject({ comment: 'now commented', discoveredAt: before!.discoveredAt });
     expect(after!.updatedAt.getTime()).toBeGreaterThan(before!.updatedAt.getTime());
 
     // Unchanged: nothing written, updated_at kept.
-    expect(await refresh(integrationId, [app, { ...orders, comment: 'now commented' }, analyst, fresh])).toEqual({ added: 0, updated: 0, removed: 0, total: 4 });
+    expect(await refresh(integrationId, [app, { ...orders, comment: 'now commented' }, analyst, fresh])).toEqual({
+      added: 0,
+      updated: 0,
+      removed: 0,
+      total: 4,
+    });
     expect((await repo.findById(orders.id))!.updatedAt).toEqual(after!.updatedAt);
   });
 
@@ -142,7 +166,7 @@ describe('ResourcesRepository', () => {
     expect(secondStarted).toBe(true);
   });
 
-  it('removes an integration\'s whole inventory with its API tags, after a running refresh ends', async () => {
+  it("removes an integration's whole inventory with its API tags, after a running refresh ends", async () => {
     const integrationId = randomUUID();
     const t = row(integrationId, 'table', { database: 'app', schema: 's', name: 't' });
     await refresh(integrationId, [t]);
@@ -162,7 +186,10 @@ describe('ResourcesRepository', () => {
     const integrationId = randomUUID();
     const t = row(integrationId, 'table', { database: 'app', schema: 's', name: 't' });
     await refresh(integrationId, [t]);
-    const outbox = async () => (await dataSource.query('SELECT entry FROM discovery.audit_outbox WHERE entry->>\'targetId\' = $1 ORDER BY created_at', [t.id])).map((r: { entry: unknown }) => r.entry);
+    const outbox = async () =>
+      (await dataSource.query("SELECT entry FROM discovery.audit_outbox WHERE entry->>'targetId' = $1 ORDER BY created_at", [t.id])).map(
+        (r: { entry: unknown }) => r.entry,
+      );
     expect(await repo.putApiTags(randomUUID(), { a: 'b' }, audit({ a: 'b' }))).toBe(false);
     expect(await repo.putApiTags(t.id, { a: 'b' }, audit({ a: 'b' }))).toBe(true);
     expect((await repo.findById(t.id))!.apiTags).toEqual({ a: 'b' });
@@ -178,15 +205,23 @@ describe('ResourcesRepository', () => {
 describe('ResourcesRepository: selection by flow targets', () => {
   const integrationId = randomUUID();
   const other = randomUUID();
-  const table = (name: string, comment: string | null = null, integration = integrationId) => row(integration, 'table', { database: 'app', schema: 's', name }, comment);
+  const table = (name: string, comment: string | null = null, integration = integrationId) =>
+    row(integration, 'table', { database: 'app', schema: 's', name }, comment);
   // In the inventory's order: bytewise.
   const names = ['50%_off', '50x_off', 'back\\slash', 'orders', 'ordersX2024', 'orders_2024', 'tagged', 'untagged', 'état'];
-  const selectNames = async (targets: Parameters<ResourcesRepository['page']>[0]['targets']) =>
-    (await repo.page({ limit: 500, targets })).map((r) => r.name);
+  const selectNames = async (targets: Parameters<ResourcesRepository['page']>[0]['targets']) => (await repo.page({ limit: 500, targets })).map((r) => r.name);
 
   beforeAll(async () => {
-    await refresh(integrationId, [...names.map((n) => table(n)), { ...table('managed_role'), managed: true }, { ...table('escalating_role'), unrequestableReason: 'reaches a superuser' }]);
-    await repo.putApiTags(resourceId({ integrationId, kind: 'table', database: 'app', schema: 's', name: 'tagged' }), { owner: 'data_team' }, audit({ owner: 'data_team' }));
+    await refresh(integrationId, [
+      ...names.map((n) => table(n)),
+      { ...table('managed_role'), managed: true },
+      { ...table('escalating_role'), unrequestableReason: 'reaches a superuser' },
+    ]);
+    await repo.putApiTags(
+      resourceId({ integrationId, kind: 'table', database: 'app', schema: 's', name: 'tagged' }),
+      { owner: 'data_team' },
+      audit({ owner: 'data_team' }),
+    );
     await refresh(other, [table('orders', null, other)]);
   });
 
@@ -198,7 +233,9 @@ describe('ResourcesRepository: selection by flow targets', () => {
     const counts = await writer.commit({ connectorId: 'local', skippedDatabases: [], ms: 1 });
     expect(await repo.refreshStatistics({ added: STATISTICS_AFTER_CHANGES - 1, removed: 0 })).toBe(false);
     expect(await repo.refreshStatistics(counts)).toBe(true);
-    const [{ reltuples }] = (await dataSource.query("SELECT reltuples FROM pg_class WHERE oid = 'discovery.resources'::regclass")) as Array<{ reltuples: number }>;
+    const [{ reltuples }] = (await dataSource.query("SELECT reltuples FROM pg_class WHERE oid = 'discovery.resources'::regclass")) as Array<{
+      reltuples: number;
+    }>;
     expect(reltuples).toBeGreaterThanOrEqual(3000);
     // The portal's page: the integration's rows in path order, the first 50 of them.
     const [{ 'QUERY PLAN': plan }] = (await dataSource.query(
@@ -212,7 +249,8 @@ describe('ResourcesRepository: selection by flow targets', () => {
   });
 
   it('keeps globs literal but for * and ?, case-sensitive like PostgreSQL names', async () => {
-    const byName = (...values: string[]) => selectNames([{ integrationId, resourceType: 'postgresql-table', resources: { mode: 'include', by: 'name', values } }]);
+    const byName = (...values: string[]) =>
+      selectNames([{ integrationId, resourceType: 'postgresql-table', resources: { mode: 'include', by: 'name', values } }]);
     expect(await byName('app/s/50%_off')).toEqual(['50%_off']);
     expect(await byName('app/s/50?_off')).toEqual(['50%_off', '50x_off']);
     expect(await byName('app/s/orders_*')).toEqual(['orders_2024']);
@@ -237,9 +275,10 @@ describe('ResourcesRepository: selection by flow targets', () => {
 
   it('selects with many flows exactly the union of what each target selects alone (targets of one integration and type share their arrays)', async () => {
     const tagged = resourceId({ integrationId, kind: 'table', database: 'app', schema: 's', name: 'tagged' });
-    const on = (resources?: object, integration = integrationId, resourceType = 'postgresql-table') => ({ integrationId: integration, resourceType, ...(resources ? { resources } : {}) }) as never;
+    const on = (resources?: object, integration = integrationId, resourceType = 'postgresql-table') =>
+      ({ integrationId: integration, resourceType, ...(resources ? { resources } : {}) }) as never;
     const selectors = [
-      on({ mode: 'include', by: 'name', values: ["app/s/50%_off", "app/s/x'; DROP TABLE discovery.resources; --"] }),
+      on({ mode: 'include', by: 'name', values: ['app/s/50%_off', "app/s/x'; DROP TABLE discovery.resources; --"] }),
       on({ mode: 'include', by: 'name', values: ['app/s/back\\slash', 'app/s/?tat'] }),
       on({ mode: 'include', by: 'name', values: ['app/s/orders_*'] }),
       on({ mode: 'include', by: 'id', values: [tagged.toUpperCase()] }),
@@ -255,7 +294,15 @@ describe('ResourcesRepository: selection by flow targets', () => {
     const alone = await Promise.all(selectors.map((selector) => ours([selector])));
     const union = (picked: number[]) => names.filter((n) => picked.some((i) => alone[i].includes(n)));
     // Includes only; then with each kind of exclude (an exclude matching everything selects nothing more).
-    for (const picked of [[0, 1, 2], [0, 3, 4, 5], [2, 6], [1, 7], [0, 8], [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [9, 10]]) {
+    for (const picked of [
+      [0, 1, 2],
+      [0, 3, 4, 5],
+      [2, 6],
+      [1, 7],
+      [0, 8],
+      [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+      [9, 10],
+    ]) {
       const rows = await repo.page({ limit: 500, targets: picked.map((i) => selectors[i]) });
       expect({ picked, names: rows.filter((r) => r.integrationId === integrationId).map((r) => r.name) }).toEqual({ picked, names: union(picked) });
       expect(rows.filter((r) => r.integrationId === other).map((r) => r.name)).toEqual(picked.includes(9) ? ['orders'] : []);

@@ -146,14 +146,20 @@ export class InventoryWriter {
 
   async write(rows: ResourceRow[]): Promise<void> {
     if (rows.length === 0) return;
-    const [result] = (await this.runner.query(UPSERT_RESOURCES, [JSON.stringify(rows), this.integrationId, this.startedAt])) as Array<{ added: number; updated: number }>;
+    const [result] = (await this.runner.query(UPSERT_RESOURCES, [JSON.stringify(rows), this.integrationId, this.startedAt])) as Array<{
+      added: number;
+      updated: number;
+    }>;
     this.counts.added += result.added;
     this.counts.updated += result.updated;
   }
 
   /** Removes what this refresh did not see, records the refresh and commits. */
   async commit(state: { connectorId: string; skippedDatabases: string[]; ms: number }): Promise<RefreshCounts> {
-    const [{ removed, total }] = (await this.runner.query(SWEEP_RESOURCES, [this.integrationId, state.skippedDatabases])) as Array<{ removed: number; total: number }>;
+    const [{ removed, total }] = (await this.runner.query(SWEEP_RESOURCES, [this.integrationId, state.skippedDatabases])) as Array<{
+      removed: number;
+      total: number;
+    }>;
     const counts = { ...this.counts, removed, total };
     await this.runner.query(
       `INSERT INTO discovery.refresh_state AS s
@@ -163,7 +169,17 @@ export class InventoryWriter {
          connector_id = EXCLUDED.connector_id, started_at = EXCLUDED.started_at, succeeded_at = EXCLUDED.succeeded_at, last_error = NULL,
          added = EXCLUDED.added, updated = EXCLUDED.updated, removed = EXCLUDED.removed, total = EXCLUDED.total,
          duration_ms = EXCLUDED.duration_ms, skipped_databases = EXCLUDED.skipped_databases`,
-      [this.integrationId, state.connectorId, this.startedAt, counts.added, counts.updated, removed, total, Math.round(state.ms), JSON.stringify(state.skippedDatabases)],
+      [
+        this.integrationId,
+        state.connectorId,
+        this.startedAt,
+        counts.added,
+        counts.updated,
+        removed,
+        total,
+        Math.round(state.ms),
+        JSON.stringify(state.skippedDatabases),
+      ],
     );
     await this.runner.commitTransaction();
     await this.runner.release();
@@ -236,13 +252,24 @@ export class ResourcesRepository {
 
   /** Integrations this inventory holds anything about. */
   async inventoried(): Promise<string[]> {
-    const rows = (await this.dataSource.query('SELECT integration_id FROM discovery.refresh_state UNION SELECT DISTINCT integration_id FROM discovery.resources')) as Array<{ integration_id: string }>;
+    const rows = (await this.dataSource.query(
+      'SELECT integration_id FROM discovery.refresh_state UNION SELECT DISTINCT integration_id FROM discovery.resources',
+    )) as Array<{ integration_id: string }>;
     return rows.map((r) => r.integration_id);
   }
 
   /** One page in path order (bytewise), then id; `after` is the last row of the previous page. */
   async page(filter: ResourceFilter): Promise<StoredResource[]> {
-    const params: unknown[] = [filter.integrationId ?? null, filter.type ?? null, filter.q ?? null, filter.tagKey ?? null, filter.tagValue ?? null, filter.after?.path ?? null, filter.after?.id ?? null, filter.limit];
+    const params: unknown[] = [
+      filter.integrationId ?? null,
+      filter.type ?? null,
+      filter.q ?? null,
+      filter.tagKey ?? null,
+      filter.tagValue ?? null,
+      filter.after?.path ?? null,
+      filter.after?.id ?? null,
+      filter.limit,
+    ];
     // Flows never offer Latchkey's own roles, nor roles it never hands out.
     const sql = pageResources(filter.targets ? `NOT r.managed AND r.unrequestable_reason IS NULL AND ${targetsClause(filter.targets, params)}` : undefined);
     const rows = (await this.dataSource.query(sql, params)) as StoredRow[];
@@ -258,7 +285,11 @@ export class ResourcesRepository {
    * Replaces a resource's API tags (none: removes them) and records the change (with the tags before and after) in the
    * audit outbox, in one transaction. False when the resource does not exist.
    */
-  async putApiTags(id: string, tags: Record<string, string>, audit: (change: { resource: StoredResource; before: Record<string, string> }) => OutboxEntry): Promise<boolean> {
+  async putApiTags(
+    id: string,
+    tags: Record<string, string>,
+    audit: (change: { resource: StoredResource; before: Record<string, string> }) => OutboxEntry,
+  ): Promise<boolean> {
     try {
       return await this.outbox.transaction(async (m) => {
         const rows = (await m.query(LOCK_RESOURCE, [id])) as StoredRow[];
@@ -301,11 +332,34 @@ export class ResourcesRepository {
  */
 export function targetsClause(targets: TargetSelection[], params: unknown[]): string {
   const bind = (value: unknown) => `$${params.push(value)}`;
-  const groups = new Map<string, { integrationId: string; resourceType: string; everything: boolean; names: Set<string>; ids: Set<string>; tags: Map<string, Set<string>>; excludes: Map<string, ResourceSelector> }>();
+  const groups = new Map<
+    string,
+    {
+      integrationId: string;
+      resourceType: string;
+      everything: boolean;
+      names: Set<string>;
+      ids: Set<string>;
+      tags: Map<string, Set<string>>;
+      excludes: Map<string, ResourceSelector>;
+    }
+  >();
   for (const target of targets) {
     const key = JSON.stringify([target.integrationId, target.resourceType]);
     let group = groups.get(key);
-    if (!group) groups.set(key, (group = { integrationId: target.integrationId, resourceType: target.resourceType, everything: false, names: new Set(), ids: new Set(), tags: new Map(), excludes: new Map() }));
+    if (!group)
+      groups.set(
+        key,
+        (group = {
+          integrationId: target.integrationId,
+          resourceType: target.resourceType,
+          everything: false,
+          names: new Set(),
+          ids: new Set(),
+          tags: new Map(),
+          excludes: new Map(),
+        }),
+      );
     const selector = target.resources;
     if (!selector) group.everything = true;
     else if (selector.mode === 'exclude') group.excludes.set(JSON.stringify(selector), selector);
@@ -354,7 +408,8 @@ function excluded(selector: ResourceSelector, bind: (v: unknown) => string): str
 }
 
 /** `*` any characters, `?` one; LIKE's own wildcards and its escape character are taken literally. */
-export const globToLike = (glob: string) => [...glob].map((ch) => (ch === '*' ? '%' : ch === '?' ? '_' : ch === '%' || ch === '_' || ch === '\\' ? `\\${ch}` : ch)).join('');
+export const globToLike = (glob: string) =>
+  [...glob].map((ch) => (ch === '*' ? '%' : ch === '?' ? '_' : ch === '%' || ch === '_' || ch === '\\' ? `\\${ch}` : ch)).join('');
 
 function toStored(row: StoredRow): StoredResource {
   return {

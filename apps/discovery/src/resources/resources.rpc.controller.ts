@@ -5,7 +5,6 @@ import { Rpc } from '@latchkey/messaging';
 import type { Received } from '@latchkey/messaging';
 import { ResourcesService } from './resources.service';
 
-
 /** Any discovery process answers: the inventory lives in the control database. */
 @Controller()
 export class ResourcesRpcController {

@@ -47,11 +47,18 @@ describe('ResourcesService', () => {
     ]);
   });
 
-  it('hands out no permission on Latchkey\'s own roles or on roles with a reason not to, MEMBER on others', async () => {
+  it("hands out no permission on Latchkey's own roles or on roles with a reason not to, MEMBER on others", async () => {
     const role = { kind: 'role' as const, type: 'postgresql-role' as const, database: null, schema: null };
     const reason = '"ops" is a member of "postgres" (directly), which is a superuser';
     const { service } = setup([
-      stored({ ...role, id: '00000000-0000-5000-8000-000000000001', name: 'lk_alice', path: 'lk_alice', managed: true, unrequestableReason: '"lk_alice" is one of Latchkey\'s own roles' }),
+      stored({
+        ...role,
+        id: '00000000-0000-5000-8000-000000000001',
+        name: 'lk_alice',
+        path: 'lk_alice',
+        managed: true,
+        unrequestableReason: '"lk_alice" is one of Latchkey\'s own roles',
+      }),
       stored({ ...role, id: '00000000-0000-5000-8000-000000000002', name: 'analyst', path: 'analyst' }),
       stored({ ...role, id: '00000000-0000-5000-8000-000000000003', name: 'ops', path: 'ops', unrequestableReason: reason }),
     ]);
@@ -64,20 +71,29 @@ describe('ResourcesService', () => {
   });
 
   it('pages with a token holding the last path and id, and splits a tag filter at the first =', async () => {
-    const rows = [stored({ id: '00000000-0000-5000-8000-000000000001', path: 'a' }), stored({ id: '00000000-0000-5000-8000-000000000002', path: 'b' }), stored({ id: '00000000-0000-5000-8000-000000000003', path: 'c' })];
+    const rows = [
+      stored({ id: '00000000-0000-5000-8000-000000000001', path: 'a' }),
+      stored({ id: '00000000-0000-5000-8000-000000000002', path: 'b' }),
+      stored({ id: '00000000-0000-5000-8000-000000000003', path: 'c' }),
+    ];
     const { service, repo } = setup(rows);
     const first = await service.list({ pageSize: 2, tag: 'query=a=b', q: '' });
     expect(first.items.map((r) => r.path)).toEqual(['a', 'b']);
     expect(repo.page).toHaveBeenCalledWith(expect.objectContaining({ tagKey: 'query', tagValue: 'a=b', q: undefined, limit: 3, after: undefined }));
     await service.list({ pageSize: 2, pageToken: first.nextPageToken, tag: 'owner' });
-    expect(repo.page).toHaveBeenLastCalledWith(expect.objectContaining({ after: { path: 'b', id: '00000000-0000-5000-8000-000000000002' }, tagKey: 'owner', tagValue: undefined }));
+    expect(repo.page).toHaveBeenLastCalledWith(
+      expect.objectContaining({ after: { path: 'b', id: '00000000-0000-5000-8000-000000000002' }, tagKey: 'owner', tagValue: undefined }),
+    );
     expect((await service.list({ pageSize: 3 })).nextPageToken).toBeUndefined();
   });
 
   it('refuses a page token it did not give out, naming the field', async () => {
     const { service } = setup([]);
     for (const pageToken of ['not-a-token', Buffer.from(JSON.stringify({ path: 'a', id: 'x' })).toString('base64url')]) {
-      await expect(service.list({ pageSize: 2, pageToken })).rejects.toMatchObject({ code: 'VALIDATION_FAILED', details: { issues: [{ field: 'pageToken' }] } });
+      await expect(service.list({ pageSize: 2, pageToken })).rejects.toMatchObject({
+        code: 'VALIDATION_FAILED',
+        details: { issues: [{ field: 'pageToken' }] },
+      });
     }
   });
 

@@ -71,7 +71,13 @@ const encodePageToken = (r: StoredResource) => Buffer.from(JSON.stringify({ path
 function decodePageToken(token: string): { path: string; id: string } | undefined {
   try {
     const p = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { path?: unknown; id?: unknown };
-    if (typeof p.path === 'string' && isCleanText(p.path) && typeof p.id === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(p.id)) return { path: p.path, id: p.id };
+    if (
+      typeof p.path === 'string' &&
+      isCleanText(p.path) &&
+      typeof p.id === 'string' &&
+      /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(p.id)
+    )
+      return { path: p.path, id: p.id };
   } catch {
     // not base64url JSON: reported by the caller
   }

@@ -33,7 +33,7 @@ describe('connectors', () => {
 
   const connector = async (id: string) => (await t.api('GET', '/api/v1/connectors')).body.items.find((c: { id: string }) => c.id === id);
 
-  it('sends work to the integration\'s own connector: two connectors, two networks', async () => {
+  it("sends work to the integration's own connector: two connectors, two networks", async () => {
     t.stack.startProcess('provisioning-remote', 'provisioning', { CONNECTOR_ID: `remote-${suffix}` });
     await waitUntil('the remote connector', async () => ((await connector(`remote-${suffix}`))?.status === 'CONNECTED' ? true : undefined));
 
@@ -44,7 +44,7 @@ describe('connectors', () => {
     expect(res.body.lastTest.connectorId).toBe(`remote-${suffix}`);
   });
 
-  it('refuses a connector older than the type\'s minimum version, saying which and why', async () => {
+  it("refuses a connector older than the type's minimum version, saying which and why", async () => {
     t.stack.startProcess('provisioning-old', 'provisioning', { CONNECTOR_ID: `old-${suffix}`, CONNECTOR_VERSION: '1.2.9' });
     await waitUntil('the old connector', async () => ((await connector(`old-${suffix}`))?.version === '1.2.9' ? true : undefined));
     const res = await t.api('POST', '/api/v1/integrations', { body: body(`old ${suffix}`, `old-${suffix}`) });
@@ -76,7 +76,11 @@ describe('connectors', () => {
 
   it('says loudly at start when the master key cannot open the secrets already stored, and not otherwise', async () => {
     // The first test stored a builtin secret under the suite's key; a new key comes in over the same database.
-    const catalogLines = (from: number) => t.stack.lines.slice(from).filter((l) => l.service === 'integration-catalog' && l.line.startsWith('{')).map((l) => JSON.parse(l.line) as Record<string, any>);
+    const catalogLines = (from: number) =>
+      t.stack.lines
+        .slice(from)
+        .filter((l) => l.service === 'integration-catalog' && l.line.startsWith('{'))
+        .map((l) => JSON.parse(l.line) as Record<string, any>);
     const restartCatalog = async (env: Record<string, string>) => {
       expect(await t.stack.stopProcess('integration-catalog')).toBe(0);
       const from = t.stack.lines.length;

@@ -18,7 +18,9 @@ export class ConnectorsService implements OnApplicationBootstrap {
 
   /** Connectors that started before this catalog announce themselves now rather than at their next beat. */
   async onApplicationBootstrap() {
-    await this.bus.publish(Contracts.catalogConnectorsAnnounceRequested, {}).catch((err: unknown) => this.logger.warn({ err }, 'could not ask connectors to announce'));
+    await this.bus
+      .publish(Contracts.catalogConnectorsAnnounceRequested, {})
+      .catch((err: unknown) => this.logger.warn({ err }, 'could not ask connectors to announce'));
   }
 
   recordHeartbeat(beat: ConnectorHeartbeat): Promise<void> {

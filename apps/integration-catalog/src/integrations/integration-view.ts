@@ -73,6 +73,7 @@ export function auditDiff(before: IntegrationEntity | undefined, after: Integrat
   for (const key of new Set([...Object.keys(b), ...Object.keys(a)])) {
     if (JSON.stringify(b[key]) !== JSON.stringify(a[key])) diff[key] = { ...(before ? { before: b[key] } : {}), ...(after ? { after: a[key] } : {}) };
   }
-  if (secretReplaced && before && after && !diff.secretStore) diff.secretStore = { before: b.secretStore, after: { ...(a.secretStore as object), replaced: true } };
+  if (secretReplaced && before && after && !diff.secretStore)
+    diff.secretStore = { before: b.secretStore, after: { ...(a.secretStore as object), replaced: true } };
   return diff;
 }

@@ -57,7 +57,13 @@ export class IntegrationsRepository {
   /** Every builtin secret's envelope, current and staged by a rotation. */
   async sealedEnvelopes(): Promise<EncryptedEnvelope[]> {
     const envelopes = async (column: 'secret' | 'pending_secret') =>
-      (await this.repo.createQueryBuilder('i').select(`i.${column}->'envelope'`, 'envelope').where(`i.${column}->>'store' = 'builtin'`).getRawMany<{ envelope: EncryptedEnvelope }>()).map((r) => r.envelope);
+      (
+        await this.repo
+          .createQueryBuilder('i')
+          .select(`i.${column}->'envelope'`, 'envelope')
+          .where(`i.${column}->>'store' = 'builtin'`)
+          .getRawMany<{ envelope: EncryptedEnvelope }>()
+      ).map((r) => r.envelope);
     return [...(await envelopes('secret')), ...(await envelopes('pending_secret'))];
   }
 
@@ -75,7 +81,11 @@ export class IntegrationsRepository {
 
   /** Keyset pagination in creation order; the token is the last row's position. */
   async page(pageSize: number, pageToken?: string): Promise<{ items: IntegrationEntity[]; nextPageToken?: string }> {
-    const qb = this.repo.createQueryBuilder('i').orderBy('i.created_at', 'ASC').addOrderBy('i.id', 'ASC').limit(pageSize + 1);
+    const qb = this.repo
+      .createQueryBuilder('i')
+      .orderBy('i.created_at', 'ASC')
+      .addOrderBy('i.id', 'ASC')
+      .limit(pageSize + 1);
     const cursor = pageToken ? decodePageToken(pageToken) : undefined;
     if (cursor) qb.where('(i.created_at, i.id) > (:createdAt, :id)', cursor);
     const rows = await qb.getMany();

@@ -5,7 +5,6 @@ import { OnEvent, Rpc } from '@latchkey/messaging';
 import type { Received } from '@latchkey/messaging';
 import { IntegrationsService } from './integrations.service';
 
-
 @Controller()
 export class IntegrationsRpcController {
   constructor(private readonly integrations: IntegrationsService) {}

@@ -54,7 +54,14 @@ export class IntegrationsService {
     } satisfies Partial<IntegrationEntity>);
     const saved = await this.integrations.audited(async (tx) => {
       const row = await this.save(entity, input.name, tx);
-      await tx.audit({ action: 'integration.created', actor, targetType: 'integration', targetId: row.id, targetName: row.name, diff: auditDiff(undefined, row) });
+      await tx.audit({
+        action: 'integration.created',
+        actor,
+        targetType: 'integration',
+        targetId: row.id,
+        targetName: row.name,
+        diff: auditDiff(undefined, row),
+      });
       return row;
     });
     this.logger.info({ integrationId: saved.id, name: saved.name, connectorId: saved.connectorId }, 'integration created');
@@ -77,12 +84,25 @@ export class IntegrationsService {
       const entity = Object.assign(new IntegrationEntity(), before, this.fields(input), { status: 'INITIALIZING', statusReason: null });
       if (input.secret) {
         // An admin's new secret wins over a rotation in flight, whose staged password belonged to the old one.
-        Object.assign(entity, { secret: toSecretRef(input.secret, this.masterKey), secretSetAt: new Date(), pendingSecret: null, pendingRunId: null, pendingStagedAt: null });
+        Object.assign(entity, {
+          secret: toSecretRef(input.secret, this.masterKey),
+          secretSetAt: new Date(),
+          pendingSecret: null,
+          pendingRunId: null,
+          pendingStagedAt: null,
+        });
       }
       // The rotation worker plans the schedule again when it hears of the change.
       if (input.secret || entity.credentialRotationDays !== before.credentialRotationDays || entity.connectorId !== before.connectorId) entity.nextDueAt = null;
       const row = await this.save(entity, input.name, tx);
-      await tx.audit({ action: 'integration.updated', actor, targetType: 'integration', targetId: id, targetName: row.name, diff: auditDiff(before, row, Boolean(input.secret)) });
+      await tx.audit({
+        action: 'integration.updated',
+        actor,
+        targetType: 'integration',
+        targetId: id,
+        targetName: row.name,
+        diff: auditDiff(before, row, Boolean(input.secret)),
+      });
       return row;
     });
     this.logger.info({ integrationId: id }, 'integration updated');
@@ -126,12 +146,20 @@ export class IntegrationsService {
     const warnings: Warning[] = owners.flatMap((owner, i) =>
       owner.values.flatMap((value, j) =>
         counts[i]?.[j] === 0
-          ? [{ field: `integrationOwners.${i}.values.${j}`, message: `${owner.attribute} "${value}" names nobody (${nobodyBecause(owner.attribute)}): approvals that fall to the integration owners would wait for an admin.` }]
+          ? [
+              {
+                field: `integrationOwners.${i}.values.${j}`,
+                message: `${owner.attribute} "${value}" names nobody (${nobodyBecause(owner.attribute)}): approvals that fall to the integration owners would wait for an admin.`,
+              },
+            ]
           : [],
       ),
     );
     if (warnings.length === owners.reduce((n, o) => n + o.values.length, 0)) {
-      warnings.push({ field: 'integrationOwners', message: 'No integration owner names anybody: requests that need an owner approval would wait for an admin until they expire.' });
+      warnings.push({
+        field: 'integrationOwners',
+        message: 'No integration owner names anybody: requests that need an owner approval would wait for an admin until they expire.',
+      });
     }
     return warnings;
   }
@@ -152,7 +180,12 @@ export class IntegrationsService {
 
   private async announce(e: IntegrationEntity, change: 'created' | 'updated' | 'deleted') {
     await this.bus
-      .publish(Contracts.catalogIntegrationChanged, { integrationId: e.id, connectorId: e.connectorId, change, connectedResourceTypes: e.connectedResourceTypes })
+      .publish(Contracts.catalogIntegrationChanged, {
+        integrationId: e.id,
+        connectorId: e.connectorId,
+        change,
+        connectedResourceTypes: e.connectedResourceTypes,
+      })
       .catch((err: unknown) => this.logger.warn({ err, integrationId: e.id }, 'integration change not announced'));
   }
 
@@ -197,7 +230,13 @@ export class IntegrationsService {
     const failed = report.checks.filter((c) => !c.ok);
     const essential = failed.filter((c) => ESSENTIAL_CHECKS.has(c.id));
     entity.status = report.connected && essential.length === 0 ? 'ACTIVE' : 'ERROR';
-    entity.statusReason = failed.length === 0 ? null : failed.map((c) => `${c.id}${c.target ? ` (${c.target})` : ''}: ${c.detail}`).join('; ').slice(0, 2000);
+    entity.statusReason =
+      failed.length === 0
+        ? null
+        : failed
+            .map((c) => `${c.id}${c.target ? ` (${c.target})` : ''}: ${c.detail}`)
+            .join('; ')
+            .slice(0, 2000);
     entity.lastTest = report;
     const fields = { status: entity.status, statusReason: entity.statusReason, lastTest: report };
     if (actor) {
@@ -277,4 +316,8 @@ const duplicate = (name: string) =>
   });
 
 const nobodyBecause = (attribute: string) =>
-  attribute === 'group' ? 'no such group, or it has no members' : attribute === 'user' ? 'no user has this email' : `no user has this ${attribute} attribute value`;
+  attribute === 'group'
+    ? 'no such group, or it has no members'
+    : attribute === 'user'
+      ? 'no user has this email'
+      : `no user has this ${attribute} attribute value`;

@@ -22,7 +22,11 @@ export class MasterKeyCheck implements OnApplicationBootstrap {
     const check = checkKeyringOpens(await this.integrations.sealedEnvelopes(), this.masterKey);
     if (check.unreadable === 0) return;
     this.logger.error(
-      { ...check, loadedKids: this.masterKey.kids, fix: 'set LATCHKEY_MASTER_KEY (or LATCHKEY_MASTER_KEY_FILE) to the key these secrets were sealed with, first or after the current one; or enter those integrations\' secrets again' },
+      {
+        ...check,
+        loadedKids: this.masterKey.kids,
+        fix: "set LATCHKEY_MASTER_KEY (or LATCHKEY_MASTER_KEY_FILE) to the key these secrets were sealed with, first or after the current one; or enter those integrations' secrets again",
+      },
       MASTER_KEY_MISMATCH,
     );
   }

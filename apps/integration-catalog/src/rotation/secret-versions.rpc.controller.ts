@@ -5,7 +5,6 @@ import { Rpc } from '@latchkey/messaging';
 import type { Received } from '@latchkey/messaging';
 import { SecretVersionsService } from './secret-versions.service';
 
-
 /** What the rotation workers ask of the catalog. */
 @Controller()
 export class SecretVersionsRpcController {

@@ -42,8 +42,10 @@ export class SecretVersionsService {
     return this.integrations.transaction(async (tx) => {
       const e = await this.locked(tx, id);
       if (e.pendingRunId === runId) return { staged: true } as const;
-      if (e.pendingRunId !== null) throw new AppException(ErrorCode.Conflict, `Integration ${id} has a password staged by run ${e.pendingRunId}; it is settled first.`);
-      if (e.secret.store !== 'builtin') throw new AppException(ErrorCode.Conflict, `Integration ${id} keeps its secret in store ${e.secret.store}, which Latchkey cannot write.`);
+      if (e.pendingRunId !== null)
+        throw new AppException(ErrorCode.Conflict, `Integration ${id} has a password staged by run ${e.pendingRunId}; it is settled first.`);
+      if (e.secret.store !== 'builtin')
+        throw new AppException(ErrorCode.Conflict, `Integration ${id} keeps its secret in store ${e.secret.store}, which Latchkey cannot write.`);
       this.assertSameUser(e, envelope);
       Object.assign(e, { pendingSecret: { store: 'builtin', envelope }, pendingRunId: runId, pendingStagedAt: new Date() });
       await tx.save(e);
@@ -106,7 +108,7 @@ export class SecretVersionsService {
     } catch (err) {
       if (!(err instanceof SecretsError)) throw err;
     }
-    throw AppException.validation([{ field: 'envelope', rule: 'must be sealed with the master key, for the integration\'s own connector user' }]);
+    throw AppException.validation([{ field: 'envelope', rule: "must be sealed with the master key, for the integration's own connector user" }]);
   }
 }
 

@@ -26,7 +26,14 @@ function guardedLookup(allowPrivate: boolean): LookupFunction {
     dnsLookup(hostname, { ...options, all: true }, (err, addresses: LookupAddress[]) => {
       if (err) return callback(err, '', 4);
       const refused = allowPrivate ? undefined : addresses.find((a) => isPrivateAddress(a.address));
-      if (refused) return callback(Object.assign(new Error(`${hostname} resolves to ${refused.address}, a private or loopback address (WEBHOOK_ALLOW_PRIVATE_URLS is false)`), { code: 'EPRIVATE' }), '', 4);
+      if (refused)
+        return callback(
+          Object.assign(new Error(`${hostname} resolves to ${refused.address}, a private or loopback address (WEBHOOK_ALLOW_PRIVATE_URLS is false)`), {
+            code: 'EPRIVATE',
+          }),
+          '',
+          4,
+        );
       if ((options as { all?: boolean }).all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses);
       callback(null, addresses[0].address, addresses[0].family);
     });
@@ -75,7 +82,8 @@ export function postOnce(rawUrl: string, headers: Record<string, string>, body: 
         size += chunk.length;
         if (size >= EXCERPT_BYTES) res.destroy();
       });
-      const finish = () => done({ statusCode: res.statusCode ?? null, responseExcerpt: Buffer.concat(chunks).subarray(0, EXCERPT_BYTES).toString('utf8'), error: null });
+      const finish = () =>
+        done({ statusCode: res.statusCode ?? null, responseExcerpt: Buffer.concat(chunks).subarray(0, EXCERPT_BYTES).toString('utf8'), error: null });
       res.on('end', finish);
       res.on('close', finish);
       res.on('error', finish);

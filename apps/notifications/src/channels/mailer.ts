@@ -60,7 +60,8 @@ export class Mailer implements OnApplicationBootstrap, OnApplicationShutdown {
     try {
       const info = await this.transport.sendMail({ from: this.settings.from, to, subject: message.subject, text: message.text, html: message.html, messageId });
       const rejected = info.rejected ?? [];
-      if (rejected.length) return { statusCode: 550, latencyMs: latency(), responseExcerpt: String(info.response ?? ''), error: `rejected: ${rejected.map(String).join(', ')}` };
+      if (rejected.length)
+        return { statusCode: 550, latencyMs: latency(), responseExcerpt: String(info.response ?? ''), error: `rejected: ${rejected.map(String).join(', ')}` };
       return { statusCode: 250, latencyMs: latency(), responseExcerpt: String(info.response ?? '').slice(0, 1024), error: null };
     } catch (err) {
       const e = err as Error & { responseCode?: number };

@@ -46,12 +46,22 @@ export class DeliveryService {
     if (delivery.channel === 'webhook') {
       endpoint = delivery.endpoint_id ? await this.repository.findEndpoint(delivery.endpoint_id) : null;
       if (!endpoint || !endpoint.active) {
-        await this.repository.transaction((m) => this.repository.markDead(m, delivery.id, endpoint ? `the endpoint is inactive${endpoint.disabled_reason ? ` (${endpoint.disabled_reason})` : ''}` : 'the endpoint was deleted'));
+        await this.repository.transaction((m) =>
+          this.repository.markDead(
+            m,
+            delivery.id,
+            endpoint ? `the endpoint is inactive${endpoint.disabled_reason ? ` (${endpoint.disabled_reason})` : ''}` : 'the endpoint was deleted',
+          ),
+        );
         await this.handOverWaiting(delivery);
         return;
       }
     }
-    const result = endpoint ? await this.sendWebhook(delivery, event, endpoint) : delivery.channel === 'slack' ? await this.sendPersonalSlack(delivery, event) : await this.sendEmail(delivery, event);
+    const result = endpoint
+      ? await this.sendWebhook(delivery, event, endpoint)
+      : delivery.channel === 'slack'
+        ? await this.sendPersonalSlack(delivery, event)
+        : await this.sendEmail(delivery, event);
     await this.settle(delivery, result, endpoint);
   }
 
@@ -96,7 +106,12 @@ export class DeliveryService {
     } catch (err) {
       return { statusCode: null, latencyMs: 0, responseExcerpt: null, error: `the Slack webhook cannot be opened: ${(err as Error).message}` };
     }
-    const message = personalSlackMessage(event.type as NotificationEventType, event.payload.data as unknown as RequestEventData, delivery.context?.role === 'approver' ? 'approver' : 'requester', delivery.context?.reasons ?? []);
+    const message = personalSlackMessage(
+      event.type as NotificationEventType,
+      event.payload.data as unknown as RequestEventData,
+      delivery.context?.role === 'approver' ? 'approver' : 'requester',
+      delivery.context?.reasons ?? [],
+    );
     return postOnce(url, {}, JSON.stringify(message), this.settings.timeoutMs, this.settings.allowPrivateUrls);
   }
 
@@ -115,17 +130,32 @@ export class DeliveryService {
     const error = result.error ?? (isSuccess(result.statusCode) ? null : `answered ${result.statusCode}`);
     let retryAt: Date | null = null;
     await this.repository.transaction(async (m) => {
-      await this.repository.recordAttempt(m, { delivery_id: delivery.id, attempt, status_code: result.statusCode, latency_ms: result.latencyMs, response_excerpt: result.responseExcerpt, error: result.error });
+      await this.repository.recordAttempt(m, {
+        delivery_id: delivery.id,
+        attempt,
+        status_code: result.statusCode,
+        latency_ms: result.latencyMs,
+        response_excerpt: result.responseExcerpt,
+        error: result.error,
+      });
       if (isSuccess(result.statusCode)) return this.repository.markDelivered(m, delivery.id);
       if (endpoint && result.statusCode === 410) {
         await this.repository.disableEndpoint(m, endpoint.id, `the endpoint answered 410 Gone at ${new Date().toISOString()}`);
         return this.repository.markDead(m, delivery.id, 'the endpoint answered 410 Gone: it was disabled');
       }
       const delay = nextDelayMs(this.settings.retrySchedule, attempt);
-      if (delay === null) return this.repository.markDead(m, delivery.id, `${error} (attempt ${attempt} of ${this.settings.retrySchedule.length}: dead-lettered)`);
+      if (delay === null)
+        return this.repository.markDead(m, delivery.id, `${error} (attempt ${attempt} of ${this.settings.retrySchedule.length}: dead-lettered)`);
       retryAt = await this.repository.markRetry(m, delivery.id, delay, error!);
     });
-    const log = { deliveryId: delivery.id, channel: delivery.channel, endpointId: delivery.endpoint_id, attempt, statusCode: result.statusCode, latencyMs: result.latencyMs };
+    const log = {
+      deliveryId: delivery.id,
+      channel: delivery.channel,
+      endpointId: delivery.endpoint_id,
+      attempt,
+      statusCode: result.statusCode,
+      latencyMs: result.latencyMs,
+    };
     if (isSuccess(result.statusCode)) this.logger.info(log, 'delivered');
     else this.logger.warn({ ...log, error, retryAt }, retryAt ? 'delivery failed; retried later' : 'delivery failed for good');
     if (retryAt) await this.queue.deliver(delivery.id, attempt + 1, retryAt);

@@ -61,27 +61,48 @@ export class AlertsService implements OnApplicationBootstrap, OnApplicationShutd
       const page = await this.bus.request(Contracts.catalogIntegrationsList, { pageSize: PAGE, ...(pageToken ? { pageToken } : {}) });
       for (const i of page.items) {
         if (i.status !== 'ERROR') continue;
-        alerts.push({ id: `integration_error_${i.id}_${Date.parse(i.updatedAt)}`, type: 'integration.error', integrationId: i.id, data: { integrationId: i.id, name: i.name, reason: i.statusReason, links: { integration: `${base}/integrations/${i.id}` } } });
+        alerts.push({
+          id: `integration_error_${i.id}_${Date.parse(i.updatedAt)}`,
+          type: 'integration.error',
+          integrationId: i.id,
+          data: { integrationId: i.id, name: i.name, reason: i.statusReason, links: { integration: `${base}/integrations/${i.id}` } },
+        });
       }
       pageToken = page.nextPageToken;
     } while (pageToken);
     const connectors = (await this.bus.request(Contracts.catalogConnectorsList, {})).items;
     for (const c of connectors) {
       if (c.status === 'DISCONNECTED') {
-        alerts.push({ id: `connector_disconnected_${c.id}_${Date.parse(c.lastSeenAt)}`, type: 'connector.disconnected', integrationId: null, data: { connectorId: c.id, version: c.version, lastSeenAt: c.lastSeenAt } });
+        alerts.push({
+          id: `connector_disconnected_${c.id}_${Date.parse(c.lastSeenAt)}`,
+          type: 'connector.disconnected',
+          integrationId: null,
+          data: { connectorId: c.id, version: c.version, lastSeenAt: c.lastSeenAt },
+        });
         continue;
       }
-      const stuck = await this.connectors.request(Contracts.provisioningGrantsList, { connectorId: c.id }, { status: 'STUCK', pageSize: PAGE }).catch((err: unknown) => {
-        // One unreachable connector must not hold back every other alert.
-        this.logger.warn({ connectorId: c.id, reason: (err as Error).message }, 'stuck revocations of a connector not checked');
-        return { items: [] };
-      });
+      const stuck = await this.connectors
+        .request(Contracts.provisioningGrantsList, { connectorId: c.id }, { status: 'STUCK', pageSize: PAGE })
+        .catch((err: unknown) => {
+          // One unreachable connector must not hold back every other alert.
+          this.logger.warn({ connectorId: c.id, reason: (err as Error).message }, 'stuck revocations of a connector not checked');
+          return { items: [] };
+        });
       for (const g of stuck.items) {
         alerts.push({
           id: `revocation_stuck_${g.id}`,
           type: 'grant.revocation_stuck',
           integrationId: g.integrationId,
-          data: { grantId: g.id, integrationId: g.integrationId, connectorId: g.connectorId, requester: g.identity.email, roleName: g.roleName, attempts: g.attempts, lastError: g.lastError, expiresAt: g.expiresAt },
+          data: {
+            grantId: g.id,
+            integrationId: g.integrationId,
+            connectorId: g.connectorId,
+            requester: g.identity.email,
+            roleName: g.roleName,
+            attempts: g.attempts,
+            lastError: g.lastError,
+            expiresAt: g.expiresAt,
+          },
         });
       }
     }
@@ -89,7 +110,12 @@ export class AlertsService implements OnApplicationBootstrap, OnApplicationShutd
       const report = await this.bus.request(Contracts.accessAuditVerify, {});
       this.lastVerify = Date.now();
       if (!report.ok && report.firstBroken) {
-        alerts.push({ id: `audit_chain_broken_${report.firstBroken.seq}`, type: 'audit.chain_broken', integrationId: null, data: { checked: report.checked, firstBroken: report.firstBroken, links: { verify: `${base}/api/v1/audit/verify` } } });
+        alerts.push({
+          id: `audit_chain_broken_${report.firstBroken.seq}`,
+          type: 'audit.chain_broken',
+          integrationId: null,
+          data: { checked: report.checked, firstBroken: report.firstBroken, links: { verify: `${base}/api/v1/audit/verify` } },
+        });
       }
     }
     if (alerts.length) await this.record(alerts);

@@ -14,13 +14,20 @@ import type { RequestEventData } from '../messages/event-data';
 import { pendingStep } from '../messages/pending-progress';
 
 /** Essential messages always; else the person's choice for this event type, else the organisation's default, else on. */
-const wantsEvent = (type: string, mine: Record<string, boolean>, defaults: Record<string, boolean>) => isEssentialEvent(type) || (mine[type] ?? defaults[type] ?? true);
+const wantsEvent = (type: string, mine: Record<string, boolean>, defaults: Record<string, boolean>) =>
+  isEssentialEvent(type) || (mine[type] ?? defaults[type] ?? true);
 
 const CURSOR = 'audit';
 const PAGE = 200;
 
 /** How the notifications service reads requests: as an admin that is no person. */
-const NOTIFICATIONS_CALLER: Caller = { userId: '00000000-0000-0000-0000-000000000000', email: 'notifications@latchkey', role: 'admin', groups: [], attributes: {} };
+const NOTIFICATIONS_CALLER: Caller = {
+  userId: '00000000-0000-0000-0000-000000000000',
+  email: 'notifications@latchkey',
+  role: 'admin',
+  groups: [],
+  attributes: {},
+};
 
 interface Prepared {
   seq: number;
@@ -34,7 +41,13 @@ interface Prepared {
 const ENDED = new Set(['request.expired', 'request.revoked', 'request.failed', 'request.rejected']);
 
 /** Events after which a request waits on nobody: its reminders and escalation stop. */
-const DECIDED: ReadonlySet<NotificationEventType> = new Set(['access_request.approved', 'access_request.rejected', 'access_request.expired', 'access_request.revoked', 'access_request.failed']);
+const DECIDED: ReadonlySet<NotificationEventType> = new Set([
+  'access_request.approved',
+  'access_request.rejected',
+  'access_request.expired',
+  'access_request.revoked',
+  'access_request.failed',
+]);
 
 /**
  * Turns what happened into events and deliveries. The source is the access service's audit log,
@@ -136,7 +149,8 @@ export class IngestService {
     if (!request) return prepared;
     // The grant's clock starts when the access service asks provisioning for it (expiresAt is set then), and the entry is written after the answer:
     // measured from the entry, a grant exactly as long as the warning window would look shorter and never be warned.
-    if (entry.action === 'request.granted' && prepared.watch) prepared.watch.grantedAt = new Date(Date.parse(prepared.watch.expiresAt) - request.durationMinutes * 60_000).toISOString();
+    if (entry.action === 'request.granted' && prepared.watch)
+      prepared.watch.grantedAt = new Date(Date.parse(prepared.watch.expiresAt) - request.durationMinutes * 60_000).toISOString();
     const limits = request.flowLimits;
     if (type === 'access_request.created' && details.status === 'PENDING' && (limits?.reminders || limits?.escalation?.length)) {
       const watch = {
@@ -202,12 +216,29 @@ export class IngestService {
           continue;
         }
         const step = pendingStep(
-          { createdAt: w.created_at, reminderIntervalMs: w.reminder_interval_ms === null ? null : Number(w.reminder_interval_ms), reminderMax: w.reminder_max, tierDueAt: w.tier_due_at, remindersSent: w.reminders_sent, tiersReached: w.tiers_reached },
+          {
+            createdAt: w.created_at,
+            reminderIntervalMs: w.reminder_interval_ms === null ? null : Number(w.reminder_interval_ms),
+            reminderMax: w.reminder_max,
+            tierDueAt: w.tier_due_at,
+            remindersSent: w.reminders_sent,
+            tiersReached: w.tiers_reached,
+          },
           now,
         );
-        const events = step.newTiers.map((tier) => this.event(`escalated_${w.request_id}_${tier}`, 'access_request.escalated', now.toISOString(), requestEventData(request, this.settings.publicUrl, { escalationTier: tier })));
+        const events = step.newTiers.map((tier) =>
+          this.event(
+            `escalated_${w.request_id}_${tier}`,
+            'access_request.escalated',
+            now.toISOString(),
+            requestEventData(request, this.settings.publicUrl, { escalationTier: tier }),
+          ),
+        );
         if (step.reminder !== null) {
-          const data = requestEventData(request, this.settings.publicUrl, { reminder: { number: step.reminder, of: w.reminder_max }, ...(step.tiersReached ? { escalationTier: step.tiersReached } : {}) });
+          const data = requestEventData(request, this.settings.publicUrl, {
+            reminder: { number: step.reminder, of: w.reminder_max },
+            ...(step.tiersReached ? { escalationTier: step.tiersReached } : {}),
+          });
           events.push(this.event(`reminder_${w.request_id}_${step.reminder}`, 'access_request.reminder', now.toISOString(), data));
         }
         for (const event of events) if (await this.repository.insertEvent(m, event)) out.push(...(await this.fanOut(m, event, endpoints)));
@@ -221,13 +252,23 @@ export class IngestService {
   }
 
   /** The deliveries of a new event: every active endpoint whose filters let it through, and the people to tell by email or their own Slack (`alertEmails`: who gets admin alerts). */
-  async fanOut(m: Tx, event: Omit<EventRow, 'occurred_at'>, endpoints: Array<{ id: string; events: string[]; filters: { integrationIds?: string[]; flowIds?: string[] } }>, alertEmails: string[] = []) {
+  async fanOut(
+    m: Tx,
+    event: Omit<EventRow, 'occurred_at'>,
+    endpoints: Array<{ id: string; events: string[]; filters: { integrationIds?: string[]; flowIds?: string[] } }>,
+    alertEmails: string[] = [],
+  ) {
     const deliveries: NewDelivery[] = endpoints
       .filter((e) => passesFilters(e, { type: event.type, integrationId: event.integration_id, flowId: event.flow_id }))
       .map((e) => ({ eventId: event.id, channel: 'webhook', target: e.id, endpointId: e.id, context: null }));
     if (event.request_id) {
       const recipients = emailRecipients(event.type as NotificationEventType, event.payload.data as unknown as RequestEventData);
-      const choices = recipients.length ? await this.repository.choicesFor(m, recipients.map((r) => r.email.toLowerCase())) : null;
+      const choices = recipients.length
+        ? await this.repository.choicesFor(
+            m,
+            recipients.map((r) => r.email.toLowerCase()),
+          )
+        : null;
       for (const r of recipients) {
         const email = r.email.toLowerCase();
         const mine = choices?.byEmail.get(email);
@@ -236,11 +277,13 @@ export class IngestService {
         const context = { role: r.role, reasons: r.reasons };
         const channels = personalChannels(mine?.channels ?? null, choices?.defaults.channels ?? null, mine?.hasSlack ?? false);
         if (channels.slack) deliveries.push({ eventId: event.id, channel: 'slack', target: `slack:${email}`, endpointId: null, context });
-        if (channels.email && this.mailer.enabled) deliveries.push({ eventId: event.id, channel: 'email', target: `email:${email}`, endpointId: null, context });
+        if (channels.email && this.mailer.enabled)
+          deliveries.push({ eventId: event.id, channel: 'email', target: `email:${email}`, endpointId: null, context });
       }
     }
     if (this.mailer.enabled && !event.request_id) {
-      for (const email of new Set(alertEmails.map((e) => e.toLowerCase()))) deliveries.push({ eventId: event.id, channel: 'email', target: `email:${email}`, endpointId: null, context: { role: 'admin', reasons: [] } });
+      for (const email of new Set(alertEmails.map((e) => e.toLowerCase())))
+        deliveries.push({ eventId: event.id, channel: 'email', target: `email:${email}`, endpointId: null, context: { role: 'admin', reasons: [] } });
     }
     return this.repository.insertDeliveries(m, deliveries);
   }
@@ -261,7 +304,12 @@ export class IngestService {
         await this.repository.markWarned(m, w.request_id, w.expires_at);
         if (!request || request.status !== 'GRANTED') continue;
         const expiresAt = w.expires_at.toISOString();
-        const event = this.event(`expiring_${w.request_id}_${w.expires_at.getTime()}`, 'access_request.expiring', new Date().toISOString(), requestEventData(request, this.settings.publicUrl, { expiresAt }));
+        const event = this.event(
+          `expiring_${w.request_id}_${w.expires_at.getTime()}`,
+          'access_request.expiring',
+          new Date().toISOString(),
+          requestEventData(request, this.settings.publicUrl, { expiresAt }),
+        );
         if (await this.repository.insertEvent(m, event)) out.push(...(await this.fanOut(m, event, endpoints)));
       }
       return out;

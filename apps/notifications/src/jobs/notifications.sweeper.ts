@@ -40,7 +40,8 @@ export class NotificationsSweeper implements OnApplicationBootstrap, OnApplicati
     for (const d of await this.repository.dueDeliveries(BATCH)) await this.queue.deliver(d.id, d.attempts + 1);
     for (const d of await this.repository.scheduledDeliveries(BATCH)) await this.queue.deliver(d.id, d.attempts + 1, d.next_attempt_at);
     for (const p of await this.repository.upcomingPending(BATCH)) await this.queue.checkPending(p.request_id, p.next_at);
-    for (const w of await this.repository.upcomingWarnings(this.settings.expiryWarningMs, BATCH)) await this.queue.warn(w.request_id, w.expires_at, this.settings.expiryWarningMs);
+    for (const w of await this.repository.upcomingWarnings(this.settings.expiryWarningMs, BATCH))
+      await this.queue.warn(w.request_id, w.expires_at, this.settings.expiryWarningMs);
   }
 
   onApplicationShutdown() {

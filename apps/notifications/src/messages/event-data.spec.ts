@@ -16,7 +16,14 @@ const request: AccessRequest & { id: string } = {
   approvalMode: 'ANY_OF',
   approverGroups: [
     { type: 'group', values: ['data-team'], source: null, approverIds: ['a', 'b'], approverEmails: ['dana@example.com', 'bo@example.com'], satisfiedBy: null },
-    { type: 'OWNER', values: [], source: 'app/billing/invoices: tag owner=dana -> user', approverIds: ['a'], approverEmails: ['dana@example.com'], satisfiedBy: null },
+    {
+      type: 'OWNER',
+      values: [],
+      source: 'app/billing/invoices: tag owner=dana -> user',
+      approverIds: ['a'],
+      approverEmails: ['dana@example.com'],
+      satisfiedBy: null,
+    },
   ],
   approvals: [],
   createdAt: '2026-12-01T00:00:00.000Z',
@@ -44,7 +51,10 @@ describe('what an event says and to whom', () => {
   });
 
   it('asks each approver once, with every reason, and never the requester', () => {
-    const to = emailRecipients('access_request.created', { ...data, approvers: [...data.approvers, { type: 'user', values: ['ana@example.com'], source: null, emails: ['ana@example.com'], satisfiedBy: null }] });
+    const to = emailRecipients('access_request.created', {
+      ...data,
+      approvers: [...data.approvers, { type: 'user', values: ['ana@example.com'], source: null, emails: ['ana@example.com'], satisfiedBy: null }],
+    });
     expect(to.map((r) => r.email).sort()).toEqual(['bo@example.com', 'dana@example.com']);
     const dana = to.find((r) => r.email === 'dana@example.com')!;
     expect(dana.reasons).toHaveLength(2);
@@ -87,17 +97,41 @@ describe('what an event says and to whom', () => {
 });
 
 describe('ALL_OF in turn, reminders and escalation', () => {
-  const allOf = { ...request, approvalMode: 'ALL_OF' as const, approverGroups: [
-    { type: 'group' as const, values: ['data-team'], source: null, approverIds: ['a'], approverEmails: ['dana@example.com'], satisfiedBy: null },
-    { type: 'group' as const, values: ['security'], source: null, approverIds: ['s'], approverEmails: ['sam@example.com'], satisfiedBy: null },
-  ], flowLimits: { maxDurationMinutes: 60, maxExtensions: 0, approverReasonRequired: false, reminders: { intervalMinutes: 5, maxCount: 2 }, escalation: [
-    { afterMinutes: 30, dueAt: '2026-12-01T00:30:00.000Z', groups: [{ type: 'user' as const, values: ['boss@example.com'], source: null, approverIds: ['x'], approverEmails: ['boss@example.com'], satisfiedBy: null }] },
-  ] } };
+  const allOf = {
+    ...request,
+    approvalMode: 'ALL_OF' as const,
+    approverGroups: [
+      { type: 'group' as const, values: ['data-team'], source: null, approverIds: ['a'], approverEmails: ['dana@example.com'], satisfiedBy: null },
+      { type: 'group' as const, values: ['security'], source: null, approverIds: ['s'], approverEmails: ['sam@example.com'], satisfiedBy: null },
+    ],
+    flowLimits: {
+      maxDurationMinutes: 60,
+      maxExtensions: 0,
+      approverReasonRequired: false,
+      reminders: { intervalMinutes: 5, maxCount: 2 },
+      escalation: [
+        {
+          afterMinutes: 30,
+          dueAt: '2026-12-01T00:30:00.000Z',
+          groups: [
+            { type: 'user' as const, values: ['boss@example.com'], source: null, approverIds: ['x'], approverEmails: ['boss@example.com'], satisfiedBy: null },
+          ],
+        },
+      ],
+    },
+  };
 
   it('ALL_OF: a new request asks the first group only; once it approved, the next', () => {
     const created = requestEventData(allOf, 'https://l.example.com');
     expect(emailRecipients('access_request.created', created).map((r) => r.email)).toEqual(['dana@example.com']);
-    const after = requestEventData({ ...allOf, approverGroups: [{ ...allOf.approverGroups[0], satisfiedBy: 'dana@example.com' }, allOf.approverGroups[1]], approvals: [{ userId: 'a', email: 'dana@example.com', decision: 'APPROVED', reason: null, at: '2026-12-01T00:01:00.000Z', asAdmin: false }] }, 'https://l.example.com');
+    const after = requestEventData(
+      {
+        ...allOf,
+        approverGroups: [{ ...allOf.approverGroups[0], satisfiedBy: 'dana@example.com' }, allOf.approverGroups[1]],
+        approvals: [{ userId: 'a', email: 'dana@example.com', decision: 'APPROVED', reason: null, at: '2026-12-01T00:01:00.000Z', asAdmin: false }],
+      },
+      'https://l.example.com',
+    );
     const next = emailRecipients('access_request.partially_approved', after);
     expect(next).toEqual([{ email: 'sam@example.com', role: 'approver', reasons: [expect.stringContaining('"security"')] }]);
     expect(renderEmail('access_request.partially_approved', after, 'approver', next[0].reasons).text).toContain('dana@example.com');
@@ -116,7 +150,12 @@ describe('ALL_OF in turn, reminders and escalation', () => {
 });
 
 describe("a person's channels, and the expiry warning's Extend link", () => {
-  const granted = { ...request, status: 'GRANTED' as const, expiresAt: '2026-12-01T01:00:00.000Z', flowLimits: { maxDurationMinutes: 60, maxExtensions: 2, approverReasonRequired: false } };
+  const granted = {
+    ...request,
+    status: 'GRANTED' as const,
+    expiresAt: '2026-12-01T01:00:00.000Z',
+    flowLimits: { maxDurationMinutes: 60, maxExtensions: 2, approverReasonRequired: false },
+  };
 
   it('goes where the person chose, else where the organisation says, else by email; Slack without a webhook falls back to email', () => {
     expect(personalChannels(null, null, false)).toEqual({ email: true, slack: false });
@@ -149,8 +188,14 @@ describe("a person's channels, and the expiry warning's Extend link", () => {
     const open = requestEventData({ ...granted, extensions: 0 }, 'https://latchkey.example.com');
     const slack = personalSlackMessage('access_request.expiring', open, 'requester', []) as { text: string; blocks: any[] };
     expect(slack.text).toBe('Your access ends soon');
-    expect(slack.blocks.at(-1).elements[0]).toMatchObject({ type: 'button', text: { text: 'Extend access' }, url: `https://latchkey.example.com/portal/requests/${request.id}?extend=1` });
-    const asked = personalSlackMessage('access_request.created', requestEventData(request, 'https://latchkey.example.com'), 'approver', ['you are a member of the approver group "data-team"']);
+    expect(slack.blocks.at(-1).elements[0]).toMatchObject({
+      type: 'button',
+      text: { text: 'Extend access' },
+      url: `https://latchkey.example.com/portal/requests/${request.id}?extend=1`,
+    });
+    const asked = personalSlackMessage('access_request.created', requestEventData(request, 'https://latchkey.example.com'), 'approver', [
+      'you are a member of the approver group "data-team"',
+    ]);
     expect(JSON.stringify(asked)).toContain('You are asked because you are a member of the approver group \\"data-team\\"');
     expect(JSON.stringify(asked)).toContain('ticket &lt;42&gt;');
   });

@@ -69,7 +69,14 @@ export interface RequestEventData {
 export function requestEventData(
   request: AccessRequest & { id: string },
   publicUrl: string,
-  extra: { status?: string; reason?: string | null; actor?: RequestEventData['actor']; expiresAt?: string | null; reminder?: RequestEventData['reminder']; escalationTier?: number } = {},
+  extra: {
+    status?: string;
+    reason?: string | null;
+    actor?: RequestEventData['actor'];
+    expiresAt?: string | null;
+    reminder?: RequestEventData['reminder'];
+    escalationTier?: number;
+  } = {},
 ): RequestEventData {
   const status = extra.status ?? request.status;
   const extensionsRemaining = request.flowLimits ? Math.max(0, request.flowLimits.maxExtensions - request.extensions) : null;
@@ -93,7 +100,12 @@ export function requestEventData(
     actor: extra.actor ?? null,
     links,
     extensionsRemaining,
-    escalation: (request.flowLimits?.escalation ?? []).map((t, i) => ({ tier: i + 1, afterMinutes: t.afterMinutes, dueAt: t.dueAt, emails: [...new Set(t.groups.flatMap((g) => g.approverEmails))] })),
+    escalation: (request.flowLimits?.escalation ?? []).map((t, i) => ({
+      tier: i + 1,
+      afterMinutes: t.afterMinutes,
+      dueAt: t.dueAt,
+      emails: [...new Set(t.groups.flatMap((g) => g.approverEmails))],
+    })),
     ...(extra.reminder ? { reminder: extra.reminder } : {}),
     ...(extra.escalationTier ? { escalationTier: extra.escalationTier } : {}),
   };
@@ -111,14 +123,20 @@ export function groupsAskedNow(data: Pick<RequestEventData, 'approvalMode' | 'ap
 /** Why one approver group asks these people, in words. */
 export function approverReason(group: RequestEventData['approvers'][number], flowName: string): string {
   if (group.type === 'user') return `you are named as an approver in the access flow "${flowName}"`;
-  if (group.type === 'group') return `you are a member of ${group.values.length > 1 ? 'the approver groups' : 'the approver group'} ${group.values.map((v) => `"${v}"`).join(', ')} of the access flow "${flowName}"`;
+  if (group.type === 'group')
+    return `you are a member of ${group.values.length > 1 ? 'the approver groups' : 'the approver group'} ${group.values.map((v) => `"${v}"`).join(', ')} of the access flow "${flowName}"`;
   return `you are an owner of what is requested (${group.source || 'resource owner'}) in the access flow "${flowName}"`;
 }
 
 export type EmailRole = 'approver' | 'requester' | 'admin';
 
 /** Events that ask approvers to decide. */
-export const APPROVER_EVENTS: ReadonlySet<NotificationEventType> = new Set(['access_request.created', 'access_request.partially_approved', 'access_request.reminder', 'access_request.escalated']);
+export const APPROVER_EVENTS: ReadonlySet<NotificationEventType> = new Set([
+  'access_request.created',
+  'access_request.partially_approved',
+  'access_request.reminder',
+  'access_request.escalated',
+]);
 
 export function escalationReason(tier: RequestEventData['escalation'][number], flowName: string): string {
   return `the request has waited ${tier.afterMinutes} min without a decision and you are in escalation tier ${tier.tier} of the access flow "${flowName}"`;
@@ -142,7 +160,8 @@ export function emailRecipients(type: NotificationEventType, data: RequestEventD
       for (const group of groupsAskedNow(data)) for (const email of group.emails) ask(email, approverReason(group, data.flow.name));
       // A reminder also goes to the escalation tiers already asked.
       if (type === 'access_request.reminder') {
-        for (const tier of data.escalation.filter((t) => data.escalationTier !== undefined && t.tier <= data.escalationTier)) for (const email of tier.emails) ask(email, escalationReason(tier, data.flow.name));
+        for (const tier of data.escalation.filter((t) => data.escalationTier !== undefined && t.tier <= data.escalationTier))
+          for (const email of tier.emails) ask(email, escalationReason(tier, data.flow.name));
       }
     }
     return [...byEmail].map(([email, reasons]) => ({ email, role: 'approver', reasons }));

@@ -27,13 +27,26 @@ function body(type: NotificationEventType, d: RequestEventData, reasons: string[
     case 'access_request.created':
       return {
         subject: `Approval needed: ${d.requester.email} requests ${d.permissions.join(', ')} access`,
-        lines: [`${d.requester.email} requests ${what}.`, ...justification, `You are asked because ${reasons.join('; and ')}.`, 'Open the request to approve or reject it.'],
+        lines: [
+          `${d.requester.email} requests ${what}.`,
+          ...justification,
+          `You are asked because ${reasons.join('; and ')}.`,
+          'Open the request to approve or reject it.',
+        ],
         link: { label: 'Review the request', url: d.links.approve },
       };
     case 'access_request.partially_approved':
       return {
         subject: `Your approval is needed now: ${d.requester.email} requests ${d.permissions.join(', ')} access`,
-        lines: [`${d.requester.email} requests ${what}.`, ...justification, `The approver groups before yours approved (${d.approvals.filter((a) => a.decision === 'APPROVED').map((a) => a.email).join(', ')}); it now waits on yours.`, `You are asked because ${reasons.join('; and ')}.`],
+        lines: [
+          `${d.requester.email} requests ${what}.`,
+          ...justification,
+          `The approver groups before yours approved (${d.approvals
+            .filter((a) => a.decision === 'APPROVED')
+            .map((a) => a.email)
+            .join(', ')}); it now waits on yours.`,
+          `You are asked because ${reasons.join('; and ')}.`,
+        ],
         link: { label: 'Review the request', url: d.links.approve },
       };
     case 'access_request.reminder':
@@ -45,11 +58,19 @@ function body(type: NotificationEventType, d: RequestEventData, reasons: string[
     case 'access_request.escalated':
       return {
         subject: `Escalated to you: ${d.requester.email} requests ${d.permissions.join(', ')} access`,
-        lines: [`${d.requester.email} requests ${what}, and nobody has decided yet.`, ...justification, `You are asked because ${reasons.join('; and ')}. Your decision settles the request.`],
+        lines: [
+          `${d.requester.email} requests ${what}, and nobody has decided yet.`,
+          ...justification,
+          `You are asked because ${reasons.join('; and ')}. Your decision settles the request.`,
+        ],
         link: { label: 'Review the request', url: d.links.approve },
       };
     case 'access_request.approved':
-      return { subject: 'Your access request was approved', lines: [`Your request for ${what} was approved; the access is being set up.`], link: { label: 'Open the request', url: d.links.request } };
+      return {
+        subject: 'Your access request was approved',
+        lines: [`Your request for ${what} was approved; the access is being set up.`],
+        link: { label: 'Open the request', url: d.links.request },
+      };
     case 'access_request.rejected':
       return {
         subject: 'Your access request was rejected',
@@ -59,16 +80,26 @@ function body(type: NotificationEventType, d: RequestEventData, reasons: string[
     case 'access_request.granted':
       return {
         subject: 'Your access is ready',
-        lines: [`Your access (${what}) is ready${d.expiresAt ? ` until ${d.expiresAt}` : ''}.`, 'Open Connect to see how to log in; the password is shown there once.'],
+        lines: [
+          `Your access (${what}) is ready${d.expiresAt ? ` until ${d.expiresAt}` : ''}.`,
+          'Open Connect to see how to log in; the password is shown there once.',
+        ],
         link: { label: 'Connect', url: d.links.connect },
       };
     case 'access_request.failed':
-      return { subject: 'Your access could not be granted', lines: [`Your access (${what}) could not be granted.`, `Reason: ${d.reason ?? 'unknown'}`], link: { label: 'Open the request', url: d.links.request } };
+      return {
+        subject: 'Your access could not be granted',
+        lines: [`Your access (${what}) could not be granted.`, `Reason: ${d.reason ?? 'unknown'}`],
+        link: { label: 'Open the request', url: d.links.request },
+      };
     case 'access_request.expiring':
       return d.links.extend
         ? {
             subject: 'Your access ends soon',
-            lines: [`Your access (${resourcesLine(d)}) ends at ${d.expiresAt}.`, `You may extend it (${d.extensionsRemaining} extension${d.extensionsRemaining === 1 ? '' : 's'} left).`],
+            lines: [
+              `Your access (${resourcesLine(d)}) ends at ${d.expiresAt}.`,
+              `You may extend it (${d.extensionsRemaining} extension${d.extensionsRemaining === 1 ? '' : 's'} left).`,
+            ],
             link: { label: 'Extend access', url: d.links.extend },
           }
         : {
@@ -78,10 +109,22 @@ function body(type: NotificationEventType, d: RequestEventData, reasons: string[
           };
     case 'access_request.expired':
       return d.expiresAt === null
-        ? { subject: 'Your access request expired', lines: [`Your request for ${what} expired before anyone decided on it.`, 'Ask again if you still need the access.'], link: { label: 'Open the request', url: d.links.request } }
-        : { subject: 'Your access has ended', lines: [`Your access (${resourcesLine(d)}) ended at ${d.expiresAt}.`], link: { label: 'Open the request', url: d.links.request } };
+        ? {
+            subject: 'Your access request expired',
+            lines: [`Your request for ${what} expired before anyone decided on it.`, 'Ask again if you still need the access.'],
+            link: { label: 'Open the request', url: d.links.request },
+          }
+        : {
+            subject: 'Your access has ended',
+            lines: [`Your access (${resourcesLine(d)}) ended at ${d.expiresAt}.`],
+            link: { label: 'Open the request', url: d.links.request },
+          };
     case 'access_request.revoked':
-      return { subject: 'Your access was revoked', lines: [`Your access (${resourcesLine(d)}) was revoked${d.actor?.email ? ` by ${d.actor.email}` : ''}.`, ...(d.reason ? [`Reason: ${d.reason}`] : [])], link: { label: 'Open the request', url: d.links.request } };
+      return {
+        subject: 'Your access was revoked',
+        lines: [`Your access (${resourcesLine(d)}) was revoked${d.actor?.email ? ` by ${d.actor.email}` : ''}.`, ...(d.reason ? [`Reason: ${d.reason}`] : [])],
+        link: { label: 'Open the request', url: d.links.request },
+      };
     default:
       return { subject: `Latchkey: ${type}`, lines: [`${type}: request ${d.requestId} (${what}).`], link: { label: 'Open the request', url: d.links.request } };
   }
@@ -98,13 +141,32 @@ export function renderAlertEmail(type: NotificationEventType, data: Record<strin
   const base = publicUrl.replace(/\/+$/, '');
   switch (type) {
     case 'integration.error':
-      return message({ subject: `Alert: integration ${str(data.name)} is in ERROR`, lines: [`The integration ${str(data.name)} (${str(data.integrationId)}) is in ERROR.`, `Reason: ${str(data.reason ?? 'unknown')}`], link: { label: 'Open the integration', url: `${base}/integrations/${str(data.integrationId)}` } });
+      return message({
+        subject: `Alert: integration ${str(data.name)} is in ERROR`,
+        lines: [`The integration ${str(data.name)} (${str(data.integrationId)}) is in ERROR.`, `Reason: ${str(data.reason ?? 'unknown')}`],
+        link: { label: 'Open the integration', url: `${base}/integrations/${str(data.integrationId)}` },
+      });
     case 'grant.revocation_stuck':
-      return message({ subject: `Alert: a revocation is stuck (${str(data.roleName)})`, lines: [`The grant ${str(data.grantId)} of ${str(data.requester)} (role ${str(data.roleName)}) could not be revoked after ${str(data.attempts)} attempts; it is still retried.`, `Last error: ${str(data.lastError ?? 'unknown')}`], link: { label: 'Open Latchkey', url: base } });
+      return message({
+        subject: `Alert: a revocation is stuck (${str(data.roleName)})`,
+        lines: [
+          `The grant ${str(data.grantId)} of ${str(data.requester)} (role ${str(data.roleName)}) could not be revoked after ${str(data.attempts)} attempts; it is still retried.`,
+          `Last error: ${str(data.lastError ?? 'unknown')}`,
+        ],
+        link: { label: 'Open Latchkey', url: base },
+      });
     case 'connector.disconnected':
-      return message({ subject: `Alert: connector ${str(data.connectorId)} is disconnected`, lines: [`The connector ${str(data.connectorId)} (version ${str(data.version)}) has not been heard from since ${str(data.lastSeenAt)}.`], link: { label: 'Open Latchkey', url: base } });
+      return message({
+        subject: `Alert: connector ${str(data.connectorId)} is disconnected`,
+        lines: [`The connector ${str(data.connectorId)} (version ${str(data.version)}) has not been heard from since ${str(data.lastSeenAt)}.`],
+        link: { label: 'Open Latchkey', url: base },
+      });
     case 'audit.chain_broken':
-      return message({ subject: 'Alert: the audit chain is broken', lines: [`Checking ${str(data.checked)} audit entries found the chain broken at ${str(data.firstBroken)}.`], link: { label: 'Verify the audit log', url: `${base}/api/v1/audit/verify` } });
+      return message({
+        subject: 'Alert: the audit chain is broken',
+        lines: [`Checking ${str(data.checked)} audit entries found the chain broken at ${str(data.firstBroken)}.`],
+        link: { label: 'Verify the audit log', url: `${base}/api/v1/audit/verify` },
+      });
     default:
       return message({ subject: `Latchkey alert: ${type}`, lines: [JSON.stringify(data)], link: { label: 'Open Latchkey', url: base } });
   }
@@ -156,8 +218,19 @@ export function slackMessage(type: string, payload: { data: unknown }): Record<s
     `*Flow*\n${slackText(full.flow.name)}`,
   ].map((text) => ({ type: 'mrkdwn', text }));
   if (APPROVER_EVENTS.has(type as NotificationEventType)) {
-    const asked = (type === 'access_request.escalated' ? full.escalation.filter((t) => t.tier === full.escalationTier).map((t) => ({ emails: t.emails, why: `escalation tier ${t.tier} (after ${t.afterMinutes} min)` })) : groupsAskedNow(full).map((g) => ({ emails: g.emails, why: approverReasonShort(g) }))).map((g) => `${g.emails.map(slackText).join(', ') || '(nobody resolved)'}: ${slackText(g.why)}`);
-    const headline = { 'access_request.created': 'Access request waiting for approval', 'access_request.partially_approved': 'Access request waiting for the next approvers', 'access_request.reminder': 'Reminder: access request still waiting for approval', 'access_request.escalated': 'Access request escalated' }[type as string]!;
+    const asked = (
+      type === 'access_request.escalated'
+        ? full.escalation
+            .filter((t) => t.tier === full.escalationTier)
+            .map((t) => ({ emails: t.emails, why: `escalation tier ${t.tier} (after ${t.afterMinutes} min)` }))
+        : groupsAskedNow(full).map((g) => ({ emails: g.emails, why: approverReasonShort(g) }))
+    ).map((g) => `${g.emails.map(slackText).join(', ') || '(nobody resolved)'}: ${slackText(g.why)}`);
+    const headline = {
+      'access_request.created': 'Access request waiting for approval',
+      'access_request.partially_approved': 'Access request waiting for the next approvers',
+      'access_request.reminder': 'Reminder: access request still waiting for approval',
+      'access_request.escalated': 'Access request escalated',
+    }[type as string]!;
     const text = `${headline}: ${full.requester.email}`;
     return {
       text,
@@ -166,7 +239,10 @@ export function slackMessage(type: string, payload: { data: unknown }): Record<s
         { type: 'section', fields },
         ...(full.justification ? [{ type: 'section', text: { type: 'mrkdwn', text: `*Justification*\n${slackText(full.justification)}` } }] : []),
         { type: 'section', text: { type: 'mrkdwn', text: `*Who is asked, and why*\n${asked.join('\n')}` } },
-        { type: 'actions', elements: [{ type: 'button', text: { type: 'plain_text', text: 'Review in Latchkey' }, url: full.links.approve, style: 'primary' }] },
+        {
+          type: 'actions',
+          elements: [{ type: 'button', text: { type: 'plain_text', text: 'Review in Latchkey' }, url: full.links.approve, style: 'primary' }],
+        },
       ],
     };
   }

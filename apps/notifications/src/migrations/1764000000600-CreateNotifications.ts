@@ -89,6 +89,8 @@ export class CreateNotifications1764000000600 implements MigrationInterface {
   }
 
   async down(q: QueryRunner): Promise<void> {
-    await q.query('DROP TABLE IF EXISTS notifications.expiry_watch, notifications.delivery_attempts, notifications.deliveries, notifications.events, notifications.endpoints, notifications.cursors');
+    await q.query(
+      'DROP TABLE IF EXISTS notifications.expiry_watch, notifications.delivery_attempts, notifications.deliveries, notifications.events, notifications.endpoints, notifications.cursors',
+    );
   }
 }

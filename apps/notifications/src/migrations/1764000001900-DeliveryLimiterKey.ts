@@ -13,7 +13,9 @@ export class DeliveryLimiterKey1764000001900 implements MigrationInterface {
   async up(q: QueryRunner): Promise<void> {
     await q.query(`ALTER TABLE notifications.deliveries ADD COLUMN limiter_key text GENERATED ALWAYS AS (
       CASE WHEN endpoint_id IS NOT NULL THEN 'endpoint:' || endpoint_id::text WHEN channel = 'slack' THEN target END) STORED`);
-    await q.query(`CREATE INDEX deliveries_limiter_idx ON notifications.deliveries (limiter_key, next_attempt_at) WHERE status = 'PENDING' AND limiter_key IS NOT NULL`);
+    await q.query(
+      `CREATE INDEX deliveries_limiter_idx ON notifications.deliveries (limiter_key, next_attempt_at) WHERE status = 'PENDING' AND limiter_key IS NOT NULL`,
+    );
     await q.query(`CREATE INDEX deliveries_personal_idx ON notifications.deliveries (target, created_at DESC, id DESC) WHERE endpoint_id IS NULL`);
   }
 

@@ -5,7 +5,6 @@ import { Rpc } from '@latchkey/messaging';
 import type { Received } from '@latchkey/messaging';
 import { PreferencesService } from './preferences.service';
 
-
 @Controller()
 export class PreferencesRpcController {
   constructor(private readonly preferences: PreferencesService) {}

@@ -1,6 +1,22 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { AppException, Contracts, DEFAULT_CHANNELS, effectiveEventChoices, ESSENTIAL_EVENT_TYPES, isEssentialEvent, webhookDisplayUrl } from '@latchkey/contracts';
-import type { Actor, NotificationDefaults, NotificationDefaultsInput, NotificationPreferences, NotificationPreferencesInput, PersonalChannel, PersonalDelivery } from '@latchkey/contracts';
+import {
+  AppException,
+  Contracts,
+  DEFAULT_CHANNELS,
+  effectiveEventChoices,
+  ESSENTIAL_EVENT_TYPES,
+  isEssentialEvent,
+  webhookDisplayUrl,
+} from '@latchkey/contracts';
+import type {
+  Actor,
+  NotificationDefaults,
+  NotificationDefaultsInput,
+  NotificationPreferences,
+  NotificationPreferencesInput,
+  PersonalChannel,
+  PersonalDelivery,
+} from '@latchkey/contracts';
 import { MessageBus } from '@latchkey/messaging';
 import { decodePageToken, encodePageToken } from '@latchkey/persistence';
 import { SETTINGS } from '../settings';
@@ -36,7 +52,8 @@ function toPersonalDelivery(d: DeliveryRow, attempts: AttemptRow[]): PersonalDel
   };
 }
 
-const channelsOf = (row: Pick<PreferencesRow, 'channels'> | null): PersonalChannel[] | null => (row?.channels?.length ? (row.channels as PersonalChannel[]) : null);
+const channelsOf = (row: Pick<PreferencesRow, 'channels'> | null): PersonalChannel[] | null =>
+  row?.channels?.length ? (row.channels as PersonalChannel[]) : null;
 
 /**
  * What people are told and where: each person's choices over the organisation's defaults (set by
@@ -78,18 +95,32 @@ export class PreferencesService {
     }
     const current = await this.repository.readChoices(personal(userId));
     const willHaveSlack = url === undefined ? Boolean(current?.slack_url_display) : url !== null;
-    if (input.channels?.includes('slack') && !willHaveSlack) throw AppException.validation([{ field: 'channels', rule: 'may list slack only with a slackWebhookUrl (none is stored)' }]);
+    if (input.channels?.includes('slack') && !willHaveSlack)
+      throw AppException.validation([{ field: 'channels', rule: 'may list slack only with a slackWebhookUrl (none is stored)' }]);
     const slack = typeof url === 'string' ? { envelope: this.secrets.seal('slack-webhook-url', url), display: webhookDisplayUrl(url, 'slack') } : url;
     const events = input.events ?? {};
     const row = await this.repository.writeChoices(personal(userId), email, { events, channels: input.channels ?? null, slack });
     // What changed, never the URL: only whether a Slack webhook is set.
     const details = { channels: input.channels ?? null, events, slackWebhook: url === undefined ? 'kept' : url === null ? 'removed' : 'set' };
-    await this.bus.request(Contracts.accessAuditAppend, { action: 'notification-preferences.updated', actor, targetType: 'user', targetId: userId, targetName: email, details, sourceId: `notification-preferences.updated:${userId}:${row.updated_at.getTime()}` });
+    await this.bus.request(Contracts.accessAuditAppend, {
+      action: 'notification-preferences.updated',
+      actor,
+      targetType: 'user',
+      targetId: userId,
+      targetName: email,
+      details,
+      sourceId: `notification-preferences.updated:${userId}:${row.updated_at.getTime()}`,
+    });
     return this.get(userId);
   }
 
   /** The messages to the person with this address on their own channels (`channel`: one of them), newest first, with every attempt. */
-  async deliveries(email: string, channel: PersonalChannel | undefined, pageSize: number, pageToken?: string): Promise<{ items: PersonalDelivery[]; nextPageToken?: string }> {
+  async deliveries(
+    email: string,
+    channel: PersonalChannel | undefined,
+    pageSize: number,
+    pageToken?: string,
+  ): Promise<{ items: PersonalDelivery[]; nextPageToken?: string }> {
     const after = pageToken !== undefined ? decodePageToken(pageToken) : undefined;
     if (pageToken !== undefined && !after) throw AppException.validation([{ field: 'pageToken', rule: 'must be a token returned by a previous page' }]);
     const address = email.toLowerCase();
@@ -97,7 +128,12 @@ export class PreferencesService {
     const rows = await this.repository.listPersonalDeliveries(targets, pageSize + 1, after);
     const page = rows.slice(0, pageSize);
     const attempts = await this.repository.attemptsOf(page.map((d) => d.id));
-    const items = page.map((d) => toPersonalDelivery(d, attempts.filter((a) => a.delivery_id === d.id)));
+    const items = page.map((d) =>
+      toPersonalDelivery(
+        d,
+        attempts.filter((a) => a.delivery_id === d.id),
+      ),
+    );
     const last = items.at(-1);
     return rows.length > pageSize && last ? { items, nextPageToken: encodePageToken({ createdAt: last.createdAt, id: last.id }) } : { items };
   }
@@ -109,11 +145,24 @@ export class PreferencesService {
   async setDefaults(input: NotificationDefaultsInput, actor: Actor): Promise<NotificationDefaults> {
     const events = input.events ?? {};
     const row = await this.repository.writeChoices(ORG, null, { events, channels: input.channels ?? null, slack: null });
-    await this.bus.request(Contracts.accessAuditAppend, { action: 'notification-defaults.updated', actor, targetType: 'notification-defaults', targetId: ORG, targetName: 'organisation defaults', details: { channels: input.channels ?? null, events }, sourceId: `notification-defaults.updated:${row.updated_at.getTime()}` });
+    await this.bus.request(Contracts.accessAuditAppend, {
+      action: 'notification-defaults.updated',
+      actor,
+      targetType: 'notification-defaults',
+      targetId: ORG,
+      targetName: 'organisation defaults',
+      details: { channels: input.channels ?? null, events },
+      sourceId: `notification-defaults.updated:${row.updated_at.getTime()}`,
+    });
     return this.toDefaults(row);
   }
 
   private toDefaults(org: PreferencesRow | null): NotificationDefaults {
-    return { channels: channelsOf(org) ?? [...DEFAULT_CHANNELS], events: withoutEssentialOff(org?.event_choices), essential: [...ESSENTIAL_EVENT_TYPES], updatedAt: org ? org.updated_at.toISOString() : null };
+    return {
+      channels: channelsOf(org) ?? [...DEFAULT_CHANNELS],
+      events: withoutEssentialOff(org?.event_choices),
+      essential: [...ESSENTIAL_EVENT_TYPES],
+      updatedAt: org ? org.updated_at.toISOString() : null,
+    };
   }
 }

@@ -110,7 +110,9 @@ export class NotificationsRepository {
 
   // --- endpoints ----------------------------------------------------------------------------
 
-  async insertEndpoint(e: Omit<EndpointRow, 'id' | 'created_at' | 'updated_at' | 'disabled_reason' | 'previous_secret_envelope' | 'previous_secret_expires_at'>): Promise<EndpointRow> {
+  async insertEndpoint(
+    e: Omit<EndpointRow, 'id' | 'created_at' | 'updated_at' | 'disabled_reason' | 'previous_secret_envelope' | 'previous_secret_expires_at'>,
+  ): Promise<EndpointRow> {
     const rows: EndpointRow[] = await this.dataSource.query(
       `INSERT INTO notifications.endpoints (name, url_envelope, url_display, format, events, filters, active, secret_envelope, managed_by)
        VALUES ($1, $2::jsonb, $3, $4, $5, $6::jsonb, $7, $8::jsonb, $9) RETURNING *`,
@@ -120,23 +122,30 @@ export class NotificationsRepository {
   }
 
   /** `managed_by` undefined keeps the stored marker (an edit in the console does not unmanage the endpoint). */
-  async updateEndpoint(id: string, e: Pick<EndpointRow, 'name' | 'url_envelope' | 'url_display' | 'format' | 'events' | 'filters' | 'active'> & { managed_by?: string | null }): Promise<EndpointRow | null> {
-    const rows = rowsOf<EndpointRow>(await this.dataSource.query(
-      `UPDATE notifications.endpoints SET name = $2, url_envelope = $3::jsonb, url_display = $4, format = $5, events = $6, filters = $7::jsonb, active = $8,
+  async updateEndpoint(
+    id: string,
+    e: Pick<EndpointRow, 'name' | 'url_envelope' | 'url_display' | 'format' | 'events' | 'filters' | 'active'> & { managed_by?: string | null },
+  ): Promise<EndpointRow | null> {
+    const rows = rowsOf<EndpointRow>(
+      await this.dataSource.query(
+        `UPDATE notifications.endpoints SET name = $2, url_envelope = $3::jsonb, url_display = $4, format = $5, events = $6, filters = $7::jsonb, active = $8,
          disabled_reason = CASE WHEN $8 THEN NULL ELSE disabled_reason END, managed_by = CASE WHEN $9 THEN $10 ELSE managed_by END, updated_at = now()
        WHERE id = $1 RETURNING *`,
-      [id, e.name, json(e.url_envelope), e.url_display, e.format, e.events, json(e.filters), e.active, e.managed_by !== undefined, e.managed_by ?? null],
-    ));
+        [id, e.name, json(e.url_envelope), e.url_display, e.format, e.events, json(e.filters), e.active, e.managed_by !== undefined, e.managed_by ?? null],
+      ),
+    );
     return rows[0] ?? null;
   }
 
   async rotateSecret(id: string, secret: EncryptedEnvelope, overlapHours: number): Promise<EndpointRow | null> {
-    const rows = rowsOf<EndpointRow>(await this.dataSource.query(
-      `UPDATE notifications.endpoints SET previous_secret_envelope = secret_envelope, secret_envelope = $2::jsonb,
+    const rows = rowsOf<EndpointRow>(
+      await this.dataSource.query(
+        `UPDATE notifications.endpoints SET previous_secret_envelope = secret_envelope, secret_envelope = $2::jsonb,
          previous_secret_expires_at = now() + make_interval(secs => $3), updated_at = now()
        WHERE id = $1 RETURNING *`,
-      [id, json(secret), overlapHours * 3600],
-    ));
+        [id, json(secret), overlapHours * 3600],
+      ),
+    );
     return rows[0] ?? null;
   }
 
@@ -219,7 +228,10 @@ export class NotificationsRepository {
         if (busy[0].n >= limit) return null;
       }
       const claimed = rowsOf<DeliveryRow>(
-        await m.query(`UPDATE notifications.deliveries SET attempts = attempts + 1, lease_until = now() + make_interval(secs => $2) WHERE id = $1 RETURNING *`, [deliveryId, leaseMs / 1000]),
+        await m.query(
+          `UPDATE notifications.deliveries SET attempts = attempts + 1, lease_until = now() + make_interval(secs => $2) WHERE id = $1 RETURNING *`,
+          [deliveryId, leaseMs / 1000],
+        ),
       );
       return claimed[0];
     });
@@ -247,28 +259,38 @@ export class NotificationsRepository {
   }
 
   async markDelivered(m: Tx, id: string): Promise<void> {
-    await m.query(`UPDATE notifications.deliveries SET status = 'DELIVERED', delivered_at = now(), lease_until = NULL, next_attempt_at = NULL, last_error = NULL WHERE id = $1`, [id]);
+    await m.query(
+      `UPDATE notifications.deliveries SET status = 'DELIVERED', delivered_at = now(), lease_until = NULL, next_attempt_at = NULL, last_error = NULL WHERE id = $1`,
+      [id],
+    );
   }
 
   async markRetry(m: Tx, id: string, delayMs: number, error: string): Promise<Date> {
-    const rows = rowsOf<{ next_attempt_at: Date }>(await m.query(
-      `UPDATE notifications.deliveries SET lease_until = NULL, next_attempt_at = now() + make_interval(secs => $2), last_error = $3 WHERE id = $1 RETURNING next_attempt_at`,
-      [id, delayMs / 1000, error],
-    ));
+    const rows = rowsOf<{ next_attempt_at: Date }>(
+      await m.query(
+        `UPDATE notifications.deliveries SET lease_until = NULL, next_attempt_at = now() + make_interval(secs => $2), last_error = $3 WHERE id = $1 RETURNING next_attempt_at`,
+        [id, delayMs / 1000, error],
+      ),
+    );
     return rows[0].next_attempt_at;
   }
 
   async markDead(m: Tx, id: string, error: string): Promise<void> {
-    await m.query(`UPDATE notifications.deliveries SET status = 'DEAD', dead_lettered_at = now(), lease_until = NULL, next_attempt_at = NULL, last_error = $2 WHERE id = $1`, [id, error]);
+    await m.query(
+      `UPDATE notifications.deliveries SET status = 'DEAD', dead_lettered_at = now(), lease_until = NULL, next_attempt_at = NULL, last_error = $2 WHERE id = $1`,
+      [id, error],
+    );
   }
 
   /** Manual redelivery: the same delivery (same webhook-id) due again for one more attempt. */
   async redeliver(endpointId: string, deliveryId: string): Promise<DeliveryRow | null> {
-    const rows = rowsOf<DeliveryRow>(await this.dataSource.query(
-      `UPDATE notifications.deliveries SET status = 'PENDING', next_attempt_at = now(), dead_lettered_at = NULL, lease_until = NULL
+    const rows = rowsOf<DeliveryRow>(
+      await this.dataSource.query(
+        `UPDATE notifications.deliveries SET status = 'PENDING', next_attempt_at = now(), dead_lettered_at = NULL, lease_until = NULL
        WHERE id = $1 AND endpoint_id = $2 AND NOT (status = 'PENDING' AND lease_until > now()) RETURNING *`,
-      [deliveryId, endpointId],
-    ));
+        [deliveryId, endpointId],
+      ),
+    );
     return rows[0] ?? null;
   }
 
@@ -300,7 +322,9 @@ export class NotificationsRepository {
 
   attemptsOf(deliveryIds: string[]): Promise<AttemptRow[]> {
     if (!deliveryIds.length) return Promise.resolve([]);
-    return this.dataSource.query('SELECT * FROM notifications.delivery_attempts WHERE delivery_id = ANY($1::uuid[]) ORDER BY delivery_id, attempt', [deliveryIds]);
+    return this.dataSource.query('SELECT * FROM notifications.delivery_attempts WHERE delivery_id = ANY($1::uuid[]) ORDER BY delivery_id, attempt', [
+      deliveryIds,
+    ]);
   }
 
   /** What the sweeper hands to the queue again: due and not held by a live lease. */
@@ -360,7 +384,10 @@ export class NotificationsRepository {
 
   // --- reminders and escalation of pending requests -------------------------------------------
 
-  async watchPending(m: Tx, w: { requestId: string; createdAt: string; reminderIntervalMs: number | null; reminderMax: number; tierDueAt: string[]; nextAt: Date | null }): Promise<Date | null> {
+  async watchPending(
+    m: Tx,
+    w: { requestId: string; createdAt: string; reminderIntervalMs: number | null; reminderMax: number; tierDueAt: string[]; nextAt: Date | null },
+  ): Promise<Date | null> {
     const rows: Array<{ next_at: Date | null }> = await m.query(
       `INSERT INTO notifications.pending_watch (request_id, created_at, reminder_interval_ms, reminder_max, tier_due_at, next_at)
        VALUES ($1, $2, $3, $4, $5::timestamptz[], $6)
@@ -376,25 +403,32 @@ export class NotificationsRepository {
 
   /** Pending watches with something due, locked for the caller's transaction. */
   duePending(m: Tx, limit: number): Promise<PendingWatchRow[]> {
-    return m.query(
-      `SELECT * FROM notifications.pending_watch WHERE NOT ended AND next_at <= now() ORDER BY next_at LIMIT $1 FOR UPDATE SKIP LOCKED`,
-      [limit],
-    );
+    return m.query(`SELECT * FROM notifications.pending_watch WHERE NOT ended AND next_at <= now() ORDER BY next_at LIMIT $1 FOR UPDATE SKIP LOCKED`, [limit]);
   }
 
   async movePending(m: Tx, requestId: string, p: { remindersSent: number; tiersReached: number; nextAt: Date | null }): Promise<void> {
-    await m.query('UPDATE notifications.pending_watch SET reminders_sent = $2, tiers_reached = $3, next_at = $4 WHERE request_id = $1', [requestId, p.remindersSent, p.tiersReached, p.nextAt]);
+    await m.query('UPDATE notifications.pending_watch SET reminders_sent = $2, tiers_reached = $3, next_at = $4 WHERE request_id = $1', [
+      requestId,
+      p.remindersSent,
+      p.tiersReached,
+      p.nextAt,
+    ]);
   }
 
   /** Watches whose next look is later: their delayed jobs, if Redis lost them. */
   upcomingPending(limit: number): Promise<Array<{ request_id: string; next_at: Date }>> {
-    return this.dataSource.query(`SELECT request_id, next_at FROM notifications.pending_watch WHERE NOT ended AND next_at > now() ORDER BY next_at LIMIT $1`, [limit]);
+    return this.dataSource.query(`SELECT request_id, next_at FROM notifications.pending_watch WHERE NOT ended AND next_at > now() ORDER BY next_at LIMIT $1`, [
+      limit,
+    ]);
   }
 
   // --- people's preferences -------------------------------------------------------------------
 
   async readChoices(subject: string): Promise<PreferencesRow | null> {
-    const rows = await this.dataSource.query('SELECT subject, email, event_choices, channels, slack_url_display, updated_at FROM notifications.preferences WHERE subject = $1', [subject]);
+    const rows = await this.dataSource.query(
+      'SELECT subject, email, event_choices, channels, slack_url_display, updated_at FROM notifications.preferences WHERE subject = $1',
+      [subject],
+    );
     return rows[0] ?? null;
   }
 
@@ -422,15 +456,26 @@ export class NotificationsRepository {
   }
 
   /** The organisation's defaults and the preferences of the people with these addresses (lower case). */
-  async choicesFor(m: Tx, emails: string[]): Promise<{ defaults: Pick<PreferencesRow, 'event_choices' | 'channels'>; byEmail: Map<string, { event_choices: Record<string, boolean>; channels: string[] | null; hasSlack: boolean }> }> {
-    const rows: Array<{ subject: string; email: string | null; event_choices: Record<string, boolean>; channels: string[] | null; has_slack: boolean }> = await m.query(
-      `SELECT subject, lower(email) AS email, event_choices, channels, slack_url_envelope IS NOT NULL AS has_slack FROM notifications.preferences WHERE subject = 'org' OR lower(email) = ANY($1)`,
-      [emails],
-    );
+  async choicesFor(
+    m: Tx,
+    emails: string[],
+  ): Promise<{
+    defaults: Pick<PreferencesRow, 'event_choices' | 'channels'>;
+    byEmail: Map<string, { event_choices: Record<string, boolean>; channels: string[] | null; hasSlack: boolean }>;
+  }> {
+    const rows: Array<{ subject: string; email: string | null; event_choices: Record<string, boolean>; channels: string[] | null; has_slack: boolean }> =
+      await m.query(
+        `SELECT subject, lower(email) AS email, event_choices, channels, slack_url_envelope IS NOT NULL AS has_slack FROM notifications.preferences WHERE subject = 'org' OR lower(email) = ANY($1)`,
+        [emails],
+      );
     const org = rows.find((r) => r.subject === 'org');
     return {
       defaults: { event_choices: org?.event_choices ?? {}, channels: org?.channels ?? null },
-      byEmail: new Map(rows.filter((r) => r.subject !== 'org' && r.email).map((r) => [r.email!, { event_choices: r.event_choices, channels: r.channels, hasSlack: r.has_slack }])),
+      byEmail: new Map(
+        rows
+          .filter((r) => r.subject !== 'org' && r.email)
+          .map((r) => [r.email!, { event_choices: r.event_choices, channels: r.channels, hasSlack: r.has_slack }]),
+      ),
     };
   }
 

@@ -20,7 +20,11 @@ export class SecretBox {
   }
 
   private required(): MasterKey {
-    if (!this.key) throw new AppException(ErrorCode.ServiceUnavailable, 'The notifications service has no master key (LATCHKEY_MASTER_KEY or LATCHKEY_MASTER_KEY_FILE): webhook secrets cannot be sealed or opened.');
+    if (!this.key)
+      throw new AppException(
+        ErrorCode.ServiceUnavailable,
+        'The notifications service has no master key (LATCHKEY_MASTER_KEY or LATCHKEY_MASTER_KEY_FILE): webhook secrets cannot be sealed or opened.',
+      );
     return this.key;
   }
 }

@@ -7,7 +7,6 @@ import type { Received } from '@latchkey/messaging';
 import { IngestService } from '../events/ingest.service';
 import { WebhooksService } from './webhooks.service';
 
-
 @Controller()
 export class WebhooksRpcController {
   constructor(

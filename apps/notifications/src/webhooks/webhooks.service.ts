@@ -28,7 +28,10 @@ export function toWebhook(e: EndpointRow): Webhook {
     filters: e.filters,
     active: e.active,
     disabledReason: e.disabled_reason,
-    previousSecretExpiresAt: e.previous_secret_envelope && e.previous_secret_expires_at && new Date(e.previous_secret_expires_at) > new Date() ? iso(e.previous_secret_expires_at) : null,
+    previousSecretExpiresAt:
+      e.previous_secret_envelope && e.previous_secret_expires_at && new Date(e.previous_secret_expires_at) > new Date()
+        ? iso(e.previous_secret_expires_at)
+        : null,
     managedBy: e.managed_by ?? null,
     createdAt: iso(e.created_at)!,
     updatedAt: iso(e.updated_at)!,
@@ -53,7 +56,14 @@ export function toDelivery(d: DeliveryRow, attempts: AttemptRow[]): Delivery {
 }
 
 /** One attempt as the delivery logs show it (a webhook's, a person's). */
-export const toAttempt = (a: AttemptRow): DeliveryAttempt => ({ attempt: a.attempt, at: iso(a.at)!, statusCode: a.status_code, latencyMs: a.latency_ms, responseExcerpt: a.response_excerpt, error: a.error });
+export const toAttempt = (a: AttemptRow): DeliveryAttempt => ({
+  attempt: a.attempt,
+  at: iso(a.at)!,
+  statusCode: a.status_code,
+  latencyMs: a.latency_ms,
+  responseExcerpt: a.response_excerpt,
+  error: a.error,
+});
 
 const notFound = (what: string, id: string) => new AppException(ErrorCode.NotFound, `No ${what} with id ${id}.`);
 
@@ -91,9 +101,19 @@ export class WebhooksService {
   /** The answer carries the signing secret: the only time it is shown. */
   async create(input: ParsedInput, actor: Actor): Promise<Webhook & { secret: string }> {
     const secret = newWebhookSecret();
-    const row = await this.repository.insertEndpoint({ ...this.checked(input), managed_by: input.managedBy ?? null, secret_envelope: this.secrets.seal('webhook-secret', secret) });
+    const row = await this.repository.insertEndpoint({
+      ...this.checked(input),
+      managed_by: input.managedBy ?? null,
+      secret_envelope: this.secrets.seal('webhook-secret', secret),
+    });
     this.logger.info({ webhookId: row.id, url: row.url_display }, 'webhook created');
-    await this.audit('webhook.created', actor, row, `webhook.created:${row.id}`, { url: row.url_display, format: row.format, events: row.events, filters: row.filters, active: row.active });
+    await this.audit('webhook.created', actor, row, `webhook.created:${row.id}`, {
+      url: row.url_display,
+      format: row.format,
+      events: row.events,
+      filters: row.filters,
+      active: row.active,
+    });
     return { ...toWebhook(row), secret };
   }
 
@@ -115,7 +135,13 @@ export class WebhooksService {
   async update(id: string, input: ParsedInput, actor: Actor): Promise<Webhook> {
     const row = await this.repository.updateEndpoint(id, { ...this.checked(input), managed_by: input.managedBy });
     if (!row) throw notFound('webhook', id);
-    await this.audit('webhook.updated', actor, row, `webhook.updated:${row.id}:${new Date(row.updated_at).getTime()}`, { url: row.url_display, format: row.format, events: row.events, filters: row.filters, active: row.active });
+    await this.audit('webhook.updated', actor, row, `webhook.updated:${row.id}:${new Date(row.updated_at).getTime()}`, {
+      url: row.url_display,
+      format: row.format,
+      events: row.events,
+      filters: row.filters,
+      active: row.active,
+    });
     return toWebhook(row);
   }
 
@@ -166,7 +192,12 @@ export class WebhooksService {
     const rows = await this.repository.listDeliveries(id, status, pageSize + 1, after);
     const page = rows.slice(0, pageSize);
     const attempts = await this.repository.attemptsOf(page.map((d) => d.id));
-    const items = page.map((d) => toDelivery(d, attempts.filter((a) => a.delivery_id === d.id)));
+    const items = page.map((d) =>
+      toDelivery(
+        d,
+        attempts.filter((a) => a.delivery_id === d.id),
+      ),
+    );
     const last = items.at(-1);
     return rows.length > pageSize && last ? { items, nextPageToken: encodePageToken({ createdAt: last.createdAt, id: last.id }) } : { items };
   }
@@ -181,7 +212,11 @@ export class WebhooksService {
   async redeliver(webhookId: string, deliveryId: string, actor: Actor): Promise<Delivery> {
     const endpoint = await this.repository.findEndpoint(webhookId);
     if (!endpoint) throw notFound('webhook', webhookId);
-    if (!endpoint.active) throw new AppException(ErrorCode.Conflict, `The webhook is inactive${endpoint.disabled_reason ? ` (${endpoint.disabled_reason})` : ''}: activate it (PUT with active: true) before redelivering.`);
+    if (!endpoint.active)
+      throw new AppException(
+        ErrorCode.Conflict,
+        `The webhook is inactive${endpoint.disabled_reason ? ` (${endpoint.disabled_reason})` : ''}: activate it (PUT with active: true) before redelivering.`,
+      );
     const row = await this.repository.redeliver(webhookId, deliveryId);
     if (!row) {
       await this.delivery(webhookId, deliveryId);

@@ -51,7 +51,8 @@ describe('webhook URLs', () => {
   });
 
   it('knows private addresses in every spelling', () => {
-    for (const a of ['127.0.0.1', '10.0.0.1', '172.16.5.5', '192.168.1.1', '100.64.0.1', '0.0.0.0', '::1', 'fd00::1', 'fe80::1', '::ffff:7f00:1']) expect([a, isPrivateAddress(a)]).toEqual([a, true]);
+    for (const a of ['127.0.0.1', '10.0.0.1', '172.16.5.5', '192.168.1.1', '100.64.0.1', '0.0.0.0', '::1', 'fd00::1', 'fe80::1', '::ffff:7f00:1'])
+      expect([a, isPrivateAddress(a)]).toEqual([a, true]);
     for (const a of ['8.8.8.8', '2606:4700::1111', '172.32.0.1']) expect([a, isPrivateAddress(a)]).toEqual([a, false]);
   });
 });

@@ -43,14 +43,20 @@ export class DriftService {
       .map((g) => {
         const role = onTarget.get(g.roleName);
         const expected = g.items.map((i) => (i.resourceType === 'postgresql-role' ? i.role! : profileRoleName(i)));
-        const missing = !role ? ['role'] : [...(role.canLogin ? [] : ['login']), ...expected.filter((m) => !role.memberships.includes(m)).map((m) => `membership:${m}`)];
+        const missing = !role
+          ? ['role']
+          : [...(role.canLogin ? [] : ['login']), ...expected.filter((m) => !role.memberships.includes(m)).map((m) => `membership:${m}`)];
         return { grantId: g.id, role: g.roleName, missing };
       })
       .filter((m) => m.missing.length > 0);
 
     if (repair) {
       for (const orphan of orphanRoles) await this.database.disableRole(target.params, orphan.role);
-      for (const m of missingGrants) await this.reapply(byRole.get(m.role)!.find((g) => g.id === m.grantId)!, target.params);
+      for (const m of missingGrants)
+        await this.reapply(
+          byRole.get(m.role)!.find((g) => g.id === m.grantId)!,
+          target.params,
+        );
       this.logger.info({ integrationId, orphans: orphanRoles.length, missing: missingGrants.length }, 'drift repaired');
       if (actor) {
         await this.grants.audit({
@@ -66,7 +72,7 @@ export class DriftService {
   }
 
   private async reapply(grant: GrantEntity, params: Awaited<ReturnType<TargetResolver['resolve']>>['params']) {
-    if (!this.masterKey || !grant.passwordEnvelope) throw new AppException(ErrorCode.ServiceUnavailable, 'No master key to restore the grant\'s password.');
+    if (!this.masterKey || !grant.passwordEnvelope) throw new AppException(ErrorCode.ServiceUnavailable, "No master key to restore the grant's password.");
     await this.database.applyGrant(params, {
       role: grant.roleName,
       password: decryptSecret(grant.passwordEnvelope, this.masterKey).password,

@@ -29,11 +29,16 @@ describe('provisioning: time-boxed grants on a scram-only PostgreSQL', () => {
   const grant = async (body: Record<string, unknown>) => {
     const res = await t.api('POST', `/api/v1/integrations/${integrationId}/grants`, { body });
     expect(res.status).toBe(201);
-    return res.body as { grant: { id: string; status: string; roleName: string }; credentials: { username: string; password: string; host: string; port: number; database: string } };
+    return res.body as {
+      grant: { id: string; status: string; roleName: string };
+      credentials: { username: string; password: string; host: string; port: number; database: string };
+    };
   };
   const grantStatus = async (id: string) => (await t.api('GET', `/api/v1/integrations/${integrationId}/grants/${id}`)).body;
-  const canLogin = async (role: string) => (await pg.query<{ rolcanlogin: boolean }>('SELECT rolcanlogin FROM pg_roles WHERE rolname = $1', [role]))[0]?.rolcanlogin;
-  const sessionsOf = async (role: string) => Number((await pg.query<{ n: string }>('SELECT count(*) AS n FROM pg_stat_activity WHERE usename = $1', [role]))[0].n);
+  const canLogin = async (role: string) =>
+    (await pg.query<{ rolcanlogin: boolean }>('SELECT rolcanlogin FROM pg_roles WHERE rolname = $1', [role]))[0]?.rolcanlogin;
+  const sessionsOf = async (role: string) =>
+    Number((await pg.query<{ n: string }>('SELECT count(*) AS n FROM pg_stat_activity WHERE usename = $1', [role]))[0].n);
 
   beforeAll(async () => {
     pg = await startPgCluster({ hba: 'scram' });
@@ -152,12 +157,18 @@ describe('provisioning: time-boxed grants on a scram-only PostgreSQL', () => {
 
   it('refuses bad grant requests with the field and the rule', async () => {
     const res = await t.api('POST', `/api/v1/integrations/${integrationId}/grants`, {
-      body: { identity: { id: 'x', email: 'not-an-email' }, items: [{ resourceType: 'postgresql-table', database: 'shop', permission: 'MEMBER' }], durationMinutes: 0 },
+      body: {
+        identity: { id: 'x', email: 'not-an-email' },
+        items: [{ resourceType: 'postgresql-table', database: 'shop', permission: 'MEMBER' }],
+        durationMinutes: 0,
+      },
     });
     expect(res.status).toBe(400);
     const fields = res.body.details.issues.map((i: { field: string }) => i.field);
     expect(fields).toEqual(expect.arrayContaining(['identity.email', 'items.0.schema', 'items.0.table', 'items.0.permission', 'durationMinutes']));
-    const past = await t.api('POST', `/api/v1/integrations/${integrationId}/grants`, { body: { identity: person('x'), items: [ordersRead], expiresAt: new Date(Date.now() - 1000).toISOString() } });
+    const past = await t.api('POST', `/api/v1/integrations/${integrationId}/grants`, {
+      body: { identity: person('x'), items: [ordersRead], expiresAt: new Date(Date.now() - 1000).toISOString() },
+    });
     expect(past.status).toBe(400);
     expect(past.body.details.issues).toEqual([{ field: 'expiresAt', rule: 'must be in the future' }]);
   });
@@ -179,7 +190,9 @@ describe('provisioning: time-boxed grants on a scram-only PostgreSQL', () => {
 
   it('serves 16 concurrent grants on the same table without an error', async () => {
     const results = await Promise.all(
-      Array.from({ length: 16 }, (_, i) => t.api('POST', `/api/v1/integrations/${integrationId}/grants`, { body: { identity: person(`crowd${i}`), items: [ordersRead], durationMinutes: 5 } })),
+      Array.from({ length: 16 }, (_, i) =>
+        t.api('POST', `/api/v1/integrations/${integrationId}/grants`, { body: { identity: person(`crowd${i}`), items: [ordersRead], durationMinutes: 5 } }),
+      ),
     );
     expect(results.map((r) => r.status)).toEqual(Array(16).fill(201));
   });
@@ -253,7 +266,7 @@ describe('provisioning: time-boxed grants on a scram-only PostgreSQL', () => {
   });
 
   it('drops a personal role unused for the cleanup period', async () => {
-    await waitUntil('alice\'s role dropped', async () => (await pg.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [aliceRole])).length === 0, 40_000);
+    await waitUntil("alice's role dropped", async () => (await pg.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [aliceRole])).length === 0, 40_000);
     const [row] = await t.control<{ state: string }>('SELECT state FROM provisioning.personal_roles WHERE role_name = $1', [aliceRole]);
     expect(row.state).toBe('DROPPED');
   });
@@ -264,10 +277,14 @@ describe('provisioning: time-boxed grants on a scram-only PostgreSQL', () => {
     await queue.pause();
     try {
       const lee = await grant({ identity: person('lee'), items: [ordersRead], expiresAt: inSeconds(2) });
-      const ended = await waitUntil('lee expired with the queue paused', async () => {
-        const g = await grantStatus(lee.grant.id);
-        return g.status === 'EXPIRED' && g;
-      }, 60_000);
+      const ended = await waitUntil(
+        'lee expired with the queue paused',
+        async () => {
+          const g = await grantStatus(lee.grant.id);
+          return g.status === 'EXPIRED' && g;
+        },
+        60_000,
+      );
       expect(Date.parse(ended.endedAt) - Date.parse(ended.expiresAt)).toBeGreaterThanOrEqual(5000);
       expect(await canLogin(lee.grant.roleName)).toBe(false);
       expect(t.stack.output('provisioning')).toContain('grants still active past their expiry with no job run: revoked by the sweeper itself');
@@ -282,10 +299,14 @@ describe('provisioning: time-boxed grants on a scram-only PostgreSQL', () => {
     const session = await login(kim.credentials);
     // Gone, not emptied: every service's connection to it fails from now on (last test but one: nothing after needs it).
     await t.redis.stop();
-    const ended = await waitUntil('kim expired without Redis', async () => {
-      const g = await grantStatus(kim.grant.id);
-      return g.status === 'EXPIRED' && g;
-    }, 60_000);
+    const ended = await waitUntil(
+      'kim expired without Redis',
+      async () => {
+        const g = await grantStatus(kim.grant.id);
+        return g.status === 'EXPIRED' && g;
+      },
+      60_000,
+    );
     expect(Date.parse(ended.endedAt)).toBeGreaterThanOrEqual(Date.parse(ended.expiresAt));
     await expect(session.query('SELECT 1')).rejects.toThrow();
     expect(await sessionsOf(kim.grant.roleName)).toBe(0);

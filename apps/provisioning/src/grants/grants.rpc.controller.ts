@@ -6,7 +6,6 @@ import type { Received } from '@latchkey/messaging';
 import { DriftService } from '../drift/drift.service';
 import { GrantsService } from './grants.service';
 
-
 /** Served on this connector's own subjects: `connector.<CONNECTOR_ID>.grants.*`. */
 @Controller()
 export class GrantsRpcController {

@@ -30,7 +30,11 @@ class MemoryGrants implements GrantRows {
     const holder = [...this.rows.values()].find((g) => g.idempotencyKey === fields.idempotencyKey);
     if (holder) return { grant: copy(holder), created: false };
     const now = new Date();
-    const row = Object.assign(new GrantEntity(), { id: randomUUID(), endReason: null, revokedBy: null, createdAt: now, grantedAt: null, endedAt: null, lastError: null, updatedAt: now }, fields);
+    const row = Object.assign(
+      new GrantEntity(),
+      { id: randomUUID(), endReason: null, revokedBy: null, createdAt: now, grantedAt: null, endedAt: null, lastError: null, updatedAt: now },
+      fields,
+    );
     this.rows.set(row.id, row);
     if (audit) this.audits.push(audit(copy(row)));
     return { grant: copy(row), created: true };
@@ -41,7 +45,10 @@ class MemoryGrants implements GrantRows {
     return row ? copy(row) : null;
   }
 
-  async withLock<T>(id: string, work: (grant: GrantEntity | null, save: (fields: Partial<GrantEntity>, audit?: (grant: GrantEntity) => OutboxEntry) => Promise<GrantEntity>) => Promise<T>): Promise<T> {
+  async withLock<T>(
+    id: string,
+    work: (grant: GrantEntity | null, save: (fields: Partial<GrantEntity>, audit?: (grant: GrantEntity) => OutboxEntry) => Promise<GrantEntity>) => Promise<T>,
+  ): Promise<T> {
     const row = this.rows.get(id);
     return work(row ? copy(row) : null, async (fields, audit) => {
       Object.assign(row!, fields);
@@ -185,9 +192,21 @@ describe('GrantsService.create', () => {
     const s = setup();
     const first = await s.service.create(command());
     expect(first.grant).toMatchObject({ status: 'ACTIVE', integrationId: INTEGRATION, identity: { id: 'person-1', email: 'ana@example.com' }, items: [ITEM] });
-    expect(first.credentials).toEqual({ host: 'db.internal', port: 5432, database: 'billing', username: first.grant.roleName, password: s.target.passwords.get(first.grant.roleName), sslmode: 'require' });
+    expect(first.credentials).toEqual({
+      host: 'db.internal',
+      port: 5432,
+      database: 'billing',
+      username: first.grant.roleName,
+      password: s.target.passwords.get(first.grant.roleName),
+      sslmode: 'require',
+    });
     const [applied] = s.target.applied;
-    expect(applied).toMatchObject({ role: first.grant.roleName, items: [ITEM], connectionLimit: 5, validUntil: new Date(Date.parse(first.grant.expiresAt) + GRACE_SECONDS * 1000) });
+    expect(applied).toMatchObject({
+      role: first.grant.roleName,
+      items: [ITEM],
+      connectionLimit: 5,
+      validUntil: new Date(Date.parse(first.grant.expiresAt) + GRACE_SECONDS * 1000),
+    });
     expect(s.jobs.due.get(first.grant.id)).toEqual(new Date(first.grant.expiresAt));
     expect(s.grants.touchedRoles).toEqual([first.grant.roleName]);
     expect(s.bus.events).toEqual([Contracts.provisioningGrantGranted.subject]);
@@ -206,7 +225,7 @@ describe('GrantsService.create', () => {
     expect(decryptSecret(row.passwordEnvelope!, s.key)).toEqual({ username: grant.roleName, password: credentials!.password });
   });
 
-  it('refuses an idempotency key that belongs to another person\'s grant', async () => {
+  it("refuses an idempotency key that belongs to another person's grant", async () => {
     const s = setup();
     await s.service.create(command());
     await expect(s.service.create(command({ identity: { id: 'person-2', email: 'bo@example.com' } }))).rejects.toMatchObject({ code: ErrorCode.Conflict });
@@ -215,7 +234,10 @@ describe('GrantsService.create', () => {
   it('refuses an expiry in the past, naming the field, before anything is written', async () => {
     const s = setup();
     const refusal = s.service.create(command({ expiresAt: new Date(Date.now() - 1000).toISOString() }));
-    await expect(refusal).rejects.toMatchObject({ code: ErrorCode.ValidationFailed, details: { issues: [{ field: 'expiresAt', rule: 'must be in the future' }] } });
+    await expect(refusal).rejects.toMatchObject({
+      code: ErrorCode.ValidationFailed,
+      details: { issues: [{ field: 'expiresAt', rule: 'must be in the future' }] },
+    });
     expect(s.grants.rows.size).toBe(0);
   });
 
@@ -247,7 +269,7 @@ describe('GrantsService.create', () => {
     expect(s.bus.events).toEqual([Contracts.provisioningGrantFailed.subject]);
   });
 
-  it('finds the fix of a privilege error without one in a preflight of the items\' databases', async () => {
+  it("finds the fix of a privilege error without one in a preflight of the items' databases", async () => {
     const s = setup();
     const fix = 'GRANT CREATE ON DATABASE "billing" TO "latchkey";';
     s.target.report = { ...s.target.report, ok: false, checks: [{ id: 'grant_database', target: 'billing', ok: false, detail: 'no grant option', fix }] };
@@ -276,7 +298,7 @@ describe('GrantsService.revoke, extend, resetCredentials', () => {
     expect(s.jobs.runNowAsked).toHaveLength(1);
   });
 
-  it('extends an active grant: the target\'s expiry (plus grace) and the revocation job move together', async () => {
+  it("extends an active grant: the target's expiry (plus grace) and the revocation job move together", async () => {
     const s = setup();
     const { grant } = await s.service.create(command());
     const later = new Date(Date.now() + 7_200_000);

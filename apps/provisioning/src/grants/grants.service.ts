@@ -1,6 +1,18 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Actor, AppException, checksBlockingGrants, Contracts, Credentials, ErrorCode, Grant, GrantItem, GrantStates, GrantStatus, PersonIdentity } from '@latchkey/contracts';
+import {
+  Actor,
+  AppException,
+  checksBlockingGrants,
+  Contracts,
+  Credentials,
+  ErrorCode,
+  Grant,
+  GrantItem,
+  GrantStates,
+  GrantStatus,
+  PersonIdentity,
+} from '@latchkey/contracts';
 import type { OutboxEntry } from '@latchkey/persistence';
 import { classifyDatabaseError, LOGGER, MessageBus, SERVICE_INFO, toAppException, withFix } from '@latchkey/messaging';
 import type { AppLogger, ServiceInfo } from '@latchkey/messaging';
@@ -22,7 +34,10 @@ const INSUFFICIENT_PRIVILEGE = '42501';
 const MAX_FAILURE_CHARS = 8000;
 
 /** What granting needs of its neighbours, narrow so that unit tests hand-write them. */
-export type GrantRows = Pick<GrantsRepository, 'insertOnce' | 'findById' | 'withLock' | 'transition' | 'beginRevocation' | 'recordFailure' | 'touchRole' | 'page'>;
+export type GrantRows = Pick<
+  GrantsRepository,
+  'insertOnce' | 'findById' | 'withLock' | 'transition' | 'beginRevocation' | 'recordFailure' | 'touchRole' | 'page'
+>;
 export type Revocations = Pick<RevocationService, 'run' | 'undo'>;
 export type RevocationJobs = Pick<RevocationQueue, 'schedule' | 'cancel' | 'ensure' | 'runNow'>;
 export type GrantOnTarget = Pick<TargetDatabase, 'applyGrant' | 'runPreflight' | 'setPassword' | 'setValidUntil'>;
@@ -49,7 +64,13 @@ export function grantAuditEntry(action: string, actor: Actor, grant: GrantEntity
     targetType: 'grant',
     targetId: grant.id,
     targetName: `${grant.identityEmail} on integration ${grant.integrationId}`,
-    details: { status: grant.status, integrationId: grant.integrationId, identity: { id: grant.identityId, email: grant.identityEmail }, role: grant.roleName, ...details },
+    details: {
+      status: grant.status,
+      integrationId: grant.integrationId,
+      identity: { id: grant.identityId, email: grant.identityEmail },
+      role: grant.roleName,
+      ...details,
+    },
   };
 }
 
@@ -80,20 +101,23 @@ export class GrantsService {
     const roleName = personalRoleName(command.identity);
     const password = generatePassword();
 
-    const { grant, created } = await this.grants.insertOnce({
-      idempotencyKey: command.idempotencyKey,
-      integrationId: command.integrationId,
-      connectorId: this.info.connectorId!,
-      identityId: command.identity.id,
-      identityEmail: command.identity.email,
-      roleName,
-      items: command.items,
-      connectionLimit: command.connectionLimit,
-      status: 'GRANTING',
-      expiresAt,
-      attempts: 0,
-      passwordEnvelope: encryptSecret({ username: roleName, password }, key),
-    }, command.actor ? (row) => grantAuditEntry('grant.created', command.actor!, row, { items: row.items, expiresAt: row.expiresAt.toISOString() }) : undefined);
+    const { grant, created } = await this.grants.insertOnce(
+      {
+        idempotencyKey: command.idempotencyKey,
+        integrationId: command.integrationId,
+        connectorId: this.info.connectorId!,
+        identityId: command.identity.id,
+        identityEmail: command.identity.email,
+        roleName,
+        items: command.items,
+        connectionLimit: command.connectionLimit,
+        status: 'GRANTING',
+        expiresAt,
+        attempts: 0,
+        passwordEnvelope: encryptSecret({ username: roleName, password }, key),
+      },
+      command.actor ? (row) => grantAuditEntry('grant.created', command.actor!, row, { items: row.items, expiresAt: row.expiresAt.toISOString() }) : undefined,
+    );
     if (!created) return this.replay(grant, command, target);
     return this.execute(grant, target);
   }
@@ -203,7 +227,11 @@ export class GrantsService {
       try {
         const report = await this.database.runPreflight(target.params, { connectorId: grant.connectorId });
         const scope = { databases: [...new Set(grant.items.map((i) => i.database))], roles: grant.items.some((i) => i.resourceType === 'postgresql-role') };
-        fix = checksBlockingGrants(report, scope).map((c) => c.fix).filter((f): f is string => !!f).join('\n') || undefined;
+        fix =
+          checksBlockingGrants(report, scope)
+            .map((c) => c.fix)
+            .filter((f): f is string => !!f)
+            .join('\n') || undefined;
       } catch (preflightErr) {
         this.logger.warn({ grantId: grant.id, err: preflightErr }, 'preflight for a failed grant did not run');
       }
@@ -234,7 +262,9 @@ export class GrantsService {
   async revoke(id: string, revokedBy: Actor, actor?: Actor): Promise<Grant> {
     const grant = await this.load(id);
     if (GrantStates.ENDED.includes(grant.status)) return toView(grant);
-    const audit = actor ? (row: GrantEntity) => grantAuditEntry('grant.revoked', actor, row, { previousStatus: grant.status, endReason: row.endReason }) : undefined;
+    const audit = actor
+      ? (row: GrantEntity) => grantAuditEntry('grant.revoked', actor, row, { previousStatus: grant.status, endReason: row.endReason })
+      : undefined;
     const begun = await this.grants.beginRevocation(id, revokedBy, audit);
     if (!begun) {
       const now = await this.load(id);
@@ -258,7 +288,9 @@ export class GrantsService {
       const target = await this.targets.resolve(grant!.integrationId);
       await onTarget(() => this.database.setValidUntil(target.params, grant!.roleName, new Date(expiresAt.getTime() + this.settings.graceSeconds * 1000)));
       const before = grant!.expiresAt.toISOString();
-      const audit = actor ? (row: GrantEntity) => grantAuditEntry('grant.extended', actor, row, { expiresAt: { before, after: expiresAt.toISOString() } }) : undefined;
+      const audit = actor
+        ? (row: GrantEntity) => grantAuditEntry('grant.extended', actor, row, { expiresAt: { before, after: expiresAt.toISOString() } })
+        : undefined;
       const saved = await save({ expiresAt }, audit);
       // Inside the lock: the revocation job of the last extension is the one that stays.
       await this.queue.schedule(id, expiresAt, { replace: true });
@@ -277,7 +309,9 @@ export class GrantsService {
       if (grant!.status !== 'ACTIVE') throw new AppException(ErrorCode.Conflict, `Only an ACTIVE grant has credentials; this one is ${grant!.status}.`);
       const resolved = await this.targets.resolve(grant!.integrationId);
       const password = generatePassword();
-      await onTarget(() => this.database.setPassword(resolved.params, grant!.roleName, password, new Date(grant!.expiresAt.getTime() + this.settings.graceSeconds * 1000)));
+      await onTarget(() =>
+        this.database.setPassword(resolved.params, grant!.roleName, password, new Date(grant!.expiresAt.getTime() + this.settings.graceSeconds * 1000)),
+      );
       const audit = actor ? (row: GrantEntity) => grantAuditEntry('grant.credentials-reset', actor, row) : undefined;
       return [await save({ passwordEnvelope: encryptSecret({ username: grant!.roleName, password }, key) }, audit), resolved] as const;
     });
@@ -316,7 +350,9 @@ export class GrantsService {
 
   private publish(kind: 'granted' | 'failed', grant: GrantEntity) {
     const contract = kind === 'granted' ? Contracts.provisioningGrantGranted : Contracts.provisioningGrantFailed;
-    return this.bus.publish(contract, { grant: toView(grant) }).catch((err: unknown) => this.logger.warn({ err, grantId: grant.id }, `grant ${kind} event not sent`));
+    return this.bus
+      .publish(contract, { grant: toView(grant) })
+      .catch((err: unknown) => this.logger.warn({ err, grantId: grant.id }, `grant ${kind} event not sent`));
   }
 }
 

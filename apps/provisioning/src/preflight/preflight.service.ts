@@ -19,7 +19,14 @@ export class PreflightService {
     const started = Date.now();
     const report = await this.test(target);
     this.logger.info(
-      { integrationId: target.integrationId, ok: report.ok, connected: report.connected, tls: report.tls, failed: report.checks.filter((c) => !c.ok).map((c) => c.id), ms: Date.now() - started },
+      {
+        integrationId: target.integrationId,
+        ok: report.ok,
+        connected: report.connected,
+        tls: report.tls,
+        failed: report.checks.filter((c) => !c.ok).map((c) => c.id),
+        ms: Date.now() - started,
+      },
       'integration test ran',
     );
     return report;

@@ -1,6 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import { createPgIntegration, PgCluster, startPgCluster, startRedisCluster, startRedisSentinel, startTestStack, STARTUP_TIMEOUT_MS, waitUntil } from '@latchkey/testing';
+import {
+  createPgIntegration,
+  PgCluster,
+  startPgCluster,
+  startRedisCluster,
+  startRedisSentinel,
+  startTestStack,
+  STARTUP_TIMEOUT_MS,
+  waitUntil,
+} from '@latchkey/testing';
 import type { PrivateRedisCluster, PrivateRedisSentinel } from '@latchkey/testing';
 
 jest.setTimeout(420_000);
@@ -30,25 +39,42 @@ describe('revocation on Redis Cluster and on Redis with Sentinel failover', () =
     await client.connect();
     return client;
   };
-  const canLogin = async (role: string) => (await pg.query<{ rolcanlogin: boolean }>('SELECT rolcanlogin FROM pg_roles WHERE rolname = $1', [role]))[0]?.rolcanlogin;
+  const canLogin = async (role: string) =>
+    (await pg.query<{ rolcanlogin: boolean }>('SELECT rolcanlogin FROM pg_roles WHERE rolname = $1', [role]))[0]?.rolcanlogin;
   const sessionsOf = async (role: string) => (await pg.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = $1', [role]))[0].n;
 
   /** A stack on `redisUrl` with the shop integration; answers its grant helpers. */
-  async function stackOn(redisUrl: string, sweeper: Record<string, string> = { SWEEP_INTERVAL_SECONDS, ACCESS_SWEEP_INTERVAL_SECONDS: SWEEP_INTERVAL_SECONDS }) {
+  async function stackOn(
+    redisUrl: string,
+    sweeper: Record<string, string> = { SWEEP_INTERVAL_SECONDS, ACCESS_SWEEP_INTERVAL_SECONDS: SWEEP_INTERVAL_SECONDS },
+  ) {
     const t = await startTestStack({ env: { REDIS_URL: redisUrl, REVOCATION_BACKOFF_MS: '200', ...sweeper } });
     const integrationId = await createPgIntegration(t, { port: pg.port, username: CONNECTOR_USER, password: CONNECTOR_PASSWORD, dbname: 'shop' });
     const grant = async (name: string, seconds: number): Promise<Granted> => {
-      const created = await t.api('POST', `/api/v1/integrations/${integrationId}/grants`, { body: { identity: person(name), items: [ordersRead], expiresAt: inSeconds(seconds) } });
+      const created = await t.api('POST', `/api/v1/integrations/${integrationId}/grants`, {
+        body: { identity: person(name), items: [ordersRead], expiresAt: inSeconds(seconds) },
+      });
       expect(created.status).toBe(201);
       return created.body;
     };
     const expired = (g: Granted) =>
-      waitUntil(`${g.grant.roleName} expired`, async () => {
-        const res = await t.api('GET', `/api/v1/integrations/${integrationId}/grants/${g.grant.id}`);
-        return res.body.status === 'EXPIRED' && res.body;
-      }, 150_000).catch((err: Error) => {
+      waitUntil(
+        `${g.grant.roleName} expired`,
+        async () => {
+          const res = await t.api('GET', `/api/v1/integrations/${integrationId}/grants/${g.grant.id}`);
+          return res.body.status === 'EXPIRED' && res.body;
+        },
+        150_000,
+      ).catch((err: Error) => {
         // What provisioning said meanwhile: the queue's and the worker's view of Redis.
-        throw new Error(`${err.message}\n${t.stack.output('provisioning').split('\n').filter((l) => !l.includes('"msg":"nats')).slice(-60).join('\n')}`);
+        throw new Error(
+          `${err.message}\n${t.stack
+            .output('provisioning')
+            .split('\n')
+            .filter((l) => !l.includes('"msg":"nats'))
+            .slice(-60)
+            .join('\n')}`,
+        );
       });
     return { t, grant, expired };
   }

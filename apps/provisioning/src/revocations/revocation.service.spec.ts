@@ -76,7 +76,9 @@ describe('RevocationService', () => {
     expect(grants.heldItems).not.toHaveBeenCalled();
     expect(revoke).toHaveBeenCalledWith(PARAMS, { role: 'lk_a', items: [ITEM], keepItems: [{ ...ITEM, table: 'other' }], keepItemsNow: expect.any(Function) });
     expect(grants.endRevocation).toHaveBeenCalledWith(expect.objectContaining({ id: 'a' }), expect.any(Date));
-    expect(published).toEqual([{ subject: Contracts.provisioningGrantEnded.subject, payload: { grant: expect.objectContaining({ id: 'a', status: 'EXPIRED' }) } }]);
+    expect(published).toEqual([
+      { subject: Contracts.provisioningGrantEnded.subject, payload: { grant: expect.objectContaining({ id: 'a', status: 'EXPIRED' }) } },
+    ]);
   });
 
   it('falls back to reading the grant when it cannot be claimed: not yet due, already ended, or revoked early', async () => {

@@ -55,7 +55,10 @@ export class RevocationService {
       if (grant.status === 'ACTIVE' && grant.expiresAt.getTime() > Date.now()) return grant; // extended: a later job will come
       if (grant.status === 'GRANTING') return grant; // the sweeper finishes or rolls back half-made grants
       // Read ACTIVE, and a grant never goes back to GRANTING: the table's guard lets only this ACTIVE grant move.
-      revoking = grant.status === 'ACTIVE' ? ((await this.grants.transition(grant.id, 'REVOKING', { endReason: 'EXPIRED' })) ?? (await this.grants.findById(grant.id))!) : grant;
+      revoking =
+        grant.status === 'ACTIVE'
+          ? ((await this.grants.transition(grant.id, 'REVOKING', { endReason: 'EXPIRED' })) ?? (await this.grants.findById(grant.id))!)
+          : grant;
     }
     const grant = revoking;
     this.metrics.attempted();

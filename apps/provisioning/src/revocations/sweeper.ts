@@ -77,12 +77,18 @@ export class Sweeper implements OnApplicationBootstrap, OnApplicationShutdown {
       }
       // Or Redis is gone: the control database says the grant is due, so it is revoked here rather
       // than left until Redis is back (a failure is recorded on the grant and tried again next sweep).
-      await this.revocations.run(grant.id, { throwOnFailure: false }).catch((err: unknown) => this.logger.warn({ err, grantId: grant.id }, 'direct revocation failed; tried again next sweep'));
+      await this.revocations
+        .run(grant.id, { throwOnFailure: false })
+        .catch((err: unknown) => this.logger.warn({ err, grantId: grant.id }, 'direct revocation failed; tried again next sweep'));
       if (stale) overdue += 1;
       else direct += 1;
     }
     if (direct > 0) this.logger.warn({ revoked: direct }, 'Redis unavailable: due revocations run by the sweeper itself');
-    if (overdue > 0) this.logger.warn({ revoked: overdue, overdueSeconds: this.settings.overdueSeconds }, 'grants still active past their expiry with no job run: revoked by the sweeper itself');
+    if (overdue > 0)
+      this.logger.warn(
+        { revoked: overdue, overdueSeconds: this.settings.overdueSeconds },
+        'grants still active past their expiry with no job run: revoked by the sweeper itself',
+      );
     return due.length;
   }
 
@@ -92,7 +98,10 @@ export class Sweeper implements OnApplicationBootstrap, OnApplicationShutdown {
     for (const grant of stale) {
       try {
         await this.revocations.undo(grant);
-        const failed = await this.grants.transition(grant.id, 'FAILED', { endedAt: new Date(), lastError: grant.lastError ?? 'interrupted while granting; rolled back' });
+        const failed = await this.grants.transition(grant.id, 'FAILED', {
+          endedAt: new Date(),
+          lastError: grant.lastError ?? 'interrupted while granting; rolled back',
+        });
         if (failed) {
           await this.queue.cancel(grant.id);
           count += 1;
@@ -112,7 +121,10 @@ export class Sweeper implements OnApplicationBootstrap, OnApplicationShutdown {
         const target = await this.targets.resolve(role.integrationId);
         const result = await this.database.dropPersonalRole(target.params, role.roleName);
         await this.grants.setRoleState(role.integrationId, role.roleName, result.dropped ? 'DROPPED' : 'KEPT', result.reason ?? null);
-        this.logger.info({ integrationId: role.integrationId, role: role.roleName, dropped: result.dropped, reason: result.reason }, 'personal role cleaned up');
+        this.logger.info(
+          { integrationId: role.integrationId, role: role.roleName, dropped: result.dropped, reason: result.reason },
+          'personal role cleaned up',
+        );
         count += 1;
       } catch (err) {
         this.logger.warn({ err, role: role.roleName }, 'personal role cleanup failed; retried next sweep');

@@ -62,13 +62,22 @@ export class GrantsRepository {
    * (extend, new password) happen one at a time, so the expiry and the stored password always
    * match what the target holds; revocation's conditional updates wait for the lock too.
    */
-  withLock<T>(id: string, work: (grant: GrantEntity | null, save: (fields: Partial<GrantEntity>, audit?: (grant: GrantEntity) => OutboxEntry) => Promise<GrantEntity>) => Promise<T>): Promise<T> {
+  withLock<T>(
+    id: string,
+    work: (grant: GrantEntity | null, save: (fields: Partial<GrantEntity>, audit?: (grant: GrantEntity) => OutboxEntry) => Promise<GrantEntity>) => Promise<T>,
+  ): Promise<T> {
     return this.outbox.transaction(async (m) => {
       const repo = m.getRepository(GrantEntity);
       const grant = await repo.createQueryBuilder('g').setLock('pessimistic_write').where('g.id = :id', { id }).getOne();
       // The change and its audit entry (an admin's direct action) commit together.
       const save = async (fields: Partial<GrantEntity>, audit?: (grant: GrantEntity) => OutboxEntry) => {
-        const result = await repo.createQueryBuilder().update().set({ ...fields, updatedAt: () => 'now()' }).where('id = :id', { id }).returning('*').execute();
+        const result = await repo
+          .createQueryBuilder()
+          .update()
+          .set({ ...fields, updatedAt: () => 'now()' })
+          .where('id = :id', { id })
+          .returning('*')
+          .execute();
         const saved = this.fromRow(result.raw[0]);
         if (audit) await this.outbox.add(m, audit(saved));
         return saved;
@@ -81,7 +90,12 @@ export class GrantsRepository {
    * Moves a grant to status `to` (with `fields`) only from a status the transition table lets move
    * there; null when it is in another (another path got there first).
    */
-  async transition(id: string, to: GrantStatus, fields: Omit<Partial<GrantEntity>, 'status'>, audit?: (grant: GrantEntity) => OutboxEntry): Promise<GrantEntity | null> {
+  async transition(
+    id: string,
+    to: GrantStatus,
+    fields: Omit<Partial<GrantEntity>, 'status'>,
+    audit?: (grant: GrantEntity) => OutboxEntry,
+  ): Promise<GrantEntity | null> {
     const from = GrantStates.predecessorsOf(to);
     const update = async (m?: EntityManager) => {
       const result = await (m ? m.getRepository(GrantEntity) : this.grants)
@@ -171,7 +185,10 @@ export class GrantsRepository {
    * the sweeper); null when another path got there first. The person's role is marked in use
    * (touchRole) either way.
    */
-  async endRevocation(grant: Pick<GrantEntity, 'id' | 'integrationId' | 'roleName' | 'connectorId' | 'identityId'>, endedAt: Date): Promise<GrantEntity | null> {
+  async endRevocation(
+    grant: Pick<GrantEntity, 'id' | 'integrationId' | 'roleName' | 'connectorId' | 'identityId'>,
+    endedAt: Date,
+  ): Promise<GrantEntity | null> {
     const rows: Array<Record<string, unknown>> = await this.dataSource.query(
       `WITH ended AS (
          UPDATE provisioning.grants
@@ -227,7 +244,12 @@ export class GrantsRepository {
     const rows = await this.grants
       .createQueryBuilder('g')
       .select(['g.items'])
-      .where('g.integration_id = :integrationId AND g.role_name = :roleName AND g.id <> :exceptId AND g.status IN (:...held)', { integrationId, roleName, exceptId, held: GrantStates.HOLDING_ACCESS })
+      .where('g.integration_id = :integrationId AND g.role_name = :roleName AND g.id <> :exceptId AND g.status IN (:...held)', {
+        integrationId,
+        roleName,
+        exceptId,
+        held: GrantStates.HOLDING_ACCESS,
+      })
       .getMany();
     return rows.flatMap((r) => r.items);
   }
@@ -246,7 +268,10 @@ export class GrantsRepository {
   async staleGranting(connectorId: string, olderThanSeconds: number): Promise<GrantEntity[]> {
     return this.grants
       .createQueryBuilder('g')
-      .where("g.connector_id = :connectorId AND g.status = 'GRANTING' AND g.updated_at < now() - make_interval(secs => :secs)", { connectorId, secs: olderThanSeconds })
+      .where("g.connector_id = :connectorId AND g.status = 'GRANTING' AND g.updated_at < now() - make_interval(secs => :secs)", {
+        connectorId,
+        secs: olderThanSeconds,
+      })
       .limit(500)
       .getMany();
   }
@@ -260,7 +285,11 @@ export class GrantsRepository {
     if (filter.integrationId) qb.andWhere('g.integration_id = :integrationId', { integrationId: filter.integrationId });
     if (filter.status) qb.andWhere('g.status = :status', { status: filter.status });
     if (after) qb.andWhere('(g.created_at, g.id) > (:createdAt, :id)', after);
-    return qb.orderBy('g.created_at', 'ASC').addOrderBy('g.id', 'ASC').limit(pageSize + 1).getMany();
+    return qb
+      .orderBy('g.created_at', 'ASC')
+      .addOrderBy('g.id', 'ASC')
+      .limit(pageSize + 1)
+      .getMany();
   }
 
   /** The person's role is in use on this instance now. */
@@ -278,9 +307,12 @@ export class GrantsRepository {
     return this.roles
       .createQueryBuilder('r')
       .where("r.connector_id = :connectorId AND r.state = 'ACTIVE' AND r.last_active_at < now() - make_interval(secs => :seconds)", { connectorId, seconds })
-      .andWhere('NOT EXISTS (SELECT 1 FROM provisioning.grants g WHERE g.integration_id = r.integration_id AND g.role_name = r.role_name AND g.status IN (:...unfinished))', {
-        unfinished: GrantStates.UNFINISHED,
-      })
+      .andWhere(
+        'NOT EXISTS (SELECT 1 FROM provisioning.grants g WHERE g.integration_id = r.integration_id AND g.role_name = r.role_name AND g.status IN (:...unfinished))',
+        {
+          unfinished: GrantStates.UNFINISHED,
+        },
+      )
       .limit(100)
       .getMany();
   }

@@ -60,7 +60,8 @@ export class RotationSchedule implements OnApplicationBootstrap, OnApplicationSh
     const period = this.rotations.periodMs(subject);
     const due = period === null ? null : Date.parse(subject.secretSetAt) + period;
     if (due === null) await this.queue.unschedule(integrationId);
-    else if (await this.queue.ensureSchedule(integrationId, period!, due)) this.logger.info({ integrationId, nextDueAt: new Date(due).toISOString() }, 'rotation planned');
+    else if (await this.queue.ensureSchedule(integrationId, period!, due))
+      this.logger.info({ integrationId, nextDueAt: new Date(due).toISOString() }, 'rotation planned');
     const nextDueAt = due === null ? null : new Date(due).toISOString();
     if (subject.rotation.nextDueAt !== nextDueAt) await this.bus.request(Contracts.catalogRotationPlanned, { id: integrationId, nextDueAt });
     return nextDueAt;
@@ -92,7 +93,9 @@ export class RotationSchedule implements OnApplicationBootstrap, OnApplicationSh
     if (change === 'deleted' || connectorId === this.info.connectorId) return;
     await this.connectors
       .request(Contracts.rotationPlan, { connectorId }, { integrationId })
-      .catch((err: unknown) => this.logger.warn({ err, integrationId, connectorId }, 'rotation not handed to the integration\'s connector; it plans it when it starts'));
+      .catch((err: unknown) =>
+        this.logger.warn({ err, integrationId, connectorId }, "rotation not handed to the integration's connector; it plans it when it starts"),
+      );
   }
 
   onApplicationBootstrap() {
@@ -102,7 +105,6 @@ export class RotationSchedule implements OnApplicationBootstrap, OnApplicationSh
   onApplicationShutdown() {
     this.reconciler.stop();
   }
-
 
   /** Repairs interrupted runs of this connector's integrations and plans every schedule again. */
   async reconcile(): Promise<void> {

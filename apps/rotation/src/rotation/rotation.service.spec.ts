@@ -22,13 +22,22 @@ function setup(opts: { failAt?: Step[]; days?: number | null; secretSetAt?: stri
   const db = { password: opts.dbPassword ?? OLD, sets: [] as string[] };
   const catalog = {
     current: seal(OLD),
-    pending: opts.pending ? { runId: '11111111-1111-4111-8111-111111111111', envelope: seal(opts.pending) } : null as null | { runId: string; envelope: ReturnType<typeof seal> },
+    pending: opts.pending
+      ? { runId: '11111111-1111-4111-8111-111111111111', envelope: seal(opts.pending) }
+      : (null as null | { runId: string; envelope: ReturnType<typeof seal> }),
     records: [] as Array<{ pending: string; result: string; detail?: string; trigger: string }>,
   };
   const fail = (step: Step) => {
     if (opts.failAt?.includes(step)) throw new Error(`injected failure at ${step}`);
   };
-  const state = (): RotationState => ({ lastRotatedAt: null, nextDueAt: null, lastAttemptAt: null, lastResult: null, lastError: null, pending: catalog.pending !== null });
+  const state = (): RotationState => ({
+    lastRotatedAt: null,
+    nextDueAt: null,
+    lastAttemptAt: null,
+    lastResult: null,
+    lastError: null,
+    pending: catalog.pending !== null,
+  });
   const subject = (): RotationSubject => ({
     integrationId,
     name: 'db',
@@ -157,7 +166,10 @@ describe('RotationService', () => {
     const s = setup({ pending: 'staged-but-never-set-0123' });
     const result = await run(s);
     expect(result.result).toBe('rotated');
-    expect(s.catalog.records.map((r) => [r.pending, r.result])).toEqual([['discard', 'repaired'], ['promote', 'rotated']]);
+    expect(s.catalog.records.map((r) => [r.pending, r.result])).toEqual([
+      ['discard', 'repaired'],
+      ['promote', 'rotated'],
+    ]);
     expect(s.current()).toBe(s.db.password);
   });
 

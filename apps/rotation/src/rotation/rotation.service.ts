@@ -3,7 +3,16 @@ import { channel } from 'node:diagnostics_channel';
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { z } from 'zod';
 import { AppException, Contracts, ErrorCode } from '@latchkey/contracts';
-import type { Actor, EventContract, PendingAction, RotationResult, RotationRunResult, RotationState, RotationSubject, RotationTrigger } from '@latchkey/contracts';
+import type {
+  Actor,
+  EventContract,
+  PendingAction,
+  RotationResult,
+  RotationRunResult,
+  RotationState,
+  RotationSubject,
+  RotationTrigger,
+} from '@latchkey/contracts';
 import { LOGGER, MessageBus, SERVICE_INFO } from '@latchkey/messaging';
 import type { AppLogger, ServiceInfo } from '@latchkey/messaging';
 import { generatePassword, TargetDatabase, targetConnectionParams } from '@latchkey/pg-access';
@@ -91,14 +100,21 @@ export class RotationService {
   private async runLocked(integrationId: string, trigger: RotationTrigger, actor: Actor): Promise<RotationRunResult> {
     let subject = await this.subject(integrationId);
     if (subject.connectorId !== this.info.connectorId) {
-      throw new AppException(ErrorCode.Conflict, `Integration ${integrationId} is served by connector "${subject.connectorId}", not "${this.info.connectorId}".`);
+      throw new AppException(
+        ErrorCode.Conflict,
+        `Integration ${integrationId} is served by connector "${subject.connectorId}", not "${this.info.connectorId}".`,
+      );
     }
     const params = await this.params(subject, trigger, actor);
     let session: RotationSession;
     try {
       session = await this.credentials.lockConnectorUser(params);
     } catch (err) {
-      return this.fail(this.runOf(subject, params, trigger, actor), subject.pendingRunId ? 'keep' : 'none', `cannot log in to take the rotation lock: ${messageOf(err)}`);
+      return this.fail(
+        this.runOf(subject, params, trigger, actor),
+        subject.pendingRunId ? 'keep' : 'none',
+        `cannot log in to take the rotation lock: ${messageOf(err)}`,
+      );
     }
     try {
       // Another run may have finished while this one waited for the lock.
@@ -108,7 +124,8 @@ export class RotationService {
         repaired = await this.repair(this.runOf(subject, await this.params(subject, trigger, actor), trigger, actor));
         subject = await this.subject(integrationId);
       }
-      if (trigger === 'repair' || (trigger === 'scheduled' && !this.isDue(subject))) return repaired ?? { integrationId, result: 'not-due', rotation: subject.rotation };
+      if (trigger === 'repair' || (trigger === 'scheduled' && !this.isDue(subject)))
+        return repaired ?? { integrationId, result: 'not-due', rotation: subject.rotation };
       return await this.rotate(subject, await this.params(subject, trigger, actor), session, trigger, actor);
     } finally {
       await session.release();
@@ -130,7 +147,7 @@ export class RotationService {
     const { params } = run;
     if (params.pendingPassword === undefined) {
       // The staged password is for another user, or the current secret moved on: it can only be dropped.
-      return this.settle(run, 'discard', 'repaired', 'the staged password no longer belongs to this integration\'s secret: discarded');
+      return this.settle(run, 'discard', 'repaired', "the staged password no longer belongs to this integration's secret: discarded");
     }
     try {
       if (await this.credentials.canLogin({ ...params, password: params.pendingPassword })) {
@@ -142,10 +159,20 @@ export class RotationService {
     } catch (err) {
       return this.fail(run, 'keep', `cannot check which password the database holds: ${messageOf(err)}`);
     }
-    return this.fail(run, 'keep', 'neither the current nor the staged password logs in: someone else changed the connector user\'s password; replace the integration\'s secret');
+    return this.fail(
+      run,
+      'keep',
+      "neither the current nor the staged password logs in: someone else changed the connector user's password; replace the integration's secret",
+    );
   }
 
-  private async rotate(subject: RotationSubject, params: TargetConnectionParams, session: RotationSession, trigger: RotationTrigger, actor: Actor): Promise<RotationRunResult> {
+  private async rotate(
+    subject: RotationSubject,
+    params: TargetConnectionParams,
+    session: RotationSession,
+    trigger: RotationTrigger,
+    actor: Actor,
+  ): Promise<RotationRunResult> {
     const password = generatePassword();
     const run: Run = { subject, params, runId: randomUUID(), trigger, actor, secrets: [password, ...secretsOf(params)] };
     const envelope = encryptSecret({ username: params.username, password }, this.masterKey!);
@@ -191,7 +218,10 @@ export class RotationService {
   /** Records a failure (best effort: the catalog may be what failed) and ends the run. */
   private async fail(run: Run, pending: PendingAction, reason: string): Promise<never> {
     const detail = scrub(reason, run.secrets);
-    this.logger.warn({ integrationId: run.subject.integrationId, runId: run.runId, trigger: run.trigger, reason: detail, staged: pending }, 'rotation failed; the working credential is kept');
+    this.logger.warn(
+      { integrationId: run.subject.integrationId, runId: run.runId, trigger: run.trigger, reason: detail, staged: pending },
+      'rotation failed; the working credential is kept',
+    );
     let rotation: RotationState = run.subject.rotation;
     try {
       rotation = await this.record(run, pending, 'failed', detail);
@@ -216,7 +246,8 @@ export class RotationService {
 
   /** Connection parameters with the current password and, during a rotation, the staged one. */
   private async params(subject: RotationSubject, trigger: RotationTrigger, actor: Actor): Promise<TargetConnectionParams> {
-    const unusable = (reason: string) => this.fail(this.runOf(subject, { password: '' } as TargetConnectionParams, trigger, actor), subject.pendingRunId ? 'keep' : 'none', reason);
+    const unusable = (reason: string) =>
+      this.fail(this.runOf(subject, { password: '' } as TargetConnectionParams, trigger, actor), subject.pendingRunId ? 'keep' : 'none', reason);
     if (subject.target.secret.store !== 'builtin') return unusable(`secret store ${subject.target.secret.store} cannot be rotated by Latchkey`);
     if (!this.masterKey) return unusable('no master key is loaded on this connector (LATCHKEY_MASTER_KEY): it cannot open or seal builtin secrets');
     try {

@@ -45,10 +45,15 @@ export async function allPages<T>(path: string, query: Record<string, string> = 
 export const MOVING_INTEGRATION: readonly IntegrationStatus[] = ['INITIALIZING', 'REFRESHING'];
 export const POLL_MS = 1_500;
 
-export const useCatalog = () => useQuery({ queryKey: keys.catalog, queryFn: () => api<Page<IntegrationTypeDescription>>('GET', '/catalog').then((p) => p.items), staleTime: 5 * 60_000 });
+export const useCatalog = () =>
+  useQuery({ queryKey: keys.catalog, queryFn: () => api<Page<IntegrationTypeDescription>>('GET', '/catalog').then((p) => p.items), staleTime: 5 * 60_000 });
 
 export const useConnectors = (poll = false) =>
-  useQuery({ queryKey: keys.connectors, queryFn: () => api<Page<Connector>>('GET', '/connectors').then((p) => p.items), refetchInterval: poll ? 5_000 : false });
+  useQuery({
+    queryKey: keys.connectors,
+    queryFn: () => api<Page<Connector>>('GET', '/connectors').then((p) => p.items),
+    refetchInterval: poll ? 5_000 : false,
+  });
 
 export const useIntegrations = () =>
   useQuery({

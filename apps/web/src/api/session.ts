@@ -40,7 +40,12 @@ export interface SignInProvider {
 
 /** The ways to sign in: email and password, and single sign-on when it is set up. */
 export function useSignInProviders() {
-  return useQuery({ queryKey: ['auth-providers'], queryFn: () => api<{ providers: SignInProvider[] }>('GET', '/auth/providers').then((a) => a.providers), staleTime: 5 * 60_000, retry: false });
+  return useQuery({
+    queryKey: ['auth-providers'],
+    queryFn: () => api<{ providers: SignInProvider[] }>('GET', '/auth/providers').then((a) => a.providers),
+    staleTime: 5 * 60_000,
+    retry: false,
+  });
 }
 
 export function useSignIn() {

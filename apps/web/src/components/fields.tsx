@@ -10,7 +10,21 @@ interface FieldProps<V> {
 }
 
 /** A label, the control, a hint and the error, tied together for screen readers (aria-describedby). */
-function FieldFrame({ id, label, hint, error, children, counter }: { id: string; label: string; hint?: ReactNode; error?: string; children: ReactNode; counter?: ReactNode }) {
+function FieldFrame({
+  id,
+  label,
+  hint,
+  error,
+  children,
+  counter,
+}: {
+  id: string;
+  label: string;
+  hint?: ReactNode;
+  error?: string;
+  children: ReactNode;
+  counter?: ReactNode;
+}) {
   return (
     <div className={error ? 'field field--invalid' : 'field'}>
       <label htmlFor={id}>{label}</label>
@@ -46,7 +60,12 @@ export function TextField<V>({
   autoComplete = 'off',
   required,
   inputMode,
-}: FieldProps<V> & { type?: 'text' | 'password' | 'email' | 'number' | 'date' | 'time' | 'search'; autoComplete?: string; required?: boolean; inputMode?: 'numeric' | 'text' }) {
+}: FieldProps<V> & {
+  type?: 'text' | 'password' | 'email' | 'number' | 'date' | 'time' | 'search';
+  autoComplete?: string;
+  required?: boolean;
+  inputMode?: 'numeric' | 'text';
+}) {
   const id = fieldId(name);
   const error = form.error(name);
   return (
@@ -67,7 +86,15 @@ export function TextField<V>({
   );
 }
 
-export function TextAreaField<V>({ form, name, label, hint, rows = 4, maxLength, counter }: FieldProps<V> & { rows?: number; maxLength?: number; counter?: boolean }) {
+export function TextAreaField<V>({
+  form,
+  name,
+  label,
+  hint,
+  rows = 4,
+  maxLength,
+  counter,
+}: FieldProps<V> & { rows?: number; maxLength?: number; counter?: boolean }) {
   const id = fieldId(name);
   const error = form.error(name);
   const value = textOf(getIn(form.values, name));
@@ -150,7 +177,21 @@ export interface Choice {
 }
 
 /** Radio buttons (one value) or checkboxes (`multiple`: an array of values) in a fieldset whose legend names them. */
-export function ChoiceGroup<V>({ form, name, legend, hint, choices, multiple }: { form: Form<V>; name: string; legend: string; hint?: ReactNode; choices: readonly Choice[]; multiple?: boolean }) {
+export function ChoiceGroup<V>({
+  form,
+  name,
+  legend,
+  hint,
+  choices,
+  multiple,
+}: {
+  form: Form<V>;
+  name: string;
+  legend: string;
+  hint?: ReactNode;
+  choices: readonly Choice[];
+  multiple?: boolean;
+}) {
   const id = fieldId(name);
   const error = form.error(name);
   const current = getIn(form.values, name);
@@ -160,7 +201,11 @@ export function ChoiceGroup<V>({ form, name, legend, hint, choices, multiple }: 
     else form.set(name, on ? [...selected, value] : selected.filter((v) => v !== value));
   };
   return (
-    <fieldset className={error ? 'choices choices--invalid' : 'choices'} aria-describedby={describedBy(id, hint, error)} aria-invalid={error ? true : undefined}>
+    <fieldset
+      className={error ? 'choices choices--invalid' : 'choices'}
+      aria-describedby={describedBy(id, hint, error)}
+      aria-invalid={error ? true : undefined}
+    >
       <legend>{legend}</legend>
       {hint && (
         <p className="field__hint" id={`${id}-hint`}>

@@ -67,22 +67,37 @@ export function Shell() {
           <ul aria-label="Portal">
             {PORTAL_NAV.map(([to, label]) => (
               <li key={to}>
-                <NavLink to={to} end className={({ isActive }) => (isActive || (to === '/portal/requests' && location.pathname.startsWith('/portal/requests/')) ? 'sidenav__link sidenav__link--active' : 'sidenav__link')}>
+                <NavLink
+                  to={to}
+                  end
+                  className={({ isActive }) =>
+                    isActive || (to === '/portal/requests' && location.pathname.startsWith('/portal/requests/'))
+                      ? 'sidenav__link sidenav__link--active'
+                      : 'sidenav__link'
+                  }
+                >
                   {label}
                 </NavLink>
               </li>
             ))}
           </ul>
           {admin && (
-          <ul aria-label="Administration">
-            {NAV.map(([to, label]) => (
-              <li key={to}>
-                <NavLink to={to} className={({ isActive }) => (isActive || (to.startsWith('/people') && location.pathname.startsWith('/people')) ? 'sidenav__link sidenav__link--active' : 'sidenav__link')}>
-                  {label}
-                </NavLink>
-              </li>
-            ))}
-          </ul>
+            <ul aria-label="Administration">
+              {NAV.map(([to, label]) => (
+                <li key={to}>
+                  <NavLink
+                    to={to}
+                    className={({ isActive }) =>
+                      isActive || (to.startsWith('/people') && location.pathname.startsWith('/people'))
+                        ? 'sidenav__link sidenav__link--active'
+                        : 'sidenav__link'
+                    }
+                  >
+                    {label}
+                  </NavLink>
+                </li>
+              ))}
+            </ul>
           )}
         </nav>
         <main id="main" className="content" tabIndex={-1} aria-busy={navigation.state === 'loading'}>

@@ -165,7 +165,19 @@ export function Dialog({ open, title, onClose, children }: { open: boolean; titl
 }
 
 /** Previous/next over a list paged with `nextPageToken`. */
-export function Pager({ page, hasNext, onPrevious, onNext, label }: { page: number; hasNext: boolean; onPrevious: () => void; onNext: () => void; label: string }) {
+export function Pager({
+  page,
+  hasNext,
+  onPrevious,
+  onNext,
+  label,
+}: {
+  page: number;
+  hasNext: boolean;
+  onPrevious: () => void;
+  onNext: () => void;
+  label: string;
+}) {
   return (
     <nav className="pager" aria-label={`${label} pages`}>
       <button type="button" className="button button--small" disabled={page === 0} onClick={onPrevious}>

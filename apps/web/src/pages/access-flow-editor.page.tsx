@@ -81,7 +81,13 @@ function FlowEditor({ flow }: { flow?: AccessFlow }) {
         <Approvers form={form} />
         <section className="panel" aria-labelledby="flow-time">
           <h2 id="flow-time">Duration and timeframe</h2>
-          <TextField form={form} name="maxDurationMinutes" label="Longest access (minutes)" type="number" hint="Requests may ask for any duration up to this." />
+          <TextField
+            form={form}
+            name="maxDurationMinutes"
+            label="Longest access (minutes)"
+            type="number"
+            hint="Requests may ask for any duration up to this."
+          />
           <CheckboxField form={form} name="timeframeOn" label="Only allow requests at certain times" />
           {form.values.timeframeOn && (
             <>
@@ -168,7 +174,8 @@ function DryRunPanel({ form }: { form: Form<FlowValues> }) {
       {dryRun.isPending && <Loading what="the dry run" />}
       {dryRun.error instanceof ApiError && dryRun.error.issues.length > 0 && (
         <p className="alert alert--error" role="alert">
-          The flow could never be used: {dryRun.error.issues.length === 1 ? 'see the field marked above.' : `see the ${dryRun.error.issues.length} fields marked above.`}
+          The flow could never be used:{' '}
+          {dryRun.error.issues.length === 1 ? 'see the field marked above.' : `see the ${dryRun.error.issues.length} fields marked above.`}
         </p>
       )}
       <ErrorNote error={dryRun.error instanceof ApiError && dryRun.error.issues.length > 0 ? null : dryRun.error} title="Dry run failed" />
@@ -187,7 +194,9 @@ function DryRunPanel({ form }: { form: Form<FlowValues> }) {
             </ul>
           )}
           <h3 id="dry-run-people">
-            {result.requestors.total === 0 ? 'Nobody could request through this flow' : `${result.requestors.total} ${result.requestors.total === 1 ? 'person' : 'people'} could request`}
+            {result.requestors.total === 0
+              ? 'Nobody could request through this flow'
+              : `${result.requestors.total} ${result.requestors.total === 1 ? 'person' : 'people'} could request`}
           </h3>
           {result.requestors.people.length > 0 && (
             <ul aria-labelledby="dry-run-people" className="plain">
@@ -196,10 +205,14 @@ function DryRunPanel({ form }: { form: Form<FlowValues> }) {
                   {p.name} <span className="muted">{p.email}</span>
                 </li>
               ))}
-              {result.requestors.total > result.requestors.people.length && <li className="muted">and {result.requestors.total - result.requestors.people.length} more</li>}
+              {result.requestors.total > result.requestors.people.length && (
+                <li className="muted">and {result.requestors.total - result.requestors.people.length} more</li>
+              )}
             </ul>
           )}
-          <h3 id="dry-run-resources">{result.resources.items.length === 0 ? 'No discovered resource matches the targets' : 'What they could request, and who would approve'}</h3>
+          <h3 id="dry-run-resources">
+            {result.resources.items.length === 0 ? 'No discovered resource matches the targets' : 'What they could request, and who would approve'}
+          </h3>
           {result.resources.items.length > 0 && (
             <div className="table-wrap">
               <table aria-labelledby="dry-run-resources">
@@ -238,7 +251,9 @@ function DryRunPanel({ form }: { form: Form<FlowValues> }) {
             </div>
           )}
           {result.resources.more && <p className="muted">Only the first {result.resources.items.length} resources by path are shown; the flow covers more.</p>}
-          {result.approvalRequired && <p className="muted">A requester never approves their own request: if they are the only approver named, an admin must settle it.</p>}
+          {result.approvalRequired && (
+            <p className="muted">A requester never approves their own request: if they are the only approver named, an admin must settle it.</p>
+          )}
         </div>
       )}
     </section>
@@ -272,17 +287,35 @@ function Requestors({ form }: { form: Form<FlowValues> }) {
             ]}
           />
           {c.type === 'attribute' && <TextField form={form} name={`requestors.conditions.${i}.attribute`} label={`Condition ${i + 1} attribute`} />}
-          <SelectField form={form} name={`requestors.conditions.${i}.match`} label={`Condition ${i + 1} match`} options={MatchOperator.options.map((m) => ({ value: m, label: m.replace('_', ' ') }))} />
+          <SelectField
+            form={form}
+            name={`requestors.conditions.${i}.match`}
+            label={`Condition ${i + 1} match`}
+            options={MatchOperator.options.map((m) => ({ value: m, label: m.replace('_', ' ') }))}
+          />
           <TextField form={form} name={`requestors.conditions.${i}.values`} label={`Condition ${i + 1} values`} hint="Comma-separated." />
           {conditions.length > 1 && (
-            <button type="button" className="button button--small button--quiet" onClick={() => form.set('requestors.conditions', conditions.filter((_, j) => j !== i))}>
+            <button
+              type="button"
+              className="button button--small button--quiet"
+              onClick={() =>
+                form.set(
+                  'requestors.conditions',
+                  conditions.filter((_, j) => j !== i),
+                )
+              }
+            >
               Remove condition {i + 1}
             </button>
           )}
         </div>
       ))}
       {form.error('requestors.conditions', true) && <p className="field__error">{form.error('requestors.conditions', true)}</p>}
-      <button type="button" className="button button--small" onClick={() => form.set('requestors.conditions', [...conditions, { type: 'group', attribute: '', match: 'is', values: '' }])}>
+      <button
+        type="button"
+        className="button button--small"
+        onClick={() => form.set('requestors.conditions', [...conditions, { type: 'group', attribute: '', match: 'is', values: '' }])}
+      >
         Add condition
       </button>
     </section>
@@ -311,9 +344,20 @@ function Targets({ form }: { form: Form<FlowValues> }) {
                 label={`Target ${i + 1} integration`}
                 options={[{ value: '', label: 'Choose an integration' }, ...(integrations.data ?? []).map((x) => ({ value: x.id, label: x.name }))]}
               />
-              <SelectField form={form} name={`targets.${i}.resourceType`} label={`Target ${i + 1} resource type`} options={resourceTypes.map((r) => ({ value: r, label: r }))} />
+              <SelectField
+                form={form}
+                name={`targets.${i}.resourceType`}
+                label={`Target ${i + 1} resource type`}
+                options={resourceTypes.map((r) => ({ value: r, label: r }))}
+              />
             </div>
-            <ChoiceGroup form={form} name={`targets.${i}.permissions`} legend={`Target ${i + 1} permissions`} multiple choices={permissions.map((p) => ({ value: p, label: p }))} />
+            <ChoiceGroup
+              form={form}
+              name={`targets.${i}.permissions`}
+              legend={`Target ${i + 1} permissions`}
+              multiple
+              choices={permissions.map((p) => ({ value: p, label: p }))}
+            />
             <SelectField
               form={form}
               name={`targets.${i}.select`}
@@ -355,7 +399,16 @@ function Targets({ form }: { form: Form<FlowValues> }) {
               </>
             )}
             {targets.length > 1 && (
-              <button type="button" className="button button--small button--quiet" onClick={() => form.set('targets', targets.filter((_, j) => j !== i))}>
+              <button
+                type="button"
+                className="button button--small button--quiet"
+                onClick={() =>
+                  form.set(
+                    'targets',
+                    targets.filter((_, j) => j !== i),
+                  )
+                }
+              >
                 Remove target {i + 1}
               </button>
             )}
@@ -436,11 +489,24 @@ function Approvers({ form }: { form: Form<FlowValues> }) {
                   form={form}
                   name={`approvers.groups.${i}.values`}
                   label={`Approver ${i + 1} ${g.type === 'user' ? 'emails' : 'groups'}`}
-                  hint={g.type === 'group' && groups.data ? `Comma-separated. Groups: ${groups.data.map((x) => x.name).join(', ') || 'none yet'}` : 'Comma-separated.'}
+                  hint={
+                    g.type === 'group' && groups.data
+                      ? `Comma-separated. Groups: ${groups.data.map((x) => x.name).join(', ') || 'none yet'}`
+                      : 'Comma-separated.'
+                  }
                 />
               )}
               {approverGroups.length > 1 && (
-                <button type="button" className="button button--small button--quiet" onClick={() => form.set('approvers.groups', approverGroups.filter((_, j) => j !== i))}>
+                <button
+                  type="button"
+                  className="button button--small button--quiet"
+                  onClick={() =>
+                    form.set(
+                      'approvers.groups',
+                      approverGroups.filter((_, j) => j !== i),
+                    )
+                  }
+                >
                   Remove approver {i + 1}
                 </button>
               )}
@@ -448,7 +514,11 @@ function Approvers({ form }: { form: Form<FlowValues> }) {
           ))}
           {form.error('approvers.groups', true) && <p className="field__error">{form.error('approvers.groups', true)}</p>}
           {form.error('approvers', true) && <p className="field__error">{form.error('approvers', true)}</p>}
-          <button type="button" className="button button--small" onClick={() => form.set('approvers.groups', [...approverGroups, { type: 'group', values: '' }])}>
+          <button
+            type="button"
+            className="button button--small"
+            onClick={() => form.set('approvers.groups', [...approverGroups, { type: 'group', values: '' }])}
+          >
             Add approver
           </button>
         </>

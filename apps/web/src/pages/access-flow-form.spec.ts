@@ -6,7 +6,12 @@ const INTEGRATION = '3f1c9a4e-8d2b-4c6a-9e1f-0a1b2c3d4e5f';
 describe('the access flow editor', () => {
   const filled = () => {
     const v = emptyFlow();
-    return { ...v, name: 'Analysts', requestors: { ...v.requestors, conditions: [{ type: 'group' as const, attribute: '', match: 'is' as const, values: 'analysts, bi' }] }, targets: [{ ...v.targets[0], integrationId: INTEGRATION }] };
+    return {
+      ...v,
+      name: 'Analysts',
+      requestors: { ...v.requestors, conditions: [{ type: 'group' as const, attribute: '', match: 'is' as const, values: 'analysts, bi' }] },
+      targets: [{ ...v.targets[0], integrationId: INTEGRATION }],
+    };
   };
 
   it("makes the API's body: lists split, OWNER without values, automatic approval as null", () => {
@@ -28,10 +33,14 @@ describe('the access flow editor', () => {
     const v = filled();
     expect(flowErrors({ ...v, maxDurationMinutes: '0' }).maxDurationMinutes).toBe('must be at least 1');
     expect(flowErrors({ ...v, targets: [{ ...v.targets[0], permissions: [] }] })['targets.0.permissions']).toBe('must list at least one permission');
-    expect(flowErrors({ ...v, targets: [{ ...v.targets[0], select: 'include', resources: { by: 'id', key: '', values: 'not-a-uuid' } }] })['targets.0.resources.values.0']).toBe(
-      'must be a resource id (UUID) when by is id',
+    expect(
+      flowErrors({ ...v, targets: [{ ...v.targets[0], select: 'include', resources: { by: 'id', key: '', values: 'not-a-uuid' } }] })[
+        'targets.0.resources.values.0'
+      ],
+    ).toBe('must be a resource id (UUID) when by is id');
+    expect(flowErrors({ ...v, approvers: { mode: 'ALL_OF', groups: [{ type: 'group', values: '' }] } })['approvers.groups.0.values']).toBe(
+      'must list at least one value',
     );
-    expect(flowErrors({ ...v, approvers: { mode: 'ALL_OF', groups: [{ type: 'group', values: '' }] } })['approvers.groups.0.values']).toBe('must list at least one value');
     expect(flowErrors({ ...v, timeframeOn: true, timeframe: { ...v.timeframe, end: v.timeframe.start } })['timeframe.end']).toBe('must differ from start');
     expect(flowErrors({ ...v, timeframeOn: true, timeframe: { ...v.timeframe, timeZone: 'Mars/Olympus' } })['timeframe.timeZone']).toMatch(/IANA time zone/);
   });

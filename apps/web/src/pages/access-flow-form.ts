@@ -64,7 +64,9 @@ export function flowValuesOf(flow: AccessFlow): FlowValues {
       resources: { by: t.resources?.by ?? 'name', key: t.resources?.key ?? '', values: t.resources?.values.join(', ') ?? '' },
     })),
     automatic: flow.approvers === null,
-    approvers: flow.approvers ? { mode: flow.approvers.mode, groups: flow.approvers.groups.map((g) => ({ type: g.type, values: g.values?.join(', ') ?? '' })) } : empty.approvers,
+    approvers: flow.approvers
+      ? { mode: flow.approvers.mode, groups: flow.approvers.groups.map((g) => ({ type: g.type, values: g.values?.join(', ') ?? '' })) }
+      : empty.approvers,
     maxDurationMinutes: String(flow.maxDurationMinutes),
     timeframeOn: flow.timeframe !== null,
     timeframe: flow.timeframe ? { ...flow.timeframe, days: [...flow.timeframe.days] } : empty.timeframe,
@@ -82,17 +84,31 @@ export function toFlowBody(v: FlowValues): Record<string, unknown> {
     active: v.active,
     requestors: {
       operator: v.requestors.operator,
-      conditions: v.requestors.conditions.map((c) => ({ type: c.type, ...(c.type === 'attribute' ? { attribute: c.attribute.trim() } : {}), match: c.match, values: splitList(c.values) })),
+      conditions: v.requestors.conditions.map((c) => ({
+        type: c.type,
+        ...(c.type === 'attribute' ? { attribute: c.attribute.trim() } : {}),
+        match: c.match,
+        values: splitList(c.values),
+      })),
     },
     targets: v.targets.map((t) => ({
       integrationId: t.integrationId,
       resourceType: t.resourceType,
       permissions: t.permissions,
       ...(t.select
-        ? { resources: { mode: t.select, by: t.resources.by, ...(t.resources.by === 'tag' ? { key: t.resources.key.trim() } : {}), values: splitList(t.resources.values) } }
+        ? {
+            resources: {
+              mode: t.select,
+              by: t.resources.by,
+              ...(t.resources.by === 'tag' ? { key: t.resources.key.trim() } : {}),
+              values: splitList(t.resources.values),
+            },
+          }
         : {}),
     })),
-    approvers: v.automatic ? null : { mode: v.approvers.mode, groups: v.approvers.groups.map((g) => ({ type: g.type, ...(g.type === 'OWNER' ? {} : { values: splitList(g.values) }) })) },
+    approvers: v.automatic
+      ? null
+      : { mode: v.approvers.mode, groups: v.approvers.groups.map((g) => ({ type: g.type, ...(g.type === 'OWNER' ? {} : { values: splitList(g.values) }) })) },
     maxDurationMinutes: numberOrText(v.maxDurationMinutes),
     timeframe: v.timeframeOn ? v.timeframe : null,
     settings: {

@@ -48,12 +48,17 @@ export function AccessFlowsPage() {
                   <th scope="row">
                     <Link to={`/access-flows/${f.id}`}>{f.name}</Link> {!f.active && <Badge tone="idle">inactive</Badge>}
                   </th>
-                  <td>{f.requestors.conditions.map((c) => `${c.type === 'attribute' ? c.attribute : c.type} ${c.match.replace('_', ' ')} ${c.values.join(', ')}`).join(f.requestors.operator === 'AND' ? ' and ' : ' or ')}</td>
+                  <td>
+                    {f.requestors.conditions
+                      .map((c) => `${c.type === 'attribute' ? c.attribute : c.type} ${c.match.replace('_', ' ')} ${c.values.join(', ')}`)
+                      .join(f.requestors.operator === 'AND' ? ' and ' : ' or ')}
+                  </td>
                   <td>
                     {f.targets.map((t, i) => (
                       <div key={i}>
                         {t.permissions.join('/')} on {t.resourceType.replace('postgresql-', '')}s of {names.get(t.integrationId) ?? t.integrationId}
-                        {t.resources && ` (${t.resources.mode} by ${t.resources.by}${t.resources.key ? ` ${t.resources.key}` : ''}: ${t.resources.values.join(', ')})`}
+                        {t.resources &&
+                          ` (${t.resources.mode} by ${t.resources.by}${t.resources.key ? ` ${t.resources.key}` : ''}: ${t.resources.values.join(', ')})`}
                       </div>
                     ))}
                   </td>

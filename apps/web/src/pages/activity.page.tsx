@@ -47,10 +47,38 @@ export function ActivityPage() {
     <>
       <PageHeader title="Activity" description="Every access request: who asked for what, who decided, and how it ended." />
       <form className="filters" aria-label="Filter requests" onSubmit={(e) => e.preventDefault()}>
-        <FilterSelect id="status" label="Status" value={filters.status} onChange={setFilter} options={AccessRequestStatus.options.map((s) => [s, s])} all="Any status" />
-        <FilterSelect id="requesterId" label="Requester" value={filters.requesterId} onChange={setFilter} options={(users.data ?? []).map((u) => [u.id, u.email])} all="Anyone" />
-        <FilterSelect id="integrationId" label="Integration" value={filters.integrationId} onChange={setFilter} options={(integrations.data ?? []).map((i) => [i.id, i.name])} all="Any integration" />
-        <FilterSelect id="flowId" label="Access flow" value={filters.flowId} onChange={setFilter} options={(flows.data ?? []).map((f) => [f.id, f.name])} all="Any flow" />
+        <FilterSelect
+          id="status"
+          label="Status"
+          value={filters.status}
+          onChange={setFilter}
+          options={AccessRequestStatus.options.map((s) => [s, s])}
+          all="Any status"
+        />
+        <FilterSelect
+          id="requesterId"
+          label="Requester"
+          value={filters.requesterId}
+          onChange={setFilter}
+          options={(users.data ?? []).map((u) => [u.id, u.email])}
+          all="Anyone"
+        />
+        <FilterSelect
+          id="integrationId"
+          label="Integration"
+          value={filters.integrationId}
+          onChange={setFilter}
+          options={(integrations.data ?? []).map((i) => [i.id, i.name])}
+          all="Any integration"
+        />
+        <FilterSelect
+          id="flowId"
+          label="Access flow"
+          value={filters.flowId}
+          onChange={setFilter}
+          options={(flows.data ?? []).map((f) => [f.id, f.name])}
+          all="Any flow"
+        />
         <div className="field">
           <label htmlFor="filter-from">From (day)</label>
           <input id="filter-from" type="date" value={filters.from} onChange={(e) => setFilter('from', e.target.value)} />
@@ -109,14 +137,34 @@ export function ActivityPage() {
               </table>
             </div>
           )}
-          <Pager label="Requests" page={pages.page} hasNext={Boolean(requests.data.nextPageToken)} onPrevious={pages.previous} onNext={() => pages.next(requests.data.nextPageToken)} />
+          <Pager
+            label="Requests"
+            page={pages.page}
+            hasNext={Boolean(requests.data.nextPageToken)}
+            onPrevious={pages.previous}
+            onNext={() => pages.next(requests.data.nextPageToken)}
+          />
         </>
       )}
     </>
   );
 }
 
-function FilterSelect({ id, label, value, onChange, options, all }: { id: string; label: string; value: string; onChange: (name: string, value: string) => void; options: Array<[string, string]>; all: string }) {
+function FilterSelect({
+  id,
+  label,
+  value,
+  onChange,
+  options,
+  all,
+}: {
+  id: string;
+  label: string;
+  value: string;
+  onChange: (name: string, value: string) => void;
+  options: Array<[string, string]>;
+  all: string;
+}) {
   return (
     <div className="field">
       <label htmlFor={`filter-${id}`}>{label}</label>

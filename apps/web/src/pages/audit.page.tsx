@@ -100,7 +100,13 @@ export function AuditPage() {
             </table>
           </div>
           {entries.data.items.length === 0 && <p role="status">No entry matches.</p>}
-          <Pager label="Audit entries" page={pages.page} hasNext={Boolean(entries.data.nextPageToken)} onPrevious={pages.previous} onNext={() => pages.next(entries.data.nextPageToken)} />
+          <Pager
+            label="Audit entries"
+            page={pages.page}
+            hasNext={Boolean(entries.data.nextPageToken)}
+            onPrevious={pages.previous}
+            onNext={() => pages.next(entries.data.nextPageToken)}
+          />
         </>
       )}
     </>

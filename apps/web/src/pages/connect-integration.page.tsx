@@ -114,7 +114,11 @@ function IntegrationWizard({ description, integration }: { description: Integrat
         legend="Resource types to discover"
         hint="Latchkey discovers these in every database of the instance the connector user may connect to."
         multiple
-        choices={description.resourceTypes.map((r) => ({ value: r.type, label: RESOURCE_LABELS[r.type] ?? r.type, description: `Permissions: ${r.permissions.join(', ')}` }))}
+        choices={description.resourceTypes.map((r) => ({
+          value: r.type,
+          label: RESOURCE_LABELS[r.type] ?? r.type,
+          description: `Permissions: ${r.permissions.join(', ')}`,
+        }))}
       />
     ),
     connector: (
@@ -147,8 +151,8 @@ function IntegrationWizard({ description, integration }: { description: Integrat
         <details className="disclosure">
           <summary>+ Add new connector</summary>
           <p>
-            A connector is Latchkey's discovery, provisioning and rotation workers running in the network of your databases, under an id of
-            your choice. Each needs the NATS URL and master key of this Latchkey, and announces itself within seconds:
+            A connector is Latchkey's discovery, provisioning and rotation workers running in the network of your databases, under an id of your choice. Each
+            needs the NATS URL and master key of this Latchkey, and announces itself within seconds:
           </p>
           <CodeBlock
             caption="Commands to run a connector"
@@ -165,10 +169,26 @@ function IntegrationWizard({ description, integration }: { description: Integrat
     ),
     config: (
       <>
-        <TextField form={form} name="name" label="Integration Name" hint="Unique, user-friendly name used to identify this integration when constructing an access flow." />
+        <TextField
+          form={form}
+          name="name"
+          label="Integration Name"
+          hint="Unique, user-friendly name used to identify this integration when constructing an access flow."
+        />
         <TextField form={form} name="config.hostname" label="Hostname" hint="Hostname of the PostgreSQL instance to connect." />
-        <TextField form={form} name="config.port" label="Port" type="number" hint={`Port value for the instance. By default ${String(description.configDefaults.port ?? 5432)}.`} />
-        <TextField form={form} name="config.dbname" label="Database Name" hint={`Name of the database to integrate. By default ${String(description.configDefaults.dbname ?? 'postgres')}.`} />
+        <TextField
+          form={form}
+          name="config.port"
+          label="Port"
+          type="number"
+          hint={`Port value for the instance. By default ${String(description.configDefaults.port ?? 5432)}.`}
+        />
+        <TextField
+          form={form}
+          name="config.dbname"
+          label="Database Name"
+          hint={`Name of the database to integrate. By default ${String(description.configDefaults.dbname ?? 'postgres')}.`}
+        />
         <ChoiceGroup
           form={form}
           name="config.sslmode"
@@ -195,7 +215,11 @@ function IntegrationWizard({ description, integration }: { description: Integrat
           legend="Where the connector user's credentials are kept"
           choices={[
             ...(integration ? [{ value: 'keep', label: `Keep the stored secret (${integration.secret.store})` }] : []),
-            { value: 'builtin', label: 'Latchkey (builtin)', description: 'Encrypted with the master key (AES-256-GCM); never shown again. Required for credential rotation.' },
+            {
+              value: 'builtin',
+              label: 'Latchkey (builtin)',
+              description: 'Encrypted with the master key (AES-256-GCM); never shown again. Required for credential rotation.',
+            },
             { value: 'env', label: 'Environment variables', description: 'Two variables on the connector host hold the username and the password.' },
             { value: 'file', label: 'File', description: 'A JSON file {"username", "password"} on the connector host, such as a mounted Kubernetes secret.' },
           ]}
@@ -363,7 +387,11 @@ function GetMore({ form, attributes }: { form: Form<IntegrationValues>; attribut
           <p className="preview__label">As end users see it with their credentials:</p>
           <div className="preview__card">
             <h3>How to connect</h3>
-            {form.values.customAccessDetails ? <p className="preview__text">{form.values.customAccessDetails}</p> : <p className="muted">(no custom access details)</p>}
+            {form.values.customAccessDetails ? (
+              <p className="preview__text">{form.values.customAccessDetails}</p>
+            ) : (
+              <p className="muted">(no custom access details)</p>
+            )}
           </div>
         </div>
       )}
@@ -423,7 +451,11 @@ function GetMore({ form, attributes }: { form: Form<IntegrationValues>; attribut
             </button>
           </div>
         ))}
-        <button type="button" className="button button--small" onClick={() => form.set('resourceOwnerMappings', [...mappings, { tagKey: 'owner', attribute: 'group' }])}>
+        <button
+          type="button"
+          className="button button--small"
+          onClick={() => form.set('resourceOwnerMappings', [...mappings, { tagKey: 'owner', attribute: 'group' }])}
+        >
           Add resource owner
         </button>
       </fieldset>
@@ -448,8 +480,8 @@ function StepSummary({ id, values }: { id: (typeof STEPS)[number]['id']; values:
     case 'more':
       return (
         <p>
-          Rotation {values.credentialRotationDays ? `every ${values.credentialRotationDays} days` : 'off'}; {values.customAccessDetails.length} characters of access details;{' '}
-          {values.integrationOwners.length} integration owner(s), {values.resourceOwnerMappings.length} resource owner(s)
+          Rotation {values.credentialRotationDays ? `every ${values.credentialRotationDays} days` : 'off'}; {values.customAccessDetails.length} characters of
+          access details; {values.integrationOwners.length} integration owner(s), {values.resourceOwnerMappings.length} resource owner(s)
         </p>
       );
     default:
@@ -486,7 +518,8 @@ function Summary({ values }: { values: IntegrationValues }) {
       <dt>Owners</dt>
       <dd>
         {values.integrationOwners.map((o) => `${o.attribute}: ${o.values}`).join('; ') || 'none'}
-        {values.resourceOwnerMappings.length > 0 && ` (resource owners by tag ${values.resourceOwnerMappings.map((m) => `${m.tagKey} -> ${m.attribute}`).join(', ')})`}
+        {values.resourceOwnerMappings.length > 0 &&
+          ` (resource owners by tag ${values.resourceOwnerMappings.map((m) => `${m.tagKey} -> ${m.attribute}`).join(', ')})`}
       </dd>
     </dl>
   );

@@ -5,7 +5,10 @@ export function ConnectorsPage() {
   const connectors = useConnectors(true);
   return (
     <>
-      <PageHeader title="Connectors" description="Workers that reach your databases from their network. A connector with no heartbeat for a while is DISCONNECTED." />
+      <PageHeader
+        title="Connectors"
+        description="Workers that reach your databases from their network. A connector with no heartbeat for a while is DISCONNECTED."
+      />
       {connectors.isPending && <Loading what="connectors" />}
       <ErrorNote error={connectors.error} />
       {connectors.data && (

@@ -41,7 +41,11 @@ function IntegrationDetail({ integration }: { integration: Integration }) {
   const rotate = useMutation({
     mutationFn: () => api<{ result: string; detail?: string; rotation: RotationState }>('POST', `/integrations/${id}/rotate`),
     onSuccess: (answer) => {
-      setNotice(answer.result === 'failed' ? `Rotation failed: ${answer.detail ?? 'see the rotation state'}. The working password is untouched.` : `Credentials ${answer.result}.`);
+      setNotice(
+        answer.result === 'failed'
+          ? `Rotation failed: ${answer.detail ?? 'see the rotation state'}. The working password is untouched.`
+          : `Credentials ${answer.result}.`,
+      );
       refreshOne();
     },
   });
@@ -104,7 +108,8 @@ function IntegrationDetail({ integration }: { integration: Integration }) {
         <dt>Owners</dt>
         <dd>
           {integration.integrationOwners.map((o) => `${o.attribute}: ${o.values.join(', ')}`).join('; ') || 'none'}
-          {integration.resourceOwnerMappings.length > 0 && ` (resource owners: ${integration.resourceOwnerMappings.map((m) => `tag ${m.tagKey} -> ${m.attribute}`).join(', ')})`}
+          {integration.resourceOwnerMappings.length > 0 &&
+            ` (resource owners: ${integration.resourceOwnerMappings.map((m) => `tag ${m.tagKey} -> ${m.attribute}`).join(', ')})`}
         </dd>
         <dt>Custom access details</dt>
         <dd className="preview__text">{integration.customAccessDetails ?? 'none'}</dd>
@@ -145,7 +150,8 @@ function Drift({ id }: { id: string }) {
       {report && (
         <div role="status">
           <p>
-            Checked <When at={report.checkedAt} />: {clean ? 'no drift.' : `${report.orphanRoles.length} login(s) without a grant, ${report.missingGrants.length} grant(s) missing on the database.`}
+            Checked <When at={report.checkedAt} />:{' '}
+            {clean ? 'no drift.' : `${report.orphanRoles.length} login(s) without a grant, ${report.missingGrants.length} grant(s) missing on the database.`}
             {report.repaired && ' Repaired.'}
           </p>
           {report.orphanRoles.length > 0 && (

@@ -4,14 +4,27 @@ import { emptyIntegration, integrationErrors, STEPS, toBody } from './integratio
 import type { IntegrationValues } from './integration-form';
 
 const connectors: Connector[] = [
-  { id: 'local', version: '1.3.0', status: 'CONNECTED', services: ['discovery', 'provisioning', 'rotation'], lastSeenAt: '2026-12-01T10:00:00Z', firstSeenAt: '2026-12-01T09:00:00Z' },
+  {
+    id: 'local',
+    version: '1.3.0',
+    status: 'CONNECTED',
+    services: ['discovery', 'provisioning', 'rotation'],
+    lastSeenAt: '2026-12-01T10:00:00Z',
+    firstSeenAt: '2026-12-01T09:00:00Z',
+  },
   { id: 'old', version: '1.2.9', status: 'CONNECTED', services: [], lastSeenAt: '2026-12-01T10:00:00Z', firstSeenAt: '2026-12-01T09:00:00Z' },
   { id: 'gone', version: '1.4.0', status: 'DISCONNECTED', services: [], lastSeenAt: '2026-11-30T10:00:00Z', firstSeenAt: '2026-11-01T09:00:00Z' },
 ];
 
 const filled = (): IntegrationValues => {
   const v = emptyIntegration({ port: 5432, dbname: 'postgres', sslmode: 'prefer' });
-  return { ...v, connectorId: 'local', name: 'Shop', config: { ...v.config, hostname: 'db.example.com' }, secret: { ...v.secret, username: 'lk', password: 'pw' } };
+  return {
+    ...v,
+    connectorId: 'local',
+    name: 'Shop',
+    config: { ...v.config, hostname: 'db.example.com' },
+    secret: { ...v.secret, username: 'lk', password: 'pw' },
+  };
 };
 const errors = (v: IntegrationValues, mode: 'create' | 'update' = 'create') => integrationErrors(v, 'postgresql', mode, connectors, '1.3.0');
 
@@ -51,7 +64,9 @@ describe('the Connect Integration wizard', () => {
     const v = { ...filled(), resourceOwnerMappings: [{ tagKey: 'owner', attribute: 'group' }] };
     expect(errors(v).integrationOwners).toBe(RESOURCE_OWNER_RULE);
     expect(errors({ ...v, integrationOwners: [{ attribute: 'group', values: 'dba, ops' }] })).toEqual({});
-    expect(toBody({ ...v, integrationOwners: [{ attribute: 'group', values: 'dba, ops' }] }, 'postgresql').integrationOwners).toEqual([{ attribute: 'group', values: ['dba', 'ops'] }]);
+    expect(toBody({ ...v, integrationOwners: [{ attribute: 'group', values: 'dba, ops' }] }, 'postgresql').integrationOwners).toEqual([
+      { attribute: 'group', values: ['dba', 'ops'] },
+    ]);
   });
 
   it("refuses an old or disconnected connector with the catalog's reason", () => {

@@ -1,11 +1,4 @@
-import {
-  connectorRefusalRule,
-  IntegrationInput,
-  integrationOwnerIssues,
-  IntegrationUpdateInput,
-  PostgresConfig,
-  ResourceType,
-} from '@latchkey/contracts';
+import { connectorRefusalRule, IntegrationInput, integrationOwnerIssues, IntegrationUpdateInput, PostgresConfig, ResourceType } from '@latchkey/contracts';
 import type { Connector, Integration, SslMode } from '@latchkey/contracts';
 import { numberOrText, schemaErrors, splitList } from '../forms/form-state';
 import type { FieldErrors } from '../forms/form-state';
@@ -124,7 +117,13 @@ const UpdateBody = IntegrationUpdateInput.extend({ config: PostgresConfig });
  * The API's own rules (contracts' IntegrationInput, the PostgreSQL config schema, the owner rule)
  * plus the connector's usability as the catalog judges it.
  */
-export function integrationErrors(values: IntegrationValues, type: string, mode: 'create' | 'update', connectors: readonly Connector[] | undefined, minimumVersion: string): FieldErrors {
+export function integrationErrors(
+  values: IntegrationValues,
+  type: string,
+  mode: 'create' | 'update',
+  connectors: readonly Connector[] | undefined,
+  minimumVersion: string,
+): FieldErrors {
   const body = toBody(values, type);
   const extra = integrationOwnerIssues(body);
   const connector = connectors?.find((c) => c.id === values.connectorId);

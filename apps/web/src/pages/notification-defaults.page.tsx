@@ -56,7 +56,10 @@ export function NotificationDefaultsPage() {
             e.preventDefault();
             setSaved(false);
             // Only the messages turned off are stored: a type left out is on.
-            const body = { channels, events: Object.fromEntries(Object.entries(events).filter(([type, on]) => !on && !defaults.data.essential.includes(type as PersonalEventType))) };
+            const body = {
+              channels,
+              events: Object.fromEntries(Object.entries(events).filter(([type, on]) => !on && !defaults.data.essential.includes(type as PersonalEventType))),
+            };
             const checked = NotificationDefaultsInput.safeParse(body);
             if (!checked.success) return setProblem(checked.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; '));
             save.mutate(body);
@@ -64,7 +67,14 @@ export function NotificationDefaultsPage() {
         >
           <h2 id={`${id}-title`}>Organisation defaults</h2>
           <p className="muted">
-            A person's own choices win over these. {defaults.data.updatedAt ? <>Last changed <When at={defaults.data.updatedAt} />.</> : 'Never changed: everything on, by email.'}
+            A person's own choices win over these.{' '}
+            {defaults.data.updatedAt ? (
+              <>
+                Last changed <When at={defaults.data.updatedAt} />.
+              </>
+            ) : (
+              'Never changed: everything on, by email.'
+            )}
           </p>
           <fieldset>
             <legend>Send people's notifications by</legend>
@@ -72,7 +82,12 @@ export function NotificationDefaultsPage() {
               {PersonalChannel.options.map((channel) => (
                 <li key={channel}>
                   <label>
-                    <input type="checkbox" checked={channels.includes(channel)} onChange={(e) => change(() => setChannels(e.target.checked ? [...channels, channel] : channels.filter((c) => c !== channel)))} /> {CHANNEL_WORDS[channel]}
+                    <input
+                      type="checkbox"
+                      checked={channels.includes(channel)}
+                      onChange={(e) => change(() => setChannels(e.target.checked ? [...channels, channel] : channels.filter((c) => c !== channel)))}
+                    />{' '}
+                    {CHANNEL_WORDS[channel]}
                   </label>
                 </li>
               ))}
@@ -87,7 +102,13 @@ export function NotificationDefaultsPage() {
                 return (
                   <li key={type}>
                     <label>
-                      <input type="checkbox" checked={essential || (events[type] ?? true)} disabled={essential} onChange={(e) => change(() => setEvents({ ...events, [type]: e.target.checked }))} /> {EVENT_WORDS[type]}
+                      <input
+                        type="checkbox"
+                        checked={essential || (events[type] ?? true)}
+                        disabled={essential}
+                        onChange={(e) => change(() => setEvents({ ...events, [type]: e.target.checked }))}
+                      />{' '}
+                      {EVENT_WORDS[type]}
                     </label>{' '}
                     {essential && <small className="muted">(always on: essential)</small>}
                   </li>

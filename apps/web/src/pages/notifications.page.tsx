@@ -85,7 +85,11 @@ export function NotificationsPage() {
       {created && (
         <div className="panel">
           {created.format === 'standard' ? (
-            <SecretOnce label="Signing secret" value={created.secret} note={<>Secret of {created.name}: your receiver verifies signatures with it. It is shown only now; rotate it to get a new one.</>} />
+            <SecretOnce
+              label="Signing secret"
+              value={created.secret}
+              note={<>Secret of {created.name}: your receiver verifies signatures with it. It is shown only now; rotate it to get a new one.</>}
+            />
           ) : (
             <p role="status">{created.name} was added.</p>
           )}
@@ -178,9 +182,20 @@ function EndpointEditor({ webhook, onClose, onSaved }: { webhook: Webhook | null
             { value: 'slack', label: 'Slack channel (incoming-webhook URL, Block Kit messages)' },
           ]}
         />
-        <TextField form={form} name="url" label="URL" hint={webhook ? 'Shown with any credentials masked: type the full URL again to change it.' : 'http:// or https://. Private and loopback addresses only when WEBHOOK_ALLOW_PRIVATE_URLS is set.'} />
+        <TextField
+          form={form}
+          name="url"
+          label="URL"
+          hint={
+            webhook
+              ? 'Shown with any credentials masked: type the full URL again to change it.'
+              : 'http:// or https://. Private and loopback addresses only when WEBHOOK_ALLOW_PRIVATE_URLS is set.'
+          }
+        />
         <CheckboxField form={form} name="allEvents" label="Every event type (*)" />
-        {!form.values.allEvents && <ChoiceGroup form={form} name="events" legend="Event types" multiple choices={EVENT_TYPES.map((t) => ({ value: t, label: t }))} />}
+        {!form.values.allEvents && (
+          <ChoiceGroup form={form} name="events" legend="Event types" multiple choices={EVENT_TYPES.map((t) => ({ value: t, label: t }))} />
+        )}
         <ChoiceGroup
           form={form}
           name="integrationIds"
@@ -188,7 +203,13 @@ function EndpointEditor({ webhook, onClose, onSaved }: { webhook: Webhook | null
           multiple
           choices={(integrations.data ?? []).map((i) => ({ value: i.id, label: i.name }))}
         />
-        <ChoiceGroup form={form} name="flowIds" legend="Only requests through these access flows (none: all)" multiple choices={(flows.data ?? []).map((f) => ({ value: f.id, label: f.name }))} />
+        <ChoiceGroup
+          form={form}
+          name="flowIds"
+          legend="Only requests through these access flows (none: all)"
+          multiple
+          choices={(flows.data ?? []).map((f) => ({ value: f.id, label: f.name }))}
+        />
         <CheckboxField form={form} name="active" label="Active (send events to it)" />
         {form.error('filters') && <p className="field__error">{form.error('filters')}</p>}
         <ErrorNote error={save.error instanceof ApiError && save.error.issues.length > 0 ? null : save.error} title="Not saved" />
@@ -225,8 +246,14 @@ export function NotificationEndpointPage() {
   });
   const refresh = () => void queryClient.invalidateQueries({ queryKey: keys.webhook(id) });
   const test = useMutation({ mutationFn: () => api<Delivery>('POST', `/webhooks/${id}/test`), onSuccess: refresh });
-  const rotate = useMutation({ mutationFn: () => api<Webhook & { secret: string }>('POST', `/webhooks/${id}/rotate-secret`), onSuccess: (w) => (setSecret(w.secret), refresh()) });
-  const redeliver = useMutation({ mutationFn: (deliveryId: string) => api<Delivery>('POST', `/webhooks/${id}/deliveries/${deliveryId}/redeliver`), onSuccess: refresh });
+  const rotate = useMutation({
+    mutationFn: () => api<Webhook & { secret: string }>('POST', `/webhooks/${id}/rotate-secret`),
+    onSuccess: (w) => (setSecret(w.secret), refresh()),
+  });
+  const redeliver = useMutation({
+    mutationFn: (deliveryId: string) => api<Delivery>('POST', `/webhooks/${id}/deliveries/${deliveryId}/redeliver`),
+    onSuccess: refresh,
+  });
   const remove = useMutation({
     mutationFn: () => api('DELETE', `/webhooks/${id}`),
     onSuccess: () => {
@@ -344,7 +371,13 @@ export function NotificationEndpointPage() {
                     </td>
                     <td className="actions">
                       {d.status !== 'PENDING' && (
-                        <button type="button" className="button button--small" aria-label={`Redeliver ${d.eventType} ${d.messageId}`} disabled={redeliver.isPending} onClick={() => redeliver.mutate(d.id)}>
+                        <button
+                          type="button"
+                          className="button button--small"
+                          aria-label={`Redeliver ${d.eventType} ${d.messageId}`}
+                          disabled={redeliver.isPending}
+                          onClick={() => redeliver.mutate(d.id)}
+                        >
                           Redeliver
                         </button>
                       )}

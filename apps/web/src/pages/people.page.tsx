@@ -60,7 +60,11 @@ export function UsersPage() {
   const [deactivating, setDeactivating] = useState<User | null>(null);
   const makeLink = useMutation({
     mutationFn: ({ user, purpose }: { user: User; purpose: 'invite' | 'reset' }) =>
-      api<{ url: string; expiresAt: string }>('POST', `/users/${user.id}/${purpose === 'invite' ? 'invite' : 'reset-password'}`).then((answer) => ({ ...answer, email: user.email, purpose })),
+      api<{ url: string; expiresAt: string }>('POST', `/users/${user.id}/${purpose === 'invite' ? 'invite' : 'reset-password'}`).then((answer) => ({
+        ...answer,
+        email: user.email,
+        purpose,
+      })),
     onSuccess: setLink,
   });
   const remove = useMutation({
@@ -95,8 +99,8 @@ export function UsersPage() {
             value={link.url}
             note={
               <>
-                {link.purpose === 'invite' ? 'Invitation' : 'Password reset'} for {link.email}, valid until <When at={link.expiresAt} /> and for one use. Send it to them
-                yourself: it is shown only now.
+                {link.purpose === 'invite' ? 'Invitation' : 'Password reset'} for {link.email}, valid until <When at={link.expiresAt} /> and for one use. Send
+                it to them yourself: it is shown only now.
               </>
             }
           />
@@ -140,10 +144,20 @@ export function UsersPage() {
                       .join(', ') || '—'}
                   </td>
                   <td className="actions">
-                    <button type="button" className="button button--small" aria-label={`Invite ${u.email}`} onClick={() => makeLink.mutate({ user: u, purpose: 'invite' })}>
+                    <button
+                      type="button"
+                      className="button button--small"
+                      aria-label={`Invite ${u.email}`}
+                      onClick={() => makeLink.mutate({ user: u, purpose: 'invite' })}
+                    >
                       Invite
                     </button>
-                    <button type="button" className="button button--small" aria-label={`Reset the password of ${u.email}`} onClick={() => makeLink.mutate({ user: u, purpose: 'reset' })}>
+                    <button
+                      type="button"
+                      className="button button--small"
+                      aria-label={`Reset the password of ${u.email}`}
+                      onClick={() => makeLink.mutate({ user: u, purpose: 'reset' })}
+                    >
                       Reset password
                     </button>
                     <button type="button" className="button button--small" aria-label={`Edit ${u.email}`} onClick={() => setEditing(u)}>
@@ -154,7 +168,13 @@ export function UsersPage() {
                         Deactivate
                       </button>
                     ) : (
-                      <button type="button" className="button button--small" aria-label={`Reactivate ${u.email}`} disabled={setActive.isPending} onClick={() => setActive.mutate({ user: u, active: true })}>
+                      <button
+                        type="button"
+                        className="button button--small"
+                        aria-label={`Reactivate ${u.email}`}
+                        disabled={setActive.isPending}
+                        onClick={() => setActive.mutate({ user: u, active: true })}
+                      >
                         Reactivate
                       </button>
                     )}
@@ -170,13 +190,21 @@ export function UsersPage() {
       )}
       {editing && <UserEditor user={editing === 'new' ? null : editing} onClose={() => setEditing(null)} />}
       <Dialog open={deactivating !== null} title={`Deactivate ${deactivating?.email ?? ''}?`} onClose={() => setDeactivating(null)}>
-        <p>They cannot sign in any more, their sessions end now and their API tokens are revoked (reactivating gives no token back). They approve nothing meanwhile. Their requests and audit entries stay.</p>
+        <p>
+          They cannot sign in any more, their sessions end now and their API tokens are revoked (reactivating gives no token back). They approve nothing
+          meanwhile. Their requests and audit entries stay.
+        </p>
         <ErrorNote error={setActive.error} title="Not deactivated" />
         <div className="dialog__actions">
           <button type="button" className="button" onClick={() => setDeactivating(null)}>
             Cancel
           </button>
-          <button type="button" className="button button--danger" disabled={setActive.isPending} onClick={() => deactivating && setActive.mutate({ user: deactivating, active: false })}>
+          <button
+            type="button"
+            className="button button--danger"
+            disabled={setActive.isPending}
+            onClick={() => deactivating && setActive.mutate({ user: deactivating, active: false })}
+          >
             Deactivate user
           </button>
         </div>
@@ -212,7 +240,8 @@ function UserEditor({ user, onClose }: { user: User | null; onClose: () => void 
     validate,
   );
   const save = useMutation({
-    mutationFn: () => (user ? api<User>('PUT', `/users/${user.id}`, { body: userBody(form.values) }) : api<User>('POST', '/users', { body: userBody(form.values) })),
+    mutationFn: () =>
+      user ? api<User>('PUT', `/users/${user.id}`, { body: userBody(form.values) }) : api<User>('POST', '/users', { body: userBody(form.values) }),
     onSuccess: () => {
       void queryClient.invalidateQueries({ queryKey: keys.users });
       void queryClient.invalidateQueries({ queryKey: keys.groups });
@@ -259,10 +288,14 @@ function UserEditor({ user, onClose }: { user: User | null; onClose: () => void 
 export function GroupsPage() {
   const groups = useGroups();
   const queryClient = useQueryClient();
-  const validate = useCallback((v: { name: string; description: string }) => schemaErrors(GroupInput, { name: v.name, ...(v.description ? { description: v.description } : {}) }), []);
+  const validate = useCallback(
+    (v: { name: string; description: string }) => schemaErrors(GroupInput, { name: v.name, ...(v.description ? { description: v.description } : {}) }),
+    [],
+  );
   const form = useForm({ name: '', description: '' }, validate);
   const create = useMutation({
-    mutationFn: () => api('POST', '/groups', { body: { name: form.values.name, ...(form.values.description ? { description: form.values.description } : {}) } }),
+    mutationFn: () =>
+      api('POST', '/groups', { body: { name: form.values.name, ...(form.values.description ? { description: form.values.description } : {}) } }),
     onSuccess: () => {
       form.reset({ name: '', description: '' });
       void queryClient.invalidateQueries({ queryKey: keys.groups });
@@ -353,7 +386,11 @@ export function TokensPage() {
       <PeopleTabs />
       {created && (
         <div className="panel">
-          <SecretOnce label="API token" value={created.token} note={`Token "${created.name}" for ${emails.get(created.userId) ?? created.userId}. Copy it now: Latchkey keeps only its hash and cannot show it again.`} />
+          <SecretOnce
+            label="API token"
+            value={created.token}
+            note={`Token "${created.name}" for ${emails.get(created.userId) ?? created.userId}. Copy it now: Latchkey keeps only its hash and cannot show it again.`}
+          />
           <button type="button" className="button button--small" onClick={() => setCreated(null)}>
             Done, hide the token
           </button>
@@ -368,7 +405,12 @@ export function TokensPage() {
           if (!form.reveal(['userId', 'name', 'expiresInDays'])) create.mutate();
         }}
       >
-        <SelectField form={form} name="userId" label="For" options={[{ value: '', label: 'Choose a person' }, ...(users.data ?? []).map((u) => ({ value: u.id, label: u.email }))]} />
+        <SelectField
+          form={form}
+          name="userId"
+          label="For"
+          options={[{ value: '', label: 'Choose a person' }, ...(users.data ?? []).map((u) => ({ value: u.id, label: u.email }))]}
+        />
         <TextField form={form} name="name" label="Token name" />
         <TextField form={form} name="expiresInDays" label="Expires in (days)" type="number" />
         <button type="submit" className="button button--primary" disabled={create.isPending}>
@@ -414,7 +456,12 @@ export function TokensPage() {
                         revoked <When at={t.revokedAt} />
                       </span>
                     ) : (
-                      <button type="button" className="button button--small button--danger" aria-label={`Revoke token ${t.name}`} onClick={() => revoke.mutate(t.id)}>
+                      <button
+                        type="button"
+                        className="button button--small button--danger"
+                        aria-label={`Revoke token ${t.name}`}
+                        onClick={() => revoke.mutate(t.id)}
+                      >
                         Revoke
                       </button>
                     )}

@@ -31,7 +31,8 @@ function RequestDetail({ request }: { request: AccessRequest }) {
   // The audit log holds the request's whole story (who did what, when), newest first.
   const timeline = useQuery({
     queryKey: [...keys.audit, { targetType: 'access-request', targetId: id, status: request.status }],
-    queryFn: () => api<Page<AuditEntry>>('GET', '/audit', { query: { targetType: 'access-request', targetId: id, pageSize: 100 } }).then((p) => [...p.items].reverse()),
+    queryFn: () =>
+      api<Page<AuditEntry>>('GET', '/audit', { query: { targetType: 'access-request', targetId: id, pageSize: 100 } }).then((p) => [...p.items].reverse()),
   });
   const revoke = useMutation({
     mutationFn: () => api<AccessRequest>('POST', `/access-requests/${id}/revoke`, { body: reason.trim() ? { reason: reason.trim() } : {} }),
@@ -98,7 +99,15 @@ function RequestDetail({ request }: { request: AccessRequest }) {
           <When at={request.endedAt ?? request.expiresAt} />
         </dd>
         <dt>Credentials</dt>
-        <dd>{request.passwordViewedAt ? <>viewed by the requester <When at={request.passwordViewedAt} /></> : 'not viewed'}</dd>
+        <dd>
+          {request.passwordViewedAt ? (
+            <>
+              viewed by the requester <When at={request.passwordViewedAt} />
+            </>
+          ) : (
+            'not viewed'
+          )}
+        </dd>
       </dl>
 
       <section aria-labelledby="timeline-title" className="panel">
@@ -108,7 +117,8 @@ function RequestDetail({ request }: { request: AccessRequest }) {
         <ol className="timeline">
           {timeline.data?.map((entry) => (
             <li key={entry.id}>
-              <When at={entry.at} /> <strong>{entry.action.replace('request.', '')}</strong> by {entry.actor.type === 'system' ? 'Latchkey' : (entry.actor.email ?? entry.actor.id)}
+              <When at={entry.at} /> <strong>{entry.action.replace('request.', '')}</strong> by{' '}
+              {entry.actor.type === 'system' ? 'Latchkey' : (entry.actor.email ?? entry.actor.id)}
               {typeof entry.details?.reason === 'string' && entry.details.reason && <span className="muted">: {entry.details.reason}</span>}
             </li>
           ))}

@@ -51,7 +51,10 @@ export function ResourcesPage() {
 
   return (
     <>
-      <PageHeader title="Resources" description="What discovery found on each integration. Tags come from latchkey:key=value lines in comments and from here." />
+      <PageHeader
+        title="Resources"
+        description="What discovery found on each integration. Tags come from latchkey:key=value lines in comments and from here."
+      />
       <form className="filters" role="search" aria-label="Resources" onSubmit={(e) => e.preventDefault()}>
         <div className="field">
           <label htmlFor="filter-q">Search by path</label>
@@ -89,7 +92,9 @@ export function ResourcesPage() {
       {resources.data && (
         <>
           <p role="status" className="muted">
-            {resources.data.items.length === 0 ? 'No resource matches.' : `Showing ${resources.data.items.length} resources${resources.data.nextPageToken ? ' (more on the next page)' : ''}.`}
+            {resources.data.items.length === 0
+              ? 'No resource matches.'
+              : `Showing ${resources.data.items.length} resources${resources.data.nextPageToken ? ' (more on the next page)' : ''}.`}
             {resources.isFetching && ' Updating…'}
           </p>
           <div className="table-wrap">
@@ -139,7 +144,13 @@ export function ResourcesPage() {
               </tbody>
             </table>
           </div>
-          <Pager label="Resources" page={pages.page} hasNext={Boolean(resources.data.nextPageToken)} onPrevious={pages.previous} onNext={() => pages.next(resources.data.nextPageToken)} />
+          <Pager
+            label="Resources"
+            page={pages.page}
+            hasNext={Boolean(resources.data.nextPageToken)}
+            onPrevious={pages.previous}
+            onNext={() => pages.next(resources.data.nextPageToken)}
+          />
         </>
       )}
       {editing && <EditTags resource={editing} onClose={() => setEditing(null)} />}
@@ -181,9 +192,7 @@ function EditTags({ resource, onClose }: { resource: Resource; onClose: () => vo
   return (
     <Dialog open title={`Tags of ${resource.path}`} onClose={onClose}>
       {commentTags.length > 0 && (
-        <p className="muted">
-          From the comment: {commentTags.map(([k, v]) => `${k}=${v}`).join(', ')} (a tag set here with the same key wins).
-        </p>
+        <p className="muted">From the comment: {commentTags.map(([k, v]) => `${k}=${v}`).join(', ')} (a tag set here with the same key wins).</p>
       )}
       <form
         onSubmit={(e) => {

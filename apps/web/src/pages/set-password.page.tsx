@@ -46,7 +46,8 @@ export function SetPasswordPage() {
       await api<void>('POST', '/auth/password', { body });
       navigate('/sign-in?password=set', { replace: true });
     } catch (err) {
-      if (err instanceof ApiError && err.code === 'LINK_INVALID') setFailure('This link is not valid any more (used, expired or replaced). Ask an administrator for a new one.');
+      if (err instanceof ApiError && err.code === 'LINK_INVALID')
+        setFailure('This link is not valid any more (used, expired or replaced). Ask an administrator for a new one.');
       else if (err instanceof ApiError && err.issues.length > 0) form.setServerIssues(err.issues);
       else setFailure(err instanceof Error ? err.message : String(err));
     } finally {
@@ -64,7 +65,14 @@ export function SetPasswordPage() {
           </p>
         ) : (
           <form onSubmit={submit} noValidate>
-            <TextField form={form} name="password" label="New password" type="password" autoComplete="new-password" hint={`At least ${PASSWORD_MIN_LENGTH} characters. A passphrase of a few words is easy to type and hard to guess.`} />
+            <TextField
+              form={form}
+              name="password"
+              label="New password"
+              type="password"
+              autoComplete="new-password"
+              hint={`At least ${PASSWORD_MIN_LENGTH} characters. A passphrase of a few words is easy to type and hard to guess.`}
+            />
             <TextField form={form} name="confirm" label="Repeat the password" type="password" autoComplete="new-password" />
             {failure && (
               <p className="alert alert--error" role="alert">

@@ -142,7 +142,11 @@ function SsoForm({ data, onNotice }: { data: SsoSettings; onNotice: (notice: str
             type="password"
             autoComplete="new-password"
             label="Client secret"
-            hint={data.source === 'settings' ? 'A secret is stored (never shown). Leave empty to keep it.' : 'Sealed under the master key when saved; never shown again.'}
+            hint={
+              data.source === 'settings'
+                ? 'A secret is stored (never shown). Leave empty to keep it.'
+                : 'Sealed under the master key when saved; never shown again.'
+            }
           />
           <TextField form={form} name="providerName" label="Button name" hint='The sign-in page says "Sign in with <name>".' />
           <TextField form={form} name="groupsClaim" label="Groups claim" hint="The claim that lists a person's groups; a dotted path reads a nested claim." />

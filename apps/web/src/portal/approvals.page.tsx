@@ -43,7 +43,8 @@ function PendingRequest({ request, me }: { request: PortalRequest; me: string })
   const reasonRequired = request.flowLimits?.approverReasonRequired ?? false;
   const reasonMissing = reasonRequired && !reason.trim();
   const decide = useMutation({
-    mutationFn: (decision: 'approve' | 'reject') => api<PortalRequest>('POST', `/access-requests/${request.id}/${decision}`, { body: reason.trim() ? { reason: reason.trim() } : {} }),
+    mutationFn: (decision: 'approve' | 'reject') =>
+      api<PortalRequest>('POST', `/access-requests/${request.id}/${decision}`, { body: reason.trim() ? { reason: reason.trim() } : {} }),
     onSuccess: () => queryClient.invalidateQueries({ queryKey: keys.requests }),
   });
   const own = request.requesterId === me;
@@ -101,9 +102,22 @@ function PendingRequest({ request, me }: { request: PortalRequest; me: string })
         <>
           <div className={touched && reasonMissing ? 'field field--invalid' : 'field'}>
             <label htmlFor={`${id}-reason`}>Reason{reasonRequired ? '' : ' (optional)'}</label>
-            <textarea id={`${id}-reason`} rows={2} value={reason} aria-invalid={touched && reasonMissing} aria-describedby={`${id}-reason-hint`} onChange={(e) => setReason(e.target.value)} />
+            <textarea
+              id={`${id}-reason`}
+              rows={2}
+              value={reason}
+              aria-invalid={touched && reasonMissing}
+              aria-describedby={`${id}-reason-hint`}
+              onChange={(e) => setReason(e.target.value)}
+            />
             <p className="field__hint" id={`${id}-reason-hint`}>
-              {touched && reasonMissing ? <span className="field__error">Reason is required by the flow.</span> : reasonRequired ? 'The flow asks for a reason.' : 'Recorded in the audit log.'}
+              {touched && reasonMissing ? (
+                <span className="field__error">Reason is required by the flow.</span>
+              ) : reasonRequired ? (
+                'The flow asks for a reason.'
+              ) : (
+                'Recorded in the audit log.'
+              )}
             </p>
           </div>
           <ErrorNote error={decide.error} title="Not recorded" />

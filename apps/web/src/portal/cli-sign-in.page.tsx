@@ -46,7 +46,10 @@ export function CliSignInPage() {
     return (
       <>
         <PageHeader title="Sign in the Latchkey CLI" />
-        <ErrorNote error={new Error(`This is not a link from \`latchkey login\`: ${request}. Run latchkey login again and open the address it prints.`)} title="This sign-in link is not valid" />
+        <ErrorNote
+          error={new Error(`This is not a link from \`latchkey login\`: ${request}. Run latchkey login again and open the address it prints.`)}
+          title="This sign-in link is not valid"
+        />
       </>
     );
   }
@@ -57,8 +60,8 @@ export function CliSignInPage() {
       <section className="panel" aria-labelledby={`${id}-title`}>
         <h2 id={`${id}-title`}>Allow the CLI on {request.host}?</h2>
         <p>
-          The Latchkey CLI on <strong>{request.host}</strong> will act as <strong>{email}</strong> for {CLI_TOKEN_DAYS} days, with a token of your own that you can revoke at any time.
-          Allow it only if you just ran <code>latchkey login</code> and your terminal shows this code:
+          The Latchkey CLI on <strong>{request.host}</strong> will act as <strong>{email}</strong> for {CLI_TOKEN_DAYS} days, with a token of your own that you
+          can revoke at any time. Allow it only if you just ran <code>latchkey login</code> and your terminal shows this code:
         </p>
         <p className="cli-code" aria-label="Code to compare with your terminal">
           {cliKeyCode(request.publicKey)}
@@ -68,7 +71,12 @@ export function CliSignInPage() {
         {done === 'denied' && <p role="status">Denied: the CLI was not signed in.</p>}
         {done === null && (
           <div className="dialog__actions">
-            <button type="button" className="button button--primary" disabled={allow.isPending} onClick={() => allow.mutate({ publicKey: request.publicKey, host: request.host })}>
+            <button
+              type="button"
+              className="button button--primary"
+              disabled={allow.isPending}
+              onClick={() => allow.mutate({ publicKey: request.publicKey, host: request.host })}
+            >
               Allow
             </button>
             <button

@@ -19,7 +19,10 @@ export function ConnectPage() {
   const request = usePortalRequest(id);
   const [details, setDetails] = useState<AccessDetails | null>(null);
   const read = useMutation({ mutationFn: () => api<AccessDetails>('GET', `/access-requests/${encodeURIComponent(id)}/access-details`), onSuccess: setDetails });
-  const reset = useMutation({ mutationFn: () => api<AccessDetails>('POST', `/access-requests/${encodeURIComponent(id)}/reset-credentials`), onSuccess: setDetails });
+  const reset = useMutation({
+    mutationFn: () => api<AccessDetails>('POST', `/access-requests/${encodeURIComponent(id)}/reset-credentials`),
+    onSuccess: setDetails,
+  });
   const viewed = Boolean(request.data?.passwordViewedAt);
   const granted = request.data?.status === 'GRANTED';
 
@@ -39,7 +42,8 @@ export function ConnectPage() {
     <>
       <PageHeader title="Connect" description={<Link to={`/portal/requests/${id}`}>Back to the request</Link>} />
       <p className="status-line" role="status">
-        {r.items.map((i) => `${i.permission} on ${i.path}`).join(', ')}: <StatusBadge status={r.status} /> {granted && r.expiresAt && <Countdown to={r.expiresAt} />}
+        {r.items.map((i) => `${i.permission} on ${i.path}`).join(', ')}: <StatusBadge status={r.status} />{' '}
+        {granted && r.expiresAt && <Countdown to={r.expiresAt} />}
       </p>
       {!granted && <p>Access details exist only while the request is GRANTED.</p>}
       {granted && !viewed && !details && (
@@ -57,7 +61,14 @@ export function ConnectPage() {
             <SecretOnce label="Password" value={details.password} note="This password will not be shown again. Copy it now; if you lose it, reset it." />
           ) : (
             <div className="alert" role="note">
-              The password was already viewed{details.passwordViewedAt ? <> (<When at={details.passwordViewedAt} />)</> : null}, here or from the command line, and is not shown again. Lost it? Reset it for a new one.
+              The password was already viewed
+              {details.passwordViewedAt ? (
+                <>
+                  {' '}
+                  (<When at={details.passwordViewedAt} />)
+                </>
+              ) : null}
+              , here or from the command line, and is not shown again. Lost it? Reset it for a new one.
             </div>
           )}
           <dl className="facts">

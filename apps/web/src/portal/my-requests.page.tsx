@@ -107,7 +107,13 @@ export function MyRequestsPage() {
               ))}
             </tbody>
           </table>
-          <Pager label="My requests" page={pages.page} hasNext={Boolean(requests.data.nextPageToken)} onPrevious={pages.previous} onNext={() => pages.next(requests.data?.nextPageToken)} />
+          <Pager
+            label="My requests"
+            page={pages.page}
+            hasNext={Boolean(requests.data.nextPageToken)}
+            onPrevious={pages.previous}
+            onNext={() => pages.next(requests.data?.nextPageToken)}
+          />
         </div>
       )}
     </>
@@ -145,13 +151,22 @@ function MyRequest({ request }: { request: PortalRequest }) {
     void queryClient.invalidateQueries({ queryKey: keys.requests });
     setDialog(null);
   };
-  const revoke = useMutation({ mutationFn: () => api<PortalRequest>('POST', `/access-requests/${id}/revoke`, { body: reason.trim() ? { reason: reason.trim() } : {} }), onSuccess: settle });
-  const extend = useMutation({ mutationFn: () => api<PortalRequest>('POST', `/access-requests/${id}/extend`, { body: { minutes: Number(minutes) } }), onSuccess: settle });
+  const revoke = useMutation({
+    mutationFn: () => api<PortalRequest>('POST', `/access-requests/${id}/revoke`, { body: reason.trim() ? { reason: reason.trim() } : {} }),
+    onSuccess: settle,
+  });
+  const extend = useMutation({
+    mutationFn: () => api<PortalRequest>('POST', `/access-requests/${id}/extend`, { body: { minutes: Number(minutes) } }),
+    onSuccess: settle,
+  });
   const again = new URLSearchParams({ q: request.items[0]?.path ?? '' });
 
   return (
     <>
-      <PageHeader title={`Request: ${request.items[0]?.permission} on ${request.items.map((i) => i.path).join(', ')}`} description={<Link to="/portal/requests">Back to my requests</Link>}>
+      <PageHeader
+        title={`Request: ${request.items[0]?.permission} on ${request.items.map((i) => i.path).join(', ')}`}
+        description={<Link to="/portal/requests">Back to my requests</Link>}
+      >
         {request.status === 'GRANTED' && (
           <Link className="button button--primary" to={`/portal/requests/${id}/connect`}>
             Connect
@@ -190,13 +205,7 @@ function MyRequest({ request }: { request: PortalRequest }) {
         <dt>Justification</dt>
         <dd>{request.justification ?? '—'}</dd>
         <dt>Approval</dt>
-        <dd>
-          {request.approvalMode === 'AUTOMATIC' ? (
-            'automatic'
-          ) : (
-            <ApproverGroups request={request} />
-          )}
-        </dd>
+        <dd>{request.approvalMode === 'AUTOMATIC' ? 'automatic' : <ApproverGroups request={request} />}</dd>
         {request.status === 'PENDING' && request.pendingExpiresAt && (
           <>
             <dt>Waits until</dt>

@@ -51,7 +51,12 @@ export function NewRequestPage() {
   const maxMinutes = picked.length ? Math.min(...picked.map((r) => Math.max(0, ...flowsFor(r).map((f) => f.maxDurationMinutes)))) : 0;
   const justificationRequired = picked.some((r) => flowsFor(r).length > 0 && flowsFor(r).every((f) => f.justificationRequired));
   const minutesNumber = Number(minutes);
-  const durationError = !/^\d+$/.test(minutes) || minutesNumber < 1 ? 'must be a whole number of minutes, at least 1' : maxMinutes && minutesNumber > maxMinutes ? `must be at most ${maxMinutes} (the longest the flows allow)` : null;
+  const durationError =
+    !/^\d+$/.test(minutes) || minutesNumber < 1
+      ? 'must be a whole number of minutes, at least 1'
+      : maxMinutes && minutesNumber > maxMinutes
+        ? `must be at most ${maxMinutes} (the longest the flows allow)`
+        : null;
   const justificationError = justificationRequired && !justification.trim() ? 'is required by the flow' : null;
   const body = (dry: boolean) => ({
     items: picked.map((r) => ({ resourceId: r.resourceId, permission: chosenPermission })),
@@ -64,7 +69,8 @@ export function NewRequestPage() {
     mutationFn: () => api<{ dryRun: boolean; requests: PortalRequest[] }>('POST', '/access-requests', { body: body(true) }),
     onSuccess: (answer) => setDryRun({ ok: true, requests: answer.requests }),
     onError: (err) => {
-      if (err instanceof ApiError && err.status === 403 && Array.isArray(err.details.denials)) setDryRun({ ok: false, message: err.message, denials: err.details.denials as DenialReason[] });
+      if (err instanceof ApiError && err.status === 403 && Array.isArray(err.details.denials))
+        setDryRun({ ok: false, message: err.message, denials: err.details.denials as DenialReason[] });
       else setDryRun(null);
     },
   });
@@ -170,7 +176,13 @@ export function NewRequestPage() {
                       {item.flows.map((f) => (
                         <li key={f.id}>
                           {f.name}: {f.approvalRequired ? f.approvers : 'automatic'}
-                          {f.timeframe && <span className="muted"> ({f.timeframe}{f.availableNow ? '' : ', not now'})</span>}
+                          {f.timeframe && (
+                            <span className="muted">
+                              {' '}
+                              ({f.timeframe}
+                              {f.availableNow ? '' : ', not now'})
+                            </span>
+                          )}
                         </li>
                       ))}
                     </ul>
@@ -179,7 +191,13 @@ export function NewRequestPage() {
               ))}
             </tbody>
           </table>
-          <Pager label="Requestable resources" page={pages.page} hasNext={Boolean(requestable.data.nextPageToken)} onPrevious={pages.previous} onNext={() => pages.next(requestable.data?.nextPageToken)} />
+          <Pager
+            label="Requestable resources"
+            page={pages.page}
+            hasNext={Boolean(requestable.data.nextPageToken)}
+            onPrevious={pages.previous}
+            onNext={() => pages.next(requestable.data?.nextPageToken)}
+          />
         </div>
       )}
 
@@ -198,7 +216,15 @@ export function NewRequestPage() {
               {picked.map((p) => (
                 <li key={p.resourceId}>
                   <span className="path">{p.path}</span>{' '}
-                  <button type="button" className="button button--small button--quiet" aria-label={`Remove ${p.path}`} onClick={() => { changed(); setPicked((now) => now.filter((x) => x.resourceId !== p.resourceId)); }}>
+                  <button
+                    type="button"
+                    className="button button--small button--quiet"
+                    aria-label={`Remove ${p.path}`}
+                    onClick={() => {
+                      changed();
+                      setPicked((now) => now.filter((x) => x.resourceId !== p.resourceId));
+                    }}
+                  >
                     Remove
                   </button>
                 </li>
@@ -206,7 +232,15 @@ export function NewRequestPage() {
             </ul>
             <div className="field">
               <label htmlFor="req-permission">Permission</label>
-              <select id="req-permission" value={chosenPermission} onChange={(e) => { changed(); setPermission(e.target.value as Permission); }} aria-describedby="req-permission-hint">
+              <select
+                id="req-permission"
+                value={chosenPermission}
+                onChange={(e) => {
+                  changed();
+                  setPermission(e.target.value as Permission);
+                }}
+                aria-describedby="req-permission-hint"
+              >
                 {offered.length === 0 && <option value="">No permission is offered on all of them</option>}
                 {offered.map((p) => (
                   <option key={p} value={p}>
@@ -220,7 +254,17 @@ export function NewRequestPage() {
             </div>
             <div className={durationError ? 'field field--invalid' : 'field'}>
               <label htmlFor="req-minutes">Duration (minutes)</label>
-              <input id="req-minutes" inputMode="numeric" value={minutes} aria-invalid={Boolean(durationError)} aria-describedby="req-minutes-hint" onChange={(e) => { changed(); setMinutes(e.target.value); }} />
+              <input
+                id="req-minutes"
+                inputMode="numeric"
+                value={minutes}
+                aria-invalid={Boolean(durationError)}
+                aria-describedby="req-minutes-hint"
+                onChange={(e) => {
+                  changed();
+                  setMinutes(e.target.value);
+                }}
+              />
               <p className="field__hint" id="req-minutes-hint">
                 {durationError ? <span className="field__error">Duration {durationError}. </span> : null}
                 {maxMinutes ? `At most ${maxMinutes} minutes (${duration(maxMinutes)}).` : ''}
@@ -228,7 +272,17 @@ export function NewRequestPage() {
             </div>
             <div className={justificationError && justification ? 'field field--invalid' : 'field'}>
               <label htmlFor="req-justification">Justification{justificationRequired ? '' : ' (optional)'}</label>
-              <textarea id="req-justification" rows={3} maxLength={2000} value={justification} aria-describedby="req-justification-hint" onChange={(e) => { changed(); setJustification(e.target.value); }} />
+              <textarea
+                id="req-justification"
+                rows={3}
+                maxLength={2000}
+                value={justification}
+                aria-describedby="req-justification-hint"
+                onChange={(e) => {
+                  changed();
+                  setJustification(e.target.value);
+                }}
+              />
               <p className="field__hint" id="req-justification-hint">
                 {justificationRequired ? 'The flow asks why you need this access.' : 'Why you need this access, for the approvers.'}
               </p>
@@ -240,7 +294,9 @@ export function NewRequestPage() {
             </div>
           </form>
         )}
-        {check.error && !(check.error instanceof ApiError && check.error.status === 403) && <ErrorNote error={check.error} title="Could not check the request" />}
+        {check.error && !(check.error instanceof ApiError && check.error.status === 403) && (
+          <ErrorNote error={check.error} title="Could not check the request" />
+        )}
         {dryRun && !dryRun.ok && (
           <div className="alert alert--error" role="alert" aria-labelledby="denied-title">
             <h3 id="denied-title">This request would be refused</h3>

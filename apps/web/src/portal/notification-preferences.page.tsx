@@ -10,7 +10,11 @@ import { PORTAL_POLL_MS } from './portal-words';
 
 const PREFERENCES_KEY = ['me', 'notification-preferences'] as const;
 const DELIVERIES_KEY = ['me', 'notification-deliveries'] as const;
-const STATUS_WORDS: Record<DeliveryStatus, [string, 'ok' | 'warn' | 'bad']> = { DELIVERED: ['delivered', 'ok'], PENDING: ['being sent', 'warn'], DEAD: ['given up', 'bad'] };
+const STATUS_WORDS: Record<DeliveryStatus, [string, 'ok' | 'warn' | 'bad']> = {
+  DELIVERED: ['delivered', 'ok'],
+  PENDING: ['being sent', 'warn'],
+  DEAD: ['given up', 'bad'],
+};
 
 const sameChannels = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((c) => b.includes(c));
 
@@ -36,7 +40,8 @@ export function NotificationPreferencesPage() {
       // Only what differs from the organisation's default is the person's own choice.
       const defaults = prefs.data!.defaults;
       const events: Record<string, boolean> = {};
-      for (const type of PersonalEventType.options) if (!prefs.data!.essential.includes(type) && choices[type] !== (defaults.events[type] ?? true)) events[type] = choices[type];
+      for (const type of PersonalEventType.options)
+        if (!prefs.data!.essential.includes(type) && choices[type] !== (defaults.events[type] ?? true)) events[type] = choices[type];
       const body: NotificationPreferencesInput = { events };
       if (prefs.data!.overrides.channels || !sameChannels(channels, defaults.channels)) body.channels = channels;
       if (slackUrl.trim()) body.slackWebhookUrl = slackUrl.trim();
@@ -55,7 +60,10 @@ export function NotificationPreferencesPage() {
 
   return (
     <>
-      <PageHeader title="My notifications" description="Where Latchkey tells you what happened, and which messages you get. Webhooks and Slack channels of the organisation are set up by administrators and are not changed here." />
+      <PageHeader
+        title="My notifications"
+        description="Where Latchkey tells you what happened, and which messages you get. Webhooks and Slack channels of the organisation are set up by administrators and are not changed here."
+      />
       <ErrorNote error={prefs.error} />
       {prefs.isPending && <Loading what="your notification preferences" />}
       {prefs.data && (
@@ -75,7 +83,12 @@ export function NotificationPreferencesPage() {
               {PersonalChannel.options.map((channel) => (
                 <li key={channel}>
                   <label>
-                    <input type="checkbox" checked={channels.includes(channel)} onChange={(e) => change(() => setChannels(e.target.checked ? [...channels, channel] : channels.filter((c) => c !== channel)))} /> {CHANNEL_WORDS[channel]}
+                    <input
+                      type="checkbox"
+                      checked={channels.includes(channel)}
+                      onChange={(e) => change(() => setChannels(e.target.checked ? [...channels, channel] : channels.filter((c) => c !== channel)))}
+                    />{' '}
+                    {CHANNEL_WORDS[channel]}
                   </label>{' '}
                   <small className="muted">(organisation default: {prefs.data.defaults.channels.includes(channel) ? 'on' : 'off'})</small>
                 </li>
@@ -83,7 +96,14 @@ export function NotificationPreferencesPage() {
             </ul>
             <div className="field">
               <label htmlFor={`${id}-slack`}>My Slack incoming webhook URL</label>
-              <input id={`${id}-slack`} type="url" autoComplete="off" value={slackUrl} onChange={(e) => change(() => setSlackUrl(e.target.value))} aria-describedby={`${id}-slack-hint`} />
+              <input
+                id={`${id}-slack`}
+                type="url"
+                autoComplete="off"
+                value={slackUrl}
+                onChange={(e) => change(() => setSlackUrl(e.target.value))}
+                aria-describedby={`${id}-slack-hint`}
+              />
               <small id={`${id}-slack-hint`} className="muted">
                 {prefs.data.slack
                   ? `Set (${prefs.data.slack.url}): it is kept secret and not shown in full; type a new one to replace it.`
@@ -105,7 +125,13 @@ export function NotificationPreferencesPage() {
                 return (
                   <li key={type}>
                     <label>
-                      <input type="checkbox" checked={essential || (choices[type] ?? true)} disabled={essential} onChange={(e) => change(() => setChoices({ ...choices, [type]: e.target.checked }))} /> {EVENT_WORDS[type]}
+                      <input
+                        type="checkbox"
+                        checked={essential || (choices[type] ?? true)}
+                        disabled={essential}
+                        onChange={(e) => change(() => setChoices({ ...choices, [type]: e.target.checked }))}
+                      />{' '}
+                      {EVENT_WORDS[type]}
                     </label>{' '}
                     <small className="muted">{essential ? '(always on: essential)' : `(organisation default: ${orgDefault ? 'on' : 'off'})`}</small>
                   </li>

@@ -2,7 +2,15 @@ import type { ResolvedApproverGroup } from '@latchkey/contracts';
 import { connectionUri, countdown, duration, requestWarnings, timeline, whyApprover } from './portal-words';
 import type { PortalRequest } from './portal-words';
 
-const group = (over: Partial<ResolvedApproverGroup>): ResolvedApproverGroup => ({ type: 'group', values: ['dba'], source: null, approverIds: ['u-ada'], approverEmails: ['ada@x.io'], satisfiedBy: null, ...over });
+const group = (over: Partial<ResolvedApproverGroup>): ResolvedApproverGroup => ({
+  type: 'group',
+  values: ['dba'],
+  source: null,
+  approverIds: ['u-ada'],
+  approverEmails: ['ada@x.io'],
+  satisfiedBy: null,
+  ...over,
+});
 
 const request = (over: Partial<PortalRequest> = {}): PortalRequest => ({
   id: '00000000-0000-4000-8000-000000000001',
@@ -60,21 +68,33 @@ describe('portal words', () => {
   });
 
   it('says when an escalation tier asks the approver', () => {
-    const tier = (afterMinutes: number, id: string) => ({ afterMinutes, dueAt: '2026-12-01T00:00:00.000Z', groups: [group({ type: 'user', values: [`${id}@x.io`], approverIds: [id], approverEmails: [`${id}@x.io`] })] });
-    const r = request({ flowLimits: { maxDurationMinutes: 60, maxExtensions: 0, approverReasonRequired: false, escalation: [tier(30, 'u-eve'), tier(120, 'u-max')] } });
+    const tier = (afterMinutes: number, id: string) => ({
+      afterMinutes,
+      dueAt: '2026-12-01T00:00:00.000Z',
+      groups: [group({ type: 'user', values: [`${id}@x.io`], approverIds: [id], approverEmails: [`${id}@x.io`] })],
+    });
+    const r = request({
+      flowLimits: { maxDurationMinutes: 60, maxExtensions: 0, approverReasonRequired: false, escalation: [tier(30, 'u-eve'), tier(120, 'u-max')] },
+    });
     expect(whyApprover(r, 'u-max')).toBe('You are asked as escalation tier 2 (nobody decided within 2 hours)');
     expect(whyApprover(r, 'u-ada')).toBe('You are asked as member of group dba');
   });
 
   it('warns when an approver group resolves to nobody, unless the API already said so', () => {
     expect(requestWarnings(request())).toEqual([]);
-    expect(requestWarnings(request({ approverGroups: [group({ approverIds: [], approverEmails: [] })] }))[0]).toContain('No one can approve for member of group dba');
+    expect(requestWarnings(request({ approverGroups: [group({ approverIds: [], approverEmails: [] })] }))[0]).toContain(
+      'No one can approve for member of group dba',
+    );
     expect(requestWarnings(request({ warnings: [{ field: 'approvers', message: 'group dba has no members' }] }))).toEqual(['group dba has no members']);
   });
 
   it('builds the connection URI without a password, escaping names', () => {
-    expect(connectionUri({ host: 'db.internal', port: 5433, database: 'my db', username: 'lk_rita', sslmode: 'require' })).toBe('postgresql://lk_rita@db.internal:5433/my%20db?sslmode=require');
-    expect(connectionUri({ host: '::1', port: 5432, database: 'shop', username: 'u@x', sslmode: 'disable' })).toBe('postgresql://u%40x@[::1]:5432/shop?sslmode=disable');
+    expect(connectionUri({ host: 'db.internal', port: 5433, database: 'my db', username: 'lk_rita', sslmode: 'require' })).toBe(
+      'postgresql://lk_rita@db.internal:5433/my%20db?sslmode=require',
+    );
+    expect(connectionUri({ host: '::1', port: 5432, database: 'shop', username: 'u@x', sslmode: 'disable' })).toBe(
+      'postgresql://u%40x@[::1]:5432/shop?sslmode=disable',
+    );
   });
 
   it('tells the story in order: requested, decided with the reason, granted, revoked by whom', () => {

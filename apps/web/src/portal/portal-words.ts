@@ -98,10 +98,17 @@ export interface TimelineEvent {
 export function timeline(request: PortalRequest): TimelineEvent[] {
   const events: TimelineEvent[] = [{ at: request.createdAt, what: `Requested by ${request.requesterEmail}` }];
   for (const a of request.approvals) {
-    events.push({ at: a.at, what: `${a.decision === 'APPROVED' ? 'Approved' : 'Rejected'} by ${a.email}${a.asAdmin ? ' (as administrator)' : ''}${a.reason ? `: ${a.reason}` : ''}` });
+    events.push({
+      at: a.at,
+      what: `${a.decision === 'APPROVED' ? 'Approved' : 'Rejected'} by ${a.email}${a.asAdmin ? ' (as administrator)' : ''}${a.reason ? `: ${a.reason}` : ''}`,
+    });
   }
   if (request.grantedAt) events.push({ at: request.grantedAt, what: 'Granted' });
-  if (request.extensions > 0) events.push({ at: request.expiresAt ?? request.grantedAt ?? request.createdAt, what: `Extended ${request.extensions} time${request.extensions === 1 ? '' : 's'}; expires then` });
+  if (request.extensions > 0)
+    events.push({
+      at: request.expiresAt ?? request.grantedAt ?? request.createdAt,
+      what: `Extended ${request.extensions} time${request.extensions === 1 ? '' : 's'}; expires then`,
+    });
   if (request.endedAt) {
     const reason = request.failureReason ?? request.statusReason;
     const by = request.revokedBy && request.revokedBy.type !== 'system' ? ` by ${request.revokedBy.email ?? request.revokedBy.id}` : '';

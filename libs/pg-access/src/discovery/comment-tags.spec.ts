@@ -2,7 +2,10 @@ import { parseCommentTags } from './comment-tags';
 
 describe('parseCommentTags', () => {
   it('reads latchkey:key=value lines and leaves the prose', () => {
-    expect(parseCommentTags('Invoices sent to customers.\nlatchkey:owner=payments\n  latchkey:pii=true  \nsee latchkey:not=a-tag')).toEqual({ owner: 'payments', pii: 'true' });
+    expect(parseCommentTags('Invoices sent to customers.\nlatchkey:owner=payments\n  latchkey:pii=true  \nsee latchkey:not=a-tag')).toEqual({
+      owner: 'payments',
+      pii: 'true',
+    });
   });
 
   it('keeps = and spaces inside a value, and lets a later line win', () => {
@@ -10,7 +13,10 @@ describe('parseCommentTags', () => {
   });
 
   it('accepts an empty value and ignores keys or values the API would refuse', () => {
-    expect(parseCommentTags(`latchkey:empty=\nlatchkey:bad key=x\nlatchkey:k!=x\nlatchkey:long=${'v'.repeat(257)}\nlatchkey:ok/k.1:a-b_c=y`)).toEqual({ empty: '', 'ok/k.1:a-b_c': 'y' });
+    expect(parseCommentTags(`latchkey:empty=\nlatchkey:bad key=x\nlatchkey:k!=x\nlatchkey:long=${'v'.repeat(257)}\nlatchkey:ok/k.1:a-b_c=y`)).toEqual({
+      empty: '',
+      'ok/k.1:a-b_c': 'y',
+    });
   });
 
   it('keeps __proto__ an ordinary tag', () => {

@@ -97,10 +97,31 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-const db = (name: string, owner: string, comment: string | null = null): DiscoveredObject => ({ kind: 'database', name, owner, comment, managed: false, unrequestableReason: null });
+const db = (name: string, owner: string, comment: string | null = null): DiscoveredObject => ({
+  kind: 'database',
+  name,
+  owner,
+  comment,
+  managed: false,
+  unrequestableReason: null,
+});
 // Reasons are compared apart (see escalation.int-spec.ts); `line` leaves them out.
-const role = (name: string, managed = false, comment: string | null = null): DiscoveredObject => ({ kind: 'role', name, owner: null, comment, managed, unrequestableReason: null });
-const inDb = (database: string, kind: ResourceKind, schema: string | undefined, name: string, comment: string | null = null, owner = OWNER): DiscoveredObject => ({
+const role = (name: string, managed = false, comment: string | null = null): DiscoveredObject => ({
+  kind: 'role',
+  name,
+  owner: null,
+  comment,
+  managed,
+  unrequestableReason: null,
+});
+const inDb = (
+  database: string,
+  kind: ResourceKind,
+  schema: string | undefined,
+  name: string,
+  comment: string | null = null,
+  owner = OWNER,
+): DiscoveredObject => ({
   kind,
   database,
   ...(schema === undefined ? {} : { schema }),

@@ -84,7 +84,10 @@ export async function discoverInstance(
         if (wanted.has('database')) await serialSink(rows.map((row) => toObject('database', row)));
       });
       if (wanted.has('role')) await client.query(NO_JIT);
-      if (wanted.has('role')) await pageThrough<RoleRow>(client, ROLES_SQL, [MANAGED_MARKER_ROLE, ORPHAN_OWNER_ROLE], pageSize, (rows) => serialSink(rows.map((row) => toObject('role', row))));
+      if (wanted.has('role'))
+        await pageThrough<RoleRow>(client, ROLES_SQL, [MANAGED_MARKER_ROLE, ORPHAN_OWNER_ROLE], pageSize, (rows) =>
+          serialSink(rows.map((row) => toObject('role', row))),
+        );
     } catch (error) {
       fail(error, `Reading databases and roles from ${params.dbname} failed`);
     }
@@ -101,7 +104,10 @@ export async function discoverInstance(
       try {
         session = own ? client : (await connectTarget({ ...params, dbname: db.name })).client;
       } catch (error) {
-        outcome.skipped.push({ database: db.name, reason: error instanceof TargetConnectionError ? error.message : redactCredentials(errorMessage(error), params) });
+        outcome.skipped.push({
+          database: db.name,
+          reason: error instanceof TargetConnectionError ? error.message : redactCredentials(errorMessage(error), params),
+        });
         return;
       }
       try {

@@ -33,7 +33,8 @@ beforeAll(async () => {
     `CREATE DATABASE ${quoteIdent(HOSTILE_DB)} OWNER ${OWNER}`,
     // Hardened like production: only explicit grants let people in.
     `REVOKE CONNECT ON DATABASE ${APP_DB}, ${OTHER_DB}, ${quoteIdent(HOSTILE_DB)} FROM PUBLIC`,
-  ]) await cluster.query(sql);
+  ])
+    await cluster.query(sql);
   await cluster.query(
     `SET ROLE ${OWNER};
      CREATE SCHEMA app;
@@ -100,7 +101,11 @@ async function sqlState(promise: Promise<unknown>): Promise<string | undefined> 
 }
 
 const table = (schema: string, name: string, permission: GrantTargetItem['permission'], database = APP_DB): GrantTargetItem => ({
-  resourceType: 'postgresql-table', database, schema, table: name, permission,
+  resourceType: 'postgresql-table',
+  database,
+  schema,
+  table: name,
+  permission,
 });
 
 describe('applyGrant', () => {
@@ -173,10 +178,13 @@ describe('applyGrant', () => {
 
   it('MEMBER on an existing role', async () => {
     const { role, password } = person();
-    const result = await applyGrant(conn, grant(role, password, [
-      { resourceType: 'postgresql-role', database: APP_DB, role: 'reporting', permission: 'MEMBER' },
-      { resourceType: 'postgresql-database', database: APP_DB, permission: 'READ_ONLY' },
-    ]));
+    const result = await applyGrant(
+      conn,
+      grant(role, password, [
+        { resourceType: 'postgresql-role', database: APP_DB, role: 'reporting', permission: 'MEMBER' },
+        { resourceType: 'postgresql-database', database: APP_DB, permission: 'READ_ONLY' },
+      ]),
+    );
     expect(result.profiles).toHaveLength(1);
     expect(await memberships(role)).toContain('reporting');
     const client = await login(role, password);
@@ -195,7 +203,10 @@ describe('applyGrant', () => {
 
   it('is idempotent: applying twice ends in the same state, with the latest password', async () => {
     const { role } = person();
-    const items = [table('app', 'orders', 'READ_ONLY'), { resourceType: 'postgresql-schema', database: APP_DB, schema: 'other', permission: 'READ_WRITE' } as GrantTargetItem];
+    const items = [
+      table('app', 'orders', 'READ_ONLY'),
+      { resourceType: 'postgresql-schema', database: APP_DB, schema: 'other', permission: 'READ_WRITE' } as GrantTargetItem,
+    ];
     const first = await applyGrant(conn, grant(role, generatePassword(), items));
     const state = await catalogState(role);
     const password = generatePassword();
@@ -224,9 +235,13 @@ describe('applyGrant', () => {
     const rows = await client.query(`SELECT v FROM ${quoteIdent(HOSTILE_SCHEMA)}.${quoteIdent(LONG_TABLE)}`);
     expect(rows.rows).toEqual([{ v: 'hostile ok' }]);
     expect(await sqlState(client.query(`SELECT v FROM ${quoteIdent(HOSTILE_SCHEMA)}.untouched`))).toBe('42501');
-    const [profile] = await cluster.query<{ comment: string }>(`SELECT shobj_description(oid, 'pg_authid') AS comment FROM pg_roles WHERE rolname = $1`, [profileRoleName(item)]);
+    const [profile] = await cluster.query<{ comment: string }>(`SELECT shobj_description(oid, 'pg_authid') AS comment FROM pg_roles WHERE rolname = $1`, [
+      profileRoleName(item),
+    ]);
     expect(JSON.parse(profile!.comment)).toMatchObject({ database: HOSTILE_DB, schema: HOSTILE_SCHEMA, table: LONG_TABLE });
-    expect(await cluster.query(`SELECT shobj_description(oid, 'pg_authid') AS c FROM pg_roles WHERE rolname = $1`, [role])).toEqual([{ c: `Latchkey login of ${email}` }]);
+    expect(await cluster.query(`SELECT shobj_description(oid, 'pg_authid') AS c FROM pg_roles WHERE rolname = $1`, [role])).toEqual([
+      { c: `Latchkey login of ${email}` },
+    ]);
 
     await expect(revokeGrant(conn, { role, items: [item], keepItems: [] })).resolves.toEqual({ loginDisabled: true, sessionsTerminated: 1 });
     await expect(login(role, password, HOSTILE_DB)).rejects.toThrow(/not permitted to log in/);
@@ -242,7 +257,10 @@ describe('applyGrant', () => {
       code: 'missing_privilege',
       fix: 'GRANT ALL ON TABLE "app"."customers" TO "weak" WITH GRANT OPTION;',
     });
-    const result = await applyGrant(weak, grant(role, password, [{ resourceType: 'postgresql-schema', database: APP_DB, schema: 'other', permission: 'READ_ONLY' }]));
+    const result = await applyGrant(
+      weak,
+      grant(role, password, [{ resourceType: 'postgresql-schema', database: APP_DB, schema: 'other', permission: 'READ_ONLY' }]),
+    );
     expect(result.uncoveredOwners).toEqual([{ database: APP_DB, schema: 'other', owner: OWNER }]);
     expect(result.ungrantedObjects).toEqual([
       { database: APP_DB, kind: 'database', name: APP_DB, privileges: ['CONNECT'] },
@@ -269,8 +287,18 @@ async function memberships(role: string): Promise<string[]> {
 
 /** What a grant leaves in the catalog, password and expiry aside. */
 async function catalogState(role: string) {
-  const roles = await cluster.query(`SELECT rolname, rolcanlogin, rolconnlimit FROM pg_roles WHERE rolname = $1 OR rolname LIKE 'lk\\_p\\_%' ORDER BY 1`, [role]);
-  const acls = await cluster.query(`SELECT c.relname, c.relacl::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname IN ('app', 'other') ORDER BY 1`, undefined, APP_DB);
-  const defaults = await cluster.query(`SELECT defaclrole::regrole::text, defaclnamespace::regnamespace::text, defaclobjtype, defaclacl::text FROM pg_default_acl ORDER BY 1, 2, 3`, undefined, APP_DB);
+  const roles = await cluster.query(`SELECT rolname, rolcanlogin, rolconnlimit FROM pg_roles WHERE rolname = $1 OR rolname LIKE 'lk\\_p\\_%' ORDER BY 1`, [
+    role,
+  ]);
+  const acls = await cluster.query(
+    `SELECT c.relname, c.relacl::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname IN ('app', 'other') ORDER BY 1`,
+    undefined,
+    APP_DB,
+  );
+  const defaults = await cluster.query(
+    `SELECT defaclrole::regrole::text, defaclnamespace::regnamespace::text, defaclobjtype, defaclacl::text FROM pg_default_acl ORDER BY 1, 2, 3`,
+    undefined,
+    APP_DB,
+  );
   return { roles, memberships: await memberships(role), acls, defaults };
 }

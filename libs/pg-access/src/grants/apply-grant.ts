@@ -11,7 +11,19 @@ import { checkGrantable, directMembershipsSql, ensureMarkerRoles, grantabilitySq
 import type { GrantabilityRow, MembershipRow } from './role-admin';
 import { assertValidItem, MANAGED_MARKER_ROLE, profileComment, profileRoleName } from './role-names';
 import { scramVerifier } from './scram';
-import { assertManaged, findRole, findRoleSql, lockName, lockNameSql, PRIVILEGES_LOCK, retryTransient, transaction, withSession, onceInAWhile, sessionInfo } from './target-session';
+import {
+  assertManaged,
+  findRole,
+  findRoleSql,
+  lockName,
+  lockNameSql,
+  PRIVILEGES_LOCK,
+  retryTransient,
+  transaction,
+  withSession,
+  onceInAWhile,
+  sessionInfo,
+} from './target-session';
 import type { RoleRow } from './target-session';
 import { assertRequestableRoles } from './unrequestable-roles';
 
@@ -68,14 +80,30 @@ export async function applyGrant(conn: TargetConnectionParams, opts: ApplyGrantO
     // Two round trips, as raw SQL takes three (BEGIN, CREATE ROLE, COMMIT): the lock and every
     // catalog read the decision needs, then the changes and COMMIT (each a multi-statement simple
     // query, every value a quoteLiteral()).
-    const read = ['BEGIN', lockNameSql(name), findRoleSql(name, quoteLiteral(MANAGED_MARKER_ROLE)), grantabilitySql(textArray(wanted)), directMembershipsSql(name, textArray(wanted))].join(';\n');
+    const read = [
+      'BEGIN',
+      lockNameSql(name),
+      findRoleSql(name, quoteLiteral(MANAGED_MARKER_ROLE)),
+      grantabilitySql(textArray(wanted)),
+      directMembershipsSql(name, textArray(wanted)),
+    ].join(';\n');
     await retryTransient(async () => {
       try {
-        const [, , found, grantable, held] = (await client.query(read)) as unknown as [QueryResult, QueryResult, QueryResult<RoleRow>, QueryResult<GrantabilityRow>, QueryResult<MembershipRow>];
+        const [, , found, grantable, held] = (await client.query(read)) as unknown as [
+          QueryResult,
+          QueryResult,
+          QueryResult<RoleRow>,
+          QueryResult<GrantabilityRow>,
+          QueryResult<MembershipRow>,
+        ];
         const existing = found.rows[0] ?? null;
         if (existing) {
           assertManaged(opts.role, existing);
-          if (existing.elevated) throw new GrantError('not_managed', `Role ${quoteIdent(opts.role)} has attributes Latchkey never gives (superuser, CREATEROLE, CREATEDB, replication or BYPASSRLS)`);
+          if (existing.elevated)
+            throw new GrantError(
+              'not_managed',
+              `Role ${quoteIdent(opts.role)} has attributes Latchkey never gives (superuser, CREATEROLE, CREATEDB, replication or BYPASSRLS)`,
+            );
         }
         // The roles may have changed since discovery, or since the check above.
         await assertRequestableRoles(client, memberOf);
@@ -137,7 +165,10 @@ async function ensureProfiles(client: Client, info: ServerInfo, profiles: Profil
   const statements: string[] = [];
   const { rows } = await client.query<{ control: boolean }>(IS_CONTROL_DATABASE_SQL);
   if (rows[0]?.control) {
-    throw new GrantError('invalid_item', `Database ${quoteIdent(profiles[0]!.item.database)} is Latchkey's own control database: Latchkey never grants anything on it`);
+    throw new GrantError(
+      'invalid_item',
+      `Database ${quoteIdent(profiles[0]!.item.database)} is Latchkey's own control database: Latchkey never grants anything on it`,
+    );
   }
   for (const profile of profiles) await lockName(client, profile.name);
   for (const { name, item } of profiles) {

@@ -20,10 +20,13 @@ afterAll(async () => {
 });
 
 const rotationLocks = () =>
-  cluster.query<{ pid: number }>(`SELECT l.pid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted AND a.usename = $1`, [USER]);
+  cluster.query<{ pid: number }>(
+    `SELECT l.pid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted AND a.usename = $1`,
+    [USER],
+  );
 
-describe('the connector user\'s password on the target', () => {
-  it('sets a new password as a SCRAM verifier under the user\'s rotation lock: the new one logs in, the old one is refused', async () => {
+describe("the connector user's password on the target", () => {
+  it("sets a new password as a SCRAM verifier under the user's rotation lock: the new one logs in, the old one is refused", async () => {
     const session = await lockConnectorUser(conn);
     try {
       expect(await rotationLocks()).toHaveLength(1);

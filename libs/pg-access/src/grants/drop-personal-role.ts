@@ -56,7 +56,9 @@ export async function dropPersonalRole(conn: TargetConnectionParams, role: strin
 
 /** Gives the connector the privileges of `role` unless it has them (a superuser always has). */
 async function actAs(client: Client, info: ServerInfo, role: string): Promise<void> {
-  const { rows: [row] } = await client.query<{ usable: boolean }>(`SELECT pg_has_role(rolname, 'USAGE') AS usable FROM pg_roles WHERE rolname = $1`, [role]);
+  const {
+    rows: [row],
+  } = await client.query<{ usable: boolean }>(`SELECT pg_has_role(rolname, 'USAGE') AS usable FROM pg_roles WHERE rolname = $1`, [role]);
   if (row?.usable) return;
   await client.query(selfGrantStatement(role, info.currentUser, info.majorVersion));
 }

@@ -43,7 +43,10 @@ function dangerousRoles(major: number): Array<[string, RegExp]> {
     ['esc_bypassrls', /^"esc_bypassrls" has BYPASSRLS$/],
     ['esc_via_createdb', /"esc_createdb" \(directly\), which has CREATEDB/],
     ['esc_via_replication', /"esc_replication" \(through 1 other role\), which has REPLICATION/],
-    ...predefinedOf(major).map((name): [string, RegExp] => [`esc_${name}`, new RegExp(`"esc_${name}" is a member of "${name}" \\(directly\\), which is PostgreSQL's predefined role that`)]),
+    ...predefinedOf(major).map((name): [string, RegExp] => [
+      `esc_${name}`,
+      new RegExp(`"esc_${name}" is a member of "${name}" \\(directly\\), which is PostgreSQL's predefined role that`),
+    ]),
     ['esc_deep_files', /"pg_read_server_files" \(through 1 other role\)/],
     ['esc_monitor', /"esc_monitor" is a member of "pg_read_all_(settings|stats)" \(through 1 other role\)/],
     ['esc_control_owner', /owns Latchkey's control database/],
@@ -56,41 +59,47 @@ function dangerousRoles(major: number): Array<[string, RegExp]> {
 beforeAll(async () => {
   const started = await Promise.all(PG_VERSIONS.map(async (v) => [v.major, await startPgCluster({ binDir: v.binDir, hba: 'scram' })] as const));
   for (const [major, cluster] of started) clusters.set(major, cluster);
-  await Promise.all(started.map(async ([major, cluster]) => {
-    const adminOnly = major >= 16 ? 'WITH ADMIN OPTION, INHERIT FALSE, SET FALSE' : 'WITH ADMIN OPTION';
-    await cluster.query(`CREATE DATABASE ${APP}`);
-    await cluster.query([
-      `CREATE ROLE ${CONNECTOR} LOGIN CREATEROLE PASSWORD ${quoteLiteral(CONNECTOR_PASSWORD)}`,
-      'CREATE ROLE esc_super SUPERUSER NOLOGIN',
-      'CREATE ROLE esc_chain_c NOLOGIN IN ROLE esc_super',
-      'CREATE ROLE esc_chain_b NOLOGIN IN ROLE esc_chain_c',
-      'CREATE ROLE esc_chain_a NOLOGIN IN ROLE esc_chain_b',
-      'CREATE ROLE esc_admin_only NOLOGIN',
-      `GRANT esc_super TO esc_admin_only ${adminOnly}`,
-      'CREATE ROLE esc_createrole NOLOGIN CREATEROLE',
-      'CREATE ROLE esc_createdb NOLOGIN CREATEDB',
-      'CREATE ROLE esc_replication NOLOGIN REPLICATION',
-      'CREATE ROLE esc_bypassrls NOLOGIN BYPASSRLS',
-      'CREATE ROLE esc_via_createdb NOLOGIN IN ROLE esc_createdb',
-      'CREATE ROLE esc_mid_replication NOLOGIN IN ROLE esc_replication',
-      'CREATE ROLE esc_via_replication NOLOGIN IN ROLE esc_mid_replication',
-      ...predefinedOf(major).map((name) => `CREATE ROLE ${quoteIdent(`esc_${name}`)} NOLOGIN IN ROLE ${quoteIdent(name)}`),
-      'CREATE ROLE esc_deep_files NOLOGIN IN ROLE esc_pg_read_server_files',
-      'CREATE ROLE esc_monitor NOLOGIN IN ROLE pg_monitor',
-      'CREATE ROLE esc_control_owner NOLOGIN',
-      'CREATE ROLE esc_via_control NOLOGIN IN ROLE esc_control_owner',
-    ].join(';\n'));
-    await cluster.query(`CREATE DATABASE ${CONTROL_DB} OWNER esc_control_owner`);
-    await cluster.query([
-      `COMMENT ON DATABASE ${CONTROL_DB} IS ${quoteLiteral('Latchkey control database\nlatchkey:control-database=true')}`,
-      // Safe: plain group roles, and a read-only statistics role.
-      'CREATE ROLE esc_safe_parent NOLOGIN',
-      'CREATE ROLE esc_safe NOLOGIN IN ROLE esc_safe_parent, pg_stat_scan_tables',
-      'CREATE ROLE esc_late NOLOGIN',
-    ].join(';\n'));
-    await cluster.query('CREATE TABLE public.t (x int); INSERT INTO public.t VALUES (1); GRANT SELECT ON public.t TO esc_safe_parent', undefined, APP);
-    await cluster.query('CREATE SCHEMA access; CREATE TABLE access.audit_log (id int)', undefined, CONTROL_DB);
-  }));
+  await Promise.all(
+    started.map(async ([major, cluster]) => {
+      const adminOnly = major >= 16 ? 'WITH ADMIN OPTION, INHERIT FALSE, SET FALSE' : 'WITH ADMIN OPTION';
+      await cluster.query(`CREATE DATABASE ${APP}`);
+      await cluster.query(
+        [
+          `CREATE ROLE ${CONNECTOR} LOGIN CREATEROLE PASSWORD ${quoteLiteral(CONNECTOR_PASSWORD)}`,
+          'CREATE ROLE esc_super SUPERUSER NOLOGIN',
+          'CREATE ROLE esc_chain_c NOLOGIN IN ROLE esc_super',
+          'CREATE ROLE esc_chain_b NOLOGIN IN ROLE esc_chain_c',
+          'CREATE ROLE esc_chain_a NOLOGIN IN ROLE esc_chain_b',
+          'CREATE ROLE esc_admin_only NOLOGIN',
+          `GRANT esc_super TO esc_admin_only ${adminOnly}`,
+          'CREATE ROLE esc_createrole NOLOGIN CREATEROLE',
+          'CREATE ROLE esc_createdb NOLOGIN CREATEDB',
+          'CREATE ROLE esc_replication NOLOGIN REPLICATION',
+          'CREATE ROLE esc_bypassrls NOLOGIN BYPASSRLS',
+          'CREATE ROLE esc_via_createdb NOLOGIN IN ROLE esc_createdb',
+          'CREATE ROLE esc_mid_replication NOLOGIN IN ROLE esc_replication',
+          'CREATE ROLE esc_via_replication NOLOGIN IN ROLE esc_mid_replication',
+          ...predefinedOf(major).map((name) => `CREATE ROLE ${quoteIdent(`esc_${name}`)} NOLOGIN IN ROLE ${quoteIdent(name)}`),
+          'CREATE ROLE esc_deep_files NOLOGIN IN ROLE esc_pg_read_server_files',
+          'CREATE ROLE esc_monitor NOLOGIN IN ROLE pg_monitor',
+          'CREATE ROLE esc_control_owner NOLOGIN',
+          'CREATE ROLE esc_via_control NOLOGIN IN ROLE esc_control_owner',
+        ].join(';\n'),
+      );
+      await cluster.query(`CREATE DATABASE ${CONTROL_DB} OWNER esc_control_owner`);
+      await cluster.query(
+        [
+          `COMMENT ON DATABASE ${CONTROL_DB} IS ${quoteLiteral('Latchkey control database\nlatchkey:control-database=true')}`,
+          // Safe: plain group roles, and a read-only statistics role.
+          'CREATE ROLE esc_safe_parent NOLOGIN',
+          'CREATE ROLE esc_safe NOLOGIN IN ROLE esc_safe_parent, pg_stat_scan_tables',
+          'CREATE ROLE esc_late NOLOGIN',
+        ].join(';\n'),
+      );
+      await cluster.query('CREATE TABLE public.t (x int); INSERT INTO public.t VALUES (1); GRANT SELECT ON public.t TO esc_safe_parent', undefined, APP);
+      await cluster.query('CREATE SCHEMA access; CREATE TABLE access.audit_log (id int)', undefined, CONTROL_DB);
+    }),
+  );
 }, STARTUP_TIMEOUT_MS);
 
 afterAll(async () => {
@@ -108,7 +117,14 @@ async function discoverRoles(conn: TargetConnectionParams): Promise<{ objects: D
 }
 
 const personOf = (major: number, who: string) => ({ id: `${who}-${major}`, email: `${who}@example.com` });
-const grantFor = (role: string, password: string, items: GrantTargetItem[]) => ({ role, password, validUntil: new Date(Date.now() + 3_600_000), connectionLimit: 4, comment: 'escalation', items });
+const grantFor = (role: string, password: string, items: GrantTargetItem[]) => ({
+  role,
+  password,
+  validUntil: new Date(Date.now() + 3_600_000),
+  connectionLimit: 4,
+  comment: 'escalation',
+  items,
+});
 
 async function membershipsOf(cluster: PgCluster, role: string): Promise<string[]> {
   const rows = await cluster.query<{ rolname: string }>(
@@ -133,7 +149,9 @@ describe.each(PG_VERSIONS.map((v) => v.major))('PostgreSQL %i', (major) => {
     personPassword = generatePassword();
     await applyGrant(conn(), grantFor(personRole, personPassword, [TABLE_ITEM, member('esc_safe')]));
     profile = profileRoleName(TABLE_ITEM);
-    await cluster().query(`CREATE ROLE esc_via_profile NOLOGIN IN ROLE ${quoteIdent(profile)}; CREATE ROLE esc_via_person NOLOGIN IN ROLE ${quoteIdent(personRole)}`);
+    await cluster().query(
+      `CREATE ROLE esc_via_profile NOLOGIN IN ROLE ${quoteIdent(profile)}; CREATE ROLE esc_via_person NOLOGIN IN ROLE ${quoteIdent(personRole)}`,
+    );
   }, 180_000);
 
   it('discovery lists dangerous roles with the reason and no permission; safe ones stay requestable', async () => {
@@ -141,7 +159,8 @@ describe.each(PG_VERSIONS.map((v) => v.major))('PostgreSQL %i', (major) => {
     for (const [name, reason] of dangerousRoles(major)) {
       expect({ name, reason: byName.get(name)?.unrequestableReason }).toEqual({ name, reason: expect.stringMatching(reason) });
     }
-    for (const name of ['esc_safe', 'esc_safe_parent', 'esc_late']) expect({ name, reason: byName.get(name)?.unrequestableReason }).toEqual({ name, reason: null });
+    for (const name of ['esc_safe', 'esc_safe_parent', 'esc_late'])
+      expect({ name, reason: byName.get(name)?.unrequestableReason }).toEqual({ name, reason: null });
     for (const name of ['latchkey_managed', 'latchkey_orphan_owner', profile, personRole]) {
       expect(byName.get(name)).toMatchObject({ managed: true, unrequestableReason: expect.stringMatching(/Latchkey's own roles/) });
     }
@@ -191,11 +210,16 @@ describe.each(PG_VERSIONS.map((v) => v.major))('PostgreSQL %i', (major) => {
       // esc_safe reaches pg_stat_scan_tables on purpose: a safe role's own memberships come with it.
       const reached = [...held, 'esc_safe_parent', 'pg_stat_scan_tables'];
       for (const role of attempts.filter((r) => !reached.includes(r))) {
-        const error = await session.query(`SET ROLE ${quoteIdent(role)}`).then(() => null, (e: { code?: string }) => e.code);
+        const error = await session.query(`SET ROLE ${quoteIdent(role)}`).then(
+          () => null,
+          (e: { code?: string }) => e.code,
+        );
         expect({ role, error }).toEqual({ role, error: '42501' });
         await session.query('RESET ROLE');
       }
-      const { rows } = await session.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_roles WHERE pg_has_role(current_user, oid, 'MEMBER') AND (rolsuper OR rolcreaterole OR rolcreatedb OR rolreplication OR rolbypassrls)`);
+      const { rows } = await session.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_roles WHERE pg_has_role(current_user, oid, 'MEMBER') AND (rolsuper OR rolcreaterole OR rolcreatedb OR rolreplication OR rolbypassrls)`,
+      );
       expect(rows).toEqual([{ n: 0 }]);
     } finally {
       await session.end();
@@ -208,7 +232,9 @@ describe.each(PG_VERSIONS.map((v) => v.major))('PostgreSQL %i', (major) => {
     await cluster().query('GRANT esc_chain_a TO esc_late');
     try {
       const late = personalRoleName(personOf(major, 'late'));
-      await expect(applyGrant(conn(), grantFor(late, generatePassword(), [member('esc_late')]))).rejects.toThrow(/"esc_late" is a member of "esc_super" \(through 3 other roles\), which is a superuser/);
+      await expect(applyGrant(conn(), grantFor(late, generatePassword(), [member('esc_late')]))).rejects.toThrow(
+        /"esc_late" is a member of "esc_super" \(through 3 other roles\), which is a superuser/,
+      );
       expect(await cluster().query('SELECT 1 FROM pg_roles WHERE rolname = $1', [late])).toEqual([]);
       refusedByMajor[major] = (refusedByMajor[major] ?? 0) + 1;
     } finally {
@@ -231,7 +257,13 @@ describe.each(PG_VERSIONS.map((v) => v.major))('PostgreSQL %i', (major) => {
     for (const [name] of dangerousRoles(major)) expect({ name, suggested: fixes.includes(quoteIdent(name)) }).toEqual({ name, suggested: false });
     if (major >= 16) expect(fixes).toContain(`GRANT "esc_safe" TO "${CONNECTOR}" WITH ADMIN OPTION`);
 
-    const controlItem: GrantTargetItem = { resourceType: 'postgresql-table', database: CONTROL_DB, schema: 'access', table: 'audit_log', permission: 'READ_WRITE' };
+    const controlItem: GrantTargetItem = {
+      resourceType: 'postgresql-table',
+      database: CONTROL_DB,
+      schema: 'access',
+      table: 'audit_log',
+      permission: 'READ_WRITE',
+    };
     const who = personalRoleName(personOf(major, 'ctl'));
     await expect(applyGrant(conn(), grantFor(who, generatePassword(), [controlItem]))).rejects.toMatchObject({
       code: 'invalid_item',

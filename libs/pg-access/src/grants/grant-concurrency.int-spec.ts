@@ -37,7 +37,10 @@ async function canRead(role: string, password: string): Promise<boolean> {
 
 describe('concurrent grants', () => {
   it('16 people at once on one new table profile, from a cluster Latchkey has never seen: no error reaches the caller', async () => {
-    const people = Array.from({ length: 16 }, (_, i) => ({ role: personalRoleName({ id: `c-${i}`, email: `p${i}@example.com` }), password: generatePassword() }));
+    const people = Array.from({ length: 16 }, (_, i) => ({
+      role: personalRoleName({ id: `c-${i}`, email: `p${i}@example.com` }),
+      password: generatePassword(),
+    }));
     const results = await Promise.allSettled(
       people.map((p) => applyGrant(conn, { role: p.role, password: p.password, validUntil: hour(), connectionLimit: -1, comment: 'c', items: [ORDERS] })),
     );
@@ -57,7 +60,13 @@ describe('concurrent grants', () => {
     const role = personalRoleName({ id: 'same-person', email: 'same@example.com' });
     const grants = Array.from({ length: 8 }, (_, i) => ({
       password: generatePassword(),
-      item: { resourceType: 'postgresql-table', database: APP_DB, schema: 'app', table: i % 2 ? 'orders' : 'invoices', permission: (['READ_ONLY', 'READ_WRITE', 'ADMIN', 'READ_WRITE'] as const)[i % 4] } as GrantTargetItem,
+      item: {
+        resourceType: 'postgresql-table',
+        database: APP_DB,
+        schema: 'app',
+        table: i % 2 ? 'orders' : 'invoices',
+        permission: (['READ_ONLY', 'READ_WRITE', 'ADMIN', 'READ_WRITE'] as const)[i % 4],
+      } as GrantTargetItem,
     }));
     const results = await Promise.allSettled(
       grants.map((g) => applyGrant(conn, { role, password: g.password, validUntil: hour(), connectionLimit: -1, comment: 'c', items: [g.item] })),

@@ -14,7 +14,9 @@ describe('grant and target connection errors on the wire', () => {
   });
 
   it('every grant error code has its wire code', () => {
-    const codes = (['invalid_item', 'not_found', 'not_managed', 'name_conflict', 'missing_privilege', 'sessions_survive'] as const).map((c) => toAppException(new GrantError(c, 'x')).code);
+    const codes = (['invalid_item', 'not_found', 'not_managed', 'name_conflict', 'missing_privilege', 'sessions_survive'] as const).map(
+      (c) => toAppException(new GrantError(c, 'x')).code,
+    );
     expect(codes).toEqual(['VALIDATION_FAILED', 'NOT_FOUND', 'CONFLICT', 'CONFLICT', 'CONFLICT', 'SERVICE_UNAVAILABLE']);
   });
 
@@ -24,6 +26,9 @@ describe('grant and target connection errors on the wire', () => {
       message: 'password authentication failed',
       details: { reason: 'TARGET_CONNECTION_REFUSED', kind: 'auth', hint: 'check the password' },
     });
-    expect(toAppException(new TargetConnectionError('unreachable', 'cannot reach db:5432 (ECONNREFUSED)', 'check the host', 'ECONNREFUSED')).details).toEqual({ reason: 'TARGET_UNAVAILABLE', retryAfterSeconds: 5 });
+    expect(toAppException(new TargetConnectionError('unreachable', 'cannot reach db:5432 (ECONNREFUSED)', 'check the host', 'ECONNREFUSED')).details).toEqual({
+      reason: 'TARGET_UNAVAILABLE',
+      retryAfterSeconds: 5,
+    });
   });
 });

@@ -22,14 +22,26 @@ describe('profileGrantStatements', () => {
   it('batches objects that miss the same privileges, quoting every name', () => {
     const statements = profileGrantStatements('lk_p', {
       database: { name: 'app"db', missing: ['CONNECT'] },
-      schemas: [{ schema: 's;1', missing: ['USAGE'] }, { schema: 'ü', missing: ['USAGE'] }],
+      schemas: [
+        { schema: 's;1', missing: ['USAGE'] },
+        { schema: 'ü', missing: ['USAGE'] },
+      ],
       relations: [
         { schema: 's;1', name: 'a"b', sequence: false, missing: ['SELECT', 'INSERT'] },
         { schema: 's;1', name: 'c', sequence: false, missing: ['SELECT', 'INSERT'] },
         { schema: 's;1', name: 'd', sequence: false, missing: ['INSERT'] },
         { schema: 's;1', name: 'c_id_seq', sequence: true, missing: ['USAGE'] },
       ],
-      routines: [{ schema: 's;1', name: 'f', argTypes: [['pg_catalog', 'int4'], ['pg_catalog', '_text']] }],
+      routines: [
+        {
+          schema: 's;1',
+          name: 'f',
+          argTypes: [
+            ['pg_catalog', 'int4'],
+            ['pg_catalog', '_text'],
+          ],
+        },
+      ],
       defaults: [{ schema: 's;1', owner: 'app owner', objects: 'TABLES', missing: ['SELECT'] }],
     });
     expect(statements).toEqual([
@@ -55,13 +67,28 @@ describe('profileGrantStatements', () => {
 
 describe('privilegePlan', () => {
   it('follows DESIGN.md per permission and scope', () => {
-    expect(privilegePlan(orders, 15)).toEqual({ database: ['CONNECT'], schema: ['USAGE'], table: ['SELECT'], sequence: ['SELECT'], routine: [], futureObjects: false });
-    expect(privilegePlan({ ...orders, permission: 'READ_WRITE' }, 15)).toMatchObject({ table: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'], sequence: ['SELECT', 'USAGE', 'UPDATE'] });
+    expect(privilegePlan(orders, 15)).toEqual({
+      database: ['CONNECT'],
+      schema: ['USAGE'],
+      table: ['SELECT'],
+      sequence: ['SELECT'],
+      routine: [],
+      futureObjects: false,
+    });
+    expect(privilegePlan({ ...orders, permission: 'READ_WRITE' }, 15)).toMatchObject({
+      table: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
+      sequence: ['SELECT', 'USAGE', 'UPDATE'],
+    });
     const db = privilegePlan({ resourceType: 'postgresql-database', database: 'd', permission: 'ADMIN' }, 16);
     expect(db).toMatchObject({ database: ['CONNECT', 'CREATE', 'TEMPORARY'], schema: ['USAGE', 'CREATE'], routine: ['EXECUTE'], futureObjects: true });
     expect(db.table).not.toContain('MAINTAIN');
     expect(privilegePlan({ resourceType: 'postgresql-schema', database: 'd', schema: 's', permission: 'ADMIN' }, 17).table).toContain('MAINTAIN');
-    expect(privilegePlan({ ...orders, permission: 'ADMIN' }, 17)).toMatchObject({ database: ['CONNECT'], schema: ['USAGE'], routine: [], futureObjects: false });
+    expect(privilegePlan({ ...orders, permission: 'ADMIN' }, 17)).toMatchObject({
+      database: ['CONNECT'],
+      schema: ['USAGE'],
+      routine: [],
+      futureObjects: false,
+    });
   });
 });
 
@@ -106,9 +133,16 @@ describe('memberships', () => {
   });
 
   it('revokes each grantor from PostgreSQL 16 on', () => {
-    const memberships = [{ role: 'p', grantors: ['admin', 'postgres'] }, { role: 'q', grantors: [] }];
+    const memberships = [
+      { role: 'p', grantors: ['admin', 'postgres'] },
+      { role: 'q', grantors: [] },
+    ];
     expect(revokeMembershipStatements('u', memberships, 15)).toEqual(['REVOKE "p" FROM "u"', 'REVOKE "q" FROM "u"']);
-    expect(revokeMembershipStatements('u', memberships, 16)).toEqual(['REVOKE "p" FROM "u" GRANTED BY "admin"', 'REVOKE "p" FROM "u" GRANTED BY "postgres"', 'REVOKE "q" FROM "u"']);
+    expect(revokeMembershipStatements('u', memberships, 16)).toEqual([
+      'REVOKE "p" FROM "u" GRANTED BY "admin"',
+      'REVOKE "p" FROM "u" GRANTED BY "postgres"',
+      'REVOKE "q" FROM "u"',
+    ]);
   });
 
   it('takes a role with INHERIT from PostgreSQL 16 on', () => {

@@ -59,7 +59,9 @@ export function profileGrantStatements(profile: string, gaps: ProfileGaps): stri
     statements.push(`GRANT EXECUTE ON ROUTINE ${signatures.join(', ')} ${to}`);
   }
   for (const d of gaps.defaults) {
-    statements.push(`ALTER DEFAULT PRIVILEGES FOR ROLE ${quoteIdent(d.owner)} IN SCHEMA ${quoteIdent(d.schema)} GRANT ${privileges(d.missing)} ON ${d.objects} ${to}`);
+    statements.push(
+      `ALTER DEFAULT PRIVILEGES FOR ROLE ${quoteIdent(d.owner)} IN SCHEMA ${quoteIdent(d.schema)} GRANT ${privileges(d.missing)} ON ${d.objects} ${to}`,
+    );
   }
   return statements;
 }

@@ -24,16 +24,18 @@ const OBJECTS = `CREATE SCHEMA app;
 beforeAll(async () => {
   const started = await Promise.all(PG_VERSIONS.map(async (v) => [v.major, await startPgCluster({ binDir: v.binDir, hba: 'scram' })] as const));
   for (const [major, cluster] of started) clusters.set(major, cluster);
-  await Promise.all(started.map(async ([, cluster]) => {
-    await cluster.query(`CREATE ROLE app_owner NOLOGIN;
+  await Promise.all(
+    started.map(async ([, cluster]) => {
+      await cluster.query(`CREATE ROLE app_owner NOLOGIN;
       CREATE ROLE ${CONNECTOR} LOGIN CREATEROLE PASSWORD '${CONNECTOR_PASSWORD}';
       GRANT pg_signal_backend TO ${CONNECTOR};`);
-    await cluster.query('CREATE DATABASE su_db OWNER app_owner');
-    await cluster.query(`CREATE DATABASE conn_db OWNER ${CONNECTOR}`);
-    await cluster.query('REVOKE CONNECT ON DATABASE su_db, conn_db FROM PUBLIC');
-    await cluster.query(`SET ROLE app_owner; ${OBJECTS}`, undefined, 'su_db');
-    await cluster.query(`SET ROLE ${CONNECTOR}; ${OBJECTS}`, undefined, 'conn_db');
-  }));
+      await cluster.query('CREATE DATABASE su_db OWNER app_owner');
+      await cluster.query(`CREATE DATABASE conn_db OWNER ${CONNECTOR}`);
+      await cluster.query('REVOKE CONNECT ON DATABASE su_db, conn_db FROM PUBLIC');
+      await cluster.query(`SET ROLE app_owner; ${OBJECTS}`, undefined, 'su_db');
+      await cluster.query(`SET ROLE ${CONNECTOR}; ${OBJECTS}`, undefined, 'conn_db');
+    }),
+  );
 }, STARTUP_TIMEOUT_MS);
 
 afterAll(async () => {
@@ -49,7 +51,12 @@ function items(database: string): GrantTargetItem[] {
 }
 
 /** Grant, real SCRAM login, use, revoke with a query in flight, then drop the role and what it created. */
-async function coreScenario(cluster: PgCluster, conn: TargetConnectionParams, major: number, expected: Pick<ApplyGrantResult, 'uncoveredOwners' | 'ungrantedObjects'>) {
+async function coreScenario(
+  cluster: PgCluster,
+  conn: TargetConnectionParams,
+  major: number,
+  expected: Pick<ApplyGrantResult, 'uncoveredOwners' | 'ungrantedObjects'>,
+) {
   const role = personalRoleName({ id: `${conn.username}-${major}`, email: `${conn.username}@example.com` });
   const password = generatePassword();
   const grant = { role, password, validUntil: new Date(Date.now() + 3_600_000), connectionLimit: 4, comment: 'matrix', items: items(conn.dbname) };
@@ -65,7 +72,10 @@ async function coreScenario(cluster: PgCluster, conn: TargetConnectionParams, ma
   await session.query("INSERT INTO app.orders (item) VALUES ('cake')");
   await session.query('CREATE TABLE work.mine (x int)');
   await expect(session.query('CREATE SCHEMA nope')).rejects.toMatchObject({ code: '42501' });
-  const inFlight = session.query('SELECT pg_sleep(30)').then(() => 'finished', (error: Error) => error.message);
+  const inFlight = session.query('SELECT pg_sleep(30)').then(
+    () => 'finished',
+    (error: Error) => error.message,
+  );
 
   await expect(revokeGrant(conn, { role, items: grant.items, keepItems: [] })).resolves.toEqual({ loginDisabled: true, sessionsTerminated: 1 });
   expect(await inFlight).toMatch(/terminating connection due to administrator command/);
@@ -75,7 +85,9 @@ async function coreScenario(cluster: PgCluster, conn: TargetConnectionParams, ma
 
   await expect(dropPersonalRole(conn, role)).resolves.toEqual({ dropped: true });
   expect(await cluster.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role])).toEqual([]);
-  expect(await cluster.query(`SELECT tableowner FROM pg_tables WHERE tablename = 'mine'`, undefined, conn.dbname)).toEqual([{ tableowner: 'latchkey_orphan_owner' }]);
+  expect(await cluster.query(`SELECT tableowner FROM pg_tables WHERE tablename = 'mine'`, undefined, conn.dbname)).toEqual([
+    { tableowner: 'latchkey_orphan_owner' },
+  ]);
 }
 
 describe.each(PG_VERSIONS.map((v) => v.major))('PostgreSQL %i', (major) => {
@@ -91,7 +103,14 @@ describe.each(PG_VERSIONS.map((v) => v.major))('PostgreSQL %i', (major) => {
     const conn = { ...cluster.connectionParams('conn_db'), username: CONNECTOR, password: CONNECTOR_PASSWORD };
     if (major >= 16) {
       // The superuser created the marker roles above; PostgreSQL 16 wants ADMIN OPTION on them.
-      const refused = await applyGrant(conn, { role: 'lk_x_000000000000', password: generatePassword(), validUntil: new Date(Date.now() + 60_000), connectionLimit: 1, comment: '', items: items('conn_db') }).catch((e: unknown) => e);
+      const refused = await applyGrant(conn, {
+        role: 'lk_x_000000000000',
+        password: generatePassword(),
+        validUntil: new Date(Date.now() + 60_000),
+        connectionLimit: 1,
+        comment: '',
+        items: items('conn_db'),
+      }).catch((e: unknown) => e);
       expect(refused).toBeInstanceOf(GrantError);
       expect(refused).toMatchObject({
         code: 'missing_privilege',

@@ -31,12 +31,20 @@ const DEFAULT_OBJECT_TYPES: Array<{ objtype: string; objects: DefaultObjects; pr
  * the ACLs themselves, so a privilege PUBLIC happens to hold (CONNECT, USAGE on public) is still
  * granted to the profile. Objects the connector cannot grant are reported, not granted.
  */
-export async function readProfileGaps(client: Client, info: ServerInfo, item: GrantTargetItem, plan: PrivilegePlan, profileOid: number): Promise<ProfileGapReport> {
+export async function readProfileGaps(
+  client: Client,
+  info: ServerInfo,
+  item: GrantTargetItem,
+  plan: PrivilegePlan,
+  profileOid: number,
+): Promise<ProfileGapReport> {
   const scope = await resolveScope(client, item);
   const ungrantedObjects: UngrantedObject[] = [];
   const gaps: ProfileGaps = { database: null, schemas: [], relations: [], routines: [], defaults: [] };
 
-  const { rows: [db] } = await client.query<{ name: string; missing: string[]; grantable: boolean }>(
+  const {
+    rows: [db],
+  } = await client.query<{ name: string; missing: string[]; grantable: boolean }>(
     `SELECT d.datname AS name, g.missing,
             NOT EXISTS (SELECT 1 FROM unnest(g.missing) p WHERE NOT has_database_privilege(d.oid, p || ' WITH GRANT OPTION')) AS grantable
        FROM pg_database d
@@ -176,7 +184,9 @@ async function resolveScope(client: Client, item: GrantTargetItem): Promise<Scop
     );
     return { schemaOids: rows.map((r) => r.oid), relationOids: null };
   }
-  const { rows: [schema] } = await client.query<{ oid: number }>('SELECT oid::int AS oid FROM pg_namespace WHERE nspname = $1', [item.schema]);
+  const {
+    rows: [schema],
+  } = await client.query<{ oid: number }>('SELECT oid::int AS oid FROM pg_namespace WHERE nspname = $1', [item.schema]);
   if (!schema) throw new GrantError('not_found', `Schema ${quoteIdent(item.schema as string)} does not exist in database ${quoteIdent(item.database)}`);
   if (item.resourceType === 'postgresql-schema') return { schemaOids: [schema.oid], relationOids: null };
   // The table and the sequences its serial columns own: INSERT needs them.
@@ -190,7 +200,10 @@ async function resolveScope(client: Client, item: GrantTargetItem): Promise<Scop
     [schema.oid, item.table],
   );
   if (rows.length === 0) {
-    throw new GrantError('not_found', `Table ${quoteIdent(item.schema as string)}.${quoteIdent(item.table as string)} does not exist in database ${quoteIdent(item.database)}`);
+    throw new GrantError(
+      'not_found',
+      `Table ${quoteIdent(item.schema as string)}.${quoteIdent(item.table as string)} does not exist in database ${quoteIdent(item.database)}`,
+    );
   }
   return { schemaOids: [schema.oid], relationOids: rows.map((r) => r.oid) };
 }

@@ -72,7 +72,10 @@ describe('revokeGrant', () => {
     const bobs = await login(bob.role, bob.password);
     expect((await reading.query('SELECT item FROM app.orders')).rows).toEqual([{ item: 'tea' }]);
     // A query in flight when the revocation lands.
-    const inFlight = reading.query('SELECT pg_sleep(30) FROM app.orders').then(() => 'finished', (error: Error) => error.message);
+    const inFlight = reading.query('SELECT pg_sleep(30) FROM app.orders').then(
+      () => 'finished',
+      (error: Error) => error.message,
+    );
     await new Promise((resolve) => setTimeout(resolve, 100));
 
     await expect(revokeGrant(conn, { role: alice.role, items: [ORDERS], keepItems: [] })).resolves.toEqual({ loginDisabled: true, sessionsTerminated: 2 });
@@ -90,7 +93,14 @@ describe('revokeGrant', () => {
   it('keeps what another grant of the same person still needs, but ends sessions that held the revoked one', async () => {
     const write = { ...ORDERS, permission: 'READ_WRITE' as const };
     const carol = await grantedPerson([ORDERS]);
-    await applyGrant(conn, { role: carol.role, password: carol.password, validUntil: new Date(Date.now() + 3_600_000), connectionLimit: -1, comment: 'test', items: [ORDERS, write] });
+    await applyGrant(conn, {
+      role: carol.role,
+      password: carol.password,
+      validUntil: new Date(Date.now() + 3_600_000),
+      connectionLimit: -1,
+      comment: 'test',
+      items: [ORDERS, write],
+    });
     const session = await login(carol.role, carol.password);
     await session.query(`SET ROLE ${quoteIdent(profileRoleName(write))}`);
 
@@ -108,7 +118,14 @@ describe('revokeGrant', () => {
     await cluster.query(`CREATE SCHEMA IF NOT EXISTS hr; CREATE TABLE IF NOT EXISTS hr.staff (id int); INSERT INTO hr.staff VALUES (7);`, undefined, APP_DB);
     const staff: GrantTargetItem = { resourceType: 'postgresql-table', database: APP_DB, schema: 'hr', table: 'staff', permission: 'READ_ONLY' };
     const gus = await grantedPerson([ORDERS]);
-    await applyGrant(conn, { role: gus.role, password: gus.password, validUntil: new Date(Date.now() + 3_600_000), connectionLimit: -1, comment: 'test', items: [staff] });
+    await applyGrant(conn, {
+      role: gus.role,
+      password: gus.password,
+      validUntil: new Date(Date.now() + 3_600_000),
+      connectionLimit: -1,
+      comment: 'test',
+      items: [staff],
+    });
     const onlyStaff = await login(gus.role, gus.password);
     expect((await onlyStaff.query('SELECT id FROM hr.staff')).rows).toEqual([{ id: 7 }]);
     // This one SET ROLE into the orders profile: PostgreSQL keeps it there after the membership goes.
@@ -130,7 +147,14 @@ describe('revokeGrant', () => {
   it('ends no session when another grant of the person still needs everything the ended one gave', async () => {
     const hal = await grantedPerson([ORDERS]);
     // A second grant of the same table: the same profile role.
-    await applyGrant(conn, { role: hal.role, password: hal.password, validUntil: new Date(Date.now() + 3_600_000), connectionLimit: -1, comment: 'test', items: [ORDERS] });
+    await applyGrant(conn, {
+      role: hal.role,
+      password: hal.password,
+      validUntil: new Date(Date.now() + 3_600_000),
+      connectionLimit: -1,
+      comment: 'test',
+      items: [ORDERS],
+    });
     const session = await login(hal.role, hal.password);
     await session.query(`SET ROLE ${quoteIdent(profileRoleName(ORDERS))}`);
 
@@ -140,10 +164,17 @@ describe('revokeGrant', () => {
     expect(await memberships(hal.role)).toEqual(['latchkey_managed', profileRoleName(ORDERS)].sort());
   });
 
-  it('reads the person\'s grants again under the role\'s lock: a grant made after the first read keeps the login', async () => {
+  it("reads the person's grants again under the role's lock: a grant made after the first read keeps the login", async () => {
     const ivy = await grantedPerson([ORDERS]);
     // The expiring grant's first read saw no other grant; a new grant of the same table lands before the revocation does.
-    await applyGrant(conn, { role: ivy.role, password: ivy.password, validUntil: new Date(Date.now() + 3_600_000), connectionLimit: -1, comment: 'test', items: [ORDERS] });
+    await applyGrant(conn, {
+      role: ivy.role,
+      password: ivy.password,
+      validUntil: new Date(Date.now() + 3_600_000),
+      connectionLimit: -1,
+      comment: 'test',
+      items: [ORDERS],
+    });
     const session = await login(ivy.role, ivy.password);
     let lockHeld = false;
     const keepItemsNow = async () => {
@@ -151,7 +182,10 @@ describe('revokeGrant', () => {
       lockHeld = row!.n > 0;
       return [ORDERS];
     };
-    await expect(revokeGrant(conn, { role: ivy.role, items: [ORDERS], keepItems: [], keepItemsNow })).resolves.toEqual({ loginDisabled: false, sessionsTerminated: 0 });
+    await expect(revokeGrant(conn, { role: ivy.role, items: [ORDERS], keepItems: [], keepItemsNow })).resolves.toEqual({
+      loginDisabled: false,
+      sessionsTerminated: 0,
+    });
     expect(lockHeld).toBe(true);
     expect(await cluster.query('SELECT rolcanlogin FROM pg_roles WHERE rolname = $1', [ivy.role])).toEqual([{ rolcanlogin: true }]);
     expect((await session.query('SELECT item FROM app.orders')).rows).toEqual([{ item: 'tea' }]);
@@ -160,8 +194,18 @@ describe('revokeGrant', () => {
     // A new grant of something else: the expiring grant's membership goes, the login stays, sessions end.
     await cluster.query(`CREATE SCHEMA IF NOT EXISTS hr; CREATE TABLE hr.desks (id int); INSERT INTO hr.desks VALUES (7);`, undefined, APP_DB);
     const desks: GrantTargetItem = { resourceType: 'postgresql-table', database: APP_DB, schema: 'hr', table: 'desks', permission: 'READ_ONLY' };
-    await applyGrant(conn, { role: ivy.role, password: ivy.password, validUntil: new Date(Date.now() + 3_600_000), connectionLimit: -1, comment: 'test', items: [desks] });
-    await expect(revokeGrant(conn, { role: ivy.role, items: [ORDERS], keepItems: [], keepItemsNow: async () => [desks] })).resolves.toEqual({ loginDisabled: false, sessionsTerminated: 1 });
+    await applyGrant(conn, {
+      role: ivy.role,
+      password: ivy.password,
+      validUntil: new Date(Date.now() + 3_600_000),
+      connectionLimit: -1,
+      comment: 'test',
+      items: [desks],
+    });
+    await expect(revokeGrant(conn, { role: ivy.role, items: [ORDERS], keepItems: [], keepItemsNow: async () => [desks] })).resolves.toEqual({
+      loginDisabled: false,
+      sessionsTerminated: 1,
+    });
     const again = await login(ivy.role, ivy.password);
     expect((await again.query('SELECT id FROM hr.desks')).rows).toEqual([{ id: 7 }]);
     await expect(again.query('SELECT * FROM app.orders')).rejects.toMatchObject({ code: '42501' });
@@ -172,7 +216,10 @@ describe('revokeGrant', () => {
     const first = await revokeGrant(conn, { role: dave.role, items: [ORDERS], keepItems: [] });
     expect(first).toEqual({ loginDisabled: true, sessionsTerminated: 0 });
     await expect(revokeGrant(conn, { role: dave.role, items: [ORDERS], keepItems: [] })).resolves.toEqual(first);
-    await expect(revokeGrant(conn, { role: 'lk_nobody_000000000000', items: [ORDERS], keepItems: [] })).resolves.toEqual({ loginDisabled: true, sessionsTerminated: 0 });
+    await expect(revokeGrant(conn, { role: 'lk_nobody_000000000000', items: [ORDERS], keepItems: [] })).resolves.toEqual({
+      loginDisabled: true,
+      sessionsTerminated: 0,
+    });
     await expect(disableRole(conn, 'lk_nobody_000000000000')).resolves.toEqual({ sessionsTerminated: 0 });
   });
 
@@ -204,7 +251,10 @@ describe('revokeGrant', () => {
     expect(error).not.toMatchObject({ name: 'GrantError' });
     expect(await cluster.query('SELECT rolcanlogin FROM pg_roles WHERE rolname = $1', [hank.role])).toEqual([{ rolcanlogin: true }]);
     expect(await memberships(hank.role)).toEqual(['latchkey_managed', profileRoleName(ORDERS)].sort());
-    await expect(revokeGrant(plain, { role: 'lk_nobody_000000000000', items: [ORDERS], keepItems: [] })).resolves.toEqual({ loginDisabled: true, sessionsTerminated: 0 });
+    await expect(revokeGrant(plain, { role: 'lk_nobody_000000000000', items: [ORDERS], keepItems: [] })).resolves.toEqual({
+      loginDisabled: true,
+      sessionsTerminated: 0,
+    });
   });
 
   it('re-granting after a revocation lets the person in again', async () => {
@@ -242,7 +292,12 @@ describe('inspectManaged', () => {
   it('lists personal roles with their logins, expiries and memberships, and the profiles with their paths', async () => {
     const gina = await grantedPerson([ORDERS], { validUntil: new Date('2032-01-01T00:00:00.000Z') });
     const managed = await inspectManaged(conn);
-    expect(managed.personalRoles).toContainEqual({ name: gina.role, canLogin: true, validUntil: '2032-01-01T00:00:00.000Z', memberships: ['latchkey_managed', profileRoleName(ORDERS)].sort() });
+    expect(managed.personalRoles).toContainEqual({
+      name: gina.role,
+      canLogin: true,
+      validUntil: '2032-01-01T00:00:00.000Z',
+      memberships: ['latchkey_managed', profileRoleName(ORDERS)].sort(),
+    });
     expect(managed.profileRoles).toContainEqual({ name: profileRoleName(ORDERS), comment: { latchkey: 'profile', ...ORDERS } });
     expect(managed.personalRoles.map((r) => r.name)).not.toContain(profileRoleName(ORDERS));
   });
@@ -258,7 +313,9 @@ describe('dropPersonalRole', () => {
     await expect(dropPersonalRole(conn, hank.role)).resolves.toEqual({ dropped: true });
     await expect(client.query('SELECT 1')).rejects.toThrow();
     expect(await cluster.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [hank.role])).toEqual([]);
-    expect(await cluster.query(`SELECT tableowner FROM pg_tables WHERE tablename = 'hanks_table'`, undefined, APP_DB)).toEqual([{ tableowner: 'latchkey_orphan_owner' }]);
+    expect(await cluster.query(`SELECT tableowner FROM pg_tables WHERE tablename = 'hanks_table'`, undefined, APP_DB)).toEqual([
+      { tableowner: 'latchkey_orphan_owner' },
+    ]);
     await expect(dropPersonalRole(conn, hank.role)).resolves.toEqual({ dropped: true });
   });
 

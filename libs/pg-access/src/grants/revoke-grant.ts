@@ -106,7 +106,12 @@ async function revokeAndTerminate(
         return [];
       }
       const memberships = membershipsOf(held.rows).filter((m) => m.role !== MANAGED_MARKER_ROLE && (now.roles === null || now.roles.includes(m.role)));
-      const change = [...(now.disable ? [`ALTER ROLE ${quoteIdent(role)} NOLOGIN`] : []), ...revokeMembershipStatements(role, memberships, info.majorVersion), 'COMMIT', terminateSessionsSql(name)];
+      const change = [
+        ...(now.disable ? [`ALTER ROLE ${quoteIdent(role)} NOLOGIN`] : []),
+        ...revokeMembershipStatements(role, memberships, info.majorVersion),
+        'COMMIT',
+        terminateSessionsSql(name),
+      ];
       let results: QueryResult[];
       try {
         results = [(await client.query(change.join(';\n'))) as unknown as QueryResult[]].flat();

@@ -63,7 +63,10 @@ export function checkGrantable(info: ServerInfo, roles: string[], rows: Grantabi
   if (missing.length > 0) throw new GrantError('not_found', `Role ${missing.map(quoteIdent).join(', ')} does not exist`);
   const superuserRoles = rows.filter((r) => r.rolsuper);
   if (superuserRoles.length > 0) {
-    throw new GrantError('invalid_item', `Latchkey does not hand out membership in superuser roles (${superuserRoles.map((r) => quoteIdent(r.rolname)).join(', ')})`);
+    throw new GrantError(
+      'invalid_item',
+      `Latchkey does not hand out membership in superuser roles (${superuserRoles.map((r) => quoteIdent(r.rolname)).join(', ')})`,
+    );
   }
   const before16 = info.majorVersion < ADMIN_OPTION_REQUIRED_FROM_MAJOR;
   const refused = rows.filter((r) => !(info.superuser || r.admin || (before16 && info.createRole)));
@@ -71,8 +74,8 @@ export function checkGrantable(info: ServerInfo, roles: string[], rows: Grantabi
   const options = before16 ? 'WITH ADMIN OPTION' : 'WITH ADMIN OPTION, INHERIT FALSE, SET FALSE';
   throw new GrantError(
     'missing_privilege',
-    `The connector user may not grant membership in ${refused.map((r) => quoteIdent(r.rolname)).join(', ')}: `
-      + (before16 ? 'it lacks CREATEROLE and ADMIN OPTION on them.' : `PostgreSQL ${info.majorVersion} requires ADMIN OPTION on roles it did not create.`),
+    `The connector user may not grant membership in ${refused.map((r) => quoteIdent(r.rolname)).join(', ')}: ` +
+      (before16 ? 'it lacks CREATEROLE and ADMIN OPTION on them.' : `PostgreSQL ${info.majorVersion} requires ADMIN OPTION on roles it did not create.`),
     refused.map((r) => `GRANT ${quoteIdent(r.rolname)} TO ${quoteIdent(info.currentUser)} ${options};`).join('\n'),
   );
 }

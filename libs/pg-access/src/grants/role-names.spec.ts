@@ -4,7 +4,12 @@ import { assertValidItem, personalRoleName, profileComment, profileRoleName } fr
 
 const bytes = (s: string) => Buffer.byteLength(s, 'utf8');
 const table = (over: Partial<GrantTargetItem> = {}): GrantTargetItem => ({
-  resourceType: 'postgresql-table', database: 'appdb', schema: 'public', table: 'orders', permission: 'READ_ONLY', ...over,
+  resourceType: 'postgresql-table',
+  database: 'appdb',
+  schema: 'public',
+  table: 'orders',
+  permission: 'READ_ONLY',
+  ...over,
 });
 
 describe('personalRoleName', () => {
@@ -40,7 +45,9 @@ describe('personalRoleName', () => {
 describe('profileRoleName', () => {
   it('names the type, permission and resource, within 63 bytes', () => {
     expect(profileRoleName(table())).toMatch(/^lk_p_tb_ro_orders_[0-9a-f]{12}$/);
-    expect(profileRoleName({ resourceType: 'postgresql-schema', database: 'd', schema: 'Sales', permission: 'READ_WRITE' })).toMatch(/^lk_p_sc_rw_sales_[0-9a-f]{12}$/);
+    expect(profileRoleName({ resourceType: 'postgresql-schema', database: 'd', schema: 'Sales', permission: 'READ_WRITE' })).toMatch(
+      /^lk_p_sc_rw_sales_[0-9a-f]{12}$/,
+    );
     expect(profileRoleName({ resourceType: 'postgresql-database', database: 'App DB', permission: 'ADMIN' })).toMatch(/^lk_p_db_ad_app_db_[0-9a-f]{12}$/);
     const long = profileRoleName(table({ schema: 'é'.repeat(31), table: `${'ü'.repeat(31)}x` }));
     expect(bytes(long)).toBeLessThanOrEqual(63);
@@ -69,7 +76,12 @@ describe('profileComment', () => {
   it('holds the exact path as JSON', () => {
     const item = table({ schema: `we"ird'; schéma`, table: 't 1' });
     expect(JSON.parse(profileComment(item))).toEqual({
-      latchkey: 'profile', resourceType: 'postgresql-table', database: 'appdb', schema: `we"ird'; schéma`, table: 't 1', permission: 'READ_ONLY',
+      latchkey: 'profile',
+      resourceType: 'postgresql-table',
+      database: 'appdb',
+      schema: `we"ird'; schéma`,
+      table: 't 1',
+      permission: 'READ_ONLY',
     });
   });
 });

@@ -135,7 +135,10 @@ export function findRoleSql(name: string, marker: string): string {
 /** Refuses to touch a login role Latchkey did not create: such a role is never a member of latchkey_managed. */
 export function assertManaged(name: string, row: RoleRow): void {
   if (!row.managed) {
-    throw new GrantError('not_managed', `Role ${quoteIdent(name)} exists but is not a member of latchkey_managed: Latchkey did not create it and leaves it alone`);
+    throw new GrantError(
+      'not_managed',
+      `Role ${quoteIdent(name)} exists but is not a member of latchkey_managed: Latchkey did not create it and leaves it alone`,
+    );
   }
 }
 
@@ -163,7 +166,10 @@ export async function terminateSessions(client: Client, role: string, connector:
     if (rows.length === 0) return terminated.size;
     for (const row of rows) terminated.add(row.pid);
     if (Date.now() > deadline) {
-      throw new GrantError('sessions_survive', `${rows.length} session(s) of ${quoteIdent(role)} were still alive ${TERMINATION_DEADLINE_MS} ms after being terminated`);
+      throw new GrantError(
+        'sessions_survive',
+        `${rows.length} session(s) of ${quoteIdent(role)} were still alive ${TERMINATION_DEADLINE_MS} ms after being terminated`,
+      );
     }
     await sleep(TERMINATION_POLL_MS);
   }
@@ -177,7 +183,12 @@ export function terminateSessionsSql(role: string): string {
 /** What a failed terminateSessionsSql() means: the connector may lack the right to signal the role's backends. */
 export function terminationError(error: unknown, role: string, connector: string): unknown {
   if (error instanceof DatabaseError && error.code === '42501') {
-    return new GrantError('missing_privilege', `The connector cannot end the sessions of ${quoteIdent(role)}: ${error.message}`, `GRANT "pg_signal_backend" TO ${quoteIdent(connector)};`, 'pg_signal_backend');
+    return new GrantError(
+      'missing_privilege',
+      `The connector cannot end the sessions of ${quoteIdent(role)}: ${error.message}`,
+      `GRANT "pg_signal_backend" TO ${quoteIdent(connector)};`,
+      'pg_signal_backend',
+    );
   }
   return error;
 }

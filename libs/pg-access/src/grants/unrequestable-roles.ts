@@ -100,9 +100,10 @@ const WHAT: Record<Exclude<BlockedAs, 'predefined'>, string> = {
 export function unrequestableReason(role: string, blocker: Partial<Blocker> | null | undefined): string | null {
   if (!blocker?.blocked_as || blocker.blocked_by === undefined || blocker.blocked_depth === undefined) return null;
   const by = blocker.blocked_by;
-  const what = blocker.blocked_as === 'predefined'
-    ? `is PostgreSQL's predefined role that ${DANGEROUS_PREDEFINED_ROLES.find((r) => r.name === by)?.power ?? 'holds powers over the whole instance'}`
-    : WHAT[blocker.blocked_as];
+  const what =
+    blocker.blocked_as === 'predefined'
+      ? `is PostgreSQL's predefined role that ${DANGEROUS_PREDEFINED_ROLES.find((r) => r.name === by)?.power ?? 'holds powers over the whole instance'}`
+      : WHAT[blocker.blocked_as];
   const depth = Number(blocker.blocked_depth);
   if (depth === 0) return `${quoteIdent(role)} ${what}`;
   return `${quoteIdent(role)} is a member of ${quoteIdent(by)} (${depth === 1 ? 'directly' : `through ${depth - 1} other role${depth === 2 ? '' : 's'}`}), which ${what}`;
@@ -123,6 +124,9 @@ export async function assertRequestableRoles(client: Client, roles: string[]): P
   if (roles.length === 0) return;
   const { rows } = await client.query<Blocker & { role: string }>(BLOCKED_ROLES_SQL, [roles]);
   if (rows.length > 0) {
-    throw new GrantError('invalid_item', rows.map((row) => `Latchkey never hands out membership in ${quoteIdent(row.role)}: ${unrequestableReason(row.role, row)}.`).join(' '));
+    throw new GrantError(
+      'invalid_item',
+      rows.map((row) => `Latchkey never hands out membership in ${quoteIdent(row.role)}: ${unrequestableReason(row.role, row)}.`).join(' '),
+    );
   }
 }

@@ -4,7 +4,10 @@ const base = { iss: 'https://idp.example', sub: '00u1', aud: 'latchkey', exp: 1,
 
 describe('mapping OIDC claims to a person', () => {
   it('takes email, name, groups from the configured claim and the other plain claims as attributes', () => {
-    const identity = ssoIdentityFrom({ ...base, name: 'Ada', groups: ['analysts', 7, 'dba'], department: 'research', level: 3, remote: true, address: { country: 'UK' } }, 'groups');
+    const identity = ssoIdentityFrom(
+      { ...base, name: 'Ada', groups: ['analysts', 7, 'dba'], department: 'research', level: 3, remote: true, address: { country: 'UK' } },
+      'groups',
+    );
     expect(identity).toEqual({
       issuer: 'https://idp.example',
       subject: '00u1',

@@ -1,7 +1,25 @@
 import type { SsoIdentity } from '@latchkey/contracts';
 
 /** Claims about the token, not the person: never copied into attributes. */
-const PROTOCOL_CLAIMS = new Set(['iss', 'sub', 'aud', 'exp', 'iat', 'nbf', 'jti', 'nonce', 'at_hash', 'c_hash', 's_hash', 'auth_time', 'acr', 'amr', 'azp', 'sid', 'updated_at']);
+const PROTOCOL_CLAIMS = new Set([
+  'iss',
+  'sub',
+  'aud',
+  'exp',
+  'iat',
+  'nbf',
+  'jti',
+  'nonce',
+  'at_hash',
+  'c_hash',
+  's_hash',
+  'auth_time',
+  'acr',
+  'amr',
+  'azp',
+  'sid',
+  'updated_at',
+]);
 /** Mapped to the user's own fields. */
 const PERSON_CLAIMS = new Set(['email', 'email_verified', 'name', 'given_name', 'family_name']);
 
@@ -25,10 +43,14 @@ export class SsoClaimsError extends Error {}
  */
 export function ssoIdentityFrom(claims: Record<string, unknown>, groupsClaim: string): SsoIdentity {
   const email = claims.email;
-  if (typeof email !== 'string' || !email.includes('@')) throw new SsoClaimsError('The identity provider sent no email address: allow the `email` scope for Latchkey.');
+  if (typeof email !== 'string' || !email.includes('@'))
+    throw new SsoClaimsError('The identity provider sent no email address: allow the `email` scope for Latchkey.');
   if (claims.email_verified === false || claims.email_verified === 'false') throw new SsoClaimsError(`The identity provider has not verified ${email}.`);
   const given = [claims.given_name, claims.family_name].filter((v): v is string => typeof v === 'string' && v.length > 0).join(' ');
-  const name = typeof claims.name === 'string' && claims.name.trim() ? claims.name.trim() : given || (typeof claims.preferred_username === 'string' ? claims.preferred_username : undefined);
+  const name =
+    typeof claims.name === 'string' && claims.name.trim()
+      ? claims.name.trim()
+      : given || (typeof claims.preferred_username === 'string' ? claims.preferred_username : undefined);
   const rawGroups = claimAt(claims, groupsClaim);
   const groups = Array.isArray(rawGroups) ? rawGroups.filter((g): g is string => typeof g === 'string') : typeof rawGroups === 'string' ? [rawGroups] : [];
   const attributes: Record<string, string> = {};

@@ -36,7 +36,8 @@ export function openFlow(value: string | undefined, secret: string, now = Date.n
     const decipher = createDecipheriv('aes-256-gcm', keyOf(secret), raw.subarray(0, 12));
     decipher.setAuthTag(raw.subarray(12, 28));
     const flow = JSON.parse(Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8')) as OidcFlow;
-    if (typeof flow.state !== 'string' || typeof flow.nonce !== 'string' || typeof flow.codeVerifier !== 'string' || typeof flow.expiresAt !== 'number') return null;
+    if (typeof flow.state !== 'string' || typeof flow.nonce !== 'string' || typeof flow.codeVerifier !== 'string' || typeof flow.expiresAt !== 'number')
+      return null;
     return flow.expiresAt > now ? { ...flow, returnTo: safeReturnTo(flow.returnTo) } : null;
   } catch {
     return null;
