@@ -63,7 +63,17 @@ export class RequestsService {
   async create(caller: Caller, input: ValidAccessRequest): Promise<{ dryRun: boolean; requests: AccessRequest[] }> {
     const items = await this.resolveItems(input.items);
     const justification = input.justification ? input.justification : undefined;
-    const flows = await this.flows.activeFor([...new Set(items.map((i) => i.resource.integrationId))]);
+    const integrationIds = [...new Set(items.map((i) => i.resource.integrationId))];
+    // The catalog is asked for each integration while the flows are read (one wait, not two); a
+    // read is awaited only by a planned request, so a denied request still answers 403 at once.
+    const integrationReads = new Map(
+      integrationIds.map((id) => {
+        const read = this.connectors.integration(id);
+        read.catch(() => undefined);
+        return [id, read] as const;
+      }),
+    );
+    const flows = await this.flows.activeFor(integrationIds);
     const now = new Date();
     const plan = planRequest({ caller, items, durationMinutes: input.durationMinutes, justification, flows, now });
     if (!plan.ok) {
@@ -74,7 +84,7 @@ export class RequestsService {
     const rows: Array<Omit<AccessRequestEntity, 'id'>> = [];
     const integrations = new Map<string, Integration>();
     for (const planned of plan.requests) {
-      const integration = await this.connectors.integration(planned.integrationId);
+      const integration = await (integrationReads.get(planned.integrationId) ?? this.connectors.integration(planned.integrationId));
       integrations.set(integration.id, integration);
       const approvers = planned.flow.approvers;
       const approverGroups = approvers

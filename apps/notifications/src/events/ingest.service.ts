@@ -98,7 +98,10 @@ export class IngestService {
     const { items } = await this.bus.request(Contracts.accessAuditSince, { afterSeq: after, limit: PAGE });
     if (!items.length) return false;
     const prepared: Prepared[] = [];
-    for (const entry of items) prepared.push(await this.prepare(entry));
+    // Entries of one request in one page (created and approved come together) share one read of it.
+    const requests = new Map<string, Promise<(AccessRequest & { id: string }) | null>>();
+    const requestOf = (id: string) => requests.get(id) ?? requests.set(id, this.request(id)).get(id)!;
+    for (const entry of items) prepared.push(await this.prepare(entry, requestOf));
     const created: Array<{ id: string; attempts: number }> = [];
     const watches: Array<{ requestId: string; expiresAt: Date }> = [];
     const pendingChecks: Array<{ requestId: string; at: Date }> = [];
@@ -130,7 +133,7 @@ export class IngestService {
     return true;
   }
 
-  private async prepare(entry: AuditEntry): Promise<Prepared> {
+  private async prepare(entry: AuditEntry, requestOf: (id: string) => Promise<(AccessRequest & { id: string }) | null>): Promise<Prepared> {
     const prepared: Prepared = { seq: entry.seq };
     if (entry.targetType !== 'access-request') return prepared;
     const details = entry.details ?? {};
@@ -145,7 +148,7 @@ export class IngestService {
     const type = eventTypeOf(entry);
     if (type && DECIDED.has(type)) prepared.endPending = entry.targetId;
     if (!type) return prepared;
-    const request = await this.request(entry.targetId);
+    const request = await requestOf(entry.targetId);
     if (!request) return prepared;
     // The grant's clock starts when the access service asks provisioning for it (expiresAt is set then), and the entry is written after the answer:
     // measured from the entry, a grant exactly as long as the warning window would look shorter and never be warned.
