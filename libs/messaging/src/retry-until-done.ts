@@ -11,7 +11,7 @@ export class RetryUntilDone {
   constructor(
     private readonly what: string,
     private readonly work: () => Promise<void>,
-    private readonly logger: AppLogger,
+    private readonly logger: Pick<AppLogger, 'warn'>,
     private readonly retryMs = 2_000,
   ) {}
 

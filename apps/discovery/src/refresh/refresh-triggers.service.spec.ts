@@ -1,22 +1,64 @@
+import type { z } from 'zod';
 import { Contracts } from '@latchkey/contracts';
+import type { Integration, RequestContract } from '@latchkey/contracts';
 import { ConnectorClient } from '@latchkey/messaging';
-import type { AppLogger, MessageBus, ServiceInfo } from '@latchkey/messaging';
-import type { ResourcesRepository } from '../resources/resources.repository';
-import type { RefreshQueue } from './refresh.queue';
-import type { RefreshService } from './refresh.service';
-import { RefreshTriggers } from './refresh-triggers.service';
+import type { RequestOptions, RequestSender, ServiceInfo } from '@latchkey/messaging';
+import { RefreshTriggers, type InventoryAndAudit, type RefreshJobs, type Refreshes, type TriggersLog } from './refresh-triggers.service';
 
 const id = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
 
-function setup(catalogPages: Array<{ items: Array<{ id: string; connectorId: string }>; nextPageToken?: string }> = []) {
-  const requests: Array<{ subject: string; payload: unknown; connectorId?: string }> = [];
-  const bus = {
-    request: jest.fn(async (contract: { subject: string }, payload: { pageToken?: string }, options?: { connectorId?: string }) => {
-      requests.push({ subject: contract.subject, payload, connectorId: options?.connectorId });
-      if (contract.subject === Contracts.catalogIntegrationsList.subject) return catalogPages[payload.pageToken ? Number(payload.pageToken) : 0];
-      return { jobId: 'refresh-integration-x', queued: true };
-    }),
-  };
+type CatalogPage = { items: Array<{ id: string; connectorId: string }>; nextPageToken?: string };
+
+/** An integration as the catalog lists it: the triggers read only its id and its connector. */
+const listed = ({ id, connectorId }: { id: string; connectorId: string }): Integration => ({
+  id,
+  name: 'shop',
+  type: 'postgresql',
+  connectorId,
+  connectedResourceTypes: ['postgresql-table'],
+  config: {},
+  secret: { store: 'builtin' },
+  credentialRotationDays: null,
+  customAccessDetails: null,
+  integrationOwners: [],
+  resourceOwnerMappings: [],
+  managedBy: null,
+  status: 'ACTIVE',
+  statusReason: null,
+  lastTest: null,
+  rotation: { lastRotatedAt: null, nextDueAt: null, lastAttemptAt: null, lastResult: null, lastError: null, pending: false },
+  createdAt: '2026-12-01T00:00:00.000Z',
+  updatedAt: '2026-12-01T00:00:00.000Z',
+});
+
+/**
+ * The catalog answers with its pages (the page token is the page's index), every connector but the
+ * silent ones answers a refresh with a queued job (checked against the contract, as the real bus
+ * does); every request is kept.
+ */
+class FakeBus implements RequestSender {
+  readonly requests: Array<{ subject: string; payload: unknown; connectorId?: string }> = [];
+  readonly silent = new Set<string>();
+  constructor(private readonly catalogPages: CatalogPage[]) {}
+
+  async request<Req extends z.ZodType, Res extends z.ZodType>(
+    contract: RequestContract<Req, Res>,
+    payload: z.input<Req>,
+    options?: RequestOptions,
+  ): Promise<z.output<Res>> {
+    this.requests.push({ subject: contract.subject, payload, connectorId: options?.connectorId });
+    if (contract.subject === Contracts.catalogIntegrationsList.subject) {
+      const { pageToken } = Contracts.catalogIntegrationsList.request.parse(payload);
+      const page = this.catalogPages[pageToken ? Number(pageToken) : 0];
+      return contract.response.parse({ ...page, items: page.items.map(listed) });
+    }
+    if (options?.connectorId && this.silent.has(options.connectorId)) throw new Error('no responders');
+    return contract.response.parse({ jobId: 'refresh-integration-x', queued: true });
+  }
+}
+
+function setup(catalogPages: CatalogPage[] = []) {
+  const bus = new FakeBus(catalogPages);
   const schedules = new Set<string>();
   const queue = {
     ensureSchedule: jest.fn(async (integrationId: string) => {
@@ -29,22 +71,16 @@ function setup(catalogPages: Array<{ items: Array<{ id: string; connectorId: str
       schedules.delete(integrationId);
     }),
     scheduled: jest.fn(async () => [...schedules]),
-  };
-  const refreshes = { forget: jest.fn(async () => undefined) };
-  const resources = { inventoried: jest.fn(async () => [] as string[]) };
+  } satisfies RefreshJobs;
+  const refreshes = { forget: jest.fn(async (_integrationId: string) => undefined) } satisfies Refreshes;
+  const resources = {
+    inventoried: jest.fn(async (): Promise<string[]> => []),
+    audit: jest.fn(async () => undefined),
+  } satisfies InventoryAndAudit;
   const info: ServiceInfo = { service: 'discovery', version: '1.3.0', instanceId: 'i-1', startedAt: 0, connectorId: 'local' };
-  const logger = { info: jest.fn(), warn: jest.fn() };
-  const messageBus = bus as unknown as MessageBus;
-  const triggers = new RefreshTriggers(
-    queue as unknown as RefreshQueue,
-    refreshes as unknown as RefreshService,
-    resources as unknown as ResourcesRepository,
-    messageBus,
-    new ConnectorClient(messageBus),
-    info,
-    logger as unknown as AppLogger,
-  );
-  return { triggers, bus, requests, queue, schedules, refreshes, resources, logger };
+  const logger = { info: jest.fn(), warn: jest.fn() } satisfies TriggersLog;
+  const triggers = new RefreshTriggers(queue, refreshes, resources, bus, new ConnectorClient(bus), info, logger);
+  return { triggers, bus, requests: bus.requests, queue, schedules, refreshes, resources, logger };
 }
 
 describe('RefreshTriggers', () => {
@@ -67,7 +103,7 @@ describe('RefreshTriggers', () => {
 
   it('logs, and does not throw, when the other connector does not answer', async () => {
     const s = setup();
-    s.bus.request.mockRejectedValueOnce(new Error('no responders'));
+    s.bus.silent.add('eu-west');
     await s.triggers.onIntegrationChanged({ integrationId: id(2), connectorId: 'eu-west', change: 'created', connectedResourceTypes: ['postgresql-table'] });
     expect(s.logger.warn).toHaveBeenCalled();
   });

@@ -2,12 +2,18 @@ import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { Contracts } from '@latchkey/contracts';
 import type { Actor, PayloadOf } from '@latchkey/contracts';
 import { ConnectorClient, LOGGER, MessageBus, RetryUntilDone, SERVICE_INFO } from '@latchkey/messaging';
-import type { AppLogger, ServiceInfo } from '@latchkey/messaging';
+import type { AppLogger, RequestSender, ServiceInfo } from '@latchkey/messaging';
 import { ResourcesRepository } from '../resources/resources.repository';
 import { RefreshQueue } from './refresh.queue';
 import { RefreshService } from './refresh.service';
 
 const CATALOG_PAGE_SIZE = 500;
+
+/** What the triggers need of their neighbours, narrow so that unit tests hand-write them. */
+export type RefreshJobs = Pick<RefreshQueue, 'ensureSchedule' | 'enqueue' | 'unschedule' | 'scheduled'>;
+export type Refreshes = Pick<RefreshService, 'forget'>;
+export type InventoryAndAudit = Pick<ResourcesRepository, 'inventoried' | 'audit'>;
+export type TriggersLog = Pick<AppLogger, 'info' | 'warn'>;
 
 /**
  * When refreshes happen: on request (API), when the catalog announces an integration, and every
@@ -20,13 +26,13 @@ export class RefreshTriggers implements OnApplicationBootstrap, OnApplicationShu
   private readonly reconciler: RetryUntilDone;
 
   constructor(
-    private readonly queue: RefreshQueue,
-    private readonly refreshes: RefreshService,
-    private readonly resources: ResourcesRepository,
-    private readonly bus: MessageBus,
+    @Inject(RefreshQueue) private readonly queue: RefreshJobs,
+    @Inject(RefreshService) private readonly refreshes: Refreshes,
+    @Inject(ResourcesRepository) private readonly resources: InventoryAndAudit,
+    @Inject(MessageBus) private readonly bus: RequestSender,
     private readonly connectors: ConnectorClient,
     @Inject(SERVICE_INFO) private readonly info: ServiceInfo,
-    @Inject(LOGGER) private readonly logger: AppLogger,
+    @Inject(LOGGER) private readonly logger: TriggersLog,
   ) {
     this.reconciler = new RetryUntilDone('reconciling refresh schedules', () => this.reconcile(), this.logger);
   }

@@ -1,5 +1,5 @@
-import type { StoredResource, ResourceFilter, ResourcesRepository } from './resources.repository';
-import { ResourcesService } from './resources.service';
+import type { StoredResource, ResourceFilter } from './resources.repository';
+import { ResourcesService, type ResourceRows } from './resources.service';
 
 const stored = (overrides: Partial<StoredResource> = {}): StoredResource => ({
   id: '6f1c2a3e-9b7d-5e0a-8c5f-1d2e3b4a5c6d',
@@ -26,8 +26,8 @@ function setup(rows: StoredResource[]) {
     page: jest.fn(async (filter: ResourceFilter) => rows.slice(0, filter.limit)),
     findById: jest.fn(async (id: string) => rows.find((r) => r.id === id) ?? null),
     putApiTags: jest.fn(async (id: string) => rows.some((r) => r.id === id)),
-  };
-  return { service: new ResourcesService(repo as unknown as ResourcesRepository), repo };
+  } satisfies ResourceRows;
+  return { service: new ResourcesService(repo), repo };
 }
 
 const query = { pageSize: 2 };

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { AppException, diffFields, ErrorCode, isCleanText, permissionsOf } from '@latchkey/contracts';
 import type { Actor, ReceivedOf, Contracts, Resource } from '@latchkey/contracts';
 import { ResourcesRepository, StoredResource } from './resources.repository';
@@ -6,10 +6,13 @@ import { ResourcesRepository, StoredResource } from './resources.repository';
 type ResourceQuery = ReceivedOf<typeof Contracts.discoveryResourcesList>;
 type SelectionQuery = ReceivedOf<typeof Contracts.discoveryResourcesSelect>;
 
+/** What the API needs of the inventory (reads, and tags written), narrow so that unit tests hand-write it. */
+export type ResourceRows = Pick<ResourcesRepository, 'page' | 'findById' | 'putApiTags'>;
+
 /** The inventory as the API shows it: effective tags, permissions from the type, paged by path. */
 @Injectable()
 export class ResourcesService {
-  constructor(private readonly resources: ResourcesRepository) {}
+  constructor(@Inject(ResourcesRepository) private readonly resources: ResourceRows) {}
 
   /** Like `list`, restricted to what at least one of the flow targets covers. */
   select(query: SelectionQuery): Promise<{ items: Resource[]; nextPageToken?: string }> {

@@ -1,9 +1,10 @@
+import type { z } from 'zod';
 import { Contracts, ErrorCode, SYSTEM_ACTOR } from '@latchkey/contracts';
-import type { RotationState, RotationSubject } from '@latchkey/contracts';
-import type { AppLogger, MessageBus, ServiceInfo } from '@latchkey/messaging';
+import type { EventContract, RequestContract, RotationState, RotationSubject } from '@latchkey/contracts';
+import type { ServiceInfo } from '@latchkey/messaging';
 import type { TargetConnectionParams } from '@latchkey/pg-access';
 import { decryptSecret, encryptSecret, generateMasterKey, loadMasterKey } from '@latchkey/secrets';
-import { RotationService, type ConnectorCredentials } from './rotation.service';
+import { RotationService, type CatalogBus, type ConnectorCredentials, type RotationLog } from './rotation.service';
 
 const integrationId = '3b241101-e2bb-4255-8caf-4136c566a962';
 const DAY_MS = 86_400_000;
@@ -55,30 +56,37 @@ function setup(opts: { failAt?: Step[]; days?: number | null; secretSetAt?: stri
     },
   });
   const published: string[] = [];
-  const bus = {
-    request: jest.fn(async (contract: { subject: string }, payload: Record<string, any>) => {
-      switch (contract.subject) {
-        case Contracts.catalogRotationGet.subject:
-          return subject();
-        case Contracts.catalogRotationStage.subject:
-          fail('stage');
-          catalog.pending = { runId: payload.runId, envelope: payload.envelope };
-          return { staged: true };
-        case Contracts.catalogRotationRecord.subject: {
-          if (payload.pending === 'promote') fail('promote');
-          const ours = catalog.pending?.runId === payload.runId;
-          if (payload.pending === 'promote' && ours) catalog.current = catalog.pending!.envelope;
-          if (ours && (payload.pending === 'promote' || payload.pending === 'discard')) catalog.pending = null;
-          catalog.records.push({ pending: payload.pending, result: payload.result, detail: payload.detail, trigger: payload.trigger });
-          return state();
-        }
-        default:
-          throw new Error(`unexpected request ${contract.subject}`);
+  /** The catalog's side of each request, reading the payload as the real one does. */
+  const answer = (to: string, payload: unknown): unknown => {
+    switch (to) {
+      case Contracts.catalogRotationGet.subject:
+        return subject();
+      case Contracts.catalogRotationStage.subject: {
+        const { runId, envelope } = Contracts.catalogRotationStage.request.parse(payload);
+        fail('stage');
+        catalog.pending = { runId, envelope };
+        return { staged: true };
       }
-    }),
-    publish: jest.fn(async (contract: { subject: string }) => {
+      case Contracts.catalogRotationRecord.subject: {
+        const record = Contracts.catalogRotationRecord.request.parse(payload);
+        if (record.pending === 'promote') fail('promote');
+        const ours = catalog.pending?.runId === record.runId;
+        if (record.pending === 'promote' && ours) catalog.current = catalog.pending!.envelope;
+        if (ours && (record.pending === 'promote' || record.pending === 'discard')) catalog.pending = null;
+        catalog.records.push({ pending: record.pending, result: record.result, detail: record.detail, trigger: record.trigger });
+        return state();
+      }
+      default:
+        throw new Error(`unexpected request ${to}`);
+    }
+  };
+  const bus: CatalogBus = {
+    async request<Req extends z.ZodType, Res extends z.ZodType>(contract: RequestContract<Req, Res>, payload: z.input<Req>): Promise<z.output<Res>> {
+      return contract.response.parse(answer(contract.subject, payload));
+    },
+    async publish<P extends z.ZodType>(contract: EventContract<P>): Promise<void> {
       published.push(contract.subject);
-    }),
+    },
   };
   const login = (password: string) => password === db.password;
   const credentials: ConnectorCredentials = {
@@ -100,8 +108,8 @@ function setup(opts: { failAt?: Step[]; days?: number | null; secretSetAt?: stri
     }),
   };
   const info: ServiceInfo = { service: 'rotation', version: '1.3.0', instanceId: 'i-1', startedAt: 0, connectorId: 'local' };
-  const logger = { info: jest.fn(), warn: jest.fn(), fatal: jest.fn() };
-  const service = new RotationService(bus as unknown as MessageBus, credentials, DAY_MS, info, logger as unknown as AppLogger, key);
+  const logger = { info: jest.fn(), warn: jest.fn() } satisfies RotationLog;
+  const service = new RotationService(bus, credentials, DAY_MS, info, logger, key);
   const current = () => decryptSecret(catalog.current, key).password;
   const staged = () => (catalog.pending ? decryptSecret(catalog.pending.envelope, key).password : null);
   return { service, db, catalog, published, current, staged, logger };

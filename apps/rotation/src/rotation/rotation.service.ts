@@ -33,6 +33,9 @@ const APPLICATION_NAME = 'latchkey-rotation';
 
 /** What a rotation does on the target: the connector user's lock (and new password), and login checks. */
 export type ConnectorCredentials = Pick<TargetDatabase, 'lockConnectorUser' | 'canLogin'>;
+/** The catalog it asks and records in, and where its events go; narrow, like its log, so that unit tests hand-write them. */
+export type CatalogBus = Pick<MessageBus, 'request' | 'publish'>;
+export type RotationLog = Pick<AppLogger, 'info' | 'warn'>;
 
 /** A run that cannot go on: it has been recorded (or could not be), and its answer is this result. */
 class Settled extends Error {
@@ -65,11 +68,11 @@ interface Run {
 @Injectable()
 export class RotationService {
   constructor(
-    private readonly bus: MessageBus,
+    @Inject(MessageBus) private readonly bus: CatalogBus,
     @Inject(TargetDatabase) private readonly credentials: ConnectorCredentials,
     @Inject(DAY_MS) private readonly dayMs: number,
     @Inject(SERVICE_INFO) private readonly info: ServiceInfo,
-    @Inject(LOGGER) private readonly logger: AppLogger,
+    @Inject(LOGGER) private readonly logger: RotationLog,
     @Optional() private readonly masterKey?: MasterKey,
   ) {}
 
