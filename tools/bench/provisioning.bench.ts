@@ -3,7 +3,7 @@ import { Contracts, GrantItem } from '@latchkey/contracts';
 import { MessageBus } from '@latchkey/messaging';
 import { quoteIdent } from '@latchkey/pg-access';
 import { rawGrant, startBenchTarget } from './bench-target';
-import { memoryLine, ms, percentile, pool } from './stats';
+import { cpuLine, cpuSnapshot, memoryLine, ms, percentile, pool } from './stats';
 
 const ACTIVE_GRANTS = Number(process.env.BENCH_ACTIVE_GRANTS ?? 10_000);
 const LATENCY_SAMPLES = Number(process.env.BENCH_LATENCY_SAMPLES ?? 300);
@@ -66,17 +66,23 @@ export async function benchProvisioning(): Promise<Array<[string, string]>> {
 
     // 2. Throughput, CONCURRENCY at a time.
     let t0 = performance.now();
+    const cpuBeforeGrants = cpuSnapshot();
     await pool(Array.from({ length: THROUGHPUT_GRANTS }), CONCURRENCY, () => grant(new Date(Date.now() + 3_600_000), 'tp'));
     const rate = THROUGHPUT_GRANTS / ((performance.now() - t0) / 1000);
+    const grantsCpu = cpuLine(cpuBeforeGrants, cpuSnapshot());
     const rawClients = await Promise.all(Array.from({ length: CONCURRENCY }, () => target.connect()));
     t0 = performance.now();
+    const cpuBeforeRawGrants = cpuSnapshot();
     await pool(
       Array.from({ length: THROUGHPUT_GRANTS }, (_, i) => i),
       CONCURRENCY,
       (i, _k, worker) => rawGrant(rawClients[worker], `raw_tp${i}`, profile),
     );
     const rawRate = THROUGHPUT_GRANTS / ((performance.now() - t0) / 1000);
+    const rawGrantsCpu = cpuLine(cpuBeforeRawGrants, cpuSnapshot());
     rows.push([`grants per second (${THROUGHPUT_GRANTS}, ${CONCURRENCY} at a time)`, `${rate.toFixed(0)}/s   raw SQL ${rawRate.toFixed(0)}/s (target 400/s)`]);
+    rows.push([`CPU of those ${THROUGHPUT_GRANTS} grants`, grantsCpu]);
+    rows.push([`CPU of raw SQL making ${THROUGHPUT_GRANTS} logins`, rawGrantsCpu]);
 
     // 3. Revocation lateness with ACTIVE_GRANTS active: the storm grants are made first, due later.
     const stormAt = new Date(Date.now() + (ACTIVE_GRANTS / Math.max(rate, 1)) * 1000 * 1.3 + 40_000);
@@ -108,6 +114,7 @@ export async function benchProvisioning(): Promise<Array<[string, string]>> {
 
     // 4. ACTIVE_GRANTS expiring in the same second.
     await waitFor(async () => Date.now() >= stormAt.getTime(), stormAt.getTime() - Date.now() + 5_000);
+    const cpuBeforeStorm = cpuSnapshot();
     await waitFor(
       async () =>
         (await stack.control<{ n: string }>("SELECT count(*) AS n FROM provisioning.grants WHERE expires_at = $1 AND status <> 'EXPIRED'", [stormAt]))[0].n ===
@@ -115,7 +122,13 @@ export async function benchProvisioning(): Promise<Array<[string, string]>> {
       600_000,
     );
     const [{ last }] = await stack.control<{ last: Date }>('SELECT max(ended_at) AS last FROM provisioning.grants WHERE expires_at = $1', [stormAt]);
+    const stormCpu = cpuLine(cpuBeforeStorm, cpuSnapshot());
     const stormSeconds = (last.getTime() - stormAt.getTime()) / 1000;
+    // Revocations per 5 s after the storm's second: where the time went.
+    const timeline = await stack.control<{ bucket: number; n: string }>(
+      'SELECT floor(extract(epoch FROM ended_at - expires_at) / 5)::int AS bucket, count(*) AS n FROM provisioning.grants WHERE expires_at = $1 GROUP BY 1 ORDER BY 1',
+      [stormAt],
+    );
     const stormRoles = (await stack.control<{ role: string }>('SELECT role_name AS role FROM provisioning.grants WHERE expires_at = $1', [stormAt])).map(
       (r) => r.role,
     );
@@ -123,6 +136,7 @@ export async function benchProvisioning(): Promise<Array<[string, string]>> {
     // Raw SQL doing the same revocation work for the same number of roles.
     const rawRoles = (await pg.query<{ rolname: string }>("SELECT rolname FROM pg_roles WHERE rolname LIKE 'raw\\_%'")).map((r) => r.rolname);
     t0 = performance.now();
+    const cpuBeforeRaw = cpuSnapshot();
     await pool(rawRoles, CONCURRENCY, async (role, _k, worker) => {
       const c = rawClients[worker];
       await c.query(`REVOKE ${quoteIdent(profile)} FROM ${quoteIdent(role)}`);
@@ -130,10 +144,14 @@ export async function benchProvisioning(): Promise<Array<[string, string]>> {
       await c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1', [role]);
     });
     const rawRevokeRate = rawRoles.length / ((performance.now() - t0) / 1000);
+    const rawRevokeCpu = cpuLine(cpuBeforeRaw, cpuSnapshot());
     rows.push([
       `${ACTIVE_GRANTS} grants expiring in the same second`,
       `all revoked ${stormSeconds.toFixed(1)} s after (target < 30 s, aim 10 s); raw SQL revokes ${rawRevokeRate.toFixed(0)}/s with ${CONCURRENCY} connections; managed roles still LOGIN: ${stillLogin[0].n}`,
     ]);
+    rows.push([`CPU through the storm (${ACTIVE_GRANTS} revocations)`, stormCpu]);
+    rows.push([`CPU of raw SQL revoking ${rawRoles.length} roles`, rawRevokeCpu]);
+    rows.push(['storm revocations per 5 s', timeline.map((b) => `${b.bucket * 5}s:${b.n}`).join(' ')]);
     rows.push(['peak RSS through the storm', memoryLine('peakMb')]);
     // At rest: the storm over, a sweep interval for the services to settle.
     await new Promise((r) => setTimeout(r, 15_000));

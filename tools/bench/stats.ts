@@ -67,3 +67,50 @@ export function memoryLine(pick: 'rssMb' | 'peakMb'): string {
     .map((m) => `${m.service} ${m[pick].toFixed(0)} MB`)
     .join(', ');
 }
+
+/** CPU seconds used so far by every process on the machine, by pid, with the part of the stack it belongs to. */
+export function cpuSnapshot(): Map<number, { group: string; seconds: number }> {
+  const out = new Map<number, { group: string; seconds: number }>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // Fields after the command's closing parenthesis: state is the 3rd field, utime and stime the 14th and 15th.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const seconds = (Number(fields[11]) + Number(fields[12])) / 100;
+      const group = groupOf(Number(entry), readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' '));
+      if (group) out.set(Number(entry), { group, seconds });
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  return out;
+}
+
+function groupOf(pid: number, cmdline: string): string | undefined {
+  if (pid === process.pid) return 'bench client';
+  const service = /dist\/apps\/([^/]+)\//.exec(cmdline)?.[1];
+  if (service) return service;
+  // A backend's title is "postgres: [cluster: ]user database address": the bench's target database is `bench`.
+  const backend = /^postgres: (?:[^:\s]+: )?(\S+) (\S+) (?:\d|\[local\])/.exec(cmdline);
+  if (backend) return backend[2] === 'bench' ? 'target PostgreSQL' : 'control PostgreSQL';
+  if (cmdline.startsWith('postgres')) return 'PostgreSQL background';
+  if (/redis-server/.test(cmdline)) return 'Redis';
+  if (/nats-server/.test(cmdline)) return 'NATS';
+  return undefined;
+}
+
+/** `access 6.8 s, control PostgreSQL 4.6 s, ...`: CPU used between two snapshots, by part, most first. */
+export function cpuLine(before: Map<number, { group: string; seconds: number }>, after: Map<number, { group: string; seconds: number }>): string {
+  const used = new Map<string, number>();
+  for (const [pid, { group, seconds }] of after) used.set(group, (used.get(group) ?? 0) + seconds - (before.get(pid)?.seconds ?? 0));
+  const total = [...used.values()].reduce((a, b) => a + b, 0);
+  return (
+    `${total.toFixed(1)} s: ` +
+    [...used.entries()]
+      .filter(([, s]) => s >= 0.05)
+      .sort((a, b) => b[1] - a[1])
+      .map(([g, s]) => `${g} ${s.toFixed(1)} s`)
+      .join(', ')
+  );
+}

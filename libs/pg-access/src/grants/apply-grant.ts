@@ -1,4 +1,4 @@
-import type { Client, QueryResult } from 'pg';
+import type { Client } from 'pg';
 import type { ServerInfo, TargetConnectionParams } from '../connection';
 import { isControlDatabaseSql } from '../control-database';
 import { quoteIdent, quoteLiteral } from '../quote';
@@ -7,14 +7,12 @@ import { createNologinRoleStatements, grantedRoleName, personalRoleStatements, p
 import type { ApplyGrantOptions, ApplyGrantResult, GrantTargetItem, UncoveredOwner, UngrantedObject } from './grant-types';
 import { readProfileGaps } from './profile-gaps';
 import { privilegePlan } from './privileges';
-import { checkGrantable, directMembershipsSql, ensureMarkerRoles, grantabilitySql, membershipsOf } from './role-admin';
-import type { GrantabilityRow, MembershipRow } from './role-admin';
+import { checkGrantable, directMemberships, ensureMarkerRoles, grantability } from './role-admin';
 import { assertValidItem, MANAGED_MARKER_ROLE, profileComment, profileRoleName } from './role-names';
 import { scramVerifier } from './scram';
 import {
   assertManaged,
   findRole,
-  findRoleSql,
   lockName,
   lockNameSql,
   PRIVILEGES_LOCK,
@@ -24,12 +22,9 @@ import {
   onceInAWhile,
   sessionInfo,
 } from './target-session';
-import type { RoleRow } from './target-session';
 import { assertRequestableRoles } from './unrequestable-roles';
 
 const IS_CONTROL_DATABASE_SQL = `SELECT ${isControlDatabaseSql('d.oid')} AS control FROM pg_database d WHERE d.datname = current_database()`;
-
-const textArray = (values: string[]) => `ARRAY[${values.map(quoteLiteral).join(', ')}]::text[]`;
 
 interface Profile {
   name: string;
@@ -76,27 +71,14 @@ export async function applyGrant(conn: TargetConnectionParams, opts: ApplyGrantO
     const memberships = [...new Set(opts.items.map(grantedRoleName))].sort();
     const profileNames = [...profilesByDatabase.values()].flat().map((p) => p.name);
     const wanted = [MANAGED_MARKER_ROLE, ...memberships];
-    const name = quoteLiteral(opts.role);
-    // Two round trips, as raw SQL takes three (BEGIN, CREATE ROLE, COMMIT): the lock and every
-    // catalog read the decision needs, then the changes and COMMIT (each a multi-statement simple
-    // query, every value a quoteLiteral()).
-    const read = [
-      'BEGIN',
-      lockNameSql(name),
-      findRoleSql(name, quoteLiteral(MANAGED_MARKER_ROLE)),
-      grantabilitySql(textArray(wanted)),
-      directMembershipsSql(name, textArray(wanted)),
-    ].join(';\n');
+    // BEGIN and the role's lock in one round trip; the catalog reads the decision needs as prepared
+    // statements (planned once per session); then the changes and COMMIT in one multi-statement
+    // simple query, every value a quoteLiteral().
+    const begin = ['BEGIN', lockNameSql(quoteLiteral(opts.role))].join(';\n');
     await retryTransient(async () => {
       try {
-        const [, , found, grantable, held] = (await client.query(read)) as unknown as [
-          QueryResult,
-          QueryResult,
-          QueryResult<RoleRow>,
-          QueryResult<GrantabilityRow>,
-          QueryResult<MembershipRow>,
-        ];
-        const existing = found.rows[0] ?? null;
+        await client.query(begin);
+        const existing = await findRole(client, opts.role);
         if (existing) {
           assertManaged(opts.role, existing);
           if (existing.elevated)
@@ -107,7 +89,8 @@ export async function applyGrant(conn: TargetConnectionParams, opts: ApplyGrantO
         }
         // The roles may have changed since discovery, or since the check above.
         await assertRequestableRoles(client, memberOf);
-        checkGrantable(info, wanted, grantable.rows);
+        checkGrantable(info, wanted, await grantability(client, wanted));
+        const held = existing ? await directMemberships(client, opts.role, wanted) : [];
         const statements = personalRoleStatements({
           role: opts.role,
           exists: existing !== null,
@@ -115,7 +98,7 @@ export async function applyGrant(conn: TargetConnectionParams, opts: ApplyGrantO
           validUntil: opts.validUntil,
           connectionLimit: opts.connectionLimit,
           comment: opts.comment,
-          newMemberships: existing ? wanted.filter((m) => !membershipsOf(held.rows).some((h) => h.role === m)) : wanted,
+          newMemberships: wanted.filter((m) => !held.some((h) => h.role === m)),
         });
         await client.query([...statements, 'COMMIT'].join(';\n'));
       } catch (error) {

@@ -1,22 +1,11 @@
-import type { Client, QueryResult } from 'pg';
+import type { Client } from 'pg';
 import type { ServerInfo, TargetConnectionParams } from '../connection';
 import { quoteIdent, quoteLiteral } from '../quote';
 import { membershipsToRevoke, revokeMembershipStatements } from './grant-sql';
 import type { RevokeGrantOptions, RevokeGrantResult } from './grant-types';
-import { directMembershipsSql, type MembershipRow, membershipsOf } from './role-admin';
+import { directMemberships } from './role-admin';
 import { assertValidItem, MANAGED_MARKER_ROLE } from './role-names';
-import {
-  assertManaged,
-  findRoleSql,
-  lockNameSql,
-  retryTransient,
-  type RoleRow,
-  sessionInfo,
-  terminateSessions,
-  terminateSessionsSql,
-  terminationError,
-  withSession,
-} from './target-session';
+import { assertManaged, findRole, lockNameSql, retryTransient, sessionInfo, terminateSessions, withSession } from './target-session';
 
 /**
  * Takes one grant back. Memberships used by `items` and by none of `keepItems` are revoked; with no
@@ -72,9 +61,9 @@ export async function disableManagedRole(client: Client, info: ServerInfo, role:
  * Commits the revocations `decide` leaves (all but the marker when its roles are null) and, when it says disable, NOLOGIN;
  * then ends every session of the role. Null when the role does not exist.
  *
- * Two round trips (each a multi-statement simple query, every value a quoteLiteral()): the lock and
- * the catalog reads; then the changes, COMMIT, and the first scan of the sessions, which the server
- * runs only once the COMMIT is done, so NOLOGIN is committed before any session ends.
+ * BEGIN and the role's lock in one round trip, the catalog reads as prepared statements, the
+ * changes and COMMIT in one multi-statement simple query (every value a quoteLiteral()); the
+ * sessions are scanned only after it, so NOLOGIN is committed before any session ends.
  */
 async function revokeAndTerminate(
   client: Client,
@@ -84,17 +73,13 @@ async function revokeAndTerminate(
   /** What to take away, decided once the role's lock is held (the caller may re-read its grants there). */
   decide: () => Promise<{ roles: string[] | null; disable: boolean }>,
 ): Promise<number | null> {
-  const name = quoteLiteral(role);
-  const only = roles === null ? 'NULL::text[]' : `ARRAY[${roles.map(quoteLiteral).join(', ')}]::text[]`;
-  const read = ['BEGIN', lockNameSql(name), findRoleSql(name, quoteLiteral(MANAGED_MARKER_ROLE)), directMembershipsSql(name, only)].join(';\n');
-  const firstScan = await retryTransient(async () => {
-    let committed = false;
+  const begin = ['BEGIN', lockNameSql(quoteLiteral(role))].join(';\n');
+  const changed = await retryTransient(async () => {
     try {
-      const [, , found, held] = (await client.query(read)) as unknown as [QueryResult, QueryResult, QueryResult<RoleRow>, QueryResult<MembershipRow>];
-      const row = found.rows[0];
+      await client.query(begin);
+      const row = await findRole(client, role);
       if (!row) {
         await client.query('COMMIT');
-        committed = true;
         return null;
       }
       assertManaged(role, row);
@@ -102,46 +87,25 @@ async function revokeAndTerminate(
       if (!now.disable && now.roles?.length === 0) {
         // Another grant made meanwhile holds everything this one gave: nothing is taken away, no session ends.
         await client.query('COMMIT');
-        committed = true;
-        return [];
+        return false;
       }
-      const memberships = membershipsOf(held.rows).filter((m) => m.role !== MANAGED_MARKER_ROLE && (now.roles === null || now.roles.includes(m.role)));
+      const memberships = (await directMemberships(client, role, roles ?? undefined)).filter(
+        (m) => m.role !== MANAGED_MARKER_ROLE && (now.roles === null || now.roles.includes(m.role)),
+      );
       const change = [
         ...(now.disable ? [`ALTER ROLE ${quoteIdent(role)} NOLOGIN`] : []),
         ...revokeMembershipStatements(role, memberships, info.majorVersion),
         'COMMIT',
-        terminateSessionsSql(name),
       ];
-      let results: QueryResult[];
-      try {
-        results = [(await client.query(change.join(';\n'))) as unknown as QueryResult[]].flat();
-      } catch (error) {
-        // Past COMMIT only the scan can fail: the changes stand, the sessions are the error.
-        committed = await transactionEnded(client);
-        throw committed ? terminationError(error, role, info.currentUser) : error;
-      }
-      committed = true;
-      return results[results.length - 1]!.rows as Array<{ pid: number }>;
+      await client.query(change.join(';\n'));
+      return true;
     } catch (error) {
       // Running it all again (on a transient error) is harmless either way: every step is idempotent.
-      if (!committed) await client.query('ROLLBACK').catch(() => undefined);
+      await client.query('ROLLBACK').catch(() => undefined);
       throw error;
     }
   });
-  if (firstScan === null) return null;
-  return terminateSessions(client, role, info.currentUser, firstScan);
-}
-
-/**
- * After a failed multi-statement query: true when the session is outside a transaction (the
- * failure came after COMMIT), false when the transaction is aborted (or the session is gone).
- * The next query's answer guarantees the failed one's ReadyForQuery has been read.
- */
-async function transactionEnded(client: Client): Promise<boolean> {
-  try {
-    await client.query('SELECT 1');
-  } catch {
-    return false;
-  }
-  return client.getTransactionStatus() === 'I';
+  if (changed === null) return null;
+  if (!changed) return 0;
+  return terminateSessions(client, role, info.currentUser);
 }

@@ -4,7 +4,7 @@ import { quoteIdent } from '../quote';
 import { GrantError } from './grant-error';
 import { createNologinRoleStatements, type Membership } from './grant-sql';
 import { MANAGED_MARKER_ROLE, ORPHAN_OWNER_ROLE } from './role-names';
-import { lockName, transaction } from './target-session';
+import { lockName, prepared, statement, transaction } from './target-session';
 
 // PostgreSQL 16: CREATEROLE alone no longer lets a role grant membership in other roles.
 const ADMIN_OPTION_REQUIRED_FROM_MAJOR = 16;
@@ -39,15 +39,16 @@ export interface GrantabilityRow {
   admin: boolean;
 }
 
-async function grantability(client: Client, roles: string[]): Promise<GrantabilityRow[]> {
-  const { rows } = await client.query<GrantabilityRow>(grantabilitySql('$1::text[]'), [roles]);
+/** For each of `roles` that exists: whether it is a superuser, and whether the connector holds ADMIN OPTION on it. */
+export async function grantability(client: Client, roles: string[]): Promise<GrantabilityRow[]> {
+  const { rows } = await client.query<GrantabilityRow>(prepared(GRANTABILITY, [roles]));
   return rows;
 }
 
-/** grantability's statement, `roles` an SQL expression of type text[] (a parameter, or an ARRAY of quoteLiteral()s). */
-export function grantabilitySql(roles: string): string {
-  return `SELECT rolname, rolsuper, pg_has_role(oid, 'MEMBER WITH ADMIN OPTION') AS admin FROM pg_roles WHERE rolname = ANY(${roles}) ORDER BY rolname`;
-}
+const GRANTABILITY = statement(
+  'latchkey_grantability',
+  "SELECT rolname, rolsuper, pg_has_role(oid, 'MEMBER WITH ADMIN OPTION') AS admin FROM pg_roles WHERE rolname = ANY($1::text[]) ORDER BY rolname",
+);
 
 /**
  * Throws unless the connector may grant membership in every role of `roles`: a superuser may; before
@@ -57,7 +58,7 @@ export async function assertCanGrant(client: Client, info: ServerInfo, roles: st
   checkGrantable(info, roles, await grantability(client, roles));
 }
 
-/** assertCanGrant on the rows of grantabilitySql(), read by the caller (in a round trip it shares). */
+/** assertCanGrant on the rows of grantability(), read by the caller. */
 export function checkGrantable(info: ServerInfo, roles: string[], rows: GrantabilityRow[]): void {
   const missing = roles.filter((r) => !rows.some((row) => row.rolname === r));
   if (missing.length > 0) throw new GrantError('not_found', `Role ${missing.map(quoteIdent).join(', ')} does not exist`);
@@ -82,7 +83,7 @@ export function checkGrantable(info: ServerInfo, roles: string[], rows: Grantabi
 
 /** The roles `role` is a direct member of (among `only`, when given), with every grantor. */
 export async function directMemberships(client: Client, role: string, only?: string[]): Promise<Membership[]> {
-  const { rows } = await client.query<MembershipRow>(directMembershipsSql('$1', '$2::text[]'), [role, only ?? null]);
+  const { rows } = await client.query<MembershipRow>(prepared(DIRECT_MEMBERSHIPS, [role, only ?? null]));
   return membershipsOf(rows);
 }
 
@@ -91,17 +92,17 @@ export interface MembershipRow {
   grantors: string[] | null;
 }
 
-/** directMemberships' statement, `role` and `only` SQL expressions (parameters, or quoteLiteral()s; `only` a text[] or NULL). */
-export function directMembershipsSql(role: string, only: string): string {
-  return `SELECT g.rolname AS role, array_agg(DISTINCT gr.rolname::text ORDER BY gr.rolname::text) FILTER (WHERE gr.rolname IS NOT NULL) AS grantors
+const DIRECT_MEMBERSHIPS = statement(
+  'latchkey_direct_memberships',
+  `SELECT g.rolname AS role, array_agg(DISTINCT gr.rolname::text ORDER BY gr.rolname::text) FILTER (WHERE gr.rolname IS NOT NULL) AS grantors
        FROM pg_auth_members m
        JOIN pg_roles r ON r.oid = m.member
        JOIN pg_roles g ON g.oid = m.roleid
        LEFT JOIN pg_roles gr ON gr.oid = m.grantor
-      WHERE r.rolname = ${role} AND (${only} IS NULL OR g.rolname = ANY(${only}))
+      WHERE r.rolname = $1 AND ($2::text[] IS NULL OR g.rolname = ANY($2::text[]))
       GROUP BY g.rolname
-      ORDER BY g.rolname`;
-}
+      ORDER BY g.rolname`,
+);
 
 export function membershipsOf(rows: MembershipRow[]): Membership[] {
   return rows.map((r) => ({ role: r.role, grantors: r.grantors ?? [] }));

@@ -118,18 +118,38 @@ export interface RoleRow {
 }
 
 export async function findRole(client: Client, name: string): Promise<RoleRow | null> {
-  const { rows } = await client.query<RoleRow>(findRoleSql('$1', '$2'), [name, MANAGED_MARKER_ROLE]);
+  const { rows } = await client.query<RoleRow>(prepared(FIND_ROLE, [name, MANAGED_MARKER_ROLE]));
   return rows[0] ?? null;
 }
 
-/** findRole's statement, `name` and `marker` SQL expressions (parameters, or quoteLiteral()s). */
-export function findRoleSql(name: string, marker: string): string {
-  return `SELECT r.oid::int AS oid, r.rolsuper, (r.rolsuper OR r.rolreplication OR r.rolbypassrls OR r.rolcreaterole OR r.rolcreatedb) AS elevated,
-            EXISTS (SELECT 1 FROM pg_auth_members m JOIN pg_roles k ON k.oid = m.roleid
-                     WHERE m.member = r.oid AND k.rolname = ${marker}) AS managed,
-            shobj_description(r.oid, 'pg_authid') AS comment
-       FROM pg_roles r
-      WHERE r.rolname = ${name}`;
+const FIND_ROLE = statement(
+  'latchkey_find_role',
+  `SELECT r.oid::int AS oid, r.rolsuper, (r.rolsuper OR r.rolreplication OR r.rolbypassrls OR r.rolcreaterole OR r.rolcreatedb) AS elevated,
+          EXISTS (SELECT 1 FROM pg_auth_members m JOIN pg_roles k ON k.oid = m.roleid
+                   WHERE m.member = r.oid AND k.rolname = $2) AS managed,
+          shobj_description(r.oid, 'pg_authid') AS comment
+     FROM pg_roles r
+    WHERE r.rolname = $1`,
+);
+
+/**
+ * A catalog read the engine runs on every grant and revocation, as a named prepared statement: the
+ * session parses it once, and PostgreSQL plans it once (a generic plan) where planning a query over
+ * pg_roles costs a millisecond or more, several times what running it does. Sessions are pooled
+ * (target-pool.ts), so that work is done once per session, not once per grant.
+ */
+export interface PreparedStatement {
+  name: string;
+  text: string;
+}
+
+export function statement(name: string, text: string): PreparedStatement {
+  return { name, text };
+}
+
+/** The query config that runs `stmt` with `values` (for client.query). */
+export function prepared(stmt: PreparedStatement, values: unknown[]): { name: string; text: string; values: unknown[] } {
+  return { ...stmt, values };
 }
 
 /** Refuses to touch a login role Latchkey did not create: such a role is never a member of latchkey_managed. */
@@ -145,23 +165,16 @@ export function assertManaged(name: string, row: RoleRow): void {
 /**
  * Ends every session of `role` in every database, and waits until they are gone (a backend that
  * was authenticating while the role lost LOGIN can still appear, so it scans until none is left).
- * `firstScan` is the answer of terminateSessionsSql() when the caller already ran it.
  */
-export async function terminateSessions(client: Client, role: string, connector: string, firstScan?: Array<{ pid: number }>): Promise<number> {
+export async function terminateSessions(client: Client, role: string, connector: string): Promise<number> {
   const terminated = new Set<number>();
   const deadline = Date.now() + TERMINATION_DEADLINE_MS;
-  let scan = firstScan;
   for (;;) {
     let rows: Array<{ pid: number }>;
-    if (scan) {
-      rows = scan;
-      scan = undefined;
-    } else {
-      try {
-        ({ rows } = await client.query<{ pid: number }>(terminateSessionsSql('$1'), [role]));
-      } catch (error) {
-        throw terminationError(error, role, connector);
-      }
+    try {
+      ({ rows } = await client.query<{ pid: number }>(prepared(TERMINATE_SESSIONS, [role])));
+    } catch (error) {
+      throw terminationError(error, role, connector);
     }
     if (rows.length === 0) return terminated.size;
     for (const row of rows) terminated.add(row.pid);
@@ -175,12 +188,13 @@ export async function terminateSessions(client: Client, role: string, connector:
   }
 }
 
-/** One scan of terminateSessions: signals every other session of `role` (an SQL expression), answering their pids. */
-export function terminateSessionsSql(role: string): string {
-  return `SELECT pid, pg_terminate_backend(pid) AS signalled FROM pg_stat_activity WHERE usename = ${role} AND pid <> pg_backend_pid()`;
-}
+/** One scan of terminateSessions: signals every other session of the role, answering their pids. */
+const TERMINATE_SESSIONS = statement(
+  'latchkey_terminate_sessions',
+  'SELECT pid, pg_terminate_backend(pid) AS signalled FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()',
+);
 
-/** What a failed terminateSessionsSql() means: the connector may lack the right to signal the role's backends. */
+/** What a failed scan of terminateSessions means: the connector may lack the right to signal the role's backends. */
 export function terminationError(error: unknown, role: string, connector: string): unknown {
   if (error instanceof DatabaseError && error.code === '42501') {
     return new GrantError(
