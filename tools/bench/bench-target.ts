@@ -10,6 +10,12 @@ export interface BenchTarget {
   integrationId: string;
   /** A raw session as the connector user on the bench database, for the raw-SQL side. */
   connect(): Promise<Client>;
+  /**
+   * With BENCH_CONTROL_STATEMENTS=1 the control database runs on a private cluster with
+   * pg_stat_statements: `since()` starts a window, and its answer lists the statements that took
+   * the most of the control database's time in it (planning and execution). Null otherwise.
+   */
+  controlStatements: { since(): Promise<() => Promise<string>> } | null;
   dispose(): Promise<void>;
 }
 
@@ -26,8 +32,10 @@ export async function startBenchTarget(env: Record<string, string>): Promise<Ben
   const connector = { user: 'latchkey_bench', password: randomBytes(12).toString('hex') };
   const pg = await startPgCluster({ hba: 'scram' });
   let stack: TestStack | undefined;
+  let control: PgCluster | undefined;
   const dispose = async () => {
     await stack?.dispose();
+    await control?.stop();
     await pg.stop();
   };
   try {
@@ -46,7 +54,19 @@ export async function startBenchTarget(env: Record<string, string>): Promise<Ben
         'bench',
       );
     }
-    stack = await startTestStack({ env: benchServiceEnv({ LOG_LEVEL: 'warn', ...env }) });
+    if (process.env.BENCH_CONTROL_STATEMENTS === '1') {
+      control = await startPgCluster({ hba: 'trust' });
+      await control.query("ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'");
+      await control.halt();
+      await control.resume();
+      await control.query('ALTER SYSTEM SET pg_stat_statements.track_planning = on');
+      await control.query('SELECT pg_reload_conf()');
+      await control.query('CREATE EXTENSION pg_stat_statements');
+    }
+    stack = await startTestStack({
+      env: benchServiceEnv({ LOG_LEVEL: 'warn', ...env }),
+      ...(control ? { controlServerUrl: `postgres://${control.superuser}@127.0.0.1:${control.port}/postgres` } : {}),
+    });
     const created = await stack.api('POST', '/api/v1/integrations', {
       body: {
         name: 'bench',
@@ -66,6 +86,7 @@ export async function startBenchTarget(env: Record<string, string>): Promise<Ben
         await client.connect();
         return client;
       },
+      controlStatements: control ? statementsOf(control) : null,
       dispose,
     };
   } catch (err) {
@@ -86,4 +107,21 @@ export async function rawGrant(client: Client, role: string, profile: string): P
     `CREATE ROLE ${quoteIdent(role)} LOGIN PASSWORD ${quoteLiteral(verifier)} VALID UNTIL ${quoteLiteral(until)} CONNECTION LIMIT 10 IN ROLE ${quoteIdent('latchkey_managed')}, ${quoteIdent(profile)}`,
   );
   await client.query('COMMIT');
+}
+
+/** The control database's top statements by time between `since()` and the call of its answer. */
+function statementsOf(control: PgCluster): { since(): Promise<() => Promise<string>> } {
+  return {
+    since: async () => {
+      await control.query('SELECT pg_stat_statements_reset()');
+      return async () => {
+        const rows = await control.query<{ ms: number; calls: string; plan: number; query: string }>(
+          `SELECT round((total_exec_time + total_plan_time)::numeric, 0)::float AS ms, calls, round(total_plan_time::numeric, 0)::float AS plan,
+                  regexp_replace(query, '\\s+', ' ', 'g') AS query
+             FROM pg_stat_statements ORDER BY total_exec_time + total_plan_time DESC LIMIT 12`,
+        );
+        return rows.map((r) => `\n      ${r.ms} ms (planning ${r.plan}) in ${r.calls} calls: ${r.query.slice(0, 220)}`).join('');
+      };
+    },
+  };
 }

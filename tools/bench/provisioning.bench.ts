@@ -115,6 +115,7 @@ export async function benchProvisioning(): Promise<Array<[string, string]>> {
     // 4. ACTIVE_GRANTS expiring in the same second.
     await waitFor(async () => Date.now() >= stormAt.getTime(), stormAt.getTime() - Date.now() + 5_000);
     const cpuBeforeStorm = cpuSnapshot();
+    const stormStatements = await target.controlStatements?.since();
     await waitFor(
       async () =>
         (await stack.control<{ n: string }>("SELECT count(*) AS n FROM provisioning.grants WHERE expires_at = $1 AND status <> 'EXPIRED'", [stormAt]))[0].n ===
@@ -123,6 +124,7 @@ export async function benchProvisioning(): Promise<Array<[string, string]>> {
     );
     const [{ last }] = await stack.control<{ last: Date }>('SELECT max(ended_at) AS last FROM provisioning.grants WHERE expires_at = $1', [stormAt]);
     const stormCpu = cpuLine(cpuBeforeStorm, cpuSnapshot());
+    const stormStatementsLine = await stormStatements?.();
     const stormSeconds = (last.getTime() - stormAt.getTime()) / 1000;
     // Revocations per 5 s after the storm's second: where the time went.
     const timeline = await stack.control<{ bucket: number; n: string }>(
@@ -150,6 +152,7 @@ export async function benchProvisioning(): Promise<Array<[string, string]>> {
       `all revoked ${stormSeconds.toFixed(1)} s after (target < 30 s, aim 10 s); raw SQL revokes ${rawRevokeRate.toFixed(0)}/s with ${CONCURRENCY} connections; managed roles still LOGIN: ${stillLogin[0].n}`,
     ]);
     rows.push([`CPU through the storm (${ACTIVE_GRANTS} revocations)`, stormCpu]);
+    if (stormStatementsLine) rows.push(['control database statements through the storm', stormStatementsLine]);
     rows.push([`CPU of raw SQL revoking ${rawRoles.length} roles`, rawRevokeCpu]);
     rows.push(['storm revocations per 5 s', timeline.map((b) => `${b.bucket * 5}s:${b.n}`).join(' ')]);
     rows.push(['peak RSS through the storm', memoryLine('peakMb')]);

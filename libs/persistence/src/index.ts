@@ -3,3 +3,4 @@ export * from './page-token';
 export * from './persistence.module';
 export * from './audit-outbox';
 export * from './advisory-locks';
+export * from './prepared-query';

@@ -2,12 +2,53 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager, Repository } from 'typeorm';
 import { GrantStates } from '@latchkey/contracts';
 import type { Actor, GrantItem, GrantStatus } from '@latchkey/contracts';
-import { AuditOutbox, withSessionLock } from '@latchkey/persistence';
-import type { OutboxEntry } from '@latchkey/persistence';
+import { AuditOutbox, runPrepared, withSessionLock } from '@latchkey/persistence';
+import type { OutboxEntry, PreparedStatement } from '@latchkey/persistence';
 import { GrantEntity, PersonalRoleEntity } from './grant.entity';
 
 /** Revocation's claim of a due grant: ACTIVE only (a GRANTING one is the sweeper's to finish or roll back). */
 const CLAIM = { from: 'ACTIVE' as GrantStatus, to: GrantStates.transition('ACTIVE', 'REVOKING') };
+
+// The statements of every revocation, prepared (runPrepared): planned once per pooled connection, not on every call.
+
+/** Claims a due ACTIVE grant ($1 id, $2 now, $4 to, $5 from) with the items of the person's other grants that hold access ($3). */
+const CLAIM_EXPIRED: PreparedStatement = {
+  name: 'provisioning_claim_expired',
+  // A WITH ... SELECT, answering the claimed row (none when the grant was not due and ACTIVE).
+  text: `WITH claimed AS (
+           UPDATE provisioning.grants SET status = $4, end_reason = 'EXPIRED', updated_at = now()
+            WHERE id = $1 AND status = $5 AND expires_at <= $2
+            RETURNING *
+         )
+         SELECT c.*, (SELECT coalesce(jsonb_agg(h.items), '[]'::jsonb) FROM provisioning.grants h
+                       WHERE h.integration_id = c.integration_id AND h.role_name = c.role_name AND h.id <> c.id AND h.status = ANY($3)) AS held_items
+           FROM claimed c`,
+};
+
+/** The items of the person's grants on the instance ($1, $2) that hold access ($4), but grant $3, as one jsonb array of item arrays. */
+const HELD_ITEMS: PreparedStatement = {
+  name: 'provisioning_held_items',
+  text: `SELECT coalesce(jsonb_agg(h.items), '[]'::jsonb) AS items FROM provisioning.grants h
+          WHERE h.integration_id = $1 AND h.role_name = $2 AND h.id <> $3 AND h.status = ANY($4)`,
+};
+
+/** Ends a revocation ($1, guarded by its predecessors $7, at $6) and marks the personal role ($2-$5) as used now. */
+const END_REVOCATION: PreparedStatement = {
+  name: 'provisioning_end_revocation',
+  text: `WITH ended AS (
+           UPDATE provisioning.grants
+              SET status = CASE WHEN end_reason = 'REVOKED' THEN 'REVOKED' ELSE 'EXPIRED' END,
+                  end_reason = CASE WHEN end_reason = 'REVOKED' THEN 'REVOKED' ELSE 'EXPIRED' END,
+                  ended_at = $6, last_error = NULL, updated_at = now()
+            WHERE id = $1 AND status = ANY($7)
+            RETURNING *
+         ), touched AS (
+           INSERT INTO provisioning.personal_roles (integration_id, role_name, connector_id, identity_id, last_active_at, state)
+           VALUES ($2, $3, $4, $5, now(), 'ACTIVE')
+           ON CONFLICT (integration_id, role_name) DO UPDATE SET last_active_at = now(), state = 'ACTIVE', state_reason = NULL
+         )
+         SELECT * FROM ended`,
+};
 
 @Injectable()
 export class GrantsRepository {
@@ -128,18 +169,7 @@ export class GrantsRepository {
    * caller reads it and decides.
    */
   async claimExpired(id: string, now: Date): Promise<{ grant: GrantEntity; heldItems: GrantItem[] } | null> {
-    // A WITH ... SELECT: TypeORM answers an UPDATE's rows as [rows, count], a SELECT's as rows.
-    const rows: Array<Record<string, unknown>> = await this.dataSource.query(
-      `WITH claimed AS (
-         UPDATE provisioning.grants SET status = $4, end_reason = 'EXPIRED', updated_at = now()
-          WHERE id = $1 AND status = $5 AND expires_at <= $2
-          RETURNING *
-       )
-       SELECT c.*, (SELECT coalesce(jsonb_agg(h.items), '[]'::jsonb) FROM provisioning.grants h
-                     WHERE h.integration_id = c.integration_id AND h.role_name = c.role_name AND h.id <> c.id AND h.status = ANY($3)) AS held_items
-         FROM claimed c`,
-      [id, now, GrantStates.HOLDING_ACCESS, CLAIM.to, CLAIM.from],
-    );
+    const rows = await runPrepared(this.dataSource, CLAIM_EXPIRED, [id, now, GrantStates.HOLDING_ACCESS, CLAIM.to, CLAIM.from]);
     if (rows.length === 0) return null;
     return { grant: this.fromRow(rows[0]), heldItems: (rows[0].held_items as GrantItem[][]).flat() };
   }
@@ -189,23 +219,16 @@ export class GrantsRepository {
     grant: Pick<GrantEntity, 'id' | 'integrationId' | 'roleName' | 'connectorId' | 'identityId'>,
     endedAt: Date,
   ): Promise<GrantEntity | null> {
-    const rows: Array<Record<string, unknown>> = await this.dataSource.query(
-      `WITH ended AS (
-         UPDATE provisioning.grants
-            SET status = CASE WHEN end_reason = 'REVOKED' THEN 'REVOKED' ELSE 'EXPIRED' END,
-                end_reason = CASE WHEN end_reason = 'REVOKED' THEN 'REVOKED' ELSE 'EXPIRED' END,
-                ended_at = $6, last_error = NULL, updated_at = now()
-          WHERE id = $1 AND status = ANY($7)
-          RETURNING *
-       ), touched AS (
-         INSERT INTO provisioning.personal_roles (integration_id, role_name, connector_id, identity_id, last_active_at, state)
-         VALUES ($2, $3, $4, $5, now(), 'ACTIVE')
-         ON CONFLICT (integration_id, role_name) DO UPDATE SET last_active_at = now(), state = 'ACTIVE', state_reason = NULL
-       )
-       SELECT * FROM ended`,
-      // REVOKED and EXPIRED have the same predecessors (the table's spec checks it): one guard for either end.
-      [grant.id, grant.integrationId, grant.roleName, grant.connectorId, grant.identityId, endedAt, GrantStates.predecessorsOf('REVOKED')],
-    );
+    // REVOKED and EXPIRED have the same predecessors (the table's spec checks it): one guard for either end.
+    const rows = await runPrepared(this.dataSource, END_REVOCATION, [
+      grant.id,
+      grant.integrationId,
+      grant.roleName,
+      grant.connectorId,
+      grant.identityId,
+      endedAt,
+      GrantStates.predecessorsOf('REVOKED'),
+    ]);
     return rows.length > 0 ? this.fromRow(rows[0]) : null;
   }
 
@@ -241,17 +264,8 @@ export class GrantsRepository {
 
   /** Items of the person's other grants on this instance that still hold access. */
   async heldItems(integrationId: string, roleName: string, exceptId: string): Promise<GrantItem[]> {
-    const rows = await this.grants
-      .createQueryBuilder('g')
-      .select(['g.items'])
-      .where('g.integration_id = :integrationId AND g.role_name = :roleName AND g.id <> :exceptId AND g.status IN (:...held)', {
-        integrationId,
-        roleName,
-        exceptId,
-        held: GrantStates.HOLDING_ACCESS,
-      })
-      .getMany();
-    return rows.flatMap((r) => r.items);
+    const rows = await runPrepared(this.dataSource, HELD_ITEMS, [integrationId, roleName, exceptId, GrantStates.HOLDING_ACCESS]);
+    return (rows[0].items as GrantItem[][]).flat();
   }
 
   /** Grants of this connector whose revocation is due or unfinished: the sweeper's work list. */

@@ -4,7 +4,7 @@ import { quoteIdent } from '../quote';
 import { GrantError } from './grant-error';
 import { createNologinRoleStatements, type Membership } from './grant-sql';
 import { MANAGED_MARKER_ROLE, ORPHAN_OWNER_ROLE } from './role-names';
-import { lockName, prepared, statement, transaction } from './target-session';
+import { lockName, type PreparedStatement, transaction } from './target-session';
 
 // PostgreSQL 16: CREATEROLE alone no longer lets a role grant membership in other roles.
 const ADMIN_OPTION_REQUIRED_FROM_MAJOR = 16;
@@ -41,14 +41,14 @@ export interface GrantabilityRow {
 
 /** For each of `roles` that exists: whether it is a superuser, and whether the connector holds ADMIN OPTION on it. */
 export async function grantability(client: Client, roles: string[]): Promise<GrantabilityRow[]> {
-  const { rows } = await client.query<GrantabilityRow>(prepared(GRANTABILITY, [roles]));
+  const { rows } = await client.query<GrantabilityRow>({ ...GRANTABILITY, values: [roles] });
   return rows;
 }
 
-const GRANTABILITY = statement(
-  'latchkey_grantability',
-  "SELECT rolname, rolsuper, pg_has_role(oid, 'MEMBER WITH ADMIN OPTION') AS admin FROM pg_roles WHERE rolname = ANY($1::text[]) ORDER BY rolname",
-);
+const GRANTABILITY: PreparedStatement = {
+  name: 'latchkey_grantability',
+  text: "SELECT rolname, rolsuper, pg_has_role(oid, 'MEMBER WITH ADMIN OPTION') AS admin FROM pg_roles WHERE rolname = ANY($1::text[]) ORDER BY rolname",
+};
 
 /**
  * Throws unless the connector may grant membership in every role of `roles`: a superuser may; before
@@ -83,7 +83,7 @@ export function checkGrantable(info: ServerInfo, roles: string[], rows: Grantabi
 
 /** The roles `role` is a direct member of (among `only`, when given), with every grantor. */
 export async function directMemberships(client: Client, role: string, only?: string[]): Promise<Membership[]> {
-  const { rows } = await client.query<MembershipRow>(prepared(DIRECT_MEMBERSHIPS, [role, only ?? null]));
+  const { rows } = await client.query<MembershipRow>({ ...DIRECT_MEMBERSHIPS, values: [role, only ?? null] });
   return membershipsOf(rows);
 }
 
@@ -92,9 +92,9 @@ export interface MembershipRow {
   grantors: string[] | null;
 }
 
-const DIRECT_MEMBERSHIPS = statement(
-  'latchkey_direct_memberships',
-  `SELECT g.rolname AS role, array_agg(DISTINCT gr.rolname::text ORDER BY gr.rolname::text) FILTER (WHERE gr.rolname IS NOT NULL) AS grantors
+const DIRECT_MEMBERSHIPS: PreparedStatement = {
+  name: 'latchkey_direct_memberships',
+  text: `SELECT g.rolname AS role, array_agg(DISTINCT gr.rolname::text ORDER BY gr.rolname::text) FILTER (WHERE gr.rolname IS NOT NULL) AS grantors
        FROM pg_auth_members m
        JOIN pg_roles r ON r.oid = m.member
        JOIN pg_roles g ON g.oid = m.roleid
@@ -102,7 +102,7 @@ const DIRECT_MEMBERSHIPS = statement(
       WHERE r.rolname = $1 AND ($2::text[] IS NULL OR g.rolname = ANY($2::text[]))
       GROUP BY g.rolname
       ORDER BY g.rolname`,
-);
+};
 
 export function membershipsOf(rows: MembershipRow[]): Membership[] {
   return rows.map((r) => ({ role: r.role, grantors: r.grantors ?? [] }));

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DatabaseError, type Client } from 'pg';
+import { DatabaseError, type Client, type QueryConfig } from 'pg';
 import { classifyDatabaseError, databaseErrorCode } from '@latchkey/messaging';
 import { getServerInfo, type ServerInfo, type TargetConnectionParams } from '../connection';
 import { targetSessions } from '../target-pool';
@@ -118,39 +118,27 @@ export interface RoleRow {
 }
 
 export async function findRole(client: Client, name: string): Promise<RoleRow | null> {
-  const { rows } = await client.query<RoleRow>(prepared(FIND_ROLE, [name, MANAGED_MARKER_ROLE]));
+  const { rows } = await client.query<RoleRow>({ ...FIND_ROLE, values: [name, MANAGED_MARKER_ROLE] });
   return rows[0] ?? null;
 }
 
-const FIND_ROLE = statement(
-  'latchkey_find_role',
-  `SELECT r.oid::int AS oid, r.rolsuper, (r.rolsuper OR r.rolreplication OR r.rolbypassrls OR r.rolcreaterole OR r.rolcreatedb) AS elevated,
+const FIND_ROLE: PreparedStatement = {
+  name: 'latchkey_find_role',
+  text: `SELECT r.oid::int AS oid, r.rolsuper, (r.rolsuper OR r.rolreplication OR r.rolbypassrls OR r.rolcreaterole OR r.rolcreatedb) AS elevated,
           EXISTS (SELECT 1 FROM pg_auth_members m JOIN pg_roles k ON k.oid = m.roleid
                    WHERE m.member = r.oid AND k.rolname = $2) AS managed,
           shobj_description(r.oid, 'pg_authid') AS comment
      FROM pg_roles r
     WHERE r.rolname = $1`,
-);
+};
 
 /**
- * A catalog read the engine runs on every grant and revocation, as a named prepared statement: the
- * session parses it once, and PostgreSQL plans it once (a generic plan) where planning a query over
- * pg_roles costs a millisecond or more, several times what running it does. Sessions are pooled
- * (target-pool.ts), so that work is done once per session, not once per grant.
+ * The catalog reads the engine runs on every grant and revocation are named prepared statements:
+ * a pooled session (target-pool.ts) parses each once and PostgreSQL plans it once (a generic
+ * plan), where planning a query over pg_roles costs a millisecond or more, several times what
+ * running it does. A name always stands for the same text.
  */
-export interface PreparedStatement {
-  name: string;
-  text: string;
-}
-
-export function statement(name: string, text: string): PreparedStatement {
-  return { name, text };
-}
-
-/** The query config that runs `stmt` with `values` (for client.query). */
-export function prepared(stmt: PreparedStatement, values: unknown[]): { name: string; text: string; values: unknown[] } {
-  return { ...stmt, values };
-}
+export type PreparedStatement = Required<Pick<QueryConfig, 'name' | 'text'>>;
 
 /** Refuses to touch a login role Latchkey did not create: such a role is never a member of latchkey_managed. */
 export function assertManaged(name: string, row: RoleRow): void {
@@ -172,7 +160,7 @@ export async function terminateSessions(client: Client, role: string, connector:
   for (;;) {
     let rows: Array<{ pid: number }>;
     try {
-      ({ rows } = await client.query<{ pid: number }>(prepared(TERMINATE_SESSIONS, [role])));
+      ({ rows } = await client.query<{ pid: number }>({ ...TERMINATE_SESSIONS, values: [role] }));
     } catch (error) {
       throw terminationError(error, role, connector);
     }
@@ -189,10 +177,10 @@ export async function terminateSessions(client: Client, role: string, connector:
 }
 
 /** One scan of terminateSessions: signals every other session of the role, answering their pids. */
-const TERMINATE_SESSIONS = statement(
-  'latchkey_terminate_sessions',
-  'SELECT pid, pg_terminate_backend(pid) AS signalled FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()',
-);
+const TERMINATE_SESSIONS: PreparedStatement = {
+  name: 'latchkey_terminate_sessions',
+  text: 'SELECT pid, pg_terminate_backend(pid) AS signalled FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()',
+};
 
 /** What a failed scan of terminateSessions means: the connector may lack the right to signal the role's backends. */
 export function terminationError(error: unknown, role: string, connector: string): unknown {
