@@ -28,6 +28,16 @@ function startProfile() {
         resolve();
       });
     }));
+  // And the process's memory every 5 s (rss, heap used and total, external, array buffers in MB), for where an RSS goes.
+  const memoryLog = `${process.env.BENCH_PROFILE_DIR}/${process.pid}-${(process.argv[1] ?? 'node').split('/').slice(-3).join('_')}.memory.log`;
+  const mb = (n) => (n / 1048576).toFixed(0);
+  setInterval(() => {
+    const m = process.memoryUsage();
+    fs.appendFileSync(
+      memoryLog,
+      `${new Date().toISOString()} rss ${mb(m.rss)} heapUsed ${mb(m.heapUsed)} heapTotal ${mb(m.heapTotal)} external ${mb(m.external)} arrayBuffers ${mb(m.arrayBuffers)}\n`,
+    );
+  }, 5_000).unref();
   process.prependListener('SIGTERM', () => void write());
   const exit = process.exit.bind(process);
   process.exit = (code) => void write().then(() => exit(code));

@@ -67,9 +67,11 @@ export async function benchProvisioning(): Promise<Array<[string, string]>> {
     // 2. Throughput, CONCURRENCY at a time.
     let t0 = performance.now();
     const cpuBeforeGrants = cpuSnapshot();
+    const grantStatements = await target.controlStatements?.since();
     await pool(Array.from({ length: THROUGHPUT_GRANTS }), CONCURRENCY, () => grant(new Date(Date.now() + 3_600_000), 'tp'));
     const rate = THROUGHPUT_GRANTS / ((performance.now() - t0) / 1000);
     const grantsCpu = cpuLine(cpuBeforeGrants, cpuSnapshot());
+    const grantStatementsLine = await grantStatements?.();
     const rawClients = await Promise.all(Array.from({ length: CONCURRENCY }, () => target.connect()));
     t0 = performance.now();
     const cpuBeforeRawGrants = cpuSnapshot();
@@ -83,6 +85,7 @@ export async function benchProvisioning(): Promise<Array<[string, string]>> {
     rows.push([`grants per second (${THROUGHPUT_GRANTS}, ${CONCURRENCY} at a time)`, `${rate.toFixed(0)}/s   raw SQL ${rawRate.toFixed(0)}/s (target 400/s)`]);
     rows.push([`CPU of those ${THROUGHPUT_GRANTS} grants`, grantsCpu]);
     rows.push([`CPU of raw SQL making ${THROUGHPUT_GRANTS} logins`, rawGrantsCpu]);
+    if (grantStatementsLine) rows.push(['control database statements of those grants', grantStatementsLine]);
 
     // 3. Revocation lateness with ACTIVE_GRANTS active: the storm grants are made first, due later.
     const stormAt = new Date(Date.now() + (ACTIVE_GRANTS / Math.max(rate, 1)) * 1000 * 1.3 + 40_000);

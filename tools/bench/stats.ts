@@ -27,18 +27,21 @@ export async function pool<T, R>(items: T[], concurrency: number, task: (item: T
 
 /**
  * Environment for a bench stack's services: with BENCH_PROFILE_DIR set, each service writes a CPU
- * profile (`<pid>-<service>.cpuprofile`, for Chrome DevTools or speedscope) there when it exits;
- * BENCH_PROFILE_SERVICES=access,api-gateway limits that to those services.
+ * profile (`<pid>-<service>.cpuprofile`, for Chrome DevTools or speedscope) there when it exits,
+ * and its memory every 5 s (`<pid>-<service>.memory.log`: RSS, V8 heap used and total);
+ * BENCH_PROFILE_SERVICES=access,api-gateway limits that to those services. BENCH_NODE_OPTIONS
+ * passes Node options (V8 flags, say `--max-old-space-size=128`) to every service.
  */
 export function benchServiceEnv(env: Record<string, string>): Record<string, string> {
   const dir = process.env.BENCH_PROFILE_DIR;
-  if (!dir) return env;
+  const extra = process.env.BENCH_NODE_OPTIONS ?? '';
+  if (!dir) return extra ? { ...env, NODE_OPTIONS: extra } : env;
   const only = process.env.BENCH_PROFILE_SERVICES;
   return {
     ...env,
     BENCH_PROFILE_DIR: resolve(dir),
     ...(only ? { BENCH_PROFILE_SERVICES: only } : {}),
-    NODE_OPTIONS: `--require ${resolve(REPO_ROOT, 'tools/bench/cpu-profile.cjs')}`,
+    NODE_OPTIONS: `--require ${resolve(REPO_ROOT, 'tools/bench/cpu-profile.cjs')} ${extra}`,
   };
 }
 
