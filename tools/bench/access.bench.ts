@@ -3,7 +3,7 @@ import { connect as natsConnect } from '@nats-io/transport-node';
 import { Contracts } from '@latchkey/contracts';
 import { apiClient, createUser, waitUntil } from '@latchkey/testing';
 import { rawGrant, startBenchTarget } from './bench-target';
-import { ms, percentile, pool } from './stats';
+import { cpuLine, cpuSnapshot, ms, percentile, pool } from './stats';
 
 const SAMPLES = Number(process.env.BENCH_REQUEST_SAMPLES ?? 200);
 const THROUGHPUT_REQUESTS = Number(process.env.BENCH_REQUEST_THROUGHPUT ?? 400);
@@ -133,9 +133,15 @@ export async function benchAccess(): Promise<Array<[string, string]>> {
     ]);
 
     const t0 = performance.now();
+    const cpuBefore = cpuSnapshot();
+    const statements = await target.controlStatements?.since();
     await pool(Array.from({ length: THROUGHPUT_REQUESTS }), CONCURRENCY, (_item, _i, worker) => requestAccess(people[worker].token));
     const rate = THROUGHPUT_REQUESTS / ((performance.now() - t0) / 1000);
+    const cpu = cpuLine(cpuBefore, cpuSnapshot());
     rows.push([`requests to credentials per second (${THROUGHPUT_REQUESTS}, ${CONCURRENCY} people at a time)`, `${rate.toFixed(0)}/s (target 200/s)`]);
+    rows.push([`CPU of those ${THROUGHPUT_REQUESTS} requests`, cpu]);
+    const statementsLine = await statements?.();
+    if (statementsLine) rows.push(['control database statements of those requests', statementsLine]);
 
     // Approve -> GRANTED: from the approver's POST .../approve to the GRANTED event, one at a time.
     const approval: number[] = [];

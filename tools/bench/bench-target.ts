@@ -118,9 +118,16 @@ function statementsOf(control: PgCluster): { since(): Promise<() => Promise<stri
         const rows = await control.query<{ ms: number; calls: string; plan: number; query: string }>(
           `SELECT round((total_exec_time + total_plan_time)::numeric, 0)::float AS ms, calls, round(total_plan_time::numeric, 0)::float AS plan,
                   regexp_replace(query, '\\s+', ' ', 'g') AS query
-             FROM pg_stat_statements ORDER BY total_exec_time + total_plan_time DESC LIMIT 12`,
+             FROM pg_stat_statements ORDER BY total_exec_time + total_plan_time DESC LIMIT 15`,
         );
-        return rows.map((r) => `\n      ${r.ms} ms (planning ${r.plan}) in ${r.calls} calls: ${r.query.slice(0, 220)}`).join('');
+        const [total] = await control.query<{ ms: number; calls: string; plan: number }>(
+          `SELECT round(sum(total_exec_time + total_plan_time)::numeric, 0)::float AS ms, sum(calls) AS calls, round(sum(total_plan_time)::numeric, 0)::float AS plan
+             FROM pg_stat_statements`,
+        );
+        return (
+          `${total.ms} ms (planning ${total.plan}) in ${total.calls} calls, the most:` +
+          rows.map((r) => `\n      ${r.ms} ms (planning ${r.plan}) in ${r.calls} calls: ${r.query.slice(0, 220)}`).join('')
+        );
       };
     },
   };
