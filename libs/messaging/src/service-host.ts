@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
 import {
   Controller,
   DynamicModule,
@@ -24,6 +25,9 @@ import { OnEvent, Rpc } from './rpc.decorators';
 import { Readiness, startProbeListener } from './readiness';
 import { RpcEnvelopeFilter } from './rpc-exception.filter';
 import { ServiceMetrics } from './service-metrics';
+
+/** How long the HTTP server keeps an idle keep-alive connection: longer than the clients' and proxies' own idle timeouts. */
+const HTTP_KEEP_ALIVE_MS = 65_000;
 
 export const LOGGER = Symbol('LOGGER');
 export const SERVICE_INFO = Symbol('SERVICE_INFO');
@@ -198,7 +202,13 @@ export async function startService(options: ServiceHostOptions): Promise<Service
       await options.http.configure?.(httpApp);
       await httpApp.startAllMicroservices();
       await httpApp.listen(options.http.port, options.http.host);
-      const address = httpApp.getHttpServer().address();
+      const server: Server = httpApp.getHttpServer();
+      // An idle keep-alive connection outlives its clients' own idle timeouts (undici closes at the
+      // server's hint less a margin, load balancers commonly at 60 s), so no client sends a request
+      // on a connection the server is closing at that moment: a request lost as "other side closed".
+      server.keepAliveTimeout = HTTP_KEEP_ALIVE_MS;
+      server.headersTimeout = HTTP_KEEP_ALIVE_MS + 1_000;
+      const address = server.address();
       url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : options.http.port}`;
       app = httpApp;
     } else {
