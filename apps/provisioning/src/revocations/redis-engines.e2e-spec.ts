@@ -148,7 +148,13 @@ describe('revocation on Redis Cluster and on Redis with Sentinel failover', () =
       const first = await sentinel.primaryPort();
       const promoted = await sentinel.failOver();
       expect(promoted).not.toBe(first);
-      // Made once the services found the new primary (a write waits for the reconnection, it is not lost).
+      // Made once the services found the new primary (a write waits for the reconnection, it is not
+      // lost; on a loaded machine the wait could outlast the gateway's answer): every service ready
+      // again, its Redis check included.
+      await waitUntil('every service ready on the new primary', async () => {
+        const health = await stack.t.api('GET', '/health', { token: null });
+        return health.status === 200 && !health.body.notReady?.length;
+      });
       const after = await stack.grant('cal', 8);
       const afterSession = await login(after.credentials);
       await expectCutOff(after, afterSession, stack.expired);
