@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Contracts, GrantItem } from '@latchkey/contracts';
 import { MessageBus } from '@latchkey/messaging';
 import { quoteIdent } from '@latchkey/pg-access';
+import { waitUntil } from '@latchkey/testing';
 import { rawGrant, startBenchTarget } from './bench-target';
 import { cpuLine, cpuSnapshot, memoryLine, ms, percentile, pool } from './stats';
 
@@ -99,11 +100,13 @@ export async function benchProvisioning(): Promise<Array<[string, string]>> {
       (i) => grant(new Date(Date.now() + 5_000 + i * 50), 'probe'),
     );
     const probeIds = probes.map((p) => p.grant.id);
-    await waitFor(
+    await waitUntil(
+      'every probe grant revoked',
       async () =>
         (await stack.control<{ n: string }>("SELECT count(*) AS n FROM provisioning.grants WHERE id = ANY($1) AND status = 'EXPIRED'", [probeIds]))[0].n ===
         String(probeIds.length),
       120_000,
+      100,
     );
     const lateness = (
       await stack.control<{ late: number }>('SELECT extract(epoch FROM ended_at - expires_at) * 1000 AS late FROM provisioning.grants WHERE id = ANY($1)', [
@@ -116,10 +119,11 @@ export async function benchProvisioning(): Promise<Array<[string, string]>> {
     ]);
 
     // 4. ACTIVE_GRANTS expiring in the same second.
-    await waitFor(async () => Date.now() >= stormAt.getTime(), stormAt.getTime() - Date.now() + 5_000);
+    await waitUntil('the storm second', async () => Date.now() >= stormAt.getTime(), stormAt.getTime() - Date.now() + 5_000, 100);
     const cpuBeforeStorm = cpuSnapshot();
     const stormStatements = await target.controlStatements?.since();
-    await waitFor(
+    await waitUntil(
+      'every storm grant revoked',
       async () =>
         (await stack.control<{ n: string }>("SELECT count(*) AS n FROM provisioning.grants WHERE expires_at = $1 AND status <> 'EXPIRED'", [stormAt]))[0].n ===
         '0',
@@ -169,13 +173,5 @@ export async function benchProvisioning(): Promise<Array<[string, string]>> {
   } finally {
     await bus.current?.close();
     await target.dispose();
-  }
-}
-
-async function waitFor(probe: () => Promise<boolean>, timeoutMs: number, pollMs = 100): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error('bench: timed out');
-    await new Promise((r) => setTimeout(r, pollMs));
   }
 }
