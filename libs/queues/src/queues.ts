@@ -44,7 +44,12 @@ export const jobIdFor = (name: JobName, id: string): string => `${name}-${id}`.r
 /**
  * One ioredis connection for BullMQ, for any REDIS_URL form (see parseRedisUrl): workers need
  * maxRetriesPerRequest null to wait out Redis restarts and failovers. Through Sentinel the client
- * asks the Sentinels for the primary and, told of a failover, reconnects to the new one.
+ * asks the Sentinels for the primary whenever it reconnects. A failover ends its connection: the
+ * old primary dies, or Sentinel disconnects every client of an instance it reconfigures (CLIENT
+ * KILL TYPE normal). ioredis' optional failoverDetector (a +switch-master subscription) stays off:
+ * in ioredis 6.0.0 that message, arriving while the client is already reconnecting, rejects the
+ * attempt with "Connection is closed" and the client ends for good (status `end`, no retry). A
+ * loaded CI run left rotation's queue connection ended after a failover.
  */
 export function createRedis(url: string): RedisConnection {
   const target = parseRedisUrl(url);
@@ -65,7 +70,6 @@ export function createRedis(url: string): RedisConnection {
         name: target.name,
         username: target.username,
         password: target.password,
-        failoverDetector: true,
         ...(target.tls ? { tls: {} } : {}),
       });
   }

@@ -151,9 +151,15 @@ describe('revocation on Redis Cluster and on Redis with Sentinel failover', () =
       // Made once the services found the new primary (a write waits for the reconnection, it is not
       // lost; on a loaded machine the wait could outlast the gateway's answer): every service ready
       // again, its Redis check included.
+      let health: { status: number; body: unknown } | undefined;
       await waitUntil('every service ready on the new primary', async () => {
-        const health = await stack.t.api('GET', '/health', { token: null });
-        return health.status === 200 && !health.body.notReady?.length;
+        health = await stack.t.api('GET', '/health', { token: null });
+        const body = health.body as { notReady?: string[] };
+        return health.status === 200 && !body.notReady?.length;
+      }).catch((err: Error) => {
+        const notReady = (health?.body as { notReady?: string[] } | undefined)?.notReady ?? [];
+        const logs = notReady.map((s) => `${s}:\n${stack.t.stack.output(s).split('\n').slice(-40).join('\n')}`);
+        throw new Error(`${err.message}; the last /health: ${health?.status} ${JSON.stringify(health?.body)}\n${logs.join('\n')}`);
       });
       const after = await stack.grant('cal', 8);
       const afterSession = await login(after.credentials);
