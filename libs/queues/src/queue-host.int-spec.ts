@@ -74,6 +74,23 @@ describe('QueueHost', () => {
     expect(await inspect.getJob('rotate-integration-a')).toBeUndefined();
   });
 
+  it("adds jobs in bulk with the definition's options and leaves a job whose id exists as it is", async () => {
+    await host.add('rotate-integration', { integrationId }, { jobId: 'rotate-integration-delayed', delay: 60_000 });
+    const other = '0f8fad5b-d9cb-469f-a165-70867728950e';
+    await host.addBulk([
+      { name: 'rotate-integration', data: { integrationId: other }, opts: { jobId: 'rotate-integration-delayed' } },
+      { name: 'rotate-integration', data: { integrationId: other }, opts: { jobId: 'rotate-integration-new' } },
+    ]);
+    const kept = await inspect.getJob('rotate-integration-delayed');
+    // Still the first job: its payload, its delay, still waiting for its time.
+    expect(kept?.data).toEqual({ integrationId });
+    expect(await kept?.getState()).toBe('delayed');
+    const added = await inspect.getJob('rotate-integration-new');
+    expect(added?.data).toEqual({ integrationId: other });
+    expect(added?.opts).toMatchObject({ attempts: 2, backoff: { type: 'fixed', delay: 10 }, removeOnComplete: true, removeOnFail: true });
+    expect(await added?.getState()).toBe('waiting');
+  });
+
   it("adds, lists and removes typed job schedulers whose jobs get the definition's options", async () => {
     const startDate = Date.now() + 3_600_000;
     await host.upsertScheduler('rotate-integration-a-due', { every: 86_400_000, startDate }, { name: 'rotate-integration', data: { integrationId } });

@@ -67,6 +67,11 @@ export class QueueHost<N extends JobName> {
     await this.queue.add(name, data, opts);
   }
 
+  /** Adds jobs in one round trip, each under its deterministic id: one whose id exists is left as it is. */
+  async addBulk<K extends N>(jobs: Array<{ name: K; data: JobMap[K]; opts: { jobId: string; delay?: number } }>): Promise<void> {
+    await this.queue.addBulk(jobs);
+  }
+
   job(jobId: string): Promise<Job | undefined> {
     return this.queue.getJob(jobId);
   }

@@ -73,18 +73,22 @@ export class RevocationQueue {
   }
 
   /**
-   * `ensure`, when Redis answers within `waitMs`: false when it is gone or too slow, and the caller
-   * must not count on the queue for this grant (an add left waiting runs once Redis is back; the job
-   * then finds the grant ended).
+   * `ensure` for each grant, in one round trip (BullMQ's addBulk: a job that exists is left alone),
+   * when Redis answers within `waitMs`: false when it is gone or too slow, and the caller must not
+   * count on the queue for these grants (adds left waiting run once Redis is back; the jobs then
+   * find the grants ended).
    */
-  async ensureWithin(grantId: string, waitMs: number): Promise<boolean> {
+  async ensureWithin(grantIds: string[], waitMs: number): Promise<boolean> {
+    if (grantIds.length === 0) return true;
     if (!this.host.connected) return false;
     let timer: NodeJS.Timeout | undefined;
     const gaveUp = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), waitMs)));
-    const added = this.ensure(grantId).then(
-      () => true,
-      () => false,
-    );
+    const added = this.host
+      .addBulk(grantIds.map((grantId) => ({ name: 'revoke-grant' as const, data: { grantId }, opts: { jobId: jobIdFor('revoke-grant', grantId) } })))
+      .then(
+        () => true,
+        () => false,
+      );
     try {
       return await Promise.race([added, gaveUp]);
     } finally {

@@ -2,14 +2,27 @@ import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { LOGGER, Periodic, SERVICE_INFO } from '@latchkey/messaging';
 import type { AppLogger, ServiceInfo } from '@latchkey/messaging';
 import { TargetDatabase } from '@latchkey/pg-access';
+import type { GrantEntity } from '../store/grant.entity';
 import { GrantsRepository } from '../store/grants.repository';
 import { TargetResolver } from '../target/target-resolver';
 import { RevocationQueue } from './revocation.queue';
 import { RevocationService } from './revocation.service';
 
 export const SWEEPER_SETTINGS = Symbol('SWEEPER_SETTINGS');
-/** How long the sweeper waits for Redis to take a revocation job before revoking the grant itself. */
+
+/** What a sweep needs of its neighbours, narrow so that unit tests hand-write them. */
+export type SweepRows = Pick<
+  GrantsRepository,
+  'withSweepLock' | 'dueForRevocation' | 'staleGranting' | 'transition' | 'recordFailure' | 'rolesToClean' | 'setRoleState'
+>;
+export type SweepQueue = Pick<RevocationQueue, 'ensureWithin' | 'cancel'>;
+export type SweepRevocations = Pick<RevocationService, 'run' | 'undo'>;
+export type SweepTargets = Pick<TargetResolver, 'resolve'>;
+export type SweepRoles = Pick<TargetDatabase, 'dropPersonalRole'>;
+/** How long the sweeper waits for Redis to take a batch of revocation jobs before revoking their grants itself. */
 const QUEUE_WAIT_MS = 2000;
+/** Revocation jobs ensured per round trip to Redis (a storm's sweep finds thousands of due grants whose jobs exist). */
+const ENSURE_BATCH = 500;
 export interface SweeperSettings {
   intervalSeconds: number;
   /** REVOCATION_OVERDUE_SECONDS: how late past its expiry a grant may still be ACTIVE before the sweeper revokes it without waiting for its job. */
@@ -28,11 +41,11 @@ export class Sweeper implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly periodic: Periodic;
 
   constructor(
-    private readonly grants: GrantsRepository,
-    private readonly queue: RevocationQueue,
-    private readonly revocations: RevocationService,
-    private readonly targets: TargetResolver,
-    private readonly database: TargetDatabase,
+    @Inject(GrantsRepository) private readonly grants: SweepRows,
+    @Inject(RevocationQueue) private readonly queue: SweepQueue,
+    @Inject(RevocationService) private readonly revocations: SweepRevocations,
+    @Inject(TargetResolver) private readonly targets: SweepTargets,
+    @Inject(TargetDatabase) private readonly database: SweepRoles,
     @Inject(SWEEPER_SETTINGS) private readonly settings: SweeperSettings,
     @Inject(SERVICE_INFO) private readonly info: ServiceInfo,
     @Inject(LOGGER) private readonly logger: AppLogger,
@@ -66,22 +79,32 @@ export class Sweeper implements OnApplicationBootstrap, OnApplicationShutdown {
     const now = Date.now();
     // Once Redis has not taken one job in time, the rest of this sweep does not wait on it again.
     let queueDown = false;
-    for (const grant of due) {
-      // Still ACTIVE well after its expiry: no job ran for it (the queue lost it, or its worker is
-      // stuck, as right after a Redis failover). Revoked here; a job that runs later finds it ended.
-      const stale = grant.status === 'ACTIVE' && now - grant.expiresAt.getTime() > this.settings.overdueSeconds * 1000;
+    // Still ACTIVE well after its expiry: no job ran for it (the queue lost it, or its worker is
+    // stuck, as right after a Redis failover). Revoked here; a job that runs later finds it ended.
+    const isStale = (grant: GrantEntity) => grant.status === 'ACTIVE' && now - grant.expiresAt.getTime() > this.settings.overdueSeconds * 1000;
+    for (let start = 0; start < due.length; start += ENSURE_BATCH) {
+      const batch = due.slice(start, start + ENSURE_BATCH);
       // Otherwise lost jobs only: a job waiting in backoff keeps its schedule, so a short outage spends no attempts.
-      if (!stale && !queueDown) {
-        if (await this.queue.ensureWithin(grant.id, QUEUE_WAIT_MS)) continue;
+      const queued = batch.filter((grant) => !isStale(grant));
+      if (
+        !queueDown &&
+        !(await this.queue.ensureWithin(
+          queued.map((grant) => grant.id),
+          QUEUE_WAIT_MS,
+        ))
+      )
         queueDown = true;
+      for (const grant of batch) {
+        const stale = isStale(grant);
+        if (!stale && !queueDown) continue;
+        // Or Redis is gone: the control database says the grant is due, so it is revoked here rather
+        // than left until Redis is back (a failure is recorded on the grant and tried again next sweep).
+        await this.revocations
+          .run(grant.id, { throwOnFailure: false })
+          .catch((err: unknown) => this.logger.warn({ err, grantId: grant.id }, 'direct revocation failed; tried again next sweep'));
+        if (stale) overdue += 1;
+        else direct += 1;
       }
-      // Or Redis is gone: the control database says the grant is due, so it is revoked here rather
-      // than left until Redis is back (a failure is recorded on the grant and tried again next sweep).
-      await this.revocations
-        .run(grant.id, { throwOnFailure: false })
-        .catch((err: unknown) => this.logger.warn({ err, grantId: grant.id }, 'direct revocation failed; tried again next sweep'));
-      if (stale) overdue += 1;
-      else direct += 1;
     }
     if (direct > 0) this.logger.warn({ revoked: direct }, 'Redis unavailable: due revocations run by the sweeper itself');
     if (overdue > 0)
