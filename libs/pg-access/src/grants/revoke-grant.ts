@@ -3,9 +3,9 @@ import type { ServerInfo, TargetConnectionParams } from '../connection';
 import { quoteIdent, quoteLiteral } from '../quote';
 import { membershipsToRevoke, revokeMembershipStatements } from './grant-sql';
 import type { RevokeGrantOptions, RevokeGrantResult } from './grant-types';
-import { directMemberships } from './role-admin';
+import { findRoleWithMemberships } from './role-admin';
 import { assertValidItem, MANAGED_MARKER_ROLE } from './role-names';
-import { assertManaged, findRole, lockNameSql, retryTransient, sessionInfo, terminateSessions, withSession } from './target-session';
+import { assertManaged, lockNameSql, retryTransient, sessionInfo, terminateSessions, withSession } from './target-session';
 
 /**
  * Takes one grant back. Memberships used by `items` and by none of `keepItems` are revoked; with no
@@ -61,7 +61,7 @@ export async function disableManagedRole(client: Client, info: ServerInfo, role:
  * Commits the revocations `decide` leaves (all but the marker when its roles are null) and, when it says disable, NOLOGIN;
  * then ends every session of the role. Null when the role does not exist.
  *
- * BEGIN and the role's lock in one round trip, the catalog reads as prepared statements, the
+ * BEGIN and the role's lock in one round trip, the catalog read as one prepared statement, the
  * changes and COMMIT in one multi-statement simple query (every value a quoteLiteral()); the
  * sessions are scanned only after it, so NOLOGIN is committed before any session ends.
  */
@@ -77,7 +77,8 @@ async function revokeAndTerminate(
   const changed = await retryTransient(async () => {
     try {
       await client.query(begin);
-      const row = await findRole(client, role);
+      // The role and its memberships among those the grant gave (all, for disableRole), in one round trip.
+      const row = await findRoleWithMemberships(client, role, roles ?? undefined);
       if (!row) {
         await client.query('COMMIT');
         return null;
@@ -89,9 +90,7 @@ async function revokeAndTerminate(
         await client.query('COMMIT');
         return false;
       }
-      const memberships = (await directMemberships(client, role, roles ?? undefined)).filter(
-        (m) => m.role !== MANAGED_MARKER_ROLE && (now.roles === null || now.roles.includes(m.role)),
-      );
+      const memberships = row.memberships.filter((m) => m.role !== MANAGED_MARKER_ROLE && (now.roles === null || now.roles.includes(m.role)));
       const change = [
         ...(now.disable ? [`ALTER ROLE ${quoteIdent(role)} NOLOGIN`] : []),
         ...revokeMembershipStatements(role, memberships, info.majorVersion),

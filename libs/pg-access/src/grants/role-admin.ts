@@ -4,7 +4,7 @@ import { quoteIdent } from '../quote';
 import { GrantError } from './grant-error';
 import { createNologinRoleStatements, type Membership } from './grant-sql';
 import { MANAGED_MARKER_ROLE, ORPHAN_OWNER_ROLE } from './role-names';
-import { lockName, type PreparedStatement, transaction } from './target-session';
+import { lockName, type PreparedStatement, ROLE_ROW_COLUMNS, type RoleRow, transaction } from './target-session';
 
 // PostgreSQL 16: CREATEROLE alone no longer lets a role grant membership in other roles.
 const ADMIN_OPTION_REQUIRED_FROM_MAJOR = 16;
@@ -81,29 +81,37 @@ export function checkGrantable(info: ServerInfo, roles: string[], rows: Grantabi
   );
 }
 
-/** The roles `role` is a direct member of (among `only`, when given), with every grantor. */
-export async function directMemberships(client: Client, role: string, only?: string[]): Promise<Membership[]> {
-  const { rows } = await client.query<MembershipRow>({ ...DIRECT_MEMBERSHIPS, values: [role, only ?? null] });
-  return membershipsOf(rows);
+/** A personal role as findRole() reads it, with the roles it is a direct member of (among those asked for). */
+export interface RoleWithMemberships extends RoleRow {
+  memberships: Membership[];
 }
 
-export interface MembershipRow {
-  role: string;
-  grantors: string[] | null;
+/**
+ * findRole() and the roles `role` is a direct member of (among `only`, when given, with every
+ * grantor) in one round trip: a grant and a revocation read both under the role's lock. Null when
+ * the role does not exist.
+ */
+export async function findRoleWithMemberships(client: Client, role: string, only?: string[]): Promise<RoleWithMemberships | null> {
+  const { rows } = await client.query<RoleRow & { memberships: Array<{ role: string; grantors: string[] | null }> }>({
+    ...ROLE_WITH_MEMBERSHIPS,
+    values: [role, MANAGED_MARKER_ROLE, only ?? null],
+  });
+  const row = rows[0];
+  if (!row) return null;
+  return { ...row, memberships: row.memberships.map((m) => ({ role: m.role, grantors: m.grantors ?? [] })) };
 }
 
-const DIRECT_MEMBERSHIPS: PreparedStatement = {
-  name: 'latchkey_direct_memberships',
-  text: `SELECT g.rolname AS role, array_agg(DISTINCT gr.rolname::text ORDER BY gr.rolname::text) FILTER (WHERE gr.rolname IS NOT NULL) AS grantors
-       FROM pg_auth_members m
-       JOIN pg_roles r ON r.oid = m.member
-       JOIN pg_roles g ON g.oid = m.roleid
-       LEFT JOIN pg_roles gr ON gr.oid = m.grantor
-      WHERE r.rolname = $1 AND ($2::text[] IS NULL OR g.rolname = ANY($2::text[]))
-      GROUP BY g.rolname
-      ORDER BY g.rolname`,
+const ROLE_WITH_MEMBERSHIPS: PreparedStatement = {
+  name: 'latchkey_role_with_memberships',
+  text: `SELECT ${ROLE_ROW_COLUMNS},
+          (SELECT coalesce(jsonb_agg(jsonb_build_object('role', d.role, 'grantors', d.grantors) ORDER BY d.rolname), '[]'::jsonb)
+             FROM (SELECT g.rolname, g.rolname::text AS role,
+                          array_agg(DISTINCT gr.rolname::text ORDER BY gr.rolname::text) FILTER (WHERE gr.rolname IS NOT NULL) AS grantors
+                     FROM pg_auth_members m
+                     JOIN pg_roles g ON g.oid = m.roleid
+                     LEFT JOIN pg_roles gr ON gr.oid = m.grantor
+                    WHERE m.member = r.oid AND ($3::text[] IS NULL OR g.rolname = ANY($3::text[]))
+                    GROUP BY g.rolname) d) AS memberships
+     FROM pg_roles r
+    WHERE r.rolname = $1`,
 };
-
-export function membershipsOf(rows: MembershipRow[]): Membership[] {
-  return rows.map((r) => ({ role: r.role, grantors: r.grantors ?? [] }));
-}

@@ -122,12 +122,15 @@ export async function findRole(client: Client, name: string): Promise<RoleRow | 
   return rows[0] ?? null;
 }
 
-const FIND_ROLE: PreparedStatement = {
-  name: 'latchkey_find_role',
-  text: `SELECT r.oid::int AS oid, r.rolsuper, (r.rolsuper OR r.rolreplication OR r.rolbypassrls OR r.rolcreaterole OR r.rolcreatedb) AS elevated,
+/** RoleRow's columns of the role `r`, `$2` the marker role's name. */
+export const ROLE_ROW_COLUMNS = `r.oid::int AS oid, r.rolsuper, (r.rolsuper OR r.rolreplication OR r.rolbypassrls OR r.rolcreaterole OR r.rolcreatedb) AS elevated,
           EXISTS (SELECT 1 FROM pg_auth_members m JOIN pg_roles k ON k.oid = m.roleid
                    WHERE m.member = r.oid AND k.rolname = $2) AS managed,
-          shobj_description(r.oid, 'pg_authid') AS comment
+          shobj_description(r.oid, 'pg_authid') AS comment`;
+
+const FIND_ROLE: PreparedStatement = {
+  name: 'latchkey_find_role',
+  text: `SELECT ${ROLE_ROW_COLUMNS}
      FROM pg_roles r
     WHERE r.rolname = $1`,
 };
