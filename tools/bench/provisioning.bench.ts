@@ -9,6 +9,8 @@ import { cpuLine, cpuSnapshot, memoryLine, ms, percentile, pool } from './stats'
 const ACTIVE_GRANTS = Number(process.env.BENCH_ACTIVE_GRANTS ?? 10_000);
 const LATENCY_SAMPLES = Number(process.env.BENCH_LATENCY_SAMPLES ?? 300);
 const THROUGHPUT_GRANTS = Number(process.env.BENCH_THROUGHPUT_GRANTS ?? 1000);
+/** How long after the storm the services count as at rest. */
+const REST_SECONDS = Number(process.env.BENCH_REST_SECONDS ?? 15);
 const CONCURRENCY = 16;
 const ITEM: GrantItem = { resourceType: 'postgresql-table', database: 'bench', schema: 'app', table: 'orders', permission: 'READ_ONLY' };
 
@@ -165,9 +167,9 @@ export async function benchProvisioning(): Promise<Array<[string, string]>> {
     rows.push([`CPU of raw SQL revoking ${rawRoles.length} roles`, rawRevokeCpu]);
     rows.push(['storm revocations per 5 s', timeline.map((b) => `${b.bucket * 5}s:${b.n}`).join(' ')]);
     rows.push(['peak RSS through the storm', memoryLine('peakMb')]);
-    // At rest: the storm over, a sweep interval for the services to settle.
-    await new Promise((r) => setTimeout(r, 15_000));
-    rows.push(['RSS at rest after the storm (target < 150 MB each)', memoryLine('rssMb')]);
+    // At rest: the storm over, a sweep interval (or BENCH_REST_SECONDS) for the services to settle.
+    await new Promise((r) => setTimeout(r, REST_SECONDS * 1000));
+    rows.push([`RSS at rest ${REST_SECONDS} s after the storm (target < 150 MB each)`, memoryLine('rssMb')]);
     await Promise.all([raw.end(), ...rawClients.map((c) => c.end())]);
     return rows;
   } finally {

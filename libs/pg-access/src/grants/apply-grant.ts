@@ -7,7 +7,7 @@ import { createNologinRoleStatements, grantedRoleName, personalRoleStatements, p
 import type { ApplyGrantOptions, ApplyGrantResult, GrantTargetItem, UncoveredOwner, UngrantedObject } from './grant-types';
 import { readProfileGaps } from './profile-gaps';
 import { privilegePlan } from './privileges';
-import { checkGrantable, ensureMarkerRoles, findRoleWithMemberships, grantability } from './role-admin';
+import { checkGrantable, ensureMarkerRoles, readForGrant } from './role-admin';
 import { assertValidItem, MANAGED_MARKER_ROLE, profileComment, profileRoleName } from './role-names';
 import { scramVerifier } from './scram';
 import {
@@ -78,8 +78,10 @@ export async function applyGrant(conn: TargetConnectionParams, opts: ApplyGrantO
     await retryTransient(async () => {
       try {
         await client.query(begin);
-        // The role, if it exists, with those of the wanted memberships it holds: one round trip.
-        const existing = await findRoleWithMemberships(client, opts.role, wanted);
+        // The role, if it exists, with those of the wanted memberships it holds, and whether the
+        // connector may grant them: one round trip.
+        const read = await readForGrant(client, opts.role, wanted);
+        const existing = read.role;
         if (existing) {
           assertManaged(opts.role, existing);
           if (existing.elevated)
@@ -90,7 +92,7 @@ export async function applyGrant(conn: TargetConnectionParams, opts: ApplyGrantO
         }
         // The roles may have changed since discovery, or since the check above.
         await assertRequestableRoles(client, memberOf);
-        checkGrantable(info, wanted, await grantability(client, wanted));
+        checkGrantable(info, wanted, read.grantable);
         const held = existing?.memberships ?? [];
         const statements = personalRoleStatements({
           role: opts.role,

@@ -92,18 +92,36 @@ export interface RoleWithMemberships extends RoleRow {
  * the role does not exist.
  */
 export async function findRoleWithMemberships(client: Client, role: string, only?: string[]): Promise<RoleWithMemberships | null> {
-  const { rows } = await client.query<RoleRow & { memberships: Array<{ role: string; grantors: string[] | null }> }>({
+  const { rows } = await client.query<RoleRow & { memberships: MembershipJson[] }>({
     ...ROLE_WITH_MEMBERSHIPS,
     values: [role, MANAGED_MARKER_ROLE, only ?? null],
   });
   const row = rows[0];
   if (!row) return null;
-  return { ...row, memberships: row.memberships.map((m) => ({ role: m.role, grantors: m.grantors ?? [] })) };
+  return { ...row, memberships: membershipsOf(row.memberships) };
 }
 
-const ROLE_WITH_MEMBERSHIPS: PreparedStatement = {
-  name: 'latchkey_role_with_memberships',
-  text: `SELECT ${ROLE_ROW_COLUMNS},
+/**
+ * What a grant reads under the role's lock, in one round trip: the role with those of `wanted` it
+ * holds (findRoleWithMemberships(), null when it does not exist yet) and grantability() of `wanted`.
+ */
+export async function readForGrant(
+  client: Client,
+  role: string,
+  wanted: string[],
+): Promise<{ role: RoleWithMemberships | null; grantable: GrantabilityRow[] }> {
+  const { rows } = await client.query<(RoleRow | Record<keyof RoleRow, null>) & { memberships: MembershipJson[] | null; grantable: GrantabilityRow[] }>({
+    ...ROLE_FOR_GRANT,
+    values: [role, MANAGED_MARKER_ROLE, wanted],
+  });
+  const { grantable, memberships, ...found } = rows[0]!;
+  return { role: found.oid === null ? null : { ...(found as RoleRow), memberships: membershipsOf(memberships ?? []) }, grantable };
+}
+
+type MembershipJson = { role: string; grantors: string[] | null };
+const membershipsOf = (rows: MembershipJson[]): Membership[] => rows.map((m) => ({ role: m.role, grantors: m.grantors ?? [] }));
+
+const ROLE_WITH_MEMBERSHIPS_TEXT = `SELECT ${ROLE_ROW_COLUMNS},
           (SELECT coalesce(jsonb_agg(jsonb_build_object('role', d.role, 'grantors', d.grantors) ORDER BY d.rolname), '[]'::jsonb)
              FROM (SELECT g.rolname, g.rolname::text AS role,
                           array_agg(DISTINCT gr.rolname::text ORDER BY gr.rolname::text) FILTER (WHERE gr.rolname IS NOT NULL) AS grantors
@@ -113,5 +131,16 @@ const ROLE_WITH_MEMBERSHIPS: PreparedStatement = {
                     WHERE m.member = r.oid AND ($3::text[] IS NULL OR g.rolname = ANY($3::text[]))
                     GROUP BY g.rolname) d) AS memberships
      FROM pg_roles r
-    WHERE r.rolname = $1`,
+    WHERE r.rolname = $1`;
+
+const ROLE_WITH_MEMBERSHIPS: PreparedStatement = { name: 'latchkey_role_with_memberships', text: ROLE_WITH_MEMBERSHIPS_TEXT };
+
+/** One row always: the role's columns (null when it does not exist) and grantability() of $3 as jsonb. */
+const ROLE_FOR_GRANT: PreparedStatement = {
+  name: 'latchkey_role_for_grant',
+  text: `SELECT role.*,
+          (SELECT coalesce(jsonb_agg(jsonb_build_object('rolname', k.rolname, 'rolsuper', k.rolsuper, 'admin', pg_has_role(k.oid, 'MEMBER WITH ADMIN OPTION')) ORDER BY k.rolname), '[]'::jsonb)
+             FROM pg_roles k WHERE k.rolname = ANY($3::text[])) AS grantable
+     FROM (SELECT 1) one
+     LEFT JOIN (${ROLE_WITH_MEMBERSHIPS_TEXT}) role ON true`,
 };
