@@ -77,7 +77,7 @@ export class Sweeper implements OnApplicationBootstrap, OnApplicationShutdown {
     let direct = 0;
     let overdue = 0;
     const now = Date.now();
-    // Once Redis has not taken one job in time, the rest of this sweep does not wait on it again.
+    // Once Redis has not taken a batch in time, the rest of this sweep does not wait on it again.
     let queueDown = false;
     // Still ACTIVE well after its expiry: no job ran for it (the queue lost it, or its worker is
     // stuck, as right after a Redis failover). Revoked here; a job that runs later finds it ended.
@@ -85,15 +85,8 @@ export class Sweeper implements OnApplicationBootstrap, OnApplicationShutdown {
     for (let start = 0; start < due.length; start += ENSURE_BATCH) {
       const batch = due.slice(start, start + ENSURE_BATCH);
       // Otherwise lost jobs only: a job waiting in backoff keeps its schedule, so a short outage spends no attempts.
-      const queued = batch.filter((grant) => !isStale(grant));
-      if (
-        !queueDown &&
-        !(await this.queue.ensureWithin(
-          queued.map((grant) => grant.id),
-          QUEUE_WAIT_MS,
-        ))
-      )
-        queueDown = true;
+      const queued = batch.filter((grant) => !isStale(grant)).map((grant) => grant.id);
+      if (!queueDown) queueDown = !(await this.queue.ensureWithin(queued, QUEUE_WAIT_MS));
       for (const grant of batch) {
         const stale = isStale(grant);
         if (!stale && !queueDown) continue;
