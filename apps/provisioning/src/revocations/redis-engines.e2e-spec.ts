@@ -10,7 +10,7 @@ import {
   STARTUP_TIMEOUT_MS,
   waitUntil,
 } from '@latchkey/testing';
-import type { PrivateRedisCluster, PrivateRedisSentinel } from '@latchkey/testing';
+import type { ApiAnswer, PrivateRedisCluster, PrivateRedisSentinel, TestStack } from '@latchkey/testing';
 
 jest.setTimeout(420_000);
 
@@ -23,6 +23,15 @@ const inSeconds = (s: number) => new Date(Date.now() + s * 1000).toISOString();
 const SWEEP_INTERVAL_SECONDS = '3600';
 
 type Granted = { grant: { id: string; roleName: string }; credentials: { username: string; password: string } };
+
+/** The last `lines` lines a service of the stack logged, NATS's connection chatter left out. */
+const logTail = (t: TestStack, service: string, lines: number) =>
+  t.stack
+    .output(service)
+    .split('\n')
+    .filter((l) => !l.includes('"msg":"nats'))
+    .slice(-lines)
+    .join('\n');
 
 /**
  * The whole stack on the Redis engines an organisation runs when one server is not enough: a Redis
@@ -67,14 +76,7 @@ describe('revocation on Redis Cluster and on Redis with Sentinel failover', () =
         150_000,
       ).catch((err: Error) => {
         // What provisioning said meanwhile: the queue's and the worker's view of Redis.
-        throw new Error(
-          `${err.message}\n${t.stack
-            .output('provisioning')
-            .split('\n')
-            .filter((l) => !l.includes('"msg":"nats'))
-            .slice(-60)
-            .join('\n')}`,
-        );
+        throw new Error(`${err.message}\n${logTail(t, 'provisioning', 60)}`);
       });
     return { t, grant, expired };
   }
@@ -151,14 +153,12 @@ describe('revocation on Redis Cluster and on Redis with Sentinel failover', () =
       // Made once the services found the new primary (a write waits for the reconnection, it is not
       // lost; on a loaded machine the wait could outlast the gateway's answer): every service ready
       // again, its Redis check included.
-      let health: { status: number; body: unknown } | undefined;
+      let health: ApiAnswer<{ notReady?: string[] }> | undefined;
       await waitUntil('every service ready on the new primary', async () => {
         health = await stack.t.api('GET', '/health', { token: null });
-        const body = health.body as { notReady?: string[] };
-        return health.status === 200 && !body.notReady?.length;
+        return health.status === 200 && !health.body.notReady?.length;
       }).catch((err: Error) => {
-        const notReady = (health?.body as { notReady?: string[] } | undefined)?.notReady ?? [];
-        const logs = notReady.map((s) => `${s}:\n${stack.t.stack.output(s).split('\n').slice(-40).join('\n')}`);
+        const logs = (health?.body.notReady ?? []).map((s) => `${s}:\n${logTail(stack.t, s, 40)}`);
         throw new Error(`${err.message}; the last /health: ${health?.status} ${JSON.stringify(health?.body)}\n${logs.join('\n')}`);
       });
       const after = await stack.grant('cal', 8);

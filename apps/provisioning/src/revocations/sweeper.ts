@@ -6,7 +6,7 @@ import type { GrantEntity } from '../store/grant.entity';
 import { GrantsRepository } from '../store/grants.repository';
 import { TargetResolver } from '../target/target-resolver';
 import { RevocationQueue } from './revocation.queue';
-import { RevocationService } from './revocation.service';
+import { RevocationService, type TargetLookup } from './revocation.service';
 
 export const SWEEPER_SETTINGS = Symbol('SWEEPER_SETTINGS');
 
@@ -17,7 +17,6 @@ export type SweepRows = Pick<
 >;
 export type SweepQueue = Pick<RevocationQueue, 'ensureWithin' | 'cancel'>;
 export type SweepRevocations = Pick<RevocationService, 'run' | 'undo'>;
-export type SweepTargets = Pick<TargetResolver, 'resolve'>;
 export type SweepRoles = Pick<TargetDatabase, 'dropPersonalRole'>;
 /** How long the sweeper waits for Redis to take a batch of revocation jobs before revoking their grants itself. */
 const QUEUE_WAIT_MS = 2000;
@@ -44,7 +43,7 @@ export class Sweeper implements OnApplicationBootstrap, OnApplicationShutdown {
     @Inject(GrantsRepository) private readonly grants: SweepRows,
     @Inject(RevocationQueue) private readonly queue: SweepQueue,
     @Inject(RevocationService) private readonly revocations: SweepRevocations,
-    @Inject(TargetResolver) private readonly targets: SweepTargets,
+    @Inject(TargetResolver) private readonly targets: TargetLookup,
     @Inject(TargetDatabase) private readonly database: SweepRoles,
     @Inject(SWEEPER_SETTINGS) private readonly settings: SweeperSettings,
     @Inject(SERVICE_INFO) private readonly info: ServiceInfo,
