@@ -94,8 +94,11 @@ export async function benchConsolePages(stack: TestStack, integrationId: string)
   const [{ n: entries }] = await stack.control<{ n: number }>('SELECT count(*)::int AS n FROM access.audit_log');
   const audit = `/api/v1/audit?pageSize=${PAGE}`;
   const auditToken = await tokenAfter(audit, 10);
-  const [{ seq: beforeSeq }] = await stack.control<{ seq: string }>('SELECT seq FROM access.audit_log ORDER BY seq DESC OFFSET $1 LIMIT 1', [10 * PAGE - 1]);
-  const AUDIT_PAGE = `SELECT * FROM access.audit_log WHERE ($1::text IS NULL OR action = $1) AND ($2::bigint IS NULL OR seq < $2) ORDER BY seq DESC LIMIT ${PAGE + 1}`;
+  const [{ seq: beforeSeq }] = await stack.control<{ seq: string }>(
+    'SELECT seq FROM access.audit_log WHERE seq IS NOT NULL ORDER BY seq DESC OFFSET $1 LIMIT 1',
+    [10 * PAGE - 1],
+  );
+  const AUDIT_PAGE = `SELECT * FROM access.audit_log WHERE seq IS NOT NULL AND ($1::text IS NULL OR action = $1) AND ($2::bigint IS NULL OR seq < $2) ORDER BY seq DESC LIMIT ${PAGE + 1}`;
   const auditFigures = {
     first: [await time(SAMPLES, async () => (await api(audit)).items.length), await time(SAMPLES, () => control(AUDIT_PAGE, [null, null]))],
     filter: [

@@ -74,13 +74,14 @@ export type AuditVerifyReport = z.infer<typeof AuditVerifyReport>;
 
 /** The audit log, kept by the access service. Other services append through `accessAuditAppend`. */
 export const AuditContracts = {
-  accessAuditAppend: defineRequest('access.audit.append', AuditEntryInput, z.object({ id: z.string().uuid(), seq: z.number().int() })),
+  accessAuditAppend: defineRequest('access.audit.append', AuditEntryInput, z.object({ id: z.string().uuid() })),
   accessAuditList: defineRequest('access.audit.list', AuditQuery, listOf(AuditEntry)),
   accessAuditVerify: defineRequest('access.audit.verify', z.object({}).strict(), AuditVerifyReport),
   /**
-   * Entries after `afterSeq`, oldest first. Appends are serialized by the head's lock until they
-   * commit, so seqs commit in order and without gaps: a reader that remembers the last seq it
-   * handled misses nothing (the notifications service reads the log as its outbox this way).
+   * Entries after `afterSeq`, oldest first. Entries get their seqs from one sequencer at a time,
+   * after they commit, so seqs commit in order and without gaps: a reader that remembers the last
+   * seq it handled misses nothing (the notifications service reads the log as its outbox this way).
+   * Every entry committed before the call is in the chain when it answers.
    */
   accessAuditSince: defineRequest(
     'access.audit.since',

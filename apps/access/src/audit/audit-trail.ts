@@ -6,6 +6,6 @@ import type { Tx } from '../control-database/transactions.repository';
  * caller's transaction `tx` so the entry commits or rolls back with the change, else in one of its own.
  */
 export abstract class AuditTrail {
-  abstract append(entry: AuditEntryInput, tx?: Tx): Promise<{ id: string; seq: number }>;
-  abstract appendAll(entries: AuditEntryInput[], tx?: Tx): Promise<Array<{ id: string; seq: number }>>;
+  abstract append(entry: AuditEntryInput, tx?: Tx): Promise<{ id: string }>;
+  abstract appendAll(entries: AuditEntryInput[], tx?: Tx): Promise<Array<{ id: string }>>;
 }

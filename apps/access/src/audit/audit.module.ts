@@ -2,6 +2,7 @@ import { Global, Module } from '@nestjs/common';
 import { AuditEntryEntity, AuditHeadEntity } from './audit-entry.entity';
 import { AuditRepository } from './audit.repository';
 import { AuditRpcController } from './audit.rpc.controller';
+import { AuditSequencer } from './audit-sequencer';
 import { AuditService } from './audit.service';
 import { AuditTrail } from './audit-trail';
 
@@ -11,7 +12,7 @@ export const AUDIT_ENTITIES = [AuditEntryEntity, AuditHeadEntity];
 @Global()
 @Module({
   controllers: [AuditRpcController],
-  providers: [AuditRepository, AuditService, { provide: AuditTrail, useExisting: AuditService }],
+  providers: [AuditRepository, AuditSequencer, AuditService, { provide: AuditTrail, useExisting: AuditService }],
   exports: [AuditService, AuditTrail],
 })
 export class AuditModule {}

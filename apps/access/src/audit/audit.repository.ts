@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { managerOf, transactionOn, Tx } from '../control-database/transactions.repository';
 import { AuditEntryEntity, AuditHeadEntity } from './audit-entry.entity';
+import type { LinkedEntry } from './audit-entry.entity';
 
 const HEAD_ID = 1;
 
@@ -20,12 +21,12 @@ export interface AuditListFilter {
 export interface AuditSnapshot {
   head(): Promise<AuditHeadEntity | null>;
   /** The next `limit` entries after `afterSeq`, in seq order. */
-  entriesAfter(afterSeq: number, limit: number): Promise<AuditEntryEntity[]>;
+  entriesAfter(afterSeq: number, limit: number): Promise<LinkedEntry[]>;
 }
 
 interface RawEntry {
   id: string;
-  seq: string;
+  seq: string | null;
   at: Date;
   action: string;
   actor: AuditEntryEntity['actor'];
@@ -36,15 +37,34 @@ interface RawEntry {
   diff: AuditEntryEntity['diff'];
   details: AuditEntryEntity['details'];
   source_id: string | null;
-  prev_hash: string;
+  prev_hash: string | null;
+  hash: string | null;
+}
+
+/** What an append writes: the entry without its place in the chain (and `at`: the database's clock). */
+export type UnlinkedEntry = Omit<AuditEntryEntity, 'id' | 'seq' | 'at' | 'prevHash' | 'hash'>;
+
+/** An entry's place in the chain, as the sequencer gives it. */
+export interface ChainLink {
+  id: string;
+  seq: number;
+  prevHash: string;
+  hash: string;
+}
+
+/** The chain's end, as the head record has it. */
+export interface ChainEnd {
+  seq: number;
   hash: string;
 }
 
 const ENTRIES_AFTER = 'SELECT * FROM access.audit_log WHERE seq > $1 ORDER BY seq LIMIT $2';
+/** Entries not yet in the chain that have committed, in the order they were appended. */
+const UNLINKED = 'SELECT * FROM access.audit_log WHERE seq IS NULL ORDER BY queued LIMIT $1';
 
 const fromRaw = (r: RawEntry): AuditEntryEntity => ({
   id: r.id,
-  seq: Number(r.seq),
+  seq: r.seq === null ? null : Number(r.seq),
   at: r.at,
   action: r.action,
   actor: r.actor,
@@ -59,78 +79,92 @@ const fromRaw = (r: RawEntry): AuditEntryEntity => ({
   hash: r.hash,
 });
 
+/** An entry read from the chain (seq set): its link, typed as present. */
+function linked(e: AuditEntryEntity): LinkedEntry {
+  const { seq, prevHash, hash } = e;
+  if (seq === null || prevHash === null || hash === null) throw new Error(`audit entry ${e.id} was read from the chain but is not linked into it`);
+  return { ...e, seq, prevHash, hash };
+}
+
 @Injectable()
 export class AuditRepository {
   constructor(private readonly dataSource: DataSource) {}
 
-  /**
-   * Runs `work` in the caller's transaction `tx` when it is still open, otherwise in a new one:
-   * the head's row lock taken by `lockHead` must be held until the entry commits.
-   */
+  /** Runs `work` in the caller's transaction `tx` when it is still open (the entry commits or rolls back with the change), otherwise in a new one. */
   inTransaction<T>(tx: Tx | undefined, work: (tx: Tx) => Promise<T>): Promise<T> {
     if (tx && managerOf(tx).queryRunner?.isTransactionActive) return work(tx);
     return transactionOn(this.dataSource, work);
   }
 
   /**
-   * Locks the head row until the transaction ends and returns it with the database's clock. Every
-   * append takes this lock first, so appends from any number of replicas form one chain.
+   * Writes an entry without its place in the chain: no lock, so appends do not wait on one another.
+   * Null when an entry with the same `sourceId` exists (or is being written: this waits for it).
    */
-  async lockHead(tx: Tx): Promise<{ seq: number; hash: string; now: Date }> {
-    const m = managerOf(tx);
-    const rows: { seq: string; hash: string; now: Date }[] = await m.query(
-      "SELECT seq, hash, date_trunc('milliseconds', clock_timestamp()) AS now FROM access.audit_head WHERE id = $1 FOR UPDATE",
-      [HEAD_ID],
-    );
-    if (!rows.length) throw new Error('the audit head record is missing: the audit_log migration has not run, or the row was deleted');
-    return { seq: Number(rows[0].seq), hash: rows[0].hash, now: rows[0].now };
-  }
-
-  findBySourceId(tx: Tx, sourceId: string): Promise<AuditEntryEntity | null> {
-    return managerOf(tx).getRepository(AuditEntryEntity).findOneBy({ sourceId });
-  }
-
-  /** Appends the entry and moves the head to it in one statement (one round trip per append). */
-  async insertAndMoveHead(tx: Tx, e: Omit<AuditEntryEntity, 'id'>): Promise<string> {
-    const m = managerOf(tx);
+  async insertUnlinked(tx: Tx, e: UnlinkedEntry): Promise<string | null> {
     const json = (value: unknown) => (value === null ? null : JSON.stringify(value));
-    const rows: { id: string }[] = await m.query(
-      `WITH entry AS (
-         INSERT INTO access.audit_log (seq, at, action, actor, actor_id, target_type, target_id, target_name, diff, details, source_id, prev_hash, hash)
-         VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9::jsonb, $10::jsonb, $11, $12, $13) RETURNING id
-       ), head AS (
-         -- A data-modifying CTE runs to completion whether or not the outer query reads it.
-         UPDATE access.audit_head SET seq = $1, hash = $13 WHERE id = $14
-       )
-       SELECT id FROM entry`,
-      [
-        e.seq,
-        e.at,
-        e.action,
-        json(e.actor),
-        e.actorId,
-        e.targetType,
-        e.targetId,
-        e.targetName,
-        json(e.diff),
-        json(e.details),
-        e.sourceId,
-        e.prevHash,
-        e.hash,
-        HEAD_ID,
-      ],
+    const rows: { id: string }[] = await managerOf(tx).query(
+      `INSERT INTO access.audit_log (action, actor, actor_id, target_type, target_id, target_name, diff, details, source_id)
+       VALUES ($1, $2::jsonb, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9)
+       ON CONFLICT (source_id) DO NOTHING RETURNING id`,
+      [e.action, json(e.actor), e.actorId, e.targetType, e.targetId, e.targetName, json(e.diff), json(e.details), e.sourceId],
     );
+    return rows[0]?.id ?? null;
+  }
+
+  /** The id of the entry recorded with this `sourceId` (a statement of its own: it sees one committed meanwhile). */
+  async idOfSource(tx: Tx, sourceId: string): Promise<string> {
+    const rows: { id: string }[] = await managerOf(tx).query('SELECT id FROM access.audit_log WHERE source_id = $1', [sourceId]);
+    if (!rows.length) throw new Error(`no audit entry with sourceId ${sourceId}`);
     return rows[0].id;
   }
 
+  /** Whether a committed entry waits to be linked into the chain (an index-only look, no lock). */
+  async hasUnlinked(): Promise<boolean> {
+    const rows: { waiting: boolean }[] = await this.dataSource.query('SELECT EXISTS (SELECT 1 FROM access.audit_log WHERE seq IS NULL) AS waiting');
+    return rows[0].waiting;
+  }
+
+  /**
+   * Links up to `limit` committed entries into the chain, in the order they were appended, in one
+   * transaction under the head's lock (one sequencer at a time, across replicas): `chain` gives
+   * each its seq and hashes from the head, and the head moves to the last. Returns how many.
+   */
+  async link(limit: number, chain: (head: ChainEnd, entries: AuditEntryEntity[]) => ChainLink[]): Promise<number> {
+    return transactionOn(this.dataSource, async (tx) => {
+      const m = managerOf(tx);
+      const heads: { seq: string; hash: string }[] = await m.query('SELECT seq, hash FROM access.audit_head WHERE id = $1 FOR UPDATE', [HEAD_ID]);
+      if (!heads.length) throw new Error('the audit head record is missing: the audit_log migration has not run, or the row was deleted');
+      // Read after the lock is held: what another sequencer linked meanwhile is no longer unlinked.
+      const entries = ((await m.query(UNLINKED, [limit])) as RawEntry[]).map(fromRaw);
+      if (!entries.length) return 0;
+      const links = chain({ seq: Number(heads[0].seq), hash: heads[0].hash }, entries);
+      const last = links.at(-1)!;
+      const rows: { n: number }[] = await m.query(
+        `WITH linked AS (
+           UPDATE access.audit_log a SET seq = l.seq, prev_hash = l.prev_hash, hash = l.hash
+             FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::text[]) AS l(id, seq, prev_hash, hash)
+            WHERE a.id = l.id AND a.seq IS NULL
+           RETURNING 1
+         ), head AS (
+           -- A data-modifying CTE runs to completion whether or not the outer query reads it.
+           UPDATE access.audit_head SET seq = $5, hash = $6 WHERE id = $7
+         )
+         SELECT count(*)::int AS n FROM linked`,
+        [links.map((l) => l.id), links.map((l) => l.seq), links.map((l) => l.prevHash), links.map((l) => l.hash), last.seq, last.hash, HEAD_ID],
+      );
+      if (rows[0].n !== links.length) throw new Error(`linked ${rows[0].n} audit entries of ${links.length}: rolled back, the next run links them`);
+      return entries.length;
+    });
+  }
+
   /** Entries after `afterSeq`, oldest first (the outbox read: see AuditContracts.accessAuditSince). */
-  async since(afterSeq: number, limit: number): Promise<AuditEntryEntity[]> {
-    return ((await this.dataSource.query(ENTRIES_AFTER, [afterSeq, limit])) as RawEntry[]).map(fromRaw);
+  async since(afterSeq: number, limit: number): Promise<LinkedEntry[]> {
+    return ((await this.dataSource.query(ENTRIES_AFTER, [afterSeq, limit])) as RawEntry[]).map((r) => linked(fromRaw(r)));
   }
 
   /** Newest first; one more row than asked for tells whether a next page exists. */
-  list(filter: AuditListFilter, limit: number): Promise<AuditEntryEntity[]> {
-    const qb = this.dataSource.getRepository(AuditEntryEntity).createQueryBuilder('e').orderBy('e.seq', 'DESC').limit(limit);
+  async list(filter: AuditListFilter, limit: number): Promise<LinkedEntry[]> {
+    const qb = this.dataSource.getRepository(AuditEntryEntity).createQueryBuilder('e').where('e.seq IS NOT NULL').orderBy('e.seq', 'DESC').limit(limit);
     if (filter.action !== undefined) qb.andWhere('e.action = :action', { action: filter.action });
     // An admin's actions include those done with a token they made for someone else.
     if (filter.actorId !== undefined) qb.andWhere("(e.actor_id = :actorId OR e.actor->'impersonatedBy'->>'id' = :actorId)", { actorId: filter.actorId });
@@ -139,7 +173,7 @@ export class AuditRepository {
     if (filter.from !== undefined) qb.andWhere('e.at >= :from', { from: filter.from });
     if (filter.to !== undefined) qb.andWhere('e.at < :to', { to: filter.to });
     if (filter.beforeSeq !== undefined) qb.andWhere('e.seq < :beforeSeq', { beforeSeq: filter.beforeSeq });
-    return qb.getMany();
+    return (await qb.getMany()).map(linked);
   }
 
   /**
@@ -156,7 +190,7 @@ export class AuditRepository {
       const result = await read({
         head: () => m.getRepository(AuditHeadEntity).findOneBy({ id: HEAD_ID }),
         // Raw rows: entity hydration costs more than the hashing on a long walk.
-        entriesAfter: async (afterSeq, limit) => ((await m.query(ENTRIES_AFTER, [afterSeq, limit])) as RawEntry[]).map(fromRaw),
+        entriesAfter: async (afterSeq, limit) => ((await m.query(ENTRIES_AFTER, [afterSeq, limit])) as RawEntry[]).map((r) => linked(fromRaw(r))),
       });
       await runner.commitTransaction();
       return result;

@@ -3,6 +3,7 @@ import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { AppException, SYSTEM_ACTOR } from '@latchkey/contracts';
 import type { AuditEntryInput } from '@latchkey/contracts';
+import { createLogger } from '@latchkey/messaging';
 import { createServiceDataSource, migrate } from '@latchkey/persistence';
 import { SHARED_DATABASE_URL, withDatabase } from '@latchkey/testing';
 import { entryHash, GENESIS_HASH } from './audit-hash';
@@ -10,6 +11,7 @@ import { MIGRATIONS } from '../migrations';
 import { AUDIT_ENTITIES } from './audit.module';
 import { AuditRepository } from './audit.repository';
 import { AuditService, VERIFY_BATCH_SIZE } from './audit.service';
+import { AuditSequencer, LINK_BATCH } from './audit-sequencer';
 import { transactionOn } from '../control-database/transactions.repository';
 
 const dbName = `latchkey_access_audit_int_${randomBytes(4).toString('hex')}`;
@@ -17,6 +19,9 @@ let admin: Client;
 let sql: Client;
 let dataSource: DataSource;
 let audit: AuditService;
+let sequencer: AuditSequencer;
+let repository: AuditRepository;
+const logger = createLogger('access', 'silent');
 
 const alice = { type: 'user' as const, id: randomUUID(), email: 'alice@example.com' };
 
@@ -35,8 +40,16 @@ async function resetLog(): Promise<void> {
   await sql.query('UPDATE access.audit_head SET seq = 0, hash = $1', [GENESIS_HASH]);
 }
 
+/** Appends `count` entries and links them into the chain (seq 1..count on an empty log). */
 async function appendMany(count: number): Promise<void> {
   for (let i = 0; i < count; i++) await audit.append(entry({ details: { i } }));
+  await sequencer.link();
+}
+
+/** The log in chain order, then the entries not linked yet in the order they were appended: their places in the chain, null until linked. */
+async function chainRows(): Promise<Array<{ id: string; seq: number | null; prev_hash: string | null; hash: string | null }>> {
+  const { rows } = await sql.query('SELECT id, seq, prev_hash, hash FROM access.audit_log ORDER BY seq NULLS LAST, queued');
+  return rows.map((r) => ({ ...r, seq: r.seq === null ? null : Number(r.seq) }));
 }
 
 beforeAll(async () => {
@@ -46,13 +59,16 @@ beforeAll(async () => {
   const url = withDatabase(SHARED_DATABASE_URL, dbName);
   dataSource = createServiceDataSource({ url, schema: 'access', entities: AUDIT_ENTITIES, migrations: MIGRATIONS, poolSize: 20 });
   await migrate(dataSource, 'access');
-  audit = new AuditService(new AuditRepository(dataSource));
+  repository = new AuditRepository(dataSource);
+  sequencer = new AuditSequencer(repository, logger);
+  audit = new AuditService(repository, sequencer);
   sql = new Client({ connectionString: url });
   await sql.connect();
 });
 
 afterAll(async () => {
   await sql?.end();
+  await sequencer?.onModuleDestroy();
   await dataSource?.destroy();
   await admin
     ?.query('SELECT format($1::text, $2::text) AS sql', ['DROP DATABASE IF EXISTS %I WITH (FORCE)', dbName])
@@ -63,16 +79,55 @@ afterAll(async () => {
 beforeEach(resetLog);
 
 describe('AuditService.append', () => {
-  it('chains 50 concurrent appends into one unforked chain, seq 1..50', async () => {
+  it('links 50 concurrent appends into one unforked chain, seq 1..50', async () => {
     const results = await Promise.all(Array.from({ length: 50 }, (_, i) => audit.append(entry({ details: { i } }))));
-    expect(results.map((r) => r.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
-    const { rows } = await sql.query<{ seq: string; prev_hash: string; hash: string }>('SELECT seq, prev_hash, hash FROM access.audit_log ORDER BY seq');
-    expect(rows.map((r) => Number(r.seq))).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    expect(new Set(results.map((r) => r.id)).size).toBe(50);
+    // A verification links whatever committed before it.
+    expect(await audit.verify()).toEqual({ ok: true, checked: 50, firstBroken: null });
+    const rows = await chainRows();
+    expect(rows.map((r) => r.seq)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
     expect(rows[0].prev_hash).toBe(GENESIS_HASH);
     rows.slice(1).forEach((row, i) => expect(row.prev_hash).toBe(rows[i].hash));
-    expect(await audit.verify()).toEqual({ ok: true, checked: 50, firstBroken: null });
     const head = await sql.query('SELECT seq, hash FROM access.audit_head');
     expect(head.rows[0]).toEqual({ seq: '50', hash: rows[49].hash });
+  });
+
+  it('appends while the head is locked (an append waits on no other), and links the entry once the lock is free', async () => {
+    const holder = new Client({ connectionString: withDatabase(SHARED_DATABASE_URL, dbName) });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT seq FROM access.audit_head WHERE id = 1 FOR UPDATE');
+      const { id } = await audit.append(entry());
+      expect(await chainRows()).toEqual([{ id, seq: null, prev_hash: null, hash: null }]);
+      await holder.query('COMMIT');
+    } finally {
+      await holder.end();
+    }
+    await sequencer.link();
+    expect(await chainRows()).toEqual([{ id: expect.any(String), seq: 1, prev_hash: GENESIS_HASH, hash: expect.stringMatching(/^[0-9a-f]{64}$/) }]);
+  });
+
+  it('links an entry whose transaction commits after a run, in a later run', async () => {
+    await transactionOn(dataSource, async (tx) => {
+      await audit.append(entry({ action: 'user.created' }), tx);
+      // Uncommitted: this run does not see it.
+      await sequencer.link();
+    });
+    expect((await audit.list({ pageSize: 10 })).items.map((e) => [e.seq, e.action])).toEqual([[1, 'user.created']]);
+  });
+
+  it('keeps one chain when two sequencers (two replicas) link the same entries at once', async () => {
+    const other = new AuditSequencer(new AuditRepository(dataSource), logger);
+    const total = LINK_BATCH + 150;
+    for (let from = 0; from < total; from += 50) {
+      await Promise.all(Array.from({ length: Math.min(50, total - from) }, (_, i) => audit.append(entry({ details: { i: from + i } }))));
+    }
+    await Promise.all([sequencer.link(), other.link(), sequencer.link(), other.link()]);
+    const rows = await chainRows();
+    expect(rows.map((r) => r.seq)).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+    rows.slice(1).forEach((row, i) => expect(row.prev_hash).toBe(rows[i].hash));
+    expect(await audit.verify()).toEqual({ ok: true, checked: total, firstBroken: null });
   });
 
   it('records a sourceId once, even when it is appended twice at the same time', async () => {
@@ -116,8 +171,8 @@ describe('AuditService.append', () => {
     await audit.append(entry());
     await expect(
       transactionOn(dataSource, async (tx) => {
-        const { seq } = await audit.append(entry({ action: 'user.created' }), tx);
-        expect(seq).toBe(2);
+        await audit.append(entry({ action: 'user.created' }), tx);
+        expect((await sql.query("SELECT 1 FROM access.audit_log WHERE action = 'user.created'")).rowCount).toBe(0);
         throw new Error('the change failed');
       }),
     ).rejects.toThrow('the change failed');
@@ -125,11 +180,14 @@ describe('AuditService.append', () => {
     expect(await audit.verify()).toEqual({ ok: true, checked: 1, firstBroken: null });
 
     const committed = await transactionOn(dataSource, (tx) => audit.append(entry({ action: 'user.created' }), tx));
-    expect(committed.seq).toBe(2);
     // A transaction that has ended is not joined: the entry gets a transaction of its own.
     const ended = await transactionOn(dataSource, async (tx) => tx);
-    expect((await audit.append(entry(), ended)).seq).toBe(3);
+    const own = await audit.append(entry(), ended);
     expect(await audit.verify()).toEqual({ ok: true, checked: 3, firstBroken: null });
+    expect((await chainRows()).slice(1).map((r) => [r.id, r.seq])).toEqual([
+      [committed.id, 2],
+      [own.id, 3],
+    ]);
   });
 
   it('stores text PostgreSQL cannot hold (NUL, lone surrogates) replaced, and it verifies', async () => {
@@ -238,7 +296,9 @@ describe('AuditService.verify', () => {
       );
     }
     await sql.query('UPDATE access.audit_head SET seq = $1, hash = $2', [total, prevHash]);
-    expect(await audit.append(entry())).toMatchObject({ seq: total + 1 });
+    const { id } = await audit.append(entry());
+    await sequencer.link();
+    expect((await sql.query('SELECT seq FROM access.audit_log WHERE id = $1', [id])).rows[0].seq).toBe(String(total + 1));
 
     const began = Date.now();
     expect(await audit.verify()).toEqual({ ok: true, checked: total + 1, firstBroken: null });

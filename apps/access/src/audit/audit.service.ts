@@ -3,10 +3,11 @@ import { AppException, AuditEntryInput, AuditQuery, issuesFromZod } from '@latch
 import type { Actor, AuditDiff, AuditEntry, AuditVerifyReport } from '@latchkey/contracts';
 import { REDACTED, isRedactedKey, redact } from '@latchkey/secrets';
 import type { Tx } from '../control-database/transactions.repository';
-import { AuditEntryEntity } from './audit-entry.entity';
+import type { LinkedEntry } from './audit-entry.entity';
 import { entryHash, GENESIS_HASH, storableText, toJsonValue } from './audit-hash';
 import { AuditRepository } from './audit.repository';
 import { AuditTrail } from './audit-trail';
+import { AuditSequencer } from './audit-sequencer';
 
 type ParsedEntry = ReturnType<typeof AuditEntryInput.parse>;
 type ParsedQuery = ReturnType<typeof AuditQuery.parse>;
@@ -49,7 +50,7 @@ function decodeSeqToken(token: string): number {
   throw AppException.validation([{ field: 'pageToken', rule: 'must be a token returned by a previous page' }]);
 }
 
-export function toAuditEntry(row: AuditEntryEntity): AuditEntry {
+export function toAuditEntry(row: LinkedEntry): AuditEntry {
   return {
     id: row.id,
     seq: row.seq,
@@ -74,41 +75,35 @@ export function toAuditEntry(row: AuditEntryEntity): AuditEntry {
  */
 @Injectable()
 export class AuditService implements AuditTrail {
-  constructor(private readonly repository: AuditRepository) {}
+  constructor(
+    private readonly repository: AuditRepository,
+    private readonly sequencer: AuditSequencer,
+  ) {}
 
   /**
    * Appends one entry. With `tx` (a transaction still open) the entry commits or rolls back with
-   * the caller's change; without it, it gets its own transaction. Appends are serialized by the
-   * head row's lock, held until the transaction ends: append last in a transaction, and keep
-   * that transaction short. An entry whose `sourceId` is already recorded is not appended again;
-   * the recorded entry's id and seq are returned.
+   * the caller's change; without it, it gets its own transaction. The entry takes its place in the
+   * chain (seq, hashes) after it commits, from the sequencer; appends do not wait on one another.
+   * An entry whose `sourceId` is already recorded is not appended again; the recorded entry's id
+   * is returned.
    */
-  async append(entry: AuditEntryInput, tx?: Tx): Promise<{ id: string; seq: number }> {
+  async append(entry: AuditEntryInput, tx?: Tx): Promise<{ id: string }> {
     return (await this.appendAll([entry], tx))[0]!;
   }
 
-  /** Appends entries in this order under one lock of the head (one round trip fewer per entry after the first); as append otherwise. */
-  async appendAll(entries: AuditEntryInput[], tx?: Tx): Promise<Array<{ id: string; seq: number }>> {
+  /** Appends entries; they take their places in the chain in this order. As append otherwise. */
+  async appendAll(entries: AuditEntryInput[], tx?: Tx): Promise<Array<{ id: string }>> {
     const inputs = entries.map((entry) => {
       const parsed = AuditEntryInput.safeParse(entry);
       if (!parsed.success) throw AppException.validation(issuesFromZod(parsed.error), 'The audit entry is not valid.');
       return parsed.data;
     });
-    return this.repository.inTransaction(tx, async (m) => {
-      let head = await this.repository.lockHead(m);
-      const appended: Array<{ id: string; seq: number }> = [];
+    const appended = await this.repository.inTransaction(tx, async (m) => {
+      const ids: Array<{ id: string }> = [];
       for (const input of inputs) {
-        if (input.sourceId !== undefined) {
-          const recorded = await this.repository.findBySourceId(m, input.sourceId);
-          if (recorded) {
-            appended.push({ id: recorded.id, seq: recorded.seq });
-            continue;
-          }
-        }
         const { diff, details } = redactEntry(input);
-        const row: Omit<AuditEntryEntity, 'id' | 'hash'> = {
-          seq: head.seq + 1,
-          at: head.now,
+        const sourceId = input.sourceId !== undefined ? storableText(input.sourceId) : null;
+        const id = await this.repository.insertUnlinked(m, {
           action: input.action,
           actor: {
             type: input.actor.type,
@@ -123,20 +118,20 @@ export class AuditService implements AuditTrail {
           targetName: input.targetName !== undefined ? storableText(input.targetName) : null,
           diff,
           details,
-          sourceId: input.sourceId !== undefined ? storableText(input.sourceId) : null,
-          prevHash: head.hash,
-        };
-        const hash = entryHash(row);
-        const id = await this.repository.insertAndMoveHead(m, { ...row, hash });
-        appended.push({ id, seq: row.seq });
-        head = { seq: row.seq, hash, now: head.now };
+          sourceId,
+        });
+        // Null only on a sourceId conflict: the entry recorded before.
+        ids.push({ id: id ?? (await this.repository.idOfSource(m, sourceId!)) });
       }
-      return appended;
+      return ids;
     });
+    this.sequencer.appended();
+    return appended;
   }
 
   /** Entries after `afterSeq`, oldest first: appends commit in seq order, so a reader's last seq is a cursor that misses nothing. */
   async since(afterSeq: number, limit: number): Promise<{ items: AuditEntry[] }> {
+    await this.sequencer.linkWaiting();
     return { items: (await this.repository.since(afterSeq, limit)).map(toAuditEntry) };
   }
 
@@ -146,6 +141,7 @@ export class AuditService implements AuditTrail {
     const to = query.to !== undefined ? new Date(query.to) : undefined;
     if (from && to && from > to) throw AppException.validation([{ field: 'from', rule: 'must not be after to' }]);
     const beforeSeq = query.pageToken !== undefined ? decodeSeqToken(query.pageToken) : undefined;
+    await this.sequencer.linkWaiting();
     const rows = await this.repository.list(
       { action: query.action, actorId: query.actorId, targetType: query.targetType, targetId: query.targetId, from, to, beforeSeq },
       query.pageSize + 1,
@@ -166,7 +162,8 @@ export class AuditService implements AuditTrail {
    * (Someone who can rewrite the head as well can truncate undetected; anchoring the head outside
    * the database would close that.)
    */
-  verify(): Promise<AuditVerifyReport> {
+  async verify(): Promise<AuditVerifyReport> {
+    await this.sequencer.linkWaiting();
     return this.repository.inSnapshot(async (snapshot) => {
       const head = await snapshot.head();
       let checked = 0;

@@ -125,7 +125,7 @@ describe('users, groups and API tokens through the gateway', () => {
 
   it('audits every change with its actor, never a token', async () => {
     const rows = await t.control<{ action: string; actor: { id: string }; text: string }>(
-      'SELECT action, actor, row_to_json(a)::text AS text FROM access.audit_log a ORDER BY seq',
+      'SELECT action, actor, row_to_json(a)::text AS text FROM access.audit_log a ORDER BY queued',
     );
     const actions = new Set(rows.map((r) => r.action));
     for (const action of ['user.created', 'user.updated', 'user.deleted', 'group.created', 'token.created', 'token.revoked']) expect(actions).toContain(action);

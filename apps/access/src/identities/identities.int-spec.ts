@@ -9,6 +9,7 @@ import { AUDIT_ENTITIES } from '../audit/audit.module';
 import { MIGRATIONS } from '../migrations';
 import { AuditRepository } from '../audit/audit.repository';
 import { AuditService } from '../audit/audit.service';
+import { AuditSequencer } from '../audit/audit-sequencer';
 import { AdminBootstrap } from './admin-bootstrap.service';
 import { hashToken } from './api-token';
 import { IDENTITY_ENTITIES } from './identities.module';
@@ -27,6 +28,7 @@ let dataSource: DataSource;
 let identities: IdentitiesRepository;
 let tokensRepo: TokensRepository;
 let audit: AuditService;
+let sequencer: AuditSequencer;
 let users: UsersService;
 let tokens: TokensService;
 
@@ -70,7 +72,9 @@ beforeAll(async () => {
   await migrate(dataSource, 'access');
   identities = new IdentitiesRepository(dataSource);
   tokensRepo = new TokensRepository(dataSource);
-  audit = new AuditService(new AuditRepository(dataSource));
+  const auditRepository = new AuditRepository(dataSource);
+  sequencer = new AuditSequencer(auditRepository, logger);
+  audit = new AuditService(auditRepository, sequencer);
   users = new UsersService(identities, tokensRepo, new SignInRepository(dataSource), audit, new IdentityChanges(dataSource));
   tokens = new TokensService(tokensRepo, identities, audit, logger);
   sql = new Client({ connectionString: url });
@@ -79,6 +83,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await sql?.end();
+  await sequencer?.onModuleDestroy();
   await dataSource?.destroy();
   await admin
     ?.query('SELECT format($1::text, $2::text) AS sql', ['DROP DATABASE IF EXISTS %I WITH (FORCE)', dbName])
@@ -173,7 +178,7 @@ describe('users and groups', () => {
     const ana = await users.create(actor, userInput({ groups: ['sre'], attributes: { team: 'sre' } }));
     await users.update(actor, ana.id, userInput({ email: ana.email, name: 'Ana Lima', groups: ['sre', 'oncall'], attributes: { team: 'sre' } }));
     await users.delete(actor, ana.id);
-    const { rows } = await sql.query('SELECT action, actor, target_type, target_id, diff, details FROM access.audit_log WHERE target_id = $1 ORDER BY seq', [
+    const { rows } = await sql.query('SELECT action, actor, target_type, target_id, diff, details FROM access.audit_log WHERE target_id = $1 ORDER BY queued', [
       ana.id,
     ]);
     expect(rows.map((r) => r.action)).toEqual(['user.created', 'user.updated', 'user.deleted']);

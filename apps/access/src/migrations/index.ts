@@ -11,6 +11,7 @@ import { CreateIdentityChanges1764000001400 } from './1764000001400-CreateIdenti
 import { FlowManagedBy1764000001710 } from './1764000001710-FlowManagedBy';
 import { CreateSsoSettings1764000001800 } from './1764000001800-CreateSsoSettings';
 import { IdentityManagedBy1764000001810 } from './1764000001810-IdentityManagedBy';
+import { SequenceAuditAfterCommit1764000002000 } from './1764000002000-SequenceAuditAfterCommit';
 
 /** Every migration of this service, oldest first (TypeORM runs them by the timestamp in each name); tools/service-layout.spec.ts checks none is left out. */
 export const MIGRATIONS = [
@@ -27,4 +28,5 @@ export const MIGRATIONS = [
   FlowManagedBy1764000001710,
   CreateSsoSettings1764000001800,
   IdentityManagedBy1764000001810,
+  SequenceAuditAfterCommit1764000002000,
 ];

@@ -291,7 +291,7 @@ describe('access requests under faults', () => {
         { name, status: want.status, endReason: want.status, by: want.by },
       ]);
       const audit = await t.control<{ action: string; actor: { type: string; id: string } }>(
-        'SELECT action, actor FROM access.audit_log WHERE target_id = $1 ORDER BY seq',
+        'SELECT action, actor FROM access.audit_log WHERE target_id = $1 ORDER BY queued',
         [id],
       );
       expect({ name, granted: audit.filter((e) => e.action === 'request.granted').length }).toEqual({ name, granted: 1 });

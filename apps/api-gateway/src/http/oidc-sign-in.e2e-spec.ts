@@ -107,7 +107,7 @@ describe('single sign-on with OpenID Connect', () => {
     expect(links).toEqual([{ issuer: idp.issuer, subject: 'okta-ada' }]);
 
     const audit = await t.control<{ action: string; details: any }>(
-      "SELECT action, details FROM access.audit_log WHERE target_id = $1 AND action IN ('user.created', 'auth.signed-in') ORDER BY seq",
+      "SELECT action, details FROM access.audit_log WHERE target_id = $1 AND action IN ('user.created', 'auth.signed-in') ORDER BY queued",
       [session.body.user.id],
     );
     expect(audit.map((a) => a.action)).toEqual(['user.created', 'auth.signed-in']);

@@ -88,7 +88,7 @@ describe('SCIM deprovisioning: grants, pending requests and approvals follow the
     );
   };
   const auditOf = (requestId: string) =>
-    t.control<{ action: string; actor: any; details: any }>('SELECT action, actor, details FROM access.audit_log WHERE target_id = $1 ORDER BY seq', [
+    t.control<{ action: string; actor: any; details: any }>('SELECT action, actor, details FROM access.audit_log WHERE target_id = $1 ORDER BY queued', [
       requestId,
     ]);
 

@@ -182,7 +182,7 @@ describe('SCIM 2.0 provisioning', () => {
     expect(byName.body.totalResults).toBe(1);
     expect(byName.body.Resources[0]).not.toHaveProperty('members');
     expect((await scim('POST', '/Groups', { displayName: 'ANALYSTS' })).body.scimType).toBe('uniqueness');
-    const audit = await t.control<{ details: any }>("SELECT details FROM access.audit_log WHERE action = 'group.updated' AND target_id = $1 ORDER BY seq", [
+    const audit = await t.control<{ details: any }>("SELECT details FROM access.audit_log WHERE action = 'group.updated' AND target_id = $1 ORDER BY queued", [
       groupId,
     ]);
     expect(audit[0].details).toMatchObject({ via: 'scim', membersRemoved: [adaId] });
@@ -235,7 +235,7 @@ describe('SCIM 2.0 provisioning', () => {
     expect((await scim('GET', `/Users/${adaId}`)).status).toBe(404);
     expect((await t.api('GET', `/api/v1/users/${adaId}`)).status).toBe(404);
     const deleted = await t.control<{ action: string; details: any }>(
-      "SELECT action, details FROM access.audit_log WHERE action IN ('group.deleted', 'user.deleted') AND target_id = ANY($1) ORDER BY seq",
+      "SELECT action, details FROM access.audit_log WHERE action IN ('group.deleted', 'user.deleted') AND target_id = ANY($1) ORDER BY queued",
       [[groupId, adaId]],
     );
     expect(deleted.map((d) => d.action)).toEqual(['group.deleted', 'user.deleted']);

@@ -394,7 +394,7 @@ describe('signing in with a browser', () => {
   });
 
   it('audits sign-ins, failures, sign-outs, password changes, invites and resets, and never logs a secret', async () => {
-    const rows = await t.control<{ action: string; text: string }>('SELECT action, row_to_json(a)::text AS text FROM access.audit_log a ORDER BY seq');
+    const rows = await t.control<{ action: string; text: string }>('SELECT action, row_to_json(a)::text AS text FROM access.audit_log a ORDER BY queued');
     const actions = new Set(rows.map((r) => r.action));
     for (const action of [
       'auth.signed-in',
@@ -465,7 +465,7 @@ describe('sessions over https, behind a proxy, with short lifetimes', () => {
     expect((await signIn(user.email, password, undefined, from('203.0.113.7'))).status).toBe(429);
     expect((await signIn(user.email, password, undefined, from('203.0.113.8'))).status).toBe(200);
     const [failure] = await t.control<{ details: { address: string } }>(
-      "SELECT details FROM access.audit_log WHERE action = 'auth.sign-in-failed' ORDER BY seq DESC LIMIT 1",
+      "SELECT details FROM access.audit_log WHERE action = 'auth.sign-in-failed' ORDER BY queued DESC LIMIT 1",
     );
     expect(failure.details.address).toBe('203.0.113.7');
     await t.control('DELETE FROM access.sign_in_failures');
