@@ -9,6 +9,7 @@ import addFormats from 'ajv-formats';
 import { parseDocument } from 'yaml';
 import { CONNECTOR_SERVICES, healthContract, ServiceName } from '@latchkey/contracts';
 import { ENVIRONMENT_SCHEMAS, loadConfig, serviceEnvironment } from '@latchkey/config';
+import { SERVICE_NODE_FLAGS } from '@latchkey/supervisor';
 
 const root = join(__dirname, '..');
 const read = (file: string) => readFileSync(join(root, file), 'utf8');
@@ -336,6 +337,10 @@ describe('Dockerfile', () => {
     expect(read('package.json')).toMatch(/"build": "node tools\/build\.mjs"/);
     expect(read('tools/build.mjs')).toMatch(/join\(root, 'dist'\)/);
     expect(instructions).toContain('COPY --from=build /app/dist ./dist');
+  });
+
+  it('runs services with the V8 flags the supervisor starts them with', () => {
+    expect(instructions).toContain(`ENV NODE_OPTIONS=${SERVICE_NODE_FLAGS.join(' ')}`);
   });
 
   it('copies what the build needs', () => {
