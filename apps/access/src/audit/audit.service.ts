@@ -129,7 +129,7 @@ export class AuditService implements AuditTrail {
     return appended;
   }
 
-  /** Entries after `afterSeq`, oldest first: appends commit in seq order, so a reader's last seq is a cursor that misses nothing. */
+  /** Entries after `afterSeq`, oldest first: one sequencer at a time links entries, so seqs commit in order and a reader's last seq is a cursor that misses nothing. */
   async since(afterSeq: number, limit: number): Promise<{ items: AuditEntry[] }> {
     await this.sequencer.linkWaiting();
     return { items: (await this.repository.since(afterSeq, limit)).map(toAuditEntry) };
