@@ -1,5 +1,5 @@
 import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { LOGGER } from '@latchkey/messaging';
+import { CoalescedRun, LOGGER, Periodic } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import type { AuditEntryEntity } from './audit-entry.entity';
 import { entryHash } from './audit-hash';
@@ -38,27 +38,31 @@ export function chainLinks(head: ChainEnd, entries: readonly AuditEntryEntity[])
  */
 @Injectable()
 export class AuditSequencer implements OnModuleInit, OnModuleDestroy {
-  private running?: Promise<void>;
-  private again = false;
+  private readonly linking = new CoalescedRun(async () => {
+    while ((await this.repository.link(LINK_BATCH, chainLinks)) === LINK_BATCH) {
+      // a full batch: more may wait
+    }
+  });
+  private readonly sweep: Periodic;
   private soon?: NodeJS.Timeout;
-  private sweep?: NodeJS.Timeout;
   private stopped = false;
 
   constructor(
     private readonly repository: AuditRepository,
     @Inject(LOGGER) private readonly logger: AppLogger,
-  ) {}
+  ) {
+    this.sweep = new Periodic('linking audit entries', () => this.linkWaiting(), LINK_SWEEP_MS, logger);
+  }
 
   onModuleInit(): void {
-    this.sweep = setInterval(() => void this.linkWaiting().catch((err: unknown) => this.failed(err)), LINK_SWEEP_MS);
-    this.sweep.unref();
+    this.sweep.start();
   }
 
   /** Links what has committed before the service stops; what has not is linked by the next run of any replica. */
   async onModuleDestroy(): Promise<void> {
     this.stopped = true;
-    clearInterval(this.sweep);
     clearTimeout(this.soon);
+    await this.sweep.stop();
     await this.linkWaiting().catch((err: unknown) => this.failed(err));
   }
 
@@ -74,28 +78,12 @@ export class AuditSequencer implements OnModuleInit, OnModuleDestroy {
 
   /** Links every entry committed before the call; a call during a run makes it go round once more. */
   link(): Promise<void> {
-    if (this.running) {
-      this.again = true;
-      return this.running;
-    }
-    this.running = (async () => {
-      try {
-        do {
-          this.again = false;
-          while ((await this.repository.link(LINK_BATCH, chainLinks)) === LINK_BATCH) {
-            // a full batch: more may wait
-          }
-        } while (this.again);
-      } finally {
-        this.running = undefined;
-      }
-    })();
-    return this.running;
+    return this.linking.run();
   }
 
   /** As `link`, without taking the head's lock when no committed entry waits (a reader's case). */
   async linkWaiting(): Promise<void> {
-    if (this.running || (await this.repository.hasUnlinked())) await this.link();
+    if (this.linking.busy || (await this.repository.hasUnlinked())) await this.link();
   }
 
   private failed(err: unknown): void {

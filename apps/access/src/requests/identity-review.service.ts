@@ -1,5 +1,5 @@
 import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
-import { LOGGER } from '@latchkey/messaging';
+import { CoalescedRun, LOGGER } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import { requestorMatches } from '../flows/flow-matching';
 import { FlowsRepository, toFlow } from '../flows/flows.repository';
@@ -32,8 +32,7 @@ export function disqualification(
  */
 @Injectable()
 export class IdentityReview implements OnApplicationBootstrap {
-  private running: Promise<void> | null = null;
-  private again = false;
+  private readonly reviews = new CoalescedRun(() => this.pass());
 
   constructor(
     private readonly changes: IdentityChanges,
@@ -50,21 +49,7 @@ export class IdentityReview implements OnApplicationBootstrap {
 
   /** Reviews every recorded change, one pass at a time in this process; a change stays recorded until its review is done. */
   drain(): Promise<void> {
-    if (this.running) {
-      this.again = true;
-      return this.running;
-    }
-    this.running = (async () => {
-      do {
-        this.again = false;
-        await this.pass();
-      } while (this.again);
-    })()
-      .catch((err: unknown) => this.logger.warn({ err }, 'identity changes not all reviewed; the sweeper retries'))
-      .finally(() => {
-        this.running = null;
-      });
-    return this.running;
+    return this.reviews.run().catch((err: unknown) => this.logger.warn({ err }, 'identity changes not all reviewed; the sweeper retries'));
   }
 
   private async pass(): Promise<void> {

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { AppException, Contracts, ErrorCode, isEssentialEvent } from '@latchkey/contracts';
 import type { AccessRequest, AuditEntry, Caller, NotificationEventType } from '@latchkey/contracts';
-import { LOGGER, MessageBus } from '@latchkey/messaging';
+import { CoalescedRun, LOGGER, MessageBus } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import { Mailer } from '../channels/mailer';
 import { NotificationsQueue } from '../delivery/notifications.queue';
@@ -59,8 +59,11 @@ const DECIDED: ReadonlySet<NotificationEventType> = new Set([
  */
 @Injectable()
 export class IngestService {
-  private running?: Promise<void>;
-  private again = false;
+  private readonly reading = new CoalescedRun(async () => {
+    while (await this.page()) {
+      // next page
+    }
+  });
 
   constructor(
     private readonly repository: NotificationsRepository,
@@ -73,23 +76,7 @@ export class IngestService {
 
   /** Reads everything new; one run at a time in this process (a call during a run makes it go round once more). */
   catchUp(): Promise<void> {
-    if (this.running) {
-      this.again = true;
-      return this.running;
-    }
-    this.running = (async () => {
-      try {
-        do {
-          this.again = false;
-          while (await this.page()) {
-            // next page
-          }
-        } while (this.again);
-      } finally {
-        this.running = undefined;
-      }
-    })();
-    return this.running;
+    return this.reading.run();
   }
 
   /** One page of the audit log; false when there was nothing new. */
