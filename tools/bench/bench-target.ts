@@ -109,7 +109,7 @@ export async function rawGrant(client: Client, role: string, profile: string): P
   await client.query('COMMIT');
 }
 
-/** The control database's top statements by time between `since()` and the call of its answer. */
+/** The control database's most frequent statements (round trips) between `since()` and the call of its answer. */
 function statementsOf(control: PgCluster): { since(): Promise<() => Promise<string>> } {
   return {
     since: async () => {
@@ -118,7 +118,7 @@ function statementsOf(control: PgCluster): { since(): Promise<() => Promise<stri
         const rows = await control.query<{ ms: number; calls: string; plan: number; query: string }>(
           `SELECT round((total_exec_time + total_plan_time)::numeric, 0)::float AS ms, calls, round(total_plan_time::numeric, 0)::float AS plan,
                   regexp_replace(query, '\\s+', ' ', 'g') AS query
-             FROM pg_stat_statements ORDER BY total_exec_time + total_plan_time DESC LIMIT 15`,
+             FROM pg_stat_statements ORDER BY calls DESC, total_exec_time + total_plan_time DESC LIMIT 30`,
         );
         const [total] = await control.query<{ ms: number; calls: string; plan: number }>(
           `SELECT round(sum(total_exec_time + total_plan_time)::numeric, 0)::float AS ms, sum(calls) AS calls, round(sum(total_plan_time)::numeric, 0)::float AS plan

@@ -9,7 +9,7 @@ import type { ChainEnd, ChainLink } from './audit.repository';
 /** Entries linked per transaction. */
 export const LINK_BATCH = 500;
 /** How long after an append the sequencer runs: the appending transaction has usually committed by then, and entries that come together are linked together. */
-export const LINK_DELAY_MS = 20;
+export const LINK_DELAY_MS = 100;
 /** How often the sequencer looks for entries nobody linked (their transaction committed after the run its append asked for; another replica's). */
 export const LINK_SWEEP_MS = 1000;
 

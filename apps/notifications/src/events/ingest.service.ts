@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import { AppException, Contracts, ErrorCode, isEssentialEvent } from '@latchkey/contracts';
 import type { AccessRequest, AuditEntry, Caller, NotificationEventType } from '@latchkey/contracts';
 import { CoalescedRun, LOGGER, MessageBus } from '@latchkey/messaging';
@@ -19,6 +19,12 @@ const wantsEvent = (type: string, mine: Record<string, boolean>, defaults: Recor
 
 const CURSOR = 'audit';
 const PAGE = 200;
+/**
+ * How long after a hint (a request changed) the audit log is read: the changes that come
+ * meanwhile are read together, in one page, instead of one read per change while the access
+ * service is still granting. A notification leaves this much later.
+ */
+export const HINT_DELAY_MS = 100;
 
 /** How the notifications service reads requests: as an admin that is no person. */
 const NOTIFICATIONS_CALLER: Caller = {
@@ -58,7 +64,8 @@ const DECIDED: ReadonlySet<NotificationEventType> = new Set([
  * running a page twice (two replicas, a crash before the cursor moved) records nothing twice.
  */
 @Injectable()
-export class IngestService {
+export class IngestService implements OnModuleDestroy {
+  private soon?: NodeJS.Timeout;
   private readonly reading = new CoalescedRun(async () => {
     while (await this.page()) {
       // next page
@@ -77,6 +84,20 @@ export class IngestService {
   /** Reads everything new; one run at a time in this process (a call during a run makes it go round once more). */
   catchUp(): Promise<void> {
     return this.reading.run();
+  }
+
+  /** A hint that the log grew: read it HINT_DELAY_MS from now, once for every hint until then (the sweeper reads it anyway). */
+  catchUpSoon(): void {
+    if (this.soon) return;
+    this.soon = setTimeout(() => {
+      this.soon = undefined;
+      this.catchUp().catch((err: unknown) => this.logger.warn({ err }, 'could not read the audit log; the sweeper will'));
+    }, HINT_DELAY_MS);
+    this.soon.unref();
+  }
+
+  onModuleDestroy(): void {
+    clearTimeout(this.soon);
   }
 
   /** One page of the audit log; false when there was nothing new. */

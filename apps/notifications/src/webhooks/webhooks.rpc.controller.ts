@@ -62,6 +62,6 @@ export class WebhooksRpcController {
   /** A hint that the audit log grew (at-most-once: the sweeper reads it on an interval anyway). */
   @OnEvent(Contracts.accessRequestChanged)
   requestChanged(@Payload() _event: PayloadOf<typeof Contracts.accessRequestChanged>) {
-    return this.ingest.catchUp();
+    this.ingest.catchUpSoon();
   }
 }
