@@ -9,7 +9,7 @@ import { readProfileGaps } from './profile-gaps';
 import { privilegePlan } from './privileges';
 import { checkGrantable, ensureMarkerRoles, readForGrant } from './role-admin';
 import { assertValidItem, MANAGED_MARKER_ROLE, profileComment, profileRoleName } from './role-names';
-import { scramVerifier } from './scram';
+import { scramVerifierAsync } from './scram';
 import {
   assertManaged,
   findRole,
@@ -38,7 +38,9 @@ interface Profile {
  */
 export async function applyGrant(conn: TargetConnectionParams, opts: ApplyGrantOptions): Promise<ApplyGrantResult> {
   opts.items.forEach(assertValidItem);
-  const verifier = scramVerifier(opts.password);
+  // Derived on the thread pool while the session is taken and the first checks run; awaited before BEGIN.
+  const deriving = scramVerifierAsync(opts.password);
+  deriving.catch(() => undefined);
   const profilesByDatabase = new Map<string, Profile[]>();
   for (const item of opts.items.filter((i) => i.resourceType !== 'postgresql-role')) {
     const name = profileRoleName(item);
@@ -71,6 +73,7 @@ export async function applyGrant(conn: TargetConnectionParams, opts: ApplyGrantO
     const memberships = [...new Set(opts.items.map(grantedRoleName))].sort();
     const profileNames = [...profilesByDatabase.values()].flat().map((p) => p.name);
     const wanted = [MANAGED_MARKER_ROLE, ...memberships];
+    const verifier = await deriving;
     // BEGIN and the role's lock in one round trip; the catalog reads the decision needs as prepared
     // statements (planned once per session); then the changes and COMMIT in one multi-statement
     // simple query, every value a quoteLiteral().

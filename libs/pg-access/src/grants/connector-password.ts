@@ -2,7 +2,7 @@ import type { Client } from 'pg';
 import { connectTarget, type TargetConnectionParams } from '../connection';
 import { TargetConnectionError } from '../connection-error';
 import { quoteIdent, quoteLiteral } from '../quote';
-import { scramVerifier } from './scram';
+import { scramVerifierAsync } from './scram';
 
 /** How long a run waits for another run of the same connector user (another replica, or the schedule). */
 const LOCK_TIMEOUT = "SET lock_timeout = '60s'";
@@ -32,7 +32,7 @@ export async function lockConnectorUser(params: TargetConnectionParams): Promise
   }
   return {
     setPassword: async (username, password) => {
-      await client.query(`ALTER ROLE ${quoteIdent(username)} PASSWORD ${quoteLiteral(scramVerifier(password))}`);
+      await client.query(`ALTER ROLE ${quoteIdent(username)} PASSWORD ${quoteLiteral(await scramVerifierAsync(password))}`);
     },
     release: () => end(client),
   };

@@ -1,5 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
-import { generatePassword, scramVerifier } from './scram';
+import { generatePassword, scramVerifier, scramVerifierAsync } from './scram';
 
 // RFC 7677, section 3: user "user", password "pencil".
 const RFC = {
@@ -37,6 +37,20 @@ describe('scramVerifier', () => {
     expect(() => scramVerifier('pässword')).toThrow('ASCII');
     expect(() => scramVerifier('')).toThrow('non-empty');
     expect(() => scramVerifier('a\0b')).toThrow('NUL');
+  });
+});
+
+describe('scramVerifierAsync', () => {
+  it('gives the verifier scramVerifier gives for the same salt', async () => {
+    const salt = Buffer.from(RFC.salt, 'base64');
+    await expect(scramVerifierAsync('pencil', { salt, iterations: 4096 })).resolves.toBe(scramVerifier('pencil', { salt, iterations: 4096 }));
+  });
+
+  it('salts afresh and refuses what scramVerifier refuses', async () => {
+    const a = await scramVerifierAsync('same');
+    expect(a).not.toBe(await scramVerifierAsync('same'));
+    await expect(scramVerifierAsync('pässword')).rejects.toThrow('ASCII');
+    await expect(scramVerifierAsync('')).rejects.toThrow('non-empty');
   });
 });
 

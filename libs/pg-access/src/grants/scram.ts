@@ -1,4 +1,5 @@
-import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
+import { createHash, createHmac, pbkdf2, pbkdf2Sync, randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
 
 export interface ScramOptions {
   /** Default: 16 random bytes, as PostgreSQL picks. */
@@ -20,11 +21,31 @@ const ASCII_WITHOUT_NUL = /^[\x01-\x7f]+$/;
  * Refuses non-ASCII passwords: the server would SASLprep them and the verifier would not match.
  */
 export function scramVerifier(password: string, opts: ScramOptions = {}): string {
+  const { salt, iterations } = scramInputs(password, opts);
+  return verifierText(pbkdf2Sync(password, salt, iterations, KEY_BYTES, 'sha256'), salt, iterations);
+}
+
+const pbkdf2Async = promisify(pbkdf2);
+
+/**
+ * scramVerifier with the key derivation (4,096 rounds of HMAC-SHA-256, about a millisecond) on
+ * libuv's thread pool: the service's event loop goes on meanwhile, and a caller can start it
+ * before its first round trip to the target and await it before the statement that needs it.
+ */
+export async function scramVerifierAsync(password: string, opts: ScramOptions = {}): Promise<string> {
+  const { salt, iterations } = scramInputs(password, opts);
+  return verifierText(await pbkdf2Async(password, salt, iterations, KEY_BYTES, 'sha256'), salt, iterations);
+}
+
+function scramInputs(password: string, opts: ScramOptions): { salt: Buffer; iterations: number } {
   if (!ASCII_WITHOUT_NUL.test(password)) throw new Error('A SCRAM password must be non-empty ASCII without NUL characters');
   const salt = opts.salt ?? randomBytes(SALT_BYTES);
   const iterations = opts.iterations ?? DEFAULT_ITERATIONS;
   if (!Number.isInteger(iterations) || iterations < 1) throw new Error('SCRAM iterations must be a positive integer');
-  const salted = pbkdf2Sync(password, salt, iterations, KEY_BYTES, 'sha256');
+  return { salt, iterations };
+}
+
+function verifierText(salted: Buffer, salt: Buffer, iterations: number): string {
   const storedKey = createHash('sha256').update(hmac(salted, 'Client Key')).digest();
   const serverKey = hmac(salted, 'Server Key');
   return `SCRAM-SHA-256$${iterations}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
