@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { AppException, Contracts, ErrorCode, subjectForConnector } from '@latchkey/contracts';
 import type { RequestContract } from '@latchkey/contracts';
-import { ConnectorClient, type RequestSender } from './connector-client';
+import { ConnectorClient, INTEGRATION_REUSE_MS, type RequestSender } from './connector-client';
 import type { RequestOptions } from './message-bus';
 
 const INTEGRATION = '3b241101-e2bb-4255-8caf-4136c566a962';
@@ -77,5 +77,42 @@ describe('ConnectorClient', () => {
     await client.request(Contracts.discoveryRefreshRequest, read, { integrationId: read.id });
     await client.request(Contracts.discoveryRefreshRequest, { connectorId: 'west' }, { integrationId: read.id });
     expect(bus.sent.map((s) => s.subject)).toEqual(['catalog.integrations.get', 'connector.east.discovery.refresh', 'connector.west.discovery.refresh']);
+  });
+
+  describe('recentIntegration', () => {
+    const reads = (bus: FakeBus) => bus.sent.filter((s) => s.subject === 'catalog.integrations.get').length;
+
+    it('reuses a read for INTEGRATION_REUSE_MS, then asks the catalog again', async () => {
+      const bus = new FakeBus();
+      let now = 1_000_000;
+      const client = new ConnectorClient(bus, () => now);
+      const first = await client.recentIntegration(INTEGRATION);
+      now += INTEGRATION_REUSE_MS - 1;
+      expect(await client.recentIntegration(INTEGRATION)).toBe(first);
+      expect(reads(bus)).toBe(1);
+      now += 1;
+      await client.recentIntegration(INTEGRATION);
+      expect(reads(bus)).toBe(2);
+    });
+
+    it('asks the catalog again once the integration is forgotten (its change announced), and after a plain read reuses that one', async () => {
+      const bus = new FakeBus();
+      const client = new ConnectorClient(bus, () => 0);
+      await client.recentIntegration(INTEGRATION);
+      client.forget(INTEGRATION);
+      await client.recentIntegration(INTEGRATION);
+      expect(reads(bus)).toBe(2);
+      const fresh = await client.integration(INTEGRATION);
+      expect(await client.recentIntegration(INTEGRATION)).toBe(fresh);
+      expect(reads(bus)).toBe(3);
+    });
+
+    it('does not keep a failed read: NOT_FOUND is asked again, not remembered', async () => {
+      const bus = new FakeBus();
+      const client = new ConnectorClient(bus, () => 0);
+      await expect(client.recentIntegration(MISSING)).rejects.toMatchObject({ code: ErrorCode.NotFound });
+      await expect(client.recentIntegration(MISSING)).rejects.toMatchObject({ code: ErrorCode.NotFound });
+      expect(reads(bus)).toBe(2);
+    });
   });
 });

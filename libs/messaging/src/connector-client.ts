@@ -12,6 +12,9 @@ export interface RequestSender {
   ): Promise<z.output<Res>>;
 }
 
+/** How long a read of an integration is reused by recentIntegration when no change is announced (a lost announcement is caught up this late). */
+export const INTEGRATION_REUSE_MS = 5_000;
+
 /**
  * Whose connector serves a request: an integration id (looked up in the catalog), or an
  * integration already read, or a connector already known.
@@ -24,11 +27,38 @@ export type ConnectorRoute = string | { connectorId: string };
  * the catalog does not know answers the catalog's NOT_FOUND, and nothing is sent to a connector.
  */
 export class ConnectorClient {
-  constructor(private readonly bus: RequestSender) {}
+  private readonly recent = new Map<string, { at: number; read: Promise<Integration> }>();
+
+  constructor(
+    private readonly bus: RequestSender,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** The integration as the catalog has it, its connector among it; NOT_FOUND when it does not exist. */
   integration(id: string): Promise<Integration> {
-    return this.bus.request(Contracts.catalogIntegrationsGet, { id });
+    const read = this.bus.request(Contracts.catalogIntegrationsGet, { id });
+    this.recent.set(id, { at: this.now(), read });
+    read.catch(() => this.forget(id, read));
+    return read;
+  }
+
+  /**
+   * The integration as read at most INTEGRATION_REUSE_MS ago and not changed since (every process
+   * forgets an integration when the catalog announces a change: `catalog.integration.changed`),
+   * else read now. For the hot path of an access request, which needs the integration's
+   * connector, config, owners and access details, not its status or last test (not announced).
+   * A failed read is not kept.
+   */
+  recentIntegration(id: string): Promise<Integration> {
+    const hit = this.recent.get(id);
+    if (hit && this.now() - hit.at < INTEGRATION_REUSE_MS) return hit.read;
+    if (this.recent.size >= 10_000) this.recent.clear();
+    return this.integration(id);
+  }
+
+  /** The catalog announced a change of the integration: the next read asks it (`read`: only if it is still that read). */
+  forget(id: string, read?: Promise<Integration>): void {
+    if (read === undefined || this.recent.get(id)?.read === read) this.recent.delete(id);
   }
 
   /** Sends `payload` to the connector that serves `route` (see ConnectorRoute). */

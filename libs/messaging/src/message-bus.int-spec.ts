@@ -1,7 +1,7 @@
 import { connect } from '@nats-io/transport-node';
 import { z } from 'zod';
-import { defineRequest } from '@latchkey/contracts';
-import { type PrivateNats, startNatsServer, STARTUP_TIMEOUT_MS } from '@latchkey/testing';
+import { defineEvent, defineRequest } from '@latchkey/contracts';
+import { type PrivateNats, startNatsServer, STARTUP_TIMEOUT_MS, waitUntil } from '@latchkey/testing';
 import { MessageBus } from './message-bus';
 
 /** What a caller reads when a request gets no answer, from a real NATS server (the mapper tells the cases apart by error class). */
@@ -44,6 +44,48 @@ describe('a request nobody answers', () => {
       });
     } finally {
       await silent.close();
+    }
+  });
+});
+
+/** onEveryProcess: an event reaches every replica (no queue group), as NestJS publishes it; others are dropped. */
+describe('an event handled in every process', () => {
+  const changed = defineEvent('latchkey-test.changed', z.object({ id: z.string() }));
+  let nats: PrivateNats;
+  const buses: MessageBus[] = [];
+
+  beforeAll(async () => {
+    nats = await startNatsServer();
+    for (const name of ['publisher', 'replica-a', 'replica-b']) {
+      const bus = new MessageBus(nats.url, name, 1000);
+      await bus.connect();
+      buses.push(bus);
+    }
+  }, STARTUP_TIMEOUT_MS);
+
+  afterAll(async () => {
+    for (const bus of buses) await bus.close();
+    await nats?.stop();
+  });
+
+  it('hands each published event to the handler of every replica, and drops what does not match the contract', async () => {
+    const [publisher, a, b] = buses as [MessageBus, MessageBus, MessageBus];
+    const seen: Record<string, string[]> = { a: [], b: [] };
+    a.onEveryProcess(changed, (e) => seen.a!.push(e.id));
+    b.onEveryProcess(changed, (e) => seen.b!.push(e.id));
+    const raw = await connect({ servers: nats.url });
+    try {
+      await a.ping();
+      await b.ping();
+      raw.publish(changed.subject, JSON.stringify({ pattern: changed.subject, data: { id: 42 } }));
+      raw.publish(changed.subject, 'not json');
+      await raw.flush();
+      await publisher.publish(changed, { id: 'one' });
+      await publisher.publish(changed, { id: 'two' });
+      await waitUntil('both replicas saw both events', async () => (seen.a!.length >= 2 && seen.b!.length >= 2 ? true : undefined));
+      expect(seen).toEqual({ a: ['one', 'two'], b: ['one', 'two'] });
+    } finally {
+      await raw.close();
     }
   });
 });

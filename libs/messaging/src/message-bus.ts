@@ -88,6 +88,30 @@ export class MessageBus {
   }
 
   /**
+   * Hands every event of `contract` to `handler` in EVERY process (no queue group), outside
+   * NestJS's handlers, which all join the service's queue group: for what each replica keeps for
+   * itself, such as a cache. Events that do not match the contract are dropped.
+   */
+  onEveryProcess<P extends z.ZodType>(contract: EventContract<P>, handler: (event: z.output<P>) => void): void {
+    const nc = this.client.connection;
+    if (!nc) throw new Error('onEveryProcess before connect');
+    nc.subscribe(contract.subject, {
+      callback: (err, msg) => {
+        if (err) return;
+        let packet: { data?: unknown };
+        try {
+          packet = msg.json();
+        } catch {
+          return;
+        }
+        // NestJS sends an event as { pattern, data }.
+        const parsed = contract.payload.safeParse(packet?.data);
+        if (parsed.success) handler(parsed.data);
+      },
+    });
+  }
+
+  /**
    * Serves `contract` in EVERY process (no queue group: each replica answers), outside NestJS's
    * handlers, which all join the service's queue group. The request is validated; the handler's
    * answer is sent as JSON.

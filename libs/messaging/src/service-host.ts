@@ -144,11 +144,18 @@ class ConnectorHeartbeat implements OnApplicationBootstrap, OnApplicationShutdow
 @Global()
 @Module({})
 class CoreModule {
-  static forRoot(info: ServiceInfo, bus: MessageBus, logger: AppLogger, metrics: ServiceMetrics, readiness: Readiness): DynamicModule {
+  static forRoot(
+    info: ServiceInfo,
+    bus: MessageBus,
+    connectors: ConnectorClient,
+    logger: AppLogger,
+    metrics: ServiceMetrics,
+    readiness: Readiness,
+  ): DynamicModule {
     const providers: Provider[] = [
       { provide: SERVICE_INFO, useValue: info },
       { provide: MessageBus, useValue: bus },
-      { provide: ConnectorClient, useValue: new ConnectorClient(bus) },
+      { provide: ConnectorClient, useValue: connectors },
       { provide: LOGGER, useValue: logger },
       { provide: ServiceMetrics, useValue: metrics },
       { provide: Readiness, useValue: readiness },
@@ -185,8 +192,10 @@ export async function startService(options: ServiceHostOptions): Promise<Service
   await bus.connect();
   readiness.register('nats', () => bus.ping());
   bus.serveEveryProcess(metricsContract(options.service), async () => ({ instanceId: info.instanceId, metrics: await metrics.collect() }));
+  const connectors = new ConnectorClient(bus);
+  bus.onEveryProcess(Contracts.catalogIntegrationChanged, ({ integrationId }) => connectors.forget(integrationId));
 
-  @Module({ imports: [CoreModule.forRoot(info, bus, logger, metrics, readiness), ...options.imports] })
+  @Module({ imports: [CoreModule.forRoot(info, bus, connectors, logger, metrics, readiness), ...options.imports] })
   class RootModule {}
 
   const strategy = new LatchkeyNatsServer(options.env.NATS_URL, options.service, options.connector?.id);

@@ -90,7 +90,7 @@ export class GrantLifecycle {
     let answer;
     let integration;
     try {
-      integration = known.integration ?? (await this.connectors.integration(r.integrationId));
+      integration = known.integration ?? (await this.connectors.recentIntegration(r.integrationId));
       answer = await this.connectors.request(Contracts.provisioningGrantsCreate, integration, {
         idempotencyKey: idempotencyKeyOf(r.id),
         integrationId: r.integrationId,

@@ -64,11 +64,11 @@ export class RequestsService {
     const items = await this.resolveItems(input.items);
     const justification = input.justification ? input.justification : undefined;
     const integrationIds = [...new Set(items.map((i) => i.resource.integrationId))];
-    // The catalog is asked for each integration while the flows are read (one wait, not two); a
+    // Each integration (a recent read is reused) while the flows are read (one wait, not two); a
     // read is awaited only by a planned request, so a denied request still answers 403 at once.
     const integrationReads = new Map(
       integrationIds.map((id) => {
-        const read = this.connectors.integration(id);
+        const read = this.connectors.recentIntegration(id);
         read.catch(() => undefined);
         return [id, read] as const;
       }),
@@ -84,7 +84,7 @@ export class RequestsService {
     const rows: Array<Omit<AccessRequestEntity, 'id'>> = [];
     const integrations = new Map<string, Integration>();
     for (const planned of plan.requests) {
-      const integration = await (integrationReads.get(planned.integrationId) ?? this.connectors.integration(planned.integrationId));
+      const integration = await (integrationReads.get(planned.integrationId) ?? this.connectors.recentIntegration(planned.integrationId));
       integrations.set(integration.id, integration);
       const approvers = planned.flow.approvers;
       const approverGroups = approvers
