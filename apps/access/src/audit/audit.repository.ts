@@ -62,6 +62,40 @@ const ENTRIES_AFTER = 'SELECT * FROM access.audit_log WHERE seq > $1 ORDER BY se
 /** Entries not yet in the chain that have committed, in the order they were appended. */
 const UNLINKED = 'SELECT * FROM access.audit_log WHERE seq IS NULL ORDER BY queued LIMIT $1';
 
+/** A jsonb parameter: JSON text, or NULL. */
+export const jsonbParam = (value: unknown): string | null => (value === null ? null : JSON.stringify(value));
+
+/**
+ * The INSERT of prepared entries (`PreparedAudit.rows`) after a change made in the same statement:
+ * one row of the audit log per entry for each row `source` (a WITH query of that statement: the
+ * changed row, none when nothing changed) holds, in the entries' order. Its values are the eight
+ * arrays of `auditValues`, bound from parameter `$first` on. Answers the entries' ids.
+ */
+export function auditInsertFrom(source: string, first: number): string {
+  const p = (i: number) => `$${first + i}`;
+  return `INSERT INTO access.audit_log (action, actor, actor_id, target_type, target_id, target_name, diff, details)
+     SELECT e.action, e.actor, e.actor_id, e.target_type, e.target_id, e.target_name, e.diff, e.details
+       FROM ${source},
+            unnest(${p(0)}::text[], ${p(1)}::jsonb[], ${p(2)}::text[], ${p(3)}::text[], ${p(4)}::text[], ${p(5)}::text[], ${p(6)}::jsonb[], ${p(7)}::jsonb[])
+              WITH ORDINALITY AS e(action, actor, actor_id, target_type, target_id, target_name, diff, details, n)
+      ORDER BY e.n
+     RETURNING id`;
+}
+
+/** The eight arrays auditInsertFrom binds, from prepared rows (which carry no sourceId). */
+export function auditValues(rows: readonly UnlinkedEntry[]): unknown[] {
+  return [
+    rows.map((e) => e.action),
+    rows.map((e) => jsonbParam(e.actor)),
+    rows.map((e) => e.actorId),
+    rows.map((e) => e.targetType),
+    rows.map((e) => e.targetId),
+    rows.map((e) => e.targetName),
+    rows.map((e) => jsonbParam(e.diff)),
+    rows.map((e) => jsonbParam(e.details)),
+  ];
+}
+
 const fromRaw = (r: RawEntry): AuditEntryEntity => ({
   id: r.id,
   seq: r.seq === null ? null : Number(r.seq),
@@ -101,12 +135,11 @@ export class AuditRepository {
    * Null when an entry with the same `sourceId` exists (or is being written: this waits for it).
    */
   async insertUnlinked(tx: Tx, e: UnlinkedEntry): Promise<string | null> {
-    const json = (value: unknown) => (value === null ? null : JSON.stringify(value));
     const rows: { id: string }[] = await managerOf(tx).query(
       `INSERT INTO access.audit_log (action, actor, actor_id, target_type, target_id, target_name, diff, details, source_id)
        VALUES ($1, $2::jsonb, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9)
        ON CONFLICT (source_id) DO NOTHING RETURNING id`,
-      [e.action, json(e.actor), e.actorId, e.targetType, e.targetId, e.targetName, json(e.diff), json(e.details), e.sourceId],
+      [e.action, jsonbParam(e.actor), e.actorId, e.targetType, e.targetId, e.targetName, jsonbParam(e.diff), jsonbParam(e.details), e.sourceId],
     );
     return rows[0]?.id ?? null;
   }

@@ -6,7 +6,9 @@ import type { Tx } from '../control-database/transactions.repository';
 import type { LinkedEntry } from './audit-entry.entity';
 import { entryHash, GENESIS_HASH, storableText, toJsonValue } from './audit-hash';
 import { AuditRepository } from './audit.repository';
+import type { UnlinkedEntry } from './audit.repository';
 import { AuditTrail } from './audit-trail';
+import type { PreparedAudit } from './audit-trail';
 import { AuditSequencer } from './audit-sequencer';
 
 type ParsedEntry = ReturnType<typeof AuditEntryInput.parse>;
@@ -68,6 +70,34 @@ export function toAuditEntry(row: LinkedEntry): AuditEntry {
   };
 }
 
+function parseEntry(entry: AuditEntryInput): ParsedEntry {
+  const parsed = AuditEntryInput.safeParse(entry);
+  if (!parsed.success) throw AppException.validation(issuesFromZod(parsed.error), 'The audit entry is not valid.');
+  return parsed.data;
+}
+
+/** An entry as the log stores it before it is linked: secrets redacted, text storable. */
+function unlinkedEntry(input: ParsedEntry): UnlinkedEntry {
+  const { diff, details } = redactEntry(input);
+  return {
+    action: input.action,
+    actor: {
+      type: input.actor.type,
+      id: storableText(input.actor.id),
+      ...(input.actor.email !== undefined ? { email: storableText(input.actor.email) } : {}),
+      ...(input.actor.impersonatedBy ? { impersonatedBy: toJsonValue(input.actor.impersonatedBy) as Actor['impersonatedBy'] } : {}),
+      ...(input.actor.source ? { source: input.actor.source } : {}),
+    },
+    actorId: storableText(input.actor.id),
+    targetType: storableText(input.targetType),
+    targetId: storableText(input.targetId),
+    targetName: input.targetName !== undefined ? storableText(input.targetName) : null,
+    diff,
+    details,
+    sourceId: input.sourceId !== undefined ? storableText(input.sourceId) : null,
+  };
+}
+
 /**
  * The append-only audit log of admin changes and request events, chained by SHA-256: each entry's
  * hash covers its content and the previous entry's hash, so editing or deleting a row shows up
@@ -93,40 +123,30 @@ export class AuditService implements AuditTrail {
 
   /** Appends entries; they take their places in the chain in this order. As append otherwise. */
   async appendAll(entries: AuditEntryInput[], tx?: Tx): Promise<Array<{ id: string }>> {
-    const inputs = entries.map((entry) => {
-      const parsed = AuditEntryInput.safeParse(entry);
-      if (!parsed.success) throw AppException.validation(issuesFromZod(parsed.error), 'The audit entry is not valid.');
-      return parsed.data;
-    });
+    const rows = entries.map((entry) => unlinkedEntry(parseEntry(entry)));
     const appended = await this.repository.inTransaction(tx, async (m) => {
       const ids: Array<{ id: string }> = [];
-      for (const input of inputs) {
-        const { diff, details } = redactEntry(input);
-        const sourceId = input.sourceId !== undefined ? storableText(input.sourceId) : null;
-        const id = await this.repository.insertUnlinked(m, {
-          action: input.action,
-          actor: {
-            type: input.actor.type,
-            id: storableText(input.actor.id),
-            ...(input.actor.email !== undefined ? { email: storableText(input.actor.email) } : {}),
-            ...(input.actor.impersonatedBy ? { impersonatedBy: toJsonValue(input.actor.impersonatedBy) as Actor['impersonatedBy'] } : {}),
-            ...(input.actor.source ? { source: input.actor.source } : {}),
-          },
-          actorId: storableText(input.actor.id),
-          targetType: storableText(input.targetType),
-          targetId: storableText(input.targetId),
-          targetName: input.targetName !== undefined ? storableText(input.targetName) : null,
-          diff,
-          details,
-          sourceId,
-        });
+      for (const row of rows) {
+        const id = await this.repository.insertUnlinked(m, row);
         // Null only on a sourceId conflict: the entry recorded before.
-        ids.push({ id: id ?? (await this.repository.idOfSource(m, sourceId!)) });
+        ids.push({ id: id ?? (await this.repository.idOfSource(m, row.sourceId!)) });
       }
       return ids;
     });
     this.sequencer.appended();
     return appended;
+  }
+
+  /** Entries checked and redacted as append stores them, for a repository's statement that writes them with its change (no sourceId). */
+  prepare(entries: AuditEntryInput[]): PreparedAudit {
+    const parsed = entries.map(parseEntry);
+    if (parsed.some((e) => e.sourceId !== undefined)) throw new Error('a prepared audit entry has no sourceId: append it');
+    return { entries: parsed, rows: parsed.map(unlinkedEntry) };
+  }
+
+  /** A repository's statement wrote prepared entries: the sequencer links them shortly. */
+  written(): void {
+    this.sequencer.appended();
   }
 
   /** Entries after `afterSeq`, oldest first: one sequencer at a time links entries, so seqs commit in order and a reader's last seq is a cursor that misses nothing. */

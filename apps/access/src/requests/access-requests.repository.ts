@@ -3,10 +3,13 @@ import { DataSource, Repository } from 'typeorm';
 import { managerOf, transactionOn, Tx } from '../control-database/transactions.repository';
 import { RequestStates } from '@latchkey/contracts';
 import type { AccessRequestStatus } from '@latchkey/contracts';
-import { decodePageToken, encodePageToken } from '@latchkey/persistence';
+import { decodePageToken, encodePageToken, runPrepared } from '@latchkey/persistence';
+import type { PreparedStatement } from '@latchkey/persistence';
+import { auditInsertFrom, auditValues, jsonbParam } from '../audit/audit.repository';
+import type { PreparedAudit } from '../audit/audit-trail';
 import { AccessRequestEntity } from './access-request.entity';
 import { BadRequestPageTokenError, PENDING_AGES, RequestStore } from './requests.ports';
-import type { PendingAge, RequestPageQuery } from './requests.ports';
+import type { GrantedFields, PendingAge, RequestPageQuery } from './requests.ports';
 
 /** An escalation tier of the request that is due names the person (parameter `param`) among its approvers. */
 const escalatedTo = (param: string) =>
@@ -17,6 +20,41 @@ const escalatedTo = (param: string) =>
 const undecidedGroupOf = (param: string) =>
   `EXISTS (SELECT 1 FROM jsonb_array_elements(r.approver_groups) AS g(grp)
      WHERE g.grp->'satisfiedBy' = 'null'::jsonb AND g.grp->'approverIds' @> jsonb_build_array(CAST(:${param} AS text)))`;
+
+// The hot path of an access request (create, granted, credentials viewed): the change and its
+// audit entries in one prepared statement, no transaction, where the locked path takes five round
+// trips (BEGIN, the row's lock, the change, the entries, COMMIT).
+const INSERT_AUDITED: PreparedStatement = {
+  name: 'access_request_insert_audited',
+  text: `WITH inserted AS (
+           INSERT INTO access.access_requests (id, status, requester_id, requester_email, flow_id, flow_name, flow_limits, integration_id, items,
+                  justification, duration_minutes, approval_mode, approver_groups, approver_ids, approvals, created_at, updated_at, decided_at,
+                  granted_at, expires_at, ended_at, extensions, grant_id, status_reason, login, password_envelope, password_viewed_at, revoked_by)
+           VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9::jsonb, $10, $11, $12, $13::jsonb, $14::uuid[], $15::jsonb, $16, $17, $18,
+                  $19, $20, $21, $22, $23, $24, $25::jsonb, $26::jsonb, $27, $28::jsonb)
+           RETURNING id)
+         ${auditInsertFrom('inserted', 29)}`,
+};
+
+const RECORD_GRANTED: PreparedStatement = {
+  name: 'access_request_record_granted',
+  text: `WITH changed AS (
+           UPDATE access.access_requests
+              SET status = $3, grant_id = $4, granted_at = $5, expires_at = $6, status_reason = NULL,
+                  login = $7::jsonb, password_envelope = $8::jsonb, password_viewed_at = NULL, updated_at = $9
+            WHERE id = $1 AND status = $2
+           RETURNING id)
+         ${auditInsertFrom('changed', 10)}`,
+};
+
+const RECORD_PASSWORD_VIEWED: PreparedStatement = {
+  name: 'access_request_record_password_viewed',
+  text: `WITH changed AS (
+           UPDATE access.access_requests SET password_viewed_at = $2, password_envelope = NULL, updated_at = $2
+            WHERE id = $1 AND status = 'GRANTED' AND password_envelope IS NOT NULL AND password_viewed_at IS NULL AND updated_at = $3
+           RETURNING id)
+         ${auditInsertFrom('changed', 4)}`,
+};
 
 @Injectable()
 export class AccessRequestsRepository implements RequestStore {
@@ -49,6 +87,61 @@ export class AccessRequestsRepository implements RequestStore {
   async update(tx: Tx, id: string, fields: Partial<AccessRequestEntity>): Promise<void> {
     const m = managerOf(tx);
     await m.getRepository(AccessRequestEntity).update({ id }, { ...fields, updatedAt: new Date() });
+  }
+
+  async insertAudited(r: AccessRequestEntity, audit: PreparedAudit): Promise<void> {
+    await runPrepared(this.dataSource, INSERT_AUDITED, [
+      r.id,
+      r.status,
+      r.requesterId,
+      r.requesterEmail,
+      r.flowId,
+      r.flowName,
+      jsonbParam(r.flowLimits),
+      r.integrationId,
+      jsonbParam(r.items),
+      r.justification,
+      r.durationMinutes,
+      r.approvalMode,
+      jsonbParam(r.approverGroups),
+      r.approverIds,
+      jsonbParam(r.approvals),
+      r.createdAt,
+      r.updatedAt,
+      r.decidedAt,
+      r.grantedAt,
+      r.expiresAt,
+      r.endedAt,
+      r.extensions,
+      r.grantId,
+      r.statusReason,
+      jsonbParam(r.login),
+      jsonbParam(r.passwordEnvelope),
+      r.passwordViewedAt,
+      jsonbParam(r.revokedBy),
+      ...auditValues(audit.rows),
+    ]);
+  }
+
+  async recordGranted(id: string, from: AccessRequestStatus, f: GrantedFields, audit: PreparedAudit): Promise<boolean> {
+    const rows = await runPrepared(this.dataSource, RECORD_GRANTED, [
+      id,
+      from,
+      f.status,
+      f.grantId,
+      f.grantedAt,
+      f.expiresAt,
+      jsonbParam(f.login),
+      jsonbParam(f.passwordEnvelope),
+      new Date(),
+      ...auditValues(audit.rows),
+    ]);
+    return rows.length > 0;
+  }
+
+  async recordPasswordViewed(id: string, readUpdatedAt: Date, viewedAt: Date, audit: PreparedAudit): Promise<boolean> {
+    const rows = await runPrepared(this.dataSource, RECORD_PASSWORD_VIEWED, [id, viewedAt, readUpdatedAt, ...auditValues(audit.rows)]);
+    return rows.length > 0;
   }
 
   /** Requests whose next step is Latchkey's and that have not moved for `idleMs`. */

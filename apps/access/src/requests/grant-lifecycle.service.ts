@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { AppException, Contracts, GrantStates, isPermanentError, RequestStates, SYSTEM_ACTOR } from '@latchkey/contracts';
-import type { AccessRequestStatus, Grant, Integration } from '@latchkey/contracts';
+import type { AccessRequestStatus, Credentials, Grant, Integration } from '@latchkey/contracts';
 import { ConnectorClient, LOGGER } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import { MasterKey, encryptSecret } from '@latchkey/secrets';
@@ -8,6 +8,7 @@ import { AuditTrail } from '../audit/audit-trail';
 import type { AccessRequestEntity } from './access-request.entity';
 import { RequestMetrics } from './request.metrics';
 import { Bus, GrantJobs, RequestStore } from './requests.ports';
+import type { GrantedFields } from './requests.ports';
 import { endAuditEntry, requestAuditEntry } from './request-view';
 
 /**
@@ -109,45 +110,49 @@ export class GrantLifecycle {
     }
 
     const { grant, credentials } = answer;
-    let granted = false;
-    const revokeAfter = await this.requests.transaction(async (tx) => {
-      const locked = await this.requests.lock(tx, r.id);
-      if (!locked) return false;
-      if (locked.status === 'APPROVED' && grant.status === 'ACTIVE' && credentials) {
-        const fields: Partial<AccessRequestEntity> = {
-          status: RequestStates.transition(locked.status, 'GRANTED'),
-          grantId: grant.id,
-          grantedAt: new Date(grant.grantedAt ?? Date.now()),
-          expiresAt: new Date(grant.expiresAt),
-          statusReason: null,
-          login: {
-            host: credentials.host,
-            port: credentials.port,
-            database: credentials.database,
-            username: credentials.username,
-            sslmode: credentials.sslmode,
-            customAccessDetails: integration.customAccessDetails,
-          },
-          passwordEnvelope: encryptSecret({ username: credentials.username, password: credentials.password }, this.masterKey),
-          passwordViewedAt: null,
-        };
-        await this.requests.update(tx, r.id, fields);
-        await this.audit.append(
-          requestAuditEntry(
-            'request.granted',
-            SYSTEM_ACTOR,
-            { ...locked, ...fields },
-            { grantId: grant.id, username: credentials.username, expiresAt: grant.expiresAt },
-          ),
-          tx,
-        );
-        granted = true;
-        return false;
-      }
-      // Whatever else happens, the request now knows its grant: events and the sweeper find it by that id.
-      if (!locked.grantId) await this.requests.update(tx, r.id, { grantId: grant.id });
-      return locked.status === 'REVOKING' && !locked.grantId ? { revokedBy: locked.revokedBy } : false;
+    const grantedFields = (c: Credentials): GrantedFields & Partial<AccessRequestEntity> => ({
+      status: RequestStates.transition('APPROVED', 'GRANTED'),
+      grantId: grant.id,
+      grantedAt: new Date(grant.grantedAt ?? Date.now()),
+      expiresAt: new Date(grant.expiresAt),
+      statusReason: null,
+      login: {
+        host: c.host,
+        port: c.port,
+        database: c.database,
+        username: c.username,
+        sslmode: c.sslmode,
+        customAccessDetails: integration.customAccessDetails,
+      },
+      passwordEnvelope: encryptSecret({ username: c.username, password: c.password }, this.masterKey),
+      passwordViewedAt: null,
     });
+    const grantedEntry = (request: AccessRequestEntity, fields: GrantedFields, c: Credentials) =>
+      requestAuditEntry('request.granted', SYSTEM_ACTOR, { ...request, ...fields }, { grantId: grant.id, username: c.username, expiresAt: grant.expiresAt });
+    let granted = false;
+    // The usual case in one statement: still APPROVED, it turns GRANTED with its entry. Otherwise
+    // (revoked meanwhile, or already granted by a job that ran anyway) under the row's lock.
+    if (grant.status === 'ACTIVE' && credentials && r.status === 'APPROVED') {
+      const fields = grantedFields(credentials);
+      granted = await this.requests.recordGranted(r.id, 'APPROVED', fields, this.audit.prepare([grantedEntry(r, fields, credentials)]));
+      if (granted) this.audit.written();
+    }
+    const revokeAfter = granted
+      ? false
+      : await this.requests.transaction(async (tx) => {
+          const locked = await this.requests.lock(tx, r.id);
+          if (!locked) return false;
+          if (locked.status === 'APPROVED' && grant.status === 'ACTIVE' && credentials) {
+            const fields = grantedFields(credentials);
+            await this.requests.update(tx, r.id, fields);
+            await this.audit.append(grantedEntry(locked, fields, credentials), tx);
+            granted = true;
+            return false;
+          }
+          // Whatever else happens, the request now knows its grant: events and the sweeper find it by that id.
+          if (!locked.grantId) await this.requests.update(tx, r.id, { grantId: grant.id });
+          return locked.status === 'REVOKING' && !locked.grantId ? { revokedBy: locked.revokedBy } : false;
+        });
     this.logger.info({ requestId: r.id, grantId: grant.id, grantStatus: grant.status }, 'grant of access request made');
     if (granted) {
       this.metrics.granted(r, new Date(grant.grantedAt ?? Date.now()));

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
-import type { AccessFlow, AccessRequestQuery, EventContract, RequestContract } from '@latchkey/contracts';
+import type { AccessFlow, AccessRequestQuery, AccessRequestStatus, EventContract, RequestContract } from '@latchkey/contracts';
+import type { PreparedAudit } from '../audit/audit-trail';
 import type { Tx } from '../control-database/transactions.repository';
 import type { AccessRequestEntity } from './access-request.entity';
 
@@ -10,6 +11,8 @@ import type { AccessRequestEntity } from './access-request.entity';
 export type RequestPageQuery = z.output<typeof AccessRequestQuery> & { visibleTo?: string; awaitingApprovalBy?: string };
 export const PENDING_AGES = ['under_5m', '5m_to_1h', '1h_to_1d', 'over_1d'] as const;
 export type PendingAge = (typeof PENDING_AGES)[number];
+/** What a request becomes when its grant is made. */
+export type GrantedFields = Pick<AccessRequestEntity, 'status' | 'grantId' | 'grantedAt' | 'expiresAt' | 'login' | 'passwordEnvelope'>;
 
 /** A page token that no earlier page handed out. */
 export class BadRequestPageTokenError extends Error {}
@@ -23,6 +26,17 @@ export abstract class RequestStore {
   abstract lock(tx: Tx, id: string): Promise<AccessRequestEntity | null>;
   abstract insert(tx: Tx, row: Omit<AccessRequestEntity, 'id'>): Promise<AccessRequestEntity>;
   abstract update(tx: Tx, id: string, fields: Partial<AccessRequestEntity>): Promise<void>;
+  // The hot path, each in one statement without a transaction: the change and its prepared audit
+  // entries are written together or not at all.
+  /** A new request (its id chosen by the caller) and its entries. */
+  abstract insertAudited(row: AccessRequestEntity, audit: PreparedAudit): Promise<void>;
+  /** The grant made: GRANTED with `fields` and the entries, if the request is still `from`; false (nothing written) if it moved on. */
+  abstract recordGranted(id: string, from: AccessRequestStatus, fields: GrantedFields, audit: PreparedAudit): Promise<boolean>;
+  /**
+   * The password read: marked viewed at `viewedAt` and deleted, with the entries, if it is still
+   * unread on a GRANTED request and the row is as read (`readUpdatedAt`); false (nothing written) otherwise.
+   */
+  abstract recordPasswordViewed(id: string, readUpdatedAt: Date, viewedAt: Date, audit: PreparedAudit): Promise<boolean>;
   /** Newest first; throws BadRequestPageTokenError for a token it did not make. */
   abstract page(query: RequestPageQuery): Promise<{ items: AccessRequestEntity[]; nextPageToken?: string }>;
   /** PENDING requests past their decision deadline (the flow's pendingExpiryMinutes, else `defaultMinutes`). */

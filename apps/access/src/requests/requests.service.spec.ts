@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import { AccessFlowInput, AppException, Contracts, ErrorCode } from '@latchkey/contracts';
 import type {
   AccessFlow,
+  AccessRequestStatus,
   AuditEntryInput,
   Caller,
   Credentials,
@@ -19,6 +20,7 @@ import type {
 import { ConnectorClient, createLogger, ServiceMetrics } from '@latchkey/messaging';
 import { MasterKey } from '@latchkey/secrets';
 import { AuditTrail } from '../audit/audit-trail';
+import type { PreparedAudit } from '../audit/audit-trail';
 import type { Tx } from '../control-database/transactions.repository';
 import { PeopleDirectory } from '../flows/approvers';
 import type { Person } from '../flows/approvers';
@@ -26,7 +28,7 @@ import type { AccessRequestEntity } from './access-request.entity';
 import { GrantLifecycle, INLINE_GRANT_SAFETY_DELAY_MS, requestIdOf } from './grant-lifecycle.service';
 import { RequestMetrics } from './request.metrics';
 import { ActiveFlows, BadRequestPageTokenError, Bus, GrantJobs, RequestStore } from './requests.ports';
-import type { RequestPageQuery } from './requests.ports';
+import type { GrantedFields, RequestPageQuery } from './requests.ports';
 import { RequestsService } from './requests.service';
 
 const id = (group: string, n: number) => `00000000-0000-4000-${group}-${String(n).padStart(12, '0')}`;
@@ -52,6 +54,9 @@ const TX: Tx = { of: 'control-database' };
 class FakeRequests implements RequestStore {
   readonly rows = new Map<string, AccessRequestEntity>();
   private made = 0;
+
+  /** `audit`: where the entries written with a change (the one-statement writes) land. */
+  constructor(private readonly audit: FakeAudit) {}
 
   async transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
     const before = structuredClone(this.rows);
@@ -82,6 +87,28 @@ class FakeRequests implements RequestStore {
   async update(_tx: Tx, requestId: string, fields: Partial<AccessRequestEntity>) {
     const row = this.rows.get(requestId);
     if (row) this.rows.set(requestId, { ...row, ...structuredClone(fields), updatedAt: new Date() });
+  }
+
+  async insertAudited(row: AccessRequestEntity, audit: PreparedAudit) {
+    this.rows.set(row.id, structuredClone(row));
+    this.audit.record(audit);
+  }
+
+  async recordGranted(requestId: string, from: AccessRequestStatus, fields: GrantedFields, audit: PreparedAudit) {
+    const row = this.rows.get(requestId);
+    if (!row || row.status !== from) return false;
+    this.rows.set(requestId, { ...row, ...structuredClone(fields), statusReason: null, passwordViewedAt: null, updatedAt: new Date() });
+    this.audit.record(audit);
+    return true;
+  }
+
+  async recordPasswordViewed(requestId: string, readUpdatedAt: Date, viewedAt: Date, audit: PreparedAudit) {
+    const row = this.rows.get(requestId);
+    const unread = row?.status === 'GRANTED' && row.passwordEnvelope !== null && row.passwordViewedAt === null;
+    if (!row || !unread || row.updatedAt.getTime() !== readUpdatedAt.getTime()) return false;
+    this.rows.set(requestId, { ...row, passwordViewedAt: viewedAt, passwordEnvelope: null, updatedAt: viewedAt });
+    this.audit.record(audit);
+    return true;
   }
 
   async page(query: RequestPageQuery) {
@@ -132,11 +159,26 @@ class FakeJobs implements GrantJobs {
 
 class FakeAudit implements AuditTrail {
   readonly entries: AuditEntryInput[] = [];
+  /** Prepared entries handed out and not yet written by a store. */
+  private readonly unwritten = new Set<PreparedAudit>();
   async append(entry: AuditEntryInput) {
     return (await this.appendAll([entry]))[0]!;
   }
   async appendAll(entries: AuditEntryInput[]) {
     return entries.map((entry) => ({ id: entry.action, seq: this.entries.push(entry) }));
+  }
+  prepare(entries: AuditEntryInput[]): PreparedAudit {
+    const prepared = { entries: [...entries], rows: [] };
+    this.unwritten.add(prepared);
+    return prepared;
+  }
+  /** A store wrote prepared entries with its change. */
+  record(prepared: PreparedAudit) {
+    if (!this.unwritten.delete(prepared)) throw new Error('these entries were not prepared, or were written twice');
+    this.entries.push(...prepared.entries);
+  }
+  written() {
+    // The real trail has its sequencer link them; nothing to do here.
   }
   actionsFor(requestId: string) {
     return this.entries.filter((e) => e.targetId === requestId).map((e) => e.action);
@@ -302,10 +344,10 @@ const readOrders: ValidAccessRequest = {
 };
 
 function world(flows: AccessFlow[]) {
-  const store = new FakeRequests();
+  const audit = new FakeAudit();
+  const store = new FakeRequests(audit);
   const jobs = new FakeJobs();
   const bus = new FakeBus();
-  const audit = new FakeAudit();
   const provisioning = new FakeProvisioning(bus);
   bus.answer(Contracts.catalogIntegrationsGet, async ({ id: wanted }) => {
     if (wanted !== INTEGRATION) throw new AppException(ErrorCode.NotFound, `No integration ${wanted}.`);
@@ -372,6 +414,15 @@ describe('RequestsService with GrantLifecycle', () => {
     expect((await service.accessDetails(ana, requestId)).password).toBe('first-password');
     expect(await service.accessDetails(ana, requestId)).toMatchObject({ password: null, username: 'lk_ana' });
     expect(store.row(requestId).passwordEnvelope).toBeNull();
+  });
+
+  it('shows the password to one of two reads made at once, and audits that one read; the other finds it viewed under the lock', async () => {
+    const { store, audit, service, request } = world([AUTOMATIC]);
+    const requestId = await request();
+    const reads = await Promise.all([service.accessDetails(ana, requestId), service.accessDetails(ana, requestId)]);
+    expect(reads.map((r) => r.password).sort()).toEqual(['first-password', null]);
+    expect(audit.actionsFor(requestId).filter((a) => a === 'request.credentials-viewed')).toHaveLength(1);
+    expect(store.row(requestId)).toMatchObject({ passwordEnvelope: null, passwordViewedAt: expect.any(Date) });
   });
 
   it('keeps a request that needs approval waiting until the last approver group approves, then grants it', async () => {

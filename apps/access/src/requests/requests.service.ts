@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { actorOfCaller as actorOf, AppException, Contracts, ErrorCode, RequestStates, SYSTEM_ACTOR } from '@latchkey/contracts';
 import type {
@@ -138,26 +139,35 @@ export class RequestsService {
     }
     if (input.dryRun) return { dryRun: true, requests: rows.map((r) => toRequestView({ ...r, id: null })) };
 
-    const saved = await this.requests.transaction(async (tx) => {
-      const out: AccessRequestEntity[] = [];
-      for (const row of rows) {
-        const r = await this.requests.insert(tx, row);
-        const warnings = toRequestView(r).warnings.map((w) => w.message);
-        const created = requestAuditEntry('request.created', actorOf(caller), r, {
-          items: r.items.map((i) => `${i.permission} ${i.path}`),
-          durationMinutes: r.durationMinutes,
-          justification: r.justification,
-          approvers: r.approverGroups.map((g) => g.approverEmails),
-          ...(warnings.length ? { warnings } : {}),
-        });
-        await this.audit.appendAll(
-          r.status === 'APPROVED' ? [created, requestAuditEntry('request.approved', SYSTEM_ACTOR, r, { automatic: true })] : [created],
-          tx,
-        );
-        out.push(r);
-      }
-      return out;
-    });
+    const entriesOf = (r: AccessRequestEntity) => {
+      const warnings = toRequestView(r).warnings.map((w) => w.message);
+      const created = requestAuditEntry('request.created', actorOf(caller), r, {
+        items: r.items.map((i) => `${i.permission} ${i.path}`),
+        durationMinutes: r.durationMinutes,
+        justification: r.justification,
+        approvers: r.approverGroups.map((g) => g.approverEmails),
+        ...(warnings.length ? { warnings } : {}),
+      });
+      return r.status === 'APPROVED' ? [created, requestAuditEntry('request.approved', SYSTEM_ACTOR, r, { automatic: true })] : [created];
+    };
+    let saved: AccessRequestEntity[];
+    if (rows.length === 1) {
+      // One request, the usual case: the row and its entries in one statement.
+      const r: AccessRequestEntity = { ...rows[0]!, id: randomUUID() };
+      await this.requests.insertAudited(r, this.audit.prepare(entriesOf(r)));
+      this.audit.written();
+      saved = [r];
+    } else {
+      saved = await this.requests.transaction(async (tx) => {
+        const out: AccessRequestEntity[] = [];
+        for (const row of rows) {
+          const r = await this.requests.insert(tx, row);
+          await this.audit.appendAll(entriesOf(r), tx);
+          out.push(r);
+        }
+        return out;
+      });
+    }
     for (const r of saved) {
       this.logger.info({ requestId: r.id, flowId: r.flowId, status: r.status }, 'access request created');
       this.metrics.created(r);
@@ -453,23 +463,41 @@ export class RequestsService {
     return expired;
   }
 
-  /** How to log in. The password only on the first read (it is then deleted); later reads say when it was viewed. */
+  /**
+   * How to log in. The password only on the first read (it is then deleted); later reads say when
+   * it was viewed. The first read marks it viewed, audited, in one statement on the row as read;
+   * when that row moved meanwhile, the read is made again under the row's lock.
+   */
   async accessDetails(caller: Caller, id: string): Promise<AccessDetails> {
+    const r = this.checkAccessDetails(caller, id, await this.requests.findById(id));
+    if (!r.passwordEnvelope || r.passwordViewedAt) return toAccessDetails(r, null);
+    const password = decryptSecret(r.passwordEnvelope, this.masterKey).password;
+    const viewed = { ...r, passwordViewedAt: new Date(), passwordEnvelope: null };
+    const entry = requestAuditEntry('request.credentials-viewed', actorOf(caller), viewed, {});
+    if (await this.requests.recordPasswordViewed(id, r.updatedAt, viewed.passwordViewedAt, this.audit.prepare([entry]))) {
+      this.audit.written();
+      return toAccessDetails(viewed, password);
+    }
     return this.requests.transaction(async (tx) => {
-      const r = await this.requests.lock(tx, id);
-      if (!r || !this.canSee(caller, r)) throw notFound(id);
-      if (r.requesterId !== caller.userId) throw forbidden('Only the requester can see the access details of a request.');
-      if (r.status !== 'GRANTED' || !r.login) throw wrongStatus(r, 'show access details of', 'GRANTED');
-      let password: string | null = null;
-      if (r.passwordEnvelope && !r.passwordViewedAt) {
-        password = decryptSecret(r.passwordEnvelope, this.masterKey).password;
-        r.passwordViewedAt = new Date();
-        r.passwordEnvelope = null;
-        await this.requests.update(tx, id, { passwordViewedAt: r.passwordViewedAt, passwordEnvelope: null });
-        await this.audit.append(requestAuditEntry('request.credentials-viewed', actorOf(caller), r, {}), tx);
+      const locked = this.checkAccessDetails(caller, id, await this.requests.lock(tx, id));
+      let shown: string | null = null;
+      if (locked.passwordEnvelope && !locked.passwordViewedAt) {
+        shown = decryptSecret(locked.passwordEnvelope, this.masterKey).password;
+        locked.passwordViewedAt = new Date();
+        locked.passwordEnvelope = null;
+        await this.requests.update(tx, id, { passwordViewedAt: locked.passwordViewedAt, passwordEnvelope: null });
+        await this.audit.append(requestAuditEntry('request.credentials-viewed', actorOf(caller), locked, {}), tx);
       }
-      return toAccessDetails(r, password);
+      return toAccessDetails(locked, shown);
     });
+  }
+
+  /** The request whose access details `caller` may see: theirs, GRANTED. */
+  private checkAccessDetails(caller: Caller, id: string, r: AccessRequestEntity | null): AccessRequestEntity {
+    if (!r || !this.canSee(caller, r)) throw notFound(id);
+    if (r.requesterId !== caller.userId) throw forbidden('Only the requester can see the access details of a request.');
+    if (r.status !== 'GRANTED' || !r.login) throw wrongStatus(r, 'show access details of', 'GRANTED');
+    return r;
   }
 
   /** A new password for the granted login (the old one stops working); shown in this answer only. */
