@@ -64,6 +64,11 @@ class MemoryGrants implements GrantRows {
     return copy(row);
   }
 
+  async activate(grant: Pick<GrantEntity, 'id' | 'roleName'>, grantedAt: Date): Promise<GrantEntity | null> {
+    this.touchedRoles.push(grant.roleName);
+    return this.transition(grant.id, 'ACTIVE', { grantedAt, lastError: null });
+  }
+
   async beginRevocation(id: string, by: Actor): Promise<GrantEntity | null> {
     const row = this.rows.get(id);
     if (!row || !GrantStates.predecessorsOf('REVOKING').includes(row.status)) return null;

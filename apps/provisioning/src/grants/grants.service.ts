@@ -36,7 +36,7 @@ const MAX_FAILURE_CHARS = 8000;
 /** What granting needs of its neighbours, narrow so that unit tests hand-write them. */
 export type GrantRows = Pick<
   GrantsRepository,
-  'insertOnce' | 'findById' | 'withLock' | 'transition' | 'beginRevocation' | 'recordFailure' | 'touchRole' | 'page'
+  'insertOnce' | 'findById' | 'withLock' | 'transition' | 'activate' | 'beginRevocation' | 'recordFailure' | 'touchRole' | 'page'
 >;
 export type Revocations = Pick<RevocationService, 'run' | 'undo'>;
 export type RevocationJobs = Pick<RevocationQueue, 'schedule' | 'cancel' | 'ensure' | 'runNow'>;
@@ -143,10 +143,15 @@ export class GrantsService {
       if (classifyDatabaseError(err) !== 'permanent') return this.postpone(grant, err);
       return this.fail(grant, err, target);
     }
-    const [, active] = await Promise.all([
-      this.grants.touchRole(grant.integrationId, grant.roleName, grant.connectorId, grant.identityId),
-      scheduled.then(() => this.grants.transition(grant.id, 'ACTIVE', { grantedAt: new Date(), lastError: null })),
-    ]);
+    try {
+      await scheduled;
+    } catch (err) {
+      // The role exists on the target now: it is marked in use, whatever happens to the grant.
+      await this.grants.touchRole(grant.integrationId, grant.roleName, grant.connectorId, grant.identityId);
+      throw err;
+    }
+    // ACTIVE and the role marked in use, in one statement.
+    const active = await this.grants.activate(grant, new Date());
     if (!active) {
       // Revoked or rolled back while the SQL ran: the revocation path owns it now.
       const now = await this.grants.findById(grant.id);

@@ -50,6 +50,48 @@ const END_REVOCATION: PreparedStatement = {
          SELECT * FROM ended`,
 };
 
+/** A new grant, unless its idempotency key is taken (then nothing: the caller reads the grant that holds it). */
+const INSERT_GRANT: PreparedStatement = {
+  name: 'provisioning_insert_grant',
+  text: `INSERT INTO provisioning.grants (idempotency_key, integration_id, connector_id, identity_id, identity_email, role_name, items,
+                connection_limit, status, expires_at, attempts, password_envelope)
+         VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11, $12::jsonb)
+         ON CONFLICT DO NOTHING
+         RETURNING *`,
+};
+
+/** A grant made on the target ($1, guarded by its predecessors $7) turns ACTIVE ($6) at $8, and the personal role ($2-$5) is marked as used now. */
+const ACTIVATE: PreparedStatement = {
+  name: 'provisioning_activate',
+  text: `WITH activated AS (
+           UPDATE provisioning.grants SET status = $6, granted_at = $8, last_error = NULL, updated_at = now()
+            WHERE id = $1 AND status = ANY($7)
+            RETURNING *
+         ), touched AS (
+           INSERT INTO provisioning.personal_roles (integration_id, role_name, connector_id, identity_id, last_active_at, state)
+           VALUES ($2, $3, $4, $5, now(), 'ACTIVE')
+           ON CONFLICT (integration_id, role_name) DO UPDATE SET last_active_at = now(), state = 'ACTIVE', state_reason = NULL
+         )
+         SELECT * FROM activated`,
+};
+
+/** What a new grant is made of; the rest starts empty (and its id, times and attempts from the table's defaults). */
+export type NewGrant = Pick<
+  GrantEntity,
+  | 'idempotencyKey'
+  | 'integrationId'
+  | 'connectorId'
+  | 'identityId'
+  | 'identityEmail'
+  | 'roleName'
+  | 'items'
+  | 'connectionLimit'
+  | 'status'
+  | 'expiresAt'
+  | 'attempts'
+  | 'passwordEnvelope'
+>;
+
 @Injectable()
 export class GrantsRepository {
   private readonly grants: Repository<GrantEntity>;
@@ -78,20 +120,36 @@ export class GrantsRepository {
   }
 
   /** Inserts the grant unless its idempotency key exists; answers the row that holds the key. */
-  async insertOnce(fields: Partial<GrantEntity>, audit?: (grant: GrantEntity) => OutboxEntry): Promise<{ grant: GrantEntity; created: boolean }> {
-    const insert = async (m?: EntityManager) => {
-      const result = await (m ? m.getRepository(GrantEntity) : this.grants).createQueryBuilder().insert().values(fields).orIgnore().returning('*').execute();
-      return result.raw.length > 0 ? this.fromRow(result.raw[0]) : null;
-    };
+  async insertOnce(fields: NewGrant, audit?: (grant: GrantEntity) => OutboxEntry): Promise<{ grant: GrantEntity; created: boolean }> {
     const created = audit
       ? await this.outbox.transaction(async (m) => {
-          const row = await insert(m);
+          const result = await m.getRepository(GrantEntity).createQueryBuilder().insert().values(fields).orIgnore().returning('*').execute();
+          const row = result.raw.length > 0 ? this.fromRow(result.raw[0]) : null;
           if (row) await this.outbox.add(m, audit(row));
           return row;
         })
-      : await insert();
+      : await this.insertPrepared(fields);
     if (created) return { grant: created, created: true };
-    return { grant: await this.grants.findOneByOrFail({ idempotencyKey: fields.idempotencyKey! }), created: false };
+    return { grant: await this.grants.findOneByOrFail({ idempotencyKey: fields.idempotencyKey }), created: false };
+  }
+
+  /** The usual insert (a grant for an access request, no audit entry of its own): one prepared statement. */
+  private async insertPrepared(g: NewGrant): Promise<GrantEntity | null> {
+    const rows = await runPrepared(this.dataSource, INSERT_GRANT, [
+      g.idempotencyKey,
+      g.integrationId,
+      g.connectorId,
+      g.identityId,
+      g.identityEmail,
+      g.roleName,
+      JSON.stringify(g.items),
+      g.connectionLimit,
+      g.status,
+      g.expiresAt,
+      g.attempts,
+      g.passwordEnvelope === null ? null : JSON.stringify(g.passwordEnvelope),
+    ]);
+    return rows.length > 0 ? this.fromRow(rows[0]) : null;
   }
 
   findById(id: string): Promise<GrantEntity | null> {
@@ -206,6 +264,25 @@ export class GrantsRepository {
        SELECT * FROM begun`,
       [id, JSON.stringify(by), 'REVOKING' satisfies GrantStatus, GrantStates.predecessorsOf('REVOKING')],
     );
+    return rows.length > 0 ? this.fromRow(rows[0]) : null;
+  }
+
+  /**
+   * A grant made on the target, in one round trip: GRANTING moves to ACTIVE at `grantedAt`; null
+   * when it moved on meanwhile (revoked or rolled back while the SQL ran). The person's role is
+   * marked in use (touchRole) either way: it exists on the target now.
+   */
+  async activate(grant: Pick<GrantEntity, 'id' | 'integrationId' | 'roleName' | 'connectorId' | 'identityId'>, grantedAt: Date): Promise<GrantEntity | null> {
+    const rows = await runPrepared(this.dataSource, ACTIVATE, [
+      grant.id,
+      grant.integrationId,
+      grant.roleName,
+      grant.connectorId,
+      grant.identityId,
+      'ACTIVE' satisfies GrantStatus,
+      GrantStates.predecessorsOf('ACTIVE'),
+      grantedAt,
+    ]);
     return rows.length > 0 ? this.fromRow(rows[0]) : null;
   }
 
