@@ -1,0 +1,179 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Client } from 'pg';
+import { DataSource } from 'typeorm';
+import { SYSTEM_ACTOR } from '@latchkey/contracts';
+import { createLogger } from '@latchkey/messaging';
+import { createServiceDataSource, migrate } from '@latchkey/persistence';
+import { encryptSecret, MasterKey } from '@latchkey/secrets';
+import { SHARED_DATABASE_URL, withDatabase } from '@latchkey/testing';
+import { AUDIT_ENTITIES } from '../audit/audit.module';
+import { AuditRepository } from '../audit/audit.repository';
+import { AuditService } from '../audit/audit.service';
+import { AuditSequencer } from '../audit/audit-sequencer';
+import { MIGRATIONS } from '../migrations';
+import { AccessRequestEntity } from './access-request.entity';
+import { AccessRequestsRepository } from './access-requests.repository';
+import type { GrantedFields } from './requests.ports';
+import { requestAuditEntry } from './request-view';
+
+/**
+ * The hot path's one-statement writes on a real control database: the change and its audit
+ * entries together, or, when the row moved on, neither.
+ */
+const dbName = `latchkey_access_requests_int_${randomBytes(4).toString('hex')}`;
+let admin: Client;
+let sql: Client;
+let dataSource: DataSource;
+let requests: AccessRequestsRepository;
+let audit: AuditService;
+let sequencer: AuditSequencer;
+const masterKey = new MasterKey([Buffer.alloc(32, 3)]);
+const ana = { type: 'user' as const, id: randomUUID(), email: 'ana@example.com' };
+
+/** A request of an automatic flow as `create` makes it: APPROVED, nothing granted yet. */
+function approvedRow(): AccessRequestEntity {
+  const now = new Date();
+  return {
+    id: randomUUID(),
+    status: 'APPROVED',
+    requesterId: ana.id,
+    requesterEmail: ana.email,
+    flowId: randomUUID(),
+    flowName: 'orders readers',
+    flowLimits: { maxDurationMinutes: 60, maxExtensions: 1, approverReasonRequired: false, pendingExpiryMinutes: 60 },
+    integrationId: randomUUID(),
+    items: [
+      {
+        resourceId: randomUUID(),
+        permission: 'READ_ONLY',
+        resourceType: 'postgresql-table',
+        path: 'shop/public/orders',
+        grant: { resourceType: 'postgresql-table', database: 'shop', schema: 'public', table: 'orders', permission: 'READ_ONLY' },
+      },
+    ],
+    justification: null,
+    durationMinutes: 30,
+    approvalMode: 'AUTOMATIC',
+    approverGroups: [],
+    approverIds: [randomUUID()],
+    approvals: [],
+    createdAt: now,
+    updatedAt: now,
+    decidedAt: now,
+    grantedAt: null,
+    expiresAt: null,
+    endedAt: null,
+    extensions: 0,
+    grantId: null,
+    statusReason: null,
+    login: null,
+    passwordEnvelope: null,
+    passwordViewedAt: null,
+    revokedBy: null,
+  };
+}
+
+function grantedFields(): GrantedFields {
+  return {
+    status: 'GRANTED',
+    grantId: randomUUID(),
+    grantedAt: new Date(),
+    expiresAt: new Date(Date.now() + 30 * 60_000),
+    login: { host: 'db.example.com', port: 5432, database: 'shop', username: 'lk_ana', sslmode: 'require', customAccessDetails: null },
+    passwordEnvelope: encryptSecret({ username: 'lk_ana', password: 'the-password' }, masterKey),
+  };
+}
+
+/** The audit log's entries of a request, in the order they were written. */
+async function entriesOf(id: string): Promise<Array<{ action: string; details: Record<string, unknown> }>> {
+  const { rows } = await sql.query('SELECT action, details FROM access.audit_log WHERE target_id = $1 ORDER BY queued', [id]);
+  return rows;
+}
+
+beforeAll(async () => {
+  admin = new Client({ connectionString: SHARED_DATABASE_URL });
+  await admin.connect();
+  await admin.query('SELECT format($1::text, $2::text) AS sql', ['CREATE DATABASE %I', dbName]).then(({ rows }) => admin.query(rows[0].sql));
+  const url = withDatabase(SHARED_DATABASE_URL, dbName);
+  dataSource = createServiceDataSource({ url, schema: 'access', entities: [AccessRequestEntity, ...AUDIT_ENTITIES], migrations: MIGRATIONS, poolSize: 5 });
+  await migrate(dataSource, 'access');
+  const auditRepository = new AuditRepository(dataSource);
+  sequencer = new AuditSequencer(auditRepository, createLogger('access', 'silent'));
+  audit = new AuditService(auditRepository, sequencer);
+  requests = new AccessRequestsRepository(dataSource);
+  sql = new Client({ connectionString: url });
+  await sql.connect();
+});
+
+afterAll(async () => {
+  await sql?.end();
+  await sequencer?.onModuleDestroy();
+  await dataSource?.destroy();
+  await admin
+    ?.query('SELECT format($1::text, $2::text) AS sql', ['DROP DATABASE IF EXISTS %I WITH (FORCE)', dbName])
+    .then(({ rows }) => admin.query(rows[0].sql));
+  await admin?.end();
+});
+
+describe('AccessRequestsRepository, one statement per hot write', () => {
+  it('inserts a request with its entries in order, reads back as written, and the chain links and verifies them', async () => {
+    const row = approvedRow();
+    const entries = [
+      requestAuditEntry('request.created', ana, row, { items: ['READ_ONLY shop/public/orders'], password: 'not-a-secret-to-keep' }),
+      requestAuditEntry('request.approved', SYSTEM_ACTOR, row, { automatic: true }),
+    ];
+    await requests.insertAudited(row, audit.prepare(entries));
+
+    expect(await requests.findById(row.id)).toEqual(row);
+    const written = await entriesOf(row.id);
+    expect(written.map((e) => e.action)).toEqual(['request.created', 'request.approved']);
+    // Redacted as an append is: a detail named like a secret keeps only that it was there.
+    expect(written[0].details.password).not.toBe('not-a-secret-to-keep');
+    expect(await audit.verify()).toMatchObject({ ok: true, firstBroken: null });
+  });
+
+  it('turns an APPROVED request GRANTED with its entry; one that moved on (REVOKING) is left as it is, with no entry', async () => {
+    const row = approvedRow();
+    await requests.insertAudited(row, audit.prepare([requestAuditEntry('request.created', ana, row, {})]));
+    const fields = grantedFields();
+    const entry = () => audit.prepare([requestAuditEntry('request.granted', SYSTEM_ACTOR, { ...row, ...fields }, { grantId: fields.grantId })]);
+
+    expect(await requests.recordGranted(row.id, 'APPROVED', fields, entry())).toBe(true);
+    expect(await requests.findById(row.id)).toMatchObject({
+      status: 'GRANTED',
+      grantId: fields.grantId,
+      login: fields.login,
+      passwordEnvelope: fields.passwordEnvelope,
+    });
+    expect((await entriesOf(row.id)).map((e) => e.action)).toEqual(['request.created', 'request.granted']);
+
+    const revoking = approvedRow();
+    await requests.insertAudited(revoking, audit.prepare([requestAuditEntry('request.created', ana, revoking, {})]));
+    await sql.query("UPDATE access.access_requests SET status = 'REVOKING' WHERE id = $1", [revoking.id]);
+    expect(await requests.recordGranted(revoking.id, 'APPROVED', grantedFields(), entry())).toBe(false);
+    expect(await requests.findById(revoking.id)).toMatchObject({ status: 'REVOKING', grantId: null, login: null, passwordEnvelope: null });
+    expect((await entriesOf(revoking.id)).map((e) => e.action)).toEqual(['request.created']);
+  });
+
+  it('marks the password read once, on the row as it was read; a stale read or a second read writes nothing', async () => {
+    const row = approvedRow();
+    await requests.insertAudited(row, audit.prepare([requestAuditEntry('request.created', ana, row, {})]));
+    await requests.recordGranted(row.id, 'APPROVED', grantedFields(), audit.prepare([requestAuditEntry('request.granted', SYSTEM_ACTOR, row, {})]));
+    const read = (await requests.findById(row.id))!;
+    const viewed = () => audit.prepare([requestAuditEntry('request.credentials-viewed', ana, read, {})]);
+
+    // Read before a change that came meanwhile: the row is not as read.
+    expect(await requests.recordPasswordViewed(row.id, new Date(read.updatedAt.getTime() - 1), new Date(), viewed())).toBe(false);
+    expect((await requests.findById(row.id))!.passwordEnvelope).not.toBeNull();
+
+    const at = new Date();
+    expect(await requests.recordPasswordViewed(row.id, read.updatedAt, at, viewed())).toBe(true);
+    expect(await requests.findById(row.id)).toMatchObject({ passwordEnvelope: null, passwordViewedAt: at });
+    expect(await requests.recordPasswordViewed(row.id, at, new Date(), viewed())).toBe(false);
+    expect((await entriesOf(row.id)).map((e) => e.action)).toEqual(['request.created', 'request.granted', 'request.credentials-viewed']);
+  });
+
+  it('refuses to prepare an entry with a sourceId (only an append records one once)', () => {
+    expect(() => audit.prepare([{ ...requestAuditEntry('request.created', ana, approvedRow(), {}), sourceId: 'outbox-1' }])).toThrow('sourceId');
+  });
+});
