@@ -10,6 +10,7 @@ export { PG_VERSIONS, type PgVersion } from './pg-versions';
 export * from './stack';
 export { createTestCertificates, type TestCertificates } from './test-certificates';
 export * from './test-stack';
+export { createScratchDatabase, type ScratchDatabase } from './scratch-database';
 export * from './redis-server';
 export * from './wait';
 export { STARTUP_TIMEOUT_MS } from './timeouts';

@@ -1,9 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { Contracts, SYSTEM_ACTOR } from '@latchkey/contracts';
 import { MessageBus, startService, type ServiceHandle } from '@latchkey/messaging';
 import { PersistenceModule } from '@latchkey/persistence';
-import { type PrivateNats, SHARED_DATABASE_URL, startNatsServer, STARTUP_TIMEOUT_MS, withDatabase } from '@latchkey/testing';
+import { createScratchDatabase, type PrivateNats, type ScratchDatabase, startNatsServer, STARTUP_TIMEOUT_MS } from '@latchkey/testing';
 import { MIGRATIONS } from '../migrations';
 import { AUDIT_ENTITIES, AuditModule } from './audit.module';
 
@@ -11,20 +10,17 @@ import { AUDIT_ENTITIES, AuditModule } from './audit.module';
  * The audit subjects as other services and the gateway use them: real NATS (a private server),
  * the audit module in a service host of its own, real PostgreSQL.
  */
-const dbName = `latchkey_access_audit_rpc_${randomBytes(4).toString('hex')}`;
 const TOTAL = 1100;
 let nats: PrivateNats;
-let admin: Client;
+let scratch: ScratchDatabase;
 let sql: Client;
 let access: ServiceHandle;
 let bus: MessageBus;
 
 beforeAll(async () => {
   nats = await startNatsServer();
-  admin = new Client({ connectionString: SHARED_DATABASE_URL });
-  await admin.connect();
-  await admin.query('SELECT format($1::text, $2::text) AS sql', ['CREATE DATABASE %I', dbName]).then(({ rows }) => admin.query(rows[0].sql));
-  const url = withDatabase(SHARED_DATABASE_URL, dbName);
+  scratch = await createScratchDatabase('latchkey_access_audit_rpc');
+  const url = scratch.url;
   access = await startService({
     service: 'access',
     version: '9.9.9',
@@ -66,10 +62,7 @@ afterAll(async () => {
   await bus?.close();
   await access?.close();
   await nats?.stop();
-  await admin
-    ?.query('SELECT format($1::text, $2::text) AS sql', ['DROP DATABASE IF EXISTS %I WITH (FORCE)', dbName])
-    .then(({ rows }) => admin.query(rows[0].sql));
-  await admin?.end();
+  await scratch?.drop();
 });
 
 describe('access.audit.append', () => {

@@ -1,11 +1,11 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { AppException, SYSTEM_ACTOR } from '@latchkey/contracts';
 import type { AuditEntryInput } from '@latchkey/contracts';
 import { createLogger } from '@latchkey/messaging';
 import { createServiceDataSource, migrate } from '@latchkey/persistence';
-import { SHARED_DATABASE_URL, withDatabase } from '@latchkey/testing';
+import { createScratchDatabase, type ScratchDatabase } from '@latchkey/testing';
 import { entryHash, GENESIS_HASH } from './audit-hash';
 import { MIGRATIONS } from '../migrations';
 import { AUDIT_ENTITIES } from './audit.module';
@@ -14,8 +14,7 @@ import { AuditService, VERIFY_BATCH_SIZE } from './audit.service';
 import { AuditSequencer, LINK_BATCH } from './audit-sequencer';
 import { transactionOn } from '../control-database/transactions.repository';
 
-const dbName = `latchkey_access_audit_int_${randomBytes(4).toString('hex')}`;
-let admin: Client;
+let scratch: ScratchDatabase;
 let sql: Client;
 let dataSource: DataSource;
 let audit: AuditService;
@@ -53,10 +52,8 @@ async function chainRows(): Promise<Array<{ id: string; seq: number | null; prev
 }
 
 beforeAll(async () => {
-  admin = new Client({ connectionString: SHARED_DATABASE_URL });
-  await admin.connect();
-  await admin.query('SELECT format($1::text, $2::text) AS sql', ['CREATE DATABASE %I', dbName]).then(({ rows }) => admin.query(rows[0].sql));
-  const url = withDatabase(SHARED_DATABASE_URL, dbName);
+  scratch = await createScratchDatabase('latchkey_access_audit_int');
+  const url = scratch.url;
   dataSource = createServiceDataSource({ url, schema: 'access', entities: AUDIT_ENTITIES, migrations: MIGRATIONS, poolSize: 20 });
   await migrate(dataSource, 'access');
   repository = new AuditRepository(dataSource);
@@ -70,10 +67,7 @@ afterAll(async () => {
   await sql?.end();
   await sequencer?.onModuleDestroy();
   await dataSource?.destroy();
-  await admin
-    ?.query('SELECT format($1::text, $2::text) AS sql', ['DROP DATABASE IF EXISTS %I WITH (FORCE)', dbName])
-    .then(({ rows }) => admin.query(rows[0].sql));
-  await admin?.end();
+  await scratch?.drop();
 });
 
 beforeEach(resetLog);
@@ -93,7 +87,7 @@ describe('AuditService.append', () => {
   });
 
   it('appends while the head is locked (an append waits on no other), and links the entry once the lock is free', async () => {
-    const holder = new Client({ connectionString: withDatabase(SHARED_DATABASE_URL, dbName) });
+    const holder = new Client({ connectionString: scratch.url });
     await holder.connect();
     try {
       await holder.query('BEGIN');

@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import { Actor, AppException, SYSTEM_ACTOR, TokenInput, UserInput } from '@latchkey/contracts';
 import { createLogger } from '@latchkey/messaging';
 import { createServiceDataSource, migrate } from '@latchkey/persistence';
-import { SHARED_DATABASE_URL, withDatabase } from '@latchkey/testing';
+import { createScratchDatabase, type ScratchDatabase } from '@latchkey/testing';
 import { AUDIT_ENTITIES } from '../audit/audit.module';
 import { MIGRATIONS } from '../migrations';
 import { AuditRepository } from '../audit/audit.repository';
@@ -20,9 +20,8 @@ import { TokensService } from './tokens.service';
 import { IdentityChanges } from './identity-changes.repository';
 import { UsersService } from './users.service';
 
-const dbName = `latchkey_access_identities_int_${randomBytes(4).toString('hex')}`;
 const logger = createLogger('access', 'silent');
-let admin: Client;
+let scratch: ScratchDatabase;
 let sql: Client;
 let dataSource: DataSource;
 let identities: IdentitiesRepository;
@@ -58,10 +57,8 @@ async function everything(): Promise<string> {
 }
 
 beforeAll(async () => {
-  admin = new Client({ connectionString: SHARED_DATABASE_URL });
-  await admin.connect();
-  await admin.query('SELECT format($1::text, $2::text) AS sql', ['CREATE DATABASE %I', dbName]).then(({ rows }) => admin.query(rows[0].sql));
-  const url = withDatabase(SHARED_DATABASE_URL, dbName);
+  scratch = await createScratchDatabase('latchkey_access_identities_int');
+  const url = scratch.url;
   dataSource = createServiceDataSource({
     url,
     schema: 'access',
@@ -85,10 +82,7 @@ afterAll(async () => {
   await sql?.end();
   await sequencer?.onModuleDestroy();
   await dataSource?.destroy();
-  await admin
-    ?.query('SELECT format($1::text, $2::text) AS sql', ['DROP DATABASE IF EXISTS %I WITH (FORCE)', dbName])
-    .then(({ rows }) => admin.query(rows[0].sql));
-  await admin?.end();
+  await scratch?.drop();
 });
 
 describe('the bootstrap admin', () => {

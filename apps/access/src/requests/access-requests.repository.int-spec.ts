@@ -1,11 +1,11 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { SYSTEM_ACTOR } from '@latchkey/contracts';
 import { createLogger } from '@latchkey/messaging';
 import { createServiceDataSource, migrate } from '@latchkey/persistence';
 import { encryptSecret, MasterKey } from '@latchkey/secrets';
-import { SHARED_DATABASE_URL, withDatabase } from '@latchkey/testing';
+import { createScratchDatabase, type ScratchDatabase } from '@latchkey/testing';
 import { AUDIT_ENTITIES } from '../audit/audit.module';
 import { AuditRepository } from '../audit/audit.repository';
 import { AuditService } from '../audit/audit.service';
@@ -20,8 +20,7 @@ import { requestAuditEntry } from './request-view';
  * The hot path's one-statement writes on a real control database: the change and its audit
  * entries together, or, when the row moved on, neither.
  */
-const dbName = `latchkey_access_requests_int_${randomBytes(4).toString('hex')}`;
-let admin: Client;
+let scratch: ScratchDatabase;
 let sql: Client;
 let dataSource: DataSource;
 let requests: AccessRequestsRepository;
@@ -91,10 +90,8 @@ async function entriesOf(id: string): Promise<Array<{ action: string; details: R
 }
 
 beforeAll(async () => {
-  admin = new Client({ connectionString: SHARED_DATABASE_URL });
-  await admin.connect();
-  await admin.query('SELECT format($1::text, $2::text) AS sql', ['CREATE DATABASE %I', dbName]).then(({ rows }) => admin.query(rows[0].sql));
-  const url = withDatabase(SHARED_DATABASE_URL, dbName);
+  scratch = await createScratchDatabase('latchkey_access_requests_int');
+  const url = scratch.url;
   dataSource = createServiceDataSource({ url, schema: 'access', entities: [AccessRequestEntity, ...AUDIT_ENTITIES], migrations: MIGRATIONS, poolSize: 5 });
   await migrate(dataSource, 'access');
   const auditRepository = new AuditRepository(dataSource);
@@ -109,10 +106,7 @@ afterAll(async () => {
   await sql?.end();
   await sequencer?.onModuleDestroy();
   await dataSource?.destroy();
-  await admin
-    ?.query('SELECT format($1::text, $2::text) AS sql', ['DROP DATABASE IF EXISTS %I WITH (FORCE)', dbName])
-    .then(({ rows }) => admin.query(rows[0].sql));
-  await admin?.end();
+  await scratch?.drop();
 });
 
 describe('AccessRequestsRepository, one statement per hot write', () => {

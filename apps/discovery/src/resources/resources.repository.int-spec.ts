@@ -1,10 +1,9 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { Client } from 'pg';
+import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import type { ResourceKind } from '@latchkey/contracts';
 import { createLogger, MessageBus } from '@latchkey/messaging';
 import { AuditOutbox, createServiceDataSource, migrate } from '@latchkey/persistence';
-import { SHARED_DATABASE_URL, withDatabase } from '@latchkey/testing';
+import { createScratchDatabase, type ScratchDatabase } from '@latchkey/testing';
 import { CreateDiscovery1764000000300 } from '../migrations/1764000000300-CreateDiscovery';
 import { ResourceUnrequestableReason1764000000310 } from '../migrations/1764000000310-ResourceUnrequestableReason';
 import { DiscoveryAuditOutbox1764000000620 } from '../migrations/1764000000620-DiscoveryAuditOutbox';
@@ -12,8 +11,7 @@ import { resourceId, resourcePath } from './resource-id';
 import { TYPE_OF_KIND } from './resource-kinds';
 import { ResourceRow, ResourcesRepository, STATISTICS_AFTER_CHANGES } from './resources.repository';
 
-const dbName = `latchkey_discovery_int_${randomBytes(4).toString('hex')}`;
-let admin: Client;
+let scratch: ScratchDatabase;
 let dataSource: DataSource;
 let repo: ResourcesRepository;
 
@@ -58,11 +56,9 @@ const audit =
 const paths = async (integrationId: string) => (await repo.page({ integrationId, limit: 500 })).map((r) => r.path);
 
 beforeAll(async () => {
-  admin = new Client({ connectionString: SHARED_DATABASE_URL });
-  await admin.connect();
-  await admin.query('SELECT format($1::text, $2::text) AS sql', ['CREATE DATABASE %I', dbName]).then(({ rows }) => admin.query(rows[0].sql));
+  scratch = await createScratchDatabase('latchkey_discovery_int');
   dataSource = createServiceDataSource({
-    url: withDatabase(SHARED_DATABASE_URL, dbName),
+    url: scratch.url,
     schema: 'discovery',
     entities: [],
     migrations: [CreateDiscovery1764000000300, ResourceUnrequestableReason1764000000310, DiscoveryAuditOutbox1764000000620],
@@ -75,10 +71,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await dataSource?.destroy();
-  await admin
-    ?.query('SELECT format($1::text, $2::text) AS sql', ['DROP DATABASE IF EXISTS %I WITH (FORCE)', dbName])
-    .then(({ rows }) => admin.query(rows[0].sql));
-  await admin?.end();
+  await scratch?.drop();
 });
 
 describe('ResourcesRepository', () => {
