@@ -12,6 +12,13 @@ const CLAIM = { from: 'ACTIVE' as GrantStatus, to: GrantStates.transition('ACTIV
 // The statements of every revocation, prepared (runPrepared): planned once per pooled connection, not on every call.
 
 /** Claims a due ACTIVE grant ($1 id, $2 now, $4 to, $5 from) with the items of the person's other grants that hold access ($3). */
+/** Marks a person's role (integration, role name, connector, identity: $first to $first+3) as used now: touchRole, alone or in a statement that changes a grant. */
+const touchRoleSql = (first: number) =>
+  `INSERT INTO provisioning.personal_roles (integration_id, role_name, connector_id, identity_id, last_active_at, state)
+   VALUES ($${first}, $${first + 1}, $${first + 2}, $${first + 3}, now(), 'ACTIVE')
+   ON CONFLICT (integration_id, role_name) DO UPDATE SET last_active_at = now(), state = 'ACTIVE', state_reason = NULL`;
+const TOUCH_ROLE = touchRoleSql(1);
+
 const CLAIM_EXPIRED: PreparedStatement = {
   name: 'provisioning_claim_expired',
   // A WITH ... SELECT, answering the claimed row (none when the grant was not due and ACTIVE).
@@ -43,9 +50,7 @@ const END_REVOCATION: PreparedStatement = {
             WHERE id = $1 AND status = ANY($7)
             RETURNING *
          ), touched AS (
-           INSERT INTO provisioning.personal_roles (integration_id, role_name, connector_id, identity_id, last_active_at, state)
-           VALUES ($2, $3, $4, $5, now(), 'ACTIVE')
-           ON CONFLICT (integration_id, role_name) DO UPDATE SET last_active_at = now(), state = 'ACTIVE', state_reason = NULL
+           ${touchRoleSql(2)}
          )
          SELECT * FROM ended`,
 };
@@ -68,9 +73,7 @@ const ACTIVATE: PreparedStatement = {
             WHERE id = $1 AND status = ANY($7)
             RETURNING *
          ), touched AS (
-           INSERT INTO provisioning.personal_roles (integration_id, role_name, connector_id, identity_id, last_active_at, state)
-           VALUES ($2, $3, $4, $5, now(), 'ACTIVE')
-           ON CONFLICT (integration_id, role_name) DO UPDATE SET last_active_at = now(), state = 'ACTIVE', state_reason = NULL
+           ${touchRoleSql(2)}
          )
          SELECT * FROM activated`,
 };
@@ -385,12 +388,7 @@ export class GrantsRepository {
 
   /** The person's role is in use on this instance now. */
   async touchRole(integrationId: string, roleName: string, connectorId: string, identityId: string): Promise<void> {
-    await this.dataSource.query(
-      `INSERT INTO provisioning.personal_roles (integration_id, role_name, connector_id, identity_id, last_active_at, state)
-       VALUES ($1, $2, $3, $4, now(), 'ACTIVE')
-       ON CONFLICT (integration_id, role_name) DO UPDATE SET last_active_at = now(), state = 'ACTIVE', state_reason = NULL`,
-      [integrationId, roleName, connectorId, identityId],
-    );
+    await this.dataSource.query(TOUCH_ROLE, [integrationId, roleName, connectorId, identityId]);
   }
 
   /** Roles of this connector unused for `seconds`, with no grant left to revoke. */
