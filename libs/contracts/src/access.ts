@@ -191,6 +191,9 @@ export type AccessFlow = z.output<typeof AccessFlow>;
 export const AccessRequestStatus = z.enum(['PENDING', 'APPROVED', 'GRANTED', 'REVOKING', 'EXPIRED', 'REVOKED', 'REJECTED', 'FAILED']);
 export type AccessRequestStatus = z.infer<typeof AccessRequestStatus>;
 
+/** The longest a request's creation waits for its grant (AccessRequestInput.waitSeconds). */
+export const MAX_CREATE_WAIT_SECONDS = 10;
+
 export const AccessRequestInput = z
   .object({
     items: z
@@ -200,8 +203,27 @@ export const AccessRequestInput = z
     justification: text({ trim: true, max: 2000 }).optional(),
     durationMinutes: DurationMinutes,
     dryRun: z.boolean().default(false),
+    /**
+     * For requests approved at creation (an automatic flow): answer once their grant is made, or
+     * after this many seconds, whichever comes first. 0: answer at once (the grant follows).
+     */
+    waitSeconds: z
+      .number()
+      .int('must be a whole number')
+      .min(0, 'must be 0 or more')
+      .max(MAX_CREATE_WAIT_SECONDS, `must be at most ${MAX_CREATE_WAIT_SECONDS}`)
+      .default(0),
+    /**
+     * With waitSeconds: each request granted within the wait comes with its access details and
+     * password in this answer, which is then the one read of that password (audited as such).
+     */
+    revealCredentials: z.boolean().default(false),
   })
-  .strict();
+  .strict()
+  .superRefine((input, ctx) => {
+    if (input.revealCredentials && input.waitSeconds === 0)
+      ctx.addIssue({ code: 'custom', path: ['revealCredentials'], message: 'needs waitSeconds of at least 1' });
+  });
 export type AccessRequestInput = z.input<typeof AccessRequestInput>;
 export type ValidAccessRequest = z.output<typeof AccessRequestInput>;
 
@@ -305,6 +327,14 @@ export const AccessDetails = z.object({
 });
 export type AccessDetails = z.infer<typeof AccessDetails>;
 
+/** The answer to creating requests; `accessDetails` only with revealCredentials, one per request granted within the wait. */
+export const AccessRequestsCreated = z.object({
+  dryRun: z.boolean(),
+  requests: z.array(AccessRequest),
+  accessDetails: z.array(AccessDetails).optional(),
+});
+export type AccessRequestsCreated = z.infer<typeof AccessRequestsCreated>;
+
 export const AccessRequestQuery = z.object({
   status: AccessRequestStatus.optional(),
   requesterId: Uuid.optional(),
@@ -334,11 +364,7 @@ export const AccessContracts = {
   accessFlowsUpdate: defineRequest('access.flows.update', ByCaller.extend(ById.shape).extend({ input: AccessFlowInput }), AccessFlow),
   accessFlowsDelete: defineRequest('access.flows.delete', ByCaller.extend(ById.shape), ById),
 
-  accessRequestsCreate: defineRequest(
-    'access.requests.create',
-    ByCaller.extend({ input: AccessRequestInput }),
-    z.object({ dryRun: z.boolean(), requests: z.array(AccessRequest) }),
-  ),
+  accessRequestsCreate: defineRequest('access.requests.create', ByCaller.extend({ input: AccessRequestInput }), AccessRequestsCreated),
   accessRequestsList: defineRequest('access.requests.list', ByCaller.extend({ query: AccessRequestQuery }), listOf(AccessRequest)),
   accessRequestsGet: defineRequest('access.requests.get', ByCaller.extend(ById.shape), AccessRequest),
   accessRequestsApprove: defineRequest('access.requests.approve', ByCaller.extend(ById.shape).extend({ reason: Reason }), AccessRequest),

@@ -23,6 +23,8 @@ describe('access requests: flows, approvals, one-time credentials, expiry', () =
   const people: Record<string, Person> = {};
   const resources: Record<string, string> = {};
   const passwords: string[] = [];
+  /** Passwords handed to people other than the analyst, kept out of the audit log and the logs too. */
+  const revealed: string[] = [];
   let analystFlowId: string;
   let firstRequestId: string;
 
@@ -460,6 +462,73 @@ latchkey:owner=data-team';
     ]);
   });
 
+  it('hands the password of an automatic grant in the answer to a request that waits for it: one call, one read, a real login', async () => {
+    await t.api('POST', '/api/v1/groups', { body: { name: 'contractors' } });
+    await addPerson('eve', ['contractors']);
+    const flow = await t.api('POST', '/api/v1/access-flows', {
+      body: {
+        name: 'contractors read payments at once',
+        requestors: { conditions: [{ type: 'group', match: 'is', values: ['contractors'] }] },
+        targets: [{ integrationId, resourceType: 'postgresql-table', permissions: ['READ_ONLY'] }],
+        approvers: null,
+        maxDurationMinutes: 30,
+        settings: { justificationRequired: false },
+      },
+    });
+    expect(flow.status).toBe(201);
+    const item = { resourceId: resources['app/billing/payments'], permission: 'READ_ONLY' };
+
+    const bad = await post('eve', '/api/v1/access-requests', { items: [item], durationMinutes: 5, revealCredentials: true, waitSeconds: 11 });
+    expect(bad.status).toBe(400);
+    expect(bad.body.details.issues).toEqual([{ field: 'waitSeconds', rule: 'must be at most 10' }]);
+    const noWait = await post('eve', '/api/v1/access-requests', { items: [item], durationMinutes: 5, revealCredentials: true });
+    expect(noWait.status).toBe(400);
+    expect(noWait.body.details.issues).toEqual([{ field: 'revealCredentials', rule: 'needs waitSeconds of at least 1' }]);
+
+    const created = await post('eve', '/api/v1/access-requests', { items: [item], durationMinutes: 5, waitSeconds: 10, revealCredentials: true });
+    expect(created.status).toBe(201);
+    expect(created.headers.get('cache-control')).toBe('no-store');
+    const [request] = created.body.requests;
+    expect(request).toMatchObject({ status: 'GRANTED', approvalMode: 'AUTOMATIC', passwordViewedAt: expect.any(String) });
+    expect(created.body.accessDetails).toEqual([
+      expect.objectContaining({ requestId: request.id, host: '127.0.0.1', port: pg.port, database: 'app', password: expect.any(String) }),
+    ]);
+    const details = created.body.accessDetails[0];
+    revealed.push(details.password);
+
+    const session = await login(details);
+    expect((await session.query('SELECT count(*)::int AS n FROM billing.payments')).rows[0].n).toBe(1);
+    await expect(session.query('SELECT * FROM billing.invoices')).rejects.toMatchObject({ code: '42501' });
+    await session.end();
+
+    const again = await get('eve', `/api/v1/access-requests/${request.id}/access-details`);
+    expect(again.status).toBe(200);
+    expect(again.body).toMatchObject({ username: details.username, password: null, passwordViewedAt: request.passwordViewedAt });
+    const audit = await t.api('GET', `/api/v1/audit?targetId=${request.id}&pageSize=100`);
+    expect(audit.body.items.map((e: { action: string }) => e.action).reverse()).toEqual([
+      'request.created',
+      'request.approved',
+      'request.granted',
+      'request.credentials-viewed',
+    ]);
+    expect(audit.body.items[0]).toMatchObject({ actor: { type: 'user', id: people.eve.id }, details: { inCreationAnswer: true } });
+    expect(t.responses.filter((text) => text.includes(details.password))).toHaveLength(1);
+    expect(JSON.stringify(await t.control('SELECT * FROM access.access_requests'))).not.toContain(details.password);
+
+    // Without revealCredentials the answer waits for the grant and the password stays for its one read.
+    const waited = await post('eve', '/api/v1/access-requests', {
+      items: [{ resourceId: resources['app/hr/salaries'], permission: 'READ_ONLY' }],
+      durationMinutes: 5,
+      waitSeconds: 10,
+    });
+    expect(waited.status).toBe(201);
+    expect(waited.body.requests[0]).toMatchObject({ status: 'GRANTED', passwordViewedAt: null });
+    expect(waited.body).not.toHaveProperty('accessDetails');
+    const read = await get('eve', `/api/v1/access-requests/${waited.body.requests[0].id}/access-details`);
+    expect(read.body.password).toEqual(expect.any(String));
+    revealed.push(read.body.password);
+  });
+
   it('cuts the analyst off at expiry; the audit chain verifies, never holds a secret, and breaks when a row is edited', async () => {
     const expired = await waitStatus(firstRequestId, 'EXPIRED', 90_000);
     expect(Date.parse(expired.endedAt)).toBeGreaterThanOrEqual(Date.parse(expired.expiresAt));
@@ -479,7 +548,7 @@ latchkey:owner=data-team';
     ]);
     const all = JSON.stringify(await t.control('SELECT * FROM access.audit_log'));
     const logs = t.stack.output();
-    for (const secret of [...passwords, CONNECTOR_PASSWORD, ...Object.values(people).map((p) => p.token), t.adminToken]) {
+    for (const secret of [...passwords, ...revealed, CONNECTOR_PASSWORD, ...Object.values(people).map((p) => p.token), t.adminToken]) {
       expect(all).not.toContain(secret);
       expect(logs).not.toContain(secret);
     }

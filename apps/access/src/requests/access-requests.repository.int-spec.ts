@@ -80,6 +80,7 @@ function grantedFields(): GrantedFields {
     expiresAt: new Date(Date.now() + 30 * 60_000),
     login: { host: 'db.example.com', port: 5432, database: 'shop', username: 'lk_ana', sslmode: 'require', customAccessDetails: null },
     passwordEnvelope: encryptSecret({ username: 'lk_ana', password: 'the-password' }, masterKey),
+    passwordViewedAt: null,
   };
 }
 

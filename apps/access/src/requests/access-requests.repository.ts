@@ -41,10 +41,10 @@ const RECORD_GRANTED: PreparedStatement = {
   text: `WITH changed AS (
            UPDATE access.access_requests
               SET status = $3, grant_id = $4, granted_at = $5, expires_at = $6, status_reason = NULL,
-                  login = $7::jsonb, password_envelope = $8::jsonb, password_viewed_at = NULL, updated_at = $9
+                  login = $7::jsonb, password_envelope = $8::jsonb, password_viewed_at = $9, updated_at = $10
             WHERE id = $1 AND status = $2
            RETURNING id)
-         ${auditInsertFrom('changed', 10)}`,
+         ${auditInsertFrom('changed', 11)}`,
 };
 
 const RECORD_PASSWORD_VIEWED: PreparedStatement = {
@@ -133,6 +133,7 @@ export class AccessRequestsRepository implements RequestStore {
       f.expiresAt,
       jsonbParam(f.login),
       jsonbParam(f.passwordEnvelope),
+      f.passwordViewedAt,
       new Date(),
       ...auditValues(audit.rows),
     ]);

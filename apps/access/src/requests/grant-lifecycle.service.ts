@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { AppException, Contracts, GrantStates, isPermanentError, RequestStates, SYSTEM_ACTOR } from '@latchkey/contracts';
-import type { AccessRequestStatus, Credentials, Grant, Integration } from '@latchkey/contracts';
+import type { AccessRequestStatus, Actor, Credentials, Grant, Integration } from '@latchkey/contracts';
 import { ConnectorClient, LOGGER } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import { MasterKey, encryptSecret } from '@latchkey/secrets';
@@ -21,6 +21,42 @@ export const idempotencyKeyOf = (requestId: string) => `access-request-${request
 const REQUEST_KEY = /^access-request-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
 /** The access request a grant was made for, from its idempotency key; undefined for grants made otherwise. */
 export const requestIdOf = (idempotencyKey: string): string | undefined => REQUEST_KEY.exec(idempotencyKey)?.[1];
+
+/** What an inline grant leaves for a caller waiting on it. */
+export interface GrantOutcome {
+  /** The request as the grant left it (GRANTED); null when it did not end there inline (read the row). */
+  request: AccessRequestEntity | null;
+  /** The password, when it was handed to the waiting caller: recorded as read with the grant. */
+  password: string | null;
+}
+
+const NOT_GRANTED_INLINE: GrantOutcome = { request: null, password: null };
+
+/**
+ * A caller waiting for an inline grant to hand it the password (once). The grant records the
+ * password as read only while the caller still waits (`claim`); a caller that gives up waiting
+ * while that record is being written waits for it instead (`abandon` is then refused), so a
+ * password recorded as read always reaches the person it was read for.
+ */
+export class RevealOnce {
+  private state: 'waiting' | 'claimed' | 'abandoned' = 'waiting';
+
+  constructor(readonly actor: Actor) {}
+
+  /** The grant takes the reveal: true while the caller still waits. */
+  claim(): boolean {
+    if (this.state !== 'waiting') return false;
+    this.state = 'claimed';
+    return true;
+  }
+
+  /** The caller stops waiting: true unless the grant already took the reveal. */
+  abandon(): boolean {
+    if (this.state !== 'waiting') return false;
+    this.state = 'abandoned';
+    return true;
+  }
+}
 
 /**
  * Drives an approved request's grant through provisioning and mirrors what provisioning reports.
@@ -49,25 +85,45 @@ export class GrantLifecycle {
    * dies half-way or provisioning cannot answer now, the job (then the sweeper) makes the grant with
    * the same idempotency key, so it is made once; after a success the job is dropped, and a job
    * that runs anyway finds the request GRANTED and does nothing. Resolves once the job is queued;
-   * the grant goes on without the caller. `integration`: the catalog's answer the caller already holds.
+   * the grant goes on, and `outcome` tells how it ended (see `settle`). `integration`: the
+   * catalog's answer the caller already holds. `reveal`: a caller waiting to be handed the password.
    */
-  async grantNow(request: AccessRequestEntity, integration?: Integration): Promise<void> {
+  async grantNow(request: AccessRequestEntity, integration?: Integration, reveal?: RevealOnce): Promise<{ outcome: Promise<GrantOutcome> }> {
     const id = request.id;
     const queued = this.queue.enqueue(id, INLINE_GRANT_SAFETY_DELAY_MS).then(
       () => true,
       // The request is APPROVED in the control database: the sweeper enqueues it once Redis is back.
       (err: unknown) => (this.logger.warn({ err, requestId: id }, 'could not enqueue the grant; the sweeper will'), false),
     );
-    const run = this.grant(id, { request, integration })
-      .then(async (done) => {
-        if (done && (await queued)) await this.queue.remove(id).catch(() => undefined);
+    let settled: (outcome: GrantOutcome) => void = () => undefined;
+    const outcome = new Promise<GrantOutcome>((resolve) => (settled = resolve));
+    const run = this.grant(id, { request, integration, reveal })
+      .then(async (result) => {
+        settled(result);
+        if (result.done && (await queued)) await this.queue.remove(id).catch(() => undefined);
       })
       .catch((err: unknown) =>
         this.logger.info({ err: err instanceof Error ? err.message : String(err), requestId: id }, 'inline grant not made; its job retries'),
       )
-      .finally(() => this.inline.delete(id));
+      .finally(() => {
+        settled(NOT_GRANTED_INLINE);
+        this.inline.delete(id);
+      });
     this.inline.set(id, run);
     await queued;
+    return { outcome };
+  }
+
+  /**
+   * An inline grant's outcome, waited for until `deadline` (ms since the epoch); past it, the
+   * request as it then stands is for the caller to read. A reveal already being written is waited for.
+   */
+  async settle(outcome: Promise<GrantOutcome>, deadline: number, reveal?: RevealOnce): Promise<GrantOutcome> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), Math.max(0, deadline - Date.now()))));
+    const first = await Promise.race([outcome, late]).finally(() => clearTimeout(timer));
+    if (first) return first;
+    return !reveal || reveal.abandon() ? NOT_GRANTED_INLINE : outcome;
   }
 
   /** Waits for the grants this process is making inline (at shutdown). */
@@ -81,12 +137,16 @@ export class GrantLifecycle {
     await this.grant(requestId);
   }
 
-  /** Resolves true when the request needs nothing more from its job. */
-  private async grant(requestId: string, known: { request?: AccessRequestEntity; integration?: Integration } = {}): Promise<boolean> {
+  /** `done`: the request needs nothing more from its job; with what a caller waiting on it may be handed. */
+  private async grant(
+    requestId: string,
+    known: { request?: AccessRequestEntity; integration?: Integration; reveal?: RevealOnce } = {},
+  ): Promise<GrantOutcome & { done: boolean }> {
+    const finished = { done: true, ...NOT_GRANTED_INLINE };
     const r = known.request ?? (await this.requests.findById(requestId));
-    if (!r) return true;
+    if (!r) return finished;
     const needsGrant = r.status === 'APPROVED' || (r.status === 'REVOKING' && !r.grantId);
-    if (!needsGrant) return true;
+    if (!needsGrant) return finished;
 
     let answer;
     let integration;
@@ -103,14 +163,15 @@ export class GrantLifecycle {
       // Provisioning refused the grant for good (by code): retrying cannot help.
       if (err instanceof AppException && isPermanentError(err.code)) {
         await this.fail(r.id, `the grant could not be made: ${err.message}`);
-        return true;
+        return finished;
       }
       await this.note(r.id, `waiting for provisioning: ${err instanceof Error ? err.message : String(err)}`);
       throw err;
     }
 
     const { grant, credentials } = answer;
-    const grantedFields = (c: Credentials): GrantedFields & Partial<AccessRequestEntity> => ({
+    // `viewedAt`: the password handed to the caller waiting on this grant, so not kept at all.
+    const grantedFields = (c: Credentials, viewedAt: Date | null = null): GrantedFields & Partial<AccessRequestEntity> => ({
       status: RequestStates.transition('APPROVED', 'GRANTED'),
       grantId: grant.id,
       grantedAt: new Date(grant.grantedAt ?? Date.now()),
@@ -124,18 +185,27 @@ export class GrantLifecycle {
         sslmode: c.sslmode,
         customAccessDetails: integration.customAccessDetails,
       },
-      passwordEnvelope: encryptSecret({ username: c.username, password: c.password }, this.masterKey),
-      passwordViewedAt: null,
+      passwordEnvelope: viewedAt ? null : encryptSecret({ username: c.username, password: c.password }, this.masterKey),
+      passwordViewedAt: viewedAt,
     });
     const grantedEntry = (request: AccessRequestEntity, fields: GrantedFields, c: Credentials) =>
       requestAuditEntry('request.granted', SYSTEM_ACTOR, { ...request, ...fields }, { grantId: grant.id, username: c.username, expiresAt: grant.expiresAt });
     let granted = false;
-    // The usual case in one statement: still APPROVED, it turns GRANTED with its entry. Otherwise
-    // (revoked meanwhile, or already granted by a job that ran anyway) under the row's lock.
+    let outcome = NOT_GRANTED_INLINE;
+    // The usual case in one statement: still APPROVED, it turns GRANTED with its entry (and, for a
+    // caller waiting to be handed the password, read by them). Otherwise (revoked meanwhile, or
+    // already granted by a job that ran anyway) under the row's lock, the password kept for its one read.
     if (grant.status === 'ACTIVE' && credentials && r.status === 'APPROVED') {
-      const fields = grantedFields(credentials);
-      granted = await this.requests.recordGranted(r.id, 'APPROVED', fields, this.audit.prepare([grantedEntry(r, fields, credentials)]));
-      if (granted) this.audit.written();
+      const reveal = known.reveal?.claim() ? known.reveal : undefined;
+      const fields = grantedFields(credentials, reveal ? new Date() : null);
+      const after = { ...r, ...fields };
+      const entries = [grantedEntry(r, fields, credentials)];
+      if (reveal) entries.push(requestAuditEntry('request.credentials-viewed', reveal.actor, after, { inCreationAnswer: true }));
+      granted = await this.requests.recordGranted(r.id, 'APPROVED', fields, this.audit.prepare(entries));
+      if (granted) {
+        this.audit.written();
+        outcome = { request: after, password: reveal ? credentials.password : null };
+      }
     }
     const revokeAfter = granted
       ? false
@@ -160,10 +230,10 @@ export class GrantLifecycle {
     }
     if (grant.status !== 'ACTIVE') {
       await this.sync(grant);
-      return true;
+      return finished;
     }
     if (revokeAfter) await this.revokeNow({ id: r.id, integrationId: r.integrationId, grantId: grant.id, revokedBy: revokeAfter.revokedBy });
-    return true;
+    return { done: true, ...outcome };
   }
 
   /**

@@ -12,7 +12,7 @@ export type RequestPageQuery = z.output<typeof AccessRequestQuery> & { visibleTo
 export const PENDING_AGES = ['under_5m', '5m_to_1h', '1h_to_1d', 'over_1d'] as const;
 export type PendingAge = (typeof PENDING_AGES)[number];
 /** What a request becomes when its grant is made. */
-export type GrantedFields = Pick<AccessRequestEntity, 'status' | 'grantId' | 'grantedAt' | 'expiresAt' | 'login' | 'passwordEnvelope'>;
+export type GrantedFields = Pick<AccessRequestEntity, 'status' | 'grantId' | 'grantedAt' | 'expiresAt' | 'login' | 'passwordEnvelope' | 'passwordViewedAt'>;
 
 /** A page token that no earlier page handed out. */
 export class BadRequestPageTokenError extends Error {}

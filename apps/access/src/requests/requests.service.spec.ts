@@ -25,7 +25,7 @@ import type { Tx } from '../control-database/transactions.repository';
 import { PeopleDirectory } from '../flows/approvers';
 import type { Person } from '../flows/approvers';
 import type { AccessRequestEntity } from './access-request.entity';
-import { GrantLifecycle, INLINE_GRANT_SAFETY_DELAY_MS, requestIdOf } from './grant-lifecycle.service';
+import { GrantLifecycle, INLINE_GRANT_SAFETY_DELAY_MS, requestIdOf, RevealOnce } from './grant-lifecycle.service';
 import { RequestMetrics } from './request.metrics';
 import { ActiveFlows, BadRequestPageTokenError, Bus, GrantJobs, RequestStore } from './requests.ports';
 import type { GrantedFields, RequestPageQuery } from './requests.ports';
@@ -97,7 +97,7 @@ class FakeRequests implements RequestStore {
   async recordGranted(requestId: string, from: AccessRequestStatus, fields: GrantedFields, audit: PreparedAudit) {
     const row = this.rows.get(requestId);
     if (!row || row.status !== from) return false;
-    this.rows.set(requestId, { ...row, ...structuredClone(fields), statusReason: null, passwordViewedAt: null, updatedAt: new Date() });
+    this.rows.set(requestId, { ...row, ...structuredClone(fields), statusReason: null, updatedAt: new Date() });
     this.audit.record(audit);
     return true;
   }
@@ -341,6 +341,8 @@ const readOrders: ValidAccessRequest = {
   justification: 'monthly report',
   durationMinutes: 30,
   dryRun: false,
+  waitSeconds: 0,
+  revealCredentials: false,
 };
 
 function world(flows: AccessFlow[]) {
@@ -414,6 +416,46 @@ describe('RequestsService with GrantLifecycle', () => {
     expect((await service.accessDetails(ana, requestId)).password).toBe('first-password');
     expect(await service.accessDetails(ana, requestId)).toMatchObject({ password: null, username: 'lk_ana' });
     expect(store.row(requestId).passwordEnvelope).toBeNull();
+  });
+
+  it('hands the password in the answer to a request that waits for its grant, once, and audits that read', async () => {
+    const { store, audit, service, lifecycle } = world([AUTOMATIC]);
+    const answer = await service.create(ana, { ...readOrders, waitSeconds: 5, revealCredentials: true });
+    await lifecycle.drain();
+    const requestId = answer.requests[0].id!;
+    expect(answer.requests[0]).toMatchObject({ status: 'GRANTED', passwordViewedAt: expect.any(String) });
+    expect(answer.accessDetails).toEqual([expect.objectContaining({ requestId, username: 'lk_ana', password: 'first-password' })]);
+    expect(store.row(requestId)).toMatchObject({ status: 'GRANTED', passwordEnvelope: null });
+    expect(store.row(requestId).passwordViewedAt).not.toBeNull();
+    expect(audit.actionsFor(requestId)).toEqual(['request.created', 'request.approved', 'request.granted', 'request.credentials-viewed']);
+    expect(await service.accessDetails(ana, requestId)).toMatchObject({ password: null, passwordViewedAt: expect.any(String) });
+  });
+
+  it('answers a waiting request as it stands at the deadline, and keeps the password for its one read when nobody waits for it any more', async () => {
+    const { store, audit, service, lifecycle, provisioning } = world([AUTOMATIC]);
+    let release: () => void = () => undefined;
+    provisioning.meanwhile = () => new Promise<void>((resolve) => (release = resolve));
+    const answer = await service.create(ana, { ...readOrders, waitSeconds: 1, revealCredentials: true });
+    const requestId = answer.requests[0].id!;
+    expect(answer.requests[0].status).toBe('APPROVED');
+    expect(answer.accessDetails).toEqual([]);
+    release();
+    await lifecycle.drain();
+    expect(store.row(requestId)).toMatchObject({ status: 'GRANTED', passwordViewedAt: null, passwordEnvelope: expect.anything() });
+    expect(audit.actionsFor(requestId)).not.toContain('request.credentials-viewed');
+    expect((await service.accessDetails(ana, requestId)).password).toBe('first-password');
+  });
+
+  it('waits for a password being recorded as read when the deadline passes meanwhile, so it reaches its reader', async () => {
+    const { lifecycle } = world([AUTOMATIC]);
+    const reveal = new RevealOnce({ type: 'user', id: ana.userId, email: ana.email });
+    expect(reveal.claim()).toBe(true);
+    const granted = { request: null, password: 'first-password' };
+    const outcome = new Promise<typeof granted>((resolve) => setTimeout(() => resolve(granted), 50));
+    expect(await lifecycle.settle(outcome, Date.now(), reveal)).toBe(granted);
+    const unclaimed = new RevealOnce({ type: 'user', id: ana.userId, email: ana.email });
+    expect(await lifecycle.settle(new Promise(() => undefined), Date.now(), unclaimed)).toEqual({ request: null, password: null });
+    expect(unclaimed.claim()).toBe(false);
   });
 
   it('shows the password to one of two reads made at once, and audits that one read; the other finds it viewed under the lock', async () => {

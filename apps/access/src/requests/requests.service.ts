@@ -4,6 +4,7 @@ import { actorOfCaller as actorOf, AppException, Contracts, ErrorCode, RequestSt
 import type {
   AccessDetails,
   AccessRequest,
+  AccessRequestsCreated,
   AccessRequestStatus,
   Actor,
   Approval,
@@ -22,7 +23,8 @@ import type { Tx } from '../control-database/transactions.repository';
 import { isApproved, PeopleDirectory, resolveApprovers } from '../flows/approvers';
 import { dueEscalationTier } from './access-request.entity';
 import type { AccessRequestEntity, EscalationTierState, StoredItem } from './access-request.entity';
-import { GrantLifecycle } from './grant-lifecycle.service';
+import { GrantLifecycle, RevealOnce } from './grant-lifecycle.service';
+import type { GrantOutcome } from './grant-lifecycle.service';
 import { ActiveFlows, BadRequestPageTokenError, Bus, GrantJobs, RequestStore } from './requests.ports';
 import type { RequestPageQuery } from './requests.ports';
 import { RequestMetrics } from './request.metrics';
@@ -61,7 +63,8 @@ export class RequestsService {
    * Matches the items to the flows that allow them and makes one request per (flow, integration).
    * Nothing is created when any item is denied (403 with every reason) or on a dry run.
    */
-  async create(caller: Caller, input: ValidAccessRequest): Promise<{ dryRun: boolean; requests: AccessRequest[] }> {
+  async create(caller: Caller, input: ValidAccessRequest): Promise<AccessRequestsCreated> {
+    const deadline = Date.now() + input.waitSeconds * 1000;
     const items = await this.resolveItems(input.items);
     const justification = input.justification ? input.justification : undefined;
     const integrationIds = [...new Set(items.map((i) => i.resource.integrationId))];
@@ -168,13 +171,42 @@ export class RequestsService {
         return out;
       });
     }
+    const inline = new Map<string, { outcome: Promise<GrantOutcome>; reveal?: RevealOnce }>();
     for (const r of saved) {
       this.logger.info({ requestId: r.id, flowId: r.flowId, status: r.status }, 'access request created');
       this.metrics.created(r);
       await this.lifecycle.announce(r.id, r.status);
-      if (r.status === 'APPROVED') await this.lifecycle.grantNow(r, integrations.get(r.integrationId));
+      if (r.status !== 'APPROVED') continue;
+      const reveal = input.revealCredentials ? new RevealOnce(actorOf(caller)) : undefined;
+      inline.set(r.id, { ...(await this.lifecycle.grantNow(r, integrations.get(r.integrationId), reveal)), reveal });
     }
-    return { dryRun: false, requests: saved.map(toRequestView) };
+    if (input.waitSeconds === 0 || inline.size === 0) return { dryRun: false, requests: saved.map(toRequestView) };
+    return this.answerAfterGrants(saved, inline, deadline, input.revealCredentials);
+  }
+
+  /**
+   * The answer once the inline grants are made or the deadline passed: each request as it then
+   * stands, and with `reveal` the access details of those granted, their password read by this answer.
+   */
+  private async answerAfterGrants(
+    saved: AccessRequestEntity[],
+    inline: Map<string, { outcome: Promise<GrantOutcome>; reveal?: RevealOnce }>,
+    deadline: number,
+    reveal: boolean,
+  ): Promise<AccessRequestsCreated> {
+    const outcomes = new Map(
+      await Promise.all([...inline].map(async ([id, { outcome, reveal: once }]) => [id, await this.lifecycle.settle(outcome, deadline, once)] as const)),
+    );
+    const requests: AccessRequest[] = [];
+    const accessDetails: AccessDetails[] = [];
+    for (const r of saved) {
+      const outcome = outcomes.get(r.id);
+      // Not granted inline within the wait: the row says where it stands (granted by its job, failed, still APPROVED).
+      const now = outcome?.request ?? (outcome ? ((await this.requests.findById(r.id)) ?? r) : r);
+      requests.push(toRequestView(now));
+      if (outcome?.request && outcome.password !== null) accessDetails.push(toAccessDetails(outcome.request, outcome.password));
+    }
+    return { dryRun: false, requests, ...(reveal ? { accessDetails } : {}) };
   }
 
   async get(caller: Caller, id: string): Promise<AccessRequest> {

@@ -29,6 +29,7 @@ export class AccessRequestsHttpController {
 
   @Post()
   @Access('authenticated')
+  @NoStore()
   async create(@Body() body: unknown, @CurrentCaller() caller: AuthenticatedCaller, @Res({ passthrough: true }) res: Response) {
     const answer = await this.bus.request(Contracts.accessRequestsCreate, { caller: callerOf(caller), input: parseInput(AccessRequestInput, body) });
     res.status(answer.dryRun ? 200 : 201);

@@ -73,6 +73,7 @@ describe('OpenAPI document', () => {
     );
     expect(carriesSecret.sort()).toEqual([
       'get /api/v1/access-requests/{id}/access-details',
+      'post /api/v1/access-requests',
       'post /api/v1/access-requests/{id}/reset-credentials',
       'post /api/v1/auth/cli-tokens',
       'post /api/v1/integrations/{id}/grants',

@@ -16,7 +16,16 @@ import {
 } from '@latchkey/contracts';
 import { PostgresConfig } from '@latchkey/config';
 import { AuditEntry, AuditVerifyReport } from '@latchkey/contracts';
-import { AccessDetails, AccessFlow, AccessFlowInput, AccessRequest, AccessRequestInput, FlowDryRun, RequestableItem } from '@latchkey/contracts';
+import {
+  AccessDetails,
+  AccessFlow,
+  AccessFlowInput,
+  AccessRequest,
+  AccessRequestInput,
+  AccessRequestsCreated,
+  FlowDryRun,
+  RequestableItem,
+} from '@latchkey/contracts';
 import { AccessFlowListQuery } from './access-flows.http.controller';
 import { AccessRequestListQuery, DecisionBody, ExtendRequestBody } from './access-requests.http.controller';
 import { AuditListQuery } from './audit.http.controller';
@@ -298,10 +307,10 @@ export const ROUTES: Route[] = [
     method: 'post',
     path: '/api/v1/access-requests',
     summary:
-      'Request (resource, permission) pairs; split into one request per matching flow and integration; 403 says why when no flow allows it; dryRun answers the same creating nothing (200)',
+      'Request (resource, permission) pairs; split into one request per matching flow and integration; 403 says why when no flow allows it; dryRun answers the same creating nothing (200); waitSeconds waits for the grant of requests approved at once, and revealCredentials hands their one-time access details in this answer',
     access: 'authenticated',
     body: AccessRequestInput,
-    response: z.object({ dryRun: z.boolean(), requests: z.array(AccessRequest) }),
+    response: AccessRequestsCreated,
     status: 201,
   },
   {
