@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Client } from 'pg';
 import { createUser, PgCluster, REPO_ROOT, startPgCluster, startTestStack, STARTUP_TIMEOUT_MS, TestStack, waitUntil } from '@latchkey/testing';
 
 jest.setTimeout(300_000);
@@ -210,5 +211,39 @@ describe('latchkey CLI', () => {
     const fresh = JSON.parse(reset.stdout).password;
     expect(fresh).toEqual(expect.any(String));
     expect(fresh).not.toBe(details.password);
+  });
+
+  it('connect to a resource an automatic flow grants: one request whose answer brings the password, which opens the database', async () => {
+    const oncall = await createUser(t, { groups: ['oncall'] });
+    const integrationId = (await t.api('GET', `/api/v1/resources/${ids['shop/hr/salaries']}`)).body.integrationId;
+    const flow = await t.api('POST', '/api/v1/access-flows', {
+      body: {
+        name: 'hr for on-call, at once',
+        requestors: { conditions: [{ type: 'group', match: 'is', values: ['oncall'] }] },
+        targets: [
+          { integrationId, resourceType: 'postgresql-table', permissions: ['READ_ONLY'], resources: { mode: 'include', by: 'name', values: ['shop/hr/*'] } },
+        ],
+        approvers: null,
+        maxDurationMinutes: 60,
+      },
+    });
+    expect(flow.status).toBe(201);
+    const run = await cli(['connect', 'shop/hr/salaries', '--print', '--output', 'json', '--duration', '15m', '--reason', 'INC-7'], {
+      LATCHKEY_TOKEN: oncall.token,
+      LATCHKEY_URL: t.url,
+    });
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain('is GRANTED');
+    expect(run.stderr).not.toContain('Waiting');
+    const details = JSON.parse(run.stdout);
+    const session = new Client({ host: '127.0.0.1', port: pg.port, user: details.username, password: details.password, database: 'shop' });
+    await session.connect();
+    expect((await session.query('SELECT count(*)::int AS n FROM hr.salaries')).rows[0].n).toBe(0);
+    await session.end();
+    // The password was read once, by the request's own answer: the access details keep it no more.
+    const read = await t.api('GET', `/api/v1/access-requests/${details.requestId}/access-details`, { token: oncall.token });
+    expect(read.body).toMatchObject({ password: null, passwordViewedAt: expect.any(String) });
+    const audit = await t.api('GET', `/api/v1/audit?targetId=${details.requestId}&action=request.credentials-viewed`);
+    expect(audit.body.items).toEqual([expect.objectContaining({ details: { status: 'GRANTED', inCreationAnswer: true } })]);
   });
 });

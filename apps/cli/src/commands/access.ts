@@ -1,4 +1,4 @@
-import type { AccessRequest } from '@latchkey/contracts';
+import type { AccessDetails, AccessRequest } from '@latchkey/contracts';
 import { query } from '../api';
 import type { Context } from '../context';
 import { CliError, ExitCode } from '../exit-codes';
@@ -38,8 +38,21 @@ export function minutesOption(text: string, option: string): number {
   return minutes;
 }
 
-/** Creates the request after a dry run; with --wait, waits until it is granted. */
-export async function createRequest(ctx: Context, resources: string[], options: RequestCommandOptions, printResult = true): Promise<AccessRequest[]> {
+/** The longest the API holds a request's answer for its grant (the access service's limit). */
+const MAX_ANSWER_WAIT_SECONDS = 10;
+
+/**
+ * Creates the request after a dry run; with --wait, waits until it is granted: a request approved
+ * at once is granted within its own answer, others are polled. `reveal` (with --wait): a request
+ * granted within that answer brings its one-time access details, then read.
+ */
+export async function createRequest(
+  ctx: Context,
+  resources: string[],
+  options: RequestCommandOptions,
+  printResult = true,
+  reveal = false,
+): Promise<{ requests: AccessRequest[]; accessDetails: AccessDetails[] }> {
   const durationMinutes = minutesOption(options.duration, '--duration');
   const timeoutMs = minutesOption(options.timeout, '--timeout') * 60_000;
   const api = ctx.api();
@@ -49,24 +62,29 @@ export async function createRequest(ctx: Context, resources: string[], options: 
     ctx.out.info(`${describe(r)} via flow "${r.flowName}": ${approversOf(r)}`);
     for (const w of r.warnings) ctx.out.warn(w.message);
   }
-  const created = (
-    await api.post<{ requests: AccessRequest[] }>('/api/v1/access-requests', {
-      items: items.map((i) => ({ resourceId: i.resourceId, permission: i.permission })),
-      durationMinutes,
-      justification: options.reason,
-    })
-  ).requests;
+  const waitSeconds = options.wait ? Math.max(1, Math.min(MAX_ANSWER_WAIT_SECONDS, Math.floor(timeoutMs / 1000))) : 0;
+  const answer = await api.post<{ requests: AccessRequest[]; accessDetails?: AccessDetails[] }>('/api/v1/access-requests', {
+    items: items.map((i) => ({ resourceId: i.resourceId, permission: i.permission })),
+    durationMinutes,
+    justification: options.reason,
+    ...(waitSeconds ? { waitSeconds, revealCredentials: reveal } : {}),
+  });
+  const created = answer.requests;
+  const accessDetails = answer.accessDetails ?? [];
   for (const r of created) ctx.out.info(`Request ${r.id} is ${r.status}`);
   if (!options.wait) {
     if (printResult)
       ctx.out.result({ requests: created }, () => created.map((r) => `${r.id}\nNext: latchkey requests show ${r.id}  |  latchkey connect ${r.id}`).join('\n'));
-    return created;
+    return { requests: created, accessDetails };
   }
   const granted: AccessRequest[] = [];
-  for (const r of created) granted.push(await waitForGrant(api, ctx.out, r.id!, timeoutMs));
+  for (const r of created) {
+    if (r.status === 'GRANTED') ctx.out.info(`Access granted until ${r.expiresAt}`);
+    granted.push(r.status === 'GRANTED' ? r : await waitForGrant(api, ctx.out, r.id!, timeoutMs));
+  }
   if (printResult)
     ctx.out.result({ requests: granted }, () => granted.map((r) => `${r.id} GRANTED until ${r.expiresAt}\nNext: latchkey connect ${r.id}`).join('\n'));
-  return granted;
+  return { requests: granted, accessDetails };
 }
 
 export interface ListOptions {

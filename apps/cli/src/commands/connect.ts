@@ -23,8 +23,8 @@ export async function connect(ctx: Context, target: string, psqlArgs: string[], 
   const timeoutMs = minutesOption(options.timeout, '--timeout') * 60_000;
   minutesOption(options.duration, '--duration');
   const api = ctx.api();
-  const request = await grantedRequest(ctx, api, target, options, timeoutMs);
-  const details = await accessDetails(ctx, api, request, options);
+  const { request, details: handed } = await grantedRequest(ctx, api, target, options, timeoutMs);
+  const details = handed ?? (await accessDetails(ctx, api, request, options));
 
   if (options.print) {
     ctx.out.warn('this prints a password: it is shown once; keep it out of shell history, logs and chats');
@@ -47,13 +47,20 @@ export async function connect(ctx: Context, target: string, psqlArgs: string[], 
   return runPsql(api, request.id!, details, psqlArgs);
 }
 
-async function grantedRequest(ctx: Context, api: ApiClient, target: string, options: ConnectOptions, timeoutMs: number): Promise<AccessRequest> {
+/** The granted request; `details` when a new request's answer brought its one-time access details. */
+async function grantedRequest(
+  ctx: Context,
+  api: ApiClient,
+  target: string,
+  options: ConnectOptions,
+  timeoutMs: number,
+): Promise<{ request: AccessRequest; details?: AccessDetails }> {
   if (isUuid(target)) {
     const existing = await api.get<AccessRequest>(`/api/v1/access-requests/${target}`).catch((err: unknown) => {
       if (err instanceof ApiError && err.status === 404) return null;
       throw err;
     });
-    if (existing) return existing.status === 'GRANTED' ? existing : waitForGrant(api, ctx.out, target, timeoutMs);
+    if (existing) return { request: existing.status === 'GRANTED' ? existing : await waitForGrant(api, ctx.out, target, timeoutMs) };
   }
   // A resource: reuse my open request for it, else request it.
   const [item] = await resolveItems(api, [target], options.permission);
@@ -63,11 +70,12 @@ async function grantedRequest(ctx: Context, api: ApiClient, target: string, opti
     const open = mine.items.find((r) => r.items.some((i) => i.resourceId === item.resourceId && i.permission === item.permission));
     if (open) {
       ctx.out.info(`Using request ${open.id} (${open.status})`);
-      return open.status === 'GRANTED' ? open : waitForGrant(api, ctx.out, open.id!, timeoutMs);
+      return { request: open.status === 'GRANTED' ? open : await waitForGrant(api, ctx.out, open.id!, timeoutMs) };
     }
   }
-  const [created] = await createRequest(ctx, [item.path], { ...options, permission: item.permission, wait: true }, false);
-  return created;
+  const created = await createRequest(ctx, [item.path], { ...options, permission: item.permission, wait: true }, false, true);
+  const [request] = created.requests;
+  return { request, details: created.accessDetails.find((d) => d.requestId === request.id) };
 }
 
 /** The one-time details; when the password was already read, a reset (asked for, or --reset). */
