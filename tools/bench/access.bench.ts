@@ -11,9 +11,11 @@ const APPROVAL_SAMPLES = Number(process.env.BENCH_APPROVAL_SAMPLES ?? 100);
 const CONCURRENCY = 16;
 
 /**
- * Request to usable credentials, as a person lives it: an access request through the gateway to
- * an auto-approving flow, waited on until GRANTED (the access service's `access.request.changed`
- * event), then the access details with the password; beside the raw SQL that makes the same login.
+ * Request to usable credentials, as a person lives it, through the gateway to an auto-approving
+ * flow: one call that waits for the grant and brings the password (`waitSeconds`,
+ * `revealCredentials`, as the CLI's connect asks), and the three calls of a client that does not
+ * wait (the request, its GRANTED event from the access service, the access details); beside the
+ * raw SQL that makes the same login.
  */
 export async function benchAccess(): Promise<Array<[string, string]>> {
   const rows: Array<[string, string]> = [];
@@ -80,8 +82,17 @@ export async function benchAccess(): Promise<Array<[string, string]>> {
     const api = apiClient(t.url, t.adminToken);
     /** Where the time of each request went: the POST, the wait until GRANTED, the access details. */
     const phases: Array<[number, number, number]> = [];
-    /** One request, from POST to the password in hand. */
+    /** One request, from POST to the password in hand, in one call. */
     const requestAccess = async (token: string) => {
+      const answer = await api('POST', '/api/v1/access-requests', {
+        token,
+        body: { items: [{ resourceId, permission: 'READ_ONLY' }], durationMinutes: 60, waitSeconds: 10, revealCredentials: true },
+      });
+      if (answer.status !== 201) throw new Error(`request: ${answer.text}`);
+      if (!answer.body.accessDetails?.[0]?.password) throw new Error(`no password in the answer: ${answer.text}`);
+    };
+    /** One request, from POST to the password in hand, in three calls. */
+    const requestAccessThreeCalls = async (token: string) => {
       const start = performance.now();
       const answer = await api('POST', '/api/v1/access-requests', { token, body: { items: [{ resourceId, permission: 'READ_ONLY' }], durationMinutes: 60 } });
       if (answer.status !== 201) throw new Error(`request: ${answer.text}`);
@@ -96,15 +107,20 @@ export async function benchAccess(): Promise<Array<[string, string]>> {
     };
 
     await requestAccess(people[0].token);
+    await requestAccessThreeCalls(people[0].token);
     const [{ profile }] = await pg.query<{ profile: string }>("SELECT rolname AS profile FROM pg_roles WHERE rolname LIKE 'lk\\_p\\_%' LIMIT 1");
     const raw = await target.connect();
 
     phases.length = 0;
     const latency: number[] = [];
+    const threeCalls: number[] = [];
     for (let i = 0; i < SAMPLES; i += 1) {
       const t0 = performance.now();
       await requestAccess(people[i % people.length].token);
-      latency.push(performance.now() - t0);
+      const t1 = performance.now();
+      await requestAccessThreeCalls(people[i % people.length].token);
+      latency.push(t1 - t0);
+      threeCalls.push(performance.now() - t1);
     }
     const rawLatency: number[] = [];
     for (let i = 0; i < SAMPLES; i += 1) {
@@ -113,8 +129,16 @@ export async function benchAccess(): Promise<Array<[string, string]>> {
       rawLatency.push(performance.now() - t0);
     }
     rows.push([
-      `request to credentials p50 (n=${SAMPLES}, automatic flow)`,
+      `request to credentials p50 (n=${SAMPLES}, automatic flow, one call)`,
       `${ms(percentile(latency, 50))}   raw SQL ${ms(percentile(rawLatency, 50))}   ratio ${(percentile(latency, 50) / percentile(rawLatency, 50)).toFixed(2)}x (target <= 2x)`,
+    ]);
+    rows.push([
+      'request to credentials p99 (one call)',
+      `${ms(percentile(latency, 99))}   raw SQL ${ms(percentile(rawLatency, 99))}   ratio ${(percentile(latency, 99) / percentile(rawLatency, 99)).toFixed(2)}x (target <= 3x)`,
+    ]);
+    rows.push([
+      'request to credentials p50 / p99 (three calls)',
+      `${ms(percentile(threeCalls, 50))} / ${ms(percentile(threeCalls, 99))}   ratio ${(percentile(threeCalls, 50) / percentile(rawLatency, 50)).toFixed(2)}x / ${(percentile(threeCalls, 99) / percentile(rawLatency, 99)).toFixed(2)}x`,
     ]);
     const phase = (k: number) =>
       ms(
@@ -124,12 +148,8 @@ export async function benchAccess(): Promise<Array<[string, string]>> {
         ),
       );
     rows.push([
-      '  where it goes (p50)',
+      '  where the three calls go (p50)',
       `POST (match, resolve, store, audit, enqueue) ${phase(0)}; APPROVED -> GRANTED (grant, provisioning) ${phase(1)}; access details ${phase(2)}`,
-    ]);
-    rows.push([
-      'request to credentials p99',
-      `${ms(percentile(latency, 99))}   raw SQL ${ms(percentile(rawLatency, 99))}   ratio ${(percentile(latency, 99) / percentile(rawLatency, 99)).toFixed(2)}x (target <= 3x)`,
     ]);
 
     const t0 = performance.now();
@@ -138,7 +158,10 @@ export async function benchAccess(): Promise<Array<[string, string]>> {
     await pool(Array.from({ length: THROUGHPUT_REQUESTS }), CONCURRENCY, (_item, _i, worker) => requestAccess(people[worker].token));
     const rate = THROUGHPUT_REQUESTS / ((performance.now() - t0) / 1000);
     const cpu = cpuLine(cpuBefore, cpuSnapshot());
-    rows.push([`requests to credentials per second (${THROUGHPUT_REQUESTS}, ${CONCURRENCY} people at a time)`, `${rate.toFixed(0)}/s (target 200/s)`]);
+    rows.push([
+      `requests to credentials per second (${THROUGHPUT_REQUESTS}, ${CONCURRENCY} people at a time, one call)`,
+      `${rate.toFixed(0)}/s (target 200/s)`,
+    ]);
     rows.push([`CPU of those ${THROUGHPUT_REQUESTS} requests`, cpu]);
     const statementsLine = await statements?.();
     if (statementsLine) rows.push(['control database statements of those requests', statementsLine]);

@@ -110,6 +110,8 @@ export const Contracts = {
   discoveryRefreshFailed: defineEvent('discovery.refresh.failed', ByIntegration.extend({ reason: z.string() })),
   /** A refresh finished: what it added, updated and removed. */
   discoveryResourcesChanged: defineEvent('discovery.resources.changed', ByIntegration.extend(RefreshCounts.shape).extend({ ms: z.number() })),
+  /** A resource's API tags were replaced (what flows and owner mappings match on). */
+  discoveryResourceTagsChanged: defineEvent('discovery.resource.tags-changed', ById.extend({ integrationId: z.string().uuid() })),
 
   // Each domain below declares its subjects in its own file of this library.
   ...IdentityContracts,

@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AccessEnv } from '@latchkey/config';
+import { Contracts } from '@latchkey/contracts';
 import { MessageBus } from '@latchkey/messaging';
 import { provideQueueHost } from '@latchkey/queues';
 import { loadMasterKey, MasterKey } from '@latchkey/secrets';
@@ -15,7 +16,9 @@ import { GrantLifecycle } from './grant-lifecycle.service';
 import { GrantProcessor } from './grant.processor';
 import { GRANT_QUEUE, grantQueue, GrantQueue } from './grant.queue';
 import { IdentityReview } from './identity-review.service';
+import { RecentResources } from './recent-resources';
 import { RequestMetrics } from './request.metrics';
+
 import { RequestsRpcController } from './requests.rpc.controller';
 import { ActiveFlows, Bus, GrantJobs, RequestStore } from './requests.ports';
 import { PENDING_EXPIRY_MINUTES, RequestsService } from './requests.service';
@@ -42,6 +45,17 @@ export class RequestsModule {
         { provide: PeopleDirectory, useExisting: PeopleRepository },
         { provide: GrantJobs, useExisting: GrantQueue },
         { provide: Bus, useExisting: MessageBus },
+        {
+          provide: RecentResources,
+          inject: [MessageBus],
+          useFactory: (bus: MessageBus) => {
+            const recent = new RecentResources();
+            bus.onEveryProcess(Contracts.discoveryResourcesChanged, ({ integrationId }) => recent.forgetIntegration(integrationId));
+            bus.onEveryProcess(Contracts.catalogIntegrationChanged, ({ integrationId }) => recent.forgetIntegration(integrationId));
+            bus.onEveryProcess(Contracts.discoveryResourceTagsChanged, ({ id }) => recent.forget(id));
+            return recent;
+          },
+        },
         RequestMetrics,
         GrantQueue,
         GrantLifecycle,

@@ -26,6 +26,7 @@ import { PeopleDirectory } from '../flows/approvers';
 import type { Person } from '../flows/approvers';
 import type { AccessRequestEntity } from './access-request.entity';
 import { GrantLifecycle, INLINE_GRANT_SAFETY_DELAY_MS, requestIdOf, RevealOnce } from './grant-lifecycle.service';
+import { RecentResources } from './recent-resources';
 import { RequestMetrics } from './request.metrics';
 import { ActiveFlows, BadRequestPageTokenError, Bus, GrantJobs, RequestStore } from './requests.ports';
 import type { GrantedFields, RequestPageQuery } from './requests.ports';
@@ -377,6 +378,7 @@ function world(flows: AccessFlow[]) {
     metrics,
     logger,
     10_080,
+    new RecentResources(),
   );
   /** Makes a request and lets its inline grant, if any, finish. */
   const request = async (caller: Caller = ana) => {

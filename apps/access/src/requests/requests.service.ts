@@ -27,6 +27,7 @@ import { GrantLifecycle, RevealOnce } from './grant-lifecycle.service';
 import type { GrantOutcome } from './grant-lifecycle.service';
 import { ActiveFlows, BadRequestPageTokenError, Bus, GrantJobs, RequestStore } from './requests.ports';
 import type { RequestPageQuery } from './requests.ports';
+import { RecentResources } from './recent-resources';
 import { RequestMetrics } from './request.metrics';
 import { planRequest, WantedItem } from './request-planner';
 import { endAuditEntry, requestAuditEntry, toAccessDetails, toRequestView } from './request-view';
@@ -57,6 +58,7 @@ export class RequestsService {
     private readonly metrics: RequestMetrics,
     @Inject(LOGGER) private readonly logger: AppLogger,
     @Inject(PENDING_EXPIRY_MINUTES) private readonly pendingExpiryMinutes: number,
+    private readonly recentResources: RecentResources,
   ) {}
 
   /**
@@ -580,6 +582,11 @@ export class RequestsService {
     const issues: ValidationIssue[] = [];
     const seen = new Set<string>();
     const resolved: WantedItem[] = [];
+    // Every item's resource at once (a recent read reused), then checked in the items' order.
+    const reads = items.map(({ resourceId }) =>
+      this.recentResources.get(resourceId.toLowerCase(), () => this.bus.request(Contracts.discoveryResourcesGet, { id: resourceId })),
+    );
+    for (const read of reads) read.catch(() => undefined);
     for (const [i, item] of items.entries()) {
       const key = `${item.resourceId.toLowerCase()}/${item.permission}`;
       if (seen.has(key)) {
@@ -589,7 +596,7 @@ export class RequestsService {
       seen.add(key);
       let resource: Resource;
       try {
-        resource = await this.bus.request(Contracts.discoveryResourcesGet, { id: item.resourceId });
+        resource = await reads[i]!;
       } catch (err) {
         if (err instanceof AppException && err.code === ErrorCode.NotFound) {
           issues.push({ field: `items.${i}.resourceId`, rule: 'must be the id of a discovered resource' });
