@@ -38,7 +38,7 @@ interface Profile {
  */
 export async function applyGrant(conn: TargetConnectionParams, opts: ApplyGrantOptions): Promise<ApplyGrantResult> {
   opts.items.forEach(assertValidItem);
-  // Derived on the thread pool while the session is taken and the first checks run; awaited before BEGIN.
+  // Derived on the thread pool while the session is taken, the role locked and read; awaited for the changes.
   const deriving = scramVerifierAsync(opts.password);
   deriving.catch(() => undefined);
   const profilesByDatabase = new Map<string, Profile[]>();
@@ -73,7 +73,6 @@ export async function applyGrant(conn: TargetConnectionParams, opts: ApplyGrantO
     const memberships = [...new Set(opts.items.map(grantedRoleName))].sort();
     const profileNames = [...profilesByDatabase.values()].flat().map((p) => p.name);
     const wanted = [MANAGED_MARKER_ROLE, ...memberships];
-    const verifier = await deriving;
     // BEGIN and the role's lock in one round trip; the catalog reads the decision needs as prepared
     // statements (planned once per session); then the changes and COMMIT in one multi-statement
     // simple query, every value a quoteLiteral().
@@ -100,7 +99,7 @@ export async function applyGrant(conn: TargetConnectionParams, opts: ApplyGrantO
         const statements = personalRoleStatements({
           role: opts.role,
           exists: existing !== null,
-          verifier,
+          verifier: await deriving,
           validUntil: opts.validUntil,
           connectionLimit: opts.connectionLimit,
           comment: opts.comment,
