@@ -150,22 +150,52 @@ describe('AccessRequestsRepository, one statement per hot write', () => {
     expect((await entriesOf(revoking.id)).map((e) => e.action)).toEqual(['request.created']);
   });
 
-  it('marks the password read once, on the row as it was read; a stale read or a second read writes nothing', async () => {
+  it('marks the password read once, if it is still the one read; a password reset meanwhile or a second read writes nothing', async () => {
     const row = approvedRow();
     await requests.insertAudited(row, audit.prepare([requestAuditEntry('request.created', ana, row, {})]));
     await requests.recordGranted(row.id, 'APPROVED', grantedFields(), audit.prepare([requestAuditEntry('request.granted', SYSTEM_ACTOR, row, {})]));
     const read = (await requests.findById(row.id))!;
     const viewed = () => audit.prepare([requestAuditEntry('request.credentials-viewed', ana, read, {})]);
 
-    // Read before a change that came meanwhile: the row is not as read.
-    expect(await requests.recordPasswordViewed(row.id, new Date(read.updatedAt.getTime() - 1), new Date(), viewed())).toBe(false);
-    expect((await requests.findById(row.id))!.passwordEnvelope).not.toBeNull();
+    // Read before a reset that came meanwhile: the password read is not the one stored.
+    const stale = grantedFields().passwordEnvelope!;
+    expect(await requests.recordPasswordViewed(row.id, stale, new Date(), viewed())).toBe(false);
+    expect((await requests.findById(row.id))!.passwordEnvelope).toEqual(read.passwordEnvelope);
 
     const at = new Date();
-    expect(await requests.recordPasswordViewed(row.id, read.updatedAt, at, viewed())).toBe(true);
+    expect(await requests.recordPasswordViewed(row.id, read.passwordEnvelope!, at, viewed())).toBe(true);
     expect(await requests.findById(row.id)).toMatchObject({ passwordEnvelope: null, passwordViewedAt: at });
-    expect(await requests.recordPasswordViewed(row.id, at, new Date(), viewed())).toBe(false);
+    expect(await requests.recordPasswordViewed(row.id, read.passwordEnvelope!, new Date(), viewed())).toBe(false);
     expect((await entriesOf(row.id)).map((e) => e.action)).toEqual(['request.created', 'request.granted', 'request.credentials-viewed']);
+  });
+
+  it('writes a decision only while status, approver groups and approvals are as read: the second of two decisions on one read writes nothing', async () => {
+    const group = { type: 'group' as const, values: ['dba'], source: null, approverIds: [randomUUID()], approverEmails: ['bo@example.com'], satisfiedBy: null };
+    const row: AccessRequestEntity = { ...approvedRow(), status: 'PENDING', approvalMode: 'ANY_OF', approverGroups: [group], decidedAt: null };
+    await requests.insertAudited(row, audit.prepare([requestAuditEntry('request.created', ana, row, {})]));
+    const read = (await requests.findById(row.id))!;
+    const approval = (email: string) => ({
+      userId: randomUUID(),
+      email,
+      decision: 'APPROVED' as const,
+      reason: null,
+      at: new Date().toISOString(),
+      asAdmin: false,
+    });
+    const decided = new Date();
+    const bo = {
+      approverGroups: [{ ...group, satisfiedBy: 'bo@example.com' }],
+      approvals: [approval('bo@example.com')],
+      status: 'APPROVED' as const,
+      decidedAt: decided,
+    };
+    const entry = () => audit.prepare([requestAuditEntry('request.approved', ana, row, {})]);
+
+    expect(await requests.recordDecision(row.id, read, bo, entry())).toBe(true);
+    const admin = { ...bo, approvals: [approval('admin@example.com')] };
+    expect(await requests.recordDecision(row.id, read, admin, entry())).toBe(false);
+    expect(await requests.findById(row.id)).toMatchObject({ status: 'APPROVED', approvals: [{ email: 'bo@example.com' }], decidedAt: decided });
+    expect((await entriesOf(row.id)).map((e) => e.action)).toEqual(['request.created', 'request.approved']);
   });
 
   it('refuses to prepare an entry with a sourceId (only an append records one once)', () => {

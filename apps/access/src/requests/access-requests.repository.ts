@@ -2,14 +2,14 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, Repository } from 'typeorm';
 import { managerOf, transactionOn, Tx } from '../control-database/transactions.repository';
 import { RequestStates } from '@latchkey/contracts';
-import type { AccessRequestStatus } from '@latchkey/contracts';
+import type { AccessRequestStatus, EncryptedEnvelope } from '@latchkey/contracts';
 import { decodePageToken, encodePageToken, runPrepared } from '@latchkey/persistence';
 import type { PreparedStatement } from '@latchkey/persistence';
 import { auditInsertFrom, auditValues, jsonbParam } from '../audit/audit.repository';
 import type { PreparedAudit } from '../audit/audit-trail';
 import { AccessRequestEntity } from './access-request.entity';
 import { BadRequestPageTokenError, PENDING_AGES, RequestStore } from './requests.ports';
-import type { GrantedFields, PendingAge, RequestPageQuery } from './requests.ports';
+import type { DecisionFields, GrantedFields, PendingAge, RequestPageQuery } from './requests.ports';
 
 /** An escalation tier of the request that is due names the person (parameter `param`) among its approvers. */
 const escalatedTo = (param: string) =>
@@ -47,11 +47,21 @@ const RECORD_GRANTED: PreparedStatement = {
          ${auditInsertFrom('changed', 11)}`,
 };
 
+const RECORD_DECISION: PreparedStatement = {
+  name: 'access_request_record_decision',
+  text: `WITH changed AS (
+           UPDATE access.access_requests
+              SET approver_groups = $5::jsonb, approvals = $6::jsonb, status = $7, decided_at = $8, updated_at = $9
+            WHERE id = $1 AND status = $2 AND approver_groups = $3::jsonb AND approvals = $4::jsonb
+           RETURNING id)
+         ${auditInsertFrom('changed', 10)}`,
+};
+
 const RECORD_PASSWORD_VIEWED: PreparedStatement = {
   name: 'access_request_record_password_viewed',
   text: `WITH changed AS (
            UPDATE access.access_requests SET password_viewed_at = $2, password_envelope = NULL, updated_at = $2
-            WHERE id = $1 AND status = 'GRANTED' AND password_envelope IS NOT NULL AND password_viewed_at IS NULL AND updated_at = $3
+            WHERE id = $1 AND status = 'GRANTED' AND password_envelope = $3::jsonb AND password_viewed_at IS NULL
            RETURNING id)
          ${auditInsertFrom('changed', 4)}`,
 };
@@ -140,8 +150,24 @@ export class AccessRequestsRepository implements RequestStore {
     return rows.length > 0;
   }
 
-  async recordPasswordViewed(id: string, readUpdatedAt: Date, viewedAt: Date, audit: PreparedAudit): Promise<boolean> {
-    const rows = await runPrepared(this.dataSource, RECORD_PASSWORD_VIEWED, [id, viewedAt, readUpdatedAt, ...auditValues(audit.rows)]);
+  async recordDecision(id: string, read: DecisionFields, f: DecisionFields, audit: PreparedAudit): Promise<boolean> {
+    const rows = await runPrepared(this.dataSource, RECORD_DECISION, [
+      id,
+      read.status,
+      jsonbParam(read.approverGroups),
+      jsonbParam(read.approvals),
+      jsonbParam(f.approverGroups),
+      jsonbParam(f.approvals),
+      f.status,
+      f.decidedAt,
+      new Date(),
+      ...auditValues(audit.rows),
+    ]);
+    return rows.length > 0;
+  }
+
+  async recordPasswordViewed(id: string, readEnvelope: EncryptedEnvelope, viewedAt: Date, audit: PreparedAudit): Promise<boolean> {
+    const rows = await runPrepared(this.dataSource, RECORD_PASSWORD_VIEWED, [id, viewedAt, jsonbParam(readEnvelope), ...auditValues(audit.rows)]);
     return rows.length > 0;
   }
 

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { AccessFlow, AccessRequestQuery, AccessRequestStatus, EventContract, RequestContract } from '@latchkey/contracts';
+import type { AccessFlow, AccessRequestQuery, AccessRequestStatus, EncryptedEnvelope, EventContract, RequestContract } from '@latchkey/contracts';
 import type { PreparedAudit } from '../audit/audit-trail';
 import type { Tx } from '../control-database/transactions.repository';
 import type { AccessRequestEntity } from './access-request.entity';
@@ -12,6 +12,9 @@ export type RequestPageQuery = z.output<typeof AccessRequestQuery> & { visibleTo
 export const PENDING_AGES = ['under_5m', '5m_to_1h', '1h_to_1d', 'over_1d'] as const;
 export type PendingAge = (typeof PENDING_AGES)[number];
 /** What a request becomes when its grant is made. */
+/** What an approval changes on a request. */
+export type DecisionFields = Pick<AccessRequestEntity, 'approverGroups' | 'approvals' | 'status' | 'decidedAt'>;
+
 export type GrantedFields = Pick<AccessRequestEntity, 'status' | 'grantId' | 'grantedAt' | 'expiresAt' | 'login' | 'passwordEnvelope' | 'passwordViewedAt'>;
 
 /** A page token that no earlier page handed out. */
@@ -33,10 +36,15 @@ export abstract class RequestStore {
   /** The grant made: GRANTED with `fields` and the entries, if the request is still `from`; false (nothing written) if it moved on. */
   abstract recordGranted(id: string, from: AccessRequestStatus, fields: GrantedFields, audit: PreparedAudit): Promise<boolean>;
   /**
-   * The password read: marked viewed at `viewedAt` and deleted, with the entries, if it is still
-   * unread on a GRANTED request and the row is as read (`readUpdatedAt`); false (nothing written) otherwise.
+   * A decision: `fields` and the entries written if the decision's inputs are still as `read`
+   * (status, approver groups, approvals: every decision changes one of them); false (nothing written) otherwise.
    */
-  abstract recordPasswordViewed(id: string, readUpdatedAt: Date, viewedAt: Date, audit: PreparedAudit): Promise<boolean>;
+  abstract recordDecision(id: string, read: DecisionFields, fields: DecisionFields, audit: PreparedAudit): Promise<boolean>;
+  /**
+   * The password read: marked viewed at `viewedAt` and deleted, with the entries, if it is still
+   * unread on a GRANTED request and still the one read (`readEnvelope`: a reset replaces it); false (nothing written) otherwise.
+   */
+  abstract recordPasswordViewed(id: string, readEnvelope: EncryptedEnvelope, viewedAt: Date, audit: PreparedAudit): Promise<boolean>;
   /** Newest first; throws BadRequestPageTokenError for a token it did not make. */
   abstract page(query: RequestPageQuery): Promise<{ items: AccessRequestEntity[]; nextPageToken?: string }>;
   /** PENDING requests past their decision deadline (the flow's pendingExpiryMinutes, else `defaultMinutes`). */

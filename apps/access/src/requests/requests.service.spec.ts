@@ -10,6 +10,7 @@ import type {
   AuditEntryInput,
   Caller,
   Credentials,
+  EncryptedEnvelope,
   EventContract,
   Grant,
   Integration,
@@ -29,7 +30,7 @@ import { GrantLifecycle, INLINE_GRANT_SAFETY_DELAY_MS, requestIdOf, RevealOnce }
 import { RecentResources } from './recent-resources';
 import { RequestMetrics } from './request.metrics';
 import { ActiveFlows, BadRequestPageTokenError, Bus, GrantJobs, RequestStore } from './requests.ports';
-import type { GrantedFields, RequestPageQuery } from './requests.ports';
+import type { DecisionFields, GrantedFields, RequestPageQuery } from './requests.ports';
 import { RequestsService } from './requests.service';
 
 const id = (group: string, n: number) => `00000000-0000-4000-${group}-${String(n).padStart(12, '0')}`;
@@ -103,10 +104,19 @@ class FakeRequests implements RequestStore {
     return true;
   }
 
-  async recordPasswordViewed(requestId: string, readUpdatedAt: Date, viewedAt: Date, audit: PreparedAudit) {
+  async recordDecision(requestId: string, read: DecisionFields, fields: DecisionFields, audit: PreparedAudit) {
     const row = this.rows.get(requestId);
-    const unread = row?.status === 'GRANTED' && row.passwordEnvelope !== null && row.passwordViewedAt === null;
-    if (!row || !unread || row.updatedAt.getTime() !== readUpdatedAt.getTime()) return false;
+    const asRead = (r: DecisionFields) => JSON.stringify([r.status, r.approverGroups, r.approvals]);
+    if (!row || asRead(row) !== asRead(read)) return false;
+    this.rows.set(requestId, { ...row, ...structuredClone(fields), updatedAt: new Date() });
+    this.audit.record(audit);
+    return true;
+  }
+
+  async recordPasswordViewed(requestId: string, readEnvelope: EncryptedEnvelope, viewedAt: Date, audit: PreparedAudit) {
+    const row = this.rows.get(requestId);
+    const unread = row?.status === 'GRANTED' && JSON.stringify(row.passwordEnvelope) === JSON.stringify(readEnvelope) && row.passwordViewedAt === null;
+    if (!row || !unread) return false;
     this.rows.set(requestId, { ...row, passwordViewedAt: viewedAt, passwordEnvelope: null, updatedAt: viewedAt });
     this.audit.record(audit);
     return true;
@@ -483,6 +493,18 @@ describe('RequestsService with GrantLifecycle', () => {
     await lifecycle.drain();
     expect(store.row(requestId)).toMatchObject({ status: 'GRANTED', approvals: [{ email: bo.email }, { email: cy.email }] });
     expect(provisioning.creates).toBe(1);
+  });
+
+  it('counts both of two approvals made at once: the one written second finds the row changed and decides again under the lock', async () => {
+    const { store, audit, provisioning, lifecycle, service, request } = world([DBA_AND_SECURITY]);
+    const requestId = await request();
+    const answers = await Promise.all([service.approve(bo, requestId, 'ok'), service.approve(cy, requestId, 'fine')]);
+    expect(answers.map((a) => a.status).sort()).toEqual(['APPROVED', 'PENDING']);
+    await lifecycle.drain();
+    expect(store.row(requestId)).toMatchObject({ status: 'GRANTED', approvals: [{ email: bo.email }, { email: cy.email }] });
+    expect(audit.actionsFor(requestId).filter((a) => a === 'request.approved')).toHaveLength(2);
+    expect(provisioning.creates).toBe(1);
+    await expect(failure(service.approve(bo, requestId, 'again'))).resolves.toMatchObject({ code: ErrorCode.Conflict });
   });
 
   it('leaves the job in place when the inline grant cannot be made now, and the job makes it later', async () => {

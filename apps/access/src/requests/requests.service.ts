@@ -26,7 +26,7 @@ import type { AccessRequestEntity, EscalationTierState, StoredItem } from './acc
 import { GrantLifecycle, RevealOnce } from './grant-lifecycle.service';
 import type { GrantOutcome } from './grant-lifecycle.service';
 import { ActiveFlows, BadRequestPageTokenError, Bus, GrantJobs, RequestStore } from './requests.ports';
-import type { RequestPageQuery } from './requests.ports';
+import type { DecisionFields, RequestPageQuery } from './requests.ports';
 import { RecentResources } from './recent-resources';
 import { RequestMetrics } from './request.metrics';
 import { planRequest, WantedItem } from './request-planner';
@@ -237,48 +237,22 @@ export class RequestsService {
    * not among the approvers settles every group. The requester never approves.
    */
   async approve(caller: Caller, id: string, reason: string | undefined): Promise<AccessRequest> {
-    const approved = await this.requests.transaction(async (tx) => {
+    // The usual case in one statement: the approval and its entry written if the row is still as
+    // read. Otherwise (another decision meanwhile) decided again under the row's lock.
+    let approved: AccessRequestEntity | null = null;
+    const read = await this.requests.findById(id);
+    if (read) {
+      const { fields, next, entry } = this.approval(caller, id, read, reason);
+      if (await this.requests.recordDecision(id, read, fields, this.audit.prepare([entry]))) {
+        this.audit.written();
+        approved = next;
+      }
+    }
+    approved ??= await this.requests.transaction(async (tx) => {
       const r = await this.requests.lock(tx, id);
-      if (!r || !this.canSee(caller, r)) throw notFound(id);
-      this.checkDecider(caller, r, reason);
-      if (r.approvals.some((a) => a.userId === caller.userId)) throw new AppException(ErrorCode.Conflict, 'You already approved this request.');
-      const now = new Date();
-      const tier = r.approverIds.includes(caller.userId) ? null : dueEscalationTier(r.flowLimits, caller.userId, now);
-      const asAdmin = !r.approverIds.includes(caller.userId) && tier === null;
-      // An admin or an escalation tier's approver settles every group still waiting.
-      const settlesAll = asAdmin || tier !== null;
-      const approverGroups = r.approverGroups.map((g) =>
-        g.satisfiedBy === null && (settlesAll || g.approverIds.includes(caller.userId)) ? { ...g, satisfiedBy: caller.email } : g,
-      );
-      const approvals = [
-        ...r.approvals,
-        {
-          userId: caller.userId,
-          email: caller.email,
-          decision: 'APPROVED' as const,
-          reason: reason ?? null,
-          at: now.toISOString(),
-          asAdmin,
-          ...(tier !== null ? { escalationTier: tier } : {}),
-        },
-      ];
-      const complete = r.approvalMode === 'AUTOMATIC' || isApproved(r.approvalMode, approverGroups);
-      const fields: Partial<AccessRequestEntity> = {
-        approverGroups,
-        approvals,
-        ...(complete ? { status: RequestStates.transition(r.status, 'APPROVED'), decidedAt: now } : {}),
-      };
+      const { fields, next, entry } = this.approval(caller, id, r, reason);
       await this.requests.update(tx, id, fields);
-      const next = { ...r, ...fields };
-      await this.audit.append(
-        requestAuditEntry('request.approved', actorOf(caller), next, {
-          reason: reason ?? null,
-          asAdmin,
-          complete,
-          waitingFor: approverGroups.filter((g) => g.satisfiedBy === null).map((g) => `${g.type}:${g.values.join(',')}`),
-        }),
-        tx,
-      );
+      await this.audit.append(entry, tx);
       return next;
     });
     if (approved.status === 'APPROVED') {
@@ -287,6 +261,48 @@ export class RequestsService {
       await this.lifecycle.grantNow(approved);
     }
     return toRequestView(approved);
+  }
+
+  /** The caller's approval of request `id` as it stands (`r`): the fields it changes, the request after it, its audit entry; throws when the caller may not. */
+  private approval(caller: Caller, id: string, r: AccessRequestEntity | null, reason: string | undefined) {
+    if (!r || !this.canSee(caller, r)) throw notFound(id);
+    this.checkDecider(caller, r, reason);
+    if (r.approvals.some((a) => a.userId === caller.userId)) throw new AppException(ErrorCode.Conflict, 'You already approved this request.');
+    const now = new Date();
+    const tier = r.approverIds.includes(caller.userId) ? null : dueEscalationTier(r.flowLimits, caller.userId, now);
+    const asAdmin = !r.approverIds.includes(caller.userId) && tier === null;
+    // An admin or an escalation tier's approver settles every group still waiting.
+    const settlesAll = asAdmin || tier !== null;
+    const approverGroups = r.approverGroups.map((g) =>
+      g.satisfiedBy === null && (settlesAll || g.approverIds.includes(caller.userId)) ? { ...g, satisfiedBy: caller.email } : g,
+    );
+    const approvals = [
+      ...r.approvals,
+      {
+        userId: caller.userId,
+        email: caller.email,
+        decision: 'APPROVED' as const,
+        reason: reason ?? null,
+        at: now.toISOString(),
+        asAdmin,
+        ...(tier !== null ? { escalationTier: tier } : {}),
+      },
+    ];
+    const complete = r.approvalMode === 'AUTOMATIC' || isApproved(r.approvalMode, approverGroups);
+    const fields: DecisionFields = {
+      approverGroups,
+      approvals,
+      status: complete ? RequestStates.transition(r.status, 'APPROVED') : r.status,
+      decidedAt: complete ? now : r.decidedAt,
+    };
+    const next = { ...r, ...fields };
+    const entry = requestAuditEntry('request.approved', actorOf(caller), next, {
+      reason: reason ?? null,
+      asAdmin,
+      complete,
+      waitingFor: approverGroups.filter((g) => g.satisfiedBy === null).map((g) => `${g.type}:${g.values.join(',')}`),
+    });
+    return { fields, next, entry };
   }
 
   async reject(caller: Caller, id: string, reason: string | undefined): Promise<AccessRequest> {
@@ -508,7 +524,7 @@ export class RequestsService {
     const password = decryptSecret(r.passwordEnvelope, this.masterKey).password;
     const viewed = { ...r, passwordViewedAt: new Date(), passwordEnvelope: null };
     const entry = requestAuditEntry('request.credentials-viewed', actorOf(caller), viewed, {});
-    if (await this.requests.recordPasswordViewed(id, r.updatedAt, viewed.passwordViewedAt, this.audit.prepare([entry]))) {
+    if (await this.requests.recordPasswordViewed(id, r.passwordEnvelope, viewed.passwordViewedAt, this.audit.prepare([entry]))) {
       this.audit.written();
       return toAccessDetails(viewed, password);
     }
