@@ -18,7 +18,6 @@ import { GRANT_QUEUE, grantQueue, GrantQueue } from './grant.queue';
 import { IdentityReview } from './identity-review.service';
 import { RecentResources } from './recent-resources';
 import { RequestMetrics } from './request.metrics';
-
 import { RequestsRpcController } from './requests.rpc.controller';
 import { ActiveFlows, Bus, GrantJobs, RequestStore } from './requests.ports';
 import { PENDING_EXPIRY_MINUTES, RequestsService } from './requests.service';

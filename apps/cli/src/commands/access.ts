@@ -1,4 +1,4 @@
-import type { AccessDetails, AccessRequest } from '@latchkey/contracts';
+import type { AccessDetails, AccessRequest, AccessRequestsCreated } from '@latchkey/contracts';
 import { query } from '../api';
 import type { Context } from '../context';
 import { CliError, ExitCode } from '../exit-codes';
@@ -63,7 +63,7 @@ export async function createRequest(
     for (const w of r.warnings) ctx.out.warn(w.message);
   }
   const waitSeconds = options.wait ? Math.max(1, Math.min(MAX_ANSWER_WAIT_SECONDS, Math.floor(timeoutMs / 1000))) : 0;
-  const answer = await api.post<{ requests: AccessRequest[]; accessDetails?: AccessDetails[] }>('/api/v1/access-requests', {
+  const answer = await api.post<AccessRequestsCreated>('/api/v1/access-requests', {
     items: items.map((i) => ({ resourceId: i.resourceId, permission: i.permission })),
     durationMinutes,
     justification: options.reason,
