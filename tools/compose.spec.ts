@@ -340,7 +340,7 @@ describe('Dockerfile', () => {
   });
 
   it('runs services with the V8 flags the supervisor starts them with', () => {
-    expect(instructions).toContain(`ENV NODE_OPTIONS=${SERVICE_NODE_FLAGS.join(' ')}`);
+    expect(instructions).toContain(`ENV NODE_OPTIONS="${SERVICE_NODE_FLAGS.join(' ')}"`);
   });
 
   it('copies what the build needs', () => {

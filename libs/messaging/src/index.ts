@@ -8,6 +8,7 @@ export * from './rpc-exception.filter';
 export * from './service-host';
 export * from './retry-until-done';
 export * from './periodic';
+export * from './memory-release';
 export * from './coalesced-run';
 export * from './database-error';
 export * from './error-mapper';

@@ -23,6 +23,7 @@ import { MessageBus } from './message-bus';
 import { LatchkeyNatsServer } from './nats-server';
 import { OnEvent, Rpc } from './rpc.decorators';
 import { Readiness, startProbeListener } from './readiness';
+import { startMemoryRelease } from './memory-release';
 import { RpcEnvelopeFilter } from './rpc-exception.filter';
 import { ServiceMetrics } from './service-metrics';
 
@@ -241,11 +242,13 @@ export async function startService(options: ServiceHostOptions): Promise<Service
     }
   }
   const probeUrl = probe ? `http://127.0.0.1:${probe.port}` : undefined;
+  const memory = startMemoryRelease(logger);
 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
       logger.info('stopping');
+      memory.stop();
       probe?.server.close();
       await app.close();
       await bus.close();

@@ -17,8 +17,10 @@ export const RECENT_LINES = 2000;
  * the young generation from the machine's memory and lets it grow under load, and keeps those
  * pages: 10,000 grants left provisioning at 374 MB RSS, 236 MB of it V8 pages around 49 MB of live
  * objects. With 8 MB semi-spaces it peaked at 171-210 MB (`npm run bench -- provisioning`).
+ * `--expose-gc` lets a service give pooled pages back once a burst is over (memory-release.ts in
+ * libs/messaging): Node 24's V8 otherwise keeps them resident for the life of the process.
  */
-export const SERVICE_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=8'];
+export const SERVICE_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=8', '--expose-gc'];
 
 export interface SupervisorOptions {
   /** Repository root; services run from `dist/` (npm run build). */
