@@ -28,10 +28,12 @@ export const MEMORY_RELEASE_POLICY: MemoryReleasePolicy = { releaseAboveBytes: 1
  * back. `--optimize-for-size` makes every collection memory-reducing, at 70% more of
  * provisioning's CPU through a revocation storm.
  *
- * Resident memory is read at each check. When it has grown by `releaseAboveBytes` above its floor
- * (its lowest reading, or what a release left) and the event loop was idle since the last check,
- * a release is due. What the process holds after it is the new floor, so memory a release cannot
- * return (live objects, native memory) causes no other release until it grows again.
+ * Resident memory is read at each check. The first check that finds the event loop idle releases
+ * what starting left behind (loading and compiling the modules: 20-27 MB per service). After that a
+ * release is due when RSS has grown by `releaseAboveBytes` above its floor (its lowest reading, or
+ * what the last release left) and the event loop was idle since the last check. What the process
+ * holds after a release is the new floor, so memory a release cannot return (live objects, native
+ * memory) causes no other release until it grows again.
  */
 export class MemoryReleaseDecision {
   private floor: number | undefined;
@@ -39,11 +41,13 @@ export class MemoryReleaseDecision {
   constructor(private readonly policy: Pick<MemoryReleasePolicy, 'releaseAboveBytes' | 'idleUtilization'> = MEMORY_RELEASE_POLICY) {}
 
   shouldRelease(reading: MemoryReading): boolean {
-    if (this.floor === undefined || reading.rss < this.floor) {
+    const idle = reading.loopUtilization <= this.policy.idleUtilization;
+    if (this.floor === undefined) return idle;
+    if (reading.rss < this.floor) {
       this.floor = reading.rss;
       return false;
     }
-    return reading.rss - this.floor >= this.policy.releaseAboveBytes && reading.loopUtilization <= this.policy.idleUtilization;
+    return idle && reading.rss - this.floor >= this.policy.releaseAboveBytes;
   }
 
   released(rssAfter: number): void {
