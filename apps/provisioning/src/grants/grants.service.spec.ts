@@ -105,6 +105,8 @@ class FakeTarget implements GrantOnTarget {
   report: PreflightReport = { ok: true, testedAt: new Date().toISOString(), connectorId: 'local', connected: true, tls: true, checks: [] };
 
   async applyGrant(_conn: TargetConnectionParams, opts: ApplyGrantOptions): Promise<ApplyGrantResult> {
+    // As the engine: nothing changes for the person before `ready`, and its rejection is thrown.
+    await opts.ready;
     this.applied.push(opts);
     if (this.failures.length > 0) throw this.failures.shift();
     this.passwords.set(opts.role, opts.password);
@@ -221,6 +223,14 @@ describe('GrantsService.create', () => {
     expect(s.grants.rows.size).toBe(1);
     expect(s.target.applied).toHaveLength(1);
     expect(s.bus.events).toHaveLength(1);
+  });
+
+  it('changes nothing on the target when the grant row cannot be written', async () => {
+    const s = setup();
+    s.grants.insertOnce = () => Promise.reject(new Error('control database unreachable'));
+    await expect(s.service.create(command())).rejects.toThrow('control database unreachable');
+    expect(s.target.applied).toEqual([]);
+    expect(s.jobs.due.size).toBe(0);
   });
 
   it('keeps the generated password only sealed with the master key', async () => {

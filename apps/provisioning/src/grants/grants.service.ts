@@ -28,6 +28,13 @@ import { PROVISIONING_SETTINGS } from '../target/provisioning-settings';
 import type { ProvisioningSettings } from '../target/provisioning-settings';
 import { type ResolvedTarget, TargetResolver } from '../target/target-resolver';
 
+/** The idempotency key belongs to a grant made before: the first attempt's SQL is rolled back, the grant replayed. */
+class KeyTaken extends Error {
+  constructor() {
+    super('the idempotency key was taken already');
+  }
+}
+
 /** SQLSTATE insufficient_privilege. */
 const INSUFFICIENT_PRIVILEGE = '42501';
 /** A failure's reason with its fix SQL (at most 20 statements) fits. */
@@ -92,6 +99,9 @@ export class GrantsService {
   /**
    * Makes a grant, once per idempotency key: the row first (so the sweeper can finish or undo a
    * crash), then the revocation job (so expiry can never be missed), then the SQL on the target.
+   * The target's session, the role's lock and its read overlap the row's insert; nothing changes
+   * there for the person before the row is written (applyGrant's `ready`), and nothing at all when
+   * the key was taken already.
    */
   async create(command: GrantCommand): Promise<{ grant: Grant; credentials: Credentials | null }> {
     const key = this.requireMasterKey();
@@ -101,7 +111,7 @@ export class GrantsService {
     const roleName = personalRoleName(command.identity);
     const password = generatePassword();
 
-    const { grant, created } = await this.grants.insertOnce(
+    const inserting = this.grants.insertOnce(
       {
         idempotencyKey: command.idempotencyKey,
         integrationId: command.integrationId,
@@ -118,8 +128,21 @@ export class GrantsService {
       },
       command.actor ? (row) => grantAuditEntry('grant.created', command.actor!, row, { items: row.items, expiresAt: row.expiresAt.toISOString() }) : undefined,
     );
-    if (!created) return this.replay(grant, command, target);
-    return this.execute(grant, target);
+    const ready = inserting.then(({ created }) => {
+      if (!created) throw new KeyTaken();
+    });
+    ready.catch(() => undefined);
+    const firstAttempt = this.database.applyGrant(
+      target.params,
+      this.grantSql(command.identity, roleName, password, expiresAt, command.connectionLimit, command.items, ready),
+    );
+    firstAttempt.catch(() => undefined);
+    const { grant, created } = await inserting;
+    if (!created) {
+      await firstAttempt.catch(() => undefined);
+      return this.replay(grant, command, target);
+    }
+    return this.execute(grant, target, { password, firstAttempt });
   }
 
   /** The same key again: the same grant, finished if a crash left it half-way. */
@@ -131,13 +154,14 @@ export class GrantsService {
     return { grant: toView(grant), credentials: grant.status === 'ACTIVE' ? this.credentials(grant, target) : null };
   }
 
-  private async execute(grant: GrantEntity, target: ResolvedTarget) {
-    const password = this.password(grant);
+  /** The grant's SQL and its revocation job; `started` when its password and the SQL's first attempt come from create(). */
+  private async execute(grant: GrantEntity, target: ResolvedTarget, started?: { password: string; firstAttempt: Promise<unknown> }) {
+    const password = started?.password ?? this.password(grant);
     // The revocation job and the SQL in parallel: a crash between them leaves the grant GRANTING,
     // which the sweeper rolls back; the grant turns ACTIVE only once both are done.
     const scheduled = this.queue.schedule(grant.id, grant.expiresAt);
     try {
-      await this.applyWithRetries(grant, password, target);
+      await this.applyWithRetries(grant, password, target, started?.firstAttempt);
     } catch (err) {
       await scheduled.catch(() => undefined);
       if (classifyDatabaseError(err) !== 'permanent') return this.postpone(grant, err);
@@ -167,19 +191,15 @@ export class GrantsService {
    * (starting up, shutting down, unreachable, too many connections, a deadlock): applyGrant is
    * idempotent. A permanent refusal is thrown at once.
    */
-  private async applyWithRetries(grant: GrantEntity, password: string, first: ResolvedTarget): Promise<void> {
+  private async applyWithRetries(grant: GrantEntity, password: string, first: ResolvedTarget, firstAttempt?: Promise<unknown>): Promise<void> {
+    const identity = { id: grant.identityId, email: grant.identityEmail };
     for (let retry = 0; ; retry += 1) {
       // Resolved afresh on each retry: a secret rotated meanwhile is picked up.
       const target = retry === 0 ? first : await this.targets.resolve(grant.integrationId);
       try {
-        await this.database.applyGrant(target.params, {
-          role: grant.roleName,
-          password,
-          validUntil: new Date(grant.expiresAt.getTime() + this.settings.graceSeconds * 1000),
-          connectionLimit: grant.connectionLimit,
-          comment: `Latchkey personal login of ${grant.identityEmail} (identity ${grant.identityId})`,
-          items: grant.items,
-        });
+        await (retry === 0 && firstAttempt
+          ? firstAttempt
+          : this.database.applyGrant(target.params, this.grantSql(identity, grant.roleName, password, grant.expiresAt, grant.connectionLimit, grant.items)));
         return;
       } catch (err) {
         const delay = this.settings.grantRetryDelaysMs[retry];
@@ -322,6 +342,27 @@ export class GrantsService {
     });
     this.logger.info({ grantId: id }, 'grant credentials reset');
     return { grant: toView(updated), credentials: this.credentials(updated, target) };
+  }
+
+  /** What applyGrant makes of a grant: its login until the expiry and a grace, as a backstop to revocation. */
+  private grantSql(
+    identity: PersonIdentity,
+    role: string,
+    password: string,
+    expiresAt: Date,
+    connectionLimit: number,
+    items: GrantItem[],
+    ready?: Promise<unknown>,
+  ): Parameters<GrantOnTarget['applyGrant']>[1] {
+    return {
+      role,
+      password,
+      validUntil: new Date(expiresAt.getTime() + this.settings.graceSeconds * 1000),
+      connectionLimit,
+      comment: `Latchkey personal login of ${identity.email} (identity ${identity.id})`,
+      items,
+      ...(ready ? { ready } : {}),
+    };
   }
 
   /** The person may connect only to the databases of their items: the details name the first. */

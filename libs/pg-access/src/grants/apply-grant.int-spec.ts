@@ -1,5 +1,5 @@
 import { DatabaseError, type Client } from 'pg';
-import { type PgCluster, startPgCluster, STARTUP_TIMEOUT_MS } from '@latchkey/testing';
+import { type PgCluster, startPgCluster, STARTUP_TIMEOUT_MS, waitUntil } from '@latchkey/testing';
 import { connectTarget, type TargetConnectionParams } from '../connection';
 import { quoteIdent, quoteLiteral } from '../quote';
 import { applyGrant } from './apply-grant';
@@ -199,6 +199,33 @@ describe('applyGrant', () => {
     await expect(superuser).rejects.toMatchObject({ code: 'invalid_item' });
     await expect(applyGrant(conn, grant(role, password, [table('app', 'gone', 'READ_ONLY')]))).rejects.toMatchObject({ code: 'not_found' });
     expect(await cluster.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role])).toEqual([]);
+  });
+
+  it('changes nothing for the person before `ready`, and nothing at all when `ready` is rejected', async () => {
+    const { role, password } = person();
+    const item = table('app', 'orders', 'READ_ONLY');
+    let written!: () => void;
+    const ready = new Promise<void>((resolve) => (written = resolve));
+    const applying = applyGrant(conn, grant(role, password, [item], { ready }));
+    // The engine holds the role's lock and waits: the caller's record is not written yet.
+    await waitUntil(
+      'the engine holds the role lock',
+      async () => (await cluster.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND granted`))[0]!.n > 0,
+      10_000,
+      20,
+    );
+    expect(await cluster.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role])).toEqual([]);
+    written();
+    await applying;
+    const client = await login(role, password);
+    expect((await client.query('SELECT count(*)::int AS n FROM app.orders')).rows).toEqual([{ n: 2 }]);
+
+    const refused = person();
+    await expect(
+      applyGrant(conn, grant(refused.role, refused.password, [item], { ready: Promise.reject(new Error('the grant row was not written')) })),
+    ).rejects.toThrow('the grant row was not written');
+    expect(await cluster.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [refused.role])).toEqual([]);
+    expect(await cluster.query(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory'`)).toEqual([{ n: 0 }]);
   });
 
   it('is idempotent: applying twice ends in the same state, with the latest password', async () => {

@@ -41,6 +41,7 @@ export async function applyGrant(conn: TargetConnectionParams, opts: ApplyGrantO
   // Derived on the thread pool while the session is taken, the role locked and read; awaited for the changes.
   const deriving = scramVerifierAsync(opts.password);
   deriving.catch(() => undefined);
+  opts.ready?.catch(() => undefined);
   const profilesByDatabase = new Map<string, Profile[]>();
   for (const item of opts.items.filter((i) => i.resourceType !== 'postgresql-role')) {
     const name = profileRoleName(item);
@@ -95,6 +96,7 @@ export async function applyGrant(conn: TargetConnectionParams, opts: ApplyGrantO
         // The roles may have changed since discovery, or since the check above.
         await assertRequestableRoles(client, memberOf);
         checkGrantable(info, wanted, read.grantable);
+        await opts.ready;
         const held = existing?.memberships ?? [];
         const statements = personalRoleStatements({
           role: opts.role,

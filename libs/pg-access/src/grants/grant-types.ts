@@ -17,6 +17,11 @@ export interface ApplyGrantOptions {
   connectionLimit: number;
   comment: string;
   items: GrantTargetItem[];
+  /**
+   * Awaited once the role is locked and read, before any change for the person: the caller's own
+   * record of the grant, written meanwhile. A rejection rolls the transaction back and is thrown.
+   */
+  ready?: Promise<unknown>;
 }
 
 /** Future tables of this owner in this schema are not covered: the connector may not act for the owner. */
