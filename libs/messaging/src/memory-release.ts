@@ -33,7 +33,7 @@ export const MEMORY_RELEASE_POLICY: MemoryReleasePolicy = { releaseAboveBytes: 1
  * provisioning's CPU through a revocation storm.
  *
  * Resident memory is read at each check. The first check that finds the event loop idle releases
- * what starting left behind (loading and compiling the modules: 20-27 MB per service). After that a
+ * what starting left behind (loading and compiling the modules: 19-29 MB per service). After that a
  * release is due when RSS has grown by `releaseAboveBytes` above its floor (its lowest reading, or
  * what the last release left) and the event loop was idle since the last check. What the process
  * holds after a release is the new floor, so memory a release cannot return (live objects, native
