@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { Contracts } from '@latchkey/contracts';
 import type { Integration, RequestContract } from '@latchkey/contracts';
 import type { RequestOptions } from './message-bus';
+import { RecentReads } from './recent-reads';
 
 /** The one thing the client needs of the bus (MessageBus, or a fake in tests). */
 export interface RequestSender {
@@ -27,19 +28,18 @@ export type ConnectorRoute = string | { connectorId: string };
  * the catalog does not know answers the catalog's NOT_FOUND, and nothing is sent to a connector.
  */
 export class ConnectorClient {
-  private readonly recent = new Map<string, { at: number; read: Promise<Integration> }>();
+  private readonly recent: RecentReads<Integration>;
 
   constructor(
     private readonly bus: RequestSender,
-    private readonly now: () => number = Date.now,
-  ) {}
+    now: () => number = Date.now,
+  ) {
+    this.recent = new RecentReads<Integration>(INTEGRATION_REUSE_MS, undefined, now);
+  }
 
   /** The integration as the catalog has it, its connector among it; NOT_FOUND when it does not exist. */
   integration(id: string): Promise<Integration> {
-    const read = this.bus.request(Contracts.catalogIntegrationsGet, { id });
-    this.recent.set(id, { at: this.now(), read });
-    read.catch(() => this.forget(id, read));
-    return read;
+    return this.recent.keep(id, this.bus.request(Contracts.catalogIntegrationsGet, { id }));
   }
 
   /**
@@ -50,15 +50,12 @@ export class ConnectorClient {
    * A failed read is not kept.
    */
   recentIntegration(id: string): Promise<Integration> {
-    const hit = this.recent.get(id);
-    if (hit && this.now() - hit.at < INTEGRATION_REUSE_MS) return hit.read;
-    if (this.recent.size >= 10_000) this.recent.clear();
-    return this.integration(id);
+    return this.recent.get(id, () => this.bus.request(Contracts.catalogIntegrationsGet, { id }));
   }
 
-  /** The catalog announced a change of the integration: the next read asks it (`read`: only if it is still that read). */
-  forget(id: string, read?: Promise<Integration>): void {
-    if (read === undefined || this.recent.get(id)?.read === read) this.recent.delete(id);
+  /** The catalog announced a change of the integration: the next read asks it. */
+  forget(id: string): void {
+    this.recent.forget(id);
   }
 
   /** Sends `payload` to the connector that serves `route` (see ConnectorRoute). */

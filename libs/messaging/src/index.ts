@@ -2,6 +2,7 @@ export * from './correlation';
 export * from './logger';
 export * from './message-bus';
 export * from './connector-client';
+export * from './recent-reads';
 export * from './nats-server';
 export * from './rpc.decorators';
 export * from './rpc-exception.filter';
