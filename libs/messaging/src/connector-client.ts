@@ -39,7 +39,7 @@ export class ConnectorClient {
 
   /** The integration as the catalog has it, its connector among it; NOT_FOUND when it does not exist. */
   integration(id: string): Promise<Integration> {
-    return this.recent.keep(id, this.bus.request(Contracts.catalogIntegrationsGet, { id }));
+    return this.recent.keep(id, this.read(id));
   }
 
   /**
@@ -50,7 +50,11 @@ export class ConnectorClient {
    * A failed read is not kept.
    */
   recentIntegration(id: string): Promise<Integration> {
-    return this.recent.get(id, () => this.bus.request(Contracts.catalogIntegrationsGet, { id }));
+    return this.recent.get(id, () => this.read(id));
+  }
+
+  private read(id: string): Promise<Integration> {
+    return this.bus.request(Contracts.catalogIntegrationsGet, { id });
   }
 
   /** The catalog announced a change of the integration: the next read asks it. */
