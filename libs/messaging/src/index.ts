@@ -3,6 +3,7 @@ export * from './logger';
 export * from './message-bus';
 export * from './connector-client';
 export * from './recent-reads';
+export * from './same-turn-batch';
 export * from './nats-server';
 export * from './rpc.decorators';
 export * from './rpc-exception.filter';

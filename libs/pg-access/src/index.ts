@@ -16,13 +16,14 @@ export type {
   ManagedRoles,
   PersonIdentity,
   RevokeGrantOptions,
+  RevokeGrantsOptions,
   RevokeGrantResult,
   UncoveredOwner,
   UngrantedObject,
 } from './grants/grant-types';
 export { inspectManaged } from './grants/inspect-managed';
 export { DANGEROUS_PREDEFINED_ROLES, unrequestableReason } from './grants/unrequestable-roles';
-export { disableRole, revokeGrant } from './grants/revoke-grant';
+export { disableRole, revokeGrant, revokeGrants } from './grants/revoke-grant';
 export { MANAGED_MARKER_ROLE, ORPHAN_OWNER_ROLE, personalRoleName, profileRoleName } from './grants/role-names';
 export { generatePassword, scramVerifier, scramVerifierAsync, type ScramOptions } from './grants/scram';
 export { parseCommentTags } from './discovery/comment-tags';

@@ -5,9 +5,9 @@ import { applyGrant } from './grants/apply-grant';
 import { canLogin, lockConnectorUser, type RotationSession } from './grants/connector-password';
 import { setPassword, setValidUntil } from './grants/credentials';
 import { dropPersonalRole } from './grants/drop-personal-role';
-import type { ApplyGrantOptions, ApplyGrantResult, ManagedRoles, RevokeGrantOptions, RevokeGrantResult } from './grants/grant-types';
+import type { ApplyGrantOptions, ApplyGrantResult, ManagedRoles, RevokeGrantOptions, RevokeGrantResult, RevokeGrantsOptions } from './grants/grant-types';
 import { inspectManaged } from './grants/inspect-managed';
-import { disableRole, revokeGrant } from './grants/revoke-grant';
+import { disableRole, revokeGrant, revokeGrants } from './grants/revoke-grant';
 import { runPreflight, type PreflightOptions } from './preflight';
 
 /**
@@ -24,6 +24,11 @@ export class TargetDatabase {
   /** Takes the items back; with nothing left to keep, the login goes and its sessions end. */
   revokeGrant(conn: TargetConnectionParams, opts: RevokeGrantOptions): Promise<RevokeGrantResult> {
     return revokeGrant(conn, opts);
+  }
+
+  /** revokeGrant for grants of different roles in one transaction: all of them, or none and the error. */
+  revokeGrants(conn: TargetConnectionParams, opts: RevokeGrantsOptions): Promise<RevokeGrantResult[]> {
+    return revokeGrants(conn, opts);
   }
 
   /** NOLOGIN and no memberships for a managed role no grant stands behind (drift repair). */

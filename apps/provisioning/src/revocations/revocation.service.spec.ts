@@ -5,7 +5,8 @@ import type { TargetConnectionParams } from '@latchkey/pg-access';
 import { GrantEntity } from '../store/grant.entity';
 import type { ResolvedTarget } from '../target/target-resolver';
 import { RevocationService } from './revocation.service';
-import type { EventPublisher, RevocationCounters, RevocationRows, RevokeOnTarget, TargetLookup } from './revocation.service';
+import type { EventPublisher, RevocationCounters, RevocationRows, TargetLookup } from './revocation.service';
+import type { RevokeOnTarget } from './target-revocations';
 
 const ITEM = { resourceType: 'postgresql-table', database: 'd', schema: 's', table: 't', permission: 'READ_ONLY' } as const;
 
@@ -38,6 +39,7 @@ function grant(id: string, fields: Partial<GrantEntity> = {}): GrantEntity {
 const PARAMS: TargetConnectionParams = { hostname: 'h', port: 5432, dbname: 'd', sslmode: 'disable', username: 'latchkey', password: 'p' };
 const RESOLVED: ResolvedTarget = { params: PARAMS, config: { hostname: 'h', port: 5432, dbname: 'd', sslmode: 'disable' } };
 type Revoke = RevokeOnTarget['revokeGrant'];
+type RevokeMany = RevokeOnTarget['revokeGrants'];
 /** Every event of a grant carries it. */
 const grantIdOf = (payload: unknown) => z.object({ grant: z.object({ id: z.string() }) }).parse(payload).grant.id;
 
@@ -47,6 +49,7 @@ function setup() {
     findById: jest.fn(),
     transition: jest.fn(),
     heldItems: jest.fn(async (): Promise<GrantItem[]> => []),
+    heldItemsOfEach: jest.fn(async (_integrationId: string, of: unknown[]): Promise<GrantItem[][]> => of.map(() => [])),
     // As the SQL does: the end is the one its revocation started with (the row's, here the grant handed in).
     endRevocation: jest.fn(async (g: Parameters<RevocationRows['endRevocation']>[0], endedAt: Date) =>
       grant(g.id, { status: 'endReason' in g && g.endReason === 'REVOKED' ? 'REVOKED' : 'EXPIRED', endedAt }),
@@ -55,6 +58,9 @@ function setup() {
   } satisfies RevocationRows;
   const targets = { resolve: jest.fn(async () => RESOLVED) } satisfies TargetLookup;
   const revoke = jest.fn<ReturnType<Revoke>, Parameters<Revoke>>(async () => ({ loginDisabled: true, sessionsTerminated: 0 }));
+  const revokeMany = jest.fn<ReturnType<RevokeMany>, Parameters<RevokeMany>>(async (_conn, { grants: many }) =>
+    many.map(() => ({ loginDisabled: true, sessionsTerminated: 0 })),
+  );
   const published: Array<{ subject: string; payload: unknown }> = [];
   const bus: EventPublisher = {
     publish: async (contract, payload) => {
@@ -62,8 +68,15 @@ function setup() {
     },
   };
   const metrics = { attempted: jest.fn(), succeeded: jest.fn(), failed: jest.fn() } satisfies RevocationCounters;
-  const service = new RevocationService(grants, targets, { revokeGrant: revoke }, bus, createLogger('provisioning', 'silent'), metrics);
-  return { service, grants, targets, revoke, published };
+  const service = new RevocationService(
+    grants,
+    targets,
+    { revokeGrant: revoke, revokeGrants: revokeMany },
+    bus,
+    createLogger('provisioning', 'silent'),
+    metrics,
+  );
+  return { service, grants, targets, revoke, revokeMany, published };
 }
 
 describe('RevocationService', () => {
@@ -95,8 +108,8 @@ describe('RevocationService', () => {
     expect(grants.heldItems).toHaveBeenCalledWith('integration-1', 'lk_early', 'early');
   });
 
-  it('publishes each grant.ended before it answers, and resolves the target once for revocations close together', async () => {
-    const { service, targets, published } = setup();
+  it('publishes each grant.ended before it answers, and resolves the target once for revocations close together, revoked together', async () => {
+    const { service, targets, published, revoke, revokeMany } = setup();
     let publishedBeforeAnswer = 0;
     await Promise.all(
       ['a', 'b', 'c'].map(async (id) => {
@@ -107,6 +120,9 @@ describe('RevocationService', () => {
     expect(publishedBeforeAnswer).toBe(3);
     expect(published).toHaveLength(3);
     expect(targets.resolve).toHaveBeenCalledTimes(1);
+    expect(revoke).not.toHaveBeenCalled();
+    expect(revokeMany).toHaveBeenCalledTimes(1);
+    expect(revokeMany.mock.calls[0]![1].grants.map((g) => g.role)).toEqual(['lk_a', 'lk_b', 'lk_c']);
   });
 
   it('records a failure, resolves the target afresh for the retry, and throws so the queue retries', async () => {

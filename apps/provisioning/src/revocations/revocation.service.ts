@@ -8,11 +8,14 @@ import { GrantsRepository } from '../store/grants.repository';
 import { type ResolvedTarget, TargetResolver } from '../target/target-resolver';
 import { toView } from '../store/grant-view';
 import { RevocationMetrics } from './revocation.metrics';
+import { type RevokeOnTarget, TargetRevocations } from './target-revocations';
 
 /** What a revocation needs of its neighbours, narrow so that unit tests hand-write them. */
-export type RevocationRows = Pick<GrantsRepository, 'claimExpired' | 'findById' | 'transition' | 'heldItems' | 'endRevocation' | 'recordFailure'>;
+export type RevocationRows = Pick<
+  GrantsRepository,
+  'claimExpired' | 'findById' | 'transition' | 'heldItems' | 'heldItemsOfEach' | 'endRevocation' | 'recordFailure'
+>;
 export type TargetLookup = Pick<TargetResolver, 'resolve'>;
-export type RevokeOnTarget = Pick<TargetDatabase, 'revokeGrant'>;
 export type EventPublisher = Pick<MessageBus, 'publish'>;
 export type RevocationCounters = Pick<RevocationMetrics, 'attempted' | 'succeeded' | 'failed'>;
 
@@ -26,6 +29,7 @@ const TARGET_REUSE_MS = 1_000;
 @Injectable()
 export class RevocationService {
   private readonly targetCache = new Map<string, { at: number; target: Promise<ResolvedTarget> }>();
+  private readonly onTargets: TargetRevocations;
 
   constructor(
     @Inject(GrantsRepository) private readonly grants: RevocationRows,
@@ -34,7 +38,9 @@ export class RevocationService {
     @Inject(MessageBus) private readonly bus: EventPublisher,
     @Inject(LOGGER) private readonly logger: AppLogger,
     @Inject(RevocationMetrics) private readonly metrics: RevocationCounters,
-  ) {}
+  ) {
+    this.onTargets = new TargetRevocations(database, grants, logger);
+  }
 
   /**
    * Revokes a grant whose time has come (or that a person ended). Answers the grant as it stands;
@@ -65,7 +71,7 @@ export class RevocationService {
     try {
       const target = await this.target(grant.integrationId);
       keepItems ??= await this.grants.heldItems(grant.integrationId, grant.roleName, grant.id);
-      const result = await this.database.revokeGrant(target.params, { role: grant.roleName, items: grant.items, keepItems, keepItemsNow: this.heldNow(grant) });
+      const result = await this.onTargets.revoke(target, grant, keepItems);
       const ended = await this.grants.endRevocation(grant, new Date());
       if (ended) {
         this.metrics.succeeded(ended, result.sessionsTerminated);

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager, Repository } from 'typeorm';
 import { GrantStates } from '@latchkey/contracts';
 import type { Actor, GrantItem, GrantStatus } from '@latchkey/contracts';
+import { SameTurnBatch } from '@latchkey/messaging';
 import { AuditOutbox, runPrepared, withSessionLock } from '@latchkey/persistence';
 import type { OutboxEntry, PreparedStatement } from '@latchkey/persistence';
 import { GrantEntity, PersonalRoleEntity } from './grant.entity';
@@ -13,9 +14,11 @@ const CLAIM = { from: 'ACTIVE' as GrantStatus, to: GrantStates.transition('ACTIV
 
 /** Claims a due ACTIVE grant ($1 id, $2 now, $4 to, $5 from) with the items of the person's other grants that hold access ($3). */
 /** Marks a person's role (integration, role name, connector, identity: $first to $first+3) as used now: touchRole, alone or in a statement that changes a grant. */
-const touchRoleSql = (first: number) =>
+const touchRoleSql = (first: number) => touchRolesSql(`VALUES ($${first}, $${first + 1}, $${first + 2}, $${first + 3}, now(), 'ACTIVE')`);
+/** touchRoleSql's upsert of the rows `source` yields (integration, role name, connector, identity, now(), 'ACTIVE'), each role once. */
+const touchRolesSql = (source: string) =>
   `INSERT INTO provisioning.personal_roles (integration_id, role_name, connector_id, identity_id, last_active_at, state)
-   VALUES ($${first}, $${first + 1}, $${first + 2}, $${first + 3}, now(), 'ACTIVE')
+   ${source}
    ON CONFLICT (integration_id, role_name) DO UPDATE SET last_active_at = now(), state = 'ACTIVE', state_reason = NULL`;
 const TOUCH_ROLE = touchRoleSql(1);
 
@@ -32,25 +35,38 @@ const CLAIM_EXPIRED: PreparedStatement = {
            FROM claimed c`,
 };
 
-/** The items of the person's grants on the instance ($1, $2) that hold access ($4), but grant $3, as one jsonb array of item arrays. */
+/**
+ * For each (role $2[k], grant $3[k]) on the instance $1: the items of the person's grants that hold
+ * access ($4), but that grant, as one jsonb array of item arrays; one row per pair, in their order.
+ */
 const HELD_ITEMS: PreparedStatement = {
   name: 'provisioning_held_items',
-  text: `SELECT coalesce(jsonb_agg(h.items), '[]'::jsonb) AS items FROM provisioning.grants h
-          WHERE h.integration_id = $1 AND h.role_name = $2 AND h.id <> $3 AND h.status = ANY($4)`,
+  // A subquery per pair: each an index scan of the person's grants (a join of the pairs planned generically scanned them all).
+  text: `SELECT (SELECT coalesce(jsonb_agg(h.items), '[]'::jsonb) FROM provisioning.grants h
+                   WHERE h.integration_id = $1 AND h.role_name = w.role_name AND h.id <> w.except_id AND h.status = ANY($4)) AS items
+           FROM unnest($2::text[], $3::uuid[]) WITH ORDINALITY AS w(role_name, except_id, ord)
+          ORDER BY w.ord`,
 };
 
-/** Ends a revocation ($1, guarded by its predecessors $7, at $6) and marks the personal role ($2-$5) as used now. */
-const END_REVOCATION: PreparedStatement = {
-  name: 'provisioning_end_revocation',
-  text: `WITH ended AS (
-           UPDATE provisioning.grants
-              SET status = CASE WHEN end_reason = 'REVOKED' THEN 'REVOKED' ELSE 'EXPIRED' END,
-                  end_reason = CASE WHEN end_reason = 'REVOKED' THEN 'REVOKED' ELSE 'EXPIRED' END,
-                  ended_at = $6, last_error = NULL, updated_at = now()
-            WHERE id = $1 AND status = ANY($7)
-            RETURNING *
+/**
+ * Ends revocations ($1 ids, at $6; each guarded by the predecessors $7) and marks each person's role
+ * ($2-$5 for each) as used now, in one statement for grants that end at the same moment.
+ */
+const END_REVOCATIONS: PreparedStatement = {
+  name: 'provisioning_end_revocations',
+  text: `WITH w AS (
+           SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
+                      AS w(id, integration_id, role_name, connector_id, identity_id, ended_at)
+         ), ended AS (
+           UPDATE provisioning.grants g
+              SET status = CASE WHEN g.end_reason = 'REVOKED' THEN 'REVOKED' ELSE 'EXPIRED' END,
+                  end_reason = CASE WHEN g.end_reason = 'REVOKED' THEN 'REVOKED' ELSE 'EXPIRED' END,
+                  ended_at = w.ended_at, last_error = NULL, updated_at = now()
+             FROM w
+            WHERE g.id = w.id AND g.status = ANY($7)
+            RETURNING g.*
          ), touched AS (
-           ${touchRoleSql(2)}
+           ${touchRolesSql(`SELECT DISTINCT ON (integration_id, role_name) integration_id, role_name, connector_id, identity_id, now(), 'ACTIVE' FROM w ORDER BY integration_id, role_name`)}
          )
          SELECT * FROM ended`,
 };
@@ -95,10 +111,14 @@ export type NewGrant = Pick<
   | 'passwordEnvelope'
 >;
 
+/** What ending a revocation needs of its grant. */
+type EndingGrant = Pick<GrantEntity, 'id' | 'integrationId' | 'roleName' | 'connectorId' | 'identityId'>;
+
 @Injectable()
 export class GrantsRepository {
   private readonly grants: Repository<GrantEntity>;
   private readonly roles: Repository<PersonalRoleEntity>;
+  private readonly ending = new SameTurnBatch((ending: Array<{ grant: EndingGrant; endedAt: Date }>) => this.endRevocations(ending));
 
   constructor(
     private readonly dataSource: DataSource,
@@ -293,23 +313,32 @@ export class GrantsRepository {
    * The end of a revocation in one round trip: REVOKING or STUCK moves to the end its revocation
    * started with (end_reason: REVOKED, else EXPIRED), whichever path finishes it (the job, a retry,
    * the sweeper); null when another path got there first. The person's role is marked in use
-   * (touchRole) either way.
+   * (touchRole) either way. The revocations that end in the same turn (a storm's, made on the target
+   * together) end in one statement.
    */
-  async endRevocation(
-    grant: Pick<GrantEntity, 'id' | 'integrationId' | 'roleName' | 'connectorId' | 'identityId'>,
-    endedAt: Date,
-  ): Promise<GrantEntity | null> {
+  endRevocation(grant: EndingGrant, endedAt: Date): Promise<GrantEntity | null> {
+    return this.ending.add({ grant, endedAt });
+  }
+
+  /** endRevocation() of grants that end in the same turn, in one statement; a grant named twice ends for the first. */
+  private async endRevocations(ending: Array<{ grant: EndingGrant; endedAt: Date }>): Promise<Array<GrantEntity | null>> {
+    const grants = ending.map((e) => e.grant);
     // REVOKED and EXPIRED have the same predecessors (the table's spec checks it): one guard for either end.
-    const rows = await runPrepared(this.dataSource, END_REVOCATION, [
-      grant.id,
-      grant.integrationId,
-      grant.roleName,
-      grant.connectorId,
-      grant.identityId,
-      endedAt,
+    const rows = await runPrepared(this.dataSource, END_REVOCATIONS, [
+      grants.map((g) => g.id),
+      grants.map((g) => g.integrationId),
+      grants.map((g) => g.roleName),
+      grants.map((g) => g.connectorId),
+      grants.map((g) => g.identityId),
+      ending.map((e) => e.endedAt),
       GrantStates.predecessorsOf('REVOKED'),
     ]);
-    return rows.length > 0 ? this.fromRow(rows[0]) : null;
+    const ended = new Map(rows.map((row) => [row.id as string, row]));
+    return grants.map((g) => {
+      const row = ended.get(g.id);
+      ended.delete(g.id);
+      return row ? this.fromRow(row) : null;
+    });
   }
 
   /** For the metrics: this connector's ACTIVE grants, STUCK revocations, and unfinished grants past their expiry (one index scan). */
@@ -344,8 +373,19 @@ export class GrantsRepository {
 
   /** Items of the person's other grants on this instance that still hold access. */
   async heldItems(integrationId: string, roleName: string, exceptId: string): Promise<GrantItem[]> {
-    const rows = await runPrepared(this.dataSource, HELD_ITEMS, [integrationId, roleName, exceptId, GrantStates.HOLDING_ACCESS]);
-    return (rows[0].items as GrantItem[][]).flat();
+    const [held] = await this.heldItemsOfEach(integrationId, [{ roleName, id: exceptId }]);
+    return held!;
+  }
+
+  /** heldItems() of each grant of the instance, in one statement, in their order. */
+  async heldItemsOfEach(integrationId: string, grants: Array<Pick<GrantEntity, 'roleName' | 'id'>>): Promise<GrantItem[][]> {
+    const rows = await runPrepared(this.dataSource, HELD_ITEMS, [
+      integrationId,
+      grants.map((g) => g.roleName),
+      grants.map((g) => g.id),
+      GrantStates.HOLDING_ACCESS,
+    ]);
+    return rows.map((row) => (row.items as GrantItem[][]).flat());
   }
 
   /** Grants of this connector whose revocation is due or unfinished: the sweeper's work list. */

@@ -53,12 +53,21 @@ export interface RevokeGrantOptions {
   /** Items of the same person's other active grants on this instance: their memberships stay. */
   keepItems: GrantTargetItem[];
   /**
-   * The person's other grants read again once the role's lock is held on the target. A grant made
-   * after `keepItems` was read (its row written before it reached the target) then keeps its
-   * memberships and the login: without it, an expiry racing a new grant could leave the new grant
-   * with a login that cannot log in.
+   * The person's other grants read again once the role's lock is held on the target; given, it
+   * decides alone what goes. A grant made after `keepItems` was read (its row written before it
+   * reached the target) then keeps its memberships and the login: without it, an expiry racing a
+   * new grant could leave the new grant with a login that cannot log in. A grant ended since no
+   * longer keeps anything: two grants of a person that expire together each read the other as
+   * active at first, and without it neither would take the login away.
    */
   keepItemsNow?: () => Promise<GrantTargetItem[]>;
+}
+
+/** Grants of different roles revoked together (revokeGrants). */
+export interface RevokeGrantsOptions {
+  grants: Array<Omit<RevokeGrantOptions, 'keepItemsNow'>>;
+  /** keepItemsNow of every grant, in the order of `grants`, read once the roles' locks are held. */
+  keepItemsNow?: () => Promise<GrantTargetItem[][]>;
 }
 
 export interface RevokeGrantResult {

@@ -7,7 +7,7 @@ import { setPassword, setValidUntil } from './credentials';
 import { dropPersonalRole } from './drop-personal-role';
 import type { ApplyGrantOptions, GrantTargetItem } from './grant-types';
 import { inspectManaged } from './inspect-managed';
-import { disableRole, revokeGrant } from './revoke-grant';
+import { disableRole, revokeGrant, revokeGrants } from './revoke-grant';
 import { personalRoleName, profileRoleName } from './role-names';
 import { generatePassword } from './scram';
 
@@ -211,6 +211,19 @@ describe('revokeGrant', () => {
     await expect(again.query('SELECT * FROM app.orders')).rejects.toMatchObject({ code: '42501' });
   });
 
+  it('takes the login away when the other grant the first read kept has ended since: the read under the lock decides', async () => {
+    // Two grants of the same table expiring together: each first read saw the other as active.
+    const jo = await grantedPerson([ORDERS]);
+    const session = await login(jo.role, jo.password);
+    await expect(revokeGrant(conn, { role: jo.role, items: [ORDERS], keepItems: [ORDERS], keepItemsNow: async () => [] })).resolves.toEqual({
+      loginDisabled: true,
+      sessionsTerminated: 1,
+    });
+    await expect(session.query('SELECT 1')).rejects.toThrow();
+    expect(await cluster.query('SELECT rolcanlogin FROM pg_roles WHERE rolname = $1', [jo.role])).toEqual([{ rolcanlogin: false }]);
+    expect(await memberships(jo.role)).toEqual(['latchkey_managed']);
+  });
+
   it('is idempotent, and a missing role counts as revoked', async () => {
     const dave = await grantedPerson([ORDERS]);
     const first = await revokeGrant(conn, { role: dave.role, items: [ORDERS], keepItems: [] });
@@ -264,6 +277,83 @@ describe('revokeGrant', () => {
     await applyGrant(conn, { role: erin.role, password, validUntil: new Date(Date.now() + 3_600_000), connectionLimit: 1, comment: 'again', items: [ORDERS] });
     const client = await login(erin.role, password);
     expect((await client.query('SELECT count(*)::int AS n FROM app.orders')).rows).toEqual([{ n: 1 }]);
+  });
+});
+
+describe('revokeGrants', () => {
+  const canLogin = async (role: string) =>
+    (await cluster.query<{ rolcanlogin: boolean }>('SELECT rolcanlogin FROM pg_roles WHERE rolname = $1', [role]))[0]?.rolcanlogin;
+
+  it("takes several people's grants back in one transaction, each as revokeGrant would, their sessions ended in one scan", async () => {
+    const write = { ...ORDERS, permission: 'READ_WRITE' as const };
+    const kim = await grantedPerson([ORDERS]);
+    const lou = await grantedPerson([ORDERS, write]);
+    // Mia's other grant of the same table is made after the first read: it shows up only under the locks.
+    const mia = await grantedPerson([ORDERS]);
+    const kims = await login(kim.role, kim.password);
+    const lous = await login(lou.role, lou.password);
+    const mias = await login(mia.role, mia.password);
+    const inFlight = kims.query('SELECT pg_sleep(30) FROM app.orders').then(
+      () => 'finished',
+      (error: Error) => error.message,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    let locksHeld = 0;
+    const keepItemsNow = async () => {
+      const [row] = await cluster.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND granted`, undefined, APP_DB);
+      locksHeld = row!.n;
+      return [[], [ORDERS], [], [ORDERS]];
+    };
+
+    const results = await revokeGrants(conn, {
+      grants: [
+        { role: kim.role, items: [ORDERS], keepItems: [] },
+        { role: lou.role, items: [ORDERS, write], keepItems: [ORDERS] },
+        { role: 'lk_nobody_000000000000', items: [ORDERS], keepItems: [] },
+        { role: mia.role, items: [ORDERS], keepItems: [] },
+      ],
+      keepItemsNow,
+    });
+    expect(results).toEqual([
+      { loginDisabled: true, sessionsTerminated: 1 },
+      { loginDisabled: false, sessionsTerminated: 1 },
+      { loginDisabled: true, sessionsTerminated: 0 },
+      { loginDisabled: false, sessionsTerminated: 0 },
+    ]);
+    // Every existing role's lock was held while the grants were read again.
+    expect(locksHeld).toBe(4);
+    expect(await inFlight).toMatch(/terminating connection due to administrator command/);
+    expect(await sessions(kim.role)).toBe(0);
+    expect(await canLogin(kim.role)).toBe(false);
+    expect(await memberships(kim.role)).toEqual(['latchkey_managed']);
+    await expect(lous.query('SELECT 1')).rejects.toThrow();
+    const louAgain = await login(lou.role, lou.password);
+    expect((await louAgain.query('SELECT item FROM app.orders')).rows).toEqual([{ item: 'tea' }]);
+    await expect(louAgain.query(`INSERT INTO app.orders VALUES (2, 'x')`)).rejects.toMatchObject({ code: '42501' });
+    expect((await mias.query('SELECT item FROM app.orders')).rows).toEqual([{ item: 'tea' }]);
+    expect(await canLogin(mia.role)).toBe(true);
+  });
+
+  it('changes nothing when one of the roles cannot be revoked, and refuses a role twice', async () => {
+    await cluster.query(`CREATE ROLE lk_not_ours_0000000000 LOGIN PASSWORD 'not-ours-password'`);
+    const ned = await grantedPerson([ORDERS]);
+    const session = await login(ned.role, ned.password);
+    await expect(
+      revokeGrants(conn, {
+        grants: [
+          { role: ned.role, items: [ORDERS], keepItems: [] },
+          { role: 'lk_not_ours_0000000000', items: [ORDERS], keepItems: [] },
+        ],
+      }),
+    ).rejects.toMatchObject({ code: 'not_managed' });
+    expect(await canLogin(ned.role)).toBe(true);
+    expect(await memberships(ned.role)).toEqual(['latchkey_managed', profileRoleName(ORDERS)].sort());
+    expect((await session.query('SELECT item FROM app.orders')).rows).toEqual([{ item: 'tea' }]);
+    expect(await canLogin('lk_not_ours_0000000000')).toBe(true);
+
+    const twice = { role: ned.role, items: [ORDERS], keepItems: [] };
+    await expect(revokeGrants(conn, { grants: [twice, twice] })).rejects.toThrow('revokeGrants takes each role once');
+    await expect(revokeGrants(conn, { grants: [twice] })).resolves.toEqual([{ loginDisabled: true, sessionsTerminated: 1 }]);
   });
 });
 

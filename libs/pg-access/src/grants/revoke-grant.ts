@@ -2,8 +2,8 @@ import type { Client } from 'pg';
 import type { ServerInfo, TargetConnectionParams } from '../connection';
 import { quoteIdent, quoteLiteral } from '../quote';
 import { membershipsToRevoke, revokeMembershipStatements } from './grant-sql';
-import type { RevokeGrantOptions, RevokeGrantResult } from './grant-types';
-import { findRoleWithMemberships } from './role-admin';
+import type { RevokeGrantOptions, RevokeGrantResult, RevokeGrantsOptions } from './grant-types';
+import { findRolesWithMemberships } from './role-admin';
 import { assertValidItem, MANAGED_MARKER_ROLE } from './role-names';
 import { assertManaged, lockNameSql, retryTransient, sessionInfo, terminateSessions, withSession } from './target-session';
 
@@ -17,27 +17,53 @@ import { assertManaged, lockNameSql, retryTransient, sessionInfo, terminateSessi
  * away: no session ends. A missing role or membership counts as done.
  */
 export async function revokeGrant(conn: TargetConnectionParams, opts: RevokeGrantOptions): Promise<RevokeGrantResult> {
-  [...opts.items, ...opts.keepItems].forEach(assertValidItem);
-  const lastGrant = opts.keepItems.length === 0;
-  const revoked = membershipsToRevoke(opts.items, opts.keepItems);
+  const { keepItemsNow, ...grant } = opts;
+  const [result] = await revokeGrants(conn, { grants: [grant], ...(keepItemsNow ? { keepItemsNow: async () => [await keepItemsNow()] } : {}) });
+  return result!;
+}
+
+/**
+ * revokeGrant() for grants of different roles (each role once) in one transaction on one session:
+ * the roles locked in one round trip, read in one, changed and committed in one, their sessions
+ * scanned in one. All or nothing: when any of them cannot be revoked (a role Latchkey did not
+ * create, say) nothing changes and the error is thrown, for the caller to revoke them one by one.
+ * Answers in the order of `grants`.
+ */
+export async function revokeGrants(conn: TargetConnectionParams, opts: RevokeGrantsOptions): Promise<RevokeGrantResult[]> {
+  const roles = opts.grants.map((g) => g.role);
+  if (new Set(roles).size !== roles.length) throw new Error('revokeGrants takes each role once');
+  for (const g of opts.grants) [...g.items, ...g.keepItems].forEach(assertValidItem);
+  const planned = opts.grants.map((g) => ({ role: g.role, lastGrant: g.keepItems.length === 0, revoked: membershipsToRevoke(g.items, g.keepItems) }));
+  const results: RevokeGrantResult[] = planned.map(() => ({ loginDisabled: false, sessionsTerminated: 0 }));
   // From the items, not from what the role holds now: a retry after a crash past the REVOKE still ends the sessions.
-  if (!lastGrant && revoked.length === 0) return { loginDisabled: false, sessionsTerminated: 0 };
-  // Under the lock, what the person's other grants hold now can only have grown: fewer memberships go, and the login may stay.
-  let decided = { roles: revoked, disable: lastGrant };
+  // Without a read under the locks, a grant whose other grants keep everything it gave takes nothing away and is done here.
+  // With one, every grant goes to the target: the other grants first read may have ended since (two of a
+  // person's grants that expire together each read the other as active), and only the read under the lock counts.
+  const work = planned.flatMap((p, index) => (opts.keepItemsNow || p.lastGrant || p.revoked.length > 0 ? [{ ...p, index }] : []));
+  if (work.length === 0) return results;
+  const decided = work.map((w) => ({ roles: w.revoked, disable: w.lastGrant }));
   const decide = async () => {
     if (opts.keepItemsNow) {
       const keepNow = await opts.keepItemsNow();
-      keepNow.forEach(assertValidItem);
-      const still = new Set(membershipsToRevoke(opts.items, keepNow));
-      decided = { roles: revoked.filter((r) => still.has(r)), disable: lastGrant && keepNow.length === 0 };
+      work.forEach((w, k) => {
+        const kept = keepNow[w.index] ?? [];
+        kept.forEach(assertValidItem);
+        decided[k] = { roles: membershipsToRevoke(opts.grants[w.index]!.items, kept), disable: kept.length === 0 };
+      });
     }
     return decided;
   };
   return withSession(conn, conn.dbname, async (client) => {
     const info = await sessionInfo(client);
-    const terminated = await revokeAndTerminate(client, info, opts.role, revoked, decide);
-    if (terminated === null) return { loginDisabled: true, sessionsTerminated: 0 };
-    return { loginDisabled: decided.disable, sessionsTerminated: terminated };
+    // The memberships to read: all the grant gave when the read under the locks decides, else those the first read leaves.
+    const reads = work.map((w) => ({ role: w.role, revoked: opts.keepItemsNow ? membershipsToRevoke(opts.grants[w.index]!.items, []) : w.revoked }));
+    const terminated = await revokeAndTerminate(client, info, reads, decide);
+    work.forEach((w, k) => {
+      const sessions = terminated[k];
+      results[w.index] =
+        sessions === null ? { loginDisabled: true, sessionsTerminated: 0 } : { loginDisabled: decided[k]!.disable, sessionsTerminated: sessions! };
+    });
+    return results;
   });
 }
 
@@ -54,57 +80,61 @@ export async function disableRole(conn: TargetConnectionParams, role: string): P
 
 /** disableRole on an open session of the integration's database; 0 when the role does not exist. */
 export async function disableManagedRole(client: Client, info: ServerInfo, role: string): Promise<number> {
-  return (await revokeAndTerminate(client, info, role, null, async () => ({ roles: null, disable: true }))) ?? 0;
+  const [terminated] = await revokeAndTerminate(client, info, [{ role, revoked: null }], async () => [{ roles: null, disable: true }]);
+  return terminated ?? 0;
 }
 
+/** What to take away from a role: the memberships (all but the marker when null), and whether its login goes. */
+type Decision = { roles: string[] | null; disable: boolean };
+
 /**
- * Commits the revocations `decide` leaves (all but the marker when its roles are null) and, when it says disable, NOLOGIN;
- * then ends every session of the role. Null when the role does not exist.
+ * Commits the revocations `decide` leaves and, where it says disable, NOLOGIN; then ends every
+ * session of each role it changed. Answers, in the order of `targets`, the sessions ended per role:
+ * 0 for a role left unchanged, null for one that does not exist.
  *
- * BEGIN and the role's lock in one round trip, the catalog read as one prepared statement, the
- * changes and COMMIT in one multi-statement simple query (every value a quoteLiteral()); the
- * sessions are scanned only after it, so NOLOGIN is committed before any session ends.
+ * BEGIN and the roles' locks (sorted) in one round trip, the catalog read as one prepared
+ * statement, the changes and COMMIT in one multi-statement simple query (every value a
+ * quoteLiteral()); the sessions are scanned only after it, so NOLOGIN is committed before any
+ * session ends.
  */
 async function revokeAndTerminate(
   client: Client,
   info: ServerInfo,
-  role: string,
-  roles: string[] | null,
-  /** What to take away, decided once the role's lock is held (the caller may re-read its grants there). */
-  decide: () => Promise<{ roles: string[] | null; disable: boolean }>,
-): Promise<number | null> {
-  const begin = ['BEGIN', lockNameSql(quoteLiteral(role))].join(';\n');
+  /** The roles, each with the memberships to read (null: all). */
+  targets: Array<{ role: string; revoked: string[] | null }>,
+  /** What to take away from each, decided once the locks are held (the caller may re-read its grants there). */
+  decide: () => Promise<Decision[]>,
+): Promise<Array<number | null>> {
+  const roles = targets.map((t) => t.role);
+  const begin = ['BEGIN', ...[...roles].sort().map((role) => lockNameSql(quoteLiteral(role)))].join(';\n');
+  const only = targets.some((t) => t.revoked === null) ? undefined : [...new Set(targets.flatMap((t) => t.revoked ?? []))];
   const changed = await retryTransient(async () => {
     try {
       await client.query(begin);
-      // The role and its memberships among those the grant gave (all, for disableRole), in one round trip.
-      const row = await findRoleWithMemberships(client, role, roles ?? undefined);
-      if (!row) {
-        await client.query('COMMIT');
-        return null;
-      }
-      assertManaged(role, row);
-      const now = await decide();
-      if (!now.disable && now.roles?.length === 0) {
+      // The roles and their memberships among those the grants gave (all, for disableRole), in one round trip.
+      const found = await findRolesWithMemberships(client, roles, only);
+      for (const [role, row] of found) assertManaged(role, row);
+      const now = found.size > 0 ? await decide() : [];
+      const change: string[] = [];
+      const outcome = targets.map(({ role }, k): boolean | null => {
+        const row = found.get(role);
+        if (!row) return null;
+        const { roles: revoke, disable } = now[k]!;
         // Another grant made meanwhile holds everything this one gave: nothing is taken away, no session ends.
-        await client.query('COMMIT');
-        return false;
-      }
-      const memberships = row.memberships.filter((m) => m.role !== MANAGED_MARKER_ROLE && (now.roles === null || now.roles.includes(m.role)));
-      const change = [
-        ...(now.disable ? [`ALTER ROLE ${quoteIdent(role)} NOLOGIN`] : []),
-        ...revokeMembershipStatements(role, memberships, info.majorVersion),
-        'COMMIT',
-      ];
-      await client.query(change.join(';\n'));
-      return true;
+        if (!disable && revoke?.length === 0) return false;
+        const memberships = row.memberships.filter((m) => m.role !== MANAGED_MARKER_ROLE && (revoke === null || revoke.includes(m.role)));
+        change.push(...(disable ? [`ALTER ROLE ${quoteIdent(role)} NOLOGIN`] : []), ...revokeMembershipStatements(role, memberships, info.majorVersion));
+        return true;
+      });
+      await client.query([...change, 'COMMIT'].join(';\n'));
+      return outcome;
     } catch (error) {
       // Running it all again (on a transient error) is harmless either way: every step is idempotent.
       await client.query('ROLLBACK').catch(() => undefined);
       throw error;
     }
   });
-  if (changed === null) return null;
-  if (!changed) return 0;
-  return terminateSessions(client, role, info.currentUser);
+  const ending = roles.filter((_, k) => changed[k] === true);
+  const sessions = ending.length > 0 ? await terminateSessions(client, ending, info.currentUser) : new Map<string, number>();
+  return targets.map(({ role }, k) => (changed[k] === null ? null : (sessions.get(role) ?? 0)));
 }

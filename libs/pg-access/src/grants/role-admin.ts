@@ -87,23 +87,21 @@ export interface RoleWithMemberships extends RoleRow {
 }
 
 /**
- * findRole() and the roles `role` is a direct member of (among `only`, when given, with every
- * grantor) in one round trip: a grant and a revocation read both under the role's lock. Null when
- * the role does not exist.
+ * findRole() and the roles each of `roles` is a direct member of (among `only`, when given, with
+ * every grantor) in one round trip: a revocation reads them under the roles' locks. A role that
+ * does not exist has no entry.
  */
-export async function findRoleWithMemberships(client: Client, role: string, only?: string[]): Promise<RoleWithMemberships | null> {
-  const { rows } = await client.query<RoleRow & { memberships: MembershipJson[] }>({
-    ...ROLE_WITH_MEMBERSHIPS,
-    values: [role, MANAGED_MARKER_ROLE, only ?? null],
+export async function findRolesWithMemberships(client: Client, roles: string[], only?: string[]): Promise<Map<string, RoleWithMemberships>> {
+  const { rows } = await client.query<RoleRow & { rolname: string; memberships: MembershipJson[] }>({
+    ...ROLES_WITH_MEMBERSHIPS,
+    values: [roles, MANAGED_MARKER_ROLE, only ?? null],
   });
-  const row = rows[0];
-  if (!row) return null;
-  return { ...row, memberships: membershipsOf(row.memberships) };
+  return new Map(rows.map(({ rolname, memberships, ...row }) => [rolname, { ...row, memberships: membershipsOf(memberships) }]));
 }
 
 /**
  * What a grant reads under the role's lock, in one round trip: the role with those of `wanted` it
- * holds (findRoleWithMemberships(), null when it does not exist yet) and grantability() of `wanted`.
+ * holds (as findRolesWithMemberships() reads it, null when it does not exist yet) and grantability() of `wanted`.
  */
 export async function readForGrant(
   client: Client,
@@ -121,7 +119,8 @@ export async function readForGrant(
 type MembershipJson = { role: string; grantors: string[] | null };
 const membershipsOf = (rows: MembershipJson[]): Membership[] => rows.map((m) => ({ role: m.role, grantors: m.grantors ?? [] }));
 
-const ROLE_WITH_MEMBERSHIPS_TEXT = `SELECT ${ROLE_ROW_COLUMNS},
+/** The columns and memberships (among $3 when not null; $2 the marker role) of the roles `r` that `where` keeps. */
+const rolesWithMembershipsText = (where: string, extraColumns = '') => `SELECT ${extraColumns}${ROLE_ROW_COLUMNS},
           (SELECT coalesce(jsonb_agg(jsonb_build_object('role', d.role, 'grantors', d.grantors) ORDER BY d.rolname), '[]'::jsonb)
              FROM (SELECT g.rolname, g.rolname::text AS role,
                           array_agg(DISTINCT gr.rolname::text ORDER BY gr.rolname::text) FILTER (WHERE gr.rolname IS NOT NULL) AS grantors
@@ -131,9 +130,12 @@ const ROLE_WITH_MEMBERSHIPS_TEXT = `SELECT ${ROLE_ROW_COLUMNS},
                     WHERE m.member = r.oid AND ($3::text[] IS NULL OR g.rolname = ANY($3::text[]))
                     GROUP BY g.rolname) d) AS memberships
      FROM pg_roles r
-    WHERE r.rolname = $1`;
+    WHERE ${where}`;
 
-const ROLE_WITH_MEMBERSHIPS: PreparedStatement = { name: 'latchkey_role_with_memberships', text: ROLE_WITH_MEMBERSHIPS_TEXT };
+const ROLES_WITH_MEMBERSHIPS: PreparedStatement = {
+  name: 'latchkey_roles_with_memberships',
+  text: rolesWithMembershipsText('r.rolname = ANY($1::text[])', 'r.rolname::text AS rolname, '),
+};
 
 /** One row always: the role's columns (null when it does not exist) and grantability() of $3 as jsonb. */
 const ROLE_FOR_GRANT: PreparedStatement = {
@@ -142,5 +144,5 @@ const ROLE_FOR_GRANT: PreparedStatement = {
           (SELECT coalesce(jsonb_agg(jsonb_build_object('rolname', k.rolname, 'rolsuper', k.rolsuper, 'admin', pg_has_role(k.oid, 'MEMBER WITH ADMIN OPTION')) ORDER BY k.rolname), '[]'::jsonb)
              FROM pg_roles k WHERE k.rolname = ANY($3::text[])) AS grantable
      FROM (SELECT 1) one
-     LEFT JOIN (${ROLE_WITH_MEMBERSHIPS_TEXT}) role ON true`,
+     LEFT JOIN (${rolesWithMembershipsText('r.rolname = $1')}) role ON true`,
 };

@@ -154,43 +154,46 @@ export function assertManaged(name: string, row: RoleRow): void {
 }
 
 /**
- * Ends every session of `role` in every database, and waits until they are gone (a backend that
- * was authenticating while the role lost LOGIN can still appear, so it scans until none is left).
+ * Ends every session of `roles` in every database, and waits until they are gone (a backend that
+ * was authenticating while a role lost LOGIN can still appear, so it scans until none is left).
+ * Answers how many sessions of each role ended.
  */
-export async function terminateSessions(client: Client, role: string, connector: string): Promise<number> {
-  const terminated = new Set<number>();
+export async function terminateSessions(client: Client, roles: string[], connector: string): Promise<Map<string, number>> {
+  const terminated = new Map<string, Set<number>>(roles.map((role) => [role, new Set<number>()]));
+  const counts = () => new Map([...terminated].map(([role, pids]) => [role, pids.size]));
   const deadline = Date.now() + TERMINATION_DEADLINE_MS;
   for (;;) {
-    let rows: Array<{ pid: number }>;
+    let rows: Array<{ pid: number; role: string }>;
     try {
-      ({ rows } = await client.query<{ pid: number }>({ ...TERMINATE_SESSIONS, values: [role] }));
+      ({ rows } = await client.query<{ pid: number; role: string }>({ ...TERMINATE_SESSIONS, values: [roles] }));
     } catch (error) {
-      throw terminationError(error, role, connector);
+      throw terminationError(error, roles, connector);
     }
-    if (rows.length === 0) return terminated.size;
-    for (const row of rows) terminated.add(row.pid);
+    if (rows.length === 0) return counts();
+    for (const row of rows) terminated.get(row.role)?.add(row.pid);
     if (Date.now() > deadline) {
+      const survivors = [...new Set(rows.map((r) => r.role))].sort().map(quoteIdent).join(', ');
       throw new GrantError(
         'sessions_survive',
-        `${rows.length} session(s) of ${quoteIdent(role)} were still alive ${TERMINATION_DEADLINE_MS} ms after being terminated`,
+        `${rows.length} session(s) of ${survivors} were still alive ${TERMINATION_DEADLINE_MS} ms after being terminated`,
       );
     }
     await sleep(TERMINATION_POLL_MS);
   }
 }
 
-/** One scan of terminateSessions: signals every other session of the role, answering their pids. */
+/** One scan of terminateSessions: signals every other session of the roles, answering their pids and roles. */
 const TERMINATE_SESSIONS: PreparedStatement = {
   name: 'latchkey_terminate_sessions',
-  text: 'SELECT pid, pg_terminate_backend(pid) AS signalled FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()',
+  text: 'SELECT pid, usename::text AS role, pg_terminate_backend(pid) AS signalled FROM pg_stat_activity WHERE usename = ANY($1::text[]) AND pid <> pg_backend_pid()',
 };
 
 /** What a failed scan of terminateSessions means: the connector may lack the right to signal the role's backends. */
-export function terminationError(error: unknown, role: string, connector: string): unknown {
+export function terminationError(error: unknown, roles: string[], connector: string): unknown {
   if (error instanceof DatabaseError && error.code === '42501') {
     return new GrantError(
       'missing_privilege',
-      `The connector cannot end the sessions of ${quoteIdent(role)}: ${error.message}`,
+      `The connector cannot end the sessions of ${roles.map(quoteIdent).join(', ')}: ${error.message}`,
       `GRANT "pg_signal_backend" TO ${quoteIdent(connector)};`,
       'pg_signal_backend',
     );

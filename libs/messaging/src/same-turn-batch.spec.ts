@@ -1,0 +1,49 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { SameTurnBatch } from './same-turn-batch';
+
+/** A batch whose work doubles its inputs, recording each run's inputs. */
+function doubling(maxSize?: number) {
+  const runs: number[][] = [];
+  const batch = new SameTurnBatch(async (inputs: number[]) => {
+    runs.push(inputs);
+    return inputs.map((n) => n * 2);
+  }, maxSize);
+  return { batch, runs };
+}
+
+describe('SameTurnBatch', () => {
+  it('answers the calls of one turn with one run, each with its own output', async () => {
+    const { batch, runs } = doubling();
+    await expect(Promise.all([batch.add(1), batch.add(2), batch.add(3)])).resolves.toEqual([2, 4, 6]);
+    expect(runs).toEqual([[1, 2, 3]]);
+  });
+
+  it('runs the calls of different turns apart, and splits a turn past maxSize', async () => {
+    const { batch, runs } = doubling(2);
+    const first = batch.add(1);
+    await nextTurn();
+    const rest = [batch.add(2), batch.add(3), batch.add(4)];
+    await expect(Promise.all([first, ...rest])).resolves.toEqual([2, 4, 6, 8]);
+    expect(runs).toEqual([[1], [2, 3], [4]]);
+  });
+
+  it("rejects every call of a run with the run's error, and the next turn runs afresh", async () => {
+    let fail = true;
+    const batch = new SameTurnBatch(async (inputs: string[]) => {
+      if (fail) throw new Error('the database went away');
+      return inputs.map((s) => s.toUpperCase());
+    });
+    const answers = await Promise.allSettled([batch.add('a'), batch.add('b')]);
+    expect(answers).toEqual([
+      { status: 'rejected', reason: new Error('the database went away') },
+      { status: 'rejected', reason: new Error('the database went away') },
+    ]);
+    fail = false;
+    await expect(batch.add('c')).resolves.toBe('C');
+  });
+
+  it('rejects a run answered with another number of outputs than it had inputs', async () => {
+    const batch = new SameTurnBatch(async (inputs: number[]) => inputs.slice(1));
+    await expect(Promise.all([batch.add(1), batch.add(2)])).rejects.toThrow('a batch of 2 was answered with 1');
+  });
+});
