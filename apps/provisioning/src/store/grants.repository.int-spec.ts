@@ -75,6 +75,26 @@ describe('GrantsRepository', () => {
     await expect(grants.heldItems(integrationId, 'lk_ada', ada1.id)).resolves.toEqual([{ ...ITEM, table: 'invoices' }]);
   });
 
+  it('claims the due grants of one turn together: each as claimExpired alone would, a grant named twice claimed once', async () => {
+    const [fay1, fay2, gil] = await Promise.all([activeGrant('fay'), activeGrant('fay', 'invoices'), activeGrant('gil')]);
+    const later = await activeGrant('hu');
+    await sql.query("UPDATE provisioning.grants SET expires_at = now() + interval '1 hour' WHERE id = $1", [later.id]);
+    const now = new Date();
+    const claims = await Promise.all([fay1, gil, fay1, later, fay2].map((g) => grants.claimExpired(g.id, now)));
+    expect(claims.map((c) => c && { id: c.grant.id, status: c.grant.status, endReason: c.grant.endReason, heldItems: c.heldItems })).toEqual([
+      // Claimed in one statement, fay's two grants read each other as they were before it: still holding.
+      { id: fay1.id, status: 'REVOKING', endReason: 'EXPIRED', heldItems: [{ ...ITEM, table: 'invoices' }] },
+      { id: gil.id, status: 'REVOKING', endReason: 'EXPIRED', heldItems: [] },
+      null,
+      null,
+      { id: fay2.id, status: 'REVOKING', endReason: 'EXPIRED', heldItems: [ITEM] },
+    ]);
+    // Read again now (as the revocation does under the target's lock), neither holds access any more.
+    await expect(grants.heldItemsOfEach(integrationId, [fay1, fay2])).resolves.toEqual([[], []]);
+    const { rows } = await sql.query<{ status: string }>('SELECT status FROM provisioning.grants WHERE id = $1', [later.id]);
+    expect(rows).toEqual([{ status: 'ACTIVE' }]);
+  });
+
   it('ends the revocations of one turn together: each as endRevocation alone would, a grant named twice ending once', async () => {
     const [cy, di, ed] = await Promise.all([activeGrant('cy'), activeGrant('di'), activeGrant('ed')]);
     await sql.query("UPDATE provisioning.personal_roles SET state = 'DROPPED', last_active_at = now() - interval '1 day' WHERE role_name = 'lk_cy'");

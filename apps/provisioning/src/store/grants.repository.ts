@@ -22,13 +22,20 @@ const touchRolesSql = (source: string) =>
    ON CONFLICT (integration_id, role_name) DO UPDATE SET last_active_at = now(), state = 'ACTIVE', state_reason = NULL`;
 const TOUCH_ROLE = touchRoleSql(1);
 
+/**
+ * Claims due ACTIVE grants ($1 ids, each due by its own $2 now; $4 to, $5 from) with the items of
+ * each person's other grants that hold access ($3), answering the claimed rows (none for a grant
+ * not due and ACTIVE). Grants claimed together read each other as they were: still holding.
+ */
 const CLAIM_EXPIRED: PreparedStatement = {
   name: 'provisioning_claim_expired',
-  // A WITH ... SELECT, answering the claimed row (none when the grant was not due and ACTIVE).
-  text: `WITH claimed AS (
-           UPDATE provisioning.grants SET status = $4, end_reason = 'EXPIRED', updated_at = now()
-            WHERE id = $1 AND status = $5 AND expires_at <= $2
-            RETURNING *
+  text: `WITH w AS (
+           SELECT * FROM unnest($1::uuid[], $2::timestamptz[]) AS w(id, now)
+         ), claimed AS (
+           UPDATE provisioning.grants g SET status = $4, end_reason = 'EXPIRED', updated_at = now()
+             FROM w
+            WHERE g.id = w.id AND g.status = $5 AND g.expires_at <= w.now
+            RETURNING g.*
          )
          SELECT c.*, (SELECT coalesce(jsonb_agg(h.items), '[]'::jsonb) FROM provisioning.grants h
                        WHERE h.integration_id = c.integration_id AND h.role_name = c.role_name AND h.id <> c.id AND h.status = ANY($3)) AS held_items
@@ -111,6 +118,9 @@ export type NewGrant = Pick<
   | 'passwordEnvelope'
 >;
 
+/** A due grant claimed for its revocation, with the items of the person's other grants that hold access. */
+type ClaimedGrant = { grant: GrantEntity; heldItems: GrantItem[] };
+
 /** What ending a revocation needs of its grant. */
 type EndingGrant = Pick<GrantEntity, 'id' | 'integrationId' | 'roleName' | 'connectorId' | 'identityId'>;
 
@@ -118,6 +128,7 @@ type EndingGrant = Pick<GrantEntity, 'id' | 'integrationId' | 'roleName' | 'conn
 export class GrantsRepository {
   private readonly grants: Repository<GrantEntity>;
   private readonly roles: Repository<PersonalRoleEntity>;
+  private readonly claiming = new SameTurnBatch((claims: Array<{ id: string; now: Date }>) => this.claimAll(claims));
   private readonly ending = new SameTurnBatch((ending: Array<{ grant: EndingGrant; endedAt: Date }>) => this.endRevocations(ending));
 
   constructor(
@@ -247,12 +258,28 @@ export class GrantsRepository {
    * The usual start of a due revocation in one round trip: an ACTIVE grant whose expiry has passed
    * (by `now`, the worker's clock, as before) moves to REVOKING (EXPIRED), with the items of the
    * person's other grants that still hold access. Null when the grant is in any other state: the
-   * caller reads it and decides.
+   * caller reads it and decides. The claims of one turn (jobs of a storm that start together) go in
+   * one statement; the person's other grants are read again under the target's lock anyway.
    */
-  async claimExpired(id: string, now: Date): Promise<{ grant: GrantEntity; heldItems: GrantItem[] } | null> {
-    const rows = await runPrepared(this.dataSource, CLAIM_EXPIRED, [id, now, GrantStates.HOLDING_ACCESS, CLAIM.to, CLAIM.from]);
-    if (rows.length === 0) return null;
-    return { grant: this.fromRow(rows[0]), heldItems: (rows[0].held_items as GrantItem[][]).flat() };
+  claimExpired(id: string, now: Date): Promise<ClaimedGrant | null> {
+    return this.claiming.add({ id, now });
+  }
+
+  /** claimExpired() of the grants whose jobs start in the same turn, in one statement; a grant named twice is claimed for the first. */
+  private async claimAll(claims: Array<{ id: string; now: Date }>): Promise<Array<ClaimedGrant | null>> {
+    const rows = await runPrepared(this.dataSource, CLAIM_EXPIRED, [
+      claims.map((c) => c.id),
+      claims.map((c) => c.now),
+      GrantStates.HOLDING_ACCESS,
+      CLAIM.to,
+      CLAIM.from,
+    ]);
+    const claimed = new Map(rows.map((row) => [row.id as string, row]));
+    return claims.map(({ id }) => {
+      const row = claimed.get(id);
+      claimed.delete(id);
+      return row ? { grant: this.fromRow(row), heldItems: (row.held_items as GrantItem[][]).flat() } : null;
+    });
   }
 
   /**
