@@ -12,7 +12,6 @@ const CLAIM = { from: 'ACTIVE' as GrantStatus, to: GrantStates.transition('ACTIV
 
 // The statements of every revocation, prepared (runPrepared): planned once per pooled connection, not on every call.
 
-/** Claims a due ACTIVE grant ($1 id, $2 now, $4 to, $5 from) with the items of the person's other grants that hold access ($3). */
 /** Marks a person's role (integration, role name, connector, identity: $first to $first+3) as used now: touchRole, alone or in a statement that changes a grant. */
 const touchRoleSql = (first: number) => touchRolesSql(`VALUES ($${first}, $${first + 1}, $${first + 2}, $${first + 3}, now(), 'ACTIVE')`);
 /** touchRoleSql's upsert of the rows `source` yields (integration, role name, connector, identity, now(), 'ACTIVE'), each role once. */
