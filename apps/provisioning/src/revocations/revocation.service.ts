@@ -34,7 +34,7 @@ export class RevocationService {
   constructor(
     @Inject(GrantsRepository) private readonly grants: RevocationRows,
     @Inject(TargetResolver) private readonly targets: TargetLookup,
-    @Inject(TargetDatabase) private readonly database: RevokeOnTarget,
+    @Inject(TargetDatabase) database: RevokeOnTarget,
     @Inject(MessageBus) private readonly bus: EventPublisher,
     @Inject(LOGGER) private readonly logger: AppLogger,
     @Inject(RevocationMetrics) private readonly metrics: RevocationCounters,
@@ -118,11 +118,6 @@ export class RevocationService {
   async undo(grant: GrantEntity): Promise<void> {
     const target = await this.targets.resolve(grant.integrationId);
     const keepItems = await this.grants.heldItems(grant.integrationId, grant.roleName, grant.id);
-    await this.database.revokeGrant(target.params, { role: grant.roleName, items: grant.items, keepItems, keepItemsNow: this.heldNow(grant) });
-  }
-
-  /** The person's other grants read again under the role's lock on the target, so a grant made meanwhile keeps its login. */
-  private heldNow(grant: GrantEntity): () => Promise<GrantItem[]> {
-    return () => this.grants.heldItems(grant.integrationId, grant.roleName, grant.id);
+    await this.onTargets.revoke(target, grant, keepItems);
   }
 }

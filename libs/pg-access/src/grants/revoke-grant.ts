@@ -55,9 +55,12 @@ export async function revokeGrants(conn: TargetConnectionParams, opts: RevokeGra
   };
   return withSession(conn, conn.dbname, async (client) => {
     const info = await sessionInfo(client);
-    // The memberships to read: all the grant gave when the read under the locks decides, else those the first read leaves.
-    const reads = work.map((w) => ({ role: w.role, revoked: opts.keepItemsNow ? membershipsToRevoke(opts.grants[w.index]!.items, []) : w.revoked }));
-    const terminated = await revokeAndTerminate(client, info, reads, decide);
+    const terminated = await revokeAndTerminate(
+      client,
+      info,
+      work.map((w) => w.role),
+      decide,
+    );
     work.forEach((w, k) => {
       const sessions = terminated[k];
       results[w.index] =
@@ -80,7 +83,7 @@ export async function disableRole(conn: TargetConnectionParams, role: string): P
 
 /** disableRole on an open session of the integration's database; 0 when the role does not exist. */
 export async function disableManagedRole(client: Client, info: ServerInfo, role: string): Promise<number> {
-  const [terminated] = await revokeAndTerminate(client, info, [{ role, revoked: null }], async () => [{ roles: null, disable: true }]);
+  const [terminated] = await revokeAndTerminate(client, info, [role], async () => [{ roles: null, disable: true }]);
   return terminated ?? 0;
 }
 
@@ -89,7 +92,7 @@ type Decision = { roles: string[] | null; disable: boolean };
 
 /**
  * Commits the revocations `decide` leaves and, where it says disable, NOLOGIN; then ends every
- * session of each role it changed. Answers, in the order of `targets`, the sessions ended per role:
+ * session of each role it changed. Answers, in the order of `roles`, the sessions ended per role:
  * 0 for a role left unchanged, null for one that does not exist.
  *
  * BEGIN and the roles' locks (sorted) in one round trip, the catalog read as one prepared
@@ -100,23 +103,20 @@ type Decision = { roles: string[] | null; disable: boolean };
 async function revokeAndTerminate(
   client: Client,
   info: ServerInfo,
-  /** The roles, each with the memberships to read (null: all). */
-  targets: Array<{ role: string; revoked: string[] | null }>,
+  roles: string[],
   /** What to take away from each, decided once the locks are held (the caller may re-read its grants there). */
   decide: () => Promise<Decision[]>,
 ): Promise<Array<number | null>> {
-  const roles = targets.map((t) => t.role);
   const begin = ['BEGIN', ...[...roles].sort().map((role) => lockNameSql(quoteLiteral(role)))].join(';\n');
-  const only = targets.some((t) => t.revoked === null) ? undefined : [...new Set(targets.flatMap((t) => t.revoked ?? []))];
   const changed = await retryTransient(async () => {
     try {
       await client.query(begin);
-      // The roles and their memberships among those the grants gave (all, for disableRole), in one round trip.
-      const found = await findRolesWithMemberships(client, roles, only);
+      // The roles and their memberships, in one round trip; the decision keeps those that go.
+      const found = await findRolesWithMemberships(client, roles);
       for (const [role, row] of found) assertManaged(role, row);
       const now = found.size > 0 ? await decide() : [];
       const change: string[] = [];
-      const outcome = targets.map(({ role }, k): boolean | null => {
+      const outcome = roles.map((role, k): boolean | null => {
         const row = found.get(role);
         if (!row) return null;
         const { roles: revoke, disable } = now[k]!;
@@ -136,5 +136,5 @@ async function revokeAndTerminate(
   });
   const ending = roles.filter((_, k) => changed[k] === true);
   const sessions = ending.length > 0 ? await terminateSessions(client, ending, info.currentUser) : new Map<string, number>();
-  return targets.map(({ role }, k) => (changed[k] === null ? null : (sessions.get(role) ?? 0)));
+  return roles.map((role, k) => (changed[k] === null ? null : (sessions.get(role) ?? 0)));
 }

@@ -87,16 +87,15 @@ export interface RoleWithMemberships extends RoleRow {
 }
 
 /**
- * findRole() and the roles each of `roles` is a direct member of (among `only`, when given, with
- * every grantor) in one round trip: a revocation reads them under the roles' locks. A role that
- * does not exist has no entry.
+ * findRole() and every role each of `roles` is a direct member of (with every grantor) in one
+ * round trip: a revocation reads them under the roles' locks. A role that does not exist has no entry.
  */
-export async function findRolesWithMemberships(client: Client, roles: string[], only?: string[]): Promise<Map<string, RoleWithMemberships>> {
+export async function findRolesWithMemberships(client: Client, roles: string[]): Promise<Map<string, RoleWithMemberships>> {
   const { rows } = await client.query<RoleRow & { rolname: string; memberships: MembershipJson[] }>({
     ...ROLES_WITH_MEMBERSHIPS,
     values: [roles, MANAGED_MARKER_ROLE],
   });
-  return new Map(rows.map(({ rolname, memberships, ...row }) => [rolname, { ...row, memberships: membershipsOf(memberships, only) }]));
+  return new Map(rows.map(({ rolname, memberships, ...row }) => [rolname, { ...row, memberships: membershipsOf(memberships) }]));
 }
 
 /**
