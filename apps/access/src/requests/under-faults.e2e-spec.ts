@@ -252,6 +252,13 @@ describe('access requests under faults', () => {
         120_000,
         100,
       );
+      // Access learns of each STUCK from provisioning's event, a moment after the row turns STUCK.
+      await waitUntil(
+        'every request told its revocation is stuck',
+        async () => (await Promise.all(open.map(async (id) => (await request(id)).statusReason))).every((reason) => /revocation stuck/.test(reason ?? '')),
+        10_000,
+        100,
+      );
       for (const id of open) expect((await request(id)).statusReason).toMatch(/revocation stuck after \d+ attempts/);
     } finally {
       await pg.resume();
