@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import { quoteIdent, quoteLiteral, scramVerifier } from '@latchkey/pg-access';
+import { GENERATED_PASSWORD_ITERATIONS, quoteIdent, quoteLiteral, scramVerifier } from '@latchkey/pg-access';
 import { PgCluster, startPgCluster, startTestStack, TestStack } from '@latchkey/testing';
 import { benchServiceEnv } from './stats';
 
@@ -97,10 +97,11 @@ export async function startBenchTarget(env: Record<string, string>): Promise<Ben
 
 /**
  * The raw SQL a grant comes down to, for the side-by-side figure: a login role with a fresh
- * client-computed SCRAM verifier, VALID UNTIL, CONNECTION LIMIT, in the marker and profile roles.
+ * client-computed SCRAM verifier of as many iterations as Latchkey's, VALID UNTIL, CONNECTION
+ * LIMIT, in the marker and profile roles.
  */
 export async function rawGrant(client: Client, role: string, profile: string): Promise<void> {
-  const verifier = scramVerifier(randomBytes(24).toString('base64url'));
+  const verifier = scramVerifier(randomBytes(24).toString('base64url'), { iterations: GENERATED_PASSWORD_ITERATIONS });
   const until = new Date(Date.now() + 3_600_000).toISOString();
   await client.query('BEGIN');
   await client.query(

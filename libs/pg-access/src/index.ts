@@ -25,7 +25,7 @@ export { inspectManaged } from './grants/inspect-managed';
 export { DANGEROUS_PREDEFINED_ROLES, unrequestableReason } from './grants/unrequestable-roles';
 export { disableRole, revokeGrant, revokeGrants } from './grants/revoke-grant';
 export { MANAGED_MARKER_ROLE, ORPHAN_OWNER_ROLE, personalRoleName, profileRoleName } from './grants/role-names';
-export { generatePassword, scramVerifier, scramVerifierAsync, type ScramOptions } from './grants/scram';
+export { GENERATED_PASSWORD_ITERATIONS, generatePassword, scramVerifier, scramVerifierAsync, type ScramOptions } from './grants/scram';
 export { parseCommentTags } from './discovery/comment-tags';
 export {
   DEFAULT_DISCOVERY_PAGE_SIZE,

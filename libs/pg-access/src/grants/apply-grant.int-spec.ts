@@ -7,7 +7,7 @@ import { GrantError } from './grant-error';
 import type { ApplyGrantOptions, GrantTargetItem } from './grant-types';
 import { revokeGrant } from './revoke-grant';
 import { personalRoleName, profileRoleName } from './role-names';
-import { generatePassword, scramVerifier } from './scram';
+import { GENERATED_PASSWORD_ITERATIONS, generatePassword, scramVerifier } from './scram';
 
 const OWNER = 'app_owner';
 const APP_DB = 'appdb';
@@ -125,9 +125,9 @@ describe('applyGrant', () => {
 
     const [row] = await cluster.query<{ rolcanlogin: boolean; rolconnlimit: number; valid: boolean; scram: boolean; comment: string }>(
       `SELECT rolcanlogin, rolconnlimit, rolvaliduntil > now() + interval '59 minutes' AS valid,
-              rolpassword LIKE 'SCRAM-SHA-256$4096:%' AS scram, shobj_description(oid, 'pg_authid') AS comment
+              rolpassword LIKE $2 AS scram, shobj_description(oid, 'pg_authid') AS comment
          FROM pg_authid WHERE rolname = $1`,
-      [role],
+      [role, `SCRAM-SHA-256$${GENERATED_PASSWORD_ITERATIONS}:%`],
     );
     expect(row).toEqual({ rolcanlogin: true, rolconnlimit: 3, valid: true, scram: true, comment: `Latchkey login of ${role}` });
     expect(await memberships(role)).toEqual(['latchkey_managed', profileRoleName(item)].sort());

@@ -9,7 +9,7 @@ import { readProfileGaps } from './profile-gaps';
 import { privilegePlan } from './privileges';
 import { checkGrantable, ensureMarkerRoles, readForGrant } from './role-admin';
 import { assertValidItem, MANAGED_MARKER_ROLE, profileComment, profileRoleName } from './role-names';
-import { scramVerifierAsync } from './scram';
+import { GENERATED_PASSWORD_ITERATIONS, scramVerifierAsync } from './scram';
 import {
   assertManaged,
   findRole,
@@ -39,7 +39,7 @@ interface Profile {
 export async function applyGrant(conn: TargetConnectionParams, opts: ApplyGrantOptions): Promise<ApplyGrantResult> {
   opts.items.forEach(assertValidItem);
   // Derived on the thread pool while the session is taken, the role locked and read; awaited for the changes.
-  const deriving = scramVerifierAsync(opts.password);
+  const deriving = scramVerifierAsync(opts.password, { iterations: GENERATED_PASSWORD_ITERATIONS });
   deriving.catch(() => undefined);
   opts.ready?.catch(() => undefined);
   const profilesByDatabase = new Map<string, Profile[]>();

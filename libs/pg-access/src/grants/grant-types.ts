@@ -9,7 +9,7 @@ export type GrantTargetItem = GrantItem;
 export interface ApplyGrantOptions {
   /** The personal login role, from personalRoleName(). */
   role: string;
-  /** Sent to the server only as a SCRAM-SHA-256 verifier. */
+  /** From generatePassword(); sent to the server only as a SCRAM-SHA-256 verifier (GENERATED_PASSWORD_ITERATIONS). */
   password: string;
   /** The password's expiry: the grant's end plus a grace, as a backstop to revocation. */
   validUntil: Date;

@@ -9,7 +9,7 @@ import type { ApplyGrantOptions, GrantTargetItem } from './grant-types';
 import { inspectManaged } from './inspect-managed';
 import { disableRole, revokeGrant, revokeGrants } from './revoke-grant';
 import { personalRoleName, profileRoleName } from './role-names';
-import { generatePassword } from './scram';
+import { GENERATED_PASSWORD_ITERATIONS, generatePassword } from './scram';
 
 const APP_DB = 'appdb';
 const ORDERS: GrantTargetItem = { resourceType: 'postgresql-table', database: APP_DB, schema: 'app', table: 'orders', permission: 'READ_ONLY' };
@@ -369,6 +369,8 @@ describe('credentials', () => {
     await setPassword(conn, frank.role, password, until);
     await expect(login(frank.role, frank.password)).rejects.toThrow(/password authentication failed/);
     await expect(login(frank.role, password)).resolves.toBeDefined();
+    const [stored] = await cluster.query<{ rolpassword: string }>('SELECT rolpassword FROM pg_authid WHERE rolname = $1', [frank.role]);
+    expect(stored!.rolpassword).toMatch(new RegExp(`^SCRAM-SHA-256\\$${GENERATED_PASSWORD_ITERATIONS}:`));
     await expect(setValidUntil(conn, 'lk_nobody_000000000000', until)).rejects.toMatchObject({ code: 'not_found' });
   });
 
