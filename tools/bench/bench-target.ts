@@ -98,10 +98,11 @@ export async function startBenchTarget(env: Record<string, string>): Promise<Ben
 /**
  * The raw SQL a grant comes down to, for the side-by-side figure: a login role with a fresh
  * client-computed SCRAM verifier of as many iterations as Latchkey's, VALID UNTIL, CONNECTION
- * LIMIT, in the marker and profile roles.
+ * LIMIT, in the marker and profile roles. `iterations`: another count, for the reference figure
+ * of PostgreSQL's default (4,096), which costs the server a key derivation of that many.
  */
-export async function rawGrant(client: Client, role: string, profile: string): Promise<void> {
-  const verifier = scramVerifier(randomBytes(24).toString('base64url'), { iterations: GENERATED_PASSWORD_ITERATIONS });
+export async function rawGrant(client: Client, role: string, profile: string, iterations = GENERATED_PASSWORD_ITERATIONS): Promise<void> {
+  const verifier = scramVerifier(randomBytes(24).toString('base64url'), { iterations });
   const until = new Date(Date.now() + 3_600_000).toISOString();
   await client.query('BEGIN');
   await client.query(
@@ -132,4 +133,18 @@ function statementsOf(control: PgCluster): { since(): Promise<() => Promise<stri
       };
     },
   };
+}
+
+/** PostgreSQL's default `scram_iterations`: what `CREATE ROLE ... PASSWORD 'plaintext'` costs the server. */
+export const POSTGRES_DEFAULT_ITERATIONS = 4096;
+
+/** Raw grants one at a time (`samples` of them, roles named `<prefix><i>`), each one's milliseconds. */
+export async function rawLatencies(client: Client, prefix: string, profile: string, samples: number, iterations?: number): Promise<number[]> {
+  const latency: number[] = [];
+  for (let i = 0; i < samples; i += 1) {
+    const t0 = performance.now();
+    await rawGrant(client, `${prefix}${i}`, profile, iterations);
+    latency.push(performance.now() - t0);
+  }
+  return latency;
 }
