@@ -183,7 +183,7 @@ export class GrantsService {
     }
     this.logger.info({ grantId: grant.id, integrationId: grant.integrationId, role: grant.roleName, items: grant.items.length }, 'grant active');
     await this.publish('granted', active);
-    return { grant: toView(active), credentials: this.credentials(active, target) };
+    return { grant: toView(active), credentials: this.credentials(active, target, password) };
   }
 
   /**
@@ -365,14 +365,17 @@ export class GrantsService {
     };
   }
 
-  /** The person may connect only to the databases of their items: the details name the first. */
-  private credentials(grant: GrantEntity, target: ResolvedTarget): Credentials {
+  /**
+   * The person may connect only to the databases of their items: the details name the first.
+   * `password`: the grant's, when the caller holds it already (else opened from its envelope).
+   */
+  private credentials(grant: GrantEntity, target: ResolvedTarget, password?: string): Credentials {
     return {
       host: target.config.hostname,
       port: target.config.port,
       database: grant.items[0]?.database ?? target.config.dbname,
       username: grant.roleName,
-      password: this.password(grant),
+      password: password ?? this.password(grant),
       sslmode: target.config.sslmode,
     };
   }

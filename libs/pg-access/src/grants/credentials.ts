@@ -2,7 +2,7 @@ import type { TargetConnectionParams } from '../connection';
 import { quoteIdent, quoteLiteral } from '../quote';
 import { GrantError } from './grant-error';
 import { validUntilLiteral } from './grant-sql';
-import { GENERATED_PASSWORD_ITERATIONS, scramVerifierAsync } from './scram';
+import { GENERATED_PASSWORD_ITERATIONS, scramVerifier } from './scram';
 import { assertManaged, findRole, lockName, transaction, withSession } from './target-session';
 
 /** Moves the password's expiry of a personal role (a grant was extended). */
@@ -13,7 +13,7 @@ export async function setValidUntil(conn: TargetConnectionParams, role: string, 
 
 /** Replaces the password of a personal role (credentials reset) with `password`, from generatePassword(); the old one stops working at once. */
 export async function setPassword(conn: TargetConnectionParams, role: string, password: string, validUntil: Date): Promise<void> {
-  const sql = `ALTER ROLE ${quoteIdent(role)} PASSWORD ${quoteLiteral(await scramVerifierAsync(password, { iterations: GENERATED_PASSWORD_ITERATIONS }))} VALID UNTIL ${validUntilLiteral(validUntil)}`;
+  const sql = `ALTER ROLE ${quoteIdent(role)} PASSWORD ${quoteLiteral(scramVerifier(password, { iterations: GENERATED_PASSWORD_ITERATIONS }))} VALID UNTIL ${validUntilLiteral(validUntil)}`;
   await alterManagedRole(conn, role, sql);
 }
 
