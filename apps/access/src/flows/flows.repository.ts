@@ -2,13 +2,14 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, QueryFailedError, Repository } from 'typeorm';
 import { managerOf, managerOr, transactionOn, Tx } from '../control-database/transactions.repository';
 import type { AccessFlow, ValidAccessFlow } from '@latchkey/contracts';
-import { decodePageToken, encodePageToken } from '@latchkey/persistence';
+import { decodePageToken, encodePageToken, runPrepared } from '@latchkey/persistence';
+import type { PreparedStatement } from '@latchkey/persistence';
 import { AccessFlowEntity } from './flow.entity';
 
 export class DuplicateFlowNameError extends Error {}
 export class BadPageTokenError extends Error {}
 
-export function toFlow(e: AccessFlowEntity): AccessFlow {
+export function toFlow(e: Omit<AccessFlowEntity, 'integrationIds'>): AccessFlow {
   return {
     id: e.id,
     name: e.name,
@@ -22,6 +23,12 @@ export function toFlow(e: AccessFlowEntity): AccessFlow {
 
 /** Changes with any insert, update, deactivation or deletion of an active flow. */
 const ACTIVE_FLOWS_VERSION = `SELECT md5(string_agg(id::text || ':' || xmin::text, ',' ORDER BY id)) AS version FROM access.access_flows WHERE active`;
+
+/** The candidates of every request: prepared, as TypeORM's query had the control database plan it again each time (0.9 ms). */
+const ACTIVE_FOR: PreparedStatement = {
+  name: 'access_flows_active_for',
+  text: `SELECT id, name, active, definition, managed_by, created_at, updated_at FROM access.access_flows WHERE active AND integration_ids && $1::uuid[]`,
+};
 
 @Injectable()
 export class FlowsRepository {
@@ -59,8 +66,18 @@ export class FlowsRepository {
 
   /** Active flows with a target on one of these integrations: the candidates for a request. */
   async activeFor(integrationIds: string[]): Promise<AccessFlow[]> {
-    const rows = await this.repo.createQueryBuilder('f').where('f.active').andWhere('f.integration_ids && :ids::uuid[]', { ids: integrationIds }).getMany();
-    return rows.map(toFlow);
+    const rows = await runPrepared(this.dataSource, ACTIVE_FOR, [integrationIds]);
+    return rows.map((r) =>
+      toFlow({
+        id: r.id as string,
+        name: r.name as string,
+        active: r.active as boolean,
+        definition: r.definition as AccessFlowEntity['definition'],
+        managedBy: r.managed_by as string | null,
+        createdAt: r.created_at as Date,
+        updatedAt: r.updated_at as Date,
+      }),
+    );
   }
 
   async save(tx: Tx, id: string | null, flow: ValidAccessFlow): Promise<AccessFlowEntity> {

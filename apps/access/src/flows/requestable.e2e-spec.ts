@@ -208,14 +208,30 @@ describe('GET /api/v1/me/requestable', () => {
   it('answers from a flow as soon as it is turned on, edited or turned off (the access service keeps the active flows until one changes)', async () => {
     const put = async (body: Record<string, unknown>) =>
       expect((await t.api('PUT', `/api/v1/access-flows/${hrFlowId}`, { body: { maxDurationMinutes: 60, approvers: null, ...body } })).status).toBe(200);
+    // A request is matched against the active flows as the control database holds them at that moment.
+    const ask = () =>
+      t.api('POST', '/api/v1/access-requests', {
+        token: tokens.ops,
+        body: { items: [{ resourceId: ids['app/hr/salaries'], permission: 'ADMIN' }], durationMinutes: 30, justification: 'payroll audit' },
+      });
+    const refused = async () => {
+      const res = await ask();
+      expect(res.status).toBe(403);
+      expect(res.body.message).toContain('No access flow allows this request');
+    };
     const before = Object.keys(await everything('ops'));
+    await refused();
     await put({ ...hrFlow, active: true });
     const on = await everything('ops');
     expect(on['app/hr/salaries']).toMatchObject({ permissions: ['ADMIN'] });
     await put({ ...hrFlow, active: true, maxDurationMinutes: 30 });
     expect((await everything('ops'))['app/hr/salaries'].flows.find((f) => f.name === 'inactive hr for ops')).toMatchObject({ maxDurationMinutes: 30 });
+    const asked = await ask();
+    expect(asked.status).toBe(201);
+    expect(asked.body.requests[0]).toMatchObject({ flowId: hrFlowId, durationMinutes: 30 });
     await put(hrFlow);
     expect(Object.keys(await everything('ops'))).toEqual(before);
+    await refused();
   });
 
   it('dry-runs an unsaved flow: who could request what, and who would approve; nothing is saved', async () => {
