@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
 import { GENERATED_PASSWORD_ITERATIONS, quoteIdent, quoteLiteral, scramVerifier } from '@latchkey/pg-access';
 import { PgCluster, startPgCluster, startTestStack, TestStack } from '@latchkey/testing';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { benchServiceEnv, serviceMemory } from './stats';
 
 export interface BenchTarget {
