@@ -48,7 +48,10 @@ export class ProvisioningModule {
           env.REDIS_URL,
         ),
         ...(masterKey ? [{ provide: MasterKey, useValue: masterKey }] : []),
-        { provide: PROVISIONING_SETTINGS, useValue: { graceSeconds: env.REVOCATION_GRACE_SECONDS, grantRetryDelaysMs: GRANT_RETRY_DELAYS_MS } },
+        {
+          provide: PROVISIONING_SETTINGS,
+          useValue: { graceSeconds: env.REVOCATION_GRACE_SECONDS, scramIterations: env.GRANT_SCRAM_ITERATIONS, grantRetryDelaysMs: GRANT_RETRY_DELAYS_MS },
+        },
         {
           provide: SWEEPER_SETTINGS,
           useValue: {

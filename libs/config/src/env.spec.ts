@@ -1,5 +1,5 @@
 import { ConfigError, loadConfig } from './load-config';
-import { AccessEnv, CatalogEnv, ConnectorServiceEnv, GatewayEnv } from './env';
+import { AccessEnv, CatalogEnv, ConnectorServiceEnv, GatewayEnv, ProvisioningEnv } from './env';
 import { compareVersions } from '@latchkey/contracts';
 
 describe('loadConfig', () => {
@@ -83,6 +83,19 @@ describe('loadConfig', () => {
     expect(loadConfig('access', AccessEnv, {})).toMatchObject({ OIDC_JIT: true, AUTH_REQUIRE_SSO: false });
     expect(loadConfig('access', AccessEnv, { OIDC_JIT: 'False', AUTH_REQUIRE_SSO: '1' })).toMatchObject({ OIDC_JIT: false, AUTH_REQUIRE_SSO: true });
     expect(() => loadConfig('access', AccessEnv, { AUTH_REQUIRE_SSO: 'maybe' })).toThrow(/AUTH_REQUIRE_SSO: must be true or false/);
+  });
+
+  it('reads the SCRAM iterations of personal logins: 64 unless set, a whole number from 1 to 100000', () => {
+    expect(loadConfig('provisioning', ProvisioningEnv, {}).GRANT_SCRAM_ITERATIONS).toBe(64);
+    expect(loadConfig('provisioning', ProvisioningEnv, { GRANT_SCRAM_ITERATIONS: '4096' }).GRANT_SCRAM_ITERATIONS).toBe(4096);
+    for (const [value, rule] of [
+      ['0', 'must be at least 1'],
+      ['100001', 'must be at most 100000'],
+      ['1.5', 'must be a whole number'],
+      ['many', 'must be a whole number'],
+    ]) {
+      expect(() => loadConfig('provisioning', ProvisioningEnv, { GRANT_SCRAM_ITERATIONS: value })).toThrow(`GRANT_SCRAM_ITERATIONS: ${rule}`);
+    }
   });
 
   it('refuses a bad connector id', () => {

@@ -186,6 +186,16 @@ export const ProvisioningEnv = ConnectorServiceEnv.extend(DatabaseEnv.shape)
   .extend({
     /** VALID UNTIL is the expiry plus this: a backstop should every revocation path fail. */
     REVOCATION_GRACE_SECONDS: seconds(300, 86_400),
+    /**
+     * SCRAM iterations of a personal login's verifier (its password is 32 random bytes): PostgreSQL
+     * spends as many on every password it stores, about 1 ms of its CPU per 1,000 here.
+     */
+    GRANT_SCRAM_ITERATIONS: z.coerce
+      .number({ error: 'must be a whole number' })
+      .int('must be a whole number')
+      .min(1, 'must be at least 1')
+      .max(100_000, 'must be at most 100000')
+      .default(64),
     /** Attempts of a revocation before the grant is STUCK (then retried by the sweeper until it succeeds). */
     REVOCATION_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(6),
     REVOCATION_BACKOFF_MS: z.coerce.number().int().min(10).max(600_000).default(2000),

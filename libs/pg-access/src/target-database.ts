@@ -37,8 +37,8 @@ export class TargetDatabase {
   }
 
   /** A personal role's new password, valid until `validUntil`. */
-  setPassword(conn: TargetConnectionParams, role: string, password: string, validUntil: Date): Promise<void> {
-    return setPassword(conn, role, password, validUntil);
+  setPassword(conn: TargetConnectionParams, role: string, password: string, validUntil: Date, iterations?: number): Promise<void> {
+    return setPassword(conn, role, password, validUntil, iterations);
   }
 
   /** A personal role's password now expires at `validUntil`. */

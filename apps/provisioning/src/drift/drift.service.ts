@@ -77,6 +77,7 @@ export class DriftService {
       role: grant.roleName,
       password: decryptSecret(grant.passwordEnvelope, this.masterKey).password,
       validUntil: new Date(grant.expiresAt.getTime() + this.settings.graceSeconds * 1000),
+      scramIterations: this.settings.scramIterations,
       connectionLimit: grant.connectionLimit,
       comment: `Latchkey personal login of ${grant.identityEmail} (identity ${grant.identityId})`,
       items: grant.items,

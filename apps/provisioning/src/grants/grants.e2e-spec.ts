@@ -64,6 +64,8 @@ describe('provisioning: time-boxed grants on a scram-only PostgreSQL', () => {
         REVOCATION_GRACE_SECONDS: '60',
         ROLE_CLEANUP_AFTER_SECONDS: '15',
         REVOCATION_OVERDUE_SECONDS: '5',
+        // Not the default (64): the verifiers below show the setting reaches the target.
+        GRANT_SCRAM_ITERATIONS: '1000',
       },
     });
     const res = await t.api('POST', '/api/v1/integrations', {
@@ -146,8 +148,15 @@ describe('provisioning: time-boxed grants on a scram-only PostgreSQL', () => {
     const validUntil = (await pg.query<{ v: Date }>('SELECT rolvaliduntil AS v FROM pg_roles WHERE rolname = $1', [erin.grant.roleName]))[0].v;
     expect(validUntil.getTime()).toBeGreaterThan(Date.parse(later));
 
+    const verifier = async () =>
+      (await pg.query<{ rolpassword: string }>('SELECT rolpassword FROM pg_authid WHERE rolname = $1', [erin.grant.roleName]))[0].rolpassword;
+    const granted = await verifier();
+    expect(granted.startsWith('SCRAM-SHA-256$1000:')).toBe(true);
     const reset = await t.api('POST', `/api/v1/integrations/${integrationId}/grants/${erin.grant.id}/reset-credentials`);
     expect(reset.body.credentials.password).not.toBe(erin.credentials.password);
+    const resetVerifier = await verifier();
+    expect(resetVerifier).not.toBe(granted);
+    expect(resetVerifier.startsWith('SCRAM-SHA-256$1000:')).toBe(true);
     await expect(login(erin.credentials)).rejects.toMatchObject({ code: '28P01' });
     const fresh = await login(reset.body.credentials);
     await fresh.end();

@@ -16,6 +16,8 @@ import type { GrantCommand, GrantOnTarget, GrantRows, RevocationJobs, Revocation
 
 const INTEGRATION = '3b241101-e2bb-4255-8caf-4136c566a962';
 const GRACE_SECONDS = 60;
+/** Not the engine's default (64), so the spec sees the setting carried through. */
+const SCRAM_ITERATIONS = 4096;
 const ITEM: GrantItem = { resourceType: 'postgresql-table', database: 'billing', schema: 'public', table: 'invoices', permission: 'READ_ONLY' };
 const PARAMS: TargetConnectionParams = { hostname: 'db.internal', port: 5432, dbname: 'app', sslmode: 'require', username: 'latchkey', password: 'p' };
 const RESOLVED: ResolvedTarget = { params: PARAMS, config: { hostname: 'db.internal', port: 5432, dbname: 'app', sslmode: 'require' } };
@@ -101,6 +103,8 @@ class FakeTarget implements GrantOnTarget {
   readonly applied: ApplyGrantOptions[] = [];
   readonly passwords = new Map<string, string>();
   readonly validUntil = new Map<string, Date>();
+  /** The SCRAM iterations each role's password was last set with. */
+  readonly iterations = new Map<string, number | undefined>();
   readonly failures: unknown[] = [];
   report: PreflightReport = { ok: true, testedAt: new Date().toISOString(), connectorId: 'local', connected: true, tls: true, checks: [] };
 
@@ -110,6 +114,7 @@ class FakeTarget implements GrantOnTarget {
     this.applied.push(opts);
     if (this.failures.length > 0) throw this.failures.shift();
     this.passwords.set(opts.role, opts.password);
+    this.iterations.set(opts.role, opts.scramIterations);
     return { profiles: [], uncoveredOwners: [], ungrantedObjects: [] };
   }
 
@@ -117,9 +122,10 @@ class FakeTarget implements GrantOnTarget {
     return this.report;
   }
 
-  async setPassword(_conn: TargetConnectionParams, role: string, password: string, validUntil: Date): Promise<void> {
+  async setPassword(_conn: TargetConnectionParams, role: string, password: string, validUntil: Date, iterations?: number): Promise<void> {
     this.passwords.set(role, password);
     this.validUntil.set(role, validUntil);
+    this.iterations.set(role, iterations);
   }
 
   async setValidUntil(_conn: TargetConnectionParams, role: string, validUntil: Date): Promise<void> {
@@ -178,7 +184,7 @@ function setup() {
   const targets: TargetLookup = { resolve: async () => RESOLVED };
   const key = new MasterKey([randomBytes(32)]);
   const info: ServiceInfo = { service: 'provisioning', version: '1.3.0', instanceId: 'i-1', startedAt: 0, connectorId: 'local' };
-  const settings = { graceSeconds: GRACE_SECONDS, grantRetryDelaysMs: [] };
+  const settings = { graceSeconds: GRACE_SECONDS, scramIterations: SCRAM_ITERATIONS, grantRetryDelaysMs: [] };
   const service = new GrantsService(grants, targets, revocations, jobs, target, bus, info, settings, createLogger('provisioning', 'silent'), key);
   return { service, grants, target, jobs, revocations, bus, key };
 }
@@ -327,9 +333,13 @@ describe('GrantsService.revoke, extend, resetCredentials', () => {
   it('gives an active grant a new password, set on the target and stored sealed; an ended grant has none', async () => {
     const s = setup();
     const { grant, credentials } = await s.service.create(command());
+    expect(s.target.iterations.get(grant.roleName)).toBe(SCRAM_ITERATIONS);
+    s.target.iterations.delete(grant.roleName);
     const reset = await s.service.resetCredentials(grant.id);
     expect(reset.credentials!.password).not.toBe(credentials!.password);
     expect(s.target.passwords.get(grant.roleName)).toBe(reset.credentials!.password);
+    // The reset's verifier takes the configured iterations too (GRANT_SCRAM_ITERATIONS).
+    expect(s.target.iterations.get(grant.roleName)).toBe(SCRAM_ITERATIONS);
     await s.service.revoke(grant.id, SYSTEM_ACTOR);
     await expect(s.service.resetCredentials(grant.id)).rejects.toMatchObject({ code: ErrorCode.Conflict });
   });

@@ -335,7 +335,13 @@ export class GrantsService {
       const resolved = await this.targets.resolve(grant!.integrationId);
       const password = generatePassword();
       await onTarget(() =>
-        this.database.setPassword(resolved.params, grant!.roleName, password, new Date(grant!.expiresAt.getTime() + this.settings.graceSeconds * 1000)),
+        this.database.setPassword(
+          resolved.params,
+          grant!.roleName,
+          password,
+          new Date(grant!.expiresAt.getTime() + this.settings.graceSeconds * 1000),
+          this.settings.scramIterations,
+        ),
       );
       const audit = actor ? (row: GrantEntity) => grantAuditEntry('grant.credentials-reset', actor, row) : undefined;
       return [await save({ passwordEnvelope: encryptSecret({ username: grant!.roleName, password }, key) }, audit), resolved] as const;
@@ -358,6 +364,7 @@ export class GrantsService {
       role,
       password,
       validUntil: new Date(expiresAt.getTime() + this.settings.graceSeconds * 1000),
+      scramIterations: this.settings.scramIterations,
       connectionLimit,
       comment: `Latchkey personal login of ${identity.email} (identity ${identity.id})`,
       items,

@@ -1,6 +1,8 @@
 export const PROVISIONING_SETTINGS = Symbol('PROVISIONING_SETTINGS');
 export interface ProvisioningSettings {
   graceSeconds: number;
+  /** GRANT_SCRAM_ITERATIONS: the iterations of a personal login's SCRAM verifier. */
+  scramIterations: number;
   /** Backoff (ms) between tries of a grant the target refused for a transient reason; its length is the number of retries. */
   grantRetryDelaysMs: readonly number[];
 }

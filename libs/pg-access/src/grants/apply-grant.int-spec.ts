@@ -109,6 +109,17 @@ const table = (schema: string, name: string, permission: GrantTargetItem['permis
 });
 
 describe('applyGrant', () => {
+  it("makes the verifier with the caller's iterations (GRANT_SCRAM_ITERATIONS), and the login works either way", async () => {
+    for (const scramIterations of [4096, 1]) {
+      const { role, password } = person(`iterations-${scramIterations}@example.com`);
+      await applyGrant(conn, grant(role, password, [table('app', 'orders', 'READ_ONLY')], { scramIterations }));
+      const [row] = await cluster.query<{ rolpassword: string }>('SELECT rolpassword FROM pg_authid WHERE rolname = $1', [role]);
+      expect(row!.rolpassword.startsWith(`SCRAM-SHA-256$${scramIterations}:`)).toBe(true);
+      const client = await login(role, password);
+      expect((await client.query('SELECT count(*)::int AS n FROM app.orders')).rows).toEqual([{ n: 2 }]);
+    }
+  });
+
   it('READ_ONLY on a table: SCRAM login, SELECT only, nothing else reachable', async () => {
     const { role, password } = person();
     const item = table('app', 'orders', 'READ_ONLY');

@@ -40,7 +40,7 @@ export async function applyGrant(conn: TargetConnectionParams, opts: ApplyGrantO
   opts.items.forEach(assertValidItem);
   opts.ready?.catch(() => undefined);
   // 64 iterations take about 0.03 ms here, less than a trip to libuv's thread pool costs.
-  const verifier = scramVerifier(opts.password, { iterations: GENERATED_PASSWORD_ITERATIONS });
+  const verifier = scramVerifier(opts.password, { iterations: opts.scramIterations ?? GENERATED_PASSWORD_ITERATIONS });
   const profilesByDatabase = new Map<string, Profile[]>();
   for (const item of opts.items.filter((i) => i.resourceType !== 'postgresql-role')) {
     const name = profileRoleName(item);

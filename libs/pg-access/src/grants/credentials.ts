@@ -11,9 +11,18 @@ export async function setValidUntil(conn: TargetConnectionParams, role: string, 
   await alterManagedRole(conn, role, `ALTER ROLE ${quoteIdent(role)} VALID UNTIL ${literal}`);
 }
 
-/** Replaces the password of a personal role (credentials reset) with `password`, from generatePassword(); the old one stops working at once. */
-export async function setPassword(conn: TargetConnectionParams, role: string, password: string, validUntil: Date): Promise<void> {
-  const sql = `ALTER ROLE ${quoteIdent(role)} PASSWORD ${quoteLiteral(scramVerifier(password, { iterations: GENERATED_PASSWORD_ITERATIONS }))} VALID UNTIL ${validUntilLiteral(validUntil)}`;
+/**
+ * Replaces the password of a personal role (credentials reset) with `password`, from
+ * generatePassword(), sent as a verifier of `iterations`; the old one stops working at once.
+ */
+export async function setPassword(
+  conn: TargetConnectionParams,
+  role: string,
+  password: string,
+  validUntil: Date,
+  iterations = GENERATED_PASSWORD_ITERATIONS,
+): Promise<void> {
+  const sql = `ALTER ROLE ${quoteIdent(role)} PASSWORD ${quoteLiteral(scramVerifier(password, { iterations }))} VALID UNTIL ${validUntilLiteral(validUntil)}`;
   await alterManagedRole(conn, role, sql);
 }
 

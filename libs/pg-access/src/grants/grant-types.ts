@@ -9,8 +9,10 @@ export type GrantTargetItem = GrantItem;
 export interface ApplyGrantOptions {
   /** The personal login role, from personalRoleName(). */
   role: string;
-  /** From generatePassword(); sent to the server only as a SCRAM-SHA-256 verifier (GENERATED_PASSWORD_ITERATIONS). */
+  /** From generatePassword(); sent to the server only as a SCRAM-SHA-256 verifier. */
   password: string;
+  /** The verifier's iterations; GENERATED_PASSWORD_ITERATIONS when left out. */
+  scramIterations?: number;
   /** The password's expiry: the grant's end plus a grace, as a backstop to revocation. */
   validUntil: Date;
   /** -1 for no limit. */

@@ -11,7 +11,8 @@ export interface ScramOptions {
 const DEFAULT_ITERATIONS = 4096;
 
 /**
- * The iterations of the verifier of a password from generatePassword() (a personal role's).
+ * The iterations of the verifier of a password from generatePassword() (a personal role's), unless
+ * the caller asks for others (provisioning's GRANT_SCRAM_ITERATIONS).
  * Setting a password costs the server a key derivation with the verifier's own iterations, whatever
  * form the password comes in: CREATE and ALTER ROLE ... PASSWORD check that it is not the empty
  * one by deriving the empty password's key. At PostgreSQL's 4,096 that was about 4.4 ms of the
