@@ -31,13 +31,14 @@ describe('latchkey CLI', () => {
   const home = mkdtempSync(join(tmpdir(), 'latchkey-cli-home-'));
   const env = () => ({ PATH: process.env.PATH!, HOME: home, XDG_CONFIG_HOME: join(home, 'config'), NO_COLOR: '1' });
 
-  const cli = (args: string[], extraEnv: Record<string, string> = {}): Promise<Run> =>
+  /** `live`: the command's stderr so far, for a test that acts while it runs. */
+  const cli = (args: string[], extraEnv: Record<string, string> = {}, live: { stderr: string } = { stderr: '' }): Promise<Run> =>
     new Promise((resolve) => {
       const child = spawn(process.execPath, [CLI, ...args], { env: { ...env(), ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d) => (stdout += d));
-      child.stderr.on('data', (d) => (stderr += d));
+      child.stderr.on('data', (d) => (live.stderr = stderr += d));
       child.on('exit', (code) => resolve({ code, stdout, stderr }));
     });
 
@@ -138,7 +139,10 @@ describe('latchkey CLI', () => {
 
   let requestId: string;
   it('request --wait shows the approvers, waits while an approver approves, and ends GRANTED', async () => {
-    const running = cli(['request', 'shop/sales/orders', '--duration', '30m', '--reason', 'INC-42', '--wait', '--output', 'json']);
+    const live = { stderr: '' };
+    const running = cli(['request', 'shop/sales/orders', '--duration', '30m', '--reason', 'INC-42', '--wait', '--output', 'json'], {}, live);
+    // Approved only once the command says it waits: approved sooner, its first read would find it APPROVED already.
+    await waitUntil('the command waiting for approval', async () => live.stderr.includes('Waiting for approval'));
     let pendingId: string | undefined;
     await waitUntil('a request waiting for the approver', async () => {
       const waiting = await t.api('GET', '/api/v1/access-requests?awaitingMyApproval=true', { token: approverToken });
