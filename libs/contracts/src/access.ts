@@ -367,12 +367,6 @@ export const AccessContracts = {
   accessRequestsCreate: defineRequest('access.requests.create', ByCaller.extend({ input: AccessRequestInput }), AccessRequestsCreated),
   accessRequestsList: defineRequest('access.requests.list', ByCaller.extend({ query: AccessRequestQuery }), listOf(AccessRequest)),
   accessRequestsGet: defineRequest('access.requests.get', ByCaller.extend(ById.shape), AccessRequest),
-  /** Those of `ids` that exist and the caller may see, in no order (the notifications service reads a page of the audit log's requests at once). */
-  accessRequestsGetMany: defineRequest(
-    'access.requests.get-many',
-    ByCaller.extend({ ids: z.array(Uuid).min(1, 'must name at least one request').max(200, 'must name at most 200 requests') }),
-    z.object({ items: z.array(AccessRequest) }),
-  ),
   accessRequestsApprove: defineRequest('access.requests.approve', ByCaller.extend(ById.shape).extend({ reason: Reason }), AccessRequest),
   accessRequestsReject: defineRequest('access.requests.reject', ByCaller.extend(ById.shape).extend({ reason: Reason }), AccessRequest),
   accessRequestsRevoke: defineRequest('access.requests.revoke', ByCaller.extend(ById.shape).extend({ reason: Reason }), AccessRequest),

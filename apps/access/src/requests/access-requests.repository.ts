@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, In, Repository } from 'typeorm';
+import { DataSource, Repository } from 'typeorm';
 import { managerOf, transactionOn, Tx } from '../control-database/transactions.repository';
 import { RequestStates } from '@latchkey/contracts';
 import type { AccessRequestStatus, EncryptedEnvelope } from '@latchkey/contracts';
@@ -80,10 +80,6 @@ export class AccessRequestsRepository implements RequestStore {
 
   findById(id: string): Promise<AccessRequestEntity | null> {
     return this.repo.findOneBy({ id });
-  }
-
-  findByIds(ids: string[]): Promise<AccessRequestEntity[]> {
-    return this.repo.findBy({ id: In(ids) });
   }
 
   /** The row, locked until the transaction ends: decisions on one request happen one at a time. */

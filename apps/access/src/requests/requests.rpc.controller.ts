@@ -31,11 +31,6 @@ export class RequestsRpcController {
     return this.requests.get(req.caller, req.id);
   }
 
-  @Rpc(Contracts.accessRequestsGetMany)
-  getMany(@Payload() req: Received<'accessRequestsGetMany'>) {
-    return this.requests.getMany(req.caller, req.ids);
-  }
-
   @Rpc(Contracts.accessRequestsApprove)
   approve(@Payload() req: Received<'accessRequestsApprove'>) {
     return this.requests.approve(req.caller, req.id, req.reason || undefined);

@@ -76,10 +76,6 @@ class FakeRequests implements RequestStore {
     return row ? structuredClone(row) : null;
   }
 
-  async findByIds(ids: string[]) {
-    return ids.flatMap((id) => (this.rows.has(id) ? [structuredClone(this.rows.get(id)!)] : []));
-  }
-
   lock(_tx: Tx, requestId: string) {
     return this.findById(requestId);
   }
@@ -560,18 +556,6 @@ describe('RequestsService with GrantLifecycle', () => {
     await lifecycle.sync(ended);
     expect(store.row(requestId).status).toBe('REVOKED');
     expect(audit.actionsFor(requestId).filter((a) => a === 'request.revoked')).toHaveLength(1);
-  });
-
-  it('reads several requests at once: those that exist and the caller may see, each once, as get() shows them', async () => {
-    const { service, request } = world([AUTOMATIC]);
-    const first = await request();
-    const second = await request();
-    const missing = id('b000', 99);
-    const both = await service.getMany(admin, [first, missing, second, first]);
-    expect(both.items.map((r) => r.id).sort()).toEqual([first, second].sort());
-    expect(both.items.find((r) => r.id === first)).toEqual(await service.get(admin, first));
-    expect((await service.getMany(ana, [first, second])).items).toHaveLength(2);
-    expect((await service.getMany(stranger, [first, second])).items).toEqual([]);
   });
 
   it('answers with the code a person can act on', async () => {

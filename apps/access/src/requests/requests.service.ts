@@ -217,12 +217,6 @@ export class RequestsService {
     return toRequestView(r);
   }
 
-  /** Those of `ids` the caller may see; the others are left out, as get() would answer them not found. */
-  async getMany(caller: Caller, ids: string[]): Promise<{ items: AccessRequest[] }> {
-    const rows = await this.requests.findByIds([...new Set(ids)]);
-    return { items: rows.filter((r) => this.canSee(caller, r)).map(toRequestView) };
-  }
-
   async list(caller: Caller, query: RequestPageQuery) {
     try {
       const page = await this.requests.page({

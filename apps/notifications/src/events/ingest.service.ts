@@ -106,9 +106,9 @@ export class IngestService implements OnModuleDestroy {
     const { items } = await this.bus.request(Contracts.accessAuditSince, { afterSeq: after, limit: PAGE });
     if (!items.length) return false;
     const prepared: Prepared[] = [];
-    // The requests of the page's entries that make an event, in one read: a request deleted since is missing.
-    const requests = await this.requests(items.filter((e) => e.targetType === 'access-request' && eventTypeOf(e)).map((e) => e.targetId));
-    const requestOf = async (id: string) => requests.get(id) ?? null;
+    // Entries of one request in one page (created and approved come together) share one read of it.
+    const requests = new Map<string, Promise<(AccessRequest & { id: string }) | null>>();
+    const requestOf = (id: string) => requests.get(id) ?? requests.set(id, this.request(id)).get(id)!;
     for (const entry of items) prepared.push(await this.prepare(entry, requestOf));
     const created: Array<{ id: string; attempts: number }> = [];
     const watches: Array<{ requestId: string; expiresAt: Date }> = [];
@@ -182,14 +182,6 @@ export class IngestService implements OnModuleDestroy {
     });
     prepared.event = this.event(`evt_${entry.id}`, type, entry.at, data);
     return prepared;
-  }
-
-  /** The requests of `ids` as they are now (approvals, approvers), by id; those that no longer exist are missing. */
-  private async requests(ids: string[]): Promise<Map<string, AccessRequest & { id: string }>> {
-    const unique = [...new Set(ids)];
-    if (!unique.length) return new Map();
-    const { items } = await this.bus.request(Contracts.accessRequestsGetMany, { caller: NOTIFICATIONS_CALLER, ids: unique });
-    return new Map(items.flatMap((r) => (r.id === null ? [] : [[r.id, { ...r, id: r.id }] as const])));
   }
 
   /** The request as it is now (approvals, approvers); null when it no longer exists. */
