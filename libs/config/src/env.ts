@@ -180,6 +180,9 @@ export type CatalogEnv = z.output<typeof CatalogEnv>;
 export const ConnectorServiceEnv = CommonEnv.extend(ConnectorEnv.shape).extend(MasterKeyEnv.shape);
 export type ConnectorServiceEnv = z.output<typeof ConnectorServiceEnv>;
 
+/** GRANT_SCRAM_ITERATIONS unless set: why so few, at GENERATED_PASSWORD_ITERATIONS (libs/pg-access), which is this. */
+export const DEFAULT_GRANT_SCRAM_ITERATIONS = 64;
+
 /** Provisioning: a connector service that also owns grants (control database) and revocation jobs (Redis). */
 export const ProvisioningEnv = ConnectorServiceEnv.extend(DatabaseEnv.shape)
   .extend(RedisEnv.shape)
@@ -195,7 +198,7 @@ export const ProvisioningEnv = ConnectorServiceEnv.extend(DatabaseEnv.shape)
       .int('must be a whole number')
       .min(1, 'must be at least 1')
       .max(100_000, 'must be at most 100000')
-      .default(64),
+      .default(DEFAULT_GRANT_SCRAM_ITERATIONS),
     /** Attempts of a revocation before the grant is STUCK (then retried by the sweeper until it succeeds). */
     REVOCATION_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(6),
     REVOCATION_BACKOFF_MS: z.coerce.number().int().min(10).max(600_000).default(2000),

@@ -1,5 +1,6 @@
 import { createHash, createHmac, pbkdf2, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
+import { DEFAULT_GRANT_SCRAM_ITERATIONS } from '@latchkey/config';
 
 export interface ScramOptions {
   /** Default: 16 random bytes, as PostgreSQL picks. */
@@ -21,7 +22,7 @@ const DEFAULT_ITERATIONS = 4096;
  * generated one holds 256 random bits, which 64 iterations or 4,096 leave out of reach alike.
  * Passwords that are not generated here (the connector's) keep PostgreSQL's default.
  */
-export const GENERATED_PASSWORD_ITERATIONS = 64;
+export const GENERATED_PASSWORD_ITERATIONS = DEFAULT_GRANT_SCRAM_ITERATIONS;
 const SALT_BYTES = 16;
 const KEY_BYTES = 32;
 const PASSWORD_BYTES = 32;
