@@ -9,7 +9,7 @@ import { readProfileGaps } from './profile-gaps';
 import { privilegePlan } from './privileges';
 import { checkGrantable, ensureMarkerRoles, readForGrant } from './role-admin';
 import { assertValidItem, MANAGED_MARKER_ROLE, profileComment, profileRoleName } from './role-names';
-import { GENERATED_PASSWORD_ITERATIONS, scramVerifier } from './scram';
+import { personalRoleVerifier } from './scram';
 import {
   assertManaged,
   findRole,
@@ -39,8 +39,9 @@ interface Profile {
 export async function applyGrant(conn: TargetConnectionParams, opts: ApplyGrantOptions): Promise<ApplyGrantResult> {
   opts.items.forEach(assertValidItem);
   opts.ready?.catch(() => undefined);
-  // 64 iterations take about 0.03 ms here, less than a trip to libuv's thread pool costs.
-  const verifier = scramVerifier(opts.password, { iterations: opts.scramIterations ?? GENERATED_PASSWORD_ITERATIONS });
+  // Derived while the session is taken and the role read; awaited before the statements that set it.
+  const verifying = personalRoleVerifier(opts.password, opts.scramIterations);
+  verifying.catch(() => undefined);
   const profilesByDatabase = new Map<string, Profile[]>();
   for (const item of opts.items.filter((i) => i.resourceType !== 'postgresql-role')) {
     const name = profileRoleName(item);
@@ -96,6 +97,7 @@ export async function applyGrant(conn: TargetConnectionParams, opts: ApplyGrantO
         await assertRequestableRoles(client, memberOf);
         checkGrantable(info, wanted, read.grantable);
         await opts.ready;
+        const verifier = await verifying;
         const held = existing?.memberships ?? [];
         const statements = personalRoleStatements({
           role: opts.role,

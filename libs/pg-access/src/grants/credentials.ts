@@ -2,7 +2,7 @@ import type { TargetConnectionParams } from '../connection';
 import { quoteIdent, quoteLiteral } from '../quote';
 import { GrantError } from './grant-error';
 import { validUntilLiteral } from './grant-sql';
-import { GENERATED_PASSWORD_ITERATIONS, scramVerifier } from './scram';
+import { GENERATED_PASSWORD_ITERATIONS, personalRoleVerifier } from './scram';
 import { assertManaged, findRole, lockName, transaction, withSession } from './target-session';
 
 /** Moves the password's expiry of a personal role (a grant was extended). */
@@ -22,7 +22,8 @@ export async function setPassword(
   validUntil: Date,
   iterations = GENERATED_PASSWORD_ITERATIONS,
 ): Promise<void> {
-  const sql = `ALTER ROLE ${quoteIdent(role)} PASSWORD ${quoteLiteral(scramVerifier(password, { iterations }))} VALID UNTIL ${validUntilLiteral(validUntil)}`;
+  const verifier = await personalRoleVerifier(password, iterations);
+  const sql = `ALTER ROLE ${quoteIdent(role)} PASSWORD ${quoteLiteral(verifier)} VALID UNTIL ${validUntilLiteral(validUntil)}`;
   await alterManagedRole(conn, role, sql);
 }
 

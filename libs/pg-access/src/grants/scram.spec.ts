@@ -1,5 +1,12 @@
 import { createHash, createHmac } from 'node:crypto';
-import { generatePassword, scramVerifier, scramVerifierAsync } from './scram';
+import {
+  GENERATED_PASSWORD_ITERATIONS,
+  generatePassword,
+  INLINE_DERIVATION_MAX_ITERATIONS,
+  personalRoleVerifier,
+  scramVerifier,
+  scramVerifierAsync,
+} from './scram';
 
 // RFC 7677, section 3: user "user", password "pencil".
 const RFC = {
@@ -51,6 +58,39 @@ describe('scramVerifierAsync', () => {
     expect(a).not.toBe(await scramVerifierAsync('same'));
     await expect(scramVerifierAsync('pässword')).rejects.toThrow('ASCII');
     await expect(scramVerifierAsync('')).rejects.toThrow('non-empty');
+  });
+});
+
+describe('personalRoleVerifier', () => {
+  /**
+   * Whether the verifier was already derived when the call returned (the event loop held for it):
+   * a derivation on the thread pool can only come back in a later turn of the loop, never while
+   * the promise jobs queued now run.
+   */
+  async function derivedInline(iterations?: number): Promise<{ verifier: string; inline: boolean }> {
+    let settled = false;
+    const deriving = personalRoleVerifier(generatePassword(), iterations);
+    void deriving.then(() => (settled = true));
+    await Promise.resolve();
+    const inline = settled;
+    return { verifier: await deriving, inline };
+  }
+
+  it("derives a personal role's verifier with GENERATED_PASSWORD_ITERATIONS unless told otherwise", async () => {
+    expect((await derivedInline()).verifier.startsWith(`SCRAM-SHA-256$${GENERATED_PASSWORD_ITERATIONS}:`)).toBe(true);
+    expect((await derivedInline(1000)).verifier.startsWith('SCRAM-SHA-256$1000:')).toBe(true);
+  });
+
+  it('derives a small count at once and a large one off the event loop', async () => {
+    expect((await derivedInline(INLINE_DERIVATION_MAX_ITERATIONS)).inline).toBe(true);
+    const large = await derivedInline(INLINE_DERIVATION_MAX_ITERATIONS + 1);
+    expect(large.inline).toBe(false);
+    expect(large.verifier.startsWith(`SCRAM-SHA-256$${INLINE_DERIVATION_MAX_ITERATIONS + 1}:`)).toBe(true);
+  });
+
+  it('rejects what scramVerifier refuses, at either count', async () => {
+    await expect(personalRoleVerifier('pässword')).rejects.toThrow('ASCII');
+    await expect(personalRoleVerifier('', 100_000)).rejects.toThrow('non-empty');
   });
 });
 
