@@ -6,11 +6,11 @@ import { AuditOutbox, createServiceDataSource, migrate } from '@latchkey/persist
 import { createScratchDatabase, type ScratchDatabase } from '@latchkey/testing';
 import { MIGRATIONS } from '../migrations';
 import { GrantEntity, PersonalRoleEntity } from './grant.entity';
-import { GrantsRepository } from './grants.repository';
+import { GrantsRepository, type NewGrant } from './grants.repository';
 
 /**
- * The revocation's statements that serve several grants at once, on a real control database: the
- * other grants of several people read in one statement, and revocations that end in the same turn.
+ * The statements that serve several grants at once, on a real control database: grants made and
+ * activated in the same turn, the other grants of several people read in one statement, and revocations that end in the same turn.
  */
 let scratch: ScratchDatabase;
 let sql: Client;
@@ -47,24 +47,29 @@ afterAll(async () => {
   await scratch?.drop();
 });
 
-/** An ACTIVE grant of `person` (its role `lk_<person>`), expired a second ago. */
+/** A new grant of `person` (its role `lk_<person>`) as the grants service makes it, ACTIVE and expired a second ago unless told. */
+const newGrant = (person: string, fields: Partial<NewGrant> = {}): NewGrant => ({
+  idempotencyKey: randomUUID(),
+  integrationId,
+  connectorId: 'local',
+  identityId: person,
+  identityEmail: `${person}@example.com`,
+  roleName: `lk_${person}`,
+  items: [ITEM],
+  connectionLimit: -1,
+  status: 'ACTIVE',
+  expiresAt: new Date(Date.now() - 1_000),
+  attempts: 0,
+  passwordEnvelope: null,
+  ...fields,
+});
+
 async function activeGrant(person: string, table = 'orders'): Promise<GrantEntity> {
-  const { grant } = await grants.insertOnce({
-    idempotencyKey: randomUUID(),
-    integrationId,
-    connectorId: 'local',
-    identityId: person,
-    identityEmail: `${person}@example.com`,
-    roleName: `lk_${person}`,
-    items: [{ ...ITEM, table }],
-    connectionLimit: -1,
-    status: 'ACTIVE',
-    expiresAt: new Date(Date.now() - 1_000),
-    attempts: 0,
-    passwordEnvelope: null,
-  });
+  const { grant } = await grants.insertOnce(newGrant(person, { items: [{ ...ITEM, table }] }));
   return grant;
 }
+
+const ENVELOPE = { v: 1, alg: 'AES-256-GCM', kid: 'k1', iv: 'aXY=', tag: 'dGFn', data: 'ZGF0YQ==' } as unknown as NewGrant['passwordEnvelope'];
 
 describe('GrantsRepository', () => {
   it("reads the other grants of several people in one statement, each pair's answer in its place", async () => {
@@ -128,5 +133,70 @@ describe('GrantsRepository', () => {
     ]);
     // Once ended, ending again answers null.
     await expect(grants.endRevocation(di, new Date())).resolves.toBeNull();
+  });
+
+  it('inserts the grants of one turn together: each as insertOnce alone would, a key taken earlier in the turn answering the grant that took it', async () => {
+    const expiresAt = new Date(Date.now() + 3_600_000);
+    const ida = newGrant('ida', { status: 'GRANTING', expiresAt, passwordEnvelope: ENVELOPE, connectionLimit: 3 });
+    const jo = newGrant('jo', { status: 'GRANTING', expiresAt, items: [ITEM, { ...ITEM, table: 'invoices' }] });
+    const again = { ...ida, identityEmail: 'someone-else@example.com' };
+    const results = await Promise.all([ida, jo, again].map((g) => grants.insertOnce(g)));
+    expect(results.map((r) => r.created)).toEqual([true, true, false]);
+    expect(results[2]!.grant).toEqual(results[0]!.grant);
+    for (const [k, g] of [ida, jo].entries()) {
+      const { grant } = results[k]!;
+      expect(grant).toMatchObject({ ...g, expiresAt, attempts: 0, grantedAt: null, endedAt: null });
+      expect(grant.id).toMatch(/^[0-9a-f-]{36}$/);
+      await expect(grants.findById(grant.id)).resolves.toEqual(grant);
+    }
+    const { rows } = await sql.query<{ n: string }>('SELECT count(*) AS n FROM provisioning.grants WHERE idempotency_key = ANY($1)', [
+      [ida.idempotencyKey, jo.idempotencyKey],
+    ]);
+    expect(rows).toEqual([{ n: '2' }]);
+  });
+
+  it("fails only the grant whose insert fails when the turn's statement fails", async () => {
+    const broken = newGrant('kit', { items: undefined as unknown as NewGrant['items'] });
+    const [lu, kit, mo] = await Promise.allSettled([newGrant('lu'), broken, newGrant('mo')].map((g) => grants.insertOnce(g)));
+    expect(lu).toMatchObject({ status: 'fulfilled', value: { created: true, grant: { identityId: 'lu' } } });
+    expect(kit).toMatchObject({ status: 'rejected', reason: { message: expect.stringContaining('"items"') } });
+    expect(mo).toMatchObject({ status: 'fulfilled', value: { created: true, grant: { identityId: 'mo' } } });
+    const { rows } = await sql.query<{ identity_id: string }>(
+      "SELECT identity_id FROM provisioning.grants WHERE identity_id IN ('lu', 'kit', 'mo') ORDER BY 1",
+    );
+    expect(rows).toEqual([{ identity_id: 'lu' }, { identity_id: 'mo' }]);
+  });
+
+  it('activates the grants of one turn together: each as activate alone would, a grant named twice activated once', async () => {
+    const granting = (person: string) => grants.insertOnce(newGrant(person, { status: 'GRANTING', expiresAt: new Date(Date.now() + 3_600_000) }));
+    const [nia, ox, pat] = (await Promise.all(['nia', 'ox', 'pat'].map(granting))).map((r) => r.grant);
+    await sql.query("UPDATE provisioning.grants SET status = 'FAILED' WHERE id = $1", [pat!.id]);
+    await sql.query(
+      "INSERT INTO provisioning.personal_roles (integration_id, role_name, connector_id, identity_id, last_active_at, state, state_reason) VALUES ($1, 'lk_ox', 'local', 'ox', now() - interval '1 day', 'KEPT', 'could not drop')",
+      [integrationId],
+    );
+    const grantedAt = new Date();
+    const results = await Promise.all([nia!, ox!, nia!, pat!].map((g) => grants.activate(g, grantedAt)));
+    expect(results.map((r) => r && { id: r.id, status: r.status, grantedAt: r.grantedAt, lastError: r.lastError })).toEqual([
+      { id: nia!.id, status: 'ACTIVE', grantedAt, lastError: null },
+      { id: ox!.id, status: 'ACTIVE', grantedAt, lastError: null },
+      null,
+      // Rolled back while the SQL ran: not activated.
+      null,
+    ]);
+    const { rows } = await sql.query<{ status: string }>('SELECT status FROM provisioning.grants WHERE id = $1', [pat!.id]);
+    expect(rows).toEqual([{ status: 'FAILED' }]);
+    // Each person's role is marked in use now, whether or not its grant turned ACTIVE here.
+    const roles = await sql.query<{ role_name: string; state: string; state_reason: string | null; fresh: boolean }>(
+      "SELECT role_name, state, state_reason, last_active_at > now() - interval '1 minute' AS fresh FROM provisioning.personal_roles WHERE role_name = ANY($1) ORDER BY 1",
+      [['lk_nia', 'lk_ox', 'lk_pat']],
+    );
+    expect(roles.rows).toEqual([
+      { role_name: 'lk_nia', state: 'ACTIVE', state_reason: null, fresh: true },
+      { role_name: 'lk_ox', state: 'ACTIVE', state_reason: null, fresh: true },
+      { role_name: 'lk_pat', state: 'ACTIVE', state_reason: null, fresh: true },
+    ]);
+    // Once ACTIVE, activating again answers null.
+    await expect(grants.activate(ox!, new Date())).resolves.toBeNull();
   });
 });

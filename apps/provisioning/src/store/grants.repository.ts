@@ -77,25 +77,41 @@ const END_REVOCATIONS: PreparedStatement = {
          SELECT * FROM ended`,
 };
 
-/** A new grant, unless its idempotency key is taken (then nothing: the caller reads the grant that holds it). */
-const INSERT_GRANT: PreparedStatement = {
-  name: 'provisioning_insert_grant',
+/**
+ * New grants, one per element of the arrays $1-$12 (their columns in NewGrant's order), in that
+ * order; a grant whose idempotency key is taken (before, or by an earlier element) is skipped.
+ * Answers the rows made.
+ */
+const INSERT_GRANTS: PreparedStatement = {
+  name: 'provisioning_insert_grants',
   text: `INSERT INTO provisioning.grants (idempotency_key, integration_id, connector_id, identity_id, identity_email, role_name, items,
                 connection_limit, status, expires_at, attempts, password_envelope)
-         VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11, $12::jsonb)
+         SELECT w.idempotency_key, w.integration_id, w.connector_id, w.identity_id, w.identity_email, w.role_name, w.items::jsonb,
+                w.connection_limit, w.status, w.expires_at, w.attempts, w.password_envelope::jsonb
+           FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[], $9::text[],
+                       $10::timestamptz[], $11::int[], $12::text[])
+                AS w(idempotency_key, integration_id, connector_id, identity_id, identity_email, role_name, items, connection_limit, status,
+                     expires_at, attempts, password_envelope)
          ON CONFLICT DO NOTHING
          RETURNING *`,
 };
 
-/** A grant made on the target ($1, guarded by its predecessors $7) turns ACTIVE ($6) at $8, and the personal role ($2-$5) is marked as used now. */
-const ACTIVATE: PreparedStatement = {
-  name: 'provisioning_activate',
-  text: `WITH activated AS (
-           UPDATE provisioning.grants SET status = $6, granted_at = $8, last_error = NULL, updated_at = now()
-            WHERE id = $1 AND status = ANY($7)
-            RETURNING *
+/**
+ * Grants made on the target ($1 ids, each at its $6; guarded by the predecessors $8) turn ACTIVE
+ * ($7), and each person's role ($2-$5 for each) is marked as used now, in one statement.
+ */
+const ACTIVATE_GRANTS: PreparedStatement = {
+  name: 'provisioning_activate_grants',
+  text: `WITH w AS (
+           SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
+                      AS w(id, integration_id, role_name, connector_id, identity_id, granted_at)
+         ), activated AS (
+           UPDATE provisioning.grants g SET status = $7, granted_at = w.granted_at, last_error = NULL, updated_at = now()
+             FROM w
+            WHERE g.id = w.id AND g.status = ANY($8)
+            RETURNING g.*
          ), touched AS (
-           ${touchRoleSql(2)}
+           ${touchRolesSql(`SELECT DISTINCT ON (integration_id, role_name) integration_id, role_name, connector_id, identity_id, now(), 'ACTIVE' FROM w ORDER BY integration_id, role_name`)}
          )
          SELECT * FROM activated`,
 };
@@ -120,6 +136,9 @@ export type NewGrant = Pick<
 /** A due grant claimed for its revocation, with the items of the person's other grants that hold access. */
 type ClaimedGrant = { grant: GrantEntity; heldItems: GrantItem[] };
 
+/** What activating a grant needs of it. */
+type ActivatedGrant = Pick<GrantEntity, 'id' | 'integrationId' | 'roleName' | 'connectorId' | 'identityId'>;
+
 /** What ending a revocation needs of its grant. */
 type EndingGrant = Pick<GrantEntity, 'id' | 'integrationId' | 'roleName' | 'connectorId' | 'identityId'>;
 
@@ -129,6 +148,8 @@ export class GrantsRepository {
   private readonly roles: Repository<PersonalRoleEntity>;
   private readonly claiming = new SameTurnBatch((claims: Array<{ id: string; now: Date }>) => this.claimAll(claims));
   private readonly ending = new SameTurnBatch((ending: Array<{ grant: EndingGrant; endedAt: Date }>) => this.endRevocations(ending));
+  private readonly inserting = new SameTurnBatch((grants: NewGrant[]) => this.insertEach(grants));
+  private readonly activating = new SameTurnBatch((activations: Array<{ grant: ActivatedGrant; grantedAt: Date }>) => this.activateAll(activations));
 
   constructor(
     private readonly dataSource: DataSource,
@@ -166,23 +187,54 @@ export class GrantsRepository {
     return { grant: await this.grants.findOneByOrFail({ idempotencyKey: fields.idempotencyKey }), created: false };
   }
 
-  /** The usual insert (a grant for an access request, no audit entry of its own): one prepared statement. */
+  /** The usual insert (a grant for an access request, no audit entry of its own): those of one turn in one statement. */
   private async insertPrepared(g: NewGrant): Promise<GrantEntity | null> {
-    const rows = await runPrepared(this.dataSource, INSERT_GRANT, [
-      g.idempotencyKey,
-      g.integrationId,
-      g.connectorId,
-      g.identityId,
-      g.identityEmail,
-      g.roleName,
-      JSON.stringify(g.items),
-      g.connectionLimit,
-      g.status,
-      g.expiresAt,
-      g.attempts,
-      g.passwordEnvelope === null ? null : JSON.stringify(g.passwordEnvelope),
+    const made = await this.inserting.add(g);
+    if (made instanceof Error) throw made;
+    return made;
+  }
+
+  /**
+   * insertPrepared() of the grants of one turn, in one statement; null for a grant whose key was
+   * taken. Should that statement fail, each grant is inserted alone, and answers its own row or error.
+   */
+  private async insertEach(grants: NewGrant[]): Promise<Array<GrantEntity | null | Error>> {
+    if (grants.length === 1) return this.insertAll(grants);
+    try {
+      return await this.insertAll(grants);
+    } catch {
+      return Promise.all(
+        grants.map((g) =>
+          this.insertAll([g]).then(
+            ([made]) => made!,
+            (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
+          ),
+        ),
+      );
+    }
+  }
+
+  private async insertAll(grants: NewGrant[]): Promise<Array<GrantEntity | null>> {
+    const rows = await runPrepared(this.dataSource, INSERT_GRANTS, [
+      grants.map((g) => g.idempotencyKey),
+      grants.map((g) => g.integrationId),
+      grants.map((g) => g.connectorId),
+      grants.map((g) => g.identityId),
+      grants.map((g) => g.identityEmail),
+      grants.map((g) => g.roleName),
+      grants.map((g) => JSON.stringify(g.items)),
+      grants.map((g) => g.connectionLimit),
+      grants.map((g) => g.status),
+      grants.map((g) => g.expiresAt),
+      grants.map((g) => g.attempts),
+      grants.map((g) => (g.passwordEnvelope === null ? null : JSON.stringify(g.passwordEnvelope))),
     ]);
-    return rows.length > 0 ? this.fromRow(rows[0]) : null;
+    const made = new Map(rows.map((row) => [row.idempotency_key as string, row]));
+    return grants.map((g) => {
+      const row = made.get(g.idempotencyKey);
+      made.delete(g.idempotencyKey);
+      return row ? this.fromRow(row) : null;
+    });
   }
 
   findById(id: string): Promise<GrantEntity | null> {
@@ -319,20 +371,32 @@ export class GrantsRepository {
   /**
    * A grant made on the target, in one round trip: GRANTING moves to ACTIVE at `grantedAt`; null
    * when it moved on meanwhile (revoked or rolled back while the SQL ran). The person's role is
-   * marked in use (touchRole) either way: it exists on the target now.
+   * marked in use (touchRole) either way: it exists on the target now. The grants made in the same
+   * turn (16 people at a time, say) turn ACTIVE in one statement.
    */
-  async activate(grant: Pick<GrantEntity, 'id' | 'integrationId' | 'roleName' | 'connectorId' | 'identityId'>, grantedAt: Date): Promise<GrantEntity | null> {
-    const rows = await runPrepared(this.dataSource, ACTIVATE, [
-      grant.id,
-      grant.integrationId,
-      grant.roleName,
-      grant.connectorId,
-      grant.identityId,
+  activate(grant: ActivatedGrant, grantedAt: Date): Promise<GrantEntity | null> {
+    return this.activating.add({ grant, grantedAt });
+  }
+
+  /** activate() of grants of one turn, in one statement; a grant named twice is activated for the first. */
+  private async activateAll(activations: Array<{ grant: ActivatedGrant; grantedAt: Date }>): Promise<Array<GrantEntity | null>> {
+    const grants = activations.map((a) => a.grant);
+    const rows = await runPrepared(this.dataSource, ACTIVATE_GRANTS, [
+      grants.map((g) => g.id),
+      grants.map((g) => g.integrationId),
+      grants.map((g) => g.roleName),
+      grants.map((g) => g.connectorId),
+      grants.map((g) => g.identityId),
+      activations.map((a) => a.grantedAt),
       'ACTIVE' satisfies GrantStatus,
       GrantStates.predecessorsOf('ACTIVE'),
-      grantedAt,
     ]);
-    return rows.length > 0 ? this.fromRow(rows[0]) : null;
+    const activated = new Map(rows.map((row) => [row.id as string, row]));
+    return grants.map((g) => {
+      const row = activated.get(g.id);
+      activated.delete(g.id);
+      return row ? this.fromRow(row) : null;
+    });
   }
 
   /**
