@@ -4,10 +4,13 @@ import { SameTurnBatch } from './same-turn-batch';
 /** A batch whose work doubles its inputs, recording each run's inputs. */
 function doubling(maxSize?: number) {
   const runs: number[][] = [];
-  const batch = new SameTurnBatch(async (inputs: number[]) => {
-    runs.push(inputs);
-    return inputs.map((n) => n * 2);
-  }, maxSize);
+  const batch = new SameTurnBatch(
+    async (inputs: number[]) => {
+      runs.push(inputs);
+      return inputs.map((n) => n * 2);
+    },
+    { maxSize },
+  );
   return { batch, runs };
 }
 
@@ -45,5 +48,24 @@ describe('SameTurnBatch', () => {
   it('rejects a run answered with another number of outputs than it had inputs', async () => {
     const batch = new SameTurnBatch(async (inputs: number[]) => inputs.slice(1));
     await expect(Promise.all([batch.add(1), batch.add(2)])).rejects.toThrow('a batch of 2 was answered with 1');
+  });
+
+  it('with aloneOnFailure, runs each input of a failed run alone: only the input that fails rejects', async () => {
+    const runs: string[][] = [];
+    const batch = new SameTurnBatch(
+      async (inputs: string[]) => {
+        runs.push(inputs);
+        if (inputs.includes('bad')) throw new Error(`refused ${inputs.join(',')}`);
+        return inputs.map((s) => s.toUpperCase());
+      },
+      { aloneOnFailure: true },
+    );
+    const answers = await Promise.allSettled([batch.add('a'), batch.add('bad'), batch.add('c')]);
+    expect(answers).toEqual([
+      { status: 'fulfilled', value: 'A' },
+      { status: 'rejected', reason: new Error('refused bad') },
+      { status: 'fulfilled', value: 'C' },
+    ]);
+    expect(runs).toEqual([['a', 'bad', 'c'], ['a'], ['bad'], ['c']]);
   });
 });

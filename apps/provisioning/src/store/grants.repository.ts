@@ -148,7 +148,8 @@ export class GrantsRepository {
   private readonly roles: Repository<PersonalRoleEntity>;
   private readonly claiming = new SameTurnBatch((claims: Array<{ id: string; now: Date }>) => this.claimAll(claims));
   private readonly ending = new SameTurnBatch((ending: Array<{ grant: EndingGrant; endedAt: Date }>) => this.endRevocations(ending));
-  private readonly inserting = new SameTurnBatch((grants: NewGrant[]) => this.insertEach(grants));
+  // Should the statement of a turn fail, each grant is inserted alone: one grant's failure is its own.
+  private readonly inserting = new SameTurnBatch((grants: NewGrant[]) => this.insertAll(grants), { aloneOnFailure: true });
   private readonly activating = new SameTurnBatch((activations: Array<{ grant: ActivatedGrant; grantedAt: Date }>) => this.activateAll(activations));
 
   constructor(
@@ -188,32 +189,11 @@ export class GrantsRepository {
   }
 
   /** The usual insert (a grant for an access request, no audit entry of its own): those of one turn in one statement. */
-  private async insertPrepared(g: NewGrant): Promise<GrantEntity | null> {
-    const made = await this.inserting.add(g);
-    if (made instanceof Error) throw made;
-    return made;
+  private insertPrepared(g: NewGrant): Promise<GrantEntity | null> {
+    return this.inserting.add(g);
   }
 
-  /**
-   * insertPrepared() of the grants of one turn, in one statement; null for a grant whose key was
-   * taken. Should that statement fail, each grant is inserted alone, and answers its own row or error.
-   */
-  private async insertEach(grants: NewGrant[]): Promise<Array<GrantEntity | null | Error>> {
-    if (grants.length === 1) return this.insertAll(grants);
-    try {
-      return await this.insertAll(grants);
-    } catch {
-      return Promise.all(
-        grants.map((g) =>
-          this.insertAll([g]).then(
-            ([made]) => made!,
-            (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
-          ),
-        ),
-      );
-    }
-  }
-
+  /** insertPrepared() of the grants of one turn, in one statement; null for a grant whose key was taken. */
   private async insertAll(grants: NewGrant[]): Promise<Array<GrantEntity | null>> {
     const rows = await runPrepared(this.dataSource, INSERT_GRANTS, [
       grants.map((g) => g.idempotencyKey),
