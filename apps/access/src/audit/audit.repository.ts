@@ -66,24 +66,26 @@ const UNLINKED = 'SELECT * FROM access.audit_log WHERE seq IS NULL ORDER BY queu
 export const jsonbParam = (value: unknown): string | null => (value === null ? null : JSON.stringify(value));
 
 /**
- * The INSERT of prepared entries (`PreparedAudit.rows`) after a change made in the same statement:
- * one row of the audit log per entry for each row `source` (a WITH query of that statement: the
- * changed row, none when nothing changed) holds, in the entries' order. Its values are the eight
- * arrays of `auditValues`, bound from parameter `$first` on. Answers the entries' ids.
+ * The INSERT of prepared entries (`PreparedAudit.rows`) after changes made in the same statement,
+ * as a WITH query of it: the entries of each row `source` (a WITH query of that statement: the rows
+ * changed, by `id`) holds, none for a row that did not change, in the entries' order. Its values
+ * are the nine arrays of `auditValues`, bound from parameter `$first` on.
  */
 export function auditInsertFrom(source: string, first: number): string {
   const p = (i: number) => `$${first + i}`;
   return `INSERT INTO access.audit_log (action, actor, actor_id, target_type, target_id, target_name, diff, details)
      SELECT e.action, e.actor, e.actor_id, e.target_type, e.target_id, e.target_name, e.diff, e.details
-       FROM ${source},
-            unnest(${p(0)}::text[], ${p(1)}::jsonb[], ${p(2)}::text[], ${p(3)}::text[], ${p(4)}::text[], ${p(5)}::text[], ${p(6)}::jsonb[], ${p(7)}::jsonb[])
-              WITH ORDINALITY AS e(action, actor, actor_id, target_type, target_id, target_name, diff, details, n)
+       FROM ${source} s
+       JOIN unnest(${p(0)}::text[], ${p(1)}::jsonb[], ${p(2)}::text[], ${p(3)}::text[], ${p(4)}::text[], ${p(5)}::text[], ${p(6)}::jsonb[], ${p(7)}::jsonb[], ${p(8)}::uuid[])
+              WITH ORDINALITY AS e(action, actor, actor_id, target_type, target_id, target_name, diff, details, owner, n)
+         ON e.owner = s.id
       ORDER BY e.n
      RETURNING id`;
 }
 
-/** The eight arrays auditInsertFrom binds, from prepared rows (which carry no sourceId). */
-export function auditValues(rows: readonly UnlinkedEntry[]): unknown[] {
+/** The nine arrays auditInsertFrom binds: each change's prepared rows (which carry no sourceId), owned by the id of the row it changes. */
+export function auditValues(changes: ReadonlyArray<{ owner: string; rows: readonly UnlinkedEntry[] }>): unknown[] {
+  const rows = changes.flatMap((c) => c.rows);
   return [
     rows.map((e) => e.action),
     rows.map((e) => jsonbParam(e.actor)),
@@ -93,6 +95,7 @@ export function auditValues(rows: readonly UnlinkedEntry[]): unknown[] {
     rows.map((e) => e.targetName),
     rows.map((e) => jsonbParam(e.diff)),
     rows.map((e) => jsonbParam(e.details)),
+    changes.flatMap((c) => c.rows.map(() => c.owner)),
   ];
 }
 

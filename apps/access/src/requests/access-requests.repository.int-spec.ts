@@ -198,6 +198,89 @@ describe('AccessRequestsRepository, one statement per hot write', () => {
     expect((await entriesOf(row.id)).map((e) => e.action)).toEqual(['request.created', 'request.approved']);
   });
 
+  it('inserts the requests of one turn together: each reads back as written, with its own entries in order', async () => {
+    const group = {
+      type: 'group' as const,
+      values: ['dba'],
+      source: null,
+      approverIds: [randomUUID(), randomUUID()],
+      approverEmails: ['bo@example.com'],
+      satisfiedBy: null,
+    };
+    const pending: AccessRequestEntity = {
+      ...approvedRow(),
+      status: 'PENDING',
+      approvalMode: 'ANY_OF',
+      approverGroups: [group],
+      approverIds: group.approverIds,
+      decidedAt: null,
+      justification: 'incident 42',
+    };
+    const automatic = { ...approvedRow(), approverIds: [] };
+    const third = approvedRow();
+    const rows = [pending, automatic, third];
+    const entriesFor = (r: AccessRequestEntity) =>
+      r.status === 'APPROVED'
+        ? [requestAuditEntry('request.created', ana, r, {}), requestAuditEntry('request.approved', SYSTEM_ACTOR, r, { automatic: true })]
+        : [requestAuditEntry('request.created', ana, r, {})];
+    await Promise.all(rows.map((r) => requests.insertAudited(r, audit.prepare(entriesFor(r)))));
+
+    for (const r of rows) {
+      expect(await requests.findById(r.id)).toEqual(r);
+      expect((await entriesOf(r.id)).map((e) => e.action)).toEqual(entriesFor(r).map((e) => e.action));
+    }
+    const { rows: order } = await sql.query<{ target_id: string }>('SELECT target_id FROM access.audit_log WHERE target_id = ANY($1) ORDER BY queued', [
+      rows.map((r) => r.id),
+    ]);
+    // Written in the order of the calls.
+    expect(order.map((o) => o.target_id)).toEqual([pending.id, automatic.id, automatic.id, third.id, third.id]);
+    expect(await audit.verify()).toMatchObject({ ok: true, firstBroken: null });
+  });
+
+  it("fails only the request whose insert fails when the turn's statement fails", async () => {
+    const [a, b] = [approvedRow(), approvedRow()];
+    const broken = { ...approvedRow(), status: 'NOT-A-STATUS' } as unknown as AccessRequestEntity;
+    const answers = await Promise.allSettled(
+      [a, broken, b].map((r) => requests.insertAudited(r, audit.prepare([requestAuditEntry('request.created', ana, r, {})]))),
+    );
+    expect(answers.map((x) => x.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(await requests.findById(a.id)).toEqual(a);
+    expect(await requests.findById(b.id)).toEqual(b);
+    expect(await requests.findById(broken.id)).toBeNull();
+    expect(await entriesOf(broken.id)).toEqual([]);
+  });
+
+  it('records the grants of one turn together: each as recordGranted alone would, a request named twice granted once', async () => {
+    const [a, b, moved] = [approvedRow(), approvedRow(), approvedRow()];
+    for (const r of [a, b, moved]) await requests.insertAudited(r, audit.prepare([requestAuditEntry('request.created', ana, r, {})]));
+    await sql.query("UPDATE access.access_requests SET status = 'REVOKING' WHERE id = $1", [moved.id]);
+    const fields = new Map([a, b, moved].map((r) => [r.id, grantedFields()]));
+    const record = (r: AccessRequestEntity) =>
+      requests.recordGranted(
+        r.id,
+        'APPROVED',
+        fields.get(r.id)!,
+        audit.prepare([requestAuditEntry('request.granted', SYSTEM_ACTOR, { ...r, ...fields.get(r.id)! }, { grantId: fields.get(r.id)!.grantId })]),
+      );
+    // a twice (the inline grant and its job at once), b once, moved on meanwhile.
+    await expect(Promise.all([a, b, a, moved].map(record))).resolves.toEqual([true, true, false, false]);
+    for (const r of [a, b]) {
+      const f = fields.get(r.id)!;
+      expect(await requests.findById(r.id)).toMatchObject({
+        status: 'GRANTED',
+        grantId: f.grantId,
+        grantedAt: f.grantedAt,
+        expiresAt: f.expiresAt,
+        login: f.login,
+        passwordEnvelope: f.passwordEnvelope,
+        passwordViewedAt: null,
+      });
+      expect((await entriesOf(r.id)).map((e) => e.action)).toEqual(['request.created', 'request.granted']);
+    }
+    expect(await requests.findById(moved.id)).toMatchObject({ status: 'REVOKING', grantId: null, login: null });
+    expect((await entriesOf(moved.id)).map((e) => e.action)).toEqual(['request.created']);
+  });
+
   it('refuses to prepare an entry with a sourceId (only an append records one once)', () => {
     expect(() => audit.prepare([{ ...requestAuditEntry('request.created', ana, approvedRow(), {}), sourceId: 'outbox-1' }])).toThrow('sourceId');
   });

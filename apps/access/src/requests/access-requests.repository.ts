@@ -3,6 +3,7 @@ import { DataSource, Repository } from 'typeorm';
 import { managerOf, transactionOn, Tx } from '../control-database/transactions.repository';
 import { RequestStates } from '@latchkey/contracts';
 import type { AccessRequestStatus, EncryptedEnvelope } from '@latchkey/contracts';
+import { SameTurnBatch } from '@latchkey/messaging';
 import { decodePageToken, encodePageToken, runPrepared } from '@latchkey/persistence';
 import type { PreparedStatement } from '@latchkey/persistence';
 import { auditInsertFrom, auditValues, jsonbParam } from '../audit/audit.repository';
@@ -23,28 +24,55 @@ const undecidedGroupOf = (param: string) =>
 
 // The hot path of an access request (create, granted, credentials viewed): the change and its
 // audit entries in one prepared statement, no transaction, where the locked path takes five round
-// trips (BEGIN, the row's lock, the change, the entries, COMMIT).
+// trips (BEGIN, the row's lock, the change, the entries, COMMIT). New requests and grants recorded
+// in the same turn (16 people at a time, say) go in one statement each. Each answers the ids of
+// the rows it changed.
+
+/** The columns of a request, in the order INSERT_AUDITED binds them (one array each). */
+const REQUEST_COLUMNS = `id, status, requester_id, requester_email, flow_id, flow_name, flow_limits, integration_id, items,
+  justification, duration_minutes, approval_mode, approver_groups, approver_ids, approvals, created_at, updated_at, decided_at,
+  granted_at, expires_at, ended_at, extensions, grant_id, status_reason, login, password_envelope, password_viewed_at, revoked_by`;
+
 const INSERT_AUDITED: PreparedStatement = {
-  name: 'access_request_insert_audited',
-  text: `WITH inserted AS (
-           INSERT INTO access.access_requests (id, status, requester_id, requester_email, flow_id, flow_name, flow_limits, integration_id, items,
-                  justification, duration_minutes, approval_mode, approver_groups, approver_ids, approvals, created_at, updated_at, decided_at,
-                  granted_at, expires_at, ended_at, extensions, grant_id, status_reason, login, password_envelope, password_viewed_at, revoked_by)
-           VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9::jsonb, $10, $11, $12, $13::jsonb, $14::uuid[], $15::jsonb, $16, $17, $18,
-                  $19, $20, $21, $22, $23, $24, $25::jsonb, $26::jsonb, $27, $28::jsonb)
-           RETURNING id)
-         ${auditInsertFrom('inserted', 29)}`,
+  name: 'access_requests_insert_audited',
+  text: `WITH w AS (
+           SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::uuid[], $6::text[], $7::text[], $8::uuid[], $9::text[],
+                                $10::text[], $11::int[], $12::text[], $13::text[], $14::text[], $15::text[], $16::timestamptz[], $17::timestamptz[],
+                                $18::timestamptz[], $19::timestamptz[], $20::timestamptz[], $21::timestamptz[], $22::int[], $23::uuid[], $24::text[],
+                                $25::text[], $26::text[], $27::timestamptz[], $28::text[])
+                    AS w(${REQUEST_COLUMNS})
+         ), inserted AS (
+           INSERT INTO access.access_requests (${REQUEST_COLUMNS})
+           SELECT id, status, requester_id, requester_email, flow_id, flow_name, flow_limits::jsonb, integration_id, items::jsonb,
+                  justification, duration_minutes, approval_mode, approver_groups::jsonb,
+                  ARRAY(SELECT jsonb_array_elements_text(approver_ids::jsonb)::uuid), approvals::jsonb, created_at, updated_at, decided_at,
+                  granted_at, expires_at, ended_at, extensions, grant_id, status_reason, login::jsonb, password_envelope::jsonb,
+                  password_viewed_at, revoked_by::jsonb
+             FROM w
+           RETURNING id
+         ), audited AS (
+           ${auditInsertFrom('inserted', 29)}
+         )
+         SELECT id FROM inserted`,
 };
 
 const RECORD_GRANTED: PreparedStatement = {
-  name: 'access_request_record_granted',
-  text: `WITH changed AS (
-           UPDATE access.access_requests
-              SET status = $3, grant_id = $4, granted_at = $5, expires_at = $6, status_reason = NULL,
-                  login = $7::jsonb, password_envelope = $8::jsonb, password_viewed_at = $9, updated_at = $10
-            WHERE id = $1 AND status = $2
-           RETURNING id)
-         ${auditInsertFrom('changed', 11)}`,
+  name: 'access_requests_record_granted',
+  text: `WITH w AS (
+           SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::timestamptz[], $6::timestamptz[], $7::text[], $8::text[],
+                                $9::timestamptz[])
+                    AS w(id, from_status, status, grant_id, granted_at, expires_at, login, password_envelope, password_viewed_at)
+         ), changed AS (
+           UPDATE access.access_requests r
+              SET status = w.status, grant_id = w.grant_id, granted_at = w.granted_at, expires_at = w.expires_at, status_reason = NULL,
+                  login = w.login::jsonb, password_envelope = w.password_envelope::jsonb, password_viewed_at = w.password_viewed_at, updated_at = $10
+             FROM w
+            WHERE r.id = w.id AND r.status = w.from_status
+           RETURNING r.id
+         ), audited AS (
+           ${auditInsertFrom('changed', 11)}
+         )
+         SELECT id FROM changed`,
 };
 
 const RECORD_DECISION: PreparedStatement = {
@@ -53,8 +81,11 @@ const RECORD_DECISION: PreparedStatement = {
            UPDATE access.access_requests
               SET approver_groups = $5::jsonb, approvals = $6::jsonb, status = $7, decided_at = $8, updated_at = $9
             WHERE id = $1 AND status = $2 AND approver_groups = $3::jsonb AND approvals = $4::jsonb
-           RETURNING id)
-         ${auditInsertFrom('changed', 10)}`,
+           RETURNING id
+         ), audited AS (
+           ${auditInsertFrom('changed', 10)}
+         )
+         SELECT id FROM changed`,
 };
 
 const RECORD_PASSWORD_VIEWED: PreparedStatement = {
@@ -62,13 +93,50 @@ const RECORD_PASSWORD_VIEWED: PreparedStatement = {
   text: `WITH changed AS (
            UPDATE access.access_requests SET password_viewed_at = $2, password_envelope = NULL, updated_at = $2
             WHERE id = $1 AND status = 'GRANTED' AND password_envelope = $3::jsonb AND password_viewed_at IS NULL
-           RETURNING id)
-         ${auditInsertFrom('changed', 4)}`,
+           RETURNING id
+         ), audited AS (
+           ${auditInsertFrom('changed', 4)}
+         )
+         SELECT id FROM changed`,
 };
+
+/** A grant to record (recordGranted's arguments). */
+interface GrantedChange {
+  id: string;
+  from: AccessRequestStatus;
+  fields: GrantedFields;
+  audit: PreparedAudit;
+}
+
+/**
+ * `inputs` in rounds in which no id comes twice, each round's answers in the inputs' order: a
+ * statement that changes many rows changes each once, and a change asked twice in one turn is
+ * made as two calls one after the other would make it.
+ */
+async function inRoundsOfDistinctIds<I extends { id: string }, O>(inputs: I[], round: (inputs: I[]) => Promise<O[]>): Promise<O[]> {
+  const rounds: Array<Array<{ input: I; at: number }>> = [];
+  const roundOf = new Map<string, number>();
+  inputs.forEach((input, at) => {
+    const k = roundOf.get(input.id) ?? 0;
+    roundOf.set(input.id, k + 1);
+    (rounds[k] ??= []).push({ input, at });
+  });
+  const out = new Array<O>(inputs.length);
+  for (const r of rounds) {
+    const answers = await round(r.map((x) => x.input));
+    r.forEach((x, k) => (out[x.at] = answers[k]!));
+  }
+  return out;
+}
 
 @Injectable()
 export class AccessRequestsRepository implements RequestStore {
   private readonly repo: Repository<AccessRequestEntity>;
+  // Should the statement of a turn fail, each request is written alone: one request's failure is its own.
+  private readonly inserting = new SameTurnBatch((requests: Array<{ row: AccessRequestEntity; audit: PreparedAudit }>) => this.insertAll(requests), {
+    aloneOnFailure: true,
+  });
+  private readonly granting = new SameTurnBatch((changes: GrantedChange[]) => this.recordAllGranted(changes), { aloneOnFailure: true });
 
   constructor(private readonly dataSource: DataSource) {
     this.repo = dataSource.getRepository(AccessRequestEntity);
@@ -99,55 +167,70 @@ export class AccessRequestsRepository implements RequestStore {
     await m.getRepository(AccessRequestEntity).update({ id }, { ...fields, updatedAt: new Date() });
   }
 
-  async insertAudited(r: AccessRequestEntity, audit: PreparedAudit): Promise<void> {
-    await runPrepared(this.dataSource, INSERT_AUDITED, [
-      r.id,
-      r.status,
-      r.requesterId,
-      r.requesterEmail,
-      r.flowId,
-      r.flowName,
-      jsonbParam(r.flowLimits),
-      r.integrationId,
-      jsonbParam(r.items),
-      r.justification,
-      r.durationMinutes,
-      r.approvalMode,
-      jsonbParam(r.approverGroups),
-      r.approverIds,
-      jsonbParam(r.approvals),
-      r.createdAt,
-      r.updatedAt,
-      r.decidedAt,
-      r.grantedAt,
-      r.expiresAt,
-      r.endedAt,
-      r.extensions,
-      r.grantId,
-      r.statusReason,
-      jsonbParam(r.login),
-      jsonbParam(r.passwordEnvelope),
-      r.passwordViewedAt,
-      jsonbParam(r.revokedBy),
-      ...auditValues(audit.rows),
-    ]);
+  insertAudited(r: AccessRequestEntity, audit: PreparedAudit): Promise<void> {
+    return this.inserting.add({ row: r, audit });
   }
 
-  async recordGranted(id: string, from: AccessRequestStatus, f: GrantedFields, audit: PreparedAudit): Promise<boolean> {
-    const rows = await runPrepared(this.dataSource, RECORD_GRANTED, [
-      id,
-      from,
-      f.status,
-      f.grantId,
-      f.grantedAt,
-      f.expiresAt,
-      jsonbParam(f.login),
-      jsonbParam(f.passwordEnvelope),
-      f.passwordViewedAt,
-      new Date(),
-      ...auditValues(audit.rows),
+  /** insertAudited() of the requests of one turn, in one statement. */
+  private async insertAll(requests: Array<{ row: AccessRequestEntity; audit: PreparedAudit }>): Promise<void[]> {
+    const column = <T>(pick: (r: AccessRequestEntity) => T) => requests.map(({ row }) => pick(row));
+    await runPrepared(this.dataSource, INSERT_AUDITED, [
+      column((r) => r.id),
+      column((r) => r.status),
+      column((r) => r.requesterId),
+      column((r) => r.requesterEmail),
+      column((r) => r.flowId),
+      column((r) => r.flowName),
+      column((r) => jsonbParam(r.flowLimits)),
+      column((r) => r.integrationId),
+      column((r) => jsonbParam(r.items)),
+      column((r) => r.justification),
+      column((r) => r.durationMinutes),
+      column((r) => r.approvalMode),
+      column((r) => jsonbParam(r.approverGroups)),
+      column((r) => jsonbParam(r.approverIds)),
+      column((r) => jsonbParam(r.approvals)),
+      column((r) => r.createdAt),
+      column((r) => r.updatedAt),
+      column((r) => r.decidedAt),
+      column((r) => r.grantedAt),
+      column((r) => r.expiresAt),
+      column((r) => r.endedAt),
+      column((r) => r.extensions),
+      column((r) => r.grantId),
+      column((r) => r.statusReason),
+      column((r) => jsonbParam(r.login)),
+      column((r) => jsonbParam(r.passwordEnvelope)),
+      column((r) => r.passwordViewedAt),
+      column((r) => jsonbParam(r.revokedBy)),
+      ...auditValues(requests.map(({ row, audit }) => ({ owner: row.id, rows: audit.rows }))),
     ]);
-    return rows.length > 0;
+    return requests.map(() => undefined);
+  }
+
+  recordGranted(id: string, from: AccessRequestStatus, fields: GrantedFields, audit: PreparedAudit): Promise<boolean> {
+    return this.granting.add({ id, from, fields, audit });
+  }
+
+  /** recordGranted() of the grants of one turn, in one statement (a request named twice: its second change after its first). */
+  private recordAllGranted(changes: GrantedChange[]): Promise<boolean[]> {
+    return inRoundsOfDistinctIds(changes, async (round) => {
+      const rows = await runPrepared(this.dataSource, RECORD_GRANTED, [
+        round.map((c) => c.id),
+        round.map((c) => c.from),
+        round.map((c) => c.fields.status),
+        round.map((c) => c.fields.grantId),
+        round.map((c) => c.fields.grantedAt),
+        round.map((c) => c.fields.expiresAt),
+        round.map((c) => jsonbParam(c.fields.login)),
+        round.map((c) => jsonbParam(c.fields.passwordEnvelope)),
+        round.map((c) => c.fields.passwordViewedAt),
+        new Date(),
+        ...auditValues(round.map((c) => ({ owner: c.id, rows: c.audit.rows }))),
+      ]);
+      const changed = new Set(rows.map((row) => row.id as string));
+      return round.map((c) => changed.has(c.id));
+    });
   }
 
   async recordDecision(id: string, read: DecisionFields, f: DecisionFields, audit: PreparedAudit): Promise<boolean> {
@@ -161,13 +244,18 @@ export class AccessRequestsRepository implements RequestStore {
       f.status,
       f.decidedAt,
       new Date(),
-      ...auditValues(audit.rows),
+      ...auditValues([{ owner: id, rows: audit.rows }]),
     ]);
     return rows.length > 0;
   }
 
   async recordPasswordViewed(id: string, readEnvelope: EncryptedEnvelope, viewedAt: Date, audit: PreparedAudit): Promise<boolean> {
-    const rows = await runPrepared(this.dataSource, RECORD_PASSWORD_VIEWED, [id, viewedAt, jsonbParam(readEnvelope), ...auditValues(audit.rows)]);
+    const rows = await runPrepared(this.dataSource, RECORD_PASSWORD_VIEWED, [
+      id,
+      viewedAt,
+      jsonbParam(readEnvelope),
+      ...auditValues([{ owner: id, rows: audit.rows }]),
+    ]);
     return rows.length > 0;
   }
 
