@@ -117,19 +117,27 @@ export class IngestService implements OnModuleDestroy {
       // Another replica got here first: its transaction recorded this page.
       if ((await this.repository.lockCursor(m, CURSOR)) !== after) return false;
       const endpoints = await this.repository.activeEndpoints(m);
+      // The page's changes of each kind in one statement, kinds in an order no page can tell from
+      // one change after another: a request's watch starts before it ends, never after.
+      const events = prepared.flatMap((p) => (p.event ? [p.event] : []));
+      const recorded = await this.repository.insertEvents(m, events);
+      for (const event of events) if (recorded.has(event.id)) created.push(...(await this.fanOut(m, event, endpoints)));
+      const expiryWatches = prepared.flatMap((p) => (p.watch ? [p.watch] : []));
+      await this.repository.watchExpiries(m, expiryWatches);
+      watches.push(...expiryWatches.map((w) => ({ requestId: w.requestId, expiresAt: new Date(w.expiresAt) })));
+      await this.repository.endWatches(
+        m,
+        prepared.flatMap((p) => (p.endWatch ? [p.endWatch] : [])),
+      );
       for (const p of prepared) {
-        if (p.event && (await this.repository.insertEvent(m, p.event))) created.push(...(await this.fanOut(m, p.event, endpoints)));
-        if (p.watch) {
-          await this.repository.watchExpiry(m, p.watch.requestId, p.watch.grantedAt, p.watch.expiresAt);
-          watches.push({ requestId: p.watch.requestId, expiresAt: new Date(p.watch.expiresAt) });
-        }
-        if (p.endWatch) await this.repository.endWatch(m, p.endWatch);
-        if (p.pending) {
-          const at = await this.repository.watchPending(m, p.pending);
-          if (at) pendingChecks.push({ requestId: p.pending.requestId, at });
-        }
-        if (p.endPending) await this.repository.endPending(m, p.endPending);
+        if (!p.pending) continue;
+        const at = await this.repository.watchPending(m, p.pending);
+        if (at) pendingChecks.push({ requestId: p.pending.requestId, at });
       }
+      await this.repository.endPendings(
+        m,
+        prepared.flatMap((p) => (p.endPending ? [p.endPending] : [])),
+      );
       await this.repository.moveCursor(m, CURSOR, items.at(-1)!.seq);
       return true;
     });

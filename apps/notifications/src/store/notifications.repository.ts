@@ -179,12 +179,29 @@ export class NotificationsRepository {
 
   /** Records an event once (its id is derived from what caused it); false when it was already. */
   async insertEvent(m: Tx, e: Omit<EventRow, 'occurred_at'> & { occurred_at: Date | string }): Promise<boolean> {
-    const rows: unknown[] = await m.query(
+    return (await this.insertEvents(m, [e])).has(e.id);
+  }
+
+  /** Events in one statement; an id recorded before (or earlier in `events`) is left as it is. Answers the ids recorded now. */
+  async insertEvents(m: Tx, events: Array<Omit<EventRow, 'occurred_at'> & { occurred_at: Date | string }>): Promise<Set<string>> {
+    if (!events.length) return new Set();
+    const rows: Array<{ id: string }> = await m.query(
       `INSERT INTO notifications.events (id, type, occurred_at, request_id, integration_id, flow_id, payload)
-       VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb) ON CONFLICT (id) DO NOTHING RETURNING id`,
-      [e.id, e.type, e.occurred_at, e.request_id, e.integration_id, e.flow_id, json(e.payload)],
+       SELECT id, type, occurred_at, request_id, integration_id, flow_id, payload::jsonb
+         FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::uuid[], $5::uuid[], $6::uuid[], $7::text[])
+              AS e(id, type, occurred_at, request_id, integration_id, flow_id, payload)
+       ON CONFLICT (id) DO NOTHING RETURNING id`,
+      [
+        events.map((e) => e.id),
+        events.map((e) => e.type),
+        events.map((e) => e.occurred_at),
+        events.map((e) => e.request_id),
+        events.map((e) => e.integration_id),
+        events.map((e) => e.flow_id),
+        events.map((e) => json(e.payload)),
+      ],
     );
-    return rows.length > 0;
+    return new Set(rows.map((r) => r.id));
   }
 
   findEvent(id: string): Promise<EventRow | null> {
@@ -346,16 +363,27 @@ export class NotificationsRepository {
 
   // --- expiry warnings ----------------------------------------------------------------------
 
-  async watchExpiry(m: Tx, requestId: string, grantedAt: Date | string, expiresAt: Date | string): Promise<void> {
+  /**
+   * Watches each request's grant for its expiry warning, in one statement, as one watch made
+   * after another in their order would: a request named twice (granted, then extended) keeps its
+   * first grant time and its last expiry; a watch that ended stays as it is.
+   */
+  async watchExpiries(m: Tx, watches: Array<{ requestId: string; grantedAt: Date | string; expiresAt: Date | string }>): Promise<void> {
+    const merged = new Map<string, { grantedAt: Date | string; expiresAt: Date | string }>();
+    for (const w of watches) merged.set(w.requestId, { grantedAt: merged.get(w.requestId)?.grantedAt ?? w.grantedAt, expiresAt: w.expiresAt });
+    if (!merged.size) return;
+    const ids = [...merged.keys()];
     await m.query(
-      `INSERT INTO notifications.expiry_watch (request_id, granted_at, expires_at) VALUES ($1, $2, $3)
+      `INSERT INTO notifications.expiry_watch (request_id, granted_at, expires_at)
+       SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[])
        ON CONFLICT (request_id) DO UPDATE SET expires_at = EXCLUDED.expires_at WHERE NOT expiry_watch.ended`,
-      [requestId, grantedAt, expiresAt],
+      [ids, ids.map((id) => merged.get(id)!.grantedAt), ids.map((id) => merged.get(id)!.expiresAt)],
     );
   }
 
-  async endWatch(m: Tx, requestId: string): Promise<void> {
-    await m.query('UPDATE notifications.expiry_watch SET ended = true WHERE request_id = $1', [requestId]);
+  /** The requests' expiry watches end (their access ended). */
+  async endWatches(m: Tx, requestIds: string[]): Promise<void> {
+    if (requestIds.length) await m.query('UPDATE notifications.expiry_watch SET ended = true WHERE request_id = ANY($1::uuid[])', [requestIds]);
   }
 
   /** Grants entering their warning window (and not warned for this end yet), locked for the caller's transaction. */
@@ -398,7 +426,13 @@ export class NotificationsRepository {
   }
 
   async endPending(m: Tx, requestId: string): Promise<void> {
-    await m.query('UPDATE notifications.pending_watch SET ended = true, next_at = NULL WHERE request_id = $1', [requestId]);
+    await this.endPendings(m, [requestId]);
+  }
+
+  /** The requests' pending watches end (they were decided): no reminder or escalation more. */
+  async endPendings(m: Tx, requestIds: string[]): Promise<void> {
+    if (requestIds.length)
+      await m.query('UPDATE notifications.pending_watch SET ended = true, next_at = NULL WHERE request_id = ANY($1::uuid[])', [requestIds]);
   }
 
   /** Pending watches with something due, locked for the caller's transaction. */
