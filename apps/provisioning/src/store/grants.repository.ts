@@ -136,21 +136,27 @@ export type NewGrant = Pick<
 /** A due grant claimed for its revocation, with the items of the person's other grants that hold access. */
 type ClaimedGrant = { grant: GrantEntity; heldItems: GrantItem[] };
 
-/** What activating a grant needs of it. */
-type ActivatedGrant = Pick<GrantEntity, 'id' | 'integrationId' | 'roleName' | 'connectorId' | 'identityId'>;
+/** What activating a grant or ending its revocation needs of it: the grant and its person's role. */
+type GrantOfRole = Pick<GrantEntity, 'id' | 'integrationId' | 'roleName' | 'connectorId' | 'identityId'>;
 
-/** What ending a revocation needs of its grant. */
-type EndingGrant = Pick<GrantEntity, 'id' | 'integrationId' | 'roleName' | 'connectorId' | 'identityId'>;
+/** The arrays of the grants' ids, integrations, role names, connectors and identities, as ACTIVATE_GRANTS and END_REVOCATIONS bind them. */
+const roleColumns = (grants: GrantOfRole[]) => [
+  grants.map((g) => g.id),
+  grants.map((g) => g.integrationId),
+  grants.map((g) => g.roleName),
+  grants.map((g) => g.connectorId),
+  grants.map((g) => g.identityId),
+];
 
 @Injectable()
 export class GrantsRepository {
   private readonly grants: Repository<GrantEntity>;
   private readonly roles: Repository<PersonalRoleEntity>;
   private readonly claiming = new SameTurnBatch((claims: Array<{ id: string; now: Date }>) => this.claimAll(claims));
-  private readonly ending = new SameTurnBatch((ending: Array<{ grant: EndingGrant; endedAt: Date }>) => this.endRevocations(ending));
+  private readonly ending = new SameTurnBatch((ending: Array<{ grant: GrantOfRole; endedAt: Date }>) => this.endRevocations(ending));
   // Should the statement of a turn fail, each grant is inserted alone: one grant's failure is its own.
   private readonly inserting = new SameTurnBatch((grants: NewGrant[]) => this.insertAll(grants), { aloneOnFailure: true });
-  private readonly activating = new SameTurnBatch((activations: Array<{ grant: ActivatedGrant; grantedAt: Date }>) => this.activateAll(activations));
+  private readonly activating = new SameTurnBatch((activations: Array<{ grant: GrantOfRole; grantedAt: Date }>) => this.activateAll(activations));
 
   constructor(
     private readonly dataSource: DataSource,
@@ -209,12 +215,11 @@ export class GrantsRepository {
       grants.map((g) => g.attempts),
       grants.map((g) => (g.passwordEnvelope === null ? null : JSON.stringify(g.passwordEnvelope))),
     ]);
-    const made = new Map(rows.map((row) => [row.idempotency_key as string, row]));
-    return grants.map((g) => {
-      const row = made.get(g.idempotencyKey);
-      made.delete(g.idempotencyKey);
-      return row ? this.fromRow(row) : null;
-    });
+    return this.inOrder(
+      grants.map((g) => g.idempotencyKey),
+      rows,
+      (row) => row.idempotency_key,
+    );
   }
 
   findById(id: string): Promise<GrantEntity | null> {
@@ -354,29 +359,24 @@ export class GrantsRepository {
    * marked in use (touchRole) either way: it exists on the target now. The grants made in the same
    * turn (16 people at a time, say) turn ACTIVE in one statement.
    */
-  activate(grant: ActivatedGrant, grantedAt: Date): Promise<GrantEntity | null> {
+  activate(grant: GrantOfRole, grantedAt: Date): Promise<GrantEntity | null> {
     return this.activating.add({ grant, grantedAt });
   }
 
   /** activate() of grants of one turn, in one statement; a grant named twice is activated for the first. */
-  private async activateAll(activations: Array<{ grant: ActivatedGrant; grantedAt: Date }>): Promise<Array<GrantEntity | null>> {
+  private async activateAll(activations: Array<{ grant: GrantOfRole; grantedAt: Date }>): Promise<Array<GrantEntity | null>> {
     const grants = activations.map((a) => a.grant);
     const rows = await runPrepared(this.dataSource, ACTIVATE_GRANTS, [
-      grants.map((g) => g.id),
-      grants.map((g) => g.integrationId),
-      grants.map((g) => g.roleName),
-      grants.map((g) => g.connectorId),
-      grants.map((g) => g.identityId),
+      ...roleColumns(grants),
       activations.map((a) => a.grantedAt),
       'ACTIVE' satisfies GrantStatus,
       GrantStates.predecessorsOf('ACTIVE'),
     ]);
-    const activated = new Map(rows.map((row) => [row.id as string, row]));
-    return grants.map((g) => {
-      const row = activated.get(g.id);
-      activated.delete(g.id);
-      return row ? this.fromRow(row) : null;
-    });
+    return this.inOrder(
+      grants.map((g) => g.id),
+      rows,
+      (row) => row.id,
+    );
   }
 
   /**
@@ -386,29 +386,24 @@ export class GrantsRepository {
    * (touchRole) either way. The revocations that end in the same turn (a storm's, made on the target
    * together) end in one statement.
    */
-  endRevocation(grant: EndingGrant, endedAt: Date): Promise<GrantEntity | null> {
+  endRevocation(grant: GrantOfRole, endedAt: Date): Promise<GrantEntity | null> {
     return this.ending.add({ grant, endedAt });
   }
 
   /** endRevocation() of grants that end in the same turn, in one statement; a grant named twice ends for the first. */
-  private async endRevocations(ending: Array<{ grant: EndingGrant; endedAt: Date }>): Promise<Array<GrantEntity | null>> {
+  private async endRevocations(ending: Array<{ grant: GrantOfRole; endedAt: Date }>): Promise<Array<GrantEntity | null>> {
     const grants = ending.map((e) => e.grant);
     // REVOKED and EXPIRED have the same predecessors (the table's spec checks it): one guard for either end.
     const rows = await runPrepared(this.dataSource, END_REVOCATIONS, [
-      grants.map((g) => g.id),
-      grants.map((g) => g.integrationId),
-      grants.map((g) => g.roleName),
-      grants.map((g) => g.connectorId),
-      grants.map((g) => g.identityId),
+      ...roleColumns(grants),
       ending.map((e) => e.endedAt),
       GrantStates.predecessorsOf('REVOKED'),
     ]);
-    const ended = new Map(rows.map((row) => [row.id as string, row]));
-    return grants.map((g) => {
-      const row = ended.get(g.id);
-      ended.delete(g.id);
-      return row ? this.fromRow(row) : null;
-    });
+    return this.inOrder(
+      grants.map((g) => g.id),
+      rows,
+      (row) => row.id,
+    );
   }
 
   /** For the metrics: this connector's ACTIVE grants, STUCK revocations, and unfinished grants past their expiry (one index scan). */
@@ -421,6 +416,16 @@ export class GrantsRepository {
       [connectorId, GrantStates.UNFINISHED],
     );
     return { active: Number(row.active), stuck: Number(row.stuck), overdue: Number(row.overdue) };
+  }
+
+  /** The grants of `rows` in the order of `keys` (each row's by `keyOf`), null for a key with no row; a key named twice has its row in its first place only. */
+  private inOrder(keys: string[], rows: Array<Record<string, unknown>>, keyOf: (row: Record<string, unknown>) => unknown): Array<GrantEntity | null> {
+    const byKey = new Map(rows.map((row) => [keyOf(row) as string, row]));
+    return keys.map((key) => {
+      const row = byKey.get(key);
+      byKey.delete(key);
+      return row ? this.fromRow(row) : null;
+    });
   }
 
   /** A `RETURNING *` row as an entity, through TypeORM's own column mapping (one round trip, not two). */
