@@ -49,6 +49,9 @@ export type Revocations = Pick<RevocationService, 'run' | 'undo'>;
 export type RevocationJobs = Pick<RevocationQueue, 'schedule' | 'cancel' | 'ensure' | 'runNow'>;
 export type GrantOnTarget = Pick<TargetDatabase, 'applyGrant' | 'runPreflight' | 'setPassword' | 'setValidUntil'>;
 
+/** What a grant's SQL is made of: the person, their role, the expiry, the connection limit and the items. */
+type GrantShape = Pick<GrantEntity, 'identityId' | 'identityEmail' | 'roleName' | 'expiresAt' | 'connectionLimit' | 'items'>;
+
 export interface GrantCommand {
   idempotencyKey: string;
   integrationId: string;
@@ -132,10 +135,15 @@ export class GrantsService {
       if (!created) throw new KeyTaken();
     });
     ready.catch(() => undefined);
-    const firstAttempt = this.database.applyGrant(
-      target.params,
-      this.grantSql(command.identity, roleName, password, expiresAt, command.connectionLimit, command.items, ready),
-    );
+    const shape = {
+      identityId: command.identity.id,
+      identityEmail: command.identity.email,
+      roleName,
+      expiresAt,
+      connectionLimit: command.connectionLimit,
+      items: command.items,
+    };
+    const firstAttempt = this.database.applyGrant(target.params, this.grantSql(shape, password, ready));
     firstAttempt.catch(() => undefined);
     const { grant, created } = await inserting;
     if (!created) {
@@ -192,14 +200,11 @@ export class GrantsService {
    * idempotent. A permanent refusal is thrown at once.
    */
   private async applyWithRetries(grant: GrantEntity, password: string, first: ResolvedTarget, firstAttempt?: Promise<unknown>): Promise<void> {
-    const identity = { id: grant.identityId, email: grant.identityEmail };
     for (let retry = 0; ; retry += 1) {
       // Resolved afresh on each retry: a secret rotated meanwhile is picked up.
       const target = retry === 0 ? first : await this.targets.resolve(grant.integrationId);
       try {
-        await (retry === 0 && firstAttempt
-          ? firstAttempt
-          : this.database.applyGrant(target.params, this.grantSql(identity, grant.roleName, password, grant.expiresAt, grant.connectionLimit, grant.items)));
+        await (retry === 0 && firstAttempt ? firstAttempt : this.database.applyGrant(target.params, this.grantSql(grant, password)));
         return;
       } catch (err) {
         const delay = this.settings.grantRetryDelaysMs[retry];
@@ -351,23 +356,15 @@ export class GrantsService {
   }
 
   /** What applyGrant makes of a grant: its login until the expiry and a grace, as a backstop to revocation. */
-  private grantSql(
-    identity: PersonIdentity,
-    role: string,
-    password: string,
-    expiresAt: Date,
-    connectionLimit: number,
-    items: GrantItem[],
-    ready?: Promise<unknown>,
-  ): Parameters<GrantOnTarget['applyGrant']>[1] {
+  private grantSql(grant: GrantShape, password: string, ready?: Promise<unknown>): Parameters<GrantOnTarget['applyGrant']>[1] {
     return {
-      role,
+      role: grant.roleName,
       password,
-      validUntil: new Date(expiresAt.getTime() + this.settings.graceSeconds * 1000),
+      validUntil: new Date(grant.expiresAt.getTime() + this.settings.graceSeconds * 1000),
       scramIterations: this.settings.scramIterations,
-      connectionLimit,
-      comment: `Latchkey personal login of ${identity.email} (identity ${identity.id})`,
-      items,
+      connectionLimit: grant.connectionLimit,
+      comment: `Latchkey personal login of ${grant.identityEmail} (identity ${grant.identityId})`,
+      items: grant.items,
       ...(ready ? { ready } : {}),
     };
   }
