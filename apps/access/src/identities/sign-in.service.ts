@@ -56,6 +56,15 @@ const linkInvalid = () =>
 export const userActor = (user: { id: string; email: string }): Actor => ({ type: 'user', id: user.id, email: user.email });
 export const userTarget = (user: { id: string; email: string }) => ({ type: 'user', id: user.id, name: user.email });
 export const clientDetails = (client: ClientInfo) => ({ address: client.address, ...(client.userAgent ? { userAgent: client.userAgent } : {}) });
+/** The audit entry of a refused sign-in (password or single sign-on): the person by the email given, and by their id once known. */
+export const signInFailedEntry = (email: string, userId: string | undefined, client: ClientInfo, details: Record<string, unknown>) =>
+  auditEntry(
+    'auth.sign-in-failed',
+    { type: 'user', id: userId ?? 'unknown', email },
+    { type: 'user', id: userId ?? email.slice(0, 200), name: email },
+    undefined,
+    { ...details, ...clientDetails(client) },
+  );
 export const sessionUser = (u: Pick<UserRow, 'id' | 'email' | 'name' | 'role' | 'groups'>): SessionUser => ({
   id: u.id,
   email: u.email,
@@ -99,16 +108,9 @@ export class SignInService implements OnModuleInit {
     const now = new Date();
     if (input.email.toLowerCase() !== this.options.adminEmail && (await this.ssoSettings.rules()).requireSso) {
       await this.audit.append(
-        auditEntry(
-          'auth.sign-in-failed',
-          { type: 'user', id: 'unknown', email: input.email },
-          { type: 'user', id: input.email.slice(0, 200), name: input.email },
-          undefined,
-          {
-            reason: 'password sign-in is turned off (AUTH_REQUIRE_SSO, or requireSso in the single sign-on settings)',
-            ...clientDetails(client),
-          },
-        ),
+        signInFailedEntry(input.email, undefined, client, {
+          reason: 'password sign-in is turned off (AUTH_REQUIRE_SSO, or requireSso in the single sign-on settings)',
+        }),
       );
       throw new AppException(ErrorCode.SsoRequired, 'Sign in with single sign-on: passwords are turned off here.');
     }
@@ -131,15 +133,7 @@ export class SignInService implements OnModuleInit {
     if (!user || !stored || !matches) {
       const reason = found && !found.active ? 'user deactivated' : !user ? 'unknown email' : !stored ? 'no password set' : 'wrong password';
       await this.repository.pruneFailures(new Date(now.getTime() - Math.max(this.options.perAccount.windowMs, this.options.perAddress.windowMs)));
-      await this.audit.append(
-        auditEntry(
-          'auth.sign-in-failed',
-          { type: 'user', id: user?.id ?? 'unknown', email: input.email },
-          { type: 'user', id: user?.id ?? input.email.slice(0, 200), name: input.email },
-          undefined,
-          { reason, ...clientDetails(client) },
-        ),
-      );
+      await this.audit.append(signInFailedEntry(input.email, user?.id, client, { reason }));
       throw invalidCredentials();
     }
 

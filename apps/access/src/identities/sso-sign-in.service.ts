@@ -8,7 +8,7 @@ import { auditEntry, toUserView, USER_AUDIT_FIELDS } from './identity-views';
 import { sessionDeadlines } from './sign-in-policy';
 import { SignInRepository } from './sign-in.repository';
 import { SsoSettingsService } from './sso-settings.service';
-import { clientDetails, SIGN_IN_OPTIONS, sessionUser, userActor, userTarget } from './sign-in.service';
+import { clientDetails, SIGN_IN_OPTIONS, sessionUser, signInFailedEntry, userActor, userTarget } from './sign-in.service';
 import type { SignInOptions } from './sign-in.service';
 
 const MAX_NAME = 200;
@@ -70,20 +70,7 @@ export class SsoSignInService {
     } catch (err) {
       if (err instanceof AppException && err.code === ErrorCode.Forbidden) {
         const { identity, client } = request;
-        await this.audit.append(
-          auditEntry(
-            'auth.sign-in-failed',
-            { type: 'user', id: 'unknown', email: identity.email },
-            { type: 'user', id: identity.email.slice(0, 200), name: identity.email },
-            undefined,
-            {
-              method: 'oidc',
-              issuer: identity.issuer,
-              reason: err.message,
-              ...clientDetails(client),
-            },
-          ),
-        );
+        await this.audit.append(signInFailedEntry(identity.email, undefined, client, { method: 'oidc', issuer: identity.issuer, reason: err.message }));
       }
       if (err instanceof DuplicateError) throw new AppException(ErrorCode.Conflict, 'Another sign-in created this account at the same moment: sign in again.');
       throw err;
