@@ -68,4 +68,59 @@ describe('SameTurnBatch', () => {
     ]);
     expect(runs).toEqual([['a', 'bad', 'c'], ['a'], ['bad'], ['c']]);
   });
+
+  it('with keyOf, runs the inputs of one key in rounds, a round once the one before has answered', async () => {
+    const runs: string[][] = [];
+    let open = 0;
+    const batch = new SameTurnBatch(
+      async (inputs: Array<{ id: string; n: number }>) => {
+        expect(open).toBe(0);
+        open += 1;
+        runs.push(inputs.map((i) => `${i.id}${i.n}`));
+        await nextTurn();
+        open -= 1;
+        return inputs.map((i) => i.n);
+      },
+      { keyOf: (i) => i.id, aloneOnFailure: true },
+    );
+    const answers = await Promise.all(
+      [
+        { id: 'a', n: 1 },
+        { id: 'b', n: 2 },
+        { id: 'a', n: 3 },
+        { id: 'a', n: 4 },
+        { id: 'c', n: 5 },
+      ].map((i) => batch.add(i)),
+    );
+    expect(answers).toEqual([1, 2, 3, 4, 5]);
+    expect(runs).toEqual([['a1', 'b2', 'c5'], ['a3'], ['a4']]);
+  });
+
+  it("with keyOf and aloneOnFailure, a later round's failure leaves the earlier rounds' answers as they were", async () => {
+    const runs: string[][] = [];
+    const batch = new SameTurnBatch(
+      async (inputs: Array<{ id: string; n: number }>) => {
+        runs.push(inputs.map((i) => `${i.id}${i.n}`));
+        if (inputs.some((i) => i.n === 3)) throw new Error('refused 3');
+        return inputs.map((i) => i.n);
+      },
+      { keyOf: (i) => i.id, aloneOnFailure: true },
+    );
+    const answers = await Promise.allSettled(
+      [
+        { id: 'a', n: 1 },
+        { id: 'b', n: 2 },
+        { id: 'a', n: 3 },
+        { id: 'b', n: 4 },
+      ].map((i) => batch.add(i)),
+    );
+    expect(answers).toEqual([
+      { status: 'fulfilled', value: 1 },
+      { status: 'fulfilled', value: 2 },
+      { status: 'rejected', reason: new Error('refused 3') },
+      { status: 'fulfilled', value: 4 },
+    ]);
+    // The first round ran once; the second failed together, then each of its inputs alone.
+    expect(runs).toEqual([['a1', 'b2'], ['a3', 'b4'], ['a3'], ['b4']]);
+  });
 });

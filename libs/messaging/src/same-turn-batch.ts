@@ -4,7 +4,7 @@ interface Waiting<I, O> {
   reject: (error: unknown) => void;
 }
 
-export interface SameTurnBatchOptions {
+export interface SameTurnBatchOptions<I> {
   /** The most inputs of one run (100). */
   maxSize?: number;
   /**
@@ -13,6 +13,12 @@ export interface SameTurnBatchOptions {
    * rejects with its error.
    */
   aloneOnFailure?: boolean;
+  /**
+   * The key of what an input changes (a row's id): inputs of one turn with the same key go in
+   * rounds, one after the other (the first of each key in the first round, the second in the next),
+   * as calls one after another would; a statement that changes many rows then changes each once.
+   */
+  keyOf?: (input: I) => unknown;
 }
 
 /**
@@ -25,13 +31,15 @@ export class SameTurnBatch<I, O> {
   private waiting: Array<Waiting<I, O>> = [];
   private readonly maxSize: number;
   private readonly aloneOnFailure: boolean;
+  private readonly keyOf?: (input: I) => unknown;
 
   constructor(
     private readonly work: (inputs: I[]) => Promise<O[]>,
-    options: SameTurnBatchOptions = {},
+    options: SameTurnBatchOptions<I> = {},
   ) {
     this.maxSize = options.maxSize ?? 100;
     this.aloneOnFailure = options.aloneOnFailure ?? false;
+    this.keyOf = options.keyOf;
   }
 
   add(input: I): Promise<O> {
@@ -44,7 +52,30 @@ export class SameTurnBatch<I, O> {
   private flush(): void {
     const all = this.waiting;
     this.waiting = [];
-    for (let start = 0; start < all.length; start += this.maxSize) void this.run(all.slice(start, start + this.maxSize));
+    void this.runRounds(this.rounds(all));
+  }
+
+  /** One round of every input, unless `keyOf`: then a key's n-th input goes in the n-th round. */
+  private rounds(all: Array<Waiting<I, O>>): Array<Array<Waiting<I, O>>> {
+    if (!this.keyOf) return [all];
+    const rounds: Array<Array<Waiting<I, O>>> = [];
+    const seen = new Map<unknown, number>();
+    for (const w of all) {
+      const key = this.keyOf(w.input);
+      const k = seen.get(key) ?? 0;
+      seen.set(key, k + 1);
+      (rounds[k] ??= []).push(w);
+    }
+    return rounds;
+  }
+
+  /** Each round's runs (`maxSize` inputs at most) side by side, a round once the one before has answered. */
+  private async runRounds(rounds: Array<Array<Waiting<I, O>>>): Promise<void> {
+    for (const round of rounds) {
+      const runs: Array<Promise<void>> = [];
+      for (let start = 0; start < round.length; start += this.maxSize) runs.push(this.run(round.slice(start, start + this.maxSize)));
+      await Promise.all(runs);
+    }
   }
 
   private async run(batch: Array<Waiting<I, O>>): Promise<void> {

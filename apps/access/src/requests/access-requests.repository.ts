@@ -108,27 +108,6 @@ interface GrantedChange {
   audit: PreparedAudit;
 }
 
-/**
- * `inputs` in rounds in which no id comes twice, each round's answers in the inputs' order: a
- * statement that changes many rows changes each once, and a change asked twice in one turn is
- * made as two calls one after the other would make it.
- */
-async function inRoundsOfDistinctIds<I extends { id: string }, O>(inputs: I[], round: (inputs: I[]) => Promise<O[]>): Promise<O[]> {
-  const rounds: Array<Array<{ input: I; at: number }>> = [];
-  const roundOf = new Map<string, number>();
-  inputs.forEach((input, at) => {
-    const k = roundOf.get(input.id) ?? 0;
-    roundOf.set(input.id, k + 1);
-    (rounds[k] ??= []).push({ input, at });
-  });
-  const out = new Array<O>(inputs.length);
-  for (const r of rounds) {
-    const answers = await round(r.map((x) => x.input));
-    r.forEach((x, k) => (out[x.at] = answers[k]!));
-  }
-  return out;
-}
-
 @Injectable()
 export class AccessRequestsRepository implements RequestStore {
   private readonly repo: Repository<AccessRequestEntity>;
@@ -136,7 +115,11 @@ export class AccessRequestsRepository implements RequestStore {
   private readonly inserting = new SameTurnBatch((requests: Array<{ row: AccessRequestEntity; audit: PreparedAudit }>) => this.insertAll(requests), {
     aloneOnFailure: true,
   });
-  private readonly granting = new SameTurnBatch((changes: GrantedChange[]) => this.recordAllGranted(changes), { aloneOnFailure: true });
+  // A request named twice in one turn (the inline grant and its job) is changed in a second round, as two calls would change it.
+  private readonly granting = new SameTurnBatch((changes: GrantedChange[]) => this.recordAllGranted(changes), {
+    aloneOnFailure: true,
+    keyOf: (c) => c.id,
+  });
 
   constructor(private readonly dataSource: DataSource) {
     this.repo = dataSource.getRepository(AccessRequestEntity);
@@ -212,25 +195,23 @@ export class AccessRequestsRepository implements RequestStore {
     return this.granting.add({ id, from, fields, audit });
   }
 
-  /** recordGranted() of the grants of one turn, in one statement (a request named twice: its second change after its first). */
-  private recordAllGranted(changes: GrantedChange[]): Promise<boolean[]> {
-    return inRoundsOfDistinctIds(changes, async (round) => {
-      const rows = await runPrepared(this.dataSource, RECORD_GRANTED, [
-        round.map((c) => c.id),
-        round.map((c) => c.from),
-        round.map((c) => c.fields.status),
-        round.map((c) => c.fields.grantId),
-        round.map((c) => c.fields.grantedAt),
-        round.map((c) => c.fields.expiresAt),
-        round.map((c) => jsonbParam(c.fields.login)),
-        round.map((c) => jsonbParam(c.fields.passwordEnvelope)),
-        round.map((c) => c.fields.passwordViewedAt),
-        new Date(),
-        ...auditValues(round.map((c) => ({ owner: c.id, rows: c.audit.rows }))),
-      ]);
-      const changed = new Set(rows.map((row) => row.id as string));
-      return round.map((c) => changed.has(c.id));
-    });
+  /** recordGranted() of the grants of one turn (each request once), in one statement. */
+  private async recordAllGranted(changes: GrantedChange[]): Promise<boolean[]> {
+    const rows = await runPrepared(this.dataSource, RECORD_GRANTED, [
+      changes.map((c) => c.id),
+      changes.map((c) => c.from),
+      changes.map((c) => c.fields.status),
+      changes.map((c) => c.fields.grantId),
+      changes.map((c) => c.fields.grantedAt),
+      changes.map((c) => c.fields.expiresAt),
+      changes.map((c) => jsonbParam(c.fields.login)),
+      changes.map((c) => jsonbParam(c.fields.passwordEnvelope)),
+      changes.map((c) => c.fields.passwordViewedAt),
+      new Date(),
+      ...auditValues(changes.map((c) => ({ owner: c.id, rows: c.audit.rows }))),
+    ]);
+    const changed = new Set(rows.map((row) => row.id as string));
+    return changes.map((c) => changed.has(c.id));
   }
 
   async recordDecision(id: string, read: DecisionFields, f: DecisionFields, audit: PreparedAudit): Promise<boolean> {
