@@ -63,13 +63,8 @@ export const INLINE_DERIVATION_MAX_ITERATIONS = 1024;
  * derived at once for a small count, on libuv's thread pool for a large one, so that a site's
  * high GRANT_SCRAM_ITERATIONS never blocks the service's event loop.
  */
-export function personalRoleVerifier(password: string, iterations = GENERATED_PASSWORD_ITERATIONS): Promise<string> {
-  if (iterations > INLINE_DERIVATION_MAX_ITERATIONS) return scramVerifierAsync(password, { iterations });
-  try {
-    return Promise.resolve(scramVerifier(password, { iterations }));
-  } catch (err) {
-    return Promise.reject(err as Error);
-  }
+export async function personalRoleVerifier(password: string, iterations = GENERATED_PASSWORD_ITERATIONS): Promise<string> {
+  return iterations > INLINE_DERIVATION_MAX_ITERATIONS ? scramVerifierAsync(password, { iterations }) : scramVerifier(password, { iterations });
 }
 
 function scramInputs(password: string, opts: ScramOptions): { salt: Buffer; iterations: number } {
