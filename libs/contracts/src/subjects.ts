@@ -91,7 +91,6 @@ export const Contracts = {
   provisioningGrantsResetCredentials: defineRequest('connector.{connectorId}.grants.reset-credentials', ById.extend(DirectActor), GrantWithCredentials),
   provisioningDriftReport: defineRequest('connector.{connectorId}.drift.report', ByIntegration, DriftReport),
   provisioningDriftRepair: defineRequest('connector.{connectorId}.drift.repair', ByIntegration.extend(DirectActor), DriftReport),
-  provisioningGrantGranted: defineEvent('provisioning.grant.granted', GrantEvent),
   provisioningGrantEnded: defineEvent('provisioning.grant.ended', GrantEvent),
   provisioningGrantFailed: defineEvent('provisioning.grant.failed', GrantEvent),
   /** Alert: a revocation ran out of retries; it is still retried until it succeeds. */

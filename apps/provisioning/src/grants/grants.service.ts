@@ -189,8 +189,8 @@ export class GrantsService {
       const now = await this.grants.findById(grant.id);
       return { grant: toView(now!), credentials: null };
     }
+    // No event: the caller is answered with the grant, and nothing listens for one.
     this.logger.info({ grantId: grant.id, integrationId: grant.integrationId, role: grant.roleName, items: grant.items.length }, 'grant active');
-    await this.publish('granted', active);
     return { grant: toView(active), credentials: this.credentials(active, target, password) };
   }
 
@@ -242,7 +242,7 @@ export class GrantsService {
     }
     const failed = await this.grants.transition(grant.id, 'FAILED', { endedAt: new Date(), lastError: message.slice(0, MAX_FAILURE_CHARS) });
     await this.queue.cancel(grant.id);
-    if (failed) await this.publish('failed', failed);
+    if (failed) await this.publishFailed(failed);
     return { grant: toView(failed ?? (await this.grants.findById(grant.id))!), credentials: null };
   }
 
@@ -401,11 +401,11 @@ export class GrantsService {
     return grant;
   }
 
-  private publish(kind: 'granted' | 'failed', grant: GrantEntity) {
-    const contract = kind === 'granted' ? Contracts.provisioningGrantGranted : Contracts.provisioningGrantFailed;
+  /** Tells the access service at once (its grant job would find out on its next try). */
+  private publishFailed(grant: GrantEntity) {
     return this.bus
-      .publish(contract, { grant: toView(grant) })
-      .catch((err: unknown) => this.logger.warn({ err, grantId: grant.id }, `grant ${kind} event not sent`));
+      .publish(Contracts.provisioningGrantFailed, { grant: toView(grant) })
+      .catch((err: unknown) => this.logger.warn({ err, grantId: grant.id }, 'grant failed event not sent'));
   }
 }
 
