@@ -12,6 +12,7 @@ import { FlowManagedBy1764000001710 } from './1764000001710-FlowManagedBy';
 import { CreateSsoSettings1764000001800 } from './1764000001800-CreateSsoSettings';
 import { IdentityManagedBy1764000001810 } from './1764000001810-IdentityManagedBy';
 import { SequenceAuditAfterCommit1764000002000 } from './1764000002000-SequenceAuditAfterCommit';
+import { DropUnusedApproversIndex1764000002100 } from './1764000002100-DropUnusedApproversIndex';
 
 /** Every migration of this service, oldest first (TypeORM runs them by the timestamp in each name); tools/service-layout.spec.ts checks none is left out. */
 export const MIGRATIONS = [
@@ -29,4 +30,5 @@ export const MIGRATIONS = [
   CreateSsoSettings1764000001800,
   IdentityManagedBy1764000001810,
   SequenceAuditAfterCommit1764000002000,
+  DropUnusedApproversIndex1764000002100,
 ];
