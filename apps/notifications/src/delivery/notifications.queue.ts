@@ -19,9 +19,19 @@ export const notificationsQueue = (concurrency: number) =>
     failureMessage: 'notification job failed; the sweeper hands it over again',
   });
 
+type Job = Parameters<QueueHost<NotificationJob>['addBulk']>[0][number];
+
+/** Attempt `attempt` of delivery `id`, due at `at` (or now). */
+export interface DueAttempt {
+  id: string;
+  attempt: number;
+  at?: Date;
+}
+
 /**
  * The timing of deliveries and expiry warnings. Redis may lose every job: the control database
- * says what is due, and the sweeper adds the jobs again under the same ids.
+ * says what is due, and the sweeper adds the jobs again under the same ids. The `...All` forms
+ * queue many in one round trip (a job whose id exists is left as it is, as with one).
  */
 @Injectable()
 export class NotificationsQueue {
@@ -29,8 +39,12 @@ export class NotificationsQueue {
 
   /** Attempt `attempt` of a delivery, at `at` (or now); one job per (delivery, attempt). */
   deliver(deliveryId: string, attempt: number, at?: Date) {
-    const delay = at ? Math.max(0, at.getTime() - Date.now()) : 0;
-    return this.host.add('deliver', { deliveryId }, { jobId: jobIdFor('deliver', `${deliveryId}-${attempt}`), delay });
+    return this.addAll([deliverJob({ id: deliveryId, attempt, at })]);
+  }
+
+  /** deliver() of each attempt, in one round trip. */
+  deliverAll(attempts: readonly DueAttempt[]) {
+    return this.addAll(attempts.map(deliverJob));
   }
 
   /**
@@ -43,15 +57,40 @@ export class NotificationsQueue {
     return this.host.add('deliver', { deliveryId }, { jobId: jobIdFor('deliver', `${deliveryId}-${attempt}-after-${freedBy}`) });
   }
 
-  /** The warning for the grant of `requestId` that ends at `expiresAt`, `windowMs` before. */
-  warn(requestId: string, expiresAt: Date, windowMs: number) {
-    const delay = Math.max(0, expiresAt.getTime() - windowMs - Date.now());
-    return this.host.add('expiry-warning', { requestId }, { jobId: jobIdFor('expiry-warning', `${requestId}-${expiresAt.getTime()}`), delay });
+  /** The warning for the grant of each request, `windowMs` before it ends, in one round trip. */
+  warnAll(grants: ReadonlyArray<{ requestId: string; expiresAt: Date }>, windowMs: number) {
+    return this.addAll(
+      grants.map(({ requestId, expiresAt }) => ({
+        name: 'expiry-warning' as const,
+        data: { requestId },
+        opts: { jobId: jobIdFor('expiry-warning', `${requestId}-${expiresAt.getTime()}`), delay: delayUntil(expiresAt.getTime() - windowMs) },
+      })),
+    );
   }
 
-  /** A look at a pending request's reminders and escalation at `at`; one job per (request, moment). */
-  checkPending(requestId: string, at: Date) {
-    const delay = Math.max(0, at.getTime() - Date.now());
-    return this.host.add('pending-check', { requestId }, { jobId: jobIdFor('pending-check', `${requestId}-${at.getTime()}`), delay });
+  /** A look at each pending request's reminders and escalation at its `at`, in one round trip; one job per (request, moment). */
+  checkPendingAll(checks: ReadonlyArray<{ requestId: string; at: Date }>) {
+    return this.addAll(
+      checks.map(({ requestId, at }) => ({
+        name: 'pending-check' as const,
+        data: { requestId },
+        opts: { jobId: jobIdFor('pending-check', `${requestId}-${at.getTime()}`), delay: delayUntil(at.getTime()) },
+      })),
+    );
+  }
+
+  private async addAll(jobs: Job[]): Promise<void> {
+    if (jobs.length > 0) await this.host.addBulk(jobs);
   }
 }
+
+/** The attempt after those a delivery row has made, due now. */
+export const nextAttempt = (d: { id: string; attempts: number }): DueAttempt => ({ id: d.id, attempt: d.attempts + 1 });
+
+const delayUntil = (ms: number) => Math.max(0, ms - Date.now());
+
+const deliverJob = ({ id, attempt, at }: DueAttempt): Job => ({
+  name: 'deliver',
+  data: { deliveryId: id },
+  opts: { jobId: jobIdFor('deliver', `${id}-${attempt}`), delay: at ? delayUntil(at.getTime()) : 0 },
+});

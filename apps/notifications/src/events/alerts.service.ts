@@ -3,7 +3,7 @@ import { Contracts } from '@latchkey/contracts';
 import type { NotificationEventType } from '@latchkey/contracts';
 import { ConnectorClient, LOGGER, MessageBus, Periodic } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
-import { NotificationsQueue } from '../delivery/notifications.queue';
+import { nextAttempt, NotificationsQueue } from '../delivery/notifications.queue';
 import { SETTINGS } from '../settings';
 import type { NotificationSettings } from '../settings';
 import { NotificationsRepository } from '../store/notifications.repository';
@@ -154,6 +154,6 @@ export class AlertsService implements OnApplicationBootstrap, OnApplicationShutd
       }
       return out;
     });
-    for (const d of created) await this.queue.deliver(d.id, d.attempts + 1);
+    await this.queue.deliverAll(created.map(nextAttempt));
   }
 }

@@ -4,7 +4,7 @@ import type { AccessRequest, AuditEntry, Caller, NotificationEventType } from '@
 import { CoalescedRun, LOGGER, MessageBus } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
 import { Mailer } from '../channels/mailer';
-import { NotificationsQueue } from '../delivery/notifications.queue';
+import { nextAttempt, NotificationsQueue } from '../delivery/notifications.queue';
 import { SETTINGS } from '../settings';
 import type { NotificationSettings } from '../settings';
 import { NotificationsRepository } from '../store/notifications.repository';
@@ -142,9 +142,9 @@ export class IngestService implements OnModuleDestroy {
       return true;
     });
     if (!moved) return true;
-    for (const d of created) await this.queue.deliver(d.id, d.attempts + 1);
-    for (const w of watches) await this.queue.warn(w.requestId, w.expiresAt, this.settings.expiryWarningMs);
-    for (const c of pendingChecks) await this.queue.checkPending(c.requestId, c.at);
+    await this.queue.deliverAll(created.map(nextAttempt));
+    await this.queue.warnAll(watches, this.settings.expiryWarningMs);
+    await this.queue.checkPendingAll(pendingChecks);
     if (created.length) this.logger.debug({ deliveries: created.length, toSeq: items.at(-1)!.seq }, 'events recorded');
     return true;
   }
@@ -266,8 +266,8 @@ export class IngestService implements OnModuleDestroy {
       }
       return out;
     });
-    for (const d of created) await this.queue.deliver(d.id, d.attempts + 1);
-    for (const c of checks) await this.queue.checkPending(c.requestId, c.at);
+    await this.queue.deliverAll(created.map(nextAttempt));
+    await this.queue.checkPendingAll(checks);
   }
 
   /** The deliveries of a new event: every active endpoint whose filters let it through, and the people to tell by email or their own Slack (`alertEmails`: who gets admin alerts). */
@@ -333,6 +333,6 @@ export class IngestService implements OnModuleDestroy {
       }
       return out;
     });
-    for (const d of created) await this.queue.deliver(d.id, d.attempts + 1);
+    await this.queue.deliverAll(created.map(nextAttempt));
   }
 }

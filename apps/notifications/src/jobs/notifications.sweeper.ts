@@ -5,7 +5,7 @@ import { IngestService } from '../events/ingest.service';
 import { SETTINGS } from '../settings';
 import type { NotificationSettings } from '../settings';
 import { NotificationsRepository } from '../store/notifications.repository';
-import { NotificationsQueue } from '../delivery/notifications.queue';
+import { nextAttempt, NotificationsQueue } from '../delivery/notifications.queue';
 
 const BATCH = 500;
 
@@ -37,11 +37,14 @@ export class NotificationsSweeper implements OnApplicationBootstrap, OnApplicati
     await this.ingest.catchUp();
     await this.ingest.warnExpiring();
     await this.ingest.remindAndEscalate();
-    for (const d of await this.repository.dueDeliveries(BATCH)) await this.queue.deliver(d.id, d.attempts + 1);
-    for (const d of await this.repository.scheduledDeliveries(BATCH)) await this.queue.deliver(d.id, d.attempts + 1, d.next_attempt_at);
-    for (const p of await this.repository.upcomingPending(BATCH)) await this.queue.checkPending(p.request_id, p.next_at);
-    for (const w of await this.repository.upcomingWarnings(this.settings.expiryWarningMs, BATCH))
-      await this.queue.warn(w.request_id, w.expires_at, this.settings.expiryWarningMs);
+    await this.queue.deliverAll((await this.repository.dueDeliveries(BATCH)).map(nextAttempt));
+    await this.queue.deliverAll((await this.repository.scheduledDeliveries(BATCH)).map((d) => ({ ...nextAttempt(d), at: d.next_attempt_at })));
+    await this.queue.checkPendingAll((await this.repository.upcomingPending(BATCH)).map((p) => ({ requestId: p.request_id, at: p.next_at })));
+    const warnings = await this.repository.upcomingWarnings(this.settings.expiryWarningMs, BATCH);
+    await this.queue.warnAll(
+      warnings.map((w) => ({ requestId: w.request_id, expiresAt: w.expires_at })),
+      this.settings.expiryWarningMs,
+    );
   }
 
   onApplicationShutdown() {
