@@ -37,8 +37,9 @@ export class NotificationsSweeper implements OnApplicationBootstrap, OnApplicati
     await this.ingest.catchUp();
     await this.ingest.warnExpiring();
     await this.ingest.remindAndEscalate();
-    await this.queue.deliverAll((await this.repository.dueDeliveries(BATCH)).map(nextAttempt));
-    await this.queue.deliverAll((await this.repository.scheduledDeliveries(BATCH)).map((d) => ({ ...nextAttempt(d), at: d.next_attempt_at })));
+    const due = await this.repository.dueDeliveries(BATCH);
+    const scheduled = await this.repository.scheduledDeliveries(BATCH);
+    await this.queue.deliverAll([...due.map(nextAttempt), ...scheduled.map((d) => ({ ...nextAttempt(d), at: d.next_attempt_at }))]);
     await this.queue.checkPendingAll((await this.repository.upcomingPending(BATCH)).map((p) => ({ requestId: p.request_id, at: p.next_at })));
     const warnings = await this.repository.upcomingWarnings(this.settings.expiryWarningMs, BATCH);
     await this.queue.warnAll(
