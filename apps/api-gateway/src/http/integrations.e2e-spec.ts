@@ -3,7 +3,7 @@ import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { createUser, SHARED_DATABASE_URL, startTestStack, STARTUP_TIMEOUT_MS, TestStack } from '@latchkey/testing';
+import { createUser, SHARED_DATABASE_URL, startTestStack, STARTUP_TIMEOUT_MS, TestStack, waitUntil } from '@latchkey/testing';
 import { ServiceName } from '@latchkey/contracts';
 
 const TARGET = { hostname: '127.0.0.1', port: 5432, dbname: 'postgres', sslmode: 'disable' };
@@ -31,6 +31,10 @@ describe('integrations through the gateway', () => {
   beforeAll(async () => {
     secretDir = mkdtempSync(join(tmpdir(), 'latchkey-secret-'));
     t = await startTestStack({ env: { E2E_PG_USER: 'postgres', E2E_PG_PASSWORD: PASSWORD } });
+    // Rotation plans every schedule from the catalog once at start (retrying while the catalog is not
+    // up yet); if that pass met the integration the lifecycle creates, it would plan it before the
+    // change event does, and the event's planning would find nothing to do and log nothing.
+    await waitUntil('rotation reconciled with the catalog', async () => t.stack.output('rotation').includes('rotations reconciled with the catalog'));
     shared = new Client({ connectionString: SHARED_DATABASE_URL });
     await shared.connect();
     await shared.query(`CREATE ROLE ${LIMITED_ROLE} LOGIN`);
@@ -192,7 +196,7 @@ describe('integrations through the gateway', () => {
     it('carries the correlation id from the HTTP request into the catalog and connector logs', async () => {
       const tagged = () => new Set(t.stack.lines.filter((l) => l.line.includes(`"correlationId":"e2e-create-${suffix}"`)).map((l) => l.service));
       // Log lines reach the test through pipes, a moment after the answer.
-      for (let i = 0; i < 50 && tagged().size < 4; i += 1) await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < 200 && tagged().size < 4; i += 1) await new Promise((r) => setTimeout(r, 100));
       // rotation plans the schedule of credentialRotationDays when it hears of the new integration
       expect(tagged()).toEqual(new Set(['api-gateway', 'integration-catalog', 'provisioning', 'rotation']));
     });
