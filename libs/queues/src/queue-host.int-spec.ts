@@ -56,7 +56,7 @@ afterEach(async () => {
 });
 
 const until = async (done: () => Promise<boolean> | boolean) => {
-  for (let i = 0; i < 200 && !(await done()); i += 1) await new Promise((r) => setTimeout(r, 25));
+  for (let i = 0; i < 800 && !(await done()); i += 1) await new Promise((r) => setTimeout(r, 25));
 };
 
 describe('QueueHost', () => {

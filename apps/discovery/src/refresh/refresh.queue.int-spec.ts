@@ -79,7 +79,7 @@ describe('RefreshQueue', () => {
       expect(await queue.enqueue(integrationId)).toEqual({ jobId: followUp, queued: true });
       expect(await queue.enqueue(integrationId)).toEqual({ jobId: followUp, queued: false });
       release();
-      for (let i = 0; i < 100 && ((await inspect.getJob(primary)) || (await inspect.getJob(followUp))); i += 1) await new Promise((r) => setTimeout(r, 50));
+      for (let i = 0; i < 400 && ((await inspect.getJob(primary)) || (await inspect.getJob(followUp))); i += 1) await new Promise((r) => setTimeout(r, 50));
     } finally {
       await worker.close();
     }
