@@ -349,6 +349,8 @@ export const AccessRequestQuery = z.object({
 export type AccessRequestQuery = z.input<typeof AccessRequestQuery>;
 
 const ById = z.object({ id: Uuid });
+/** The most requests `access.requests.get-many` reads at once. */
+export const REQUESTS_PER_READ = 200;
 const ByCaller = z.object({ caller: Caller });
 const Reason = text({ trim: true, max: 2000 }).optional();
 
@@ -367,6 +369,12 @@ export const AccessContracts = {
   accessRequestsCreate: defineRequest('access.requests.create', ByCaller.extend({ input: AccessRequestInput }), AccessRequestsCreated),
   accessRequestsList: defineRequest('access.requests.list', ByCaller.extend({ query: AccessRequestQuery }), listOf(AccessRequest)),
   accessRequestsGet: defineRequest('access.requests.get', ByCaller.extend(ById.shape), AccessRequest),
+  /** Several requests in one round trip (the notifications service reads a page of the audit log's requests so): those found that the caller may see, in no set order. */
+  accessRequestsGetMany: defineRequest(
+    'access.requests.get-many',
+    ByCaller.extend({ ids: z.array(Uuid).max(REQUESTS_PER_READ, `must name at most ${REQUESTS_PER_READ} requests`) }),
+    z.object({ items: z.array(AccessRequest) }),
+  ),
   accessRequestsApprove: defineRequest('access.requests.approve', ByCaller.extend(ById.shape).extend({ reason: Reason }), AccessRequest),
   accessRequestsReject: defineRequest('access.requests.reject', ByCaller.extend(ById.shape).extend({ reason: Reason }), AccessRequest),
   accessRequestsRevoke: defineRequest('access.requests.revoke', ByCaller.extend(ById.shape).extend({ reason: Reason }), AccessRequest),

@@ -237,6 +237,15 @@ describe('AccessRequestsRepository, one statement per hot write', () => {
     expect(await audit.verify()).toMatchObject({ ok: true, firstBroken: null });
   });
 
+  it('reads several requests by id in one statement: those that exist, each as findById reads it', async () => {
+    const rows = [approvedRow(), approvedRow()];
+    await Promise.all(rows.map((r) => requests.insertAudited(r, audit.prepare([requestAuditEntry('request.created', ana, r, {})]))));
+    const found = await requests.findByIds([rows[1].id, randomUUID(), rows[0].id]);
+    expect(found.sort((a, b) => (a.id < b.id ? -1 : 1))).toEqual(rows.sort((a, b) => (a.id < b.id ? -1 : 1)));
+    expect(await requests.findByIds([randomUUID()])).toEqual([]);
+    expect(await requests.findByIds([])).toEqual([]);
+  });
+
   it("fails only the request whose insert fails when the turn's statement fails", async () => {
     const [a, b] = [approvedRow(), approvedRow()];
     const broken = { ...approvedRow(), status: 'NOT-A-STATUS' } as unknown as AccessRequestEntity;

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, Repository } from 'typeorm';
+import { DataSource, In, Repository } from 'typeorm';
 import { managerOf, transactionOn, Tx } from '../control-database/transactions.repository';
 import { RequestStates } from '@latchkey/contracts';
 import type { AccessRequestStatus, EncryptedEnvelope } from '@latchkey/contracts';
@@ -131,6 +131,10 @@ export class AccessRequestsRepository implements RequestStore {
 
   findById(id: string): Promise<AccessRequestEntity | null> {
     return this.repo.findOneBy({ id });
+  }
+
+  findByIds(ids: readonly string[]): Promise<AccessRequestEntity[]> {
+    return ids.length ? this.repo.findBy({ id: In([...ids]) }) : Promise.resolve([]);
   }
 
   /** The row, locked until the transaction ends: decisions on one request happen one at a time. */

@@ -25,6 +25,8 @@ export abstract class RequestStore {
   /** Runs `work` in one transaction: every call given its `tx` commits or rolls back together. */
   abstract transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
   abstract findById(id: string): Promise<AccessRequestEntity | null>;
+  /** The rows of those ids that exist, in no set order. */
+  abstract findByIds(ids: readonly string[]): Promise<AccessRequestEntity[]>;
   /** The row, locked until the transaction ends: decisions on one request happen one at a time. */
   abstract lock(tx: Tx, id: string): Promise<AccessRequestEntity | null>;
   abstract insert(tx: Tx, row: Omit<AccessRequestEntity, 'id'>): Promise<AccessRequestEntity>;

@@ -31,6 +31,11 @@ export class RequestsRpcController {
     return this.requests.get(req.caller, req.id);
   }
 
+  @Rpc(Contracts.accessRequestsGetMany)
+  async getMany(@Payload() req: Received<'accessRequestsGetMany'>) {
+    return { items: await this.requests.getMany(req.caller, req.ids) };
+  }
+
   @Rpc(Contracts.accessRequestsApprove)
   approve(@Payload() req: Received<'accessRequestsApprove'>) {
     return this.requests.approve(req.caller, req.id, req.reason || undefined);

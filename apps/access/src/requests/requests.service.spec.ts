@@ -76,6 +76,10 @@ class FakeRequests implements RequestStore {
     return row ? structuredClone(row) : null;
   }
 
+  async findByIds(ids: readonly string[]) {
+    return ids.flatMap((id) => (this.rows.has(id) ? [structuredClone(this.rows.get(id)!)] : []));
+  }
+
   lock(_tx: Tx, requestId: string) {
     return this.findById(requestId);
   }
@@ -556,6 +560,21 @@ describe('RequestsService with GrantLifecycle', () => {
     await lifecycle.sync(ended);
     expect(store.row(requestId).status).toBe('REVOKED');
     expect(audit.actionsFor(requestId).filter((a) => a === 'request.revoked')).toHaveLength(1);
+  });
+
+  it('reads several requests at once: those that exist and the caller may see, each once', async () => {
+    const { service, request } = world([AUTOMATIC]);
+    const first = await request();
+    const second = await request();
+    const missing = id('b000', 98);
+    const ids = (items: Array<{ id: string | null }>) => items.map((r) => r.id).sort();
+
+    expect(ids(await service.getMany(admin, [first, missing, second, first]))).toEqual([first, second].sort());
+    // The same view `get` answers.
+    expect(await service.getMany(admin, [second, first])).toEqual(expect.arrayContaining([await service.get(admin, first), await service.get(admin, second)]));
+    expect(ids(await service.getMany(ana, [first, second]))).toEqual([first, second].sort());
+    expect(await service.getMany(stranger, [first, second])).toEqual([]);
+    expect(await service.getMany(admin, [])).toEqual([]);
   });
 
   it('answers with the code a person can act on', async () => {

@@ -217,6 +217,12 @@ export class RequestsService {
     return toRequestView(r);
   }
 
+  /** The requests of those ids that exist and the caller may see; the others are left out, as `get` answers not found. */
+  async getMany(caller: Caller, ids: readonly string[]): Promise<AccessRequest[]> {
+    const rows = await this.requests.findByIds([...new Set(ids)]);
+    return rows.filter((r) => this.canSee(caller, r)).map(toRequestView);
+  }
+
   async list(caller: Caller, query: RequestPageQuery) {
     try {
       const page = await this.requests.page({

@@ -1,5 +1,5 @@
 import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
-import { AppException, Contracts, ErrorCode, isEssentialEvent } from '@latchkey/contracts';
+import { AppException, Contracts, ErrorCode, isEssentialEvent, REQUESTS_PER_READ } from '@latchkey/contracts';
 import type { AccessRequest, AuditEntry, Caller, NotificationEventType } from '@latchkey/contracts';
 import { CoalescedRun, LOGGER, MessageBus } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
@@ -105,11 +105,9 @@ export class IngestService implements OnModuleDestroy {
     const after = await this.repository.readCursor(CURSOR);
     const { items } = await this.bus.request(Contracts.accessAuditSince, { afterSeq: after, limit: PAGE });
     if (!items.length) return false;
-    const prepared: Prepared[] = [];
-    // Entries of one request in one page (created and approved come together) share one read of it.
-    const requests = new Map<string, Promise<(AccessRequest & { id: string }) | null>>();
-    const requestOf = (id: string) => requests.get(id) ?? requests.set(id, this.request(id)).get(id)!;
-    for (const entry of items) prepared.push(await this.prepare(entry, requestOf));
+    // The requests the page's events are about, read together (entries of one request, created and approved, share a read).
+    const requests = await this.requests(items.filter((e) => e.targetType === 'access-request' && eventTypeOf(e)).map((e) => e.targetId));
+    const prepared = items.map((entry) => this.prepare(entry, (id) => requests.get(id) ?? null));
     const created: Array<{ id: string; attempts: number }> = [];
     const watches: Array<{ requestId: string; expiresAt: Date }> = [];
     const pendingChecks: Array<{ requestId: string; at: Date }> = [];
@@ -149,7 +147,7 @@ export class IngestService implements OnModuleDestroy {
     return true;
   }
 
-  private async prepare(entry: AuditEntry, requestOf: (id: string) => Promise<(AccessRequest & { id: string }) | null>): Promise<Prepared> {
+  private prepare(entry: AuditEntry, requestOf: (id: string) => (AccessRequest & { id: string }) | null): Prepared {
     const prepared: Prepared = { seq: entry.seq };
     if (entry.targetType !== 'access-request') return prepared;
     const details = entry.details ?? {};
@@ -164,7 +162,7 @@ export class IngestService implements OnModuleDestroy {
     const type = eventTypeOf(entry);
     if (type && DECIDED.has(type)) prepared.endPending = entry.targetId;
     if (!type) return prepared;
-    const request = await requestOf(entry.targetId);
+    const request = requestOf(entry.targetId);
     if (!request) return prepared;
     // The grant's clock starts when the access service asks provisioning for it (expiresAt is set then), and the entry is written after the answer:
     // measured from the entry, a grant exactly as long as the warning window would look shorter and never be warned.
@@ -190,6 +188,17 @@ export class IngestService implements OnModuleDestroy {
     });
     prepared.event = this.event(`evt_${entry.id}`, type, entry.at, data);
     return prepared;
+  }
+
+  /** The requests as they are now, by id; one that no longer exists is not in the map. */
+  private async requests(ids: string[]): Promise<Map<string, AccessRequest & { id: string }>> {
+    const unique = [...new Set(ids)];
+    const found = new Map<string, AccessRequest & { id: string }>();
+    for (let i = 0; i < unique.length; i += REQUESTS_PER_READ) {
+      const { items } = await this.bus.request(Contracts.accessRequestsGetMany, { caller: NOTIFICATIONS_CALLER, ids: unique.slice(i, i + REQUESTS_PER_READ) });
+      for (const request of items) if (request.id) found.set(request.id, { ...request, id: request.id });
+    }
+    return found;
   }
 
   /** The request as it is now (approvals, approvers); null when it no longer exists. */
