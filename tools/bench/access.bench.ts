@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { connect as natsConnect } from '@nats-io/transport-node';
 import { Contracts } from '@latchkey/contracts';
-import { apiClient, createUser, waitUntil } from '@latchkey/testing';
+import { createUser, waitUntil } from '@latchkey/testing';
 import { POSTGRES_DEFAULT_ITERATIONS, rawLatencies, startBenchTarget } from './bench-target';
+import { benchClient } from './http-client';
 import { cpuLine, cpuSnapshot, ms, percentile, pool } from './stats';
 
 const SAMPLES = Number(process.env.BENCH_REQUEST_SAMPLES ?? 200);
@@ -77,9 +78,10 @@ export async function benchAccess(): Promise<Array<[string, string]>> {
     })();
     const grantedEvent = (id: string) => (granted.has(id) ? Promise.resolve() : new Promise<void>((resolve) => waiters.set(id, resolve)));
 
-    // Timed calls keep no answers: the test stack's api() holds every answer for leak checks, and
-    // the client's garbage collection of thousands of them would be part of the figures.
-    const api = apiClient(t.url, t.adminToken);
+    // Timed calls keep no answers (the test stack's api() holds every answer for leak checks, and
+    // the client's garbage collection of thousands of them would be part of the figures), and go
+    // through a lighter client than its fetch.
+    const api = benchClient(t.url, CONCURRENCY);
     /** Where the time of each request went: the POST, the wait until GRANTED, the access details. */
     const phases: Array<[number, number, number]> = [];
     /** One request, from POST to the password in hand, in one call. */
@@ -194,6 +196,7 @@ export async function benchAccess(): Promise<Array<[string, string]>> {
     ]);
     await raw.end();
     await nc.close();
+    api.close();
     return rows;
   } finally {
     await target.dispose();
