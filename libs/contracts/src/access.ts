@@ -369,7 +369,7 @@ export const AccessContracts = {
   accessRequestsCreate: defineRequest('access.requests.create', ByCaller.extend({ input: AccessRequestInput }), AccessRequestsCreated),
   accessRequestsList: defineRequest('access.requests.list', ByCaller.extend({ query: AccessRequestQuery }), listOf(AccessRequest)),
   accessRequestsGet: defineRequest('access.requests.get', ByCaller.extend(ById.shape), AccessRequest),
-  /** Several requests in one round trip (the notifications service reads a page of the audit log's requests so): those found that the caller may see, in no set order. */
+  /** Several requests in one round trip (the notifications service reads those of an audit-log page, of due reminders and of due expiry warnings so): those found that the caller may see, in no set order. */
   accessRequestsGetMany: defineRequest(
     'access.requests.get-many',
     ByCaller.extend({ ids: z.array(Uuid).max(REQUESTS_PER_READ, `must name at most ${REQUESTS_PER_READ} requests`) }),

@@ -1,5 +1,5 @@
 import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
-import { AppException, Contracts, ErrorCode, isEssentialEvent, REQUESTS_PER_READ } from '@latchkey/contracts';
+import { Contracts, isEssentialEvent, REQUESTS_PER_READ } from '@latchkey/contracts';
 import type { AccessRequest, AuditEntry, Caller, NotificationEventType } from '@latchkey/contracts';
 import { CoalescedRun, LOGGER, MessageBus } from '@latchkey/messaging';
 import type { AppLogger } from '@latchkey/messaging';
@@ -201,16 +201,6 @@ export class IngestService implements OnModuleDestroy {
     return found;
   }
 
-  /** The request as it is now (approvals, approvers); null when it no longer exists. */
-  async request(id: string): Promise<(AccessRequest & { id: string }) | null> {
-    try {
-      return (await this.bus.request(Contracts.accessRequestsGet, { caller: NOTIFICATIONS_CALLER, id })) as AccessRequest & { id: string };
-    } catch (err) {
-      if (err instanceof AppException && err.code === ErrorCode.NotFound) return null;
-      throw err;
-    }
-  }
-
   event(id: string, type: NotificationEventType, occurredAt: string, data: RequestEventData): Omit<EventRow, 'occurred_at'> & { occurred_at: string } {
     return {
       id,
@@ -236,9 +226,10 @@ export class IngestService implements OnModuleDestroy {
       const out: Array<{ id: string; attempts: number }> = [];
       if (!due.length) return out;
       const endpoints = await this.repository.activeEndpoints(m);
+      const requests = await this.requests(due.map((w) => w.request_id));
       const now = new Date();
       for (const w of due) {
-        const request = await this.request(w.request_id);
+        const request = requests.get(w.request_id);
         if (!request || request.status !== 'PENDING') {
           await this.repository.endPending(m, w.request_id);
           continue;
@@ -327,8 +318,9 @@ export class IngestService implements OnModuleDestroy {
       const out: Array<{ id: string; attempts: number }> = [];
       if (!due.length) return out;
       const endpoints = await this.repository.activeEndpoints(m);
+      const requests = await this.requests(due.map((w) => w.request_id));
       for (const w of due) {
-        const request = await this.request(w.request_id);
+        const request = requests.get(w.request_id);
         await this.repository.markWarned(m, w.request_id, w.expires_at);
         if (!request || request.status !== 'GRANTED') continue;
         const expiresAt = w.expires_at.toISOString();
