@@ -16,7 +16,8 @@ const CONCURRENCY = 16;
  * flow: one call that waits for the grant and brings the password (`waitSeconds`,
  * `revealCredentials`, as the CLI's connect asks), and the three calls of a client that does not
  * wait (the request, its GRANTED event from the access service, the access details); beside the
- * raw SQL that makes the same login.
+ * raw SQL that makes the same login; and the stack's floor, the lightest authenticated call
+ * (`GET /api/v1/me`), which no request through the gateway can beat.
  */
 export async function benchAccess(): Promise<Array<[string, string]>> {
   const rows: Array<[string, string]> = [];
@@ -124,6 +125,15 @@ export async function benchAccess(): Promise<Array<[string, string]>> {
       latency.push(t1 - t0);
       threeCalls.push(performance.now() - t1);
     }
+    // The stack's floor: the lightest authenticated call, through the gateway and one NATS round
+    // trip to the access service, which reads one row (the caller) and writes nothing.
+    const floor: number[] = [];
+    for (let i = 0; i < SAMPLES; i += 1) {
+      const t0 = performance.now();
+      const me = await api('GET', '/api/v1/me', { token: people[i % people.length].token });
+      if (me.status !== 200) throw new Error(`me: ${me.text}`);
+      floor.push(performance.now() - t0);
+    }
     const rawLatency = await rawLatencies(raw, 'raw_req', profile, SAMPLES);
     const rawDefault = await rawLatencies(raw, 'raw_req4096_', profile, SAMPLES, POSTGRES_DEFAULT_ITERATIONS);
     rows.push([
@@ -137,6 +147,10 @@ export async function benchAccess(): Promise<Array<[string, string]>> {
     rows.push([
       `  raw SQL with a verifier of PostgreSQL's ${POSTGRES_DEFAULT_ITERATIONS} iterations, p50 / p99`,
       `${ms(percentile(rawDefault, 50))} / ${ms(percentile(rawDefault, 99))}   ratio ${(percentile(latency, 50) / percentile(rawDefault, 50)).toFixed(2)}x / ${(percentile(latency, 99) / percentile(rawDefault, 99)).toFixed(2)}x`,
+    ]);
+    rows.push([
+      "  the stack's floor, GET /api/v1/me p50 / p99 (one NATS round trip, one read)",
+      `${ms(percentile(floor, 50))} / ${ms(percentile(floor, 99))}   ratio to the raw SQL grant ${(percentile(floor, 50) / percentile(rawLatency, 50)).toFixed(2)}x / ${(percentile(floor, 99) / percentile(rawLatency, 99)).toFixed(2)}x`,
     ]);
     rows.push([
       'request to credentials p50 / p99 (three calls)',
