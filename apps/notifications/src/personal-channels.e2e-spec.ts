@@ -249,6 +249,15 @@ describe('notifications: per-person channels, essential messages, the Extend lin
     // Slack only: no email to Rita; the approval message is off by the organisation's default; each message once.
     expect(mailsTo(people.rita.email, id)).toEqual([]);
     expect(await deliveryTargets('access_request.approved', id)).toEqual([]);
+    // Only an event someone is told of is kept: not the approval, nobody's business here.
+    const kept = await t.control<{ type: string; deliveries: number }>(
+      `SELECT e.type, count(d.id)::int AS deliveries FROM notifications.events e LEFT JOIN notifications.deliveries d ON d.event_id = e.id
+        WHERE e.request_id = $1 GROUP BY e.id, e.type`,
+      [id],
+    );
+    expect(kept.map((e) => e.type)).not.toContain('access_request.approved');
+    expect(kept.map((e) => e.type)).toEqual(expect.arrayContaining(['access_request.granted', 'access_request.expiring']));
+    expect(kept.filter((e) => e.deliveries === 0)).toEqual([]);
     const texts = slackOf(RITA_SLACK_SECRET, id).map((m) => JSON.stringify(m.body));
     expect(new Set(texts).size).toBe(texts.length);
     expect(slackOf(RITA_SLACK_SECRET, id).filter((m) => m.body.text === 'Your access ends soon')).toHaveLength(2);

@@ -44,6 +44,9 @@ interface Prepared {
   endPending?: string;
 }
 
+/** An active webhook endpoint, as far as choosing the events it gets goes. */
+type Endpoint = { id: string; events: string[]; filters: { integrationIds?: string[]; flowIds?: string[] } };
+
 const ENDED = new Set(['request.expired', 'request.revoked', 'request.failed', 'request.rejected']);
 
 /** Events after which a request waits on nobody: its reminders and escalation stop. */
@@ -56,7 +59,8 @@ const DECIDED: ReadonlySet<NotificationEventType> = new Set([
 ]);
 
 /**
- * Turns what happened into events and deliveries. The source is the access service's audit log,
+ * Turns what happened into events and deliveries (an event nobody is to be told of is not kept:
+ * only its deliveries read it). The source is the access service's audit log,
  * read forward by seq as an outbox: every request change is audited in the transaction that
  * makes it, and appends commit in seq order without gaps, so the last seq handled (kept in the
  * same transaction as the events and deliveries it produced) is a cursor that loses nothing.
@@ -117,9 +121,17 @@ export class IngestService implements OnModuleDestroy {
       const endpoints = await this.repository.activeEndpoints(m);
       // The page's changes of each kind in one statement, kinds in an order no page can tell from
       // one change after another: a request's watch starts before it ends, never after.
+      // Only a delivery ever reads an event: one that nobody is to be told of is not kept.
       const events = prepared.flatMap((p) => (p.event ? [p.event] : []));
-      const recorded = await this.repository.insertEvents(m, events);
-      for (const event of events) if (recorded.has(event.id)) created.push(...(await this.fanOut(m, event, endpoints)));
+      const deliveries = await this.deliveriesOf(m, events, endpoints);
+      const told = events.filter((e) => deliveries.get(e.id)!.length > 0);
+      const recorded = await this.repository.insertEvents(m, told);
+      created.push(
+        ...(await this.repository.insertDeliveries(
+          m,
+          told.filter((e) => recorded.has(e.id)).flatMap((e) => deliveries.get(e.id)!),
+        )),
+      );
       const expiryWatches = prepared.flatMap((p) => (p.watch ? [p.watch] : []));
       await this.repository.watchExpiries(m, expiryWatches);
       watches.push(...expiryWatches.map((w) => ({ requestId: w.requestId, expiresAt: new Date(w.expiresAt) })));
@@ -270,25 +282,33 @@ export class IngestService implements OnModuleDestroy {
     await this.queue.checkPendingAll(checks);
   }
 
-  /** The deliveries of a new event: every active endpoint whose filters let it through, and the people to tell by email or their own Slack (`alertEmails`: who gets admin alerts). */
-  async fanOut(
+  /** The deliveries of a new event (see deliveriesOf), recorded. */
+  async fanOut(m: Tx, event: Omit<EventRow, 'occurred_at'>, endpoints: Endpoint[], alertEmails: string[] = []) {
+    return this.repository.insertDeliveries(m, (await this.deliveriesOf(m, [event], endpoints, alertEmails)).get(event.id)!);
+  }
+
+  /**
+   * The deliveries of each event, by its id: every active endpoint whose filters let it through,
+   * and the people to tell by email or their own Slack (`alertEmails`: who gets admin alerts). The
+   * people's choices are read once for all the events.
+   */
+  private async deliveriesOf(
     m: Tx,
-    event: Omit<EventRow, 'occurred_at'>,
-    endpoints: Array<{ id: string; events: string[]; filters: { integrationIds?: string[]; flowIds?: string[] } }>,
+    events: ReadonlyArray<Omit<EventRow, 'occurred_at'>>,
+    endpoints: Endpoint[],
     alertEmails: string[] = [],
-  ) {
-    const deliveries: NewDelivery[] = endpoints
-      .filter((e) => passesFilters(e, { type: event.type, integrationId: event.integration_id, flowId: event.flow_id }))
-      .map((e) => ({ eventId: event.id, channel: 'webhook', target: e.id, endpointId: e.id, context: null }));
-    if (event.request_id) {
-      const recipients = emailRecipients(event.type as NotificationEventType, event.payload.data as unknown as RequestEventData);
-      const choices = recipients.length
-        ? await this.repository.choicesFor(
-            m,
-            recipients.map((r) => r.email.toLowerCase()),
-          )
-        : null;
-      for (const r of recipients) {
+  ): Promise<Map<string, NewDelivery[]>> {
+    const recipients = new Map(
+      events.map((e) => [e.id, e.request_id ? emailRecipients(e.type as NotificationEventType, e.payload.data as unknown as RequestEventData) : []]),
+    );
+    const emails = [...new Set([...recipients.values()].flatMap((people) => people.map((r) => r.email.toLowerCase())))];
+    const choices = emails.length ? await this.repository.choicesFor(m, emails) : null;
+    const out = new Map<string, NewDelivery[]>();
+    for (const event of events) {
+      const deliveries: NewDelivery[] = endpoints
+        .filter((e) => passesFilters(e, { type: event.type, integrationId: event.integration_id, flowId: event.flow_id }))
+        .map((e) => ({ eventId: event.id, channel: 'webhook', target: e.id, endpointId: e.id, context: null }));
+      for (const r of recipients.get(event.id)!) {
         const email = r.email.toLowerCase();
         const mine = choices?.byEmail.get(email);
         // Turned off by the person (or, when they did not say, by the organisation's default): no delivery at all. Essential ones always go.
@@ -299,12 +319,13 @@ export class IngestService implements OnModuleDestroy {
         if (channels.email && this.mailer.enabled)
           deliveries.push({ eventId: event.id, channel: 'email', target: `email:${email}`, endpointId: null, context });
       }
+      if (this.mailer.enabled && !event.request_id) {
+        for (const email of new Set(alertEmails.map((e) => e.toLowerCase())))
+          deliveries.push({ eventId: event.id, channel: 'email', target: `email:${email}`, endpointId: null, context: { role: 'admin', reasons: [] } });
+      }
+      out.set(event.id, deliveries);
     }
-    if (this.mailer.enabled && !event.request_id) {
-      for (const email of new Set(alertEmails.map((e) => e.toLowerCase())))
-        deliveries.push({ eventId: event.id, channel: 'email', target: `email:${email}`, endpointId: null, context: { role: 'admin', reasons: [] } });
-    }
-    return this.repository.insertDeliveries(m, deliveries);
+    return out;
   }
 
   /**
