@@ -8,7 +8,7 @@ import { nextAttempt, NotificationsQueue } from '../delivery/notifications.queue
 import { SETTINGS } from '../settings';
 import type { NotificationSettings } from '../settings';
 import { NotificationsRepository } from '../store/notifications.repository';
-import type { EventRow, NewDelivery, Tx } from '../store/notifications.repository';
+import type { EndpointRow, EventRow, NewDelivery, Tx } from '../store/notifications.repository';
 import { emailRecipients, eventTypeOf, passesFilters, personalChannels, requestEventData } from '../messages/event-data';
 import type { RequestEventData } from '../messages/event-data';
 import { pendingStep } from '../messages/pending-progress';
@@ -45,7 +45,7 @@ interface Prepared {
 }
 
 /** An active webhook endpoint, as far as choosing the events it gets goes. */
-type Endpoint = { id: string; events: string[]; filters: { integrationIds?: string[]; flowIds?: string[] } };
+type Endpoint = Pick<EndpointRow, 'id' | 'events' | 'filters'>;
 
 const ENDED = new Set(['request.expired', 'request.revoked', 'request.failed', 'request.rejected']);
 
